@@ -1,0 +1,65 @@
+/* The gateway's configuration file (INI, parsed with inih): listen address, store,
+ * EIP-712 domain, per-feed policy and the signer allow-list. */
+#ifndef GATEWAY_CONFIG_H
+#define GATEWAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+
+typedef enum gw_role {
+    GW_ROLE_CUSTODIAN = 0,
+    GW_ROLE_VALUATION_AGENT,
+    GW_ROLE_FUND_ADMINISTRATOR,
+    GW_ROLE_AUDITOR,
+    GW_ROLE_COUNT
+} gw_role;
+
+typedef struct gw_feed {
+    char name[CUSTOS_FEED_MAX + 1];
+    uint64_t max_age;        /* seconds: now - asOf must not exceed it */
+    uint64_t max_skew;       /* seconds: asOf may be at most this far in the future */
+    uint64_t max_ttl;        /* seconds: validUntil - asOf must not exceed it */
+    uint32_t threshold;      /* distinct signers needed */
+    bool distinct_roles;     /* the threshold counts distinct roles, not just signers */
+} gw_feed;
+
+typedef struct gw_signer {
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+    gw_role role;
+    bool active;             /* false: revoked, its signatures are refused */
+} gw_signer;
+
+typedef struct gw_config {
+    char listen[128];        /* host:port; port 0 picks a free one */
+    char store_path[4096];   /* SQLite database file */
+    custos_domain domain;
+    size_t max_message_bytes;
+    unsigned workers;        /* completion-queue threads; 0 = number of cores */
+    unsigned commit_batch_max;   /* most submissions grouped in one transaction */
+    unsigned commit_delay_us;    /* how long the committer waits to fill a group */
+    char port_file[4096];    /* if set, the bound port is written here once listening */
+    gw_feed *feeds;
+    size_t n_feeds;
+    gw_signer *signers;
+    size_t n_signers;
+} gw_config;
+
+/* Parses and validates; on error the message names the file, line and key. */
+custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err);
+void gw_config_clear(gw_config *cfg);
+
+const gw_feed *gw_config_find_feed(const gw_config *cfg, const char *name);
+/* The allow-list entry of address for feed, or NULL. */
+const gw_signer *gw_config_find_signer(const gw_config *cfg, const char *feed,
+                                       const uint8_t address[CUSTOS_ADDRESS_LEN]);
+/* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
+const gw_signer *gw_config_find_signer_any(const gw_config *cfg,
+                                           const uint8_t address[CUSTOS_ADDRESS_LEN]);
+const char *gw_role_name(gw_role r);
+
+#endif

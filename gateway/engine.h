@@ -1,0 +1,67 @@
+/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-4, 7, 8),
+ * accumulates quorum, and makes accepted attestations durable through the store.
+ * The gRPC transport (server.c) only moves bytes between clients and this API. */
+#ifndef GATEWAY_ENGINE_H
+#define GATEWAY_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/error.h"
+#include "custos/reason.h"
+
+#include "config.h"
+
+typedef struct gw_engine gw_engine;
+
+/* The outcome of one submission, valid only during the completion callback. */
+typedef struct gw_submit_outcome {
+    custos_reason reason;     /* CUSTOS_REASON_NONE when not refused */
+    char detail[256];         /* why it was refused, for the client and the log */
+    custos_state state;       /* PENDING or ACCEPTED when not refused */
+    bool duplicate;           /* nothing new: the same attestation/signatures were known */
+    uint8_t digest[32];
+    uint32_t signatures;      /* distinct valid signers known for the digest */
+    uint32_t threshold;
+    uint64_t cursor;          /* set when ACCEPTED */
+} gw_submit_outcome;
+
+/* Called exactly once per gw_engine_submit, either from the calling thread (refused,
+ * or nothing to write) or from the engine's committer thread after the commit.
+ * Must not block for long and must not call gw_engine_submit itself. */
+typedef void (*gw_submit_done_fn)(void *ctx, const gw_submit_outcome *out);
+
+/* Called from the committer thread after each commit that accepted at least one
+ * attestation, with the new head cursor. */
+typedef void (*gw_commit_fn)(void *ctx, uint64_t head);
+
+/* Opens the store named in cfg (creating it if absent) and starts the committer.
+ * cfg must outlive the engine. */
+custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err);
+/* Waits for queued commits to finish (their callbacks run), then closes the store. */
+void gw_engine_free(gw_engine *e);
+
+/* Thread-safe. Decodes buf (a custos.v1.SignedAttestation), verifies it on the calling
+ * thread, then queues the state change for a grouped commit. */
+void gw_engine_submit(gw_engine *e, const uint8_t *buf, size_t len, gw_submit_done_fn done,
+                      void *ctx);
+
+/* Registers the single commit listener (the Watch fan-out). */
+void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
+
+/* Thread-safe reads. CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
+custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_record *out,
+                               custos_error *err);
+/* Up to max accepted records with cursor > after, in cursor order; *n set to the count.
+ * Each out[i] must be released with custos_record_clear. */
+custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
+                              size_t *n, custos_error *err);
+/* The newest cursor (0 when nothing accepted yet). */
+uint64_t gw_engine_head(gw_engine *e);
+/* true while the store answers. */
+bool gw_engine_healthy(gw_engine *e);
+
+#endif

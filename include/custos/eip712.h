@@ -1,0 +1,32 @@
+/* EIP-712 hashing of CollateralAttestation exactly as DESIGN.md defines it. */
+#ifndef CUSTOS_EIP712_H
+#define CUSTOS_EIP712_H
+
+#include <stdint.h>
+
+#include "custos/attestation.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUSTOS_EIP712_NAME "Custos Collateral Attestation"
+#define CUSTOS_EIP712_VERSION "1"
+#define CUSTOS_ATTESTATION_TYPE                                                            \
+    "CollateralAttestation(bytes32 account,address beneficiary,uint8 kind,"                \
+    "uint256 grossValue,uint256 collateralValue,bytes32 positionsRoot,uint64 asOf,"        \
+    "uint64 validUntil,uint64 sequence)"
+
+void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[32]);
+void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[32]);
+/* keccak256(0x1901 || domainSeparator || structHash) */
+void custos_attestation_digest(const custos_domain *d, const custos_attestation *a,
+                               uint8_t out[32]);
+/* Same, with a separator computed once by the caller (the gateway's hot path). */
+void custos_attestation_digest_with_separator(const uint8_t separator[32],
+                                              const custos_attestation *a, uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

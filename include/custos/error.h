@@ -1,0 +1,43 @@
+/* Error codes and the error struct every fallible libcustos call fills. */
+#ifndef CUSTOS_ERROR_H
+#define CUSTOS_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum custos_rc {
+    CUSTOS_OK = 0,
+    CUSTOS_ERR_INVALID,      /* malformed input or bad argument */
+    CUSTOS_ERR_OVERFLOW,     /* arithmetic result does not fit */
+    CUSTOS_ERR_NOMEM,
+    CUSTOS_ERR_CRYPTO,       /* a signature or key is not valid */
+    CUSTOS_ERR_NONCANONICAL, /* signature has high s or v outside {27,28} */
+    CUSTOS_ERR_IO,           /* file or system call failed */
+    CUSTOS_ERR_TOO_LARGE,    /* input exceeds a size limit */
+    CUSTOS_ERR_NOT_FOUND,
+    CUSTOS_ERR_UNAVAILABLE,  /* a remote service could not be reached */
+    CUSTOS_ERR_REFUSED,      /* a remote service refused the request */
+    CUSTOS_ERR_INTERNAL
+} custos_rc;
+
+typedef struct custos_error {
+    custos_rc code;
+    char message[256];
+} custos_error;
+
+/* Stable upper-case name of a code, e.g. "OVERFLOW". */
+const char *custos_rc_name(custos_rc rc);
+
+/* Fill err (if not NULL) with rc and a printf-style message; returns rc so callers
+ * can write `return custos_error_set(err, CUSTOS_ERR_INVALID, "...")`. */
+custos_rc custos_error_set(custos_error *err, custos_rc rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reset err to CUSTOS_OK with an empty message. */
+void custos_error_clear(custos_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,31 @@
+/* Keccak-256 as Ethereum uses it (original Keccak padding 0x01, not SHA3-256's 0x06). */
+#ifndef CUSTOS_KECCAK_H
+#define CUSTOS_KECCAK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUSTOS_KECCAK256_LEN 32
+
+/* Incremental state; public only so callers can keep it on the stack. */
+typedef struct custos_keccak {
+    uint64_t state[25];
+    uint8_t buf[136];
+    size_t buf_len;
+} custos_keccak;
+
+void custos_keccak_init(custos_keccak *k);
+void custos_keccak_update(custos_keccak *k, const uint8_t *data, size_t len);
+void custos_keccak_final(custos_keccak *k, uint8_t out[CUSTOS_KECCAK256_LEN]);
+
+/* One-shot keccak256(data). */
+void custos_keccak256(const uint8_t *data, size_t len, uint8_t out[CUSTOS_KECCAK256_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

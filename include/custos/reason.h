@@ -1,0 +1,43 @@
+/* Why the gateway refuses a submission. Numbers match custos.v1.Reason in proto/. */
+#ifndef CUSTOS_REASON_H
+#define CUSTOS_REASON_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum custos_reason {
+    CUSTOS_REASON_NONE = 0,
+    CUSTOS_REASON_MALFORMED = 1,
+    CUSTOS_REASON_TOO_LARGE = 2,
+    CUSTOS_REASON_WRONG_DOMAIN = 3,
+    CUSTOS_REASON_UNKNOWN_FEED = 4,
+    CUSTOS_REASON_BAD_SIGNATURE = 5,
+    CUSTOS_REASON_NON_CANONICAL_SIGNATURE = 6,
+    CUSTOS_REASON_UNKNOWN_SIGNER = 7,
+    CUSTOS_REASON_REVOKED_SIGNER = 8,
+    CUSTOS_REASON_UNAUTHORIZED_SIGNER = 9,
+    CUSTOS_REASON_DUPLICATE_SIGNER = 10,
+    CUSTOS_REASON_STALE = 11,
+    CUSTOS_REASON_FUTURE = 12,
+    CUSTOS_REASON_EXPIRED = 13,
+    CUSTOS_REASON_TTL_TOO_LONG = 14,
+    CUSTOS_REASON_REPLAY = 15,
+    CUSTOS_REASON_PLEDGED_ELSEWHERE = 16,
+    CUSTOS_REASON_UNAVAILABLE = 17,
+    CUSTOS_REASON_INTERNAL = 18
+} custos_reason;
+
+#define CUSTOS_REASON_COUNT 19
+
+/* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
+const char *custos_reason_name(custos_reason r);
+/* Inverse of custos_reason_name; CUSTOS_REASON_NONE when the name is unknown. */
+custos_reason custos_reason_from_name(const char *name);
+/* The gRPC status code (grpc_status_code value) a unary refusal carries. */
+int custos_reason_grpc_status(custos_reason r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,48 @@
+/* secp256k1 keys, EIP-2 canonical signatures and Ethereum addresses (libsecp256k1). */
+#ifndef CUSTOS_SIG_H
+#define CUSTOS_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUSTOS_SECKEY_LEN 32
+/* "0x" + 40 hex + NUL */
+#define CUSTOS_ADDRESS_HEX_LEN 43
+
+/* A signing/verification context. Not thread-safe: use one per thread. */
+typedef struct custos_secp custos_secp;
+
+custos_secp *custos_secp_new(void);
+void custos_secp_free(custos_secp *ctx);
+
+/* A fresh random secret key from the OS CSPRNG. */
+custos_rc custos_seckey_generate(custos_secp *ctx, uint8_t seckey[CUSTOS_SECKEY_LEN],
+                                 custos_error *err);
+custos_rc custos_address_from_seckey(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
+                                     uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err);
+/* Deterministic (RFC 6979) low-s signature with v in {27, 28}. */
+custos_rc custos_sign_digest(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
+                             const uint8_t digest[32], custos_signature *sig, custos_error *err);
+/* Recovers the signer's address. CUSTOS_ERR_NONCANONICAL: s above n/2 or v not 27/28;
+ * CUSTOS_ERR_CRYPTO: r/s out of range or no public key recovers. */
+custos_rc custos_recover_address(custos_secp *ctx, const uint8_t digest[32],
+                                 const custos_signature *sig, uint8_t addr[CUSTOS_ADDRESS_LEN],
+                                 custos_error *err);
+
+/* EIP-55 mixed-case checksummed "0x..." */
+void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN], char out[CUSTOS_ADDRESS_HEX_LEN]);
+/* Accepts all-lowercase, all-uppercase, or a correct EIP-55 checksum. */
+custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_LEN],
+                                  custos_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

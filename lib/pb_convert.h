@@ -1,0 +1,25 @@
+/* Internal to libcustos and the gateway: conversion between the protobuf-c messages
+ * generated from proto/ and the in-memory model. Decoding is strict (see custos/wire.h). */
+#ifndef CUSTOS_PB_CONVERT_H
+#define CUSTOS_PB_CONVERT_H
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/error.h"
+
+#include "custos/v1/attestation.pb-c.h"
+
+/* Validating conversion; on failure out is left cleared and err says which field. */
+custos_rc pb_to_submission(const Custos__V1__SignedAttestation *m, custos_submission *out,
+                           custos_error *err);
+/* Allocates a self-contained message tree (no pointers into s); free with
+ * pb_submission_free. */
+custos_rc pb_from_submission(const custos_submission *s, Custos__V1__SignedAttestation **out,
+                             custos_error *err);
+void pb_submission_free(Custos__V1__SignedAttestation *m);
+
+custos_rc pb_to_record(const Custos__V1__Record *m, custos_record *out, custos_error *err);
+custos_rc pb_from_record(const custos_record *r, Custos__V1__Record **out, custos_error *err);
+void pb_record_free(Custos__V1__Record *m);
+
+#endif

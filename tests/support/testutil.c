@@ -1,0 +1,204 @@
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+void tu_mkdtemp(char *out, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    int n = snprintf(out, cap, "%s/custos-test-XXXXXX", base);
+    assert_true(n > 0 && (size_t)n < cap);
+    assert_non_null(mkdtemp(out));
+}
+
+void tu_rmtree(const char *dir)
+{
+    const char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+    char out[256];
+    assert_int_equal(tu_run(argv, out, sizeof out, 1), 0);
+}
+
+void tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    size_t len = strlen(text);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+char *tu_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len - 1 == 0) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        if (merge_stderr)
+            dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    for (;;) {
+        char tmp[4096];
+        ssize_t r = read(fds[0], tmp, sizeof tmp);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t take = (size_t)r;
+        if (cap > 0 && len + take > cap - 1)
+            take = cap - 1 - len;
+        memcpy(out + len, tmp, take);
+        len += take;
+    }
+    close(fds[0]);
+    if (cap > 0)
+        out[len] = '\0';
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tu_node(const char *script, const char *const args[], char *out, size_t cap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/js/%s", CUSTOS_SOURCE_DIR, script);
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = CUSTOS_NODE;
+    argv[n++] = path;
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+        assert_true(n < 31);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return tu_run(argv, out, cap, 0);
+}
+
+void tu_spawn(tu_proc *p, const char *const argv[], const char *log_path)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+}
+
+int tu_stop(tu_proc *p, int sig, int timeout_ms)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    int status = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid)
+            break;
+        if (waited >= timeout_ms) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        sleep_ms(10);
+    }
+    p->pid = 0;
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+int tu_wait_file(const char *path, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > 0)
+            return 0;
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+int tu_gateway_start(tu_proc *p, const char *config_path, const char *dir)
+{
+    char port_file[4096], log_path[4096];
+    snprintf(port_file, sizeof port_file, "%s/port", dir);
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", dir);
+    unlink(port_file);
+    const char *argv[] = {CUSTOS_GATEWAY_BIN, "--config", config_path, "--port-file", port_file,
+                          NULL};
+    tu_spawn(p, argv, log_path);
+    if (tu_wait_file(port_file, 15000) != 0) {
+        char *log = tu_read_file(log_path);
+        fprintf(stderr, "gateway did not start; its log:\n%s\n", log ? log : "(none)");
+        free(log);
+        fail_msg("custos-gateway did not report a port within 15 s");
+    }
+    char *text = tu_read_file(port_file);
+    assert_non_null(text);
+    int port = atoi(text);
+    free(text);
+    assert_true(port > 0 && port < 65536);
+    return port;
+}

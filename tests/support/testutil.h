@@ -1,0 +1,42 @@
+/* Shared helpers for the cmocka tests: temporary directories, files, child processes
+ * (node cross-checks, the real gateway binary). Every helper fails the test on error. */
+#ifndef CUSTOS_TESTUTIL_H
+#define CUSTOS_TESTUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates a fresh directory under $TMPDIR (or /tmp); out gets its path. */
+void tu_mkdtemp(char *out, size_t cap);
+/* Removes a directory tree made by tu_mkdtemp. */
+void tu_rmtree(const char *dir);
+void tu_write_file(const char *path, const char *text);
+/* Returns a malloc'd NUL-terminated copy of the file, or NULL if it cannot be read. */
+char *tu_read_file(const char *path);
+
+/* Runs argv (argv[0] is a path), captures stdout (and stderr when merge_stderr) into out;
+ * returns the exit status, or -1 if the child died from a signal. */
+int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr);
+/* Runs `node tests/js/<script> args...` with the project's node_modules; returns its
+ * exit status; stdout goes to out. */
+int tu_node(const char *script, const char *const args[], char *out, size_t cap);
+
+/* A child process started in the background. */
+typedef struct tu_proc {
+    pid_t pid;
+} tu_proc;
+
+/* Starts argv with stdout/stderr appended to log_path. */
+void tu_spawn(tu_proc *p, const char *const argv[], const char *log_path);
+/* Sends sig and waits up to timeout_ms; SIGKILLs after that. Returns the exit status,
+ * 128+signal if it was killed by a signal. */
+int tu_stop(tu_proc *p, int sig, int timeout_ms);
+
+/* Starts the real custos-gateway with `--config config_path --port-file <dir>/port`,
+ * waits until it is listening and returns the bound port. */
+int tu_gateway_start(tu_proc *p, const char *config_path, const char *dir);
+
+/* Polls until path exists and is non-empty, up to timeout_ms; returns 0 when it does. */
+int tu_wait_file(const char *path, int timeout_ms);
+
+#endif
