@@ -1,0 +1,1 @@
+#include "custos/attestation.h"

@@ -1,0 +1,54 @@
+#include "custos/reason.h"
+
+#include <string.h>
+
+#include <grpc/status.h>
+
+/* Name and gRPC status of each reason, indexed by its value. */
+static const struct {
+    const char *name;
+    grpc_status_code status;
+} reasons[CUSTOS_REASON_COUNT] = {
+    [CUSTOS_REASON_NONE] = {"NONE", GRPC_STATUS_OK},
+    [CUSTOS_REASON_MALFORMED] = {"MALFORMED", GRPC_STATUS_INVALID_ARGUMENT},
+    [CUSTOS_REASON_TOO_LARGE] = {"TOO_LARGE", GRPC_STATUS_RESOURCE_EXHAUSTED},
+    [CUSTOS_REASON_WRONG_DOMAIN] = {"WRONG_DOMAIN", GRPC_STATUS_INVALID_ARGUMENT},
+    [CUSTOS_REASON_UNKNOWN_FEED] = {"UNKNOWN_FEED", GRPC_STATUS_NOT_FOUND},
+    [CUSTOS_REASON_BAD_SIGNATURE] = {"BAD_SIGNATURE", GRPC_STATUS_UNAUTHENTICATED},
+    [CUSTOS_REASON_NON_CANONICAL_SIGNATURE] = {"NON_CANONICAL_SIGNATURE",
+                                               GRPC_STATUS_INVALID_ARGUMENT},
+    [CUSTOS_REASON_UNKNOWN_SIGNER] = {"UNKNOWN_SIGNER", GRPC_STATUS_PERMISSION_DENIED},
+    [CUSTOS_REASON_REVOKED_SIGNER] = {"REVOKED_SIGNER", GRPC_STATUS_PERMISSION_DENIED},
+    [CUSTOS_REASON_UNAUTHORIZED_SIGNER] = {"UNAUTHORIZED_SIGNER", GRPC_STATUS_PERMISSION_DENIED},
+    [CUSTOS_REASON_DUPLICATE_SIGNER] = {"DUPLICATE_SIGNER", GRPC_STATUS_INVALID_ARGUMENT},
+    [CUSTOS_REASON_STALE] = {"STALE", GRPC_STATUS_FAILED_PRECONDITION},
+    [CUSTOS_REASON_FUTURE] = {"FUTURE", GRPC_STATUS_FAILED_PRECONDITION},
+    [CUSTOS_REASON_EXPIRED] = {"EXPIRED", GRPC_STATUS_FAILED_PRECONDITION},
+    [CUSTOS_REASON_TTL_TOO_LONG] = {"TTL_TOO_LONG", GRPC_STATUS_FAILED_PRECONDITION},
+    [CUSTOS_REASON_REPLAY] = {"REPLAY", GRPC_STATUS_ALREADY_EXISTS},
+    [CUSTOS_REASON_PLEDGED_ELSEWHERE] = {"PLEDGED_ELSEWHERE", GRPC_STATUS_FAILED_PRECONDITION},
+    [CUSTOS_REASON_UNAVAILABLE] = {"UNAVAILABLE", GRPC_STATUS_UNAVAILABLE},
+    [CUSTOS_REASON_INTERNAL] = {"INTERNAL", GRPC_STATUS_INTERNAL},
+};
+
+const char *custos_reason_name(custos_reason r)
+{
+    if ((unsigned)r >= CUSTOS_REASON_COUNT)
+        return "UNKNOWN";
+    return reasons[r].name;
+}
+
+custos_reason custos_reason_from_name(const char *name)
+{
+    for (unsigned i = 1; name != NULL && i < CUSTOS_REASON_COUNT; i++)
+        if (strcmp(reasons[i].name, name) == 0)
+            return (custos_reason)i;
+    return CUSTOS_REASON_NONE;
+}
+
+int custos_reason_grpc_status(custos_reason r)
+{
+    if ((unsigned)r >= CUSTOS_REASON_COUNT)
+        return GRPC_STATUS_INTERNAL;
+    return reasons[r].status;
+}
