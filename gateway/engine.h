@@ -44,10 +44,11 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
 /* Waits for queued commits to finish (their callbacks run), then closes the store. */
 void gw_engine_free(gw_engine *e);
 
-/* Thread-safe. Decodes buf (a custos.v1.SignedAttestation), verifies it on the calling
- * thread, then queues the state change for a grouped commit. */
-void gw_engine_submit(gw_engine *e, const uint8_t *buf, size_t len, gw_submit_done_fn done,
-                      void *ctx);
+/* Thread-safe. Verifies a decoded submission on the calling thread (signatures, allow-list,
+ * domain, freshness), then queues the state change (replay, quorum) for a grouped commit.
+ * Takes ownership of s's contents: s is left cleared. Decoding (MALFORMED, TOO_LARGE) is
+ * the caller's job, with pb_to_submission / custos_submission_decode. */
+void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
