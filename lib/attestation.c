@@ -1,0 +1,138 @@
+/* The attestation model's helpers: submission ownership, account ids, hex. */
+#include "custos/attestation.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/keccak.h"
+
+void custos_submission_clear(custos_submission *s)
+{
+    if (s == NULL)
+        return;
+    free(s->positions);
+    memset(s, 0, sizeof *s);
+}
+
+custos_rc custos_submission_copy(custos_submission *dst, const custos_submission *src,
+                                 custos_error *err)
+{
+    if (dst == NULL || src == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "submission copy: NULL argument");
+    if (dst == src)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "submission copy: source and destination are the same");
+    memset(dst, 0, sizeof *dst);
+    if (src->n_sigs > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "signatures: %zu exceeds the limit of %d", src->n_sigs,
+                                CUSTOS_MAX_SIGNATURES);
+    if (src->n_positions > CUSTOS_MAX_POSITIONS)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "positions: %zu exceeds the limit of %d", src->n_positions,
+                                CUSTOS_MAX_POSITIONS);
+    if (src->n_positions > 0 && src->positions == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "positions: count is %zu but the array is NULL",
+                                src->n_positions);
+
+    custos_position *positions = NULL;
+    if (src->n_positions > 0) {
+        positions = calloc(src->n_positions, sizeof *positions);
+        if (positions == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                    "positions: cannot allocate %zu entries", src->n_positions);
+        memcpy(positions, src->positions, src->n_positions * sizeof *positions);
+    }
+    *dst = *src;
+    dst->positions = positions;
+    return CUSTOS_OK;
+}
+
+static void attestation_hash_word(custos_keccak *k, uint64_t v)
+{
+    uint8_t word[32] = {0};
+    for (int i = 0; i < 8; i++)
+        word[31 - i] = (uint8_t)(v >> (8 * i));
+    custos_keccak_update(k, word, sizeof word);
+}
+
+static uint64_t attestation_padded_len(size_t len)
+{
+    return ((uint64_t)len + 31) / 32 * 32;
+}
+
+/* Length word, then the bytes right-padded with zeros to a multiple of 32. */
+static void attestation_hash_string(custos_keccak *k, const char *s, size_t len)
+{
+    static const uint8_t zeros[32];
+    attestation_hash_word(k, len);
+    custos_keccak_update(k, (const uint8_t *)s, len);
+    custos_keccak_update(k, zeros, (size_t)(attestation_padded_len(len) - len));
+}
+
+void custos_account_id(const char *custodian_id, const char *account_ref,
+                       uint8_t out[CUSTOS_HASH_LEN])
+{
+    size_t a_len = strlen(custodian_id);
+    size_t b_len = strlen(account_ref);
+    custos_keccak k;
+    custos_keccak_init(&k);
+    /* abi.encode(string, string): two head offsets, then each tail. */
+    attestation_hash_word(&k, 64);
+    attestation_hash_word(&k, 64 + 32 + attestation_padded_len(a_len));
+    attestation_hash_string(&k, custodian_id, a_len);
+    attestation_hash_string(&k, account_ref, b_len);
+    custos_keccak_final(&k, out);
+}
+
+custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (out == NULL || (data == NULL && len > 0))
+        return CUSTOS_ERR_INVALID;
+    if (len > (SIZE_MAX - 3) / 2 || cap < 2 + 2 * len + 1)
+        return CUSTOS_ERR_TOO_LARGE;
+    out[0] = '0';
+    out[1] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        out[2 + 2 * i] = digits[data[i] >> 4];
+        out[3 + 2 * i] = digits[data[i] & 0x0f];
+    }
+    out[2 + 2 * len] = '\0';
+    return CUSTOS_OK;
+}
+
+static int attestation_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err)
+{
+    if (text == NULL || (out == NULL && len > 0))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "hex decode: NULL argument");
+    const char *digits = text;
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+        digits += 2;
+    size_t n = strlen(digits);
+    if (len > SIZE_MAX / 2 || n != 2 * len)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "hex value has %zu digits, expected %zu (%zu bytes)", n,
+                                2 * len, len);
+    /* Validate everything before writing so a refusal leaves out untouched. */
+    for (size_t i = 0; i < n; i++)
+        if (attestation_hex_value(digits[i]) < 0)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "hex value has a non-hex character at digit %zu", i + 1);
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)(attestation_hex_value(digits[2 * i]) << 4 |
+                           attestation_hex_value(digits[2 * i + 1]));
+    return CUSTOS_OK;
+}
