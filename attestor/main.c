@@ -1,1 +1,38 @@
-int main(void) { return 1; }
+/* custos-attestor: values a custody account, signs the EIP-712 attestation, submits it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const char usage[] =
+    "usage: custos-attestor COMMAND [OPTIONS]\n"
+    "  keygen  --out FILE                    new signing key (mode 0600); prints its address\n"
+    "  attest  --holdings F --prices F --policy F --key F --account REF --feed NAME\n"
+    "          --chain-id N --contract 0xADDR --state F\n"
+    "          [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "                                        value, sign, submit and/or export\n"
+    "  cosign  --in FILE.json --key F [--gateway HOST:PORT] [--export OUT.json]\n"
+    "                                        add this key's signature, submit and/or export\n"
+    "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
+    "             3 gateway unreachable\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return AT_EXIT_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "keygen") == 0)
+        return at_cmd_keygen(argc - 1, argv + 1);
+    if (strcmp(cmd, "attest") == 0)
+        return at_cmd_attest(argc - 1, argv + 1);
+    if (strcmp(cmd, "cosign") == 0)
+        return at_cmd_cosign(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return AT_EXIT_OK;
+    }
+    fprintf(stderr, "custos-attestor: unknown command '%s'\n%s", cmd, usage);
+    return AT_EXIT_INPUT;
+}

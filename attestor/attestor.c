@@ -1,1 +1,0 @@
-#include "custos/attestation.h"

@@ -1,0 +1,196 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "custos/eip712.h"
+#include "custos/merkle.h"
+#include "custos/sig.h"
+#include "holdings.h"
+#include "policy.h"
+#include "prices.h"
+#include "publish.h"
+#include "report.h"
+#include "seqstate.h"
+#include "signer.h"
+#include "valuation.h"
+
+static const char usage[] =
+    "usage: custos-attestor attest --holdings F --prices F --policy F --key F --account REF\n"
+    "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
+    "         [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "       (at least one of --gateway and --export)";
+
+typedef struct attest_args {
+    const char *holdings, *prices, *policy, *key, *account, *feed, *chain_id, *contract,
+        *state, *gateway, *export_path, *now;
+} attest_args;
+
+static int parse_args(int argc, char **argv, attest_args *a)
+{
+    static const struct option opts[] = {
+        {"holdings", required_argument, NULL, 'h'}, {"prices", required_argument, NULL, 'p'},
+        {"policy", required_argument, NULL, 'P'},   {"key", required_argument, NULL, 'k'},
+        {"account", required_argument, NULL, 'a'},  {"feed", required_argument, NULL, 'f'},
+        {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
+        {"state", required_argument, NULL, 's'},    {"gateway", required_argument, NULL, 'g'},
+        {"export", required_argument, NULL, 'e'},   {"now", required_argument, NULL, 'n'},
+        {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': a->holdings = optarg; break;
+        case 'p': a->prices = optarg; break;
+        case 'P': a->policy = optarg; break;
+        case 'k': a->key = optarg; break;
+        case 'a': a->account = optarg; break;
+        case 'f': a->feed = optarg; break;
+        case 'c': a->chain_id = optarg; break;
+        case 'C': a->contract = optarg; break;
+        case 's': a->state = optarg; break;
+        case 'g': a->gateway = optarg; break;
+        case 'e': a->export_path = optarg; break;
+        case 'n': a->now = optarg; break;
+        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        }
+    }
+    const struct { const char *value, *flag; } required[] = {
+        {a->holdings, "--holdings"}, {a->prices, "--prices"},     {a->policy, "--policy"},
+        {a->key, "--key"},           {a->account, "--account"},   {a->feed, "--feed"},
+        {a->chain_id, "--chain-id"}, {a->contract, "--contract"}, {a->state, "--state"}};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (required[i].value == NULL) {
+            at_cmd_error("attest: %s is required\n%s", required[i].flag, usage);
+            return AT_EXIT_INPUT;
+        }
+    if (a->gateway == NULL && a->export_path == NULL) {
+        at_cmd_error("attest: give --gateway, --export or both\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    if (optind != argc) {
+        at_cmd_error("attest: unexpected argument '%s'\n%s", argv[optind], usage);
+        return AT_EXIT_INPUT;
+    }
+    return AT_EXIT_OK;
+}
+
+/* The domain, feed and clock: everything from the command line that goes into the message. */
+static custos_rc parse_context(const attest_args *a, custos_submission *s, uint64_t *now,
+                               custos_error *err)
+{
+    size_t feed_len = strlen(a->feed);
+    if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--feed: 1 to %d bytes",
+                                CUSTOS_FEED_MAX);
+    memcpy(s->feed, a->feed, feed_len + 1);
+    custos_rc rc = at_cmd_parse_u64("--chain-id", a->chain_id, &s->domain.chain_id, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (s->domain.chain_id == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--chain-id: must not be 0");
+    custos_error aerr;
+    if (custos_address_from_hex(a->contract, s->domain.verifying_contract, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: '%.60s': %s", a->contract,
+                                aerr.message);
+    if (a->now != NULL)
+        return at_cmd_parse_u64("--now", a->now, now, err);
+    time_t t = time(NULL);
+    if (t < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "the system clock is unusable");
+    *now = (uint64_t)t;
+    return CUSTOS_OK;
+}
+
+/* Parses the inputs and values the account into s (everything but the sequence). */
+static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
+                               custos_error *err)
+{
+    at_holdings holdings;
+    at_prices prices;
+    at_policy policy;
+    at_valuation val;
+    memset(&prices, 0, sizeof prices);
+    memset(&policy, 0, sizeof policy);
+    memset(&val, 0, sizeof val);
+    custos_rc rc = at_holdings_load(a->holdings, &holdings, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = at_prices_load(a->prices, &prices, err);
+    if (rc == CUSTOS_OK)
+        rc = at_policy_load(a->policy, &policy, err);
+    const at_account *account = NULL;
+    if (rc == CUSTOS_OK) {
+        account = at_holdings_find(&holdings, a->account);
+        if (account == NULL)
+            rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s: no account with ref '%.128s'",
+                                  a->holdings, a->account);
+    }
+    if (rc == CUSTOS_OK)
+        rc = at_valuation_compute(account, &prices, &policy, now, &val, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_positions_root(val.positions, val.n_positions, s->att.positions_root, err);
+    if (rc == CUSTOS_OK) {
+        custos_account_id(holdings.custodian, account->ref, s->att.account);
+        memcpy(s->att.beneficiary, account->beneficiary, CUSTOS_ADDRESS_LEN);
+        s->att.kind = CUSTOS_KIND_VALUATION;
+        s->att.gross_value = val.gross;
+        s->att.collateral_value = val.collateral;
+        s->att.as_of = val.as_of;
+        s->att.valid_until = val.valid_until;
+        s->positions = val.positions;
+        s->n_positions = val.n_positions;
+        val.positions = NULL;
+        val.n_positions = 0;
+    }
+    at_valuation_clear(&val);
+    at_policy_free(&policy);
+    at_prices_free(&prices);
+    at_holdings_free(&holdings);
+    return rc;
+}
+
+int at_cmd_attest(int argc, char **argv)
+{
+    attest_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status != AT_EXIT_OK)
+        return status;
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    custos_error err;
+    uint64_t now;
+    at_signer signer;
+    memset(&signer, 0, sizeof signer);
+    /* Everything that can fail on bad input runs before a sequence number is taken. */
+    custos_rc rc = parse_context(&a, &s, &now, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&signer, a.key, &err);
+    if (rc == CUSTOS_OK)
+        rc = value_account(&a, now, &s, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
+    uint8_t digest[32];
+    if (rc == CUSTOS_OK) {
+        custos_attestation_digest(&s.domain, &s.att, digest);
+        rc = at_signer_sign(&signer, digest, &s.sigs[0], &err);
+    }
+    at_signer_close(&signer);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("attest: %s", err.message);
+        custos_submission_clear(&s);
+        return AT_EXIT_INPUT;
+    }
+    s.n_sigs = 1;
+    char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(signer.address, signer_hex);
+    printf("%-12s %s\n", "reference", a.account);
+    at_report_attestation(stdout, &s, digest);
+    printf("%-12s %s\n", "signer", signer_hex);
+    status = at_publish(&s, a.export_path, a.gateway, stdout);
+    custos_submission_clear(&s);
+    return status;
+}

@@ -1,0 +1,119 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "custos/eip712.h"
+#include "custos/sig.h"
+#include "custos/typeddata.h"
+#include "fileio.h"
+#include "publish.h"
+#include "report.h"
+#include "signer.h"
+
+static const char usage[] =
+    "usage: custos-attestor cosign --in FILE.json --key F [--gateway HOST:PORT] "
+    "[--export OUT.json]\n"
+    "       (at least one of --gateway and --export)";
+
+/* Every signature already on the file must recover, to distinct signers other than us. */
+static custos_rc check_signatures(custos_secp *ctx, const custos_submission *s,
+                                  const uint8_t digest[32], const uint8_t self[CUSTOS_ADDRESS_LEN],
+                                  const char *file, custos_error *err)
+{
+    uint8_t seen[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < s->n_sigs; i++) {
+        custos_error rerr;
+        if (custos_recover_address(ctx, digest, &s->sigs[i], seen[i], &rerr) != CUSTOS_OK)
+            return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                    "%s: signatures[%zu] does not verify (%s): refusing to "
+                                    "cosign",
+                                    file, i, rerr.message);
+        char hex[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(seen[i], hex);
+        if (memcmp(seen[i], self, CUSTOS_ADDRESS_LEN) == 0)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "%s: this key (%s) already signed it (signatures[%zu])", file,
+                                    hex, i);
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(seen[j], seen[i], CUSTOS_ADDRESS_LEN) == 0)
+                return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                        "%s: signatures[%zu] and [%zu] are both by %s", file, j,
+                                        i, hex);
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc load_submission(const char *path, custos_submission *s, custos_error *err)
+{
+    char *text;
+    size_t len;
+    custos_rc rc = at_file_read(path, CUSTOS_TYPEDDATA_MAX_BYTES, &text, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_error ierr;
+    rc = custos_typeddata_import(text, len, s, &ierr);
+    free(text);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, rc, "%s: %s", path, ierr.message);
+    return CUSTOS_OK;
+}
+
+int at_cmd_cosign(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"in", required_argument, NULL, 'i'},      {"key", required_argument, NULL, 'k'},
+        {"gateway", required_argument, NULL, 'g'}, {"export", required_argument, NULL, 'e'},
+        {0, 0, 0, 0}};
+    const char *in = NULL, *key = NULL, *gateway = NULL, *export_path = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': in = optarg; break;
+        case 'k': key = optarg; break;
+        case 'g': gateway = optarg; break;
+        case 'e': export_path = optarg; break;
+        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        }
+    }
+    if (in == NULL || key == NULL || (gateway == NULL && export_path == NULL) || optind != argc) {
+        at_cmd_error("%s", usage);
+        return AT_EXIT_INPUT;
+    }
+
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    at_signer signer;
+    custos_error err;
+    uint8_t digest[32];
+    custos_rc rc = load_submission(in, &s, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&signer, key, &err);
+    else
+        memset(&signer, 0, sizeof signer);
+    if (rc == CUSTOS_OK) {
+        custos_attestation_digest(&s.domain, &s.att, digest);
+        rc = check_signatures(signer.ctx, &s, digest, signer.address, in, &err);
+    }
+    if (rc == CUSTOS_OK && s.n_sigs >= CUSTOS_MAX_SIGNATURES)
+        rc = custos_error_set(&err, CUSTOS_ERR_TOO_LARGE, "%s: already %d signatures, the most "
+                              "a submission may carry", in, CUSTOS_MAX_SIGNATURES);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_sign(&signer, digest, &s.sigs[s.n_sigs], &err);
+    at_signer_close(&signer);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("cosign: %s", err.message);
+        custos_submission_clear(&s);
+        return AT_EXIT_INPUT;
+    }
+    s.n_sigs++;
+    char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(signer.address, signer_hex);
+    at_report_attestation(stdout, &s, digest);
+    printf("%-12s %s\n", "signer", signer_hex);
+    int status = at_publish(&s, export_path, gateway, stdout);
+    custos_submission_clear(&s);
+    return status;
+}

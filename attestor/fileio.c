@@ -1,0 +1,136 @@
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+custos_rc at_file_read(const char *path, size_t max, char **data, size_t *len, custos_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return custos_error_set(err, errno == ENOENT ? CUSTOS_ERR_NOT_FOUND : CUSTOS_ERR_IO,
+                                "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max) {
+        close(fd);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "%s: %lld bytes, over the %zu-byte limit",
+                                path, (long long)st.st_size, max);
+    }
+    size_t cap = (size_t)st.st_size;
+    char *buf = malloc(cap + 1);
+    if (buf == NULL) {
+        close(fd);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = 0;
+    for (;;) {
+        /* Read one byte past the size seen by fstat to notice a file that grew meanwhile. */
+        char extra;
+        char *dst = got < cap ? buf + got : &extra;
+        size_t want = got < cap ? cap - got : 1;
+        ssize_t n = read(fd, dst, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return custos_error_set(err, CUSTOS_ERR_IO, "%s: read failed: %s", path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        if (got >= cap) {
+            free(buf);
+            close(fd);
+            return custos_error_set(err, CUSTOS_ERR_IO, "%s: file changed while being read", path);
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return CUSTOS_OK;
+}
+
+static custos_rc write_all(int fd, const char *path, const unsigned char *p, size_t len,
+                           custos_error *err)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return custos_error_set(err, CUSTOS_ERR_IO, "%s: write failed: %s", path,
+                                    strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc fsync_parent(const char *path, custos_error *err)
+{
+    char copy[4096];
+    if (strlen(path) >= sizeof copy)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
+    strcpy(copy, path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open directory: %s", dir,
+                                strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync of directory failed: %s", dir,
+                                strerror(e));
+    return CUSTOS_OK;
+}
+
+custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                               custos_error *err)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create temporary file: %s", path,
+                                strerror(errno));
+    custos_rc rc = CUSTOS_OK;
+    if (fchmod(fd, mode) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: chmod failed: %s", tmp, strerror(errno));
+    if (rc == CUSTOS_OK)
+        rc = write_all(fd, tmp, data, len, err);
+    if (rc == CUSTOS_OK && fsync(fd) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+    if (rc == CUSTOS_OK && rename(tmp, path) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot rename into place: %s", path,
+                              strerror(errno));
+    if (rc != CUSTOS_OK) {
+        unlink(tmp);
+        return rc;
+    }
+    return fsync_parent(path, err);
+}

@@ -1,0 +1,18 @@
+/* Bounded file reads and crash-safe file replacement. */
+#ifndef AT_FILEIO_H
+#define AT_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "custos/error.h"
+
+/* Reads the whole file into a malloc'd NUL-terminated buffer; refuses files over max bytes. */
+custos_rc at_file_read(const char *path, size_t max, char **data, size_t *len, custos_error *err);
+
+/* Replaces path with data so that a crash leaves either the old or the new content:
+ * temporary file in the same directory, fsync, rename, fsync of the directory. */
+custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                               custos_error *err);
+
+#endif

@@ -1,0 +1,211 @@
+#include "holdings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "custos/sig.h"
+#include "jsonin.h"
+#include "fileio.h"
+
+static custos_rc parse_beneficiary(const char *file, const char *path, const json_t *v,
+                                   uint8_t out[CUSTOS_ADDRESS_LEN], custos_error *err)
+{
+    const char *s;
+    custos_rc rc = at_json_text(file, path, v, CUSTOS_ADDRESS_HEX_LEN, false, &s, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* "0x0" is the customary spelling of the zero address: the account is not pledged. */
+    if (strcmp(s, "0x0") == 0) {
+        memset(out, 0, CUSTOS_ADDRESS_LEN);
+        return CUSTOS_OK;
+    }
+    custos_error aerr;
+    if (custos_address_from_hex(s, out, &aerr) != CUSTOS_OK)
+        return at_json_fail(err, file, path, "not an Ethereum address: '%.44s' (%s)", s,
+                            aerr.message);
+    return CUSTOS_OK;
+}
+
+static custos_rc parse_position(const char *file, const char *path, const json_t *v,
+                                at_holding *h, custos_error *err)
+{
+    static const char *const keys[] = {"asset", "class", "quantity", NULL};
+    char p[AT_JPATH_MAX];
+    json_t *m;
+    const char *s;
+    custos_rc rc = at_json_expect_object(file, path, v, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_only_keys(file, path, v, keys, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_member(file, path, v, "asset", &m, err);
+    if (rc == CUSTOS_OK) {
+        at_jpath_key(p, path, "asset");
+        rc = at_json_text(file, p, m, CUSTOS_ASSET_ID_MAX, false, &s, err);
+    }
+    if (rc == CUSTOS_OK) {
+        strcpy(h->asset, s);
+        rc = at_json_member(file, path, v, "class", &m, err);
+    }
+    if (rc == CUSTOS_OK) {
+        at_jpath_key(p, path, "class");
+        rc = at_json_text(file, p, m, AT_CLASS_MAX, false, &s, err);
+    }
+    if (rc == CUSTOS_OK) {
+        strcpy(h->asset_class, s);
+        rc = at_json_member(file, path, v, "quantity", &m, err);
+    }
+    if (rc == CUSTOS_OK) {
+        at_jpath_key(p, path, "quantity");
+        rc = at_json_decimal(file, p, m, &h->quantity, err);
+    }
+    return rc;
+}
+
+static custos_rc parse_account(const char *file, const char *path, const json_t *v,
+                               at_account *a, custos_error *err)
+{
+    static const char *const keys[] = {"ref", "beneficiary", "positions", NULL};
+    char p[AT_JPATH_MAX];
+    json_t *m;
+    const char *s;
+    custos_rc rc = at_json_expect_object(file, path, v, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_only_keys(file, path, v, keys, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_member(file, path, v, "ref", &m, err);
+    if (rc == CUSTOS_OK) {
+        at_jpath_key(p, path, "ref");
+        rc = at_json_text(file, p, m, AT_REF_MAX, true, &s, err);
+    }
+    if (rc == CUSTOS_OK) {
+        strcpy(a->ref, s);
+        rc = at_json_member(file, path, v, "beneficiary", &m, err);
+    }
+    if (rc == CUSTOS_OK) {
+        at_jpath_key(p, path, "beneficiary");
+        rc = parse_beneficiary(file, p, m, a->beneficiary, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = at_json_member(file, path, v, "positions", &m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    char ppath[AT_JPATH_MAX];
+    at_jpath_key(ppath, path, "positions");
+    rc = at_json_expect_array(file, ppath, m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t n = json_array_size(m);
+    if (n == 0)
+        return at_json_fail(err, file, ppath, "no positions: an account needs at least one");
+    if (n > CUSTOS_MAX_POSITIONS)
+        return at_json_fail(err, file, ppath, "%zu positions, over the limit of %d", n,
+                            CUSTOS_MAX_POSITIONS);
+    a->holdings = calloc(n, sizeof *a->holdings);
+    if (a->holdings == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", file);
+    for (size_t i = 0; i < n; i++) {
+        at_jpath_index(p, ppath, i);
+        rc = parse_position(file, p, json_array_get(m, i), &a->holdings[i], err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        a->n_holdings = i + 1;
+        /* One leaf per instrument: a repeated asset is a ledger export error, not a sum. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(a->holdings[j].asset, a->holdings[i].asset) == 0) {
+                char q[AT_JPATH_MAX];
+                at_jpath_key(q, p, "asset");
+                return at_json_fail(err, file, q, "'%s' already listed at %s[%zu]",
+                                    a->holdings[i].asset, ppath, j);
+            }
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc parse_document(const char *file, const json_t *root, at_holdings *h,
+                                custos_error *err)
+{
+    static const char *const keys[] = {"custodian", "accounts", NULL};
+    json_t *m;
+    const char *s;
+    custos_rc rc = at_json_only_keys(file, "", root, keys, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_member(file, "", root, "custodian", &m, err);
+    if (rc == CUSTOS_OK)
+        rc = at_json_text(file, "custodian", m, AT_CUSTODIAN_MAX, true, &s, err);
+    if (rc == CUSTOS_OK) {
+        strcpy(h->custodian, s);
+        rc = at_json_member(file, "", root, "accounts", &m, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = at_json_expect_array(file, "accounts", m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t n = json_array_size(m);
+    if (n == 0)
+        return at_json_fail(err, file, "accounts", "no accounts");
+    h->accounts = calloc(n, sizeof *h->accounts);
+    if (h->accounts == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", file);
+    for (size_t i = 0; i < n; i++) {
+        char p[AT_JPATH_MAX];
+        at_jpath_index(p, "accounts", i);
+        h->n_accounts = i + 1;
+        rc = parse_account(file, p, json_array_get(m, i), &h->accounts[i], err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(h->accounts[j].ref, h->accounts[i].ref) == 0) {
+                char q[AT_JPATH_MAX];
+                at_jpath_key(q, p, "ref");
+                return at_json_fail(err, file, q, "'%s' already used by accounts[%zu]",
+                                    h->accounts[i].ref, j);
+            }
+    }
+    return CUSTOS_OK;
+}
+
+custos_rc at_holdings_parse(const char *file, const char *text, size_t len, at_holdings *out,
+                            custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root;
+    custos_rc rc = at_json_parse(file, text, len, &root, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = parse_document(file, root, out, err);
+    json_decref(root);
+    if (rc != CUSTOS_OK)
+        at_holdings_free(out);
+    return rc;
+}
+
+custos_rc at_holdings_load(const char *path, at_holdings *out, custos_error *err)
+{
+    char *text;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    custos_rc rc = at_file_read(path, AT_INPUT_MAX_BYTES, &text, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = at_holdings_parse(path, text, len, out, err);
+    free(text);
+    return rc;
+}
+
+void at_holdings_free(at_holdings *h)
+{
+    for (size_t i = 0; i < h->n_accounts; i++)
+        free(h->accounts[i].holdings);
+    free(h->accounts);
+    memset(h, 0, sizeof *h);
+}
+
+const at_account *at_holdings_find(const at_holdings *h, const char *ref)
+{
+    for (size_t i = 0; i < h->n_accounts; i++)
+        if (strcmp(h->accounts[i].ref, ref) == 0)
+            return &h->accounts[i];
+    return NULL;
+}

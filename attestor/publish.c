@@ -1,0 +1,85 @@
+#include "publish.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "custos/client.h"
+#include "custos/typeddata.h"
+#include "fileio.h"
+#include "report.h"
+
+static int export_file(const custos_submission *s, const char *path)
+{
+    char *json;
+    custos_error err;
+    if (custos_typeddata_export(s, &json, &err) != CUSTOS_OK) {
+        at_cmd_error("cannot export the attestation: %s", err.message);
+        return AT_EXIT_INPUT;
+    }
+    size_t len = strlen(json);
+    /* A trailing newline keeps the file friendly to editors and diff. */
+    char *text = realloc(json, len + 2);
+    if (text == NULL) {
+        free(json);
+        at_cmd_error("cannot export the attestation: out of memory");
+        return AT_EXIT_INPUT;
+    }
+    text[len] = '\n';
+    text[len + 1] = '\0';
+    custos_rc rc = at_file_write_atomic(path, text, len + 1, 0644, &err);
+    free(text);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("cannot write the export: %s", err.message);
+        return AT_EXIT_INPUT;
+    }
+    return AT_EXIT_OK;
+}
+
+static int submit(const custos_submission *s, const char *gateway, FILE *out)
+{
+    custos_client *client;
+    custos_error err;
+    custos_rc rc = custos_client_new(gateway, 0, &client, &err);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("gateway %s: %s", gateway, err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE : AT_EXIT_INPUT;
+    }
+    custos_submit_result res;
+    memset(&res, 0, sizeof res);
+    rc = custos_client_submit(client, s, &res, &err);
+    custos_client_free(client);
+    if (rc == CUSTOS_ERR_UNAVAILABLE) {
+        at_cmd_error("gateway %s unreachable: %s", gateway, err.message);
+        return AT_EXIT_UNREACHABLE;
+    }
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("gateway %s: submission failed: %s", gateway, err.message);
+        return AT_EXIT_INPUT;
+    }
+    at_report_answer(out, &res);
+    if (res.grpc_status != 0) {
+        at_cmd_error("gateway %s refused the attestation: %s: %s", gateway,
+                     custos_reason_name(res.reason), res.detail);
+        return AT_EXIT_REFUSED;
+    }
+    return AT_EXIT_OK;
+}
+
+int at_publish(const custos_submission *s, const char *export_path, const char *gateway,
+               FILE *out)
+{
+    int export_status = AT_EXIT_OK;
+    if (export_path != NULL) {
+        export_status = export_file(s, export_path);
+        if (export_status == AT_EXIT_OK)
+            fprintf(out, "%-12s %s\n", "exported", export_path);
+    }
+    fflush(out);
+    if (gateway == NULL)
+        return export_status;
+    /* The signature exists now: submit it even if the export failed. */
+    int status = submit(s, gateway, out);
+    fflush(out);
+    return status != AT_EXIT_OK ? status : export_status;
+}

@@ -1,0 +1,15 @@
+/* The last step of attest and cosign: write the typed-data export and/or submit to the
+ * gateway, and report the gateway's answer. */
+#ifndef AT_PUBLISH_H
+#define AT_PUBLISH_H
+
+#include <stdio.h>
+
+#include "custos/attestation.h"
+
+/* export_path and gateway may each be NULL (not both). The export is written first, so it
+ * exists even when the gateway cannot be reached. Returns the exit status (cmd.h). */
+int at_publish(const custos_submission *s, const char *export_path, const char *gateway,
+               FILE *out);
+
+#endif

@@ -1,0 +1,63 @@
+#include "report.h"
+
+#include <time.h>
+
+#include "custos/u256.h"
+
+static void print_time(FILE *out, const char *label, uint64_t t)
+{
+    char iso[32] = "out of range";
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if ((uint64_t)tt == t && gmtime_r(&tt, &tm) != NULL)
+        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(out, "%-12s %llu (%s)\n", label, (unsigned long long)t, iso);
+}
+
+static void print_usd(FILE *out, const char *label, const custos_u256 *v)
+{
+    char text[CUSTOS_U256_DEC_MAX];
+    if (custos_fixed_format(v, CUSTOS_MONEY_DECIMALS, text, sizeof text) != CUSTOS_OK)
+        snprintf(text, sizeof text, "?");
+    fprintf(out, "%-12s %s USD\n", label, text);
+}
+
+static void print_hex(FILE *out, const char *label, const uint8_t *data, size_t len)
+{
+    char hex[2 + 2 * 32 + 1];
+    if (len > 32 || custos_hex_encode(data, len, hex, sizeof hex) != CUSTOS_OK)
+        snprintf(hex, sizeof hex, "?");
+    fprintf(out, "%-12s %s\n", label, hex);
+}
+
+void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t digest[32])
+{
+    print_hex(out, "account", s->att.account, CUSTOS_HASH_LEN);
+    fprintf(out, "%-12s %s\n", "feed", s->feed);
+    fprintf(out, "%-12s %llu\n", "sequence", (unsigned long long)s->att.sequence);
+    print_usd(out, "gross", &s->att.gross_value);
+    print_usd(out, "collateral", &s->att.collateral_value);
+    print_time(out, "as of", s->att.as_of);
+    print_time(out, "valid until", s->att.valid_until);
+    fprintf(out, "%-12s %zu\n", "positions", s->n_positions);
+    print_hex(out, "digest", digest, 32);
+    fprintf(out, "%-12s %zu\n", "signatures", s->n_sigs);
+}
+
+void at_report_answer(FILE *out, const custos_submit_result *r)
+{
+    if (r->grpc_status != 0) {
+        fprintf(out, "%-12s REFUSED %s (gRPC status %d): %s\n", "gateway",
+                custos_reason_name(r->reason), r->grpc_status, r->detail);
+        return;
+    }
+    const char *state = r->state == CUSTOS_STATE_ACCEPTED  ? "ACCEPTED"
+                        : r->state == CUSTOS_STATE_PENDING ? "PENDING"
+                                                           : "UNSPECIFIED";
+    fprintf(out, "%-12s %s %u/%u signatures", "gateway", state, r->signatures, r->threshold);
+    if (r->state == CUSTOS_STATE_ACCEPTED)
+        fprintf(out, ", cursor %llu", (unsigned long long)r->cursor);
+    if (r->duplicate)
+        fprintf(out, " (already known)");
+    fputc('\n', out);
+}

@@ -1,0 +1,138 @@
+#include "seqstate.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fileio.h"
+
+#define AT_STATE_MAX_BYTES (64u * 1024u * 1024u)
+
+static custos_rc state_load(const char *path, json_t **state, custos_error *err)
+{
+    char *text;
+    size_t len;
+    custos_rc rc = at_file_read(path, AT_STATE_MAX_BYTES, &text, &len, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        *state = json_object();
+        return *state != NULL ? CUSTOS_OK
+                              : custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_error_t jerr;
+    *state = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (*state == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: line %d: corrupt sequence state (%s); refusing to reuse "
+                                "sequence numbers: restore the file from a backup",
+                                path, jerr.line, jerr.text);
+    if (!json_is_object(*state)) {
+        json_decref(*state);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: corrupt sequence state (not a JSON object); refusing to "
+                                "reuse sequence numbers: restore the file from a backup",
+                                path);
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(*state, key, v) {
+        /* Keys must be in the exact form written here, or a lookup would miss them and
+         * restart the account at sequence 1. */
+        uint8_t id[CUSTOS_HASH_LEN];
+        char canonical[2 + 2 * CUSTOS_HASH_LEN + 1];
+        custos_error herr;
+        bool ok = custos_hex_decode(key, id, sizeof id, &herr) == CUSTOS_OK &&
+                  custos_hex_encode(id, sizeof id, canonical, sizeof canonical) == CUSTOS_OK &&
+                  strcmp(key, canonical) == 0 && json_is_integer(v) &&
+                  json_integer_value(v) >= 1;
+        if (!ok) {
+            custos_error_set(err, CUSTOS_ERR_INVALID,
+                             "%s: %.80s: corrupt sequence state (want \"0x<64 lowercase hex>\": "
+                             "positive integer); refusing to reuse sequence numbers: restore the file "
+                             "from a backup",
+                             path, key);
+            json_decref(*state);
+            return CUSTOS_ERR_INVALID;
+        }
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc state_reserve(const char *path, const uint8_t account[CUSTOS_HASH_LEN],
+                               uint64_t *next, custos_error *err)
+{
+    json_t *state;
+    custos_rc rc = state_load(path, &state, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    char key[2 + 2 * CUSTOS_HASH_LEN + 1];
+    rc = custos_hex_encode(account, CUSTOS_HASH_LEN, key, sizeof key);
+    if (rc != CUSTOS_OK) {
+        json_decref(state);
+        return custos_error_set(err, rc, "%s: cannot encode the account id", path);
+    }
+    json_t *last = json_object_get(state, key);
+    json_int_t n = last != NULL ? json_integer_value(last) : 0;
+    /* json_int_t is signed 64-bit: the state never goes past INT64_MAX. */
+    if (n == LLONG_MAX) {
+        json_decref(state);
+        return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "%s: %s: sequence exhausted", path, key);
+    }
+    if (json_object_set_new(state, key, json_integer(n + 1)) != 0) {
+        json_decref(state);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    char *text = json_dumps(state, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(state);
+    if (text == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    size_t len = strlen(text);
+    char *line = realloc(text, len + 2);
+    if (line == NULL) {
+        free(text);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    rc = at_file_write_atomic(path, line, len + 1, 0600, err);
+    free(line);
+    if (rc != CUSTOS_OK)
+        return rc;
+    *next = (uint64_t)n + 1;
+    return CUSTOS_OK;
+}
+
+custos_rc at_seqstate_next(const char *path, const uint8_t account[CUSTOS_HASH_LEN],
+                           uint64_t *next, custos_error *err)
+{
+    char lock_path[4096];
+    int n = snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    if (n < 0 || (size_t)n >= sizeof lock_path)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open lock file: %s", lock_path,
+                                strerror(errno));
+    int lrc;
+    do
+        lrc = flock(fd, LOCK_EX);
+    while (lrc != 0 && errno == EINTR);
+    if (lrc != 0) {
+        int e = errno;
+        close(fd);
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot lock: %s", lock_path, strerror(e));
+    }
+    custos_rc rc = state_reserve(path, account, next, err);
+    close(fd); /* releases the lock */
+    return rc;
+}

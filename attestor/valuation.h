@@ -1,0 +1,34 @@
+/* Values one custody account: quantity x price per position, the policy's haircut per asset
+ * class, totals, and the observation time of the oldest price used. */
+#ifndef AT_VALUATION_H
+#define AT_VALUATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "custos/u256.h"
+#include "holdings.h"
+#include "policy.h"
+#include "prices.h"
+
+typedef struct at_valuation {
+    custos_position *positions; /* one per holding, in the holdings' order */
+    size_t n_positions;
+    custos_u256 gross;      /* sum of values before haircuts */
+    custos_u256 collateral; /* sum of values after haircuts */
+    uint64_t as_of;         /* oldest price observation used */
+    uint64_t valid_until;   /* as_of + the policy's ttl_seconds */
+} at_valuation;
+
+/* Refuses (CUSTOS_ERR_INVALID, nothing valued) an instrument without a price, a price older
+ * than the policy allows at `now` or dated after it, an asset class without a haircut, a
+ * valuation that would already be expired at `now`; CUSTOS_ERR_OVERFLOW when a value or
+ * a total does not fit in 256 bits. */
+custos_rc at_valuation_compute(const at_account *account, const at_prices *prices,
+                               const at_policy *policy, uint64_t now, at_valuation *out,
+                               custos_error *err);
+void at_valuation_clear(at_valuation *v);
+
+#endif
