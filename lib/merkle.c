@@ -1,0 +1,235 @@
+/* Positions Merkle tree with the exact layout of OpenZeppelin's StandardMerkleTree:
+ * leaves sorted ascending by hash are stored from the end of a 2n-1 node array
+ * (tree[2n-2-i] = sorted[i]), node i = keccak256(sorted(tree[2i+1], tree[2i+2])).
+ * Duplicate leaves are kept, as the JavaScript library keeps them. */
+#include "custos/merkle.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/keccak.h"
+
+struct custos_merkle {
+    size_t n_leaves;
+    size_t n_nodes;
+    uint8_t (*nodes)[32];
+};
+
+/* abi.encode of a position: five 32-byte words. */
+#define MERKLE_POSITION_ABI_LEN (5 * 32)
+
+/* keccak256 of the two children in ascending byte order (commutative, as
+ * MerkleProof.verify expects). */
+static void merkle_hash_pair(const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+{
+    const uint8_t *lo = a, *hi = b;
+    if (memcmp(a, b, 32) > 0) {
+        lo = b;
+        hi = a;
+    }
+    custos_keccak k;
+    custos_keccak_init(&k);
+    custos_keccak_update(&k, lo, 32);
+    custos_keccak_update(&k, hi, 32);
+    custos_keccak_final(&k, out);
+}
+
+static int merkle_compare_leaves(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+custos_rc custos_merkle_new(const uint8_t (*leaves)[32], size_t n, custos_merkle **out,
+                            custos_error *err)
+{
+    if (out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "merkle tree: NULL output");
+    *out = NULL;
+    if (n == 0 || leaves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "merkle tree: needs at least one leaf");
+    if (n > SIZE_MAX / 2 / 32)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "merkle tree: %zu leaves", n);
+
+    custos_merkle *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "merkle tree: out of memory");
+    t->n_leaves = n;
+    t->n_nodes = 2 * n - 1;
+    t->nodes = calloc(t->n_nodes, sizeof *t->nodes);
+    if (t->nodes == NULL) {
+        free(t);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                "merkle tree: cannot allocate %zu nodes", 2 * n - 1);
+    }
+
+    /* Sorting in place in the leaf region gives ascending order from its start; the
+     * layout wants ascending order from the end, so reverse afterwards. */
+    uint8_t (*leaf_region)[32] = t->nodes + (t->n_nodes - n);
+    memcpy(leaf_region, leaves, n * sizeof *leaf_region);
+    qsort(leaf_region, n, sizeof *leaf_region, merkle_compare_leaves);
+    for (size_t i = 0, j = n - 1; i < j; i++, j--) {
+        uint8_t tmp[32];
+        memcpy(tmp, leaf_region[i], 32);
+        memcpy(leaf_region[i], leaf_region[j], 32);
+        memcpy(leaf_region[j], tmp, 32);
+    }
+    for (size_t i = t->n_nodes - n; i-- > 0;)
+        merkle_hash_pair(t->nodes[2 * i + 1], t->nodes[2 * i + 2], t->nodes[i]);
+
+    *out = t;
+    return CUSTOS_OK;
+}
+
+void custos_merkle_free(custos_merkle *t)
+{
+    if (t == NULL)
+        return;
+    free(t->nodes);
+    free(t);
+}
+
+void custos_merkle_root(const custos_merkle *t, uint8_t out[32])
+{
+    memcpy(out, t->nodes[0], 32);
+}
+
+/* Tree index of the leaf, or SIZE_MAX. The leaf region is in descending order; among equal
+ * leaves the lowest index is chosen, the one the JavaScript library proves for a value. */
+static size_t merkle_find_leaf(const custos_merkle *t, const uint8_t leaf[32])
+{
+    size_t lo = t->n_nodes - t->n_leaves, hi = t->n_nodes;
+    /* First index whose node is <= leaf. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(t->nodes[mid], leaf, 32) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < t->n_nodes && memcmp(t->nodes[lo], leaf, 32) == 0)
+        return lo;
+    return SIZE_MAX;
+}
+
+custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[32],
+                              uint8_t (*proof)[32], size_t cap, size_t *n, custos_error *err)
+{
+    if (t == NULL || leaf == NULL || n == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "merkle proof: NULL argument");
+    *n = 0;
+    size_t idx = merkle_find_leaf(t, leaf);
+    if (idx == SIZE_MAX)
+        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "merkle proof: leaf is not in the tree");
+
+    size_t depth = 0;
+    for (size_t i = idx; i > 0; i = (i - 1) / 2)
+        depth++;
+    if (depth > cap || (depth > 0 && proof == NULL))
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "merkle proof: needs %zu hashes, room for %zu", depth, cap);
+
+    size_t k = 0;
+    for (size_t i = idx; i > 0; i = (i - 1) / 2) {
+        /* Left children have odd indices, right children even ones. */
+        size_t sibling = (i % 2 == 1) ? i + 1 : i - 1;
+        memcpy(proof[k++], t->nodes[sibling], 32);
+    }
+    *n = k;
+    return CUSTOS_OK;
+}
+
+bool custos_merkle_verify(const uint8_t root[32], const uint8_t leaf[32],
+                          const uint8_t (*proof)[32], size_t n)
+{
+    if (root == NULL || leaf == NULL || (n > 0 && proof == NULL))
+        return false;
+    uint8_t acc[32];
+    memcpy(acc, leaf, 32);
+    for (size_t i = 0; i < n; i++)
+        merkle_hash_pair(acc, proof[i], acc);
+    return memcmp(acc, root, 32) == 0;
+}
+
+/* Same rule as the wire decoder: 1..31 printable ASCII bytes, NUL-terminated. */
+static custos_rc merkle_check_asset_id(const char *id, size_t *len, custos_error *err)
+{
+    size_t l = 0;
+    while (l <= CUSTOS_ASSET_ID_MAX && id[l] != '\0')
+        l++;
+    if (l > CUSTOS_ASSET_ID_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position asset_id: longer than %d bytes", CUSTOS_ASSET_ID_MAX);
+    if (l == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "position asset_id: empty");
+    for (size_t i = 0; i < l; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (c < 0x20 || c > 0x7e)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "position asset_id: byte 0x%02x at offset %zu is not "
+                                    "printable ASCII", c, i);
+    }
+    *len = l;
+    return CUSTOS_OK;
+}
+
+custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos_error *err)
+{
+    if (p == NULL || out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "position leaf: NULL argument");
+    size_t id_len;
+    custos_rc rc = merkle_check_asset_id(p->asset_id, &id_len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (p->haircut_bps > 10000)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s haircut_bps: %u exceeds 10000", p->asset_id,
+                                p->haircut_bps);
+
+    uint8_t enc[MERKLE_POSITION_ABI_LEN] = {0};
+    memcpy(enc, p->asset_id, id_len);
+    custos_u256_to_be(&p->quantity, enc + 32);
+    custos_u256_to_be(&p->price, enc + 64);
+    custos_u256_to_be(&p->value, enc + 96);
+    enc[158] = (uint8_t)(p->haircut_bps >> 8);
+    enc[159] = (uint8_t)p->haircut_bps;
+
+    uint8_t inner[32];
+    custos_keccak256(enc, sizeof enc, inner);
+    custos_keccak256(inner, sizeof inner, out);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[32],
+                                custos_error *err)
+{
+    if (out == NULL || (n > 0 && ps == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "positions root: NULL argument");
+    if (n == 0) {
+        memset(out, 0, 32);
+        return CUSTOS_OK;
+    }
+    uint8_t (*leaves)[32] = calloc(n, sizeof *leaves);
+    if (leaves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                "positions root: cannot allocate %zu leaves", n);
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++) {
+        rc = custos_position_leaf(&ps[i], leaves[i], err);
+        if (rc != CUSTOS_OK && err != NULL) {
+            char why[sizeof err->message];
+            memcpy(why, err->message, sizeof why);
+            custos_error_set(err, rc, "positions[%zu]: %s", i, why);
+        }
+    }
+    custos_merkle *t = NULL;
+    if (rc == CUSTOS_OK)
+        rc = custos_merkle_new((const uint8_t (*)[32])leaves, n, &t, err);
+    if (rc == CUSTOS_OK) {
+        custos_merkle_root(t, out);
+        custos_merkle_free(t);
+    }
+    free(leaves);
+    return rc;
+}
