@@ -1,0 +1,1320 @@
+/* gRPC transport of custos-gateway.
+ *
+ * Threads: `workers` threads each block on their own completion queue and keep one
+ * request posted per method on it, so a call lives on the worker whose queue matched it.
+ * Engine callbacks arrive from the committer thread and the Watch waker thread runs
+ * wake-ups after commits; both touch a call only under its mutex, which also serialises
+ * every grpc_call_start_batch on that call.
+ *
+ * Lifetime: a call is reference counted. The posted request holds one reference (handed
+ * to the handler once a client arrives); every started batch, every pending engine
+ * submission and membership of the stream list hold one more. The last unref frees it. */
+#include "server.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/status.h>
+#include <grpc/support/time.h>
+
+#include "custos/v1/gateway.pb-c.h"
+
+#include "health.h"
+#include "log.h"
+#include "pb_convert.h"
+
+/* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
+ * the slack lets us answer a slightly oversized message with TOO_LARGE ourselves. */
+#define MESSAGE_MARGIN (64u * 1024u)
+/* SubmitStream requests read but not yet answered, per call. */
+#define STREAM_WINDOW 256
+/* Records fetched from the engine per Watch refill. */
+#define WATCH_BATCH 32
+
+typedef enum method {
+    M_SUBMIT,
+    M_SUBMIT_STREAM,
+    M_GET_LATEST,
+    M_WATCH,
+    M_LIST_SIGNERS,
+    M_HEALTH_CHECK,
+    M_HEALTH_WATCH,
+    M_REGISTERED, /* count of the registered methods above */
+    M_UNKNOWN = M_REGISTERED,
+    M_COUNT
+} method;
+
+static const struct {
+    const char *path;
+    grpc_server_register_method_payload_handling payload;
+} method_table[M_REGISTERED] = {
+    [M_SUBMIT] = {"/custos.v1.AttestationGateway/Submit",
+                  GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_SUBMIT_STREAM] = {"/custos.v1.AttestationGateway/SubmitStream", GRPC_SRM_PAYLOAD_NONE},
+    [M_GET_LATEST] = {"/custos.v1.AttestationGateway/GetLatest",
+                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_WATCH] = {"/custos.v1.AttestationGateway/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST_SIGNERS] = {"/custos.v1.AttestationGateway/ListSigners",
+                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+};
+
+typedef enum call_state {
+    CALL_REQUESTED, /* posted, waiting for a client */
+    CALL_ACTIVE,    /* serving */
+    CALL_ENDING,    /* the server wants to end it: status goes out once nothing is pending */
+    CALL_FINISHED,  /* status batch started: no more batches */
+    CALL_CLOSED     /* the call is over (done or cancelled): no more batches */
+} call_state;
+
+typedef enum op_kind { OP_REQUEST, OP_RECV, OP_SEND, OP_CLOSE, OP_FINISH } op_kind;
+
+typedef struct call call;
+
+/* Completion tag: which batch of which call completed. */
+typedef struct call_op {
+    call *c;
+    op_kind kind;
+} call_op;
+
+/* One SubmitStream request awaiting its answer. */
+typedef struct slot {
+    call *c;
+    uint64_t request_id;
+    bool done;
+    grpc_byte_buffer *reply;
+} slot;
+
+typedef struct worker {
+    gw_server *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    bool started;
+} worker;
+
+struct call {
+    gw_server *srv;
+    worker *w;
+    method m;
+    call_state state;
+    atomic_int refs;
+    pthread_mutex_t mu;
+    call_op req_op, recv_op, send_op, close_op, finish_op;
+
+    grpc_call *gc;
+    gpr_timespec deadline;
+    grpc_metadata_array req_md;
+    grpc_call_details details;  /* unknown methods only */
+    grpc_byte_buffer *payload;  /* the request of unary and server-streaming methods */
+
+    grpc_metadata trailer;      /* custos-reason of a refusal */
+    grpc_byte_buffer *final_reply;
+    int cancelled;
+    bool sent_initial;
+    grpc_status_code end_status;
+    const char *end_detail;
+
+    /* streaming */
+    grpc_byte_buffer *recv_buf;
+    grpc_byte_buffer *send_buf;
+    bool recv_busy, send_busy, half_closed;
+
+    slot *slots;                /* SubmitStream: STREAM_WINDOW entries, by sequence */
+    uint64_t head, tail;        /* next to answer, next to assign */
+
+    uint64_t cursor;            /* Watch: last record queued */
+    bool parked;                /* Watch: caught up, waiting for a commit */
+    grpc_byte_buffer *outq[WATCH_BATCH];
+    size_t outq_i, outq_n;
+
+    call *prev, *next;          /* the server's list of long-lived streams */
+    bool listed;
+};
+
+struct gw_server {
+    const gw_config *cfg;
+    gw_engine *engine;
+    grpc_server *server;
+    void *handles[M_REGISTERED];
+    worker *workers;
+    size_t n_workers;
+    int port;
+    atomic_bool stopping;
+    bool shut;
+
+    pthread_mutex_t mu;          /* live calls */
+    pthread_cond_t idle;
+    size_t live;
+
+    pthread_mutex_t wmu;         /* streams list, commit generation, waker */
+    pthread_cond_t wake;
+    uint64_t gen;
+    call *streams;
+    size_t n_streams;
+    bool waker_stop;
+    bool waker_started;
+    pthread_t waker;
+};
+
+static void call_ref(call *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+static void call_destroy(call *c)
+{
+    gw_server *srv = c->srv;
+    if (c->gc != NULL)
+        grpc_call_unref(c->gc);
+    grpc_metadata_array_destroy(&c->req_md);
+    if (c->m == M_UNKNOWN)
+        grpc_call_details_destroy(&c->details);
+    grpc_byte_buffer *bufs[] = {c->payload, c->final_reply, c->recv_buf, c->send_buf};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i] != NULL)
+            grpc_byte_buffer_destroy(bufs[i]);
+    for (size_t i = c->outq_i; i < c->outq_n; i++)
+        grpc_byte_buffer_destroy(c->outq[i]);
+    if (c->slots != NULL) {
+        for (size_t i = 0; i < STREAM_WINDOW; i++)
+            if (c->slots[i].reply != NULL)
+                grpc_byte_buffer_destroy(c->slots[i].reply);
+        free(c->slots);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->live == 0)
+        pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Never call with c->mu held: the last reference frees the mutex. */
+static void call_unref(call *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        call_destroy(c);
+}
+
+/* Starts a batch; the batch holds a reference until its completion. The caller holds a
+ * reference too, so a failed start never drops the last one. */
+static bool call_batch(call *c, const grpc_op *ops, size_t n, call_op *tag)
+{
+    call_ref(c);
+    grpc_call_error e = grpc_call_start_batch(c->gc, ops, n, tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        atomic_fetch_sub(&c->refs, 1);
+        gw_log(GW_LOG_ERROR, "grpc_batch", "%s: cannot start a batch: %s",
+               c->m == M_UNKNOWN ? "unknown method" : method_table[c->m].path,
+               grpc_call_error_to_string(e));
+        return false;
+    }
+    return true;
+}
+
+/* ---- byte buffers ---- */
+
+static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    grpc_slice slice = grpc_slice_malloc(len);
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(slice));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return bb;
+}
+
+/* Flattens a received message (decompressing if needed). false if it cannot be read. */
+static bool read_message(grpc_byte_buffer *bb, grpc_slice *out)
+{
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, bb))
+        return false;
+    *out = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    return true;
+}
+
+/* ---- finishing calls ---- */
+
+/* The one batch of a unary call: metadata, the reply (none on error), the status with
+ * the refusal reason as trailing metadata, and the close. Takes ownership of reply. */
+static void unary_finish(call *c, grpc_status_code status, const char *detail,
+                         custos_reason reason, grpc_byte_buffer *reply)
+{
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    size_t n = 0;
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (reply != NULL) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = reply;
+    }
+    grpc_slice details = grpc_slice_from_copied_string(detail != NULL ? detail : "");
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = status;
+    ops[n].data.send_status_from_server.status_details = detail != NULL ? &details : NULL;
+    if (reason != CUSTOS_REASON_NONE) {
+        c->trailer.key = grpc_slice_from_static_string("custos-reason");
+        c->trailer.value = grpc_slice_from_static_string(custos_reason_name(reason));
+        ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+    }
+    n++;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+
+    pthread_mutex_lock(&c->mu);
+    c->final_reply = reply;
+    c->state = CALL_FINISHED;
+    call_batch(c, ops, n, &c->finish_op);
+    pthread_mutex_unlock(&c->mu);
+    grpc_slice_unref(details);
+}
+
+/* Locked. Ends a stream with c->end_status (its RECV_CLOSE is already posted). */
+static void stream_end(call *c)
+{
+    if (c->state == CALL_FINISHED || c->state == CALL_CLOSED)
+        return;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    size_t n = 0;
+    if (!c->sent_initial)
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->sent_initial = true;
+    grpc_slice details = grpc_slice_from_copied_string(c->end_detail != NULL ? c->end_detail : "");
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = c->end_status;
+    ops[n++].data.send_status_from_server.status_details = c->end_detail != NULL ? &details : NULL;
+    c->state = CALL_FINISHED;
+    call_batch(c, ops, n, &c->finish_op);
+    grpc_slice_unref(details);
+}
+
+/* Locked. Starts the one SEND_MESSAGE a stream may have in flight; takes bb. */
+static void stream_send(call *c, grpc_byte_buffer *bb)
+{
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    size_t n = 0;
+    if (!c->sent_initial)
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+    c->send_buf = bb;
+    if (call_batch(c, ops, n, &c->send_op)) {
+        c->sent_initial = true;
+        c->send_busy = true;
+        return;
+    }
+    c->send_buf = NULL;
+    grpc_byte_buffer_destroy(bb);
+    c->end_status = GRPC_STATUS_INTERNAL;
+    c->end_detail = "cannot write to the stream";
+    stream_end(c);
+}
+
+/* ---- the stream list (Watch, Health/Watch, SubmitStream) ---- */
+
+static void unlist(call *c)
+{
+    gw_server *srv = c->srv;
+    bool was = false;
+    pthread_mutex_lock(&srv->wmu);
+    if (c->listed) {
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else
+            srv->streams = c->next;
+        if (c->next != NULL)
+            c->next->prev = c->prev;
+        c->listed = false;
+        srv->n_streams--;
+        was = true;
+    }
+    pthread_mutex_unlock(&srv->wmu);
+    if (was)
+        call_unref(c);
+}
+
+/* Lists the call (so shutdown and the waker find it) and posts its RECV_CLOSE, which
+ * completes when the call is over, cancelled or not. */
+static bool stream_begin(call *c)
+{
+    gw_server *srv = c->srv;
+    call_ref(c);
+    pthread_mutex_lock(&srv->wmu);
+    c->listed = true;
+    c->prev = NULL;
+    c->next = srv->streams;
+    if (srv->streams != NULL)
+        srv->streams->prev = c;
+    srv->streams = c;
+    srv->n_streams++;
+    /* Shutdown sets stopping under wmu before it walks the list: a stream that missed
+     * the walk sees the flag here. */
+    if (atomic_load(&srv->stopping)) {
+        c->state = CALL_ENDING;
+        c->end_status = GRPC_STATUS_UNAVAILABLE;
+        c->end_detail = "the gateway is shutting down";
+    }
+    pthread_mutex_unlock(&srv->wmu);
+
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->cancelled;
+    pthread_mutex_lock(&c->mu);
+    bool ok = call_batch(c, &op, 1, &c->close_op);
+    if (!ok)
+        c->state = CALL_CLOSED;
+    pthread_mutex_unlock(&c->mu);
+    if (!ok)
+        unlist(c);
+    return ok;
+}
+
+static void on_close(call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->cancelled && c->state != CALL_FINISHED)
+        gw_log(GW_LOG_DEBUG, "stream_cancelled", "%s: the client went away",
+               method_table[c->m].path);
+    c->state = CALL_CLOSED;
+    pthread_mutex_unlock(&c->mu);
+    unlist(c);
+}
+
+/* ---- Submit and SubmitStream ---- */
+
+/* Decodes a SubmitRequest. On refusal fills *reason and detail and returns false. */
+static bool decode_submit(gw_server *srv, grpc_byte_buffer *bb, custos_submission *sub,
+                          uint64_t *request_id, custos_reason *reason, char *detail, size_t cap)
+{
+    *request_id = 0;
+    *reason = CUSTOS_REASON_MALFORMED;
+    if (bb == NULL) {
+        snprintf(detail, cap, "the call carried no SubmitRequest");
+        return false;
+    }
+    grpc_slice slice;
+    if (!read_message(bb, &slice)) {
+        snprintf(detail, cap, "the message cannot be read (unsupported compression?)");
+        return false;
+    }
+    size_t len = GRPC_SLICE_LENGTH(slice);
+    if (len > srv->cfg->max_message_bytes) {
+        grpc_slice_unref(slice);
+        *reason = CUSTOS_REASON_TOO_LARGE;
+        snprintf(detail, cap, "message of %zu bytes exceeds the limit of %zu bytes", len,
+                 srv->cfg->max_message_bytes);
+        return false;
+    }
+    Custos__V1__SubmitRequest *req =
+        custos__v1__submit_request__unpack(NULL, len, GRPC_SLICE_START_PTR(slice));
+    grpc_slice_unref(slice);
+    if (req == NULL) {
+        snprintf(detail, cap, "the message is not a custos.v1.SubmitRequest");
+        return false;
+    }
+    *request_id = req->request_id;
+    bool ok = false;
+    if (req->attestation == NULL) {
+        snprintf(detail, cap, "SubmitRequest.attestation is missing");
+    } else {
+        custos_error err;
+        custos_error_clear(&err);
+        custos_rc rc = pb_to_submission(req->attestation, sub, &err);
+        if (rc == CUSTOS_OK)
+            ok = true;
+        else {
+            if (rc == CUSTOS_ERR_TOO_LARGE)
+                *reason = CUSTOS_REASON_TOO_LARGE;
+            snprintf(detail, cap, "%s", err.message);
+        }
+    }
+    custos__v1__submit_request__free_unpacked(req, NULL);
+    return ok;
+}
+
+static grpc_byte_buffer *pack_submit_response(uint64_t request_id, const gw_submit_outcome *o)
+{
+    Custos__V1__SubmitResponse r = CUSTOS__V1__SUBMIT_RESPONSE__INIT;
+    r.request_id = request_id;
+    if (o->reason != CUSTOS_REASON_NONE) {
+        r.reason = (Custos__V1__Reason)o->reason;
+        r.detail = (char *)o->detail;
+    } else {
+        r.state = (Custos__V1__State)o->state;
+        r.duplicate = o->duplicate;
+        r.digest.len = sizeof o->digest;
+        r.digest.data = (uint8_t *)o->digest;
+        r.signatures = o->signatures;
+        r.threshold = o->threshold;
+        r.cursor = o->cursor;
+    }
+    return pack_message(&r.base);
+}
+
+static void unary_submit_done(void *ctx, const gw_submit_outcome *o)
+{
+    call *c = ctx;
+    if (o->reason != CUSTOS_REASON_NONE)
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
+                     o->reason, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_submit_response(0, o));
+    call_unref(c);
+}
+
+static void handle_submit(call *c)
+{
+    custos_submission sub;
+    memset(&sub, 0, sizeof sub);
+    uint64_t request_id;
+    custos_reason reason;
+    char detail[256];
+    if (!decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail, sizeof detail)) {
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason,
+                     NULL);
+        return;
+    }
+    call_ref(c);
+    gw_engine_submit(c->srv->engine, &sub, unary_submit_done, c);
+}
+
+/* Locked. Keeps a read posted while under the window, writes finished answers in request
+ * order, and ends the stream once everything read has been answered. */
+static void stream_pump(call *c)
+{
+    if (c->state != CALL_ACTIVE && c->state != CALL_ENDING)
+        return;
+    if (c->state == CALL_ACTIVE && !c->recv_busy && !c->half_closed &&
+        c->tail - c->head < STREAM_WINDOW) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &c->recv_buf;
+        if (call_batch(c, &op, 1, &c->recv_op)) {
+            c->recv_busy = true;
+        } else {
+            c->state = CALL_ENDING;
+            c->end_status = GRPC_STATUS_INTERNAL;
+            c->end_detail = "cannot read from the stream";
+        }
+    }
+    if (c->send_busy)
+        return;
+    if (c->head < c->tail) {
+        slot *s = &c->slots[c->head % STREAM_WINDOW];
+        if (!s->done)
+            return;
+        grpc_byte_buffer *bb = s->reply;
+        s->reply = NULL;
+        s->done = false;
+        c->head++;
+        stream_send(c, bb);
+        return;
+    }
+    if (c->half_closed || c->state == CALL_ENDING)
+        stream_end(c);
+}
+
+static void stream_submit_done(void *ctx, const gw_submit_outcome *o)
+{
+    slot *s = ctx;
+    call *c = s->c;
+    grpc_byte_buffer *bb = pack_submit_response(s->request_id, o);
+    pthread_mutex_lock(&c->mu);
+    if (c->state == CALL_ACTIVE || c->state == CALL_ENDING) {
+        s->reply = bb;
+        s->done = true;
+        stream_pump(c);
+    } else {
+        grpc_byte_buffer_destroy(bb);
+    }
+    pthread_mutex_unlock(&c->mu);
+    call_unref(c);
+}
+
+static void stream_on_recv(call *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->recv_busy = false;
+    grpc_byte_buffer *bb = c->recv_buf;
+    c->recv_buf = NULL;
+    bool live = c->state == CALL_ACTIVE || c->state == CALL_ENDING;
+    if (!live || !ok || bb == NULL) {
+        /* End of the client's half (or of the call). */
+        c->half_closed = true;
+        stream_pump(c);
+        pthread_mutex_unlock(&c->mu);
+        if (bb != NULL)
+            grpc_byte_buffer_destroy(bb);
+        return;
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    custos_submission sub;
+    memset(&sub, 0, sizeof sub);
+    uint64_t request_id;
+    gw_submit_outcome refusal;
+    memset(&refusal, 0, sizeof refusal);
+    bool decoded = decode_submit(c->srv, bb, &sub, &request_id, &refusal.reason,
+                                 refusal.detail, sizeof refusal.detail);
+    grpc_byte_buffer_destroy(bb);
+
+    /* Answers are written in the order requests are read: reserve this one's place, and
+     * read the next before this one is verified and committed. */
+    pthread_mutex_lock(&c->mu);
+    slot *s = &c->slots[c->tail % STREAM_WINDOW];
+    c->tail++;
+    s->c = c;
+    s->request_id = request_id;
+    s->done = false;
+    stream_pump(c);
+    pthread_mutex_unlock(&c->mu);
+
+    call_ref(c);
+    if (decoded)
+        gw_engine_submit(c->srv->engine, &sub, stream_submit_done, s);
+    else
+        stream_submit_done(s, &refusal);
+}
+
+static void stream_on_sent(call *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->send_busy = false;
+    if (c->send_buf != NULL)
+        grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+    if (!ok) {
+        c->end_status = GRPC_STATUS_UNAVAILABLE;
+        c->end_detail = "write failed";
+        stream_end(c);
+    } else {
+        stream_pump(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void handle_submit_stream(call *c)
+{
+    c->slots = calloc(STREAM_WINDOW, sizeof *c->slots);
+    if (c->slots == NULL) {
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+        return;
+    }
+    if (!stream_begin(c))
+        return;
+    pthread_mutex_lock(&c->mu);
+    stream_pump(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- GetLatest, ListSigners, Health/Check, unknown methods ---- */
+
+/* Unpacks the request of a unary method, or answers INVALID_ARGUMENT and returns NULL. */
+static void *unpack_request(call *c, const ProtobufCMessageDescriptor *desc)
+{
+    grpc_slice slice;
+    void *m = NULL;
+    if (c->payload != NULL && read_message(c->payload, &slice)) {
+        size_t len = GRPC_SLICE_LENGTH(slice);
+        if (len <= c->srv->cfg->max_message_bytes)
+            m = protobuf_c_message_unpack(desc, NULL, len, GRPC_SLICE_START_PTR(slice));
+        grpc_slice_unref(slice);
+    }
+    if (m == NULL) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "the message is not a %s", desc->name);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    }
+    return m;
+}
+
+/* A record as a packed message of type `wrapper` whose only field is the record:
+ * GetLatestResponse and WatchEvent have the same shape. NULL if it cannot be converted. */
+static grpc_byte_buffer *pack_record(const custos_record *rec, bool watch_event)
+{
+    Custos__V1__Record *m = NULL;
+    custos_error err;
+    custos_error_clear(&err);
+    if (pb_from_record(rec, &m, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "record_convert", "cursor %llu: %s",
+               (unsigned long long)rec->cursor, err.message);
+        return NULL;
+    }
+    grpc_byte_buffer *bb;
+    if (watch_event) {
+        Custos__V1__WatchEvent ev = CUSTOS__V1__WATCH_EVENT__INIT;
+        ev.record = m;
+        bb = pack_message(&ev.base);
+    } else {
+        Custos__V1__GetLatestResponse r = CUSTOS__V1__GET_LATEST_RESPONSE__INIT;
+        r.record = m;
+        bb = pack_message(&r.base);
+    }
+    pb_record_free(m);
+    return bb;
+}
+
+static void handle_get_latest(call *c)
+{
+    Custos__V1__GetLatestRequest *req =
+        unpack_request(c, &custos__v1__get_latest_request__descriptor);
+    if (req == NULL)
+        return;
+    if (req->account.len != CUSTOS_HASH_LEN) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "account must be 32 bytes, got %zu", req->account.len);
+        custos__v1__get_latest_request__free_unpacked(req, NULL);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    uint8_t account[CUSTOS_HASH_LEN];
+    memcpy(account, req->account.data, sizeof account);
+    custos__v1__get_latest_request__free_unpacked(req, NULL);
+
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, &rec, &err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        unary_finish(c, GRPC_STATUS_NOT_FOUND, "no accepted attestation for this account",
+                     CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    if (rc != CUSTOS_OK) {
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+        return;
+    }
+    grpc_byte_buffer *bb = pack_record(&rec, false);
+    custos_record_clear(&rec);
+    if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_INTERNAL, "the stored record cannot be encoded",
+                     CUSTOS_REASON_INTERNAL, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+static void handle_list_signers(call *c)
+{
+    Custos__V1__ListSignersRequest *req =
+        unpack_request(c, &custos__v1__list_signers_request__descriptor);
+    if (req == NULL)
+        return;
+    custos__v1__list_signers_request__free_unpacked(req, NULL);
+
+    const gw_config *cfg = c->srv->cfg;
+    size_t n = cfg->n_signers;
+    Custos__V1__Signer *items = calloc(n ? n : 1, sizeof *items);
+    Custos__V1__Signer **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    if (items == NULL || ptrs == NULL) {
+        free(items);
+        free(ptrs);
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const gw_signer *sg = &cfg->signers[i];
+        custos__v1__signer__init(&items[i]);
+        items[i].address.len = CUSTOS_ADDRESS_LEN;
+        items[i].address.data = (uint8_t *)sg->address;
+        items[i].feed = (char *)sg->feed;
+        items[i].role = (char *)gw_role_name(sg->role);
+        items[i].active = sg->active;
+        ptrs[i] = &items[i];
+    }
+    Custos__V1__ListSignersResponse r = CUSTOS__V1__LIST_SIGNERS_RESPONSE__INIT;
+    r.n_signers = n;
+    r.signers = ptrs;
+    grpc_byte_buffer *bb = pack_message(&r.base);
+    free(items);
+    free(ptrs);
+    unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
+{
+    Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    r.status = st;
+    return pack_message(&r.base);
+}
+
+/* Evaluates a health request; answers and returns false when it is not OK. */
+static bool health_evaluate(call *c, Grpc__Health__V1__HealthCheckResponse__ServingStatus *st)
+{
+    grpc_slice slice;
+    int status = GRPC_STATUS_INVALID_ARGUMENT;
+    if (c->payload != NULL && read_message(c->payload, &slice)) {
+        size_t len = GRPC_SLICE_LENGTH(slice);
+        if (len <= c->srv->cfg->max_message_bytes)
+            status = gw_health_evaluate(c->srv->engine, GRPC_SLICE_START_PTR(slice), len, st);
+        grpc_slice_unref(slice);
+    }
+    if (status == GRPC_STATUS_NOT_FOUND && c->m == M_HEALTH_WATCH) {
+        /* Health/Watch reports an unknown service in-band and stays open. */
+        *st = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+        return true;
+    }
+    if (status == GRPC_STATUS_OK)
+        return true;
+    unary_finish(c, (grpc_status_code)status,
+                 status == GRPC_STATUS_NOT_FOUND ? "unknown service"
+                                                 : "the message is not a HealthCheckRequest",
+                 CUSTOS_REASON_NONE, NULL);
+    return false;
+}
+
+static void handle_health_check(call *c)
+{
+    Grpc__Health__V1__HealthCheckResponse__ServingStatus st;
+    if (health_evaluate(c, &st))
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_health(st));
+}
+
+static void handle_health_watch(call *c)
+{
+    Grpc__Health__V1__HealthCheckResponse__ServingStatus st;
+    if (!health_evaluate(c, &st))
+        return;
+    c->end_status = GRPC_STATUS_OK;
+    if (!stream_begin(c))
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (c->state == CALL_ACTIVE)
+        stream_send(c, pack_health(st));
+    else
+        stream_end(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void health_watch_on_sent(call *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->send_busy = false;
+    if (c->send_buf != NULL)
+        grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+    /* Otherwise idle until the client cancels or the server ends it. */
+    if (!ok || c->state == CALL_ENDING)
+        stream_end(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void handle_unknown(call *c)
+{
+    char detail[256];
+    size_t len = GRPC_SLICE_LENGTH(c->details.method);
+    int shown = len > 160 ? 160 : (int)len;
+    snprintf(detail, sizeof detail, "method %.*s is not implemented by custos-gateway", shown,
+             (const char *)GRPC_SLICE_START_PTR(c->details.method));
+    unary_finish(c, GRPC_STATUS_UNIMPLEMENTED, detail, CUSTOS_REASON_NONE, NULL);
+}
+
+/* ---- Watch ---- */
+
+/* Locked. Queues the next records after c->cursor; false if the engine cannot answer. */
+static bool watch_refill(call *c)
+{
+    custos_record *recs = calloc(WATCH_BATCH, sizeof *recs);
+    if (recs == NULL)
+        return false;
+    size_t n = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    bool ok = gw_engine_read_from(c->srv->engine, c->cursor, recs, WATCH_BATCH, &n, &err) ==
+              CUSTOS_OK;
+    if (!ok)
+        gw_log(GW_LOG_ERROR, "watch_read", "after cursor %llu: %s",
+               (unsigned long long)c->cursor, err.message);
+    for (size_t i = 0; i < n; i++) {
+        if (ok) {
+            grpc_byte_buffer *bb = pack_record(&recs[i], true);
+            if (bb != NULL) {
+                c->outq[c->outq_n++] = bb;
+                c->cursor = recs[i].cursor;
+            } else {
+                ok = false;
+            }
+        }
+        custos_record_clear(&recs[i]);
+    }
+    free(recs);
+    return ok;
+}
+
+/* Locked. Sends queued records one at a time, refills from the engine, parks when caught
+ * up. The commit generation is sampled before reading so a commit that lands between the
+ * read and the park is not missed. */
+static void watch_pump(call *c)
+{
+    gw_server *srv = c->srv;
+    for (;;) {
+        if (c->state != CALL_ACTIVE && c->state != CALL_ENDING)
+            return;
+        if (c->send_busy)
+            return;
+        if (c->state == CALL_ENDING) {
+            stream_end(c);
+            return;
+        }
+        if (c->outq_i < c->outq_n) {
+            grpc_byte_buffer *bb = c->outq[c->outq_i];
+            c->outq[c->outq_i++] = NULL;
+            stream_send(c, bb);
+            return;
+        }
+        c->outq_i = c->outq_n = 0;
+        pthread_mutex_lock(&srv->wmu);
+        uint64_t gen = srv->gen;
+        pthread_mutex_unlock(&srv->wmu);
+        if (!watch_refill(c)) {
+            c->state = CALL_ENDING;
+            c->end_status = GRPC_STATUS_UNAVAILABLE;
+            c->end_detail = "the store cannot be read";
+            continue;
+        }
+        if (c->outq_n > 0)
+            continue;
+        c->parked = true;
+        pthread_mutex_lock(&srv->wmu);
+        bool moved = srv->gen != gen;
+        pthread_mutex_unlock(&srv->wmu);
+        if (!moved)
+            return;
+        c->parked = false;
+    }
+}
+
+static void watch_on_sent(call *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    c->send_busy = false;
+    if (c->send_buf != NULL)
+        grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+    if (!ok) {
+        c->end_status = GRPC_STATUS_UNAVAILABLE;
+        c->end_detail = "write failed";
+        stream_end(c);
+    } else {
+        watch_pump(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void handle_watch(call *c)
+{
+    Custos__V1__WatchRequest *req = unpack_request(c, &custos__v1__watch_request__descriptor);
+    if (req == NULL)
+        return;
+    c->cursor = req->after_cursor;
+    custos__v1__watch_request__free_unpacked(req, NULL);
+    c->end_status = GRPC_STATUS_OK;
+    if (!stream_begin(c))
+        return;
+    pthread_mutex_lock(&c->mu);
+    watch_pump(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Committer thread: only bump the generation; the waker does the work. */
+static void on_commit(void *ctx, uint64_t head)
+{
+    gw_server *srv = ctx;
+    pthread_mutex_lock(&srv->wmu);
+    srv->gen++;
+    pthread_cond_signal(&srv->wake);
+    pthread_mutex_unlock(&srv->wmu);
+}
+
+/* Takes a referenced snapshot of the stream list (NULL with *n = 0 when empty or out of
+ * memory). Called with wmu held. */
+static call **snapshot_streams(gw_server *srv, size_t *n)
+{
+    *n = 0;
+    if (srv->n_streams == 0)
+        return NULL;
+    call **v = malloc(srv->n_streams * sizeof *v);
+    if (v == NULL) {
+        gw_log(GW_LOG_ERROR, "streams", "out of memory listing %zu streams", srv->n_streams);
+        return NULL;
+    }
+    for (call *c = srv->streams; c != NULL; c = c->next) {
+        call_ref(c);
+        v[(*n)++] = c;
+    }
+    return v;
+}
+
+static void *waker_main(void *arg)
+{
+    gw_server *srv = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&srv->wmu);
+    for (;;) {
+        while (srv->gen == seen && !srv->waker_stop)
+            pthread_cond_wait(&srv->wake, &srv->wmu);
+        if (srv->waker_stop)
+            break;
+        seen = srv->gen;
+        size_t n;
+        call **v = snapshot_streams(srv, &n);
+        pthread_mutex_unlock(&srv->wmu);
+        for (size_t i = 0; i < n; i++) {
+            call *c = v[i];
+            if (c->m == M_WATCH) {
+                pthread_mutex_lock(&c->mu);
+                if (c->parked) {
+                    c->parked = false;
+                    watch_pump(c);
+                }
+                pthread_mutex_unlock(&c->mu);
+            }
+            call_unref(c);
+        }
+        free(v);
+        pthread_mutex_lock(&srv->wmu);
+    }
+    pthread_mutex_unlock(&srv->wmu);
+    return NULL;
+}
+
+/* ---- workers ---- */
+
+static void post_request(worker *w, method m)
+{
+    gw_server *srv = w->srv;
+    if (atomic_load(&srv->stopping))
+        return;
+    call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        gw_log(GW_LOG_ERROR, "grpc_request", "out of memory posting a request");
+        return;
+    }
+    c->srv = srv;
+    c->w = w;
+    c->m = m;
+    c->state = CALL_REQUESTED;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->mu, NULL);
+    call_op *ops[] = {&c->req_op, &c->recv_op, &c->send_op, &c->close_op, &c->finish_op};
+    for (int k = OP_REQUEST; k <= OP_FINISH; k++) {
+        ops[k]->c = c;
+        ops[k]->kind = (op_kind)k;
+    }
+    grpc_metadata_array_init(&c->req_md);
+    pthread_mutex_lock(&srv->mu);
+    srv->live++;
+    pthread_mutex_unlock(&srv->mu);
+
+    grpc_call_error e;
+    if (m == M_UNKNOWN) {
+        grpc_call_details_init(&c->details);
+        e = grpc_server_request_call(srv->server, &c->gc, &c->details, &c->req_md, w->cq, w->cq,
+                                     &c->req_op);
+    } else {
+        bool payload = method_table[m].payload == GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER;
+        e = grpc_server_request_registered_call(srv->server, srv->handles[m], &c->gc,
+                                                &c->deadline, &c->req_md,
+                                                payload ? &c->payload : NULL, w->cq, w->cq,
+                                                &c->req_op);
+    }
+    if (e != GRPC_CALL_OK) {
+        gw_log(GW_LOG_ERROR, "grpc_request", "cannot post a request: %s",
+               grpc_call_error_to_string(e));
+        call_unref(c);
+    }
+}
+
+static void on_request(call *c, bool ok)
+{
+    if (!ok) {
+        call_unref(c);
+        return;
+    }
+    post_request(c->w, c->m);
+    c->state = CALL_ACTIVE;
+    switch (c->m) {
+    case M_SUBMIT: handle_submit(c); break;
+    case M_SUBMIT_STREAM: handle_submit_stream(c); break;
+    case M_GET_LATEST: handle_get_latest(c); break;
+    case M_WATCH: handle_watch(c); break;
+    case M_LIST_SIGNERS: handle_list_signers(c); break;
+    case M_HEALTH_CHECK: handle_health_check(c); break;
+    case M_HEALTH_WATCH: handle_health_watch(c); break;
+    case M_UNKNOWN: handle_unknown(c); break;
+    case M_COUNT: break;
+    }
+    call_unref(c);
+}
+
+static void dispatch(call_op *o, bool ok)
+{
+    call *c = o->c;
+    switch (o->kind) {
+    case OP_REQUEST:
+        on_request(c, ok);
+        return;
+    case OP_RECV:
+        stream_on_recv(c, ok);
+        break;
+    case OP_SEND:
+        if (c->m == M_SUBMIT_STREAM)
+            stream_on_sent(c, ok);
+        else if (c->m == M_WATCH)
+            watch_on_sent(c, ok);
+        else
+            health_watch_on_sent(c, ok);
+        break;
+    case OP_CLOSE:
+        on_close(c);
+        break;
+    case OP_FINISH:
+        break;
+    }
+    call_unref(c);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    for (int m = 0; m < M_COUNT; m++)
+        post_request(w, (method)m);
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE)
+            dispatch(ev.tag, ev.success != 0);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static size_t worker_count(const gw_config *cfg)
+{
+    if (cfg->workers > 0)
+        return cfg->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out,
+                        custos_error *err)
+{
+    *out = NULL;
+    gw_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory creating the server");
+    s->n_workers = worker_count(cfg);
+    s->workers = calloc(s->n_workers, sizeof *s->workers);
+    if (s->workers == NULL) {
+        size_t n = s->n_workers;
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory for %zu workers", n);
+    }
+    grpc_init();
+    s->cfg = cfg;
+    s->engine = engine;
+    atomic_init(&s->stopping, false);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
+    pthread_cond_init(&s->wake, NULL);
+
+    size_t limit = cfg->max_message_bytes + MESSAGE_MARGIN;
+    grpc_arg arg;
+    memset(&arg, 0, sizeof arg);
+    arg.type = GRPC_ARG_INTEGER;
+    arg.key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    arg.value.integer = limit > INT_MAX ? INT_MAX : (int)limit;
+    grpc_channel_args args = {1, &arg};
+    s->server = grpc_server_create(&args, NULL);
+    for (int m = 0; m < M_REGISTERED; m++) {
+        s->handles[m] = grpc_server_register_method(s->server, method_table[m].path, NULL,
+                                                    method_table[m].payload, 0);
+        if (s->handles[m] == NULL) {
+            custos_error_set(err, CUSTOS_ERR_INTERNAL, "cannot register %s",
+                             method_table[m].path);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < s->n_workers; i++) {
+        s->workers[i].srv = s;
+        s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
+    }
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (s->port == 0) {
+        custos_error_set(err, CUSTOS_ERR_IO,
+                         "cannot listen on %s: address in use, not local, or not host:port",
+                         cfg->listen);
+        goto fail;
+    }
+    grpc_server_start(s->server);
+    gw_engine_set_commit_listener(engine, on_commit, s);
+    if (pthread_create(&s->waker, NULL, waker_main, s) == 0)
+        s->waker_started = true;
+    for (size_t i = 0; i < s->n_workers; i++)
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0)
+            s->workers[i].started = true;
+    if (!s->waker_started || !s->workers[0].started) {
+        gw_server_free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "cannot start server threads");
+    }
+    *out = s;
+    return CUSTOS_OK;
+
+fail:
+    grpc_server_destroy(s->server);
+    for (size_t i = 0; i < s->n_workers; i++)
+        if (s->workers[i].cq != NULL) {
+            grpc_completion_queue_shutdown(s->workers[i].cq);
+            while (grpc_completion_queue_next(s->workers[i].cq,
+                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                       .type != GRPC_QUEUE_SHUTDOWN) {
+            }
+            grpc_completion_queue_destroy(s->workers[i].cq);
+        }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->wmu);
+    pthread_cond_destroy(&s->wake);
+    free(s->workers);
+    free(s);
+    grpc_shutdown();
+    return err != NULL ? err->code : CUSTOS_ERR_INTERNAL;
+}
+
+int gw_server_port(const gw_server *s)
+{
+    return s->port;
+}
+
+/* Asks every long-lived stream to end: Watch and Health/Watch with OK, SubmitStream with
+ * UNAVAILABLE once the requests already read are answered. */
+static void end_streams(gw_server *srv)
+{
+    pthread_mutex_lock(&srv->wmu);
+    atomic_store(&srv->stopping, true);
+    size_t n;
+    call **v = snapshot_streams(srv, &n);
+    pthread_mutex_unlock(&srv->wmu);
+    for (size_t i = 0; i < n; i++) {
+        call *c = v[i];
+        pthread_mutex_lock(&c->mu);
+        if (c->state == CALL_ACTIVE) {
+            c->state = CALL_ENDING;
+            if (c->m == M_SUBMIT_STREAM) {
+                c->end_status = GRPC_STATUS_UNAVAILABLE;
+                c->end_detail = "the gateway is shutting down";
+                stream_pump(c);
+            } else {
+                c->parked = false;
+                if (!c->send_busy)
+                    stream_end(c);
+            }
+        }
+        pthread_mutex_unlock(&c->mu);
+        call_unref(c);
+    }
+    free(v);
+}
+
+void gw_server_shutdown(gw_server *s, int drain_ms)
+{
+    if (s == NULL || s->shut)
+        return;
+    s->shut = true;
+    grpc_completion_queue *sq = grpc_completion_queue_create_for_pluck(NULL);
+    int shutdown_tag;
+    grpc_server_shutdown_and_notify(s->server, sq, &shutdown_tag);
+    end_streams(s);
+
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                      gpr_time_from_millis(drain_ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_pluck(sq, &shutdown_tag, until, NULL);
+    if (ev.type != GRPC_OP_COMPLETE) {
+        gw_log(GW_LOG_WARN, "shutdown", "calls still open after %d ms: cancelling them",
+               drain_ms);
+        grpc_server_cancel_all_calls(s->server);
+        grpc_completion_queue_pluck(sq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    }
+    grpc_completion_queue_shutdown(sq);
+    while (grpc_completion_queue_next(sq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(sq);
+
+    /* Cancelled calls may still await the engine's callback: their batches need the
+     * queues, so wait for every call to be gone before shutting the queues down. */
+    pthread_mutex_lock(&s->mu);
+    while (s->live > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+
+    gw_engine_set_commit_listener(s->engine, NULL, NULL);
+    pthread_mutex_lock(&s->wmu);
+    s->waker_stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->wmu);
+    if (s->waker_started)
+        pthread_join(s->waker, NULL);
+    s->waker_started = false;
+
+    for (size_t i = 0; i < s->n_workers; i++) {
+        worker *w = &s->workers[i];
+        grpc_completion_queue_shutdown(w->cq);
+        if (w->started) {
+            pthread_join(w->thread, NULL);
+            w->started = false;
+        } else {
+            while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                       .type != GRPC_QUEUE_SHUTDOWN) {
+            }
+        }
+    }
+}
+
+void gw_server_free(gw_server *s)
+{
+    if (s == NULL)
+        return;
+    gw_server_shutdown(s, 0);
+    grpc_server_destroy(s->server);
+    for (size_t i = 0; i < s->n_workers; i++)
+        grpc_completion_queue_destroy(s->workers[i].cq);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->wmu);
+    pthread_cond_destroy(&s->wake);
+    free(s->workers);
+    free(s);
+    grpc_shutdown();
+}

@@ -1,0 +1,26 @@
+/* The gateway's gRPC transport: custos.v1.AttestationGateway and grpc.health.v1.Health
+ * over the gRPC core C API, served by a pool of completion-queue worker threads.
+ * It only moves bytes between clients and the engine (engine.h). */
+#ifndef GATEWAY_SERVER_H
+#define GATEWAY_SERVER_H
+
+#include "custos/error.h"
+
+#include "config.h"
+#include "engine.h"
+
+typedef struct gw_server gw_server;
+
+/* Binds cfg->listen (port 0 picks a free port) and starts serving. cfg and engine must
+ * outlive the server. */
+custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out,
+                        custos_error *err);
+/* The bound TCP port. */
+int gw_server_port(const gw_server *s);
+/* Graceful stop: refuses new calls, lets in-flight ones finish (up to drain_ms, then
+ * cancels what is left), ends Watch streams, and joins the workers. Idempotent. */
+void gw_server_shutdown(gw_server *s, int drain_ms);
+/* Shuts down if still running, then releases everything. Safe on NULL. */
+void gw_server_free(gw_server *s);
+
+#endif
