@@ -1,1 +1,159 @@
-int main(void) { return 1; }
+/* custos-gateway: verifies, stores and publishes collateral attestations over gRPC. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "server.h"
+
+/* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
+#define DRAIN_MS 5000
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: custos-gateway --config FILE [--port-file FILE] [--check-config]\n"
+                 "                      [--log-level debug|info|warn|error]\n");
+}
+
+static int parse_level(const char *s, gw_log_level *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (gw_log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Writes the port next to path under a temporary name, then renames it into place, so a
+ * reader never sees a partial file. */
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4200];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        fprintf(stderr, "custos-gateway: port file path too long: %s\n", path);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        fprintf(stderr, "custos-gateway: cannot create %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    int ok = fprintf(f, "%d\n", port) > 0;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "custos-gateway: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"port-file", required_argument, NULL, 'p'},
+        {"check-config", no_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *port_file = NULL;
+    int check_only = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:p:kl:h", opts, NULL)) != -1) {
+        gw_log_level level;
+        switch (ch) {
+        case 'c': config_path = optarg; break;
+        case 'p': port_file = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'l':
+            if (parse_level(optarg, &level) != 0) {
+                fprintf(stderr, "custos-gateway: unknown log level '%s'\n", optarg);
+                return 1;
+            }
+            gw_log_set_level(level);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (config_path == NULL || optind != argc) {
+        usage(stderr);
+        return 1;
+    }
+
+    gw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_config_load(config_path, &cfg, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok (%zu feeds, %zu signers)\n", config_path, cfg.n_feeds, cfg.n_signers);
+        gw_config_clear(&cfg);
+        return 0;
+    }
+    if (port_file == NULL && cfg.port_file[0] != '\0')
+        port_file = cfg.port_file;
+
+    /* Every thread created from here on inherits the mask: only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0) {
+        fprintf(stderr, "custos-gateway: cannot block signals\n");
+        gw_config_clear(&cfg);
+        return 1;
+    }
+
+    gw_engine *engine = NULL;
+    if (gw_engine_new(&cfg, &engine, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_config_clear(&cfg);
+        return 1;
+    }
+    gw_server *server = NULL;
+    if (gw_server_new(&cfg, engine, &server, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_engine_free(engine);
+        gw_config_clear(&cfg);
+        return 1;
+    }
+    int port = gw_server_port(server);
+    if (port_file != NULL && write_port_file(port_file, port) != 0) {
+        gw_server_free(server);
+        gw_engine_free(engine);
+        gw_config_clear(&cfg);
+        return 1;
+    }
+    gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", cfg.listen, port,
+           cfg.store_path);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0) {
+    }
+    gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
+    gw_server_shutdown(server, DRAIN_MS);
+    gw_server_free(server);
+    gw_engine_free(engine);
+    gw_config_clear(&cfg);
+    gw_log(GW_LOG_INFO, "stopped", "clean shutdown");
+    return 0;
+}
