@@ -1,1 +1,524 @@
-int main(void) { return 1; }
+/* custos: the borrower's and operator's command line. Queries a gateway (latest attestation,
+ * watch, signers, health) and verifies exported attestations offline. Output is JSON. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/eip712.h"
+#include "custos/sig.h"
+#include "custos/typeddata.h"
+#include "custos/u256.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,        /* bad input, failed verification, local error */
+    EXIT_NEGATIVE = 2,    /* no attestation for the account, or the gateway is not serving */
+    EXIT_UNREACHABLE = 3  /* the gateway could not be reached */
+};
+
+static const char usage[] =
+    "usage: custos COMMAND [OPTIONS]\n"
+    "  get-latest --gateway H:P (--account 0xHEX | --custodian ID --ref REF)\n"
+    "                               the latest accepted attestation of an account\n"
+    "  watch --gateway H:P [--after N] [--count N] [--idle-timeout-ms N]\n"
+    "                               accepted attestations, one JSON line each\n"
+    "  signers --gateway H:P        the signer allow-list\n"
+    "  health --gateway H:P         exit 0 when the gateway is serving\n"
+    "  verify FILE.json             offline: digest and recovered signers of an export\n"
+    "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
+    "             3 gateway unreachable\n";
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("custos: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int exit_for(custos_rc rc)
+{
+    return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_FAIL;
+}
+
+static bool parse_u64(const char *flag, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0') {
+        fail("%s: not an unsigned integer: '%.40s'", flag, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* ---- JSON building: every helper returns NULL only when out of memory. ---- */
+
+/* json_int_t is signed 64-bit; larger values go out as decimal strings. */
+static json_t *j_u64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return json_string(buf);
+}
+
+static json_t *j_hex(const uint8_t *data, size_t len)
+{
+    char buf[2 + 2 * CUSTOS_SIGNATURE_LEN + 1];
+    if (len > CUSTOS_SIGNATURE_LEN || custos_hex_encode(data, len, buf, sizeof buf) != CUSTOS_OK)
+        return NULL;
+    return json_string(buf);
+}
+
+static json_t *j_address(const uint8_t addr[CUSTOS_ADDRESS_LEN])
+{
+    char buf[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(addr, buf);
+    return json_string(buf);
+}
+
+static json_t *j_iso_time(uint64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    char buf[32];
+    if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static json_t *j_raw(const custos_u256 *v)
+{
+    char buf[CUSTOS_U256_DEC_MAX];
+    if (custos_u256_to_dec(v, buf, sizeof buf) != CUSTOS_OK)
+        return NULL;
+    return json_string(buf);
+}
+
+static json_t *j_usd(const custos_u256 *v)
+{
+    char buf[CUSTOS_U256_DEC_MAX];
+    if (custos_fixed_format(v, CUSTOS_MONEY_DECIMALS, buf, sizeof buf) != CUSTOS_OK)
+        return NULL;
+    return json_string(buf);
+}
+
+static const char *kind_name(uint8_t kind)
+{
+    switch (kind) {
+    case CUSTOS_KIND_VALUATION: return "valuation";
+    case CUSTOS_KIND_RELEASE: return "release";
+    case CUSTOS_KIND_FREEZE: return "freeze";
+    }
+    return "unknown";
+}
+
+static const char *state_name(custos_state s)
+{
+    switch (s) {
+    case CUSTOS_STATE_PENDING: return "PENDING";
+    case CUSTOS_STATE_ACCEPTED: return "ACCEPTED";
+    case CUSTOS_STATE_UNSPECIFIED: break;
+    }
+    return "UNSPECIFIED";
+}
+
+/* Adds key: v to o; a NULL v (allocation failure) makes the whole object fail. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+/* The attestation fields shared by a gateway record and an offline verification. */
+static bool put_submission(json_t *o, const custos_submission *s)
+{
+    const custos_attestation *a = &s->att;
+    return put(o, "feed", json_string(s->feed)) &&
+           put(o, "chainId", j_u64(s->domain.chain_id)) &&
+           put(o, "verifyingContract", j_address(s->domain.verifying_contract)) &&
+           put(o, "account", j_hex(a->account, CUSTOS_HASH_LEN)) &&
+           put(o, "beneficiary", j_address(a->beneficiary)) &&
+           put(o, "kind", json_string(kind_name(a->kind))) &&
+           put(o, "grossValue", j_raw(&a->gross_value)) &&
+           put(o, "grossValueUsd", j_usd(&a->gross_value)) &&
+           put(o, "collateralValue", j_raw(&a->collateral_value)) &&
+           put(o, "collateralValueUsd", j_usd(&a->collateral_value)) &&
+           put(o, "asOf", j_u64(a->as_of)) && put(o, "asOfIso", j_iso_time(a->as_of)) &&
+           put(o, "validUntil", j_u64(a->valid_until)) &&
+           put(o, "validUntilIso", j_iso_time(a->valid_until)) &&
+           put(o, "sequence", j_u64(a->sequence)) &&
+           put(o, "positionsRoot", j_hex(a->positions_root, CUSTOS_HASH_LEN)) &&
+           put(o, "positions", j_u64(s->n_positions));
+}
+
+static json_t *record_json(const custos_record *r)
+{
+    json_t *o = json_object();
+    json_t *signers = json_array();
+    bool ok = o != NULL && signers != NULL;
+    for (size_t i = 0; ok && i < r->n_signers; i++)
+        ok = json_array_append_new(signers, j_address(r->signers[i])) == 0;
+    ok = ok && put(o, "cursor", j_u64(r->cursor)) &&
+         put(o, "state", json_string(state_name(r->state))) &&
+         put(o, "digest", j_hex(r->digest, 32)) &&
+         put(o, "acceptedAt", j_u64(r->accepted_at)) && put_submission(o, &r->sub) &&
+         put(o, "signers", json_incref(signers));
+    json_decref(signers);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Prints v (consumed) and a newline; false when out of memory or stdout failed. */
+static bool emit(json_t *v, size_t flags)
+{
+    if (v == NULL) {
+        fail("out of memory");
+        return false;
+    }
+    int rc = json_dumpf(v, stdout, flags);
+    json_decref(v);
+    if (rc != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+        fail("cannot write to standard output");
+        return false;
+    }
+    return true;
+}
+
+/* ---- gateway commands ---- */
+
+static int gw_connect(const char *gateway, custos_client **client)
+{
+    if (gateway == NULL) {
+        fail("--gateway HOST:PORT is required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_error err;
+    custos_rc rc = custos_client_new(gateway, 0, client, &err);
+    if (rc != CUSTOS_OK) {
+        fail("gateway %s: %s", gateway, err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+static int cmd_get_latest(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
+        {"custodian", required_argument, NULL, 'c'}, {"ref", required_argument, NULL, 'r'},
+        {0, 0, 0, 0}};
+    const char *gateway = NULL, *account = NULL, *custodian = NULL, *ref = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': account = optarg; break;
+        case 'c': custodian = optarg; break;
+        case 'r': ref = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    bool by_ref = custodian != NULL && ref != NULL;
+    if (optind != argc || (account != NULL) == (custodian != NULL || ref != NULL) ||
+        (account == NULL && !by_ref)) {
+        fail("get-latest: give either --account 0xHEX or both --custodian ID and --ref REF\n%s",
+             usage);
+        return EXIT_FAIL;
+    }
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_error err;
+    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
+        fail("--account: '%.80s': %s", account, err.message);
+        return EXIT_FAIL;
+    }
+    if (by_ref)
+        custos_account_id(custodian, ref, id);
+    custos_client *client;
+    int status = gw_connect(gateway, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_rc rc = custos_client_get_latest(client, id, &rec, &err);
+    custos_client_free(client);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        fail("no accepted attestation for this account: %s", err.message);
+        return EXIT_NEGATIVE;
+    }
+    if (rc != CUSTOS_OK) {
+        fail("gateway %s: %s", gateway, err.message);
+        return exit_for(rc);
+    }
+    bool ok = emit(record_json(&rec), JSON_INDENT(2));
+    custos_record_clear(&rec);
+    return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+typedef struct watch_ctx {
+    uint64_t remaining; /* 0: no limit */
+    bool failed;
+} watch_ctx;
+
+static bool on_record(void *arg, const custos_record *rec)
+{
+    watch_ctx *w = arg;
+    if (!emit(record_json(rec), JSON_COMPACT)) {
+        w->failed = true;
+        return false;
+    }
+    if (w->remaining == 0)
+        return true;
+    return --w->remaining > 0;
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"after", required_argument, NULL, 'a'},
+        {"count", required_argument, NULL, 'n'},
+        {"idle-timeout-ms", required_argument, NULL, 't'}, {0, 0, 0, 0}};
+    const char *gateway = NULL;
+    uint64_t after = 0, count = 0, idle = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': if (!parse_u64("--after", optarg, &after)) return EXIT_FAIL; break;
+        case 'n': if (!parse_u64("--count", optarg, &count)) return EXIT_FAIL; break;
+        case 't': if (!parse_u64("--idle-timeout-ms", optarg, &idle)) return EXIT_FAIL; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || idle > INT32_MAX) {
+        fail("watch: --idle-timeout-ms is at most %d\n%s", INT32_MAX, usage);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &client);
+    if (status != EXIT_OK)
+        return status;
+    watch_ctx w = {count, false};
+    custos_error err;
+    custos_rc rc = custos_client_watch(client, after, (int)idle, on_record, &w, &err);
+    custos_client_free(client);
+    if (w.failed)
+        return EXIT_FAIL;
+    if (rc != CUSTOS_OK) {
+        fail("gateway %s: %s", gateway, err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+static int gateway_only(int argc, char **argv, const char **gateway)
+{
+    static const struct option opts[] = {{"gateway", required_argument, NULL, 'g'}, {0, 0, 0, 0}};
+    int c;
+    *gateway = NULL;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'g') {
+            fputs(usage, stderr);
+            return EXIT_FAIL;
+        }
+        *gateway = optarg;
+    }
+    if (optind != argc) {
+        fail("unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_signers(int argc, char **argv)
+{
+    const char *gateway;
+    custos_client *client;
+    int status = gateway_only(argc, argv, &gateway);
+    if (status == EXIT_OK)
+        status = gw_connect(gateway, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_signer_info *signers;
+    size_t n;
+    custos_error err;
+    custos_rc rc = custos_client_list_signers(client, &signers, &n, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("gateway %s: %s", gateway, err.message);
+        return exit_for(rc);
+    }
+    json_t *arr = json_array();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        json_t *o = json_object();
+        ok = o != NULL && put(o, "address", j_address(signers[i].address)) &&
+             put(o, "feed", json_string(signers[i].feed)) &&
+             put(o, "role", json_string(signers[i].role)) &&
+             put(o, "active", json_boolean(signers[i].active)) &&
+             json_array_append(arr, o) == 0;
+        json_decref(o);
+    }
+    free(signers);
+    if (!ok) {
+        json_decref(arr);
+        arr = NULL;
+    }
+    return emit(arr, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_health(int argc, char **argv)
+{
+    const char *gateway;
+    custos_client *client;
+    int status = gateway_only(argc, argv, &gateway);
+    if (status == EXIT_OK)
+        status = gw_connect(gateway, &client);
+    if (status != EXIT_OK)
+        return status;
+    bool serving = false;
+    custos_error err;
+    custos_rc rc = custos_client_health(client, &serving, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("gateway %s: %s", gateway, err.message);
+        return exit_for(rc);
+    }
+    puts(serving ? "SERVING" : "NOT_SERVING");
+    return serving ? EXIT_OK : EXIT_NEGATIVE;
+}
+
+/* ---- offline verification ---- */
+
+static bool read_bounded(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fail("%s: %s", path, strerror(errno));
+        return false;
+    }
+    char *buf = malloc(CUSTOS_TYPEDDATA_MAX_BYTES + 1);
+    size_t n = buf != NULL ? fread(buf, 1, CUSTOS_TYPEDDATA_MAX_BYTES + 1, f) : 0;
+    bool ok = buf != NULL && !ferror(f) && n <= CUSTOS_TYPEDDATA_MAX_BYTES;
+    if (!ok)
+        fail("%s: %s", path,
+             buf == NULL ? "out of memory"
+             : ferror(f) ? "read error"
+                         : "larger than the typed-data size limit");
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return false;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return true;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fail("verify: one FILE.json\n%s", usage);
+        return EXIT_FAIL;
+    }
+    const char *path = argv[1];
+    char *text;
+    size_t len;
+    if (!read_bounded(path, &text, &len))
+        return EXIT_FAIL;
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    custos_error err;
+    custos_rc rc = custos_typeddata_import(text, len, &s, &err);
+    free(text);
+    if (rc != CUSTOS_OK) {
+        fail("%s: %s", path, err.message);
+        return EXIT_FAIL;
+    }
+    custos_secp *ctx = custos_secp_new();
+    if (ctx == NULL) {
+        custos_submission_clear(&s);
+        fail("cannot create a secp256k1 context");
+        return EXIT_FAIL;
+    }
+    uint8_t digest[32];
+    custos_attestation_digest(&s.domain, &s.att, digest);
+    size_t n_sigs = s.n_sigs;
+    json_t *o = json_object();
+    json_t *sigs = json_array();
+    bool ok = o != NULL && sigs != NULL;
+    bool all_recover = s.n_sigs > 0;
+    for (size_t i = 0; ok && i < s.n_sigs; i++) {
+        uint8_t addr[CUSTOS_ADDRESS_LEN];
+        json_t *e = json_object();
+        ok = e != NULL && put(e, "signature", j_hex(s.sigs[i].bytes, CUSTOS_SIGNATURE_LEN));
+        if (ok && custos_recover_address(ctx, digest, &s.sigs[i], addr, &err) == CUSTOS_OK) {
+            ok = put(e, "signer", j_address(addr));
+        } else if (ok) {
+            all_recover = false;
+            ok = put(e, "error", json_string(err.message));
+        }
+        ok = ok && json_array_append(sigs, e) == 0;
+        json_decref(e);
+    }
+    ok = ok && put(o, "file", json_string(path)) && put(o, "digest", j_hex(digest, 32)) &&
+         put_submission(o, &s) && put(o, "signatures", json_incref(sigs)) &&
+         put(o, "valid", json_boolean(all_recover));
+    json_decref(sigs);
+    custos_secp_free(ctx);
+    custos_submission_clear(&s);
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!emit(o, JSON_INDENT(2)))
+        return EXIT_FAIL;
+    if (!all_recover) {
+        fail("%s: %s", path, n_sigs == 0 ? "no signatures" : "a signature does not recover");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
+                {"health", cmd_health},         {"verify", cmd_verify}};
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_FAIL;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].run(argc - 1, argv + 1);
+    fail("unknown command '%s'\n%s", argv[1], usage);
+    return EXIT_FAIL;
+}
