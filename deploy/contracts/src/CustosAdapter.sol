@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+
+import {Attestation, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
+import {CustosAccountFeed} from "./CustosAccountFeed.sol";
+
+/// @title CustosAdapter
+/// @notice On-chain end of Custos: re-verifies custodian collateral attestations (EIP-712,
+/// secp256k1, allow-listed signers, quorum, freshness, replay, one lender at a time) and
+/// offers the accepted value per account, directly and through Chainlink-compatible
+/// per-account feeds (CustosAccountFeed).
+/// @dev The gateway is a relayer, not a trust anchor: whoever calls submit() can only
+/// publish what the allow-listed signers signed. See deploy/contracts/README.md.
+contract CustosAdapter is Ownable2Step {
+    // ------------------------------------------------------------------ constants
+
+    uint8 public constant KIND_VALUATION = 0;
+    uint8 public constant KIND_RELEASE = 1;
+    uint8 public constant KIND_FREEZE = 2;
+
+    uint8 public constant ROLE_CUSTODIAN = 0;
+    uint8 public constant ROLE_VALUATION_AGENT = 1;
+    uint8 public constant ROLE_FUND_ADMINISTRATOR = 2;
+    uint8 public constant ROLE_AUDITOR = 3;
+
+    /// Longest overlap a rotated-out key may keep signing for.
+    uint64 public constant MAX_ROTATION_OVERLAP = 30 days;
+    /// Signer slots per feed (a slot is one signing party; rotation keeps the slot).
+    uint256 public constant MAX_SIGNER_SLOTS = 256;
+
+    uint256 private constant SIG_LEN = 65;
+    uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    uint8 private constant SIGNER_NONE = 0;
+    uint8 private constant SIGNER_ACTIVE = 1;
+    uint8 private constant SIGNER_REVOKED = 2;
+
+    // ------------------------------------------------------------------ storage
+
+    /// Per-feed policy; one storage slot.
+    struct Feed {
+        uint16 index; // 1-based; 0 = no such feed
+        uint8 threshold; // distinct signers (or roles) needed for valuation and release
+        bool distinctRoles; // threshold counts distinct roles instead of signers
+        uint32 maxAge; // seconds: block.timestamp - asOf <= maxAge
+        uint32 maxSkew; // seconds: asOf <= block.timestamp + maxSkew
+        uint32 maxTtl; // seconds: validUntil - asOf <= maxTtl
+        uint16 nextSlot; // signer slots handed out so far
+    }
+
+    /// Per (feed, key); one storage slot.
+    struct Signer {
+        uint8 status; // SIGNER_*
+        uint8 role; // ROLE_*
+        uint8 slot; // signing party; a rotation hands the slot to the new key
+        uint64 retiresAt; // 0, or the end of a rotation overlap (valid while now < retiresAt)
+    }
+
+    /// Per account; three storage slots (positionsRoot makes four). Written as a whole.
+    struct Account {
+        // slot 0
+        address beneficiary;
+        uint64 asOf;
+        uint8 kind;
+        bool hasRecord;
+        uint16 feedIndex; // 0 = not registered
+        // slot 1
+        uint64 validUntil;
+        uint64 sequence;
+        // slot 2
+        uint256 collateralValue;
+        // slot 3
+        bytes32 positionsRoot;
+    }
+
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
+    address private immutable _cachedThis;
+
+    mapping(bytes32 feedId => Feed) private _feeds;
+    mapping(uint256 index => bytes32 feedId) private _feedIds;
+    uint16 private _feedCount;
+    mapping(bytes32 feedId => mapping(address key => Signer)) private _signers;
+    mapping(bytes32 account => Account) private _accounts;
+    mapping(bytes32 account => mapping(address beneficiary => address feed)) private _accountFeeds;
+
+    // ------------------------------------------------------------------ events
+
+    event AttestationAccepted(
+        bytes32 indexed account,
+        bytes32 indexed feedId,
+        uint64 indexed sequence,
+        uint8 kind,
+        uint256 collateralValue,
+        uint64 asOf,
+        bytes32 digest
+    );
+    event FeedConfigured(
+        bytes32 indexed feedId, uint8 threshold, bool distinctRoles, uint32 maxAge, uint32 maxSkew, uint32 maxTtl
+    );
+    event SignerAdded(bytes32 indexed feedId, address indexed signer, uint8 role, uint8 slot);
+    event SignerRevoked(bytes32 indexed feedId, address indexed signer);
+    event SignerRotated(bytes32 indexed feedId, address indexed oldSigner, address indexed newSigner, uint64 oldValidUntil);
+    event AccountRegistered(bytes32 indexed account, bytes32 indexed feedId);
+    event AccountFeedCreated(bytes32 indexed account, address indexed beneficiary, address feed);
+
+    // ------------------------------------------------------------------ errors
+
+    // submit: the attestation and its feed
+    error UnknownFeed(bytes32 feedId);
+    error UnknownAccount(bytes32 account);
+    error AccountOfOtherFeed(bytes32 account, bytes32 boundFeedId);
+    error UnknownKind(uint8 kind);
+    error ValueOutOfRange(uint256 value);
+    // submit: time
+    error Stale(uint64 asOf, uint256 now);
+    error FromFuture(uint64 asOf, uint256 now);
+    error Expired(uint64 validUntil, uint256 now);
+    error InvalidWindow(uint64 asOf, uint64 validUntil);
+    error TtlTooLong(uint64 ttl, uint64 maxTtl);
+    // submit: state of the account
+    error Replay(uint64 last, uint64 got);
+    error PledgedElsewhere(address current);
+    // submit: signatures
+    error MalformedSignatures(uint256 length);
+    error NonCanonicalSignature(uint256 index);
+    error BadSignature(uint256 index);
+    error DuplicateOrUnsortedSigner(uint256 index);
+    error UnknownSigner(address signer);
+    error RevokedSigner(address signer);
+    error RotatedOut(address signer, uint64 retiredAt);
+    error DuplicateSignerSlot(address signer);
+    error BelowThreshold(uint256 have, uint256 need);
+    error TooFewRoles(uint256 have, uint256 need);
+    error FreezeNeedsCustodian();
+    // reads
+    error NoAttestation(bytes32 account);
+    error Frozen(bytes32 account, uint64 sequence);
+    error NoRoundData(uint80 roundId);
+    // administration
+    error InvalidPolicy();
+    error InvalidRole(uint8 role);
+    error InvalidSigner(address signer);
+    error SignerExists(address signer);
+    error SignerNotActive(address signer);
+    error TooManySigners();
+    error TooManyFeeds();
+    error OverlapTooLong(uint64 overlap);
+    error AccountAlreadyRegistered(bytes32 account, bytes32 feedId);
+    error InvalidBeneficiary();
+    error AccountFeedExists(address feed);
+
+    constructor(address initialOwner) Ownable(initialOwner) {
+        _cachedChainId = block.chainid;
+        _cachedThis = address(this);
+        _cachedDomainSeparator = CustosEIP712.domainSeparator(block.chainid, address(this));
+    }
+
+    // ================================================================== submit
+
+    /// @notice Publishes one attestation.
+    /// @param feedId the feed (custodian) the account is registered to.
+    /// @param att the attestation exactly as signed.
+    /// @param signatures the signatures, packed: n * 65 bytes of r || s || v, low-s,
+    /// v in {27, 28}, ordered by strictly increasing signer address (the caller sorts).
+    function submit(bytes32 feedId, Attestation calldata att, bytes calldata signatures) external {
+        Feed memory policy = _feeds[feedId];
+        if (policy.index == 0) revert UnknownFeed(feedId);
+        Account storage prev = _accounts[att.account];
+        uint16 boundIndex = prev.feedIndex;
+        if (boundIndex != policy.index) {
+            if (boundIndex == 0) revert UnknownAccount(att.account);
+            revert AccountOfOtherFeed(att.account, _feedIds[boundIndex]);
+        }
+        uint8 kind = att.kind;
+        if (kind > KIND_FREEZE) revert UnknownKind(kind);
+        if (att.collateralValue > uint256(type(int256).max)) revert ValueOutOfRange(att.collateralValue);
+
+        _checkTime(policy, att.asOf, att.validUntil);
+
+        if (prev.hasRecord) {
+            uint64 last = prev.sequence;
+            if (att.sequence <= last) revert Replay(last, att.sequence);
+        }
+
+        address beneficiary = prev.beneficiary;
+        if (kind == KIND_VALUATION) {
+            // One lender at a time: a new beneficiary only once the previous one released.
+            if (beneficiary != address(0) && att.beneficiary != beneficiary) revert PledgedElsewhere(beneficiary);
+            beneficiary = att.beneficiary;
+        } else if (kind == KIND_RELEASE) {
+            if (att.beneficiary != beneficiary) revert PledgedElsewhere(beneficiary);
+            beneficiary = address(0);
+        }
+        // A freeze leaves the pledge as it is: the lender keeps its claim, the value is void.
+
+        bytes32 d = CustosEIP712.digest(_domainSeparator(), CustosEIP712.structHash(att));
+        _checkSignatures(feedId, policy, kind, d, signatures);
+
+        uint256 value = kind == KIND_VALUATION ? att.collateralValue : 0;
+        _accounts[att.account] = Account({
+            beneficiary: beneficiary,
+            asOf: att.asOf,
+            kind: kind,
+            hasRecord: true,
+            feedIndex: policy.index,
+            validUntil: att.validUntil,
+            sequence: att.sequence,
+            collateralValue: value,
+            positionsRoot: att.positionsRoot
+        });
+
+        emit AttestationAccepted(att.account, feedId, att.sequence, kind, value, att.asOf, d);
+    }
+
+    function _checkTime(Feed memory policy, uint64 asOf, uint64 validUntil) private view {
+        uint256 nowTs = block.timestamp;
+        if (uint256(asOf) > nowTs + policy.maxSkew) revert FromFuture(asOf, nowTs);
+        if (nowTs > uint256(asOf) + policy.maxAge) revert Stale(asOf, nowTs);
+        if (validUntil <= nowTs) revert Expired(validUntil, nowTs);
+        if (validUntil <= asOf) revert InvalidWindow(asOf, validUntil);
+        unchecked {
+            uint64 ttl = validUntil - asOf;
+            if (ttl > policy.maxTtl) revert TtlTooLong(ttl, policy.maxTtl);
+        }
+    }
+
+    function _checkSignatures(bytes32 feedId, Feed memory policy, uint8 kind, bytes32 d, bytes calldata sigs)
+        private
+        view
+    {
+        uint256 len = sigs.length;
+        if (len == 0 || len % SIG_LEN != 0) revert MalformedSignatures(len);
+        uint256 n = len / SIG_LEN;
+        mapping(address => Signer) storage keys = _signers[feedId];
+        uint256 slotsSeen; // bitmap of signer slots
+        uint256 rolesSeen; // bitmap of roles
+        address prevSigner;
+        for (uint256 i; i < n;) {
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+            assembly ("memory-safe") {
+                let p := add(sigs.offset, mul(i, 65))
+                r := calldataload(p)
+                s := calldataload(add(p, 32))
+                v := byte(0, calldataload(add(p, 64)))
+            }
+            if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) revert NonCanonicalSignature(i);
+            address recovered = ecrecover(d, v, r, s);
+            if (recovered == address(0)) revert BadSignature(i);
+            if (recovered <= prevSigner) revert DuplicateOrUnsortedSigner(i);
+            prevSigner = recovered;
+
+            Signer memory k = keys[recovered];
+            if (k.status != SIGNER_ACTIVE) {
+                if (k.status == SIGNER_NONE) revert UnknownSigner(recovered);
+                revert RevokedSigner(recovered);
+            }
+            if (k.retiresAt != 0 && block.timestamp >= k.retiresAt) revert RotatedOut(recovered, k.retiresAt);
+            uint256 slotBit = uint256(1) << k.slot;
+            // An old and a new key of one rotated party are one signer, not two.
+            if (slotsSeen & slotBit != 0) revert DuplicateSignerSlot(recovered);
+            slotsSeen |= slotBit;
+            rolesSeen |= uint256(1) << k.role;
+            unchecked {
+                ++i;
+            }
+        }
+
+        if (kind == KIND_FREEZE) {
+            // Stopping a loan must be easy: the custodian alone suffices.
+            if (rolesSeen & (uint256(1) << ROLE_CUSTODIAN) == 0) revert FreezeNeedsCustodian();
+            return;
+        }
+        if (policy.distinctRoles) {
+            uint256 roles = _popcount4(rolesSeen);
+            if (roles < policy.threshold) revert TooFewRoles(roles, policy.threshold);
+        } else if (n < policy.threshold) {
+            revert BelowThreshold(n, policy.threshold);
+        }
+    }
+
+    function _popcount4(uint256 bits) private pure returns (uint256 c) {
+        unchecked {
+            c = (bits & 1) + ((bits >> 1) & 1) + ((bits >> 2) & 1) + ((bits >> 3) & 1);
+        }
+    }
+
+    // ================================================================== reads
+
+    /// @notice The EIP-712 domain separator (recomputed if the chain id changed, e.g. after a fork).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparator();
+    }
+
+    /// @notice The EIP-712 digest the signers sign for att on this chain and adapter.
+    function digest(Attestation calldata att) external view returns (bytes32) {
+        return CustosEIP712.digest(_domainSeparator(), CustosEIP712.structHash(att));
+    }
+
+    /// @notice The latest accepted attestation of an account (as stored: the collateral
+    /// value is 0 after a release or a freeze), whatever its age.
+    function latest(bytes32 account) external view returns (StoredAttestation memory out) {
+        Account memory a = _accounts[account];
+        if (!a.hasRecord) revert NoAttestation(account);
+        out = StoredAttestation({
+            feedId: _feedIds[a.feedIndex],
+            beneficiary: a.beneficiary,
+            kind: a.kind,
+            collateralValue: a.collateralValue,
+            positionsRoot: a.positionsRoot,
+            asOf: a.asOf,
+            validUntil: a.validUntil,
+            sequence: a.sequence
+        });
+    }
+
+    /// @notice The collateral value a lender may count now (USD, 18 decimals); reverts
+    /// NoAttestation, Frozen, Expired or Stale when there is none. 0 after a release.
+    function collateralValue(bytes32 account) public view returns (uint256) {
+        Account memory a = _accounts[account];
+        if (!a.hasRecord) revert NoAttestation(account);
+        if (a.kind == KIND_FREEZE) revert Frozen(account, a.sequence);
+        if (a.validUntil <= block.timestamp) revert Expired(a.validUntil, block.timestamp);
+        uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
+        if (block.timestamp > uint256(a.asOf) + maxAge) revert Stale(a.asOf, block.timestamp);
+        return a.collateralValue;
+    }
+
+    /// @notice Like collateralValue(account), and PledgedElsewhere unless the account is
+    /// pledged to `beneficiary`.
+    function collateralValueFor(bytes32 account, address beneficiary) external view returns (uint256) {
+        uint256 v = collateralValue(account);
+        address current = _accounts[account].beneficiary;
+        if (current != beneficiary) revert PledgedElsewhere(current);
+        return v;
+    }
+
+    /// @notice The round a CustosAccountFeed reports: never reverts. `answer` is the value
+    /// the beneficiary may count now, 0 when the account is not pledged to it, frozen,
+    /// released, expired or older than the feed's maxAge; updatedAt (asOf) is always the
+    /// real observation time so that consumers checking staleness see it too.
+    function accountRound(bytes32 account, address beneficiary)
+        external
+        view
+        returns (uint64 sequence, uint256 answer, uint64 asOf)
+    {
+        Account memory a = _accounts[account];
+        if (!a.hasRecord) return (0, 0, 0);
+        sequence = a.sequence;
+        asOf = a.asOf;
+        uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
+        if (
+            a.kind == KIND_VALUATION && a.beneficiary == beneficiary && a.validUntil > block.timestamp
+                && block.timestamp <= uint256(a.asOf) + maxAge
+        ) {
+            answer = a.collateralValue;
+        }
+    }
+
+    function feed(bytes32 feedId)
+        external
+        view
+        returns (uint8 threshold, bool distinctRoles, uint32 maxAge, uint32 maxSkew, uint32 maxTtl)
+    {
+        Feed memory f = _feeds[feedId];
+        if (f.index == 0) revert UnknownFeed(feedId);
+        return (f.threshold, f.distinctRoles, f.maxAge, f.maxSkew, f.maxTtl);
+    }
+
+    /// @return status 0 unknown, 1 active, 2 revoked; retiresAt 0 or the rotation deadline.
+    function signer(bytes32 feedId, address key) external view returns (uint8 status, uint8 role, uint64 retiresAt) {
+        Signer memory s = _signers[feedId][key];
+        return (s.status, s.role, s.retiresAt);
+    }
+
+    function accountFeedId(bytes32 account) external view returns (bytes32) {
+        return _feedIds[_accounts[account].feedIndex];
+    }
+
+    function accountFeed(bytes32 account, address beneficiary) external view returns (address) {
+        return _accountFeeds[account][beneficiary];
+    }
+
+    // ================================================================== Chainlink feeds
+
+    /// @notice Deploys the AggregatorV3Interface feed of `account` as seen by the lending
+    /// market `beneficiary` (anyone may: a feed only reads). Deterministic (CREATE2).
+    function createAccountFeed(bytes32 account, address beneficiary) external returns (address f) {
+        if (beneficiary == address(0)) revert InvalidBeneficiary();
+        if (_accounts[account].feedIndex == 0) revert UnknownAccount(account);
+        f = _accountFeeds[account][beneficiary];
+        if (f != address(0)) revert AccountFeedExists(f);
+        f = address(new CustosAccountFeed{salt: keccak256(abi.encode(account, beneficiary))}(account, beneficiary));
+        _accountFeeds[account][beneficiary] = f;
+        emit AccountFeedCreated(account, beneficiary, f);
+    }
+
+    // ================================================================== administration
+
+    /// @notice Creates or updates a feed's policy.
+    function setFeed(bytes32 feedId, uint8 threshold, bool distinctRoles, uint32 maxAge, uint32 maxSkew, uint32 maxTtl)
+        external
+        onlyOwner
+    {
+        if (threshold == 0 || maxAge == 0 || maxTtl == 0 || (distinctRoles && threshold > 4)) revert InvalidPolicy();
+        Feed storage f = _feeds[feedId];
+        if (f.index == 0) {
+            if (_feedCount == type(uint16).max) revert TooManyFeeds();
+            uint16 idx = ++_feedCount;
+            f.index = idx;
+            _feedIds[idx] = feedId;
+        }
+        f.threshold = threshold;
+        f.distinctRoles = distinctRoles;
+        f.maxAge = maxAge;
+        f.maxSkew = maxSkew;
+        f.maxTtl = maxTtl;
+        emit FeedConfigured(feedId, threshold, distinctRoles, maxAge, maxSkew, maxTtl);
+    }
+
+    /// @notice Allow-lists a new signing party's key for a feed.
+    function addSigner(bytes32 feedId, address key, uint8 role) external onlyOwner {
+        Feed storage f = _feedOf(feedId);
+        if (role > ROLE_AUDITOR) revert InvalidRole(role);
+        if (key == address(0)) revert InvalidSigner(key);
+        Signer storage s = _signers[feedId][key];
+        if (s.status != SIGNER_NONE) revert SignerExists(key);
+        uint16 slot = f.nextSlot;
+        if (slot >= MAX_SIGNER_SLOTS) revert TooManySigners();
+        f.nextSlot = slot + 1;
+        s.status = SIGNER_ACTIVE;
+        s.role = role;
+        s.slot = uint8(slot);
+        emit SignerAdded(feedId, key, role, uint8(slot));
+    }
+
+    /// @notice Revokes a key at once (also a rotated-out key still in its overlap).
+    function revokeSigner(bytes32 feedId, address key) external onlyOwner {
+        _feedOf(feedId);
+        Signer storage s = _signers[feedId][key];
+        if (s.status != SIGNER_ACTIVE) revert SignerNotActive(key);
+        s.status = SIGNER_REVOKED;
+        emit SignerRevoked(feedId, key);
+    }
+
+    /// @notice Replaces oldKey by newKey (same party, same role). oldKey stays valid for
+    /// `overlap` seconds so that attestations already signed with it can still land.
+    function rotateSigner(bytes32 feedId, address oldKey, address newKey, uint64 overlap) external onlyOwner {
+        _feedOf(feedId);
+        if (overlap > MAX_ROTATION_OVERLAP) revert OverlapTooLong(overlap);
+        if (newKey == address(0)) revert InvalidSigner(newKey);
+        mapping(address => Signer) storage keys = _signers[feedId];
+        Signer storage o = keys[oldKey];
+        if (o.status != SIGNER_ACTIVE || o.retiresAt != 0) revert SignerNotActive(oldKey);
+        Signer storage n = keys[newKey];
+        if (n.status != SIGNER_NONE) revert SignerExists(newKey);
+        n.status = SIGNER_ACTIVE;
+        n.role = o.role;
+        n.slot = o.slot;
+        uint64 deadline = uint64(block.timestamp) + overlap;
+        o.retiresAt = deadline;
+        emit SignerRotated(feedId, oldKey, newKey, deadline);
+    }
+
+    /// @notice Binds an account to the feed (custodian) allowed to attest it. Binding is
+    /// permanent: no other feed's signers can ever attest the account.
+    function registerAccount(bytes32 account, bytes32 feedId) external onlyOwner {
+        Feed storage f = _feedOf(feedId);
+        Account storage a = _accounts[account];
+        if (a.feedIndex != 0) revert AccountAlreadyRegistered(account, _feedIds[a.feedIndex]);
+        a.feedIndex = f.index;
+        emit AccountRegistered(account, feedId);
+    }
+
+    // ================================================================== internals
+
+    function _feedOf(bytes32 feedId) private view returns (Feed storage f) {
+        f = _feeds[feedId];
+        if (f.index == 0) revert UnknownFeed(feedId);
+    }
+
+    function _domainSeparator() private view returns (bytes32) {
+        if (block.chainid == _cachedChainId && address(this) == _cachedThis) return _cachedDomainSeparator;
+        return CustosEIP712.domainSeparator(block.chainid, address(this));
+    }
+}
