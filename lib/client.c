@@ -1,0 +1,676 @@
+/* Client of custos.v1.AttestationGateway over the gRPC core C API. Every call runs on
+ * its own completion queue and is driven to the end before returning. */
+#include "custos/client.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/status.h>
+#include <grpc/support/time.h>
+
+#include "custos/v1/gateway.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "pb_convert.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+
+enum {
+    H_SUBMIT,
+    H_SUBMIT_STREAM,
+    H_GET_LATEST,
+    H_WATCH,
+    H_LIST_SIGNERS,
+    H_HEALTH,
+    H_COUNT
+};
+
+static const char *const method_paths[H_COUNT] = {
+    [H_SUBMIT] = "/custos.v1.AttestationGateway/Submit",
+    [H_SUBMIT_STREAM] = "/custos.v1.AttestationGateway/SubmitStream",
+    [H_GET_LATEST] = "/custos.v1.AttestationGateway/GetLatest",
+    [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
+    [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
+    [H_HEALTH] = "/grpc.health.v1.Health/Check",
+};
+
+struct custos_client {
+    char target[256];
+    int timeout_ms;
+    grpc_channel *channel;
+    void *handles[H_COUNT];
+};
+
+/* How one call ended, copied out of the call before it is released. */
+typedef struct outcome {
+    grpc_status_code status;
+    char details[256];
+    custos_reason reason;
+} outcome;
+
+void custos_record_clear(custos_record *r)
+{
+    if (r == NULL)
+        return;
+    custos_submission_clear(&r->sub);
+    memset(r, 0, sizeof *r);
+}
+
+custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
+                            custos_error *err)
+{
+    *out = NULL;
+    if (target == NULL || target[0] == '\0')
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "no gateway address given");
+    custos_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    int n = snprintf(c->target, sizeof c->target, "%s", target);
+    if (n < 0 || (size_t)n >= sizeof c->target) {
+        free(c);
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "gateway address too long");
+    }
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+    grpc_init();
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    c->channel = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    for (int i = 0; i < H_COUNT; i++) {
+        c->handles[i] = grpc_channel_register_call(c->channel, method_paths[i], NULL, NULL);
+        if (c->handles[i] == NULL) {
+            custos_client_free(c);
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL, "cannot register %s",
+                                    method_paths[i]);
+        }
+    }
+    *out = c;
+    return CUSTOS_OK;
+}
+
+void custos_client_free(custos_client *c)
+{
+    if (c == NULL)
+        return;
+    grpc_channel_destroy(c->channel);
+    free(c);
+    grpc_shutdown();
+}
+
+/* ---- helpers ---- */
+
+static gpr_timespec deadline_in(int ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    grpc_slice slice = grpc_slice_malloc(len);
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(slice));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return bb;
+}
+
+static ProtobufCMessage *unpack_message(const ProtobufCMessageDescriptor *desc,
+                                        grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader reader;
+    if (bb == NULL || !grpc_byte_buffer_reader_init(&reader, bb))
+        return NULL;
+    grpc_slice slice = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+    grpc_slice_unref(slice);
+    return m;
+}
+
+static void copy_slice(char *dst, size_t cap, grpc_slice s)
+{
+    size_t len = GRPC_SLICE_LENGTH(s);
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(dst, GRPC_SLICE_START_PTR(s), len);
+    dst[len] = '\0';
+}
+
+/* Copies status, details and the custos-reason trailer out of the call's storage. */
+static void outcome_fill(outcome *o, grpc_status_code status, grpc_slice details,
+                         const grpc_metadata_array *trailer)
+{
+    o->status = status;
+    copy_slice(o->details, sizeof o->details, details);
+    o->reason = CUSTOS_REASON_NONE;
+    for (size_t i = 0; i < trailer->count; i++) {
+        const grpc_metadata *md = &trailer->metadata[i];
+        if (grpc_slice_str_cmp(md->key, "custos-reason") == 0) {
+            char name[64];
+            copy_slice(name, sizeof name, md->value);
+            o->reason = custos_reason_from_name(name);
+        }
+    }
+}
+
+/* The error for a call that did not end with OK. */
+static custos_rc outcome_error(const custos_client *c, const char *method, const outcome *o,
+                               custos_error *err)
+{
+    if (o->status == GRPC_STATUS_UNAVAILABLE || o->status == GRPC_STATUS_DEADLINE_EXCEEDED)
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "gateway %s: %s: %s (status %d)",
+                                c->target, method,
+                                o->details[0] ? o->details : "unreachable or timed out",
+                                (int)o->status);
+    if (o->status == GRPC_STATUS_NOT_FOUND)
+        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "gateway %s: %s: %s", c->target,
+                                method, o->details[0] ? o->details : "not found");
+    return custos_error_set(err, CUSTOS_ERR_REFUSED, "gateway %s: %s: %s (status %d%s%s)",
+                            c->target, method, o->details, (int)o->status,
+                            o->reason != CUSTOS_REASON_NONE ? ", reason " : "",
+                            o->reason != CUSTOS_REASON_NONE ? custos_reason_name(o->reason) : "");
+}
+
+/* Waits for one of the call's tags; the queue only ever holds this call's batches. */
+static grpc_event wait_event(grpc_completion_queue *cq, gpr_timespec until)
+{
+    return grpc_completion_queue_next(cq, until, NULL);
+}
+
+static void cq_destroy(grpc_completion_queue *cq)
+{
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
+}
+
+/* One unary call: sends req, fills *o, and *reply with the response (NULL unless OK).
+ * Returns CUSTOS_OK when the call completed, whatever its status. */
+static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req,
+                            const ProtobufCMessageDescriptor *reply_desc,
+                            ProtobufCMessage **reply, outcome *o, custos_error *err)
+{
+    *reply = NULL;
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_call *call = grpc_channel_create_registered_call(
+        c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, c->handles[h],
+        deadline_in(c->timeout_ms), NULL);
+    grpc_byte_buffer *send = pack_message(req);
+    grpc_byte_buffer *recv = NULL;
+    grpc_metadata_array initial, trailer;
+    grpc_metadata_array_init(&initial);
+    grpc_metadata_array_init(&trailer);
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailer;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+
+    custos_rc rc = CUSTOS_OK;
+    int tag;
+    grpc_call_error e = grpc_call_start_batch(call, ops, 6, &tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "gateway %s: %s: %s", c->target,
+                              method_paths[h], grpc_call_error_to_string(e));
+    } else {
+        /* RECV_STATUS_ON_CLIENT always completes, at the latest at the deadline. */
+        wait_event(cq, gpr_inf_future(GPR_CLOCK_REALTIME));
+        outcome_fill(o, status, details, &trailer);
+        if (status == GRPC_STATUS_OK) {
+            *reply = unpack_message(reply_desc, recv);
+            if (*reply == NULL)
+                rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                      "gateway %s: %s: the response is not a %s", c->target,
+                                      method_paths[h], reply_desc->name);
+        }
+    }
+    grpc_byte_buffer_destroy(send);
+    if (recv != NULL)
+        grpc_byte_buffer_destroy(recv);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial);
+    grpc_metadata_array_destroy(&trailer);
+    grpc_call_unref(call);
+    cq_destroy(cq);
+    return rc;
+}
+
+/* ---- Submit ---- */
+
+static custos_rc encode_request(const custos_submission *s, uint64_t request_id,
+                                grpc_byte_buffer **out, custos_error *err)
+{
+    Custos__V1__SignedAttestation *m = NULL;
+    custos_rc rc = pb_from_submission(s, &m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
+    req.attestation = m;
+    req.request_id = request_id;
+    *out = pack_message(&req.base);
+    pb_submission_free(m);
+    return CUSTOS_OK;
+}
+
+static void result_from_response(custos_submit_result *res, const Custos__V1__SubmitResponse *r)
+{
+    res->grpc_status = GRPC_STATUS_OK;
+    res->reason = (custos_reason)r->reason;
+    snprintf(res->detail, sizeof res->detail, "%s", r->detail != NULL ? r->detail : "");
+    res->state = (custos_state)r->state;
+    res->duplicate = r->duplicate;
+    if (r->digest.len == sizeof res->digest)
+        memcpy(res->digest, r->digest.data, sizeof res->digest);
+    res->signatures = r->signatures;
+    res->threshold = r->threshold;
+    res->cursor = r->cursor;
+}
+
+custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
+                               custos_submit_result *res, custos_error *err)
+{
+    memset(res, 0, sizeof *res);
+    Custos__V1__SignedAttestation *m = NULL;
+    custos_rc rc = pb_from_submission(s, &m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
+    req.attestation = m;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    rc = unary_call(c, H_SUBMIT, &req.base, &custos__v1__submit_response__descriptor, &reply,
+                    &o, err);
+    pb_submission_free(m);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* A refusal carries its reason; without one, an UNAVAILABLE status is the transport's. */
+    if (o.reason == CUSTOS_REASON_NONE &&
+        (o.status == GRPC_STATUS_UNAVAILABLE || o.status == GRPC_STATUS_DEADLINE_EXCEEDED))
+        return outcome_error(c, method_paths[H_SUBMIT], &o, err);
+    if (reply != NULL) {
+        result_from_response(res, (const Custos__V1__SubmitResponse *)reply);
+        protobuf_c_message_free_unpacked(reply, NULL);
+    } else {
+        res->grpc_status = (int)o.status;
+        res->reason = o.reason;
+        snprintf(res->detail, sizeof res->detail, "%s", o.details);
+    }
+    return CUSTOS_OK;
+}
+
+/* ---- SubmitStream ---- */
+
+/* State of one SubmitStream call: one write and one read in flight at a time, so memory
+ * stays bounded by a single encoded request whatever n is. */
+typedef struct stream {
+    grpc_call *call;
+    grpc_completion_queue *cq;
+    int outstanding;
+    grpc_byte_buffer *send_buf, *recv_buf;
+    int tag_start, tag_send, tag_recv, tag_status;
+    grpc_metadata_array initial, trailer;
+    grpc_status_code status;
+    grpc_slice details;
+} stream;
+
+static bool stream_batch(stream *st, const grpc_op *ops, size_t n, void *tag)
+{
+    if (grpc_call_start_batch(st->call, ops, n, tag, NULL) != GRPC_CALL_OK)
+        return false;
+    st->outstanding++;
+    return true;
+}
+
+custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
+                                      custos_submit_result *results, custos_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        memset(&results[i], 0, sizeof results[i]);
+    stream st;
+    memset(&st, 0, sizeof st);
+    st.cq = grpc_completion_queue_create_for_next(NULL);
+    st.call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                  st.cq, c->handles[H_SUBMIT_STREAM],
+                                                  deadline_in(c->timeout_ms), NULL);
+    grpc_metadata_array_init(&st.initial);
+    grpc_metadata_array_init(&st.trailer);
+    st.status = GRPC_STATUS_UNKNOWN;
+    st.details = grpc_empty_slice();
+
+    custos_rc rc = CUSTOS_OK;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[1].data.recv_initial_metadata.recv_initial_metadata = &st.initial;
+    bool started = stream_batch(&st, ops, 2, &st.tag_start);
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &st.trailer;
+    ops[0].data.recv_status_on_client.status = &st.status;
+    ops[0].data.recv_status_on_client.status_details = &st.details;
+    started = started && stream_batch(&st, ops, 1, &st.tag_status);
+    if (!started) {
+        grpc_call_cancel(st.call, NULL);
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "gateway %s: cannot start SubmitStream",
+                              c->target);
+    }
+
+    size_t sent = 0, answered = 0;
+    bool sending = false, receiving = false, closed = false, broken = !started;
+    while (st.outstanding > 0) {
+        if (!broken && !sending && !closed) {
+            memset(ops, 0, sizeof ops);
+            void *tag = &st.tag_send;
+            if (sent < n) {
+                rc = encode_request(&subs[sent], sent, &st.send_buf, err);
+                if (rc != CUSTOS_OK) {
+                    broken = true;
+                    grpc_call_cancel(st.call, NULL);
+                    continue;
+                }
+                ops[0].op = GRPC_OP_SEND_MESSAGE;
+                ops[0].data.send_message.send_message = st.send_buf;
+            } else {
+                ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+                closed = true;
+            }
+            sending = stream_batch(&st, ops, 1, tag);
+            if (!sending)
+                broken = true;
+        }
+        if (!broken && !receiving && answered < n) {
+            memset(ops, 0, sizeof ops);
+            ops[0].op = GRPC_OP_RECV_MESSAGE;
+            ops[0].data.recv_message.recv_message = &st.recv_buf;
+            receiving = stream_batch(&st, ops, 1, &st.tag_recv);
+            if (!receiving)
+                broken = true;
+        }
+        grpc_event ev = wait_event(st.cq, gpr_inf_future(GPR_CLOCK_REALTIME));
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        st.outstanding--;
+        if (ev.tag == &st.tag_send) {
+            sending = false;
+            if (st.send_buf != NULL) {
+                grpc_byte_buffer_destroy(st.send_buf);
+                st.send_buf = NULL;
+                sent++;
+            }
+            if (!ev.success)
+                broken = true;
+        } else if (ev.tag == &st.tag_recv) {
+            receiving = false;
+            grpc_byte_buffer *bb = st.recv_buf;
+            st.recv_buf = NULL;
+            if (!ev.success || bb == NULL) {
+                broken = true;
+            } else {
+                ProtobufCMessage *m = unpack_message(&custos__v1__submit_response__descriptor, bb);
+                grpc_byte_buffer_destroy(bb);
+                if (m == NULL) {
+                    broken = true;
+                    grpc_call_cancel(st.call, NULL);
+                    rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                          "gateway %s: SubmitStream: answer %zu is not a "
+                                          "SubmitResponse", c->target, answered);
+                } else {
+                    result_from_response(&results[answered++],
+                                         (const Custos__V1__SubmitResponse *)m);
+                    protobuf_c_message_free_unpacked(m, NULL);
+                }
+            }
+        }
+    }
+
+    if (rc == CUSTOS_OK && answered < n) {
+        outcome o;
+        outcome_fill(&o, st.status, st.details, &st.trailer);
+        if (o.status == GRPC_STATUS_OK)
+            o.status = GRPC_STATUS_INTERNAL;
+        custos_error why;
+        rc = outcome_error(c, "SubmitStream", &o, &why);
+        custos_error_set(err, rc, "%s; %zu of %zu answered", why.message, answered, n);
+    } else if (rc == CUSTOS_OK && st.status != GRPC_STATUS_OK) {
+        outcome o;
+        outcome_fill(&o, st.status, st.details, &st.trailer);
+        rc = outcome_error(c, "SubmitStream", &o, err);
+    }
+    if (st.send_buf != NULL)
+        grpc_byte_buffer_destroy(st.send_buf);
+    grpc_slice_unref(st.details);
+    grpc_metadata_array_destroy(&st.initial);
+    grpc_metadata_array_destroy(&st.trailer);
+    grpc_call_unref(st.call);
+    cq_destroy(st.cq);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
+                                   custos_record *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    Custos__V1__GetLatestRequest req = CUSTOS__V1__GET_LATEST_REQUEST__INIT;
+    req.account.len = 32;
+    req.account.data = (uint8_t *)account;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_GET_LATEST, &req.base,
+                              &custos__v1__get_latest_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetLatest", &o, err);
+    const Custos__V1__GetLatestResponse *r = (const Custos__V1__GetLatestResponse *)reply;
+    if (r->record == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: GetLatest: no record",
+                              c->target);
+    else
+        rc = pb_to_record(r->record, out, err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                              custos_watch_fn on_record, void *ctx, custos_error *err)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_call *call = grpc_channel_create_registered_call(
+        c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, c->handles[H_WATCH],
+        gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    Custos__V1__WatchRequest req = CUSTOS__V1__WATCH_REQUEST__INIT;
+    req.after_cursor = after_cursor;
+    grpc_byte_buffer *send = pack_message(&req.base);
+    grpc_byte_buffer *recv = NULL;
+    grpc_metadata_array initial, trailer;
+    grpc_metadata_array_init(&initial);
+    grpc_metadata_array_init(&trailer);
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+    int tag_start, tag_recv, tag_status;
+    int outstanding = 0;
+
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+    bool ok = grpc_call_start_batch(call, ops, 4, &tag_start, NULL) == GRPC_CALL_OK;
+    outstanding += ok;
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &trailer;
+    ops[0].data.recv_status_on_client.status = &status;
+    ops[0].data.recv_status_on_client.status_details = &details;
+    if (ok && grpc_call_start_batch(call, ops, 1, &tag_status, NULL) == GRPC_CALL_OK)
+        outstanding++;
+    else
+        ok = false;
+
+    custos_rc rc = CUSTOS_OK;
+    bool stopped = false, receiving = false, ended = !ok;
+    if (!ok) {
+        grpc_call_cancel(call, NULL);
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "gateway %s: cannot start Watch",
+                              c->target);
+    }
+    gpr_timespec idle_until = idle_timeout_ms > 0 ? deadline_in(idle_timeout_ms)
+                                                  : gpr_inf_future(GPR_CLOCK_REALTIME);
+    while (outstanding > 0) {
+        if (!ended && !receiving) {
+            memset(ops, 0, sizeof ops);
+            ops[0].op = GRPC_OP_RECV_MESSAGE;
+            ops[0].data.recv_message.recv_message = &recv;
+            receiving = grpc_call_start_batch(call, ops, 1, &tag_recv, NULL) == GRPC_CALL_OK;
+            outstanding += receiving;
+            if (!receiving) {
+                ended = true;
+                grpc_call_cancel(call, NULL);
+            }
+        }
+        grpc_event ev = wait_event(cq, ended ? gpr_inf_future(GPR_CLOCK_REALTIME) : idle_until);
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            /* Idle: the caller asked to stop waiting; that is a normal end. */
+            stopped = true;
+            ended = true;
+            grpc_call_cancel(call, NULL);
+            continue;
+        }
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        outstanding--;
+        if (ev.tag != &tag_recv)
+            continue;
+        receiving = false;
+        grpc_byte_buffer *bb = recv;
+        recv = NULL;
+        if (!ev.success || bb == NULL) {
+            ended = true;
+            continue;
+        }
+        Custos__V1__WatchEvent *m =
+            (Custos__V1__WatchEvent *)unpack_message(&custos__v1__watch_event__descriptor, bb);
+        grpc_byte_buffer_destroy(bb);
+        if (ended)
+            goto drop;
+        custos_record rec;
+        memset(&rec, 0, sizeof rec);
+        if (m == NULL || m->record == NULL) {
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: Watch: bad event",
+                                  c->target);
+        } else if ((rc = pb_to_record(m->record, &rec, err)) == CUSTOS_OK) {
+            bool more = on_record(ctx, &rec);
+            custos_record_clear(&rec);
+            if (more) {
+                if (idle_timeout_ms > 0)
+                    idle_until = deadline_in(idle_timeout_ms);
+                goto drop;
+            }
+            stopped = true;
+        }
+        ended = true;
+        grpc_call_cancel(call, NULL);
+    drop:
+        if (m != NULL)
+            protobuf_c_message_free_unpacked(&m->base, NULL);
+    }
+    if (rc == CUSTOS_OK && !stopped && status != GRPC_STATUS_OK) {
+        outcome o;
+        outcome_fill(&o, status, details, &trailer);
+        rc = outcome_error(c, "Watch", &o, err);
+    }
+    grpc_byte_buffer_destroy(send);
+    if (recv != NULL)
+        grpc_byte_buffer_destroy(recv);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&initial);
+    grpc_metadata_array_destroy(&trailer);
+    grpc_call_unref(call);
+    cq_destroy(cq);
+    return rc;
+}
+
+custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
+                                     custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    Custos__V1__ListSignersRequest req = CUSTOS__V1__LIST_SIGNERS_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_SIGNERS, &req.base,
+                              &custos__v1__list_signers_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListSigners", &o, err);
+    const Custos__V1__ListSignersResponse *r = (const Custos__V1__ListSignersResponse *)reply;
+    custos_signer_info *v = calloc(r->n_signers ? r->n_signers : 1, sizeof *v);
+    if (v == NULL) {
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->n_signers; i++) {
+        const Custos__V1__Signer *s = r->signers[i];
+        if (s->address.len != CUSTOS_ADDRESS_LEN) {
+            free(v);
+            protobuf_c_message_free_unpacked(reply, NULL);
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "gateway %s: ListSigners: signer %zu has a %zu-byte address",
+                                    c->target, i, s->address.len);
+        }
+        memcpy(v[i].address, s->address.data, CUSTOS_ADDRESS_LEN);
+        snprintf(v[i].feed, sizeof v[i].feed, "%s", s->feed != NULL ? s->feed : "");
+        snprintf(v[i].role, sizeof v[i].role, "%s", s->role != NULL ? s->role : "");
+        v[i].active = s->active;
+    }
+    *out = v;
+    *n = r->n_signers;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)
+{
+    *serving = false;
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_HEALTH, &req.base,
+                              &grpc__health__v1__health_check_response__descriptor, &reply, &o,
+                              err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "Health/Check", &o, err);
+    *serving = ((const Grpc__Health__V1__HealthCheckResponse *)reply)->status ==
+               GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
