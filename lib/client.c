@@ -54,14 +54,6 @@ typedef struct outcome {
     custos_reason reason;
 } outcome;
 
-void custos_record_clear(custos_record *r)
-{
-    if (r == NULL)
-        return;
-    custos_submission_clear(&r->sub);
-    memset(r, 0, sizeof *r);
-}
-
 custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
                             custos_error *err)
 {
