@@ -293,8 +293,9 @@ static custos_rc td_get_uint(const json_t *obj, const char *path, const char *ke
     return CUSTOS_OK;
 }
 
-static custos_rc td_get_u256(const json_t *obj, const char *path, const char *key,
-                             custos_u256 *out, custos_error *err)
+/* A decimal string; `type` names the Solidity type in messages. */
+static custos_rc td_get_dec(const json_t *obj, const char *path, const char *key,
+                            const char *type, custos_u256 *out, custos_error *err)
 {
     const char *s;
     size_t len;
@@ -304,16 +305,22 @@ static custos_rc td_get_u256(const json_t *obj, const char *path, const char *ke
     custos_error inner;
     if (custos_u256_from_dec(out, s, len, &inner) != CUSTOS_OK)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s%s%s: must be a decimal string of a uint256: %s", path,
-                                td_sep(path), key, inner.message);
+                                "%s%s%s: must be a decimal string of a %s: %s", path,
+                                td_sep(path), key, type, inner.message);
     return CUSTOS_OK;
+}
+
+static custos_rc td_get_u256(const json_t *obj, const char *path, const char *key,
+                             custos_u256 *out, custos_error *err)
+{
+    return td_get_dec(obj, path, key, "uint256", out, err);
 }
 
 static custos_rc td_get_u64_string(const json_t *obj, const char *path, const char *key,
                                    uint64_t *out, custos_error *err)
 {
     custos_u256 v;
-    custos_rc rc = td_get_u256(obj, path, key, &v, err);
+    custos_rc rc = td_get_dec(obj, path, key, "uint64", &v, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (v.limb[1] != 0 || v.limb[2] != 0 || v.limb[3] != 0)
