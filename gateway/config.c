@@ -1,1 +1,640 @@
+/* The gateway's configuration file.
+ *
+ * inih splits lines into key = value pairs and strips comments; this file does the
+ * rest. It reads the file through its own line reader so that it always knows the
+ * current line number and sees every section header (inih reports neither), which is
+ * what lets every message name the file, the line, the section and the key, and lets
+ * an empty [feed x] section still count as a feed. */
 #include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "custos/sig.h"
+
+#define CFG_DEFAULT_LISTEN "127.0.0.1:50051"
+#define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
+#define CFG_DEFAULT_BATCH 512u
+#define CFG_DEFAULT_DELAY_US 500u
+#define CFG_DEFAULT_MAX_AGE 86400u
+#define CFG_DEFAULT_MAX_SKEW 300u
+#define CFG_DEFAULT_MAX_TTL 604800u
+/* Time limits beyond ~136 years are typos, and keeping them below 2^32 keeps the
+ * freshness arithmetic far from overflow. */
+#define CFG_MAX_SECONDS 4294967295u
+
+typedef enum cfg_section_kind { SEC_NONE, SEC_GATEWAY, SEC_FEED, SEC_SIGNER } cfg_section_kind;
+
+/* Where each signer's and feed's keys were written, for messages after parsing. */
+typedef struct cfg_feed_lines {
+    int header;
+    int threshold;
+} cfg_feed_lines;
+
+typedef struct cfg_signer_lines {
+    char section[256];
+    int header;
+    int address;
+    int feed;
+    bool has_address, has_feed;
+} cfg_signer_lines;
+
+typedef struct cfg_parser {
+    const char *path;
+    FILE *file;
+    int line;
+    gw_config *cfg;
+    custos_error *err;
+    bool failed;
+
+    cfg_section_kind kind;
+    char section[256];       /* the header's text, for messages */
+    int section_line;
+    unsigned seen;           /* bit per key already set in the current section */
+
+    bool have_gateway;
+    int gateway_line;
+    bool has_store, has_chain_id, has_contract;
+
+    cfg_feed_lines *feed_lines;
+    cfg_signer_lines *signer_lines;
+    size_t feeds_cap, signers_cap;
+} cfg_parser;
+
+static const char *const role_names[GW_ROLE_COUNT] = {
+    [GW_ROLE_CUSTODIAN] = "custodian",
+    [GW_ROLE_VALUATION_AGENT] = "valuation_agent",
+    [GW_ROLE_FUND_ADMINISTRATOR] = "fund_administrator",
+    [GW_ROLE_AUDITOR] = "auditor",
+};
+
+const char *gw_role_name(gw_role r)
+{
+    if ((unsigned)r >= GW_ROLE_COUNT)
+        return "unknown";
+    return role_names[r];
+}
+
+static void cfg_fail(cfg_parser *p, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records the first error only: later ones are usually consequences of it. */
+static void cfg_fail(cfg_parser *p, int line, const char *key, const char *fmt, ...)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (key != NULL)
+        custos_error_set(p->err, CUSTOS_ERR_INVALID, "%s:%d: [%s] %s: %s", p->path, line,
+                         p->section, key, what);
+    else
+        custos_error_set(p->err, CUSTOS_ERR_INVALID, "%s:%d: [%s]: %s", p->path, line,
+                         p->section, what);
+}
+
+/* Digits only, no sign, no blanks, no trailing text, within [min, max]. */
+static bool cfg_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+    uint64_t v = 0;
+    for (const char *c = text; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9')
+            return false;
+        unsigned d = (unsigned)(*c - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool cfg_uint_key(cfg_parser *p, const char *key, const char *value, uint64_t min,
+                         uint64_t max, uint64_t *out)
+{
+    if (cfg_parse_uint(value, min, max, out))
+        return true;
+    cfg_fail(p, p->line, key, "must be an integer from %" PRIu64 " to %" PRIu64 ", got '%s'",
+             min, max, value);
+    return false;
+}
+
+static bool cfg_copy_key(cfg_parser *p, const char *key, const char *value, char *dst,
+                         size_t cap, bool allow_empty)
+{
+    size_t len = strlen(value);
+    if (len == 0 && !allow_empty) {
+        cfg_fail(p, p->line, key, "must not be empty");
+        return false;
+    }
+    if (len >= cap) {
+        cfg_fail(p, p->line, key, "longer than %zu bytes", cap - 1);
+        return false;
+    }
+    memcpy(dst, value, len + 1);
+    return true;
+}
+
+static bool cfg_address_key(cfg_parser *p, const char *key, const char *value,
+                            uint8_t addr[CUSTOS_ADDRESS_LEN])
+{
+    custos_error e;
+    custos_error_clear(&e);
+    if (custos_address_from_hex(value, addr, &e) == CUSTOS_OK)
+        return true;
+    cfg_fail(p, p->line, key, "must be a 0x-prefixed 20-byte address (EIP-55 or lowercase), "
+             "got '%s' (%s)", value, e.message);
+    return false;
+}
+
+/* Feed names travel on the wire and in logs: printable ASCII without blanks. */
+static bool cfg_valid_feed_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > CUSTOS_FEED_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isgraph((unsigned char)name[i]))
+            return false;
+    return true;
+}
+
+/* Keys of each section kind; the index is the key's bit in parser.seen. */
+static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
+                                           "max_message_bytes", "workers", "commit_batch_max",
+                                           "commit_delay_us", "port_file", NULL};
+static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
+                                        "distinct_roles", NULL};
+static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
+
+static int cfg_key_index(const char *const *keys, const char *name)
+{
+    for (int i = 0; keys[i] != NULL; i++)
+        if (strcmp(keys[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_config *c = p->cfg;
+    const char *key = gateway_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        cfg_copy_key(p, key, value, c->listen, sizeof c->listen, false);
+        break;
+    case 1:
+        p->has_store = cfg_copy_key(p, key, value, c->store_path, sizeof c->store_path, false);
+        break;
+    case 2:
+        if (cfg_uint_key(p, key, value, 1, UINT64_MAX, &v)) {
+            c->domain.chain_id = v;
+            p->has_chain_id = true;
+        }
+        break;
+    case 3:
+        p->has_contract = cfg_address_key(p, key, value, c->domain.verifying_contract);
+        break;
+    case 4:
+        if (cfg_uint_key(p, key, value, 1, 2147483647u, &v))
+            c->max_message_bytes = (size_t)v;
+        break;
+    case 5:
+        if (cfg_uint_key(p, key, value, 0, 1024, &v))
+            c->workers = (unsigned)v;
+        break;
+    case 6:
+        if (cfg_uint_key(p, key, value, 1, 65536, &v))
+            c->commit_batch_max = (unsigned)v;
+        break;
+    case 7:
+        if (cfg_uint_key(p, key, value, 0, 1000000, &v))
+            c->commit_delay_us = (unsigned)v;
+        break;
+    case 8:
+        cfg_copy_key(p, key, value, c->port_file, sizeof c->port_file, true);
+        break;
+    }
+}
+
+static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_feed *f = &p->cfg->feeds[p->cfg->n_feeds - 1];
+    const char *key = feed_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            f->max_age = v;
+        break;
+    case 1:
+        if (cfg_uint_key(p, key, value, 0, CFG_MAX_SECONDS, &v))
+            f->max_skew = v;
+        break;
+    case 2:
+        if (cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            f->max_ttl = v;
+        break;
+    case 3:
+        if (cfg_uint_key(p, key, value, 1, CUSTOS_MAX_SIGNATURES, &v)) {
+            f->threshold = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].threshold = p->line;
+        }
+        break;
+    case 4:
+        if (strcmp(value, "true") == 0)
+            f->distinct_roles = true;
+        else if (strcmp(value, "false") == 0)
+            f->distinct_roles = false;
+        else
+            cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    }
+}
+
+static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_signer *s = &p->cfg->signers[p->cfg->n_signers - 1];
+    cfg_signer_lines *sl = &p->signer_lines[p->cfg->n_signers - 1];
+    const char *key = signer_keys[idx];
+    switch (idx) {
+    case 0:
+        sl->has_address = cfg_address_key(p, key, value, s->address);
+        sl->address = p->line;
+        break;
+    case 1:
+        sl->has_feed = cfg_copy_key(p, key, value, s->feed, sizeof s->feed, false);
+        sl->feed = p->line;
+        break;
+    case 2:
+        for (int r = 0; r < GW_ROLE_COUNT; r++) {
+            if (strcmp(value, role_names[r]) == 0) {
+                s->role = (gw_role)r;
+                return;
+            }
+        }
+        cfg_fail(p, p->line, key,
+                 "must be custodian, valuation_agent, fund_administrator or auditor, got '%s'",
+                 value);
+        break;
+    case 3:
+        if (strcmp(value, "active") == 0)
+            s->active = true;
+        else if (strcmp(value, "revoked") == 0)
+            s->active = false;
+        else
+            cfg_fail(p, p->line, key, "must be active or revoked, got '%s'", value);
+        break;
+    }
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+    cfg_parser *p = user;
+    (void)section; /* the reader tracks sections itself, without inih's length limit */
+    if (p->failed)
+        return 0;
+    const char *const *keys = NULL;
+    switch (p->kind) {
+    case SEC_GATEWAY: keys = gateway_keys; break;
+    case SEC_FEED: keys = feed_keys; break;
+    case SEC_SIGNER: keys = signer_keys; break;
+    case SEC_NONE:
+        custos_error_set(p->err, CUSTOS_ERR_INVALID,
+                         "%s:%d: %s: every key belongs in a [gateway], [feed NAME] or "
+                         "[signer LABEL] section", p->path, p->line, name);
+        p->failed = true;
+        return 0;
+    }
+    int idx = cfg_key_index(keys, name);
+    if (idx < 0) {
+        cfg_fail(p, p->line, name, "unknown key");
+        return 0;
+    }
+    if (p->seen & (1u << idx)) {
+        cfg_fail(p, p->line, name, "set twice in the same section");
+        return 0;
+    }
+    p->seen |= 1u << idx;
+    switch (p->kind) {
+    case SEC_GATEWAY: cfg_gateway_key(p, idx, value); break;
+    case SEC_FEED: cfg_feed_key(p, idx, value); break;
+    case SEC_SIGNER: cfg_signer_key(p, idx, value); break;
+    case SEC_NONE: break;
+    }
+    return p->failed ? 0 : 1;
+}
+
+static bool cfg_grow(cfg_parser *p, void **arr, size_t elem, void **lines, size_t line_elem,
+                     size_t *cap, size_t n)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap == 0 ? 8 : *cap * 2;
+    void *a = realloc(*arr, ncap * elem);
+    if (a == NULL)
+        goto nomem;
+    *arr = a;
+    void *l = realloc(*lines, ncap * line_elem);
+    if (l == NULL)
+        goto nomem;
+    *lines = l;
+    *cap = ncap;
+    return true;
+nomem:
+    custos_error_set(p->err, CUSTOS_ERR_NOMEM, "%s:%d: out of memory", p->path, p->line);
+    p->failed = true;
+    return false;
+}
+
+static void cfg_begin_feed(cfg_parser *p, const char *name)
+{
+    gw_config *c = p->cfg;
+    if (!cfg_valid_feed_name(name)) {
+        cfg_fail(p, p->line, NULL, "a feed name is 1 to %d printable characters without blanks",
+                 CUSTOS_FEED_MAX);
+        return;
+    }
+    for (size_t i = 0; i < c->n_feeds; i++) {
+        if (strcmp(c->feeds[i].name, name) == 0) {
+            cfg_fail(p, p->line, NULL, "feed '%s' is already defined at line %d", name,
+                     p->feed_lines[i].header);
+            return;
+        }
+    }
+    if (!cfg_grow(p, (void **)&c->feeds, sizeof *c->feeds, (void **)&p->feed_lines,
+                  sizeof *p->feed_lines, &p->feeds_cap, c->n_feeds))
+        return;
+    gw_feed *f = &c->feeds[c->n_feeds];
+    memset(f, 0, sizeof *f);
+    memcpy(f->name, name, strlen(name) + 1);
+    f->max_age = CFG_DEFAULT_MAX_AGE;
+    f->max_skew = CFG_DEFAULT_MAX_SKEW;
+    f->max_ttl = CFG_DEFAULT_MAX_TTL;
+    f->threshold = 1;
+    p->feed_lines[c->n_feeds] = (cfg_feed_lines){.header = p->line, .threshold = 0};
+    c->n_feeds++;
+}
+
+static void cfg_begin_signer(cfg_parser *p)
+{
+    gw_config *c = p->cfg;
+    if (!cfg_grow(p, (void **)&c->signers, sizeof *c->signers, (void **)&p->signer_lines,
+                  sizeof *p->signer_lines, &p->signers_cap, c->n_signers))
+        return;
+    gw_signer *s = &c->signers[c->n_signers];
+    memset(s, 0, sizeof *s);
+    s->role = GW_ROLE_CUSTODIAN;
+    s->active = true;
+    cfg_signer_lines *sl = &p->signer_lines[c->n_signers];
+    memset(sl, 0, sizeof *sl);
+    memcpy(sl->section, p->section, sizeof sl->section);
+    sl->header = p->line;
+    c->n_signers++;
+}
+
+/* A header line "[kind rest]": starts the section it names. */
+static void cfg_begin_section(cfg_parser *p, const char *start)
+{
+    const char *close = strchr(start, ']');
+    size_t len = close == NULL ? 0 : (size_t)(close - start - 1);
+    if (close == NULL || len >= sizeof p->section) {
+        snprintf(p->section, sizeof p->section, "%s", "?");
+        cfg_fail(p, p->line, NULL, "a section header is '[name]' on one line");
+        return;
+    }
+    memcpy(p->section, start + 1, len);
+    p->section[len] = '\0';
+    const char *rest = close + 1;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (*rest != '\0' && *rest != ';' && *rest != '#' && *rest != '\r' && *rest != '\n') {
+        cfg_fail(p, p->line, NULL, "unexpected text after ']'");
+        return;
+    }
+    p->section_line = p->line;
+    p->seen = 0;
+    if (strcmp(p->section, "gateway") == 0) {
+        if (p->have_gateway) {
+            cfg_fail(p, p->line, NULL, "section already defined at line %d", p->gateway_line);
+            return;
+        }
+        p->have_gateway = true;
+        p->gateway_line = p->line;
+        p->kind = SEC_GATEWAY;
+    } else if (strncmp(p->section, "feed ", 5) == 0) {
+        p->kind = SEC_FEED;
+        const char *name = p->section + 5;
+        while (*name == ' ')
+            name++;
+        cfg_begin_feed(p, name);
+    } else if (strncmp(p->section, "signer ", 7) == 0 && p->section[7] != '\0') {
+        p->kind = SEC_SIGNER;
+        cfg_begin_signer(p);
+    } else {
+        p->kind = SEC_NONE;
+        cfg_fail(p, p->line, NULL,
+                 "unknown section (expected [gateway], [feed NAME] or [signer LABEL])");
+    }
+}
+
+/* inih's line source: one whole line per call, so the count is exact; a line too long
+ * for inih's buffer is an error rather than being split in two. */
+static char *cfg_read_line(char *str, int num, void *stream)
+{
+    cfg_parser *p = stream;
+    if (p->failed || fgets(str, num, p->file) == NULL)
+        return NULL;
+    p->line++;
+    size_t len = strlen(str);
+    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(p->file)) {
+        cfg_fail(p, p->line, NULL, "line longer than %d characters", num - 3);
+        return NULL;
+    }
+    const char *s = str;
+    if (p->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+        (unsigned char)s[2] == 0xBF)
+        s += 3;
+    if (*s == ' ' || *s == '\t') {
+        const char *t = s + strspn(s, " \t\r\n");
+        if (*t != '\0' && *t != ';' && *t != '#') {
+            cfg_fail(p, p->line, NULL, "indented line (values cannot continue on a new line)");
+            return NULL;
+        }
+        return str;
+    }
+    if (*s == '[')
+        cfg_begin_section(p, s);
+    else if (*s != ';' && *s != '#' && *s != '\r' && *s != '\n' && *s != '\0' &&
+             strcspn(s, "=:") >= strcspn(s, ";"))
+        cfg_fail(p, p->line, NULL, "expected 'key = value', got '%.*s'",
+                 (int)(strcspn(s, "\r\n") < 40 ? strcspn(s, "\r\n") : 40), s);
+    return p->failed ? NULL : str;
+}
+
+static void cfg_validate(cfg_parser *p)
+{
+    gw_config *c = p->cfg;
+    if (!p->have_gateway) {
+        custos_error_set(p->err, CUSTOS_ERR_INVALID, "%s: the [gateway] section is missing",
+                         p->path);
+        p->failed = true;
+        return;
+    }
+    snprintf(p->section, sizeof p->section, "gateway");
+    if (!p->has_store)
+        cfg_fail(p, p->gateway_line, "store", "required (path of the SQLite database)");
+    if (!p->has_chain_id)
+        cfg_fail(p, p->gateway_line, "chain_id", "required");
+    if (!p->has_contract)
+        cfg_fail(p, p->gateway_line, "verifying_contract", "required (the adapter's address)");
+
+    for (size_t i = 0; i < c->n_signers && !p->failed; i++) {
+        gw_signer *s = &c->signers[i];
+        cfg_signer_lines *sl = &p->signer_lines[i];
+        snprintf(p->section, sizeof p->section, "%s", sl->section);
+        if (!sl->has_address) {
+            cfg_fail(p, sl->header, "address", "required");
+            break;
+        }
+        if (!sl->has_feed) {
+            cfg_fail(p, sl->header, "feed", "required");
+            break;
+        }
+        if (gw_config_find_feed(c, s->feed) == NULL) {
+            cfg_fail(p, sl->feed, "feed", "no [feed %s] section defines this feed", s->feed);
+            break;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(c->signers[j].feed, s->feed) == 0 &&
+                memcmp(c->signers[j].address, s->address, CUSTOS_ADDRESS_LEN) == 0) {
+                cfg_fail(p, sl->address, "address",
+                         "already listed for feed '%s' in [%s] at line %d", s->feed,
+                         p->signer_lines[j].section, p->signer_lines[j].header);
+                break;
+            }
+        }
+    }
+
+    for (size_t i = 0; i < c->n_feeds && !p->failed; i++) {
+        const gw_feed *f = &c->feeds[i];
+        bool roles[GW_ROLE_COUNT] = {false};
+        uint32_t signers = 0, distinct = 0;
+        for (size_t j = 0; j < c->n_signers; j++) {
+            const gw_signer *s = &c->signers[j];
+            if (!s->active || strcmp(s->feed, f->name) != 0)
+                continue;
+            signers++;
+            if (!roles[s->role]) {
+                roles[s->role] = true;
+                distinct++;
+            }
+        }
+        uint32_t reachable = f->distinct_roles ? distinct : signers;
+        if (reachable < f->threshold) {
+            snprintf(p->section, sizeof p->section, "feed %s", f->name);
+            int line = p->feed_lines[i].threshold ? p->feed_lines[i].threshold
+                                                  : p->feed_lines[i].header;
+            cfg_fail(p, line, "threshold",
+                     "%" PRIu32 " can never be reached: the feed has %" PRIu32
+                     " active signer%s%s", f->threshold, reachable, reachable == 1 ? "" : "s",
+                     f->distinct_roles ? " with distinct roles" : "");
+        }
+    }
+}
+
+custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    custos_error_clear(err);
+    snprintf(out->listen, sizeof out->listen, "%s", CFG_DEFAULT_LISTEN);
+    out->max_message_bytes = CFG_DEFAULT_MAX_MESSAGE;
+    out->commit_batch_max = CFG_DEFAULT_BATCH;
+    out->commit_delay_us = CFG_DEFAULT_DELAY_US;
+
+    cfg_parser p;
+    memset(&p, 0, sizeof p);
+    p.path = path;
+    p.cfg = out;
+    p.err = err;
+    p.file = fopen(path, "r");
+    if (p.file == NULL)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open: %s", path,
+                                strerror(errno));
+    int rc = ini_parse_stream(cfg_read_line, &p, cfg_handler, &p);
+    bool read_error = ferror(p.file) != 0;
+    fclose(p.file);
+    if (!p.failed && read_error) {
+        custos_error_set(err, CUSTOS_ERR_IO, "%s:%d: read error", path, p.line);
+        p.failed = true;
+    }
+    if (!p.failed && rc != 0) {
+        /* inih's own syntax errors: a line that is neither a header nor key = value. */
+        int line = rc > 0 ? rc : p.line;
+        custos_error_set(err, CUSTOS_ERR_INVALID, "%s:%d: [%s]: expected 'key = value'", path,
+                         line, p.section);
+        p.failed = true;
+    }
+    if (!p.failed)
+        cfg_validate(&p);
+    free(p.feed_lines);
+    free(p.signer_lines);
+    if (p.failed) {
+        gw_config_clear(out);
+        return err != NULL && err->code != CUSTOS_OK ? err->code : CUSTOS_ERR_INVALID;
+    }
+    return CUSTOS_OK;
+}
+
+void gw_config_clear(gw_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->feeds);
+    free(cfg->signers);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+const gw_feed *gw_config_find_feed(const gw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_feeds; i++)
+        if (strcmp(cfg->feeds[i].name, name) == 0)
+            return &cfg->feeds[i];
+    return NULL;
+}
+
+const gw_signer *gw_config_find_signer(const gw_config *cfg, const char *feed,
+                                       const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < cfg->n_signers; i++) {
+        const gw_signer *s = &cfg->signers[i];
+        if (memcmp(s->address, address, CUSTOS_ADDRESS_LEN) == 0 && strcmp(s->feed, feed) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const gw_signer *gw_config_find_signer_any(const gw_config *cfg,
+                                           const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < cfg->n_signers; i++)
+        if (memcmp(cfg->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return &cfg->signers[i];
+    return NULL;
+}

@@ -1,0 +1,294 @@
+/* The gateway's configuration file: a complete good file, defaults, and a table of bad
+ * files each refused with a message naming the line and the key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "custos/sig.h"
+#include "testutil.h"
+
+#define ADDR_A "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+#define ADDR_B "0x1111111111111111111111111111111111111111"
+#define ADDR_C "0x2222222222222222222222222222222222222222"
+#define ADDR_D "0x3333333333333333333333333333333333333333"
+
+static const char good_config[] =
+    "; Custos gateway\n"
+    "[gateway]\n"
+    "listen = 0.0.0.0:6000\n"
+    "store = /tmp/custos.db   ; the database\n"
+    "chain_id = 31337\n"
+    "verifying_contract = " ADDR_A "\n"
+    "max_message_bytes = 65536\n"
+    "workers = 4\n"
+    "commit_batch_max = 64\n"
+    "commit_delay_us = 0\n"
+    "port_file = /tmp/port\n"
+    "\n"
+    "[feed acme-custody]\n"
+    "max_age = 3600\n"
+    "max_skew = 10\n"
+    "max_ttl = 7200\n"
+    "threshold = 2\n"
+    "distinct_roles = true\n"
+    "\n"
+    "[feed beta]\n"
+    "\n"
+    "[signer acme ops 1]\n"
+    "address = " ADDR_B "\n"
+    "feed = acme-custody\n"
+    "role = custodian\n"
+    "[signer acme valuation]\n"
+    "address = " ADDR_C "\n"
+    "feed = acme-custody\n"
+    "role = valuation_agent\n"
+    "[signer old key]\n"
+    "address = " ADDR_D "\n"
+    "feed = acme-custody\n"
+    "role = auditor\n"
+    "status = revoked\n"
+    "[signer beta]\n"
+    "address = " ADDR_D "\n"
+    "feed = beta\n";
+
+typedef struct fixture {
+    char dir[4096];
+    char path[4200];
+} fixture;
+
+static int setup(void **state)
+{
+    static fixture f;
+    tu_mkdtemp(f.dir, sizeof f.dir);
+    snprintf(f.path, sizeof f.path, "%s/gateway.ini", f.dir);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    return 0;
+}
+
+static void addr(const char *hex, uint8_t out[CUSTOS_ADDRESS_LEN])
+{
+    custos_error err;
+    assert_int_equal(custos_address_from_hex(hex, out, &err), CUSTOS_OK);
+}
+
+static void test_good_config(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, good_config);
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_string_equal(cfg.listen, "0.0.0.0:6000");
+    assert_string_equal(cfg.store_path, "/tmp/custos.db");
+    assert_int_equal(cfg.domain.chain_id, 31337);
+    uint8_t a[CUSTOS_ADDRESS_LEN];
+    addr(ADDR_A, a);
+    assert_memory_equal(cfg.domain.verifying_contract, a, CUSTOS_ADDRESS_LEN);
+    assert_int_equal(cfg.max_message_bytes, 65536);
+    assert_int_equal(cfg.workers, 4);
+    assert_int_equal(cfg.commit_batch_max, 64);
+    assert_int_equal(cfg.commit_delay_us, 0);
+    assert_string_equal(cfg.port_file, "/tmp/port");
+
+    assert_int_equal(cfg.n_feeds, 2);
+    const gw_feed *acme = gw_config_find_feed(&cfg, "acme-custody");
+    assert_non_null(acme);
+    assert_int_equal(acme->max_age, 3600);
+    assert_int_equal(acme->max_skew, 10);
+    assert_int_equal(acme->max_ttl, 7200);
+    assert_int_equal(acme->threshold, 2);
+    assert_true(acme->distinct_roles);
+    const gw_feed *beta = gw_config_find_feed(&cfg, "beta");
+    assert_non_null(beta);
+    assert_int_equal(beta->max_age, 86400);
+    assert_int_equal(beta->max_skew, 300);
+    assert_int_equal(beta->max_ttl, 604800);
+    assert_int_equal(beta->threshold, 1);
+    assert_false(beta->distinct_roles);
+    assert_null(gw_config_find_feed(&cfg, "gamma"));
+
+    assert_int_equal(cfg.n_signers, 4);
+    uint8_t b[CUSTOS_ADDRESS_LEN], c[CUSTOS_ADDRESS_LEN], d[CUSTOS_ADDRESS_LEN];
+    addr(ADDR_B, b);
+    addr(ADDR_C, c);
+    addr(ADDR_D, d);
+    const gw_signer *s = gw_config_find_signer(&cfg, "acme-custody", b);
+    assert_non_null(s);
+    assert_int_equal(s->role, GW_ROLE_CUSTODIAN);
+    assert_true(s->active);
+    s = gw_config_find_signer(&cfg, "acme-custody", c);
+    assert_non_null(s);
+    assert_int_equal(s->role, GW_ROLE_VALUATION_AGENT);
+    s = gw_config_find_signer(&cfg, "acme-custody", d);
+    assert_non_null(s);
+    assert_int_equal(s->role, GW_ROLE_AUDITOR);
+    assert_false(s->active);
+    s = gw_config_find_signer(&cfg, "beta", d);
+    assert_non_null(s);
+    assert_true(s->active);
+    assert_null(gw_config_find_signer(&cfg, "beta", b));
+    assert_non_null(gw_config_find_signer_any(&cfg, b));
+    assert_null(gw_config_find_signer_any(&cfg, a));
+    assert_string_equal(gw_role_name(GW_ROLE_FUND_ADMINISTRATOR), "fund_administrator");
+    gw_config_clear(&cfg);
+    assert_null(cfg.feeds);
+}
+
+static void test_defaults(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, "[gateway]\n"
+                           "store = x.db\n"
+                           "chain_id = 1\n"
+                           "verifying_contract = " ADDR_B "\n"
+                           "[feed f]\n"
+                           "[signer s]\n"
+                           "address = " ADDR_C "\n"
+                           "feed = f\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_string_equal(cfg.listen, "127.0.0.1:50051");
+    assert_int_equal(cfg.max_message_bytes, 1024 * 1024);
+    assert_int_equal(cfg.workers, 0);
+    assert_int_equal(cfg.commit_batch_max, 512);
+    assert_int_equal(cfg.commit_delay_us, 500);
+    assert_string_equal(cfg.port_file, "");
+    assert_int_equal(cfg.signers[0].role, GW_ROLE_CUSTODIAN);
+    assert_true(cfg.signers[0].active);
+    gw_config_clear(&cfg);
+}
+
+static void test_missing_file(void **state)
+{
+    fixture *f = *state;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/absent.ini", f->dir);
+    gw_config cfg;
+    custos_error err;
+    assert_int_equal(gw_config_load(path, &cfg, &err), CUSTOS_ERR_IO);
+    assert_non_null(strstr(err.message, "absent.ini"));
+}
+
+#define GW_HEAD "[gateway]\nstore = x.db\nchain_id = 1\nverifying_contract = " ADDR_A "\n"
+#define FEED_F "[feed f]\n"
+#define SIGNER_B "[signer b]\naddress = " ADDR_B "\nfeed = f\n"
+
+static const struct bad_case {
+    const char *name;
+    const char *text;
+    const char *expect[3]; /* substrings the message must contain */
+} bad_cases[] = {
+    {"threshold not a number", GW_HEAD FEED_F "threshold = two\n" SIGNER_B,
+     {":6: [feed f] threshold: must be an integer from 1 to 16, got 'two'"}},
+    {"threshold zero", GW_HEAD FEED_F "threshold = 0\n" SIGNER_B, {":6:", "threshold"}},
+    {"threshold too high", GW_HEAD FEED_F "threshold = 17\n" SIGNER_B, {":6:", "threshold"}},
+    {"signed integer", GW_HEAD FEED_F "max_age = +5\n" SIGNER_B, {":6:", "max_age", "'+5'"}},
+    {"trailing junk", GW_HEAD FEED_F "max_skew = 30s\n" SIGNER_B, {":6:", "max_skew"}},
+    {"integer overflow", "[gateway]\nstore = x.db\nchain_id = 18446744073709551616\n"
+     "verifying_contract = " ADDR_A "\n" FEED_F SIGNER_B, {":3:", "chain_id"}},
+    {"chain id zero", "[gateway]\nstore = x.db\nchain_id = 0\n", {":3:", "chain_id"}},
+    {"empty integer", GW_HEAD "workers =\n" FEED_F SIGNER_B, {":5:", "workers", "got ''"}},
+    {"batch zero", GW_HEAD "commit_batch_max = 0\n", {":5:", "commit_batch_max"}},
+    {"unknown key", GW_HEAD "listen_addr = 1.2.3.4:5\n", {":5:", "[gateway] listen_addr", "unknown key"}},
+    {"unknown feed key", GW_HEAD FEED_F "treshold = 2\n", {":6:", "[feed f] treshold"}},
+    {"unknown section", GW_HEAD "[gatway]\nlisten = x\n", {":5:", "[gatway]", "unknown section"}},
+    {"key outside a section", "store = x.db\n" GW_HEAD, {":1:", "store"}},
+    {"not key = value", GW_HEAD "chain_id 5\n", {":5:", "expected 'key = value'"}},
+    {"key set twice", GW_HEAD "chain_id = 2\n", {":5:", "chain_id", "twice"}},
+    {"bad contract", "[gateway]\nstore = x.db\nchain_id = 1\nverifying_contract = 0x1234\n",
+     {":4:", "verifying_contract"}},
+    {"bad checksum", "[gateway]\nstore = x.db\nchain_id = 1\n"
+     "verifying_contract = 0x5FbDB2315678afecb367f032d93F642f64180Aa3\n",
+     {":4:", "verifying_contract"}},
+    {"missing store", "[gateway]\nchain_id = 1\nverifying_contract = " ADDR_A "\n",
+     {":1:", "[gateway] store", "required"}},
+    {"missing chain id", "\n[gateway]\nstore = x.db\nverifying_contract = " ADDR_A "\n",
+     {":2:", "chain_id", "required"}},
+    {"missing gateway", FEED_F SIGNER_B, {"[gateway]", "missing"}},
+    {"bad role", GW_HEAD FEED_F SIGNER_B "role = boss\n", {":9:", "[signer b] role", "'boss'"}},
+    {"bad status", GW_HEAD FEED_F SIGNER_B "status = paused\n", {":9:", "status", "'paused'"}},
+    {"bad bool", GW_HEAD FEED_F "distinct_roles = yes\n" SIGNER_B, {":6:", "distinct_roles"}},
+    {"signer without address", GW_HEAD FEED_F "[signer b]\nfeed = f\n",
+     {":6:", "[signer b] address", "required"}},
+    {"signer without feed", GW_HEAD FEED_F "[signer b]\naddress = " ADDR_B "\n",
+     {":6:", "[signer b] feed", "required"}},
+    {"signer of unknown feed", GW_HEAD FEED_F SIGNER_B "[signer c]\naddress = " ADDR_C
+     "\nfeed = g\n", {":11:", "[signer c] feed", "[feed g]"}},
+    {"duplicate feed", GW_HEAD FEED_F SIGNER_B "[feed f]\n", {":9:", "[feed f]", "line 5"}},
+    {"duplicate gateway", GW_HEAD FEED_F SIGNER_B "[gateway]\n", {":9:", "[gateway]", "line 1"}},
+    {"duplicate signer", GW_HEAD FEED_F SIGNER_B "[signer b again]\naddress = "
+     "0x1111111111111111111111111111111111111111\nfeed = f\n",
+     {":10:", "[signer b again] address", "line 6"}},
+    {"threshold unreachable", GW_HEAD FEED_F "threshold = 2\n" SIGNER_B,
+     {":6:", "[feed f] threshold", "never be reached"}},
+    {"threshold unreachable by revoked", GW_HEAD FEED_F "threshold = 2\n" SIGNER_B
+     "[signer c]\naddress = " ADDR_C "\nfeed = f\nstatus = revoked\n",
+     {":6:", "threshold", "1 active signer"}},
+    {"distinct roles unreachable", GW_HEAD FEED_F "threshold = 2\ndistinct_roles = true\n"
+     SIGNER_B "[signer c]\naddress = " ADDR_C "\nfeed = f\nrole = custodian\n",
+     {":6:", "threshold", "distinct roles"}},
+    {"feed without signers", GW_HEAD FEED_F, {":5:", "[feed f] threshold", "0 active"}},
+    {"indented continuation", GW_HEAD "  listen = x\n", {":5:", "indented"}},
+    {"feed name too long", GW_HEAD "[feed "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n", {":5:", "feed name"}},
+    {"junk after header", GW_HEAD "[feed f] x\n", {":5:", "after ']'"}},
+    {"line too long", GW_HEAD "port_file = "
+     "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+     {":5:", "longer than"}},
+};
+
+static void test_bad_configs(void **state)
+{
+    fixture *f = *state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const struct bad_case *c = &bad_cases[i];
+        tu_write_file(f->path, c->text);
+        gw_config cfg;
+        custos_error err;
+        custos_error_clear(&err);
+        custos_rc rc = gw_config_load(f->path, &cfg, &err);
+        if (rc == CUSTOS_OK)
+            fail_msg("case '%s': accepted", c->name);
+        assert_int_equal(rc, err.code);
+        if (strstr(err.message, "gateway.ini") == NULL)
+            fail_msg("case '%s': message does not name the file: %s", c->name, err.message);
+        for (size_t j = 0; j < 3 && c->expect[j] != NULL; j++)
+            if (strstr(err.message, c->expect[j]) == NULL)
+                fail_msg("case '%s': message lacks \"%s\": %s", c->name, c->expect[j],
+                         err.message);
+        assert_null(cfg.feeds);
+        assert_null(cfg.signers);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_bad_configs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
