@@ -6,6 +6,8 @@ interface Vm {
     function warp(uint256 timestamp) external;
     function chainId(uint256 newChainId) external;
     function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
     function etch(address target, bytes calldata code) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function expectRevert(bytes calldata revertData) external;

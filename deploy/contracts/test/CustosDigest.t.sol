@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {TestBase} from "./utils/TestBase.sol";
+import {CustosAdapter} from "../src/CustosAdapter.sol";
+import {Attestation} from "../src/CustosTypes.sol";
+
+/// Known-answer test: the adapter's EIP-712 digest equals the one ethers'
+/// TypedDataEncoder.hash computes for the same attestation and domain.
+/// The expected values were generated with
+///     node deploy/contracts/tools/digest-vector.js --write
+/// which also writes test/vectors/digest.json (read below, and by libcustos's C tests).
+contract CustosDigestTest is TestBase {
+    uint256 internal constant CHAIN_ID = 1;
+    address internal constant VERIFYING_CONTRACT = 0x5FbDB2315678afecb367f032d93F642f64180aa3;
+    bytes32 internal constant DOMAIN_SEPARATOR = 0x2862011f7fb3c6d0927006d6b85b43c234f33d24c8283ac8c673c885ce132e63;
+    bytes32 internal constant DIGEST = 0x1aa33e5984dd5af71d8355f12e0ef76792526939f9f1de6477e2752212171b05;
+    address internal constant SIGNER = 0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A; // key 0x11..11
+    bytes internal constant SIGNATURE =
+        hex"3cc3f9caaf48f2dbe30d431811195ebd7a580874d44b45c502ccd3b84bcf99617b2cf999af6cd06a96e3e7c12ca355b85028889797a3ea31e6430fbd396652521c";
+
+    function _vector() internal pure returns (Attestation memory) {
+        return Attestation({
+            account: 0xcb0e8637d4b7fefd029f3c7a8e69d620904f2a688580efb11936bbcce77886ee,
+            beneficiary: 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48,
+            kind: 0,
+            grossValue: 125000000000000000000000000,
+            collateralValue: 121875000000000000000000000,
+            positionsRoot: 0x7fb89fa1e4df836928ea2c4aa0f4cafd0c8bdf160b3f4a9c01321a2de10a9432,
+            asOf: 1767369600,
+            validUntil: 1767628800,
+            sequence: 42
+        });
+    }
+
+    /// The adapter's code placed at the vector's verifyingContract on the vector's chain.
+    function _adapterAtVectorAddress() internal returns (CustosAdapter a) {
+        CustosAdapter deployed = new CustosAdapter(address(this));
+        vm.etch(VERIFYING_CONTRACT, address(deployed).code);
+        vm.chainId(CHAIN_ID);
+        a = CustosAdapter(VERIFYING_CONTRACT);
+    }
+
+    function test_DigestKnownAnswer() public {
+        CustosAdapter a = _adapterAtVectorAddress();
+        assertEq(a.domainSeparator(), DOMAIN_SEPARATOR, "domain separator");
+        assertEq(a.digest(_vector()), DIGEST, "digest");
+    }
+
+    function test_SignatureKnownAnswer() public pure {
+        bytes memory sig = SIGNATURE;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly {
+            r := mload(add(sig, 32))
+            s := mload(add(sig, 64))
+            v := byte(0, mload(add(sig, 96)))
+        }
+        assertEq(ecrecover(DIGEST, v, r, s), SIGNER, "ethers signature recovers the vector key");
+    }
+
+    function test_VectorFileMatches() public view {
+        string memory json = vm.readFile("test/vectors/digest.json");
+        assertEq(vm.parseJsonBytes32(json, ".digest"), DIGEST, "digest.json digest");
+        assertEq(vm.parseJsonBytes32(json, ".domainSeparator"), DOMAIN_SEPARATOR, "digest.json separator");
+        assertEq(vm.parseJsonAddress(json, ".domain.verifyingContract"), VERIFYING_CONTRACT, "digest.json contract");
+        assertEq(vm.parseJsonUint(json, ".domain.chainId"), CHAIN_ID, "digest.json chain");
+        Attestation memory v = _vector();
+        assertEq(vm.parseJsonBytes32(json, ".attestation.account"), v.account, "account");
+        assertEq(vm.parseJsonAddress(json, ".attestation.beneficiary"), v.beneficiary, "beneficiary");
+        assertEq(vm.parseJsonUint(json, ".attestation.kind"), v.kind, "kind");
+        assertEq(vm.parseJsonUint(json, ".attestation.grossValue"), v.grossValue, "grossValue");
+        assertEq(vm.parseJsonUint(json, ".attestation.collateralValue"), v.collateralValue, "collateralValue");
+        assertEq(vm.parseJsonBytes32(json, ".attestation.positionsRoot"), v.positionsRoot, "positionsRoot");
+        assertEq(vm.parseJsonUint(json, ".attestation.asOf"), v.asOf, "asOf");
+        assertEq(vm.parseJsonUint(json, ".attestation.validUntil"), v.validUntil, "validUntil");
+        assertEq(vm.parseJsonUint(json, ".attestation.sequence"), v.sequence, "sequence");
+        assertEq(keccak256(vm.parseJsonBytes(json, ".signature.rsv")), keccak256(SIGNATURE), "signature");
+    }
+
+    /// The vector's signature is accepted end to end by an adapter at the vector's address.
+    function test_VectorSubmits() public {
+        CustosAdapter a = _adapterAtVectorAddress();
+        // Storage is not copied by etch: configure the etched instance. The owner slot
+        // (0) is set to this contract.
+        vm.store(VERIFYING_CONTRACT, bytes32(0), bytes32(uint256(uint160(address(this)))));
+        bytes32 feedId = keccak256("vector");
+        a.setFeed(feedId, 1, false, 4 days, 300, 5 days);
+        a.addSigner(feedId, SIGNER, 0);
+        Attestation memory v = _vector();
+        a.registerAccount(v.account, feedId);
+        vm.warp(v.asOf + 1 hours);
+        a.submit(feedId, v, SIGNATURE);
+        assertEq(a.collateralValue(v.account), v.collateralValue, "value");
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the adapter contract's forge test suite (deploy/contracts/test) offline, compiling
+# with the project-local solc-js through deploy/contracts/tools/solc-json.
+# Needs node and the npm packages of package.json (npm ci). Extra arguments go to
+# `forge test` (e.g. -vv, --match-test test_Gas). Exits non-zero if a test fails.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+contracts="$root/deploy/contracts"
+forge="$root/node_modules/@foundry-rs/forge-linux-amd64/bin/forge"
+shim="$contracts/tools/solc-json"
+
+command -v node >/dev/null 2>&1 || { echo "run-forge: node not found in PATH" >&2; exit 2; }
+for need in "$forge" "$root/node_modules/solc/package.json" \
+            "$root/node_modules/@openzeppelin/contracts/package.json" \
+            "$root/node_modules/@chainlink/contracts/package.json"; do
+  [ -e "$need" ] || { echo "run-forge: missing $need (run npm ci in $root)" >&2; exit 2; }
+done
+[ -x "$forge" ] || chmod +x "$forge" 2>/dev/null || true
+[ -x "$shim" ] || { echo "run-forge: $shim is not executable" >&2; exit 2; }
+
+cd "$contracts"
+export FOUNDRY_OFFLINE=true
+exec "$forge" test --offline --use "$shim" "$@"
