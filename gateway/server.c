@@ -151,6 +151,7 @@ struct gw_server {
     void *handles[M_REGISTERED];
     worker *workers;
     size_t n_workers;
+    grpc_completion_queue *shutdown_cq; /* only the shutdown notification lands here */
     int port;
     atomic_bool stopping;
     bool shut;
@@ -1115,6 +1116,20 @@ static void *worker_main(void *arg)
 
 /* ---- lifecycle ---- */
 
+static void cq_drain(grpc_completion_queue *cq)
+{
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+}
+
+static void cq_drain_destroy(grpc_completion_queue *cq)
+{
+    cq_drain(cq);
+    grpc_completion_queue_destroy(cq);
+}
+
 static size_t worker_count(const gw_config *cfg)
 {
     if (cfg->workers > 0)
@@ -1168,6 +1183,8 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out
         s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
     }
+    s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
     grpc_server_credentials_release(creds);
@@ -1194,14 +1211,10 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out
 fail:
     grpc_server_destroy(s->server);
     for (size_t i = 0; i < s->n_workers; i++)
-        if (s->workers[i].cq != NULL) {
-            grpc_completion_queue_shutdown(s->workers[i].cq);
-            while (grpc_completion_queue_next(s->workers[i].cq,
-                                              gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN) {
-            }
-            grpc_completion_queue_destroy(s->workers[i].cq);
-        }
+        if (s->workers[i].cq != NULL)
+            cq_drain_destroy(s->workers[i].cq);
+    if (s->shutdown_cq != NULL)
+        cq_drain_destroy(s->shutdown_cq);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);
@@ -1252,25 +1265,20 @@ void gw_server_shutdown(gw_server *s, int drain_ms)
     if (s == NULL || s->shut)
         return;
     s->shut = true;
-    grpc_completion_queue *sq = grpc_completion_queue_create_for_pluck(NULL);
     int shutdown_tag;
-    grpc_server_shutdown_and_notify(s->server, sq, &shutdown_tag);
+    grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &shutdown_tag);
     end_streams(s);
 
     gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                       gpr_time_from_millis(drain_ms, GPR_TIMESPAN));
-    grpc_event ev = grpc_completion_queue_pluck(sq, &shutdown_tag, until, NULL);
+    grpc_event ev = grpc_completion_queue_next(s->shutdown_cq, until, NULL);
     if (ev.type != GRPC_OP_COMPLETE) {
         gw_log(GW_LOG_WARN, "shutdown", "calls still open after %d ms: cancelling them",
                drain_ms);
         grpc_server_cancel_all_calls(s->server);
-        grpc_completion_queue_pluck(sq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_completion_queue_next(s->shutdown_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     }
-    grpc_completion_queue_shutdown(sq);
-    while (grpc_completion_queue_next(sq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(sq);
+    cq_drain(s->shutdown_cq);
 
     /* Cancelled calls may still await the engine's callback: their batches need the
      * queues, so wait for every call to be gone before shutting the queues down. */
@@ -1290,14 +1298,12 @@ void gw_server_shutdown(gw_server *s, int drain_ms)
 
     for (size_t i = 0; i < s->n_workers; i++) {
         worker *w = &s->workers[i];
-        grpc_completion_queue_shutdown(w->cq);
         if (w->started) {
+            grpc_completion_queue_shutdown(w->cq);
             pthread_join(w->thread, NULL);
             w->started = false;
         } else {
-            while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN) {
-            }
+            cq_drain(w->cq);
         }
     }
 }
@@ -1310,6 +1316,7 @@ void gw_server_free(gw_server *s)
     grpc_server_destroy(s->server);
     for (size_t i = 0; i < s->n_workers; i++)
         grpc_completion_queue_destroy(s->workers[i].cq);
+    grpc_completion_queue_destroy(s->shutdown_cq);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);

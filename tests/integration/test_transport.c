@@ -1,0 +1,468 @@
+/* The gateway's gRPC transport, end to end against the real custos-gateway binary:
+ * health, unknown methods, garbage and oversized messages, SubmitStream ordering, Watch
+ * replay/live/resume, and a clean exit on SIGTERM with a stream open. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/status.h>
+#include <grpc/support/time.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/eip712.h"
+#include "custos/reason.h"
+#include "custos/sig.h"
+
+#include "testutil.h"
+
+#define FEED "acme-custody"
+#define MAX_MESSAGE 65536
+#define STREAM_N 300
+
+/* A fixed test key: never used outside tests. */
+static const uint8_t signer_key[CUSTOS_SECKEY_LEN] = {
+    0x4c, 0x08, 0x83, 0xa6, 0x91, 0x02, 0x93, 0x7d, 0x62, 0x31, 0x47, 0x1b, 0x5d, 0xbb, 0x62, 0x04,
+    0xfe, 0x51, 0x29, 0x61, 0x70, 0x82, 0x79, 0x2a, 0xe4, 0x68, 0xd0, 0x1a, 0x3f, 0x36, 0x23, 0x18};
+
+typedef struct fixture {
+    char dir[512];
+    char config[600];
+    tu_proc proc;
+    char target[64];
+    custos_client *client;
+    custos_secp *secp;
+    custos_domain domain;
+} fixture;
+
+static void write_config(fixture *f)
+{
+    custos_secp *secp = custos_secp_new();
+    assert_non_null(secp);
+    uint8_t addr[CUSTOS_ADDRESS_LEN];
+    assert_int_equal(custos_address_from_seckey(secp, signer_key, addr, NULL), CUSTOS_OK);
+    custos_secp_free(secp);
+    char addr_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(addr, addr_hex);
+
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[gateway]\n"
+             "listen = 127.0.0.1:0\n"
+             "store = %s/custos.db\n"
+             "chain_id = 31337\n"
+             "verifying_contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n"
+             "max_message_bytes = %d\n"
+             "workers = 2\n"
+             "[feed " FEED "]\n"
+             "max_age = 86400\n"
+             "max_skew = 300\n"
+             "max_ttl = 604800\n"
+             "threshold = 1\n"
+             "distinct_roles = false\n"
+             "[signer acme-ops-1]\n"
+             "address = %s\n"
+             "feed = " FEED "\n"
+             "role = custodian\n"
+             "status = active\n",
+             f->dir, MAX_MESSAGE, addr_hex);
+    snprintf(f->config, sizeof f->config, "%s/gateway.ini", f->dir);
+    tu_write_file(f->config, text);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_mkdtemp(f->dir, sizeof f->dir);
+    write_config(f);
+    int port = tu_gateway_start(&f->proc, f->config, f->dir);
+    snprintf(f->target, sizeof f->target, "127.0.0.1:%d", port);
+    assert_int_equal(custos_client_new(f->target, 10000, &f->client, NULL), CUSTOS_OK);
+    f->secp = custos_secp_new();
+    assert_non_null(f->secp);
+    f->domain.chain_id = 31337;
+    assert_int_equal(custos_hex_decode("0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                                       f->domain.verifying_contract, CUSTOS_ADDRESS_LEN, NULL),
+                     CUSTOS_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    custos_client_free(f->client);
+    custos_secp_free(f->secp);
+    if (f->proc.pid > 0)
+        assert_int_equal(tu_stop(&f->proc, SIGTERM, 15000), 0);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A valid, signed valuation of account `ref`, fresh now. */
+static void make_submission(fixture *f, const char *ref, uint64_t sequence, custos_submission *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->feed, sizeof s->feed, "%s", FEED);
+    s->domain = f->domain;
+    custos_account_id("acme", ref, s->att.account);
+    memset(s->att.beneficiary, 0x5a, sizeof s->att.beneficiary);
+    s->att.kind = CUSTOS_KIND_VALUATION;
+    custos_u256_from_u64(&s->att.gross_value, 1000000 + sequence);
+    custos_u256_from_u64(&s->att.collateral_value, 900000 + sequence);
+    uint64_t now = (uint64_t)time(NULL);
+    s->att.as_of = now;
+    s->att.valid_until = now + 3600;
+    s->att.sequence = sequence;
+    uint8_t digest[32];
+    custos_attestation_digest(&s->domain, &s->att, digest);
+    assert_int_equal(custos_sign_digest(f->secp, signer_key, digest, &s->sigs[0], NULL),
+                     CUSTOS_OK);
+    s->n_sigs = 1;
+}
+
+/* A raw unary call: sends `len` bytes as the message to `method`; returns the status and
+ * copies the custos-reason trailer (empty if none) into reason. */
+static grpc_status_code raw_call(const fixture *f, const char *method, const void *data,
+                                 size_t len, char *reason, size_t cap)
+{
+    grpc_init();
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(f->target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(10000, GPR_TIMESPAN));
+    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               grpc_slice_from_static_string(method), NULL,
+                                               deadline, NULL);
+    grpc_slice payload = grpc_slice_from_copied_buffer(data, len);
+    grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&payload, 1);
+    grpc_slice_unref(payload);
+    grpc_byte_buffer *recv = NULL;
+    grpc_metadata_array initial, trailer;
+    grpc_metadata_array_init(&initial);
+    grpc_metadata_array_init(&trailer);
+    grpc_status_code status = GRPC_STATUS_UNKNOWN;
+    grpc_slice details;
+
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trailer;
+    ops[5].data.recv_status_on_client.status = &status;
+    ops[5].data.recv_status_on_client.status_details = &details;
+    int tag;
+    assert_int_equal(grpc_call_start_batch(call, ops, 6, &tag, NULL), GRPC_CALL_OK);
+    grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+
+    reason[0] = '\0';
+    for (size_t i = 0; i < trailer.count; i++)
+        if (grpc_slice_str_cmp(trailer.metadata[i].key, "custos-reason") == 0) {
+            size_t n = GRPC_SLICE_LENGTH(trailer.metadata[i].value);
+            n = n < cap - 1 ? n : cap - 1;
+            memcpy(reason, GRPC_SLICE_START_PTR(trailer.metadata[i].value), n);
+            reason[n] = '\0';
+        }
+    grpc_slice_unref(details);
+    grpc_byte_buffer_destroy(send);
+    if (recv != NULL)
+        grpc_byte_buffer_destroy(recv);
+    grpc_metadata_array_destroy(&initial);
+    grpc_metadata_array_destroy(&trailer);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(ch);
+    grpc_shutdown();
+    return status;
+}
+
+static void assert_serving(const fixture *f)
+{
+    bool serving = false;
+    custos_error err;
+    assert_int_equal(custos_client_health(f->client, &serving, &err), CUSTOS_OK);
+    assert_true(serving);
+}
+
+static void test_health_serving(void **state)
+{
+    assert_serving(*state);
+}
+
+static void test_unknown_method(void **state)
+{
+    char reason[64];
+    const uint8_t empty = 0;
+    assert_int_equal(raw_call(*state, "/custos.v1.AttestationGateway/NoSuchMethod", &empty, 0,
+                              reason, sizeof reason),
+                     GRPC_STATUS_UNIMPLEMENTED);
+    assert_int_equal(raw_call(*state, "/other.Service/Method", &empty, 0, reason, sizeof reason),
+                     GRPC_STATUS_UNIMPLEMENTED);
+    assert_serving(*state);
+}
+
+static void test_garbage_is_malformed(void **state)
+{
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x13, 0x37, 0x00, 0x01};
+    char reason[64];
+    assert_int_equal(raw_call(*state, "/custos.v1.AttestationGateway/Submit", garbage,
+                              sizeof garbage, reason, sizeof reason),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_string_equal(reason, "MALFORMED");
+    /* An empty message decodes to a request without an attestation. */
+    assert_int_equal(raw_call(*state, "/custos.v1.AttestationGateway/Submit", garbage, 0, reason,
+                              sizeof reason),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_string_equal(reason, "MALFORMED");
+    assert_int_equal(raw_call(*state, "/custos.v1.AttestationGateway/GetLatest", garbage,
+                              sizeof garbage, reason, sizeof reason),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_serving(*state);
+}
+
+static void test_oversized_is_too_large(void **state)
+{
+    size_t len = MAX_MESSAGE + 1000;
+    uint8_t *big = malloc(len);
+    assert_non_null(big);
+    memset(big, 0xab, len);
+    char reason[64];
+    assert_int_equal(raw_call(*state, "/custos.v1.AttestationGateway/Submit", big, len, reason,
+                              sizeof reason),
+                     GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_string_equal(reason, "TOO_LARGE");
+    free(big);
+    assert_serving(*state);
+}
+
+static void test_unary_submit_and_get_latest(void **state)
+{
+    fixture *f = *state;
+    custos_submission s;
+    make_submission(f, "unary", 1, &s);
+    custos_submit_result res;
+    custos_error err;
+    assert_int_equal(custos_client_submit(f->client, &s, &res, &err), CUSTOS_OK);
+    assert_int_equal(res.grpc_status, 0);
+    assert_int_equal(res.reason, CUSTOS_REASON_NONE);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+    assert_true(res.cursor > 0);
+
+    /* The same again is an idempotent success. */
+    custos_submit_result again;
+    assert_int_equal(custos_client_submit(f->client, &s, &again, &err), CUSTOS_OK);
+    assert_int_equal(again.grpc_status, 0);
+    assert_true(again.duplicate);
+
+    custos_record rec;
+    assert_int_equal(custos_client_get_latest(f->client, s.att.account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.cursor, res.cursor);
+    assert_memory_equal(rec.digest, res.digest, 32);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    custos_record_clear(&rec);
+
+    uint8_t nobody[32];
+    custos_account_id("acme", "nobody", nobody);
+    assert_int_equal(custos_client_get_latest(f->client, nobody, &rec, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    custos_submission_clear(&s);
+}
+
+static void test_submit_stream_in_order(void **state)
+{
+    fixture *f = *state;
+    custos_submission *subs = calloc(STREAM_N, sizeof *subs);
+    custos_submit_result *res = calloc(STREAM_N, sizeof *res);
+    assert_non_null(subs);
+    assert_non_null(res);
+    for (size_t i = 0; i < STREAM_N; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "stream-%zu", i % 7);
+        make_submission(f, ref, 1 + i / 7, &subs[i]);
+    }
+    /* One refusal in the middle is answered in place and the stream goes on. */
+    subs[100].sigs[0].bytes[64] = 26;
+
+    custos_error err;
+    assert_int_equal(custos_client_submit_stream(f->client, subs, STREAM_N, res, &err),
+                     CUSTOS_OK);
+    uint64_t last = 0;
+    for (size_t i = 0; i < STREAM_N; i++) {
+        if (i == 100) {
+            assert_int_equal(res[i].reason, CUSTOS_REASON_NON_CANONICAL_SIGNATURE);
+            continue;
+        }
+        assert_int_equal(res[i].reason, CUSTOS_REASON_NONE);
+        assert_int_equal(res[i].state, CUSTOS_STATE_ACCEPTED);
+        uint8_t digest[32];
+        custos_attestation_digest(&subs[i].domain, &subs[i].att, digest);
+        assert_memory_equal(res[i].digest, digest, 32);
+        assert_true(res[i].cursor > last);
+        last = res[i].cursor;
+    }
+    for (size_t i = 0; i < STREAM_N; i++)
+        custos_submission_clear(&subs[i]);
+    free(subs);
+    free(res);
+}
+
+typedef struct collected {
+    uint64_t cursors[1024];
+    size_t n;
+    size_t stop_after; /* 0 = never stop */
+} collected;
+
+static bool collect(void *ctx, const custos_record *rec)
+{
+    collected *c = ctx;
+    assert_true(c->n < sizeof c->cursors / sizeof c->cursors[0]);
+    assert_int_equal(rec->state, CUSTOS_STATE_ACCEPTED);
+    c->cursors[c->n++] = rec->cursor;
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+typedef struct live_watch {
+    const fixture *f;
+    uint64_t after;
+    int idle_ms;
+    collected got;
+    custos_rc rc;
+} live_watch;
+
+static void *live_watch_main(void *arg)
+{
+    live_watch *w = arg;
+    custos_client *c = NULL;
+    custos_error err;
+    w->rc = custos_client_new(w->f->target, 10000, &c, &err);
+    if (w->rc == CUSTOS_OK)
+        w->rc = custos_client_watch(c, w->after, w->idle_ms, collect, &w->got, &err);
+    custos_client_free(c);
+    return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_watch_replay_live_resume(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    /* Something to replay, whatever ran before. */
+    custos_submission s;
+    make_submission(f, "watch", 1, &s);
+    custos_submit_result res;
+    assert_int_equal(custos_client_submit(f->client, &s, &res, &err), CUSTOS_OK);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+    custos_submission_clear(&s);
+
+    collected *all = calloc(1, sizeof *all);
+    assert_non_null(all);
+    assert_int_equal(custos_client_watch(f->client, 0, 700, collect, all, &err), CUSTOS_OK);
+    assert_true(all->n > 0);
+    for (size_t i = 1; i < all->n; i++)
+        assert_true(all->cursors[i] > all->cursors[i - 1]);
+    uint64_t head = all->cursors[all->n - 1];
+    assert_int_equal(head, res.cursor);
+
+    /* Live: a parked watcher is woken by a new commit. */
+    live_watch *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->f = f;
+    w->after = head;
+    w->idle_ms = 10000;
+    w->got.stop_after = 1;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, live_watch_main, w), 0);
+    sleep_ms(500);
+    make_submission(f, "watch", 2, &s);
+    assert_int_equal(custos_client_submit(f->client, &s, &res, &err), CUSTOS_OK);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+    custos_submission_clear(&s);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(w->rc, CUSTOS_OK);
+    assert_int_equal(w->got.n, 1);
+    assert_int_equal(w->got.cursors[0], res.cursor);
+
+    /* Resume from the middle: only later records. */
+    size_t mid = all->n / 2;
+    collected *later = calloc(1, sizeof *later);
+    assert_non_null(later);
+    assert_int_equal(custos_client_watch(f->client, all->cursors[mid], 700, collect, later, &err),
+                     CUSTOS_OK);
+    /* The records after mid in the replay, plus the live one. */
+    assert_int_equal(later->n, all->n - mid);
+    for (size_t i = 0; i < later->n; i++)
+        assert_true(later->cursors[i] > all->cursors[mid]);
+    assert_int_equal(later->cursors[later->n - 1], res.cursor);
+    free(all);
+    free(later);
+    free(w);
+}
+
+static void test_sigterm_with_open_stream(void **state)
+{
+    fixture *f = *state;
+    live_watch *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->f = f;
+    w->after = 0;
+    w->idle_ms = 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, live_watch_main, w), 0);
+    sleep_ms(500);
+    assert_int_equal(tu_stop(&f->proc, SIGTERM, 15000), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    /* The server ended the stream with a status: the watch returns rather than hangs. */
+    assert_true(w->rc == CUSTOS_OK || w->rc == CUSTOS_ERR_UNAVAILABLE);
+    free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health_serving),
+        cmocka_unit_test(test_unknown_method),
+        cmocka_unit_test(test_garbage_is_malformed),
+        cmocka_unit_test(test_oversized_is_too_large),
+        cmocka_unit_test(test_unary_submit_and_get_latest),
+        cmocka_unit_test(test_submit_stream_in_order),
+        cmocka_unit_test(test_watch_replay_live_resume),
+        cmocka_unit_test(test_sigterm_with_open_stream),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
