@@ -1,0 +1,483 @@
+/* Conversion between the protobuf-c messages of proto/custos/v1/attestation.proto and the
+ * in-memory model.
+ *
+ * Decoding is strict: every field is checked against the protocol and a refusal names the
+ * field. Encoding checks only what the model must satisfy to be read safely (counts within
+ * their arrays, NUL-terminated text), not protocol rules, so that a refused submission can
+ * still be built and sent to exercise the gateway's refusals.
+ *
+ * Built trees allocate every pointer with malloc, exactly as protobuf_c_message_unpack does
+ * with the default allocator, so one free path, protobuf_c_message_free_unpacked, releases
+ * both built and unpacked trees (also partially built ones: counts grow with the arrays). */
+#include "pb_convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PB_HAIRCUT_MAX 10000U
+/* Longest field path we name in a message, e.g. "positions[4095].asset_id". */
+#define PB_FIELD_MAX 48
+
+static custos_rc pb_check_bytes(const ProtobufCBinaryData *b, size_t want, const char *field,
+                                custos_error *err)
+{
+    if (b->len != want || (want > 0 && b->data == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %zu bytes, expected exactly %zu",
+                                field, b->len, want);
+    return CUSTOS_OK;
+}
+
+/* 1..max bytes of printable ASCII (0x20..0x7e). */
+static custos_rc pb_check_text(const char *s, size_t max, const char *field, custos_error *err)
+{
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: empty", field);
+    if (len > max)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %zu bytes, at most %zu allowed",
+                                field, len, max);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "%s: byte 0x%02x at offset %zu is not printable ASCII",
+                                    field, c, i);
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc pb_to_u256(const ProtobufCBinaryData *b, custos_u256 *out, const char *field,
+                            custos_error *err)
+{
+    custos_rc rc = pb_check_bytes(b, 32, field, err);
+    if (rc == CUSTOS_OK)
+        custos_u256_from_be(out, b->data);
+    return rc;
+}
+
+static custos_rc pb_to_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t len,
+                             const char *field, custos_error *err)
+{
+    custos_rc rc = pb_check_bytes(b, len, field, err);
+    if (rc == CUSTOS_OK)
+        memcpy(out, b->data, len);
+    return rc;
+}
+
+static custos_rc pb_to_attestation(const Custos__V1__Attestation *m, custos_attestation *a,
+                                   custos_error *err)
+{
+    custos_rc rc = pb_to_fixed(&m->account, a->account, sizeof a->account,
+                               "attestation.account", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->beneficiary, a->beneficiary, sizeof a->beneficiary,
+                         "attestation.beneficiary", err);
+    if (rc == CUSTOS_OK && m->kind > CUSTOS_KIND_FREEZE)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "attestation.kind: %u, expected 0 (valuation), 1 (release) or "
+                              "2 (freeze)", m->kind);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_u256(&m->gross_value, &a->gross_value, "attestation.gross_value", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_u256(&m->collateral_value, &a->collateral_value,
+                        "attestation.collateral_value", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->positions_root, a->positions_root, sizeof a->positions_root,
+                         "attestation.positions_root", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    a->kind = (uint8_t)m->kind;
+    a->as_of = m->as_of;
+    a->valid_until = m->valid_until;
+    a->sequence = m->sequence;
+    return CUSTOS_OK;
+}
+
+static custos_rc pb_to_position(const Custos__V1__Position *m, size_t i, custos_position *p,
+                                custos_error *err)
+{
+    char field[PB_FIELD_MAX];
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "positions[%zu]: missing", i);
+    snprintf(field, sizeof field, "positions[%zu].asset_id", i);
+    custos_rc rc = pb_check_text(m->asset_id, CUSTOS_ASSET_ID_MAX, field, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    snprintf(field, sizeof field, "positions[%zu].quantity", i);
+    rc = pb_to_u256(&m->quantity, &p->quantity, field, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    snprintf(field, sizeof field, "positions[%zu].price", i);
+    rc = pb_to_u256(&m->price, &p->price, field, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    snprintf(field, sizeof field, "positions[%zu].value", i);
+    rc = pb_to_u256(&m->value, &p->value, field, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (m->haircut_bps > PB_HAIRCUT_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "positions[%zu].haircut_bps: %u exceeds %u", i, m->haircut_bps,
+                                PB_HAIRCUT_MAX);
+    memcpy(p->asset_id, m->asset_id, strlen(m->asset_id) + 1);
+    p->haircut_bps = m->haircut_bps;
+    return CUSTOS_OK;
+}
+
+/* Fills out, which the caller has zeroed; on failure out may hold positions to clear. */
+static custos_rc pb_fill_submission(const Custos__V1__SignedAttestation *m,
+                                    custos_submission *out, custos_error *err)
+{
+    /* Size limits first: they decide TOO_LARGE before any per-item check. */
+    if (m->n_signatures > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "signatures: %zu, at most %d allowed", m->n_signatures,
+                                CUSTOS_MAX_SIGNATURES);
+    if (m->n_positions > CUSTOS_MAX_POSITIONS)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "positions: %zu, at most %d allowed",
+                                m->n_positions, CUSTOS_MAX_POSITIONS);
+
+    custos_rc rc = pb_check_text(m->feed, CUSTOS_FEED_MAX, "feed", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    memcpy(out->feed, m->feed, strlen(m->feed) + 1);
+
+    if (m->domain == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "domain: missing");
+    out->domain.chain_id = m->domain->chain_id;
+    rc = pb_to_fixed(&m->domain->verifying_contract, out->domain.verifying_contract,
+                     sizeof out->domain.verifying_contract, "domain.verifying_contract", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    if (m->attestation == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "attestation: missing");
+    rc = pb_to_attestation(m->attestation, &out->att, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    for (size_t i = 0; i < m->n_signatures; i++) {
+        char field[PB_FIELD_MAX];
+        snprintf(field, sizeof field, "signatures[%zu]", i);
+        rc = pb_to_fixed(&m->signatures[i], out->sigs[i].bytes, CUSTOS_SIGNATURE_LEN, field,
+                         err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
+    out->n_sigs = m->n_signatures;
+
+    if (m->n_positions > 0) {
+        out->positions = calloc(m->n_positions, sizeof *out->positions);
+        if (out->positions == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                    "positions: cannot allocate %zu entries", m->n_positions);
+        out->n_positions = m->n_positions;
+        for (size_t i = 0; i < m->n_positions; i++) {
+            rc = pb_to_position(m->positions[i], i, &out->positions[i], err);
+            if (rc != CUSTOS_OK)
+                return rc;
+        }
+    }
+    return CUSTOS_OK;
+}
+
+custos_rc pb_to_submission(const Custos__V1__SignedAttestation *m, custos_submission *out,
+                           custos_error *err)
+{
+    if (out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "submission: NULL output");
+    memset(out, 0, sizeof *out);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "SignedAttestation: missing");
+    custos_rc rc = pb_fill_submission(m, out, err);
+    if (rc != CUSTOS_OK)
+        custos_submission_clear(out);
+    return rc;
+}
+
+/* Copies len bytes into a fresh malloc'd buffer. */
+static custos_rc pb_set_bytes(ProtobufCBinaryData *dst, const uint8_t *src, size_t len,
+                              custos_error *err)
+{
+    uint8_t *data = malloc(len);
+    if (data == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    memcpy(data, src, len);
+    dst->data = data;
+    dst->len = len;
+    return CUSTOS_OK;
+}
+
+static custos_rc pb_set_u256(ProtobufCBinaryData *dst, const custos_u256 *v, custos_error *err)
+{
+    uint8_t be[32];
+    custos_u256_to_be(v, be);
+    return pb_set_bytes(dst, be, sizeof be, err);
+}
+
+/* Replaces the field's static empty default with a malloc'd copy of the first max bytes
+ * of s, which must end within them. */
+static custos_rc pb_set_string(char **dst, const char *s, size_t max, const char *field,
+                               custos_error *err)
+{
+    size_t len = strnlen(s, max + 1);
+    if (len > max)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: not NUL-terminated within %zu bytes", field, max + 1);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    memcpy(copy, s, len + 1);
+    *dst = copy;
+    return CUSTOS_OK;
+}
+
+static custos_rc pb_build_attestation(const custos_attestation *a, Custos__V1__Attestation **out,
+                                      custos_error *err)
+{
+    Custos__V1__Attestation *m = malloc(sizeof *m);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    custos__v1__attestation__init(m);
+    *out = m;
+    m->kind = a->kind;
+    m->as_of = a->as_of;
+    m->valid_until = a->valid_until;
+    m->sequence = a->sequence;
+    custos_rc rc = pb_set_bytes(&m->account, a->account, sizeof a->account, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_bytes(&m->beneficiary, a->beneficiary, sizeof a->beneficiary, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_u256(&m->gross_value, &a->gross_value, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_u256(&m->collateral_value, &a->collateral_value, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_bytes(&m->positions_root, a->positions_root, sizeof a->positions_root, err);
+    return rc;
+}
+
+static custos_rc pb_build_position(const custos_position *p, size_t i, Custos__V1__Position **out,
+                                   custos_error *err)
+{
+    Custos__V1__Position *m = malloc(sizeof *m);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    custos__v1__position__init(m);
+    *out = m;
+    m->haircut_bps = p->haircut_bps;
+    char field[PB_FIELD_MAX];
+    snprintf(field, sizeof field, "positions[%zu].asset_id", i);
+    custos_rc rc = pb_set_string(&m->asset_id, p->asset_id, CUSTOS_ASSET_ID_MAX, field, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_u256(&m->quantity, &p->quantity, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_u256(&m->price, &p->price, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_set_u256(&m->value, &p->value, err);
+    return rc;
+}
+
+/* Fills m (initialised, owned by the caller) from s. */
+static custos_rc pb_build_submission(const custos_submission *s,
+                                     Custos__V1__SignedAttestation *m, custos_error *err)
+{
+    if (s->n_sigs > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "signatures: %zu, at most %d allowed", s->n_sigs,
+                                CUSTOS_MAX_SIGNATURES);
+    if (s->n_positions > 0 && s->positions == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "positions: count is %zu but the array is NULL", s->n_positions);
+
+    custos_rc rc = pb_set_string(&m->feed, s->feed, CUSTOS_FEED_MAX, "feed", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    Custos__V1__Domain *d = malloc(sizeof *d);
+    if (d == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    custos__v1__domain__init(d);
+    m->domain = d;
+    d->chain_id = s->domain.chain_id;
+    rc = pb_set_bytes(&d->verifying_contract, s->domain.verifying_contract,
+                      sizeof s->domain.verifying_contract, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    rc = pb_build_attestation(&s->att, &m->attestation, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    if (s->n_sigs > 0) {
+        m->signatures = calloc(s->n_sigs, sizeof *m->signatures);
+        if (m->signatures == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+        for (size_t i = 0; i < s->n_sigs; i++) {
+            rc = pb_set_bytes(&m->signatures[i], s->sigs[i].bytes, CUSTOS_SIGNATURE_LEN, err);
+            if (rc != CUSTOS_OK)
+                return rc;
+            m->n_signatures = i + 1;
+        }
+    }
+
+    if (s->n_positions > 0) {
+        m->positions = calloc(s->n_positions, sizeof *m->positions);
+        if (m->positions == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                    "positions: cannot allocate %zu entries", s->n_positions);
+        for (size_t i = 0; i < s->n_positions; i++) {
+            rc = pb_build_position(&s->positions[i], i, &m->positions[i], err);
+            m->n_positions = i + 1; /* a half-built position is freed with the tree */
+            if (rc != CUSTOS_OK)
+                return rc;
+        }
+    }
+    return CUSTOS_OK;
+}
+
+/* A fresh SignedAttestation filled from s; nothing is left allocated on failure. */
+static custos_rc pb_new_submission(const custos_submission *s,
+                                   Custos__V1__SignedAttestation **out, custos_error *err)
+{
+    Custos__V1__SignedAttestation *m = malloc(sizeof *m);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    custos__v1__signed_attestation__init(m);
+    custos_rc rc = pb_build_submission(s, m, err);
+    if (rc != CUSTOS_OK) {
+        pb_submission_free(m);
+        return rc;
+    }
+    *out = m;
+    return CUSTOS_OK;
+}
+
+custos_rc pb_from_submission(const custos_submission *s, Custos__V1__SignedAttestation **out,
+                             custos_error *err)
+{
+    if (out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "submission: NULL output");
+    *out = NULL;
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "submission: NULL input");
+    return pb_new_submission(s, out, err);
+}
+
+void pb_submission_free(Custos__V1__SignedAttestation *m)
+{
+    if (m != NULL)
+        custos__v1__signed_attestation__free_unpacked(m, NULL);
+}
+
+static custos_rc pb_fill_record(const Custos__V1__Record *m, custos_record *out,
+                                custos_error *err)
+{
+    if (m->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "record.signers: %zu, at most %d allowed", m->n_signers,
+                                CUSTOS_MAX_SIGNATURES);
+    if ((unsigned)m->state > CUSTOS_STATE_ACCEPTED)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "record.state: %d, expected 0, 1 (pending) or 2 (accepted)",
+                                (int)m->state);
+    custos_rc rc = pb_to_fixed(&m->digest, out->digest, sizeof out->digest, "record.digest", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < m->n_signers; i++) {
+        char field[PB_FIELD_MAX];
+        snprintf(field, sizeof field, "record.signers[%zu]", i);
+        rc = pb_to_fixed(&m->signers[i], out->signers[i], CUSTOS_ADDRESS_LEN, field, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
+    out->n_signers = m->n_signers;
+    out->cursor = m->cursor;
+    out->state = (custos_state)m->state;
+    out->accepted_at = m->accepted_at;
+
+    if (m->attestation == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "record.attestation: missing");
+    rc = pb_to_submission(m->attestation, &out->sub, err);
+    if (rc != CUSTOS_OK && err != NULL) {
+        char why[sizeof err->message];
+        memcpy(why, err->message, sizeof why);
+        custos_error_set(err, rc, "record.attestation.%s", why);
+    }
+    return rc;
+}
+
+custos_rc pb_to_record(const Custos__V1__Record *m, custos_record *out, custos_error *err)
+{
+    if (out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "record: NULL output");
+    memset(out, 0, sizeof *out);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "Record: missing");
+    custos_rc rc = pb_fill_record(m, out, err);
+    if (rc != CUSTOS_OK)
+        custos_record_clear(out);
+    return rc;
+}
+
+/* Fills m (initialised, owned by the caller) from r. */
+static custos_rc pb_build_record(const custos_record *r, Custos__V1__Record *m,
+                                 custos_error *err)
+{
+    if (r->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "record.signers: %zu, at most %d allowed", r->n_signers,
+                                CUSTOS_MAX_SIGNATURES);
+    m->cursor = r->cursor;
+    m->state = (Custos__V1__State)r->state;
+    m->accepted_at = r->accepted_at;
+    custos_rc rc = pb_set_bytes(&m->digest, r->digest, sizeof r->digest, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (r->n_signers > 0) {
+        m->signers = calloc(r->n_signers, sizeof *m->signers);
+        if (m->signers == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+        for (size_t i = 0; i < r->n_signers; i++) {
+            rc = pb_set_bytes(&m->signers[i], r->signers[i], CUSTOS_ADDRESS_LEN, err);
+            if (rc != CUSTOS_OK)
+                return rc;
+            m->n_signers = i + 1;
+        }
+    }
+    return pb_new_submission(&r->sub, &m->attestation, err);
+}
+
+custos_rc pb_from_record(const custos_record *r, Custos__V1__Record **out, custos_error *err)
+{
+    if (out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "record: NULL output");
+    *out = NULL;
+    if (r == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "record: NULL input");
+    Custos__V1__Record *m = malloc(sizeof *m);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "protobuf: out of memory");
+    custos__v1__record__init(m);
+    custos_rc rc = pb_build_record(r, m, err);
+    if (rc != CUSTOS_OK) {
+        pb_record_free(m);
+        return rc;
+    }
+    *out = m;
+    return CUSTOS_OK;
+}
+
+void pb_record_free(Custos__V1__Record *m)
+{
+    if (m != NULL)
+        custos__v1__record__free_unpacked(m, NULL);
+}
+
+void custos_record_clear(custos_record *r)
+{
+    if (r == NULL)
+        return;
+    custos_submission_clear(&r->sub);
+    memset(r, 0, sizeof *r);
+}
