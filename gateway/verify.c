@@ -1,0 +1,217 @@
+/* Stateless verification (verify.h). */
+#include "verify.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/eip712.h"
+#include "custos/sig.h"
+
+struct gw_verifier {
+    const gw_config *cfg;
+    uint8_t separator[CUSTOS_HASH_LEN];
+};
+
+/* One secp256k1 context per thread: contexts are not thread-safe, and creating one per
+ * call would cost more than the recovery itself. The key's destructor frees a thread's
+ * context when the thread exits. */
+static pthread_once_t verify_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t verify_key;
+static int verify_key_rc;
+
+static void verify_free_secp(void *ctx)
+{
+    custos_secp_free(ctx);
+}
+
+static void verify_make_key(void)
+{
+    verify_key_rc = pthread_key_create(&verify_key, verify_free_secp);
+}
+
+static custos_secp *verify_thread_secp(void)
+{
+    if (pthread_once(&verify_key_once, verify_make_key) != 0 || verify_key_rc != 0)
+        return NULL;
+    custos_secp *ctx = pthread_getspecific(verify_key);
+    if (ctx != NULL)
+        return ctx;
+    ctx = custos_secp_new();
+    if (ctx == NULL)
+        return NULL;
+    if (pthread_setspecific(verify_key, ctx) != 0) {
+        custos_secp_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static custos_reason verify_refuse(custos_reason r, char *detail, size_t cap, const char *fmt,
+                                   ...) __attribute__((format(printf, 4, 5)));
+
+static custos_reason verify_refuse(custos_reason r, char *detail, size_t cap, const char *fmt,
+                                   ...)
+{
+    if (detail != NULL && cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(detail, cap, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+custos_rc gw_verifier_new(const gw_config *cfg, gw_verifier **out, custos_error *err)
+{
+    gw_verifier *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "verifier: out of memory");
+    v->cfg = cfg;
+    custos_eip712_domain_separator(&cfg->domain, v->separator);
+    *out = v;
+    return CUSTOS_OK;
+}
+
+void gw_verifier_free(gw_verifier *v)
+{
+    free(v);
+}
+
+custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,
+                               char *detail, size_t cap)
+{
+    if (want->chain_id == got->chain_id &&
+        memcmp(want->verifying_contract, got->verifying_contract, CUSTOS_ADDRESS_LEN) == 0)
+        return CUSTOS_REASON_NONE;
+    char w[CUSTOS_ADDRESS_HEX_LEN], g[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(want->verifying_contract, w);
+    custos_address_to_hex(got->verifying_contract, g);
+    return verify_refuse(CUSTOS_REASON_WRONG_DOMAIN, detail, cap,
+                         "domain is chainId %" PRIu64 " / verifyingContract %s; this gateway "
+                         "accepts only chainId %" PRIu64 " / %s",
+                         got->chain_id, g, want->chain_id, w);
+}
+
+custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation *a,
+                                  uint64_t now, char *detail, size_t cap)
+{
+    if (a->valid_until <= a->as_of)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "validUntil %" PRIu64 " is not after asOf %" PRIu64,
+                             a->valid_until, a->as_of);
+    uint64_t ttl = a->valid_until - a->as_of;
+    if (ttl > feed->max_ttl)
+        return verify_refuse(CUSTOS_REASON_TTL_TOO_LONG, detail, cap,
+                             "validUntil - asOf is %" PRIu64 " s; feed '%s' allows at most "
+                             "%" PRIu64 " s (%" PRIu64 " s too long)",
+                             ttl, feed->name, feed->max_ttl, ttl - feed->max_ttl);
+    /* Differences rather than sums: as_of and now are full uint64 values. */
+    if (a->as_of > now && a->as_of - now > feed->max_skew)
+        return verify_refuse(CUSTOS_REASON_FUTURE, detail, cap,
+                             "asOf %" PRIu64 " is %" PRIu64 " s ahead of the gateway's clock "
+                             "(%" PRIu64 "); feed '%s' allows %" PRIu64 " s of skew",
+                             a->as_of, a->as_of - now, now, feed->name, feed->max_skew);
+    if (now > a->as_of && now - a->as_of > feed->max_age)
+        return verify_refuse(CUSTOS_REASON_STALE, detail, cap,
+                             "asOf %" PRIu64 " is %" PRIu64 " s old; feed '%s' allows %" PRIu64
+                             " s (%" PRIu64 " s over)",
+                             a->as_of, now - a->as_of, feed->name, feed->max_age,
+                             now - a->as_of - feed->max_age);
+    if (a->valid_until <= now)
+        return verify_refuse(CUSTOS_REASON_EXPIRED, detail, cap,
+                             "validUntil %" PRIu64 " has passed (now %" PRIu64 ", %" PRIu64
+                             " s ago)",
+                             a->valid_until, now, now - a->valid_until);
+    return CUSTOS_REASON_NONE;
+}
+
+custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
+                                   const uint8_t digest[CUSTOS_HASH_LEN],
+                                   const custos_signature *sigs, size_t n, gw_verified *out,
+                                   char *detail, size_t cap)
+{
+    if (n == 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "the attestation carries no signature");
+    if (n > CUSTOS_MAX_SIGNATURES)
+        return verify_refuse(CUSTOS_REASON_TOO_LARGE, detail, cap,
+                             "%zu signatures; at most %d are accepted", n,
+                             CUSTOS_MAX_SIGNATURES);
+    custos_secp *ctx = verify_thread_secp();
+    if (ctx == NULL)
+        return verify_refuse(CUSTOS_REASON_INTERNAL, detail, cap,
+                             "cannot create a secp256k1 context (out of memory?)");
+    out->n_signers = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t addr[CUSTOS_ADDRESS_LEN];
+        custos_error e;
+        custos_error_clear(&e);
+        custos_rc rc = custos_recover_address(ctx, digest, &sigs[i], addr, &e);
+        if (rc == CUSTOS_ERR_NONCANONICAL)
+            return verify_refuse(CUSTOS_REASON_NON_CANONICAL_SIGNATURE, detail, cap,
+                                 "signature %zu: %s", i, e.message);
+        if (rc != CUSTOS_OK)
+            return verify_refuse(CUSTOS_REASON_BAD_SIGNATURE, detail, cap,
+                                 "signature %zu: %s", i, e.message);
+        char hex[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(addr, hex);
+        const gw_signer *s = gw_config_find_signer(cfg, feed->name, addr);
+        if (s == NULL) {
+            const gw_signer *other = gw_config_find_signer_any(cfg, addr);
+            if (other != NULL)
+                return verify_refuse(CUSTOS_REASON_UNAUTHORIZED_SIGNER, detail, cap,
+                                     "signature %zu: signer %s is allow-listed for feed '%s', "
+                                     "not for feed '%s'", i, hex, other->feed, feed->name);
+            return verify_refuse(CUSTOS_REASON_UNKNOWN_SIGNER, detail, cap,
+                                 "signature %zu recovers to %s, which is not on the allow-list "
+                                 "(wrong key, or signed over different fields or domain?)",
+                                 i, hex);
+        }
+        if (!s->active)
+            return verify_refuse(CUSTOS_REASON_REVOKED_SIGNER, detail, cap,
+                                 "signature %zu: signer %s (%s) is revoked for feed '%s'", i,
+                                 hex, gw_role_name(s->role), feed->name);
+        for (size_t j = 0; j < out->n_signers; j++) {
+            if (memcmp(out->signers[j], addr, CUSTOS_ADDRESS_LEN) == 0)
+                return verify_refuse(CUSTOS_REASON_DUPLICATE_SIGNER, detail, cap,
+                                     "signatures %zu and %zu are both from %s", j, i, hex);
+        }
+        memcpy(out->signers[out->n_signers], addr, CUSTOS_ADDRESS_LEN);
+        out->roles[out->n_signers] = s->role;
+        out->n_signers++;
+    }
+    return CUSTOS_REASON_NONE;
+}
+
+custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
+                                   uint64_t now, gw_verified *out, char *detail, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    if (detail != NULL && cap > 0)
+        detail[0] = '\0';
+    if (s->att.kind > CUSTOS_KIND_FREEZE)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
+                             (unsigned)s->att.kind);
+    if (s->n_sigs == 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "the attestation carries no signature");
+    custos_reason r = gw_verify_domain(&v->cfg->domain, &s->domain, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
+    const gw_feed *feed = gw_config_find_feed(v->cfg, s->feed);
+    if (feed == NULL)
+        return verify_refuse(CUSTOS_REASON_UNKNOWN_FEED, detail, cap,
+                             "feed '%.64s' is not configured on this gateway", s->feed);
+    r = gw_verify_freshness(feed, &s->att, now, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
+    out->feed = feed;
+    custos_attestation_digest_with_separator(v->separator, &s->att, out->digest);
+    return gw_verify_signatures(v->cfg, feed, out->digest, s->sigs, s->n_sigs, out, detail,
+                                cap);
+}

@@ -1,0 +1,61 @@
+/* The stateless rules of DESIGN.md (1: domain and form, 2: signatures and allow-list,
+ * 3: freshness), checked on the submitting thread before anything is queued.
+ * Replay and quorum need the store's state and belong to the engine's committer.
+ *
+ * Each check returns CUSTOS_REASON_NONE when the rule holds, otherwise the refusal reason
+ * with a detail text (NUL-terminated, cut to cap) saying what to fix. */
+#ifndef GATEWAY_VERIFY_H
+#define GATEWAY_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "custos/reason.h"
+
+#include "config.h"
+
+/* What verification learned about a good submission: signer i signed sigs[i]. */
+typedef struct gw_verified {
+    const gw_feed *feed;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    size_t n_signers;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    gw_role roles[CUSTOS_MAX_SIGNATURES];
+} gw_verified;
+
+typedef struct gw_verifier gw_verifier;
+
+/* cfg must outlive the verifier; the domain separator is computed here, once. */
+custos_rc gw_verifier_new(const gw_config *cfg, gw_verifier **out, custos_error *err);
+void gw_verifier_free(gw_verifier *v);
+
+/* All the rules, in this order: kind, signature count, domain, feed, freshness (at
+ * `now`, unix seconds), signatures. Thread-safe. */
+custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
+                                   uint64_t now, gw_verified *out, char *detail, size_t cap);
+
+/* WRONG_DOMAIN unless got is exactly the configured domain. */
+custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,
+                               char *detail, size_t cap);
+
+/* In this order:
+ *   MALFORMED     validUntil <= asOf (an empty validity window is not a long TTL);
+ *   TTL_TOO_LONG  validUntil - asOf > max_ttl;
+ *   FUTURE        asOf > now + max_skew;
+ *   STALE         now - asOf > max_age;
+ *   EXPIRED       validUntil <= now. */
+custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation *a,
+                                  uint64_t now, char *detail, size_t cap);
+
+/* Recovers each signature over digest and checks it against feed's allow-list:
+ * NON_CANONICAL_SIGNATURE, BAD_SIGNATURE, UNKNOWN_SIGNER, UNAUTHORIZED_SIGNER (listed
+ * only for other feeds), REVOKED_SIGNER, DUPLICATE_SIGNER; MALFORMED when n is 0,
+ * TOO_LARGE above CUSTOS_MAX_SIGNATURES. Fills out's signers and roles. */
+custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
+                                   const uint8_t digest[CUSTOS_HASH_LEN],
+                                   const custos_signature *sigs, size_t n, gw_verified *out,
+                                   char *detail, size_t cap);
+
+#endif

@@ -1,0 +1,406 @@
+/* Stateless verification: every refusal reason from a crafted submission signed by fixed
+ * test keys, and each freshness rule exactly at its limit and one second past it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "custos/eip712.h"
+#include "custos/sig.h"
+#include "verify.h"
+
+#define NOW 1700000000u
+
+enum { K_CUST, K_VAL, K_REVOKED, K_OTHER_FEED, K_UNLISTED, K_COUNT };
+
+static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
+static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
+static custos_secp *secp;
+static gw_feed feeds[2];
+static gw_signer signers[4];
+static gw_config cfg;
+static gw_verifier *verifier;
+
+static const uint8_t order_n[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    secp = custos_secp_new();
+    if (secp == NULL)
+        return -1;
+    for (int i = 0; i < K_COUNT; i++) {
+        memset(keys[i], 0x11 * (i + 1), CUSTOS_SECKEY_LEN);
+        if (custos_address_from_seckey(secp, keys[i], addrs[i], NULL) != CUSTOS_OK)
+            return -1;
+    }
+    feeds[0] = (gw_feed){.name = "acme", .max_age = 86400, .max_skew = 300, .max_ttl = 604800,
+                         .threshold = 2, .distinct_roles = false};
+    feeds[1] = (gw_feed){.name = "beta", .max_age = 86400, .max_skew = 300, .max_ttl = 604800,
+                         .threshold = 1};
+    const struct {
+        int key;
+        const char *feed;
+        gw_role role;
+        bool active;
+    } list[4] = {
+        {K_CUST, "acme", GW_ROLE_CUSTODIAN, true},
+        {K_VAL, "acme", GW_ROLE_VALUATION_AGENT, true},
+        {K_REVOKED, "acme", GW_ROLE_AUDITOR, false},
+        {K_OTHER_FEED, "beta", GW_ROLE_CUSTODIAN, true},
+    };
+    for (int i = 0; i < 4; i++) {
+        memset(&signers[i], 0, sizeof signers[i]);
+        memcpy(signers[i].address, addrs[list[i].key], CUSTOS_ADDRESS_LEN);
+        snprintf(signers[i].feed, sizeof signers[i].feed, "%s", list[i].feed);
+        signers[i].role = list[i].role;
+        signers[i].active = list[i].active;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.domain.chain_id = 31337;
+    memset(cfg.domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
+    cfg.feeds = feeds;
+    cfg.n_feeds = 2;
+    cfg.signers = signers;
+    cfg.n_signers = 4;
+    return gw_verifier_new(&cfg, &verifier, NULL) == CUSTOS_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gw_verifier_free(verifier);
+    custos_secp_free(secp);
+    return 0;
+}
+
+static void base_submission(custos_submission *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->feed, sizeof s->feed, "acme");
+    s->domain = cfg.domain;
+    memset(s->att.account, 0x42, CUSTOS_HASH_LEN);
+    memset(s->att.beneficiary, 0x07, CUSTOS_ADDRESS_LEN);
+    s->att.kind = CUSTOS_KIND_VALUATION;
+    custos_u256_from_u64(&s->att.gross_value, 1000);
+    custos_u256_from_u64(&s->att.collateral_value, 900);
+    s->att.as_of = NOW - 60;
+    s->att.valid_until = NOW + 3600;
+    s->att.sequence = 7;
+}
+
+static void sign_with(custos_submission *s, int key)
+{
+    uint8_t digest[32];
+    custos_attestation_digest(&s->domain, &s->att, digest);
+    assert_true(s->n_sigs < CUSTOS_MAX_SIGNATURES);
+    assert_int_equal(custos_sign_digest(secp, keys[key], digest, &s->sigs[s->n_sigs], NULL),
+                     CUSTOS_OK);
+    s->n_sigs++;
+}
+
+/* s' = n - s with v flipped: the same signature in its high-s form. */
+static void make_high_s(custos_signature *sig)
+{
+    uint8_t *s = sig->bytes + 32;
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int d = order_n[i] - s[i] - borrow;
+        borrow = d < 0;
+        s[i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+    sig->bytes[64] = sig->bytes[64] == 27 ? 28 : 27;
+}
+
+typedef void (*mutate_fn)(custos_submission *s);
+
+static void m_none(custos_submission *s) { sign_with(s, K_CUST); }
+static void m_two_signers(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_VAL);
+}
+static void m_release(custos_submission *s)
+{
+    s->att.kind = CUSTOS_KIND_RELEASE;
+    sign_with(s, K_CUST);
+}
+static void m_freeze(custos_submission *s)
+{
+    s->att.kind = CUSTOS_KIND_FREEZE;
+    sign_with(s, K_CUST);
+}
+static void m_bad_kind(custos_submission *s)
+{
+    s->att.kind = 3;
+    sign_with(s, K_CUST);
+}
+static void m_no_signature(custos_submission *s) { (void)s; }
+static void m_wrong_chain(custos_submission *s)
+{
+    s->domain.chain_id = 1;
+    sign_with(s, K_CUST);
+}
+static void m_wrong_contract(custos_submission *s)
+{
+    s->domain.verifying_contract[19] ^= 1;
+    sign_with(s, K_CUST);
+}
+static void m_unknown_feed(custos_submission *s)
+{
+    snprintf(s->feed, sizeof s->feed, "gamma");
+    sign_with(s, K_CUST);
+}
+static void m_zero_r(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    memset(s->sigs[0].bytes, 0, 32);
+}
+static void m_s_above_order(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    memset(s->sigs[0].bytes + 32, 0xff, 32);
+}
+static void m_high_s(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    make_high_s(&s->sigs[0]);
+}
+static void m_bad_v(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    s->sigs[0].bytes[64] = 29;
+}
+static void m_second_high_s(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_VAL);
+    make_high_s(&s->sigs[1]);
+}
+static void m_unlisted(custos_submission *s) { sign_with(s, K_UNLISTED); }
+static void m_tampered(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    custos_u256_from_u64(&s->att.collateral_value, 901);
+}
+static void m_revoked(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_REVOKED);
+}
+static void m_other_feed(custos_submission *s) { sign_with(s, K_OTHER_FEED); }
+static void m_duplicate(custos_submission *s)
+{
+    sign_with(s, K_VAL);
+    sign_with(s, K_CUST);
+    sign_with(s, K_VAL);
+}
+static void m_stale(custos_submission *s)
+{
+    s->att.as_of = NOW - 86401;
+    s->att.valid_until = NOW + 10;
+    sign_with(s, K_CUST);
+}
+static void m_future(custos_submission *s)
+{
+    s->att.as_of = NOW + 301;
+    s->att.valid_until = NOW + 4000;
+    sign_with(s, K_CUST);
+}
+static void m_expired(custos_submission *s)
+{
+    s->att.valid_until = NOW;
+    sign_with(s, K_CUST);
+}
+static void m_ttl(custos_submission *s)
+{
+    s->att.valid_until = s->att.as_of + 604801;
+    sign_with(s, K_CUST);
+}
+static void m_empty_window(custos_submission *s)
+{
+    s->att.valid_until = s->att.as_of;
+    sign_with(s, K_CUST);
+}
+
+static const struct sub_case {
+    const char *name;
+    mutate_fn mutate;
+    custos_reason reason;
+    const char *detail; /* substring of the detail, or NULL */
+} sub_cases[] = {
+    {"good", m_none, CUSTOS_REASON_NONE, NULL},
+    {"two signers", m_two_signers, CUSTOS_REASON_NONE, NULL},
+    {"release", m_release, CUSTOS_REASON_NONE, NULL},
+    {"freeze", m_freeze, CUSTOS_REASON_NONE, NULL},
+    {"kind 3", m_bad_kind, CUSTOS_REASON_MALFORMED, "kind 3"},
+    {"no signature", m_no_signature, CUSTOS_REASON_MALFORMED, "no signature"},
+    {"wrong chain", m_wrong_chain, CUSTOS_REASON_WRONG_DOMAIN, "chainId 1 "},
+    {"wrong contract", m_wrong_contract, CUSTOS_REASON_WRONG_DOMAIN, "31337"},
+    {"unknown feed", m_unknown_feed, CUSTOS_REASON_UNKNOWN_FEED, "'gamma'"},
+    {"r is zero", m_zero_r, CUSTOS_REASON_BAD_SIGNATURE, "signature 0"},
+    {"s above the order", m_s_above_order, CUSTOS_REASON_BAD_SIGNATURE, "signature 0"},
+    {"high s", m_high_s, CUSTOS_REASON_NON_CANONICAL_SIGNATURE, "signature 0"},
+    {"v is 29", m_bad_v, CUSTOS_REASON_NON_CANONICAL_SIGNATURE, "signature 0"},
+    {"second signature high s", m_second_high_s, CUSTOS_REASON_NON_CANONICAL_SIGNATURE,
+     "signature 1"},
+    {"unlisted key", m_unlisted, CUSTOS_REASON_UNKNOWN_SIGNER, "allow-list"},
+    {"fields changed after signing", m_tampered, CUSTOS_REASON_UNKNOWN_SIGNER, "signature 0"},
+    {"revoked signer", m_revoked, CUSTOS_REASON_REVOKED_SIGNER, "signature 1"},
+    {"signer of another feed", m_other_feed, CUSTOS_REASON_UNAUTHORIZED_SIGNER, "'beta'"},
+    {"same signer twice", m_duplicate, CUSTOS_REASON_DUPLICATE_SIGNER, "signatures 0 and 2"},
+    {"stale", m_stale, CUSTOS_REASON_STALE, "1 s over"},
+    {"future", m_future, CUSTOS_REASON_FUTURE, "301 s ahead"},
+    {"expired", m_expired, CUSTOS_REASON_EXPIRED, "has passed"},
+    {"ttl too long", m_ttl, CUSTOS_REASON_TTL_TOO_LONG, "1 s too long"},
+    {"empty validity window", m_empty_window, CUSTOS_REASON_MALFORMED, "not after asOf"},
+};
+
+static void test_submission_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof sub_cases / sizeof sub_cases[0]; i++) {
+        const struct sub_case *c = &sub_cases[i];
+        custos_submission s;
+        base_submission(&s);
+        c->mutate(&s);
+        gw_verified v;
+        char detail[256];
+        custos_reason r = gw_verify_submission(verifier, &s, NOW, &v, detail, sizeof detail);
+        if (r != c->reason)
+            fail_msg("case '%s': got %s (%s), want %s", c->name, custos_reason_name(r), detail,
+                     custos_reason_name(c->reason));
+        if (c->detail != NULL && strstr(detail, c->detail) == NULL)
+            fail_msg("case '%s': detail lacks \"%s\": %s", c->name, c->detail, detail);
+        if (r == CUSTOS_REASON_NONE) {
+            uint8_t digest[32];
+            custos_attestation_digest(&cfg.domain, &s.att, digest);
+            assert_memory_equal(v.digest, digest, 32);
+            assert_ptr_equal(v.feed, &feeds[0]);
+            assert_int_equal(v.n_signers, s.n_sigs);
+        }
+    }
+}
+
+static void test_signers_and_roles(void **state)
+{
+    (void)state;
+    custos_submission s;
+    base_submission(&s);
+    sign_with(&s, K_VAL);
+    sign_with(&s, K_CUST);
+    gw_verified v;
+    char detail[256];
+    assert_int_equal(gw_verify_submission(verifier, &s, NOW, &v, detail, sizeof detail),
+                     CUSTOS_REASON_NONE);
+    assert_int_equal(v.n_signers, 2);
+    assert_memory_equal(v.signers[0], addrs[K_VAL], CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(v.signers[1], addrs[K_CUST], CUSTOS_ADDRESS_LEN);
+    assert_int_equal(v.roles[0], GW_ROLE_VALUATION_AGENT);
+    assert_int_equal(v.roles[1], GW_ROLE_CUSTODIAN);
+}
+
+static void test_unknown_signer_names_address(void **state)
+{
+    (void)state;
+    custos_submission s;
+    base_submission(&s);
+    sign_with(&s, K_UNLISTED);
+    gw_verified v;
+    char detail[256], hex[CUSTOS_ADDRESS_HEX_LEN];
+    assert_int_equal(gw_verify_submission(verifier, &s, NOW, &v, detail, sizeof detail),
+                     CUSTOS_REASON_UNKNOWN_SIGNER);
+    custos_address_to_hex(addrs[K_UNLISTED], hex);
+    assert_non_null(strstr(detail, hex));
+}
+
+static const struct fresh_case {
+    const char *name;
+    uint64_t as_of, valid_until;
+    custos_reason reason;
+} fresh_cases[] = {
+    {"max age exactly", NOW - 86400, NOW + 1, CUSTOS_REASON_NONE},
+    {"max age + 1", NOW - 86401, NOW + 1, CUSTOS_REASON_STALE},
+    {"skew exactly", NOW + 300, NOW + 1000, CUSTOS_REASON_NONE},
+    {"skew + 1", NOW + 301, NOW + 1000, CUSTOS_REASON_FUTURE},
+    {"asOf now", NOW, NOW + 1, CUSTOS_REASON_NONE},
+    {"validUntil now + 1", NOW - 10, NOW + 1, CUSTOS_REASON_NONE},
+    {"validUntil now", NOW - 10, NOW, CUSTOS_REASON_EXPIRED},
+    {"validUntil now - 1", NOW - 10, NOW - 1, CUSTOS_REASON_EXPIRED},
+    {"ttl exactly", NOW - 10, NOW - 10 + 604800, CUSTOS_REASON_NONE},
+    {"ttl + 1", NOW - 10, NOW - 10 + 604801, CUSTOS_REASON_TTL_TOO_LONG},
+    {"validUntil = asOf", NOW, NOW, CUSTOS_REASON_MALFORMED},
+    {"validUntil < asOf", NOW, NOW - 1, CUSTOS_REASON_MALFORMED},
+    {"asOf far future, no overflow", UINT64_MAX - 1, UINT64_MAX, CUSTOS_REASON_FUTURE},
+    {"huge ttl, no overflow", 0, UINT64_MAX, CUSTOS_REASON_TTL_TOO_LONG},
+    {"asOf zero, stale before expired", 0, 1000, CUSTOS_REASON_STALE},
+};
+
+static void test_freshness_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fresh_cases / sizeof fresh_cases[0]; i++) {
+        const struct fresh_case *c = &fresh_cases[i];
+        custos_attestation a;
+        memset(&a, 0, sizeof a);
+        a.as_of = c->as_of;
+        a.valid_until = c->valid_until;
+        char detail[256] = "";
+        custos_reason r = gw_verify_freshness(&feeds[0], &a, NOW, detail, sizeof detail);
+        if (r != c->reason)
+            fail_msg("case '%s': got %s (%s), want %s", c->name, custos_reason_name(r), detail,
+                     custos_reason_name(c->reason));
+        if (r != CUSTOS_REASON_NONE)
+            assert_true(detail[0] != '\0');
+    }
+}
+
+static void test_domain(void **state)
+{
+    (void)state;
+    custos_domain d = cfg.domain;
+    char detail[256];
+    assert_int_equal(gw_verify_domain(&cfg.domain, &d, detail, sizeof detail),
+                     CUSTOS_REASON_NONE);
+    d.chain_id++;
+    assert_int_equal(gw_verify_domain(&cfg.domain, &d, detail, sizeof detail),
+                     CUSTOS_REASON_WRONG_DOMAIN);
+}
+
+static void test_signature_count_limits(void **state)
+{
+    (void)state;
+    uint8_t digest[32] = {1};
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES + 1];
+    memset(sigs, 0, sizeof sigs);
+    gw_verified v;
+    char detail[256];
+    assert_int_equal(gw_verify_signatures(&cfg, &feeds[0], digest, sigs, 0, &v, detail,
+                                          sizeof detail),
+                     CUSTOS_REASON_MALFORMED);
+    assert_int_equal(gw_verify_signatures(&cfg, &feeds[0], digest, sigs,
+                                          CUSTOS_MAX_SIGNATURES + 1, &v, detail, sizeof detail),
+                     CUSTOS_REASON_TOO_LARGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_submission_table),
+        cmocka_unit_test(test_signers_and_roles),
+        cmocka_unit_test(test_unknown_signer_names_address),
+        cmocka_unit_test(test_freshness_table),
+        cmocka_unit_test(test_domain),
+        cmocka_unit_test(test_signature_count_limits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
