@@ -164,6 +164,61 @@ static void test_round_trip(void **state)
     custos_submission_clear(&s);
 }
 
+/* An imported submission owns its positions; a copy must own its own. */
+static void test_copy_is_deep(void **state)
+{
+    (void)state;
+    custos_submission s, copy;
+    sample(&s);
+    custos_error err;
+    assert_int_equal(custos_submission_copy(&copy, &s, &err), CUSTOS_OK);
+    assert_ptr_not_equal(copy.positions, s.positions);
+    custos_submission tmp;
+    assert_int_equal(custos_submission_copy(&tmp, &s, &err), CUSTOS_OK);
+    custos_submission_clear(&s);
+    assert_null(s.positions);
+    assert_same_submission(&copy, &tmp);
+    custos_submission_clear(&tmp);
+
+    copy.n_positions = CUSTOS_MAX_POSITIONS + 1;
+    assert_int_equal(custos_submission_copy(&tmp, &copy, &err), CUSTOS_ERR_TOO_LARGE);
+    assert_null(tmp.positions);
+    copy.n_positions = 3;
+    custos_submission_clear(&copy);
+    custos_submission_clear(&copy);
+}
+
+static void test_hex_helpers(void **state)
+{
+    (void)state;
+    static const uint8_t bytes[] = {0x00, 0x01, 0xab, 0xff};
+    char out[11];
+    assert_int_equal(custos_hex_encode(bytes, 4, out, sizeof out), CUSTOS_OK);
+    assert_string_equal(out, "0x0001abff");
+    assert_int_equal(custos_hex_encode(bytes, 4, out, sizeof out - 1), CUSTOS_ERR_TOO_LARGE);
+
+    static const struct {
+        const char *text;
+        custos_rc rc;
+    } cases[] = {
+        {"0x0001abff", CUSTOS_OK}, {"0001ABFF", CUSTOS_OK},   {"0X0001aBfF", CUSTOS_OK},
+        {"0x0001abf", CUSTOS_ERR_INVALID},  {"0x0001abff00", CUSTOS_ERR_INVALID},
+        {"0x0001abfg", CUSTOS_ERR_INVALID}, {"", CUSTOS_ERR_INVALID},
+        {"0x 001abff", CUSTOS_ERR_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t got[4] = {0x55, 0x55, 0x55, 0x55};
+        custos_error err;
+        custos_rc rc = custos_hex_decode(cases[i].text, got, sizeof got, &err);
+        if (rc != cases[i].rc)
+            fail_msg("hex \"%s\": got %s", cases[i].text, custos_rc_name(rc));
+        if (rc == CUSTOS_OK)
+            assert_memory_equal(got, bytes, 4);
+        else
+            assert_memory_equal(got, "\x55\x55\x55\x55", 4); /* untouched on refusal */
+    }
+}
+
 /* The forms DESIGN.md and typeddata.h promise wallets and ethers. */
 static void test_export_forms(void **state)
 {
@@ -516,6 +571,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_export_forms),
+        cmocka_unit_test(test_copy_is_deep),
+        cmocka_unit_test(test_hex_helpers),
         cmocka_unit_test(test_export_refusals),
         cmocka_unit_test(test_malformed_documents),
         cmocka_unit_test(test_malformed_text),
