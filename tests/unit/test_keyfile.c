@@ -139,8 +139,8 @@ static void test_loose_modes_refused(void **state)
         uint8_t out[32];
         custos_error err;
         assert_int_equal(custos_keyfile_read(path, out, &err), CUSTOS_ERR_INVALID);
-        if (strstr(err.message, cases[i].text) == NULL || strstr(err.message, "chmod 600") == NULL ||
-            strstr(err.message, name) == NULL)
+        if (strstr(err.message, cases[i].text) == NULL ||
+            strstr(err.message, "chmod 600") == NULL || strstr(err.message, name) == NULL)
             fail_msg("mode %s: message lacks the file, mode or remedy: %s", cases[i].text,
                      err.message);
         assert_no_key(&err);
