@@ -85,6 +85,22 @@ static void td_dec64(uint64_t v, char out[CUSTOS_U256_DEC_MAX])
     snprintf(out, CUSTOS_U256_DEC_MAX, "%" PRIu64, v);
 }
 
+/* 1 to 31 printable ASCII bytes: the id becomes a bytes32 on-chain and must read the
+ * same everywhere. */
+static custos_rc td_check_asset_id(const char *id, size_t len, size_t index, custos_error *err)
+{
+    if (len == 0 || len > CUSTOS_ASSET_ID_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "positions[%zu].assetId: must be 1 to %d bytes, has %zu", index,
+                                CUSTOS_ASSET_ID_MAX, len);
+    for (size_t i = 0; i < len; i++)
+        if (id[i] < 0x21 || id[i] > 0x7e)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "positions[%zu].assetId: byte %zu is not printable ASCII",
+                                    index, i + 1);
+    return CUSTOS_OK;
+}
+
 /* The same limits import enforces, so an export always imports. */
 static custos_rc td_check_exportable(const custos_submission *s, custos_error *err)
 {
@@ -113,11 +129,10 @@ static custos_rc td_check_exportable(const custos_submission *s, custos_error *e
                                 s->n_positions);
     for (size_t i = 0; i < s->n_positions; i++) {
         const custos_position *p = &s->positions[i];
-        size_t id_len = strnlen(p->asset_id, sizeof p->asset_id);
-        if (id_len == 0 || id_len > CUSTOS_ASSET_ID_MAX)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "positions[%zu].assetId: must be 1 to %d bytes", i,
-                                    CUSTOS_ASSET_ID_MAX);
+        custos_rc rc = td_check_asset_id(p->asset_id, strnlen(p->asset_id, sizeof p->asset_id),
+                                         i, err);
+        if (rc != CUSTOS_OK)
+            return rc;
         if (p->haircut_bps > TD_MAX_HAIRCUT_BPS)
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "positions[%zu].haircutBps: %u exceeds %d", i,
@@ -493,16 +508,9 @@ static custos_rc td_import_position(const json_t *obj, size_t index, custos_posi
         rc = td_get_string(obj, path, "assetId", &id, &id_len, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (id_len == 0 || id_len > CUSTOS_ASSET_ID_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s.assetId: must be 1 to %d bytes, has %zu", path,
-                                CUSTOS_ASSET_ID_MAX, id_len);
-    /* Printable ASCII only: the id becomes a bytes32 on-chain and must read the same
-     * everywhere. */
-    for (size_t i = 0; i < id_len; i++)
-        if (id[i] < 0x21 || id[i] > 0x7e)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "%s.assetId: byte %zu is not printable ASCII", path, i + 1);
+    rc = td_check_asset_id(id, id_len, index, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     memcpy(pos->asset_id, id, id_len);
     pos->asset_id[id_len] = '\0';
 

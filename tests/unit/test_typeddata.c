@@ -275,6 +275,7 @@ static void test_export_refusals(void **state)
         {"haircut above 100%", "positions[1].haircutBps"},
         {"empty feed", "feed"},
         {"empty asset id", "positions[0].assetId"},
+        {"asset id with a tab", "positions[2].assetId"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         custos_submission s;
@@ -285,6 +286,7 @@ static void test_export_refusals(void **state)
         case 2: s.positions[1].haircut_bps = 10001; break;
         case 3: s.feed[0] = '\0'; break;
         case 4: s.positions[0].asset_id[0] = '\0'; break;
+        case 5: s.positions[2].asset_id[3] = '\t'; break;
         }
         char *json = NULL;
         custos_error err;
