@@ -27,6 +27,7 @@ struct evm_rpc {
     size_t body_len;
     size_t body_cap;
     bool body_too_large;
+    bool body_nomem;
     /* The last JSON-RPC error. */
     bool has_fault;
     evm_rpc_fault fault;
@@ -57,8 +58,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
         while (cap < c->body_len + n + 1)
             cap *= 2;
         char *b = realloc(c->body, cap);
-        if (b == NULL)
+        if (b == NULL) {
+            c->body_nomem = true;
             return 0;
+        }
         c->body = b;
         c->body_cap = cap;
     }
@@ -294,6 +297,7 @@ custos_rc evm_rpc_request(evm_rpc *c, const char *method, json_t *params, json_t
 
     c->body_len = 0;
     c->body_too_large = false;
+    c->body_nomem = false;
     c->curl_error[0] = '\0';
     CURLcode cc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
     if (cc == CURLE_OK)
@@ -309,6 +313,9 @@ custos_rc evm_rpc_request(evm_rpc *c, const char *method, json_t *params, json_t
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                                 "%s: the node's answer exceeds %zu bytes", method,
                                 c->max_response);
+    if (c->body_nomem)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory for the answer",
+                                method);
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "%s: node timed out (%s)", method,
                                 c->curl_error[0] ? c->curl_error : curl_easy_strerror(cc));
@@ -439,6 +446,7 @@ custos_rc evm_rpc_max_priority_fee(evm_rpc *c, custos_u256 *out, bool *fallback,
                    (c->fault.code == RPC_METHOD_NOT_FOUND ||
                     c->fault.code == RPC_METHOD_NOT_SUPPORTED);
     if (missing) {
+        fault_clear(c);
         *out = c->fallback_tip;
         custos_error_clear(err);
         rc = CUSTOS_OK;
