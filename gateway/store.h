@@ -1,0 +1,177 @@
+/* The gateway's durable store: accepted attestations (the log Watch replays), each
+ * account's last accepted sequence, and the signatures collected for attestations
+ * still short of their quorum.
+ *
+ * A back end is a table of functions over an opaque handle, so SQLite (store_sqlite.c)
+ * and a later PostgreSQL back end are interchangeable. Uniqueness constraints in the
+ * back end carry the replay rule (one digest, one (account, sequence)).
+ *
+ * Threading: the write side (begin .. commit and the calls between) is used by one
+ * thread at a time, the engine's committer; get_latest and read_from may be called
+ * from any thread at any time and see only committed data. */
+#ifndef GATEWAY_STORE_H
+#define GATEWAY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/error.h"
+
+#include "config.h"
+
+/* One signature collected for a pending digest. */
+typedef struct gw_store_signer {
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    gw_role role;
+    custos_signature sig;
+} gw_store_signer;
+
+/* An account's latest accepted attestation. */
+typedef struct gw_store_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+    uint64_t last_sequence;
+    uint64_t last_cursor;
+} gw_store_account;
+
+typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
+                                         custos_error *err);
+typedef custos_rc (*gw_store_signer_fn)(void *ctx, const gw_store_signer *s,
+                                        custos_error *err);
+
+typedef struct gw_store_ops {
+    void (*close)(void *impl);
+
+    /* Write side. */
+    custos_rc (*begin)(void *impl, custos_error *err);
+    custos_rc (*commit)(void *impl, custos_error *err);
+    void (*rollback)(void *impl);
+    custos_rc (*head)(void *impl, uint64_t *cursor, custos_error *err);
+    custos_rc (*load_accounts)(void *impl, gw_store_account_fn fn, void *ctx,
+                               custos_error *err);
+    /* CUSTOS_ERR_NOT_FOUND when the digest was never accepted. */
+    custos_rc (*find_accepted)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               uint64_t *cursor, uint32_t *n_signers, custos_error *err);
+    /* The submission stored for a pending digest (CUSTOS_ERR_NOT_FOUND if none); sub is
+     * overwritten and must be released with custos_submission_clear. */
+    custos_rc (*get_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_submission *sub, custos_error *err);
+    /* Calls fn for each signature collected for digest, in the order they were added. */
+    custos_rc (*list_pending_signers)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                      gw_store_signer_fn fn, void *ctx, custos_error *err);
+    custos_rc (*put_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             const custos_submission *sub, uint64_t first_seen,
+                             custos_error *err);
+    custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                    const gw_store_signer *s, custos_error *err);
+    /* Appends rec (its cursor chosen by the caller, above head) to the accepted log, makes
+     * it its account's latest, and drops the account's pending digests at or below its
+     * sequence. */
+    custos_rc (*put_accepted)(void *impl, const custos_record *rec, custos_error *err);
+
+    /* Read side (committed data, any thread). */
+    custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                            custos_record *out, custos_error *err);
+    custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
+                           size_t *n, custos_error *err);
+} gw_store_ops;
+
+typedef struct gw_store {
+    const gw_store_ops *ops;
+    void *impl;
+} gw_store;
+
+/* Opens (creating if absent) the SQLite database at path and brings its schema up to
+ * date. */
+custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err);
+
+static inline void gw_store_close(gw_store *s)
+{
+    if (s->ops != NULL)
+        s->ops->close(s->impl);
+    s->ops = NULL;
+    s->impl = NULL;
+}
+
+static inline custos_rc gw_store_begin(gw_store *s, custos_error *err)
+{
+    return s->ops->begin(s->impl, err);
+}
+
+static inline custos_rc gw_store_commit(gw_store *s, custos_error *err)
+{
+    return s->ops->commit(s->impl, err);
+}
+
+static inline void gw_store_rollback(gw_store *s)
+{
+    s->ops->rollback(s->impl);
+}
+
+static inline custos_rc gw_store_head(gw_store *s, uint64_t *cursor, custos_error *err)
+{
+    return s->ops->head(s->impl, cursor, err);
+}
+
+static inline custos_rc gw_store_load_accounts(gw_store *s, gw_store_account_fn fn, void *ctx,
+                                               custos_error *err)
+{
+    return s->ops->load_accounts(s->impl, fn, ctx, err);
+}
+
+static inline custos_rc gw_store_find_accepted(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                               uint64_t *cursor, uint32_t *n_signers,
+                                               custos_error *err)
+{
+    return s->ops->find_accepted(s->impl, digest, cursor, n_signers, err);
+}
+
+static inline custos_rc gw_store_get_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                             custos_submission *sub, custos_error *err)
+{
+    return s->ops->get_pending(s->impl, digest, sub, err);
+}
+
+static inline custos_rc gw_store_list_pending_signers(gw_store *s,
+                                                      const uint8_t digest[CUSTOS_HASH_LEN],
+                                                      gw_store_signer_fn fn, void *ctx,
+                                                      custos_error *err)
+{
+    return s->ops->list_pending_signers(s->impl, digest, fn, ctx, err);
+}
+
+static inline custos_rc gw_store_put_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                             const custos_submission *sub, uint64_t first_seen,
+                                             custos_error *err)
+{
+    return s->ops->put_pending(s->impl, digest, sub, first_seen, err);
+}
+
+static inline custos_rc gw_store_put_pending_signer(gw_store *s,
+                                                    const uint8_t digest[CUSTOS_HASH_LEN],
+                                                    const gw_store_signer *sg, custos_error *err)
+{
+    return s->ops->put_pending_signer(s->impl, digest, sg, err);
+}
+
+static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *rec,
+                                              custos_error *err)
+{
+    return s->ops->put_accepted(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_get_latest(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                            custos_record *out, custos_error *err)
+{
+    return s->ops->get_latest(s->impl, account, out, err);
+}
+
+static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_record *out,
+                                           size_t max, size_t *n, custos_error *err)
+{
+    return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+#endif

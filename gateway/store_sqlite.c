@@ -1,0 +1,742 @@
+/* The SQLite back end of the store (store.h).
+ *
+ * Two connections: the writer, used only by the committer thread, and a reader behind a
+ * mutex for the gRPC threads. With WAL the reader never blocks the writer and only ever
+ * sees committed transactions, so a read can never return an attestation whose commit
+ * later fails. synchronous=FULL makes COMMIT durable across power loss (DESIGN rule 8).
+ *
+ * Sequences are stored as 8-byte big-endian blobs: SQLite integers are signed 64-bit,
+ * and byte order is numeric order, so "sequence <= ?" stays exact for all uint64. */
+#include "store.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "pb_convert.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+static const char sq_schema_v1[] =
+    "CREATE TABLE accounts ("
+    "  account BLOB PRIMARY KEY,"
+    "  feed TEXT NOT NULL,"
+    "  last_sequence BLOB NOT NULL,"
+    "  last_cursor INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE accepted ("
+    "  cursor INTEGER PRIMARY KEY,"
+    "  digest BLOB NOT NULL UNIQUE,"
+    "  account BLOB NOT NULL,"
+    "  sequence BLOB NOT NULL,"
+    "  accepted_at INTEGER NOT NULL,"
+    "  attestation BLOB NOT NULL,"  /* custos.v1.SignedAttestation with every signature */
+    "  signers BLOB NOT NULL,"      /* 20 bytes per signature, in the same order */
+    "  UNIQUE (account, sequence)"
+    ");"
+    "CREATE TABLE pending ("
+    "  digest BLOB PRIMARY KEY,"
+    "  account BLOB NOT NULL,"
+    "  sequence BLOB NOT NULL,"
+    "  attestation BLOB NOT NULL,"  /* the first submission of the digest */
+    "  first_seen INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX pending_by_account ON pending (account, sequence);"
+    "CREATE TABLE pending_signers ("
+    "  digest BLOB NOT NULL,"
+    "  signer BLOB NOT NULL,"
+    "  role INTEGER NOT NULL,"
+    "  signature BLOB NOT NULL,"
+    "  PRIMARY KEY (digest, signer)"
+    ");";
+
+enum sq_wstmt {
+    W_BEGIN,
+    W_COMMIT,
+    W_ROLLBACK,
+    W_HEAD,
+    W_ACCOUNTS,
+    W_FIND_ACCEPTED,
+    W_GET_PENDING,
+    W_LIST_SIGNERS,
+    W_PUT_PENDING,
+    W_PUT_SIGNER,
+    W_PUT_ACCEPTED,
+    W_PUT_ACCOUNT,
+    W_PRUNE_SIGNERS,
+    W_PRUNE_PENDING,
+    W_COUNT
+};
+
+static const char *const sq_wsql[W_COUNT] = {
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
+    [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor FROM accounts",
+    [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted WHERE digest = ?1",
+    [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
+    [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
+                       "ORDER BY rowid",
+    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
+                       "attestation, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account) DO UPDATE SET "
+                      "feed = excluded.feed, last_sequence = excluded.last_sequence, "
+                      "last_cursor = excluded.last_cursor",
+    [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
+                        "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
+    [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
+};
+
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
+
+static const char *const sq_rsql[R_COUNT] = {
+    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers "
+                 "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
+                 "WHERE c.account = ?1",
+    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers FROM accepted "
+                    "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+};
+
+typedef struct sq_store {
+    sqlite3 *wdb;
+    sqlite3 *rdb;
+    pthread_mutex_t rlock; /* guards rdb and its statements */
+    sqlite3_stmt *w[W_COUNT];
+    sqlite3_stmt *r[R_COUNT];
+} sq_store;
+
+/* Errors that a retry or an operator can fix (disk full, locked, I/O) are UNAVAILABLE;
+ * anything else means the data or the code is wrong. */
+static custos_rc sq_fail(sqlite3 *db, int rc, const char *what, custos_error *err)
+{
+    custos_rc code;
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+        code = CUSTOS_ERR_UNAVAILABLE;
+        break;
+    case SQLITE_NOMEM:
+        code = CUSTOS_ERR_NOMEM;
+        break;
+    default:
+        code = CUSTOS_ERR_INTERNAL;
+        break;
+    }
+    return custos_error_set(err, code, "store: %s: %s (%s)", what,
+                            db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                            sqlite3_errstr(rc));
+}
+
+static void sq_put_u64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t sq_get_u64(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+/* Runs a statement that returns no row, and resets it. */
+static custos_rc sq_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, custos_error *err)
+{
+    int rc = sqlite3_step(st);
+    int rrc = sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(db, rc, what, err);
+    if (rrc != SQLITE_OK)
+        return sq_fail(db, rrc, what, err);
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_bind_rc(sqlite3 *db, int rc, const char *what, custos_error *err)
+{
+    return rc == SQLITE_OK ? CUSTOS_OK : sq_fail(db, rc, what, err);
+}
+
+static custos_rc sq_encode_submission(const custos_submission *s, uint8_t **buf, size_t *len,
+                                      custos_error *err)
+{
+    Custos__V1__SignedAttestation *m = NULL;
+    custos_rc rc = pb_from_submission(s, &m, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    *len = custos__v1__signed_attestation__get_packed_size(m);
+    *buf = malloc(*len > 0 ? *len : 1);
+    if (*buf == NULL) {
+        pb_submission_free(m);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory encoding");
+    }
+    custos__v1__signed_attestation__pack(m, *buf);
+    pb_submission_free(m);
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_decode_submission(const void *blob, int len, custos_submission *out,
+                                      custos_error *err)
+{
+    if (len < 0 || (blob == NULL && len > 0))
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: missing attestation blob");
+    Custos__V1__SignedAttestation *m =
+        custos__v1__signed_attestation__unpack(NULL, (size_t)len, blob);
+    if (m == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: stored attestation does not decode (corrupt row?)");
+    custos_rc rc = pb_to_submission(m, out, err);
+    custos__v1__signed_attestation__free_unpacked(m, NULL);
+    return rc;
+}
+
+static custos_rc sq_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len,
+                              const char *what, custos_error *err)
+{
+    const void *b = sqlite3_column_blob(st, col);
+    if (b == NULL || (size_t)sqlite3_column_bytes(st, col) != len)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: %s has the wrong size", what);
+    memcpy(out, b, len);
+    return CUSTOS_OK;
+}
+
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers). */
+static custos_rc sq_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->cursor = (uint64_t)sqlite3_column_int64(st, 0);
+    rec->state = CUSTOS_STATE_ACCEPTED;
+    rec->accepted_at = (uint64_t)sqlite3_column_int64(st, 2);
+    custos_rc rc = sq_copy_blob(st, 1, rec->digest, CUSTOS_HASH_LEN, "digest", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = sq_decode_submission(sqlite3_column_blob(st, 3), sqlite3_column_bytes(st, 3),
+                              &rec->sub, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    const uint8_t *signers = sqlite3_column_blob(st, 4);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 4);
+    if (signers == NULL || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
+        custos_submission_clear(&rec->sub);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: record %llu has %zu signer bytes for %zu signatures",
+                                (unsigned long long)rec->cursor, bytes, rec->sub.n_sigs);
+    }
+    for (size_t i = 0; i < rec->sub.n_sigs; i++)
+        memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
+    rec->n_signers = rec->sub.n_sigs;
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_begin(void *impl, custos_error *err)
+{
+    sq_store *s = impl;
+    return sq_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
+}
+
+static custos_rc sq_commit(void *impl, custos_error *err)
+{
+    sq_store *s = impl;
+    custos_rc rc = sq_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
+    /* A failed COMMIT can leave the transaction open; end it so the next group starts
+     * clean. */
+    if (rc != CUSTOS_OK && !sqlite3_get_autocommit(s->wdb))
+        (void)sq_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+    return rc;
+}
+
+static void sq_rollback(void *impl)
+{
+    sq_store *s = impl;
+    /* SQLite may already have rolled back on its own (I/O error, disk full). */
+    if (!sqlite3_get_autocommit(s->wdb))
+        (void)sq_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+}
+
+static custos_rc sq_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_HEAD];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *cursor = (uint64_t)sqlite3_column_int64(st, 0);
+    int rrc = sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s->wdb, rc, "head", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "head", err);
+}
+
+static custos_rc sq_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
+                                  custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_ACCOUNTS];
+    custos_rc out = CUSTOS_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        gw_store_account a;
+        memset(&a, 0, sizeof a);
+        uint8_t seq[8];
+        out = sq_copy_blob(st, 0, a.account, CUSTOS_HASH_LEN, "account", err);
+        if (out == CUSTOS_OK)
+            out = sq_copy_blob(st, 2, seq, sizeof seq, "last_sequence", err);
+        const unsigned char *feed = sqlite3_column_text(st, 1);
+        if (out == CUSTOS_OK && (feed == NULL || strlen((const char *)feed) > CUSTOS_FEED_MAX))
+            out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad feed in accounts");
+        if (out != CUSTOS_OK)
+            break;
+        memcpy(a.feed, feed, strlen((const char *)feed) + 1);
+        a.last_sequence = sq_get_u64(seq);
+        a.last_cursor = (uint64_t)sqlite3_column_int64(st, 3);
+        out = fn(ctx, &a, err);
+        if (out != CUSTOS_OK)
+            break;
+    }
+    int rrc = sqlite3_reset(st);
+    if (out != CUSTOS_OK)
+        return out;
+    if (rc != SQLITE_DONE)
+        return sq_fail(s->wdb, rc, "load accounts", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "load accounts", err);
+}
+
+static custos_rc sq_find_accepted(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                  uint64_t *cursor, uint32_t *n_signers, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_FIND_ACCEPTED];
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "find accepted", err);
+    if (out != CUSTOS_OK)
+        return out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *cursor = (uint64_t)sqlite3_column_int64(st, 0);
+        *n_signers = (uint32_t)(sqlite3_column_int64(st, 1) / CUSTOS_ADDRESS_LEN);
+    }
+    int rrc = sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rrc == SQLITE_OK ? CUSTOS_ERR_NOT_FOUND : sq_fail(s->wdb, rrc, "find accepted", err);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s->wdb, rc, "find accepted", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find accepted", err);
+}
+
+static custos_rc sq_get_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                custos_submission *sub, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_GET_PENDING];
+    memset(sub, 0, sizeof *sub);
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "get pending", err);
+    if (out != CUSTOS_OK)
+        return out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out = sq_decode_submission(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), sub,
+                                   err);
+    else if (rc == SQLITE_DONE)
+        out = CUSTOS_ERR_NOT_FOUND;
+    else
+        out = sq_fail(s->wdb, rc, "get pending", err);
+    int rrc = sqlite3_reset(st);
+    if (out == CUSTOS_OK && rrc != SQLITE_OK) {
+        custos_submission_clear(sub);
+        out = sq_fail(s->wdb, rrc, "get pending", err);
+    }
+    return out;
+}
+
+static custos_rc sq_list_pending_signers(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                         gw_store_signer_fn fn, void *ctx, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_LIST_SIGNERS];
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "list signers", err);
+    if (out != CUSTOS_OK)
+        return out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        gw_store_signer sg;
+        memset(&sg, 0, sizeof sg);
+        out = sq_copy_blob(st, 0, sg.address, CUSTOS_ADDRESS_LEN, "signer", err);
+        if (out == CUSTOS_OK)
+            out = sq_copy_blob(st, 2, sg.sig.bytes, CUSTOS_SIGNATURE_LEN, "signature", err);
+        sqlite3_int64 role = sqlite3_column_int64(st, 1);
+        if (out == CUSTOS_OK && (role < 0 || role >= GW_ROLE_COUNT))
+            out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad role %lld",
+                                   (long long)role);
+        if (out != CUSTOS_OK)
+            break;
+        sg.role = (gw_role)role;
+        out = fn(ctx, &sg, err);
+        if (out != CUSTOS_OK)
+            break;
+    }
+    int rrc = sqlite3_reset(st);
+    if (out != CUSTOS_OK)
+        return out;
+    if (rc != SQLITE_DONE)
+        return sq_fail(s->wdb, rc, "list signers", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "list signers", err);
+}
+
+static custos_rc sq_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                const custos_submission *sub, uint64_t first_seen,
+                                custos_error *err)
+{
+    sq_store *s = impl;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc out = sq_encode_submission(sub, &blob, &len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (len > INT_MAX || first_seen > INT64_MAX) {
+        free(blob);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: pending row out of range");
+    }
+    uint8_t seq[8];
+    sq_put_u64(seq, sub->att.sequence);
+    sqlite3_stmt *st = s->w[W_PUT_PENDING];
+    int rc = sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, sub->att.account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)first_seen);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put pending", err)
+                          : sq_fail(s->wdb, rc, "put pending", err);
+    (void)sqlite3_clear_bindings(st);
+    free(blob);
+    return out;
+}
+
+static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                       const gw_store_signer *sg, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_PUT_SIGNER];
+    int rc = sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, sg->address, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(st, 3, (int)sg->role);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, sg->sig.bytes, CUSTOS_SIGNATURE_LEN, SQLITE_STATIC);
+    if (rc != SQLITE_OK)
+        return sq_fail(s->wdb, rc, "put pending signer", err);
+    return sq_step_done(s->wdb, st, "put pending signer", err);
+}
+
+static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_error *err)
+{
+    sq_store *s = impl;
+    if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
+        rec->n_signers != rec->sub.n_sigs || rec->n_signers == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: record with cursor %llu and %zu signers for %zu "
+                                "signatures cannot be stored",
+                                (unsigned long long)rec->cursor, rec->n_signers,
+                                rec->sub.n_sigs);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc out = sq_encode_submission(&rec->sub, &blob, &len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (len > INT_MAX) {
+        free(blob);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
+    }
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    uint8_t seq[8];
+    sq_put_u64(seq, rec->sub.att.sequence);
+    const uint8_t *account = rec->sub.att.account;
+
+    sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+                               SQLITE_STATIC);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put accepted", err)
+                          : sq_fail(s->wdb, rc, "put accepted", err);
+    (void)sqlite3_clear_bindings(st);
+    free(blob);
+    if (out != CUSTOS_OK)
+        return out;
+
+    st = s->w[W_PUT_ACCOUNT];
+    rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 2, rec->sub.feed, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put account", err)
+                          : sq_fail(s->wdb, rc, "put account", err);
+    (void)sqlite3_clear_bindings(st);
+    if (out != CUSTOS_OK)
+        return out;
+
+    /* Signers first: their delete finds the digests through the pending rows. */
+    const enum sq_wstmt prune[2] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING};
+    for (int i = 0; i < 2; i++) {
+        st = s->w[prune[i]];
+        rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
+        out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "prune pending", err)
+                              : sq_fail(s->wdb, rc, "prune pending", err);
+        (void)sqlite3_clear_bindings(st);
+        if (out != CUSTOS_OK)
+            return out;
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                               custos_record *out, custos_error *err)
+{
+    sq_store *s = impl;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_LATEST];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "get latest", err);
+    } else {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            res = sq_row_to_record(st, out, err);
+        else if (rc == SQLITE_DONE)
+            res = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                   "no accepted attestation for this account");
+        else
+            res = sq_fail(s->rdb, rc, "get latest", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK) {
+            custos_record_clear(out);
+            res = sq_fail(s->rdb, rrc, "get latest", err);
+        }
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
+static custos_rc sq_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
+                              size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    if (after > INT64_MAX)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_READ_FROM];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "read from", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = sq_row_to_record(st, &out[*n], err);
+            if (res != CUSTOS_OK)
+                break;
+            (*n)++;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "read from", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "read from", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
+static void sq_close(void *impl)
+{
+    sq_store *s = impl;
+    if (s == NULL)
+        return;
+    for (int i = 0; i < W_COUNT; i++)
+        sqlite3_finalize(s->w[i]);
+    for (int i = 0; i < R_COUNT; i++)
+        sqlite3_finalize(s->r[i]);
+    /* Every statement is finalized, so close cannot be refused as busy. */
+    sqlite3_close(s->rdb);
+    sqlite3_close(s->wdb);
+    pthread_mutex_destroy(&s->rlock);
+    free(s);
+}
+
+static const gw_store_ops sq_ops = {
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .head = sq_head,
+    .load_accounts = sq_load_accounts,
+    .find_accepted = sq_find_accepted,
+    .get_pending = sq_get_pending,
+    .list_pending_signers = sq_list_pending_signers,
+    .put_pending = sq_put_pending,
+    .put_pending_signer = sq_put_pending_signer,
+    .put_accepted = sq_put_accepted,
+    .get_latest = sq_get_latest,
+    .read_from = sq_read_from,
+};
+
+static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)
+{
+    (void)names;
+    char *out = ctx;
+    if (ncol >= 1 && vals[0] != NULL)
+        snprintf(out, 16, "%s", vals[0]);
+    return 0;
+}
+
+static custos_rc sq_exec(sqlite3 *db, const char *sql, const char *what, custos_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CUSTOS_OK : sq_fail(db, rc, what, err);
+}
+
+static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        custos_rc out = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "store: cannot open %s: %s",
+                                         path, *db != NULL ? sqlite3_errmsg(*db)
+                                                           : sqlite3_errstr(rc));
+        sqlite3_close(*db);
+        *db = NULL;
+        return out;
+    }
+    rc = sqlite3_extended_result_codes(*db, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(*db, SQ_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK)
+        return sq_fail(*db, rc, "configure connection", err);
+    char mode[16] = "";
+    rc = sqlite3_exec(*db, "PRAGMA journal_mode=WAL", sq_text_cb, mode, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(*db, rc, "enable WAL", err);
+    if (strcmp(mode, "wal") != 0)
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "store: %s cannot use WAL journaling (got '%s'); use a file "
+                                "on a local file system", path, mode);
+    return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
+}
+
+/* Creates or upgrades the schema; PRAGMA user_version records which one a file has. */
+static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
+{
+    custos_rc rc = sq_exec(db, "BEGIN IMMEDIATE", "begin schema", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    char ver[16] = "";
+    int src = sqlite3_exec(db, "PRAGMA user_version", sq_text_cb, ver, NULL);
+    if (src != SQLITE_OK) {
+        rc = sq_fail(db, src, "read schema version", err);
+    } else if (strcmp(ver, "0") == 0) {
+        rc = sq_exec(db, sq_schema_v1, "create schema", err);
+        if (rc == CUSTOS_OK)
+            rc = sq_exec(db, "PRAGMA user_version = 1", "set schema version", err);
+    } else if (strcmp(ver, "1") != 0) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "store: %s has schema version %s; this gateway knows up to %d",
+                              path, ver, SQ_SCHEMA_VERSION);
+    }
+    if (rc == CUSTOS_OK)
+        return sq_exec(db, "COMMIT", "commit schema", err);
+    (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err)
+{
+    out->ops = NULL;
+    out->impl = NULL;
+    sq_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (pthread_mutex_init(&s->rlock, NULL) != 0) {
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
+    }
+    custos_rc rc = sq_connect(path, &s->wdb, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_migrate(s->wdb, path, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_connect(path, &s->rdb, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_exec(s->rdb, "PRAGMA query_only = 1", "set reader query-only", err);
+    for (int i = 0; rc == CUSTOS_OK && i < W_COUNT; i++) {
+        int src = sqlite3_prepare_v3(s->wdb, sq_wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                     &s->w[i], NULL);
+        if (src != SQLITE_OK)
+            rc = sq_fail(s->wdb, src, "prepare", err);
+    }
+    for (int i = 0; rc == CUSTOS_OK && i < R_COUNT; i++) {
+        int src = sqlite3_prepare_v3(s->rdb, sq_rsql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                     &s->r[i], NULL);
+        if (src != SQLITE_OK)
+            rc = sq_fail(s->rdb, src, "prepare", err);
+    }
+    if (rc != CUSTOS_OK) {
+        sq_close(s);
+        return rc;
+    }
+    out->ops = &sq_ops;
+    out->impl = s;
+    return CUSTOS_OK;
+}

@@ -1,0 +1,397 @@
+/* The SQLite store: accepted records in and out, the uniqueness that carries the replay
+ * rule, pending signatures and their pruning, rollback, reopening, schema versions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "testutil.h"
+
+typedef struct fixture {
+    char dir[4096];
+    char path[4200];
+    gw_store store;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    tu_mkdtemp(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/custos.db", f->dir);
+    custos_error err;
+    if (gw_store_open_sqlite(f->path, &f->store, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    gw_store_close(&f->store);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void make_sub(custos_submission *s, uint8_t account, uint64_t sequence, size_t n_sigs)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->feed, sizeof s->feed, "acme");
+    s->domain.chain_id = 31337;
+    memset(s->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
+    memset(s->att.account, account, CUSTOS_HASH_LEN);
+    memset(s->att.beneficiary, 0x07, CUSTOS_ADDRESS_LEN);
+    custos_u256_from_u64(&s->att.gross_value, 1000 + sequence);
+    custos_u256_from_u64(&s->att.collateral_value, 900 + sequence);
+    s->att.as_of = 1700000000;
+    s->att.valid_until = 1700003600;
+    s->att.sequence = sequence;
+    for (size_t i = 0; i < n_sigs; i++) {
+        memset(s->sigs[i].bytes, (int)(0x30 + i), CUSTOS_SIGNATURE_LEN);
+        s->sigs[i].bytes[64] = 27;
+    }
+    s->n_sigs = n_sigs;
+}
+
+/* A record whose digest is derived from (account, sequence, salt). */
+static void make_record(custos_record *r, uint64_t cursor, uint8_t account, uint64_t sequence,
+                        uint8_t salt)
+{
+    memset(r, 0, sizeof *r);
+    make_sub(&r->sub, account, sequence, 2);
+    r->cursor = cursor;
+    r->state = CUSTOS_STATE_ACCEPTED;
+    r->accepted_at = 1700000100 + cursor;
+    memset(r->digest, salt, CUSTOS_HASH_LEN);
+    r->digest[0] = account;
+    r->digest[1] = (uint8_t)sequence;
+    for (size_t i = 0; i < 2; i++)
+        memset(r->signers[i], (int)(0x50 + i), CUSTOS_ADDRESS_LEN);
+    r->n_signers = 2;
+}
+
+static void put_committed(gw_store *s, const custos_record *r)
+{
+    custos_error err;
+    assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
+    if (gw_store_put_accepted(s, r, &err) != CUSTOS_OK)
+        fail_msg("put_accepted: %s", err.message);
+    assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
+}
+
+static void assert_same_record(const custos_record *got, const custos_record *want)
+{
+    assert_int_equal(got->cursor, want->cursor);
+    assert_int_equal(got->state, CUSTOS_STATE_ACCEPTED);
+    assert_int_equal(got->accepted_at, want->accepted_at);
+    assert_memory_equal(got->digest, want->digest, CUSTOS_HASH_LEN);
+    assert_string_equal(got->sub.feed, want->sub.feed);
+    assert_memory_equal(&got->sub.domain, &want->sub.domain, sizeof want->sub.domain);
+    assert_memory_equal(&got->sub.att, &want->sub.att, sizeof want->sub.att);
+    assert_int_equal(got->sub.n_sigs, want->sub.n_sigs);
+    assert_memory_equal(got->sub.sigs, want->sub.sigs, want->sub.n_sigs * sizeof(custos_signature));
+    assert_int_equal(got->n_signers, want->n_signers);
+    assert_memory_equal(got->signers, want->signers, want->n_signers * CUSTOS_ADDRESS_LEN);
+}
+
+static void test_put_get_read_from(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    uint64_t head = 99;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 0);
+
+    custos_record recs[3];
+    make_record(&recs[0], 1, 0xa1, 1, 0);
+    make_record(&recs[1], 2, 0xa2, 1, 0);
+    make_record(&recs[2], 3, 0xa1, 2, 0);
+    /* Positions survive the round trip. */
+    custos_position pos = {.asset_id = "US912797GK13", .haircut_bps = 250};
+    custos_u256_from_u64(&pos.quantity, 5);
+    recs[2].sub.positions = &pos;
+    recs[2].sub.n_positions = 1;
+    for (int i = 0; i < 3; i++)
+        put_committed(&f->store, &recs[i]);
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 3);
+
+    custos_record got;
+    uint8_t account[32];
+    memset(account, 0xa1, sizeof account);
+    assert_int_equal(gw_store_get_latest(&f->store, account, &got, &err), CUSTOS_OK);
+    assert_same_record(&got, &recs[2]);
+    assert_int_equal(got.sub.n_positions, 1);
+    assert_string_equal(got.sub.positions[0].asset_id, "US912797GK13");
+    assert_int_equal(got.sub.positions[0].haircut_bps, 250);
+    custos_record_clear(&got);
+    memset(account, 0xa3, sizeof account);
+    assert_int_equal(gw_store_get_latest(&f->store, account, &got, &err), CUSTOS_ERR_NOT_FOUND);
+
+    custos_record out[4];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_same_record(&out[i], &recs[i]);
+        custos_record_clear(&out[i]);
+    }
+    assert_int_equal(gw_store_read_from(&f->store, 1, out, 1, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].cursor, 2);
+    custos_record_clear(&out[0]);
+    assert_int_equal(gw_store_read_from(&f->store, 3, out, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 0);
+
+    uint64_t cursor = 0;
+    uint32_t n_signers = 0;
+    assert_int_equal(gw_store_find_accepted(&f->store, recs[1].digest, &cursor, &n_signers, &err),
+                     CUSTOS_OK);
+    assert_int_equal(cursor, 2);
+    assert_int_equal(n_signers, 2);
+    uint8_t other[32] = {0};
+    assert_int_equal(gw_store_find_accepted(&f->store, other, &cursor, &n_signers, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+}
+
+/* The replay rule's last line of defence: one digest, one (account, sequence), one cursor. */
+static void test_uniqueness(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record first;
+    make_record(&first, 1, 0xb1, 5, 0);
+    put_committed(&f->store, &first);
+
+    static const struct {
+        const char *name;
+        uint64_t cursor;
+        uint8_t account;
+        uint64_t sequence;
+        uint8_t salt;
+    } clashes[] = {
+        {"same digest", 2, 0xb1, 5, 0},
+        {"same account and sequence", 2, 0xb1, 5, 9},
+        {"same cursor", 1, 0xb2, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof clashes / sizeof clashes[0]; i++) {
+        custos_record r;
+        make_record(&r, clashes[i].cursor, clashes[i].account, clashes[i].sequence,
+                    clashes[i].salt);
+        if (i == 0)
+            memcpy(r.digest, first.digest, 32);
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        custos_rc rc = gw_store_put_accepted(&f->store, &r, &err);
+        if (rc == CUSTOS_OK)
+            fail_msg("%s: accepted twice", clashes[i].name);
+        gw_store_rollback(&f->store);
+    }
+    /* Sequences beyond 2^63 keep their order. */
+    custos_record big, bigger;
+    make_record(&big, 2, 0xb3, UINT64_MAX - 1, 0);
+    make_record(&bigger, 3, 0xb3, UINT64_MAX, 0);
+    put_committed(&f->store, &big);
+    put_committed(&f->store, &bigger);
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 3);
+}
+
+static void test_rollback_discards(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r;
+    make_record(&r, 1, 0xc1, 1, 0);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &r, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    uint64_t head = 7;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 0);
+    custos_record got;
+    assert_int_equal(gw_store_get_latest(&f->store, r.sub.att.account, &got, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+}
+
+/* Readers see committed data only, even while a write transaction is open. */
+static void test_reader_sees_committed_only(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r;
+    make_record(&r, 1, 0xc2, 1, 0);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &r, &err), CUSTOS_OK);
+    custos_record out[2];
+    size_t n = 5;
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 2, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 2, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    custos_record_clear(&out[0]);
+}
+
+typedef struct signer_list {
+    gw_store_signer s[8];
+    size_t n;
+} signer_list;
+
+static custos_rc collect(void *ctx, const gw_store_signer *s, custos_error *err)
+{
+    (void)err;
+    signer_list *l = ctx;
+    assert_true(l->n < 8);
+    l->s[l->n++] = *s;
+    return CUSTOS_OK;
+}
+
+static void add_pending(gw_store *s, const uint8_t digest[32], const custos_submission *sub,
+                        const gw_store_signer *sg, size_t n)
+{
+    custos_error err;
+    assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
+    if (sub != NULL)
+        assert_int_equal(gw_store_put_pending(s, digest, sub, 1700000050, &err), CUSTOS_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(gw_store_put_pending_signer(s, digest, &sg[i], &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
+}
+
+static void test_pending(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_submission sub3, sub5;
+    make_sub(&sub3, 0xd1, 3, 1);
+    make_sub(&sub5, 0xd1, 5, 1);
+    uint8_t d3[32], d5[32];
+    memset(d3, 0x33, 32);
+    memset(d5, 0x55, 32);
+    gw_store_signer sg[3];
+    memset(sg, 0, sizeof sg);
+    for (int i = 0; i < 3; i++) {
+        memset(sg[i].address, 0x60 + i, CUSTOS_ADDRESS_LEN);
+        sg[i].role = (gw_role)i;
+        memset(sg[i].sig.bytes, 0x70 + i, CUSTOS_SIGNATURE_LEN);
+    }
+    custos_submission got;
+    assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_ERR_NOT_FOUND);
+    add_pending(&f->store, d3, &sub3, &sg[1], 1);
+    add_pending(&f->store, d3, NULL, &sg[0], 1);
+    add_pending(&f->store, d5, &sub5, &sg[2], 1);
+
+    assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_OK);
+    assert_memory_equal(&got.att, &sub3.att, sizeof sub3.att);
+    assert_string_equal(got.feed, "acme");
+    custos_submission_clear(&got);
+
+    signer_list l = {.n = 0};
+    assert_int_equal(gw_store_list_pending_signers(&f->store, d3, collect, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 2);
+    assert_memory_equal(&l.s[0], &sg[1], sizeof sg[1]); /* in the order they were added */
+    assert_memory_equal(&l.s[1], &sg[0], sizeof sg[0]);
+
+    /* The same signer twice for one digest is refused by the primary key. */
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_put_pending_signer(&f->store, d3, &sg[0], &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+
+    /* Accepting sequence 4 drops the pending sequence 3, keeps 5. */
+    custos_record r;
+    make_record(&r, 1, 0xd1, 4, 0);
+    put_committed(&f->store, &r);
+    assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_ERR_NOT_FOUND);
+    l.n = 0;
+    assert_int_equal(gw_store_list_pending_signers(&f->store, d3, collect, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(gw_store_get_pending(&f->store, d5, &got, &err), CUSTOS_OK);
+    custos_submission_clear(&got);
+    l.n = 0;
+    assert_int_equal(gw_store_list_pending_signers(&f->store, d5, collect, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 1);
+}
+
+typedef struct account_list {
+    gw_store_account a[4];
+    size_t n;
+} account_list;
+
+static custos_rc collect_account(void *ctx, const gw_store_account *a, custos_error *err)
+{
+    (void)err;
+    account_list *l = ctx;
+    assert_true(l->n < 4);
+    l->a[l->n++] = *a;
+    return CUSTOS_OK;
+}
+
+static void test_reopen_persists(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r1, r2;
+    make_record(&r1, 1, 0xe1, 10, 0);
+    make_record(&r2, 2, 0xe1, 11, 0);
+    put_committed(&f->store, &r1);
+    put_committed(&f->store, &r2);
+    gw_store_close(&f->store);
+    assert_int_equal(gw_store_open_sqlite(f->path, &f->store, &err), CUSTOS_OK);
+
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 2);
+    account_list l = {.n = 0};
+    assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 1);
+    assert_memory_equal(l.a[0].account, r2.sub.att.account, 32);
+    assert_int_equal(l.a[0].last_sequence, 11);
+    assert_int_equal(l.a[0].last_cursor, 2);
+    assert_string_equal(l.a[0].feed, "acme");
+    custos_record got;
+    assert_int_equal(gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err), CUSTOS_OK);
+    assert_same_record(&got, &r2);
+    custos_record_clear(&got);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    gw_store_close(&f->store);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    custos_error err;
+    assert_int_not_equal(gw_store_open_sqlite(f->path, &f->store, &err), CUSTOS_OK);
+    assert_non_null(strstr(err.message, "schema version 99"));
+    assert_null(f->store.ops);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_get_read_from, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uniqueness, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_sees_committed_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
