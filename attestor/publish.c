@@ -42,7 +42,7 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out)
     custos_error err;
     custos_rc rc = custos_client_new(gateway, 0, &client, &err);
     if (rc != CUSTOS_OK) {
-        at_cmd_error("gateway %s: %s", gateway, err.message);
+        at_cmd_error("cannot use gateway %s: %s", gateway, err.message);
         return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE : AT_EXIT_INPUT;
     }
     custos_submit_result res;
@@ -50,11 +50,11 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out)
     rc = custos_client_submit(client, s, &res, &err);
     custos_client_free(client);
     if (rc == CUSTOS_ERR_UNAVAILABLE) {
-        at_cmd_error("gateway %s unreachable: %s", gateway, err.message);
+        at_cmd_error("gateway unreachable: %s", err.message);
         return AT_EXIT_UNREACHABLE;
     }
     if (rc != CUSTOS_OK) {
-        at_cmd_error("gateway %s: submission failed: %s", gateway, err.message);
+        at_cmd_error("submission failed: %s", err.message);
         return AT_EXIT_INPUT;
     }
     at_report_answer(out, &res);

@@ -216,7 +216,7 @@ static int gw_connect(const char *gateway, custos_client **client)
     custos_error err;
     custos_rc rc = custos_client_new(gateway, 0, client, &err);
     if (rc != CUSTOS_OK) {
-        fail("gateway %s: %s", gateway, err.message);
+        fail("cannot use gateway %s: %s", gateway, err.message);
         return exit_for(rc);
     }
     return EXIT_OK;
@@ -263,11 +263,11 @@ static int cmd_get_latest(int argc, char **argv)
     custos_rc rc = custos_client_get_latest(client, id, &rec, &err);
     custos_client_free(client);
     if (rc == CUSTOS_ERR_NOT_FOUND) {
-        fail("no accepted attestation for this account: %s", err.message);
+        fail("%s", err.message);
         return EXIT_NEGATIVE;
     }
     if (rc != CUSTOS_OK) {
-        fail("gateway %s: %s", gateway, err.message);
+        fail("%s", err.message);
         return exit_for(rc);
     }
     bool ok = emit(record_json(&rec), JSON_INDENT(2));
@@ -310,8 +310,12 @@ static int cmd_watch(int argc, char **argv)
         default: fputs(usage, stderr); return EXIT_FAIL;
         }
     }
-    if (optind != argc || idle > INT32_MAX) {
-        fail("watch: --idle-timeout-ms is at most %d\n%s", INT32_MAX, usage);
+    if (optind != argc) {
+        fail("watch: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    if (idle > INT32_MAX) {
+        fail("--idle-timeout-ms: at most %d", INT32_MAX);
         return EXIT_FAIL;
     }
     custos_client *client;
@@ -325,7 +329,7 @@ static int cmd_watch(int argc, char **argv)
     if (w.failed)
         return EXIT_FAIL;
     if (rc != CUSTOS_OK) {
-        fail("gateway %s: %s", gateway, err.message);
+        fail("%s", err.message);
         return exit_for(rc);
     }
     return EXIT_OK;
@@ -365,7 +369,7 @@ static int cmd_signers(int argc, char **argv)
     custos_rc rc = custos_client_list_signers(client, &signers, &n, &err);
     custos_client_free(client);
     if (rc != CUSTOS_OK) {
-        fail("gateway %s: %s", gateway, err.message);
+        fail("%s", err.message);
         return exit_for(rc);
     }
     json_t *arr = json_array();
@@ -401,7 +405,7 @@ static int cmd_health(int argc, char **argv)
     custos_rc rc = custos_client_health(client, &serving, &err);
     custos_client_free(client);
     if (rc != CUSTOS_OK) {
-        fail("gateway %s: %s", gateway, err.message);
+        fail("%s", err.message);
         return exit_for(rc);
     }
     puts(serving ? "SERVING" : "NOT_SERVING");
