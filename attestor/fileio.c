@@ -29,8 +29,9 @@ custos_rc at_file_read(const char *path, size_t max, char **data, size_t *len, c
     }
     if ((unsigned long long)st.st_size > max) {
         close(fd);
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "%s: %lld bytes, over the %zu-byte limit",
-                                path, (long long)st.st_size, max);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "%s: %lld bytes, over the %zu-byte limit", path,
+                                (long long)st.st_size, max);
     }
     size_t cap = (size_t)st.st_size;
     char *buf = malloc(cap + 1);

@@ -24,8 +24,9 @@ custos_rc at_json_parse(const char *file, const char *text, size_t len, json_t *
     json_error_t jerr;
     *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (*root == NULL)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: line %d column %d: not valid JSON: %s",
-                                file, jerr.line, jerr.column, jerr.text);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: line %d column %d: not valid JSON: %s", file, jerr.line,
+                                jerr.column, jerr.text);
     if (!json_is_object(*root)) {
         json_decref(*root);
         *root = NULL;

@@ -6,11 +6,12 @@
 
 static void print_time(FILE *out, const char *label, uint64_t t)
 {
-    char iso[32] = "out of range";
+    char iso[32];
     struct tm tm;
     time_t tt = (time_t)t;
-    if ((uint64_t)tt == t && gmtime_r(&tt, &tm) != NULL)
-        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(iso, sizeof iso, "out of range");
     fprintf(out, "%-12s %llu (%s)\n", label, (unsigned long long)t, iso);
 }
 

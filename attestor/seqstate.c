@@ -15,6 +15,8 @@
 #include "fileio.h"
 
 #define AT_STATE_MAX_BYTES (64u * 1024u * 1024u)
+/* The state is never reset: a fresh file could reuse sequence numbers. */
+#define AT_STATE_ADVICE "restore it from a backup"
 
 static custos_rc state_load(const char *path, json_t **state, custos_error *err)
 {
@@ -33,15 +35,13 @@ static custos_rc state_load(const char *path, json_t **state, custos_error *err)
     free(text);
     if (*state == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s: line %d: corrupt sequence state (%s); refusing to reuse "
-                                "sequence numbers: restore the file from a backup",
+                                "%s: line %d: corrupt sequence state (%.60s); " AT_STATE_ADVICE,
                                 path, jerr.line, jerr.text);
     if (!json_is_object(*state)) {
         json_decref(*state);
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s: corrupt sequence state (not a JSON object); refusing to "
-                                "reuse sequence numbers: restore the file from a backup",
-                                path);
+                                "%s: corrupt sequence state (not a JSON object); "
+                                AT_STATE_ADVICE, path);
     }
     const char *key;
     json_t *v;
@@ -57,10 +57,8 @@ static custos_rc state_load(const char *path, json_t **state, custos_error *err)
                   json_integer_value(v) >= 1;
         if (!ok) {
             custos_error_set(err, CUSTOS_ERR_INVALID,
-                             "%s: %.80s: corrupt sequence state (want \"0x<64 lowercase hex>\": "
-                             "positive integer); refusing to reuse sequence numbers: restore the file "
-                             "from a backup",
-                             path, key);
+                             "%s: %.70s: corrupt sequence state (want \"0x<64 lowercase hex>\": "
+                             "integer >= 1); " AT_STATE_ADVICE, path, key);
             json_decref(*state);
             return CUSTOS_ERR_INVALID;
         }

@@ -132,9 +132,10 @@ static void test_sample_book_totals(void **state)
     at_prices p;
     at_policy pol;
     custos_error err;
-    if (at_holdings_load(CUSTOS_SOURCE_DIR "/deploy/examples/holdings.json", &h, &err) != CUSTOS_OK ||
-        at_prices_load(CUSTOS_SOURCE_DIR "/deploy/examples/prices.json", &p, &err) != CUSTOS_OK ||
-        at_policy_load(CUSTOS_SOURCE_DIR "/deploy/examples/policy.json", &pol, &err) != CUSTOS_OK)
+#define EXAMPLE(name) CUSTOS_SOURCE_DIR "/deploy/examples/" name
+    if (at_holdings_load(EXAMPLE("holdings.json"), &h, &err) != CUSTOS_OK ||
+        at_prices_load(EXAMPLE("prices.json"), &p, &err) != CUSTOS_OK ||
+        at_policy_load(EXAMPLE("policy.json"), &pol, &err) != CUSTOS_OK)
         fail_msg("sample book: %s", err.message);
     const at_account *a = at_holdings_find(&h, "ACME-FUND-001");
     assert_non_null(a);
