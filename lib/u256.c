@@ -225,7 +225,7 @@ custos_rc custos_u256_from_dec(custos_u256 *r, const char *s, size_t len, custos
 
 /* Writes the digits of a, most significant first, into buf (at least 78 bytes); returns
  * how many. */
-static size_t u256_digits(const custos_u256 *a, char buf[78])
+static size_t u256_write_digits(const custos_u256 *a, char buf[78])
 {
     char rev[78];
     size_t n = 0;
@@ -241,7 +241,7 @@ static size_t u256_digits(const custos_u256 *a, char buf[78])
 custos_rc custos_u256_to_dec(const custos_u256 *a, char *buf, size_t cap)
 {
     char digits[78];
-    size_t n = u256_digits(a, digits);
+    size_t n = u256_write_digits(a, digits);
     if (buf == NULL || cap < n + 1)
         return CUSTOS_ERR_TOO_LARGE;
     memcpy(buf, digits, n);
@@ -306,7 +306,7 @@ custos_rc custos_fixed_format(const custos_u256 *a, unsigned decimals, char *buf
     if (decimals > U256_MAX_DECIMALS)
         return CUSTOS_ERR_INVALID;
     char digits[78];
-    size_t n = u256_digits(a, digits);
+    size_t n = u256_write_digits(a, digits);
 
     /* Left-pad with zeros so there is at least one integer digit: at most
      * max(decimals + 1, n) <= 78 characters. */
