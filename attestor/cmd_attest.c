@@ -40,7 +40,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
-    optind = 0;
+    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'h': a->holdings = optarg; break;

@@ -68,7 +68,7 @@ int at_cmd_cosign(int argc, char **argv)
         {0, 0, 0, 0}};
     const char *in = NULL, *key = NULL, *gateway = NULL, *export_path = NULL;
     int c;
-    optind = 0;
+    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': in = optarg; break;
@@ -86,13 +86,12 @@ int at_cmd_cosign(int argc, char **argv)
     custos_submission s;
     memset(&s, 0, sizeof s);
     at_signer signer;
+    memset(&signer, 0, sizeof signer);
     custos_error err;
     uint8_t digest[32];
     custos_rc rc = load_submission(in, &s, &err);
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, key, &err);
-    else
-        memset(&signer, 0, sizeof signer);
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
         rc = check_signatures(signer.ctx, &s, digest, signer.address, in, &err);

@@ -13,7 +13,7 @@ int at_cmd_keygen(int argc, char **argv)
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {0, 0, 0, 0}};
     const char *out = NULL;
     int c;
-    optind = 0;
+    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c != 'o') {
             at_cmd_error("%s", usage);
