@@ -178,7 +178,7 @@ custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos
 {
     if (p == NULL || out == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "position leaf: NULL argument");
-    size_t id_len;
+    size_t id_len = 0;
     custos_rc rc = merkle_check_asset_id(p->asset_id, &id_len, err);
     if (rc != CUSTOS_OK)
         return rc;
