@@ -138,8 +138,9 @@ int main(int argc, char **argv)
     }
     int port = gw_server_port(server);
     if (port_file != NULL && write_port_file(port_file, port) != 0) {
-        gw_server_free(server);
+        gw_server_shutdown(server, 0);
         gw_engine_free(engine);
+        gw_server_free(server);
         gw_config_clear(&cfg);
         return 1;
     }
@@ -151,8 +152,10 @@ int main(int argc, char **argv)
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
     gw_server_shutdown(server, DRAIN_MS);
-    gw_server_free(server);
+    /* The engine goes first: freeing it joins the committer, so no commit notification
+     * can still be on its way to the server. */
     gw_engine_free(engine);
+    gw_server_free(server);
     gw_config_clear(&cfg);
     gw_log(GW_LOG_INFO, "stopped", "clean shutdown");
     return 0;

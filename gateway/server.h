@@ -20,7 +20,9 @@ int gw_server_port(const gw_server *s);
 /* Graceful stop: refuses new calls, lets in-flight ones finish (up to drain_ms, then
  * cancels what is left), ends Watch streams, and joins the workers. Idempotent. */
 void gw_server_shutdown(gw_server *s, int drain_ms);
-/* Shuts down if still running, then releases everything. Safe on NULL. */
+/* Shuts down if still running, then releases everything. Safe on NULL. After
+ * gw_server_shutdown the engine no longer calls into the server once its committer has
+ * stopped: free the engine first, then the server. */
 void gw_server_free(gw_server *s);
 
 #endif
