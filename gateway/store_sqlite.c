@@ -139,9 +139,10 @@ static custos_rc sq_fail(sqlite3 *db, int rc, const char *what, custos_error *er
         code = CUSTOS_ERR_INTERNAL;
         break;
     }
-    return custos_error_set(err, code, "store: %s: %s (%s)", what,
-                            db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
-                            sqlite3_errstr(rc));
+    const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (strcmp(msg, sqlite3_errstr(rc)) == 0)
+        return custos_error_set(err, code, "store: %s: %s", what, msg);
+    return custos_error_set(err, code, "store: %s: %s (%s)", what, msg, sqlite3_errstr(rc));
 }
 
 static void sq_put_u64(uint8_t out[8], uint64_t v)

@@ -1,0 +1,715 @@
+/* The rule engine (engine.h).
+ *
+ * Submitting threads run the stateless checks (verify.c) and queue what passed. One
+ * committer thread owns every piece of mutable rule state: it takes a group of queued
+ * submissions, applies replay and quorum rules to each in order inside one store
+ * transaction, commits, and only then answers them (DESIGN rule 8). Because only the
+ * committer writes, the rules need no locking beyond the queue itself.
+ *
+ * The committer caches each account's last accepted sequence and feed. Changes made
+ * while a group is open go to a small overlay that is merged into the cache only once
+ * the commit succeeded, so a failed group leaves the cache exactly as the store is. */
+#include "engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+#include "verify.h"
+
+/* Queue slots per grouped commit: room for a few groups to wait while one commits. */
+#define ENG_QUEUE_GROUPS 4
+#define ENG_QUEUE_MIN 1024
+/* How often an idle, unhealthy engine checks whether its store is back. */
+#define ENG_PROBE_US 1000000u
+
+typedef struct eng_item {
+    custos_submission sub;
+    gw_verified ver;
+    gw_submit_done_fn done;
+    void *ctx;
+    gw_submit_outcome out;
+} eng_item;
+
+typedef struct eng_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    bool used;
+    uint64_t last_sequence;
+    char feed[CUSTOS_FEED_MAX + 1];
+} eng_account;
+
+struct gw_engine {
+    const gw_config *cfg;
+    gw_verifier *verifier;
+    gw_store store;
+
+    pthread_mutex_t lock; /* guards the queue, stopping and the listener */
+    pthread_cond_t not_empty;
+    pthread_cond_t not_full;
+    eng_item **queue;
+    size_t queue_cap, queue_first, queue_count;
+    bool stopping;
+    gw_commit_fn listener;
+    void *listener_ctx;
+    pthread_t committer;
+
+    _Atomic uint64_t head;
+    atomic_bool healthy; /* the last group's commit succeeded */
+
+    /* Committer-only state from here on. */
+    eng_account *cache;
+    size_t cache_cap, cache_count;
+    eng_account *overlay;
+    size_t overlay_count;
+    eng_item **group;
+    gw_store_signer *collected;
+    bool *take;
+    size_t collected_cap, n_collected;
+    const gw_feed *collect_feed;
+};
+
+static uint64_t eng_now(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec;
+}
+
+static void eng_hex(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+    if (custos_hex_encode(data, len, out, cap) != CUSTOS_OK)
+        snprintf(out, cap, "?");
+}
+
+/* FNV-1a: accounts are usually keccak outputs, but nothing forces a client to send
+ * well-spread ones. */
+static size_t eng_hash(const uint8_t account[CUSTOS_HASH_LEN])
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < CUSTOS_HASH_LEN; i++) {
+        h ^= account[i];
+        h *= 1099511628211u;
+    }
+    return (size_t)h;
+}
+
+static eng_account *eng_cache_slot(eng_account *table, size_t cap,
+                                   const uint8_t account[CUSTOS_HASH_LEN])
+{
+    size_t i = eng_hash(account) & (cap - 1);
+    while (table[i].used && memcmp(table[i].account, account, CUSTOS_HASH_LEN) != 0)
+        i = (i + 1) & (cap - 1);
+    return &table[i];
+}
+
+/* Makes room for `more` new accounts at a load factor of at most 1/2. */
+static custos_rc eng_cache_reserve(gw_engine *e, size_t more, custos_error *err)
+{
+    if ((e->cache_count + more) * 2 <= e->cache_cap)
+        return CUSTOS_OK;
+    size_t cap = e->cache_cap == 0 ? 64 : e->cache_cap;
+    while ((e->cache_count + more) * 2 > cap)
+        cap *= 2;
+    eng_account *t = calloc(cap, sizeof *t);
+    if (t == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory for %zu accounts",
+                                e->cache_count + more);
+    for (size_t i = 0; i < e->cache_cap; i++)
+        if (e->cache[i].used)
+            *eng_cache_slot(t, cap, e->cache[i].account) = e->cache[i];
+    free(e->cache);
+    e->cache = t;
+    e->cache_cap = cap;
+    return CUSTOS_OK;
+}
+
+/* Caller reserved room first. */
+static void eng_cache_put(gw_engine *e, const eng_account *a)
+{
+    eng_account *slot = eng_cache_slot(e->cache, e->cache_cap, a->account);
+    if (!slot->used)
+        e->cache_count++;
+    *slot = *a;
+    slot->used = true;
+}
+
+static custos_rc eng_load_account(void *ctx, const gw_store_account *a, custos_error *err)
+{
+    gw_engine *e = ctx;
+    custos_rc rc = eng_cache_reserve(e, 1, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    eng_account acct;
+    memset(&acct, 0, sizeof acct);
+    memcpy(acct.account, a->account, CUSTOS_HASH_LEN);
+    acct.last_sequence = a->last_sequence;
+    memcpy(acct.feed, a->feed, sizeof acct.feed);
+    eng_cache_put(e, &acct);
+    return CUSTOS_OK;
+}
+
+/* The account as the open group sees it: the overlay first, then the cache. */
+static const eng_account *eng_account_find(const gw_engine *e,
+                                           const uint8_t account[CUSTOS_HASH_LEN])
+{
+    for (size_t i = 0; i < e->overlay_count; i++)
+        if (memcmp(e->overlay[i].account, account, CUSTOS_HASH_LEN) == 0)
+            return &e->overlay[i];
+    if (e->cache_cap == 0)
+        return NULL;
+    const eng_account *slot = eng_cache_slot(e->cache, e->cache_cap, account);
+    return slot->used ? slot : NULL;
+}
+
+/* The overlay holds one entry per account touched by the group, so at most
+ * commit_batch_max. */
+static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                            uint64_t sequence, const char *feed)
+{
+    eng_account *a = NULL;
+    for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
+        if (memcmp(e->overlay[i].account, account, CUSTOS_HASH_LEN) == 0)
+            a = &e->overlay[i];
+    if (a == NULL) {
+        a = &e->overlay[e->overlay_count++];
+        memset(a, 0, sizeof *a);
+        memcpy(a->account, account, CUSTOS_HASH_LEN);
+        a->used = true;
+    }
+    a->last_sequence = sequence;
+    snprintf(a->feed, sizeof a->feed, "%s", feed);
+}
+
+static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
+{
+    o->reason = r;
+    o->state = CUSTOS_STATE_UNSPECIFIED;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->detail, sizeof o->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Collects a stored signature if its signer still counts: a signer revoked or removed
+ * from the allow-list since it signed no longer contributes to a quorum. */
+static custos_rc eng_collect(void *ctx, const gw_store_signer *sg, custos_error *err)
+{
+    gw_engine *e = ctx;
+    const gw_signer *s = gw_config_find_signer(e->cfg, e->collect_feed->name, sg->address);
+    if (s == NULL || !s->active)
+        return CUSTOS_OK;
+    if (e->n_collected >= e->collected_cap)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "engine: more pending signers than allow-listed ones");
+    gw_store_signer *dst = &e->collected[e->n_collected++];
+    *dst = *sg;
+    dst->role = s->role;
+    return CUSTOS_OK;
+}
+
+static bool eng_collected_has(const gw_engine *e, const uint8_t addr[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < e->n_collected; i++)
+        if (memcmp(e->collected[i].address, addr, CUSTOS_ADDRESS_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the collected signatures make a quorum for the attestation. */
+static bool eng_quorum(const gw_engine *e, const gw_feed *feed, uint8_t kind)
+{
+    bool roles[GW_ROLE_COUNT] = {false};
+    uint32_t distinct = 0;
+    for (size_t i = 0; i < e->n_collected; i++) {
+        if (!roles[e->collected[i].role]) {
+            roles[e->collected[i].role] = true;
+            distinct++;
+        }
+    }
+    /* DESIGN rule 7: stopping a loan must be easy. */
+    if (kind == CUSTOS_KIND_FREEZE && roles[GW_ROLE_CUSTODIAN])
+        return true;
+    uint32_t count = feed->distinct_roles ? distinct : (uint32_t)e->n_collected;
+    return count >= feed->threshold;
+}
+
+/* The record carries every collected signature, or, past CUSTOS_MAX_SIGNATURES, one
+ * signer of each role first (that keeps a distinct-roles quorum and a freeze's custodian)
+ * and then the earliest others, in collection order. */
+static void eng_fill_signatures(gw_engine *e, custos_record *rec)
+{
+    size_t n = e->n_collected, picked = 0;
+    bool role_taken[GW_ROLE_COUNT] = {false};
+    for (size_t i = 0; i < n; i++)
+        e->take[i] = n <= CUSTOS_MAX_SIGNATURES;
+    if (n > CUSTOS_MAX_SIGNATURES) {
+        for (size_t i = 0; i < n; i++) {
+            if (!role_taken[e->collected[i].role]) {
+                role_taken[e->collected[i].role] = true;
+                e->take[i] = true;
+                picked++;
+            }
+        }
+        for (size_t i = 0; i < n && picked < CUSTOS_MAX_SIGNATURES; i++) {
+            if (!e->take[i]) {
+                e->take[i] = true;
+                picked++;
+            }
+        }
+    }
+    rec->sub.n_sigs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!e->take[i])
+            continue;
+        rec->sub.sigs[rec->sub.n_sigs] = e->collected[i].sig;
+        memcpy(rec->signers[rec->sub.n_sigs], e->collected[i].address, CUSTOS_ADDRESS_LEN);
+        rec->sub.n_sigs++;
+    }
+    rec->n_signers = rec->sub.n_sigs;
+}
+
+/* Applies one verified submission inside the open transaction. Returns a store error
+ * (which fails the whole group); a refusal is an outcome, not an error. */
+static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                           custos_error *err)
+{
+    const custos_attestation *a = &it->sub.att;
+    const gw_feed *feed = it->ver.feed;
+    gw_submit_outcome *o = &it->out;
+    memcpy(o->digest, it->ver.digest, CUSTOS_HASH_LEN);
+    o->threshold = feed->threshold;
+
+    const eng_account *acct = eng_account_find(e, a->account);
+    if (acct != NULL && a->sequence <= acct->last_sequence) {
+        uint64_t cursor = 0;
+        uint32_t n_signers = 0;
+        custos_rc rc = gw_store_find_accepted(&e->store, it->ver.digest, &cursor, &n_signers,
+                                              err);
+        if (rc == CUSTOS_OK) {
+            /* DESIGN rule 4: a retry of an accepted attestation is a success. */
+            o->state = CUSTOS_STATE_ACCEPTED;
+            o->duplicate = true;
+            o->cursor = cursor;
+            o->signatures = n_signers;
+            return CUSTOS_OK;
+        }
+        if (rc != CUSTOS_ERR_NOT_FOUND)
+            return rc;
+        eng_refuse(o, CUSTOS_REASON_REPLAY,
+                   "sequence %" PRIu64 " is not above %" PRIu64
+                   ", the last accepted sequence of this account",
+                   a->sequence, acct->last_sequence);
+        return CUSTOS_OK;
+    }
+    /* An account belongs to the feed (custodian) of its first accepted attestation. */
+    if (acct != NULL && strcmp(acct->feed, it->sub.feed) != 0) {
+        eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+                   "this account belongs to feed '%s'; signers of feed '%s' cannot attest it",
+                   acct->feed, it->sub.feed);
+        return CUSTOS_OK;
+    }
+
+    custos_submission stored;
+    custos_rc rc = gw_store_get_pending(&e->store, it->ver.digest, &stored, err);
+    if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
+        return rc;
+    bool pending = rc == CUSTOS_OK;
+    if (pending && strcmp(stored.feed, it->sub.feed) != 0) {
+        eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+                   "this attestation is already pending under feed '%s', not '%s'",
+                   stored.feed, it->sub.feed);
+        custos_submission_clear(&stored);
+        return CUSTOS_OK;
+    }
+
+    e->n_collected = 0;
+    e->collect_feed = feed;
+    rc = pending ? gw_store_list_pending_signers(&e->store, it->ver.digest, eng_collect, e, err)
+                 : CUSTOS_OK;
+    size_t known = e->n_collected;
+    for (size_t i = 0; rc == CUSTOS_OK && i < it->ver.n_signers; i++) {
+        if (eng_collected_has(e, it->ver.signers[i]))
+            continue;
+        gw_store_signer *sg = &e->collected[e->n_collected++];
+        memcpy(sg->address, it->ver.signers[i], CUSTOS_ADDRESS_LEN);
+        sg->role = it->ver.roles[i];
+        sg->sig = it->sub.sigs[i];
+    }
+    if (rc != CUSTOS_OK) {
+        if (pending)
+            custos_submission_clear(&stored);
+        return rc;
+    }
+    o->signatures = (uint32_t)e->n_collected;
+
+    if (eng_quorum(e, feed, a->kind)) {
+        /* Keep the positions of whichever submission brought them. */
+        const custos_submission *base =
+            pending && (stored.n_positions > 0 || it->sub.n_positions == 0) ? &stored
+                                                                             : &it->sub;
+        custos_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.cursor = *head + 1;
+        rec.state = CUSTOS_STATE_ACCEPTED;
+        memcpy(rec.digest, it->ver.digest, CUSTOS_HASH_LEN);
+        rec.accepted_at = now;
+        rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
+        eng_fill_signatures(e, &rec);
+        rc = gw_store_put_accepted(&e->store, &rec, err);
+        if (rc == CUSTOS_OK) {
+            *head = rec.cursor;
+            eng_overlay_set(e, a->account, a->sequence, it->sub.feed);
+            o->state = CUSTOS_STATE_ACCEPTED;
+            o->cursor = rec.cursor;
+        }
+    } else {
+        if (!pending)
+            rc = gw_store_put_pending(&e->store, it->ver.digest, &it->sub, now, err);
+        for (size_t i = known; rc == CUSTOS_OK && i < e->n_collected; i++)
+            rc = gw_store_put_pending_signer(&e->store, it->ver.digest, &e->collected[i], err);
+        o->state = CUSTOS_STATE_PENDING;
+        o->duplicate = e->n_collected == known;
+    }
+    if (pending)
+        custos_submission_clear(&stored);
+    return rc;
+}
+
+static void eng_log_outcome(const eng_item *it)
+{
+    const gw_submit_outcome *o = &it->out;
+    char account[2 + 2 * CUSTOS_HASH_LEN + 1], digest[2 + 2 * CUSTOS_HASH_LEN + 1];
+    eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
+    eng_hex(o->digest, CUSTOS_HASH_LEN, digest, sizeof digest);
+    if (o->reason != CUSTOS_REASON_NONE)
+        gw_log(GW_LOG_DEBUG, "refused",
+               "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s", it->sub.feed,
+               account, it->sub.att.sequence, custos_reason_name(o->reason), o->detail);
+    else
+        gw_log(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
+               "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
+               " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
+               it->sub.feed, account, it->sub.att.sequence, digest, o->cursor, o->signatures,
+               o->threshold, o->duplicate ? "true" : "false");
+}
+
+static void eng_answer(eng_item *it)
+{
+    eng_log_outcome(it);
+    it->done(it->ctx, &it->out);
+    custos_submission_clear(&it->sub);
+    free(it);
+}
+
+static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
+{
+    uint64_t now = eng_now();
+    uint64_t old_head = atomic_load(&e->head), head = old_head;
+    custos_error err;
+    custos_error_clear(&err);
+    e->overlay_count = 0;
+
+    custos_rc rc = gw_store_begin(&e->store, &err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
+        rc = eng_apply(e, items[i], now, &head, &err);
+    /* Room in the cache is made before the commit, so merging after it cannot fail. */
+    if (rc == CUSTOS_OK)
+        rc = eng_cache_reserve(e, e->overlay_count, &err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_commit(&e->store, &err);
+    else
+        gw_store_rollback(&e->store);
+
+    if (rc != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "store_error", "a group of %zu submissions was not committed: %s",
+               n, err.message);
+        atomic_store(&e->healthy, false);
+        custos_reason reason = rc == CUSTOS_ERR_UNAVAILABLE || rc == CUSTOS_ERR_IO
+                                   ? CUSTOS_REASON_UNAVAILABLE
+                                   : CUSTOS_REASON_INTERNAL;
+        for (size_t i = 0; i < n; i++) {
+            gw_submit_outcome *o = &items[i]->out;
+            memset(o, 0, sizeof *o);
+            memcpy(o->digest, items[i]->ver.digest, CUSTOS_HASH_LEN);
+            eng_refuse(o, reason, "nothing was recorded, retry later: %s", err.message);
+        }
+    } else {
+        atomic_store(&e->healthy, true);
+        for (size_t i = 0; i < e->overlay_count; i++)
+            eng_cache_put(e, &e->overlay[i]);
+        atomic_store(&e->head, head);
+    }
+    e->overlay_count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        eng_answer(items[i]);
+
+    if (head != old_head && rc == CUSTOS_OK) {
+        pthread_mutex_lock(&e->lock);
+        gw_commit_fn fn = e->listener;
+        void *ctx = e->listener_ctx;
+        pthread_mutex_unlock(&e->lock);
+        if (fn != NULL)
+            fn(ctx, head);
+    }
+}
+
+static void eng_deadline(struct timespec *ts, unsigned delay_us)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += delay_us / 1000000u;
+    ts->tv_nsec += (long)(delay_us % 1000000u) * 1000L;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_nsec -= 1000000000L;
+        ts->tv_sec++;
+    }
+}
+
+/* The store is writable again once a write transaction can be opened. */
+static void eng_probe(gw_engine *e)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_store_begin(&e->store, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_WARN, "store_probe", "store still unavailable: %s", err.message);
+        return;
+    }
+    gw_store_rollback(&e->store);
+    atomic_store(&e->healthy, true);
+    gw_log(GW_LOG_INFO, "store_probe", "store available again");
+}
+
+static void *eng_committer(void *arg)
+{
+    gw_engine *e = arg;
+    size_t batch = e->cfg->commit_batch_max;
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (e->queue_count == 0 && !e->stopping) {
+            if (atomic_load(&e->healthy)) {
+                pthread_cond_wait(&e->not_empty, &e->lock);
+                continue;
+            }
+            /* Unhealthy and idle: probe the store now and then, so health recovers
+             * without waiting for a client to risk a submission. */
+            struct timespec deadline;
+            eng_deadline(&deadline, ENG_PROBE_US);
+            if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
+                e->queue_count == 0 && !e->stopping) {
+                pthread_mutex_unlock(&e->lock);
+                eng_probe(e);
+                pthread_mutex_lock(&e->lock);
+            }
+        }
+        if (e->queue_count == 0)
+            break; /* stopping, and everything queued has been answered */
+        if (e->queue_count < batch && e->cfg->commit_delay_us > 0 && !e->stopping) {
+            /* Under load, wait briefly so one fsync covers many submissions. */
+            struct timespec deadline;
+            eng_deadline(&deadline, e->cfg->commit_delay_us);
+            while (e->queue_count < batch && !e->stopping)
+                if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT)
+                    break;
+        }
+        size_t n = e->queue_count < batch ? e->queue_count : batch;
+        for (size_t i = 0; i < n; i++) {
+            e->group[i] = e->queue[e->queue_first];
+            e->queue_first = (e->queue_first + 1) % e->queue_cap;
+        }
+        e->queue_count -= n;
+        pthread_cond_broadcast(&e->not_full);
+        pthread_mutex_unlock(&e->lock);
+        eng_commit_group(e, e->group, n);
+        pthread_mutex_lock(&e->lock);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+static void eng_release(gw_engine *e)
+{
+    gw_store_close(&e->store);
+    gw_verifier_free(e->verifier);
+    free(e->queue);
+    free(e->cache);
+    free(e->overlay);
+    free(e->group);
+    free(e->collected);
+    free(e->take);
+    free(e);
+}
+
+custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err)
+{
+    *out = NULL;
+    if (cfg->commit_batch_max == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "engine: commit_batch_max must be >= 1");
+    gw_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    e->cfg = cfg;
+    atomic_init(&e->head, 0);
+    atomic_init(&e->healthy, true);
+    size_t batch = cfg->commit_batch_max;
+    e->queue_cap = batch * ENG_QUEUE_GROUPS > ENG_QUEUE_MIN ? batch * ENG_QUEUE_GROUPS
+                                                             : ENG_QUEUE_MIN;
+    /* Distinct counted signers of a digest: the allow-list plus one submission's worth. */
+    e->collected_cap = cfg->n_signers + CUSTOS_MAX_SIGNATURES;
+    e->queue = calloc(e->queue_cap, sizeof *e->queue);
+    e->group = calloc(batch, sizeof *e->group);
+    e->overlay = calloc(batch, sizeof *e->overlay);
+    e->collected = calloc(e->collected_cap, sizeof *e->collected);
+    e->take = calloc(e->collected_cap, sizeof *e->take);
+    if (e->queue == NULL || e->group == NULL || e->overlay == NULL || e->collected == NULL ||
+        e->take == NULL) {
+        eng_release(e);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    }
+    custos_rc rc = gw_verifier_new(cfg, &e->verifier, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_open_sqlite(cfg->store_path, &e->store, err);
+    uint64_t head = 0;
+    if (rc == CUSTOS_OK)
+        rc = gw_store_head(&e->store, &head, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_load_accounts(&e->store, eng_load_account, e, err);
+    if (rc != CUSTOS_OK) {
+        eng_release(e);
+        return rc;
+    }
+    atomic_store(&e->head, head);
+
+    pthread_condattr_t ca;
+    bool ok = pthread_condattr_init(&ca) == 0;
+    if (ok) {
+        ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+             pthread_cond_init(&e->not_empty, &ca) == 0;
+        pthread_condattr_destroy(&ca);
+    }
+    if (!ok) {
+        eng_release(e);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a condition");
+    }
+    if (pthread_cond_init(&e->not_full, NULL) != 0) {
+        pthread_cond_destroy(&e->not_empty);
+        eng_release(e);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a condition");
+    }
+    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+        pthread_cond_destroy(&e->not_empty);
+        pthread_cond_destroy(&e->not_full);
+        eng_release(e);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a mutex");
+    }
+    if (pthread_create(&e->committer, NULL, eng_committer, e) != 0) {
+        pthread_mutex_destroy(&e->lock);
+        pthread_cond_destroy(&e->not_empty);
+        pthread_cond_destroy(&e->not_full);
+        eng_release(e);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot start the committer");
+    }
+    gw_log(GW_LOG_INFO, "store_open", "store %s: head cursor %" PRIu64 ", %zu accounts",
+           cfg->store_path, head, e->cache_count);
+    *out = e;
+    return CUSTOS_OK;
+}
+
+void gw_engine_free(gw_engine *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->lock);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->not_empty);
+    pthread_cond_broadcast(&e->not_full);
+    pthread_mutex_unlock(&e->lock);
+    pthread_join(e->committer, NULL);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->not_empty);
+    pthread_cond_destroy(&e->not_full);
+    eng_release(e);
+}
+
+void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    if (it == NULL) {
+        gw_submit_outcome o;
+        memset(&o, 0, sizeof o);
+        eng_refuse(&o, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        custos_submission_clear(s);
+        done(ctx, &o);
+        return;
+    }
+    it->sub = *s; /* the item now owns s's positions */
+    memset(s, 0, sizeof *s);
+    it->done = done;
+    it->ctx = ctx;
+
+    custos_reason r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
+                                           it->out.detail, sizeof it->out.detail);
+    if (r != CUSTOS_REASON_NONE) {
+        it->out.reason = r;
+        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
+        eng_answer(it);
+        return;
+    }
+
+    pthread_mutex_lock(&e->lock);
+    while (e->queue_count == e->queue_cap && !e->stopping)
+        pthread_cond_wait(&e->not_full, &e->lock);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->lock);
+        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
+        eng_refuse(&it->out, CUSTOS_REASON_UNAVAILABLE,
+                   "the gateway is shutting down; nothing was recorded, retry");
+        eng_answer(it);
+        return;
+    }
+    e->queue[(e->queue_first + e->queue_count) % e->queue_cap] = it;
+    e->queue_count++;
+    pthread_cond_signal(&e->not_empty);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&e->lock);
+    e->listener = fn;
+    e->listener_ctx = ctx;
+    pthread_mutex_unlock(&e->lock);
+}
+
+custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_record *out,
+                               custos_error *err)
+{
+    return gw_store_get_latest(&e->store, account, out, err);
+}
+
+custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
+                              size_t *n, custos_error *err)
+{
+    return gw_store_read_from(&e->store, after, out, max, n, err);
+}
+
+uint64_t gw_engine_head(gw_engine *e)
+{
+    return atomic_load(&e->head);
+}
+
+bool gw_engine_healthy(gw_engine *e)
+{
+    return atomic_load(&e->healthy);
+}

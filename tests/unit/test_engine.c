@@ -1,0 +1,588 @@
+/* The rule engine in process: acceptance, idempotent retries, quorum (signers and
+ * distinct roles), freeze, replay, feed binding, durability across reopen, a store
+ * failure, and many threads submitting at once. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "custos/eip712.h"
+#include "custos/sig.h"
+#include "engine.h"
+#include "testutil.h"
+
+/* Keys: solo's custodian; duo's custodian and valuation agent; roles' two custodians and
+ * an auditor. */
+enum { K_SOLO, K_DUO_CUST, K_DUO_VAL, K_ROLES_C1, K_ROLES_C2, K_ROLES_AUD, K_COUNT };
+
+static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
+static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
+
+typedef struct fixture {
+    char dir[2048];
+    gw_feed feeds[3];
+    gw_signer signers[K_COUNT];
+    gw_config cfg;
+    gw_engine *engine;
+    custos_secp *secp;
+    uint64_t now;
+} fixture;
+
+static void add_signer(fixture *f, int key, const char *feed, gw_role role)
+{
+    gw_signer *s = &f->signers[key];
+    memcpy(s->address, addrs[key], CUSTOS_ADDRESS_LEN);
+    snprintf(s->feed, sizeof s->feed, "%s", feed);
+    s->role = role;
+    s->active = true;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->secp = custos_secp_new();
+    if (f->secp == NULL)
+        return -1;
+    for (int i = 0; i < K_COUNT; i++) {
+        memset(keys[i], 0x21 + i, CUSTOS_SECKEY_LEN);
+        if (custos_address_from_seckey(f->secp, keys[i], addrs[i], NULL) != CUSTOS_OK)
+            return -1;
+    }
+    tu_mkdtemp(f->dir, sizeof f->dir);
+    gw_config *c = &f->cfg;
+    snprintf(c->store_path, sizeof c->store_path, "%s/custos.db", f->dir);
+    c->domain.chain_id = 31337;
+    memset(c->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
+    c->commit_batch_max = 32;
+    c->commit_delay_us = 200;
+    const char *names[3] = {"solo", "duo", "roles"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(f->feeds[i].name, sizeof f->feeds[i].name, "%s", names[i]);
+        f->feeds[i].max_age = 86400;
+        f->feeds[i].max_skew = 300;
+        f->feeds[i].max_ttl = 604800;
+        f->feeds[i].threshold = i == 0 ? 1 : 2;
+    }
+    f->feeds[2].distinct_roles = true;
+    add_signer(f, K_SOLO, "solo", GW_ROLE_CUSTODIAN);
+    add_signer(f, K_DUO_CUST, "duo", GW_ROLE_CUSTODIAN);
+    add_signer(f, K_DUO_VAL, "duo", GW_ROLE_VALUATION_AGENT);
+    add_signer(f, K_ROLES_C1, "roles", GW_ROLE_CUSTODIAN);
+    add_signer(f, K_ROLES_C2, "roles", GW_ROLE_CUSTODIAN);
+    add_signer(f, K_ROLES_AUD, "roles", GW_ROLE_AUDITOR);
+    c->feeds = f->feeds;
+    c->n_feeds = 3;
+    c->signers = f->signers;
+    c->n_signers = K_COUNT;
+    f->now = (uint64_t)time(NULL);
+    custos_error err;
+    if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    gw_engine_free(f->engine);
+    custos_secp_free(f->secp);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void make_sub(fixture *f, custos_submission *s, const char *feed, uint8_t account,
+                     uint64_t sequence, uint8_t kind, uint64_t value)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->feed, sizeof s->feed, "%s", feed);
+    s->domain = f->cfg.domain;
+    memset(s->att.account, account, CUSTOS_HASH_LEN);
+    memset(s->att.beneficiary, 0x07, CUSTOS_ADDRESS_LEN);
+    s->att.kind = kind;
+    custos_u256_from_u64(&s->att.gross_value, value + 100);
+    custos_u256_from_u64(&s->att.collateral_value, value);
+    s->att.as_of = f->now - 60;
+    s->att.valid_until = f->now + 3600;
+    s->att.sequence = sequence;
+}
+
+static void sign_with(fixture *f, custos_submission *s, int key)
+{
+    uint8_t digest[32];
+    custos_attestation_digest(&s->domain, &s->att, digest);
+    assert_int_equal(custos_sign_digest(f->secp, keys[key], digest, &s->sigs[s->n_sigs], NULL),
+                     CUSTOS_OK);
+    s->n_sigs++;
+}
+
+/* Waits for the single completion of one submission. */
+typedef struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int calls;
+    gw_submit_outcome out;
+} waiter;
+
+static void on_done(void *ctx, const gw_submit_outcome *out)
+{
+    waiter *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    w->calls++;
+    w->out = *out;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static gw_submit_outcome submit(fixture *f, custos_submission *s)
+{
+    waiter w = {.calls = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    gw_engine_submit(f->engine, s, on_done, &w);
+    assert_int_equal(s->n_sigs, 0); /* ownership taken */
+    pthread_mutex_lock(&w.lock);
+    while (w.calls == 0)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    gw_submit_outcome out = w.out;
+    assert_int_equal(w.calls, 1);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return out;
+}
+
+/* Submits a fresh copy signed by the given keys (-1 ends the list). */
+static gw_submit_outcome submit_signed(fixture *f, const char *feed, uint8_t account,
+                                       uint64_t sequence, uint8_t kind, uint64_t value, ...)
+{
+    custos_submission s;
+    make_sub(f, &s, feed, account, sequence, kind, value);
+    va_list ap;
+    va_start(ap, value);
+    for (int key = va_arg(ap, int); key >= 0; key = va_arg(ap, int))
+        sign_with(f, &s, key);
+    va_end(ap);
+    return submit(f, &s);
+}
+
+static void expect(const gw_submit_outcome *o, custos_reason reason, custos_state state,
+                   bool duplicate)
+{
+    if (o->reason != reason || o->state != state || o->duplicate != duplicate)
+        fail_msg("got reason %s state %d duplicate %d (%s); want %s state %d duplicate %d",
+                 custos_reason_name(o->reason), (int)o->state, (int)o->duplicate, o->detail,
+                 custos_reason_name(reason), (int)state, (int)duplicate);
+}
+
+static void test_accept_and_duplicate(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "solo", 0x01, 1, 0, 500, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.cursor, 1);
+    assert_int_equal(o.signatures, 1);
+    assert_int_equal(o.threshold, 1);
+    assert_int_equal(gw_engine_head(f->engine), 1);
+    assert_true(gw_engine_healthy(f->engine));
+
+    gw_submit_outcome again = submit_signed(f, "solo", 0x01, 1, 0, 500, K_SOLO, -1);
+    expect(&again, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(again.cursor, 1);
+    assert_memory_equal(again.digest, o.digest, 32);
+    assert_int_equal(gw_engine_head(f->engine), 1);
+
+    custos_record rec;
+    custos_error err;
+    uint8_t account[32];
+    memset(account, 0x01, sizeof account);
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.cursor, 1);
+    assert_int_equal(rec.state, CUSTOS_STATE_ACCEPTED);
+    assert_memory_equal(rec.digest, o.digest, 32);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    assert_int_equal(rec.n_signers, 1);
+    assert_memory_equal(rec.signers[0], addrs[K_SOLO], CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+    memset(account, 0x02, sizeof account);
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_ERR_NOT_FOUND);
+}
+
+static void test_refused_on_calling_thread(void **state)
+{
+    fixture *f = *state;
+    custos_submission s;
+    make_sub(f, &s, "solo", 0x03, 1, 0, 1);
+    s.att.as_of = f->now - 86400 - 1000;
+    sign_with(f, &s, K_SOLO);
+    gw_submit_outcome o = submit(f, &s);
+    expect(&o, CUSTOS_REASON_STALE, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "old"));
+    o = submit_signed(f, "solo", 0x03, 1, 0, 1, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_UNAUTHORIZED_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_int_equal(gw_engine_head(f->engine), 0);
+}
+
+static void test_pending_then_quorum(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "duo", 0x10, 1, 0, 700, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    assert_int_equal(o.signatures, 1);
+    assert_int_equal(o.threshold, 2);
+    assert_int_equal(o.cursor, 0);
+
+    o = submit_signed(f, "duo", 0x10, 1, 0, 700, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, true);
+    assert_int_equal(o.signatures, 1);
+    assert_int_equal(gw_engine_head(f->engine), 0);
+
+    o = submit_signed(f, "duo", 0x10, 1, 0, 700, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.signatures, 2);
+    assert_int_equal(o.cursor, 1);
+
+    /* The record carries the whole quorum, in the order the signatures arrived. */
+    custos_record rec[2];
+    size_t n = 0;
+    custos_error err;
+    assert_int_equal(gw_engine_read_from(f->engine, 0, rec, 2, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].n_signers, 2);
+    assert_int_equal(rec[0].sub.n_sigs, 2);
+    assert_memory_equal(rec[0].signers[0], addrs[K_DUO_CUST], CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(rec[0].signers[1], addrs[K_DUO_VAL], CUSTOS_ADDRESS_LEN);
+    uint8_t digest[32], a0[CUSTOS_ADDRESS_LEN], a1[CUSTOS_ADDRESS_LEN];
+    custos_attestation_digest(&rec[0].sub.domain, &rec[0].sub.att, digest);
+    assert_int_equal(custos_recover_address(f->secp, digest, &rec[0].sub.sigs[0], a0, NULL),
+                     CUSTOS_OK);
+    assert_int_equal(custos_recover_address(f->secp, digest, &rec[0].sub.sigs[1], a1, NULL),
+                     CUSTOS_OK);
+    assert_memory_equal(a0, addrs[K_DUO_CUST], CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(a1, addrs[K_DUO_VAL], CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec[0]);
+
+    /* Both signers at once reach the quorum in one submission. */
+    o = submit_signed(f, "duo", 0x11, 1, 0, 700, K_DUO_VAL, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    /* A late signer of the accepted attestation is an idempotent success. */
+    o = submit_signed(f, "duo", 0x10, 1, 0, 700, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, 1);
+}
+
+static void test_distinct_roles(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "roles", 0x20, 1, 0, 10, K_ROLES_C1, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    /* A second custodian is a second signer but not a second role. */
+    o = submit_signed(f, "roles", 0x20, 1, 0, 10, K_ROLES_C2, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    assert_int_equal(o.signatures, 2);
+    o = submit_signed(f, "roles", 0x20, 1, 0, 10, K_ROLES_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.signatures, 3);
+
+    custos_record rec;
+    custos_error err;
+    uint8_t account[32];
+    memset(account, 0x20, sizeof account);
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.n_signers, 3);
+    custos_record_clear(&rec);
+}
+
+static void test_freeze_by_custodian(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "duo", 0x30, 1, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    /* A freeze by the valuation agent alone waits for the threshold... */
+    o = submit_signed(f, "duo", 0x30, 2, CUSTOS_KIND_FREEZE, 0, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    /* ...the custodian's alone is published at once. */
+    o = submit_signed(f, "duo", 0x30, 3, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.signatures, 1);
+    assert_int_equal(o.cursor, 2);
+    /* The pending freeze at sequence 2 is now below the account's last: a replay. */
+    o = submit_signed(f, "duo", 0x30, 2, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    /* A valuation signed by the custodian alone still needs the quorum. */
+    o = submit_signed(f, "duo", 0x30, 4, 0, 10, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+}
+
+static void test_replay(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome first = submit_signed(f, "solo", 0x40, 3, 0, 100, K_SOLO, -1);
+    expect(&first, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_submit_outcome o = submit_signed(f, "solo", 0x40, 5, 0, 200, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+
+    o = submit_signed(f, "solo", 0x40, 4, 0, 300, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "5"));
+    o = submit_signed(f, "solo", 0x40, 5, 0, 999, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    /* The older accepted attestation itself, again: a safe retry. */
+    o = submit_signed(f, "solo", 0x40, 3, 0, 100, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, first.cursor);
+    assert_int_equal(gw_engine_head(f->engine), 2);
+}
+
+static void test_account_bound_to_feed(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "solo", 0x50, 1, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "duo", 0x50, 2, 0, 1, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_UNAUTHORIZED_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "'solo'"));
+}
+
+typedef struct listener {
+    pthread_mutex_t lock;
+    uint64_t last_head;
+    int calls;
+} listener;
+
+static void on_commit(void *ctx, uint64_t head)
+{
+    listener *l = ctx;
+    pthread_mutex_lock(&l->lock);
+    assert_true(head > l->last_head);
+    l->last_head = head;
+    l->calls++;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static void test_reopen_keeps_everything(void **state)
+{
+    fixture *f = *state;
+    listener l = {.last_head = 0};
+    pthread_mutex_init(&l.lock, NULL);
+    gw_engine_set_commit_listener(f->engine, on_commit, &l);
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        gw_submit_outcome o = submit_signed(f, "solo", 0x60, seq, 0, seq * 10, K_SOLO, -1);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    }
+    gw_submit_outcome p = submit_signed(f, "duo", 0x61, 1, 0, 1, K_DUO_CUST, -1);
+    expect(&p, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    pthread_mutex_lock(&l.lock);
+    assert_int_equal(l.last_head, 5);
+    assert_true(l.calls >= 1 && l.calls <= 5);
+    pthread_mutex_unlock(&l.lock);
+
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    assert_int_equal(gw_engine_head(f->engine), 5);
+
+    custos_record rec[8];
+    size_t n = 0;
+    assert_int_equal(gw_engine_read_from(f->engine, 0, rec, 8, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rec[i].cursor, i + 1);
+        assert_int_equal(rec[i].sub.att.sequence, i + 1);
+        custos_record_clear(&rec[i]);
+    }
+    /* The cache was reloaded: replays are still refused, retries still succeed. */
+    gw_submit_outcome o = submit_signed(f, "solo", 0x60, 4, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    o = submit_signed(f, "solo", 0x60, 5, 0, 50, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, 5);
+    /* The pending signature survived too. */
+    o = submit_signed(f, "duo", 0x61, 1, 0, 1, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.signatures, 2);
+    assert_int_equal(o.cursor, 6);
+    pthread_mutex_destroy(&l.lock);
+}
+
+/* Another connection holds the write lock past the busy timeout: the group fails as
+ * UNAVAILABLE, nothing is acknowledged, and the engine's cache does not drift. */
+static void test_store_failure(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->cfg.store_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    gw_submit_outcome o = submit_signed(f, "solo", 0x70, 1, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_UNAVAILABLE, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_true(o.detail[0] != '\0');
+    assert_false(gw_engine_healthy(f->engine));
+    assert_int_equal(gw_engine_head(f->engine), 0);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    /* Health comes back by itself once the store is writable again. */
+    for (int waited = 0; !gw_engine_healthy(f->engine) && waited < 5000; waited += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(gw_engine_healthy(f->engine));
+
+    o = submit_signed(f, "solo", 0x70, 1, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.cursor, 1);
+    assert_true(gw_engine_healthy(f->engine));
+}
+
+#define N_THREADS 8
+#define PER_THREAD 40
+
+typedef struct counts {
+    pthread_mutex_t lock;
+    int callbacks;
+    int accepted_new;
+    int accepted_dup;
+    int replays;
+    int other;
+    int *calls_per_item;
+} counts;
+
+typedef struct item_ctx {
+    counts *c;
+    int index;
+} item_ctx;
+
+static void on_done_count(void *ctx, const gw_submit_outcome *out)
+{
+    item_ctx *it = ctx;
+    counts *c = it->c;
+    pthread_mutex_lock(&c->lock);
+    c->callbacks++;
+    c->calls_per_item[it->index]++;
+    if (out->reason == CUSTOS_REASON_NONE && out->state == CUSTOS_STATE_ACCEPTED)
+        out->duplicate ? c->accepted_dup++ : c->accepted_new++;
+    else if (out->reason == CUSTOS_REASON_REPLAY)
+        c->replays++;
+    else
+        c->other++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+typedef struct worker {
+    fixture *f;
+    counts *c;
+    item_ctx *items;
+    int id;
+} worker;
+
+static void *run_worker(void *arg)
+{
+    worker *w = arg;
+    custos_secp *secp = custos_secp_new();
+    for (int i = 0; i < PER_THREAD; i++) {
+        custos_submission s;
+        /* Half the submissions go to an account of their own; the other half race on
+         * one shared account with sequences that collide across threads. */
+        uint8_t account = i % 2 == 0 ? (uint8_t)(0x80 + w->id) : 0xff;
+        uint64_t seq = i % 2 == 0 ? (uint64_t)i + 1 : (uint64_t)(i / 2) + 1;
+        uint64_t value = i % 2 == 0 ? 1 : (uint64_t)w->id;
+        make_sub(w->f, &s, "solo", account, seq, 0, value);
+        uint8_t digest[32];
+        custos_attestation_digest(&s.domain, &s.att, digest);
+        if (secp == NULL ||
+            custos_sign_digest(secp, keys[K_SOLO], digest, &s.sigs[0], NULL) != CUSTOS_OK)
+            break;
+        s.n_sigs = 1;
+        item_ctx *ic = &w->items[w->id * PER_THREAD + i];
+        ic->c = w->c;
+        ic->index = w->id * PER_THREAD + i;
+        gw_engine_submit(w->f->engine, &s, on_done_count, ic);
+    }
+    custos_secp_free(secp);
+    return NULL;
+}
+
+static void test_concurrent_submitters(void **state)
+{
+    fixture *f = *state;
+    counts c = {.callbacks = 0};
+    pthread_mutex_init(&c.lock, NULL);
+    c.calls_per_item = calloc(N_THREADS * PER_THREAD, sizeof *c.calls_per_item);
+    item_ctx *items = calloc(N_THREADS * PER_THREAD, sizeof *items);
+    assert_non_null(c.calls_per_item);
+    assert_non_null(items);
+    pthread_t threads[N_THREADS];
+    worker workers[N_THREADS];
+    for (int t = 0; t < N_THREADS; t++) {
+        workers[t] = (worker){.f = f, .c = &c, .items = items, .id = t};
+        assert_int_equal(pthread_create(&threads[t], NULL, run_worker, &workers[t]), 0);
+    }
+    for (int t = 0; t < N_THREADS; t++)
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+    /* Freeing drains the queue: every callback has run when it returns. */
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+
+    assert_int_equal(c.callbacks, N_THREADS * PER_THREAD);
+    for (int i = 0; i < N_THREADS * PER_THREAD; i++)
+        assert_int_equal(c.calls_per_item[i], 1);
+    assert_int_equal(c.other, 0);
+    /* Own accounts: all accepted. Shared account: each sequence accepted exactly once. */
+    assert_true(c.accepted_new >= N_THREADS * PER_THREAD / 2 + 1);
+    assert_true(c.accepted_new <= N_THREADS * PER_THREAD / 2 + PER_THREAD / 2);
+
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    assert_int_equal(gw_engine_head(f->engine), (uint64_t)c.accepted_new);
+    custos_record *rec = calloc(N_THREADS * PER_THREAD + 1, sizeof *rec);
+    assert_non_null(rec);
+    size_t n = 0;
+    assert_int_equal(gw_engine_read_from(f->engine, 0, rec, N_THREADS * PER_THREAD + 1, &n, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, (size_t)c.accepted_new);
+    uint64_t last_shared = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rec[i].cursor, i + 1);
+        if (rec[i].sub.att.account[0] == 0xff) {
+            assert_true(rec[i].sub.att.sequence > last_shared);
+            last_shared = rec[i].sub.att.sequence;
+        }
+        custos_record_clear(&rec[i]);
+    }
+    free(rec);
+    free(items);
+    free(c.calls_per_item);
+    pthread_mutex_destroy(&c.lock);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_accept_and_duplicate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_on_calling_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_then_quorum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distinct_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freeze_by_custodian, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_bound_to_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
