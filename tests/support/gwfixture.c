@@ -80,12 +80,15 @@ void gwf_write_config(gwf *f)
            "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
            "verifying_contract = %s\nmax_message_bytes = %d\n\n",
            f->dir, GWF_CHAIN_ID, GWF_CONTRACT, GWF_MAX_MESSAGE_BYTES);
-    const char *feeds[] = {GWF_FEED, GWF_OTHER_FEED};
-    for (size_t i = 0; i < 2; i++)
-        append(text, sizeof text, &len,
-               "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
-               "distinct_roles = true\n\n",
-               feeds[i], GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, GWF_THRESHOLD);
+    append(text, sizeof text, &len,
+           "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
+           "distinct_roles = true\n\n",
+           GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, GWF_THRESHOLD);
+    /* A second feed with a single signer: the gateway refuses a threshold it cannot reach. */
+    append(text, sizeof text, &len,
+           "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = 1\n"
+           "distinct_roles = false\n\n",
+           GWF_OTHER_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL);
     for (size_t i = 0; i < sizeof signers / sizeof signers[0]; i++)
         append(text, sizeof text, &len,
                "[signer %s]\naddress = %s\nfeed = %s\nrole = %s\nstatus = %s\n\n",
