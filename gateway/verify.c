@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,9 +158,14 @@ custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
         if (rc != CUSTOS_OK)
             return verify_refuse(CUSTOS_REASON_BAD_SIGNATURE, detail, cap,
                                  "signature %zu: %s", i, e.message);
+        /* Only refusals name the address: EIP-55 costs a keccak per signature. */
         char hex[CUSTOS_ADDRESS_HEX_LEN];
-        custos_address_to_hex(addr, hex);
         const gw_signer *s = gw_config_find_signer(cfg, feed->name, addr);
+        bool dup = false;
+        for (size_t j = 0; j < out->n_signers && !dup; j++)
+            dup = memcmp(out->signers[j], addr, CUSTOS_ADDRESS_LEN) == 0;
+        if (s == NULL || !s->active || dup)
+            custos_address_to_hex(addr, hex);
         if (s == NULL) {
             const gw_signer *other = gw_config_find_signer_any(cfg, addr);
             if (other != NULL)
