@@ -65,7 +65,7 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     uint64_t oldest = UINT64_MAX;
     custos_rc rc = CUSTOS_OK;
     for (size_t i = 0; i < account->n_holdings && rc == CUSTOS_OK; i++) {
-        uint64_t as_of;
+        uint64_t as_of = 0;
         custos_u256 haircut_value;
         rc = value_position(account, &account->holdings[i], prices, policy, now, &ps[i], &as_of,
                             err);
