@@ -3,6 +3,7 @@
 # with the project-local solc-js through deploy/contracts/tools/solc-json.
 # Needs node and the npm packages of package.json (npm ci). Extra arguments go to
 # `forge test` (e.g. -vv, --match-test test_Gas). Exits non-zero if a test fails.
+# `run-forge.sh build [ARGS]` runs `forge build` instead: artifacts in deploy/contracts/out.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -21,4 +22,9 @@ done
 
 cd "$contracts"
 export FOUNDRY_OFFLINE=true
-exec "$forge" test --offline --use "$shim" "$@"
+command=test
+if [ "${1:-}" = build ]; then
+  command=build
+  shift
+fi
+exec "$forge" "$command" --offline --use "$shim" "$@"
