@@ -29,8 +29,24 @@
 /* Time limits beyond ~136 years are typos, and keeping them below 2^32 keeps the
  * freshness arithmetic far from overflow. */
 #define CFG_MAX_SECONDS 4294967295u
+/* [evm] defaults. */
+#define CFG_EVM_CONFIRMATIONS 1u
+#define CFG_EVM_POLL_MS 500u
+#define CFG_EVM_HEARTBEAT 86400u
+#define CFG_EVM_DEVIATION_BPS 50u
+#define CFG_EVM_FEE_BUMP_AFTER 60u
+#define CFG_EVM_MAX_FEE_GWEI 500u
+#define CFG_EVM_PRIORITY_GWEI 1u
+#define CFG_EVM_GAS_MARGIN_BPS 2000u
+#define CFG_EVM_STATE_SUFFIX "-publisher.db"
 
-typedef enum cfg_section_kind { SEC_NONE, SEC_GATEWAY, SEC_FEED, SEC_SIGNER } cfg_section_kind;
+typedef enum cfg_section_kind {
+    SEC_NONE,
+    SEC_GATEWAY,
+    SEC_FEED,
+    SEC_SIGNER,
+    SEC_EVM
+} cfg_section_kind;
 
 /* Where each signer's and feed's keys were written, for messages after parsing. */
 typedef struct cfg_feed_lines {
@@ -62,6 +78,10 @@ typedef struct cfg_parser {
     bool have_gateway;
     int gateway_line;
     bool has_store, has_chain_id, has_contract;
+
+    bool have_evm;
+    int evm_line, evm_adapter_line;
+    bool has_rpc_url, has_relayer_key, has_adapter, has_state;
 
     cfg_feed_lines *feed_lines;
     cfg_signer_lines *signer_lines;
@@ -181,6 +201,11 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
+static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
+                                       "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
+                                       "fee_bump_after_seconds", "max_fee_gwei",
+                                       "priority_fee_gwei", "gas_limit_margin_bps", "state",
+                                       NULL};
 
 static int cfg_key_index(const char *const *keys, const char *name)
 {
@@ -304,6 +329,66 @@ static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
     }
 }
 
+static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_evm_config *e = &p->cfg->evm;
+    const char *key = evm_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+            /* The value is not echoed: node URLs often carry an API key. */
+            cfg_fail(p, p->line, key, "must be an http:// or https:// URL");
+            break;
+        }
+        p->has_rpc_url = cfg_copy_key(p, key, value, e->rpc_url, sizeof e->rpc_url, false);
+        break;
+    case 1:
+        p->has_relayer_key =
+            cfg_copy_key(p, key, value, e->relayer_key, sizeof e->relayer_key, false);
+        break;
+    case 2:
+        p->has_adapter = cfg_address_key(p, key, value, e->adapter);
+        p->evm_adapter_line = p->line;
+        break;
+    case 3:
+        if (cfg_uint_key(p, key, value, 1, 1000, &v))
+            e->confirmations = v;
+        break;
+    case 4:
+        if (cfg_uint_key(p, key, value, 10, 3600000, &v))
+            e->poll_interval_ms = v;
+        break;
+    case 5:
+        if (cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            e->heartbeat_seconds = v;
+        break;
+    case 6:
+        if (cfg_uint_key(p, key, value, 0, 10000, &v))
+            e->deviation_bps = (uint32_t)v;
+        break;
+    case 7:
+        if (cfg_uint_key(p, key, value, 1, 86400, &v))
+            e->fee_bump_after_seconds = v;
+        break;
+    case 8:
+        if (cfg_uint_key(p, key, value, 1, 1000000, &v))
+            e->max_fee_gwei = v;
+        break;
+    case 9:
+        if (cfg_uint_key(p, key, value, 0, 1000000, &v))
+            e->priority_fee_gwei = v;
+        break;
+    case 10:
+        if (cfg_uint_key(p, key, value, 0, 100000, &v))
+            e->gas_limit_margin_bps = (uint32_t)v;
+        break;
+    case 11:
+        p->has_state = cfg_copy_key(p, key, value, e->state_path, sizeof e->state_path, false);
+        break;
+    }
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -315,10 +400,11 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_GATEWAY: keys = gateway_keys; break;
     case SEC_FEED: keys = feed_keys; break;
     case SEC_SIGNER: keys = signer_keys; break;
+    case SEC_EVM: keys = evm_keys; break;
     case SEC_NONE:
         custos_error_set(p->err, CUSTOS_ERR_INVALID,
-                         "%s:%d: %s: every key belongs in a [gateway], [feed NAME] or "
-                         "[signer LABEL] section", p->path, p->line, name);
+                         "%s:%d: %s: every key belongs in a [gateway], [feed NAME], "
+                         "[signer LABEL] or [evm] section", p->path, p->line, name);
         p->failed = true;
         return 0;
     }
@@ -336,6 +422,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_GATEWAY: cfg_gateway_key(p, idx, value); break;
     case SEC_FEED: cfg_feed_key(p, idx, value); break;
     case SEC_SIGNER: cfg_signer_key(p, idx, value); break;
+    case SEC_EVM: cfg_evm_key(p, idx, value); break;
     case SEC_NONE: break;
     }
     return p->failed ? 0 : 1;
@@ -447,10 +534,19 @@ static void cfg_begin_section(cfg_parser *p, const char *start)
     } else if (strncmp(p->section, "signer ", 7) == 0 && p->section[7] != '\0') {
         p->kind = SEC_SIGNER;
         cfg_begin_signer(p);
+    } else if (strcmp(p->section, "evm") == 0) {
+        if (p->have_evm) {
+            cfg_fail(p, p->line, NULL, "section already defined at line %d", p->evm_line);
+            return;
+        }
+        p->have_evm = true;
+        p->evm_line = p->line;
+        p->kind = SEC_EVM;
+        p->cfg->evm.enabled = true;
     } else {
         p->kind = SEC_NONE;
         cfg_fail(p, p->line, NULL,
-                 "unknown section (expected [gateway], [feed NAME] or [signer LABEL])");
+                 "unknown section (expected [gateway], [feed NAME], [signer LABEL] or [evm])");
     }
 }
 
@@ -488,6 +584,37 @@ static char *cfg_read_line(char *str, int num, void *stream)
     return p->failed ? NULL : str;
 }
 
+/* Runs after [gateway] is known complete: the adapter defaults to, and must equal, the
+ * EIP-712 verifying contract (attestations signed for one adapter only verify there). */
+static void cfg_validate_evm(cfg_parser *p)
+{
+    gw_evm_config *e = &p->cfg->evm;
+    snprintf(p->section, sizeof p->section, "evm");
+    if (!p->has_rpc_url) {
+        cfg_fail(p, p->evm_line, "rpc_url", "required (the Ethereum node's JSON-RPC URL)");
+        return;
+    }
+    if (!p->has_relayer_key) {
+        cfg_fail(p, p->evm_line, "relayer_key", "required (key file of the account paying gas)");
+        return;
+    }
+    if (!p->has_adapter) {
+        memcpy(e->adapter, p->cfg->domain.verifying_contract, CUSTOS_ADDRESS_LEN);
+    } else if (memcmp(e->adapter, p->cfg->domain.verifying_contract, CUSTOS_ADDRESS_LEN) != 0) {
+        cfg_fail(p, p->evm_adapter_line, "adapter",
+                 "differs from [gateway] verifying_contract: attestations signed for one "
+                 "adapter are refused by any other");
+        return;
+    }
+    if (!p->has_state) {
+        int n = snprintf(e->state_path, sizeof e->state_path, "%s%s", p->cfg->store_path,
+                         CFG_EVM_STATE_SUFFIX);
+        if (n < 0 || (size_t)n >= sizeof e->state_path)
+            cfg_fail(p, p->evm_line, "state", "default path (store + \"%s\") is too long; set it",
+                     CFG_EVM_STATE_SUFFIX);
+    }
+}
+
 static void cfg_validate(cfg_parser *p)
 {
     gw_config *c = p->cfg;
@@ -504,6 +631,9 @@ static void cfg_validate(cfg_parser *p)
         cfg_fail(p, p->gateway_line, "chain_id", "required");
     if (!p->has_contract)
         cfg_fail(p, p->gateway_line, "verifying_contract", "required (the adapter's address)");
+
+    if (p->have_evm && !p->failed)
+        cfg_validate_evm(p);
 
     for (size_t i = 0; i < c->n_signers && !p->failed; i++) {
         gw_signer *s = &c->signers[i];
@@ -567,6 +697,14 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->max_message_bytes = CFG_DEFAULT_MAX_MESSAGE;
     out->commit_batch_max = CFG_DEFAULT_BATCH;
     out->commit_delay_us = CFG_DEFAULT_DELAY_US;
+    out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
+    out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
+    out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;
+    out->evm.deviation_bps = CFG_EVM_DEVIATION_BPS;
+    out->evm.fee_bump_after_seconds = CFG_EVM_FEE_BUMP_AFTER;
+    out->evm.max_fee_gwei = CFG_EVM_MAX_FEE_GWEI;
+    out->evm.priority_fee_gwei = CFG_EVM_PRIORITY_GWEI;
+    out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

@@ -1,5 +1,6 @@
 /* The gateway's configuration file (INI, parsed with inih): listen address, store,
- * EIP-712 domain, per-feed policy and the signer allow-list. */
+ * EIP-712 domain, per-feed policy, the signer allow-list and the optional on-chain
+ * publisher ([evm]). */
 #ifndef GATEWAY_CONFIG_H
 #define GATEWAY_CONFIG_H
 
@@ -34,6 +35,23 @@ typedef struct gw_signer {
     bool active;             /* false: revoked, its signatures are refused */
 } gw_signer;
 
+/* [evm]: the on-chain publisher. Absent section: enabled is false, nothing is published. */
+typedef struct gw_evm_config {
+    bool enabled;
+    char rpc_url[1024];          /* node JSON-RPC endpoint; may carry an API key: never logged */
+    char relayer_key[4096];      /* key file (custos_keyfile_read) of the account paying gas */
+    uint8_t adapter[CUSTOS_ADDRESS_LEN]; /* always equal to domain.verifying_contract */
+    uint64_t confirmations;      /* blocks, >= 1 */
+    uint64_t poll_interval_ms;
+    uint64_t heartbeat_seconds;  /* publish when asOf moved this much since the last one */
+    uint32_t deviation_bps;      /* publish when the value moved this much (0: always) */
+    uint64_t fee_bump_after_seconds;
+    uint64_t max_fee_gwei;       /* cap on maxFeePerGas */
+    uint64_t priority_fee_gwei;  /* tip when the node does not suggest one */
+    uint32_t gas_limit_margin_bps; /* added to eth_estimateGas */
+    char state_path[4096];       /* the publisher's SQLite file; default store + "-publisher.db" */
+} gw_evm_config;
+
 typedef struct gw_config {
     char listen[128];        /* host:port; port 0 picks a free one */
     char store_path[4096];   /* SQLite database file */
@@ -47,6 +65,7 @@ typedef struct gw_config {
     size_t n_feeds;
     gw_signer *signers;
     size_t n_signers;
+    gw_evm_config evm;
 } gw_config;
 
 /* Parses and validates; on error the message names the file, line and key. */

@@ -174,6 +174,77 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.port_file, "");
     assert_int_equal(cfg.signers[0].role, GW_ROLE_CUSTODIAN);
     assert_true(cfg.signers[0].active);
+    assert_false(cfg.evm.enabled);
+    gw_config_clear(&cfg);
+}
+
+#define EVM_BASE "[gateway]\nstore = /var/lib/custos.db\nchain_id = 1\n" \
+                 "verifying_contract = " ADDR_A "\n[feed f]\n" \
+                 "[signer s]\naddress = " ADDR_C "\nfeed = f\n"
+
+static void test_evm_section(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, EVM_BASE "[evm]\n"
+                                    "rpc_url = https://node.example/v3/secret\n"
+                                    "relayer_key = /etc/custos/relayer.key\n"
+                                    "adapter = " ADDR_A "\n"
+                                    "confirmations = 3\n"
+                                    "poll_interval_ms = 250\n"
+                                    "heartbeat_seconds = 3600\n"
+                                    "deviation_bps = 0\n"
+                                    "fee_bump_after_seconds = 30\n"
+                                    "max_fee_gwei = 200\n"
+                                    "priority_fee_gwei = 0\n"
+                                    "gas_limit_margin_bps = 5000\n"
+                                    "state = /var/lib/pub.db\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const gw_evm_config *e = &cfg.evm;
+    assert_true(e->enabled);
+    assert_string_equal(e->rpc_url, "https://node.example/v3/secret");
+    assert_string_equal(e->relayer_key, "/etc/custos/relayer.key");
+    uint8_t a[CUSTOS_ADDRESS_LEN];
+    addr(ADDR_A, a);
+    assert_memory_equal(e->adapter, a, CUSTOS_ADDRESS_LEN);
+    assert_int_equal(e->confirmations, 3);
+    assert_int_equal(e->poll_interval_ms, 250);
+    assert_int_equal(e->heartbeat_seconds, 3600);
+    assert_int_equal(e->deviation_bps, 0);
+    assert_int_equal(e->fee_bump_after_seconds, 30);
+    assert_int_equal(e->max_fee_gwei, 200);
+    assert_int_equal(e->priority_fee_gwei, 0);
+    assert_int_equal(e->gas_limit_margin_bps, 5000);
+    assert_string_equal(e->state_path, "/var/lib/pub.db");
+    gw_config_clear(&cfg);
+}
+
+static void test_evm_defaults(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, EVM_BASE "[evm]\n"
+                                    "rpc_url = http://127.0.0.1:8545\n"
+                                    "relayer_key = relayer.key\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const gw_evm_config *e = &cfg.evm;
+    assert_true(e->enabled);
+    assert_memory_equal(e->adapter, cfg.domain.verifying_contract, CUSTOS_ADDRESS_LEN);
+    assert_int_equal(e->confirmations, 1);
+    assert_int_equal(e->poll_interval_ms, 500);
+    assert_int_equal(e->heartbeat_seconds, 86400);
+    assert_int_equal(e->deviation_bps, 50);
+    assert_int_equal(e->fee_bump_after_seconds, 60);
+    assert_int_equal(e->max_fee_gwei, 500);
+    assert_int_equal(e->priority_fee_gwei, 1);
+    assert_int_equal(e->gas_limit_margin_bps, 2000);
+    assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
     gw_config_clear(&cfg);
 }
 
@@ -191,6 +262,7 @@ static void test_missing_file(void **state)
 #define GW_HEAD "[gateway]\nstore = x.db\nchain_id = 1\nverifying_contract = " ADDR_A "\n"
 #define FEED_F "[feed f]\n"
 #define SIGNER_B "[signer b]\naddress = " ADDR_B "\nfeed = f\n"
+#define EVM_OK "[evm]\nrpc_url = http://127.0.0.1:8545\nrelayer_key = k\n"
 
 static const struct bad_case {
     const char *name;
@@ -251,6 +323,21 @@ static const struct bad_case {
     {"feed name too long", GW_HEAD "[feed "
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n", {":5:", "feed name"}},
     {"junk after header", GW_HEAD "[feed f] x\n", {":5:", "after ']'"}},
+    {"evm without rpc_url", GW_HEAD FEED_F SIGNER_B "[evm]\nrelayer_key = k\n",
+     {":9:", "[evm] rpc_url", "required"}},
+    {"evm without relayer key", GW_HEAD FEED_F SIGNER_B "[evm]\nrpc_url = http://n\n",
+     {":9:", "[evm] relayer_key", "required"}},
+    {"evm adapter mismatch", GW_HEAD FEED_F SIGNER_B EVM_OK "adapter = " ADDR_B "\n",
+     {":12:", "[evm] adapter", "verifying_contract"}},
+    {"evm url scheme", GW_HEAD FEED_F SIGNER_B "[evm]\nrpc_url = ws://n\n",
+     {":10:", "[evm] rpc_url", "http://"}},
+    {"evm deviation above 100%", GW_HEAD FEED_F SIGNER_B EVM_OK "deviation_bps = 10001\n",
+     {":12:", "deviation_bps", "0 to 10000"}},
+    {"evm zero confirmations", GW_HEAD FEED_F SIGNER_B EVM_OK "confirmations = 0\n",
+     {":12:", "confirmations"}},
+    {"evm unknown key", GW_HEAD FEED_F SIGNER_B EVM_OK "gas_price = 5\n",
+     {":12:", "[evm] gas_price", "unknown key"}},
+    {"evm twice", GW_HEAD FEED_F SIGNER_B EVM_OK "[evm]\n", {":12:", "[evm]", "line 9"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -279,6 +366,7 @@ static void test_bad_configs(void **state)
                          err.message);
         assert_null(cfg.feeds);
         assert_null(cfg.signers);
+        assert_false(cfg.evm.enabled);
     }
 }
 
@@ -287,6 +375,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_evm_section),
+        cmocka_unit_test(test_evm_defaults),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_configs),
     };
