@@ -2,6 +2,7 @@
  * there after a restart on the same store (GetLatest, Watch from the start, in order),
  * and the replay and quorum state survive with them. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -265,6 +266,48 @@ static void test_new_work_after_restart(void **state)
     assert_true(r.cursor > acked[N_TOTAL - 1].cursor);
 }
 
+/* Acknowledged means committed: a gateway killed without warning loses nothing it
+ * answered for. */
+static void test_sigkill_keeps_acknowledged(void **state)
+{
+    (void)state;
+    assert_true(restarted);
+    enum { N_KILL = 10 };
+    uint64_t cursors[N_KILL];
+    uint8_t digests[N_KILL][32];
+    for (uint64_t seq = 1; seq <= N_KILL; seq++) {
+        custos_submission s;
+        gwf_make(&F, &s, "RESTART-KILL", seq, 100 + seq);
+        gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+        gwf_sign(&F, &s, GWF_KEY_AGENT);
+        custos_submit_result r;
+        gwf_submit(&F, &s, &r);
+        gwf_digest(&s, digests[seq - 1]);
+        custos_submission_clear(&s);
+        assert_accepted(&r);
+        cursors[seq - 1] = r.cursor;
+    }
+    custos_client_free(F.client);
+    F.client = NULL;
+    assert_int_equal(tu_stop(&F.proc, SIGKILL, 5000), 128 + SIGKILL);
+    gwf_start(&F);
+
+    collected *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    custos_error err;
+    custos_rc rc = custos_client_watch(F.client, cursors[0] - 1, 1000, collect, c, &err);
+    size_t n = c->n;
+    bool same = n == N_KILL;
+    for (size_t i = 0; same && i < N_KILL; i++)
+        same = c->cursor[i] == cursors[i] && memcmp(c->digest[i], digests[i], 32) == 0;
+    free(c);
+    assert_int_equal(rc, CUSTOS_OK);
+    if (!same)
+        fail_msg("after SIGKILL, Watch from cursor %llu gave %zu records, not the %d "
+                 "acknowledged ones",
+                 (unsigned long long)(cursors[0] - 1), n, N_KILL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_replay_state_after_restart),
         cmocka_unit_test(test_pending_survives_restart),
         cmocka_unit_test(test_new_work_after_restart),
+        cmocka_unit_test(test_sigkill_keeps_acknowledged),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
     gwf_cleanup(&F);

@@ -319,6 +319,36 @@ static void test_freeze_by_custodian_alone(void **state)
     custos_submission_clear(&fz);
 }
 
+/* The freshness limits are inclusive; each case is far enough from the boundary on the
+ * side the clock moves that the gateway's later reading of it cannot flip the result. */
+static void test_freshness_limits_inclusive(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ref;
+        int64_t as_of_from_now;
+        int64_t ttl;
+    } cases[] = {
+        {"RULES-TTL-EXACT", -60, GWF_MAX_TTL},           /* validUntil - asOf == max_ttl */
+        {"RULES-SKEW-EXACT", GWF_MAX_SKEW, 3600},         /* asOf == now + max_skew */
+        {"RULES-AGE-NEAR", -(GWF_MAX_AGE - 30), GWF_MAX_AGE}, /* 30 s inside max_age */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t now = gwf_now();
+        custos_submission s;
+        gwf_make(&F, &s, cases[i].ref, 1, 1000);
+        uint64_t as_of = (uint64_t)((int64_t)now + cases[i].as_of_from_now);
+        gwf_set_times(&s, as_of, as_of + (uint64_t)cases[i].ttl);
+        sign_all(&s, PAIR, 2);
+        custos_submit_result r;
+        gwf_submit(&F, &s, &r);
+        custos_submission_clear(&s);
+        if (r.grpc_status != GRPC_OK || r.state != CUSTOS_STATE_ACCEPTED)
+            fail_msg("%s: want ACCEPTED, got grpc %d %s: %s", cases[i].ref, r.grpc_status,
+                     custos_reason_name(r.reason), r.detail);
+    }
+}
+
 /* ---- refusals ---- */
 
 #define REFUSE_REF "RULES-REFUSE"
@@ -374,6 +404,13 @@ static void b_expired(custos_submission *s, const row_ctx *c)
 {
     gwf_make(&F, s, REFUSE_REF, c->seq, 1);
     gwf_set_times(s, c->now - 3600, c->now - 60);
+    sign_all(s, PAIR, 2);
+}
+/* validUntil <= now is void: equality included (the gateway's clock is not behind ours). */
+static void b_expires_now(custos_submission *s, const row_ctx *c)
+{
+    gwf_make(&F, s, REFUSE_REF, c->seq, 1);
+    gwf_set_times(s, c->now - 3600, c->now);
     sign_all(s, PAIR, 2);
 }
 static void b_ttl(custos_submission *s, const row_ctx *c)
@@ -558,6 +595,7 @@ static const refusal_row REFUSALS[] = {
     {"asOf older than max_age", CUSTOS_REASON_STALE, b_stale, NULL},
     {"asOf beyond max_skew", CUSTOS_REASON_FUTURE, b_future, NULL},
     {"validUntil in the past", CUSTOS_REASON_EXPIRED, b_expired, NULL},
+    {"validUntil = now", CUSTOS_REASON_EXPIRED, b_expires_now, NULL},
     {"validUntil - asOf over max_ttl", CUSTOS_REASON_TTL_TOO_LONG, b_ttl, NULL},
     {"high-s beside a good signature", CUSTOS_REASON_NON_CANONICAL_SIGNATURE, b_high_s, NULL},
     {"high-s alone", CUSTOS_REASON_NON_CANONICAL_SIGNATURE, b_high_s_alone, NULL},
@@ -727,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_quorum_by_cosignature),
         cmocka_unit_test(test_distinct_roles_required),
         cmocka_unit_test(test_freeze_by_custodian_alone),
+        cmocka_unit_test(test_freshness_limits_inclusive),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_still_serving),
     };
