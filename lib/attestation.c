@@ -6,6 +6,8 @@
 
 #include "custos/keccak.h"
 
+#include "hexdigit.h"
+
 void custos_submission_clear(custos_submission *s)
 {
     if (s == NULL)
@@ -103,17 +105,6 @@ custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t c
     return CUSTOS_OK;
 }
 
-static int attestation_hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err)
 {
     if (text == NULL || (out == NULL && len > 0))
@@ -128,11 +119,11 @@ custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_e
                                 2 * len, len);
     /* Validate everything before writing so a refusal leaves out untouched. */
     for (size_t i = 0; i < n; i++)
-        if (attestation_hex_value(digits[i]) < 0)
+        if (hex_digit_value(digits[i]) < 0)
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "hex value has a non-hex character at digit %zu", i + 1);
     for (size_t i = 0; i < len; i++)
-        out[i] = (uint8_t)(attestation_hex_value(digits[2 * i]) << 4 |
-                           attestation_hex_value(digits[2 * i + 1]));
+        out[i] = (uint8_t)(hex_digit_value(digits[2 * i]) << 4 |
+                           hex_digit_value(digits[2 * i + 1]));
     return CUSTOS_OK;
 }

@@ -13,20 +13,11 @@
 #include <openssl/crypto.h>
 #include <secp256k1.h>
 
+#include "hexdigit.h"
+
 /* A key file is 67 bytes; anything much larger is not a key file. */
 #define KEYFILE_MAX_BYTES 256
 #define KEYFILE_TEXT_LEN (2 + 2 * CUSTOS_SECKEY_LEN + 1)
-
-static int keyfile_hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int keyfile_write_all(int fd, const char *buf, size_t len)
 {
@@ -138,12 +129,12 @@ static custos_rc keyfile_parse(const char *path, const char *text, size_t len,
                                 "digits and an optional newline",
                                 path);
     for (size_t i = 0; i < len; i++) {
-        if (keyfile_hex_value(text[i]) < 0)
+        if (hex_digit_value(text[i]) < 0)
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "key file %s has a character that is not a hex digit at "
                                     "position %zu of the key",
                                     path, i + 1);
-        unsigned v = (unsigned)keyfile_hex_value(text[i]);
+        unsigned v = (unsigned)hex_digit_value(text[i]);
         if (i % 2 == 0)
             seckey[i / 2] = (uint8_t)(v << 4);
         else

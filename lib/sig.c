@@ -12,6 +12,8 @@
 
 #include "custos/keccak.h"
 
+#include "hexdigit.h"
+
 struct custos_secp {
     secp256k1_context *ctx;
 };
@@ -193,17 +195,6 @@ void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN], char out[CUST
     out[42] = '\0';
 }
 
-static int sig_hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_LEN],
                                   custos_error *err)
 {
@@ -218,7 +209,7 @@ custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_
     uint8_t tmp[CUSTOS_ADDRESS_LEN];
     bool has_lower = false, has_upper = false;
     for (int i = 0; i < 40; i++) {
-        int v = sig_hex_value(digits[i]);
+        int v = hex_digit_value(digits[i]);
         if (v < 0)
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "address has a non-hex character at digit %d", i + 1);
