@@ -1,0 +1,378 @@
+#!/usr/bin/env node
+// Deploys CustosAdapter and configures it from a JSON file: feeds (policy and signer
+// allow-list), accounts bound to their feed, and one CustosAccountFeed (Chainlink
+// AggregatorV3Interface) per (account, lender). Writes what it deployed to --out.
+//
+//   node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json \
+//        --out deployed.json [--artifacts deploy/contracts/out]
+//
+// The key file holds the deployer's key in Custos's format ("0x" + 64 hex digits, one
+// line, mode 0600). The deployer owns the adapter; with "owner" in the config, ownership
+// is then offered to that address, which must call acceptOwnership() (Ownable2Step).
+// Feed id = keccak256(utf8 feed name); account id = keccak256(abi.encode(custodian, ref)).
+// See deploy/scripts/README.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { ethers } from 'ethers';
+
+const ROLES = ['custodian', 'valuation_agent', 'fund_administrator', 'auditor'];
+const FEED_NAME_MAX = 64; // bytes, as the gateway's feed names
+const UINT32_MAX = 2 ** 32 - 1;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const usage =
+  'usage: node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json ' +
+  '--out deployed.json [--artifacts DIR]';
+
+class Refusal extends Error {}
+
+function refuse(message) {
+  throw new Refusal(message);
+}
+
+// ------------------------------------------------------------------ command line
+
+function parseCommandLine(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        rpc: { type: 'string' },
+        'key-file': { type: 'string' },
+        config: { type: 'string' },
+        out: { type: 'string' },
+        artifacts: { type: 'string', default: path.join(here, '..', 'contracts', 'out') },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    refuse(`${e.message}\n${usage}`);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  for (const name of ['rpc', 'key-file', 'config', 'out']) {
+    if (!values[name]) refuse(`--${name} is required\n${usage}`);
+  }
+  return values;
+}
+
+// ------------------------------------------------------------------ key file
+
+// Same rules as libcustos (custos_keyfile_read): a regular file, not a link, no access for
+// group or others, one key. Messages never contain the key.
+function readKeyFile(file) {
+  let st;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    refuse(`key file ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
+  if (st.isSymbolicLink()) refuse(`key file ${file} is a symbolic link; point to the file itself`);
+  if (!st.isFile()) refuse(`key file ${file} is not a regular file`);
+  if ((st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    refuse(`key file ${file} has mode ${mode}: group or others may access it; run chmod 600 on it`);
+  }
+  const text = fs.readFileSync(file, 'utf8');
+  const m = /^0[xX]([0-9a-fA-F]{64})\n?$/.exec(text);
+  if (!m) refuse(`key file ${file} must hold exactly one key: 0x followed by 64 hex digits and an optional newline`);
+  const key = '0x' + m[1].toLowerCase();
+  const k = BigInt(key);
+  if (k === 0n || k >= ethers.N) refuse(`key file ${file} does not hold a valid secp256k1 secret key`);
+  return key;
+}
+
+// ------------------------------------------------------------------ config
+
+function loadConfig(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    refuse(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    refuse(`${file}: not valid JSON: ${e.message}`);
+  }
+  return validateConfig(json, file);
+}
+
+function validateConfig(json, file) {
+  const fail = (where, what) => refuse(`${file}: ${where}: ${what}`);
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const keysOf = (obj, where, required, optional) => {
+    if (!isObject(obj)) fail(where, 'expected an object');
+    for (const k of Object.keys(obj)) {
+      if (k !== '_comment' && !required.includes(k) && !optional.includes(k)) {
+        fail(`${where}.${k}`.replace(/^\./, ''), `unknown key (expected ${[...required, ...optional].join(', ')})`);
+      }
+    }
+    for (const k of required) if (!(k in obj)) fail(`${where}.${k}`.replace(/^\./, ''), 'missing');
+  };
+  const integer = (v, where, min, max) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) fail(where, `expected an integer from ${min} to ${max}`);
+    return v;
+  };
+  const address = (v, where) => {
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v)) {
+      fail(where, `expected a 0x-prefixed 20-byte address, got ${JSON.stringify(v)}`);
+    }
+    let a;
+    try {
+      a = ethers.getAddress(v);
+    } catch {
+      fail(where, `${v} has a wrong EIP-55 checksum (mixed case); use the checksummed or all-lowercase form`);
+    }
+    if (a === ethers.ZeroAddress) fail(where, 'the zero address is not allowed');
+    return a;
+  };
+  const string = (v, where) => {
+    if (typeof v !== 'string' || v.length === 0) fail(where, 'expected a non-empty string');
+    return v;
+  };
+
+  keysOf(json, '', ['chainId', 'feeds'], ['owner']);
+  const cfg = {
+    chainId: integer(json.chainId, 'chainId', 1, Number.MAX_SAFE_INTEGER),
+    owner: json.owner === undefined ? null : address(json.owner, 'owner'),
+    feeds: [],
+  };
+  if (!Array.isArray(json.feeds) || json.feeds.length === 0) fail('feeds', 'expected a non-empty array');
+  const feedNames = new Set();
+  const accountIds = new Map();
+  json.feeds.forEach((f, i) => {
+    const at = `feeds[${i}]`;
+    keysOf(f, at, ['name', 'threshold', 'distinctRoles', 'maxAge', 'maxSkew', 'maxTtl', 'signers'], ['accounts']);
+    const name = string(f.name, `${at}.name`);
+    if (Buffer.byteLength(name, 'utf8') > FEED_NAME_MAX) fail(`${at}.name`, `longer than ${FEED_NAME_MAX} bytes`);
+    if (feedNames.has(name)) fail(`${at}.name`, `feed ${JSON.stringify(name)} is listed twice`);
+    feedNames.add(name);
+    if (typeof f.distinctRoles !== 'boolean') fail(`${at}.distinctRoles`, 'expected true or false');
+    const feed = {
+      name,
+      id: ethers.id(name),
+      threshold: integer(f.threshold, `${at}.threshold`, 1, f.distinctRoles ? ROLES.length : 255),
+      distinctRoles: f.distinctRoles,
+      maxAge: integer(f.maxAge, `${at}.maxAge`, 1, UINT32_MAX),
+      maxSkew: integer(f.maxSkew, `${at}.maxSkew`, 0, UINT32_MAX),
+      maxTtl: integer(f.maxTtl, `${at}.maxTtl`, 1, UINT32_MAX),
+      signers: [],
+      accounts: [],
+    };
+    if (!Array.isArray(f.signers) || f.signers.length === 0) fail(`${at}.signers`, 'expected a non-empty array');
+    const seen = new Set();
+    f.signers.forEach((s, j) => {
+      const sat = `${at}.signers[${j}]`;
+      keysOf(s, sat, ['address', 'role'], []);
+      const addr = address(s.address, `${sat}.address`);
+      if (seen.has(addr)) fail(`${sat}.address`, `${addr} is listed twice in this feed`);
+      seen.add(addr);
+      const role = ROLES.indexOf(s.role);
+      if (role < 0) fail(`${sat}.role`, `expected one of ${ROLES.join(', ')}`);
+      feed.signers.push({ address: addr, role: s.role, roleIndex: role });
+    });
+    const reachable = feed.distinctRoles ? new Set(feed.signers.map((s) => s.role)).size : feed.signers.length;
+    if (feed.threshold > reachable) {
+      fail(`${at}.threshold`, `${feed.threshold} cannot be reached with the ${reachable} ` +
+        `${feed.distinctRoles ? 'distinct roles' : 'signers'} listed`);
+    }
+    const accounts = f.accounts === undefined ? [] : f.accounts;
+    if (!Array.isArray(accounts)) fail(`${at}.accounts`, 'expected an array');
+    accounts.forEach((a, j) => {
+      const aat = `${at}.accounts[${j}]`;
+      keysOf(a, aat, ['custodian', 'ref', 'lenders'], []);
+      const custodian = string(a.custodian, `${aat}.custodian`);
+      const ref = string(a.ref, `${aat}.ref`);
+      const id = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(['string', 'string'], [custodian, ref]));
+      if (accountIds.has(id)) fail(aat, `account ${custodian}/${ref} is already listed at ${accountIds.get(id)}`);
+      accountIds.set(id, aat);
+      if (!Array.isArray(a.lenders)) fail(`${aat}.lenders`, 'expected an array of addresses');
+      const lenders = [];
+      a.lenders.forEach((l, k) => {
+        const addr = address(l, `${aat}.lenders[${k}]`);
+        if (lenders.includes(addr)) fail(`${aat}.lenders[${k}]`, `${addr} is listed twice`);
+        lenders.push(addr);
+      });
+      feed.accounts.push({ custodian, ref, id, lenders });
+    });
+    cfg.feeds.push(feed);
+  });
+  return cfg;
+}
+
+// ------------------------------------------------------------------ artifact
+
+function loadArtifact(dir) {
+  const file = path.join(dir, 'CustosAdapter.sol', 'CustosAdapter.json');
+  let a;
+  try {
+    a = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    refuse(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message} ` +
+      '(build the contracts first: deploy/scripts/build-contracts.sh)');
+  }
+  const bytecode = a.bytecode && a.bytecode.object;
+  if (!Array.isArray(a.abi) || typeof bytecode !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(bytecode)) {
+    refuse(`${file}: no ABI or no bytecode in it (rebuild: deploy/scripts/build-contracts.sh)`);
+  }
+  return { abi: a.abi, bytecode, file };
+}
+
+// ------------------------------------------------------------------ output
+
+// Atomic and never clobbering: the file appears complete or not at all, and an --out
+// created by someone else meanwhile is left alone (link fails with EEXIST).
+function writeOutAtomically(out, data) {
+  const tmp = `${out}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, JSON.stringify(data, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(tmp, out);
+  } finally {
+    fs.unlinkSync(tmp);
+  }
+  const dirFd = fs.openSync(path.dirname(path.resolve(out)), 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+// ------------------------------------------------------------------ chain
+
+// A revert is named with its decoded custom error (e.g. AccountAlreadyRegistered(...)).
+function describe(e, iface) {
+  let revert = e && e.revert;
+  if (!revert && iface && e && typeof e.data === 'string' && e.data.length >= 10) {
+    try {
+      revert = iface.parseError(e.data);
+    } catch {
+      revert = null;
+    }
+  }
+  if (revert && revert.name) return `reverted ${revert.name}(${revert.args.map(String).join(', ')})`;
+  return (e && (e.shortMessage || e.message)) || String(e);
+}
+
+async function main() {
+  const args = parseCommandLine(process.argv.slice(2));
+  if (fs.existsSync(args.out) || isDanglingLink(args.out)) {
+    refuse(`--out ${args.out} already exists; deployments are recorded once: choose a new file`);
+  }
+  const outDir = path.dirname(path.resolve(args.out));
+  if (!fs.existsSync(outDir)) refuse(`--out ${args.out}: directory ${outDir} does not exist`);
+  const cfg = loadConfig(args.config);
+  const key = readKeyFile(args['key-file']);
+  const artifact = loadArtifact(args.artifacts);
+
+  const provider = new ethers.JsonRpcProvider(args.rpc, cfg.chainId, { staticNetwork: true });
+  let nodeChainId;
+  try {
+    nodeChainId = BigInt(await provider.send('eth_chainId', []));
+  } catch (e) {
+    refuse(`--rpc ${args.rpc}: cannot read the chain id: ${describe(e)}`);
+  }
+  if (nodeChainId !== BigInt(cfg.chainId)) {
+    refuse(`${args.config}: chainId: ${cfg.chainId}, but the node at ${args.rpc} is on chain ${nodeChainId}`);
+  }
+  const deployer = new ethers.NonceManager(new ethers.Wallet(key, provider));
+  const deployerAddress = await deployer.getAddress();
+  const balance = await provider.getBalance(deployerAddress);
+  if (balance === 0n) refuse(`deployer ${deployerAddress} has no ether on chain ${cfg.chainId} to pay for gas`);
+  console.log(`chain ${cfg.chainId}, deployer ${deployerAddress}`);
+
+  const factory = new ethers.ContractFactory(artifact.abi, artifact.bytecode, deployer);
+  let adapter;
+  let deployBlock;
+  try {
+    adapter = await factory.deploy(deployerAddress);
+    const receipt = await adapter.deploymentTransaction().wait();
+    deployBlock = receipt.blockNumber;
+  } catch (e) {
+    refuse(`deploying CustosAdapter: ${describe(e, factory.interface)}`);
+  }
+  const adapterAddress = await adapter.getAddress();
+  console.log(`CustosAdapter ${adapterAddress} (block ${deployBlock})`);
+
+  // One transaction, waited for; a failure names the step and the adapter so that the
+  // operator knows what is already on-chain.
+  const send = async (label, call) => {
+    let receipt;
+    try {
+      receipt = await (await call()).wait();
+    } catch (e) {
+      refuse(`${label}: ${describe(e, adapter.interface)} (adapter ${adapterAddress} is deployed but not fully configured)`);
+    }
+    console.log(`  ${label}: tx ${receipt.hash}`);
+    return receipt;
+  };
+
+  const out = {
+    chainId: cfg.chainId,
+    adapter: adapterAddress,
+    deployBlock,
+    owner: deployerAddress,
+    pendingOwner: null,
+    feeds: {},
+    accounts: [],
+  };
+  for (const f of cfg.feeds) {
+    await send(`setFeed ${f.name}`, () =>
+      adapter.setFeed(f.id, f.threshold, f.distinctRoles, f.maxAge, f.maxSkew, f.maxTtl));
+    out.feeds[f.name] = f.id;
+    for (const s of f.signers) {
+      await send(`addSigner ${f.name} ${s.address} ${s.role}`, () => adapter.addSigner(f.id, s.address, s.roleIndex));
+    }
+    for (const a of f.accounts) {
+      await send(`registerAccount ${a.custodian}/${a.ref} ${a.id}`, () => adapter.registerAccount(a.id, f.id));
+      const feeds = {};
+      for (const lender of a.lenders) {
+        const receipt = await send(`createAccountFeed ${a.custodian}/${a.ref} lender ${lender}`,
+          () => adapter.createAccountFeed(a.id, lender));
+        const created = receipt.logs
+          .map((log) => adapter.interface.parseLog(log))
+          .find((ev) => ev && ev.name === 'AccountFeedCreated');
+        if (!created) refuse(`createAccountFeed ${a.custodian}/${a.ref}: no AccountFeedCreated event in tx ${receipt.hash}`);
+        feeds[lender] = created.args.feed;
+        console.log(`    CustosAccountFeed ${created.args.feed}`);
+      }
+      out.accounts.push({ custodian: a.custodian, ref: a.ref, account: a.id, feeds });
+    }
+  }
+  if (cfg.owner && cfg.owner !== deployerAddress) {
+    await send(`transferOwnership ${cfg.owner}`, () => adapter.transferOwnership(cfg.owner));
+    out.pendingOwner = cfg.owner;
+    console.log(`  ${cfg.owner} must call acceptOwnership() on ${adapterAddress} to become its owner`);
+  }
+  writeOutAtomically(args.out, out);
+  console.log(`wrote ${args.out}`);
+}
+
+function isDanglingLink(file) {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Refusal ? e.message : `deploy: ${describe(e)}`);
+  process.exit(1);
+});
