@@ -1,6 +1,7 @@
 /* custos-gateway: verifies, stores and publishes collateral attestations over gRPC. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "publisher.h"
 #include "server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
@@ -136,8 +138,19 @@ int main(int argc, char **argv)
         gw_config_clear(&cfg);
         return 1;
     }
+    /* The publisher only reads the accepted log: it never holds up Submit. */
+    gw_publisher *publisher = NULL;
+    if (cfg.evm.enabled && gw_publisher_new(&cfg, engine, &publisher, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_server_shutdown(server, 0);
+        gw_engine_free(engine);
+        gw_server_free(server);
+        gw_config_clear(&cfg);
+        return 1;
+    }
     int port = gw_server_port(server);
     if (port_file != NULL && write_port_file(port_file, port) != 0) {
+        gw_publisher_free(publisher);
         gw_server_shutdown(server, 0);
         gw_engine_free(engine);
         gw_server_free(server);
@@ -152,6 +165,17 @@ int main(int argc, char **argv)
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
     gw_server_shutdown(server, DRAIN_MS);
+    if (publisher != NULL) {
+        gw_pub_status st;
+        gw_publisher_status(publisher, &st);
+        gw_log(GW_LOG_INFO, "publisher.stop",
+               "cursor %" PRIu64 ", last published %" PRIu64 ", %zu pending, nonce %" PRIu64
+               ", %" PRIu64 " published, %" PRIu64 " skipped, %" PRIu64 " failed, %" PRIu64
+               " node errors", st.cursor, st.last_published_cursor, st.pending, st.nonce,
+               st.published, st.skipped, st.failed, st.node_errors);
+        /* Before the engine: the publisher reads the log through it. */
+        gw_publisher_free(publisher);
+    }
     /* The engine goes first: freeing it joins the committer, so no commit notification
      * can still be on its way to the server. */
     gw_engine_free(engine);
