@@ -124,6 +124,7 @@ function validateConfig(json, file) {
     return v;
   };
   const address = (v, where) => {
+    if (typeof v === 'string' && v.startsWith('0xREPLACE')) fail(where, `${v} is a placeholder: put the real address here`);
     if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v)) {
       fail(where, `expected a 0x-prefixed 20-byte address, got ${JSON.stringify(v)}`);
     }
