@@ -45,7 +45,8 @@ typedef enum cfg_section_kind {
     SEC_GATEWAY,
     SEC_FEED,
     SEC_SIGNER,
-    SEC_EVM
+    SEC_EVM,
+    SEC_METRICS
 } cfg_section_kind;
 
 /* Where each signer's and feed's keys were written, for messages after parsing. */
@@ -82,6 +83,9 @@ typedef struct cfg_parser {
     bool have_evm;
     int evm_line, evm_adapter_line;
     bool has_rpc_url, has_relayer_key, has_adapter, has_state;
+
+    bool have_metrics, has_metrics_listen;
+    int metrics_line;
 
     cfg_feed_lines *feed_lines;
     cfg_signer_lines *signer_lines;
@@ -206,6 +210,7 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
                                        NULL};
+static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 
 static int cfg_key_index(const char *const *keys, const char *name)
 {
@@ -389,6 +394,33 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
     }
 }
 
+/* "IP:PORT" or "[IPv6]:PORT" with a numeric port; the address itself is checked when
+ * the endpoint binds (it must be numeric: no name lookup at start-up). */
+static bool cfg_host_port(const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    uint64_t port;
+    return colon != NULL && colon != value && cfg_parse_uint(colon + 1, 0, 65535, &port);
+}
+
+static void cfg_metrics_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_metrics_config *m = &p->cfg->metrics;
+    const char *key = metrics_keys[idx];
+    switch (idx) {
+    case 0:
+        if (!cfg_host_port(value)) {
+            cfg_fail(p, p->line, key, "must be IP:PORT (e.g. 127.0.0.1:9464), got '%s'", value);
+            break;
+        }
+        p->has_metrics_listen = cfg_copy_key(p, key, value, m->listen, sizeof m->listen, false);
+        break;
+    case 1:
+        cfg_copy_key(p, key, value, m->port_file, sizeof m->port_file, true);
+        break;
+    }
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -401,10 +433,11 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_FEED: keys = feed_keys; break;
     case SEC_SIGNER: keys = signer_keys; break;
     case SEC_EVM: keys = evm_keys; break;
+    case SEC_METRICS: keys = metrics_keys; break;
     case SEC_NONE:
         custos_error_set(p->err, CUSTOS_ERR_INVALID,
                          "%s:%d: %s: every key belongs in a [gateway], [feed NAME], "
-                         "[signer LABEL] or [evm] section", p->path, p->line, name);
+                         "[signer LABEL], [evm] or [metrics] section", p->path, p->line, name);
         p->failed = true;
         return 0;
     }
@@ -423,6 +456,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_FEED: cfg_feed_key(p, idx, value); break;
     case SEC_SIGNER: cfg_signer_key(p, idx, value); break;
     case SEC_EVM: cfg_evm_key(p, idx, value); break;
+    case SEC_METRICS: cfg_metrics_key(p, idx, value); break;
     case SEC_NONE: break;
     }
     return p->failed ? 0 : 1;
@@ -543,10 +577,19 @@ static void cfg_begin_section(cfg_parser *p, const char *start)
         p->evm_line = p->line;
         p->kind = SEC_EVM;
         p->cfg->evm.enabled = true;
+    } else if (strcmp(p->section, "metrics") == 0) {
+        if (p->have_metrics) {
+            cfg_fail(p, p->line, NULL, "section already defined at line %d", p->metrics_line);
+            return;
+        }
+        p->have_metrics = true;
+        p->metrics_line = p->line;
+        p->kind = SEC_METRICS;
+        p->cfg->metrics.enabled = true;
     } else {
         p->kind = SEC_NONE;
-        cfg_fail(p, p->line, NULL,
-                 "unknown section (expected [gateway], [feed NAME], [signer LABEL] or [evm])");
+        cfg_fail(p, p->line, NULL, "unknown section (expected [gateway], [feed NAME], "
+                                   "[signer LABEL], [evm] or [metrics])");
     }
 }
 
@@ -634,6 +677,10 @@ static void cfg_validate(cfg_parser *p)
 
     if (p->have_evm && !p->failed)
         cfg_validate_evm(p);
+    if (p->have_metrics && !p->has_metrics_listen && !p->failed) {
+        snprintf(p->section, sizeof p->section, "metrics");
+        cfg_fail(p, p->metrics_line, "listen", "required (e.g. 127.0.0.1:9464)");
+    }
 
     for (size_t i = 0; i < c->n_signers && !p->failed; i++) {
         gw_signer *s = &c->signers[i];

@@ -52,6 +52,13 @@ typedef struct gw_evm_config {
     char state_path[4096];       /* the publisher's SQLite file; default store + "-publisher.db" */
 } gw_evm_config;
 
+/* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */
+typedef struct gw_metrics_config {
+    bool enabled;
+    char listen[128];        /* numeric IP:port ([v6]:port); port 0 picks a free one */
+    char port_file[4096];    /* if set, the bound port is written here once listening */
+} gw_metrics_config;
+
 typedef struct gw_config {
     char listen[128];        /* host:port; port 0 picks a free one */
     char store_path[4096];   /* SQLite database file */
@@ -66,6 +73,7 @@ typedef struct gw_config {
     gw_signer *signers;
     size_t n_signers;
     gw_evm_config evm;
+    gw_metrics_config metrics;
 } gw_config;
 
 /* Parses and validates; on error the message names the file, line and key. */

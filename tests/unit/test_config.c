@@ -175,6 +175,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.signers[0].role, GW_ROLE_CUSTODIAN);
     assert_true(cfg.signers[0].active);
     assert_false(cfg.evm.enabled);
+    assert_false(cfg.metrics.enabled);
     gw_config_clear(&cfg);
 }
 
@@ -245,6 +246,24 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->priority_fee_gwei, 1);
     assert_int_equal(e->gas_limit_margin_bps, 2000);
     assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
+    gw_config_clear(&cfg);
+}
+
+static void test_metrics_section(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, EVM_BASE "[metrics]\n"
+                                    "listen = [::1]:0\n"
+                                    "port_file = /run/custos/metrics.port\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_true(cfg.metrics.enabled);
+    assert_string_equal(cfg.metrics.listen, "[::1]:0");
+    assert_string_equal(cfg.metrics.port_file, "/run/custos/metrics.port");
+    assert_false(cfg.evm.enabled);
     gw_config_clear(&cfg);
 }
 
@@ -338,6 +357,17 @@ static const struct bad_case {
     {"evm unknown key", GW_HEAD FEED_F SIGNER_B EVM_OK "gas_price = 5\n",
      {":12:", "[evm] gas_price", "unknown key"}},
     {"evm twice", GW_HEAD FEED_F SIGNER_B EVM_OK "[evm]\n", {":12:", "[evm]", "line 9"}},
+    {"metrics without listen", GW_HEAD FEED_F SIGNER_B "[metrics]\nport_file = p\n",
+     {":9:", "[metrics] listen", "required"}},
+    {"metrics listen without port", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1\n",
+     {":10:", "[metrics] listen", "IP:PORT"}},
+    {"metrics port out of range", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1:65536\n",
+     {":10:", "[metrics] listen", "IP:PORT"}},
+    {"metrics unknown key",
+     GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1:1\npath = /m\n",
+     {":11:", "[metrics] path", "unknown key"}},
+    {"metrics twice", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1:1\n[metrics]\n",
+     {":11:", "[metrics]", "line 9"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -367,6 +397,7 @@ static void test_bad_configs(void **state)
         assert_null(cfg.feeds);
         assert_null(cfg.signers);
         assert_false(cfg.evm.enabled);
+        assert_false(cfg.metrics.enabled);
     }
 }
 
@@ -377,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_evm_section),
         cmocka_unit_test(test_evm_defaults),
+        cmocka_unit_test(test_metrics_section),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_configs),
     };
