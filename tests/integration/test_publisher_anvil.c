@@ -417,55 +417,14 @@ static void test_chain_refusal_recorded(void **state)
     gw_pub_row_clear(&row);
 }
 
-static void test_crash_between_store_and_mining(void **state)
+static void count_events(const uint8_t account_id[32], uint64_t seq, size_t want)
 {
-    (void)state;
-    rpc_void("evm_setAutomine", json_pack("[b]", 0));
-    uint64_t nonce_before = relayer_nonce(EVM_BLOCK_LATEST);
-    custos_submission s;
-    T.seq++;
-    /* +10%: well past the 0.5% deviation threshold. */
-    uint64_t cursor = submit_cosigned("PUB-1", T.seq, USD + USD / 10, &s);
-
-    gw_pub_row row;
-    memset(&row, 0, sizeof row);
-    bool in_pool = false;
-    for (int64_t deadline = now_ms() + WAIT_MS; !in_pool; sleep_ms(50)) {
-        if (now_ms() > deadline) {
-            gwf_dump_log(&T.gw);
-            fail_msg("the transaction never reached the node's pool within %d s",
-                     WAIT_MS / 1000);
-        }
-        gw_pub_row_clear(&row);
-        in_pool = read_fate(cursor, &row) && row.fate == GW_PUB_SENT &&
-                  relayer_nonce(EVM_BLOCK_PENDING) > relayer_nonce(EVM_BLOCK_LATEST);
-    }
-    assert_int_equal(row.tx.nonce, nonce_before);
-    gw_pub_row_clear(&row);
-
-    custos_client_free(T.gw.client);
-    T.gw.client = NULL;
-    tu_stop(&T.gw.proc, SIGKILL, 5000);
-    rpc_void("evm_mine", NULL);
-    gwf_start(&T.gw);
-    wait_fate(cursor, GW_PUB_CONFIRMED, &row);
-    gw_pub_row_clear(&row);
-    rpc_void("evm_setAutomine", json_pack("[b]", 1));
-    rpc_void("evm_mine", NULL);
-    sleep_ms(500); /* a few publisher passes: anything rebuilt would be sent by now */
-    rpc_void("evm_mine", NULL);
-
-    assert_int_equal(chain_sequence(s.att.account), T.seq);
-    assert_int_equal(relayer_nonce(EVM_BLOCK_LATEST), nonce_before + 1);
-    assert_int_equal(relayer_nonce(EVM_BLOCK_PENDING), nonce_before + 1);
-
-    /* Exactly one AttestationAccepted(account, feedId, sequence) on-chain. */
     char adapter[CUSTOS_ADDRESS_HEX_LEN], account[67], seq_topic[67];
     custos_address_to_hex(T.adapter, adapter);
-    assert_int_equal(custos_hex_encode(s.att.account, 32, account, sizeof account), CUSTOS_OK);
+    assert_int_equal(custos_hex_encode(account_id, 32, account, sizeof account), CUSTOS_OK);
     uint8_t seq_word[32] = {0};
     for (int i = 0; i < 8; i++)
-        seq_word[31 - i] = (uint8_t)(T.seq >> (8 * i));
+        seq_word[31 - i] = (uint8_t)(seq >> (8 * i));
     assert_int_equal(custos_hex_encode(seq_word, 32, seq_topic, sizeof seq_topic), CUSTOS_OK);
     json_t *filter = json_pack(
         "[{s:s, s:s, s:s, s:[s, s, n, s]}]", "address", adapter, "fromBlock", "0x0", "toBlock",
@@ -474,8 +433,118 @@ static void test_crash_between_store_and_mining(void **state)
     json_t *logs = NULL;
     custos_error err;
     check(evm_rpc_request(T.rpc, "eth_getLogs", filter, &logs, &err), &err);
-    assert_int_equal(json_array_size(logs), 1);
+    if (json_array_size(logs) != want)
+        fail_msg("%zu AttestationAccepted events for sequence %llu, want %zu",
+                 json_array_size(logs), (unsigned long long)seq, want);
     json_decref(logs);
+}
+
+/* Submits the next valuation of PUB-1 (+10% each time: past the 0.5% deviation) with
+ * automine off, and waits until its transaction is stored as sent and in the node's pool. */
+static uint64_t submit_until_pooled(custos_submission *s, gw_pub_row *row)
+{
+    rpc_void("evm_setAutomine", json_pack("[b]", 0));
+    T.seq++;
+    uint64_t cursor = submit_cosigned("PUB-1", T.seq, USD + T.seq * (USD / 10), s);
+    memset(row, 0, sizeof *row);
+    bool in_pool = false;
+    for (int64_t deadline = now_ms() + WAIT_MS; !in_pool; sleep_ms(50)) {
+        if (now_ms() > deadline) {
+            gwf_dump_log(&T.gw);
+            fail_msg("the transaction never reached the node's pool within %d s",
+                     WAIT_MS / 1000);
+        }
+        gw_pub_row_clear(row);
+        in_pool = read_fate(cursor, row) && row->fate == GW_PUB_SENT &&
+                  relayer_nonce(EVM_BLOCK_PENDING) > relayer_nonce(EVM_BLOCK_LATEST);
+    }
+    return cursor;
+}
+
+static void kill_gateway(void)
+{
+    custos_client_free(T.gw.client);
+    T.gw.client = NULL;
+    tu_stop(&T.gw.proc, SIGKILL, 5000);
+}
+
+/* Mines with automine back on, gives the publisher a few passes (anything it rebuilt
+ * would be sent by then), mines again. */
+static void settle(void)
+{
+    rpc_void("evm_setAutomine", json_pack("[b]", 1));
+    rpc_void("evm_mine", NULL);
+    sleep_ms(500);
+    rpc_void("evm_mine", NULL);
+}
+
+static void test_crash_between_store_and_mining(void **state)
+{
+    (void)state;
+    uint64_t nonce_before = relayer_nonce(EVM_BLOCK_LATEST);
+    custos_submission s;
+    gw_pub_row row;
+    uint64_t cursor = submit_until_pooled(&s, &row);
+    assert_int_equal(row.tx.nonce, nonce_before);
+    gw_pub_row_clear(&row);
+
+    kill_gateway();
+    rpc_void("evm_mine", NULL);
+    gwf_start(&T.gw);
+    wait_fate(cursor, GW_PUB_CONFIRMED, &row);
+    gw_pub_row_clear(&row);
+    settle();
+
+    assert_int_equal(chain_sequence(s.att.account), T.seq);
+    assert_int_equal(relayer_nonce(EVM_BLOCK_LATEST), nonce_before + 1);
+    assert_int_equal(relayer_nonce(EVM_BLOCK_PENDING), nonce_before + 1);
+    count_events(s.att.account, T.seq, 1);
+    custos_submission_clear(&s);
+}
+
+/* The node forgets the pool while the gateway is down: the restart broadcasts the very
+ * same raw transaction (same hash, same nonce) instead of building a new one. */
+static void test_crash_and_node_lost_the_transaction(void **state)
+{
+    (void)state;
+    uint64_t nonce_before = relayer_nonce(EVM_BLOCK_LATEST);
+    custos_submission s;
+    gw_pub_row sent;
+    uint64_t cursor = submit_until_pooled(&s, &sent);
+
+    kill_gateway();
+    rpc_void("anvil_dropAllTransactions", NULL);
+    assert_int_equal(relayer_nonce(EVM_BLOCK_PENDING), nonce_before);
+    gwf_start(&T.gw);
+    char hash[67];
+    assert_int_equal(custos_hex_encode(sent.tx.hash, 32, hash, sizeof hash), CUSTOS_OK);
+    custos_error err;
+    for (int64_t deadline = now_ms() + WAIT_MS;; sleep_ms(100)) {
+        json_t *tx = NULL;
+        check(evm_rpc_request(T.rpc, "eth_getTransactionByHash", json_pack("[s]", hash), &tx,
+                              &err), &err);
+        bool known = json_is_object(tx);
+        json_decref(tx);
+        if (known)
+            break;
+        if (now_ms() > deadline) {
+            gwf_dump_log(&T.gw);
+            fail_msg("tx %s was not broadcast again within %d s", hash, WAIT_MS / 1000);
+        }
+    }
+    assert_int_equal(relayer_nonce(EVM_BLOCK_PENDING), nonce_before + 1);
+    rpc_void("evm_mine", NULL);
+    gw_pub_row row;
+    wait_fate(cursor, GW_PUB_CONFIRMED, &row);
+    assert_memory_equal(row.tx.hash, sent.tx.hash, 32);
+    gw_pub_row_clear(&row);
+    gw_pub_row_clear(&sent);
+    settle();
+
+    assert_int_equal(chain_sequence(s.att.account), T.seq);
+    assert_int_equal(relayer_nonce(EVM_BLOCK_LATEST), nonce_before + 1);
+    assert_int_equal(relayer_nonce(EVM_BLOCK_PENDING), nonce_before + 1);
+    count_events(s.att.account, T.seq, 1);
     custos_submission_clear(&s);
 }
 
@@ -542,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_unchanged_value_skipped),
         cmocka_unit_test(test_chain_refusal_recorded),
         cmocka_unit_test(test_crash_between_store_and_mining),
+        cmocka_unit_test(test_crash_and_node_lost_the_transaction),
         cmocka_unit_test(test_contract_refusals),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
