@@ -1,0 +1,448 @@
+/* The Prometheus registry (metrics.h).
+ *
+ * Every series is a fixed slot allocated at start-up from the configuration, so the hot
+ * path is a feed lookup and a relaxed atomic increment. Histogram buckets are stored
+ * non-cumulative and summed at render time; the rendered _count is the sum of the
+ * buckets read, so one scrape is always self-consistent even while observations land. */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "custos/attestation.h"
+
+/* A scrape larger than this is a bug (thousands of feeds would stay far below it). */
+#define MX_RENDER_MAX (64u * 1024u * 1024u)
+#define MX_MAX_BUCKETS 16
+
+typedef struct mx_hist_def {
+    const char *name;
+    const char *help;
+    double unit;                     /* raw observation units per exposed unit */
+    size_t n;
+    uint64_t bounds[MX_MAX_BUCKETS]; /* raw upper bounds (inclusive), increasing */
+} mx_hist_def;
+
+typedef struct mx_hist {
+    const mx_hist_def *def;
+    _Atomic uint64_t bucket[MX_MAX_BUCKETS + 1]; /* last: above every bound (+Inf) */
+    _Atomic uint64_t sum;                        /* raw units */
+} mx_hist;
+
+/* Verification is dominated by public-key recovery (tens of microseconds per signature). */
+static const mx_hist_def VERIFY_DEF = {
+    "custos_verify_seconds",
+    "Time to verify one submission (signatures, allow-list, domain, freshness).",
+    1e9, 11,
+    {50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
+     50000000, 100000000}};
+/* A commit group ends with an fsync: milliseconds on disks, up to seconds when stalled. */
+static const mx_hist_def COMMIT_DEF = {
+    "custos_commit_seconds",
+    "Time to apply and commit one group of submissions in one store transaction.",
+    1e9, 12,
+    {500000, 1000000, 2500000, 5000000, 10000000, 25000000, 50000000, 100000000, 250000000,
+     500000000, 1000000000, 2500000000}};
+static const mx_hist_def GROUP_DEF = {
+    "custos_commit_group_size", "Submissions grouped in one store transaction.", 1.0, 11,
+    {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+
+typedef struct mx_feed {
+    char label[2 * CUSTOS_FEED_MAX + 1]; /* the escaped name ("" for unconfigured) */
+    char name[CUSTOS_FEED_MAX + 1];
+    uint64_t max_age;
+    _Atomic uint64_t accepted, duplicate, pending;
+    _Atomic uint64_t refused[CUSTOS_REASON_COUNT];
+    _Atomic uint64_t latest_as_of; /* 0: nothing accepted since start */
+} mx_feed;
+
+typedef struct mx_registry {
+    uint64_t start_time;
+    size_t n_feeds;  /* configured; feeds[n_feeds] counts everything else */
+    mx_feed *feeds;
+    mx_hist verify, commit, group;
+} mx_registry;
+
+static _Atomic(mx_registry *) g_registry;
+
+static mx_registry *mx_get(void)
+{
+    return atomic_load_explicit(&g_registry, memory_order_acquire);
+}
+
+static uint64_t mx_wall_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec;
+}
+
+bool gw_metrics_escape_label(const char *value, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = value; *p != '\0'; p++) {
+        const char *rep = NULL;
+        if (*p == '\\')
+            rep = "\\\\";
+        else if (*p == '"')
+            rep = "\\\"";
+        else if (*p == '\n')
+            rep = "\\n";
+        size_t need = rep != NULL ? 2 : 1;
+        if (n + need >= cap)
+            return false;
+        if (rep != NULL) {
+            out[n++] = rep[0];
+            out[n++] = rep[1];
+        } else {
+            out[n++] = *p;
+        }
+    }
+    if (n >= cap)
+        return false;
+    out[n] = '\0';
+    return true;
+}
+
+custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
+{
+    mx_registry *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
+    r->feeds = calloc(cfg->n_feeds + 1, sizeof *r->feeds);
+    if (r->feeds == NULL) {
+        free(r);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
+    }
+    r->n_feeds = cfg->n_feeds;
+    for (size_t i = 0; i < cfg->n_feeds; i++) {
+        mx_feed *f = &r->feeds[i];
+        memcpy(f->name, cfg->feeds[i].name, sizeof f->name);
+        f->max_age = cfg->feeds[i].max_age;
+        /* A feed name is at most CUSTOS_FEED_MAX bytes: escaped, at most twice that. */
+        if (!gw_metrics_escape_label(f->name, f->label, sizeof f->label)) {
+            free(r->feeds);
+            free(r);
+            return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: feed name too long");
+        }
+    }
+    r->verify.def = &VERIFY_DEF;
+    r->commit.def = &COMMIT_DEF;
+    r->group.def = &GROUP_DEF;
+    r->start_time = mx_wall_seconds();
+    mx_registry *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&g_registry, &none, r, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(r->feeds);
+        free(r);
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: already initialised");
+    }
+    return CUSTOS_OK;
+}
+
+void gw_metrics_shutdown(void)
+{
+    mx_registry *r = atomic_exchange_explicit(&g_registry, NULL, memory_order_acq_rel);
+    if (r == NULL)
+        return;
+    free(r->feeds);
+    free(r);
+}
+
+uint64_t gw_metrics_clock(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void mx_hist_observe(mx_hist *h, uint64_t v)
+{
+    size_t i = 0;
+    while (i < h->def->n && v > h->def->bounds[i])
+        i++;
+    atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum, v, memory_order_relaxed);
+}
+
+static uint64_t mx_since(uint64_t start_ns)
+{
+    uint64_t now = gw_metrics_clock();
+    return now > start_ns ? now - start_ns : 0;
+}
+
+void gw_metrics_observe_verify(uint64_t start_ns)
+{
+    mx_registry *r = mx_get();
+    if (r != NULL)
+        mx_hist_observe(&r->verify, mx_since(start_ns));
+}
+
+void gw_metrics_observe_commit(uint64_t start_ns, size_t group)
+{
+    mx_registry *r = mx_get();
+    if (r == NULL)
+        return;
+    mx_hist_observe(&r->commit, mx_since(start_ns));
+    mx_hist_observe(&r->group, (uint64_t)group);
+}
+
+/* Linear: feeds are few (one per custodian), and strcmp stops at the first byte that
+ * differs. */
+static mx_feed *mx_feed_find(mx_registry *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_feeds; i++)
+        if (strcmp(r->feeds[i].name, name) == 0)
+            return &r->feeds[i];
+    return &r->feeds[r->n_feeds];
+}
+
+static void mx_count_refusal(mx_feed *f, custos_reason reason)
+{
+    size_t idx = (size_t)reason < CUSTOS_REASON_COUNT ? (size_t)reason : CUSTOS_REASON_INTERNAL;
+    atomic_fetch_add_explicit(&f->refused[idx], 1, memory_order_relaxed);
+}
+
+void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submit_outcome *o)
+{
+    mx_registry *r = mx_get();
+    if (r == NULL)
+        return;
+    mx_feed *f = mx_feed_find(r, feed);
+    if (o->reason != CUSTOS_REASON_NONE) {
+        mx_count_refusal(f, o->reason);
+        return;
+    }
+    if (o->state != CUSTOS_STATE_ACCEPTED) {
+        atomic_fetch_add_explicit(&f->pending, 1, memory_order_relaxed);
+        return;
+    }
+    if (o->duplicate) {
+        atomic_fetch_add_explicit(&f->duplicate, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&f->accepted, 1, memory_order_relaxed);
+    /* Freshness follows the newest asOf accepted, whichever account it was for. */
+    uint64_t seen = atomic_load_explicit(&f->latest_as_of, memory_order_relaxed);
+    while (as_of > seen &&
+           !atomic_compare_exchange_weak_explicit(&f->latest_as_of, &seen, as_of,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+void gw_metrics_count_refusal(custos_reason reason)
+{
+    mx_registry *r = mx_get();
+    if (r != NULL)
+        mx_count_refusal(&r->feeds[r->n_feeds], reason);
+}
+
+/* ---- Rendering ---- */
+
+typedef struct mx_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} mx_buf;
+
+static void mx_printf(mx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mx_printf(mx_buf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t ncap = b->cap * 2;
+        while (ncap - b->len <= (size_t)n)
+            ncap *= 2;
+        char *d = ncap <= MX_RENDER_MAX ? realloc(b->data, ncap) : NULL;
+        if (d == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->data = d;
+        b->cap = ncap;
+    }
+}
+
+static void mx_header(mx_buf *b, const char *name, const char *type, const char *help)
+{
+    mx_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t mx_load(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void mx_render_hist(mx_buf *b, mx_hist *h)
+{
+    const mx_hist_def *d = h->def;
+    mx_header(b, d->name, "histogram", d->help);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        cumulative += mx_load(&h->bucket[i]);
+        mx_printf(b, "%s_bucket{le=\"%.9g\"} %" PRIu64 "\n", d->name,
+                  (double)d->bounds[i] / d->unit, cumulative);
+    }
+    cumulative += mx_load(&h->bucket[d->n]);
+    mx_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", d->name, cumulative);
+    mx_printf(b, "%s_sum %.9f\n", d->name, (double)mx_load(&h->sum) / d->unit);
+    mx_printf(b, "%s_count %" PRIu64 "\n", d->name, cumulative);
+}
+
+/* One line per feed slot (configured feeds, then feed=""). */
+static void mx_render_feed_counter(mx_buf *b, mx_registry *r, const char *name,
+                                   const char *help, size_t offset)
+{
+    mx_header(b, name, "counter", help);
+    for (size_t i = 0; i <= r->n_feeds; i++) {
+        _Atomic uint64_t *v = (_Atomic uint64_t *)((char *)&r->feeds[i] + offset);
+        mx_printf(b, "%s{feed=\"%s\"} %" PRIu64 "\n", name, r->feeds[i].label, mx_load(v));
+    }
+}
+
+static double mx_u256_double(const custos_u256 *v)
+{
+    double d = 0;
+    for (int i = 3; i >= 0; i--)
+        d = d * 18446744073709551616.0 + (double)v->limb[i];
+    return d;
+}
+
+static void mx_render_publisher(mx_buf *b, const gw_metrics_live *live)
+{
+    const gw_pub_status *p = &live->publisher;
+    uint64_t lag = live->head > p->cursor ? live->head - p->cursor : 0;
+    mx_header(b, "custos_publisher_lag_records", "gauge",
+              "Accepted records the EVM publisher has not yet decided on (head - cursor).");
+    mx_printf(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);
+    mx_header(b, "custos_publisher_cursor", "gauge",
+              "The publisher's follow cursor: every record up to it has a fate.");
+    mx_printf(b, "custos_publisher_cursor %" PRIu64 "\n", p->cursor);
+    mx_header(b, "custos_publisher_last_published_cursor", "gauge",
+              "Newest record confirmed on-chain (0: none yet).");
+    mx_printf(b, "custos_publisher_last_published_cursor %" PRIu64 "\n",
+              p->last_published_cursor);
+    mx_header(b, "custos_publisher_pending_transactions", "gauge",
+              "Transactions sent and not yet confirmed or failed.");
+    mx_printf(b, "custos_publisher_pending_transactions %zu\n", p->pending);
+    mx_header(b, "custos_publisher_relayer_nonce", "gauge",
+              "The relayer account's next nonce (0 until the node answered).");
+    mx_printf(b, "custos_publisher_relayer_nonce %" PRIu64 "\n", p->nonce);
+    mx_header(b, "custos_publisher_published_total", "counter",
+              "Attestations confirmed on-chain since start.");
+    mx_printf(b, "custos_publisher_published_total %" PRIu64 "\n", p->published);
+    mx_header(b, "custos_publisher_skipped_total", "counter",
+              "Accepted records not published by policy since start.");
+    mx_printf(b, "custos_publisher_skipped_total %" PRIu64 "\n", p->skipped);
+    mx_header(b, "custos_publisher_failed_total", "counter",
+              "Publications that failed on-chain since start.");
+    mx_printf(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);
+    mx_header(b, "custos_publisher_gas_spent_wei_total", "counter",
+              "gasUsed * effectiveGasPrice of the receipts since start, in wei.");
+    mx_printf(b, "custos_publisher_gas_spent_wei_total %.17g\n",
+              mx_u256_double(&p->gas_spent_wei));
+    mx_header(b, "custos_publisher_node_errors_total", "counter",
+              "Failed calls to the Ethereum node since start.");
+    mx_printf(b, "custos_publisher_node_errors_total %" PRIu64 "\n", p->node_errors);
+}
+
+custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **out,
+                            size_t *len, custos_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    mx_registry *r = mx_get();
+    if (r == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: not initialised");
+    mx_buf b = {.cap = 16384};
+    b.data = malloc(b.cap);
+    if (b.data == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
+
+    mx_header(&b, "custos_build_info", "gauge", "The gateway's version (value always 1).");
+    mx_printf(&b, "custos_build_info{version=\"%s\"} 1\n", CUSTOS_VERSION);
+    mx_header(&b, "custos_start_time_seconds", "gauge", "When the gateway started (Unix time).");
+    mx_printf(&b, "custos_start_time_seconds %" PRIu64 "\n", r->start_time);
+
+    mx_render_feed_counter(&b, r, "custos_attestations_accepted_total",
+                           "Attestations accepted (quorum reached and committed), by feed.",
+                           offsetof(mx_feed, accepted));
+    mx_render_feed_counter(&b, r, "custos_attestations_duplicate_total",
+                           "Submissions of attestations already accepted, by feed.",
+                           offsetof(mx_feed, duplicate));
+    mx_render_feed_counter(&b, r, "custos_attestations_pending_total",
+                           "Submissions answered PENDING (stored, quorum not reached), by feed.",
+                           offsetof(mx_feed, pending));
+    mx_header(&b, "custos_attestations_refused_total", "counter",
+              "Submissions refused, by feed and reason (feed=\"\": unknown or undecodable).");
+    for (size_t i = 0; i <= r->n_feeds; i++)
+        for (int reason = 1; reason < CUSTOS_REASON_COUNT; reason++)
+            mx_printf(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
+                      "\n", r->feeds[i].label, custos_reason_name((custos_reason)reason),
+                      mx_load(&r->feeds[i].refused[reason]));
+
+    mx_render_hist(&b, &r->verify);
+    mx_render_hist(&b, &r->commit);
+    mx_render_hist(&b, &r->group);
+
+    mx_header(&b, "custos_feed_max_age_seconds", "gauge",
+              "The feed's configured max_age: staleness above it means attestations are refused.");
+    for (size_t i = 0; i < r->n_feeds; i++)
+        mx_printf(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
+                  r->feeds[i].label, r->feeds[i].max_age);
+    /* Feeds with no acceptance since start have no freshness series rather than a fake
+     * one: alerts use custos_start_time_seconds for them. */
+    mx_header(&b, "custos_feed_latest_asof_seconds", "gauge",
+              "asOf (Unix time) of the newest attestation accepted since start, by feed.");
+    for (size_t i = 0; i < r->n_feeds; i++) {
+        uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
+        if (as_of != 0)
+            mx_printf(&b, "custos_feed_latest_asof_seconds{feed=\"%s\"} %" PRIu64 "\n",
+                      r->feeds[i].label, as_of);
+    }
+    mx_header(&b, "custos_feed_staleness_seconds", "gauge",
+              "Now minus the asOf of the newest accepted attestation, by feed.");
+    for (size_t i = 0; i < r->n_feeds; i++) {
+        uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
+        if (as_of != 0)
+            mx_printf(&b, "custos_feed_staleness_seconds{feed=\"%s\"} %" PRIu64 "\n",
+                      r->feeds[i].label, now > as_of ? now - as_of : 0);
+    }
+
+    mx_header(&b, "custos_store_healthy", "gauge",
+              "1 while the store accepts writes, 0 after a failed commit until it recovers.");
+    mx_printf(&b, "custos_store_healthy %d\n", live->store_healthy ? 1 : 0);
+    mx_header(&b, "custos_store_head_cursor", "gauge", "Cursor of the newest accepted record.");
+    mx_printf(&b, "custos_store_head_cursor %" PRIu64 "\n", live->head);
+    if (live->has_publisher)
+        mx_render_publisher(&b, live);
+
+    if (b.failed) {
+        free(b.data);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: cannot render the exposition");
+    }
+    *out = b.data;
+    *len = b.len;
+    return CUSTOS_OK;
+}

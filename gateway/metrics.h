@@ -1,0 +1,60 @@
+/* The gateway's Prometheus metrics: one process-wide registry of counters, gauges and
+ * fixed-bucket histograms, updated with relaxed atomics so the submission path never
+ * takes a lock, and rendered in the text exposition format 0.0.4.
+ *
+ * Label values come from the configuration only (feed names, reason names): a
+ * submission naming an unconfigured feed is counted under feed="", so clients cannot
+ * create series. Until gw_metrics_init (and after gw_metrics_shutdown) every observe
+ * call does nothing, which keeps the engine usable without metrics (unit tests). */
+#ifndef GATEWAY_METRICS_H
+#define GATEWAY_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/error.h"
+#include "custos/reason.h"
+
+#include "config.h"
+#include "engine.h"
+#include "publisher.h"
+
+/* Creates the registry with one series set per configured feed. cfg need not outlive it.
+ * At most one registry exists: CUSTOS_ERR_INVALID if one is already installed. */
+custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err);
+/* Removes and frees the registry. Call only once no thread can observe any more
+ * (the engine and the server are gone). Safe when none is installed. */
+void gw_metrics_shutdown(void);
+
+/* Monotonic nanoseconds: the start mark of a latency observation. */
+uint64_t gw_metrics_clock(void);
+/* One submission's verification took from start_ns until now. */
+void gw_metrics_observe_verify(uint64_t start_ns);
+/* A group of `group` submissions was committed (or failed) from start_ns until now. */
+void gw_metrics_observe_commit(uint64_t start_ns, size_t group);
+/* The engine's answer to one submission of `feed` whose attestation has asOf `as_of`:
+ * accepted, duplicate, pending or refused (by reason), and the feed's freshness. */
+void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submit_outcome *o);
+/* A refusal the transport gave before the engine saw the submission (MALFORMED,
+ * TOO_LARGE): counted under feed="". */
+void gw_metrics_count_refusal(custos_reason reason);
+
+/* What is read at scrape time rather than counted. */
+typedef struct gw_metrics_live {
+    bool store_healthy;
+    uint64_t head;               /* the accepted log's newest cursor */
+    bool has_publisher;
+    gw_pub_status publisher;     /* meaningful when has_publisher */
+} gw_metrics_live;
+
+/* The exposition text for the current state, as of wall-clock `now` (Unix seconds):
+ * *out is malloc'd (NUL-terminated), *len its length. */
+custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **out,
+                            size_t *len, custos_error *err);
+
+/* Escapes a label value for the exposition format (backslash, double quote, newline);
+ * false when it does not fit in cap bytes with its NUL. */
+bool gw_metrics_escape_label(const char *value, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,25 @@
+/* The metrics endpoint: GET /metrics (Prometheus text format 0.0.4) and GET /healthz
+ * (200 while the store accepts writes, 503 otherwise), served by libmicrohttpd on its
+ * own thread, apart from the gRPC port. */
+#ifndef GATEWAY_METRICS_HTTP_H
+#define GATEWAY_METRICS_HTTP_H
+
+#include "custos/error.h"
+
+#include "config.h"
+#include "engine.h"
+#include "publisher.h"
+
+typedef struct gw_metrics_http gw_metrics_http;
+
+/* Binds cfg->metrics.listen (a numeric IPv4 or [IPv6] address; port 0 picks a free port)
+ * and starts serving from the registry of metrics.h, which must be initialised. engine
+ * must outlive the endpoint; publisher may be NULL (no [evm]), else it too. */
+custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
+                              gw_metrics_http **out, custos_error *err);
+/* The bound TCP port. */
+int gw_metrics_http_port(const gw_metrics_http *h);
+/* Stops serving (in-flight requests finish) and frees. Safe on NULL. */
+void gw_metrics_http_free(gw_metrics_http *h);
+
+#endif
