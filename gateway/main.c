@@ -12,6 +12,8 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "publisher.h"
 #include "server.h"
 
@@ -125,9 +127,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Before the engine: it counts from its first submission. */
+    if (cfg.metrics.enabled && gw_metrics_init(&cfg, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_config_clear(&cfg);
+        return 1;
+    }
     gw_engine *engine = NULL;
     if (gw_engine_new(&cfg, &engine, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_metrics_shutdown();
         gw_config_clear(&cfg);
         return 1;
     }
@@ -135,6 +144,7 @@ int main(int argc, char **argv)
     if (gw_server_new(&cfg, engine, &server, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         gw_engine_free(engine);
+        gw_metrics_shutdown();
         gw_config_clear(&cfg);
         return 1;
     }
@@ -145,25 +155,47 @@ int main(int argc, char **argv)
         gw_server_shutdown(server, 0);
         gw_engine_free(engine);
         gw_server_free(server);
+        gw_metrics_shutdown();
         gw_config_clear(&cfg);
         return 1;
     }
+    gw_metrics_http *metrics = NULL;
+    int metrics_port = 0;
+    if (cfg.metrics.enabled) {
+        if (gw_metrics_http_new(&cfg, engine, publisher, &metrics, &err) == CUSTOS_OK) {
+            metrics_port = gw_metrics_http_port(metrics);
+        } else {
+            fprintf(stderr, "custos-gateway: %s\n", err.message);
+            metrics_port = -1;
+        }
+    }
     int port = gw_server_port(server);
-    if (port_file != NULL && write_port_file(port_file, port) != 0) {
+    /* The gRPC port file last: tests and supervisors take it as "everything is up". */
+    if (metrics_port < 0 ||
+        (cfg.metrics.port_file[0] != '\0' &&
+         write_port_file(cfg.metrics.port_file, metrics_port) != 0) ||
+        (port_file != NULL && write_port_file(port_file, port) != 0)) {
+        gw_metrics_http_free(metrics);
         gw_publisher_free(publisher);
         gw_server_shutdown(server, 0);
         gw_engine_free(engine);
         gw_server_free(server);
+        gw_metrics_shutdown();
         gw_config_clear(&cfg);
         return 1;
     }
     gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", cfg.listen, port,
            cfg.store_path);
+    if (metrics != NULL)
+        gw_log(GW_LOG_INFO, "metrics", "serving /metrics and /healthz on %s, port %d",
+               cfg.metrics.listen, metrics_port);
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
+    /* First, while the engine and the publisher it reads are still there. */
+    gw_metrics_http_free(metrics);
     gw_server_shutdown(server, DRAIN_MS);
     if (publisher != NULL) {
         gw_pub_status st;
@@ -180,6 +212,7 @@ int main(int argc, char **argv)
      * can still be on its way to the server. */
     gw_engine_free(engine);
     gw_server_free(server);
+    gw_metrics_shutdown();
     gw_config_clear(&cfg);
     gw_log(GW_LOG_INFO, "stopped", "clean shutdown");
     return 0;

@@ -32,6 +32,7 @@
 #include "custos/v1/gateway.pb-c.h"
 
 #include "health.h"
+#include "metrics.h"
 #include "log.h"
 #include "pb_convert.h"
 
@@ -491,6 +492,7 @@ static void handle_submit(call *c)
     custos_reason reason;
     char detail[256];
     if (!decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail, sizeof detail)) {
+        gw_metrics_count_refusal(reason); /* the engine counts what reaches it */
         unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason,
                      NULL);
         return;
@@ -579,6 +581,8 @@ static void stream_on_recv(call *c, bool ok)
     bool decoded = decode_submit(c->srv, bb, &sub, &request_id, &refusal.reason,
                                  refusal.detail, sizeof refusal.detail);
     grpc_byte_buffer_destroy(bb);
+    if (!decoded)
+        gw_metrics_count_refusal(refusal.reason);
 
     /* Answers are written in the order requests are read: reserve this one's place, and
      * read the next before this one is verified and committed. */
