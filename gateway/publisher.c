@@ -1007,6 +1007,8 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
         (rc = gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
         (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK)
         goto fail;
+    /* Read before the thread starts: from then on status belongs to the lock. */
+    uint64_t cursor = p->status.cursor;
     if (pthread_create(&p->thread, NULL, pub_main, p) != 0) {
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot start its thread");
         goto fail;
@@ -1017,7 +1019,7 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     custos_address_to_hex(cfg->evm.adapter, adapter);
     gw_log(GW_LOG_INFO, "publisher.start",
            "adapter %s, relayer %s, follow cursor %" PRIu64 ", state %s", adapter, relayer,
-           p->status.cursor, cfg->evm.state_path);
+           cursor, cfg->evm.state_path);
     *out = p;
     return CUSTOS_OK;
 fail:
