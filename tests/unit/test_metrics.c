@@ -1,0 +1,375 @@
+/* The metrics registry and its HTTP endpoint: counting by feed and reason, histogram
+ * buckets, freshness, label escaping, the publisher block, and /metrics, /healthz over a
+ * real socket with a real engine behind it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "custos/u256.h"
+
+#include "config.h"
+#include "engine.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "testutil.h"
+
+static gw_feed FEEDS[2] = {
+    {.name = "acme", .max_age = 3600, .threshold = 1},
+    {.name = "we\"ird\\feed", .max_age = 60, .threshold = 1},
+};
+
+static void config_init(gw_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->feeds = FEEDS;
+    cfg->n_feeds = 2;
+    cfg->commit_batch_max = 16;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    config_init(&cfg);
+    custos_error err;
+    if (gw_metrics_init(&cfg, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gw_metrics_shutdown();
+    return 0;
+}
+
+static char *render(const gw_metrics_live *live, uint64_t now)
+{
+    char *text = NULL;
+    size_t len = 0;
+    custos_error err;
+    if (gw_metrics_render(live, now, &text, &len, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(strlen(text), len);
+    return text;
+}
+
+/* The value of the sample line that starts with `series ` (name and labels exactly). */
+static int sample(const char *text, const char *series, double *value)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+            *value = strtod(p + n + 1, NULL);
+            return 0;
+        }
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    return -1;
+}
+
+static double must_sample(const char *text, const char *series)
+{
+    double v;
+    if (sample(text, series, &v) != 0)
+        fail_msg("no sample %s in:\n%s", series, text);
+    return v;
+}
+
+static gw_submit_outcome outcome(custos_reason reason, custos_state state, bool duplicate)
+{
+    gw_submit_outcome o;
+    memset(&o, 0, sizeof o);
+    o.reason = reason;
+    o.state = state;
+    o.duplicate = duplicate;
+    return o;
+}
+
+static void test_counts_by_feed_and_reason(void **state)
+{
+    (void)state;
+    gw_submit_outcome acc = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_submit_outcome dup = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    gw_submit_outcome pend = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    gw_submit_outcome stale = outcome(CUSTOS_REASON_STALE, CUSTOS_STATE_UNSPECIFIED, false);
+    gw_metrics_observe_outcome("acme", 1000, &acc);
+    gw_metrics_observe_outcome("acme", 1500, &acc);
+    gw_metrics_observe_outcome("acme", 900, &acc); /* older asOf: freshness keeps 1500 */
+    gw_metrics_observe_outcome("acme", 1500, &dup);
+    gw_metrics_observe_outcome("acme", 2000, &pend);
+    gw_metrics_observe_outcome("acme", 10, &stale);
+    gw_metrics_observe_outcome("acme", 10, &stale);
+    /* A client-chosen feed name must not become a series. */
+    gw_metrics_observe_outcome("attacker-feed", 10, &stale);
+    gw_metrics_count_refusal(CUSTOS_REASON_MALFORMED);
+
+    gw_metrics_live live = {.store_healthy = true, .head = 3};
+    char *t = render(&live, 1600);
+    assert_int_equal(must_sample(t, "custos_attestations_accepted_total{feed=\"acme\"}"), 3);
+    assert_int_equal(must_sample(t, "custos_attestations_duplicate_total{feed=\"acme\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_attestations_pending_total{feed=\"acme\"}"), 1);
+    assert_int_equal(
+        must_sample(t, "custos_attestations_refused_total{feed=\"acme\",reason=\"STALE\"}"), 2);
+    assert_int_equal(
+        must_sample(t, "custos_attestations_refused_total{feed=\"\",reason=\"STALE\"}"), 1);
+    assert_int_equal(
+        must_sample(t, "custos_attestations_refused_total{feed=\"\",reason=\"MALFORMED\"}"), 1);
+    assert_int_equal(
+        must_sample(t, "custos_attestations_refused_total{feed=\"acme\",reason=\"REPLAY\"}"), 0);
+    assert_null(strstr(t, "attacker-feed"));
+    assert_null(strstr(t, "reason=\"NONE\""));
+
+    assert_int_equal(must_sample(t, "custos_feed_latest_asof_seconds{feed=\"acme\"}"), 1500);
+    assert_int_equal(must_sample(t, "custos_feed_staleness_seconds{feed=\"acme\"}"), 100);
+    assert_int_equal(must_sample(t, "custos_feed_max_age_seconds{feed=\"acme\"}"), 3600);
+    /* Nothing accepted for the second feed: no made-up freshness. */
+    double v;
+    assert_int_equal(sample(t, "custos_feed_staleness_seconds{feed=\"we\\\"ird\\\\feed\"}", &v),
+                     -1);
+    assert_int_equal(must_sample(t, "custos_store_healthy"), 1);
+    assert_int_equal(must_sample(t, "custos_store_head_cursor"), 3);
+    assert_null(strstr(t, "custos_publisher_"));
+    assert_non_null(strstr(t, "# TYPE custos_attestations_refused_total counter\n"));
+    assert_non_null(strstr(t, "# HELP custos_attestations_accepted_total "));
+    assert_non_null(strstr(t, "custos_build_info{version=\""));
+    free(t);
+
+    /* Staleness never goes negative for an asOf slightly in the future. */
+    t = render(&live, 1400);
+    assert_int_equal(must_sample(t, "custos_feed_staleness_seconds{feed=\"acme\"}"), 0);
+    free(t);
+}
+
+static void test_label_escaping(void **state)
+{
+    (void)state;
+    gw_metrics_live live = {.store_healthy = false};
+    char *t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_feed_max_age_seconds{feed=\"we\\\"ird\\\\feed\"}"), 60);
+    assert_int_equal(must_sample(t, "custos_store_healthy"), 0);
+    free(t);
+
+    char out[16];
+    assert_true(gw_metrics_escape_label("a\nb\"c\\", out, sizeof out));
+    assert_string_equal(out, "a\\nb\\\"c\\\\");
+    assert_false(gw_metrics_escape_label("0123456789abcdef", out, sizeof out));
+    assert_false(gw_metrics_escape_label("0123456789abcd\"", out, sizeof out));
+    assert_true(gw_metrics_escape_label("0123456789abcde", out, sizeof out));
+}
+
+static void test_histograms(void **state)
+{
+    (void)state;
+    /* Start marks in the past by known amounts: 30 µs, 3 ms and 2 s of verification. */
+    uint64_t now = gw_metrics_clock();
+    gw_metrics_observe_verify(now - 30000);
+    gw_metrics_observe_verify(now - 3000000);
+    gw_metrics_observe_verify(now - 2000000000);
+    gw_metrics_observe_commit(gw_metrics_clock(), 1);
+    gw_metrics_observe_commit(gw_metrics_clock(), 3);
+    gw_metrics_observe_commit(gw_metrics_clock(), 5000);
+
+    gw_metrics_live live = {.store_healthy = true};
+    char *t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_bucket{le=\"5e-05\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_bucket{le=\"0.0025\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_bucket{le=\"0.005\"}"), 2);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_bucket{le=\"0.1\"}"), 2);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_bucket{le=\"+Inf\"}"), 3);
+    assert_int_equal(must_sample(t, "custos_verify_seconds_count"), 3);
+    double sum = must_sample(t, "custos_verify_seconds_sum");
+    assert_true(sum >= 2.003 && sum < 3.0);
+
+    assert_int_equal(must_sample(t, "custos_commit_group_size_bucket{le=\"1\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_commit_group_size_bucket{le=\"2\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_commit_group_size_bucket{le=\"4\"}"), 2);
+    assert_int_equal(must_sample(t, "custos_commit_group_size_bucket{le=\"1024\"}"), 2);
+    assert_int_equal(must_sample(t, "custos_commit_group_size_bucket{le=\"+Inf\"}"), 3);
+    assert_int_equal(must_sample(t, "custos_commit_group_size_sum"), 5004);
+    assert_int_equal(must_sample(t, "custos_commit_seconds_count"), 3);
+    assert_non_null(strstr(t, "# TYPE custos_commit_seconds histogram\n"));
+    free(t);
+}
+
+static void test_publisher_block(void **state)
+{
+    (void)state;
+    gw_metrics_live live = {.store_healthy = true, .head = 10, .has_publisher = true};
+    live.publisher.cursor = 7;
+    live.publisher.last_published_cursor = 5;
+    live.publisher.pending = 2;
+    live.publisher.nonce = 42;
+    live.publisher.published = 4;
+    live.publisher.node_errors = 3;
+    /* 2^64 + 5 wei: above one limb. */
+    live.publisher.gas_spent_wei.limb[0] = 5;
+    live.publisher.gas_spent_wei.limb[1] = 1;
+    char *t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_publisher_lag_records"), 3);
+    assert_int_equal(must_sample(t, "custos_publisher_relayer_nonce"), 42);
+    assert_int_equal(must_sample(t, "custos_publisher_pending_transactions"), 2);
+    assert_int_equal(must_sample(t, "custos_publisher_published_total"), 4);
+    assert_int_equal(must_sample(t, "custos_publisher_node_errors_total"), 3);
+    assert_true(must_sample(t, "custos_publisher_gas_spent_wei_total") ==
+                18446744073709551616.0 + 5.0);
+    free(t);
+}
+
+static void test_single_registry(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    config_init(&cfg);
+    custos_error err;
+    custos_error_clear(&err);
+    assert_int_equal(gw_metrics_init(&cfg, &err), CUSTOS_ERR_INVALID);
+}
+
+/* Without a registry every hook is a no-op and rendering says why it cannot. */
+static void test_uninitialised(void **state)
+{
+    (void)state;
+    gw_metrics_shutdown();
+    gw_submit_outcome acc = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_metrics_observe_outcome("acme", 1, &acc);
+    gw_metrics_observe_verify(gw_metrics_clock());
+    gw_metrics_observe_commit(gw_metrics_clock(), 1);
+    gw_metrics_count_refusal(CUSTOS_REASON_MALFORMED);
+    gw_metrics_live live = {.store_healthy = true};
+    char *text = NULL;
+    size_t len = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    assert_int_equal(gw_metrics_render(&live, 0, &text, &len, &err), CUSTOS_ERR_INVALID);
+    assert_null(text);
+    /* The group teardown shuts down again: safe with nothing installed. */
+    gw_config cfg;
+    config_init(&cfg);
+    assert_int_equal(gw_metrics_init(&cfg, &err), CUSTOS_OK);
+    char *t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_attestations_accepted_total{feed=\"acme\"}"), 0);
+    free(t);
+}
+
+/* ---- The HTTP endpoint ---- */
+
+typedef struct body {
+    char data[65536];
+    size_t len;
+} body;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    body *b = ctx;
+    size_t len = size * n;
+    if (b->len + len >= sizeof b->data)
+        return 0;
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return len;
+}
+
+static long http(const char *url, const char *method, body *b, char *ctype, size_t ccap)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    b->len = 0;
+    b->data[0] = '\0';
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_URL, url), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_WRITEDATA, b), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L), CURLE_OK);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, url, curl_easy_strerror(rc));
+    long status = 0;
+    assert_int_equal(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status), CURLE_OK);
+    char *ct = NULL;
+    assert_int_equal(curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct), CURLE_OK);
+    snprintf(ctype, ccap, "%s", ct != NULL ? ct : "");
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void test_http_endpoint(void **state)
+{
+    (void)state;
+    char dir[1024];
+    tu_mkdtemp(dir, sizeof dir);
+    gw_config cfg;
+    config_init(&cfg);
+    snprintf(cfg.store_path, sizeof cfg.store_path, "%s/custos.db", dir);
+    snprintf(cfg.metrics.listen, sizeof cfg.metrics.listen, "127.0.0.1:0");
+    cfg.metrics.enabled = true;
+    custos_error err;
+    gw_engine *engine = NULL;
+    if (gw_engine_new(&cfg, &engine, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    gw_metrics_http *h = NULL;
+    if (gw_metrics_http_new(&cfg, engine, NULL, &h, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    int port = gw_metrics_http_port(h);
+    assert_true(port > 0 && port < 65536);
+
+    static body b;
+    char url[128], ctype[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 200);
+    assert_string_equal(ctype, "text/plain; version=0.0.4; charset=utf-8");
+    assert_int_equal(must_sample(b.data, "custos_store_healthy"), 1);
+    assert_int_equal(must_sample(b.data, "custos_store_head_cursor"), 0);
+    assert_int_equal(b.data[b.len - 1], '\n');
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 200);
+    assert_string_equal(b.data, "ok\n");
+    assert_int_equal(http(url, "POST", &b, ctype, sizeof ctype), 405);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 404);
+
+    gw_metrics_http_free(h);
+    gw_engine_free(engine);
+    tu_rmtree(dir);
+}
+
+static void test_http_bad_address(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    config_init(&cfg);
+    custos_error err;
+    gw_metrics_http *h = NULL;
+    snprintf(cfg.metrics.listen, sizeof cfg.metrics.listen, "localhost:0");
+    custos_error_clear(&err);
+    assert_int_equal(gw_metrics_http_new(&cfg, NULL, NULL, &h, &err), CUSTOS_ERR_INVALID);
+    assert_null(h);
+    assert_non_null(strstr(err.message, "numeric"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts_by_feed_and_reason),
+        cmocka_unit_test(test_label_escaping),
+        cmocka_unit_test(test_histograms),
+        cmocka_unit_test(test_publisher_block),
+        cmocka_unit_test(test_single_registry),
+        cmocka_unit_test(test_uninitialised),
+        cmocka_unit_test(test_http_endpoint),
+        cmocka_unit_test(test_http_bad_address),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
