@@ -1,10 +1,14 @@
 /* The rule engine (engine.h).
  *
- * Submitting threads run the stateless checks (verify.c) and queue what passed. One
- * committer thread owns every piece of mutable rule state: it takes a group of queued
- * submissions, applies replay and quorum rules to each in order inside one store
+ * Submissions enter one ring in submission order, each with a ticket. A pool of verifier
+ * threads, one per core, runs the stateless checks (verify.c: the public-key recovery is
+ * most of a submission's cost) on whichever tickets are next, in parallel; a refusal is
+ * answered at once. One committer thread owns every piece of mutable rule state: it takes
+ * the longest run of finished tickets from the front of the ring, so submissions reach
+ * it in the order they were submitted (per-account order survives parallel
+ * verification), applies replay and quorum rules to each in order inside one store
  * transaction, commits, and only then answers them (DESIGN rule 8). Because only the
- * committer writes, the rules need no locking beyond the queue itself.
+ * committer writes, the rules need no locking beyond the ring itself.
  *
  * The committer caches each account's last accepted sequence and feed. Changes made
  * while a group is open go to a small overlay that is merged into the cache only once
@@ -20,16 +24,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "verify.h"
 
-/* Queue slots per grouped commit: room for a few groups to wait while one commits. */
+/* Ring slots per grouped commit: room for a few groups to wait while one commits. */
 #define ENG_QUEUE_GROUPS 4
 #define ENG_QUEUE_MIN 1024
 /* How often an idle, unhealthy engine checks whether its store is back. */
 #define ENG_PROBE_US 1000000u
+
+/* Where a ticket is: verifiers move it from VERIFYING to READY (queued for the
+ * committer) or DONE (refused and answered: the committer skips it). */
+typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 
 typedef struct eng_item {
     custos_submission sub;
@@ -51,15 +61,24 @@ struct gw_engine {
     gw_verifier *verifier;
     gw_store store;
 
-    pthread_mutex_t lock; /* guards the queue, stopping and the listener */
-    pthread_cond_t not_empty;
-    pthread_cond_t not_full;
+    /* lock guards the ring (items, stages, tickets), stopping and the listener.
+     * Tickets only grow: committed <= ready <= claimed <= next, next - committed <= cap;
+     * ticket t lives in slot t % queue_cap. Tickets below `ready` are all past
+     * verification; [claimed, next) wait for a verifier. */
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty; /* the committer: tickets became ready, or stopping */
+    pthread_cond_t not_full;  /* submitters: the committer freed slots */
+    pthread_cond_t work;      /* verifiers: tickets to claim, or stopping */
     eng_item **queue;
-    size_t queue_cap, queue_first, queue_count;
+    eng_stage *stage;
+    size_t queue_cap;
+    uint64_t t_committed, t_ready, t_claimed, t_next;
     bool stopping;
     gw_commit_fn listener;
     void *listener_ctx;
     pthread_t committer;
+    pthread_t *verifiers;
+    size_t n_verifiers;
 
     _Atomic uint64_t head;
     atomic_bool healthy; /* the last group's commit succeeded */
@@ -408,6 +427,7 @@ static void eng_log_outcome(const eng_item *it)
 static void eng_answer(eng_item *it)
 {
     eng_log_outcome(it);
+    gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
     it->done(it->ctx, &it->out);
     custos_submission_clear(&it->sub);
     free(it);
@@ -415,6 +435,7 @@ static void eng_answer(eng_item *it)
 
 static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
 {
+    uint64_t started = gw_metrics_clock();
     uint64_t now = eng_now();
     uint64_t old_head = atomic_load(&e->head), head = old_head;
     custos_error err;
@@ -452,6 +473,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         atomic_store(&e->head, head);
     }
     e->overlay_count = 0;
+    gw_metrics_observe_commit(started, n);
 
     for (size_t i = 0; i < n; i++)
         eng_answer(items[i]);
@@ -497,7 +519,8 @@ static void *eng_committer(void *arg)
     size_t batch = e->cfg->commit_batch_max;
     pthread_mutex_lock(&e->lock);
     for (;;) {
-        while (e->queue_count == 0 && !e->stopping) {
+        /* Stopping ends the loop only once every submitted ticket was answered. */
+        while (e->t_ready == e->t_committed && !(e->stopping && e->t_committed == e->t_next)) {
             if (atomic_load(&e->healthy)) {
                 pthread_cond_wait(&e->not_empty, &e->lock);
                 continue;
@@ -507,35 +530,96 @@ static void *eng_committer(void *arg)
             struct timespec deadline;
             eng_deadline(&deadline, ENG_PROBE_US);
             if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
-                e->queue_count == 0 && !e->stopping) {
+                e->t_ready == e->t_committed && !e->stopping) {
                 pthread_mutex_unlock(&e->lock);
                 eng_probe(e);
                 pthread_mutex_lock(&e->lock);
             }
         }
-        if (e->queue_count == 0)
-            break; /* stopping, and everything queued has been answered */
-        if (e->queue_count < batch && e->cfg->commit_delay_us > 0 && !e->stopping) {
+        if (e->t_ready == e->t_committed)
+            break; /* stopping, and everything submitted has been answered */
+        if (e->t_ready - e->t_committed < batch && e->cfg->commit_delay_us > 0 &&
+            !e->stopping) {
             /* Under load, wait briefly so one fsync covers many submissions. */
             struct timespec deadline;
             eng_deadline(&deadline, e->cfg->commit_delay_us);
-            while (e->queue_count < batch && !e->stopping)
+            while (e->t_ready - e->t_committed < batch && !e->stopping)
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT)
                     break;
         }
-        size_t n = e->queue_count < batch ? e->queue_count : batch;
-        for (size_t i = 0; i < n; i++) {
-            e->group[i] = e->queue[e->queue_first];
-            e->queue_first = (e->queue_first + 1) % e->queue_cap;
+        size_t n = 0;
+        while (e->t_committed < e->t_ready && n < batch) {
+            size_t slot = (size_t)(e->t_committed % e->queue_cap);
+            if (e->stage[slot] == ENG_READY)
+                e->group[n++] = e->queue[slot];
+            e->queue[slot] = NULL;
+            e->t_committed++;
         }
-        e->queue_count -= n;
         pthread_cond_broadcast(&e->not_full);
         pthread_mutex_unlock(&e->lock);
-        eng_commit_group(e, e->group, n);
+        if (n > 0)
+            eng_commit_group(e, e->group, n);
         pthread_mutex_lock(&e->lock);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
+}
+
+/* Locked. Moves `ready` past every ticket that left verification, and wakes the
+ * committer when that made something new committable. */
+static void eng_advance_ready(gw_engine *e)
+{
+    uint64_t before = e->t_ready;
+    while (e->t_ready < e->t_claimed &&
+           e->stage[e->t_ready % e->queue_cap] != ENG_VERIFYING)
+        e->t_ready++;
+    if (e->t_ready != before)
+        pthread_cond_signal(&e->not_empty);
+}
+
+static void *eng_verifier(void *arg)
+{
+    gw_engine *e = arg;
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (e->t_claimed == e->t_next && !e->stopping)
+            pthread_cond_wait(&e->work, &e->lock);
+        if (e->t_claimed == e->t_next)
+            break; /* stopping, and nothing left to verify */
+        size_t slot = (size_t)(e->t_claimed++ % e->queue_cap);
+        eng_item *it = e->queue[slot];
+        pthread_mutex_unlock(&e->lock);
+
+        uint64_t started = gw_metrics_clock();
+        custos_reason r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
+                                               it->out.detail, sizeof it->out.detail);
+        gw_metrics_observe_verify(started);
+        pthread_mutex_lock(&e->lock);
+        if (r == CUSTOS_REASON_NONE) {
+            e->stage[slot] = ENG_READY;
+            eng_advance_ready(e);
+            continue;
+        }
+        /* Refused: the committer skips the slot and never touches the item again, so it
+         * can be answered outside the lock. */
+        e->stage[slot] = ENG_DONE;
+        e->queue[slot] = NULL;
+        eng_advance_ready(e);
+        pthread_mutex_unlock(&e->lock);
+        it->out.reason = r;
+        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
+        eng_answer(it);
+        pthread_mutex_lock(&e->lock);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* One verifier per core: verification is CPU-bound, more threads only add switches. */
+static size_t eng_verifier_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
 }
 
 static void eng_release(gw_engine *e)
@@ -543,12 +627,62 @@ static void eng_release(gw_engine *e)
     gw_store_close(&e->store);
     gw_verifier_free(e->verifier);
     free(e->queue);
+    free(e->stage);
+    free(e->verifiers);
     free(e->cache);
     free(e->overlay);
     free(e->group);
     free(e->collected);
     free(e->take);
     free(e);
+}
+
+/* The lock and the conditions; the committer's waits are timed on the monotonic clock. */
+static bool eng_sync_init(gw_engine *e)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return false;
+    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&e->not_empty, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!ok)
+        return false;
+    if (pthread_cond_init(&e->not_full, NULL) != 0)
+        goto no_not_full;
+    if (pthread_cond_init(&e->work, NULL) != 0)
+        goto no_work;
+    if (pthread_mutex_init(&e->lock, NULL) != 0)
+        goto no_lock;
+    return true;
+no_lock:
+    pthread_cond_destroy(&e->work);
+no_work:
+    pthread_cond_destroy(&e->not_full);
+no_not_full:
+    pthread_cond_destroy(&e->not_empty);
+    return false;
+}
+
+/* Stops the threads that were started (verifiers drain what was submitted, the committer
+ * answers it), then frees everything. */
+static void eng_stop(gw_engine *e, size_t verifiers, bool committer)
+{
+    pthread_mutex_lock(&e->lock);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->work);
+    pthread_cond_broadcast(&e->not_empty);
+    pthread_cond_broadcast(&e->not_full);
+    pthread_mutex_unlock(&e->lock);
+    for (size_t i = 0; i < verifiers; i++)
+        pthread_join(e->verifiers[i], NULL);
+    if (committer)
+        pthread_join(e->committer, NULL);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->not_empty);
+    pthread_cond_destroy(&e->not_full);
+    pthread_cond_destroy(&e->work);
+    eng_release(e);
 }
 
 custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err)
@@ -568,11 +702,14 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     /* Distinct counted signers of a digest: the allow-list plus one submission's worth. */
     e->collected_cap = cfg->n_signers + CUSTOS_MAX_SIGNATURES;
     e->queue = calloc(e->queue_cap, sizeof *e->queue);
+    e->stage = calloc(e->queue_cap, sizeof *e->stage);
+    e->n_verifiers = eng_verifier_count();
+    e->verifiers = calloc(e->n_verifiers, sizeof *e->verifiers);
     e->group = calloc(batch, sizeof *e->group);
     e->overlay = calloc(batch, sizeof *e->overlay);
     e->collected = calloc(e->collected_cap, sizeof *e->collected);
     e->take = calloc(e->collected_cap, sizeof *e->take);
-    if (e->queue == NULL || e->group == NULL || e->overlay == NULL || e->collected == NULL ||
+    if (e->queue == NULL || e->stage == NULL || e->verifiers == NULL || e->group == NULL || e->overlay == NULL || e->collected == NULL ||
         e->take == NULL) {
         eng_release(e);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
@@ -591,34 +728,20 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     }
     atomic_store(&e->head, head);
 
-    pthread_condattr_t ca;
-    bool ok = pthread_condattr_init(&ca) == 0;
-    if (ok) {
-        ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-             pthread_cond_init(&e->not_empty, &ca) == 0;
-        pthread_condattr_destroy(&ca);
-    }
-    if (!ok) {
+    if (!eng_sync_init(e)) {
         eng_release(e);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a condition");
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "engine: cannot create a mutex or a condition");
     }
-    if (pthread_cond_init(&e->not_full, NULL) != 0) {
-        pthread_cond_destroy(&e->not_empty);
-        eng_release(e);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a condition");
-    }
-    if (pthread_mutex_init(&e->lock, NULL) != 0) {
-        pthread_cond_destroy(&e->not_empty);
-        pthread_cond_destroy(&e->not_full);
-        eng_release(e);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot create a mutex");
-    }
-    if (pthread_create(&e->committer, NULL, eng_committer, e) != 0) {
-        pthread_mutex_destroy(&e->lock);
-        pthread_cond_destroy(&e->not_empty);
-        pthread_cond_destroy(&e->not_full);
-        eng_release(e);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot start the committer");
+    size_t started = 0;
+    while (started < e->n_verifiers &&
+           pthread_create(&e->verifiers[started], NULL, eng_verifier, e) == 0)
+        started++;
+    bool committer = started == e->n_verifiers &&
+                     pthread_create(&e->committer, NULL, eng_committer, e) == 0;
+    if (!committer) {
+        eng_stop(e, started, false);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: cannot start its threads");
     }
     gw_log(GW_LOG_INFO, "store_open", "store %s: head cursor %" PRIu64 ", %zu accounts",
            cfg->store_path, head, e->cache_count);
@@ -628,18 +751,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
 
 void gw_engine_free(gw_engine *e)
 {
-    if (e == NULL)
-        return;
-    pthread_mutex_lock(&e->lock);
-    e->stopping = true;
-    pthread_cond_broadcast(&e->not_empty);
-    pthread_cond_broadcast(&e->not_full);
-    pthread_mutex_unlock(&e->lock);
-    pthread_join(e->committer, NULL);
-    pthread_mutex_destroy(&e->lock);
-    pthread_cond_destroy(&e->not_empty);
-    pthread_cond_destroy(&e->not_full);
-    eng_release(e);
+    if (e != NULL)
+        eng_stop(e, e->n_verifiers, true);
 }
 
 void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx)
@@ -658,29 +771,20 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done
     it->done = done;
     it->ctx = ctx;
 
-    custos_reason r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
-                                           it->out.detail, sizeof it->out.detail);
-    if (r != CUSTOS_REASON_NONE) {
-        it->out.reason = r;
-        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
-        eng_answer(it);
-        return;
-    }
-
     pthread_mutex_lock(&e->lock);
-    while (e->queue_count == e->queue_cap && !e->stopping)
+    while (e->t_next - e->t_committed == e->queue_cap && !e->stopping)
         pthread_cond_wait(&e->not_full, &e->lock);
     if (e->stopping) {
         pthread_mutex_unlock(&e->lock);
-        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
         eng_refuse(&it->out, CUSTOS_REASON_UNAVAILABLE,
                    "the gateway is shutting down; nothing was recorded, retry");
         eng_answer(it);
         return;
     }
-    e->queue[(e->queue_first + e->queue_count) % e->queue_cap] = it;
-    e->queue_count++;
-    pthread_cond_signal(&e->not_empty);
+    size_t slot = (size_t)(e->t_next++ % e->queue_cap);
+    e->queue[slot] = it;
+    e->stage[slot] = ENG_VERIFYING;
+    pthread_cond_signal(&e->work);
     pthread_mutex_unlock(&e->lock);
 }
 

@@ -29,8 +29,9 @@ typedef struct gw_submit_outcome {
     uint64_t cursor;          /* set when ACCEPTED */
 } gw_submit_outcome;
 
-/* Called exactly once per gw_engine_submit, either from the calling thread (refused,
- * or nothing to write) or from the engine's committer thread after the commit.
+/* Called exactly once per gw_engine_submit: from one of the engine's verifier threads
+ * when verification refuses it, from the engine's committer thread after the commit,
+ * or from the calling thread when the engine is out of memory or shutting down.
  * Must not block for long and must not call gw_engine_submit itself. */
 typedef void (*gw_submit_done_fn)(void *ctx, const gw_submit_outcome *out);
 
@@ -38,14 +39,21 @@ typedef void (*gw_submit_done_fn)(void *ctx, const gw_submit_outcome *out);
  * attestation, with the new head cursor. */
 typedef void (*gw_commit_fn)(void *ctx, uint64_t head);
 
-/* Opens the store named in cfg (creating it if absent) and starts the committer.
+/* Opens the store named in cfg (creating it if absent) and starts the verifiers and the
+ * committer.
  * cfg must outlive the engine. */
 custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err);
-/* Waits for queued commits to finish (their callbacks run), then closes the store. */
+/* Waits for every submission to be verified and committed (their callbacks run), then
+ * closes the store. */
 void gw_engine_free(gw_engine *e);
 
-/* Thread-safe. Verifies a decoded submission on the calling thread (signatures, allow-list,
- * domain, freshness), then queues the state change (replay, quorum) for a grouped commit.
+/* Thread-safe, and returns without verifying: the submission takes the next ticket in
+ * the engine's ring (waiting only while the ring is full), a pool of verifier threads
+ * (one per core) checks signatures, allow-list, domain and freshness in parallel, and
+ * the committer applies the state change (replay, quorum) in a grouped commit, in ticket
+ * order: submissions made one after another (one stream's items) are applied in that
+ * order whatever thread verified them. Answers may arrive out of submission order (a
+ * refusal before an earlier acceptance); callers that need order restore it.
  * Takes ownership of s's contents: s is left cleared. Decoding (MALFORMED, TOO_LARGE) is
  * the caller's job, with pb_to_submission / custos_submission_decode. */
 void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx);
