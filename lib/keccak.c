@@ -20,48 +20,81 @@ static const uint64_t keccak_round_constants[KECCAK_ROUNDS] = {
     0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* Rotation offsets and lane order of the combined rho and pi steps, walking the
- * permutation cycle that starts at lane 1. */
-static const unsigned keccak_rho[24] = {
-    1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44,
-};
-static const unsigned keccak_pi[24] = {
-    10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1,
-};
-
 static uint64_t keccak_rotl(uint64_t x, unsigned n)
 {
     return (x << n) | (x >> (64 - n));
 }
 
+/* The rounds written out lane by lane (no index arithmetic, no rotation table): the
+ * gateway hashes five blocks per verified attestation, so this is on its hot path.
+ * Lane (x, y) is a[x + 5y]; rho and pi send it to (y, 2x + 3y) rotated by its offset. */
 static void keccak_permute(uint64_t a[25])
 {
     for (int round = 0; round < KECCAK_ROUNDS; round++) {
         /* theta */
-        uint64_t c[5];
-        for (int x = 0; x < 5; x++)
-            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-        for (int x = 0; x < 5; x++) {
-            uint64_t d = c[(x + 4) % 5] ^ keccak_rotl(c[(x + 1) % 5], 1);
-            for (int y = 0; y < 25; y += 5)
-                a[y + x] ^= d;
-        }
-        /* rho and pi */
-        uint64_t carry = a[1];
-        for (int i = 0; i < 24; i++) {
-            unsigned j = keccak_pi[i];
-            uint64_t tmp = a[j];
-            a[j] = keccak_rotl(carry, keccak_rho[i]);
-            carry = tmp;
-        }
+        uint64_t c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
+        uint64_t c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
+        uint64_t c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
+        uint64_t c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
+        uint64_t c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
+        uint64_t d0 = c4 ^ keccak_rotl(c1, 1);
+        uint64_t d1 = c0 ^ keccak_rotl(c2, 1);
+        uint64_t d2 = c1 ^ keccak_rotl(c3, 1);
+        uint64_t d3 = c2 ^ keccak_rotl(c4, 1);
+        uint64_t d4 = c3 ^ keccak_rotl(c0, 1);
+        /* rho and pi: every lane to its new place, rotated */
+        uint64_t b[25];
+        b[0] = a[0] ^ d0;
+        b[10] = keccak_rotl(a[1] ^ d1, 1);
+        b[20] = keccak_rotl(a[2] ^ d2, 62);
+        b[5] = keccak_rotl(a[3] ^ d3, 28);
+        b[15] = keccak_rotl(a[4] ^ d4, 27);
+        b[16] = keccak_rotl(a[5] ^ d0, 36);
+        b[1] = keccak_rotl(a[6] ^ d1, 44);
+        b[11] = keccak_rotl(a[7] ^ d2, 6);
+        b[21] = keccak_rotl(a[8] ^ d3, 55);
+        b[6] = keccak_rotl(a[9] ^ d4, 20);
+        b[7] = keccak_rotl(a[10] ^ d0, 3);
+        b[17] = keccak_rotl(a[11] ^ d1, 10);
+        b[2] = keccak_rotl(a[12] ^ d2, 43);
+        b[12] = keccak_rotl(a[13] ^ d3, 25);
+        b[22] = keccak_rotl(a[14] ^ d4, 39);
+        b[23] = keccak_rotl(a[15] ^ d0, 41);
+        b[8] = keccak_rotl(a[16] ^ d1, 45);
+        b[18] = keccak_rotl(a[17] ^ d2, 15);
+        b[3] = keccak_rotl(a[18] ^ d3, 21);
+        b[13] = keccak_rotl(a[19] ^ d4, 8);
+        b[14] = keccak_rotl(a[20] ^ d0, 18);
+        b[24] = keccak_rotl(a[21] ^ d1, 2);
+        b[9] = keccak_rotl(a[22] ^ d2, 61);
+        b[19] = keccak_rotl(a[23] ^ d3, 56);
+        b[4] = keccak_rotl(a[24] ^ d4, 14);
         /* chi */
-        for (int y = 0; y < 25; y += 5) {
-            uint64_t row[5];
-            for (int x = 0; x < 5; x++)
-                row[x] = a[y + x];
-            for (int x = 0; x < 5; x++)
-                a[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
-        }
+        a[0] = b[0] ^ (~b[1] & b[2]);
+        a[1] = b[1] ^ (~b[2] & b[3]);
+        a[2] = b[2] ^ (~b[3] & b[4]);
+        a[3] = b[3] ^ (~b[4] & b[0]);
+        a[4] = b[4] ^ (~b[0] & b[1]);
+        a[5] = b[5] ^ (~b[6] & b[7]);
+        a[6] = b[6] ^ (~b[7] & b[8]);
+        a[7] = b[7] ^ (~b[8] & b[9]);
+        a[8] = b[8] ^ (~b[9] & b[5]);
+        a[9] = b[9] ^ (~b[5] & b[6]);
+        a[10] = b[10] ^ (~b[11] & b[12]);
+        a[11] = b[11] ^ (~b[12] & b[13]);
+        a[12] = b[12] ^ (~b[13] & b[14]);
+        a[13] = b[13] ^ (~b[14] & b[10]);
+        a[14] = b[14] ^ (~b[10] & b[11]);
+        a[15] = b[15] ^ (~b[16] & b[17]);
+        a[16] = b[16] ^ (~b[17] & b[18]);
+        a[17] = b[17] ^ (~b[18] & b[19]);
+        a[18] = b[18] ^ (~b[19] & b[15]);
+        a[19] = b[19] ^ (~b[15] & b[16]);
+        a[20] = b[20] ^ (~b[21] & b[22]);
+        a[21] = b[21] ^ (~b[22] & b[23]);
+        a[22] = b[22] ^ (~b[23] & b[24]);
+        a[23] = b[23] ^ (~b[24] & b[20]);
+        a[24] = b[24] ^ (~b[20] & b[21]);
         /* iota */
         a[0] ^= keccak_round_constants[round];
     }
