@@ -12,22 +12,9 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "account %s: no price for instrument %s: nothing signed",
                                 account->ref, h->asset);
-    if (price->as_of > now)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "account %s: price of %s is dated %llu s in the future "
-                                "(as_of %llu, now %llu): nothing signed",
-                                account->ref, h->asset,
-                                (unsigned long long)(price->as_of - now),
-                                (unsigned long long)price->as_of, (unsigned long long)now);
-    uint64_t age = now - price->as_of;
-    if (age > policy->max_price_age_seconds)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "account %s: price of %s is %llu s old (as_of %llu), over the "
-                                "policy's max_price_age_seconds %llu: refusing to sign a stale "
-                                "value",
-                                account->ref, h->asset, (unsigned long long)age,
-                                (unsigned long long)price->as_of,
-                                (unsigned long long)policy->max_price_age_seconds);
+    custos_error aerr;
+    if (at_policy_check_price_age(policy, h->asset, price->as_of, now, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
     uint32_t bps;
     if (!at_policy_haircut(policy, h->asset_class, &bps))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -82,18 +69,31 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
                                   "instrument %s",
                                   account->ref, ps[i].asset_id);
     }
-    if (rc == CUSTOS_OK && policy->ttl_seconds > UINT64_MAX - oldest)
-        rc = custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                              "account %s: as_of %llu plus ttl_seconds %llu overflows",
-                              account->ref, (unsigned long long)oldest,
-                              (unsigned long long)policy->ttl_seconds);
+    uint64_t valid_until = 0;
+    if (rc == CUSTOS_OK) {
+        custos_error terr;
+        rc = at_policy_valid_until(policy, oldest, &valid_until, &terr);
+        if (rc != CUSTOS_OK)
+            custos_error_set(err, rc, "account %s: %s", account->ref, terr.message);
+    }
     /* A validity window already over would be refused on-chain: do not sign it. */
-    if (rc == CUSTOS_OK && oldest + policy->ttl_seconds <= now)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "account %s: oldest price (as_of %llu) plus the policy's "
-                              "ttl_seconds %llu is already past (now %llu): nothing signed",
-                              account->ref, (unsigned long long)oldest,
-                              (unsigned long long)policy->ttl_seconds, (unsigned long long)now);
+    if (rc == CUSTOS_OK && valid_until <= now) {
+        if (policy->ttl_in_business_days)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "account %s: oldest price (as_of %llu) is valid until %llu "
+                                  "with the policy's ttl_business_days %u, already past (now "
+                                  "%llu): nothing signed",
+                                  account->ref, (unsigned long long)oldest,
+                                  (unsigned long long)valid_until, policy->ttl_business_days,
+                                  (unsigned long long)now);
+        else
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "account %s: oldest price (as_of %llu) plus the policy's "
+                                  "ttl_seconds %llu is already past (now %llu): nothing signed",
+                                  account->ref, (unsigned long long)oldest,
+                                  (unsigned long long)policy->ttl_seconds,
+                                  (unsigned long long)now);
+    }
     if (rc != CUSTOS_OK) {
         free(ps);
         return rc;
@@ -103,7 +103,7 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     out->gross = gross;
     out->collateral = collateral;
     out->as_of = oldest;
-    out->valid_until = oldest + policy->ttl_seconds;
+    out->valid_until = valid_until;
     return CUSTOS_OK;
 }
 

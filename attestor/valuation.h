@@ -19,7 +19,7 @@ typedef struct at_valuation {
     custos_u256 gross;      /* sum of values before haircuts */
     custos_u256 collateral; /* sum of values after haircuts */
     uint64_t as_of;         /* oldest price observation used */
-    uint64_t valid_until;   /* as_of + the policy's ttl_seconds */
+    uint64_t valid_until;   /* from as_of by the policy (at_policy_valid_until) */
 } at_valuation;
 
 /* Refuses (CUSTOS_ERR_INVALID, nothing valued) an instrument without a price, a price older

@@ -155,7 +155,8 @@ static void test_sample_book_totals(void **state)
     assert_usd(&v.collateral, "52998955.875");
     /* asOf is the oldest price: the Treasuries' close, not the later NAV strike. */
     assert_int_equal(v.as_of, 1795208400);
-    assert_int_equal(v.valid_until, 1795208400 + 259200);
+    /* Valid through Monday 2026-11-23 23:59:59 EST, the next business day. */
+    assert_int_equal(v.valid_until, 1795496399);
     at_valuation_clear(&v);
     assert_null(at_holdings_find(&h, "ACME-FUND-999"));
     at_holdings_free(&h);
