@@ -39,8 +39,10 @@
 /* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
  * the slack lets us answer a slightly oversized message with TOO_LARGE ourselves. */
 #define MESSAGE_MARGIN (64u * 1024u)
-/* SubmitStream requests read but not yet answered, per call. */
-#define STREAM_WINDOW 256
+/* SubmitStream requests read but not yet answered, per call. Large enough that the next
+ * commit group is read and verified while the previous one is being made durable: with a
+ * window no larger than a group, verification and fsync take turns instead of overlapping. */
+#define STREAM_WINDOW 2048
 /* Records fetched from the engine per Watch refill. */
 #define WATCH_BATCH 32
 
