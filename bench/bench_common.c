@@ -1,0 +1,182 @@
+#include "bench_common.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+
+#include "custos/eip712.h"
+#include "custos/keccak.h"
+
+void bench_signer_init(bench_signer *s)
+{
+    memset(s, 0, sizeof *s);
+    s->secp = custos_secp_new();
+    /* A fixed key: runs are comparable and the config can be written by any program. */
+    memset(s->seckey, 0x5c, sizeof s->seckey);
+    if (s->secp == NULL ||
+        custos_address_from_seckey(s->secp, s->seckey, s->address, NULL) != CUSTOS_OK) {
+        fprintf(stderr, "bench: cannot set up the signer\n");
+        exit(2);
+    }
+}
+
+void bench_signer_free(bench_signer *s)
+{
+    custos_secp_free(s->secp);
+}
+
+void bench_domain(custos_domain *d)
+{
+    memset(d, 0, sizeof *d);
+    d->chain_id = BENCH_CHAIN_ID;
+    memset(d->verifying_contract, 0xbe, sizeof d->verifying_contract);
+}
+
+void bench_account(const char *tag, uint64_t index, uint64_t accounts, uint8_t out[32])
+{
+    char text[96];
+    int n = snprintf(text, sizeof text, "%s:%" PRIu64, tag, index % accounts);
+    custos_keccak256((const uint8_t *)text, (size_t)n, out);
+}
+
+void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t accounts,
+                uint64_t now, custos_submission *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->feed, sizeof out->feed, "%s", BENCH_FEED);
+    bench_domain(&out->domain);
+    custos_attestation *a = &out->att;
+    bench_account(tag, index, accounts, a->account);
+    memset(a->beneficiary, 0xa1, sizeof a->beneficiary);
+    a->kind = CUSTOS_KIND_VALUATION;
+    /* Values in whole dollars with 18 decimals would need u256 arithmetic; any distinct
+     * integers serve the bench. */
+    custos_u256_from_u64(&a->gross_value, 1000000000000u + index);
+    custos_u256_from_u64(&a->collateral_value, 900000000000u + index);
+    custos_keccak256((const uint8_t *)&index, sizeof index, a->positions_root);
+    a->as_of = now;
+    a->valid_until = now + 3600;
+    a->sequence = index / accounts + 1;
+    uint8_t digest[32];
+    custos_attestation_digest(&out->domain, a, digest);
+    if (custos_sign_digest(s->secp, s->seckey, digest, &out->sigs[0], NULL) != CUSTOS_OK) {
+        fprintf(stderr, "bench: signing failed\n");
+        exit(2);
+    }
+    out->n_sigs = 1;
+}
+
+void bench_write_config(const char *path, const char *store, const bench_signer *s)
+{
+    char addr[CUSTOS_ADDRESS_HEX_LEN], contract[CUSTOS_ADDRESS_HEX_LEN];
+    custos_domain d;
+    bench_domain(&d);
+    custos_address_to_hex(s->address, addr);
+    custos_address_to_hex(d.verifying_contract, contract);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    fprintf(f,
+            "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
+            "verifying_contract = %s\n\n"
+            "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
+            "[signer bench-custodian]\naddress = %s\nfeed = %s\nrole = custodian\n"
+            "status = active\n",
+            store, BENCH_CHAIN_ID, contract, BENCH_FEED, addr, BENCH_FEED);
+    if (fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t bench_unix_now(void)
+{
+    return (uint64_t)time(NULL);
+}
+
+double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *sigs, size_t n)
+{
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    size_t ok = 0;
+    double t0 = bench_now();
+    for (size_t i = 0; i < n; i++) {
+        secp256k1_ecdsa_recoverable_signature rs;
+        secp256k1_pubkey pk;
+        ok += secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rs, sigs[i].bytes,
+                                                                  sigs[i].bytes[64] - 27) &&
+              secp256k1_ecdsa_recover(ctx, &pk, &rs, digests[i]);
+    }
+    double dt = bench_now() - t0;
+    secp256k1_context_destroy(ctx);
+    if (ok != n) {
+        fprintf(stderr, "bench: %zu of %zu reference recoveries failed\n", n - ok, n);
+        exit(2);
+    }
+    return (double)n / dt;
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_percentile(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, bench_cmp_double);
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+double bench_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    /* Fields after the command name, which may hold spaces: start past the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return -1;
+    unsigned long long utime = 0, stime = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+               &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+long long bench_proc_rss(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long long kb = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}

@@ -1,0 +1,54 @@
+/* Shared by the bench programs: deterministic signed attestations, a bare libsecp256k1
+ * recovery as the reference cost, clocks, percentiles and /proc readings. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "custos/attestation.h"
+#include "custos/sig.h"
+
+#define BENCH_FEED "bench"
+#define BENCH_CHAIN_ID 31337
+
+/* The one signer of the bench feed (threshold 1: one recovery per attestation). */
+typedef struct bench_signer {
+    custos_secp *secp;
+    uint8_t seckey[CUSTOS_SECKEY_LEN];
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+} bench_signer;
+
+/* Exits with a message on failure: a bench without its signer has nothing to measure. */
+void bench_signer_init(bench_signer *s);
+void bench_signer_free(bench_signer *s);
+
+void bench_domain(custos_domain *d);
+
+/* Attestation `index` of the set named `tag`: account keccak("tag:index mod accounts"),
+ * sequence index / accounts + 1, so a set can be submitted in order without replays, and
+ * two tags never share an account. Signed by s at asOf = now. */
+void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t accounts,
+                uint64_t now, custos_submission *out);
+/* The account of index in the set (as bench_make derives it). */
+void bench_account(const char *tag, uint64_t index, uint64_t accounts, uint8_t out[32]);
+
+/* Writes a gateway config: one feed, one signer, loopback port 0, the given store. */
+void bench_write_config(const char *path, const char *store, const bench_signer *s);
+
+double bench_now(void);
+uint64_t bench_unix_now(void);
+
+/* Bare libsecp256k1 recoveries of the given signatures over their digests, per second,
+ * on this thread: the reference every ratio is taken against. */
+double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *sigs, size_t n);
+
+/* Sorts v in place; p in [0, 1]. */
+double bench_percentile(double *v, size_t n, double p);
+
+/* CPU seconds (user + system) of a process, and its resident set in bytes; -1 if gone. */
+double bench_proc_cpu(pid_t pid);
+long long bench_proc_rss(pid_t pid);
+
+#endif
