@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ static custos_rc parse_context(const attest_args *a, custos_submission *s, uint6
 
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
-                               custos_error *err)
+                               bool **matured, custos_error *err)
 {
     at_holdings holdings;
     at_prices prices;
@@ -143,6 +144,8 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
         s->att.valid_until = val.valid_until;
         s->positions = val.positions;
         s->n_positions = val.n_positions;
+        *matured = val.matured;
+        val.matured = NULL;
         val.positions = NULL;
         val.n_positions = 0;
     }
@@ -169,8 +172,9 @@ int at_cmd_attest(int argc, char **argv)
     custos_rc rc = parse_context(&a, &s, &now, &err);
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, a.key, &err);
+    bool *matured = NULL;
     if (rc == CUSTOS_OK)
-        rc = value_account(&a, now, &s, &err);
+        rc = value_account(&a, now, &s, &matured, &err);
     if (rc == CUSTOS_OK)
         rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];
@@ -182,6 +186,7 @@ int at_cmd_attest(int argc, char **argv)
     if (rc != CUSTOS_OK) {
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
+        free(matured);
         return AT_EXIT_INPUT;
     }
     s.n_sigs = 1;
@@ -190,6 +195,12 @@ int at_cmd_attest(int argc, char **argv)
     printf("%-12s %s\n", "reference", a.account);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
+    /* Matured Treasuries count at par until redeemed: the custodian should know. */
+    for (size_t i = 0; i < s.n_positions; i++)
+        if (matured[i])
+            printf("%-12s %s: at or past maturity, valued at par\n", "matured",
+                   s.positions[i].asset_id);
+    free(matured);
     status = at_publish(&s, a.export_path, a.gateway, stdout);
     custos_submission_clear(&s);
     return status;

@@ -28,10 +28,67 @@ static custos_rc parse_beneficiary(const char *file, const char *path, const jso
     return CUSTOS_OK;
 }
 
+static custos_rc parse_instrument(const char *file, const char *path, const char *cls,
+                                  at_instrument *out, custos_error *err)
+{
+    static const struct {
+        const char *name;
+        at_instrument kind;
+    } kinds[] = {{"bill", AT_BILL}, {"note", AT_NOTE}, {"bond", AT_BOND}, {"mmf", AT_MMF}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(cls, kinds[i].name) == 0) {
+            *out = kinds[i].kind;
+            return CUSTOS_OK;
+        }
+    return at_json_fail(err, file, path, "'%s': expected one of bill, note, bond, mmf", cls);
+}
+
+/* "coupon" for notes and bonds, "maturity" for every Treasury, neither for fund shares. */
+static custos_rc parse_terms(const char *file, const char *path, const json_t *v,
+                             at_holding *h, custos_error *err)
+{
+    char p[AT_JPATH_MAX];
+    json_t *coupon = json_object_get(v, "coupon"), *maturity = json_object_get(v, "maturity");
+    bool wants_coupon = h->instrument == AT_NOTE || h->instrument == AT_BOND;
+    bool wants_maturity = h->instrument != AT_MMF;
+    at_jpath_key(p, path, "coupon");
+    if (wants_coupon && coupon == NULL)
+        return at_json_fail(err, file, p, "missing: a %s needs its coupon rate", h->asset_class);
+    if (!wants_coupon && coupon != NULL)
+        return at_json_fail(err, file, p, "a %s has no coupon", h->asset_class);
+    if (coupon != NULL) {
+        custos_rc rc = at_json_decimal(file, p, coupon, &h->coupon, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        custos_u256 hundred;
+        custos_error herr;
+        if (custos_fixed_parse(&hundred, "100", 3, CUSTOS_MONEY_DECIMALS, &herr) != CUSTOS_OK)
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL, "%s", herr.message);
+        if (custos_u256_cmp(&h->coupon, &hundred) >= 0)
+            return at_json_fail(err, file, p, "a coupon rate is a percentage below 100");
+    }
+    at_jpath_key(p, path, "maturity");
+    if (wants_maturity && maturity == NULL)
+        return at_json_fail(err, file, p, "missing: a %s needs its maturity date",
+                            h->asset_class);
+    if (!wants_maturity && maturity != NULL)
+        return at_json_fail(err, file, p, "fund shares have no maturity");
+    if (maturity != NULL) {
+        const char *s;
+        custos_rc rc = at_json_text(file, p, maturity, 10, false, &s, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        custos_error derr;
+        if (custos_day_parse(s, strlen(s), &h->maturity, &derr) != CUSTOS_OK)
+            return at_json_fail(err, file, p, "%s", derr.message);
+    }
+    return CUSTOS_OK;
+}
+
 static custos_rc parse_position(const char *file, const char *path, const json_t *v,
                                 at_holding *h, custos_error *err)
 {
-    static const char *const keys[] = {"asset", "class", "quantity", NULL};
+    static const char *const keys[] = {"asset", "class", "quantity", "coupon", "maturity", NULL};
     char p[AT_JPATH_MAX];
     json_t *m;
     const char *s;
@@ -54,12 +111,16 @@ static custos_rc parse_position(const char *file, const char *path, const json_t
     }
     if (rc == CUSTOS_OK) {
         strcpy(h->asset_class, s);
-        rc = at_json_member(file, path, v, "quantity", &m, err);
+        rc = parse_instrument(file, p, s, &h->instrument, err);
     }
+    if (rc == CUSTOS_OK)
+        rc = at_json_member(file, path, v, "quantity", &m, err);
     if (rc == CUSTOS_OK) {
         at_jpath_key(p, path, "quantity");
         rc = at_json_decimal(file, p, m, &h->quantity, err);
     }
+    if (rc == CUSTOS_OK)
+        rc = parse_terms(file, path, v, h, err);
     return rc;
 }
 

@@ -3,7 +3,12 @@
  *    "accounts": [{"ref": "ACME-FUND-001", "beneficiary": "0x...",
  *                  "positions": [{"asset": "US912797KX47", "class": "bill",
  *                                 "quantity": "5000000"}]}]}
- * quantity is a decimal string (face value in USD for Treasuries, shares for funds). */
+ * quantity is a decimal string (face value in USD for Treasuries, shares for funds).
+ * class is the instrument type, which decides how it is valued (valuation.h):
+ *   "bill"  Treasury bill: "maturity": "2027-01-21" required
+ *   "note", "bond"  Treasury coupon security: "coupon": "4.125" (percent a year, paid
+ *           semi-annually) and "maturity" required
+ *   "mmf"   money-market-fund shares: neither */
 #ifndef AT_HOLDINGS_H
 #define AT_HOLDINGS_H
 
@@ -11,6 +16,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/calendar.h"
 #include "custos/error.h"
 #include "custos/u256.h"
 
@@ -18,10 +24,15 @@
 #define AT_REF_MAX 128
 #define AT_CLASS_MAX 31
 
+typedef enum at_instrument { AT_BILL, AT_NOTE, AT_BOND, AT_MMF } at_instrument;
+
 typedef struct at_holding {
     char asset[CUSTOS_ASSET_ID_MAX + 1];
     char asset_class[AT_CLASS_MAX + 1];
+    at_instrument instrument;
     custos_u256 quantity; /* 18 decimals */
+    custos_u256 coupon;   /* percent a year, 18 decimals; notes and bonds */
+    custos_day maturity;  /* bills, notes and bonds */
 } at_holding;
 
 typedef struct at_account {

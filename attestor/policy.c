@@ -95,6 +95,7 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
                                        "max_price_age_seconds",
                                        "max_price_age_business_days",
                                        "calendar",
+                                       "long_bond_years",
                                        NULL};
     json_t *m;
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
@@ -110,6 +111,16 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
         rc = parse_limit(file, root, "max_price_age_seconds", "max_price_age_business_days", 0,
                          &out->age_in_business_days, &out->max_price_age_seconds,
                          &out->max_price_age_business_days, err);
+    m = json_object_get(root, "long_bond_years");
+    if (rc == CUSTOS_OK && m != NULL) {
+        uint64_t years = 0;
+        uint32_t bps;
+        rc = at_json_uint(file, "long_bond_years", m, 1, 100, &years, err);
+        if (rc == CUSTOS_OK && !at_policy_haircut(out, "long_bond", &bps))
+            rc = at_json_fail(err, file, "long_bond_years",
+                              "haircuts_bps has no \"long_bond\" class for these bonds");
+        out->long_bond_years = (uint32_t)years;
+    }
     if (rc != CUSTOS_OK)
         return rc;
     if (!out->ttl_in_business_days && !out->age_in_business_days) {

@@ -11,7 +11,9 @@
  * price is too old when more than N business days lie after its New York date, up to and
  * including today's: a Tuesday close is stale on Thursday with 1, a Friday close is fresh
  * on Monday). "calendar" is the bond-market calendar file (custos/calendar.h), relative to
- * the policy file's directory; without it the calendar built into the attestor is used. */
+ * the policy file's directory; without it the calendar built into the attestor is used.
+ * "long_bond_years" (optional): a note or bond with more than that many years to maturity
+ * takes the haircut of class "long_bond" (which haircuts_bps must then have). */
 #ifndef AT_POLICY_H
 #define AT_POLICY_H
 
@@ -42,6 +44,7 @@ typedef struct at_policy {
     uint64_t max_price_age_seconds; /* when !age_in_business_days */
     uint32_t max_price_age_business_days;
     custos_calendar calendar;       /* loaded when a limit is in business days */
+    uint32_t long_bond_years;       /* 0: no long-bond class */
 } at_policy;
 
 /* file labels the messages and locates a relative "calendar". */

@@ -3,9 +3,130 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define UNIT 1000000000000000000ull /* 1.0 with 18 decimals */
+
+static void u256(custos_u256 *r, uint64_t v)
+{
+    custos_u256_from_u64(r, v);
+}
+
+/* The maturity date stepped back k six-month periods. A maturity on the last day of its
+ * month pays on the last day of every coupon month (2029-08-31 -> 2029-02-28); otherwise
+ * the day is kept, shortened to the month's length. */
+static custos_rc coupon_date(custos_day maturity, int k, custos_day *out, custos_error *err)
+{
+    int y, m, d, next_y, next_m, next_d;
+    custos_day_to_civil(maturity, &y, &m, &d);
+    custos_day_to_civil(maturity + 1, &next_y, &next_m, &next_d);
+    bool month_end = next_d == 1;
+    int months = y * 12 + (m - 1) - 6 * k;
+    int cy = months / 12, cm = months % 12 + 1;
+    int cd = month_end ? 31 : d;
+    custos_error derr;
+    while (cd > 28 && custos_day_from_civil(cy, cm, cd, out, &derr) != CUSTOS_OK)
+        cd--;
+    return custos_day_from_civil(cy, cm, cd, out, err);
+}
+
+/* Accrued interest, actual/actual ICMA with semi-annual coupons, floored to 18 decimals:
+ * face x coupon/2 x days(last coupon, settlement) / days(last coupon, next coupon). */
+static custos_rc accrued_interest(const at_holding *h, custos_day settle, custos_u256 *out,
+                                  custos_error *err)
+{
+    custos_day last = 0, next = h->maturity;
+    int k = 1;
+    /* 100-year securities have 200 coupons: a longer walk is a data error. */
+    for (; k <= 200; k++) {
+        custos_rc rc = coupon_date(h->maturity, k, &last, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        if (last <= settle)
+            break;
+        next = last;
+    }
+    if (k > 200)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: maturity more than 100 years after the settlement date",
+                                h->asset);
+    custos_u256 num, den, days, period, scale;
+    u256(&days, (uint64_t)(settle - last));
+    u256(&period, (uint64_t)(next - last));
+    u256(&scale, UNIT);
+    custos_u256 two_hundred;
+    u256(&two_hundred, 200); /* coupon is in percent and paid in two halves */
+    if (custos_u256_mul(&num, &h->coupon, &days) != CUSTOS_OK ||
+        custos_u256_mul(&den, &scale, &two_hundred) != CUSTOS_OK ||
+        custos_u256_mul(&den, &den, &period) != CUSTOS_OK ||
+        custos_u256_mul_div(out, &h->quantity, &num, &den) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
+                                "%s: accrued interest does not fit in 256 bits", h->asset);
+    return CUSTOS_OK;
+}
+
+/* A note or bond with more than long_bond_years to maturity takes the "long_bond" haircut. */
+static const char *haircut_class(const at_holding *h, const at_policy *policy, custos_day settle)
+{
+    if (policy->long_bond_years == 0 || (h->instrument != AT_NOTE && h->instrument != AT_BOND))
+        return h->asset_class;
+    int y, m, d;
+    custos_day_to_civil(settle, &y, &m, &d);
+    custos_day horizon;
+    custos_error derr;
+    y += (int)policy->long_bond_years;
+    if (custos_day_from_civil(y, m, d, &horizon, &derr) != CUSTOS_OK &&
+        custos_day_from_civil(y, m, d - 1, &horizon, &derr) != CUSTOS_OK) /* 29 February */
+        return "long_bond";                                              /* past 9999 */
+    return h->maturity > horizon ? "long_bond" : h->asset_class;
+}
+
+/* Price per unit of quantity and value of one holding at the settlement date. */
+static custos_rc value_instrument(const at_holding *h, const at_price *price, custos_day settle,
+                                  custos_position *pos, bool *matured, custos_error *err)
+{
+    custos_u256 unit, hundred;
+    u256(&unit, UNIT);
+    u256(&hundred, 100);
+    *matured = h->instrument != AT_MMF && h->maturity <= settle;
+    if (h->instrument == AT_MMF) {
+        pos->price = price->price; /* NAV per share */
+        if (custos_money_mul(&pos->value, &h->quantity, &price->price) != CUSTOS_OK)
+            return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
+                                    "value of %s (shares x NAV) does not fit in 256 bits",
+                                    h->asset);
+        return CUSTOS_OK;
+    }
+    if (*matured) {
+        /* Redeemed at par; no coupon accrues after maturity. */
+        pos->price = unit;
+        pos->value = h->quantity;
+        return CUSTOS_OK;
+    }
+    /* Treasuries are quoted in percent of par: the leaf carries the price per unit of face
+     * (quote / 100), the value adds the accrued interest to the clean value. */
+    custos_u256 percent_scale;
+    custos_u256 accrued;
+    u256(&accrued, 0);
+    if (custos_u256_mul(&percent_scale, &unit, &hundred) != CUSTOS_OK ||
+        custos_u256_mul_div(&pos->price, &price->price, &unit, &percent_scale) != CUSTOS_OK ||
+        custos_u256_mul_div(&pos->value, &h->quantity, &price->price, &percent_scale) !=
+            CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
+                                "value of %s (face x price / 100) does not fit in 256 bits",
+                                h->asset);
+    if (h->instrument == AT_BILL)
+        return CUSTOS_OK;
+    custos_rc rc = accrued_interest(h, settle, &accrued, err);
+    if (rc == CUSTOS_OK && custos_u256_add(&pos->value, &pos->value, &accrued) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_OVERFLOW,
+                              "value of %s with accrued interest does not fit in 256 bits",
+                              h->asset);
+    return rc;
+}
+
 static custos_rc value_position(const at_account *account, const at_holding *h,
                                 const at_prices *prices, const at_policy *policy, uint64_t now,
-                                custos_position *pos, uint64_t *as_of, custos_error *err)
+                                custos_position *pos, bool *matured, uint64_t *as_of,
+                                custos_error *err)
 {
     const at_price *price = at_prices_find(prices, h->asset);
     if (price == NULL)
@@ -15,22 +136,24 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     custos_error aerr;
     if (at_policy_check_price_age(policy, h->asset, price->as_of, now, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
+    /* Settlement is the price's New York date: the accrued interest matches the quote. */
+    custos_day settle;
+    if (custos_ny_day(price->as_of, &settle, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, aerr.code, "account %s: price of %s: %s", account->ref,
+                                h->asset, aerr.message);
+    const char *cls = haircut_class(h, policy, settle);
     uint32_t bps;
-    if (!at_policy_haircut(policy, h->asset_class, &bps))
+    if (!at_policy_haircut(policy, cls, &bps))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "account %s: instrument %s has asset class '%s', which has no "
                                 "haircut in the policy's haircuts_bps: nothing signed",
-                                account->ref, h->asset, h->asset_class);
+                                account->ref, h->asset, cls);
     memset(pos, 0, sizeof *pos);
     strcpy(pos->asset_id, h->asset);
     pos->quantity = h->quantity;
-    pos->price = price->price;
     pos->haircut_bps = bps;
-    if (custos_money_mul(&pos->value, &h->quantity, &price->price) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                                "account %s: value of %s (quantity x price) does not fit in "
-                                "256 bits",
-                                account->ref, h->asset);
+    if (value_instrument(h, price, settle, pos, matured, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
     *as_of = price->as_of;
     return CUSTOS_OK;
 }
@@ -44,8 +167,12 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
         return custos_error_set(err, CUSTOS_ERR_INVALID, "account %s: no positions to value",
                                 account->ref);
     custos_position *ps = calloc(account->n_holdings, sizeof *ps);
-    if (ps == NULL)
+    bool *matured = calloc(account->n_holdings, sizeof *matured);
+    if (ps == NULL || matured == NULL) {
+        free(ps);
+        free(matured);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "account %s: out of memory", account->ref);
+    }
     custos_u256 gross, collateral;
     custos_u256_from_u64(&gross, 0);
     custos_u256_from_u64(&collateral, 0);
@@ -54,8 +181,8 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     for (size_t i = 0; i < account->n_holdings && rc == CUSTOS_OK; i++) {
         uint64_t as_of = 0;
         custos_u256 haircut_value;
-        rc = value_position(account, &account->holdings[i], prices, policy, now, &ps[i], &as_of,
-                            err);
+        rc = value_position(account, &account->holdings[i], prices, policy, now, &ps[i],
+                            &matured[i], &as_of, err);
         if (rc != CUSTOS_OK)
             break;
         if (as_of < oldest)
@@ -96,9 +223,11 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     }
     if (rc != CUSTOS_OK) {
         free(ps);
+        free(matured);
         return rc;
     }
     out->positions = ps;
+    out->matured = matured;
     out->n_positions = account->n_holdings;
     out->gross = gross;
     out->collateral = collateral;
@@ -110,5 +239,6 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
 void at_valuation_clear(at_valuation *v)
 {
     free(v->positions);
+    free(v->matured);
     memset(v, 0, sizeof *v);
 }

@@ -1,8 +1,17 @@
-/* Values one custody account: quantity x price per position, the policy's haircut per asset
- * class, totals, and the observation time of the oldest price used. */
+/* Values one custody account at the New York date of each price (the settlement date):
+ *   bill       face x price / 100 (price quoted per 100 of face, e.g. "98.765")
+ *   note, bond face x clean price / 100 (e.g. "99.53125") + accrued interest, actual/actual
+ *              ICMA, semi-annual coupons on the maturity's day of month (custos_position's
+ *              price is the clean price per unit of face: value - quantity x price is the
+ *              accrued interest)
+ *   mmf        shares x NAV
+ * A Treasury at or past maturity is valued at par and flagged in `matured`. Each step floors
+ * to 18 decimals. Haircuts per asset class from the policy ("long_bond" for notes and bonds
+ * beyond its long_bond_years), totals, and the observation time of the oldest price. */
 #ifndef AT_VALUATION_H
 #define AT_VALUATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +24,7 @@
 
 typedef struct at_valuation {
     custos_position *positions; /* one per holding, in the holdings' order */
+    bool *matured;              /* per position: at or past maturity, valued at par */
     size_t n_positions;
     custos_u256 gross;      /* sum of values before haircuts */
     custos_u256 collateral; /* sum of values after haircuts */

@@ -25,7 +25,10 @@ typedef struct bad_doc {
     const char *detail; /* and contain this */
 } bad_doc;
 
-#define POS(q) "{\"asset\":\"US912797KX44\",\"class\":\"bill\",\"quantity\":" q "}"
+#define POS(q) \
+    "{\"asset\":\"US912797KX44\",\"class\":\"bill\",\"quantity\":" q ",\"maturity\":\"2027-01-21\"}"
+#define TERMS(cls, terms) \
+    ACCT("{\"asset\":\"US91282CLX73\",\"class\":\"" cls "\",\"quantity\":\"1\"" terms "}")
 #define ACCT(positions) \
     "{\"custodian\":\"acme\",\"accounts\":[{\"ref\":\"A\",\"beneficiary\":\"0x0\"," \
     "\"positions\":[" positions "]}]}"
@@ -35,8 +38,8 @@ typedef struct bad_doc {
 
 /* The example of the operator's guide: a comma as the decimal separator. */
 static const char comma_quantity[] =
-    ACCT("{\"asset\":\"US912797KX44\",\"class\":\"bill\",\"quantity\":\"1\"},"
-         "{\"asset\":\"US912797LB15\",\"class\":\"bill\",\"quantity\":\"2\"},"
+    ACCT("{\"asset\":\"US912797KX44\",\"class\":\"mmf\",\"quantity\":\"1\"},"
+         "{\"asset\":\"US912797LB15\",\"class\":\"mmf\",\"quantity\":\"2\"},"
          "{\"asset\":\"US91282CLX73\",\"class\":\"note\",\"quantity\":\"12,5\"}");
 
 static const bad_doc bad_docs[] = {
@@ -139,7 +142,29 @@ static const bad_doc bad_docs[] = {
     {PRICES, "{\"prices\":{\"US 912797\":{\"price\":\"1\",\"as_of\":1795208400}}}",
      "prices.json: prices.US 912797: ", "without blanks"},
 
+    /* instrument terms */
+    {HOLDINGS, TERMS("strip", ""), "holdings.json: accounts[0].positions[0].class: ",
+     "'strip': expected one of bill, note, bond, mmf"},
+    {HOLDINGS, TERMS("note", ",\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "missing: a note needs its coupon"},
+    {HOLDINGS, TERMS("bond", ",\"coupon\":\"4.5\""),
+     "holdings.json: accounts[0].positions[0].maturity: ", "missing: a bond needs its maturity"},
+    {HOLDINGS, TERMS("bill", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "a bill has no coupon"},
+    {HOLDINGS, TERMS("mmf", ",\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].maturity: ", "fund shares have no maturity"},
+    {HOLDINGS, TERMS("note", ",\"coupon\":\"100\",\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "a percentage below 100"},
+    {HOLDINGS, TERMS("note", ",\"coupon\":4.5,\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "expected a decimal number in a string"},
+    {HOLDINGS, TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"2027-02-29\""),
+     "holdings.json: accounts[0].positions[0].maturity: ", "2027-02-29 is not a date"},
+    {HOLDINGS, TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"15/11/2027\""),
+     "holdings.json: accounts[0].positions[0].maturity: ", "not a YYYY-MM-DD date"},
     /* policy.json */
+    {POLICY, "{\"haircuts_bps\":{\"bond\":800},\"ttl_seconds\":60,"
+             "\"max_price_age_seconds\":60,\"long_bond_years\":10}",
+     "policy.json: long_bond_years: ", "no \"long_bond\" class"},
     {POLICY, "{", "policy.json: line 1", "not valid JSON"},
     {POLICY, POLICY_DOC("{\"bill\":10001}", "259200", "345600"),
      "policy.json: haircuts_bps.bill: ", "10001 is outside 0..10000"},
@@ -223,10 +248,12 @@ static void test_valid_documents(void **state)
     static const char holdings[] =
         "{\"_comment\":\"top-level comments are allowed\",\"custodian\":\"acme custody\","
         "\"accounts\":[{\"ref\":\"A-1\",\"beneficiary\":\"0x0\",\"positions\":["
-        "{\"asset\":\"US912797KX44\",\"class\":\"bill\",\"quantity\":\"0.000000000000000001\"},"
+        "{\"asset\":\"US912797KX44\",\"class\":\"bill\",\"quantity\":\"0.000000000000000001\","
+        "\"maturity\":\"2027-01-21\"},"
         "{\"asset\":\"MMF-GOVT-INST\",\"class\":\"mmf\",\"quantity\":\"750000.25\"}]},"
         "{\"ref\":\"B-2\",\"beneficiary\":\"0xe7f1725e7734ce288f8367e1bb143e90bb3f0512\","
-        "\"positions\":[{\"asset\":\"US912810UA42\",\"class\":\"bond\",\"quantity\":\"7\"}]}]}";
+        "\"positions\":[{\"asset\":\"US912810UA42\",\"class\":\"bond\",\"quantity\":\"7\","
+        "\"coupon\":\"4.625\",\"maturity\":\"2054-05-15\"}]}]}";
     at_holdings h;
     custos_error err;
     if (at_holdings_parse("holdings.json", holdings, strlen(holdings), &h, &err) != CUSTOS_OK)
@@ -242,8 +269,17 @@ static void test_valid_documents(void **state)
     custos_u256_from_u64(&one, 1);
     assert_int_equal(custos_u256_cmp(&a->holdings[0].quantity, &one), 0);
     assert_string_equal(a->holdings[1].asset_class, "mmf");
+    assert_int_equal(a->holdings[0].instrument, AT_BILL);
+    assert_int_equal(a->holdings[1].instrument, AT_MMF);
     const at_account *b = at_holdings_find(&h, "B-2");
     assert_non_null(b);
+    assert_int_equal(b->holdings[0].instrument, AT_BOND);
+    char iso[CUSTOS_ISO_DATE_LEN], coupon[CUSTOS_U256_DEC_MAX];
+    custos_day_format(b->holdings[0].maturity, iso);
+    assert_string_equal(iso, "2054-05-15");
+    assert_int_equal(custos_fixed_format(&b->holdings[0].coupon, 18, coupon, sizeof coupon),
+                     CUSTOS_OK);
+    assert_string_equal(coupon, "4.625");
     uint8_t want[CUSTOS_ADDRESS_LEN];
     assert_int_equal(custos_address_from_hex("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", want,
                                              &err),
