@@ -22,9 +22,6 @@
 
 #define SQ_SCHEMA_VERSION 1
 #define SQ_BUSY_TIMEOUT_MS 5000
-/* Page cache bounds, in KiB (negative: SQLite's unit for a size rather than pages). */
-#define SQ_WRITER_CACHE "-32768"
-#define SQ_READER_CACHE "-8192"
 
 static const char sq_schema_v1[] =
     "CREATE TABLE accounts ("
@@ -724,13 +721,6 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         rc = sq_connect(path, &s->rdb, err);
     if (rc == CUSTOS_OK)
         rc = sq_exec(s->rdb, "PRAGMA query_only = 1", "set reader query-only", err);
-    /* Bounded page caches larger than SQLite's 2 MiB default: the writer's inserts touch
-     * random pages of the digest and (account, sequence) indexes, which otherwise come
-     * back through read() on every commit once the store outgrows the default. */
-    if (rc == CUSTOS_OK)
-        rc = sq_exec(s->wdb, "PRAGMA cache_size = " SQ_WRITER_CACHE, "set writer cache", err);
-    if (rc == CUSTOS_OK)
-        rc = sq_exec(s->rdb, "PRAGMA cache_size = " SQ_READER_CACHE, "set reader cache", err);
     for (int i = 0; rc == CUSTOS_OK && i < W_COUNT; i++) {
         int src = sqlite3_prepare_v3(s->wdb, sq_wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                      &s->w[i], NULL);
