@@ -11,6 +11,7 @@
 #include "custos/sig.h"
 #include "holdings.h"
 #include "policy.h"
+#include "price_source.h"
 #include "prices.h"
 #include "publish.h"
 #include "report.h"
@@ -19,14 +20,17 @@
 #include "valuation.h"
 
 static const char usage[] =
-    "usage: custos-attestor attest --holdings F --prices F --policy F --key F --account REF\n"
+    "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
+    "         [--price-ca CAFILE] --policy F --key F --account REF\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
     "       (at least one of --gateway and --export)";
 
 typedef struct attest_args {
     const char *holdings, *prices, *policy, *key, *account, *feed, *chain_id, *contract,
-        *state, *gateway, *export_path, *now;
+        *state, *gateway, *export_path, *now, *price_ca;
+    const char *sources[AT_PRICE_SOURCES_MAX];
+    size_t n_sources;
 } attest_args;
 
 static int parse_args(int argc, char **argv, attest_args *a)
@@ -38,7 +42,8 @@ static int parse_args(int argc, char **argv, attest_args *a)
         {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
         {"state", required_argument, NULL, 's'},    {"gateway", required_argument, NULL, 'g'},
         {"export", required_argument, NULL, 'e'},   {"now", required_argument, NULL, 'n'},
-        {0, 0, 0, 0}};
+        {"price-source", required_argument, NULL, 'u'},
+        {"price-ca", required_argument, NULL, 'A'}, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
@@ -56,11 +61,19 @@ static int parse_args(int argc, char **argv, attest_args *a)
         case 'g': a->gateway = optarg; break;
         case 'e': a->export_path = optarg; break;
         case 'n': a->now = optarg; break;
+        case 'A': a->price_ca = optarg; break;
+        case 'u':
+            if (a->n_sources == AT_PRICE_SOURCES_MAX) {
+                at_cmd_error("attest: at most %d --price-source", AT_PRICE_SOURCES_MAX);
+                return AT_EXIT_INPUT;
+            }
+            a->sources[a->n_sources++] = optarg;
+            break;
         default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
         }
     }
     const struct { const char *value, *flag; } required[] = {
-        {a->holdings, "--holdings"}, {a->prices, "--prices"},     {a->policy, "--policy"},
+        {a->holdings, "--holdings"}, {a->policy, "--policy"},
         {a->key, "--key"},           {a->account, "--account"},   {a->feed, "--feed"},
         {a->chain_id, "--chain-id"}, {a->contract, "--contract"}, {a->state, "--state"}};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
@@ -68,6 +81,14 @@ static int parse_args(int argc, char **argv, attest_args *a)
             at_cmd_error("attest: %s is required\n%s", required[i].flag, usage);
             return AT_EXIT_INPUT;
         }
+    if ((a->prices == NULL) == (a->n_sources == 0)) {
+        at_cmd_error("attest: give --prices or --price-source, not both\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    if (a->price_ca != NULL && a->n_sources == 0) {
+        at_cmd_error("attest: --price-ca is for --price-source\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
     if (a->gateway == NULL && a->export_path == NULL) {
         at_cmd_error("attest: give --gateway, --export or both\n%s", usage);
         return AT_EXIT_INPUT;
@@ -106,6 +127,26 @@ static custos_rc parse_context(const attest_args *a, custos_submission *s, uint6
     return CUSTOS_OK;
 }
 
+/* Every configured source, then their median per instrument of the account. */
+static custos_rc fetch_prices(const attest_args *a, const at_policy *policy,
+                              const at_account *account, at_prices *out, custos_error *err)
+{
+    at_price_source_opts opts = {a->price_ca, policy->price_connect_timeout_ms,
+                                 policy->price_timeout_ms, policy->price_retries,
+                                 policy->price_backoff_ms};
+    at_prices fetched[AT_PRICE_SOURCES_MAX];
+    memset(fetched, 0, sizeof fetched);
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < a->n_sources && rc == CUSTOS_OK; i++)
+        rc = at_price_source_fetch(a->sources[i], &opts, &fetched[i], err);
+    if (rc == CUSTOS_OK)
+        rc = at_price_sources_merge(fetched, a->sources, a->n_sources, account,
+                                    policy->max_price_disagreement_bps, out, err);
+    for (size_t i = 0; i < a->n_sources; i++)
+        at_prices_free(&fetched[i]);
+    return rc;
+}
+
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
                                bool **matured, custos_error *err)
@@ -120,9 +161,7 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
     custos_rc rc = at_holdings_load(a->holdings, &holdings, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = at_prices_load(a->prices, &prices, err);
-    if (rc == CUSTOS_OK)
-        rc = at_policy_load(a->policy, &policy, err);
+    rc = at_policy_load(a->policy, &policy, err);
     const at_account *account = NULL;
     if (rc == CUSTOS_OK) {
         account = at_holdings_find(&holdings, a->account);
@@ -130,6 +169,9 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
             rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s: no account with ref '%.128s'",
                                   a->holdings, a->account);
     }
+    if (rc == CUSTOS_OK)
+        rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
+                               : fetch_prices(a, &policy, account, &prices, err);
     if (rc == CUSTOS_OK)
         rc = at_valuation_compute(account, &prices, &policy, now, &val, err);
     if (rc == CUSTOS_OK)

@@ -7,7 +7,8 @@
 static const char usage[] =
     "usage: custos-attestor COMMAND [OPTIONS]\n"
     "  keygen  --out FILE                    new signing key (mode 0600); prints its address\n"
-    "  attest  --holdings F --prices F --policy F --key F --account REF --feed NAME\n"
+    "  attest  --holdings F (--prices F | --price-source URL... [--price-ca F])\n"
+    "          --policy F --key F --account REF --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F\n"
     "          [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
     "                                        value, sign, submit and/or export\n"

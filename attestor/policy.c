@@ -1,5 +1,6 @@
 #include "policy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,11 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
                                        "max_price_age_business_days",
                                        "calendar",
                                        "long_bond_years",
+                                       "max_price_disagreement_bps",
+                                       "price_connect_timeout_ms",
+                                       "price_timeout_ms",
+                                       "price_retries",
+                                       "price_backoff_ms",
                                        NULL};
     json_t *m;
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
@@ -111,6 +117,27 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
         rc = parse_limit(file, root, "max_price_age_seconds", "max_price_age_business_days", 0,
                          &out->age_in_business_days, &out->max_price_age_seconds,
                          &out->max_price_age_business_days, err);
+    static const struct {
+        const char *key;
+        uint64_t min, max, dflt;
+        size_t offset;
+    } opts[] = {
+        {"max_price_disagreement_bps", 0, 10000, 50,
+         offsetof(at_policy, max_price_disagreement_bps)},
+        {"price_connect_timeout_ms", 1, 600000, 3000,
+         offsetof(at_policy, price_connect_timeout_ms)},
+        {"price_timeout_ms", 1, 600000, 10000, offsetof(at_policy, price_timeout_ms)},
+        {"price_retries", 0, 10, 2, offsetof(at_policy, price_retries)},
+        {"price_backoff_ms", 0, 60000, 250, offsetof(at_policy, price_backoff_ms)},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0] && rc == CUSTOS_OK; i++) {
+        uint64_t v = opts[i].dflt;
+        m = json_object_get(root, opts[i].key);
+        if (m != NULL)
+            rc = at_json_uint(file, opts[i].key, m, opts[i].min, opts[i].max, &v, err);
+        uint32_t v32 = (uint32_t)v;
+        memcpy((char *)out + opts[i].offset, &v32, sizeof v32);
+    }
     m = json_object_get(root, "long_bond_years");
     if (rc == CUSTOS_OK && m != NULL) {
         uint64_t years = 0;

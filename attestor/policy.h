@@ -13,7 +13,10 @@
  * on Monday). "calendar" is the bond-market calendar file (custos/calendar.h), relative to
  * the policy file's directory; without it the calendar built into the attestor is used.
  * "long_bond_years" (optional): a note or bond with more than that many years to maturity
- * takes the haircut of class "long_bond" (which haircuts_bps must then have). */
+ * takes the haircut of class "long_bond" (which haircuts_bps must then have).
+ * Price sources over HTTPS (price_source.h), all optional: "max_price_disagreement_bps"
+ * (default 50), "price_connect_timeout_ms" (3000), "price_timeout_ms" (10000),
+ * "price_retries" (2), "price_backoff_ms" (250). */
 #ifndef AT_POLICY_H
 #define AT_POLICY_H
 
@@ -45,6 +48,8 @@ typedef struct at_policy {
     uint32_t max_price_age_business_days;
     custos_calendar calendar;       /* loaded when a limit is in business days */
     uint32_t long_bond_years;       /* 0: no long-bond class */
+    uint32_t max_price_disagreement_bps;
+    uint32_t price_connect_timeout_ms, price_timeout_ms, price_retries, price_backoff_ms;
 } at_policy;
 
 /* file labels the messages and locates a relative "calendar". */
