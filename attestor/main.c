@@ -14,6 +14,10 @@ static const char usage[] =
     "                                        value, sign, submit and/or export\n"
     "  cosign  --in FILE.json --key F [--gateway HOST:PORT] [--export OUT.json]\n"
     "                                        add this key's signature, submit and/or export\n"
+    "  freeze  --holdings F --account REF --reason TEXT --key F --feed NAME\n"
+    "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
+    "          [--now T] [--gateway HOST:PORT] [--export OUT.json]\n"
+    "                                        void the account's value at once (custodian key)\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable\n";
 
@@ -30,6 +34,8 @@ int main(int argc, char **argv)
         return at_cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "cosign") == 0)
         return at_cmd_cosign(argc - 1, argv + 1);
+    if (strcmp(cmd, "freeze") == 0)
+        return at_cmd_freeze(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return AT_EXIT_OK;

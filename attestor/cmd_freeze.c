@@ -1,0 +1,216 @@
+/* freeze: the custodian voids an account's value at once (legal hold, error, default). The
+ * kind-2 attestation carries zero values and a zero positions root, asOf = now, and is
+ * signed by this key alone: the gateway and the adapter accept a custodian's freeze without
+ * a quorum (DESIGN rule 7). The reason is for the operator's records: the signed message
+ * has no field for it, so it is printed with the attestation. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "custos/eip712.h"
+#include "custos/sig.h"
+#include "holdings.h"
+#include "policy.h"
+#include "publish.h"
+#include "report.h"
+#include "seqstate.h"
+#include "signer.h"
+
+#define AT_REASON_MAX 200
+
+static const char usage[] =
+    "usage: custos-attestor freeze --holdings F --account REF --reason TEXT --key F\n"
+    "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
+    "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
+    "         [--gateway HOST:PORT] [--export OUT.json]\n"
+    "       (at least one of --gateway and --export)";
+
+typedef struct freeze_args {
+    const char *holdings, *account, *reason, *key, *feed, *chain_id, *contract, *state,
+        *policy, *valid_until, *now, *gateway, *export_path;
+} freeze_args;
+
+static int parse_args(int argc, char **argv, freeze_args *a)
+{
+    static const struct option opts[] = {
+        {"holdings", required_argument, NULL, 'h'}, {"account", required_argument, NULL, 'a'},
+        {"reason", required_argument, NULL, 'r'},   {"key", required_argument, NULL, 'k'},
+        {"feed", required_argument, NULL, 'f'},     {"chain-id", required_argument, NULL, 'c'},
+        {"contract", required_argument, NULL, 'C'}, {"state", required_argument, NULL, 's'},
+        {"policy", required_argument, NULL, 'P'},   {"valid-until", required_argument, NULL, 'v'},
+        {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
+        {"export", required_argument, NULL, 'e'},   {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    int c;
+    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': a->holdings = optarg; break;
+        case 'a': a->account = optarg; break;
+        case 'r': a->reason = optarg; break;
+        case 'k': a->key = optarg; break;
+        case 'f': a->feed = optarg; break;
+        case 'c': a->chain_id = optarg; break;
+        case 'C': a->contract = optarg; break;
+        case 's': a->state = optarg; break;
+        case 'P': a->policy = optarg; break;
+        case 'v': a->valid_until = optarg; break;
+        case 'n': a->now = optarg; break;
+        case 'g': a->gateway = optarg; break;
+        case 'e': a->export_path = optarg; break;
+        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        }
+    }
+    const struct { const char *value, *flag; } required[] = {
+        {a->holdings, "--holdings"}, {a->account, "--account"},   {a->reason, "--reason"},
+        {a->key, "--key"},           {a->feed, "--feed"},         {a->chain_id, "--chain-id"},
+        {a->contract, "--contract"}, {a->state, "--state"}};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (required[i].value == NULL) {
+            at_cmd_error("freeze: %s is required\n%s", required[i].flag, usage);
+            return AT_EXIT_INPUT;
+        }
+    if ((a->policy == NULL) == (a->valid_until == NULL)) {
+        at_cmd_error("freeze: give --policy or --valid-until, not both\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    if (a->gateway == NULL && a->export_path == NULL) {
+        at_cmd_error("freeze: give --gateway, --export or both\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    if (optind != argc) {
+        at_cmd_error("freeze: unexpected argument '%s'\n%s", argv[optind], usage);
+        return AT_EXIT_INPUT;
+    }
+    return AT_EXIT_OK;
+}
+
+static custos_rc check_reason(const char *reason, custos_error *err)
+{
+    size_t len = strlen(reason);
+    if (len == 0 || len > AT_REASON_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--reason: 1 to %d characters",
+                                AT_REASON_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)reason[i] < ' ' || (unsigned char)reason[i] == 0x7f)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "--reason: no control characters (one line of text)");
+    return CUSTOS_OK;
+}
+
+/* Everything but the sequence and the signature. */
+static custos_rc build(const freeze_args *a, custos_submission *s, custos_error *err)
+{
+    custos_rc rc = check_reason(a->reason, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t feed_len = strlen(a->feed);
+    if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--feed: 1 to %d bytes",
+                                CUSTOS_FEED_MAX);
+    memcpy(s->feed, a->feed, feed_len + 1);
+    rc = at_cmd_parse_u64("--chain-id", a->chain_id, &s->domain.chain_id, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (s->domain.chain_id == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--chain-id: must not be 0");
+    custos_error aerr;
+    if (custos_address_from_hex(a->contract, s->domain.verifying_contract, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: '%.60s': %s", a->contract,
+                                aerr.message);
+    uint64_t now;
+    if (a->now != NULL) {
+        rc = at_cmd_parse_u64("--now", a->now, &now, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    } else {
+        time_t t = time(NULL);
+        if (t < 0)
+            return custos_error_set(err, CUSTOS_ERR_IO, "the system clock is unusable");
+        now = (uint64_t)t;
+    }
+    uint64_t valid_until;
+    if (a->valid_until != NULL) {
+        rc = at_cmd_parse_u64("--valid-until", a->valid_until, &valid_until, err);
+    } else {
+        at_policy policy;
+        rc = at_policy_load(a->policy, &policy, err);
+        if (rc == CUSTOS_OK) {
+            rc = at_policy_valid_until(&policy, now, &valid_until, err);
+            at_policy_free(&policy);
+        }
+    }
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (valid_until <= now)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "validUntil %llu is not after now %llu: the freeze would be "
+                                "void on arrival",
+                                (unsigned long long)valid_until, (unsigned long long)now);
+    /* The custodian id and the current pledge come from the ledger: a freeze names the
+     * beneficiary the account is pledged to, so it never moves the pledge. */
+    at_holdings holdings;
+    rc = at_holdings_load(a->holdings, &holdings, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    const at_account *account = at_holdings_find(&holdings, a->account);
+    if (account == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s: no account with ref '%.128s'",
+                              a->holdings, a->account);
+    } else {
+        custos_account_id(holdings.custodian, account->ref, s->att.account);
+        memcpy(s->att.beneficiary, account->beneficiary, CUSTOS_ADDRESS_LEN);
+    }
+    at_holdings_free(&holdings);
+    if (rc != CUSTOS_OK)
+        return rc;
+    s->att.kind = CUSTOS_KIND_FREEZE;
+    custos_u256_from_u64(&s->att.gross_value, 0);
+    custos_u256_from_u64(&s->att.collateral_value, 0);
+    memset(s->att.positions_root, 0, sizeof s->att.positions_root);
+    s->att.as_of = now;
+    s->att.valid_until = valid_until;
+    return CUSTOS_OK;
+}
+
+int at_cmd_freeze(int argc, char **argv)
+{
+    freeze_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status != AT_EXIT_OK)
+        return status;
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    at_signer signer;
+    memset(&signer, 0, sizeof signer);
+    custos_error err;
+    custos_rc rc = build(&a, &s, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&signer, a.key, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
+    uint8_t digest[32];
+    if (rc == CUSTOS_OK) {
+        custos_attestation_digest(&s.domain, &s.att, digest);
+        rc = at_signer_sign(&signer, digest, &s.sigs[0], &err);
+    }
+    at_signer_close(&signer);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("freeze: %s", err.message);
+        custos_submission_clear(&s);
+        return AT_EXIT_INPUT;
+    }
+    s.n_sigs = 1;
+    char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(signer.address, signer_hex);
+    printf("%-12s %s\n", "reference", a.account);
+    printf("%-12s FREEZE: %s\n", "kind", a.reason);
+    at_report_attestation(stdout, &s, digest);
+    printf("%-12s %s\n", "signer", signer_hex);
+    status = at_publish(&s, a.export_path, a.gateway, stdout);
+    custos_submission_clear(&s);
+    return status;
+}
