@@ -1,6 +1,7 @@
 #include "bench_common.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,43 @@ double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *
         exit(2);
     }
     return (double)n / dt;
+}
+
+typedef struct busy_job {
+    const uint8_t (*digests)[32];
+    const custos_signature *sigs;
+    size_t n;
+    double rate;
+} busy_job;
+
+static void *busy_main(void *arg)
+{
+    busy_job *j = arg;
+    j->rate = bench_recover_rate(j->digests, j->sigs, j->n);
+    return NULL;
+}
+
+double bench_recover_rate_busy(const uint8_t (*digests)[32], const custos_signature *sigs,
+                               size_t n, size_t threads)
+{
+    enum { MAX_THREADS = 256 };
+    busy_job jobs[MAX_THREADS];
+    pthread_t th[MAX_THREADS];
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    for (size_t t = 0; t < threads; t++) {
+        jobs[t] = (busy_job){digests, sigs, n, 0};
+        if (pthread_create(&th[t], NULL, busy_main, &jobs[t]) != 0) {
+            fprintf(stderr, "bench: cannot start a thread\n");
+            exit(2);
+        }
+    }
+    double sum = 0;
+    for (size_t t = 0; t < threads; t++) {
+        pthread_join(th[t], NULL);
+        sum += jobs[t].rate;
+    }
+    return sum / (double)threads;
 }
 
 static int bench_cmp_double(const void *a, const void *b)

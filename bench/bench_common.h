@@ -44,6 +44,11 @@ uint64_t bench_unix_now(void);
  * on this thread: the reference every ratio is taken against. */
 double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *sigs, size_t n);
 
+/* The same, on `threads` threads at once (one per core: every core busy, as in a loaded
+ * gateway), each over the whole set; returns the mean rate of one thread. */
+double bench_recover_rate_busy(const uint8_t (*digests)[32], const custos_signature *sigs,
+                               size_t n, size_t threads);
+
 /* Sorts v in place; p in [0, 1]. */
 double bench_percentile(double *v, size_t n, double p);
 
