@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
+#include "context.h"
 #include "custos/eip712.h"
 #include "custos/merkle.h"
 #include "custos/sig.h"
 #include "holdings.h"
+#include "pledge.h"
 #include "policy.h"
 #include "price_source.h"
 #include "prices.h"
@@ -24,11 +25,12 @@ static const char usage[] =
     "         [--price-ca CAFILE] --policy F --key F --account REF\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "         [--registry PLEDGES.json]\n"
     "       (at least one of --gateway and --export)";
 
 typedef struct attest_args {
     const char *holdings, *prices, *policy, *key, *account, *feed, *chain_id, *contract,
-        *state, *gateway, *export_path, *now, *price_ca;
+        *state, *gateway, *export_path, *now, *price_ca, *registry;
     const char *sources[AT_PRICE_SOURCES_MAX];
     size_t n_sources;
 } attest_args;
@@ -43,7 +45,8 @@ static int parse_args(int argc, char **argv, attest_args *a)
         {"state", required_argument, NULL, 's'},    {"gateway", required_argument, NULL, 'g'},
         {"export", required_argument, NULL, 'e'},   {"now", required_argument, NULL, 'n'},
         {"price-source", required_argument, NULL, 'u'},
-        {"price-ca", required_argument, NULL, 'A'}, {0, 0, 0, 0}};
+        {"price-ca", required_argument, NULL, 'A'}, {"registry", required_argument, NULL, 'R'},
+        {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
@@ -62,6 +65,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         case 'e': a->export_path = optarg; break;
         case 'n': a->now = optarg; break;
         case 'A': a->price_ca = optarg; break;
+        case 'R': a->registry = optarg; break;
         case 'u':
             if (a->n_sources == AT_PRICE_SOURCES_MAX) {
                 at_cmd_error("attest: at most %d --price-source", AT_PRICE_SOURCES_MAX);
@@ -98,33 +102,6 @@ static int parse_args(int argc, char **argv, attest_args *a)
         return AT_EXIT_INPUT;
     }
     return AT_EXIT_OK;
-}
-
-/* The domain, feed and clock: everything from the command line that goes into the message. */
-static custos_rc parse_context(const attest_args *a, custos_submission *s, uint64_t *now,
-                               custos_error *err)
-{
-    size_t feed_len = strlen(a->feed);
-    if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--feed: 1 to %d bytes",
-                                CUSTOS_FEED_MAX);
-    memcpy(s->feed, a->feed, feed_len + 1);
-    custos_rc rc = at_cmd_parse_u64("--chain-id", a->chain_id, &s->domain.chain_id, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (s->domain.chain_id == 0)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--chain-id: must not be 0");
-    custos_error aerr;
-    if (custos_address_from_hex(a->contract, s->domain.verifying_contract, &aerr) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: '%.60s': %s", a->contract,
-                                aerr.message);
-    if (a->now != NULL)
-        return at_cmd_parse_u64("--now", a->now, now, err);
-    time_t t = time(NULL);
-    if (t < 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "the system clock is unusable");
-    *now = (uint64_t)t;
-    return CUSTOS_OK;
 }
 
 /* Every configured source, then their median per instrument of the account. */
@@ -211,12 +188,15 @@ int at_cmd_attest(int argc, char **argv)
     at_signer signer;
     memset(&signer, 0, sizeof signer);
     /* Everything that can fail on bad input runs before a sequence number is taken. */
-    custos_rc rc = parse_context(&a, &s, &now, &err);
+    custos_rc rc = at_context_parse(a.feed, a.chain_id, a.contract, a.now, &s, &now, &err);
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, a.key, &err);
     bool *matured = NULL;
     if (rc == CUSTOS_OK)
         rc = value_account(&a, now, &s, &matured, &err);
+    /* One lender per collateral: the ledger's beneficiary must be the registered pledge. */
+    if (rc == CUSTOS_OK && a.registry != NULL)
+        rc = at_pledge_check(a.registry, a.account, s.att.beneficiary, &err);
     if (rc == CUSTOS_OK)
         rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];

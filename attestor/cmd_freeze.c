@@ -7,17 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
+#include "context.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
-#include "holdings.h"
-#include "policy.h"
 #include "publish.h"
 #include "report.h"
 #include "seqstate.h"
 #include "signer.h"
+#include "zeroatt.h"
 
 #define AT_REASON_MAX 200
 
@@ -107,73 +106,13 @@ static custos_rc build(const freeze_args *a, custos_submission *s, custos_error 
     custos_rc rc = check_reason(a->reason, err);
     if (rc != CUSTOS_OK)
         return rc;
-    size_t feed_len = strlen(a->feed);
-    if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--feed: 1 to %d bytes",
-                                CUSTOS_FEED_MAX);
-    memcpy(s->feed, a->feed, feed_len + 1);
-    rc = at_cmd_parse_u64("--chain-id", a->chain_id, &s->domain.chain_id, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (s->domain.chain_id == 0)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--chain-id: must not be 0");
-    custos_error aerr;
-    if (custos_address_from_hex(a->contract, s->domain.verifying_contract, &aerr) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: '%.60s': %s", a->contract,
-                                aerr.message);
     uint64_t now;
-    if (a->now != NULL) {
-        rc = at_cmd_parse_u64("--now", a->now, &now, err);
-        if (rc != CUSTOS_OK)
-            return rc;
-    } else {
-        time_t t = time(NULL);
-        if (t < 0)
-            return custos_error_set(err, CUSTOS_ERR_IO, "the system clock is unusable");
-        now = (uint64_t)t;
-    }
-    uint64_t valid_until;
-    if (a->valid_until != NULL) {
-        rc = at_cmd_parse_u64("--valid-until", a->valid_until, &valid_until, err);
-    } else {
-        at_policy policy;
-        rc = at_policy_load(a->policy, &policy, err);
-        if (rc == CUSTOS_OK) {
-            rc = at_policy_valid_until(&policy, now, &valid_until, err);
-            at_policy_free(&policy);
-        }
-    }
+    rc = at_context_parse(a->feed, a->chain_id, a->contract, a->now, s, &now, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (valid_until <= now)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "validUntil %llu is not after now %llu: the freeze would be "
-                                "void on arrival",
-                                (unsigned long long)valid_until, (unsigned long long)now);
-    /* The custodian id and the current pledge come from the ledger: a freeze names the
-     * beneficiary the account is pledged to, so it never moves the pledge. */
-    at_holdings holdings;
-    rc = at_holdings_load(a->holdings, &holdings, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    const at_account *account = at_holdings_find(&holdings, a->account);
-    if (account == NULL) {
-        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s: no account with ref '%.128s'",
-                              a->holdings, a->account);
-    } else {
-        custos_account_id(holdings.custodian, account->ref, s->att.account);
-        memcpy(s->att.beneficiary, account->beneficiary, CUSTOS_ADDRESS_LEN);
-    }
-    at_holdings_free(&holdings);
-    if (rc != CUSTOS_OK)
-        return rc;
-    s->att.kind = CUSTOS_KIND_FREEZE;
-    custos_u256_from_u64(&s->att.gross_value, 0);
-    custos_u256_from_u64(&s->att.collateral_value, 0);
-    memset(s->att.positions_root, 0, sizeof s->att.positions_root);
-    s->att.as_of = now;
-    s->att.valid_until = valid_until;
-    return CUSTOS_OK;
+    /* A freeze names the beneficiary the account is pledged to: it never moves the pledge. */
+    return at_zeroatt_build(a->holdings, a->account, a->policy, a->valid_until, now,
+                            CUSTOS_KIND_FREEZE, s, err);
 }
 
 int at_cmd_freeze(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,4 +135,32 @@ custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, m
         return rc;
     }
     return fsync_parent(path, err);
+}
+
+custos_rc at_file_lock(const char *path, int *fd, custos_error *err)
+{
+    char lock_path[4096];
+    int n = snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    if (n < 0 || (size_t)n >= sizeof lock_path)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
+    int lfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open lock file: %s", lock_path,
+                                strerror(errno));
+    int lrc;
+    do
+        lrc = flock(lfd, LOCK_EX);
+    while (lrc != 0 && errno == EINTR);
+    if (lrc != 0) {
+        int e = errno;
+        close(lfd);
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot lock: %s", lock_path, strerror(e));
+    }
+    *fd = lfd;
+    return CUSTOS_OK;
+}
+
+void at_file_unlock(int fd)
+{
+    close(fd); /* releases the lock */
 }

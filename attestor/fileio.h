@@ -15,4 +15,9 @@ custos_rc at_file_read(const char *path, size_t max, char **data, size_t *len, c
 custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                custos_error *err);
 
+/* Takes an exclusive advisory lock on "<path>.lock" (created if missing), serialising the
+ * read-modify-write of path between processes; *fd holds it until at_file_unlock. */
+custos_rc at_file_lock(const char *path, int *fd, custos_error *err);
+void at_file_unlock(int fd);
+
 #endif

@@ -18,6 +18,12 @@ static const char usage[] =
     "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
     "          [--now T] [--gateway HOST:PORT] [--export OUT.json]\n"
     "                                        void the account's value at once (custodian key)\n"
+    "  pledge  --account REF --beneficiary 0xADDR --registry F\n"
+    "                                        record the account's one lender\n"
+    "  release --account REF --registry F --holdings F --key F --feed NAME\n"
+    "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
+    "          [--now T] --gateway HOST:PORT [--export OUT.json]\n"
+    "                                        end the pledge (cleared once ACCEPTED)\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable\n";
 
@@ -36,6 +42,10 @@ int main(int argc, char **argv)
         return at_cmd_cosign(argc - 1, argv + 1);
     if (strcmp(cmd, "freeze") == 0)
         return at_cmd_freeze(argc - 1, argv + 1);
+    if (strcmp(cmd, "pledge") == 0)
+        return at_cmd_pledge(argc - 1, argv + 1);
+    if (strcmp(cmd, "release") == 0)
+        return at_cmd_release(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return AT_EXIT_OK;

@@ -36,7 +36,8 @@ static int export_file(const custos_submission *s, const char *path)
     return AT_EXIT_OK;
 }
 
-static int submit(const custos_submission *s, const char *gateway, FILE *out)
+static int submit(const custos_submission *s, const char *gateway, FILE *out,
+                  custos_submit_result *res)
 {
     custos_client *client;
     custos_error err;
@@ -45,9 +46,7 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out)
         at_cmd_error("cannot use gateway %s: %s", gateway, err.message);
         return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE : AT_EXIT_INPUT;
     }
-    custos_submit_result res;
-    memset(&res, 0, sizeof res);
-    rc = custos_client_submit(client, s, &res, &err);
+    rc = custos_client_submit(client, s, res, &err);
     custos_client_free(client);
     if (rc == CUSTOS_ERR_UNAVAILABLE) {
         at_cmd_error("gateway unreachable: %s", err.message);
@@ -57,10 +56,10 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out)
         at_cmd_error("submission failed: %s", err.message);
         return AT_EXIT_INPUT;
     }
-    at_report_answer(out, &res);
-    if (res.grpc_status != 0) {
+    at_report_answer(out, res);
+    if (res->grpc_status != 0) {
         at_cmd_error("gateway %s refused the attestation: %s: %s", gateway,
-                     custos_reason_name(res.reason), res.detail);
+                     custos_reason_name(res->reason), res->detail);
         return AT_EXIT_REFUSED;
     }
     return AT_EXIT_OK;
@@ -69,6 +68,14 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out)
 int at_publish(const custos_submission *s, const char *export_path, const char *gateway,
                FILE *out)
 {
+    custos_submit_result res;
+    return at_publish_answer(s, export_path, gateway, out, &res);
+}
+
+int at_publish_answer(const custos_submission *s, const char *export_path, const char *gateway,
+                      FILE *out, custos_submit_result *res)
+{
+    memset(res, 0, sizeof *res);
     int export_status = AT_EXIT_OK;
     if (export_path != NULL) {
         export_status = export_file(s, export_path);
@@ -79,7 +86,7 @@ int at_publish(const custos_submission *s, const char *export_path, const char *
     if (gateway == NULL)
         return export_status;
     /* The signature exists now: submit it even if the export failed. */
-    int status = submit(s, gateway, out);
+    int status = submit(s, gateway, out, res);
     fflush(out);
     return status != AT_EXIT_OK ? status : export_status;
 }

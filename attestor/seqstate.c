@@ -1,14 +1,10 @@
 #include "seqstate.h"
 
-#include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -113,24 +109,11 @@ static custos_rc state_reserve(const char *path, const uint8_t account[CUSTOS_HA
 custos_rc at_seqstate_next(const char *path, const uint8_t account[CUSTOS_HASH_LEN],
                            uint64_t *next, custos_error *err)
 {
-    char lock_path[4096];
-    int n = snprintf(lock_path, sizeof lock_path, "%s.lock", path);
-    if (n < 0 || (size_t)n >= sizeof lock_path)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open lock file: %s", lock_path,
-                                strerror(errno));
-    int lrc;
-    do
-        lrc = flock(fd, LOCK_EX);
-    while (lrc != 0 && errno == EINTR);
-    if (lrc != 0) {
-        int e = errno;
-        close(fd);
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot lock: %s", lock_path, strerror(e));
-    }
-    custos_rc rc = state_reserve(path, account, next, err);
-    close(fd); /* releases the lock */
+    int fd;
+    custos_rc rc = at_file_lock(path, &fd, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = state_reserve(path, account, next, err);
+    at_file_unlock(fd);
     return rc;
 }
