@@ -7,7 +7,6 @@
 #include "cmd.h"
 #include "context.h"
 #include "custos/eip712.h"
-#include "custos/merkle.h"
 #include "custos/sig.h"
 #include "holdings.h"
 #include "pledge.h"
@@ -104,26 +103,6 @@ static int parse_args(int argc, char **argv, attest_args *a)
     return AT_EXIT_OK;
 }
 
-/* Every configured source, then their median per instrument of the account. */
-static custos_rc fetch_prices(const attest_args *a, const at_policy *policy,
-                              const at_account *account, at_prices *out, custos_error *err)
-{
-    at_price_source_opts opts = {a->price_ca, policy->price_connect_timeout_ms,
-                                 policy->price_timeout_ms, policy->price_retries,
-                                 policy->price_backoff_ms};
-    at_prices fetched[AT_PRICE_SOURCES_MAX];
-    memset(fetched, 0, sizeof fetched);
-    custos_rc rc = CUSTOS_OK;
-    for (size_t i = 0; i < a->n_sources && rc == CUSTOS_OK; i++)
-        rc = at_price_source_fetch(a->sources[i], &opts, &fetched[i], err);
-    if (rc == CUSTOS_OK)
-        rc = at_price_sources_merge(fetched, a->sources, a->n_sources, account,
-                                    policy->max_price_disagreement_bps, out, err);
-    for (size_t i = 0; i < a->n_sources; i++)
-        at_prices_free(&fetched[i]);
-    return rc;
-}
-
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
                                bool **matured, custos_error *err)
@@ -131,10 +110,8 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
     at_holdings holdings;
     at_prices prices;
     at_policy policy;
-    at_valuation val;
     memset(&prices, 0, sizeof prices);
     memset(&policy, 0, sizeof policy);
-    memset(&val, 0, sizeof val);
     custos_rc rc = at_holdings_load(a->holdings, &holdings, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -148,27 +125,11 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
     }
     if (rc == CUSTOS_OK)
         rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
-                               : fetch_prices(a, &policy, account, &prices, err);
+                               : at_price_sources_collect(a->sources, a->n_sources, a->price_ca,
+                                                          &policy, account, &prices, err);
     if (rc == CUSTOS_OK)
-        rc = at_valuation_compute(account, &prices, &policy, now, &val, err);
-    if (rc == CUSTOS_OK)
-        rc = custos_positions_root(val.positions, val.n_positions, s->att.positions_root, err);
-    if (rc == CUSTOS_OK) {
-        custos_account_id(holdings.custodian, account->ref, s->att.account);
-        memcpy(s->att.beneficiary, account->beneficiary, CUSTOS_ADDRESS_LEN);
-        s->att.kind = CUSTOS_KIND_VALUATION;
-        s->att.gross_value = val.gross;
-        s->att.collateral_value = val.collateral;
-        s->att.as_of = val.as_of;
-        s->att.valid_until = val.valid_until;
-        s->positions = val.positions;
-        s->n_positions = val.n_positions;
-        *matured = val.matured;
-        val.matured = NULL;
-        val.positions = NULL;
-        val.n_positions = 0;
-    }
-    at_valuation_clear(&val);
+        rc = at_valuation_attestation(holdings.custodian, account, &prices, &policy, now, s,
+                                      matured, err);
     at_policy_free(&policy);
     at_prices_free(&prices);
     at_holdings_free(&holdings);

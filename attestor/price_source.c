@@ -226,3 +226,26 @@ custos_rc at_price_sources_merge(const at_prices *sources, const char *const *ur
         at_prices_free(out);
     return rc;
 }
+
+custos_rc at_price_sources_collect(const char *const *urls, size_t n, const char *ca_file,
+                                   const at_policy *policy, const at_account *account,
+                                   at_prices *out, custos_error *err)
+{
+    at_price_source_opts opts = {ca_file, policy->price_connect_timeout_ms,
+                                 policy->price_timeout_ms, policy->price_retries,
+                                 policy->price_backoff_ms};
+    at_prices fetched[AT_PRICE_SOURCES_MAX];
+    memset(fetched, 0, sizeof fetched);
+    if (n > AT_PRICE_SOURCES_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "at most %d price sources",
+                                AT_PRICE_SOURCES_MAX);
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = at_price_source_fetch(urls[i], &opts, &fetched[i], err);
+    if (rc == CUSTOS_OK)
+        rc = at_price_sources_merge(fetched, urls, n, account, policy->max_price_disagreement_bps,
+                                    out, err);
+    for (size_t i = 0; i < n; i++)
+        at_prices_free(&fetched[i]);
+    return rc;
+}

@@ -14,6 +14,7 @@
 
 #include "custos/error.h"
 #include "holdings.h"
+#include "policy.h"
 #include "prices.h"
 
 #define AT_PRICE_SOURCES_MAX 8
@@ -38,5 +39,11 @@ custos_rc at_price_source_fetch(const char *url, const at_price_source_opts *opt
 custos_rc at_price_sources_merge(const at_prices *sources, const char *const *urls, size_t n,
                                  const at_account *account, uint32_t max_disagreement_bps,
                                  at_prices *out, custos_error *err);
+
+/* Fetches every url (with the policy's timeouts and retries; ca_file may be NULL) and merges
+ * them for the account (at_price_sources_merge). */
+custos_rc at_price_sources_collect(const char *const *urls, size_t n, const char *ca_file,
+                                   const at_policy *policy, const at_account *account,
+                                   at_prices *out, custos_error *err);
 
 #endif

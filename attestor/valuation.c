@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/merkle.h"
+
 #define UNIT 1000000000000000000ull /* 1.0 with 18 decimals */
 
 static void u256(custos_u256 *r, uint64_t v)
@@ -241,4 +243,33 @@ void at_valuation_clear(at_valuation *v)
     free(v->positions);
     free(v->matured);
     memset(v, 0, sizeof *v);
+}
+
+custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
+                                   const at_prices *prices, const at_policy *policy,
+                                   uint64_t now, custos_submission *s, bool **matured,
+                                   custos_error *err)
+{
+    at_valuation val;
+    memset(&val, 0, sizeof val);
+    custos_rc rc = at_valuation_compute(account, prices, policy, now, &val, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_positions_root(val.positions, val.n_positions, s->att.positions_root, err);
+    if (rc == CUSTOS_OK) {
+        custos_account_id(custodian, account->ref, s->att.account);
+        memcpy(s->att.beneficiary, account->beneficiary, CUSTOS_ADDRESS_LEN);
+        s->att.kind = CUSTOS_KIND_VALUATION;
+        s->att.gross_value = val.gross;
+        s->att.collateral_value = val.collateral;
+        s->att.as_of = val.as_of;
+        s->att.valid_until = val.valid_until;
+        s->positions = val.positions;
+        s->n_positions = val.n_positions;
+        *matured = val.matured;
+        val.matured = NULL;
+        val.positions = NULL;
+        val.n_positions = 0;
+    }
+    at_valuation_clear(&val);
+    return rc;
 }

@@ -41,4 +41,13 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
                                custos_error *err);
 void at_valuation_clear(at_valuation *v);
 
+/* Values the account and fills s->att (all but the sequence: the account id from custodian
+ * and ref, the beneficiary the holdings name, kind 0, the values, the positions root, asOf,
+ * validUntil) and s->positions (owned by s); *matured (malloc'd, one per position) flags
+ * Treasuries valued at par. */
+custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
+                                   const at_prices *prices, const at_policy *policy,
+                                   uint64_t now, custos_submission *s, bool **matured,
+                                   custos_error *err);
+
 #endif
