@@ -25,10 +25,12 @@ typedef enum custos_reason {
     CUSTOS_REASON_REPLAY = 15,
     CUSTOS_REASON_PLEDGED_ELSEWHERE = 16,
     CUSTOS_REASON_UNAVAILABLE = 17,
-    CUSTOS_REASON_INTERNAL = 18
+    CUSTOS_REASON_INTERNAL = 18,
+    /* The caller's client certificate is not mapped to the submission's feed. */
+    CUSTOS_REASON_UNAUTHORIZED_CLIENT = 19
 } custos_reason;
 
-#define CUSTOS_REASON_COUNT 19
+#define CUSTOS_REASON_COUNT 20
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
 const char *custos_reason_name(custos_reason r);
