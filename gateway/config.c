@@ -46,7 +46,9 @@ typedef enum cfg_section_kind {
     SEC_FEED,
     SEC_SIGNER,
     SEC_EVM,
-    SEC_METRICS
+    SEC_METRICS,
+    SEC_TLS,
+    SEC_CLIENT
 } cfg_section_kind;
 
 /* Where each signer's and feed's keys were written, for messages after parsing. */
@@ -62,6 +64,12 @@ typedef struct cfg_signer_lines {
     int feed;
     bool has_address, has_feed;
 } cfg_signer_lines;
+
+typedef struct cfg_client_lines {
+    int header;
+    int feeds;
+    bool has_role;
+} cfg_client_lines;
 
 typedef struct cfg_parser {
     const char *path;
@@ -87,9 +95,13 @@ typedef struct cfg_parser {
     bool have_metrics, has_metrics_listen;
     int metrics_line;
 
+    bool have_tls;
+    int tls_line, tls_insecure_line;
+
     cfg_feed_lines *feed_lines;
     cfg_signer_lines *signer_lines;
-    size_t feeds_cap, signers_cap;
+    cfg_client_lines *client_lines;
+    size_t feeds_cap, signers_cap, clients_cap;
 } cfg_parser;
 
 static const char *const role_names[GW_ROLE_COUNT] = {
@@ -98,6 +110,19 @@ static const char *const role_names[GW_ROLE_COUNT] = {
     [GW_ROLE_FUND_ADMINISTRATOR] = "fund_administrator",
     [GW_ROLE_AUDITOR] = "auditor",
 };
+
+static const char *const client_role_names[GW_CLIENT_ROLE_COUNT] = {
+    [GW_CLIENT_ATTESTOR] = "attestor",
+    [GW_CLIENT_ADMIN] = "admin",
+    [GW_CLIENT_READER] = "reader",
+};
+
+const char *gw_client_role_name(gw_client_role r)
+{
+    if ((unsigned)r >= GW_CLIENT_ROLE_COUNT)
+        return "unknown";
+    return client_role_names[r];
+}
 
 const char *gw_role_name(gw_role r)
 {
@@ -211,6 +236,8 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
                                        NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
+static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
+static const char *const client_keys[] = {"feeds", "role", NULL};
 
 static int cfg_key_index(const char *const *keys, const char *name)
 {
@@ -421,6 +448,95 @@ static void cfg_metrics_key(cfg_parser *p, int idx, const char *value)
     }
 }
 
+static void cfg_tls_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_tls_config *t = &p->cfg->tls;
+    const char *key = tls_keys[idx];
+    switch (idx) {
+    case 0:
+        cfg_copy_key(p, key, value, t->cert, sizeof t->cert, false);
+        break;
+    case 1:
+        cfg_copy_key(p, key, value, t->key, sizeof t->key, false);
+        break;
+    case 2:
+        cfg_copy_key(p, key, value, t->client_ca, sizeof t->client_ca, false);
+        break;
+    case 3:
+        p->tls_insecure_line = p->line;
+        if (strcmp(value, "true") == 0)
+            t->insecure = true;
+        else if (strcmp(value, "false") == 0)
+            t->insecure = false;
+        else
+            cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    }
+}
+
+/* "a, b,c": feed names separated by commas, blanks around them ignored. */
+static void cfg_client_feeds(cfg_parser *p, gw_client *cl, const char *value)
+{
+    const char *c = value;
+    for (;;) {
+        while (*c == ' ' || *c == '\t')
+            c++;
+        size_t len = strcspn(c, ",");
+        size_t end = len;
+        while (end > 0 && (c[end - 1] == ' ' || c[end - 1] == '\t'))
+            end--;
+        char name[CUSTOS_FEED_MAX + 2];
+        if (end == 0 || end > CUSTOS_FEED_MAX) {
+            cfg_fail(p, p->line, "feeds", "a comma-separated list of feed names, got '%s'",
+                     value);
+            return;
+        }
+        memcpy(name, c, end);
+        name[end] = '\0';
+        if (!cfg_valid_feed_name(name)) {
+            cfg_fail(p, p->line, "feeds", "'%s' is not a feed name", name);
+            return;
+        }
+        for (size_t i = 0; i < cl->n_feeds; i++) {
+            if (strcmp(cl->feeds[i], name) == 0) {
+                cfg_fail(p, p->line, "feeds", "'%s' is listed twice", name);
+                return;
+            }
+        }
+        if (cl->n_feeds == GW_CLIENT_FEEDS_MAX) {
+            cfg_fail(p, p->line, "feeds", "more than %d feeds", GW_CLIENT_FEEDS_MAX);
+            return;
+        }
+        memcpy(cl->feeds[cl->n_feeds++], name, end + 1);
+        if (c[len] == '\0')
+            return;
+        c += len + 1;
+    }
+}
+
+static void cfg_client_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_client *cl = &p->cfg->clients[p->cfg->n_clients - 1];
+    cfg_client_lines *ll = &p->client_lines[p->cfg->n_clients - 1];
+    switch (idx) {
+    case 0:
+        ll->feeds = p->line;
+        cfg_client_feeds(p, cl, value);
+        break;
+    case 1:
+        for (int r = 0; r < GW_CLIENT_ROLE_COUNT; r++) {
+            if (strcmp(value, client_role_names[r]) == 0) {
+                cl->role = (gw_client_role)r;
+                ll->has_role = true;
+                return;
+            }
+        }
+        cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin or reader, got '%s'",
+                 value);
+        break;
+    }
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -434,10 +550,13 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_SIGNER: keys = signer_keys; break;
     case SEC_EVM: keys = evm_keys; break;
     case SEC_METRICS: keys = metrics_keys; break;
+    case SEC_TLS: keys = tls_keys; break;
+    case SEC_CLIENT: keys = client_keys; break;
     case SEC_NONE:
         custos_error_set(p->err, CUSTOS_ERR_INVALID,
                          "%s:%d: %s: every key belongs in a [gateway], [feed NAME], "
-                         "[signer LABEL], [evm] or [metrics] section", p->path, p->line, name);
+                         "[signer LABEL], [evm], [metrics], [tls] or [client NAME] section",
+                         p->path, p->line, name);
         p->failed = true;
         return 0;
     }
@@ -457,6 +576,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_SIGNER: cfg_signer_key(p, idx, value); break;
     case SEC_EVM: cfg_evm_key(p, idx, value); break;
     case SEC_METRICS: cfg_metrics_key(p, idx, value); break;
+    case SEC_TLS: cfg_tls_key(p, idx, value); break;
+    case SEC_CLIENT: cfg_client_key(p, idx, value); break;
     case SEC_NONE: break;
     }
     return p->failed ? 0 : 1;
@@ -530,6 +651,36 @@ static void cfg_begin_signer(cfg_parser *p)
     c->n_signers++;
 }
 
+/* Names are certificate common names: printable, no blanks at either end. */
+static void cfg_begin_client(cfg_parser *p, const char *name)
+{
+    gw_config *c = p->cfg;
+    size_t len = strlen(name);
+    bool ok = len > 0 && len <= GW_CLIENT_NAME_MAX && name[len - 1] != ' ';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isprint((unsigned char)name[i]) != 0;
+    if (!ok) {
+        cfg_fail(p, p->line, NULL, "a client name is the certificate's common name: 1 to %d "
+                 "printable characters", GW_CLIENT_NAME_MAX);
+        return;
+    }
+    for (size_t i = 0; i < c->n_clients; i++) {
+        if (strcmp(c->clients[i].name, name) == 0) {
+            cfg_fail(p, p->line, NULL, "client '%s' is already defined at line %d", name,
+                     p->client_lines[i].header);
+            return;
+        }
+    }
+    if (!cfg_grow(p, (void **)&c->clients, sizeof *c->clients, (void **)&p->client_lines,
+                  sizeof *p->client_lines, &p->clients_cap, c->n_clients))
+        return;
+    gw_client *cl = &c->clients[c->n_clients];
+    memset(cl, 0, sizeof *cl);
+    memcpy(cl->name, name, len + 1);
+    p->client_lines[c->n_clients] = (cfg_client_lines){.header = p->line};
+    c->n_clients++;
+}
+
 /* A header line "[kind rest]": starts the section it names. */
 static void cfg_begin_section(cfg_parser *p, const char *start)
 {
@@ -586,10 +737,24 @@ static void cfg_begin_section(cfg_parser *p, const char *start)
         p->metrics_line = p->line;
         p->kind = SEC_METRICS;
         p->cfg->metrics.enabled = true;
+    } else if (strcmp(p->section, "tls") == 0) {
+        if (p->have_tls) {
+            cfg_fail(p, p->line, NULL, "section already defined at line %d", p->tls_line);
+            return;
+        }
+        p->have_tls = true;
+        p->tls_line = p->line;
+        p->kind = SEC_TLS;
+    } else if (strncmp(p->section, "client ", 7) == 0) {
+        p->kind = SEC_CLIENT;
+        const char *name = p->section + 7;
+        while (*name == ' ')
+            name++;
+        cfg_begin_client(p, name);
     } else {
         p->kind = SEC_NONE;
         cfg_fail(p, p->line, NULL, "unknown section (expected [gateway], [feed NAME], "
-                                   "[signer LABEL], [evm] or [metrics])");
+                                   "[signer LABEL], [evm], [metrics], [tls] or [client NAME])");
     }
 }
 
@@ -658,6 +823,53 @@ static void cfg_validate_evm(cfg_parser *p)
     }
 }
 
+/* Contradictions only: whether the gateway may start without TLS is decided at start
+ * (gw_tls_server_credentials), where the files are read too. */
+static void cfg_validate_tls(cfg_parser *p)
+{
+    const gw_config *c = p->cfg;
+    const gw_tls_config *t = &c->tls;
+    snprintf(p->section, sizeof p->section, "tls");
+    bool has_cert = t->cert[0] != '\0', has_key = t->key[0] != '\0';
+    if (has_cert != has_key) {
+        cfg_fail(p, p->tls_line, has_cert ? "key" : "cert",
+                 "required with %s (the server's PEM certificate chain and its private key)",
+                 has_cert ? "cert" : "key");
+        return;
+    }
+    if (t->insecure && (has_cert || t->client_ca[0] != '\0')) {
+        cfg_fail(p, p->tls_insecure_line, "insecure",
+                 "true contradicts cert/key/client_ca: remove insecure to serve TLS");
+        return;
+    }
+    if (t->client_ca[0] != '\0' && !has_cert) {
+        cfg_fail(p, p->tls_line, "client_ca", "needs cert and key (client certificates "
+                 "only exist over TLS)");
+        return;
+    }
+    for (size_t i = 0; i < c->n_clients && !p->failed; i++) {
+        const gw_client *cl = &c->clients[i];
+        const cfg_client_lines *ll = &p->client_lines[i];
+        snprintf(p->section, sizeof p->section, "client %s", cl->name);
+        if (t->client_ca[0] == '\0') {
+            cfg_fail(p, ll->header, NULL, "[client] entries need [tls] client_ca: without "
+                     "client certificates no caller can be identified");
+        } else if (!ll->has_role) {
+            cfg_fail(p, ll->header, "role", "required (attestor, admin or reader)");
+        } else if (cl->role == GW_CLIENT_ATTESTOR && cl->n_feeds == 0) {
+            cfg_fail(p, ll->header, "feeds", "required for an attestor (the feeds it may "
+                     "submit for)");
+        } else if (cl->role != GW_CLIENT_ATTESTOR && cl->n_feeds > 0) {
+            cfg_fail(p, ll->feeds, "feeds", "only an attestor submits: remove feeds or set "
+                     "role = attestor");
+        }
+        for (size_t j = 0; j < cl->n_feeds && !p->failed; j++)
+            if (gw_config_find_feed(c, cl->feeds[j]) == NULL)
+                cfg_fail(p, ll->feeds, "feeds", "no [feed %s] section defines this feed",
+                         cl->feeds[j]);
+    }
+}
+
 static void cfg_validate(cfg_parser *p)
 {
     gw_config *c = p->cfg;
@@ -681,6 +893,9 @@ static void cfg_validate(cfg_parser *p)
         snprintf(p->section, sizeof p->section, "metrics");
         cfg_fail(p, p->metrics_line, "listen", "required (e.g. 127.0.0.1:9464)");
     }
+
+    if (!p->failed)
+        cfg_validate_tls(p);
 
     for (size_t i = 0; i < c->n_signers && !p->failed; i++) {
         gw_signer *s = &c->signers[i];
@@ -780,6 +995,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
         cfg_validate(&p);
     free(p.feed_lines);
     free(p.signer_lines);
+    free(p.client_lines);
     if (p.failed) {
         gw_config_clear(out);
         return err != NULL && err->code != CUSTOS_OK ? err->code : CUSTOS_ERR_INVALID;
@@ -793,6 +1009,7 @@ void gw_config_clear(gw_config *cfg)
         return;
     free(cfg->feeds);
     free(cfg->signers);
+    free(cfg->clients);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -821,5 +1038,13 @@ const gw_signer *gw_config_find_signer_any(const gw_config *cfg,
     for (size_t i = 0; i < cfg->n_signers; i++)
         if (memcmp(cfg->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
             return &cfg->signers[i];
+    return NULL;
+}
+
+const gw_client *gw_config_find_client(const gw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_clients; i++)
+        if (strcmp(cfg->clients[i].name, name) == 0)
+            return &cfg->clients[i];
     return NULL;
 }

@@ -1,6 +1,6 @@
 /* The gateway's configuration file (INI, parsed with inih): listen address, store,
- * EIP-712 domain, per-feed policy, the signer allow-list and the optional on-chain
- * publisher ([evm]). */
+ * EIP-712 domain, per-feed policy, the signer allow-list, the optional on-chain
+ * publisher ([evm]), transport security ([tls]) and client certificates ([client]). */
 #ifndef GATEWAY_CONFIG_H
 #define GATEWAY_CONFIG_H
 
@@ -59,6 +59,33 @@ typedef struct gw_metrics_config {
     char port_file[4096];    /* if set, the bound port is written here once listening */
 } gw_metrics_config;
 
+/* [tls]: transport security of the gRPC port. With client_ca set, every client presents
+ * a certificate signed by it and submits only for the feeds its [client] entry lists. */
+typedef struct gw_tls_config {
+    char cert[4096];         /* PEM server certificate chain */
+    char key[4096];          /* PEM private key of cert; owner-only file */
+    char client_ca[4096];    /* PEM CA of client certificates; empty: none asked for */
+    bool insecure;           /* plaintext on purpose: no cert/key */
+} gw_tls_config;
+
+typedef enum gw_client_role {
+    GW_CLIENT_ATTESTOR = 0,  /* submits for its feeds, reads */
+    GW_CLIENT_ADMIN,         /* reads; holder of the admin calls */
+    GW_CLIENT_READER,        /* reads only */
+    GW_CLIENT_ROLE_COUNT
+} gw_client_role;
+
+#define GW_CLIENT_NAME_MAX 64   /* an X.509 common name is at most 64 characters */
+#define GW_CLIENT_FEEDS_MAX 32
+
+/* [client NAME]: the client certificate whose subject common name is NAME. */
+typedef struct gw_client {
+    char name[GW_CLIENT_NAME_MAX + 1];
+    gw_client_role role;
+    char feeds[GW_CLIENT_FEEDS_MAX][CUSTOS_FEED_MAX + 1];
+    size_t n_feeds;
+} gw_client;
+
 typedef struct gw_config {
     char listen[128];        /* host:port; port 0 picks a free one */
     char store_path[4096];   /* SQLite database file */
@@ -74,6 +101,9 @@ typedef struct gw_config {
     size_t n_signers;
     gw_evm_config evm;
     gw_metrics_config metrics;
+    gw_tls_config tls;
+    gw_client *clients;
+    size_t n_clients;
 } gw_config;
 
 /* Parses and validates; on error the message names the file, line and key. */
@@ -88,5 +118,8 @@ const gw_signer *gw_config_find_signer(const gw_config *cfg, const char *feed,
 const gw_signer *gw_config_find_signer_any(const gw_config *cfg,
                                            const uint8_t address[CUSTOS_ADDRESS_LEN]);
 const char *gw_role_name(gw_role r);
+/* The [client NAME] entry of a certificate common name, or NULL. */
+const gw_client *gw_config_find_client(const gw_config *cfg, const char *name);
+const char *gw_client_role_name(gw_client_role r);
 
 #endif
