@@ -35,6 +35,9 @@ static const char usage[] =
     "  signers --gateway H:P        the signer allow-list\n"
     "  health --gateway H:P         exit 0 when the gateway is serving\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
+    "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
+    "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
+    "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
     "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
     "             3 gateway unreachable\n";
 
@@ -207,14 +210,35 @@ static bool emit(json_t *v, size_t flags)
 
 /* ---- gateway commands ---- */
 
-static int gw_connect(const char *gateway, custos_client **client)
+/* getopt codes of the connection flags every gateway command takes. */
+enum { OPT_TLS_CA = 1000, OPT_TLS_CERT, OPT_TLS_KEY, OPT_INSECURE };
+#define CONN_OPTIONS                                                                         \
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},                                       \
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},                               \
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},                                 \
+        {"insecure", no_argument, NULL, OPT_INSECURE}
+
+/* Takes a connection flag into o; false when c is not one. */
+static bool conn_flag(int c, custos_client_options *o)
+{
+    switch (c) {
+    case OPT_TLS_CA: o->ca_file = optarg; return true;
+    case OPT_TLS_CERT: o->cert_file = optarg; return true;
+    case OPT_TLS_KEY: o->key_file = optarg; return true;
+    case OPT_INSECURE: o->insecure = true; return true;
+    }
+    return false;
+}
+
+static int gw_connect(const char *gateway, custos_client_options *o, custos_client **client)
 {
     if (gateway == NULL) {
         fail("--gateway HOST:PORT is required\n%s", usage);
         return EXIT_FAIL;
     }
+    o->target = gateway;
     custos_error err;
-    custos_rc rc = custos_client_new(gateway, 0, client, &err);
+    custos_rc rc = custos_client_open(o, client, &err);
     if (rc != CUSTOS_OK) {
         fail("cannot use gateway %s: %s", gateway, err.message);
         return exit_for(rc);
@@ -227,10 +251,13 @@ static int cmd_get_latest(int argc, char **argv)
     static const struct option opts[] = {
         {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
         {"custodian", required_argument, NULL, 'c'}, {"ref", required_argument, NULL, 'r'},
-        {0, 0, 0, 0}};
+        CONN_OPTIONS, {0, 0, 0, 0}};
     const char *gateway = NULL, *account = NULL, *custodian = NULL, *ref = NULL;
+    custos_client_options conn = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
         switch (c) {
         case 'g': gateway = optarg; break;
         case 'a': account = optarg; break;
@@ -255,7 +282,7 @@ static int cmd_get_latest(int argc, char **argv)
     if (by_ref)
         custos_account_id(custodian, ref, id);
     custos_client *client;
-    int status = gw_connect(gateway, &client);
+    int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
         return status;
     custos_record rec;
@@ -297,11 +324,14 @@ static int cmd_watch(int argc, char **argv)
     static const struct option opts[] = {
         {"gateway", required_argument, NULL, 'g'}, {"after", required_argument, NULL, 'a'},
         {"count", required_argument, NULL, 'n'},
-        {"idle-timeout-ms", required_argument, NULL, 't'}, {0, 0, 0, 0}};
+        {"idle-timeout-ms", required_argument, NULL, 't'}, CONN_OPTIONS, {0, 0, 0, 0}};
     const char *gateway = NULL;
     uint64_t after = 0, count = 0, idle = 0;
+    custos_client_options conn = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
         switch (c) {
         case 'g': gateway = optarg; break;
         case 'a': if (!parse_u64("--after", optarg, &after)) return EXIT_FAIL; break;
@@ -319,7 +349,7 @@ static int cmd_watch(int argc, char **argv)
         return EXIT_FAIL;
     }
     custos_client *client;
-    int status = gw_connect(gateway, &client);
+    int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
         return status;
     watch_ctx w = {count, false};
@@ -335,12 +365,15 @@ static int cmd_watch(int argc, char **argv)
     return EXIT_OK;
 }
 
-static int gateway_only(int argc, char **argv, const char **gateway)
+static int gateway_only(int argc, char **argv, const char **gateway, custos_client_options *conn)
 {
-    static const struct option opts[] = {{"gateway", required_argument, NULL, 'g'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, CONN_OPTIONS, {0, 0, 0, 0}};
     int c;
     *gateway = NULL;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, conn))
+            continue;
         if (c != 'g') {
             fputs(usage, stderr);
             return EXIT_FAIL;
@@ -358,9 +391,10 @@ static int cmd_signers(int argc, char **argv)
 {
     const char *gateway;
     custos_client *client;
-    int status = gateway_only(argc, argv, &gateway);
+    custos_client_options conn = {0};
+    int status = gateway_only(argc, argv, &gateway, &conn);
     if (status == EXIT_OK)
-        status = gw_connect(gateway, &client);
+        status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
         return status;
     custos_signer_info *signers;
@@ -395,9 +429,10 @@ static int cmd_health(int argc, char **argv)
 {
     const char *gateway;
     custos_client *client;
-    int status = gateway_only(argc, argv, &gateway);
+    custos_client_options conn = {0};
+    int status = gateway_only(argc, argv, &gateway, &conn);
     if (status == EXIT_OK)
-        status = gw_connect(gateway, &client);
+        status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
         return status;
     bool serving = false;

@@ -15,6 +15,7 @@
 #include <grpc/status.h>
 #include <grpc/support/time.h>
 
+#include "custos/pemfile.h"
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
@@ -54,24 +55,67 @@ typedef struct outcome {
     custos_reason reason;
 } outcome;
 
-custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
-                            custos_error *err)
+/* Channel credentials per opts; the PEM texts are wiped once gRPC has its copies. */
+static custos_rc client_credentials(const custos_client_options *o,
+                                    grpc_channel_credentials **out, custos_error *err)
 {
     *out = NULL;
-    if (target == NULL || target[0] == '\0')
+    bool has_cert = o->cert_file != NULL, has_key = o->key_file != NULL;
+    if (o->insecure) {
+        if (o->ca_file != NULL || has_cert || has_key)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "insecure (plaintext) excludes a CA, certificate or key file");
+        *out = grpc_insecure_credentials_create();
+        return CUSTOS_OK;
+    }
+    if (has_cert != has_key)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "a client certificate needs its key and the key its certificate "
+                                "(give both, or neither)");
+    char *ca = NULL, *cert = NULL, *key = NULL;
+    custos_rc rc = CUSTOS_OK;
+    if (o->ca_file != NULL)
+        rc = custos_pem_read(o->ca_file, false, &ca, err);
+    if (rc == CUSTOS_OK && has_cert)
+        rc = custos_pem_read(o->cert_file, false, &cert, err);
+    if (rc == CUSTOS_OK && has_key)
+        rc = custos_pem_read(o->key_file, true, &key, err);
+    if (rc == CUSTOS_OK) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
+        *out = grpc_ssl_credentials_create(ca, has_cert ? &pair : NULL, NULL, NULL);
+        if (*out == NULL)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gRPC refused the TLS files");
+    }
+    custos_pem_free(ca);
+    custos_pem_free(cert);
+    custos_pem_free(key);
+    return rc;
+}
+
+custos_rc custos_client_open(const custos_client_options *opts, custos_client **out,
+                             custos_error *err)
+{
+    *out = NULL;
+    if (opts == NULL || opts->target == NULL || opts->target[0] == '\0')
         return custos_error_set(err, CUSTOS_ERR_INVALID, "no gateway address given");
     custos_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    int n = snprintf(c->target, sizeof c->target, "%s", target);
+    int n = snprintf(c->target, sizeof c->target, "%s", opts->target);
     if (n < 0 || (size_t)n >= sizeof c->target) {
         free(c);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "gateway address too long");
     }
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     grpc_init();
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    c->channel = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials *creds = NULL;
+    custos_rc rc = client_credentials(opts, &creds, err);
+    if (rc != CUSTOS_OK) {
+        free(c);
+        grpc_shutdown();
+        return rc;
+    }
+    c->channel = grpc_channel_create(c->target, creds, NULL);
     grpc_channel_credentials_release(creds);
     for (int i = 0; i < H_COUNT; i++) {
         c->handles[i] = grpc_channel_register_call(c->channel, method_paths[i], NULL, NULL);
@@ -83,6 +127,13 @@ custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **
     }
     *out = c;
     return CUSTOS_OK;
+}
+
+custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
+                            custos_error *err)
+{
+    custos_client_options o = {.target = target, .timeout_ms = timeout_ms, .insecure = true};
+    return custos_client_open(&o, out, err);
 }
 
 void custos_client_free(custos_client *c)

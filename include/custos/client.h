@@ -55,7 +55,23 @@ typedef struct custos_signer_info {
     bool active;
 } custos_signer_info;
 
-/* target: "host:port". Plaintext channel (TLS comes with the transport-security work).
+/* How to reach a gateway. TLS unless insecure is true. */
+typedef struct custos_client_options {
+    const char *target;      /* "host:port"; the host is checked against the server cert */
+    int timeout_ms;          /* bounds every call (0 = 10 s) */
+    const char *ca_file;     /* PEM CA(s) trusted for the server; NULL: the system's roots */
+    const char *cert_file;   /* PEM client certificate (mTLS), with key_file; or NULL */
+    const char *key_file;    /* PEM private key of cert_file; refused if group/other-readable */
+    bool insecure;           /* plaintext: no TLS, no files may be given */
+} custos_client_options;
+
+/* Opens a channel per opts. Files are read here; a TLS handshake failure (untrusted server,
+ * refused client certificate) surfaces on the first call as CUSTOS_ERR_UNAVAILABLE. */
+custos_rc custos_client_open(const custos_client_options *opts, custos_client **out,
+                             custos_error *err);
+
+/* The insecure convenience: a PLAINTEXT channel to target (custos_client_open with
+ * insecure = true), for gateways run with [tls] insecure = true, such as local tests.
  * timeout_ms bounds every call (0 = 10 s). */
 custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
                             custos_error *err);
