@@ -88,6 +88,7 @@ void bench_write_config(const char *path, const char *store, const bench_signer 
     fprintf(f,
             "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
             "verifying_contract = %s\n\n"
+            "[tls]\ninsecure = true\n\n"
             "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
             "[signer bench-custodian]\naddress = %s\nfeed = %s\nrole = custodian\n"
             "status = active\n",

@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "log.h"
 #include "pb_convert.h"
+#include "tls.h"
 
 /* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
  * the slack lets us answer a slightly oversized message with TOO_LARGE ourselves. */
@@ -493,7 +494,14 @@ static void handle_submit(call *c)
     uint64_t request_id;
     custos_reason reason;
     char detail[256];
-    if (!decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail, sizeof detail)) {
+    bool ok = decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail,
+                            sizeof detail);
+    if (ok && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, detail, sizeof detail)) {
+        custos_submission_clear(&sub);
+        reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
+        ok = false;
+    }
+    if (!ok) {
         gw_metrics_count_refusal(reason); /* the engine counts what reaches it */
         unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason,
                      NULL);
@@ -583,6 +591,12 @@ static void stream_on_recv(call *c, bool ok)
     bool decoded = decode_submit(c->srv, bb, &sub, &request_id, &refusal.reason,
                                  refusal.detail, sizeof refusal.detail);
     grpc_byte_buffer_destroy(bb);
+    if (decoded && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, refusal.detail,
+                                      sizeof refusal.detail)) {
+        custos_submission_clear(&sub);
+        refusal.reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
+        decoded = false;
+    }
     if (!decoded)
         gw_metrics_count_refusal(refusal.reason);
 
@@ -1191,7 +1205,9 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out
     }
     s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = NULL;
+    if (gw_tls_server_credentials(cfg, &creds, err) != CUSTOS_OK)
+        goto fail;
     s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
     grpc_server_credentials_release(creds);
     if (s->port == 0) {

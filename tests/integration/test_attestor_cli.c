@@ -222,6 +222,7 @@ static void test_gateway_allow_lists_generated_keys(void **state)
     int n = snprintf(text, sizeof text,
                      "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
                      "verifying_contract = %s\nmax_message_bytes = 1048576\n\n"
+                     "[tls]\ninsecure = true\n\n"
                      "[feed acme-custody]\nmax_age = 345600\nmax_skew = 300\n"
                      "max_ttl = 604800\nthreshold = 2\ndistinct_roles = true\n\n"
                      "[signer acme-custodian]\naddress = %s\nfeed = acme-custody\n"
@@ -402,10 +403,10 @@ static void test_get_latest_cli(void **state)
     custos_submission_clear(&s);
 
     const char *args[] = {"get-latest", "--gateway", F.target, "--custodian", custodian_id,
-                          "--ref", ACCOUNT_REF, NULL};
+                          "--ref", ACCOUNT_REF, "--insecure", NULL};
     char cmd_out[OUT_CAP];
     const char *argv[] = {CUSTOS_CLI_BIN, args[0], args[1], args[2], args[3], args[4], args[5],
-                          args[6], NULL};
+                          args[6], args[7], NULL};
     /* stdout alone: it must be JSON. */
     int status = tu_run(argv, cmd_out, sizeof cmd_out, 0);
     fprintf(stderr, "$ custos get-latest -> %d\n%s\n", status, cmd_out);

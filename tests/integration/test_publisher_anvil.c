@@ -201,6 +201,7 @@ static void write_gateway_config(void)
     snprintf(text, sizeof text,
              "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
              "verifying_contract = %s\n\n"
+             "[tls]\ninsecure = true\n\n"
              "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
              "distinct_roles = true\n\n"
              "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"

@@ -69,6 +69,8 @@ static void write_config(fixture *f)
              "verifying_contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n"
              "max_message_bytes = %d\n"
              "workers = 2\n"
+             "[tls]\n"
+             "insecure = true\n"
              "[feed " FEED "]\n"
              "max_age = 86400\n"
              "max_skew = 300\n"

@@ -78,7 +78,7 @@ void gwf_write_config(gwf *f)
     size_t len = 0;
     append(text, sizeof text, &len,
            "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
-           "verifying_contract = %s\nmax_message_bytes = %d\n\n",
+           "verifying_contract = %s\nmax_message_bytes = %d\n\n" GWF_TLS_SECTION,
            f->dir, GWF_CHAIN_ID, GWF_CONTRACT, GWF_MAX_MESSAGE_BYTES);
     append(text, sizeof text, &len,
            "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"

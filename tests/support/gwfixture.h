@@ -24,6 +24,8 @@
 #define GWF_MAX_TTL 604800
 #define GWF_THRESHOLD 2
 #define GWF_MAX_MESSAGE_BYTES 1048576
+/* The transport of gwf_write_config's gateway: plaintext, as f->client expects. */
+#define GWF_TLS_SECTION "[tls]\ninsecure = true\n\n"
 
 /* The fixed test keys; which of them the config allow-lists, and how, is in the comment. */
 typedef enum gwf_key_id {

@@ -1,0 +1,111 @@
+/* Transport security of the gRPC port.
+ *
+ * Callers are identified by their client certificate's subject common name, which the
+ * gRPC core exposes as the "x509_common_name" property of the call's auth context. The
+ * name is trusted because the handshake already verified the certificate against
+ * client_ca: that CA must issue certificates for Custos clients only. */
+#include "tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "custos/pemfile.h"
+
+#include "log.h"
+
+#define TLS_CN_PROPERTY "x509_common_name"
+
+custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credentials **out,
+                                    custos_error *err)
+{
+    *out = NULL;
+    const gw_tls_config *t = &cfg->tls;
+    if (t->insecure) {
+        gw_log(GW_LOG_WARN, "tls.insecure",
+               "[tls] insecure = true: serving plaintext gRPC on %s; submissions, answers "
+               "and caller identities are unprotected on the network", cfg->listen);
+        *out = grpc_insecure_server_credentials_create();
+        return *out != NULL ? CUSTOS_OK
+                            : custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                               "cannot create plaintext credentials");
+    }
+    if (t->cert[0] == '\0')
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "no transport security configured: set [tls] cert and key "
+                                "(PEM server certificate and key; client_ca to require client "
+                                "certificates), or [tls] insecure = true to serve plaintext");
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    custos_rc rc = custos_pem_read(t->cert, false, &cert, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_pem_read(t->key, true, &key, err);
+    if (rc == CUSTOS_OK && t->client_ca[0] != '\0')
+        rc = custos_pem_read(t->client_ca, false, &ca, err);
+    if (rc == CUSTOS_OK) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
+        grpc_ssl_client_certificate_request_type req =
+            ca != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+        *out = grpc_ssl_server_credentials_create_ex(ca, &pair, 1, req, NULL);
+        if (*out == NULL)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "[tls] cert %s / key %s: gRPC refused them (not a "
+                                  "certificate and its matching key?)", t->cert, t->key);
+    }
+    custos_pem_free(cert);
+    custos_pem_free(key);
+    custos_pem_free(ca);
+    if (rc == CUSTOS_OK)
+        gw_log(GW_LOG_INFO, "tls", "TLS on %s, %s", cfg->listen,
+               t->client_ca[0] != '\0' ? "client certificates required" : "no client certificates");
+    return rc;
+}
+
+/* Copies the caller's common name into cn; false when the call has none. */
+static bool tls_peer_name(grpc_call *call, char *cn, size_t cap)
+{
+    grpc_auth_context *ctx = grpc_call_auth_context(call);
+    if (ctx == NULL)
+        return false;
+    bool found = false;
+    if (grpc_auth_context_peer_is_authenticated(ctx)) {
+        grpc_auth_property_iterator it =
+            grpc_auth_context_find_properties_by_name(ctx, TLS_CN_PROPERTY);
+        const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
+        if (prop != NULL && prop->value != NULL && prop->value_length < cap) {
+            memcpy(cn, prop->value, prop->value_length);
+            cn[prop->value_length] = '\0';
+            /* A name with an embedded NUL could pass for a shorter configured one. */
+            found = strlen(cn) == prop->value_length;
+        }
+    }
+    grpc_auth_context_release(ctx);
+    return found;
+}
+
+bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
+                       size_t cap)
+{
+    if (cfg->tls.client_ca[0] == '\0')
+        return true;
+    char cn[GW_CLIENT_NAME_MAX + 1];
+    if (!tls_peer_name(call, cn, sizeof cn)) {
+        snprintf(detail, cap, "the client certificate has no usable common name");
+        return false;
+    }
+    const gw_client *cl = gw_config_find_client(cfg, cn);
+    if (cl == NULL) {
+        snprintf(detail, cap, "client certificate '%s' has no [client] entry: it may read, "
+                 "not submit", cn);
+        return false;
+    }
+    if (cl->role != GW_CLIENT_ATTESTOR) {
+        snprintf(detail, cap, "client '%s' has role %s: only an attestor submits", cn,
+                 gw_client_role_name(cl->role));
+        return false;
+    }
+    for (size_t i = 0; i < cl->n_feeds; i++)
+        if (strcmp(cl->feeds[i], feed) == 0)
+            return true;
+    snprintf(detail, cap, "client '%s' may not submit for feed '%s'", cn, feed);
+    return false;
+}

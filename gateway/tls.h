@@ -1,0 +1,29 @@
+/* Transport security of the gRPC port ([tls], [client NAME] in the config): the server's
+ * credentials and, with client certificates, who may submit for which feed. */
+#ifndef GATEWAY_TLS_H
+#define GATEWAY_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "custos/error.h"
+
+#include "config.h"
+
+/* TLS credentials from [tls] cert/key (and client_ca: client certificates required and
+ * verified), or plaintext when insecure = true, which is logged as a warning. Refuses a
+ * config with neither, a private key readable by group or others, and unreadable or
+ * non-PEM files. *out is released with grpc_server_credentials_release. */
+custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credentials **out,
+                                    custos_error *err);
+
+/* Whether the caller of call may submit for feed: always true without client_ca (no
+ * caller identity exists); otherwise its certificate's common name must name a [client]
+ * with role attestor that lists feed. On false, detail says why. */
+bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
+                       size_t cap);
+
+#endif

@@ -1,0 +1,407 @@
+/* Transport security end to end against the real custos-gateway: a CA made here with the
+ * openssl command line, a TLS port that requires client certificates, per-feed mapping of
+ * certificates to attestors, and the start-up refusals of unsafe or contradictory configs. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include <grpc/status.h>
+
+#include "custos/client.h"
+#include "custos/reason.h"
+
+#include "gwfixture.h"
+#include "testutil.h"
+
+typedef struct tls_fixture {
+    gwf f;
+    char pki[1100]; /* certificates and keys */
+} tls_fixture;
+
+static void tls_path(const tls_fixture *t, const char *name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", t->pki, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void openssl(const char *const argv[])
+{
+    char out[8192];
+    int rc = tu_run(argv, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("openssl %s failed (%d): %s", argv[1], rc, out);
+}
+
+/* A self-signed CA: <name>.pem, <name>.key. */
+static void make_ca(const tls_fixture *t, const char *name, const char *cn)
+{
+    char key[1200], pem[1200], subj[128];
+    tls_path(t, name, key, sizeof key);
+    strcat(key, ".key");
+    tls_path(t, name, pem, sizeof pem);
+    strcat(pem, ".pem");
+    snprintf(subj, sizeof subj, "/CN=%s", cn);
+    const char *argv[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", pem,
+                          "-days", "2", "-subj", subj, "-addext",
+                          "basicConstraints=critical,CA:TRUE", "-addext",
+                          "keyUsage=critical,keyCertSign,cRLSign", NULL};
+    openssl(argv);
+}
+
+/* <name>.pem / <name>.key (mode 0600) for cn, signed by CA <ca>, with extensions ext. */
+static void make_cert(const tls_fixture *t, const char *name, const char *cn, const char *ca,
+                      const char *ext)
+{
+    char key[1200], csr[1200], pem[1200], ca_pem[1200], ca_key[1200], ext_path[1200], subj[128];
+    tls_path(t, name, key, sizeof key);
+    strcat(key, ".key");
+    tls_path(t, name, csr, sizeof csr);
+    strcat(csr, ".csr");
+    tls_path(t, name, pem, sizeof pem);
+    strcat(pem, ".pem");
+    tls_path(t, ca, ca_pem, sizeof ca_pem);
+    strcat(ca_pem, ".pem");
+    tls_path(t, ca, ca_key, sizeof ca_key);
+    strcat(ca_key, ".key");
+    tls_path(t, name, ext_path, sizeof ext_path);
+    strcat(ext_path, ".ext");
+    snprintf(subj, sizeof subj, "/CN=%s", cn);
+    tu_write_file(ext_path, ext);
+    const char *req[] = {"/usr/bin/openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                         "-subj", subj, NULL};
+    openssl(req);
+    const char *sign[] = {"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca_pem,
+                          "-CAkey", ca_key, "-CAcreateserial", "-out", pem, "-days", "2",
+                          "-extfile", ext_path, NULL};
+    openssl(sign);
+    assert_int_equal(chmod(key, 0600), 0);
+}
+
+#define SERVER_EXT "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+#define CLIENT_EXT "extendedKeyUsage=clientAuth\n"
+
+/* The gateway's config: the fixture's feeds and signers, then `tail` ([tls], [client]). */
+static void write_config(tls_fixture *t, const char *path, const char *tail)
+{
+    gwf_write_config(&t->f);
+    char *base = tu_read_file(t->f.config_path);
+    assert_non_null(base);
+    char *plain = strstr(base, GWF_TLS_SECTION);
+    assert_non_null(plain);
+    size_t cut = strlen(GWF_TLS_SECTION);
+    memmove(plain, plain + cut, strlen(plain + cut) + 1);
+    size_t len = strlen(base) + strlen(tail) + 2;
+    char *text = malloc(len);
+    assert_non_null(text);
+    snprintf(text, len, "%s\n%s", base, tail);
+    tu_write_file(path, text);
+    free(text);
+    free(base);
+}
+
+/* The [tls] section of the TLS gateway, with the server key at key_name. */
+static void tls_section(const tls_fixture *t, const char *key_name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap,
+                     "[tls]\ncert = %s/server.pem\nkey = %s/%s\nclient_ca = %s/ca.pem\n\n"
+                     "[client acme-attestor]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
+                     "[client other-attestor]\nrole = attestor\nfeeds = " GWF_OTHER_FEED "\n",
+                     t->pki, t->pki, key_name, t->pki);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static int setup(void **state)
+{
+    tls_fixture *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    gwf_init(&t->f);
+    snprintf(t->pki, sizeof t->pki, "%s/pki", t->f.dir);
+    assert_int_equal(mkdir(t->pki, 0700), 0);
+    make_ca(t, "ca", "Custos Test CA");
+    make_ca(t, "rogue-ca", "Rogue CA");
+    make_cert(t, "server", "localhost", "ca", SERVER_EXT);
+    make_cert(t, "acme", "acme-attestor", "ca", CLIENT_EXT);
+    make_cert(t, "other", "other-attestor", "ca", CLIENT_EXT);
+    make_cert(t, "unmapped", "lender-dashboard", "ca", CLIENT_EXT);
+    make_cert(t, "rogue", "acme-attestor", "rogue-ca", CLIENT_EXT);
+
+    char tail[4096], path[1200];
+    tls_section(t, "server.key", tail, sizeof tail);
+    snprintf(path, sizeof path, "%s/tls.ini", t->f.dir);
+    write_config(t, path, tail);
+    t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
+    snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tls_fixture *t = *state;
+    gwf_cleanup(&t->f);
+    free(t);
+    return 0;
+}
+
+/* A TLS client trusting CA <ca> with certificate <cert> (NULL: none). */
+static custos_client *tls_client(const tls_fixture *t, const char *ca, const char *cert)
+{
+    char ca_path[1200], cert_path[1200], key_path[1200];
+    tls_path(t, ca, ca_path, sizeof ca_path);
+    strcat(ca_path, ".pem");
+    custos_client_options o = {.target = t->f.target, .timeout_ms = 5000, .ca_file = ca_path};
+    if (cert != NULL) {
+        tls_path(t, cert, cert_path, sizeof cert_path);
+        strcat(cert_path, ".pem");
+        tls_path(t, cert, key_path, sizeof key_path);
+        strcat(key_path, ".key");
+        o.cert_file = cert_path;
+        o.key_file = key_path;
+    }
+    custos_client *c = NULL;
+    custos_error err;
+    if (custos_client_open(&o, &c, &err) != CUSTOS_OK)
+        fail_msg("custos_client_open: %s", err.message);
+    return c;
+}
+
+static void submit_as(tls_fixture *t, custos_client *c, const char *ref,
+                      custos_submit_result *res)
+{
+    custos_submission s;
+    gwf_make(&t->f, &s, ref, 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    custos_error err;
+    custos_rc rc = custos_client_submit(c, &s, res, &err);
+    custos_submission_clear(&s);
+    if (rc != CUSTOS_OK)
+        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+}
+
+static void test_mapped_attestor_submits(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *c = tls_client(t, "ca", "acme");
+    custos_submit_result res;
+    submit_as(t, c, "acct-tls-1", &res);
+    assert_int_equal(res.grpc_status, GRPC_STATUS_OK);
+    assert_int_equal(res.reason, CUSTOS_REASON_NONE);
+    /* One signature of a threshold-2 feed: valid, awaiting a co-signer. */
+    assert_int_equal(res.state, CUSTOS_STATE_PENDING);
+    custos_client_free(c);
+}
+
+static void test_other_attestor_refused_for_feed(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *c = tls_client(t, "ca", "other");
+    custos_submit_result res;
+    submit_as(t, c, "acct-tls-2", &res);
+    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
+    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    assert_non_null(strstr(res.detail, "other-attestor"));
+
+    /* The same check on the streaming path. */
+    custos_submission s;
+    gwf_make(&t->f, &s, "acct-tls-3", 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    custos_submit_result sres[1];
+    custos_error err;
+    assert_int_equal(custos_client_submit_stream(c, &s, 1, sres, &err), CUSTOS_OK);
+    assert_int_equal(sres[0].reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    custos_submission_clear(&s);
+    custos_client_free(c);
+}
+
+static void test_unmapped_client_reads_only(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *c = tls_client(t, "ca", "unmapped");
+    bool serving = false;
+    custos_error err;
+    assert_int_equal(custos_client_health(c, &serving, &err), CUSTOS_OK);
+    assert_true(serving);
+    custos_signer_info *signers = NULL;
+    size_t n = 0;
+    assert_int_equal(custos_client_list_signers(c, &signers, &n, &err), CUSTOS_OK);
+    assert_true(n > 0);
+    free(signers);
+    custos_submit_result res;
+    submit_as(t, c, "acct-tls-4", &res);
+    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
+    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    custos_client_free(c);
+}
+
+static void expect_unreachable(custos_client *c)
+{
+    bool serving = true;
+    custos_error err;
+    assert_int_equal(custos_client_health(c, &serving, &err), CUSTOS_ERR_UNAVAILABLE);
+    custos_client_free(c);
+}
+
+static void test_wrong_ca_client_cert_cannot_connect(void **state)
+{
+    expect_unreachable(tls_client(*state, "ca", "rogue"));
+}
+
+static void test_no_client_cert_cannot_connect(void **state)
+{
+    expect_unreachable(tls_client(*state, "ca", NULL));
+}
+
+static void test_untrusting_client_fails(void **state)
+{
+    expect_unreachable(tls_client(*state, "rogue-ca", "acme"));
+}
+
+static void test_plaintext_client_fails(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *c = NULL;
+    assert_int_equal(custos_client_new(t->f.target, 5000, &c, NULL), CUSTOS_OK);
+    expect_unreachable(c);
+}
+
+/* Runs the gateway on a config made of the fixture plus tail; returns its exit status and
+ * its output in out. */
+static int run_gateway(tls_fixture *t, const char *name, const char *tail, char *out,
+                       size_t cap)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", t->f.dir, name);
+    write_config(t, path, tail);
+    const char *argv[] = {CUSTOS_GATEWAY_BIN, "--config", path, NULL};
+    return tu_run(argv, out, cap, 1);
+}
+
+static void test_open_key_refused(void **state)
+{
+    tls_fixture *t = *state;
+    char src[1200], dst[1200], tail[4096], out[8192];
+    tls_path(t, "server.key", src, sizeof src);
+    tls_path(t, "open.key", dst, sizeof dst);
+    char *key = tu_read_file(src);
+    assert_non_null(key);
+    tu_write_file(dst, key);
+    free(key);
+    assert_int_equal(chmod(dst, 0644), 0);
+    tls_section(t, "open.key", tail, sizeof tail);
+    assert_int_equal(run_gateway(t, "open-key.ini", tail, out, sizeof out), 1);
+    assert_non_null(strstr(out, "open.key"));
+    assert_non_null(strstr(out, "group or others"));
+    assert_non_null(strstr(out, "chmod 600"));
+    assert_null(strstr(out, "PRIVATE KEY"));
+}
+
+static void test_no_transport_refused(void **state)
+{
+    char out[8192];
+    assert_int_equal(run_gateway(*state, "none.ini", "", out, sizeof out), 1);
+    assert_non_null(strstr(out, "[tls] cert and key"));
+    assert_non_null(strstr(out, "[tls] insecure = true"));
+}
+
+static void test_client_entries_need_client_ca(void **state)
+{
+    char out[8192];
+    assert_int_equal(run_gateway(*state, "no-ca.ini",
+                                 "[tls]\ninsecure = true\n[client x]\nrole = reader\n", out,
+                                 sizeof out),
+                     1);
+    assert_non_null(strstr(out, "client_ca"));
+}
+
+static void test_insecure_warns(void **state)
+{
+    tls_fixture *t = *state;
+    char path[1200], dir[1200], log_path[1300];
+    snprintf(dir, sizeof dir, "%s/insecure", t->f.dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/insecure.ini", t->f.dir);
+    write_config(t, path, "[tls]\ninsecure = true\n");
+    /* Its own store: the TLS gateway still holds the fixture's. */
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char *store = strstr(text, "/custos.db");
+    assert_non_null(store);
+    char fixed[16384];
+    snprintf(fixed, sizeof fixed, "%.*s/insecure%s", (int)(store - text), text, store);
+    tu_write_file(path, fixed);
+    free(text);
+
+    tu_proc p;
+    int port = tu_gateway_start(&p, path, dir);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    custos_client *c = NULL;
+    assert_int_equal(custos_client_new(target, 5000, &c, NULL), CUSTOS_OK);
+    bool serving = false;
+    assert_int_equal(custos_client_health(c, &serving, NULL), CUSTOS_OK);
+    assert_true(serving);
+    custos_client_free(c);
+    assert_int_equal(tu_stop(&p, SIGTERM, 15000), 0);
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", dir);
+    char *log = tu_read_file(log_path);
+    assert_non_null(log);
+    const char *line = strstr(log, "\"event\":\"tls.insecure\"");
+    assert_non_null(line);
+    const char *start = line;
+    while (start > log && start[-1] != '\n')
+        start--;
+    assert_non_null(strstr(start, "\"level\":\"warn\""));
+    assert_true(strstr(start, "\"level\":\"warn\"") < line);
+    free(log);
+}
+
+static void test_client_options_checked(void **state)
+{
+    tls_fixture *t = *state;
+    char cert[1200];
+    tls_path(t, "acme.pem", cert, sizeof cert);
+    custos_client *c = NULL;
+    custos_error err;
+    custos_client_options half = {.target = t->f.target, .cert_file = cert};
+    assert_int_equal(custos_client_open(&half, &c, &err), CUSTOS_ERR_INVALID);
+    custos_client_options mixed = {.target = t->f.target, .cert_file = cert, .insecure = true};
+    assert_int_equal(custos_client_open(&mixed, &c, &err), CUSTOS_ERR_INVALID);
+    char key[1200];
+    tls_path(t, "acme.key", key, sizeof key);
+    assert_int_equal(chmod(key, 0640), 0);
+    custos_client_options open_key = {.target = t->f.target, .cert_file = cert, .key_file = key};
+    assert_int_equal(custos_client_open(&open_key, &c, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "chmod 600"));
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_null(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mapped_attestor_submits),
+        cmocka_unit_test(test_other_attestor_refused_for_feed),
+        cmocka_unit_test(test_unmapped_client_reads_only),
+        cmocka_unit_test(test_wrong_ca_client_cert_cannot_connect),
+        cmocka_unit_test(test_no_client_cert_cannot_connect),
+        cmocka_unit_test(test_untrusting_client_fails),
+        cmocka_unit_test(test_plaintext_client_fails),
+        cmocka_unit_test(test_open_key_refused),
+        cmocka_unit_test(test_no_transport_refused),
+        cmocka_unit_test(test_client_entries_need_client_ca),
+        cmocka_unit_test(test_insecure_warns),
+        cmocka_unit_test(test_client_options_checked),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
