@@ -5,8 +5,8 @@
  * sees committed transactions, so a read can never return an attestation whose commit
  * later fails. synchronous=FULL makes COMMIT durable across power loss (DESIGN rule 8).
  *
- * Sequences are stored as 8-byte big-endian blobs: SQLite integers are signed 64-bit,
- * and byte order is numeric order, so "sequence <= ?" stays exact for all uint64. */
+ * The tables come from schema.c, shared with the PostgreSQL back end; sequences are
+ * 8-byte big-endian blobs there, so byte order is numeric order for every uint64. */
 #include "store.h"
 
 #include <limits.h>
@@ -19,42 +19,9 @@
 #include <sqlite3.h>
 
 #include "pb_convert.h"
+#include "schema.h"
 
-#define SQ_SCHEMA_VERSION 1
 #define SQ_BUSY_TIMEOUT_MS 5000
-
-static const char sq_schema_v1[] =
-    "CREATE TABLE accounts ("
-    "  account BLOB PRIMARY KEY,"
-    "  feed TEXT NOT NULL,"
-    "  last_sequence BLOB NOT NULL,"
-    "  last_cursor INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE accepted ("
-    "  cursor INTEGER PRIMARY KEY,"
-    "  digest BLOB NOT NULL UNIQUE,"
-    "  account BLOB NOT NULL,"
-    "  sequence BLOB NOT NULL,"
-    "  accepted_at INTEGER NOT NULL,"
-    "  attestation BLOB NOT NULL,"  /* custos.v1.SignedAttestation with every signature */
-    "  signers BLOB NOT NULL,"      /* 20 bytes per signature, in the same order */
-    "  UNIQUE (account, sequence)"
-    ");"
-    "CREATE TABLE pending ("
-    "  digest BLOB PRIMARY KEY,"
-    "  account BLOB NOT NULL,"
-    "  sequence BLOB NOT NULL,"
-    "  attestation BLOB NOT NULL,"  /* the first submission of the digest */
-    "  first_seen INTEGER NOT NULL"
-    ") WITHOUT ROWID;"
-    "CREATE INDEX pending_by_account ON pending (account, sequence);"
-    "CREATE TABLE pending_signers ("
-    "  digest BLOB NOT NULL,"
-    "  signer BLOB NOT NULL,"
-    "  role INTEGER NOT NULL,"
-    "  signature BLOB NOT NULL,"
-    "  PRIMARY KEY (digest, signer)"
-    ");";
 
 enum sq_wstmt {
     W_BEGIN,
@@ -678,24 +645,34 @@ static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
     return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
 }
 
-/* Creates or upgrades the schema; PRAGMA user_version records which one a file has. */
+/* Creates or upgrades the schema: applies every step of schema.c above the version that
+ * PRAGMA user_version records, then records the last one, all in one transaction. */
 static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
 {
     custos_rc rc = sq_exec(db, "BEGIN IMMEDIATE", "begin schema", err);
     if (rc != CUSTOS_OK)
         return rc;
     char ver[16] = "";
+    char *end = NULL;
     int src = sqlite3_exec(db, "PRAGMA user_version", sq_text_cb, ver, NULL);
+    unsigned long have = strtoul(ver, &end, 10);
+    size_t n_steps = 0;
+    const gw_schema_step *steps = gw_schema_steps(&n_steps);
     if (src != SQLITE_OK) {
         rc = sq_fail(db, src, "read schema version", err);
-    } else if (strcmp(ver, "0") == 0) {
-        rc = sq_exec(db, sq_schema_v1, "create schema", err);
-        if (rc == CUSTOS_OK)
-            rc = sq_exec(db, "PRAGMA user_version = 1", "set schema version", err);
-    } else if (strcmp(ver, "1") != 0) {
+    } else if (end == ver || *end != '\0' || ver[0] == '-' || have > gw_schema_latest()) {
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "store: %s has schema version %s; this gateway knows up to %d",
-                              path, ver, SQ_SCHEMA_VERSION);
+                              "store: %s has schema version %s; this gateway knows up to %u",
+                              path, ver, gw_schema_latest());
+    } else if (have < gw_schema_latest()) {
+        for (size_t i = 0; rc == CUSTOS_OK && i < n_steps; i++)
+            if (steps[i].version > have)
+                rc = sq_exec(db, gw_schema_ddl(&steps[i], GW_SCHEMA_SQLITE), "migrate schema",
+                             err);
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %u", gw_schema_latest());
+        if (rc == CUSTOS_OK)
+            rc = sq_exec(db, pragma, "set schema version", err);
     }
     if (rc == CUSTOS_OK)
         return sq_exec(db, "COMMIT", "commit schema", err);

@@ -1,0 +1,103 @@
+/* The migration steps of the store (schema.h).
+ *
+ * Version 1: the accepted log, each account's latest, and the pending signatures.
+ * Uniqueness carries the replay rule in both dialects, also across several writers sharing
+ * one PostgreSQL database: one digest (UNIQUE), one (account, sequence), one cursor
+ * (PRIMARY KEY), so of two writers claiming any of them one commit fails.
+ *
+ * Sequences are 8-byte big-endian blobs in both dialects: SQLite integers and PostgreSQL
+ * bigint are signed 64-bit, and bytes compare in numeric order, so "sequence <= ?" stays
+ * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more). */
+#include "schema.h"
+
+static const gw_schema_step schema_steps[] = {
+    {
+        .version = 1,
+        .sqlite =
+            "CREATE TABLE accounts ("
+            "  account BLOB PRIMARY KEY,"
+            "  feed TEXT NOT NULL,"
+            "  last_sequence BLOB NOT NULL,"
+            "  last_cursor INTEGER NOT NULL"
+            ") WITHOUT ROWID;"
+            "CREATE TABLE accepted ("
+            "  cursor INTEGER PRIMARY KEY,"
+            "  digest BLOB NOT NULL UNIQUE,"
+            "  account BLOB NOT NULL,"
+            "  sequence BLOB NOT NULL,"
+            "  accepted_at INTEGER NOT NULL,"
+            "  attestation BLOB NOT NULL," /* custos.v1.SignedAttestation, every signature */
+            "  signers BLOB NOT NULL,"     /* 20 bytes per signature, in the same order */
+            "  UNIQUE (account, sequence)"
+            ");"
+            "CREATE TABLE pending ("
+            "  digest BLOB PRIMARY KEY,"
+            "  account BLOB NOT NULL,"
+            "  sequence BLOB NOT NULL,"
+            "  attestation BLOB NOT NULL," /* the first submission of the digest */
+            "  first_seen INTEGER NOT NULL"
+            ") WITHOUT ROWID;"
+            "CREATE INDEX pending_by_account ON pending (account, sequence);"
+            /* A rowid table: rowid is the order the signatures were added in. */
+            "CREATE TABLE pending_signers ("
+            "  digest BLOB NOT NULL,"
+            "  signer BLOB NOT NULL,"
+            "  role INTEGER NOT NULL,"
+            "  signature BLOB NOT NULL,"
+            "  PRIMARY KEY (digest, signer)"
+            ");",
+        .postgresql =
+            "CREATE TABLE accounts ("
+            "  account bytea PRIMARY KEY,"
+            "  feed text NOT NULL,"
+            "  last_sequence bytea NOT NULL,"
+            "  last_cursor bigint NOT NULL"
+            ");"
+            /* The cursor is assigned by the one writer holding the log's head, not by a
+             * sequence: sequence numbers are handed out in insert order, not commit order,
+             * so a reader following "cursor > last seen" could skip a row committing late. */
+            "CREATE TABLE accepted ("
+            "  cursor bigint PRIMARY KEY CHECK (cursor > 0),"
+            "  digest bytea NOT NULL UNIQUE,"
+            "  account bytea NOT NULL,"
+            "  sequence bytea NOT NULL,"
+            "  accepted_at bigint NOT NULL,"
+            "  attestation bytea NOT NULL,"
+            "  signers bytea NOT NULL,"
+            "  UNIQUE (account, sequence)"
+            ");"
+            "CREATE TABLE pending ("
+            "  digest bytea PRIMARY KEY,"
+            "  account bytea NOT NULL,"
+            "  sequence bytea NOT NULL,"
+            "  attestation bytea NOT NULL,"
+            "  first_seen bigint NOT NULL"
+            ");"
+            "CREATE INDEX pending_by_account ON pending (account, sequence);"
+            /* added plays SQLite's rowid: the order the signatures were added in. */
+            "CREATE TABLE pending_signers ("
+            "  added bigint GENERATED ALWAYS AS IDENTITY,"
+            "  digest bytea NOT NULL,"
+            "  signer bytea NOT NULL,"
+            "  role integer NOT NULL,"
+            "  signature bytea NOT NULL,"
+            "  PRIMARY KEY (digest, signer)"
+            ");",
+    },
+};
+
+const gw_schema_step *gw_schema_steps(size_t *n)
+{
+    *n = sizeof schema_steps / sizeof schema_steps[0];
+    return schema_steps;
+}
+
+unsigned gw_schema_latest(void)
+{
+    return schema_steps[sizeof schema_steps / sizeof schema_steps[0] - 1].version;
+}
+
+const char *gw_schema_ddl(const gw_schema_step *step, gw_schema_dialect dialect)
+{
+    return dialect == GW_SCHEMA_POSTGRESQL ? step->postgresql : step->sqlite;
+}
