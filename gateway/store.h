@@ -3,8 +3,9 @@
  * still short of their quorum.
  *
  * A back end is a table of functions over an opaque handle, so SQLite (store_sqlite.c)
- * and a later PostgreSQL back end are interchangeable. Uniqueness constraints in the
- * back end carry the replay rule (one digest, one (account, sequence)).
+ * and PostgreSQL (store_pg.c) are interchangeable; both take their schema from schema.c.
+ * Uniqueness constraints in the back end carry the replay rule (one digest, one
+ * (account, sequence)).
  *
  * Threading: the write side (begin .. commit and the calls between) is used by one
  * thread at a time, the engine's committer; get_latest and read_from may be called
@@ -86,6 +87,11 @@ typedef struct gw_store {
 /* Opens (creating if absent) the SQLite database at path and brings its schema up to
  * date. */
 custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err);
+
+/* Connects to PostgreSQL (conninfo: a postgresql:// URI or key=value pairs; libpq's
+ * environment variables such as PGPASSWORD fill the rest) and brings the schema up to
+ * date. An unreachable server is CUSTOS_ERR_UNAVAILABLE. */
+custos_rc gw_store_open_pg(const char *conninfo, gw_store *out, custos_error *err);
 
 static inline void gw_store_close(gw_store *s)
 {
