@@ -24,6 +24,8 @@ static const char usage[] =
     "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
     "          [--now T] --gateway HOST:PORT [--export OUT.json]\n"
     "                                        end the pledge (cleared once ACCEPTED)\n"
+    "  run     --config FILE.json            daemon: re-value, sign, spool and submit every\n"
+    "                                        account on an interval and on holdings changes\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable\n";
 
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
         return at_cmd_pledge(argc - 1, argv + 1);
     if (strcmp(cmd, "release") == 0)
         return at_cmd_release(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return at_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return AT_EXIT_OK;

@@ -1,0 +1,405 @@
+/* run: the attestor as a daemon. Every interval, and whenever the holdings file's content
+ * changes (checked each second), it values every account of the holdings file and attests
+ * those whose values changed since the last acknowledged attestation, whose last validity
+ * would end before the next interval, or whose heartbeat is due. Each signed attestation is
+ * spooled durably (spool.h) before its first submission; the spool is drained in sequence
+ * order per account, with back-off while the gateway cannot be reached, and nothing newer is
+ * signed for an account while one of its attestations waits there. SIGTERM and SIGINT end
+ * the run after the current step, with status 0. One log line per event on stderr. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "context.h"
+#include "custos/client.h"
+#include "custos/eip712.h"
+#include "custos/keccak.h"
+#include "fileio.h"
+#include "holdings.h"
+#include "jsonin.h"
+#include "pledge.h"
+#include "policy.h"
+#include "price_source.h"
+#include "prices.h"
+#include "runconf.h"
+#include "seqstate.h"
+#include "signer.h"
+#include "spool.h"
+#include "valuation.h"
+
+#define AT_RUN_CALL_TIMEOUT_MS 5000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void run_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run_log(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("custos-attestor: run: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* What was last acknowledged for an account, to attest only on change. */
+typedef struct run_last {
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
+    custos_u256 gross, collateral;
+    uint8_t root[CUSTOS_HASH_LEN];
+    uint64_t valid_until, signed_at;
+} run_last;
+
+typedef struct run_state {
+    at_runconf conf;
+    at_signer signer;
+    run_last *last;
+    size_t n_last, cap_last;
+    uint8_t holdings_hash[CUSTOS_KECCAK256_LEN];
+    bool have_hash;
+    uint64_t retry_at, backoff; /* monotonic seconds; back-off while unreachable */
+} run_state;
+
+static uint64_t mono_now(void)
+{
+    struct timespec ts;
+    /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer. */
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
+static run_last *last_find(run_state *st, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    for (size_t i = 0; i < st->n_last; i++)
+        if (memcmp(st->last[i].account, account, CUSTOS_HASH_LEN) == 0)
+            return &st->last[i];
+    return NULL;
+}
+
+static void last_record(run_state *st, const custos_submission *s)
+{
+    run_last *l = last_find(st, s->att.account);
+    if (l == NULL) {
+        if (st->n_last == st->cap_last) {
+            size_t ncap = st->cap_last == 0 ? 16 : st->cap_last * 2;
+            run_last *grown = realloc(st->last, ncap * sizeof *grown);
+            if (grown == NULL) {
+                /* Without memory of it the account is attested again next cycle: safe. */
+                run_log("out of memory: account history not kept");
+                return;
+            }
+            st->last = grown;
+            st->cap_last = ncap;
+        }
+        l = &st->last[st->n_last++];
+        memcpy(l->account, s->att.account, CUSTOS_HASH_LEN);
+    }
+    memcpy(l->beneficiary, s->att.beneficiary, CUSTOS_ADDRESS_LEN);
+    l->gross = s->att.gross_value;
+    l->collateral = s->att.collateral_value;
+    memcpy(l->root, s->att.positions_root, CUSTOS_HASH_LEN);
+    l->valid_until = s->att.valid_until;
+    l->signed_at = mono_now();
+}
+
+/* true when the holdings file's content differs from the last look (the first look too). */
+static bool holdings_changed(run_state *st)
+{
+    char *text;
+    size_t len;
+    custos_error err;
+    if (at_file_read(st->conf.holdings, AT_INPUT_MAX_BYTES, &text, &len, &err) != CUSTOS_OK)
+        return false; /* the next valuation reports it */
+    uint8_t h[CUSTOS_KECCAK256_LEN];
+    custos_keccak256((const uint8_t *)text, len, h);
+    free(text);
+    bool changed = !st->have_hash || memcmp(h, st->holdings_hash, sizeof h) != 0;
+    memcpy(st->holdings_hash, h, sizeof h);
+    st->have_hash = true;
+    return changed;
+}
+
+typedef enum drain_result { DRAIN_DONE, DRAIN_UNREACHABLE, DRAIN_FAILED } drain_result;
+
+/* Submits one spool entry; DRAIN_DONE when it left the spool (acknowledged or refused). */
+static drain_result drain_one(run_state *st, custos_client *client, const char *name)
+{
+    const char *dir = st->conf.spool;
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    custos_error err;
+    if (at_spool_get(dir, name, &s, &err) != CUSTOS_OK) {
+        run_log("spool entry unreadable, moved to refused/: %s: %s", name, err.message);
+        custos_error merr;
+        if (at_spool_refuse(dir, name, err.message, &merr) != CUSTOS_OK) {
+            run_log("cannot move %s to refused/: %s", name, merr.message);
+            return DRAIN_FAILED;
+        }
+        return DRAIN_DONE;
+    }
+    custos_submit_result res;
+    memset(&res, 0, sizeof res);
+    custos_rc rc = custos_client_submit(client, &s, &res, &err);
+    unsigned long long seq = (unsigned long long)s.att.sequence;
+    drain_result out = DRAIN_DONE;
+    if (rc == CUSTOS_ERR_UNAVAILABLE || (rc == CUSTOS_OK && res.grpc_status == 14)) {
+        run_log("gateway %s unreachable, %s kept in the spool: %s", st->conf.gateway, name,
+                rc == CUSTOS_OK ? res.detail : err.message);
+        out = DRAIN_UNREACHABLE;
+    } else if (rc != CUSTOS_OK) {
+        run_log("submission of %s failed, kept in the spool: %s", name, err.message);
+        out = DRAIN_FAILED;
+    } else if (res.grpc_status == 0) {
+        run_log("acknowledged sequence=%llu state=%s%s signatures=%u/%u cursor=%llu file=%s",
+                seq, res.state == CUSTOS_STATE_ACCEPTED ? "ACCEPTED" : "PENDING",
+                res.duplicate ? " duplicate" : "", res.signatures, res.threshold,
+                (unsigned long long)res.cursor, name);
+        last_record(st, &s);
+        if (at_spool_remove(dir, name, &err) != CUSTOS_OK) {
+            run_log("cannot remove %s from the spool: %s", name, err.message);
+            out = DRAIN_FAILED;
+        }
+    } else {
+        char reason[400];
+        snprintf(reason, sizeof reason, "%s: %s", custos_reason_name(res.reason), res.detail);
+        run_log("refused sequence=%llu file=%s reason=%s", seq, name, reason);
+        if (at_spool_refuse(dir, name, reason, &err) != CUSTOS_OK) {
+            run_log("cannot move %s to refused/: %s", name, err.message);
+            out = DRAIN_FAILED;
+        }
+    }
+    custos_submission_clear(&s);
+    return out;
+}
+
+/* Submits the spool in order (account, then sequence); stops at the first entry the gateway
+ * could not take, so that no later sequence overtakes it. */
+static void drain(run_state *st)
+{
+    uint64_t now = mono_now();
+    if (now < st->retry_at)
+        return;
+    char(*names)[AT_SPOOL_NAME_LEN];
+    size_t n;
+    custos_error err;
+    if (at_spool_list(st->conf.spool, &names, &n, &err) != CUSTOS_OK) {
+        run_log("%s", err.message);
+        return;
+    }
+    if (n == 0) {
+        free(names);
+        return;
+    }
+    /* A fresh channel per pass: a channel that failed would wait out its own reconnect
+     * back-off, longer than ours. */
+    custos_client *client;
+    drain_result r = DRAIN_UNREACHABLE;
+    if (custos_client_new(st->conf.gateway, AT_RUN_CALL_TIMEOUT_MS, &client, &err) != CUSTOS_OK) {
+        run_log("cannot use gateway %s: %s", st->conf.gateway, err.message);
+    } else {
+        r = DRAIN_DONE;
+        for (size_t i = 0; i < n && r == DRAIN_DONE && !stop_requested; i++)
+            r = drain_one(st, client, names[i]);
+        custos_client_free(client);
+    }
+    free(names);
+    if (r == DRAIN_DONE) {
+        st->backoff = 0;
+        st->retry_at = 0;
+        return;
+    }
+    st->backoff = st->backoff == 0 ? 1 : st->backoff * 2;
+    if (st->backoff > st->conf.retry_max_seconds)
+        st->backoff = st->conf.retry_max_seconds;
+    st->retry_at = mono_now() + st->backoff;
+    run_log("retrying in %llu s", (unsigned long long)st->backoff);
+}
+
+/* Whether a fresh valuation s of an account needs attesting. */
+static const char *attest_cause(run_state *st, const custos_submission *s, uint64_t wall)
+{
+    const run_last *l = last_find(st, s->att.account);
+    if (l == NULL)
+        return "start";
+    if (memcmp(l->beneficiary, s->att.beneficiary, CUSTOS_ADDRESS_LEN) != 0 ||
+        custos_u256_cmp(&l->gross, &s->att.gross_value) != 0 ||
+        custos_u256_cmp(&l->collateral, &s->att.collateral_value) != 0 ||
+        memcmp(l->root, s->att.positions_root, CUSTOS_HASH_LEN) != 0)
+        return "change";
+    if (l->valid_until <= wall + st->conf.interval_seconds)
+        return "expiry";
+    if (mono_now() - l->signed_at >= st->conf.heartbeat_seconds)
+        return "heartbeat";
+    return NULL;
+}
+
+/* Values, and if needed signs and spools, one account. */
+static void attest_account(run_state *st, const at_holdings *h, const at_account *account,
+                           const at_prices *file_prices, const at_policy *policy)
+{
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.feed, st->conf.ctx.feed, sizeof s.feed);
+    s.domain = st->conf.ctx.domain;
+    custos_error err;
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id(h->custodian, account->ref, id);
+    bool waiting;
+    custos_rc rc = at_spool_has_account(st->conf.spool, id, &waiting, &err);
+    if (rc == CUSTOS_OK && waiting) {
+        run_log("account=%s not valued: an earlier attestation waits in the spool",
+                account->ref);
+        return;
+    }
+    uint64_t wall = 0;
+    if (rc == CUSTOS_OK)
+        rc = at_context_clock(&wall, &err);
+    at_prices fetched;
+    memset(&fetched, 0, sizeof fetched);
+    const at_prices *prices = file_prices;
+    if (rc == CUSTOS_OK && file_prices == NULL) {
+        const char *urls[AT_PRICE_SOURCES_MAX];
+        for (size_t i = 0; i < st->conf.n_sources; i++)
+            urls[i] = st->conf.sources[i];
+        rc = at_price_sources_collect(urls, st->conf.n_sources,
+                                      st->conf.price_ca[0] != '\0' ? st->conf.price_ca : NULL,
+                                      policy, account, &fetched, &err);
+        prices = &fetched;
+    }
+    bool *matured = NULL;
+    if (rc == CUSTOS_OK)
+        rc = at_valuation_attestation(h->custodian, account, prices, policy, wall, &s, &matured,
+                                      &err);
+    free(matured);
+    at_prices_free(&fetched);
+    if (rc == CUSTOS_OK && st->conf.registry[0] != '\0')
+        rc = at_pledge_check(st->conf.registry, account->ref, s.att.beneficiary, &err);
+    const char *cause = NULL;
+    if (rc == CUSTOS_OK)
+        cause = attest_cause(st, &s, wall);
+    if (rc == CUSTOS_OK && cause != NULL)
+        rc = at_seqstate_next(st->conf.state, s.att.account, &s.att.sequence, &err);
+    if (rc == CUSTOS_OK && cause != NULL) {
+        uint8_t digest[32];
+        custos_attestation_digest(&s.domain, &s.att, digest);
+        rc = at_signer_sign(&st->signer, digest, &s.sigs[0], &err);
+        s.n_sigs = 1;
+    }
+    /* Spooled before the first submission: a signed attestation is never lost. */
+    if (rc == CUSTOS_OK && cause != NULL)
+        rc = at_spool_put(st->conf.spool, &s, &err);
+    if (rc != CUSTOS_OK)
+        run_log("account=%s not attested: %s", account->ref, err.message);
+    else if (cause != NULL)
+        run_log("signed account=%s sequence=%llu cause=%s", account->ref,
+                (unsigned long long)s.att.sequence, cause);
+    custos_submission_clear(&s);
+}
+
+static void valuation_cycle(run_state *st)
+{
+    at_holdings h;
+    at_policy policy;
+    at_prices prices;
+    memset(&policy, 0, sizeof policy);
+    memset(&prices, 0, sizeof prices);
+    custos_error err;
+    custos_rc rc = at_holdings_load(st->conf.holdings, &h, &err);
+    if (rc != CUSTOS_OK) {
+        run_log("cycle skipped: %s", err.message);
+        return;
+    }
+    rc = at_policy_load(st->conf.policy, &policy, &err);
+    if (rc == CUSTOS_OK && st->conf.prices[0] != '\0')
+        rc = at_prices_load(st->conf.prices, &prices, &err);
+    if (rc != CUSTOS_OK) {
+        run_log("cycle skipped: %s", err.message);
+    } else {
+        for (size_t i = 0; i < h.n_accounts && !stop_requested; i++) {
+            attest_account(st, &h, &h.accounts[i], st->conf.prices[0] != '\0' ? &prices : NULL,
+                           &policy);
+            drain(st);
+        }
+    }
+    at_prices_free(&prices);
+    at_policy_free(&policy);
+    at_holdings_free(&h);
+}
+
+static void run_loop(run_state *st)
+{
+    uint64_t next_cycle = 0;
+    while (!stop_requested) {
+        drain(st);
+        bool changed = holdings_changed(st);
+        uint64_t now = mono_now();
+        if (!stop_requested && (changed || now >= next_cycle)) {
+            if (changed && next_cycle != 0)
+                run_log("holdings changed: %s", st->conf.holdings);
+            valuation_cycle(st);
+            next_cycle = mono_now() + st->conf.interval_seconds;
+        }
+        /* A signal interrupts the sleep (no SA_RESTART), so a stop is seen at once. */
+        struct timespec one = {1, 0};
+        if (!stop_requested)
+            (void)nanosleep(&one, NULL);
+    }
+}
+
+static const char usage[] = "usage: custos-attestor run --config FILE.json";
+
+int at_cmd_run(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--config") != 0) {
+        at_cmd_error("%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    run_state *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        at_cmd_error("run: out of memory");
+        return AT_EXIT_INPUT;
+    }
+    custos_error err;
+    custos_rc rc = at_runconf_load(argv[2], &st->conf, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_spool_open(st->conf.spool, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&st->signer, st->conf.key, &err);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("run: %s", err.message);
+        free(st);
+        return AT_EXIT_INPUT;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    if (sigemptyset(&sa.sa_mask) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGINT, &sa, NULL) != 0) {
+        at_cmd_error("run: cannot install signal handlers: %s", strerror(errno));
+        at_signer_close(&st->signer);
+        free(st);
+        return AT_EXIT_INPUT;
+    }
+    run_log("started gateway=%s holdings=%s spool=%s interval=%llus", st->conf.gateway,
+            st->conf.holdings, st->conf.spool, (unsigned long long)st->conf.interval_seconds);
+    run_loop(st);
+    run_log("stopped");
+    at_signer_close(&st->signer);
+    free(st->last);
+    free(st);
+    return AT_EXIT_OK;
+}

@@ -1,0 +1,159 @@
+#include "runconf.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/sig.h"
+#include "fileio.h"
+#include "jsonin.h"
+
+/* A day: a longer interval would outlive the shortest validity a policy gives. */
+#define AT_RUN_INTERVAL_MAX 86400u
+
+static custos_rc text_member(const char *file, const json_t *root, const char *key, size_t max,
+                             bool required, const char **out, custos_error *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(root, key);
+    if (v == NULL)
+        return required ? at_json_member(file, "", root, key, &v, err) : CUSTOS_OK;
+    return at_json_text(file, key, v, max, true, out, err);
+}
+
+/* A path member, resolved against dir unless absolute; "" when absent and optional. */
+static custos_rc path_member(const char *file, const char *dir, const json_t *root,
+                             const char *key, bool required, char out[AT_RUNCONF_PATH_MAX],
+                             custos_error *err)
+{
+    const char *v;
+    out[0] = '\0';
+    custos_rc rc = text_member(file, root, key, 1024, required, &v, err);
+    if (rc != CUSTOS_OK || v == NULL)
+        return rc;
+    int n = v[0] == '/' ? snprintf(out, AT_RUNCONF_PATH_MAX, "%s", v)
+                        : snprintf(out, AT_RUNCONF_PATH_MAX, "%s/%s", dir, v);
+    if (n < 0 || n >= AT_RUNCONF_PATH_MAX)
+        return at_json_fail(err, file, key, "path too long");
+    return CUSTOS_OK;
+}
+
+static custos_rc uint_member(const char *file, const json_t *root, const char *key,
+                             uint64_t min, uint64_t max, uint64_t dflt, uint64_t *out,
+                             custos_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    if (v == NULL) {
+        if (dflt == 0)
+            return at_json_member(file, "", root, key, &v, err);
+        *out = dflt;
+        return CUSTOS_OK;
+    }
+    return at_json_uint(file, key, v, min, max, out, err);
+}
+
+static custos_rc parse(const char *file, const char *dir, const json_t *root, at_runconf *c,
+                       custos_error *err)
+{
+    static const char *const keys[] = {
+        "holdings", "prices", "price_sources", "price_ca", "policy", "key", "feed", "chain_id",
+        "contract", "state", "registry", "gateway", "spool", "interval_seconds",
+        "heartbeat_seconds", "retry_max_seconds", NULL};
+    custos_rc rc = at_json_only_keys(file, "", root, keys, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "holdings", true, c->holdings, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "prices", false, c->prices, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "price_ca", false, c->price_ca, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "policy", true, c->policy, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "key", true, c->key, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "state", true, c->state, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "spool", true, c->spool, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "registry", false, c->registry, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_t *sources = json_object_get(root, "price_sources");
+    if ((sources == NULL) == (c->prices[0] == '\0'))
+        return at_json_fail(err, file, "prices", "give \"prices\" or \"price_sources\", not both");
+    if (c->price_ca[0] != '\0' && sources == NULL)
+        return at_json_fail(err, file, "price_ca", "is for \"price_sources\"");
+    if (sources != NULL) {
+        rc = at_json_expect_array(file, "price_sources", sources, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        size_t n = json_array_size(sources);
+        if (n == 0 || n > AT_PRICE_SOURCES_MAX)
+            return at_json_fail(err, file, "price_sources", "1 to %d URLs",
+                                AT_PRICE_SOURCES_MAX);
+        for (size_t i = 0; i < n; i++) {
+            char jp[AT_JPATH_MAX];
+            at_jpath_index(jp, "price_sources", i);
+            const char *url;
+            rc = at_json_text(file, jp, json_array_get(sources, i), sizeof c->sources[0] - 1,
+                              false, &url, err);
+            if (rc != CUSTOS_OK)
+                return rc;
+            memcpy(c->sources[i], url, strlen(url) + 1);
+        }
+        c->n_sources = n;
+    }
+    const char *feed, *contract, *gateway;
+    rc = text_member(file, root, "feed", CUSTOS_FEED_MAX, true, &feed, err);
+    if (rc == CUSTOS_OK)
+        rc = text_member(file, root, "contract", CUSTOS_ADDRESS_HEX_LEN - 1, true, &contract,
+                         err);
+    if (rc == CUSTOS_OK)
+        rc = text_member(file, root, "gateway", sizeof c->gateway - 1, true, &gateway, err);
+    if (rc == CUSTOS_OK)
+        rc = uint_member(file, root, "chain_id", 1, UINT64_MAX, 0, &c->ctx.domain.chain_id,
+                         err);
+    if (rc == CUSTOS_OK)
+        rc = uint_member(file, root, "interval_seconds", 1, AT_RUN_INTERVAL_MAX, 0,
+                         &c->interval_seconds, err);
+    if (rc == CUSTOS_OK)
+        rc = uint_member(file, root, "heartbeat_seconds", 1, 31536000u, 0,
+                         &c->heartbeat_seconds, err);
+    if (rc == CUSTOS_OK)
+        rc = uint_member(file, root, "retry_max_seconds", 1, 3600, 60, &c->retry_max_seconds,
+                         err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_error aerr;
+    if (custos_address_from_hex(contract, c->ctx.domain.verifying_contract, &aerr) != CUSTOS_OK)
+        return at_json_fail(err, file, "contract", "%s", aerr.message);
+    memcpy(c->ctx.feed, feed, strlen(feed) + 1);
+    memcpy(c->gateway, gateway, strlen(gateway) + 1);
+    return CUSTOS_OK;
+}
+
+custos_rc at_runconf_load(const char *path, at_runconf *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char dir[AT_RUNCONF_PATH_MAX];
+    if (strlen(path) >= sizeof dir)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: path too long", path);
+    memcpy(dir, path, strlen(path) + 1);
+    const char *d = dirname(dir);
+    char *text;
+    size_t len;
+    custos_rc rc = at_file_read(path, AT_INPUT_MAX_BYTES, &text, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_t *root;
+    rc = at_json_parse(path, text, len, &root, err);
+    free(text);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = at_json_expect_object(path, "", root, err);
+    if (rc == CUSTOS_OK)
+        rc = parse(path, d, root, out, err);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,37 @@
+/* The daemon's configuration (custos-attestor run --config FILE), a JSON object with the
+ * settings the attest flags take:
+ *   {"holdings": "holdings.json", "prices": "prices.json",
+ *    "policy": "policy.json", "key": "attestor.key", "feed": "acme-custody",
+ *    "chain_id": 1, "contract": "0x...", "state": "state.json", "gateway": "host:port",
+ *    "spool": "spool", "interval_seconds": 300, "heartbeat_seconds": 3600}
+ * "price_sources" (1 to 8 URLs) with optional "price_ca" replaces "prices"; "registry"
+ * (optional) is the pledge registry (pledge.h); "retry_max_seconds" (60) caps the back-off
+ * while the gateway cannot be reached. Relative paths are relative to the config file's
+ * directory. Unknown keys are refused; every message names the file and the key. */
+#ifndef AT_RUNCONF_H
+#define AT_RUNCONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "price_source.h"
+
+#define AT_RUNCONF_PATH_MAX 4096
+
+typedef struct at_runconf {
+    char holdings[AT_RUNCONF_PATH_MAX], prices[AT_RUNCONF_PATH_MAX],
+        policy[AT_RUNCONF_PATH_MAX], key[AT_RUNCONF_PATH_MAX], state[AT_RUNCONF_PATH_MAX],
+        spool[AT_RUNCONF_PATH_MAX], registry[AT_RUNCONF_PATH_MAX],
+        price_ca[AT_RUNCONF_PATH_MAX]; /* "" when absent */
+    char sources[AT_PRICE_SOURCES_MAX][1024];
+    size_t n_sources;
+    char gateway[256];
+    custos_submission ctx; /* feed and domain */
+    uint64_t interval_seconds, heartbeat_seconds, retry_max_seconds;
+} at_runconf;
+
+custos_rc at_runconf_load(const char *path, at_runconf *out, custos_error *err);
+
+#endif

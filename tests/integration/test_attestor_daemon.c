@@ -1,0 +1,241 @@
+/* custos-attestor run against the real gateway (its single-signer feed, so that each
+ * attestation is ACCEPTED and visible through GetLatest): it attests on start and on a
+ * change of the holdings file; while the gateway is down it spools what it signs; once the
+ * gateway is back on the same port the spool is delivered, the sequences at the gateway are
+ * contiguous and in order; SIGTERM exits 0; a restarted daemon does not reuse a sequence. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/keyfile.h"
+
+#include "gwfixture.h"
+
+#define REF "DAEMON-1"
+#define WAIT_MS 20000
+
+static gwf F;
+static tu_proc daemon_proc;
+static char holdings[1200], spool[1200], log_path[1200], config[1200];
+static uint8_t account[32];
+
+static void path_in(char *dst, size_t cap, const char *name)
+{
+    int n = snprintf(dst, cap, "%s/%s", F.dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void write_holdings(const char *quantity)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"custodian\":\"" GWF_OTHER_FEED "\",\"accounts\":["
+             "{\"ref\":\"" REF "\",\"beneficiary\":\"0x0\",\"positions\":["
+             "{\"asset\":\"MMF-GOVT-INST\",\"class\":\"mmf\",\"quantity\":\"%s\"}]}]}",
+             quantity);
+    tu_write_file(holdings, text);
+}
+
+static void dump_daemon_log(void)
+{
+    char *log = tu_read_file(log_path);
+    fprintf(stderr, "--- daemon log ---\n%s\n------------------\n", log ? log : "(none)");
+    free(log);
+}
+
+/* The sequence of the account's latest accepted attestation, 0 when none or unreachable. */
+static uint64_t latest_sequence(void)
+{
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_error err;
+    if (custos_client_get_latest(F.client, account, &rec, &err) != CUSTOS_OK)
+        return 0;
+    uint64_t seq = rec.sub.att.sequence;
+    custos_record_clear(&rec);
+    return seq;
+}
+
+static void wait_sequence(uint64_t want)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 100) {
+        if (latest_sequence() >= want)
+            break;
+        usleep(100 * 1000);
+    }
+    uint64_t got = latest_sequence();
+    if (got != want) {
+        dump_daemon_log();
+        gwf_dump_log(&F);
+        fail_msg("latest sequence at the gateway: %llu, want %llu", (unsigned long long)got,
+                 (unsigned long long)want);
+    }
+}
+
+static void spool_entry(char *out, size_t cap, uint64_t seq)
+{
+    char hex[67];
+    assert_int_equal(custos_hex_encode(account, 32, hex, sizeof hex), CUSTOS_OK);
+    int n = snprintf(out, cap, "%s/%s-%020llu.json", spool, hex, (unsigned long long)seq);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void start_daemon(void)
+{
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "run", "--config", config, NULL};
+    tu_spawn(&daemon_proc, argv, log_path);
+}
+
+typedef struct seen {
+    uint64_t seq[16];
+    size_t n;
+} seen;
+
+static bool collect(void *ctx, const custos_record *rec)
+{
+    seen *s = ctx;
+    if (s->n < 16 && memcmp(rec->sub.att.account, account, 32) == 0)
+        s->seq[s->n++] = rec->sub.att.sequence;
+    return true;
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    gwf_init(&F);
+    gwf_write_config(&F);
+    gwf_start(&F);
+    custos_account_id(GWF_OTHER_FEED, REF, account);
+    char key[1200], prices[1200], policy[1200], state[1200];
+    path_in(key, sizeof key, "other.key");
+    custos_error err;
+    if (custos_keyfile_write(key, F.keys[GWF_KEY_OTHER].seckey, &err) != CUSTOS_OK)
+        return -1;
+    path_in(holdings, sizeof holdings, "holdings.json");
+    path_in(prices, sizeof prices, "prices.json");
+    path_in(policy, sizeof policy, "policy.json");
+    path_in(state, sizeof state, "state.json");
+    path_in(spool, sizeof spool, "spool");
+    path_in(log_path, sizeof log_path, "daemon.log");
+    path_in(config, sizeof config, "attestor.json");
+    write_holdings("1000");
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"prices\":{\"MMF-GOVT-INST\":{\"price\":\"1.00\",\"as_of\":%llu}}}",
+             (unsigned long long)gwf_now() - 60);
+    tu_write_file(prices, text);
+    char src[600];
+    snprintf(src, sizeof src, "%s/deploy/examples/policy.json", CUSTOS_SOURCE_DIR);
+    char *p = tu_read_file(src);
+    assert_non_null(p);
+    tu_write_file(policy, p);
+    free(p);
+    /* Relative paths: resolved against the config file's directory. */
+    snprintf(text, sizeof text,
+             "{\"holdings\": \"holdings.json\", \"prices\": \"prices.json\", "
+             "\"policy\": \"policy.json\", \"key\": \"other.key\", \"feed\": \"%s\", "
+             "\"chain_id\": %d, \"contract\": \"%s\", \"state\": \"state.json\", "
+             "\"gateway\": \"%s\", \"spool\": \"spool\", \"interval_seconds\": 3600, "
+             "\"heartbeat_seconds\": 3600, \"retry_max_seconds\": 1}",
+             GWF_OTHER_FEED, GWF_CHAIN_ID, GWF_CONTRACT, F.target);
+    tu_write_file(config, text);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    if (daemon_proc.pid > 0)
+        tu_stop(&daemon_proc, SIGKILL, 5000);
+    gwf_cleanup(&F);
+    return 0;
+}
+
+static void test_daemon_spools_and_delivers_in_order(void **st)
+{
+    (void)st;
+    start_daemon();
+    wait_sequence(1);
+
+    write_holdings("2000");
+    wait_sequence(2);
+
+    /* The gateway goes away; the next change is signed and spooled. */
+    int port = F.port;
+    assert_int_equal(gwf_stop(&F), 0);
+    write_holdings("3000");
+    char entry[1400];
+    spool_entry(entry, sizeof entry, 3);
+    if (tu_wait_file(entry, WAIT_MS) != 0) {
+        dump_daemon_log();
+        fail_msg("no spool file %s", entry);
+    }
+
+    /* Back on the same port and store: the spooled attestation is delivered. */
+    char *cfg = tu_read_file(F.config_path);
+    assert_non_null(cfg);
+    char *listen = strstr(cfg, "listen = 127.0.0.1:0\n");
+    assert_non_null(listen);
+    char fixed[8192];
+    snprintf(fixed, sizeof fixed, "%.*slisten = 127.0.0.1:%d\n%s", (int)(listen - cfg), cfg,
+             port, listen + strlen("listen = 127.0.0.1:0\n"));
+    free(cfg);
+    tu_write_file(F.config_path, fixed);
+    gwf_start(&F);
+    assert_int_equal(F.port, port);
+    wait_sequence(3);
+    for (int waited = 0; waited < WAIT_MS && access(entry, F_OK) == 0; waited += 100)
+        usleep(100 * 1000);
+    assert_int_equal(access(entry, F_OK), -1);
+
+    seen s = {{0}, 0};
+    custos_error err;
+    assert_int_equal(custos_client_watch(F.client, 0, 1000, collect, &s, &err), CUSTOS_OK);
+    assert_int_equal(s.n, 3);
+    for (size_t i = 0; i < s.n; i++)
+        assert_int_equal(s.seq[i], i + 1);
+
+    assert_int_equal(tu_stop(&daemon_proc, SIGTERM, 10000), 0);
+
+    /* A restarted daemon attests on start with the next sequence, never a used one. */
+    start_daemon();
+    wait_sequence(4);
+    assert_int_equal(tu_stop(&daemon_proc, SIGTERM, 10000), 0);
+    char *log = tu_read_file(log_path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "unreachable"));
+    assert_non_null(strstr(log, "signed account=" REF " sequence=3 cause=change"));
+    free(log);
+}
+
+static void test_config_errors_name_file_and_key(void **st)
+{
+    (void)st;
+    char bad[1200], out[4096];
+    path_in(bad, sizeof bad, "bad.json");
+    tu_write_file(bad, "{\"holdings\": \"h.json\", \"interval\": 5}");
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "run", "--config", bad, NULL};
+    assert_int_equal(tu_run(argv, out, sizeof out, 1), 1);
+    assert_non_null(strstr(out, "bad.json"));
+    assert_non_null(strstr(out, "interval"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_daemon_spools_and_delivers_in_order),
+        cmocka_unit_test(test_config_errors_name_file_and_key),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
