@@ -11,6 +11,7 @@ static const char usage[] =
     "          --policy F --key F --account REF --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F\n"
     "          [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "          [--registry PLEDGES.json]\n"
     "                                        value, sign, submit and/or export\n"
     "  cosign  --in FILE.json --key F [--gateway HOST:PORT] [--export OUT.json]\n"
     "                                        add this key's signature, submit and/or export\n"
