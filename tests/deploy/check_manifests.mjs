@@ -22,9 +22,16 @@ const selector = {
   type: 'object', required: ['matchLabels'], properties: { matchLabels: labels },
 };
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
-const grpcProbe = {
-  type: 'object', required: ['grpc'],
-  properties: { grpc: { type: 'object', required: ['port'], properties: { port } } },
+// The gRPC port speaks TLS, which Kubernetes' gRPC probes cannot: probes are HTTP GETs
+// of the metrics endpoint's /healthz.
+const httpProbe = {
+  type: 'object', required: ['httpGet'],
+  properties: {
+    httpGet: {
+      type: 'object', required: ['path', 'port'],
+      properties: { path: { const: '/healthz' }, port },
+    },
+  },
 };
 
 const schemas = {
@@ -89,8 +96,8 @@ const schemas = {
                           type: 'array',
                           items: { type: 'object', required: ['name', 'containerPort'], properties: { containerPort: port } },
                         },
-                        readinessProbe: grpcProbe,
-                        livenessProbe: grpcProbe,
+                        readinessProbe: httpProbe,
+                        livenessProbe: httpProbe,
                         resources: { type: 'object', required: ['requests', 'limits'] },
                         securityContext: {
                           type: 'object',
@@ -216,8 +223,8 @@ for (const dep of byKind('Deployment')) {
   const cports = new Set((tmpl?.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)));
   for (const c of tmpl?.spec?.containers ?? []) {
     for (const probe of [c.readinessProbe, c.livenessProbe])
-      if (probe?.grpc && !cports.has(probe.grpc.port))
-        fail(dep.metadata.name, `probe port ${probe.grpc.port} is not a container port`);
+      if (probe?.httpGet && !cports.has(probe.httpGet.port))
+        fail(dep.metadata.name, `probe port ${probe.httpGet.port} is not a container port`);
     for (const m of c.volumeMounts ?? [])
       if (!(tmpl.spec.volumes ?? []).some((v) => v.name === m.name))
         fail(dep.metadata.name, `mount ${m.name} has no volume`);
@@ -257,6 +264,15 @@ for (const s of byKind('Secret'))
 for (const cm of byKind('ConfigMap'))
   if (!/^\[metrics\]\s*\nlisten = 0\.0\.0\.0:9464/m.test(cm.data?.['gateway.ini'] ?? ''))
     fail(cm.metadata.name, 'gateway.ini must serve [metrics] on 0.0.0.0:9464 (the metrics port)');
+// The cluster's gateway serves TLS and requires client certificates: never plaintext.
+for (const cm of byKind('ConfigMap')) {
+  const ini = cm.data?.['gateway.ini'] ?? '';
+  const tls = /^\[tls\]\s*\n((?:[a-z_]+ = .*\n)+)/m.exec(ini);
+  if (!tls || !/^cert = /m.test(tls[1]) || !/^key = /m.test(tls[1]) || !/^client_ca = /m.test(tls[1]))
+    fail(cm.metadata.name, 'gateway.ini must configure [tls] cert, key and client_ca');
+  if (/^insecure\s*=\s*true/m.test(ini))
+    fail(cm.metadata.name, 'gateway.ini must not serve plaintext (insecure = true)');
+}
 
 if (errors.length) {
   for (const e of errors) console.error(e);
