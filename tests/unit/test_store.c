@@ -1,5 +1,8 @@
-/* The SQLite store: accepted records in and out, the uniqueness that carries the replay
- * rule, pending signatures and their pruning, rollback, reopening, schema versions. */
+/* The store's contract, run against every back end (SQLite in a temporary file, and
+ * PostgreSQL on a server this test starts on loopback): accepted records in and out, the
+ * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
+ * reopening, schema versions. Then what only PostgreSQL has: connection errors that never
+ * show the password, and reconnecting after the server dropped the sessions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,27 +13,83 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "pgserver.h"
 #include "store.h"
 #include "testutil.h"
 
-typedef struct fixture {
-    char dir[4096];
-    char path[4200];
-    gw_store store;
-} fixture;
+/* The PostgreSQL server of the postgresql group. */
+static tu_pg PG;
 
+typedef struct fixture fixture;
+
+typedef struct backend {
+    const char *name;
+    custos_rc (*open)(const char *spec, gw_store *out, custos_error *err);
+    /* Fills f->spec with a new, empty store. */
+    void (*fresh)(fixture *f);
+    /* Makes the (closed) store claim schema version v. */
+    void (*set_version)(fixture *f, unsigned v);
+} backend;
+
+struct fixture {
+    const backend *be;
+    char dir[4096];
+    char spec[4200]; /* the SQLite path or the PostgreSQL URI */
+    gw_store store;
+};
+
+static void sq_fresh(fixture *f)
+{
+    snprintf(f->spec, sizeof f->spec, "%s/custos.db", f->dir);
+}
+
+static void sq_set_version(fixture *f, unsigned v)
+{
+    sqlite3 *db = NULL;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %u", v);
+    assert_int_equal(sqlite3_open(f->spec, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void pg_fresh(fixture *f)
+{
+    tu_pg_new_db(&PG, f->spec, sizeof f->spec);
+}
+
+static void pg_set_version(fixture *f, unsigned v)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "UPDATE custos_schema SET version = %u", v);
+    tu_pg_exec(f->spec, sql);
+}
+
+static const backend BE_SQLITE = {"sqlite", gw_store_open_sqlite, sq_fresh, sq_set_version};
+static const backend BE_PG = {"postgresql", gw_store_open_pg, pg_fresh, pg_set_version};
+
+static custos_rc reopen(fixture *f, custos_error *err)
+{
+    return f->be->open(f->spec, &f->store, err);
+}
+
+/* The prestate is the back end. */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
+    f->be = *state;
     tu_mkdtemp(f->dir, sizeof f->dir);
-    snprintf(f->path, sizeof f->path, "%s/custos.db", f->dir);
+    f->be->fresh(f);
     custos_error err;
-    if (gw_store_open_sqlite(f->path, &f->store, &err) != CUSTOS_OK) {
-        fprintf(stderr, "%s\n", err.message);
+    if (reopen(f, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s: %s\n", f->be->name, err.message);
+        tu_rmtree(f->dir);
+        free(f);
         return -1;
     }
     *state = f;
@@ -350,7 +409,7 @@ static void test_reopen_persists(void **state)
     put_committed(&f->store, &r1);
     put_committed(&f->store, &r2);
     gw_store_close(&f->store);
-    assert_int_equal(gw_store_open_sqlite(f->path, &f->store, &err), CUSTOS_OK);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
 
     uint64_t head = 0;
     assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
@@ -372,26 +431,105 @@ static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
     gw_store_close(&f->store);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    f->be->set_version(f, 99);
     custos_error err;
-    assert_int_not_equal(gw_store_open_sqlite(f->path, &f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(reopen(f, &err), CUSTOS_OK);
     assert_non_null(strstr(err.message, "schema version 99"));
     assert_null(f->store.ops);
 }
 
+/* An unreachable server is UNAVAILABLE, and the message names where, never the password. */
+static void test_pg_unreachable_hides_password(void **state)
+{
+    (void)state;
+    /* Port 1 on loopback: privileged, nothing listens there. */
+    const char *uri = "postgresql://custos:s3cret-pw@127.0.0.1:1/custos?connect_timeout=2";
+    gw_store s = {0};
+    custos_error err;
+    assert_int_equal(gw_store_open_pg(uri, &s, &err), CUSTOS_ERR_UNAVAILABLE);
+    assert_null(s.ops);
+    assert_non_null(strstr(err.message, "cannot connect to PostgreSQL"));
+    assert_non_null(strstr(err.message, "127.0.0.1"));
+    assert_null(strstr(err.message, "s3cret-pw"));
+}
+
+/* The server drops every session (restart, failover): the call that finds out fails as
+ * UNAVAILABLE, the next begin and the next read reconnect, and nothing committed is lost. */
+static void test_pg_reconnects(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r1, r2;
+    make_record(&r1, 1, 0xf1, 1, 0);
+    make_record(&r2, 2, 0xf1, 2, 0);
+    put_committed(&f->store, &r1);
+    tu_pg_exec(f->spec, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'custos-gateway'");
+    custos_rc rc = gw_store_begin(&f->store, &err);
+    if (rc == CUSTOS_OK) {
+        /* BEGIN can be sent before the client notices; then the first statement fails. */
+        rc = gw_store_put_accepted(&f->store, &r2, &err);
+        gw_store_rollback(&f->store);
+    }
+    assert_int_equal(rc, CUSTOS_ERR_UNAVAILABLE);
+    put_committed(&f->store, &r2);
+
+    custos_record got;
+    if (gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err) == CUSTOS_OK)
+        custos_record_clear(&got); /* the reader was still being dropped: a second try */
+    assert_int_equal(gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err), CUSTOS_OK);
+    assert_same_record(&got, &r2);
+    custos_record_clear(&got);
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 2);
+}
+
+static int pg_group_setup(void **state)
+{
+    (void)state;
+    if (tu_pg_start(&PG) != 0) {
+        fprintf(stderr, "test_store: the PostgreSQL server for the postgresql group did not "
+                        "start (reason above)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_group_teardown(void **state)
+{
+    (void)state;
+    tu_pg_stop(&PG);
+    return 0;
+}
+
+#define CONTRACT_TESTS(be)                                                                   \
+    cmocka_unit_test_prestate_setup_teardown(test_put_get_read_from, setup, teardown,        \
+                                             (void *)&(be)),                                 \
+        cmocka_unit_test_prestate_setup_teardown(test_uniqueness, setup, teardown,           \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_rollback_discards, setup, teardown,    \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_reader_sees_committed_only, setup,     \
+                                                 teardown, (void *)&(be)),                   \
+        cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_reopen_persists, setup, teardown,      \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_newer_schema_refused, setup, teardown, \
+                                                 (void *)&(be))
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_put_get_read_from, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_uniqueness, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reader_sees_committed_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+    const struct CMUnitTest sqlite_tests[] = {CONTRACT_TESTS(BE_SQLITE)};
+    const struct CMUnitTest pg_tests[] = {
+        CONTRACT_TESTS(BE_PG),
+        cmocka_unit_test(test_pg_unreachable_hides_password),
+        cmocka_unit_test_prestate_setup_teardown(test_pg_reconnects, setup, teardown,
+                                                 (void *)&BE_PG),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup,
+                                          pg_group_teardown);
+    return failed;
 }
