@@ -247,6 +247,30 @@ static int cfg_key_index(const char *const *keys, const char *name)
     return -1;
 }
 
+/* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
+ * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
+ * password file. */
+static void cfg_store_key(cfg_parser *p, const char *key, gw_config *c)
+{
+    const char *rest = NULL;
+    if (strncmp(c->store_path, "postgresql://", 13) == 0)
+        rest = c->store_path + 13;
+    else if (strncmp(c->store_path, "postgres://", 11) == 0)
+        rest = c->store_path + 11;
+    c->store_backend = rest != NULL ? GW_STORE_POSTGRESQL : GW_STORE_SQLITE;
+    if (rest == NULL)
+        return;
+    size_t authority = strcspn(rest, "/?");
+    const char *at = memchr(rest, '@', authority);
+    bool in_user = at != NULL && memchr(rest, ':', (size_t)(at - rest)) != NULL;
+    const char *query = strchr(rest, '?');
+    bool in_query = query != NULL && (strncmp(query + 1, "password=", 9) == 0 ||
+                                      strstr(query, "&password=") != NULL);
+    if (in_user || in_query)
+        cfg_fail(p, p->line, key, "the PostgreSQL URI carries a password; remove it and give "
+                                  "it in PGPASSWORD or a password file (PGPASSFILE)");
+}
+
 static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
 {
     gw_config *c = p->cfg;
@@ -258,6 +282,8 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         break;
     case 1:
         p->has_store = cfg_copy_key(p, key, value, c->store_path, sizeof c->store_path, false);
+        if (p->has_store)
+            cfg_store_key(p, key, c);
         break;
     case 2:
         if (cfg_uint_key(p, key, value, 1, UINT64_MAX, &v)) {
@@ -814,7 +840,10 @@ static void cfg_validate_evm(cfg_parser *p)
                  "adapter are refused by any other");
         return;
     }
-    if (!p->has_state) {
+    if (!p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
+        cfg_fail(p, p->evm_line, "state",
+                 "required with a PostgreSQL store (path of the publisher's SQLite file)");
+    } else if (!p->has_state) {
         int n = snprintf(e->state_path, sizeof e->state_path, "%s%s", p->cfg->store_path,
                          CFG_EVM_STATE_SUFFIX);
         if (n < 0 || (size_t)n >= sizeof e->state_path)
@@ -881,7 +910,8 @@ static void cfg_validate(cfg_parser *p)
     }
     snprintf(p->section, sizeof p->section, "gateway");
     if (!p->has_store)
-        cfg_fail(p, p->gateway_line, "store", "required (path of the SQLite database)");
+        cfg_fail(p, p->gateway_line, "store",
+                 "required (path of the SQLite database, or a postgresql:// URI)");
     if (!p->has_chain_id)
         cfg_fail(p, p->gateway_line, "chain_id", "required");
     if (!p->has_contract)

@@ -86,9 +86,16 @@ typedef struct gw_client {
     size_t n_feeds;
 } gw_client;
 
+/* Which store back end [gateway] store names. */
+typedef enum gw_store_backend {
+    GW_STORE_SQLITE = 0,     /* store is a file path */
+    GW_STORE_POSTGRESQL      /* store is a postgresql:// or postgres:// URI */
+} gw_store_backend;
+
 typedef struct gw_config {
     char listen[128];        /* host:port; port 0 picks a free one */
-    char store_path[4096];   /* SQLite database file */
+    char store_path[4096];   /* SQLite database file, or a PostgreSQL URI (no password) */
+    gw_store_backend store_backend;
     custos_domain domain;
     size_t max_message_bytes;
     unsigned workers;        /* completion-queue threads; 0 = number of cores */

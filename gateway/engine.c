@@ -716,7 +716,9 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     }
     custos_rc rc = gw_verifier_new(cfg, &e->verifier, err);
     if (rc == CUSTOS_OK)
-        rc = gw_store_open_sqlite(cfg->store_path, &e->store, err);
+        rc = cfg->store_backend == GW_STORE_POSTGRESQL
+                 ? gw_store_open_pg(cfg->store_path, &e->store, err)
+                 : gw_store_open_sqlite(cfg->store_path, &e->store, err);
     uint64_t head = 0;
     if (rc == CUSTOS_OK)
         rc = gw_store_head(&e->store, &head, err);
