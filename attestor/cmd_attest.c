@@ -23,15 +23,16 @@ static const char usage[] =
     "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
     "         [--price-ca CAFILE] --policy F --key F --account REF\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
-    "         [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] [--now UNIXSECONDS]\n"
     "         [--registry PLEDGES.json]\n"
     "       (at least one of --gateway and --export)";
 
 typedef struct attest_args {
     const char *holdings, *prices, *policy, *key, *account, *feed, *chain_id, *contract,
-        *state, *gateway, *export_path, *now, *price_ca, *registry;
+        *state, *export_path, *now, *price_ca, *registry;
     const char *sources[AT_PRICE_SOURCES_MAX];
     size_t n_sources;
+    at_gateway gw;
 } attest_args;
 
 static int parse_args(int argc, char **argv, attest_args *a)
@@ -45,7 +46,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         {"export", required_argument, NULL, 'e'},   {"now", required_argument, NULL, 'n'},
         {"price-source", required_argument, NULL, 'u'},
         {"price-ca", required_argument, NULL, 'A'}, {"registry", required_argument, NULL, 'R'},
-        {0, 0, 0, 0}};
+        AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
@@ -60,7 +61,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         case 'c': a->chain_id = optarg; break;
         case 'C': a->contract = optarg; break;
         case 's': a->state = optarg; break;
-        case 'g': a->gateway = optarg; break;
+        case 'g': a->gw.target = optarg; break;
         case 'e': a->export_path = optarg; break;
         case 'n': a->now = optarg; break;
         case 'A': a->price_ca = optarg; break;
@@ -72,7 +73,10 @@ static int parse_args(int argc, char **argv, attest_args *a)
             }
             a->sources[a->n_sources++] = optarg;
             break;
-        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        default:
+            if (at_gateway_take_option(&a->gw, c, optarg))
+                break;
+            at_cmd_error("%s", usage); return AT_EXIT_INPUT;
         }
     }
     const struct { const char *value, *flag; } required[] = {
@@ -92,7 +96,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         at_cmd_error("attest: --price-ca is for --price-source\n%s", usage);
         return AT_EXIT_INPUT;
     }
-    if (a->gateway == NULL && a->export_path == NULL) {
+    if (a->gw.target == NULL && a->export_path == NULL) {
         at_cmd_error("attest: give --gateway, --export or both\n%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -184,7 +188,7 @@ int at_cmd_attest(int argc, char **argv)
             printf("%-12s %s: at or past maturity, valued at par\n", "matured",
                    s.positions[i].asset_id);
     free(matured);
-    status = at_publish(&s, a.export_path, a.gateway, stdout);
+    status = at_publish(&s, a.export_path, &a.gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

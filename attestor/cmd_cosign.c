@@ -13,7 +13,7 @@
 #include "signer.h"
 
 static const char usage[] =
-    "usage: custos-attestor cosign --in FILE.json --key F [--gateway HOST:PORT] "
+    "usage: custos-attestor cosign --in FILE.json --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
     "[--export OUT.json]\n"
     "       (at least one of --gateway and --export)";
 
@@ -65,20 +65,25 @@ int at_cmd_cosign(int argc, char **argv)
     static const struct option opts[] = {
         {"in", required_argument, NULL, 'i'},      {"key", required_argument, NULL, 'k'},
         {"gateway", required_argument, NULL, 'g'}, {"export", required_argument, NULL, 'e'},
-        {0, 0, 0, 0}};
-    const char *in = NULL, *key = NULL, *gateway = NULL, *export_path = NULL;
+        AT_GATEWAY_OPTIONS,                        {0, 0, 0, 0}};
+    const char *in = NULL, *key = NULL, *export_path = NULL;
+    at_gateway gw = {0};
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': in = optarg; break;
         case 'k': key = optarg; break;
-        case 'g': gateway = optarg; break;
+        case 'g': gw.target = optarg; break;
         case 'e': export_path = optarg; break;
-        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        default:
+            if (at_gateway_take_option(&gw, c, optarg))
+                break;
+            at_cmd_error("%s", usage);
+            return AT_EXIT_INPUT;
         }
     }
-    if (in == NULL || key == NULL || (gateway == NULL && export_path == NULL) || optind != argc) {
+    if (in == NULL || key == NULL || (gw.target == NULL && export_path == NULL) || optind != argc) {
         at_cmd_error("%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -112,7 +117,7 @@ int at_cmd_cosign(int argc, char **argv)
     custos_address_to_hex(signer.address, signer_hex);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    int status = at_publish(&s, export_path, gateway, stdout);
+    int status = at_publish(&s, export_path, &gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

@@ -24,12 +24,13 @@ static const char usage[] =
     "usage: custos-attestor freeze --holdings F --account REF --reason TEXT --key F\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-    "         [--gateway HOST:PORT] [--export OUT.json]\n"
+    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
     "       (at least one of --gateway and --export)";
 
 typedef struct freeze_args {
     const char *holdings, *account, *reason, *key, *feed, *chain_id, *contract, *state,
-        *policy, *valid_until, *now, *gateway, *export_path;
+        *policy, *valid_until, *now, *export_path;
+    at_gateway gw;
 } freeze_args;
 
 static int parse_args(int argc, char **argv, freeze_args *a)
@@ -41,7 +42,7 @@ static int parse_args(int argc, char **argv, freeze_args *a)
         {"contract", required_argument, NULL, 'C'}, {"state", required_argument, NULL, 's'},
         {"policy", required_argument, NULL, 'P'},   {"valid-until", required_argument, NULL, 'v'},
         {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'},   {0, 0, 0, 0}};
+        {"export", required_argument, NULL, 'e'},   AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
@@ -58,9 +59,12 @@ static int parse_args(int argc, char **argv, freeze_args *a)
         case 'P': a->policy = optarg; break;
         case 'v': a->valid_until = optarg; break;
         case 'n': a->now = optarg; break;
-        case 'g': a->gateway = optarg; break;
+        case 'g': a->gw.target = optarg; break;
         case 'e': a->export_path = optarg; break;
-        default: at_cmd_error("%s", usage); return AT_EXIT_INPUT;
+        default:
+            if (at_gateway_take_option(&a->gw, c, optarg))
+                break;
+            at_cmd_error("%s", usage); return AT_EXIT_INPUT;
         }
     }
     const struct { const char *value, *flag; } required[] = {
@@ -76,7 +80,7 @@ static int parse_args(int argc, char **argv, freeze_args *a)
         at_cmd_error("freeze: give --policy or --valid-until, not both\n%s", usage);
         return AT_EXIT_INPUT;
     }
-    if (a->gateway == NULL && a->export_path == NULL) {
+    if (a->gw.target == NULL && a->export_path == NULL) {
         at_cmd_error("freeze: give --gateway, --export or both\n%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -149,7 +153,7 @@ int at_cmd_freeze(int argc, char **argv)
     printf("%-12s FREEZE: %s\n", "kind", a.reason);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    status = at_publish(&s, a.export_path, a.gateway, stdout);
+    status = at_publish(&s, a.export_path, &a.gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

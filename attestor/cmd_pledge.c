@@ -63,11 +63,12 @@ static const char release_usage[] =
     "usage: custos-attestor release --account REF --registry F --holdings F --key F\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-    "         --gateway HOST:PORT [--export OUT.json]";
+    "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]";
 
 typedef struct release_args {
     const char *account, *registry, *holdings, *key, *feed, *chain_id, *contract, *state,
-        *policy, *valid_until, *now, *gateway, *export_path;
+        *policy, *valid_until, *now, *export_path;
+    at_gateway gw;
 } release_args;
 
 static int parse_release_args(int argc, char **argv, release_args *a)
@@ -79,7 +80,7 @@ static int parse_release_args(int argc, char **argv, release_args *a)
         {"contract", required_argument, NULL, 'C'}, {"state", required_argument, NULL, 's'},
         {"policy", required_argument, NULL, 'P'},   {"valid-until", required_argument, NULL, 'v'},
         {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'},   {0, 0, 0, 0}};
+        {"export", required_argument, NULL, 'e'},   AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0;
@@ -96,16 +97,19 @@ static int parse_release_args(int argc, char **argv, release_args *a)
         case 'P': a->policy = optarg; break;
         case 'v': a->valid_until = optarg; break;
         case 'n': a->now = optarg; break;
-        case 'g': a->gateway = optarg; break;
+        case 'g': a->gw.target = optarg; break;
         case 'e': a->export_path = optarg; break;
-        default: at_cmd_error("%s", release_usage); return AT_EXIT_INPUT;
+        default:
+            if (at_gateway_take_option(&a->gw, c, optarg))
+                break;
+            at_cmd_error("%s", release_usage); return AT_EXIT_INPUT;
         }
     }
     /* The gateway is required: only its acknowledgement ends the pledge. */
     const struct { const char *value, *flag; } required[] = {
         {a->account, "--account"},   {a->registry, "--registry"}, {a->holdings, "--holdings"},
         {a->key, "--key"},           {a->feed, "--feed"},         {a->chain_id, "--chain-id"},
-        {a->contract, "--contract"}, {a->state, "--state"},       {a->gateway, "--gateway"}};
+        {a->contract, "--contract"}, {a->state, "--state"},       {a->gw.target, "--gateway"}};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (required[i].value == NULL) {
             at_cmd_error("release: %s is required\n%s", required[i].flag, release_usage);
@@ -182,7 +186,7 @@ int at_cmd_release(int argc, char **argv)
     custos_address_to_hex(signer.address, hex);
     printf("%-12s %s\n", "signer", hex);
     custos_submit_result res;
-    status = at_publish_answer(&s, a.export_path, a.gateway, stdout, &res);
+    status = at_publish_answer(&s, a.export_path, &a.gw, stdout, &res);
     custos_submission_clear(&s);
     if (status != AT_EXIT_OK)
         return status;

@@ -21,6 +21,7 @@
 #include "custos/eip712.h"
 #include "custos/keccak.h"
 #include "fileio.h"
+#include "gwconn.h"
 #include "holdings.h"
 #include "jsonin.h"
 #include "pledge.h"
@@ -208,7 +209,14 @@ static void drain(run_state *st)
      * back-off, longer than ours. */
     custos_client *client;
     drain_result r = DRAIN_UNREACHABLE;
-    if (custos_client_new(st->conf.gateway, AT_RUN_CALL_TIMEOUT_MS, &client, &err) != CUSTOS_OK) {
+    const at_gateway gw = {
+        .target = st->conf.gateway,
+        .tls_ca = st->conf.tls_ca[0] != '\0' ? st->conf.tls_ca : NULL,
+        .tls_cert = st->conf.tls_cert[0] != '\0' ? st->conf.tls_cert : NULL,
+        .tls_key = st->conf.tls_key[0] != '\0' ? st->conf.tls_key : NULL,
+        .insecure = st->conf.insecure,
+    };
+    if (at_gateway_connect(&gw, AT_RUN_CALL_TIMEOUT_MS, &client, &err) != CUSTOS_OK) {
         run_log("cannot use gateway %s: %s", st->conf.gateway, err.message);
     } else {
         r = DRAIN_DONE;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gwconn.h"
 
 static const char usage[] =
     "usage: custos-attestor COMMAND [OPTIONS]\n"
@@ -10,20 +11,20 @@ static const char usage[] =
     "  attest  --holdings F (--prices F | --price-source URL... [--price-ca F])\n"
     "          --policy F --key F --account REF --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F\n"
-    "          [--gateway HOST:PORT] [--export OUT.json] [--now UNIXSECONDS]\n"
+    "          [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] [--now UNIXSECONDS]\n"
     "          [--registry PLEDGES.json]\n"
     "                                        value, sign, submit and/or export\n"
-    "  cosign  --in FILE.json --key F [--gateway HOST:PORT] [--export OUT.json]\n"
+    "  cosign  --in FILE.json --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
     "                                        add this key's signature, submit and/or export\n"
     "  freeze  --holdings F --account REF --reason TEXT --key F --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
-    "          [--now T] [--gateway HOST:PORT] [--export OUT.json]\n"
+    "          [--now T] [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
     "                                        void the account's value at once (custodian key)\n"
     "  pledge  --account REF --beneficiary 0xADDR --registry F\n"
     "                                        record the account's one lender\n"
     "  release --account REF --registry F --holdings F --key F --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F (--policy F | --valid-until T)\n"
-    "          [--now T] --gateway HOST:PORT [--export OUT.json]\n"
+    "          [--now T] --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]\n"
     "                                        end the pledge (cleared once ACCEPTED)\n"
     "  run     --config FILE.json            daemon: re-value, sign, spool and submit every\n"
     "                                        account on an interval and on holdings changes\n"

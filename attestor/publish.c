@@ -36,12 +36,13 @@ static int export_file(const custos_submission *s, const char *path)
     return AT_EXIT_OK;
 }
 
-static int submit(const custos_submission *s, const char *gateway, FILE *out,
+static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
                   custos_submit_result *res)
 {
+    const char *gateway = gw->target;
     custos_client *client;
     custos_error err;
-    custos_rc rc = custos_client_new(gateway, 0, &client, &err);
+    custos_rc rc = at_gateway_connect(gw, 0, &client, &err);
     if (rc != CUSTOS_OK) {
         at_cmd_error("cannot use gateway %s: %s", gateway, err.message);
         return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE : AT_EXIT_INPUT;
@@ -65,15 +66,15 @@ static int submit(const custos_submission *s, const char *gateway, FILE *out,
     return AT_EXIT_OK;
 }
 
-int at_publish(const custos_submission *s, const char *export_path, const char *gateway,
+int at_publish(const custos_submission *s, const char *export_path, const at_gateway *gw,
                FILE *out)
 {
     custos_submit_result res;
-    return at_publish_answer(s, export_path, gateway, out, &res);
+    return at_publish_answer(s, export_path, gw, out, &res);
 }
 
-int at_publish_answer(const custos_submission *s, const char *export_path, const char *gateway,
-                      FILE *out, custos_submit_result *res)
+int at_publish_answer(const custos_submission *s, const char *export_path,
+                      const at_gateway *gw, FILE *out, custos_submit_result *res)
 {
     memset(res, 0, sizeof *res);
     int export_status = AT_EXIT_OK;
@@ -83,10 +84,10 @@ int at_publish_answer(const custos_submission *s, const char *export_path, const
             fprintf(out, "%-12s %s\n", "exported", export_path);
     }
     fflush(out);
-    if (gateway == NULL)
+    if (gw->target == NULL)
         return export_status;
     /* The signature exists now: submit it even if the export failed. */
-    int status = submit(s, gateway, out, res);
+    int status = submit(s, gw, out, res);
     fflush(out);
     return status != AT_EXIT_OK ? status : export_status;
 }

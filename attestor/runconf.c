@@ -59,7 +59,8 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
     static const char *const keys[] = {
         "holdings", "prices", "price_sources", "price_ca", "policy", "key", "feed", "chain_id",
         "contract", "state", "registry", "gateway", "spool", "interval_seconds",
-        "heartbeat_seconds", "retry_max_seconds", NULL};
+        "heartbeat_seconds", "retry_max_seconds", "tls_ca", "tls_cert", "tls_key", "insecure",
+        NULL};
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "holdings", true, c->holdings, err);
@@ -77,8 +78,18 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
         rc = path_member(file, dir, root, "spool", true, c->spool, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "registry", false, c->registry, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "tls_ca", false, c->tls_ca, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "tls_cert", false, c->tls_cert, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "tls_key", false, c->tls_key, err);
     if (rc != CUSTOS_OK)
         return rc;
+    const json_t *insecure = json_object_get(root, "insecure");
+    if (insecure != NULL && !json_is_boolean(insecure))
+        return at_json_fail(err, file, "insecure", "expected true or false");
+    c->insecure = insecure != NULL && json_is_true(insecure);
     json_t *sources = json_object_get(root, "price_sources");
     if ((sources == NULL) == (c->prices[0] == '\0'))
         return at_json_fail(err, file, "prices", "give \"prices\" or \"price_sources\", not both");

@@ -6,11 +6,14 @@
  *    "spool": "spool", "interval_seconds": 300, "heartbeat_seconds": 3600}
  * "price_sources" (1 to 8 URLs) with optional "price_ca" replaces "prices"; "registry"
  * (optional) is the pledge registry (pledge.h); "retry_max_seconds" (60) caps the back-off
- * while the gateway cannot be reached. Relative paths are relative to the config file's
+ * while the gateway cannot be reached. The gateway is reached over TLS: "tls_ca" (CA of its
+ * certificate; absent: the system's roots), "tls_cert" and "tls_key" (the attestor's client
+ * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative to the config file's
  * directory. Unknown keys are refused; every message names the file and the key. */
 #ifndef AT_RUNCONF_H
 #define AT_RUNCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,10 +27,12 @@ typedef struct at_runconf {
     char holdings[AT_RUNCONF_PATH_MAX], prices[AT_RUNCONF_PATH_MAX],
         policy[AT_RUNCONF_PATH_MAX], key[AT_RUNCONF_PATH_MAX], state[AT_RUNCONF_PATH_MAX],
         spool[AT_RUNCONF_PATH_MAX], registry[AT_RUNCONF_PATH_MAX],
-        price_ca[AT_RUNCONF_PATH_MAX]; /* "" when absent */
+        price_ca[AT_RUNCONF_PATH_MAX], tls_ca[AT_RUNCONF_PATH_MAX],
+        tls_cert[AT_RUNCONF_PATH_MAX], tls_key[AT_RUNCONF_PATH_MAX]; /* "" when absent */
     char sources[AT_PRICE_SOURCES_MAX][1024];
     size_t n_sources;
     char gateway[256];
+    bool insecure;
     custos_submission ctx; /* feed and domain */
     uint64_t interval_seconds, heartbeat_seconds, retry_max_seconds;
 } at_runconf;

@@ -147,7 +147,7 @@ static int setup(void **st)
              "\"policy\": \"policy.json\", \"key\": \"other.key\", \"feed\": \"%s\", "
              "\"chain_id\": %d, \"contract\": \"%s\", \"state\": \"state.json\", "
              "\"gateway\": \"%s\", \"spool\": \"spool\", \"interval_seconds\": 3600, "
-             "\"heartbeat_seconds\": 3600, \"retry_max_seconds\": 1}",
+             "\"heartbeat_seconds\": 3600, \"retry_max_seconds\": 1, \"insecure\": true}",
              GWF_OTHER_FEED, GWF_CHAIN_ID, GWF_CONTRACT, F.target);
     tu_write_file(config, text);
     return 0;

@@ -94,6 +94,7 @@ static int freeze(const char *ref, const char *key, const char *state, const cha
     argv[n++] = "--contract"; argv[n++] = GWF_CONTRACT;
     argv[n++] = "--state"; argv[n++] = state;
     argv[n++] = "--gateway"; argv[n++] = F.target;
+    argv[n++] = "--insecure"; /* the test gateway serves plaintext */
     argv[n++] = "--export"; argv[n++] = export_path;
     if (extra == NULL) {
         argv[n++] = "--policy";

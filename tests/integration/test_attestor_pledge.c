@@ -107,7 +107,7 @@ static int attest(void)
                           prices, "--policy", policy, "--key", key, "--account", REF,
                           "--feed", GWF_OTHER_FEED, "--chain-id", "31337", "--contract",
                           GWF_CONTRACT, "--state", state, "--gateway", F.target,
-                          "--registry", registry, NULL};
+                          "--insecure", "--registry", registry, NULL};
     return run(argv, "attest");
 }
 
@@ -116,7 +116,8 @@ static int release(void)
     const char *argv[] = {CUSTOS_ATTESTOR_BIN, "release", "--account", REF, "--registry",
                           registry, "--holdings", holdings, "--key", key, "--feed",
                           GWF_OTHER_FEED, "--chain-id", "31337", "--contract", GWF_CONTRACT,
-                          "--state", state, "--policy", policy, "--gateway", F.target, NULL};
+                          "--state", state, "--policy", policy, "--gateway", F.target,
+                          "--insecure", NULL};
     return run(argv, "release");
 }
 

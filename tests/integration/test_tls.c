@@ -17,7 +17,9 @@
 #include <grpc/status.h>
 
 #include "custos/client.h"
+#include "custos/keyfile.h"
 #include "custos/reason.h"
+#include "custos/typeddata.h"
 
 #include "gwfixture.h"
 #include "testutil.h"
@@ -387,10 +389,54 @@ static void test_client_options_checked(void **state)
     assert_null(c);
 }
 
+/* The attestor binary over mTLS: an export signed by the custodian is cosigned by the
+ * valuation agent with `custos-attestor cosign` through the TLS port, and reaches quorum.
+ * The same command without the CA that signed the gateway's certificate cannot connect. */
+static void test_attestor_binary_over_mtls(void **state)
+{
+    tls_fixture *t = *state;
+    custos_submission s;
+    gwf_make(&t->f, &s, "acct-tls-attestor", 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    char *json = NULL;
+    custos_error err;
+    if (custos_typeddata_export(&s, &json, &err) != CUSTOS_OK)
+        fail_msg("export: %s", err.message);
+    custos_submission_clear(&s);
+    char in[1200], key[1200], ca[1200], cert[1200], cert_key[1200];
+    snprintf(in, sizeof in, "%s/to-cosign.json", t->f.dir);
+    tu_write_file(in, json);
+    free(json);
+    snprintf(key, sizeof key, "%s/agent.key", t->f.dir);
+    if (custos_keyfile_write(key, t->f.keys[GWF_KEY_AGENT].seckey, &err) != CUSTOS_OK)
+        fail_msg("key file: %s", err.message);
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "acme", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "acme", cert_key, sizeof cert_key);
+    strcat(cert_key, ".key");
+
+    char out[8192];
+    const char *untrusting[] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", in, "--key", key,
+                                "--gateway", t->f.target, "--tls-cert", cert, "--tls-key",
+                                cert_key, NULL};
+    assert_int_equal(tu_run(untrusting, out, sizeof out, 1), 3);
+
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", in, "--key", key,
+                          "--gateway", t->f.target, "--tls-ca", ca, "--tls-cert", cert,
+                          "--tls-key", cert_key, NULL};
+    int rc = tu_run(argv, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("custos-attestor cosign over mTLS exited %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "ACCEPTED 2/2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mapped_attestor_submits),
+        cmocka_unit_test(test_attestor_binary_over_mtls),
         cmocka_unit_test(test_other_attestor_refused_for_feed),
         cmocka_unit_test(test_unmapped_client_reads_only),
         cmocka_unit_test(test_wrong_ca_client_cert_cannot_connect),
