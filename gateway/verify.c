@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "custos/eip712.h"
+#include "custos/merkle.h"
 #include "custos/sig.h"
 
 struct gw_verifier {
@@ -218,6 +219,24 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return r;
     out->feed = feed;
     custos_attestation_digest_with_separator(v->separator, &s->att, out->digest);
-    return gw_verify_signatures(v->cfg, feed, out->digest, s->sigs, s->n_sigs, out, detail,
-                                cap);
+    r = gw_verify_signatures(v->cfg, feed, out->digest, s->sigs, s->n_sigs, out, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
+    return gw_verify_positions(s, detail, cap);
+}
+
+custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap)
+{
+    if (s->n_positions == 0)
+        return CUSTOS_REASON_NONE;
+    uint8_t root[CUSTOS_HASH_LEN];
+    custos_error err;
+    if (custos_positions_root(s->positions, s->n_positions, root, &err) != CUSTOS_OK)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap, "positions: %s",
+                             err.message);
+    if (memcmp(root, s->att.positions_root, CUSTOS_HASH_LEN) != 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "the %zu positions sent do not hash to the signed positionsRoot",
+                             s->n_positions);
+    return CUSTOS_REASON_NONE;
 }

@@ -32,9 +32,14 @@ custos_rc gw_verifier_new(const gw_config *cfg, gw_verifier **out, custos_error 
 void gw_verifier_free(gw_verifier *v);
 
 /* All the rules, in this order: kind, signature count, domain, feed, freshness (at
- * `now`, unix seconds), signatures. Thread-safe. */
+ * `now`, unix seconds), signatures, positions. Thread-safe. */
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap);
+
+/* MALFORMED when positions are sent and do not hash to the signed positionsRoot: the
+ * gateway stores them and serves proofs from them, so they must be the committed ones.
+ * Checked after the signatures, so only allow-listed signers can make it hash. */
+custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap);
 
 /* WRONG_DOMAIN unless got is exactly the configured domain. */
 custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,

@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "custos/eip712.h"
+#include "custos/merkle.h"
 #include "custos/sig.h"
 #include "verify.h"
 
@@ -232,6 +234,28 @@ static void m_empty_window(custos_submission *s)
     sign_with(s, K_CUST);
 }
 
+/* Two positions; the signed root is theirs, or (tamper) that of different quantities. */
+static void with_positions(custos_submission *s, bool tamper)
+{
+    s->positions = calloc(2, sizeof *s->positions);
+    assert_non_null(s->positions);
+    s->n_positions = 2;
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(s->positions[i].asset_id, sizeof s->positions[i].asset_id, "US91282CLX7%zu", i);
+        custos_u256_from_u64(&s->positions[i].quantity, 1000000 + i);
+        custos_u256_from_u64(&s->positions[i].price, 99);
+        custos_u256_from_u64(&s->positions[i].value, 99000000 + i);
+        s->positions[i].haircut_bps = 200;
+    }
+    assert_int_equal(custos_positions_root(s->positions, 2, s->att.positions_root, NULL),
+                     CUSTOS_OK);
+    if (tamper)
+        custos_u256_from_u64(&s->positions[1].quantity, 2000000);
+    sign_with(s, K_CUST);
+}
+static void m_positions(custos_submission *s) { with_positions(s, false); }
+static void m_positions_tampered(custos_submission *s) { with_positions(s, true); }
+
 static const struct sub_case {
     const char *name;
     mutate_fn mutate;
@@ -263,6 +287,9 @@ static const struct sub_case {
     {"expired", m_expired, CUSTOS_REASON_EXPIRED, "has passed"},
     {"ttl too long", m_ttl, CUSTOS_REASON_TTL_TOO_LONG, "1 s too long"},
     {"empty validity window", m_empty_window, CUSTOS_REASON_MALFORMED, "not after asOf"},
+    {"positions of the signed root", m_positions, CUSTOS_REASON_NONE, NULL},
+    {"positions not of the signed root", m_positions_tampered, CUSTOS_REASON_MALFORMED,
+     "do not hash to the signed positionsRoot"},
 };
 
 static void test_submission_table(void **state)
@@ -288,6 +315,7 @@ static void test_submission_table(void **state)
             assert_ptr_equal(v.feed, &feeds[0]);
             assert_int_equal(v.n_signers, s.n_sigs);
         }
+        custos_submission_clear(&s);
     }
 }
 
