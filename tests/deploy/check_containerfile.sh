@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# deploy/container/Containerfile cannot be built here (no container engine), so check what
+# goes stale silently when the project grows: every directory the top-level CMakeLists.txt
+# adds is copied into the build stage; every pkg-config module (and OpenSSL) the build asks
+# for comes from a package the build stage installs; every shared library the gateway and
+# attestor load directly comes from a package the runtime stage installs.
+set -euo pipefail
+: "${CUSTOS_SOURCE_DIR:?}" "${GATEWAY_BIN:?}" "${ATTESTOR_BIN:?}"
+src=$CUSTOS_SOURCE_DIR
+containerfile=$src/deploy/container/Containerfile
+problems=0
+problem() { echo "Containerfile: $*" >&2; problems=$((problems + 1)); }
+
+# The packages of the N-th stage's apt-get install (1: build, 2: runtime).
+stage_packages() {
+  awk -v want="$1" '
+    /^FROM / { stage++ }
+    stage == want && /apt-get install/ { on = 1 }
+    stage == want && on {
+      for (i = 1; i <= NF; i++) if ($i ~ /^[a-z0-9][a-z0-9.+-]+$/) print $i
+      if ($0 !~ /\\$/) on = 0
+    }' "$containerfile" | grep -vxE 'apt-get|install|update|rm|DEBIAN_FRONTEND' | sort -u
+}
+build_pkgs=$(stage_packages 1)
+runtime_pkgs=$(stage_packages 2)
+[ -n "$build_pkgs" ] || problem "no apt-get install found in the build stage"
+[ -n "$runtime_pkgs" ] || problem "no apt-get install found in the runtime stage"
+
+# The Debian package that ships a file (empty when none does). dpkg records some files
+# under /lib and others under /usr/lib (merged /usr): ask for both spellings.
+package_of() {
+  local path=$1 alt=${1#/usr}
+  [ "$alt" = "$path" ] && alt=/usr$path
+  { dpkg -S "$path" 2>/dev/null || dpkg -S "$alt" 2>/dev/null || true; } | head -n 1 | cut -d: -f1
+}
+
+# 1. Sources: the first path component of every add_subdirectory() is COPYed.
+for dir in $(grep -oE 'add_subdirectory\([^) ]+' "$src/CMakeLists.txt" | cut -d'(' -f2 | cut -d/ -f1 | sort -u); do
+  grep -qE "^COPY $dir $dir\$" "$containerfile" || problem "the build adds $dir/ but the build stage does not COPY it"
+done
+
+# 2. Build dependencies: each pkg-config module's .pc file, and OpenSSL's headers.
+modules=$(grep -rhoE 'IMPORTED_TARGET [a-z0-9_.+-]+' "$src/CMakeLists.txt" "$src"/*/CMakeLists.txt | awk '{print $2}' | sort -u)
+for module in $modules; do
+  pc="$(pkg-config --variable=pcfiledir "$module")/$module.pc"
+  pkg=$(package_of "$pc")
+  [ -n "$pkg" ] || { problem "cannot tell which package ships pkg-config module $module"; continue; }
+  grep -qx "$pkg" <<<"$build_pkgs" || problem "the build needs $module ($pkg), which the build stage does not install"
+done
+pkg=$(package_of /usr/include/openssl/ssl.h)
+grep -qx "$pkg" <<<"$build_pkgs" || problem "the build needs OpenSSL ($pkg), which the build stage does not install"
+
+# What apt installs for the runtime stage: its packages and, recursively, their
+# dependencies (as this machine's dpkg knows them; first of each alternative).
+runtime_closure=$runtime_pkgs
+queue=$runtime_pkgs
+while [ -n "$queue" ]; do
+  next=""
+  for pkg in $queue; do
+    deps=$(dpkg-query -W -f='${Depends},${Pre-Depends}' "$pkg" 2>/dev/null || true)
+    for dep in $(tr ',' '\n' <<<"$deps" | sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/ //g' | sort -u); do
+      grep -qx "$dep" <<<"$runtime_closure" && continue
+      runtime_closure=$(printf '%s\n%s' "$runtime_closure" "$dep")
+      next="$next $dep"
+    done
+  done
+  queue=$next
+done
+
+# 3. Runtime: every library the binaries name directly comes from the runtime stage's
+#    packages or their dependencies.
+#    Sanitizer builds link differently (every library of the chain, the sanitizer and
+#    atomic runtimes): the check needs binaries built as the image builds them.
+if readelf -d "$GATEWAY_BIN" | grep -qE 'NEEDED.*lib(a|ub|t)san'; then
+  echo "Containerfile: runtime libraries not checked: these binaries are sanitizer builds"
+  runtime_bins=""
+else
+  runtime_bins="$GATEWAY_BIN $ATTESTOR_BIN"
+fi
+for bin in $runtime_bins; do
+  for lib in $(readelf -d "$bin" | awk '/NEEDED/ { gsub(/[][]/, "", $5); print $5 }'); do
+    path=$(ldd "$bin" | awk -v l="$lib" '$1 == l { print $3 }')
+    [ -n "$path" ] || { problem "$(basename "$bin") needs $lib, which is not installed here"; continue; }
+    pkg=$(package_of "$path")
+    [ -n "$pkg" ] || pkg=$(package_of "$(readlink -f "$path")")
+    [ -n "$pkg" ] || { problem "cannot tell which package ships $lib"; continue; }
+    [ "$pkg" = libc6 ] && continue
+    grep -qx "$pkg" <<<"$runtime_closure" || problem "$(basename "$bin") loads $lib ($pkg), which the runtime stage does not install"
+  done
+done
+
+if [ "$problems" -gt 0 ]; then
+  echo "$problems problem(s)" >&2
+  exit 1
+fi
+if [ -n "$runtime_bins" ]; then
+  echo "Containerfile: sources, build packages and runtime libraries: ok"
+else
+  echo "Containerfile: sources and build packages: ok"
+fi
