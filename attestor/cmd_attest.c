@@ -16,6 +16,7 @@
 #include "publish.h"
 #include "report.h"
 #include "seqstate.h"
+#include "signopts.h"
 #include "signer.h"
 #include "valuation.h"
 
@@ -28,42 +29,26 @@ static const char usage[] =
     "       (at least one of --gateway and --export)";
 
 typedef struct attest_args {
-    const char *holdings, *prices, *policy, *key, *account, *feed, *chain_id, *contract,
-        *state, *export_path, *now, *price_ca, *registry;
+    at_sign_opts o;
+    const char *prices, *price_ca, *registry;
     const char *sources[AT_PRICE_SOURCES_MAX];
     size_t n_sources;
-    at_gateway gw;
 } attest_args;
 
 static int parse_args(int argc, char **argv, attest_args *a)
 {
     static const struct option opts[] = {
-        {"holdings", required_argument, NULL, 'h'}, {"prices", required_argument, NULL, 'p'},
-        {"policy", required_argument, NULL, 'P'},   {"key", required_argument, NULL, 'k'},
-        {"account", required_argument, NULL, 'a'},  {"feed", required_argument, NULL, 'f'},
-        {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
-        {"state", required_argument, NULL, 's'},    {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'},   {"now", required_argument, NULL, 'n'},
+        {"prices", required_argument, NULL, 'p'},
         {"price-source", required_argument, NULL, 'u'},
-        {"price-ca", required_argument, NULL, 'A'}, {"registry", required_argument, NULL, 'R'},
-        AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
+        {"price-ca", required_argument, NULL, 'A'},
+        {"registry", required_argument, NULL, 'R'},
+        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': a->holdings = optarg; break;
         case 'p': a->prices = optarg; break;
-        case 'P': a->policy = optarg; break;
-        case 'k': a->key = optarg; break;
-        case 'a': a->account = optarg; break;
-        case 'f': a->feed = optarg; break;
-        case 'c': a->chain_id = optarg; break;
-        case 'C': a->contract = optarg; break;
-        case 's': a->state = optarg; break;
-        case 'g': a->gw.target = optarg; break;
-        case 'e': a->export_path = optarg; break;
-        case 'n': a->now = optarg; break;
         case 'A': a->price_ca = optarg; break;
         case 'R': a->registry = optarg; break;
         case 'u':
@@ -74,20 +59,19 @@ static int parse_args(int argc, char **argv, attest_args *a)
             a->sources[a->n_sources++] = optarg;
             break;
         default:
-            if (at_gateway_take_option(&a->gw, c, optarg))
+            if (at_sign_take_option(&a->o, c, optarg))
                 break;
-            at_cmd_error("%s", usage); return AT_EXIT_INPUT;
-        }
-    }
-    const struct { const char *value, *flag; } required[] = {
-        {a->holdings, "--holdings"}, {a->policy, "--policy"},
-        {a->key, "--key"},           {a->account, "--account"},   {a->feed, "--feed"},
-        {a->chain_id, "--chain-id"}, {a->contract, "--contract"}, {a->state, "--state"}};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (required[i].value == NULL) {
-            at_cmd_error("attest: %s is required\n%s", required[i].flag, usage);
+            at_cmd_error("%s", usage);
             return AT_EXIT_INPUT;
         }
+    }
+    const char *missing = at_sign_missing(&a->o);
+    if (missing == NULL && a->o.policy == NULL)
+        missing = "--policy";
+    if (missing != NULL) {
+        at_cmd_error("attest: %s is required\n%s", missing, usage);
+        return AT_EXIT_INPUT;
+    }
     if ((a->prices == NULL) == (a->n_sources == 0)) {
         at_cmd_error("attest: give --prices or --price-source, not both\n%s", usage);
         return AT_EXIT_INPUT;
@@ -96,7 +80,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
         at_cmd_error("attest: --price-ca is for --price-source\n%s", usage);
         return AT_EXIT_INPUT;
     }
-    if (a->gw.target == NULL && a->export_path == NULL) {
+    if (a->o.gw.target == NULL && a->o.export_path == NULL) {
         at_cmd_error("attest: give --gateway, --export or both\n%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -116,16 +100,16 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
     at_policy policy;
     memset(&prices, 0, sizeof prices);
     memset(&policy, 0, sizeof policy);
-    custos_rc rc = at_holdings_load(a->holdings, &holdings, err);
+    custos_rc rc = at_holdings_load(a->o.holdings, &holdings, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = at_policy_load(a->policy, &policy, err);
+    rc = at_policy_load(a->o.policy, &policy, err);
     const at_account *account = NULL;
     if (rc == CUSTOS_OK) {
-        account = at_holdings_find(&holdings, a->account);
+        account = at_holdings_find(&holdings, a->o.account);
         if (account == NULL)
             rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s: no account with ref '%.128s'",
-                                  a->holdings, a->account);
+                                  a->o.holdings, a->o.account);
     }
     if (rc == CUSTOS_OK)
         rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
@@ -153,17 +137,18 @@ int at_cmd_attest(int argc, char **argv)
     at_signer signer;
     memset(&signer, 0, sizeof signer);
     /* Everything that can fail on bad input runs before a sequence number is taken. */
-    custos_rc rc = at_context_parse(a.feed, a.chain_id, a.contract, a.now, &s, &now, &err);
+    custos_rc rc =
+        at_context_parse(a.o.feed, a.o.chain_id, a.o.contract, a.o.now, &s, &now, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.key, &err);
+        rc = at_signer_open(&signer, a.o.key, &err);
     bool *matured = NULL;
     if (rc == CUSTOS_OK)
         rc = value_account(&a, now, &s, &matured, &err);
     /* One lender per collateral: the ledger's beneficiary must be the registered pledge. */
     if (rc == CUSTOS_OK && a.registry != NULL)
-        rc = at_pledge_check(a.registry, a.account, s.att.beneficiary, &err);
+        rc = at_pledge_check(a.registry, a.o.account, s.att.beneficiary, &err);
     if (rc == CUSTOS_OK)
-        rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
+        rc = at_seqstate_next(a.o.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
@@ -179,7 +164,7 @@ int at_cmd_attest(int argc, char **argv)
     s.n_sigs = 1;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    printf("%-12s %s\n", "reference", a.account);
+    printf("%-12s %s\n", "reference", a.o.account);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
     /* Matured Treasuries count at par until redeemed: the custodian should know. */
@@ -188,7 +173,7 @@ int at_cmd_attest(int argc, char **argv)
             printf("%-12s %s: at or past maturity, valued at par\n", "matured",
                    s.positions[i].asset_id);
     free(matured);
-    status = at_publish(&s, a.export_path, &a.gw, stdout);
+    status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

@@ -13,7 +13,8 @@
 #include "signer.h"
 
 static const char usage[] =
-    "usage: custos-attestor cosign --in FILE.json --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
+    "usage: custos-attestor cosign --in FILE.json --key F\n"
+    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
     "[--export OUT.json]\n"
     "       (at least one of --gateway and --export)";
 

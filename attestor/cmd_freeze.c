@@ -16,6 +16,7 @@
 #include "report.h"
 #include "seqstate.h"
 #include "signer.h"
+#include "signopts.h"
 #include "zeroatt.h"
 
 #define AT_REASON_MAX 200
@@ -28,59 +29,41 @@ static const char usage[] =
     "       (at least one of --gateway and --export)";
 
 typedef struct freeze_args {
-    const char *holdings, *account, *reason, *key, *feed, *chain_id, *contract, *state,
-        *policy, *valid_until, *now, *export_path;
-    at_gateway gw;
+    at_sign_opts o;
+    const char *reason, *valid_until;
 } freeze_args;
 
 static int parse_args(int argc, char **argv, freeze_args *a)
 {
     static const struct option opts[] = {
-        {"holdings", required_argument, NULL, 'h'}, {"account", required_argument, NULL, 'a'},
-        {"reason", required_argument, NULL, 'r'},   {"key", required_argument, NULL, 'k'},
-        {"feed", required_argument, NULL, 'f'},     {"chain-id", required_argument, NULL, 'c'},
-        {"contract", required_argument, NULL, 'C'}, {"state", required_argument, NULL, 's'},
-        {"policy", required_argument, NULL, 'P'},   {"valid-until", required_argument, NULL, 'v'},
-        {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'},   AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
+        {"reason", required_argument, NULL, 'r'}, {"valid-until", required_argument, NULL, 'v'},
+        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': a->holdings = optarg; break;
-        case 'a': a->account = optarg; break;
         case 'r': a->reason = optarg; break;
-        case 'k': a->key = optarg; break;
-        case 'f': a->feed = optarg; break;
-        case 'c': a->chain_id = optarg; break;
-        case 'C': a->contract = optarg; break;
-        case 's': a->state = optarg; break;
-        case 'P': a->policy = optarg; break;
         case 'v': a->valid_until = optarg; break;
-        case 'n': a->now = optarg; break;
-        case 'g': a->gw.target = optarg; break;
-        case 'e': a->export_path = optarg; break;
         default:
-            if (at_gateway_take_option(&a->gw, c, optarg))
+            if (at_sign_take_option(&a->o, c, optarg))
                 break;
-            at_cmd_error("%s", usage); return AT_EXIT_INPUT;
-        }
-    }
-    const struct { const char *value, *flag; } required[] = {
-        {a->holdings, "--holdings"}, {a->account, "--account"},   {a->reason, "--reason"},
-        {a->key, "--key"},           {a->feed, "--feed"},         {a->chain_id, "--chain-id"},
-        {a->contract, "--contract"}, {a->state, "--state"}};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (required[i].value == NULL) {
-            at_cmd_error("freeze: %s is required\n%s", required[i].flag, usage);
+            at_cmd_error("%s", usage);
             return AT_EXIT_INPUT;
         }
-    if ((a->policy == NULL) == (a->valid_until == NULL)) {
+    }
+    const char *missing = at_sign_missing(&a->o);
+    if (missing == NULL && a->reason == NULL)
+        missing = "--reason";
+    if (missing != NULL) {
+        at_cmd_error("freeze: %s is required\n%s", missing, usage);
+        return AT_EXIT_INPUT;
+    }
+    if ((a->o.policy == NULL) == (a->valid_until == NULL)) {
         at_cmd_error("freeze: give --policy or --valid-until, not both\n%s", usage);
         return AT_EXIT_INPUT;
     }
-    if (a->gw.target == NULL && a->export_path == NULL) {
+    if (a->o.gw.target == NULL && a->o.export_path == NULL) {
         at_cmd_error("freeze: give --gateway, --export or both\n%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -111,11 +94,11 @@ static custos_rc build(const freeze_args *a, custos_submission *s, custos_error 
     if (rc != CUSTOS_OK)
         return rc;
     uint64_t now;
-    rc = at_context_parse(a->feed, a->chain_id, a->contract, a->now, s, &now, err);
+    rc = at_context_parse(a->o.feed, a->o.chain_id, a->o.contract, a->o.now, s, &now, err);
     if (rc != CUSTOS_OK)
         return rc;
     /* A freeze names the beneficiary the account is pledged to: it never moves the pledge. */
-    return at_zeroatt_build(a->holdings, a->account, a->policy, a->valid_until, now,
+    return at_zeroatt_build(a->o.holdings, a->o.account, a->o.policy, a->valid_until, now,
                             CUSTOS_KIND_FREEZE, s, err);
 }
 
@@ -132,9 +115,9 @@ int at_cmd_freeze(int argc, char **argv)
     custos_error err;
     custos_rc rc = build(&a, &s, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.key, &err);
+        rc = at_signer_open(&signer, a.o.key, &err);
     if (rc == CUSTOS_OK)
-        rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
+        rc = at_seqstate_next(a.o.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
@@ -149,11 +132,11 @@ int at_cmd_freeze(int argc, char **argv)
     s.n_sigs = 1;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    printf("%-12s %s\n", "reference", a.account);
+    printf("%-12s %s\n", "reference", a.o.account);
     printf("%-12s FREEZE: %s\n", "kind", a.reason);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    status = at_publish(&s, a.export_path, &a.gw, stdout);
+    status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

@@ -17,6 +17,7 @@
 #include "report.h"
 #include "seqstate.h"
 #include "signer.h"
+#include "signopts.h"
 #include "zeroatt.h"
 
 static const char pledge_usage[] =
@@ -66,56 +67,40 @@ static const char release_usage[] =
     "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]";
 
 typedef struct release_args {
-    const char *account, *registry, *holdings, *key, *feed, *chain_id, *contract, *state,
-        *policy, *valid_until, *now, *export_path;
-    at_gateway gw;
+    at_sign_opts o;
+    const char *registry, *valid_until;
 } release_args;
 
 static int parse_release_args(int argc, char **argv, release_args *a)
 {
     static const struct option opts[] = {
-        {"account", required_argument, NULL, 'a'},  {"registry", required_argument, NULL, 'r'},
-        {"holdings", required_argument, NULL, 'h'}, {"key", required_argument, NULL, 'k'},
-        {"feed", required_argument, NULL, 'f'},     {"chain-id", required_argument, NULL, 'c'},
-        {"contract", required_argument, NULL, 'C'}, {"state", required_argument, NULL, 's'},
-        {"policy", required_argument, NULL, 'P'},   {"valid-until", required_argument, NULL, 'v'},
-        {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'},   AT_GATEWAY_OPTIONS, {0, 0, 0, 0}};
+        {"registry", required_argument, NULL, 'r'}, {"valid-until", required_argument, NULL, 'v'},
+        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     int c;
-    optind = 0;
+    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'a': a->account = optarg; break;
         case 'r': a->registry = optarg; break;
-        case 'h': a->holdings = optarg; break;
-        case 'k': a->key = optarg; break;
-        case 'f': a->feed = optarg; break;
-        case 'c': a->chain_id = optarg; break;
-        case 'C': a->contract = optarg; break;
-        case 's': a->state = optarg; break;
-        case 'P': a->policy = optarg; break;
         case 'v': a->valid_until = optarg; break;
-        case 'n': a->now = optarg; break;
-        case 'g': a->gw.target = optarg; break;
-        case 'e': a->export_path = optarg; break;
         default:
-            if (at_gateway_take_option(&a->gw, c, optarg))
+            if (at_sign_take_option(&a->o, c, optarg))
                 break;
-            at_cmd_error("%s", release_usage); return AT_EXIT_INPUT;
-        }
-    }
-    /* The gateway is required: only its acknowledgement ends the pledge. */
-    const struct { const char *value, *flag; } required[] = {
-        {a->account, "--account"},   {a->registry, "--registry"}, {a->holdings, "--holdings"},
-        {a->key, "--key"},           {a->feed, "--feed"},         {a->chain_id, "--chain-id"},
-        {a->contract, "--contract"}, {a->state, "--state"},       {a->gw.target, "--gateway"}};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (required[i].value == NULL) {
-            at_cmd_error("release: %s is required\n%s", required[i].flag, release_usage);
+            at_cmd_error("%s", release_usage);
             return AT_EXIT_INPUT;
         }
-    if ((a->policy == NULL) == (a->valid_until == NULL)) {
+    }
+    const char *missing = at_sign_missing(&a->o);
+    if (missing == NULL && a->registry == NULL)
+        missing = "--registry";
+    /* The gateway is required: only its acknowledgement ends the pledge. */
+    if (missing == NULL && a->o.gw.target == NULL)
+        missing = "--gateway";
+    if (missing != NULL) {
+        at_cmd_error("release: %s is required\n%s", missing, release_usage);
+        return AT_EXIT_INPUT;
+    }
+    if ((a->o.policy == NULL) == (a->valid_until == NULL)) {
         at_cmd_error("release: give --policy or --valid-until, not both\n%s", release_usage);
         return AT_EXIT_INPUT;
     }
@@ -131,17 +116,17 @@ static custos_rc build_release(const release_args *a, custos_submission *s,
                                uint8_t ben[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
     bool pledged;
-    custos_rc rc = at_pledge_get(a->registry, a->account, &pledged, ben, err);
+    custos_rc rc = at_pledge_get(a->registry, a->o.account, &pledged, ben, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (!pledged)
         return custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
                                 "%s: account '%.128s' is not pledged: nothing to release",
-                                a->registry, a->account);
+                                a->registry, a->o.account);
     uint64_t now;
-    rc = at_context_parse(a->feed, a->chain_id, a->contract, a->now, s, &now, err);
+    rc = at_context_parse(a->o.feed, a->o.chain_id, a->o.contract, a->o.now, s, &now, err);
     if (rc == CUSTOS_OK)
-        rc = at_zeroatt_build(a->holdings, a->account, a->policy, a->valid_until, now,
+        rc = at_zeroatt_build(a->o.holdings, a->o.account, a->o.policy, a->valid_until, now,
                               CUSTOS_KIND_RELEASE, s, err);
     /* The release names the lender whose pledge ends, whatever the ledger says now. */
     if (rc == CUSTOS_OK)
@@ -163,9 +148,9 @@ int at_cmd_release(int argc, char **argv)
     uint8_t ben[CUSTOS_ADDRESS_LEN];
     custos_rc rc = build_release(&a, &s, ben, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.key, &err);
+        rc = at_signer_open(&signer, a.o.key, &err);
     if (rc == CUSTOS_OK)
-        rc = at_seqstate_next(a.state, s.att.account, &s.att.sequence, &err);
+        rc = at_seqstate_next(a.o.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
@@ -179,14 +164,14 @@ int at_cmd_release(int argc, char **argv)
     }
     s.n_sigs = 1;
     char hex[CUSTOS_ADDRESS_HEX_LEN];
-    printf("%-12s %s\n", "reference", a.account);
+    printf("%-12s %s\n", "reference", a.o.account);
     custos_address_to_hex(ben, hex);
     printf("%-12s RELEASE of the pledge to %s\n", "kind", hex);
     at_report_attestation(stdout, &s, digest);
     custos_address_to_hex(signer.address, hex);
     printf("%-12s %s\n", "signer", hex);
     custos_submit_result res;
-    status = at_publish_answer(&s, a.export_path, &a.gw, stdout, &res);
+    status = at_publish_answer(&s, a.o.export_path, &a.o.gw, stdout, &res);
     custos_submission_clear(&s);
     if (status != AT_EXIT_OK)
         return status;
@@ -195,7 +180,7 @@ int at_cmd_release(int argc, char **argv)
                "accepted release ends the pledge\n", "pledge");
         return AT_EXIT_OK;
     }
-    if (at_pledge_clear(a.registry, a.account, ben, &err) != CUSTOS_OK) {
+    if (at_pledge_clear(a.registry, a.o.account, ben, &err) != CUSTOS_OK) {
         at_cmd_error("release: accepted by the gateway, but the registry was not updated: %s",
                      err.message);
         return AT_EXIT_INPUT;

@@ -8,8 +8,9 @@
  * (optional) is the pledge registry (pledge.h); "retry_max_seconds" (60) caps the back-off
  * while the gateway cannot be reached. The gateway is reached over TLS: "tls_ca" (CA of its
  * certificate; absent: the system's roots), "tls_cert" and "tls_key" (the attestor's client
- * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative to the config file's
- * directory. Unknown keys are refused; every message names the file and the key. */
+ * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative
+ * to the config file's directory. Unknown keys are refused; every message names the file
+ * and the key. */
 #ifndef AT_RUNCONF_H
 #define AT_RUNCONF_H
 
