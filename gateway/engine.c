@@ -408,6 +408,9 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
 
 static void eng_log_outcome(const eng_item *it)
 {
+    /* Every submission passes here: build nothing unless debug logging is on. */
+    if (!gw_log_enabled(GW_LOG_DEBUG))
+        return;
     const gw_submit_outcome *o = &it->out;
     char account[2 + 2 * CUSTOS_HASH_LEN + 1], digest[2 + 2 * CUSTOS_HASH_LEN + 1];
     eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);

@@ -15,6 +15,11 @@ void gw_log_set_level(gw_log_level level)
     min_level = level;
 }
 
+bool gw_log_enabled(gw_log_level level)
+{
+    return level >= min_level;
+}
+
 /* Writes s as the body of a JSON string (RFC 8259 escapes). */
 static void put_json_string(FILE *out, const char *s)
 {
@@ -31,7 +36,7 @@ static void put_json_string(FILE *out, const char *s)
 
 void gw_log(gw_log_level level, const char *event, const char *fmt, ...)
 {
-    if (level < min_level)
+    if (!gw_log_enabled(level))
         return;
     char msg[1024];
     va_list ap;
