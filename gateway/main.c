@@ -115,11 +115,14 @@ int main(int argc, char **argv)
     if (port_file == NULL && cfg.port_file[0] != '\0')
         port_file = cfg.port_file;
 
-    /* Every thread created from here on inherits the mask: only sigwait below sees them. */
+    /* Every thread created from here on inherits the mask: only sigwait below sees them.
+     * SIGHUP is caught too: its default action would kill a gateway an operator only
+     * meant to reload, and reloading is not implemented yet. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     signal(SIGPIPE, SIG_IGN);
     if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0) {
         fprintf(stderr, "custos-gateway: cannot block signals\n");
@@ -191,7 +194,12 @@ int main(int argc, char **argv)
                cfg.metrics.listen, metrics_port);
 
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0) {
+    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP)
+            gw_log(GW_LOG_WARN, "reload",
+                   "SIGHUP: reloading the configuration is not supported yet; restart the "
+                   "gateway to apply changes (it keeps serving)");
+        sig = 0;
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
     /* First, while the engine and the publisher it reads are still there. */

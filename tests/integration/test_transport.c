@@ -1,6 +1,6 @@
 /* The gateway's gRPC transport, end to end against the real custos-gateway binary:
  * health, unknown methods, garbage and oversized messages, SubmitStream ordering, Watch
- * replay/live/resume, and a clean exit on SIGTERM with a stream open. */
+ * replay/live/resume, SIGHUP survived, and a clean exit on SIGTERM with a stream open. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -436,6 +436,26 @@ static void test_watch_replay_live_resume(void **state)
     free(w);
 }
 
+/* SIGHUP must not kill the gateway (its default action): it logs that reloading is not
+ * supported and keeps serving. */
+static void test_sighup_keeps_serving(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(kill(f->proc.pid, SIGHUP), 0);
+    char log_path[sizeof f->dir + 16];
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", f->dir);
+    bool warned = false;
+    for (int waited = 0; waited < 10000 && !warned; waited += 50) {
+        char *log = tu_read_file(log_path);
+        warned = log != NULL && strstr(log, "\"event\":\"reload\"") != NULL;
+        free(log);
+        if (!warned)
+            sleep_ms(50);
+    }
+    assert_true(warned);
+    assert_serving(f);
+}
+
 static void test_sigterm_with_open_stream(void **state)
 {
     fixture *f = *state;
@@ -464,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_unary_submit_and_get_latest),
         cmocka_unit_test(test_submit_stream_in_order),
         cmocka_unit_test(test_watch_replay_live_resume),
+        cmocka_unit_test(test_sighup_keeps_serving),
         cmocka_unit_test(test_sigterm_with_open_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
