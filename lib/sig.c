@@ -166,6 +166,65 @@ custos_rc custos_recover_address(custos_secp *ctx, const uint8_t digest[32],
     return CUSTOS_OK;
 }
 
+custos_rc custos_pubkey_from_seckey(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
+                                    uint8_t pubkey[CUSTOS_PUBKEY_LEN], custos_error *err)
+{
+    if (ctx == NULL || seckey == NULL || pubkey == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "public key: NULL argument");
+    secp256k1_pubkey pk;
+    if (secp256k1_ec_pubkey_create(ctx->ctx, &pk, seckey) != 1)
+        return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                "secret key is not valid: it must be in 1..n-1 of secp256k1");
+    size_t len = CUSTOS_PUBKEY_LEN;
+    (void)secp256k1_ec_pubkey_serialize(ctx->ctx, pubkey, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_address_from_pubkey(custos_secp *ctx, const uint8_t pubkey[CUSTOS_PUBKEY_LEN],
+                                     uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
+{
+    if (ctx == NULL || pubkey == NULL || addr == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "address from public key: NULL argument");
+    secp256k1_pubkey pk;
+    if (pubkey[0] != 0x04 ||
+        secp256k1_ec_pubkey_parse(ctx->ctx, &pk, pubkey, CUSTOS_PUBKEY_LEN) != 1)
+        return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                "public key is not an uncompressed point of secp256k1");
+    sig_address_from_pubkey(ctx->ctx, &pk, addr);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[32],
+                                      const uint8_t rs[64], const uint8_t addr[CUSTOS_ADDRESS_LEN],
+                                      custos_signature *sig, custos_error *err)
+{
+    if (ctx == NULL || digest == NULL || rs == NULL || addr == NULL || sig == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "signature from ECDSA: NULL argument");
+    secp256k1_ecdsa_signature plain;
+    if (secp256k1_ecdsa_signature_parse_compact(ctx->ctx, &plain, rs) != 1)
+        return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                "ECDSA signature r or s is out of range (>= curve order)");
+    /* Plain ECDSA accepts s and n - s alike; EIP-2 keeps only the lower one. */
+    (void)secp256k1_ecdsa_signature_normalize(ctx->ctx, &plain, &plain);
+    uint8_t low[64];
+    (void)secp256k1_ecdsa_signature_serialize_compact(ctx->ctx, low, &plain);
+    custos_signature cand;
+    memcpy(cand.bytes, low, sizeof low);
+    for (uint8_t v = 27; v <= 28; v++) {
+        cand.bytes[64] = v;
+        uint8_t got[CUSTOS_ADDRESS_LEN];
+        custos_error ignored;
+        if (custos_recover_address(ctx, digest, &cand, got, &ignored) == CUSTOS_OK &&
+            memcmp(got, addr, CUSTOS_ADDRESS_LEN) == 0) {
+            *sig = cand;
+            return CUSTOS_OK;
+        }
+    }
+    return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                            "the ECDSA signature does not recover to the key's address with "
+                            "either recovery id");
+}
+
 /* Lowercase hex of the address, and which of its 40 digits EIP-55 capitalises. */
 static void sig_eip55(const uint8_t addr[CUSTOS_ADDRESS_LEN], char lower[41], bool upper[40])
 {

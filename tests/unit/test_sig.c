@@ -185,6 +185,60 @@ static void test_round_trip(void **state)
     }
 }
 
+/* A plain ECDSA r||s as a token returns it (either s, no v) becomes the canonical
+ * signature; the public key gives the same address as the secret key. */
+static void test_signature_from_ecdsa(void **state)
+{
+    custos_secp *ctx = *state;
+    bool saw27 = false, saw28 = false;
+    for (int i = 0; i < 32; i++) {
+        uint8_t sk[32], addr[20], from_pub[20], pub[CUSTOS_PUBKEY_LEN], digest[32],
+            msg[8] = {(uint8_t)i}, rs[64];
+        custos_signature want, got;
+        custos_error err;
+        assert_int_equal(custos_seckey_generate(ctx, sk, &err), CUSTOS_OK);
+        assert_int_equal(custos_address_from_seckey(ctx, sk, addr, &err), CUSTOS_OK);
+        assert_int_equal(custos_pubkey_from_seckey(ctx, sk, pub, &err), CUSTOS_OK);
+        assert_int_equal(pub[0], 0x04);
+        assert_int_equal(custos_address_from_pubkey(ctx, pub, from_pub, &err), CUSTOS_OK);
+        assert_memory_equal(from_pub, addr, 20);
+        custos_keccak256(msg, sizeof msg, digest);
+        assert_int_equal(custos_sign_digest(ctx, sk, digest, &want, &err), CUSTOS_OK);
+        saw27 |= want.bytes[64] == 27;
+        saw28 |= want.bytes[64] == 28;
+
+        memcpy(rs, want.bytes, 64);
+        assert_int_equal(custos_signature_from_ecdsa(ctx, digest, rs, addr, &got, &err),
+                         CUSTOS_OK);
+        assert_memory_equal(got.bytes, want.bytes, 65);
+        /* The high-s twin is as valid to plain ECDSA; it comes back low, same v. */
+        sub_be(order_n, want.bytes + 32, rs + 32);
+        assert_int_equal(custos_signature_from_ecdsa(ctx, digest, rs, addr, &got, &err),
+                         CUSTOS_OK);
+        assert_memory_equal(got.bytes, want.bytes, 65);
+        /* Another key's address or another digest: neither recovery id fits. */
+        uint8_t other[20];
+        memcpy(other, addr, 20);
+        other[0] ^= 1;
+        assert_int_equal(custos_signature_from_ecdsa(ctx, digest, rs, other, &got, &err),
+                         CUSTOS_ERR_CRYPTO);
+        digest[0] ^= 1;
+        assert_int_equal(custos_signature_from_ecdsa(ctx, digest, rs, addr, &got, &err),
+                         CUSTOS_ERR_CRYPTO);
+    }
+    assert_true(saw27 && saw28);
+
+    uint8_t rs[64], addr[20] = {0}, digest[32] = {1}, pub[CUSTOS_PUBKEY_LEN] = {0x04};
+    custos_signature sig;
+    custos_error err;
+    memcpy(rs, order_n, 32); /* r = n */
+    memset(rs + 32, 1, 32);
+    assert_int_equal(custos_signature_from_ecdsa(ctx, digest, rs, addr, &sig, &err),
+                     CUSTOS_ERR_CRYPTO);
+    /* (0, 0) is not on the curve. */
+    assert_int_equal(custos_address_from_pubkey(ctx, pub, addr, &err), CUSTOS_ERR_CRYPTO);
+}
+
 typedef enum { MUT_V, MUT_HIGH_S, MUT_R, MUT_S } mutation;
 
 static void test_refusals(void **state)
@@ -299,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_eip55),
         cmocka_unit_test(test_address_text_refusals),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_signature_from_ecdsa),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_garbage_detected),
     };
