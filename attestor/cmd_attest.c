@@ -22,7 +22,8 @@
 
 static const char usage[] =
     "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
-    "         [--price-ca CAFILE] --policy F --key F --account REF\n"
+    "         [--price-ca CAFILE] --policy F --account REF\n"
+    "         " AT_KEY_USAGE "\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] [--now UNIXSECONDS]\n"
     "         [--registry PLEDGES.json]\n"
@@ -140,7 +141,7 @@ int at_cmd_attest(int argc, char **argv)
     custos_rc rc =
         at_context_parse(a.o.feed, a.o.chain_id, a.o.contract, a.o.now, &s, &now, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.o.key, &err);
+        rc = at_signer_open(&signer, &a.o.key, &err);
     bool *matured = NULL;
     if (rc == CUSTOS_OK)
         rc = value_account(&a, now, &s, &matured, &err);

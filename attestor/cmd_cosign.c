@@ -13,7 +13,8 @@
 #include "signer.h"
 
 static const char usage[] =
-    "usage: custos-attestor cosign --in FILE.json --key F\n"
+    "usage: custos-attestor cosign --in FILE.json\n"
+    "         " AT_KEY_USAGE "\n"
     "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
     "[--export OUT.json]\n"
     "       (at least one of --gateway and --export)";
@@ -64,27 +65,28 @@ static custos_rc load_submission(const char *path, custos_submission *s, custos_
 int at_cmd_cosign(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"in", required_argument, NULL, 'i'},      {"key", required_argument, NULL, 'k'},
-        {"gateway", required_argument, NULL, 'g'}, {"export", required_argument, NULL, 'e'},
-        AT_GATEWAY_OPTIONS,                        {0, 0, 0, 0}};
-    const char *in = NULL, *key = NULL, *export_path = NULL;
+        {"in", required_argument, NULL, 'i'}, {"gateway", required_argument, NULL, 'g'},
+        {"export", required_argument, NULL, 'e'}, AT_KEY_OPTIONS, AT_GATEWAY_OPTIONS,
+        {0, 0, 0, 0}};
+    const char *in = NULL, *export_path = NULL;
+    at_key_spec key = {0};
     at_gateway gw = {0};
     int c;
     optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': in = optarg; break;
-        case 'k': key = optarg; break;
         case 'g': gw.target = optarg; break;
         case 'e': export_path = optarg; break;
         default:
-            if (at_gateway_take_option(&gw, c, optarg))
+            if (at_key_take_option(&key, c, optarg) || at_gateway_take_option(&gw, c, optarg))
                 break;
             at_cmd_error("%s", usage);
             return AT_EXIT_INPUT;
         }
     }
-    if (in == NULL || key == NULL || (gw.target == NULL && export_path == NULL) || optind != argc) {
+    if (in == NULL || !at_key_given(&key) || (gw.target == NULL && export_path == NULL) ||
+        optind != argc) {
         at_cmd_error("%s", usage);
         return AT_EXIT_INPUT;
     }
@@ -97,7 +99,7 @@ int at_cmd_cosign(int argc, char **argv)
     uint8_t digest[32];
     custos_rc rc = load_submission(in, &s, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, key, &err);
+        rc = at_signer_open(&signer, &key, &err);
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
         rc = check_signatures(signer.ctx, &s, digest, signer.address, in, &err);

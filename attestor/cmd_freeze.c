@@ -22,7 +22,8 @@
 #define AT_REASON_MAX 200
 
 static const char usage[] =
-    "usage: custos-attestor freeze --holdings F --account REF --reason TEXT --key F\n"
+    "usage: custos-attestor freeze --holdings F --account REF --reason TEXT\n"
+    "         " AT_KEY_USAGE "\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
     "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
@@ -115,7 +116,7 @@ int at_cmd_freeze(int argc, char **argv)
     custos_error err;
     custos_rc rc = build(&a, &s, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.o.key, &err);
+        rc = at_signer_open(&signer, &a.o.key, &err);
     if (rc == CUSTOS_OK)
         rc = at_seqstate_next(a.o.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];

@@ -61,7 +61,8 @@ int at_cmd_pledge(int argc, char **argv)
 }
 
 static const char release_usage[] =
-    "usage: custos-attestor release --account REF --registry F --holdings F --key F\n"
+    "usage: custos-attestor release --account REF --registry F --holdings F\n"
+    "         " AT_KEY_USAGE "\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
     "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
     "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]";
@@ -148,7 +149,7 @@ int at_cmd_release(int argc, char **argv)
     uint8_t ben[CUSTOS_ADDRESS_LEN];
     custos_rc rc = build_release(&a, &s, ben, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, a.o.key, &err);
+        rc = at_signer_open(&signer, &a.o.key, &err);
     if (rc == CUSTOS_OK)
         rc = at_seqstate_next(a.o.state, s.att.account, &s.att.sequence, &err);
     uint8_t digest[32];

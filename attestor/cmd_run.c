@@ -370,6 +370,21 @@ static void run_loop(run_state *st)
 
 static const char usage[] = "usage: custos-attestor run --config FILE.json";
 
+static custos_rc open_signer(run_state *st, custos_error *err)
+{
+    const at_runconf *c = &st->conf;
+    at_key_spec key = {0};
+    if (c->pkcs11_module[0] == '\0') {
+        key.file = c->key;
+    } else {
+        key.p11.module = c->pkcs11_module;
+        key.p11.token = c->pkcs11_token;
+        key.p11.key = c->pkcs11_key;
+        key.p11.pin_file = c->pkcs11_pin_file[0] != '\0' ? c->pkcs11_pin_file : NULL;
+    }
+    return at_signer_open(&st->signer, &key, err);
+}
+
 int at_cmd_run(int argc, char **argv)
 {
     if (argc != 3 || strcmp(argv[1], "--config") != 0) {
@@ -386,7 +401,7 @@ int at_cmd_run(int argc, char **argv)
     if (rc == CUSTOS_OK)
         rc = at_spool_open(st->conf.spool, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&st->signer, st->conf.key, &err);
+        rc = open_signer(st, &err);
     if (rc != CUSTOS_OK) {
         at_cmd_error("run: %s", err.message);
         free(st);

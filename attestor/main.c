@@ -8,6 +8,10 @@
 static const char usage[] =
     "usage: custos-attestor COMMAND [OPTIONS]\n"
     "  keygen  --out FILE                    new signing key (mode 0600); prints its address\n"
+    "  keygen  --pkcs11-module SO --pkcs11-token LABEL --pkcs11-key LABEL\n"
+    "          [--pkcs11-pin-file F] [--import KEYFILE]\n"
+    "                                        new key in the HSM token (or the key file's key\n"
+    "                                        moved into it); prints its address\n"
     "  attest  --holdings F (--prices F | --price-source URL... [--price-ca F])\n"
     "          --policy F --key F --account REF --feed NAME\n"
     "          --chain-id N --contract 0xADDR --state F\n"
@@ -29,6 +33,8 @@ static const char usage[] =
     "                                        end the pledge (cleared once ACCEPTED)\n"
     "  run     --config FILE.json            daemon: re-value, sign, spool and submit every\n"
     "                                        account on an interval and on holdings changes\n"
+    "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
+    "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable\n";
 

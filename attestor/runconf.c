@@ -53,6 +53,39 @@ static custos_rc uint_member(const char *file, const json_t *root, const char *k
     return at_json_uint(file, key, v, min, max, out, err);
 }
 
+/* The HSM key, the alternative to "key": module, token and key label, optional PIN file. */
+static custos_rc pkcs11_members(const char *file, const char *dir, const json_t *root,
+                                at_runconf *c, custos_error *err)
+{
+    const char *token = NULL, *key = NULL;
+    custos_rc rc = path_member(file, dir, root, "pkcs11_module", false, c->pkcs11_module, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "pkcs11_pin_file", false, c->pkcs11_pin_file, err);
+    if (rc == CUSTOS_OK)
+        rc = text_member(file, root, "pkcs11_token", sizeof c->pkcs11_token - 1, false, &token,
+                         err);
+    if (rc == CUSTOS_OK)
+        rc = text_member(file, root, "pkcs11_key", sizeof c->pkcs11_key - 1, false, &key, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool hsm = c->pkcs11_module[0] != '\0';
+    if (hsm == (c->key[0] != '\0'))
+        return at_json_fail(err, file, "key", "give \"key\" or \"pkcs11_module\", not both");
+    if (!hsm && (token != NULL || key != NULL || c->pkcs11_pin_file[0] != '\0'))
+        return at_json_fail(err, file, "pkcs11_module",
+                            "required with \"pkcs11_token\", \"pkcs11_key\" and "
+                            "\"pkcs11_pin_file\"");
+    if (hsm && token == NULL)
+        return at_json_fail(err, file, "pkcs11_token", "required with \"pkcs11_module\"");
+    if (hsm && key == NULL)
+        return at_json_fail(err, file, "pkcs11_key", "required with \"pkcs11_module\"");
+    if (hsm) {
+        memcpy(c->pkcs11_token, token, strlen(token) + 1);
+        memcpy(c->pkcs11_key, key, strlen(key) + 1);
+    }
+    return CUSTOS_OK;
+}
+
 static custos_rc parse(const char *file, const char *dir, const json_t *root, at_runconf *c,
                        custos_error *err)
 {
@@ -60,7 +93,7 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
         "holdings", "prices", "price_sources", "price_ca", "policy", "key", "feed", "chain_id",
         "contract", "state", "registry", "gateway", "spool", "interval_seconds",
         "heartbeat_seconds", "retry_max_seconds", "tls_ca", "tls_cert", "tls_key", "insecure",
-        NULL};
+        "pkcs11_module", "pkcs11_token", "pkcs11_key", "pkcs11_pin_file", NULL};
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "holdings", true, c->holdings, err);
@@ -71,7 +104,9 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "policy", true, c->policy, err);
     if (rc == CUSTOS_OK)
-        rc = path_member(file, dir, root, "key", true, c->key, err);
+        rc = path_member(file, dir, root, "key", false, c->key, err);
+    if (rc == CUSTOS_OK)
+        rc = pkcs11_members(file, dir, root, c, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "state", true, c->state, err);
     if (rc == CUSTOS_OK)

@@ -9,8 +9,10 @@
  * while the gateway cannot be reached. The gateway is reached over TLS: "tls_ca" (CA of its
  * certificate; absent: the system's roots), "tls_cert" and "tls_key" (the attestor's client
  * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative
- * to the config file's directory. Unknown keys are refused; every message names the file
- * and the key. */
+ * to the config file's directory. An HSM key replaces "key": "pkcs11_module" (the PKCS#11
+ * library), "pkcs11_token" and "pkcs11_key" (labels), optional "pkcs11_pin_file" (else the
+ * PIN comes from CUSTOS_PKCS11_PIN). Unknown keys are refused; every message names the
+ * file and the key. */
 #ifndef AT_RUNCONF_H
 #define AT_RUNCONF_H
 
@@ -29,7 +31,10 @@ typedef struct at_runconf {
         policy[AT_RUNCONF_PATH_MAX], key[AT_RUNCONF_PATH_MAX], state[AT_RUNCONF_PATH_MAX],
         spool[AT_RUNCONF_PATH_MAX], registry[AT_RUNCONF_PATH_MAX],
         price_ca[AT_RUNCONF_PATH_MAX], tls_ca[AT_RUNCONF_PATH_MAX],
-        tls_cert[AT_RUNCONF_PATH_MAX], tls_key[AT_RUNCONF_PATH_MAX]; /* "" when absent */
+        tls_cert[AT_RUNCONF_PATH_MAX], tls_key[AT_RUNCONF_PATH_MAX],
+        pkcs11_module[AT_RUNCONF_PATH_MAX],
+        pkcs11_pin_file[AT_RUNCONF_PATH_MAX]; /* "" when absent */
+    char pkcs11_token[33], pkcs11_key[256]; /* "" without pkcs11_module */
     char sources[AT_PRICE_SOURCES_MAX][1024];
     size_t n_sources;
     char gateway[256];

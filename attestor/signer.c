@@ -4,15 +4,51 @@
 
 #include "custos/keyfile.h"
 
-custos_rc at_signer_open(at_signer *s, const char *key_path, custos_error *err)
+bool at_key_take_option(at_key_spec *k, int opt, const char *arg)
+{
+    switch (opt) {
+    case AT_OPT_KEY: k->file = arg; return true;
+    case AT_OPT_PKCS11_MODULE: k->p11.module = arg; return true;
+    case AT_OPT_PKCS11_TOKEN: k->p11.token = arg; return true;
+    case AT_OPT_PKCS11_KEY: k->p11.key = arg; return true;
+    case AT_OPT_PKCS11_PIN_FILE: k->p11.pin_file = arg; return true;
+    default: return false;
+    }
+}
+
+static bool key_p11_given(const at_key_spec *k)
+{
+    return k->p11.module != NULL || k->p11.token != NULL || k->p11.key != NULL ||
+           k->p11.pin_file != NULL;
+}
+
+bool at_key_given(const at_key_spec *k)
+{
+    return k->file != NULL || key_p11_given(k);
+}
+
+custos_rc at_signer_open(at_signer *s, const at_key_spec *key, custos_error *err)
 {
     memset(s, 0, sizeof *s);
+    if (key->file != NULL && key_p11_given(key))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "give --key FILE or the --pkcs11-* options of an HSM key, not "
+                                "both");
+    if (!at_key_given(key))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "no signing key: give --key FILE or --pkcs11-module, "
+                                "--pkcs11-token and --pkcs11-key");
     s->ctx = custos_secp_new();
     if (s->ctx == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "cannot create a secp256k1 context");
-    custos_rc rc = custos_keyfile_read(key_path, s->seckey, err);
-    if (rc == CUSTOS_OK)
-        rc = custos_address_from_seckey(s->ctx, s->seckey, s->address, err);
+    custos_rc rc;
+    if (key->file != NULL) {
+        rc = custos_keyfile_read(key->file, s->seckey, err);
+        if (rc == CUSTOS_OK)
+            rc = custos_address_from_seckey(s->ctx, s->seckey, s->address, err);
+    } else {
+        rc = at_p11_open(&key->p11, s->ctx, &s->hsm, s->address, err);
+    }
     if (rc != CUSTOS_OK)
         at_signer_close(s);
     return rc;
@@ -21,12 +57,16 @@ custos_rc at_signer_open(at_signer *s, const char *key_path, custos_error *err)
 custos_rc at_signer_sign(at_signer *s, const uint8_t digest[32], custos_signature *sig,
                          custos_error *err)
 {
+    if (s->hsm != NULL)
+        return at_p11_sign(s->hsm, s->ctx, digest, sig, err);
     return custos_sign_digest(s->ctx, s->seckey, digest, sig, err);
 }
 
 void at_signer_close(at_signer *s)
 {
     explicit_bzero(s->seckey, sizeof s->seckey);
+    at_p11_free(s->hsm);
+    s->hsm = NULL;
     if (s->ctx != NULL)
         custos_secp_free(s->ctx);
     s->ctx = NULL;

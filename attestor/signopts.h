@@ -8,10 +8,12 @@
 #include <stdbool.h>
 
 #include "gwconn.h"
+#include "signer.h"
 
 typedef struct at_sign_opts {
-    const char *holdings, *account, *key, *feed, *chain_id, *contract, *state, *policy, *now,
+    const char *holdings, *account, *feed, *chain_id, *contract, *state, *policy, *now,
         *export_path;
+    at_key_spec key;
     at_gateway gw;
 } at_sign_opts;
 
@@ -19,7 +21,6 @@ typedef struct at_sign_opts {
 enum {
     AT_OPT_HOLDINGS = 0x200,
     AT_OPT_ACCOUNT,
-    AT_OPT_KEY,
     AT_OPT_FEED,
     AT_OPT_CHAIN_ID,
     AT_OPT_CONTRACT,
@@ -34,7 +35,6 @@ enum {
 #define AT_SIGN_OPTIONS                                                                     \
     {"holdings", required_argument, NULL, AT_OPT_HOLDINGS},                                 \
         {"account", required_argument, NULL, AT_OPT_ACCOUNT},                               \
-        {"key", required_argument, NULL, AT_OPT_KEY},                                       \
         {"feed", required_argument, NULL, AT_OPT_FEED},                                     \
         {"chain-id", required_argument, NULL, AT_OPT_CHAIN_ID},                             \
         {"contract", required_argument, NULL, AT_OPT_CONTRACT},                             \
@@ -42,14 +42,14 @@ enum {
         {"policy", required_argument, NULL, AT_OPT_POLICY},                                 \
         {"now", required_argument, NULL, AT_OPT_NOW},                                       \
         {"gateway", required_argument, NULL, AT_OPT_GATEWAY},                               \
-        {"export", required_argument, NULL, AT_OPT_EXPORT}, AT_GATEWAY_OPTIONS
+        {"export", required_argument, NULL, AT_OPT_EXPORT}, AT_KEY_OPTIONS, AT_GATEWAY_OPTIONS
 
-/* Records one getopt_long result (the gateway's transport options too); false when it is
- * none of these. */
+/* Records one getopt_long result (the key and the gateway's transport options too); false
+ * when it is none of these. */
 bool at_sign_take_option(at_sign_opts *o, int opt, const char *arg);
 
-/* The flag name of the first of holdings, account, key, feed, chain-id, contract and state
- * that was not given, or NULL when all were. */
+/* The flag name of the first of holdings, account, feed, chain-id, contract, state and the
+ * key (file or HSM) that was not given, or NULL when all were. */
 const char *at_sign_missing(const at_sign_opts *o);
 
 #endif
