@@ -24,7 +24,7 @@ struct at_p11 {
     void *lib;
     CK_FUNCTION_LIST_PTR f;
     CK_SESSION_HANDLE session;
-    bool session_open, logged_in;
+    bool initialized, session_open, logged_in;
     CK_OBJECT_HANDLE priv;
     uint8_t address[CUSTOS_ADDRESS_LEN];
 };
@@ -119,6 +119,8 @@ static custos_rc p11_read_pin(const char *path, char pin[P11_PIN_MAX + 1], size_
         char *nl = memchr(pin, '\n', n);
         if (nl != NULL)
             n = (size_t)(nl - pin);
+        if (n > 0 && pin[n - 1] == '\r')
+            n--;
         if (rc == CUSTOS_OK && n > P11_PIN_MAX)
             rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                                   "PIN file %s: the PIN is longer than %d bytes", path,
@@ -156,6 +158,8 @@ static custos_rc p11_load(at_p11 *p, const char *module, custos_error *err)
         return p11_fail(err, rv, "C_GetFunctionList");
     }
     rv = p->f->C_Initialize(NULL);
+    /* Already initialised by another user in this process: that one finalises it. */
+    p->initialized = rv == CKR_OK;
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         p->f = NULL;
         return p11_fail(err, rv, "C_Initialize");
@@ -420,7 +424,8 @@ void at_p11_free(at_p11 *p)
             (void)p->f->C_Logout(p->session);
         if (p->session_open)
             (void)p->f->C_CloseSession(p->session);
-        (void)p->f->C_Finalize(NULL);
+        if (p->initialized)
+            (void)p->f->C_Finalize(NULL);
     }
     if (p->lib != NULL)
         (void)dlclose(p->lib);

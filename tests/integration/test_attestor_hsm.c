@@ -4,6 +4,7 @@
  * with ethers and are accepted by a real gateway exactly as file-key ones; every way the
  * token can be wrong gives a clear error, no signature, and never the PIN. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/client.h"
 #include "custos/eip712.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
@@ -409,6 +411,81 @@ static void test_daemon_config_takes_hsm_key(void **state)
     }
 }
 
+/* The daemon signs with the HSM key of its config: the attestation reaches the gateway,
+ * signed by the imported key's address, and the daemon's log never holds the PIN. */
+static void test_daemon_signs_with_hsm_key(void **state)
+{
+    (void)state;
+    char keyfile_other[1200], holdings[1200], prices[1200], policy[1200], conf[1200],
+        log_path[1200], text[4096];
+    path_in(keyfile_other, sizeof keyfile_other, "other.key");
+    custos_error err;
+    assert_int_equal(custos_keyfile_write(keyfile_other, F.keys[GWF_KEY_OTHER].seckey, &err),
+                     CUSTOS_OK);
+    const char *import[] = {CUSTOS_ATTESTOR_BIN, "keygen", "--pkcs11-module", SOFTHSM_MODULE,
+                            "--pkcs11-token", TOKEN, "--pkcs11-key", "other",
+                            "--pkcs11-pin-file", pinfile, "--import", keyfile_other, NULL};
+    assert_int_equal(run(import), 0);
+
+    path_in(holdings, sizeof holdings, "daemon-holdings.json");
+    tu_write_file(holdings, "{\"custodian\":\"" GWF_OTHER_FEED "\",\"accounts\":["
+                            "{\"ref\":\"HSM-DAEMON\",\"beneficiary\":\"0x0\",\"positions\":["
+                            "{\"asset\":\"MMF-GOVT-INST\",\"class\":\"mmf\","
+                            "\"quantity\":\"1000\"}]}]}");
+    path_in(prices, sizeof prices, "daemon-prices.json");
+    snprintf(text, sizeof text,
+             "{\"prices\":{\"MMF-GOVT-INST\":{\"price\":\"1.00\",\"as_of\":%llu}}}",
+             (unsigned long long)gwf_now() - 60);
+    tu_write_file(prices, text);
+    path_in(policy, sizeof policy, "daemon-policy.json");
+    snprintf(text, sizeof text, "%s/deploy/examples/policy.json", CUSTOS_SOURCE_DIR);
+    char *p = tu_read_file(text);
+    assert_non_null(p);
+    tu_write_file(policy, p);
+    free(p);
+    path_in(conf, sizeof conf, "daemon.json");
+    snprintf(text, sizeof text,
+             "{\"holdings\": \"daemon-holdings.json\", \"prices\": \"daemon-prices.json\", "
+             "\"policy\": \"daemon-policy.json\", \"pkcs11_module\": \"" SOFTHSM_MODULE "\", "
+             "\"pkcs11_token\": \"" TOKEN "\", \"pkcs11_key\": \"other\", "
+             "\"pkcs11_pin_file\": \"pin\", \"feed\": \"%s\", \"chain_id\": %d, "
+             "\"contract\": \"%s\", \"state\": \"daemon-state.json\", \"gateway\": \"%s\", "
+             "\"spool\": \"daemon-spool\", \"interval_seconds\": 3600, "
+             "\"heartbeat_seconds\": 3600, \"retry_max_seconds\": 1, \"insecure\": true}",
+             GWF_OTHER_FEED, GWF_CHAIN_ID, GWF_CONTRACT, F.target);
+    tu_write_file(conf, text);
+    path_in(log_path, sizeof log_path, "daemon.log");
+    tu_proc daemon;
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "run", "--config", conf, NULL};
+    tu_spawn(&daemon, argv, log_path);
+
+    uint8_t account[32];
+    custos_account_id(GWF_OTHER_FEED, "HSM-DAEMON", account);
+    custos_record rec;
+    custos_rc rc = CUSTOS_ERR_NOT_FOUND;
+    for (int waited = 0; waited < 20000 && rc != CUSTOS_OK; waited += 100) {
+        memset(&rec, 0, sizeof rec);
+        rc = custos_client_get_latest(F.client, account, &rec, &err);
+        if (rc != CUSTOS_OK)
+            usleep(100 * 1000);
+    }
+    assert_int_equal(tu_stop(&daemon, SIGTERM, 5000), 0);
+    char *log = tu_read_file(log_path);
+    assert_non_null(log);
+    fprintf(stderr, "--- daemon log ---\n%s\n", log);
+    assert_null(strstr(log, PIN));
+    free(log);
+    if (rc != CUSTOS_OK)
+        fail_msg("nothing from the daemon reached the gateway: %s", err.message);
+    uint8_t digest[32], got[CUSTOS_ADDRESS_LEN];
+    custos_attestation_digest(&rec.sub.domain, &rec.sub.att, digest);
+    assert_int_equal(rec.sub.n_sigs, 1);
+    assert_int_equal(custos_recover_address(F.secp, digest, &rec.sub.sigs[0], got, &err),
+                     CUSTOS_OK);
+    assert_memory_equal(got, F.keys[GWF_KEY_OTHER].address, CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_bad_token_settings_refused),
         cmocka_unit_test(test_key_file_and_hsm_together_refused),
         cmocka_unit_test(test_daemon_config_takes_hsm_key),
+        cmocka_unit_test(test_daemon_signs_with_hsm_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
