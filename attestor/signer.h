@@ -18,7 +18,7 @@ typedef struct at_key_spec {
     at_p11_spec p11;
 } at_key_spec;
 
-/* getopt_long values, above every short option and below the other commands' ranges. */
+/* getopt_long values, between the gateway transport options (0x100) and signopts (0x200). */
 enum {
     AT_OPT_KEY = 0x180,
     AT_OPT_PKCS11_MODULE,

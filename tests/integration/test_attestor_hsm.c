@@ -486,6 +486,36 @@ static void test_daemon_signs_with_hsm_key(void **state)
     custos_record_clear(&rec);
 }
 
+/* The commands sharing the signing flags (attest, freeze, release) take the HSM key too. */
+static void test_freeze_signed_with_hsm_key(void **state)
+{
+    (void)state;
+    char holdings[1200], state_path[1200], export_path[1200], valid_until[32];
+    path_in(holdings, sizeof holdings, "daemon-holdings.json");
+    path_in(state_path, sizeof state_path, "freeze-state.json");
+    path_in(export_path, sizeof export_path, "freeze.json");
+    snprintf(valid_until, sizeof valid_until, "%llu", (unsigned long long)gwf_now() + 3600);
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "freeze", "--holdings", holdings, "--account",
+                          "HSM-DAEMON", "--reason", "HSM test", "--pkcs11-module",
+                          SOFTHSM_MODULE, "--pkcs11-token", TOKEN, "--pkcs11-key", "other",
+                          "--pkcs11-pin-file", pinfile, "--feed", GWF_OTHER_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--valid-until", valid_until, "--export", export_path, NULL};
+    assert_int_equal(run(argv), 0);
+    char *json = tu_read_file(export_path);
+    assert_non_null(json);
+    custos_submission s;
+    custos_error err;
+    assert_int_equal(custos_typeddata_import(json, strlen(json), &s, &err), CUSTOS_OK);
+    free(json);
+    assert_int_equal(s.n_sigs, 1);
+    uint8_t digest[32], got[CUSTOS_ADDRESS_LEN];
+    custos_attestation_digest(&s.domain, &s.att, digest);
+    assert_int_equal(custos_recover_address(F.secp, digest, &s.sigs[0], got, &err), CUSTOS_OK);
+    assert_memory_equal(got, F.keys[GWF_KEY_OTHER].address, CUSTOS_ADDRESS_LEN);
+    custos_submission_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_key_file_and_hsm_together_refused),
         cmocka_unit_test(test_daemon_config_takes_hsm_key),
         cmocka_unit_test(test_daemon_signs_with_hsm_key),
+        cmocka_unit_test(test_freeze_signed_with_hsm_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
