@@ -1,8 +1,9 @@
 /* Signing with a key in a PKCS#11 token, against a real SoftHSM2 token made for the test:
  * the custodian's key file is imported into the token (same address), another key is
  * generated inside it; HSM signatures are canonical, recover to the key's address, verify
- * with ethers and are accepted by a real gateway exactly as file-key ones; every way the
- * token can be wrong gives a clear error, no signature, and never the PIN. */
+ * with ethers and are accepted by a real gateway exactly as file-key ones, from cosign,
+ * freeze and the daemon alike; every way the token can be wrong gives a clear error, no
+ * signature, and never the PIN. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
