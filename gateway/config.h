@@ -101,6 +101,8 @@ typedef struct gw_config {
     unsigned workers;        /* completion-queue threads; 0 = number of cores */
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
+    unsigned replica_poll_ms;    /* PostgreSQL: how often an idle replica looks for other
+                                  * replicas' commits (for its Watch streams) */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     gw_feed *feeds;
     size_t n_feeds;

@@ -31,6 +31,7 @@ static const char good_config[] =
     "commit_batch_max = 64\n"
     "commit_delay_us = 0\n"
     "port_file = /tmp/port\n"
+    "replica_poll_ms = 1000\n"
     "\n"
     "[feed acme-custody]\n"
     "max_age = 3600\n"
@@ -105,6 +106,7 @@ static void test_good_config(void **state)
     assert_int_equal(cfg.commit_batch_max, 64);
     assert_int_equal(cfg.commit_delay_us, 0);
     assert_string_equal(cfg.port_file, "/tmp/port");
+    assert_int_equal(cfg.replica_poll_ms, 1000);
 
     assert_int_equal(cfg.n_feeds, 2);
     const gw_feed *acme = gw_config_find_feed(&cfg, "acme-custody");
@@ -172,6 +174,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.commit_batch_max, 512);
     assert_int_equal(cfg.commit_delay_us, 500);
     assert_string_equal(cfg.port_file, "");
+    assert_int_equal(cfg.replica_poll_ms, 200);
     assert_int_equal(cfg.signers[0].role, GW_ROLE_CUSTODIAN);
     assert_true(cfg.signers[0].active);
     assert_false(cfg.evm.enabled);
@@ -299,6 +302,8 @@ static const struct bad_case {
     {"chain id zero", "[gateway]\nstore = x.db\nchain_id = 0\n", {":3:", "chain_id"}},
     {"empty integer", GW_HEAD "workers =\n" FEED_F SIGNER_B, {":5:", "workers", "got ''"}},
     {"batch zero", GW_HEAD "commit_batch_max = 0\n", {":5:", "commit_batch_max"}},
+    {"replica poll zero", GW_HEAD "replica_poll_ms = 0\n", {":5:", "replica_poll_ms"}},
+    {"replica poll too long", GW_HEAD "replica_poll_ms = 60001\n", {":5:", "replica_poll_ms"}},
     {"unknown key", GW_HEAD "listen_addr = 1.2.3.4:5\n", {":5:", "[gateway] listen_addr", "unknown key"}},
     {"unknown feed key", GW_HEAD FEED_F "treshold = 2\n", {":6:", "[feed f] treshold"}},
     {"unknown section", GW_HEAD "[gatway]\nlisten = x\n", {":5:", "[gatway]", "unknown section"}},
