@@ -33,6 +33,7 @@
 /* [evm] defaults. */
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
+#define CFG_EVM_LEADER_RETRY_MS 2000u
 #define CFG_EVM_HEARTBEAT 86400u
 #define CFG_EVM_DEVIATION_BPS 50u
 #define CFG_EVM_FEE_BUMP_AFTER 60u
@@ -236,7 +237,7 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
-                                       NULL};
+                                       "leader_retry_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
@@ -449,6 +450,10 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
         break;
     case 11:
         p->has_state = cfg_copy_key(p, key, value, e->state_path, sizeof e->state_path, false);
+        break;
+    case 12:
+        if (cfg_uint_key(p, key, value, 100, 600000, &v))
+            e->leader_retry_ms = v;
         break;
     }
 }
@@ -846,10 +851,11 @@ static void cfg_validate_evm(cfg_parser *p)
                  "adapter are refused by any other");
         return;
     }
-    if (!p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
+    if (p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
         cfg_fail(p, p->evm_line, "state",
-                 "required with a PostgreSQL store (path of the publisher's SQLite file)");
-    } else if (!p->has_state) {
+                 "not used with a PostgreSQL store: the publisher keeps its state in the same "
+                 "database, shared by the replicas; remove the key");
+    } else if (!p->has_state && p->cfg->store_backend == GW_STORE_SQLITE) {
         int n = snprintf(e->state_path, sizeof e->state_path, "%s%s", p->cfg->store_path,
                          CFG_EVM_STATE_SUFFIX);
         if (n < 0 || (size_t)n >= sizeof e->state_path)
@@ -998,6 +1004,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->replica_poll_ms = CFG_DEFAULT_REPLICA_POLL_MS;
     out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
+    out->evm.leader_retry_ms = CFG_EVM_LEADER_RETRY_MS;
     out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;
     out->evm.deviation_bps = CFG_EVM_DEVIATION_BPS;
     out->evm.fee_bump_after_seconds = CFG_EVM_FEE_BUMP_AFTER;

@@ -49,7 +49,10 @@ typedef struct gw_evm_config {
     uint64_t max_fee_gwei;       /* cap on maxFeePerGas */
     uint64_t priority_fee_gwei;  /* tip when the node does not suggest one */
     uint32_t gas_limit_margin_bps; /* added to eth_estimateGas */
-    char state_path[4096];       /* the publisher's SQLite file; default store + "-publisher.db" */
+    char state_path[4096];       /* SQLite store: the publisher's SQLite file, default store +
+                                  * "-publisher.db"; PostgreSQL store: unused (the database) */
+    uint64_t leader_retry_ms;    /* PostgreSQL store: how often a replica that does not
+                                  * publish tries to take over */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */

@@ -33,7 +33,13 @@
  *
  * Errors of the node or the disk end the current pass; the thread retries after an
  * exponential back-off (0.5 s doubling to 30 s), never busy-looping, never exiting. The
- * follow cursor moves only past records whose fate is durable. */
+ * follow cursor moves only past records whose fate is durable.
+ *
+ * Replicas (PostgreSQL store): the state lives in the shared database and only the
+ * replica holding the publisher lock (election.h) runs passes; the others ask for the
+ * lock every leader_retry_ms. A new leader forgets its counted nonce and reads it again
+ * (the node's pending count, raised above every stored SENT transaction), then tracks and
+ * rebroadcasts what its predecessor stored: nothing is built twice for one record. */
 #include "publisher.h"
 
 #include <inttypes.h>
@@ -50,6 +56,7 @@
 #include "custos/sig.h"
 #include "evm_abi.h"
 #include "evm_rpc.h"
+#include "election.h"
 #include "evm_tx.h"
 #include "log.h"
 #include "publisher_state.h"
@@ -70,6 +77,7 @@ struct gw_publisher {
     const gw_config *cfg;
     gw_engine *engine;
     gw_pubstate *state;
+    gw_election *election; /* NULL with a SQLite store: the one process always publishes */
     evm_rpc *rpc;
     custos_secp *secp;
     uint8_t key[CUSTOS_SECKEY_LEN];
@@ -935,11 +943,42 @@ static bool pub_wait(gw_publisher *p, uint64_t ms)
     return stop;
 }
 
+/* Whether this replica publishes now; logs each change and resets what a predecessor
+ * may have moved on in the meantime (the relayer's nonce). */
+static bool pub_lead(gw_publisher *p)
+{
+    if (p->election == NULL)
+        return true;
+    custos_error err;
+    custos_error_clear(&err);
+    bool leader = gw_election_check(p->election, &err);
+    pthread_mutex_lock(&p->lock);
+    bool was = p->status.leader;
+    p->status.leader = leader;
+    pthread_mutex_unlock(&p->lock);
+    if (leader && !was) {
+        p->nonce_known = false;
+        gw_log(GW_LOG_INFO, "publisher.leader", "this replica now publishes on-chain");
+    } else if (!leader && was) {
+        gw_log(GW_LOG_WARN, "publisher.follower",
+               "this replica lost the publisher lock and stops publishing: %s",
+               err.message[0] != '\0' ? err.message : "another replica holds it");
+    } else if (!leader && err.message[0] != '\0') {
+        gw_log(GW_LOG_WARN, "publisher.election", "%s", err.message);
+    }
+    return leader;
+}
+
 static void *pub_main(void *arg)
 {
     gw_publisher *p = arg;
     uint64_t backoff = 0;
     for (;;) {
+        if (!pub_lead(p)) {
+            if (pub_wait(p, p->cfg->evm.leader_retry_ms))
+                break;
+            continue;
+        }
         custos_error err;
         custos_error_clear(&err);
         custos_rc rc = pub_pass(p, &err);
@@ -1003,9 +1042,13 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
                            .connect_timeout_ms = PUB_RPC_CONNECT_MS,
                            .timeout_ms = PUB_RPC_TIMEOUT_MS};
     pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee);
+    bool shared = cfg->store_backend == GW_STORE_POSTGRESQL;
+    p->status.leader = !shared;
     if ((rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK)
+        (rc = shared ? gw_pubstate_open_pg(cfg->store_path, &p->state, err)
+                     : gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
+        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
+        (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))
         goto fail;
     /* Read before the thread starts: from then on status belongs to the lock. */
     uint64_t cursor = p->status.cursor;
@@ -1019,7 +1062,8 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     custos_address_to_hex(cfg->evm.adapter, adapter);
     gw_log(GW_LOG_INFO, "publisher.start",
            "adapter %s, relayer %s, follow cursor %" PRIu64 ", state %s", adapter, relayer,
-           cursor, cfg->evm.state_path);
+           cursor, shared ? "in the PostgreSQL store (publishes while it holds the lock)"
+                          : cfg->evm.state_path);
     *out = p;
     return CUSTOS_OK;
 fail:
@@ -1038,6 +1082,7 @@ void gw_publisher_free(gw_publisher *p)
         pthread_mutex_unlock(&p->lock);
         pthread_join(p->thread, NULL);
     }
+    gw_election_free(p->election);
     gw_pubstate_close(p->state);
     evm_rpc_free(p->rpc);
     custos_secp_free(p->secp);

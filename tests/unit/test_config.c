@@ -201,7 +201,8 @@ static void test_evm_section(void **state)
                                     "max_fee_gwei = 200\n"
                                     "priority_fee_gwei = 0\n"
                                     "gas_limit_margin_bps = 5000\n"
-                                    "state = /var/lib/pub.db\n");
+                                    "state = /var/lib/pub.db\n"
+                                    "leader_retry_ms = 500\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -223,6 +224,7 @@ static void test_evm_section(void **state)
     assert_int_equal(e->priority_fee_gwei, 0);
     assert_int_equal(e->gas_limit_margin_bps, 5000);
     assert_string_equal(e->state_path, "/var/lib/pub.db");
+    assert_int_equal(e->leader_retry_ms, 500);
     gw_config_clear(&cfg);
 }
 
@@ -249,6 +251,7 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->priority_fee_gwei, 1);
     assert_int_equal(e->gas_limit_margin_bps, 2000);
     assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
+    assert_int_equal(e->leader_retry_ms, 2000);
     gw_config_clear(&cfg);
 }
 
@@ -362,6 +365,12 @@ static const struct bad_case {
     {"evm unknown key", GW_HEAD FEED_F SIGNER_B EVM_OK "gas_price = 5\n",
      {":12:", "[evm] gas_price", "unknown key"}},
     {"evm twice", GW_HEAD FEED_F SIGNER_B EVM_OK "[evm]\n", {":12:", "[evm]", "line 9"}},
+    {"evm leader retry too short", GW_HEAD FEED_F SIGNER_B EVM_OK "leader_retry_ms = 99\n",
+     {":12:", "leader_retry_ms"}},
+    {"evm state with a PostgreSQL store",
+     "[gateway]\nstore = postgresql://db/custos\nchain_id = 1\nverifying_contract = " ADDR_A
+     "\n" FEED_F SIGNER_B EVM_OK "state = /var/lib/pub.db\n",
+     {"[evm] state", "PostgreSQL", "remove"}},
     {"metrics without listen", GW_HEAD FEED_F SIGNER_B "[metrics]\nport_file = p\n",
      {":9:", "[metrics] listen", "required"}},
     {"metrics listen without port", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1\n",
