@@ -34,6 +34,7 @@
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
 #define CFG_EVM_LEADER_RETRY_MS 2000u
+#define CFG_EVM_UNREACHABLE_MS 10000u
 #define CFG_EVM_HEARTBEAT 86400u
 #define CFG_EVM_DEVIATION_BPS 50u
 #define CFG_EVM_FEE_BUMP_AFTER 60u
@@ -237,7 +238,7 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
-                                       "leader_retry_ms", NULL};
+                                       "leader_retry_ms", "unreachable_after_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
@@ -454,6 +455,10 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
     case 12:
         if (cfg_uint_key(p, key, value, 100, 600000, &v))
             e->leader_retry_ms = v;
+        break;
+    case 13:
+        if (cfg_uint_key(p, key, value, 100, 3600000, &v))
+            e->unreachable_after_ms = v;
         break;
     }
 }
@@ -1005,6 +1010,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
     out->evm.leader_retry_ms = CFG_EVM_LEADER_RETRY_MS;
+    out->evm.unreachable_after_ms = CFG_EVM_UNREACHABLE_MS;
     out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;
     out->evm.deviation_bps = CFG_EVM_DEVIATION_BPS;
     out->evm.fee_bump_after_seconds = CFG_EVM_FEE_BUMP_AFTER;

@@ -51,6 +51,7 @@ typedef struct gw_evm_config {
     uint32_t gas_limit_margin_bps; /* added to eth_estimateGas */
     char state_path[4096];       /* SQLite store: the publisher's SQLite file, default store +
                                   * "-publisher.db"; PostgreSQL store: unused (the database) */
+    uint64_t unreachable_after_ms; /* node unreachable this long: health NOT_SERVING */
     uint64_t leader_retry_ms;    /* PostgreSQL store: how often a replica that does not
                                   * publish tries to take over */
 } gw_evm_config;

@@ -58,6 +58,7 @@
 #include "evm_rpc.h"
 #include "election.h"
 #include "evm_tx.h"
+#include "health.h"
 #include "log.h"
 #include "publisher_state.h"
 
@@ -87,6 +88,8 @@ struct gw_publisher {
     custos_record *batch;
 
     /* Publisher thread only. */
+    int64_t node_down_since_ms; /* monotonic; 0 while the node answers */
+    int64_t node_answered_ms;   /* monotonic, the node's last answer (0: none yet) */
     bool chain_checked;
     bool nonce_known;
     uint64_t next_nonce;
@@ -264,6 +267,17 @@ static void pub_hex(const uint8_t *data, size_t len, char *out, size_t cap)
 }
 
 /* A failed node call: counted for the status, returned unchanged. */
+static int64_t pub_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every node call's result passes here. Only a node that cannot be reached (connection,
+ * timeout, HTTP 5xx) counts against health: an error answer is still an answer. The
+ * gateway reports NOT_SERVING once the node has been unreachable for unreachable_after_ms,
+ * and SERVING again at its first answer. */
 static custos_rc pub_node(gw_publisher *p, custos_rc rc)
 {
     if (rc != CUSTOS_OK) {
@@ -271,7 +285,38 @@ static custos_rc pub_node(gw_publisher *p, custos_rc rc)
         p->status.node_errors++;
         pthread_mutex_unlock(&p->lock);
     }
+    int64_t now = pub_mono_ms();
+    if (rc != CUSTOS_ERR_UNAVAILABLE) {
+        p->node_answered_ms = now;
+        p->node_down_since_ms = 0;
+        if (!gw_health_chain_reachable()) {
+            gw_health_set_chain_reachable(true);
+            gw_log(GW_LOG_INFO, "publisher.node_up", "the chain node answers again");
+        }
+        return rc;
+    }
+    if (p->node_down_since_ms == 0)
+        p->node_down_since_ms = now;
+    if (now - p->node_down_since_ms >= (int64_t)p->cfg->evm.unreachable_after_ms &&
+        gw_health_chain_reachable()) {
+        gw_health_set_chain_reachable(false);
+        gw_log(GW_LOG_ERROR, "publisher.node_down",
+               "the chain node has been unreachable for %" PRId64
+               " ms: health reports NOT_SERVING until it answers",
+               now - p->node_down_since_ms);
+    }
     return rc;
+}
+
+/* An idle publisher (or one that does not lead) makes no node calls: ask the chain id
+ * when the node has not answered for half the unreachable threshold. */
+static custos_rc pub_probe(gw_publisher *p, custos_error *err)
+{
+    if (p->node_answered_ms != 0 && p->node_down_since_ms == 0 &&
+        pub_mono_ms() - p->node_answered_ms < (int64_t)p->cfg->evm.unreachable_after_ms / 2)
+        return CUSTOS_OK;
+    uint64_t chain_id = 0;
+    return pub_node(p, evm_rpc_chain_id(p->rpc, &chain_id, err));
 }
 
 static bool pub_stopping(gw_publisher *p)
@@ -919,7 +964,8 @@ static custos_rc pub_connect(gw_publisher *p, custos_error *err)
 static custos_rc pub_pass(gw_publisher *p, custos_error *err)
 {
     custos_rc rc;
-    if ((rc = pub_connect(p, err)) != CUSTOS_OK || (rc = pub_track(p, err)) != CUSTOS_OK)
+    if ((rc = pub_probe(p, err)) != CUSTOS_OK || (rc = pub_connect(p, err)) != CUSTOS_OK ||
+        (rc = pub_track(p, err)) != CUSTOS_OK)
         return rc;
     return pub_follow(p, err);
 }
@@ -975,6 +1021,9 @@ static void *pub_main(void *arg)
     uint64_t backoff = 0;
     for (;;) {
         if (!pub_lead(p)) {
+            custos_error err;
+            /* A replica that does not publish still reports the node's health. */
+            (void)pub_probe(p, &err);
             if (pub_wait(p, p->cfg->evm.leader_retry_ms))
                 break;
             continue;

@@ -202,7 +202,8 @@ static void test_evm_section(void **state)
                                     "priority_fee_gwei = 0\n"
                                     "gas_limit_margin_bps = 5000\n"
                                     "state = /var/lib/pub.db\n"
-                                    "leader_retry_ms = 500\n");
+                                    "leader_retry_ms = 500\n"
+                                    "unreachable_after_ms = 3000\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -225,6 +226,7 @@ static void test_evm_section(void **state)
     assert_int_equal(e->gas_limit_margin_bps, 5000);
     assert_string_equal(e->state_path, "/var/lib/pub.db");
     assert_int_equal(e->leader_retry_ms, 500);
+    assert_int_equal(e->unreachable_after_ms, 3000);
     gw_config_clear(&cfg);
 }
 
@@ -252,6 +254,7 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->gas_limit_margin_bps, 2000);
     assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
     assert_int_equal(e->leader_retry_ms, 2000);
+    assert_int_equal(e->unreachable_after_ms, 10000);
     gw_config_clear(&cfg);
 }
 
