@@ -50,6 +50,7 @@ typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 
 typedef struct eng_item {
     custos_submission sub;
+    char request_id[GW_REQUEST_ID_MAX + 1];
     gw_verified ver;
     gw_submit_done_fn done;
     void *ctx;
@@ -425,15 +426,17 @@ static void eng_log_outcome(const eng_item *it)
     eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
     eng_hex(o->digest, CUSTOS_HASH_LEN, digest, sizeof digest);
     if (o->reason != CUSTOS_REASON_NONE)
-        gw_log(GW_LOG_DEBUG, "refused",
-               "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s", it->sub.feed,
-               account, it->sub.att.sequence, custos_reason_name(o->reason), o->detail);
+        gw_log_req(GW_LOG_DEBUG, "refused", it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s",
+                   it->sub.feed, account, it->sub.att.sequence, custos_reason_name(o->reason),
+                   o->detail);
     else
-        gw_log(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
-               "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
-               " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
-               it->sub.feed, account, it->sub.att.sequence, digest, o->cursor, o->signatures,
-               o->threshold, o->duplicate ? "true" : "false");
+        gw_log_req(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
+                   it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
+                   " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
+                   it->sub.feed, account, it->sub.att.sequence, digest, o->cursor,
+                   o->signatures, o->threshold, o->duplicate ? "true" : "false");
 }
 
 static void eng_answer(eng_item *it)
@@ -833,7 +836,8 @@ void gw_engine_free(gw_engine *e)
         eng_stop(e, e->n_verifiers, true);
 }
 
-void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx)
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx)
 {
     eng_item *it = calloc(1, sizeof *it);
     if (it == NULL) {
@@ -846,6 +850,8 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done
     }
     it->sub = *s; /* the item now owns s's positions */
     memset(s, 0, sizeof *s);
+    if (request_id != NULL)
+        snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
     it->done = done;
     it->ctx = ctx;
 
