@@ -1022,8 +1022,15 @@ static void *pub_main(void *arg)
     for (;;) {
         if (!pub_lead(p)) {
             custos_error err;
-            /* A replica that does not publish still reports the node's health. */
+            /* A replica that does not publish still reports the node's health, and the
+             * shared follow cursor (its lag metric is the leader's). */
             (void)pub_probe(p, &err);
+            uint64_t cursor = 0;
+            if (gw_pubstate_cursor(p->state, &cursor, &err) == CUSTOS_OK) {
+                pthread_mutex_lock(&p->lock);
+                p->status.cursor = cursor;
+                pthread_mutex_unlock(&p->lock);
+            }
             if (pub_wait(p, p->cfg->evm.leader_retry_ms))
                 break;
             continue;
