@@ -859,7 +859,7 @@ static void cfg_validate_evm(cfg_parser *p)
     if (p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
         cfg_fail(p, p->evm_line, "state",
                  "not used with a PostgreSQL store: the publisher keeps its state in the same "
-                 "database, shared by the replicas; remove the key");
+                 "database, shared by the replicas; remove the key (see README, Upgrading)");
     } else if (!p->has_state && p->cfg->store_backend == GW_STORE_SQLITE) {
         int n = snprintf(e->state_path, sizeof e->state_path, "%s%s", p->cfg->store_path,
                          CFG_EVM_STATE_SUFFIX);
