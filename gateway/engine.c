@@ -492,11 +492,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     e->overlay_count = 0;
 
     custos_rc rc = gw_store_begin(&e->store, &err);
-    if (rc == CUSTOS_OK && gw_store_shared(&e->store)) {
+    if (rc == CUSTOS_OK && gw_store_shared(&e->store))
         rc = eng_reload(e, items, n, &head, &err);
-        if (rc != CUSTOS_OK)
-            gw_store_rollback(&e->store);
-    }
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
         rc = eng_apply(e, items[i], now, &head, &err);
     /* Room in the cache is made before the commit, so merging after it cannot fail. */

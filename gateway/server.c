@@ -225,9 +225,9 @@ static bool call_batch(call *c, const grpc_op *ops, size_t n, call_op *tag)
     grpc_call_error e = grpc_call_start_batch(c->gc, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
         atomic_fetch_sub(&c->refs, 1);
-        gw_log(GW_LOG_ERROR, "grpc_batch", "%s: cannot start a batch: %s",
-               c->m == M_UNKNOWN ? "unknown method" : method_table[c->m].path,
-               grpc_call_error_to_string(e));
+        gw_log_req(GW_LOG_ERROR, "grpc_batch", c->request_id, "%s: cannot start a batch: %s",
+                   c->m == M_UNKNOWN ? "unknown method" : method_table[c->m].path,
+                   grpc_call_error_to_string(e));
         return false;
     }
     return true;
@@ -431,8 +431,8 @@ static void on_close(call *c)
 {
     pthread_mutex_lock(&c->mu);
     if (c->cancelled && c->state != CALL_FINISHED)
-        gw_log(GW_LOG_DEBUG, "stream_cancelled", "%s: the client went away",
-               method_table[c->m].path);
+        gw_log_req(GW_LOG_DEBUG, "stream_cancelled", c->request_id,
+                   "%s: the client went away", method_table[c->m].path);
     c->state = CALL_CLOSED;
     pthread_mutex_unlock(&c->mu);
     unlist(c);
@@ -905,8 +905,8 @@ static bool watch_refill(call *c)
     bool ok = gw_engine_read_from(c->srv->engine, c->cursor, recs, WATCH_BATCH, &n, &err) ==
               CUSTOS_OK;
     if (!ok)
-        gw_log(GW_LOG_ERROR, "watch_read", "after cursor %llu: %s",
-               (unsigned long long)c->cursor, err.message);
+        gw_log_req(GW_LOG_ERROR, "watch_read", c->request_id, "after cursor %llu: %s",
+                   (unsigned long long)c->cursor, err.message);
     for (size_t i = 0; i < n; i++) {
         if (ok) {
             grpc_byte_buffer *bb = pack_record(&recs[i], true);

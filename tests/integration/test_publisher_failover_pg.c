@@ -154,7 +154,8 @@ static void deploy(void)
              "\"distinctRoles\": true, \"maxAge\": %d, \"maxSkew\": %d, \"maxTtl\": %d, "
              "\"signers\": [{\"address\": \"%s\", \"role\": \"custodian\"}, "
              "{\"address\": \"%s\", \"role\": \"valuation_agent\"}], "
-             "\"accounts\": [{\"custodian\": \"%s\", \"ref\": \"PUB-1\", \"lenders\": [\"%s\"]}]}]}",
+             "\"accounts\": [{\"custodian\": \"%s\", \"ref\": \"PUB-1\", "
+             "\"lenders\": [\"%s\"]}]}]}",
              GWF_CHAIN_ID, GWF_FEED, GWF_THRESHOLD, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL,
              f->keys[GWF_KEY_CUSTODIAN].hex, f->keys[GWF_KEY_AGENT].hex, GWF_FEED, LENDER);
     tu_write_file(config, text);
