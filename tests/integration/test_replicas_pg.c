@@ -1,9 +1,9 @@
-/* Two custos-gateway replicas over one PostgreSQL database (a real server started by this
- * test on loopback): the same (account, sequence) with different digests raced at both
- * replicas many times, exactly one wins each time and the other is a REPLAY; the very same
- * attestation raced at both is accepted once and answered as a duplicate by the other; a
+/* Three custos-gateway replicas over one PostgreSQL database (a real server started by this
+ * test on loopback): the same (account, sequence) with different digests raced at all
+ * replicas many times, exactly one wins each time and the others are REPLAYs; the very same
+ * attestation raced at all is accepted once and answered as a duplicate by the others; a
  * quorum whose signatures arrive at different replicas completes; Watch streams open on
- * both replicas during a concurrent load deliver the same records in the same order. */
+ * every replica during a concurrent load deliver the same records in the same order. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +23,9 @@
 #include "gwfixture.h"
 #include "pgserver.h"
 
-#define N_REPLICAS 2
+#define N_REPLICAS 3
 #define RACE_ROUNDS 30
-#define LOAD_THREADS 4
+#define LOAD_THREADS 6
 #define LOAD_PER_THREAD 25
 
 static tu_pg PG;
