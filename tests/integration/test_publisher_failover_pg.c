@@ -227,18 +227,28 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* The replica still running must stop cleanly (exit 0 on SIGTERM). */
 static int group_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < N_REPLICAS; i++)
-        gwf_stop(&T.gw[i]);
+    int failed = 0;
+    for (int i = 0; i < N_REPLICAS; i++) {
+        if (T.gw[i].proc.pid <= 0)
+            continue;
+        int status = gwf_stop(&T.gw[i]);
+        if (status != 0) {
+            fprintf(stderr, "replica %d exited with %d after SIGTERM\n", i, status);
+            gwf_dump_log(&T.gw[i]);
+            failed = -1;
+        }
+    }
     evm_rpc_free(T.rpc);
     if (T.anvil.pid > 0)
         tu_stop(&T.anvil, SIGTERM, 5000);
     for (int i = 0; i < N_REPLICAS; i++)
         gwf_cleanup(&T.gw[i]);
     tu_pg_stop(&T.pg);
-    return 0;
+    return failed;
 }
 
 static void dump_logs(void)

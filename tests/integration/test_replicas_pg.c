@@ -68,13 +68,22 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Each replica must stop cleanly (exit 0 on SIGTERM). */
 static int group_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < N_REPLICAS; i++)
+    int failed = 0;
+    for (int i = 0; i < N_REPLICAS; i++) {
+        int status = gwf_stop(&R[i]);
+        if (status != 0) {
+            fprintf(stderr, "replica %d exited with %d after SIGTERM\n", i, status);
+            gwf_dump_log(&R[i]);
+            failed = -1;
+        }
         gwf_cleanup(&R[i]);
+    }
     tu_pg_stop(&PG);
-    return 0;
+    return failed;
 }
 
 static void dump_logs(void)

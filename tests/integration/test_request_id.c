@@ -45,11 +45,17 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* The gateway must stop cleanly (exit 0 on SIGTERM). */
 static int group_teardown(void **state)
 {
     (void)state;
+    int status = gwf_stop(&F);
+    if (status != 0) {
+        fprintf(stderr, "custos-gateway exited with %d after SIGTERM\n", status);
+        gwf_dump_log(&F);
+    }
     gwf_cleanup(&F);
-    return 0;
+    return status == 0 ? 0 : -1;
 }
 
 /* A submission signed by a key on no allow-list, as request bytes. */
