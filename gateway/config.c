@@ -23,6 +23,7 @@
 #define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
 #define CFG_DEFAULT_BATCH 512u
 #define CFG_DEFAULT_DELAY_US 500u
+#define CFG_DEFAULT_REPLICA_POLL_MS 200u
 #define CFG_DEFAULT_MAX_AGE 86400u
 #define CFG_DEFAULT_MAX_SKEW 300u
 #define CFG_DEFAULT_MAX_TTL 604800u
@@ -32,6 +33,8 @@
 /* [evm] defaults. */
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
+#define CFG_EVM_LEADER_RETRY_MS 2000u
+#define CFG_EVM_UNREACHABLE_MS 10000u
 #define CFG_EVM_HEARTBEAT 86400u
 #define CFG_EVM_DEVIATION_BPS 50u
 #define CFG_EVM_FEE_BUMP_AFTER 60u
@@ -226,7 +229,8 @@ static bool cfg_valid_feed_name(const char *name)
 /* Keys of each section kind; the index is the key's bit in parser.seen. */
 static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
                                            "max_message_bytes", "workers", "commit_batch_max",
-                                           "commit_delay_us", "port_file", NULL};
+                                           "commit_delay_us", "port_file", "replica_poll_ms",
+                                           NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
@@ -234,7 +238,7 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
-                                       NULL};
+                                       "leader_retry_ms", "unreachable_after_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
@@ -312,6 +316,10 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         break;
     case 8:
         cfg_copy_key(p, key, value, c->port_file, sizeof c->port_file, true);
+        break;
+    case 9:
+        if (cfg_uint_key(p, key, value, 1, 60000, &v))
+            c->replica_poll_ms = (unsigned)v;
         break;
     }
 }
@@ -443,6 +451,14 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
         break;
     case 11:
         p->has_state = cfg_copy_key(p, key, value, e->state_path, sizeof e->state_path, false);
+        break;
+    case 12:
+        if (cfg_uint_key(p, key, value, 100, 600000, &v))
+            e->leader_retry_ms = v;
+        break;
+    case 13:
+        if (cfg_uint_key(p, key, value, 100, 3600000, &v))
+            e->unreachable_after_ms = v;
         break;
     }
 }
@@ -840,10 +856,11 @@ static void cfg_validate_evm(cfg_parser *p)
                  "adapter are refused by any other");
         return;
     }
-    if (!p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
+    if (p->has_state && p->cfg->store_backend == GW_STORE_POSTGRESQL) {
         cfg_fail(p, p->evm_line, "state",
-                 "required with a PostgreSQL store (path of the publisher's SQLite file)");
-    } else if (!p->has_state) {
+                 "not used with a PostgreSQL store: the publisher keeps its state in the same "
+                 "database, shared by the replicas; remove the key (see README, Upgrading)");
+    } else if (!p->has_state && p->cfg->store_backend == GW_STORE_SQLITE) {
         int n = snprintf(e->state_path, sizeof e->state_path, "%s%s", p->cfg->store_path,
                          CFG_EVM_STATE_SUFFIX);
         if (n < 0 || (size_t)n >= sizeof e->state_path)
@@ -989,8 +1006,11 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->max_message_bytes = CFG_DEFAULT_MAX_MESSAGE;
     out->commit_batch_max = CFG_DEFAULT_BATCH;
     out->commit_delay_us = CFG_DEFAULT_DELAY_US;
+    out->replica_poll_ms = CFG_DEFAULT_REPLICA_POLL_MS;
     out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
+    out->evm.leader_retry_ms = CFG_EVM_LEADER_RETRY_MS;
+    out->evm.unreachable_after_ms = CFG_EVM_UNREACHABLE_MS;
     out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;
     out->evm.deviation_bps = CFG_EVM_DEVIATION_BPS;
     out->evm.fee_bump_after_seconds = CFG_EVM_FEE_BUMP_AFTER;

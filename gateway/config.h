@@ -49,7 +49,11 @@ typedef struct gw_evm_config {
     uint64_t max_fee_gwei;       /* cap on maxFeePerGas */
     uint64_t priority_fee_gwei;  /* tip when the node does not suggest one */
     uint32_t gas_limit_margin_bps; /* added to eth_estimateGas */
-    char state_path[4096];       /* the publisher's SQLite file; default store + "-publisher.db" */
+    char state_path[4096];       /* SQLite store: the publisher's SQLite file, default store +
+                                  * "-publisher.db"; PostgreSQL store: unused (the database) */
+    uint64_t unreachable_after_ms; /* node unreachable this long: health NOT_SERVING */
+    uint64_t leader_retry_ms;    /* PostgreSQL store: how often a replica that does not
+                                  * publish tries to take over */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */
@@ -101,6 +105,8 @@ typedef struct gw_config {
     unsigned workers;        /* completion-queue threads; 0 = number of cores */
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
+    unsigned replica_poll_ms;    /* PostgreSQL: how often an idle replica looks for other
+                                  * replicas' commits (for its Watch streams) */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     gw_feed *feeds;
     size_t n_feeds;

@@ -12,7 +12,14 @@
  *
  * The committer caches each account's last accepted sequence and feed. Changes made
  * while a group is open go to a small overlay that is merged into the cache only once
- * the commit succeeded, so a failed group leaves the cache exactly as the store is. */
+ * the commit succeeded, so a failed group leaves the cache exactly as the store is.
+ *
+ * Over a shared store (PostgreSQL, several replicas) other processes write too: a group
+ * begins under the store's write lock, re-reads the head and the rows of the accounts it
+ * touches into the overlay, and so decides on the state every replica's commits left,
+ * not on this process's cache. The pending tables are read inside the lock as always, so
+ * signatures sent to different replicas add up. When idle, the committer polls the head
+ * now and then so that Watch streams learn of other replicas' commits. */
 #include "engine.h"
 
 #include <errno.h>
@@ -43,6 +50,7 @@ typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 
 typedef struct eng_item {
     custos_submission sub;
+    char request_id[GW_REQUEST_ID_MAX + 1];
     gw_verified ver;
     gw_submit_done_fn done;
     void *ctx;
@@ -82,6 +90,8 @@ struct gw_engine {
 
     _Atomic uint64_t head;
     atomic_bool healthy; /* the last group's commit succeeded */
+
+    unsigned follow_ms; /* shared store: how often an idle committer polls the head */
 
     /* Committer-only state from here on. */
     eng_account *cache;
@@ -416,15 +426,17 @@ static void eng_log_outcome(const eng_item *it)
     eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
     eng_hex(o->digest, CUSTOS_HASH_LEN, digest, sizeof digest);
     if (o->reason != CUSTOS_REASON_NONE)
-        gw_log(GW_LOG_DEBUG, "refused",
-               "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s", it->sub.feed,
-               account, it->sub.att.sequence, custos_reason_name(o->reason), o->detail);
+        gw_log_req(GW_LOG_DEBUG, "refused", it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s",
+                   it->sub.feed, account, it->sub.att.sequence, custos_reason_name(o->reason),
+                   o->detail);
     else
-        gw_log(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
-               "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
-               " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
-               it->sub.feed, account, it->sub.att.sequence, digest, o->cursor, o->signatures,
-               o->threshold, o->duplicate ? "true" : "false");
+        gw_log_req(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
+                   it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
+                   " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
+                   it->sub.feed, account, it->sub.att.sequence, digest, o->cursor,
+                   o->signatures, o->threshold, o->duplicate ? "true" : "false");
 }
 
 static void eng_answer(eng_item *it)
@@ -434,6 +446,40 @@ static void eng_answer(eng_item *it)
     it->done(it->ctx, &it->out);
     custos_submission_clear(&it->sub);
     free(it);
+}
+
+/* Shared store, inside the open group: the head and the rows of the group's accounts as
+ * the other writers left them. An account absent from the store is absent from the cache
+ * too (the cache only ever holds committed rows), so only found rows need the overlay. */
+static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *head,
+                            custos_error *err)
+{
+    custos_rc rc = gw_store_head(&e->store, head, err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        const uint8_t *account = items[i]->sub.att.account;
+        bool seen = false;
+        for (size_t j = 0; j < e->overlay_count && !seen; j++)
+            seen = memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0;
+        if (seen)
+            continue;
+        gw_store_account row;
+        rc = gw_store_get_account(&e->store, account, &row, err);
+        if (rc == CUSTOS_OK)
+            eng_overlay_set(e, account, row.last_sequence, row.feed);
+        else if (rc == CUSTOS_ERR_NOT_FOUND)
+            rc = CUSTOS_OK;
+    }
+    return rc;
+}
+
+static void eng_notify(gw_engine *e, uint64_t head)
+{
+    pthread_mutex_lock(&e->lock);
+    gw_commit_fn fn = e->listener;
+    void *ctx = e->listener_ctx;
+    pthread_mutex_unlock(&e->lock);
+    if (fn != NULL)
+        fn(ctx, head);
 }
 
 static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
@@ -446,6 +492,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     e->overlay_count = 0;
 
     custos_rc rc = gw_store_begin(&e->store, &err);
+    if (rc == CUSTOS_OK && gw_store_shared(&e->store))
+        rc = eng_reload(e, items, n, &head, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
         rc = eng_apply(e, items[i], now, &head, &err);
     /* Room in the cache is made before the commit, so merging after it cannot fail. */
@@ -481,14 +529,9 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     for (size_t i = 0; i < n; i++)
         eng_answer(items[i]);
 
-    if (head != old_head && rc == CUSTOS_OK) {
-        pthread_mutex_lock(&e->lock);
-        gw_commit_fn fn = e->listener;
-        void *ctx = e->listener_ctx;
-        pthread_mutex_unlock(&e->lock);
-        if (fn != NULL)
-            fn(ctx, head);
-    }
+    /* Over a shared store the head may also have moved by other replicas' commits. */
+    if (head != old_head && rc == CUSTOS_OK)
+        eng_notify(e, head);
 }
 
 static void eng_deadline(struct timespec *ts, unsigned delay_us)
@@ -516,6 +559,24 @@ static void eng_probe(gw_engine *e)
     gw_log(GW_LOG_INFO, "store_probe", "store available again");
 }
 
+/* Shared store, idle committer: tells the listener about other replicas' commits. */
+static void eng_follow(gw_engine *e)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    uint64_t head = 0;
+    if (gw_store_head(&e->store, &head, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "store_error", "cannot read the head of the log: %s",
+               err.message);
+        atomic_store(&e->healthy, false);
+        return;
+    }
+    if (head > atomic_load(&e->head)) {
+        atomic_store(&e->head, head);
+        eng_notify(e, head);
+    }
+}
+
 static void *eng_committer(void *arg)
 {
     gw_engine *e = arg;
@@ -524,8 +585,19 @@ static void *eng_committer(void *arg)
     for (;;) {
         /* Stopping ends the loop only once every submitted ticket was answered. */
         while (e->t_ready == e->t_committed && !(e->stopping && e->t_committed == e->t_next)) {
-            if (atomic_load(&e->healthy)) {
+            if (atomic_load(&e->healthy) && e->follow_ms == 0) {
                 pthread_cond_wait(&e->not_empty, &e->lock);
+                continue;
+            }
+            if (atomic_load(&e->healthy)) {
+                struct timespec deadline;
+                eng_deadline(&deadline, e->follow_ms * 1000u);
+                if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
+                    e->t_ready == e->t_committed && !e->stopping) {
+                    pthread_mutex_unlock(&e->lock);
+                    eng_follow(e);
+                    pthread_mutex_lock(&e->lock);
+                }
                 continue;
             }
             /* Unhealthy and idle: probe the store now and then, so health recovers
@@ -732,6 +804,7 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         return rc;
     }
     atomic_store(&e->head, head);
+    e->follow_ms = gw_store_shared(&e->store) ? cfg->replica_poll_ms : 0;
 
     if (!eng_sync_init(e)) {
         eng_release(e);
@@ -760,7 +833,8 @@ void gw_engine_free(gw_engine *e)
         eng_stop(e, e->n_verifiers, true);
 }
 
-void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx)
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx)
 {
     eng_item *it = calloc(1, sizeof *it);
     if (it == NULL) {
@@ -773,6 +847,8 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done
     }
     it->sub = *s; /* the item now owns s's positions */
     memset(s, 0, sizeof *s);
+    if (request_id != NULL)
+        snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
     it->done = done;
     it->ctx = ctx;
 

@@ -55,8 +55,10 @@ void gw_engine_free(gw_engine *e);
  * order whatever thread verified them. Answers may arrive out of submission order (a
  * refusal before an earlier acceptance); callers that need order restore it.
  * Takes ownership of s's contents: s is left cleared. Decoding (MALFORMED, TOO_LARGE) is
- * the caller's job, with pb_to_submission / custos_submission_decode. */
-void gw_engine_submit(gw_engine *e, custos_submission *s, gw_submit_done_fn done, void *ctx);
+ * the caller's job, with pb_to_submission / custos_submission_decode. request_id (may be
+ * NULL) names the call in the engine's log lines about this submission. */
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);

@@ -1,7 +1,10 @@
-/* grpc.health.v1: what the gateway answers about itself. */
+/* grpc.health.v1: what the gateway answers about itself. SERVING while the store answers
+ * (the engine's last commit or probe succeeded) and, when [evm] is configured, the chain
+ * node answers (the publisher reports it here). */
 #ifndef GATEWAY_HEALTH_H
 #define GATEWAY_HEALTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,5 +20,10 @@
  * are not a request). */
 int gw_health_evaluate(gw_engine *e, const uint8_t *req, size_t len,
                        Grpc__Health__V1__HealthCheckResponse__ServingStatus *status);
+
+/* Process-wide, any thread: whether the configured chain node answers (true until the
+ * publisher says otherwise). */
+void gw_health_set_chain_reachable(bool reachable);
+bool gw_health_chain_reachable(void);
 
 #endif

@@ -333,6 +333,9 @@ static void mx_render_publisher(mx_buf *b, const gw_metrics_live *live)
 {
     const gw_pub_status *p = &live->publisher;
     uint64_t lag = live->head > p->cursor ? live->head - p->cursor : 0;
+    mx_header(b, "custos_publisher_leader", "gauge",
+              "1 while this replica publishes on-chain (holds the publisher lock), else 0.");
+    mx_printf(b, "custos_publisher_leader %d\n", p->leader ? 1 : 0);
     mx_header(b, "custos_publisher_lag_records", "gauge",
               "Accepted records the EVM publisher has not yet decided on (head - cursor).");
     mx_printf(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);

@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "health.h"
 #include "metrics.h"
 
 #define MH_CONNECTION_LIMIT 32
@@ -83,10 +84,13 @@ static enum MHD_Result mh_handle(void *cls, struct MHD_Connection *conn, const c
         return mh_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     if (strcmp(url, "/metrics") == 0)
         return mh_metrics(h, conn);
-    if (strcmp(url, "/healthz") == 0)
-        return gw_engine_healthy(h->engine)
+    if (strcmp(url, "/healthz") == 0) {
+        if (!gw_engine_healthy(h->engine))
+            return mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+        return gw_health_chain_reachable()
                    ? mh_text(conn, MHD_HTTP_OK, "ok\n")
-                   : mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+                   : mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "chain node unreachable\n");
+    }
     return mh_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
 }
 

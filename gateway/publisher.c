@@ -33,7 +33,13 @@
  *
  * Errors of the node or the disk end the current pass; the thread retries after an
  * exponential back-off (0.5 s doubling to 30 s), never busy-looping, never exiting. The
- * follow cursor moves only past records whose fate is durable. */
+ * follow cursor moves only past records whose fate is durable.
+ *
+ * Replicas (PostgreSQL store): the state lives in the shared database and only the
+ * replica holding the publisher lock (election.h) runs passes; the others ask for the
+ * lock every leader_retry_ms. A new leader forgets its counted nonce and reads it again
+ * (the node's pending count, raised above every stored SENT transaction), then tracks and
+ * rebroadcasts what its predecessor stored: nothing is built twice for one record. */
 #include "publisher.h"
 
 #include <inttypes.h>
@@ -50,7 +56,9 @@
 #include "custos/sig.h"
 #include "evm_abi.h"
 #include "evm_rpc.h"
+#include "election.h"
 #include "evm_tx.h"
+#include "health.h"
 #include "log.h"
 #include "publisher_state.h"
 
@@ -70,6 +78,7 @@ struct gw_publisher {
     const gw_config *cfg;
     gw_engine *engine;
     gw_pubstate *state;
+    gw_election *election; /* NULL with a SQLite store: the one process always publishes */
     evm_rpc *rpc;
     custos_secp *secp;
     uint8_t key[CUSTOS_SECKEY_LEN];
@@ -79,6 +88,8 @@ struct gw_publisher {
     custos_record *batch;
 
     /* Publisher thread only. */
+    int64_t node_down_since_ms; /* monotonic; 0 while the node answers */
+    int64_t node_answered_ms;   /* monotonic, the node's last answer (0: none yet) */
     bool chain_checked;
     bool nonce_known;
     uint64_t next_nonce;
@@ -256,6 +267,17 @@ static void pub_hex(const uint8_t *data, size_t len, char *out, size_t cap)
 }
 
 /* A failed node call: counted for the status, returned unchanged. */
+static int64_t pub_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every node call's result passes here. Only a node that cannot be reached (connection,
+ * timeout, HTTP 5xx) counts against health: an error answer is still an answer. The
+ * gateway reports NOT_SERVING once the node has been unreachable for unreachable_after_ms,
+ * and SERVING again at its first answer. */
 static custos_rc pub_node(gw_publisher *p, custos_rc rc)
 {
     if (rc != CUSTOS_OK) {
@@ -263,7 +285,38 @@ static custos_rc pub_node(gw_publisher *p, custos_rc rc)
         p->status.node_errors++;
         pthread_mutex_unlock(&p->lock);
     }
+    int64_t now = pub_mono_ms();
+    if (rc != CUSTOS_ERR_UNAVAILABLE) {
+        p->node_answered_ms = now;
+        p->node_down_since_ms = 0;
+        if (!gw_health_chain_reachable()) {
+            gw_health_set_chain_reachable(true);
+            gw_log(GW_LOG_INFO, "publisher.node_up", "the chain node answers again");
+        }
+        return rc;
+    }
+    if (p->node_down_since_ms == 0)
+        p->node_down_since_ms = now;
+    if (now - p->node_down_since_ms >= (int64_t)p->cfg->evm.unreachable_after_ms &&
+        gw_health_chain_reachable()) {
+        gw_health_set_chain_reachable(false);
+        gw_log(GW_LOG_ERROR, "publisher.node_down",
+               "the chain node has been unreachable for %" PRId64
+               " ms: health reports NOT_SERVING until it answers",
+               now - p->node_down_since_ms);
+    }
     return rc;
+}
+
+/* An idle publisher (or one that does not lead) makes no node calls: ask the chain id
+ * when the node has not answered for half the unreachable threshold. */
+static custos_rc pub_probe(gw_publisher *p, custos_error *err)
+{
+    if (p->node_answered_ms != 0 && p->node_down_since_ms == 0 &&
+        pub_mono_ms() - p->node_answered_ms < (int64_t)p->cfg->evm.unreachable_after_ms / 2)
+        return CUSTOS_OK;
+    uint64_t chain_id = 0;
+    return pub_node(p, evm_rpc_chain_id(p->rpc, &chain_id, err));
 }
 
 static bool pub_stopping(gw_publisher *p)
@@ -911,7 +964,8 @@ static custos_rc pub_connect(gw_publisher *p, custos_error *err)
 static custos_rc pub_pass(gw_publisher *p, custos_error *err)
 {
     custos_rc rc;
-    if ((rc = pub_connect(p, err)) != CUSTOS_OK || (rc = pub_track(p, err)) != CUSTOS_OK)
+    if ((rc = pub_probe(p, err)) != CUSTOS_OK || (rc = pub_connect(p, err)) != CUSTOS_OK ||
+        (rc = pub_track(p, err)) != CUSTOS_OK)
         return rc;
     return pub_follow(p, err);
 }
@@ -935,11 +989,52 @@ static bool pub_wait(gw_publisher *p, uint64_t ms)
     return stop;
 }
 
+/* Whether this replica publishes now; logs each change and resets what a predecessor
+ * may have moved on in the meantime (the relayer's nonce). */
+static bool pub_lead(gw_publisher *p)
+{
+    if (p->election == NULL)
+        return true;
+    custos_error err;
+    custos_error_clear(&err);
+    bool leader = gw_election_check(p->election, &err);
+    pthread_mutex_lock(&p->lock);
+    bool was = p->status.leader;
+    p->status.leader = leader;
+    pthread_mutex_unlock(&p->lock);
+    if (leader && !was) {
+        p->nonce_known = false;
+        gw_log(GW_LOG_INFO, "publisher.leader", "this replica now publishes on-chain");
+    } else if (!leader && was) {
+        gw_log(GW_LOG_WARN, "publisher.follower",
+               "this replica lost the publisher lock and stops publishing: %s",
+               err.message[0] != '\0' ? err.message : "another replica holds it");
+    } else if (!leader && err.message[0] != '\0') {
+        gw_log(GW_LOG_WARN, "publisher.election", "%s", err.message);
+    }
+    return leader;
+}
+
 static void *pub_main(void *arg)
 {
     gw_publisher *p = arg;
     uint64_t backoff = 0;
     for (;;) {
+        if (!pub_lead(p)) {
+            custos_error err;
+            /* A replica that does not publish still reports the node's health, and the
+             * shared follow cursor (its lag metric is the leader's). */
+            (void)pub_probe(p, &err);
+            uint64_t cursor = 0;
+            if (gw_pubstate_cursor(p->state, &cursor, &err) == CUSTOS_OK) {
+                pthread_mutex_lock(&p->lock);
+                p->status.cursor = cursor;
+                pthread_mutex_unlock(&p->lock);
+            }
+            if (pub_wait(p, p->cfg->evm.leader_retry_ms))
+                break;
+            continue;
+        }
         custos_error err;
         custos_error_clear(&err);
         custos_rc rc = pub_pass(p, &err);
@@ -1003,9 +1098,13 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
                            .connect_timeout_ms = PUB_RPC_CONNECT_MS,
                            .timeout_ms = PUB_RPC_TIMEOUT_MS};
     pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee);
+    bool shared = cfg->store_backend == GW_STORE_POSTGRESQL;
+    p->status.leader = !shared;
     if ((rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK)
+        (rc = shared ? gw_pubstate_open_pg(cfg->store_path, &p->state, err)
+                     : gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
+        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
+        (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))
         goto fail;
     /* Read before the thread starts: from then on status belongs to the lock. */
     uint64_t cursor = p->status.cursor;
@@ -1019,7 +1118,8 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     custos_address_to_hex(cfg->evm.adapter, adapter);
     gw_log(GW_LOG_INFO, "publisher.start",
            "adapter %s, relayer %s, follow cursor %" PRIu64 ", state %s", adapter, relayer,
-           cursor, cfg->evm.state_path);
+           cursor, shared ? "in the PostgreSQL store (publishes while it holds the lock)"
+                          : cfg->evm.state_path);
     *out = p;
     return CUSTOS_OK;
 fail:
@@ -1038,6 +1138,7 @@ void gw_publisher_free(gw_publisher *p)
         pthread_mutex_unlock(&p->lock);
         pthread_join(p->thread, NULL);
     }
+    gw_election_free(p->election);
     gw_pubstate_close(p->state);
     evm_rpc_free(p->rpc);
     custos_secp_free(p->secp);

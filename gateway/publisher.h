@@ -27,11 +27,14 @@ typedef struct gw_pub_status {
     uint64_t published, skipped, failed; /* since start */
     custos_u256 gas_spent_wei;       /* gasUsed * effectiveGasPrice of receipts, since start */
     uint64_t node_errors;            /* failed node calls, since start */
+    bool leader;                     /* this replica publishes (always, with a SQLite store) */
 } gw_pub_status;
 
-/* Reads the relayer key, opens the state and starts the thread; touches no network, so a
- * dead node never delays start-up. cfg->evm must be enabled; cfg and engine must outlive
- * the publisher. */
+/* Reads the relayer key, opens the state and starts the thread; touches no node, so a
+ * dead node never delays start-up. With a PostgreSQL store the state is in that database
+ * and the thread publishes only while this replica holds the publisher lock
+ * (election.h), trying to take it every [evm] leader_retry_ms. cfg->evm must be enabled;
+ * cfg and engine must outlive the publisher. */
 custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher **out,
                            custos_error *err);
 /* Stops the thread (at most one node call's timeout) and closes the state. */

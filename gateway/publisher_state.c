@@ -5,6 +5,7 @@
  * nonces of SENT rows, which never come near 2^63. uint256 fees and values are 32-byte
  * big-endian blobs. */
 #include "publisher_state.h"
+#include "publisher_state_pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,11 @@ static const char ps_schema_v1[] =
     "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
     "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw"
 
+/* Exactly one of db and pg is set: the SQLite file, or the gateway's PostgreSQL database
+ * (publisher_state_pg.c), to which every call below is handed. */
 struct gw_pubstate {
     sqlite3 *db;
+    gw_pubstate_pg *pg;
 };
 
 static const char *const fate_names[] = {"skipped", "sent", "confirmed", "failed"};
@@ -183,10 +187,26 @@ fail:
     return crc;
 }
 
+custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err)
+{
+    *out = NULL;
+    gw_pubstate *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    custos_rc rc = gw_pubstate_pg_open(conninfo, &s->pg, err);
+    if (rc != CUSTOS_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CUSTOS_OK;
+}
+
 void gw_pubstate_close(gw_pubstate *s)
 {
     if (s == NULL)
         return;
+    gw_pubstate_pg_close(s->pg);
     sqlite3_close(s->db);
     free(s);
 }
@@ -255,6 +275,8 @@ static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *er
 
 custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_cursor(s->pg, cursor, err);
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT value FROM meta WHERE name = 'cursor'", &st, err);
     if (rc != CUSTOS_OK)
@@ -282,6 +304,8 @@ static custos_rc ps_step_done(gw_pubstate *s, sqlite3_stmt *st, const char *what
 
 custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_advance(s->pg, cursor, err);
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s,
                               "UPDATE meta SET value = ?1 WHERE name = 'cursor' AND value < ?1 "
@@ -337,6 +361,8 @@ static custos_rc ps_check_tx(const gw_pub_tx *tx, custos_error *err)
 
 custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_put(s->pg, row, err);
     if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "publisher state: a sent fate needs its transaction");
@@ -385,6 +411,8 @@ fail:
 
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_get(s->pg, cursor, out, err);
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT " PS_ROW_COLUMNS " FROM fates WHERE cursor = ?1", &st,
@@ -409,6 +437,8 @@ custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, cust
 custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
                                  custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_replace_tx(s->pg, cursor, tx, err);
     custos_rc rc = ps_check_tx(tx, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -460,6 +490,8 @@ fail:
 custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
                              const char *detail, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_finish(s->pg, cursor, fate, detail, err);
     if (fate != GW_PUB_CONFIRMED && fate != GW_PUB_FAILED)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "publisher state: a sent record ends confirmed or failed");
@@ -485,6 +517,8 @@ custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
 custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
                                      gw_pub_row *out, custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_last_published(s->pg, account, out, err);
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT " PS_ROW_COLUMNS " FROM fates WHERE account = ?1 "
@@ -510,6 +544,8 @@ custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTO
 custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
                                 custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_list_sent(s->pg, rows, n, err);
     *rows = NULL;
     *n = 0;
     sqlite3_stmt *st;
@@ -556,6 +592,8 @@ custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
                                uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
                                custos_error *err)
 {
+    if (s->pg != NULL)
+        return gw_pubstate_pg_attempts(s->pg, cursor, hashes, max, n, err);
     *n = 0;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT tx_hash FROM attempts WHERE cursor = ?1 "

@@ -7,7 +7,10 @@
  * new one being built. The follow cursor only moves onto a record whose fate is stored.
  *
  * Not thread-safe: one thread per handle. Several handles (processes) may open the same
- * file; readers see committed data only. */
+ * file; readers see committed data only.
+ *
+ * Two back ends: a SQLite file ([evm] state), or, with a PostgreSQL store, tables in the
+ * same database (publisher_state_pg.c). */
 #ifndef GATEWAY_PUBLISHER_STATE_H
 #define GATEWAY_PUBLISHER_STATE_H
 
@@ -60,6 +63,10 @@ typedef struct gw_pubstate gw_pubstate;
 
 /* Opens (creating if absent) the database at path. */
 custos_rc gw_pubstate_open(const char *path, gw_pubstate **out, custos_error *err);
+/* The same state in the gateway's PostgreSQL database (conninfo as the store's; its
+ * tables come with the store's schema, so the store is opened first), shared by every
+ * replica: whichever publishes continues where the last one stopped. */
+custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err);
 void gw_pubstate_close(gw_pubstate *s);
 
 /* Frees row->tx.raw; safe on a zeroed row. */

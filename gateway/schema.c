@@ -84,6 +84,47 @@ static const gw_schema_step schema_steps[] = {
             "  PRIMARY KEY (digest, signer)"
             ");",
     },
+    {
+        /* Version 5: the EVM publisher's state, shared by the replicas of a PostgreSQL
+         * store (publisher_state_pg.c; columns as in publisher_state.c, bigint holding the
+         * bit pattern of a uint64). A SQLite store has one gateway, whose publisher keeps
+         * its state in a file of its own ([evm] state): nothing to add there. */
+        .version = 5,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "CREATE TABLE publisher_meta ("
+            "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+            "  cursor bigint NOT NULL"
+            ");"
+            "INSERT INTO publisher_meta (cursor) VALUES (0);"
+            "CREATE TABLE publisher_fates ("
+            "  cursor bigint PRIMARY KEY,"
+            "  account bytea NOT NULL,"
+            "  sequence bigint NOT NULL,"
+            "  kind integer NOT NULL,"
+            "  beneficiary bytea NOT NULL,"
+            "  value bytea NOT NULL,"
+            "  as_of bigint NOT NULL,"
+            "  fate integer NOT NULL CHECK (fate BETWEEN 0 AND 3),"
+            "  detail text NOT NULL,"
+            "  nonce bigint,"
+            "  max_fee bytea,"
+            "  priority_fee bytea,"
+            "  gas_limit bigint,"
+            "  sent_at bigint,"
+            "  tx_hash bytea,"
+            "  raw bytea"
+            ");"
+            "CREATE INDEX publisher_fates_by_account ON publisher_fates (account, cursor);"
+            "CREATE INDEX publisher_fates_by_fate ON publisher_fates (fate, nonce);"
+            /* added plays SQLite's rowid: attempts are listed newest first. */
+            "CREATE TABLE publisher_attempts ("
+            "  added bigint GENERATED ALWAYS AS IDENTITY,"
+            "  tx_hash bytea PRIMARY KEY,"
+            "  cursor bigint NOT NULL REFERENCES publisher_fates (cursor)"
+            ");"
+            "CREATE INDEX publisher_attempts_by_cursor ON publisher_attempts (cursor);",
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

@@ -125,6 +125,8 @@ struct call {
     grpc_byte_buffer *payload;  /* the request of unary and server-streaming methods */
 
     grpc_metadata trailer;      /* custos-reason of a refusal */
+    char request_id[GW_REQUEST_ID_MAX + 1]; /* the client's x-request-id, or one made here */
+    grpc_metadata id_md;        /* x-request-id, sent back in the initial metadata */
     grpc_byte_buffer *final_reply;
     int cancelled;
     bool sent_initial;
@@ -223,9 +225,9 @@ static bool call_batch(call *c, const grpc_op *ops, size_t n, call_op *tag)
     grpc_call_error e = grpc_call_start_batch(c->gc, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
         atomic_fetch_sub(&c->refs, 1);
-        gw_log(GW_LOG_ERROR, "grpc_batch", "%s: cannot start a batch: %s",
-               c->m == M_UNKNOWN ? "unknown method" : method_table[c->m].path,
-               grpc_call_error_to_string(e));
+        gw_log_req(GW_LOG_ERROR, "grpc_batch", c->request_id, "%s: cannot start a batch: %s",
+                   c->m == M_UNKNOWN ? "unknown method" : method_table[c->m].path,
+                   grpc_call_error_to_string(e));
         return false;
     }
     return true;
@@ -254,6 +256,37 @@ static bool read_message(grpc_byte_buffer *bb, grpc_slice *out)
     return true;
 }
 
+/* ---- request ids ---- */
+
+/* The client's x-request-id when well-formed, else a new one. */
+static void take_request_id(call *c)
+{
+    for (size_t i = 0; i < c->req_md.count; i++) {
+        const grpc_metadata *m = &c->req_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "x-request-id") != 0)
+            continue;
+        const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+        size_t len = GRPC_SLICE_LENGTH(m->value);
+        if (gw_request_id_valid(v, len)) {
+            memcpy(c->request_id, v, len);
+            c->request_id[len] = '\0';
+            return;
+        }
+    }
+    gw_request_id_new(c->request_id);
+}
+
+/* Every call answers with its request id in the initial metadata. The value points into
+ * the call, which outlives its batches. */
+static void set_initial_metadata(call *c, grpc_op *op)
+{
+    c->id_md.key = grpc_slice_from_static_string("x-request-id");
+    c->id_md.value = grpc_slice_from_static_buffer(c->request_id, strlen(c->request_id));
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    op->data.send_initial_metadata.count = 1;
+    op->data.send_initial_metadata.metadata = &c->id_md;
+}
+
 /* ---- finishing calls ---- */
 
 /* The one batch of a unary call: metadata, the reply (none on error), the status with
@@ -264,7 +297,7 @@ static void unary_finish(call *c, grpc_status_code status, const char *detail,
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
-    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    set_initial_metadata(c, &ops[n++]);
     if (reply != NULL) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = reply;
@@ -300,7 +333,7 @@ static void stream_end(call *c)
     memset(ops, 0, sizeof ops);
     size_t n = 0;
     if (!c->sent_initial)
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        set_initial_metadata(c, &ops[n++]);
     c->sent_initial = true;
     grpc_slice details = grpc_slice_from_copied_string(c->end_detail != NULL ? c->end_detail : "");
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -318,7 +351,7 @@ static void stream_send(call *c, grpc_byte_buffer *bb)
     memset(ops, 0, sizeof ops);
     size_t n = 0;
     if (!c->sent_initial)
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        set_initial_metadata(c, &ops[n++]);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = bb;
     c->send_buf = bb;
@@ -398,8 +431,8 @@ static void on_close(call *c)
 {
     pthread_mutex_lock(&c->mu);
     if (c->cancelled && c->state != CALL_FINISHED)
-        gw_log(GW_LOG_DEBUG, "stream_cancelled", "%s: the client went away",
-               method_table[c->m].path);
+        gw_log_req(GW_LOG_DEBUG, "stream_cancelled", c->request_id,
+                   "%s: the client went away", method_table[c->m].path);
     c->state = CALL_CLOSED;
     pthread_mutex_unlock(&c->mu);
     unlist(c);
@@ -503,12 +536,14 @@ static void handle_submit(call *c)
     }
     if (!ok) {
         gw_metrics_count_refusal(reason); /* the engine counts what reaches it */
+        gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
+                   custos_reason_name(reason), detail);
         unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason,
                      NULL);
         return;
     }
     call_ref(c);
-    gw_engine_submit(c->srv->engine, &sub, unary_submit_done, c);
+    gw_engine_submit(c->srv->engine, &sub, c->request_id, unary_submit_done, c);
 }
 
 /* Locked. Keeps a read posted while under the window, writes finished answers in request
@@ -597,8 +632,11 @@ static void stream_on_recv(call *c, bool ok)
         refusal.reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
         decoded = false;
     }
-    if (!decoded)
+    if (!decoded) {
         gw_metrics_count_refusal(refusal.reason);
+        gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
+                   custos_reason_name(refusal.reason), refusal.detail);
+    }
 
     /* Answers are written in the order requests are read: reserve this one's place, and
      * read the next before this one is verified and committed. */
@@ -613,7 +651,7 @@ static void stream_on_recv(call *c, bool ok)
 
     call_ref(c);
     if (decoded)
-        gw_engine_submit(c->srv->engine, &sub, stream_submit_done, s);
+        gw_engine_submit(c->srv->engine, &sub, c->request_id, stream_submit_done, s);
     else
         stream_submit_done(s, &refusal);
 }
@@ -867,8 +905,8 @@ static bool watch_refill(call *c)
     bool ok = gw_engine_read_from(c->srv->engine, c->cursor, recs, WATCH_BATCH, &n, &err) ==
               CUSTOS_OK;
     if (!ok)
-        gw_log(GW_LOG_ERROR, "watch_read", "after cursor %llu: %s",
-               (unsigned long long)c->cursor, err.message);
+        gw_log_req(GW_LOG_ERROR, "watch_read", c->request_id, "after cursor %llu: %s",
+                   (unsigned long long)c->cursor, err.message);
     for (size_t i = 0; i < n; i++) {
         if (ok) {
             grpc_byte_buffer *bb = pack_record(&recs[i], true);
@@ -1077,6 +1115,7 @@ static void on_request(call *c, bool ok)
     }
     post_request(c->w, c->m);
     c->state = CALL_ACTIVE;
+    take_request_id(c);
     switch (c->m) {
     case M_SUBMIT: handle_submit(c); break;
     case M_SUBMIT_STREAM: handle_submit_stream(c); break;

@@ -9,10 +9,16 @@
  *
  * Threading: the write side (begin .. commit and the calls between) is used by one
  * thread at a time, the engine's committer; get_latest and read_from may be called
- * from any thread at any time and see only committed data. */
+ * from any thread at any time and see only committed data.
+ *
+ * A shared back end (PostgreSQL) may have writers in other processes: its begin waits
+ * until no other writer holds the log, so groups of all writers commit one after the
+ * other, and the engine re-reads the head and the accounts it touches inside each group
+ * instead of trusting what it cached. */
 #ifndef GATEWAY_STORE_H
 #define GATEWAY_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +49,8 @@ typedef custos_rc (*gw_store_signer_fn)(void *ctx, const gw_store_signer *s,
                                         custos_error *err);
 
 typedef struct gw_store_ops {
+    /* Writers in other processes may share the store (see above). */
+    bool shared;
     void (*close)(void *impl);
 
     /* Write side. */
@@ -52,6 +60,10 @@ typedef struct gw_store_ops {
     custos_rc (*head)(void *impl, uint64_t *cursor, custos_error *err);
     custos_rc (*load_accounts)(void *impl, gw_store_account_fn fn, void *ctx,
                                custos_error *err);
+    /* One account's row, inside the open transaction (CUSTOS_ERR_NOT_FOUND when it has
+     * none); shared back ends only, NULL otherwise. */
+    custos_rc (*get_account)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                             gw_store_account *out, custos_error *err);
     /* CUSTOS_ERR_NOT_FOUND when the digest was never accepted. */
     custos_rc (*find_accepted)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                uint64_t *cursor, uint32_t *n_signers, custos_error *err);
@@ -125,6 +137,17 @@ static inline custos_rc gw_store_load_accounts(gw_store *s, gw_store_account_fn 
                                                custos_error *err)
 {
     return s->ops->load_accounts(s->impl, fn, ctx, err);
+}
+
+static inline bool gw_store_shared(const gw_store *s)
+{
+    return s->ops->shared;
+}
+
+static inline custos_rc gw_store_get_account(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                             gw_store_account *out, custos_error *err)
+{
+    return s->ops->get_account(s->impl, account, out, err);
 }
 
 static inline custos_rc gw_store_find_accepted(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],

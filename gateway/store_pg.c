@@ -41,6 +41,10 @@
 #define PG_CONNECT_TIMEOUT_S "10"
 /* Key of the advisory lock serialising migrations of replicas starting together. */
 #define PG_MIGRATE_LOCK "7165041188211363840"
+/* Key of the transaction-scoped advisory lock every write group of every replica takes
+ * first: groups of all replicas commit one at a time, so cursors are assigned in commit
+ * order and each group sees the state the previous one left. */
+#define PG_WRITE_LOCK "7165041188211363841"
 
 typedef struct pg_stmt {
     const char *sql;
@@ -51,6 +55,7 @@ typedef struct pg_stmt {
 enum pg_wstmt {
     W_HEAD,
     W_ACCOUNTS,
+    W_ACCOUNT,
     W_FIND_ACCEPTED,
     W_GET_PENDING,
     W_LIST_SIGNERS,
@@ -66,6 +71,9 @@ enum pg_wstmt {
 static const pg_stmt pg_wsql[W_COUNT] = {
     [W_HEAD] = {"SELECT COALESCE(MAX(cursor), 0)::bigint FROM accepted", 0, {0}},
     [W_ACCOUNTS] = {"SELECT account, feed, last_sequence, last_cursor FROM accounts", 0, {0}},
+    [W_ACCOUNT] = {"SELECT account, feed, last_sequence, last_cursor FROM accounts "
+                   "WHERE account = $1",
+                   1, {PG_BYTEA}},
     [W_FIND_ACCEPTED] = {"SELECT cursor, length(signers) FROM accepted WHERE digest = $1", 1,
                          {PG_BYTEA}},
     [W_GET_PENDING] = {"SELECT attestation FROM pending WHERE digest = $1", 1, {PG_BYTEA}},
@@ -380,6 +388,8 @@ static custos_rc pg_connect(pg_conn *c, const char *conninfo, custos_error *err)
     return pg_configure(c, err);
 }
 
+static void pg_rollback(void *impl);
+
 static custos_rc pg_begin(void *impl, custos_error *err)
 {
     pg_store *s = impl;
@@ -387,6 +397,12 @@ static custos_rc pg_begin(void *impl, custos_error *err)
     if (rc == CUSTOS_OK)
         rc = pg_exec(s->w.conn, "BEGIN", PGRES_COMMAND_OK, "begin", err);
     s->w.in_tx = rc == CUSTOS_OK;
+    if (rc == CUSTOS_OK) {
+        rc = pg_exec(s->w.conn, "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")",
+                     PGRES_TUPLES_OK, "lock the log", err);
+        if (rc != CUSTOS_OK)
+            pg_rollback(s);
+    }
     return rc;
 }
 
@@ -438,6 +454,28 @@ static custos_rc pg_head(void *impl, uint64_t *cursor, custos_error *err)
     return rc;
 }
 
+/* Fills a from a row (account, feed, last_sequence, last_cursor). */
+static custos_rc pg_row_to_account(const PGresult *res, int row, gw_store_account *a,
+                                   custos_error *err)
+{
+    memset(a, 0, sizeof *a);
+    uint8_t seq[8];
+    custos_rc rc = pg_get_blob(res, row, 0, a->account, CUSTOS_HASH_LEN, "account", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 2, seq, sizeof seq, "last_sequence", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_uint(res, row, 3, &a->last_cursor, "last_cursor", err);
+    int flen = PQgetlength(res, row, 1);
+    if (rc == CUSTOS_OK && (PQgetisnull(res, row, 1) || flen > CUSTOS_FEED_MAX ||
+                            memchr(PQgetvalue(res, row, 1), '\0', (size_t)flen) != NULL))
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad feed in accounts");
+    if (rc != CUSTOS_OK)
+        return rc;
+    memcpy(a->feed, PQgetvalue(res, row, 1), (size_t)flen);
+    a->last_sequence = pg_get_u64(seq);
+    return CUSTOS_OK;
+}
+
 static custos_rc pg_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                   custos_error *err)
 {
@@ -451,23 +489,25 @@ static custos_rc pg_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
         return rc;
     for (int row = 0; rc == CUSTOS_OK && row < PQntuples(res); row++) {
         gw_store_account a;
-        memset(&a, 0, sizeof a);
-        uint8_t seq[8];
-        rc = pg_get_blob(res, row, 0, a.account, CUSTOS_HASH_LEN, "account", err);
+        rc = pg_row_to_account(res, row, &a, err);
         if (rc == CUSTOS_OK)
-            rc = pg_get_blob(res, row, 2, seq, sizeof seq, "last_sequence", err);
-        if (rc == CUSTOS_OK)
-            rc = pg_get_uint(res, row, 3, &a.last_cursor, "last_cursor", err);
-        int flen = PQgetlength(res, row, 1);
-        if (rc == CUSTOS_OK && (PQgetisnull(res, row, 1) || flen > CUSTOS_FEED_MAX ||
-                                memchr(PQgetvalue(res, row, 1), '\0', (size_t)flen) != NULL))
-            rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad feed in accounts");
-        if (rc != CUSTOS_OK)
-            break;
-        memcpy(a.feed, PQgetvalue(res, row, 1), (size_t)flen);
-        a.last_sequence = pg_get_u64(seq);
-        rc = fn(ctx, &a, err);
+            rc = fn(ctx, &a, err);
     }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pg_get_account(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                gw_store_account *out, custos_error *err)
+{
+    pg_store *s = impl;
+    pg_params p = {.n = 0};
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    PGresult *res = NULL;
+    custos_rc rc = pg_run(&s->w, W_ACCOUNT, &p, "read account", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1 ? pg_row_to_account(res, 0, out, err) : CUSTOS_ERR_NOT_FOUND;
     PQclear(res);
     return rc;
 }
@@ -708,12 +748,14 @@ static void pg_close(void *impl)
 }
 
 static const gw_store_ops pg_ops = {
+    .shared = true,
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .head = pg_head,
     .load_accounts = pg_load_accounts,
+    .get_account = pg_get_account,
     .find_accepted = pg_find_accepted,
     .get_pending = pg_get_pending,
     .list_pending_signers = pg_list_pending_signers,

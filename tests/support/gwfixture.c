@@ -273,6 +273,22 @@ uint64_t gwf_watch_head(gwf *f, uint64_t after, int idle_ms, size_t *count)
 void gwf_raw_call(gwf *f, const char *method, const uint8_t *req, size_t len,
                   gwf_raw_result *res)
 {
+    gwf_raw_call_id(f, method, req, len, NULL, res);
+}
+
+/* Copies a metadata value as a string, truncated to cap - 1. */
+static void copy_md_value(const grpc_metadata *m, char *out, size_t cap)
+{
+    size_t vlen = GRPC_SLICE_LENGTH(m->value);
+    if (vlen >= cap)
+        vlen = cap - 1;
+    memcpy(out, GRPC_SLICE_START_PTR(m->value), vlen);
+    out[vlen] = '\0';
+}
+
+void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
+                     const char *request_id, gwf_raw_result *res)
+{
     memset(res, 0, sizeof *res);
     grpc_init();
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
@@ -298,7 +314,15 @@ void gwf_raw_call(gwf *f, const char *method, const uint8_t *req, size_t len,
 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
+    grpc_metadata id_md;
+    memset(&id_md, 0, sizeof id_md);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (request_id != NULL) {
+        id_md.key = grpc_slice_from_static_string("x-request-id");
+        id_md.value = grpc_slice_from_copied_string(request_id);
+        ops[0].data.send_initial_metadata.count = 1;
+        ops[0].data.send_initial_metadata.metadata = &id_md;
+    }
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -324,14 +348,16 @@ void gwf_raw_call(gwf *f, const char *method, const uint8_t *req, size_t len,
     res->details[dlen] = '\0';
     for (size_t i = 0; i < trailing_md.count; i++) {
         const grpc_metadata *m = &trailing_md.metadata[i];
-        if (grpc_slice_str_cmp(m->key, "custos-reason") == 0) {
-            size_t vlen = GRPC_SLICE_LENGTH(m->value);
-            if (vlen >= sizeof res->reason)
-                vlen = sizeof res->reason - 1;
-            memcpy(res->reason, GRPC_SLICE_START_PTR(m->value), vlen);
-            res->reason[vlen] = '\0';
-        }
+        if (grpc_slice_str_cmp(m->key, "custos-reason") == 0)
+            copy_md_value(m, res->reason, sizeof res->reason);
     }
+    for (size_t i = 0; i < initial_md.count; i++) {
+        const grpc_metadata *m = &initial_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "x-request-id") == 0)
+            copy_md_value(m, res->request_id, sizeof res->request_id);
+    }
+    if (request_id != NULL)
+        grpc_slice_unref(id_md.value);
 
     grpc_slice_unref(details);
     grpc_metadata_array_destroy(&initial_md);

@@ -100,9 +100,13 @@ typedef struct gwf_raw_result {
     int grpc_status;
     char reason[64];   /* the "custos-reason" trailing metadata, "" when absent */
     char details[256]; /* the status message */
+    char request_id[80]; /* the "x-request-id" initial metadata, "" when absent */
 } gwf_raw_result;
 void gwf_raw_call(gwf *f, const char *method, const uint8_t *req, size_t len,
                   gwf_raw_result *res);
+/* The same, sending request_id (when not NULL) as the "x-request-id" metadata. */
+void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
+                     const char *request_id, gwf_raw_result *res);
 
 /* The protobuf form of a submission, as a caller-owned tree that tests may doctor before
  * packing (lengths, counts and values are not checked). */

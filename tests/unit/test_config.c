@@ -31,6 +31,7 @@ static const char good_config[] =
     "commit_batch_max = 64\n"
     "commit_delay_us = 0\n"
     "port_file = /tmp/port\n"
+    "replica_poll_ms = 1000\n"
     "\n"
     "[feed acme-custody]\n"
     "max_age = 3600\n"
@@ -105,6 +106,7 @@ static void test_good_config(void **state)
     assert_int_equal(cfg.commit_batch_max, 64);
     assert_int_equal(cfg.commit_delay_us, 0);
     assert_string_equal(cfg.port_file, "/tmp/port");
+    assert_int_equal(cfg.replica_poll_ms, 1000);
 
     assert_int_equal(cfg.n_feeds, 2);
     const gw_feed *acme = gw_config_find_feed(&cfg, "acme-custody");
@@ -172,6 +174,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.commit_batch_max, 512);
     assert_int_equal(cfg.commit_delay_us, 500);
     assert_string_equal(cfg.port_file, "");
+    assert_int_equal(cfg.replica_poll_ms, 200);
     assert_int_equal(cfg.signers[0].role, GW_ROLE_CUSTODIAN);
     assert_true(cfg.signers[0].active);
     assert_false(cfg.evm.enabled);
@@ -198,7 +201,9 @@ static void test_evm_section(void **state)
                                     "max_fee_gwei = 200\n"
                                     "priority_fee_gwei = 0\n"
                                     "gas_limit_margin_bps = 5000\n"
-                                    "state = /var/lib/pub.db\n");
+                                    "state = /var/lib/pub.db\n"
+                                    "leader_retry_ms = 500\n"
+                                    "unreachable_after_ms = 3000\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -220,6 +225,8 @@ static void test_evm_section(void **state)
     assert_int_equal(e->priority_fee_gwei, 0);
     assert_int_equal(e->gas_limit_margin_bps, 5000);
     assert_string_equal(e->state_path, "/var/lib/pub.db");
+    assert_int_equal(e->leader_retry_ms, 500);
+    assert_int_equal(e->unreachable_after_ms, 3000);
     gw_config_clear(&cfg);
 }
 
@@ -246,6 +253,8 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->priority_fee_gwei, 1);
     assert_int_equal(e->gas_limit_margin_bps, 2000);
     assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
+    assert_int_equal(e->leader_retry_ms, 2000);
+    assert_int_equal(e->unreachable_after_ms, 10000);
     gw_config_clear(&cfg);
 }
 
@@ -299,6 +308,8 @@ static const struct bad_case {
     {"chain id zero", "[gateway]\nstore = x.db\nchain_id = 0\n", {":3:", "chain_id"}},
     {"empty integer", GW_HEAD "workers =\n" FEED_F SIGNER_B, {":5:", "workers", "got ''"}},
     {"batch zero", GW_HEAD "commit_batch_max = 0\n", {":5:", "commit_batch_max"}},
+    {"replica poll zero", GW_HEAD "replica_poll_ms = 0\n", {":5:", "replica_poll_ms"}},
+    {"replica poll too long", GW_HEAD "replica_poll_ms = 60001\n", {":5:", "replica_poll_ms"}},
     {"unknown key", GW_HEAD "listen_addr = 1.2.3.4:5\n", {":5:", "[gateway] listen_addr", "unknown key"}},
     {"unknown feed key", GW_HEAD FEED_F "treshold = 2\n", {":6:", "[feed f] treshold"}},
     {"unknown section", GW_HEAD "[gatway]\nlisten = x\n", {":5:", "[gatway]", "unknown section"}},
@@ -357,6 +368,12 @@ static const struct bad_case {
     {"evm unknown key", GW_HEAD FEED_F SIGNER_B EVM_OK "gas_price = 5\n",
      {":12:", "[evm] gas_price", "unknown key"}},
     {"evm twice", GW_HEAD FEED_F SIGNER_B EVM_OK "[evm]\n", {":12:", "[evm]", "line 9"}},
+    {"evm leader retry too short", GW_HEAD FEED_F SIGNER_B EVM_OK "leader_retry_ms = 99\n",
+     {":12:", "leader_retry_ms"}},
+    {"evm state with a PostgreSQL store",
+     "[gateway]\nstore = postgresql://db/custos\nchain_id = 1\nverifying_contract = " ADDR_A
+     "\n" FEED_F SIGNER_B EVM_OK "state = /var/lib/pub.db\n",
+     {"[evm] state", "PostgreSQL", "remove"}},
     {"metrics without listen", GW_HEAD FEED_F SIGNER_B "[metrics]\nport_file = p\n",
      {":9:", "[metrics] listen", "required"}},
     {"metrics listen without port", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1\n",

@@ -154,7 +154,7 @@ static gw_submit_outcome submit(fixture *f, custos_submission *s)
     waiter w = {.calls = 0};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.cond, NULL);
-    gw_engine_submit(f->engine, s, on_done, &w);
+    gw_engine_submit(f->engine, s, NULL, on_done, &w);
     assert_int_equal(s->n_sigs, 0); /* ownership taken */
     pthread_mutex_lock(&w.lock);
     while (w.calls == 0)
@@ -511,7 +511,7 @@ static void *run_worker(void *arg)
         item_ctx *ic = &w->items[w->id * PER_THREAD + i];
         ic->c = w->c;
         ic->index = w->id * PER_THREAD + i;
-        gw_engine_submit(w->f->engine, &s, on_done_count, ic);
+        gw_engine_submit(w->f->engine, &s, NULL, on_done_count, ic);
     }
     custos_secp_free(secp);
     return NULL;

@@ -216,6 +216,7 @@ static void test_publisher_block(void **state)
     live.publisher.gas_spent_wei.limb[0] = 5;
     live.publisher.gas_spent_wei.limb[1] = 1;
     char *t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_publisher_leader"), 0);
     assert_int_equal(must_sample(t, "custos_publisher_lag_records"), 3);
     assert_int_equal(must_sample(t, "custos_publisher_relayer_nonce"), 42);
     assert_int_equal(must_sample(t, "custos_publisher_pending_transactions"), 2);
@@ -223,6 +224,10 @@ static void test_publisher_block(void **state)
     assert_int_equal(must_sample(t, "custos_publisher_node_errors_total"), 3);
     assert_true(must_sample(t, "custos_publisher_gas_spent_wei_total") ==
                 18446744073709551616.0 + 5.0);
+    free(t);
+    live.publisher.leader = true;
+    t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_publisher_leader"), 1);
     free(t);
 }
 

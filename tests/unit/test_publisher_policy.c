@@ -1,9 +1,11 @@
 /* The EVM publisher's pure parts and its durable state: the heartbeat / deviation / kind /
  * beneficiary decision table, the signature order the adapter requires, the submit
  * calldata, fee bumps, and the state (a sent row survives a reopen; the follow cursor
- * only moves onto a record whose fate is stored). */
+ * only moves onto a record whose fate is stored), in both back ends: a SQLite file, and
+ * the tables of a PostgreSQL store (a real server started by this test on loopback). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,8 @@
 #include "evm_abi.h"
 #include "publisher.h"
 #include "publisher_state.h"
+#include "pgserver.h"
+#include "store.h"
 #include "testutil.h"
 
 static void u256(custos_u256 *out, uint64_t v)
@@ -259,16 +263,37 @@ static void test_fee_bump(void **state)
 
 /* ------------------------------------------------------------------ state */
 
+/* path is the SQLite file, or (pg) the URI of a fresh PostgreSQL database. */
 typedef struct fixture {
+    bool pg;
     char dir[4096];
     char path[4200];
 } fixture;
 
+static tu_pg PG;
+
 static int setup(void **state)
 {
     static fixture f;
+    f.pg = false;
     tu_mkdtemp(f.dir, sizeof f.dir);
     snprintf(f.path, sizeof f.path, "%s/pub.db", f.dir);
+    *state = &f;
+    return 0;
+}
+
+/* The store creates the tables (schema.c), as the gateway does before the publisher. */
+static int setup_pg(void **state)
+{
+    static fixture f;
+    f.pg = true;
+    f.dir[0] = '\0';
+    tu_pg_new_db(&PG, f.path, sizeof f.path);
+    gw_store store;
+    custos_error err;
+    if (gw_store_open_pg(f.path, &store, &err) != CUSTOS_OK)
+        fail_msg("gw_store_open_pg: %s", err.message);
+    gw_store_close(&store);
     *state = &f;
     return 0;
 }
@@ -276,16 +301,36 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    tu_rmtree(f->dir);
+    if (!f->pg)
+        tu_rmtree(f->dir);
     return 0;
 }
 
-static gw_pubstate *open_state(const char *path)
+static int pg_group_setup(void **state)
+{
+    (void)state;
+    if (tu_pg_start(&PG) != 0) {
+        fprintf(stderr, "test_publisher_policy: the PostgreSQL server did not start\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_group_teardown(void **state)
+{
+    (void)state;
+    tu_pg_stop(&PG);
+    return 0;
+}
+
+static gw_pubstate *open_state(const fixture *f)
 {
     gw_pubstate *s = NULL;
     custos_error err;
-    if (gw_pubstate_open(path, &s, &err) != CUSTOS_OK)
-        fail_msg("gw_pubstate_open: %s", err.message);
+    custos_rc rc = f->pg ? gw_pubstate_open_pg(f->path, &s, &err)
+                         : gw_pubstate_open(f->path, &s, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("opening the publisher state: %s", err.message);
     return s;
 }
 
@@ -330,7 +375,7 @@ static void test_state_sent_survives_reopen(void **state)
 {
     fixture *f = *state;
     custos_error err;
-    gw_pubstate *s = open_state(f->path);
+    gw_pubstate *s = open_state(f);
     gw_pub_row row;
     fill_row(&row, 3, 0xa1, 9, GW_PUB_SENT);
     row.has_tx = true;
@@ -344,7 +389,7 @@ static void test_state_sent_survives_reopen(void **state)
     assert_int_equal(gw_pubstate_put(s, &bare, &err), CUSTOS_ERR_INVALID);
     gw_pubstate_close(s);
 
-    s = open_state(f->path);
+    s = open_state(f);
     gw_pub_row got;
     check(gw_pubstate_get(s, 3, &got, &err), &err);
     assert_int_equal(got.fate, GW_PUB_SENT);
@@ -384,7 +429,7 @@ static void test_state_sent_survives_reopen(void **state)
     assert_int_equal(hashes[1][0], 0x5e);
     gw_pubstate_close(s);
 
-    s = open_state(f->path);
+    s = open_state(f);
     check(gw_pubstate_get(s, 3, &got, &err), &err);
     assert_int_equal(got.tx.hash[0], 0x6f);
     assert_int_equal(got.tx.raw[0], 0x6f);
@@ -405,7 +450,7 @@ static void test_state_cursor_follows_fates(void **state)
 {
     fixture *f = *state;
     custos_error err;
-    gw_pubstate *s = open_state(f->path);
+    gw_pubstate *s = open_state(f);
     uint64_t cursor = 99;
     check(gw_pubstate_cursor(s, &cursor, &err), &err);
     assert_int_equal(cursor, 0);
@@ -423,7 +468,7 @@ static void test_state_cursor_follows_fates(void **state)
     assert_int_equal(gw_pubstate_advance(s, 1, &err), CUSTOS_ERR_INVALID);
     assert_int_equal(gw_pubstate_advance(s, 2, &err), CUSTOS_ERR_INVALID);
     gw_pubstate_close(s);
-    s = open_state(f->path);
+    s = open_state(f);
     check(gw_pubstate_cursor(s, &cursor, &err), &err);
     assert_int_equal(cursor, 2);
     assert_int_equal(gw_pubstate_get(s, 5, &row, &err), CUSTOS_ERR_NOT_FOUND);
@@ -434,7 +479,7 @@ static void test_state_last_published(void **state)
 {
     fixture *f = *state;
     custos_error err;
-    gw_pubstate *s = open_state(f->path);
+    gw_pubstate *s = open_state(f);
     gw_pub_row row, got;
     assert_int_equal(gw_pubstate_last_published(s, (const uint8_t[32]){0xc1}, &got, &err),
                      CUSTOS_ERR_NOT_FOUND);
@@ -476,5 +521,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_cursor_follows_fates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_last_published, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_state_sent_survives_reopen, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_state_cursor_follows_fates, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_state_last_published, setup_pg, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("policy and sqlite state", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql state", pg_tests, pg_group_setup,
+                                          pg_group_teardown);
+    return failed;
 }

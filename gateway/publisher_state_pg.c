@@ -1,0 +1,601 @@
+/* The EVM publisher's durable state (publisher_state.h) in the gateway's PostgreSQL
+ * database, for replicas: tables publisher_meta, publisher_fates and publisher_attempts
+ * (schema.c, step 5), so a replica taking over publication continues from the fates,
+ * follow cursor and stored transactions its predecessor left, and never spends a nonce
+ * twice.
+ *
+ * Same semantics as the SQLite back end: uint64 values are stored as the bigint with the
+ * same bit pattern, uint256 values as 32-byte big-endian bytea, every write commits
+ * before returning (the session keeps synchronous_commit on). Statements run with binary
+ * parameters and results on one session of its own, reset after a lost connection. */
+#include "publisher_state_pg.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#define PGS_BYTEA 17
+#define PGS_INT8 20
+#define PGS_INT4 23
+#define PGS_TEXT 25
+#define PGS_MAX_PARAMS 16
+#define PGS_CONNECT_TIMEOUT_S "10"
+
+#define PGS_ROW_COLUMNS                                                                    \
+    "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
+    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw"
+
+struct gw_pubstate_pg {
+    PGconn *conn;
+};
+
+/* Binary parameters; values point into the caller's buffers. */
+typedef struct pgs_params {
+    const char *values[PGS_MAX_PARAMS];
+    int lengths[PGS_MAX_PARAMS];
+    int formats[PGS_MAX_PARAMS];
+    Oid types[PGS_MAX_PARAMS];
+    int n;
+} pgs_params;
+
+static void pgs_put_u64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t pgs_get_be(const uint8_t *in, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+static void pgs_param(pgs_params *p, Oid type, const void *value, size_t len)
+{
+    p->types[p->n] = type;
+    p->values[p->n] = value;
+    p->lengths[p->n] = (int)len;
+    p->formats[p->n] = 1;
+    p->n++;
+}
+
+static void pgs_null(pgs_params *p, Oid type)
+{
+    p->types[p->n] = type;
+    p->values[p->n] = NULL;
+    p->lengths[p->n] = 0;
+    p->formats[p->n] = 1;
+    p->n++;
+}
+
+static int pgs_msg_len(const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    return n > 300 ? 300 : (int)n;
+}
+
+/* A lost connection or a server that cannot work now is UNAVAILABLE; a unique violation
+ * is INVALID (the caller decides what it means); anything else is INTERNAL. */
+static custos_rc pgs_fail(gw_pubstate_pg *s, const PGresult *res, const char *what,
+                          custos_error *err)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (msg == NULL)
+        msg = PQerrorMessage(s->conn);
+    custos_rc code = CUSTOS_ERR_INTERNAL;
+    if (PQstatus(s->conn) != CONNECTION_OK || state == NULL ||
+        strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
+        strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0)
+        code = CUSTOS_ERR_UNAVAILABLE;
+    else if (strcmp(state, "23505") == 0)
+        code = CUSTOS_ERR_INVALID;
+    return custos_error_set(err, code, "publisher state: %s: %.*s", what, pgs_msg_len(msg),
+                            msg);
+}
+
+static custos_rc pgs_exec(gw_pubstate_pg *s, const char *sql, const char *what,
+                          custos_error *err)
+{
+    PGresult *res = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    custos_rc rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? CUSTOS_OK
+                                                                   : pgs_fail(s, res, what, err);
+    PQclear(res);
+    return rc;
+}
+
+/* Outside a transaction only: brings a lost session back. */
+static custos_rc pgs_ready(gw_pubstate_pg *s, custos_error *err)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return CUSTOS_OK;
+    PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "publisher state: cannot reconnect to PostgreSQL: %.*s",
+                                pgs_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
+    return pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
+                    "configure session", err);
+}
+
+/* Runs sql with binary results; *out (if not NULL) gets the result to clear. */
+static custos_rc pgs_run(gw_pubstate_pg *s, const char *sql, const pgs_params *p,
+                         const char *what, PGresult **out, custos_error *err)
+{
+    PGresult *res = PQexecParams(s->conn, sql, p != NULL ? p->n : 0, p != NULL ? p->types : NULL,
+                                 p != NULL ? p->values : NULL, p != NULL ? p->lengths : NULL,
+                                 p != NULL ? p->formats : NULL, 1);
+    ExecStatusType st = PQresultStatus(res);
+    custos_rc rc = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK
+                       ? CUSTOS_OK
+                       : pgs_fail(s, res, what, err);
+    if (rc == CUSTOS_OK && out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return rc;
+}
+
+static void pgs_rollback(gw_pubstate_pg *s)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(s->conn);
+    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+        (void)pgs_exec(s, "ROLLBACK", "rollback", NULL);
+}
+
+custos_rc gw_pubstate_pg_open(const char *conninfo, gw_pubstate_pg **out, custos_error *err)
+{
+    *out = NULL;
+    gw_pubstate_pg *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const values[] = {PGS_CONNECT_TIMEOUT_S, "custos-gateway-publisher", conninfo,
+                                  NULL};
+    s->conn = PQconnectdbParams(keys, values, 1);
+    custos_rc rc;
+    if (s->conn == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    } else if (PQstatus(s->conn) != CONNECTION_OK) {
+        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                              "publisher state: cannot connect to PostgreSQL: %.*s",
+                              pgs_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
+    } else {
+        rc = pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
+                      "configure session", err);
+    }
+    if (rc != CUSTOS_OK) {
+        gw_pubstate_pg_close(s);
+        return rc;
+    }
+    *out = s;
+    return CUSTOS_OK;
+}
+
+void gw_pubstate_pg_close(gw_pubstate_pg *s)
+{
+    if (s == NULL)
+        return;
+    PQfinish(s->conn);
+    free(s);
+}
+
+static custos_rc pgs_get_bytes(const PGresult *res, int row, int col, uint8_t *out, size_t len,
+                               const char *name, custos_error *err)
+{
+    if (PQgetisnull(res, row, col) || (size_t)PQgetlength(res, row, col) != len)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "publisher state: column %s is not %zu bytes", name, len);
+    memcpy(out, PQgetvalue(res, row, col), len);
+    return CUSTOS_OK;
+}
+
+/* A bigint (8 bytes) or integer (4 bytes) column, as its bit pattern. */
+static custos_rc pgs_get_int(const PGresult *res, int row, int col, uint64_t *out,
+                             const char *name, custos_error *err)
+{
+    int len = PQgetlength(res, row, col);
+    if (PQgetisnull(res, row, col) || (len != 8 && len != 4))
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "publisher state: column %s is not an integer", name);
+    *out = pgs_get_be((const uint8_t *)PQgetvalue(res, row, col), (size_t)len);
+    return CUSTOS_OK;
+}
+
+/* Fills out from a row selecting PGS_ROW_COLUMNS. */
+static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t kind = 0, fate = 0;
+    uint8_t value[32];
+    custos_rc rc;
+    if ((rc = pgs_get_int(res, r, 0, &out->cursor, "cursor", err)) != CUSTOS_OK ||
+        (rc = pgs_get_bytes(res, r, 1, out->account, sizeof out->account, "account", err)) !=
+            CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 2, &out->sequence, "sequence", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 3, &kind, "kind", err)) != CUSTOS_OK ||
+        (rc = pgs_get_bytes(res, r, 4, out->beneficiary, sizeof out->beneficiary,
+                            "beneficiary", err)) != CUSTOS_OK ||
+        (rc = pgs_get_bytes(res, r, 5, value, sizeof value, "value", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 6, &out->as_of, "as_of", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 7, &fate, "fate", err)) != CUSTOS_OK)
+        return rc;
+    if (kind > UINT8_MAX || fate > GW_PUB_FAILED)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher state: bad kind or fate");
+    out->kind = (uint8_t)kind;
+    out->fate = (gw_pub_fate)fate;
+    custos_u256_from_be(&out->value, value);
+    snprintf(out->detail, sizeof out->detail, "%.*s", PQgetlength(res, r, 8),
+             PQgetvalue(res, r, 8));
+    if (PQgetisnull(res, r, 9))
+        return CUSTOS_OK;
+    gw_pub_tx *tx = &out->tx;
+    uint8_t fee[32];
+    if ((rc = pgs_get_int(res, r, 9, &tx->nonce, "nonce", err)) != CUSTOS_OK ||
+        (rc = pgs_get_bytes(res, r, 10, fee, sizeof fee, "max_fee", err)) != CUSTOS_OK)
+        return rc;
+    custos_u256_from_be(&tx->max_fee, fee);
+    if ((rc = pgs_get_bytes(res, r, 11, fee, sizeof fee, "priority_fee", err)) != CUSTOS_OK)
+        return rc;
+    custos_u256_from_be(&tx->priority_fee, fee);
+    if ((rc = pgs_get_int(res, r, 12, &tx->gas_limit, "gas_limit", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 13, &tx->sent_at, "sent_at", err)) != CUSTOS_OK ||
+        (rc = pgs_get_bytes(res, r, 14, tx->hash, sizeof tx->hash, "tx_hash", err)) !=
+            CUSTOS_OK)
+        return rc;
+    int raw_len = PQgetlength(res, r, 15);
+    if (PQgetisnull(res, r, 15) || raw_len <= 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher state: empty raw transaction");
+    tx->raw = malloc((size_t)raw_len);
+    if (tx->raw == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    memcpy(tx->raw, PQgetvalue(res, r, 15), (size_t)raw_len);
+    tx->raw_len = (size_t)raw_len;
+    out->has_tx = true;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_pg_cursor(gw_pubstate_pg *s, uint64_t *cursor, custos_error *err)
+{
+    custos_rc rc = pgs_ready(s, err);
+    PGresult *res = NULL;
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s, "SELECT cursor FROM publisher_meta", NULL, "read cursor", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1
+             ? pgs_get_int(res, 0, 0, cursor, "cursor", err)
+             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher state: no cursor row");
+    PQclear(res);
+    return rc;
+}
+
+custos_rc gw_pubstate_pg_advance(gw_pubstate_pg *s, uint64_t cursor, custos_error *err)
+{
+    if (cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
+    uint8_t c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "UPDATE publisher_meta SET cursor = $1 WHERE cursor < $1 "
+                     "AND EXISTS (SELECT 1 FROM publisher_fates WHERE cursor = $1)",
+                     &p, "advance cursor", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool moved = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!moved)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: cursor cannot move to %llu: not ahead of the "
+                                "current one, or no fate is stored for that record",
+                                (unsigned long long)cursor);
+    return CUSTOS_OK;
+}
+
+/* The seven transaction parameters (nonce .. raw); buffers live in the caller's frame. */
+typedef struct pgs_tx_bufs {
+    uint8_t nonce[8], max_fee[32], prio[32], gas[8], sent[8];
+} pgs_tx_bufs;
+
+static void pgs_tx_params(pgs_params *p, const gw_pub_tx *tx, pgs_tx_bufs *b)
+{
+    pgs_put_u64(b->nonce, tx->nonce);
+    custos_u256_to_be(&tx->max_fee, b->max_fee);
+    custos_u256_to_be(&tx->priority_fee, b->prio);
+    pgs_put_u64(b->gas, tx->gas_limit);
+    pgs_put_u64(b->sent, tx->sent_at);
+    pgs_param(p, PGS_INT8, b->nonce, 8);
+    pgs_param(p, PGS_BYTEA, b->max_fee, 32);
+    pgs_param(p, PGS_BYTEA, b->prio, 32);
+    pgs_param(p, PGS_INT8, b->gas, 8);
+    pgs_param(p, PGS_INT8, b->sent, 8);
+    pgs_param(p, PGS_BYTEA, tx->hash, CUSTOS_HASH_LEN);
+    pgs_param(p, PGS_BYTEA, tx->raw, tx->raw_len);
+}
+
+static custos_rc pgs_insert_attempt(gw_pubstate_pg *s, uint64_t cursor,
+                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    uint8_t c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_BYTEA, hash, CUSTOS_HASH_LEN);
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    return pgs_run(s, "INSERT INTO publisher_attempts (tx_hash, cursor) VALUES ($1, $2)", &p,
+                   "store transaction attempt", NULL, err);
+}
+
+static custos_rc pgs_check_tx(const gw_pub_tx *tx, custos_error *err)
+{
+    if (tx->raw == NULL || tx->raw_len == 0 || tx->raw_len > (size_t)INT32_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: no raw transaction");
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_pg_put(gw_pubstate_pg *s, const gw_pub_row *row, custos_error *err)
+{
+    if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a sent fate needs its transaction");
+    if (row->cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
+    custos_rc rc;
+    if (row->has_tx && (rc = pgs_check_tx(&row->tx, err)) != CUSTOS_OK)
+        return rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
+    uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4];
+    pgs_put_u64(cursor, row->cursor);
+    pgs_put_u64(seq, row->sequence);
+    memset(kind, 0, sizeof kind);
+    kind[3] = row->kind;
+    custos_u256_to_be(&row->value, value);
+    pgs_put_u64(as_of, row->as_of);
+    memset(fate, 0, sizeof fate);
+    fate[3] = (uint8_t)row->fate;
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT8, cursor, 8);
+    pgs_param(&p, PGS_BYTEA, row->account, CUSTOS_HASH_LEN);
+    pgs_param(&p, PGS_INT8, seq, 8);
+    pgs_param(&p, PGS_INT4, kind, 4);
+    pgs_param(&p, PGS_BYTEA, row->beneficiary, CUSTOS_ADDRESS_LEN);
+    pgs_param(&p, PGS_BYTEA, value, 32);
+    pgs_param(&p, PGS_INT8, as_of, 8);
+    pgs_param(&p, PGS_INT4, fate, 4);
+    pgs_param(&p, PGS_TEXT, row->detail, strnlen(row->detail, sizeof row->detail));
+    pgs_tx_bufs b;
+    if (row->has_tx) {
+        pgs_tx_params(&p, &row->tx, &b);
+    } else {
+        static const Oid tx_types[] = {PGS_INT8, PGS_BYTEA, PGS_BYTEA, PGS_INT8,
+                                       PGS_INT8, PGS_BYTEA, PGS_BYTEA};
+        for (size_t i = 0; i < sizeof tx_types / sizeof tx_types[0]; i++)
+            pgs_null(&p, tx_types[i]);
+    }
+    rc = pgs_run(s,
+                 "INSERT INTO publisher_fates (" PGS_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 &p, "store fate", NULL, err);
+    if (rc == CUSTOS_ERR_INVALID)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "publisher state: record %llu already has a fate",
+                              (unsigned long long)row->cursor);
+    if (rc == CUSTOS_OK && row->has_tx)
+        rc = pgs_insert_attempt(s, row->cursor, row->tx.hash, err);
+    if (rc == CUSTOS_OK)
+        return pgs_exec(s, "COMMIT", "commit fate", err);
+    pgs_rollback(s);
+    return rc;
+}
+
+/* Runs a query selecting PGS_ROW_COLUMNS with one 8-byte or 32-byte key parameter and
+ * reads its first row; CUSTOS_ERR_NOT_FOUND (message `none`) when there is none. */
+static custos_rc pgs_get_one(gw_pubstate_pg *s, const char *sql, const pgs_params *p,
+                             const char *what, const char *none, gw_pub_row *out,
+                             custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s, sql, p, what, &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) >= 1 ? pgs_read_row(res, 0, out, err)
+                             : custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "%s", none);
+    PQclear(res);
+    if (rc != CUSTOS_OK)
+        gw_pub_row_clear(out);
+    return rc;
+}
+
+custos_rc gw_pubstate_pg_get(gw_pubstate_pg *s, uint64_t cursor, gw_pub_row *out,
+                             custos_error *err)
+{
+    uint8_t c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    char none[96];
+    snprintf(none, sizeof none, "publisher state: record %llu has no fate",
+             (unsigned long long)cursor);
+    return pgs_get_one(s, "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE cursor = $1",
+                       &p, "read fate", none, out, err);
+}
+
+custos_rc gw_pubstate_pg_replace_tx(gw_pubstate_pg *s, uint64_t cursor, const gw_pub_tx *tx,
+                                    custos_error *err)
+{
+    custos_rc rc = pgs_check_tx(tx, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
+    uint8_t c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    PGresult *res = NULL;
+    rc = pgs_run(s, "SELECT count(*) FROM publisher_attempts WHERE cursor = $1", &p,
+                 "count attempts", &res, err);
+    uint64_t attempts = 0;
+    if (rc == CUSTOS_OK) {
+        rc = pgs_get_int(res, 0, 0, &attempts, "count", err);
+        PQclear(res);
+    }
+    if (rc == CUSTOS_OK && attempts >= GW_PUBSTATE_MAX_ATTEMPTS)
+        rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                              "publisher state: record %llu already has %d transactions",
+                              (unsigned long long)cursor, GW_PUBSTATE_MAX_ATTEMPTS);
+    if (rc == CUSTOS_OK) {
+        pgs_params u = {.n = 0};
+        pgs_tx_bufs b;
+        pgs_tx_params(&u, tx, &b);
+        pgs_param(&u, PGS_INT8, c, sizeof c);
+        rc = pgs_run(s,
+                     "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
+                     "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7 "
+                     "WHERE cursor = $8 AND fate = 1 AND nonce = $1",
+                     &u, "replace transaction", &res, err);
+        if (rc == CUSTOS_OK) {
+            bool changed = strcmp(PQcmdTuples(res), "1") == 0;
+            PQclear(res);
+            if (!changed)
+                rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                      "publisher state: record %llu is not sent with nonce %llu",
+                                      (unsigned long long)cursor, (unsigned long long)tx->nonce);
+        }
+    }
+    if (rc == CUSTOS_OK)
+        rc = pgs_insert_attempt(s, cursor, tx->hash, err);
+    if (rc == CUSTOS_OK)
+        return pgs_exec(s, "COMMIT", "commit transaction", err);
+    pgs_rollback(s);
+    return rc;
+}
+
+custos_rc gw_pubstate_pg_finish(gw_pubstate_pg *s, uint64_t cursor, gw_pub_fate fate,
+                                const char *detail, custos_error *err)
+{
+    if (fate != GW_PUB_CONFIRMED && fate != GW_PUB_FAILED)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a sent record ends confirmed or failed");
+    const char *d = detail != NULL ? detail : "";
+    uint8_t f[4] = {0, 0, 0, (uint8_t)fate}, c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT4, f, sizeof f);
+    pgs_param(&p, PGS_TEXT, d, strlen(d));
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "UPDATE publisher_fates SET fate = $1, detail = $2 "
+                     "WHERE cursor = $3 AND fate = 1",
+                     &p, "finish fate", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool changed = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!changed)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: record %llu is not waiting for a receipt",
+                                (unsigned long long)cursor);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_pg_last_published(gw_pubstate_pg *s,
+                                        const uint8_t account[CUSTOS_HASH_LEN],
+                                        gw_pub_row *out, custos_error *err)
+{
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_BYTEA, account, CUSTOS_HASH_LEN);
+    return pgs_get_one(s,
+                       "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE account = $1 "
+                       "AND fate IN (1, 2) ORDER BY cursor DESC LIMIT 1",
+                       &p, "read last published", "publisher state: account never published",
+                       out, err);
+}
+
+custos_rc gw_pubstate_pg_list_sent(gw_pubstate_pg *s, gw_pub_row **rows, size_t *n,
+                                   custos_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE fate = 1 "
+                     "ORDER BY nonce, cursor",
+                     NULL, "list sent", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t count = (size_t)PQntuples(res);
+    gw_pub_row *out = count > 0 ? calloc(count, sizeof *out) : NULL;
+    if (count > 0 && out == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    size_t len = 0;
+    while (rc == CUSTOS_OK && len < count) {
+        rc = pgs_read_row(res, (int)len, &out[len], err);
+        if (rc == CUSTOS_OK)
+            len++;
+        else
+            gw_pub_row_clear(&out[len]);
+    }
+    PQclear(res);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < len; i++)
+            gw_pub_row_clear(&out[i]);
+        free(out);
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_pg_attempts(gw_pubstate_pg *s, uint64_t cursor,
+                                  uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
+                                  custos_error *err)
+{
+    *n = 0;
+    uint8_t c[8];
+    pgs_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PGS_INT8, c, sizeof c);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "SELECT tx_hash FROM publisher_attempts WHERE cursor = $1 "
+                     "ORDER BY added DESC",
+                     &p, "list attempts", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
+        rc = pgs_get_bytes(res, r, 0, hashes[*n], CUSTOS_HASH_LEN, "tx_hash", err);
+        if (rc == CUSTOS_OK)
+            (*n)++;
+    }
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* Request ids, end to end with the real gateway (debug logging on): a well-formed
+ * x-request-id from the client comes back in the initial metadata and names the log line
+ * of its refused submission (refused by the engine: an unknown signer; refused while
+ * decoding: bytes that are not a request); a malformed one (too long, a space, a quote)
+ * and an absent one are replaced by ids the gateway makes, each different, which name
+ * the log lines just the same. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gwfixture.h"
+
+#define SUBMIT "/custos.v1.AttestationGateway/Submit"
+
+static gwf F;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    gwf_init(&F);
+    gwf_write_config(&F);
+    char port_file[1200], log_path[1200];
+    snprintf(port_file, sizeof port_file, "%s/port", F.dir);
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", F.dir);
+    const char *argv[] = {CUSTOS_GATEWAY_BIN, "--config", F.config_path, "--port-file",
+                          port_file, "--log-level", "debug", NULL};
+    tu_spawn(&F.proc, argv, log_path);
+    if (tu_wait_file(port_file, 15000) != 0) {
+        gwf_dump_log(&F);
+        fail_msg("custos-gateway did not report a port within 15 s");
+    }
+    char *text = tu_read_file(port_file);
+    assert_non_null(text);
+    F.port = atoi(text);
+    free(text);
+    snprintf(F.target, sizeof F.target, "127.0.0.1:%d", F.port);
+    return 0;
+}
+
+/* The gateway must stop cleanly (exit 0 on SIGTERM). */
+static int group_teardown(void **state)
+{
+    (void)state;
+    int status = gwf_stop(&F);
+    if (status != 0) {
+        fprintf(stderr, "custos-gateway exited with %d after SIGTERM\n", status);
+        gwf_dump_log(&F);
+    }
+    gwf_cleanup(&F);
+    return status == 0 ? 0 : -1;
+}
+
+/* A submission signed by a key on no allow-list, as request bytes. */
+static void unknown_signer_request(uint8_t **req, size_t *len)
+{
+    custos_submission s;
+    gwf_make(&F, &s, "REQ-ID", 1, 100);
+    gwf_sign(&F, &s, GWF_KEY_UNKNOWN);
+    gwf_pb *pb = gwf_pb_new(&s);
+    gwf_pb_pack_request(pb, 0, req, len);
+    gwf_pb_free(pb);
+    custos_submission_clear(&s);
+}
+
+/* The log line of event `refused` naming request_id, waiting briefly for it to be
+ * written (the answer may overtake the log line); NULL when there is none. */
+static char *refused_line(const char *request_id)
+{
+    char path[1200], needle[160];
+    snprintf(path, sizeof path, "%s/gateway.log", F.dir);
+    snprintf(needle, sizeof needle, "\"event\":\"refused\",\"request_id\":\"%s\"", request_id);
+    for (int i = 0; i < 50; i++) {
+        char *log = tu_read_file(path);
+        char *hit = log != NULL ? strstr(log, needle) : NULL;
+        if (hit != NULL) {
+            char *end = strchr(hit, '\n');
+            size_t n = end != NULL ? (size_t)(end - hit) : strlen(hit);
+            char *line = strndup(hit, n);
+            free(log);
+            return line;
+        }
+        free(log);
+        usleep(20 * 1000);
+    }
+    return NULL;
+}
+
+static void test_client_id_kept_and_logged(void **state)
+{
+    (void)state;
+    uint8_t *req = NULL;
+    size_t len = 0;
+    unknown_signer_request(&req, &len);
+    gwf_raw_result r;
+    gwf_raw_call_id(&F, SUBMIT, req, len, "client-7f3a:retry.2_b", &r);
+    free(req);
+    assert_string_equal(r.reason, "UNKNOWN_SIGNER");
+    assert_string_equal(r.request_id, "client-7f3a:retry.2_b");
+    char *line = refused_line("client-7f3a:retry.2_b");
+    if (line == NULL) {
+        gwf_dump_log(&F);
+        fail_msg("no refused log line carries the client's request id");
+    }
+    assert_non_null(strstr(line, "UNKNOWN_SIGNER"));
+    free(line);
+
+    /* Refused before the engine: the bytes are not a SubmitRequest. */
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    gwf_raw_call_id(&F, SUBMIT, garbage, sizeof garbage, "garbage-1", &r);
+    assert_string_equal(r.reason, "MALFORMED");
+    assert_string_equal(r.request_id, "garbage-1");
+    line = refused_line("garbage-1");
+    if (line == NULL) {
+        gwf_dump_log(&F);
+        fail_msg("no refused log line for the malformed request");
+    }
+    free(line);
+}
+
+static void test_bad_or_absent_id_replaced(void **state)
+{
+    (void)state;
+    char too_long[65 + 1]; /* one above the 64 characters allowed */
+    memset(too_long, 'a', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    const char *bad[] = {too_long, "two words", "quote\"d", NULL};
+    char seen[4][80];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t *req = NULL;
+        size_t len = 0;
+        unknown_signer_request(&req, &len);
+        gwf_raw_result r;
+        gwf_raw_call_id(&F, SUBMIT, req, len, bad[i], &r);
+        free(req);
+        assert_string_equal(r.reason, "UNKNOWN_SIGNER");
+        assert_true(strlen(r.request_id) > 0);
+        if (bad[i] != NULL)
+            assert_string_not_equal(r.request_id, bad[i]);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(r.request_id, seen[j]);
+        snprintf(seen[i], sizeof seen[i], "%s", r.request_id);
+        char *line = refused_line(r.request_id);
+        if (line == NULL) {
+            gwf_dump_log(&F);
+            fail_msg("case %zu: no refused log line carries the id %s", i, r.request_id);
+        }
+        free(line);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_id_kept_and_logged),
+        cmocka_unit_test(test_bad_or_absent_id_replaced),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
