@@ -10,7 +10,8 @@
  * transaction, commits, and only then answers them (DESIGN rule 8). Because only the
  * committer writes, the rules need no locking beyond the ring itself.
  *
- * The committer caches each account's last accepted sequence and feed. Changes made
+ * The committer caches each account's last accepted sequence, feed and pledge (the
+ * beneficiary of DESIGN rule 5). Changes made
  * while a group is open go to a small overlay that is merged into the cache only once
  * the commit succeeded, so a failed group leaves the cache exactly as the store is. */
 #include "engine.h"
@@ -25,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "custos/sig.h"
 
 #include "log.h"
 #include "metrics.h"
@@ -54,6 +57,7 @@ typedef struct eng_account {
     bool used;
     uint64_t last_sequence;
     char feed[CUSTOS_FEED_MAX + 1];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
 } eng_account;
 
 struct gw_engine {
@@ -172,6 +176,7 @@ static custos_rc eng_load_account(void *ctx, const gw_store_account *a, custos_e
     memcpy(acct.account, a->account, CUSTOS_HASH_LEN);
     acct.last_sequence = a->last_sequence;
     memcpy(acct.feed, a->feed, sizeof acct.feed);
+    memcpy(acct.beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
     eng_cache_put(e, &acct);
     return CUSTOS_OK;
 }
@@ -192,7 +197,8 @@ static const eng_account *eng_account_find(const gw_engine *e,
 /* The overlay holds one entry per account touched by the group, so at most
  * commit_batch_max. */
 static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
-                            uint64_t sequence, const char *feed)
+                            uint64_t sequence, const char *feed,
+                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN])
 {
     eng_account *a = NULL;
     for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
@@ -206,6 +212,7 @@ static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN]
     }
     a->last_sequence = sequence;
     snprintf(a->feed, sizeof a->feed, "%s", feed);
+    memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
 }
 
 static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
@@ -219,6 +226,44 @@ static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(o->detail, sizeof o->detail, fmt, ap);
     va_end(ap);
+}
+
+static const uint8_t eng_no_beneficiary[CUSTOS_ADDRESS_LEN];
+
+/* DESIGN rule 5, one lender at a time. A valuation pledges the account to its beneficiary;
+ * while pledged, a valuation to anyone else is refused until a release is accepted. A
+ * release names the pledge it ends (or the zero address); one naming another beneficiary
+ * is refused. A freeze never changes the pledge: voiding the value is not a release.
+ * Checked again each time a pending digest is signed, so a quorum cannot complete for a
+ * beneficiary the account was pledged away from meanwhile. Fills next, the pledge after a. */
+static bool eng_pledge_allows(const eng_account *acct, const custos_attestation *a,
+                              uint8_t next[CUSTOS_ADDRESS_LEN], gw_submit_outcome *o)
+{
+    const uint8_t *cur = acct != NULL ? acct->beneficiary : eng_no_beneficiary;
+    bool pledged = memcmp(cur, eng_no_beneficiary, CUSTOS_ADDRESS_LEN) != 0;
+    bool same = memcmp(cur, a->beneficiary, CUSTOS_ADDRESS_LEN) == 0;
+    bool zero = memcmp(a->beneficiary, eng_no_beneficiary, CUSTOS_ADDRESS_LEN) == 0;
+    memcpy(next, cur, CUSTOS_ADDRESS_LEN);
+    if (a->kind == CUSTOS_KIND_FREEZE)
+        return true;
+    if (pledged && !same && !(a->kind == CUSTOS_KIND_RELEASE && zero)) {
+        char hex[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(cur, hex);
+        if (a->kind == CUSTOS_KIND_RELEASE)
+            eng_refuse(o, CUSTOS_REASON_PLEDGED_ELSEWHERE,
+                       "this account is pledged to %s; a release must name that beneficiary "
+                       "(or the zero address)", hex);
+        else
+            eng_refuse(o, CUSTOS_REASON_PLEDGED_ELSEWHERE,
+                       "this account is pledged to %s; a release for it must be accepted "
+                       "before the account is attested to another beneficiary", hex);
+        return false;
+    }
+    if (a->kind == CUSTOS_KIND_RELEASE)
+        memset(next, 0, CUSTOS_ADDRESS_LEN);
+    else
+        memcpy(next, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    return true;
 }
 
 /* Collects a stored signature if its signer still counts: a signer revoked or removed
@@ -340,6 +385,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         return CUSTOS_OK;
     }
 
+    uint8_t next_beneficiary[CUSTOS_ADDRESS_LEN];
+    if (!eng_pledge_allows(acct, a, next_beneficiary, o))
+        return CUSTOS_OK;
+
     custos_submission stored;
     custos_rc rc = gw_store_get_pending(&e->store, it->ver.digest, &stored, err);
     if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
@@ -386,10 +435,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
-        rc = gw_store_put_accepted(&e->store, &rec, err);
+        rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
         if (rc == CUSTOS_OK) {
             *head = rec.cursor;
-            eng_overlay_set(e, a->account, a->sequence, it->sub.feed);
+            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary);
             o->state = CUSTOS_STATE_ACCEPTED;
             o->cursor = rec.cursor;
         }
