@@ -153,12 +153,13 @@ custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation 
         custos_reason r = verify_business_age(feed, a, now, detail, cap);
         if (r != CUSTOS_REASON_NONE)
             return r;
-    } else if (now > a->as_of && now - a->as_of > feed->max_age)
+    } else if (now > a->as_of && now - a->as_of > feed->max_age) {
         return verify_refuse(CUSTOS_REASON_STALE, detail, cap,
                              "asOf %" PRIu64 " is %" PRIu64 " s old; feed '%s' allows %" PRIu64
                              " s (%" PRIu64 " s over)",
                              a->as_of, now - a->as_of, feed->name, feed->max_age,
                              now - a->as_of - feed->max_age);
+    }
     if (a->valid_until <= now)
         return verify_refuse(CUSTOS_REASON_EXPIRED, detail, cap,
                              "validUntil %" PRIu64 " has passed (now %" PRIu64 ", %" PRIu64
