@@ -11,9 +11,9 @@
  * committer writes, the rules need no locking beyond the ring itself.
  *
  * The committer caches each account's last accepted sequence, feed and pledge (the
- * beneficiary of DESIGN rule 5). Changes made
- * while a group is open go to a small overlay that is merged into the cache only once
- * the commit succeeded, so a failed group leaves the cache exactly as the store is. */
+ * beneficiary of DESIGN rule 5). Changes made while a group is open go to a small overlay
+ * that is merged into the cache only once the commit succeeded, so a failed group leaves
+ * the cache exactly as the store is. */
 #include "engine.h"
 
 #include <errno.h>
