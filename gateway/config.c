@@ -19,6 +19,8 @@
 
 #include "custos/sig.h"
 
+#include "calendar_builtin.h"
+
 #define CFG_DEFAULT_LISTEN "127.0.0.1:50051"
 #define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
 #define CFG_DEFAULT_BATCH 512u
@@ -30,6 +32,8 @@
 /* Time limits beyond ~136 years are typos, and keeping them below 2^32 keeps the
  * freshness arithmetic far from overflow. */
 #define CFG_MAX_SECONDS 4294967295u
+/* Beyond a bond-market month a business-day age is a typo. */
+#define CFG_MAX_BUSINESS_DAYS 31u
 /* [evm] defaults. */
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
@@ -58,6 +62,7 @@ typedef enum cfg_section_kind {
 typedef struct cfg_feed_lines {
     int header;
     int threshold;
+    int max_age, max_age_business_days;
 } cfg_feed_lines;
 
 typedef struct cfg_signer_lines {
@@ -90,6 +95,7 @@ typedef struct cfg_parser {
     bool have_gateway;
     int gateway_line;
     bool has_store, has_chain_id, has_contract;
+    int calendar_line;
 
     bool have_evm;
     int evm_line, evm_adapter_line;
@@ -230,9 +236,9 @@ static bool cfg_valid_feed_name(const char *name)
 static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
-                                           NULL};
+                                           "calendar", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
-                                        "distinct_roles", NULL};
+                                        "distinct_roles", "max_age_business_days", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
@@ -321,6 +327,10 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         if (cfg_uint_key(p, key, value, 1, 60000, &v))
             c->replica_poll_ms = (unsigned)v;
         break;
+    case 10:
+        if (cfg_copy_key(p, key, value, c->calendar_path, sizeof c->calendar_path, false))
+            p->calendar_line = p->line;
+        break;
     }
 }
 
@@ -331,8 +341,10 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
     uint64_t v;
     switch (idx) {
     case 0:
-        if (cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+        if (cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v)) {
             f->max_age = v;
+            p->feed_lines[p->cfg->n_feeds - 1].max_age = p->line;
+        }
         break;
     case 1:
         if (cfg_uint_key(p, key, value, 0, CFG_MAX_SECONDS, &v))
@@ -355,6 +367,12 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
             f->distinct_roles = false;
         else
             cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    case 5:
+        if (cfg_uint_key(p, key, value, 1, CFG_MAX_BUSINESS_DAYS, &v)) {
+            f->max_age_business_days = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].max_age_business_days = p->line;
+        }
         break;
     }
 }
@@ -672,7 +690,7 @@ static void cfg_begin_feed(cfg_parser *p, const char *name)
     f->max_skew = CFG_DEFAULT_MAX_SKEW;
     f->max_ttl = CFG_DEFAULT_MAX_TTL;
     f->threshold = 1;
-    p->feed_lines[c->n_feeds] = (cfg_feed_lines){.header = p->line, .threshold = 0};
+    p->feed_lines[c->n_feeds] = (cfg_feed_lines){.header = p->line};
     c->n_feeds++;
 }
 
@@ -998,6 +1016,58 @@ static void cfg_validate(cfg_parser *p)
     }
 }
 
+/* max_age or max_age_business_days, not both; the calendar is loaded (and its errors
+ * reported) only when a feed counts business days, so a feed in seconds needs none. */
+static void cfg_validate_age(cfg_parser *p)
+{
+    gw_config *c = p->cfg;
+    bool in_days = false;
+    for (size_t i = 0; i < c->n_feeds && !p->failed; i++) {
+        const cfg_feed_lines *fl = &p->feed_lines[i];
+        if (fl->max_age_business_days == 0)
+            continue;
+        in_days = true;
+        if (fl->max_age != 0) {
+            snprintf(p->section, sizeof p->section, "feed %s", c->feeds[i].name);
+            cfg_fail(p, fl->max_age_business_days, "max_age_business_days",
+                     "give max_age (line %d) or max_age_business_days, not both", fl->max_age);
+        }
+    }
+    if (p->failed || !in_days) {
+        if (!p->failed && p->calendar_line != 0) {
+            snprintf(p->section, sizeof p->section, "gateway");
+            cfg_fail(p, p->calendar_line, "calendar",
+                     "no feed sets max_age_business_days, so no calendar is used");
+        }
+        return;
+    }
+    c->calendar = calloc(1, sizeof *c->calendar);
+    if (c->calendar == NULL) {
+        custos_error_set(p->err, CUSTOS_ERR_NOMEM, "%s: out of memory", p->path);
+        p->failed = true;
+        return;
+    }
+    custos_error e;
+    custos_error_clear(&e);
+    custos_rc rc = c->calendar_path[0] != '\0'
+                       ? custos_calendar_load(c->calendar_path, c->calendar, &e)
+                       : custos_calendar_parse(GW_CALENDAR_BUILTIN_NAME,
+                                               (const char *)gw_calendar_builtin,
+                                               gw_calendar_builtin_len, c->calendar, &e);
+    if (rc != CUSTOS_OK) {
+        snprintf(p->section, sizeof p->section, "gateway");
+        if (p->calendar_line != 0)
+            cfg_fail(p, p->calendar_line, "calendar", "%s", e.message);
+        else
+            custos_error_set(p->err, rc, "%s: the built-in calendar: %s", p->path, e.message);
+        p->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < c->n_feeds; i++)
+        if (c->feeds[i].max_age_business_days != 0)
+            c->feeds[i].calendar = c->calendar;
+}
+
 custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -1043,6 +1113,8 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     }
     if (!p.failed)
         cfg_validate(&p);
+    if (!p.failed)
+        cfg_validate_age(&p);
     free(p.feed_lines);
     free(p.signer_lines);
     free(p.client_lines);
@@ -1060,6 +1132,10 @@ void gw_config_clear(gw_config *cfg)
     free(cfg->feeds);
     free(cfg->signers);
     free(cfg->clients);
+    if (cfg->calendar != NULL) {
+        custos_calendar_free(cfg->calendar);
+        free(cfg->calendar);
+    }
     memset(cfg, 0, sizeof *cfg);
 }
 

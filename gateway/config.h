@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/calendar.h"
 #include "custos/error.h"
 
 typedef enum gw_role {
@@ -22,6 +23,10 @@ typedef enum gw_role {
 typedef struct gw_feed {
     char name[CUSTOS_FEED_MAX + 1];
     uint64_t max_age;        /* seconds: now - asOf must not exceed it */
+    /* When not 0, replaces max_age: asOf's New York date may be at most this many
+     * bond-market business days before today's (a Friday close is fresh through Monday). */
+    uint32_t max_age_business_days;
+    const custos_calendar *calendar; /* the config's calendar; set with the above */
     uint64_t max_skew;       /* seconds: asOf may be at most this far in the future */
     uint64_t max_ttl;        /* seconds: validUntil - asOf must not exceed it */
     uint32_t threshold;      /* distinct signers needed */
@@ -108,6 +113,8 @@ typedef struct gw_config {
     unsigned replica_poll_ms;    /* PostgreSQL: how often an idle replica looks for other
                                   * replicas' commits (for its Watch streams) */
     char port_file[4096];    /* if set, the bound port is written here once listening */
+    char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
+    custos_calendar *calendar; /* loaded when a feed uses max_age_business_days, else NULL */
     gw_feed *feeds;
     size_t n_feeds;
     gw_signer *signers;

@@ -10,16 +10,17 @@
  * transaction, commits, and only then answers them (DESIGN rule 8). Because only the
  * committer writes, the rules need no locking beyond the ring itself.
  *
- * The committer caches each account's last accepted sequence and feed. Changes made
- * while a group is open go to a small overlay that is merged into the cache only once
- * the commit succeeded, so a failed group leaves the cache exactly as the store is.
+ * The committer caches each account's last accepted sequence, feed and pledge (the
+ * beneficiary of DESIGN rule 5). Changes made while a group is open go to a small overlay
+ * that is merged into the cache only once the commit succeeded, so a failed group leaves
+ * the cache exactly as the store is.
  *
  * Over a shared store (PostgreSQL, several replicas) other processes write too: a group
  * begins under the store's write lock, re-reads the head and the rows of the accounts it
- * touches into the overlay, and so decides on the state every replica's commits left,
- * not on this process's cache. The pending tables are read inside the lock as always, so
- * signatures sent to different replicas add up. When idle, the committer polls the head
- * now and then so that Watch streams learn of other replicas' commits. */
+ * touches (pledge included) into the overlay, and so decides on the state every replica's
+ * commits left, not on this process's cache. The pending tables are read inside the lock
+ * as always, so signatures sent to different replicas add up. When idle, the committer
+ * polls the head now and then so that Watch streams learn of other replicas' commits. */
 #include "engine.h"
 
 #include <errno.h>
@@ -32,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "custos/sig.h"
 
 #include "log.h"
 #include "metrics.h"
@@ -62,6 +65,7 @@ typedef struct eng_account {
     bool used;
     uint64_t last_sequence;
     char feed[CUSTOS_FEED_MAX + 1];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
 } eng_account;
 
 struct gw_engine {
@@ -182,6 +186,7 @@ static custos_rc eng_load_account(void *ctx, const gw_store_account *a, custos_e
     memcpy(acct.account, a->account, CUSTOS_HASH_LEN);
     acct.last_sequence = a->last_sequence;
     memcpy(acct.feed, a->feed, sizeof acct.feed);
+    memcpy(acct.beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
     eng_cache_put(e, &acct);
     return CUSTOS_OK;
 }
@@ -202,7 +207,8 @@ static const eng_account *eng_account_find(const gw_engine *e,
 /* The overlay holds one entry per account touched by the group, so at most
  * commit_batch_max. */
 static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
-                            uint64_t sequence, const char *feed)
+                            uint64_t sequence, const char *feed,
+                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN])
 {
     eng_account *a = NULL;
     for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
@@ -216,6 +222,7 @@ static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN]
     }
     a->last_sequence = sequence;
     snprintf(a->feed, sizeof a->feed, "%s", feed);
+    memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
 }
 
 static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
@@ -229,6 +236,44 @@ static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(o->detail, sizeof o->detail, fmt, ap);
     va_end(ap);
+}
+
+static const uint8_t eng_no_beneficiary[CUSTOS_ADDRESS_LEN];
+
+/* DESIGN rule 5, one lender at a time. A valuation pledges the account to its beneficiary;
+ * while pledged, a valuation to anyone else is refused until a release is accepted. A
+ * release names the pledge it ends (or the zero address); one naming another beneficiary
+ * is refused. A freeze never changes the pledge: voiding the value is not a release.
+ * Checked again each time a pending digest is signed, so a quorum cannot complete for a
+ * beneficiary the account was pledged away from meanwhile. Fills next, the pledge after a. */
+static bool eng_pledge_allows(const eng_account *acct, const custos_attestation *a,
+                              uint8_t next[CUSTOS_ADDRESS_LEN], gw_submit_outcome *o)
+{
+    const uint8_t *cur = acct != NULL ? acct->beneficiary : eng_no_beneficiary;
+    bool pledged = memcmp(cur, eng_no_beneficiary, CUSTOS_ADDRESS_LEN) != 0;
+    bool same = memcmp(cur, a->beneficiary, CUSTOS_ADDRESS_LEN) == 0;
+    bool zero = memcmp(a->beneficiary, eng_no_beneficiary, CUSTOS_ADDRESS_LEN) == 0;
+    memcpy(next, cur, CUSTOS_ADDRESS_LEN);
+    if (a->kind == CUSTOS_KIND_FREEZE)
+        return true;
+    if (pledged && !same && !(a->kind == CUSTOS_KIND_RELEASE && zero)) {
+        char hex[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(cur, hex);
+        if (a->kind == CUSTOS_KIND_RELEASE)
+            eng_refuse(o, CUSTOS_REASON_PLEDGED_ELSEWHERE,
+                       "this account is pledged to %s; a release must name that beneficiary "
+                       "(or the zero address)", hex);
+        else
+            eng_refuse(o, CUSTOS_REASON_PLEDGED_ELSEWHERE,
+                       "this account is pledged to %s; a release for it must be accepted "
+                       "before the account is attested to another beneficiary", hex);
+        return false;
+    }
+    if (a->kind == CUSTOS_KIND_RELEASE)
+        memset(next, 0, CUSTOS_ADDRESS_LEN);
+    else
+        memcpy(next, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    return true;
 }
 
 /* Collects a stored signature if its signer still counts: a signer revoked or removed
@@ -350,6 +395,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         return CUSTOS_OK;
     }
 
+    uint8_t next_beneficiary[CUSTOS_ADDRESS_LEN];
+    if (!eng_pledge_allows(acct, a, next_beneficiary, o))
+        return CUSTOS_OK;
+
     custos_submission stored;
     custos_rc rc = gw_store_get_pending(&e->store, it->ver.digest, &stored, err);
     if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
@@ -396,10 +445,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
-        rc = gw_store_put_accepted(&e->store, &rec, err);
+        rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
         if (rc == CUSTOS_OK) {
             *head = rec.cursor;
-            eng_overlay_set(e, a->account, a->sequence, it->sub.feed);
+            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary);
             o->state = CUSTOS_STATE_ACCEPTED;
             o->cursor = rec.cursor;
         }
@@ -465,7 +514,7 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
         gw_store_account row;
         rc = gw_store_get_account(&e->store, account, &row, err);
         if (rc == CUSTOS_OK)
-            eng_overlay_set(e, account, row.last_sequence, row.feed);
+            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary);
         else if (rc == CUSTOS_ERR_NOT_FOUND)
             rc = CUSTOS_OK;
     }

@@ -1,4 +1,4 @@
-/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-4, 7, 8),
+/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-5, 7, 8),
  * accumulates quorum, and makes accepted attestations durable through the store.
  * The gRPC transport (server.c) only moves bytes between clients and this API. */
 #ifndef GATEWAY_ENGINE_H

@@ -56,6 +56,7 @@ typedef struct mx_feed {
     char label[2 * CUSTOS_FEED_MAX + 1]; /* the escaped name ("" for unconfigured) */
     char name[CUSTOS_FEED_MAX + 1];
     uint64_t max_age;
+    uint32_t max_age_business_days; /* when not 0, replaces max_age */
     _Atomic uint64_t accepted, duplicate, pending;
     _Atomic uint64_t refused[CUSTOS_REASON_COUNT];
     _Atomic uint64_t latest_as_of; /* 0: nothing accepted since start */
@@ -125,6 +126,7 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
         mx_feed *f = &r->feeds[i];
         memcpy(f->name, cfg->feeds[i].name, sizeof f->name);
         f->max_age = cfg->feeds[i].max_age;
+        f->max_age_business_days = cfg->feeds[i].max_age_business_days;
         /* A feed name is at most CUSTOS_FEED_MAX bytes: escaped, at most twice that. */
         if (!gw_metrics_escape_label(f->name, f->label, sizeof f->label)) {
             free(r->feeds);
@@ -412,8 +414,16 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_header(&b, "custos_feed_max_age_seconds", "gauge",
               "The feed's configured max_age: staleness above it means attestations are refused.");
     for (size_t i = 0; i < r->n_feeds; i++)
-        mx_printf(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
-                  r->feeds[i].label, r->feeds[i].max_age);
+        if (r->feeds[i].max_age_business_days == 0)
+            mx_printf(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
+                      r->feeds[i].label, r->feeds[i].max_age);
+    mx_header(&b, "custos_feed_max_age_business_days", "gauge",
+              "The feed's configured max_age_business_days (bond-market calendar), for feeds "
+              "that count staleness in business days.");
+    for (size_t i = 0; i < r->n_feeds; i++)
+        if (r->feeds[i].max_age_business_days != 0)
+            mx_printf(&b, "custos_feed_max_age_business_days{feed=\"%s\"} %" PRIu32 "\n",
+                      r->feeds[i].label, r->feeds[i].max_age_business_days);
     /* Feeds with no acceptance since start have no freshness series rather than a fake
      * one: alerts use custos_start_time_seconds for them. */
     mx_header(&b, "custos_feed_latest_asof_seconds", "gauge",

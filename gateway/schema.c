@@ -1,5 +1,6 @@
 /* The migration steps of the store (schema.h).
  *
+ * Version 2: accounts.beneficiary, the current pledge (rule 5).
  * Version 1: the accepted log, each account's latest, and the pending signatures.
  * Uniqueness carries the replay rule in both dialects, also across several writers sharing
  * one PostgreSQL database: one digest (UNIQUE), one (account, sequence), one cursor
@@ -83,6 +84,15 @@ static const gw_schema_step schema_steps[] = {
             "  signature bytea NOT NULL,"
             "  PRIMARY KEY (digest, signer)"
             ");",
+    },
+    {
+        /* DESIGN rule 5: the beneficiary an account is pledged to, the zero address when
+         * none (also every account accepted before this step: none was enforced). */
+        .version = 2,
+        .sqlite = "ALTER TABLE accounts ADD COLUMN beneficiary BLOB NOT NULL "
+                  "DEFAULT x'0000000000000000000000000000000000000000';",
+        .postgresql = "ALTER TABLE accounts ADD COLUMN beneficiary bytea NOT NULL "
+                      "DEFAULT '\\x0000000000000000000000000000000000000000'::bytea;",
     },
     {
         /* Version 5: the EVM publisher's state, shared by the replicas of a PostgreSQL

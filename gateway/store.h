@@ -41,6 +41,7 @@ typedef struct gw_store_account {
     char feed[CUSTOS_FEED_MAX + 1];
     uint64_t last_sequence;
     uint64_t last_cursor;
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
 } gw_store_account;
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
@@ -80,9 +81,10 @@ typedef struct gw_store_ops {
     custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                     const gw_store_signer *s, custos_error *err);
     /* Appends rec (its cursor chosen by the caller, above head) to the accepted log, makes
-     * it its account's latest, and drops the account's pending digests at or below its
-     * sequence. */
-    custos_rc (*put_accepted)(void *impl, const custos_record *rec, custos_error *err);
+     * it its account's latest with the account now pledged to beneficiary (all zero:
+     * none), and drops the account's pending digests at or below its sequence. */
+    custos_rc (*put_accepted)(void *impl, const custos_record *rec,
+                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -186,9 +188,10 @@ static inline custos_rc gw_store_put_pending_signer(gw_store *s,
 }
 
 static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *rec,
+                                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                               custos_error *err)
 {
-    return s->ops->put_accepted(s->impl, rec, err);
+    return s->ops->put_accepted(s->impl, rec, beneficiary, err);
 }
 
 static inline custos_rc gw_store_get_latest(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],

@@ -70,9 +70,11 @@ enum pg_wstmt {
 
 static const pg_stmt pg_wsql[W_COUNT] = {
     [W_HEAD] = {"SELECT COALESCE(MAX(cursor), 0)::bigint FROM accepted", 0, {0}},
-    [W_ACCOUNTS] = {"SELECT account, feed, last_sequence, last_cursor FROM accounts", 0, {0}},
-    [W_ACCOUNT] = {"SELECT account, feed, last_sequence, last_cursor FROM accounts "
-                   "WHERE account = $1",
+    [W_ACCOUNTS] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
+                    "FROM accounts",
+                    0, {0}},
+    [W_ACCOUNT] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
+                   "FROM accounts WHERE account = $1",
                    1, {PG_BYTEA}},
     [W_FIND_ACCEPTED] = {"SELECT cursor, length(signers) FROM accepted WHERE digest = $1", 1,
                          {PG_BYTEA}},
@@ -89,11 +91,11 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_PUT_ACCEPTED] = {"INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
                         "attestation, signers) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         7, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
-    [W_PUT_ACCOUNT] = {"INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
-                       "VALUES ($1, $2, $3, $4) ON CONFLICT (account) DO UPDATE SET "
-                       "feed = EXCLUDED.feed, last_sequence = EXCLUDED.last_sequence, "
-                       "last_cursor = EXCLUDED.last_cursor",
-                       4, {PG_BYTEA, PG_TEXT, PG_BYTEA, PG_INT8}},
+    [W_PUT_ACCOUNT] = {"INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
+                       "beneficiary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account) DO "
+                       "UPDATE SET feed = EXCLUDED.feed, last_sequence = EXCLUDED.last_sequence, "
+                       "last_cursor = EXCLUDED.last_cursor, beneficiary = EXCLUDED.beneficiary",
+                       5, {PG_BYTEA, PG_TEXT, PG_BYTEA, PG_INT8, PG_BYTEA}},
     [W_PRUNE_SIGNERS] = {"DELETE FROM pending_signers WHERE digest IN "
                          "(SELECT digest FROM pending WHERE account = $1 AND sequence <= $2)",
                          2, {PG_BYTEA, PG_BYTEA}},
@@ -465,6 +467,8 @@ static custos_rc pg_row_to_account(const PGresult *res, int row, gw_store_accoun
         rc = pg_get_blob(res, row, 2, seq, sizeof seq, "last_sequence", err);
     if (rc == CUSTOS_OK)
         rc = pg_get_uint(res, row, 3, &a->last_cursor, "last_cursor", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 4, a->beneficiary, CUSTOS_ADDRESS_LEN, "beneficiary", err);
     int flen = PQgetlength(res, row, 1);
     if (rc == CUSTOS_OK && (PQgetisnull(res, row, 1) || flen > CUSTOS_FEED_MAX ||
                             memchr(PQgetvalue(res, row, 1), '\0', (size_t)flen) != NULL))
@@ -620,7 +624,8 @@ static custos_rc pg_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return pg_run(&s->w, W_PUT_SIGNER, &p, "put pending signer", NULL, err);
 }
 
-static custos_rc pg_put_accepted(void *impl, const custos_record *rec, custos_error *err)
+static custos_rc pg_put_accepted(void *impl, const custos_record *rec,
+                                 const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
     pg_store *s = impl;
     if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
@@ -663,6 +668,7 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec, custos_er
     pg_param(&p, rec->sub.feed, strlen(rec->sub.feed));
     pg_param(&p, seq, sizeof seq);
     pg_param(&p, cursor, sizeof cursor);
+    pg_param(&p, beneficiary, CUSTOS_ADDRESS_LEN);
     rc = pg_run(&s->w, W_PUT_ACCOUNT, &p, "put account", NULL, err);
 
     /* Signers first: their delete finds the digests through the pending rows. */

@@ -46,7 +46,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
     [W_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
-    [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor FROM accounts",
+    [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
     [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted WHERE digest = ?1",
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
@@ -57,10 +57,10 @@ static const char *const sq_wsql[W_COUNT] = {
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
                        "attestation, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
-                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account) DO UPDATE SET "
-                      "feed = excluded.feed, last_sequence = excluded.last_sequence, "
-                      "last_cursor = excluded.last_cursor",
+    [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
+                      "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
+                      "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
+                      "last_cursor = excluded.last_cursor, beneficiary = excluded.beneficiary",
     [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                         "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
@@ -268,6 +268,8 @@ static custos_rc sq_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
         out = sq_copy_blob(st, 0, a.account, CUSTOS_HASH_LEN, "account", err);
         if (out == CUSTOS_OK)
             out = sq_copy_blob(st, 2, seq, sizeof seq, "last_sequence", err);
+        if (out == CUSTOS_OK)
+            out = sq_copy_blob(st, 4, a.beneficiary, CUSTOS_ADDRESS_LEN, "beneficiary", err);
         const unsigned char *feed = sqlite3_column_text(st, 1);
         if (out == CUSTOS_OK && (feed == NULL || strlen((const char *)feed) > CUSTOS_FEED_MAX))
             out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad feed in accounts");
@@ -421,7 +423,8 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return sq_step_done(s->wdb, st, "put pending signer", err);
 }
 
-static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_error *err)
+static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
+                                 const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
     sq_store *s = impl;
     if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
@@ -477,6 +480,8 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_er
         rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, beneficiary, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
     out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put account", err)
                           : sq_fail(s->wdb, rc, "put account", err);
     (void)sqlite3_clear_bindings(st);

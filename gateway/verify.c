@@ -98,6 +98,38 @@ custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *g
                          got->chain_id, g, want->chain_id, w);
 }
 
+/* STALE when asOf's New York date lies more than max_age_business_days bond-market days
+ * before today's. A date the calendar does not cover is refused as STALE too: an outdated
+ * calendar must stop attestations, not wave them on. */
+static custos_reason verify_business_age(const gw_feed *feed, const custos_attestation *a,
+                                         uint64_t now, char *detail, size_t cap)
+{
+    custos_day from = 0, to = 0;
+    uint32_t days = 0;
+    custos_error e;
+    custos_error_clear(&e);
+    custos_rc rc = CUSTOS_ERR_INVALID;
+    if (feed->calendar == NULL)
+        custos_error_set(&e, rc, "the feed has no calendar");
+    else if ((rc = custos_ny_day(a->as_of, &from, &e)) == CUSTOS_OK &&
+             (rc = custos_ny_day(now, &to, &e)) == CUSTOS_OK)
+        rc = custos_calendar_business_days_between(feed->calendar, from, to, &days, &e);
+    if (rc != CUSTOS_OK)
+        return verify_refuse(CUSTOS_REASON_STALE, detail, cap,
+                             "cannot count the business-day age of asOf %" PRIu64
+                             " for feed '%s': %s", a->as_of, feed->name, e.message);
+    if (days > feed->max_age_business_days) {
+        char f[CUSTOS_ISO_DATE_LEN], t[CUSTOS_ISO_DATE_LEN];
+        custos_day_format(from, f);
+        custos_day_format(to, t);
+        return verify_refuse(CUSTOS_REASON_STALE, detail, cap,
+                             "asOf %" PRIu64 " (%s New York) is %" PRIu32 " bond-market "
+                             "business days old on %s; feed '%s' allows %" PRIu32,
+                             a->as_of, f, days, t, feed->name, feed->max_age_business_days);
+    }
+    return CUSTOS_REASON_NONE;
+}
+
 custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation *a,
                                   uint64_t now, char *detail, size_t cap)
 {
@@ -117,12 +149,17 @@ custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation 
                              "asOf %" PRIu64 " is %" PRIu64 " s ahead of the gateway's clock "
                              "(%" PRIu64 "); feed '%s' allows %" PRIu64 " s of skew",
                              a->as_of, a->as_of - now, now, feed->name, feed->max_skew);
-    if (now > a->as_of && now - a->as_of > feed->max_age)
+    if (feed->max_age_business_days != 0) {
+        custos_reason r = verify_business_age(feed, a, now, detail, cap);
+        if (r != CUSTOS_REASON_NONE)
+            return r;
+    } else if (now > a->as_of && now - a->as_of > feed->max_age) {
         return verify_refuse(CUSTOS_REASON_STALE, detail, cap,
                              "asOf %" PRIu64 " is %" PRIu64 " s old; feed '%s' allows %" PRIu64
                              " s (%" PRIu64 " s over)",
                              a->as_of, now - a->as_of, feed->name, feed->max_age,
                              now - a->as_of - feed->max_age);
+    }
     if (a->valid_until <= now)
         return verify_refuse(CUSTOS_REASON_EXPIRED, detail, cap,
                              "validUntil %" PRIu64 " has passed (now %" PRIu64 ", %" PRIu64

@@ -49,7 +49,9 @@ custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *g
  *   MALFORMED     validUntil <= asOf (an empty validity window is not a long TTL);
  *   TTL_TOO_LONG  validUntil - asOf > max_ttl;
  *   FUTURE        asOf > now + max_skew;
- *   STALE         now - asOf > max_age;
+ *   STALE         now - asOf > max_age, or with max_age_business_days, more bond-market
+ *                 business days than that between asOf's and now's New York dates (or
+ *                 either date outside the calendar's years);
  *   EXPIRED       validUntil <= now. */
 custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation *a,
                                   uint64_t now, char *detail, size_t cap);

@@ -182,6 +182,54 @@ static void test_defaults(void **state)
     gw_config_clear(&cfg);
 }
 
+/* max_age_business_days loads the built-in calendar, or the file [gateway] calendar names;
+ * feeds counted in seconds get none. */
+static void test_business_days(void **state)
+{
+    fixture *f = *state;
+    static const char *const head = "[gateway]\nstore = x.db\nchain_id = 1\n"
+                                    "verifying_contract = " ADDR_B "\n";
+    static const char *const feeds = "[feed days]\nmax_age_business_days = 2\n"
+                                     "[feed secs]\nmax_age = 60\n"
+                                     "[signer s]\naddress = " ADDR_C "\nfeed = days\n"
+                                     "[signer t]\naddress = " ADDR_C "\nfeed = secs\n";
+    char text[5000], cal[4300];
+    snprintf(text, sizeof text, "%s%s", head, feeds);
+    tu_write_file(f->path, text);
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const gw_feed *days = gw_config_find_feed(&cfg, "days");
+    const gw_feed *secs = gw_config_find_feed(&cfg, "secs");
+    assert_non_null(cfg.calendar);
+    assert_int_equal(days->max_age_business_days, 2);
+    assert_ptr_equal(days->calendar, cfg.calendar);
+    assert_int_equal(secs->max_age_business_days, 0);
+    assert_null(secs->calendar);
+    assert_true(cfg.calendar->n_closes > 0);
+    gw_config_clear(&cfg);
+
+    snprintf(cal, sizeof cal, "%s/cal.txt", f->dir);
+    tu_write_file(cal, "covers 2030 2031\n2030-12-25  # Christmas Day\n");
+    snprintf(text, sizeof text, "%scalendar = %s\n%s", head, cal, feeds);
+    tu_write_file(f->path, text);
+    rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_string_equal(cfg.calendar_path, cal);
+    assert_int_equal(cfg.calendar->first_year, 2030);
+    assert_int_equal(cfg.calendar->n_closes, 1);
+    gw_config_clear(&cfg);
+
+    tu_write_file(cal, "covers 2030 2031\n2030-12-28\n");
+    assert_int_not_equal(gw_config_load(f->path, &cfg, &err), CUSTOS_OK);
+    assert_non_null(strstr(err.message, "[gateway] calendar"));
+    assert_non_null(strstr(err.message, "cal.txt:2"));
+    assert_null(cfg.calendar);
+}
+
 #define EVM_BASE "[gateway]\nstore = /var/lib/custos.db\nchain_id = 1\n" \
                  "verifying_contract = " ADDR_A "\n[feed f]\n" \
                  "[signer s]\naddress = " ADDR_C "\nfeed = f\n"
@@ -385,6 +433,16 @@ static const struct bad_case {
      {":11:", "[metrics] path", "unknown key"}},
     {"metrics twice", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1:1\n[metrics]\n",
      {":11:", "[metrics]", "line 9"}},
+    {"both max ages", GW_HEAD FEED_F "max_age = 60\nmax_age_business_days = 1\n" SIGNER_B,
+     {":7: [feed f] max_age_business_days", "not both", "line 6"}},
+    {"business days zero", GW_HEAD FEED_F "max_age_business_days = 0\n" SIGNER_B,
+     {":6:", "max_age_business_days", "from 1 to 31"}},
+    {"business days too many", GW_HEAD FEED_F "max_age_business_days = 32\n" SIGNER_B,
+     {":6:", "max_age_business_days"}},
+    {"calendar unused", GW_HEAD "calendar = cal.txt\n" FEED_F SIGNER_B,
+     {":5: [gateway] calendar", "no feed sets max_age_business_days"}},
+    {"calendar missing", GW_HEAD "calendar = /nonexistent/cal.txt\n" FEED_F
+     "max_age_business_days = 1\n" SIGNER_B, {":5: [gateway] calendar", "/nonexistent/cal.txt"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -423,6 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_business_days),
         cmocka_unit_test(test_evm_section),
         cmocka_unit_test(test_evm_defaults),
         cmocka_unit_test(test_metrics_section),

@@ -1,5 +1,5 @@
 /* The rule engine in process: acceptance, idempotent retries, quorum (signers and
- * distinct roles), freeze, replay, feed binding, durability across reopen, a store
+ * distinct roles), freeze, replay, feed binding, one lender per account, durability across reopen, a store
  * failure, and many threads submitting at once. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -359,6 +359,104 @@ static void test_account_bound_to_feed(void **state)
     assert_non_null(strstr(o.detail, "'solo'"));
 }
 
+/* One submission to beneficiary 0x<ben>..., signed by key and (if >= 0) key2. */
+static gw_submit_outcome submit_to(fixture *f, const char *feed, uint8_t account,
+                                   uint64_t sequence, uint8_t kind, uint8_t ben, int key,
+                                   int key2)
+{
+    custos_submission s;
+    make_sub(f, &s, feed, account, sequence, kind, kind == CUSTOS_KIND_VALUATION ? 100 : 0);
+    memset(s.att.beneficiary, ben, CUSTOS_ADDRESS_LEN);
+    sign_with(f, &s, key);
+    if (key2 >= 0)
+        sign_with(f, &s, key2);
+    return submit(f, &s);
+}
+
+/* DESIGN rule 5, as a table run in order on one account of feed solo: the pledge follows
+ * accepted valuations and releases; freezes leave it alone. 0xaa and 0xbb are lenders. */
+static const struct pledge_step {
+    const char *name;
+    uint64_t sequence;
+    uint8_t kind, beneficiary;
+    custos_reason reason;
+} pledge_steps[] = {
+    {"first valuation pledges to A", 1, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
+    {"valuation to B while pledged to A", 2, CUSTOS_KIND_VALUATION, 0xbb,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"valuation to the zero address while pledged", 2, CUSTOS_KIND_VALUATION, 0x00,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"another valuation to A", 2, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
+    {"freeze naming B flows, pledge kept", 3, CUSTOS_KIND_FREEZE, 0xbb, CUSTOS_REASON_NONE},
+    {"still pledged to A after the freeze", 4, CUSTOS_KIND_VALUATION, 0xbb,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"release naming B", 4, CUSTOS_KIND_RELEASE, 0xbb, CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"release naming A", 4, CUSTOS_KIND_RELEASE, 0xaa, CUSTOS_REASON_NONE},
+    {"valuation to B once released", 5, CUSTOS_KIND_VALUATION, 0xbb, CUSTOS_REASON_NONE},
+    {"now A is the other lender", 6, CUSTOS_KIND_VALUATION, 0xaa,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"release with the zero address", 6, CUSTOS_KIND_RELEASE, 0x00, CUSTOS_REASON_NONE},
+    {"valuation to A again", 7, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
+};
+
+static void test_one_lender(void **state)
+{
+    fixture *f = *state;
+    uint64_t head = 0;
+    for (size_t i = 0; i < sizeof pledge_steps / sizeof pledge_steps[0]; i++) {
+        const struct pledge_step *st = &pledge_steps[i];
+        gw_submit_outcome o = submit_to(f, "solo", 0x70, st->sequence, st->kind,
+                                        st->beneficiary, K_SOLO, -1);
+        if (o.reason != st->reason)
+            fail_msg("step '%s': got %s (%s)", st->name, custos_reason_name(o.reason),
+                     o.detail);
+        if (st->reason == CUSTOS_REASON_NONE) {
+            assert_int_equal(o.state, CUSTOS_STATE_ACCEPTED);
+            head++;
+        } else {
+            /* The detail names the current pledge; nothing was stored. */
+            assert_int_equal(o.state, CUSTOS_STATE_UNSPECIFIED);
+            assert_non_null(strstr(o.detail, "pledged to 0x"));
+        }
+        assert_int_equal(gw_engine_head(f->engine), head);
+    }
+}
+
+/* A digest pending for B cannot complete its quorum once the account is pledged to A, and
+ * the pledge is reloaded from the store when the engine restarts. */
+static void test_one_lender_pending_and_restart(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_to(f, "duo", 0x71, 2, CUSTOS_KIND_VALUATION, 0xbb,
+                                    K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    o = submit_to(f, "duo", 0x71, 1, CUSTOS_KIND_VALUATION, 0xaa, K_DUO_CUST, K_DUO_VAL);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_to(f, "duo", 0x71, 2, CUSTOS_KIND_VALUATION, 0xbb, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_PLEDGED_ELSEWHERE, CUSTOS_STATE_UNSPECIFIED, false);
+    /* A new pending valuation to B is refused at once, before any quorum. */
+    o = submit_to(f, "duo", 0x71, 3, CUSTOS_KIND_VALUATION, 0xbb, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_PLEDGED_ELSEWHERE, CUSTOS_STATE_UNSPECIFIED, false);
+
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    o = submit_to(f, "duo", 0x71, 3, CUSTOS_KIND_VALUATION, 0xbb, K_DUO_CUST, K_DUO_VAL);
+    expect(&o, CUSTOS_REASON_PLEDGED_ELSEWHERE, CUSTOS_STATE_UNSPECIFIED, false);
+    /* EIP-55 spelling from ethers.getAddress. */
+    assert_non_null(strstr(o.detail, "0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa"));
+    o = submit_to(f, "duo", 0x71, 3, CUSTOS_KIND_RELEASE, 0xaa, K_DUO_CUST, K_DUO_VAL);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    o = submit_to(f, "duo", 0x71, 4, CUSTOS_KIND_VALUATION, 0xbb, K_DUO_CUST, K_DUO_VAL);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(gw_engine_head(f->engine), 3);
+}
+
 typedef struct listener {
     pthread_mutex_t lock;
     uint64_t last_head;
@@ -580,6 +678,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_freeze_by_custodian, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_bound_to_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_lender, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_lender_pending_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),

@@ -20,16 +20,17 @@
 #include "metrics_http.h"
 #include "testutil.h"
 
-static gw_feed FEEDS[2] = {
+static gw_feed FEEDS[3] = {
     {.name = "acme", .max_age = 3600, .threshold = 1},
     {.name = "we\"ird\\feed", .max_age = 60, .threshold = 1},
+    {.name = "days", .max_age = 86400, .max_age_business_days = 2, .threshold = 1},
 };
 
 static void config_init(gw_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->feeds = FEEDS;
-    cfg->n_feeds = 2;
+    cfg->n_feeds = 3;
     cfg->commit_batch_max = 16;
 }
 
@@ -133,6 +134,10 @@ static void test_counts_by_feed_and_reason(void **state)
     assert_int_equal(must_sample(t, "custos_feed_latest_asof_seconds{feed=\"acme\"}"), 1500);
     assert_int_equal(must_sample(t, "custos_feed_staleness_seconds{feed=\"acme\"}"), 100);
     assert_int_equal(must_sample(t, "custos_feed_max_age_seconds{feed=\"acme\"}"), 3600);
+    /* A feed counted in business days has that limit, and no unused seconds one. */
+    assert_int_equal(must_sample(t, "custos_feed_max_age_business_days{feed=\"days\"}"), 2);
+    assert_null(strstr(t, "custos_feed_max_age_seconds{feed=\"days\"}"));
+    assert_null(strstr(t, "custos_feed_max_age_business_days{feed=\"acme\"}"));
     /* Nothing accepted for the second feed: no made-up freshness. */
     double v;
     assert_int_equal(sample(t, "custos_feed_staleness_seconds{feed=\"we\\\"ird\\\\feed\"}", &v),

@@ -32,6 +32,8 @@ typedef struct backend {
     void (*fresh)(fixture *f);
     /* Makes the (closed) store claim schema version v. */
     void (*set_version)(fixture *f, unsigned v);
+    /* Runs one SQL statement on the (closed) store. */
+    void (*exec)(fixture *f, const char *sql);
 } backend;
 
 struct fixture {
@@ -56,6 +58,19 @@ static void sq_set_version(fixture *f, unsigned v)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+static void sq_exec(fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->spec, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void pg_exec(fixture *f, const char *sql)
+{
+    tu_pg_exec(f->spec, sql);
+}
+
 static void pg_fresh(fixture *f)
 {
     tu_pg_new_db(&PG, f->spec, sizeof f->spec);
@@ -68,8 +83,10 @@ static void pg_set_version(fixture *f, unsigned v)
     tu_pg_exec(f->spec, sql);
 }
 
-static const backend BE_SQLITE = {"sqlite", gw_store_open_sqlite, sq_fresh, sq_set_version};
-static const backend BE_PG = {"postgresql", gw_store_open_pg, pg_fresh, pg_set_version};
+static const backend BE_SQLITE = {"sqlite", gw_store_open_sqlite, sq_fresh, sq_set_version,
+                                  sq_exec};
+static const backend BE_PG = {"postgresql", gw_store_open_pg, pg_fresh, pg_set_version,
+                              pg_exec};
 
 static custos_rc reopen(fixture *f, custos_error *err)
 {
@@ -146,7 +163,7 @@ static void put_committed(gw_store *s, const custos_record *r)
 {
     custos_error err;
     assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
-    if (gw_store_put_accepted(s, r, &err) != CUSTOS_OK)
+    if (gw_store_put_accepted(s, r, r->sub.att.beneficiary, &err) != CUSTOS_OK)
         fail_msg("put_accepted: %s", err.message);
     assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
 }
@@ -253,7 +270,7 @@ static void test_uniqueness(void **state)
         if (i == 0)
             memcpy(r.digest, first.digest, 32);
         assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-        custos_rc rc = gw_store_put_accepted(&f->store, &r, &err);
+        custos_rc rc = gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err);
         if (rc == CUSTOS_OK)
             fail_msg("%s: accepted twice", clashes[i].name);
         gw_store_rollback(&f->store);
@@ -276,7 +293,8 @@ static void test_rollback_discards(void **state)
     custos_record r;
     make_record(&r, 1, 0xc1, 1, 0);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_put_accepted(&f->store, &r, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err),
+                     CUSTOS_OK);
     gw_store_rollback(&f->store);
     uint64_t head = 7;
     assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
@@ -294,7 +312,8 @@ static void test_reader_sees_committed_only(void **state)
     custos_record r;
     make_record(&r, 1, 0xc2, 1, 0);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_put_accepted(&f->store, &r, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err),
+                     CUSTOS_OK);
     custos_record out[2];
     size_t n = 5;
     assert_int_equal(gw_store_read_from(&f->store, 0, out, 2, &n, &err), CUSTOS_OK);
@@ -407,7 +426,12 @@ static void test_reopen_persists(void **state)
     make_record(&r1, 1, 0xe1, 10, 0);
     make_record(&r2, 2, 0xe1, 11, 0);
     put_committed(&f->store, &r1);
-    put_committed(&f->store, &r2);
+    /* The account's pledge is what the caller says, not the record's beneficiary. */
+    uint8_t pledge[CUSTOS_ADDRESS_LEN];
+    memset(pledge, 0xbe, sizeof pledge);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &r2, pledge, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
     gw_store_close(&f->store);
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
 
@@ -421,10 +445,40 @@ static void test_reopen_persists(void **state)
     assert_int_equal(l.a[0].last_sequence, 11);
     assert_int_equal(l.a[0].last_cursor, 2);
     assert_string_equal(l.a[0].feed, "acme");
+    assert_memory_equal(l.a[0].beneficiary, pledge, CUSTOS_ADDRESS_LEN);
     custos_record got;
     assert_int_equal(gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err), CUSTOS_OK);
     assert_same_record(&got, &r2);
     custos_record_clear(&got);
+}
+
+/* A version 1 store with an account is migrated when opened through every later step:
+ * version 2 adds the pledge, the zero address for accounts accepted before. */
+static void test_upgrade_from_v1(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r;
+    make_record(&r, 1, 0xf1, 1, 0);
+    put_committed(&f->store, &r);
+    gw_store_close(&f->store);
+    /* Back to what version 1 had: every later step's tables and columns go. */
+    f->be->exec(f, "ALTER TABLE accounts DROP COLUMN beneficiary");
+    if (f->be == &BE_PG)
+        f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta");
+    f->be->set_version(f, 1);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    account_list l = {.n = 0};
+    assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 1);
+    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
+    assert_memory_equal(l.a[0].beneficiary, zero, CUSTOS_ADDRESS_LEN);
+    custos_record r2;
+    make_record(&r2, 2, 0xf1, 2, 0);
+    put_committed(&f->store, &r2);
+    l.n = 0;
+    assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
+    assert_memory_equal(l.a[0].beneficiary, r2.sub.att.beneficiary, CUSTOS_ADDRESS_LEN);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -468,7 +522,7 @@ static void test_pg_reconnects(void **state)
     custos_rc rc = gw_store_begin(&f->store, &err);
     if (rc == CUSTOS_OK) {
         /* BEGIN can be sent before the client notices; then the first statement fails. */
-        rc = gw_store_put_accepted(&f->store, &r2, &err);
+        rc = gw_store_put_accepted(&f->store, &r2, r2.sub.att.beneficiary, &err);
         gw_store_rollback(&f->store);
     }
     assert_int_equal(rc, CUSTOS_ERR_UNAVAILABLE);
@@ -515,6 +569,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_reopen_persists, setup, teardown,      \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_upgrade_from_v1, setup, teardown,      \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_newer_schema_refused, setup, teardown, \
                                                  (void *)&(be))

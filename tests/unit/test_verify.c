@@ -392,6 +392,69 @@ static void test_freshness_table(void **state)
     }
 }
 
+/* max_age_business_days = 1 on a 2026 calendar with Thanksgiving and Christmas closed.
+ * The unix times were computed independently (Python's datetime, UTC); New York is UTC-5
+ * from 2026-11-01 02:00 EDT, so 05:00 UTC is New York midnight after that. */
+static const struct days_case {
+    const char *name;
+    uint64_t as_of, now;
+    custos_reason reason;
+} days_cases[] = {
+    {"Fri close, Mon 10:00 NY", 1795208400, 1795446000, CUSTOS_REASON_NONE},
+    {"Fri close, Mon 23:59:59 NY", 1795208400, 1795496399, CUSTOS_REASON_NONE},
+    {"Fri close, Tue 00:00 NY", 1795208400, 1795496400, CUSTOS_REASON_STALE},
+    {"Tue close, Thu", 1794344400, 1794495600, CUSTOS_REASON_STALE},
+    {"Wed close, Fri after Thanksgiving", 1795640400, 1795791600, CUSTOS_REASON_NONE},
+    {"Wed close, Mon after Thanksgiving", 1795640400, 1796050800, CUSTOS_REASON_STALE},
+    {"Christmas Eve, Mon after Christmas", 1798135200, 1798470000, CUSTOS_REASON_NONE},
+    {"Fri EDT close, Sun 23:30 EST", 1793390400, 1793593800, CUSTOS_REASON_NONE},
+    {"Fri EDT close, Mon 23:59:59 EST", 1793390400, 1793681999, CUSTOS_REASON_NONE},
+    {"Fri EDT close, Tue 00:00 EST", 1793390400, 1793682000, CUSTOS_REASON_STALE},
+    {"asOf before the calendar's years", 1767214800, 1767366000, CUSTOS_REASON_STALE},
+    {"same day", 1795208400, 1795208400 + 60, CUSTOS_REASON_NONE},
+};
+
+static void test_business_day_age_table(void **state)
+{
+    (void)state;
+    static const char text[] = "covers 2026 2026\n"
+                               "2026-01-01  # New Year's Day\n"
+                               "2026-11-26  # Thanksgiving Day\n"
+                               "2026-12-25  # Christmas Day\n";
+    custos_calendar cal;
+    custos_error err;
+    assert_int_equal(custos_calendar_parse("test", text, sizeof text - 1, &cal, &err),
+                     CUSTOS_OK);
+    gw_feed feed = {.name = "days", .max_age = 60, .max_age_business_days = 1,
+                    .max_skew = 300, .max_ttl = 30 * 86400, .threshold = 1,
+                    .calendar = &cal};
+    for (size_t i = 0; i < sizeof days_cases / sizeof days_cases[0]; i++) {
+        const struct days_case *c = &days_cases[i];
+        custos_attestation a;
+        memset(&a, 0, sizeof a);
+        a.as_of = c->as_of;
+        a.valid_until = c->now + 3600;
+        char detail[256] = "";
+        custos_reason r = gw_verify_freshness(&feed, &a, c->now, detail, sizeof detail);
+        if (r != c->reason)
+            fail_msg("case '%s': got %s (%s), want %s", c->name, custos_reason_name(r), detail,
+                     custos_reason_name(c->reason));
+        if (r != CUSTOS_REASON_NONE)
+            assert_true(detail[0] != '\0');
+    }
+    /* The detail names both New York dates; expiry is still checked in days mode. */
+    custos_attestation a = {.as_of = 1794344400, .valid_until = 1794495600 + 3600};
+    char detail[256] = "";
+    assert_int_equal(gw_verify_freshness(&feed, &a, 1794495600, detail, sizeof detail),
+                     CUSTOS_REASON_STALE);
+    assert_non_null(strstr(detail, "2026-11-10"));
+    assert_non_null(strstr(detail, "2 bond-market business days old on 2026-11-12"));
+    a = (custos_attestation){.as_of = 1795446000 - 60, .valid_until = 1795446000};
+    assert_int_equal(gw_verify_freshness(&feed, &a, 1795446000, detail, sizeof detail),
+                     CUSTOS_REASON_EXPIRED);
+    custos_calendar_free(&cal);
+}
+
 static void test_domain(void **state)
 {
     (void)state;
@@ -427,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_signers_and_roles),
         cmocka_unit_test(test_unknown_signer_names_address),
         cmocka_unit_test(test_freshness_table),
+        cmocka_unit_test(test_business_day_age_table),
         cmocka_unit_test(test_domain),
         cmocka_unit_test(test_signature_count_limits),
     };
