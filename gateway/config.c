@@ -229,7 +229,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "commit_delay_us", "port_file", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", NULL};
-static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
+static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
+                                          NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
@@ -383,6 +384,9 @@ static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
             s->active = false;
         else
             cfg_fail(p, p->line, key, "must be active or revoked, got '%s'", value);
+        break;
+    case 4:
+        cfg_uint_key(p, key, value, 1, UINT64_MAX, &s->not_after);
         break;
     }
 }

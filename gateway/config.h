@@ -33,6 +33,8 @@ typedef struct gw_signer {
     char feed[CUSTOS_FEED_MAX + 1];
     gw_role role;
     bool active;             /* false: revoked, its signatures are refused */
+    uint64_t not_after;      /* unix seconds; 0: none. A rotated-out key's signatures are
+                              * refused from then on (the end of its overlap window). */
 } gw_signer;
 
 /* [evm]: the on-chain publisher. Absent section: enabled is false, nothing is published. */

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "store.h"
 #include "verify.h"
 
@@ -58,6 +59,7 @@ typedef struct eng_account {
 
 struct gw_engine {
     const gw_config *cfg;
+    gw_registry *registry;
     gw_verifier *verifier;
     gw_store store;
 
@@ -92,7 +94,9 @@ struct gw_engine {
     gw_store_signer *collected;
     bool *take;
     size_t collected_cap, n_collected;
+    const gw_policy *collect_policy;
     const gw_feed *collect_feed;
+    uint64_t collect_now;
 };
 
 static uint64_t eng_now(void)
@@ -221,13 +225,15 @@ static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, .
     va_end(ap);
 }
 
-/* Collects a stored signature if its signer still counts: a signer revoked or removed
- * from the allow-list since it signed no longer contributes to a quorum. */
+/* Collects a stored signature if its signer still counts: a signer revoked, rotated out
+ * past its window or removed from the allow-list since it signed no longer contributes
+ * to a quorum. */
 static custos_rc eng_collect(void *ctx, const gw_store_signer *sg, custos_error *err)
 {
     gw_engine *e = ctx;
-    const gw_signer *s = gw_config_find_signer(e->cfg, e->collect_feed->name, sg->address);
-    if (s == NULL || !s->active)
+    const gw_signer *s =
+        gw_policy_find_signer(e->collect_policy, e->collect_feed->name, sg->address);
+    if (s == NULL || !gw_signer_valid_at(s, e->collect_now))
         return CUSTOS_OK;
     if (e->n_collected >= e->collected_cap)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
@@ -299,6 +305,25 @@ static void eng_fill_signatures(gw_engine *e, custos_record *rec)
     rec->n_signers = rec->sub.n_sigs;
 }
 
+/* Room for every distinct signer a digest can collect under policy: its allow-list
+ * (reloads may grow it) plus one submission's worth. */
+static custos_rc eng_collected_reserve(gw_engine *e, const gw_policy *policy,
+                                       custos_error *err)
+{
+    size_t need = policy->n_signers + CUSTOS_MAX_SIGNATURES;
+    if (need <= e->collected_cap)
+        return CUSTOS_OK;
+    gw_store_signer *collected = realloc(e->collected, need * sizeof *collected);
+    if (collected != NULL)
+        e->collected = collected;
+    bool *take = collected != NULL ? realloc(e->take, need * sizeof *take) : NULL;
+    if (take == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    e->take = take;
+    e->collected_cap = need;
+    return CUSTOS_OK;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -354,7 +379,15 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
     }
 
     e->n_collected = 0;
+    e->collect_policy = it->ver.policy;
     e->collect_feed = feed;
+    e->collect_now = now;
+    rc = eng_collected_reserve(e, it->ver.policy, err);
+    if (rc != CUSTOS_OK) {
+        if (pending)
+            custos_submission_clear(&stored);
+        return rc;
+    }
     rc = pending ? gw_store_list_pending_signers(&e->store, it->ver.digest, eng_collect, e, err)
                  : CUSTOS_OK;
     size_t known = e->n_collected;
@@ -432,6 +465,7 @@ static void eng_answer(eng_item *it)
     eng_log_outcome(it);
     gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
     it->done(it->ctx, &it->out);
+    gw_policy_release(it->ver.policy);
     custos_submission_clear(&it->sub);
     free(it);
 }
@@ -629,6 +663,7 @@ static void eng_release(gw_engine *e)
 {
     gw_store_close(&e->store);
     gw_verifier_free(e->verifier);
+    gw_registry_free(e->registry);
     free(e->queue);
     free(e->stage);
     free(e->verifiers);
@@ -702,7 +737,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     size_t batch = cfg->commit_batch_max;
     e->queue_cap = batch * ENG_QUEUE_GROUPS > ENG_QUEUE_MIN ? batch * ENG_QUEUE_GROUPS
                                                              : ENG_QUEUE_MIN;
-    /* Distinct counted signers of a digest: the allow-list plus one submission's worth. */
+    /* Distinct counted signers of a digest: the allow-list plus one submission's worth
+     * (grown by eng_collected_reserve when a reload lengthens the list). */
     e->collected_cap = cfg->n_signers + CUSTOS_MAX_SIGNATURES;
     e->queue = calloc(e->queue_cap, sizeof *e->queue);
     e->stage = calloc(e->queue_cap, sizeof *e->stage);
@@ -717,7 +753,9 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         eng_release(e);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
     }
-    custos_rc rc = gw_verifier_new(cfg, &e->verifier, err);
+    custos_rc rc = gw_registry_new(cfg, &e->registry, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_verifier_new(cfg, e->registry, &e->verifier, err);
     if (rc == CUSTOS_OK)
         rc = cfg->store_backend == GW_STORE_POSTGRESQL
                  ? gw_store_open_pg(cfg->store_path, &e->store, err)
@@ -821,4 +859,9 @@ uint64_t gw_engine_head(gw_engine *e)
 bool gw_engine_healthy(gw_engine *e)
 {
     return atomic_load(&e->healthy);
+}
+
+gw_registry *gw_engine_registry(gw_engine *e)
+{
+    return e->registry;
 }

@@ -14,6 +14,7 @@
 #include "custos/reason.h"
 
 #include "config.h"
+#include "registry.h"
 
 typedef struct gw_engine gw_engine;
 
@@ -72,5 +73,7 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */
 bool gw_engine_healthy(gw_engine *e);
+/* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
+gw_registry *gw_engine_registry(gw_engine *e);
 
 #endif

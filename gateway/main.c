@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "publisher.h"
+#include "registry.h"
 #include "server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
@@ -62,6 +63,64 @@ static int write_port_file(const char *path, int port)
         return -1;
     }
     return 0;
+}
+
+/* The settings a reload cannot change in a running gateway, by name, or NULL when the
+ * two files agree on all of them. */
+static const char *restart_only_change(const gw_config *a, const gw_config *b)
+{
+    if (strcmp(a->listen, b->listen) != 0)
+        return "[gateway] listen";
+    if (strcmp(a->store_path, b->store_path) != 0)
+        return "[gateway] store";
+    if (a->domain.chain_id != b->domain.chain_id ||
+        memcmp(a->domain.verifying_contract, b->domain.verifying_contract,
+               CUSTOS_ADDRESS_LEN) != 0)
+        return "the EIP-712 domain";
+    if (a->max_message_bytes != b->max_message_bytes || a->workers != b->workers ||
+        a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us)
+        return "[gateway] limits, workers or commit grouping";
+    if (memcmp(&a->evm, &b->evm, sizeof a->evm) != 0)
+        return "[evm]";
+    if (memcmp(&a->metrics, &b->metrics, sizeof a->metrics) != 0)
+        return "[metrics]";
+    if (memcmp(&a->tls, &b->tls, sizeof a->tls) != 0)
+        return "[tls]";
+    if (a->n_clients != b->n_clients ||
+        (a->n_clients > 0 && memcmp(a->clients, b->clients, a->n_clients * sizeof *a->clients) != 0))
+        return "[client] entries";
+    return NULL;
+}
+
+/* SIGHUP: the signer allow-list and the feed policy of the file take effect at once,
+ * without closing any connection or stream. Other settings need a restart, and the log
+ * says which. A file that does not load changes nothing. */
+static void reload(const char *path, const gw_config *running, gw_engine *engine)
+{
+    gw_config fresh;
+    memset(&fresh, 0, sizeof fresh);
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_config_load(path, &fresh, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "reload",
+               "%s; still serving with the signers and feeds loaded before", err.message);
+        return;
+    }
+    gw_registry *reg = gw_engine_registry(engine);
+    if (gw_registry_replace(reg, &fresh, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "reload",
+               "%s; still serving with the signers and feeds loaded before", err.message);
+    } else {
+        gw_policy *p = gw_registry_acquire(reg);
+        gw_log(GW_LOG_INFO, "reload", "%s: %zu feeds, %zu signers now in force (generation %" PRIu64 ")",
+               path, p->n_feeds, p->n_signers, p->generation);
+        gw_policy_release(p);
+        const char *changed = restart_only_change(running, &fresh);
+        if (changed != NULL)
+            gw_log(GW_LOG_WARN, "reload",
+                   "%s changed in %s: it takes effect only after a restart", changed, path);
+    }
+    gw_config_clear(&fresh);
 }
 
 int main(int argc, char **argv)
@@ -115,9 +174,8 @@ int main(int argc, char **argv)
     if (port_file == NULL && cfg.port_file[0] != '\0')
         port_file = cfg.port_file;
 
-    /* Every thread created from here on inherits the mask: only sigwait below sees them.
-     * SIGHUP is caught too: its default action would kill a gateway an operator only
-     * meant to reload, and reloading is not implemented yet. */
+    /* Every thread created from here on inherits the mask: only sigwait below sees them,
+     * SIGHUP included (reload). */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -196,9 +254,7 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
-            gw_log(GW_LOG_WARN, "reload",
-                   "SIGHUP: reloading the configuration is not supported yet; restart the "
-                   "gateway to apply changes (it keeps serving)");
+            reload(config_path, &cfg, engine);
         sig = 0;
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));

@@ -745,25 +745,28 @@ static void handle_list_signers(call *c)
         return;
     custos__v1__list_signers_request__free_unpacked(req, NULL);
 
-    const gw_config *cfg = c->srv->cfg;
-    size_t n = cfg->n_signers;
+    /* The snapshot of the moment: a reload during the call does not mix two lists. */
+    gw_policy *policy = gw_registry_acquire(gw_engine_registry(c->srv->engine));
+    size_t n = policy->n_signers;
     Custos__V1__Signer *items = calloc(n ? n : 1, sizeof *items);
     Custos__V1__Signer **ptrs = calloc(n ? n : 1, sizeof *ptrs);
     if (items == NULL || ptrs == NULL) {
         free(items);
         free(ptrs);
+        gw_policy_release(policy);
         unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
                      NULL);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const gw_signer *sg = &cfg->signers[i];
+        const gw_signer *sg = &policy->signers[i];
         custos__v1__signer__init(&items[i]);
         items[i].address.len = CUSTOS_ADDRESS_LEN;
         items[i].address.data = (uint8_t *)sg->address;
         items[i].feed = (char *)sg->feed;
         items[i].role = (char *)gw_role_name(sg->role);
         items[i].active = sg->active;
+        items[i].not_after = sg->not_after;
         ptrs[i] = &items[i];
     }
     Custos__V1__ListSignersResponse r = CUSTOS__V1__LIST_SIGNERS_RESPONSE__INIT;
@@ -772,6 +775,7 @@ static void handle_list_signers(call *c)
     grpc_byte_buffer *bb = pack_message(&r.base);
     free(items);
     free(ptrs);
+    gw_policy_release(policy);
     unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 

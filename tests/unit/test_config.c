@@ -54,6 +54,7 @@ static const char good_config[] =
     "feed = acme-custody\n"
     "role = auditor\n"
     "status = revoked\n"
+    "not_after = 1700000000\n"
     "[signer beta]\n"
     "address = " ADDR_D "\n"
     "feed = beta\n";
@@ -139,9 +140,11 @@ static void test_good_config(void **state)
     assert_non_null(s);
     assert_int_equal(s->role, GW_ROLE_AUDITOR);
     assert_false(s->active);
+    assert_int_equal(s->not_after, 1700000000);
     s = gw_config_find_signer(&cfg, "beta", d);
     assert_non_null(s);
     assert_true(s->active);
+    assert_int_equal(s->not_after, 0);
     assert_null(gw_config_find_signer(&cfg, "beta", b));
     assert_non_null(gw_config_find_signer_any(&cfg, b));
     assert_null(gw_config_find_signer_any(&cfg, a));
@@ -317,6 +320,9 @@ static const struct bad_case {
     {"missing gateway", FEED_F SIGNER_B, {"[gateway]", "missing"}},
     {"bad role", GW_HEAD FEED_F SIGNER_B "role = boss\n", {":9:", "[signer b] role", "'boss'"}},
     {"bad status", GW_HEAD FEED_F SIGNER_B "status = paused\n", {":9:", "status", "'paused'"}},
+    {"not_after zero", GW_HEAD FEED_F SIGNER_B "not_after = 0\n", {":9:", "[signer b] not_after"}},
+    {"not_after not a time", GW_HEAD FEED_F SIGNER_B "not_after = soon\n",
+     {":9:", "not_after", "'soon'"}},
     {"bad bool", GW_HEAD FEED_F "distinct_roles = yes\n" SIGNER_B, {":6:", "distinct_roles"}},
     {"signer without address", GW_HEAD FEED_F "[signer b]\nfeed = f\n",
      {":6:", "[signer b] address", "required"}},
