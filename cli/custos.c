@@ -1,5 +1,6 @@
 /* custos: the borrower's and operator's command line. Queries a gateway (latest attestation,
- * watch, signers, health) and verifies exported attestations offline. Output is JSON. */
+ * watch, signers, health, chain head), checks a gateway's accepted chain, and verifies
+ * exported attestations offline. Output is JSON. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/chain.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
@@ -34,6 +36,10 @@ static const char usage[] =
     "                               accepted attestations, one JSON line each\n"
     "  signers --gateway H:P        the signer allow-list\n"
     "  health --gateway H:P         exit 0 when the gateway is serving\n"
+    "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
+    "  audit verify-log --gateway H:P [--idle-timeout-ms N]\n"
+    "                               replays the accepted log and checks every chain link\n"
+    "                               and digest up to the head; exit 1 at the first break\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
@@ -182,8 +188,9 @@ static json_t *record_json(const custos_record *r)
     ok = ok && put(o, "cursor", j_u64(r->cursor)) &&
          put(o, "state", json_string(state_name(r->state))) &&
          put(o, "digest", j_hex(r->digest, 32)) &&
-         put(o, "acceptedAt", j_u64(r->accepted_at)) && put_submission(o, &r->sub) &&
-         put(o, "signers", json_incref(signers));
+         put(o, "acceptedAt", j_u64(r->accepted_at)) &&
+         put(o, "chainHash", j_hex(r->chain_hash, CUSTOS_CHAIN_HASH_LEN)) &&
+         put_submission(o, &r->sub) && put(o, "signers", json_incref(signers));
     json_decref(signers);
     if (!ok) {
         json_decref(o);
@@ -425,6 +432,149 @@ static int cmd_signers(int argc, char **argv)
     return emit(arr, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
 }
 
+static int cmd_chain_head(int argc, char **argv)
+{
+    const char *gateway;
+    custos_client *client;
+    custos_client_options conn = {0};
+    int status = gateway_only(argc, argv, &gateway, &conn);
+    if (status == EXIT_OK)
+        status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t cursor;
+    uint8_t hash[CUSTOS_CHAIN_HASH_LEN];
+    custos_error err;
+    custos_rc rc = custos_client_get_chain_head(client, &cursor, hash, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    json_t *o = json_object();
+    if (o != NULL && !(put(o, "cursor", j_u64(cursor)) &&
+                       put(o, "chainHash", j_hex(hash, CUSTOS_CHAIN_HASH_LEN)))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
+}
+
+/* Replays the log up to head_cursor, recomputing each record's digest from its fields and
+ * each chain link from the one before. */
+typedef struct chain_check {
+    uint64_t head_cursor;
+    uint8_t tip[CUSTOS_CHAIN_HASH_LEN];
+    uint64_t records, last_cursor;
+    uint64_t broken_at;      /* 0: no break found */
+    char why[200];
+} chain_check;
+
+static bool on_chain_record(void *arg, const custos_record *rec)
+{
+    chain_check *k = arg;
+    uint8_t digest[32];
+    custos_attestation_digest(&rec->sub.domain, &rec->sub.att, digest);
+    k->records++;
+    k->last_cursor = rec->cursor;
+    if (memcmp(digest, rec->digest, sizeof digest) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "the record's fields do not hash to its digest: the attestation was changed");
+        return false;
+    }
+    custos_chain_link(k->tip, rec->cursor, rec->digest, k->tip);
+    if (memcmp(k->tip, rec->chain_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "its chain hash is not the link of the records before it: the log was "
+                 "rewritten at or before this cursor");
+        return false;
+    }
+    return rec->cursor < k->head_cursor;
+}
+
+static int audit_verify_log(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'},
+        {"idle-timeout-ms", required_argument, NULL, 't'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL;
+    uint64_t idle = 10000;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 't': if (!parse_u64("--idle-timeout-ms", optarg, &idle)) return EXIT_FAIL; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc) {
+        fail("audit verify-log: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    if (idle == 0 || idle > INT32_MAX) {
+        fail("--idle-timeout-ms: from 1 to %d", INT32_MAX);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    chain_check k;
+    memset(&k, 0, sizeof k);
+    uint8_t head[CUSTOS_CHAIN_HASH_LEN];
+    custos_error err;
+    custos_rc rc = custos_client_get_chain_head(client, &k.head_cursor, head, &err);
+    if (rc == CUSTOS_OK && k.head_cursor > 0)
+        rc = custos_client_watch(client, 0, (int)idle, on_chain_record, &k, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    if (k.broken_at == 0 && k.last_cursor != k.head_cursor) {
+        k.broken_at = k.last_cursor + 1;
+        snprintf(k.why, sizeof k.why,
+                 "the log ends at cursor %llu but the head is %llu: records are missing",
+                 (unsigned long long)k.last_cursor, (unsigned long long)k.head_cursor);
+    }
+    if (k.broken_at == 0 && memcmp(k.tip, head, sizeof head) != 0) {
+        k.broken_at = k.head_cursor;
+        snprintf(k.why, sizeof k.why, "the replayed chain does not end at the head's hash");
+    }
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ok", json_boolean(k.broken_at == 0)) &&
+              put(o, "records", j_u64(k.records)) &&
+              put(o, "headCursor", j_u64(k.head_cursor)) &&
+              put(o, "headHash", j_hex(head, sizeof head));
+    if (ok && k.broken_at != 0)
+        ok = put(o, "brokenAt", j_u64(k.broken_at)) && put(o, "why", json_string(k.why));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!emit(o, JSON_INDENT(2)))
+        return EXIT_FAIL;
+    if (k.broken_at != 0) {
+        fail("the accepted chain is broken at cursor %llu: %s",
+             (unsigned long long)k.broken_at, k.why);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "verify-log") == 0)
+        return audit_verify_log(argc - 1, argv + 1);
+    fail("audit: expected 'verify-log'\n%s", usage);
+    return EXIT_FAIL;
+}
+
 static int cmd_health(int argc, char **argv)
 {
     const char *gateway;
@@ -546,7 +696,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
-                {"health", cmd_health},         {"verify", cmd_verify}};
+                {"health", cmd_health},         {"verify", cmd_verify},
+                {"chain-head", cmd_chain_head}, {"audit", cmd_audit}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;

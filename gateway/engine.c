@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "custos/chain.h"
+
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -84,6 +86,10 @@ struct gw_engine {
 
     _Atomic uint64_t head;
     atomic_bool healthy; /* the last group's commit succeeded */
+    /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
+    pthread_mutex_t chain_lock;
+    uint64_t chain_cursor;
+    uint8_t chain_hash[CUSTOS_CHAIN_HASH_LEN];
 
     /* Committer-only state from here on. */
     eng_account *cache;
@@ -97,6 +103,7 @@ struct gw_engine {
     const gw_policy *collect_policy;
     const gw_feed *collect_feed;
     uint64_t collect_now;
+    uint8_t group_chain[CUSTOS_CHAIN_HASH_LEN]; /* the chain's tip inside the open group */
 };
 
 static uint64_t eng_now(void)
@@ -419,8 +426,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
+        custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
         rc = gw_store_put_accepted(&e->store, &rec, err);
         if (rc == CUSTOS_OK) {
+            memcpy(e->group_chain, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
             *head = rec.cursor;
             eng_overlay_set(e, a->account, a->sequence, it->sub.feed);
             o->state = CUSTOS_STATE_ACCEPTED;
@@ -479,6 +488,9 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     custos_error_clear(&err);
     e->overlay_count = 0;
 
+    pthread_mutex_lock(&e->chain_lock);
+    memcpy(e->group_chain, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&e->chain_lock);
     custos_rc rc = gw_store_begin(&e->store, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
         rc = eng_apply(e, items[i], now, &head, &err);
@@ -507,6 +519,10 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         atomic_store(&e->healthy, true);
         for (size_t i = 0; i < e->overlay_count; i++)
             eng_cache_put(e, &e->overlay[i]);
+        pthread_mutex_lock(&e->chain_lock);
+        e->chain_cursor = head;
+        memcpy(e->chain_hash, e->group_chain, CUSTOS_CHAIN_HASH_LEN);
+        pthread_mutex_unlock(&e->chain_lock);
         atomic_store(&e->head, head);
     }
     e->overlay_count = 0;
@@ -675,6 +691,70 @@ static void eng_release(gw_engine *e)
     free(e);
 }
 
+/* Records read per step when filling in chain hashes. */
+#define ENG_BACKFILL_BATCH 256
+
+/* Links every record of the log, in cursor order, and stores the links: the log was
+ * written before the chain existed (schema version 4). One transaction: all or none. */
+static custos_rc eng_chain_backfill(gw_engine *e, uint64_t head, custos_error *err)
+{
+    custos_record *batch = calloc(ENG_BACKFILL_BATCH, sizeof *batch);
+    if (batch == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    memset(e->chain_hash, 0, CUSTOS_CHAIN_HASH_LEN);
+    uint64_t after = 0;
+    custos_rc rc = gw_store_begin(&e->store, err);
+    while (rc == CUSTOS_OK && after < head) {
+        size_t n = 0;
+        rc = gw_store_read_from(&e->store, after, batch, ENG_BACKFILL_BATCH, &n, err);
+        for (size_t i = 0; i < n; i++) {
+            custos_chain_link(e->chain_hash, batch[i].cursor, batch[i].digest, e->chain_hash);
+            if (rc == CUSTOS_OK)
+                rc = gw_store_set_chain_hash(&e->store, batch[i].cursor, e->chain_hash, err);
+            after = batch[i].cursor;
+            custos_record_clear(&batch[i]);
+        }
+        if (rc == CUSTOS_OK && n == 0)
+            rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                  "store: the accepted log ends at %llu, below its head %llu",
+                                  (unsigned long long)after, (unsigned long long)head);
+    }
+    free(batch);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_commit(&e->store, err);
+    else
+        gw_store_rollback(&e->store);
+    if (rc == CUSTOS_OK)
+        gw_log(GW_LOG_INFO, "chain", "linked the %llu records accepted before the chain existed",
+               (unsigned long long)head);
+    return rc;
+}
+
+/* The chain's head from the store's head record. */
+static custos_rc eng_chain_load(gw_engine *e, uint64_t head, custos_error *err)
+{
+    static const uint8_t none[CUSTOS_CHAIN_HASH_LEN];
+    e->chain_cursor = head;
+    memset(e->chain_hash, 0, CUSTOS_CHAIN_HASH_LEN);
+    if (head == 0)
+        return CUSTOS_OK;
+    custos_record rec;
+    size_t n = 0;
+    custos_rc rc = gw_store_read_from(&e->store, head - 1, &rec, 1, &n, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (n != 1 || rec.cursor != head) {
+        if (n == 1)
+            custos_record_clear(&rec);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: head record %llu is missing",
+                                (unsigned long long)head);
+    }
+    bool linked = memcmp(rec.chain_hash, none, CUSTOS_CHAIN_HASH_LEN) != 0;
+    memcpy(e->chain_hash, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    custos_record_clear(&rec);
+    return linked ? CUSTOS_OK : eng_chain_backfill(e, head, err);
+}
+
 /* The lock and the conditions; the committer's waits are timed on the monotonic clock. */
 static bool eng_sync_init(gw_engine *e)
 {
@@ -692,7 +772,11 @@ static bool eng_sync_init(gw_engine *e)
         goto no_work;
     if (pthread_mutex_init(&e->lock, NULL) != 0)
         goto no_lock;
+    if (pthread_mutex_init(&e->chain_lock, NULL) != 0)
+        goto no_chain_lock;
     return true;
+no_chain_lock:
+    pthread_mutex_destroy(&e->lock);
 no_lock:
     pthread_cond_destroy(&e->work);
 no_work:
@@ -717,6 +801,7 @@ static void eng_stop(gw_engine *e, size_t verifiers, bool committer)
     if (committer)
         pthread_join(e->committer, NULL);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->chain_lock);
     pthread_cond_destroy(&e->not_empty);
     pthread_cond_destroy(&e->not_full);
     pthread_cond_destroy(&e->work);
@@ -765,6 +850,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         rc = gw_store_head(&e->store, &head, err);
     if (rc == CUSTOS_OK)
         rc = gw_store_load_accounts(&e->store, eng_load_account, e, err);
+    if (rc == CUSTOS_OK)
+        rc = eng_chain_load(e, head, err);
     if (rc != CUSTOS_OK) {
         eng_release(e);
         return rc;
@@ -859,6 +946,14 @@ uint64_t gw_engine_head(gw_engine *e)
 bool gw_engine_healthy(gw_engine *e)
 {
     return atomic_load(&e->healthy);
+}
+
+void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
+{
+    pthread_mutex_lock(&e->chain_lock);
+    *cursor = e->chain_cursor;
+    memcpy(hash, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&e->chain_lock);
 }
 
 gw_registry *gw_engine_registry(gw_engine *e)

@@ -73,6 +73,9 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */
 bool gw_engine_healthy(gw_engine *e);
+/* The accepted chain's head (custos/chain.h): the newest committed cursor and its chain
+ * hash, read together (0 and zeros when nothing was accepted). Thread-safe. */
+void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32]);
 /* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
 gw_registry *gw_engine_registry(gw_engine *e);
 

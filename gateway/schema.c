@@ -7,7 +7,11 @@
  *
  * Sequences are 8-byte big-endian blobs in both dialects: SQLite integers and PostgreSQL
  * bigint are signed 64-bit, and bytes compare in numeric order, so "sequence <= ?" stays
- * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more). */
+ * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more).
+ *
+ * Version 4: accepted.chain_hash, each record's link of the accepted chain
+ * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
+ * cursor order, when it opens the store. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -83,6 +87,11 @@ static const gw_schema_step schema_steps[] = {
             "  signature bytea NOT NULL,"
             "  PRIMARY KEY (digest, signer)"
             ");",
+    },
+    {
+        .version = 4,
+        .sqlite = "ALTER TABLE accepted ADD COLUMN chain_hash BLOB;",
+        .postgresql = "ALTER TABLE accepted ADD COLUMN chain_hash bytea;",
     },
 };
 

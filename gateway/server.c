@@ -53,6 +53,7 @@ typedef enum method {
     M_GET_LATEST,
     M_WATCH,
     M_LIST_SIGNERS,
+    M_GET_CHAIN_HEAD,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -72,6 +73,8 @@ static const struct {
     [M_WATCH] = {"/custos.v1.AttestationGateway/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_LIST_SIGNERS] = {"/custos.v1.AttestationGateway/ListSigners",
                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_GET_CHAIN_HEAD] = {"/custos.v1.AttestationGateway/GetChainHead",
+                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
@@ -779,6 +782,21 @@ static void handle_list_signers(call *c)
     unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 
+static void handle_get_chain_head(call *c)
+{
+    Custos__V1__GetChainHeadRequest *req =
+        unpack_request(c, &custos__v1__get_chain_head_request__descriptor);
+    if (req == NULL)
+        return;
+    custos__v1__get_chain_head_request__free_unpacked(req, NULL);
+    uint8_t hash[CUSTOS_HASH_LEN];
+    Custos__V1__GetChainHeadResponse r = CUSTOS__V1__GET_CHAIN_HEAD_RESPONSE__INIT;
+    gw_engine_chain_head(c->srv->engine, &r.cursor, hash);
+    r.chain_hash.data = hash;
+    r.chain_hash.len = sizeof hash;
+    unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_message(&r.base));
+}
+
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -1087,6 +1105,7 @@ static void on_request(call *c, bool ok)
     case M_GET_LATEST: handle_get_latest(c); break;
     case M_WATCH: handle_watch(c); break;
     case M_LIST_SIGNERS: handle_list_signers(c); break;
+    case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;

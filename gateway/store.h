@@ -67,10 +67,14 @@ typedef struct gw_store_ops {
                              custos_error *err);
     custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                     const gw_store_signer *s, custos_error *err);
-    /* Appends rec (its cursor chosen by the caller, above head) to the accepted log, makes
+    /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
+     * accepted log, makes
      * it its account's latest, and drops the account's pending digests at or below its
      * sequence. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec, custos_error *err);
+    /* Fills in the chain hash of a record accepted before the chain existed. */
+    custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
+                                const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -166,6 +170,13 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
                                               custos_error *err)
 {
     return s->ops->put_accepted(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_set_chain_hash(gw_store *s, uint64_t cursor,
+                                                const uint8_t hash[CUSTOS_HASH_LEN],
+                                                custos_error *err)
+{
+    return s->ops->set_chain_hash(s->impl, cursor, hash, err);
 }
 
 static inline custos_rc gw_store_get_latest(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],

@@ -37,7 +37,7 @@
 #define PG_INT4 23
 #define PG_TEXT 25
 
-#define PG_MAX_PARAMS 7
+#define PG_MAX_PARAMS 8
 #define PG_CONNECT_TIMEOUT_S "10"
 /* Key of the advisory lock serialising migrations of replicas starting together. */
 #define PG_MIGRATE_LOCK "7165041188211363840"
@@ -60,6 +60,7 @@ enum pg_wstmt {
     W_PUT_ACCOUNT,
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
+    W_SET_CHAIN,
     W_COUNT
 };
 
@@ -79,8 +80,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                       "VALUES ($1, $2, $3, $4)",
                       4, {PG_BYTEA, PG_BYTEA, PG_INT4, PG_BYTEA}},
     [W_PUT_ACCEPTED] = {"INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                        "attestation, signers) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        7, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
+                        "attestation, signers, chain_hash) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        8, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA,
+                            PG_BYTEA}},
     [W_PUT_ACCOUNT] = {"INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
                        "VALUES ($1, $2, $3, $4) ON CONFLICT (account) DO UPDATE SET "
                        "feed = EXCLUDED.feed, last_sequence = EXCLUDED.last_sequence, "
@@ -91,16 +94,20 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          2, {PG_BYTEA, PG_BYTEA}},
     [W_PRUNE_PENDING] = {"DELETE FROM pending WHERE account = $1 AND sequence <= $2", 2,
                          {PG_BYTEA, PG_BYTEA}},
+    [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
+                     {PG_INT8, PG_BYTEA}},
 };
 
 enum pg_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
-    [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers "
+    [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
+                  "a.chain_hash "
                   "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                   "WHERE c.account = $1",
                   1, {PG_BYTEA}},
-    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers FROM accepted "
+    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+                     "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
 };
@@ -275,7 +282,7 @@ static custos_rc pg_decode_submission(const PGresult *res, int row, int col,
     return rc;
 }
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 static custos_rc pg_row_to_record(const PGresult *res, int row, custos_record *rec,
                                   custos_error *err)
 {
@@ -301,6 +308,14 @@ static custos_rc pg_row_to_record(const PGresult *res, int row, custos_record *r
     for (size_t i = 0; i < rec->sub.n_sigs; i++)
         memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
     rec->n_signers = rec->sub.n_sigs;
+    /* NULL: accepted before the chain existed, not yet filled in. */
+    if (!PQgetisnull(res, row, 5)) {
+        rc = pg_get_blob(res, row, 5, rec->chain_hash, CUSTOS_HASH_LEN, "chain_hash", err);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    }
     return CUSTOS_OK;
 }
 
@@ -613,6 +628,7 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec, custos_er
     pg_param(&p, at, sizeof at);
     pg_param(&p, blob, len);
     pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    pg_param(&p, rec->chain_hash, CUSTOS_HASH_LEN);
     rc = pg_run(&s->w, W_PUT_ACCEPTED, &p, "put accepted", NULL, err);
     free(blob);
     if (rc != CUSTOS_OK)
@@ -634,6 +650,21 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec, custos_er
     if (rc == CUSTOS_OK)
         rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
     return rc;
+}
+
+static custos_rc pg_set_chain_hash(void *impl, uint64_t cursor,
+                                   const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    pg_store *s = impl;
+    if (cursor == 0 || cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: no record has cursor %llu",
+                                (unsigned long long)cursor);
+    uint8_t c[8];
+    pg_put_u64(c, cursor);
+    pg_params p = {.n = 0};
+    pg_param(&p, c, sizeof c);
+    pg_param(&p, hash, CUSTOS_HASH_LEN);
+    return pg_run(&s->w, W_SET_CHAIN, &p, "set chain hash", NULL, err);
 }
 
 static custos_rc pg_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -720,6 +751,7 @@ static const gw_store_ops pg_ops = {
     .put_pending = pg_put_pending,
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
+    .set_chain_hash = pg_set_chain_hash,
     .get_latest = pg_get_latest,
     .read_from = pg_read_from,
 };

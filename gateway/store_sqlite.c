@@ -38,6 +38,7 @@ enum sq_wstmt {
     W_PUT_ACCOUNT,
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
+    W_SET_CHAIN,
     W_COUNT
 };
 
@@ -56,7 +57,9 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                       "attestation, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       "attestation, signers, chain_hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account) DO UPDATE SET "
                       "feed = excluded.feed, last_sequence = excluded.last_sequence, "
@@ -69,10 +72,12 @@ static const char *const sq_wsql[W_COUNT] = {
 enum sq_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
-    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers "
+    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
+                 "a.chain_hash "
                  "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                  "WHERE c.account = ?1",
-    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers FROM accepted "
+    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+                    "FROM accepted "
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
 };
 
@@ -188,7 +193,7 @@ static custos_rc sq_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t le
     return CUSTOS_OK;
 }
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 static custos_rc sq_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err)
 {
     memset(rec, 0, sizeof *rec);
@@ -213,6 +218,14 @@ static custos_rc sq_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_e
     for (size_t i = 0; i < rec->sub.n_sigs; i++)
         memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
     rec->n_signers = rec->sub.n_sigs;
+    /* NULL: accepted before the chain existed, not yet filled in. */
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+        rc = sq_copy_blob(st, 5, rec->chain_hash, CUSTOS_HASH_LEN, "chain_hash", err);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    }
     return CUSTOS_OK;
 }
 
@@ -462,6 +475,8 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_er
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
                                SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
     out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put accepted", err)
                           : sq_fail(s->wdb, rc, "put accepted", err);
     (void)sqlite3_clear_bindings(st);
@@ -497,6 +512,23 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_er
             return out;
     }
     return CUSTOS_OK;
+}
+
+static custos_rc sq_set_chain_hash(void *impl, uint64_t cursor,
+                                   const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    sq_store *s = impl;
+    if (cursor == 0 || cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: no record has cursor %llu",
+                                (unsigned long long)cursor);
+    sqlite3_stmt *st = s->w[W_SET_CHAIN];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "set chain hash", err)
+                                    : sq_fail(s->wdb, rc, "set chain hash", err);
+    (void)sqlite3_clear_bindings(st);
+    return out;
 }
 
 static custos_rc sq_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -598,6 +630,7 @@ static const gw_store_ops sq_ops = {
     .put_pending = sq_put_pending,
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
+    .set_chain_hash = sq_set_chain_hash,
     .get_latest = sq_get_latest,
     .read_from = sq_read_from,
 };

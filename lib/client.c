@@ -28,6 +28,7 @@ enum {
     H_GET_LATEST,
     H_WATCH,
     H_LIST_SIGNERS,
+    H_GET_CHAIN_HEAD,
     H_HEALTH,
     H_COUNT
 };
@@ -38,6 +39,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_GET_LATEST] = "/custos.v1.AttestationGateway/GetLatest",
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
+    [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -695,6 +697,34 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
     }
     *out = v;
     *n = r->n_signers;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+                                       custos_error *err)
+{
+    *cursor = 0;
+    memset(hash, 0, 32);
+    Custos__V1__GetChainHeadRequest req = CUSTOS__V1__GET_CHAIN_HEAD_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_GET_CHAIN_HEAD, &req.base,
+                              &custos__v1__get_chain_head_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetChainHead", &o, err);
+    const Custos__V1__GetChainHeadResponse *r = (const Custos__V1__GetChainHeadResponse *)reply;
+    if (r->chain_hash.len != 32) {
+        size_t len = r->chain_hash.len;
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not 32",
+                                c->target, len);
+    }
+    *cursor = r->cursor;
+    memcpy(hash, r->chain_hash.data, 32);
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }

@@ -44,6 +44,7 @@ typedef struct custos_record {
     custos_submission sub;      /* owns its positions: release with custos_record_clear */
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     size_t n_signers;
+    uint8_t chain_hash[32];     /* custos/chain.h link of this record; zeros when unknown */
 } custos_record;
 
 void custos_record_clear(custos_record *r);
@@ -100,6 +101,11 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
 /* *out is malloc'd (caller frees). */
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
                                      custos_error *err);
+
+/* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
+ * record's chain_hash (0 and zeros when nothing was accepted). */
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+                                       custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
