@@ -1,5 +1,6 @@
 /* The store's contract, run against every back end (SQLite in a temporary file, and
- * PostgreSQL on a server this test starts on loopback): accepted records in and out, the
+ * PostgreSQL on a server this test starts on loopback): accepted records in and out (with
+ * their chain hashes, and the filling in of missing ones), the
  * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
  * reopening, schema versions. Then what only PostgreSQL has: connection errors that never
  * show the password, and reconnecting after the server dropped the sessions. */
@@ -224,6 +225,52 @@ static void test_put_get_read_from(void **state)
     uint8_t other[32] = {0};
     assert_int_equal(gw_store_find_accepted(&f->store, other, &cursor, &n_signers, &err),
                      CUSTOS_ERR_NOT_FOUND);
+}
+
+/* A record's chain hash goes in with it and comes back with it; set_chain_hash fills in the
+ * hash of a record stored without one (a log from before the chain), in a transaction. */
+static void test_chain_hash(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record recs[2];
+    make_record(&recs[0], 1, 0xb1, 1, 0);
+    make_record(&recs[1], 2, 0xb2, 1, 0);
+    memset(recs[0].chain_hash, 0xc1, sizeof recs[0].chain_hash);
+    for (int i = 0; i < 2; i++)
+        put_committed(&f->store, &recs[i]); /* recs[1] with 32 zero bytes */
+
+    uint8_t fresh[32];
+    memset(fresh, 0xc2, sizeof fresh);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 2, fresh, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    custos_record out[2];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 1, out, 1, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    uint8_t zero[32] = {0};
+    assert_memory_equal(out[0].chain_hash, zero, sizeof zero);
+    custos_record_clear(&out[0]);
+
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 2, fresh, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 2, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(out[0].chain_hash, recs[0].chain_hash, 32);
+    assert_memory_equal(out[1].chain_hash, fresh, 32);
+    custos_record_clear(&out[0]);
+    custos_record_clear(&out[1]);
+    uint8_t account[32];
+    memset(account, 0xb1, sizeof account);
+    assert_int_equal(gw_store_get_latest(&f->store, account, &out[0], &err), CUSTOS_OK);
+    assert_memory_equal(out[0].chain_hash, recs[0].chain_hash, 32);
+    custos_record_clear(&out[0]);
+
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 0, fresh, &err), CUSTOS_ERR_INVALID);
+    gw_store_rollback(&f->store);
 }
 
 /* The replay rule's last line of defence: one digest, one (account, sequence), one cursor. */
@@ -506,6 +553,8 @@ static int pg_group_teardown(void **state)
 #define CONTRACT_TESTS(be)                                                                   \
     cmocka_unit_test_prestate_setup_teardown(test_put_get_read_from, setup, teardown,        \
                                              (void *)&(be)),                                 \
+        cmocka_unit_test_prestate_setup_teardown(test_chain_hash, setup, teardown,           \
+                                                 (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_uniqueness, setup, teardown,           \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_rollback_discards, setup, teardown,    \
