@@ -421,6 +421,7 @@ static int cmd_signers(int argc, char **argv)
              put(o, "feed", json_string(signers[i].feed)) &&
              put(o, "role", json_string(signers[i].role)) &&
              put(o, "active", json_boolean(signers[i].active)) &&
+             (signers[i].not_after == 0 || put(o, "notAfter", j_u64(signers[i].not_after))) &&
              json_array_append(arr, o) == 0;
         json_decref(o);
     }

@@ -694,6 +694,7 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
         snprintf(v[i].feed, sizeof v[i].feed, "%s", s->feed != NULL ? s->feed : "");
         snprintf(v[i].role, sizeof v[i].role, "%s", s->role != NULL ? s->role : "");
         v[i].active = s->active;
+        v[i].not_after = s->not_after;
     }
     *out = v;
     *n = r->n_signers;

@@ -54,6 +54,7 @@ typedef struct custos_signer_info {
     char feed[CUSTOS_FEED_MAX + 1];
     char role[32];
     bool active;
+    uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
 
 /* How to reach a gateway. TLS unless insecure is true. */

@@ -224,6 +224,19 @@ static void test_rotation_window_through_reload(void **state)
              F.keys[GWF_KEY_CUSTODIAN].hex, (unsigned long long)end);
     edit_config(status_line, with_window);
     sighup_and_wait("generation 2", 1);
+    custos_signer_info *list = NULL;
+    size_t n = 0;
+    custos_error err;
+    assert_int_equal(custos_client_list_signers(F.client, &list, &n, &err), CUSTOS_OK);
+    bool listed = false;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(list[i].address, F.keys[GWF_KEY_CUSTODIAN].address, 20) != 0)
+            continue;
+        listed = true;
+        assert_int_equal(list[i].not_after, end);
+    }
+    free(list);
+    assert_true(listed);
 
     submit("ROTATE-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     if (gwf_now() < end)
