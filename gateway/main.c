@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -17,6 +19,7 @@
 #include "publisher.h"
 #include "registry.h"
 #include "server.h"
+#include "store.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
 #define DRAIN_MS 5000
@@ -92,10 +95,34 @@ static const char *restart_only_change(const gw_config *a, const gw_config *b)
     return NULL;
 }
 
+/* The audit entry of a reload: the policy text in force from now on. The change is made
+ * only once its entry is committed. */
+static custos_rc reload_audit(gw_store *audit, const gw_config *fresh, custos_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    custos_rc rc = gw_audit_policy_text(fresh, &text, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    time_t now = time(NULL);
+    rc = gw_store_begin(audit, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_audit_append(audit, "SIGHUP", "reload", (const uint8_t *)text, len,
+                             now > 0 ? (uint64_t)now : 0, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_commit(audit, err);
+    else
+        gw_store_rollback(audit);
+    free(text);
+    return rc;
+}
+
 /* SIGHUP: the signer allow-list and the feed policy of the file take effect at once,
- * without closing any connection or stream. Other settings need a restart, and the log
- * says which. A file that does not load changes nothing. */
-static void reload(const char *path, const gw_config *running, gw_engine *engine)
+ * without closing any connection or stream, once the audit log holds the change. Other
+ * settings need a restart, and the log says which. A file that does not load, or a change
+ * whose audit entry cannot be written, changes nothing. */
+static void reload(const char *path, const gw_config *running, gw_engine *engine,
+                   gw_store *audit)
 {
     gw_config fresh;
     memset(&fresh, 0, sizeof fresh);
@@ -104,6 +131,13 @@ static void reload(const char *path, const gw_config *running, gw_engine *engine
     if (gw_config_load(path, &fresh, &err) != CUSTOS_OK) {
         gw_log(GW_LOG_ERROR, "reload",
                "%s; still serving with the signers and feeds loaded before", err.message);
+        return;
+    }
+    if (reload_audit(audit, &fresh, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "reload",
+               "refused: its audit entry could not be written (%s); still serving with the "
+               "signers and feeds loaded before", err.message);
+        gw_config_clear(&fresh);
         return;
     }
     gw_registry *reg = gw_engine_registry(engine);
@@ -201,9 +235,22 @@ int main(int argc, char **argv)
         gw_config_clear(&cfg);
         return 1;
     }
+    /* Its own session: the engine's committer owns the engine's write side. */
+    gw_store audit = {0};
+    custos_rc audit_rc = cfg.store_backend == GW_STORE_POSTGRESQL
+                             ? gw_store_open_pg(cfg.store_path, &audit, &err)
+                             : gw_store_open_sqlite(cfg.store_path, &audit, &err);
+    if (audit_rc != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_engine_free(engine);
+        gw_metrics_shutdown();
+        gw_config_clear(&cfg);
+        return 1;
+    }
     gw_server *server = NULL;
     if (gw_server_new(&cfg, engine, &server, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_store_close(&audit);
         gw_engine_free(engine);
         gw_metrics_shutdown();
         gw_config_clear(&cfg);
@@ -214,6 +261,7 @@ int main(int argc, char **argv)
     if (cfg.evm.enabled && gw_publisher_new(&cfg, engine, &publisher, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         gw_server_shutdown(server, 0);
+        gw_store_close(&audit);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -239,6 +287,7 @@ int main(int argc, char **argv)
         gw_metrics_http_free(metrics);
         gw_publisher_free(publisher);
         gw_server_shutdown(server, 0);
+        gw_store_close(&audit);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -254,7 +303,7 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
-            reload(config_path, &cfg, engine);
+            reload(config_path, &cfg, engine, &audit);
         sig = 0;
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
@@ -272,6 +321,7 @@ int main(int argc, char **argv)
         /* Before the engine: the publisher reads the log through it. */
         gw_publisher_free(publisher);
     }
+    gw_store_close(&audit);
     /* The engine goes first: freeing it joins the committer, so no commit notification
      * can still be on its way to the server. */
     gw_engine_free(engine);

@@ -11,7 +11,9 @@
  *
  * Version 4: accepted.chain_hash, each record's link of the accepted chain
  * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
- * cursor order, when it opens the store. */
+ * cursor order, when it opens the store. And the audit log (custos/audit.h): entries are
+ * only ever inserted, seq by seq; the primary key makes two writers racing for one seq
+ * fail one of them. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -90,8 +92,26 @@ static const gw_schema_step schema_steps[] = {
     },
     {
         .version = 4,
-        .sqlite = "ALTER TABLE accepted ADD COLUMN chain_hash BLOB;",
-        .postgresql = "ALTER TABLE accepted ADD COLUMN chain_hash bytea;",
+        .sqlite = "ALTER TABLE accepted ADD COLUMN chain_hash BLOB;"
+                  "CREATE TABLE audit ("
+                  "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+                  "  time INTEGER NOT NULL,"
+                  "  actor TEXT NOT NULL,"
+                  "  action TEXT NOT NULL,"
+                  "  payload BLOB NOT NULL,"
+                  "  prev_hash BLOB NOT NULL,"
+                  "  hash BLOB NOT NULL"
+                  ");",
+        .postgresql = "ALTER TABLE accepted ADD COLUMN chain_hash bytea;"
+                      "CREATE TABLE audit ("
+                      "  seq bigint PRIMARY KEY CHECK (seq > 0),"
+                      "  time bigint NOT NULL,"
+                      "  actor text NOT NULL,"
+                      "  action text NOT NULL,"
+                      "  payload bytea NOT NULL,"
+                      "  prev_hash bytea NOT NULL,"
+                      "  hash bytea NOT NULL"
+                      ");",
     },
 };
 

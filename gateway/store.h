@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/error.h"
 
@@ -72,6 +73,11 @@ typedef struct gw_store_ops {
      * it its account's latest, and drops the account's pending digests at or below its
      * sequence. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec, custos_error *err);
+    /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
+    custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                            custos_error *err);
+    /* Appends e, whose seq, prev_hash and hash the caller computed from audit_head. */
+    custos_rc (*append_audit)(void *impl, const custos_audit_entry *e, custos_error *err);
     /* Fills in the chain hash of a record accepted before the chain existed. */
     custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
                                 const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
@@ -170,6 +176,19 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
                                               custos_error *err)
 {
     return s->ops->put_accepted(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,
+                                            uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                                            custos_error *err)
+{
+    return s->ops->audit_head(s->impl, seq, hash, err);
+}
+
+static inline custos_rc gw_store_append_audit(gw_store *s, const custos_audit_entry *e,
+                                              custos_error *err)
+{
+    return s->ops->append_audit(s->impl, e, err);
 }
 
 static inline custos_rc gw_store_set_chain_hash(gw_store *s, uint64_t cursor,

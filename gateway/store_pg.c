@@ -61,6 +61,8 @@ enum pg_wstmt {
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
     W_SET_CHAIN,
+    W_AUDIT_HEAD,
+    W_APPEND_AUDIT,
     W_COUNT
 };
 
@@ -96,6 +98,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          {PG_BYTEA, PG_BYTEA}},
     [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
                      {PG_INT8, PG_BYTEA}},
+    [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
+    [W_APPEND_AUDIT] = {"INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
 };
 
 enum pg_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
@@ -652,6 +658,49 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec, custos_er
     return rc;
 }
 
+static custos_rc pg_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                               custos_error *err)
+{
+    pg_store *s = impl;
+    *seq = 0;
+    memset(hash, 0, CUSTOS_AUDIT_HASH_LEN);
+    custos_rc rc = pg_ready(&s->w, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    PGresult *res = NULL;
+    rc = pg_run(&s->w, W_AUDIT_HEAD, NULL, "audit head", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (PQntuples(res) == 1) {
+        rc = pg_get_uint(res, 0, 0, seq, "audit seq", err);
+        if (rc == CUSTOS_OK)
+            rc = pg_get_blob(res, 0, 1, hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pg_append_audit(void *impl, const custos_audit_entry *e, custos_error *err)
+{
+    pg_store *s = impl;
+    if (e->seq == 0 || e->seq > INT64_MAX || e->time > INT64_MAX || e->payload_len > INT_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: audit entry %llu cannot be stored",
+                                (unsigned long long)e->seq);
+    uint8_t seq[8], time[8];
+    pg_put_u64(seq, e->seq);
+    pg_put_u64(time, e->time);
+    pg_params p = {.n = 0};
+    pg_param(&p, seq, sizeof seq);
+    pg_param(&p, time, sizeof time);
+    pg_param(&p, e->actor, strlen(e->actor));
+    pg_param(&p, e->action, strlen(e->action));
+    pg_param(&p, e->payload_len > 0 ? (const void *)e->payload : "", e->payload_len);
+    pg_param(&p, e->prev_hash, CUSTOS_AUDIT_HASH_LEN);
+    pg_param(&p, e->hash, CUSTOS_AUDIT_HASH_LEN);
+    return pg_run(&s->w, W_APPEND_AUDIT, &p, "append audit", NULL, err);
+}
+
 static custos_rc pg_set_chain_hash(void *impl, uint64_t cursor,
                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
@@ -752,6 +801,8 @@ static const gw_store_ops pg_ops = {
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
     .set_chain_hash = pg_set_chain_hash,
+    .audit_head = pg_audit_head,
+    .append_audit = pg_append_audit,
     .get_latest = pg_get_latest,
     .read_from = pg_read_from,
 };

@@ -39,6 +39,8 @@ enum sq_wstmt {
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
     W_SET_CHAIN,
+    W_AUDIT_HEAD,
+    W_APPEND_AUDIT,
     W_COUNT
 };
 
@@ -60,6 +62,9 @@ static const char *const sq_wsql[W_COUNT] = {
                        "attestation, signers, chain_hash) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
+    [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor) "
                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account) DO UPDATE SET "
                       "feed = excluded.feed, last_sequence = excluded.last_sequence, "
@@ -514,6 +519,57 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec, custos_er
     return CUSTOS_OK;
 }
 
+static custos_rc sq_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                               custos_error *err)
+{
+    sq_store *s = impl;
+    *seq = 0;
+    memset(hash, 0, CUSTOS_AUDIT_HASH_LEN);
+    sqlite3_stmt *st = s->w[W_AUDIT_HEAD];
+    int rc = sqlite3_step(st);
+    custos_rc out = CUSTOS_OK;
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        out = sq_copy_blob(st, 1, hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    } else if (rc != SQLITE_DONE) {
+        out = sq_fail(s->wdb, rc, "audit head", err);
+    }
+    int rrc = sqlite3_reset(st);
+    if (out == CUSTOS_OK && rrc != SQLITE_OK)
+        out = sq_fail(s->wdb, rrc, "audit head", err);
+    return out;
+}
+
+static custos_rc sq_append_audit(void *impl, const custos_audit_entry *e, custos_error *err)
+{
+    sq_store *s = impl;
+    if (e->seq == 0 || e->seq > INT64_MAX || e->time > INT64_MAX || e->payload_len > INT_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: audit entry %llu cannot be stored",
+                                (unsigned long long)e->seq);
+    sqlite3_stmt *st = s->w[W_APPEND_AUDIT];
+    /* A zero-length blob bound from NULL would be stored as NULL. */
+    static const uint8_t empty[1];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)e->time);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 4, e->action, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, e->payload_len > 0 ? e->payload : empty,
+                               (int)e->payload_len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, e->hash, CUSTOS_AUDIT_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "append audit", err)
+                                    : sq_fail(s->wdb, rc, "append audit", err);
+    (void)sqlite3_clear_bindings(st);
+    return out;
+}
+
 static custos_rc sq_set_chain_hash(void *impl, uint64_t cursor,
                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
@@ -631,6 +687,8 @@ static const gw_store_ops sq_ops = {
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
     .set_chain_hash = sq_set_chain_hash,
+    .audit_head = sq_audit_head,
+    .append_audit = sq_append_audit,
     .get_latest = sq_get_latest,
     .read_from = sq_read_from,
 };

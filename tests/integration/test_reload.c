@@ -2,7 +2,9 @@
  * keeps receiving on the same call; a signer removed from the file is refused at once and
  * one added is accepted; a file that does not load changes nothing (the gateway keeps the
  * previous list and says so); a key rotated out with not_after counts until then and is
- * refused after, with a detail naming the end of its window. */
+ * refused after, with a detail naming the end of its window. Every applied reload is in
+ * the audit log, whose chain verifies; a reload whose audit entry cannot be written is
+ * refused. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,8 +19,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/reason.h"
 
@@ -96,6 +100,70 @@ static void edit_config(const char *from, const char *to)
     tu_write_file(F.config_path, out);
     free(out);
     free(text);
+}
+
+static sqlite3 *open_store(void)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/custos.db", F.dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
+    return db;
+}
+
+/* Reads the whole audit log from the store and checks its chain; returns the entry count
+ * and copies the last payload (NUL-terminated) into last. */
+static size_t audit_verified(char *last, size_t cap)
+{
+    sqlite3 *db = open_store();
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, time, actor, action, payload, "
+                                            "prev_hash, hash FROM audit ORDER BY seq",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    custos_audit_entry e[16];
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        assert_true(n < 16);
+        memset(&e[n], 0, sizeof e[n]);
+        e[n].seq = (uint64_t)sqlite3_column_int64(st, 0);
+        e[n].time = (uint64_t)sqlite3_column_int64(st, 1);
+        snprintf(e[n].actor, sizeof e[n].actor, "%s", sqlite3_column_text(st, 2));
+        snprintf(e[n].action, sizeof e[n].action, "%s", sqlite3_column_text(st, 3));
+        e[n].payload_len = (size_t)sqlite3_column_bytes(st, 4);
+        e[n].payload = malloc(e[n].payload_len + 1);
+        assert_non_null(e[n].payload);
+        memcpy(e[n].payload, sqlite3_column_blob(st, 4), e[n].payload_len);
+        e[n].payload[e[n].payload_len] = 0;
+        assert_int_equal(sqlite3_column_bytes(st, 5), 32);
+        memcpy(e[n].prev_hash, sqlite3_column_blob(st, 5), 32);
+        assert_int_equal(sqlite3_column_bytes(st, 6), 32);
+        memcpy(e[n].hash, sqlite3_column_blob(st, 6), 32);
+        n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    uint8_t zero[32] = {0};
+    assert_int_equal(custos_audit_verify(0, zero, e, n), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(e[i].actor, "SIGHUP");
+        assert_string_equal(e[i].action, "reload");
+    }
+    if (n > 0)
+        snprintf(last, cap, "%s", (const char *)e[n - 1].payload);
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&e[i]);
+    return n;
+}
+
+static void run_sql(const char *sql)
+{
+    sqlite3 *db = open_store();
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
 }
 
 static void submit(const char *ref, uint64_t seq, gwf_key_id a, gwf_key_id b,
@@ -208,6 +276,38 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     assert_int_equal(pthread_join(w.thread, NULL), 0);
     assert_int_equal(w.rc, CUSTOS_OK);
     custos_client_free(w.client);
+
+    /* One audit entry: the applied reload, naming the new key; none for the broken file. */
+    char last[4096] = "";
+    assert_int_equal(audit_verified(last, sizeof last), 1);
+    assert_non_null(strstr(last, F.keys[GWF_KEY_UNKNOWN].hex));
+    assert_null(strstr(last, F.keys[GWF_KEY_AGENT].hex));
+}
+
+static void test_reload_refused_without_audit_entry(void **state)
+{
+    (void)state;
+    /* The audit table refuses every insert from now on. */
+    run_sql("CREATE TRIGGER audit_refused BEFORE INSERT ON audit "
+            "BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END");
+    edit_config(F.keys[GWF_KEY_AGENT].hex, F.keys[GWF_KEY_UNKNOWN].hex);
+    sighup_and_wait("its audit entry could not be written", 1);
+    assert_int_equal(log_count("generation 2"), 0);
+
+    custos_submit_result res;
+    submit("AUDIT-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
+    assert_accepted(&res);
+    submit("AUDIT-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
+    assert_refused(&res, CUSTOS_REASON_UNKNOWN_SIGNER, NULL);
+    char last[16];
+    assert_int_equal(audit_verified(last, sizeof last), 0);
+
+    /* Once the log can be written again, the same reload goes through. */
+    run_sql("DROP TRIGGER audit_refused");
+    sighup_and_wait("generation 2", 1);
+    submit("AUDIT-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
+    assert_accepted(&res);
+    assert_int_equal(audit_verified(last, sizeof last), 1);
 }
 
 static void test_rotation_window_through_reload(void **state)
@@ -255,6 +355,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_keeps_streams_and_swaps_signers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rotation_window_through_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_refused_without_audit_entry, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* The store's contract, run against every back end (SQLite in a temporary file, and
  * PostgreSQL on a server this test starts on loopback): accepted records in and out (with
- * their chain hashes, and the filling in of missing ones), the
+ * their chain hashes, and the filling in of missing ones), the audit log, the
  * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
  * reopening, schema versions. Then what only PostgreSQL has: connection errors that never
  * show the password, and reconnecting after the server dropped the sessions. */
@@ -271,6 +271,47 @@ static void test_chain_hash(void **state)
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
     assert_int_equal(gw_store_set_chain_hash(&f->store, 0, fresh, &err), CUSTOS_ERR_INVALID);
     gw_store_rollback(&f->store);
+}
+
+/* Audit entries go in seq by seq; the head is the newest; a seq taken twice is refused. */
+static void test_audit(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    uint64_t seq = 99;
+    uint8_t head[CUSTOS_AUDIT_HASH_LEN], zero[CUSTOS_AUDIT_HASH_LEN] = {0};
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 0);
+    assert_memory_equal(head, zero, sizeof zero);
+
+    custos_audit_entry e;
+    memset(&e, 0, sizeof e);
+    e.time = 1700000000;
+    snprintf(e.actor, sizeof e.actor, "SIGHUP");
+    snprintf(e.action, sizeof e.action, "reload");
+    for (uint64_t i = 1; i <= 2; i++) {
+        e.seq = i;
+        e.payload = i == 1 ? (uint8_t *)"feed f" : NULL; /* the second: an empty payload */
+        e.payload_len = i == 1 ? 6 : 0;
+        memcpy(e.prev_hash, e.hash, sizeof e.hash);
+        custos_audit_hash(e.prev_hash, &e, e.hash);
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        if (gw_store_append_audit(&f->store, &e, &err) != CUSTOS_OK)
+            fail_msg("append audit: %s", err.message);
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    }
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 2);
+    assert_memory_equal(head, e.hash, sizeof head);
+
+    /* Append-only: seq 2 again fails, and the failed transaction leaves the head. */
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_append_audit(&f->store, &e, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 2);
+    e.seq = 0;
+    assert_int_equal(gw_store_append_audit(&f->store, &e, &err), CUSTOS_ERR_INVALID);
 }
 
 /* The replay rule's last line of defence: one digest, one (account, sequence), one cursor. */
@@ -554,6 +595,8 @@ static int pg_group_teardown(void **state)
     cmocka_unit_test_prestate_setup_teardown(test_put_get_read_from, setup, teardown,        \
                                              (void *)&(be)),                                 \
         cmocka_unit_test_prestate_setup_teardown(test_chain_hash, setup, teardown,           \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_audit, setup, teardown,                \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_uniqueness, setup, teardown,           \
                                                  (void *)&(be)),                             \
