@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/chain.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
@@ -40,6 +41,10 @@ static const char usage[] =
     "  audit verify-log --gateway H:P [--idle-timeout-ms N]\n"
     "                               replays the accepted log and checks every chain link\n"
     "                               and digest up to the head; exit 1 at the first break\n"
+    "  audit list --gateway H:P [--after SEQ]\n"
+    "                               the audit log (admin certificate), one JSON line each\n"
+    "  audit verify --gateway H:P   fetches the whole audit log (admin certificate) and\n"
+    "                               checks its hash chain; exit 1 at the first break\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
@@ -568,11 +573,163 @@ static int audit_verify_log(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* Entries fetched per ListAudit call. */
+#define AUDIT_PAGE 1000
+
+static json_t *audit_json(const custos_audit_entry *e)
+{
+    bool text = true;
+    for (size_t i = 0; i < e->payload_len && text; i++)
+        text = e->payload[i] == '\n' || (e->payload[i] >= 0x20 && e->payload[i] < 0x7f);
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "seq", j_u64(e->seq)) && put(o, "time", j_u64(e->time)) &&
+              put(o, "timeIso", j_iso_time(e->time)) &&
+              put(o, "actor", json_string(e->actor)) &&
+              put(o, "action", json_string(e->action)) &&
+              put(o, "payloadLength", j_u64(e->payload_len)) &&
+              (!text || put(o, "payloadText",
+                            json_stringn((const char *)e->payload, e->payload_len))) &&
+              put(o, "prevHash", j_hex(e->prev_hash, CUSTOS_AUDIT_HASH_LEN)) &&
+              put(o, "hash", j_hex(e->hash, CUSTOS_AUDIT_HASH_LEN));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Pages through ListAudit from after_seq; fn sees each page and returns false to stop. */
+typedef bool (*audit_page_fn)(void *ctx, const custos_audit_entry *e, size_t n);
+
+static custos_rc audit_fetch(custos_client *client, uint64_t after_seq, audit_page_fn fn,
+                             void *ctx, custos_error *err)
+{
+    for (;;) {
+        custos_audit_entry *page = NULL;
+        size_t n = 0;
+        custos_rc rc = custos_client_list_audit(client, after_seq, AUDIT_PAGE, &page, &n, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        bool more = n > 0 && fn(ctx, page, n);
+        if (n > 0)
+            after_seq = page[n - 1].seq;
+        for (size_t i = 0; i < n; i++)
+            custos_audit_entry_clear(&page[i]);
+        free(page);
+        if (!more || n < AUDIT_PAGE)
+            return CUSTOS_OK;
+    }
+}
+
+static bool audit_print_page(void *ctx, const custos_audit_entry *e, size_t n)
+{
+    bool *failed = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (!emit(audit_json(&e[i]), JSON_COMPACT)) {
+            *failed = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct audit_check {
+    uint64_t seq, entries, broken_at; /* broken_at: 0 when none */
+    uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+} audit_check;
+
+static bool audit_check_page(void *ctx, const custos_audit_entry *e, size_t n)
+{
+    audit_check *k = ctx;
+    size_t good = custos_audit_verify(k->seq, k->hash, e, n);
+    k->entries += good;
+    if (good > 0) {
+        k->seq = e[good - 1].seq;
+        memcpy(k->hash, e[good - 1].hash, sizeof k->hash);
+    }
+    if (good < n) {
+        k->broken_at = e[good].seq > 0 ? e[good].seq : k->seq + 1;
+        return false;
+    }
+    return true;
+}
+
+static int audit_list_or_verify(int argc, char **argv, bool verify)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"after", required_argument, NULL, 'a'},
+        CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL;
+    uint64_t after = 0;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a':
+            if (verify) {
+                fail("audit verify: checks the whole log; --after is for audit list");
+                return EXIT_FAIL;
+            }
+            if (!parse_u64("--after", optarg, &after))
+                return EXIT_FAIL;
+            break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc) {
+        fail("audit: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_error err;
+    bool failed = false;
+    audit_check k;
+    memset(&k, 0, sizeof k);
+    custos_rc rc = verify ? audit_fetch(client, 0, audit_check_page, &k, &err)
+                          : audit_fetch(client, after, audit_print_page, &failed, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    if (!verify)
+        return failed ? EXIT_FAIL : EXIT_OK;
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ok", json_boolean(k.broken_at == 0)) &&
+              put(o, "entries", j_u64(k.entries)) && put(o, "headSeq", j_u64(k.seq)) &&
+              put(o, "headHash", j_hex(k.hash, sizeof k.hash));
+    if (ok && k.broken_at != 0)
+        ok = put(o, "brokenAt", j_u64(k.broken_at));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!emit(o, JSON_INDENT(2)))
+        return EXIT_FAIL;
+    if (k.broken_at != 0) {
+        fail("the audit log is broken at entry %llu: its sequence number, prev_hash or hash "
+             "does not follow from the entries before it",
+             (unsigned long long)k.broken_at);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
 static int cmd_audit(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "verify-log") == 0)
         return audit_verify_log(argc - 1, argv + 1);
-    fail("audit: expected 'verify-log'\n%s", usage);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return audit_list_or_verify(argc - 1, argv + 1, false);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return audit_list_or_verify(argc - 1, argv + 1, true);
+    fail("audit: expected 'list', 'verify' or 'verify-log'\n%s", usage);
     return EXIT_FAIL;
 }
 

@@ -948,6 +948,12 @@ bool gw_engine_healthy(gw_engine *e)
     return atomic_load(&e->healthy);
 }
 
+custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
+                               size_t max, size_t *n, custos_error *err)
+{
+    return gw_store_read_audit(&e->store, after, out, max, n, err);
+}
+
 void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
 {
     pthread_mutex_lock(&e->chain_lock);

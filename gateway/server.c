@@ -29,6 +29,7 @@
 #include <grpc/status.h>
 #include <grpc/support/time.h>
 
+#include "custos/v1/admin.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 
 #include "health.h"
@@ -54,6 +55,7 @@ typedef enum method {
     M_WATCH,
     M_LIST_SIGNERS,
     M_GET_CHAIN_HEAD,
+    M_LIST_AUDIT,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -75,6 +77,8 @@ static const struct {
                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_GET_CHAIN_HEAD] = {"/custos.v1.AttestationGateway/GetChainHead",
                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST_AUDIT] = {"/custos.v1.GatewayAdmin/ListAudit",
+                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
@@ -797,6 +801,87 @@ static void handle_get_chain_head(call *c)
     unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_message(&r.base));
 }
 
+/* ---- GatewayAdmin ---- */
+
+#define AUDIT_PAGE_DEFAULT 100
+#define AUDIT_PAGE_MAX 1000
+
+/* Answers PERMISSION_DENIED / UNAUTHORIZED_CLIENT and returns false unless the caller is
+ * an admin. */
+static bool admin_allowed(call *c)
+{
+    char detail[256];
+    if (gw_tls_may_administer(c->srv->cfg, c->gc, detail, sizeof detail))
+        return true;
+    unary_finish(c, GRPC_STATUS_PERMISSION_DENIED, detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT,
+                 NULL);
+    return false;
+}
+
+static void handle_list_audit(call *c)
+{
+    if (!admin_allowed(c))
+        return;
+    Custos__V1__ListAuditRequest *req =
+        unpack_request(c, &custos__v1__list_audit_request__descriptor);
+    if (req == NULL)
+        return;
+    uint64_t after = req->after_seq;
+    uint32_t limit = req->limit;
+    custos__v1__list_audit_request__free_unpacked(req, NULL);
+    if (limit > AUDIT_PAGE_MAX) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "limit %u: at most %d entries per call", limit,
+                 AUDIT_PAGE_MAX);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    size_t max = limit == 0 ? AUDIT_PAGE_DEFAULT : limit;
+    custos_audit_entry *entries = calloc(max, sizeof *entries);
+    Custos__V1__AuditEntry *items = calloc(max, sizeof *items);
+    Custos__V1__AuditEntry **ptrs = calloc(max, sizeof *ptrs);
+    size_t n = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = entries == NULL || items == NULL || ptrs == NULL
+                       ? CUSTOS_ERR_NOMEM
+                       : gw_engine_read_audit(c->srv->engine, after, entries, max, &n, &err);
+    grpc_byte_buffer *bb = NULL;
+    if (rc == CUSTOS_OK) {
+        for (size_t i = 0; i < n; i++) {
+            custos_audit_entry *e = &entries[i];
+            custos__v1__audit_entry__init(&items[i]);
+            items[i].seq = e->seq;
+            items[i].time = e->time;
+            items[i].actor = e->actor;
+            items[i].action = e->action;
+            items[i].payload.data = e->payload;
+            items[i].payload.len = e->payload_len;
+            items[i].prev_hash.data = e->prev_hash;
+            items[i].prev_hash.len = CUSTOS_AUDIT_HASH_LEN;
+            items[i].hash.data = e->hash;
+            items[i].hash.len = CUSTOS_AUDIT_HASH_LEN;
+            ptrs[i] = &items[i];
+        }
+        Custos__V1__ListAuditResponse r = CUSTOS__V1__LIST_AUDIT_RESPONSE__INIT;
+        r.n_entries = n;
+        r.entries = ptrs;
+        bb = pack_message(&r.base);
+    }
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&entries[i]);
+    free(entries);
+    free(items);
+    free(ptrs);
+    if (rc == CUSTOS_ERR_NOMEM || (rc == CUSTOS_OK && bb == NULL))
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+    else if (rc != CUSTOS_OK)
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -1106,6 +1191,7 @@ static void on_request(call *c, bool ok)
     case M_WATCH: handle_watch(c); break;
     case M_LIST_SIGNERS: handle_list_signers(c); break;
     case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;
+    case M_LIST_AUDIT: handle_list_audit(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;

@@ -87,6 +87,10 @@ typedef struct gw_store_ops {
                             custos_record *out, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* Up to max audit entries with seq > after, in seq order; each out[i] must be
+     * released with custos_audit_entry_clear. */
+    custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                            size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -208,6 +212,13 @@ static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_r
                                            size_t max, size_t *n, custos_error *err)
 {
     return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
+                                            custos_audit_entry *out, size_t max, size_t *n,
+                                            custos_error *err)
+{
+    return s->ops->read_audit(s->impl, after, out, max, n, err);
 }
 
 #endif

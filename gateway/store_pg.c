@@ -104,7 +104,7 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
+enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -116,6 +116,9 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
+    [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
+                      "WHERE seq > $1 ORDER BY seq LIMIT $2",
+                      2, {PG_INT8, PG_INT8}},
 };
 
 /* One session and the statements it must have prepared. */
@@ -776,6 +779,75 @@ static custos_rc pg_read_from(void *impl, uint64_t after, custos_record *out, si
     return rc;
 }
 
+/* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc pg_row_to_audit(const PGresult *res, int row, custos_audit_entry *e,
+                                 custos_error *err)
+{
+    memset(e, 0, sizeof *e);
+    custos_rc rc = pg_get_uint(res, row, 0, &e->seq, "audit seq", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_uint(res, row, 1, &e->time, "audit time", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 5, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, "audit prev_hash", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 6, e->hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t actor = (size_t)PQgetlength(res, row, 2), action = (size_t)PQgetlength(res, row, 3);
+    if (actor > CUSTOS_AUDIT_ACTOR_MAX || action > CUSTOS_AUDIT_ACTION_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: audit entry %llu has a bad actor or action",
+                                (unsigned long long)e->seq);
+    memcpy(e->actor, PQgetvalue(res, row, 2), actor);
+    memcpy(e->action, PQgetvalue(res, row, 3), action);
+    size_t len = (size_t)PQgetlength(res, row, 4);
+    e->payload = malloc(len > 0 ? len : 1);
+    if (e->payload == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (len > 0)
+        memcpy(e->payload, PQgetvalue(res, row, 4), len);
+    e->payload_len = len;
+    return CUSTOS_OK;
+}
+
+static custos_rc pg_read_audit(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                               size_t *n, custos_error *err)
+{
+    pg_store *s = impl;
+    *n = 0;
+    if (max == 0 || after > INT64_MAX)
+        return CUSTOS_OK;
+    uint8_t from[8], limit[8];
+    pg_put_u64(from, after);
+    pg_put_u64(limit, max > INT32_MAX ? INT32_MAX : max);
+    pg_params p = {.n = 0};
+    pg_param(&p, from, sizeof from);
+    pg_param(&p, limit, sizeof limit);
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_READ_AUDIT, &p, "read audit", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    int rows = PQntuples(res);
+    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
+        rc = pg_row_to_audit(res, row, &out[*n], err);
+        if (rc == CUSTOS_OK)
+            (*n)++;
+        else
+            custos_audit_entry_clear(&out[*n]);
+    }
+    PQclear(res);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_audit_entry_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
 static void pg_close(void *impl)
 {
     pg_store *s = impl;
@@ -802,6 +874,7 @@ static const gw_store_ops pg_ops = {
     .put_accepted = pg_put_accepted,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,
+    .read_audit = pg_read_audit,
     .append_audit = pg_append_audit,
     .get_latest = pg_get_latest,
     .read_from = pg_read_from,

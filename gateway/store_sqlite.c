@@ -74,7 +74,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -84,6 +84,8 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
                     "FROM accepted "
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+    [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
+                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 typedef struct sq_store {
@@ -657,6 +659,77 @@ static custos_rc sq_read_from(void *impl, uint64_t after, custos_record *out, si
     return res;
 }
 
+/* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc sq_row_to_audit(sqlite3_stmt *st, custos_audit_entry *e, custos_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    e->time = (uint64_t)sqlite3_column_int64(st, 1);
+    const unsigned char *actor = sqlite3_column_text(st, 2);
+    const unsigned char *action = sqlite3_column_text(st, 3);
+    if (actor == NULL || action == NULL ||
+        (size_t)sqlite3_column_bytes(st, 2) > CUSTOS_AUDIT_ACTOR_MAX ||
+        (size_t)sqlite3_column_bytes(st, 3) > CUSTOS_AUDIT_ACTION_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: audit entry %llu has a bad actor or action",
+                                (unsigned long long)e->seq);
+    snprintf(e->actor, sizeof e->actor, "%s", (const char *)actor);
+    snprintf(e->action, sizeof e->action, "%s", (const char *)action);
+    custos_rc rc = sq_copy_blob(st, 5, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, "audit prev_hash", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 6, e->hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t len = (size_t)sqlite3_column_bytes(st, 4);
+    e->payload = malloc(len > 0 ? len : 1);
+    if (e->payload == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (len > 0)
+        memcpy(e->payload, sqlite3_column_blob(st, 4), len);
+    e->payload_len = len;
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_read_audit(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                               size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0 || after > INT64_MAX)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_READ_AUDIT];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "read audit", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = sq_row_to_audit(st, &out[*n], err);
+            if (res != CUSTOS_OK) {
+                custos_audit_entry_clear(&out[*n]);
+                break;
+            }
+            (*n)++;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "read audit", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "read audit", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_audit_entry_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
 static void sq_close(void *impl)
 {
     sq_store *s = impl;
@@ -688,6 +761,7 @@ static const gw_store_ops sq_ops = {
     .put_accepted = sq_put_accepted,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,
+    .read_audit = sq_read_audit,
     .append_audit = sq_append_audit,
     .get_latest = sq_get_latest,
     .read_from = sq_read_from,

@@ -16,6 +16,7 @@
 #include <grpc/support/time.h>
 
 #include "custos/pemfile.h"
+#include "custos/v1/admin.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
@@ -29,6 +30,7 @@ enum {
     H_WATCH,
     H_LIST_SIGNERS,
     H_GET_CHAIN_HEAD,
+    H_LIST_AUDIT,
     H_HEALTH,
     H_COUNT
 };
@@ -40,6 +42,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
     [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
+    [H_LIST_AUDIT] = "/custos.v1.GatewayAdmin/ListAudit",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -726,6 +729,69 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8
     }
     *cursor = r->cursor;
     memcpy(hash, r->chain_hash.data, 32);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+/* Copies one received entry; false when a field has the wrong size. */
+static bool audit_from_pb(const Custos__V1__AuditEntry *m, custos_audit_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    size_t actor = m->actor != NULL ? strlen(m->actor) : 0;
+    size_t action = m->action != NULL ? strlen(m->action) : 0;
+    if (m->prev_hash.len != CUSTOS_AUDIT_HASH_LEN || m->hash.len != CUSTOS_AUDIT_HASH_LEN ||
+        actor > CUSTOS_AUDIT_ACTOR_MAX || action > CUSTOS_AUDIT_ACTION_MAX)
+        return false;
+    e->payload = malloc(m->payload.len > 0 ? m->payload.len : 1);
+    if (e->payload == NULL)
+        return false;
+    if (m->payload.len > 0)
+        memcpy(e->payload, m->payload.data, m->payload.len);
+    e->payload_len = m->payload.len;
+    e->seq = m->seq;
+    e->time = m->time;
+    memcpy(e->actor, m->actor != NULL ? m->actor : "", actor);
+    memcpy(e->action, m->action != NULL ? m->action : "", action);
+    memcpy(e->prev_hash, m->prev_hash.data, CUSTOS_AUDIT_HASH_LEN);
+    memcpy(e->hash, m->hash.data, CUSTOS_AUDIT_HASH_LEN);
+    return true;
+}
+
+custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
+                                   custos_audit_entry **out, size_t *n, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    Custos__V1__ListAuditRequest req = CUSTOS__V1__LIST_AUDIT_REQUEST__INIT;
+    req.after_seq = after_seq;
+    req.limit = limit;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_AUDIT, &req.base,
+                              &custos__v1__list_audit_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListAudit", &o, err);
+    const Custos__V1__ListAuditResponse *r = (const Custos__V1__ListAuditResponse *)reply;
+    custos_audit_entry *v = calloc(r->n_entries ? r->n_entries : 1, sizeof *v);
+    if (v == NULL) {
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->n_entries; i++) {
+        if (!audit_from_pb(r->entries[i], &v[i])) {
+            for (size_t j = 0; j <= i; j++)
+                custos_audit_entry_clear(&v[j]);
+            free(v);
+            protobuf_c_message_free_unpacked(reply, NULL);
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "gateway %s: ListAudit: entry %zu is malformed (field "
+                                    "sizes) or out of memory", c->target, i);
+        }
+    }
+    *out = v;
+    *n = r->n_entries;
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }

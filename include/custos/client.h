@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/error.h"
 #include "custos/reason.h"
 
@@ -107,6 +108,13 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
  * record's chain_hash (0 and zeros when nothing was accepted). */
 custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
                                        custos_error *err);
+
+/* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
+ * audit entries with seq > after_seq, oldest first. *out is malloc'd; release each entry
+ * with custos_audit_entry_clear, then free(*out). A caller that is not an admin gets
+ * CUSTOS_ERR_REFUSED, the message naming status, reason UNAUTHORIZED_CLIENT and why. */
+custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
+                                   custos_audit_entry **out, size_t *n, custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);

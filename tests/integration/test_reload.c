@@ -284,6 +284,20 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     assert_null(strstr(last, F.keys[GWF_KEY_AGENT].hex));
 }
 
+/* Without client certificates there is no admin: the admin service refuses everyone. */
+static void test_admin_service_refused_without_mtls(void **state)
+{
+    (void)state;
+    custos_audit_entry *e = NULL;
+    size_t n = 0;
+    custos_error err;
+    assert_int_equal(custos_client_list_audit(F.client, 0, 10, &e, &n, &err),
+                     CUSTOS_ERR_REFUSED);
+    if (strstr(err.message, "UNAUTHORIZED_CLIENT") == NULL ||
+        strstr(err.message, "client_ca") == NULL)
+        fail_msg("%s", err.message);
+}
+
 static void test_reload_refused_without_audit_entry(void **state)
 {
     (void)state;
@@ -356,6 +370,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rotation_window_through_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_refused_without_audit_entry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_admin_service_refused_without_mtls, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -118,7 +119,8 @@ static void tls_section(const tls_fixture *t, const char *key_name, char *out, s
     int n = snprintf(out, cap,
                      "[tls]\ncert = %s/server.pem\nkey = %s/%s\nclient_ca = %s/ca.pem\n\n"
                      "[client acme-attestor]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
-                     "[client other-attestor]\nrole = attestor\nfeeds = " GWF_OTHER_FEED "\n",
+                     "[client other-attestor]\nrole = attestor\nfeeds = " GWF_OTHER_FEED "\n\n"
+                     "[client ops-admin]\nrole = admin\n",
                      t->pki, t->pki, key_name, t->pki);
     assert_true(n > 0 && (size_t)n < cap);
 }
@@ -136,6 +138,7 @@ static int setup(void **state)
     make_cert(t, "acme", "acme-attestor", "ca", CLIENT_EXT);
     make_cert(t, "other", "other-attestor", "ca", CLIENT_EXT);
     make_cert(t, "unmapped", "lender-dashboard", "ca", CLIENT_EXT);
+    make_cert(t, "admin", "ops-admin", "ca", CLIENT_EXT);
     make_cert(t, "rogue", "acme-attestor", "rogue-ca", CLIENT_EXT);
 
     char tail[4096], path[1200];
@@ -432,6 +435,68 @@ static void test_attestor_binary_over_mtls(void **state)
     assert_non_null(strstr(out, "ACCEPTED 2/2"));
 }
 
+/* The admin service answers only the admin certificate; attestors and unmapped clients
+ * get PERMISSION_DENIED with UNAUTHORIZED_CLIENT. The audit log it serves holds the
+ * reload SIGHUP asked for, and the CLI fetches and verifies it. */
+static void test_admin_service(void **state)
+{
+    tls_fixture *t = *state;
+    const char *others[] = {"acme", "unmapped"};
+    for (size_t i = 0; i < 2; i++) {
+        custos_client *c = tls_client(t, "ca", others[i]);
+        custos_audit_entry *e = NULL;
+        size_t n = 0;
+        custos_error err;
+        assert_int_equal(custos_client_list_audit(c, 0, 10, &e, &n, &err), CUSTOS_ERR_REFUSED);
+        if (strstr(err.message, "UNAUTHORIZED_CLIENT") == NULL ||
+            strstr(err.message, "not an admin") == NULL || strstr(err.message, "status 7") == NULL)
+            fail_msg("%s: %s", others[i], err.message);
+        custos_client_free(c);
+    }
+
+    custos_client *admin = tls_client(t, "ca", "admin");
+    assert_int_equal(kill(t->f.proc.pid, SIGHUP), 0);
+    custos_audit_entry *e = NULL;
+    size_t n = 0;
+    custos_error err;
+    for (int waited = 0; waited < 10000 && n == 0; waited += 50) {
+        free(e);
+        assert_int_equal(custos_client_list_audit(admin, 0, 10, &e, &n, &err), CUSTOS_OK);
+        if (n == 0)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(n, 1);
+    uint8_t zero[32] = {0};
+    assert_int_equal(custos_audit_verify(0, zero, e, n), 1);
+    assert_string_equal(e[0].actor, "SIGHUP");
+    assert_string_equal(e[0].action, "reload");
+    custos_audit_entry_clear(&e[0]);
+    free(e);
+    /* Too large a page is refused, with a reason. */
+    assert_int_equal(custos_client_list_audit(admin, 0, 1001, &e, &n, &err), CUSTOS_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "at most 1000"));
+    custos_client_free(admin);
+
+    char ca[1200], cert[1200], key[1200], out[8192];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "admin", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "admin", key, sizeof key);
+    strcat(key, ".key");
+    const char *verify[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                            "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    int rc = tu_run(verify, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL || strstr(out, "\"entries\": 1") == NULL)
+        fail_msg("custos audit verify exited %d: %s", rc, out);
+    const char *list[] = {CUSTOS_CLI_BIN, "audit", "list", "--gateway", t->f.target,
+                          "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    rc = tu_run(list, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"actor\":\"SIGHUP\"") == NULL ||
+        strstr(out, "signer 0x") == NULL)
+        fail_msg("custos audit list exited %d: %s", rc, out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_client_entries_need_client_ca),
         cmocka_unit_test(test_insecure_warns),
         cmocka_unit_test(test_client_options_checked),
+        cmocka_unit_test(test_admin_service),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -303,6 +303,22 @@ static void test_audit(void **state)
     assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
     assert_int_equal(seq, 2);
     assert_memory_equal(head, e.hash, sizeof head);
+    custos_audit_entry got[3];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_audit(&f->store, 0, got, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(custos_audit_verify(0, (uint8_t[32]){0}, got, n), 2);
+    assert_int_equal(got[0].payload_len, 6);
+    assert_memory_equal(got[0].payload, "feed f", 6);
+    assert_int_equal(got[1].payload_len, 0);
+    assert_string_equal(got[1].actor, "SIGHUP");
+    assert_string_equal(got[1].action, "reload");
+    custos_audit_entry_clear(&got[0]);
+    custos_audit_entry_clear(&got[1]);
+    assert_int_equal(gw_store_read_audit(&f->store, 1, got, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].seq, 2);
+    custos_audit_entry_clear(&got[0]);
 
     /* Append-only: seq 2 again fails, and the failed transaction leaves the head. */
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
