@@ -45,6 +45,10 @@ static const char usage[] =
     "                               the audit log (admin certificate), one JSON line each\n"
     "  audit verify --gateway H:P   fetches the whole audit log (admin certificate) and\n"
     "                               checks its hash chain; exit 1 at the first break\n"
+    "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
+    "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
+    "                               change the allow-list (admin certificate); prints the\n"
+    "                               audit entry's seq\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
@@ -733,6 +737,68 @@ static int cmd_audit(int argc, char **argv)
     return EXIT_FAIL;
 }
 
+static int admin_signer(int argc, char **argv, bool add)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"address", required_argument, NULL, 'a'},
+        {"feed", required_argument, NULL, 'f'},    {"role", required_argument, NULL, 'r'},
+        CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *address = NULL, *feed = NULL, *role = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': address = optarg; break;
+        case 'f': feed = optarg; break;
+        case 'r': role = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || address == NULL || feed == NULL || (add != (role != NULL))) {
+        fail("admin %s: --address and --feed%s are required%s\n%s",
+             add ? "add-signer" : "revoke-signer", add ? " and --role" : "",
+             add ? "" : " (no --role)", usage);
+        return EXIT_FAIL;
+    }
+    uint8_t addr[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_address_from_hex(address, addr, &err) != CUSTOS_OK) {
+        fail("--address: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = add ? custos_client_add_signer(client, addr, feed, role, &seq, &err)
+                       : custos_client_revoke_signer(client, addr, feed, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_admin(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "add-signer") == 0)
+        return admin_signer(argc - 1, argv + 1, true);
+    if (argc >= 2 && strcmp(argv[1], "revoke-signer") == 0)
+        return admin_signer(argc - 1, argv + 1, false);
+    fail("admin: expected 'add-signer' or 'revoke-signer'\n%s", usage);
+    return EXIT_FAIL;
+}
+
 static int cmd_health(int argc, char **argv)
 {
     const char *gateway;
@@ -855,7 +921,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
                 {"health", cmd_health},         {"verify", cmd_verify},
-                {"chain-head", cmd_chain_head}, {"audit", cmd_audit}};
+                {"chain-head", cmd_chain_head}, {"audit", cmd_audit},
+                {"admin", cmd_admin}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;

@@ -12,7 +12,8 @@
 #include "custos/sig.h"
 
 custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
-                          const uint8_t *payload, size_t len, uint64_t now, custos_error *err)
+                          const uint8_t *payload, size_t len, uint64_t now, uint64_t *seq,
+                          custos_error *err)
 {
     custos_audit_entry e;
     memset(&e, 0, sizeof e);
@@ -26,7 +27,10 @@ custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
     e.payload = (uint8_t *)payload; /* borrowed: e is never cleared */
     e.payload_len = len;
     custos_audit_hash(e.prev_hash, &e, e.hash);
-    return gw_store_append_audit(s, &e, err);
+    rc = gw_store_append_audit(s, &e, err);
+    if (rc == CUSTOS_OK && seq != NULL)
+        *seq = e.seq;
+    return rc;
 }
 
 typedef struct text_buf {

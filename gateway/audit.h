@@ -14,9 +14,11 @@
 #include "store.h"
 
 /* Appends (actor, action, payload) at `now` after the newest entry; the store's
- * transaction must be open. actor and action are cut to their maximum lengths. */
+ * transaction must be open. actor and action are cut to their maximum lengths. *seq (if
+ * not NULL) gets the entry's number. */
 custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
-                          const uint8_t *payload, size_t len, uint64_t now, custos_error *err);
+                          const uint8_t *payload, size_t len, uint64_t now, uint64_t *seq,
+                          custos_error *err);
 
 /* The canonical text of cfg's feed policies and signer allow-list, the payload of a
  * "reload" entry: one line per [feed] then per [signer], in file order,

@@ -7,19 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "admin.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "publisher.h"
-#include "registry.h"
 #include "server.h"
-#include "store.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
 #define DRAIN_MS 5000
@@ -66,95 +63,6 @@ static int write_port_file(const char *path, int port)
         return -1;
     }
     return 0;
-}
-
-/* The settings a reload cannot change in a running gateway, by name, or NULL when the
- * two files agree on all of them. */
-static const char *restart_only_change(const gw_config *a, const gw_config *b)
-{
-    if (strcmp(a->listen, b->listen) != 0)
-        return "[gateway] listen";
-    if (strcmp(a->store_path, b->store_path) != 0)
-        return "[gateway] store";
-    if (a->domain.chain_id != b->domain.chain_id ||
-        memcmp(a->domain.verifying_contract, b->domain.verifying_contract,
-               CUSTOS_ADDRESS_LEN) != 0)
-        return "the EIP-712 domain";
-    if (a->max_message_bytes != b->max_message_bytes || a->workers != b->workers ||
-        a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us)
-        return "[gateway] limits, workers or commit grouping";
-    if (memcmp(&a->evm, &b->evm, sizeof a->evm) != 0)
-        return "[evm]";
-    if (memcmp(&a->metrics, &b->metrics, sizeof a->metrics) != 0)
-        return "[metrics]";
-    if (memcmp(&a->tls, &b->tls, sizeof a->tls) != 0)
-        return "[tls]";
-    if (a->n_clients != b->n_clients ||
-        (a->n_clients > 0 && memcmp(a->clients, b->clients, a->n_clients * sizeof *a->clients) != 0))
-        return "[client] entries";
-    return NULL;
-}
-
-/* The audit entry of a reload: the policy text in force from now on. The change is made
- * only once its entry is committed. */
-static custos_rc reload_audit(gw_store *audit, const gw_config *fresh, custos_error *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    custos_rc rc = gw_audit_policy_text(fresh, &text, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    time_t now = time(NULL);
-    rc = gw_store_begin(audit, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_audit_append(audit, "SIGHUP", "reload", (const uint8_t *)text, len,
-                             now > 0 ? (uint64_t)now : 0, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_store_commit(audit, err);
-    else
-        gw_store_rollback(audit);
-    free(text);
-    return rc;
-}
-
-/* SIGHUP: the signer allow-list and the feed policy of the file take effect at once,
- * without closing any connection or stream, once the audit log holds the change. Other
- * settings need a restart, and the log says which. A file that does not load, or a change
- * whose audit entry cannot be written, changes nothing. */
-static void reload(const char *path, const gw_config *running, gw_engine *engine,
-                   gw_store *audit)
-{
-    gw_config fresh;
-    memset(&fresh, 0, sizeof fresh);
-    custos_error err;
-    custos_error_clear(&err);
-    if (gw_config_load(path, &fresh, &err) != CUSTOS_OK) {
-        gw_log(GW_LOG_ERROR, "reload",
-               "%s; still serving with the signers and feeds loaded before", err.message);
-        return;
-    }
-    if (reload_audit(audit, &fresh, &err) != CUSTOS_OK) {
-        gw_log(GW_LOG_ERROR, "reload",
-               "refused: its audit entry could not be written (%s); still serving with the "
-               "signers and feeds loaded before", err.message);
-        gw_config_clear(&fresh);
-        return;
-    }
-    gw_registry *reg = gw_engine_registry(engine);
-    if (gw_registry_replace(reg, &fresh, &err) != CUSTOS_OK) {
-        gw_log(GW_LOG_ERROR, "reload",
-               "%s; still serving with the signers and feeds loaded before", err.message);
-    } else {
-        gw_policy *p = gw_registry_acquire(reg);
-        gw_log(GW_LOG_INFO, "reload", "%s: %zu feeds, %zu signers now in force (generation %" PRIu64 ")",
-               path, p->n_feeds, p->n_signers, p->generation);
-        gw_policy_release(p);
-        const char *changed = restart_only_change(running, &fresh);
-        if (changed != NULL)
-            gw_log(GW_LOG_WARN, "reload",
-                   "%s changed in %s: it takes effect only after a restart", changed, path);
-    }
-    gw_config_clear(&fresh);
 }
 
 int main(int argc, char **argv)
@@ -235,12 +143,9 @@ int main(int argc, char **argv)
         gw_config_clear(&cfg);
         return 1;
     }
-    /* Its own session: the engine's committer owns the engine's write side. */
-    gw_store audit = {0};
-    custos_rc audit_rc = cfg.store_backend == GW_STORE_POSTGRESQL
-                             ? gw_store_open_pg(cfg.store_path, &audit, &err)
-                             : gw_store_open_sqlite(cfg.store_path, &audit, &err);
-    if (audit_rc != CUSTOS_OK) {
+    /* Before serving: the allow-list in force includes the stored admin changes. */
+    gw_admin *admin = NULL;
+    if (gw_admin_new(&cfg, engine, &admin, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         gw_engine_free(engine);
         gw_metrics_shutdown();
@@ -248,9 +153,9 @@ int main(int argc, char **argv)
         return 1;
     }
     gw_server *server = NULL;
-    if (gw_server_new(&cfg, engine, &server, &err) != CUSTOS_OK) {
+    if (gw_server_new(&cfg, engine, admin, &server, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_store_close(&audit);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_metrics_shutdown();
         gw_config_clear(&cfg);
@@ -261,7 +166,7 @@ int main(int argc, char **argv)
     if (cfg.evm.enabled && gw_publisher_new(&cfg, engine, &publisher, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         gw_server_shutdown(server, 0);
-        gw_store_close(&audit);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -287,7 +192,7 @@ int main(int argc, char **argv)
         gw_metrics_http_free(metrics);
         gw_publisher_free(publisher);
         gw_server_shutdown(server, 0);
-        gw_store_close(&audit);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -303,7 +208,7 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
-            reload(config_path, &cfg, engine, &audit);
+            gw_admin_reload(admin, config_path);
         sig = 0;
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
@@ -321,7 +226,7 @@ int main(int argc, char **argv)
         /* Before the engine: the publisher reads the log through it. */
         gw_publisher_free(publisher);
     }
-    gw_store_close(&audit);
+    gw_admin_free(admin);
     /* The engine goes first: freeing it joins the committer, so no commit notification
      * can still be on its way to the server. */
     gw_engine_free(engine);

@@ -56,6 +56,8 @@ typedef enum method {
     M_LIST_SIGNERS,
     M_GET_CHAIN_HEAD,
     M_LIST_AUDIT,
+    M_ADD_SIGNER,
+    M_REVOKE_SIGNER,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -79,6 +81,10 @@ static const struct {
                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_LIST_AUDIT] = {"/custos.v1.GatewayAdmin/ListAudit",
                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_ADD_SIGNER] = {"/custos.v1.GatewayAdmin/AddSigner",
+                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_REVOKE_SIGNER] = {"/custos.v1.GatewayAdmin/RevokeSigner",
+                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
@@ -158,6 +164,7 @@ struct call {
 struct gw_server {
     const gw_config *cfg;
     gw_engine *engine;
+    gw_admin *admin;
     grpc_server *server;
     void *handles[M_REGISTERED];
     worker *workers;
@@ -808,10 +815,10 @@ static void handle_get_chain_head(call *c)
 
 /* Answers PERMISSION_DENIED / UNAUTHORIZED_CLIENT and returns false unless the caller is
  * an admin. */
-static bool admin_allowed(call *c)
+static bool admin_allowed(call *c, char name[GW_CLIENT_NAME_MAX + 1])
 {
     char detail[256];
-    if (gw_tls_may_administer(c->srv->cfg, c->gc, detail, sizeof detail))
+    if (gw_tls_may_administer(c->srv->cfg, c->gc, name, detail, sizeof detail))
         return true;
     unary_finish(c, GRPC_STATUS_PERMISSION_DENIED, detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT,
                  NULL);
@@ -820,7 +827,8 @@ static bool admin_allowed(call *c)
 
 static void handle_list_audit(call *c)
 {
-    if (!admin_allowed(c))
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
         return;
     Custos__V1__ListAuditRequest *req =
         unpack_request(c, &custos__v1__list_audit_request__descriptor);
@@ -880,6 +888,83 @@ static void handle_list_audit(call *c)
         unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
     else
         unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+/* Answers an admin change with its outcome. */
+static void admin_finish(call *c, gw_admin_result r, uint64_t seq, const char *detail)
+{
+    static const grpc_status_code status[] = {
+        [GW_ADMIN_DONE] = GRPC_STATUS_OK,
+        [GW_ADMIN_INVALID] = GRPC_STATUS_INVALID_ARGUMENT,
+        [GW_ADMIN_NOT_FOUND] = GRPC_STATUS_NOT_FOUND,
+        [GW_ADMIN_EXISTS] = GRPC_STATUS_ALREADY_EXISTS,
+        [GW_ADMIN_PRECONDITION] = GRPC_STATUS_FAILED_PRECONDITION,
+        [GW_ADMIN_UNAVAILABLE] = GRPC_STATUS_UNAVAILABLE,
+    };
+    if (r != GW_ADMIN_DONE) {
+        unary_finish(c, status[r], detail,
+                     r == GW_ADMIN_INVALID ? CUSTOS_REASON_MALFORMED : CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    Custos__V1__AdminChangeResponse resp = CUSTOS__V1__ADMIN_CHANGE_RESPONSE__INIT;
+    resp.audit_seq = seq;
+    unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_message(&resp.base));
+}
+
+/* Copies a 20-byte address field; answers INVALID_ARGUMENT and returns false otherwise. */
+static bool admin_address(call *c, const ProtobufCBinaryData *f, uint8_t out[CUSTOS_ADDRESS_LEN])
+{
+    if (f->len == CUSTOS_ADDRESS_LEN) {
+        memcpy(out, f->data, CUSTOS_ADDRESS_LEN);
+        return true;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "address must be 20 bytes, got %zu", f->len);
+    unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    return false;
+}
+
+static void handle_add_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__AddSignerRequest *req =
+        unpack_request(c, &custos__v1__add_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->address, address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_add_signer(c->srv->admin, name, address,
+                                                req->feed != NULL ? req->feed : "",
+                                                req->role != NULL ? req->role : "", &seq,
+                                                detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__add_signer_request__free_unpacked(req, NULL);
+}
+
+static void handle_revoke_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__RevokeSignerRequest *req =
+        unpack_request(c, &custos__v1__revoke_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->address, address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_revoke_signer(c->srv->admin, name, address,
+                                                   req->feed != NULL ? req->feed : "", &seq,
+                                                   detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__revoke_signer_request__free_unpacked(req, NULL);
 }
 
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
@@ -1192,6 +1277,8 @@ static void on_request(call *c, bool ok)
     case M_LIST_SIGNERS: handle_list_signers(c); break;
     case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;
     case M_LIST_AUDIT: handle_list_audit(c); break;
+    case M_ADD_SIGNER: handle_add_signer(c); break;
+    case M_REVOKE_SIGNER: handle_revoke_signer(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;
@@ -1267,7 +1354,8 @@ static size_t worker_count(const gw_config *cfg)
     return n > 0 ? (size_t)n : 1;
 }
 
-custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out,
+custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin,
+                        gw_server **out,
                         custos_error *err)
 {
     *out = NULL;
@@ -1283,6 +1371,7 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out
     }
     grpc_init();
     s->cfg = cfg;
+    s->admin = admin;
     s->engine = engine;
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->mu, NULL);

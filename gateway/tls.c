@@ -82,7 +82,8 @@ static bool tls_peer_name(grpc_call *call, char *cn, size_t cap)
     return found;
 }
 
-bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call, char *detail, size_t cap)
+bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
+                           char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap)
 {
     if (cfg->tls.client_ca[0] == '\0') {
         snprintf(detail, cap, "the admin service needs client certificates: this gateway "
@@ -100,6 +101,7 @@ bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call, char *detail, 
                  "[client] entry with role = admin", cn);
         return false;
     }
+    memcpy(name, cn, sizeof cn);
     return true;
 }
 

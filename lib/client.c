@@ -31,6 +31,8 @@ enum {
     H_LIST_SIGNERS,
     H_GET_CHAIN_HEAD,
     H_LIST_AUDIT,
+    H_ADD_SIGNER,
+    H_REVOKE_SIGNER,
     H_HEALTH,
     H_COUNT
 };
@@ -43,6 +45,8 @@ static const char *const method_paths[H_COUNT] = {
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
     [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
     [H_LIST_AUDIT] = "/custos.v1.GatewayAdmin/ListAudit",
+    [H_ADD_SIGNER] = "/custos.v1.GatewayAdmin/AddSigner",
+    [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -794,6 +798,48 @@ custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_
     *n = r->n_entries;
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
+}
+
+static custos_rc admin_change(custos_client *c, int handle, const char *method,
+                              const ProtobufCMessage *req, uint64_t *audit_seq,
+                              custos_error *err)
+{
+    *audit_seq = 0;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, handle, req, &custos__v1__admin_change_response__descriptor,
+                              &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, method, &o, err);
+    *audit_seq = ((const Custos__V1__AdminChangeResponse *)reply)->audit_seq;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                   const char *feed, const char *role, uint64_t *audit_seq,
+                                   custos_error *err)
+{
+    Custos__V1__AddSignerRequest req = CUSTOS__V1__ADD_SIGNER_REQUEST__INIT;
+    req.address.data = (uint8_t *)address;
+    req.address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    req.role = (char *)role;
+    return admin_change(c, H_ADD_SIGNER, "AddSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_revoke_signer(custos_client *c,
+                                      const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t *audit_seq,
+                                      custos_error *err)
+{
+    Custos__V1__RevokeSignerRequest req = CUSTOS__V1__REVOKE_SIGNER_REQUEST__INIT;
+    req.address.data = (uint8_t *)address;
+    req.address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    return admin_change(c, H_REVOKE_SIGNER, "RevokeSigner", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)

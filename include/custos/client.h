@@ -116,6 +116,17 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);
 
+/* GatewayAdmin.AddSigner / RevokeSigner (admin client certificate required): the change
+ * and its audit entry, whose number goes to *audit_seq. A refusal is CUSTOS_ERR_REFUSED
+ * (or CUSTOS_ERR_NOT_FOUND), the message naming the gateway's status and detail. */
+custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                   const char *feed, const char *role, uint64_t *audit_seq,
+                                   custos_error *err);
+custos_rc custos_client_revoke_signer(custos_client *c,
+                                      const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t *audit_seq,
+                                      custos_error *err);
+
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
 

@@ -244,7 +244,7 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
 
     /* The valuation agent's key is replaced by a new one (the unknown test key). */
     edit_config(F.keys[GWF_KEY_AGENT].hex, F.keys[GWF_KEY_UNKNOWN].hex);
-    sighup_and_wait("generation 2", 1);
+    sighup_and_wait("now in force", 1);
 
     submit("RELOAD-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     assert_refused(&res, CUSTOS_REASON_UNKNOWN_SIGNER, F.keys[GWF_KEY_AGENT].hex);
@@ -264,10 +264,10 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     assert_true(has_new);
     assert_false(has_old);
 
-    /* A file that does not load: logged, and the list of generation 2 stays. */
+    /* A file that does not load: logged, and the list of the first reload stays. */
     edit_config("threshold = 2", "threshold = two");
     sighup_and_wait("still serving with the signers and feeds loaded before", 1);
-    assert_int_equal(log_count("generation 3"), 0);
+    assert_int_equal(log_count("now in force"), 1);
     submit("RELOAD-1", 3, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
     assert_accepted(&res);
     wait_seen(&w, 3, res.cursor);
@@ -306,7 +306,7 @@ static void test_reload_refused_without_audit_entry(void **state)
             "BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END");
     edit_config(F.keys[GWF_KEY_AGENT].hex, F.keys[GWF_KEY_UNKNOWN].hex);
     sighup_and_wait("its audit entry could not be written", 1);
-    assert_int_equal(log_count("generation 2"), 0);
+    assert_int_equal(log_count("now in force"), 0);
 
     custos_submit_result res;
     submit("AUDIT-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
@@ -318,7 +318,7 @@ static void test_reload_refused_without_audit_entry(void **state)
 
     /* Once the log can be written again, the same reload goes through. */
     run_sql("DROP TRIGGER audit_refused");
-    sighup_and_wait("generation 2", 1);
+    sighup_and_wait("now in force", 1);
     submit("AUDIT-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
     assert_accepted(&res);
     assert_int_equal(audit_verified(last, sizeof last), 1);
@@ -337,7 +337,7 @@ static void test_rotation_window_through_reload(void **state)
     snprintf(with_window, sizeof with_window, "address = %s\nnot_after = %llu\n",
              F.keys[GWF_KEY_CUSTODIAN].hex, (unsigned long long)end);
     edit_config(status_line, with_window);
-    sighup_and_wait("generation 2", 1);
+    sighup_and_wait("now in force", 1);
     custos_signer_info *list = NULL;
     size_t n = 0;
     custos_error err;

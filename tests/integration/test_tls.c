@@ -17,6 +17,7 @@
 
 #include <grpc/status.h>
 
+#include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/keyfile.h"
 #include "custos/reason.h"
@@ -497,6 +498,114 @@ static void test_admin_service(void **state)
         fail_msg("custos audit list exited %d: %s", rc, out);
 }
 
+static void submit_pair(tls_fixture *t, custos_client *c, const char *ref, uint64_t seq,
+                        gwf_key_id second, custos_submit_result *res)
+{
+    custos_submission s;
+    gwf_make(&t->f, &s, ref, seq, 1000 + seq);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&t->f, &s, second);
+    custos_error err;
+    custos_rc rc = custos_client_submit(c, &s, res, &err);
+    custos_submission_clear(&s);
+    if (rc != CUSTOS_OK)
+        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+}
+
+static void expect_admin_refusal(custos_rc rc, const custos_error *err, custos_rc want,
+                                 const char *needle)
+{
+    if (rc != want || strstr(err->message, needle) == NULL)
+        fail_msg("got %s: %s (want %s with '%s')", custos_rc_name(rc), err->message,
+                 custos_rc_name(want), needle);
+}
+
+/* Admin changes through the real gateway: an added signer's attestation is accepted, a
+ * revoked one's refused, bad and pointless changes are refused with their status, a
+ * non-admin cannot change anything, every change is an audit entry of a verifying chain,
+ * and the changes survive a restart. */
+static void test_admin_changes_signers(void **state)
+{
+    tls_fixture *t = *state;
+    const uint8_t *fresh = t->f.keys[GWF_KEY_UNKNOWN].address;
+    uint64_t seq = 0;
+    custos_error err;
+
+    custos_client *attestor = tls_client(t, "ca", "acme");
+    expect_admin_refusal(custos_client_add_signer(attestor, fresh, GWF_FEED, "valuation_agent",
+                                                  &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "UNAUTHORIZED_CLIENT");
+
+    custos_client *admin = tls_client(t, "ca", "admin");
+    assert_int_equal(custos_client_add_signer(admin, fresh, GWF_FEED, "valuation_agent", &seq,
+                                              &err),
+                     CUSTOS_OK);
+    assert_true(seq > 0);
+    custos_submit_result res;
+    submit_pair(t, attestor, "acct-admin-1", 1, GWF_KEY_UNKNOWN, &res);
+    if (res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("added signer not accepted: %s", res.detail);
+
+    expect_admin_refusal(custos_client_add_signer(admin, fresh, GWF_FEED, "valuation_agent",
+                                                  &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "already active");
+    expect_admin_refusal(custos_client_add_signer(admin, fresh, "no-such-feed", "auditor",
+                                                  &seq, &err),
+                         &err, CUSTOS_ERR_NOT_FOUND, "not configured");
+    expect_admin_refusal(custos_client_add_signer(admin, fresh, GWF_FEED, "boss", &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "'boss'");
+
+    assert_int_equal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), CUSTOS_OK);
+    submit_pair(t, attestor, "acct-admin-1", 2, GWF_KEY_UNKNOWN, &res);
+    assert_int_equal(res.reason, CUSTOS_REASON_REVOKED_SIGNER);
+    expect_admin_refusal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), &err,
+                         CUSTOS_ERR_NOT_FOUND, "no active signer");
+    /* The feed needs two distinct roles: custodian, valuation agent, fund administrator
+     * are active; after the agent goes, the fund administrator cannot. */
+    assert_int_equal(custos_client_revoke_signer(admin, t->f.keys[GWF_KEY_AGENT].address,
+                                                 GWF_FEED, &seq, &err),
+                     CUSTOS_OK);
+    expect_admin_refusal(custos_client_revoke_signer(admin, t->f.keys[GWF_KEY_ADMIN].address,
+                                                     GWF_FEED, &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "unable to reach its threshold");
+
+    custos_audit_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(custos_client_list_audit(admin, 0, 100, &e, &n, &err), CUSTOS_OK);
+    uint8_t zero[32] = {0};
+    assert_int_equal(custos_audit_verify(0, zero, e, n), n);
+    assert_true(n >= 3);
+    assert_string_equal(e[n - 1].action, "revoke_signer");
+    assert_string_equal(e[n - 1].actor, "ops-admin");
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&e[i]);
+    free(e);
+    custos_client_free(admin);
+    custos_client_free(attestor);
+
+    /* A restart keeps the changes: they live in the store, not in the file. */
+    assert_int_equal(tu_stop(&t->f.proc, SIGTERM, 10000), 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/tls.ini", t->f.dir);
+    t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
+    snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
+    custos_client *reader = tls_client(t, "ca", "unmapped");
+    custos_signer_info *list = NULL;
+    assert_int_equal(custos_client_list_signers(reader, &list, &n, &err), CUSTOS_OK);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(list[i].address, fresh, 20) == 0 ||
+            (memcmp(list[i].address, t->f.keys[GWF_KEY_AGENT].address, 20) == 0 &&
+             strcmp(list[i].feed, GWF_FEED) == 0)) {
+            assert_false(list[i].active);
+            seen++;
+        }
+    }
+    free(list);
+    assert_int_equal(seen, 2);
+    custos_client_free(reader);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_insecure_warns),
         cmocka_unit_test(test_client_options_checked),
         cmocka_unit_test(test_admin_service),
+        cmocka_unit_test(test_admin_changes_signers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
