@@ -47,6 +47,7 @@ static const char usage[] =
     "                               checks its hash chain; exit 1 at the first break\n"
     "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
     "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
+    "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
     "                               change the allow-list (admin certificate); prints the\n"
     "                               audit entry's seq\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
@@ -789,13 +790,72 @@ static int admin_signer(int argc, char **argv, bool add)
     return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
 }
 
+static int admin_rotate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"old", required_argument, NULL, 'o'},
+        {"new", required_argument, NULL, 'n'},     {"feed", required_argument, NULL, 'f'},
+        {"overlap", required_argument, NULL, 's'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *old_hex = NULL, *new_hex = NULL, *feed = NULL;
+    uint64_t overlap = 0;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'o': old_hex = optarg; break;
+        case 'n': new_hex = optarg; break;
+        case 'f': feed = optarg; break;
+        case 's': if (!parse_u64("--overlap", optarg, &overlap)) return EXIT_FAIL; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || old_hex == NULL || new_hex == NULL || feed == NULL || overlap == 0) {
+        fail("admin rotate-signer: --old, --new, --feed and --overlap SECONDS are required\n%s",
+             usage);
+        return EXIT_FAIL;
+    }
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_address_from_hex(old_hex, old_address, &err) != CUSTOS_OK) {
+        fail("--old: %s", err.message);
+        return EXIT_FAIL;
+    }
+    if (custos_address_from_hex(new_hex, new_address, &err) != CUSTOS_OK) {
+        fail("--new: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = custos_client_rotate_signer(client, old_address, new_address, feed, overlap,
+                                               &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
 static int cmd_admin(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "rotate-signer") == 0)
+        return admin_rotate(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "add-signer") == 0)
         return admin_signer(argc - 1, argv + 1, true);
     if (argc >= 2 && strcmp(argv[1], "revoke-signer") == 0)
         return admin_signer(argc - 1, argv + 1, false);
-    fail("admin: expected 'add-signer' or 'revoke-signer'\n%s", usage);
+    fail("admin: expected 'add-signer', 'revoke-signer' or 'rotate-signer'\n%s", usage);
     return EXIT_FAIL;
 }
 

@@ -21,6 +21,7 @@
 
 #define ACTION_ADD "add_signer"
 #define ACTION_REVOKE "revoke_signer"
+#define ACTION_ROTATE "rotate_signer"
 
 struct gw_admin {
     const gw_config *cfg;   /* as started: the settings a reload cannot change */
@@ -132,10 +133,81 @@ static int change_text(char *out, size_t cap, const uint8_t address[CUSTOS_ADDRE
                         : snprintf(out, cap, "signer %s feed=%s\n", hex, feed);
 }
 
+/* The payload of a rotation: "rotate OLD NEW feed=NAME role=ROLE not_after=N\n". */
+static int rotate_text(char *out, size_t cap, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                       const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
+                       const char *role, uint64_t not_after)
+{
+    char old_hex[CUSTOS_ADDRESS_HEX_LEN], new_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(old_address, old_hex);
+    custos_address_to_hex(new_address, new_hex);
+    return snprintf(out, cap, "rotate %s %s feed=%s role=%s not_after=%" PRIu64 "\n", old_hex,
+                    new_hex, feed, role, not_after);
+}
+
+/* Puts a rotation in l: the new key active with the role, the old one until not_after. */
+static bool list_rotate(admin_list *l, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                        const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
+                        gw_role role, uint64_t not_after)
+{
+    if (!list_add(l, new_address, feed, role))
+        return false;
+    gw_signer *old = list_find(l, old_address, feed);
+    if (old != NULL)
+        old->not_after = not_after;
+    return true;
+}
+
+static custos_rc list_apply_rotate(admin_list *l, const custos_audit_entry *e, char *text,
+                                   custos_error *err)
+{
+    /* text: "rotate OLD NEW feed=NAME role=ROLE not_after=N", newline removed. */
+    char *na = strstr(text, " not_after=");
+    char *role_at = strstr(text, " role=");
+    if (strncmp(text, "rotate ", 7) != 0 || na == NULL || role_at == NULL || role_at > na)
+        goto bad;
+    *na = '\0';
+    *role_at = '\0';
+    char *sp1 = strchr(text + 7, ' ');
+    if (sp1 == NULL)
+        goto bad;
+    *sp1 = '\0';
+    char *sp2 = strchr(sp1 + 1, ' ');
+    if (sp2 == NULL || strncmp(sp2, " feed=", 6) != 0)
+        goto bad;
+    *sp2 = '\0';
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    gw_role role;
+    char *end = NULL;
+    unsigned long long not_after = strtoull(na + 11, &end, 10);
+    if (custos_address_from_hex(text + 7, old_address, NULL) != CUSTOS_OK ||
+        custos_address_from_hex(sp1 + 1, new_address, NULL) != CUSTOS_OK ||
+        !role_parse(role_at + 6, &role) || end == na + 11 || *end != '\0')
+        goto bad;
+    if (!list_rotate(l, old_address, new_address, sp2 + 6, role, (uint64_t)not_after))
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
 /* Applies one audit entry of an admin change to l; other entries (reloads) change
  * nothing here. A change that does not parse means a damaged log: an error. */
 static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_error *err)
 {
+    if (strcmp(e->action, ACTION_ROTATE) == 0) {
+        char text[320];
+        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
+            e->payload[e->payload_len - 1] != '\n')
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
+                                    "log is damaged", e->seq, e->action);
+        memcpy(text, e->payload, e->payload_len - 1);
+        text[e->payload_len - 1] = '\0';
+        return list_apply_rotate(l, e, text, err);
+    }
     bool add = strcmp(e->action, ACTION_ADD) == 0;
     if (!add && strcmp(e->action, ACTION_REVOKE) != 0)
         return CUSTOS_OK;
@@ -322,8 +394,9 @@ static const char *restart_only_change(const gw_config *a, const gw_config *b)
                CUSTOS_ADDRESS_LEN) != 0)
         return "the EIP-712 domain";
     if (a->max_message_bytes != b->max_message_bytes || a->workers != b->workers ||
-        a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us)
-        return "[gateway] limits, workers or commit grouping";
+        a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us ||
+        a->max_rotation_overlap != b->max_rotation_overlap)
+        return "[gateway] limits, workers, commit grouping or max_rotation_overlap";
     if (memcmp(&a->evm, &b->evm, sizeof a->evm) != 0)
         return "[evm]";
     if (memcmp(&a->metrics, &b->metrics, sizeof a->metrics) != 0)
@@ -449,6 +522,62 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
         out = GW_ADMIN_UNAVAILABLE;
     } else {
         out = admin_commit(a, actor, ACTION_ADD, payload, &l, seq, detail, cap);
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
+                                       const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                       const char *feed, uint64_t overlap, uint64_t *seq,
+                                       char *detail, size_t cap)
+{
+    detail[0] = '\0';
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, cap, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        return GW_ADMIN_INVALID;
+    }
+    if (overlap == 0 || overlap > a->cfg->max_rotation_overlap) {
+        snprintf(detail, cap, "overlap %" PRIu64 " s: must be from 1 to %" PRIu64
+                 " s ([gateway] max_rotation_overlap)", overlap, a->cfg->max_rotation_overlap);
+        return GW_ADMIN_INVALID;
+    }
+    if (memcmp(old_address, new_address, CUSTOS_ADDRESS_LEN) == 0) {
+        snprintf(detail, cap, "the new key is the old one");
+        return GW_ADMIN_INVALID;
+    }
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    const gw_signer *old = list_find(&l, old_address, feed);
+    const gw_signer *fresh = list_find(&l, new_address, feed);
+    uint64_t not_after = admin_now() + overlap;
+    if (old == NULL || !old->active || old->not_after != 0) {
+        snprintf(detail, cap, "no active signer with the old address for feed '%s' (or it "
+                 "is already being rotated out)", feed);
+        out = GW_ADMIN_NOT_FOUND;
+    } else if (fresh != NULL && fresh->active) {
+        snprintf(detail, cap, "the new address is already an active signer of feed '%s'",
+                 feed);
+        out = GW_ADMIN_EXISTS;
+    } else {
+        gw_role role = old->role;
+        char payload[320];
+        rotate_text(payload, sizeof payload, old_address, new_address, feed,
+                    gw_role_name(role), not_after);
+        out = list_rotate(&l, old_address, new_address, feed, role, not_after)
+                  ? admin_commit(a, actor, ACTION_ROTATE, payload, &l, seq, detail, cap)
+                  : GW_ADMIN_UNAVAILABLE;
+        if (out == GW_ADMIN_UNAVAILABLE && detail[0] == '\0')
+            snprintf(detail, cap, "out of memory; nothing changed");
     }
     list_clear(&l);
     pthread_mutex_unlock(&a->lock);

@@ -43,6 +43,14 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
                                     const uint8_t address[CUSTOS_ADDRESS_LEN],
                                     const char *feed, const char *role, uint64_t *seq,
                                     char *detail, size_t cap);
+/* Replaces old_address by new_address for feed, with old's role: the new key counts at
+ * once, the old one until now + overlap seconds (1 to [gateway] max_rotation_overlap),
+ * then its signatures are refused. */
+gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
+                                       const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                       const char *feed, uint64_t overlap, uint64_t *seq,
+                                       char *detail, size_t cap);
 /* Revokes address for feed: its signatures are refused from the next submission on. */
 gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
                                        const uint8_t address[CUSTOS_ADDRESS_LEN],

@@ -23,6 +23,9 @@
 #define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
 #define CFG_DEFAULT_BATCH 512u
 #define CFG_DEFAULT_DELAY_US 500u
+/* RotateSigner overlaps: a day by default, at most thirty days. */
+#define CFG_DEFAULT_ROTATION_OVERLAP 86400u
+#define CFG_MAX_ROTATION_OVERLAP 2592000u
 #define CFG_DEFAULT_MAX_AGE 86400u
 #define CFG_DEFAULT_MAX_SKEW 300u
 #define CFG_DEFAULT_MAX_TTL 604800u
@@ -226,7 +229,8 @@ static bool cfg_valid_feed_name(const char *name)
 /* Keys of each section kind; the index is the key's bit in parser.seen. */
 static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
                                            "max_message_bytes", "workers", "commit_batch_max",
-                                           "commit_delay_us", "port_file", NULL};
+                                           "commit_delay_us", "port_file",
+                                           "max_rotation_overlap", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
@@ -313,6 +317,9 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         break;
     case 8:
         cfg_copy_key(p, key, value, c->port_file, sizeof c->port_file, true);
+        break;
+    case 9:
+        cfg_uint_key(p, key, value, 1, CFG_MAX_ROTATION_OVERLAP, &c->max_rotation_overlap);
         break;
     }
 }
@@ -993,6 +1000,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->max_message_bytes = CFG_DEFAULT_MAX_MESSAGE;
     out->commit_batch_max = CFG_DEFAULT_BATCH;
     out->commit_delay_us = CFG_DEFAULT_DELAY_US;
+    out->max_rotation_overlap = CFG_DEFAULT_ROTATION_OVERLAP;
     out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
     out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;

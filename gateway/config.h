@@ -103,6 +103,7 @@ typedef struct gw_config {
     unsigned workers;        /* completion-queue threads; 0 = number of cores */
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
+    uint64_t max_rotation_overlap; /* seconds: the longest overlap RotateSigner grants */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     gw_feed *feeds;
     size_t n_feeds;

@@ -58,6 +58,7 @@ typedef enum method {
     M_LIST_AUDIT,
     M_ADD_SIGNER,
     M_REVOKE_SIGNER,
+    M_ROTATE_SIGNER,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -84,6 +85,8 @@ static const struct {
     [M_ADD_SIGNER] = {"/custos.v1.GatewayAdmin/AddSigner",
                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_REVOKE_SIGNER] = {"/custos.v1.GatewayAdmin/RevokeSigner",
+                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_ROTATE_SIGNER] = {"/custos.v1.GatewayAdmin/RotateSigner",
                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
@@ -967,6 +970,28 @@ static void handle_revoke_signer(call *c)
     custos__v1__revoke_signer_request__free_unpacked(req, NULL);
 }
 
+static void handle_rotate_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__RotateSignerRequest *req =
+        unpack_request(c, &custos__v1__rotate_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->old_address, old_address) &&
+        admin_address(c, &req->new_address, new_address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_rotate_signer(
+            c->srv->admin, name, old_address, new_address, req->feed != NULL ? req->feed : "",
+            req->overlap_seconds, &seq, detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__rotate_signer_request__free_unpacked(req, NULL);
+}
+
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -1279,6 +1304,7 @@ static void on_request(call *c, bool ok)
     case M_LIST_AUDIT: handle_list_audit(c); break;
     case M_ADD_SIGNER: handle_add_signer(c); break;
     case M_REVOKE_SIGNER: handle_revoke_signer(c); break;
+    case M_ROTATE_SIGNER: handle_rotate_signer(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;

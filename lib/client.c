@@ -33,6 +33,7 @@ enum {
     H_LIST_AUDIT,
     H_ADD_SIGNER,
     H_REVOKE_SIGNER,
+    H_ROTATE_SIGNER,
     H_HEALTH,
     H_COUNT
 };
@@ -47,6 +48,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_LIST_AUDIT] = "/custos.v1.GatewayAdmin/ListAudit",
     [H_ADD_SIGNER] = "/custos.v1.GatewayAdmin/AddSigner",
     [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
+    [H_ROTATE_SIGNER] = "/custos.v1.GatewayAdmin/RotateSigner",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -840,6 +842,22 @@ custos_rc custos_client_revoke_signer(custos_client *c,
     req.address.len = CUSTOS_ADDRESS_LEN;
     req.feed = (char *)feed;
     return admin_change(c, H_REVOKE_SIGNER, "RevokeSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_rotate_signer(custos_client *c,
+                                      const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                      const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t overlap_seconds,
+                                      uint64_t *audit_seq, custos_error *err)
+{
+    Custos__V1__RotateSignerRequest req = CUSTOS__V1__ROTATE_SIGNER_REQUEST__INIT;
+    req.old_address.data = (uint8_t *)old_address;
+    req.old_address.len = CUSTOS_ADDRESS_LEN;
+    req.new_address.data = (uint8_t *)new_address;
+    req.new_address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    req.overlap_seconds = overlap_seconds;
+    return admin_change(c, H_ROTATE_SIGNER, "RotateSigner", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)

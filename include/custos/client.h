@@ -122,6 +122,12 @@ custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_
 custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
                                    const char *feed, const char *role, uint64_t *audit_seq,
                                    custos_error *err);
+/* RotateSigner: new_address replaces old_address, which counts overlap_seconds more. */
+custos_rc custos_client_rotate_signer(custos_client *c,
+                                      const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                      const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t overlap_seconds,
+                                      uint64_t *audit_seq, custos_error *err);
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,

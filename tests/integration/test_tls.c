@@ -606,6 +606,65 @@ static void test_admin_changes_signers(void **state)
     custos_client_free(reader);
 }
 
+/* Rotation through the admin service and the CLI: after test_admin_changes_signers the
+ * feed's active roles are custodian (two keys) and fund administrator. The custodian key
+ * is rotated to the (re-added) fresh key with a two-second overlap: the new key counts at
+ * once, the old one until the window ends, then it is refused. */
+static void test_admin_rotation(void **state)
+{
+    tls_fixture *t = *state;
+    custos_error err;
+    uint64_t seq = 0;
+    custos_client *admin = tls_client(t, "ca", "admin");
+    const uint8_t *old_key = t->f.keys[GWF_KEY_CUSTODIAN].address;
+    const uint8_t *new_key = t->f.keys[GWF_KEY_UNKNOWN].address;
+    expect_admin_refusal(custos_client_rotate_signer(admin, old_key, new_key, GWF_FEED, 86401,
+                                                     &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "max_rotation_overlap");
+    expect_admin_refusal(custos_client_rotate_signer(admin, new_key, old_key, GWF_FEED, 2,
+                                                     &seq, &err),
+                         &err, CUSTOS_ERR_NOT_FOUND, "no active signer");
+    custos_client_free(admin);
+
+    char ca[1200], cert[1200], key[1200], out[8192];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "admin", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "admin", key, sizeof key);
+    strcat(key, ".key");
+    uint64_t end = gwf_now() + 2;
+    const char *rotate[] = {CUSTOS_CLI_BIN, "admin", "rotate-signer", "--gateway", t->f.target,
+                            "--old", t->f.keys[GWF_KEY_CUSTODIAN].hex, "--new",
+                            t->f.keys[GWF_KEY_UNKNOWN].hex, "--feed", GWF_FEED, "--overlap",
+                            "2", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    int rc = tu_run(rotate, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "auditSeq") == NULL)
+        fail_msg("custos admin rotate-signer exited %d: %s", rc, out);
+
+    custos_client *attestor = tls_client(t, "ca", "acme");
+    custos_submit_result res;
+    submit_pair(t, attestor, "acct-rotate-1", 1, GWF_KEY_ADMIN, &res);
+    if (gwf_now() < end && res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("old key refused inside its window: %s", res.detail);
+    while (gwf_now() <= end)
+        usleep(100 * 1000);
+    submit_pair(t, attestor, "acct-rotate-1", 2, GWF_KEY_ADMIN, &res);
+    if (res.reason != CUSTOS_REASON_REVOKED_SIGNER ||
+        strstr(res.detail, "overlap window ended") == NULL)
+        fail_msg("old key after its window: %s: %s", custos_reason_name(res.reason), res.detail);
+    /* The new key with the fund administrator: a quorum of two roles. */
+    custos_submission s;
+    gwf_make(&t->f, &s, "acct-rotate-1", 2, 1002);
+    gwf_sign(&t->f, &s, GWF_KEY_UNKNOWN);
+    gwf_sign(&t->f, &s, GWF_KEY_ADMIN);
+    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
+    custos_submission_clear(&s);
+    if (res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("new key refused: %s", res.detail);
+    custos_client_free(attestor);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_client_options_checked),
         cmocka_unit_test(test_admin_service),
         cmocka_unit_test(test_admin_changes_signers),
+        cmocka_unit_test(test_admin_rotation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
