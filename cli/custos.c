@@ -48,6 +48,8 @@ static const char usage[] =
     "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
     "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
     "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
+    "  admin set-feed-policy --gateway H:P --feed NAME --max-age S --max-skew S\n"
+    "                        --max-ttl S --threshold N --distinct-roles true|false\n"
     "                               change the allow-list (admin certificate); prints the\n"
     "                               audit entry's seq\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
@@ -847,15 +849,79 @@ static int admin_rotate(int argc, char **argv)
     return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
 }
 
+static int admin_feed_policy(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'},   {"feed", required_argument, NULL, 'f'},
+        {"max-age", required_argument, NULL, 'a'},   {"max-skew", required_argument, NULL, 's'},
+        {"max-ttl", required_argument, NULL, 't'},   {"threshold", required_argument, NULL, 'n'},
+        {"distinct-roles", required_argument, NULL, 'd'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *feed = NULL, *roles = NULL;
+    uint64_t v[4];
+    bool have[4] = {false};
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        int i = c == 'a' ? 0 : c == 's' ? 1 : c == 't' ? 2 : c == 'n' ? 3 : -1;
+        if (i >= 0) {
+            static const char *const flags[] = {"--max-age", "--max-skew", "--max-ttl",
+                                                "--threshold"};
+            if (!parse_u64(flags[i], optarg, &v[i]))
+                return EXIT_FAIL;
+            have[i] = true;
+            continue;
+        }
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'f': feed = optarg; break;
+        case 'd': roles = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    bool all = have[0] && have[1] && have[2] && have[3];
+    if (optind != argc || feed == NULL || !all || roles == NULL ||
+        (strcmp(roles, "true") != 0 && strcmp(roles, "false") != 0) || v[3] > UINT32_MAX) {
+        fail("admin set-feed-policy: --feed, --max-age, --max-skew, --max-ttl, --threshold "
+             "and --distinct-roles true|false are all required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_feed_policy policy = {.max_age = v[0], .max_skew = v[1], .max_ttl = v[2],
+                                 .threshold = (uint32_t)v[3],
+                                 .distinct_roles = strcmp(roles, "true") == 0};
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_error err;
+    custos_rc rc = custos_client_set_feed_policy(client, feed, &policy, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
 static int cmd_admin(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "set-feed-policy") == 0)
+        return admin_feed_policy(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "rotate-signer") == 0)
         return admin_rotate(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "add-signer") == 0)
         return admin_signer(argc - 1, argv + 1, true);
     if (argc >= 2 && strcmp(argv[1], "revoke-signer") == 0)
         return admin_signer(argc - 1, argv + 1, false);
-    fail("admin: expected 'add-signer', 'revoke-signer' or 'rotate-signer'\n%s", usage);
+    fail("admin: expected 'add-signer', 'revoke-signer', 'rotate-signer' or "
+         "'set-feed-policy'\n%s", usage);
     return EXIT_FAIL;
 }
 

@@ -22,6 +22,9 @@
 #define ACTION_ADD "add_signer"
 #define ACTION_REVOKE "revoke_signer"
 #define ACTION_ROTATE "rotate_signer"
+#define ACTION_FEED "set_feed_policy"
+/* The bounds of the config file's [feed] keys. */
+#define ADMIN_MAX_SECONDS 4294967295u
 
 struct gw_admin {
     const gw_config *cfg;   /* as started: the settings a reload cannot change */
@@ -193,10 +196,65 @@ bad:
                             "damaged", e->seq, e->action);
 }
 
+/* The payload of a feed policy: the policy text's feed line (audit.h). */
+static int feed_text(char *out, size_t cap, const gw_feed *f)
+{
+    return snprintf(out, cap,
+                    "feed %s max_age=%" PRIu64 " max_skew=%" PRIu64 " max_ttl=%" PRIu64
+                    " threshold=%" PRIu32 " distinct_roles=%s\n",
+                    f->name, f->max_age, f->max_skew, f->max_ttl, f->threshold,
+                    f->distinct_roles ? "true" : "false");
+}
+
+static custos_rc list_apply_feed(admin_list *l, const custos_audit_entry *e, char *text,
+                                 custos_error *err)
+{
+    /* text: "feed NAME max_age=.. max_skew=.. max_ttl=.. threshold=.. distinct_roles=..". */
+    char *tail = strstr(text, " max_age=");
+    if (strncmp(text, "feed ", 5) != 0 || tail == NULL)
+        goto bad;
+    *tail = '\0';
+    unsigned long long age, skew, ttl;
+    unsigned threshold;
+    char roles[8];
+    int used = 0;
+    if (sscanf(tail + 1, "max_age=%llu max_skew=%llu max_ttl=%llu threshold=%u "
+                         "distinct_roles=%7s%n",
+               &age, &skew, &ttl, &threshold, roles, &used) != 5 ||
+        tail[1 + used] != '\0' || (strcmp(roles, "true") != 0 && strcmp(roles, "false") != 0))
+        goto bad;
+    for (size_t i = 0; i < l->n_feeds; i++) {
+        gw_feed *f = &l->feeds[i];
+        if (strcmp(f->name, text + 5) != 0)
+            continue;
+        f->max_age = age;
+        f->max_skew = skew;
+        f->max_ttl = ttl;
+        f->threshold = threshold;
+        f->distinct_roles = strcmp(roles, "true") == 0;
+    }
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
 /* Applies one audit entry of an admin change to l; other entries (reloads) change
  * nothing here. A change that does not parse means a damaged log: an error. */
 static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_error *err)
 {
+    if (strcmp(e->action, ACTION_FEED) == 0) {
+        char text[320];
+        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
+            e->payload[e->payload_len - 1] != '\n')
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
+                                    "log is damaged", e->seq, e->action);
+        memcpy(text, e->payload, e->payload_len - 1);
+        text[e->payload_len - 1] = '\0';
+        return list_apply_feed(l, e, text, err);
+    }
     if (strcmp(e->action, ACTION_ROTATE) == 0) {
         char text[320];
         if (e->payload_len == 0 || e->payload_len >= sizeof text ||
@@ -584,14 +642,63 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
     return out;
 }
 
-/* Whether feed's threshold is still reachable by l's active signers. */
+static bool list_quorum_reachable(const admin_list *l, const gw_feed *f);
+
+gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const gw_feed *policy,
+                                         uint64_t *seq, char *detail, size_t cap)
+{
+    if (policy->max_age == 0 || policy->max_age > ADMIN_MAX_SECONDS ||
+        policy->max_skew > ADMIN_MAX_SECONDS || policy->max_ttl == 0 ||
+        policy->max_ttl > ADMIN_MAX_SECONDS || policy->threshold == 0 ||
+        policy->threshold > CUSTOS_MAX_SIGNATURES) {
+        snprintf(detail, cap, "max_age and max_ttl must be 1 to %u s, max_skew 0 to %u s, "
+                 "threshold 1 to %d (as in a [feed] section)", ADMIN_MAX_SECONDS,
+                 ADMIN_MAX_SECONDS, CUSTOS_MAX_SIGNATURES);
+        return GW_ADMIN_INVALID;
+    }
+    char payload[320];
+    feed_text(payload, sizeof payload, policy);
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    gw_feed *f = NULL;
+    for (size_t i = 0; i < l.n_feeds && f == NULL; i++)
+        if (strcmp(l.feeds[i].name, policy->name) == 0)
+            f = &l.feeds[i];
+    if (f == NULL) {
+        snprintf(detail, cap, "feed '%s' is not configured on this gateway", policy->name);
+        out = GW_ADMIN_NOT_FOUND;
+    } else {
+        *f = *policy;
+        if (!list_quorum_reachable(&l, f)) {
+            snprintf(detail, cap, "feed '%s' has too few active signers%s for a threshold of "
+                     "%" PRIu32 ": add signers first", policy->name,
+                     policy->distinct_roles ? " with distinct roles" : "", policy->threshold);
+            out = GW_ADMIN_PRECONDITION;
+        } else {
+            out = admin_commit(a, actor, ACTION_FEED, payload, &l, seq, detail, cap);
+        }
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+/* Whether feed's threshold stays reachable by l's active signers; a key being rotated
+ * out does not count, its window ends. */
 static bool list_quorum_reachable(const admin_list *l, const gw_feed *f)
 {
     bool roles[GW_ROLE_COUNT] = {false};
     uint32_t signers = 0, distinct = 0;
     for (size_t i = 0; i < l->n_signers; i++) {
         const gw_signer *s = &l->signers[i];
-        if (!s->active || strcmp(s->feed, f->name) != 0)
+        if (!s->active || s->not_after != 0 || strcmp(s->feed, f->name) != 0)
             continue;
         signers++;
         if (!roles[s->role]) {

@@ -51,6 +51,10 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
                                        const uint8_t new_address[CUSTOS_ADDRESS_LEN],
                                        const char *feed, uint64_t overlap, uint64_t *seq,
                                        char *detail, size_t cap);
+/* Replaces feed's policy (all of max_age, max_skew, max_ttl, threshold, distinct_roles;
+ * name identifies the feed, which must exist). */
+gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const gw_feed *policy,
+                                         uint64_t *seq, char *detail, size_t cap);
 /* Revokes address for feed: its signatures are refused from the next submission on. */
 gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
                                        const uint8_t address[CUSTOS_ADDRESS_LEN],

@@ -59,6 +59,7 @@ typedef enum method {
     M_ADD_SIGNER,
     M_REVOKE_SIGNER,
     M_ROTATE_SIGNER,
+    M_SET_FEED_POLICY,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -88,6 +89,8 @@ static const struct {
                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_ROTATE_SIGNER] = {"/custos.v1.GatewayAdmin/RotateSigner",
                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_SET_FEED_POLICY] = {"/custos.v1.GatewayAdmin/SetFeedPolicy",
+                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
@@ -992,6 +995,38 @@ static void handle_rotate_signer(call *c)
     custos__v1__rotate_signer_request__free_unpacked(req, NULL);
 }
 
+static void handle_set_feed_policy(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__SetFeedPolicyRequest *req =
+        unpack_request(c, &custos__v1__set_feed_policy_request__descriptor);
+    if (req == NULL)
+        return;
+    const char *feed = req->feed != NULL ? req->feed : "";
+    char detail[512];
+    uint64_t seq = 0;
+    gw_admin_result r;
+    gw_feed policy;
+    memset(&policy, 0, sizeof policy);
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, sizeof detail, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        r = GW_ADMIN_INVALID;
+    } else {
+        snprintf(policy.name, sizeof policy.name, "%s", feed);
+        policy.max_age = req->max_age;
+        policy.max_skew = req->max_skew;
+        policy.max_ttl = req->max_ttl;
+        policy.threshold = req->threshold;
+        policy.distinct_roles = req->distinct_roles;
+        r = gw_admin_set_feed_policy(c->srv->admin, name, &policy, &seq, detail,
+                                     sizeof detail);
+    }
+    admin_finish(c, r, seq, detail);
+    custos__v1__set_feed_policy_request__free_unpacked(req, NULL);
+}
+
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -1305,6 +1340,7 @@ static void on_request(call *c, bool ok)
     case M_ADD_SIGNER: handle_add_signer(c); break;
     case M_REVOKE_SIGNER: handle_revoke_signer(c); break;
     case M_ROTATE_SIGNER: handle_rotate_signer(c); break;
+    case M_SET_FEED_POLICY: handle_set_feed_policy(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;

@@ -34,6 +34,7 @@ enum {
     H_ADD_SIGNER,
     H_REVOKE_SIGNER,
     H_ROTATE_SIGNER,
+    H_SET_FEED_POLICY,
     H_HEALTH,
     H_COUNT
 };
@@ -49,6 +50,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_ADD_SIGNER] = "/custos.v1.GatewayAdmin/AddSigner",
     [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
     [H_ROTATE_SIGNER] = "/custos.v1.GatewayAdmin/RotateSigner",
+    [H_SET_FEED_POLICY] = "/custos.v1.GatewayAdmin/SetFeedPolicy",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -858,6 +860,20 @@ custos_rc custos_client_rotate_signer(custos_client *c,
     req.feed = (char *)feed;
     req.overlap_seconds = overlap_seconds;
     return admin_change(c, H_ROTATE_SIGNER, "RotateSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
+                                        const custos_feed_policy *policy, uint64_t *audit_seq,
+                                        custos_error *err)
+{
+    Custos__V1__SetFeedPolicyRequest req = CUSTOS__V1__SET_FEED_POLICY_REQUEST__INIT;
+    req.feed = (char *)feed;
+    req.max_age = policy->max_age;
+    req.max_skew = policy->max_skew;
+    req.max_ttl = policy->max_ttl;
+    req.threshold = policy->threshold;
+    req.distinct_roles = policy->distinct_roles;
+    return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)

@@ -128,6 +128,15 @@ custos_rc custos_client_rotate_signer(custos_client *c,
                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t overlap_seconds,
                                       uint64_t *audit_seq, custos_error *err);
+/* SetFeedPolicy: every field of the feed's policy, as in its [feed] section. */
+typedef struct custos_feed_policy {
+    uint64_t max_age, max_skew, max_ttl;
+    uint32_t threshold;
+    bool distinct_roles;
+} custos_feed_policy;
+custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
+                                        const custos_feed_policy *policy, uint64_t *audit_seq,
+                                        custos_error *err);
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,

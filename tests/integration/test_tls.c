@@ -665,6 +665,53 @@ static void test_admin_rotation(void **state)
     custos_client_free(attestor);
 }
 
+/* Feed policy through the admin service and the CLI: a threshold the active signers
+ * cannot reach is refused; a threshold of one takes effect for the next submission. */
+static void test_admin_feed_policy(void **state)
+{
+    tls_fixture *t = *state;
+    custos_error err;
+    uint64_t seq = 0;
+    custos_client *admin = tls_client(t, "ca", "admin");
+    custos_feed_policy p = {.max_age = 86400, .max_skew = 300, .max_ttl = 604800,
+                            .threshold = 3, .distinct_roles = true};
+    expect_admin_refusal(custos_client_set_feed_policy(admin, GWF_FEED, &p, &seq, &err), &err,
+                         CUSTOS_ERR_REFUSED, "too few active signers");
+    expect_admin_refusal(custos_client_set_feed_policy(admin, "no-such-feed", &p, &seq, &err),
+                         &err, CUSTOS_ERR_NOT_FOUND, "not configured");
+    p.max_age = 0;
+    expect_admin_refusal(custos_client_set_feed_policy(admin, GWF_FEED, &p, &seq, &err), &err,
+                         CUSTOS_ERR_REFUSED, "max_age");
+    custos_client_free(admin);
+
+    char ca[1200], cert[1200], key[1200], out[8192];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "admin", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "admin", key, sizeof key);
+    strcat(key, ".key");
+    const char *set[] = {CUSTOS_CLI_BIN, "admin", "set-feed-policy", "--gateway", t->f.target,
+                         "--feed", GWF_FEED, "--max-age", "86400", "--max-skew", "300",
+                         "--max-ttl", "604800", "--threshold", "1", "--distinct-roles", "false",
+                         "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    int rc = tu_run(set, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "auditSeq") == NULL)
+        fail_msg("custos admin set-feed-policy exited %d: %s", rc, out);
+
+    custos_client *attestor = tls_client(t, "ca", "acme");
+    custos_submission s;
+    custos_submit_result res;
+    gwf_make(&t->f, &s, "acct-policy-1", 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN2);
+    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
+    custos_submission_clear(&s);
+    if (res.state != CUSTOS_STATE_ACCEPTED || res.threshold != 1)
+        fail_msg("one signature under threshold 1: state %d, threshold %u: %s", (int)res.state,
+                 res.threshold, res.detail);
+    custos_client_free(attestor);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_admin_service),
         cmocka_unit_test(test_admin_changes_signers),
         cmocka_unit_test(test_admin_rotation),
+        cmocka_unit_test(test_admin_feed_policy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
