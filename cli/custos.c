@@ -48,6 +48,7 @@ static const char usage[] =
     "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
     "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
     "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
+    "  admin release-held --gateway H:P --digest 0x.. --note TEXT\n"
     "  admin set-feed-policy --gateway H:P --feed NAME --max-age S --max-skew S\n"
     "                        --max-ttl S --threshold N --distinct-roles true|false\n"
     "                               change the allow-list (admin certificate); prints the\n"
@@ -910,8 +911,58 @@ static int admin_feed_policy(int argc, char **argv)
     return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
 }
 
+static int admin_release_held(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"digest", required_argument, NULL, 'd'},
+        {"note", required_argument, NULL, 'n'},    CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *digest_hex = NULL, *note = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'd': digest_hex = optarg; break;
+        case 'n': note = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    uint8_t digest[32];
+    if (optind != argc || digest_hex == NULL || note == NULL || note[0] == '\0') {
+        fail("admin release-held: --digest 0x.. (32 bytes) and a non-empty --note are "
+             "required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_error err;
+    if (custos_hex_decode(digest_hex, digest, sizeof digest, &err) != CUSTOS_OK) {
+        fail("--digest: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = custos_client_release_held(client, digest, note, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
 static int cmd_admin(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "release-held") == 0)
+        return admin_release_held(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "set-feed-policy") == 0)
         return admin_feed_policy(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "rotate-signer") == 0)
@@ -920,8 +971,8 @@ static int cmd_admin(int argc, char **argv)
         return admin_signer(argc - 1, argv + 1, true);
     if (argc >= 2 && strcmp(argv[1], "revoke-signer") == 0)
         return admin_signer(argc - 1, argv + 1, false);
-    fail("admin: expected 'add-signer', 'revoke-signer', 'rotate-signer' or "
-         "'set-feed-policy'\n%s", usage);
+    fail("admin: expected 'add-signer', 'revoke-signer', 'rotate-signer', "
+         "'set-feed-policy' or 'release-held'\n%s", usage);
     return EXIT_FAIL;
 }
 

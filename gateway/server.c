@@ -60,6 +60,7 @@ typedef enum method {
     M_REVOKE_SIGNER,
     M_ROTATE_SIGNER,
     M_SET_FEED_POLICY,
+    M_RELEASE_HELD,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -91,6 +92,8 @@ static const struct {
                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_SET_FEED_POLICY] = {"/custos.v1.GatewayAdmin/SetFeedPolicy",
                            GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_RELEASE_HELD] = {"/custos.v1.GatewayAdmin/ReleaseHeld",
+                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
@@ -1027,6 +1030,30 @@ static void handle_set_feed_policy(call *c)
     custos__v1__set_feed_policy_request__free_unpacked(req, NULL);
 }
 
+/* The circuit breaker (DESIGN rule 6) holds nothing yet: the request is checked, then
+ * answered UNIMPLEMENTED, and nothing is recorded. */
+static void handle_release_held(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__ReleaseHeldRequest *req =
+        unpack_request(c, &custos__v1__release_held_request__descriptor);
+    if (req == NULL)
+        return;
+    char detail[160];
+    if (req->digest.len != CUSTOS_HASH_LEN) {
+        snprintf(detail, sizeof detail, "digest must be 32 bytes, got %zu", req->digest.len);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    } else {
+        unary_finish(c, GRPC_STATUS_UNIMPLEMENTED,
+                     "this gateway has no circuit breaker yet, so it holds no attestation to "
+                     "release; nothing was changed",
+                     CUSTOS_REASON_NONE, NULL);
+    }
+    custos__v1__release_held_request__free_unpacked(req, NULL);
+}
+
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
 {
     Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
@@ -1341,6 +1368,7 @@ static void on_request(call *c, bool ok)
     case M_REVOKE_SIGNER: handle_revoke_signer(c); break;
     case M_ROTATE_SIGNER: handle_rotate_signer(c); break;
     case M_SET_FEED_POLICY: handle_set_feed_policy(c); break;
+    case M_RELEASE_HELD: handle_release_held(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;

@@ -35,6 +35,7 @@ enum {
     H_REVOKE_SIGNER,
     H_ROTATE_SIGNER,
     H_SET_FEED_POLICY,
+    H_RELEASE_HELD,
     H_HEALTH,
     H_COUNT
 };
@@ -51,6 +52,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
     [H_ROTATE_SIGNER] = "/custos.v1.GatewayAdmin/RotateSigner",
     [H_SET_FEED_POLICY] = "/custos.v1.GatewayAdmin/SetFeedPolicy",
+    [H_RELEASE_HELD] = "/custos.v1.GatewayAdmin/ReleaseHeld",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -874,6 +876,16 @@ custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
     req.threshold = policy->threshold;
     req.distinct_roles = policy->distinct_roles;
     return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+                                     const char *note, uint64_t *audit_seq, custos_error *err)
+{
+    Custos__V1__ReleaseHeldRequest req = CUSTOS__V1__RELEASE_HELD_REQUEST__INIT;
+    req.digest.data = (uint8_t *)digest;
+    req.digest.len = 32;
+    req.note = (char *)note;
+    return admin_change(c, H_RELEASE_HELD, "ReleaseHeld", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)

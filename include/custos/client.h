@@ -137,6 +137,9 @@ typedef struct custos_feed_policy {
 custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
                                         const custos_feed_policy *policy, uint64_t *audit_seq,
                                         custos_error *err);
+/* ReleaseHeld: releases the held attestation of digest, with a note for the audit log. */
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+                                     const char *note, uint64_t *audit_seq, custos_error *err);
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,

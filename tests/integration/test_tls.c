@@ -712,6 +712,37 @@ static void test_admin_feed_policy(void **state)
     custos_client_free(attestor);
 }
 
+/* ReleaseHeld: admin only, checked, and UNIMPLEMENTED (nothing recorded) while the
+ * gateway has no circuit breaker. */
+static void test_admin_release_held(void **state)
+{
+    tls_fixture *t = *state;
+    custos_error err;
+    uint64_t seq = 0;
+    uint8_t digest[32] = {1};
+    custos_client *attestor = tls_client(t, "ca", "acme");
+    expect_admin_refusal(custos_client_release_held(attestor, digest, "ops ticket 1", &seq,
+                                                    &err),
+                         &err, CUSTOS_ERR_REFUSED, "UNAUTHORIZED_CLIENT");
+    custos_client_free(attestor);
+    custos_client *admin = tls_client(t, "ca", "admin");
+    custos_audit_entry *e = NULL;
+    size_t before = 0, after = 0;
+    assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &before, &err), CUSTOS_OK);
+    for (size_t i = 0; i < before; i++)
+        custos_audit_entry_clear(&e[i]);
+    free(e);
+    expect_admin_refusal(custos_client_release_held(admin, digest, "ops ticket 1", &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "status 12");
+    assert_non_null(strstr(err.message, "no circuit breaker"));
+    assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &after, &err), CUSTOS_OK);
+    for (size_t i = 0; i < after; i++)
+        custos_audit_entry_clear(&e[i]);
+    free(e);
+    assert_int_equal(after, before);
+    custos_client_free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_admin_changes_signers),
         cmocka_unit_test(test_admin_rotation),
         cmocka_unit_test(test_admin_feed_policy),
+        cmocka_unit_test(test_admin_release_held),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
