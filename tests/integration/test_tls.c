@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <grpc/status.h>
 
@@ -743,6 +744,46 @@ static void test_admin_release_held(void **state)
     custos_client_free(admin);
 }
 
+static void tls_sql(const tls_fixture *t, const char *sql)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/custos.db", t->f.dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* An admin change whose audit entry cannot be written is refused and changes nothing. */
+static void test_admin_change_needs_audit_entry(void **state)
+{
+    tls_fixture *t = *state;
+    custos_error err;
+    uint64_t seq = 0;
+    const uint8_t *key = t->f.keys[GWF_KEY_OTHER].address;
+    tls_sql(t, "CREATE TRIGGER audit_refused BEFORE INSERT ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END");
+    custos_client *admin = tls_client(t, "ca", "admin");
+    custos_rc rc = custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err);
+    tls_sql(t, "DROP TRIGGER audit_refused");
+    if (rc != CUSTOS_ERR_UNAVAILABLE || strstr(err.message, "nothing changed") == NULL)
+        fail_msg("got %s: %s", custos_rc_name(rc), err.message);
+    custos_signer_info *list = NULL;
+    size_t n = 0;
+    assert_int_equal(custos_client_list_signers(admin, &list, &n, &err), CUSTOS_OK);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(list[i].address, key, 20) == 0)
+            assert_string_not_equal(list[i].feed, GWF_FEED);
+    free(list);
+    /* With the log writable again, the same change goes through. */
+    assert_int_equal(custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err),
+                     CUSTOS_OK);
+    custos_client_free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_admin_rotation),
         cmocka_unit_test(test_admin_feed_policy),
         cmocka_unit_test(test_admin_release_held),
+        cmocka_unit_test(test_admin_change_needs_audit_entry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
