@@ -38,9 +38,10 @@ static const char usage[] =
     "  signers --gateway H:P        the signer allow-list\n"
     "  health --gateway H:P         exit 0 when the gateway is serving\n"
     "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
-    "  audit verify-log --gateway H:P [--idle-timeout-ms N]\n"
+    "  audit verify-log --gateway H:P [--head CURSOR:0xHASH] [--idle-timeout-ms N]\n"
     "                               replays the accepted log and checks every chain link\n"
-    "                               and digest up to the head; exit 1 at the first break\n"
+    "                               and digest up to the head (and a head kept from\n"
+    "                               before); exit 1 at the first break\n"
     "  audit list --gateway H:P [--after SEQ]\n"
     "                               the audit log (admin certificate), one JSON line each\n"
     "  audit verify --gateway H:P   fetches the whole audit log (admin certificate) and\n"
@@ -477,6 +478,8 @@ static int cmd_chain_head(int argc, char **argv)
 /* Replays the log up to head_cursor, recomputing each record's digest from its fields and
  * each chain link from the one before. */
 typedef struct chain_check {
+    uint64_t kept_cursor;    /* 0: no kept head to check */
+    uint8_t kept_hash[CUSTOS_CHAIN_HASH_LEN];
     uint64_t head_cursor;
     uint8_t tip[CUSTOS_CHAIN_HASH_LEN];
     uint64_t records, last_cursor;
@@ -505,6 +508,14 @@ static bool on_chain_record(void *arg, const custos_record *rec)
                  "rewritten at or before this cursor");
         return false;
     }
+    if (rec->cursor == k->kept_cursor &&
+        memcmp(k->tip, k->kept_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "the chain hash differs from the kept head: the history up to it was "
+                 "rewritten");
+        return false;
+    }
     return rec->cursor < k->head_cursor;
 }
 
@@ -512,8 +523,9 @@ static int audit_verify_log(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"gateway", required_argument, NULL, 'g'},
-        {"idle-timeout-ms", required_argument, NULL, 't'}, CONN_OPTIONS, {0, 0, 0, 0}};
-    const char *gateway = NULL;
+        {"idle-timeout-ms", required_argument, NULL, 't'},
+        {"head", required_argument, NULL, 'k'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *kept = NULL;
     uint64_t idle = 10000;
     custos_client_options conn = {0};
     int c;
@@ -523,12 +535,33 @@ static int audit_verify_log(int argc, char **argv)
         switch (c) {
         case 'g': gateway = optarg; break;
         case 't': if (!parse_u64("--idle-timeout-ms", optarg, &idle)) return EXIT_FAIL; break;
+        case 'k': kept = optarg; break;
         default: fputs(usage, stderr); return EXIT_FAIL;
         }
     }
     if (optind != argc) {
         fail("audit verify-log: unexpected argument '%s'\n%s", argv[optind], usage);
         return EXIT_FAIL;
+    }
+    chain_check k;
+    memset(&k, 0, sizeof k);
+    if (kept != NULL) {
+        const char *colon = strchr(kept, ':');
+        char num[24];
+        custos_error herr;
+        if (colon == NULL || (size_t)(colon - kept) >= sizeof num) {
+            fail("--head: CURSOR:0xHASH expected, as custos chain-head prints them");
+            return EXIT_FAIL;
+        }
+        memcpy(num, kept, (size_t)(colon - kept));
+        num[colon - kept] = '\0';
+        if (!parse_u64("--head", num, &k.kept_cursor))
+            return EXIT_FAIL;
+        if (k.kept_cursor == 0 ||
+            custos_hex_decode(colon + 1, k.kept_hash, sizeof k.kept_hash, &herr) != CUSTOS_OK) {
+            fail("--head: a cursor above 0 and a 32-byte hash expected");
+            return EXIT_FAIL;
+        }
     }
     if (idle == 0 || idle > INT32_MAX) {
         fail("--idle-timeout-ms: from 1 to %d", INT32_MAX);
@@ -538,8 +571,6 @@ static int audit_verify_log(int argc, char **argv)
     int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
         return status;
-    chain_check k;
-    memset(&k, 0, sizeof k);
     uint8_t head[CUSTOS_CHAIN_HASH_LEN];
     custos_error err;
     custos_rc rc = custos_client_get_chain_head(client, &k.head_cursor, head, &err);
@@ -549,6 +580,13 @@ static int audit_verify_log(int argc, char **argv)
     if (rc != CUSTOS_OK) {
         fail("%s", err.message);
         return exit_for(rc);
+    }
+    if (k.broken_at == 0 && k.kept_cursor > k.head_cursor) {
+        k.broken_at = k.head_cursor + 1;
+        snprintf(k.why, sizeof k.why,
+                 "the kept head is at cursor %llu, beyond the gateway's head %llu: records "
+                 "were removed", (unsigned long long)k.kept_cursor,
+                 (unsigned long long)k.head_cursor);
     }
     if (k.broken_at == 0 && k.last_cursor != k.head_cursor) {
         k.broken_at = k.last_cursor + 1;

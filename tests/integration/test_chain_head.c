@@ -2,7 +2,8 @@
  * carries the link of the records before it, GetChainHead is the last link, and
  * `custos audit verify-log` passes on an honest log and finds the first broken link after
  * a row of the SQLite file was changed behind the gateway's back (a chain hash, or a
- * digest). A log written before the chain existed is linked when the gateway opens it. */
+ * digest), and a head kept from before exposes removed records. A log written before the
+ * chain existed is linked when the gateway opens it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -89,12 +90,17 @@ static void assert_chain_consistent(size_t n_records)
     assert_memory_equal(head, r.tip, CUSTOS_CHAIN_HASH_LEN);
 }
 
-/* `custos audit verify-log`; returns its exit status, output in out. */
-static int verify_log(char *out, size_t cap)
+/* `custos audit verify-log [--head kept]`; returns its exit status, output in out. */
+static int verify_log_kept(const char *kept, char *out, size_t cap)
 {
     const char *argv[] = {CUSTOS_CLI_BIN, "audit", "verify-log", "--gateway", F.target,
-                          "--insecure", NULL};
+                          "--insecure", kept != NULL ? "--head" : NULL, kept, NULL};
     return tu_run(argv, out, cap, 1);
+}
+
+static int verify_log(char *out, size_t cap)
+{
+    return verify_log_kept(NULL, out, cap);
 }
 
 static void run_sql(const char *sql)
@@ -197,6 +203,46 @@ static void test_log_from_before_the_chain_is_linked(void **state)
     assert_chain_consistent(N_RECORDS + 1);
 }
 
+/* A head kept from before: still on the chain after more records; after the newest
+ * records were removed (invisible to the chain alone) the kept head exposes it. */
+static void test_kept_head_exposes_truncation(void **state)
+{
+    (void)state;
+    accept_records(N_RECORDS);
+    uint64_t cursor;
+    uint8_t hash[CUSTOS_CHAIN_HASH_LEN];
+    custos_error err;
+    assert_int_equal(custos_client_get_chain_head(F.client, &cursor, hash, &err), CUSTOS_OK);
+    char kept[128];
+    int n = snprintf(kept, sizeof kept, "%llu:0x", (unsigned long long)cursor);
+    for (size_t i = 0; i < sizeof hash; i++)
+        n += snprintf(kept + n, sizeof kept - (size_t)n, "%02x", hash[i]);
+
+    custos_submission s;
+    custos_submit_result res;
+    gwf_make(&F, &s, "CHAIN-3", 1, 7);
+    gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&F, &s, GWF_KEY_AGENT);
+    gwf_submit(&F, &s, &res);
+    custos_submission_clear(&s);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+    char out[4096];
+    int status = verify_log_kept(kept, out, sizeof out);
+    if (status != 0)
+        fail_msg("verify-log --head %s exited %d: %s", kept, status, out);
+
+    assert_int_equal(gwf_stop(&F), 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM accepted WHERE cursor >= %llu",
+             (unsigned long long)cursor);
+    run_sql(sql);
+    gwf_start(&F);
+    assert_int_equal(verify_log(out, sizeof out), 0); /* the chain alone cannot tell */
+    assert_int_equal(verify_log_kept(kept, out, sizeof out), 1);
+    if (strstr(out, "records were removed") == NULL)
+        fail_msg("verify-log output: %s", out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_digest_is_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_from_before_the_chain_is_linked, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_kept_head_exposes_truncation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
