@@ -37,6 +37,7 @@ static double verify_rate(const gw_verifier *v, const encoded *enc, size_t n, ui
             fprintf(stderr, "bench_verify: attestation %zu refused: %s\n", i, detail);
             exit(2);
         }
+        gw_policy_release(out.policy);
         custos_submission_clear(&s);
     }
     return (double)n / (bench_now() - t0);
@@ -160,8 +161,10 @@ int main(int argc, char **argv)
     cfg.n_feeds = 1;
     cfg.signers = &allowed;
     cfg.n_signers = 1;
+    gw_registry *reg = NULL;
     gw_verifier *v = NULL;
-    if (gw_verifier_new(&cfg, &v, NULL) != CUSTOS_OK)
+    if (gw_registry_new(&cfg, &reg, NULL) != CUSTOS_OK ||
+        gw_verifier_new(&cfg, reg, &v, NULL) != CUSTOS_OK)
         return 2;
 
     /* Warm-up: thread contexts, caches, CPU frequency. */
@@ -196,6 +199,7 @@ int main(int argc, char **argv)
     }
 
     gw_verifier_free(v);
+    gw_registry_free(reg);
     for (size_t i = 0; i < count; i++) {
         custos_submission_clear(&subs[i]);
         free(enc[i].buf);

@@ -1,5 +1,6 @@
 /* custos: the borrower's and operator's command line. Queries a gateway (latest attestation,
- * watch, signers, health) and verifies exported attestations offline. Output is JSON. */
+ * watch, signers, health, chain head), checks a gateway's accepted chain, and verifies
+ * exported attestations offline. Output is JSON. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
+#include "custos/chain.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
@@ -34,6 +37,23 @@ static const char usage[] =
     "                               accepted attestations, one JSON line each\n"
     "  signers --gateway H:P        the signer allow-list\n"
     "  health --gateway H:P         exit 0 when the gateway is serving\n"
+    "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
+    "  audit verify-log --gateway H:P [--head CURSOR:0xHASH] [--idle-timeout-ms N]\n"
+    "                               replays the accepted log and checks every chain link\n"
+    "                               and digest up to the head (and a head kept from\n"
+    "                               before); exit 1 at the first break\n"
+    "  audit list --gateway H:P [--after SEQ]\n"
+    "                               the audit log (admin certificate), one JSON line each\n"
+    "  audit verify --gateway H:P   fetches the whole audit log (admin certificate) and\n"
+    "                               checks its hash chain; exit 1 at the first break\n"
+    "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
+    "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
+    "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
+    "  admin release-held --gateway H:P --digest 0x.. --note TEXT\n"
+    "  admin set-feed-policy --gateway H:P --feed NAME --max-age S --max-skew S\n"
+    "                        --max-ttl S --threshold N --distinct-roles true|false\n"
+    "                               change the allow-list (admin certificate); prints the\n"
+    "                               audit entry's seq\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
@@ -182,8 +202,9 @@ static json_t *record_json(const custos_record *r)
     ok = ok && put(o, "cursor", j_u64(r->cursor)) &&
          put(o, "state", json_string(state_name(r->state))) &&
          put(o, "digest", j_hex(r->digest, 32)) &&
-         put(o, "acceptedAt", j_u64(r->accepted_at)) && put_submission(o, &r->sub) &&
-         put(o, "signers", json_incref(signers));
+         put(o, "acceptedAt", j_u64(r->accepted_at)) &&
+         put(o, "chainHash", j_hex(r->chain_hash, CUSTOS_CHAIN_HASH_LEN)) &&
+         put_submission(o, &r->sub) && put(o, "signers", json_incref(signers));
     json_decref(signers);
     if (!ok) {
         json_decref(o);
@@ -414,6 +435,7 @@ static int cmd_signers(int argc, char **argv)
              put(o, "feed", json_string(signers[i].feed)) &&
              put(o, "role", json_string(signers[i].role)) &&
              put(o, "active", json_boolean(signers[i].active)) &&
+             (signers[i].not_after == 0 || put(o, "notAfter", j_u64(signers[i].not_after))) &&
              json_array_append(arr, o) == 0;
         json_decref(o);
     }
@@ -423,6 +445,573 @@ static int cmd_signers(int argc, char **argv)
         arr = NULL;
     }
     return emit(arr, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_chain_head(int argc, char **argv)
+{
+    const char *gateway;
+    custos_client *client;
+    custos_client_options conn = {0};
+    int status = gateway_only(argc, argv, &gateway, &conn);
+    if (status == EXIT_OK)
+        status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t cursor;
+    uint8_t hash[CUSTOS_CHAIN_HASH_LEN];
+    custos_error err;
+    custos_rc rc = custos_client_get_chain_head(client, &cursor, hash, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    json_t *o = json_object();
+    if (o != NULL && !(put(o, "cursor", j_u64(cursor)) &&
+                       put(o, "chainHash", j_hex(hash, CUSTOS_CHAIN_HASH_LEN)))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
+}
+
+/* Replays the log up to head_cursor, recomputing each record's digest from its fields and
+ * each chain link from the one before. */
+typedef struct chain_check {
+    uint64_t kept_cursor;    /* 0: no kept head to check */
+    uint8_t kept_hash[CUSTOS_CHAIN_HASH_LEN];
+    uint64_t head_cursor;
+    uint8_t tip[CUSTOS_CHAIN_HASH_LEN];
+    uint64_t records, last_cursor;
+    uint64_t broken_at;      /* 0: no break found */
+    char why[200];
+} chain_check;
+
+static bool on_chain_record(void *arg, const custos_record *rec)
+{
+    chain_check *k = arg;
+    uint8_t digest[32];
+    custos_attestation_digest(&rec->sub.domain, &rec->sub.att, digest);
+    k->records++;
+    k->last_cursor = rec->cursor;
+    if (memcmp(digest, rec->digest, sizeof digest) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "the record's fields do not hash to its digest: the attestation was changed");
+        return false;
+    }
+    custos_chain_link(k->tip, rec->cursor, rec->digest, k->tip);
+    if (memcmp(k->tip, rec->chain_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "its chain hash is not the link of the records before it: the log was "
+                 "rewritten at or before this cursor");
+        return false;
+    }
+    if (rec->cursor == k->kept_cursor &&
+        memcmp(k->tip, k->kept_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
+        k->broken_at = rec->cursor;
+        snprintf(k->why, sizeof k->why,
+                 "the chain hash differs from the kept head: the history up to it was "
+                 "rewritten");
+        return false;
+    }
+    return rec->cursor < k->head_cursor;
+}
+
+static int audit_verify_log(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'},
+        {"idle-timeout-ms", required_argument, NULL, 't'},
+        {"head", required_argument, NULL, 'k'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *kept = NULL;
+    uint64_t idle = 10000;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 't': if (!parse_u64("--idle-timeout-ms", optarg, &idle)) return EXIT_FAIL; break;
+        case 'k': kept = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc) {
+        fail("audit verify-log: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    chain_check k;
+    memset(&k, 0, sizeof k);
+    if (kept != NULL) {
+        const char *colon = strchr(kept, ':');
+        char num[24];
+        custos_error herr;
+        if (colon == NULL || (size_t)(colon - kept) >= sizeof num) {
+            fail("--head: CURSOR:0xHASH expected, as custos chain-head prints them");
+            return EXIT_FAIL;
+        }
+        memcpy(num, kept, (size_t)(colon - kept));
+        num[colon - kept] = '\0';
+        if (!parse_u64("--head", num, &k.kept_cursor))
+            return EXIT_FAIL;
+        if (k.kept_cursor == 0 ||
+            custos_hex_decode(colon + 1, k.kept_hash, sizeof k.kept_hash, &herr) != CUSTOS_OK) {
+            fail("--head: a cursor above 0 and a 32-byte hash expected");
+            return EXIT_FAIL;
+        }
+    }
+    if (idle == 0 || idle > INT32_MAX) {
+        fail("--idle-timeout-ms: from 1 to %d", INT32_MAX);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint8_t head[CUSTOS_CHAIN_HASH_LEN];
+    custos_error err;
+    custos_rc rc = custos_client_get_chain_head(client, &k.head_cursor, head, &err);
+    if (rc == CUSTOS_OK && k.head_cursor > 0)
+        rc = custos_client_watch(client, 0, (int)idle, on_chain_record, &k, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    if (k.broken_at == 0 && k.kept_cursor > k.head_cursor) {
+        k.broken_at = k.head_cursor + 1;
+        snprintf(k.why, sizeof k.why,
+                 "the kept head is at cursor %llu, beyond the gateway's head %llu: records "
+                 "were removed", (unsigned long long)k.kept_cursor,
+                 (unsigned long long)k.head_cursor);
+    }
+    if (k.broken_at == 0 && k.last_cursor != k.head_cursor) {
+        k.broken_at = k.last_cursor + 1;
+        snprintf(k.why, sizeof k.why,
+                 "the log ends at cursor %llu but the head is %llu: records are missing",
+                 (unsigned long long)k.last_cursor, (unsigned long long)k.head_cursor);
+    }
+    if (k.broken_at == 0 && memcmp(k.tip, head, sizeof head) != 0) {
+        k.broken_at = k.head_cursor;
+        snprintf(k.why, sizeof k.why, "the replayed chain does not end at the head's hash");
+    }
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ok", json_boolean(k.broken_at == 0)) &&
+              put(o, "records", j_u64(k.records)) &&
+              put(o, "headCursor", j_u64(k.head_cursor)) &&
+              put(o, "headHash", j_hex(head, sizeof head));
+    if (ok && k.broken_at != 0)
+        ok = put(o, "brokenAt", j_u64(k.broken_at)) && put(o, "why", json_string(k.why));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!emit(o, JSON_INDENT(2)))
+        return EXIT_FAIL;
+    if (k.broken_at != 0) {
+        fail("the accepted chain is broken at cursor %llu: %s",
+             (unsigned long long)k.broken_at, k.why);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+/* Entries fetched per ListAudit call. */
+#define AUDIT_PAGE 1000
+
+static json_t *audit_json(const custos_audit_entry *e)
+{
+    bool text = true;
+    for (size_t i = 0; i < e->payload_len && text; i++)
+        text = e->payload[i] == '\n' || (e->payload[i] >= 0x20 && e->payload[i] < 0x7f);
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "seq", j_u64(e->seq)) && put(o, "time", j_u64(e->time)) &&
+              put(o, "timeIso", j_iso_time(e->time)) &&
+              put(o, "actor", json_string(e->actor)) &&
+              put(o, "action", json_string(e->action)) &&
+              put(o, "payloadLength", j_u64(e->payload_len)) &&
+              (!text || put(o, "payloadText",
+                            json_stringn((const char *)e->payload, e->payload_len))) &&
+              put(o, "prevHash", j_hex(e->prev_hash, CUSTOS_AUDIT_HASH_LEN)) &&
+              put(o, "hash", j_hex(e->hash, CUSTOS_AUDIT_HASH_LEN));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Pages through ListAudit from after_seq; fn sees each page and returns false to stop. */
+typedef bool (*audit_page_fn)(void *ctx, const custos_audit_entry *e, size_t n);
+
+static custos_rc audit_fetch(custos_client *client, uint64_t after_seq, audit_page_fn fn,
+                             void *ctx, custos_error *err)
+{
+    for (;;) {
+        custos_audit_entry *page = NULL;
+        size_t n = 0;
+        custos_rc rc = custos_client_list_audit(client, after_seq, AUDIT_PAGE, &page, &n, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        bool more = n > 0 && fn(ctx, page, n);
+        if (n > 0)
+            after_seq = page[n - 1].seq;
+        for (size_t i = 0; i < n; i++)
+            custos_audit_entry_clear(&page[i]);
+        free(page);
+        if (!more || n < AUDIT_PAGE)
+            return CUSTOS_OK;
+    }
+}
+
+static bool audit_print_page(void *ctx, const custos_audit_entry *e, size_t n)
+{
+    bool *failed = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (!emit(audit_json(&e[i]), JSON_COMPACT)) {
+            *failed = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct audit_check {
+    uint64_t seq, entries, broken_at; /* broken_at: 0 when none */
+    uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+} audit_check;
+
+static bool audit_check_page(void *ctx, const custos_audit_entry *e, size_t n)
+{
+    audit_check *k = ctx;
+    size_t good = custos_audit_verify(k->seq, k->hash, e, n);
+    k->entries += good;
+    if (good > 0) {
+        k->seq = e[good - 1].seq;
+        memcpy(k->hash, e[good - 1].hash, sizeof k->hash);
+    }
+    if (good < n) {
+        k->broken_at = e[good].seq > 0 ? e[good].seq : k->seq + 1;
+        return false;
+    }
+    return true;
+}
+
+static int audit_list_or_verify(int argc, char **argv, bool verify)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"after", required_argument, NULL, 'a'},
+        CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL;
+    uint64_t after = 0;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a':
+            if (verify) {
+                fail("audit verify: checks the whole log; --after is for audit list");
+                return EXIT_FAIL;
+            }
+            if (!parse_u64("--after", optarg, &after))
+                return EXIT_FAIL;
+            break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc) {
+        fail("audit: unexpected argument '%s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_error err;
+    bool failed = false;
+    audit_check k;
+    memset(&k, 0, sizeof k);
+    custos_rc rc = verify ? audit_fetch(client, 0, audit_check_page, &k, &err)
+                          : audit_fetch(client, after, audit_print_page, &failed, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    if (!verify)
+        return failed ? EXIT_FAIL : EXIT_OK;
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "ok", json_boolean(k.broken_at == 0)) &&
+              put(o, "entries", j_u64(k.entries)) && put(o, "headSeq", j_u64(k.seq)) &&
+              put(o, "headHash", j_hex(k.hash, sizeof k.hash));
+    if (ok && k.broken_at != 0)
+        ok = put(o, "brokenAt", j_u64(k.broken_at));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!emit(o, JSON_INDENT(2)))
+        return EXIT_FAIL;
+    if (k.broken_at != 0) {
+        fail("the audit log is broken at entry %llu: its sequence number, prev_hash or hash "
+             "does not follow from the entries before it",
+             (unsigned long long)k.broken_at);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "verify-log") == 0)
+        return audit_verify_log(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return audit_list_or_verify(argc - 1, argv + 1, false);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return audit_list_or_verify(argc - 1, argv + 1, true);
+    fail("audit: expected 'list', 'verify' or 'verify-log'\n%s", usage);
+    return EXIT_FAIL;
+}
+
+static int admin_signer(int argc, char **argv, bool add)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"address", required_argument, NULL, 'a'},
+        {"feed", required_argument, NULL, 'f'},    {"role", required_argument, NULL, 'r'},
+        CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *address = NULL, *feed = NULL, *role = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': address = optarg; break;
+        case 'f': feed = optarg; break;
+        case 'r': role = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || address == NULL || feed == NULL || (add != (role != NULL))) {
+        fail("admin %s: --address and --feed%s are required%s\n%s",
+             add ? "add-signer" : "revoke-signer", add ? " and --role" : "",
+             add ? "" : " (no --role)", usage);
+        return EXIT_FAIL;
+    }
+    uint8_t addr[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_address_from_hex(address, addr, &err) != CUSTOS_OK) {
+        fail("--address: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = add ? custos_client_add_signer(client, addr, feed, role, &seq, &err)
+                       : custos_client_revoke_signer(client, addr, feed, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int admin_rotate(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"old", required_argument, NULL, 'o'},
+        {"new", required_argument, NULL, 'n'},     {"feed", required_argument, NULL, 'f'},
+        {"overlap", required_argument, NULL, 's'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *old_hex = NULL, *new_hex = NULL, *feed = NULL;
+    uint64_t overlap = 0;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'o': old_hex = optarg; break;
+        case 'n': new_hex = optarg; break;
+        case 'f': feed = optarg; break;
+        case 's': if (!parse_u64("--overlap", optarg, &overlap)) return EXIT_FAIL; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || old_hex == NULL || new_hex == NULL || feed == NULL || overlap == 0) {
+        fail("admin rotate-signer: --old, --new, --feed and --overlap SECONDS are required\n%s",
+             usage);
+        return EXIT_FAIL;
+    }
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_address_from_hex(old_hex, old_address, &err) != CUSTOS_OK) {
+        fail("--old: %s", err.message);
+        return EXIT_FAIL;
+    }
+    if (custos_address_from_hex(new_hex, new_address, &err) != CUSTOS_OK) {
+        fail("--new: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = custos_client_rotate_signer(client, old_address, new_address, feed, overlap,
+                                               &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int admin_feed_policy(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'},   {"feed", required_argument, NULL, 'f'},
+        {"max-age", required_argument, NULL, 'a'},   {"max-skew", required_argument, NULL, 's'},
+        {"max-ttl", required_argument, NULL, 't'},   {"threshold", required_argument, NULL, 'n'},
+        {"distinct-roles", required_argument, NULL, 'd'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *feed = NULL, *roles = NULL;
+    uint64_t v[4];
+    bool have[4] = {false};
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        int i = c == 'a' ? 0 : c == 's' ? 1 : c == 't' ? 2 : c == 'n' ? 3 : -1;
+        if (i >= 0) {
+            static const char *const flags[] = {"--max-age", "--max-skew", "--max-ttl",
+                                                "--threshold"};
+            if (!parse_u64(flags[i], optarg, &v[i]))
+                return EXIT_FAIL;
+            have[i] = true;
+            continue;
+        }
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'f': feed = optarg; break;
+        case 'd': roles = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    bool all = have[0] && have[1] && have[2] && have[3];
+    if (optind != argc || feed == NULL || !all || roles == NULL ||
+        (strcmp(roles, "true") != 0 && strcmp(roles, "false") != 0) || v[3] > UINT32_MAX) {
+        fail("admin set-feed-policy: --feed, --max-age, --max-skew, --max-ttl, --threshold "
+             "and --distinct-roles true|false are all required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_feed_policy policy = {.max_age = v[0], .max_skew = v[1], .max_ttl = v[2],
+                                 .threshold = (uint32_t)v[3],
+                                 .distinct_roles = strcmp(roles, "true") == 0};
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_error err;
+    custos_rc rc = custos_client_set_feed_policy(client, feed, &policy, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int admin_release_held(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"digest", required_argument, NULL, 'd'},
+        {"note", required_argument, NULL, 'n'},    CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *digest_hex = NULL, *note = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'd': digest_hex = optarg; break;
+        case 'n': note = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    uint8_t digest[32];
+    if (optind != argc || digest_hex == NULL || note == NULL || note[0] == '\0') {
+        fail("admin release-held: --digest 0x.. (32 bytes) and a non-empty --note are "
+             "required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_error err;
+    if (custos_hex_decode(digest_hex, digest, sizeof digest, &err) != CUSTOS_OK) {
+        fail("--digest: %s", err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_rc rc = custos_client_release_held(client, digest, note, &seq, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    json_t *o = json_object();
+    if (o != NULL && !put(o, "auditSeq", j_u64(seq))) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_COMPACT) ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_admin(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "release-held") == 0)
+        return admin_release_held(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "set-feed-policy") == 0)
+        return admin_feed_policy(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "rotate-signer") == 0)
+        return admin_rotate(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "add-signer") == 0)
+        return admin_signer(argc - 1, argv + 1, true);
+    if (argc >= 2 && strcmp(argv[1], "revoke-signer") == 0)
+        return admin_signer(argc - 1, argv + 1, false);
+    fail("admin: expected 'add-signer', 'revoke-signer', 'rotate-signer', "
+         "'set-feed-policy' or 'release-held'\n%s", usage);
+    return EXIT_FAIL;
 }
 
 static int cmd_health(int argc, char **argv)
@@ -546,7 +1135,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
-                {"health", cmd_health},         {"verify", cmd_verify}};
+                {"health", cmd_health},         {"verify", cmd_verify},
+                {"chain-head", cmd_chain_head}, {"audit", cmd_audit},
+                {"admin", cmd_admin}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;

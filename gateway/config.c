@@ -26,6 +26,9 @@
 #define CFG_DEFAULT_BATCH 512u
 #define CFG_DEFAULT_DELAY_US 500u
 #define CFG_DEFAULT_REPLICA_POLL_MS 200u
+/* RotateSigner overlaps: a day by default, at most thirty days. */
+#define CFG_DEFAULT_ROTATION_OVERLAP 86400u
+#define CFG_MAX_ROTATION_OVERLAP 2592000u
 #define CFG_DEFAULT_MAX_AGE 86400u
 #define CFG_DEFAULT_MAX_SKEW 300u
 #define CFG_DEFAULT_MAX_TTL 604800u
@@ -236,10 +239,11 @@ static bool cfg_valid_feed_name(const char *name)
 static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
-                                           "calendar", NULL};
+                                           "calendar", "max_rotation_overlap", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days", NULL};
-static const char *const signer_keys[] = {"address", "feed", "role", "status", NULL};
+static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
+                                          NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
@@ -331,6 +335,9 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         if (cfg_copy_key(p, key, value, c->calendar_path, sizeof c->calendar_path, false))
             p->calendar_line = p->line;
         break;
+    case 11:
+        cfg_uint_key(p, key, value, 1, CFG_MAX_ROTATION_OVERLAP, &c->max_rotation_overlap);
+        break;
     }
 }
 
@@ -409,6 +416,9 @@ static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
             s->active = false;
         else
             cfg_fail(p, p->line, key, "must be active or revoked, got '%s'", value);
+        break;
+    case 4:
+        cfg_uint_key(p, key, value, 1, UINT64_MAX, &s->not_after);
         break;
     }
 }
@@ -1077,6 +1087,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->commit_batch_max = CFG_DEFAULT_BATCH;
     out->commit_delay_us = CFG_DEFAULT_DELAY_US;
     out->replica_poll_ms = CFG_DEFAULT_REPLICA_POLL_MS;
+    out->max_rotation_overlap = CFG_DEFAULT_ROTATION_OVERLAP;
     out->evm.confirmations = CFG_EVM_CONFIRMATIONS;
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
     out->evm.leader_retry_ms = CFG_EVM_LEADER_RETRY_MS;

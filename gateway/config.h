@@ -38,6 +38,8 @@ typedef struct gw_signer {
     char feed[CUSTOS_FEED_MAX + 1];
     gw_role role;
     bool active;             /* false: revoked, its signatures are refused */
+    uint64_t not_after;      /* unix seconds; 0: none. A rotated-out key's signatures are
+                              * refused from then on (the end of its overlap window). */
 } gw_signer;
 
 /* [evm]: the on-chain publisher. Absent section: enabled is false, nothing is published. */
@@ -112,6 +114,7 @@ typedef struct gw_config {
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
     unsigned replica_poll_ms;    /* PostgreSQL: how often an idle replica looks for other
                                   * replicas' commits (for its Watch streams) */
+    uint64_t max_rotation_overlap; /* seconds: the longest overlap RotateSigner grants */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
     custos_calendar *calendar; /* loaded when a feed uses max_age_business_days, else NULL */

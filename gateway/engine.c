@@ -35,9 +35,11 @@
 #include <unistd.h>
 
 #include "custos/sig.h"
+#include "custos/chain.h"
 
 #include "log.h"
 #include "metrics.h"
+#include "registry.h"
 #include "store.h"
 #include "verify.h"
 
@@ -70,6 +72,7 @@ typedef struct eng_account {
 
 struct gw_engine {
     const gw_config *cfg;
+    gw_registry *registry;
     gw_verifier *verifier;
     gw_store store;
 
@@ -94,6 +97,10 @@ struct gw_engine {
 
     _Atomic uint64_t head;
     atomic_bool healthy; /* the last group's commit succeeded */
+    /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
+    pthread_mutex_t chain_lock;
+    uint64_t chain_cursor;
+    uint8_t chain_hash[CUSTOS_CHAIN_HASH_LEN];
 
     unsigned follow_ms; /* shared store: how often an idle committer polls the head */
 
@@ -106,7 +113,10 @@ struct gw_engine {
     gw_store_signer *collected;
     bool *take;
     size_t collected_cap, n_collected;
+    const gw_policy *collect_policy;
     const gw_feed *collect_feed;
+    uint64_t collect_now;
+    uint8_t group_chain[CUSTOS_CHAIN_HASH_LEN]; /* the chain's tip inside the open group */
 };
 
 static uint64_t eng_now(void)
@@ -276,13 +286,15 @@ static bool eng_pledge_allows(const eng_account *acct, const custos_attestation 
     return true;
 }
 
-/* Collects a stored signature if its signer still counts: a signer revoked or removed
- * from the allow-list since it signed no longer contributes to a quorum. */
+/* Collects a stored signature if its signer still counts: a signer revoked, rotated out
+ * past its window or removed from the allow-list since it signed no longer contributes
+ * to a quorum. */
 static custos_rc eng_collect(void *ctx, const gw_store_signer *sg, custos_error *err)
 {
     gw_engine *e = ctx;
-    const gw_signer *s = gw_config_find_signer(e->cfg, e->collect_feed->name, sg->address);
-    if (s == NULL || !s->active)
+    const gw_signer *s =
+        gw_policy_find_signer(e->collect_policy, e->collect_feed->name, sg->address);
+    if (s == NULL || !gw_signer_valid_at(s, e->collect_now))
         return CUSTOS_OK;
     if (e->n_collected >= e->collected_cap)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
@@ -354,6 +366,25 @@ static void eng_fill_signatures(gw_engine *e, custos_record *rec)
     rec->n_signers = rec->sub.n_sigs;
 }
 
+/* Room for every distinct signer a digest can collect under policy: its allow-list
+ * (reloads may grow it) plus one submission's worth. */
+static custos_rc eng_collected_reserve(gw_engine *e, const gw_policy *policy,
+                                       custos_error *err)
+{
+    size_t need = policy->n_signers + CUSTOS_MAX_SIGNATURES;
+    if (need <= e->collected_cap)
+        return CUSTOS_OK;
+    gw_store_signer *collected = realloc(e->collected, need * sizeof *collected);
+    if (collected != NULL)
+        e->collected = collected;
+    bool *take = collected != NULL ? realloc(e->take, need * sizeof *take) : NULL;
+    if (take == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    e->take = take;
+    e->collected_cap = need;
+    return CUSTOS_OK;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -413,7 +444,15 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
     }
 
     e->n_collected = 0;
+    e->collect_policy = it->ver.policy;
     e->collect_feed = feed;
+    e->collect_now = now;
+    rc = eng_collected_reserve(e, it->ver.policy, err);
+    if (rc != CUSTOS_OK) {
+        if (pending)
+            custos_submission_clear(&stored);
+        return rc;
+    }
     rc = pending ? gw_store_list_pending_signers(&e->store, it->ver.digest, eng_collect, e, err)
                  : CUSTOS_OK;
     size_t known = e->n_collected;
@@ -445,8 +484,10 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
+        custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
         rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
         if (rc == CUSTOS_OK) {
+            memcpy(e->group_chain, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
             *head = rec.cursor;
             eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary);
             o->state = CUSTOS_STATE_ACCEPTED;
@@ -493,9 +534,13 @@ static void eng_answer(eng_item *it)
     eng_log_outcome(it);
     gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
     it->done(it->ctx, &it->out);
+    gw_policy_release(it->ver.policy);
     custos_submission_clear(&it->sub);
     free(it);
 }
+
+static custos_rc eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
+                              bool *linked, custos_error *err);
 
 /* Shared store, inside the open group: the head and the rows of the group's accounts as
  * the other writers left them. An account absent from the store is absent from the cache
@@ -504,6 +549,13 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
                             custos_error *err)
 {
     custos_rc rc = gw_store_head(&e->store, head, err);
+    /* Other replicas extend the accepted chain too: link on from the stored tip. */
+    bool linked = true;
+    if (rc == CUSTOS_OK)
+        rc = eng_chain_at(e, *head, e->group_chain, &linked, err);
+    if (rc == CUSTOS_OK && !linked)
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                              "store: record %llu has no chain hash", (unsigned long long)*head);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
         const uint8_t *account = items[i]->sub.att.account;
         bool seen = false;
@@ -540,6 +592,9 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     custos_error_clear(&err);
     e->overlay_count = 0;
 
+    pthread_mutex_lock(&e->chain_lock);
+    memcpy(e->group_chain, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&e->chain_lock);
     custos_rc rc = gw_store_begin(&e->store, &err);
     if (rc == CUSTOS_OK && gw_store_shared(&e->store))
         rc = eng_reload(e, items, n, &head, &err);
@@ -570,6 +625,10 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         atomic_store(&e->healthy, true);
         for (size_t i = 0; i < e->overlay_count; i++)
             eng_cache_put(e, &e->overlay[i]);
+        pthread_mutex_lock(&e->chain_lock);
+        e->chain_cursor = head;
+        memcpy(e->chain_hash, e->group_chain, CUSTOS_CHAIN_HASH_LEN);
+        pthread_mutex_unlock(&e->chain_lock);
         atomic_store(&e->head, head);
     }
     e->overlay_count = 0;
@@ -621,6 +680,14 @@ static void eng_follow(gw_engine *e)
         return;
     }
     if (head > atomic_load(&e->head)) {
+        uint8_t hash[CUSTOS_CHAIN_HASH_LEN];
+        bool linked = true;
+        if (eng_chain_at(e, head, hash, &linked, &err) == CUSTOS_OK && linked) {
+            pthread_mutex_lock(&e->chain_lock);
+            e->chain_cursor = head;
+            memcpy(e->chain_hash, hash, CUSTOS_CHAIN_HASH_LEN);
+            pthread_mutex_unlock(&e->chain_lock);
+        }
         atomic_store(&e->head, head);
         eng_notify(e, head);
     }
@@ -750,6 +817,7 @@ static void eng_release(gw_engine *e)
 {
     gw_store_close(&e->store);
     gw_verifier_free(e->verifier);
+    gw_registry_free(e->registry);
     free(e->queue);
     free(e->stage);
     free(e->verifiers);
@@ -759,6 +827,83 @@ static void eng_release(gw_engine *e)
     free(e->collected);
     free(e->take);
     free(e);
+}
+
+/* Records read per step when filling in chain hashes. */
+#define ENG_BACKFILL_BATCH 256
+
+/* Links every record of the log, in cursor order, and stores the links: the log was
+ * written before the chain existed (schema version 4). One transaction: all or none. */
+static custos_rc eng_chain_backfill(gw_engine *e, uint64_t head, custos_error *err)
+{
+    custos_record *batch = calloc(ENG_BACKFILL_BATCH, sizeof *batch);
+    if (batch == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    memset(e->chain_hash, 0, CUSTOS_CHAIN_HASH_LEN);
+    uint64_t after = 0;
+    custos_rc rc = gw_store_begin(&e->store, err);
+    while (rc == CUSTOS_OK && after < head) {
+        size_t n = 0;
+        rc = gw_store_read_from(&e->store, after, batch, ENG_BACKFILL_BATCH, &n, err);
+        for (size_t i = 0; i < n; i++) {
+            custos_chain_link(e->chain_hash, batch[i].cursor, batch[i].digest, e->chain_hash);
+            if (rc == CUSTOS_OK)
+                rc = gw_store_set_chain_hash(&e->store, batch[i].cursor, e->chain_hash, err);
+            after = batch[i].cursor;
+            custos_record_clear(&batch[i]);
+        }
+        if (rc == CUSTOS_OK && n == 0)
+            rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                  "store: the accepted log ends at %llu, below its head %llu",
+                                  (unsigned long long)after, (unsigned long long)head);
+    }
+    free(batch);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_commit(&e->store, err);
+    else
+        gw_store_rollback(&e->store);
+    if (rc == CUSTOS_OK)
+        gw_log(GW_LOG_INFO, "chain", "linked the %llu records accepted before the chain existed",
+               (unsigned long long)head);
+    return rc;
+}
+
+/* The chain's head from the store's head record. */
+/* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
+ * false when that record predates the chain. */
+static custos_rc eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
+                              bool *linked, custos_error *err)
+{
+    static const uint8_t none[CUSTOS_CHAIN_HASH_LEN];
+    memset(hash, 0, CUSTOS_CHAIN_HASH_LEN);
+    *linked = true;
+    if (head == 0)
+        return CUSTOS_OK;
+    custos_record rec;
+    size_t n = 0;
+    custos_rc rc = gw_store_read_from(&e->store, head - 1, &rec, 1, &n, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (n != 1 || rec.cursor != head) {
+        if (n == 1)
+            custos_record_clear(&rec);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: head record %llu is missing",
+                                (unsigned long long)head);
+    }
+    *linked = memcmp(rec.chain_hash, none, CUSTOS_CHAIN_HASH_LEN) != 0;
+    memcpy(hash, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    custos_record_clear(&rec);
+    return CUSTOS_OK;
+}
+
+static custos_rc eng_chain_load(gw_engine *e, uint64_t head, custos_error *err)
+{
+    bool linked = true;
+    e->chain_cursor = head;
+    custos_rc rc = eng_chain_at(e, head, e->chain_hash, &linked, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    return linked ? CUSTOS_OK : eng_chain_backfill(e, head, err);
 }
 
 /* The lock and the conditions; the committer's waits are timed on the monotonic clock. */
@@ -778,7 +923,11 @@ static bool eng_sync_init(gw_engine *e)
         goto no_work;
     if (pthread_mutex_init(&e->lock, NULL) != 0)
         goto no_lock;
+    if (pthread_mutex_init(&e->chain_lock, NULL) != 0)
+        goto no_chain_lock;
     return true;
+no_chain_lock:
+    pthread_mutex_destroy(&e->lock);
 no_lock:
     pthread_cond_destroy(&e->work);
 no_work:
@@ -803,6 +952,7 @@ static void eng_stop(gw_engine *e, size_t verifiers, bool committer)
     if (committer)
         pthread_join(e->committer, NULL);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->chain_lock);
     pthread_cond_destroy(&e->not_empty);
     pthread_cond_destroy(&e->not_full);
     pthread_cond_destroy(&e->work);
@@ -823,7 +973,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     size_t batch = cfg->commit_batch_max;
     e->queue_cap = batch * ENG_QUEUE_GROUPS > ENG_QUEUE_MIN ? batch * ENG_QUEUE_GROUPS
                                                              : ENG_QUEUE_MIN;
-    /* Distinct counted signers of a digest: the allow-list plus one submission's worth. */
+    /* Distinct counted signers of a digest: the allow-list plus one submission's worth
+     * (grown by eng_collected_reserve when a reload lengthens the list). */
     e->collected_cap = cfg->n_signers + CUSTOS_MAX_SIGNATURES;
     e->queue = calloc(e->queue_cap, sizeof *e->queue);
     e->stage = calloc(e->queue_cap, sizeof *e->stage);
@@ -838,7 +989,9 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         eng_release(e);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
     }
-    custos_rc rc = gw_verifier_new(cfg, &e->verifier, err);
+    custos_rc rc = gw_registry_new(cfg, &e->registry, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_verifier_new(cfg, e->registry, &e->verifier, err);
     if (rc == CUSTOS_OK)
         rc = cfg->store_backend == GW_STORE_POSTGRESQL
                  ? gw_store_open_pg(cfg->store_path, &e->store, err)
@@ -848,6 +1001,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         rc = gw_store_head(&e->store, &head, err);
     if (rc == CUSTOS_OK)
         rc = gw_store_load_accounts(&e->store, eng_load_account, e, err);
+    if (rc == CUSTOS_OK)
+        rc = eng_chain_load(e, head, err);
     if (rc != CUSTOS_OK) {
         eng_release(e);
         return rc;
@@ -946,4 +1101,23 @@ uint64_t gw_engine_head(gw_engine *e)
 bool gw_engine_healthy(gw_engine *e)
 {
     return atomic_load(&e->healthy);
+}
+
+custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
+                               size_t max, size_t *n, custos_error *err)
+{
+    return gw_store_read_audit(&e->store, after, out, max, n, err);
+}
+
+void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
+{
+    pthread_mutex_lock(&e->chain_lock);
+    *cursor = e->chain_cursor;
+    memcpy(hash, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&e->chain_lock);
+}
+
+gw_registry *gw_engine_registry(gw_engine *e)
+{
+    return e->registry;
 }

@@ -9,11 +9,13 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/error.h"
 #include "custos/reason.h"
 
 #include "config.h"
+#include "registry.h"
 
 typedef struct gw_engine gw_engine;
 
@@ -74,5 +76,13 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */
 bool gw_engine_healthy(gw_engine *e);
+/* The accepted chain's head (custos/chain.h): the newest committed cursor and its chain
+ * hash, read together (0 and zeros when nothing was accepted). Thread-safe. */
+void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32]);
+/* Up to max audit log entries with seq > after, in order (store.h read_audit). Thread-safe. */
+custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
+                               size_t max, size_t *n, custos_error *err);
+/* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
+gw_registry *gw_engine_registry(gw_engine *e);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
@@ -115,9 +116,8 @@ int main(int argc, char **argv)
     if (port_file == NULL && cfg.port_file[0] != '\0')
         port_file = cfg.port_file;
 
-    /* Every thread created from here on inherits the mask: only sigwait below sees them.
-     * SIGHUP is caught too: its default action would kill a gateway an operator only
-     * meant to reload, and reloading is not implemented yet. */
+    /* Every thread created from here on inherits the mask: only sigwait below sees them,
+     * SIGHUP included (reload). */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -143,9 +143,19 @@ int main(int argc, char **argv)
         gw_config_clear(&cfg);
         return 1;
     }
-    gw_server *server = NULL;
-    if (gw_server_new(&cfg, engine, &server, &err) != CUSTOS_OK) {
+    /* Before serving: the allow-list in force includes the stored admin changes. */
+    gw_admin *admin = NULL;
+    if (gw_admin_new(&cfg, engine, &admin, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_engine_free(engine);
+        gw_metrics_shutdown();
+        gw_config_clear(&cfg);
+        return 1;
+    }
+    gw_server *server = NULL;
+    if (gw_server_new(&cfg, engine, admin, &server, &err) != CUSTOS_OK) {
+        fprintf(stderr, "custos-gateway: %s\n", err.message);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_metrics_shutdown();
         gw_config_clear(&cfg);
@@ -156,6 +166,7 @@ int main(int argc, char **argv)
     if (cfg.evm.enabled && gw_publisher_new(&cfg, engine, &publisher, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         gw_server_shutdown(server, 0);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -181,6 +192,7 @@ int main(int argc, char **argv)
         gw_metrics_http_free(metrics);
         gw_publisher_free(publisher);
         gw_server_shutdown(server, 0);
+        gw_admin_free(admin);
         gw_engine_free(engine);
         gw_server_free(server);
         gw_metrics_shutdown();
@@ -196,9 +208,7 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
-            gw_log(GW_LOG_WARN, "reload",
-                   "SIGHUP: reloading the configuration is not supported yet; restart the "
-                   "gateway to apply changes (it keeps serving)");
+            gw_admin_reload(admin, config_path);
         sig = 0;
     }
     gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
@@ -216,6 +226,7 @@ int main(int argc, char **argv)
         /* Before the engine: the publisher reads the log through it. */
         gw_publisher_free(publisher);
     }
+    gw_admin_free(admin);
     /* The engine goes first: freeing it joins the committer, so no commit notification
      * can still be on its way to the server. */
     gw_engine_free(engine);

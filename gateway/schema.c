@@ -8,7 +8,13 @@
  *
  * Sequences are 8-byte big-endian blobs in both dialects: SQLite integers and PostgreSQL
  * bigint are signed 64-bit, and bytes compare in numeric order, so "sequence <= ?" stays
- * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more). */
+ * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more).
+ *
+ * Version 4: accepted.chain_hash, each record's link of the accepted chain
+ * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
+ * cursor order, when it opens the store. And the audit log (custos/audit.h): entries are
+ * only ever inserted, seq by seq; the primary key makes two writers racing for one seq
+ * fail one of them. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -93,6 +99,30 @@ static const gw_schema_step schema_steps[] = {
                   "DEFAULT x'0000000000000000000000000000000000000000';",
         .postgresql = "ALTER TABLE accounts ADD COLUMN beneficiary bytea NOT NULL "
                       "DEFAULT '\\x0000000000000000000000000000000000000000'::bytea;",
+    },
+    {
+        /* Version 4: the accepted chain (chain_hash per record) and the audit log. */
+        .version = 4,
+        .sqlite = "ALTER TABLE accepted ADD COLUMN chain_hash BLOB;"
+                  "CREATE TABLE audit ("
+                  "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+                  "  time INTEGER NOT NULL,"
+                  "  actor TEXT NOT NULL,"
+                  "  action TEXT NOT NULL,"
+                  "  payload BLOB NOT NULL,"
+                  "  prev_hash BLOB NOT NULL,"
+                  "  hash BLOB NOT NULL"
+                  ");",
+        .postgresql = "ALTER TABLE accepted ADD COLUMN chain_hash bytea;"
+                      "CREATE TABLE audit ("
+                      "  seq bigint PRIMARY KEY CHECK (seq > 0),"
+                      "  time bigint NOT NULL,"
+                      "  actor text NOT NULL,"
+                      "  action text NOT NULL,"
+                      "  payload bytea NOT NULL,"
+                      "  prev_hash bytea NOT NULL,"
+                      "  hash bytea NOT NULL"
+                      ");",
     },
     {
         /* Version 5: the EVM publisher's state, shared by the replicas of a PostgreSQL

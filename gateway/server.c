@@ -29,6 +29,7 @@
 #include <grpc/status.h>
 #include <grpc/support/time.h>
 
+#include "custos/v1/admin.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 
 #include "health.h"
@@ -53,6 +54,13 @@ typedef enum method {
     M_GET_LATEST,
     M_WATCH,
     M_LIST_SIGNERS,
+    M_GET_CHAIN_HEAD,
+    M_LIST_AUDIT,
+    M_ADD_SIGNER,
+    M_REVOKE_SIGNER,
+    M_ROTATE_SIGNER,
+    M_SET_FEED_POLICY,
+    M_RELEASE_HELD,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_REGISTERED, /* count of the registered methods above */
@@ -71,6 +79,20 @@ static const struct {
                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_WATCH] = {"/custos.v1.AttestationGateway/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_LIST_SIGNERS] = {"/custos.v1.AttestationGateway/ListSigners",
+                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_GET_CHAIN_HEAD] = {"/custos.v1.AttestationGateway/GetChainHead",
+                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST_AUDIT] = {"/custos.v1.GatewayAdmin/ListAudit",
+                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_ADD_SIGNER] = {"/custos.v1.GatewayAdmin/AddSigner",
+                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_REVOKE_SIGNER] = {"/custos.v1.GatewayAdmin/RevokeSigner",
+                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_ROTATE_SIGNER] = {"/custos.v1.GatewayAdmin/RotateSigner",
+                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_SET_FEED_POLICY] = {"/custos.v1.GatewayAdmin/SetFeedPolicy",
+                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_RELEASE_HELD] = {"/custos.v1.GatewayAdmin/ReleaseHeld",
                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
@@ -153,6 +175,7 @@ struct call {
 struct gw_server {
     const gw_config *cfg;
     gw_engine *engine;
+    gw_admin *admin;
     grpc_server *server;
     void *handles[M_REGISTERED];
     worker *workers;
@@ -783,25 +806,28 @@ static void handle_list_signers(call *c)
         return;
     custos__v1__list_signers_request__free_unpacked(req, NULL);
 
-    const gw_config *cfg = c->srv->cfg;
-    size_t n = cfg->n_signers;
+    /* The snapshot of the moment: a reload during the call does not mix two lists. */
+    gw_policy *policy = gw_registry_acquire(gw_engine_registry(c->srv->engine));
+    size_t n = policy->n_signers;
     Custos__V1__Signer *items = calloc(n ? n : 1, sizeof *items);
     Custos__V1__Signer **ptrs = calloc(n ? n : 1, sizeof *ptrs);
     if (items == NULL || ptrs == NULL) {
         free(items);
         free(ptrs);
+        gw_policy_release(policy);
         unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
                      NULL);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const gw_signer *sg = &cfg->signers[i];
+        const gw_signer *sg = &policy->signers[i];
         custos__v1__signer__init(&items[i]);
         items[i].address.len = CUSTOS_ADDRESS_LEN;
         items[i].address.data = (uint8_t *)sg->address;
         items[i].feed = (char *)sg->feed;
         items[i].role = (char *)gw_role_name(sg->role);
         items[i].active = sg->active;
+        items[i].not_after = sg->not_after;
         ptrs[i] = &items[i];
     }
     Custos__V1__ListSignersResponse r = CUSTOS__V1__LIST_SIGNERS_RESPONSE__INIT;
@@ -810,7 +836,260 @@ static void handle_list_signers(call *c)
     grpc_byte_buffer *bb = pack_message(&r.base);
     free(items);
     free(ptrs);
+    gw_policy_release(policy);
     unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+static void handle_get_chain_head(call *c)
+{
+    Custos__V1__GetChainHeadRequest *req =
+        unpack_request(c, &custos__v1__get_chain_head_request__descriptor);
+    if (req == NULL)
+        return;
+    custos__v1__get_chain_head_request__free_unpacked(req, NULL);
+    uint8_t hash[CUSTOS_HASH_LEN];
+    Custos__V1__GetChainHeadResponse r = CUSTOS__V1__GET_CHAIN_HEAD_RESPONSE__INIT;
+    gw_engine_chain_head(c->srv->engine, &r.cursor, hash);
+    r.chain_hash.data = hash;
+    r.chain_hash.len = sizeof hash;
+    unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_message(&r.base));
+}
+
+/* ---- GatewayAdmin ---- */
+
+#define AUDIT_PAGE_DEFAULT 100
+#define AUDIT_PAGE_MAX 1000
+
+/* Answers PERMISSION_DENIED / UNAUTHORIZED_CLIENT and returns false unless the caller is
+ * an admin. */
+static bool admin_allowed(call *c, char name[GW_CLIENT_NAME_MAX + 1])
+{
+    char detail[256];
+    if (gw_tls_may_administer(c->srv->cfg, c->gc, name, detail, sizeof detail))
+        return true;
+    unary_finish(c, GRPC_STATUS_PERMISSION_DENIED, detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT,
+                 NULL);
+    return false;
+}
+
+static void handle_list_audit(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__ListAuditRequest *req =
+        unpack_request(c, &custos__v1__list_audit_request__descriptor);
+    if (req == NULL)
+        return;
+    uint64_t after = req->after_seq;
+    uint32_t limit = req->limit;
+    custos__v1__list_audit_request__free_unpacked(req, NULL);
+    if (limit > AUDIT_PAGE_MAX) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "limit %u: at most %d entries per call", limit,
+                 AUDIT_PAGE_MAX);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    size_t max = limit == 0 ? AUDIT_PAGE_DEFAULT : limit;
+    custos_audit_entry *entries = calloc(max, sizeof *entries);
+    Custos__V1__AuditEntry *items = calloc(max, sizeof *items);
+    Custos__V1__AuditEntry **ptrs = calloc(max, sizeof *ptrs);
+    size_t n = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = entries == NULL || items == NULL || ptrs == NULL
+                       ? CUSTOS_ERR_NOMEM
+                       : gw_engine_read_audit(c->srv->engine, after, entries, max, &n, &err);
+    grpc_byte_buffer *bb = NULL;
+    if (rc == CUSTOS_OK) {
+        for (size_t i = 0; i < n; i++) {
+            custos_audit_entry *e = &entries[i];
+            custos__v1__audit_entry__init(&items[i]);
+            items[i].seq = e->seq;
+            items[i].time = e->time;
+            items[i].actor = e->actor;
+            items[i].action = e->action;
+            items[i].payload.data = e->payload;
+            items[i].payload.len = e->payload_len;
+            items[i].prev_hash.data = e->prev_hash;
+            items[i].prev_hash.len = CUSTOS_AUDIT_HASH_LEN;
+            items[i].hash.data = e->hash;
+            items[i].hash.len = CUSTOS_AUDIT_HASH_LEN;
+            ptrs[i] = &items[i];
+        }
+        Custos__V1__ListAuditResponse r = CUSTOS__V1__LIST_AUDIT_RESPONSE__INIT;
+        r.n_entries = n;
+        r.entries = ptrs;
+        bb = pack_message(&r.base);
+    }
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&entries[i]);
+    free(entries);
+    free(items);
+    free(ptrs);
+    if (rc == CUSTOS_ERR_NOMEM || (rc == CUSTOS_OK && bb == NULL))
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+    else if (rc != CUSTOS_OK)
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+/* Answers an admin change with its outcome. */
+static void admin_finish(call *c, gw_admin_result r, uint64_t seq, const char *detail)
+{
+    static const grpc_status_code status[] = {
+        [GW_ADMIN_DONE] = GRPC_STATUS_OK,
+        [GW_ADMIN_INVALID] = GRPC_STATUS_INVALID_ARGUMENT,
+        [GW_ADMIN_NOT_FOUND] = GRPC_STATUS_NOT_FOUND,
+        [GW_ADMIN_EXISTS] = GRPC_STATUS_ALREADY_EXISTS,
+        [GW_ADMIN_PRECONDITION] = GRPC_STATUS_FAILED_PRECONDITION,
+        [GW_ADMIN_UNAVAILABLE] = GRPC_STATUS_UNAVAILABLE,
+    };
+    if (r != GW_ADMIN_DONE) {
+        unary_finish(c, status[r], detail,
+                     r == GW_ADMIN_INVALID ? CUSTOS_REASON_MALFORMED : CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    Custos__V1__AdminChangeResponse resp = CUSTOS__V1__ADMIN_CHANGE_RESPONSE__INIT;
+    resp.audit_seq = seq;
+    unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_message(&resp.base));
+}
+
+/* Copies a 20-byte address field; answers INVALID_ARGUMENT and returns false otherwise. */
+static bool admin_address(call *c, const ProtobufCBinaryData *f, uint8_t out[CUSTOS_ADDRESS_LEN])
+{
+    if (f->len == CUSTOS_ADDRESS_LEN) {
+        memcpy(out, f->data, CUSTOS_ADDRESS_LEN);
+        return true;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "address must be 20 bytes, got %zu", f->len);
+    unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    return false;
+}
+
+static void handle_add_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__AddSignerRequest *req =
+        unpack_request(c, &custos__v1__add_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->address, address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_add_signer(c->srv->admin, name, address,
+                                                req->feed != NULL ? req->feed : "",
+                                                req->role != NULL ? req->role : "", &seq,
+                                                detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__add_signer_request__free_unpacked(req, NULL);
+}
+
+static void handle_revoke_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__RevokeSignerRequest *req =
+        unpack_request(c, &custos__v1__revoke_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->address, address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_revoke_signer(c->srv->admin, name, address,
+                                                   req->feed != NULL ? req->feed : "", &seq,
+                                                   detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__revoke_signer_request__free_unpacked(req, NULL);
+}
+
+static void handle_rotate_signer(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__RotateSignerRequest *req =
+        unpack_request(c, &custos__v1__rotate_signer_request__descriptor);
+    if (req == NULL)
+        return;
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    if (admin_address(c, &req->old_address, old_address) &&
+        admin_address(c, &req->new_address, new_address)) {
+        char detail[512];
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_rotate_signer(
+            c->srv->admin, name, old_address, new_address, req->feed != NULL ? req->feed : "",
+            req->overlap_seconds, &seq, detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__rotate_signer_request__free_unpacked(req, NULL);
+}
+
+static void handle_set_feed_policy(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__SetFeedPolicyRequest *req =
+        unpack_request(c, &custos__v1__set_feed_policy_request__descriptor);
+    if (req == NULL)
+        return;
+    const char *feed = req->feed != NULL ? req->feed : "";
+    char detail[512];
+    uint64_t seq = 0;
+    gw_admin_result r;
+    gw_feed policy;
+    memset(&policy, 0, sizeof policy);
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, sizeof detail, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        r = GW_ADMIN_INVALID;
+    } else {
+        snprintf(policy.name, sizeof policy.name, "%s", feed);
+        policy.max_age = req->max_age;
+        policy.max_skew = req->max_skew;
+        policy.max_ttl = req->max_ttl;
+        policy.threshold = req->threshold;
+        policy.distinct_roles = req->distinct_roles;
+        r = gw_admin_set_feed_policy(c->srv->admin, name, &policy, &seq, detail,
+                                     sizeof detail);
+    }
+    admin_finish(c, r, seq, detail);
+    custos__v1__set_feed_policy_request__free_unpacked(req, NULL);
+}
+
+/* The circuit breaker (DESIGN rule 6) holds nothing yet: the request is checked, then
+ * answered UNIMPLEMENTED, and nothing is recorded. */
+static void handle_release_held(call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__ReleaseHeldRequest *req =
+        unpack_request(c, &custos__v1__release_held_request__descriptor);
+    if (req == NULL)
+        return;
+    char detail[160];
+    if (req->digest.len != CUSTOS_HASH_LEN) {
+        snprintf(detail, sizeof detail, "digest must be 32 bytes, got %zu", req->digest.len);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    } else {
+        unary_finish(c, GRPC_STATUS_UNIMPLEMENTED,
+                     "this gateway has no circuit breaker yet, so it holds no attestation to "
+                     "release; nothing was changed",
+                     CUSTOS_REASON_NONE, NULL);
+    }
+    custos__v1__release_held_request__free_unpacked(req, NULL);
 }
 
 static grpc_byte_buffer *pack_health(Grpc__Health__V1__HealthCheckResponse__ServingStatus st)
@@ -1122,6 +1401,13 @@ static void on_request(call *c, bool ok)
     case M_GET_LATEST: handle_get_latest(c); break;
     case M_WATCH: handle_watch(c); break;
     case M_LIST_SIGNERS: handle_list_signers(c); break;
+    case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;
+    case M_LIST_AUDIT: handle_list_audit(c); break;
+    case M_ADD_SIGNER: handle_add_signer(c); break;
+    case M_REVOKE_SIGNER: handle_revoke_signer(c); break;
+    case M_ROTATE_SIGNER: handle_rotate_signer(c); break;
+    case M_SET_FEED_POLICY: handle_set_feed_policy(c); break;
+    case M_RELEASE_HELD: handle_release_held(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_UNKNOWN: handle_unknown(c); break;
@@ -1197,7 +1483,8 @@ static size_t worker_count(const gw_config *cfg)
     return n > 0 ? (size_t)n : 1;
 }
 
-custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out,
+custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin,
+                        gw_server **out,
                         custos_error *err)
 {
     *out = NULL;
@@ -1213,6 +1500,7 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out
     }
     grpc_init();
     s->cfg = cfg;
+    s->admin = admin;
     s->engine = engine;
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->mu, NULL);

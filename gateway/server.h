@@ -6,15 +6,17 @@
 
 #include "custos/error.h"
 
+#include "admin.h"
 #include "config.h"
 #include "engine.h"
 
 typedef struct gw_server gw_server;
 
-/* Binds cfg->listen (port 0 picks a free port) and starts serving. cfg and engine must
+/* Binds cfg->listen (port 0 picks a free port) and starts serving, with the admin service
+ * on top (custos.v1.GatewayAdmin, admin mTLS clients only). cfg, engine and admin must
  * outlive the server. */
-custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_server **out,
-                        custos_error *err);
+custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin,
+                        gw_server **out, custos_error *err);
 /* The bound TCP port. */
 int gw_server_port(const gw_server *s);
 /* Graceful stop: refuses new calls, lets in-flight ones finish (up to drain_ms, then

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/error.h"
 
@@ -80,17 +81,30 @@ typedef struct gw_store_ops {
                              custos_error *err);
     custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                     const gw_store_signer *s, custos_error *err);
-    /* Appends rec (its cursor chosen by the caller, above head) to the accepted log, makes
-     * it its account's latest with the account now pledged to beneficiary (all zero:
-     * none), and drops the account's pending digests at or below its sequence. */
+    /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
+     * accepted log, makes it its account's latest with the account now pledged to
+     * beneficiary (all zero: none), and drops the account's pending digests at or below its
+     * sequence. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
+    /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
+    custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                            custos_error *err);
+    /* Appends e, whose seq, prev_hash and hash the caller computed from audit_head. */
+    custos_rc (*append_audit)(void *impl, const custos_audit_entry *e, custos_error *err);
+    /* Fills in the chain hash of a record accepted before the chain existed. */
+    custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
+                                const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                             custos_record *out, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* Up to max audit entries with seq > after, in seq order; each out[i] must be
+     * released with custos_audit_entry_clear. */
+    custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                            size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -194,6 +208,26 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
     return s->ops->put_accepted(s->impl, rec, beneficiary, err);
 }
 
+static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,
+                                            uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                                            custos_error *err)
+{
+    return s->ops->audit_head(s->impl, seq, hash, err);
+}
+
+static inline custos_rc gw_store_append_audit(gw_store *s, const custos_audit_entry *e,
+                                              custos_error *err)
+{
+    return s->ops->append_audit(s->impl, e, err);
+}
+
+static inline custos_rc gw_store_set_chain_hash(gw_store *s, uint64_t cursor,
+                                                const uint8_t hash[CUSTOS_HASH_LEN],
+                                                custos_error *err)
+{
+    return s->ops->set_chain_hash(s->impl, cursor, hash, err);
+}
+
 static inline custos_rc gw_store_get_latest(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
                                             custos_record *out, custos_error *err)
 {
@@ -204,6 +238,13 @@ static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_r
                                            size_t max, size_t *n, custos_error *err)
 {
     return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
+                                            custos_audit_entry *out, size_t max, size_t *n,
+                                            custos_error *err)
+{
+    return s->ops->read_audit(s->impl, after, out, max, n, err);
 }
 
 #endif

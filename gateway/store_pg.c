@@ -37,7 +37,7 @@
 #define PG_INT4 23
 #define PG_TEXT 25
 
-#define PG_MAX_PARAMS 7
+#define PG_MAX_PARAMS 8
 #define PG_CONNECT_TIMEOUT_S "10"
 /* Key of the advisory lock serialising migrations of replicas starting together. */
 #define PG_MIGRATE_LOCK "7165041188211363840"
@@ -65,6 +65,9 @@ enum pg_wstmt {
     W_PUT_ACCOUNT,
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
+    W_SET_CHAIN,
+    W_AUDIT_HEAD,
+    W_APPEND_AUDIT,
     W_COUNT
 };
 
@@ -89,8 +92,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                       "VALUES ($1, $2, $3, $4)",
                       4, {PG_BYTEA, PG_BYTEA, PG_INT4, PG_BYTEA}},
     [W_PUT_ACCEPTED] = {"INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                        "attestation, signers) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        7, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
+                        "attestation, signers, chain_hash) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        8, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA,
+                            PG_BYTEA}},
     [W_PUT_ACCOUNT] = {"INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
                        "beneficiary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account) DO "
                        "UPDATE SET feed = EXCLUDED.feed, last_sequence = EXCLUDED.last_sequence, "
@@ -101,18 +106,29 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          2, {PG_BYTEA, PG_BYTEA}},
     [W_PRUNE_PENDING] = {"DELETE FROM pending WHERE account = $1 AND sequence <= $2", 2,
                          {PG_BYTEA, PG_BYTEA}},
+    [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
+                     {PG_INT8, PG_BYTEA}},
+    [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
+    [W_APPEND_AUDIT] = {"INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
+enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
-    [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers "
+    [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
+                  "a.chain_hash "
                   "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                   "WHERE c.account = $1",
                   1, {PG_BYTEA}},
-    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers FROM accepted "
+    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+                     "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
+    [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
+                      "WHERE seq > $1 ORDER BY seq LIMIT $2",
+                      2, {PG_INT8, PG_INT8}},
 };
 
 /* One session and the statements it must have prepared. */
@@ -285,7 +301,7 @@ static custos_rc pg_decode_submission(const PGresult *res, int row, int col,
     return rc;
 }
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 static custos_rc pg_row_to_record(const PGresult *res, int row, custos_record *rec,
                                   custos_error *err)
 {
@@ -311,6 +327,14 @@ static custos_rc pg_row_to_record(const PGresult *res, int row, custos_record *r
     for (size_t i = 0; i < rec->sub.n_sigs; i++)
         memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
     rec->n_signers = rec->sub.n_sigs;
+    /* NULL: accepted before the chain existed, not yet filled in. */
+    if (!PQgetisnull(res, row, 5)) {
+        rc = pg_get_blob(res, row, 5, rec->chain_hash, CUSTOS_HASH_LEN, "chain_hash", err);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    }
     return CUSTOS_OK;
 }
 
@@ -658,6 +682,7 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec,
     pg_param(&p, at, sizeof at);
     pg_param(&p, blob, len);
     pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    pg_param(&p, rec->chain_hash, CUSTOS_HASH_LEN);
     rc = pg_run(&s->w, W_PUT_ACCEPTED, &p, "put accepted", NULL, err);
     free(blob);
     if (rc != CUSTOS_OK)
@@ -680,6 +705,64 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec,
     if (rc == CUSTOS_OK)
         rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
     return rc;
+}
+
+static custos_rc pg_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                               custos_error *err)
+{
+    pg_store *s = impl;
+    *seq = 0;
+    memset(hash, 0, CUSTOS_AUDIT_HASH_LEN);
+    custos_rc rc = pg_ready(&s->w, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    PGresult *res = NULL;
+    rc = pg_run(&s->w, W_AUDIT_HEAD, NULL, "audit head", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (PQntuples(res) == 1) {
+        rc = pg_get_uint(res, 0, 0, seq, "audit seq", err);
+        if (rc == CUSTOS_OK)
+            rc = pg_get_blob(res, 0, 1, hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pg_append_audit(void *impl, const custos_audit_entry *e, custos_error *err)
+{
+    pg_store *s = impl;
+    if (e->seq == 0 || e->seq > INT64_MAX || e->time > INT64_MAX || e->payload_len > INT_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: audit entry %llu cannot be stored",
+                                (unsigned long long)e->seq);
+    uint8_t seq[8], time[8];
+    pg_put_u64(seq, e->seq);
+    pg_put_u64(time, e->time);
+    pg_params p = {.n = 0};
+    pg_param(&p, seq, sizeof seq);
+    pg_param(&p, time, sizeof time);
+    pg_param(&p, e->actor, strlen(e->actor));
+    pg_param(&p, e->action, strlen(e->action));
+    pg_param(&p, e->payload_len > 0 ? (const void *)e->payload : "", e->payload_len);
+    pg_param(&p, e->prev_hash, CUSTOS_AUDIT_HASH_LEN);
+    pg_param(&p, e->hash, CUSTOS_AUDIT_HASH_LEN);
+    return pg_run(&s->w, W_APPEND_AUDIT, &p, "append audit", NULL, err);
+}
+
+static custos_rc pg_set_chain_hash(void *impl, uint64_t cursor,
+                                   const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    pg_store *s = impl;
+    if (cursor == 0 || cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: no record has cursor %llu",
+                                (unsigned long long)cursor);
+    uint8_t c[8];
+    pg_put_u64(c, cursor);
+    pg_params p = {.n = 0};
+    pg_param(&p, c, sizeof c);
+    pg_param(&p, hash, CUSTOS_HASH_LEN);
+    return pg_run(&s->w, W_SET_CHAIN, &p, "set chain hash", NULL, err);
 }
 
 static custos_rc pg_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -742,6 +825,75 @@ static custos_rc pg_read_from(void *impl, uint64_t after, custos_record *out, si
     return rc;
 }
 
+/* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc pg_row_to_audit(const PGresult *res, int row, custos_audit_entry *e,
+                                 custos_error *err)
+{
+    memset(e, 0, sizeof *e);
+    custos_rc rc = pg_get_uint(res, row, 0, &e->seq, "audit seq", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_uint(res, row, 1, &e->time, "audit time", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 5, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, "audit prev_hash", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, row, 6, e->hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t actor = (size_t)PQgetlength(res, row, 2), action = (size_t)PQgetlength(res, row, 3);
+    if (actor > CUSTOS_AUDIT_ACTOR_MAX || action > CUSTOS_AUDIT_ACTION_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: audit entry %llu has a bad actor or action",
+                                (unsigned long long)e->seq);
+    memcpy(e->actor, PQgetvalue(res, row, 2), actor);
+    memcpy(e->action, PQgetvalue(res, row, 3), action);
+    size_t len = (size_t)PQgetlength(res, row, 4);
+    e->payload = malloc(len > 0 ? len : 1);
+    if (e->payload == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (len > 0)
+        memcpy(e->payload, PQgetvalue(res, row, 4), len);
+    e->payload_len = len;
+    return CUSTOS_OK;
+}
+
+static custos_rc pg_read_audit(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                               size_t *n, custos_error *err)
+{
+    pg_store *s = impl;
+    *n = 0;
+    if (max == 0 || after > INT64_MAX)
+        return CUSTOS_OK;
+    uint8_t from[8], limit[8];
+    pg_put_u64(from, after);
+    pg_put_u64(limit, max > INT32_MAX ? INT32_MAX : max);
+    pg_params p = {.n = 0};
+    pg_param(&p, from, sizeof from);
+    pg_param(&p, limit, sizeof limit);
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_READ_AUDIT, &p, "read audit", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    int rows = PQntuples(res);
+    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
+        rc = pg_row_to_audit(res, row, &out[*n], err);
+        if (rc == CUSTOS_OK)
+            (*n)++;
+        else
+            custos_audit_entry_clear(&out[*n]);
+    }
+    PQclear(res);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_audit_entry_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
 static void pg_close(void *impl)
 {
     pg_store *s = impl;
@@ -768,6 +920,10 @@ static const gw_store_ops pg_ops = {
     .put_pending = pg_put_pending,
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
+    .set_chain_hash = pg_set_chain_hash,
+    .audit_head = pg_audit_head,
+    .read_audit = pg_read_audit,
+    .append_audit = pg_append_audit,
     .get_latest = pg_get_latest,
     .read_from = pg_read_from,
 };

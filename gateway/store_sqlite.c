@@ -38,6 +38,9 @@ enum sq_wstmt {
     W_PUT_ACCOUNT,
     W_PRUNE_SIGNERS,
     W_PRUNE_PENDING,
+    W_SET_CHAIN,
+    W_AUDIT_HEAD,
+    W_APPEND_AUDIT,
     W_COUNT
 };
 
@@ -56,7 +59,12 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                       "attestation, signers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       "attestation, signers, chain_hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
+    [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
                       "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
                       "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
@@ -66,14 +74,18 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_COUNT };
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
-    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers "
+    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
+                 "a.chain_hash "
                  "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                  "WHERE c.account = ?1",
-    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers FROM accepted "
+    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+                    "FROM accepted "
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+    [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
+                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 typedef struct sq_store {
@@ -188,7 +200,7 @@ static custos_rc sq_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t le
     return CUSTOS_OK;
 }
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 static custos_rc sq_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err)
 {
     memset(rec, 0, sizeof *rec);
@@ -213,6 +225,14 @@ static custos_rc sq_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_e
     for (size_t i = 0; i < rec->sub.n_sigs; i++)
         memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
     rec->n_signers = rec->sub.n_sigs;
+    /* NULL: accepted before the chain existed, not yet filled in. */
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+        rc = sq_copy_blob(st, 5, rec->chain_hash, CUSTOS_HASH_LEN, "chain_hash", err);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    }
     return CUSTOS_OK;
 }
 
@@ -465,6 +485,8 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
                                SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
     out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put accepted", err)
                           : sq_fail(s->wdb, rc, "put accepted", err);
     (void)sqlite3_clear_bindings(st);
@@ -502,6 +524,74 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
             return out;
     }
     return CUSTOS_OK;
+}
+
+static custos_rc sq_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                               custos_error *err)
+{
+    sq_store *s = impl;
+    *seq = 0;
+    memset(hash, 0, CUSTOS_AUDIT_HASH_LEN);
+    sqlite3_stmt *st = s->w[W_AUDIT_HEAD];
+    int rc = sqlite3_step(st);
+    custos_rc out = CUSTOS_OK;
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+        out = sq_copy_blob(st, 1, hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    } else if (rc != SQLITE_DONE) {
+        out = sq_fail(s->wdb, rc, "audit head", err);
+    }
+    int rrc = sqlite3_reset(st);
+    if (out == CUSTOS_OK && rrc != SQLITE_OK)
+        out = sq_fail(s->wdb, rrc, "audit head", err);
+    return out;
+}
+
+static custos_rc sq_append_audit(void *impl, const custos_audit_entry *e, custos_error *err)
+{
+    sq_store *s = impl;
+    if (e->seq == 0 || e->seq > INT64_MAX || e->time > INT64_MAX || e->payload_len > INT_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: audit entry %llu cannot be stored",
+                                (unsigned long long)e->seq);
+    sqlite3_stmt *st = s->w[W_APPEND_AUDIT];
+    /* A zero-length blob bound from NULL would be stored as NULL. */
+    static const uint8_t empty[1];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)e->seq);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)e->time);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 4, e->action, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, e->payload_len > 0 ? e->payload : empty,
+                               (int)e->payload_len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, e->hash, CUSTOS_AUDIT_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "append audit", err)
+                                    : sq_fail(s->wdb, rc, "append audit", err);
+    (void)sqlite3_clear_bindings(st);
+    return out;
+}
+
+static custos_rc sq_set_chain_hash(void *impl, uint64_t cursor,
+                                   const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    sq_store *s = impl;
+    if (cursor == 0 || cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: no record has cursor %llu",
+                                (unsigned long long)cursor);
+    sqlite3_stmt *st = s->w[W_SET_CHAIN];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "set chain hash", err)
+                                    : sq_fail(s->wdb, rc, "set chain hash", err);
+    (void)sqlite3_clear_bindings(st);
+    return out;
 }
 
 static custos_rc sq_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -574,6 +664,77 @@ static custos_rc sq_read_from(void *impl, uint64_t after, custos_record *out, si
     return res;
 }
 
+/* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc sq_row_to_audit(sqlite3_stmt *st, custos_audit_entry *e, custos_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    e->time = (uint64_t)sqlite3_column_int64(st, 1);
+    const unsigned char *actor = sqlite3_column_text(st, 2);
+    const unsigned char *action = sqlite3_column_text(st, 3);
+    if (actor == NULL || action == NULL ||
+        (size_t)sqlite3_column_bytes(st, 2) > CUSTOS_AUDIT_ACTOR_MAX ||
+        (size_t)sqlite3_column_bytes(st, 3) > CUSTOS_AUDIT_ACTION_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: audit entry %llu has a bad actor or action",
+                                (unsigned long long)e->seq);
+    snprintf(e->actor, sizeof e->actor, "%s", (const char *)actor);
+    snprintf(e->action, sizeof e->action, "%s", (const char *)action);
+    custos_rc rc = sq_copy_blob(st, 5, e->prev_hash, CUSTOS_AUDIT_HASH_LEN, "audit prev_hash", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 6, e->hash, CUSTOS_AUDIT_HASH_LEN, "audit hash", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    size_t len = (size_t)sqlite3_column_bytes(st, 4);
+    e->payload = malloc(len > 0 ? len : 1);
+    if (e->payload == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (len > 0)
+        memcpy(e->payload, sqlite3_column_blob(st, 4), len);
+    e->payload_len = len;
+    return CUSTOS_OK;
+}
+
+static custos_rc sq_read_audit(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                               size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0 || after > INT64_MAX)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_READ_AUDIT];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "read audit", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = sq_row_to_audit(st, &out[*n], err);
+            if (res != CUSTOS_OK) {
+                custos_audit_entry_clear(&out[*n]);
+                break;
+            }
+            (*n)++;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "read audit", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "read audit", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_audit_entry_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
 static void sq_close(void *impl)
 {
     sq_store *s = impl;
@@ -603,6 +764,10 @@ static const gw_store_ops sq_ops = {
     .put_pending = sq_put_pending,
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
+    .set_chain_hash = sq_set_chain_hash,
+    .audit_head = sq_audit_head,
+    .read_audit = sq_read_audit,
+    .append_audit = sq_append_audit,
     .get_latest = sq_get_latest,
     .read_from = sq_read_from,
 };

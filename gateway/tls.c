@@ -82,6 +82,29 @@ static bool tls_peer_name(grpc_call *call, char *cn, size_t cap)
     return found;
 }
 
+bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
+                           char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap)
+{
+    if (cfg->tls.client_ca[0] == '\0') {
+        snprintf(detail, cap, "the admin service needs client certificates: this gateway "
+                 "runs without [tls] client_ca, so it serves no admin calls");
+        return false;
+    }
+    char cn[GW_CLIENT_NAME_MAX + 1];
+    if (!tls_peer_name(call, cn, sizeof cn)) {
+        snprintf(detail, cap, "the client certificate has no usable common name");
+        return false;
+    }
+    const gw_client *cl = gw_config_find_client(cfg, cn);
+    if (cl == NULL || cl->role != GW_CLIENT_ADMIN) {
+        snprintf(detail, cap, "client '%s' is not an admin: the admin service needs a "
+                 "[client] entry with role = admin", cn);
+        return false;
+    }
+    memcpy(name, cn, sizeof cn);
+    return true;
+}
+
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
                        size_t cap)
 {

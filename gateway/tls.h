@@ -26,4 +26,11 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
                        size_t cap);
 
+/* Whether the caller of call may use the admin service (custos.v1.GatewayAdmin): only over
+ * mTLS (client_ca set), with a certificate whose common name names a [client] with role
+ * admin. On true, name (GW_CLIENT_NAME_MAX + 1 bytes) gets that common name; on false,
+ * detail says why. */
+bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
+                           char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap);
+
 #endif

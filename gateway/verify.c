@@ -15,6 +15,7 @@
 
 struct gw_verifier {
     const gw_config *cfg;
+    gw_registry *reg;
     uint8_t separator[CUSTOS_HASH_LEN];
 };
 
@@ -67,12 +68,14 @@ static custos_reason verify_refuse(custos_reason r, char *detail, size_t cap, co
     return r;
 }
 
-custos_rc gw_verifier_new(const gw_config *cfg, gw_verifier **out, custos_error *err)
+custos_rc gw_verifier_new(const gw_config *cfg, gw_registry *reg, gw_verifier **out,
+                          custos_error *err)
 {
     gw_verifier *v = calloc(1, sizeof *v);
     if (v == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "verifier: out of memory");
     v->cfg = cfg;
+    v->reg = reg;
     custos_eip712_domain_separator(&cfg->domain, v->separator);
     *out = v;
     return CUSTOS_OK;
@@ -168,10 +171,10 @@ custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation 
     return CUSTOS_REASON_NONE;
 }
 
-custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
+custos_reason gw_verify_signatures(const gw_policy *policy, const gw_feed *feed,
                                    const uint8_t digest[CUSTOS_HASH_LEN],
-                                   const custos_signature *sigs, size_t n, gw_verified *out,
-                                   char *detail, size_t cap)
+                                   const custos_signature *sigs, size_t n, uint64_t now,
+                                   gw_verified *out, char *detail, size_t cap)
 {
     if (n == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
@@ -198,14 +201,14 @@ custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
                                  "signature %zu: %s", i, e.message);
         /* Only refusals name the address: EIP-55 costs a keccak per signature. */
         char hex[CUSTOS_ADDRESS_HEX_LEN];
-        const gw_signer *s = gw_config_find_signer(cfg, feed->name, addr);
+        const gw_signer *s = gw_policy_find_signer(policy, feed->name, addr);
         bool dup = false;
         for (size_t j = 0; j < out->n_signers && !dup; j++)
             dup = memcmp(out->signers[j], addr, CUSTOS_ADDRESS_LEN) == 0;
-        if (s == NULL || !s->active || dup)
+        if (s == NULL || !gw_signer_valid_at(s, now) || dup)
             custos_address_to_hex(addr, hex);
         if (s == NULL) {
-            const gw_signer *other = gw_config_find_signer_any(cfg, addr);
+            const gw_signer *other = gw_policy_find_signer_any(policy, addr);
             if (other != NULL)
                 return verify_refuse(CUSTOS_REASON_UNAUTHORIZED_SIGNER, detail, cap,
                                      "signature %zu: signer %s is allow-listed for feed '%s', "
@@ -219,6 +222,11 @@ custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
             return verify_refuse(CUSTOS_REASON_REVOKED_SIGNER, detail, cap,
                                  "signature %zu: signer %s (%s) is revoked for feed '%s'", i,
                                  hex, gw_role_name(s->role), feed->name);
+        if (!gw_signer_valid_at(s, now))
+            return verify_refuse(CUSTOS_REASON_REVOKED_SIGNER, detail, cap,
+                                 "signature %zu: signer %s (%s) was rotated out of feed '%s'; "
+                                 "its overlap window ended at %" PRIu64 " (now %" PRIu64 ")",
+                                 i, hex, gw_role_name(s->role), feed->name, s->not_after, now);
         for (size_t j = 0; j < out->n_signers; j++) {
             if (memcmp(out->signers[j], addr, CUSTOS_ADDRESS_LEN) == 0)
                 return verify_refuse(CUSTOS_REASON_DUPLICATE_SIGNER, detail, cap,
@@ -247,19 +255,28 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
     custos_reason r = gw_verify_domain(&v->cfg->domain, &s->domain, detail, cap);
     if (r != CUSTOS_REASON_NONE)
         return r;
-    const gw_feed *feed = gw_config_find_feed(v->cfg, s->feed);
+    gw_policy *policy = gw_registry_acquire(v->reg);
+    const gw_feed *feed = gw_policy_find_feed(policy, s->feed);
     if (feed == NULL)
-        return verify_refuse(CUSTOS_REASON_UNKNOWN_FEED, detail, cap,
-                             "feed '%.64s' is not configured on this gateway", s->feed);
-    r = gw_verify_freshness(feed, &s->att, now, detail, cap);
-    if (r != CUSTOS_REASON_NONE)
+        r = verify_refuse(CUSTOS_REASON_UNKNOWN_FEED, detail, cap,
+                          "feed '%.64s' is not configured on this gateway", s->feed);
+    else
+        r = gw_verify_freshness(feed, &s->att, now, detail, cap);
+    if (r == CUSTOS_REASON_NONE) {
+        out->feed = feed;
+        custos_attestation_digest_with_separator(v->separator, &s->att, out->digest);
+        r = gw_verify_signatures(policy, feed, out->digest, s->sigs, s->n_sigs, now, out,
+                                 detail, cap);
+    }
+    if (r == CUSTOS_REASON_NONE)
+        r = gw_verify_positions(s, detail, cap);
+    if (r != CUSTOS_REASON_NONE) {
+        gw_policy_release(policy);
+        out->feed = NULL;
         return r;
-    out->feed = feed;
-    custos_attestation_digest_with_separator(v->separator, &s->att, out->digest);
-    r = gw_verify_signatures(v->cfg, feed, out->digest, s->sigs, s->n_sigs, out, detail, cap);
-    if (r != CUSTOS_REASON_NONE)
-        return r;
-    return gw_verify_positions(s, detail, cap);
+    }
+    out->policy = policy;
+    return CUSTOS_REASON_NONE;
 }
 
 custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap)

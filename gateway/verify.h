@@ -15,9 +15,13 @@
 #include "custos/reason.h"
 
 #include "config.h"
+#include "registry.h"
 
-/* What verification learned about a good submission: signer i signed sigs[i]. */
+/* What verification learned about a good submission: signer i signed sigs[i]. feed
+ * points into policy, the allow-list snapshot it was judged by, whose reference the
+ * holder of a good submission releases with gw_policy_release. */
 typedef struct gw_verified {
+    gw_policy *policy;
     const gw_feed *feed;
     uint8_t digest[CUSTOS_HASH_LEN];
     size_t n_signers;
@@ -27,12 +31,15 @@ typedef struct gw_verified {
 
 typedef struct gw_verifier gw_verifier;
 
-/* cfg must outlive the verifier; the domain separator is computed here, once. */
-custos_rc gw_verifier_new(const gw_config *cfg, gw_verifier **out, custos_error *err);
+/* cfg and reg must outlive the verifier; the domain separator is computed here, once.
+ * Feeds and signers come from reg's snapshot of the moment, the domain from cfg. */
+custos_rc gw_verifier_new(const gw_config *cfg, gw_registry *reg, gw_verifier **out,
+                          custos_error *err);
 void gw_verifier_free(gw_verifier *v);
 
 /* All the rules, in this order: kind, signature count, domain, feed, freshness (at
- * `now`, unix seconds), signatures, positions. Thread-safe. */
+ * `now`, unix seconds), signatures, positions. Thread-safe. On success out->policy holds
+ * a reference to the snapshot used; on a refusal it is NULL. */
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap);
 
@@ -56,13 +63,14 @@ custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *g
 custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation *a,
                                   uint64_t now, char *detail, size_t cap);
 
-/* Recovers each signature over digest and checks it against feed's allow-list:
- * NON_CANONICAL_SIGNATURE, BAD_SIGNATURE, UNKNOWN_SIGNER, UNAUTHORIZED_SIGNER (listed
- * only for other feeds), REVOKED_SIGNER, DUPLICATE_SIGNER; MALFORMED when n is 0,
- * TOO_LARGE above CUSTOS_MAX_SIGNATURES. Fills out's signers and roles. */
-custos_reason gw_verify_signatures(const gw_config *cfg, const gw_feed *feed,
+/* Recovers each signature over digest and checks it against feed's allow-list in policy
+ * at `now`: NON_CANONICAL_SIGNATURE, BAD_SIGNATURE, UNKNOWN_SIGNER, UNAUTHORIZED_SIGNER
+ * (listed only for other feeds), REVOKED_SIGNER (revoked, or a rotated-out key past its
+ * not_after), DUPLICATE_SIGNER; MALFORMED when n is 0, TOO_LARGE above
+ * CUSTOS_MAX_SIGNATURES. Fills out's signers and roles. */
+custos_reason gw_verify_signatures(const gw_policy *policy, const gw_feed *feed,
                                    const uint8_t digest[CUSTOS_HASH_LEN],
-                                   const custos_signature *sigs, size_t n, gw_verified *out,
-                                   char *detail, size_t cap);
+                                   const custos_signature *sigs, size_t n, uint64_t now,
+                                   gw_verified *out, char *detail, size_t cap);
 
 #endif

@@ -16,6 +16,7 @@
 #include <grpc/support/time.h>
 
 #include "custos/pemfile.h"
+#include "custos/v1/admin.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
@@ -28,6 +29,13 @@ enum {
     H_GET_LATEST,
     H_WATCH,
     H_LIST_SIGNERS,
+    H_GET_CHAIN_HEAD,
+    H_LIST_AUDIT,
+    H_ADD_SIGNER,
+    H_REVOKE_SIGNER,
+    H_ROTATE_SIGNER,
+    H_SET_FEED_POLICY,
+    H_RELEASE_HELD,
     H_HEALTH,
     H_COUNT
 };
@@ -38,6 +46,13 @@ static const char *const method_paths[H_COUNT] = {
     [H_GET_LATEST] = "/custos.v1.AttestationGateway/GetLatest",
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
+    [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
+    [H_LIST_AUDIT] = "/custos.v1.GatewayAdmin/ListAudit",
+    [H_ADD_SIGNER] = "/custos.v1.GatewayAdmin/AddSigner",
+    [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
+    [H_ROTATE_SIGNER] = "/custos.v1.GatewayAdmin/RotateSigner",
+    [H_SET_FEED_POLICY] = "/custos.v1.GatewayAdmin/SetFeedPolicy",
+    [H_RELEASE_HELD] = "/custos.v1.GatewayAdmin/ReleaseHeld",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
 };
 
@@ -692,11 +707,185 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
         snprintf(v[i].feed, sizeof v[i].feed, "%s", s->feed != NULL ? s->feed : "");
         snprintf(v[i].role, sizeof v[i].role, "%s", s->role != NULL ? s->role : "");
         v[i].active = s->active;
+        v[i].not_after = s->not_after;
     }
     *out = v;
     *n = r->n_signers;
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
+}
+
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+                                       custos_error *err)
+{
+    *cursor = 0;
+    memset(hash, 0, 32);
+    Custos__V1__GetChainHeadRequest req = CUSTOS__V1__GET_CHAIN_HEAD_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_GET_CHAIN_HEAD, &req.base,
+                              &custos__v1__get_chain_head_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetChainHead", &o, err);
+    const Custos__V1__GetChainHeadResponse *r = (const Custos__V1__GetChainHeadResponse *)reply;
+    if (r->chain_hash.len != 32) {
+        size_t len = r->chain_hash.len;
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not 32",
+                                c->target, len);
+    }
+    *cursor = r->cursor;
+    memcpy(hash, r->chain_hash.data, 32);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+/* Copies one received entry; false when a field has the wrong size. */
+static bool audit_from_pb(const Custos__V1__AuditEntry *m, custos_audit_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    size_t actor = m->actor != NULL ? strlen(m->actor) : 0;
+    size_t action = m->action != NULL ? strlen(m->action) : 0;
+    if (m->prev_hash.len != CUSTOS_AUDIT_HASH_LEN || m->hash.len != CUSTOS_AUDIT_HASH_LEN ||
+        actor > CUSTOS_AUDIT_ACTOR_MAX || action > CUSTOS_AUDIT_ACTION_MAX)
+        return false;
+    e->payload = malloc(m->payload.len > 0 ? m->payload.len : 1);
+    if (e->payload == NULL)
+        return false;
+    if (m->payload.len > 0)
+        memcpy(e->payload, m->payload.data, m->payload.len);
+    e->payload_len = m->payload.len;
+    e->seq = m->seq;
+    e->time = m->time;
+    memcpy(e->actor, m->actor != NULL ? m->actor : "", actor);
+    memcpy(e->action, m->action != NULL ? m->action : "", action);
+    memcpy(e->prev_hash, m->prev_hash.data, CUSTOS_AUDIT_HASH_LEN);
+    memcpy(e->hash, m->hash.data, CUSTOS_AUDIT_HASH_LEN);
+    return true;
+}
+
+custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
+                                   custos_audit_entry **out, size_t *n, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    Custos__V1__ListAuditRequest req = CUSTOS__V1__LIST_AUDIT_REQUEST__INIT;
+    req.after_seq = after_seq;
+    req.limit = limit;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_AUDIT, &req.base,
+                              &custos__v1__list_audit_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListAudit", &o, err);
+    const Custos__V1__ListAuditResponse *r = (const Custos__V1__ListAuditResponse *)reply;
+    custos_audit_entry *v = calloc(r->n_entries ? r->n_entries : 1, sizeof *v);
+    if (v == NULL) {
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->n_entries; i++) {
+        if (!audit_from_pb(r->entries[i], &v[i])) {
+            for (size_t j = 0; j <= i; j++)
+                custos_audit_entry_clear(&v[j]);
+            free(v);
+            protobuf_c_message_free_unpacked(reply, NULL);
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "gateway %s: ListAudit: entry %zu is malformed (field "
+                                    "sizes) or out of memory", c->target, i);
+        }
+    }
+    *out = v;
+    *n = r->n_entries;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+static custos_rc admin_change(custos_client *c, int handle, const char *method,
+                              const ProtobufCMessage *req, uint64_t *audit_seq,
+                              custos_error *err)
+{
+    *audit_seq = 0;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, handle, req, &custos__v1__admin_change_response__descriptor,
+                              &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, method, &o, err);
+    *audit_seq = ((const Custos__V1__AdminChangeResponse *)reply)->audit_seq;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                   const char *feed, const char *role, uint64_t *audit_seq,
+                                   custos_error *err)
+{
+    Custos__V1__AddSignerRequest req = CUSTOS__V1__ADD_SIGNER_REQUEST__INIT;
+    req.address.data = (uint8_t *)address;
+    req.address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    req.role = (char *)role;
+    return admin_change(c, H_ADD_SIGNER, "AddSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_revoke_signer(custos_client *c,
+                                      const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t *audit_seq,
+                                      custos_error *err)
+{
+    Custos__V1__RevokeSignerRequest req = CUSTOS__V1__REVOKE_SIGNER_REQUEST__INIT;
+    req.address.data = (uint8_t *)address;
+    req.address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    return admin_change(c, H_REVOKE_SIGNER, "RevokeSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_rotate_signer(custos_client *c,
+                                      const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                      const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t overlap_seconds,
+                                      uint64_t *audit_seq, custos_error *err)
+{
+    Custos__V1__RotateSignerRequest req = CUSTOS__V1__ROTATE_SIGNER_REQUEST__INIT;
+    req.old_address.data = (uint8_t *)old_address;
+    req.old_address.len = CUSTOS_ADDRESS_LEN;
+    req.new_address.data = (uint8_t *)new_address;
+    req.new_address.len = CUSTOS_ADDRESS_LEN;
+    req.feed = (char *)feed;
+    req.overlap_seconds = overlap_seconds;
+    return admin_change(c, H_ROTATE_SIGNER, "RotateSigner", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
+                                        const custos_feed_policy *policy, uint64_t *audit_seq,
+                                        custos_error *err)
+{
+    Custos__V1__SetFeedPolicyRequest req = CUSTOS__V1__SET_FEED_POLICY_REQUEST__INIT;
+    req.feed = (char *)feed;
+    req.max_age = policy->max_age;
+    req.max_skew = policy->max_skew;
+    req.max_ttl = policy->max_ttl;
+    req.threshold = policy->threshold;
+    req.distinct_roles = policy->distinct_roles;
+    return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+                                     const char *note, uint64_t *audit_seq, custos_error *err)
+{
+    Custos__V1__ReleaseHeldRequest req = CUSTOS__V1__RELEASE_HELD_REQUEST__INIT;
+    req.digest.data = (uint8_t *)digest;
+    req.digest.len = 32;
+    req.note = (char *)note;
+    return admin_change(c, H_RELEASE_HELD, "ReleaseHeld", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)

@@ -392,6 +392,13 @@ static custos_rc pb_fill_record(const Custos__V1__Record *m, custos_record *out,
             return rc;
     }
     out->n_signers = m->n_signers;
+    /* Empty: a record of a gateway from before the chain, or a pending one. */
+    if (m->chain_hash.len != 0) {
+        rc = pb_to_fixed(&m->chain_hash, out->chain_hash, sizeof out->chain_hash,
+                         "record.chain_hash", err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
     out->cursor = m->cursor;
     out->state = (custos_state)m->state;
     out->accepted_at = m->accepted_at;
@@ -434,6 +441,12 @@ static custos_rc pb_build_record(const custos_record *r, Custos__V1__Record *m,
     custos_rc rc = pb_set_bytes(&m->digest, r->digest, sizeof r->digest, err);
     if (rc != CUSTOS_OK)
         return rc;
+    static const uint8_t none[sizeof r->chain_hash];
+    if (memcmp(r->chain_hash, none, sizeof none) != 0) {
+        rc = pb_set_bytes(&m->chain_hash, r->chain_hash, sizeof r->chain_hash, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
     if (r->n_signers > 0) {
         m->signers = calloc(r->n_signers, sizeof *m->signers);
         if (m->signers == NULL)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/error.h"
 #include "custos/reason.h"
 
@@ -44,6 +45,7 @@ typedef struct custos_record {
     custos_submission sub;      /* owns its positions: release with custos_record_clear */
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     size_t n_signers;
+    uint8_t chain_hash[32];     /* custos/chain.h link of this record; zeros when unknown */
 } custos_record;
 
 void custos_record_clear(custos_record *r);
@@ -53,6 +55,7 @@ typedef struct custos_signer_info {
     char feed[CUSTOS_FEED_MAX + 1];
     char role[32];
     bool active;
+    uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
 
 /* How to reach a gateway. TLS unless insecure is true. */
@@ -100,6 +103,47 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
 /* *out is malloc'd (caller frees). */
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
                                      custos_error *err);
+
+/* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
+ * record's chain_hash (0 and zeros when nothing was accepted). */
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+                                       custos_error *err);
+
+/* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
+ * audit entries with seq > after_seq, oldest first. *out is malloc'd; release each entry
+ * with custos_audit_entry_clear, then free(*out). A caller that is not an admin gets
+ * CUSTOS_ERR_REFUSED, the message naming status, reason UNAUTHORIZED_CLIENT and why. */
+custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
+                                   custos_audit_entry **out, size_t *n, custos_error *err);
+
+/* GatewayAdmin.AddSigner / RevokeSigner (admin client certificate required): the change
+ * and its audit entry, whose number goes to *audit_seq. A refusal is CUSTOS_ERR_REFUSED
+ * (or CUSTOS_ERR_NOT_FOUND), the message naming the gateway's status and detail. */
+custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                   const char *feed, const char *role, uint64_t *audit_seq,
+                                   custos_error *err);
+/* RotateSigner: new_address replaces old_address, which counts overlap_seconds more. */
+custos_rc custos_client_rotate_signer(custos_client *c,
+                                      const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                      const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t overlap_seconds,
+                                      uint64_t *audit_seq, custos_error *err);
+/* SetFeedPolicy: every field of the feed's policy, as in its [feed] section. */
+typedef struct custos_feed_policy {
+    uint64_t max_age, max_skew, max_ttl;
+    uint32_t threshold;
+    bool distinct_roles;
+} custos_feed_policy;
+custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
+                                        const custos_feed_policy *policy, uint64_t *audit_seq,
+                                        custos_error *err);
+/* ReleaseHeld: releases the held attestation of digest, with a note for the audit log. */
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+                                     const char *note, uint64_t *audit_seq, custos_error *err);
+custos_rc custos_client_revoke_signer(custos_client *c,
+                                      const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                      const char *feed, uint64_t *audit_seq,
+                                      custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);

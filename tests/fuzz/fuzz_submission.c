@@ -11,6 +11,7 @@
 #include "fuzz_common.h"
 
 static gw_config cfg;
+static gw_registry *registry;
 static gw_verifier *verifier;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -22,7 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     custos_error err;
     if (gw_config_load(fz_write_gateway_config(), &cfg, &err) != CUSTOS_OK ||
-        gw_verifier_new(&cfg, &verifier, &err) != CUSTOS_OK) {
+        gw_registry_new(&cfg, &registry, &err) != CUSTOS_OK ||
+        gw_verifier_new(&cfg, registry, &verifier, &err) != CUSTOS_OK) {
         fprintf(stderr, "fuzz_submission: %s\n", err.message);
         abort();
     }
@@ -54,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     custos_reason r = gw_verify_submission(verifier, &s, FZ_NOW, &v, detail, sizeof detail);
     if (r != CUSTOS_REASON_NONE && detail[0] == '\0')
         abort(); /* every refusal says why */
+    gw_policy_release(v.policy);
     custos_submission_clear(&s);
     return 0;
 }

@@ -436,8 +436,8 @@ static void test_watch_replay_live_resume(void **state)
     free(w);
 }
 
-/* SIGHUP must not kill the gateway (its default action): it logs that reloading is not
- * supported and keeps serving. */
+/* SIGHUP must not kill the gateway (its default action): it reloads the configuration,
+ * logs it and keeps serving. */
 static void test_sighup_keeps_serving(void **state)
 {
     fixture *f = *state;

@@ -55,6 +55,7 @@ static const char good_config[] =
     "feed = acme-custody\n"
     "role = auditor\n"
     "status = revoked\n"
+    "not_after = 1700000000\n"
     "[signer beta]\n"
     "address = " ADDR_D "\n"
     "feed = beta\n";
@@ -141,9 +142,11 @@ static void test_good_config(void **state)
     assert_non_null(s);
     assert_int_equal(s->role, GW_ROLE_AUDITOR);
     assert_false(s->active);
+    assert_int_equal(s->not_after, 1700000000);
     s = gw_config_find_signer(&cfg, "beta", d);
     assert_non_null(s);
     assert_true(s->active);
+    assert_int_equal(s->not_after, 0);
     assert_null(gw_config_find_signer(&cfg, "beta", b));
     assert_non_null(gw_config_find_signer_any(&cfg, b));
     assert_null(gw_config_find_signer_any(&cfg, a));
@@ -358,6 +361,9 @@ static const struct bad_case {
     {"batch zero", GW_HEAD "commit_batch_max = 0\n", {":5:", "commit_batch_max"}},
     {"replica poll zero", GW_HEAD "replica_poll_ms = 0\n", {":5:", "replica_poll_ms"}},
     {"replica poll too long", GW_HEAD "replica_poll_ms = 60001\n", {":5:", "replica_poll_ms"}},
+    {"rotation overlap zero", GW_HEAD "max_rotation_overlap = 0\n", {":5:", "max_rotation_overlap"}},
+    {"rotation overlap over thirty days", GW_HEAD "max_rotation_overlap = 2592001\n",
+     {":5:", "max_rotation_overlap", "2592000"}},
     {"unknown key", GW_HEAD "listen_addr = 1.2.3.4:5\n", {":5:", "[gateway] listen_addr", "unknown key"}},
     {"unknown feed key", GW_HEAD FEED_F "treshold = 2\n", {":6:", "[feed f] treshold"}},
     {"unknown section", GW_HEAD "[gatway]\nlisten = x\n", {":5:", "[gatway]", "unknown section"}},
@@ -376,6 +382,9 @@ static const struct bad_case {
     {"missing gateway", FEED_F SIGNER_B, {"[gateway]", "missing"}},
     {"bad role", GW_HEAD FEED_F SIGNER_B "role = boss\n", {":9:", "[signer b] role", "'boss'"}},
     {"bad status", GW_HEAD FEED_F SIGNER_B "status = paused\n", {":9:", "status", "'paused'"}},
+    {"not_after zero", GW_HEAD FEED_F SIGNER_B "not_after = 0\n", {":9:", "[signer b] not_after"}},
+    {"not_after not a time", GW_HEAD FEED_F SIGNER_B "not_after = soon\n",
+     {":9:", "not_after", "'soon'"}},
     {"bad bool", GW_HEAD FEED_F "distinct_roles = yes\n" SIGNER_B, {":6:", "distinct_roles"}},
     {"signer without address", GW_HEAD FEED_F "[signer b]\nfeed = f\n",
      {":6:", "[signer b] address", "required"}},

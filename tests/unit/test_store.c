@@ -1,5 +1,6 @@
 /* The store's contract, run against every back end (SQLite in a temporary file, and
- * PostgreSQL on a server this test starts on loopback): accepted records in and out, the
+ * PostgreSQL on a server this test starts on loopback): accepted records in and out (with
+ * their chain hashes, and the filling in of missing ones), the audit log, the
  * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
  * reopening, schema versions. Then what only PostgreSQL has: connection errors that never
  * show the password, and reconnecting after the server dropped the sessions. */
@@ -243,6 +244,109 @@ static void test_put_get_read_from(void **state)
                      CUSTOS_ERR_NOT_FOUND);
 }
 
+/* A record's chain hash goes in with it and comes back with it; set_chain_hash fills in the
+ * hash of a record stored without one (a log from before the chain), in a transaction. */
+static void test_chain_hash(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record recs[2];
+    make_record(&recs[0], 1, 0xb1, 1, 0);
+    make_record(&recs[1], 2, 0xb2, 1, 0);
+    memset(recs[0].chain_hash, 0xc1, sizeof recs[0].chain_hash);
+    for (int i = 0; i < 2; i++)
+        put_committed(&f->store, &recs[i]); /* recs[1] with 32 zero bytes */
+
+    uint8_t fresh[32];
+    memset(fresh, 0xc2, sizeof fresh);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 2, fresh, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    custos_record out[2];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 1, out, 1, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    uint8_t zero[32] = {0};
+    assert_memory_equal(out[0].chain_hash, zero, sizeof zero);
+    custos_record_clear(&out[0]);
+
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 2, fresh, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 2, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(out[0].chain_hash, recs[0].chain_hash, 32);
+    assert_memory_equal(out[1].chain_hash, fresh, 32);
+    custos_record_clear(&out[0]);
+    custos_record_clear(&out[1]);
+    uint8_t account[32];
+    memset(account, 0xb1, sizeof account);
+    assert_int_equal(gw_store_get_latest(&f->store, account, &out[0], &err), CUSTOS_OK);
+    assert_memory_equal(out[0].chain_hash, recs[0].chain_hash, 32);
+    custos_record_clear(&out[0]);
+
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_set_chain_hash(&f->store, 0, fresh, &err), CUSTOS_ERR_INVALID);
+    gw_store_rollback(&f->store);
+}
+
+/* Audit entries go in seq by seq; the head is the newest; a seq taken twice is refused. */
+static void test_audit(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    uint64_t seq = 99;
+    uint8_t head[CUSTOS_AUDIT_HASH_LEN], zero[CUSTOS_AUDIT_HASH_LEN] = {0};
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 0);
+    assert_memory_equal(head, zero, sizeof zero);
+
+    custos_audit_entry e;
+    memset(&e, 0, sizeof e);
+    e.time = 1700000000;
+    snprintf(e.actor, sizeof e.actor, "SIGHUP");
+    snprintf(e.action, sizeof e.action, "reload");
+    for (uint64_t i = 1; i <= 2; i++) {
+        e.seq = i;
+        e.payload = i == 1 ? (uint8_t *)"feed f" : NULL; /* the second: an empty payload */
+        e.payload_len = i == 1 ? 6 : 0;
+        memcpy(e.prev_hash, e.hash, sizeof e.hash);
+        custos_audit_hash(e.prev_hash, &e, e.hash);
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        if (gw_store_append_audit(&f->store, &e, &err) != CUSTOS_OK)
+            fail_msg("append audit: %s", err.message);
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    }
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 2);
+    assert_memory_equal(head, e.hash, sizeof head);
+    custos_audit_entry got[3];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_audit(&f->store, 0, got, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(custos_audit_verify(0, (uint8_t[32]){0}, got, n), 2);
+    assert_int_equal(got[0].payload_len, 6);
+    assert_memory_equal(got[0].payload, "feed f", 6);
+    assert_int_equal(got[1].payload_len, 0);
+    assert_string_equal(got[1].actor, "SIGHUP");
+    assert_string_equal(got[1].action, "reload");
+    custos_audit_entry_clear(&got[0]);
+    custos_audit_entry_clear(&got[1]);
+    assert_int_equal(gw_store_read_audit(&f->store, 1, got, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].seq, 2);
+    custos_audit_entry_clear(&got[0]);
+
+    /* Append-only: seq 2 again fails, and the failed transaction leaves the head. */
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_append_audit(&f->store, &e, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    assert_int_equal(gw_store_audit_head(&f->store, &seq, head, &err), CUSTOS_OK);
+    assert_int_equal(seq, 2);
+    e.seq = 0;
+    assert_int_equal(gw_store_append_audit(&f->store, &e, &err), CUSTOS_ERR_INVALID);
+}
+
 /* The replay rule's last line of defence: one digest, one (account, sequence), one cursor. */
 static void test_uniqueness(void **state)
 {
@@ -464,6 +568,8 @@ static void test_upgrade_from_v1(void **state)
     gw_store_close(&f->store);
     /* Back to what version 1 had: every later step's tables and columns go. */
     f->be->exec(f, "ALTER TABLE accounts DROP COLUMN beneficiary");
+    f->be->exec(f, "ALTER TABLE accepted DROP COLUMN chain_hash");
+    f->be->exec(f, "DROP TABLE audit");
     if (f->be == &BE_PG)
         f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta");
     f->be->set_version(f, 1);
@@ -560,6 +666,10 @@ static int pg_group_teardown(void **state)
 #define CONTRACT_TESTS(be)                                                                   \
     cmocka_unit_test_prestate_setup_teardown(test_put_get_read_from, setup, teardown,        \
                                              (void *)&(be)),                                 \
+        cmocka_unit_test_prestate_setup_teardown(test_chain_hash, setup, teardown,           \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_audit, setup, teardown,                \
+                                                 (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_uniqueness, setup, teardown,           \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_rollback_discards, setup, teardown,    \

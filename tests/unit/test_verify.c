@@ -1,5 +1,6 @@
 /* Stateless verification: every refusal reason from a crafted submission signed by fixed
- * test keys, and each freshness rule exactly at its limit and one second past it. */
+ * test keys, each freshness rule exactly at its limit and one second past it, and a
+ * rotated-out key exactly at the end of its overlap window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,14 +20,16 @@
 
 #define NOW 1700000000u
 
-enum { K_CUST, K_VAL, K_REVOKED, K_OTHER_FEED, K_UNLISTED, K_COUNT };
+enum { K_CUST, K_VAL, K_REVOKED, K_OTHER_FEED, K_ROTATED, K_ROTATING, K_UNLISTED, K_COUNT };
 
 static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
 static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
 static custos_secp *secp;
 static gw_feed feeds[2];
-static gw_signer signers[4];
+#define N_SIGNERS 6
+static gw_signer signers[N_SIGNERS];
 static gw_config cfg;
+static gw_registry *registry;
 static gw_verifier *verifier;
 
 static const uint8_t order_n[32] = {
@@ -54,18 +57,23 @@ static int setup(void **state)
         const char *feed;
         gw_role role;
         bool active;
-    } list[4] = {
-        {K_CUST, "acme", GW_ROLE_CUSTODIAN, true},
-        {K_VAL, "acme", GW_ROLE_VALUATION_AGENT, true},
-        {K_REVOKED, "acme", GW_ROLE_AUDITOR, false},
-        {K_OTHER_FEED, "beta", GW_ROLE_CUSTODIAN, true},
+        uint64_t not_after;
+    } list[N_SIGNERS] = {
+        {K_CUST, "acme", GW_ROLE_CUSTODIAN, true, 0},
+        {K_VAL, "acme", GW_ROLE_VALUATION_AGENT, true, 0},
+        {K_REVOKED, "acme", GW_ROLE_AUDITOR, false, 0},
+        {K_OTHER_FEED, "beta", GW_ROLE_CUSTODIAN, true, 0},
+        /* Rotated out: its window ended exactly now / ends one second from now. */
+        {K_ROTATED, "acme", GW_ROLE_AUDITOR, true, NOW},
+        {K_ROTATING, "acme", GW_ROLE_AUDITOR, true, NOW + 1},
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_SIGNERS; i++) {
         memset(&signers[i], 0, sizeof signers[i]);
         memcpy(signers[i].address, addrs[list[i].key], CUSTOS_ADDRESS_LEN);
         snprintf(signers[i].feed, sizeof signers[i].feed, "%s", list[i].feed);
         signers[i].role = list[i].role;
         signers[i].active = list[i].active;
+        signers[i].not_after = list[i].not_after;
     }
     memset(&cfg, 0, sizeof cfg);
     cfg.domain.chain_id = 31337;
@@ -73,14 +81,17 @@ static int setup(void **state)
     cfg.feeds = feeds;
     cfg.n_feeds = 2;
     cfg.signers = signers;
-    cfg.n_signers = 4;
-    return gw_verifier_new(&cfg, &verifier, NULL) == CUSTOS_OK ? 0 : -1;
+    cfg.n_signers = N_SIGNERS;
+    if (gw_registry_new(&cfg, &registry, NULL) != CUSTOS_OK)
+        return -1;
+    return gw_verifier_new(&cfg, registry, &verifier, NULL) == CUSTOS_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     gw_verifier_free(verifier);
+    gw_registry_free(registry);
     custos_secp_free(secp);
     return 0;
 }
@@ -200,6 +211,16 @@ static void m_revoked(custos_submission *s)
     sign_with(s, K_REVOKED);
 }
 static void m_other_feed(custos_submission *s) { sign_with(s, K_OTHER_FEED); }
+static void m_rotated_out(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_ROTATED);
+}
+static void m_rotating(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_ROTATING);
+}
 static void m_duplicate(custos_submission *s)
 {
     sign_with(s, K_VAL);
@@ -281,6 +302,9 @@ static const struct sub_case {
     {"fields changed after signing", m_tampered, CUSTOS_REASON_UNKNOWN_SIGNER, "signature 0"},
     {"revoked signer", m_revoked, CUSTOS_REASON_REVOKED_SIGNER, "signature 1"},
     {"signer of another feed", m_other_feed, CUSTOS_REASON_UNAUTHORIZED_SIGNER, "'beta'"},
+    {"rotated key at the end of its window", m_rotated_out, CUSTOS_REASON_REVOKED_SIGNER,
+     "overlap window ended at 1700000000"},
+    {"rotated key one second before the end", m_rotating, CUSTOS_REASON_NONE, NULL},
     {"same signer twice", m_duplicate, CUSTOS_REASON_DUPLICATE_SIGNER, "signatures 0 and 2"},
     {"stale", m_stale, CUSTOS_REASON_STALE, "1 s over"},
     {"future", m_future, CUSTOS_REASON_FUTURE, "301 s ahead"},
@@ -312,8 +336,11 @@ static void test_submission_table(void **state)
             uint8_t digest[32];
             custos_attestation_digest(&cfg.domain, &s.att, digest);
             assert_memory_equal(v.digest, digest, 32);
-            assert_ptr_equal(v.feed, &feeds[0]);
+            assert_string_equal(v.feed->name, "acme");
             assert_int_equal(v.n_signers, s.n_sigs);
+            gw_policy_release(v.policy);
+        } else {
+            assert_null(v.policy);
         }
         custos_submission_clear(&s);
     }
@@ -335,6 +362,8 @@ static void test_signers_and_roles(void **state)
     assert_memory_equal(v.signers[1], addrs[K_CUST], CUSTOS_ADDRESS_LEN);
     assert_int_equal(v.roles[0], GW_ROLE_VALUATION_AGENT);
     assert_int_equal(v.roles[1], GW_ROLE_CUSTODIAN);
+    gw_policy_release(v.policy);
+    custos_submission_clear(&s);
 }
 
 static void test_unknown_signer_names_address(void **state)
@@ -475,12 +504,15 @@ static void test_signature_count_limits(void **state)
     memset(sigs, 0, sizeof sigs);
     gw_verified v;
     char detail[256];
-    assert_int_equal(gw_verify_signatures(&cfg, &feeds[0], digest, sigs, 0, &v, detail,
+    gw_policy *p = gw_registry_acquire(registry);
+    assert_int_equal(gw_verify_signatures(p, &feeds[0], digest, sigs, 0, NOW, &v, detail,
                                           sizeof detail),
                      CUSTOS_REASON_MALFORMED);
-    assert_int_equal(gw_verify_signatures(&cfg, &feeds[0], digest, sigs,
-                                          CUSTOS_MAX_SIGNATURES + 1, &v, detail, sizeof detail),
+    assert_int_equal(gw_verify_signatures(p, &feeds[0], digest, sigs,
+                                          CUSTOS_MAX_SIGNATURES + 1, NOW, &v, detail,
+                                          sizeof detail),
                      CUSTOS_REASON_TOO_LARGE);
+    gw_policy_release(p);
 }
 
 int main(void)

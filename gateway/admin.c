@@ -1,0 +1,751 @@
+/* Reloads and admin changes of the signer allow-list (admin.h). */
+#include "admin.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "custos/sig.h"
+
+#include "audit.h"
+#include "log.h"
+#include "registry.h"
+#include "store.h"
+
+/* Audit entries read per step when composing the list in force. */
+#define ADMIN_PAGE 256
+
+#define ACTION_ADD "add_signer"
+#define ACTION_REVOKE "revoke_signer"
+#define ACTION_ROTATE "rotate_signer"
+#define ACTION_FEED "set_feed_policy"
+/* The bounds of the config file's [feed] keys. */
+#define ADMIN_MAX_SECONDS 4294967295u
+
+struct gw_admin {
+    const gw_config *cfg;   /* as started: the settings a reload cannot change */
+    gw_engine *engine;
+    gw_store store;         /* its own session: the committer owns the engine's */
+    pthread_mutex_t lock;   /* one change at a time; guards the file's lists below */
+    gw_feed *feeds;         /* the config file's, as last loaded */
+    size_t n_feeds;
+    gw_signer *signers;
+    size_t n_signers;
+};
+
+/* A list being composed: the file's entries, then admin changes. */
+typedef struct admin_list {
+    gw_feed *feeds;
+    size_t n_feeds;
+    gw_signer *signers;
+    size_t n_signers, cap;
+} admin_list;
+
+static void list_clear(admin_list *l)
+{
+    free(l->feeds);
+    free(l->signers);
+    memset(l, 0, sizeof *l);
+}
+
+static custos_rc list_from(admin_list *l, const gw_feed *feeds, size_t n_feeds,
+                           const gw_signer *signers, size_t n_signers, custos_error *err)
+{
+    memset(l, 0, sizeof *l);
+    l->cap = n_signers + 8;
+    l->feeds = calloc(n_feeds > 0 ? n_feeds : 1, sizeof *l->feeds);
+    l->signers = calloc(l->cap, sizeof *l->signers);
+    if (l->feeds == NULL || l->signers == NULL) {
+        list_clear(l);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    }
+    if (n_feeds > 0)
+        memcpy(l->feeds, feeds, n_feeds * sizeof *feeds);
+    if (n_signers > 0)
+        memcpy(l->signers, signers, n_signers * sizeof *signers);
+    l->n_feeds = n_feeds;
+    l->n_signers = n_signers;
+    return CUSTOS_OK;
+}
+
+static gw_signer *list_find(admin_list *l, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                            const char *feed)
+{
+    for (size_t i = 0; i < l->n_signers; i++)
+        if (strcmp(l->signers[i].feed, feed) == 0 &&
+            memcmp(l->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return &l->signers[i];
+    return NULL;
+}
+
+static const gw_feed *list_feed(const admin_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->n_feeds; i++)
+        if (strcmp(l->feeds[i].name, name) == 0)
+            return &l->feeds[i];
+    return NULL;
+}
+
+/* Makes (address, feed) active with role, adding the entry if it is not there. */
+static bool list_add(admin_list *l, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                     const char *feed, gw_role role)
+{
+    gw_signer *s = list_find(l, address, feed);
+    if (s == NULL) {
+        if (l->n_signers == l->cap) {
+            size_t cap = l->cap * 2;
+            gw_signer *grown = realloc(l->signers, cap * sizeof *grown);
+            if (grown == NULL)
+                return false;
+            l->signers = grown;
+            l->cap = cap;
+        }
+        s = &l->signers[l->n_signers++];
+        memset(s, 0, sizeof *s);
+        memcpy(s->address, address, CUSTOS_ADDRESS_LEN);
+        snprintf(s->feed, sizeof s->feed, "%s", feed);
+    }
+    s->role = role;
+    s->active = true;
+    s->not_after = 0;
+    return true;
+}
+
+static bool role_parse(const char *name, gw_role *out)
+{
+    for (int r = 0; r < GW_ROLE_COUNT; r++) {
+        if (strcmp(name, gw_role_name((gw_role)r)) == 0) {
+            *out = (gw_role)r;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The payload of an admin change: "signer ADDRESS feed=NAME[ role=ROLE]\n". */
+static int change_text(char *out, size_t cap, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                       const char *feed, const char *role)
+{
+    char hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(address, hex);
+    return role != NULL ? snprintf(out, cap, "signer %s feed=%s role=%s\n", hex, feed, role)
+                        : snprintf(out, cap, "signer %s feed=%s\n", hex, feed);
+}
+
+/* The payload of a rotation: "rotate OLD NEW feed=NAME role=ROLE not_after=N\n". */
+static int rotate_text(char *out, size_t cap, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                       const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
+                       const char *role, uint64_t not_after)
+{
+    char old_hex[CUSTOS_ADDRESS_HEX_LEN], new_hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(old_address, old_hex);
+    custos_address_to_hex(new_address, new_hex);
+    return snprintf(out, cap, "rotate %s %s feed=%s role=%s not_after=%" PRIu64 "\n", old_hex,
+                    new_hex, feed, role, not_after);
+}
+
+/* Puts a rotation in l: the new key active with the role, the old one until not_after. */
+static bool list_rotate(admin_list *l, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                        const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
+                        gw_role role, uint64_t not_after)
+{
+    if (!list_add(l, new_address, feed, role))
+        return false;
+    gw_signer *old = list_find(l, old_address, feed);
+    if (old != NULL)
+        old->not_after = not_after;
+    return true;
+}
+
+static custos_rc list_apply_rotate(admin_list *l, const custos_audit_entry *e, char *text,
+                                   custos_error *err)
+{
+    /* text: "rotate OLD NEW feed=NAME role=ROLE not_after=N", newline removed. */
+    char *na = strstr(text, " not_after=");
+    char *role_at = strstr(text, " role=");
+    if (strncmp(text, "rotate ", 7) != 0 || na == NULL || role_at == NULL || role_at > na)
+        goto bad;
+    *na = '\0';
+    *role_at = '\0';
+    char *sp1 = strchr(text + 7, ' ');
+    if (sp1 == NULL)
+        goto bad;
+    *sp1 = '\0';
+    char *sp2 = strchr(sp1 + 1, ' ');
+    if (sp2 == NULL || strncmp(sp2, " feed=", 6) != 0)
+        goto bad;
+    *sp2 = '\0';
+    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
+    gw_role role;
+    char *end = NULL;
+    unsigned long long not_after = strtoull(na + 11, &end, 10);
+    if (custos_address_from_hex(text + 7, old_address, NULL) != CUSTOS_OK ||
+        custos_address_from_hex(sp1 + 1, new_address, NULL) != CUSTOS_OK ||
+        !role_parse(role_at + 6, &role) || end == na + 11 || *end != '\0')
+        goto bad;
+    if (!list_rotate(l, old_address, new_address, sp2 + 6, role, (uint64_t)not_after))
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
+/* The payload of a feed policy: the policy text's feed line (audit.h). */
+static int feed_text(char *out, size_t cap, const gw_feed *f)
+{
+    return snprintf(out, cap,
+                    "feed %s max_age=%" PRIu64 " max_skew=%" PRIu64 " max_ttl=%" PRIu64
+                    " threshold=%" PRIu32 " distinct_roles=%s\n",
+                    f->name, f->max_age, f->max_skew, f->max_ttl, f->threshold,
+                    f->distinct_roles ? "true" : "false");
+}
+
+static custos_rc list_apply_feed(admin_list *l, const custos_audit_entry *e, char *text,
+                                 custos_error *err)
+{
+    /* text: "feed NAME max_age=.. max_skew=.. max_ttl=.. threshold=.. distinct_roles=..". */
+    char *tail = strstr(text, " max_age=");
+    if (strncmp(text, "feed ", 5) != 0 || tail == NULL)
+        goto bad;
+    *tail = '\0';
+    unsigned long long age, skew, ttl;
+    unsigned threshold;
+    char roles[8];
+    int used = 0;
+    if (sscanf(tail + 1, "max_age=%llu max_skew=%llu max_ttl=%llu threshold=%u "
+                         "distinct_roles=%7s%n",
+               &age, &skew, &ttl, &threshold, roles, &used) != 5 ||
+        tail[1 + used] != '\0' || (strcmp(roles, "true") != 0 && strcmp(roles, "false") != 0))
+        goto bad;
+    for (size_t i = 0; i < l->n_feeds; i++) {
+        gw_feed *f = &l->feeds[i];
+        if (strcmp(f->name, text + 5) != 0)
+            continue;
+        f->max_age = age;
+        f->max_skew = skew;
+        f->max_ttl = ttl;
+        f->threshold = threshold;
+        f->distinct_roles = strcmp(roles, "true") == 0;
+    }
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
+/* Applies one audit entry of an admin change to l; other entries (reloads) change
+ * nothing here. A change that does not parse means a damaged log: an error. */
+static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_error *err)
+{
+    if (strcmp(e->action, ACTION_FEED) == 0) {
+        char text[320];
+        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
+            e->payload[e->payload_len - 1] != '\n')
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
+                                    "log is damaged", e->seq, e->action);
+        memcpy(text, e->payload, e->payload_len - 1);
+        text[e->payload_len - 1] = '\0';
+        return list_apply_feed(l, e, text, err);
+    }
+    if (strcmp(e->action, ACTION_ROTATE) == 0) {
+        char text[320];
+        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
+            e->payload[e->payload_len - 1] != '\n')
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
+                                    "log is damaged", e->seq, e->action);
+        memcpy(text, e->payload, e->payload_len - 1);
+        text[e->payload_len - 1] = '\0';
+        return list_apply_rotate(l, e, text, err);
+    }
+    bool add = strcmp(e->action, ACTION_ADD) == 0;
+    if (!add && strcmp(e->action, ACTION_REVOKE) != 0)
+        return CUSTOS_OK;
+    char text[256];
+    if (e->payload_len == 0 || e->payload_len >= sizeof text)
+        goto bad;
+    memcpy(text, e->payload, e->payload_len);
+    text[e->payload_len] = '\0';
+    if (strncmp(text, "signer ", 7) != 0 || text[e->payload_len - 1] != '\n')
+        goto bad;
+    text[e->payload_len - 1] = '\0';
+    char *addr_end = strchr(text + 7, ' ');
+    if (addr_end == NULL || strncmp(addr_end, " feed=", 6) != 0)
+        goto bad;
+    *addr_end = '\0';
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    if (custos_address_from_hex(text + 7, address, NULL) != CUSTOS_OK)
+        goto bad;
+    char *feed = addr_end + 6;
+    gw_role role = GW_ROLE_CUSTODIAN;
+    if (add) {
+        char *r = strstr(feed, " role=");
+        if (r == NULL)
+            goto bad;
+        *r = '\0';
+        if (!role_parse(r + 6, &role))
+            goto bad;
+    }
+    if (add) {
+        if (!list_add(l, address, feed, role))
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    } else {
+        gw_signer *s = list_find(l, address, feed);
+        if (s != NULL)
+            s->active = false;
+    }
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
+/* The list in force: the file's entries, then every admin change in the audit log. */
+static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
+{
+    custos_rc rc = list_from(l, a->feeds, a->n_feeds, a->signers, a->n_signers, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_audit_entry *page = calloc(ADMIN_PAGE, sizeof *page);
+    if (page == NULL) {
+        list_clear(l);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    }
+    uint64_t after = 0;
+    for (;;) {
+        size_t n = 0;
+        rc = gw_store_read_audit(&a->store, after, page, ADMIN_PAGE, &n, err);
+        for (size_t i = 0; i < n; i++) {
+            if (rc == CUSTOS_OK)
+                rc = list_apply(l, &page[i], err);
+            after = page[i].seq;
+            custos_audit_entry_clear(&page[i]);
+        }
+        if (rc != CUSTOS_OK || n < ADMIN_PAGE)
+            break;
+    }
+    free(page);
+    if (rc != CUSTOS_OK)
+        list_clear(l);
+    return rc;
+}
+
+static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *err)
+{
+    gw_config view;
+    memset(&view, 0, sizeof view);
+    view.feeds = l->feeds;
+    view.n_feeds = l->n_feeds;
+    view.signers = l->signers;
+    view.n_signers = l->n_signers;
+    return gw_registry_replace(gw_engine_registry(a->engine), &view, err);
+}
+
+/* Keeps copies of cfg's feeds and signers as the file's lists. */
+static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error *err)
+{
+    gw_feed *feeds = calloc(cfg->n_feeds > 0 ? cfg->n_feeds : 1, sizeof *feeds);
+    gw_signer *signers = calloc(cfg->n_signers > 0 ? cfg->n_signers : 1, sizeof *signers);
+    if (feeds == NULL || signers == NULL) {
+        free(feeds);
+        free(signers);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    }
+    if (cfg->n_feeds > 0)
+        memcpy(feeds, cfg->feeds, cfg->n_feeds * sizeof *feeds);
+    if (cfg->n_signers > 0)
+        memcpy(signers, cfg->signers, cfg->n_signers * sizeof *signers);
+    free(a->feeds);
+    free(a->signers);
+    a->feeds = feeds;
+    a->n_feeds = cfg->n_feeds;
+    a->signers = signers;
+    a->n_signers = cfg->n_signers;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
+                       custos_error *err)
+{
+    *out = NULL;
+    gw_admin *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    a->cfg = cfg;
+    a->engine = engine;
+    if (pthread_mutex_init(&a->lock, NULL) != 0) {
+        free(a);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a lock");
+    }
+    custos_rc rc = cfg->store_backend == GW_STORE_POSTGRESQL
+                       ? gw_store_open_pg(cfg->store_path, &a->store, err)
+                       : gw_store_open_sqlite(cfg->store_path, &a->store, err);
+    if (rc == CUSTOS_OK)
+        rc = admin_set_base(a, cfg, err);
+    admin_list l;
+    if (rc == CUSTOS_OK)
+        rc = admin_compose(a, &l, err);
+    if (rc == CUSTOS_OK) {
+        rc = admin_install(a, &l, err);
+        list_clear(&l);
+    }
+    if (rc != CUSTOS_OK) {
+        gw_admin_free(a);
+        return rc;
+    }
+    *out = a;
+    return CUSTOS_OK;
+}
+
+void gw_admin_free(gw_admin *a)
+{
+    if (a == NULL)
+        return;
+    gw_store_close(&a->store);
+    pthread_mutex_destroy(&a->lock);
+    free(a->feeds);
+    free(a->signers);
+    free(a);
+}
+
+static uint64_t admin_now(void)
+{
+    time_t now = time(NULL);
+    return now > 0 ? (uint64_t)now : 0;
+}
+
+/* Writes one audit entry in its own transaction. */
+static custos_rc admin_record(gw_admin *a, const char *actor, const char *action,
+                              const char *payload, size_t len, uint64_t *seq,
+                              custos_error *err)
+{
+    custos_rc rc = gw_store_begin(&a->store, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_audit_append(&a->store, actor, action, (const uint8_t *)payload, len,
+                             admin_now(), seq, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_commit(&a->store, err);
+    else
+        gw_store_rollback(&a->store);
+    return rc;
+}
+
+/* The settings a reload cannot change in a running gateway, by name, or NULL when the
+ * two files agree on all of them. */
+static const char *restart_only_change(const gw_config *a, const gw_config *b)
+{
+    if (strcmp(a->listen, b->listen) != 0)
+        return "[gateway] listen";
+    if (strcmp(a->store_path, b->store_path) != 0)
+        return "[gateway] store";
+    if (a->domain.chain_id != b->domain.chain_id ||
+        memcmp(a->domain.verifying_contract, b->domain.verifying_contract,
+               CUSTOS_ADDRESS_LEN) != 0)
+        return "the EIP-712 domain";
+    if (a->max_message_bytes != b->max_message_bytes || a->workers != b->workers ||
+        a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us ||
+        a->max_rotation_overlap != b->max_rotation_overlap)
+        return "[gateway] limits, workers, commit grouping or max_rotation_overlap";
+    if (memcmp(&a->evm, &b->evm, sizeof a->evm) != 0)
+        return "[evm]";
+    if (memcmp(&a->metrics, &b->metrics, sizeof a->metrics) != 0)
+        return "[metrics]";
+    if (memcmp(&a->tls, &b->tls, sizeof a->tls) != 0)
+        return "[tls]";
+    if (a->n_clients != b->n_clients ||
+        (a->n_clients > 0 && memcmp(a->clients, b->clients, a->n_clients * sizeof *a->clients) != 0))
+        return "[client] entries";
+    return NULL;
+}
+
+void gw_admin_reload(gw_admin *a, const char *path)
+{
+    gw_config fresh;
+    memset(&fresh, 0, sizeof fresh);
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_config_load(path, &fresh, &err) != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "reload",
+               "%s; still serving with the signers and feeds loaded before", err.message);
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&a->lock);
+    custos_rc rc = gw_audit_policy_text(&fresh, &text, &len, &err);
+    if (rc == CUSTOS_OK)
+        rc = admin_record(a, "SIGHUP", "reload", text, len, NULL, &err);
+    free(text);
+    if (rc != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        gw_log(GW_LOG_ERROR, "reload",
+               "refused: its audit entry could not be written (%s); still serving with the "
+               "signers and feeds loaded before", err.message);
+        gw_config_clear(&fresh);
+        return;
+    }
+    admin_list l;
+    rc = admin_set_base(a, &fresh, &err);
+    if (rc == CUSTOS_OK)
+        rc = admin_compose(a, &l, &err);
+    if (rc == CUSTOS_OK) {
+        rc = admin_install(a, &l, &err);
+        list_clear(&l);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (rc != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "reload",
+               "%s; still serving with the signers and feeds loaded before", err.message);
+    } else {
+        gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
+        gw_log(GW_LOG_INFO, "reload",
+               "%s: %zu feeds, %zu signers now in force (generation %" PRIu64 ")", path,
+               p->n_feeds, p->n_signers, p->generation);
+        gw_policy_release(p);
+        const char *changed = restart_only_change(a->cfg, &fresh);
+        if (changed != NULL)
+            gw_log(GW_LOG_WARN, "reload",
+                   "%s changed in %s: it takes effect only after a restart", changed, path);
+    }
+    gw_config_clear(&fresh);
+}
+
+/* Records the change (action, payload) and puts next, the list with the change applied,
+ * in force. Called with the lock held. */
+static gw_admin_result admin_commit(gw_admin *a, const char *actor, const char *action,
+                                    const char *payload, const admin_list *next,
+                                    uint64_t *seq, char *detail, size_t cap)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    if (admin_record(a, actor, action, payload, strlen(payload), seq, &err) != CUSTOS_OK) {
+        snprintf(detail, cap, "the audit entry could not be written, nothing changed: %s",
+                 err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    if (admin_install(a, next, &err) != CUSTOS_OK) {
+        snprintf(detail, cap, "recorded as audit entry %" PRIu64 " but not yet in force (%s): "
+                 "it applies at the next reload or restart", *seq, err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    gw_log(GW_LOG_INFO, "admin", "%s by %s (audit entry %" PRIu64 "): %.*s", action, actor,
+           *seq, (int)strcspn(payload, "\n"), payload);
+    return GW_ADMIN_DONE;
+}
+
+gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
+                                    const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                    const char *feed, const char *role, uint64_t *seq,
+                                    char *detail, size_t cap)
+{
+    gw_role r;
+    if (!role_parse(role, &r)) {
+        snprintf(detail, cap, "role '%.40s' must be custodian, valuation_agent, "
+                 "fund_administrator or auditor", role);
+        return GW_ADMIN_INVALID;
+    }
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, cap, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        return GW_ADMIN_INVALID;
+    }
+    char payload[256];
+    change_text(payload, sizeof payload, address, feed, role);
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    const gw_signer *s = list_find(&l, address, feed);
+    if (list_feed(&l, feed) == NULL) {
+        snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
+        out = GW_ADMIN_NOT_FOUND;
+    } else if (s != NULL && s->active && s->role == r && s->not_after == 0) {
+        snprintf(detail, cap, "the signer is already active for feed '%s' as %s", feed, role);
+        out = GW_ADMIN_EXISTS;
+    } else if (!list_add(&l, address, feed, r)) {
+        snprintf(detail, cap, "out of memory; nothing changed");
+        out = GW_ADMIN_UNAVAILABLE;
+    } else {
+        out = admin_commit(a, actor, ACTION_ADD, payload, &l, seq, detail, cap);
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
+                                       const uint8_t old_address[CUSTOS_ADDRESS_LEN],
+                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
+                                       const char *feed, uint64_t overlap, uint64_t *seq,
+                                       char *detail, size_t cap)
+{
+    detail[0] = '\0';
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, cap, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        return GW_ADMIN_INVALID;
+    }
+    if (overlap == 0 || overlap > a->cfg->max_rotation_overlap) {
+        snprintf(detail, cap, "overlap %" PRIu64 " s: must be from 1 to %" PRIu64
+                 " s ([gateway] max_rotation_overlap)", overlap, a->cfg->max_rotation_overlap);
+        return GW_ADMIN_INVALID;
+    }
+    if (memcmp(old_address, new_address, CUSTOS_ADDRESS_LEN) == 0) {
+        snprintf(detail, cap, "the new key is the old one");
+        return GW_ADMIN_INVALID;
+    }
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    const gw_signer *old = list_find(&l, old_address, feed);
+    const gw_signer *fresh = list_find(&l, new_address, feed);
+    uint64_t not_after = admin_now() + overlap;
+    if (old == NULL || !old->active || old->not_after != 0) {
+        snprintf(detail, cap, "no active signer with the old address for feed '%s' (or it "
+                 "is already being rotated out)", feed);
+        out = GW_ADMIN_NOT_FOUND;
+    } else if (fresh != NULL && fresh->active) {
+        snprintf(detail, cap, "the new address is already an active signer of feed '%s'",
+                 feed);
+        out = GW_ADMIN_EXISTS;
+    } else {
+        gw_role role = old->role;
+        char payload[320];
+        rotate_text(payload, sizeof payload, old_address, new_address, feed,
+                    gw_role_name(role), not_after);
+        out = list_rotate(&l, old_address, new_address, feed, role, not_after)
+                  ? admin_commit(a, actor, ACTION_ROTATE, payload, &l, seq, detail, cap)
+                  : GW_ADMIN_UNAVAILABLE;
+        if (out == GW_ADMIN_UNAVAILABLE && detail[0] == '\0')
+            snprintf(detail, cap, "out of memory; nothing changed");
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+static bool list_quorum_reachable(const admin_list *l, const gw_feed *f);
+
+gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const gw_feed *policy,
+                                         uint64_t *seq, char *detail, size_t cap)
+{
+    if (policy->max_age == 0 || policy->max_age > ADMIN_MAX_SECONDS ||
+        policy->max_skew > ADMIN_MAX_SECONDS || policy->max_ttl == 0 ||
+        policy->max_ttl > ADMIN_MAX_SECONDS || policy->threshold == 0 ||
+        policy->threshold > CUSTOS_MAX_SIGNATURES) {
+        snprintf(detail, cap, "max_age and max_ttl must be 1 to %u s, max_skew 0 to %u s, "
+                 "threshold 1 to %d (as in a [feed] section)", ADMIN_MAX_SECONDS,
+                 ADMIN_MAX_SECONDS, CUSTOS_MAX_SIGNATURES);
+        return GW_ADMIN_INVALID;
+    }
+    char payload[320];
+    feed_text(payload, sizeof payload, policy);
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    gw_feed *f = NULL;
+    for (size_t i = 0; i < l.n_feeds && f == NULL; i++)
+        if (strcmp(l.feeds[i].name, policy->name) == 0)
+            f = &l.feeds[i];
+    if (f == NULL) {
+        snprintf(detail, cap, "feed '%s' is not configured on this gateway", policy->name);
+        out = GW_ADMIN_NOT_FOUND;
+    } else {
+        *f = *policy;
+        if (!list_quorum_reachable(&l, f)) {
+            snprintf(detail, cap, "feed '%s' has too few active signers%s for a threshold of "
+                     "%" PRIu32 ": add signers first", policy->name,
+                     policy->distinct_roles ? " with distinct roles" : "", policy->threshold);
+            out = GW_ADMIN_PRECONDITION;
+        } else {
+            out = admin_commit(a, actor, ACTION_FEED, payload, &l, seq, detail, cap);
+        }
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+/* Whether feed's threshold stays reachable by l's active signers; a key being rotated
+ * out does not count, its window ends. */
+static bool list_quorum_reachable(const admin_list *l, const gw_feed *f)
+{
+    bool roles[GW_ROLE_COUNT] = {false};
+    uint32_t signers = 0, distinct = 0;
+    for (size_t i = 0; i < l->n_signers; i++) {
+        const gw_signer *s = &l->signers[i];
+        if (!s->active || s->not_after != 0 || strcmp(s->feed, f->name) != 0)
+            continue;
+        signers++;
+        if (!roles[s->role]) {
+            roles[s->role] = true;
+            distinct++;
+        }
+    }
+    return (f->distinct_roles ? distinct : signers) >= f->threshold;
+}
+
+gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
+                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                       const char *feed, uint64_t *seq, char *detail,
+                                       size_t cap)
+{
+    if (strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, cap, "feed name longer than %d bytes", CUSTOS_FEED_MAX);
+        return GW_ADMIN_INVALID;
+    }
+    char payload[256];
+    change_text(payload, sizeof payload, address, feed, NULL);
+    pthread_mutex_lock(&a->lock);
+    admin_list l;
+    custos_error err;
+    gw_admin_result out;
+    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        snprintf(detail, cap, "nothing changed: %s", err.message);
+        return GW_ADMIN_UNAVAILABLE;
+    }
+    gw_signer *s = list_find(&l, address, feed);
+    const gw_feed *f = list_feed(&l, feed);
+    if (s == NULL || !s->active || f == NULL) {
+        snprintf(detail, cap, "no active signer with this address for feed '%s'", feed);
+        out = GW_ADMIN_NOT_FOUND;
+    } else {
+        s->active = false;
+        if (!list_quorum_reachable(&l, f)) {
+            snprintf(detail, cap, "revoking it would leave feed '%s' unable to reach its "
+                     "threshold of %" PRIu32 "%s: add a signer first", feed, f->threshold,
+                     f->distinct_roles ? " distinct roles" : " signers");
+            out = GW_ADMIN_PRECONDITION;
+        } else {
+            out = admin_commit(a, actor, ACTION_REVOKE, payload, &l, seq, detail, cap);
+        }
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}

@@ -1,0 +1,147 @@
+/* The runtime signer allow-list and feed policy (registry.h). */
+#include "registry.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_registry {
+    pthread_mutex_t lock;    /* guards current; held only to copy the pointer and count */
+    pthread_mutex_t writer;  /* one replacement at a time, so generations stay ordered */
+    gw_policy *current;
+};
+
+static void reg_policy_free(gw_policy *p)
+{
+    free(p->feeds);
+    free(p->signers);
+    free(p);
+}
+
+static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_policy **out,
+                                 custos_error *err)
+{
+    gw_policy *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
+    /* calloc(0) may return NULL: keep at least one slot so NULL always means failure. */
+    p->feeds = calloc(cfg->n_feeds > 0 ? cfg->n_feeds : 1, sizeof *p->feeds);
+    p->signers = calloc(cfg->n_signers > 0 ? cfg->n_signers : 1, sizeof *p->signers);
+    if (p->feeds == NULL || p->signers == NULL) {
+        reg_policy_free(p);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
+    }
+    if (cfg->n_feeds > 0)
+        memcpy(p->feeds, cfg->feeds, cfg->n_feeds * sizeof *p->feeds);
+    if (cfg->n_signers > 0)
+        memcpy(p->signers, cfg->signers, cfg->n_signers * sizeof *p->signers);
+    p->n_feeds = cfg->n_feeds;
+    p->n_signers = cfg->n_signers;
+    p->generation = generation;
+    atomic_init(&p->refs, 1);
+    *out = p;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_registry_new(const gw_config *cfg, gw_registry **out, custos_error *err)
+{
+    *out = NULL;
+    gw_registry *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
+    custos_rc rc = reg_policy_copy(cfg, 1, &r->current, err);
+    if (rc != CUSTOS_OK) {
+        free(r);
+        return rc;
+    }
+    if (pthread_mutex_init(&r->lock, NULL) != 0) {
+        reg_policy_free(r->current);
+        free(r);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "registry: cannot create a lock");
+    }
+    if (pthread_mutex_init(&r->writer, NULL) != 0) {
+        pthread_mutex_destroy(&r->lock);
+        reg_policy_free(r->current);
+        free(r);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "registry: cannot create a lock");
+    }
+    *out = r;
+    return CUSTOS_OK;
+}
+
+void gw_registry_free(gw_registry *r)
+{
+    if (r == NULL)
+        return;
+    gw_policy_release(r->current);
+    pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->writer);
+    free(r);
+}
+
+gw_policy *gw_registry_acquire(gw_registry *r)
+{
+    pthread_mutex_lock(&r->lock);
+    gw_policy *p = r->current;
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&r->lock);
+    return p;
+}
+
+void gw_policy_release(gw_policy *p)
+{
+    if (p == NULL)
+        return;
+    /* acq_rel: the last holder sees every other holder's reads finished before freeing. */
+    if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+        reg_policy_free(p);
+}
+
+custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err)
+{
+    pthread_mutex_lock(&r->writer);
+    gw_policy *fresh = NULL;
+    custos_rc rc = reg_policy_copy(cfg, r->current->generation + 1, &fresh, err);
+    if (rc == CUSTOS_OK) {
+        pthread_mutex_lock(&r->lock);
+        gw_policy *old = r->current;
+        r->current = fresh;
+        pthread_mutex_unlock(&r->lock);
+        gw_policy_release(old);
+    }
+    pthread_mutex_unlock(&r->writer);
+    return rc;
+}
+
+const gw_feed *gw_policy_find_feed(const gw_policy *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_feeds; i++)
+        if (strcmp(p->feeds[i].name, name) == 0)
+            return &p->feeds[i];
+    return NULL;
+}
+
+const gw_signer *gw_policy_find_signer(const gw_policy *p, const char *feed,
+                                       const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < p->n_signers; i++) {
+        const gw_signer *s = &p->signers[i];
+        if (strcmp(s->feed, feed) == 0 && memcmp(s->address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
+                                           const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < p->n_signers; i++)
+        if (memcmp(p->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return &p->signers[i];
+    return NULL;
+}
+
+bool gw_signer_valid_at(const gw_signer *s, uint64_t now)
+{
+    return s->active && (s->not_after == 0 || now < s->not_after);
+}

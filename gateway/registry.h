@@ -1,0 +1,60 @@
+/* The signer allow-list and feed policy the rules read while the gateway serves.
+ *
+ * A policy is an immutable snapshot (feeds and signers); the registry holds the current
+ * one and swaps it for a new one atomically (SIGHUP reload). Readers take a reference
+ * with gw_registry_acquire, a pointer copy and a counter increment under a lock that no
+ * one holds for longer, and keep using the snapshot they got for the whole submission,
+ * even if it is replaced meanwhile: a submission is judged by one consistent list.
+ * Writers build the new snapshot outside the lock and are serialised among themselves. */
+#ifndef GATEWAY_REGISTRY_H
+#define GATEWAY_REGISTRY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/error.h"
+
+#include "config.h"
+
+/* Read-only for everyone but the registry. */
+typedef struct gw_policy {
+    atomic_size_t refs;
+    uint64_t generation;     /* 1 for the first snapshot, +1 per replacement */
+    gw_feed *feeds;
+    size_t n_feeds;
+    gw_signer *signers;
+    size_t n_signers;
+} gw_policy;
+
+typedef struct gw_registry gw_registry;
+
+/* The first snapshot is a copy of cfg's feeds and signers (cfg need not outlive it). */
+custos_rc gw_registry_new(const gw_config *cfg, gw_registry **out, custos_error *err);
+/* Frees the registry's own reference; snapshots still held are freed by their last
+ * gw_policy_release. */
+void gw_registry_free(gw_registry *r);
+
+/* The current snapshot, never NULL; release it with gw_policy_release. Thread-safe. */
+gw_policy *gw_registry_acquire(gw_registry *r);
+/* NULL is allowed. */
+void gw_policy_release(gw_policy *p);
+
+/* Makes a copy of cfg's feeds and signers the current snapshot. Submissions already
+ * being verified finish under the snapshot they started with. */
+custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err);
+
+const gw_feed *gw_policy_find_feed(const gw_policy *p, const char *name);
+/* The allow-list entry of address for feed, or NULL. */
+const gw_signer *gw_policy_find_signer(const gw_policy *p, const char *feed,
+                                       const uint8_t address[CUSTOS_ADDRESS_LEN]);
+/* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
+const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
+                                           const uint8_t address[CUSTOS_ADDRESS_LEN]);
+
+/* Whether s's signatures count at `now` (unix seconds): active, and, for a rotated-out
+ * key, before its not_after. */
+bool gw_signer_valid_at(const gw_signer *s, uint64_t now);
+
+#endif

@@ -1,0 +1,203 @@
+/* The runtime allow-list: a snapshot taken stays whole and unchanged while the registry
+ * moves on, lookups see only their own snapshot, a rotated-out key counts until exactly
+ * its not_after, and readers racing a writer always see one complete list. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "registry.h"
+
+static gw_feed feeds[2];
+static gw_signer signers[3];
+
+static void make_config(gw_config *cfg, size_t n_signers, uint32_t threshold)
+{
+    memset(cfg, 0, sizeof *cfg);
+    feeds[0] = (gw_feed){.name = "acme", .max_age = 86400, .max_skew = 300, .max_ttl = 604800,
+                         .threshold = threshold};
+    feeds[1] = (gw_feed){.name = "beta", .max_age = 60, .max_skew = 5, .max_ttl = 600,
+                         .threshold = 1};
+    for (size_t i = 0; i < 3; i++) {
+        memset(&signers[i], 0, sizeof signers[i]);
+        memset(signers[i].address, 0x10 + (int)i, CUSTOS_ADDRESS_LEN);
+        snprintf(signers[i].feed, sizeof signers[i].feed, "%s", i == 2 ? "beta" : "acme");
+        signers[i].role = GW_ROLE_CUSTODIAN;
+        signers[i].active = true;
+    }
+    cfg->feeds = feeds;
+    cfg->n_feeds = 2;
+    cfg->signers = signers;
+    cfg->n_signers = n_signers;
+}
+
+static void test_snapshot_survives_replace(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    make_config(&cfg, 3, 2);
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_policy *old = gw_registry_acquire(r);
+    assert_int_equal(old->generation, 1);
+    assert_int_equal(old->n_signers, 3);
+
+    /* The registry copied the lists: changing the caller's arrays changes nothing. */
+    uint8_t addr0[CUSTOS_ADDRESS_LEN];
+    memcpy(addr0, signers[0].address, CUSTOS_ADDRESS_LEN);
+    make_config(&cfg, 1, 1);
+    memset(signers[0].address, 0x99, CUSTOS_ADDRESS_LEN);
+    assert_int_equal(gw_registry_replace(r, &cfg, NULL), CUSTOS_OK);
+
+    gw_policy *cur = gw_registry_acquire(r);
+    assert_int_equal(cur->generation, 2);
+    assert_int_equal(cur->n_signers, 1);
+    assert_int_equal(gw_policy_find_feed(cur, "acme")->threshold, 1);
+    assert_non_null(gw_policy_find_signer(cur, "acme", signers[0].address));
+    assert_null(gw_policy_find_signer(cur, "acme", addr0));
+
+    /* The old snapshot is still whole and still says what it said. */
+    assert_int_equal(old->n_signers, 3);
+    assert_int_equal(gw_policy_find_feed(old, "acme")->threshold, 2);
+    assert_non_null(gw_policy_find_signer(old, "acme", addr0));
+    assert_null(gw_policy_find_signer(old, "acme", signers[0].address));
+    gw_policy_release(old);
+    gw_policy_release(cur);
+    gw_registry_free(r);
+}
+
+static void test_lookups(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    make_config(&cfg, 3, 1);
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_policy *p = gw_registry_acquire(r);
+    assert_non_null(gw_policy_find_feed(p, "beta"));
+    assert_null(gw_policy_find_feed(p, "gamma"));
+    /* Listed for beta only: not found for acme, found by the any-feed lookup. */
+    assert_null(gw_policy_find_signer(p, "acme", signers[2].address));
+    const gw_signer *any = gw_policy_find_signer_any(p, signers[2].address);
+    assert_non_null(any);
+    assert_string_equal(any->feed, "beta");
+    uint8_t unknown[CUSTOS_ADDRESS_LEN];
+    memset(unknown, 0xee, sizeof unknown);
+    assert_null(gw_policy_find_signer_any(p, unknown));
+    gw_policy_release(p);
+    gw_policy_release(NULL);
+    gw_registry_free(r);
+}
+
+static void test_registry_outlived_by_snapshot(void **state)
+{
+    (void)state;
+    gw_config cfg;
+    make_config(&cfg, 2, 1);
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_policy *p = gw_registry_acquire(r);
+    gw_registry_free(r);
+    assert_int_equal(p->n_signers, 2); /* still readable: freed by its last release */
+    gw_policy_release(p);
+}
+
+static const struct valid_case {
+    const char *name;
+    bool active;
+    uint64_t not_after, now;
+    bool valid;
+} valid_cases[] = {
+    {"active, no window", true, 0, 1700000000, true},
+    {"revoked", false, 0, 1700000000, false},
+    {"revoked inside a window", false, 1700000100, 1700000000, false},
+    {"window: one second before its end", true, 1700000000, 1699999999, true},
+    {"window: at its end", true, 1700000000, 1700000000, false},
+    {"window: after its end", true, 1700000000, 1700000001, false},
+    {"window ending at the largest time", true, UINT64_MAX, UINT64_MAX - 1, true},
+};
+
+static void test_signer_valid_at(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof valid_cases / sizeof valid_cases[0]; i++) {
+        const struct valid_case *c = &valid_cases[i];
+        gw_signer s;
+        memset(&s, 0, sizeof s);
+        s.active = c->active;
+        s.not_after = c->not_after;
+        if (gw_signer_valid_at(&s, c->now) != c->valid)
+            fail_msg("case '%s': got %d, want %d", c->name, !c->valid, c->valid);
+    }
+}
+
+/* Readers check that every snapshot they get is one of the two lists written, whole. */
+#define RACE_ROUNDS 2000
+#define RACE_READERS 3
+
+static gw_registry *race_reg;
+static atomic_bool race_stop;
+
+static void *race_reader(void *arg)
+{
+    size_t *bad = arg;
+    while (!atomic_load(&race_stop)) {
+        gw_policy *p = gw_registry_acquire(race_reg);
+        uint32_t want = p->n_signers == 3 ? 2 : 1;
+        const gw_feed *f = gw_policy_find_feed(p, "acme");
+        if (f == NULL || f->threshold != want || (p->n_signers != 3 && p->n_signers != 1))
+            (*bad)++;
+        gw_policy_release(p);
+    }
+    return NULL;
+}
+
+static void test_readers_race_writer(void **state)
+{
+    (void)state;
+    gw_config big, small;
+    make_config(&big, 3, 2);
+    gw_feed big_feeds[2];
+    gw_signer big_signers[3];
+    memcpy(big_feeds, feeds, sizeof feeds);
+    memcpy(big_signers, signers, sizeof signers);
+    big.feeds = big_feeds;
+    big.signers = big_signers;
+    make_config(&small, 1, 1);
+    assert_int_equal(gw_registry_new(&big, &race_reg, NULL), CUSTOS_OK);
+    atomic_init(&race_stop, false);
+    pthread_t t[RACE_READERS];
+    size_t bad[RACE_READERS] = {0};
+    for (int i = 0; i < RACE_READERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_reader, &bad[i]), 0);
+    for (int i = 0; i < RACE_ROUNDS; i++)
+        assert_int_equal(gw_registry_replace(race_reg, i % 2 ? &big : &small, NULL), CUSTOS_OK);
+    atomic_store(&race_stop, true);
+    for (int i = 0; i < RACE_READERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(bad[i], 0);
+    }
+    gw_policy *p = gw_registry_acquire(race_reg);
+    assert_int_equal(p->generation, RACE_ROUNDS + 1);
+    gw_policy_release(p);
+    gw_registry_free(race_reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_survives_replace),
+        cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_registry_outlived_by_snapshot),
+        cmocka_unit_test(test_signer_valid_at),
+        cmocka_unit_test(test_readers_race_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
