@@ -26,4 +26,9 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
                        size_t cap);
 
+/* The name the per-client limits count the caller under: its certificate's common name
+ * when client certificates are required, its IP address otherwise (or when the
+ * certificate has no usable name). Empty when the gRPC core knows neither. */
+void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t cap);
+
 #endif
