@@ -396,9 +396,14 @@ static bool stream_admit(call *c)
         return true;
     }
     char detail[192];
-    snprintf(detail, sizeof detail, "client '%s' already has %u open streams, the most "
-             "[limits] max_streams_per_client allows: close one first", c->client,
-             (unsigned)srv->cfg->limits.max_streams_per_client);
+    uint32_t open = gw_limiter_streams(srv->limiter, c->client);
+    if (open < srv->cfg->limits.max_streams_per_client)
+        snprintf(detail, sizeof detail, "[limits] max_clients (%u) clients are active at "
+                 "once: retry later", (unsigned)srv->cfg->limits.max_clients);
+    else
+        snprintf(detail, sizeof detail, "client '%s' already has %u open streams, the most "
+                 "[limits] max_streams_per_client allows: close one first", c->client,
+                 (unsigned)open);
     if (c->m == M_SUBMIT_STREAM)
         gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
     unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, detail, CUSTOS_REASON_TOO_MANY_STREAMS,
@@ -1102,8 +1107,9 @@ static void stream_end_if_idle(call *c, uint64_t now_ns)
 {
     uint64_t idle_ns = (uint64_t)c->srv->cfg->limits.stream_idle_seconds * 1000000000u;
     pthread_mutex_lock(&c->mu);
+    /* now_ns was sampled before the lock: a message may have come since. */
     if (c->state == CALL_ACTIVE && !c->half_closed && c->head == c->tail &&
-        now_ns - c->last_recv_ns >= idle_ns) {
+        now_ns > c->last_recv_ns && now_ns - c->last_recv_ns >= idle_ns) {
         c->state = CALL_ENDING;
         c->end_status = GRPC_STATUS_DEADLINE_EXCEEDED;
         c->end_detail = "no message within [limits] stream_idle_seconds: stream closed";
