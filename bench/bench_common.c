@@ -89,6 +89,8 @@ void bench_write_config(const char *path, const char *store, const bench_signer 
             "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
             "verifying_contract = %s\n\n"
             "[tls]\ninsecure = true\n\n"
+            /* One load generator is one client: it measures the gateway, not its limits. */
+            "[limits]\nrate_per_second = 1000000000\nburst = 1000000000\n\n"
             "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
             "[signer bench-custodian]\naddress = %s\nfeed = %s\nrole = custodian\n"
             "status = active\n",

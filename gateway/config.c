@@ -49,6 +49,13 @@
 #define CFG_EVM_PRIORITY_GWEI 1u
 #define CFG_EVM_GAS_MARGIN_BPS 2000u
 #define CFG_EVM_STATE_SUFFIX "-publisher.db"
+/* [limits] defaults: far above what one attestor needs (a bank's whole book revalued in
+ * seconds), low enough that one client cannot monopolise the committer. */
+#define CFG_LIMITS_RATE 20000u
+#define CFG_LIMITS_BURST 40000u
+#define CFG_LIMITS_STREAMS 64u
+#define CFG_LIMITS_CLIENTS 4096u
+#define CFG_LIMITS_IDLE 300u
 
 typedef enum cfg_section_kind {
     SEC_NONE,
@@ -58,7 +65,8 @@ typedef enum cfg_section_kind {
     SEC_EVM,
     SEC_METRICS,
     SEC_TLS,
-    SEC_CLIENT
+    SEC_CLIENT,
+    SEC_LIMITS
 } cfg_section_kind;
 
 /* Where each signer's and feed's keys were written, for messages after parsing. */
@@ -109,6 +117,9 @@ typedef struct cfg_parser {
 
     bool have_tls;
     int tls_line, tls_insecure_line;
+
+    bool have_limits;
+    int limits_line;
 
     cfg_feed_lines *feed_lines;
     cfg_signer_lines *signer_lines;
@@ -252,6 +263,8 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
+static const char *const limits_keys[] = {"rate_per_second", "burst", "max_streams_per_client",
+                                          "max_clients", "stream_idle_seconds", NULL};
 
 static int cfg_key_index(const char *const *keys, const char *name)
 {
@@ -607,6 +620,35 @@ static void cfg_client_key(cfg_parser *p, int idx, const char *value)
     }
 }
 
+static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_limits_config *l = &p->cfg->limits;
+    const char *key = limits_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (cfg_uint_key(p, key, value, 1, 1000000000u, &v))
+            l->rate_per_second = v;
+        break;
+    case 1:
+        if (cfg_uint_key(p, key, value, 1, 1000000000u, &v))
+            l->burst = v;
+        break;
+    case 2:
+        if (cfg_uint_key(p, key, value, 1, 1000000, &v))
+            l->max_streams_per_client = (uint32_t)v;
+        break;
+    case 3:
+        if (cfg_uint_key(p, key, value, 1, 1000000, &v))
+            l->max_clients = (uint32_t)v;
+        break;
+    case 4:
+        if (cfg_uint_key(p, key, value, 1, 86400, &v))
+            l->stream_idle_seconds = (uint32_t)v;
+        break;
+    }
+}
+
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -622,10 +664,12 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_METRICS: keys = metrics_keys; break;
     case SEC_TLS: keys = tls_keys; break;
     case SEC_CLIENT: keys = client_keys; break;
+    case SEC_LIMITS: keys = limits_keys; break;
     case SEC_NONE:
         custos_error_set(p->err, CUSTOS_ERR_INVALID,
                          "%s:%d: %s: every key belongs in a [gateway], [feed NAME], "
-                         "[signer LABEL], [evm], [metrics], [tls] or [client NAME] section",
+                         "[signer LABEL], [evm], [metrics], [tls], [client NAME] or [limits] "
+                         "section",
                          p->path, p->line, name);
         p->failed = true;
         return 0;
@@ -648,6 +692,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
     case SEC_METRICS: cfg_metrics_key(p, idx, value); break;
     case SEC_TLS: cfg_tls_key(p, idx, value); break;
     case SEC_CLIENT: cfg_client_key(p, idx, value); break;
+    case SEC_LIMITS: cfg_limits_key(p, idx, value); break;
     case SEC_NONE: break;
     }
     return p->failed ? 0 : 1;
@@ -821,10 +866,19 @@ static void cfg_begin_section(cfg_parser *p, const char *start)
         while (*name == ' ')
             name++;
         cfg_begin_client(p, name);
+    } else if (strcmp(p->section, "limits") == 0) {
+        if (p->have_limits) {
+            cfg_fail(p, p->line, NULL, "section already defined at line %d", p->limits_line);
+            return;
+        }
+        p->have_limits = true;
+        p->limits_line = p->line;
+        p->kind = SEC_LIMITS;
     } else {
         p->kind = SEC_NONE;
         cfg_fail(p, p->line, NULL, "unknown section (expected [gateway], [feed NAME], "
-                                   "[signer LABEL], [evm], [metrics], [tls] or [client NAME])");
+                                   "[signer LABEL], [evm], [metrics], [tls], [client NAME] "
+                                   "or [limits])");
     }
 }
 
@@ -1098,6 +1152,11 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.max_fee_gwei = CFG_EVM_MAX_FEE_GWEI;
     out->evm.priority_fee_gwei = CFG_EVM_PRIORITY_GWEI;
     out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
+    out->limits.rate_per_second = CFG_LIMITS_RATE;
+    out->limits.burst = CFG_LIMITS_BURST;
+    out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;
+    out->limits.max_clients = CFG_LIMITS_CLIENTS;
+    out->limits.stream_idle_seconds = CFG_LIMITS_IDLE;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

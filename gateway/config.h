@@ -1,6 +1,7 @@
 /* The gateway's configuration file (INI, parsed with inih): listen address, store,
  * EIP-712 domain, per-feed policy, the signer allow-list, the optional on-chain
- * publisher ([evm]), transport security ([tls]) and client certificates ([client]). */
+ * publisher ([evm]), transport security ([tls]), client certificates ([client]) and
+ * per-client abuse limits ([limits]). */
 #ifndef GATEWAY_CONFIG_H
 #define GATEWAY_CONFIG_H
 
@@ -97,6 +98,16 @@ typedef struct gw_client {
     size_t n_feeds;
 } gw_client;
 
+/* [limits]: per-client abuse limits of the gRPC port. A client is its certificate's
+ * common name under mTLS, its IP address otherwise. Defaults apply without the section. */
+typedef struct gw_limits_config {
+    uint64_t rate_per_second;       /* submissions a client sustains */
+    uint64_t burst;                 /* submissions a client may send at once */
+    uint32_t max_streams_per_client; /* open SubmitStream, Watch and Health/Watch calls */
+    uint32_t max_clients;           /* distinct clients tracked at once */
+    uint32_t stream_idle_seconds;   /* a SubmitStream silent this long is ended */
+} gw_limits_config;
+
 /* Which store back end [gateway] store names. */
 typedef enum gw_store_backend {
     GW_STORE_SQLITE = 0,     /* store is a file path */
@@ -125,6 +136,7 @@ typedef struct gw_config {
     gw_evm_config evm;
     gw_metrics_config metrics;
     gw_tls_config tls;
+    gw_limits_config limits;
     gw_client *clients;
     size_t n_clients;
 } gw_config;

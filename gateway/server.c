@@ -8,7 +8,11 @@
  *
  * Lifetime: a call is reference counted. The posted request holds one reference (handed
  * to the handler once a client arrives); every started batch, every pending engine
- * submission and membership of the stream list hold one more. The last unref frees it. */
+ * submission and membership of the stream list hold one more. The last unref frees it.
+ *
+ * Abuse limits (limiter.c): every submission takes a token from its client's bucket, and
+ * every stream holds one of its client's stream places from admission until it leaves
+ * the stream list, whichever way it ends. */
 #include "server.h"
 
 #include <limits.h>
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <grpc/byte_buffer.h>
@@ -33,6 +38,7 @@
 #include "custos/v1/gateway.pb-c.h"
 
 #include "health.h"
+#include "limiter.h"
 #include "metrics.h"
 #include "log.h"
 #include "pb_convert.h"
@@ -47,6 +53,11 @@
 #define STREAM_WINDOW 2048
 /* Records fetched from the engine per Watch refill. */
 #define WATCH_BATCH 32
+/* A TLS handshake or HTTP/2 preface that has not completed by then is dropped, so that
+ * connections which never speak gRPC do not accumulate (gRPC's default is 120 s). */
+#define HANDSHAKE_TIMEOUT_MS 10000
+/* How often the waker looks for SubmitStreams idle beyond [limits] stream_idle_seconds. */
+#define IDLE_SWEEP_MS 1000
 
 typedef enum method {
     M_SUBMIT,
@@ -170,12 +181,17 @@ struct call {
 
     call *prev, *next;          /* the server's list of long-lived streams */
     bool listed;
+
+    char client[GW_LIMITER_NAME_MAX + 1]; /* who the limits count it under */
+    bool holds_stream;          /* counted in the limiter's open streams */
+    uint64_t last_recv_ns;      /* SubmitStream: when the last message (or the call) came */
 };
 
 struct gw_server {
     const gw_config *cfg;
     gw_engine *engine;
     gw_admin *admin;
+    gw_limiter *limiter;
     grpc_server *server;
     void *handles[M_REGISTERED];
     worker *workers;
@@ -198,6 +214,13 @@ struct gw_server {
     bool waker_started;
     pthread_t waker;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void call_ref(call *c)
 {
@@ -409,8 +432,54 @@ static void unlist(call *c)
         was = true;
     }
     pthread_mutex_unlock(&srv->wmu);
+    if (was && c->holds_stream) {
+        c->holds_stream = false;
+        gw_limiter_stream_close(srv->limiter, c->client);
+    }
     if (was)
         call_unref(c);
+}
+
+/* Counts the stream against its client's [limits] max_streams_per_client; when it is one
+ * too many, ends it at once with TOO_MANY_STREAMS and returns false. A stream admitted here
+ * gives its place back when it leaves the stream list (unlist), on every path. */
+static bool stream_admit(call *c)
+{
+    gw_server *srv = c->srv;
+    gw_tls_client_name(srv->cfg, c->gc, c->client, sizeof c->client);
+    if (gw_limiter_stream_open(srv->limiter, c->client, mono_ns())) {
+        c->holds_stream = true;
+        return true;
+    }
+    char detail[192];
+    uint32_t open = gw_limiter_streams(srv->limiter, c->client);
+    if (open < srv->cfg->limits.max_streams_per_client)
+        snprintf(detail, sizeof detail, "[limits] max_clients (%u) clients are active at "
+                 "once: retry later", (unsigned)srv->cfg->limits.max_clients);
+    else
+        snprintf(detail, sizeof detail, "client '%s' already has %u open streams, the most "
+                 "[limits] max_streams_per_client allows: close one first", c->client,
+                 (unsigned)open);
+    if (c->m == M_SUBMIT_STREAM)
+        gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
+    unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, detail, CUSTOS_REASON_TOO_MANY_STREAMS,
+                 NULL);
+    return false;
+}
+
+/* Takes a token from the caller's bucket; false with detail filled when it has none. */
+static bool submit_admit(call *c, char *detail, size_t cap)
+{
+    gw_server *srv = c->srv;
+    if (c->client[0] == '\0')
+        gw_tls_client_name(srv->cfg, c->gc, c->client, sizeof c->client);
+    if (gw_limiter_take(srv->limiter, c->client, mono_ns()))
+        return true;
+    snprintf(detail, cap, "client '%s' submits faster than [limits] allows (%llu per "
+             "second, bursts of %llu): retry later", c->client,
+             (unsigned long long)srv->cfg->limits.rate_per_second,
+             (unsigned long long)srv->cfg->limits.burst);
+    return false;
 }
 
 /* Lists the call (so shutdown and the waker find it) and posts its RECV_CLOSE, which
@@ -513,6 +582,27 @@ static bool decode_submit(gw_server *srv, grpc_byte_buffer *bb, custos_submissio
     return ok;
 }
 
+/* The request_id of a SubmitRequest that is refused before it is checked, so that the
+ * client can match the refusal; 0 when the message cannot be read. */
+static uint64_t peek_request_id(gw_server *srv, grpc_byte_buffer *bb)
+{
+    grpc_slice slice;
+    if (!read_message(bb, &slice))
+        return 0;
+    uint64_t id = 0;
+    size_t len = GRPC_SLICE_LENGTH(slice);
+    if (len <= srv->cfg->max_message_bytes) {
+        Custos__V1__SubmitRequest *req =
+            custos__v1__submit_request__unpack(NULL, len, GRPC_SLICE_START_PTR(slice));
+        if (req != NULL) {
+            id = req->request_id;
+            custos__v1__submit_request__free_unpacked(req, NULL);
+        }
+    }
+    grpc_slice_unref(slice);
+    return id;
+}
+
 static grpc_byte_buffer *pack_submit_response(uint64_t request_id, const gw_submit_outcome *o)
 {
     Custos__V1__SubmitResponse r = CUSTOS__V1__SUBMIT_RESPONSE__INIT;
@@ -550,8 +640,13 @@ static void handle_submit(call *c)
     uint64_t request_id;
     custos_reason reason;
     char detail[256];
-    bool ok = decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail,
-                            sizeof detail);
+    /* The limit comes before decoding: a flood costs the gateway as little as possible. */
+    bool ok = submit_admit(c, detail, sizeof detail);
+    if (!ok)
+        reason = CUSTOS_REASON_RATE_LIMITED;
+    else
+        ok = decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail,
+                           sizeof detail);
     if (ok && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, detail, sizeof detail)) {
         custos_submission_clear(&sub);
         reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
@@ -639,6 +734,7 @@ static void stream_on_recv(call *c, bool ok)
             grpc_byte_buffer_destroy(bb);
         return;
     }
+    c->last_recv_ns = mono_ns();
     pthread_mutex_unlock(&c->mu);
 
     custos_submission sub;
@@ -646,8 +742,16 @@ static void stream_on_recv(call *c, bool ok)
     uint64_t request_id;
     gw_submit_outcome refusal;
     memset(&refusal, 0, sizeof refusal);
-    bool decoded = decode_submit(c->srv, bb, &sub, &request_id, &refusal.reason,
-                                 refusal.detail, sizeof refusal.detail);
+    bool decoded;
+    if (submit_admit(c, refusal.detail, sizeof refusal.detail)) {
+        decoded = decode_submit(c->srv, bb, &sub, &request_id, &refusal.reason, refusal.detail,
+                                sizeof refusal.detail);
+    } else {
+        /* Only the request id is read, so that the client can match the refusal. */
+        request_id = peek_request_id(c->srv, bb);
+        refusal.reason = CUSTOS_REASON_RATE_LIMITED;
+        decoded = false;
+    }
     grpc_byte_buffer_destroy(bb);
     if (decoded && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, refusal.detail,
                                       sizeof refusal.detail)) {
@@ -698,8 +802,13 @@ static void stream_on_sent(call *c, bool ok)
 
 static void handle_submit_stream(call *c)
 {
+    if (!stream_admit(c))
+        return;
+    c->last_recv_ns = mono_ns();
     c->slots = calloc(STREAM_WINDOW, sizeof *c->slots);
     if (c->slots == NULL) {
+        c->holds_stream = false;
+        gw_limiter_stream_close(c->srv->limiter, c->client);
         unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
                      NULL);
         return;
@@ -1134,7 +1243,7 @@ static void handle_health_check(call *c)
 static void handle_health_watch(call *c)
 {
     Grpc__Health__V1__HealthCheckResponse__ServingStatus st;
-    if (!health_evaluate(c, &st))
+    if (!health_evaluate(c, &st) || !stream_admit(c))
         return;
     c->end_status = GRPC_STATUS_OK;
     if (!stream_begin(c))
@@ -1269,6 +1378,8 @@ static void handle_watch(call *c)
         return;
     c->cursor = req->after_cursor;
     custos__v1__watch_request__free_unpacked(req, NULL);
+    if (!stream_admit(c))
+        return;
     c->end_status = GRPC_STATUS_OK;
     if (!stream_begin(c))
         return;
@@ -1306,23 +1417,60 @@ static call **snapshot_streams(gw_server *srv, size_t *n)
     return v;
 }
 
+/* Ends a SubmitStream whose client has sent nothing for [limits] stream_idle_seconds
+ * while every request it sent is answered: a connection that opens streams and never
+ * sends would otherwise hold them, and its stream places, for ever. */
+static void stream_end_if_idle(call *c, uint64_t now_ns)
+{
+    uint64_t idle_ns = (uint64_t)c->srv->cfg->limits.stream_idle_seconds * 1000000000u;
+    pthread_mutex_lock(&c->mu);
+    /* now_ns was sampled before the lock: a message may have come since. */
+    if (c->state == CALL_ACTIVE && !c->half_closed && c->head == c->tail &&
+        now_ns > c->last_recv_ns && now_ns - c->last_recv_ns >= idle_ns) {
+        c->state = CALL_ENDING;
+        c->end_status = GRPC_STATUS_DEADLINE_EXCEEDED;
+        c->end_detail = "no message within [limits] stream_idle_seconds: stream closed";
+        stream_pump(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Wakes parked Watch streams after commits, and sweeps idle SubmitStreams. */
 static void *waker_main(void *arg)
 {
     gw_server *srv = arg;
     uint64_t seen = 0;
+    const uint64_t sweep_ns = IDLE_SWEEP_MS * 1000000ull;
+    uint64_t next_sweep = mono_ns() + sweep_ns;
     pthread_mutex_lock(&srv->wmu);
     for (;;) {
-        while (srv->gen == seen && !srv->waker_stop)
-            pthread_cond_wait(&srv->wake, &srv->wmu);
+        while (srv->gen == seen && !srv->waker_stop && mono_ns() < next_sweep) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += IDLE_SWEEP_MS / 1000;
+            until.tv_nsec += (IDLE_SWEEP_MS % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&srv->wake, &srv->wmu, &until);
+        }
         if (srv->waker_stop)
             break;
+        uint64_t now = mono_ns();
+        bool sweep = now >= next_sweep;
+        if (sweep)
+            next_sweep = now + sweep_ns;
+        bool committed = srv->gen != seen;
         seen = srv->gen;
         size_t n;
         call **v = snapshot_streams(srv, &n);
         pthread_mutex_unlock(&srv->wmu);
         for (size_t i = 0; i < n; i++) {
             call *c = v[i];
-            if (c->m == M_WATCH) {
+            if (sweep && c->m == M_SUBMIT_STREAM)
+                stream_end_if_idle(c, now);
+            if (committed && c->m == M_WATCH) {
                 pthread_mutex_lock(&c->mu);
                 if (c->parked) {
                     c->parked = false;
@@ -1506,15 +1654,26 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->idle, NULL);
     pthread_mutex_init(&s->wmu, NULL);
-    pthread_cond_init(&s->wake, NULL);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &cattr);
+    pthread_condattr_destroy(&cattr);
+    const gw_limits_config *lim = &cfg->limits;
+    if (gw_limiter_new(lim->rate_per_second, lim->burst, lim->max_streams_per_client,
+                       lim->max_clients, &s->limiter, err) != CUSTOS_OK)
+        goto fail_early;
 
     size_t limit = cfg->max_message_bytes + MESSAGE_MARGIN;
-    grpc_arg arg;
-    memset(&arg, 0, sizeof arg);
-    arg.type = GRPC_ARG_INTEGER;
-    arg.key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    arg.value.integer = limit > INT_MAX ? INT_MAX : (int)limit;
-    grpc_channel_args args = {1, &arg};
+    grpc_arg arg[2];
+    memset(arg, 0, sizeof arg);
+    arg[0].type = GRPC_ARG_INTEGER;
+    arg[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    arg[0].value.integer = limit > INT_MAX ? INT_MAX : (int)limit;
+    arg[1].type = GRPC_ARG_INTEGER;
+    arg[1].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+    arg[1].value.integer = HANDSHAKE_TIMEOUT_MS;
+    grpc_channel_args args = {2, arg};
     s->server = grpc_server_create(&args, NULL);
     for (int m = 0; m < M_REGISTERED; m++) {
         s->handles[m] = grpc_server_register_method(s->server, method_table[m].path, NULL,
@@ -1564,6 +1723,8 @@ fail:
             cq_drain_destroy(s->workers[i].cq);
     if (s->shutdown_cq != NULL)
         cq_drain_destroy(s->shutdown_cq);
+fail_early:
+    gw_limiter_free(s->limiter);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);
@@ -1670,6 +1831,7 @@ void gw_server_free(gw_server *s)
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);
     pthread_cond_destroy(&s->wake);
+    gw_limiter_free(s->limiter);
     free(s->workers);
     free(s);
     grpc_shutdown();

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <grpc/support/alloc.h>
+
 #include "custos/pemfile.h"
 
 #include "log.h"
@@ -131,4 +133,27 @@ bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, 
             return true;
     snprintf(detail, cap, "client '%s' may not submit for feed '%s'", cn, feed);
     return false;
+}
+
+void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (cfg->tls.client_ca[0] != '\0' && tls_peer_name(call, out, cap))
+        return;
+    /* "ipv4:10.0.0.1:5000", "ipv6:[::1]:5000": the address without the port, so that
+     * opening more connections does not make a client someone else. */
+    char *peer = grpc_call_get_peer(call);
+    if (peer == NULL)
+        return;
+    const char *host = peer;
+    if (strncmp(host, "ipv4:", 5) == 0 || strncmp(host, "ipv6:", 5) == 0)
+        host += 5;
+    size_t len = strlen(host);
+    const char *colon = strrchr(host, ':');
+    if (colon != NULL && (host[0] != '[' || (colon > host && colon[-1] == ']')))
+        len = (size_t)(colon - host);
+    snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), host);
+    gpr_free(peer);
 }

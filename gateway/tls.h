@@ -32,5 +32,9 @@ bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, 
  * detail says why. */
 bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
                            char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap);
+/* The name the per-client limits count the caller under: its certificate's common name
+ * when client certificates are required, its IP address otherwise (or when the
+ * certificate has no usable name). Empty when the gRPC core knows neither. */
+void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t cap);
 
 #endif

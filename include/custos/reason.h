@@ -27,10 +27,14 @@ typedef enum custos_reason {
     CUSTOS_REASON_UNAVAILABLE = 17,
     CUSTOS_REASON_INTERNAL = 18,
     /* The caller's client certificate is not mapped to the submission's feed. */
-    CUSTOS_REASON_UNAUTHORIZED_CLIENT = 19
+    CUSTOS_REASON_UNAUTHORIZED_CLIENT = 19,
+    /* The caller submits faster than its rate limit allows. */
+    CUSTOS_REASON_RATE_LIMITED = 20,
+    /* The caller already holds as many open streams as it may. */
+    CUSTOS_REASON_TOO_MANY_STREAMS = 21
 } custos_reason;
 
-#define CUSTOS_REASON_COUNT 20
+#define CUSTOS_REASON_COUNT 22
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
 const char *custos_reason_name(custos_reason r);

@@ -182,6 +182,11 @@ static void test_defaults(void **state)
     assert_true(cfg.signers[0].active);
     assert_false(cfg.evm.enabled);
     assert_false(cfg.metrics.enabled);
+    assert_int_equal(cfg.limits.rate_per_second, 20000);
+    assert_int_equal(cfg.limits.burst, 40000);
+    assert_int_equal(cfg.limits.max_streams_per_client, 64);
+    assert_int_equal(cfg.limits.max_clients, 4096);
+    assert_int_equal(cfg.limits.stream_idle_seconds, 300);
     gw_config_clear(&cfg);
 }
 
@@ -327,6 +332,28 @@ static void test_metrics_section(void **state)
     gw_config_clear(&cfg);
 }
 
+static void test_limits_section(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, EVM_BASE "[limits]\n"
+                                    "rate_per_second = 5\n"
+                                    "burst = 10\n"
+                                    "max_streams_per_client = 2\n"
+                                    "max_clients = 100\n"
+                                    "stream_idle_seconds = 30\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(cfg.limits.rate_per_second, 5);
+    assert_int_equal(cfg.limits.burst, 10);
+    assert_int_equal(cfg.limits.max_streams_per_client, 2);
+    assert_int_equal(cfg.limits.max_clients, 100);
+    assert_int_equal(cfg.limits.stream_idle_seconds, 30);
+    gw_config_clear(&cfg);
+}
+
 static void test_missing_file(void **state)
 {
     fixture *f = *state;
@@ -452,6 +479,17 @@ static const struct bad_case {
      {":5: [gateway] calendar", "no feed sets max_age_business_days"}},
     {"calendar missing", GW_HEAD "calendar = /nonexistent/cal.txt\n" FEED_F
      "max_age_business_days = 1\n" SIGNER_B, {":5: [gateway] calendar", "/nonexistent/cal.txt"}},
+    {"limits rate zero", GW_HEAD FEED_F SIGNER_B "[limits]\nrate_per_second = 0\n",
+     {":10:", "[limits] rate_per_second", "from 1 to"}},
+    {"limits burst not a number", GW_HEAD FEED_F SIGNER_B "[limits]\nburst = lots\n",
+     {":10:", "[limits] burst", "'lots'"}},
+    {"limits streams zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_streams_per_client = 0\n",
+     {":10:", "[limits] max_streams_per_client"}},
+    {"limits idle too long", GW_HEAD FEED_F SIGNER_B "[limits]\nstream_idle_seconds = 86401\n",
+     {":10:", "[limits] stream_idle_seconds", "1 to 86400"}},
+    {"limits unknown key", GW_HEAD FEED_F SIGNER_B "[limits]\nrate = 5\n",
+     {":10:", "[limits] rate", "unknown key"}},
+    {"limits twice", GW_HEAD FEED_F SIGNER_B "[limits]\n[limits]\n", {":10:", "[limits]", "line 9"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -494,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_evm_section),
         cmocka_unit_test(test_evm_defaults),
         cmocka_unit_test(test_metrics_section),
+        cmocka_unit_test(test_limits_section),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_configs),
     };

@@ -114,6 +114,10 @@ static void test_counts_by_feed_and_reason(void **state)
     /* A client-chosen feed name must not become a series. */
     gw_metrics_observe_outcome("attacker-feed", 10, &stale);
     gw_metrics_count_refusal(CUSTOS_REASON_MALFORMED);
+    /* The abuse limits refuse before a feed is known. */
+    gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
+    gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
+    gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
 
     gw_metrics_live live = {.store_healthy = true, .head = 3};
     char *t = render(&live, 1600);
@@ -128,6 +132,12 @@ static void test_counts_by_feed_and_reason(void **state)
         must_sample(t, "custos_attestations_refused_total{feed=\"\",reason=\"MALFORMED\"}"), 1);
     assert_int_equal(
         must_sample(t, "custos_attestations_refused_total{feed=\"acme\",reason=\"REPLAY\"}"), 0);
+    assert_int_equal(
+        must_sample(t, "custos_attestations_refused_total{feed=\"\",reason=\"RATE_LIMITED\"}"),
+        2);
+    assert_int_equal(must_sample(t, "custos_attestations_refused_total{feed=\"\",reason="
+                                    "\"TOO_MANY_STREAMS\"}"),
+                     1);
     assert_null(strstr(t, "attacker-feed"));
     assert_null(strstr(t, "reason=\"NONE\""));
 
