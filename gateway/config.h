@@ -102,6 +102,9 @@ typedef struct gw_config {
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
     char port_file[4096];    /* if set, the bound port is written here once listening */
+    /* GetPositionProof without client certificates (anyone who can connect may read any
+     * account's positions); off by default */
+    bool public_proofs;
     gw_feed *feeds;
     size_t n_feeds;
     gw_signer *signers;

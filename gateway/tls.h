@@ -26,4 +26,10 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
                        size_t cap);
 
+/* Whether the caller of call may read the positions of an account of feed: with client
+ * certificates, a [client] with role admin, or any role listing feed; without them (no
+ * caller identity), only when [gateway] public_proofs = true. On false, detail says why. */
+bool gw_tls_may_read_positions(const gw_config *cfg, grpc_call *call, const char *feed,
+                               char *detail, size_t cap);
+
 #endif
