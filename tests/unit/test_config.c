@@ -31,6 +31,7 @@ static const char good_config[] =
     "commit_batch_max = 64\n"
     "commit_delay_us = 0\n"
     "port_file = /tmp/port\n"
+    "public_proofs = true\n"
     "\n"
     "[feed acme-custody]\n"
     "max_age = 3600\n"
@@ -96,6 +97,7 @@ static void test_good_config(void **state)
         fail_msg("%s", err.message);
     assert_string_equal(cfg.listen, "0.0.0.0:6000");
     assert_string_equal(cfg.store_path, "/tmp/custos.db");
+    assert_true(cfg.public_proofs);
     assert_int_equal(cfg.domain.chain_id, 31337);
     uint8_t a[CUSTOS_ADDRESS_LEN];
     addr(ADDR_A, a);
@@ -176,6 +178,7 @@ static void test_defaults(void **state)
     assert_true(cfg.signers[0].active);
     assert_false(cfg.evm.enabled);
     assert_false(cfg.metrics.enabled);
+    assert_false(cfg.public_proofs);
     gw_config_clear(&cfg);
 }
 
@@ -368,6 +371,12 @@ static const struct bad_case {
      {":11:", "[metrics] path", "unknown key"}},
     {"metrics twice", GW_HEAD FEED_F SIGNER_B "[metrics]\nlisten = 127.0.0.1:1\n[metrics]\n",
      {":11:", "[metrics]", "line 9"}},
+    {"public_proofs not a boolean", GW_HEAD "public_proofs = yes\n" FEED_F SIGNER_B,
+     {":5:", "public_proofs", "must be true or false, got 'yes'"}},
+    {"admin client with feeds",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ncert = c\nkey = k\nclient_ca = ca\n"
+     "[client ops]\nrole = admin\nfeeds = f\n",
+     {":15:", "[client ops] feeds", "an admin reads every feed"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
