@@ -16,6 +16,7 @@
 #include "custos/client.h"
 #include "custos/eip712.h"
 #include "custos/merkle.h"
+#include "custos/reserves.h"
 #include "custos/sig.h"
 #include "custos/typeddata.h"
 #include "custos/u256.h"
@@ -42,6 +43,9 @@ static const char usage[] =
     "  verify-proof FILE.json [--root 0xHEX]\n"
     "                               offline: the position hashes to the leaf and the proof\n"
     "                               leads to the root (and the root is the one you trust)\n"
+    "  verify-reserves-proof FILE.json --signer 0xADDR\n"
+    "                               offline: the account is counted in a reserves\n"
+    "                               attestation signed by that custodian key\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
     "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
@@ -785,6 +789,165 @@ static int cmd_verify_proof(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* A non-negative integer member "key" of o. */
+static bool json_u64_member(const char *path, json_t *o, const char *key, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        fail("%s: \"%s\" must be a non-negative integer", path, key);
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static bool json_dec_member(const char *path, json_t *o, const char *key, custos_u256 *out)
+{
+    const char *text = json_string_value(json_object_get(o, key));
+    custos_error err;
+    if (text == NULL) {
+        fail("%s: \"%s\" is missing or not a decimal string", path, key);
+        return false;
+    }
+    if (custos_u256_from_dec(out, text, strlen(text), &err) != CUSTOS_OK) {
+        fail("%s: \"%s\": %s", path, key, err.message);
+        return false;
+    }
+    return true;
+}
+
+/* Checks a reserves inclusion proof written by custos-attestor reserves: every value is
+ * recomputed from the fields (feed id, leaf, root by the proof, EIP-712 digest) and the
+ * signature must recover to the signer the user trusts. */
+static int cmd_verify_reserves_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {{"signer", required_argument, NULL, 's'},
+                                         {0, 0, 0, 0}};
+    const char *signer_text = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 's') {
+            fputs(usage, stderr);
+            return EXIT_FAIL;
+        }
+        signer_text = optarg;
+    }
+    if (optind != argc - 1 || signer_text == NULL) {
+        fail("verify-reserves-proof: one FILE.json and --signer 0xADDR (the custodian's "
+             "allow-listed address)\n%s", usage);
+        return EXIT_FAIL;
+    }
+    const char *path = argv[optind];
+    uint8_t want_signer[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_hex_decode(signer_text, want_signer, sizeof want_signer, &err) != CUSTOS_OK) {
+        fail("--signer: '%.80s': %s", signer_text, err.message);
+        return EXIT_FAIL;
+    }
+    char *text;
+    size_t len;
+    if (!read_bounded(path, &text, &len))
+        return EXIT_FAIL;
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (o == NULL) {
+        fail("%s: line %d: %s", path, jerr.line, jerr.text);
+        return EXIT_FAIL;
+    }
+    custos_reserves r;
+    custos_reserves_entry e;
+    custos_domain d;
+    custos_signature sig;
+    uint8_t feed_id[32], leaf[32], digest[32], proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    memset(&r, 0, sizeof r);
+    memset(&d, 0, sizeof d);
+    const char *feed = json_string_value(json_object_get(o, "feed"));
+    const char *contract = json_string_value(json_object_get(o, "verifyingContract"));
+    const char *sig_text = json_string_value(json_object_get(o, "signature"));
+    json_t *arr = json_object_get(o, "proof");
+    bool ok = json_is_object(o) && feed != NULL && contract != NULL && sig_text != NULL &&
+              json_is_array(arr);
+    if (!ok)
+        fail("%s: not a reserves proof (needs feed, verifyingContract, signature, proof; "
+             "custos-attestor reserves writes one per account)", path);
+    ok = ok && json_u64_member(path, o, "chainId", &d.chain_id) &&
+         json_u64_member(path, o, "accounts", &r.accounts) &&
+         json_u64_member(path, o, "asOf", &r.as_of) &&
+         json_u64_member(path, o, "sequence", &r.sequence) &&
+         json_dec_member(path, o, "totalCollateral", &r.total_collateral) &&
+         json_dec_member(path, o, "collateralValue", &e.collateral_value) &&
+         proof_hash(path, o, "accountsRoot", r.accounts_root) &&
+         proof_hash(path, o, "account", e.account) && proof_hash(path, o, "leaf", leaf) &&
+         proof_hash(path, o, "digest", digest) && proof_hash(path, o, "feedId", feed_id);
+    if (ok && custos_hex_decode(contract, d.verifying_contract, CUSTOS_ADDRESS_LEN, &err) !=
+                  CUSTOS_OK) {
+        fail("%s: \"verifyingContract\": %s", path, err.message);
+        ok = false;
+    }
+    if (ok && custos_hex_decode(sig_text, sig.bytes, sizeof sig.bytes, &err) != CUSTOS_OK) {
+        fail("%s: \"signature\": %s", path, err.message);
+        ok = false;
+    }
+    size_t n = ok ? json_array_size(arr) : 0;
+    if (n > CUSTOS_MERKLE_PROOF_MAX) {
+        fail("%s: \"proof\" has %zu hashes, at most %d", path, n, CUSTOS_MERKLE_PROOF_MAX);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *h = json_string_value(json_array_get(arr, i));
+        if (h == NULL || custos_hex_decode(h, proof[i], 32, &err) != CUSTOS_OK) {
+            fail("%s: \"proof\"[%zu] is not a 32-byte hex hash", path, i);
+            ok = false;
+        }
+    }
+    char feed_name[CUSTOS_FEED_MAX + 1];
+    if (ok && strlen(feed) > CUSTOS_FEED_MAX) {
+        fail("%s: \"feed\" is longer than %d bytes", path, CUSTOS_FEED_MAX);
+        ok = false;
+    }
+    if (ok) {
+        memcpy(feed_name, feed, strlen(feed) + 1);
+        custos_feed_id(feed_name, r.feed_id);
+    }
+    json_decref(o);
+    if (!ok)
+        return EXIT_FAIL;
+
+    uint8_t want[32];
+    const char *why = NULL;
+    custos_reserves_leaf(&e, want);
+    if (memcmp(r.feed_id, feed_id, 32) != 0)
+        why = "\"feedId\" is not keccak256 of \"feed\"";
+    else if (memcmp(want, leaf, 32) != 0)
+        why = "the leaf is not the hash of (account, collateralValue)";
+    else if (!custos_merkle_verify(r.accounts_root, leaf, (const uint8_t (*)[32])proof, n))
+        why = "the proof does not lead from the leaf to accountsRoot";
+    custos_reserves_digest(&d, &r, want);
+    if (why == NULL && memcmp(want, digest, 32) != 0)
+        why = "\"digest\" is not the EIP-712 digest of the reserves fields";
+    uint8_t got_signer[CUSTOS_ADDRESS_LEN];
+    custos_secp *ctx = why == NULL ? custos_secp_new() : NULL;
+    if (why == NULL && ctx == NULL)
+        why = "cannot create a secp256k1 context";
+    if (why == NULL && custos_recover_address(ctx, want, &sig, got_signer, &err) != CUSTOS_OK)
+        why = "the signature does not recover";
+    custos_secp_free(ctx);
+    if (why == NULL && memcmp(got_signer, want_signer, CUSTOS_ADDRESS_LEN) != 0)
+        why = "the reserves attestation is not signed by --signer";
+    if (why != NULL) {
+        fail("%s: invalid: %s", path, why);
+        return EXIT_FAIL;
+    }
+    char total[CUSTOS_U256_DEC_MAX];
+    custos_fixed_format(&r.total_collateral, CUSTOS_MONEY_DECIMALS, total, sizeof total);
+    printf("valid: the account is counted in feed %s's reserves of %s USD over %llu accounts "
+           "(sequence %llu, asOf %llu), signed by %s\n",
+           feed_name, total, (unsigned long long)r.accounts, (unsigned long long)r.sequence,
+           (unsigned long long)r.as_of, signer_text);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -792,7 +955,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
                 {"health", cmd_health},         {"verify", cmd_verify},
-                {"get-proof", cmd_get_proof},   {"verify-proof", cmd_verify_proof}};
+                {"get-proof", cmd_get_proof},   {"verify-proof", cmd_verify_proof},
+                {"verify-reserves-proof", cmd_verify_reserves_proof}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;
