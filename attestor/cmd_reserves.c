@@ -91,12 +91,10 @@ static custos_rc value_all(const at_holdings *h, const at_prices *prices,
     for (size_t i = 0; i < h->n_accounts; i++) {
         at_valuation v;
         memset(&v, 0, sizeof v);
+        /* Its messages name the account. */
         custos_rc rc = at_valuation_compute(&h->accounts[i], prices, policy, now, &v, err);
-        if (rc != CUSTOS_OK) {
-            char why[sizeof err->message];
-            memcpy(why, err->message, sizeof why);
-            return custos_error_set(err, rc, "account %.64s: %s", h->accounts[i].ref, why);
-        }
+        if (rc != CUSTOS_OK)
+            return rc;
         custos_account_id(h->custodian, h->accounts[i].ref, es[i].account);
         es[i].collateral_value = v.collateral;
         if (v.as_of < *as_of)
