@@ -33,6 +33,10 @@ static const char usage[] =
     "                                        end the pledge (cleared once ACCEPTED)\n"
     "  run     --config FILE.json            daemon: re-value, sign, spool and submit every\n"
     "                                        account on an interval and on holdings changes\n"
+    "  reserves --holdings F --prices F --policy F --key F --feed NAME\n"
+    "          --chain-id N --contract 0xADDR --state F --out-dir DIR [--now T]\n"
+    "                                        sign the feed's total collateral and write one\n"
+    "                                        inclusion proof per account\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
@@ -59,6 +63,8 @@ int main(int argc, char **argv)
         return at_cmd_release(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return at_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "reserves") == 0)
+        return at_cmd_reserves(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return AT_EXIT_OK;

@@ -18,6 +18,8 @@
 #include "custos/chain.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
+#include "custos/merkle.h"
+#include "custos/reserves.h"
 #include "custos/sig.h"
 #include "custos/typeddata.h"
 #include "custos/u256.h"
@@ -54,7 +56,16 @@ static const char usage[] =
     "                        --max-ttl S --threshold N --distinct-roles true|false\n"
     "                               change the allow-list (admin certificate); prints the\n"
     "                               audit entry's seq\n"
+    "  get-proof --gateway H:P (--account 0xHEX | --custodian ID --ref REF) --asset ID\n"
+    "                               one position of the latest attestation, with its\n"
+    "                               Merkle proof (input of verify-proof)\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
+    "  verify-proof FILE.json [--root 0xHEX]\n"
+    "                               offline: the position hashes to the leaf and the proof\n"
+    "                               leads to the root (and the root is the one you trust)\n"
+    "  verify-reserves-proof FILE.json --signer 0xADDR\n"
+    "                               offline: the account is counted in a reserves\n"
+    "                               attestation signed by that custodian key\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
     "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
@@ -320,6 +331,103 @@ static int cmd_get_latest(int argc, char **argv)
     }
     bool ok = emit(record_json(&rec), JSON_INDENT(2));
     custos_record_clear(&rec);
+    return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+/* The position proof as JSON: field names and encodings are those of the attestation
+ * export, and position + leafTypes are the StandardMerkleTree value and types. */
+static json_t *proof_json(const custos_position_proof *p)
+{
+    json_t *o = json_object();
+    json_t *pos = json_object();
+    json_t *proof = json_array();
+    bool ok = o != NULL && pos != NULL && proof != NULL;
+    for (size_t i = 0; ok && i < p->n_proof; i++)
+        ok = json_array_append_new(proof, j_hex(p->proof[i], 32)) == 0;
+    ok = ok && put(pos, "assetId", json_string(p->position.asset_id)) &&
+         put(pos, "quantity", j_raw(&p->position.quantity)) &&
+         put(pos, "price", j_raw(&p->position.price)) &&
+         put(pos, "value", j_raw(&p->position.value)) &&
+         put(pos, "haircutBps", json_integer(p->position.haircut_bps));
+    ok = ok && put(o, "account", j_hex(p->account, CUSTOS_HASH_LEN)) &&
+         put(o, "feed", json_string(p->feed)) &&
+         put(o, "digest", j_hex(p->digest, CUSTOS_HASH_LEN)) &&
+         put(o, "sequence", j_u64(p->sequence)) && put(o, "asOf", j_u64(p->as_of)) &&
+         put(o, "leafTypes", json_string(CUSTOS_POSITION_LEAF_TYPES)) &&
+         put(o, "position", json_incref(pos)) && put(o, "leaf", j_hex(p->leaf, 32)) &&
+         put(o, "proof", json_incref(proof)) && put(o, "root", j_hex(p->root, 32));
+    json_decref(pos);
+    json_decref(proof);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int cmd_get_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
+        {"custodian", required_argument, NULL, 'c'}, {"ref", required_argument, NULL, 'r'},
+        {"asset", required_argument, NULL, 's'}, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *account = NULL, *custodian = NULL, *ref = NULL, *asset = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': account = optarg; break;
+        case 'c': custodian = optarg; break;
+        case 'r': ref = optarg; break;
+        case 's': asset = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    bool by_ref = custodian != NULL && ref != NULL;
+    if (optind != argc || (account != NULL) == (custodian != NULL || ref != NULL) ||
+        (account == NULL && !by_ref)) {
+        fail("get-proof: give either --account 0xHEX or both --custodian ID and --ref REF\n%s",
+             usage);
+        return EXIT_FAIL;
+    }
+    if (asset == NULL || asset[0] == '\0' || strlen(asset) > CUSTOS_ASSET_ID_MAX) {
+        fail("get-proof: --asset ID (1 to %d characters, e.g. an ISIN) is required",
+             CUSTOS_ASSET_ID_MAX);
+        return EXIT_FAIL;
+    }
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_error err;
+    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
+        fail("--account: '%.80s': %s", account, err.message);
+        return EXIT_FAIL;
+    }
+    if (by_ref)
+        custos_account_id(custodian, ref, id);
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_position_proof *p = malloc(sizeof *p);
+    if (p == NULL) {
+        custos_client_free(client);
+        fail("out of memory");
+        return EXIT_FAIL;
+    }
+    custos_rc rc = custos_client_get_position_proof(client, id, asset, p, &err);
+    custos_client_free(client);
+    bool ok = rc == CUSTOS_OK && emit(proof_json(p), JSON_INDENT(2));
+    free(p);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        fail("%s", err.message);
+        return EXIT_NEGATIVE;
+    }
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
     return ok ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -1129,6 +1237,306 @@ static int cmd_verify(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* A 32-byte hash member "key" of o; on failure says which and why. */
+static bool proof_hash(const char *path, json_t *o, const char *key, uint8_t out[32])
+{
+    const char *text = json_string_value(json_object_get(o, key));
+    custos_error err;
+    if (text == NULL) {
+        fail("%s: \"%s\" is missing or not a string", path, key);
+        return false;
+    }
+    if (custos_hex_decode(text, out, 32, &err) != CUSTOS_OK) {
+        fail("%s: \"%s\": %s", path, key, err.message);
+        return false;
+    }
+    return true;
+}
+
+static bool proof_amount(const char *path, json_t *pos, const char *key, custos_u256 *out)
+{
+    const char *text = json_string_value(json_object_get(pos, key));
+    custos_error err;
+    if (text == NULL) {
+        fail("%s: \"position.%s\" is missing or not a decimal string", path, key);
+        return false;
+    }
+    if (custos_u256_from_dec(out, text, strlen(text), &err) != CUSTOS_OK) {
+        fail("%s: \"position.%s\": %s", path, key, err.message);
+        return false;
+    }
+    return true;
+}
+
+/* Reads what verify-proof checks: position, leaf, proof and root. */
+static bool proof_from_json(const char *path, json_t *o, custos_position_proof *p)
+{
+    memset(p, 0, sizeof *p);
+    json_t *pos = json_object_get(o, "position");
+    json_t *proof = json_object_get(o, "proof");
+    if (!json_is_object(o) || !json_is_object(pos) || !json_is_array(proof)) {
+        fail("%s: not a position proof (needs \"position\", \"leaf\", \"proof\", \"root\"; "
+             "custos get-proof writes one)", path);
+        return false;
+    }
+    const char *types = json_string_value(json_object_get(o, "leafTypes"));
+    if (types != NULL && strcmp(types, CUSTOS_POSITION_LEAF_TYPES) != 0) {
+        fail("%s: \"leafTypes\" is '%.80s', positions are %s", path, types,
+             CUSTOS_POSITION_LEAF_TYPES);
+        return false;
+    }
+    const char *asset = json_string_value(json_object_get(pos, "assetId"));
+    if (asset == NULL || asset[0] == '\0' || strlen(asset) > CUSTOS_ASSET_ID_MAX) {
+        fail("%s: \"position.assetId\" must be a string of 1 to %d characters", path,
+             CUSTOS_ASSET_ID_MAX);
+        return false;
+    }
+    memcpy(p->position.asset_id, asset, strlen(asset) + 1);
+    json_t *haircut = json_object_get(pos, "haircutBps");
+    if (!json_is_integer(haircut) || json_integer_value(haircut) < 0 ||
+        json_integer_value(haircut) > 10000) {
+        fail("%s: \"position.haircutBps\" must be an integer from 0 to 10000", path);
+        return false;
+    }
+    p->position.haircut_bps = (uint32_t)json_integer_value(haircut);
+    if (!proof_amount(path, pos, "quantity", &p->position.quantity) ||
+        !proof_amount(path, pos, "price", &p->position.price) ||
+        !proof_amount(path, pos, "value", &p->position.value) ||
+        !proof_hash(path, o, "leaf", p->leaf) || !proof_hash(path, o, "root", p->root))
+        return false;
+    size_t n = json_array_size(proof);
+    if (n > CUSTOS_MERKLE_PROOF_MAX) {
+        fail("%s: \"proof\" has %zu hashes, at most %d", path, n, CUSTOS_MERKLE_PROOF_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *text = json_string_value(json_array_get(proof, i));
+        custos_error err;
+        if (text == NULL || custos_hex_decode(text, p->proof[i], 32, &err) != CUSTOS_OK) {
+            fail("%s: \"proof\"[%zu] is not a 32-byte hex hash", path, i);
+            return false;
+        }
+    }
+    p->n_proof = n;
+    return true;
+}
+
+static int cmd_verify_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {0, 0, 0, 0}};
+    const char *want_root = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': want_root = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc - 1) {
+        fail("verify-proof: one FILE.json\n%s", usage);
+        return EXIT_FAIL;
+    }
+    const char *path = argv[optind];
+    uint8_t root[32];
+    custos_error err;
+    if (want_root != NULL && custos_hex_decode(want_root, root, 32, &err) != CUSTOS_OK) {
+        fail("--root: '%.80s': %s", want_root, err.message);
+        return EXIT_FAIL;
+    }
+    char *text;
+    size_t len;
+    if (!read_bounded(path, &text, &len))
+        return EXIT_FAIL;
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (o == NULL) {
+        fail("%s: line %d: %s", path, jerr.line, jerr.text);
+        return EXIT_FAIL;
+    }
+    custos_position_proof *p = malloc(sizeof *p);
+    bool ok = p != NULL && proof_from_json(path, o, p);
+    json_decref(o);
+    if (p == NULL)
+        fail("out of memory");
+    if (ok && custos_position_proof_check(p, &err) != CUSTOS_OK) {
+        fail("%s: invalid: %s", path, err.message);
+        ok = false;
+    }
+    if (ok && want_root != NULL && memcmp(root, p->root, 32) != 0) {
+        fail("%s: invalid: the proof's root is not the --root you trust", path);
+        ok = false;
+    }
+    free(p);
+    if (!ok)
+        return EXIT_FAIL;
+    puts(want_root != NULL
+             ? "valid: the position is included under the root you trust"
+             : "valid: the position is included under the proof's root (compare the root "
+               "with the attestation's signed positionsRoot)");
+    return EXIT_OK;
+}
+
+/* A non-negative integer member "key" of o. */
+static bool json_u64_member(const char *path, json_t *o, const char *key, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        fail("%s: \"%s\" must be a non-negative integer", path, key);
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static bool json_dec_member(const char *path, json_t *o, const char *key, custos_u256 *out)
+{
+    const char *text = json_string_value(json_object_get(o, key));
+    custos_error err;
+    if (text == NULL) {
+        fail("%s: \"%s\" is missing or not a decimal string", path, key);
+        return false;
+    }
+    if (custos_u256_from_dec(out, text, strlen(text), &err) != CUSTOS_OK) {
+        fail("%s: \"%s\": %s", path, key, err.message);
+        return false;
+    }
+    return true;
+}
+
+/* Checks a reserves inclusion proof written by custos-attestor reserves: every value is
+ * recomputed from the fields (feed id, leaf, root by the proof, EIP-712 digest) and the
+ * signature must recover to the signer the user trusts. */
+static int cmd_verify_reserves_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {{"signer", required_argument, NULL, 's'},
+                                         {0, 0, 0, 0}};
+    const char *signer_text = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 's') {
+            fputs(usage, stderr);
+            return EXIT_FAIL;
+        }
+        signer_text = optarg;
+    }
+    if (optind != argc - 1 || signer_text == NULL) {
+        fail("verify-reserves-proof: one FILE.json and --signer 0xADDR (the custodian's "
+             "allow-listed address)\n%s", usage);
+        return EXIT_FAIL;
+    }
+    const char *path = argv[optind];
+    uint8_t want_signer[CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (custos_hex_decode(signer_text, want_signer, sizeof want_signer, &err) != CUSTOS_OK) {
+        fail("--signer: '%.80s': %s", signer_text, err.message);
+        return EXIT_FAIL;
+    }
+    char *text;
+    size_t len;
+    if (!read_bounded(path, &text, &len))
+        return EXIT_FAIL;
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (o == NULL) {
+        fail("%s: line %d: %s", path, jerr.line, jerr.text);
+        return EXIT_FAIL;
+    }
+    custos_reserves r;
+    custos_reserves_entry e;
+    custos_domain d;
+    custos_signature sig;
+    uint8_t feed_id[32], leaf[32], digest[32], proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    memset(&r, 0, sizeof r);
+    memset(&d, 0, sizeof d);
+    const char *feed = json_string_value(json_object_get(o, "feed"));
+    const char *contract = json_string_value(json_object_get(o, "verifyingContract"));
+    const char *sig_text = json_string_value(json_object_get(o, "signature"));
+    json_t *arr = json_object_get(o, "proof");
+    bool ok = json_is_object(o) && feed != NULL && contract != NULL && sig_text != NULL &&
+              json_is_array(arr);
+    if (!ok)
+        fail("%s: not a reserves proof (needs feed, verifyingContract, signature, proof; "
+             "custos-attestor reserves writes one per account)", path);
+    ok = ok && json_u64_member(path, o, "chainId", &d.chain_id) &&
+         json_u64_member(path, o, "accounts", &r.accounts) &&
+         json_u64_member(path, o, "asOf", &r.as_of) &&
+         json_u64_member(path, o, "sequence", &r.sequence) &&
+         json_dec_member(path, o, "totalCollateral", &r.total_collateral) &&
+         json_dec_member(path, o, "collateralValue", &e.collateral_value) &&
+         proof_hash(path, o, "accountsRoot", r.accounts_root) &&
+         proof_hash(path, o, "account", e.account) && proof_hash(path, o, "leaf", leaf) &&
+         proof_hash(path, o, "digest", digest) && proof_hash(path, o, "feedId", feed_id);
+    if (ok && custos_hex_decode(contract, d.verifying_contract, CUSTOS_ADDRESS_LEN, &err) !=
+                  CUSTOS_OK) {
+        fail("%s: \"verifyingContract\": %s", path, err.message);
+        ok = false;
+    }
+    if (ok && custos_hex_decode(sig_text, sig.bytes, sizeof sig.bytes, &err) != CUSTOS_OK) {
+        fail("%s: \"signature\": %s", path, err.message);
+        ok = false;
+    }
+    size_t n = ok ? json_array_size(arr) : 0;
+    if (n > CUSTOS_MERKLE_PROOF_MAX) {
+        fail("%s: \"proof\" has %zu hashes, at most %d", path, n, CUSTOS_MERKLE_PROOF_MAX);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *h = json_string_value(json_array_get(arr, i));
+        if (h == NULL || custos_hex_decode(h, proof[i], 32, &err) != CUSTOS_OK) {
+            fail("%s: \"proof\"[%zu] is not a 32-byte hex hash", path, i);
+            ok = false;
+        }
+    }
+    char feed_name[CUSTOS_FEED_MAX + 1];
+    if (ok && strlen(feed) > CUSTOS_FEED_MAX) {
+        fail("%s: \"feed\" is longer than %d bytes", path, CUSTOS_FEED_MAX);
+        ok = false;
+    }
+    if (ok) {
+        memcpy(feed_name, feed, strlen(feed) + 1);
+        custos_feed_id(feed_name, r.feed_id);
+    }
+    json_decref(o);
+    if (!ok)
+        return EXIT_FAIL;
+
+    uint8_t want[32];
+    const char *why = NULL;
+    custos_reserves_leaf(&e, want);
+    if (memcmp(r.feed_id, feed_id, 32) != 0)
+        why = "\"feedId\" is not keccak256 of \"feed\"";
+    else if (memcmp(want, leaf, 32) != 0)
+        why = "the leaf is not the hash of (account, collateralValue)";
+    else if (!custos_merkle_verify(r.accounts_root, leaf, (const uint8_t (*)[32])proof, n))
+        why = "the proof does not lead from the leaf to accountsRoot";
+    custos_reserves_digest(&d, &r, want);
+    if (why == NULL && memcmp(want, digest, 32) != 0)
+        why = "\"digest\" is not the EIP-712 digest of the reserves fields";
+    uint8_t got_signer[CUSTOS_ADDRESS_LEN];
+    custos_secp *ctx = why == NULL ? custos_secp_new() : NULL;
+    if (why == NULL && ctx == NULL)
+        why = "cannot create a secp256k1 context";
+    if (why == NULL && custos_recover_address(ctx, want, &sig, got_signer, &err) != CUSTOS_OK)
+        why = "the signature does not recover";
+    custos_secp_free(ctx);
+    if (why == NULL && memcmp(got_signer, want_signer, CUSTOS_ADDRESS_LEN) != 0)
+        why = "the reserves attestation is not signed by --signer";
+    if (why != NULL) {
+        fail("%s: invalid: %s", path, why);
+        return EXIT_FAIL;
+    }
+    char total[CUSTOS_U256_DEC_MAX];
+    custos_fixed_format(&r.total_collateral, CUSTOS_MONEY_DECIMALS, total, sizeof total);
+    printf("valid: the account is counted in feed %s's reserves of %s USD over %llu accounts "
+           "(sequence %llu, asOf %llu), signed by %s\n",
+           feed_name, total, (unsigned long long)r.accounts, (unsigned long long)r.sequence,
+           (unsigned long long)r.as_of, signer_text);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -1137,7 +1545,9 @@ int main(int argc, char **argv)
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
                 {"health", cmd_health},         {"verify", cmd_verify},
                 {"chain-head", cmd_chain_head}, {"audit", cmd_audit},
-                {"admin", cmd_admin}};
+                {"admin", cmd_admin},           {"get-proof", cmd_get_proof},
+                {"verify-proof", cmd_verify_proof},
+                {"verify-reserves-proof", cmd_verify_reserves_proof}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;

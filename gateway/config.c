@@ -250,7 +250,8 @@ static bool cfg_valid_feed_name(const char *name)
 static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
-                                           "calendar", "max_rotation_overlap", NULL};
+                                           "calendar", "max_rotation_overlap", "public_proofs",
+                                           NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
@@ -350,6 +351,14 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         break;
     case 11:
         cfg_uint_key(p, key, value, 1, CFG_MAX_ROTATION_OVERLAP, &c->max_rotation_overlap);
+        break;
+    case 12:
+        if (strcmp(value, "true") == 0)
+            c->public_proofs = true;
+        else if (strcmp(value, "false") == 0)
+            c->public_proofs = false;
+        else
+            cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         break;
     }
 }
@@ -987,9 +996,8 @@ static void cfg_validate_tls(cfg_parser *p)
         } else if (cl->role == GW_CLIENT_ATTESTOR && cl->n_feeds == 0) {
             cfg_fail(p, ll->header, "feeds", "required for an attestor (the feeds it may "
                      "submit for)");
-        } else if (cl->role != GW_CLIENT_ATTESTOR && cl->n_feeds > 0) {
-            cfg_fail(p, ll->feeds, "feeds", "only an attestor submits: remove feeds or set "
-                     "role = attestor");
+        } else if (cl->role == GW_CLIENT_ADMIN && cl->n_feeds > 0) {
+            cfg_fail(p, ll->feeds, "feeds", "an admin reads every feed: remove feeds");
         }
         for (size_t j = 0; j < cl->n_feeds && !p->failed; j++)
             if (gw_config_find_feed(c, cl->feeds[j]) == NULL)

@@ -129,6 +129,9 @@ typedef struct gw_config {
     char port_file[4096];    /* if set, the bound port is written here once listening */
     char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
     custos_calendar *calendar; /* loaded when a feed uses max_age_business_days, else NULL */
+    /* GetPositionProof without client certificates (anyone who can connect may read any
+     * account's positions); off by default */
+    bool public_proofs;
     gw_feed *feeds;
     size_t n_feeds;
     gw_signer *signers;

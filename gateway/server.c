@@ -35,6 +35,7 @@
 #include <grpc/support/time.h>
 
 #include "custos/v1/admin.pb-c.h"
+#include "custos/merkle.h"
 #include "custos/v1/gateway.pb-c.h"
 
 #include "health.h"
@@ -74,6 +75,7 @@ typedef enum method {
     M_RELEASE_HELD,
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
+    M_POSITION_PROOF,
     M_REGISTERED, /* count of the registered methods above */
     M_UNKNOWN = M_REGISTERED,
     M_COUNT
@@ -107,6 +109,8 @@ static const struct {
                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_POSITION_PROOF] = {"/custos.v1.AttestationGateway/GetPositionProof",
+                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
 
 typedef enum call_state {
@@ -907,6 +911,140 @@ static void handle_get_latest(call *c)
         unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 
+/* The answer borrows from p: packed before p goes away. */
+static grpc_byte_buffer *pack_position_proof(const custos_position_proof *p)
+{
+    uint8_t q[32], pr[32], v[32];
+    custos_u256_to_be(&p->position.quantity, q);
+    custos_u256_to_be(&p->position.price, pr);
+    custos_u256_to_be(&p->position.value, v);
+    Custos__V1__Position pos = CUSTOS__V1__POSITION__INIT;
+    pos.asset_id = (char *)p->position.asset_id;
+    pos.quantity = (ProtobufCBinaryData){sizeof q, q};
+    pos.price = (ProtobufCBinaryData){sizeof pr, pr};
+    pos.value = (ProtobufCBinaryData){sizeof v, v};
+    pos.haircut_bps = p->position.haircut_bps;
+    ProtobufCBinaryData proof[CUSTOS_MERKLE_PROOF_MAX];
+    for (size_t i = 0; i < p->n_proof; i++)
+        proof[i] = (ProtobufCBinaryData){32, (uint8_t *)p->proof[i]};
+    Custos__V1__GetPositionProofResponse r = CUSTOS__V1__GET_POSITION_PROOF_RESPONSE__INIT;
+    r.account = (ProtobufCBinaryData){sizeof p->account, (uint8_t *)p->account};
+    r.feed = (char *)p->feed;
+    r.position = &pos;
+    r.leaf = (ProtobufCBinaryData){sizeof p->leaf, (uint8_t *)p->leaf};
+    r.n_proof = p->n_proof;
+    r.proof = proof;
+    r.root = (ProtobufCBinaryData){sizeof p->root, (uint8_t *)p->root};
+    r.digest = (ProtobufCBinaryData){sizeof p->digest, (uint8_t *)p->digest};
+    r.sequence = p->sequence;
+    r.as_of = p->as_of;
+    return pack_message(&r.base);
+}
+
+static void handle_position_proof(call *c)
+{
+    Custos__V1__GetPositionProofRequest *req =
+        unpack_request(c, &custos__v1__get_position_proof_request__descriptor);
+    if (req == NULL)
+        return;
+    char detail[256];
+    bool ok = false;
+    if (req->account.len != CUSTOS_HASH_LEN)
+        snprintf(detail, sizeof detail, "account must be 32 bytes, got %zu", req->account.len);
+    else if (req->asset_id == NULL || req->asset_id[0] == '\0' ||
+             strlen(req->asset_id) > CUSTOS_ASSET_ID_MAX)
+        snprintf(detail, sizeof detail, "asset_id must be 1 to %d bytes", CUSTOS_ASSET_ID_MAX);
+    else
+        ok = true;
+    if (!ok) {
+        custos__v1__get_position_proof_request__free_unpacked(req, NULL);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    uint8_t account[CUSTOS_HASH_LEN];
+    memcpy(account, req->account.data, sizeof account);
+    char asset_id[CUSTOS_ASSET_ID_MAX + 1];
+    memcpy(asset_id, req->asset_id, strlen(req->asset_id) + 1);
+    custos__v1__get_position_proof_request__free_unpacked(req, NULL);
+
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, &rec, &err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        unary_finish(c, GRPC_STATUS_NOT_FOUND, "no accepted attestation for this account",
+                     CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    if (rc != CUSTOS_OK) {
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+        return;
+    }
+    /* Authorised by the account's feed, which only the stored record knows; an unknown
+     * account answers NOT_FOUND to anyone, which tells nothing about its positions. */
+    if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, rec.sub.feed, detail, sizeof detail)) {
+        custos_record_clear(&rec);
+        gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(
+                            CUSTOS_REASON_UNAUTHORIZED_CLIENT),
+                     detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
+        return;
+    }
+    custos_position_proof *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        custos_record_clear(&rec);
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+        return;
+    }
+    grpc_status_code status = GRPC_STATUS_OK;
+    if (rec.sub.n_positions == 0) {
+        status = GRPC_STATUS_NOT_FOUND;
+        snprintf(detail, sizeof detail, "the latest attestation of this account (sequence "
+                 "%llu) carries no positions", (unsigned long long)rec.sub.att.sequence);
+    } else {
+        rc = custos_position_proof_build(rec.sub.positions, rec.sub.n_positions, asset_id, p,
+                                         &err);
+        if (rc == CUSTOS_ERR_NOT_FOUND) {
+            status = GRPC_STATUS_NOT_FOUND;
+            snprintf(detail, sizeof detail, "the latest attestation of this account (sequence "
+                     "%llu) has %.180s", (unsigned long long)rec.sub.att.sequence, err.message);
+        } else if (rc != CUSTOS_OK ||
+                   memcmp(p->root, rec.sub.att.positions_root, sizeof p->root) != 0) {
+            /* Accepted positions always hash to the signed root: a mismatch is a bug or a
+             * damaged store, never something to serve. */
+            status = GRPC_STATUS_INTERNAL;
+            snprintf(detail, sizeof detail, "the stored positions do not yield the signed "
+                     "positionsRoot");
+            gw_log(GW_LOG_ERROR, "position_proof", "sequence %llu: %s",
+                   (unsigned long long)rec.sub.att.sequence,
+                   rc != CUSTOS_OK ? err.message : detail);
+        }
+    }
+    grpc_byte_buffer *bb = NULL;
+    if (status == GRPC_STATUS_OK) {
+        memcpy(p->account, account, sizeof account);
+        memcpy(p->feed, rec.sub.feed, sizeof p->feed);
+        memcpy(p->digest, rec.digest, sizeof p->digest);
+        p->sequence = rec.sub.att.sequence;
+        p->as_of = rec.sub.att.as_of;
+        bb = pack_position_proof(p);
+        if (bb == NULL) {
+            status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            snprintf(detail, sizeof detail, "out of memory");
+        }
+    }
+    free(p);
+    custos_record_clear(&rec);
+    if (status == GRPC_STATUS_OK)
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+    else
+        unary_finish(c, status, detail,
+                     status == GRPC_STATUS_INTERNAL ? CUSTOS_REASON_INTERNAL : CUSTOS_REASON_NONE,
+                     NULL);
+}
+
 static void handle_list_signers(call *c)
 {
     Custos__V1__ListSignersRequest *req =
@@ -1558,6 +1696,7 @@ static void on_request(call *c, bool ok)
     case M_RELEASE_HELD: handle_release_held(c); break;
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
+    case M_POSITION_PROOF: handle_position_proof(c); break;
     case M_UNKNOWN: handle_unknown(c); break;
     case M_COUNT: break;
     }

@@ -157,3 +157,35 @@ void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t
     snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), host);
     gpr_free(peer);
 }
+
+bool gw_tls_may_read_positions(const gw_config *cfg, grpc_call *call, const char *feed,
+                               char *detail, size_t cap)
+{
+    if (cfg->tls.client_ca[0] == '\0') {
+        if (cfg->public_proofs)
+            return true;
+        snprintf(detail, cap, "positions are served only to clients identified by a "
+                 "certificate ([tls] client_ca), or to anyone with [gateway] "
+                 "public_proofs = true");
+        return false;
+    }
+    char cn[GW_CLIENT_NAME_MAX + 1];
+    if (!tls_peer_name(call, cn, sizeof cn)) {
+        snprintf(detail, cap, "the client certificate has no usable common name");
+        return false;
+    }
+    const gw_client *cl = gw_config_find_client(cfg, cn);
+    if (cl == NULL) {
+        snprintf(detail, cap, "client certificate '%s' has no [client] entry: positions "
+                 "are served to admins and to clients listing the account's feed", cn);
+        return false;
+    }
+    if (cl->role == GW_CLIENT_ADMIN)
+        return true;
+    for (size_t i = 0; i < cl->n_feeds; i++)
+        if (strcmp(cl->feeds[i], feed) == 0)
+            return true;
+    snprintf(detail, cap, "client '%s' may not read positions of feed '%s' (not in its feeds)",
+             cn, feed);
+    return false;
+}

@@ -36,5 +36,10 @@ bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
  * when client certificates are required, its IP address otherwise (or when the
  * certificate has no usable name). Empty when the gRPC core knows neither. */
 void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t cap);
+/* Whether the caller of call may read the positions of an account of feed: with client
+ * certificates, a [client] with role admin, or any role listing feed; without them (no
+ * caller identity), only when [gateway] public_proofs = true. On false, detail says why. */
+bool gw_tls_may_read_positions(const gw_config *cfg, grpc_call *call, const char *feed,
+                               char *detail, size_t cap);
 
 #endif

@@ -37,6 +37,7 @@ enum {
     H_SET_FEED_POLICY,
     H_RELEASE_HELD,
     H_HEALTH,
+    H_POSITION_PROOF,
     H_COUNT
 };
 
@@ -54,6 +55,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_SET_FEED_POLICY] = "/custos.v1.GatewayAdmin/SetFeedPolicy",
     [H_RELEASE_HELD] = "/custos.v1.GatewayAdmin/ReleaseHeld",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
+    [H_POSITION_PROOF] = "/custos.v1.AttestationGateway/GetPositionProof",
 };
 
 struct custos_client {
@@ -549,6 +551,34 @@ custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
     else
         rc = pb_to_record(r->record, out, err);
     protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+                                           const char *asset_id, custos_position_proof *out,
+                                           custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    Custos__V1__GetPositionProofRequest req = CUSTOS__V1__GET_POSITION_PROOF_REQUEST__INIT;
+    req.account.len = 32;
+    req.account.data = (uint8_t *)account;
+    req.asset_id = (char *)asset_id;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_POSITION_PROOF, &req.base,
+                              &custos__v1__get_position_proof_response__descriptor, &reply, &o,
+                              err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetPositionProof", &o, err);
+    rc = pb_to_position_proof((const Custos__V1__GetPositionProofResponse *)reply, out, err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    if (rc != CUSTOS_OK && err != NULL) {
+        char why[sizeof err->message];
+        memcpy(why, err->message, sizeof why);
+        custos_error_set(err, rc, "gateway %s: GetPositionProof answer: %s", c->target, why);
+    }
     return rc;
 }
 

@@ -233,3 +233,62 @@ custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out
     free(leaves);
     return rc;
 }
+
+custos_rc custos_position_proof_build(const custos_position *ps, size_t n, const char *asset_id,
+                                      custos_position_proof *out, custos_error *err)
+{
+    if (out == NULL || asset_id == NULL || (n > 0 && ps == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "position proof: NULL argument");
+    size_t at = n;
+    for (size_t i = 0; i < n && at == n; i++)
+        if (strcmp(ps[i].asset_id, asset_id) == 0)
+            at = i;
+    if (at == n)
+        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                "no position with asset id '%.40s' among the %zu positions",
+                                asset_id, n);
+
+    uint8_t (*leaves)[32] = calloc(n, sizeof *leaves);
+    if (leaves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                "position proof: cannot allocate %zu leaves", n);
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = custos_position_leaf(&ps[i], leaves[i], err);
+    custos_merkle *t = NULL;
+    if (rc == CUSTOS_OK)
+        rc = custos_merkle_new((const uint8_t (*)[32])leaves, n, &t, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_merkle_proof(t, leaves[at], out->proof, CUSTOS_MERKLE_PROOF_MAX,
+                                 &out->n_proof, err);
+    if (rc == CUSTOS_OK) {
+        out->position = ps[at];
+        memcpy(out->leaf, leaves[at], 32);
+        custos_merkle_root(t, out->root);
+    }
+    custos_merkle_free(t);
+    free(leaves);
+    return rc;
+}
+
+custos_rc custos_position_proof_check(const custos_position_proof *p, custos_error *err)
+{
+    if (p == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "position proof: NULL argument");
+    if (p->n_proof > CUSTOS_MERKLE_PROOF_MAX)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "position proof: %zu hashes, at most %d", p->n_proof,
+                                CUSTOS_MERKLE_PROOF_MAX);
+    uint8_t leaf[32];
+    custos_rc rc = custos_position_leaf(&p->position, leaf, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (memcmp(leaf, p->leaf, 32) != 0)
+        return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                "the leaf hash is not the hash of the position's fields "
+                                "(a field or the leaf was altered)");
+    if (!custos_merkle_verify(p->root, leaf, (const uint8_t (*)[32])p->proof, p->n_proof))
+        return custos_error_set(err, CUSTOS_ERR_CRYPTO,
+                                "the proof does not lead from the leaf to the root");
+    return CUSTOS_OK;
+}

@@ -494,3 +494,38 @@ void custos_record_clear(custos_record *r)
     custos_submission_clear(&r->sub);
     memset(r, 0, sizeof *r);
 }
+
+custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
+                               custos_position_proof *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    custos_rc rc = pb_to_fixed(&m->account, out->account, sizeof out->account, "account", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_check_text(m->feed, CUSTOS_FEED_MAX, "feed", err);
+    if (rc == CUSTOS_OK) {
+        memcpy(out->feed, m->feed, strlen(m->feed) + 1);
+        rc = pb_to_position(m->position, 0, &out->position, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->leaf, out->leaf, sizeof out->leaf, "leaf", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->root, out->root, sizeof out->root, "root", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->digest, out->digest, sizeof out->digest, "digest", err);
+    if (rc == CUSTOS_OK && m->n_proof > CUSTOS_MERKLE_PROOF_MAX)
+        rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "proof: %zu hashes, at most %d",
+                              m->n_proof, CUSTOS_MERKLE_PROOF_MAX);
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_proof; i++) {
+        char field[PB_FIELD_MAX];
+        snprintf(field, sizeof field, "proof[%zu]", i);
+        rc = pb_to_fixed(&m->proof[i], out->proof[i], 32, field, err);
+    }
+    if (rc != CUSTOS_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->n_proof = m->n_proof;
+    out->sequence = m->sequence;
+    out->as_of = m->as_of;
+    return CUSTOS_OK;
+}

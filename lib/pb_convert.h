@@ -7,7 +7,9 @@
 #include "custos/client.h"
 #include "custos/error.h"
 
+#include "custos/merkle.h"
 #include "custos/v1/attestation.pb-c.h"
+#include "custos/v1/gateway.pb-c.h"
 
 /* Validating conversion; on failure out is left cleared and err says which field. */
 custos_rc pb_to_submission(const Custos__V1__SignedAttestation *m, custos_submission *out,
@@ -21,5 +23,10 @@ void pb_submission_free(Custos__V1__SignedAttestation *m);
 custos_rc pb_to_record(const Custos__V1__Record *m, custos_record *out, custos_error *err);
 custos_rc pb_from_record(const custos_record *r, Custos__V1__Record **out, custos_error *err);
 void pb_record_free(Custos__V1__Record *m);
+
+/* Validating conversion of a GetPositionProof answer (hash lengths, proof depth, the
+ * position's fields); out is overwritten. */
+custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
+                               custos_position_proof *out, custos_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "custos/attestation.h"
 #include "custos/audit.h"
 #include "custos/error.h"
+#include "custos/merkle.h"
 #include "custos/reason.h"
 
 #ifdef __cplusplus
@@ -93,6 +94,14 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
                                    custos_record *out, custos_error *err);
+
+/* The proof of one position of the account's latest accepted attestation.
+ * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
+ * gateway does not let this client see it. The answer is decoded, not verified: check it
+ * with custos_position_proof_check and against a root or digest you trust. */
+custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+                                           const char *asset_id, custos_position_proof *out,
+                                           custos_error *err);
 
 /* Streams accepted records with cursor > after_cursor. on_record returns false to stop;
  * the call also ends after idle_timeout_ms without a new record (0 = wait for ever). */

@@ -38,6 +38,33 @@ custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos
 custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[32],
                                 custos_error *err);
 
+/* Longest proof held: CUSTOS_MAX_POSITIONS leaves make a tree 13 levels deep. */
+#define CUSTOS_MERKLE_PROOF_MAX 32
+
+/* One position's inclusion in the positions tree of a signed attestation: what
+ * GetPositionProof serves and `custos verify-proof` checks. account, feed, digest,
+ * sequence and as_of tie it to the attestation; the proof itself covers position..root. */
+typedef struct custos_position_proof {
+    uint8_t account[CUSTOS_HASH_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_position position;
+    uint8_t leaf[32];
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    size_t n_proof;
+    uint8_t root[32];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint64_t sequence;
+    uint64_t as_of;
+} custos_position_proof;
+
+/* Fills out->position, leaf, proof and root for the position named asset_id among ps
+ * (CUSTOS_ERR_NOT_FOUND when none is); the other fields are left alone. */
+custos_rc custos_position_proof_build(const custos_position *ps, size_t n, const char *asset_id,
+                                      custos_position_proof *out, custos_error *err);
+/* CUSTOS_OK when the leaf hash recomputed from the position equals p->leaf and the proof
+ * leads from it to p->root; CUSTOS_ERR_CRYPTO saying which check failed otherwise. */
+custos_rc custos_position_proof_check(const custos_position_proof *p, custos_error *err);
+
 #ifdef __cplusplus
 }
 #endif

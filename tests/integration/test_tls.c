@@ -122,7 +122,9 @@ static void tls_section(const tls_fixture *t, const char *key_name, char *out, s
                      "[tls]\ncert = %s/server.pem\nkey = %s/%s\nclient_ca = %s/ca.pem\n\n"
                      "[client acme-attestor]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
                      "[client other-attestor]\nrole = attestor\nfeeds = " GWF_OTHER_FEED "\n\n"
-                     "[client ops-admin]\nrole = admin\n",
+                     "[client ops-admin]\nrole = admin\n\n"
+                     "[client acme-borrower]\nrole = reader\nfeeds = " GWF_FEED "\n\n"
+                     "[client ops]\nrole = admin\n",
                      t->pki, t->pki, key_name, t->pki);
     assert_true(n > 0 && (size_t)n < cap);
 }
@@ -141,6 +143,8 @@ static int setup(void **state)
     make_cert(t, "other", "other-attestor", "ca", CLIENT_EXT);
     make_cert(t, "unmapped", "lender-dashboard", "ca", CLIENT_EXT);
     make_cert(t, "admin", "ops-admin", "ca", CLIENT_EXT);
+    make_cert(t, "borrower", "acme-borrower", "ca", CLIENT_EXT);
+    make_cert(t, "ops", "ops", "ca", CLIENT_EXT);
     make_cert(t, "rogue", "acme-attestor", "rogue-ca", CLIENT_EXT);
 
     char tail[4096], path[1200];
@@ -249,6 +253,51 @@ static void test_unmapped_client_reads_only(void **state)
     assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
     assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     custos_client_free(c);
+}
+
+/* Positions are served to the admin and to clients listing the account's feed. */
+static void test_position_proof_authorised_by_feed(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *acme = tls_client(t, "ca", "acme");
+    custos_submission s;
+    gwf_make(&t->f, &s, "acct-tls-proof", 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&t->f, &s, GWF_KEY_AGENT);
+    custos_submit_result res;
+    custos_error err;
+    assert_int_equal(custos_client_submit(acme, &s, &res, &err), CUSTOS_OK);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+
+    static const struct {
+        const char *cert;
+        custos_rc want;
+    } cases[] = {
+        {"borrower", CUSTOS_OK},      /* reader, feeds = acme-custody */
+        {"acme", CUSTOS_OK},          /* attestor of the feed */
+        {"ops", CUSTOS_OK},           /* admin */
+        {"other", CUSTOS_ERR_REFUSED},    /* attestor of another feed */
+        {"unmapped", CUSTOS_ERR_REFUSED}, /* no [client] entry */
+    };
+    custos_position_proof *p = malloc(sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        custos_client *c = tls_client(t, "ca", cases[i].cert);
+        custos_rc rc = custos_client_get_position_proof(c, s.att.account, "US912797GK78", p,
+                                                        &err);
+        custos_client_free(c);
+        if (rc != cases[i].want)
+            fail_msg("%s: %s (%s)", cases[i].cert, custos_rc_name(rc), err.message);
+        if (rc == CUSTOS_OK) {
+            assert_int_equal(custos_position_proof_check(p, &err), CUSTOS_OK);
+            assert_memory_equal(p->root, s.att.positions_root, 32);
+        } else {
+            assert_non_null(strstr(err.message, "UNAUTHORIZED_CLIENT"));
+        }
+    }
+    free(p);
+    custos_submission_clear(&s);
+    custos_client_free(acme);
 }
 
 static void expect_unreachable(custos_client *c)
@@ -791,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_attestor_binary_over_mtls),
         cmocka_unit_test(test_other_attestor_refused_for_feed),
         cmocka_unit_test(test_unmapped_client_reads_only),
+        cmocka_unit_test(test_position_proof_authorised_by_feed),
         cmocka_unit_test(test_wrong_ca_client_cert_cannot_connect),
         cmocka_unit_test(test_no_client_cert_cannot_connect),
         cmocka_unit_test(test_untrusting_client_fails),

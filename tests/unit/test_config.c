@@ -32,6 +32,7 @@ static const char good_config[] =
     "commit_delay_us = 0\n"
     "port_file = /tmp/port\n"
     "replica_poll_ms = 1000\n"
+    "public_proofs = true\n"
     "\n"
     "[feed acme-custody]\n"
     "max_age = 3600\n"
@@ -98,6 +99,7 @@ static void test_good_config(void **state)
         fail_msg("%s", err.message);
     assert_string_equal(cfg.listen, "0.0.0.0:6000");
     assert_string_equal(cfg.store_path, "/tmp/custos.db");
+    assert_true(cfg.public_proofs);
     assert_int_equal(cfg.domain.chain_id, 31337);
     uint8_t a[CUSTOS_ADDRESS_LEN];
     addr(ADDR_A, a);
@@ -187,6 +189,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.limits.max_streams_per_client, 64);
     assert_int_equal(cfg.limits.max_clients, 4096);
     assert_int_equal(cfg.limits.stream_idle_seconds, 300);
+    assert_false(cfg.public_proofs);
     gw_config_clear(&cfg);
 }
 
@@ -490,6 +493,12 @@ static const struct bad_case {
     {"limits unknown key", GW_HEAD FEED_F SIGNER_B "[limits]\nrate = 5\n",
      {":10:", "[limits] rate", "unknown key"}},
     {"limits twice", GW_HEAD FEED_F SIGNER_B "[limits]\n[limits]\n", {":10:", "[limits]", "line 9"}},
+    {"public_proofs not a boolean", GW_HEAD "public_proofs = yes\n" FEED_F SIGNER_B,
+     {":5:", "public_proofs", "must be true or false, got 'yes'"}},
+    {"admin client with feeds",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ncert = c\nkey = k\nclient_ca = ca\n"
+     "[client ops]\nrole = admin\nfeeds = f\n",
+     {":15:", "[client ops] feeds", "an admin reads every feed"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

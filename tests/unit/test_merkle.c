@@ -321,12 +321,67 @@ static void test_bad_positions(void **state)
     }
 }
 
+/* custos_position_proof_build / _check: every position of trees of 1..9 leaves proves and
+ * checks; any changed field, leaf, sibling or root is refused; absent ids are NOT_FOUND. */
+static void test_position_proofs(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed;
+    custos_position ps[9];
+    custos_position_proof *p = malloc(sizeof *p);
+    assert_non_null(p);
+    custos_error err;
+    for (size_t n = 1; n <= 9; n++) {
+        for (size_t i = 0; i < n; i++)
+            make_position(&seed, i, &ps[i]);
+        uint8_t root[32];
+        assert_int_equal(custos_positions_root(ps, n, root, &err), CUSTOS_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(custos_position_proof_build(ps, n, ps[i].asset_id, p, &err),
+                             CUSTOS_OK);
+            assert_memory_equal(p->root, root, 32);
+            assert_string_equal(p->position.asset_id, ps[i].asset_id);
+            assert_int_equal(custos_position_proof_check(p, &err), CUSTOS_OK);
+
+            custos_position_proof bad = *p;
+            bad.position.haircut_bps =
+                p->position.haircut_bps == 0 ? 1 : p->position.haircut_bps - 1;
+            assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+            bad = *p;
+            bad.position.value.limb[0] ^= 1;
+            assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+            bad = *p;
+            bad.leaf[31] ^= 1;
+            assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+            bad = *p;
+            bad.root[0] ^= 1;
+            assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+            if (p->n_proof > 0) {
+                bad = *p;
+                bad.proof[p->n_proof - 1][7] ^= 0x80;
+                assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+                bad = *p;
+                bad.n_proof--;
+                assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_CRYPTO);
+            }
+            bad = *p;
+            bad.n_proof = CUSTOS_MERKLE_PROOF_MAX + 1;
+            assert_int_equal(custos_position_proof_check(&bad, &err), CUSTOS_ERR_TOO_LARGE);
+        }
+        assert_int_equal(custos_position_proof_build(ps, n, "NOT-AN-ASSET", p, &err),
+                         CUSTOS_ERR_NOT_FOUND);
+        assert_non_null(strstr(err.message, "NOT-AN-ASSET"));
+    }
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_openzeppelin),
         cmocka_unit_test(test_tree_edges),
         cmocka_unit_test(test_bad_positions),
+        cmocka_unit_test(test_position_proofs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

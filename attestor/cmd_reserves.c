@@ -1,0 +1,295 @@
+/* custos-attestor reserves: values every account of the holdings file with the same
+ * prices, policy and valuation engine as attest, and signs with the custodian's key a
+ * ReservesAttestation of their total collateral value and the root of the accounts tree.
+ * Writes, into --out-dir, reserves.json (the signed summary) and one inclusion proof per
+ * account, 0x<account id>.json, for its borrower to check with custos verify-reserves-proof.
+ * The sequence comes from the same state file as attest, keyed by the feed id. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "context.h"
+#include "custos/merkle.h"
+#include "custos/reserves.h"
+#include "custos/sig.h"
+#include "fileio.h"
+#include "holdings.h"
+#include "policy.h"
+#include "prices.h"
+#include "seqstate.h"
+#include "signer.h"
+#include "valuation.h"
+
+static const char usage[] =
+    "usage: custos-attestor reserves --holdings F --prices F --policy F\n"
+    "         " AT_KEY_USAGE "\n"
+    "         --feed NAME --chain-id N --contract 0xADDR --state F --out-dir DIR\n"
+    "         [--now UNIXSECONDS]";
+
+typedef struct reserves_args {
+    const char *holdings, *prices, *policy, *feed, *chain_id, *contract, *state, *out_dir, *now;
+    at_key_spec key;
+} reserves_args;
+
+static int parse_args(int argc, char **argv, reserves_args *a)
+{
+    static const struct option opts[] = {
+        {"holdings", required_argument, NULL, 'h'}, {"prices", required_argument, NULL, 'p'},
+        {"policy", required_argument, NULL, 'P'},   {"feed", required_argument, NULL, 'f'},
+        {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
+        {"state", required_argument, NULL, 's'},    {"out-dir", required_argument, NULL, 'o'},
+        {"now", required_argument, NULL, 'n'},      AT_KEY_OPTIONS,
+        {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': a->holdings = optarg; break;
+        case 'p': a->prices = optarg; break;
+        case 'P': a->policy = optarg; break;
+        case 'f': a->feed = optarg; break;
+        case 'c': a->chain_id = optarg; break;
+        case 'C': a->contract = optarg; break;
+        case 's': a->state = optarg; break;
+        case 'o': a->out_dir = optarg; break;
+        case 'n': a->now = optarg; break;
+        default:
+            if (at_key_take_option(&a->key, c, optarg))
+                break;
+            at_cmd_error("%s", usage);
+            return AT_EXIT_INPUT;
+        }
+    }
+    const struct {
+        const char *value, *flag;
+    } required[] = {{a->holdings, "--holdings"}, {a->prices, "--prices"},
+                    {a->policy, "--policy"},     {a->feed, "--feed"},
+                    {a->chain_id, "--chain-id"}, {a->contract, "--contract"},
+                    {a->state, "--state"},       {a->out_dir, "--out-dir"}};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (required[i].value == NULL) {
+            at_cmd_error("reserves: %s is required\n%s", required[i].flag, usage);
+            return AT_EXIT_INPUT;
+        }
+    if (!at_key_given(&a->key)) {
+        at_cmd_error("reserves: --key or --pkcs11-module/--pkcs11-token/--pkcs11-key is "
+                     "required\n%s", usage);
+        return AT_EXIT_INPUT;
+    }
+    if (optind != argc) {
+        at_cmd_error("reserves: unexpected argument '%s'\n%s", argv[optind], usage);
+        return AT_EXIT_INPUT;
+    }
+    return AT_EXIT_OK;
+}
+
+/* Values every account into es (n = h->n_accounts) and the oldest price time into as_of. */
+static custos_rc value_all(const at_holdings *h, const at_prices *prices,
+                           const at_policy *policy, uint64_t now, custos_reserves_entry *es,
+                           uint64_t *as_of, custos_error *err)
+{
+    *as_of = UINT64_MAX;
+    for (size_t i = 0; i < h->n_accounts; i++) {
+        at_valuation v;
+        memset(&v, 0, sizeof v);
+        /* Its messages name the account. */
+        custos_rc rc = at_valuation_compute(&h->accounts[i], prices, policy, now, &v, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        custos_account_id(h->custodian, h->accounts[i].ref, es[i].account);
+        es[i].collateral_value = v.collateral;
+        if (v.as_of < *as_of)
+            *as_of = v.as_of;
+        at_valuation_clear(&v);
+    }
+    return CUSTOS_OK;
+}
+
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *j_hex(const uint8_t *data, size_t len)
+{
+    char buf[2 + 2 * CUSTOS_SIGNATURE_LEN + 1];
+    if (len > CUSTOS_SIGNATURE_LEN || custos_hex_encode(data, len, buf, sizeof buf) != CUSTOS_OK)
+        return NULL;
+    return json_string(buf);
+}
+
+static json_t *j_dec(const custos_u256 *v)
+{
+    char buf[CUSTOS_U256_DEC_MAX];
+    return custos_u256_to_dec(v, buf, sizeof buf) == CUSTOS_OK ? json_string(buf) : NULL;
+}
+
+/* The signed summary, shared by reserves.json and every proof file. */
+static json_t *summary_json(const char *feed, const custos_domain *d, const custos_reserves *r,
+                            const uint8_t digest[32], const custos_signature *sig)
+{
+    char contract[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(d->verifying_contract, contract);
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "type", json_string(CUSTOS_RESERVES_TYPE)) &&
+              put(o, "feed", json_string(feed)) &&
+              put(o, "feedId", j_hex(r->feed_id, 32)) &&
+              put(o, "chainId", json_integer((json_int_t)d->chain_id)) &&
+              put(o, "verifyingContract", json_string(contract)) &&
+              put(o, "totalCollateral", j_dec(&r->total_collateral)) &&
+              put(o, "accounts", json_integer((json_int_t)r->accounts)) &&
+              put(o, "accountsRoot", j_hex(r->accounts_root, 32)) &&
+              put(o, "asOf", json_integer((json_int_t)r->as_of)) &&
+              put(o, "sequence", json_integer((json_int_t)r->sequence)) &&
+              put(o, "digest", j_hex(digest, 32)) &&
+              put(o, "signature", j_hex(sig->bytes, CUSTOS_SIGNATURE_LEN));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static custos_rc write_json(const char *dir, const char *name, json_t *o, custos_error *err)
+{
+    char path[4096];
+    if (o == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = json_dumps(o, JSON_INDENT(2));
+    json_decref(o);
+    if (text == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    custos_rc rc = n > 0 && (size_t)n < sizeof path
+                       ? at_file_write_atomic(path, text, strlen(text), 0644, err)
+                       : custos_error_set(err, CUSTOS_ERR_INVALID, "--out-dir: path too long");
+    free(text);
+    return rc;
+}
+
+/* One account's proof file: the summary plus its leaf and sibling hashes. */
+static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
+                             const custos_reserves *r, const uint8_t digest[32],
+                             const custos_signature *sig, const custos_reserves_entry *es,
+                             size_t n, size_t i, const char *ref, custos_error *err)
+{
+    custos_reserves_entry e;
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32], leaf[32];
+    size_t np = 0;
+    custos_rc rc = custos_reserves_proof(es, n, es[i].account, &e, proof,
+                                         CUSTOS_MERKLE_PROOF_MAX, &np, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_reserves_leaf(&e, leaf);
+    json_t *o = summary_json(a->feed, d, r, digest, sig);
+    json_t *arr = json_array();
+    bool ok = o != NULL && arr != NULL;
+    for (size_t k = 0; ok && k < np; k++)
+        ok = json_array_append_new(arr, j_hex(proof[k], 32)) == 0;
+    ok = ok && put(o, "account", j_hex(e.account, 32)) &&
+         put(o, "accountRef", json_string(ref)) &&
+         put(o, "collateralValue", j_dec(&e.collateral_value)) &&
+         put(o, "leafTypes", json_string(CUSTOS_RESERVES_LEAF_TYPES)) &&
+         put(o, "leaf", j_hex(leaf, 32)) && put(o, "proof", json_incref(arr));
+    json_decref(arr);
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    char name[2 + 64 + 6 + 1];
+    custos_hex_encode(e.account, 32, name, sizeof name);
+    strcat(name, ".json");
+    return write_json(a->out_dir, name, o, err);
+}
+
+int at_cmd_reserves(int argc, char **argv)
+{
+    reserves_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status != AT_EXIT_OK)
+        return status;
+    custos_submission ctx;
+    memset(&ctx, 0, sizeof ctx);
+    custos_error err;
+    uint64_t now;
+    at_holdings h;
+    at_prices prices;
+    at_policy policy;
+    at_signer signer;
+    memset(&h, 0, sizeof h);
+    memset(&prices, 0, sizeof prices);
+    memset(&policy, 0, sizeof policy);
+    memset(&signer, 0, sizeof signer);
+    custos_reserves_entry *es = NULL;
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_rc rc = at_context_parse(a.feed, a.chain_id, a.contract, a.now, &ctx, &now, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&signer, &a.key, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_holdings_load(a.holdings, &h, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_prices_load(a.prices, &prices, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_policy_load(a.policy, &policy, &err);
+    if (rc == CUSTOS_OK && h.n_accounts == 0)
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID, "%s: no accounts", a.holdings);
+    if (rc == CUSTOS_OK) {
+        es = calloc(h.n_accounts, sizeof *es);
+        if (es == NULL)
+            rc = custos_error_set(&err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    if (rc == CUSTOS_OK)
+        rc = value_all(&h, &prices, &policy, now, es, &r.as_of, &err);
+    if (rc == CUSTOS_OK)
+        rc = custos_reserves_summarise(es, h.n_accounts, &r, &err);
+    struct stat st;
+    if (rc == CUSTOS_OK && (stat(a.out_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = custos_error_set(&err, CUSTOS_ERR_IO, "--out-dir %s: not a directory", a.out_dir);
+    /* Every input is checked before a sequence number is taken. */
+    custos_feed_id(a.feed, r.feed_id);
+    if (rc == CUSTOS_OK)
+        rc = at_seqstate_next(a.state, r.feed_id, &r.sequence, &err);
+    uint8_t digest[32];
+    custos_signature sig;
+    if (rc == CUSTOS_OK) {
+        custos_reserves_digest(&ctx.domain, &r, digest);
+        rc = at_signer_sign(&signer, digest, &sig, &err);
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < h.n_accounts; i++)
+        rc = write_proof(&a, &ctx.domain, &r, digest, &sig, es, h.n_accounts, i,
+                         h.accounts[i].ref, &err);
+    if (rc == CUSTOS_OK)
+        rc = write_json(a.out_dir, "reserves.json",
+                        summary_json(a.feed, &ctx.domain, &r, digest, &sig), &err);
+    if (rc == CUSTOS_OK) {
+        char total[CUSTOS_U256_DEC_MAX], root[67], dig[67], addr[CUSTOS_ADDRESS_HEX_LEN];
+        custos_u256_to_dec(&r.total_collateral, total, sizeof total);
+        custos_hex_encode(r.accounts_root, 32, root, sizeof root);
+        custos_hex_encode(digest, 32, dig, sizeof dig);
+        custos_address_to_hex(signer.address, addr);
+        printf("%-12s %s\n%-12s %s\n%-12s %llu\n%-12s %s\n%-12s %llu\n%-12s %llu\n%-12s %s\n"
+               "%-12s %s\n",
+               "feed", a.feed, "total", total, "accounts", (unsigned long long)r.accounts,
+               "root", root, "asOf", (unsigned long long)r.as_of, "sequence",
+               (unsigned long long)r.sequence, "digest", dig, "signer", addr);
+    }
+    at_signer_close(&signer);
+    free(es);
+    at_policy_free(&policy);
+    at_prices_free(&prices);
+    at_holdings_free(&h);
+    custos_submission_clear(&ctx);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("reserves: %s", err.message);
+        return AT_EXIT_INPUT;
+    }
+    return AT_EXIT_OK;
+}

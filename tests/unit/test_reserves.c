@@ -1,0 +1,194 @@
+/* The reserves attestation: digest cross-checked with ethers' TypedDataEncoder, the
+ * accounts root and every inclusion proof with OpenZeppelin's StandardMerkleTree (node),
+ * and the refusals (no account, an account twice, a total that overflows, an absent
+ * account). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "custos/merkle.h"
+#include "custos/reserves.h"
+
+#include "testutil.h"
+
+#define CONTRACT "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+#define FEED "acme-custody"
+
+/* The value of "name" in node's "name value" lines, into out. */
+static void value_of(const char *text, const char *name, char *out, size_t cap)
+{
+    size_t len = strlen(name);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t l = end != NULL ? (size_t)(end - line) : strlen(line);
+        if (l > len && strncmp(line, name, len) == 0 && line[len] == ' ') {
+            size_t v = l - len - 1;
+            assert_true(v < cap);
+            memcpy(out, line + len + 1, v);
+            out[v] = '\0';
+            return;
+        }
+        line = end != NULL ? end + 1 : NULL;
+    }
+    fail_msg("node printed no '%s':\n%s", name, text);
+}
+
+static void hex32(const uint8_t h[32], char out[67])
+{
+    assert_int_equal(custos_hex_encode(h, 32, out, 67), CUSTOS_OK);
+}
+
+/* n entries with varied values (the first n=1 case is a single-leaf tree). */
+static void make_entries(custos_reserves_entry *es, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "ACC-%zu", i);
+        custos_account_id(FEED, ref, es[i].account);
+        memset(&es[i].collateral_value, 0, sizeof es[i].collateral_value);
+        es[i].collateral_value.limb[0] = 1000000000000000000ull * (i + 1) + i;
+        es[i].collateral_value.limb[1] = i % 3; /* beyond 2^64 for some */
+    }
+}
+
+static void check_against_node(size_t n)
+{
+    custos_reserves_entry es[9];
+    make_entries(es, n);
+    custos_domain d = {.chain_id = 31337};
+    custos_error err;
+    assert_int_equal(custos_hex_decode(CONTRACT, d.verifying_contract, 20, &err), CUSTOS_OK);
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_feed_id(FEED, r.feed_id);
+    r.as_of = 1767225600;
+    r.sequence = 42 + n;
+    assert_int_equal(custos_reserves_summarise(es, n, &r, &err), CUSTOS_OK);
+    assert_int_equal(r.accounts, n);
+
+    char dir[512], path[600];
+    tu_mkdtemp(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/in.json", dir);
+    char text[8192];
+    size_t len = (size_t)snprintf(text, sizeof text,
+                                  "{\"chainId\": 31337, \"verifyingContract\": \"%s\", "
+                                  "\"feed\": \"%s\", \"asOf\": %llu, \"sequence\": %llu, "
+                                  "\"entries\": [",
+                                  CONTRACT, FEED, (unsigned long long)r.as_of,
+                                  (unsigned long long)r.sequence);
+    for (size_t i = 0; i < n; i++) {
+        char acc[67], val[CUSTOS_U256_DEC_MAX];
+        hex32(es[i].account, acc);
+        assert_int_equal(custos_u256_to_dec(&es[i].collateral_value, val, sizeof val),
+                         CUSTOS_OK);
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s[\"%s\", \"%s\"]",
+                                i ? ", " : "", acc, val);
+    }
+    snprintf(text + len, sizeof text - len, "]}");
+    tu_write_file(path, text);
+    const char *args[] = {path, NULL};
+    char out[16384];
+    if (tu_node("reserves_check.mjs", args, out, sizeof out) != 0)
+        fail_msg("reserves_check.mjs failed:\n%s", out);
+    tu_rmtree(dir);
+
+    char ours[CUSTOS_U256_DEC_MAX + 70], theirs[4096];
+    hex32(r.feed_id, ours);
+    value_of(out, "feedId", theirs, sizeof theirs);
+    assert_string_equal(ours, theirs);
+    assert_int_equal(custos_u256_to_dec(&r.total_collateral, ours, sizeof ours), CUSTOS_OK);
+    value_of(out, "total", theirs, sizeof theirs);
+    assert_string_equal(ours, theirs);
+    hex32(r.accounts_root, ours);
+    value_of(out, "root", theirs, sizeof theirs);
+    assert_string_equal(ours, theirs);
+    uint8_t digest[32];
+    custos_reserves_digest(&d, &r, digest);
+    hex32(digest, ours);
+    value_of(out, "digest", theirs, sizeof theirs);
+    assert_string_equal(ours, theirs);
+
+    for (size_t i = 0; i < n; i++) {
+        custos_reserves_entry got;
+        uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32];
+        size_t np = 0;
+        assert_int_equal(custos_reserves_proof(es, n, es[i].account, &got, proof,
+                                               CUSTOS_MERKLE_PROOF_MAX, &np, &err),
+                         CUSTOS_OK);
+        char joined[4096] = "", name[16];
+        size_t jl = 0;
+        for (size_t k = 0; k < np; k++) {
+            char h[67];
+            hex32(proof[k], h);
+            jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s", k ? "," : "", h);
+        }
+        snprintf(name, sizeof name, "proof%zu", i);
+        if (np == 0) {
+            /* node prints "proof0 " with an empty list */
+            assert_non_null(strstr(out, "proof0 \n"));
+        } else {
+            value_of(out, name, theirs, sizeof theirs);
+            assert_string_equal(joined, theirs);
+        }
+        uint8_t leaf[32];
+        custos_reserves_leaf(&got, leaf);
+        assert_true(custos_merkle_verify(r.accounts_root, leaf, (const uint8_t (*)[32])proof,
+                                         np));
+        /* Another value for the same account is not in the tree. */
+        got.collateral_value.limb[0] ^= 1;
+        custos_reserves_leaf(&got, leaf);
+        assert_false(custos_merkle_verify(r.accounts_root, leaf,
+                                          (const uint8_t (*)[32])proof, np));
+    }
+}
+
+static void test_matches_ethers_and_openzeppelin(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n <= 9; n += 2)
+        check_against_node(n);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    custos_reserves_entry es[3];
+    make_entries(es, 3);
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, 0, &r, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "no accounts"));
+
+    memcpy(es[2].account, es[0].account, 32);
+    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "listed twice"));
+
+    make_entries(es, 3);
+    memset(&es[1].collateral_value, 0xff, sizeof es[1].collateral_value);
+    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_ERR_OVERFLOW);
+
+    make_entries(es, 3);
+    uint8_t other[32], proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    custos_account_id(FEED, "not-counted", other);
+    custos_reserves_entry got;
+    size_t np;
+    assert_int_equal(custos_reserves_proof(es, 3, other, &got, proof, CUSTOS_MERKLE_PROOF_MAX,
+                                           &np, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matches_ethers_and_openzeppelin),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
