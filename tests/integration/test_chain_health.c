@@ -22,9 +22,9 @@
 
 #include "custos/client.h"
 #include "custos/keyfile.h"
+#include "anvil.h"
 #include "gwfixture.h"
 
-#define ANVIL_BIN CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 /* anvil's well-known development key 1: a public test key. */
 #define RELAYER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 /* Bounds only: the publisher retries with a back-off of up to 30 s. */
@@ -33,33 +33,6 @@
 static gwf F;
 static tu_proc ANVIL;
 static int NODE_PORT;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static int group_setup(void **state)
 {
@@ -72,7 +45,7 @@ static int group_setup(void **state)
     custos_error err;
     assert_int_equal(custos_hex_decode(RELAYER_KEY, key, sizeof key, &err), CUSTOS_OK);
     assert_int_equal(custos_keyfile_write(key_path, key, &err), CUSTOS_OK);
-    NODE_PORT = free_port();
+    NODE_PORT = tu_free_port();
     char *ini = tu_read_file(F.config_path);
     assert_non_null(ini);
     size_t cap = strlen(ini) + 2048;
@@ -100,7 +73,7 @@ static int group_teardown(void **state)
 /* Polls Health/Check until it reports `serving`; fails after WAIT_MS. */
 static void wait_health(custos_client *c, bool serving)
 {
-    for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(100)) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; tu_now_ms() < deadline; tu_sleep_ms(100)) {
         bool now = !serving;
         custos_error err;
         if (custos_client_health(c, &now, &err) == CUSTOS_OK && now == serving)
@@ -131,7 +104,7 @@ static void test_health_follows_the_node(void **state)
     char port[16], anvil_log[1200];
     snprintf(port, sizeof port, "%d", NODE_PORT);
     snprintf(anvil_log, sizeof anvil_log, "%s/anvil.log", F.dir);
-    const char *argv[] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--silent", NULL};
+    const char *argv[] = {TU_ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--silent", NULL};
     tu_spawn(&ANVIL, argv, anvil_log);
     wait_health(F.client, true);
 

@@ -23,11 +23,10 @@
 
 #include "custos/attestation.h"
 #include "custos/keccak.h"
+#include "anvil.h"
 #include "testutil.h"
 
-#define FOUNDRY_DIR CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs"
-#define ANVIL_BIN FOUNDRY_DIR "/anvil-linux-amd64/bin/anvil"
-#define CAST_BIN FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
+#define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
 /* anvil's first well-known development account (public test key, funded on start). */
@@ -58,26 +57,6 @@ typedef struct fixture {
 
 static char output[65536];
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* cast with the fixture's node; output trimmed of its final newline. */
 static int cast(fixture *f, const char *const args[])
 {
@@ -97,37 +76,16 @@ static int cast(fixture *f, const char *const args[])
     return rc;
 }
 
-/* The port is free when probed but may be taken before anvil binds it: a child that
- * exits early is retried on another port. */
 static int start_anvil(fixture *f)
 {
-    char log_path[4200];
-    snprintf(log_path, sizeof log_path, "%s/anvil.log", f->dir);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", free_port());
-        const char *argv[] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--silent",
-                              NULL};
-        tu_spawn(&f->anvil, argv, log_path);
-        snprintf(f->url, sizeof f->url, "http://127.0.0.1:%s", port);
-        for (int i = 0; i < 300; i++) {
-            const char *args[] = {"chain-id", NULL};
-            if (cast(f, args) == 0 && strcmp(output, "31337") == 0)
-                return 0;
-            int status;
-            if (waitpid(f->anvil.pid, &status, WNOHANG) == f->anvil.pid) {
-                f->anvil.pid = 0;
-                break;
-            }
-            sleep_ms(100);
-        }
-        if (f->anvil.pid > 0)
-            tu_stop(&f->anvil, SIGKILL, 2000);
+    if (tu_anvil_start(&f->anvil, f->dir, f->url, sizeof f->url) != 0)
+        return -1;
+    const char *args[] = {"chain-id", NULL};
+    if (cast(f, args) != 0 || strcmp(output, "31337") != 0) {
+        fprintf(stderr, "cast chain-id against anvil: %s\n", output);
+        return -1;
     }
-    char *log = tu_read_file(log_path);
-    fprintf(stderr, "anvil did not start; its log:\n%s\n", log ? log : "(none)");
-    free(log);
-    return -1;
+    return 0;
 }
 
 static int setup(void **state)

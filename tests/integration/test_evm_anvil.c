@@ -26,9 +26,9 @@
 #include "evm_abi.h"
 #include "evm_rpc.h"
 #include "evm_tx.h"
+#include "anvil.h"
 #include "testutil.h"
 
-#define ANVIL_BIN CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 /* anvil's first well-known development account (public test key, funded on start). */
 #define DEV_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #define ANVIL_CHAIN_ID 31337
@@ -42,20 +42,6 @@ typedef struct fixture {
     uint8_t key[CUSTOS_SECKEY_LEN];
     uint8_t from[CUSTOS_ADDRESS_LEN];
 } fixture;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
 
 /* A loopback socket bound to a port the kernel picked; listening if asked. */
 static int bound_socket(int *port, int listening)
@@ -85,42 +71,12 @@ static evm_rpc *client(const char *url, long timeout_ms, size_t max_response)
     return c;
 }
 
-/* Starts anvil on a free port: the port is free when probed but may be taken before anvil
- * binds it, so a child that exits early is retried on another port. */
 static int start_anvil(fixture *f)
 {
-    char log_path[4200];
-    snprintf(log_path, sizeof log_path, "%s/anvil.log", f->dir);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int port;
-        close(bound_socket(&port, 0));
-        char port_text[16];
-        snprintf(port_text, sizeof port_text, "%d", port);
-        const char *argv[] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port_text,
-                              "--silent", NULL};
-        tu_spawn(&f->anvil, argv, log_path);
-        snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", port);
-        f->rpc = client(f->url, 2000, 0);
-        for (int64_t deadline = now_ms() + 30000; now_ms() < deadline;) {
-            uint64_t chain_id;
-            if (evm_rpc_chain_id(f->rpc, &chain_id, NULL) == CUSTOS_OK)
-                return 0;
-            int status;
-            if (waitpid(f->anvil.pid, &status, WNOHANG) == f->anvil.pid) {
-                f->anvil.pid = 0;
-                break;
-            }
-            sleep_ms(100);
-        }
-        evm_rpc_free(f->rpc);
-        f->rpc = NULL;
-        if (f->anvil.pid > 0)
-            tu_stop(&f->anvil, SIGKILL, 2000);
-    }
-    char *log = tu_read_file(log_path);
-    fprintf(stderr, "anvil did not start; its log:\n%s\n", log ? log : "(none)");
-    free(log);
-    return -1;
+    if (tu_anvil_start(&f->anvil, f->dir, f->url, sizeof f->url) != 0)
+        return -1;
+    f->rpc = client(f->url, 2000, 0);
+    return 0;
 }
 
 static int setup(void **state)
@@ -179,7 +135,7 @@ static void fill_fees(fixture *f, evm_tx *tx)
 static void wait_receipt(fixture *f, const uint8_t hash[32], evm_receipt *r)
 {
     custos_error err;
-    for (int64_t deadline = now_ms() + 15000; now_ms() < deadline; sleep_ms(50)) {
+    for (int64_t deadline = tu_now_ms() + 15000; tu_now_ms() < deadline; tu_sleep_ms(50)) {
         bool found = false;
         check(evm_rpc_get_receipt(f->rpc, hash, r, &found, &err), &err);
         if (found)
@@ -345,9 +301,9 @@ static void test_unreachable(void **state)
     evm_rpc *c = client(url, 1000, 0);
     custos_error err;
     uint64_t chain_id;
-    int64_t t0 = now_ms();
+    int64_t t0 = tu_now_ms();
     assert_int_equal(evm_rpc_chain_id(c, &chain_id, &err), CUSTOS_ERR_UNAVAILABLE);
-    assert_true(now_ms() - t0 < 1500);
+    assert_true(tu_now_ms() - t0 < 1500);
     assert_non_null(strstr(err.message, "eth_chainId"));
     assert_null(evm_rpc_last_fault(c));
     evm_rpc_free(c);
@@ -364,9 +320,9 @@ static void test_silent_node_times_out(void **state)
     evm_rpc *c = client(url, 500, 0);
     custos_error err;
     uint64_t block;
-    int64_t t0 = now_ms();
+    int64_t t0 = tu_now_ms();
     assert_int_equal(evm_rpc_block_number(c, &block, &err), CUSTOS_ERR_UNAVAILABLE);
-    int64_t took = now_ms() - t0;
+    int64_t took = tu_now_ms() - t0;
     assert_true(took >= 450 && took < 3000);
     assert_non_null(strstr(err.message, "timed out"));
     evm_rpc_free(c);

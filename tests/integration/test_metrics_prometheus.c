@@ -69,22 +69,6 @@ static long http_get(const char *url, char **out)
     return status;
 }
 
-/* A port nothing listens on right now (the kernel's pick for an unbound socket). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void append_file(const char *path, const char *text)
 {
     char *old = tu_read_file(path);
@@ -213,7 +197,7 @@ static void test_start_prometheus(void **state)
              "      - targets: ['127.0.0.1:%d']\n",
              CUSTOS_SOURCE_DIR, METRICS_PORT);
     tu_write_file(yml, text);
-    PROM_PORT = free_port();
+    PROM_PORT = tu_free_port();
     char cfg_arg[1300], tsdb_arg[1300], listen_arg[64];
     snprintf(cfg_arg, sizeof cfg_arg, "--config.file=%s", yml);
     snprintf(tsdb_arg, sizeof tsdb_arg, "--storage.tsdb.path=%s", tsdb);

@@ -30,11 +30,11 @@
 #include "custos/sig.h"
 #include "evm_abi.h"
 #include "evm_rpc.h"
+#include "anvil.h"
 #include "gwfixture.h"
 #include "publisher.h"
 #include "publisher_state.h"
 
-#define ANVIL_BIN CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
 #define ARTIFACT CUSTOS_SOURCE_DIR "/deploy/contracts/out/CustosAdapter.sol/CustosAdapter.json"
@@ -57,70 +57,10 @@ static struct {
     uint64_t seq; /* last sequence submitted for PUB-1 */
 } T;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static void check(custos_rc rc, const custos_error *err)
 {
     if (rc != CUSTOS_OK)
         fail_msg("%s: %s", custos_rc_name(rc), err->message);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* The probed port may be taken before anvil binds it: a child that exits is retried. */
-static void start_anvil(void)
-{
-    char log_path[1200];
-    snprintf(log_path, sizeof log_path, "%s/anvil.log", T.gw.dir);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", free_port());
-        const char *argv[] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--silent",
-                              NULL};
-        tu_spawn(&T.anvil, argv, log_path);
-        snprintf(T.url, sizeof T.url, "http://127.0.0.1:%s", port);
-        evm_rpc_options opt = {.url = T.url, .connect_timeout_ms = 2000, .timeout_ms = 5000};
-        custos_error err;
-        check(evm_rpc_new(&opt, &T.rpc, &err), &err);
-        for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(100)) {
-            uint64_t chain_id;
-            if (evm_rpc_chain_id(T.rpc, &chain_id, NULL) == CUSTOS_OK)
-                return;
-            int status;
-            if (waitpid(T.anvil.pid, &status, WNOHANG) == T.anvil.pid) {
-                T.anvil.pid = 0;
-                break;
-            }
-        }
-        evm_rpc_free(T.rpc);
-        T.rpc = NULL;
-        if (T.anvil.pid > 0)
-            tu_stop(&T.anvil, SIGKILL, 2000);
-    }
-    fail_msg("anvil did not start (log in %s)", log_path);
 }
 
 static void write_key(const char *path, const char *hex)
@@ -219,6 +159,15 @@ static void write_gateway_config(void)
     check(custos_address_from_seckey(T.gw.secp, key, T.relayer, &err), &err);
 }
 
+static void start_anvil(void)
+{
+    if (tu_anvil_start(&T.anvil, T.gw.dir, T.url, sizeof T.url) != 0)
+        fail_msg("anvil did not start");
+    evm_rpc_options opt = {.url = T.url, .connect_timeout_ms = 2000, .timeout_ms = 5000};
+    custos_error err;
+    check(evm_rpc_new(&opt, &T.rpc, &err), &err);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -287,7 +236,7 @@ static bool read_fate(uint64_t cursor, gw_pub_row *row)
 
 static void wait_fate(uint64_t cursor, gw_pub_fate want, gw_pub_row *row)
 {
-    for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(100)) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; tu_now_ms() < deadline; tu_sleep_ms(100)) {
         if (read_fate(cursor, row)) {
             if (row->fate == want)
                 return;
@@ -359,9 +308,9 @@ static void test_publish_cosigned(void **state)
     custos_submission s;
     T.seq = 1;
     uint64_t cursor = submit_cosigned("PUB-1", T.seq, USD, &s);
-    for (int64_t deadline = now_ms() + WAIT_MS; chain_sequence(s.att.account) != T.seq;
-         sleep_ms(100)) {
-        if (now_ms() > deadline) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; chain_sequence(s.att.account) != T.seq;
+         tu_sleep_ms(100)) {
+        if (tu_now_ms() > deadline) {
             gwf_dump_log(&T.gw);
             fail_msg("latest(account) did not reach sequence 1 within %d s", WAIT_MS / 1000);
         }
@@ -449,8 +398,8 @@ static uint64_t submit_until_pooled(custos_submission *s, gw_pub_row *row)
     uint64_t cursor = submit_cosigned("PUB-1", T.seq, USD + T.seq * (USD / 10), s);
     memset(row, 0, sizeof *row);
     bool in_pool = false;
-    for (int64_t deadline = now_ms() + WAIT_MS; !in_pool; sleep_ms(50)) {
-        if (now_ms() > deadline) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; !in_pool; tu_sleep_ms(50)) {
+        if (tu_now_ms() > deadline) {
             gwf_dump_log(&T.gw);
             fail_msg("the transaction never reached the node's pool within %d s",
                      WAIT_MS / 1000);
@@ -475,7 +424,7 @@ static void settle(void)
 {
     rpc_void("evm_setAutomine", json_pack("[b]", 1));
     rpc_void("evm_mine", NULL);
-    sleep_ms(500);
+    tu_sleep_ms(500);
     rpc_void("evm_mine", NULL);
 }
 
@@ -520,7 +469,7 @@ static void test_crash_and_node_lost_the_transaction(void **state)
     char hash[67];
     assert_int_equal(custos_hex_encode(sent.tx.hash, 32, hash, sizeof hash), CUSTOS_OK);
     custos_error err;
-    for (int64_t deadline = now_ms() + WAIT_MS;; sleep_ms(100)) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS;; tu_sleep_ms(100)) {
         json_t *tx = NULL;
         check(evm_rpc_request(T.rpc, "eth_getTransactionByHash", json_pack("[s]", hash), &tx,
                               &err), &err);
@@ -528,7 +477,7 @@ static void test_crash_and_node_lost_the_transaction(void **state)
         json_decref(tx);
         if (known)
             break;
-        if (now_ms() > deadline) {
+        if (tu_now_ms() > deadline) {
             gwf_dump_log(&T.gw);
             fail_msg("tx %s was not broadcast again within %d s", hash, WAIT_MS / 1000);
         }

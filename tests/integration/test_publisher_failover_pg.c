@@ -30,10 +30,10 @@
 #include "custos/sig.h"
 #include "evm_abi.h"
 #include "evm_rpc.h"
+#include "anvil.h"
 #include "gwfixture.h"
 #include "pgserver.h"
 
-#define ANVIL_BIN CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
 #define ARTIFACT CUSTOS_SOURCE_DIR "/deploy/contracts/out/CustosAdapter.sol/CustosAdapter.json"
@@ -58,70 +58,10 @@ static struct {
     uint8_t relayer[CUSTOS_ADDRESS_LEN];
 } T;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static void check(custos_rc rc, const custos_error *err)
 {
     if (rc != CUSTOS_OK)
         fail_msg("%s: %s", custos_rc_name(rc), err->message);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* The probed port may be taken before anvil binds it: a child that exits is retried. */
-static void start_anvil(void)
-{
-    char log_path[1200];
-    snprintf(log_path, sizeof log_path, "%s/anvil.log", T.gw[0].dir);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", free_port());
-        const char *argv[] = {ANVIL_BIN, "--host", "127.0.0.1", "--port", port, "--silent",
-                              NULL};
-        tu_spawn(&T.anvil, argv, log_path);
-        snprintf(T.url, sizeof T.url, "http://127.0.0.1:%s", port);
-        evm_rpc_options opt = {.url = T.url, .connect_timeout_ms = 2000, .timeout_ms = 5000};
-        custos_error err;
-        check(evm_rpc_new(&opt, &T.rpc, &err), &err);
-        for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(100)) {
-            uint64_t chain_id;
-            if (evm_rpc_chain_id(T.rpc, &chain_id, NULL) == CUSTOS_OK)
-                return;
-            int status;
-            if (waitpid(T.anvil.pid, &status, WNOHANG) == T.anvil.pid) {
-                T.anvil.pid = 0;
-                break;
-            }
-        }
-        evm_rpc_free(T.rpc);
-        T.rpc = NULL;
-        if (T.anvil.pid > 0)
-            tu_stop(&T.anvil, SIGKILL, 2000);
-    }
-    fail_msg("anvil did not start (log in %s)", log_path);
 }
 
 static void write_key(const char *path, const char *hex)
@@ -202,6 +142,15 @@ static void write_replica_config(gwf *f)
     tu_write_file(f->config_path, text);
 }
 
+static void start_anvil(void)
+{
+    if (tu_anvil_start(&T.anvil, T.gw[0].dir, T.url, sizeof T.url) != 0)
+        fail_msg("anvil did not start");
+    evm_rpc_options opt = {.url = T.url, .connect_timeout_ms = 2000, .timeout_ms = 5000};
+    custos_error err;
+    check(evm_rpc_new(&opt, &T.rpc, &err), &err);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -271,7 +220,7 @@ static bool logged_leader(int i)
 /* The one replica that logged its leadership, waiting for it; fails on two. */
 static int wait_leader(void)
 {
-    for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; sleep_ms(100)) {
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; tu_now_ms() < deadline; tu_sleep_ms(100)) {
         int leader = -1, n = 0;
         for (int i = 0; i < N_REPLICAS; i++) {
             if (T.gw[i].proc.pid > 0 && logged_leader(i)) {
@@ -315,16 +264,16 @@ static uint64_t chain_sequence(const uint8_t account[32])
 /* Waits up to ms for latest(account) to reach seq; returns the time it took. */
 static int64_t wait_on_chain(const uint8_t account[32], uint64_t seq, int64_t ms)
 {
-    int64_t start = now_ms();
+    int64_t start = tu_now_ms();
     while (chain_sequence(account) != seq) {
-        if (now_ms() - start > ms) {
+        if (tu_now_ms() - start > ms) {
             dump_logs();
             fail_msg("latest(account) did not reach sequence %llu within %lld ms",
                      (unsigned long long)seq, (long long)ms);
         }
-        sleep_ms(100);
+        tu_sleep_ms(100);
     }
-    return now_ms() - start;
+    return tu_now_ms() - start;
 }
 
 static void submit_to(int i, uint64_t seq, uint64_t usd, custos_submission *s)
@@ -387,10 +336,10 @@ static void test_leader_killed_other_publishes(void **state)
           &err);
     assert_int_equal(latest, 2);
     assert_int_equal(pending, 2);
-    for (int64_t deadline = now_ms() + WAIT_MS;
+    for (int64_t deadline = tu_now_ms() + WAIT_MS;
          db_value("SELECT count(*) FROM publisher_fates WHERE fate = 2") != 2;
-         sleep_ms(100)) {
-        if (now_ms() > deadline) {
+         tu_sleep_ms(100)) {
+        if (tu_now_ms() > deadline) {
             dump_logs();
             fail_msg("the shared publisher state does not record two confirmed publications");
         }

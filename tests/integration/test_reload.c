@@ -50,11 +50,6 @@ static int teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-static void sleep_ms(int ms)
-{
-    usleep((useconds_t)ms * 1000);
-}
-
 /* How many times the gateway log holds needle. */
 static int log_count(const char *needle)
 {
@@ -75,7 +70,7 @@ static void sighup_and_wait(const char *needle, int nth)
     for (int waited = 0; waited < WAIT_MS; waited += 50) {
         if (log_count(needle) >= nth)
             return;
-        sleep_ms(50);
+        tu_sleep_ms(50);
     }
     gwf_dump_log(&F);
     fail_msg("no log line '%s' (#%d) after SIGHUP", needle, nth);
@@ -222,7 +217,7 @@ static void *watch_main(void *arg)
 static void wait_seen(watcher *w, size_t n, uint64_t cursor)
 {
     for (int waited = 0; waited < WAIT_MS && atomic_load(&w->seen) < n; waited += 20)
-        sleep_ms(20);
+        tu_sleep_ms(20);
     assert_int_equal(atomic_load(&w->seen), n);
     assert_int_equal(atomic_load(&w->last), cursor);
 }
@@ -356,7 +351,7 @@ static void test_rotation_window_through_reload(void **state)
     if (gwf_now() < end)
         assert_accepted(&res);
     while (gwf_now() < end)
-        sleep_ms(100);
+        tu_sleep_ms(100);
     submit("ROTATE-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     assert_refused(&res, CUSTOS_REASON_REVOKED_SIGNER, "overlap window ended");
     submit("ROTATE-1", 2, GWF_KEY_CUSTODIAN2, GWF_KEY_AGENT, &res);

@@ -374,12 +374,6 @@ static void *live_watch_main(void *arg)
     return NULL;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void test_watch_replay_live_resume(void **state)
 {
     fixture *f = *state;
@@ -410,7 +404,7 @@ static void test_watch_replay_live_resume(void **state)
     w->got.stop_after = 1;
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, live_watch_main, w), 0);
-    sleep_ms(500);
+    tu_sleep_ms(500);
     make_submission(f, "watch", 2, &s);
     assert_int_equal(custos_client_submit(f->client, &s, &res, &err), CUSTOS_OK);
     assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
@@ -450,7 +444,7 @@ static void test_sighup_keeps_serving(void **state)
         warned = log != NULL && strstr(log, "\"event\":\"reload\"") != NULL;
         free(log);
         if (!warned)
-            sleep_ms(50);
+            tu_sleep_ms(50);
     }
     assert_true(warned);
     assert_serving(f);
@@ -466,7 +460,7 @@ static void test_sigterm_with_open_stream(void **state)
     w->idle_ms = 0;
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, live_watch_main, w), 0);
-    sleep_ms(500);
+    tu_sleep_ms(500);
     assert_int_equal(tu_stop(&f->proc, SIGTERM, 15000), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
     /* The server ended the stream with a status: the watch returns rather than hangs. */

@@ -39,22 +39,6 @@ static int pg_find_bin(tu_pg *pg)
     return n > 0 && (size_t)n < sizeof pg->bin ? 0 : -1;
 }
 
-static int pg_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 /* Runs a server tool, as the postgres user when we are root; prints its output on
  * failure. */
 static int pg_tool(const tu_pg *pg, const char *tool, const char *const args[])
@@ -122,7 +106,7 @@ int tu_pg_start(tu_pg *pg)
     }
     /* A port picked free can be taken before the server binds it: then try another. */
     for (int attempt = 0; attempt < PG_START_ATTEMPTS; attempt++) {
-        pg->port = pg_free_port();
+        pg->port = tu_free_port();
         snprintf(opts, sizeof opts, "-c listen_addresses=127.0.0.1 -p %d -k %s", pg->port,
                  pg->dir);
         const char *start[] = {"-D", data, "-l", log, "-w", "-t", "60", "-o", opts, "start",

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,11 +19,34 @@
 
 #include <cmocka.h>
 
-static void sleep_ms(int ms)
+int64_t tu_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tu_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+int tu_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
 }
 
 void tu_mkdtemp(char *out, size_t cap)
@@ -161,7 +186,7 @@ int tu_stop(tu_proc *p, int sig, int timeout_ms)
             waitpid(p->pid, &status, 0);
             break;
         }
-        sleep_ms(10);
+        tu_sleep_ms(10);
     }
     p->pid = 0;
     if (WIFSIGNALED(status))
@@ -175,7 +200,7 @@ int tu_wait_file(const char *path, int timeout_ms)
         struct stat st;
         if (stat(path, &st) == 0 && st.st_size > 0)
             return 0;
-        sleep_ms(20);
+        tu_sleep_ms(20);
     }
     return -1;
 }

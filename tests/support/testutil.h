@@ -4,7 +4,15 @@
 #define CUSTOS_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* Milliseconds on the monotonic clock. */
+int64_t tu_now_ms(void);
+void tu_sleep_ms(int ms);
+/* A loopback TCP port that was free when probed (a server may still lose the race for
+ * it: callers that start one retry on failure); -1 when none could be probed. */
+int tu_free_port(void);
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); out gets its path. */
 void tu_mkdtemp(char *out, size_t cap);
