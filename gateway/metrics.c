@@ -408,7 +408,7 @@ static void mx_render_publisher(mx_buf *b, const gw_metrics_live *live)
 static uint64_t mx_stale_at(const mx_registry *r, const mx_feed *f, uint64_t as_of)
 {
     if (f->max_age_business_days == 0)
-        return as_of > UINT64_MAX - f->max_age - 1 ? UINT64_MAX : as_of + f->max_age + 1;
+        return as_of >= UINT64_MAX - f->max_age ? UINT64_MAX : as_of + f->max_age + 1;
     custos_error e;
     custos_day from = 0, stale_day = 0;
     uint64_t eve = 0;
