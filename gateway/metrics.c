@@ -64,6 +64,9 @@ typedef struct mx_feed {
 
 typedef struct mx_registry {
     uint64_t start_time;
+    /* A copy of the config's bond-market calendar (closes NULL when no feed counts
+     * business days), so that a reload cannot free it under a scrape. */
+    custos_calendar calendar;
     size_t n_feeds;  /* configured; feeds[n_feeds] counts everything else */
     mx_feed *feeds;
     mx_hist verify, commit, group;
@@ -111,6 +114,27 @@ bool gw_metrics_escape_label(const char *value, char *out, size_t cap)
     return true;
 }
 
+static void mx_registry_free(mx_registry *r)
+{
+    free(r->calendar.closes);
+    free(r->feeds);
+    free(r);
+}
+
+static custos_rc mx_copy_calendar(const custos_calendar *from, custos_calendar *to,
+                                  custos_error *err)
+{
+    *to = *from;
+    to->closes = NULL;
+    if (from->n_closes == 0)
+        return CUSTOS_OK;
+    to->closes = calloc(from->n_closes, sizeof *to->closes);
+    if (to->closes == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
+    memcpy(to->closes, from->closes, from->n_closes * sizeof *to->closes);
+    return CUSTOS_OK;
+}
+
 custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
 {
     mx_registry *r = calloc(1, sizeof *r);
@@ -122,6 +146,13 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
     }
     r->n_feeds = cfg->n_feeds;
+    if (cfg->calendar != NULL) {
+        custos_rc rc = mx_copy_calendar(cfg->calendar, &r->calendar, err);
+        if (rc != CUSTOS_OK) {
+            mx_registry_free(r);
+            return rc;
+        }
+    }
     for (size_t i = 0; i < cfg->n_feeds; i++) {
         mx_feed *f = &r->feeds[i];
         memcpy(f->name, cfg->feeds[i].name, sizeof f->name);
@@ -129,8 +160,7 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
         f->max_age_business_days = cfg->feeds[i].max_age_business_days;
         /* A feed name is at most CUSTOS_FEED_MAX bytes: escaped, at most twice that. */
         if (!gw_metrics_escape_label(f->name, f->label, sizeof f->label)) {
-            free(r->feeds);
-            free(r);
+            mx_registry_free(r);
             return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: feed name too long");
         }
     }
@@ -141,8 +171,7 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
     mx_registry *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&g_registry, &none, r, memory_order_acq_rel,
                                                  memory_order_acquire)) {
-        free(r->feeds);
-        free(r);
+        mx_registry_free(r);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: already initialised");
     }
     return CUSTOS_OK;
@@ -153,8 +182,7 @@ void gw_metrics_shutdown(void)
     mx_registry *r = atomic_exchange_explicit(&g_registry, NULL, memory_order_acq_rel);
     if (r == NULL)
         return;
-    free(r->feeds);
-    free(r);
+    mx_registry_free(r);
 }
 
 uint64_t gw_metrics_clock(void)
@@ -372,6 +400,26 @@ static void mx_render_publisher(mx_buf *b, const gw_metrics_live *live)
     mx_printf(b, "custos_publisher_node_errors_total %" PRIu64 "\n", p->node_errors);
 }
 
+/* The first second at which the gateway would refuse an attestation with this asOf as
+ * STALE, by the rule of gw_verify_freshness. In business days: stale from 00:00 New York
+ * on the (max_age_business_days + 1)-th business day after asOf's date. When the calendar
+ * cannot answer (no calendar, a date it does not cover) the gateway refuses the asOf
+ * already, and so it is reported stale from asOf itself. */
+static uint64_t mx_stale_at(const mx_registry *r, const mx_feed *f, uint64_t as_of)
+{
+    if (f->max_age_business_days == 0)
+        return as_of >= UINT64_MAX - f->max_age ? UINT64_MAX : as_of + f->max_age + 1;
+    custos_error e;
+    custos_day from = 0, stale_day = 0;
+    uint64_t eve = 0;
+    if (r->calendar.first_year == 0 || custos_ny_day(as_of, &from, &e) != CUSTOS_OK ||
+        custos_calendar_add_business_days(&r->calendar, from, f->max_age_business_days + 1,
+                                          &stale_day, &e) != CUSTOS_OK ||
+        custos_ny_end_of_day(stale_day - 1, &eve, &e) != CUSTOS_OK)
+        return as_of;
+    return eve + 1;
+}
+
 custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **out,
                             size_t *len, custos_error *err)
 {
@@ -441,6 +489,15 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
         if (as_of != 0)
             mx_printf(&b, "custos_feed_staleness_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, now > as_of ? now - as_of : 0);
+    }
+    mx_header(&b, "custos_feed_stale_at_seconds", "gauge",
+              "Unix time from which the newest accepted attestation is refused STALE, by feed "
+              "(from max_age, or max_age_business_days and the bond-market calendar).");
+    for (size_t i = 0; i < r->n_feeds; i++) {
+        uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
+        if (as_of != 0)
+            mx_printf(&b, "custos_feed_stale_at_seconds{feed=\"%s\"} %" PRIu64 "\n",
+                      r->feeds[i].label, mx_stale_at(r, &r->feeds[i], as_of));
     }
 
     mx_header(&b, "custos_store_healthy", "gauge",

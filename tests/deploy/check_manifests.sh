@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# deploy/container/compose.yaml and deploy/k8s: YAML parsed and schema-checked
-# (check_manifests.mjs), the ConfigMap's gateway.ini accepted by custos-gateway
-# --check-config, and the compose stack's prometheus.yml by promtool.
+# deploy/container/compose.yaml, deploy/k8s and deploy/k8s/replicas: YAML parsed and
+# schema-checked (check_manifests.mjs), both ConfigMaps' gateway.ini accepted by
+# custos-gateway --check-config, and the compose stack's prometheus.yml by promtool.
 set -euo pipefail
 src=${CUSTOS_SOURCE_DIR:?}
 : "${NODE:?}" "${GATEWAY_BIN:?}" "${PROMTOOL:?}"
@@ -10,12 +10,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$NODE" "$src/tests/deploy/check_manifests.mjs" "$src"
 
-"$NODE" -e '
-  const { createRequire } = require("node:module");
-  const YAML = createRequire(process.argv[1] + "/package.json")("yaml");
-  const doc = YAML.parse(require("node:fs").readFileSync(process.argv[1] + "/deploy/k8s/configmap.yaml", "utf8"));
-  process.stdout.write(doc.data["gateway.ini"]);' "$src" > "$tmp/gateway.ini"
-"$GATEWAY_BIN" --config "$tmp/gateway.ini" --check-config
+for cm in configmap.yaml replicas/configmap.yaml; do
+  "$NODE" -e '
+    const { createRequire } = require("node:module");
+    const YAML = createRequire(process.argv[1] + "/package.json")("yaml");
+    const doc = YAML.parse(require("node:fs").readFileSync(process.argv[1] + "/deploy/k8s/" + process.argv[2], "utf8"));
+    process.stdout.write(doc.data["gateway.ini"]);' "$src" "$cm" > "$tmp/gateway.ini"
+  "$GATEWAY_BIN" --config "$tmp/gateway.ini" --check-config
+done
 
 sed "s|/etc/prometheus/alerts.yaml|$src/deploy/prometheus/alerts.yaml|" \
   "$src/deploy/container/prometheus.yml" > "$tmp/prometheus.yml"

@@ -22,9 +22,9 @@
 
 #include "custos/attestation.h"
 #include "custos/typeddata.h"
+#include "pki.h"
 #include "testutil.h"
 
-#define OPENSSL "/usr/bin/openssl"
 #define OUT_CAP 65536
 
 static char dir[512];
@@ -46,21 +46,6 @@ static void run_ok(const char *const argv[])
     int status = tu_run(argv, log, sizeof log, 1);
     if (status != 0)
         fail_msg("%s %s failed (%d): %s", argv[0], argv[1], status, log);
-}
-
-/* A CA (key and self-signed certificate) named name.key / name.pem in dir. */
-static void make_ca(const char *name, char *pem, size_t cap)
-{
-    char key[700], subj[128];
-    path_in(key, sizeof key, name);
-    strcat(key, ".key");
-    path_in(pem, cap, name);
-    strcat(pem, ".pem");
-    snprintf(subj, sizeof subj, "/CN=custos test %s", name);
-    const char *argv[] = {OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", pem,
-                          "-days", "2", "-subj", subj, NULL};
-    run_ok(argv);
 }
 
 /* Prices of ACME-FUND-001's six instruments: as_of for all, except `odd` (if not NULL)
@@ -99,24 +84,14 @@ static int group_setup(void **state)
 {
     (void)state;
     tu_mkdtemp(dir, sizeof dir);
-    make_ca("ca", ca_pem, sizeof ca_pem);
-    make_ca("rogue", rogue_pem, sizeof rogue_pem);
-    char ca_key[700], srv_key[700], srv_csr[700], srv_pem[700], ext[700], serial[700];
-    path_in(ca_key, sizeof ca_key, "ca.key");
-    path_in(srv_key, sizeof srv_key, "srv.key");
-    path_in(srv_csr, sizeof srv_csr, "srv.csr");
-    path_in(srv_pem, sizeof srv_pem, "srv.pem");
-    path_in(ext, sizeof ext, "srv.ext");
-    path_in(serial, sizeof serial, "ca.srl");
-    tu_write_file(ext, "subjectAltName=IP:127.0.0.1\n");
-    const char *req[] = {OPENSSL, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                         "-nodes", "-keyout", srv_key, "-out", srv_csr, "-subj", "/CN=127.0.0.1",
-                         NULL};
-    run_ok(req);
-    const char *sign[] = {OPENSSL, "x509", "-req", "-in", srv_csr, "-CA", ca_pem, "-CAkey",
-                          ca_key, "-CAserial", serial, "-CAcreateserial", "-out", srv_pem,
-                          "-days", "2", "-extfile", ext, NULL};
-    run_ok(sign);
+    pki_make_ca(dir, "ca", "custos test ca");
+    pki_make_ca(dir, "rogue", "custos test rogue");
+    pki_path(dir, "ca", ".pem", ca_pem, sizeof ca_pem);
+    pki_path(dir, "rogue", ".pem", rogue_pem, sizeof rogue_pem);
+    pki_make_cert(dir, "srv", "127.0.0.1", "ca", "subjectAltName=IP:127.0.0.1\n");
+    char srv_key[700], srv_pem[700];
+    pki_path(dir, "srv", ".key", srv_key, sizeof srv_key);
+    pki_path(dir, "srv", ".pem", srv_pem, sizeof srv_pem);
 
     uint64_t now = (uint64_t)time(NULL);
     char body[4096];

@@ -25,6 +25,7 @@
 #include "custos/typeddata.h"
 
 #include "gwfixture.h"
+#include "pki.h"
 #include "testutil.h"
 
 typedef struct tls_fixture {
@@ -37,64 +38,6 @@ static void tls_path(const tls_fixture *t, const char *name, char *out, size_t c
     int n = snprintf(out, cap, "%s/%s", t->pki, name);
     assert_true(n > 0 && (size_t)n < cap);
 }
-
-static void openssl(const char *const argv[])
-{
-    char out[8192];
-    int rc = tu_run(argv, out, sizeof out, 1);
-    if (rc != 0)
-        fail_msg("openssl %s failed (%d): %s", argv[1], rc, out);
-}
-
-/* A self-signed CA: <name>.pem, <name>.key. */
-static void make_ca(const tls_fixture *t, const char *name, const char *cn)
-{
-    char key[1200], pem[1200], subj[128];
-    tls_path(t, name, key, sizeof key);
-    strcat(key, ".key");
-    tls_path(t, name, pem, sizeof pem);
-    strcat(pem, ".pem");
-    snprintf(subj, sizeof subj, "/CN=%s", cn);
-    const char *argv[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", pem,
-                          "-days", "2", "-subj", subj, "-addext",
-                          "basicConstraints=critical,CA:TRUE", "-addext",
-                          "keyUsage=critical,keyCertSign,cRLSign", NULL};
-    openssl(argv);
-}
-
-/* <name>.pem / <name>.key (mode 0600) for cn, signed by CA <ca>, with extensions ext. */
-static void make_cert(const tls_fixture *t, const char *name, const char *cn, const char *ca,
-                      const char *ext)
-{
-    char key[1200], csr[1200], pem[1200], ca_pem[1200], ca_key[1200], ext_path[1200], subj[128];
-    tls_path(t, name, key, sizeof key);
-    strcat(key, ".key");
-    tls_path(t, name, csr, sizeof csr);
-    strcat(csr, ".csr");
-    tls_path(t, name, pem, sizeof pem);
-    strcat(pem, ".pem");
-    tls_path(t, ca, ca_pem, sizeof ca_pem);
-    strcat(ca_pem, ".pem");
-    tls_path(t, ca, ca_key, sizeof ca_key);
-    strcat(ca_key, ".key");
-    tls_path(t, name, ext_path, sizeof ext_path);
-    strcat(ext_path, ".ext");
-    snprintf(subj, sizeof subj, "/CN=%s", cn);
-    tu_write_file(ext_path, ext);
-    const char *req[] = {"/usr/bin/openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
-                         "-subj", subj, NULL};
-    openssl(req);
-    const char *sign[] = {"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca_pem,
-                          "-CAkey", ca_key, "-CAcreateserial", "-out", pem, "-days", "2",
-                          "-extfile", ext_path, NULL};
-    openssl(sign);
-    assert_int_equal(chmod(key, 0600), 0);
-}
-
-#define SERVER_EXT "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-#define CLIENT_EXT "extendedKeyUsage=clientAuth\n"
 
 /* The gateway's config: the fixture's feeds and signers, then `tail` ([tls], [client]). */
 static void write_config(tls_fixture *t, const char *path, const char *tail)
@@ -136,16 +79,16 @@ static int setup(void **state)
     gwf_init(&t->f);
     snprintf(t->pki, sizeof t->pki, "%s/pki", t->f.dir);
     assert_int_equal(mkdir(t->pki, 0700), 0);
-    make_ca(t, "ca", "Custos Test CA");
-    make_ca(t, "rogue-ca", "Rogue CA");
-    make_cert(t, "server", "localhost", "ca", SERVER_EXT);
-    make_cert(t, "acme", "acme-attestor", "ca", CLIENT_EXT);
-    make_cert(t, "other", "other-attestor", "ca", CLIENT_EXT);
-    make_cert(t, "unmapped", "lender-dashboard", "ca", CLIENT_EXT);
-    make_cert(t, "admin", "ops-admin", "ca", CLIENT_EXT);
-    make_cert(t, "borrower", "acme-borrower", "ca", CLIENT_EXT);
-    make_cert(t, "ops", "ops", "ca", CLIENT_EXT);
-    make_cert(t, "rogue", "acme-attestor", "rogue-ca", CLIENT_EXT);
+    pki_make_ca(t->pki, "ca", "Custos Test CA");
+    pki_make_ca(t->pki, "rogue-ca", "Rogue CA");
+    pki_make_cert(t->pki, "server", "localhost", "ca", PKI_SERVER_EXT);
+    pki_make_cert(t->pki, "acme", "acme-attestor", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "other", "other-attestor", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "unmapped", "lender-dashboard", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "admin", "ops-admin", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "borrower", "acme-borrower", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "ops", "ops", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "rogue", "acme-attestor", "rogue-ca", PKI_CLIENT_EXT);
 
     char tail[4096], path[1200];
     tls_section(t, "server.key", tail, sizeof tail);

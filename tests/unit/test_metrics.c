@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "custos/calendar.h"
 #include "custos/u256.h"
 
 #include "config.h"
@@ -25,6 +26,10 @@ static gw_feed FEEDS[3] = {
     {.name = "we\"ird\\feed", .max_age = 60, .threshold = 1},
     {.name = "days", .max_age = 86400, .max_age_business_days = 2, .threshold = 1},
 };
+
+/* Thanksgiving 2026 is a close; the years after 2026 are not covered. */
+static const char CALENDAR[] = "covers 2026 2026\n2026-11-26  # Thanksgiving Day\n";
+static custos_calendar calendar;
 
 static void config_init(gw_config *cfg)
 {
@@ -40,8 +45,14 @@ static int setup(void **state)
     gw_config cfg;
     config_init(&cfg);
     custos_error err;
+    if (custos_calendar_parse("cal.txt", CALENDAR, strlen(CALENDAR), &calendar, &err) !=
+        CUSTOS_OK)
+        fail_msg("%s", err.message);
+    cfg.calendar = &calendar;
     if (gw_metrics_init(&cfg, &err) != CUSTOS_OK)
         fail_msg("%s", err.message);
+    /* The registry keeps its own copy: the config's calendar may go with a reload. */
+    custos_calendar_free(&calendar);
     return 0;
 }
 
@@ -379,11 +390,49 @@ static void test_http_bad_address(void **state)
     assert_non_null(strstr(err.message, "numeric"));
 }
 
+/* custos_feed_stale_at_seconds: asOf + max_age + 1 for a feed in seconds; for a feed in
+ * business days (2 here), 00:00 New York on the third business day after asOf's date. */
+static void test_stale_at(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t as_of, stale_at;
+        const char *why;
+    } cases[] = {
+        /* Friday 16:00 EDT: Monday, Tuesday, stale from Wednesday 00:00 EST (05:00Z). */
+        {1793390400, 1793768400, "over the end of daylight-saving time"},
+        /* Wednesday before Thanksgiving: Friday, Monday, stale from Tuesday. */
+        {1795636800, 1796101200, "over the Thanksgiving close"},
+        /* Friday: Monday, Tuesday, stale from Wednesday. */
+        {1796418000, 1796792400, "over a weekend"},
+        /* The third business day is in 2027, which the calendar does not cover: the
+         * gateway refuses such an asOf already, so it is stale from asOf. */
+        {1798747200, 1798747200, "beyond the calendar"},
+    };
+    gw_submit_outcome acc = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_metrics_live live = {.store_healthy = true};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_metrics_observe_outcome("days", cases[i].as_of, &acc);
+        char *t = render(&live, cases[i].as_of);
+        double v = must_sample(t, "custos_feed_stale_at_seconds{feed=\"days\"}");
+        if (v != (double)cases[i].stale_at)
+            fail_msg("%s: stale_at %.0f, want %llu", cases[i].why, v,
+                     (unsigned long long)cases[i].stale_at);
+        /* Newest asOf 1500 and max_age 3600 (test_counts_by_feed_and_reason). */
+        assert_int_equal(must_sample(t, "custos_feed_stale_at_seconds{feed=\"acme\"}"), 5101);
+        assert_int_equal(sample(t, "custos_feed_stale_at_seconds{feed=\"we\\\"ird\\\\feed\"}",
+                                &v),
+                         -1);
+        free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_by_feed_and_reason),
         cmocka_unit_test(test_label_escaping),
+        cmocka_unit_test(test_stale_at),
         cmocka_unit_test(test_histograms),
         cmocka_unit_test(test_publisher_block),
         cmocka_unit_test(test_single_registry),
