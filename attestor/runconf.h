@@ -7,9 +7,10 @@
  * "price_sources" (1 to 8 URLs) with optional "price_ca" replaces "prices"; "registry"
  * (optional) is the pledge registry (pledge.h); "retry_max_seconds" (60) caps the back-off
  * while the gateway cannot be reached; "reserves_interval_seconds" (0, off) how often the
- * daemon also signs and submits the reserves attestation of all accounts. The gateway is reached over TLS: "tls_ca" (CA of its
- * certificate; absent: the system's roots), "tls_cert" and "tls_key" (the attestor's client
- * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative
+ * daemon also signs and submits the reserves attestation of all accounts. The gateway is
+ * reached over TLS: "tls_ca" (CA of its certificate; absent: the system's roots),
+ * "tls_cert" and "tls_key" (the attestor's client certificate), or "insecure": true for a
+ * plaintext gateway. Relative paths are relative
  * to the config file's directory. An HSM key replaces "key": "pkcs11_module" (the PKCS#11
  * library), "pkcs11_token" and "pkcs11_key" (labels), optional "pkcs11_pin_file" (else the
  * PIN comes from CUSTOS_PKCS11_PIN). Unknown keys are refused; every message names the
