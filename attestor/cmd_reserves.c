@@ -67,7 +67,8 @@ static int parse_args(int argc, char **argv, reserves_args *a)
         case 'n': a->now = optarg; break;
         case 'g': a->gw.target = optarg; break;
         default:
-            if (at_key_take_option(&a->key, c, optarg) || at_gateway_take_option(&a->gw, c, optarg))
+            if (at_key_take_option(&a->key, c, optarg) ||
+                at_gateway_take_option(&a->gw, c, optarg))
                 break;
             at_cmd_error("%s", usage);
             return AT_EXIT_INPUT;

@@ -529,7 +529,8 @@ static int cmd_get_reserves_proof(int argc, char **argv)
         }
     }
     bool by_ref = custodian != NULL && ref != NULL;
-    if (optind != argc || feed == NULL || (account != NULL) == (custodian != NULL || ref != NULL) ||
+    if (optind != argc || feed == NULL ||
+        (account != NULL) == (custodian != NULL || ref != NULL) ||
         (account == NULL && !by_ref)) {
         fail("get-reserves-proof: give --feed NAME and either --account 0xHEX or both "
              "--custodian ID and --ref REF\n%s", usage);
