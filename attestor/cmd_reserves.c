@@ -3,7 +3,9 @@
  * ReservesAttestation of their total collateral value and the root of the accounts tree.
  * Writes, into --out-dir, reserves.json (the signed summary) and one inclusion proof per
  * account, 0x<account id>.json, for its borrower to check with custos verify-reserves-proof.
- * The sequence comes from the same state file as attest, keyed by the feed id. */
+ * The sequence comes from the same state file as attest, keyed by the feed id. With
+ * --gateway, the signed attestation and every leaf are then submitted (SubmitReserves), so
+ * borrowers can also fetch their proof from the gateway (custos get-reserves-proof). */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "custos/reserves.h"
 #include "custos/sig.h"
 #include "fileio.h"
+#include "gwconn.h"
 #include "holdings.h"
 #include "policy.h"
 #include "prices.h"
@@ -30,11 +33,12 @@ static const char usage[] =
     "usage: custos-attestor reserves --holdings F --prices F --policy F\n"
     "         " AT_KEY_USAGE "\n"
     "         --feed NAME --chain-id N --contract 0xADDR --state F --out-dir DIR\n"
-    "         [--now UNIXSECONDS]";
+    "         [--now UNIXSECONDS] [--gateway HOST:PORT " AT_GATEWAY_USAGE "]";
 
 typedef struct reserves_args {
     const char *holdings, *prices, *policy, *feed, *chain_id, *contract, *state, *out_dir, *now;
     at_key_spec key;
+    at_gateway gw;
 } reserves_args;
 
 static int parse_args(int argc, char **argv, reserves_args *a)
@@ -44,7 +48,8 @@ static int parse_args(int argc, char **argv, reserves_args *a)
         {"policy", required_argument, NULL, 'P'},   {"feed", required_argument, NULL, 'f'},
         {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
         {"state", required_argument, NULL, 's'},    {"out-dir", required_argument, NULL, 'o'},
-        {"now", required_argument, NULL, 'n'},      AT_KEY_OPTIONS,
+        {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
+        AT_KEY_OPTIONS,                             AT_GATEWAY_OPTIONS,
         {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     optind = 0;
@@ -60,8 +65,10 @@ static int parse_args(int argc, char **argv, reserves_args *a)
         case 's': a->state = optarg; break;
         case 'o': a->out_dir = optarg; break;
         case 'n': a->now = optarg; break;
+        case 'g': a->gw.target = optarg; break;
         default:
-            if (at_key_take_option(&a->key, c, optarg))
+            if (at_key_take_option(&a->key, c, optarg) ||
+                at_gateway_take_option(&a->gw, c, optarg))
                 break;
             at_cmd_error("%s", usage);
             return AT_EXIT_INPUT;
@@ -209,6 +216,29 @@ static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
     return write_json(a->out_dir, name, o, err);
 }
 
+/* SubmitReserves; the files are written already, so a refusal leaves them for a retry. */
+static int submit(const reserves_args *a, const custos_domain *d, const custos_reserves *r,
+                  const custos_signature *sig, const custos_reserves_entry *es, size_t n)
+{
+    custos_client *client = NULL;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = at_gateway_connect(&a->gw, 0, &client, &err);
+    bool duplicate = false;
+    if (rc == CUSTOS_OK)
+        rc = custos_client_submit_reserves(client, a->feed, d, r, sig, 1, es, n, &duplicate,
+                                           NULL, &err);
+    custos_client_free(client);
+    if (rc == CUSTOS_OK) {
+        printf("%-12s %s\n", "gateway", duplicate ? "ACCEPTED (duplicate)" : "ACCEPTED");
+        return AT_EXIT_OK;
+    }
+    at_cmd_error("reserves: %s", err.message);
+    return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE
+           : rc == CUSTOS_ERR_REFUSED   ? AT_EXIT_REFUSED
+                                        : AT_EXIT_INPUT;
+}
+
 int at_cmd_reserves(int argc, char **argv)
 {
     reserves_args a;
@@ -281,6 +311,8 @@ int at_cmd_reserves(int argc, char **argv)
                "root", root, "asOf", (unsigned long long)r.as_of, "sequence",
                (unsigned long long)r.sequence, "digest", dig, "signer", addr);
     }
+    if (rc == CUSTOS_OK && a.gw.target != NULL)
+        status = submit(&a, &ctx.domain, &r, &sig, es, h.n_accounts);
     at_signer_close(&signer);
     free(es);
     at_policy_free(&policy);
@@ -291,5 +323,5 @@ int at_cmd_reserves(int argc, char **argv)
         at_cmd_error("reserves: %s", err.message);
         return AT_EXIT_INPUT;
     }
-    return AT_EXIT_OK;
+    return status;
 }

@@ -5,7 +5,12 @@
  * spooled durably (spool.h) before its first submission; the spool is drained in sequence
  * order per account, with back-off while the gateway cannot be reached, and nothing newer is
  * signed for an account while one of its attestations waits there. SIGTERM and SIGINT end
- * the run after the current step, with status 0. One log line per event on stderr. */
+ * the run after the current step, with status 0. One log line per event on stderr.
+ *
+ * With reserves_interval_seconds, it also values every account that often into a reserves
+ * attestation (as custos-attestor reserves does), signs it and submits it with its leaves
+ * (SubmitReserves). Reserves are not spooled: one that cannot be delivered is logged and
+ * the next interval signs a fresh one (its sequence is simply higher). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +25,7 @@
 #include "custos/client.h"
 #include "custos/eip712.h"
 #include "custos/keccak.h"
+#include "custos/reserves.h"
 #include "fileio.h"
 #include "gwconn.h"
 #include "holdings.h"
@@ -81,6 +87,18 @@ static uint64_t mono_now(void)
     /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer. */
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec;
+}
+
+static at_gateway run_gateway(const run_state *st)
+{
+    const at_gateway gw = {
+        .target = st->conf.gateway,
+        .tls_ca = st->conf.tls_ca[0] != '\0' ? st->conf.tls_ca : NULL,
+        .tls_cert = st->conf.tls_cert[0] != '\0' ? st->conf.tls_cert : NULL,
+        .tls_key = st->conf.tls_key[0] != '\0' ? st->conf.tls_key : NULL,
+        .insecure = st->conf.insecure,
+    };
+    return gw;
 }
 
 static run_last *last_find(run_state *st, const uint8_t account[CUSTOS_HASH_LEN])
@@ -209,13 +227,7 @@ static void drain(run_state *st)
      * back-off, longer than ours. */
     custos_client *client;
     drain_result r = DRAIN_UNREACHABLE;
-    const at_gateway gw = {
-        .target = st->conf.gateway,
-        .tls_ca = st->conf.tls_ca[0] != '\0' ? st->conf.tls_ca : NULL,
-        .tls_cert = st->conf.tls_cert[0] != '\0' ? st->conf.tls_cert : NULL,
-        .tls_key = st->conf.tls_key[0] != '\0' ? st->conf.tls_key : NULL,
-        .insecure = st->conf.insecure,
-    };
+    const at_gateway gw = run_gateway(st);
     if (at_gateway_connect(&gw, AT_RUN_CALL_TIMEOUT_MS, &client, &err) != CUSTOS_OK) {
         run_log("cannot use gateway %s: %s", st->conf.gateway, err.message);
     } else {
@@ -235,6 +247,91 @@ static void drain(run_state *st)
         st->backoff = st->conf.retry_max_seconds;
     st->retry_at = mono_now() + st->backoff;
     run_log("retrying in %llu s", (unsigned long long)st->backoff);
+}
+
+/* Values every account of h into es (n = h->n_accounts), with the prices file or each
+ * account's collected prices, and the oldest price time into r->as_of. */
+static custos_rc reserves_value(run_state *st, const at_holdings *h,
+                                const at_prices *file_prices, const at_policy *policy,
+                                uint64_t wall, custos_reserves_entry *es, custos_reserves *r,
+                                custos_error *err)
+{
+    r->as_of = UINT64_MAX;
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; rc == CUSTOS_OK && i < h->n_accounts; i++) {
+        at_prices fetched;
+        memset(&fetched, 0, sizeof fetched);
+        const at_prices *prices = file_prices;
+        if (file_prices == NULL) {
+            const char *urls[AT_PRICE_SOURCES_MAX];
+            for (size_t k = 0; k < st->conf.n_sources; k++)
+                urls[k] = st->conf.sources[k];
+            rc = at_price_sources_collect(urls, st->conf.n_sources,
+                                          st->conf.price_ca[0] != '\0' ? st->conf.price_ca
+                                                                       : NULL,
+                                          policy, &h->accounts[i], &fetched, err);
+            prices = &fetched;
+        }
+        at_valuation v;
+        memset(&v, 0, sizeof v);
+        if (rc == CUSTOS_OK)
+            rc = at_valuation_compute(&h->accounts[i], prices, policy, wall, &v, err);
+        if (rc == CUSTOS_OK) {
+            custos_account_id(h->custodian, h->accounts[i].ref, es[i].account);
+            es[i].collateral_value = v.collateral;
+            if (v.as_of < r->as_of)
+                r->as_of = v.as_of;
+        }
+        at_valuation_clear(&v);
+        at_prices_free(&fetched);
+    }
+    return rc;
+}
+
+static void reserves_cycle(run_state *st, const at_holdings *h, const at_prices *file_prices,
+                           const at_policy *policy)
+{
+    custos_error err;
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_reserves_entry *es = NULL;
+    uint64_t wall = 0;
+    custos_rc rc = at_context_clock(&wall, &err);
+    if (rc == CUSTOS_OK && h->n_accounts == 0)
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID, "%s: no accounts", st->conf.holdings);
+    if (rc == CUSTOS_OK) {
+        es = calloc(h->n_accounts, sizeof *es);
+        if (es == NULL)
+            rc = custos_error_set(&err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    if (rc == CUSTOS_OK)
+        rc = reserves_value(st, h, file_prices, policy, wall, es, &r, &err);
+    if (rc == CUSTOS_OK)
+        rc = custos_reserves_summarise(es, h->n_accounts, &r, &err);
+    custos_feed_id(st->conf.ctx.feed, r.feed_id);
+    if (rc == CUSTOS_OK)
+        rc = at_seqstate_next(st->conf.state, r.feed_id, &r.sequence, &err);
+    custos_signature sig;
+    if (rc == CUSTOS_OK) {
+        uint8_t digest[32];
+        custos_reserves_digest(&st->conf.ctx.domain, &r, digest);
+        rc = at_signer_sign(&st->signer, digest, &sig, &err);
+    }
+    custos_client *client = NULL;
+    const at_gateway gw = run_gateway(st);
+    if (rc == CUSTOS_OK)
+        rc = at_gateway_connect(&gw, AT_RUN_CALL_TIMEOUT_MS, &client, &err);
+    bool duplicate = false;
+    if (rc == CUSTOS_OK)
+        rc = custos_client_submit_reserves(client, st->conf.ctx.feed, &st->conf.ctx.domain, &r,
+                                           &sig, 1, es, h->n_accounts, &duplicate, NULL, &err);
+    custos_client_free(client);
+    free(es);
+    if (rc != CUSTOS_OK)
+        run_log("reserves not delivered: %s", err.message);
+    else
+        run_log("reserves accepted sequence=%llu accounts=%llu", (unsigned long long)r.sequence,
+                (unsigned long long)r.accounts);
 }
 
 /* Whether a fresh valuation s of an account needs attesting. */
@@ -318,7 +415,8 @@ static void attest_account(run_state *st, const at_holdings *h, const at_account
     custos_submission_clear(&s);
 }
 
-static void valuation_cycle(run_state *st)
+/* reserves: also (or only) the reserves attestation of every account. */
+static void valuation_cycle(run_state *st, bool attest, bool reserves)
 {
     at_holdings h;
     at_policy policy;
@@ -337,7 +435,9 @@ static void valuation_cycle(run_state *st)
     if (rc != CUSTOS_OK) {
         run_log("cycle skipped: %s", err.message);
     } else {
-        for (size_t i = 0; i < h.n_accounts && !stop_requested; i++) {
+        if (reserves && !stop_requested)
+            reserves_cycle(st, &h, st->conf.prices[0] != '\0' ? &prices : NULL, &policy);
+        for (size_t i = 0; attest && i < h.n_accounts && !stop_requested; i++) {
             attest_account(st, &h, &h.accounts[i], st->conf.prices[0] != '\0' ? &prices : NULL,
                            &policy);
             drain(st);
@@ -350,16 +450,22 @@ static void valuation_cycle(run_state *st)
 
 static void run_loop(run_state *st)
 {
-    uint64_t next_cycle = 0;
+    uint64_t next_cycle = 0, next_reserves = 0;
+    uint64_t reserves_every = st->conf.reserves_interval_seconds;
     while (!stop_requested) {
         drain(st);
         bool changed = holdings_changed(st);
         uint64_t now = mono_now();
-        if (!stop_requested && (changed || now >= next_cycle)) {
+        bool attest = changed || now >= next_cycle;
+        bool reserves = reserves_every > 0 && now >= next_reserves;
+        if (!stop_requested && (attest || reserves)) {
             if (changed && next_cycle != 0)
                 run_log("holdings changed: %s", st->conf.holdings);
-            valuation_cycle(st);
-            next_cycle = mono_now() + st->conf.interval_seconds;
+            valuation_cycle(st, attest, reserves);
+            if (attest)
+                next_cycle = mono_now() + st->conf.interval_seconds;
+            if (reserves)
+                next_reserves = mono_now() + reserves_every;
         }
         /* A signal interrupts the sleep (no SA_RESTART), so a stop is seen at once. */
         struct timespec one = {1, 0};

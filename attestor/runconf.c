@@ -92,7 +92,8 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
     static const char *const keys[] = {
         "holdings", "prices", "price_sources", "price_ca", "policy", "key", "feed", "chain_id",
         "contract", "state", "registry", "gateway", "spool", "interval_seconds",
-        "heartbeat_seconds", "retry_max_seconds", "tls_ca", "tls_cert", "tls_key", "insecure",
+        "heartbeat_seconds", "retry_max_seconds", "reserves_interval_seconds", "tls_ca",
+        "tls_cert", "tls_key", "insecure",
         "pkcs11_module", "pkcs11_token", "pkcs11_key", "pkcs11_pin_file", NULL};
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
     if (rc == CUSTOS_OK)
@@ -169,6 +170,12 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
     if (rc == CUSTOS_OK)
         rc = uint_member(file, root, "retry_max_seconds", 1, 3600, 60, &c->retry_max_seconds,
                          err);
+    /* Optional, and 0 (off) when absent. */
+    json_t *reserves = json_object_get(root, "reserves_interval_seconds");
+    c->reserves_interval_seconds = 0;
+    if (rc == CUSTOS_OK && reserves != NULL)
+        rc = at_json_uint(file, "reserves_interval_seconds", reserves, 0, AT_RUN_INTERVAL_MAX,
+                          &c->reserves_interval_seconds, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_error aerr;

@@ -6,9 +6,11 @@
  *    "spool": "spool", "interval_seconds": 300, "heartbeat_seconds": 3600}
  * "price_sources" (1 to 8 URLs) with optional "price_ca" replaces "prices"; "registry"
  * (optional) is the pledge registry (pledge.h); "retry_max_seconds" (60) caps the back-off
- * while the gateway cannot be reached. The gateway is reached over TLS: "tls_ca" (CA of its
- * certificate; absent: the system's roots), "tls_cert" and "tls_key" (the attestor's client
- * certificate), or "insecure": true for a plaintext gateway. Relative paths are relative
+ * while the gateway cannot be reached; "reserves_interval_seconds" (0, off) how often the
+ * daemon also signs and submits the reserves attestation of all accounts. The gateway is
+ * reached over TLS: "tls_ca" (CA of its certificate; absent: the system's roots),
+ * "tls_cert" and "tls_key" (the attestor's client certificate), or "insecure": true for a
+ * plaintext gateway. Relative paths are relative
  * to the config file's directory. An HSM key replaces "key": "pkcs11_module" (the PKCS#11
  * library), "pkcs11_token" and "pkcs11_key" (labels), optional "pkcs11_pin_file" (else the
  * PIN comes from CUSTOS_PKCS11_PIN). Unknown keys are refused; every message names the
@@ -41,6 +43,7 @@ typedef struct at_runconf {
     bool insecure;
     custos_submission ctx; /* feed and domain */
     uint64_t interval_seconds, heartbeat_seconds, retry_max_seconds;
+    uint64_t reserves_interval_seconds; /* 0: no reserves */
 } at_runconf;
 
 custos_rc at_runconf_load(const char *path, at_runconf *out, custos_error *err);

@@ -59,6 +59,12 @@ static const char usage[] =
     "  get-proof --gateway H:P (--account 0xHEX | --custodian ID --ref REF) --asset ID\n"
     "                               one position of the latest attestation, with its\n"
     "                               Merkle proof (input of verify-proof)\n"
+    "  get-reserves --gateway H:P --feed NAME\n"
+    "                               the feed's latest reserves attestation (summary)\n"
+    "  get-reserves-proof --gateway H:P --feed NAME\n"
+    "                     (--account 0xHEX | --custodian ID --ref REF)\n"
+    "                               the account's leaf of it with its Merkle proof (input\n"
+    "                               of verify-reserves-proof)\n"
     "  verify FILE.json             offline: digest and recovered signers of an export\n"
     "  verify-proof FILE.json [--root 0xHEX]\n"
     "                               offline: the position hashes to the leaf and the proof\n"
@@ -429,6 +435,149 @@ static int cmd_get_proof(int argc, char **argv)
         return exit_for(rc);
     }
     return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+/* The signed summary in the field names of custos-attestor reserves' reserves.json. */
+static json_t *reserves_summary_json(const custos_reserves_summary *s)
+{
+    char contract[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(s->domain.verifying_contract, contract);
+    json_t *o = json_object();
+    bool ok = o != NULL && put(o, "type", json_string(CUSTOS_RESERVES_TYPE)) &&
+              put(o, "feed", json_string(s->feed)) &&
+              put(o, "feedId", j_hex(s->r.feed_id, 32)) &&
+              put(o, "chainId", j_u64(s->domain.chain_id)) &&
+              put(o, "verifyingContract", json_string(contract)) &&
+              put(o, "totalCollateral", j_raw(&s->r.total_collateral)) &&
+              put(o, "accounts", j_u64(s->r.accounts)) &&
+              put(o, "accountsRoot", j_hex(s->r.accounts_root, 32)) &&
+              put(o, "asOf", j_u64(s->r.as_of)) && put(o, "sequence", j_u64(s->r.sequence)) &&
+              put(o, "digest", j_hex(s->digest, 32)) &&
+              put(o, "signature", j_hex(s->sig.bytes, CUSTOS_SIGNATURE_LEN));
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int cmd_get_reserves(int argc, char **argv)
+{
+    static const struct option opts[] = {{"gateway", required_argument, NULL, 'g'},
+                                         {"feed", required_argument, NULL, 'f'}, CONN_OPTIONS,
+                                         {0, 0, 0, 0}};
+    const char *gateway = NULL, *feed = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'f': feed = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc || feed == NULL) {
+        fail("get-reserves: --feed NAME is required\n%s", usage);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_reserves_summary sum;
+    custos_error err;
+    custos_rc rc = custos_client_get_reserves(client, feed, &sum, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_NOT_FOUND ? EXIT_NEGATIVE : exit_for(rc);
+    }
+    json_t *o = reserves_summary_json(&sum);
+    bool ok = o != NULL && put(o, "signer", j_address(sum.signer)) &&
+              put(o, "acceptedAt", j_u64(sum.accepted_at));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
+}
+
+/* Writes the same JSON as custos-attestor reserves' per-account proof file (accountRef
+ * only when the account was named by --custodian/--ref). */
+static int cmd_get_reserves_proof(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"feed", required_argument, NULL, 'f'},
+        {"account", required_argument, NULL, 'a'}, {"custodian", required_argument, NULL, 'c'},
+        {"ref", required_argument, NULL, 'r'},     CONN_OPTIONS,
+        {0, 0, 0, 0}};
+    const char *gateway = NULL, *feed = NULL, *account = NULL, *custodian = NULL, *ref = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'f': feed = optarg; break;
+        case 'a': account = optarg; break;
+        case 'c': custodian = optarg; break;
+        case 'r': ref = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    bool by_ref = custodian != NULL && ref != NULL;
+    if (optind != argc || feed == NULL ||
+        (account != NULL) == (custodian != NULL || ref != NULL) ||
+        (account == NULL && !by_ref)) {
+        fail("get-reserves-proof: give --feed NAME and either --account 0xHEX or both "
+             "--custodian ID and --ref REF\n%s", usage);
+        return EXIT_FAIL;
+    }
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_error err;
+    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
+        fail("--account: '%.80s': %s", account, err.message);
+        return EXIT_FAIL;
+    }
+    if (by_ref)
+        custos_account_id(custodian, ref, id);
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_reserves_inclusion *p = malloc(sizeof *p);
+    if (p == NULL) {
+        custos_client_free(client);
+        fail("out of memory");
+        return EXIT_FAIL;
+    }
+    custos_rc rc = custos_client_get_reserves_proof(client, feed, id, p, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        free(p);
+        fail("%s", err.message);
+        return rc == CUSTOS_ERR_NOT_FOUND ? EXIT_NEGATIVE : exit_for(rc);
+    }
+    json_t *o = reserves_summary_json(&p->summary);
+    json_t *arr = json_array();
+    bool ok = o != NULL && arr != NULL;
+    for (size_t i = 0; ok && i < p->n_proof; i++)
+        ok = json_array_append_new(arr, j_hex(p->proof[i], 32)) == 0;
+    ok = ok && put(o, "account", j_hex(p->entry.account, 32)) &&
+         (!by_ref || put(o, "accountRef", json_string(ref))) &&
+         put(o, "collateralValue", j_raw(&p->entry.collateral_value)) &&
+         put(o, "leafTypes", json_string(CUSTOS_RESERVES_LEAF_TYPES)) &&
+         put(o, "leaf", j_hex(p->leaf, 32)) && put(o, "proof", json_incref(arr));
+    json_decref(arr);
+    free(p);
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    return emit(o, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
 }
 
 typedef struct watch_ctx {
@@ -1547,7 +1696,9 @@ int main(int argc, char **argv)
                 {"chain-head", cmd_chain_head}, {"audit", cmd_audit},
                 {"admin", cmd_admin},           {"get-proof", cmd_get_proof},
                 {"verify-proof", cmd_verify_proof},
-                {"verify-reserves-proof", cmd_verify_reserves_proof}};
+                {"verify-reserves-proof", cmd_verify_reserves_proof},
+                {"get-reserves", cmd_get_reserves},
+                {"get-reserves-proof", cmd_get_reserves_proof}};
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_FAIL;

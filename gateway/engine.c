@@ -20,7 +20,12 @@
  * touches (pledge included) into the overlay, and so decides on the state every replica's
  * commits left, not on this process's cache. The pending tables are read inside the lock
  * as always, so signatures sent to different replicas add up. When idle, the committer
- * polls the head now and then so that Watch streams learn of other replicas' commits. */
+ * polls the head now and then so that Watch streams learn of other replicas' commits.
+ *
+ * Reserves attestations (gw_engine_put_reserves) are rare and touch no rule state of the
+ * committer: they are written on the caller's thread, in a transaction of their own, with
+ * store_lock held, which the committer also holds for each of its groups, so the store's
+ * write side is used by one thread at a time as store.h requires. */
 #include "engine.h"
 
 #include <errno.h>
@@ -99,6 +104,8 @@ struct gw_engine {
     atomic_bool healthy; /* the last group's commit succeeded */
     /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
     pthread_mutex_t chain_lock;
+    /* The store's write side: the committer's groups and reserves writes take turns. */
+    pthread_mutex_t store_lock;
     uint64_t chain_cursor;
     uint8_t chain_hash[CUSTOS_CHAIN_HASH_LEN];
 
@@ -711,7 +718,9 @@ static void *eng_committer(void *arg)
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
                     e->t_ready == e->t_committed && !e->stopping) {
                     pthread_mutex_unlock(&e->lock);
+                    pthread_mutex_lock(&e->store_lock);
                     eng_follow(e);
+                    pthread_mutex_unlock(&e->store_lock);
                     pthread_mutex_lock(&e->lock);
                 }
                 continue;
@@ -723,7 +732,9 @@ static void *eng_committer(void *arg)
             if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
                 e->t_ready == e->t_committed && !e->stopping) {
                 pthread_mutex_unlock(&e->lock);
+                pthread_mutex_lock(&e->store_lock);
                 eng_probe(e);
+                pthread_mutex_unlock(&e->store_lock);
                 pthread_mutex_lock(&e->lock);
             }
         }
@@ -748,8 +759,11 @@ static void *eng_committer(void *arg)
         }
         pthread_cond_broadcast(&e->not_full);
         pthread_mutex_unlock(&e->lock);
-        if (n > 0)
+        if (n > 0) {
+            pthread_mutex_lock(&e->store_lock);
             eng_commit_group(e, e->group, n);
+            pthread_mutex_unlock(&e->store_lock);
+        }
         pthread_mutex_lock(&e->lock);
     }
     pthread_mutex_unlock(&e->lock);
@@ -925,7 +939,11 @@ static bool eng_sync_init(gw_engine *e)
         goto no_lock;
     if (pthread_mutex_init(&e->chain_lock, NULL) != 0)
         goto no_chain_lock;
+    if (pthread_mutex_init(&e->store_lock, NULL) != 0)
+        goto no_store_lock;
     return true;
+no_store_lock:
+    pthread_mutex_destroy(&e->chain_lock);
 no_chain_lock:
     pthread_mutex_destroy(&e->lock);
 no_lock:
@@ -953,6 +971,7 @@ static void eng_stop(gw_engine *e, size_t verifiers, bool committer)
         pthread_join(e->committer, NULL);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->chain_lock);
+    pthread_mutex_destroy(&e->store_lock);
     pthread_cond_destroy(&e->not_empty);
     pthread_cond_destroy(&e->not_full);
     pthread_cond_destroy(&e->work);
@@ -1120,4 +1139,58 @@ void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
 gw_registry *gw_engine_registry(gw_engine *e)
 {
     return e->registry;
+}
+
+custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
+                                     bool *duplicate, char *detail, size_t cap)
+{
+    *duplicate = false;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_reason reason = CUSTOS_REASON_NONE;
+    pthread_mutex_lock(&e->store_lock);
+    gw_store_reserves last;
+    memset(&last, 0, sizeof last);
+    bool have_last = false;
+    custos_rc rc = gw_store_begin(&e->store, &err);
+    /* Read after begin: over a shared store, begin waited for every other writer, so
+     * this is the feed's latest of all replicas. */
+    if (rc == CUSTOS_OK) {
+        rc = gw_store_get_reserves(&e->store, res->feed, &last, &err);
+        have_last = rc == CUSTOS_OK;
+        if (rc == CUSTOS_ERR_NOT_FOUND)
+            rc = CUSTOS_OK;
+    }
+    if (have_last && memcmp(last.digest, res->digest, CUSTOS_HASH_LEN) == 0) {
+        *duplicate = true;
+    } else if (have_last && res->r.sequence <= last.r.sequence) {
+        reason = CUSTOS_REASON_REPLAY;
+        snprintf(detail, cap,
+                 "reserves sequence %" PRIu64 " of feed '%s' is not above the last accepted, "
+                 "%" PRIu64,
+                 res->r.sequence, res->feed, last.r.sequence);
+    }
+    gw_store_reserves_clear(&last);
+    bool write = rc == CUSTOS_OK && reason == CUSTOS_REASON_NONE && !*duplicate;
+    if (write)
+        rc = gw_store_put_reserves(&e->store, res, &err);
+    if (write && rc == CUSTOS_OK)
+        rc = gw_store_commit(&e->store, &err);
+    else
+        gw_store_rollback(&e->store);
+    pthread_mutex_unlock(&e->store_lock);
+    if (rc != CUSTOS_OK) {
+        gw_log(GW_LOG_ERROR, "store_error", "reserves of feed %s were not stored: %s",
+               res->feed, err.message);
+        reason = rc == CUSTOS_ERR_UNAVAILABLE || rc == CUSTOS_ERR_IO ? CUSTOS_REASON_UNAVAILABLE
+                                                                     : CUSTOS_REASON_INTERNAL;
+        snprintf(detail, cap, "nothing was recorded, retry later: %s", err.message);
+    }
+    return reason;
+}
+
+custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
+                                 custos_error *err)
+{
+    return gw_store_get_reserves(&e->store, feed, out, err);
 }

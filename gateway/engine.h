@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "registry.h"
+#include "store.h"
 
 typedef struct gw_engine gw_engine;
 
@@ -82,6 +83,16 @@ void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32]);
 /* Up to max audit log entries with seq > after, in order (store.h read_audit). Thread-safe. */
 custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
                                size_t max, size_t *n, custos_error *err);
+/* Stores a reserves attestation whose signature, feed and leaves the caller verified
+ * (reserves.c), in a transaction of its own. CUSTOS_REASON_NONE when stored, or with
+ * *duplicate when the feed's latest is this very attestation (nothing written);
+ * REPLAY when its sequence is not above the feed's latest; UNAVAILABLE or INTERNAL when
+ * the store failed (nothing written). detail (cut to cap) says why. Thread-safe. */
+custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
+                                     bool *duplicate, char *detail, size_t cap);
+/* The feed's latest reserves attestation (store.h get_reserves). Thread-safe. */
+custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
+                                 custos_error *err);
 /* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
 gw_registry *gw_engine_registry(gw_engine *e);
 

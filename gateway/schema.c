@@ -14,7 +14,12 @@
  * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
  * cursor order, when it opens the store. And the audit log (custos/audit.h): entries are
  * only ever inserted, seq by seq; the primary key makes two writers racing for one seq
- * fail one of them. */
+ * fail one of them.
+ *
+ * Version 6: reserves, each feed's signed reserves attestations with all their leaves
+ * (store.h gw_store_reserves). sequence and as_of are 8-byte big-endian blobs like the
+ * sequences above; (feed, sequence) is the key, so of two writers storing one feed's
+ * sequence one commit fails. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -164,6 +169,38 @@ static const gw_schema_step schema_steps[] = {
             "  cursor bigint NOT NULL REFERENCES publisher_fates (cursor)"
             ");"
             "CREATE INDEX publisher_attempts_by_cursor ON publisher_attempts (cursor);",
+    },
+    {
+        /* Version 6: reserves attestations (SubmitReserves). */
+        .version = 6,
+        .sqlite = "CREATE TABLE reserves ("
+                  "  feed TEXT NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  digest BLOB NOT NULL UNIQUE,"
+                  "  total BLOB NOT NULL,"    /* uint256, 32 bytes big-endian */
+                  "  accounts INTEGER NOT NULL,"
+                  "  accounts_root BLOB NOT NULL,"
+                  "  as_of BLOB NOT NULL,"
+                  "  signer BLOB NOT NULL,"
+                  "  signature BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  leaves BLOB NOT NULL,"   /* 64 bytes per account: id, value */
+                  "  PRIMARY KEY (feed, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "CREATE TABLE reserves ("
+                      "  feed text NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  digest bytea NOT NULL UNIQUE,"
+                      "  total bytea NOT NULL,"
+                      "  accounts bigint NOT NULL,"
+                      "  accounts_root bytea NOT NULL,"
+                      "  as_of bytea NOT NULL,"
+                      "  signer bytea NOT NULL,"
+                      "  signature bytea NOT NULL,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  leaves bytea NOT NULL,"
+                      "  PRIMARY KEY (feed, sequence)"
+                      ");",
     },
 };
 

@@ -43,6 +43,7 @@
 #include "metrics.h"
 #include "log.h"
 #include "pb_convert.h"
+#include "reserves.h"
 #include "tls.h"
 
 /* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
@@ -76,6 +77,9 @@ typedef enum method {
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_POSITION_PROOF,
+    M_SUBMIT_RESERVES,
+    M_GET_RESERVES,
+    M_RESERVES_PROOF,
     M_REGISTERED, /* count of the registered methods above */
     M_UNKNOWN = M_REGISTERED,
     M_COUNT
@@ -110,6 +114,12 @@ static const struct {
     [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_POSITION_PROOF] = {"/custos.v1.AttestationGateway/GetPositionProof",
+                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_SUBMIT_RESERVES] = {"/custos.v1.AttestationGateway/SubmitReserves",
+                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_GET_RESERVES] = {"/custos.v1.AttestationGateway/GetReserves",
+                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_RESERVES_PROOF] = {"/custos.v1.AttestationGateway/GetReservesProof",
                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
 
@@ -1045,6 +1055,234 @@ static void handle_position_proof(call *c)
                      NULL);
 }
 
+/* ---- SubmitReserves, GetReserves, GetReservesProof ---- */
+
+static void reserves_refuse(call *c, custos_reason reason, const char *detail)
+{
+    gw_metrics_count_refusal(reason);
+    gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
+               custos_reason_name(reason), detail);
+    unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason, NULL);
+}
+
+static void handle_submit_reserves(call *c)
+{
+    char detail[256];
+    if (!submit_admit(c, detail, sizeof detail)) {
+        reserves_refuse(c, CUSTOS_REASON_RATE_LIMITED, detail);
+        return;
+    }
+    Custos__V1__SubmitReservesRequest *req =
+        unpack_request(c, &custos__v1__submit_reserves_request__descriptor);
+    if (req == NULL)
+        return;
+    gw_reserves_submission *s = malloc(sizeof *s);
+    if (s == NULL) {
+        custos__v1__submit_reserves_request__free_unpacked(req, NULL);
+        reserves_refuse(c, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        return;
+    }
+    custos_reason reason = gw_reserves_decode(req, s, detail, sizeof detail);
+    custos__v1__submit_reserves_request__free_unpacked(req, NULL);
+    if (reason == CUSTOS_REASON_NONE &&
+        !gw_tls_may_submit(c->srv->cfg, c->gc, s->res.feed, detail, sizeof detail))
+        reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
+    if (reason == CUSTOS_REASON_NONE)
+        reason = gw_reserves_verify(c->srv->cfg, gw_engine_registry(c->srv->engine), s,
+                                    (uint64_t)time(NULL), detail, sizeof detail);
+    bool duplicate = false;
+    if (reason == CUSTOS_REASON_NONE) {
+        s->res.accepted_at = (uint64_t)time(NULL);
+        reason = gw_engine_put_reserves(c->srv->engine, &s->res, &duplicate, detail,
+                                        sizeof detail);
+    }
+    if (reason != CUSTOS_REASON_NONE) {
+        gw_reserves_submission_clear(s);
+        free(s);
+        reserves_refuse(c, reason, detail);
+        return;
+    }
+    char total[CUSTOS_U256_DEC_MAX];
+    if (custos_u256_to_dec(&s->res.r.total_collateral, total, sizeof total) != CUSTOS_OK)
+        snprintf(total, sizeof total, "?");
+    gw_log_req(GW_LOG_INFO, "reserves", c->request_id,
+               "feed=%s sequence=%llu accounts=%llu total=%s duplicate=%s", s->res.feed,
+               (unsigned long long)s->res.r.sequence, (unsigned long long)s->res.r.accounts,
+               total, duplicate ? "true" : "false");
+    Custos__V1__SubmitReservesResponse r = CUSTOS__V1__SUBMIT_RESERVES_RESPONSE__INIT;
+    r.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, s->res.digest};
+    r.duplicate = duplicate;
+    r.signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, s->res.signer};
+    grpc_byte_buffer *bb = pack_message(&r.base);
+    gw_reserves_submission_clear(s);
+    free(s);
+    if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+/* The summary of res as a GetReservesResponse borrowing from res, cfg and buf. */
+typedef struct reserves_summary_buf {
+    Custos__V1__Domain domain;
+    Custos__V1__Reserves reserves;
+    uint8_t total[32];
+} reserves_summary_buf;
+
+static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
+                             reserves_summary_buf *buf, Custos__V1__GetReservesResponse *out)
+{
+    custos__v1__get_reserves_response__init(out);
+    custos__v1__domain__init(&buf->domain);
+    custos__v1__reserves__init(&buf->reserves);
+    buf->domain.chain_id = cfg->domain.chain_id;
+    buf->domain.verifying_contract =
+        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)cfg->domain.verifying_contract};
+    custos_u256_to_be(&res->r.total_collateral, buf->total);
+    buf->reserves.total_collateral = (ProtobufCBinaryData){sizeof buf->total, buf->total};
+    buf->reserves.accounts = res->r.accounts;
+    buf->reserves.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, res->r.accounts_root};
+    buf->reserves.as_of = res->r.as_of;
+    buf->reserves.sequence = res->r.sequence;
+    out->feed = res->feed;
+    out->domain = &buf->domain;
+    out->reserves = &buf->reserves;
+    out->digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, res->digest};
+    out->signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, res->sig.bytes};
+    out->signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, res->signer};
+    out->accepted_at = res->accepted_at;
+}
+
+/* The feed's latest reserves into res, or answers the call and returns false. */
+static bool reserves_load(call *c, const char *feed, gw_store_reserves *res)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_get_reserves(c->srv->engine, feed, res, &err);
+    if (rc == CUSTOS_OK)
+        return true;
+    if (rc == CUSTOS_ERR_NOT_FOUND)
+        unary_finish(c, GRPC_STATUS_NOT_FOUND, "no reserves attestation for this feed",
+                     CUSTOS_REASON_NONE, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    return false;
+}
+
+static void handle_get_reserves(call *c)
+{
+    Custos__V1__GetReservesRequest *req =
+        unpack_request(c, &custos__v1__get_reserves_request__descriptor);
+    if (req == NULL)
+        return;
+    char feed[CUSTOS_FEED_MAX + 1];
+    bool ok = req->feed != NULL && req->feed[0] != '\0' && strlen(req->feed) <= CUSTOS_FEED_MAX;
+    if (ok)
+        strcpy(feed, req->feed);
+    custos__v1__get_reserves_request__free_unpacked(req, NULL);
+    if (!ok) {
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "feed must be 1 to 64 bytes",
+                     CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    gw_store_reserves res;
+    if (!reserves_load(c, feed, &res))
+        return;
+    reserves_summary_buf buf;
+    Custos__V1__GetReservesResponse r;
+    reserves_summary(c->srv->cfg, &res, &buf, &r);
+    grpc_byte_buffer *bb = pack_message(&r.base);
+    gw_store_reserves_clear(&res);
+    if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+static void handle_reserves_proof(call *c)
+{
+    Custos__V1__GetReservesProofRequest *req =
+        unpack_request(c, &custos__v1__get_reserves_proof_request__descriptor);
+    if (req == NULL)
+        return;
+    char feed[CUSTOS_FEED_MAX + 1], detail[256];
+    uint8_t account[CUSTOS_HASH_LEN];
+    bool ok = false;
+    if (req->feed == NULL || req->feed[0] == '\0' || strlen(req->feed) > CUSTOS_FEED_MAX)
+        snprintf(detail, sizeof detail, "feed must be 1 to %d bytes", CUSTOS_FEED_MAX);
+    else if (req->account.len != CUSTOS_HASH_LEN)
+        snprintf(detail, sizeof detail, "account must be 32 bytes, got %zu", req->account.len);
+    else
+        ok = true;
+    if (ok) {
+        strcpy(feed, req->feed);
+        memcpy(account, req->account.data, sizeof account);
+    }
+    custos__v1__get_reserves_proof_request__free_unpacked(req, NULL);
+    if (!ok) {
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    /* The same readers as the feed's positions: a leaf is one account's collateral. */
+    if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, feed, detail, sizeof detail)) {
+        gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(
+                            CUSTOS_REASON_UNAUTHORIZED_CLIENT),
+                     detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
+        return;
+    }
+    gw_store_reserves res;
+    if (!reserves_load(c, feed, &res))
+        return;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_reserves_entry e;
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32], leaf[32];
+    size_t np = 0;
+    custos_rc rc = custos_reserves_proof(res.entries, (size_t)res.r.accounts, account, &e,
+                                         proof, CUSTOS_MERKLE_PROOF_MAX, &np, &err);
+    if (rc != CUSTOS_OK) {
+        gw_store_reserves_clear(&res);
+        if (rc == CUSTOS_ERR_NOT_FOUND) {
+            unary_finish(c, GRPC_STATUS_NOT_FOUND,
+                         "the account is not counted in the feed's latest reserves",
+                         CUSTOS_REASON_NONE, NULL);
+        } else {
+            gw_log(GW_LOG_ERROR, "reserves_proof", "feed %s: %s", feed, err.message);
+            unary_finish(c, GRPC_STATUS_INTERNAL, "the stored reserves yield no proof",
+                         CUSTOS_REASON_INTERNAL, NULL);
+        }
+        return;
+    }
+    custos_reserves_leaf(&e, leaf);
+    reserves_summary_buf buf;
+    Custos__V1__GetReservesResponse summary;
+    reserves_summary(c->srv->cfg, &res, &buf, &summary);
+    uint8_t value[32];
+    custos_u256_to_be(&e.collateral_value, value);
+    Custos__V1__ReservesLeaf l = CUSTOS__V1__RESERVES_LEAF__INIT;
+    l.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, e.account};
+    l.collateral_value = (ProtobufCBinaryData){sizeof value, value};
+    ProtobufCBinaryData siblings[CUSTOS_MERKLE_PROOF_MAX];
+    for (size_t i = 0; i < np; i++)
+        siblings[i] = (ProtobufCBinaryData){32, proof[i]};
+    Custos__V1__GetReservesProofResponse r = CUSTOS__V1__GET_RESERVES_PROOF_RESPONSE__INIT;
+    r.summary = &summary;
+    r.leaf = &l;
+    r.leaf_hash = (ProtobufCBinaryData){sizeof leaf, leaf};
+    r.n_proof = np;
+    r.proof = siblings;
+    grpc_byte_buffer *bb = pack_message(&r.base);
+    gw_store_reserves_clear(&res);
+    if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                     NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
 static void handle_list_signers(call *c)
 {
     Custos__V1__ListSignersRequest *req =
@@ -1697,6 +1935,9 @@ static void on_request(call *c, bool ok)
     case M_HEALTH_CHECK: handle_health_check(c); break;
     case M_HEALTH_WATCH: handle_health_watch(c); break;
     case M_POSITION_PROOF: handle_position_proof(c); break;
+    case M_SUBMIT_RESERVES: handle_submit_reserves(c); break;
+    case M_GET_RESERVES: handle_get_reserves(c); break;
+    case M_RESERVES_PROOF: handle_reserves_proof(c); break;
     case M_UNKNOWN: handle_unknown(c); break;
     case M_COUNT: break;
     }

@@ -21,11 +21,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "custos/attestation.h"
 #include "custos/audit.h"
 #include "custos/client.h"
 #include "custos/error.h"
+#include "custos/reserves.h"
 
 #include "config.h"
 
@@ -44,6 +47,29 @@ typedef struct gw_store_account {
     uint64_t last_cursor;
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
 } gw_store_account;
+
+/* A feed's accepted reserves attestation: the signed summary, its digest, the signature and
+ * the custodian it recovered to, and every leaf (r.accounts of them) so proofs can be built
+ * later. */
+typedef struct gw_store_reserves {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_reserves r;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    custos_signature sig;
+    uint64_t accepted_at;
+    custos_reserves_entry *entries; /* owned; released by gw_store_reserves_clear */
+} gw_store_reserves;
+
+/* Leaves travel to and from the store as one blob of 64 bytes each: account, then the
+ * value as 32 big-endian bytes. */
+#define GW_STORE_RESERVES_LEAF_LEN 64
+
+static inline void gw_store_reserves_clear(gw_store_reserves *r)
+{
+    free(r->entries);
+    r->entries = NULL;
+}
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
                                          custos_error *err);
@@ -96,6 +122,9 @@ typedef struct gw_store_ops {
     custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
                                 const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
+    /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
+    custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
+
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                             custos_record *out, custos_error *err);
@@ -105,6 +134,10 @@ typedef struct gw_store_ops {
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
                             size_t *n, custos_error *err);
+    /* The feed's reserves attestation with the highest sequence (CUSTOS_ERR_NOT_FOUND when
+     * it has none); out must be released with gw_store_reserves_clear. */
+    custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
+                              custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -245,6 +278,54 @@ static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
                                             custos_error *err)
 {
     return s->ops->read_audit(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_put_reserves(gw_store *s, const gw_store_reserves *res,
+                                              custos_error *err)
+{
+    return s->ops->put_reserves(s->impl, res, err);
+}
+
+static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
+                                              gw_store_reserves *out, custos_error *err)
+{
+    return s->ops->get_reserves(s->impl, feed, out, err);
+}
+
+/* The leaves of res as a blob of res->r.accounts * GW_STORE_RESERVES_LEAF_LEN bytes (malloc). */
+static inline uint8_t *gw_store_reserves_encode(const gw_store_reserves *res, size_t *len)
+{
+    size_t n = (size_t)res->r.accounts;
+    uint8_t *buf = n > 0 && n <= CUSTOS_RESERVES_MAX_ACCOUNTS
+                       ? malloc(n * GW_STORE_RESERVES_LEAF_LEN)
+                       : NULL;
+    for (size_t i = 0; buf != NULL && i < n; i++) {
+        memcpy(buf + i * GW_STORE_RESERVES_LEAF_LEN, res->entries[i].account, CUSTOS_HASH_LEN);
+        custos_u256_to_be(&res->entries[i].collateral_value,
+                          buf + i * GW_STORE_RESERVES_LEAF_LEN + CUSTOS_HASH_LEN);
+    }
+    *len = buf != NULL ? n * GW_STORE_RESERVES_LEAF_LEN : 0;
+    return buf;
+}
+
+/* Fills res->entries from a blob that must hold exactly res->r.accounts leaves. */
+static inline custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob,
+                                                 size_t len, custos_error *err)
+{
+    size_t n = (size_t)res->r.accounts;
+    if (n == 0 || n > CUSTOS_RESERVES_MAX_ACCOUNTS || len != n * GW_STORE_RESERVES_LEAF_LEN)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: reserves of feed %s: leaves do not match the count",
+                                res->feed);
+    res->entries = calloc(n, sizeof *res->entries);
+    if (res->entries == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: cannot allocate %zu leaves", n);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(res->entries[i].account, blob + i * GW_STORE_RESERVES_LEAF_LEN, CUSTOS_HASH_LEN);
+        custos_u256_from_be(&res->entries[i].collateral_value,
+                            blob + i * GW_STORE_RESERVES_LEAF_LEN + CUSTOS_HASH_LEN);
+    }
+    return CUSTOS_OK;
 }
 
 #endif

@@ -37,7 +37,7 @@
 #define PG_INT4 23
 #define PG_TEXT 25
 
-#define PG_MAX_PARAMS 8
+#define PG_MAX_PARAMS 11
 #define PG_CONNECT_TIMEOUT_S "10"
 /* Key of the advisory lock serialising migrations of replicas starting together. */
 #define PG_MIGRATE_LOCK "7165041188211363840"
@@ -68,6 +68,7 @@ enum pg_wstmt {
     W_SET_CHAIN,
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
+    W_PUT_RESERVES,
     W_COUNT
 };
 
@@ -112,9 +113,14 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_APPEND_AUDIT] = {"INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
                         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
+    [W_PUT_RESERVES] = {"INSERT INTO reserves (feed, sequence, digest, total, accounts, "
+                        "accounts_root, as_of, signer, signature, accepted_at, leaves) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        11, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
+                             PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
+enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_RESERVES, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -129,6 +135,10 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
+    [R_RESERVES] = {"SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
+                    "signature, accepted_at, leaves FROM reserves WHERE feed = $1 "
+                    "ORDER BY sequence DESC LIMIT 1",
+                    1, {PG_TEXT}},
 };
 
 /* One session and the statements it must have prepared. */
@@ -894,6 +904,104 @@ static custos_rc pg_read_audit(void *impl, uint64_t after, custos_audit_entry *o
     return rc;
 }
 
+static custos_rc pg_put_reserves(void *impl, const gw_store_reserves *res, custos_error *err)
+{
+    pg_store *s = impl;
+    if (res->accepted_at > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: reserves time out of range");
+    size_t len = 0;
+    uint8_t *leaves = gw_store_reserves_encode(res, &len);
+    if (leaves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: reserves of feed %s with %llu accounts cannot be stored",
+                                res->feed, (unsigned long long)res->r.accounts);
+    uint8_t seq[8], as_of[8], total[32], accounts[8], at[8];
+    pg_put_u64(seq, res->r.sequence);
+    pg_put_u64(as_of, res->r.as_of);
+    pg_put_u64(accounts, res->r.accounts);
+    pg_put_u64(at, res->accepted_at);
+    custos_u256_to_be(&res->r.total_collateral, total);
+    pg_params p = {.n = 0};
+    pg_param(&p, res->feed, strlen(res->feed));
+    pg_param(&p, seq, sizeof seq);
+    pg_param(&p, res->digest, CUSTOS_HASH_LEN);
+    pg_param(&p, total, sizeof total);
+    pg_param(&p, accounts, sizeof accounts);
+    pg_param(&p, res->r.accounts_root, CUSTOS_HASH_LEN);
+    pg_param(&p, as_of, sizeof as_of);
+    pg_param(&p, res->signer, CUSTOS_ADDRESS_LEN);
+    pg_param(&p, res->sig.bytes, CUSTOS_SIGNATURE_LEN);
+    pg_param(&p, at, sizeof at);
+    pg_param(&p, leaves, len);
+    custos_rc rc = pg_run(&s->w, W_PUT_RESERVES, &p, "put reserves", NULL, err);
+    free(leaves);
+    return rc;
+}
+
+static custos_rc pg_row_to_reserves(const PGresult *res, gw_store_reserves *out,
+                                    custos_error *err)
+{
+    uint8_t seq[8], as_of[8], total[32];
+    custos_rc rc = pg_get_blob(res, 0, 0, seq, sizeof seq, "reserves sequence", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 1, out->digest, CUSTOS_HASH_LEN, "reserves digest", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 2, total, sizeof total, "reserves total", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_uint(res, 0, 3, &out->r.accounts, "reserves accounts", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root",
+                         err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 5, as_of, sizeof as_of, "reserves asOf", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 6, out->signer, CUSTOS_ADDRESS_LEN, "reserves signer", err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_blob(res, 0, 7, out->sig.bytes, CUSTOS_SIGNATURE_LEN, "reserves signature",
+                         err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_uint(res, 0, 8, &out->accepted_at, "reserves accepted_at", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_feed_id(out->feed, out->r.feed_id);
+    out->r.sequence = pg_get_u64(seq);
+    out->r.as_of = pg_get_u64(as_of);
+    custos_u256_from_be(&out->r.total_collateral, total);
+    if (PQgetisnull(res, 0, 9))
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: reserves without leaves");
+    return gw_store_reserves_decode(out, (const uint8_t *)PQgetvalue(res, 0, 9),
+                                    (size_t)PQgetlength(res, 0, 9), err);
+}
+
+static custos_rc pg_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
+                                 custos_error *err)
+{
+    pg_store *s = impl;
+    memset(out, 0, sizeof *out);
+    if (strlen(feed) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no reserves for this feed");
+    strcpy(out->feed, feed);
+    pg_params p = {.n = 0};
+    pg_param(&p, feed, strlen(feed));
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_RESERVES, &p, "get reserves", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (PQntuples(res) == 1)
+        rc = pg_row_to_reserves(res, out, err);
+    else
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no reserves attestation for feed %s",
+                              feed);
+    PQclear(res);
+    if (rc != CUSTOS_OK)
+        gw_store_reserves_clear(out);
+    return rc;
+}
+
 static void pg_close(void *impl)
 {
     pg_store *s = impl;
@@ -926,6 +1034,8 @@ static const gw_store_ops pg_ops = {
     .append_audit = pg_append_audit,
     .get_latest = pg_get_latest,
     .read_from = pg_read_from,
+    .put_reserves = pg_put_reserves,
+    .get_reserves = pg_get_reserves,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

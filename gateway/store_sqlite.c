@@ -41,6 +41,7 @@ enum sq_wstmt {
     W_SET_CHAIN,
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
+    W_PUT_RESERVES,
     W_COUNT
 };
 
@@ -65,6 +66,9 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [W_PUT_RESERVES] = "INSERT INTO reserves (feed, sequence, digest, total, accounts, "
+                       "accounts_root, as_of, signer, signature, accepted_at, leaves) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
                       "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
                       "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
@@ -74,7 +78,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_RESERVES, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -86,6 +90,9 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
     [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                      "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [R_RESERVES] = "SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
+                   "signature, accepted_at, leaves FROM reserves WHERE feed = ?1 "
+                   "ORDER BY sequence DESC LIMIT 1",
 };
 
 typedef struct sq_store {
@@ -735,6 +742,117 @@ static custos_rc sq_read_audit(void *impl, uint64_t after, custos_audit_entry *o
     return res;
 }
 
+static custos_rc sq_put_reserves(void *impl, const gw_store_reserves *res, custos_error *err)
+{
+    sq_store *s = impl;
+    if (res->accepted_at > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: reserves time out of range");
+    size_t len = 0;
+    uint8_t *leaves = gw_store_reserves_encode(res, &len);
+    if (leaves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: reserves of feed %s with %llu accounts cannot be stored",
+                                res->feed, (unsigned long long)res->r.accounts);
+    uint8_t seq[8], as_of[8], total[32];
+    sq_put_u64(seq, res->r.sequence);
+    sq_put_u64(as_of, res->r.as_of);
+    custos_u256_to_be(&res->r.total_collateral, total);
+    sqlite3_stmt *st = s->w[W_PUT_RESERVES];
+    int rc = sqlite3_bind_text(st, 1, res->feed, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, res->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, total, sizeof total, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)res->r.accounts);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, res->r.accounts_root, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, as_of, sizeof as_of, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 8, res->signer, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 9, res->sig.bytes, CUSTOS_SIGNATURE_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 10, (sqlite3_int64)res->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 11, leaves, (int)len, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put reserves", err)
+                                    : sq_fail(s->wdb, rc, "put reserves", err);
+    (void)sqlite3_clear_bindings(st);
+    free(leaves);
+    return out;
+}
+
+/* Fills out (its feed already set) from an R_RESERVES row. */
+static custos_rc sq_row_to_reserves(sqlite3_stmt *st, gw_store_reserves *out, custos_error *err)
+{
+    uint8_t seq[8], as_of[8], total[32];
+    custos_rc rc = sq_copy_blob(st, 0, seq, sizeof seq, "reserves sequence", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 1, out->digest, CUSTOS_HASH_LEN, "reserves digest", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 2, total, sizeof total, "reserves total", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 5, as_of, sizeof as_of, "reserves asOf", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 6, out->signer, CUSTOS_ADDRESS_LEN, "reserves signer", err);
+    if (rc == CUSTOS_OK)
+        rc = sq_copy_blob(st, 7, out->sig.bytes, CUSTOS_SIGNATURE_LEN, "reserves signature",
+                          err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_feed_id(out->feed, out->r.feed_id);
+    out->r.sequence = sq_get_u64(seq);
+    out->r.as_of = sq_get_u64(as_of);
+    custos_u256_from_be(&out->r.total_collateral, total);
+    out->r.accounts = (uint64_t)sqlite3_column_int64(st, 3);
+    out->accepted_at = (uint64_t)sqlite3_column_int64(st, 8);
+    const uint8_t *leaves = sqlite3_column_blob(st, 9);
+    int len = sqlite3_column_bytes(st, 9);
+    if (leaves == NULL || len <= 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: reserves without leaves");
+    return gw_store_reserves_decode(out, leaves, (size_t)len, err);
+}
+
+static custos_rc sq_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
+                                 custos_error *err)
+{
+    sq_store *s = impl;
+    memset(out, 0, sizeof *out);
+    if (strlen(feed) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no reserves for this feed");
+    strcpy(out->feed, feed);
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_RESERVES];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_text(st, 1, feed, -1, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "get reserves", err);
+    } else {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            res = sq_row_to_reserves(st, out, err);
+        else if (rc == SQLITE_DONE)
+            res = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                   "no reserves attestation for feed %s", feed);
+        else
+            res = sq_fail(s->rdb, rc, "get reserves", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "get reserves", err);
+    }
+    (void)sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK)
+        gw_store_reserves_clear(out);
+    return res;
+}
+
 static void sq_close(void *impl)
 {
     sq_store *s = impl;
@@ -770,6 +888,8 @@ static const gw_store_ops sq_ops = {
     .append_audit = sq_append_audit,
     .get_latest = sq_get_latest,
     .read_from = sq_read_from,
+    .put_reserves = sq_put_reserves,
+    .get_reserves = sq_get_reserves,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)

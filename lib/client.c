@@ -38,6 +38,9 @@ enum {
     H_RELEASE_HELD,
     H_HEALTH,
     H_POSITION_PROOF,
+    H_SUBMIT_RESERVES,
+    H_GET_RESERVES,
+    H_RESERVES_PROOF,
     H_COUNT
 };
 
@@ -56,6 +59,9 @@ static const char *const method_paths[H_COUNT] = {
     [H_RELEASE_HELD] = "/custos.v1.GatewayAdmin/ReleaseHeld",
     [H_HEALTH] = "/grpc.health.v1.Health/Check",
     [H_POSITION_PROOF] = "/custos.v1.AttestationGateway/GetPositionProof",
+    [H_SUBMIT_RESERVES] = "/custos.v1.AttestationGateway/SubmitReserves",
+    [H_GET_RESERVES] = "/custos.v1.AttestationGateway/GetReserves",
+    [H_RESERVES_PROOF] = "/custos.v1.AttestationGateway/GetReservesProof",
 };
 
 struct custos_client {
@@ -579,6 +585,137 @@ custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t accou
         memcpy(why, err->message, sizeof why);
         custos_error_set(err, rc, "gateway %s: GetPositionProof answer: %s", c->target, why);
     }
+    return rc;
+}
+
+/* Rewrites err as "gateway T: method answer: <why>" after a failed decoding. */
+static void answer_error(const custos_client *c, const char *method, custos_rc rc,
+                         custos_error *err)
+{
+    if (rc == CUSTOS_OK || err == NULL)
+        return;
+    char why[sizeof err->message];
+    memcpy(why, err->message, sizeof why);
+    custos_error_set(err, rc, "gateway %s: %s answer: %s", c->target, method, why);
+}
+
+custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
+                                        const custos_domain *d, const custos_reserves *r,
+                                        const custos_signature *sigs, size_t n_sigs,
+                                        const custos_reserves_entry *es, size_t n,
+                                        bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
+                                        custos_error *err)
+{
+    *duplicate = false;
+    if (n_sigs > CUSTOS_MAX_SIGNATURES || n > CUSTOS_RESERVES_MAX_ACCOUNTS)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves: too many signatures or "
+                                "accounts");
+    uint8_t total[32];
+    custos_u256_to_be(&r->total_collateral, total);
+    Custos__V1__Domain dm = CUSTOS__V1__DOMAIN__INIT;
+    dm.chain_id = d->chain_id;
+    dm.verifying_contract =
+        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)d->verifying_contract};
+    Custos__V1__Reserves rm = CUSTOS__V1__RESERVES__INIT;
+    rm.total_collateral = (ProtobufCBinaryData){sizeof total, total};
+    rm.accounts = r->accounts;
+    rm.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)r->accounts_root};
+    rm.as_of = r->as_of;
+    rm.sequence = r->sequence;
+    ProtobufCBinaryData sig_data[CUSTOS_MAX_SIGNATURES];
+    for (size_t i = 0; i < n_sigs; i++)
+        sig_data[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sigs[i].bytes};
+    Custos__V1__ReservesLeaf *leaves = calloc(n > 0 ? n : 1, sizeof *leaves);
+    Custos__V1__ReservesLeaf **leaf_ptrs = calloc(n > 0 ? n : 1, sizeof *leaf_ptrs);
+    uint8_t(*values)[32] = calloc(n > 0 ? n : 1, sizeof *values);
+    if (leaves == NULL || leaf_ptrs == NULL || values == NULL) {
+        free(leaves);
+        free(leaf_ptrs);
+        free(values);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "reserves: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        custos__v1__reserves_leaf__init(&leaves[i]);
+        custos_u256_to_be(&es[i].collateral_value, values[i]);
+        leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)es[i].account};
+        leaves[i].collateral_value = (ProtobufCBinaryData){32, values[i]};
+        leaf_ptrs[i] = &leaves[i];
+    }
+    Custos__V1__SubmitReservesRequest req = CUSTOS__V1__SUBMIT_RESERVES_REQUEST__INIT;
+    req.feed = (char *)feed;
+    req.domain = &dm;
+    req.reserves = &rm;
+    req.n_signatures = n_sigs;
+    req.signatures = sig_data;
+    req.n_leaves = n;
+    req.leaves = leaf_ptrs;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_SUBMIT_RESERVES, &req.base,
+                              &custos__v1__submit_reserves_response__descriptor, &reply, &o,
+                              err);
+    free(leaves);
+    free(leaf_ptrs);
+    free(values);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "SubmitReserves", &o, err);
+    const Custos__V1__SubmitReservesResponse *m = (const Custos__V1__SubmitReservesResponse *)reply;
+    *duplicate = m->duplicate;
+    if (signer != NULL) {
+        if (m->signer.len == CUSTOS_ADDRESS_LEN)
+            memcpy(signer, m->signer.data, CUSTOS_ADDRESS_LEN);
+        else
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "gateway %s: SubmitReserves answer: signer is not 20 bytes",
+                                  c->target);
+    }
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
+                                     custos_reserves_summary *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    Custos__V1__GetReservesRequest req = CUSTOS__V1__GET_RESERVES_REQUEST__INIT;
+    req.feed = (char *)feed;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_GET_RESERVES, &req.base,
+                              &custos__v1__get_reserves_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetReserves", &o, err);
+    rc = pb_to_reserves_summary((const Custos__V1__GetReservesResponse *)reply, out, err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    answer_error(c, "GetReserves", rc, err);
+    return rc;
+}
+
+custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
+                                           const uint8_t account[CUSTOS_HASH_LEN],
+                                           custos_reserves_inclusion *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    Custos__V1__GetReservesProofRequest req = CUSTOS__V1__GET_RESERVES_PROOF_REQUEST__INIT;
+    req.feed = (char *)feed;
+    req.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)account};
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_RESERVES_PROOF, &req.base,
+                              &custos__v1__get_reserves_proof_response__descriptor, &reply, &o,
+                              err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetReservesProof", &o, err);
+    rc = pb_to_reserves_inclusion((const Custos__V1__GetReservesProofResponse *)reply, out,
+                                  err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    answer_error(c, "GetReservesProof", rc, err);
     return rc;
 }
 

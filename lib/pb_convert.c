@@ -529,3 +529,72 @@ custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
     out->as_of = m->as_of;
     return CUSTOS_OK;
 }
+
+custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
+                                 custos_reserves_summary *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (m->feed == NULL || m->feed[0] == '\0' || strlen(m->feed) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves.feed: 1 to %d bytes",
+                                CUSTOS_FEED_MAX);
+    if (m->domain == NULL || m->reserves == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves: domain or fields missing");
+    strcpy(out->feed, m->feed);
+    out->domain.chain_id = m->domain->chain_id;
+    custos_rc rc = pb_to_fixed(&m->domain->verifying_contract, out->domain.verifying_contract,
+                               CUSTOS_ADDRESS_LEN, "reserves.domain.verifying_contract", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_u256(&m->reserves->total_collateral, &out->r.total_collateral,
+                        "reserves.total_collateral", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->reserves->accounts_root, out->r.accounts_root, CUSTOS_HASH_LEN,
+                         "reserves.accounts_root", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->digest, out->digest, CUSTOS_HASH_LEN, "reserves.digest", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->signature, out->sig.bytes, CUSTOS_SIGNATURE_LEN,
+                         "reserves.signature", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->signer, out->signer, CUSTOS_ADDRESS_LEN, "reserves.signer", err);
+    if (rc != CUSTOS_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    custos_feed_id(out->feed, out->r.feed_id);
+    out->r.accounts = m->reserves->accounts;
+    out->r.as_of = m->reserves->as_of;
+    out->r.sequence = m->reserves->sequence;
+    out->accepted_at = m->accepted_at;
+    return CUSTOS_OK;
+}
+
+custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m,
+                                   custos_reserves_inclusion *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (m->summary == NULL || m->leaf == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves proof: summary or leaf "
+                                "missing");
+    if (m->n_proof > CUSTOS_MERKLE_PROOF_MAX)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves proof: %zu hashes, at "
+                                "most %d", m->n_proof, CUSTOS_MERKLE_PROOF_MAX);
+    custos_rc rc = pb_to_reserves_summary(m->summary, &out->summary, err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->leaf->account, out->entry.account, CUSTOS_HASH_LEN,
+                         "reserves proof.leaf.account", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_u256(&m->leaf->collateral_value, &out->entry.collateral_value,
+                        "reserves proof.leaf.collateral_value", err);
+    if (rc == CUSTOS_OK)
+        rc = pb_to_fixed(&m->leaf_hash, out->leaf, CUSTOS_HASH_LEN, "reserves proof.leaf_hash",
+                         err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_proof; i++)
+        rc = pb_to_fixed(&m->proof[i], out->proof[i], CUSTOS_HASH_LEN, "reserves proof.proof",
+                         err);
+    if (rc != CUSTOS_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->n_proof = m->n_proof;
+    return CUSTOS_OK;
+}

@@ -29,4 +29,10 @@ void pb_record_free(Custos__V1__Record *m);
 custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
                                custos_position_proof *out, custos_error *err);
 
+/* Validating conversion of GetReserves and GetReservesProof answers; out is overwritten. */
+custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
+                                 custos_reserves_summary *out, custos_error *err);
+custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m,
+                                   custos_reserves_inclusion *out, custos_error *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "custos/error.h"
 #include "custos/merkle.h"
 #include "custos/reason.h"
+#include "custos/reserves.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +95,48 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
                                    custos_record *out, custos_error *err);
+
+/* A feed's latest reserves attestation as the gateway holds it (GetReserves): the signed
+ * fields on the gateway's domain, their digest, the custodian's signature and address. */
+typedef struct custos_reserves_summary {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_domain domain;
+    custos_reserves r;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_signature sig;
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    uint64_t accepted_at;
+} custos_reserves_summary;
+
+/* One account's leaf of it with the sibling hashes from the leaf to accountsRoot. */
+typedef struct custos_reserves_inclusion {
+    custos_reserves_summary summary;
+    custos_reserves_entry entry;
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
+    size_t n_proof;
+} custos_reserves_inclusion;
+
+/* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
+ * gateway stored it (*duplicate: it already had this very attestation); CUSTOS_ERR_REFUSED
+ * with the reason's name in err when it refused; CUSTOS_ERR_UNAVAILABLE when unreachable.
+ * signer (may be NULL) receives the custodian the gateway recovered. */
+custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
+                                        const custos_domain *d, const custos_reserves *r,
+                                        const custos_signature *sigs, size_t n_sigs,
+                                        const custos_reserves_entry *es, size_t n,
+                                        bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
+                                        custos_error *err);
+/* CUSTOS_ERR_NOT_FOUND when the feed has no reserves attestation. */
+custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
+                                     custos_reserves_summary *out, custos_error *err);
+/* CUSTOS_ERR_NOT_FOUND when the account is not counted (or the feed has none);
+ * CUSTOS_ERR_REFUSED when the gateway does not let this client read the feed's proofs.
+ * Decoded, not verified: check the leaf, proof, digest and signature yourself
+ * (custos verify-reserves-proof does). */
+custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
+                                           const uint8_t account[CUSTOS_HASH_LEN],
+                                           custos_reserves_inclusion *out, custos_error *err);
 
 /* The proof of one position of the account's latest accepted attestation.
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the

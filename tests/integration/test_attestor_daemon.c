@@ -219,6 +219,45 @@ static void test_daemon_spools_and_delivers_in_order(void **st)
     free(log);
 }
 
+/* With reserves_interval_seconds the daemon also signs the reserves of all accounts at
+ * start (and every interval after) and submits them: the gateway then holds them. */
+static void test_daemon_submits_reserves(void **st)
+{
+    (void)st;
+    char *cfg = tu_read_file(config);
+    assert_non_null(cfg);
+    const char *tail = "\"insecure\": true}";
+    char *at = strstr(cfg, tail);
+    assert_non_null(at);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s\"insecure\": true, \"reserves_interval_seconds\": 3600}",
+             (int)(at - cfg), cfg);
+    free(cfg);
+    tu_write_file(config, text);
+    start_daemon();
+    custos_reserves_summary sum;
+    custos_error err;
+    custos_rc rc = CUSTOS_ERR_NOT_FOUND;
+    for (int waited = 0; waited < WAIT_MS && rc != CUSTOS_OK; waited += 100) {
+        rc = custos_client_get_reserves(F.client, GWF_OTHER_FEED, &sum, &err);
+        if (rc != CUSTOS_OK)
+            usleep(100 * 1000);
+    }
+    if (rc != CUSTOS_OK) {
+        dump_daemon_log();
+        gwf_dump_log(&F);
+        fail_msg("no reserves at the gateway: %s", err.message);
+    }
+    assert_int_equal(tu_stop(&daemon_proc, SIGTERM, 10000), 0);
+    assert_int_equal(sum.r.accounts, 1);
+    assert_int_equal(sum.r.sequence, 1);
+    assert_memory_equal(sum.signer, F.keys[GWF_KEY_OTHER].address, CUSTOS_ADDRESS_LEN);
+    char *log = tu_read_file(log_path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "reserves accepted sequence=1 accounts=1"));
+    free(log);
+}
+
 static void test_config_errors_name_file_and_key(void **st)
 {
     (void)st;
@@ -229,12 +268,25 @@ static void test_config_errors_name_file_and_key(void **st)
     assert_int_equal(tu_run(argv, out, sizeof out, 1), 1);
     assert_non_null(strstr(out, "bad.json"));
     assert_non_null(strstr(out, "interval"));
+    /* The good config, but a negative reserves interval. */
+    char *cfg = tu_read_file(config);
+    assert_non_null(cfg);
+    char *at = strstr(cfg, "\"insecure\": true");
+    assert_non_null(at);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s\"insecure\": true, \"reserves_interval_seconds\": -1}",
+             (int)(at - cfg), cfg);
+    free(cfg);
+    tu_write_file(bad, text);
+    assert_int_equal(tu_run(argv, out, sizeof out, 1), 1);
+    assert_non_null(strstr(out, "reserves_interval_seconds"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daemon_spools_and_delivers_in_order),
+        cmocka_unit_test(test_daemon_submits_reserves),
         cmocka_unit_test(test_config_errors_name_file_and_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

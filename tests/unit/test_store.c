@@ -570,6 +570,7 @@ static void test_upgrade_from_v1(void **state)
     f->be->exec(f, "ALTER TABLE accounts DROP COLUMN beneficiary");
     f->be->exec(f, "ALTER TABLE accepted DROP COLUMN chain_hash");
     f->be->exec(f, "DROP TABLE audit");
+    f->be->exec(f, "DROP TABLE reserves");
     if (f->be == &BE_PG)
         f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta");
     f->be->set_version(f, 1);
@@ -585,6 +586,87 @@ static void test_upgrade_from_v1(void **state)
     l.n = 0;
     assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
     assert_memory_equal(l.a[0].beneficiary, r2.sub.att.beneficiary, CUSTOS_ADDRESS_LEN);
+}
+
+static void make_reserves(gw_store_reserves *res, const char *feed, uint64_t sequence,
+                          size_t n, custos_reserves_entry *es)
+{
+    memset(res, 0, sizeof *res);
+    strcpy(res->feed, feed);
+    for (size_t i = 0; i < n; i++) {
+        memset(es[i].account, (int)(0x40 + i), 32);
+        custos_u256_from_u64(&es[i].collateral_value, 1000 * (i + 1) + sequence);
+    }
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, n, &res->r, &err), CUSTOS_OK);
+    custos_feed_id(feed, res->r.feed_id);
+    res->r.as_of = UINT64_MAX - 1; /* the full range survives the round trip */
+    res->r.sequence = sequence;
+    memset(res->digest, (int)sequence, 32);
+    res->digest[0] = feed[0];
+    memset(res->signer, 0xc5, CUSTOS_ADDRESS_LEN);
+    memset(res->sig.bytes, 0x5a, CUSTOS_SIGNATURE_LEN);
+    res->accepted_at = 1700000000;
+    res->entries = es;
+}
+
+static void put_reserves_committed(gw_store *s, const gw_store_reserves *res, custos_rc want)
+{
+    custos_error err;
+    assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
+    custos_rc rc = gw_store_put_reserves(s, res, &err);
+    assert_int_equal(rc, want);
+    if (rc == CUSTOS_OK)
+        assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
+    else
+        gw_store_rollback(s);
+}
+
+/* The latest reserves of a feed are the highest sequence, with every leaf; (feed,
+ * sequence) and digest are unique; feeds do not mix; they survive a reopen. */
+static void test_reserves(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_reserves got;
+    assert_int_equal(gw_store_get_reserves(&f->store, "acme", &got, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+
+    custos_reserves_entry es2[3], es5[2], es_other[1], es_dup[2];
+    gw_store_reserves r2, r5, other, dup_seq, dup_digest;
+    make_reserves(&r2, "acme", 2, 3, es2);
+    make_reserves(&r5, "acme", 5, 2, es5);
+    make_reserves(&other, "bolt", 9, 1, es_other);
+    put_reserves_committed(&f->store, &r5, CUSTOS_OK);
+    put_reserves_committed(&f->store, &r2, CUSTOS_OK);
+    put_reserves_committed(&f->store, &other, CUSTOS_OK);
+
+    make_reserves(&dup_seq, "acme", 5, 2, es_dup);
+    dup_seq.digest[1] ^= 1;
+    put_reserves_committed(&f->store, &dup_seq, CUSTOS_ERR_INTERNAL);
+    make_reserves(&dup_digest, "acme", 6, 2, es_dup);
+    memcpy(dup_digest.digest, r5.digest, 32);
+    put_reserves_committed(&f->store, &dup_digest, CUSTOS_ERR_INTERNAL);
+
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(gw_store_get_reserves(&f->store, "acme", &got, &err), CUSTOS_OK);
+        assert_string_equal(got.feed, "acme");
+        assert_memory_equal(&got.r, &r5.r, sizeof got.r);
+        assert_memory_equal(got.digest, r5.digest, 32);
+        assert_memory_equal(got.signer, r5.signer, CUSTOS_ADDRESS_LEN);
+        assert_memory_equal(got.sig.bytes, r5.sig.bytes, CUSTOS_SIGNATURE_LEN);
+        assert_int_equal(got.accepted_at, r5.accepted_at);
+        assert_non_null(got.entries);
+        assert_memory_equal(got.entries, es5, sizeof es5);
+        gw_store_reserves_clear(&got);
+        assert_int_equal(gw_store_get_reserves(&f->store, "bolt", &got, &err), CUSTOS_OK);
+        assert_int_equal(got.r.sequence, 9);
+        assert_memory_equal(got.entries, es_other, sizeof es_other);
+        gw_store_reserves_clear(&got);
+        gw_store_close(&f->store);
+        assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    }
+    assert_int_equal(gw_store_get_reserves(&f->store, "acm", &got, &err), CUSTOS_ERR_NOT_FOUND);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -683,6 +765,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_from_v1, setup, teardown,      \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_newer_schema_refused, setup, teardown, \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_reserves, setup, teardown,             \
                                                  (void *)&(be))
 
 int main(void)
