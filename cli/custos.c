@@ -268,6 +268,49 @@ static bool conn_flag(int c, custos_client_options *o)
     return false;
 }
 
+/* The account a command names: --account 0xHEX, or --custodian ID with --ref REF (the id
+ * is keccak256(abi.encode(custodian, ref)), as the attestor derives it). */
+typedef struct account_flags {
+    const char *account, *custodian, *ref;
+} account_flags;
+
+#define ACCOUNT_OPTIONS                                                                     \
+    {"account", required_argument, NULL, 'a'}, {"custodian", required_argument, NULL, 'c'},  \
+        {"ref", required_argument, NULL, 'r'}
+
+/* Takes an account flag into a; false when c is not one. */
+static bool account_flag(int c, account_flags *a)
+{
+    switch (c) {
+    case 'a': a->account = optarg; return true;
+    case 'c': a->custodian = optarg; return true;
+    case 'r': a->ref = optarg; return true;
+    }
+    return false;
+}
+
+/* Fills id from exactly one of the two forms; false (after saying why) otherwise. */
+static bool account_resolve(const char *cmd, const account_flags *a, uint8_t id[CUSTOS_HASH_LEN])
+{
+    bool by_ref = a->custodian != NULL && a->ref != NULL;
+    if ((a->account != NULL) == (a->custodian != NULL || a->ref != NULL) ||
+        (a->account == NULL && !by_ref)) {
+        fail("%s: give either --account 0xHEX or both --custodian ID and --ref REF\n%s", cmd,
+             usage);
+        return false;
+    }
+    if (by_ref) {
+        custos_account_id(a->custodian, a->ref, id);
+        return true;
+    }
+    custos_error err;
+    if (custos_hex_decode(a->account, id, CUSTOS_HASH_LEN, &err) != CUSTOS_OK) {
+        fail("--account: '%.80s': %s", a->account, err.message);
+        return false;
+    }
+    return true;
+}
+
 static int gw_connect(const char *gateway, custos_client_options *o, custos_client **client)
 {
     if (gateway == NULL) {
@@ -287,38 +330,27 @@ static int gw_connect(const char *gateway, custos_client_options *o, custos_clie
 static int cmd_get_latest(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
-        {"custodian", required_argument, NULL, 'c'}, {"ref", required_argument, NULL, 'r'},
-        CONN_OPTIONS, {0, 0, 0, 0}};
-    const char *gateway = NULL, *account = NULL, *custodian = NULL, *ref = NULL;
+        {"gateway", required_argument, NULL, 'g'}, ACCOUNT_OPTIONS, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL;
+    account_flags acct = {0};
     custos_client_options conn = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (conn_flag(c, &conn))
+        if (conn_flag(c, &conn) || account_flag(c, &acct))
             continue;
         switch (c) {
         case 'g': gateway = optarg; break;
-        case 'a': account = optarg; break;
-        case 'c': custodian = optarg; break;
-        case 'r': ref = optarg; break;
         default: fputs(usage, stderr); return EXIT_FAIL;
         }
     }
-    bool by_ref = custodian != NULL && ref != NULL;
-    if (optind != argc || (account != NULL) == (custodian != NULL || ref != NULL) ||
-        (account == NULL && !by_ref)) {
-        fail("get-latest: give either --account 0xHEX or both --custodian ID and --ref REF\n%s",
-             usage);
+    if (optind != argc) {
+        fail("get-latest: unexpected argument '%s'\n%s", argv[optind], usage);
         return EXIT_FAIL;
     }
     uint8_t id[CUSTOS_HASH_LEN];
-    custos_error err;
-    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
-        fail("--account: '%.80s': %s", account, err.message);
+    if (!account_resolve("get-latest", &acct, id))
         return EXIT_FAIL;
-    }
-    if (by_ref)
-        custos_account_id(custodian, ref, id);
+    custos_error err;
     custos_client *client;
     int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
@@ -374,44 +406,35 @@ static json_t *proof_json(const custos_position_proof *p)
 static int cmd_get_proof(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
-        {"custodian", required_argument, NULL, 'c'}, {"ref", required_argument, NULL, 'r'},
-        {"asset", required_argument, NULL, 's'}, CONN_OPTIONS, {0, 0, 0, 0}};
-    const char *gateway = NULL, *account = NULL, *custodian = NULL, *ref = NULL, *asset = NULL;
+        {"gateway", required_argument, NULL, 'g'}, ACCOUNT_OPTIONS,
+        {"asset", required_argument, NULL, 's'},   CONN_OPTIONS,
+        {0, 0, 0, 0}};
+    const char *gateway = NULL, *asset = NULL;
+    account_flags acct = {0};
     custos_client_options conn = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (conn_flag(c, &conn))
+        if (conn_flag(c, &conn) || account_flag(c, &acct))
             continue;
         switch (c) {
         case 'g': gateway = optarg; break;
-        case 'a': account = optarg; break;
-        case 'c': custodian = optarg; break;
-        case 'r': ref = optarg; break;
         case 's': asset = optarg; break;
         default: fputs(usage, stderr); return EXIT_FAIL;
         }
     }
-    bool by_ref = custodian != NULL && ref != NULL;
-    if (optind != argc || (account != NULL) == (custodian != NULL || ref != NULL) ||
-        (account == NULL && !by_ref)) {
-        fail("get-proof: give either --account 0xHEX or both --custodian ID and --ref REF\n%s",
-             usage);
+    if (optind != argc) {
+        fail("get-proof: unexpected argument '%s'\n%s", argv[optind], usage);
         return EXIT_FAIL;
     }
+    uint8_t id[CUSTOS_HASH_LEN];
+    if (!account_resolve("get-proof", &acct, id))
+        return EXIT_FAIL;
     if (asset == NULL || asset[0] == '\0' || strlen(asset) > CUSTOS_ASSET_ID_MAX) {
         fail("get-proof: --asset ID (1 to %d characters, e.g. an ISIN) is required",
              CUSTOS_ASSET_ID_MAX);
         return EXIT_FAIL;
     }
-    uint8_t id[CUSTOS_HASH_LEN];
     custos_error err;
-    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
-        fail("--account: '%.80s': %s", account, err.message);
-        return EXIT_FAIL;
-    }
-    if (by_ref)
-        custos_account_id(custodian, ref, id);
     custos_client *client;
     int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
@@ -510,40 +533,28 @@ static int cmd_get_reserves_proof(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"gateway", required_argument, NULL, 'g'}, {"feed", required_argument, NULL, 'f'},
-        {"account", required_argument, NULL, 'a'}, {"custodian", required_argument, NULL, 'c'},
-        {"ref", required_argument, NULL, 'r'},     CONN_OPTIONS,
-        {0, 0, 0, 0}};
-    const char *gateway = NULL, *feed = NULL, *account = NULL, *custodian = NULL, *ref = NULL;
+        ACCOUNT_OPTIONS, CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *feed = NULL;
+    account_flags acct = {0};
     custos_client_options conn = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (conn_flag(c, &conn))
+        if (conn_flag(c, &conn) || account_flag(c, &acct))
             continue;
         switch (c) {
         case 'g': gateway = optarg; break;
         case 'f': feed = optarg; break;
-        case 'a': account = optarg; break;
-        case 'c': custodian = optarg; break;
-        case 'r': ref = optarg; break;
         default: fputs(usage, stderr); return EXIT_FAIL;
         }
     }
-    bool by_ref = custodian != NULL && ref != NULL;
-    if (optind != argc || feed == NULL ||
-        (account != NULL) == (custodian != NULL || ref != NULL) ||
-        (account == NULL && !by_ref)) {
-        fail("get-reserves-proof: give --feed NAME and either --account 0xHEX or both "
-             "--custodian ID and --ref REF\n%s", usage);
+    if (optind != argc || feed == NULL) {
+        fail("get-reserves-proof: give --feed NAME and the account\n%s", usage);
         return EXIT_FAIL;
     }
     uint8_t id[CUSTOS_HASH_LEN];
-    custos_error err;
-    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
-        fail("--account: '%.80s': %s", account, err.message);
+    if (!account_resolve("get-reserves-proof", &acct, id))
         return EXIT_FAIL;
-    }
-    if (by_ref)
-        custos_account_id(custodian, ref, id);
+    custos_error err;
     custos_client *client;
     int status = gw_connect(gateway, &conn, &client);
     if (status != EXIT_OK)
@@ -567,7 +578,7 @@ static int cmd_get_reserves_proof(int argc, char **argv)
     for (size_t i = 0; ok && i < p->n_proof; i++)
         ok = json_array_append_new(arr, j_hex(p->proof[i], 32)) == 0;
     ok = ok && put(o, "account", j_hex(p->entry.account, 32)) &&
-         (!by_ref || put(o, "accountRef", json_string(ref))) &&
+         (acct.account != NULL || put(o, "accountRef", json_string(acct.ref))) &&
          put(o, "collateralValue", j_raw(&p->entry.collateral_value)) &&
          put(o, "leafTypes", json_string(CUSTOS_RESERVES_LEAF_TYPES)) &&
          put(o, "leaf", j_hex(p->leaf, 32)) && put(o, "proof", json_incref(arr));
