@@ -170,6 +170,7 @@ static const char *state_name(custos_state s)
     switch (s) {
     case CUSTOS_STATE_PENDING: return "PENDING";
     case CUSTOS_STATE_ACCEPTED: return "ACCEPTED";
+    case CUSTOS_STATE_HELD: return "HELD";
     case CUSTOS_STATE_UNSPECIFIED: break;
     }
     return "UNSPECIFIED";

@@ -36,6 +36,7 @@
 
 #include "custos/sig.h"
 #include "custos/chain.h"
+#include "custos/u256.h"
 
 #include "log.h"
 #include "metrics.h"
@@ -68,6 +69,11 @@ typedef struct eng_account {
     uint64_t last_sequence;
     char feed[CUSTOS_FEED_MAX + 1];
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
+    /* collateralValue of the latest published record, when known without a store read
+     * (the breaker's base, rule 6): set by this committer's own publications, cleared by
+     * a reload, so other replicas' publications are read from the store instead. */
+    bool value_known;
+    custos_u256 value;
 } eng_account;
 
 struct gw_engine {
@@ -218,7 +224,8 @@ static const eng_account *eng_account_find(const gw_engine *e,
  * commit_batch_max. */
 static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                             uint64_t sequence, const char *feed,
-                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN])
+                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                            const custos_u256 *value)
 {
     eng_account *a = NULL;
     for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
@@ -233,6 +240,9 @@ static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN]
     a->last_sequence = sequence;
     snprintf(a->feed, sizeof a->feed, "%s", feed);
     memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
+    a->value_known = value != NULL;
+    if (value != NULL)
+        a->value = *value;
 }
 
 static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
@@ -385,6 +395,49 @@ static custos_rc eng_collected_reserve(gw_engine *e, const gw_policy *policy,
     return CUSTOS_OK;
 }
 
+/* DESIGN rule 6: whether a valuation that reached quorum is held rather than published.
+ * It is when its collateralValue exceeds the account's last published one by more than
+ * breaker_rise_bps, computed exactly: value - last > floor(last * bps / 10000) holds
+ * exactly when (value - last) * 10000 > last * bps. Falls, equal values, releases,
+ * freezes and an account's first record always flow. */
+static custos_rc eng_breaker_holds(gw_engine *e, const gw_feed *feed, const eng_account *acct,
+                                   const custos_attestation *a, bool *hold, custos_error *err)
+{
+    *hold = false;
+    if (feed->breaker_rise_bps == 0 || a->kind != CUSTOS_KIND_VALUATION || acct == NULL)
+        return CUSTOS_OK;
+    custos_u256 last;
+    if (acct->value_known) {
+        last = acct->value;
+    } else {
+        /* Committed data is the truth here: this group's own publications are in the
+         * overlay with value_known, and over a shared store the write lock is held. */
+        custos_record latest;
+        custos_rc rc = gw_store_get_latest(&e->store, a->account, &latest, err);
+        if (rc == CUSTOS_ERR_NOT_FOUND)
+            return CUSTOS_OK;
+        if (rc != CUSTOS_OK)
+            return rc;
+        last = latest.sub.att.collateral_value;
+        custos_record_clear(&latest);
+    }
+    if (custos_u256_cmp(&a->collateral_value, &last) <= 0)
+        return CUSTOS_OK;
+    custos_u256 rise, bound, bps, scale;
+    custos_rc rc = custos_u256_sub(&rise, &a->collateral_value, &last);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: breaker arithmetic");
+    custos_u256_from_u64(&bps, feed->breaker_rise_bps);
+    custos_u256_from_u64(&scale, 10000);
+    rc = custos_u256_mul_div(&bound, &last, &bps, &scale);
+    if (rc == CUSTOS_ERR_OVERFLOW)
+        return CUSTOS_OK; /* the bound is beyond any uint256 rise */
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: breaker arithmetic");
+    *hold = custos_u256_cmp(&rise, &bound) > 0;
+    return CUSTOS_OK;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -412,6 +465,24 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         }
         if (rc != CUSTOS_ERR_NOT_FOUND)
             return rc;
+        bool superseded = false;
+        rc = gw_store_find_held(&e->store, it->ver.digest, &superseded, &n_signers, err);
+        if (rc == CUSTOS_OK && !superseded) {
+            /* Rule 4 as above: the held record is what this attestation became. */
+            o->state = CUSTOS_STATE_HELD;
+            o->duplicate = true;
+            o->signatures = n_signers;
+            return CUSTOS_OK;
+        }
+        if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
+            return rc;
+        if (rc == CUSTOS_OK) {
+            eng_refuse(o, CUSTOS_REASON_REPLAY,
+                       "this attestation was held by the circuit breaker and superseded by a "
+                       "later one of the account (sequence %" PRIu64 "); it is never published",
+                       acct->last_sequence);
+            return CUSTOS_OK;
+        }
         eng_refuse(o, CUSTOS_REASON_REPLAY,
                    "sequence %" PRIu64 " is not above %" PRIu64
                    ", the last accepted sequence of this account",
@@ -484,12 +555,29 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
-        custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
-        rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
-        if (rc == CUSTOS_OK) {
+        bool hold = false;
+        rc = eng_breaker_holds(e, feed, acct, a, &hold, err);
+        if (rc == CUSTOS_OK && hold) {
+            /* Not published: no cursor, no chain link, the pledge and the breaker's base
+             * stay those of the last published record. */
+            rec.cursor = 0;
+            rec.state = CUSTOS_STATE_HELD;
+            rc = gw_store_put_held(&e->store, &rec, err);
+            if (rc == CUSTOS_OK) {
+                eng_account kept = *acct; /* acct may be the overlay entry being set */
+                eng_overlay_set(e, a->account, a->sequence, it->sub.feed, kept.beneficiary,
+                                kept.value_known ? &kept.value : NULL);
+                o->state = CUSTOS_STATE_HELD;
+            }
+        } else if (rc == CUSTOS_OK) {
+            custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
+            rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
+        }
+        if (rc == CUSTOS_OK && !hold) {
             memcpy(e->group_chain, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
             *head = rec.cursor;
-            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary);
+            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary,
+                            &a->collateral_value);
             o->state = CUSTOS_STATE_ACCEPTED;
             o->cursor = rec.cursor;
         }
@@ -566,7 +654,7 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
         gw_store_account row;
         rc = gw_store_get_account(&e->store, account, &row, err);
         if (rc == CUSTOS_OK)
-            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary);
+            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
         else if (rc == CUSTOS_ERR_NOT_FOUND)
             rc = CUSTOS_OK;
     }

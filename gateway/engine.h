@@ -1,4 +1,4 @@
-/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-5, 7, 8),
+/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-8),
  * accumulates quorum, and makes accepted attestations durable through the store.
  * The gRPC transport (server.c) only moves bytes between clients and this API. */
 #ifndef GATEWAY_ENGINE_H
@@ -23,7 +23,7 @@ typedef struct gw_engine gw_engine;
 typedef struct gw_submit_outcome {
     custos_reason reason;     /* CUSTOS_REASON_NONE when not refused */
     char detail[256];         /* why it was refused, for the client and the log */
-    custos_state state;       /* PENDING or ACCEPTED when not refused */
+    custos_state state;       /* PENDING, ACCEPTED or HELD when not refused */
     bool duplicate;           /* nothing new: the same attestation/signatures were known */
     uint8_t digest[32];
     uint32_t signatures;      /* distinct valid signers known for the digest */

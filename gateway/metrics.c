@@ -57,7 +57,7 @@ typedef struct mx_feed {
     char name[CUSTOS_FEED_MAX + 1];
     uint64_t max_age;
     uint32_t max_age_business_days; /* when not 0, replaces max_age */
-    _Atomic uint64_t accepted, duplicate, pending;
+    _Atomic uint64_t accepted, duplicate, pending, held;
     _Atomic uint64_t refused[CUSTOS_REASON_COUNT];
     _Atomic uint64_t latest_as_of; /* 0: nothing accepted since start */
 } mx_feed;
@@ -220,6 +220,11 @@ void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submi
     mx_feed *f = mx_feed_find(r, feed);
     if (o->reason != CUSTOS_REASON_NONE) {
         mx_count_refusal(f, o->reason);
+        return;
+    }
+    if (o->state == CUSTOS_STATE_HELD) {
+        if (!o->duplicate)
+            atomic_fetch_add_explicit(&f->held, 1, memory_order_relaxed);
         return;
     }
     if (o->state != CUSTOS_STATE_ACCEPTED) {
@@ -399,6 +404,9 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_render_feed_counter(&b, r, "custos_attestations_pending_total",
                            "Submissions answered PENDING (stored, quorum not reached), by feed.",
                            offsetof(mx_feed, pending));
+    mx_render_feed_counter(&b, r, "custos_attestations_held_total",
+                           "Attestations held by the circuit breaker (rule 6), by feed.",
+                           offsetof(mx_feed, held));
     mx_header(&b, "custos_attestations_refused_total", "counter",
               "Submissions refused, by feed and reason (feed=\"\": unknown or undecodable).");
     for (size_t i = 0; i <= r->n_feeds; i++)

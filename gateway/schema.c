@@ -14,7 +14,11 @@
  * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
  * cursor order, when it opens the store. And the audit log (custos/audit.h): entries are
  * only ever inserted, seq by seq; the primary key makes two writers racing for one seq
- * fail one of them. */
+ * fail one of them.
+ *
+ * Version 7: held, the rises DESIGN rule 6 holds back. A held row has consumed its
+ * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
+ * account that is published marks it superseded, and it stays recorded, never published. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -164,6 +168,29 @@ static const gw_schema_step schema_steps[] = {
             "  cursor bigint NOT NULL REFERENCES publisher_fates (cursor)"
             ");"
             "CREATE INDEX publisher_attempts_by_cursor ON publisher_attempts (cursor);",
+    },
+    {
+        .version = 7,
+        .sqlite = "CREATE TABLE held ("
+                  "  digest BLOB PRIMARY KEY,"
+                  "  account BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  held_at INTEGER NOT NULL,"
+                  "  attestation BLOB NOT NULL," /* as accepted.attestation */
+                  "  signers BLOB NOT NULL,"
+                  "  superseded INTEGER NOT NULL DEFAULT 0,"
+                  "  UNIQUE (account, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "CREATE TABLE held ("
+                      "  digest bytea PRIMARY KEY,"
+                      "  account bytea NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  held_at bigint NOT NULL,"
+                      "  attestation bytea NOT NULL,"
+                      "  signers bytea NOT NULL,"
+                      "  superseded boolean NOT NULL DEFAULT false,"
+                      "  UNIQUE (account, sequence)"
+                      ");",
     },
 };
 

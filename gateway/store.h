@@ -1,6 +1,6 @@
 /* The gateway's durable store: accepted attestations (the log Watch replays), each
- * account's last accepted sequence, and the signatures collected for attestations
- * still short of their quorum.
+ * account's last accepted sequence, the signatures collected for attestations
+ * still short of their quorum, and the rises held back by the circuit breaker.
  *
  * A back end is a table of functions over an opaque handle, so SQLite (store_sqlite.c)
  * and PostgreSQL (store_pg.c) are interchangeable; both take their schema from schema.c.
@@ -83,10 +83,17 @@ typedef struct gw_store_ops {
                                     const gw_store_signer *s, custos_error *err);
     /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
      * accepted log, makes it its account's latest with the account now pledged to
-     * beneficiary (all zero: none), and drops the account's pending digests at or below its
-     * sequence. */
+     * beneficiary (all zero: none), drops the account's pending digests at or below its
+     * sequence and marks its held rises below it superseded. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
+    /* DESIGN rule 6: records rec (no cursor; accepted_at is when it was held) as held,
+     * consuming its sequence in its account's row, which must exist (the first record of
+     * an account is never held), and drops the account's pending digests at or below it. */
+    custos_rc (*put_held)(void *impl, const custos_record *rec, custos_error *err);
+    /* CUSTOS_ERR_NOT_FOUND when the digest was never held. */
+    custos_rc (*find_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], bool *superseded,
+                           uint32_t *n_signers, custos_error *err);
     /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
     custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
                             custos_error *err);
@@ -206,6 +213,19 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
                                               custos_error *err)
 {
     return s->ops->put_accepted(s->impl, rec, beneficiary, err);
+}
+
+static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,
+                                          custos_error *err)
+{
+    return s->ops->put_held(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_find_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                           bool *superseded, uint32_t *n_signers,
+                                           custos_error *err)
+{
+    return s->ops->find_held(s->impl, digest, superseded, n_signers, err);
 }
 
 static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,

@@ -68,6 +68,10 @@ enum pg_wstmt {
     W_SET_CHAIN,
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
+    W_PUT_HELD,
+    W_HOLD_SEQUENCE,
+    W_FIND_HELD,
+    W_SUPERSEDE_HELD,
     W_COUNT
 };
 
@@ -106,6 +110,16 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          2, {PG_BYTEA, PG_BYTEA}},
     [W_PRUNE_PENDING] = {"DELETE FROM pending WHERE account = $1 AND sequence <= $2", 2,
                          {PG_BYTEA, PG_BYTEA}},
+    [W_PUT_HELD] = {"INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
+    [W_HOLD_SEQUENCE] = {"UPDATE accounts SET last_sequence = $2 WHERE account = $1", 2,
+                         {PG_BYTEA, PG_BYTEA}},
+    [W_FIND_HELD] = {"SELECT superseded::int, length(signers) FROM held WHERE digest = $1", 1,
+                     {PG_BYTEA}},
+    [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
+                          "AND sequence < $2",
+                          2, {PG_BYTEA, PG_BYTEA}},
     [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
                      {PG_INT8, PG_BYTEA}},
     [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
@@ -704,6 +718,85 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec,
         rc = pg_run(&s->w, W_PRUNE_SIGNERS, &p, "prune pending", NULL, err);
     if (rc == CUSTOS_OK)
         rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_SUPERSEDE_HELD, &p, "supersede held", NULL, err);
+    return rc;
+}
+
+static custos_rc pg_put_held(void *impl, const custos_record *rec, custos_error *err)
+{
+    pg_store *s = impl;
+    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
+        rec->n_signers == 0 || rec->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: held record with %zu signers for %zu signatures "
+                                "cannot be stored", rec->n_signers, rec->sub.n_sigs);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc rc = pg_encode_submission(&rec->sub, &blob, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    uint8_t seq[8], at[8];
+    pg_put_u64(seq, rec->sub.att.sequence);
+    pg_put_u64(at, rec->accepted_at);
+    const uint8_t *account = rec->sub.att.account;
+
+    pg_params p = {.n = 0};
+    pg_param(&p, rec->digest, CUSTOS_HASH_LEN);
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    pg_param(&p, seq, sizeof seq);
+    pg_param(&p, at, sizeof at);
+    pg_param(&p, blob, len);
+    pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    rc = pg_run(&s->w, W_PUT_HELD, &p, "put held", NULL, err);
+    free(blob);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    /* The held rise consumes its sequence (rule 4) but leaves the latest record as it is. */
+    p.n = 0;
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    pg_param(&p, seq, sizeof seq);
+    PGresult *res = NULL;
+    rc = pg_run(&s->w, W_HOLD_SEQUENCE, &p, "hold sequence", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool updated = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!updated)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: a held record needs an account with a published one");
+    rc = pg_run(&s->w, W_PRUNE_SIGNERS, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
+    return rc;
+}
+
+static custos_rc pg_find_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              bool *superseded, uint32_t *n_signers, custos_error *err)
+{
+    pg_store *s = impl;
+    pg_params p = {.n = 0};
+    pg_param(&p, digest, CUSTOS_HASH_LEN);
+    PGresult *res = NULL;
+    custos_rc rc = pg_run(&s->w, W_FIND_HELD, &p, "find held", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = CUSTOS_ERR_NOT_FOUND;
+    uint64_t flag = 0, bytes = 0;
+    if (PQntuples(res) == 1) {
+        rc = pg_get_uint(res, 0, 0, &flag, "superseded", err);
+        if (rc == CUSTOS_OK)
+            rc = pg_get_uint(res, 0, 1, &bytes, "signers", err);
+        if (rc == CUSTOS_OK) {
+            *superseded = flag != 0;
+            *n_signers = (uint32_t)(bytes / CUSTOS_ADDRESS_LEN);
+        }
+    }
+    PQclear(res);
     return rc;
 }
 
@@ -920,6 +1013,8 @@ static const gw_store_ops pg_ops = {
     .put_pending = pg_put_pending,
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
+    .put_held = pg_put_held,
+    .find_held = pg_find_held,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,
     .read_audit = pg_read_audit,

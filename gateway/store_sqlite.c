@@ -41,6 +41,10 @@ enum sq_wstmt {
     W_SET_CHAIN,
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
+    W_PUT_HELD,
+    W_HOLD_SEQUENCE,
+    W_FIND_HELD,
+    W_SUPERSEDE_HELD,
     W_COUNT
 };
 
@@ -72,6 +76,11 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                         "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
+    [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
+    [W_FIND_HELD] = "SELECT superseded, length(signers) FROM held WHERE digest = ?1",
+    [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
 };
 
 enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
@@ -443,6 +452,27 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return sq_step_done(s->wdb, st, "put pending signer", err);
 }
 
+/* Drops the account's pending digests at or below seq; with supersede, also marks its
+ * held rises below seq superseded (a later record was published over them). */
+static custos_rc sq_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t seq[8], bool supersede, custos_error *err)
+{
+    /* Signers first: their delete finds the digests through the pending rows. */
+    const enum sq_wstmt prune[3] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING, W_SUPERSEDE_HELD};
+    for (int i = 0; i < (supersede ? 3 : 2); i++) {
+        sqlite3_stmt *st = s->w[prune[i]];
+        int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 2, seq, 8, SQLITE_STATIC);
+        custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "prune pending", err)
+                              : sq_fail(s->wdb, rc, "prune pending", err);
+        (void)sqlite3_clear_bindings(st);
+        if (out != CUSTOS_OK)
+            return out;
+    }
+    return CUSTOS_OK;
+}
+
 static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
                                  const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
@@ -510,20 +540,89 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     if (out != CUSTOS_OK)
         return out;
 
-    /* Signers first: their delete finds the digests through the pending rows. */
-    const enum sq_wstmt prune[2] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING};
-    for (int i = 0; i < 2; i++) {
-        st = s->w[prune[i]];
-        rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
-        out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "prune pending", err)
-                              : sq_fail(s->wdb, rc, "prune pending", err);
-        (void)sqlite3_clear_bindings(st);
-        if (out != CUSTOS_OK)
-            return out;
+    return sq_prune(s, account, seq, true, err);
+}
+
+static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error *err)
+{
+    sq_store *s = impl;
+    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
+        rec->n_signers == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: held record with %zu signers for %zu signatures "
+                                "cannot be stored", rec->n_signers, rec->sub.n_sigs);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc out = sq_encode_submission(&rec->sub, &blob, &len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (len > INT_MAX) {
+        free(blob);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
     }
-    return CUSTOS_OK;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    uint8_t seq[8];
+    sq_put_u64(seq, rec->sub.att.sequence);
+    const uint8_t *account = rec->sub.att.account;
+
+    sqlite3_stmt *st = s->w[W_PUT_HELD];
+    int rc = sqlite3_bind_blob(st, 1, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, blob, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+                               SQLITE_STATIC);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put held", err)
+                          : sq_fail(s->wdb, rc, "put held", err);
+    (void)sqlite3_clear_bindings(st);
+    free(blob);
+    if (out != CUSTOS_OK)
+        return out;
+
+    /* The held rise consumes its sequence (rule 4) but leaves the latest record as it is. */
+    st = s->w[W_HOLD_SEQUENCE];
+    rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "hold sequence", err)
+                          : sq_fail(s->wdb, rc, "hold sequence", err);
+    (void)sqlite3_clear_bindings(st);
+    if (out != CUSTOS_OK)
+        return out;
+    if (sqlite3_changes(s->wdb) != 1)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: a held record needs an account with a published one");
+    return sq_prune(s, account, seq, false, err);
+}
+
+static custos_rc sq_find_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              bool *superseded, uint32_t *n_signers, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_FIND_HELD];
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "find held", err);
+    if (out != CUSTOS_OK)
+        return out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *superseded = sqlite3_column_int64(st, 0) != 0;
+        *n_signers = (uint32_t)(sqlite3_column_int64(st, 1) / CUSTOS_ADDRESS_LEN);
+    }
+    int rrc = sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rrc == SQLITE_OK ? CUSTOS_ERR_NOT_FOUND : sq_fail(s->wdb, rrc, "find held", err);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s->wdb, rc, "find held", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find held", err);
 }
 
 static custos_rc sq_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
@@ -764,6 +863,8 @@ static const gw_store_ops sq_ops = {
     .put_pending = sq_put_pending,
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
+    .put_held = sq_put_held,
+    .find_held = sq_find_held,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,
     .read_audit = sq_read_audit,

@@ -21,7 +21,8 @@ typedef struct custos_client custos_client;
 typedef enum custos_state {
     CUSTOS_STATE_UNSPECIFIED = 0,
     CUSTOS_STATE_PENDING = 1,
-    CUSTOS_STATE_ACCEPTED = 2
+    CUSTOS_STATE_ACCEPTED = 2,
+    CUSTOS_STATE_HELD = 3 /* durable, not published: a rise beyond the breaker bound */
 } custos_state;
 
 /* The gateway's answer to one submission. */
