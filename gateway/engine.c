@@ -438,6 +438,76 @@ static custos_rc eng_breaker_holds(gw_engine *e, const gw_feed *feed, const eng_
     return CUSTOS_OK;
 }
 
+/* Publishes a held record now (rule 6 release): it gets the next cursor and its chain
+ * link, leaves the held table, and becomes its account's latest. The pledge rule is
+ * checked again against the account as it is now; a refusal is left in o. */
+static custos_rc eng_publish_held(gw_engine *e, const eng_account *acct, custos_record *held,
+                                  uint64_t now, uint64_t *head, gw_submit_outcome *o,
+                                  custos_error *err)
+{
+    uint8_t next_beneficiary[CUSTOS_ADDRESS_LEN];
+    if (!eng_pledge_allows(acct, &held->sub.att, next_beneficiary, o))
+        return CUSTOS_OK;
+    held->cursor = *head + 1;
+    held->state = CUSTOS_STATE_ACCEPTED;
+    held->accepted_at = now;
+    custos_chain_link(e->group_chain, held->cursor, held->digest, held->chain_hash);
+    custos_rc rc = gw_store_drop_held(&e->store, held->digest, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_put_accepted(&e->store, held, next_beneficiary, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    memcpy(e->group_chain, held->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    *head = held->cursor;
+    eng_overlay_set(e, held->sub.att.account, held->sub.att.sequence, held->sub.feed,
+                    next_beneficiary, &held->sub.att.collateral_value);
+    o->state = CUSTOS_STATE_ACCEPTED;
+    o->cursor = held->cursor;
+    o->signatures = (uint32_t)held->n_signers;
+    return CUSTOS_OK;
+}
+
+/* Rule 6, release by a larger quorum: signatures sent for a held digest add up, and at the
+ * feed's breaker_release_threshold distinct signers it is published. Only the newest held
+ * record of an account can be here: a later one, held or published, supersedes it. */
+static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *acct,
+                                 custos_record *held, uint64_t now, uint64_t *head,
+                                 custos_error *err)
+{
+    const gw_feed *feed = it->ver.feed;
+    gw_submit_outcome *o = &it->out;
+    if (strcmp(held->sub.feed, it->sub.feed) != 0) {
+        eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+                   "this attestation is held under feed '%s', not '%s'", held->sub.feed,
+                   it->sub.feed);
+        return CUSTOS_OK;
+    }
+    size_t known = held->n_signers;
+    for (size_t i = 0; i < it->ver.n_signers && held->n_signers < CUSTOS_MAX_SIGNATURES; i++) {
+        bool have = false;
+        for (size_t j = 0; j < held->n_signers && !have; j++)
+            have = memcmp(held->signers[j], it->ver.signers[i], CUSTOS_ADDRESS_LEN) == 0;
+        if (have)
+            continue;
+        memcpy(held->signers[held->n_signers], it->ver.signers[i], CUSTOS_ADDRESS_LEN);
+        held->sub.sigs[held->n_signers] = it->sub.sigs[i];
+        held->n_signers++;
+        held->sub.n_sigs = held->n_signers;
+    }
+    o->signatures = (uint32_t)held->n_signers;
+    o->threshold = feed->breaker_release_threshold;
+    /* A feed whose breaker was switched off since keeps its held records for an operator. */
+    if (feed->breaker_release_threshold != 0 &&
+        held->n_signers >= feed->breaker_release_threshold)
+        return eng_publish_held(e, acct, held, now, head, o, err);
+    o->state = CUSTOS_STATE_HELD;
+    o->duplicate = held->n_signers == known;
+    if (o->duplicate)
+        return CUSTOS_OK;
+    custos_rc rc = gw_store_drop_held(&e->store, held->digest, err);
+    return rc == CUSTOS_OK ? gw_store_put_held(&e->store, held, err) : rc;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -465,24 +535,22 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         }
         if (rc != CUSTOS_ERR_NOT_FOUND)
             return rc;
+        custos_record held;
         bool superseded = false;
-        rc = gw_store_find_held(&e->store, it->ver.digest, &superseded, &n_signers, err);
-        if (rc == CUSTOS_OK && !superseded) {
-            /* Rule 4 as above: the held record is what this attestation became. */
-            o->state = CUSTOS_STATE_HELD;
-            o->duplicate = true;
-            o->signatures = n_signers;
-            return CUSTOS_OK;
-        }
-        if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
-            return rc;
+        rc = gw_store_get_held(&e->store, it->ver.digest, &held, &superseded, err);
         if (rc == CUSTOS_OK) {
-            eng_refuse(o, CUSTOS_REASON_REPLAY,
-                       "this attestation was held by the circuit breaker and superseded by a "
-                       "later one of the account (sequence %" PRIu64 "); it is never published",
-                       acct->last_sequence);
-            return CUSTOS_OK;
+            rc = superseded ? CUSTOS_OK : eng_cosign_held(e, it, acct, &held, now, head, err);
+            if (superseded)
+                eng_refuse(o, CUSTOS_REASON_REPLAY,
+                           "this attestation was held by the circuit breaker and superseded "
+                           "by a later one of the account (sequence %" PRIu64
+                           "); it is never published",
+                           acct->last_sequence);
+            custos_record_clear(&held);
+            return rc;
         }
+        if (rc != CUSTOS_ERR_NOT_FOUND)
+            return rc;
         eng_refuse(o, CUSTOS_REASON_REPLAY,
                    "sequence %" PRIu64 " is not above %" PRIu64
                    ", the last accepted sequence of this account",

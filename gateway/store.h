@@ -89,11 +89,17 @@ typedef struct gw_store_ops {
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
     /* DESIGN rule 6: records rec (no cursor; accepted_at is when it was held) as held,
      * consuming its sequence in its account's row, which must exist (the first record of
-     * an account is never held), and drops the account's pending digests at or below it. */
+     * an account is never held), drops the account's pending digests at or below it and
+     * marks its older held rises superseded: only the newest can be released. */
     custos_rc (*put_held)(void *impl, const custos_record *rec, custos_error *err);
-    /* CUSTOS_ERR_NOT_FOUND when the digest was never held. */
-    custos_rc (*find_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], bool *superseded,
-                           uint32_t *n_signers, custos_error *err);
+    /* The held record of digest (state HELD, cursor 0) and whether a later published record
+     * superseded it; CUSTOS_ERR_NOT_FOUND when the digest is not held. out must be
+     * released with custos_record_clear. */
+    custos_rc (*get_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_record *out,
+                          bool *superseded, custos_error *err);
+    /* Forgets a held digest: it was published (put_accepted), or is stored again with more
+     * signatures (put_held). */
+    custos_rc (*drop_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_error *err);
     /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
     custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
                             custos_error *err);
@@ -221,11 +227,17 @@ static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,
     return s->ops->put_held(s->impl, rec, err);
 }
 
-static inline custos_rc gw_store_find_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
-                                           bool *superseded, uint32_t *n_signers,
+static inline custos_rc gw_store_get_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                          custos_record *out, bool *superseded,
+                                          custos_error *err)
+{
+    return s->ops->get_held(s->impl, digest, out, superseded, err);
+}
+
+static inline custos_rc gw_store_drop_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
                                            custos_error *err)
 {
-    return s->ops->find_held(s->impl, digest, superseded, n_signers, err);
+    return s->ops->drop_held(s->impl, digest, err);
 }
 
 static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,

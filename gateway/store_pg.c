@@ -70,7 +70,8 @@ enum pg_wstmt {
     W_APPEND_AUDIT,
     W_PUT_HELD,
     W_HOLD_SEQUENCE,
-    W_FIND_HELD,
+    W_GET_HELD,
+    W_DROP_HELD,
     W_SUPERSEDE_HELD,
     W_COUNT
 };
@@ -115,8 +116,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                     6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
     [W_HOLD_SEQUENCE] = {"UPDATE accounts SET last_sequence = $2 WHERE account = $1", 2,
                          {PG_BYTEA, PG_BYTEA}},
-    [W_FIND_HELD] = {"SELECT superseded::int, length(signers) FROM held WHERE digest = $1", 1,
-                     {PG_BYTEA}},
+    [W_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
+                    "superseded::int FROM held WHERE digest = $1",
+                    1, {PG_BYTEA}},
+    [W_DROP_HELD] = {"DELETE FROM held WHERE digest = $1", 1, {PG_BYTEA}},
     [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
                           "AND sequence < $2",
                           2, {PG_BYTEA, PG_BYTEA}},
@@ -772,32 +775,44 @@ static custos_rc pg_put_held(void *impl, const custos_record *rec, custos_error 
     rc = pg_run(&s->w, W_PRUNE_SIGNERS, &p, "prune pending", NULL, err);
     if (rc == CUSTOS_OK)
         rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_SUPERSEDE_HELD, &p, "supersede held", NULL, err);
     return rc;
 }
 
-static custos_rc pg_find_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
-                              bool *superseded, uint32_t *n_signers, custos_error *err)
+static custos_rc pg_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_record *out, bool *superseded, custos_error *err)
 {
     pg_store *s = impl;
+    memset(out, 0, sizeof *out);
     pg_params p = {.n = 0};
     pg_param(&p, digest, CUSTOS_HASH_LEN);
     PGresult *res = NULL;
-    custos_rc rc = pg_run(&s->w, W_FIND_HELD, &p, "find held", &res, err);
+    custos_rc rc = pg_run(&s->w, W_GET_HELD, &p, "get held", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = CUSTOS_ERR_NOT_FOUND;
-    uint64_t flag = 0, bytes = 0;
     if (PQntuples(res) == 1) {
-        rc = pg_get_uint(res, 0, 0, &flag, "superseded", err);
+        uint64_t flag = 0;
+        rc = pg_get_uint(res, 0, 6, &flag, "superseded", err);
         if (rc == CUSTOS_OK)
-            rc = pg_get_uint(res, 0, 1, &bytes, "signers", err);
+            rc = pg_row_to_record(res, 0, out, err);
         if (rc == CUSTOS_OK) {
+            out->state = CUSTOS_STATE_HELD;
             *superseded = flag != 0;
-            *n_signers = (uint32_t)(bytes / CUSTOS_ADDRESS_LEN);
         }
     }
     PQclear(res);
     return rc;
+}
+
+static custos_rc pg_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_error *err)
+{
+    pg_store *s = impl;
+    pg_params p = {.n = 0};
+    pg_param(&p, digest, CUSTOS_HASH_LEN);
+    return pg_run(&s->w, W_DROP_HELD, &p, "drop held", NULL, err);
 }
 
 static custos_rc pg_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
@@ -1014,7 +1029,8 @@ static const gw_store_ops pg_ops = {
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
     .put_held = pg_put_held,
-    .find_held = pg_find_held,
+    .get_held = pg_get_held,
+    .drop_held = pg_drop_held,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,
     .read_audit = pg_read_audit,

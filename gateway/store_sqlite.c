@@ -43,7 +43,8 @@ enum sq_wstmt {
     W_APPEND_AUDIT,
     W_PUT_HELD,
     W_HOLD_SEQUENCE,
-    W_FIND_HELD,
+    W_GET_HELD,
+    W_DROP_HELD,
     W_SUPERSEDE_HELD,
     W_COUNT
 };
@@ -79,7 +80,9 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
-    [W_FIND_HELD] = "SELECT superseded, length(signers) FROM held WHERE digest = ?1",
+    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, superseded "
+                   "FROM held WHERE digest = ?1",
+    [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
 };
 
@@ -453,7 +456,7 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
 }
 
 /* Drops the account's pending digests at or below seq; with supersede, also marks its
- * held rises below seq superseded (a later record was published over them). */
+ * held rises below seq superseded (a later record was published or held over them). */
 static custos_rc sq_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
                           const uint8_t seq[8], bool supersede, custos_error *err)
 {
@@ -600,29 +603,46 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
     if (sqlite3_changes(s->wdb) != 1)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: a held record needs an account with a published one");
-    return sq_prune(s, account, seq, false, err);
+    return sq_prune(s, account, seq, true, err);
 }
 
-static custos_rc sq_find_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
-                              bool *superseded, uint32_t *n_signers, custos_error *err)
+static custos_rc sq_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_record *out, bool *superseded, custos_error *err)
 {
     sq_store *s = impl;
-    sqlite3_stmt *st = s->w[W_FIND_HELD];
-    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
-                                                         SQLITE_STATIC), "find held", err);
-    if (out != CUSTOS_OK)
-        return out;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = s->w[W_GET_HELD];
+    custos_rc res = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "get held", err);
+    if (res != CUSTOS_OK)
+        return res;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *superseded = sqlite3_column_int64(st, 0) != 0;
-        *n_signers = (uint32_t)(sqlite3_column_int64(st, 1) / CUSTOS_ADDRESS_LEN);
+        res = sq_row_to_record(st, out, err);
+        out->state = CUSTOS_STATE_HELD;
+        *superseded = sqlite3_column_int64(st, 6) != 0;
+    } else if (rc == SQLITE_DONE) {
+        res = CUSTOS_ERR_NOT_FOUND;
+    } else {
+        res = sq_fail(s->wdb, rc, "get held", err);
     }
     int rrc = sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return rrc == SQLITE_OK ? CUSTOS_ERR_NOT_FOUND : sq_fail(s->wdb, rrc, "find held", err);
-    if (rc != SQLITE_ROW)
-        return sq_fail(s->wdb, rc, "find held", err);
-    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find held", err);
+    if ((res == CUSTOS_OK || res == CUSTOS_ERR_NOT_FOUND) && rrc != SQLITE_OK) {
+        if (res == CUSTOS_OK)
+            custos_record_clear(out);
+        res = sq_fail(s->wdb, rrc, "get held", err);
+    }
+    return res;
+}
+
+static custos_rc sq_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_DROP_HELD];
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "drop held", err);
+    return out == CUSTOS_OK ? sq_step_done(s->wdb, st, "drop held", err) : out;
 }
 
 static custos_rc sq_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
@@ -864,7 +884,8 @@ static const gw_store_ops sq_ops = {
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
     .put_held = sq_put_held,
-    .find_held = sq_find_held,
+    .get_held = sq_get_held,
+    .drop_held = sq_drop_held,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,
     .read_audit = sq_read_audit,

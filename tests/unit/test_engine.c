@@ -630,6 +630,54 @@ static void test_breaker_restart(void **state)
     assert_int_equal(o.cursor, 2);
 }
 
+/* Release by a larger quorum: the auditor's signature brings the held rise to the
+ * feed's breaker_release_threshold (2) and it is published then, with the next cursor;
+ * a newer held rise supersedes an older one. */
+static void test_breaker_larger_quorum(void **state)
+{
+    fixture *f = *state;
+    listener l = {.last_head = 0};
+    pthread_mutex_init(&l.lock, NULL);
+    gw_engine_set_commit_listener(f->engine, on_commit, &l);
+    gw_submit_outcome o = submit_signed(f, "guard", 0x73, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "guard", 0x73, 2, 0, 3000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    /* Sequence 2 was superseded by the held 3: more signatures cannot publish it. */
+    o = submit_signed(f, "guard", 0x73, 2, 0, 3000, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "superseded"));
+    assert_int_equal(gw_engine_head(f->engine), 1);
+
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.cursor, 2);
+    assert_int_equal(o.signatures, 2);
+    assert_int_equal(gw_engine_head(f->engine), 2);
+    pthread_mutex_lock(&l.lock);
+    assert_int_equal(l.last_head, 2);
+    pthread_mutex_unlock(&l.lock);
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, 2);
+
+    custos_record rec;
+    custos_error err;
+    uint8_t account[32];
+    memset(account, 0x73, sizeof account);
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 3);
+    assert_int_equal(rec.n_signers, 2);
+    assert_memory_equal(rec.signers[0], addrs[K_GUARD_C], CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(rec.signers[1], addrs[K_GUARD_AUD], CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+    /* The next rise is measured from the released 4000. */
+    o = submit_signed(f, "guard", 0x73, 4, 0, 4400, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+}
+
 /* Without a breaker (solo), any rise flows. */
 static void test_breaker_off(void **state)
 {
@@ -802,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_larger_quorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),

@@ -543,19 +543,25 @@ static void test_held(void **state)
     make_record(&h, 0, 0xc1, 2, 0x11);
     h.state = CUSTOS_STATE_HELD;
     bool superseded = true;
-    uint32_t n_signers = 0;
+    custos_record got;
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_find_held(&f->store, h.digest, &superseded, &n_signers, &err),
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err),
                      CUSTOS_ERR_NOT_FOUND);
     if (gw_store_put_held(&f->store, &h, &err) != CUSTOS_OK)
         fail_msg("put_held: %s", err.message);
     assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
 
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_find_held(&f->store, h.digest, &superseded, &n_signers, &err),
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err),
                      CUSTOS_OK);
     assert_false(superseded);
-    assert_int_equal(n_signers, 2);
+    assert_int_equal(got.state, CUSTOS_STATE_HELD);
+    assert_int_equal(got.cursor, 0);
+    assert_int_equal(got.accepted_at, h.accepted_at);
+    assert_memory_equal(&got.sub.att, &h.sub.att, sizeof h.sub.att);
+    assert_int_equal(got.n_signers, 2);
+    assert_memory_equal(got.signers, h.signers, 2 * CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&got);
     /* The same digest twice, and an account with nothing published, are refused. */
     assert_int_not_equal(gw_store_put_held(&f->store, &h, &err), CUSTOS_OK);
     gw_store_rollback(&f->store);
@@ -574,19 +580,38 @@ static void test_held(void **state)
     assert_int_equal(l.n, 1);
     assert_int_equal(l.a[0].last_sequence, 2);
     assert_int_equal(l.a[0].last_cursor, 1);
-    custos_record got;
     assert_int_equal(gw_store_get_latest(&f->store, r1.sub.att.account, &got, &err), CUSTOS_OK);
     assert_same_record(&got, &r1);
     custos_record_clear(&got);
     custos_submission pend;
     assert_int_equal(gw_store_get_pending(&f->store, d2, &pend, &err), CUSTOS_ERR_NOT_FOUND);
 
-    make_record(&r3, 2, 0xc1, 3, 0);
+    /* A later held record supersedes it; a later published one supersedes that. */
+    custos_record h3;
+    make_record(&h3, 0, 0xc1, 3, 0x13);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_held(&f->store, &h3, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err), CUSTOS_OK);
+    assert_true(superseded);
+    custos_record_clear(&got);
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_false(superseded);
+    custos_record_clear(&got);
+    gw_store_rollback(&f->store);
+    make_record(&r3, 2, 0xc1, 4, 0);
     put_committed(&f->store, &r3);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_find_held(&f->store, h.digest, &superseded, &n_signers, &err),
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
                      CUSTOS_OK);
     assert_true(superseded);
+    custos_record_clear(&got);
+    /* Dropped (published): gone from the held table. */
+    assert_int_equal(gw_store_drop_held(&f->store, h3.digest, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_ERR_NOT_FOUND);
     gw_store_rollback(&f->store);
 }
 
