@@ -38,6 +38,7 @@
 #include "custos/chain.h"
 #include "custos/u256.h"
 
+#include "audit.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -54,7 +55,15 @@
  * committer) or DONE (refused and answered: the committer skips it). */
 typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 
+/* Longest audit payload of an operator's release ("release 0xDIGEST note=..."). */
+#define ENG_RELEASE_PAYLOAD_MAX 512
+
 typedef struct eng_item {
+    /* An operator's release of a held digest (ver.digest) rather than a submission: not
+     * verified, and applied by eng_apply_release. */
+    bool release;
+    char actor[CUSTOS_AUDIT_ACTOR_MAX + 1];
+    char payload[ENG_RELEASE_PAYLOAD_MAX + 1];
     custos_submission sub;
     char request_id[GW_REQUEST_ID_MAX + 1];
     gw_verified ver;
@@ -508,6 +517,61 @@ static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *
     return rc == CUSTOS_OK ? gw_store_put_held(&e->store, held, err) : rc;
 }
 
+/* An operator's release (gw_engine_release_held) inside the open transaction: the held
+ * record is published and the audit entry appended in the same commit, or neither. */
+static custos_rc eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                                   custos_error *err)
+{
+    gw_submit_outcome *o = &it->out;
+    memcpy(o->digest, it->ver.digest, CUSTOS_HASH_LEN);
+    custos_record held;
+    bool superseded = false;
+    custos_rc rc = gw_store_get_held(&e->store, it->ver.digest, &held, &superseded, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        o->release = GW_RELEASE_NOT_FOUND;
+        snprintf(o->detail, sizeof o->detail,
+                 "no held attestation has this digest (never held, or already published)");
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_OK)
+        return rc;
+    const uint8_t *account = held.sub.att.account;
+    const eng_account *acct = eng_account_find(e, account);
+    if (gw_store_shared(&e->store)) {
+        /* Other replicas may have moved the account: decide on its stored row. */
+        bool seen = false;
+        for (size_t j = 0; j < e->overlay_count && !seen; j++)
+            seen = memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0;
+        gw_store_account row;
+        rc = seen ? CUSTOS_OK : gw_store_get_account(&e->store, account, &row, err);
+        if (!seen && rc == CUSTOS_OK)
+            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+        if (rc != CUSTOS_OK) {
+            custos_record_clear(&held);
+            return rc;
+        }
+        acct = eng_account_find(e, account);
+    }
+    if (superseded) {
+        o->release = GW_RELEASE_SUPERSEDED;
+        snprintf(o->detail, sizeof o->detail,
+                 "superseded by a later attestation of the account (sequence %" PRIu64
+                 "); a superseded attestation is never published",
+                 acct != NULL ? acct->last_sequence : 0);
+        custos_record_clear(&held);
+        return CUSTOS_OK;
+    }
+    rc = eng_publish_held(e, acct, &held, now, head, o, err);
+    if (rc == CUSTOS_OK && o->reason != CUSTOS_REASON_NONE)
+        o->release = GW_RELEASE_REFUSED;
+    else if (rc == CUSTOS_OK)
+        rc = gw_audit_append(&e->store, it->actor, "release_held",
+                             (const uint8_t *)it->payload, strlen(it->payload), now,
+                             &o->audit_seq, err);
+    custos_record_clear(&held);
+    return rc;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -687,8 +751,10 @@ static void eng_log_outcome(const eng_item *it)
 
 static void eng_answer(eng_item *it)
 {
-    eng_log_outcome(it);
-    gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
+    if (!it->release) {
+        eng_log_outcome(it);
+        gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
+    }
     it->done(it->ctx, &it->out);
     gw_policy_release(it->ver.policy);
     custos_submission_clear(&it->sub);
@@ -713,6 +779,8 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
                               "store: record %llu has no chain hash", (unsigned long long)*head);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        if (items[i]->release)
+            continue; /* eng_apply_release reads its account's row itself */
         const uint8_t *account = items[i]->sub.att.account;
         bool seen = false;
         for (size_t j = 0; j < e->overlay_count && !seen; j++)
@@ -755,7 +823,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     if (rc == CUSTOS_OK && gw_store_shared(&e->store))
         rc = eng_reload(e, items, n, &head, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
-        rc = eng_apply(e, items[i], now, &head, &err);
+        rc = items[i]->release ? eng_apply_release(e, items[i], now, &head, &err)
+                               : eng_apply(e, items[i], now, &head, &err);
     /* Room in the cache is made before the commit, so merging after it cannot fail. */
     if (rc == CUSTOS_OK)
         rc = eng_cache_reserve(e, e->overlay_count, &err);
@@ -775,6 +844,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
             gw_submit_outcome *o = &items[i]->out;
             memset(o, 0, sizeof *o);
             memcpy(o->digest, items[i]->ver.digest, CUSTOS_HASH_LEN);
+            o->release = GW_RELEASE_UNAVAILABLE;
             eng_refuse(o, reason, "nothing was recorded, retry later: %s", err.message);
         }
     } else {
@@ -937,10 +1007,13 @@ static void *eng_verifier(void *arg)
         eng_item *it = e->queue[slot];
         pthread_mutex_unlock(&e->lock);
 
-        uint64_t started = gw_metrics_clock();
-        custos_reason r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
-                                               it->out.detail, sizeof it->out.detail);
-        gw_metrics_observe_verify(started);
+        custos_reason r = CUSTOS_REASON_NONE;
+        if (!it->release) {
+            uint64_t started = gw_metrics_clock();
+            r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
+                                     it->out.detail, sizeof it->out.detail);
+            gw_metrics_observe_verify(started);
+        }
         pthread_mutex_lock(&e->lock);
         if (r == CUSTOS_REASON_NONE) {
             e->stage[slot] = ENG_READY;
@@ -1193,6 +1266,8 @@ void gw_engine_free(gw_engine *e)
         eng_stop(e, e->n_verifiers, true);
 }
 
+static void eng_enqueue(gw_engine *e, eng_item *it);
+
 void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
                       gw_submit_done_fn done, void *ctx)
 {
@@ -1211,12 +1286,39 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id
         snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
     it->done = done;
     it->ctx = ctx;
+    eng_enqueue(e, it);
+}
 
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    if (it == NULL) {
+        gw_submit_outcome o;
+        memset(&o, 0, sizeof o);
+        o.release = GW_RELEASE_UNAVAILABLE;
+        eng_refuse(&o, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        done(ctx, &o);
+        return;
+    }
+    it->release = true;
+    memcpy(it->ver.digest, digest, CUSTOS_HASH_LEN);
+    snprintf(it->actor, sizeof it->actor, "%s", actor);
+    snprintf(it->payload, sizeof it->payload, "%s", payload);
+    it->done = done;
+    it->ctx = ctx;
+    eng_enqueue(e, it);
+}
+
+/* Gives it the next ticket, waiting while the ring is full. */
+static void eng_enqueue(gw_engine *e, eng_item *it)
+{
     pthread_mutex_lock(&e->lock);
     while (e->t_next - e->t_committed == e->queue_cap && !e->stopping)
         pthread_cond_wait(&e->not_full, &e->lock);
     if (e->stopping) {
         pthread_mutex_unlock(&e->lock);
+        it->out.release = GW_RELEASE_UNAVAILABLE;
         eng_refuse(&it->out, CUSTOS_REASON_UNAVAILABLE,
                    "the gateway is shutting down; nothing was recorded, retry");
         eng_answer(it);

@@ -19,6 +19,15 @@
 
 typedef struct gw_engine gw_engine;
 
+/* What an operator's release of a held attestation came to (gw_engine_release_held). */
+typedef enum gw_release_status {
+    GW_RELEASE_DONE = 0,     /* published: cursor set, audit_seq recorded */
+    GW_RELEASE_NOT_FOUND,    /* no held attestation has this digest */
+    GW_RELEASE_SUPERSEDED,   /* a later attestation of the account superseded it */
+    GW_RELEASE_REFUSED,      /* a rule refuses it now (reason and detail say which) */
+    GW_RELEASE_UNAVAILABLE   /* nothing was recorded: the store failed or shutdown */
+} gw_release_status;
+
 /* The outcome of one submission, valid only during the completion callback. */
 typedef struct gw_submit_outcome {
     custos_reason reason;     /* CUSTOS_REASON_NONE when not refused */
@@ -29,6 +38,8 @@ typedef struct gw_submit_outcome {
     uint32_t signatures;      /* distinct valid signers known for the digest */
     uint32_t threshold;
     uint64_t cursor;          /* set when ACCEPTED */
+    gw_release_status release; /* gw_engine_release_held only */
+    uint64_t audit_seq;        /* gw_engine_release_held: its audit entry, when DONE */
 } gw_submit_outcome;
 
 /* Called exactly once per gw_engine_submit: from one of the engine's verifier threads
@@ -61,6 +72,14 @@ void gw_engine_free(gw_engine *e);
  * NULL) names the call in the engine's log lines about this submission. */
 void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
                       gw_submit_done_fn done, void *ctx);
+
+/* DESIGN rule 6, an operator's release: publishes the held attestation with this digest
+ * (the next cursor, its chain link, Watch and the publisher see it) and appends the audit
+ * entry (actor, action "release_held", payload) in the same transaction, through the
+ * committer in ticket order like a submission. done is called exactly once, as for
+ * gw_engine_submit, with out->release saying what happened. payload is copied. */
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
