@@ -78,6 +78,8 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id
  * entry (actor, action "release_held", payload) in the same transaction, through the
  * committer in ticket order like a submission. done is called exactly once, as for
  * gw_engine_submit, with out->release saying what happened. payload is copied. */
+/* The longest release note an operator may give (it goes into the payload). */
+#define GW_RELEASE_NOTE_MAX 256
 void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
                             const char *payload, gw_submit_done_fn done, void *ctx);
 

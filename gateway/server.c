@@ -15,6 +15,7 @@
  * the stream list, whichever way it ends. */
 #include "server.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1317,6 +1318,33 @@ static void handle_set_feed_policy(call *c)
 
 /* The circuit breaker (DESIGN rule 6) holds nothing yet: the request is checked, then
  * answered UNIMPLEMENTED, and nothing is recorded. */
+/* The committer's answer to an operator's release (rule 6). */
+static void release_held_done(void *ctx, const gw_submit_outcome *o)
+{
+    call *c = ctx;
+    switch (o->release) {
+    case GW_RELEASE_DONE:
+        gw_log(GW_LOG_INFO, "admin", "release_held (audit entry %" PRIu64
+               "): published with cursor %" PRIu64, o->audit_seq, o->cursor);
+        admin_finish(c, GW_ADMIN_DONE, o->audit_seq, NULL);
+        break;
+    case GW_RELEASE_NOT_FOUND:
+        admin_finish(c, GW_ADMIN_NOT_FOUND, 0, o->detail);
+        break;
+    case GW_RELEASE_SUPERSEDED:
+        admin_finish(c, GW_ADMIN_PRECONDITION, 0, o->detail);
+        break;
+    case GW_RELEASE_REFUSED:
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
+                     o->reason, NULL);
+        break;
+    case GW_RELEASE_UNAVAILABLE:
+        admin_finish(c, GW_ADMIN_UNAVAILABLE, 0, o->detail);
+        break;
+    }
+    call_unref(c);
+}
+
 static void handle_release_held(call *c)
 {
     char name[GW_CLIENT_NAME_MAX + 1];
@@ -1327,14 +1355,26 @@ static void handle_release_held(call *c)
     if (req == NULL)
         return;
     char detail[160];
+    const char *note = req->note != NULL ? req->note : "";
     if (req->digest.len != CUSTOS_HASH_LEN) {
         snprintf(detail, sizeof detail, "digest must be 32 bytes, got %zu", req->digest.len);
         unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    } else if (strlen(note) > GW_RELEASE_NOTE_MAX || strpbrk(note, "\r\n") != NULL) {
+        snprintf(detail, sizeof detail, "note must be one line of at most %d bytes",
+                 GW_RELEASE_NOTE_MAX);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
     } else {
-        unary_finish(c, GRPC_STATUS_UNIMPLEMENTED,
-                     "this gateway has no circuit breaker yet, so it holds no attestation to "
-                     "release; nothing was changed",
-                     CUSTOS_REASON_NONE, NULL);
+        char hex[2 + 2 * CUSTOS_HASH_LEN + 1];
+        char payload[sizeof hex + GW_RELEASE_NOTE_MAX + 32];
+        if (custos_hex_encode(req->digest.data, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK) {
+            unary_finish(c, GRPC_STATUS_INTERNAL, "digest could not be encoded",
+                         CUSTOS_REASON_INTERNAL, NULL);
+        } else {
+            snprintf(payload, sizeof payload, "release %s note=%s", hex, note);
+            call_ref(c);
+            gw_engine_release_held(c->srv->engine, req->digest.data, name, payload,
+                                   release_held_done, c);
+        }
     }
     custos__v1__release_held_request__free_unpacked(req, NULL);
 }
