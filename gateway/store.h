@@ -114,6 +114,11 @@ typedef struct gw_store_ops {
                             custos_record *out, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
+     * account when account is NULL, oldest first; each out[i] must be released with
+     * custos_record_clear. */
+    custos_rc (*list_held)(void *impl, const uint8_t *account, custos_record *out, size_t max,
+                           size_t *n, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -270,6 +275,13 @@ static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_r
                                            size_t max, size_t *n, custos_error *err)
 {
     return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
+                                           custos_record *out, size_t max, size_t *n,
+                                           custos_error *err)
+{
+    return s->ops->list_held(s->impl, account, out, max, n, err);
 }
 
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,

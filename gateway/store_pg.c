@@ -131,7 +131,7 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
+enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -143,6 +143,10 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
+    [R_LIST_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea "
+                     "FROM held WHERE NOT superseded AND ($1::bytea IS NULL OR account = $1) "
+                     "ORDER BY held_at, digest LIMIT $2",
+                     2, {PG_BYTEA, PG_INT8}},
     [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
@@ -897,6 +901,41 @@ static custos_rc pg_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN
     return rc;
 }
 
+static custos_rc pg_list_held(void *impl, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    pg_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    uint8_t limit[8];
+    pg_put_u64(limit, max > INT32_MAX ? INT32_MAX : max);
+    pg_params p = {.n = 0};
+    pg_param(&p, account, account != NULL ? CUSTOS_HASH_LEN : 0); /* NULL value: SQL NULL */
+    pg_param(&p, limit, sizeof limit);
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_LIST_HELD, &p, "list held", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    int rows = PQntuples(res);
+    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
+        rc = pg_row_to_record(res, row, &out[*n], err);
+        if (rc == CUSTOS_OK)
+            out[(*n)++].state = CUSTOS_STATE_HELD;
+    }
+    PQclear(res);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
 static custos_rc pg_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err)
 {
@@ -1030,6 +1069,7 @@ static const gw_store_ops pg_ops = {
     .put_accepted = pg_put_accepted,
     .put_held = pg_put_held,
     .get_held = pg_get_held,
+    .list_held = pg_list_held,
     .drop_held = pg_drop_held,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,

@@ -86,7 +86,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_COUNT };
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -98,6 +98,9 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
     [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                      "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
+                    "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
+                    "ORDER BY held_at, digest LIMIT ?2",
 };
 
 typedef struct sq_store {
@@ -784,6 +787,45 @@ static custos_rc sq_read_from(void *impl, uint64_t after, custos_record *out, si
 }
 
 /* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc sq_list_held(void *impl, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_LIST_HELD];
+    custos_rc res = CUSTOS_OK;
+    int rc = account != NULL ? sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT)
+                             : sqlite3_bind_null(st, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "list held", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = sq_row_to_record(st, &out[*n], err);
+            if (res != CUSTOS_OK)
+                break;
+            out[(*n)++].state = CUSTOS_STATE_HELD;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "list held", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "list held", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
 static custos_rc sq_row_to_audit(sqlite3_stmt *st, custos_audit_entry *e, custos_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -885,6 +927,7 @@ static const gw_store_ops sq_ops = {
     .put_accepted = sq_put_accepted,
     .put_held = sq_put_held,
     .get_held = sq_get_held,
+    .list_held = sq_list_held,
     .drop_held = sq_drop_held,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,

@@ -585,6 +585,20 @@ static void test_held(void **state)
     custos_record_clear(&got);
     custos_submission pend;
     assert_int_equal(gw_store_get_pending(&f->store, d2, &pend, &err), CUSTOS_ERR_NOT_FOUND);
+    custos_record list[4];
+    size_t n = 0;
+    assert_int_equal(gw_store_list_held(&f->store, NULL, list, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].state, CUSTOS_STATE_HELD);
+    assert_memory_equal(list[0].digest, h.digest, 32);
+    custos_record_clear(&list[0]);
+    assert_int_equal(gw_store_list_held(&f->store, h.sub.att.account, list, 4, &n, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 1);
+    custos_record_clear(&list[0]);
+    assert_int_equal(gw_store_list_held(&f->store, orphan.sub.att.account, list, 4, &n, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 0);
 
     /* A later held record supersedes it; a later published one supersedes that. */
     custos_record h3;
@@ -608,6 +622,10 @@ static void test_held(void **state)
                      CUSTOS_OK);
     assert_true(superseded);
     custos_record_clear(&got);
+    custos_record list3[2];
+    size_t n3 = 1;
+    assert_int_equal(gw_store_list_held(&f->store, NULL, list3, 2, &n3, &err), CUSTOS_OK);
+    assert_int_equal(n3, 0); /* superseded ones are not listed */
     /* Dropped (published): gone from the held table. */
     assert_int_equal(gw_store_drop_held(&f->store, h3.digest, &err), CUSTOS_OK);
     assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
