@@ -1351,6 +1351,12 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
     return gw_store_read_from(&e->store, after, out, max, n, err);
 }
 
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    return gw_store_list_held(&e->store, account, out, max, n, err);
+}
+
 uint64_t gw_engine_head(gw_engine *e)
 {
     return atomic_load(&e->head);

@@ -77,6 +77,7 @@ typedef enum method {
     M_HEALTH_CHECK,
     M_HEALTH_WATCH,
     M_POSITION_PROOF,
+    M_LIST_HELD,
     M_REGISTERED, /* count of the registered methods above */
     M_UNKNOWN = M_REGISTERED,
     M_COUNT
@@ -112,6 +113,8 @@ static const struct {
     [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_POSITION_PROOF] = {"/custos.v1.AttestationGateway/GetPositionProof",
                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST_HELD] = {"/custos.v1.AttestationGateway/ListHeld",
+                     GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
 
 typedef enum call_state {
@@ -870,6 +873,70 @@ static grpc_byte_buffer *pack_record(const custos_record *rec, bool watch_event)
     }
     pb_record_free(m);
     return bb;
+}
+
+/* ListHeld answers at most this many records. */
+#define LIST_HELD_MAX 1000
+
+static void handle_list_held(call *c)
+{
+    Custos__V1__ListHeldRequest *req =
+        unpack_request(c, &custos__v1__list_held_request__descriptor);
+    if (req == NULL)
+        return;
+    if (req->account.len != 0 && req->account.len != CUSTOS_HASH_LEN) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "account must be 32 bytes (or empty: all), got %zu",
+                 req->account.len);
+        custos__v1__list_held_request__free_unpacked(req, NULL);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    uint8_t account[CUSTOS_HASH_LEN];
+    bool one = req->account.len == CUSTOS_HASH_LEN;
+    if (one)
+        memcpy(account, req->account.data, sizeof account);
+    custos__v1__list_held_request__free_unpacked(req, NULL);
+
+    custos_record *recs = calloc(LIST_HELD_MAX, sizeof *recs);
+    Custos__V1__Record **ms = calloc(LIST_HELD_MAX, sizeof *ms);
+    if (recs == NULL || ms == NULL) {
+        free(recs);
+        free(ms);
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "the gateway is out of memory",
+                     CUSTOS_REASON_INTERNAL, NULL);
+        return;
+    }
+    size_t n = 0, packed = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL, recs,
+                                       LIST_HELD_MAX, &n, &err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        rc = pb_from_record(&recs[i], &ms[i], &err);
+        if (rc == CUSTOS_OK)
+            packed++;
+    }
+    grpc_byte_buffer *bb = NULL;
+    if (rc == CUSTOS_OK) {
+        Custos__V1__ListHeldResponse r = CUSTOS__V1__LIST_HELD_RESPONSE__INIT;
+        r.records = ms;
+        r.n_records = packed;
+        bb = pack_message(&r.base);
+    }
+    for (size_t i = 0; i < packed; i++)
+        pb_record_free(ms[i]);
+    for (size_t i = 0; i < n; i++)
+        custos_record_clear(&recs[i]);
+    free(ms);
+    free(recs);
+    if (rc != CUSTOS_OK)
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    else if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_INTERNAL, "the held records cannot be encoded",
+                     CUSTOS_REASON_INTERNAL, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 
 static void handle_get_latest(call *c)
@@ -1725,6 +1792,7 @@ static void on_request(call *c, bool ok)
     case M_SUBMIT: handle_submit(c); break;
     case M_SUBMIT_STREAM: handle_submit_stream(c); break;
     case M_GET_LATEST: handle_get_latest(c); break;
+    case M_LIST_HELD: handle_list_held(c); break;
     case M_WATCH: handle_watch(c); break;
     case M_LIST_SIGNERS: handle_list_signers(c); break;
     case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;

@@ -96,6 +96,12 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
                                    custos_record *out, custos_error *err);
 
+/* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
+ * account is NULL, of every account. *out is malloc'd (free it after custos_record_clear
+ * of each of its *n records); NULL when there are none. */
+custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
+                                  custos_record **out, size_t *n, custos_error *err);
+
 /* The proof of one position of the account's latest accepted attestation.
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
  * gateway does not let this client see it. The answer is decoded, not verified: check it

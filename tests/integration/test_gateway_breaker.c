@@ -1,7 +1,7 @@
 /* DESIGN rule 6 through the real custos-gateway: a rise beyond the feed's circuit breaker
  * bound is answered HELD, is not streamed by Watch, leaves GetLatest on the last published
- * record, and is published (Watch sees it) once a third signer brings it to the feed's
- * breaker_release_threshold; a fall flows at once. */
+ * record, is listed by ListHeld and `custos held`, and is published (Watch sees it) once a
+ * third signer brings it to the feed's breaker_release_threshold; a fall flows at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -104,6 +104,22 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(count, 1);
     assert_int_equal(latest_sequence(account), 1);
 
+    /* Visible as held: ListHeld, and `custos held` one JSON line with state HELD. */
+    custos_record *held = NULL;
+    size_t n = 0;
+    custos_error err;
+    assert_int_equal(custos_client_list_held(F.client, account, &held, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(held[0].state, CUSTOS_STATE_HELD);
+    assert_int_equal(held[0].sub.att.sequence, 2);
+    custos_record_clear(&held[0]);
+    free(held);
+    char out[65536];
+    const char *cli[] = {CUSTOS_CLI_BIN, "held", "--gateway", F.target, "--insecure", NULL};
+    int rc = tu_run(cli, out, sizeof out, 0);
+    if (rc != 0 || strstr(out, "\"HELD\"") == NULL || strchr(out, '\n') != strrchr(out, '\n'))
+        fail_msg("custos held exited %d: %s", rc, out);
+
     /* The same attestation again is a duplicate; a third signer publishes it. */
     submit(2, 2000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_HELD, "the held one again");
@@ -115,6 +131,9 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(gwf_watch_head(&F, 1, 300, &count), 2);
     assert_int_equal(count, 1);
     assert_int_equal(latest_sequence(account), 2);
+    assert_int_equal(custos_client_list_held(F.client, NULL, &held, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 0);
+    free(held);
 
     /* Another rise is held; a fall supersedes it and flows. */
     submit(3, 9000000, quorum, 2, &res, account);
