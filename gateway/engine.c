@@ -1357,6 +1357,11 @@ custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_recor
     return gw_store_list_held(&e->store, account, out, max, n, err);
 }
 
+custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err)
+{
+    return gw_store_count_held(&e->store, count, err);
+}
+
 uint64_t gw_engine_head(gw_engine *e)
 {
     return atomic_load(&e->head);

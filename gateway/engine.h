@@ -97,6 +97,8 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
  * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
 custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
                               size_t max, size_t *n, custos_error *err);
+/* How many held records are not superseded (the custos_held gauge). */
+custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);
 /* The newest cursor (0 when nothing accepted yet). */
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */

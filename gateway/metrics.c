@@ -456,6 +456,9 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_printf(&b, "custos_store_healthy %d\n", live->store_healthy ? 1 : 0);
     mx_header(&b, "custos_store_head_cursor", "gauge", "Cursor of the newest accepted record.");
     mx_printf(&b, "custos_store_head_cursor %" PRIu64 "\n", live->head);
+    mx_header(&b, "custos_held", "gauge",
+              "Attestations the circuit breaker holds, not superseded (rule 6).");
+    mx_printf(&b, "custos_held %" PRIu64 "\n", live->held);
     if (live->has_publisher)
         mx_render_publisher(&b, live);
 

@@ -119,6 +119,8 @@ typedef struct gw_store_ops {
      * custos_record_clear. */
     custos_rc (*list_held)(void *impl, const uint8_t *account, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* How many held records are not superseded (the custos_held gauge). */
+    custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -282,6 +284,11 @@ static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
                                            custos_error *err)
 {
     return s->ops->list_held(s->impl, account, out, max, n, err);
+}
+
+static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos_error *err)
+{
+    return s->ops->count_held(s->impl, count, err);
 }
 
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,

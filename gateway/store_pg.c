@@ -131,7 +131,7 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT };
+enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT_HELD, R_COUNT };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -147,6 +147,7 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "FROM held WHERE NOT superseded AND ($1::bytea IS NULL OR account = $1) "
                      "ORDER BY held_at, digest LIMIT $2",
                      2, {PG_BYTEA, PG_INT8}},
+    [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
@@ -936,6 +937,24 @@ static custos_rc pg_list_held(void *impl, const uint8_t *account, custos_record 
     return rc;
 }
 
+static custos_rc pg_count_held(void *impl, uint64_t *count, custos_error *err)
+{
+    pg_store *s = impl;
+    *count = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_COUNT_HELD, NULL, "count held", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1 ? pg_get_uint(res, 0, 0, count, "held count", err)
+                             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no held count");
+    PQclear(res);
+    return rc;
+}
+
 static custos_rc pg_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err)
 {
@@ -1070,6 +1089,7 @@ static const gw_store_ops pg_ops = {
     .put_held = pg_put_held,
     .get_held = pg_get_held,
     .list_held = pg_list_held,
+    .count_held = pg_count_held,
     .drop_held = pg_drop_held,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,

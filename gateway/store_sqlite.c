@@ -86,7 +86,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT };
+enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_LIST_HELD, R_COUNT_HELD, R_COUNT };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -101,6 +101,7 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "ORDER BY held_at, digest LIMIT ?2",
+    [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
 };
 
 typedef struct sq_store {
@@ -826,6 +827,25 @@ static custos_rc sq_list_held(void *impl, const uint8_t *account, custos_record 
     return res;
 }
 
+static custos_rc sq_count_held(void *impl, uint64_t *count, custos_error *err)
+{
+    sq_store *s = impl;
+    *count = 0;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_COUNT_HELD];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *count = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        res = sq_fail(s->rdb, rc, "count held", err);
+    int rrc = sqlite3_reset(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(s->rdb, rrc, "count held", err);
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
 static custos_rc sq_row_to_audit(sqlite3_stmt *st, custos_audit_entry *e, custos_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -928,6 +948,7 @@ static const gw_store_ops sq_ops = {
     .put_held = sq_put_held,
     .get_held = sq_get_held,
     .list_held = sq_list_held,
+    .count_held = sq_count_held,
     .drop_held = sq_drop_held,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,

@@ -22,6 +22,8 @@
 #define REF "BREAKER-GW-1"
 
 static gwf F;
+/* One asOf for the whole test, so that the same (sequence, value) is the same digest. */
+static uint64_t AS_OF;
 
 /* The fixture's config with a 10% breaker on its feed and a release quorum of three. */
 static int setup(void **state)
@@ -60,6 +62,7 @@ static void submit(uint64_t sequence, uint64_t usd, const gwf_key_id *keys, size
 {
     custos_submission s;
     gwf_make(&F, &s, REF, sequence, usd);
+    gwf_set_times(&s, AS_OF, AS_OF + 3600);
     for (size_t i = 0; i < n; i++)
         gwf_sign(&F, &s, keys[i]);
     memcpy(account, s.att.account, 32);
@@ -91,6 +94,7 @@ static void test_breaker_end_to_end(void **state)
     static const gwf_key_id third[] = {GWF_KEY_ADMIN};
     uint8_t account[32];
     custos_submit_result res;
+    AS_OF = gwf_now() - 60;
 
     submit(1, 1000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_ACCEPTED, "first valuation");

@@ -123,8 +123,9 @@ static void test_counts_by_feed_and_reason(void **state)
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
 
-    gw_metrics_live live = {.store_healthy = true, .head = 3};
+    gw_metrics_live live = {.store_healthy = true, .head = 3, .held = 2};
     char *t = render(&live, 1600);
+    assert_int_equal(must_sample(t, "custos_held"), 2);
     assert_int_equal(must_sample(t, "custos_attestations_accepted_total{feed=\"acme\"}"), 3);
     assert_int_equal(must_sample(t, "custos_attestations_duplicate_total{feed=\"acme\"}"), 1);
     assert_int_equal(must_sample(t, "custos_attestations_pending_total{feed=\"acme\"}"), 1);

@@ -599,6 +599,9 @@ static void test_held(void **state)
     assert_int_equal(gw_store_list_held(&f->store, orphan.sub.att.account, list, 4, &n, &err),
                      CUSTOS_OK);
     assert_int_equal(n, 0);
+    uint64_t count = 0;
+    assert_int_equal(gw_store_count_held(&f->store, &count, &err), CUSTOS_OK);
+    assert_int_equal(count, 1);
 
     /* A later held record supersedes it; a later published one supersedes that. */
     custos_record h3;
@@ -625,7 +628,9 @@ static void test_held(void **state)
     custos_record list3[2];
     size_t n3 = 1;
     assert_int_equal(gw_store_list_held(&f->store, NULL, list3, 2, &n3, &err), CUSTOS_OK);
-    assert_int_equal(n3, 0); /* superseded ones are not listed */
+    assert_int_equal(n3, 0); /* superseded ones are not listed, nor counted */
+    assert_int_equal(gw_store_count_held(&f->store, &count, &err), CUSTOS_OK);
+    assert_int_equal(count, 0);
     /* Dropped (published): gone from the held table. */
     assert_int_equal(gw_store_drop_held(&f->store, h3.digest, &err), CUSTOS_OK);
     assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
