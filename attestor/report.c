@@ -54,6 +54,7 @@ void at_report_answer(FILE *out, const custos_submit_result *r)
     }
     const char *state = r->state == CUSTOS_STATE_ACCEPTED  ? "ACCEPTED"
                         : r->state == CUSTOS_STATE_PENDING ? "PENDING"
+                        : r->state == CUSTOS_STATE_HELD    ? "HELD"
                                                            : "UNSPECIFIED";
     fprintf(out, "%-12s %s %u/%u signatures", "gateway", state, r->signatures, r->threshold);
     if (r->state == CUSTOS_STATE_ACCEPTED)

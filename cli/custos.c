@@ -37,6 +37,9 @@ static const char usage[] =
     "                               the latest accepted attestation of an account\n"
     "  watch --gateway H:P [--after N] [--count N] [--idle-timeout-ms N]\n"
     "                               accepted attestations, one JSON line each\n"
+    "  held --gateway H:P [--account 0xHEX]\n"
+    "                               attestations the circuit breaker holds, one JSON line\n"
+    "                               each\n"
     "  signers --gateway H:P        the signer allow-list\n"
     "  health --gateway H:P         exit 0 when the gateway is serving\n"
     "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
@@ -176,6 +179,7 @@ static const char *state_name(custos_state s)
     switch (s) {
     case CUSTOS_STATE_PENDING: return "PENDING";
     case CUSTOS_STATE_ACCEPTED: return "ACCEPTED";
+    case CUSTOS_STATE_HELD: return "HELD";
     case CUSTOS_STATE_UNSPECIFIED: break;
     }
     return "UNSPECIFIED";
@@ -369,6 +373,54 @@ static int cmd_get_latest(int argc, char **argv)
     }
     bool ok = emit(record_json(&rec), JSON_INDENT(2));
     custos_record_clear(&rec);
+    return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_held(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"gateway", required_argument, NULL, 'g'}, {"account", required_argument, NULL, 'a'},
+        CONN_OPTIONS, {0, 0, 0, 0}};
+    const char *gateway = NULL, *account = NULL;
+    custos_client_options conn = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (conn_flag(c, &conn))
+            continue;
+        switch (c) {
+        case 'g': gateway = optarg; break;
+        case 'a': account = optarg; break;
+        default: fputs(usage, stderr); return EXIT_FAIL;
+        }
+    }
+    if (optind != argc) {
+        fail("held: unexpected argument '%.80s'\n%s", argv[optind], usage);
+        return EXIT_FAIL;
+    }
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_error err;
+    if (account != NULL && custos_hex_decode(account, id, sizeof id, &err) != CUSTOS_OK) {
+        fail("--account: '%.80s': %s", account, err.message);
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    int status = gw_connect(gateway, &conn, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_record *recs = NULL;
+    size_t n = 0;
+    custos_rc rc = custos_client_list_held(client, account != NULL ? id : NULL, &recs, &n, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        fail("%s", err.message);
+        return exit_for(rc);
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        ok = ok && emit(record_json(&recs[i]), JSON_COMPACT);
+        custos_record_clear(&recs[i]);
+    }
+    free(recs);
     return ok ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -1703,6 +1755,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } cmds[] = {{"get-latest", cmd_get_latest}, {"watch", cmd_watch}, {"signers", cmd_signers},
+                {"held", cmd_held},
                 {"health", cmd_health},         {"verify", cmd_verify},
                 {"chain-head", cmd_chain_head}, {"audit", cmd_audit},
                 {"admin", cmd_admin},           {"get-proof", cmd_get_proof},

@@ -675,8 +675,17 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", policy->name);
         out = GW_ADMIN_NOT_FOUND;
     } else {
+        /* The circuit breaker (rule 6) is not part of the call: the feed keeps its own. */
+        uint32_t rise_bps = f->breaker_rise_bps, release = f->breaker_release_threshold;
         *f = *policy;
-        if (!list_quorum_reachable(&l, f)) {
+        f->breaker_rise_bps = rise_bps;
+        f->breaker_release_threshold = release;
+        if (rise_bps != 0 && policy->threshold >= release) {
+            snprintf(detail, cap, "feed '%s' publishes a held rise at %" PRIu32 " signers "
+                     "(breaker_release_threshold): the threshold must stay below it",
+                     policy->name, release);
+            out = GW_ADMIN_PRECONDITION;
+        } else if (!list_quorum_reachable(&l, f)) {
             snprintf(detail, cap, "feed '%s' has too few active signers%s for a threshold of "
                      "%" PRIu32 ": add signers first", policy->name,
                      policy->distinct_roles ? " with distinct roles" : "", policy->threshold);

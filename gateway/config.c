@@ -37,6 +37,8 @@
 #define CFG_MAX_SECONDS 4294967295u
 /* Beyond a bond-market month a business-day age is a typo. */
 #define CFG_MAX_BUSINESS_DAYS 31u
+/* A rise bound beyond 100x is a typo. */
+#define CFG_MAX_BREAKER_BPS 1000000u
 /* [evm] defaults. */
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
@@ -74,6 +76,7 @@ typedef struct cfg_feed_lines {
     int header;
     int threshold;
     int max_age, max_age_business_days;
+    int breaker_rise_bps, breaker_release_threshold;
 } cfg_feed_lines;
 
 typedef struct cfg_signer_lines {
@@ -253,7 +256,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "calendar", "max_rotation_overlap", "public_proofs",
                                            NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
-                                        "distinct_roles", "max_age_business_days", NULL};
+                                        "distinct_roles", "max_age_business_days", "breaker_rise_bps",
+                                        "breaker_release_threshold", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
                                           NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
@@ -401,6 +405,18 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
         if (cfg_uint_key(p, key, value, 1, CFG_MAX_BUSINESS_DAYS, &v)) {
             f->max_age_business_days = (uint32_t)v;
             p->feed_lines[p->cfg->n_feeds - 1].max_age_business_days = p->line;
+        }
+        break;
+    case 6:
+        if (cfg_uint_key(p, key, value, 0, CFG_MAX_BREAKER_BPS, &v)) {
+            f->breaker_rise_bps = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].breaker_rise_bps = p->line;
+        }
+        break;
+    case 7:
+        if (cfg_uint_key(p, key, value, 1, CUSTOS_MAX_SIGNATURES, &v)) {
+            f->breaker_release_threshold = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].breaker_release_threshold = p->line;
         }
         break;
     }
@@ -1088,6 +1104,27 @@ static void cfg_validate(cfg_parser *p)
     }
 }
 
+/* A breaker needs its larger quorum, and a larger quorum means nothing without a breaker. */
+static void cfg_validate_breaker(cfg_parser *p)
+{
+    gw_config *c = p->cfg;
+    for (size_t i = 0; i < c->n_feeds && !p->failed; i++) {
+        const gw_feed *f = &c->feeds[i];
+        const cfg_feed_lines *fl = &p->feed_lines[i];
+        snprintf(p->section, sizeof p->section, "feed %s", f->name);
+        if (f->breaker_rise_bps == 0 && fl->breaker_release_threshold != 0)
+            cfg_fail(p, fl->breaker_release_threshold, "breaker_release_threshold",
+                     "has no effect without breaker_rise_bps above 0");
+        else if (f->breaker_rise_bps != 0 && fl->breaker_release_threshold == 0)
+            cfg_fail(p, fl->breaker_rise_bps, "breaker_rise_bps",
+                     "needs breaker_release_threshold (the signers that publish a held rise)");
+        else if (f->breaker_rise_bps != 0 && f->breaker_release_threshold <= f->threshold)
+            cfg_fail(p, fl->breaker_release_threshold, "breaker_release_threshold",
+                     "must exceed threshold (%" PRIu32 "), got %" PRIu32, f->threshold,
+                     f->breaker_release_threshold);
+    }
+}
+
 /* max_age or max_age_business_days, not both; the calendar is loaded (and its errors
  * reported) only when a feed counts business days, so a feed in seconds needs none. */
 static void cfg_validate_age(cfg_parser *p)
@@ -1193,6 +1230,8 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
         cfg_validate(&p);
     if (!p.failed)
         cfg_validate_age(&p);
+    if (!p.failed)
+        cfg_validate_breaker(&p);
     free(p.feed_lines);
     free(p.signer_lines);
     free(p.client_lines);

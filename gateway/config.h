@@ -32,6 +32,11 @@ typedef struct gw_feed {
     uint64_t max_ttl;        /* seconds: validUntil - asOf must not exceed it */
     uint32_t threshold;      /* distinct signers needed */
     bool distinct_roles;     /* the threshold counts distinct roles, not just signers */
+    /* Circuit breaker (rule 6): a rise of collateralValue over the account's last published
+     * value by more than this many basis points is held, not published; 0: off. */
+    uint32_t breaker_rise_bps;
+    /* Distinct signers that publish a held rise without an operator; above threshold. */
+    uint32_t breaker_release_threshold;
 } gw_feed;
 
 typedef struct gw_signer {

@@ -41,7 +41,9 @@
 
 #include "custos/sig.h"
 #include "custos/chain.h"
+#include "custos/u256.h"
 
+#include "audit.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
@@ -58,7 +60,15 @@
  * committer) or DONE (refused and answered: the committer skips it). */
 typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 
+/* Longest audit payload of an operator's release ("release 0xDIGEST note=..."). */
+#define ENG_RELEASE_PAYLOAD_MAX 512
+
 typedef struct eng_item {
+    /* An operator's release of a held digest (ver.digest) rather than a submission: not
+     * verified, and applied by eng_apply_release. */
+    bool release;
+    char actor[CUSTOS_AUDIT_ACTOR_MAX + 1];
+    char payload[ENG_RELEASE_PAYLOAD_MAX + 1];
     custos_submission sub;
     char request_id[GW_REQUEST_ID_MAX + 1];
     gw_verified ver;
@@ -73,6 +83,11 @@ typedef struct eng_account {
     uint64_t last_sequence;
     char feed[CUSTOS_FEED_MAX + 1];
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
+    /* collateralValue of the latest published record, when known without a store read
+     * (the breaker's base, rule 6): set by this committer's own publications, cleared by
+     * a reload, so other replicas' publications are read from the store instead. */
+    bool value_known;
+    custos_u256 value;
 } eng_account;
 
 struct gw_engine {
@@ -225,7 +240,8 @@ static const eng_account *eng_account_find(const gw_engine *e,
  * commit_batch_max. */
 static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                             uint64_t sequence, const char *feed,
-                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN])
+                            const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                            const custos_u256 *value)
 {
     eng_account *a = NULL;
     for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
@@ -240,6 +256,9 @@ static void eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN]
     a->last_sequence = sequence;
     snprintf(a->feed, sizeof a->feed, "%s", feed);
     memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
+    a->value_known = value != NULL;
+    if (value != NULL)
+        a->value = *value;
 }
 
 static void eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
@@ -392,6 +411,174 @@ static custos_rc eng_collected_reserve(gw_engine *e, const gw_policy *policy,
     return CUSTOS_OK;
 }
 
+/* DESIGN rule 6: whether a valuation that reached quorum is held rather than published.
+ * It is when its collateralValue exceeds the account's last published one by more than
+ * breaker_rise_bps, computed exactly: value - last > floor(last * bps / 10000) holds
+ * exactly when (value - last) * 10000 > last * bps. Falls, equal values, releases,
+ * freezes and an account's first record always flow. */
+static custos_rc eng_breaker_holds(gw_engine *e, const gw_feed *feed, const eng_account *acct,
+                                   const custos_attestation *a, bool *hold, custos_error *err)
+{
+    *hold = false;
+    if (feed->breaker_rise_bps == 0 || a->kind != CUSTOS_KIND_VALUATION || acct == NULL)
+        return CUSTOS_OK;
+    custos_u256 last;
+    if (acct->value_known) {
+        last = acct->value;
+    } else {
+        /* Committed data is the truth here: this group's own publications are in the
+         * overlay with value_known, and over a shared store the write lock is held. */
+        custos_record latest;
+        custos_rc rc = gw_store_get_latest(&e->store, a->account, &latest, err);
+        if (rc == CUSTOS_ERR_NOT_FOUND)
+            return CUSTOS_OK;
+        if (rc != CUSTOS_OK)
+            return rc;
+        last = latest.sub.att.collateral_value;
+        custos_record_clear(&latest);
+    }
+    if (custos_u256_cmp(&a->collateral_value, &last) <= 0)
+        return CUSTOS_OK;
+    custos_u256 rise, bound, bps, scale;
+    custos_rc rc = custos_u256_sub(&rise, &a->collateral_value, &last);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: breaker arithmetic");
+    custos_u256_from_u64(&bps, feed->breaker_rise_bps);
+    custos_u256_from_u64(&scale, 10000);
+    rc = custos_u256_mul_div(&bound, &last, &bps, &scale);
+    if (rc == CUSTOS_ERR_OVERFLOW)
+        return CUSTOS_OK; /* the bound is beyond any uint256 rise */
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "engine: breaker arithmetic");
+    *hold = custos_u256_cmp(&rise, &bound) > 0;
+    return CUSTOS_OK;
+}
+
+/* Publishes a held record now (rule 6 release): it gets the next cursor and its chain
+ * link, leaves the held table, and becomes its account's latest. The pledge rule is
+ * checked again against the account as it is now; a refusal is left in o. */
+static custos_rc eng_publish_held(gw_engine *e, const eng_account *acct, custos_record *held,
+                                  uint64_t now, uint64_t *head, gw_submit_outcome *o,
+                                  custos_error *err)
+{
+    uint8_t next_beneficiary[CUSTOS_ADDRESS_LEN];
+    if (!eng_pledge_allows(acct, &held->sub.att, next_beneficiary, o))
+        return CUSTOS_OK;
+    held->cursor = *head + 1;
+    held->state = CUSTOS_STATE_ACCEPTED;
+    held->accepted_at = now;
+    custos_chain_link(e->group_chain, held->cursor, held->digest, held->chain_hash);
+    custos_rc rc = gw_store_drop_held(&e->store, held->digest, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_put_accepted(&e->store, held, next_beneficiary, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    memcpy(e->group_chain, held->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    *head = held->cursor;
+    eng_overlay_set(e, held->sub.att.account, held->sub.att.sequence, held->sub.feed,
+                    next_beneficiary, &held->sub.att.collateral_value);
+    o->state = CUSTOS_STATE_ACCEPTED;
+    o->cursor = held->cursor;
+    o->signatures = (uint32_t)held->n_signers;
+    return CUSTOS_OK;
+}
+
+/* Rule 6, release by a larger quorum: signatures sent for a held digest add up, and at the
+ * feed's breaker_release_threshold distinct signers it is published. Only the newest held
+ * record of an account can be here: a later one, held or published, supersedes it. */
+static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *acct,
+                                 custos_record *held, uint64_t now, uint64_t *head,
+                                 custos_error *err)
+{
+    const gw_feed *feed = it->ver.feed;
+    gw_submit_outcome *o = &it->out;
+    if (strcmp(held->sub.feed, it->sub.feed) != 0) {
+        eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+                   "this attestation is held under feed '%s', not '%s'", held->sub.feed,
+                   it->sub.feed);
+        return CUSTOS_OK;
+    }
+    size_t known = held->n_signers;
+    for (size_t i = 0; i < it->ver.n_signers && held->n_signers < CUSTOS_MAX_SIGNATURES; i++) {
+        bool have = false;
+        for (size_t j = 0; j < held->n_signers && !have; j++)
+            have = memcmp(held->signers[j], it->ver.signers[i], CUSTOS_ADDRESS_LEN) == 0;
+        if (have)
+            continue;
+        memcpy(held->signers[held->n_signers], it->ver.signers[i], CUSTOS_ADDRESS_LEN);
+        held->sub.sigs[held->n_signers] = it->sub.sigs[i];
+        held->n_signers++;
+        held->sub.n_sigs = held->n_signers;
+    }
+    o->signatures = (uint32_t)held->n_signers;
+    o->threshold = feed->breaker_release_threshold;
+    /* A feed whose breaker was switched off since keeps its held records for an operator. */
+    if (feed->breaker_release_threshold != 0 &&
+        held->n_signers >= feed->breaker_release_threshold)
+        return eng_publish_held(e, acct, held, now, head, o, err);
+    o->state = CUSTOS_STATE_HELD;
+    o->duplicate = held->n_signers == known;
+    if (o->duplicate)
+        return CUSTOS_OK;
+    custos_rc rc = gw_store_drop_held(&e->store, held->digest, err);
+    return rc == CUSTOS_OK ? gw_store_put_held(&e->store, held, err) : rc;
+}
+
+/* An operator's release (gw_engine_release_held) inside the open transaction: the held
+ * record is published and the audit entry appended in the same commit, or neither. */
+static custos_rc eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                                   custos_error *err)
+{
+    gw_submit_outcome *o = &it->out;
+    memcpy(o->digest, it->ver.digest, CUSTOS_HASH_LEN);
+    custos_record held;
+    bool superseded = false;
+    custos_rc rc = gw_store_get_held(&e->store, it->ver.digest, &held, &superseded, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        o->release = GW_RELEASE_NOT_FOUND;
+        snprintf(o->detail, sizeof o->detail,
+                 "no held attestation has this digest (never held, or already published)");
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_OK)
+        return rc;
+    const uint8_t *account = held.sub.att.account;
+    const eng_account *acct = eng_account_find(e, account);
+    if (gw_store_shared(&e->store)) {
+        /* Other replicas may have moved the account: decide on its stored row. */
+        bool seen = false;
+        for (size_t j = 0; j < e->overlay_count && !seen; j++)
+            seen = memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0;
+        gw_store_account row;
+        rc = seen ? CUSTOS_OK : gw_store_get_account(&e->store, account, &row, err);
+        if (!seen && rc == CUSTOS_OK)
+            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+        if (rc != CUSTOS_OK) {
+            custos_record_clear(&held);
+            return rc;
+        }
+        acct = eng_account_find(e, account);
+    }
+    if (superseded) {
+        o->release = GW_RELEASE_SUPERSEDED;
+        snprintf(o->detail, sizeof o->detail,
+                 "superseded by a later attestation of the account (sequence %" PRIu64
+                 "); a superseded attestation is never published",
+                 acct != NULL ? acct->last_sequence : 0);
+        custos_record_clear(&held);
+        return CUSTOS_OK;
+    }
+    rc = eng_publish_held(e, acct, &held, now, head, o, err);
+    if (rc == CUSTOS_OK && o->reason != CUSTOS_REASON_NONE)
+        o->release = GW_RELEASE_REFUSED;
+    else if (rc == CUSTOS_OK)
+        rc = gw_audit_append(&e->store, it->actor, "release_held",
+                             (const uint8_t *)it->payload, strlen(it->payload), now,
+                             &o->audit_seq, err);
+    custos_record_clear(&held);
+    return rc;
+}
+
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
 static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
@@ -416,6 +603,22 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
             o->cursor = cursor;
             o->signatures = n_signers;
             return CUSTOS_OK;
+        }
+        if (rc != CUSTOS_ERR_NOT_FOUND)
+            return rc;
+        custos_record held;
+        bool superseded = false;
+        rc = gw_store_get_held(&e->store, it->ver.digest, &held, &superseded, err);
+        if (rc == CUSTOS_OK) {
+            rc = superseded ? CUSTOS_OK : eng_cosign_held(e, it, acct, &held, now, head, err);
+            if (superseded)
+                eng_refuse(o, CUSTOS_REASON_REPLAY,
+                           "this attestation was held by the circuit breaker and superseded "
+                           "by a later one of the account (sequence %" PRIu64
+                           "); it is never published",
+                           acct->last_sequence);
+            custos_record_clear(&held);
+            return rc;
         }
         if (rc != CUSTOS_ERR_NOT_FOUND)
             return rc;
@@ -491,12 +694,29 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
         eng_fill_signatures(e, &rec);
-        custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
-        rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
-        if (rc == CUSTOS_OK) {
+        bool hold = false;
+        rc = eng_breaker_holds(e, feed, acct, a, &hold, err);
+        if (rc == CUSTOS_OK && hold) {
+            /* Not published: no cursor, no chain link, the pledge and the breaker's base
+             * stay those of the last published record. */
+            rec.cursor = 0;
+            rec.state = CUSTOS_STATE_HELD;
+            rc = gw_store_put_held(&e->store, &rec, err);
+            if (rc == CUSTOS_OK) {
+                eng_account kept = *acct; /* acct may be the overlay entry being set */
+                eng_overlay_set(e, a->account, a->sequence, it->sub.feed, kept.beneficiary,
+                                kept.value_known ? &kept.value : NULL);
+                o->state = CUSTOS_STATE_HELD;
+            }
+        } else if (rc == CUSTOS_OK) {
+            custos_chain_link(e->group_chain, rec.cursor, rec.digest, rec.chain_hash);
+            rc = gw_store_put_accepted(&e->store, &rec, next_beneficiary, err);
+        }
+        if (rc == CUSTOS_OK && !hold) {
             memcpy(e->group_chain, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);
             *head = rec.cursor;
-            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary);
+            eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary,
+                            &a->collateral_value);
             o->state = CUSTOS_STATE_ACCEPTED;
             o->cursor = rec.cursor;
         }
@@ -538,8 +758,10 @@ static void eng_log_outcome(const eng_item *it)
 
 static void eng_answer(eng_item *it)
 {
-    eng_log_outcome(it);
-    gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
+    if (!it->release) {
+        eng_log_outcome(it);
+        gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
+    }
     it->done(it->ctx, &it->out);
     gw_policy_release(it->ver.policy);
     custos_submission_clear(&it->sub);
@@ -564,6 +786,8 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
                               "store: record %llu has no chain hash", (unsigned long long)*head);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        if (items[i]->release)
+            continue; /* eng_apply_release reads its account's row itself */
         const uint8_t *account = items[i]->sub.att.account;
         bool seen = false;
         for (size_t j = 0; j < e->overlay_count && !seen; j++)
@@ -573,7 +797,7 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
         gw_store_account row;
         rc = gw_store_get_account(&e->store, account, &row, err);
         if (rc == CUSTOS_OK)
-            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary);
+            eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
         else if (rc == CUSTOS_ERR_NOT_FOUND)
             rc = CUSTOS_OK;
     }
@@ -606,7 +830,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     if (rc == CUSTOS_OK && gw_store_shared(&e->store))
         rc = eng_reload(e, items, n, &head, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
-        rc = eng_apply(e, items[i], now, &head, &err);
+        rc = items[i]->release ? eng_apply_release(e, items[i], now, &head, &err)
+                               : eng_apply(e, items[i], now, &head, &err);
     /* Room in the cache is made before the commit, so merging after it cannot fail. */
     if (rc == CUSTOS_OK)
         rc = eng_cache_reserve(e, e->overlay_count, &err);
@@ -626,6 +851,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
             gw_submit_outcome *o = &items[i]->out;
             memset(o, 0, sizeof *o);
             memcpy(o->digest, items[i]->ver.digest, CUSTOS_HASH_LEN);
+            o->release = GW_RELEASE_UNAVAILABLE;
             eng_refuse(o, reason, "nothing was recorded, retry later: %s", err.message);
         }
     } else {
@@ -795,10 +1021,13 @@ static void *eng_verifier(void *arg)
         eng_item *it = e->queue[slot];
         pthread_mutex_unlock(&e->lock);
 
-        uint64_t started = gw_metrics_clock();
-        custos_reason r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
-                                               it->out.detail, sizeof it->out.detail);
-        gw_metrics_observe_verify(started);
+        custos_reason r = CUSTOS_REASON_NONE;
+        if (!it->release) {
+            uint64_t started = gw_metrics_clock();
+            r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
+                                     it->out.detail, sizeof it->out.detail);
+            gw_metrics_observe_verify(started);
+        }
         pthread_mutex_lock(&e->lock);
         if (r == CUSTOS_REASON_NONE) {
             e->stage[slot] = ENG_READY;
@@ -1056,6 +1285,8 @@ void gw_engine_free(gw_engine *e)
         eng_stop(e, e->n_verifiers, true);
 }
 
+static void eng_enqueue(gw_engine *e, eng_item *it);
+
 void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
                       gw_submit_done_fn done, void *ctx)
 {
@@ -1074,12 +1305,39 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id
         snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
     it->done = done;
     it->ctx = ctx;
+    eng_enqueue(e, it);
+}
 
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    if (it == NULL) {
+        gw_submit_outcome o;
+        memset(&o, 0, sizeof o);
+        o.release = GW_RELEASE_UNAVAILABLE;
+        eng_refuse(&o, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        done(ctx, &o);
+        return;
+    }
+    it->release = true;
+    memcpy(it->ver.digest, digest, CUSTOS_HASH_LEN);
+    snprintf(it->actor, sizeof it->actor, "%s", actor);
+    snprintf(it->payload, sizeof it->payload, "%s", payload);
+    it->done = done;
+    it->ctx = ctx;
+    eng_enqueue(e, it);
+}
+
+/* Gives it the next ticket, waiting while the ring is full. */
+static void eng_enqueue(gw_engine *e, eng_item *it)
+{
     pthread_mutex_lock(&e->lock);
     while (e->t_next - e->t_committed == e->queue_cap && !e->stopping)
         pthread_cond_wait(&e->not_full, &e->lock);
     if (e->stopping) {
         pthread_mutex_unlock(&e->lock);
+        it->out.release = GW_RELEASE_UNAVAILABLE;
         eng_refuse(&it->out, CUSTOS_REASON_UNAVAILABLE,
                    "the gateway is shutting down; nothing was recorded, retry");
         eng_answer(it);
@@ -1110,6 +1368,17 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
                               size_t *n, custos_error *err)
 {
     return gw_store_read_from(&e->store, after, out, max, n, err);
+}
+
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    return gw_store_list_held(&e->store, account, out, max, n, err);
+}
+
+custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err)
+{
+    return gw_store_count_held(&e->store, count, err);
 }
 
 uint64_t gw_engine_head(gw_engine *e)

@@ -1,4 +1,4 @@
-/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-5, 7, 8),
+/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-8),
  * accumulates quorum, and makes accepted attestations durable through the store.
  * The gRPC transport (server.c) only moves bytes between clients and this API. */
 #ifndef GATEWAY_ENGINE_H
@@ -20,16 +20,27 @@
 
 typedef struct gw_engine gw_engine;
 
+/* What an operator's release of a held attestation came to (gw_engine_release_held). */
+typedef enum gw_release_status {
+    GW_RELEASE_DONE = 0,     /* published: cursor set, audit_seq recorded */
+    GW_RELEASE_NOT_FOUND,    /* no held attestation has this digest */
+    GW_RELEASE_SUPERSEDED,   /* a later attestation of the account superseded it */
+    GW_RELEASE_REFUSED,      /* a rule refuses it now (reason and detail say which) */
+    GW_RELEASE_UNAVAILABLE   /* nothing was recorded: the store failed or shutdown */
+} gw_release_status;
+
 /* The outcome of one submission, valid only during the completion callback. */
 typedef struct gw_submit_outcome {
     custos_reason reason;     /* CUSTOS_REASON_NONE when not refused */
     char detail[256];         /* why it was refused, for the client and the log */
-    custos_state state;       /* PENDING or ACCEPTED when not refused */
+    custos_state state;       /* PENDING, ACCEPTED or HELD when not refused */
     bool duplicate;           /* nothing new: the same attestation/signatures were known */
     uint8_t digest[32];
     uint32_t signatures;      /* distinct valid signers known for the digest */
     uint32_t threshold;
     uint64_t cursor;          /* set when ACCEPTED */
+    gw_release_status release; /* gw_engine_release_held only */
+    uint64_t audit_seq;        /* gw_engine_release_held: its audit entry, when DONE */
 } gw_submit_outcome;
 
 /* Called exactly once per gw_engine_submit: from one of the engine's verifier threads
@@ -63,6 +74,16 @@ void gw_engine_free(gw_engine *e);
 void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
                       gw_submit_done_fn done, void *ctx);
 
+/* DESIGN rule 6, an operator's release: publishes the held attestation with this digest
+ * (the next cursor, its chain link, Watch and the publisher see it) and appends the audit
+ * entry (actor, action "release_held", payload) in the same transaction, through the
+ * committer in ticket order like a submission. done is called exactly once, as for
+ * gw_engine_submit, with out->release saying what happened. payload is copied. */
+/* The longest release note an operator may give (it goes into the payload). */
+#define GW_RELEASE_NOTE_MAX 256
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx);
+
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
 
@@ -73,6 +94,12 @@ custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_r
  * Each out[i] must be released with custos_record_clear. */
 custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err);
+/* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
+ * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err);
+/* How many held records are not superseded (the custos_held gauge). */
+custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);
 /* The newest cursor (0 when nothing accepted yet). */
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */

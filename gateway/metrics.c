@@ -57,7 +57,7 @@ typedef struct mx_feed {
     char name[CUSTOS_FEED_MAX + 1];
     uint64_t max_age;
     uint32_t max_age_business_days; /* when not 0, replaces max_age */
-    _Atomic uint64_t accepted, duplicate, pending;
+    _Atomic uint64_t accepted, duplicate, pending, held;
     _Atomic uint64_t refused[CUSTOS_REASON_COUNT];
     _Atomic uint64_t latest_as_of; /* 0: nothing accepted since start */
 } mx_feed;
@@ -248,6 +248,11 @@ void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submi
     mx_feed *f = mx_feed_find(r, feed);
     if (o->reason != CUSTOS_REASON_NONE) {
         mx_count_refusal(f, o->reason);
+        return;
+    }
+    if (o->state == CUSTOS_STATE_HELD) {
+        if (!o->duplicate)
+            atomic_fetch_add_explicit(&f->held, 1, memory_order_relaxed);
         return;
     }
     if (o->state != CUSTOS_STATE_ACCEPTED) {
@@ -447,6 +452,9 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_render_feed_counter(&b, r, "custos_attestations_pending_total",
                            "Submissions answered PENDING (stored, quorum not reached), by feed.",
                            offsetof(mx_feed, pending));
+    mx_render_feed_counter(&b, r, "custos_attestations_held_total",
+                           "Attestations held by the circuit breaker (rule 6), by feed.",
+                           offsetof(mx_feed, held));
     mx_header(&b, "custos_attestations_refused_total", "counter",
               "Submissions refused, by feed and reason (feed=\"\": unknown or undecodable).");
     for (size_t i = 0; i <= r->n_feeds; i++)
@@ -505,6 +513,9 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_printf(&b, "custos_store_healthy %d\n", live->store_healthy ? 1 : 0);
     mx_header(&b, "custos_store_head_cursor", "gauge", "Cursor of the newest accepted record.");
     mx_printf(&b, "custos_store_head_cursor %" PRIu64 "\n", live->head);
+    mx_header(&b, "custos_held", "gauge",
+              "Attestations the circuit breaker holds, not superseded (rule 6).");
+    mx_printf(&b, "custos_held %" PRIu64 "\n", live->held);
     if (live->has_publisher)
         mx_render_publisher(&b, live);
 

@@ -44,6 +44,7 @@ void gw_metrics_count_refusal(custos_reason reason);
 typedef struct gw_metrics_live {
     bool store_healthy;
     uint64_t head;               /* the accepted log's newest cursor */
+    uint64_t held;               /* held attestations not superseded (rule 6) */
     bool has_publisher;
     gw_pub_status publisher;     /* meaningful when has_publisher */
 } gw_metrics_live;

@@ -19,7 +19,11 @@
  * Version 6: reserves, each feed's signed reserves attestations with all their leaves
  * (store.h gw_store_reserves). sequence and as_of are 8-byte big-endian blobs like the
  * sequences above; (feed, sequence) is the key, so of two writers storing one feed's
- * sequence one commit fails. */
+ * sequence one commit fails.
+ *
+ * Version 7: held, the rises DESIGN rule 6 holds back. A held row has consumed its
+ * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
+ * account that is published marks it superseded, and it stays recorded, never published. */
 #include "schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -200,6 +204,30 @@ static const gw_schema_step schema_steps[] = {
                       "  accepted_at bigint NOT NULL,"
                       "  leaves bytea NOT NULL,"
                       "  PRIMARY KEY (feed, sequence)"
+                      ");",
+    },
+    {
+        /* Version 7: the rises the circuit breaker holds (rule 6). */
+        .version = 7,
+        .sqlite = "CREATE TABLE held ("
+                  "  digest BLOB PRIMARY KEY,"
+                  "  account BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  held_at INTEGER NOT NULL,"
+                  "  attestation BLOB NOT NULL," /* as accepted.attestation */
+                  "  signers BLOB NOT NULL,"
+                  "  superseded INTEGER NOT NULL DEFAULT 0,"
+                  "  UNIQUE (account, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "CREATE TABLE held ("
+                      "  digest bytea PRIMARY KEY,"
+                      "  account bytea NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  held_at bigint NOT NULL,"
+                      "  attestation bytea NOT NULL,"
+                      "  signers bytea NOT NULL,"
+                      "  superseded boolean NOT NULL DEFAULT false,"
+                      "  UNIQUE (account, sequence)"
                       ");",
     },
 };

@@ -15,6 +15,7 @@
  * the stream list, whichever way it ends. */
 #include "server.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,6 +81,7 @@ typedef enum method {
     M_SUBMIT_RESERVES,
     M_GET_RESERVES,
     M_RESERVES_PROOF,
+    M_LIST_HELD,
     M_REGISTERED, /* count of the registered methods above */
     M_UNKNOWN = M_REGISTERED,
     M_COUNT
@@ -121,6 +123,8 @@ static const struct {
                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
     [M_RESERVES_PROOF] = {"/custos.v1.AttestationGateway/GetReservesProof",
                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_LIST_HELD] = {"/custos.v1.AttestationGateway/ListHeld",
+                     GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
 };
 
 typedef enum call_state {
@@ -881,6 +885,70 @@ static grpc_byte_buffer *pack_record(const custos_record *rec, bool watch_event)
     return bb;
 }
 
+/* ListHeld answers at most this many records. */
+#define LIST_HELD_MAX 1000
+
+static void handle_list_held(call *c)
+{
+    Custos__V1__ListHeldRequest *req =
+        unpack_request(c, &custos__v1__list_held_request__descriptor);
+    if (req == NULL)
+        return;
+    if (req->account.len != 0 && req->account.len != CUSTOS_HASH_LEN) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "account must be 32 bytes (or empty: all), got %zu",
+                 req->account.len);
+        custos__v1__list_held_request__free_unpacked(req, NULL);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    uint8_t account[CUSTOS_HASH_LEN];
+    bool one = req->account.len == CUSTOS_HASH_LEN;
+    if (one)
+        memcpy(account, req->account.data, sizeof account);
+    custos__v1__list_held_request__free_unpacked(req, NULL);
+
+    custos_record *recs = calloc(LIST_HELD_MAX, sizeof *recs);
+    Custos__V1__Record **ms = calloc(LIST_HELD_MAX, sizeof *ms);
+    if (recs == NULL || ms == NULL) {
+        free(recs);
+        free(ms);
+        unary_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "the gateway is out of memory",
+                     CUSTOS_REASON_INTERNAL, NULL);
+        return;
+    }
+    size_t n = 0, packed = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL, recs,
+                                       LIST_HELD_MAX, &n, &err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        rc = pb_from_record(&recs[i], &ms[i], &err);
+        if (rc == CUSTOS_OK)
+            packed++;
+    }
+    grpc_byte_buffer *bb = NULL;
+    if (rc == CUSTOS_OK) {
+        Custos__V1__ListHeldResponse r = CUSTOS__V1__LIST_HELD_RESPONSE__INIT;
+        r.records = ms;
+        r.n_records = packed;
+        bb = pack_message(&r.base);
+    }
+    for (size_t i = 0; i < packed; i++)
+        pb_record_free(ms[i]);
+    for (size_t i = 0; i < n; i++)
+        custos_record_clear(&recs[i]);
+    free(ms);
+    free(recs);
+    if (rc != CUSTOS_OK)
+        unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    else if (bb == NULL)
+        unary_finish(c, GRPC_STATUS_INTERNAL, "the held records cannot be encoded",
+                     CUSTOS_REASON_INTERNAL, NULL);
+    else
+        unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
 static void handle_get_latest(call *c)
 {
     Custos__V1__GetLatestRequest *req =
@@ -1555,6 +1623,33 @@ static void handle_set_feed_policy(call *c)
 
 /* The circuit breaker (DESIGN rule 6) holds nothing yet: the request is checked, then
  * answered UNIMPLEMENTED, and nothing is recorded. */
+/* The committer's answer to an operator's release (rule 6). */
+static void release_held_done(void *ctx, const gw_submit_outcome *o)
+{
+    call *c = ctx;
+    switch (o->release) {
+    case GW_RELEASE_DONE:
+        gw_log(GW_LOG_INFO, "admin", "release_held (audit entry %" PRIu64
+               "): published with cursor %" PRIu64, o->audit_seq, o->cursor);
+        admin_finish(c, GW_ADMIN_DONE, o->audit_seq, NULL);
+        break;
+    case GW_RELEASE_NOT_FOUND:
+        admin_finish(c, GW_ADMIN_NOT_FOUND, 0, o->detail);
+        break;
+    case GW_RELEASE_SUPERSEDED:
+        admin_finish(c, GW_ADMIN_PRECONDITION, 0, o->detail);
+        break;
+    case GW_RELEASE_REFUSED:
+        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
+                     o->reason, NULL);
+        break;
+    case GW_RELEASE_UNAVAILABLE:
+        admin_finish(c, GW_ADMIN_UNAVAILABLE, 0, o->detail);
+        break;
+    }
+    call_unref(c);
+}
+
 static void handle_release_held(call *c)
 {
     char name[GW_CLIENT_NAME_MAX + 1];
@@ -1565,14 +1660,26 @@ static void handle_release_held(call *c)
     if (req == NULL)
         return;
     char detail[160];
+    const char *note = req->note != NULL ? req->note : "";
     if (req->digest.len != CUSTOS_HASH_LEN) {
         snprintf(detail, sizeof detail, "digest must be 32 bytes, got %zu", req->digest.len);
         unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    } else if (strlen(note) > GW_RELEASE_NOTE_MAX || strpbrk(note, "\r\n") != NULL) {
+        snprintf(detail, sizeof detail, "note must be one line of at most %d bytes",
+                 GW_RELEASE_NOTE_MAX);
+        unary_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
     } else {
-        unary_finish(c, GRPC_STATUS_UNIMPLEMENTED,
-                     "this gateway has no circuit breaker yet, so it holds no attestation to "
-                     "release; nothing was changed",
-                     CUSTOS_REASON_NONE, NULL);
+        char hex[2 + 2 * CUSTOS_HASH_LEN + 1];
+        char payload[sizeof hex + GW_RELEASE_NOTE_MAX + 32];
+        if (custos_hex_encode(req->digest.data, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK) {
+            unary_finish(c, GRPC_STATUS_INTERNAL, "digest could not be encoded",
+                         CUSTOS_REASON_INTERNAL, NULL);
+        } else {
+            snprintf(payload, sizeof payload, "release %s note=%s", hex, note);
+            call_ref(c);
+            gw_engine_release_held(c->srv->engine, req->digest.data, name, payload,
+                                   release_held_done, c);
+        }
     }
     custos__v1__release_held_request__free_unpacked(req, NULL);
 }
@@ -1923,6 +2030,7 @@ static void on_request(call *c, bool ok)
     case M_SUBMIT: handle_submit(c); break;
     case M_SUBMIT_STREAM: handle_submit_stream(c); break;
     case M_GET_LATEST: handle_get_latest(c); break;
+    case M_LIST_HELD: handle_list_held(c); break;
     case M_WATCH: handle_watch(c); break;
     case M_LIST_SIGNERS: handle_list_signers(c); break;
     case M_GET_CHAIN_HEAD: handle_get_chain_head(c); break;

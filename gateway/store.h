@@ -1,6 +1,6 @@
 /* The gateway's durable store: accepted attestations (the log Watch replays), each
- * account's last accepted sequence, and the signatures collected for attestations
- * still short of their quorum.
+ * account's last accepted sequence, the signatures collected for attestations
+ * still short of their quorum, and the rises held back by the circuit breaker.
  *
  * A back end is a table of functions over an opaque handle, so SQLite (store_sqlite.c)
  * and PostgreSQL (store_pg.c) are interchangeable; both take their schema from schema.c.
@@ -109,10 +109,23 @@ typedef struct gw_store_ops {
                                     const gw_store_signer *s, custos_error *err);
     /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
      * accepted log, makes it its account's latest with the account now pledged to
-     * beneficiary (all zero: none), and drops the account's pending digests at or below its
-     * sequence. */
+     * beneficiary (all zero: none), drops the account's pending digests at or below its
+     * sequence and marks its held rises below it superseded. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
+    /* DESIGN rule 6: records rec (no cursor; accepted_at is when it was held) as held,
+     * consuming its sequence in its account's row, which must exist (the first record of
+     * an account is never held), drops the account's pending digests at or below it and
+     * marks its older held rises superseded: only the newest can be released. */
+    custos_rc (*put_held)(void *impl, const custos_record *rec, custos_error *err);
+    /* The held record of digest (state HELD, cursor 0) and whether a later published record
+     * superseded it; CUSTOS_ERR_NOT_FOUND when the digest is not held. out must be
+     * released with custos_record_clear. */
+    custos_rc (*get_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_record *out,
+                          bool *superseded, custos_error *err);
+    /* Forgets a held digest: it was published (put_accepted), or is stored again with more
+     * signatures (put_held). */
+    custos_rc (*drop_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_error *err);
     /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
     custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
                             custos_error *err);
@@ -130,6 +143,13 @@ typedef struct gw_store_ops {
                             custos_record *out, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
+     * account when account is NULL, oldest first; each out[i] must be released with
+     * custos_record_clear. */
+    custos_rc (*list_held)(void *impl, const uint8_t *account, custos_record *out, size_t max,
+                           size_t *n, custos_error *err);
+    /* How many held records are not superseded (the custos_held gauge). */
+    custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -241,6 +261,25 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
     return s->ops->put_accepted(s->impl, rec, beneficiary, err);
 }
 
+static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,
+                                          custos_error *err)
+{
+    return s->ops->put_held(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_get_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                          custos_record *out, bool *superseded,
+                                          custos_error *err)
+{
+    return s->ops->get_held(s->impl, digest, out, superseded, err);
+}
+
+static inline custos_rc gw_store_drop_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                           custos_error *err)
+{
+    return s->ops->drop_held(s->impl, digest, err);
+}
+
 static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,
                                             uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
                                             custos_error *err)
@@ -271,6 +310,18 @@ static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_r
                                            size_t max, size_t *n, custos_error *err)
 {
     return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
+                                           custos_record *out, size_t max, size_t *n,
+                                           custos_error *err)
+{
+    return s->ops->list_held(s->impl, account, out, max, n, err);
+}
+
+static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos_error *err)
+{
+    return s->ops->count_held(s->impl, count, err);
 }
 
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,

@@ -69,6 +69,11 @@ enum pg_wstmt {
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
     W_PUT_RESERVES,
+    W_PUT_HELD,
+    W_HOLD_SEQUENCE,
+    W_GET_HELD,
+    W_DROP_HELD,
+    W_SUPERSEDE_HELD,
     W_COUNT
 };
 
@@ -107,6 +112,18 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          2, {PG_BYTEA, PG_BYTEA}},
     [W_PRUNE_PENDING] = {"DELETE FROM pending WHERE account = $1 AND sequence <= $2", 2,
                          {PG_BYTEA, PG_BYTEA}},
+    [W_PUT_HELD] = {"INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
+    [W_HOLD_SEQUENCE] = {"UPDATE accounts SET last_sequence = $2 WHERE account = $1", 2,
+                         {PG_BYTEA, PG_BYTEA}},
+    [W_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
+                    "superseded::int FROM held WHERE digest = $1",
+                    1, {PG_BYTEA}},
+    [W_DROP_HELD] = {"DELETE FROM held WHERE digest = $1", 1, {PG_BYTEA}},
+    [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
+                          "AND sequence < $2",
+                          2, {PG_BYTEA, PG_BYTEA}},
     [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
                      {PG_INT8, PG_BYTEA}},
     [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
@@ -120,7 +137,15 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                              PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
 };
 
-enum pg_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_RESERVES, R_COUNT };
+enum pg_rstmt {
+    R_LATEST,
+    R_READ_FROM,
+    R_READ_AUDIT,
+    R_RESERVES,
+    R_LIST_HELD,
+    R_COUNT_HELD,
+    R_COUNT
+};
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -132,6 +157,11 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
+    [R_LIST_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea "
+                     "FROM held WHERE NOT superseded AND ($1::bytea IS NULL OR account = $1) "
+                     "ORDER BY held_at, digest LIMIT $2",
+                     2, {PG_BYTEA, PG_INT8}},
+    [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
@@ -714,7 +744,98 @@ static custos_rc pg_put_accepted(void *impl, const custos_record *rec,
         rc = pg_run(&s->w, W_PRUNE_SIGNERS, &p, "prune pending", NULL, err);
     if (rc == CUSTOS_OK)
         rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_SUPERSEDE_HELD, &p, "supersede held", NULL, err);
     return rc;
+}
+
+static custos_rc pg_put_held(void *impl, const custos_record *rec, custos_error *err)
+{
+    pg_store *s = impl;
+    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
+        rec->n_signers == 0 || rec->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: held record with %zu signers for %zu signatures "
+                                "cannot be stored", rec->n_signers, rec->sub.n_sigs);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc rc = pg_encode_submission(&rec->sub, &blob, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    uint8_t seq[8], at[8];
+    pg_put_u64(seq, rec->sub.att.sequence);
+    pg_put_u64(at, rec->accepted_at);
+    const uint8_t *account = rec->sub.att.account;
+
+    pg_params p = {.n = 0};
+    pg_param(&p, rec->digest, CUSTOS_HASH_LEN);
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    pg_param(&p, seq, sizeof seq);
+    pg_param(&p, at, sizeof at);
+    pg_param(&p, blob, len);
+    pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    rc = pg_run(&s->w, W_PUT_HELD, &p, "put held", NULL, err);
+    free(blob);
+    if (rc != CUSTOS_OK)
+        return rc;
+
+    /* The held rise consumes its sequence (rule 4) but leaves the latest record as it is. */
+    p.n = 0;
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    pg_param(&p, seq, sizeof seq);
+    PGresult *res = NULL;
+    rc = pg_run(&s->w, W_HOLD_SEQUENCE, &p, "hold sequence", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool updated = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!updated)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: a held record needs an account with a published one");
+    rc = pg_run(&s->w, W_PRUNE_SIGNERS, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_PRUNE_PENDING, &p, "prune pending", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->w, W_SUPERSEDE_HELD, &p, "supersede held", NULL, err);
+    return rc;
+}
+
+static custos_rc pg_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_record *out, bool *superseded, custos_error *err)
+{
+    pg_store *s = impl;
+    memset(out, 0, sizeof *out);
+    pg_params p = {.n = 0};
+    pg_param(&p, digest, CUSTOS_HASH_LEN);
+    PGresult *res = NULL;
+    custos_rc rc = pg_run(&s->w, W_GET_HELD, &p, "get held", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = CUSTOS_ERR_NOT_FOUND;
+    if (PQntuples(res) == 1) {
+        uint64_t flag = 0;
+        rc = pg_get_uint(res, 0, 6, &flag, "superseded", err);
+        if (rc == CUSTOS_OK)
+            rc = pg_row_to_record(res, 0, out, err);
+        if (rc == CUSTOS_OK) {
+            out->state = CUSTOS_STATE_HELD;
+            *superseded = flag != 0;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pg_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_error *err)
+{
+    pg_store *s = impl;
+    pg_params p = {.n = 0};
+    pg_param(&p, digest, CUSTOS_HASH_LEN);
+    return pg_run(&s->w, W_DROP_HELD, &p, "drop held", NULL, err);
 }
 
 static custos_rc pg_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
@@ -795,6 +916,59 @@ static custos_rc pg_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN
     else
         rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
                               "no accepted attestation for this account");
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pg_list_held(void *impl, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    pg_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    uint8_t limit[8];
+    pg_put_u64(limit, max > INT32_MAX ? INT32_MAX : max);
+    pg_params p = {.n = 0};
+    pg_param(&p, account, account != NULL ? CUSTOS_HASH_LEN : 0); /* NULL value: SQL NULL */
+    pg_param(&p, limit, sizeof limit);
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_LIST_HELD, &p, "list held", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    int rows = PQntuples(res);
+    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
+        rc = pg_row_to_record(res, row, &out[*n], err);
+        if (rc == CUSTOS_OK)
+            out[(*n)++].state = CUSTOS_STATE_HELD;
+    }
+    PQclear(res);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
+static custos_rc pg_count_held(void *impl, uint64_t *count, custos_error *err)
+{
+    pg_store *s = impl;
+    *count = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = pg_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_run(&s->r, R_COUNT_HELD, NULL, "count held", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1 ? pg_get_uint(res, 0, 0, count, "held count", err)
+                             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no held count");
     PQclear(res);
     return rc;
 }
@@ -1028,6 +1202,11 @@ static const gw_store_ops pg_ops = {
     .put_pending = pg_put_pending,
     .put_pending_signer = pg_put_pending_signer,
     .put_accepted = pg_put_accepted,
+    .put_held = pg_put_held,
+    .get_held = pg_get_held,
+    .list_held = pg_list_held,
+    .count_held = pg_count_held,
+    .drop_held = pg_drop_held,
     .set_chain_hash = pg_set_chain_hash,
     .audit_head = pg_audit_head,
     .read_audit = pg_read_audit,

@@ -42,6 +42,11 @@ enum sq_wstmt {
     W_AUDIT_HEAD,
     W_APPEND_AUDIT,
     W_PUT_RESERVES,
+    W_PUT_HELD,
+    W_HOLD_SEQUENCE,
+    W_GET_HELD,
+    W_DROP_HELD,
+    W_SUPERSEDE_HELD,
     W_COUNT
 };
 
@@ -76,9 +81,24 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                         "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
+    [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
+    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, superseded "
+                   "FROM held WHERE digest = ?1",
+    [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
+    [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
 };
 
-enum sq_rstmt { R_LATEST, R_READ_FROM, R_READ_AUDIT, R_RESERVES, R_COUNT };
+enum sq_rstmt {
+    R_LATEST,
+    R_READ_FROM,
+    R_READ_AUDIT,
+    R_RESERVES,
+    R_LIST_HELD,
+    R_COUNT_HELD,
+    R_COUNT
+};
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
@@ -93,6 +113,10 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_RESERVES] = "SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
                    "signature, accepted_at, leaves FROM reserves WHERE feed = ?1 "
                    "ORDER BY sequence DESC LIMIT 1",
+    [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
+                    "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
+                    "ORDER BY held_at, digest LIMIT ?2",
+    [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
 };
 
 typedef struct sq_store {
@@ -450,6 +474,27 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return sq_step_done(s->wdb, st, "put pending signer", err);
 }
 
+/* Drops the account's pending digests at or below seq; with supersede, also marks its
+ * held rises below seq superseded (a later record was published or held over them). */
+static custos_rc sq_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t seq[8], bool supersede, custos_error *err)
+{
+    /* Signers first: their delete finds the digests through the pending rows. */
+    const enum sq_wstmt prune[3] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING, W_SUPERSEDE_HELD};
+    for (int i = 0; i < (supersede ? 3 : 2); i++) {
+        sqlite3_stmt *st = s->w[prune[i]];
+        int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 2, seq, 8, SQLITE_STATIC);
+        custos_rc out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "prune pending", err)
+                              : sq_fail(s->wdb, rc, "prune pending", err);
+        (void)sqlite3_clear_bindings(st);
+        if (out != CUSTOS_OK)
+            return out;
+    }
+    return CUSTOS_OK;
+}
+
 static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
                                  const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
@@ -517,20 +562,106 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     if (out != CUSTOS_OK)
         return out;
 
-    /* Signers first: their delete finds the digests through the pending rows. */
-    const enum sq_wstmt prune[2] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING};
-    for (int i = 0; i < 2; i++) {
-        st = s->w[prune[i]];
-        rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
-        out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "prune pending", err)
-                              : sq_fail(s->wdb, rc, "prune pending", err);
-        (void)sqlite3_clear_bindings(st);
-        if (out != CUSTOS_OK)
-            return out;
+    return sq_prune(s, account, seq, true, err);
+}
+
+static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error *err)
+{
+    sq_store *s = impl;
+    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
+        rec->n_signers == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: held record with %zu signers for %zu signatures "
+                                "cannot be stored", rec->n_signers, rec->sub.n_sigs);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    custos_rc out = sq_encode_submission(&rec->sub, &blob, &len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (len > INT_MAX) {
+        free(blob);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
     }
-    return CUSTOS_OK;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    uint8_t seq[8];
+    sq_put_u64(seq, rec->sub.att.sequence);
+    const uint8_t *account = rec->sub.att.account;
+
+    sqlite3_stmt *st = s->w[W_PUT_HELD];
+    int rc = sqlite3_bind_blob(st, 1, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, blob, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+                               SQLITE_STATIC);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put held", err)
+                          : sq_fail(s->wdb, rc, "put held", err);
+    (void)sqlite3_clear_bindings(st);
+    free(blob);
+    if (out != CUSTOS_OK)
+        return out;
+
+    /* The held rise consumes its sequence (rule 4) but leaves the latest record as it is. */
+    st = s->w[W_HOLD_SEQUENCE];
+    rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
+    out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "hold sequence", err)
+                          : sq_fail(s->wdb, rc, "hold sequence", err);
+    (void)sqlite3_clear_bindings(st);
+    if (out != CUSTOS_OK)
+        return out;
+    if (sqlite3_changes(s->wdb) != 1)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: a held record needs an account with a published one");
+    return sq_prune(s, account, seq, true, err);
+}
+
+static custos_rc sq_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_record *out, bool *superseded, custos_error *err)
+{
+    sq_store *s = impl;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = s->w[W_GET_HELD];
+    custos_rc res = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "get held", err);
+    if (res != CUSTOS_OK)
+        return res;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        res = sq_row_to_record(st, out, err);
+        out->state = CUSTOS_STATE_HELD;
+        *superseded = sqlite3_column_int64(st, 6) != 0;
+    } else if (rc == SQLITE_DONE) {
+        res = CUSTOS_ERR_NOT_FOUND;
+    } else {
+        res = sq_fail(s->wdb, rc, "get held", err);
+    }
+    int rrc = sqlite3_reset(st);
+    if ((res == CUSTOS_OK || res == CUSTOS_ERR_NOT_FOUND) && rrc != SQLITE_OK) {
+        if (res == CUSTOS_OK)
+            custos_record_clear(out);
+        res = sq_fail(s->wdb, rrc, "get held", err);
+    }
+    return res;
+}
+
+static custos_rc sq_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_DROP_HELD];
+    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                         SQLITE_STATIC), "drop held", err);
+    return out == CUSTOS_OK ? sq_step_done(s->wdb, st, "drop held", err) : out;
 }
 
 static custos_rc sq_audit_head(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
@@ -672,6 +803,64 @@ static custos_rc sq_read_from(void *impl, uint64_t after, custos_record *out, si
 }
 
 /* Fills e from a row (seq, time, actor, action, payload, prev_hash, hash). */
+static custos_rc sq_list_held(void *impl, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_LIST_HELD];
+    custos_rc res = CUSTOS_OK;
+    int rc = account != NULL ? sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT)
+                             : sqlite3_bind_null(st, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "list held", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = sq_row_to_record(st, &out[*n], err);
+            if (res != CUSTOS_OK)
+                break;
+            out[(*n)++].state = CUSTOS_STATE_HELD;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "list held", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "list held", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
+static custos_rc sq_count_held(void *impl, uint64_t *count, custos_error *err)
+{
+    sq_store *s = impl;
+    *count = 0;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_COUNT_HELD];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *count = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        res = sq_fail(s->rdb, rc, "count held", err);
+    int rrc = sqlite3_reset(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(s->rdb, rrc, "count held", err);
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
 static custos_rc sq_row_to_audit(sqlite3_stmt *st, custos_audit_entry *e, custos_error *err)
 {
     memset(e, 0, sizeof *e);
@@ -882,6 +1071,11 @@ static const gw_store_ops sq_ops = {
     .put_pending = sq_put_pending,
     .put_pending_signer = sq_put_pending_signer,
     .put_accepted = sq_put_accepted,
+    .put_held = sq_put_held,
+    .get_held = sq_get_held,
+    .list_held = sq_list_held,
+    .count_held = sq_count_held,
+    .drop_held = sq_drop_held,
     .set_chain_hash = sq_set_chain_hash,
     .audit_head = sq_audit_head,
     .read_audit = sq_read_audit,

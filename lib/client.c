@@ -41,6 +41,7 @@ enum {
     H_SUBMIT_RESERVES,
     H_GET_RESERVES,
     H_RESERVES_PROOF,
+    H_LIST_HELD,
     H_COUNT
 };
 
@@ -62,6 +63,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_SUBMIT_RESERVES] = "/custos.v1.AttestationGateway/SubmitReserves",
     [H_GET_RESERVES] = "/custos.v1.AttestationGateway/GetReserves",
     [H_RESERVES_PROOF] = "/custos.v1.AttestationGateway/GetReservesProof",
+    [H_LIST_HELD] = "/custos.v1.AttestationGateway/ListHeld",
 };
 
 struct custos_client {
@@ -534,6 +536,49 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
 }
 
 /* ---- reads ---- */
+
+custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
+                                  custos_record **out, size_t *n, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    Custos__V1__ListHeldRequest req = CUSTOS__V1__LIST_HELD_REQUEST__INIT;
+    if (account != NULL) {
+        req.account.len = 32;
+        req.account.data = (uint8_t *)account;
+    }
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_HELD, &req.base,
+                              &custos__v1__list_held_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListHeld", &o, err);
+    const Custos__V1__ListHeldResponse *r = (const Custos__V1__ListHeldResponse *)reply;
+    custos_record *recs = r->n_records > 0 ? calloc(r->n_records, sizeof *recs) : NULL;
+    if (r->n_records > 0 && recs == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    size_t got = 0;
+    for (size_t i = 0; rc == CUSTOS_OK && i < r->n_records; i++) {
+        rc = r->records[i] != NULL
+                 ? pb_to_record(r->records[i], &recs[i], err)
+                 : custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "gateway %s: ListHeld: an empty record", c->target);
+        if (rc == CUSTOS_OK)
+            got++;
+    }
+    protobuf_c_message_free_unpacked(reply, NULL);
+    if (rc != CUSTOS_OK) {
+        for (size_t i = 0; i < got; i++)
+            custos_record_clear(&recs[i]);
+        free(recs);
+        return rc;
+    }
+    *out = recs;
+    *n = got;
+    return CUSTOS_OK;
+}
 
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
                                    custos_record *out, custos_error *err)

@@ -377,9 +377,9 @@ static custos_rc pb_fill_record(const Custos__V1__Record *m, custos_record *out,
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                                 "record.signers: %zu, at most %d allowed", m->n_signers,
                                 CUSTOS_MAX_SIGNATURES);
-    if ((unsigned)m->state > CUSTOS_STATE_ACCEPTED)
+    if ((unsigned)m->state > CUSTOS_STATE_HELD)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "record.state: %d, expected 0, 1 (pending) or 2 (accepted)",
+                                "record.state: %d, expected 0, 1 (pending), 2 (accepted) or 3 (held)",
                                 (int)m->state);
     custos_rc rc = pb_to_fixed(&m->digest, out->digest, sizeof out->digest, "record.digest", err);
     if (rc != CUSTOS_OK)

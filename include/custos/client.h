@@ -22,7 +22,8 @@ typedef struct custos_client custos_client;
 typedef enum custos_state {
     CUSTOS_STATE_UNSPECIFIED = 0,
     CUSTOS_STATE_PENDING = 1,
-    CUSTOS_STATE_ACCEPTED = 2
+    CUSTOS_STATE_ACCEPTED = 2,
+    CUSTOS_STATE_HELD = 3 /* durable, not published: a rise beyond the breaker bound */
 } custos_state;
 
 /* The gateway's answer to one submission. */
@@ -137,6 +138,12 @@ custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
 custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            custos_reserves_inclusion *out, custos_error *err);
+
+/* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
+ * account is NULL, of every account. *out is malloc'd (free it after custos_record_clear
+ * of each of its *n records); NULL when there are none. */
+custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
+                                  custos_record **out, size_t *n, custos_error *err);
 
 /* The proof of one position of the account's latest accepted attestation.
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the

@@ -40,6 +40,8 @@ static const char good_config[] =
     "max_ttl = 7200\n"
     "threshold = 2\n"
     "distinct_roles = true\n"
+    "breaker_rise_bps = 2500\n"
+    "breaker_release_threshold = 3\n"
     "\n"
     "[feed beta]\n"
     "\n"
@@ -119,6 +121,8 @@ static void test_good_config(void **state)
     assert_int_equal(acme->max_ttl, 7200);
     assert_int_equal(acme->threshold, 2);
     assert_true(acme->distinct_roles);
+    assert_int_equal(acme->breaker_rise_bps, 2500);
+    assert_int_equal(acme->breaker_release_threshold, 3);
     const gw_feed *beta = gw_config_find_feed(&cfg, "beta");
     assert_non_null(beta);
     assert_int_equal(beta->max_age, 86400);
@@ -126,6 +130,8 @@ static void test_good_config(void **state)
     assert_int_equal(beta->max_ttl, 604800);
     assert_int_equal(beta->threshold, 1);
     assert_false(beta->distinct_roles);
+    assert_int_equal(beta->breaker_rise_bps, 0);
+    assert_int_equal(beta->breaker_release_threshold, 0);
     assert_null(gw_config_find_feed(&cfg, "gamma"));
 
     assert_int_equal(cfg.n_signers, 4);
@@ -435,6 +441,19 @@ static const struct bad_case {
     {"distinct roles unreachable", GW_HEAD FEED_F "threshold = 2\ndistinct_roles = true\n"
      SIGNER_B "[signer c]\naddress = " ADDR_C "\nfeed = f\nrole = custodian\n",
      {":6:", "threshold", "distinct roles"}},
+    {"breaker bound not a number", GW_HEAD FEED_F "breaker_rise_bps = 5%\n" SIGNER_B,
+     {":6:", "[feed f] breaker_rise_bps", "'5%'"}},
+    {"breaker bound too high", GW_HEAD FEED_F "breaker_rise_bps = 1000001\n" SIGNER_B,
+     {":6:", "breaker_rise_bps", "1000000"}},
+    {"breaker without release quorum", GW_HEAD FEED_F "breaker_rise_bps = 500\n" SIGNER_B,
+     {":6:", "[feed f] breaker_rise_bps", "needs breaker_release_threshold"}},
+    {"release quorum without breaker", GW_HEAD FEED_F "breaker_release_threshold = 2\n"
+     SIGNER_B, {":6:", "[feed f] breaker_release_threshold", "no effect"}},
+    {"release quorum not above threshold", GW_HEAD FEED_F "breaker_rise_bps = 500\n"
+     "breaker_release_threshold = 1\n" SIGNER_B,
+     {":7:", "breaker_release_threshold", "must exceed threshold (1), got 1"}},
+    {"release quorum zero", GW_HEAD FEED_F "breaker_release_threshold = 0\n" SIGNER_B,
+     {":6:", "breaker_release_threshold"}},
     {"feed without signers", GW_HEAD FEED_F, {":5:", "[feed f] threshold", "0 active"}},
     {"indented continuation", GW_HEAD "  listen = x\n", {":5:", "indented"}},
     {"feed name too long", GW_HEAD "[feed "

@@ -1,5 +1,6 @@
 /* The rule engine in process: acceptance, idempotent retries, quorum (signers and
- * distinct roles), freeze, replay, feed binding, one lender per account, durability across reopen, a store
+ * distinct roles), freeze, replay, feed binding, one lender per account, the circuit breaker,
+ * durability across reopen, a store
  * failure, and many threads submitting at once. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,15 +23,25 @@
 #include "testutil.h"
 
 /* Keys: solo's custodian; duo's custodian and valuation agent; roles' two custodians and
- * an auditor. */
-enum { K_SOLO, K_DUO_CUST, K_DUO_VAL, K_ROLES_C1, K_ROLES_C2, K_ROLES_AUD, K_COUNT };
+ * an auditor; guard's custodian and auditor. */
+enum {
+    K_SOLO,
+    K_DUO_CUST,
+    K_DUO_VAL,
+    K_ROLES_C1,
+    K_ROLES_C2,
+    K_ROLES_AUD,
+    K_GUARD_C,
+    K_GUARD_AUD,
+    K_COUNT
+};
 
 static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
 static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
 
 typedef struct fixture {
     char dir[2048];
-    gw_feed feeds[3];
+    gw_feed feeds[4];
     gw_signer signers[K_COUNT];
     gw_config cfg;
     gw_engine *engine;
@@ -67,8 +78,8 @@ static int setup(void **state)
     memset(c->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
     c->commit_batch_max = 32;
     c->commit_delay_us = 200;
-    const char *names[3] = {"solo", "duo", "roles"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[4] = {"solo", "duo", "roles", "guard"};
+    for (int i = 0; i < 4; i++) {
         snprintf(f->feeds[i].name, sizeof f->feeds[i].name, "%s", names[i]);
         f->feeds[i].max_age = 86400;
         f->feeds[i].max_skew = 300;
@@ -76,14 +87,20 @@ static int setup(void **state)
         f->feeds[i].threshold = i == 0 ? 1 : 2;
     }
     f->feeds[2].distinct_roles = true;
+    /* guard: one signer publishes, a rise of more than 10% waits for two (rule 6). */
+    f->feeds[3].threshold = 1;
+    f->feeds[3].breaker_rise_bps = 1000;
+    f->feeds[3].breaker_release_threshold = 2;
     add_signer(f, K_SOLO, "solo", GW_ROLE_CUSTODIAN);
     add_signer(f, K_DUO_CUST, "duo", GW_ROLE_CUSTODIAN);
     add_signer(f, K_DUO_VAL, "duo", GW_ROLE_VALUATION_AGENT);
     add_signer(f, K_ROLES_C1, "roles", GW_ROLE_CUSTODIAN);
     add_signer(f, K_ROLES_C2, "roles", GW_ROLE_CUSTODIAN);
     add_signer(f, K_ROLES_AUD, "roles", GW_ROLE_AUDITOR);
+    add_signer(f, K_GUARD_C, "guard", GW_ROLE_CUSTODIAN);
+    add_signer(f, K_GUARD_AUD, "guard", GW_ROLE_AUDITOR);
     c->feeds = f->feeds;
-    c->n_feeds = 3;
+    c->n_feeds = 4;
     c->signers = f->signers;
     c->n_signers = K_COUNT;
     f->now = (uint64_t)time(NULL);
@@ -521,6 +538,224 @@ static void test_reopen_keeps_everything(void **state)
 
 /* Another connection holds the write lock past the busy timeout: the group fails as
  * UNAVAILABLE, nothing is acknowledged, and the engine's cache does not drift. */
+/* Rule 6, one account's history step by step: the breaker compares each valuation with
+ * the last published value, whatever was held in between. */
+static const struct breaker_step {
+    const char *what;
+    uint64_t sequence;
+    uint8_t kind;
+    uint64_t value;
+    custos_reason reason;
+    custos_state state;
+    bool duplicate;
+    uint64_t latest_sequence; /* GetLatest afterwards */
+} breaker_steps[] = {
+    {"first record flows", 1, CUSTOS_KIND_VALUATION, 1000, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 1},
+    {"a rise at the bound flows", 2, CUSTOS_KIND_VALUATION, 1100, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 2},
+    {"a rise one unit beyond is held", 3, CUSTOS_KIND_VALUATION, 1211, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_HELD, false, 2},
+    {"its retry is held, known", 3, CUSTOS_KIND_VALUATION, 1211, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_HELD, true, 2},
+    {"the held sequence is consumed", 3, CUSTOS_KIND_VALUATION, 1000, CUSTOS_REASON_REPLAY,
+     CUSTOS_STATE_UNSPECIFIED, false, 2},
+    {"a freeze flows while held", 4, CUSTOS_KIND_FREEZE, 5000, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 4},
+    {"the superseded rise is refused", 3, CUSTOS_KIND_VALUATION, 1211, CUSTOS_REASON_REPLAY,
+     CUSTOS_STATE_UNSPECIFIED, false, 4},
+    {"a fall flows", 5, CUSTOS_KIND_VALUATION, 900, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED,
+     false, 5},
+    {"an equal value flows", 6, CUSTOS_KIND_VALUATION, 900, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 6},
+    {"a large rise is held", 7, CUSTOS_KIND_VALUATION, 100000, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_HELD, false, 6},
+    {"a release flows whatever its value", 8, CUSTOS_KIND_RELEASE, 100000,
+     CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false, 8},
+};
+
+static void test_breaker_steps(void **state)
+{
+    fixture *f = *state;
+    uint8_t account[32];
+    memset(account, 0x70, sizeof account);
+    uint64_t head = 0;
+    for (size_t i = 0; i < sizeof breaker_steps / sizeof breaker_steps[0]; i++) {
+        const struct breaker_step *t = &breaker_steps[i];
+        gw_submit_outcome o = submit_signed(f, "guard", 0x70, t->sequence, t->kind, t->value,
+                                            K_GUARD_C, -1);
+        if (o.reason != t->reason || o.state != t->state || o.duplicate != t->duplicate)
+            fail_msg("%s: got reason %s state %d duplicate %d (%s)", t->what,
+                     custos_reason_name(o.reason), (int)o.state, (int)o.duplicate, o.detail);
+        if (o.state == CUSTOS_STATE_ACCEPTED && !o.duplicate)
+            head++;
+        if (o.state == CUSTOS_STATE_HELD)
+            assert_int_equal(o.cursor, 0);
+        /* A held record has no cursor: nothing new for Watch or the publisher. */
+        assert_int_equal(gw_engine_head(f->engine), head);
+        custos_record rec;
+        custos_error err;
+        assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+        if (rec.sub.att.sequence != t->latest_sequence)
+            fail_msg("%s: latest is sequence %llu", t->what,
+                     (unsigned long long)rec.sub.att.sequence);
+        custos_record_clear(&rec);
+    }
+}
+
+/* The breaker's base survives a restart (read from the store, not a cache), and so does
+ * the held record. */
+static void test_breaker_restart(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "guard", 0x71, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "guard", 0x71, 2, 0, 2000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    assert_int_equal(gw_engine_head(f->engine), 1);
+    o = submit_signed(f, "guard", 0x71, 2, 0, 2000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, true);
+    o = submit_signed(f, "guard", 0x71, 2, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    /* Compared with the published 1000, not the held 2000. */
+    o = submit_signed(f, "guard", 0x71, 3, 0, 1500, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    o = submit_signed(f, "guard", 0x71, 4, 0, 1050, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.cursor, 2);
+}
+
+/* Release by a larger quorum: the auditor's signature brings the held rise to the
+ * feed's breaker_release_threshold (2) and it is published then, with the next cursor;
+ * a newer held rise supersedes an older one. */
+static void test_breaker_larger_quorum(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "guard", 0x73, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "guard", 0x73, 2, 0, 3000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    /* Sequence 2 was superseded by the held 3: more signatures cannot publish it. */
+    o = submit_signed(f, "guard", 0x73, 2, 0, 3000, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "superseded"));
+    assert_int_equal(gw_engine_head(f->engine), 1);
+
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.cursor, 2);
+    assert_int_equal(o.signatures, 2);
+    assert_int_equal(gw_engine_head(f->engine), 2);
+    o = submit_signed(f, "guard", 0x73, 3, 0, 4000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, 2);
+
+    custos_record rec;
+    custos_error err;
+    uint8_t account[32];
+    memset(account, 0x73, sizeof account);
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 3);
+    assert_int_equal(rec.n_signers, 2);
+    assert_memory_equal(rec.signers[0], addrs[K_GUARD_C], CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(rec.signers[1], addrs[K_GUARD_AUD], CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+    /* The next rise is measured from the released 4000. */
+    o = submit_signed(f, "guard", 0x73, 4, 0, 4400, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+}
+
+static gw_submit_outcome release_held(fixture *f, const uint8_t digest[32])
+{
+    waiter w = {.calls = 0};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    gw_engine_release_held(f->engine, digest, "ops-admin", "release 0x.. note=checked", on_done,
+                           &w);
+    pthread_mutex_lock(&w.lock);
+    while (w.calls == 0)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    gw_submit_outcome out = w.out;
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return out;
+}
+
+/* An operator's release publishes the held rise and writes its audit entry in the same
+ * commit; an unknown, superseded or already published digest changes nothing. */
+static void test_breaker_operator_release(void **state)
+{
+    fixture *f = *state;
+    uint8_t unknown[32];
+    memset(unknown, 0xee, sizeof unknown);
+    gw_submit_outcome o = release_held(f, unknown);
+    assert_int_equal(o.release, GW_RELEASE_NOT_FOUND);
+
+    o = submit_signed(f, "guard", 0x74, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_submit_outcome h2 = submit_signed(f, "guard", 0x74, 2, 0, 2000, K_GUARD_C, -1);
+    expect(&h2, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    gw_submit_outcome h3 = submit_signed(f, "guard", 0x74, 3, 0, 3000, K_GUARD_C, -1);
+    expect(&h3, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    o = release_held(f, h2.digest);
+    assert_int_equal(o.release, GW_RELEASE_SUPERSEDED);
+    assert_non_null(strstr(o.detail, "superseded"));
+    assert_int_equal(gw_engine_head(f->engine), 1);
+
+    custos_audit_entry audit[4];
+    size_t n = 0;
+    custos_error err;
+    assert_int_equal(gw_engine_read_audit(f->engine, 0, audit, 4, &n, &err), CUSTOS_OK);
+    size_t before = n;
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&audit[i]);
+
+    o = release_held(f, h3.digest);
+    assert_int_equal(o.release, GW_RELEASE_DONE);
+    assert_int_equal(o.reason, CUSTOS_REASON_NONE);
+    assert_int_equal(o.state, CUSTOS_STATE_ACCEPTED);
+    assert_int_equal(o.cursor, 2);
+    assert_int_equal(gw_engine_head(f->engine), 2);
+    assert_int_equal(gw_engine_read_audit(f->engine, 0, audit, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, before + 1);
+    assert_int_equal(audit[n - 1].seq, o.audit_seq);
+    assert_string_equal(audit[n - 1].actor, "ops-admin");
+    assert_string_equal(audit[n - 1].action, "release_held");
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&audit[i]);
+
+    uint8_t account[32];
+    memset(account, 0x74, sizeof account);
+    custos_record rec;
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 3);
+    assert_int_equal(rec.cursor, 2);
+    custos_record_clear(&rec);
+    /* Published now: a second release finds nothing held, the retry is a duplicate. */
+    o = release_held(f, h3.digest);
+    assert_int_equal(o.release, GW_RELEASE_NOT_FOUND);
+    o = submit_signed(f, "guard", 0x74, 3, 0, 3000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+}
+
+/* Without a breaker (solo), any rise flows. */
+static void test_breaker_off(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "solo", 0x72, 1, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "solo", 0x72, 2, 0, 1000000, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+}
+
 static void test_store_failure(void **state)
 {
     fixture *f = *state;
@@ -681,6 +916,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_lender, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_lender_pending_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_larger_quorum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_operator_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),
     };

@@ -115,7 +115,11 @@ static void test_counts_by_feed_and_reason(void **state)
     gw_submit_outcome dup = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
     gw_submit_outcome pend = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
     gw_submit_outcome stale = outcome(CUSTOS_REASON_STALE, CUSTOS_STATE_UNSPECIFIED, false);
+    gw_submit_outcome held = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    gw_submit_outcome held_again = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, true);
     gw_metrics_observe_outcome("acme", 1000, &acc);
+    gw_metrics_observe_outcome("acme", 5000, &held); /* held: neither accepted nor fresh */
+    gw_metrics_observe_outcome("acme", 5000, &held_again);
     gw_metrics_observe_outcome("acme", 1500, &acc);
     gw_metrics_observe_outcome("acme", 900, &acc); /* older asOf: freshness keeps 1500 */
     gw_metrics_observe_outcome("acme", 1500, &dup);
@@ -130,11 +134,13 @@ static void test_counts_by_feed_and_reason(void **state)
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
 
-    gw_metrics_live live = {.store_healthy = true, .head = 3};
+    gw_metrics_live live = {.store_healthy = true, .head = 3, .held = 2};
     char *t = render(&live, 1600);
+    assert_int_equal(must_sample(t, "custos_held"), 2);
     assert_int_equal(must_sample(t, "custos_attestations_accepted_total{feed=\"acme\"}"), 3);
     assert_int_equal(must_sample(t, "custos_attestations_duplicate_total{feed=\"acme\"}"), 1);
     assert_int_equal(must_sample(t, "custos_attestations_pending_total{feed=\"acme\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_attestations_held_total{feed=\"acme\"}"), 1);
     assert_int_equal(
         must_sample(t, "custos_attestations_refused_total{feed=\"acme\",reason=\"STALE\"}"), 2);
     assert_int_equal(

@@ -522,6 +522,122 @@ static custos_rc collect_account(void *ctx, const gw_store_account *a, custos_er
     return CUSTOS_OK;
 }
 
+/* Rule 6: a held record consumes its sequence and prunes pending rows at or below it, but
+ * is not the latest and has no cursor; a later published record supersedes it. */
+static void test_held(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r1, h, r3;
+    make_record(&r1, 1, 0xc1, 1, 0);
+    put_committed(&f->store, &r1);
+    custos_submission sub2;
+    make_sub(&sub2, 0xc1, 2, 1);
+    uint8_t d2[32];
+    memset(d2, 0x22, 32);
+    gw_store_signer sg;
+    memset(&sg, 0, sizeof sg);
+    memset(sg.address, 0x61, CUSTOS_ADDRESS_LEN);
+    add_pending(&f->store, d2, &sub2, &sg, 1);
+
+    make_record(&h, 0, 0xc1, 2, 0x11);
+    h.state = CUSTOS_STATE_HELD;
+    bool superseded = true;
+    custos_record got;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    if (gw_store_put_held(&f->store, &h, &err) != CUSTOS_OK)
+        fail_msg("put_held: %s", err.message);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_false(superseded);
+    assert_int_equal(got.state, CUSTOS_STATE_HELD);
+    assert_int_equal(got.cursor, 0);
+    assert_int_equal(got.accepted_at, h.accepted_at);
+    assert_memory_equal(&got.sub.att, &h.sub.att, sizeof h.sub.att);
+    assert_int_equal(got.n_signers, 2);
+    assert_memory_equal(got.signers, h.signers, 2 * CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&got);
+    /* The same digest twice, and an account with nothing published, are refused. */
+    assert_int_not_equal(gw_store_put_held(&f->store, &h, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    custos_record orphan;
+    make_record(&orphan, 0, 0xc2, 1, 0);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_put_held(&f->store, &orphan, &err), CUSTOS_OK);
+    assert_non_null(strstr(err.message, "published"));
+    gw_store_rollback(&f->store);
+
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 1);
+    account_list l = {.n = 0};
+    assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.a[0].last_sequence, 2);
+    assert_int_equal(l.a[0].last_cursor, 1);
+    assert_int_equal(gw_store_get_latest(&f->store, r1.sub.att.account, &got, &err), CUSTOS_OK);
+    assert_same_record(&got, &r1);
+    custos_record_clear(&got);
+    custos_submission pend;
+    assert_int_equal(gw_store_get_pending(&f->store, d2, &pend, &err), CUSTOS_ERR_NOT_FOUND);
+    custos_record list[4];
+    size_t n = 0;
+    assert_int_equal(gw_store_list_held(&f->store, NULL, list, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].state, CUSTOS_STATE_HELD);
+    assert_memory_equal(list[0].digest, h.digest, 32);
+    custos_record_clear(&list[0]);
+    assert_int_equal(gw_store_list_held(&f->store, h.sub.att.account, list, 4, &n, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 1);
+    custos_record_clear(&list[0]);
+    assert_int_equal(gw_store_list_held(&f->store, orphan.sub.att.account, list, 4, &n, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 0);
+    uint64_t count = 0;
+    assert_int_equal(gw_store_count_held(&f->store, &count, &err), CUSTOS_OK);
+    assert_int_equal(count, 1);
+
+    /* A later held record supersedes it; a later published one supersedes that. */
+    custos_record h3;
+    make_record(&h3, 0, 0xc1, 3, 0x13);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_held(&f->store, &h3, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h.digest, &got, &superseded, &err), CUSTOS_OK);
+    assert_true(superseded);
+    custos_record_clear(&got);
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_false(superseded);
+    custos_record_clear(&got);
+    gw_store_rollback(&f->store);
+    make_record(&r3, 2, 0xc1, 4, 0);
+    put_committed(&f->store, &r3);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_true(superseded);
+    custos_record_clear(&got);
+    custos_record list3[2];
+    size_t n3 = 1;
+    assert_int_equal(gw_store_list_held(&f->store, NULL, list3, 2, &n3, &err), CUSTOS_OK);
+    assert_int_equal(n3, 0); /* superseded ones are not listed, nor counted */
+    assert_int_equal(gw_store_count_held(&f->store, &count, &err), CUSTOS_OK);
+    assert_int_equal(count, 0);
+    /* Dropped (published): gone from the held table. */
+    assert_int_equal(gw_store_drop_held(&f->store, h3.digest, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    gw_store_rollback(&f->store);
+}
+
 static void test_reopen_persists(void **state)
 {
     fixture *f = *state;
@@ -571,6 +687,7 @@ static void test_upgrade_from_v1(void **state)
     f->be->exec(f, "ALTER TABLE accepted DROP COLUMN chain_hash");
     f->be->exec(f, "DROP TABLE audit");
     f->be->exec(f, "DROP TABLE reserves");
+    f->be->exec(f, "DROP TABLE held");
     if (f->be == &BE_PG)
         f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta");
     f->be->set_version(f, 1);
@@ -759,6 +876,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_reader_sees_committed_only, setup,     \
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_held, setup, teardown,                 \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_reopen_persists, setup, teardown,      \
                                                  (void *)&(be)),                             \

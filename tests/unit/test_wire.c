@@ -656,7 +656,8 @@ static void test_record_refusals(void **state)
         const char *needle;
     } cases[] = {
         {"valid", 0, CUSTOS_OK, NULL},
-        {"state 3", 1, CUSTOS_ERR_INVALID, "record.state: 3"},
+        {"state 3 (held)", 7, CUSTOS_OK, NULL},
+        {"state 4", 1, CUSTOS_ERR_INVALID, "record.state: 4"},
         {"digest 31", 2, CUSTOS_ERR_INVALID, "record.digest: 31 bytes"},
         {"signer 21", 3, CUSTOS_ERR_INVALID, "record.signers[0]: 21 bytes"},
         {"17 signers", 4, CUSTOS_ERR_TOO_LARGE, "record.signers: 17"},
@@ -667,7 +668,8 @@ static void test_record_refusals(void **state)
         Custos__V1__Record *m = NULL;
         assert_int_equal(pb_from_record(&r, &m, NULL), CUSTOS_OK);
         switch (cases[i].what) {
-        case 1: m->state = (Custos__V1__State)3; break;
+        case 1: m->state = (Custos__V1__State)4; break;
+        case 7: m->state = (Custos__V1__State)3; break;
         case 2: set_len(&m->digest, 31); break;
         case 3: set_len(&m->signers[0], 21); break;
         case 4:
