@@ -94,6 +94,11 @@ typedef struct sq_store {
     pthread_mutex_t rlock; /* guards rdb and its statements */
     sqlite3_stmt *w[W_COUNT];
     sqlite3_stmt *r[R_COUNT];
+    /* False only while the pending table is known to be empty: then an acceptance has no
+     * pending rows to prune and skips the two DELETEs. Set when a pending row is written
+     * (even if its transaction later rolls back) and never cleared while open; this
+     * connection is the store's only writer of pending rows. */
+    bool may_have_pending;
 } sq_store;
 
 /* Errors that a retry or an operator can fix (disk full, locked, I/O) are UNAVAILABLE;
@@ -410,6 +415,7 @@ static custos_rc sq_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN
     uint8_t seq[8];
     sq_put_u64(seq, sub->att.sequence);
     sqlite3_stmt *st = s->w[W_PUT_PENDING];
+    s->may_have_pending = true;
     int rc = sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 2, sub->att.account, CUSTOS_HASH_LEN, SQLITE_STATIC);
@@ -507,7 +513,7 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "put account", err)
                           : sq_fail(s->wdb, rc, "put account", err);
     (void)sqlite3_clear_bindings(st);
-    if (out != CUSTOS_OK)
+    if (out != CUSTOS_OK || !s->may_have_pending)
         return out;
 
     /* Signers first: their delete finds the digests through the pending rows. */
@@ -815,6 +821,21 @@ static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
     return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
 }
 
+/* Whether the pending table holds any row, read once at open. */
+static custos_rc sq_read_any_pending(sq_store *s, custos_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->wdb, "SELECT EXISTS (SELECT 1 FROM pending)", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s->wdb, rc, "look for pending rows", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        s->may_have_pending = sqlite3_column_int(st, 0) != 0;
+    custos_rc out = rc == SQLITE_ROW ? CUSTOS_OK : sq_fail(s->wdb, rc, "look for pending rows", err);
+    (void)sqlite3_finalize(st);
+    return out;
+}
+
 /* Creates or upgrades the schema: applies every step of schema.c above the version that
  * PRAGMA user_version records, then records the last one, all in one transaction. */
 static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
@@ -864,6 +885,8 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
     custos_rc rc = sq_connect(path, &s->wdb, err);
     if (rc == CUSTOS_OK)
         rc = sq_migrate(s->wdb, path, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_read_any_pending(s, err);
     if (rc == CUSTOS_OK)
         rc = sq_connect(path, &s->rdb, err);
     if (rc == CUSTOS_OK)

@@ -508,6 +508,45 @@ static void test_pending(void **state)
     assert_int_equal(l.n, 1);
 }
 
+/* Acceptances prune the pending rows whenever the table has any: those written after
+ * acceptances that had none to prune, and those left by an earlier opening of the store. */
+static void test_pending_pruned_across_reopen(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r;
+    make_record(&r, 1, 0xd2, 1, 0);
+    put_committed(&f->store, &r);
+
+    custos_submission sub3, sub7;
+    make_sub(&sub3, 0xd2, 3, 1);
+    make_sub(&sub7, 0xd2, 7, 1);
+    uint8_t d3[32], d7[32];
+    memset(d3, 0x13, 32);
+    memset(d7, 0x17, 32);
+    gw_store_signer sg;
+    memset(&sg, 0, sizeof sg);
+    memset(sg.address, 0x61, CUSTOS_ADDRESS_LEN);
+    memset(sg.sig.bytes, 0x71, CUSTOS_SIGNATURE_LEN);
+    add_pending(&f->store, d3, &sub3, &sg, 1);
+    make_record(&r, 2, 0xd2, 4, 0);
+    put_committed(&f->store, &r);
+    custos_submission got;
+    assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_ERR_NOT_FOUND);
+
+    add_pending(&f->store, d7, &sub7, &sg, 1);
+    gw_store_close(&f->store);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_pending(&f->store, d7, &got, &err), CUSTOS_OK);
+    custos_submission_clear(&got);
+    make_record(&r, 3, 0xd2, 8, 0);
+    put_committed(&f->store, &r);
+    assert_int_equal(gw_store_get_pending(&f->store, d7, &got, &err), CUSTOS_ERR_NOT_FOUND);
+    signer_list l = {.n = 0};
+    assert_int_equal(gw_store_list_pending_signers(&f->store, d7, collect, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 0);
+}
+
 typedef struct account_list {
     gw_store_account a[4];
     size_t n;
@@ -678,6 +717,8 @@ static int pg_group_teardown(void **state)
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
                                                  (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_pending_pruned_across_reopen, setup,   \
+                                                 teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reopen_persists, setup, teardown,      \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_from_v1, setup, teardown,      \
