@@ -22,6 +22,12 @@
 #include "schema.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
+/* WAL size (pages) at which the checkpointer thread copies it into the database: SQLite's
+ * own autocheckpoint threshold. */
+#define SQ_WAL_CHECKPOINT_PAGES 1000
+/* WAL size at which the committer checkpoints itself: bounds the WAL when the checkpointer
+ * never finds a moment between two commits to let SQLite restart it. */
+#define SQ_WAL_HARD_PAGES 8000
 
 enum sq_wstmt {
     W_BEGIN,
@@ -99,6 +105,15 @@ typedef struct sq_store {
      * (even if its transaction later rolls back) and never cleared while open; this
      * connection is the store's only writer of pending rows. */
     bool may_have_pending;
+    /* Checkpoints run on their own thread and connection, so copying the WAL into the
+     * database and its fsync do not hold up commits. */
+    sqlite3 *cdb;
+    pthread_t checkpointer;
+    bool checkpointer_running;
+    pthread_mutex_t clock; /* guards checkpoint_due and stopping */
+    pthread_cond_t cwake;
+    bool checkpoint_due;
+    bool stopping;
 } sq_store;
 
 /* Errors that a retry or an operator can fix (disk full, locked, I/O) are UNAVAILABLE;
@@ -746,6 +761,15 @@ static void sq_close(void *impl)
     sq_store *s = impl;
     if (s == NULL)
         return;
+    if (s->checkpointer_running) {
+        pthread_mutex_lock(&s->clock);
+        s->stopping = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+        pthread_join(s->checkpointer, NULL);
+    }
+    /* The writer, closed last, checkpoints what is left. */
+    sqlite3_close(s->cdb);
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(s->w[i]);
     for (int i = 0; i < R_COUNT; i++)
@@ -753,6 +777,8 @@ static void sq_close(void *impl)
     /* Every statement is finalized, so close cannot be refused as busy. */
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    pthread_cond_destroy(&s->cwake);
+    pthread_mutex_destroy(&s->clock);
     pthread_mutex_destroy(&s->rlock);
     free(s);
 }
@@ -821,6 +847,55 @@ static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
     return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
 }
 
+/* Runs on the committer after each commit, in place of SQLite's autocheckpoint. A failed
+ * checkpoint loses nothing (the frames stay in the WAL) and a later one copies them, so
+ * the hook ignores its result: the commit has succeeded either way. */
+static int sq_wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    sq_store *s = ctx;
+    if (pages >= SQ_WAL_HARD_PAGES) {
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= SQ_WAL_CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->clock);
+        s->checkpoint_due = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+    }
+    return SQLITE_OK;
+}
+
+/* PASSIVE never waits for the writer or the readers; what it cannot copy now, the next
+ * one copies. Its fsync of the database is what synchronous=FULL asks of a checkpoint. */
+static void *sq_checkpointer(void *arg)
+{
+    sq_store *s = arg;
+    pthread_mutex_lock(&s->clock);
+    for (;;) {
+        while (!s->checkpoint_due && !s->stopping)
+            pthread_cond_wait(&s->cwake, &s->clock);
+        if (s->stopping)
+            break;
+        s->checkpoint_due = false;
+        pthread_mutex_unlock(&s->clock);
+        (void)sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->clock);
+    }
+    pthread_mutex_unlock(&s->clock);
+    return NULL;
+}
+
+static custos_rc sq_start_checkpointer(sq_store *s, const char *path, custos_error *err)
+{
+    custos_rc rc = sq_connect(path, &s->cdb, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (pthread_create(&s->checkpointer, NULL, sq_checkpointer, s) != 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot start a thread");
+    s->checkpointer_running = true;
+    (void)sqlite3_wal_hook(s->wdb, sq_wal_hook, s);
+    return CUSTOS_OK;
+}
+
 /* Whether the pending table holds any row, read once at open. */
 static custos_rc sq_read_any_pending(sq_store *s, custos_error *err)
 {
@@ -882,6 +957,17 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         free(s);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
     }
+    if (pthread_mutex_init(&s->clock, NULL) != 0) {
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
+    }
+    if (pthread_cond_init(&s->cwake, NULL) != 0) {
+        pthread_mutex_destroy(&s->clock);
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
+    }
     custos_rc rc = sq_connect(path, &s->wdb, err);
     if (rc == CUSTOS_OK)
         rc = sq_migrate(s->wdb, path, err);
@@ -903,6 +989,8 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         if (src != SQLITE_OK)
             rc = sq_fail(s->rdb, src, "prepare", err);
     }
+    if (rc == CUSTOS_OK)
+        rc = sq_start_checkpointer(s, path, err);
     if (rc != CUSTOS_OK) {
         sq_close(s);
         return rc;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -547,6 +548,43 @@ static void test_pending_pruned_across_reopen(void **state)
     assert_int_equal(l.n, 0);
 }
 
+/* SQLite: checkpoints keep the WAL bounded while commits keep coming, and what was
+ * committed reads back after reopening. Many more pages are written than the bound. */
+static void test_wal_bounded(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    char wal[sizeof f->spec + 8];
+    snprintf(wal, sizeof wal, "%s-wal", f->spec);
+    off_t largest = 0;
+    uint64_t cursor = 0;
+    for (int c = 0; c < 300; c++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        for (int i = 0; i < 100; i++) {
+            custos_record r;
+            cursor++;
+            make_record(&r, cursor, (uint8_t)(cursor % 251), 1000 + cursor, 0);
+            r.digest[2] = (uint8_t)(cursor >> 8);
+            r.digest[3] = (uint8_t)cursor;
+            r.digest[4] = (uint8_t)(cursor * 131);
+            if (gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err) != CUSTOS_OK)
+                fail_msg("put_accepted: %s", err.message);
+        }
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+        struct stat st;
+        assert_int_equal(stat(wal, &st), 0);
+        if (st.st_size > largest)
+            largest = st.st_size;
+    }
+    /* SQ_WAL_HARD_PAGES pages of 4 KiB, one commit group over it, and the frame headers. */
+    assert_true(largest < (off_t)9000 * (4096 + 24));
+    gw_store_close(&f->store);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, cursor);
+}
+
 typedef struct account_list {
     gw_store_account a[4];
     size_t n;
@@ -728,7 +766,11 @@ static int pg_group_teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {CONTRACT_TESTS(BE_SQLITE)};
+    const struct CMUnitTest sqlite_tests[] = {
+        CONTRACT_TESTS(BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_wal_bounded, setup, teardown,
+                                                 (void *)&BE_SQLITE),
+    };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
         cmocka_unit_test(test_pg_unreachable_hides_password),
