@@ -906,7 +906,8 @@ static custos_rc sq_read_any_pending(sq_store *s, custos_error *err)
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         s->may_have_pending = sqlite3_column_int(st, 0) != 0;
-    custos_rc out = rc == SQLITE_ROW ? CUSTOS_OK : sq_fail(s->wdb, rc, "look for pending rows", err);
+    custos_rc out = rc == SQLITE_ROW ? CUSTOS_OK
+                                     : sq_fail(s->wdb, rc, "look for pending rows", err);
     (void)sqlite3_finalize(st);
     return out;
 }
