@@ -1008,6 +1008,36 @@ static void eng_advance_ready(gw_engine *e)
         pthread_cond_signal(&e->not_empty);
 }
 
+/* Locked on entry and on return. Verifies the claimed ticket in `slot` outside the lock,
+ * then hands it to the committer if it passed, or answers it if it was refused. */
+static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
+{
+    pthread_mutex_unlock(&e->lock);
+    custos_reason r = CUSTOS_REASON_NONE;
+    if (!it->release) { /* an operator's release carries no signatures to check */
+        uint64_t started = gw_metrics_clock();
+        r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver, it->out.detail,
+                                 sizeof it->out.detail);
+        gw_metrics_observe_verify(started);
+    }
+    pthread_mutex_lock(&e->lock);
+    if (r == CUSTOS_REASON_NONE) {
+        e->stage[slot] = ENG_READY;
+        eng_advance_ready(e);
+        return;
+    }
+    /* Refused: the committer skips the slot and never touches the item again, so it
+     * can be answered outside the lock. */
+    e->stage[slot] = ENG_DONE;
+    e->queue[slot] = NULL;
+    eng_advance_ready(e);
+    pthread_mutex_unlock(&e->lock);
+    it->out.reason = r;
+    memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
+    eng_answer(it);
+    pthread_mutex_lock(&e->lock);
+}
+
 static void *eng_verifier(void *arg)
 {
     gw_engine *e = arg;
@@ -1018,32 +1048,7 @@ static void *eng_verifier(void *arg)
         if (e->t_claimed == e->t_next)
             break; /* stopping, and nothing left to verify */
         size_t slot = (size_t)(e->t_claimed++ % e->queue_cap);
-        eng_item *it = e->queue[slot];
-        pthread_mutex_unlock(&e->lock);
-
-        custos_reason r = CUSTOS_REASON_NONE;
-        if (!it->release) {
-            uint64_t started = gw_metrics_clock();
-            r = gw_verify_submission(e->verifier, &it->sub, eng_now(), &it->ver,
-                                     it->out.detail, sizeof it->out.detail);
-            gw_metrics_observe_verify(started);
-        }
-        pthread_mutex_lock(&e->lock);
-        if (r == CUSTOS_REASON_NONE) {
-            e->stage[slot] = ENG_READY;
-            eng_advance_ready(e);
-            continue;
-        }
-        /* Refused: the committer skips the slot and never touches the item again, so it
-         * can be answered outside the lock. */
-        e->stage[slot] = ENG_DONE;
-        e->queue[slot] = NULL;
-        eng_advance_ready(e);
-        pthread_mutex_unlock(&e->lock);
-        it->out.reason = r;
-        memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
-        eng_answer(it);
-        pthread_mutex_lock(&e->lock);
+        eng_verify_slot(e, slot, e->queue[slot]);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
@@ -1285,10 +1290,10 @@ void gw_engine_free(gw_engine *e)
         eng_stop(e, e->n_verifiers, true);
 }
 
-static void eng_enqueue(gw_engine *e, eng_item *it);
+static void eng_enqueue(gw_engine *e, eng_item *it, bool inline_ok);
 
-void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
-                      gw_submit_done_fn done, void *ctx)
+static void eng_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                       gw_submit_done_fn done, void *ctx, bool inline_ok)
 {
     eng_item *it = calloc(1, sizeof *it);
     if (it == NULL) {
@@ -1305,7 +1310,7 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id
         snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
     it->done = done;
     it->ctx = ctx;
-    eng_enqueue(e, it);
+    eng_enqueue(e, it, inline_ok);
 }
 
 void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
@@ -1326,11 +1331,12 @@ void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *
     snprintf(it->payload, sizeof it->payload, "%s", payload);
     it->done = done;
     it->ctx = ctx;
-    eng_enqueue(e, it);
+    eng_enqueue(e, it, false);
 }
 
-/* Gives it the next ticket, waiting while the ring is full. */
-static void eng_enqueue(gw_engine *e, eng_item *it)
+/* Gives it the next ticket, waiting while the ring is full; with inline_ok, verifies it on
+ * this thread when verification is idle. */
+static void eng_enqueue(gw_engine *e, eng_item *it, bool inline_ok)
 {
     pthread_mutex_lock(&e->lock);
     while (e->t_next - e->t_committed == e->queue_cap && !e->stopping)
@@ -1346,8 +1352,27 @@ static void eng_enqueue(gw_engine *e, eng_item *it)
     size_t slot = (size_t)(e->t_next++ % e->queue_cap);
     e->queue[slot] = it;
     e->stage[slot] = ENG_VERIFYING;
-    pthread_cond_signal(&e->work);
+    if (inline_ok && e->t_ready + 1 == e->t_next) {
+        /* Verification is idle: nothing waits for a verifier or is being verified.
+         * Tickets keep the order whichever thread verifies. */
+        e->t_claimed++;
+        eng_verify_slot(e, slot, it);
+    } else {
+        pthread_cond_signal(&e->work);
+    }
     pthread_mutex_unlock(&e->lock);
+}
+
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx)
+{
+    eng_submit(e, s, request_id, done, ctx, false);
+}
+
+void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
+                          gw_submit_done_fn done, void *ctx)
+{
+    eng_submit(e, s, request_id, done, ctx, true);
 }
 
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx)

@@ -45,7 +45,8 @@ typedef struct gw_submit_outcome {
 
 /* Called exactly once per gw_engine_submit: from one of the engine's verifier threads
  * when verification refuses it, from the engine's committer thread after the commit,
- * or from the calling thread when the engine is out of memory or shutting down.
+ * or from the calling thread when the engine is out of memory or shutting down (and,
+ * with gw_engine_submit_one, when it verified the submission and refused it).
  * Must not block for long and must not call gw_engine_submit itself. */
 typedef void (*gw_submit_done_fn)(void *ctx, const gw_submit_outcome *out);
 
@@ -83,6 +84,13 @@ void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id
 #define GW_RELEASE_NOTE_MAX 256
 void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
                             const char *payload, gw_submit_done_fn done, void *ctx);
+/* gw_engine_submit for a caller with one submission that waits for its answer (unary
+ * Submit): when no other submission waits for or is in verification, it verifies on the
+ * calling thread, sparing the hand-off to a verifier (a wake-up and two thread switches,
+ * more than the verification costs when submissions arrive one at a time). Otherwise,
+ * and for streams, whose reading thread must keep reading, gw_engine_submit. */
+void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
+                          gw_submit_done_fn done, void *ctx);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);

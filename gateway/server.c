@@ -679,7 +679,7 @@ static void handle_submit(call *c)
         return;
     }
     call_ref(c);
-    gw_engine_submit(c->srv->engine, &sub, c->request_id, unary_submit_done, c);
+    gw_engine_submit_one(c->srv->engine, &sub, c->request_id, unary_submit_done, c);
 }
 
 /* Locked. Keeps a read posted while under the window, writes finished answers in request

@@ -22,6 +22,12 @@
 #include "schema.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
+/* WAL size (pages) at which the checkpointer thread copies it into the database: SQLite's
+ * own autocheckpoint threshold. */
+#define SQ_WAL_CHECKPOINT_PAGES 1000
+/* WAL size at which the committer checkpoints itself: bounds the WAL when the checkpointer
+ * never finds a moment between two commits to let SQLite restart it. */
+#define SQ_WAL_HARD_PAGES 8000
 
 enum sq_wstmt {
     W_BEGIN,
@@ -125,6 +131,21 @@ typedef struct sq_store {
     pthread_mutex_t rlock; /* guards rdb and its statements */
     sqlite3_stmt *w[W_COUNT];
     sqlite3_stmt *r[R_COUNT];
+    /* False only while the pending (held) table is known to be empty: then an acceptance
+     * has no pending rows to prune (held rises to supersede) and skips those statements.
+     * Set when such a row is written (even if its transaction later rolls back) and never
+     * cleared while open; this connection is the store's only writer of both tables. */
+    bool may_have_pending;
+    bool may_have_held;
+    /* Checkpoints run on their own thread and connection, so copying the WAL into the
+     * database and its fsync do not hold up commits. */
+    sqlite3 *cdb;
+    pthread_t checkpointer;
+    bool checkpointer_running;
+    pthread_mutex_t clock; /* guards checkpoint_due and stopping */
+    pthread_cond_t cwake;
+    bool checkpoint_due;
+    bool stopping;
 } sq_store;
 
 /* Errors that a retry or an operator can fix (disk full, locked, I/O) are UNAVAILABLE;
@@ -441,6 +462,7 @@ static custos_rc sq_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN
     uint8_t seq[8];
     sq_put_u64(seq, sub->att.sequence);
     sqlite3_stmt *st = s->w[W_PUT_PENDING];
+    s->may_have_pending = true;
     int rc = sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 2, sub->att.account, CUSTOS_HASH_LEN, SQLITE_STATIC);
@@ -474,14 +496,16 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return sq_step_done(s->wdb, st, "put pending signer", err);
 }
 
-/* Drops the account's pending digests at or below seq; with supersede, also marks its
- * held rises below seq superseded (a later record was published or held over them). */
+/* Drops the account's pending digests at or below seq and marks its held rises below
+ * seq superseded (a later record was published or held over them). */
 static custos_rc sq_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
-                          const uint8_t seq[8], bool supersede, custos_error *err)
+                          const uint8_t seq[8], custos_error *err)
 {
     /* Signers first: their delete finds the digests through the pending rows. */
     const enum sq_wstmt prune[3] = {W_PRUNE_SIGNERS, W_PRUNE_PENDING, W_SUPERSEDE_HELD};
-    for (int i = 0; i < (supersede ? 3 : 2); i++) {
+    for (int i = 0; i < 3; i++) {
+        if (i < 2 ? !s->may_have_pending : !s->may_have_held)
+            continue;
         sqlite3_stmt *st = s->w[prune[i]];
         int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
         if (rc == SQLITE_OK)
@@ -561,8 +585,7 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     (void)sqlite3_clear_bindings(st);
     if (out != CUSTOS_OK)
         return out;
-
-    return sq_prune(s, account, seq, true, err);
+    return sq_prune(s, account, seq, err);
 }
 
 static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error *err)
@@ -590,6 +613,7 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
     const uint8_t *account = rec->sub.att.account;
 
     sqlite3_stmt *st = s->w[W_PUT_HELD];
+    s->may_have_held = true;
     int rc = sqlite3_bind_blob(st, 1, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 2, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
@@ -622,7 +646,7 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
     if (sqlite3_changes(s->wdb) != 1)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: a held record needs an account with a published one");
-    return sq_prune(s, account, seq, true, err);
+    return sq_prune(s, account, seq, err);
 }
 
 static custos_rc sq_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
@@ -1047,6 +1071,15 @@ static void sq_close(void *impl)
     sq_store *s = impl;
     if (s == NULL)
         return;
+    if (s->checkpointer_running) {
+        pthread_mutex_lock(&s->clock);
+        s->stopping = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+        pthread_join(s->checkpointer, NULL);
+    }
+    /* The writer, closed last, checkpoints what is left. */
+    sqlite3_close(s->cdb);
     for (int i = 0; i < W_COUNT; i++)
         sqlite3_finalize(s->w[i]);
     for (int i = 0; i < R_COUNT; i++)
@@ -1054,6 +1087,8 @@ static void sq_close(void *impl)
     /* Every statement is finalized, so close cannot be refused as busy. */
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    pthread_cond_destroy(&s->cwake);
+    pthread_mutex_destroy(&s->clock);
     pthread_mutex_destroy(&s->rlock);
     free(s);
 }
@@ -1129,6 +1164,77 @@ static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
     return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
 }
 
+/* Runs on the committer after each commit, in place of SQLite's autocheckpoint. A failed
+ * checkpoint loses nothing (the frames stay in the WAL) and a later one copies them, so
+ * the hook ignores its result: the commit has succeeded either way. */
+static int sq_wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    sq_store *s = ctx;
+    if (pages >= SQ_WAL_HARD_PAGES) {
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= SQ_WAL_CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->clock);
+        s->checkpoint_due = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+    }
+    return SQLITE_OK;
+}
+
+/* PASSIVE never waits for the writer or the readers; what it cannot copy now, the next
+ * one copies. Its fsync of the database is what synchronous=FULL asks of a checkpoint. */
+static void *sq_checkpointer(void *arg)
+{
+    sq_store *s = arg;
+    pthread_mutex_lock(&s->clock);
+    for (;;) {
+        while (!s->checkpoint_due && !s->stopping)
+            pthread_cond_wait(&s->cwake, &s->clock);
+        if (s->stopping)
+            break;
+        s->checkpoint_due = false;
+        pthread_mutex_unlock(&s->clock);
+        (void)sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->clock);
+    }
+    pthread_mutex_unlock(&s->clock);
+    return NULL;
+}
+
+static custos_rc sq_start_checkpointer(sq_store *s, const char *path, custos_error *err)
+{
+    custos_rc rc = sq_connect(path, &s->cdb, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (pthread_create(&s->checkpointer, NULL, sq_checkpointer, s) != 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot start a thread");
+    s->checkpointer_running = true;
+    (void)sqlite3_wal_hook(s->wdb, sq_wal_hook, s);
+    return CUSTOS_OK;
+}
+
+/* Whether the pending table holds any row, and the held table any rise not superseded,
+ * read once at open. */
+static custos_rc sq_read_any_pending(sq_store *s, custos_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->wdb,
+                                "SELECT EXISTS (SELECT 1 FROM pending), "
+                                "EXISTS (SELECT 1 FROM held WHERE superseded = 0)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s->wdb, rc, "look for pending and held rows", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s->may_have_pending = sqlite3_column_int(st, 0) != 0;
+        s->may_have_held = sqlite3_column_int(st, 1) != 0;
+    }
+    custos_rc out = rc == SQLITE_ROW ? CUSTOS_OK
+                                     : sq_fail(s->wdb, rc, "look for pending and held rows", err);
+    (void)sqlite3_finalize(st);
+    return out;
+}
+
 /* Creates or upgrades the schema: applies every step of schema.c above the version that
  * PRAGMA user_version records, then records the last one, all in one transaction. */
 static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
@@ -1175,9 +1281,22 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         free(s);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
     }
+    if (pthread_mutex_init(&s->clock, NULL) != 0) {
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
+    }
+    if (pthread_cond_init(&s->cwake, NULL) != 0) {
+        pthread_mutex_destroy(&s->clock);
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
+    }
     custos_rc rc = sq_connect(path, &s->wdb, err);
     if (rc == CUSTOS_OK)
         rc = sq_migrate(s->wdb, path, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_read_any_pending(s, err);
     if (rc == CUSTOS_OK)
         rc = sq_connect(path, &s->rdb, err);
     if (rc == CUSTOS_OK)
@@ -1194,6 +1313,8 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         if (src != SQLITE_OK)
             rc = sq_fail(s->rdb, src, "prepare", err);
     }
+    if (rc == CUSTOS_OK)
+        rc = sq_start_checkpointer(s, path, err);
     if (rc != CUSTOS_OK) {
         sq_close(s);
         return rc;

@@ -166,12 +166,15 @@ static void on_done(void *ctx, const gw_submit_outcome *out)
     pthread_mutex_unlock(&w->lock);
 }
 
-static gw_submit_outcome submit(fixture *f, custos_submission *s)
+typedef void (*submit_fn)(gw_engine *e, custos_submission *s, const char *request_id,
+                          gw_submit_done_fn done, void *ctx);
+
+static gw_submit_outcome submit_with(fixture *f, custos_submission *s, submit_fn fn)
 {
     waiter w = {.calls = 0};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.cond, NULL);
-    gw_engine_submit(f->engine, s, NULL, on_done, &w);
+    fn(f->engine, s, NULL, on_done, &w);
     assert_int_equal(s->n_sigs, 0); /* ownership taken */
     pthread_mutex_lock(&w.lock);
     while (w.calls == 0)
@@ -182,6 +185,11 @@ static gw_submit_outcome submit(fixture *f, custos_submission *s)
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.cond);
     return out;
+}
+
+static gw_submit_outcome submit(fixture *f, custos_submission *s)
+{
+    return submit_with(f, s, gw_engine_submit);
 }
 
 /* Submits a fresh copy signed by the given keys (-1 ends the list). */
@@ -253,6 +261,34 @@ static void test_refused_on_calling_thread(void **state)
     o = submit_signed(f, "solo", 0x03, 1, 0, 1, K_DUO_CUST, -1);
     expect(&o, CUSTOS_REASON_UNAUTHORIZED_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
     assert_int_equal(gw_engine_head(f->engine), 0);
+}
+
+/* One submission at a time, verified on the calling thread: the same outcomes. */
+static void test_submit_one(void **state)
+{
+    fixture *f = *state;
+    custos_submission s;
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        make_sub(f, &s, "solo", 0x04, seq, 0, 10);
+        sign_with(f, &s, K_SOLO);
+        gw_submit_outcome o = submit_with(f, &s, gw_engine_submit_one);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+        assert_int_equal(o.cursor, seq);
+    }
+    make_sub(f, &s, "solo", 0x04, 3, 0, 10);
+    sign_with(f, &s, K_SOLO);
+    gw_submit_outcome o = submit_with(f, &s, gw_engine_submit_one);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    make_sub(f, &s, "solo", 0x04, 2, 0, 11);
+    sign_with(f, &s, K_SOLO);
+    o = submit_with(f, &s, gw_engine_submit_one);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    make_sub(f, &s, "solo", 0x04, 4, 0, 10);
+    s.att.as_of = f->now - 86400 - 1000;
+    sign_with(f, &s, K_SOLO);
+    o = submit_with(f, &s, gw_engine_submit_one);
+    expect(&o, CUSTOS_REASON_STALE, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_int_equal(gw_engine_head(f->engine), 3);
 }
 
 static void test_pending_then_quorum(void **state)
@@ -844,7 +880,11 @@ static void *run_worker(void *arg)
         item_ctx *ic = &w->items[w->id * PER_THREAD + i];
         ic->c = w->c;
         ic->index = w->id * PER_THREAD + i;
-        gw_engine_submit(w->f->engine, &s, NULL, on_done_count, ic);
+        /* Odd threads submit as unary calls do, verifying inline when the pool is idle. */
+        if (w->id % 2 == 0)
+            gw_engine_submit(w->f->engine, &s, NULL, on_done_count, ic);
+        else
+            gw_engine_submit_one(w->f->engine, &s, NULL, on_done_count, ic);
     }
     custos_secp_free(secp);
     return NULL;
@@ -908,6 +948,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_accept_and_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_on_calling_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_then_quorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_distinct_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freeze_by_custodian, setup, teardown),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -508,6 +509,82 @@ static void test_pending(void **state)
     assert_int_equal(l.n, 1);
 }
 
+/* Acceptances prune the pending rows whenever the table has any: those written after
+ * acceptances that had none to prune, and those left by an earlier opening of the store. */
+static void test_pending_pruned_across_reopen(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r;
+    make_record(&r, 1, 0xd2, 1, 0);
+    put_committed(&f->store, &r);
+
+    custos_submission sub3, sub7;
+    make_sub(&sub3, 0xd2, 3, 1);
+    make_sub(&sub7, 0xd2, 7, 1);
+    uint8_t d3[32], d7[32];
+    memset(d3, 0x13, 32);
+    memset(d7, 0x17, 32);
+    gw_store_signer sg;
+    memset(&sg, 0, sizeof sg);
+    memset(sg.address, 0x61, CUSTOS_ADDRESS_LEN);
+    memset(sg.sig.bytes, 0x71, CUSTOS_SIGNATURE_LEN);
+    add_pending(&f->store, d3, &sub3, &sg, 1);
+    make_record(&r, 2, 0xd2, 4, 0);
+    put_committed(&f->store, &r);
+    custos_submission got;
+    assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_ERR_NOT_FOUND);
+
+    add_pending(&f->store, d7, &sub7, &sg, 1);
+    gw_store_close(&f->store);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_get_pending(&f->store, d7, &got, &err), CUSTOS_OK);
+    custos_submission_clear(&got);
+    make_record(&r, 3, 0xd2, 8, 0);
+    put_committed(&f->store, &r);
+    assert_int_equal(gw_store_get_pending(&f->store, d7, &got, &err), CUSTOS_ERR_NOT_FOUND);
+    signer_list l = {.n = 0};
+    assert_int_equal(gw_store_list_pending_signers(&f->store, d7, collect, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 0);
+}
+
+/* SQLite: checkpoints keep the WAL bounded while commits keep coming, and what was
+ * committed reads back after reopening. Many more pages are written than the bound. */
+static void test_wal_bounded(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    char wal[sizeof f->spec + 8];
+    snprintf(wal, sizeof wal, "%s-wal", f->spec);
+    off_t largest = 0;
+    uint64_t cursor = 0;
+    for (int c = 0; c < 300; c++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        for (int i = 0; i < 100; i++) {
+            custos_record r;
+            cursor++;
+            make_record(&r, cursor, (uint8_t)(cursor % 251), 1000 + cursor, 0);
+            r.digest[2] = (uint8_t)(cursor >> 8);
+            r.digest[3] = (uint8_t)cursor;
+            r.digest[4] = (uint8_t)(cursor * 131);
+            if (gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err) != CUSTOS_OK)
+                fail_msg("put_accepted: %s", err.message);
+        }
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+        struct stat st;
+        assert_int_equal(stat(wal, &st), 0);
+        if (st.st_size > largest)
+            largest = st.st_size;
+    }
+    /* SQ_WAL_HARD_PAGES pages of 4 KiB, one commit group over it, and the frame headers. */
+    assert_true(largest < (off_t)9000 * (4096 + 24));
+    gw_store_close(&f->store);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    uint64_t head = 0;
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, cursor);
+}
+
 typedef struct account_list {
     gw_store_account a[4];
     size_t n;
@@ -879,6 +956,8 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_held, setup, teardown,                 \
                                                  (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_pending_pruned_across_reopen, setup,   \
+                                                 teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reopen_persists, setup, teardown,      \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_from_v1, setup, teardown,      \
@@ -890,7 +969,11 @@ static int pg_group_teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest sqlite_tests[] = {CONTRACT_TESTS(BE_SQLITE)};
+    const struct CMUnitTest sqlite_tests[] = {
+        CONTRACT_TESTS(BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_wal_bounded, setup, teardown,
+                                                 (void *)&BE_SQLITE),
+    };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
         cmocka_unit_test(test_pg_unreachable_hides_password),
