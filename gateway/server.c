@@ -859,14 +859,30 @@ static void *unpack_request(call *c, const ProtobufCMessageDescriptor *desc)
     return m;
 }
 
+/* Positions are confidential (README, "Proofs"): a record goes to a caller with its
+ * positions only when that caller may read the feed's positions; others get the signed
+ * fields, whose positionsRoot commits to them. */
+static custos_rc record_to_pb_for(const call *c, const custos_record *rec,
+                                  Custos__V1__Record **m, custos_error *err)
+{
+    char detail[256];
+    if (rec->sub.n_positions == 0 ||
+        gw_tls_may_read_positions(c->srv->cfg, c->gc, rec->sub.feed, detail, sizeof detail))
+        return pb_from_record(rec, m, err);
+    custos_record bare = *rec; /* shallow: pb_from_record only reads it */
+    bare.sub.n_positions = 0;
+    bare.sub.positions = NULL;
+    return pb_from_record(&bare, m, err);
+}
+
 /* A record as a packed message of type `wrapper` whose only field is the record:
  * GetLatestResponse and WatchEvent have the same shape. NULL if it cannot be converted. */
-static grpc_byte_buffer *pack_record(const custos_record *rec, bool watch_event)
+static grpc_byte_buffer *pack_record(const call *c, const custos_record *rec, bool watch_event)
 {
     Custos__V1__Record *m = NULL;
     custos_error err;
     custos_error_clear(&err);
-    if (pb_from_record(rec, &m, &err) != CUSTOS_OK) {
+    if (record_to_pb_for(c, rec, &m, &err) != CUSTOS_OK) {
         gw_log(GW_LOG_ERROR, "record_convert", "cursor %llu: %s",
                (unsigned long long)rec->cursor, err.message);
         return NULL;
@@ -923,7 +939,7 @@ static void handle_list_held(call *c)
     custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL, recs,
                                        LIST_HELD_MAX, &n, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
-        rc = pb_from_record(&recs[i], &ms[i], &err);
+        rc = record_to_pb_for(c, &recs[i], &ms[i], &err);
         if (rc == CUSTOS_OK)
             packed++;
     }
@@ -980,7 +996,7 @@ static void handle_get_latest(call *c)
         unary_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
         return;
     }
-    grpc_byte_buffer *bb = pack_record(&rec, false);
+    grpc_byte_buffer *bb = pack_record(c, &rec, false);
     custos_record_clear(&rec);
     if (bb == NULL)
         unary_finish(c, GRPC_STATUS_INTERNAL, "the stored record cannot be encoded",
@@ -1780,7 +1796,7 @@ static bool watch_refill(call *c)
                    (unsigned long long)c->cursor, err.message);
     for (size_t i = 0; i < n; i++) {
         if (ok) {
-            grpc_byte_buffer *bb = pack_record(&recs[i], true);
+            grpc_byte_buffer *bb = pack_record(c, &recs[i], true);
             if (bb != NULL) {
                 c->outq[c->outq_n++] = bb;
                 c->cursor = recs[i].cursor;

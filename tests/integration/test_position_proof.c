@@ -60,28 +60,11 @@ static void submit_accepted(custos_submission *s)
         fail_msg("submit: status %d: %s", res.grpc_status, res.detail);
 }
 
-/* The gateway config with `line` added to its [gateway] section. */
-static void write_config_with(gwf *f, const char *line)
-{
-    gwf_write_config(f);
-    char *base = tu_read_file(f->config_path);
-    assert_non_null(base);
-    const char *head = "[gateway]\n";
-    assert_memory_equal(base, head, strlen(head));
-    size_t len = strlen(base) + strlen(line) + 2;
-    char *text = malloc(len);
-    assert_non_null(text);
-    snprintf(text, len, "%s%s\n%s", head, line, base + strlen(head));
-    tu_write_file(f->config_path, text);
-    free(text);
-    free(base);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     gwf_init(&F);
-    write_config_with(&F, "public_proofs = true");
+    gwf_write_config(&F); /* the fixture says public_proofs = true */
     gwf_start(&F);
     custos_submission s;
     gwf_make(&F, &s, REF, 1, 15000);
@@ -276,12 +259,14 @@ static void test_malformed_request(void **state)
     assert_non_null(strstr(res.details, "account must be 32 bytes"));
 }
 
-/* Without client certificates and without public_proofs, nobody is served. */
+/* Without client certificates and without public_proofs, nobody is served a proof, and
+ * GetLatest answers the signed fields without the positions behind them. */
 static void test_insecure_gateway_refuses_by_default(void **state)
 {
     (void)state;
     gwf g;
     gwf_init(&g);
+    g.private_positions = true;
     gwf_write_config(&g);
     gwf_start(&g);
     custos_submission s;
@@ -300,6 +285,12 @@ static void test_insecure_gateway_refuses_by_default(void **state)
     assert_non_null(strstr(err.message, "public_proofs"));
     assert_non_null(strstr(err.message, "UNAUTHORIZED_CLIENT"));
     free(p);
+    assert_true(s.n_positions > 0);
+    custos_record rec;
+    assert_int_equal(custos_client_get_latest(g.client, s.att.account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.n_positions, 0);
+    assert_memory_equal(rec.sub.att.positions_root, s.att.positions_root, CUSTOS_HASH_LEN);
+    custos_record_clear(&rec);
     custos_submission_clear(&s);
     gwf_cleanup(&g);
 }

@@ -55,6 +55,9 @@ typedef struct gwf {
     custos_secp *secp;
     custos_domain domain;
     gwf_key keys[GWF_KEY_COUNT];
+    /* Set before gwf_write_config: the plaintext gateway keeps positions to itself (no
+     * public_proofs), as a real one does; by default tests read them back. */
+    bool private_positions;
 } gwf;
 
 /* Temp dir, keys, domain. Nothing is started. */
