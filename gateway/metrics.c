@@ -7,7 +7,6 @@
 #include "metrics.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <time.h>
 
 #include "custos/attestation.h"
+
+#include "textbuf.h"
 
 /* A scrape larger than this is a bug (thousands of feeds would stay far below it). */
 #define MX_RENDER_MAX (64u * 1024u * 1024u)
@@ -281,47 +282,9 @@ void gw_metrics_count_refusal(custos_reason reason)
 
 /* ---- Rendering ---- */
 
-typedef struct mx_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} mx_buf;
-
-static void mx_printf(mx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void mx_printf(mx_buf *b, const char *fmt, ...)
+static void mx_header(gw_textbuf *b, const char *name, const char *type, const char *help)
 {
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->cap * 2;
-        while (ncap - b->len <= (size_t)n)
-            ncap *= 2;
-        char *d = ncap <= MX_RENDER_MAX ? realloc(b->data, ncap) : NULL;
-        if (d == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->data = d;
-        b->cap = ncap;
-    }
-}
-
-static void mx_header(mx_buf *b, const char *name, const char *type, const char *help)
-{
-    mx_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    gw_textbuf_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static uint64_t mx_load(_Atomic uint64_t *v)
@@ -329,30 +292,30 @@ static uint64_t mx_load(_Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-static void mx_render_hist(mx_buf *b, mx_hist *h)
+static void mx_render_hist(gw_textbuf *b, mx_hist *h)
 {
     const mx_hist_def *d = h->def;
     mx_header(b, d->name, "histogram", d->help);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < d->n; i++) {
         cumulative += mx_load(&h->bucket[i]);
-        mx_printf(b, "%s_bucket{le=\"%.9g\"} %" PRIu64 "\n", d->name,
+        gw_textbuf_add(b, "%s_bucket{le=\"%.9g\"} %" PRIu64 "\n", d->name,
                   (double)d->bounds[i] / d->unit, cumulative);
     }
     cumulative += mx_load(&h->bucket[d->n]);
-    mx_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", d->name, cumulative);
-    mx_printf(b, "%s_sum %.9f\n", d->name, (double)mx_load(&h->sum) / d->unit);
-    mx_printf(b, "%s_count %" PRIu64 "\n", d->name, cumulative);
+    gw_textbuf_add(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", d->name, cumulative);
+    gw_textbuf_add(b, "%s_sum %.9f\n", d->name, (double)mx_load(&h->sum) / d->unit);
+    gw_textbuf_add(b, "%s_count %" PRIu64 "\n", d->name, cumulative);
 }
 
 /* One line per feed slot (configured feeds, then feed=""). */
-static void mx_render_feed_counter(mx_buf *b, mx_registry *r, const char *name,
+static void mx_render_feed_counter(gw_textbuf *b, mx_registry *r, const char *name,
                                    const char *help, size_t offset)
 {
     mx_header(b, name, "counter", help);
     for (size_t i = 0; i <= r->n_feeds; i++) {
         _Atomic uint64_t *v = (_Atomic uint64_t *)((char *)&r->feeds[i] + offset);
-        mx_printf(b, "%s{feed=\"%s\"} %" PRIu64 "\n", name, r->feeds[i].label, mx_load(v));
+        gw_textbuf_add(b, "%s{feed=\"%s\"} %" PRIu64 "\n", name, r->feeds[i].label, mx_load(v));
     }
 }
 
@@ -364,45 +327,45 @@ static double mx_u256_double(const custos_u256 *v)
     return d;
 }
 
-static void mx_render_publisher(mx_buf *b, const gw_metrics_live *live)
+static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
 {
     const gw_pub_status *p = &live->publisher;
     uint64_t lag = live->head > p->cursor ? live->head - p->cursor : 0;
     mx_header(b, "custos_publisher_leader", "gauge",
               "1 while this replica publishes on-chain (holds the publisher lock), else 0.");
-    mx_printf(b, "custos_publisher_leader %d\n", p->leader ? 1 : 0);
+    gw_textbuf_add(b, "custos_publisher_leader %d\n", p->leader ? 1 : 0);
     mx_header(b, "custos_publisher_lag_records", "gauge",
               "Accepted records the EVM publisher has not yet decided on (head - cursor).");
-    mx_printf(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);
+    gw_textbuf_add(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);
     mx_header(b, "custos_publisher_cursor", "gauge",
               "The publisher's follow cursor: every record up to it has a fate.");
-    mx_printf(b, "custos_publisher_cursor %" PRIu64 "\n", p->cursor);
+    gw_textbuf_add(b, "custos_publisher_cursor %" PRIu64 "\n", p->cursor);
     mx_header(b, "custos_publisher_last_published_cursor", "gauge",
               "Newest record confirmed on-chain (0: none yet).");
-    mx_printf(b, "custos_publisher_last_published_cursor %" PRIu64 "\n",
+    gw_textbuf_add(b, "custos_publisher_last_published_cursor %" PRIu64 "\n",
               p->last_published_cursor);
     mx_header(b, "custos_publisher_pending_transactions", "gauge",
               "Transactions sent and not yet confirmed or failed.");
-    mx_printf(b, "custos_publisher_pending_transactions %zu\n", p->pending);
+    gw_textbuf_add(b, "custos_publisher_pending_transactions %zu\n", p->pending);
     mx_header(b, "custos_publisher_relayer_nonce", "gauge",
               "The relayer account's next nonce (0 until the node answered).");
-    mx_printf(b, "custos_publisher_relayer_nonce %" PRIu64 "\n", p->nonce);
+    gw_textbuf_add(b, "custos_publisher_relayer_nonce %" PRIu64 "\n", p->nonce);
     mx_header(b, "custos_publisher_published_total", "counter",
               "Attestations confirmed on-chain since start.");
-    mx_printf(b, "custos_publisher_published_total %" PRIu64 "\n", p->published);
+    gw_textbuf_add(b, "custos_publisher_published_total %" PRIu64 "\n", p->published);
     mx_header(b, "custos_publisher_skipped_total", "counter",
               "Accepted records not published by policy since start.");
-    mx_printf(b, "custos_publisher_skipped_total %" PRIu64 "\n", p->skipped);
+    gw_textbuf_add(b, "custos_publisher_skipped_total %" PRIu64 "\n", p->skipped);
     mx_header(b, "custos_publisher_failed_total", "counter",
               "Publications that failed on-chain since start.");
-    mx_printf(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);
+    gw_textbuf_add(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);
     mx_header(b, "custos_publisher_gas_spent_wei_total", "counter",
               "gasUsed * effectiveGasPrice of the receipts since start, in wei.");
-    mx_printf(b, "custos_publisher_gas_spent_wei_total %.17g\n",
+    gw_textbuf_add(b, "custos_publisher_gas_spent_wei_total %.17g\n",
               mx_u256_double(&p->gas_spent_wei));
     mx_header(b, "custos_publisher_node_errors_total", "counter",
               "Failed calls to the Ethereum node since start.");
-    mx_printf(b, "custos_publisher_node_errors_total %" PRIu64 "\n", p->node_errors);
+    gw_textbuf_add(b, "custos_publisher_node_errors_total %" PRIu64 "\n", p->node_errors);
 }
 
 /* The first second at which the gateway would refuse an attestation with this asOf as
@@ -433,15 +396,14 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_registry *r = mx_get();
     if (r == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: not initialised");
-    mx_buf b = {.cap = 16384};
-    b.data = malloc(b.cap);
-    if (b.data == NULL)
+    gw_textbuf b;
+    if (!gw_textbuf_init(&b, 16384, MX_RENDER_MAX))
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
 
     mx_header(&b, "custos_build_info", "gauge", "The gateway's version (value always 1).");
-    mx_printf(&b, "custos_build_info{version=\"%s\"} 1\n", CUSTOS_VERSION);
+    gw_textbuf_add(&b, "custos_build_info{version=\"%s\"} 1\n", CUSTOS_VERSION);
     mx_header(&b, "custos_start_time_seconds", "gauge", "When the gateway started (Unix time).");
-    mx_printf(&b, "custos_start_time_seconds %" PRIu64 "\n", r->start_time);
+    gw_textbuf_add(&b, "custos_start_time_seconds %" PRIu64 "\n", r->start_time);
 
     mx_render_feed_counter(&b, r, "custos_attestations_accepted_total",
                            "Attestations accepted (quorum reached and committed), by feed.",
@@ -459,7 +421,7 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
               "Submissions refused, by feed and reason (feed=\"\": unknown or undecodable).");
     for (size_t i = 0; i <= r->n_feeds; i++)
         for (int reason = 1; reason < CUSTOS_REASON_COUNT; reason++)
-            mx_printf(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
+            gw_textbuf_add(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
                       "\n", r->feeds[i].label, custos_reason_name((custos_reason)reason),
                       mx_load(&r->feeds[i].refused[reason]));
 
@@ -471,14 +433,14 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
               "The feed's configured max_age: staleness above it means attestations are refused.");
     for (size_t i = 0; i < r->n_feeds; i++)
         if (r->feeds[i].max_age_business_days == 0)
-            mx_printf(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
+            gw_textbuf_add(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, r->feeds[i].max_age);
     mx_header(&b, "custos_feed_max_age_business_days", "gauge",
               "The feed's configured max_age_business_days (bond-market calendar), for feeds "
               "that count staleness in business days.");
     for (size_t i = 0; i < r->n_feeds; i++)
         if (r->feeds[i].max_age_business_days != 0)
-            mx_printf(&b, "custos_feed_max_age_business_days{feed=\"%s\"} %" PRIu32 "\n",
+            gw_textbuf_add(&b, "custos_feed_max_age_business_days{feed=\"%s\"} %" PRIu32 "\n",
                       r->feeds[i].label, r->feeds[i].max_age_business_days);
     /* Feeds with no acceptance since start have no freshness series rather than a fake
      * one: alerts use custos_start_time_seconds for them. */
@@ -487,7 +449,7 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     for (size_t i = 0; i < r->n_feeds; i++) {
         uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
         if (as_of != 0)
-            mx_printf(&b, "custos_feed_latest_asof_seconds{feed=\"%s\"} %" PRIu64 "\n",
+            gw_textbuf_add(&b, "custos_feed_latest_asof_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, as_of);
     }
     mx_header(&b, "custos_feed_staleness_seconds", "gauge",
@@ -495,7 +457,7 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     for (size_t i = 0; i < r->n_feeds; i++) {
         uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
         if (as_of != 0)
-            mx_printf(&b, "custos_feed_staleness_seconds{feed=\"%s\"} %" PRIu64 "\n",
+            gw_textbuf_add(&b, "custos_feed_staleness_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, now > as_of ? now - as_of : 0);
     }
     mx_header(&b, "custos_feed_stale_at_seconds", "gauge",
@@ -504,18 +466,18 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     for (size_t i = 0; i < r->n_feeds; i++) {
         uint64_t as_of = mx_load(&r->feeds[i].latest_as_of);
         if (as_of != 0)
-            mx_printf(&b, "custos_feed_stale_at_seconds{feed=\"%s\"} %" PRIu64 "\n",
+            gw_textbuf_add(&b, "custos_feed_stale_at_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, mx_stale_at(r, &r->feeds[i], as_of));
     }
 
     mx_header(&b, "custos_store_healthy", "gauge",
               "1 while the store accepts writes, 0 after a failed commit until it recovers.");
-    mx_printf(&b, "custos_store_healthy %d\n", live->store_healthy ? 1 : 0);
+    gw_textbuf_add(&b, "custos_store_healthy %d\n", live->store_healthy ? 1 : 0);
     mx_header(&b, "custos_store_head_cursor", "gauge", "Cursor of the newest accepted record.");
-    mx_printf(&b, "custos_store_head_cursor %" PRIu64 "\n", live->head);
+    gw_textbuf_add(&b, "custos_store_head_cursor %" PRIu64 "\n", live->head);
     mx_header(&b, "custos_held", "gauge",
               "Attestations the circuit breaker holds, not superseded (rule 6).");
-    mx_printf(&b, "custos_held %" PRIu64 "\n", live->held);
+    gw_textbuf_add(&b, "custos_held %" PRIu64 "\n", live->held);
     if (live->has_publisher)
         mx_render_publisher(&b, live);
 
