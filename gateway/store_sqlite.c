@@ -496,6 +496,37 @@ static custos_rc sq_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_H
     return sq_step_done(s->wdb, st, "put pending signer", err);
 }
 
+/* What an accepted and a held record store alike: the encoded submission (blob, freed by
+ * the caller), its signers packed 20 bytes each, and its sequence. */
+typedef struct sq_record_cols {
+    uint8_t *blob;
+    size_t len;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    uint8_t seq[8];
+} sq_record_cols;
+
+static custos_rc sq_record_columns(const custos_record *rec, sq_record_cols *c,
+                                   custos_error *err)
+{
+    if (rec->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: record with %zu signers cannot be stored",
+                                rec->n_signers);
+    c->blob = NULL;
+    c->len = 0;
+    custos_rc out = sq_encode_submission(&rec->sub, &c->blob, &c->len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (c->len > INT_MAX) {
+        free(c->blob);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
+    }
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(c->signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    sq_put_u64(c->seq, rec->sub.att.sequence);
+    return CUSTOS_OK;
+}
+
 /* Drops the account's pending digests at or below seq and marks its held rises below
  * seq superseded (a later record was published or held over them). */
 static custos_rc sq_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
@@ -530,20 +561,13 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
                                 "signatures cannot be stored",
                                 (unsigned long long)rec->cursor, rec->n_signers,
                                 rec->sub.n_sigs);
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    custos_rc out = sq_encode_submission(&rec->sub, &blob, &len, err);
+    sq_record_cols cols;
+    custos_rc out = sq_record_columns(rec, &cols, err);
     if (out != CUSTOS_OK)
         return out;
-    if (len > INT_MAX) {
-        free(blob);
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
-    }
-    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
-    for (size_t i = 0; i < rec->n_signers; i++)
-        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
-    uint8_t seq[8];
-    sq_put_u64(seq, rec->sub.att.sequence);
+    uint8_t *blob = cols.blob;
+    size_t len = cols.len;
+    const uint8_t *signers = cols.signers, *seq = cols.seq;
     const uint8_t *account = rec->sub.att.account;
 
     sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
@@ -553,7 +577,7 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 4, seq, sizeof seq, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
     if (rc == SQLITE_OK)
@@ -575,7 +599,7 @@ static custos_rc sq_put_accepted(void *impl, const custos_record *rec,
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_text(st, 2, rec->sub.feed, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof cols.seq, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
     if (rc == SQLITE_OK)
@@ -596,20 +620,13 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: held record with %zu signers for %zu signatures "
                                 "cannot be stored", rec->n_signers, rec->sub.n_sigs);
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    custos_rc out = sq_encode_submission(&rec->sub, &blob, &len, err);
+    sq_record_cols cols;
+    custos_rc out = sq_record_columns(rec, &cols, err);
     if (out != CUSTOS_OK)
         return out;
-    if (len > INT_MAX) {
-        free(blob);
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: record too large");
-    }
-    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
-    for (size_t i = 0; i < rec->n_signers; i++)
-        memcpy(signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
-    uint8_t seq[8];
-    sq_put_u64(seq, rec->sub.att.sequence);
+    uint8_t *blob = cols.blob;
+    size_t len = cols.len;
+    const uint8_t *signers = cols.signers, *seq = cols.seq;
     const uint8_t *account = rec->sub.att.account;
 
     sqlite3_stmt *st = s->w[W_PUT_HELD];
@@ -618,7 +635,7 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 2, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 3, seq, sizeof seq, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof cols.seq, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->accepted_at);
     if (rc == SQLITE_OK)
@@ -637,7 +654,7 @@ static custos_rc sq_put_held(void *impl, const custos_record *rec, custos_error 
     st = s->w[W_HOLD_SEQUENCE];
     rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 2, seq, sizeof cols.seq, SQLITE_STATIC);
     out = rc == SQLITE_OK ? sq_step_done(s->wdb, st, "hold sequence", err)
                           : sq_fail(s->wdb, rc, "hold sequence", err);
     (void)sqlite3_clear_bindings(st);
