@@ -594,8 +594,8 @@ static custos_rc eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *h
     if (acct != NULL && a->sequence <= acct->last_sequence) {
         uint64_t cursor = 0;
         uint32_t n_signers = 0;
-        custos_rc rc = gw_store_find_accepted(&e->store, it->ver.digest, &cursor, &n_signers,
-                                              err);
+        custos_rc rc = gw_store_find_accepted(&e->store, a->account, a->sequence,
+                                              it->ver.digest, &cursor, &n_signers, err);
         if (rc == CUSTOS_OK) {
             /* DESIGN rule 4: a retry of an accepted attestation is a success. */
             o->state = CUSTOS_STATE_ACCEPTED;

@@ -92,8 +92,10 @@ typedef struct gw_store_ops {
      * none); shared back ends only, NULL otherwise. */
     custos_rc (*get_account)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                              gw_store_account *out, custos_error *err);
-    /* CUSTOS_ERR_NOT_FOUND when the digest was never accepted. */
-    custos_rc (*find_accepted)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+    /* The accepted record of (account, sequence) if its digest is digest;
+     * CUSTOS_ERR_NOT_FOUND when none was accepted or another digest was. */
+    custos_rc (*find_accepted)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                               uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                uint64_t *cursor, uint32_t *n_signers, custos_error *err);
     /* The submission stored for a pending digest (CUSTOS_ERR_NOT_FOUND if none); sub is
      * overwritten and must be released with custos_submission_clear. */
@@ -219,11 +221,13 @@ static inline custos_rc gw_store_get_account(gw_store *s, const uint8_t account[
     return s->ops->get_account(s->impl, account, out, err);
 }
 
-static inline custos_rc gw_store_find_accepted(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+static inline custos_rc gw_store_find_accepted(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                               uint64_t sequence,
+                                               const uint8_t digest[CUSTOS_HASH_LEN],
                                                uint64_t *cursor, uint32_t *n_signers,
                                                custos_error *err)
 {
-    return s->ops->find_accepted(s->impl, digest, cursor, n_signers, err);
+    return s->ops->find_accepted(s->impl, account, sequence, digest, cursor, n_signers, err);
 }
 
 static inline custos_rc gw_store_get_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],

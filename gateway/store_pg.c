@@ -85,8 +85,9 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_ACCOUNT] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
                    "FROM accounts WHERE account = $1",
                    1, {PG_BYTEA}},
-    [W_FIND_ACCEPTED] = {"SELECT cursor, length(signers) FROM accepted WHERE digest = $1", 1,
-                         {PG_BYTEA}},
+    [W_FIND_ACCEPTED] = {"SELECT cursor, length(signers) FROM accepted "
+                         "WHERE account = $1 AND sequence = $2 AND digest = $3", 3,
+                         {PG_BYTEA, PG_BYTEA, PG_BYTEA}},
     [W_GET_PENDING] = {"SELECT attestation FROM pending WHERE digest = $1", 1, {PG_BYTEA}},
     [W_LIST_SIGNERS] = {"SELECT signer, role, signature FROM pending_signers WHERE digest = $1 "
                         "ORDER BY added",
@@ -580,11 +581,16 @@ static custos_rc pg_get_account(void *impl, const uint8_t account[CUSTOS_HASH_LE
     return rc;
 }
 
-static custos_rc pg_find_accepted(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+static custos_rc pg_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                   uint64_t *cursor, uint32_t *n_signers, custos_error *err)
 {
     pg_store *s = impl;
+    uint8_t seq[8];
+    pg_put_u64(seq, sequence);
     pg_params p = {.n = 0};
+    pg_param(&p, account, CUSTOS_HASH_LEN);
+    pg_param(&p, seq, sizeof seq);
     pg_param(&p, digest, CUSTOS_HASH_LEN);
     PGresult *res = NULL;
     custos_rc rc = pg_run(&s->w, W_FIND_ACCEPTED, &p, "find accepted", &res, err);

@@ -62,7 +62,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_ROLLBACK] = "ROLLBACK",
     [W_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
-    [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted WHERE digest = ?1",
+    [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted "
+                        "WHERE account = ?1 AND sequence = ?2 AND digest = ?3",
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
                        "ORDER BY rowid",
@@ -362,13 +363,20 @@ static custos_rc sq_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
     return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "load accounts", err);
 }
 
-static custos_rc sq_find_accepted(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+static custos_rc sq_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                   uint64_t *cursor, uint32_t *n_signers, custos_error *err)
 {
     sq_store *s = impl;
     sqlite3_stmt *st = s->w[W_FIND_ACCEPTED];
-    custos_rc out = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
-                                                         SQLITE_STATIC), "find accepted", err);
+    uint8_t seq[8];
+    sq_put_u64(seq, sequence);
+    int brc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_TRANSIENT);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_blob(st, 3, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = sq_bind_rc(s->wdb, brc, "find accepted", err);
     if (out != CUSTOS_OK)
         return out;
     int rc = sqlite3_step(st);

@@ -36,6 +36,10 @@ typedef struct backend {
     void (*set_version)(fixture *f, unsigned v);
     /* Runs one SQL statement on the (closed) store. */
     void (*exec)(fixture *f, const char *sql);
+    /* The integer a one-row, one-column query on the (closed) store answers. */
+    long (*query_long)(fixture *f, const char *sql);
+    /* Counts the indexes of table accepted that cover column digest. */
+    const char *count_digest_indexes;
 } backend;
 
 struct fixture {
@@ -68,9 +72,35 @@ static void sq_exec(fixture *f, const char *sql)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+static long sq_query_long(fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(f->spec, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long v = (long)sqlite3_column_int64(st, 0);
+    assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
 static void pg_exec(fixture *f, const char *sql)
 {
     tu_pg_exec(f->spec, sql);
+}
+
+static long pg_query_long(fixture *f, const char *sql)
+{
+    PGconn *c = PQconnectdb(f->spec);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    long v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(c);
+    return v;
 }
 
 static void pg_fresh(fixture *f)
@@ -85,10 +115,13 @@ static void pg_set_version(fixture *f, unsigned v)
     tu_pg_exec(f->spec, sql);
 }
 
-static const backend BE_SQLITE = {"sqlite", gw_store_open_sqlite, sq_fresh, sq_set_version,
-                                  sq_exec};
-static const backend BE_PG = {"postgresql", gw_store_open_pg, pg_fresh, pg_set_version,
-                              pg_exec};
+static const backend BE_SQLITE = {
+    "sqlite", gw_store_open_sqlite, sq_fresh, sq_set_version, sq_exec, sq_query_long,
+    "SELECT count(*) FROM pragma_index_list('accepted') AS l, pragma_index_info(l.name) AS i "
+    "WHERE i.name = 'digest'"};
+static const backend BE_PG = {
+    "postgresql", gw_store_open_pg, pg_fresh, pg_set_version, pg_exec, pg_query_long,
+    "SELECT count(*) FROM pg_indexes WHERE tablename = 'accepted' AND indexdef LIKE '%(digest)'"};
 
 static custos_rc reopen(fixture *f, custos_error *err)
 {
@@ -236,12 +269,23 @@ static void test_put_get_read_from(void **state)
 
     uint64_t cursor = 0;
     uint32_t n_signers = 0;
-    assert_int_equal(gw_store_find_accepted(&f->store, recs[1].digest, &cursor, &n_signers, &err),
+    const custos_attestation *a1 = &recs[1].sub.att;
+    assert_int_equal(gw_store_find_accepted(&f->store, a1->account, a1->sequence, recs[1].digest,
+                                            &cursor, &n_signers, &err),
                      CUSTOS_OK);
     assert_int_equal(cursor, 2);
     assert_int_equal(n_signers, 2);
+    /* Another digest for the same (account, sequence), the right digest under another
+     * sequence or account: none was accepted. */
     uint8_t other[32] = {0};
-    assert_int_equal(gw_store_find_accepted(&f->store, other, &cursor, &n_signers, &err),
+    assert_int_equal(gw_store_find_accepted(&f->store, a1->account, a1->sequence, other, &cursor,
+                                            &n_signers, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    assert_int_equal(gw_store_find_accepted(&f->store, a1->account, a1->sequence + 1,
+                                            recs[1].digest, &cursor, &n_signers, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    assert_int_equal(gw_store_find_accepted(&f->store, recs[0].sub.att.account, a1->sequence,
+                                            recs[1].digest, &cursor, &n_signers, &err),
                      CUSTOS_ERR_NOT_FOUND);
 }
 
@@ -782,6 +826,63 @@ static void test_upgrade_from_v1(void **state)
     assert_memory_equal(l.a[0].beneficiary, r2.sub.att.beneficiary, CUSTOS_ADDRESS_LEN);
 }
 
+/* Version 8 drops the digest index of a store that has one, and keeps every record. */
+static void test_upgrade_drops_digest_index(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r[2];
+    make_record(&r[0], 1, 0xd1, 1, 0);
+    make_record(&r[1], 2, 0xd2, 5, 0);
+    memset(r[1].chain_hash, 0x5c, sizeof r[1].chain_hash);
+    for (size_t i = 0; i < 2; i++)
+        put_committed(&f->store, &r[i]);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 0);
+    if (f->be == &BE_PG) {
+        f->be->exec(f, "ALTER TABLE accepted ADD CONSTRAINT accepted_digest_key UNIQUE (digest)");
+    } else {
+        f->be->exec(f, "CREATE TABLE accepted_v7 (cursor INTEGER PRIMARY KEY, "
+                       "digest BLOB NOT NULL UNIQUE, account BLOB NOT NULL, "
+                       "sequence BLOB NOT NULL, accepted_at INTEGER NOT NULL, "
+                       "attestation BLOB NOT NULL, signers BLOB NOT NULL, chain_hash BLOB, "
+                       "UNIQUE (account, sequence));"
+                       "INSERT INTO accepted_v7 SELECT * FROM accepted;"
+                       "DROP TABLE accepted;"
+                       "ALTER TABLE accepted_v7 RENAME TO accepted;");
+    }
+    assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 1);
+    f->be->set_version(f, 7);
+
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 0);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    custos_record out[3];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 0, out, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_same_record(&out[i], &r[i]);
+        assert_memory_equal(out[i].chain_hash, r[i].chain_hash, sizeof r[i].chain_hash);
+        custos_record_clear(&out[i]);
+        uint64_t cursor = 0;
+        uint32_t n_signers = 0;
+        assert_int_equal(gw_store_find_accepted(&f->store, r[i].sub.att.account,
+                                                r[i].sub.att.sequence, r[i].digest, &cursor,
+                                                &n_signers, &err),
+                         CUSTOS_OK);
+        assert_int_equal(cursor, r[i].cursor);
+    }
+    /* (account, sequence) is still unique. */
+    custos_record dup;
+    make_record(&dup, 3, 0xd2, 5, 1);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_put_accepted(&f->store, &dup, dup.sub.att.beneficiary, &err),
+                         CUSTOS_OK);
+    gw_store_rollback(&f->store);
+}
+
 static void make_reserves(gw_store_reserves *res, const char *feed, uint64_t sequence,
                           size_t n, custos_reserves_entry *es)
 {
@@ -964,6 +1065,8 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_newer_schema_refused, setup, teardown, \
                                                  (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_upgrade_drops_digest_index, setup,     \
+                                                 teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reserves, setup, teardown,             \
                                                  (void *)&(be))
 
