@@ -1018,6 +1018,7 @@ static bool pub_lead(gw_publisher *p)
 static void *pub_main(void *arg)
 {
     gw_publisher *p = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-publish");
     uint64_t backoff = 0;
     for (;;) {
         if (!pub_lead(p)) {

@@ -1938,6 +1938,7 @@ static void stream_end_if_idle(call *c, uint64_t now_ns)
 static void *waker_main(void *arg)
 {
     gw_server *srv = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-waker");
     uint64_t seen = 0;
     const uint64_t sweep_ns = IDLE_SWEEP_MS * 1000000ull;
     uint64_t next_sweep = mono_ns() + sweep_ns;
@@ -2098,6 +2099,7 @@ static void dispatch(call_op *o, bool ok)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-grpc");
     for (int m = 0; m < M_COUNT; m++)
         post_request(w, (method)m);
     for (;;) {

@@ -1211,6 +1211,7 @@ static int sq_wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
 static void *sq_checkpointer(void *arg)
 {
     sq_store *s = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-ckpt");
     pthread_mutex_lock(&s->clock);
     for (;;) {
         while (!s->checkpoint_due && !s->stopping)
