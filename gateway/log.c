@@ -38,8 +38,10 @@ static void put_json_string(FILE *out, const char *s)
     }
 }
 
-static void log_write(gw_log_level level, const char *event, const char *request_id,
-                      const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void log_write(gw_log_level level,
+                                                              const char *event,
+                                                              const char *request_id,
+                                                              const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);

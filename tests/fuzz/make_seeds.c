@@ -1,10 +1,13 @@
-/* Writes the generated seeds of the submission and typed-data targets (signed with the
- * fixed keys the fuzz configuration allow-lists) under the corpus directory given. */
+/* Writes the generated seeds of the submission, typed-data and reserves targets (signed
+ * with the fixed keys the fuzz configuration allow-lists) under the corpus directory
+ * given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/reserves.h"
 #include "custos/typeddata.h"
+#include "custos/v1/gateway.pb-c.h"
 #include "custos/wire.h"
 
 #include "fuzz_common.h"
@@ -15,6 +18,78 @@ static void put(const char *root, const char *target, const char *name, const ui
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
     fz_write_file(path, data, len);
+}
+
+/* A SubmitReservesRequest over n accounts signed by key, as custos_client_submit_reserves
+ * sends it. */
+static int put_reserves(const char *root, const char *name, size_t n, unsigned key)
+{
+    custos_error err;
+    custos_reserves_entry es[3];
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    for (size_t i = 0; i < n; i++) {
+        memset(es[i].account, (int)(0xa0 + i), sizeof es[i].account);
+        custos_u256_from_u64(&es[i].collateral_value, 1000000 * (i + 1));
+    }
+    custos_domain d = {.chain_id = FZ_CHAIN_ID};
+    if (custos_reserves_summarise(es, n, &r, &err) != CUSTOS_OK ||
+        custos_address_from_hex(FZ_CONTRACT, d.verifying_contract, &err) != CUSTOS_OK) {
+        fprintf(stderr, "make_seeds: %s\n", err.message);
+        return 1;
+    }
+    custos_feed_id(FZ_FEED, r.feed_id);
+    r.as_of = FZ_NOW - 60;
+    r.sequence = 1;
+    uint8_t digest[32], sk[CUSTOS_SECKEY_LEN], total[32], values[3][32];
+    custos_reserves_digest(&d, &r, digest);
+    fz_seckey(key, sk);
+    custos_signature sig;
+    custos_secp *secp = custos_secp_new();
+    custos_rc rc = secp != NULL ? custos_sign_digest(secp, sk, digest, &sig, &err)
+                                : custos_error_set(&err, CUSTOS_ERR_NOMEM, "no context");
+    custos_secp_free(secp);
+    if (rc != CUSTOS_OK) {
+        fprintf(stderr, "make_seeds: %s\n", err.message);
+        return 1;
+    }
+    custos_u256_to_be(&r.total_collateral, total);
+    Custos__V1__Domain dm = CUSTOS__V1__DOMAIN__INIT;
+    dm.chain_id = d.chain_id;
+    dm.verifying_contract = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, d.verifying_contract};
+    Custos__V1__Reserves rm = CUSTOS__V1__RESERVES__INIT;
+    rm.total_collateral = (ProtobufCBinaryData){sizeof total, total};
+    rm.accounts = r.accounts;
+    rm.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, r.accounts_root};
+    rm.as_of = r.as_of;
+    rm.sequence = r.sequence;
+    ProtobufCBinaryData sig_data = {CUSTOS_SIGNATURE_LEN, sig.bytes};
+    Custos__V1__ReservesLeaf leaves[3], *leaf_ptrs[3];
+    for (size_t i = 0; i < n; i++) {
+        custos__v1__reserves_leaf__init(&leaves[i]);
+        custos_u256_to_be(&es[i].collateral_value, values[i]);
+        leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, es[i].account};
+        leaves[i].collateral_value = (ProtobufCBinaryData){32, values[i]};
+        leaf_ptrs[i] = &leaves[i];
+    }
+    Custos__V1__SubmitReservesRequest req = CUSTOS__V1__SUBMIT_RESERVES_REQUEST__INIT;
+    req.feed = (char *)FZ_FEED;
+    req.domain = &dm;
+    req.reserves = &rm;
+    req.n_signatures = 1;
+    req.signatures = &sig_data;
+    req.n_leaves = n;
+    req.leaves = leaf_ptrs;
+    size_t len = protobuf_c_message_get_packed_size(&req.base);
+    uint8_t *pb = malloc(len > 0 ? len : 1);
+    if (pb == NULL) {
+        fprintf(stderr, "make_seeds: out of memory\n");
+        return 1;
+    }
+    protobuf_c_message_pack(&req.base, pb);
+    put(root, "fuzz_reserves", name, pb, len);
+    free(pb);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -55,5 +130,9 @@ int main(int argc, char **argv)
         free(json);
         custos_submission_clear(&s);
     }
+    if (put_reserves(argv[1], "three-accounts.pb", 3, FZ_KEY_CUSTODIAN) != 0 ||
+        put_reserves(argv[1], "one-account.pb", 1, FZ_KEY_CUSTODIAN) != 0 ||
+        put_reserves(argv[1], "agent-signed.pb", 2, FZ_KEY_AGENT) != 0)
+        return 1;
     return 0;
 }
