@@ -675,15 +675,18 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", policy->name);
         out = GW_ADMIN_NOT_FOUND;
     } else {
-        /* The circuit breaker (rule 6) is not part of the call: the feed keeps its own. */
-        uint32_t rise_bps = f->breaker_rise_bps, release = f->breaker_release_threshold;
-        *f = *policy;
-        f->breaker_rise_bps = rise_bps;
-        f->breaker_release_threshold = release;
-        if (rise_bps != 0 && policy->threshold >= release) {
+        /* The call sets the fields it carries; the feed keeps the rest (a business-day
+         * max age with its calendar, the circuit breaker of rule 6), as list_apply_feed
+         * does when the log is replayed at start. */
+        f->max_age = policy->max_age;
+        f->max_skew = policy->max_skew;
+        f->max_ttl = policy->max_ttl;
+        f->threshold = policy->threshold;
+        f->distinct_roles = policy->distinct_roles;
+        if (f->breaker_rise_bps != 0 && f->threshold >= f->breaker_release_threshold) {
             snprintf(detail, cap, "feed '%s' publishes a held rise at %" PRIu32 " signers "
                      "(breaker_release_threshold): the threshold must stay below it",
-                     policy->name, release);
+                     policy->name, f->breaker_release_threshold);
             out = GW_ADMIN_PRECONDITION;
         } else if (!list_quorum_reachable(&l, f)) {
             snprintf(detail, cap, "feed '%s' has too few active signers%s for a threshold of "

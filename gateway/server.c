@@ -1637,8 +1637,6 @@ static void handle_set_feed_policy(call *c)
     custos__v1__set_feed_policy_request__free_unpacked(req, NULL);
 }
 
-/* The circuit breaker (DESIGN rule 6) holds nothing yet: the request is checked, then
- * answered UNIMPLEMENTED, and nothing is recorded. */
 /* The committer's answer to an operator's release (rule 6). */
 static void release_held_done(void *ctx, const gw_submit_outcome *o)
 {

@@ -1,0 +1,174 @@
+/* The admin service's feed policy change against the engine's registry: the call sets the
+ * fields it carries and the feed keeps the rest (a business-day age with its calendar, the
+ * circuit breaker), live and when the audit log is replayed at the next start alike. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admin.h"
+#include "config.h"
+#include "custos/calendar.h"
+#include "engine.h"
+#include "registry.h"
+#include "testutil.h"
+
+#define N_SIGNERS 3
+
+typedef struct fixture {
+    char dir[1024];
+    gw_config cfg;
+    gw_feed feed;
+    gw_signer signers[N_SIGNERS];
+    custos_calendar calendar;
+    gw_engine *engine;
+    gw_admin *admin;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    tu_mkdtemp(f->dir, sizeof f->dir);
+    gw_config *c = &f->cfg;
+    snprintf(c->store_path, sizeof c->store_path, "%s/custos.db", f->dir);
+    c->domain.chain_id = 31337;
+    memset(c->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
+    c->commit_batch_max = 32;
+    c->commit_delay_us = 200;
+    c->max_rotation_overlap = 86400;
+    snprintf(f->calendar.source, sizeof f->calendar.source, "test-calendar");
+    f->calendar.first_year = 2020;
+    f->calendar.last_year = 2030;
+    /* A feed counted in business days, with a circuit breaker. */
+    snprintf(f->feed.name, sizeof f->feed.name, "treasuries");
+    f->feed.max_age_business_days = 1;
+    f->feed.calendar = &f->calendar;
+    f->feed.max_skew = 300;
+    f->feed.max_ttl = 604800;
+    f->feed.threshold = 1;
+    f->feed.breaker_rise_bps = 1000;
+    f->feed.breaker_release_threshold = 3;
+    for (int i = 0; i < N_SIGNERS; i++) {
+        memset(f->signers[i].address, 0x31 + i, CUSTOS_ADDRESS_LEN);
+        snprintf(f->signers[i].feed, sizeof f->signers[i].feed, "treasuries");
+        f->signers[i].role = GW_ROLE_CUSTODIAN;
+        f->signers[i].active = true;
+    }
+    c->feeds = &f->feed;
+    c->n_feeds = 1;
+    c->signers = f->signers;
+    c->n_signers = N_SIGNERS;
+    custos_error err;
+    if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK ||
+        gw_admin_new(c, f->engine, &f->admin, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    gw_admin_free(f->admin);
+    gw_engine_free(f->engine);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The feed as the engine verifies against it now. */
+static gw_feed current_feed(fixture *f)
+{
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(f->engine));
+    const gw_feed *feed = gw_policy_find_feed(p, "treasuries");
+    assert_non_null(feed);
+    gw_feed out = *feed;
+    gw_policy_release(p);
+    return out;
+}
+
+static void assert_policy_applied(fixture *f)
+{
+    gw_feed now = current_feed(f);
+    assert_int_equal(now.threshold, 2);
+    assert_int_equal(now.max_age, 7200);
+    assert_int_equal(now.max_skew, 60);
+    assert_int_equal(now.max_ttl, 86400);
+    assert_true(now.distinct_roles == false);
+    /* What the call does not carry stays the feed's own. */
+    assert_int_equal(now.max_age_business_days, 1);
+    assert_ptr_equal(now.calendar, &f->calendar);
+    assert_int_equal(now.breaker_rise_bps, 1000);
+    assert_int_equal(now.breaker_release_threshold, 3);
+}
+
+static void test_set_feed_policy_keeps_what_it_does_not_carry(void **state)
+{
+    fixture *f = *state;
+    gw_feed policy;
+    memset(&policy, 0, sizeof policy);
+    snprintf(policy.name, sizeof policy.name, "treasuries");
+    policy.max_age = 7200;
+    policy.max_skew = 60;
+    policy.max_ttl = 86400;
+    policy.threshold = 2;
+    uint64_t seq = 0;
+    char detail[512] = "";
+    assert_int_equal(gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail,
+                                              sizeof detail),
+                     GW_ADMIN_DONE);
+    assert_true(seq > 0);
+    assert_policy_applied(f);
+
+    /* The next start replays the audit log over the file's feed: the same policy. */
+    gw_admin_free(f->admin);
+    gw_engine_free(f->engine);
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    assert_int_equal(gw_admin_new(&f->cfg, f->engine, &f->admin, &err), CUSTOS_OK);
+    assert_policy_applied(f);
+}
+
+/* The breaker's release threshold still bounds the feed's threshold, and a refused change
+ * leaves the feed as it was. */
+static void test_set_feed_policy_below_breaker_release(void **state)
+{
+    fixture *f = *state;
+    gw_feed policy;
+    memset(&policy, 0, sizeof policy);
+    snprintf(policy.name, sizeof policy.name, "treasuries");
+    policy.max_age = 7200;
+    policy.max_skew = 60;
+    policy.max_ttl = 86400;
+    policy.threshold = 3;
+    uint64_t seq = 0;
+    char detail[512] = "";
+    assert_int_equal(gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail,
+                                              sizeof detail),
+                     GW_ADMIN_PRECONDITION);
+    assert_non_null(strstr(detail, "breaker_release_threshold"));
+    gw_feed now = current_feed(f);
+    assert_int_equal(now.threshold, 1);
+    assert_int_equal(now.max_skew, 300);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_set_feed_policy_keeps_what_it_does_not_carry,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_feed_policy_below_breaker_release, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
