@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "metrics.h"
 #include "registry.h"
 #include "store.h"
 
@@ -347,7 +348,10 @@ static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *e
     view.n_feeds = l->n_feeds;
     view.signers = l->signers;
     view.n_signers = l->n_signers;
-    return gw_registry_replace(gw_engine_registry(a->engine), &view, err);
+    custos_rc rc = gw_registry_replace(gw_engine_registry(a->engine), &view, err);
+    if (rc == CUSTOS_OK)
+        gw_metrics_set_feed_limits(l->feeds, l->n_feeds);
+    return rc;
 }
 
 /* Keeps copies of cfg's feeds and signers as the file's lists. */

@@ -56,8 +56,9 @@ static const mx_hist_def GROUP_DEF = {
 typedef struct mx_feed {
     char label[2 * CUSTOS_FEED_MAX + 1]; /* the escaped name ("" for unconfigured) */
     char name[CUSTOS_FEED_MAX + 1];
-    uint64_t max_age;
-    uint32_t max_age_business_days; /* when not 0, replaces max_age */
+    /* Set at init, then by gw_metrics_set_feed_limits after a reload or an admin change. */
+    _Atomic uint64_t max_age;
+    _Atomic uint32_t max_age_business_days; /* when not 0, replaces max_age */
     _Atomic uint64_t accepted, duplicate, pending, held;
     _Atomic uint64_t refused[CUSTOS_REASON_COUNT];
     _Atomic uint64_t latest_as_of; /* 0: nothing accepted since start */
@@ -157,8 +158,8 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
     for (size_t i = 0; i < cfg->n_feeds; i++) {
         mx_feed *f = &r->feeds[i];
         memcpy(f->name, cfg->feeds[i].name, sizeof f->name);
-        f->max_age = cfg->feeds[i].max_age;
-        f->max_age_business_days = cfg->feeds[i].max_age_business_days;
+        atomic_store(&f->max_age, cfg->feeds[i].max_age);
+        atomic_store(&f->max_age_business_days, cfg->feeds[i].max_age_business_days);
         /* A feed name is at most CUSTOS_FEED_MAX bytes: escaped, at most twice that. */
         if (!gw_metrics_escape_label(f->name, f->label, sizeof f->label)) {
             mx_registry_free(r);
@@ -176,6 +177,20 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "metrics: already initialised");
     }
     return CUSTOS_OK;
+}
+
+void gw_metrics_set_feed_limits(const gw_feed *feeds, size_t n)
+{
+    mx_registry *r = mx_get();
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < r->n_feeds; j++)
+            if (strcmp(r->feeds[j].name, feeds[i].name) == 0) {
+                atomic_store(&r->feeds[j].max_age, feeds[i].max_age);
+                atomic_store(&r->feeds[j].max_age_business_days,
+                             feeds[i].max_age_business_days);
+            }
 }
 
 void gw_metrics_shutdown(void)
@@ -373,15 +388,17 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
  * on the (max_age_business_days + 1)-th business day after asOf's date. When the calendar
  * cannot answer (no calendar, a date it does not cover) the gateway refuses the asOf
  * already, and so it is reported stale from asOf itself. */
-static uint64_t mx_stale_at(const mx_registry *r, const mx_feed *f, uint64_t as_of)
+static uint64_t mx_stale_at(const mx_registry *r, mx_feed *f, uint64_t as_of)
 {
-    if (f->max_age_business_days == 0)
-        return as_of >= UINT64_MAX - f->max_age ? UINT64_MAX : as_of + f->max_age + 1;
+    uint32_t days = atomic_load(&f->max_age_business_days);
+    uint64_t max_age = atomic_load(&f->max_age);
+    if (days == 0)
+        return as_of >= UINT64_MAX - max_age ? UINT64_MAX : as_of + max_age + 1;
     custos_error e;
     custos_day from = 0, stale_day = 0;
     uint64_t eve = 0;
     if (r->calendar.first_year == 0 || custos_ny_day(as_of, &from, &e) != CUSTOS_OK ||
-        custos_calendar_add_business_days(&r->calendar, from, f->max_age_business_days + 1,
+        custos_calendar_add_business_days(&r->calendar, from, days + 1,
                                           &stale_day, &e) != CUSTOS_OK ||
         custos_ny_end_of_day(stale_day - 1, &eve, &e) != CUSTOS_OK)
         return as_of;
@@ -432,16 +449,18 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_header(&b, "custos_feed_max_age_seconds", "gauge",
               "The feed's configured max_age: staleness above it means attestations are refused.");
     for (size_t i = 0; i < r->n_feeds; i++)
-        if (r->feeds[i].max_age_business_days == 0)
+        if (atomic_load(&r->feeds[i].max_age_business_days) == 0)
             gw_textbuf_add(&b, "custos_feed_max_age_seconds{feed=\"%s\"} %" PRIu64 "\n",
-                      r->feeds[i].label, r->feeds[i].max_age);
+                      r->feeds[i].label, atomic_load(&r->feeds[i].max_age));
     mx_header(&b, "custos_feed_max_age_business_days", "gauge",
               "The feed's configured max_age_business_days (bond-market calendar), for feeds "
               "that count staleness in business days.");
-    for (size_t i = 0; i < r->n_feeds; i++)
-        if (r->feeds[i].max_age_business_days != 0)
+    for (size_t i = 0; i < r->n_feeds; i++) {
+        uint32_t days = atomic_load(&r->feeds[i].max_age_business_days);
+        if (days != 0)
             gw_textbuf_add(&b, "custos_feed_max_age_business_days{feed=\"%s\"} %" PRIu32 "\n",
-                      r->feeds[i].label, r->feeds[i].max_age_business_days);
+                      r->feeds[i].label, days);
+    }
     /* Feeds with no acceptance since start have no freshness series rather than a fake
      * one: alerts use custos_start_time_seconds for them. */
     mx_header(&b, "custos_feed_latest_asof_seconds", "gauge",

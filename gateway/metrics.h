@@ -27,6 +27,11 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err);
  * (the engine and the server are gone). Safe when none is installed. */
 void gw_metrics_shutdown(void);
 
+/* The feeds' age limits after a reload or an admin change, for the limit gauges and
+ * custos_feed_stale_at_seconds. A feed configured only after start has no series of its
+ * own (it is counted under feed=""); the bond-market calendar is the one read at start. */
+void gw_metrics_set_feed_limits(const gw_feed *feeds, size_t n);
+
 /* Monotonic nanoseconds: the start mark of a latency observation. */
 uint64_t gw_metrics_clock(void);
 /* One submission's verification took from start_ns until now. */

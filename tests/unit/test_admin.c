@@ -1,6 +1,7 @@
 /* The admin service's feed policy change against the engine's registry: the call sets the
  * fields it carries and the feed keeps the rest (a business-day age with its calendar, the
- * circuit breaker), live and when the audit log is replayed at the next start alike. */
+ * circuit breaker), live and when the audit log is replayed at the next start alike; the
+ * metrics' limit gauges follow it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,15 +17,16 @@
 #include "config.h"
 #include "custos/calendar.h"
 #include "engine.h"
+#include "metrics.h"
 #include "registry.h"
 #include "testutil.h"
 
-#define N_SIGNERS 3
+#define N_SIGNERS 4
 
 typedef struct fixture {
     char dir[1024];
     gw_config cfg;
-    gw_feed feed;
+    gw_feed feeds[2]; /* treasuries (business days, breaker), bills (seconds) */
     gw_signer signers[N_SIGNERS];
     custos_calendar calendar;
     gw_engine *engine;
@@ -47,23 +49,30 @@ static int setup(void **state)
     snprintf(f->calendar.source, sizeof f->calendar.source, "test-calendar");
     f->calendar.first_year = 2020;
     f->calendar.last_year = 2030;
-    /* A feed counted in business days, with a circuit breaker. */
-    snprintf(f->feed.name, sizeof f->feed.name, "treasuries");
-    f->feed.max_age_business_days = 1;
-    f->feed.calendar = &f->calendar;
-    f->feed.max_skew = 300;
-    f->feed.max_ttl = 604800;
-    f->feed.threshold = 1;
-    f->feed.breaker_rise_bps = 1000;
-    f->feed.breaker_release_threshold = 3;
+    /* A feed counted in business days, with a circuit breaker, and one in seconds. */
+    gw_feed *t = &f->feeds[0], *b = &f->feeds[1];
+    snprintf(t->name, sizeof t->name, "treasuries");
+    t->max_age_business_days = 1;
+    t->calendar = &f->calendar;
+    t->max_skew = 300;
+    t->max_ttl = 604800;
+    t->threshold = 1;
+    t->breaker_rise_bps = 1000;
+    t->breaker_release_threshold = 3;
+    snprintf(b->name, sizeof b->name, "bills");
+    b->max_age = 86400;
+    b->max_skew = 300;
+    b->max_ttl = 604800;
+    b->threshold = 1;
     for (int i = 0; i < N_SIGNERS; i++) {
         memset(f->signers[i].address, 0x31 + i, CUSTOS_ADDRESS_LEN);
-        snprintf(f->signers[i].feed, sizeof f->signers[i].feed, "treasuries");
+        snprintf(f->signers[i].feed, sizeof f->signers[i].feed, "%s",
+                 i < N_SIGNERS - 1 ? "treasuries" : "bills");
         f->signers[i].role = GW_ROLE_CUSTODIAN;
         f->signers[i].active = true;
     }
-    c->feeds = &f->feed;
-    c->n_feeds = 1;
+    c->feeds = f->feeds;
+    c->n_feeds = 2;
     c->signers = f->signers;
     c->n_signers = N_SIGNERS;
     custos_error err;
@@ -81,6 +90,7 @@ static int teardown(void **state)
     fixture *f = *state;
     gw_admin_free(f->admin);
     gw_engine_free(f->engine);
+    gw_metrics_shutdown();
     tu_rmtree(f->dir);
     free(f);
     return 0;
@@ -112,22 +122,41 @@ static void assert_policy_applied(fixture *f)
     assert_int_equal(now.breaker_release_threshold, 3);
 }
 
+/* Sets a feed's policy through the admin service, which must take it. */
+static void set_policy(fixture *f, const char *feed, uint64_t max_age, uint32_t threshold)
+{
+    gw_feed policy;
+    memset(&policy, 0, sizeof policy);
+    snprintf(policy.name, sizeof policy.name, "%s", feed);
+    policy.max_age = max_age;
+    policy.max_skew = 60;
+    policy.max_ttl = 86400;
+    policy.threshold = threshold;
+    uint64_t seq = 0;
+    char detail[512] = "";
+    gw_admin_result r =
+        gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail, sizeof detail);
+    if (r != GW_ADMIN_DONE || seq == 0)
+        fail_msg("set_feed_policy %s: %d %s", feed, (int)r, detail);
+}
+
+static void assert_rendered(const char *line)
+{
+    gw_metrics_live live;
+    memset(&live, 0, sizeof live);
+    char *text = NULL;
+    size_t len = 0;
+    custos_error err;
+    assert_int_equal(gw_metrics_render(&live, 1800000000u, &text, &len, &err), CUSTOS_OK);
+    if (strstr(text, line) == NULL)
+        fail_msg("no '%s' in the metrics:\n%s", line, text);
+    free(text);
+}
+
 static void test_set_feed_policy_keeps_what_it_does_not_carry(void **state)
 {
     fixture *f = *state;
-    gw_feed policy;
-    memset(&policy, 0, sizeof policy);
-    snprintf(policy.name, sizeof policy.name, "treasuries");
-    policy.max_age = 7200;
-    policy.max_skew = 60;
-    policy.max_ttl = 86400;
-    policy.threshold = 2;
-    uint64_t seq = 0;
-    char detail[512] = "";
-    assert_int_equal(gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail,
-                                              sizeof detail),
-                     GW_ADMIN_DONE);
-    assert_true(seq > 0);
+    set_policy(f, "treasuries", 7200, 2);
     assert_policy_applied(f);
 
     /* The next start replays the audit log over the file's feed: the same policy. */
@@ -162,6 +191,20 @@ static void test_set_feed_policy_below_breaker_release(void **state)
     assert_int_equal(now.max_skew, 300);
 }
 
+/* The limit gauges (and so custos_feed_stale_at_seconds) follow a change, not just the
+ * limits read at start. */
+static void test_metrics_follow_feed_policy(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    assert_int_equal(gw_metrics_init(&f->cfg, &err), CUSTOS_OK);
+    assert_rendered("custos_feed_max_age_seconds{feed=\"bills\"} 86400\n");
+    set_policy(f, "bills", 3600, 1);
+    assert_rendered("custos_feed_max_age_seconds{feed=\"bills\"} 3600\n");
+    set_policy(f, "treasuries", 7200, 2);
+    assert_rendered("custos_feed_max_age_business_days{feed=\"treasuries\"} 1\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +212,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_feed_policy_below_breaker_release, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_follow_feed_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
