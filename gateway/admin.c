@@ -36,6 +36,16 @@ struct gw_admin {
     size_t n_feeds;
     gw_signer *signers;
     size_t n_signers;
+    uint64_t seen_seq;      /* the last audit entry the list in force was composed from */
+    /* With a shared (PostgreSQL) store, a thread installs the admin changes other
+     * replicas record: every replica_poll_ms it looks for audit entries after seen_seq. */
+    bool follow_ready;      /* follow_lock and follow_wake exist */
+    pthread_mutex_t follow_lock;
+    pthread_cond_t follow_wake;
+    bool follow_stop;
+    bool following;
+    pthread_t follower;
+    bool follow_failing;    /* the follower's own: logs a failure once, not every poll */
 };
 
 /* A list being composed: the file's entries, then admin changes. */
@@ -337,6 +347,8 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
     free(page);
     if (rc != CUSTOS_OK)
         list_clear(l);
+    else
+        a->seen_seq = after;
     return rc;
 }
 
@@ -377,6 +389,95 @@ static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error 
     return CUSTOS_OK;
 }
 
+/* Installs what other replicas recorded since the list in force was composed: a
+ * signer revoked through one replica is refused by all of them within replica_poll_ms. */
+static void admin_follow_once(gw_admin *a)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    custos_audit_entry next;
+    size_t n = 0;
+    bool installed = false;
+    pthread_mutex_lock(&a->lock);
+    uint64_t from = a->seen_seq;
+    custos_rc rc = gw_store_read_audit(&a->store, from, &next, 1, &n, &err);
+    if (rc == CUSTOS_OK && n == 1) {
+        custos_audit_entry_clear(&next);
+        admin_list l;
+        rc = admin_compose(a, &l, &err);
+        if (rc == CUSTOS_OK) {
+            rc = admin_install(a, &l, &err);
+            list_clear(&l);
+        }
+        installed = rc == CUSTOS_OK;
+    }
+    uint64_t seen = a->seen_seq;
+    pthread_mutex_unlock(&a->lock);
+    if (rc != CUSTOS_OK) {
+        if (!a->follow_failing)
+            gw_log(GW_LOG_ERROR, "admin",
+                   "cannot follow the audit log for other replicas' changes (%s); still "
+                   "serving with the signers and feeds in force, retrying",
+                   err.message);
+        a->follow_failing = true;
+        return;
+    }
+    if (a->follow_failing)
+        gw_log(GW_LOG_INFO, "admin", "following the audit log again");
+    a->follow_failing = false;
+    if (installed && seen > from) {
+        gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
+        gw_log(GW_LOG_INFO, "admin",
+               "audit entries %" PRIu64 " to %" PRIu64 " are in force: %zu feeds, %zu "
+               "signers (generation %" PRIu64 ")",
+               from + 1, seen, p->n_feeds, p->n_signers, p->generation);
+        gw_policy_release(p);
+    }
+}
+
+static void *admin_follow_main(void *arg)
+{
+    gw_admin *a = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-admin");
+    pthread_mutex_lock(&a->follow_lock);
+    while (!a->follow_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)a->cfg->replica_poll_ms * 1000000u;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        (void)pthread_cond_timedwait(&a->follow_wake, &a->follow_lock, &until);
+        if (a->follow_stop)
+            break;
+        pthread_mutex_unlock(&a->follow_lock);
+        admin_follow_once(a);
+        pthread_mutex_lock(&a->follow_lock);
+    }
+    pthread_mutex_unlock(&a->follow_lock);
+    return NULL;
+}
+
+static custos_rc admin_follow_start(gw_admin *a, custos_error *err)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a condition");
+    bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&a->follow_wake, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!ok)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a condition");
+    if (pthread_mutex_init(&a->follow_lock, NULL) != 0) {
+        pthread_cond_destroy(&a->follow_wake);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a lock");
+    }
+    a->follow_ready = true;
+    if (pthread_create(&a->follower, NULL, admin_follow_main, a) != 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot start a thread");
+    a->following = true;
+    return CUSTOS_OK;
+}
+
 custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
                        custos_error *err)
 {
@@ -402,6 +503,8 @@ custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
         rc = admin_install(a, &l, err);
         list_clear(&l);
     }
+    if (rc == CUSTOS_OK && gw_store_shared(&a->store) && cfg->replica_poll_ms > 0)
+        rc = admin_follow_start(a, err);
     if (rc != CUSTOS_OK) {
         gw_admin_free(a);
         return rc;
@@ -414,6 +517,17 @@ void gw_admin_free(gw_admin *a)
 {
     if (a == NULL)
         return;
+    if (a->following) {
+        pthread_mutex_lock(&a->follow_lock);
+        a->follow_stop = true;
+        pthread_cond_signal(&a->follow_wake);
+        pthread_mutex_unlock(&a->follow_lock);
+        pthread_join(a->follower, NULL);
+    }
+    if (a->follow_ready) {
+        pthread_cond_destroy(&a->follow_wake);
+        pthread_mutex_destroy(&a->follow_lock);
+    }
     gw_store_close(&a->store);
     pthread_mutex_destroy(&a->lock);
     free(a->feeds);

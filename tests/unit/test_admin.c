@@ -1,7 +1,8 @@
 /* The admin service's feed policy change against the engine's registry: the call sets the
  * fields it carries and the feed keeps the rest (a business-day age with its calendar, the
  * circuit breaker), live and when the audit log is replayed at the next start alike; the
- * metrics' limit gauges follow it. */
+ * metrics' limit gauges follow it. Over one PostgreSQL store, a change made through one
+ * replica is in force on the others within replica_poll_ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,10 +19,13 @@
 #include "custos/calendar.h"
 #include "engine.h"
 #include "metrics.h"
+#include "pgserver.h"
 #include "registry.h"
 #include "testutil.h"
 
 #define N_SIGNERS 4
+
+static tu_pg PG;
 
 typedef struct fixture {
     char dir[1024];
@@ -31,8 +35,12 @@ typedef struct fixture {
     custos_calendar calendar;
     gw_engine *engine;
     gw_admin *admin;
+    gw_engine *engine2; /* the second replica (PostgreSQL only) */
+    gw_admin *admin2;
 } fixture;
 
+/* The prestate says the store: NULL a SQLite file, &PG one database of the test server
+ * shared by two replicas (engine and admin each). */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -40,7 +48,13 @@ static int setup(void **state)
         return -1;
     tu_mkdtemp(f->dir, sizeof f->dir);
     gw_config *c = &f->cfg;
-    snprintf(c->store_path, sizeof c->store_path, "%s/custos.db", f->dir);
+    if (*state == &PG) {
+        tu_pg_new_db(&PG, c->store_path, sizeof c->store_path);
+        c->store_backend = GW_STORE_POSTGRESQL;
+        c->replica_poll_ms = 50;
+    } else {
+        snprintf(c->store_path, sizeof c->store_path, "%s/custos.db", f->dir);
+    }
     c->domain.chain_id = 31337;
     memset(c->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
     c->commit_batch_max = 32;
@@ -77,7 +91,10 @@ static int setup(void **state)
     c->n_signers = N_SIGNERS;
     custos_error err;
     if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK ||
-        gw_admin_new(c, f->engine, &f->admin, &err) != CUSTOS_OK) {
+        gw_admin_new(c, f->engine, &f->admin, &err) != CUSTOS_OK ||
+        (c->store_backend == GW_STORE_POSTGRESQL &&
+         (gw_engine_new(c, &f->engine2, &err) != CUSTOS_OK ||
+          gw_admin_new(c, f->engine2, &f->admin2, &err) != CUSTOS_OK))) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
@@ -88,6 +105,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    gw_admin_free(f->admin2);
+    gw_engine_free(f->engine2);
     gw_admin_free(f->admin);
     gw_engine_free(f->engine);
     gw_metrics_shutdown();
@@ -205,6 +224,73 @@ static void test_metrics_follow_feed_policy(void **state)
     assert_rendered("custos_feed_max_age_business_days{feed=\"treasuries\"} 1\n");
 }
 
+/* Whether the replica of engine counts address's signatures for treasuries. */
+static bool signer_active(gw_engine *engine, const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(engine));
+    const gw_signer *s = gw_policy_find_signer(p, "treasuries", address);
+    bool active = s != NULL && s->active;
+    gw_policy_release(p);
+    return active;
+}
+
+/* Waits up to 5 s (the replicas poll every 50 ms) for the second replica to agree. */
+static bool second_replica_sees(fixture *f, const uint8_t address[CUSTOS_ADDRESS_LEN],
+                                bool active)
+{
+    for (int i = 0; i < 250; i++) {
+        if (signer_active(f->engine2, address) == active)
+            return true;
+        tu_sleep_ms(20);
+    }
+    return false;
+}
+
+/* A signer revoked through one replica is refused by the other, and one added through the
+ * other counts on the first, without a restart or a reload. */
+static void test_changes_reach_other_replicas(void **state)
+{
+    fixture *f = *state;
+    uint64_t seq = 0;
+    char detail[512] = "";
+    const uint8_t *revoked = f->signers[0].address;
+    assert_true(signer_active(f->engine2, revoked));
+    assert_int_equal(gw_admin_revoke_signer(f->admin, "ops", revoked, "treasuries", &seq, detail,
+                                            sizeof detail),
+                     GW_ADMIN_DONE);
+    assert_false(signer_active(f->engine, revoked));
+    if (!second_replica_sees(f, revoked, false))
+        fail_msg("the second replica still counts a signer revoked through the first");
+
+    uint8_t added[CUSTOS_ADDRESS_LEN];
+    memset(added, 0x77, sizeof added);
+    assert_int_equal(gw_admin_add_signer(f->admin2, "ops", added, "treasuries", "auditor", &seq,
+                                         detail, sizeof detail),
+                     GW_ADMIN_DONE);
+    for (int i = 0; i < 250 && !signer_active(f->engine, added); i++)
+        tu_sleep_ms(20);
+    assert_true(signer_active(f->engine, added));
+    assert_false(signer_active(f->engine, revoked));
+    assert_false(signer_active(f->engine2, revoked));
+}
+
+static int pg_group_setup(void **state)
+{
+    (void)state;
+    if (tu_pg_start(&PG) != 0) {
+        fprintf(stderr, "test_admin: the PostgreSQL server did not start (reason above)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_group_teardown(void **state)
+{
+    (void)state;
+    tu_pg_stop(&PG);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,5 +300,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_follow_feed_policy, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_prestate_setup_teardown(test_changes_reach_other_replicas, setup,
+                                                 teardown, &PG),
+    };
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup,
+                                          pg_group_teardown);
+    return failed;
 }
