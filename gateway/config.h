@@ -128,8 +128,9 @@ typedef struct gw_config {
     unsigned workers;        /* completion-queue threads; 0 = number of cores */
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
-    unsigned replica_poll_ms;    /* PostgreSQL: how often an idle replica looks for other
-                                  * replicas' commits (for its Watch streams) */
+    unsigned replica_poll_ms;    /* PostgreSQL: how often a replica looks for other
+                                  * replicas' commits (when idle, for its Watch streams)
+                                  * and admin changes (admin.c) */
     uint64_t max_rotation_overlap; /* seconds: the longest overlap RotateSigner grants */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
