@@ -45,6 +45,7 @@
 #include "log.h"
 #include "pb_convert.h"
 #include "reserves.h"
+#include "reserves_trees.h"
 #include "tls.h"
 
 /* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
@@ -210,6 +211,7 @@ struct gw_server {
     gw_engine *engine;
     gw_admin *admin;
     gw_limiter *limiter;
+    gw_reserves_trees *reserves_trees; /* GetReservesProof's trees, one per feed */
     grpc_server *server;
     void *handles[M_REGISTERED];
     worker *workers;
@@ -1322,11 +1324,19 @@ static void handle_reserves_proof(call *c)
         return;
     custos_error err;
     custos_error_clear(&err);
+    size_t at = 0, n_entries = (size_t)res.r.accounts;
+    while (at < n_entries && memcmp(res.entries[at].account, account, CUSTOS_HASH_LEN) != 0)
+        at++;
     custos_reserves_entry e;
     uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32], leaf[32];
     size_t np = 0;
-    custos_rc rc = custos_reserves_proof(res.entries, (size_t)res.r.accounts, account, &e,
-                                         proof, CUSTOS_MERKLE_PROOF_MAX, &np, &err);
+    custos_rc rc = CUSTOS_ERR_NOT_FOUND;
+    if (at < n_entries) {
+        e = res.entries[at];
+        custos_reserves_leaf(&e, leaf);
+        rc = gw_reserves_trees_proof(c->srv->reserves_trees, &res, leaf, proof,
+                                     CUSTOS_MERKLE_PROOF_MAX, &np, &err);
+    }
     if (rc != CUSTOS_OK) {
         gw_store_reserves_clear(&res);
         if (rc == CUSTOS_ERR_NOT_FOUND) {
@@ -1340,7 +1350,6 @@ static void handle_reserves_proof(call *c)
         }
         return;
     }
-    custos_reserves_leaf(&e, leaf);
     reserves_summary_buf buf;
     Custos__V1__GetReservesResponse summary;
     reserves_summary(c->srv->cfg, &res, &buf, &summary);
@@ -2165,7 +2174,8 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
     pthread_condattr_destroy(&cattr);
     const gw_limits_config *lim = &cfg->limits;
     if (gw_limiter_new(lim->rate_per_second, lim->burst, lim->max_streams_per_client,
-                       lim->max_clients, &s->limiter, err) != CUSTOS_OK)
+                       lim->max_clients, &s->limiter, err) != CUSTOS_OK ||
+        gw_reserves_trees_new(&s->reserves_trees, err) != CUSTOS_OK)
         goto fail_early;
 
     size_t limit = cfg->max_message_bytes + MESSAGE_MARGIN;
@@ -2228,6 +2238,7 @@ fail:
     if (s->shutdown_cq != NULL)
         cq_drain_destroy(s->shutdown_cq);
 fail_early:
+    gw_reserves_trees_free(s->reserves_trees);
     gw_limiter_free(s->limiter);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->idle);
@@ -2335,6 +2346,7 @@ void gw_server_free(gw_server *s)
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);
     pthread_cond_destroy(&s->wake);
+    gw_reserves_trees_free(s->reserves_trees);
     gw_limiter_free(s->limiter);
     free(s->workers);
     free(s);

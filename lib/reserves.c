@@ -69,8 +69,7 @@ static int reserves_compare_accounts(const void *a, const void *b)
     return memcmp(a, b, CUSTOS_HASH_LEN);
 }
 
-/* Builds the tree of es; refuses an empty list or an account listed twice. */
-static custos_rc reserves_tree(const custos_reserves_entry *es, size_t n, custos_merkle **t,
+custos_rc custos_reserves_tree(const custos_reserves_entry *es, size_t n, custos_merkle **t,
                                custos_error *err)
 {
     if (n == 0 || es == NULL)
@@ -110,7 +109,7 @@ custos_rc custos_reserves_summarise(const custos_reserves_entry *es, size_t n,
     if (r == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves: NULL argument");
     custos_merkle *t = NULL;
-    custos_rc rc = reserves_tree(es, n, &t, err);
+    custos_rc rc = custos_reserves_tree(es, n, &t, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_u256 total;
@@ -143,7 +142,7 @@ custos_rc custos_reserves_proof(const custos_reserves_entry *es, size_t n,
         return custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
                                 "reserves proof: the account is not among the %zu counted", n);
     custos_merkle *t = NULL;
-    custos_rc rc = reserves_tree(es, n, &t, err);
+    custos_rc rc = custos_reserves_tree(es, n, &t, err);
     if (rc != CUSTOS_OK)
         return rc;
     uint8_t leaf[32];

@@ -17,6 +17,7 @@
 
 #include "custos/attestation.h"
 #include "custos/error.h"
+#include "custos/merkle.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +54,11 @@ void custos_reserves_digest(const custos_domain *d, const custos_reserves *r, ui
 
 /* keccak256(keccak256(abi.encode(account, collateralValue))) */
 void custos_reserves_leaf(const custos_reserves_entry *e, uint8_t out[32]);
+
+/* The Merkle tree over the leaves of es (n >= 1; *t is the caller's, custos_merkle_free);
+ * refuses an account listed twice. Its root is the accountsRoot. */
+custos_rc custos_reserves_tree(const custos_reserves_entry *es, size_t n, custos_merkle **t,
+                               custos_error *err);
 
 /* Total, count and root of n >= 1 entries into r (feed_id, as_of, sequence untouched).
  * Refuses an account listed twice and a total that overflows. */

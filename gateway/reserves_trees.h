@@ -1,0 +1,30 @@
+/* The Merkle tree of each feed's latest reserves attestation, kept between GetReservesProof
+ * calls: a tree over 100,000 accounts costs about 0.3 s of CPU to build, so building it per
+ * call let any reader of the feed keep the gateway's cores busy with a few calls a second.
+ * One tree per feed, built on the first proof asked of an attestation and replaced when a
+ * proof of a newer one (another digest) is asked. Feeds are the configured ones, so the
+ * memory is bounded: about 64 bytes per account of each feed's latest attestation. */
+#ifndef GATEWAY_RESERVES_TREES_H
+#define GATEWAY_RESERVES_TREES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/error.h"
+
+#include "store.h"
+
+typedef struct gw_reserves_trees gw_reserves_trees;
+
+custos_rc gw_reserves_trees_new(gw_reserves_trees **out, custos_error *err);
+void gw_reserves_trees_free(gw_reserves_trees *t);
+
+/* The proof of leaf (custos_reserves_leaf of one of res's entries) under res's accounts
+ * root, siblings bottom-up. res is the feed's reserves as read from the store; its tree is
+ * built when this feed's cached one is of another digest. CUSTOS_ERR_NOT_FOUND: the leaf
+ * is not in the tree. Thread-safe. */
+custos_rc gw_reserves_trees_proof(gw_reserves_trees *t, const gw_store_reserves *res,
+                                  const uint8_t leaf[32], uint8_t (*proof)[32], size_t cap,
+                                  size_t *n_proof, custos_error *err);
+
+#endif
