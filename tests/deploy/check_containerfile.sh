@@ -71,7 +71,10 @@ done
 #    packages or their dependencies.
 #    Sanitizer builds link differently (every library of the chain, the sanitizer and
 #    atomic runtimes): the check needs binaries built as the image builds them.
-if readelf -d "$GATEWAY_BIN" | grep -qE 'NEEDED.*lib(a|ub|t)san'; then
+#    The dynamic section is read whole first: under pipefail, grep -q leaving early could
+#    kill readelf with SIGPIPE and turn a match into a failed test.
+dynamic=$(readelf -d "$GATEWAY_BIN")
+if grep -qE 'NEEDED.*lib(a|ub|t)san' <<<"$dynamic"; then
   echo "Containerfile: runtime libraries not checked: these binaries are sanitizer builds"
   runtime_bins=""
 else
