@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "registry.h"
 #include "store.h"
 
@@ -442,10 +443,7 @@ static void *admin_follow_main(void *arg)
     pthread_mutex_lock(&a->follow_lock);
     while (!a->follow_stop) {
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)a->cfg->replica_poll_ms * 1000000u;
-        until.tv_sec += (time_t)(ns / 1000000000u);
-        until.tv_nsec = (long)(ns % 1000000000u);
+        gw_mono_deadline(&until, (uint64_t)a->cfg->replica_poll_ms * 1000000u);
         (void)pthread_cond_timedwait(&a->follow_wake, &a->follow_lock, &until);
         if (a->follow_stop)
             break;
@@ -459,13 +457,7 @@ static void *admin_follow_main(void *arg)
 
 static custos_rc admin_follow_start(gw_admin *a, custos_error *err)
 {
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a condition");
-    bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&a->follow_wake, &attr) == 0;
-    pthread_condattr_destroy(&attr);
-    if (!ok)
+    if (gw_cond_init_monotonic(&a->follow_wake) != 0)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a condition");
     if (pthread_mutex_init(&a->follow_lock, NULL) != 0) {
         pthread_cond_destroy(&a->follow_wake);

@@ -46,6 +46,7 @@
 #include "audit.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "registry.h"
 #include "store.h"
 #include "verify.h"
@@ -875,17 +876,6 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         eng_notify(e, head);
 }
 
-static void eng_deadline(struct timespec *ts, unsigned delay_us)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += delay_us / 1000000u;
-    ts->tv_nsec += (long)(delay_us % 1000000u) * 1000L;
-    while (ts->tv_nsec >= 1000000000L) {
-        ts->tv_nsec -= 1000000000L;
-        ts->tv_sec++;
-    }
-}
-
 /* The store is writable again once a write transaction can be opened. */
 static void eng_probe(gw_engine *e)
 {
@@ -943,7 +933,7 @@ static void *eng_committer(void *arg)
             }
             if (atomic_load(&e->healthy)) {
                 struct timespec deadline;
-                eng_deadline(&deadline, e->follow_ms * 1000u);
+                gw_mono_deadline(&deadline, (uint64_t)e->follow_ms * 1000000u);
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
                     e->t_ready == e->t_committed && !e->stopping) {
                     pthread_mutex_unlock(&e->lock);
@@ -957,7 +947,7 @@ static void *eng_committer(void *arg)
             /* Unhealthy and idle: probe the store now and then, so health recovers
              * without waiting for a client to risk a submission. */
             struct timespec deadline;
-            eng_deadline(&deadline, ENG_PROBE_US);
+            gw_mono_deadline(&deadline, (uint64_t)ENG_PROBE_US * 1000u);
             if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT &&
                 e->t_ready == e->t_committed && !e->stopping) {
                 pthread_mutex_unlock(&e->lock);
@@ -973,7 +963,7 @@ static void *eng_committer(void *arg)
             !e->stopping) {
             /* Under load, wait briefly so one fsync covers many submissions. */
             struct timespec deadline;
-            eng_deadline(&deadline, e->cfg->commit_delay_us);
+            gw_mono_deadline(&deadline, (uint64_t)e->cfg->commit_delay_us * 1000u);
             while (e->t_ready - e->t_committed < batch && !e->stopping)
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT)
                     break;
@@ -1161,13 +1151,7 @@ static custos_rc eng_chain_load(gw_engine *e, uint64_t head, custos_error *err)
 /* The lock and the conditions; the committer's waits are timed on the monotonic clock. */
 static bool eng_sync_init(gw_engine *e)
 {
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return false;
-    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&e->not_empty, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!ok)
+    if (gw_cond_init_monotonic(&e->not_empty) != 0)
         return false;
     if (pthread_cond_init(&e->not_full, NULL) != 0)
         goto no_not_full;

@@ -15,6 +15,7 @@
 
 #include "custos/attestation.h"
 
+#include "monotonic.h"
 #include "textbuf.h"
 
 /* A scrape larger than this is a bug (thousands of feeds would stay far below it). */
@@ -203,10 +204,7 @@ void gw_metrics_shutdown(void)
 
 uint64_t gw_metrics_clock(void)
 {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return gw_mono_ns();
 }
 
 static void mx_hist_observe(mx_hist *h, uint64_t v)
@@ -388,7 +386,7 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
  * on the (max_age_business_days + 1)-th business day after asOf's date. When the calendar
  * cannot answer (no calendar, a date it does not cover) the gateway refuses the asOf
  * already, and so it is reported stale from asOf itself. */
-static uint64_t mx_stale_at(const mx_registry *r, mx_feed *f, uint64_t as_of)
+static uint64_t mx_stale_at(const mx_registry *r, const mx_feed *f, uint64_t as_of)
 {
     uint32_t days = atomic_load(&f->max_age_business_days);
     uint64_t max_age = atomic_load(&f->max_age);

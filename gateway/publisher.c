@@ -60,6 +60,7 @@
 #include "evm_tx.h"
 #include "health.h"
 #include "log.h"
+#include "monotonic.h"
 #include "publisher_state.h"
 
 #define PUB_BATCH 64
@@ -269,9 +270,7 @@ static void pub_hex(const uint8_t *data, size_t len, char *out, size_t cap)
 /* A failed node call: counted for the status, returned unchanged. */
 static int64_t pub_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(gw_mono_ns() / 1000000u);
 }
 
 /* Every node call's result passes here. Only a node that cannot be reached (connection,
@@ -974,13 +973,7 @@ static custos_rc pub_pass(gw_publisher *p, custos_error *err)
 static bool pub_wait(gw_publisher *p, uint64_t ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    gw_mono_deadline(&until, ms * 1000000u);
     pthread_mutex_lock(&p->lock);
     while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0) {
     }
@@ -1072,13 +1065,7 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     p->policy.heartbeat_seconds = cfg->evm.heartbeat_seconds;
     p->policy.deviation_bps = cfg->evm.deviation_bps;
     pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap);
-    pthread_condattr_t ca;
-    bool cond_ok = pthread_condattr_init(&ca) == 0;
-    if (cond_ok) {
-        cond_ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-                  pthread_cond_init(&p->wake, &ca) == 0;
-        pthread_condattr_destroy(&ca);
-    }
+    bool cond_ok = gw_cond_init_monotonic(&p->wake) == 0;
     if (!cond_ok || pthread_mutex_init(&p->lock, NULL) != 0) {
         if (cond_ok)
             pthread_cond_destroy(&p->wake);

@@ -43,6 +43,7 @@
 #include "limiter.h"
 #include "metrics.h"
 #include "log.h"
+#include "monotonic.h"
 #include "pb_convert.h"
 #include "reserves.h"
 #include "reserves_trees.h"
@@ -234,13 +235,6 @@ struct gw_server {
     bool waker_started;
     pthread_t waker;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void call_ref(call *c)
 {
@@ -467,7 +461,7 @@ static bool stream_admit(call *c)
 {
     gw_server *srv = c->srv;
     gw_tls_client_name(srv->cfg, c->gc, c->client, sizeof c->client);
-    if (gw_limiter_stream_open(srv->limiter, c->client, mono_ns())) {
+    if (gw_limiter_stream_open(srv->limiter, c->client, gw_mono_ns())) {
         c->holds_stream = true;
         return true;
     }
@@ -493,7 +487,7 @@ static bool submit_admit(call *c, char *detail, size_t cap)
     gw_server *srv = c->srv;
     if (c->client[0] == '\0')
         gw_tls_client_name(srv->cfg, c->gc, c->client, sizeof c->client);
-    if (gw_limiter_take(srv->limiter, c->client, mono_ns()))
+    if (gw_limiter_take(srv->limiter, c->client, gw_mono_ns()))
         return true;
     snprintf(detail, cap, "client '%s' submits faster than [limits] allows (%llu per "
              "second, bursts of %llu): retry later", c->client,
@@ -754,7 +748,7 @@ static void stream_on_recv(call *c, bool ok)
             grpc_byte_buffer_destroy(bb);
         return;
     }
-    c->last_recv_ns = mono_ns();
+    c->last_recv_ns = gw_mono_ns();
     pthread_mutex_unlock(&c->mu);
 
     custos_submission sub;
@@ -824,7 +818,7 @@ static void handle_submit_stream(call *c)
 {
     if (!stream_admit(c))
         return;
-    c->last_recv_ns = mono_ns();
+    c->last_recv_ns = gw_mono_ns();
     c->slots = calloc(STREAM_WINDOW, sizeof *c->slots);
     if (c->slots == NULL) {
         c->holds_stream = false;
@@ -1948,23 +1942,17 @@ static void *waker_main(void *arg)
     (void)pthread_setname_np(pthread_self(), "custos-waker");
     uint64_t seen = 0;
     const uint64_t sweep_ns = IDLE_SWEEP_MS * 1000000ull;
-    uint64_t next_sweep = mono_ns() + sweep_ns;
+    uint64_t next_sweep = gw_mono_ns() + sweep_ns;
     pthread_mutex_lock(&srv->wmu);
     for (;;) {
-        while (srv->gen == seen && !srv->waker_stop && mono_ns() < next_sweep) {
+        while (srv->gen == seen && !srv->waker_stop && gw_mono_ns() < next_sweep) {
             struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += IDLE_SWEEP_MS / 1000;
-            until.tv_nsec += (IDLE_SWEEP_MS % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            gw_mono_deadline(&until, IDLE_SWEEP_MS * 1000000ull);
             pthread_cond_timedwait(&srv->wake, &srv->wmu, &until);
         }
         if (srv->waker_stop)
             break;
-        uint64_t now = mono_ns();
+        uint64_t now = gw_mono_ns();
         bool sweep = now >= next_sweep;
         if (sweep)
             next_sweep = now + sweep_ns;
