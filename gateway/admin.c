@@ -367,6 +367,32 @@ static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *e
     return rc;
 }
 
+/* Composes the list in force and installs it: at start, after a reload, and when other
+ * replicas recorded changes. */
+static custos_rc admin_refresh(gw_admin *a, custos_error *err)
+{
+    admin_list l;
+    custos_rc rc = admin_compose(a, &l, err);
+    if (rc == CUSTOS_OK) {
+        rc = admin_install(a, &l, err);
+        list_clear(&l);
+    }
+    return rc;
+}
+
+/* Takes the lock and composes the list in force, as every change starts; on failure
+ * releases the lock and says why in detail. */
+static bool admin_lock_compose(gw_admin *a, admin_list *l, char *detail, size_t cap)
+{
+    custos_error err;
+    pthread_mutex_lock(&a->lock);
+    if (admin_compose(a, l, &err) == CUSTOS_OK)
+        return true;
+    pthread_mutex_unlock(&a->lock);
+    snprintf(detail, cap, "nothing changed: %s", err.message);
+    return false;
+}
+
 /* Keeps copies of cfg's feeds and signers as the file's lists. */
 static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error *err)
 {
@@ -404,12 +430,7 @@ static void admin_follow_once(gw_admin *a)
     custos_rc rc = gw_store_read_audit(&a->store, from, &next, 1, &n, &err);
     if (rc == CUSTOS_OK && n == 1) {
         custos_audit_entry_clear(&next);
-        admin_list l;
-        rc = admin_compose(a, &l, &err);
-        if (rc == CUSTOS_OK) {
-            rc = admin_install(a, &l, &err);
-            list_clear(&l);
-        }
+        rc = admin_refresh(a, &err);
         installed = rc == CUSTOS_OK;
     }
     uint64_t seen = a->seen_seq;
@@ -488,13 +509,8 @@ custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
                        : gw_store_open_sqlite(cfg->store_path, &a->store, err);
     if (rc == CUSTOS_OK)
         rc = admin_set_base(a, cfg, err);
-    admin_list l;
     if (rc == CUSTOS_OK)
-        rc = admin_compose(a, &l, err);
-    if (rc == CUSTOS_OK) {
-        rc = admin_install(a, &l, err);
-        list_clear(&l);
-    }
+        rc = admin_refresh(a, err);
     if (rc == CUSTOS_OK && gw_store_shared(&a->store) && cfg->replica_poll_ms > 0)
         rc = admin_follow_start(a, err);
     if (rc != CUSTOS_OK) {
@@ -603,14 +619,9 @@ void gw_admin_reload(gw_admin *a, const char *path)
         gw_config_clear(&fresh);
         return;
     }
-    admin_list l;
     rc = admin_set_base(a, &fresh, &err);
     if (rc == CUSTOS_OK)
-        rc = admin_compose(a, &l, &err);
-    if (rc == CUSTOS_OK) {
-        rc = admin_install(a, &l, &err);
-        list_clear(&l);
-    }
+        rc = admin_refresh(a, &err);
     pthread_mutex_unlock(&a->lock);
     if (rc != CUSTOS_OK) {
         gw_log(GW_LOG_ERROR, "reload",
@@ -669,15 +680,10 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
     }
     char payload[256];
     change_text(payload, sizeof payload, address, feed, role);
-    pthread_mutex_lock(&a->lock);
     admin_list l;
-    custos_error err;
-    gw_admin_result out;
-    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
-        pthread_mutex_unlock(&a->lock);
-        snprintf(detail, cap, "nothing changed: %s", err.message);
+    if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
-    }
+    gw_admin_result out;
     const gw_signer *s = list_find(&l, address, feed);
     if (list_feed(&l, feed) == NULL) {
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
@@ -716,15 +722,10 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
         snprintf(detail, cap, "the new key is the old one");
         return GW_ADMIN_INVALID;
     }
-    pthread_mutex_lock(&a->lock);
     admin_list l;
-    custos_error err;
-    gw_admin_result out;
-    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
-        pthread_mutex_unlock(&a->lock);
-        snprintf(detail, cap, "nothing changed: %s", err.message);
+    if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
-    }
+    gw_admin_result out;
     const gw_signer *old = list_find(&l, old_address, feed);
     const gw_signer *fresh = list_find(&l, new_address, feed);
     uint64_t not_after = admin_now() + overlap;
@@ -768,15 +769,10 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
     }
     char payload[320];
     feed_text(payload, sizeof payload, policy);
-    pthread_mutex_lock(&a->lock);
     admin_list l;
-    custos_error err;
-    gw_admin_result out;
-    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
-        pthread_mutex_unlock(&a->lock);
-        snprintf(detail, cap, "nothing changed: %s", err.message);
+    if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
-    }
+    gw_admin_result out;
     gw_feed *f = NULL;
     for (size_t i = 0; i < l.n_feeds && f == NULL; i++)
         if (strcmp(l.feeds[i].name, policy->name) == 0)
@@ -842,15 +838,10 @@ gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
     }
     char payload[256];
     change_text(payload, sizeof payload, address, feed, NULL);
-    pthread_mutex_lock(&a->lock);
     admin_list l;
-    custos_error err;
-    gw_admin_result out;
-    if (admin_compose(a, &l, &err) != CUSTOS_OK) {
-        pthread_mutex_unlock(&a->lock);
-        snprintf(detail, cap, "nothing changed: %s", err.message);
+    if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
-    }
+    gw_admin_result out;
     gw_signer *s = list_find(&l, address, feed);
     const gw_feed *f = list_feed(&l, feed);
     if (s == NULL || !s->active || f == NULL) {

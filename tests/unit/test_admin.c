@@ -141,8 +141,10 @@ static void assert_policy_applied(fixture *f)
     assert_int_equal(now.breaker_release_threshold, 3);
 }
 
-/* Sets a feed's policy through the admin service, which must take it. */
-static void set_policy(fixture *f, const char *feed, uint64_t max_age, uint32_t threshold)
+/* Asks the admin service for a feed policy (max_skew 60, max_ttl 86400); detail says why
+ * when it is refused. */
+static gw_admin_result try_policy(fixture *f, const char *feed, uint64_t max_age,
+                                  uint32_t threshold, uint64_t *seq, char *detail, size_t cap)
 {
     gw_feed policy;
     memset(&policy, 0, sizeof policy);
@@ -151,10 +153,15 @@ static void set_policy(fixture *f, const char *feed, uint64_t max_age, uint32_t 
     policy.max_skew = 60;
     policy.max_ttl = 86400;
     policy.threshold = threshold;
+    return gw_admin_set_feed_policy(f->admin, "ops", &policy, seq, detail, cap);
+}
+
+/* The same, which must be taken. */
+static void set_policy(fixture *f, const char *feed, uint64_t max_age, uint32_t threshold)
+{
     uint64_t seq = 0;
     char detail[512] = "";
-    gw_admin_result r =
-        gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail, sizeof detail);
+    gw_admin_result r = try_policy(f, feed, max_age, threshold, &seq, detail, sizeof detail);
     if (r != GW_ADMIN_DONE || seq == 0)
         fail_msg("set_feed_policy %s: %d %s", feed, (int)r, detail);
 }
@@ -192,17 +199,9 @@ static void test_set_feed_policy_keeps_what_it_does_not_carry(void **state)
 static void test_set_feed_policy_below_breaker_release(void **state)
 {
     fixture *f = *state;
-    gw_feed policy;
-    memset(&policy, 0, sizeof policy);
-    snprintf(policy.name, sizeof policy.name, "treasuries");
-    policy.max_age = 7200;
-    policy.max_skew = 60;
-    policy.max_ttl = 86400;
-    policy.threshold = 3;
     uint64_t seq = 0;
     char detail[512] = "";
-    assert_int_equal(gw_admin_set_feed_policy(f->admin, "ops", &policy, &seq, detail,
-                                              sizeof detail),
+    assert_int_equal(try_policy(f, "treasuries", 7200, 3, &seq, detail, sizeof detail),
                      GW_ADMIN_PRECONDITION);
     assert_non_null(strstr(detail, "breaker_release_threshold"));
     gw_feed now = current_feed(f);
