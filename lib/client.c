@@ -652,56 +652,14 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         custos_error *err)
 {
     *duplicate = false;
-    if (n_sigs > CUSTOS_MAX_SIGNATURES || n > CUSTOS_RESERVES_MAX_ACCOUNTS)
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves: too many signatures or "
-                                "accounts");
-    uint8_t total[32];
-    custos_u256_to_be(&r->total_collateral, total);
-    Custos__V1__Domain dm = CUSTOS__V1__DOMAIN__INIT;
-    dm.chain_id = d->chain_id;
-    dm.verifying_contract =
-        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)d->verifying_contract};
-    Custos__V1__Reserves rm = CUSTOS__V1__RESERVES__INIT;
-    rm.total_collateral = (ProtobufCBinaryData){sizeof total, total};
-    rm.accounts = r->accounts;
-    rm.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)r->accounts_root};
-    rm.as_of = r->as_of;
-    rm.sequence = r->sequence;
-    ProtobufCBinaryData sig_data[CUSTOS_MAX_SIGNATURES];
-    for (size_t i = 0; i < n_sigs; i++)
-        sig_data[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sigs[i].bytes};
-    Custos__V1__ReservesLeaf *leaves = calloc(n > 0 ? n : 1, sizeof *leaves);
-    Custos__V1__ReservesLeaf **leaf_ptrs = calloc(n > 0 ? n : 1, sizeof *leaf_ptrs);
-    uint8_t(*values)[32] = calloc(n > 0 ? n : 1, sizeof *values);
-    if (leaves == NULL || leaf_ptrs == NULL || values == NULL) {
-        free(leaves);
-        free(leaf_ptrs);
-        free(values);
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "reserves: out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        custos__v1__reserves_leaf__init(&leaves[i]);
-        custos_u256_to_be(&es[i].collateral_value, values[i]);
-        leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)es[i].account};
-        leaves[i].collateral_value = (ProtobufCBinaryData){32, values[i]};
-        leaf_ptrs[i] = &leaves[i];
-    }
-    Custos__V1__SubmitReservesRequest req = CUSTOS__V1__SUBMIT_RESERVES_REQUEST__INIT;
-    req.feed = (char *)feed;
-    req.domain = &dm;
-    req.reserves = &rm;
-    req.n_signatures = n_sigs;
-    req.signatures = sig_data;
-    req.n_leaves = n;
-    req.leaves = leaf_ptrs;
+    pb_reserves_request req;
+    custos_rc rc = pb_reserves_request_init(&req, feed, d, r, sigs, n_sigs, es, n, err);
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_SUBMIT_RESERVES, &req.base,
-                              &custos__v1__submit_reserves_response__descriptor, &reply, &o,
-                              err);
-    free(leaves);
-    free(leaf_ptrs);
-    free(values);
+    if (rc == CUSTOS_OK)
+        rc = unary_call(c, H_SUBMIT_RESERVES, &req.msg.base,
+                        &custos__v1__submit_reserves_response__descriptor, &reply, &o, err);
+    pb_reserves_request_clear(&req);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)

@@ -598,3 +598,58 @@ custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m
     out->n_proof = m->n_proof;
     return CUSTOS_OK;
 }
+
+custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
+                                   const custos_domain *d, const custos_reserves *r,
+                                   const custos_signature *sigs, size_t n_sigs,
+                                   const custos_reserves_entry *es, size_t n,
+                                   custos_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (n_sigs > CUSTOS_MAX_SIGNATURES || n > CUSTOS_RESERVES_MAX_ACCOUNTS)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves: too many signatures or "
+                                "accounts");
+    custos_u256_to_be(&r->total_collateral, m->total);
+    custos__v1__domain__init(&m->domain);
+    m->domain.chain_id = d->chain_id;
+    m->domain.verifying_contract =
+        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)d->verifying_contract};
+    custos__v1__reserves__init(&m->reserves);
+    m->reserves.total_collateral = (ProtobufCBinaryData){sizeof m->total, m->total};
+    m->reserves.accounts = r->accounts;
+    m->reserves.accounts_root =
+        (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)r->accounts_root};
+    m->reserves.as_of = r->as_of;
+    m->reserves.sequence = r->sequence;
+    for (size_t i = 0; i < n_sigs; i++)
+        m->sigs[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sigs[i].bytes};
+    m->leaves = calloc(n > 0 ? n : 1, sizeof *m->leaves);
+    m->leaf_ptrs = calloc(n > 0 ? n : 1, sizeof *m->leaf_ptrs);
+    m->values = calloc(n > 0 ? n : 1, sizeof *m->values);
+    if (m->leaves == NULL || m->leaf_ptrs == NULL || m->values == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "reserves: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        custos__v1__reserves_leaf__init(&m->leaves[i]);
+        custos_u256_to_be(&es[i].collateral_value, m->values[i]);
+        m->leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)es[i].account};
+        m->leaves[i].collateral_value = (ProtobufCBinaryData){32, m->values[i]};
+        m->leaf_ptrs[i] = &m->leaves[i];
+    }
+    custos__v1__submit_reserves_request__init(&m->msg);
+    m->msg.feed = (char *)feed;
+    m->msg.domain = &m->domain;
+    m->msg.reserves = &m->reserves;
+    m->msg.n_signatures = n_sigs;
+    m->msg.signatures = m->sigs;
+    m->msg.n_leaves = n;
+    m->msg.leaves = m->leaf_ptrs;
+    return CUSTOS_OK;
+}
+
+void pb_reserves_request_clear(pb_reserves_request *m)
+{
+    free(m->leaves);
+    free(m->leaf_ptrs);
+    free(m->values);
+    memset(m, 0, sizeof *m);
+}

@@ -35,4 +35,24 @@ custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
 custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m,
                                    custos_reserves_inclusion *out, custos_error *err);
 
+/* A SubmitReservesRequest over the arguments, which must outlive it (the message points
+ * into them and into this struct: do not copy it); release with pb_reserves_request_clear
+ * whatever pb_reserves_request_init answered. */
+typedef struct pb_reserves_request {
+    Custos__V1__SubmitReservesRequest msg;
+    Custos__V1__Domain domain;
+    Custos__V1__Reserves reserves;
+    uint8_t total[32];
+    ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
+    Custos__V1__ReservesLeaf *leaves;
+    Custos__V1__ReservesLeaf **leaf_ptrs;
+    uint8_t (*values)[32];
+} pb_reserves_request;
+custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
+                                   const custos_domain *d, const custos_reserves *r,
+                                   const custos_signature *sigs, size_t n_sigs,
+                                   const custos_reserves_entry *es, size_t n,
+                                   custos_error *err);
+void pb_reserves_request_clear(pb_reserves_request *m);
+
 #endif

@@ -1,4 +1,5 @@
-/* A submission to and from its protobuf bytes (custos.v1.SignedAttestation). */
+/* A submission to and from its protobuf bytes (custos.v1.SignedAttestation), and a
+ * reserves attestation to the bytes of its SubmitReservesRequest. */
 #include "custos/wire.h"
 
 #include <stdlib.h>
@@ -58,6 +59,35 @@ custos_rc custos_submission_encode(const custos_submission *s, uint8_t **buf, si
                                 "submission encode: packed %zu bytes, expected %zu", packed,
                                 size);
     }
+    *buf = out;
+    *len = size;
+    return CUSTOS_OK;
+}
+
+custos_rc custos_reserves_request_encode(const char *feed, const custos_domain *d,
+                                         const custos_reserves *r,
+                                         const custos_signature *sigs, size_t n_sigs,
+                                         const custos_reserves_entry *es, size_t n,
+                                         uint8_t **buf, size_t *len, custos_error *err)
+{
+    if (buf == NULL || len == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves encode: NULL output");
+    *buf = NULL;
+    *len = 0;
+    pb_reserves_request m;
+    custos_rc rc = pb_reserves_request_init(&m, feed, d, r, sigs, n_sigs, es, n, err);
+    size_t size = rc == CUSTOS_OK ? protobuf_c_message_get_packed_size(&m.msg.base) : 0;
+    uint8_t *out = rc == CUSTOS_OK ? malloc(size > 0 ? size : 1) : NULL;
+    if (rc == CUSTOS_OK && out == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "reserves encode: cannot allocate %zu "
+                              "bytes", size);
+    if (rc == CUSTOS_OK && protobuf_c_message_pack(&m.msg.base, out) != size) {
+        free(out);
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "reserves encode: packed size changed");
+    }
+    pb_reserves_request_clear(&m);
+    if (rc != CUSTOS_OK)
+        return rc;
     *buf = out;
     *len = size;
     return CUSTOS_OK;

@@ -7,6 +7,7 @@
 
 #include "custos/attestation.h"
 #include "custos/error.h"
+#include "custos/reserves.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +21,14 @@ custos_rc custos_submission_decode(const uint8_t *buf, size_t len, custos_submis
 /* *buf is malloc'd; the caller frees it. */
 custos_rc custos_submission_encode(const custos_submission *s, uint8_t **buf, size_t *len,
                                    custos_error *err);
+
+/* The custos.v1.SubmitReservesRequest bytes custos_client_submit_reserves sends for the same
+ * arguments; *buf is malloc'd, the caller frees it. */
+custos_rc custos_reserves_request_encode(const char *feed, const custos_domain *d,
+                                         const custos_reserves *r,
+                                         const custos_signature *sigs, size_t n_sigs,
+                                         const custos_reserves_entry *es, size_t n,
+                                         uint8_t **buf, size_t *len, custos_error *err);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,6 @@
 
 #include "custos/reserves.h"
 #include "custos/typeddata.h"
-#include "custos/v1/gateway.pb-c.h"
 #include "custos/wire.h"
 
 #include "fuzz_common.h"
@@ -20,8 +19,7 @@ static void put(const char *root, const char *target, const char *name, const ui
     fz_write_file(path, data, len);
 }
 
-/* A SubmitReservesRequest over n accounts signed by key, as custos_client_submit_reserves
- * sends it. */
+/* A SubmitReservesRequest over n accounts signed by key. */
 static int put_reserves(const char *root, const char *name, size_t n, unsigned key)
 {
     custos_error err;
@@ -41,7 +39,7 @@ static int put_reserves(const char *root, const char *name, size_t n, unsigned k
     custos_feed_id(FZ_FEED, r.feed_id);
     r.as_of = FZ_NOW - 60;
     r.sequence = 1;
-    uint8_t digest[32], sk[CUSTOS_SECKEY_LEN], total[32], values[3][32];
+    uint8_t digest[32], sk[CUSTOS_SECKEY_LEN];
     custos_reserves_digest(&d, &r, digest);
     fz_seckey(key, sk);
     custos_signature sig;
@@ -53,40 +51,13 @@ static int put_reserves(const char *root, const char *name, size_t n, unsigned k
         fprintf(stderr, "make_seeds: %s\n", err.message);
         return 1;
     }
-    custos_u256_to_be(&r.total_collateral, total);
-    Custos__V1__Domain dm = CUSTOS__V1__DOMAIN__INIT;
-    dm.chain_id = d.chain_id;
-    dm.verifying_contract = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, d.verifying_contract};
-    Custos__V1__Reserves rm = CUSTOS__V1__RESERVES__INIT;
-    rm.total_collateral = (ProtobufCBinaryData){sizeof total, total};
-    rm.accounts = r.accounts;
-    rm.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, r.accounts_root};
-    rm.as_of = r.as_of;
-    rm.sequence = r.sequence;
-    ProtobufCBinaryData sig_data = {CUSTOS_SIGNATURE_LEN, sig.bytes};
-    Custos__V1__ReservesLeaf leaves[3], *leaf_ptrs[3];
-    for (size_t i = 0; i < n; i++) {
-        custos__v1__reserves_leaf__init(&leaves[i]);
-        custos_u256_to_be(&es[i].collateral_value, values[i]);
-        leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, es[i].account};
-        leaves[i].collateral_value = (ProtobufCBinaryData){32, values[i]};
-        leaf_ptrs[i] = &leaves[i];
-    }
-    Custos__V1__SubmitReservesRequest req = CUSTOS__V1__SUBMIT_RESERVES_REQUEST__INIT;
-    req.feed = (char *)FZ_FEED;
-    req.domain = &dm;
-    req.reserves = &rm;
-    req.n_signatures = 1;
-    req.signatures = &sig_data;
-    req.n_leaves = n;
-    req.leaves = leaf_ptrs;
-    size_t len = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *pb = malloc(len > 0 ? len : 1);
-    if (pb == NULL) {
-        fprintf(stderr, "make_seeds: out of memory\n");
+    uint8_t *pb = NULL;
+    size_t len = 0;
+    if (custos_reserves_request_encode(FZ_FEED, &d, &r, &sig, 1, es, n, &pb, &len, &err) !=
+        CUSTOS_OK) {
+        fprintf(stderr, "make_seeds: %s\n", err.message);
         return 1;
     }
-    protobuf_c_message_pack(&req.base, pb);
     put(root, "fuzz_reserves", name, pb, len);
     free(pb);
     return 0;

@@ -14,6 +14,9 @@
 
 #include "custos/merkle.h"
 #include "custos/reserves.h"
+#include "custos/v1/gateway.pb-c.h"
+#include "custos/wire.h"
+#include "reserves.h"
 
 #include "testutil.h"
 
@@ -184,11 +187,68 @@ static void test_refusals(void **state)
                      CUSTOS_ERR_NOT_FOUND);
 }
 
+/* The request bytes an attestor sends decode in the gateway to the same attestation. */
+static void test_request_encoding(void **state)
+{
+    (void)state;
+    custos_reserves_entry es[3];
+    make_entries(es, 3);
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_OK);
+    r.as_of = 1700000000;
+    r.sequence = 7;
+    custos_domain d = {.chain_id = 31337};
+    memset(d.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
+    custos_signature sigs[2];
+    memset(sigs[0].bytes, 0x11, CUSTOS_SIGNATURE_LEN);
+    memset(sigs[1].bytes, 0x22, CUSTOS_SIGNATURE_LEN);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(custos_reserves_request_encode(FEED, &d, &r, sigs, 2, es, 3, &buf, &len,
+                                                    &err),
+                     CUSTOS_OK);
+
+    Custos__V1__SubmitReservesRequest *m =
+        custos__v1__submit_reserves_request__unpack(NULL, len, buf);
+    free(buf);
+    assert_non_null(m);
+    gw_reserves_submission *s = malloc(sizeof *s);
+    assert_non_null(s);
+    char detail[256] = "";
+    custos_reason reason = gw_reserves_decode(m, s, detail, sizeof detail);
+    custos__v1__submit_reserves_request__free_unpacked(m, NULL);
+    if (reason != CUSTOS_REASON_NONE)
+        fail_msg("gw_reserves_decode: %s", detail);
+    assert_string_equal(s->res.feed, FEED);
+    assert_int_equal(s->domain.chain_id, 31337);
+    assert_memory_equal(s->domain.verifying_contract, d.verifying_contract, CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(&s->res.r.total_collateral, &r.total_collateral,
+                        sizeof r.total_collateral);
+    assert_int_equal(s->res.r.accounts, 3);
+    assert_memory_equal(s->res.r.accounts_root, r.accounts_root, CUSTOS_HASH_LEN);
+    assert_int_equal(s->res.r.as_of, r.as_of);
+    assert_int_equal(s->res.r.sequence, r.sequence);
+    assert_int_equal(s->n_sigs, 2);
+    assert_memory_equal(s->sigs, sigs, sizeof sigs);
+    assert_memory_equal(s->res.entries, es, sizeof es);
+    gw_reserves_submission_clear(s);
+    free(s);
+
+    assert_int_equal(custos_reserves_request_encode(FEED, &d, &r, sigs,
+                                                    CUSTOS_MAX_SIGNATURES + 1, es, 3, &buf,
+                                                    &len, &err),
+                     CUSTOS_ERR_TOO_LARGE);
+    assert_null(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_ethers_and_openzeppelin),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_request_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
