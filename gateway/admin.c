@@ -16,7 +16,7 @@
 #include "metrics.h"
 #include "monotonic.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 
 /* Audit entries read per step when composing the list in force. */
 #define ADMIN_PAGE 256

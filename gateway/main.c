@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
-#include "publisher.h"
-#include "server.h"
+#include "evm/publisher.h"
+#include "rpc/server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
 #define DRAIN_MS 5000

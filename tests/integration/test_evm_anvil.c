@@ -23,9 +23,9 @@
 
 #include "custos/attestation.h"
 #include "custos/sig.h"
-#include "evm_abi.h"
-#include "evm_rpc.h"
-#include "evm_tx.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/evm_tx.h"
 #include "anvil.h"
 #include "testutil.h"
 

@@ -15,11 +15,11 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
-#include "evm_abi.h"
-#include "publisher.h"
-#include "publisher_state.h"
+#include "evm/evm_abi.h"
+#include "evm/publisher.h"
+#include "store/pubstate.h"
 #include "pgserver.h"
-#include "store.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static void u256(custos_u256 *out, uint64_t v)

@@ -7,8 +7,8 @@
 #include "custos/error.h"
 
 #include "admin.h"
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 
 typedef struct gw_server gw_server;
 

@@ -5,7 +5,7 @@
  * current line number and sees every section header (inih reports neither), which is
  * what lets every message name the file, the line, the section and the key, and lets
  * an empty [feed x] section still count as a feed. */
-#include "config.h"
+#include "config/config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,10 +1,10 @@
-#include "evm_tx.h"
+#include "evm/evm_tx.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "custos/keccak.h"
-#include "evm_rlp.h"
+#include "evm/evm_rlp.h"
 
 /* Room for everything but data: 9 fields, 3 signature values and list headers each fit
  * in well under 40 bytes. */

@@ -8,7 +8,7 @@
  * same bit pattern, uint256 values as 32-byte big-endian bytea, every write commits
  * before returning (the session keeps synchronous_commit on). Statements run with binary
  * parameters and results on one session of its own, reset after a lost connection. */
-#include "publisher_state_pg.h"
+#include "store/pubstate_pg.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@
 #include "custos/error.h"
 #include "custos/u256.h"
 
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 
 typedef struct gw_publisher gw_publisher;
 

@@ -40,7 +40,7 @@
  * lock every leader_retry_ms. A new leader forgets its counted nonce and reads it again
  * (the node's pending count, raised above every stored SENT transaction), then tracks and
  * rebroadcasts what its predecessor stored: nothing is built twice for one record. */
-#include "publisher.h"
+#include "evm/publisher.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -54,14 +54,14 @@
 #include "custos/keccak.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
-#include "evm_abi.h"
-#include "evm_rpc.h"
-#include "election.h"
-#include "evm_tx.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/election.h"
+#include "evm/evm_tx.h"
 #include "health.h"
 #include "log.h"
 #include "monotonic.h"
-#include "publisher_state.h"
+#include "store/pubstate.h"
 
 #define PUB_BATCH 64
 #define PUB_BACKOFF_MIN_MS 500u

@@ -24,7 +24,7 @@
  * Version 7: held, the rises DESIGN rule 6 holds back. A held row has consumed its
  * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
  * account that is published marks it superseded, and it stays recorded, never published. */
-#include "schema.h"
+#include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
     {

@@ -3,7 +3,7 @@
  * One thread (the publisher's) uses a handle. The session is separate from the store's:
  * the store's writer resets its connection after errors, which would drop the lock at
  * moments nobody chose. */
-#include "election.h"
+#include "evm/election.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  * Abuse limits (limiter.c): every submission takes a token from its client's bucket, and
  * every stream holds one of its client's stream places from admission until it leaves
  * the stream list, whichever way it ends. */
-#include "server.h"
+#include "rpc/server.h"
 
 #include <inttypes.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-#include "evm_rlp.h"
+#include "evm/evm_rlp.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
  *
  * The tables come from schema.c, shared with the PostgreSQL back end; sequences are
  * 8-byte big-endian blobs there, so byte order is numeric order for every uint64. */
-#include "store.h"
+#include "store/store.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #include "pb_convert.h"
-#include "schema.h"
+#include "store/schema.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 /* WAL size (pages) at which the checkpointer thread copies it into the database: SQLite's

@@ -30,7 +30,7 @@
 #include "custos/error.h"
 #include "custos/reserves.h"
 
-#include "config.h"
+#include "config/config.h"
 
 /* One signature collected for a pending digest. */
 typedef struct gw_store_signer {

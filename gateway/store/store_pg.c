@@ -15,7 +15,7 @@
  * A lost connection fails the current call with CUSTOS_ERR_UNAVAILABLE; the next begin
  * (the engine probes with one) or read reconnects and prepares the statements again, but
  * never in the middle of a transaction. */
-#include "store.h"
+#include "store/store.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -28,7 +28,7 @@
 
 #include "log.h"
 #include "pb_convert.h"
-#include "schema.h"
+#include "store/schema.h"
 
 /* Type OIDs of the parameters (fixed in PostgreSQL's catalog; the server header that
  * names them is not part of libpq). */

@@ -4,8 +4,8 @@
  * pattern: they are only compared for equality or read back, never ordered by SQL, except
  * nonces of SENT rows, which never come near 2^63. uint256 fees and values are 32-byte
  * big-endian blobs. */
-#include "publisher_state.h"
-#include "publisher_state_pg.h"
+#include "store/pubstate.h"
+#include "store/pubstate_pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,9 +14,9 @@
 #include "custos/error.h"
 #include "custos/reason.h"
 
-#include "config.h"
+#include "config/config.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 
 typedef struct gw_engine gw_engine;
 

@@ -3,7 +3,7 @@
 #ifndef GATEWAY_PUBLISHER_STATE_PG_H
 #define GATEWAY_PUBLISHER_STATE_PG_H
 
-#include "publisher_state.h"
+#include "store/pubstate.h"
 
 typedef struct gw_pubstate_pg gw_pubstate_pg;
 

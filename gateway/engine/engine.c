@@ -26,7 +26,7 @@
  * committer: they are written on the caller's thread, in a transaction of their own, with
  * store_lock held, which the committer also holds for each of its groups, so the store's
  * write side is used by one thread at a time as store.h requires. */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,7 +48,7 @@
 #include "metrics.h"
 #include "monotonic.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 #include "verify.h"
 
 /* Ring slots per grouped commit: room for a few groups to wait while one commits. */

@@ -1,4 +1,4 @@
-#include "evm_rpc.h"
+#include "evm/evm_rpc.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "evm_abi.h"
+#include "evm/evm_abi.h"
 
 #include <stdlib.h>
 #include <string.h>
