@@ -61,10 +61,6 @@ typedef struct gw_store_reserves {
     custos_reserves_entry *entries; /* owned; released by gw_store_reserves_clear */
 } gw_store_reserves;
 
-/* Leaves travel to and from the store as one blob of 64 bytes each: account, then the
- * value as 32 big-endian bytes. */
-#define GW_STORE_RESERVES_LEAF_LEN 64
-
 static inline void gw_store_reserves_clear(gw_store_reserves *r)
 {
     free(r->entries);
@@ -345,42 +341,6 @@ static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
                                               gw_store_reserves *out, custos_error *err)
 {
     return s->ops->get_reserves(s->impl, feed, out, err);
-}
-
-/* The leaves of res as a blob of res->r.accounts * GW_STORE_RESERVES_LEAF_LEN bytes (malloc). */
-static inline uint8_t *gw_store_reserves_encode(const gw_store_reserves *res, size_t *len)
-{
-    size_t n = (size_t)res->r.accounts;
-    uint8_t *buf = n > 0 && n <= CUSTOS_RESERVES_MAX_ACCOUNTS
-                       ? malloc(n * GW_STORE_RESERVES_LEAF_LEN)
-                       : NULL;
-    for (size_t i = 0; buf != NULL && i < n; i++) {
-        memcpy(buf + i * GW_STORE_RESERVES_LEAF_LEN, res->entries[i].account, CUSTOS_HASH_LEN);
-        custos_u256_to_be(&res->entries[i].collateral_value,
-                          buf + i * GW_STORE_RESERVES_LEAF_LEN + CUSTOS_HASH_LEN);
-    }
-    *len = buf != NULL ? n * GW_STORE_RESERVES_LEAF_LEN : 0;
-    return buf;
-}
-
-/* Fills res->entries from a blob that must hold exactly res->r.accounts leaves. */
-static inline custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob,
-                                                 size_t len, custos_error *err)
-{
-    size_t n = (size_t)res->r.accounts;
-    if (n == 0 || n > CUSTOS_RESERVES_MAX_ACCOUNTS || len != n * GW_STORE_RESERVES_LEAF_LEN)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                                "store: reserves of feed %s: leaves do not match the count",
-                                res->feed);
-    res->entries = calloc(n, sizeof *res->entries);
-    if (res->entries == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: cannot allocate %zu leaves", n);
-    for (size_t i = 0; i < n; i++) {
-        memcpy(res->entries[i].account, blob + i * GW_STORE_RESERVES_LEAF_LEN, CUSTOS_HASH_LEN);
-        custos_u256_from_be(&res->entries[i].collateral_value,
-                            blob + i * GW_STORE_RESERVES_LEAF_LEN + CUSTOS_HASH_LEN);
-    }
-    return CUSTOS_OK;
 }
 
 #endif
