@@ -1234,9 +1234,7 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     if (rc == CUSTOS_OK)
         rc = gw_verifier_new(cfg, e->registry, &e->verifier, err);
     if (rc == CUSTOS_OK)
-        rc = cfg->store_backend == GW_STORE_POSTGRESQL
-                 ? gw_store_open_pg(cfg->store_path, &e->store, err)
-                 : gw_store_open_sqlite(cfg->store_path, &e->store, err);
+        rc = gw_store_open(cfg, &e->store, err);
     uint64_t head = 0;
     if (rc == CUSTOS_OK)
         rc = gw_store_head(&e->store, &head, err);

@@ -10,6 +10,8 @@
 
 #include <libpq-fe.h>
 
+#include "store/pg_common.h"
+
 /* Key of the session-level lock held by the publishing replica (the store's own locks use
  * 7165041188211363840 and ...841). */
 #define EL_LOCK_KEY "7165041188211363842"
@@ -49,23 +51,15 @@ void gw_election_free(gw_election *e)
     free(e);
 }
 
-static int el_msg_len(const char *msg)
-{
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        n--;
-    return n > 200 ? 200 : (int)n;
-}
-
 /* One single-value query; *value gets its first character ('t', 'f', '1'...). */
 static custos_rc el_query(gw_election *e, const char *sql, char *value, custos_error *err)
 {
     PGresult *res = PQexec(e->conn, sql);
     custos_rc rc = CUSTOS_OK;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-        PQgetisnull(res, 0, 0))
-        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "election: %.*s",
-                              el_msg_len(PQerrorMessage(e->conn)), PQerrorMessage(e->conn));
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = gw_pg_fail(e->conn, res, "election", "the publisher lock", err);
+    else if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "election: the server answered no value");
     else
         *value = PQgetvalue(res, 0, 0)[0];
     PQclear(res);
@@ -76,22 +70,10 @@ bool gw_election_check(gw_election *e, custos_error *err)
 {
     if (e->conn != NULL && PQstatus(e->conn) != CONNECTION_OK)
         el_drop(e);
-    if (e->conn == NULL) {
-        const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-        const char *const values[] = {EL_CONNECT_TIMEOUT_S, "custos-gateway-election",
-                                      e->conninfo, NULL};
-        e->conn = PQconnectdbParams(keys, values, 1);
-        if (e->conn == NULL) {
-            custos_error_set(err, CUSTOS_ERR_NOMEM, "election: out of memory connecting");
-            return false;
-        }
-        if (PQstatus(e->conn) != CONNECTION_OK) {
-            custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "election: cannot connect: %.*s",
-                             el_msg_len(PQerrorMessage(e->conn)), PQerrorMessage(e->conn));
-            el_drop(e);
-            return false;
-        }
-    }
+    if (e->conn == NULL && gw_pg_connect(e->conninfo, "custos-gateway-election",
+                                         EL_CONNECT_TIMEOUT_S, "election", &e->conn,
+                                         err) != CUSTOS_OK)
+        return false;
     char v = 0;
     /* A held lock needs only proof that its session still exists. */
     const char *sql = e->held ? "SELECT 1" : "SELECT pg_try_advisory_lock(" EL_LOCK_KEY ")";

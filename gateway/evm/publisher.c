@@ -1086,11 +1086,10 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
                            .connect_timeout_ms = PUB_RPC_CONNECT_MS,
                            .timeout_ms = PUB_RPC_TIMEOUT_MS};
     pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee);
-    bool shared = cfg->store_backend == GW_STORE_POSTGRESQL;
+    bool shared = gw_store_config_shared(cfg);
     p->status.leader = !shared;
     if ((rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
-        (rc = shared ? gw_pubstate_open_pg(cfg->store_path, &p->state, err)
-                     : gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
+        (rc = gw_pubstate_open(cfg, &p->state, err)) != CUSTOS_OK ||
         (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
         (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))
         goto fail;

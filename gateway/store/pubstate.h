@@ -1,5 +1,4 @@
-/* The EVM publisher's durable state (SQLite, WAL, synchronous=FULL): how far it has
- * followed the accepted log, and the fate of every record it looked at: skipped, sent
+/* The EVM publisher's durable state: how far it has followed the accepted log, and the fate of every record it looked at: skipped, sent
  * (a signed transaction exists: its nonce, raw bytes and hash), confirmed or failed.
  *
  * A sent row is written before its transaction is broadcast, so after a crash the same
@@ -9,10 +8,11 @@
  * Not thread-safe: one thread per handle. Several handles (processes) may open the same
  * file; readers see committed data only.
  *
- * Two back ends: a SQLite file ([evm] state), or, with a PostgreSQL store, tables in the
- * same database (publisher_state_pg.c). */
-#ifndef GATEWAY_PUBLISHER_STATE_H
-#define GATEWAY_PUBLISHER_STATE_H
+ * Two back ends behind one table of functions (pubstate_backend.h), like the store's: a
+ * SQLite file ([evm] state; pubstate_sqlite.c) or, with a PostgreSQL store, tables in the
+ * same database (pubstate_pg.c). Both commit every write durably before returning. */
+#ifndef GATEWAY_STORE_PUBSTATE_H
+#define GATEWAY_STORE_PUBSTATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +21,8 @@
 #include "custos/attestation.h"
 #include "custos/error.h"
 #include "custos/u256.h"
+
+#include "config/config.h"
 
 /* Most transactions (the first one and its fee bumps) kept for one publication. */
 #define GW_PUBSTATE_MAX_ATTEMPTS 64
@@ -61,8 +63,11 @@ typedef struct gw_pub_row {
 
 typedef struct gw_pubstate gw_pubstate;
 
-/* Opens (creating if absent) the database at path. */
-custos_rc gw_pubstate_open(const char *path, gw_pubstate **out, custos_error *err);
+/* The state the configuration names (backend.c): with a PostgreSQL store, its database;
+ * otherwise the SQLite file [evm] state. */
+custos_rc gw_pubstate_open(const gw_config *cfg, gw_pubstate **out, custos_error *err);
+/* Opens (creating if absent) the SQLite database at path. */
+custos_rc gw_pubstate_open_sqlite(const char *path, gw_pubstate **out, custos_error *err);
 /* The same state in the gateway's PostgreSQL database (conninfo as the store's; its
  * tables come with the store's schema, so the store is opened first), shared by every
  * replica: whichever publishes continues where the last one stopped. */

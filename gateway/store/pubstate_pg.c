@@ -1,6 +1,6 @@
-/* The EVM publisher's durable state (publisher_state.h) in the gateway's PostgreSQL
- * database, for replicas: tables publisher_meta, publisher_fates and publisher_attempts
- * (schema.c, step 5), so a replica taking over publication continues from the fates,
+/* The publisher state's PostgreSQL back end (pubstate_backend.h): tables publisher_meta,
+ * publisher_fates and publisher_attempts of the gateway's database (schema.c, step 5),
+ * shared by replicas, so a replica taking over publication continues from the fates,
  * follow cursor and stored transactions its predecessor left, and never spends a nonce
  * twice.
  *
@@ -8,7 +8,7 @@
  * same bit pattern, uint256 values as 32-byte big-endian bytea, every write commits
  * before returning (the session keeps synchronous_commit on). Statements run with binary
  * parameters and results on one session of its own, reset after a lost connection. */
-#include "store/pubstate_pg.h"
+#include "store/pubstate_backend.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +17,8 @@
 
 #include <libpq-fe.h>
 
+#include "store/pg_common.h"
+
 #define PGS_BYTEA 17
 #define PGS_INT8 20
 #define PGS_INT4 23
@@ -24,13 +26,9 @@
 #define PGS_MAX_PARAMS 16
 #define PGS_CONNECT_TIMEOUT_S "10"
 
-#define PGS_ROW_COLUMNS                                                                    \
-    "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
-    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw"
-
-struct gw_pubstate_pg {
+typedef struct pgs_db {
     PGconn *conn;
-};
+} pgs_db;
 
 /* Binary parameters; values point into the caller's buffers. */
 typedef struct pgs_params {
@@ -75,35 +73,17 @@ static void pgs_null(pgs_params *p, Oid type)
     p->n++;
 }
 
-static int pgs_msg_len(const char *msg)
+/* A lost connection or a server that cannot work now is UNAVAILABLE (pg_common.h); a
+ * unique violation is INVALID: the row exists, and the caller decides what that means. */
+static custos_rc pgs_fail(pgs_db *s, const PGresult *res, const char *what, custos_error *err)
 {
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        n--;
-    return n > 300 ? 300 : (int)n;
+    if (gw_pg_unique_violation(res))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: %s: the row exists",
+                                what);
+    return gw_pg_fail(s->conn, res, "publisher state", what, err);
 }
 
-/* A lost connection or a server that cannot work now is UNAVAILABLE; a unique violation
- * is INVALID (the caller decides what it means); anything else is INTERNAL. */
-static custos_rc pgs_fail(gw_pubstate_pg *s, const PGresult *res, const char *what,
-                          custos_error *err)
-{
-    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (msg == NULL)
-        msg = PQerrorMessage(s->conn);
-    custos_rc code = CUSTOS_ERR_INTERNAL;
-    if (PQstatus(s->conn) != CONNECTION_OK || state == NULL ||
-        strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
-        strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0)
-        code = CUSTOS_ERR_UNAVAILABLE;
-    else if (strcmp(state, "23505") == 0)
-        code = CUSTOS_ERR_INVALID;
-    return custos_error_set(err, code, "publisher state: %s: %.*s", what, pgs_msg_len(msg),
-                            msg);
-}
-
-static custos_rc pgs_exec(gw_pubstate_pg *s, const char *sql, const char *what,
+static custos_rc pgs_exec(pgs_db *s, const char *sql, const char *what,
                           custos_error *err)
 {
     PGresult *res = PQexec(s->conn, sql);
@@ -115,7 +95,7 @@ static custos_rc pgs_exec(gw_pubstate_pg *s, const char *sql, const char *what,
 }
 
 /* Outside a transaction only: brings a lost session back. */
-static custos_rc pgs_ready(gw_pubstate_pg *s, custos_error *err)
+static custos_rc pgs_ready(pgs_db *s, custos_error *err)
 {
     if (PQstatus(s->conn) == CONNECTION_OK)
         return CUSTOS_OK;
@@ -123,13 +103,13 @@ static custos_rc pgs_ready(gw_pubstate_pg *s, custos_error *err)
     if (PQstatus(s->conn) != CONNECTION_OK)
         return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
                                 "publisher state: cannot reconnect to PostgreSQL: %.*s",
-                                pgs_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
+                                gw_pg_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
     return pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
                     "configure session", err);
 }
 
 /* Runs sql with binary results; *out (if not NULL) gets the result to clear. */
-static custos_rc pgs_run(gw_pubstate_pg *s, const char *sql, const pgs_params *p,
+static custos_rc pgs_run(pgs_db *s, const char *sql, const pgs_params *p,
                          const char *what, PGresult **out, custos_error *err)
 {
     PGresult *res = PQexecParams(s->conn, sql, p != NULL ? p->n : 0, p != NULL ? p->types : NULL,
@@ -146,48 +126,39 @@ static custos_rc pgs_run(gw_pubstate_pg *s, const char *sql, const pgs_params *p
     return rc;
 }
 
-static void pgs_rollback(gw_pubstate_pg *s)
+static void pgs_rollback(pgs_db *s)
 {
     PGTransactionStatusType ts = PQtransactionStatus(s->conn);
     if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
         (void)pgs_exec(s, "ROLLBACK", "rollback", NULL);
 }
 
-custos_rc gw_pubstate_pg_open(const char *conninfo, gw_pubstate_pg **out, custos_error *err)
+static void pgs_close(void *impl)
 {
-    *out = NULL;
-    gw_pubstate_pg *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const values[] = {PGS_CONNECT_TIMEOUT_S, "custos-gateway-publisher", conninfo,
-                                  NULL};
-    s->conn = PQconnectdbParams(keys, values, 1);
-    custos_rc rc;
-    if (s->conn == NULL) {
-        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
-    } else if (PQstatus(s->conn) != CONNECTION_OK) {
-        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                              "publisher state: cannot connect to PostgreSQL: %.*s",
-                              pgs_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
-    } else {
-        rc = pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
-                      "configure session", err);
-    }
-    if (rc != CUSTOS_OK) {
-        gw_pubstate_pg_close(s);
-        return rc;
-    }
-    *out = s;
-    return CUSTOS_OK;
-}
-
-void gw_pubstate_pg_close(gw_pubstate_pg *s)
-{
+    pgs_db *s = impl;
     if (s == NULL)
         return;
     PQfinish(s->conn);
     free(s);
+}
+
+static custos_rc pgs_open(const char *conninfo, void **impl, custos_error *err)
+{
+    *impl = NULL;
+    pgs_db *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    custos_rc rc = gw_pg_connect(conninfo, "custos-gateway-publisher", PGS_CONNECT_TIMEOUT_S,
+                                 "publisher state", &s->conn, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
+                      "configure session", err);
+    if (rc != CUSTOS_OK) {
+        pgs_close(s);
+        return rc;
+    }
+    *impl = s;
+    return CUSTOS_OK;
 }
 
 static custos_rc pgs_get_bytes(const PGresult *res, int row, int col, uint8_t *out, size_t len,
@@ -212,7 +183,7 @@ static custos_rc pgs_get_int(const PGresult *res, int row, int col, uint64_t *ou
     return CUSTOS_OK;
 }
 
-/* Fills out from a row selecting PGS_ROW_COLUMNS. */
+/* Fills out from a row selecting GW_PUB_ROW_COLUMNS. */
 static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -265,8 +236,9 @@ static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custo
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_pg_cursor(gw_pubstate_pg *s, uint64_t *cursor, custos_error *err)
+static custos_rc pgs_cursor(void *impl, uint64_t *cursor, custos_error *err)
 {
+    pgs_db *s = impl;
     custos_rc rc = pgs_ready(s, err);
     PGresult *res = NULL;
     if (rc == CUSTOS_OK)
@@ -280,8 +252,9 @@ custos_rc gw_pubstate_pg_cursor(gw_pubstate_pg *s, uint64_t *cursor, custos_erro
     return rc;
 }
 
-custos_rc gw_pubstate_pg_advance(gw_pubstate_pg *s, uint64_t cursor, custos_error *err)
+static custos_rc pgs_advance(void *impl, uint64_t cursor, custos_error *err)
 {
+    pgs_db *s = impl;
     if (cursor > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
     uint8_t c[8];
@@ -328,7 +301,7 @@ static void pgs_tx_params(pgs_params *p, const gw_pub_tx *tx, pgs_tx_bufs *b)
     pgs_param(p, PGS_BYTEA, tx->raw, tx->raw_len);
 }
 
-static custos_rc pgs_insert_attempt(gw_pubstate_pg *s, uint64_t cursor,
+static custos_rc pgs_insert_attempt(pgs_db *s, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
     uint8_t c[8];
@@ -340,23 +313,12 @@ static custos_rc pgs_insert_attempt(gw_pubstate_pg *s, uint64_t cursor,
                    "store transaction attempt", NULL, err);
 }
 
-static custos_rc pgs_check_tx(const gw_pub_tx *tx, custos_error *err)
+static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
 {
-    if (tx->raw == NULL || tx->raw_len == 0 || tx->raw_len > (size_t)INT32_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: no raw transaction");
-    return CUSTOS_OK;
-}
-
-custos_rc gw_pubstate_pg_put(gw_pubstate_pg *s, const gw_pub_row *row, custos_error *err)
-{
-    if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: a sent fate needs its transaction");
+    pgs_db *s = impl;
     if (row->cursor > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
     custos_rc rc;
-    if (row->has_tx && (rc = pgs_check_tx(&row->tx, err)) != CUSTOS_OK)
-        return rc;
     if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
@@ -389,7 +351,7 @@ custos_rc gw_pubstate_pg_put(gw_pubstate_pg *s, const gw_pub_row *row, custos_er
             pgs_null(&p, tx_types[i]);
     }
     rc = pgs_run(s,
-                 "INSERT INTO publisher_fates (" PGS_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
+                 "INSERT INTO publisher_fates (" GW_PUB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
                  "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                  &p, "store fate", NULL, err);
     if (rc == CUSTOS_ERR_INVALID)
@@ -404,9 +366,9 @@ custos_rc gw_pubstate_pg_put(gw_pubstate_pg *s, const gw_pub_row *row, custos_er
     return rc;
 }
 
-/* Runs a query selecting PGS_ROW_COLUMNS with one 8-byte or 32-byte key parameter and
+/* Runs a query selecting GW_PUB_ROW_COLUMNS with one 8-byte or 32-byte key parameter and
  * reads its first row; CUSTOS_ERR_NOT_FOUND (message `none`) when there is none. */
-static custos_rc pgs_get_one(gw_pubstate_pg *s, const char *sql, const pgs_params *p,
+static custos_rc pgs_get_one(pgs_db *s, const char *sql, const pgs_params *p,
                              const char *what, const char *none, gw_pub_row *out,
                              custos_error *err)
 {
@@ -425,9 +387,10 @@ static custos_rc pgs_get_one(gw_pubstate_pg *s, const char *sql, const pgs_param
     return rc;
 }
 
-custos_rc gw_pubstate_pg_get(gw_pubstate_pg *s, uint64_t cursor, gw_pub_row *out,
-                             custos_error *err)
+static custos_rc pgs_get(void *impl, uint64_t cursor, gw_pub_row *out,
+                         custos_error *err)
 {
+    pgs_db *s = impl;
     uint8_t c[8];
     pgs_put_u64(c, cursor);
     pgs_params p = {.n = 0};
@@ -435,16 +398,15 @@ custos_rc gw_pubstate_pg_get(gw_pubstate_pg *s, uint64_t cursor, gw_pub_row *out
     char none[96];
     snprintf(none, sizeof none, "publisher state: record %llu has no fate",
              (unsigned long long)cursor);
-    return pgs_get_one(s, "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE cursor = $1",
+    return pgs_get_one(s, "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE cursor = $1",
                        &p, "read fate", none, out, err);
 }
 
-custos_rc gw_pubstate_pg_replace_tx(gw_pubstate_pg *s, uint64_t cursor, const gw_pub_tx *tx,
-                                    custos_error *err)
+static custos_rc pgs_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
+                                custos_error *err)
 {
-    custos_rc rc = pgs_check_tx(tx, err);
-    if (rc != CUSTOS_OK)
-        return rc;
+    pgs_db *s = impl;
+    custos_rc rc;
     if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
@@ -491,13 +453,11 @@ custos_rc gw_pubstate_pg_replace_tx(gw_pubstate_pg *s, uint64_t cursor, const gw
     return rc;
 }
 
-custos_rc gw_pubstate_pg_finish(gw_pubstate_pg *s, uint64_t cursor, gw_pub_fate fate,
-                                const char *detail, custos_error *err)
+static custos_rc pgs_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
+                            const char *detail, custos_error *err)
 {
-    if (fate != GW_PUB_CONFIRMED && fate != GW_PUB_FAILED)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: a sent record ends confirmed or failed");
-    const char *d = detail != NULL ? detail : "";
+    pgs_db *s = impl;
+    const char *d = detail;
     uint8_t f[4] = {0, 0, 0, (uint8_t)fate}, c[8];
     pgs_put_u64(c, cursor);
     pgs_params p = {.n = 0};
@@ -522,29 +482,30 @@ custos_rc gw_pubstate_pg_finish(gw_pubstate_pg *s, uint64_t cursor, gw_pub_fate 
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_pg_last_published(gw_pubstate_pg *s,
-                                        const uint8_t account[CUSTOS_HASH_LEN],
-                                        gw_pub_row *out, custos_error *err)
+static custos_rc pgs_last_published(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                    gw_pub_row *out, custos_error *err)
 {
+    pgs_db *s = impl;
     pgs_params p = {.n = 0};
     pgs_param(&p, PGS_BYTEA, account, CUSTOS_HASH_LEN);
     return pgs_get_one(s,
-                       "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE account = $1 "
+                       "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE account = $1 "
                        "AND fate IN (1, 2) ORDER BY cursor DESC LIMIT 1",
                        &p, "read last published", "publisher state: account never published",
                        out, err);
 }
 
-custos_rc gw_pubstate_pg_list_sent(gw_pubstate_pg *s, gw_pub_row **rows, size_t *n,
-                                   custos_error *err)
+static custos_rc pgs_list_sent(void *impl, gw_pub_row **rows, size_t *n,
+                               custos_error *err)
 {
+    pgs_db *s = impl;
     *rows = NULL;
     *n = 0;
     PGresult *res = NULL;
     custos_rc rc = pgs_ready(s, err);
     if (rc == CUSTOS_OK)
         rc = pgs_run(s,
-                     "SELECT " PGS_ROW_COLUMNS " FROM publisher_fates WHERE fate = 1 "
+                     "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE fate = 1 "
                      "ORDER BY nonce, cursor",
                      NULL, "list sent", &res, err);
     if (rc != CUSTOS_OK)
@@ -573,10 +534,11 @@ custos_rc gw_pubstate_pg_list_sent(gw_pubstate_pg *s, gw_pub_row **rows, size_t 
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_pg_attempts(gw_pubstate_pg *s, uint64_t cursor,
-                                  uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
-                                  custos_error *err)
+static custos_rc pgs_attempts(void *impl, uint64_t cursor,
+                              uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
+                              custos_error *err)
 {
+    pgs_db *s = impl;
     *n = 0;
     uint8_t c[8];
     pgs_put_u64(c, cursor);
@@ -599,3 +561,17 @@ custos_rc gw_pubstate_pg_attempts(gw_pubstate_pg *s, uint64_t cursor,
     PQclear(res);
     return rc;
 }
+
+const gw_pubstate_ops gw_pubstate_pg_ops = {
+    .open = pgs_open,
+    .close = pgs_close,
+    .cursor = pgs_cursor,
+    .advance = pgs_advance,
+    .put = pgs_put,
+    .get = pgs_get,
+    .replace_tx = pgs_replace_tx,
+    .finish = pgs_finish,
+    .last_published = pgs_last_published,
+    .list_sent = pgs_list_sent,
+    .attempts = pgs_attempts,
+};

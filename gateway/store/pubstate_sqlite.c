@@ -1,17 +1,19 @@
-/* The EVM publisher's durable state (publisher_state.h) on SQLite.
+/* The publisher state's SQLite back end (pubstate_backend.h): one file of its own, WAL,
+ * synchronous=FULL.
  *
  * uint64 values (sequence, nonce, asOf, gas) are stored as the INTEGER with the same bit
  * pattern: they are only compared for equality or read back, never ordered by SQL, except
  * nonces of SENT rows, which never come near 2^63. uint256 fees and values are 32-byte
  * big-endian blobs. */
-#include "store/pubstate.h"
-#include "store/pubstate_pg.h"
+#include "store/pubstate_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
+
+#include "store/sqlite_common.h"
 
 #define PS_SCHEMA_VERSION 1
 #define PS_BUSY_TIMEOUT_MS 5000
@@ -48,56 +50,15 @@ static const char ps_schema_v1[] =
     ");"
     "CREATE INDEX attempts_by_cursor ON attempts (cursor);";
 
-#define PS_ROW_COLUMNS                                                                     \
-    "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
-    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw"
-
-/* Exactly one of db and pg is set: the SQLite file, or the gateway's PostgreSQL database
- * (publisher_state_pg.c), to which every call below is handed. */
-struct gw_pubstate {
+typedef struct ps_db {
     sqlite3 *db;
-    gw_pubstate_pg *pg;
-};
+} ps_db;
 
-static const char *const fate_names[] = {"skipped", "sent", "confirmed", "failed"};
-
-const char *gw_pub_fate_name(gw_pub_fate f)
-{
-    if ((unsigned)f > GW_PUB_FAILED)
-        return "unknown";
-    return fate_names[f];
-}
-
-void gw_pub_row_clear(gw_pub_row *row)
-{
-    if (row == NULL)
-        return;
-    free(row->tx.raw);
-    memset(row, 0, sizeof *row);
-}
-
-/* Busy, full or failing disks can be retried; anything else is a bug or corruption. */
+/* Busy, full or failing disks can be retried; anything else is a bug or corruption
+ * (sqlite_common.h). */
 static custos_rc ps_fail(sqlite3 *db, int rc, const char *what, custos_error *err)
 {
-    custos_rc code;
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-        code = CUSTOS_ERR_UNAVAILABLE;
-        break;
-    case SQLITE_NOMEM:
-        code = CUSTOS_ERR_NOMEM;
-        break;
-    default:
-        code = CUSTOS_ERR_INTERNAL;
-        break;
-    }
-    return custos_error_set(err, code, "publisher state: %s: %s", what,
-                            db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    return gw_sqlite_fail(db, rc, "publisher state", what, err);
 }
 
 static custos_rc ps_exec(sqlite3 *db, const char *sql, const char *what, custos_error *err)
@@ -106,20 +67,20 @@ static custos_rc ps_exec(sqlite3 *db, const char *sql, const char *what, custos_
     return rc == SQLITE_OK ? CUSTOS_OK : ps_fail(db, rc, what, err);
 }
 
-static custos_rc ps_prepare(gw_pubstate *s, const char *sql, sqlite3_stmt **st,
+static custos_rc ps_prepare(ps_db *s, const char *sql, sqlite3_stmt **st,
                             custos_error *err)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
     return rc == SQLITE_OK ? CUSTOS_OK : ps_fail(s->db, rc, "prepare", err);
 }
 
-static void ps_rollback(gw_pubstate *s)
+static void ps_rollback(ps_db *s)
 {
     /* Fails only when no transaction is open, which is then the state wanted. */
     (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static custos_rc ps_schema(gw_pubstate *s, custos_error *err)
+static custos_rc ps_schema(ps_db *s, custos_error *err)
 {
     custos_rc rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err);
     if (rc != CUSTOS_OK)
@@ -152,10 +113,19 @@ static custos_rc ps_schema(gw_pubstate *s, custos_error *err)
     return ps_exec(s->db, "COMMIT", "commit schema", err);
 }
 
-custos_rc gw_pubstate_open(const char *path, gw_pubstate **out, custos_error *err)
+static void ps_close(void *impl)
 {
-    *out = NULL;
-    gw_pubstate *s = calloc(1, sizeof *s);
+    ps_db *s = impl;
+    if (s == NULL)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static custos_rc ps_open(const char *path, void **impl, custos_error *err)
+{
+    *impl = NULL;
+    ps_db *s = calloc(1, sizeof *s);
     if (s == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
     int rc = sqlite3_open_v2(path, &s->db,
@@ -180,35 +150,11 @@ custos_rc gw_pubstate_open(const char *path, gw_pubstate **out, custos_error *er
         (crc = ps_exec(s->db, "PRAGMA foreign_keys=ON", "set foreign keys", err)) != CUSTOS_OK ||
         (crc = ps_schema(s, err)) != CUSTOS_OK)
         goto fail;
-    *out = s;
+    *impl = s;
     return CUSTOS_OK;
 fail:
-    gw_pubstate_close(s);
+    ps_close(s);
     return crc;
-}
-
-custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err)
-{
-    *out = NULL;
-    gw_pubstate *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
-    custos_rc rc = gw_pubstate_pg_open(conninfo, &s->pg, err);
-    if (rc != CUSTOS_OK) {
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return CUSTOS_OK;
-}
-
-void gw_pubstate_close(gw_pubstate *s)
-{
-    if (s == NULL)
-        return;
-    gw_pubstate_pg_close(s->pg);
-    sqlite3_close(s->db);
-    free(s);
 }
 
 static void ps_u256_blob(const custos_u256 *v, uint8_t out[32])
@@ -226,7 +172,7 @@ static custos_rc ps_read_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t le
     return CUSTOS_OK;
 }
 
-/* Fills out from a statement selecting PS_ROW_COLUMNS. */
+/* Fills out from a statement selecting GW_PUB_ROW_COLUMNS. */
 static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -273,10 +219,9 @@ static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *er
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err)
+static custos_rc ps_cursor(void *impl, uint64_t *cursor, custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_cursor(s->pg, cursor, err);
+    ps_db *s = impl;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT value FROM meta WHERE name = 'cursor'", &st, err);
     if (rc != CUSTOS_OK)
@@ -291,7 +236,7 @@ custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err
 }
 
 /* One statement run to completion; *changes gets the rows it changed (may be NULL). */
-static custos_rc ps_step_done(gw_pubstate *s, sqlite3_stmt *st, const char *what, int *changes,
+static custos_rc ps_step_done(ps_db *s, sqlite3_stmt *st, const char *what, int *changes,
                               custos_error *err)
 {
     int step = sqlite3_step(st);
@@ -302,10 +247,9 @@ static custos_rc ps_step_done(gw_pubstate *s, sqlite3_stmt *st, const char *what
     return rc;
 }
 
-custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err)
+static custos_rc ps_advance(void *impl, uint64_t cursor, custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_advance(s->pg, cursor, err);
+    ps_db *s = impl;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s,
                               "UPDATE meta SET value = ?1 WHERE name = 'cursor' AND value < ?1 "
@@ -339,7 +283,7 @@ static void ps_bind_tx(sqlite3_stmt *st, int first, const gw_pub_tx *tx, uint8_t
     sqlite3_bind_blob(st, first + 6, tx->raw, (int)tx->raw_len, SQLITE_STATIC);
 }
 
-static custos_rc ps_insert_attempt(gw_pubstate *s, uint64_t cursor,
+static custos_rc ps_insert_attempt(ps_db *s, uint64_t cursor,
                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
     sqlite3_stmt *st;
@@ -352,28 +296,16 @@ static custos_rc ps_insert_attempt(gw_pubstate *s, uint64_t cursor,
     return ps_step_done(s, st, "store transaction attempt", NULL, err);
 }
 
-static custos_rc ps_check_tx(const gw_pub_tx *tx, custos_error *err)
+static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
 {
-    if (tx->raw == NULL || tx->raw_len == 0 || tx->raw_len > (size_t)INT32_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: no raw transaction");
-    return CUSTOS_OK;
-}
-
-custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
-{
-    if (s->pg != NULL)
-        return gw_pubstate_pg_put(s->pg, row, err);
-    if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: a sent fate needs its transaction");
+    ps_db *s = impl;
     custos_rc rc;
-    if (row->has_tx && (rc = ps_check_tx(&row->tx, err)) != CUSTOS_OK)
-        return rc;
     if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
         return rc;
     sqlite3_stmt *st;
-    if ((rc = ps_prepare(s, "INSERT INTO fates (" PS_ROW_COLUMNS ") VALUES (?1, ?2, ?3, ?4, "
-                            "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    if ((rc = ps_prepare(s, "INSERT INTO fates (" GW_PUB_ROW_COLUMNS ") "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                            "?14, ?15, ?16)",
                          &st, err)) != CUSTOS_OK)
         goto fail;
     uint8_t value[32], max_fee[32], prio[32];
@@ -409,14 +341,13 @@ fail:
     return rc;
 }
 
-custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, custos_error *err)
+static custos_rc ps_get(void *impl, uint64_t cursor, gw_pub_row *out, custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_get(s->pg, cursor, out, err);
+    ps_db *s = impl;
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    custos_rc rc = ps_prepare(s, "SELECT " PS_ROW_COLUMNS " FROM fates WHERE cursor = ?1", &st,
-                              err);
+    custos_rc rc = ps_prepare(s, "SELECT " GW_PUB_ROW_COLUMNS " FROM fates WHERE cursor = ?1",
+                              &st, err);
     if (rc != CUSTOS_OK)
         return rc;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
@@ -434,14 +365,11 @@ custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, cust
     return rc;
 }
 
-custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
-                                 custos_error *err)
+static custos_rc ps_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
+                               custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_replace_tx(s->pg, cursor, tx, err);
-    custos_rc rc = ps_check_tx(tx, err);
-    if (rc != CUSTOS_OK)
-        return rc;
+    ps_db *s = impl;
+    custos_rc rc;
     if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
         return rc;
     sqlite3_stmt *st;
@@ -487,14 +415,10 @@ fail:
     return rc;
 }
 
-custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
-                             const char *detail, custos_error *err)
+static custos_rc ps_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
+                           const char *detail, custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_finish(s->pg, cursor, fate, detail, err);
-    if (fate != GW_PUB_CONFIRMED && fate != GW_PUB_FAILED)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: a sent record ends confirmed or failed");
+    ps_db *s = impl;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "UPDATE fates SET fate = ?1, detail = ?2 "
                                  "WHERE cursor = ?3 AND fate = 1",
@@ -502,7 +426,7 @@ custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
     if (rc != CUSTOS_OK)
         return rc;
     sqlite3_bind_int(st, 1, (int)fate);
-    sqlite3_bind_text(st, 2, detail != NULL ? detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)cursor);
     int changes = 0;
     if ((rc = ps_step_done(s, st, "finish fate", &changes, err)) != CUSTOS_OK)
@@ -514,15 +438,15 @@ custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
-                                     gw_pub_row *out, custos_error *err)
+static custos_rc ps_last_published(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                   gw_pub_row *out, custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_last_published(s->pg, account, out, err);
+    ps_db *s = impl;
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    custos_rc rc = ps_prepare(s, "SELECT " PS_ROW_COLUMNS " FROM fates WHERE account = ?1 "
-                                 "AND fate IN (1, 2) ORDER BY cursor DESC LIMIT 1",
+    custos_rc rc = ps_prepare(s, "SELECT " GW_PUB_ROW_COLUMNS " FROM fates "
+                                 "WHERE account = ?1 AND fate IN (1, 2) "
+                                 "ORDER BY cursor DESC LIMIT 1",
                               &st, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -541,15 +465,14 @@ custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTO
     return rc;
 }
 
-custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
-                                custos_error *err)
+static custos_rc ps_list_sent(void *impl, gw_pub_row **rows, size_t *n,
+                              custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_list_sent(s->pg, rows, n, err);
+    ps_db *s = impl;
     *rows = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    custos_rc rc = ps_prepare(s, "SELECT " PS_ROW_COLUMNS " FROM fates WHERE fate = 1 "
+    custos_rc rc = ps_prepare(s, "SELECT " GW_PUB_ROW_COLUMNS " FROM fates WHERE fate = 1 "
                                  "ORDER BY nonce, cursor",
                               &st, err);
     if (rc != CUSTOS_OK)
@@ -588,12 +511,11 @@ custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
-                               uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
-                               custos_error *err)
+static custos_rc ps_attempts(void *impl, uint64_t cursor,
+                             uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
+                             custos_error *err)
 {
-    if (s->pg != NULL)
-        return gw_pubstate_pg_attempts(s->pg, cursor, hashes, max, n, err);
+    ps_db *s = impl;
     *n = 0;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT tx_hash FROM attempts WHERE cursor = ?1 "
@@ -613,3 +535,17 @@ custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
     sqlite3_finalize(st);
     return rc;
 }
+
+const gw_pubstate_ops gw_pubstate_sqlite_ops = {
+    .open = ps_open,
+    .close = ps_close,
+    .cursor = ps_cursor,
+    .advance = ps_advance,
+    .put = ps_put,
+    .get = ps_get,
+    .replace_tx = ps_replace_tx,
+    .finish = ps_finish,
+    .last_published = ps_last_published,
+    .list_sent = ps_list_sent,
+    .attempts = ps_attempts,
+};

@@ -2,8 +2,9 @@
  * account's last accepted sequence, the signatures collected for attestations
  * still short of their quorum, and the rises held back by the circuit breaker.
  *
- * A back end is a table of functions over an opaque handle, so SQLite (store_sqlite.c)
- * and PostgreSQL (store_pg.c) are interchangeable; both take their schema from schema.c.
+ * A back end is a table of functions over an opaque handle, so SQLite (sqlite_store.h)
+ * and PostgreSQL (pg_store.h) are interchangeable; both take their schema from schema.c
+ * and lay their columns out as codec.h says.
  * Uniqueness constraints in the back end carry the replay rule (one digest, one
  * (account, sequence)).
  *
@@ -162,6 +163,14 @@ typedef struct gw_store {
     const gw_store_ops *ops;
     void *impl;
 } gw_store;
+
+/* Opens the store the configuration names (backend.c, the one place that chooses):
+ * PostgreSQL for a postgresql:// or postgres:// [gateway] store, the SQLite file
+ * otherwise; creates it if absent and brings its schema up to date. */
+custos_rc gw_store_open(const gw_config *cfg, gw_store *out, custos_error *err);
+/* Whether the configured store may be shared with other processes (replicas): decided
+ * from the configuration alone, before anything is opened. */
+bool gw_store_config_shared(const gw_config *cfg);
 
 /* Opens (creating if absent) the SQLite database at path and brings its schema up to
  * date. */

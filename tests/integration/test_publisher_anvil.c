@@ -225,7 +225,7 @@ static bool read_fate(uint64_t cursor, gw_pub_row *row)
 {
     gw_pubstate *st = NULL;
     custos_error err;
-    check(gw_pubstate_open(T.state_path, &st, &err), &err);
+    check(gw_pubstate_open_sqlite(T.state_path, &st, &err), &err);
     custos_rc rc = gw_pubstate_get(st, cursor, row, &err);
     gw_pubstate_close(st);
     if (rc == CUSTOS_ERR_NOT_FOUND)

@@ -328,7 +328,7 @@ static gw_pubstate *open_state(const fixture *f)
     gw_pubstate *s = NULL;
     custos_error err;
     custos_rc rc = f->pg ? gw_pubstate_open_pg(f->path, &s, &err)
-                         : gw_pubstate_open(f->path, &s, &err);
+                         : gw_pubstate_open_sqlite(f->path, &s, &err);
     if (rc != CUSTOS_OK)
         fail_msg("opening the publisher state: %s", err.message);
     return s;
