@@ -4,10 +4,10 @@
 #include <limits.h>
 #include <string.h>
 
-custos_rc gw_pg_classify(const PGconn *conn, const char *sqlstate)
+custos_rc gw_pg_classify(bool connected, const char *sqlstate)
 {
     static const char *const retry_classes[] = {"08", "40", "53", "55", "57", "58"};
-    if (PQstatus(conn) != CONNECTION_OK || sqlstate == NULL)
+    if (!connected || sqlstate == NULL)
         return CUSTOS_ERR_UNAVAILABLE;
     if (strcmp(sqlstate, "25006") == 0)
         return CUSTOS_ERR_UNAVAILABLE;
@@ -34,7 +34,7 @@ custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const c
         msg = PQerrorMessage(conn);
     if (msg[0] == '\0')
         msg = "no result from the server";
-    custos_rc code = gw_pg_classify(conn, state);
+    custos_rc code = gw_pg_classify(PQstatus(conn) == CONNECTION_OK, state);
     if (state == NULL)
         return custos_error_set(err, code, "%s: %s: %.*s", who, what, gw_pg_msg_len(msg), msg);
     return custos_error_set(err, code, "%s: %s: %.*s (SQLSTATE %s)", who, what,

@@ -11,14 +11,15 @@
 
 #include "custos/error.h"
 
-/* The code of an error with SQLSTATE `sqlstate` (NULL: none came, such as a lost
- * connection) on conn: CUSTOS_ERR_UNAVAILABLE when a retry or an operator can fix it (the
- * connection is not OK, no SQLSTATE, classes 08 connection, 40 rollback such as a
- * serialization failure, 53 insufficient resources, 55 object not in prerequisite state,
- * 57 operator intervention such as a shutdown, 58 system error, and 25006 read-only
- * transaction: a standby or a database set read-only), CUSTOS_ERR_INTERNAL otherwise (a
- * constraint violation included: the data or the code is wrong). */
-custos_rc gw_pg_classify(const PGconn *conn, const char *sqlstate);
+/* The code of an error with SQLSTATE `sqlstate` (NULL: none came, as when the connection
+ * was lost) on a connection that is still `connected` or not. CUSTOS_ERR_UNAVAILABLE when
+ * a retry or an operator can fix it: not connected, no SQLSTATE, classes 08 (connection),
+ * 40 (rollback, such as a serialization failure), 53 (insufficient resources), 55 (object
+ * not in prerequisite state), 57 (operator intervention, such as a shutdown), 58 (system
+ * error), and 25006 (read-only transaction: a standby, or a database set read-only).
+ * CUSTOS_ERR_INTERNAL otherwise, a constraint violation included: the data or the code is
+ * wrong. */
+custos_rc gw_pg_classify(bool connected, const char *sqlstate);
 
 /* Sets err from a failed command (res may be NULL) as "who: what: message (SQLSTATE x)"
  * and returns gw_pg_classify's code. */
