@@ -1,6 +1,6 @@
 /* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-8),
  * accumulates quorum, and makes accepted attestations durable through the store.
- * The gRPC transport (server.c) only moves bytes between clients and this API. */
+ * The gRPC services (rpc/) only move bytes between clients and this API. */
 #ifndef GATEWAY_ENGINE_H
 #define GATEWAY_ENGINE_H
 
