@@ -14,10 +14,10 @@
 #include "admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "evm/publisher.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
-#include "evm/publisher.h"
 #include "rpc/server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */

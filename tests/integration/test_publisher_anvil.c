@@ -25,14 +25,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
-#include "anvil.h"
-#include "gwfixture.h"
 #include "evm/publisher.h"
+#include "gwfixture.h"
 #include "store/pubstate.h"
 
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"

@@ -17,8 +17,8 @@
 #include "custos/attestation.h"
 #include "evm/evm_abi.h"
 #include "evm/publisher.h"
-#include "store/pubstate.h"
 #include "pgserver.h"
+#include "store/pubstate.h"
 #include "store/store.h"
 #include "testutil.h"
 
