@@ -59,8 +59,8 @@ static custos_rc alloc_buffer(const evm_tx *tx, uint8_t **buf, size_t *cap, cust
 
 custos_rc evm_tx_signing_hash(const evm_tx *tx, uint8_t out[CUSTOS_HASH_LEN], custos_error *err)
 {
-    uint8_t *buf;
-    size_t cap, len;
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
     custos_rc rc = alloc_buffer(tx, &buf, &cap, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -84,8 +84,8 @@ custos_rc evm_tx_sign(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
                                 "transaction signature has v = %u, expected 27 or 28",
                                 sig.bytes[64]);
-    uint8_t *buf;
-    size_t cap, len;
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
     if ((rc = alloc_buffer(tx, &buf, &cap, err)) != CUSTOS_OK)
         return rc;
     if ((rc = encode(tx, &sig, buf, cap, &len, err)) != CUSTOS_OK) {
