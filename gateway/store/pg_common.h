@@ -11,6 +11,13 @@
 
 #include "custos/error.h"
 
+/* Type OIDs of binary parameters, for the store and the publisher state (fixed in
+ * PostgreSQL's catalog; the server header that names them is not part of libpq). */
+#define PG_BYTEA 17
+#define PG_INT8 20
+#define PG_INT4 23
+#define PG_TEXT 25
+
 /* The code of an error with SQLSTATE `sqlstate` (NULL: none came, as when the connection
  * was lost) on a connection that is still `connected` or not. CUSTOS_ERR_UNAVAILABLE when
  * a retry or an operator can fix it: not connected, no SQLSTATE, classes 08 (connection),

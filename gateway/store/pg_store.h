@@ -32,12 +32,6 @@
 #include "store/pg_common.h"
 #include "store/store.h"
 
-/* Type OIDs of the parameters (fixed in PostgreSQL's catalog; the server header that
- * names them is not part of libpq). */
-#define PG_BYTEA 17
-#define PG_INT8 20
-#define PG_INT4 23
-#define PG_TEXT 25
 
 #define PG_MAX_PARAMS 11
 typedef struct pg_stmt {

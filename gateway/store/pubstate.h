@@ -1,5 +1,6 @@
-/* The EVM publisher's durable state: how far it has followed the accepted log, and the fate of every record it looked at: skipped, sent
- * (a signed transaction exists: its nonce, raw bytes and hash), confirmed or failed.
+/* The EVM publisher's durable state: how far it has followed the accepted log, and the
+ * fate of every record it looked at: skipped, sent (a signed transaction exists: its
+ * nonce, raw bytes and hash), confirmed or failed.
  *
  * A sent row is written before its transaction is broadcast, so after a crash the same
  * raw transaction (same nonce: it can land at most once) is broadcast again instead of a

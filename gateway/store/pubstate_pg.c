@@ -17,12 +17,9 @@
 
 #include <libpq-fe.h>
 
+#include "store/codec.h"
 #include "store/pg_common.h"
 
-#define PGS_BYTEA 17
-#define PGS_INT8 20
-#define PGS_INT4 23
-#define PGS_TEXT 25
 #define PGS_MAX_PARAMS 16
 #define PGS_CONNECT_TIMEOUT_S "10"
 
@@ -38,22 +35,6 @@ typedef struct pgs_params {
     Oid types[PGS_MAX_PARAMS];
     int n;
 } pgs_params;
-
-static void pgs_put_u64(uint8_t out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t pgs_get_be(const uint8_t *in, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
 
 static void pgs_param(pgs_params *p, Oid type, const void *value, size_t len)
 {
@@ -179,7 +160,7 @@ static custos_rc pgs_get_int(const PGresult *res, int row, int col, uint64_t *ou
     if (PQgetisnull(res, row, col) || (len != 8 && len != 4))
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
                                 "publisher state: column %s is not an integer", name);
-    *out = pgs_get_be((const uint8_t *)PQgetvalue(res, row, col), (size_t)len);
+    *out = gw_store_get_be((const uint8_t *)PQgetvalue(res, row, col), (size_t)len);
     return CUSTOS_OK;
 }
 
@@ -258,9 +239,9 @@ static custos_rc pgs_advance(void *impl, uint64_t cursor, custos_error *err)
     if (cursor > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
     uint8_t c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
     custos_rc rc = pgs_ready(s, err);
     if (rc == CUSTOS_OK)
@@ -287,28 +268,28 @@ typedef struct pgs_tx_bufs {
 
 static void pgs_tx_params(pgs_params *p, const gw_pub_tx *tx, pgs_tx_bufs *b)
 {
-    pgs_put_u64(b->nonce, tx->nonce);
+    gw_store_put_u64(b->nonce, tx->nonce);
     custos_u256_to_be(&tx->max_fee, b->max_fee);
     custos_u256_to_be(&tx->priority_fee, b->prio);
-    pgs_put_u64(b->gas, tx->gas_limit);
-    pgs_put_u64(b->sent, tx->sent_at);
-    pgs_param(p, PGS_INT8, b->nonce, 8);
-    pgs_param(p, PGS_BYTEA, b->max_fee, 32);
-    pgs_param(p, PGS_BYTEA, b->prio, 32);
-    pgs_param(p, PGS_INT8, b->gas, 8);
-    pgs_param(p, PGS_INT8, b->sent, 8);
-    pgs_param(p, PGS_BYTEA, tx->hash, CUSTOS_HASH_LEN);
-    pgs_param(p, PGS_BYTEA, tx->raw, tx->raw_len);
+    gw_store_put_u64(b->gas, tx->gas_limit);
+    gw_store_put_u64(b->sent, tx->sent_at);
+    pgs_param(p, PG_INT8, b->nonce, 8);
+    pgs_param(p, PG_BYTEA, b->max_fee, 32);
+    pgs_param(p, PG_BYTEA, b->prio, 32);
+    pgs_param(p, PG_INT8, b->gas, 8);
+    pgs_param(p, PG_INT8, b->sent, 8);
+    pgs_param(p, PG_BYTEA, tx->hash, CUSTOS_HASH_LEN);
+    pgs_param(p, PG_BYTEA, tx->raw, tx->raw_len);
 }
 
 static custos_rc pgs_insert_attempt(pgs_db *s, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
     uint8_t c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_BYTEA, hash, CUSTOS_HASH_LEN);
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_BYTEA, hash, CUSTOS_HASH_LEN);
+    pgs_param(&p, PG_INT8, c, sizeof c);
     return pgs_run(s, "INSERT INTO publisher_attempts (tx_hash, cursor) VALUES ($1, $2)", &p,
                    "store transaction attempt", NULL, err);
 }
@@ -323,30 +304,30 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
     uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4];
-    pgs_put_u64(cursor, row->cursor);
-    pgs_put_u64(seq, row->sequence);
+    gw_store_put_u64(cursor, row->cursor);
+    gw_store_put_u64(seq, row->sequence);
     memset(kind, 0, sizeof kind);
     kind[3] = row->kind;
     custos_u256_to_be(&row->value, value);
-    pgs_put_u64(as_of, row->as_of);
+    gw_store_put_u64(as_of, row->as_of);
     memset(fate, 0, sizeof fate);
     fate[3] = (uint8_t)row->fate;
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT8, cursor, 8);
-    pgs_param(&p, PGS_BYTEA, row->account, CUSTOS_HASH_LEN);
-    pgs_param(&p, PGS_INT8, seq, 8);
-    pgs_param(&p, PGS_INT4, kind, 4);
-    pgs_param(&p, PGS_BYTEA, row->beneficiary, CUSTOS_ADDRESS_LEN);
-    pgs_param(&p, PGS_BYTEA, value, 32);
-    pgs_param(&p, PGS_INT8, as_of, 8);
-    pgs_param(&p, PGS_INT4, fate, 4);
-    pgs_param(&p, PGS_TEXT, row->detail, strnlen(row->detail, sizeof row->detail));
+    pgs_param(&p, PG_INT8, cursor, 8);
+    pgs_param(&p, PG_BYTEA, row->account, CUSTOS_HASH_LEN);
+    pgs_param(&p, PG_INT8, seq, 8);
+    pgs_param(&p, PG_INT4, kind, 4);
+    pgs_param(&p, PG_BYTEA, row->beneficiary, CUSTOS_ADDRESS_LEN);
+    pgs_param(&p, PG_BYTEA, value, 32);
+    pgs_param(&p, PG_INT8, as_of, 8);
+    pgs_param(&p, PG_INT4, fate, 4);
+    pgs_param(&p, PG_TEXT, row->detail, strnlen(row->detail, sizeof row->detail));
     pgs_tx_bufs b;
     if (row->has_tx) {
         pgs_tx_params(&p, &row->tx, &b);
     } else {
-        static const Oid tx_types[] = {PGS_INT8, PGS_BYTEA, PGS_BYTEA, PGS_INT8,
-                                       PGS_INT8, PGS_BYTEA, PGS_BYTEA};
+        static const Oid tx_types[] = {PG_INT8, PG_BYTEA, PG_BYTEA, PG_INT8,
+                                       PG_INT8, PG_BYTEA, PG_BYTEA};
         for (size_t i = 0; i < sizeof tx_types / sizeof tx_types[0]; i++)
             pgs_null(&p, tx_types[i]);
     }
@@ -392,9 +373,9 @@ static custos_rc pgs_get(void *impl, uint64_t cursor, gw_pub_row *out,
 {
     pgs_db *s = impl;
     uint8_t c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_INT8, c, sizeof c);
     char none[96];
     snprintf(none, sizeof none, "publisher state: record %llu has no fate",
              (unsigned long long)cursor);
@@ -411,9 +392,9 @@ static custos_rc pgs_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
     uint8_t c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
     rc = pgs_run(s, "SELECT count(*) FROM publisher_attempts WHERE cursor = $1", &p,
                  "count attempts", &res, err);
@@ -430,7 +411,7 @@ static custos_rc pgs_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx
         pgs_params u = {.n = 0};
         pgs_tx_bufs b;
         pgs_tx_params(&u, tx, &b);
-        pgs_param(&u, PGS_INT8, c, sizeof c);
+        pgs_param(&u, PG_INT8, c, sizeof c);
         rc = pgs_run(s,
                      "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
                      "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7 "
@@ -459,11 +440,11 @@ static custos_rc pgs_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
     pgs_db *s = impl;
     const char *d = detail;
     uint8_t f[4] = {0, 0, 0, (uint8_t)fate}, c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT4, f, sizeof f);
-    pgs_param(&p, PGS_TEXT, d, strlen(d));
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_INT4, f, sizeof f);
+    pgs_param(&p, PG_TEXT, d, strlen(d));
+    pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
     custos_rc rc = pgs_ready(s, err);
     if (rc == CUSTOS_OK)
@@ -487,7 +468,7 @@ static custos_rc pgs_last_published(void *impl, const uint8_t account[CUSTOS_HAS
 {
     pgs_db *s = impl;
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_BYTEA, account, CUSTOS_HASH_LEN);
+    pgs_param(&p, PG_BYTEA, account, CUSTOS_HASH_LEN);
     return pgs_get_one(s,
                        "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE account = $1 "
                        "AND fate IN (1, 2) ORDER BY cursor DESC LIMIT 1",
@@ -541,9 +522,9 @@ static custos_rc pgs_attempts(void *impl, uint64_t cursor,
     pgs_db *s = impl;
     *n = 0;
     uint8_t c[8];
-    pgs_put_u64(c, cursor);
+    gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
-    pgs_param(&p, PGS_INT8, c, sizeof c);
+    pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
     custos_rc rc = pgs_ready(s, err);
     if (rc == CUSTOS_OK)
