@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "custos/attestation.h"
 #include "custos/audit.h"
