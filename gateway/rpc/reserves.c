@@ -1,5 +1,5 @@
 /* Proof of reserves in custos.v1.AttestationGateway: SubmitReserves (a custodian's signed
- * total over a feed's accounts, checked by reserves.c and stored by the engine),
+ * total over a feed's accounts, checked by ../reserves.c and stored by the engine),
  * GetReserves and GetReservesProof (one account's leaf and its Merkle proof). */
 #include "rpc/call.h"
 

@@ -135,7 +135,7 @@ static const gw_schema_step schema_steps[] = {
     },
     {
         /* Version 5: the EVM publisher's state, shared by the replicas of a PostgreSQL
-         * store (publisher_state_pg.c; columns as in publisher_state.c, bigint holding the
+         * store (pubstate_pg.c; columns as in pubstate_sqlite.c, bigint holding the
          * bit pattern of a uint64). A SQLite store has one gateway, whose publisher keeps
          * its state in a file of its own ([evm] state): nothing to add there. */
         .version = 5,
