@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "bench_common.h"
-#include "config.h"
+#include "config/config.h"
 #include "custos/eip712.h"
 #include "custos/typeddata.h"
 #include "custos/wire.h"

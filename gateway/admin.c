@@ -16,7 +16,7 @@
 #include "metrics.h"
 #include "monotonic.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 
 /* Audit entries read per step when composing the list in force. */
 #define ADMIN_PAGE 256
@@ -504,9 +504,7 @@ custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
         free(a);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a lock");
     }
-    custos_rc rc = cfg->store_backend == GW_STORE_POSTGRESQL
-                       ? gw_store_open_pg(cfg->store_path, &a->store, err)
-                       : gw_store_open_sqlite(cfg->store_path, &a->store, err);
+    custos_rc rc = gw_store_open(cfg, &a->store, err);
     if (rc == CUSTOS_OK)
         rc = admin_set_base(a, cfg, err);
     if (rc == CUSTOS_OK)

@@ -12,8 +12,8 @@
 
 #include "custos/error.h"
 
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 
 typedef struct gw_admin gw_admin;
 

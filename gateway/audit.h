@@ -10,8 +10,8 @@
 #include "custos/audit.h"
 #include "custos/error.h"
 
-#include "config.h"
-#include "store.h"
+#include "config/config.h"
+#include "store/store.h"
 
 /* Appends (actor, action, payload) at `now` after the newest entry; the store's
  * transaction must be open. actor and action are cut to their maximum lengths. *seq (if

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "evm/publisher.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
-#include "publisher.h"
-#include "server.h"
+#include "rpc/server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
 #define DRAIN_MS 5000
@@ -26,7 +26,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: custos-gateway --config FILE [--port-file FILE] [--check-config]\n"
-                 "                      [--log-level debug|info|warn|error]\n");
+                 "                      [--log-level debug|info|warn|error]\n"
+                 "       custos-gateway --version | --help\n");
 }
 
 static int parse_level(const char *s, gw_log_level *out)
@@ -80,6 +81,117 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
+/* Everything a running gateway holds; gateway_close releases whatever was started. */
+typedef struct gateway {
+    gw_config cfg;
+    gw_engine *engine;
+    gw_admin *admin;
+    gw_server *server;
+    gw_publisher *publisher;
+    gw_metrics_http *metrics;
+    int drain_ms;   /* how long in-flight calls may finish: 0 unless it served */
+} gateway;
+
+/* Starts the parts in order, each on what the previous ones provide, and writes the port
+ * files; prints why and returns -1 when one fails (the rest is left to gateway_close). */
+static int gateway_start(gateway *g, const char *port_file)
+{
+    custos_error err;
+    custos_error_clear(&err);
+    /* Before the engine: it counts from its first submission. */
+    if (g->cfg.metrics.enabled && gw_metrics_init(&g->cfg, &err) != CUSTOS_OK)
+        goto fail;
+    if (gw_engine_new(&g->cfg, &g->engine, &err) != CUSTOS_OK)
+        goto fail;
+    /* Before serving: the allow-list in force includes the stored admin changes. */
+    if (gw_admin_new(&g->cfg, g->engine, &g->admin, &err) != CUSTOS_OK ||
+        gw_server_new(&g->cfg, g->engine, g->admin, &g->server, &err) != CUSTOS_OK)
+        goto fail;
+    /* The publisher only reads the accepted log: it never holds up Submit. */
+    if (g->cfg.evm.enabled &&
+        gw_publisher_new(&g->cfg, g->engine, &g->publisher, &err) != CUSTOS_OK)
+        goto fail;
+    int metrics_port = 0;
+    if (g->cfg.metrics.enabled) {
+        if (gw_metrics_http_new(&g->cfg, g->engine, g->publisher, &g->metrics, &err) !=
+            CUSTOS_OK)
+            goto fail;
+        metrics_port = gw_metrics_http_port(g->metrics);
+    }
+    int port = gw_server_port(g->server);
+    /* The gRPC port file last: tests and supervisors take it as "everything is up". */
+    if ((g->cfg.metrics.port_file[0] != '\0' &&
+         write_port_file(g->cfg.metrics.port_file, metrics_port) != 0) ||
+        (port_file != NULL && write_port_file(port_file, port) != 0))
+        return -1;
+    gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", g->cfg.listen, port,
+           g->cfg.store_path);
+    if (g->metrics != NULL)
+        gw_log(GW_LOG_INFO, "metrics", "serving /metrics and /healthz on %s, port %d",
+               g->cfg.metrics.listen, metrics_port);
+    return 0;
+fail:
+    fprintf(stderr, "custos-gateway: %s\n", err.message);
+    return -1;
+}
+
+/* The one way out, whether the gateway served or failed to start: each part stops while
+ * what it uses is still there. */
+static void gateway_close(gateway *g)
+{
+    /* First, while the engine and the publisher it reads are still there. */
+    gw_metrics_http_free(g->metrics);
+    gw_server_shutdown(g->server, g->drain_ms);
+    if (g->publisher != NULL) {
+        gw_pub_status st;
+        gw_publisher_status(g->publisher, &st);
+        gw_log(GW_LOG_INFO, "publisher.stop",
+               "cursor %" PRIu64 ", last published %" PRIu64 ", %zu pending, nonce %" PRIu64
+               ", %" PRIu64 " published, %" PRIu64 " skipped, %" PRIu64 " failed, %" PRIu64
+               " node errors", st.cursor, st.last_published_cursor, st.pending, st.nonce,
+               st.published, st.skipped, st.failed, st.node_errors);
+        /* Before the engine: the publisher reads the log through it. */
+        gw_publisher_free(g->publisher);
+    }
+    gw_admin_free(g->admin);
+    /* The engine goes first: freeing it joins the committer, so no commit notification
+     * can still be on its way to the server. */
+    gw_engine_free(g->engine);
+    gw_server_free(g->server);
+    gw_metrics_shutdown();
+    gw_config_clear(&g->cfg);
+}
+
+/* Serves until SIGTERM or SIGINT, reloading on SIGHUP; 0 after a clean stop. */
+static int gateway_serve(gateway *g, const char *config_path, const char *port_file)
+{
+    if (port_file == NULL && g->cfg.port_file[0] != '\0')
+        port_file = g->cfg.port_file;
+    /* Every thread created from here on inherits the mask: only sigwait below sees them,
+     * SIGHUP included (reload). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0) {
+        fprintf(stderr, "custos-gateway: cannot block signals\n");
+        return 1;
+    }
+    if (gateway_start(g, port_file) != 0)
+        return 1;
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP)
+            gw_admin_reload(g->admin, config_path);
+        sig = 0;
+    }
+    gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
+    g->drain_ms = DRAIN_MS;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -88,13 +200,14 @@ int main(int argc, char **argv)
         {"check-config", no_argument, NULL, 'k'},
         {"log-level", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     bound_malloc_arenas();
     const char *config_path = NULL, *port_file = NULL;
     int check_only = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:p:kl:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:kl:hV", opts, NULL)) != -1) {
         gw_log_level level;
         switch (ch) {
         case 'c': config_path = optarg; break;
@@ -108,6 +221,7 @@ int main(int argc, char **argv)
             gw_log_set_level(level);
             break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("custos-gateway %s\n", CUSTOS_VERSION); return 0;
         default: usage(stderr); return 1;
         }
     }
@@ -116,139 +230,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    gw_config cfg;
-    memset(&cfg, 0, sizeof cfg);
+    gateway g;
+    memset(&g, 0, sizeof g);
     custos_error err;
     custos_error_clear(&err);
-    if (gw_config_load(config_path, &cfg, &err) != CUSTOS_OK) {
+    if (gw_config_load(config_path, &g.cfg, &err) != CUSTOS_OK) {
         fprintf(stderr, "custos-gateway: %s\n", err.message);
         return 1;
     }
-    if (check_only) {
-        printf("%s: ok (%zu feeds, %zu signers)\n", config_path, cfg.n_feeds, cfg.n_signers);
-        gw_config_clear(&cfg);
-        return 0;
-    }
-    if (port_file == NULL && cfg.port_file[0] != '\0')
-        port_file = cfg.port_file;
-
-    /* Every thread created from here on inherits the mask: only sigwait below sees them,
-     * SIGHUP included (reload). */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0) {
-        fprintf(stderr, "custos-gateway: cannot block signals\n");
-        gw_config_clear(&cfg);
-        return 1;
-    }
-
-    /* Before the engine: it counts from its first submission. */
-    if (cfg.metrics.enabled && gw_metrics_init(&cfg, &err) != CUSTOS_OK) {
-        fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    gw_engine *engine = NULL;
-    if (gw_engine_new(&cfg, &engine, &err) != CUSTOS_OK) {
-        fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_metrics_shutdown();
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    /* Before serving: the allow-list in force includes the stored admin changes. */
-    gw_admin *admin = NULL;
-    if (gw_admin_new(&cfg, engine, &admin, &err) != CUSTOS_OK) {
-        fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_engine_free(engine);
-        gw_metrics_shutdown();
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    gw_server *server = NULL;
-    if (gw_server_new(&cfg, engine, admin, &server, &err) != CUSTOS_OK) {
-        fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_admin_free(admin);
-        gw_engine_free(engine);
-        gw_metrics_shutdown();
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    /* The publisher only reads the accepted log: it never holds up Submit. */
-    gw_publisher *publisher = NULL;
-    if (cfg.evm.enabled && gw_publisher_new(&cfg, engine, &publisher, &err) != CUSTOS_OK) {
-        fprintf(stderr, "custos-gateway: %s\n", err.message);
-        gw_server_shutdown(server, 0);
-        gw_admin_free(admin);
-        gw_engine_free(engine);
-        gw_server_free(server);
-        gw_metrics_shutdown();
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    gw_metrics_http *metrics = NULL;
-    int metrics_port = 0;
-    if (cfg.metrics.enabled) {
-        if (gw_metrics_http_new(&cfg, engine, publisher, &metrics, &err) == CUSTOS_OK) {
-            metrics_port = gw_metrics_http_port(metrics);
-        } else {
-            fprintf(stderr, "custos-gateway: %s\n", err.message);
-            metrics_port = -1;
-        }
-    }
-    int port = gw_server_port(server);
-    /* The gRPC port file last: tests and supervisors take it as "everything is up". */
-    if (metrics_port < 0 ||
-        (cfg.metrics.port_file[0] != '\0' &&
-         write_port_file(cfg.metrics.port_file, metrics_port) != 0) ||
-        (port_file != NULL && write_port_file(port_file, port) != 0)) {
-        gw_metrics_http_free(metrics);
-        gw_publisher_free(publisher);
-        gw_server_shutdown(server, 0);
-        gw_admin_free(admin);
-        gw_engine_free(engine);
-        gw_server_free(server);
-        gw_metrics_shutdown();
-        gw_config_clear(&cfg);
-        return 1;
-    }
-    gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", cfg.listen, port,
-           cfg.store_path);
-    if (metrics != NULL)
-        gw_log(GW_LOG_INFO, "metrics", "serving /metrics and /healthz on %s, port %d",
-               cfg.metrics.listen, metrics_port);
-
-    int sig = 0;
-    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
-        if (sig == SIGHUP)
-            gw_admin_reload(admin, config_path);
-        sig = 0;
-    }
-    gw_log(GW_LOG_INFO, "stop", "%s: draining in-flight calls", strsignal(sig));
-    /* First, while the engine and the publisher it reads are still there. */
-    gw_metrics_http_free(metrics);
-    gw_server_shutdown(server, DRAIN_MS);
-    if (publisher != NULL) {
-        gw_pub_status st;
-        gw_publisher_status(publisher, &st);
-        gw_log(GW_LOG_INFO, "publisher.stop",
-               "cursor %" PRIu64 ", last published %" PRIu64 ", %zu pending, nonce %" PRIu64
-               ", %" PRIu64 " published, %" PRIu64 " skipped, %" PRIu64 " failed, %" PRIu64
-               " node errors", st.cursor, st.last_published_cursor, st.pending, st.nonce,
-               st.published, st.skipped, st.failed, st.node_errors);
-        /* Before the engine: the publisher reads the log through it. */
-        gw_publisher_free(publisher);
-    }
-    gw_admin_free(admin);
-    /* The engine goes first: freeing it joins the committer, so no commit notification
-     * can still be on its way to the server. */
-    gw_engine_free(engine);
-    gw_server_free(server);
-    gw_metrics_shutdown();
-    gw_config_clear(&cfg);
-    gw_log(GW_LOG_INFO, "stopped", "clean shutdown");
-    return 0;
+    int status = 0;
+    if (check_only)
+        printf("%s: ok (%zu feeds, %zu signers)\n", config_path, g.cfg.n_feeds,
+               g.cfg.n_signers);
+    else
+        status = gateway_serve(&g, config_path, port_file);
+    gateway_close(&g);
+    if (g.drain_ms > 0)
+        gw_log(GW_LOG_INFO, "stopped", "clean shutdown");
+    return status;
 }

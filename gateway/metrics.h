@@ -16,9 +16,9 @@
 #include "custos/error.h"
 #include "custos/reason.h"
 
-#include "config.h"
-#include "engine.h"
-#include "publisher.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "evm/publisher.h"
 
 /* Creates the registry with one series set per configured feed. cfg need not outlive it.
  * At most one registry exists: CUSTOS_ERR_INVALID if one is already installed. */

@@ -6,9 +6,9 @@
 
 #include "custos/error.h"
 
-#include "config.h"
-#include "engine.h"
-#include "publisher.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "evm/publisher.h"
 
 typedef struct gw_metrics_http gw_metrics_http;
 

@@ -16,7 +16,7 @@
 
 #include "custos/error.h"
 
-#include "config.h"
+#include "config/config.h"
 
 /* Read-only for everyone but the registry. */
 typedef struct gw_policy {

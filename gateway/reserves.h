@@ -12,9 +12,9 @@
 #include "custos/reason.h"
 #include "custos/v1/gateway.pb-c.h"
 
-#include "config.h"
+#include "config/config.h"
 #include "registry.h"
-#include "store.h"
+#include "store/store.h"
 
 typedef struct gw_reserves_submission {
     /* feed, r (feed_id computed from feed) and entries from the request; digest, signer

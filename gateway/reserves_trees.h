@@ -12,7 +12,7 @@
 
 #include "custos/error.h"
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct gw_reserves_trees gw_reserves_trees;
 

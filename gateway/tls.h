@@ -11,7 +11,7 @@
 
 #include "custos/error.h"
 
-#include "config.h"
+#include "config/config.h"
 
 /* TLS credentials from [tls] cert/key (and client_ca: client certificates required and
  * verified), or plaintext when insecure = true, which is logged as a warning. Refuses a

@@ -14,7 +14,7 @@
 #include "custos/error.h"
 #include "custos/reason.h"
 
-#include "config.h"
+#include "config/config.h"
 #include "registry.h"
 
 /* What verification learned about a good submission: signer i signed sigs[i]. feed

@@ -2,7 +2,7 @@
  * written to a file in a private directory first. */
 #include <stdio.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #include "fuzz_common.h"
 

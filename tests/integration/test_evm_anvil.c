@@ -21,12 +21,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/sig.h"
-#include "evm_abi.h"
-#include "evm_rpc.h"
-#include "evm_tx.h"
-#include "anvil.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/evm_tx.h"
 #include "testutil.h"
 
 /* anvil's first well-known development account (public test key, funded on start). */

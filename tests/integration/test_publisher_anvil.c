@@ -25,15 +25,15 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
-#include "evm_abi.h"
-#include "evm_rpc.h"
-#include "anvil.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/publisher.h"
 #include "gwfixture.h"
-#include "publisher.h"
-#include "publisher_state.h"
+#include "store/pubstate.h"
 
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
@@ -225,7 +225,7 @@ static bool read_fate(uint64_t cursor, gw_pub_row *row)
 {
     gw_pubstate *st = NULL;
     custos_error err;
-    check(gw_pubstate_open(T.state_path, &st, &err), &err);
+    check(gw_pubstate_open_sqlite(T.state_path, &st, &err), &err);
     custos_rc rc = gw_pubstate_get(st, cursor, row, &err);
     gw_pubstate_close(st);
     if (rc == CUSTOS_ERR_NOT_FOUND)

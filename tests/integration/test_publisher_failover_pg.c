@@ -25,12 +25,12 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
-#include "evm_abi.h"
-#include "evm_rpc.h"
-#include "anvil.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
 #include "gwfixture.h"
 #include "pgserver.h"
 

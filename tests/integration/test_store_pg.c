@@ -20,7 +20,7 @@
 #include "custos/client.h"
 #include "custos/reason.h"
 
-#include "config.h"
+#include "config/config.h"
 #include "gwfixture.h"
 #include "pgserver.h"
 

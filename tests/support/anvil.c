@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "evm_rpc.h"
+#include "evm/evm_rpc.h"
 
 #define ANVIL_START_MS 30000
 #define ANVIL_ATTEMPTS 5

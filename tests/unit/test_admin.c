@@ -15,9 +15,9 @@
 #include <cmocka.h>
 
 #include "admin.h"
-#include "config.h"
+#include "config/config.h"
 #include "custos/calendar.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "metrics.h"
 #include "pgserver.h"
 #include "registry.h"

@@ -16,10 +16,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "testutil.h"
 
 /* Keys: solo's custodian; duo's custodian and valuation agent; roles' two custodians and

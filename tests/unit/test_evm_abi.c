@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
-#include "evm_abi.h"
+#include "evm/evm_abi.h"
 #include "testutil.h"
 
 #define U256_MAX "115792089237316195423570985008687907853269984665640564039457584007913129639935"

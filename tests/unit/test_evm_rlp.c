@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
-#include "evm_rlp.h"
+#include "evm/evm_rlp.h"
 #include "testutil.h"
 
 typedef enum { ITEM_BYTES, ITEM_UINT, ITEM_BIGUINT, ITEM_LIST } item_kind;

@@ -14,7 +14,7 @@
 
 #include "custos/attestation.h"
 #include "custos/sig.h"
-#include "evm_tx.h"
+#include "evm/evm_tx.h"
 #include "testutil.h"
 
 #define U256_MAX "115792089237316195423570985008687907853269984665640564039457584007913129639935"

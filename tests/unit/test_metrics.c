@@ -15,8 +15,8 @@
 #include "custos/calendar.h"
 #include "custos/u256.h"
 
-#include "config.h"
-#include "engine.h"
+#include "config/config.h"
+#include "engine/engine.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "testutil.h"

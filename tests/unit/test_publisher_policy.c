@@ -15,11 +15,11 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
-#include "evm_abi.h"
-#include "publisher.h"
-#include "publisher_state.h"
+#include "evm/evm_abi.h"
+#include "evm/publisher.h"
 #include "pgserver.h"
-#include "store.h"
+#include "store/pubstate.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static void u256(custos_u256 *out, uint64_t v)
@@ -328,7 +328,7 @@ static gw_pubstate *open_state(const fixture *f)
     gw_pubstate *s = NULL;
     custos_error err;
     custos_rc rc = f->pg ? gw_pubstate_open_pg(f->path, &s, &err)
-                         : gw_pubstate_open(f->path, &s, &err);
+                         : gw_pubstate_open_sqlite(f->path, &s, &err);
     if (rc != CUSTOS_OK)
         fail_msg("opening the publisher state: %s", err.message);
     return s;

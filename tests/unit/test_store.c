@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #include "pgserver.h"
-#include "store.h"
+#include "store/store.h"
 #include "testutil.h"
 
 /* The PostgreSQL server of the postgresql group. */

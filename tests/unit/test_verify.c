@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "custos/eip712.h"
 #include "custos/merkle.h"
 #include "custos/sig.h"

@@ -1,0 +1,454 @@
+/* Every section's keys and what each accepts (parser.h). */
+#include "config/parser.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keys of each section kind; the index is the key's bit in parser.seen. */
+static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verifying_contract",
+                                           "max_message_bytes", "workers", "commit_batch_max",
+                                           "commit_delay_us", "port_file", "replica_poll_ms",
+                                           "calendar", "max_rotation_overlap", "public_proofs",
+                                           NULL};
+static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
+                                        "distinct_roles", "max_age_business_days",
+                                        "breaker_rise_bps", "breaker_release_threshold", NULL};
+static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
+                                          NULL};
+static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
+                                       "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
+                                       "fee_bump_after_seconds", "max_fee_gwei",
+                                       "priority_fee_gwei", "gas_limit_margin_bps", "state",
+                                       "leader_retry_ms", "unreachable_after_ms", NULL};
+static const char *const metrics_keys[] = {"listen", "port_file", NULL};
+static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
+static const char *const client_keys[] = {"feeds", "role", NULL};
+static const char *const limits_keys[] = {"rate_per_second", "burst", "max_streams_per_client",
+                                          "max_clients", "stream_idle_seconds", NULL};
+
+/* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
+ * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
+ * password file. */
+static void cfg_store_key(cfg_parser *p, const char *key, gw_config *c)
+{
+    const char *rest = NULL;
+    if (strncmp(c->store_path, "postgresql://", 13) == 0)
+        rest = c->store_path + 13;
+    else if (strncmp(c->store_path, "postgres://", 11) == 0)
+        rest = c->store_path + 11;
+    c->store_backend = rest != NULL ? GW_STORE_POSTGRESQL : GW_STORE_SQLITE;
+    if (rest == NULL)
+        return;
+    size_t authority = strcspn(rest, "/?");
+    const char *at = memchr(rest, '@', authority);
+    bool in_user = at != NULL && memchr(rest, ':', (size_t)(at - rest)) != NULL;
+    const char *query = strchr(rest, '?');
+    bool in_query = query != NULL && (strncmp(query + 1, "password=", 9) == 0 ||
+                                      strstr(query, "&password=") != NULL);
+    if (in_user || in_query)
+        gw_cfg_fail(p, p->line, key, "the PostgreSQL URI carries a password; remove it and give "
+                                  "it in PGPASSWORD or a password file (PGPASSFILE)");
+}
+
+static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_config *c = p->cfg;
+    const char *key = gateway_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        gw_cfg_copy_key(p, key, value, c->listen, sizeof c->listen, false);
+        break;
+    case 1:
+        p->has_store = gw_cfg_copy_key(p, key, value, c->store_path, sizeof c->store_path, false);
+        if (p->has_store)
+            cfg_store_key(p, key, c);
+        break;
+    case 2:
+        if (gw_cfg_uint_key(p, key, value, 1, UINT64_MAX, &v)) {
+            c->domain.chain_id = v;
+            p->has_chain_id = true;
+        }
+        break;
+    case 3:
+        p->has_contract = gw_cfg_address_key(p, key, value, c->domain.verifying_contract);
+        break;
+    case 4:
+        if (gw_cfg_uint_key(p, key, value, 1, 2147483647u, &v))
+            c->max_message_bytes = (size_t)v;
+        break;
+    case 5:
+        if (gw_cfg_uint_key(p, key, value, 0, 1024, &v))
+            c->workers = (unsigned)v;
+        break;
+    case 6:
+        if (gw_cfg_uint_key(p, key, value, 1, 65536, &v))
+            c->commit_batch_max = (unsigned)v;
+        break;
+    case 7:
+        if (gw_cfg_uint_key(p, key, value, 0, 1000000, &v))
+            c->commit_delay_us = (unsigned)v;
+        break;
+    case 8:
+        gw_cfg_copy_key(p, key, value, c->port_file, sizeof c->port_file, true);
+        break;
+    case 9:
+        if (gw_cfg_uint_key(p, key, value, 1, 60000, &v))
+            c->replica_poll_ms = (unsigned)v;
+        break;
+    case 10:
+        if (gw_cfg_copy_key(p, key, value, c->calendar_path, sizeof c->calendar_path, false))
+            p->calendar_line = p->line;
+        break;
+    case 11:
+        gw_cfg_uint_key(p, key, value, 1, CFG_MAX_ROTATION_OVERLAP, &c->max_rotation_overlap);
+        break;
+    case 12:
+        if (strcmp(value, "true") == 0)
+            c->public_proofs = true;
+        else if (strcmp(value, "false") == 0)
+            c->public_proofs = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    }
+}
+
+static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_feed *f = &p->cfg->feeds[p->cfg->n_feeds - 1];
+    const char *key = feed_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v)) {
+            f->max_age = v;
+            p->feed_lines[p->cfg->n_feeds - 1].max_age = p->line;
+        }
+        break;
+    case 1:
+        if (gw_cfg_uint_key(p, key, value, 0, CFG_MAX_SECONDS, &v))
+            f->max_skew = v;
+        break;
+    case 2:
+        if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            f->max_ttl = v;
+        break;
+    case 3:
+        if (gw_cfg_uint_key(p, key, value, 1, CUSTOS_MAX_SIGNATURES, &v)) {
+            f->threshold = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].threshold = p->line;
+        }
+        break;
+    case 4:
+        if (strcmp(value, "true") == 0)
+            f->distinct_roles = true;
+        else if (strcmp(value, "false") == 0)
+            f->distinct_roles = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    case 5:
+        if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_BUSINESS_DAYS, &v)) {
+            f->max_age_business_days = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].max_age_business_days = p->line;
+        }
+        break;
+    case 6:
+        if (gw_cfg_uint_key(p, key, value, 0, CFG_MAX_BREAKER_BPS, &v)) {
+            f->breaker_rise_bps = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].breaker_rise_bps = p->line;
+        }
+        break;
+    case 7:
+        if (gw_cfg_uint_key(p, key, value, 1, CUSTOS_MAX_SIGNATURES, &v)) {
+            f->breaker_release_threshold = (uint32_t)v;
+            p->feed_lines[p->cfg->n_feeds - 1].breaker_release_threshold = p->line;
+        }
+        break;
+    }
+}
+
+static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_signer *s = &p->cfg->signers[p->cfg->n_signers - 1];
+    cfg_signer_lines *sl = &p->signer_lines[p->cfg->n_signers - 1];
+    const char *key = signer_keys[idx];
+    switch (idx) {
+    case 0:
+        sl->has_address = gw_cfg_address_key(p, key, value, s->address);
+        sl->address = p->line;
+        break;
+    case 1:
+        sl->has_feed = gw_cfg_copy_key(p, key, value, s->feed, sizeof s->feed, false);
+        sl->feed = p->line;
+        break;
+    case 2:
+        for (int r = 0; r < GW_ROLE_COUNT; r++) {
+            if (strcmp(value, gw_role_name((gw_role)r)) == 0) {
+                s->role = (gw_role)r;
+                return;
+            }
+        }
+        gw_cfg_fail(p, p->line, key,
+                    "must be custodian, valuation_agent, fund_administrator or auditor, got '%s'",
+                    value);
+        break;
+    case 3:
+        if (strcmp(value, "active") == 0)
+            s->active = true;
+        else if (strcmp(value, "revoked") == 0)
+            s->active = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be active or revoked, got '%s'", value);
+        break;
+    case 4:
+        gw_cfg_uint_key(p, key, value, 1, UINT64_MAX, &s->not_after);
+        break;
+    }
+}
+
+static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_evm_config *e = &p->cfg->evm;
+    const char *key = evm_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+            /* The value is not echoed: node URLs often carry an API key. */
+            gw_cfg_fail(p, p->line, key, "must be an http:// or https:// URL");
+            break;
+        }
+        p->has_rpc_url = gw_cfg_copy_key(p, key, value, e->rpc_url, sizeof e->rpc_url, false);
+        break;
+    case 1:
+        p->has_relayer_key =
+            gw_cfg_copy_key(p, key, value, e->relayer_key, sizeof e->relayer_key, false);
+        break;
+    case 2:
+        p->has_adapter = gw_cfg_address_key(p, key, value, e->adapter);
+        p->evm_adapter_line = p->line;
+        break;
+    case 3:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000, &v))
+            e->confirmations = v;
+        break;
+    case 4:
+        if (gw_cfg_uint_key(p, key, value, 10, 3600000, &v))
+            e->poll_interval_ms = v;
+        break;
+    case 5:
+        if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            e->heartbeat_seconds = v;
+        break;
+    case 6:
+        if (gw_cfg_uint_key(p, key, value, 0, 10000, &v))
+            e->deviation_bps = (uint32_t)v;
+        break;
+    case 7:
+        if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
+            e->fee_bump_after_seconds = v;
+        break;
+    case 8:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000000, &v))
+            e->max_fee_gwei = v;
+        break;
+    case 9:
+        if (gw_cfg_uint_key(p, key, value, 0, 1000000, &v))
+            e->priority_fee_gwei = v;
+        break;
+    case 10:
+        if (gw_cfg_uint_key(p, key, value, 0, 100000, &v))
+            e->gas_limit_margin_bps = (uint32_t)v;
+        break;
+    case 11:
+        p->has_state = gw_cfg_copy_key(p, key, value, e->state_path, sizeof e->state_path, false);
+        break;
+    case 12:
+        if (gw_cfg_uint_key(p, key, value, 100, 600000, &v))
+            e->leader_retry_ms = v;
+        break;
+    case 13:
+        if (gw_cfg_uint_key(p, key, value, 100, 3600000, &v))
+            e->unreachable_after_ms = v;
+        break;
+    }
+}
+
+/* "IP:PORT" or "[IPv6]:PORT" with a numeric port; the address itself is checked when
+ * the endpoint binds (it must be numeric: no name lookup at start-up). */
+static bool cfg_host_port(const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    uint64_t port;
+    return colon != NULL && colon != value && gw_cfg_parse_uint(colon + 1, 0, 65535, &port);
+}
+
+static void cfg_metrics_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_metrics_config *m = &p->cfg->metrics;
+    const char *key = metrics_keys[idx];
+    switch (idx) {
+    case 0:
+        if (!cfg_host_port(value)) {
+            gw_cfg_fail(p, p->line, key, "must be IP:PORT (e.g. 127.0.0.1:9464), got '%s'", value);
+            break;
+        }
+        p->has_metrics_listen = gw_cfg_copy_key(p, key, value, m->listen, sizeof m->listen, false);
+        break;
+    case 1:
+        gw_cfg_copy_key(p, key, value, m->port_file, sizeof m->port_file, true);
+        break;
+    }
+}
+
+static void cfg_tls_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_tls_config *t = &p->cfg->tls;
+    const char *key = tls_keys[idx];
+    switch (idx) {
+    case 0:
+        gw_cfg_copy_key(p, key, value, t->cert, sizeof t->cert, false);
+        break;
+    case 1:
+        gw_cfg_copy_key(p, key, value, t->key, sizeof t->key, false);
+        break;
+    case 2:
+        gw_cfg_copy_key(p, key, value, t->client_ca, sizeof t->client_ca, false);
+        break;
+    case 3:
+        p->tls_insecure_line = p->line;
+        if (strcmp(value, "true") == 0)
+            t->insecure = true;
+        else if (strcmp(value, "false") == 0)
+            t->insecure = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    }
+}
+
+/* "a, b,c": feed names separated by commas, blanks around them ignored. */
+static void cfg_client_feeds(cfg_parser *p, gw_client *cl, const char *value)
+{
+    const char *c = value;
+    for (;;) {
+        while (*c == ' ' || *c == '\t')
+            c++;
+        size_t len = strcspn(c, ",");
+        size_t end = len;
+        while (end > 0 && (c[end - 1] == ' ' || c[end - 1] == '\t'))
+            end--;
+        char name[CUSTOS_FEED_MAX + 2];
+        if (end == 0 || end > CUSTOS_FEED_MAX) {
+            gw_cfg_fail(p, p->line, "feeds", "a comma-separated list of feed names, got '%s'",
+                        value);
+            return;
+        }
+        memcpy(name, c, end);
+        name[end] = '\0';
+        if (!gw_cfg_valid_feed_name(name)) {
+            gw_cfg_fail(p, p->line, "feeds", "'%s' is not a feed name", name);
+            return;
+        }
+        for (size_t i = 0; i < cl->n_feeds; i++) {
+            if (strcmp(cl->feeds[i], name) == 0) {
+                gw_cfg_fail(p, p->line, "feeds", "'%s' is listed twice", name);
+                return;
+            }
+        }
+        if (cl->n_feeds == GW_CLIENT_FEEDS_MAX) {
+            gw_cfg_fail(p, p->line, "feeds", "more than %d feeds", GW_CLIENT_FEEDS_MAX);
+            return;
+        }
+        memcpy(cl->feeds[cl->n_feeds++], name, end + 1);
+        if (c[len] == '\0')
+            return;
+        c += len + 1;
+    }
+}
+
+static void cfg_client_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_client *cl = &p->cfg->clients[p->cfg->n_clients - 1];
+    cfg_client_lines *ll = &p->client_lines[p->cfg->n_clients - 1];
+    switch (idx) {
+    case 0:
+        ll->feeds = p->line;
+        cfg_client_feeds(p, cl, value);
+        break;
+    case 1:
+        for (int r = 0; r < GW_CLIENT_ROLE_COUNT; r++) {
+            if (strcmp(value, gw_client_role_name((gw_client_role)r)) == 0) {
+                cl->role = (gw_client_role)r;
+                ll->has_role = true;
+                return;
+            }
+        }
+        gw_cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin or reader, got '%s'",
+                    value);
+        break;
+    }
+}
+
+static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
+{
+    gw_limits_config *l = &p->cfg->limits;
+    const char *key = limits_keys[idx];
+    uint64_t v;
+    switch (idx) {
+    case 0:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000000000u, &v))
+            l->rate_per_second = v;
+        break;
+    case 1:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000000000u, &v))
+            l->burst = v;
+        break;
+    case 2:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000000, &v))
+            l->max_streams_per_client = (uint32_t)v;
+        break;
+    case 3:
+        if (gw_cfg_uint_key(p, key, value, 1, 1000000, &v))
+            l->max_clients = (uint32_t)v;
+        break;
+    case 4:
+        if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
+            l->stream_idle_seconds = (uint32_t)v;
+        break;
+    }
+}
+
+const char *const *gw_cfg_section_keys(cfg_section_kind kind)
+{
+    switch (kind) {
+    case SEC_GATEWAY: return gateway_keys;
+    case SEC_FEED: return feed_keys;
+    case SEC_SIGNER: return signer_keys;
+    case SEC_EVM: return evm_keys;
+    case SEC_METRICS: return metrics_keys;
+    case SEC_TLS: return tls_keys;
+    case SEC_CLIENT: return client_keys;
+    case SEC_LIMITS: return limits_keys;
+    case SEC_NONE: break;
+    }
+    return NULL;
+}
+
+void gw_cfg_apply_key(cfg_parser *p, int idx, const char *value)
+{
+    switch (p->kind) {
+    case SEC_GATEWAY: cfg_gateway_key(p, idx, value); break;
+    case SEC_FEED: cfg_feed_key(p, idx, value); break;
+    case SEC_SIGNER: cfg_signer_key(p, idx, value); break;
+    case SEC_EVM: cfg_evm_key(p, idx, value); break;
+    case SEC_METRICS: cfg_metrics_key(p, idx, value); break;
+    case SEC_TLS: cfg_tls_key(p, idx, value); break;
+    case SEC_CLIENT: cfg_client_key(p, idx, value); break;
+    case SEC_LIMITS: cfg_limits_key(p, idx, value); break;
+    case SEC_NONE: break;
+    }
+}

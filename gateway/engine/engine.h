@@ -1,0 +1,134 @@
+/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-8),
+ * accumulates quorum, and makes accepted attestations durable through the store.
+ * The gRPC services (rpc/) only move bytes between clients and this API. */
+#ifndef GATEWAY_ENGINE_H
+#define GATEWAY_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/audit.h"
+#include "custos/client.h"
+#include "custos/error.h"
+#include "custos/reason.h"
+
+#include "config/config.h"
+#include "registry.h"
+#include "store/store.h"
+
+typedef struct gw_engine gw_engine;
+
+/* What an operator's release of a held attestation came to (gw_engine_release_held). */
+typedef enum gw_release_status {
+    GW_RELEASE_DONE = 0,     /* published: cursor set, audit_seq recorded */
+    GW_RELEASE_NOT_FOUND,    /* no held attestation has this digest */
+    GW_RELEASE_SUPERSEDED,   /* a later attestation of the account superseded it */
+    GW_RELEASE_REFUSED,      /* a rule refuses it now (reason and detail say which) */
+    GW_RELEASE_UNAVAILABLE   /* nothing was recorded: the store failed or shutdown */
+} gw_release_status;
+
+/* The outcome of one submission, valid only during the completion callback. */
+typedef struct gw_submit_outcome {
+    custos_reason reason;     /* CUSTOS_REASON_NONE when not refused */
+    char detail[256];         /* why it was refused, for the client and the log */
+    custos_state state;       /* PENDING, ACCEPTED or HELD when not refused */
+    bool duplicate;           /* nothing new: the same attestation/signatures were known */
+    uint8_t digest[32];
+    uint32_t signatures;      /* distinct valid signers known for the digest */
+    uint32_t threshold;
+    uint64_t cursor;          /* set when ACCEPTED */
+    gw_release_status release; /* gw_engine_release_held only */
+    uint64_t audit_seq;        /* gw_engine_release_held: its audit entry, when DONE */
+} gw_submit_outcome;
+
+/* Called exactly once per gw_engine_submit: from one of the engine's verifier threads
+ * when verification refuses it, from the engine's committer thread after the commit,
+ * or from the calling thread when the engine is out of memory or shutting down (and,
+ * with gw_engine_submit_one, when it verified the submission and refused it).
+ * Must not block for long and must not call gw_engine_submit itself. */
+typedef void (*gw_submit_done_fn)(void *ctx, const gw_submit_outcome *out);
+
+/* Called from the committer thread after each commit that accepted at least one
+ * attestation, with the new head cursor. */
+typedef void (*gw_commit_fn)(void *ctx, uint64_t head);
+
+/* Opens the store named in cfg (creating it if absent) and starts the verifiers and the
+ * committer.
+ * cfg must outlive the engine. */
+custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err);
+/* Waits for every submission to be verified and committed (their callbacks run), then
+ * closes the store. */
+void gw_engine_free(gw_engine *e);
+
+/* Thread-safe, and returns without verifying: the submission takes the next ticket in
+ * the engine's ring (waiting only while the ring is full), a pool of verifier threads
+ * (one per core) checks signatures, allow-list, domain and freshness in parallel, and
+ * the committer applies the state change (replay, quorum) in a grouped commit, in ticket
+ * order: submissions made one after another (one stream's items) are applied in that
+ * order whatever thread verified them. Answers may arrive out of submission order (a
+ * refusal before an earlier acceptance); callers that need order restore it.
+ * Takes ownership of s's contents: s is left cleared. Decoding (MALFORMED, TOO_LARGE) is
+ * the caller's job, with pb_to_submission / custos_submission_decode. request_id (may be
+ * NULL) names the call in the engine's log lines about this submission. */
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx);
+
+/* DESIGN rule 6, an operator's release: publishes the held attestation with this digest
+ * (the next cursor, its chain link, Watch and the publisher see it) and appends the audit
+ * entry (actor, action "release_held", payload) in the same transaction, through the
+ * committer in ticket order like a submission. done is called exactly once, as for
+ * gw_engine_submit, with out->release saying what happened. payload is copied. */
+/* The longest release note an operator may give (it goes into the payload). */
+#define GW_RELEASE_NOTE_MAX 256
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx);
+/* gw_engine_submit for a caller with one submission that waits for its answer (unary
+ * Submit): when no other submission waits for or is in verification, it verifies on the
+ * calling thread, sparing the hand-off to a verifier (a wake-up and two thread switches,
+ * more than the verification costs when submissions arrive one at a time). Otherwise,
+ * and for streams, whose reading thread must keep reading, gw_engine_submit. */
+void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
+                          gw_submit_done_fn done, void *ctx);
+
+/* Registers the single commit listener (the Watch fan-out). */
+void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
+
+/* Thread-safe reads. CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
+custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_record *out,
+                               custos_error *err);
+/* Up to max accepted records with cursor > after, in cursor order; *n set to the count.
+ * Each out[i] must be released with custos_record_clear. */
+custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
+                              size_t *n, custos_error *err);
+/* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
+ * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
+                              size_t max, size_t *n, custos_error *err);
+/* How many held records are not superseded (the custos_held gauge). */
+custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);
+/* The newest cursor (0 when nothing accepted yet). */
+uint64_t gw_engine_head(gw_engine *e);
+/* true while the store answers. */
+bool gw_engine_healthy(gw_engine *e);
+/* The accepted chain's head (custos/chain.h): the newest committed cursor and its chain
+ * hash, read together (0 and zeros when nothing was accepted). Thread-safe. */
+void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32]);
+/* Up to max audit log entries with seq > after, in order (store.h read_audit). Thread-safe. */
+custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
+                               size_t max, size_t *n, custos_error *err);
+/* Stores a reserves attestation whose signature, feed and leaves the caller verified
+ * (reserves.c), in a transaction of its own. CUSTOS_REASON_NONE when stored, or with
+ * *duplicate when the feed's latest is this very attestation (nothing written);
+ * REPLAY when its sequence is not above the feed's latest; UNAVAILABLE or INTERNAL when
+ * the store failed (nothing written). detail (cut to cap) says why. Thread-safe. */
+custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
+                                     bool *duplicate, char *detail, size_t cap);
+/* The feed's latest reserves attestation (store.h get_reserves). Thread-safe. */
+custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
+                                 custos_error *err);
+/* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
+gw_registry *gw_engine_registry(gw_engine *e);
+
+#endif

@@ -1,0 +1,174 @@
+/* The engine's parts (engine.h) shared by its files: engine.c (start, stop, reads and
+ * reserves), ring.c (the ring of tickets, submitting and verifying), committer.c (the
+ * committer thread and its groups), rules.c (replay, quorum, pledge and breaker rules),
+ * accounts.c (the committer's account cache and the group's overlay) and chain.c (the
+ * accepted chain's head). See engine.c for the design. */
+#ifndef GATEWAY_ENGINE_INTERNAL_H
+#define GATEWAY_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/chain.h"
+#include "custos/u256.h"
+
+#include "engine/engine.h"
+#include "log.h"
+#include "registry.h"
+#include "store/store.h"
+#include "verify.h"
+
+/* Ring slots per grouped commit: room for a few groups to wait while one commits. */
+#define ENG_QUEUE_GROUPS 4
+#define ENG_QUEUE_MIN 1024
+/* How often an idle, unhealthy engine checks whether its store is back. */
+#define ENG_PROBE_US 1000000u
+
+/* Where a ticket is: verifiers move it from VERIFYING to READY (queued for the
+ * committer) or DONE (refused and answered: the committer skips it). */
+typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
+
+/* Longest audit payload of an operator's release ("release 0xDIGEST note=..."). */
+#define ENG_RELEASE_PAYLOAD_MAX 512
+
+typedef struct eng_item {
+    /* An operator's release of a held digest (ver.digest) rather than a submission: not
+     * verified, and applied by eng_apply_release. */
+    bool release;
+    char actor[CUSTOS_AUDIT_ACTOR_MAX + 1];
+    char payload[ENG_RELEASE_PAYLOAD_MAX + 1];
+    custos_submission sub;
+    char request_id[GW_REQUEST_ID_MAX + 1];
+    gw_verified ver;
+    gw_submit_done_fn done;
+    void *ctx;
+    gw_submit_outcome out;
+} eng_item;
+
+typedef struct eng_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    bool used;
+    uint64_t last_sequence;
+    char feed[CUSTOS_FEED_MAX + 1];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
+    /* collateralValue of the latest published record, when known without a store read
+     * (the breaker's base, rule 6): set by this committer's own publications, cleared by
+     * a reload, so other replicas' publications are read from the store instead. */
+    bool value_known;
+    custos_u256 value;
+} eng_account;
+
+struct gw_engine {
+    const gw_config *cfg;
+    gw_registry *registry;
+    gw_verifier *verifier;
+    gw_store store;
+
+    /* lock guards the ring (items, stages, tickets), stopping and the listener.
+     * Tickets only grow: committed <= ready <= claimed <= next, next - committed <= cap;
+     * ticket t lives in slot t % queue_cap. Tickets below `ready` are all past
+     * verification; [claimed, next) wait for a verifier. */
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty; /* the committer: tickets became ready, or stopping */
+    pthread_cond_t not_full;  /* submitters: the committer freed slots */
+    pthread_cond_t work;      /* verifiers: tickets to claim, or stopping */
+    eng_item **queue;
+    eng_stage *stage;
+    size_t queue_cap;
+    uint64_t t_committed, t_ready, t_claimed, t_next;
+    bool stopping;
+    gw_commit_fn listener;
+    void *listener_ctx;
+    pthread_t committer;
+    pthread_t *verifiers;
+    size_t n_verifiers;
+
+    _Atomic uint64_t head;
+    atomic_bool healthy; /* the last group's commit succeeded */
+    /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
+    pthread_mutex_t chain_lock;
+    /* The store's write side: the committer's groups and reserves writes take turns. */
+    pthread_mutex_t store_lock;
+    uint64_t chain_cursor;
+    uint8_t chain_hash[CUSTOS_CHAIN_HASH_LEN];
+
+    unsigned follow_ms; /* shared store: how often an idle committer polls the head */
+
+    /* Committer-only state from here on. */
+    eng_account *cache;
+    size_t cache_cap, cache_count;
+    eng_account *overlay;
+    size_t overlay_count;
+    eng_item **group;
+    gw_store_signer *collected;
+    bool *take;
+    size_t collected_cap, n_collected;
+    const gw_policy *collect_policy;
+    const gw_feed *collect_feed;
+    uint64_t collect_now;
+    uint8_t group_chain[CUSTOS_CHAIN_HASH_LEN]; /* the chain's tip inside the open group */
+};
+
+/* ---- engine.c ---- */
+
+/* Wall-clock unix seconds (0 if the clock fails). */
+uint64_t gw_eng_now(void);
+/* data as 0x-hex into out, or "?" when it does not fit. */
+void gw_eng_hex(const uint8_t *data, size_t len, char *out, size_t cap);
+
+/* ---- ring.c ---- */
+
+/* Answers a submission (or release) and frees it: logs and counts the outcome, calls its
+ * callback. */
+void gw_eng_answer(eng_item *it);
+/* A verifier thread. */
+void *gw_eng_verifier(void *arg);
+
+/* ---- committer.c ---- */
+
+/* The committer thread. */
+void *gw_eng_committer(void *arg);
+
+/* ---- rules.c (committer thread only) ---- */
+
+/* Fills o as a refusal with reason r and a printf-style detail. */
+void gw_eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Applies a verified submission inside the open group: replay, quorum, pledge and breaker
+ * rules; an acceptance takes the next cursor (*head) and links the chain. */
+custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                       custos_error *err);
+/* Applies an operator's release of a held digest inside the open group. */
+custos_rc gw_eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                               custos_error *err);
+
+/* ---- accounts.c (committer thread only) ---- */
+
+/* Makes room for `more` new accounts in the cache. */
+custos_rc gw_eng_cache_reserve(gw_engine *e, size_t more, custos_error *err);
+/* Puts an account into the cache; room was reserved first. */
+void gw_eng_cache_put(gw_engine *e, const eng_account *a);
+/* gw_store_load_accounts' callback at start: every stored account into the cache. */
+custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error *err);
+/* The account as the open group sees it: the overlay first, then the cache. */
+const eng_account *gw_eng_account_find(const gw_engine *e,
+                                       const uint8_t account[CUSTOS_HASH_LEN]);
+/* Records the account's state after a change in the open group (value NULL: unknown). */
+void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                        uint64_t sequence, const char *feed,
+                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                        const custos_u256 *value);
+
+/* ---- chain.c ---- */
+
+/* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
+ * false when that record predates the chain. */
+custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
+                          bool *linked, custos_error *err);
+/* At start: the chain's head, linking the records accepted before the chain existed. */
+custos_rc gw_eng_chain_load(gw_engine *e, uint64_t head, custos_error *err);
+
+#endif

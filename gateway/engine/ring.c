@@ -1,0 +1,188 @@
+/* The ring of tickets (internal.h): submissions and releases take the next ticket in
+ * submission order; verifier threads check them in parallel, and the committer takes
+ * them in ticket order. */
+#include "engine/internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static void eng_log_outcome(const eng_item *it)
+{
+    /* Every submission passes here: build nothing unless debug logging is on. */
+    if (!gw_log_enabled(GW_LOG_DEBUG))
+        return;
+    const gw_submit_outcome *o = &it->out;
+    char account[2 + 2 * CUSTOS_HASH_LEN + 1], digest[2 + 2 * CUSTOS_HASH_LEN + 1];
+    gw_eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
+    gw_eng_hex(o->digest, CUSTOS_HASH_LEN, digest, sizeof digest);
+    if (o->reason != CUSTOS_REASON_NONE)
+        gw_log_req(GW_LOG_DEBUG, "refused", it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s",
+                   it->sub.feed, account, it->sub.att.sequence, custos_reason_name(o->reason),
+                   o->detail);
+    else
+        gw_log_req(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
+                   it->request_id,
+                   "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
+                   " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
+                   it->sub.feed, account, it->sub.att.sequence, digest, o->cursor,
+                   o->signatures, o->threshold, o->duplicate ? "true" : "false");
+}
+
+void gw_eng_answer(eng_item *it)
+{
+    if (!it->release) {
+        eng_log_outcome(it);
+        gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
+    }
+    it->done(it->ctx, &it->out);
+    gw_policy_release(it->ver.policy);
+    custos_submission_clear(&it->sub);
+    free(it);
+}
+
+/* Locked. Moves `ready` past every ticket that left verification, and wakes the
+ * committer when that made something new committable. */
+static void eng_advance_ready(gw_engine *e)
+{
+    uint64_t before = e->t_ready;
+    while (e->t_ready < e->t_claimed &&
+           e->stage[e->t_ready % e->queue_cap] != ENG_VERIFYING)
+        e->t_ready++;
+    if (e->t_ready != before)
+        pthread_cond_signal(&e->not_empty);
+}
+
+/* Locked on entry and on return. Verifies the claimed ticket in `slot` outside the lock,
+ * then hands it to the committer if it passed, or answers it if it was refused. */
+static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
+{
+    pthread_mutex_unlock(&e->lock);
+    custos_reason r = CUSTOS_REASON_NONE;
+    if (!it->release) { /* an operator's release carries no signatures to check */
+        uint64_t started = gw_metrics_clock();
+        r = gw_verify_submission(e->verifier, &it->sub, gw_eng_now(), &it->ver, it->out.detail,
+                                 sizeof it->out.detail);
+        gw_metrics_observe_verify(started);
+    }
+    pthread_mutex_lock(&e->lock);
+    if (r == CUSTOS_REASON_NONE) {
+        e->stage[slot] = ENG_READY;
+        eng_advance_ready(e);
+        return;
+    }
+    /* Refused: the committer skips the slot and never touches the item again, so it
+     * can be answered outside the lock. */
+    e->stage[slot] = ENG_DONE;
+    e->queue[slot] = NULL;
+    eng_advance_ready(e);
+    pthread_mutex_unlock(&e->lock);
+    it->out.reason = r;
+    memcpy(it->out.digest, it->ver.digest, CUSTOS_HASH_LEN);
+    gw_eng_answer(it);
+    pthread_mutex_lock(&e->lock);
+}
+
+void *gw_eng_verifier(void *arg)
+{
+    gw_engine *e = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-verify");
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (e->t_claimed == e->t_next && !e->stopping)
+            pthread_cond_wait(&e->work, &e->lock);
+        if (e->t_claimed == e->t_next)
+            break; /* stopping, and nothing left to verify */
+        size_t slot = (size_t)(e->t_claimed++ % e->queue_cap);
+        eng_verify_slot(e, slot, e->queue[slot]);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* Gives it the next ticket, waiting while the ring is full; with inline_ok, verifies it on
+ * this thread when verification is idle. */
+static void eng_enqueue(gw_engine *e, eng_item *it, bool inline_ok)
+{
+    pthread_mutex_lock(&e->lock);
+    while (e->t_next - e->t_committed == e->queue_cap && !e->stopping)
+        pthread_cond_wait(&e->not_full, &e->lock);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->lock);
+        it->out.release = GW_RELEASE_UNAVAILABLE;
+        gw_eng_refuse(&it->out, CUSTOS_REASON_UNAVAILABLE,
+                      "the gateway is shutting down; nothing was recorded, retry");
+        gw_eng_answer(it);
+        return;
+    }
+    size_t slot = (size_t)(e->t_next++ % e->queue_cap);
+    e->queue[slot] = it;
+    e->stage[slot] = ENG_VERIFYING;
+    if (inline_ok && e->t_ready + 1 == e->t_next) {
+        /* Verification is idle: nothing waits for a verifier or is being verified.
+         * Tickets keep the order whichever thread verifies. */
+        e->t_claimed++;
+        eng_verify_slot(e, slot, it);
+    } else {
+        pthread_cond_signal(&e->work);
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void eng_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                       gw_submit_done_fn done, void *ctx, bool inline_ok)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    if (it == NULL) {
+        gw_submit_outcome o;
+        memset(&o, 0, sizeof o);
+        gw_eng_refuse(&o, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        custos_submission_clear(s);
+        done(ctx, &o);
+        return;
+    }
+    it->sub = *s; /* the item now owns s's positions */
+    memset(s, 0, sizeof *s);
+    if (request_id != NULL)
+        snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
+    it->done = done;
+    it->ctx = ctx;
+    eng_enqueue(e, it, inline_ok);
+}
+
+void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *actor,
+                            const char *payload, gw_submit_done_fn done, void *ctx)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    if (it == NULL) {
+        gw_submit_outcome o;
+        memset(&o, 0, sizeof o);
+        o.release = GW_RELEASE_UNAVAILABLE;
+        gw_eng_refuse(&o, CUSTOS_REASON_INTERNAL, "the gateway is out of memory");
+        done(ctx, &o);
+        return;
+    }
+    it->release = true;
+    memcpy(it->ver.digest, digest, CUSTOS_HASH_LEN);
+    snprintf(it->actor, sizeof it->actor, "%s", actor);
+    snprintf(it->payload, sizeof it->payload, "%s", payload);
+    it->done = done;
+    it->ctx = ctx;
+    eng_enqueue(e, it, false);
+}
+
+void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
+                      gw_submit_done_fn done, void *ctx)
+{
+    eng_submit(e, s, request_id, done, ctx, false);
+}
+
+void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
+                          gw_submit_done_fn done, void *ctx)
+{
+    eng_submit(e, s, request_id, done, ctx, true);
+}

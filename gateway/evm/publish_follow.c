@@ -1,0 +1,185 @@
+/* Following the accepted log (publisher_internal.h): each record after the persisted
+ * follow cursor gets a fate before the cursor moves past it. The policy, per account and
+ * Chainlink-style (gw_publisher_decide): publish the first record, every release and
+ * freeze, a valuation after a release or freeze, a new beneficiary, a value moved by
+ * deviation_bps or more of the last published value, or an asOf heartbeat_seconds or more
+ * after the last published one; skip the rest. Within a batch only an account's newest
+ * record counts, and freezes go first. */
+#include "evm/publisher_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const reason_names[] = {
+    [GW_PUB_FIRST] = "first",           [GW_PUB_FREEZE] = "freeze",
+    [GW_PUB_RELEASE] = "release",       [GW_PUB_AFTER_HOLD] = "after-release-or-freeze",
+    [GW_PUB_BENEFICIARY] = "beneficiary", [GW_PUB_DEVIATION] = "deviation",
+    [GW_PUB_HEARTBEAT] = "heartbeat",   [GW_PUB_UNCHANGED] = "unchanged",
+    [GW_PUB_NOT_NEWER] = "not-newer",   [GW_PUB_SUPERSEDED] = "superseded",
+};
+
+const char *gw_pub_reason_name(gw_pub_reason r)
+{
+    if ((unsigned)r > GW_PUB_SUPERSEDED)
+        return "unknown";
+    return reason_names[r];
+}
+
+bool gw_pub_reason_publishes(gw_pub_reason r)
+{
+    return r <= GW_PUB_HEARTBEAT;
+}
+
+/* |new - old| >= bps/10000 * old, exactly: floor(diff * 10000 / old) >= bps holds
+ * exactly when diff * 10000 / old >= bps, bps being an integer. */
+static bool pub_deviates(const custos_u256 *old, const custos_u256 *now, uint32_t bps)
+{
+    if (bps == 0)
+        return true;
+    if (custos_u256_is_zero(old))
+        return !custos_u256_is_zero(now);
+    custos_u256 diff, scale, q, threshold;
+    if (custos_u256_cmp(now, old) >= 0)
+        custos_u256_sub(&diff, now, old);
+    else
+        custos_u256_sub(&diff, old, now);
+    custos_u256_from_u64(&scale, 10000);
+    if (custos_u256_mul_div(&q, &diff, &scale, old) != CUSTOS_OK)
+        return true; /* the quotient overflowed: far beyond any threshold */
+    custos_u256_from_u64(&threshold, bps);
+    return custos_u256_cmp(&q, &threshold) >= 0;
+}
+
+gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
+                                  const custos_attestation *att)
+{
+    if (last == NULL || !last->has)
+        return GW_PUB_FIRST;
+    if (att->sequence <= last->sequence)
+        return GW_PUB_NOT_NEWER;
+    if (att->kind == CUSTOS_KIND_FREEZE)
+        return GW_PUB_FREEZE;
+    if (att->kind == CUSTOS_KIND_RELEASE)
+        return GW_PUB_RELEASE;
+    if (last->kind != CUSTOS_KIND_VALUATION)
+        return GW_PUB_AFTER_HOLD;
+    if (memcmp(att->beneficiary, last->beneficiary, CUSTOS_ADDRESS_LEN) != 0)
+        return GW_PUB_BENEFICIARY;
+    if (pub_deviates(&last->value, &att->collateral_value, pol->deviation_bps))
+        return GW_PUB_DEVIATION;
+    if (att->as_of >= last->as_of && att->as_of - last->as_of >= pol->heartbeat_seconds)
+        return GW_PUB_HEARTBEAT;
+    return GW_PUB_UNCHANGED;
+}
+
+void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
+{
+    memset(row, 0, sizeof *row);
+    const custos_attestation *a = &rec->sub.att;
+    row->cursor = rec->cursor;
+    memcpy(row->account, a->account, CUSTOS_HASH_LEN);
+    row->sequence = a->sequence;
+    row->kind = a->kind;
+    memcpy(row->beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    row->value = a->collateral_value;
+    row->as_of = a->as_of;
+}
+
+static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],
+                          gw_pub_last *last, custos_error *err)
+{
+    memset(last, 0, sizeof *last);
+    gw_pub_row row;
+    custos_rc rc = gw_pubstate_last_published(p->state, account, &row, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        custos_error_clear(err);
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_OK)
+        return rc;
+    last->has = true;
+    last->kind = row.kind;
+    memcpy(last->beneficiary, row.beneficiary, CUSTOS_ADDRESS_LEN);
+    last->value = row.value;
+    last->as_of = row.as_of;
+    last->sequence = row.sequence;
+    gw_pub_row_clear(&row);
+    return CUSTOS_OK;
+}
+
+/* Decides and records the fate of batch[i]. */
+static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t n, size_t i,
+                            custos_error *err)
+{
+    const custos_record *rec = &batch[i];
+    gw_pub_row known;
+    custos_rc rc = gw_pubstate_get(p->state, rec->cursor, &known, err);
+    if (rc == CUSTOS_OK) {
+        gw_pub_row_clear(&known); /* decided before a restart */
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_ERR_NOT_FOUND)
+        return rc;
+    custos_error_clear(err);
+    gw_pub_row row;
+    gw_pub_row_from_record(rec, &row);
+    for (size_t j = i + 1; j < n; j++) {
+        if (memcmp(batch[j].sub.att.account, rec->sub.att.account, CUSTOS_HASH_LEN) == 0) {
+            char detail[64];
+            snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
+                     gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
+            return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, err);
+        }
+    }
+    gw_pub_last last;
+    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK)
+        return rc;
+    gw_pub_reason why = gw_publisher_decide(&p->policy, &last, &rec->sub.att);
+    if (!gw_pub_reason_publishes(why))
+        return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, gw_pub_reason_name(why), err);
+    return gw_pub_send(p, rec, why, err);
+}
+
+custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
+{
+    uint64_t cursor;
+    custos_rc rc = gw_pubstate_cursor(p->state, &cursor, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    p->status.cursor = cursor;
+    pthread_mutex_unlock(&p->lock);
+    if (gw_engine_head(p->engine) <= cursor)
+        return CUSTOS_OK;
+    size_t n = 0;
+    if ((rc = gw_engine_read_from(p->engine, cursor, p->batch, PUB_BATCH, &n, err)) != CUSTOS_OK)
+        return rc;
+    /* Freezes first (stopping a loan is urgent), then everything else in log order. */
+    for (int pass = 0; pass < 2 && rc == CUSTOS_OK; pass++) {
+        for (size_t i = 0; i < n && rc == CUSTOS_OK; i++) {
+            bool freeze = p->batch[i].sub.att.kind == CUSTOS_KIND_FREEZE;
+            if (freeze != (pass == 0))
+                continue;
+            if (gw_pub_stopping(p))
+                rc = CUSTOS_ERR_UNAVAILABLE;
+            else
+                rc = pub_handle(p, p->batch, n, i, err);
+        }
+    }
+    uint64_t last = n > 0 ? p->batch[n - 1].cursor : cursor;
+    for (size_t i = 0; i < n; i++)
+        custos_record_clear(&p->batch[i]);
+    if (rc == CUSTOS_ERR_UNAVAILABLE && gw_pub_stopping(p)) {
+        custos_error_clear(err);
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_OK || n == 0)
+        return rc;
+    if ((rc = gw_pubstate_advance(p->state, last, err)) != CUSTOS_OK)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    p->status.cursor = last;
+    pthread_mutex_unlock(&p->lock);
+    return CUSTOS_OK;
+}

@@ -1,0 +1,95 @@
+/* The EVM publisher: follows the accepted log on its own thread and submits attestations
+ * worth publishing to the on-chain adapter (CustosAdapter.submit) through a node's
+ * JSON-RPC. See the top of publisher.c for the design. */
+#ifndef GATEWAY_PUBLISHER_H
+#define GATEWAY_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/client.h"
+#include "custos/error.h"
+#include "custos/u256.h"
+
+#include "config/config.h"
+#include "engine/engine.h"
+
+typedef struct gw_publisher gw_publisher;
+
+/* A read-only snapshot for logs and metrics. */
+typedef struct gw_pub_status {
+    uint64_t cursor;                 /* follow cursor: every record up to it has a fate */
+    uint64_t last_published_cursor;  /* newest record confirmed on-chain (0: none yet) */
+    size_t pending;                  /* transactions sent and not yet confirmed or failed */
+    uint64_t nonce;                  /* the relayer's next nonce (0 until the node answered) */
+    uint64_t published, skipped, failed; /* since start */
+    custos_u256 gas_spent_wei;       /* gasUsed * effectiveGasPrice of receipts, since start */
+    uint64_t node_errors;            /* failed node calls, since start */
+    bool leader;                     /* this replica publishes (always, with a SQLite store) */
+} gw_pub_status;
+
+/* Reads the relayer key, opens the state and starts the thread; touches no node, so a
+ * dead node never delays start-up. With a PostgreSQL store the state is in that database
+ * and the thread publishes only while this replica holds the publisher lock
+ * (election.h), trying to take it every [evm] leader_retry_ms. cfg->evm must be enabled;
+ * cfg and engine must outlive the publisher. */
+custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher **out,
+                           custos_error *err);
+/* Stops the thread (at most one node call's timeout) and closes the state. */
+void gw_publisher_free(gw_publisher *p);
+void gw_publisher_status(gw_publisher *p, gw_pub_status *out);
+
+/* ---- Pure parts, exposed for tests. ---- */
+
+/* What the chain has (or will have) for an account: the last publication sent. */
+typedef struct gw_pub_last {
+    bool has;
+    uint8_t kind;
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
+    custos_u256 value;
+    uint64_t as_of;
+    uint64_t sequence;
+} gw_pub_last;
+
+typedef struct gw_pub_policy {
+    uint64_t heartbeat_seconds;
+    uint32_t deviation_bps;
+} gw_pub_policy;
+
+typedef enum gw_pub_reason {
+    GW_PUB_FIRST,          /* the account was never published */
+    GW_PUB_FREEZE,         /* kind freeze: stops a loan, always published */
+    GW_PUB_RELEASE,        /* kind release: ends the pledge, always published */
+    GW_PUB_AFTER_HOLD,     /* a valuation after a published release or freeze */
+    GW_PUB_BENEFICIARY,    /* pledged to another lender */
+    GW_PUB_DEVIATION,      /* |value change| >= deviation_bps of the last value */
+    GW_PUB_HEARTBEAT,      /* asOf moved heartbeat_seconds or more since the last */
+    GW_PUB_UNCHANGED,      /* skip: none of the above */
+    GW_PUB_NOT_NEWER,      /* skip: sequence at or below the last published one */
+    GW_PUB_SUPERSEDED      /* skip: a newer record of the account came before publishing */
+} gw_pub_reason;
+
+/* Chainlink-style decision for one record against the account's last publication. */
+gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
+                                  const custos_attestation *att);
+bool gw_pub_reason_publishes(gw_pub_reason r);
+const char *gw_pub_reason_name(gw_pub_reason r);
+
+/* feedId on-chain: keccak256(bytes(feed name)). */
+void gw_publisher_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN]);
+/* The record's signatures packed r||s||v, ordered by strictly increasing signer address
+ * (rec->signers[i] signed rec->sub.sigs[i]). CUSTOS_ERR_INVALID on a repeated signer or
+ * a signer count that does not match; out needs CUSTOS_MAX_SIGNATURES * 65 bytes. */
+custos_rc gw_publisher_pack_signatures(const custos_record *rec,
+                                       uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN],
+                                       size_t *len, custos_error *err);
+/* Calldata of submit(feedId, att, signatures); *out is malloc'd. */
+custos_rc gw_publisher_encode_submit(const custos_record *rec, uint8_t **out, size_t *len,
+                                     custos_error *err);
+/* A replacement fee: at least old + 12.5% (rounded up), at least `floor`, at most cap. */
+void gw_publisher_bump_fee(const custos_u256 *old, const custos_u256 *floor,
+                           const custos_u256 *cap, custos_u256 *out);
+
+#endif

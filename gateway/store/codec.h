@@ -1,0 +1,53 @@
+/* How both store back ends lay values out in their columns, in one place: a submission as
+ * its custos.v1.SignedAttestation bytes (the public custos/wire.h encoding), a reserves
+ * attestation's leaves as one blob, and the uint64 values SQL orders (sequences) as 8
+ * big-endian bytes, so that byte order is numeric order. */
+#ifndef GATEWAY_STORE_CODEC_H
+#define GATEWAY_STORE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+
+#include "store/store.h"
+
+/* Leaves travel to and from the store as one blob of 64 bytes each: account, then the
+ * value as 32 big-endian bytes. */
+#define GW_STORE_RESERVES_LEAF_LEN 64
+
+/* s as the bytes of its column; *blob is malloc'd (the caller frees it) and *len fits a
+ * blob parameter of either back end (at most INT_MAX). */
+custos_rc gw_store_encode_submission(const custos_submission *s, uint8_t **blob, size_t *len,
+                                     custos_error *err);
+/* A stored submission back; bytes that do not decode are CUSTOS_ERR_INTERNAL (a damaged
+ * row: nothing a client sent). out is left cleared on failure. */
+custos_rc gw_store_decode_submission(const uint8_t *blob, size_t len, custos_submission *out,
+                                     custos_error *err);
+
+/* The leaves of res as a blob of res->r.accounts * GW_STORE_RESERVES_LEAF_LEN bytes
+ * (malloc'd), or NULL when the count is out of range or memory is short. */
+uint8_t *gw_store_reserves_encode(const gw_store_reserves *res, size_t *len);
+/* Fills res->entries from a blob that must hold exactly res->r.accounts leaves. */
+custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
+                                   custos_error *err);
+
+static inline void gw_store_put_u64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* A big-endian unsigned value of len (at most 8) bytes. */
+static inline uint64_t gw_store_get_be(const uint8_t *in, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+#endif

@@ -1,0 +1,130 @@
+/* The publisher state's one entry point (pubstate.h): checks what every back end would
+ * check alike, then calls the back end's function (pubstate_backend.h). */
+#include "store/pubstate_backend.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_pubstate {
+    const gw_pubstate_ops *ops;
+    void *impl;
+};
+
+static const char *const fate_names[] = {"skipped", "sent", "confirmed", "failed"};
+
+const char *gw_pub_fate_name(gw_pub_fate f)
+{
+    if ((unsigned)f > GW_PUB_FAILED)
+        return "unknown";
+    return fate_names[f];
+}
+
+void gw_pub_row_clear(gw_pub_row *row)
+{
+    if (row == NULL)
+        return;
+    free(row->tx.raw);
+    memset(row, 0, sizeof *row);
+}
+
+static custos_rc pubstate_open(const gw_pubstate_ops *ops, const char *where, gw_pubstate **out,
+                               custos_error *err)
+{
+    *out = NULL;
+    gw_pubstate *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher state: out of memory");
+    custos_rc rc = ops->open(where, &s->impl, err);
+    if (rc != CUSTOS_OK) {
+        free(s);
+        return rc;
+    }
+    s->ops = ops;
+    *out = s;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_open_sqlite(const char *path, gw_pubstate **out, custos_error *err)
+{
+    return pubstate_open(&gw_pubstate_sqlite_ops, path, out, err);
+}
+
+custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err)
+{
+    return pubstate_open(&gw_pubstate_pg_ops, conninfo, out, err);
+}
+
+void gw_pubstate_close(gw_pubstate *s)
+{
+    if (s == NULL)
+        return;
+    s->ops->close(s->impl);
+    free(s);
+}
+
+custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err)
+{
+    return s->ops->cursor(s->impl, cursor, err);
+}
+
+custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err)
+{
+    return s->ops->advance(s->impl, cursor, err);
+}
+
+static custos_rc check_tx(const gw_pub_tx *tx, custos_error *err)
+{
+    if (tx->raw == NULL || tx->raw_len == 0 || tx->raw_len > (size_t)INT32_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: no raw transaction");
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
+{
+    if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a sent fate needs its transaction");
+    custos_rc rc = row->has_tx ? check_tx(&row->tx, err) : CUSTOS_OK;
+    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, err) : rc;
+}
+
+custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, custos_error *err)
+{
+    return s->ops->get(s->impl, cursor, out, err);
+}
+
+custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
+                                 custos_error *err)
+{
+    custos_rc rc = check_tx(tx, err);
+    return rc == CUSTOS_OK ? s->ops->replace_tx(s->impl, cursor, tx, err) : rc;
+}
+
+custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
+                             const char *detail, custos_error *err)
+{
+    if (fate != GW_PUB_CONFIRMED && fate != GW_PUB_FAILED)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a sent record ends confirmed or failed");
+    return s->ops->finish(s->impl, cursor, fate, detail != NULL ? detail : "", err);
+}
+
+custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                     gw_pub_row *out, custos_error *err)
+{
+    return s->ops->last_published(s->impl, account, out, err);
+}
+
+custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
+                                custos_error *err)
+{
+    return s->ops->list_sent(s->impl, rows, n, err);
+}
+
+custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
+                               uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
+                               custos_error *err)
+{
+    return s->ops->attempts(s->impl, cursor, hashes, max, n, err);
+}

@@ -1,0 +1,117 @@
+/* The EVM publisher's durable state: how far it has followed the accepted log, and the
+ * fate of every record it looked at: skipped, sent (a signed transaction exists: its
+ * nonce, raw bytes and hash), confirmed or failed.
+ *
+ * A sent row is written before its transaction is broadcast, so after a crash the same
+ * raw transaction (same nonce: it can land at most once) is broadcast again instead of a
+ * new one being built. The follow cursor only moves onto a record whose fate is stored.
+ *
+ * Not thread-safe: one thread per handle. Several handles (processes) may open the same
+ * file; readers see committed data only.
+ *
+ * Two back ends behind one table of functions (pubstate_backend.h), like the store's: a
+ * SQLite file ([evm] state; pubstate_sqlite.c) or, with a PostgreSQL store, tables in the
+ * same database (pubstate_pg.c). Both commit every write durably before returning. */
+#ifndef GATEWAY_STORE_PUBSTATE_H
+#define GATEWAY_STORE_PUBSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "custos/u256.h"
+
+#include "config/config.h"
+
+/* Most transactions (the first one and its fee bumps) kept for one publication. */
+#define GW_PUBSTATE_MAX_ATTEMPTS 64
+
+typedef enum gw_pub_fate {
+    GW_PUB_SKIPPED = 0,   /* not worth publishing (policy) or superseded */
+    GW_PUB_SENT = 1,      /* transaction signed and stored; waiting for its receipt */
+    GW_PUB_CONFIRMED = 2, /* on-chain with enough confirmations (or found already there) */
+    GW_PUB_FAILED = 3     /* the chain refused it (estimate or receipt): not retried */
+} gw_pub_fate;
+
+/* One transaction of a publication. raw is owned (malloc'd) when read back. */
+typedef struct gw_pub_tx {
+    uint64_t nonce;
+    custos_u256 max_fee;       /* wei per gas */
+    custos_u256 priority_fee;  /* wei per gas */
+    uint64_t gas_limit;
+    uint64_t sent_at;          /* unix seconds, when it was (re)built */
+    uint8_t hash[CUSTOS_HASH_LEN];
+    uint8_t *raw;
+    size_t raw_len;
+} gw_pub_tx;
+
+/* A record's fate, with what the publishing policy compares against. */
+typedef struct gw_pub_row {
+    uint64_t cursor;
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint64_t sequence;
+    uint8_t kind;
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
+    custos_u256 value;         /* collateral value as attested */
+    uint64_t as_of;
+    gw_pub_fate fate;
+    bool has_tx;               /* tx is set (the latest attempt when bumped) */
+    gw_pub_tx tx;
+    char detail[200];          /* why skipped or failed; revert data */
+} gw_pub_row;
+
+typedef struct gw_pubstate gw_pubstate;
+
+/* The state the configuration names (backend.c): with a PostgreSQL store, its database;
+ * otherwise the SQLite file [evm] state. */
+custos_rc gw_pubstate_open(const gw_config *cfg, gw_pubstate **out, custos_error *err);
+/* Opens (creating if absent) the SQLite database at path. */
+custos_rc gw_pubstate_open_sqlite(const char *path, gw_pubstate **out, custos_error *err);
+/* The same state in the gateway's PostgreSQL database (conninfo as the store's; its
+ * tables come with the store's schema, so the store is opened first), shared by every
+ * replica: whichever publishes continues where the last one stopped. */
+custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err);
+void gw_pubstate_close(gw_pubstate *s);
+
+/* Frees row->tx.raw; safe on a zeroed row. */
+void gw_pub_row_clear(gw_pub_row *row);
+const char *gw_pub_fate_name(gw_pub_fate f);
+
+/* The follow cursor: every record at or below it has a stored fate (0 at first). */
+custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err);
+/* Moves the follow cursor to `cursor`. CUSTOS_ERR_INVALID when it would not move forward
+ * or when no fate is stored for the record at `cursor`. */
+custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err);
+
+/* Stores a new fate (with its transaction when has_tx; durable on return).
+ * CUSTOS_ERR_INVALID when the record already has one. */
+custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err);
+/* CUSTOS_ERR_NOT_FOUND when the record has no fate yet. out is overwritten. */
+custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out,
+                          custos_error *err);
+/* A fee bump: tx (same nonce) becomes the publication's latest transaction; the earlier
+ * ones stay listed by gw_pubstate_attempts, since any of them may still be mined.
+ * CUSTOS_ERR_INVALID unless the row is SENT with that nonce; CUSTOS_ERR_TOO_LARGE
+ * beyond GW_PUBSTATE_MAX_ATTEMPTS. */
+custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
+                                 custos_error *err);
+/* SENT -> CONFIRMED or FAILED, with a detail (may be NULL). CUSTOS_ERR_INVALID from any
+ * other state. */
+custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
+                             const char *detail, custos_error *err);
+
+/* The account's newest SENT or CONFIRMED row (what the chain has or will have);
+ * CUSTOS_ERR_NOT_FOUND when none. */
+custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                     gw_pub_row *out, custos_error *err);
+/* Every SENT row, by nonce; *rows is malloc'd: clear each row, then free the array. */
+custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
+                                custos_error *err);
+/* Hashes of every transaction stored for the record, newest first. */
+custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
+                               uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
+                               custos_error *err);
+
+#endif

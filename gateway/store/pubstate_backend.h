@@ -1,0 +1,37 @@
+/* What a back end of the publisher state provides (pubstate.h): a table of functions over
+ * an opaque handle, as the store's (store.h). pubstate.c checks the arguments every back
+ * end would check alike before it calls one; each function otherwise means what its
+ * gw_pubstate_* counterpart says. */
+#ifndef GATEWAY_STORE_PUBSTATE_BACKEND_H
+#define GATEWAY_STORE_PUBSTATE_BACKEND_H
+
+#include "store/pubstate.h"
+
+typedef struct gw_pubstate_ops {
+    /* where: the SQLite path or the PostgreSQL conninfo. */
+    custos_rc (*open)(const char *where, void **impl, custos_error *err);
+    void (*close)(void *impl);
+    custos_rc (*cursor)(void *impl, uint64_t *cursor, custos_error *err);
+    custos_rc (*advance)(void *impl, uint64_t cursor, custos_error *err);
+    custos_rc (*put)(void *impl, const gw_pub_row *row, custos_error *err);
+    custos_rc (*get)(void *impl, uint64_t cursor, gw_pub_row *out, custos_error *err);
+    custos_rc (*replace_tx)(void *impl, uint64_t cursor, const gw_pub_tx *tx,
+                            custos_error *err);
+    custos_rc (*finish)(void *impl, uint64_t cursor, gw_pub_fate fate, const char *detail,
+                        custos_error *err);
+    custos_rc (*last_published)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                gw_pub_row *out, custos_error *err);
+    custos_rc (*list_sent)(void *impl, gw_pub_row **rows, size_t *n, custos_error *err);
+    custos_rc (*attempts)(void *impl, uint64_t cursor, uint8_t hashes[][CUSTOS_HASH_LEN],
+                          size_t max, size_t *n, custos_error *err);
+} gw_pubstate_ops;
+
+extern const gw_pubstate_ops gw_pubstate_sqlite_ops; /* pubstate_sqlite.c */
+extern const gw_pubstate_ops gw_pubstate_pg_ops;     /* pubstate_pg.c */
+
+/* The column names of a fate row, in the order both back ends select them. */
+#define GW_PUB_ROW_COLUMNS                                                                \
+    "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
+    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw"
+
+#endif

@@ -1,0 +1,275 @@
+/* The migration steps of the store (schema.h).
+ *
+ * Version 2: accounts.beneficiary, the current pledge (rule 5).
+ * Version 1: the accepted log, each account's latest, and the pending signatures.
+ * Uniqueness carries the replay rule in both dialects, also across several writers sharing
+ * one PostgreSQL database: one digest (UNIQUE), one (account, sequence), one cursor
+ * (PRIMARY KEY), so of two writers claiming any of them one commit fails.
+ *
+ * Sequences are 8-byte big-endian blobs in both dialects: SQLite integers and PostgreSQL
+ * bigint are signed 64-bit, and bytes compare in numeric order, so "sequence <= ?" stays
+ * exact for every uint64. Cursors fit a signed 64-bit integer (the store refuses more).
+ *
+ * Version 4: accepted.chain_hash, each record's link of the accepted chain
+ * (custos/chain.h). Rows accepted before it are NULL until the gateway fills them in, in
+ * cursor order, when it opens the store. And the audit log (custos/audit.h): entries are
+ * only ever inserted, seq by seq; the primary key makes two writers racing for one seq
+ * fail one of them.
+ *
+ * Version 6: reserves, each feed's signed reserves attestations with all their leaves
+ * (store.h gw_store_reserves). sequence and as_of are 8-byte big-endian blobs like the
+ * sequences above; (feed, sequence) is the key, so of two writers storing one feed's
+ * sequence one commit fails.
+ *
+ * Version 7: held, the rises DESIGN rule 6 holds back. A held row has consumed its
+ * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
+ * account that is published marks it superseded, and it stays recorded, never published. */
+#include "store/schema.h"
+
+static const gw_schema_step schema_steps[] = {
+    {
+        .version = 1,
+        .sqlite =
+            "CREATE TABLE accounts ("
+            "  account BLOB PRIMARY KEY,"
+            "  feed TEXT NOT NULL,"
+            "  last_sequence BLOB NOT NULL,"
+            "  last_cursor INTEGER NOT NULL"
+            ") WITHOUT ROWID;"
+            "CREATE TABLE accepted ("
+            "  cursor INTEGER PRIMARY KEY,"
+            "  digest BLOB NOT NULL UNIQUE,"
+            "  account BLOB NOT NULL,"
+            "  sequence BLOB NOT NULL,"
+            "  accepted_at INTEGER NOT NULL,"
+            "  attestation BLOB NOT NULL," /* custos.v1.SignedAttestation, every signature */
+            "  signers BLOB NOT NULL,"     /* 20 bytes per signature, in the same order */
+            "  UNIQUE (account, sequence)"
+            ");"
+            "CREATE TABLE pending ("
+            "  digest BLOB PRIMARY KEY,"
+            "  account BLOB NOT NULL,"
+            "  sequence BLOB NOT NULL,"
+            "  attestation BLOB NOT NULL," /* the first submission of the digest */
+            "  first_seen INTEGER NOT NULL"
+            ") WITHOUT ROWID;"
+            "CREATE INDEX pending_by_account ON pending (account, sequence);"
+            /* A rowid table: rowid is the order the signatures were added in. */
+            "CREATE TABLE pending_signers ("
+            "  digest BLOB NOT NULL,"
+            "  signer BLOB NOT NULL,"
+            "  role INTEGER NOT NULL,"
+            "  signature BLOB NOT NULL,"
+            "  PRIMARY KEY (digest, signer)"
+            ");",
+        .postgresql =
+            "CREATE TABLE accounts ("
+            "  account bytea PRIMARY KEY,"
+            "  feed text NOT NULL,"
+            "  last_sequence bytea NOT NULL,"
+            "  last_cursor bigint NOT NULL"
+            ");"
+            /* The cursor is assigned by the one writer holding the log's head, not by a
+             * sequence: sequence numbers are handed out in insert order, not commit order,
+             * so a reader following "cursor > last seen" could skip a row committing late. */
+            "CREATE TABLE accepted ("
+            "  cursor bigint PRIMARY KEY CHECK (cursor > 0),"
+            "  digest bytea NOT NULL UNIQUE,"
+            "  account bytea NOT NULL,"
+            "  sequence bytea NOT NULL,"
+            "  accepted_at bigint NOT NULL,"
+            "  attestation bytea NOT NULL,"
+            "  signers bytea NOT NULL,"
+            "  UNIQUE (account, sequence)"
+            ");"
+            "CREATE TABLE pending ("
+            "  digest bytea PRIMARY KEY,"
+            "  account bytea NOT NULL,"
+            "  sequence bytea NOT NULL,"
+            "  attestation bytea NOT NULL,"
+            "  first_seen bigint NOT NULL"
+            ");"
+            "CREATE INDEX pending_by_account ON pending (account, sequence);"
+            /* added plays SQLite's rowid: the order the signatures were added in. */
+            "CREATE TABLE pending_signers ("
+            "  added bigint GENERATED ALWAYS AS IDENTITY,"
+            "  digest bytea NOT NULL,"
+            "  signer bytea NOT NULL,"
+            "  role integer NOT NULL,"
+            "  signature bytea NOT NULL,"
+            "  PRIMARY KEY (digest, signer)"
+            ");",
+    },
+    {
+        /* DESIGN rule 5: the beneficiary an account is pledged to, the zero address when
+         * none (also every account accepted before this step: none was enforced). */
+        .version = 2,
+        .sqlite = "ALTER TABLE accounts ADD COLUMN beneficiary BLOB NOT NULL "
+                  "DEFAULT x'0000000000000000000000000000000000000000';",
+        .postgresql = "ALTER TABLE accounts ADD COLUMN beneficiary bytea NOT NULL "
+                      "DEFAULT '\\x0000000000000000000000000000000000000000'::bytea;",
+    },
+    {
+        /* Version 4: the accepted chain (chain_hash per record) and the audit log. */
+        .version = 4,
+        .sqlite = "ALTER TABLE accepted ADD COLUMN chain_hash BLOB;"
+                  "CREATE TABLE audit ("
+                  "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+                  "  time INTEGER NOT NULL,"
+                  "  actor TEXT NOT NULL,"
+                  "  action TEXT NOT NULL,"
+                  "  payload BLOB NOT NULL,"
+                  "  prev_hash BLOB NOT NULL,"
+                  "  hash BLOB NOT NULL"
+                  ");",
+        .postgresql = "ALTER TABLE accepted ADD COLUMN chain_hash bytea;"
+                      "CREATE TABLE audit ("
+                      "  seq bigint PRIMARY KEY CHECK (seq > 0),"
+                      "  time bigint NOT NULL,"
+                      "  actor text NOT NULL,"
+                      "  action text NOT NULL,"
+                      "  payload bytea NOT NULL,"
+                      "  prev_hash bytea NOT NULL,"
+                      "  hash bytea NOT NULL"
+                      ");",
+    },
+    {
+        /* Version 5: the EVM publisher's state, shared by the replicas of a PostgreSQL
+         * store (pubstate_pg.c; columns as in pubstate_sqlite.c, bigint holding the
+         * bit pattern of a uint64). A SQLite store has one gateway, whose publisher keeps
+         * its state in a file of its own ([evm] state): nothing to add there. */
+        .version = 5,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "CREATE TABLE publisher_meta ("
+            "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+            "  cursor bigint NOT NULL"
+            ");"
+            "INSERT INTO publisher_meta (cursor) VALUES (0);"
+            "CREATE TABLE publisher_fates ("
+            "  cursor bigint PRIMARY KEY,"
+            "  account bytea NOT NULL,"
+            "  sequence bigint NOT NULL,"
+            "  kind integer NOT NULL,"
+            "  beneficiary bytea NOT NULL,"
+            "  value bytea NOT NULL,"
+            "  as_of bigint NOT NULL,"
+            "  fate integer NOT NULL CHECK (fate BETWEEN 0 AND 3),"
+            "  detail text NOT NULL,"
+            "  nonce bigint,"
+            "  max_fee bytea,"
+            "  priority_fee bytea,"
+            "  gas_limit bigint,"
+            "  sent_at bigint,"
+            "  tx_hash bytea,"
+            "  raw bytea"
+            ");"
+            "CREATE INDEX publisher_fates_by_account ON publisher_fates (account, cursor);"
+            "CREATE INDEX publisher_fates_by_fate ON publisher_fates (fate, nonce);"
+            /* added plays SQLite's rowid: attempts are listed newest first. */
+            "CREATE TABLE publisher_attempts ("
+            "  added bigint GENERATED ALWAYS AS IDENTITY,"
+            "  tx_hash bytea PRIMARY KEY,"
+            "  cursor bigint NOT NULL REFERENCES publisher_fates (cursor)"
+            ");"
+            "CREATE INDEX publisher_attempts_by_cursor ON publisher_attempts (cursor);",
+    },
+    {
+        /* Version 6: reserves attestations (SubmitReserves). */
+        .version = 6,
+        .sqlite = "CREATE TABLE reserves ("
+                  "  feed TEXT NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  digest BLOB NOT NULL UNIQUE,"
+                  "  total BLOB NOT NULL,"    /* uint256, 32 bytes big-endian */
+                  "  accounts INTEGER NOT NULL,"
+                  "  accounts_root BLOB NOT NULL,"
+                  "  as_of BLOB NOT NULL,"
+                  "  signer BLOB NOT NULL,"
+                  "  signature BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  leaves BLOB NOT NULL,"   /* 64 bytes per account: id, value */
+                  "  PRIMARY KEY (feed, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "CREATE TABLE reserves ("
+                      "  feed text NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  digest bytea NOT NULL UNIQUE,"
+                      "  total bytea NOT NULL,"
+                      "  accounts bigint NOT NULL,"
+                      "  accounts_root bytea NOT NULL,"
+                      "  as_of bytea NOT NULL,"
+                      "  signer bytea NOT NULL,"
+                      "  signature bytea NOT NULL,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  leaves bytea NOT NULL,"
+                      "  PRIMARY KEY (feed, sequence)"
+                      ");",
+    },
+    {
+        /* Version 7: the rises the circuit breaker holds (rule 6). */
+        .version = 7,
+        .sqlite = "CREATE TABLE held ("
+                  "  digest BLOB PRIMARY KEY,"
+                  "  account BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  held_at INTEGER NOT NULL,"
+                  "  attestation BLOB NOT NULL," /* as accepted.attestation */
+                  "  signers BLOB NOT NULL,"
+                  "  superseded INTEGER NOT NULL DEFAULT 0,"
+                  "  UNIQUE (account, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "CREATE TABLE held ("
+                      "  digest bytea PRIMARY KEY,"
+                      "  account bytea NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  held_at bigint NOT NULL,"
+                      "  attestation bytea NOT NULL,"
+                      "  signers bytea NOT NULL,"
+                      "  superseded boolean NOT NULL DEFAULT false,"
+                      "  UNIQUE (account, sequence)"
+                      ");",
+    },
+    {
+        /* Version 8: the accepted log loses its index on digest. A digest names one
+         * (account, sequence), which has its own unique index, so the lookup goes through
+         * that; the digest index cost a random page write per accepted attestation (a third
+         * of the store's write traffic). SQLite cannot drop an inline UNIQUE: the table is
+         * rebuilt, same columns in the same order. */
+        .version = 8,
+        .sqlite = "CREATE TABLE accepted_v8 ("
+                  "  cursor INTEGER PRIMARY KEY,"
+                  "  digest BLOB NOT NULL,"
+                  "  account BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  attestation BLOB NOT NULL,"
+                  "  signers BLOB NOT NULL,"
+                  "  chain_hash BLOB,"
+                  "  UNIQUE (account, sequence)"
+                  ");"
+                  "INSERT INTO accepted_v8 (cursor, digest, account, sequence, accepted_at, "
+                  "  attestation, signers, chain_hash) "
+                  "SELECT cursor, digest, account, sequence, accepted_at, attestation, signers, "
+                  "  chain_hash FROM accepted ORDER BY cursor;"
+                  "DROP TABLE accepted;"
+                  "ALTER TABLE accepted_v8 RENAME TO accepted;",
+        .postgresql = "ALTER TABLE accepted DROP CONSTRAINT IF EXISTS accepted_digest_key;",
+    },
+};
+
+const gw_schema_step *gw_schema_steps(size_t *n)
+{
+    *n = sizeof schema_steps / sizeof schema_steps[0];
+    return schema_steps;
+}
+
+unsigned gw_schema_latest(void)
+{
+    return schema_steps[sizeof schema_steps / sizeof schema_steps[0] - 1].version;
+}
+
+const char *gw_schema_ddl(const gw_schema_step *step, gw_schema_dialect dialect)
+{
+    return dialect == GW_SCHEMA_POSTGRESQL ? step->postgresql : step->sqlite;
+}

@@ -1,0 +1,288 @@
+/* The SQLite store's accepted log and accounts (sqlite_store.h): the head, each account's
+ * latest record and pledge, appending accepted records, and reading them back. */
+#include "store/sqlite_store.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->cursor = (uint64_t)sqlite3_column_int64(st, 0);
+    rec->state = CUSTOS_STATE_ACCEPTED;
+    rec->accepted_at = (uint64_t)sqlite3_column_int64(st, 2);
+    custos_rc rc = gw_sqstore_copy_blob(st, 1, rec->digest, CUSTOS_HASH_LEN, "digest", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = sq_column_submission(st, 3, &rec->sub, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    const uint8_t *signers = sqlite3_column_blob(st, 4);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 4);
+    if (signers == NULL || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
+        custos_submission_clear(&rec->sub);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: record %llu has %zu signer bytes for %zu signatures",
+                                (unsigned long long)rec->cursor, bytes, rec->sub.n_sigs);
+    }
+    for (size_t i = 0; i < rec->sub.n_sigs; i++)
+        memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
+    rec->n_signers = rec->sub.n_sigs;
+    /* NULL: accepted before the chain existed, not yet filled in. */
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+        rc = gw_sqstore_copy_blob(st, 5, rec->chain_hash, CUSTOS_HASH_LEN, "chain_hash", err);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    }
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
+                                    custos_error *err)
+{
+    if (rec->n_signers > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: record with %zu signers cannot be stored",
+                                rec->n_signers);
+    c->blob = NULL;
+    c->len = 0;
+    custos_rc out = gw_store_encode_submission(&rec->sub, &c->blob, &c->len, err);
+    if (out != CUSTOS_OK)
+        return out;
+    for (size_t i = 0; i < rec->n_signers; i++)
+        memcpy(c->signers + i * CUSTOS_ADDRESS_LEN, rec->signers[i], CUSTOS_ADDRESS_LEN);
+    gw_store_put_u64(c->seq, rec->sub.att.sequence);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_HEAD];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *cursor = (uint64_t)sqlite3_column_int64(st, 0);
+    int rrc = sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s->wdb, rc, "head", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "head", err);
+}
+
+custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
+                                   custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_ACCOUNTS];
+    custos_rc out = CUSTOS_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        gw_store_account a;
+        memset(&a, 0, sizeof a);
+        uint8_t seq[8];
+        out = gw_sqstore_copy_blob(st, 0, a.account, CUSTOS_HASH_LEN, "account", err);
+        if (out == CUSTOS_OK)
+            out = gw_sqstore_copy_blob(st, 2, seq, sizeof seq, "last_sequence", err);
+        if (out == CUSTOS_OK)
+            out = gw_sqstore_copy_blob(st, 4, a.beneficiary, CUSTOS_ADDRESS_LEN, "beneficiary",
+                                       err);
+        const unsigned char *feed = sqlite3_column_text(st, 1);
+        if (out == CUSTOS_OK && (feed == NULL || strlen((const char *)feed) > CUSTOS_FEED_MAX))
+            out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: bad feed in accounts");
+        if (out != CUSTOS_OK)
+            break;
+        memcpy(a.feed, feed, strlen((const char *)feed) + 1);
+        a.last_sequence = gw_store_get_be(seq, 8);
+        a.last_cursor = (uint64_t)sqlite3_column_int64(st, 3);
+        out = fn(ctx, &a, err);
+        if (out != CUSTOS_OK)
+            break;
+    }
+    int rrc = sqlite3_reset(st);
+    if (out != CUSTOS_OK)
+        return out;
+    if (rc != SQLITE_DONE)
+        return sq_fail(s->wdb, rc, "load accounts", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "load accounts", err);
+}
+
+custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                   uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
+                                   uint64_t *cursor, uint32_t *n_signers, custos_error *err)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = s->w[W_FIND_ACCEPTED];
+    uint8_t seq[8];
+    gw_store_put_u64(seq, sequence);
+    int brc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_TRANSIENT);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_blob(st, 3, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = sq_bind_rc(s->wdb, brc, "find accepted", err);
+    if (out != CUSTOS_OK)
+        return out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *cursor = (uint64_t)sqlite3_column_int64(st, 0);
+        *n_signers = (uint32_t)(sqlite3_column_int64(st, 1) / CUSTOS_ADDRESS_LEN);
+    }
+    int rrc = sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rrc == SQLITE_OK ? CUSTOS_ERR_NOT_FOUND : sq_fail(s->wdb, rrc, "find accepted", err);
+    if (rc != SQLITE_ROW)
+        return sq_fail(s->wdb, rc, "find accepted", err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find accepted", err);
+}
+
+custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
+                                  const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
+{
+    sq_store *s = impl;
+    if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
+        rec->n_signers != rec->sub.n_sigs || rec->n_signers == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: record with cursor %llu and %zu signers for %zu "
+                                "signatures cannot be stored",
+                                (unsigned long long)rec->cursor, rec->n_signers,
+                                rec->sub.n_sigs);
+    sq_record_cols cols;
+    custos_rc out = gw_sqstore_record_columns(rec, &cols, err);
+    if (out != CUSTOS_OK)
+        return out;
+    uint8_t *blob = cols.blob;
+    size_t len = cols.len;
+    const uint8_t *signers = cols.signers, *seq = cols.seq;
+    const uint8_t *account = rec->sub.att.account;
+
+    sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+                               SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
+                          : sq_fail(s->wdb, rc, "put accepted", err);
+    (void)sqlite3_clear_bindings(st);
+    free(blob);
+    if (out != CUSTOS_OK)
+        return out;
+
+    st = s->w[W_PUT_ACCOUNT];
+    rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 2, rec->sub.feed, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, sizeof cols.seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, beneficiary, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
+    out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put account", err)
+                          : sq_fail(s->wdb, rc, "put account", err);
+    (void)sqlite3_clear_bindings(st);
+    if (out != CUSTOS_OK)
+        return out;
+    return gw_sqstore_prune(s, account, seq, err);
+}
+
+custos_rc gw_sqstore_set_chain_hash(void *impl, uint64_t cursor,
+                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    sq_store *s = impl;
+    if (cursor == 0 || cursor > INT64_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "store: no record has cursor %llu",
+                                (unsigned long long)cursor);
+    sqlite3_stmt *st = s->w[W_SET_CHAIN];
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "set chain hash", err)
+                                    : sq_fail(s->wdb, rc, "set chain hash", err);
+    (void)sqlite3_clear_bindings(st);
+    return out;
+}
+
+custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                custos_record *out, custos_error *err)
+{
+    sq_store *s = impl;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_LATEST];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "get latest", err);
+    } else {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            res = gw_sqstore_row_to_record(st, out, err);
+        else if (rc == SQLITE_DONE)
+            res = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                   "no accepted attestation for this account");
+        else
+            res = sq_fail(s->rdb, rc, "get latest", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK) {
+            custos_record_clear(out);
+            res = sq_fail(s->rdb, rrc, "get latest", err);
+        }
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
+custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
+                               size_t *n, custos_error *err)
+{
+    sq_store *s = impl;
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    if (after > INT64_MAX)
+        return CUSTOS_OK;
+    sqlite3_int64 limit = max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_READ_FROM];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc != SQLITE_OK) {
+        res = sq_fail(s->rdb, rc, "read from", err);
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = gw_sqstore_row_to_record(st, &out[*n], err);
+            if (res != CUSTOS_OK)
+                break;
+            (*n)++;
+        }
+        if (res == CUSTOS_OK && rc != SQLITE_DONE)
+            res = sq_fail(s->rdb, rc, "read from", err);
+        int rrc = sqlite3_reset(st);
+        if (res == CUSTOS_OK && rrc != SQLITE_OK)
+            res = sq_fail(s->rdb, rrc, "read from", err);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}

@@ -1,0 +1,383 @@
+/* The SQLite store's connections (sqlite_store.h): opening, the schema, the checkpointer
+ * thread, transactions, and the table of functions store.h calls through. */
+#include "store/sqlite_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/schema.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+/* WAL size (pages) at which the checkpointer thread copies it into the database: SQLite's
+ * own autocheckpoint threshold. */
+#define SQ_WAL_CHECKPOINT_PAGES 1000
+/* WAL size at which the committer checkpoints itself: bounds the WAL when the checkpointer
+ * never finds a moment between two commits to let SQLite restart it. */
+#define SQ_WAL_HARD_PAGES 8000
+
+static const char *const sq_wsql[W_COUNT] = {
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
+    [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
+    [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted "
+                        "WHERE account = ?1 AND sequence = ?2 AND digest = ?3",
+    [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
+    [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
+                       "ORDER BY rowid",
+    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+    [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
+                       "attestation, signers, chain_hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
+    [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [W_PUT_RESERVES] = "INSERT INTO reserves (feed, sequence, digest, total, accounts, "
+                       "accounts_root, as_of, signer, signature, accepted_at, leaves) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
+                      "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
+                      "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
+                      "last_cursor = excluded.last_cursor, beneficiary = excluded.beneficiary",
+    [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
+                        "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
+    [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
+    [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
+    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, superseded "
+                   "FROM held WHERE digest = ?1",
+    [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
+    [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
+};
+
+static const char *const sq_rsql[R_COUNT] = {
+    [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
+                 "a.chain_hash "
+                 "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
+                 "WHERE c.account = ?1",
+    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+                    "FROM accepted "
+                    "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
+    [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
+                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [R_RESERVES] = "SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
+                   "signature, accepted_at, leaves FROM reserves WHERE feed = ?1 "
+                   "ORDER BY sequence DESC LIMIT 1",
+    [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
+                    "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
+                    "ORDER BY held_at, digest LIMIT ?2",
+    [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
+};
+
+/* Runs a statement that returns no row, and resets it. */
+custos_rc gw_sqstore_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, custos_error *err)
+{
+    int rc = sqlite3_step(st);
+    int rrc = sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(db, rc, what, err);
+    if (rrc != SQLITE_OK)
+        return sq_fail(db, rrc, what, err);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len,
+                               const char *what, custos_error *err)
+{
+    const void *b = sqlite3_column_blob(st, col);
+    if (b == NULL || (size_t)sqlite3_column_bytes(st, col) != len)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: %s has the wrong size", what);
+    memcpy(out, b, len);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_begin(void *impl, custos_error *err)
+{
+    sq_store *s = impl;
+    return gw_sqstore_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
+}
+
+custos_rc gw_sqstore_commit(void *impl, custos_error *err)
+{
+    sq_store *s = impl;
+    custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
+    /* A failed COMMIT can leave the transaction open; end it so the next group starts
+     * clean. */
+    if (rc != CUSTOS_OK && !sqlite3_get_autocommit(s->wdb))
+        (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+    return rc;
+}
+
+void gw_sqstore_rollback(void *impl)
+{
+    sq_store *s = impl;
+    /* SQLite may already have rolled back on its own (I/O error, disk full). */
+    if (!sqlite3_get_autocommit(s->wdb))
+        (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+}
+
+void gw_sqstore_close(void *impl)
+{
+    sq_store *s = impl;
+    if (s == NULL)
+        return;
+    if (s->checkpointer_running) {
+        pthread_mutex_lock(&s->clock);
+        s->stopping = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+        pthread_join(s->checkpointer, NULL);
+    }
+    /* The writer, closed last, checkpoints what is left. */
+    sqlite3_close(s->cdb);
+    for (int i = 0; i < W_COUNT; i++)
+        sqlite3_finalize(s->w[i]);
+    for (int i = 0; i < R_COUNT; i++)
+        sqlite3_finalize(s->r[i]);
+    /* Every statement is finalized, so close cannot be refused as busy. */
+    sqlite3_close(s->rdb);
+    sqlite3_close(s->wdb);
+    pthread_cond_destroy(&s->cwake);
+    pthread_mutex_destroy(&s->clock);
+    pthread_mutex_destroy(&s->rlock);
+    free(s);
+}
+
+static const gw_store_ops sq_ops = {
+    .close = gw_sqstore_close,
+    .begin = gw_sqstore_begin,
+    .commit = gw_sqstore_commit,
+    .rollback = gw_sqstore_rollback,
+    .head = gw_sqstore_head,
+    .load_accounts = gw_sqstore_load_accounts,
+    .find_accepted = gw_sqstore_find_accepted,
+    .get_pending = gw_sqstore_get_pending,
+    .list_pending_signers = gw_sqstore_list_pending_signers,
+    .put_pending = gw_sqstore_put_pending,
+    .put_pending_signer = gw_sqstore_put_pending_signer,
+    .put_accepted = gw_sqstore_put_accepted,
+    .put_held = gw_sqstore_put_held,
+    .get_held = gw_sqstore_get_held,
+    .list_held = gw_sqstore_list_held,
+    .count_held = gw_sqstore_count_held,
+    .drop_held = gw_sqstore_drop_held,
+    .set_chain_hash = gw_sqstore_set_chain_hash,
+    .audit_head = gw_sqstore_audit_head,
+    .read_audit = gw_sqstore_read_audit,
+    .append_audit = gw_sqstore_append_audit,
+    .get_latest = gw_sqstore_get_latest,
+    .read_from = gw_sqstore_read_from,
+    .put_reserves = gw_sqstore_put_reserves,
+    .get_reserves = gw_sqstore_get_reserves,
+};
+
+static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)
+{
+    (void)names;
+    char *out = ctx;
+    if (ncol >= 1 && vals[0] != NULL)
+        snprintf(out, 16, "%s", vals[0]);
+    return 0;
+}
+
+static custos_rc sq_exec(sqlite3 *db, const char *sql, const char *what, custos_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CUSTOS_OK : sq_fail(db, rc, what, err);
+}
+
+static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        custos_rc out = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "store: cannot open %s: %s",
+                                         path, *db != NULL ? sqlite3_errmsg(*db)
+                                                           : sqlite3_errstr(rc));
+        sqlite3_close(*db);
+        *db = NULL;
+        return out;
+    }
+    rc = sqlite3_extended_result_codes(*db, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(*db, SQ_BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK)
+        return sq_fail(*db, rc, "configure connection", err);
+    char mode[16] = "";
+    rc = sqlite3_exec(*db, "PRAGMA journal_mode=WAL", sq_text_cb, mode, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(*db, rc, "enable WAL", err);
+    if (strcmp(mode, "wal") != 0)
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "store: %s cannot use WAL journaling (got '%s'); use a file "
+                                "on a local file system", path, mode);
+    return sq_exec(*db, "PRAGMA synchronous=FULL", "set synchronous", err);
+}
+
+/* Runs on the committer after each commit, in place of SQLite's autocheckpoint. A failed
+ * checkpoint loses nothing (the frames stay in the WAL) and a later one copies them, so
+ * the hook ignores its result: the commit has succeeded either way. */
+static int sq_wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    sq_store *s = ctx;
+    if (pages >= SQ_WAL_HARD_PAGES) {
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= SQ_WAL_CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->clock);
+        s->checkpoint_due = true;
+        pthread_cond_signal(&s->cwake);
+        pthread_mutex_unlock(&s->clock);
+    }
+    return SQLITE_OK;
+}
+
+/* PASSIVE never waits for the writer or the readers; what it cannot copy now, the next
+ * one copies. Its fsync of the database is what synchronous=FULL asks of a checkpoint. */
+static void *sq_checkpointer(void *arg)
+{
+    sq_store *s = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-ckpt");
+    pthread_mutex_lock(&s->clock);
+    for (;;) {
+        while (!s->checkpoint_due && !s->stopping)
+            pthread_cond_wait(&s->cwake, &s->clock);
+        if (s->stopping)
+            break;
+        s->checkpoint_due = false;
+        pthread_mutex_unlock(&s->clock);
+        (void)sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->clock);
+    }
+    pthread_mutex_unlock(&s->clock);
+    return NULL;
+}
+
+static custos_rc sq_start_checkpointer(sq_store *s, const char *path, custos_error *err)
+{
+    custos_rc rc = sq_connect(path, &s->cdb, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (pthread_create(&s->checkpointer, NULL, sq_checkpointer, s) != 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot start a thread");
+    s->checkpointer_running = true;
+    (void)sqlite3_wal_hook(s->wdb, sq_wal_hook, s);
+    return CUSTOS_OK;
+}
+
+/* Whether the pending table holds any row, and the held table any rise not superseded,
+ * read once at open. */
+static custos_rc sq_read_any_pending(sq_store *s, custos_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->wdb,
+                                "SELECT EXISTS (SELECT 1 FROM pending), "
+                                "EXISTS (SELECT 1 FROM held WHERE superseded = 0)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s->wdb, rc, "look for pending and held rows", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s->may_have_pending = sqlite3_column_int(st, 0) != 0;
+        s->may_have_held = sqlite3_column_int(st, 1) != 0;
+    }
+    custos_rc out = rc == SQLITE_ROW ? CUSTOS_OK
+                                     : sq_fail(s->wdb, rc, "look for pending and held rows", err);
+    (void)sqlite3_finalize(st);
+    return out;
+}
+
+/* Creates or upgrades the schema: applies every step of schema.c above the version that
+ * PRAGMA user_version records, then records the last one, all in one transaction. */
+static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
+{
+    custos_rc rc = sq_exec(db, "BEGIN IMMEDIATE", "begin schema", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    char ver[16] = "";
+    char *end = NULL;
+    int src = sqlite3_exec(db, "PRAGMA user_version", sq_text_cb, ver, NULL);
+    unsigned long have = strtoul(ver, &end, 10);
+    size_t n_steps = 0;
+    const gw_schema_step *steps = gw_schema_steps(&n_steps);
+    if (src != SQLITE_OK) {
+        rc = sq_fail(db, src, "read schema version", err);
+    } else if (end == ver || *end != '\0' || ver[0] == '-' || have > gw_schema_latest()) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "store: %s has schema version %s; this gateway knows up to %u",
+                              path, ver, gw_schema_latest());
+    } else if (have < gw_schema_latest()) {
+        for (size_t i = 0; rc == CUSTOS_OK && i < n_steps; i++)
+            if (steps[i].version > have)
+                rc = sq_exec(db, gw_schema_ddl(&steps[i], GW_SCHEMA_SQLITE), "migrate schema",
+                             err);
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %u", gw_schema_latest());
+        if (rc == CUSTOS_OK)
+            rc = sq_exec(db, pragma, "set schema version", err);
+    }
+    if (rc == CUSTOS_OK)
+        return sq_exec(db, "COMMIT", "commit schema", err);
+    (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err)
+{
+    out->ops = NULL;
+    out->impl = NULL;
+    sq_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (pthread_mutex_init(&s->rlock, NULL) != 0) {
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
+    }
+    if (pthread_mutex_init(&s->clock, NULL) != 0) {
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
+    }
+    if (pthread_cond_init(&s->cwake, NULL) != 0) {
+        pthread_mutex_destroy(&s->clock);
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
+    }
+    custos_rc rc = sq_connect(path, &s->wdb, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_migrate(s->wdb, path, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_read_any_pending(s, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_connect(path, &s->rdb, err);
+    if (rc == CUSTOS_OK)
+        rc = sq_exec(s->rdb, "PRAGMA query_only = 1", "set reader query-only", err);
+    for (int i = 0; rc == CUSTOS_OK && i < W_COUNT; i++) {
+        int src = sqlite3_prepare_v3(s->wdb, sq_wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                     &s->w[i], NULL);
+        if (src != SQLITE_OK)
+            rc = sq_fail(s->wdb, src, "prepare", err);
+    }
+    for (int i = 0; rc == CUSTOS_OK && i < R_COUNT; i++) {
+        int src = sqlite3_prepare_v3(s->rdb, sq_rsql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                     &s->r[i], NULL);
+        if (src != SQLITE_OK)
+            rc = sq_fail(s->rdb, src, "prepare", err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = sq_start_checkpointer(s, path, err);
+    if (rc != CUSTOS_OK) {
+        gw_sqstore_close(s);
+        return rc;
+    }
+    out->ops = &sq_ops;
+    out->impl = s;
+    return CUSTOS_OK;
+}

@@ -1,0 +1,188 @@
+/* The SQLite back end of the store (store.h), shared by its files: sqlite_store.c
+ * (connections, schema, checkpoints, transactions and the table of functions),
+ * sqlite_log.c (the accepted log and the accounts), sqlite_pending.c (signatures short of
+ * their quorum and held rises) and sqlite_audit.c (the audit log and reserves).
+ *
+ * Two connections: the writer, used only by the committer thread, and a reader behind a
+ * mutex for the gRPC threads. With WAL the reader never blocks the writer and only ever
+ * sees committed transactions, so a read can never return an attestation whose commit
+ * later fails. synchronous=FULL makes COMMIT durable across power loss (DESIGN rule 8).
+ *
+ * The tables come from schema.c, shared with the PostgreSQL back end; values are laid out
+ * as codec.h says. Statements are prepared once per connection: W_* on the writer, R_* on
+ * the reader. */
+#ifndef GATEWAY_STORE_SQLITE_STORE_H
+#define GATEWAY_STORE_SQLITE_STORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/codec.h"
+#include "store/sqlite_common.h"
+#include "store/store.h"
+
+enum sq_wstmt {
+    W_BEGIN,
+    W_COMMIT,
+    W_ROLLBACK,
+    W_HEAD,
+    W_ACCOUNTS,
+    W_FIND_ACCEPTED,
+    W_GET_PENDING,
+    W_LIST_SIGNERS,
+    W_PUT_PENDING,
+    W_PUT_SIGNER,
+    W_PUT_ACCEPTED,
+    W_PUT_ACCOUNT,
+    W_PRUNE_SIGNERS,
+    W_PRUNE_PENDING,
+    W_SET_CHAIN,
+    W_AUDIT_HEAD,
+    W_APPEND_AUDIT,
+    W_PUT_RESERVES,
+    W_PUT_HELD,
+    W_HOLD_SEQUENCE,
+    W_GET_HELD,
+    W_DROP_HELD,
+    W_SUPERSEDE_HELD,
+    W_COUNT
+};
+
+enum sq_rstmt {
+    R_LATEST,
+    R_READ_FROM,
+    R_READ_AUDIT,
+    R_RESERVES,
+    R_LIST_HELD,
+    R_COUNT_HELD,
+    R_COUNT
+};
+
+typedef struct sq_store {
+    sqlite3 *wdb;
+    sqlite3 *rdb;
+    pthread_mutex_t rlock; /* guards rdb and its statements */
+    sqlite3_stmt *w[W_COUNT];
+    sqlite3_stmt *r[R_COUNT];
+    /* False only while the pending (held) table is known to be empty: then an acceptance
+     * has no pending rows to prune (held rises to supersede) and skips those statements.
+     * Set when such a row is written (even if its transaction later rolls back) and never
+     * cleared while open; this connection is the store's only writer of both tables. */
+    bool may_have_pending;
+    bool may_have_held;
+    /* Checkpoints run on their own thread and connection, so copying the WAL into the
+     * database and its fsync do not hold up commits. */
+    sqlite3 *cdb;
+    pthread_t checkpointer;
+    bool checkpointer_running;
+    pthread_mutex_t clock; /* guards checkpoint_due and stopping */
+    pthread_cond_t cwake;
+    bool checkpoint_due;
+    bool stopping;
+} sq_store;
+
+/* Errors that a retry or an operator can fix (disk full, locked, I/O) are UNAVAILABLE;
+ * anything else means the data or the code is wrong (sqlite_common.h). */
+static inline custos_rc sq_fail(sqlite3 *db, int rc, const char *what, custos_error *err)
+{
+    return gw_sqlite_fail(db, rc, "store", what, err);
+}
+
+static inline custos_rc sq_bind_rc(sqlite3 *db, int rc, const char *what, custos_error *err)
+{
+    return rc == SQLITE_OK ? CUSTOS_OK : sq_fail(db, rc, what, err);
+}
+
+/* The submission stored in column col of the current row. */
+static inline custos_rc sq_column_submission(sqlite3_stmt *st, int col, custos_submission *out,
+                                             custos_error *err)
+{
+    const uint8_t *blob = sqlite3_column_blob(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    return gw_store_decode_submission(blob, len, out, err);
+}
+
+/* ---- sqlite_store.c ---- */
+
+/* Runs a statement that returns no row, and resets it. */
+custos_rc gw_sqstore_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
+                               custos_error *err);
+/* Copies a blob column that must be exactly len bytes. */
+custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len,
+                               const char *what, custos_error *err);
+custos_rc gw_sqstore_begin(void *impl, custos_error *err);
+custos_rc gw_sqstore_commit(void *impl, custos_error *err);
+void gw_sqstore_rollback(void *impl);
+void gw_sqstore_close(void *impl);
+
+/* ---- sqlite_log.c ---- */
+
+/* What an accepted and a held record store alike: the encoded submission (blob, freed by
+ * the caller), its signers packed 20 bytes each, and its sequence. */
+typedef struct sq_record_cols {
+    uint8_t *blob;
+    size_t len;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES * CUSTOS_ADDRESS_LEN];
+    uint8_t seq[8];
+} sq_record_cols;
+
+custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
+                                    custos_error *err);
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err);
+custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err);
+custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
+                                   custos_error *err);
+custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                   uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
+                                   uint64_t *cursor, uint32_t *n_signers, custos_error *err);
+custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
+                                  const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                  custos_error *err);
+custos_rc gw_sqstore_set_chain_hash(void *impl, uint64_t cursor,
+                                    const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
+custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                custos_record *out, custos_error *err);
+custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
+                               size_t *n, custos_error *err);
+
+/* ---- sqlite_pending.c ---- */
+
+/* Drops the account's pending digests at or below seq and marks its held rises below
+ * seq superseded (a later record was published or held over them). */
+custos_rc gw_sqstore_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                           const uint8_t seq[8], custos_error *err);
+custos_rc gw_sqstore_get_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                 custos_submission *sub, custos_error *err);
+custos_rc gw_sqstore_list_pending_signers(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                          gw_store_signer_fn fn, void *ctx, custos_error *err);
+custos_rc gw_sqstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                 const custos_submission *sub, uint64_t first_seen,
+                                 custos_error *err);
+custos_rc gw_sqstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                        const gw_store_signer *sg, custos_error *err);
+custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error *err);
+custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_record *out, bool *superseded, custos_error *err);
+custos_rc gw_sqstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               custos_error *err);
+custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record *out,
+                               size_t max, size_t *n, custos_error *err);
+custos_rc gw_sqstore_count_held(void *impl, uint64_t *count, custos_error *err);
+
+/* ---- sqlite_audit.c ---- */
+
+custos_rc gw_sqstore_audit_head(void *impl, uint64_t *seq,
+                                uint8_t hash[CUSTOS_AUDIT_HASH_LEN], custos_error *err);
+custos_rc gw_sqstore_append_audit(void *impl, const custos_audit_entry *e, custos_error *err);
+custos_rc gw_sqstore_read_audit(void *impl, uint64_t after, custos_audit_entry *out,
+                                size_t max, size_t *n, custos_error *err);
+custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, custos_error *err);
+custos_rc gw_sqstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
+                                  custos_error *err);
+
+#endif

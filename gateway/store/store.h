@@ -1,0 +1,354 @@
+/* The gateway's durable store: accepted attestations (the log Watch replays), each
+ * account's last accepted sequence, the signatures collected for attestations
+ * still short of their quorum, and the rises held back by the circuit breaker.
+ *
+ * A back end is a table of functions over an opaque handle, so SQLite (sqlite_store.h)
+ * and PostgreSQL (pg_store.h) are interchangeable; both take their schema from schema.c
+ * and lay their columns out as codec.h says.
+ * Uniqueness constraints in the back end carry the replay rule (one digest, one
+ * (account, sequence)).
+ *
+ * Threading: the write side (begin .. commit and the calls between) is used by one
+ * thread at a time, the engine's committer; get_latest and read_from may be called
+ * from any thread at any time and see only committed data.
+ *
+ * A shared back end (PostgreSQL) may have writers in other processes: its begin waits
+ * until no other writer holds the log, so groups of all writers commit one after the
+ * other, and the engine re-reads the head and the accounts it touches inside each group
+ * instead of trusting what it cached. */
+#ifndef GATEWAY_STORE_H
+#define GATEWAY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "custos/attestation.h"
+#include "custos/audit.h"
+#include "custos/client.h"
+#include "custos/error.h"
+#include "custos/reserves.h"
+
+#include "config/config.h"
+
+/* One signature collected for a pending digest. */
+typedef struct gw_store_signer {
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    gw_role role;
+    custos_signature sig;
+} gw_store_signer;
+
+/* An account's latest accepted attestation. */
+typedef struct gw_store_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+    uint64_t last_sequence;
+    uint64_t last_cursor;
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
+} gw_store_account;
+
+/* A feed's accepted reserves attestation: the signed summary, its digest, the signature and
+ * the custodian it recovered to, and every leaf (r.accounts of them) so proofs can be built
+ * later. */
+typedef struct gw_store_reserves {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_reserves r;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    custos_signature sig;
+    uint64_t accepted_at;
+    custos_reserves_entry *entries; /* owned; released by gw_store_reserves_clear */
+} gw_store_reserves;
+
+static inline void gw_store_reserves_clear(gw_store_reserves *r)
+{
+    free(r->entries);
+    r->entries = NULL;
+}
+
+typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
+                                         custos_error *err);
+typedef custos_rc (*gw_store_signer_fn)(void *ctx, const gw_store_signer *s,
+                                        custos_error *err);
+
+typedef struct gw_store_ops {
+    /* Writers in other processes may share the store (see above). */
+    bool shared;
+    void (*close)(void *impl);
+
+    /* Write side. */
+    custos_rc (*begin)(void *impl, custos_error *err);
+    custos_rc (*commit)(void *impl, custos_error *err);
+    void (*rollback)(void *impl);
+    custos_rc (*head)(void *impl, uint64_t *cursor, custos_error *err);
+    custos_rc (*load_accounts)(void *impl, gw_store_account_fn fn, void *ctx,
+                               custos_error *err);
+    /* One account's row, inside the open transaction (CUSTOS_ERR_NOT_FOUND when it has
+     * none); shared back ends only, NULL otherwise. */
+    custos_rc (*get_account)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                             gw_store_account *out, custos_error *err);
+    /* The accepted record of (account, sequence) if its digest is digest;
+     * CUSTOS_ERR_NOT_FOUND when none was accepted or another digest was. */
+    custos_rc (*find_accepted)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                               uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
+                               uint64_t *cursor, uint32_t *n_signers, custos_error *err);
+    /* The submission stored for a pending digest (CUSTOS_ERR_NOT_FOUND if none); sub is
+     * overwritten and must be released with custos_submission_clear. */
+    custos_rc (*get_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_submission *sub, custos_error *err);
+    /* Calls fn for each signature collected for digest, in the order they were added. */
+    custos_rc (*list_pending_signers)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                      gw_store_signer_fn fn, void *ctx, custos_error *err);
+    custos_rc (*put_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                             const custos_submission *sub, uint64_t first_seen,
+                             custos_error *err);
+    custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                                    const gw_store_signer *s, custos_error *err);
+    /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
+     * accepted log, makes it its account's latest with the account now pledged to
+     * beneficiary (all zero: none), drops the account's pending digests at or below its
+     * sequence and marks its held rises below it superseded. */
+    custos_rc (*put_accepted)(void *impl, const custos_record *rec,
+                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
+    /* DESIGN rule 6: records rec (no cursor; accepted_at is when it was held) as held,
+     * consuming its sequence in its account's row, which must exist (the first record of
+     * an account is never held), drops the account's pending digests at or below it and
+     * marks its older held rises superseded: only the newest can be released. */
+    custos_rc (*put_held)(void *impl, const custos_record *rec, custos_error *err);
+    /* The held record of digest (state HELD, cursor 0) and whether a later published record
+     * superseded it; CUSTOS_ERR_NOT_FOUND when the digest is not held. out must be
+     * released with custos_record_clear. */
+    custos_rc (*get_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_record *out,
+                          bool *superseded, custos_error *err);
+    /* Forgets a held digest: it was published (put_accepted), or is stored again with more
+     * signatures (put_held). */
+    custos_rc (*drop_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN], custos_error *err);
+    /* The newest audit entry's seq and hash (0 and zeros when the log is empty). */
+    custos_rc (*audit_head)(void *impl, uint64_t *seq, uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                            custos_error *err);
+    /* Appends e, whose seq, prev_hash and hash the caller computed from audit_head. */
+    custos_rc (*append_audit)(void *impl, const custos_audit_entry *e, custos_error *err);
+    /* Fills in the chain hash of a record accepted before the chain existed. */
+    custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
+                                const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
+
+    /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
+    custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
+
+    /* Read side (committed data, any thread). */
+    custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                            custos_record *out, custos_error *err);
+    custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
+                           size_t *n, custos_error *err);
+    /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
+     * account when account is NULL, oldest first; each out[i] must be released with
+     * custos_record_clear. */
+    custos_rc (*list_held)(void *impl, const uint8_t *account, custos_record *out, size_t max,
+                           size_t *n, custos_error *err);
+    /* How many held records are not superseded (the custos_held gauge). */
+    custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
+    /* Up to max audit entries with seq > after, in seq order; each out[i] must be
+     * released with custos_audit_entry_clear. */
+    custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
+                            size_t *n, custos_error *err);
+    /* The feed's reserves attestation with the highest sequence (CUSTOS_ERR_NOT_FOUND when
+     * it has none); out must be released with gw_store_reserves_clear. */
+    custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
+                              custos_error *err);
+} gw_store_ops;
+
+typedef struct gw_store {
+    const gw_store_ops *ops;
+    void *impl;
+} gw_store;
+
+/* Opens the store the configuration names (backend.c, the one place that chooses):
+ * PostgreSQL for a postgresql:// or postgres:// [gateway] store, the SQLite file
+ * otherwise; creates it if absent and brings its schema up to date. */
+custos_rc gw_store_open(const gw_config *cfg, gw_store *out, custos_error *err);
+/* Whether the configured store may be shared with other processes (replicas): decided
+ * from the configuration alone, before anything is opened. */
+bool gw_store_config_shared(const gw_config *cfg);
+
+/* Opens (creating if absent) the SQLite database at path and brings its schema up to
+ * date. */
+custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err);
+
+/* Connects to PostgreSQL (conninfo: a postgresql:// URI or key=value pairs; libpq's
+ * environment variables such as PGPASSWORD fill the rest) and brings the schema up to
+ * date. An unreachable server is CUSTOS_ERR_UNAVAILABLE. */
+custos_rc gw_store_open_pg(const char *conninfo, gw_store *out, custos_error *err);
+
+static inline void gw_store_close(gw_store *s)
+{
+    if (s->ops != NULL)
+        s->ops->close(s->impl);
+    s->ops = NULL;
+    s->impl = NULL;
+}
+
+static inline custos_rc gw_store_begin(gw_store *s, custos_error *err)
+{
+    return s->ops->begin(s->impl, err);
+}
+
+static inline custos_rc gw_store_commit(gw_store *s, custos_error *err)
+{
+    return s->ops->commit(s->impl, err);
+}
+
+static inline void gw_store_rollback(gw_store *s)
+{
+    s->ops->rollback(s->impl);
+}
+
+static inline custos_rc gw_store_head(gw_store *s, uint64_t *cursor, custos_error *err)
+{
+    return s->ops->head(s->impl, cursor, err);
+}
+
+static inline custos_rc gw_store_load_accounts(gw_store *s, gw_store_account_fn fn, void *ctx,
+                                               custos_error *err)
+{
+    return s->ops->load_accounts(s->impl, fn, ctx, err);
+}
+
+static inline bool gw_store_shared(const gw_store *s)
+{
+    return s->ops->shared;
+}
+
+static inline custos_rc gw_store_get_account(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                             gw_store_account *out, custos_error *err)
+{
+    return s->ops->get_account(s->impl, account, out, err);
+}
+
+static inline custos_rc gw_store_find_accepted(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                               uint64_t sequence,
+                                               const uint8_t digest[CUSTOS_HASH_LEN],
+                                               uint64_t *cursor, uint32_t *n_signers,
+                                               custos_error *err)
+{
+    return s->ops->find_accepted(s->impl, account, sequence, digest, cursor, n_signers, err);
+}
+
+static inline custos_rc gw_store_get_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                             custos_submission *sub, custos_error *err)
+{
+    return s->ops->get_pending(s->impl, digest, sub, err);
+}
+
+static inline custos_rc gw_store_list_pending_signers(gw_store *s,
+                                                      const uint8_t digest[CUSTOS_HASH_LEN],
+                                                      gw_store_signer_fn fn, void *ctx,
+                                                      custos_error *err)
+{
+    return s->ops->list_pending_signers(s->impl, digest, fn, ctx, err);
+}
+
+static inline custos_rc gw_store_put_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                             const custos_submission *sub, uint64_t first_seen,
+                                             custos_error *err)
+{
+    return s->ops->put_pending(s->impl, digest, sub, first_seen, err);
+}
+
+static inline custos_rc gw_store_put_pending_signer(gw_store *s,
+                                                    const uint8_t digest[CUSTOS_HASH_LEN],
+                                                    const gw_store_signer *sg, custos_error *err)
+{
+    return s->ops->put_pending_signer(s->impl, digest, sg, err);
+}
+
+static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *rec,
+                                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                              custos_error *err)
+{
+    return s->ops->put_accepted(s->impl, rec, beneficiary, err);
+}
+
+static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,
+                                          custos_error *err)
+{
+    return s->ops->put_held(s->impl, rec, err);
+}
+
+static inline custos_rc gw_store_get_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                          custos_record *out, bool *superseded,
+                                          custos_error *err)
+{
+    return s->ops->get_held(s->impl, digest, out, superseded, err);
+}
+
+static inline custos_rc gw_store_drop_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                           custos_error *err)
+{
+    return s->ops->drop_held(s->impl, digest, err);
+}
+
+static inline custos_rc gw_store_audit_head(gw_store *s, uint64_t *seq,
+                                            uint8_t hash[CUSTOS_AUDIT_HASH_LEN],
+                                            custos_error *err)
+{
+    return s->ops->audit_head(s->impl, seq, hash, err);
+}
+
+static inline custos_rc gw_store_append_audit(gw_store *s, const custos_audit_entry *e,
+                                              custos_error *err)
+{
+    return s->ops->append_audit(s->impl, e, err);
+}
+
+static inline custos_rc gw_store_set_chain_hash(gw_store *s, uint64_t cursor,
+                                                const uint8_t hash[CUSTOS_HASH_LEN],
+                                                custos_error *err)
+{
+    return s->ops->set_chain_hash(s->impl, cursor, hash, err);
+}
+
+static inline custos_rc gw_store_get_latest(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                            custos_record *out, custos_error *err)
+{
+    return s->ops->get_latest(s->impl, account, out, err);
+}
+
+static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_record *out,
+                                           size_t max, size_t *n, custos_error *err)
+{
+    return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
+                                           custos_record *out, size_t max, size_t *n,
+                                           custos_error *err)
+{
+    return s->ops->list_held(s->impl, account, out, max, n, err);
+}
+
+static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos_error *err)
+{
+    return s->ops->count_held(s->impl, count, err);
+}
+
+static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
+                                            custos_audit_entry *out, size_t max, size_t *n,
+                                            custos_error *err)
+{
+    return s->ops->read_audit(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_put_reserves(gw_store *s, const gw_store_reserves *res,
+                                              custos_error *err)
+{
+    return s->ops->put_reserves(s->impl, res, err);
+}
+
+static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
+                                              gw_store_reserves *out, custos_error *err)
+{
+    return s->ops->get_reserves(s->impl, feed, out, err);
+}
+
+#endif
