@@ -27,8 +27,9 @@ void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit status of a failed gateway call. */
 int cli_exit_for(custos_rc rc) CLOPT_MUST_USE;
 
-/* Parses the command line into args (and operands, NULL when it takes none); true when the
- * command should run, else *status is the exit status after printing its help or error. */
+/* Parses the command line into args (and operands, NULL when it takes none); true (and
+ * *status EXIT_OK) when the command should run, else *status is the exit status after
+ * printing its help or error. */
 bool cli_args(const clopt_command *cmd, int argc, char **argv, void *args,
               clopt_list *operands, int *status) CLOPT_MUST_USE;
 

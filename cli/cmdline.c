@@ -24,8 +24,10 @@ bool cli_args(const clopt_command *cmd, int argc, char **argv, void *args,
 {
     custos_error err;
     clopt_status st = clopt_parse(cmd, argc, argv, args, operands, &err);
-    if (st == CLOPT_RUN)
+    if (st == CLOPT_RUN) {
+        *status = EXIT_OK;
         return true;
+    }
     *status = clopt_finish("custos", cmd, st, &err, cli_usage);
     return false;
 }

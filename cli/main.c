@@ -51,7 +51,7 @@ const char cli_usage[] =
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
     "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
-    "custos COMMAND --help describes a command and its options; custos --version\n"
+    "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
     "             3 gateway unreachable\n";
 
