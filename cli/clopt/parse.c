@@ -196,10 +196,13 @@ static void names_join(const clopt_rule *r, size_t from, const char *last_word, 
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = from; i < n; i++) {
-        int w = i == from       ? snprintf(buf + used, cap - used, "--%s", r->names[i])
-                : i + 1 < n     ? snprintf(buf + used, cap - used, ", --%s", r->names[i])
-                                : snprintf(buf + used, cap - used, " %s --%s", last_word,
-                                           r->names[i]);
+        int w;
+        if (i == from)
+            w = snprintf(buf + used, cap - used, "--%s", r->names[i]);
+        else if (i + 1 < n)
+            w = snprintf(buf + used, cap - used, ", --%s", r->names[i]);
+        else
+            w = snprintf(buf + used, cap - used, " %s --%s", last_word, r->names[i]);
         if (w < 0 || (size_t)w >= cap - used)
             return;
         used += (size_t)w;
