@@ -3,8 +3,10 @@
 #ifndef AT_CMD_H
 #define AT_CMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "clopt.h"
 #include "custos/error.h"
 
 enum {
@@ -25,6 +27,12 @@ int at_cmd_reserves(int argc, char **argv);
 
 /* Prints "custos-attestor: message" on stderr. */
 void at_cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses the command line into args (and operands, NULL when it takes none); true (and
+ * *status AT_EXIT_OK) when the command should run, else *status is the exit status after
+ * printing its help, or its error followed by its usage. */
+bool at_cmd_args(const clopt_command *cmd, int argc, char **argv, void *args,
+                 clopt_list *operands, int *status) CLOPT_MUST_USE;
 
 /* Decimal unsigned 64-bit flag value; err names the flag. */
 custos_rc at_cmd_parse_u64(const char *flag, const char *text, uint64_t *out, custos_error *err);

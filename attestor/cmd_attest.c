@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,77 +19,47 @@
 #include "signer.h"
 #include "valuation.h"
 
-static const char usage[] =
-    "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
-    "         [--price-ca CAFILE] --policy F --account REF\n"
-    "         " AT_KEY_USAGE "\n"
-    "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
-    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] [--now UNIXSECONDS]\n"
-    "         [--registry PLEDGES.json]\n"
-    "       (at least one of --gateway and --export)";
-
 typedef struct attest_args {
     at_sign_opts o;
     const char *prices, *price_ca, *registry;
-    const char *sources[AT_PRICE_SOURCES_MAX];
-    size_t n_sources;
+    clopt_list sources;
 } attest_args;
 
-static int parse_args(int argc, char **argv, attest_args *a)
-{
-    static const struct option opts[] = {
-        {"prices", required_argument, NULL, 'p'},
-        {"price-source", required_argument, NULL, 'u'},
-        {"price-ca", required_argument, NULL, 'A'},
-        {"registry", required_argument, NULL, 'R'},
-        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
-    memset(a, 0, sizeof *a);
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': a->prices = optarg; break;
-        case 'A': a->price_ca = optarg; break;
-        case 'R': a->registry = optarg; break;
-        case 'u':
-            if (a->n_sources == AT_PRICE_SOURCES_MAX) {
-                at_cmd_error("attest: at most %d --price-source", AT_PRICE_SOURCES_MAX);
-                return AT_EXIT_INPUT;
-            }
-            a->sources[a->n_sources++] = optarg;
-            break;
-        default:
-            if (at_sign_take_option(&a->o, c, optarg))
-                break;
-            at_cmd_error("%s", usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    const char *missing = at_sign_missing(&a->o);
-    if (missing == NULL && a->o.policy == NULL)
-        missing = "--policy";
-    if (missing != NULL) {
-        at_cmd_error("attest: %s is required\n%s", missing, usage);
-        return AT_EXIT_INPUT;
-    }
-    if ((a->prices == NULL) == (a->n_sources == 0)) {
-        at_cmd_error("attest: give --prices or --price-source, not both\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (a->price_ca != NULL && a->n_sources == 0) {
-        at_cmd_error("attest: --price-ca is for --price-source\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (a->o.gw.target == NULL && a->o.export_path == NULL) {
-        at_cmd_error("attest: give --gateway, --export or both\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (optind != argc) {
-        at_cmd_error("attest: unexpected argument '%s'\n%s", argv[optind], usage);
-        return AT_EXIT_INPUT;
-    }
-    return AT_EXIT_OK;
-}
+_Static_assert(AT_PRICE_SOURCES_MAX == CLOPT_LIST_MAX,
+               "--price-source takes as many values as a clopt_list holds");
+
+static const clopt attest_options[] = {
+    {"prices", "F", CLOPT_STR, offsetof(attest_args, prices), "prices file (JSON)"},
+    {"price-source", "URL", CLOPT_LIST, offsetof(attest_args, sources),
+     "an HTTPS price source, instead of --prices"},
+    {"price-ca", "CAFILE", CLOPT_STR, offsetof(attest_args, price_ca),
+     "CA of the price sources' certificates (default: the system's roots)"},
+    {"registry", "PLEDGES.json", CLOPT_STR, offsetof(attest_args, registry),
+     "the pledge registry: the beneficiary must be the account's registered lender"},
+    {0}};
+static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o)};
+static const clopt_rule attest_rules[] = {
+    AT_SIGN_RULES,
+    {CLOPT_REQUIRED, {"policy"}, NULL},
+    {CLOPT_ONE, {"prices", "price-source"}, NULL},
+    {CLOPT_NEEDS, {"price-ca", "price-source"}, NULL},
+    {CLOPT_ANY, {"gateway", "export"}, NULL}};
+static const clopt_command attest_cmd = {
+    .name = "attest",
+    .usage = "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
+             "         [--price-ca CAFILE] --policy F --account REF\n"
+             "         " AT_KEY_USAGE "\n"
+             "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
+             "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] "
+             "[--now UNIXSECONDS]\n"
+             "         [--registry PLEDGES.json]\n"
+             "       (at least one of --gateway and --export)",
+    .summary = "values the account, takes the next sequence, signs, and submits and/or "
+               "exports the attestation",
+    .sets = attest_sets,
+    .n_sets = CLOPT_N(attest_sets),
+    .rules = attest_rules,
+    .n_rules = CLOPT_N(attest_rules)};
 
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
@@ -114,8 +83,9 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
     }
     if (rc == CUSTOS_OK)
         rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
-                               : at_price_sources_collect(a->sources, a->n_sources, a->price_ca,
-                                                          &policy, account, &prices, err);
+                               : at_price_sources_collect(a->sources.items, a->sources.n,
+                                                          a->price_ca, &policy, account, &prices,
+                                                          err);
     if (rc == CUSTOS_OK)
         rc = at_valuation_attestation(holdings.custodian, account, &prices, &policy, now, s,
                                       matured, err);
@@ -127,9 +97,9 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
 
 int at_cmd_attest(int argc, char **argv)
 {
-    attest_args a;
-    int status = parse_args(argc, argv, &a);
-    if (status != AT_EXIT_OK)
+    attest_args a = {0};
+    int status;
+    if (!at_cmd_args(&attest_cmd, argc, argv, &a, NULL, &status))
         return status;
     custos_submission s;
     memset(&s, 0, sizeof s);

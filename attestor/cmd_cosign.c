@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +10,40 @@
 #include "publish.h"
 #include "report.h"
 #include "signer.h"
+#include "signopts.h"
 
-static const char usage[] =
-    "usage: custos-attestor cosign --in FILE.json\n"
-    "         " AT_KEY_USAGE "\n"
-    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
-    "[--export OUT.json]\n"
-    "       (at least one of --gateway and --export)";
+typedef struct cosign_args {
+    const char *in, *export_path;
+    at_key_spec key;
+    at_gateway gw;
+} cosign_args;
+
+static const clopt cosign_options[] = {
+    {"in", "FILE.json", CLOPT_STR, offsetof(cosign_args, in),
+     "the exported attestation to add this key's signature to"},
+    {"export", "OUT.json", CLOPT_STR, offsetof(cosign_args, export_path),
+     "write the cosigned attestation to this file"},
+    {0}};
+static const clopt_set cosign_sets[] = {{cosign_options, 0},
+                                        {at_key_options, offsetof(cosign_args, key)},
+                                        {at_p11_options, offsetof(cosign_args, key)},
+                                        {clopt_gateway_options, offsetof(cosign_args, gw)}};
+static const clopt_rule cosign_rules[] = {{CLOPT_REQUIRED, {"in"}, NULL},
+                                          AT_KEY_RULE,
+                                          {CLOPT_ANY, {"gateway", "export"}, NULL}};
+static const clopt_command cosign_cmd = {
+    .name = "cosign",
+    .usage = "usage: custos-attestor cosign --in FILE.json\n"
+             "         " AT_KEY_USAGE "\n"
+             "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
+             "[--export OUT.json]\n"
+             "       (at least one of --gateway and --export)",
+    .summary = "checks the signatures already on an exported attestation, adds this key's, "
+               "and submits and/or exports it",
+    .sets = cosign_sets,
+    .n_sets = CLOPT_N(cosign_sets),
+    .rules = cosign_rules,
+    .n_rules = CLOPT_N(cosign_rules)};
 
 /* Every signature already on the file must recover, to distinct signers other than us. */
 static custos_rc check_signatures(custos_secp *ctx, const custos_submission *s,
@@ -64,49 +90,26 @@ static custos_rc load_submission(const char *path, custos_submission *s, custos_
 
 int at_cmd_cosign(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"in", required_argument, NULL, 'i'}, {"gateway", required_argument, NULL, 'g'},
-        {"export", required_argument, NULL, 'e'}, AT_KEY_OPTIONS, AT_GATEWAY_OPTIONS,
-        {0, 0, 0, 0}};
-    const char *in = NULL, *export_path = NULL;
-    at_key_spec key = {0};
-    at_gateway gw = {0};
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i': in = optarg; break;
-        case 'g': gw.target = optarg; break;
-        case 'e': export_path = optarg; break;
-        default:
-            if (at_key_take_option(&key, c, optarg) || at_gateway_take_option(&gw, c, optarg))
-                break;
-            at_cmd_error("%s", usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    if (in == NULL || !at_key_given(&key) || (gw.target == NULL && export_path == NULL) ||
-        optind != argc) {
-        at_cmd_error("%s", usage);
-        return AT_EXIT_INPUT;
-    }
-
+    cosign_args a = {0};
+    int status;
+    if (!at_cmd_args(&cosign_cmd, argc, argv, &a, NULL, &status))
+        return status;
     custos_submission s;
     memset(&s, 0, sizeof s);
     at_signer signer;
     memset(&signer, 0, sizeof signer);
     custos_error err;
     uint8_t digest[32];
-    custos_rc rc = load_submission(in, &s, &err);
+    custos_rc rc = load_submission(a.in, &s, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, &key, &err);
+        rc = at_signer_open(&signer, &a.key, &err);
     if (rc == CUSTOS_OK) {
         custos_attestation_digest(&s.domain, &s.att, digest);
-        rc = check_signatures(signer.ctx, &s, digest, signer.address, in, &err);
+        rc = check_signatures(signer.ctx, &s, digest, signer.address, a.in, &err);
     }
     if (rc == CUSTOS_OK && s.n_sigs >= CUSTOS_MAX_SIGNATURES)
         rc = custos_error_set(&err, CUSTOS_ERR_TOO_LARGE, "%s: already %d signatures, the most "
-                              "a submission may carry", in, CUSTOS_MAX_SIGNATURES);
+                              "a submission may carry", a.in, CUSTOS_MAX_SIGNATURES);
     if (rc == CUSTOS_OK)
         rc = at_signer_sign(&signer, digest, &s.sigs[s.n_sigs], &err);
     at_signer_close(&signer);
@@ -120,7 +123,7 @@ int at_cmd_cosign(int argc, char **argv)
     custos_address_to_hex(signer.address, signer_hex);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    int status = at_publish(&s, export_path, &gw, stdout);
+    status = at_publish(&s, a.export_path, &a.gw, stdout);
     custos_submission_clear(&s);
     return status;
 }

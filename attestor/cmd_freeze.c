@@ -3,7 +3,6 @@
  * signed by this key alone: the gateway and the adapter accept a custodian's freeze without
  * a quorum (DESIGN rule 7). The reason is for the operator's records: the signed message
  * has no field for it, so it is printed with the attestation. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,59 +20,37 @@
 
 #define AT_REASON_MAX 200
 
-static const char usage[] =
-    "usage: custos-attestor freeze --holdings F --account REF --reason TEXT\n"
-    "         " AT_KEY_USAGE "\n"
-    "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
-    "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-    "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
-    "       (at least one of --gateway and --export)";
-
 typedef struct freeze_args {
     at_sign_opts o;
     const char *reason, *valid_until;
 } freeze_args;
 
-static int parse_args(int argc, char **argv, freeze_args *a)
-{
-    static const struct option opts[] = {
-        {"reason", required_argument, NULL, 'r'}, {"valid-until", required_argument, NULL, 'v'},
-        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
-    memset(a, 0, sizeof *a);
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': a->reason = optarg; break;
-        case 'v': a->valid_until = optarg; break;
-        default:
-            if (at_sign_take_option(&a->o, c, optarg))
-                break;
-            at_cmd_error("%s", usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    const char *missing = at_sign_missing(&a->o);
-    if (missing == NULL && a->reason == NULL)
-        missing = "--reason";
-    if (missing != NULL) {
-        at_cmd_error("freeze: %s is required\n%s", missing, usage);
-        return AT_EXIT_INPUT;
-    }
-    if ((a->o.policy == NULL) == (a->valid_until == NULL)) {
-        at_cmd_error("freeze: give --policy or --valid-until, not both\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (a->o.gw.target == NULL && a->o.export_path == NULL) {
-        at_cmd_error("freeze: give --gateway, --export or both\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (optind != argc) {
-        at_cmd_error("freeze: unexpected argument '%s'\n%s", argv[optind], usage);
-        return AT_EXIT_INPUT;
-    }
-    return AT_EXIT_OK;
-}
+static const clopt freeze_options[] = {
+    {"reason", "TEXT", CLOPT_STR, offsetof(freeze_args, reason),
+     "why the account is frozen, one line for the operator's records"},
+    {"valid-until", "UNIXSECONDS", CLOPT_STR, offsetof(freeze_args, valid_until),
+     "the freeze's validUntil, instead of the policy's validity"},
+    {0}};
+static const clopt_set freeze_sets[] = {{freeze_options, 0}, AT_SIGN_SETS(freeze_args, o)};
+static const clopt_rule freeze_rules[] = {
+    AT_SIGN_RULES,
+    {CLOPT_REQUIRED, {"reason"}, NULL},
+    {CLOPT_ONE, {"policy", "valid-until"}, NULL},
+    {CLOPT_ANY, {"gateway", "export"}, NULL}};
+static const clopt_command freeze_cmd = {
+    .name = "freeze",
+    .usage = "usage: custos-attestor freeze --holdings F --account REF --reason TEXT\n"
+             "         " AT_KEY_USAGE "\n"
+             "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
+             "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
+             "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
+             "       (at least one of --gateway and --export)",
+    .summary = "voids the account's value at once (kind 2, signed by the custodian's key "
+               "alone), and submits and/or exports the freeze",
+    .sets = freeze_sets,
+    .n_sets = CLOPT_N(freeze_sets),
+    .rules = freeze_rules,
+    .n_rules = CLOPT_N(freeze_rules)};
 
 static custos_rc check_reason(const char *reason, custos_error *err)
 {
@@ -105,9 +82,9 @@ static custos_rc build(const freeze_args *a, custos_submission *s, custos_error 
 
 int at_cmd_freeze(int argc, char **argv)
 {
-    freeze_args a;
-    int status = parse_args(argc, argv, &a);
-    if (status != AT_EXIT_OK)
+    freeze_args a = {0};
+    int status;
+    if (!at_cmd_args(&freeze_cmd, argc, argv, &a, NULL, &status))
         return status;
     custos_submission s;
     memset(&s, 0, sizeof s);

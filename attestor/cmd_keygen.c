@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,13 +6,43 @@
 #include "custos/sig.h"
 #include "pkcs11.h"
 #include "signer.h"
+#include "signopts.h"
 
-static const char usage[] =
-    "usage: custos-attestor keygen --out FILE\n"
-    "       custos-attestor keygen --pkcs11-module SO --pkcs11-token LABEL --pkcs11-key LABEL\n"
-    "         [--pkcs11-pin-file F] [--import KEYFILE]";
+typedef struct keygen_args {
+    const char *out, *import;
+    at_key_spec key;
+} keygen_args;
 
-enum { KEYGEN_OUT = 'o', KEYGEN_IMPORT = 'i' };
+#define KEYGEN_MESSAGE                                                                      \
+    "give --out FILE, or the --pkcs11-* options of the token (--import only with them)"
+
+static const clopt keygen_options[] = {
+    {"out", "FILE", CLOPT_STR, offsetof(keygen_args, out),
+     "write a new key file there (mode 0600, never overwritten)"},
+    {"import", "KEYFILE", CLOPT_STR, offsetof(keygen_args, import),
+     "move this key file's key into the token instead of creating one there"},
+    {0}};
+static const clopt_set keygen_sets[] = {{keygen_options, 0},
+                                        {at_p11_options, offsetof(keygen_args, key)}};
+static const clopt_rule keygen_rules[] = {
+    {CLOPT_ANY, {"out", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},
+     KEYGEN_MESSAGE},
+    {CLOPT_CONFLICT, {"out", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},
+     KEYGEN_MESSAGE},
+    {CLOPT_NEEDS,
+     {"import", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},
+     KEYGEN_MESSAGE}};
+static const clopt_command keygen_cmd = {
+    .name = "keygen",
+    .usage = "usage: custos-attestor keygen --out FILE\n"
+             "       custos-attestor keygen --pkcs11-module SO --pkcs11-token LABEL "
+             "--pkcs11-key LABEL\n"
+             "         [--pkcs11-pin-file F] [--import KEYFILE]",
+    .summary = "a new signing key, in a file or in an HSM token; prints its address",
+    .sets = keygen_sets,
+    .n_sets = CLOPT_N(keygen_sets),
+    .rules = keygen_rules,
+    .n_rules = CLOPT_N(keygen_rules)};
 
 /* A new key file, or a key created in (or imported into) the token. */
 static custos_rc keygen(const char *out, const char *import, const at_key_spec *key,
@@ -40,31 +69,10 @@ static custos_rc keygen(const char *out, const char *import, const at_key_spec *
 
 int at_cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, KEYGEN_OUT},
-                                         {"import", required_argument, NULL, KEYGEN_IMPORT},
-                                         AT_KEY_OPTIONS,
-                                         {0, 0, 0, 0}};
-    const char *out = NULL, *import = NULL;
-    at_key_spec key = {0};
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == KEYGEN_OUT)
-            out = optarg;
-        else if (c == KEYGEN_IMPORT)
-            import = optarg;
-        else if (c == AT_OPT_KEY || !at_key_take_option(&key, c, optarg)) {
-            at_cmd_error("%s", usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    bool hsm = at_key_given(&key);
-    if (optind != argc || (out == NULL) == !hsm || (import != NULL && !hsm)) {
-        at_cmd_error("keygen: give --out FILE, or the --pkcs11-* options of the token "
-                     "(--import only with them)\n%s",
-                     usage);
-        return AT_EXIT_INPUT;
-    }
+    keygen_args a = {0};
+    int status;
+    if (!at_cmd_args(&keygen_cmd, argc, argv, &a, NULL, &status))
+        return status;
     custos_secp *ctx = custos_secp_new();
     if (ctx == NULL) {
         at_cmd_error("cannot create a secp256k1 context");
@@ -72,7 +80,7 @@ int at_cmd_keygen(int argc, char **argv)
     }
     uint8_t addr[CUSTOS_ADDRESS_LEN];
     custos_error err;
-    custos_rc rc = keygen(out, import, &key, ctx, addr, &err);
+    custos_rc rc = keygen(a.out, a.import, &a.key, ctx, addr, &err);
     custos_secp_free(ctx);
     if (rc != CUSTOS_OK) {
         at_cmd_error("keygen: %s", err.message);

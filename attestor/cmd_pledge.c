@@ -3,7 +3,6 @@
  * attestation for the current lender (zero values, asOf now) with this key, submits it and
  * clears the pledge once the gateway has ACCEPTED it: a release still waiting for a quorum
  * (PENDING) keeps the account pledged. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,97 +19,82 @@
 #include "signopts.h"
 #include "zeroatt.h"
 
-static const char pledge_usage[] =
-    "usage: custos-attestor pledge --account REF --beneficiary 0xADDR --registry F";
+typedef struct pledge_args {
+    const char *account, *beneficiary, *registry;
+} pledge_args;
+
+static const clopt pledge_options[] = {
+    {"account", "REF", CLOPT_STR, offsetof(pledge_args, account),
+     "the account's reference in the holdings file"},
+    {"beneficiary", "0xADDR", CLOPT_STR, offsetof(pledge_args, beneficiary),
+     "the lender the account's collateral is pledged to"},
+    {"registry", "F", CLOPT_STR, offsetof(pledge_args, registry), "the pledge registry file"},
+    {0}};
+static const clopt_set pledge_sets[] = {{pledge_options, 0}};
+static const clopt_rule pledge_rules[] = {
+    {CLOPT_REQUIRED, {"account", "beneficiary", "registry"},
+     "--account, --beneficiary and --registry, nothing else"}};
+static const clopt_command pledge_cmd = {
+    .name = "pledge",
+    .usage = "usage: custos-attestor pledge --account REF --beneficiary 0xADDR --registry F",
+    .summary = "records the account's one lender in the pledge registry",
+    .sets = pledge_sets,
+    .n_sets = CLOPT_N(pledge_sets),
+    .rules = pledge_rules,
+    .n_rules = CLOPT_N(pledge_rules)};
 
 int at_cmd_pledge(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"account", required_argument, NULL, 'a'}, {"beneficiary", required_argument, NULL, 'b'},
-        {"registry", required_argument, NULL, 'r'}, {0, 0, 0, 0}};
-    const char *account = NULL, *beneficiary = NULL, *registry = NULL;
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'a': account = optarg; break;
-        case 'b': beneficiary = optarg; break;
-        case 'r': registry = optarg; break;
-        default: at_cmd_error("%s", pledge_usage); return AT_EXIT_INPUT;
-        }
-    }
-    if (account == NULL || beneficiary == NULL || registry == NULL || optind != argc) {
-        at_cmd_error("pledge: --account, --beneficiary and --registry, nothing else\n%s",
-                     pledge_usage);
-        return AT_EXIT_INPUT;
-    }
+    pledge_args a = {0};
+    int status;
+    if (!at_cmd_args(&pledge_cmd, argc, argv, &a, NULL, &status))
+        return status;
     uint8_t ben[CUSTOS_ADDRESS_LEN];
     custos_error err;
-    if (custos_address_from_hex(beneficiary, ben, &err) != CUSTOS_OK) {
-        at_cmd_error("pledge: --beneficiary: '%.60s': %s", beneficiary, err.message);
+    if (custos_address_from_hex(a.beneficiary, ben, &err) != CUSTOS_OK) {
+        at_cmd_error("pledge: --beneficiary: '%.60s': %s", a.beneficiary, err.message);
         return AT_EXIT_INPUT;
     }
-    if (at_pledge_set(registry, account, ben, &err) != CUSTOS_OK) {
+    if (at_pledge_set(a.registry, a.account, ben, &err) != CUSTOS_OK) {
         at_cmd_error("pledge: %s", err.message);
         return AT_EXIT_INPUT;
     }
     char hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(ben, hex);
-    printf("%-12s %s\n%-12s %s\n", "reference", account, "pledged to", hex);
+    printf("%-12s %s\n%-12s %s\n", "reference", a.account, "pledged to", hex);
     return AT_EXIT_OK;
 }
-
-static const char release_usage[] =
-    "usage: custos-attestor release --account REF --registry F --holdings F\n"
-    "         " AT_KEY_USAGE "\n"
-    "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
-    "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-    "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]";
 
 typedef struct release_args {
     at_sign_opts o;
     const char *registry, *valid_until;
 } release_args;
 
-static int parse_release_args(int argc, char **argv, release_args *a)
-{
-    static const struct option opts[] = {
-        {"registry", required_argument, NULL, 'r'}, {"valid-until", required_argument, NULL, 'v'},
-        AT_SIGN_OPTIONS, {0, 0, 0, 0}};
-    memset(a, 0, sizeof *a);
-    int c;
-    optind = 0; /* glibc: rescan from the start, as each command parses its own argv */
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': a->registry = optarg; break;
-        case 'v': a->valid_until = optarg; break;
-        default:
-            if (at_sign_take_option(&a->o, c, optarg))
-                break;
-            at_cmd_error("%s", release_usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    const char *missing = at_sign_missing(&a->o);
-    if (missing == NULL && a->registry == NULL)
-        missing = "--registry";
-    /* The gateway is required: only its acknowledgement ends the pledge. */
-    if (missing == NULL && a->o.gw.target == NULL)
-        missing = "--gateway";
-    if (missing != NULL) {
-        at_cmd_error("release: %s is required\n%s", missing, release_usage);
-        return AT_EXIT_INPUT;
-    }
-    if ((a->o.policy == NULL) == (a->valid_until == NULL)) {
-        at_cmd_error("release: give --policy or --valid-until, not both\n%s", release_usage);
-        return AT_EXIT_INPUT;
-    }
-    if (optind != argc) {
-        at_cmd_error("release: unexpected argument '%s'\n%s", argv[optind], release_usage);
-        return AT_EXIT_INPUT;
-    }
-    return AT_EXIT_OK;
-}
+static const clopt release_options[] = {
+    {"registry", "F", CLOPT_STR, offsetof(release_args, registry),
+     "the pledge registry file: the release names its lender, and clears it once accepted"},
+    {"valid-until", "UNIXSECONDS", CLOPT_STR, offsetof(release_args, valid_until),
+     "the release's validUntil, instead of the policy's validity"},
+    {0}};
+static const clopt_set release_sets[] = {{release_options, 0}, AT_SIGN_SETS(release_args, o)};
+/* The gateway is required: only its acknowledgement ends the pledge. */
+static const clopt_rule release_rules[] = {AT_SIGN_RULES,
+                                           {CLOPT_REQUIRED, {"registry"}, NULL},
+                                           {CLOPT_REQUIRED, {"gateway"}, NULL},
+                                           {CLOPT_ONE, {"policy", "valid-until"}, NULL}};
+static const clopt_command release_cmd = {
+    .name = "release",
+    .usage = "usage: custos-attestor release --account REF --registry F --holdings F\n"
+             "         " AT_KEY_USAGE "\n"
+             "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
+             "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
+             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]",
+    .summary = "signs and submits a release of the account's pledge (kind 1), and clears the "
+               "pledge once the gateway has accepted it",
+    .sets = release_sets,
+    .n_sets = CLOPT_N(release_sets),
+    .rules = release_rules,
+    .n_rules = CLOPT_N(release_rules)};
 
 /* Everything but the sequence and the signature; *ben gets the pledge being released. */
 static custos_rc build_release(const release_args *a, custos_submission *s,
@@ -137,9 +121,9 @@ static custos_rc build_release(const release_args *a, custos_submission *s,
 
 int at_cmd_release(int argc, char **argv)
 {
-    release_args a;
-    int status = parse_release_args(argc, argv, &a);
-    if (status != AT_EXIT_OK)
+    release_args a = {0};
+    int status;
+    if (!at_cmd_args(&release_cmd, argc, argv, &a, NULL, &status))
         return status;
     custos_submission s;
     memset(&s, 0, sizeof s);

@@ -6,7 +6,6 @@
  * The sequence comes from the same state file as attest, keyed by the feed id. With
  * --gateway, the signed attestation and every leaf are then submitted (SubmitReserves), so
  * borrowers can also fetch their proof from the gateway (custos get-reserves-proof). */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,75 +26,49 @@
 #include "prices.h"
 #include "seqstate.h"
 #include "signer.h"
+#include "signopts.h"
 #include "valuation.h"
 
-static const char usage[] =
-    "usage: custos-attestor reserves --holdings F --prices F --policy F\n"
-    "         " AT_KEY_USAGE "\n"
-    "         --feed NAME --chain-id N --contract 0xADDR --state F --out-dir DIR\n"
-    "         [--now UNIXSECONDS] [--gateway HOST:PORT " AT_GATEWAY_USAGE "]";
-
 typedef struct reserves_args {
-    const char *holdings, *prices, *policy, *feed, *chain_id, *contract, *state, *out_dir, *now;
-    at_key_spec key;
-    at_gateway gw;
+    at_sign_opts o; /* without account and export */
+    const char *prices, *out_dir;
 } reserves_args;
 
-static int parse_args(int argc, char **argv, reserves_args *a)
-{
-    static const struct option opts[] = {
-        {"holdings", required_argument, NULL, 'h'}, {"prices", required_argument, NULL, 'p'},
-        {"policy", required_argument, NULL, 'P'},   {"feed", required_argument, NULL, 'f'},
-        {"chain-id", required_argument, NULL, 'c'}, {"contract", required_argument, NULL, 'C'},
-        {"state", required_argument, NULL, 's'},    {"out-dir", required_argument, NULL, 'o'},
-        {"now", required_argument, NULL, 'n'},      {"gateway", required_argument, NULL, 'g'},
-        AT_KEY_OPTIONS,                             AT_GATEWAY_OPTIONS,
-        {0, 0, 0, 0}};
-    memset(a, 0, sizeof *a);
-    optind = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h': a->holdings = optarg; break;
-        case 'p': a->prices = optarg; break;
-        case 'P': a->policy = optarg; break;
-        case 'f': a->feed = optarg; break;
-        case 'c': a->chain_id = optarg; break;
-        case 'C': a->contract = optarg; break;
-        case 's': a->state = optarg; break;
-        case 'o': a->out_dir = optarg; break;
-        case 'n': a->now = optarg; break;
-        case 'g': a->gw.target = optarg; break;
-        default:
-            if (at_key_take_option(&a->key, c, optarg) ||
-                at_gateway_take_option(&a->gw, c, optarg))
-                break;
-            at_cmd_error("%s", usage);
-            return AT_EXIT_INPUT;
-        }
-    }
-    const struct {
-        const char *value, *flag;
-    } required[] = {{a->holdings, "--holdings"}, {a->prices, "--prices"},
-                    {a->policy, "--policy"},     {a->feed, "--feed"},
-                    {a->chain_id, "--chain-id"}, {a->contract, "--contract"},
-                    {a->state, "--state"},       {a->out_dir, "--out-dir"}};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (required[i].value == NULL) {
-            at_cmd_error("reserves: %s is required\n%s", required[i].flag, usage);
-            return AT_EXIT_INPUT;
-        }
-    if (!at_key_given(&a->key)) {
-        at_cmd_error("reserves: --key or --pkcs11-module/--pkcs11-token/--pkcs11-key is "
-                     "required\n%s", usage);
-        return AT_EXIT_INPUT;
-    }
-    if (optind != argc) {
-        at_cmd_error("reserves: unexpected argument '%s'\n%s", argv[optind], usage);
-        return AT_EXIT_INPUT;
-    }
-    return AT_EXIT_OK;
-}
+static const clopt reserves_options[] = {
+    {"prices", "F", CLOPT_STR, offsetof(reserves_args, prices), "prices file (JSON)"},
+    {"out-dir", "DIR", CLOPT_STR, offsetof(reserves_args, out_dir),
+     "where reserves.json and the accounts' proof files are written"},
+    {0}};
+static const clopt_set reserves_sets[] = {
+    {reserves_options, 0},
+    {at_sign_options, offsetof(reserves_args, o)},
+    {at_key_options, offsetof(reserves_args, o.key)},
+    {at_p11_options, offsetof(reserves_args, o.key)},
+    {clopt_gateway_options, offsetof(reserves_args, o.gw)}};
+static const clopt_rule reserves_rules[] = {
+    {CLOPT_REQUIRED, {"holdings"}, NULL},
+    {CLOPT_REQUIRED, {"prices"}, NULL},
+    {CLOPT_REQUIRED, {"policy"}, NULL},
+    {CLOPT_REQUIRED, {"feed"}, NULL},
+    {CLOPT_REQUIRED, {"chain-id"}, NULL},
+    {CLOPT_REQUIRED, {"contract"}, NULL},
+    {CLOPT_REQUIRED, {"state"}, NULL},
+    {CLOPT_REQUIRED, {"out-dir"}, NULL},
+    {CLOPT_ANY,
+     {"key", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},
+     "--key or --pkcs11-module/--pkcs11-token/--pkcs11-key is required"}};
+static const clopt_command reserves_cmd = {
+    .name = "reserves",
+    .usage = "usage: custos-attestor reserves --holdings F --prices F --policy F\n"
+             "         " AT_KEY_USAGE "\n"
+             "         --feed NAME --chain-id N --contract 0xADDR --state F --out-dir DIR\n"
+             "         [--now UNIXSECONDS] [--gateway HOST:PORT " AT_GATEWAY_USAGE "]",
+    .summary = "signs the feed's total collateral over every account and writes one "
+               "inclusion proof per account; with --gateway, submits them",
+    .sets = reserves_sets,
+    .n_sets = CLOPT_N(reserves_sets),
+    .rules = reserves_rules,
+    .n_rules = CLOPT_N(reserves_rules)};
 
 /* Values every account into es (n = h->n_accounts) and the oldest price time into as_of. */
 static custos_rc value_all(const at_holdings *h, const at_prices *prices,
@@ -195,7 +168,7 @@ static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
     if (rc != CUSTOS_OK)
         return rc;
     custos_reserves_leaf(&e, leaf);
-    json_t *o = summary_json(a->feed, d, r, digest, sig);
+    json_t *o = summary_json(a->o.feed, d, r, digest, sig);
     json_t *arr = json_array();
     bool ok = o != NULL && arr != NULL;
     for (size_t k = 0; ok && k < np; k++)
@@ -223,10 +196,10 @@ static int submit(const reserves_args *a, const custos_domain *d, const custos_r
     custos_client *client = NULL;
     custos_error err;
     custos_error_clear(&err);
-    custos_rc rc = at_gateway_connect(&a->gw, 0, &client, &err);
+    custos_rc rc = at_gateway_connect(&a->o.gw, 0, &client, &err);
     bool duplicate = false;
     if (rc == CUSTOS_OK)
-        rc = custos_client_submit_reserves(client, a->feed, d, r, sig, 1, es, n, &duplicate,
+        rc = custos_client_submit_reserves(client, a->o.feed, d, r, sig, 1, es, n, &duplicate,
                                            NULL, &err);
     custos_client_free(client);
     if (rc == CUSTOS_OK) {
@@ -241,9 +214,9 @@ static int submit(const reserves_args *a, const custos_domain *d, const custos_r
 
 int at_cmd_reserves(int argc, char **argv)
 {
-    reserves_args a;
-    int status = parse_args(argc, argv, &a);
-    if (status != AT_EXIT_OK)
+    reserves_args a = {0};
+    int status;
+    if (!at_cmd_args(&reserves_cmd, argc, argv, &a, NULL, &status))
         return status;
     custos_submission ctx;
     memset(&ctx, 0, sizeof ctx);
@@ -260,17 +233,18 @@ int at_cmd_reserves(int argc, char **argv)
     custos_reserves_entry *es = NULL;
     custos_reserves r;
     memset(&r, 0, sizeof r);
-    custos_rc rc = at_context_parse(a.feed, a.chain_id, a.contract, a.now, &ctx, &now, &err);
+    custos_rc rc =
+        at_context_parse(a.o.feed, a.o.chain_id, a.o.contract, a.o.now, &ctx, &now, &err);
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&signer, &a.key, &err);
+        rc = at_signer_open(&signer, &a.o.key, &err);
     if (rc == CUSTOS_OK)
-        rc = at_holdings_load(a.holdings, &h, &err);
+        rc = at_holdings_load(a.o.holdings, &h, &err);
     if (rc == CUSTOS_OK)
         rc = at_prices_load(a.prices, &prices, &err);
     if (rc == CUSTOS_OK)
-        rc = at_policy_load(a.policy, &policy, &err);
+        rc = at_policy_load(a.o.policy, &policy, &err);
     if (rc == CUSTOS_OK && h.n_accounts == 0)
-        rc = custos_error_set(&err, CUSTOS_ERR_INVALID, "%s: no accounts", a.holdings);
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID, "%s: no accounts", a.o.holdings);
     if (rc == CUSTOS_OK) {
         es = calloc(h.n_accounts, sizeof *es);
         if (es == NULL)
@@ -284,9 +258,9 @@ int at_cmd_reserves(int argc, char **argv)
     if (rc == CUSTOS_OK && (stat(a.out_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
         rc = custos_error_set(&err, CUSTOS_ERR_IO, "--out-dir %s: not a directory", a.out_dir);
     /* Every input is checked before a sequence number is taken. */
-    custos_feed_id(a.feed, r.feed_id);
+    custos_feed_id(a.o.feed, r.feed_id);
     if (rc == CUSTOS_OK)
-        rc = at_seqstate_next(a.state, r.feed_id, &r.sequence, &err);
+        rc = at_seqstate_next(a.o.state, r.feed_id, &r.sequence, &err);
     uint8_t digest[32];
     custos_signature sig;
     if (rc == CUSTOS_OK) {
@@ -298,7 +272,7 @@ int at_cmd_reserves(int argc, char **argv)
                          h.accounts[i].ref, &err);
     if (rc == CUSTOS_OK)
         rc = write_json(a.out_dir, "reserves.json",
-                        summary_json(a.feed, &ctx.domain, &r, digest, &sig), &err);
+                        summary_json(a.o.feed, &ctx.domain, &r, digest, &sig), &err);
     if (rc == CUSTOS_OK) {
         char total[CUSTOS_U256_DEC_MAX], root[67], dig[67], addr[CUSTOS_ADDRESS_HEX_LEN];
         custos_u256_to_dec(&r.total_collateral, total, sizeof total);
@@ -307,11 +281,11 @@ int at_cmd_reserves(int argc, char **argv)
         custos_address_to_hex(signer.address, addr);
         printf("%-12s %s\n%-12s %s\n%-12s %llu\n%-12s %s\n%-12s %llu\n%-12s %llu\n%-12s %s\n"
                "%-12s %s\n",
-               "feed", a.feed, "total", total, "accounts", (unsigned long long)r.accounts,
+               "feed", a.o.feed, "total", total, "accounts", (unsigned long long)r.accounts,
                "root", root, "asOf", (unsigned long long)r.as_of, "sequence",
                (unsigned long long)r.sequence, "digest", dig, "signer", addr);
     }
-    if (rc == CUSTOS_OK && a.gw.target != NULL)
+    if (rc == CUSTOS_OK && a.o.gw.target != NULL)
         status = submit(&a, &ctx.domain, &r, &sig, es, h.n_accounts);
     at_signer_close(&signer);
     free(es);

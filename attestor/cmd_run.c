@@ -474,7 +474,25 @@ static void run_loop(run_state *st)
     }
 }
 
-static const char usage[] = "usage: custos-attestor run --config FILE.json";
+typedef struct run_args {
+    const char *config;
+} run_args;
+
+static const clopt run_options[] = {
+    {"config", "FILE.json", CLOPT_STR, offsetof(run_args, config),
+     "the daemon's config: gateway, holdings, prices, policy, key, spool, interval"},
+    {0}};
+static const clopt_set run_sets[] = {{run_options, 0}};
+static const clopt_rule run_rules[] = {{CLOPT_REQUIRED, {"config"}, NULL}};
+static const clopt_command run_cmd = {
+    .name = "run",
+    .usage = "usage: custos-attestor run --config FILE.json",
+    .summary = "the daemon: re-values, signs, spools and submits every account on an interval "
+               "and when the holdings change, until SIGTERM or SIGINT",
+    .sets = run_sets,
+    .n_sets = CLOPT_N(run_sets),
+    .rules = run_rules,
+    .n_rules = CLOPT_N(run_rules)};
 
 static custos_rc open_signer(run_state *st, custos_error *err)
 {
@@ -493,17 +511,17 @@ static custos_rc open_signer(run_state *st, custos_error *err)
 
 int at_cmd_run(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "--config") != 0) {
-        at_cmd_error("%s", usage);
-        return AT_EXIT_INPUT;
-    }
+    run_args a = {0};
+    int status;
+    if (!at_cmd_args(&run_cmd, argc, argv, &a, NULL, &status))
+        return status;
     run_state *st = calloc(1, sizeof *st);
     if (st == NULL) {
         at_cmd_error("run: out of memory");
         return AT_EXIT_INPUT;
     }
     custos_error err;
-    custos_rc rc = at_runconf_load(argv[2], &st->conf, &err);
+    custos_rc rc = at_runconf_load(a.config, &st->conf, &err);
     if (rc == CUSTOS_OK)
         rc = at_spool_open(st->conf.spool, &err);
     if (rc == CUSTOS_OK)

@@ -15,6 +15,19 @@ void at_cmd_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+bool at_cmd_args(const clopt_command *cmd, int argc, char **argv, void *args,
+                 clopt_list *operands, int *status)
+{
+    custos_error err;
+    clopt_status st = clopt_parse(cmd, argc, argv, args, operands, &err);
+    if (st == CLOPT_RUN) {
+        *status = AT_EXIT_OK;
+        return true;
+    }
+    *status = clopt_finish("custos-attestor", cmd, st, &err, cmd->usage);
+    return false;
+}
+
 custos_rc at_cmd_parse_u64(const char *flag, const char *text, uint64_t *out, custos_error *err)
 {
     if (text[0] < '0' || text[0] > '9')

@@ -1,7 +1,5 @@
 /* custos-attestor: values a custody account, signs the EIP-712 attestation, submits it. */
-#include <stdio.h>
-#include <string.h>
-
+#include "clopt.h"
 #include "cmd.h"
 #include "gwconn.h"
 
@@ -39,36 +37,18 @@ static const char usage[] =
     "                                        inclusion proof per account\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
+    "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable\n";
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return AT_EXIT_INPUT;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "keygen") == 0)
-        return at_cmd_keygen(argc - 1, argv + 1);
-    if (strcmp(cmd, "attest") == 0)
-        return at_cmd_attest(argc - 1, argv + 1);
-    if (strcmp(cmd, "cosign") == 0)
-        return at_cmd_cosign(argc - 1, argv + 1);
-    if (strcmp(cmd, "freeze") == 0)
-        return at_cmd_freeze(argc - 1, argv + 1);
-    if (strcmp(cmd, "pledge") == 0)
-        return at_cmd_pledge(argc - 1, argv + 1);
-    if (strcmp(cmd, "release") == 0)
-        return at_cmd_release(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return at_cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "reserves") == 0)
-        return at_cmd_reserves(argc - 1, argv + 1);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
-        return AT_EXIT_OK;
-    }
-    fprintf(stderr, "custos-attestor: unknown command '%s'\n%s", cmd, usage);
-    return AT_EXIT_INPUT;
+    static const clopt_entry commands[] = {
+        {"keygen", at_cmd_keygen, NULL},   {"attest", at_cmd_attest, NULL},
+        {"cosign", at_cmd_cosign, NULL},   {"freeze", at_cmd_freeze, NULL},
+        {"pledge", at_cmd_pledge, NULL},   {"release", at_cmd_release, NULL},
+        {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
+        {NULL, NULL, NULL}};
+    static const clopt_program attestor = {"custos-attestor", CUSTOS_VERSION, usage, commands};
+    return clopt_main(&attestor, argc, argv);
 }

@@ -4,18 +4,6 @@
 
 #include "custos/keyfile.h"
 
-bool at_key_take_option(at_key_spec *k, int opt, const char *arg)
-{
-    switch (opt) {
-    case AT_OPT_KEY: k->file = arg; return true;
-    case AT_OPT_PKCS11_MODULE: k->p11.module = arg; return true;
-    case AT_OPT_PKCS11_TOKEN: k->p11.token = arg; return true;
-    case AT_OPT_PKCS11_KEY: k->p11.key = arg; return true;
-    case AT_OPT_PKCS11_PIN_FILE: k->p11.pin_file = arg; return true;
-    default: return false;
-    }
-}
-
 static bool key_p11_given(const at_key_spec *k)
 {
     return k->p11.module != NULL || k->p11.token != NULL || k->p11.key != NULL ||

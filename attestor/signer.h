@@ -3,7 +3,6 @@
 #ifndef AT_SIGNER_H
 #define AT_SIGNER_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,29 +17,10 @@ typedef struct at_key_spec {
     at_p11_spec p11;
 } at_key_spec;
 
-/* getopt_long values, between the gateway transport options (0x100) and signopts (0x200). */
-enum {
-    AT_OPT_KEY = 0x180,
-    AT_OPT_PKCS11_MODULE,
-    AT_OPT_PKCS11_TOKEN,
-    AT_OPT_PKCS11_KEY,
-    AT_OPT_PKCS11_PIN_FILE
-};
-
-/* The entries to put in a command's option table (before its terminating zero entry). */
-#define AT_KEY_OPTIONS                                                                      \
-    {"key", required_argument, NULL, AT_OPT_KEY},                                           \
-        {"pkcs11-module", required_argument, NULL, AT_OPT_PKCS11_MODULE},                   \
-        {"pkcs11-token", required_argument, NULL, AT_OPT_PKCS11_TOKEN},                     \
-        {"pkcs11-key", required_argument, NULL, AT_OPT_PKCS11_KEY},                         \
-        {"pkcs11-pin-file", required_argument, NULL, AT_OPT_PKCS11_PIN_FILE}
-
 #define AT_KEY_USAGE                                                                        \
     "(--key F | --pkcs11-module SO --pkcs11-token LABEL --pkcs11-key LABEL\n"               \
     "           [--pkcs11-pin-file F])"
 
-/* Records one getopt_long result; false when it is not a key option. */
-bool at_key_take_option(at_key_spec *k, int opt, const char *arg);
 /* True when any key option was given. */
 bool at_key_given(const at_key_spec *k);
 

@@ -1,34 +1,39 @@
 #include "signopts.h"
 
-#include <stddef.h>
+const clopt at_sign_options[] = {
+    {"holdings", "F", CLOPT_STR, offsetof(at_sign_opts, holdings),
+     "the custody ledger's holdings file (JSON)"},
+    {"feed", "NAME", CLOPT_STR, offsetof(at_sign_opts, feed), "the feed to attest for"},
+    {"chain-id", "N", CLOPT_STR, offsetof(at_sign_opts, chain_id),
+     "chain id of the EIP-712 domain"},
+    {"contract", "0xADDR", CLOPT_STR, offsetof(at_sign_opts, contract),
+     "the adapter contract (the EIP-712 verifying contract)"},
+    {"state", "F", CLOPT_STR, offsetof(at_sign_opts, state),
+     "sequence state file (the next sequence is stored there before signing)"},
+    {"policy", "F", CLOPT_STR, offsetof(at_sign_opts, policy),
+     "valuation policy file (haircuts, price age, validity)"},
+    {"now", "UNIXSECONDS", CLOPT_STR, offsetof(at_sign_opts, now),
+     "the time to sign at (default: the system clock)"},
+    {0}};
 
-bool at_sign_take_option(at_sign_opts *o, int opt, const char *arg)
-{
-    switch (opt) {
-    case AT_OPT_HOLDINGS: o->holdings = arg; return true;
-    case AT_OPT_ACCOUNT: o->account = arg; return true;
-    case AT_OPT_FEED: o->feed = arg; return true;
-    case AT_OPT_CHAIN_ID: o->chain_id = arg; return true;
-    case AT_OPT_CONTRACT: o->contract = arg; return true;
-    case AT_OPT_STATE: o->state = arg; return true;
-    case AT_OPT_POLICY: o->policy = arg; return true;
-    case AT_OPT_NOW: o->now = arg; return true;
-    case AT_OPT_GATEWAY: o->gw.target = arg; return true;
-    case AT_OPT_EXPORT: o->export_path = arg; return true;
-    default:
-        return at_key_take_option(&o->key, opt, arg) || at_gateway_take_option(&o->gw, opt, arg);
-    }
-}
+const clopt at_account_options[] = {
+    {"account", "REF", CLOPT_STR, offsetof(at_sign_opts, account),
+     "the account's reference in the holdings file"},
+    {"export", "OUT.json", CLOPT_STR, offsetof(at_sign_opts, export_path),
+     "write the signed attestation (EIP-712 typed data) to this file"},
+    {0}};
 
-const char *at_sign_missing(const at_sign_opts *o)
-{
-    const struct {
-        const char *value, *flag;
-    } required[] = {{o->holdings, "--holdings"}, {o->account, "--account"},
-                    {o->feed, "--feed"},         {o->chain_id, "--chain-id"},
-                    {o->contract, "--contract"}, {o->state, "--state"}};
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (required[i].value == NULL)
-            return required[i].flag;
-    return at_key_given(&o->key) ? NULL : "--key";
-}
+const clopt at_key_options[] = {
+    {"key", "F", CLOPT_STR, offsetof(at_key_spec, file),
+     "the signing key file (custos-attestor keygen --out)"},
+    {0}};
+
+const clopt at_p11_options[] = {
+    {"pkcs11-module", "SO", CLOPT_STR, offsetof(at_key_spec, p11.module),
+     "the HSM's PKCS#11 module, for a key in a token"},
+    {"pkcs11-token", "LABEL", CLOPT_STR, offsetof(at_key_spec, p11.token), "the token's label"},
+    {"pkcs11-key", "LABEL", CLOPT_STR, offsetof(at_key_spec, p11.key),
+     "the key's label in the token"},
+    {"pkcs11-pin-file", "F", CLOPT_STR, offsetof(at_key_spec, p11.pin_file),
+     "file holding the token's PIN (default: CUSTOS_PKCS11_PIN)"},
+    {0}};

@@ -1,12 +1,13 @@
-/* The flags shared by the commands that sign an attestation of one account (attest,
- * freeze, release): where its data, key and sequence state are, its feed and domain, the
- * clock, and where the signed attestation goes. */
+/* The options shared by the commands that sign (attest, freeze, release, reserves): where
+ * the data, key and sequence state are, the feed and domain, the clock; for one account's
+ * attestation also the account and where the signed attestation goes. Declared once for
+ * the command-line parser (cli/clopt). */
 #ifndef AT_SIGNOPTS_H
 #define AT_SIGNOPTS_H
 
-#include <getopt.h>
-#include <stdbool.h>
+#include <stddef.h>
 
+#include "clopt.h"
 #include "gwconn.h"
 #include "signer.h"
 
@@ -17,39 +18,33 @@ typedef struct at_sign_opts {
     at_gateway gw;
 } at_sign_opts;
 
-/* getopt_long values, above every short option and the gateway's transport options. */
-enum {
-    AT_OPT_HOLDINGS = 0x200,
-    AT_OPT_ACCOUNT,
-    AT_OPT_FEED,
-    AT_OPT_CHAIN_ID,
-    AT_OPT_CONTRACT,
-    AT_OPT_STATE,
-    AT_OPT_POLICY,
-    AT_OPT_NOW,
-    AT_OPT_GATEWAY,
-    AT_OPT_EXPORT
-};
+/* --holdings, --feed, --chain-id, --contract, --state, --policy, --now: into at_sign_opts. */
+extern const clopt at_sign_options[];
+/* --account, --export: into at_sign_opts. */
+extern const clopt at_account_options[];
+/* --key: into at_key_spec. */
+extern const clopt at_key_options[];
+/* --pkcs11-module, --pkcs11-token, --pkcs11-key, --pkcs11-pin-file: into at_key_spec. */
+extern const clopt at_p11_options[];
 
-/* The entries to put in a command's option table (before its terminating zero entry). */
-#define AT_SIGN_OPTIONS                                                                     \
-    {"holdings", required_argument, NULL, AT_OPT_HOLDINGS},                                 \
-        {"account", required_argument, NULL, AT_OPT_ACCOUNT},                               \
-        {"feed", required_argument, NULL, AT_OPT_FEED},                                     \
-        {"chain-id", required_argument, NULL, AT_OPT_CHAIN_ID},                             \
-        {"contract", required_argument, NULL, AT_OPT_CONTRACT},                             \
-        {"state", required_argument, NULL, AT_OPT_STATE},                                   \
-        {"policy", required_argument, NULL, AT_OPT_POLICY},                                 \
-        {"now", required_argument, NULL, AT_OPT_NOW},                                       \
-        {"gateway", required_argument, NULL, AT_OPT_GATEWAY},                               \
-        {"export", required_argument, NULL, AT_OPT_EXPORT}, AT_KEY_OPTIONS, AT_GATEWAY_OPTIONS
+/* The sets of a command signing one account's attestation, whose argument struct type has
+ * its at_sign_opts in member. */
+#define AT_SIGN_SETS(type, member)                                                          \
+    {at_sign_options, offsetof(type, member)}, {at_account_options, offsetof(type, member)}, \
+        {at_key_options, offsetof(type, member.key)},                                       \
+        {at_p11_options, offsetof(type, member.key)},                                       \
+        {clopt_gateway_options, offsetof(type, member.gw)}
 
-/* Records one getopt_long result (the key and the gateway's transport options too); false
- * when it is none of these. */
-bool at_sign_take_option(at_sign_opts *o, int opt, const char *arg);
+/* The key, as a file or in a token; at_signer_open refuses both. */
+#define AT_KEY_RULE                                                                         \
+    {CLOPT_ANY,                                                                             \
+     {"key", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},             \
+     "--key is required"}
 
-/* The flag name of the first of holdings, account, feed, chain-id, contract, state and the
- * key (file or HSM) that was not given, or NULL when all were. */
-const char *at_sign_missing(const at_sign_opts *o);
+/* What every command signing one account's attestation requires, in the order reported. */
+#define AT_SIGN_RULES                                                                       \
+    {CLOPT_REQUIRED, {"holdings"}, NULL}, {CLOPT_REQUIRED, {"account"}, NULL},              \
+        {CLOPT_REQUIRED, {"feed"}, NULL}, {CLOPT_REQUIRED, {"chain-id"}, NULL},             \
+        {CLOPT_REQUIRED, {"contract"}, NULL}, {CLOPT_REQUIRED, {"state"}, NULL}, AT_KEY_RULE
 
 #endif

@@ -97,7 +97,11 @@ char *tu_read_file(const char *path)
     return buf;
 }
 
-int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
+/* Runs argv with stdout into out; stderr goes to err_fd, or to stdout's pipe when err_fd is
+ * RUN_MERGE, or stays the test's when it is RUN_INHERIT. */
+enum { RUN_INHERIT = -1, RUN_MERGE = -2 };
+
+static int run_capture(const char *const argv[], char *out, size_t cap, int err_fd)
 {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -105,8 +109,10 @@ int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(fds[1], STDOUT_FILENO);
-        if (merge_stderr)
+        if (err_fd == RUN_MERGE)
             dup2(fds[1], STDERR_FILENO);
+        else if (err_fd >= 0)
+            dup2(err_fd, STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
         execv(argv[0], (char *const *)argv);
@@ -135,6 +141,27 @@ int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
     while (waitpid(pid, &status, 0) < 0)
         assert_int_equal(errno, EINTR);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
+{
+    return run_capture(argv, out, cap, merge_stderr ? RUN_MERGE : RUN_INHERIT);
+}
+
+int tu_run_split(const char *const argv[], char *out, size_t out_cap, char *err,
+                 size_t err_cap)
+{
+    /* A file, not a second pipe: a child filling one pipe while the other is read would
+     * block. */
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int status = run_capture(argv, out, out_cap, fileno(f));
+    rewind(f);
+    size_t n = fread(err, 1, err_cap - 1, f);
+    assert_false(ferror(f));
+    err[n] = '\0';
+    fclose(f);
+    return status;
 }
 
 int tu_node(const char *script, const char *const args[], char *out, size_t cap)

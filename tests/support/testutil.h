@@ -25,6 +25,9 @@ char *tu_read_file(const char *path);
 /* Runs argv (argv[0] is a path), captures stdout (and stderr when merge_stderr) into out;
  * returns the exit status, or -1 if the child died from a signal. */
 int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr);
+/* Runs argv, stdout into out and stderr into err, each cut to its cap; returns as tu_run. */
+int tu_run_split(const char *const argv[], char *out, size_t out_cap, char *err,
+                 size_t err_cap);
 /* Runs `node tests/js/<script> args...` with the project's node_modules; returns its
  * exit status; stdout goes to out. */
 int tu_node(const char *script, const char *const args[], char *out, size_t cap);
