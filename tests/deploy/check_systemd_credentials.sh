@@ -5,7 +5,8 @@
 #
 # No systemd runs here, so each unit is reproduced as systemd 252 runs it, from the unit
 # file itself (LoadCredential=, Environment=, StateDirectory=, ExecStartPre=, ExecStart=,
-# UMask=): in a mount namespace of its own, the root-only source files are copied into
+# UMask=): in a mount namespace of its own (with /run and /var/lib shared by the units, as
+# on a host, and kept under the test's directory), the root-only source files are copied into
 # /run/credentials/UNIT (ramfs, mode 0400 and chowned to the unit's uid, or, where systemd
 # falls back to tmpfs, root-owned 0400 with an ACL for that uid, which shows as 0440),
 # the directory is made read-only, the StateDirectory= directories under /var/lib are
@@ -19,7 +20,9 @@
 #     the chain node), passes ExecStartPre's --check-config, serves TLS with client
 #     certificates (custos health with a reader certificate: SERVING; /healthz: 200) and
 #     publishes with the relayer key (publisher.start names its address).
-#  3. The spooled attestations reach the gateway (custos get-latest finds them).
+#  3. The spooled attestations reach the gateway (custos get-latest finds them); with the
+#     gateway running, custos-backup.service (the gateway's dynamic user, User=) backs the
+#     store up, the accepted attestations included.
 #  4. The same gateway with credentials on tmpfs with ACLs (root-owned, shown 0440).
 #  5. A PostgreSQL store with the drop-in custos-gateway-postgresql.conf: the password
 #     comes from the pgpass credential (password authentication), a wrong one is refused.
@@ -37,11 +40,11 @@ for tool in unshare setpriv setfacl openssl curl runuser; do
   command -v "$tool" > /dev/null || fail "$tool is missing (scripts/setup installs it)"
 done
 
+# shellcheck source=tests/deploy/pgserver.sh
+. "$src/tests/deploy/pgserver.sh"
 tmp=$(mktemp -d)
 chmod 0755 "$tmp"
 pids=()
-pg_data=""
-pg_bin=""
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do
@@ -50,9 +53,7 @@ cleanup() {
       wait "$pid" 2> /dev/null || true
     fi
   done
-  if [ -n "$pg_data" ]; then
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w stop > /dev/null 2>&1 || true
-  fi
+  pg_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -110,7 +111,6 @@ signer_key=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 relayer_key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 relayer_address=0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266
 pg_password="custos-$RANDOM$RANDOM"
-pg_port=""
 
 # The content of credential ID, as an administrator would put it at the unit's source path.
 make_credential() { # ID FILE
@@ -165,7 +165,7 @@ run_unit() {
   shift
   local unit
   unit=$(basename "${files[0]}")
-  local root=$tmp/ns/$unit
+  local root=$tmp/ns
   mkdir -p "$root/run" "$root/var-lib"
   local creds states envs umask mode
   creds=$(unit_values LoadCredential "${files[@]}" | tr '\n' ' ')
@@ -337,7 +337,7 @@ read -r -a at_cmd <<< "$(unit_command ExecStart "$at_unit" "$tmp/etc/attestor/at
 [ "${at_cmd[1]}" = run ] || fail "custos-attestor.service must run the daemon (custos-attestor run), not '${at_cmd[*]}'"
 run_unit ramfs "$at_uid" "$tmp/attestor.log" "$at_unit" -- "${at_cmd[@]}"
 at_pid=$unit_pid
-spool=$tmp/ns/custos-attestor.service/var-lib/custos-attestor/spool
+spool=$tmp/ns/var-lib/custos-attestor/spool
 spooled() { [ "$(find "$spool" -maxdepth 1 -name '0x*.json' | wc -l)" -ge 1 ] && grep -q unreachable "$tmp/attestor.log"; }
 wait_for 30 "the attestor signed and spooled with the gateway down" spooled ||
   { cat "$tmp/attestor.log" >&2; fail "no attestation in the attestor's spool"; }
@@ -367,6 +367,8 @@ health() {
 serving() { # LOG: the gateway serves and publishes with the relayer key
   wait_for 30 "the gateway serves TLS to a client certificate (custos health: SERVING)" health ||
     { cat "$1" >&2; fail "the gateway did not serve (its log is above)"; }
+  wait_for 10 "the metrics port is bound" test -s "$tmp/ports/metrics" ||
+    { cat "$1" >&2; fail "the gateway wrote no metrics port file"; }
   curl -sf "http://127.0.0.1:$(cat "$tmp/ports/metrics")/healthz" > /dev/null ||
     { cat "$1" >&2; fail "the metrics port's /healthz did not answer 200"; }
   grep -qi "publisher.start.*relayer $relayer_address" "$1" ||
@@ -386,6 +388,20 @@ drained() { latest ACME-FUND-001 && latest ACME-TREASURY-002 && ! spooled; }
 wait_for 30 "the attestations spooled while the gateway was down were accepted" drained ||
   { cat "$tmp/attestor.log" >&2; fail "the spool was not delivered to the gateway"; }
 stop_pid "$at_pid"
+
+# The backup unit while the gateway runs: as the gateway's dynamic user (User= names it,
+# so systemd gives both units one uid), it reads the store the gateway writes.
+bk_unit=$systemd_dir/custos-backup.service
+[ "$(unit_values User "$bk_unit")" = "$(basename "$gw_unit" .service)" ] ||
+  fail "custos-backup.service must run as custos-gateway.service's dynamic user (User=custos-gateway)"
+read -r -a bk_cmd <<< "$(unit_values ExecStart "$bk_unit" | sed "s|/usr/local/bin/custos-backup|$src/deploy/scripts/custos-backup|")"
+out=$(run_unit ramfs "$gw_uid" - "$bk_unit" -- "${bk_cmd[@]}") ||
+  { echo "$out" >&2; fail "custos-backup.service failed as the gateway's dynamic user"; }
+backups=("$tmp"/ns/var-lib/custos-backup/custos-*Z.db)
+[ -f "${backups[0]}" ] || { echo "$out" >&2; fail "custos-backup.service wrote no backup"; }
+[ "$(sqlite3 "${backups[0]}" "SELECT count(*) FROM accepted")" -ge 2 ] ||
+  fail "the backup lacks the attestations the gateway accepted"
+echo "ok: custos-backup.service backed the live store up: ${backups[0]##*/}"
 stop_pid "$gw_pid"
 
 # ---- 4. credentials on tmpfs with ACLs (root-owned, the mask shown as group read) ----
@@ -396,26 +412,8 @@ grep -q "credential /run/credentials/custos-gateway.service/gateway.key: mode 44
 stop_pid "$gw_pid"
 
 # ---- 5. PostgreSQL with the drop-in: the password from the pgpass credential ----
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-[ -x "$pg_bin/postgres" ] || fail "no PostgreSQL server under /usr/lib/postgresql (scripts/setup installs it)"
-pg_dir=$tmp/pg
-mkdir -m 0700 "$pg_dir"
-printf '%s\n' "$pg_password" > "$pg_dir/pwfile"
-chown -R postgres: "$pg_dir"
-runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -U custos --pwfile="$pg_dir/pwfile" \
-  --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync > "$tmp/initdb.log" 2>&1 ||
-  { cat "$tmp/initdb.log" >&2; fail "initdb failed"; }
-for _ in 1 2 3; do
-  pg_port=$(free_port)
-  if runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
-       -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir" start > /dev/null; then
-    pg_data=$pg_dir/data
-    break
-  fi
-done
-[ -n "$pg_data" ] || { cat "$pg_dir/server.log" >&2; fail "PostgreSQL did not start"; }
-runuser -u postgres -- psql -q -h "$pg_dir" -p "$pg_port" -U custos -d postgres \
-  -c "CREATE DATABASE custos" > /dev/null
+pg_start "$tmp/pg" "$pg_password"
+pg_psql "CREATE DATABASE custos"
 # The pgpass credential names this port: lay the sources out again.
 lay_out_sources "$gw_unit" "$pg_dropin"
 unit_values Environment "$pg_dropin" | grep -qx 'PGPASSFILE=%d/pgpass' ||
