@@ -173,6 +173,11 @@ run_unit() {
   mode=$(unit_values StateDirectoryMode "${files[@]}" | tail -n 1)
   umask=$(unit_values UMask "${files[@]}" | tail -n 1)
   envs=$(unit_values Environment "${files[@]}" | sed "s|%d|/run/credentials/$unit|g" | tr '\n' ' ')
+  # Not the unit's: the sanitizer run's options reach the binaries it checks.
+  local name
+  for name in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+    [ -z "${!name:-}" ] || envs="$envs $name=${!name}"
+  done
   local setup='
     set -euo pipefail
     fs=$1 uid=$2 unit=$3 root=$4 host=$5 creds=$6 states=$7 mode=$8 umask=$9 envs=${10}
