@@ -135,7 +135,8 @@ lay_out_sources() { # UNIT-FILE...
   local id path
   while IFS=: read -r id path; do
     [ -n "$id" ] && [ -n "$path" ] || fail "LoadCredential=$id:$path: expected ID:PATH"
-    mkdir -p -m 0700 "$host$(dirname "$path")"
+    mkdir -p "$host$(dirname "$path")"
+    chmod 0700 "$host$(dirname "$path")"
     make_credential "$id" "$host$path"
     chmod 0600 "$host$path"
   done < <(unit_values LoadCredential "$@")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the deploy checks that need a PostgreSQL server: initdb into a directory of
 # the caller's, postgres on 127.0.0.1 only, on a free port, run as the "postgres" user of
 # Debian's package (the server refuses root). Local (socket) connections are trusted;
