@@ -11,6 +11,8 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "custos/secretmode.h"
+
 /* A PIN file is one line; tokens take PINs far shorter than this. */
 #define P11_PIN_MAX 256
 #define P11_MAX_SLOTS 64
@@ -63,7 +65,8 @@ static custos_rc p11_fail(custos_error *err, CK_RV rv, const char *what)
                             p11_rv_name(rv), (unsigned long)rv);
 }
 
-/* The PIN: from an owner-only regular file (first line), else from CUSTOS_PKCS11_PIN. */
+/* The PIN: from a regular file closed as custos_secret_mode_check requires (first line),
+ * else from CUSTOS_PKCS11_PIN. */
 static custos_rc p11_read_pin(const char *path, char pin[P11_PIN_MAX + 1], size_t *len,
                               custos_error *err)
 {
@@ -96,12 +99,8 @@ static custos_rc p11_read_pin(const char *path, char pin[P11_PIN_MAX + 1], size_
                               strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "PIN file %s is not a regular file", path);
-    } else if ((st.st_mode & 077) != 0) {
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "PIN file %s has mode %04o: group or others may access it; run "
-                              "chmod 600 on it",
-                              path, (unsigned)(st.st_mode & 07777));
-    } else {
+    } else if ((rc = custos_secret_mode_check("PIN file", path, st.st_mode, st.st_uid,
+                                              geteuid(), err)) == CUSTOS_OK) {
         /* One byte past the limit tells a too-long file from a full one. */
         while (n < P11_PIN_MAX + 1) {
             ssize_t got = read(fd, pin + n, P11_PIN_MAX + 1 - n);

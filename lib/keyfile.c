@@ -1,4 +1,6 @@
-/* Secret keys on disk: one line "0x" + 64 lowercase hex digits, owner-only (0600).
+/* Secret keys on disk: one line "0x" + 64 lowercase hex digits, written owner-only (0600)
+ * and read when custos_secret_mode_check allows the mode (owner-only, or group-readable
+ * for root's or our own file, as Kubernetes and systemd credentials present it).
  * Nothing here ever puts key bytes or key text into an error message. */
 #include "custos/keyfile.h"
 
@@ -13,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <secp256k1.h>
 
+#include "custos/secretmode.h"
 #include "hexdigit.h"
 
 /* A key file is 67 bytes; anything much larger is not a key file. */
@@ -173,16 +176,14 @@ custos_rc custos_keyfile_read(const char *path, uint8_t seckey[CUSTOS_SECKEY_LEN
     } else if (!S_ISREG(st.st_mode)) {
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "key file %s is not a regular file",
                               path);
-    } else if ((st.st_mode & 077) != 0) {
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "key file %s has mode %04o: group or others may access it; run "
-                              "chmod 600 on it",
-                              path, (unsigned)(st.st_mode & 07777));
-    } else if (st.st_size > KEYFILE_MAX_BYTES) {
+    } else {
+        rc = custos_secret_mode_check("key file", path, st.st_mode, st.st_uid, geteuid(), err);
+    }
+    if (rc == CUSTOS_OK && st.st_size > KEYFILE_MAX_BYTES) {
         rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                               "key file %s is %lld bytes; a key file is at most %d", path,
                               (long long)st.st_size, KEYFILE_MAX_BYTES);
-    } else {
+    } else if (rc == CUSTOS_OK) {
         /* Read one byte past the limit in case the file grew after fstat. */
         while (len < sizeof text) {
             ssize_t n = read(fd, text + len, sizeof text - len);

@@ -11,6 +11,8 @@
 
 #include <openssl/crypto.h>
 
+#include "custos/secretmode.h"
+
 /* Large enough for a long chain or CA bundle; a bigger file is a mistake. */
 #define PEM_MAX_BYTES (1024 * 1024)
 
@@ -34,12 +36,13 @@ custos_rc custos_pem_read(const char *path, bool secret, char **out, custos_erro
         (void)close(fd);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: not a regular file", path);
     }
-    if (secret && (st.st_mode & 077) != 0) {
-        (void)close(fd);
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s: private key is accessible by group or others (mode %04o); "
-                                "run chmod 600 on it",
-                                path, (unsigned)(st.st_mode & 07777));
+    if (secret) {
+        custos_rc rc = custos_secret_mode_check("private key", path, st.st_mode, st.st_uid,
+                                                geteuid(), err);
+        if (rc != CUSTOS_OK) {
+            (void)close(fd);
+            return rc;
+        }
     }
     if (st.st_size <= 0 || st.st_size > PEM_MAX_BYTES) {
         (void)close(fd);

@@ -1,4 +1,4 @@
-/* secp256k1 secret keys on disk: one line "0x" + 64 hex digits, mode 0600. */
+/* secp256k1 secret keys on disk: one line "0x" + 64 hex digits, written with mode 0600. */
 #ifndef CUSTOS_KEYFILE_H
 #define CUSTOS_KEYFILE_H
 
@@ -14,8 +14,9 @@ extern "C" {
 /* Creates path (refuses to overwrite) with mode 0600, fsyncs it. */
 custos_rc custos_keyfile_write(const char *path, const uint8_t seckey[CUSTOS_SECKEY_LEN],
                                custos_error *err);
-/* Refuses files readable or writable by group or others, and anything but one key.
- * Error messages never contain key material. */
+/* Refuses files whose mode custos_secret_mode_check refuses (custos/secretmode.h: open to
+ * others, group-writable, or group-readable and owned by a third user), and anything but
+ * one key. Error messages never contain key material. */
 custos_rc custos_keyfile_read(const char *path, uint8_t seckey[CUSTOS_SECKEY_LEN],
                               custos_error *err);
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# deploy/container/Containerfile cannot be built here (no container engine), so check what
-# goes stale silently when the project grows: every directory the top-level CMakeLists.txt
-# adds is copied into the build stage; every pkg-config module (and OpenSSL) the build asks
-# for comes from a package the build stage installs; every shared library the gateway and
-# attestor load directly comes from a package the runtime stage installs.
+# deploy/container/Containerfile: building the image takes about 15 minutes, too long for
+# every test run (deploy/container/build-local.sh builds and runs it for real), so check
+# what goes stale silently when the project grows: the build stage copies the whole source
+# tree and .dockerignore leaves out nothing the build needs (and keeps secrets out); every
+# pkg-config module (and OpenSSL) the build asks for comes from a package the build stage
+# installs; every shared library the gateway, attestor and CLI load directly, and every
+# command custos-backup and the health check run, comes from a package the runtime stage
+# installs; the image installs the four commands, runs as a non-root user and has a
+# HEALTHCHECK of the metrics port's /healthz.
 set -euo pipefail
-: "${CUSTOS_SOURCE_DIR:?}" "${GATEWAY_BIN:?}" "${ATTESTOR_BIN:?}"
+: "${CUSTOS_SOURCE_DIR:?}" "${GATEWAY_BIN:?}" "${ATTESTOR_BIN:?}" "${CLI_BIN:?}"
 src=$CUSTOS_SOURCE_DIR
 containerfile=$src/deploy/container/Containerfile
+ignore=$src/.dockerignore
 problems=0
 problem() { echo "Containerfile: $*" >&2; problems=$((problems + 1)); }
 
@@ -34,13 +39,35 @@ package_of() {
   { dpkg -S "$path" 2>/dev/null || dpkg -S "$alt" 2>/dev/null || true; } | head -n 1 | cut -d: -f1
 }
 
-# 1. Sources: the first path component of every add_subdirectory() is COPYed.
-for dir in $(grep -oE 'add_subdirectory\([^) ]+' "$src/CMakeLists.txt" | cut -d'(' -f2 | cut -d/ -f1 | sort -u); do
-  grep -qE "^COPY $dir $dir\$" "$containerfile" || problem "the build adds $dir/ but the build stage does not COPY it"
+# 1. Sources: the build stage copies the build context whole, and .dockerignore excludes
+#    no directory the top-level CMakeLists.txt adds (nor cmake/, CMakeLists.txt or the
+#    backup script) but does exclude the compose stack's secrets and local build output.
+grep -qx 'COPY \. \.' "$containerfile" || problem "the build stage must COPY . . (the whole source tree)"
+[ -f "$ignore" ] || problem "no .dockerignore at the repository root (the build context)"
+ignored() { # PATH: whether a .dockerignore line matches it or a directory above it
+  local path=$1 pattern
+  while IFS= read -r pattern; do
+    pattern=${pattern%/}
+    case "$pattern" in '' | '#'*) continue ;; esac
+    pattern=${pattern#'**/'}
+    # shellcheck disable=SC2053 # glob match on purpose
+    [[ "$path" == $pattern || "$path" == $pattern/* || "$(basename "$path")" == $pattern ]] && return 0
+  done < "$ignore"
+  return 1
+}
+for dir in $(grep -oE 'add_subdirectory\([^) ]+' "$src/CMakeLists.txt" | cut -d'(' -f2 | cut -d/ -f1 | sort -u) \
+           cmake CMakeLists.txt deploy/scripts/custos-backup deploy/calendar; do
+  ! ignored "$dir" || problem ".dockerignore leaves out $dir, which the build needs"
+done
+for dir in deploy/container/secrets deploy/container/config build build-asan node_modules .git; do
+  ignored "$dir" || problem ".dockerignore must leave out $dir"
 done
 
 # 2. Build dependencies: each pkg-config module's .pc file, and OpenSSL's headers.
-modules=$(grep -rhoE 'IMPORTED_TARGET [a-z0-9_.+-]+' "$src/CMakeLists.txt" "$src"/*/CMakeLists.txt | awk '{print $2}' | sort -u)
+modules=$(grep -rhoE 'pkg_check_modules\([^)]*\)' "$src/CMakeLists.txt" "$src"/*/CMakeLists.txt |
+  sed -E 's/pkg_check_modules\(//; s/\)//' |
+  awk '{ for (i = 2; i <= NF; i++) if ($i != "REQUIRED" && $i != "IMPORTED_TARGET" && $i != "QUIET") print $i }' |
+  sort -u)
 for module in $modules; do
   pc="$(pkg-config --variable=pcfiledir "$module")/$module.pc"
   pkg=$(package_of "$pc")
@@ -78,7 +105,7 @@ if grep -qE 'NEEDED.*lib(a|ub|t)san' <<<"$dynamic"; then
   echo "Containerfile: runtime libraries not checked: these binaries are sanitizer builds"
   runtime_bins=""
 else
-  runtime_bins="$GATEWAY_BIN $ATTESTOR_BIN"
+  runtime_bins="$GATEWAY_BIN $ATTESTOR_BIN $CLI_BIN"
 fi
 for bin in $runtime_bins; do
   for lib in $(readelf -d "$bin" | awk '/NEEDED/ { gsub(/[][]/, "", $5); print $5 }'); do
@@ -92,12 +119,33 @@ for bin in $runtime_bins; do
   done
 done
 
+# 4. Commands run in the image: custos-backup's sqlite3 and pg_dump, the health check's
+#    curl (by the package that ships each here).
+for cmd in sqlite3 curl /usr/lib/postgresql/*/bin/pg_dump; do
+  path=$(command -v "$cmd" || true)
+  [ -n "$path" ] || { problem "$cmd is not installed here: cannot tell its package"; continue; }
+  pkg=$(package_of "$(readlink -f "$path")")
+  [ -n "$pkg" ] || { problem "cannot tell which package ships $cmd"; continue; }
+  grep -qx "$pkg" <<<"$runtime_closure" || problem "the image runs $cmd ($pkg), which the runtime stage does not install"
+done
+
+# 5. The image: the four commands installed, a non-root user, the gateway's health check.
+for bin in custos-gateway custos-attestor custos custos-backup; do
+  grep -qE "install -D -m 0755 .* /out/usr/local/bin/$bin( |\$)" "$containerfile" ||
+    problem "the image does not install /usr/local/bin/$bin"
+done
+grep -q -- '--target custos-gateway custos-attestor custos_cli' "$containerfile" ||
+  problem "the build stage must build custos-gateway, custos-attestor and custos_cli"
+grep -qE '^USER 10001:10001$' "$containerfile" || problem "the runtime stage must run as USER 10001:10001"
+awk '/^HEALTHCHECK/ { on = 1 } on { print } on && !/\\$/ { exit }' "$containerfile" |
+  grep -q 'http://127.0.0.1:9464/healthz' || problem "no HEALTHCHECK of http://127.0.0.1:9464/healthz"
+
 if [ "$problems" -gt 0 ]; then
   echo "$problems problem(s)" >&2
   exit 1
 fi
 if [ -n "$runtime_bins" ]; then
-  echo "Containerfile: sources, build packages and runtime libraries: ok"
+  echo "Containerfile: sources, build packages, runtime libraries and commands, health check: ok"
 else
-  echo "Containerfile: sources and build packages: ok"
+  echo "Containerfile: sources, build packages, commands, health check: ok"
 fi

@@ -1,6 +1,7 @@
-// Parses deploy/container/compose.yaml and deploy/k8s/*.yaml and checks them against
+// Parses deploy/container/compose.yaml and deploy/k8s/**/*.yaml and checks them against
 // JSON schemas of the fields this deployment relies on, then cross-checks what a schema
-// cannot see (selectors that match, ports that exist, keys that are placeholders).
+// cannot see (selectors that match, ports that exist, keys that are placeholders, Secret
+// file modes the key readers accept, images pinned to a version).
 // Usage: node check_manifests.mjs SOURCE_DIR
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,10 +35,80 @@ const httpProbe = {
   },
 };
 
+// A container of a workload that serves no probe (the attestor, a backup job).
+const plainContainer = {
+  type: 'object',
+  required: ['name', 'image', 'resources', 'securityContext'],
+  properties: {
+    image: str,
+    resources: { type: 'object', required: ['requests', 'limits'] },
+    securityContext: {
+      type: 'object',
+      required: ['allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'capabilities'],
+      properties: {
+        allowPrivilegeEscalation: { const: false },
+        readOnlyRootFilesystem: { const: true },
+      },
+    },
+  },
+};
+const podSpec = (container) => ({
+  type: 'object', required: ['containers', 'securityContext'],
+  properties: {
+    securityContext: {
+      type: 'object', required: ['runAsNonRoot'],
+      properties: { runAsNonRoot: { const: true } },
+    },
+    containers: { type: 'array', minItems: 1, items: container },
+  },
+});
+const podTemplate = (container) => ({
+  type: 'object', required: ['metadata', 'spec'],
+  properties: {
+    metadata: { type: 'object', required: ['labels'], properties: { labels } },
+    spec: podSpec(container),
+  },
+});
+
 const schemas = {
   'v1/ConfigMap': {
     type: 'object', required: ['metadata', 'data'],
-    properties: { metadata: meta, data: { type: 'object', required: ['gateway.ini'] } },
+    properties: { metadata: meta, data: { type: 'object', minProperties: 1 } },
+  },
+  'apps/v1/StatefulSet': {
+    type: 'object', required: ['metadata', 'spec'],
+    properties: {
+      metadata: meta,
+      spec: {
+        type: 'object', required: ['replicas', 'serviceName', 'selector', 'template', 'volumeClaimTemplates'],
+        properties: {
+          replicas: { const: 1 },
+          serviceName: str,
+          selector,
+          template: podTemplate(plainContainer),
+          volumeClaimTemplates: { type: 'array', minItems: 1 },
+        },
+      },
+    },
+  },
+  'batch/v1/CronJob': {
+    type: 'object', required: ['metadata', 'spec'],
+    properties: {
+      metadata: meta,
+      spec: {
+        type: 'object', required: ['schedule', 'concurrencyPolicy', 'jobTemplate'],
+        properties: {
+          schedule: str,
+          concurrencyPolicy: { const: 'Forbid' },
+          jobTemplate: {
+            type: 'object', required: ['spec'],
+            properties: {
+              spec: { type: 'object', required: ['template'], properties: { template: podTemplate(plainContainer) } },
+            },
+          },
+        },
+      },
+    },
   },
   'v1/Secret': {
     type: 'object', required: ['metadata', 'type', 'stringData'],
@@ -48,7 +119,8 @@ const schemas = {
     properties: {
       metadata: meta,
       spec: {
-        type: 'object', required: ['selector', 'ports'],
+        // ports: required unless headless (checked below)
+        type: 'object', required: ['selector'],
         properties: {
           selector: labels,
           ports: {
@@ -169,8 +241,10 @@ function validate(where, schema, doc) {
     for (const e of v.errors) fail(where, `${e.instancePath || '/'} ${e.message}`);
 }
 
-function parseAll(path) {
-  const docs = YAML.parseAllDocuments(readFileSync(path, 'utf8'));
+// Kubernetes reads its YAML as YAML 1.1, where 0440 is octal (file modes); compose files
+// are read as 1.2.
+function parseAll(path, version = '1.2') {
+  const docs = YAML.parseAllDocuments(readFileSync(path, 'utf8'), { version });
   for (const d of docs)
     if (d.errors.length) fail(path, d.errors.map((e) => e.message).join('; '));
   return docs.map((d) => d.toJS());
@@ -193,9 +267,40 @@ for (const [name, svc] of Object.entries(compose?.services ?? {})) {
       fail(composePath, `service ${name} mounts undeclared volume ${from}`);
   }
 }
-for (const name of ['gateway', 'attestor'])
+for (const name of ['gateway', 'attestor', 'backup'])
   if (!(compose?.services?.[name]?.cap_drop ?? []).includes('ALL'))
     fail(composePath, `service ${name} must drop all capabilities`);
+
+// Images: pinned to a version, never a floating tag. Anvil is the foundry release the
+// tests use (package.json); the Custos image is the project's version (CMakeLists.txt).
+const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
+const foundry = pkg.devDependencies?.['@foundry-rs/anvil-linux-amd64'] ?? pkg.dependencies?.['@foundry-rs/anvil-linux-amd64'];
+const version = /project\(custos VERSION ([0-9.]+)/.exec(readFileSync(join(src, 'CMakeLists.txt'), 'utf8'))?.[1];
+const pinned = (where, image) => {
+  const tag = /^[^@]+:([^:/@]+)$/.exec(image)?.[1];
+  if (!/@sha256:[0-9a-f]{64}$/.test(image) && (!tag || tag === 'latest'))
+    fail(where, `image ${image} is not pinned to a version tag or digest`);
+  if (/\/custos(:|@)/.test(image) && !image.endsWith(`:${version}`))
+    fail(where, `image ${image}: the Custos image is tagged with the project version ${version}`);
+};
+for (const [name, svc] of Object.entries(compose?.services ?? {}))
+  if (svc.image) pinned(`${composePath} service ${name}`, svc.image);
+if (compose?.services?.anvil?.image !== `ghcr.io/foundry-rs/foundry:v${foundry}`)
+  fail(composePath, `anvil must run ghcr.io/foundry-rs/foundry:v${foundry} (package.json's foundry), not ${compose?.services?.anvil?.image}`);
+
+// The gateway is health-checked through its metrics port; the attestor runs the daemon
+// with its spool in a volume, and no health check (it serves no port).
+const healthTest = (compose?.services?.gateway?.healthcheck?.test ?? []).join(' ');
+if (!/http:\/\/127\.0\.0\.1:9464\/healthz/.test(healthTest))
+  fail(composePath, 'service gateway needs a healthcheck of http://127.0.0.1:9464/healthz');
+const att = compose?.services?.attestor ?? {};
+if ([].concat(att.entrypoint ?? [], att.command ?? []).join(' ') !==
+    '/usr/local/bin/custos-attestor run --config /etc/custos/attestor/attestor.json')
+  fail(composePath, 'service attestor must run custos-attestor run --config /etc/custos/attestor/attestor.json');
+if (!(att.volumes ?? []).some((v) => /^[a-z-]+:\/var\/lib\/custos-attestor$/.test(String(v))))
+  fail(composePath, 'service attestor must keep /var/lib/custos-attestor (state, spool) in a volume');
+if (att.healthcheck?.disable !== true)
+  fail(composePath, "service attestor must disable the image's health check (it serves no port)");
 
 // ---- Kubernetes ----
 // Two sets: deploy/k8s/*.yaml (one gateway on SQLite), and deploy/k8s/replicas/*.yaml
@@ -203,13 +308,21 @@ for (const name of ['gateway', 'attestor'])
 // ServiceMonitor.
 const k8sDir = join(src, 'deploy/k8s');
 const yamlIn = (dir) => readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort().map((n) => join(dir, n));
+// Each set's objects, by kind: a number is the exact count, '+' one or more.
+const gatewayKinds = { Deployment: 1, Service: 1, ConfigMap: 1, Secret: '+', ServiceMonitor: 1,
+                       PodDisruptionBudget: 1, CronJob: 1, PersistentVolumeClaim: '+' };
 const sets = [
-  { name: 'deploy/k8s', files: yamlIn(k8sDir), replicas: false },
+  { name: 'deploy/k8s', files: yamlIn(k8sDir), replicas: false, kinds: gatewayKinds },
   {
     name: 'deploy/k8s/replicas',
     files: ['secret.yaml', 'service.yaml', 'servicemonitor.yaml'].map((n) => join(k8sDir, n))
       .concat(yamlIn(join(k8sDir, 'replicas'))),
     replicas: true,
+    kinds: gatewayKinds,
+  },
+  {
+    name: 'deploy/k8s/attestor', files: yamlIn(join(k8sDir, 'attestor')), attestor: true,
+    kinds: { StatefulSet: 1, Service: 1, ConfigMap: 1, Secret: '+' },
   },
 ];
 let nObjects = 0;
@@ -220,7 +333,7 @@ function checkSet(set) {
   const objects = [];
   for (const path of set.files) {
     const f = path.slice(k8sDir.length + 1);
-    for (const doc of parseAll(path)) {
+    for (const doc of parseAll(path, '1.1')) {
       if (doc == null) continue;
       const key = `${doc.apiVersion}/${doc.kind}`;
       const where = `${f} ${key} ${doc.metadata?.name}`;
@@ -230,10 +343,49 @@ function checkSet(set) {
     }
   }
   const byKind = (k) => objects.filter((o) => o.key.endsWith(`/${k}`)).map((o) => o.doc);
-  for (const kind of ['Deployment', 'Service', 'ConfigMap', 'Secret', 'ServiceMonitor',
-                      'PodDisruptionBudget'].concat(set.replicas ? [] : ['PersistentVolumeClaim']))
-    if (byKind(kind).length !== 1 && !(kind === 'Secret' && byKind(kind).length > 1))
-      failIn('', `expected one ${kind}, found ${byKind(kind).length}`);
+  const kinds = new Set(objects.map((o) => o.doc.kind));
+  for (const [kind, want] of Object.entries(set.kinds)) {
+    const n = byKind(kind).length;
+    if (want === '+' ? n < 1 : n !== want)
+      failIn('', `expected ${want === '+' ? 'at least one' : want} ${kind}, found ${n}`);
+    kinds.delete(kind);
+  }
+  for (const kind of kinds) failIn('', `unexpected ${kind}`);
+
+  // Every pod: the images pinned; Secret files mounted one by one (subPath: regular files,
+  // as the key readers require) with the mode they accept. The kubelet makes Secret files
+  // root-owned, their group the pod's fsGroup: a non-root pod reads them through that
+  // group, so fsGroup and defaultMode 0440 (owner and group read, nothing else), which
+  // custos_secret_mode_check accepts for a root-owned file.
+  const pods = [];
+  for (const o of objects) {
+    const d = o.doc;
+    const tmpl = d.kind === 'CronJob' ? d.spec?.jobTemplate?.spec?.template : d.spec?.template;
+    if (tmpl) pods.push({ name: `${d.kind} ${d.metadata?.name}`, spec: tmpl.spec ?? {} });
+  }
+  for (const pod of pods) {
+    const sc = pod.spec.securityContext ?? {};
+    for (const c of pod.spec.containers ?? []) {
+      pinned(`${set.name}: ${pod.name}`, c.image ?? '');
+      for (const m of c.volumeMounts ?? []) {
+        const v = (pod.spec.volumes ?? []).find((x) => x.name === m.name);
+        if (v?.secret && !m.subPath)
+          failIn(pod.name, `mount ${m.mountPath}: mount Secret files one by one (subPath); a whole Secret volume presents them as symbolic links, which the key readers refuse`);
+      }
+    }
+    for (const v of pod.spec.volumes ?? []) {
+      if (!v.secret) continue;
+      const modes = [v.secret.defaultMode ?? 0o644].concat((v.secret.items ?? []).map((i) => i.mode ?? v.secret.defaultMode ?? 0o644));
+      for (const mode of modes) {
+        const oct = '0' + mode.toString(8);
+        if (!(sc.runAsUser > 0) || sc.fsGroup === undefined || mode !== 0o440)
+          failIn(pod.name, `volume ${v.name}: Secret files are root-owned; a pod running as a non-root uid needs fsGroup and defaultMode 0440 to read them as Custos accepts (found runAsUser ${sc.runAsUser}, fsGroup ${sc.fsGroup}, mode ${oct})`);
+      }
+    }
+  }
+  for (const svc of byKind('Service'))
+    if (svc.spec?.clusterIP !== 'None' && !(svc.spec?.ports ?? []).length)
+      failIn(svc.metadata.name, 'a Service with a cluster IP needs ports');
   for (const dep of byKind('Deployment')) {
     const tmpl = dep.spec?.template;
     if (!sameLabels(dep.spec?.selector?.matchLabels ?? {}, tmpl?.metadata?.labels))
@@ -280,11 +432,11 @@ function checkSet(set) {
     for (const [k, v] of Object.entries({ ...(s.stringData ?? {}), ...(s.data ?? {}) }))
       if (!/PLACEHOLDER/.test(String(v)) || /[0-9a-fA-F]{64}/.test(String(v)))
         failIn(s.metadata.name, `${k} must be a placeholder, never key material`);
-  for (const cm of byKind('ConfigMap'))
+  for (const cm of byKind('ConfigMap').filter((c) => c.data?.['gateway.ini'] !== undefined))
     if (!/^\[metrics\]\s*\nlisten = 0\.0\.0\.0:9464/m.test(cm.data?.['gateway.ini'] ?? ''))
       failIn(cm.metadata.name, 'gateway.ini must serve [metrics] on 0.0.0.0:9464 (the metrics port)');
   // The cluster's gateway serves TLS and requires client certificates: never plaintext.
-  for (const cm of byKind('ConfigMap')) {
+  for (const cm of byKind('ConfigMap').filter((c) => c.data?.['gateway.ini'] !== undefined)) {
     const ini = cm.data?.['gateway.ini'] ?? '';
     const tls = /^\[tls\]\s*\n((?:[a-z_]+ = .*\n)+)/m.exec(ini);
     if (!tls || !/^cert = /m.test(tls[1]) || !/^key = /m.test(tls[1]) || !/^client_ca = /m.test(tls[1]))
@@ -327,6 +479,78 @@ function checkSet(set) {
     for (const pdb of byKind('PodDisruptionBudget'))
       if (pdb.spec?.minAvailable !== undefined && pdb.spec.minAvailable >= spec.replicas)
         failIn(pdb.metadata.name, 'minAvailable leaves no pod to evict');
+  }
+
+  // The backup job backs up the store of the gateway's config. SQLite: beside the gateway
+  // (same node, same claim: one writer, read through the same kernel's locks). PostgreSQL:
+  // pg_dump with the password from the Secret.
+  for (const job of byKind('CronJob')) {
+    const ini = byKind('ConfigMap')[0]?.data?.['gateway.ini'] ?? '';
+    const store = /^store = (.*)$/m.exec(ini)?.[1];
+    const pod = job.spec?.jobTemplate?.spec?.template?.spec ?? {};
+    const c = (pod.containers ?? [])[0] ?? {};
+    const argv = [].concat(c.command ?? [], c.args ?? []);
+    const at = argv.indexOf('--store');
+    if (argv[0] !== '/usr/local/bin/custos-backup' || at < 0 || argv[at + 1] !== store)
+      failIn(job.metadata.name, `must run /usr/local/bin/custos-backup --store ${store} (the gateway's store)`);
+    if (!argv.includes('--dir') || !argv.includes('--keep'))
+      failIn(job.metadata.name, 'custos-backup needs --dir and --keep (retention)');
+    const dep = byKind('Deployment')[0];
+    const depLabels = dep?.spec?.template?.metadata?.labels ?? {};
+    if (byKind('Service').some((svc) => sameLabels(svc.spec?.selector ?? {}, job.spec?.jobTemplate?.spec?.template?.metadata?.labels)))
+      failIn(job.metadata.name, "the backup pods' labels must not match the gateway Service's selector");
+    if (set.replicas) {
+      const pw = (c.env ?? []).find((e) => e.name === 'PGPASSWORD');
+      if (!pw?.valueFrom?.secretKeyRef)
+        failIn(job.metadata.name, 'PGPASSWORD must come from a Secret (secretKeyRef)');
+      continue;
+    }
+    const claim = (dep?.spec?.template?.spec?.volumes ?? []).find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
+    if (!(pod.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claim))
+      failIn(job.metadata.name, `must mount the gateway's claim ${claim}`);
+    const terms = pod.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    if (!terms.some((t) => t.topologyKey === 'kubernetes.io/hostname' && sameLabels(t.labelSelector?.matchLabels ?? {}, depLabels)))
+      failIn(job.metadata.name, "a SQLite backup must run on the gateway's node (required podAffinity on kubernetes.io/hostname)");
+  }
+
+  // The attestor: the daemon, with every file its attestor.json names mounted where it
+  // says (keys from Secrets, inputs from the ConfigMap's directory, state and spool on the
+  // StatefulSet's claim).
+  for (const sts of byKind('StatefulSet')) {
+    const pod = sts.spec?.template?.spec ?? {};
+    const c = (pod.containers ?? [])[0] ?? {};
+    const argv = [].concat(c.command ?? [], c.args ?? []);
+    const cfgAt = argv.indexOf('--config');
+    if (argv[0] !== '/usr/local/bin/custos-attestor' || argv[1] !== 'run' || cfgAt < 0)
+      failIn(sts.metadata.name, 'must run /usr/local/bin/custos-attestor run --config FILE');
+    const cfgPath = argv[cfgAt + 1] ?? '';
+    const mounts = c.volumeMounts ?? [];
+    const cfgMount = mounts.find((m) => cfgPath.startsWith(m.mountPath + '/'));
+    const cmVol = (pod.volumes ?? []).find((v) => v.name === cfgMount?.name && v.configMap);
+    const cm = byKind('ConfigMap').find((x) => x.metadata.name === cmVol?.configMap?.name);
+    const cfgName = cfgPath.slice((cfgMount?.mountPath ?? '').length + 1);
+    let conf = null;
+    try { conf = JSON.parse(cm?.data?.[cfgName] ?? ''); } catch (e) {
+      failIn(sts.metadata.name, `${cfgPath}: not in a mounted ConfigMap, or not JSON (${e.message})`);
+      continue;
+    }
+    const secretMount = (path) => mounts.find((m) => m.mountPath === path &&
+      (pod.volumes ?? []).some((v) => v.name === m.name && v.secret));
+    for (const k of ['key', 'tls_ca', 'tls_cert', 'tls_key'])
+      if (!secretMount(conf[k]))
+        failIn(sts.metadata.name, `attestor.json ${k} ${conf[k]} is no Secret file mounted in the pod`);
+    for (const k of ['holdings', 'prices', 'policy'])
+      if (conf[k] && (conf[k].startsWith('/') || !(conf[k] in cm.data)))
+        failIn(sts.metadata.name, `attestor.json ${k} ${conf[k]} is not a file of the ConfigMap beside it`);
+    const claims = (sts.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name);
+    for (const k of ['state', 'spool'])
+      if (!mounts.some((m) => claims.includes(m.name) && String(conf[k]).startsWith(m.mountPath + '/')))
+        failIn(sts.metadata.name, `attestor.json ${k} ${conf[k]} is not on the StatefulSet's claim`);
+    const svc = byKind('Service').find((x) => x.metadata.name === sts.spec?.serviceName);
+    if (!svc || svc.spec?.clusterIP !== 'None' || !sameLabels(svc.spec?.selector ?? {}, sts.spec?.template?.metadata?.labels))
+      failIn(sts.metadata.name, `serviceName ${sts.spec?.serviceName}: needs a headless Service selecting its pod`);
+    if (!sameLabels(sts.spec?.selector?.matchLabels ?? {}, sts.spec?.template?.metadata?.labels))
+      failIn(sts.metadata.name, 'selector does not match the pod template labels');
   }
   return objects.length;
 }

@@ -378,7 +378,7 @@ static void test_client_options_checked(void **state)
     assert_int_equal(custos_client_open(&mixed, &c, &err), CUSTOS_ERR_INVALID);
     char key[1200];
     tls_path(t, "acme.key", key, sizeof key);
-    assert_int_equal(chmod(key, 0640), 0);
+    assert_int_equal(chmod(key, 0660), 0);
     custos_client_options open_key = {.target = t->f.target, .cert_file = cert, .key_file = key};
     assert_int_equal(custos_client_open(&open_key, &c, &err), CUSTOS_ERR_INVALID);
     assert_non_null(strstr(err.message, "chmod 600"));

@@ -77,7 +77,9 @@ static void test_key_file_example(void **state)
     at_runconf *c = calloc(1, sizeof *c);
     assert_non_null(c);
     load_or_fail(EXAMPLES "/attestor.json", c);
-    assert_string_equal(c->key, "/etc/custos/attestor.key");
+    assert_string_equal(c->key, "/run/credentials/custos-attestor.service/signer.key");
+    assert_string_equal(c->tls_key, "/run/credentials/custos-attestor.service/attestor.key");
+    assert_string_equal(c->spool, "/var/lib/custos-attestor/spool");
     assert_string_equal(c->pkcs11_module, "");
     free(c);
 }
@@ -92,8 +94,8 @@ static void test_hsm_example(void **state)
     assert_string_equal(c->pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
     assert_string_equal(c->pkcs11_token, "custos");
     assert_string_equal(c->pkcs11_key, "acme-ops-1");
-    assert_string_equal(c->pkcs11_pin_file, "/etc/custos/pkcs11.pin");
-    assert_string_equal(c->tls_cert, "/etc/custos/tls/acme-attestor.crt");
+    assert_string_equal(c->pkcs11_pin_file, "/run/credentials/custos-attestor.service/pkcs11.pin");
+    assert_string_equal(c->tls_cert, "/run/credentials/custos-attestor.service/attestor.crt");
     assert_false(c->insecure);
     free(c);
 }

@@ -1,5 +1,6 @@
-/* Key files: created 0600 and never overwritten; read only when owner-only, regular,
- * small and holding exactly one valid key; no message ever shows the key. */
+/* Key files: created 0600 and never overwritten; read only when closed to others (owner-only,
+ * or group-readable without group write), regular, small and holding exactly one valid key;
+ * no message ever shows the key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,7 +129,7 @@ static void test_loose_modes_refused(void **state)
         mode_t mode;
         const char *text;
     } cases[] = {
-        {0640, "0640"}, {0644, "0644"}, {0604, "0604"}, {0660, "0660"},
+        {0644, "0644"}, {0604, "0604"}, {0660, "0660"}, {0650, "0650"},
         {0601, "0601"}, {0620, "0620"}, {0666, "0666"}, {0700 | 0004, "0704"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -144,6 +145,25 @@ static void test_loose_modes_refused(void **state)
             fail_msg("mode %s: message lacks the file, mode or remedy: %s", cases[i].text,
                      err.message);
         assert_no_key(&err);
+    }
+}
+
+/* Owner-only, and group-readable without group write when the file is ours (the rule of
+ * custos/secretmode.h; test_secretmode covers root's and a third user's files). */
+static void test_closed_modes_read(void **state)
+{
+    fixture *f = *state;
+    static const mode_t modes[] = {0600, 0400, 0640, 0440};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char path[1024], name[32];
+        snprintf(name, sizeof name, "mode-%04o.key", (unsigned)modes[i]);
+        path_in(f, name, path, sizeof path);
+        write_with_mode(path, "0x" KEY_HEX "\n", modes[i]);
+        uint8_t out[32];
+        custos_error err = {0};
+        if (custos_keyfile_read(path, out, &err) != CUSTOS_OK)
+            fail_msg("mode %04o refused: %s", (unsigned)modes[i], err.message);
+        assert_memory_equal(out, f->key, 32);
     }
 }
 
@@ -245,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_overwrite_refused),
         cmocka_unit_test(test_invalid_key_not_written),
         cmocka_unit_test(test_loose_modes_refused),
+        cmocka_unit_test(test_closed_modes_read),
         cmocka_unit_test(test_contents),
         cmocka_unit_test(test_not_a_key_file),
     };
