@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, attest_args *a)
 
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
-                               bool **matured, custos_error *err)
+                               at_position_detail **details, custos_error *err)
 {
     at_holdings holdings;
     at_prices prices;
@@ -118,7 +118,7 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
                                                           &policy, account, &prices, err);
     if (rc == CUSTOS_OK)
         rc = at_valuation_attestation(holdings.custodian, account, &prices, &policy, now, s,
-                                      matured, err);
+                                      details, err);
     at_policy_free(&policy);
     at_prices_free(&prices);
     at_holdings_free(&holdings);
@@ -142,9 +142,9 @@ int at_cmd_attest(int argc, char **argv)
         at_context_parse(a.o.feed, a.o.chain_id, a.o.contract, a.o.now, &s, &now, &err);
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, &a.o.key, &err);
-    bool *matured = NULL;
+    at_position_detail *details = NULL;
     if (rc == CUSTOS_OK)
-        rc = value_account(&a, now, &s, &matured, &err);
+        rc = value_account(&a, now, &s, &details, &err);
     /* One lender per collateral: the ledger's beneficiary must be the registered pledge. */
     if (rc == CUSTOS_OK && a.registry != NULL)
         rc = at_pledge_check(a.registry, a.o.account, s.att.beneficiary, &err);
@@ -159,7 +159,7 @@ int at_cmd_attest(int argc, char **argv)
     if (rc != CUSTOS_OK) {
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
-        free(matured);
+        free(details);
         return AT_EXIT_INPUT;
     }
     s.n_sigs = 1;
@@ -168,12 +168,8 @@ int at_cmd_attest(int argc, char **argv)
     printf("%-12s %s\n", "reference", a.o.account);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    /* Matured Treasuries count at par until redeemed: the custodian should know. */
-    for (size_t i = 0; i < s.n_positions; i++)
-        if (matured[i])
-            printf("%-12s %s: at or past maturity, valued at par\n", "matured",
-                   s.positions[i].asset_id);
-    free(matured);
+    at_report_positions(stdout, &s, details);
+    free(details);
     status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
     custos_submission_clear(&s);
     return status;

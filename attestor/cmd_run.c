@@ -385,11 +385,11 @@ static void attest_account(run_state *st, const at_holdings *h, const at_account
                                       policy, account, &fetched, &err);
         prices = &fetched;
     }
-    bool *matured = NULL;
+    at_position_detail *details = NULL;
     if (rc == CUSTOS_OK)
-        rc = at_valuation_attestation(h->custodian, account, prices, policy, wall, &s, &matured,
+        rc = at_valuation_attestation(h->custodian, account, prices, policy, wall, &s, &details,
                                       &err);
-    free(matured);
+    free(details);
     at_prices_free(&fetched);
     if (rc == CUSTOS_OK && st->conf.registry[0] != '\0')
         rc = at_pledge_check(st->conf.registry, account->ref, s.att.beneficiary, &err);

@@ -150,12 +150,7 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
     }
     if (rc != CUSTOS_OK)
         return rc;
-    if (!out->ttl_in_business_days && !out->age_in_business_days) {
-        if (json_object_get(root, "calendar") != NULL)
-            return at_json_fail(err, file, "calendar",
-                                "no *_business_days limit uses the calendar");
-        return CUSTOS_OK;
-    }
+    /* Always: Treasuries settle T+1 on it, whatever the limits are counted in. */
     return load_calendar(file, root, out, err);
 }
 

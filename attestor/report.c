@@ -45,6 +45,42 @@ void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t 
     fprintf(out, "%-12s %zu\n", "signatures", s->n_sigs);
 }
 
+void at_report_positions(FILE *out, const custos_submission *s,
+                         const at_position_detail *details)
+{
+    for (size_t i = 0; i < s->n_positions; i++) {
+        const at_position_detail *d = &details[i];
+        if (!d->dated)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = details[j].dated && details[j].trade_date == d->trade_date;
+        if (seen)
+            continue;
+        char trade[CUSTOS_ISO_DATE_LEN], settle[CUSTOS_ISO_DATE_LEN];
+        custos_day_format(d->trade_date, trade);
+        custos_day_format(d->settlement, settle);
+        fprintf(out, "%-12s %s (T+1 of prices dated %s, New York)\n", "settlement", settle,
+                trade);
+    }
+    for (size_t i = 0; i < s->n_positions; i++) {
+        const at_position_detail *d = &details[i];
+        if (d->matured) {
+            /* Matured Treasuries count at par until redeemed: the custodian should know. */
+            fprintf(out, "%-12s %s: at or past maturity on the settlement date, valued at par\n",
+                    "matured", s->positions[i].asset_id);
+        } else if (d->dated && !custos_u256_is_zero(&d->accrued)) {
+            char text[CUSTOS_U256_DEC_MAX], settle[CUSTOS_ISO_DATE_LEN];
+            if (custos_fixed_format(&d->accrued, CUSTOS_MONEY_DECIMALS, text, sizeof text) !=
+                CUSTOS_OK)
+                snprintf(text, sizeof text, "?");
+            custos_day_format(d->settlement, settle);
+            fprintf(out, "%-12s %s: %s USD to %s\n", "accrued", s->positions[i].asset_id, text,
+                    settle);
+        }
+    }
+}
+
 void at_report_answer(FILE *out, const custos_submit_result *r)
 {
     if (r->grpc_status != 0) {

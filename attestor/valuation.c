@@ -30,8 +30,9 @@ static custos_rc coupon_date(custos_day maturity, int k, custos_day *out, custos
     return custos_day_from_civil(cy, cm, cd, out, err);
 }
 
-/* Accrued interest, actual/actual ICMA with semi-annual coupons, floored to 18 decimals:
- * face x coupon/2 x days(last coupon, settlement) / days(last coupon, next coupon). */
+/* Interest accrued to the settlement date, actual/actual ICMA with semi-annual coupons,
+ * floored to 18 decimals: face x coupon/2 x days(last coupon, settlement) / days(last
+ * coupon, next coupon). */
 static custos_rc accrued_interest(const at_holding *h, custos_day settle, custos_u256 *out,
                                   custos_error *err)
 {
@@ -81,13 +82,15 @@ static const char *haircut_class(const at_holding *h, const at_policy *policy, c
     return h->maturity > horizon ? "long_bond" : h->asset_class;
 }
 
-/* Price per unit of quantity and value of one holding at the settlement date. */
-static custos_rc value_instrument(const at_holding *h, const at_price *price, custos_day settle,
-                                  custos_position *pos, bool *matured, custos_error *err)
+/* Price per unit of quantity and value of one holding for its settlement date. */
+static custos_rc value_instrument(const at_holding *h, const at_price *price,
+                                  custos_position *pos, at_position_detail *d, custos_error *err)
 {
     custos_u256 unit, hundred;
     u256(&unit, UNIT);
     u256(&hundred, 100);
+    custos_day settle = d->settlement;
+    bool *matured = &d->matured;
     *matured = h->instrument != AT_MMF && h->maturity <= settle;
     if (h->instrument == AT_MMF) {
         pos->price = price->price; /* NAV per share */
@@ -118,6 +121,7 @@ static custos_rc value_instrument(const at_holding *h, const at_price *price, cu
     if (h->instrument == AT_BILL)
         return CUSTOS_OK;
     custos_rc rc = accrued_interest(h, settle, &accrued, err);
+    d->accrued = accrued;
     if (rc == CUSTOS_OK && custos_u256_add(&pos->value, &pos->value, &accrued) != CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_OVERFLOW,
                               "value of %s with accrued interest does not fit in 256 bits",
@@ -127,7 +131,7 @@ static custos_rc value_instrument(const at_holding *h, const at_price *price, cu
 
 static custos_rc value_position(const at_account *account, const at_holding *h,
                                 const at_prices *prices, const at_policy *policy, uint64_t now,
-                                custos_position *pos, bool *matured, uint64_t *as_of,
+                                custos_position *pos, at_position_detail *d, uint64_t *as_of,
                                 custos_error *err)
 {
     const at_price *price = at_prices_find(prices, h->asset);
@@ -138,12 +142,25 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     custos_error aerr;
     if (at_policy_check_price_age(policy, h->asset, price->as_of, now, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
-    /* Settlement is the price's New York date: the accrued interest matches the quote. */
-    custos_day settle;
-    if (custos_ny_day(price->as_of, &settle, &aerr) != CUSTOS_OK)
+    memset(d, 0, sizeof *d);
+    if (custos_ny_day(price->as_of, &d->trade_date, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: price of %s: %s", account->ref,
                                 h->asset, aerr.message);
-    const char *cls = haircut_class(h, policy, settle);
+    /* Fund shares need no settlement date: shares x NAV. */
+    d->settlement = d->trade_date;
+    if (h->instrument != AT_MMF) {
+        d->dated = true;
+        if (custos_calendar_settlement_date(&policy->calendar, d->trade_date, &d->settlement,
+                                            &aerr) != CUSTOS_OK) {
+            char iso[CUSTOS_ISO_DATE_LEN];
+            custos_day_format(d->trade_date, iso);
+            return custos_error_set(err, aerr.code,
+                                    "account %s: instrument %s priced on %s has no T+1 "
+                                    "settlement date: %s",
+                                    account->ref, h->asset, iso, aerr.message);
+        }
+    }
+    const char *cls = haircut_class(h, policy, d->settlement);
     uint32_t bps;
     if (!at_policy_haircut(policy, cls, &bps))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -154,7 +171,7 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     strcpy(pos->asset_id, h->asset);
     pos->quantity = h->quantity;
     pos->haircut_bps = bps;
-    if (value_instrument(h, price, settle, pos, matured, &aerr) != CUSTOS_OK)
+    if (value_instrument(h, price, pos, d, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
     *as_of = price->as_of;
     return CUSTOS_OK;
@@ -169,10 +186,10 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
         return custos_error_set(err, CUSTOS_ERR_INVALID, "account %s: no positions to value",
                                 account->ref);
     custos_position *ps = calloc(account->n_holdings, sizeof *ps);
-    bool *matured = calloc(account->n_holdings, sizeof *matured);
-    if (ps == NULL || matured == NULL) {
+    at_position_detail *details = calloc(account->n_holdings, sizeof *details);
+    if (ps == NULL || details == NULL) {
         free(ps);
-        free(matured);
+        free(details);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "account %s: out of memory", account->ref);
     }
     custos_u256 gross, collateral;
@@ -184,7 +201,7 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
         uint64_t as_of = 0;
         custos_u256 haircut_value;
         rc = value_position(account, &account->holdings[i], prices, policy, now, &ps[i],
-                            &matured[i], &as_of, err);
+                            &details[i], &as_of, err);
         if (rc != CUSTOS_OK)
             break;
         if (as_of < oldest)
@@ -225,11 +242,11 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     }
     if (rc != CUSTOS_OK) {
         free(ps);
-        free(matured);
+        free(details);
         return rc;
     }
     out->positions = ps;
-    out->matured = matured;
+    out->details = details;
     out->n_positions = account->n_holdings;
     out->gross = gross;
     out->collateral = collateral;
@@ -241,14 +258,14 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
 void at_valuation_clear(at_valuation *v)
 {
     free(v->positions);
-    free(v->matured);
+    free(v->details);
     memset(v, 0, sizeof *v);
 }
 
 custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
                                    const at_prices *prices, const at_policy *policy,
-                                   uint64_t now, custos_submission *s, bool **matured,
-                                   custos_error *err)
+                                   uint64_t now, custos_submission *s,
+                                   at_position_detail **details, custos_error *err)
 {
     at_valuation val;
     memset(&val, 0, sizeof val);
@@ -265,8 +282,8 @@ custos_rc at_valuation_attestation(const char *custodian, const at_account *acco
         s->att.valid_until = val.valid_until;
         s->positions = val.positions;
         s->n_positions = val.n_positions;
-        *matured = val.matured;
-        val.matured = NULL;
+        *details = val.details;
+        val.details = NULL;
         val.positions = NULL;
         val.n_positions = 0;
     }

@@ -1,13 +1,16 @@
-/* Values one custody account at the New York date of each price (the settlement date):
+/* Values one custody account. A price is observed on its New York date, the trade date;
+ * Treasuries settle T+1 on the bond-market calendar (custos_calendar_settlement_date), and
+ * are valued as bought for that settlement date:
  *   bill       face x price / 100 (price quoted per 100 of face, e.g. "98.765")
- *   note, bond face x clean price / 100 (e.g. "99.53125") + accrued interest, actual/actual
- *              ICMA, semi-annual coupons on the maturity's day of month (custos_position's
- *              price is the clean price per unit of face: value - quantity x price is the
- *              accrued interest)
+ *   note, bond face x clean price / 100 (e.g. "99.53125") + interest accrued to the
+ *              settlement date, actual/actual ICMA, semi-annual coupons on the maturity's
+ *              day of month (custos_position's price is the clean price per unit of face:
+ *              value - quantity x price is the accrued interest)
  *   mmf        shares x NAV
- * A Treasury at or past maturity is valued at par and flagged in `matured`. Each step floors
- * to 18 decimals. Haircuts per asset class from the policy ("long_bond" for notes and bonds
- * beyond its long_bond_years), totals, and the observation time of the oldest price. */
+ * A Treasury at or past maturity on the settlement date is valued at par and flagged. Each
+ * step floors to 18 decimals. Haircuts per asset class from the policy ("long_bond" for
+ * notes and bonds beyond its long_bond_years), totals, and the observation time of the
+ * oldest price. */
 #ifndef AT_VALUATION_H
 #define AT_VALUATION_H
 
@@ -22,9 +25,18 @@
 #include "policy.h"
 #include "prices.h"
 
+/* How one position was valued, for the report. */
+typedef struct at_position_detail {
+    bool dated;              /* a Treasury: the dates and accrued interest below apply */
+    custos_day trade_date;   /* the price's New York date */
+    custos_day settlement;   /* T+1 on the bond-market calendar */
+    custos_u256 accrued;     /* interest accrued to the settlement date (18 decimals) */
+    bool matured;            /* at or past maturity on the settlement date: valued at par */
+} at_position_detail;
+
 typedef struct at_valuation {
     custos_position *positions; /* one per holding, in the holdings' order */
-    bool *matured;              /* per position: at or past maturity, valued at par */
+    at_position_detail *details; /* one per position */
     size_t n_positions;
     custos_u256 gross;      /* sum of values before haircuts */
     custos_u256 collateral; /* sum of values after haircuts */
@@ -43,11 +55,11 @@ void at_valuation_clear(at_valuation *v);
 
 /* Values the account and fills s->att (all but the sequence: the account id from custodian
  * and ref, the beneficiary the holdings name, kind 0, the values, the positions root, asOf,
- * validUntil) and s->positions (owned by s); *matured (malloc'd, one per position) flags
- * Treasuries valued at par. */
+ * validUntil) and s->positions (owned by s); *details (malloc'd, one per position) says how
+ * each was valued. */
 custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
                                    const at_prices *prices, const at_policy *policy,
-                                   uint64_t now, custos_submission *s, bool **matured,
-                                   custos_error *err);
+                                   uint64_t now, custos_submission *s,
+                                   at_position_detail **details, custos_error *err);
 
 #endif

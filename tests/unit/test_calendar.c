@@ -492,7 +492,7 @@ static void test_policy_in_business_days(void **state)
     }
     at_policy_free(&pol);
 
-    /* Both forms of one limit, a calendar nobody uses, a missing calendar file. */
+    /* Both forms of one limit, missing calendar files. */
     static const struct {
         const char *doc, *needle;
     } bad[] = {
@@ -502,9 +502,10 @@ static void test_policy_in_business_days(void **state)
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_business_days\":0,"
          "\"max_price_age_seconds\":60}",
          "policy.json: ttl_business_days: "},
+        /* Limits in seconds still settle Treasuries on the calendar: it is read. */
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_seconds\":60,\"max_price_age_seconds\":60,"
-         "\"calendar\":\"cal.txt\"}",
-         "policy.json: calendar: no *_business_days limit uses the calendar"},
+         "\"calendar\":\"no-such-cal.txt\"}",
+         "no-such-cal.txt: cannot open"},
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_business_days\":1,"
          "\"max_price_age_seconds\":60,\"calendar\":\"no-such-calendar.txt\"}",
          "/etc/custos/no-such-calendar.txt: cannot open"},
