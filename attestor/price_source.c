@@ -181,11 +181,25 @@ custos_rc at_price_sources_merge(const at_prices *sources, const char *const *ur
             values[s] = p->price;
             if (p->as_of < oldest)
                 oldest = p->as_of;
+            const at_price *first = at_prices_find(&sources[0], asset);
+            /* A median of a price and a yield, or of two index ratios, means nothing. */
+            if (p->kind != first->kind || p->has_index_ratio != first->has_index_ratio ||
+                p->has_accrual_rate != first->has_accrual_rate ||
+                (p->has_index_ratio &&
+                 custos_u256_cmp(&p->index_ratio, &first->index_ratio) != 0) ||
+                (p->has_accrual_rate &&
+                 custos_u256_cmp(&p->accrual_rate, &first->accrual_rate) != 0))
+                rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                      "account %s: price sources %s and %s quote %s differently "
+                                      "(a price or a discount yield, the index ratio or the "
+                                      "accrual rate): nothing signed",
+                                      account->ref, urls[0], urls[s], asset);
         }
         if (rc != CUSTOS_OK)
             break;
         qsort(values, n, sizeof values[0], cmp_u256);
         at_price *m = &out->items[out->n];
+        *m = *at_prices_find(&sources[0], asset);
         strcpy(m->asset, asset);
         m->as_of = oldest;
         custos_u256 two, spread, limit, bps, scale;

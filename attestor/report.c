@@ -65,19 +65,22 @@ void at_report_positions(FILE *out, const custos_submission *s,
     }
     for (size_t i = 0; i < s->n_positions; i++) {
         const at_position_detail *d = &details[i];
-        if (d->matured) {
-            /* Matured Treasuries count at par until redeemed: the custodian should know. */
-            fprintf(out, "%-12s %s: at or past maturity on the settlement date, valued at par\n",
-                    "matured", s->positions[i].asset_id);
-        } else if (d->dated && !custos_u256_is_zero(&d->accrued)) {
-            char text[CUSTOS_U256_DEC_MAX], settle[CUSTOS_ISO_DATE_LEN];
-            if (custos_fixed_format(&d->accrued, CUSTOS_MONEY_DECIMALS, text, sizeof text) !=
-                CUSTOS_OK)
-                snprintf(text, sizeof text, "?");
-            custos_day_format(d->settlement, settle);
+        if (!d->dated || (custos_u256_is_zero(&d->accrued) && !d->redeemed))
+            continue;
+        char text[CUSTOS_U256_DEC_MAX], settle[CUSTOS_ISO_DATE_LEN];
+        if (custos_fixed_format(&d->accrued, CUSTOS_MONEY_DECIMALS, text, sizeof text) !=
+            CUSTOS_OK)
+            snprintf(text, sizeof text, "?");
+        custos_day_format(d->settlement, settle);
+        /* A position maturing before it can settle counts as its redemption: the custodian
+         * should see it go. */
+        if (d->redeemed)
+            fprintf(out, "%-12s %s: matures by its settlement date %s, valued at par plus its "
+                    "final coupon %s USD\n", "redemption", s->positions[i].asset_id, settle,
+                    text);
+        else
             fprintf(out, "%-12s %s: %s USD to %s\n", "accrued", s->positions[i].asset_id, text,
                     settle);
-        }
     }
 }
 

@@ -12,7 +12,8 @@
 /* Account, feed, sequence, values in USD, validity window, digest, signature count. */
 void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t digest[32]);
 /* How the Treasuries were valued: per trade date its T+1 settlement date, per coupon
- * security the interest accrued to it, and the positions valued at par at maturity. */
+ * security the interest accrued to it, and the positions maturing by their settlement date,
+ * valued at par plus their final coupon. */
 void at_report_positions(FILE *out, const custos_submission *s,
                          const at_position_detail *details);
 /* "gateway      ACCEPTED 2/2 signatures, cursor 7", or the refusal reason and detail. */

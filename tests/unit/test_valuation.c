@@ -1,7 +1,10 @@
 /* Valuation of a custody account: exact values and haircuts worked out by hand (fund shares,
- * bills, notes and bonds with interest accrued to the T+1 settlement date, matured
- * positions, the long-bond class), totals, the oldest price as asOf, and every refusal (no
- * price, stale, future, no haircut, expired on arrival, overflow). */
+ * bills quoted as a discount yield, notes and bonds with interest accrued to the T+1
+ * settlement date, first coupon periods, TIPS with their index ratio, floating-rate notes,
+ * positions maturing by their settlement date, the long-bond class), totals, the oldest
+ * price as asOf, and every refusal (no price, stale, future, no haircut, expired on arrival,
+ * overflow, what the valuer cannot value: an unknown class, a quote of the wrong kind, a
+ * first coupon period without its dated date, a matured position). */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -75,7 +78,8 @@ static void world_init(world *w, const char *quantity, const char *cls, const ch
     w->holding.instrument = strcmp(cls, "bill") == 0   ? AT_BILL
                             : strcmp(cls, "note") == 0 ? AT_NOTE
                             : strcmp(cls, "bond") == 0 ? AT_BOND
-                                                       : AT_MMF;
+                            : strcmp(cls, "mmf") == 0  ? AT_MMF
+                                                       : AT_UNKNOWN;
     /* Treasuries of the generic cases: 5% coupon (unused by bills), maturing far ahead. */
     fixed(&w->holding.coupon, "5");
     custos_error err;
@@ -146,7 +150,7 @@ static void test_single_positions(void **state)
         assert_int_equal(v.as_of, NOW - 3600);
         assert_int_equal(v.valid_until, NOW - 3600 + 259200);
         assert_false(v.details[0].dated);
-        assert_false(v.details[0].matured);
+        assert_false(v.details[0].redeemed);
         at_valuation_clear(&v);
     }
 }
@@ -160,7 +164,7 @@ static const struct {
     const char *name, *cls, *face, *coupon, *maturity, *price;
     uint64_t as_of;
     const char *leaf_price, *value, *settlement;
-    bool matured;
+    bool redeemed;
 } treasury_cases[] = {
     /* 5,000,000 x 98.765 / 100; no coupon. */
     {"bill", "bill", "5000000", "0", "2027-01-21", "98.765", CLOSE, "0.98765", "4938250",
@@ -187,11 +191,13 @@ static const struct {
      * on the 16th: nothing has accrued yet. */
     {"settling on the coupon date", "bond", "2000000", "4.625", "2054-05-16", "96.515625",
      CLOSE - 7 * 86400, "0.96515625", "1930312.5", "2026-11-16", false},
-    /* Matured before the settlement date: par, no price used, flagged. */
-    {"matured bill", "bill", "2500000", "0", "2026-11-19", "99.99", CLOSE, "1", "2500000",
-     "2026-11-23", true},
-    {"note maturing on the trade date", "note", "3000000", "2.5", "2026-11-20", "99.5", CLOSE,
-     "1", "3000000", "2026-11-23", true},
+    /* Maturing on its settlement date, Monday 2026-11-23, after its trade date: it cannot
+     * be delivered before it pays out, so it is worth its redemption: the bill par, the
+     * note par plus its final coupon 1,000,000 x 4% / 2 = 20,000. The price is not used. */
+    {"bill maturing by the settlement date", "bill", "2500000", "0", "2026-11-23", "99.99",
+     CLOSE, "1", "2500000", "2026-11-23", true},
+    {"note maturing by the settlement date", "note", "1000000", "4", "2026-11-23", "99.5",
+     CLOSE, "1", "1020000", "2026-11-23", true},
     /* A percent price with 18 decimals floors at the leaf: 99.999999999999999999 / 100. */
     {"floored leaf price", "bill", "1", "0", "2027-01-21", "99.999999999999999999", CLOSE,
      "0.999999999999999999", "0.999999999999999999", "2026-11-23", false},
@@ -227,7 +233,7 @@ static void test_treasuries(void **state)
         if (strcmp(settle, treasury_cases[i].settlement) != 0)
             fail_msg("%s: settles %s, want %s", treasury_cases[i].name, settle,
                      treasury_cases[i].settlement);
-        assert_int_equal(v.details[0].matured, treasury_cases[i].matured);
+        assert_int_equal(v.details[0].redeemed, treasury_cases[i].redeemed);
         at_valuation_clear(&v);
     }
 }
@@ -290,6 +296,219 @@ static void test_accrual_to_settlement(void **state)
         /* The leaf keeps the clean price: value - quantity x price is the accrued interest. */
         assert_usd(&v.positions[0].price, "1.00234375");
         at_valuation_clear(&v);
+    }
+}
+
+/* One position and its quote, read from the holdings and price files' JSON as the attestor
+ * reads them, valued at NOW with a zero haircut for every class. */
+static custos_rc value_json(const char *position, const char *quote, at_valuation *v,
+                            custos_error *err)
+{
+    char holdings[1024], prices[512];
+    snprintf(holdings, sizeof holdings,
+             "{\"custodian\":\"acme\",\"accounts\":[{\"ref\":\"ACCT\",\"beneficiary\":\"0x0\","
+             "\"positions\":[{\"asset\":\"US0000000001\",\"quantity\":\"%s}]}]}",
+             position);
+    snprintf(prices, sizeof prices, "{\"prices\":{\"US0000000001\":{%s}}}", quote);
+    at_holdings h;
+    at_prices p;
+    if (at_holdings_parse("holdings.json", holdings, strlen(holdings), &h, err) != CUSTOS_OK)
+        fail_msg("holdings: %s", err->message);
+    if (at_prices_parse("prices.json", prices, strlen(prices), &p, err) != CUSTOS_OK)
+        fail_msg("prices: %s", err->message);
+    static at_haircut cuts[] = {{"bill", 0}, {"note", 0}, {"bond", 0}, {"tips", 0},
+                                {"frn", 0},  {"mmf", 0},  {"strip", 0}};
+    at_policy pol;
+    memset(&pol, 0, sizeof pol);
+    pol.haircuts = cuts;
+    pol.n_haircuts = sizeof cuts / sizeof cuts[0];
+    pol.ttl_seconds = 31536000;
+    pol.max_price_age_seconds = 31536000;
+    pol.calendar = calendar;
+    custos_rc rc = at_valuation_compute(&h.accounts[0], &p, &pol, NOW, v, err);
+    at_holdings_free(&h);
+    at_prices_free(&p);
+    return rc;
+}
+
+/* Every class priced at the close of Friday 2026-11-20 (as_of 1795208400), settling Monday
+ * 2026-11-23, worked out by hand:
+ *
+ * Bill from a discount yield: 10,000,000 face maturing 2027-05-20, discount yield 4.10%.
+ *   days(settlement, maturity) = 7 + 31 + 31 + 28 + 31 + 30 + 20 = 178
+ *   discount = 4.10 x 178 / 360 = 2.0272222...: rounded up, 2.027222222222222223
+ *   price = 100 - 2.027222222222222223 = 97.972777777777777777
+ *   value = 10,000,000 x 97.972777777777777777 / 100 = 9,797,277.7777777777777
+ *
+ * TIPS: 5,000,000 original face, 1.875% maturing 2034-07-15 (coupons 15 January and 15
+ * July), real clean price 98.5, index ratio 1.02345 for the settlement date.
+ *   inflation-adjusted principal = 5,000,000 x 1.02345 = 5,117,250
+ *   clean value = 5,117,250 x 98.5 / 100 = 5,040,491.25
+ *   period 2026-07-15 .. 2027-01-15 = 184 days, accrued 16 + 31 + 30 + 31 + 23 = 131 days
+ *   accrued = 5,117,250 x 1.875% / 2 x 131 / 184 = 47,974.21875 x 131 / 184
+ *           = 34,155.557914402173913043 (floored)
+ *   value = 5,074,646.807914402173913043; the leaf's price per unit of face is
+ *   1.02345 x 98.5 / 100 = 1.00809825
+ *
+ * Floating-rate note: 20,000,000 face maturing 2028-10-31 (interest 31 January, 30 April,
+ * 31 July, 31 October), clean price 100.02, accrual_rate 4.2% (index plus spread).
+ *   clean value = 20,000,000 x 100.02 / 100 = 20,004,000
+ *   accrued since 2026-10-31: 23 days, actual/360
+ *   accrued = 20,000,000 x 4.2% x 23 / 360 = 19,320,000 / 360 = 53,666.666666666666666666
+ *   value = 20,057,666.666666666666666666 */
+static void test_instrument_classes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *position, *quote, *leaf_price, *principal, *accrued, *value;
+    } cases[] = {
+        {"bill, discount yield", "10000000\",\"class\":\"bill\",\"maturity\":\"2027-05-20\"",
+         "\"discount_yield\":\"4.10\",\"as_of\":1795208400", "0.979727777777777777",
+         "10000000", "0", "9797277.7777777777777"},
+        {"bill, the same price quoted", "10000000\",\"class\":\"bill\",\"maturity\":\"2027-05-20\"",
+         "\"price\":\"97.972777777777777777\",\"as_of\":1795208400", "0.979727777777777777",
+         "10000000", "0", "9797277.7777777777777"},
+        {"tips", "5000000\",\"class\":\"tips\",\"coupon\":\"1.875\",\"maturity\":\"2034-07-15\"",
+         "\"price\":\"98.5\",\"index_ratio\":\"1.02345\",\"as_of\":1795208400", "1.00809825",
+         "5117250", "34155.557914402173913043", "5074646.807914402173913043"},
+        {"frn", "20000000\",\"class\":\"frn\",\"maturity\":\"2028-10-31\"",
+         "\"price\":\"100.02\",\"accrual_rate\":\"4.2\",\"as_of\":1795208400", "1.0002",
+         "20000000", "53666.666666666666666666", "20057666.666666666666666666"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        at_valuation v;
+        custos_error err;
+        if (value_json(cases[i].position, cases[i].quote, &v, &err) != CUSTOS_OK)
+            fail_msg("%s: %s", cases[i].name, err.message);
+        char got[CUSTOS_U256_DEC_MAX];
+        assert_int_equal(custos_fixed_format(&v.positions[0].value, 18, got, sizeof got),
+                         CUSTOS_OK);
+        if (strcmp(got, cases[i].value) != 0)
+            fail_msg("%s: value %s, want %s", cases[i].name, got, cases[i].value);
+        assert_usd(&v.positions[0].price, cases[i].leaf_price);
+        assert_usd(&v.details[0].principal, cases[i].principal);
+        assert_usd(&v.details[0].accrued, cases[i].accrued);
+        assert_false(v.details[0].redeemed);
+        at_valuation_clear(&v);
+    }
+}
+
+/* The first coupon period starts at the dated date. 10,000,000 of a 4.25% note maturing
+ * 2029-11-15 (regular coupons 15 May and 15 November), clean 99.75 (9,975,000), settling
+ * 2026-11-23; a regular period 2026-11-15 .. 2027-05-15 has 181 days.
+ *
+ * Long first coupon: dated 2026-11-02, first coupon 2027-05-15, so the period spans the
+ *   quasi-periods 2026-05-15 .. 2026-11-15 (184 days, 13 of them accrued from 11-02) and
+ *   2026-11-15 .. 2027-05-15 (181 days, 8 accrued):
+ *   accrued = 10,000,000 x 4.25% / 2 x (13/184 + 8/181) = 212,500 x 3,825 / 33,304
+ *           = 24,405.852149891904876291 (floored); value 9,999,405.852149891904876291
+ * Short first coupon: dated 2026-11-18, the first coupon follows as 2027-05-15:
+ *   accrued = 212,500 x 5 / 181 = 5,870.16574585635359116; value 9,980,870.16574585635359116
+ * After the first coupon has been paid (first coupon 2026-05-15, no dated date needed):
+ *   the regular period, 212,500 x 8 / 181 = 9,392.265193370165745856 */
+static void test_first_coupon_periods(void **state)
+{
+    (void)state;
+#define NOTE_2029 "10000000\",\"class\":\"note\",\"coupon\":\"4.25\",\"maturity\":\"2029-11-15\""
+    static const struct {
+        const char *name, *position, *accrued, *value;
+    } cases[] = {
+        {"long first coupon",
+         NOTE_2029 ",\"dated_date\":\"2026-11-02\",\"first_coupon\":\"2027-05-15\"",
+         "24405.852149891904876291", "9999405.852149891904876291"},
+        {"short first coupon", NOTE_2029 ",\"dated_date\":\"2026-11-18\"",
+         "5870.16574585635359116", "9980870.16574585635359116"},
+        {"short first coupon, named", 
+         NOTE_2029 ",\"dated_date\":\"2026-11-18\",\"first_coupon\":\"2027-05-15\"",
+         "5870.16574585635359116", "9980870.16574585635359116"},
+        {"first coupon paid", NOTE_2029 ",\"first_coupon\":\"2026-05-15\"",
+         "9392.265193370165745856", "9984392.265193370165745856"},
+        {"regular schedule", NOTE_2029, "9392.265193370165745856",
+         "9984392.265193370165745856"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        at_valuation v;
+        custos_error err;
+        if (value_json(cases[i].position, "\"price\":\"99.75\",\"as_of\":1795208400", &v,
+                       &err) != CUSTOS_OK)
+            fail_msg("%s: %s", cases[i].name, err.message);
+        char got[CUSTOS_U256_DEC_MAX];
+        assert_int_equal(custos_fixed_format(&v.details[0].accrued, 18, got, sizeof got),
+                         CUSTOS_OK);
+        if (strcmp(got, cases[i].accrued) != 0)
+            fail_msg("%s: accrued %s, want %s", cases[i].name, got, cases[i].accrued);
+        assert_usd(&v.positions[0].value, cases[i].value);
+        at_valuation_clear(&v);
+    }
+}
+
+/* What the valuer cannot value correctly is refused, naming the account and the position,
+ * never valued as a plain note. */
+static void test_instrument_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *position, *quote, *needle;
+    } cases[] = {
+        {"unknown class", "1000\",\"class\":\"strip\",\"maturity\":\"2030-05-15\"",
+         "\"price\":\"80\",\"as_of\":1795208400",
+         "account ACCT: position US0000000001 has class 'strip', which custos-attestor cannot "
+         "value"},
+        {"first period without its dated date", NOTE_2029 ",\"first_coupon\":\"2027-05-15\"",
+         "\"price\":\"99.75\",\"as_of\":1795208400",
+         "US0000000001: 2026-11-23 lies in its first coupon period (first coupon 2027-05-15) "
+         "and the holdings give no dated_date"},
+        {"first coupon off the schedule",
+         NOTE_2029 ",\"dated_date\":\"2026-11-02\",\"first_coupon\":\"2027-05-31\"",
+         "\"price\":\"99.75\",\"as_of\":1795208400",
+         "first_coupon 2027-05-31 is not a coupon date of a security maturing 2029-11-15"},
+        {"first period over two periods",
+         NOTE_2029 ",\"dated_date\":\"2026-05-01\",\"first_coupon\":\"2027-05-15\"",
+         "\"price\":\"99.75\",\"as_of\":1795208400",
+         "a first coupon period from 2026-05-01 to 2027-05-15 is longer than two regular"},
+        {"settling before the dated date", NOTE_2029 ",\"dated_date\":\"2026-11-30\"",
+         "\"price\":\"99.75\",\"as_of\":1795208400",
+         "2026-11-23 is before its dated date 2026-11-30"},
+        {"discount yield of a note", NOTE_2029, "\"discount_yield\":\"4\",\"as_of\":1795208400",
+         "position US0000000001 is a note, and its price is quoted as a discount_yield"},
+        {"TIPS without its index ratio",
+         "1000\",\"class\":\"tips\",\"coupon\":\"1.875\",\"maturity\":\"2034-07-15\"",
+         "\"price\":\"98.5\",\"as_of\":1795208400",
+         "position US0000000001 is a tips and its price has no index_ratio"},
+        {"index ratio of a note", NOTE_2029,
+         "\"price\":\"99.75\",\"index_ratio\":\"1.02\",\"as_of\":1795208400",
+         "gives an index_ratio, which only TIPS have"},
+        {"FRN without its rate", "1000\",\"class\":\"frn\",\"maturity\":\"2028-10-31\"",
+         "\"price\":\"100\",\"as_of\":1795208400",
+         "position US0000000001 is a frn and its price has no accrual_rate"},
+        {"rate of a bill", "1000\",\"class\":\"bill\",\"maturity\":\"2027-05-20\"",
+         "\"price\":\"98\",\"accrual_rate\":\"4\",\"as_of\":1795208400",
+         "which only floating-rate notes have"},
+        /* Its payment went out on 2026-11-19: a ledger that still shows it is out of date. */
+        {"note matured before the trade date",
+         "1000\",\"class\":\"note\",\"coupon\":\"4\",\"maturity\":\"2026-11-19\"",
+         "\"price\":\"99.99\",\"as_of\":1795208400",
+         "position US0000000001 (note) matured on 2026-11-19, on or before the trade date "
+         "2026-11-20 of its price: book its redemption"},
+        {"bill maturing on the trade date", "1000\",\"class\":\"bill\",\"maturity\":\"2026-11-20\"",
+         "\"price\":\"99.99\",\"as_of\":1795208400", "matured on 2026-11-20"},
+        {"TIPS maturing by the settlement date",
+         "1000\",\"class\":\"tips\",\"coupon\":\"1\",\"maturity\":\"2026-11-23\"",
+         "\"price\":\"100\",\"index_ratio\":\"1.3\",\"as_of\":1795208400",
+         "position US0000000001 (tips) matures on 2026-11-23, by its settlement date 2026-11-23"},
+        {"a yield that prices below zero", "1000\",\"class\":\"bill\",\"maturity\":\"2036-05-20\"",
+         "\"discount_yield\":\"20\",\"as_of\":1795208400", "prices the bill at or below zero"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        at_valuation v;
+        custos_error err;
+        custos_rc rc = value_json(cases[i].position, cases[i].quote, &v, &err);
+        if (rc != CUSTOS_ERR_INVALID)
+            fail_msg("%s: rc %s, want INVALID", cases[i].name, custos_rc_name(rc));
+        if (strstr(err.message, cases[i].needle) == NULL ||
+            strstr(err.message, "account ACCT: ") != err.message)
+            fail_msg("%s: '%s' lacks '%s'", cases[i].name, err.message, cases[i].needle);
+        assert_null(v.positions);
     }
 }
 
@@ -489,6 +708,9 @@ int main(void)
         cmocka_unit_test(test_single_positions),
         cmocka_unit_test(test_treasuries),
         cmocka_unit_test(test_accrual_to_settlement),
+        cmocka_unit_test(test_instrument_classes),
+        cmocka_unit_test(test_first_coupon_periods),
+        cmocka_unit_test(test_instrument_refusals),
         cmocka_unit_test(test_long_bond_class),
         cmocka_unit_test(test_sample_book_totals),
         cmocka_unit_test(test_refusals),
