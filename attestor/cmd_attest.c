@@ -11,7 +11,7 @@
 #include "holdings.h"
 #include "pledge.h"
 #include "policy.h"
-#include "price_source.h"
+#include "price_quorum.h"
 #include "prices.h"
 #include "publish.h"
 #include "report.h"
@@ -92,9 +92,30 @@ static int parse_args(int argc, char **argv, attest_args *a)
     return AT_EXIT_OK;
 }
 
+/* What the price sources answered and which quotes did not count, for the report. */
+typedef struct attest_prices {
+    at_price_fetch fetch;
+    at_price_report report;
+} attest_prices;
+
+/* The account's prices: from the file, or from the sources by the policy's quorum. */
+static custos_rc account_prices(const attest_args *a, const at_policy *policy,
+                                const at_account *account, uint64_t now, at_prices *prices,
+                                attest_prices *ap, custos_error *err)
+{
+    if (a->prices != NULL)
+        return at_prices_load(a->prices, prices, err);
+    custos_rc rc = at_price_fetch_all(a->sources, a->n_sources, a->price_ca, policy,
+                                      &ap->fetch, err);
+    if (rc == CUSTOS_OK)
+        rc = at_price_merge(&ap->fetch, account, policy, now, prices, &ap->report, err);
+    return rc;
+}
+
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
-                               at_position_detail **details, custos_error *err)
+                               at_position_detail **details, attest_prices *ap,
+                               custos_error *err)
 {
     at_holdings holdings;
     at_prices prices;
@@ -113,9 +134,7 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
                                   a->o.holdings, a->o.account);
     }
     if (rc == CUSTOS_OK)
-        rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
-                               : at_price_sources_collect(a->sources, a->n_sources, a->price_ca,
-                                                          &policy, account, &prices, err);
+        rc = account_prices(a, &policy, account, now, &prices, ap, err);
     if (rc == CUSTOS_OK)
         rc = at_valuation_attestation(holdings.custodian, account, &prices, &policy, now, s,
                                       details, err);
@@ -143,8 +162,10 @@ int at_cmd_attest(int argc, char **argv)
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, &a.o.key, &err);
     at_position_detail *details = NULL;
+    attest_prices ap;
+    memset(&ap, 0, sizeof ap);
     if (rc == CUSTOS_OK)
-        rc = value_account(&a, now, &s, &details, &err);
+        rc = value_account(&a, now, &s, &details, &ap, &err);
     /* One lender per collateral: the ledger's beneficiary must be the registered pledge. */
     if (rc == CUSTOS_OK && a.registry != NULL)
         rc = at_pledge_check(a.registry, a.o.account, s.att.beneficiary, &err);
@@ -157,9 +178,13 @@ int at_cmd_attest(int argc, char **argv)
     }
     at_signer_close(&signer);
     if (rc != CUSTOS_OK) {
+        /* The sources that failed and the quotes dropped explain a refusal by the quorum. */
+        at_report_prices(stderr, &ap.fetch, &ap.report);
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
         free(details);
+        at_price_report_free(&ap.report);
+        at_price_fetch_free(&ap.fetch);
         return AT_EXIT_INPUT;
     }
     s.n_sigs = 1;
@@ -169,7 +194,10 @@ int at_cmd_attest(int argc, char **argv)
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
     at_report_positions(stdout, &s, details);
+    at_report_prices(stdout, &ap.fetch, &ap.report);
     free(details);
+    at_price_report_free(&ap.report);
+    at_price_fetch_free(&ap.fetch);
     status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
     custos_submission_clear(&s);
     return status;

@@ -84,6 +84,22 @@ void at_report_positions(FILE *out, const custos_submission *s,
     }
 }
 
+void at_report_prices(FILE *out, const at_price_fetch *f, const at_price_report *r)
+{
+    if (f->n == 0)
+        return;
+    size_t answered = 0;
+    for (size_t i = 0; i < f->n; i++)
+        answered += f->answered[i];
+    fprintf(out, "%-12s %zu of %zu answered\n", "sources", answered, f->n);
+    for (size_t i = 0; i < f->n; i++)
+        if (!f->answered[i])
+            fprintf(out, "%-12s %s\n", "unavailable", f->failure[i]);
+    for (size_t i = 0; i < r->n_drops; i++)
+        fprintf(out, "%-12s %s (%s): %s\n", "dropped", r->drops[i].asset,
+                at_drop_reason_name(r->drops[i].reason), r->drops[i].detail);
+}
+
 void at_report_answer(FILE *out, const custos_submit_result *r)
 {
     if (r->grpc_status != 0) {
