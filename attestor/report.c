@@ -74,7 +74,10 @@ void at_report_positions(FILE *out, const custos_submission *s,
         custos_day_format(d->settlement, settle);
         /* A position maturing before it can settle counts as its redemption: the custodian
          * should see it go. */
-        if (d->redeemed)
+        if (d->redeemed && custos_u256_is_zero(&d->accrued))
+            fprintf(out, "%-12s %s: matures by its settlement date %s, valued at par\n",
+                    "redemption", s->positions[i].asset_id, settle);
+        else if (d->redeemed)
             fprintf(out, "%-12s %s: matures by its settlement date %s, valued at par plus its "
                     "final coupon %s USD\n", "redemption", s->positions[i].asset_id, settle,
                     text);
