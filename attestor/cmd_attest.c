@@ -10,7 +10,7 @@
 #include "holdings.h"
 #include "pledge.h"
 #include "policy.h"
-#include "price_source.h"
+#include "price_quorum.h"
 #include "prices.h"
 #include "publish.h"
 #include "report.h"
@@ -61,9 +61,30 @@ static const clopt_command attest_cmd = {
     .rules = attest_rules,
     .n_rules = CLOPT_N(attest_rules)};
 
+/* What the price sources answered and which quotes did not count, for the report. */
+typedef struct attest_prices {
+    at_price_fetch fetch;
+    at_price_report report;
+} attest_prices;
+
+/* The account's prices: from the file, or from the sources by the policy's quorum. */
+static custos_rc account_prices(const attest_args *a, const at_policy *policy,
+                                const at_account *account, uint64_t now, at_prices *prices,
+                                attest_prices *ap, custos_error *err)
+{
+    if (a->prices != NULL)
+        return at_prices_load(a->prices, prices, err);
+    custos_rc rc = at_price_fetch_all(a->sources.items, a->sources.n, a->price_ca, policy,
+                                      &ap->fetch, err);
+    if (rc == CUSTOS_OK)
+        rc = at_price_merge(&ap->fetch, account, policy, now, prices, &ap->report, err);
+    return rc;
+}
+
 /* Parses the inputs and values the account into s (everything but the sequence). */
 static custos_rc value_account(const attest_args *a, uint64_t now, custos_submission *s,
-                               bool **matured, custos_error *err)
+                               at_position_detail **details, attest_prices *ap,
+                               custos_error *err)
 {
     at_holdings holdings;
     at_prices prices;
@@ -82,13 +103,10 @@ static custos_rc value_account(const attest_args *a, uint64_t now, custos_submis
                                   a->o.holdings, a->o.account);
     }
     if (rc == CUSTOS_OK)
-        rc = a->prices != NULL ? at_prices_load(a->prices, &prices, err)
-                               : at_price_sources_collect(a->sources.items, a->sources.n,
-                                                          a->price_ca, &policy, account, &prices,
-                                                          err);
+        rc = account_prices(a, &policy, account, now, &prices, ap, err);
     if (rc == CUSTOS_OK)
         rc = at_valuation_attestation(holdings.custodian, account, &prices, &policy, now, s,
-                                      matured, err);
+                                      details, err);
     at_policy_free(&policy);
     at_prices_free(&prices);
     at_holdings_free(&holdings);
@@ -112,9 +130,11 @@ int at_cmd_attest(int argc, char **argv)
         at_context_parse(a.o.feed, a.o.chain_id, a.o.contract, a.o.now, &s, &now, &err);
     if (rc == CUSTOS_OK)
         rc = at_signer_open(&signer, &a.o.key, &err);
-    bool *matured = NULL;
+    at_position_detail *details = NULL;
+    attest_prices ap;
+    memset(&ap, 0, sizeof ap);
     if (rc == CUSTOS_OK)
-        rc = value_account(&a, now, &s, &matured, &err);
+        rc = value_account(&a, now, &s, &details, &ap, &err);
     /* One lender per collateral: the ledger's beneficiary must be the registered pledge. */
     if (rc == CUSTOS_OK && a.registry != NULL)
         rc = at_pledge_check(a.registry, a.o.account, s.att.beneficiary, &err);
@@ -127,9 +147,13 @@ int at_cmd_attest(int argc, char **argv)
     }
     at_signer_close(&signer);
     if (rc != CUSTOS_OK) {
+        /* The sources that failed and the quotes dropped explain a refusal by the quorum. */
+        at_report_prices(stderr, &ap.fetch, &ap.report);
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
-        free(matured);
+        free(details);
+        at_price_report_free(&ap.report);
+        at_price_fetch_free(&ap.fetch);
         return AT_EXIT_INPUT;
     }
     s.n_sigs = 1;
@@ -138,12 +162,11 @@ int at_cmd_attest(int argc, char **argv)
     printf("%-12s %s\n", "reference", a.o.account);
     at_report_attestation(stdout, &s, digest);
     printf("%-12s %s\n", "signer", signer_hex);
-    /* Matured Treasuries count at par until redeemed: the custodian should know. */
-    for (size_t i = 0; i < s.n_positions; i++)
-        if (matured[i])
-            printf("%-12s %s: at or past maturity, valued at par\n", "matured",
-                   s.positions[i].asset_id);
-    free(matured);
+    at_report_positions(stdout, &s, details);
+    at_report_prices(stdout, &ap.fetch, &ap.report);
+    free(details);
+    at_price_report_free(&ap.report);
+    at_price_fetch_free(&ap.fetch);
     status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
     custos_submission_clear(&s);
     return status;

@@ -32,15 +32,19 @@
 #include "jsonin.h"
 #include "pledge.h"
 #include "policy.h"
-#include "price_source.h"
+#include "price_quorum.h"
 #include "prices.h"
 #include "runconf.h"
+#include "runmetrics.h"
 #include "seqstate.h"
 #include "signer.h"
 #include "spool.h"
 #include "valuation.h"
 
 #define AT_RUN_CALL_TIMEOUT_MS 5000
+/* Warn this long before the bond-market calendar ends, and at most once a day. */
+#define AT_RUN_CALENDAR_WARN_SECONDS (90ull * 86400)
+#define AT_RUN_CALENDAR_WARN_EVERY 86400
 
 static volatile sig_atomic_t stop_requested;
 
@@ -79,6 +83,8 @@ typedef struct run_state {
     uint8_t holdings_hash[CUSTOS_KECCAK256_LEN];
     bool have_hash;
     uint64_t retry_at, backoff; /* monotonic seconds; back-off while unreachable */
+    at_run_metrics metrics;
+    uint64_t calendar_warned; /* monotonic seconds of the last warning; 0: none yet */
 } run_state;
 
 static uint64_t mono_now(void)
@@ -249,29 +255,45 @@ static void drain(run_state *st)
     run_log("retrying in %llu s", (unsigned long long)st->backoff);
 }
 
-/* Values every account of h into es (n = h->n_accounts), with the prices file or each
- * account's collected prices, and the oldest price time into r->as_of. */
+/* The account's prices: the prices file, or this cycle's fetch by the policy's quorum (the
+ * quotes that did not count are logged and counted). *fetched is freed by the caller. */
+static custos_rc account_prices(run_state *st, const at_account *account,
+                                const at_prices *file_prices, const at_price_fetch *fetch,
+                                const at_policy *policy, uint64_t wall, at_prices *fetched,
+                                const at_prices **prices, custos_error *err)
+{
+    memset(fetched, 0, sizeof *fetched);
+    *prices = file_prices;
+    if (file_prices != NULL)
+        return CUSTOS_OK;
+    at_price_report report;
+    memset(&report, 0, sizeof report);
+    custos_rc rc = at_price_merge(fetch, account, policy, wall, fetched, &report, err);
+    for (size_t i = 0; i < report.n_drops; i++)
+        run_log("account=%s price dropped asset=%s source=%zu reason=%s: %s", account->ref,
+                report.drops[i].asset, report.drops[i].source,
+                at_drop_reason_name(report.drops[i].reason), report.drops[i].detail);
+    at_run_metrics_drops(&st->metrics, &report);
+    at_price_report_free(&report);
+    *prices = fetched;
+    return rc;
+}
+
+/* Values every account of h into es (n = h->n_accounts), with the prices file or this
+ * cycle's fetch, and the oldest price time into r->as_of. */
 static custos_rc reserves_value(run_state *st, const at_holdings *h,
-                                const at_prices *file_prices, const at_policy *policy,
-                                uint64_t wall, custos_reserves_entry *es, custos_reserves *r,
+                                const at_prices *file_prices, const at_price_fetch *fetch,
+                                const at_policy *policy, uint64_t wall,
+                                custos_reserves_entry *es, custos_reserves *r,
                                 custos_error *err)
 {
     r->as_of = UINT64_MAX;
     custos_rc rc = CUSTOS_OK;
     for (size_t i = 0; rc == CUSTOS_OK && i < h->n_accounts; i++) {
         at_prices fetched;
-        memset(&fetched, 0, sizeof fetched);
-        const at_prices *prices = file_prices;
-        if (file_prices == NULL) {
-            const char *urls[AT_PRICE_SOURCES_MAX];
-            for (size_t k = 0; k < st->conf.n_sources; k++)
-                urls[k] = st->conf.sources[k];
-            rc = at_price_sources_collect(urls, st->conf.n_sources,
-                                          st->conf.price_ca[0] != '\0' ? st->conf.price_ca
-                                                                       : NULL,
-                                          policy, &h->accounts[i], &fetched, err);
-            prices = &fetched;
-        }
+        const at_prices *prices;
+        rc = account_prices(st, &h->accounts[i], file_prices, fetch, policy, wall, &fetched,
+                            &prices, err);
         at_valuation v;
         memset(&v, 0, sizeof v);
         if (rc == CUSTOS_OK)
@@ -289,7 +311,7 @@ static custos_rc reserves_value(run_state *st, const at_holdings *h,
 }
 
 static void reserves_cycle(run_state *st, const at_holdings *h, const at_prices *file_prices,
-                           const at_policy *policy)
+                           const at_price_fetch *fetch, const at_policy *policy)
 {
     custos_error err;
     custos_reserves r;
@@ -305,7 +327,7 @@ static void reserves_cycle(run_state *st, const at_holdings *h, const at_prices 
             rc = custos_error_set(&err, CUSTOS_ERR_NOMEM, "out of memory");
     }
     if (rc == CUSTOS_OK)
-        rc = reserves_value(st, h, file_prices, policy, wall, es, &r, &err);
+        rc = reserves_value(st, h, file_prices, fetch, policy, wall, es, &r, &err);
     if (rc == CUSTOS_OK)
         rc = custos_reserves_summarise(es, h->n_accounts, &r, &err);
     custos_feed_id(st->conf.ctx.feed, r.feed_id);
@@ -354,7 +376,8 @@ static const char *attest_cause(run_state *st, const custos_submission *s, uint6
 
 /* Values, and if needed signs and spools, one account. */
 static void attest_account(run_state *st, const at_holdings *h, const at_account *account,
-                           const at_prices *file_prices, const at_policy *policy)
+                           const at_prices *file_prices, const at_price_fetch *fetch,
+                           const at_policy *policy)
 {
     custos_submission s;
     memset(&s, 0, sizeof s);
@@ -376,20 +399,14 @@ static void attest_account(run_state *st, const at_holdings *h, const at_account
     at_prices fetched;
     memset(&fetched, 0, sizeof fetched);
     const at_prices *prices = file_prices;
-    if (rc == CUSTOS_OK && file_prices == NULL) {
-        const char *urls[AT_PRICE_SOURCES_MAX];
-        for (size_t i = 0; i < st->conf.n_sources; i++)
-            urls[i] = st->conf.sources[i];
-        rc = at_price_sources_collect(urls, st->conf.n_sources,
-                                      st->conf.price_ca[0] != '\0' ? st->conf.price_ca : NULL,
-                                      policy, account, &fetched, &err);
-        prices = &fetched;
-    }
-    bool *matured = NULL;
     if (rc == CUSTOS_OK)
-        rc = at_valuation_attestation(h->custodian, account, prices, policy, wall, &s, &matured,
+        rc = account_prices(st, account, file_prices, fetch, policy, wall, &fetched, &prices,
+                            &err);
+    at_position_detail *details = NULL;
+    if (rc == CUSTOS_OK)
+        rc = at_valuation_attestation(h->custodian, account, prices, policy, wall, &s, &details,
                                       &err);
-    free(matured);
+    free(details);
     at_prices_free(&fetched);
     if (rc == CUSTOS_OK && st->conf.registry[0] != '\0')
         rc = at_pledge_check(st->conf.registry, account->ref, s.att.beneficiary, &err);
@@ -415,14 +432,56 @@ static void attest_account(run_state *st, const at_holdings *h, const at_account
     custos_submission_clear(&s);
 }
 
+/* Warns, at most once a day, when the policy's bond-market calendar ends within 90 days:
+ * from then on nothing can be valued (README, The bond-market calendar). */
+static void calendar_check(run_state *st, const at_policy *policy)
+{
+    at_run_metrics_calendar(&st->metrics, &policy->calendar);
+    uint64_t until = st->metrics.calendar_covered_until, wall = 0;
+    custos_error err;
+    if (until == 0 || at_context_clock(&wall, &err) != CUSTOS_OK ||
+        wall + AT_RUN_CALENDAR_WARN_SECONDS < until)
+        return;
+    uint64_t now = mono_now();
+    if (st->calendar_warned != 0 && now - st->calendar_warned < AT_RUN_CALENDAR_WARN_EVERY)
+        return;
+    st->calendar_warned = now;
+    run_log("warning: the bond-market calendar %s ends at %llu (in %llu days): add SIFMA's "
+            "next year to it before then, or nothing will be valued",
+            policy->calendar.source, (unsigned long long)until,
+            (unsigned long long)(until > wall ? (until - wall) / 86400 : 0));
+}
+
+/* Every price source, once for the whole cycle (f points at the config's URLs); the ones
+ * that fail are logged. */
+static custos_rc fetch_sources(run_state *st, const at_policy *policy, at_price_fetch *f,
+                               custos_error *err)
+{
+    const char *urls[AT_PRICE_SOURCES_MAX];
+    for (size_t i = 0; i < st->conf.n_sources; i++)
+        urls[i] = st->conf.sources[i];
+    custos_rc rc = at_price_fetch_all(urls, st->conf.n_sources,
+                                      st->conf.price_ca[0] != '\0' ? st->conf.price_ca : NULL,
+                                      policy, f, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < f->n; i++)
+        if (!f->answered[i])
+            run_log("price source unavailable source=%zu: %s", i, f->failure[i]);
+    at_run_metrics_fetch(&st->metrics, f);
+    return CUSTOS_OK;
+}
+
 /* reserves: also (or only) the reserves attestation of every account. */
 static void valuation_cycle(run_state *st, bool attest, bool reserves)
 {
     at_holdings h;
     at_policy policy;
     at_prices prices;
+    at_price_fetch fetch;
     memset(&policy, 0, sizeof policy);
     memset(&prices, 0, sizeof prices);
+    memset(&fetch, 0, sizeof fetch);
     custos_error err;
     custos_rc rc = at_holdings_load(st->conf.holdings, &h, &err);
     if (rc != CUSTOS_OK) {
@@ -430,19 +489,29 @@ static void valuation_cycle(run_state *st, bool attest, bool reserves)
         return;
     }
     rc = at_policy_load(st->conf.policy, &policy, &err);
-    if (rc == CUSTOS_OK && st->conf.prices[0] != '\0')
+    if (rc == CUSTOS_OK)
+        calendar_check(st, &policy);
+    bool from_file = st->conf.prices[0] != '\0';
+    if (rc == CUSTOS_OK && from_file)
         rc = at_prices_load(st->conf.prices, &prices, &err);
+    else if (rc == CUSTOS_OK)
+        rc = fetch_sources(st, &policy, &fetch, &err);
     if (rc != CUSTOS_OK) {
         run_log("cycle skipped: %s", err.message);
     } else {
+        const at_prices *file_prices = from_file ? &prices : NULL;
         if (reserves && !stop_requested)
-            reserves_cycle(st, &h, st->conf.prices[0] != '\0' ? &prices : NULL, &policy);
+            reserves_cycle(st, &h, file_prices, &fetch, &policy);
         for (size_t i = 0; attest && i < h.n_accounts && !stop_requested; i++) {
-            attest_account(st, &h, &h.accounts[i], st->conf.prices[0] != '\0' ? &prices : NULL,
-                           &policy);
+            attest_account(st, &h, &h.accounts[i], file_prices, &fetch, &policy);
             drain(st);
         }
     }
+    uint64_t wall = 0;
+    if (st->conf.metrics_textfile[0] != '\0' && at_context_clock(&wall, &err) == CUSTOS_OK &&
+        at_run_metrics_write(&st->metrics, st->conf.metrics_textfile, wall, &err) != CUSTOS_OK)
+        run_log("metrics not written: %s", err.message);
+    at_price_fetch_free(&fetch);
     at_prices_free(&prices);
     at_policy_free(&policy);
     at_holdings_free(&h);
@@ -541,6 +610,10 @@ int at_cmd_run(int argc, char **argv)
         free(st);
         return AT_EXIT_INPUT;
     }
+    const char *urls[AT_PRICE_SOURCES_MAX];
+    for (size_t i = 0; i < st->conf.n_sources; i++)
+        urls[i] = st->conf.sources[i];
+    at_run_metrics_init(&st->metrics, urls, st->conf.n_sources);
     run_log("started gateway=%s holdings=%s spool=%s interval=%llus", st->conf.gateway,
             st->conf.holdings, st->conf.spool, (unsigned long long)st->conf.interval_seconds);
     run_loop(st);

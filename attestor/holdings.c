@@ -28,35 +28,85 @@ static custos_rc parse_beneficiary(const char *file, const char *path, const jso
     return CUSTOS_OK;
 }
 
-static custos_rc parse_instrument(const char *file, const char *path, const char *cls,
-                                  at_instrument *out, custos_error *err)
+/* An unknown class is kept, to be refused by the valuation with the position named. */
+static at_instrument instrument_of(const char *cls)
 {
     static const struct {
         const char *name;
         at_instrument kind;
-    } kinds[] = {{"bill", AT_BILL}, {"note", AT_NOTE}, {"bond", AT_BOND}, {"mmf", AT_MMF}};
+    } kinds[] = {{"bill", AT_BILL}, {"note", AT_NOTE}, {"bond", AT_BOND},
+                 {"tips", AT_TIPS}, {"frn", AT_FRN},   {"mmf", AT_MMF}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(cls, kinds[i].name) == 0) {
-            *out = kinds[i].kind;
-            return CUSTOS_OK;
-        }
-    return at_json_fail(err, file, path, "'%s': expected one of bill, note, bond, mmf", cls);
+        if (strcmp(cls, kinds[i].name) == 0)
+            return kinds[i].kind;
+    return AT_UNKNOWN;
 }
 
-/* "coupon" for notes and bonds, "maturity" for every Treasury, neither for fund shares. */
+/* An optional ISO date member; *has says whether it was there. */
+static custos_rc date_member(const char *file, const char *path, const json_t *v,
+                             const char *key, bool *has, custos_day *out, custos_error *err)
+{
+    char p[AT_JPATH_MAX];
+    json_t *m = json_object_get(v, key);
+    *has = m != NULL;
+    if (m == NULL)
+        return CUSTOS_OK;
+    at_jpath_key(p, path, key);
+    const char *s;
+    custos_rc rc = at_json_text(file, p, m, 10, false, &s, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_error derr;
+    if (custos_day_parse(s, strlen(s), out, &derr) != CUSTOS_OK)
+        return at_json_fail(err, file, p, "%s", derr.message);
+    return CUSTOS_OK;
+}
+
+/* Whether a member is required (1), refused (-1) or optional (0) for the class. */
+typedef struct term_rule {
+    const char *key;
+    int bill, note, tips, frn, mmf;
+    const char *why_refused;
+} term_rule;
+
+static const term_rule TERMS[] = {
+    {"coupon", -1, 1, 1, -1, -1, "has no fixed coupon"},
+    {"maturity", 1, 1, 1, 1, -1, "has no maturity"},
+    {"dated_date", -1, 0, 0, 0, -1, "has no coupon period"},
+    {"first_coupon", -1, 0, 0, 0, -1, "has no coupon period"},
+};
+
+static int term_need(const term_rule *r, at_instrument kind)
+{
+    switch (kind) {
+    case AT_BILL: return r->bill;
+    case AT_NOTE:
+    case AT_BOND: return r->note;
+    case AT_TIPS: return r->tips;
+    case AT_FRN: return r->frn;
+    case AT_MMF: return r->mmf;
+    case AT_UNKNOWN: return 0;
+    }
+    return 0;
+}
+
+/* The class's terms: "coupon", "maturity", "dated_date", "first_coupon" as TERMS says. */
 static custos_rc parse_terms(const char *file, const char *path, const json_t *v,
                              at_holding *h, custos_error *err)
 {
     char p[AT_JPATH_MAX];
-    json_t *coupon = json_object_get(v, "coupon"), *maturity = json_object_get(v, "maturity");
-    bool wants_coupon = h->instrument == AT_NOTE || h->instrument == AT_BOND;
-    bool wants_maturity = h->instrument != AT_MMF;
-    at_jpath_key(p, path, "coupon");
-    if (wants_coupon && coupon == NULL)
-        return at_json_fail(err, file, p, "missing: a %s needs its coupon rate", h->asset_class);
-    if (!wants_coupon && coupon != NULL)
-        return at_json_fail(err, file, p, "a %s has no coupon", h->asset_class);
+    for (size_t i = 0; i < sizeof TERMS / sizeof TERMS[0]; i++) {
+        int need = term_need(&TERMS[i], h->instrument);
+        bool present = json_object_get(v, TERMS[i].key) != NULL;
+        at_jpath_key(p, path, TERMS[i].key);
+        if (need > 0 && !present)
+            return at_json_fail(err, file, p, "missing: a %s needs it", h->asset_class);
+        if (need < 0 && present)
+            return at_json_fail(err, file, p, "a %s %s", h->asset_class, TERMS[i].why_refused);
+    }
+    json_t *coupon = json_object_get(v, "coupon");
     if (coupon != NULL) {
+        at_jpath_key(p, path, "coupon");
         custos_rc rc = at_json_decimal(file, p, coupon, &h->coupon, err);
         if (rc != CUSTOS_OK)
             return rc;
@@ -67,20 +117,25 @@ static custos_rc parse_terms(const char *file, const char *path, const json_t *v
         if (custos_u256_cmp(&h->coupon, &hundred) >= 0)
             return at_json_fail(err, file, p, "a coupon rate is a percentage below 100");
     }
-    at_jpath_key(p, path, "maturity");
-    if (wants_maturity && maturity == NULL)
-        return at_json_fail(err, file, p, "missing: a %s needs its maturity date",
-                            h->asset_class);
-    if (!wants_maturity && maturity != NULL)
-        return at_json_fail(err, file, p, "fund shares have no maturity");
-    if (maturity != NULL) {
-        const char *s;
-        custos_rc rc = at_json_text(file, p, maturity, 10, false, &s, err);
-        if (rc != CUSTOS_OK)
-            return rc;
-        custos_error derr;
-        if (custos_day_parse(s, strlen(s), &h->maturity, &derr) != CUSTOS_OK)
-            return at_json_fail(err, file, p, "%s", derr.message);
+    custos_rc rc = date_member(file, path, v, "maturity", &h->has_maturity, &h->maturity, err);
+    if (rc == CUSTOS_OK)
+        rc = date_member(file, path, v, "dated_date", &h->has_dated_date, &h->dated_date, err);
+    if (rc == CUSTOS_OK)
+        rc = date_member(file, path, v, "first_coupon", &h->has_first_coupon, &h->first_coupon,
+                         err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (h->has_dated_date && h->has_maturity && h->dated_date >= h->maturity) {
+        at_jpath_key(p, path, "dated_date");
+        return at_json_fail(err, file, p, "not before the maturity");
+    }
+    if (h->has_first_coupon && h->has_maturity && h->first_coupon > h->maturity) {
+        at_jpath_key(p, path, "first_coupon");
+        return at_json_fail(err, file, p, "after the maturity");
+    }
+    if (h->has_first_coupon && h->has_dated_date && h->first_coupon <= h->dated_date) {
+        at_jpath_key(p, path, "first_coupon");
+        return at_json_fail(err, file, p, "not after the dated_date");
     }
     return CUSTOS_OK;
 }
@@ -88,7 +143,8 @@ static custos_rc parse_terms(const char *file, const char *path, const json_t *v
 static custos_rc parse_position(const char *file, const char *path, const json_t *v,
                                 at_holding *h, custos_error *err)
 {
-    static const char *const keys[] = {"asset", "class", "quantity", "coupon", "maturity", NULL};
+    static const char *const keys[] = {"asset",      "class",        "quantity", "coupon",
+                                       "maturity",   "dated_date",   "first_coupon", NULL};
     char p[AT_JPATH_MAX];
     json_t *m;
     const char *s;
@@ -111,7 +167,7 @@ static custos_rc parse_position(const char *file, const char *path, const json_t
     }
     if (rc == CUSTOS_OK) {
         strcpy(h->asset_class, s);
-        rc = parse_instrument(file, p, s, &h->instrument, err);
+        h->instrument = instrument_of(s);
     }
     if (rc == CUSTOS_OK)
         rc = at_json_member(file, path, v, "quantity", &m, err);

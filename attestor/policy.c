@@ -102,6 +102,7 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
                                        "price_timeout_ms",
                                        "price_retries",
                                        "price_backoff_ms",
+                                       "price_quorum",
                                        NULL};
     json_t *m;
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
@@ -129,6 +130,8 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
         {"price_timeout_ms", 1, 600000, 10000, offsetof(at_policy, price_timeout_ms)},
         {"price_retries", 0, 10, 2, offsetof(at_policy, price_retries)},
         {"price_backoff_ms", 0, 60000, 250, offsetof(at_policy, price_backoff_ms)},
+        /* 0, absent: every source must agree. */
+        {"price_quorum", 1, 8, 0, offsetof(at_policy, price_quorum)},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0] && rc == CUSTOS_OK; i++) {
         uint64_t v = opts[i].dflt;
@@ -150,12 +153,7 @@ static custos_rc parse_document(const char *file, const json_t *root, at_policy 
     }
     if (rc != CUSTOS_OK)
         return rc;
-    if (!out->ttl_in_business_days && !out->age_in_business_days) {
-        if (json_object_get(root, "calendar") != NULL)
-            return at_json_fail(err, file, "calendar",
-                                "no *_business_days limit uses the calendar");
-        return CUSTOS_OK;
-    }
+    /* Always: Treasuries settle T+1 on it, whatever the limits are counted in. */
     return load_calendar(file, root, out, err);
 }
 

@@ -11,11 +11,14 @@
  * price is too old when more than N business days lie after its New York date, up to and
  * including today's: a Tuesday close is stale on Thursday with 1, a Friday close is fresh
  * on Monday). "calendar" is the bond-market calendar file (custos/calendar.h), relative to
- * the policy file's directory; without it the calendar built into the attestor is used.
+ * the policy file's directory; without it the calendar built into the attestor is used. It
+ * is always loaded: Treasuries settle T+1 on it, and accrue interest to that date.
  * "long_bond_years" (optional): a note or bond with more than that many years to maturity
  * takes the haircut of class "long_bond" (which haircuts_bps must then have).
- * Price sources over HTTPS (price_source.h), all optional: "max_price_disagreement_bps"
- * (default 50), "price_connect_timeout_ms" (3000), "price_timeout_ms" (10000),
+ * Price sources over HTTPS (price_source.h, price_quorum.h), all optional:
+ * "price_quorum" (1 to 8: how many sources must answer and agree on an instrument; absent:
+ * all of them), "max_price_disagreement_bps" (default 50: how far from the median a quote
+ * may lie and still agree), "price_connect_timeout_ms" (3000), "price_timeout_ms" (10000),
  * "price_retries" (2), "price_backoff_ms" (250). */
 #ifndef AT_POLICY_H
 #define AT_POLICY_H
@@ -46,9 +49,10 @@ typedef struct at_policy {
     bool age_in_business_days;
     uint64_t max_price_age_seconds; /* when !age_in_business_days */
     uint32_t max_price_age_business_days;
-    custos_calendar calendar;       /* loaded when a limit is in business days */
+    custos_calendar calendar;       /* business days, settlement dates */
     uint32_t long_bond_years;       /* 0: no long-bond class */
     uint32_t max_price_disagreement_bps;
+    uint32_t price_quorum;          /* 0: every source */
     uint32_t price_connect_timeout_ms, price_timeout_ms, price_retries, price_backoff_ms;
 } at_policy;
 

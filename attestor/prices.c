@@ -12,10 +12,38 @@
 #define AT_PRICE_TIME_MIN 946684800ull
 #define AT_PRICE_TIME_MAX 7258118400ull
 
+/* An optional decimal member below `limit` (a whole number; 0: no bound); *has says if it
+ * was there. */
+static custos_rc decimal_member(const char *file, const char *path, const json_t *v,
+                                const char *key, uint64_t limit, bool zero_ok, bool *has,
+                                custos_u256 *out, custos_error *err)
+{
+    json_t *m = json_object_get(v, key);
+    *has = m != NULL;
+    if (m == NULL)
+        return CUSTOS_OK;
+    char p[AT_JPATH_MAX];
+    at_jpath_key(p, path, key);
+    custos_rc rc = at_json_decimal(file, p, m, out, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_u256 bound, unit;
+    custos_u256_from_u64(&bound, limit);
+    custos_u256_from_u64(&unit, 1000000000000000000ull);
+    if (custos_u256_mul(&bound, &bound, &unit) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "%s: bound overflows", p);
+    if (!zero_ok && custos_u256_is_zero(out))
+        return at_json_fail(err, file, p, "zero: a position cannot be valued at nothing");
+    if (limit != 0 && custos_u256_cmp(out, &bound) >= 0)
+        return at_json_fail(err, file, p, "must be below %llu", (unsigned long long)limit);
+    return CUSTOS_OK;
+}
+
 static custos_rc parse_price(const char *file, const char *path, const char *asset,
                              const json_t *v, at_price *out, custos_error *err)
 {
-    static const char *const keys[] = {"price", "as_of", NULL};
+    static const char *const keys[] = {"price",       "discount_yield", "index_ratio",
+                                       "accrual_rate", "as_of",         NULL};
     char p[AT_JPATH_MAX] = "";
     json_t *m;
     size_t len = strlen(asset);
@@ -30,14 +58,27 @@ static custos_rc parse_price(const char *file, const char *path, const char *ass
     custos_rc rc = at_json_expect_object(file, path, v, err);
     if (rc == CUSTOS_OK)
         rc = at_json_only_keys(file, path, v, keys, err);
-    if (rc == CUSTOS_OK)
-        rc = at_json_member(file, path, v, "price", &m, err);
-    if (rc == CUSTOS_OK) {
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_t *price = json_object_get(v, "price"), *yield = json_object_get(v, "discount_yield");
+    if ((price == NULL) == (yield == NULL)) {
         at_jpath_key(p, path, "price");
-        rc = at_json_decimal(file, p, m, &out->price, err);
+        return at_json_fail(err, file, p, "give price or discount_yield (bills), %s",
+                            price == NULL ? "one of them" : "not both");
     }
-    if (rc == CUSTOS_OK && custos_u256_is_zero(&out->price))
-        rc = at_json_fail(err, file, p, "zero: a position cannot be valued at nothing");
+    out->kind = price != NULL ? AT_QUOTE_PRICE : AT_QUOTE_DISCOUNT_YIELD;
+    bool has;
+    /* A discount yield of 0 is a price of par; a yield of 100% or more prices nothing. */
+    rc = price != NULL ? decimal_member(file, path, v, "price", 0, false, &has, &out->price, err)
+                       : decimal_member(file, path, v, "discount_yield", 100, true, &has,
+                                        &out->price, err);
+    /* Index ratios lie near 1 (1.3 after decades of inflation): 10 is a typing error. */
+    if (rc == CUSTOS_OK)
+        rc = decimal_member(file, path, v, "index_ratio", 10, false, &out->has_index_ratio,
+                            &out->index_ratio, err);
+    if (rc == CUSTOS_OK)
+        rc = decimal_member(file, path, v, "accrual_rate", 100, true, &out->has_accrual_rate,
+                            &out->accrual_rate, err);
     if (rc == CUSTOS_OK)
         rc = at_json_member(file, path, v, "as_of", &m, err);
     if (rc == CUSTOS_OK) {

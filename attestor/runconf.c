@@ -93,7 +93,7 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
         "holdings", "prices", "price_sources", "price_ca", "policy", "key", "feed", "chain_id",
         "contract", "state", "registry", "gateway", "spool", "interval_seconds",
         "heartbeat_seconds", "retry_max_seconds", "reserves_interval_seconds", "tls_ca",
-        "tls_cert", "tls_key", "insecure",
+        "tls_cert", "tls_key", "insecure", "metrics_textfile",
         "pkcs11_module", "pkcs11_token", "pkcs11_key", "pkcs11_pin_file", NULL};
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
     if (rc == CUSTOS_OK)
@@ -120,6 +120,8 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
         rc = path_member(file, dir, root, "tls_cert", false, c->tls_cert, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "tls_key", false, c->tls_key, err);
+    if (rc == CUSTOS_OK)
+        rc = path_member(file, dir, root, "metrics_textfile", false, c->metrics_textfile, err);
     if (rc != CUSTOS_OK)
         return rc;
     const json_t *insecure = json_object_get(root, "insecure");

@@ -10,7 +10,8 @@
  * daemon also signs and submits the reserves attestation of all accounts. The gateway is
  * reached over TLS: "tls_ca" (CA of its certificate; absent: the system's roots),
  * "tls_cert" and "tls_key" (the attestor's client certificate), or "insecure": true for a
- * plaintext gateway. Relative paths are relative
+ * plaintext gateway. "metrics_textfile" (optional) is where the daemon writes its
+ * Prometheus metrics after every cycle (runmetrics.h). Relative paths are relative
  * to the config file's directory. An HSM key replaces "key": "pkcs11_module" (the PKCS#11
  * library), "pkcs11_token" and "pkcs11_key" (labels), optional "pkcs11_pin_file" (else the
  * PIN comes from CUSTOS_PKCS11_PIN). Unknown keys are refused; every message names the
@@ -35,7 +36,8 @@ typedef struct at_runconf {
         price_ca[AT_RUNCONF_PATH_MAX], tls_ca[AT_RUNCONF_PATH_MAX],
         tls_cert[AT_RUNCONF_PATH_MAX], tls_key[AT_RUNCONF_PATH_MAX],
         pkcs11_module[AT_RUNCONF_PATH_MAX],
-        pkcs11_pin_file[AT_RUNCONF_PATH_MAX]; /* "" when absent */
+        pkcs11_pin_file[AT_RUNCONF_PATH_MAX],
+        metrics_textfile[AT_RUNCONF_PATH_MAX]; /* "" when absent */
     char pkcs11_token[33], pkcs11_key[256]; /* "" without pkcs11_module */
     char sources[AT_PRICE_SOURCES_MAX][1024];
     size_t n_sources;

@@ -1,8 +1,10 @@
 #include "valuation.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "accrual.h"
 #include "custos/merkle.h"
 
 #define UNIT 1000000000000000000ull /* 1.0 with 18 decimals */
@@ -12,57 +14,24 @@ static void u256(custos_u256 *r, uint64_t v)
     custos_u256_from_u64(r, v);
 }
 
-/* The maturity date stepped back k six-month periods. A maturity on the last day of its
- * month pays on the last day of every coupon month (2029-08-31 -> 2029-02-28); otherwise
- * the day is kept, shortened to the month's length. */
-static custos_rc coupon_date(custos_day maturity, int k, custos_day *out, custos_error *err)
+static custos_rc too_large(custos_error *err, const char *asset, const char *what)
 {
-    int y, m, d, next_y, next_m, next_d;
-    custos_day_to_civil(maturity, &y, &m, &d);
-    custos_day_to_civil(maturity + 1, &next_y, &next_m, &next_d);
-    bool month_end = next_d == 1;
-    int months = y * 12 + (m - 1) - 6 * k;
-    int cy = months / 12, cm = months % 12 + 1;
-    int cd = month_end ? 31 : d;
-    custos_error derr;
-    while (cd > 28 && custos_day_from_civil(cy, cm, cd, out, &derr) != CUSTOS_OK)
-        cd--;
-    return custos_day_from_civil(cy, cm, cd, out, err);
+    return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "value of %s (%s) does not fit in 256 bits",
+                            asset, what);
 }
 
-/* Accrued interest, actual/actual ICMA with semi-annual coupons, floored to 18 decimals:
- * face x coupon/2 x days(last coupon, settlement) / days(last coupon, next coupon). */
-static custos_rc accrued_interest(const at_holding *h, custos_day settle, custos_u256 *out,
-                                  custos_error *err)
+/* amount x percent / 100, floored: a principal at a price in percent of par, or, with an
+ * amount of 1.0, the price per unit of face a leaf carries. */
+static custos_rc percent_of(const custos_u256 *amount, const custos_u256 *percent,
+                            custos_u256 *out)
 {
-    custos_day last = 0, next = h->maturity;
-    int k = 1;
-    /* 100-year securities have 200 coupons: a longer walk is a data error. */
-    for (; k <= 200; k++) {
-        custos_rc rc = coupon_date(h->maturity, k, &last, err);
-        if (rc != CUSTOS_OK)
-            return rc;
-        if (last <= settle)
-            break;
-        next = last;
-    }
-    if (k > 200)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s: maturity more than 100 years after the settlement date",
-                                h->asset);
-    custos_u256 num, den, days, period, scale;
-    u256(&days, (uint64_t)(settle - last));
-    u256(&period, (uint64_t)(next - last));
-    u256(&scale, UNIT);
-    custos_u256 two_hundred;
-    u256(&two_hundred, 200); /* coupon is in percent and paid in two halves */
-    if (custos_u256_mul(&num, &h->coupon, &days) != CUSTOS_OK ||
-        custos_u256_mul(&den, &scale, &two_hundred) != CUSTOS_OK ||
-        custos_u256_mul(&den, &den, &period) != CUSTOS_OK ||
-        custos_u256_mul_div(out, &h->quantity, &num, &den) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                                "%s: accrued interest does not fit in 256 bits", h->asset);
-    return CUSTOS_OK;
+    custos_u256 hundred_units;
+    u256(&hundred_units, 100);
+    custos_u256 unit;
+    u256(&unit, UNIT);
+    if (custos_u256_mul(&hundred_units, &hundred_units, &unit) != CUSTOS_OK)
+        return CUSTOS_ERR_OVERFLOW;
+    return custos_u256_mul_div(out, amount, percent, &hundred_units);
 }
 
 /* A note or bond with more than long_bond_years to maturity takes the "long_bond" haircut. */
@@ -81,53 +50,180 @@ static const char *haircut_class(const at_holding *h, const at_policy *policy, c
     return h->maturity > horizon ? "long_bond" : h->asset_class;
 }
 
-/* Price per unit of quantity and value of one holding at the settlement date. */
-static custos_rc value_instrument(const at_holding *h, const at_price *price, custos_day settle,
-                                  custos_position *pos, bool *matured, custos_error *err)
+/* The quote's fields must be the ones the class is valued from. */
+static custos_rc check_quote(const at_holding *h, const at_price *p, custos_error *err)
 {
-    custos_u256 unit, hundred;
-    u256(&unit, UNIT);
+    if (h->instrument == AT_UNKNOWN)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s has class '%s', which custos-attestor cannot value "
+                                "(it values bill, note, bond, tips, frn and mmf): nothing signed",
+                                h->asset, h->asset_class);
+    if (p->kind == AT_QUOTE_DISCOUNT_YIELD && h->instrument != AT_BILL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s is a %s, and its price is quoted as a "
+                                "discount_yield, which only bills are: nothing signed",
+                                h->asset, h->asset_class);
+    if ((h->instrument == AT_TIPS) != p->has_index_ratio)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                h->instrument == AT_TIPS
+                                    ? "position %s is a %s and its price has no index_ratio: a "
+                                      "TIPS is not valued without its inflation adjustment: "
+                                      "nothing signed"
+                                    : "position %s is a %s and its price gives an index_ratio, "
+                                      "which only TIPS have: nothing signed",
+                                h->asset, h->asset_class);
+    if ((h->instrument == AT_FRN) != p->has_accrual_rate)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                h->instrument == AT_FRN
+                                    ? "position %s is a %s and its price has no accrual_rate: "
+                                      "its accrued interest is unknown: nothing signed"
+                                    : "position %s is a %s and its price gives an accrual_rate, "
+                                      "which only floating-rate notes have: nothing signed",
+                                h->asset, h->asset_class);
+    return CUSTOS_OK;
+}
+
+static void coupon_terms(const at_holding *h, const at_price *p, at_coupon_terms *t)
+{
+    memset(t, 0, sizeof *t);
+    t->asset = h->asset;
+    t->maturity = h->maturity;
+    t->months = h->instrument == AT_FRN ? 3 : 6;
+    t->actual_360 = h->instrument == AT_FRN;
+    t->rate = h->instrument == AT_FRN ? p->accrual_rate : h->coupon;
+    t->has_dated_date = h->has_dated_date;
+    t->dated_date = h->dated_date;
+    t->has_first_coupon = h->has_first_coupon;
+    t->first_coupon = h->first_coupon;
+}
+
+/* A bill's price in percent of par for its settlement date from a bank-discount yield d:
+ * 100 - d x days to maturity / 360, the discount rounded up so that the price is floored. */
+static custos_rc bill_price(const at_holding *h, const at_price *p, custos_day settle,
+                            custos_u256 *percent, custos_error *err)
+{
+    custos_u256 days, three_sixty, discount, back, product, hundred, unit;
+    u256(&days, (uint64_t)(h->maturity - settle));
+    u256(&three_sixty, 360);
     u256(&hundred, 100);
-    *matured = h->instrument != AT_MMF && h->maturity <= settle;
+    u256(&unit, UNIT);
+    if (custos_u256_mul(&product, &p->price, &days) != CUSTOS_OK ||
+        custos_u256_mul_div(&discount, &p->price, &days, &three_sixty) != CUSTOS_OK ||
+        custos_u256_mul(&back, &discount, &three_sixty) != CUSTOS_OK ||
+        custos_u256_mul(&hundred, &hundred, &unit) != CUSTOS_OK)
+        return too_large(err, h->asset, "discount yield x days / 360");
+    if (custos_u256_cmp(&back, &product) < 0) {
+        custos_u256 one;
+        u256(&one, 1);
+        if (custos_u256_add(&discount, &discount, &one) != CUSTOS_OK)
+            return too_large(err, h->asset, "discount");
+    }
+    if (custos_u256_sub(percent, &hundred, &discount) != CUSTOS_OK ||
+        custos_u256_is_zero(percent)) {
+        char yield[CUSTOS_U256_DEC_MAX];
+        if (custos_fixed_format(&p->price, CUSTOS_MONEY_DECIMALS, yield, sizeof yield) !=
+            CUSTOS_OK)
+            snprintf(yield, sizeof yield, "?");
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s: a discount yield of %.40s%% over %d days prices "
+                                "the bill at or below zero: nothing signed",
+                                h->asset, yield, (int)(h->maturity - settle));
+    }
+    return CUSTOS_OK;
+}
+
+/* The leaf's price per unit of face and the value of a Treasury that has not matured by
+ * its settlement date: its clean value plus the interest accrued to that date. */
+static custos_rc value_live(const at_holding *h, const at_price *price, custos_position *pos,
+                            at_position_detail *d, custos_error *err)
+{
+    custos_u256 unit, percent = price->price, principal = h->quantity;
+    u256(&unit, UNIT);
+    if (h->instrument == AT_BILL && price->kind == AT_QUOTE_DISCOUNT_YIELD) {
+        custos_rc rc = bill_price(h, price, d->settlement, &percent, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
+    /* TIPS: the principal and the price per unit of face carry the index ratio. */
+    custos_u256 leaf_percent = percent;
+    if (h->instrument == AT_TIPS &&
+        (custos_u256_mul_div(&principal, &h->quantity, &price->index_ratio, &unit) !=
+             CUSTOS_OK ||
+         custos_u256_mul_div(&leaf_percent, &percent, &price->index_ratio, &unit) != CUSTOS_OK))
+        return too_large(err, h->asset, "face x index ratio");
+    d->principal = principal;
+    if (percent_of(&unit, &leaf_percent, &pos->price) != CUSTOS_OK ||
+        percent_of(&principal, &percent, &pos->value) != CUSTOS_OK)
+        return too_large(err, h->asset, "principal x price / 100");
+    if (h->instrument == AT_BILL)
+        return CUSTOS_OK;
+    at_coupon_terms t;
+    coupon_terms(h, price, &t);
+    custos_rc rc = at_accrued_interest(&t, &principal, d->settlement, &d->accrued, err);
+    if (rc == CUSTOS_OK && custos_u256_add(&pos->value, &pos->value, &d->accrued) != CUSTOS_OK)
+        rc = too_large(err, h->asset, "with accrued interest");
+    return rc;
+}
+
+/* A Treasury maturing after its trade date but by its settlement date cannot be delivered
+ * before it pays out: it is worth its redemption, par plus the final coupon. */
+static custos_rc value_redemption(const at_holding *h, const at_price *price,
+                                  custos_position *pos, at_position_detail *d,
+                                  custos_error *err)
+{
+    char mat[CUSTOS_ISO_DATE_LEN], settle[CUSTOS_ISO_DATE_LEN];
+    custos_day_format(h->maturity, mat);
+    custos_day_format(d->settlement, settle);
+    /* A TIPS pays its principal adjusted to maturity and an FRN its rate to maturity,
+     * which the settlement date's inputs do not give exactly. */
+    if (h->instrument == AT_TIPS || h->instrument == AT_FRN)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s (%s) matures on %s, by its settlement date %s: "
+                                "book its redemption in the ledger: nothing signed",
+                                h->asset, h->asset_class, mat, settle);
+    d->redeemed = true;
+    d->principal = h->quantity;
+    u256(&pos->price, UNIT);
+    pos->value = h->quantity;
+    if (h->instrument == AT_BILL)
+        return CUSTOS_OK;
+    at_coupon_terms t;
+    coupon_terms(h, price, &t);
+    custos_rc rc = at_final_coupon(&t, &h->quantity, &d->accrued, err);
+    if (rc == CUSTOS_OK && custos_u256_add(&pos->value, &pos->value, &d->accrued) != CUSTOS_OK)
+        rc = too_large(err, h->asset, "par and final coupon");
+    return rc;
+}
+
+/* Price per unit of quantity and value of one holding, for its settlement date. */
+static custos_rc value_instrument(const at_holding *h, const at_price *price,
+                                  custos_position *pos, at_position_detail *d, custos_error *err)
+{
     if (h->instrument == AT_MMF) {
         pos->price = price->price; /* NAV per share */
         if (custos_money_mul(&pos->value, &h->quantity, &price->price) != CUSTOS_OK)
-            return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                                    "value of %s (shares x NAV) does not fit in 256 bits",
-                                    h->asset);
+            return too_large(err, h->asset, "shares x NAV");
         return CUSTOS_OK;
     }
-    if (*matured) {
-        /* Redeemed at par; no coupon accrues after maturity. */
-        pos->price = unit;
-        pos->value = h->quantity;
-        return CUSTOS_OK;
+    if (h->maturity <= d->trade_date) {
+        /* Its money was paid out on the maturity date: the ledger is out of date. */
+        char mat[CUSTOS_ISO_DATE_LEN], trade[CUSTOS_ISO_DATE_LEN];
+        custos_day_format(h->maturity, mat);
+        custos_day_format(d->trade_date, trade);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "position %s (%s) matured on %s, on or before the trade date "
+                                "%s of its price: book its redemption (principal and final "
+                                "coupon) in the ledger instead: nothing signed",
+                                h->asset, h->asset_class, mat, trade);
     }
-    /* Treasuries are quoted in percent of par: the leaf carries the price per unit of face
-     * (quote / 100), the value adds the accrued interest to the clean value. */
-    custos_u256 percent_scale;
-    custos_u256 accrued;
-    u256(&accrued, 0);
-    if (custos_u256_mul(&percent_scale, &unit, &hundred) != CUSTOS_OK ||
-        custos_u256_mul_div(&pos->price, &price->price, &unit, &percent_scale) != CUSTOS_OK ||
-        custos_u256_mul_div(&pos->value, &h->quantity, &price->price, &percent_scale) !=
-            CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                                "value of %s (face x price / 100) does not fit in 256 bits",
-                                h->asset);
-    if (h->instrument == AT_BILL)
-        return CUSTOS_OK;
-    custos_rc rc = accrued_interest(h, settle, &accrued, err);
-    if (rc == CUSTOS_OK && custos_u256_add(&pos->value, &pos->value, &accrued) != CUSTOS_OK)
-        rc = custos_error_set(err, CUSTOS_ERR_OVERFLOW,
-                              "value of %s with accrued interest does not fit in 256 bits",
-                              h->asset);
-    return rc;
+    if (h->maturity <= d->settlement)
+        return value_redemption(h, price, pos, d, err);
+    return value_live(h, price, pos, d, err);
 }
 
 static custos_rc value_position(const at_account *account, const at_holding *h,
                                 const at_prices *prices, const at_policy *policy, uint64_t now,
-                                custos_position *pos, bool *matured, uint64_t *as_of,
+                                custos_position *pos, at_position_detail *d, uint64_t *as_of,
                                 custos_error *err)
 {
     const at_price *price = at_prices_find(prices, h->asset);
@@ -138,12 +234,27 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     custos_error aerr;
     if (at_policy_check_price_age(policy, h->asset, price->as_of, now, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
-    /* Settlement is the price's New York date: the accrued interest matches the quote. */
-    custos_day settle;
-    if (custos_ny_day(price->as_of, &settle, &aerr) != CUSTOS_OK)
+    if (check_quote(h, price, &aerr) != CUSTOS_OK)
+        return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
+    memset(d, 0, sizeof *d);
+    if (custos_ny_day(price->as_of, &d->trade_date, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: price of %s: %s", account->ref,
                                 h->asset, aerr.message);
-    const char *cls = haircut_class(h, policy, settle);
+    /* Fund shares need no settlement date: shares x NAV. */
+    d->settlement = d->trade_date;
+    if (h->instrument != AT_MMF) {
+        d->dated = true;
+        if (custos_calendar_settlement_date(&policy->calendar, d->trade_date, &d->settlement,
+                                            &aerr) != CUSTOS_OK) {
+            char iso[CUSTOS_ISO_DATE_LEN];
+            custos_day_format(d->trade_date, iso);
+            return custos_error_set(err, aerr.code,
+                                    "account %s: instrument %s priced on %s has no T+1 "
+                                    "settlement date: %s",
+                                    account->ref, h->asset, iso, aerr.message);
+        }
+    }
+    const char *cls = haircut_class(h, policy, d->settlement);
     uint32_t bps;
     if (!at_policy_haircut(policy, cls, &bps))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -154,7 +265,7 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     strcpy(pos->asset_id, h->asset);
     pos->quantity = h->quantity;
     pos->haircut_bps = bps;
-    if (value_instrument(h, price, settle, pos, matured, &aerr) != CUSTOS_OK)
+    if (value_instrument(h, price, pos, d, &aerr) != CUSTOS_OK)
         return custos_error_set(err, aerr.code, "account %s: %s", account->ref, aerr.message);
     *as_of = price->as_of;
     return CUSTOS_OK;
@@ -169,10 +280,10 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
         return custos_error_set(err, CUSTOS_ERR_INVALID, "account %s: no positions to value",
                                 account->ref);
     custos_position *ps = calloc(account->n_holdings, sizeof *ps);
-    bool *matured = calloc(account->n_holdings, sizeof *matured);
-    if (ps == NULL || matured == NULL) {
+    at_position_detail *details = calloc(account->n_holdings, sizeof *details);
+    if (ps == NULL || details == NULL) {
         free(ps);
-        free(matured);
+        free(details);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "account %s: out of memory", account->ref);
     }
     custos_u256 gross, collateral;
@@ -184,7 +295,7 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
         uint64_t as_of = 0;
         custos_u256 haircut_value;
         rc = value_position(account, &account->holdings[i], prices, policy, now, &ps[i],
-                            &matured[i], &as_of, err);
+                            &details[i], &as_of, err);
         if (rc != CUSTOS_OK)
             break;
         if (as_of < oldest)
@@ -225,11 +336,11 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
     }
     if (rc != CUSTOS_OK) {
         free(ps);
-        free(matured);
+        free(details);
         return rc;
     }
     out->positions = ps;
-    out->matured = matured;
+    out->details = details;
     out->n_positions = account->n_holdings;
     out->gross = gross;
     out->collateral = collateral;
@@ -241,14 +352,14 @@ custos_rc at_valuation_compute(const at_account *account, const at_prices *price
 void at_valuation_clear(at_valuation *v)
 {
     free(v->positions);
-    free(v->matured);
+    free(v->details);
     memset(v, 0, sizeof *v);
 }
 
 custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
                                    const at_prices *prices, const at_policy *policy,
-                                   uint64_t now, custos_submission *s, bool **matured,
-                                   custos_error *err)
+                                   uint64_t now, custos_submission *s,
+                                   at_position_detail **details, custos_error *err)
 {
     at_valuation val;
     memset(&val, 0, sizeof val);
@@ -265,8 +376,8 @@ custos_rc at_valuation_attestation(const char *custodian, const at_account *acco
         s->att.valid_until = val.valid_until;
         s->positions = val.positions;
         s->n_positions = val.n_positions;
-        *matured = val.matured;
-        val.matured = NULL;
+        *details = val.details;
+        val.details = NULL;
         val.positions = NULL;
         val.n_positions = 0;
     }

@@ -1,13 +1,26 @@
-/* Values one custody account at the New York date of each price (the settlement date):
- *   bill       face x price / 100 (price quoted per 100 of face, e.g. "98.765")
- *   note, bond face x clean price / 100 (e.g. "99.53125") + accrued interest, actual/actual
- *              ICMA, semi-annual coupons on the maturity's day of month (custos_position's
- *              price is the clean price per unit of face: value - quantity x price is the
- *              accrued interest)
- *   mmf        shares x NAV
- * A Treasury at or past maturity is valued at par and flagged in `matured`. Each step floors
- * to 18 decimals. Haircuts per asset class from the policy ("long_bond" for notes and bonds
- * beyond its long_bond_years), totals, and the observation time of the oldest price. */
+/* Values one custody account. A price is observed on its New York date, the trade date;
+ * Treasuries settle T+1 on the bond-market calendar (custos_calendar_settlement_date), and
+ * are valued as bought for that settlement date (exact integers, each step floored to 18
+ * decimals; accrual.h for the interest):
+ *   bill  face x price / 100, the price quoted in percent of par, or from a bank-discount
+ *         yield d: price = 100 - d x days(settlement, maturity) / 360
+ *   note, bond  face x clean price / 100 + interest accrued to the settlement date
+ *         (actual/actual ICMA, semi-annual)
+ *   tips  face x index ratio x clean price / 100 + interest accrued on the inflation-adjusted
+ *         principal (face x index ratio)
+ *   frn   face x clean price / 100 + interest accrued at the price file's accrual_rate
+ *         (actual/360, quarterly)
+ *   mmf   shares x NAV
+ * custos_position's price is the price per unit of face (for TIPS with the index ratio), so
+ * value - quantity x price is the accrued interest.
+ * A Treasury maturing after its trade date but by its settlement date is worth its
+ * redemption, par plus the final coupon (bills, notes, bonds; a TIPS or FRN is refused); one
+ * matured on or before its trade date is refused: the ledger should hold its redemption.
+ * Anything else the valuer cannot value correctly is refused naming the account and the
+ * position: an unknown class, a quote of the wrong kind for the class, a first coupon
+ * period without its dated date. Haircuts per asset class from the policy ("long_bond" for
+ * notes and bonds beyond its long_bond_years), totals, and the observation time of the
+ * oldest price. */
 #ifndef AT_VALUATION_H
 #define AT_VALUATION_H
 
@@ -22,9 +35,19 @@
 #include "policy.h"
 #include "prices.h"
 
+/* How one position was valued, for the report. */
+typedef struct at_position_detail {
+    bool dated;              /* a Treasury: the fields below apply */
+    custos_day trade_date;   /* the price's New York date */
+    custos_day settlement;   /* T+1 on the bond-market calendar */
+    custos_u256 principal;   /* face, or for TIPS face x index ratio (18 decimals) */
+    custos_u256 accrued;     /* interest accrued to the settlement date, or the final coupon */
+    bool redeemed;           /* matures by the settlement date: par plus the final coupon */
+} at_position_detail;
+
 typedef struct at_valuation {
     custos_position *positions; /* one per holding, in the holdings' order */
-    bool *matured;              /* per position: at or past maturity, valued at par */
+    at_position_detail *details; /* one per position */
     size_t n_positions;
     custos_u256 gross;      /* sum of values before haircuts */
     custos_u256 collateral; /* sum of values after haircuts */
@@ -43,11 +66,11 @@ void at_valuation_clear(at_valuation *v);
 
 /* Values the account and fills s->att (all but the sequence: the account id from custodian
  * and ref, the beneficiary the holdings name, kind 0, the values, the positions root, asOf,
- * validUntil) and s->positions (owned by s); *matured (malloc'd, one per position) flags
- * Treasuries valued at par. */
+ * validUntil) and s->positions (owned by s); *details (malloc'd, one per position) says how
+ * each was valued. */
 custos_rc at_valuation_attestation(const char *custodian, const at_account *account,
                                    const at_prices *prices, const at_policy *policy,
-                                   uint64_t now, custos_submission *s, bool **matured,
-                                   custos_error *err);
+                                   uint64_t now, custos_submission *s,
+                                   at_position_detail **details, custos_error *err);
 
 #endif

@@ -35,6 +35,7 @@ struct gw_admin {
     pthread_mutex_t lock;   /* one change at a time; guards the file's lists below */
     gw_feed *feeds;         /* the config file's, as last loaded */
     size_t n_feeds;
+    custos_calendar calendar; /* a copy of that file's calendar, which feeds point to */
     gw_signer *signers;
     size_t n_signers;
     uint64_t seen_seq;      /* the last audit entry the list in force was composed from */
@@ -407,6 +408,13 @@ static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error 
         memcpy(feeds, cfg->feeds, cfg->n_feeds * sizeof *feeds);
     if (cfg->n_signers > 0)
         memcpy(signers, cfg->signers, cfg->n_signers * sizeof *signers);
+    /* cfg may be a reloaded file's, freed once installed: keep its calendar. */
+    custos_rc rc = gw_feeds_own_calendar(feeds, cfg->n_feeds, &a->calendar, err);
+    if (rc != CUSTOS_OK) {
+        free(feeds);
+        free(signers);
+        return rc;
+    }
     free(a->feeds);
     free(a->signers);
     a->feeds = feeds;
@@ -538,6 +546,7 @@ void gw_admin_free(gw_admin *a)
     pthread_mutex_destroy(&a->lock);
     free(a->feeds);
     free(a->signers);
+    custos_calendar_free(&a->calendar);
     free(a);
 }
 

@@ -7,6 +7,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,10 @@ typedef struct mx_feed {
 
 typedef struct mx_registry {
     uint64_t start_time;
-    /* A copy of the config's bond-market calendar (closes NULL when no feed counts
-     * business days), so that a reload cannot free it under a scrape. */
+    /* A copy of the bond-market calendar in force (first_year 0 when no feed counts
+     * business days), so that a reload cannot free it under a scrape; replaced when a
+     * reload brings another one, under calendar_lock. */
+    pthread_mutex_t calendar_lock;
     custos_calendar calendar;
     size_t n_feeds;  /* configured; feeds[n_feeds] counts everything else */
     mx_feed *feeds;
@@ -119,23 +122,10 @@ bool gw_metrics_escape_label(const char *value, char *out, size_t cap)
 
 static void mx_registry_free(mx_registry *r)
 {
-    free(r->calendar.closes);
+    pthread_mutex_destroy(&r->calendar_lock);
+    custos_calendar_free(&r->calendar);
     free(r->feeds);
     free(r);
-}
-
-static custos_rc mx_copy_calendar(const custos_calendar *from, custos_calendar *to,
-                                  custos_error *err)
-{
-    *to = *from;
-    to->closes = NULL;
-    if (from->n_closes == 0)
-        return CUSTOS_OK;
-    to->closes = calloc(from->n_closes, sizeof *to->closes);
-    if (to->closes == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
-    memcpy(to->closes, from->closes, from->n_closes * sizeof *to->closes);
-    return CUSTOS_OK;
 }
 
 custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
@@ -149,8 +139,13 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
     }
     r->n_feeds = cfg->n_feeds;
+    if (pthread_mutex_init(&r->calendar_lock, NULL) != 0) {
+        free(r->feeds);
+        free(r);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: cannot create a lock");
+    }
     if (cfg->calendar != NULL) {
-        custos_rc rc = mx_copy_calendar(cfg->calendar, &r->calendar, err);
+        custos_rc rc = custos_calendar_copy(cfg->calendar, &r->calendar, err);
         if (rc != CUSTOS_OK) {
             mx_registry_free(r);
             return rc;
@@ -180,11 +175,32 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err)
     return CUSTOS_OK;
 }
 
+/* A reload may bring a newer calendar (the yearly update): stale_at and the coverage gauge
+ * follow it. Without memory the previous copy stays, and the gauge keeps warning. */
+static void mx_follow_calendar(mx_registry *r, const gw_feed *feeds, size_t n)
+{
+    const custos_calendar *cal = NULL;
+    for (size_t i = 0; i < n && cal == NULL; i++)
+        cal = feeds[i].calendar;
+    if (cal == NULL)
+        return;
+    custos_calendar copy;
+    custos_error err;
+    if (custos_calendar_copy(cal, &copy, &err) != CUSTOS_OK)
+        return;
+    pthread_mutex_lock(&r->calendar_lock);
+    custos_calendar old = r->calendar;
+    r->calendar = copy;
+    pthread_mutex_unlock(&r->calendar_lock);
+    custos_calendar_free(&old);
+}
+
 void gw_metrics_set_feed_limits(const gw_feed *feeds, size_t n)
 {
     mx_registry *r = mx_get();
     if (r == NULL)
         return;
+    mx_follow_calendar(r, feeds, n);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < r->n_feeds; j++)
             if (strcmp(r->feeds[j].name, feeds[i].name) == 0) {
@@ -477,6 +493,7 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
             gw_textbuf_add(&b, "custos_feed_staleness_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, now > as_of ? now - as_of : 0);
     }
+    pthread_mutex_lock(&r->calendar_lock);
     mx_header(&b, "custos_feed_stale_at_seconds", "gauge",
               "Unix time from which the newest accepted attestation is refused STALE, by feed "
               "(from max_age, or max_age_business_days and the bond-market calendar).");
@@ -486,6 +503,20 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
             gw_textbuf_add(&b, "custos_feed_stale_at_seconds{feed=\"%s\"} %" PRIu64 "\n",
                       r->feeds[i].label, mx_stale_at(r, &r->feeds[i], as_of));
     }
+    /* Only when a feed counts business days: past this time every such feed is refused
+     * STALE, so the alert fires months ahead (deploy/prometheus/alerts.yaml). */
+    uint64_t covered_until = 0;
+    custos_error cerr;
+    if (r->calendar.first_year != 0 &&
+        custos_calendar_covered_until(&r->calendar, &covered_until, &cerr) == CUSTOS_OK) {
+        mx_header(&b, "custos_calendar_covered_until_seconds", "gauge",
+                  "Unix time at which the bond-market calendar in force ends (00:00 New York "
+                  "on 1 January after its last covered year): business-day freshness is "
+                  "refused from then on.");
+        gw_textbuf_add(&b, "custos_calendar_covered_until_seconds %" PRIu64 "\n",
+                       covered_until);
+    }
+    pthread_mutex_unlock(&r->calendar_lock);
 
     mx_header(&b, "custos_store_healthy", "gauge",
               "1 while the store accepts writes, 0 after a failed commit until it recovers.");

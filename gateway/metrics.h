@@ -28,8 +28,9 @@ custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err);
 void gw_metrics_shutdown(void);
 
 /* The feeds' age limits after a reload or an admin change, for the limit gauges and
- * custos_feed_stale_at_seconds. A feed configured only after start has no series of its
- * own (it is counted under feed=""); the bond-market calendar is the one read at start. */
+ * custos_feed_stale_at_seconds, and the bond-market calendar they point to (a reload may
+ * bring a newer one), for stale_at and custos_calendar_covered_until_seconds. A feed
+ * configured only after start has no series of its own (it is counted under feed=""). */
 void gw_metrics_set_feed_limits(const gw_feed *feeds, size_t n);
 
 /* Monotonic nanoseconds: the start mark of a latency observation. */

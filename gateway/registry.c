@@ -15,7 +15,35 @@ static void reg_policy_free(gw_policy *p)
 {
     free(p->feeds);
     free(p->signers);
+    custos_calendar_free(&p->calendar);
     free(p);
+}
+
+custos_rc gw_feeds_own_calendar(gw_feed *feeds, size_t n, custos_calendar *own,
+                                custos_error *err)
+{
+    const custos_calendar *from = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (feeds[i].calendar == NULL)
+            continue;
+        if (from != NULL && feeds[i].calendar != from)
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "feeds with two different calendars");
+        from = feeds[i].calendar;
+    }
+    custos_calendar fresh;
+    memset(&fresh, 0, sizeof fresh);
+    if (from != NULL) {
+        custos_rc rc = custos_calendar_copy(from, &fresh, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+    }
+    custos_calendar_free(own);
+    *own = fresh;
+    for (size_t i = 0; i < n; i++)
+        if (feeds[i].calendar != NULL)
+            feeds[i].calendar = own;
+    return CUSTOS_OK;
 }
 
 static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_policy **out,
@@ -35,6 +63,12 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
         memcpy(p->feeds, cfg->feeds, cfg->n_feeds * sizeof *p->feeds);
     if (cfg->n_signers > 0)
         memcpy(p->signers, cfg->signers, cfg->n_signers * sizeof *p->signers);
+    /* The snapshot outlives the list it was made from (a reload frees that calendar). */
+    custos_rc rc = gw_feeds_own_calendar(p->feeds, cfg->n_feeds, &p->calendar, err);
+    if (rc != CUSTOS_OK) {
+        reg_policy_free(p);
+        return rc;
+    }
     p->n_feeds = cfg->n_feeds;
     p->n_signers = cfg->n_signers;
     p->generation = generation;

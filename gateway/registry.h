@@ -26,6 +26,7 @@ typedef struct gw_policy {
     size_t n_feeds;
     gw_signer *signers;
     size_t n_signers;
+    custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;
 
 typedef struct gw_registry gw_registry;
@@ -52,6 +53,12 @@ const gw_signer *gw_policy_find_signer(const gw_policy *p, const char *feed,
 /* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
 const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
                                            const uint8_t address[CUSTOS_ADDRESS_LEN]);
+
+/* Copies the bond-market calendar that feeds point to into *own (emptied first) and points
+ * them at the copy, so they no longer depend on the configuration they came from (a reload
+ * frees it). Every feed with a calendar must have the same one. */
+custos_rc gw_feeds_own_calendar(gw_feed *feeds, size_t n, custos_calendar *own,
+                                custos_error *err);
 
 /* Whether s's signatures count at `now` (unix seconds): active, and, for a rotated-out
  * key, before its not_after. */

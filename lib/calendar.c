@@ -192,40 +192,95 @@ static custos_rc parse_covers(const char *file, size_t lineno, const char *s, si
     return CUSTOS_OK;
 }
 
+/* Skips blanks from s[*i]; false when there were none. */
+static bool skip_blanks(const char *s, size_t len, size_t *i)
+{
+    size_t from = *i;
+    while (*i < len && (s[*i] == ' ' || s[*i] == '\t'))
+        (*i)++;
+    return *i > from;
+}
+
+/* The word at s[*i] up to the next blank (or the end), which *i then points at. */
+static size_t word_len(const char *s, size_t len, size_t i)
+{
+    size_t n = 0;
+    while (i + n < len && s[i + n] != ' ' && s[i + n] != '\t')
+        n++;
+    return n;
+}
+
+static bool word_is(const char *s, size_t len, size_t i, const char *word)
+{
+    size_t n = strlen(word);
+    return word_len(s, len, i) == n && memcmp(s + i, word, n) == 0;
+}
+
+/* "early HH:MM [no-settlement]" after a date; *i is past it on success. Early closes lie
+ * between 08:00 and 16:59: "02:00" is a typing error for 14:00, not a close. */
+static custos_rc parse_early(const char *file, size_t lineno, const char *s, size_t len,
+                             size_t *i, custos_market_close *out, custos_error *err)
+{
+    *i += 5; /* "early" */
+    int hh, mm;
+    if (!skip_blanks(s, len, i) || word_len(s, len, *i) != 5 || s[*i + 2] != ':' ||
+        !digits(s + *i, 2, &hh) || !digits(s + *i + 3, 2, &mm) || mm > 59)
+        return line_fail(err, file, lineno, "%s", "expected 'early HH:MM' (New York time)");
+    if (hh < 8 || hh > 16)
+        return line_fail(err, file, lineno, "early close %.5s is not between 08:00 and 16:59",
+                         s + *i);
+    out->early_close = (uint16_t)(hh * 60 + mm);
+    *i += 5;
+    size_t after = *i;
+    if (skip_blanks(s, len, i) && word_is(s, len, *i, "no-settlement")) {
+        out->no_settlement = true;
+        *i += strlen("no-settlement");
+    } else {
+        *i = after;
+    }
+    return CUSTOS_OK;
+}
+
 static custos_rc parse_close(const char *file, size_t lineno, const char *s, size_t len,
                              custos_calendar *c, size_t cap, custos_error *err)
 {
     if (c->first_year == 0)
         return line_fail(err, file, lineno, "%s", "a date before the 'covers' line");
-    size_t date_len = 0;
-    while (date_len < len && s[date_len] != ' ' && s[date_len] != '\t')
-        date_len++;
-    custos_day d;
+    size_t date_len = word_len(s, len, 0);
+    custos_market_close close;
+    memset(&close, 0, sizeof close);
     custos_error derr;
-    if (custos_day_parse(s, date_len, &d, &derr) != CUSTOS_OK)
+    if (custos_day_parse(s, date_len, &close.day, &derr) != CUSTOS_OK)
         return line_fail(err, file, lineno, "%s", derr.message);
     size_t i = date_len;
-    while (i < len && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    /* Every close names its holiday, so a reviewer can check it against SIFMA's list. */
-    if (i == date_len || i >= len || s[i] != '#' || i + 1 >= len)
+    bool blank = skip_blanks(s, len, &i);
+    if (blank && word_is(s, len, i, "early")) {
+        custos_rc rc = parse_early(file, lineno, s, len, &i, &close, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        blank = skip_blanks(s, len, &i);
+    }
+    /* Every date names its holiday, so a reviewer can check it against SIFMA's list. */
+    if (!blank || i >= len || s[i] != '#' || i + 1 >= len)
         return line_fail(err, file, lineno, "%s",
-                         "expected 'YYYY-MM-DD  # holiday name' after the date");
+                         close.early_close != 0
+                             ? "expected '# holiday name' after the early close"
+                             : "expected '# holiday name' or 'early HH:MM' after the date");
     char iso[CUSTOS_ISO_DATE_LEN];
-    custos_day_format(d, iso);
+    custos_day_format(close.day, iso);
     int y, m, md;
-    custos_day_to_civil(d, &y, &m, &md);
+    custos_day_to_civil(close.day, &y, &m, &md);
     if (y < c->first_year || y > c->last_year)
         return line_fail(err, file, lineno, "%s is outside the covered years", iso);
-    int wd = custos_day_weekday(d);
+    int wd = custos_day_weekday(close.day);
     if (wd == 0 || wd == 6)
         return line_fail(err, file, lineno, "%s is a weekend day: list the observed weekday",
                          iso);
-    if (c->n_closes > 0 && d <= c->closes[c->n_closes - 1])
+    if (c->n_closes > 0 && close.day <= c->closes[c->n_closes - 1].day)
         return line_fail(err, file, lineno, "%s is not after the previous date", iso);
     if (c->n_closes == cap)
         return line_fail(err, file, lineno, "%s", "too many dates");
-    c->closes[c->n_closes++] = d;
+    c->closes[c->n_closes++] = close;
     return CUSTOS_OK;
 }
 
@@ -318,8 +373,38 @@ void custos_calendar_free(custos_calendar *c)
     memset(c, 0, sizeof *c);
 }
 
+custos_rc custos_calendar_copy(const custos_calendar *from, custos_calendar *to,
+                               custos_error *err)
+{
+    *to = *from;
+    to->closes = NULL;
+    if (from->n_closes == 0)
+        return CUSTOS_OK;
+    to->closes = calloc(from->n_closes, sizeof *to->closes);
+    if (to->closes == NULL) {
+        memset(to, 0, sizeof *to);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", from->source);
+    }
+    memcpy(to->closes, from->closes, from->n_closes * sizeof *to->closes);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_calendar_covered_until(const custos_calendar *c, uint64_t *out,
+                                        custos_error *err)
+{
+    if (c->first_year == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "no bond-market calendar loaded");
+    uint64_t eve;
+    custos_rc rc = custos_ny_end_of_day(civil_days(c->last_year, 12, 31), &eve, err);
+    if (rc == CUSTOS_OK)
+        *out = eve + 1;
+    return rc;
+}
+
 static custos_rc covered(const custos_calendar *c, custos_day d, custos_error *err)
 {
+    if (c->first_year == 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "no bond-market calendar loaded");
     if (d >= civil_days(c->first_year, 1, 1) && d <= civil_days(c->last_year, 12, 31))
         return CUSTOS_OK;
     char iso[CUSTOS_ISO_DATE_LEN];
@@ -330,22 +415,51 @@ static custos_rc covered(const custos_calendar *c, custos_day d, custos_error *e
                             c->source, iso, c->first_year, c->last_year);
 }
 
-static bool open_day(const custos_calendar *c, custos_day d)
+/* The session of a covered date. */
+static custos_session session_of(const custos_calendar *c, custos_day d)
 {
+    custos_session s = {CUSTOS_SESSION_OPEN, 0, true, true};
     int wd = custos_day_weekday(d);
-    if (wd == 0 || wd == 6)
-        return false;
+    if (wd == 0 || wd == 6) {
+        s.kind = CUSTOS_SESSION_WEEKEND;
+        s.business_day = s.settlement_day = false;
+        return s;
+    }
     size_t lo = 0, hi = c->n_closes;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c->closes[mid] == d)
-            return false;
-        if (c->closes[mid] < d)
+        const custos_market_close *m = &c->closes[mid];
+        if (m->day == d) {
+            if (m->early_close == 0) {
+                s.kind = CUSTOS_SESSION_CLOSED;
+                s.business_day = s.settlement_day = false;
+            } else {
+                s.kind = CUSTOS_SESSION_EARLY_CLOSE;
+                s.close_minute = m->early_close;
+                s.settlement_day = !m->no_settlement;
+            }
+            return s;
+        }
+        if (m->day < d)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return true;
+    return s;
+}
+
+static bool open_day(const custos_calendar *c, custos_day d)
+{
+    return session_of(c, d).business_day;
+}
+
+custos_rc custos_calendar_session(const custos_calendar *c, custos_day d, custos_session *out,
+                                  custos_error *err)
+{
+    custos_rc rc = covered(c, d, err);
+    if (rc == CUSTOS_OK)
+        *out = session_of(c, d);
+    return rc;
 }
 
 custos_rc custos_calendar_is_business_day(const custos_calendar *c, custos_day d, bool *out,
@@ -391,4 +505,25 @@ custos_rc custos_calendar_business_days_between(const custos_calendar *c, custos
         n += open_day(c, d);
     *out = n;
     return CUSTOS_OK;
+}
+
+custos_rc custos_calendar_settlement_date(const custos_calendar *c, custos_day trade,
+                                          custos_day *out, custos_error *err)
+{
+    custos_rc rc = covered(c, trade, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_session t = session_of(c, trade);
+    /* SIFMA: trades on a business day that is no settlement day settle T+2. */
+    unsigned n = t.business_day && !t.settlement_day ? 2 : 1;
+    custos_day d = trade;
+    while (rc == CUSTOS_OK && n > 0) {
+        d++;
+        rc = covered(c, d, err);
+        if (rc == CUSTOS_OK && session_of(c, d).settlement_day)
+            n--;
+    }
+    if (rc == CUSTOS_OK)
+        *out = d;
+    return rc;
 }

@@ -1,9 +1,10 @@
 /* Prices over HTTPS: custos-attestor against a local HTTPS price server (tests/js/
  * price_server.mjs) whose certificate is issued by a CA this test makes with the openssl
- * command line. Good prices are signed and exported; a malformed answer, HTTP 500 (retried,
- * then refused), a certificate from another CA, a stale price, disagreeing sources and an
- * instrument no source prices are each refused with a clear message, and leave no export
- * file and no sequence number consumed. */
+ * command line. Good prices are signed and exported; with every source required (no
+ * price_quorum in the policy), a malformed answer, HTTP 500 (retried, then refused), a
+ * certificate from another CA, a stale price, disagreeing sources and an instrument a
+ * source does not price are each refused with a clear message, and leave no export file
+ * and no sequence number consumed. test_price_quorum runs a quorum of separate servers. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -313,15 +314,18 @@ static void test_disagreeing_sources_refused(void **state)
 {
     (void)state;
     const char *p[] = {"/good", "/far"};
-    assert_refused(ca_pem, p, 2, "price sources disagree on US91282CLX73: 98.2296875 to "
-                                 "100.234375, over the policy's max_price_disagreement_bps 50");
+    /* The median of the two, 99.23203125, is 1.0101% from both: neither agrees. */
+    assert_refused(ca_pem, p, 2, "US91282CLX73: 0 of 2 price sources agree, below the "
+                                 "price_quorum 2");
+    assert_non_null(strstr(out, "/far quotes US91282CLX73 at 98.2296875, 101.01 bps from the "
+                                "median 99.23203125 (max_price_disagreement_bps 50)"));
 }
 
 static void test_unpriced_instrument_refused(void **state)
 {
     (void)state;
     const char *p[] = {"/good", "/partial"};
-    assert_refused(ca_pem, p, 2, "/partial has no price for instrument MMF-GOVT-INST");
+    assert_refused(ca_pem, p, 2, "/partial has no price for MMF-GOVT-INST");
 }
 
 int main(void)

@@ -136,7 +136,9 @@ static void assert_policy_applied(fixture *f)
     assert_true(now.distinct_roles == false);
     /* What the call does not carry stays the feed's own. */
     assert_int_equal(now.max_age_business_days, 1);
-    assert_ptr_equal(now.calendar, &f->calendar);
+    assert_non_null(now.calendar); /* the snapshot's own copy of the file's calendar */
+    assert_int_equal(now.calendar->first_year, f->calendar.first_year);
+    assert_int_equal(now.calendar->last_year, f->calendar.last_year);
     assert_int_equal(now.breaker_rise_bps, 1000);
     assert_int_equal(now.breaker_release_threshold, 3);
 }
@@ -290,6 +292,61 @@ static int pg_group_teardown(void **state)
     return 0;
 }
 
+/* The yearly calendar update without a release: [gateway] calendar names a file with the
+ * next year, SIGHUP reloads it. The engine then judges business-day freshness by it, and
+ * keeps it after the reloaded configuration is gone; a later admin change keeps it too. */
+static void test_reload_brings_a_new_calendar(void **state)
+{
+    fixture *f = *state;
+    char cal[1100], path[1100], text[4096];
+    snprintf(cal, sizeof cal, "%s/us-bond-market.txt", f->dir);
+    tu_write_file(cal, "covers 2030 2031\n2030-12-24  early 14:00  # Christmas Eve\n"
+                       "2030-12-25  # Christmas Day\n");
+    snprintf(path, sizeof path, "%s/gateway.ini", f->dir);
+    int n = snprintf(text, sizeof text,
+                     "[gateway]\nstore = %s\nchain_id = 31337\nverifying_contract = 0x%s\n"
+                     "calendar = %s\n"
+                     "[feed treasuries]\nmax_age_business_days = 1\nmax_skew = 300\n"
+                     "max_ttl = 604800\nthreshold = 1\nbreaker_rise_bps = 1000\n"
+                     "breaker_release_threshold = 3\n"
+                     "[feed bills]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\n"
+                     "threshold = 1\n",
+                     f->cfg.store_path, "abababababababababababababababababababab", cal);
+    for (int i = 0; i < N_SIGNERS; i++) {
+        char addr[41];
+        memset(addr, '0', 40);
+        addr[40] = '\0';
+        for (int k = 0; k < 20; k++)
+            snprintf(addr + 2 * k, 3, "%02x", 0x31 + i);
+        n += snprintf(text + n, sizeof text - (size_t)n,
+                      "[signer s%d]\naddress = 0x%s\nfeed = %s\nrole = custodian\n", i, addr,
+                      i < N_SIGNERS - 1 ? "treasuries" : "bills");
+    }
+    tu_write_file(path, text);
+    gw_admin_reload(f->admin, path);
+
+    gw_feed now = current_feed(f);
+    assert_int_equal(now.max_age_business_days, 1);
+    assert_non_null(now.calendar);
+    assert_int_equal(now.calendar->first_year, 2030);
+    custos_day eve;
+    custos_session s;
+    custos_error err;
+    assert_int_equal(custos_day_parse("2030-12-24", 10, &eve, &err), CUSTOS_OK);
+    assert_int_equal(custos_calendar_session(now.calendar, eve, &s, &err), CUSTOS_OK);
+    assert_int_equal(s.kind, CUSTOS_SESSION_EARLY_CLOSE);
+    assert_int_equal(custos_calendar_session(now.calendar, eve + 1, &s, &err), CUSTOS_OK);
+    assert_int_equal(s.kind, CUSTOS_SESSION_CLOSED);
+
+    /* An admin change composes from the reloaded file's feeds: the calendar goes along. */
+    set_policy(f, "treasuries", 7200, 2);
+    now = current_feed(f);
+    assert_non_null(now.calendar);
+    assert_int_equal(now.calendar->last_year, 2031);
+    assert_int_equal(custos_calendar_session(now.calendar, eve + 1, &s, &err), CUSTOS_OK);
+    assert_int_equal(s.kind, CUSTOS_SESSION_CLOSED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_feed_policy_below_breaker_release, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_follow_feed_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_brings_a_new_calendar, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_changes_reach_other_replicas, setup,

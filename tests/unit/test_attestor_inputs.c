@@ -119,7 +119,20 @@ static const bad_doc bad_docs[] = {
     {PRICES, PRICE("\"0.98\""), "prices.json: prices.US912797KX44: ",
      "expected an object, found a string"},
     {PRICES, PRICE("{\"as_of\":1795208400}"), "prices.json: prices.US912797KX44.price: ",
-     "missing"},
+     "give price or discount_yield (bills), one of them"},
+    {PRICES, PRICE("{\"price\":\"98\",\"discount_yield\":\"4\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.price: ", "give price or discount_yield (bills), not both"},
+    {PRICES, PRICE("{\"discount_yield\":\"100\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.discount_yield: ", "must be below 100"},
+    {PRICES, PRICE("{\"discount_yield\":\"-4\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.discount_yield: ", "not a decimal number: '-4'"},
+    {PRICES, PRICE("{\"price\":\"98\",\"index_ratio\":\"0\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.index_ratio: ", "zero"},
+    /* An index ratio typed in percent. */
+    {PRICES, PRICE("{\"price\":\"98\",\"index_ratio\":\"102.345\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.index_ratio: ", "must be below 10"},
+    {PRICES, PRICE("{\"price\":\"98\",\"accrual_rate\":\"4,2\",\"as_of\":1795208400}"),
+     "prices.json: prices.US912797KX44.accrual_rate: ", "not a decimal number: '4,2'"},
     {PRICES, PRICE("{\"price\":0.98765,\"as_of\":1795208400}"),
      "prices.json: prices.US912797KX44.price: ", "expected a decimal number in a string"},
     {PRICES, PRICE("{\"price\":\"98,765\",\"as_of\":1795208400}"),
@@ -143,16 +156,41 @@ static const bad_doc bad_docs[] = {
      "prices.json: prices.US 912797: ", "without blanks"},
 
     /* instrument terms */
-    {HOLDINGS, TERMS("strip", ""), "holdings.json: accounts[0].positions[0].class: ",
-     "'strip': expected one of bill, note, bond, mmf"},
+    /* An unknown class is read (and refused by the valuation); its fields still are checked. */
+    {HOLDINGS, TERMS("strip", ",\"maturity\":\"2027-02-30\""),
+     "holdings.json: accounts[0].positions[0].maturity: ", "2027-02-30 is not a date"},
     {HOLDINGS, TERMS("note", ",\"maturity\":\"2027-11-15\""),
-     "holdings.json: accounts[0].positions[0].coupon: ", "missing: a note needs its coupon"},
+     "holdings.json: accounts[0].positions[0].coupon: ", "missing: a note needs it"},
+    {HOLDINGS, TERMS("tips", ",\"maturity\":\"2034-07-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "missing: a tips needs it"},
     {HOLDINGS, TERMS("bond", ",\"coupon\":\"4.5\""),
-     "holdings.json: accounts[0].positions[0].maturity: ", "missing: a bond needs its maturity"},
+     "holdings.json: accounts[0].positions[0].maturity: ", "missing: a bond needs it"},
+    {HOLDINGS, TERMS("frn", ""), "holdings.json: accounts[0].positions[0].maturity: ",
+     "missing: a frn needs it"},
     {HOLDINGS, TERMS("bill", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\""),
-     "holdings.json: accounts[0].positions[0].coupon: ", "a bill has no coupon"},
+     "holdings.json: accounts[0].positions[0].coupon: ", "a bill has no fixed coupon"},
+    {HOLDINGS, TERMS("frn", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].coupon: ", "a frn has no fixed coupon"},
     {HOLDINGS, TERMS("mmf", ",\"maturity\":\"2027-11-15\""),
-     "holdings.json: accounts[0].positions[0].maturity: ", "fund shares have no maturity"},
+     "holdings.json: accounts[0].positions[0].maturity: ", "a mmf has no maturity"},
+    {HOLDINGS, TERMS("bill", ",\"maturity\":\"2027-11-15\",\"dated_date\":\"2026-11-15\""),
+     "holdings.json: accounts[0].positions[0].dated_date: ", "a bill has no coupon period"},
+    {HOLDINGS,
+     TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\",\"dated_date\":"
+                   "\"2027-11-15\""),
+     "holdings.json: accounts[0].positions[0].dated_date: ", "not before the maturity"},
+    {HOLDINGS,
+     TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\",\"first_coupon\":"
+                   "\"2028-05-15\""),
+     "holdings.json: accounts[0].positions[0].first_coupon: ", "after the maturity"},
+    {HOLDINGS,
+     TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\",\"dated_date\":"
+                   "\"2026-05-15\",\"first_coupon\":\"2026-05-15\""),
+     "holdings.json: accounts[0].positions[0].first_coupon: ", "not after the dated_date"},
+    {HOLDINGS,
+     TERMS("note", ",\"coupon\":\"4.5\",\"maturity\":\"2027-11-15\",\"dated_date\":"
+                   "\"2026/05/15\""),
+     "holdings.json: accounts[0].positions[0].dated_date: ", "not a YYYY-MM-DD date"},
     {HOLDINGS, TERMS("note", ",\"coupon\":\"100\",\"maturity\":\"2027-11-15\""),
      "holdings.json: accounts[0].positions[0].coupon: ", "a percentage below 100"},
     {HOLDINGS, TERMS("note", ",\"coupon\":4.5,\"maturity\":\"2027-11-15\""),
@@ -298,6 +336,57 @@ static void test_valid_documents(void **state)
     assert_non_null(mmf);
     assert_int_equal(mmf->as_of, 1795212000);
     assert_null(at_prices_find(&p, "US912797LB15"));
+    at_prices_free(&p);
+
+    /* The other classes and their terms; a class the valuation will refuse is kept. */
+    static const char more[] =
+        "{\"custodian\":\"acme\",\"accounts\":[{\"ref\":\"C\",\"beneficiary\":\"0x0\","
+        "\"positions\":["
+        "{\"asset\":\"US91282CKJ98\",\"class\":\"tips\",\"quantity\":\"5\","
+        "\"coupon\":\"1.875\",\"maturity\":\"2034-07-15\"},"
+        "{\"asset\":\"US91282CLW90\",\"class\":\"frn\",\"quantity\":\"6\","
+        "\"maturity\":\"2028-10-31\",\"dated_date\":\"2026-10-31\"},"
+        "{\"asset\":\"US91282CMA61\",\"class\":\"note\",\"quantity\":\"7\","
+        "\"coupon\":\"4.25\",\"maturity\":\"2029-11-15\",\"dated_date\":\"2026-11-02\","
+        "\"first_coupon\":\"2027-05-15\"},"
+        "{\"asset\":\"US912803GT05\",\"class\":\"strip\",\"quantity\":\"8\","
+        "\"maturity\":\"2030-05-15\"}]}]}";
+    if (at_holdings_parse("holdings.json", more, strlen(more), &h, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const at_holding *hs = h.accounts[0].holdings;
+    assert_int_equal(hs[0].instrument, AT_TIPS);
+    assert_false(hs[0].has_dated_date);
+    assert_int_equal(hs[1].instrument, AT_FRN);
+    assert_true(hs[1].has_dated_date);
+    assert_false(hs[1].has_first_coupon);
+    assert_int_equal(hs[2].instrument, AT_NOTE);
+    custos_day_format(hs[2].dated_date, iso);
+    assert_string_equal(iso, "2026-11-02");
+    custos_day_format(hs[2].first_coupon, iso);
+    assert_string_equal(iso, "2027-05-15");
+    assert_int_equal(hs[3].instrument, AT_UNKNOWN);
+    assert_string_equal(hs[3].asset_class, "strip");
+    at_holdings_free(&h);
+
+    static const char quotes[] =
+        "{\"prices\":{\"B\":{\"discount_yield\":\"0\",\"as_of\":1795208400},"
+        "\"T\":{\"price\":\"98.5\",\"index_ratio\":\"1.02345\",\"as_of\":1795208400},"
+        "\"F\":{\"price\":\"100.02\",\"accrual_rate\":\"4.2\",\"as_of\":1795208400}}}";
+    if (at_prices_parse("prices.json", quotes, strlen(quotes), &p, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const at_price *bill = at_prices_find(&p, "B"), *tips = at_prices_find(&p, "T"),
+                   *frn = at_prices_find(&p, "F");
+    assert_int_equal(bill->kind, AT_QUOTE_DISCOUNT_YIELD);
+    assert_true(custos_u256_is_zero(&bill->price));
+    assert_int_equal(tips->kind, AT_QUOTE_PRICE);
+    assert_true(tips->has_index_ratio);
+    assert_false(tips->has_accrual_rate);
+    char text[CUSTOS_U256_DEC_MAX];
+    assert_int_equal(custos_fixed_format(&tips->index_ratio, 18, text, sizeof text), CUSTOS_OK);
+    assert_string_equal(text, "1.02345");
+    assert_true(frn->has_accrual_rate);
+    assert_int_equal(custos_fixed_format(&frn->accrual_rate, 18, text, sizeof text), CUSTOS_OK);
+    assert_string_equal(text, "4.2");
     at_prices_free(&p);
 
     static const char policy[] =

@@ -1,6 +1,8 @@
-/* The bond-market calendar: SIFMA closes from the shipped file, New York dates across the
- * DST switches, business-day arithmetic, the policy's validUntil and price age in business
- * days, and strict refusal of malformed calendar files. */
+/* The bond-market calendar: the shipped file and the calendar built into custos-attestor
+ * held against SIFMA's published recommendations for 2026 and 2027 (full and early closes),
+ * New York dates across the DST switches, business-day arithmetic, T+1 settlement dates,
+ * the policy's validUntil and price age in business days, and strict refusal of malformed
+ * calendar files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -82,12 +84,13 @@ static void test_known_closes(void **state)
     } cases[] = {
         {"2025-11-27", false, "Thanksgiving"},
         {"2025-11-28", true, "day after Thanksgiving: an early close, still a business day"},
-        {"2026-04-03", false, "Good Friday"},
         {"2027-07-05", false, "Independence Day on a Sunday, observed Monday"},
         {"2026-07-03", false, "Independence Day on a Saturday, observed Friday"},
         {"2027-12-24", false, "Christmas on a Saturday, observed Friday"},
-        {"2027-12-31", true, "New Year's Day 2028 on a Saturday: no Friday close"},
-        {"2028-11-10", true, "Veterans Day on a Saturday: no Friday close"},
+        {"2027-12-31", true, "New Year's Day 2028 on a Saturday: an early close, no full close"},
+        {"2027-06-18", true, "Juneteenth on a Saturday: no Friday close"},
+        {"2026-04-03", true, "Good Friday on a jobs-report day: a 12:00 early close"},
+        {"2027-03-26", false, "Good Friday"},
         {"2024-01-01", false, "New Year's Day"},
         {"2026-01-19", false, "Martin Luther King Jr. Day"},
         {"2026-11-11", false, "Veterans Day"},
@@ -96,7 +99,7 @@ static void test_known_closes(void **state)
         {"2026-11-20", true, "an ordinary Friday"},
         {"2026-11-21", false, "a Saturday"},
         {"2026-11-22", false, "a Sunday"},
-        {"2028-12-29", true, "the last Friday covered"},
+        {"2027-12-31", true, "the last day covered"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool open = !cases[i].open;
@@ -109,12 +112,131 @@ static void test_known_closes(void **state)
     /* Outside the covered years nothing is answered. */
     bool open;
     custos_error err;
-    assert_int_equal(custos_calendar_is_business_day(&cal, day("2029-01-02"), &open, &err),
+    assert_int_equal(custos_calendar_is_business_day(&cal, day("2028-01-03"), &open, &err),
                      CUSTOS_ERR_INVALID);
-    assert_non_null(strstr(err.message, "2029-01-02 is outside the calendar's covered years "
-                                        "2024-2028"));
+    assert_non_null(strstr(err.message, "2028-01-03 is outside the calendar's covered years "
+                                        "2024-2027"));
     assert_int_equal(custos_calendar_is_business_day(&cal, day("2023-12-29"), &open, &err),
                      CUSTOS_ERR_INVALID);
+}
+
+/* SIFMA's recommendations for the trading of US dollar-denominated fixed income in the
+ * United States, 2026 and 2027, as SIFMA published them (its US holiday recommendations,
+ * issued 17 December 2025; the 2026 Good Friday early close confirmed on 20 March 2026).
+ * Early closes are 14:00 New York time unless stated.
+ *
+ * Good Friday: a full close, with a 14:00 early close the Thursday before, except when the
+ * Bureau of Labor Statistics publishes the monthly employment report that morning (2026:
+ * Friday 3 April). Then SIFMA recommends a 12:00 early close on Good Friday instead and no
+ * early close the Thursday before; it also recommends the day not be treated as a good
+ * settlement day, and a T+2 settlement cycle for government trades entered on it.
+ * Every weekday of 2026 and 2027 not listed here is a full trading day. */
+typedef struct sifma_day {
+    const char *iso;
+    const char *why;
+    const char *early;  /* NULL: a full-day close; else the early close, "HH:MM" */
+    bool no_settlement; /* early closes SIFMA says are not good settlement days */
+} sifma_day;
+
+static const sifma_day sifma_2026_2027[] = {
+    {"2026-01-01", "New Year's Day", NULL, false},
+    {"2026-01-19", "Martin Luther King Jr. Day", NULL, false},
+    {"2026-02-16", "Presidents Day", NULL, false},
+    {"2026-04-03", "Good Friday, employment report day", "12:00", true},
+    {"2026-05-22", "Friday before Memorial Day", "14:00", false},
+    {"2026-05-25", "Memorial Day", NULL, false},
+    {"2026-06-19", "Juneteenth", NULL, false},
+    {"2026-07-02", "day before Independence Day (observed)", "14:00", false},
+    {"2026-07-03", "Independence Day (Saturday), observed Friday", NULL, false},
+    {"2026-09-07", "Labor Day", NULL, false},
+    {"2026-10-12", "Columbus Day", NULL, false},
+    {"2026-11-11", "Veterans Day", NULL, false},
+    {"2026-11-26", "Thanksgiving Day", NULL, false},
+    {"2026-11-27", "day after Thanksgiving", "14:00", false},
+    {"2026-12-24", "Christmas Eve", "14:00", false},
+    {"2026-12-25", "Christmas Day", NULL, false},
+    {"2026-12-31", "New Year's Eve", "14:00", false},
+    {"2027-01-01", "New Year's Day", NULL, false},
+    {"2027-01-18", "Martin Luther King Jr. Day", NULL, false},
+    {"2027-02-15", "Presidents Day", NULL, false},
+    {"2027-03-25", "Thursday before Good Friday", "14:00", false},
+    {"2027-03-26", "Good Friday", NULL, false},
+    {"2027-05-28", "Friday before Memorial Day", "14:00", false},
+    {"2027-05-31", "Memorial Day", NULL, false},
+    {"2027-07-02", "day before Independence Day (observed)", "14:00", false},
+    {"2027-07-05", "Independence Day (Sunday), observed Monday", NULL, false},
+    {"2027-09-06", "Labor Day", NULL, false},
+    {"2027-10-11", "Columbus Day", NULL, false},
+    {"2027-11-11", "Veterans Day", NULL, false},
+    {"2027-11-25", "Thanksgiving Day", NULL, false},
+    {"2027-11-26", "day after Thanksgiving", "14:00", false},
+    {"2027-12-23", "day before Christmas (observed)", "14:00", false},
+    {"2027-12-24", "Christmas Day (Saturday), observed Friday", NULL, false},
+    {"2027-12-31", "New Year's Eve (New Year's Day 2028 is a Saturday)", "14:00", false},
+};
+
+/* Every day of 2026 and 2027 in c against the table above. */
+static void assert_sifma_2026_2027(const custos_calendar *c, const char *which)
+{
+    size_t listed = 0;
+    for (custos_day d = day("2026-01-01"); d <= day("2027-12-31"); d++) {
+        char iso[CUSTOS_ISO_DATE_LEN];
+        custos_day_format(d, iso);
+        const sifma_day *want = NULL;
+        for (size_t i = 0; i < sizeof sifma_2026_2027 / sizeof sifma_2026_2027[0]; i++)
+            if (strcmp(sifma_2026_2027[i].iso, iso) == 0)
+                want = &sifma_2026_2027[i];
+        custos_session got;
+        custos_error err;
+        if (custos_calendar_session(c, d, &got, &err) != CUSTOS_OK)
+            fail_msg("%s: %s: %s", which, iso, err.message);
+        int wd = custos_day_weekday(d);
+        if (wd == 0 || wd == 6) {
+            if (got.kind != CUSTOS_SESSION_WEEKEND || got.business_day)
+                fail_msg("%s: %s is a weekend day", which, iso);
+            continue;
+        }
+        if (want == NULL) {
+            if (got.kind != CUSTOS_SESSION_OPEN || !got.business_day || !got.settlement_day)
+                fail_msg("%s: %s is a full trading day for SIFMA (kind %d)", which, iso,
+                         (int)got.kind);
+            continue;
+        }
+        listed++;
+        if (want->early == NULL) {
+            if (got.kind != CUSTOS_SESSION_CLOSED || got.business_day || got.settlement_day)
+                fail_msg("%s: %s (%s) is a full-day close for SIFMA (kind %d)", which, iso,
+                         want->why, (int)got.kind);
+            continue;
+        }
+        char hhmm[8];
+        snprintf(hhmm, sizeof hhmm, "%02u:%02u", got.close_minute / 60u,
+                 got.close_minute % 60u);
+        if (got.kind != CUSTOS_SESSION_EARLY_CLOSE || !got.business_day ||
+            strcmp(hhmm, want->early) != 0 || got.settlement_day == want->no_settlement)
+            fail_msg("%s: %s (%s): SIFMA recommends an early close at %s%s; the calendar "
+                     "says kind %d at %s, settlement day %d",
+                     which, iso, want->why, want->early,
+                     want->no_settlement ? ", not a settlement day" : "", (int)got.kind, hhmm,
+                     got.settlement_day);
+    }
+    assert_int_equal(listed, sizeof sifma_2026_2027 / sizeof sifma_2026_2027[0]);
+}
+
+static void test_sifma_2026_2027(void **state)
+{
+    (void)state;
+    assert_sifma_2026_2027(&cal, "deploy/calendar/us-bond-market.txt");
+    /* The copy built into custos-attestor, as a policy without "calendar" loads it. */
+    static const char doc[] = "{\"haircuts_bps\":{\"bill\":50},\"ttl_business_days\":1,"
+                              "\"max_price_age_business_days\":1}";
+    at_policy pol;
+    custos_error err;
+    if (at_policy_parse("policy.json", doc, strlen(doc), &pol, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_non_null(strstr(pol.calendar.source, "built-in"));
+    assert_sifma_2026_2027(&pol.calendar, pol.calendar.source);
+    at_policy_free(&pol);
 }
 
 /* New York dates around the 2026 switches (08 March 07:00 UTC, 01 November 06:00 UTC). */
@@ -201,9 +323,9 @@ static void test_business_day_arithmetic(void **state)
                      adds[i].to);
     }
     custos_day d;
-    assert_int_equal(custos_calendar_add_business_days(&cal, day("2028-12-29"), 1, &d, &err),
+    assert_int_equal(custos_calendar_add_business_days(&cal, day("2027-12-31"), 1, &d, &err),
                      CUSTOS_ERR_INVALID);
-    assert_non_null(strstr(err.message, "2029-01-01 is outside"));
+    assert_non_null(strstr(err.message, "2028-01-01 is outside"));
     assert_int_equal(custos_calendar_add_business_days(&cal, day("2026-11-20"), 0, &d, &err),
                      CUSTOS_ERR_INVALID);
 
@@ -227,6 +349,80 @@ static void test_business_day_arithmetic(void **state)
             fail_msg("%s .. %s: %u business days, want %u", between[i].from, between[i].to, n,
                      between[i].n);
     }
+}
+
+/* T+1 settlement: the first settlement day after the trade date; SIFMA's jobs-report Good
+ * Friday is a business day but no settlement day, and its own trades settle T+2. */
+static void test_settlement_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *trade, *settle, *why;
+    } cases[] = {
+        {"2026-11-19", "2026-11-20", "Thursday -> Friday"},
+        {"2026-11-20", "2026-11-23", "Friday -> Monday"},
+        {"2026-11-21", "2026-11-23", "a Saturday's price settles Monday"},
+        {"2026-11-25", "2026-11-27", "over Thanksgiving, onto its early close"},
+        {"2026-04-02", "2026-04-06", "Good Friday 2026 is no good settlement day"},
+        {"2026-04-03", "2026-04-07", "trades on Good Friday 2026 settle T+2"},
+        {"2026-07-02", "2026-07-06", "observed Independence Day, then the weekend"},
+        {"2026-12-31", "2027-01-04", "New Year's Eve to the first business day of 2027"},
+        {"2027-03-25", "2027-03-29", "over Good Friday 2027, a full close"},
+        {"2027-12-30", "2027-12-31", "onto the early close of New Year's Eve"},
+    };
+    custos_error err;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        custos_day d;
+        if (custos_calendar_settlement_date(&cal, day(cases[i].trade), &d, &err) != CUSTOS_OK)
+            fail_msg("%s: %s", cases[i].trade, err.message);
+        char got[CUSTOS_ISO_DATE_LEN];
+        custos_day_format(d, got);
+        if (strcmp(got, cases[i].settle) != 0)
+            fail_msg("trade %s settles %s, want %s (%s)", cases[i].trade, got, cases[i].settle,
+                     cases[i].why);
+    }
+    /* A settlement date beyond the calendar is refused, not guessed. */
+    custos_day d;
+    assert_int_equal(custos_calendar_settlement_date(&cal, day("2027-12-31"), &d, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "2028-01-01 is outside the calendar's covered years"));
+}
+
+/* Where the calendar ends, and a copy that outlives its original. */
+static void test_coverage_and_copy(void **state)
+{
+    (void)state;
+    uint64_t until = 0;
+    custos_error err;
+    assert_int_equal(custos_calendar_covered_until(&cal, &until, &err), CUSTOS_OK);
+    assert_int_equal(until, 1830315600); /* 2028-01-01T05:00:00Z: midnight EST */
+
+    custos_calendar orig, copy;
+    static const char text[] = "covers 2026 2026\n2026-04-03  early 12:00  no-settlement  # GF\n"
+                               "2026-11-26  # Thanksgiving Day\n";
+    assert_int_equal(custos_calendar_parse("cal.txt", text, strlen(text), &orig, &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_calendar_copy(&orig, &copy, &err), CUSTOS_OK);
+    custos_calendar_free(&orig);
+    custos_session s;
+    assert_int_equal(custos_calendar_session(&copy, day("2026-04-03"), &s, &err), CUSTOS_OK);
+    assert_int_equal(s.kind, CUSTOS_SESSION_EARLY_CLOSE);
+    assert_int_equal(s.close_minute, 720);
+    assert_true(s.business_day);
+    assert_false(s.settlement_day);
+    assert_int_equal(custos_calendar_session(&copy, day("2026-11-26"), &s, &err), CUSTOS_OK);
+    assert_int_equal(s.kind, CUSTOS_SESSION_CLOSED);
+    assert_int_equal(custos_calendar_covered_until(&copy, &until, &err), CUSTOS_OK);
+    assert_int_equal(until, 1798779600); /* 2027-01-01T05:00:00Z */
+    custos_calendar_free(&copy);
+
+    /* An empty calendar answers nothing. */
+    custos_calendar none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(custos_calendar_covered_until(&none, &until, &err), CUSTOS_ERR_INVALID);
+    assert_int_equal(custos_calendar_session(&none, day("2026-11-26"), &s, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_string_equal(err.message, "no bond-market calendar loaded");
 }
 
 /* The policy in business days: validUntil and the price-age limit. */
@@ -253,6 +449,9 @@ static void test_policy_in_business_days(void **state)
         {"before Thanksgiving", 1795640400, 1795841999},
         /* Thursday 2026-07-02 16:00 EDT: Friday is closed, valid through Monday 07-06. */
         {"before Independence Day", 1783022400, 1783396799},
+        /* Thursday 2026-04-02 16:00 EDT: Good Friday 04-03 is a 12:00 early close, a
+         * business day, so valid through Friday 23:59:59 EDT, not through Monday. */
+        {"before a jobs-report Good Friday", 1775160000, 1775275199},
     };
     for (size_t i = 0; i < sizeof ttl / sizeof ttl[0]; i++) {
         uint64_t vu = 0;
@@ -275,6 +474,10 @@ static void test_policy_in_business_days(void **state)
         {"Tuesday close on Wednesday", 1794949200, 1795035600, true},
         /* Thanksgiving is not a business day: Wednesday close still fresh on Friday. */
         {"over Thanksgiving", 1795640400, 1795841999, true},
+        /* The Thursday close seen on Good Friday (an early close): one day, fresh. */
+        {"Thursday close on Good Friday", 1775160000, 1775275199, true},
+        /* ... and on Monday 04-06 10:00 EDT: Friday counted, two business days, stale. */
+        {"Thursday close on the Monday after Good Friday", 1775160000, 1775484000, false},
     };
     for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
         custos_rc rc = at_policy_check_price_age(&pol, "US912797KX44", ages[i].as_of,
@@ -283,14 +486,13 @@ static void test_policy_in_business_days(void **state)
             fail_msg("%s: rc %s (%s)", ages[i].name, custos_rc_name(rc),
                      rc == CUSTOS_OK ? "fresh" : err.message);
         if (!ages[i].fresh &&
-            strstr(err.message, "US912797KX44 is 2 business days old (New York 2026-11-17, "
-                                "today 2026-11-19), over the policy's "
-                                "max_price_age_business_days 1") == NULL)
+            (strstr(err.message, "US912797KX44 is 2 business days old (New York 2026-") == NULL ||
+             strstr(err.message, "over the policy's max_price_age_business_days 1") == NULL))
             fail_msg("%s: message '%s'", ages[i].name, err.message);
     }
     at_policy_free(&pol);
 
-    /* Both forms of one limit, a calendar nobody uses, a missing calendar file. */
+    /* Both forms of one limit, missing calendar files. */
     static const struct {
         const char *doc, *needle;
     } bad[] = {
@@ -300,9 +502,10 @@ static void test_policy_in_business_days(void **state)
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_business_days\":0,"
          "\"max_price_age_seconds\":60}",
          "policy.json: ttl_business_days: "},
+        /* Limits in seconds still settle Treasuries on the calendar: it is read. */
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_seconds\":60,\"max_price_age_seconds\":60,"
-         "\"calendar\":\"cal.txt\"}",
-         "policy.json: calendar: no *_business_days limit uses the calendar"},
+         "\"calendar\":\"no-such-cal.txt\"}",
+         "no-such-cal.txt: cannot open"},
         {"{\"haircuts_bps\":{\"bill\":50},\"ttl_business_days\":1,"
          "\"max_price_age_seconds\":60,\"calendar\":\"no-such-calendar.txt\"}",
          "/etc/custos/no-such-calendar.txt: cannot open"},
@@ -329,9 +532,38 @@ static void test_malformed_files(void **state)
         {"covers 2026 2026\ncovers 2026 2026\n", "cal.txt:2: a second 'covers' line"},
         {"covers 2026 2026\n\n2026-02-30  # x\n", "cal.txt:3: 2026-02-30 is not a date"},
         {"covers 2026 2026\n2026-01-01\n",
-         "cal.txt:2: expected 'YYYY-MM-DD  # holiday name' after the date"},
+         "cal.txt:2: expected '# holiday name' or 'early HH:MM' after the date"},
         {"covers 2026 2026\n2026-01-01 New Year\n",
-         "cal.txt:2: expected 'YYYY-MM-DD  # holiday name' after the date"},
+         "cal.txt:2: expected '# holiday name' or 'early HH:MM' after the date"},
+        {"covers 2026 2026\n2026-04-03  no-settlement  # Good Friday\n",
+         "cal.txt:2: expected '# holiday name' or 'early HH:MM' after the date"},
+        {"covers 2026 2026\n2026-04-03  early  # Good Friday\n",
+         "cal.txt:2: expected 'early HH:MM' (New York time)"},
+        {"covers 2026 2026\n2026-04-03  early 2:00  # Good Friday\n",
+         "cal.txt:2: expected 'early HH:MM' (New York time)"},
+        {"covers 2026 2026\n2026-04-03  early 12:60  # Good Friday\n",
+         "cal.txt:2: expected 'early HH:MM' (New York time)"},
+        {"covers 2026 2026\n2026-04-03  early 12:00pm  # Good Friday\n",
+         "cal.txt:2: expected 'early HH:MM' (New York time)"},
+        /* 02:00 is 14:00 mistyped, 17:00 is no early close. */
+        {"covers 2026 2026\n2026-11-27  early 02:00  # Day after Thanksgiving\n",
+         "cal.txt:2: early close 02:00 is not between 08:00 and 16:59"},
+        {"covers 2026 2026\n2026-11-27  early 17:00  # Day after Thanksgiving\n",
+         "cal.txt:2: early close 17:00 is not between 08:00 and 16:59"},
+        {"covers 2026 2026\n2026-04-03  early 12:00\n",
+         "cal.txt:2: expected '# holiday name' after the early close"},
+        {"covers 2026 2026\n2026-04-03  early 12:00#Good Friday\n",
+         "cal.txt:2: expected 'early HH:MM' (New York time)"},
+        {"covers 2026 2026\n2026-04-03  early 12:00  no-settle  # Good Friday\n",
+         "cal.txt:2: expected '# holiday name' after the early close"},
+        {"covers 2026 2026\n2026-04-03  early 12:00  no-settlement\n",
+         "cal.txt:2: expected '# holiday name' after the early close"},
+        {"covers 2026 2026\n2026-04-04  early 12:00  # a Saturday\n",
+         "cal.txt:2: 2026-04-04 is a weekend day"},
+        {"covers 2026 2026\n2026-11-27  early 14:00  # x\n2026-11-26  # Thanksgiving\n",
+         "cal.txt:3: 2026-11-26 is not after the previous date"},
+        {"covers 2026 2026\n2026-11-26  # Thanksgiving\n2026-11-26  early 14:00  # x\n",
+         "cal.txt:3: 2026-11-26 is not after the previous date"},
         {"covers 2026 2026\n2026-01-01#x\n", "cal.txt:2: '2026-01-01#x' is not a YYYY-MM-DD"},
         {"covers 2026 2026\n2026-07-04  # Independence Day\n",
          "cal.txt:2: 2026-07-04 is a weekend day: list the observed weekday"},
@@ -371,6 +603,20 @@ static void test_malformed_files(void **state)
     static const char good[] = "covers 2026 2026\n2026-01-01  # New Year's Day";
     assert_int_equal(custos_calendar_parse("cal.txt", good, strlen(good), &c, &err), CUSTOS_OK);
     assert_int_equal(c.n_closes, 1);
+    assert_int_equal(c.closes[0].early_close, 0);
+    custos_calendar_free(&c);
+
+    /* Early closes, with tabs as blanks, and a comment after the time. */
+    static const char early[] = "covers 2026 2026\n"
+                                "2026-04-03\tearly 12:00\tno-settlement\t# Good Friday\n"
+                                "2026-11-27  early 14:30  # Day after Thanksgiving\n";
+    assert_int_equal(custos_calendar_parse("cal.txt", early, strlen(early), &c, &err),
+                     CUSTOS_OK);
+    assert_int_equal(c.n_closes, 2);
+    assert_int_equal(c.closes[0].early_close, 720);
+    assert_true(c.closes[0].no_settlement);
+    assert_int_equal(c.closes[1].early_close, 870);
+    assert_false(c.closes[1].no_settlement);
     custos_calendar_free(&c);
 }
 
@@ -379,8 +625,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_known_closes),
+        cmocka_unit_test(test_sifma_2026_2027),
         cmocka_unit_test(test_ny_day_dst),
         cmocka_unit_test(test_business_day_arithmetic),
+        cmocka_unit_test(test_settlement_dates),
+        cmocka_unit_test(test_coverage_and_copy),
         cmocka_unit_test(test_policy_in_business_days),
         cmocka_unit_test(test_malformed_files),
     };

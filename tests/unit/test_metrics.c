@@ -296,6 +296,9 @@ static void test_uninitialised(void **state)
     assert_int_equal(gw_metrics_init(&cfg, &err), CUSTOS_OK);
     char *t = render(&live, 0);
     assert_int_equal(must_sample(t, "custos_attestations_accepted_total{feed=\"acme\"}"), 0);
+    /* No feed counts business days: no calendar, no coverage gauge. */
+    double v;
+    assert_int_equal(sample(t, "custos_calendar_covered_until_seconds", &v), -1);
     free(t);
 }
 
@@ -433,12 +436,45 @@ static void test_stale_at(void **state)
     }
 }
 
+/* custos_calendar_covered_until_seconds: where the calendar in force ends; a reload that
+ * brings the next year moves it, and stale_at with it. */
+static void test_calendar_coverage(void **state)
+{
+    (void)state;
+    gw_metrics_live live = {.store_healthy = true};
+    char *t = render(&live, 1798747200);
+    /* 2027-01-01T05:00:00Z: midnight in New York after the last covered year. */
+    assert_int_equal(must_sample(t, "custos_calendar_covered_until_seconds"), 1798779600);
+    free(t);
+
+    static const char next[] = "covers 2026 2027\n2026-11-26  # Thanksgiving Day\n"
+                               "2027-01-01  # New Year's Day\n";
+    custos_calendar cal;
+    custos_error err;
+    assert_int_equal(custos_calendar_parse("cal.txt", next, strlen(next), &cal, &err),
+                     CUSTOS_OK);
+    gw_feed feeds[3];
+    memcpy(feeds, FEEDS, sizeof feeds);
+    feeds[2].calendar = &cal;
+    gw_metrics_set_feed_limits(feeds, 3);
+    custos_calendar_free(&cal); /* the registry keeps its own copy */
+    gw_submit_outcome acc = outcome(CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    /* Thursday 2026-12-31 16:00 EST: Monday 01-04, Tuesday 01-05, stale from Wednesday
+     * 2027-01-06 00:00 EST; beyond the old calendar, within the new one. */
+    gw_metrics_observe_outcome("days", 1798750800, &acc);
+    t = render(&live, 1798750800);
+    assert_int_equal(must_sample(t, "custos_calendar_covered_until_seconds"), 1830315600);
+    assert_int_equal(must_sample(t, "custos_feed_stale_at_seconds{feed=\"days\"}"), 1799211600);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_by_feed_and_reason),
         cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_stale_at),
+        cmocka_unit_test(test_calendar_coverage),
         cmocka_unit_test(test_histograms),
         cmocka_unit_test(test_publisher_block),
         cmocka_unit_test(test_single_registry),

@@ -421,9 +421,11 @@ static void test_freshness_table(void **state)
     }
 }
 
-/* max_age_business_days = 1 on a 2026 calendar with Thanksgiving and Christmas closed.
+/* max_age_business_days = 1 on a 2026 calendar with Thanksgiving and Christmas closed and
+ * Good Friday a 12:00 early close, a business day (SIFMA, jobs-report day).
  * The unix times were computed independently (Python's datetime, UTC); New York is UTC-5
- * from 2026-11-01 02:00 EDT, so 05:00 UTC is New York midnight after that. */
+ * from 2026-11-01 02:00 EDT, so 05:00 UTC is New York midnight after that (04:00 UTC in
+ * April, EDT). */
 static const struct days_case {
     const char *name;
     uint64_t as_of, now;
@@ -441,6 +443,10 @@ static const struct days_case {
     {"Fri EDT close, Tue 00:00 EST", 1793390400, 1793682000, CUSTOS_REASON_STALE},
     {"asOf before the calendar's years", 1767214800, 1767366000, CUSTOS_REASON_STALE},
     {"same day", 1795208400, 1795208400 + 60, CUSTOS_REASON_NONE},
+    {"Thu close before Good Friday, Sat", 1775160000, 1775318400, CUSTOS_REASON_NONE},
+    /* Good Friday's early close counts: stale on Monday, not fresh through it. */
+    {"Thu close before Good Friday, Mon 00:00 NY", 1775160000, 1775448000,
+     CUSTOS_REASON_STALE},
 };
 
 static void test_business_day_age_table(void **state)
@@ -448,6 +454,7 @@ static void test_business_day_age_table(void **state)
     (void)state;
     static const char text[] = "covers 2026 2026\n"
                                "2026-01-01  # New Year's Day\n"
+                               "2026-04-03  early 12:00  no-settlement  # Good Friday\n"
                                "2026-11-26  # Thanksgiving Day\n"
                                "2026-12-25  # Christmas Day\n";
     custos_calendar cal;
