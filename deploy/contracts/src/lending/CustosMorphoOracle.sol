@@ -31,7 +31,7 @@ contract CustosMorphoOracle is IOracle {
     uint256 public immutable scale;
 
     error UnreadableDecimals(address loanToken);
-    error UnsupportedDecimals(address loanToken, uint8 decimals);
+    error UnsupportedDecimals(address loanToken, uint256 decimals);
     error ValueTooLarge(uint256 value, uint256 max);
 
     constructor(
@@ -41,19 +41,18 @@ contract CustosMorphoOracle is IOracle {
         address receipt_,
         address loanToken_
     ) {
-        uint8 d;
-        try IERC20Metadata(loanToken_).decimals() returns (uint8 got) {
-            d = got;
-        } catch {
-            revert UnreadableDecimals(loanToken_);
-        }
+        // A low-level call: an address without code or without decimals() must give our
+        // error, which a try/catch would not (it cannot catch a failed decoding).
+        (bool ok, bytes memory ret) = loanToken_.staticcall(abi.encodeCall(IERC20Metadata.decimals, ()));
+        if (!ok || ret.length != 32) revert UnreadableDecimals(loanToken_);
+        uint256 d = abi.decode(ret, (uint256));
         if (d > MAX_LOAN_DECIMALS) revert UnsupportedDecimals(loanToken_, d);
         pledges = pledges_;
         account = account_;
         beneficiary = beneficiary_;
         receipt = receipt_;
         loanToken = loanToken_;
-        loanDecimals = d;
+        loanDecimals = uint8(d);
         scale = 10 ** d;
     }
 

@@ -10,6 +10,7 @@ interface Vm {
     function stopPrank() external;
     function etch(address target, bytes calldata code) external;
     function store(address target, bytes32 slot, bytes32 value) external;
+    function load(address target, bytes32 slot) external view returns (bytes32);
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
     function expectEmit(bool topic1, bool topic2, bool topic3, bool data, address emitter) external;
