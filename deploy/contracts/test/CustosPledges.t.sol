@@ -73,7 +73,8 @@ contract CustosPledgesTest is LendingFixture {
         CustosPledges.Terms memory t = _plainTerms(keccak256("never registered"));
         _createReverts(t, abi.encodeWithSelector(CustosPledges.UnknownAccount.selector, t.account));
 
-        string[8] memory role = ["beneficiary", "borrower", "borrower", "lender", "agent", "agent", "agent", "beneficiary"];
+        string[9] memory role =
+            ["beneficiary", "borrower", "borrower", "lender", "agent", "agent", "agent", "beneficiary", "lender"];
         for (uint256 i; i < role.length; i++) {
             t = _plainTerms(ACCOUNT_1);
             if (i == 0) t.beneficiary = address(0);
@@ -84,6 +85,7 @@ contract CustosPledgesTest is LendingFixture {
             if (i == 5) t.agent = t.borrower;
             if (i == 6) t.agent = t.beneficiary;
             if (i == 7) t.loanToken = address(new LoanToken(6)); // a Morpho market needs code there
+            if (i == 8) t.lender = t.borrower;
             _createReverts(t, abi.encodeWithSelector(CustosPledges.InvalidParty.selector, role[i]));
         }
         t = _plainTerms(ACCOUNT_1);

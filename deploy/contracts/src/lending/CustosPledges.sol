@@ -168,7 +168,8 @@ contract CustosPledges is ICustosPledgeValue, ICustosReleaseGuard, EIP712 {
     function _checkParties(Terms calldata t) private pure {
         if (t.beneficiary == address(0)) revert InvalidParty("beneficiary");
         if (t.borrower == address(0) || t.borrower == t.beneficiary) revert InvalidParty("borrower");
-        if (t.lender == address(0)) revert InvalidParty("lender");
+        // A borrower consenting to its own release would void rule 11.
+        if (t.lender == address(0) || t.lender == t.borrower) revert InvalidParty("lender");
         if (t.agent == address(0) || t.agent == t.beneficiary || t.agent == t.borrower) revert InvalidParty("agent");
     }
 
