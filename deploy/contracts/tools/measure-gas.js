@@ -40,6 +40,13 @@ async function deploy(name, signer, args = [], where = {}) {
   return { contract: c, gas: rc.gasUsed };
 }
 
+// Morpho accrues interest, and CustosPledges reads it, only when a second has passed since
+// the market's last update: a gas estimate made in the same second as the previous
+// transaction falls short once the transaction lands a second later (and an out-of-gas
+// inside the exposure read fails closed, as ExposureUnknown). Such steps get a fixed
+// limit; gasUsed is what is measured.
+const TIME_DEPENDENT = { gasLimit: 1_000_000 };
+
 async function gasOf(txPromise) {
   return (await (await txPromise).wait()).gasUsed;
 }
@@ -116,6 +123,9 @@ async function measureLending({ provider, owner, adapter, sign }) {
   const agentAddress = ethers.getAddress('0x00000000000000000000000000000000000a6e17');
   const morphoDir = { dir: 'out-morpho' };
   const lltv = 8n * 10n ** 17n;
+  // Measured steps land a minute after the previous transaction, as in real use, so
+  // that Morpho always accrues interest in them (the same work in every run).
+  const later = () => provider.send('evm_increaseTime', [60]);
   const usdc = 10n ** 6n;
 
   const factory = (await deploy('CustosPledgeFactory', owner)).contract;
@@ -143,12 +153,27 @@ async function measureLending({ provider, owner, adapter, sign }) {
     const now = (await provider.getBlock('latest')).timestamp;
     const att = { account, beneficiary: morphoAddress, kind, grossValue: value, collateralValue: value,
       positionsRoot: ethers.id(`gas-root-${sequence}`), asOf: now, validUntil: now + 86400, sequence };
-    return gasOf(adapter.submit(feedId, att, sign(att, 2)));
+    const sigs = sign(att, 2);
+    try {
+      await adapter.submit.staticCall(feedId, att, sigs);
+    } catch (e) {
+      const data = e.data || (e.info && e.info.error && e.info.error.data);
+      let why = e.shortMessage || e.message;
+      for (const iface of [adapter.interface, pledges.interface]) {
+        try {
+          const err = iface.parseError(data);
+          if (err) why = `${err.name}(${err.args.map(String).join(', ')})`;
+        } catch { /* not this contract's error */ }
+      }
+      throw new Error(`submit of kind ${kind}, sequence ${sequence}: ${why}`);
+    }
+    return gasOf(adapter.submit(feedId, att, sigs, TIME_DEPENDENT));
   };
   const supply = async (params) => {
     await (await loan.setBalance(supplierAddress, 1_000_000n * usdc)).wait();
     await (await loan.connect(supplier).approve(morphoAddress, 1_000_000n * usdc)).wait();
-    await (await morpho.connect(supplier).supply(params, 1_000_000n * usdc, 0, supplierAddress, '0x')).wait();
+    await (await morpho.connect(supplier)
+      .supply(params, 1_000_000n * usdc, 0, supplierAddress, '0x', TIME_DEPENDENT)).wait();
   };
 
   // Custos: the pledge (receipt, Morpho oracle, market creation), then collateral and a borrow.
@@ -162,8 +187,9 @@ async function measureLending({ provider, owner, adapter, sign }) {
   const receiptToken = new ethers.Contract(receipt, artifact('CustosReceipt').abi, borrower);
   await (await receiptToken.approve(morphoAddress, 10n ** 18n)).wait();
   await (await morpho.connect(borrower).supplyCollateral(custosMarket, 10n ** 18n, borrowerAddress, '0x')).wait();
-  const custosBorrow = await gasOf(
-    morpho.connect(borrower).borrow(custosMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress));
+  await later();
+  const custosBorrow = await gasOf(morpho.connect(borrower)
+    .borrow(custosMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress, TIME_DEPENDENT));
 
   // Plain: an ERC-20 collateral and a fixed-price oracle at the same price, and a market.
   const collateral = await deploy('ERC20Mock', owner, [], morphoDir);
@@ -177,8 +203,9 @@ async function measureLending({ provider, owner, adapter, sign }) {
   await (await collateral.contract.setBalance(borrowerAddress, 10n ** 18n)).wait();
   await (await collateral.contract.connect(borrower).approve(morphoAddress, 10n ** 18n)).wait();
   await (await morpho.connect(borrower).supplyCollateral(plainMarket, 10n ** 18n, borrowerAddress, '0x')).wait();
-  const plainBorrow = await gasOf(
-    morpho.connect(borrower).borrow(plainMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress));
+  await later();
+  const plainBorrow = await gasOf(morpho.connect(borrower)
+    .borrow(plainMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress, TIME_DEPENDENT));
 
   // Release: the debt repaid, the pledged account's release (CustosPledges reads the
   // market) beside the release of an account without a pledge.
@@ -188,9 +215,12 @@ async function measureLending({ provider, owner, adapter, sign }) {
   borrowerAddress);
   await (await loan.setBalance(borrowerAddress, 200_000n * usdc)).wait();
   await (await loan.connect(borrower).approve(morphoAddress, 200_000n * usdc)).wait();
-  await (await morpho.connect(borrower).repay(custosMarket, 0, position.borrowShares, borrowerAddress, '0x')).wait();
+  await (await morpho.connect(borrower)
+    .repay(custosMarket, 0, position.borrowShares, borrowerAddress, '0x', TIME_DEPENDENT)).wait();
+  await later();
   const custosRelease = await attest(pledged, 1, 2, 0n);
   await attest(unpledged, 0, 1, 1_000_000n * 10n ** 18n);
+  await later();
   const plainRelease = await attest(unpledged, 1, 2, 0n);
 
   return [
