@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Market, MarketParams} from "@morpho-org/morpho-blue/src/interfaces/IMorpho.sol";
+import {IMorpho, Market, MarketParams} from "@morpho-org/morpho-blue/src/interfaces/IMorpho.sol";
+import {IMorphoFlashLoanCallback} from "@morpho-org/morpho-blue/src/interfaces/IMorphoCallbacks.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IOracle} from "@morpho-org/morpho-blue/src/interfaces/IOracle.sol";
 
 import {LendingFixture, LoanToken} from "./utils/LendingFixture.sol";
 import {CustosPledges} from "../src/lending/CustosPledges.sol";
 import {CustosReceipt} from "../src/lending/CustosReceipt.sol";
+import {CustosAdapter} from "../src/CustosAdapter.sol";
+import {Attestation} from "../src/CustosTypes.sol";
 
 /// A fixed-price oracle, as anyone may give a second Morpho market using the receipt.
 contract FixedOracle is IOracle {
@@ -17,9 +21,47 @@ contract FixedOracle is IOracle {
     }
 }
 
+/// A borrower that is a contract: it supplies its receipt to Morpho markets, and can
+/// flash-loan receipts from Morpho and run a call (a release) while it holds them.
+contract FlashBorrower is IMorphoFlashLoanCallback {
+    IMorpho internal immutable morpho;
+    address internal token;
+    address internal target;
+    bytes internal callData;
+
+    constructor(IMorpho morpho_) {
+        morpho = morpho_;
+    }
+
+    function supplyCollateral(MarketParams memory m, uint256 amount) external {
+        IERC20(m.collateralToken).approve(address(morpho), amount);
+        morpho.supplyCollateral(m, amount, address(this), "");
+    }
+
+    function flashAndCall(address token_, uint256 amount, address target_, bytes calldata data) external {
+        token = token_;
+        target = target_;
+        callData = data;
+        morpho.flashLoan(token_, amount, "x");
+    }
+
+    function onMorphoFlashLoan(uint256 assets, bytes calldata) external {
+        (bool ok, bytes memory ret) = target.call(callData);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        IERC20(token).approve(address(morpho), assets);
+    }
+}
+
 /// Morpho Blue itself (the unmodified 0.8.19 build) lending against a Custos receipt:
 /// borrowing up to the LLTV, health after a value change and a freeze, who may
 /// liquidate, and releases against the market's exposure (rule 11).
+/// Each call of a test is its own transaction (isolate), as on a chain: the receipt's
+/// transient record of receipts leaving the market lasts one transaction.
+/// forge-config: default.isolate = true
 contract CustosMorphoTest is LendingFixture {
     uint256 internal constant V = 1_000_000e18; // $1,000,000
     uint8 internal constant RELEASE = 1;
@@ -277,6 +319,36 @@ contract CustosMorphoTest is LendingFixture {
         morpho.supplyCollateral(other, 0.5e18, BORROWER, "");
         vm.stopPrank();
         _releaseRefused(abi.encodeWithSelector(CustosPledges.ReceiptsElsewhere.selector, ACCOUNT_1, address(morpho), 0.5e18));
+    }
+
+    /// Taking the receipts that back another market out of Morpho for the length of a
+    /// flash loan would hide them from the balance read; a release in that transaction is
+    /// refused as unreadable.
+    function test_ReleaseInsideAFlashLoanOfTheReceiptRefused() public {
+        FlashBorrower fb = new FlashBorrower(morpho);
+        CustosPledges.Terms memory t = _terms(ACCOUNT_B, address(dai));
+        t.borrower = address(fb);
+        (CustosReceipt r, MarketParams memory m) = _createPledge(t);
+        _attest(ACCOUNT_B, address(morpho), 0, 1, 250_000e18);
+        MarketParams memory other = MarketParams({
+            loanToken: address(usdc), collateralToken: address(r), oracle: address(new FixedOracle(1e36)),
+            irm: irm, lltv: LLTV
+        });
+        morpho.createMarket(other);
+        fb.supplyCollateral(m, 0.5e18);
+        fb.supplyCollateral(other, 0.5e18);
+
+        Attestation memory a = _valuation(2, 0);
+        a.account = ACCOUNT_B;
+        a.beneficiary = address(morpho);
+        a.kind = RELEASE;
+        bytes memory submit = abi.encodeCall(CustosAdapter.submit, (FEED_B, a, _sign(a, _keys(PK_BANK_B))));
+        vm.expectRevert(abi.encodeWithSelector(CustosPledges.ReceiptsElsewhere.selector, ACCOUNT_B, address(morpho), 0.5e18));
+        (bool ok,) = address(adapter).call(submit);
+        ok;
+        // With 0.5 flash-loaned, Morpho's balance equals the position in the pledge's market.
+        vm.expectRevert(abi.encodeWithSelector(CustosPledges.ExposureUnknown.selector, ACCOUNT_B, address(morpho)));
+        fb.flashAndCall(address(r), 0.5e18, address(adapter), submit);
     }
 
     /// No debt and no receipts elsewhere: the custodian and borrower end the pledge alone.

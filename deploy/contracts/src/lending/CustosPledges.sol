@@ -260,6 +260,10 @@ contract CustosPledges is ICustosPledgeValue, ICustosReleaseGuard, EIP712 {
     {
         bytes32 id = p.marketId;
         if (id == bytes32(0)) return (0, 0, false);
+        // Receipts taken out of the market earlier in this transaction (a flash loan of
+        // the receipt, a withdrawal) may go back after the release: the balance read now
+        // would miss receipts that back another market.
+        if (p.receipt.leftMarketThisTransaction()) return (0, 0, false);
         try this.morphoExposure(beneficiary, id, p.receipt.borrower(), address(p.receipt)) returns (
             uint256 d, uint256 e
         ) {

@@ -25,6 +25,10 @@ contract CustosReceipt is ERC20 {
     /// The custodian's liquidation agent.
     address public immutable agent;
 
+    /// Receipts left the market during this transaction (a withdrawal, a flash loan, a
+    /// seizure): CustosPledges then cannot trust the market's balance as it stands.
+    bool private transient _leftMarket;
+
     error TransferRestricted(address from, address to);
     error SeizureWithoutValue(bytes32 account, address market);
 
@@ -54,12 +58,20 @@ contract CustosReceipt is ERC20 {
     function _update(address from, address to, uint256 value) internal override {
         if (from != address(0)) {
             if (!_isParty(from) || !_isParty(to)) revert TransferRestricted(from, to);
-            if (from == market && to == agent) {
-                (, uint256 v,) = pledges.receiptValue(account, market, address(this));
-                if (v == 0) revert SeizureWithoutValue(account, market);
+            if (from == market) {
+                _leftMarket = true;
+                if (to == agent) {
+                    (, uint256 v,) = pledges.receiptValue(account, market, address(this));
+                    if (v == 0) revert SeizureWithoutValue(account, market);
+                }
             }
         }
         super._update(from, to, value);
+    }
+
+    /// @notice Whether receipts left the market earlier in the current transaction.
+    function leftMarketThisTransaction() external view returns (bool) {
+        return _leftMarket;
     }
 
     function _isParty(address a) private view returns (bool) {
