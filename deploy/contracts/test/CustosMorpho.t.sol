@@ -277,7 +277,7 @@ contract CustosMorphoTest is LendingFixture {
         _borrow(mp, 300_000e6);
         uint64 release = seq + 1;
         uint64 deadline = uint64(block.timestamp + 1 hours);
-        bytes32 d = pledges.consentDigest(ACCOUNT_1, address(morpho), release, deadline);
+        bytes32 d = pledges.consentDigest(ACCOUNT_1, address(morpho), address(receipt), release, deadline);
         bytes memory wrong = _sig(PK_OUTSIDER, d);
         vm.expectRevert(abi.encodeWithSelector(CustosPledges.BadConsentSignature.selector, lender));
         pledges.consentReleaseWithSig(ACCOUNT_1, address(morpho), release, deadline, wrong);

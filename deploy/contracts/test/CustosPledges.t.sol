@@ -195,7 +195,7 @@ contract CustosPledgesTest is LendingFixture {
         vm.expectRevert(abi.encodeWithSelector(CustosPledges.NoPledge.selector, ACCOUNT_1, MARKET_A));
         vm.prank(lender);
         pledges.consentRelease(ACCOUNT_1, MARKET_A, 1);
-        _create(_plainTerms(ACCOUNT_1));
+        address receipt = _create(_plainTerms(ACCOUNT_1));
         vm.expectRevert(abi.encodeWithSelector(CustosPledges.NotLender.selector, BORROWER, lender));
         vm.prank(BORROWER);
         pledges.consentRelease(ACCOUNT_1, MARKET_A, 1);
@@ -204,7 +204,7 @@ contract CustosPledgesTest is LendingFixture {
         pledges.consentRelease(ACCOUNT_1, MARKET_A, 0);
 
         uint64 deadline = uint64(block.timestamp);
-        bytes memory sig = _sig(PK_LENDER, pledges.consentDigest(ACCOUNT_1, MARKET_A, 1, deadline));
+        bytes memory sig = _sig(PK_LENDER, pledges.consentDigest(ACCOUNT_1, MARKET_A, receipt, 1, deadline));
         vm.warp(block.timestamp + 1);
         vm.expectRevert(abi.encodeWithSelector(CustosPledges.ConsentExpired.selector, deadline, block.timestamp));
         pledges.consentReleaseWithSig(ACCOUNT_1, MARKET_A, 1, deadline, sig);
@@ -213,12 +213,28 @@ contract CustosPledgesTest is LendingFixture {
         pledges.consentReleaseWithSig(ACCOUNT_1, MARKET_A, 2, deadline + 1, sig);
     }
 
+    /// A signed consent names the pledge's receipt: once that pledge has ended, it cannot
+    /// let a release end a later pledge of the same account to the same market.
+    function test_SignedConsentServesOnePledgeOnly() public {
+        address first = _create(_plainTerms(ACCOUNT_1));
+        uint64 deadline = uint64(block.timestamp + 1 days);
+        bytes memory sig = _sig(PK_LENDER, pledges.consentDigest(ACCOUNT_1, MARKET_A, first, 3, deadline));
+        vm.prank(lender);
+        pledges.consentRelease(ACCOUNT_1, MARKET_A, 2);
+        _attest(ACCOUNT_1, MARKET_A, 0, 1, 1);
+        _attest(ACCOUNT_1, MARKET_A, RELEASE, 2, 0);
+        _create(_plainTerms(ACCOUNT_1));
+        vm.expectRevert(abi.encodeWithSelector(CustosPledges.BadConsentSignature.selector, lender));
+        pledges.consentReleaseWithSig(ACCOUNT_1, MARKET_A, 3, deadline, sig);
+    }
+
     // ------------------------------------------------------------------ known answer
 
     address internal constant VECTOR_REGISTRY = 0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512;
     bytes32 internal constant VECTOR_ACCOUNT = 0xcb0e8637d4b7fefd029f3c7a8e69d620904f2a688580efb11936bbcce77886ee;
     address internal constant VECTOR_MARKET = 0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb;
     address internal constant VECTOR_LENDER = 0x1563915e194D8CfBA1943570603F7606A3115508;
+    address internal constant VECTOR_RECEIPT = 0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0;
 
     /// The digest and an ethers signature from test/vectors/consent.json (written by
     /// tools/consent-vector.js): the registry's code, placed at the vector's address on
@@ -229,6 +245,7 @@ contract CustosPledgesTest is LendingFixture {
         assertEq(vm.parseJsonAddress(json, ".domain.verifyingContract"), VECTOR_REGISTRY, "vector address");
         assertEq(vm.parseJsonBytes32(json, ".consent.account"), VECTOR_ACCOUNT, "vector account");
         assertEq(vm.parseJsonAddress(json, ".signature.address"), VECTOR_LENDER, "vector lender");
+        assertEq(vm.parseJsonAddress(json, ".consent.receipt"), VECTOR_RECEIPT, "vector receipt");
         uint64 sequence = uint64(vm.parseJsonUint(json, ".consent.sequence"));
         uint64 deadline = uint64(vm.parseJsonUint(json, ".consent.deadline"));
 
@@ -237,19 +254,22 @@ contract CustosPledgesTest is LendingFixture {
         CustosPledges.Terms memory t = _plainTerms(VECTOR_ACCOUNT);
         t.beneficiary = VECTOR_MARKET;
         t.lender = VECTOR_LENDER;
-        _create(t);
-        // Same code (immutables included) and the pledge's storage at the vector's address.
+        address receipt = _create(t);
+        // Same code (immutables included) and the pledge's storage at the vector's
+        // address, its receipt at the vector's receipt address.
         vm.etch(VECTOR_REGISTRY, address(pledges).code);
+        vm.etch(VECTOR_RECEIPT, receipt.code);
         bytes32 base = keccak256(abi.encode(VECTOR_MARKET, keccak256(abi.encode(VECTOR_ACCOUNT, uint256(2)))));
-        for (uint256 i; i < 5; i++) {
+        for (uint256 i = 1; i < 5; i++) {
             bytes32 slot = bytes32(uint256(base) + i);
             vm.store(VECTOR_REGISTRY, slot, vm.load(address(pledges), slot));
         }
+        vm.store(VECTOR_REGISTRY, base, bytes32(uint256(uint160(VECTOR_RECEIPT)))); // live, no consent
         vm.chainId(1);
         CustosPledges atVector = CustosPledges(VECTOR_REGISTRY);
         assertEq(atVector.pledge(VECTOR_ACCOUNT, VECTOR_MARKET).lender, VECTOR_LENDER, "pledge copied");
         assertEq(
-            atVector.consentDigest(VECTOR_ACCOUNT, VECTOR_MARKET, sequence, deadline),
+            atVector.consentDigest(VECTOR_ACCOUNT, VECTOR_MARKET, VECTOR_RECEIPT, sequence, deadline),
             vm.parseJsonBytes32(json, ".digest"),
             "digest"
         );

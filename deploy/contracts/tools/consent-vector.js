@@ -21,6 +21,7 @@ const types = {
   ReleaseConsent: [
     { name: 'account', type: 'bytes32' },
     { name: 'beneficiary', type: 'address' },
+    { name: 'receipt', type: 'address' },
     { name: 'sequence', type: 'uint64' },
     { name: 'deadline', type: 'uint64' },
   ],
@@ -28,6 +29,7 @@ const types = {
 const consent = {
   account: ethers.keccak256(ethers.toUtf8Bytes('custos-vector-account-1')),
   beneficiary: '0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb', // Morpho Blue on mainnet
+  receipt: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
   sequence: 43,
   deadline: 1767373200, // 2026-01-02T17:00:00Z
 };

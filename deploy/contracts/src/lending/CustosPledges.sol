@@ -73,7 +73,7 @@ contract CustosPledges is ICustosPledgeValue, ICustosReleaseGuard, EIP712 {
     }
 
     bytes32 public constant CONSENT_TYPEHASH =
-        keccak256("ReleaseConsent(bytes32 account,address beneficiary,uint64 sequence,uint64 deadline)");
+        keccak256("ReleaseConsent(bytes32 account,address beneficiary,address receipt,uint64 sequence,uint64 deadline)");
 
     ICustosAdapterView public immutable adapter;
     CustosPledgeFactory public immutable factory;
@@ -185,6 +185,7 @@ contract CustosPledges is ICustosPledgeValue, ICustosReleaseGuard, EIP712 {
 
     /// @notice The same consent signed by the lender (EIP-712 ReleaseConsent on this
     /// contract's domain; ERC-1271 for a contract lender), relayed by anyone until deadline.
+    /// It names the pledge's receipt, so that it cannot serve a later pledge of the account.
     function consentReleaseWithSig(
         bytes32 account,
         address beneficiary,
@@ -195,19 +196,22 @@ contract CustosPledges is ICustosPledgeValue, ICustosReleaseGuard, EIP712 {
         Pledge storage p = _livePledge(account, beneficiary);
         if (block.timestamp > deadline) revert ConsentExpired(deadline, block.timestamp);
         address lender = p.lender;
-        if (!SignatureChecker.isValidSignatureNow(lender, consentDigest(account, beneficiary, sequence, deadline), signature)) {
+        bytes32 d = consentDigest(account, beneficiary, address(p.receipt), sequence, deadline);
+        if (!SignatureChecker.isValidSignatureNow(lender, d, signature)) {
             revert BadConsentSignature(lender);
         }
         _consent(p, account, beneficiary, sequence, true);
     }
 
     /// @notice The EIP-712 digest a lender signs to consent to a release.
-    function consentDigest(bytes32 account, address beneficiary, uint64 sequence, uint64 deadline)
+    function consentDigest(bytes32 account, address beneficiary, address receipt, uint64 sequence, uint64 deadline)
         public
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(CONSENT_TYPEHASH, account, beneficiary, sequence, deadline)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(CONSENT_TYPEHASH, account, beneficiary, receipt, sequence, deadline))
+        );
     }
 
     function _consent(Pledge storage p, bytes32 account, address beneficiary, uint64 sequence, bool bySig) private {
