@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Deploys CustosAdapter and configures it from a JSON file: feeds (policy and signer
 // allow-list), accounts bound to their feed, and one CustosAccountFeed (Chainlink
-// AggregatorV3Interface) per (account, lender). Writes what it deployed to --out.
+// AggregatorV3Interface) per (account, lender); deploys CustosPledges (with its factory),
+// installs it in the adapter and makes the configured pledges: a receipt each, a Morpho
+// oracle and optionally the Morpho market, optionally an 8-decimal source for Aave/Spark.
+// Writes what it deployed to --out.
 //
 //   node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json \
 //        --out deployed.json [--artifacts deploy/contracts/out]
@@ -142,7 +145,7 @@ function validateConfig(json, file) {
     return v;
   };
 
-  keysOf(json, '', ['chainId', 'feeds'], ['owner']);
+  keysOf(json, '', ['chainId', 'feeds'], ['owner', 'pledges']);
   const cfg = {
     chainId: integer(json.chainId, 'chainId', 1, Number.MAX_SAFE_INTEGER),
     owner: json.owner === undefined ? null : address(json.owner, 'owner'),
@@ -208,13 +211,75 @@ function validateConfig(json, file) {
     });
     cfg.feeds.push(feed);
   });
+  cfg.pledges = validatePledges(json.pledges === undefined ? [] : json.pledges, accountIds,
+    { fail, keysOf, address, string, isObject });
   return cfg;
+}
+
+// Morpho's LLTV is a fraction of 1 with 18 decimals; written as a decimal string ("0.86").
+function parseLltv(v, where, fail) {
+  if (typeof v !== 'string' || !/^0\.[0-9]{1,18}$/.test(v)) {
+    fail(where, `expected a decimal string below 1 with at most 18 decimals, such as "0.86", got ${JSON.stringify(v)}`);
+  }
+  const wad = ethers.parseUnits(v, 18);
+  if (wad === 0n) fail(where, 'must be above 0');
+  return wad;
+}
+
+function validatePledges(list, accountIds, { fail, keysOf, address, string, isObject }) {
+  if (!Array.isArray(list)) fail('pledges', 'expected an array');
+  const seen = new Set();
+  return list.map((p, i) => {
+    const at = `pledges[${i}]`;
+    keysOf(p, at, ['custodian', 'ref', 'beneficiary', 'borrower', 'lender', 'agent'], ['morpho', 'aaveSource']);
+    const custodian = string(p.custodian, `${at}.custodian`);
+    const ref = string(p.ref, `${at}.ref`);
+    const account = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(['string', 'string'], [custodian, ref]));
+    if (!accountIds.has(account)) fail(at, `account ${custodian}/${ref} is not listed in any feed's accounts`);
+    const pledge = {
+      custodian,
+      ref,
+      account,
+      beneficiary: address(p.beneficiary, `${at}.beneficiary`),
+      borrower: address(p.borrower, `${at}.borrower`),
+      lender: address(p.lender, `${at}.lender`),
+      agent: address(p.agent, `${at}.agent`),
+      morpho: null,
+      aaveSource: false,
+    };
+    const key = `${account}/${pledge.beneficiary}`;
+    if (seen.has(key)) fail(at, `account ${custodian}/${ref} is pledged to ${pledge.beneficiary} twice`);
+    seen.add(key);
+    if (pledge.borrower === pledge.beneficiary) fail(`${at}.borrower`, 'must differ from the beneficiary');
+    if (pledge.agent === pledge.beneficiary || pledge.agent === pledge.borrower) {
+      fail(`${at}.agent`, 'must differ from the beneficiary and the borrower');
+    }
+    if (p.morpho !== undefined) {
+      const m = p.morpho;
+      if (!isObject(m)) fail(`${at}.morpho`, 'expected an object');
+      keysOf(m, `${at}.morpho`, ['loanToken', 'irm', 'lltv'], ['createMarket']);
+      if (m.createMarket !== undefined && typeof m.createMarket !== 'boolean') {
+        fail(`${at}.morpho.createMarket`, 'expected true or false');
+      }
+      pledge.morpho = {
+        loanToken: address(m.loanToken, `${at}.morpho.loanToken`),
+        irm: address(m.irm, `${at}.morpho.irm`),
+        lltv: parseLltv(m.lltv, `${at}.morpho.lltv`, fail),
+        createMarket: m.createMarket === true,
+      };
+    }
+    if (p.aaveSource !== undefined) {
+      if (typeof p.aaveSource !== 'boolean') fail(`${at}.aaveSource`, 'expected true or false');
+      pledge.aaveSource = p.aaveSource;
+    }
+    return pledge;
+  });
 }
 
 // ------------------------------------------------------------------ artifact
 
-function loadArtifact(dir) {
-  const file = path.join(dir, 'CustosAdapter.sol', 'CustosAdapter.json');
+function loadArtifact(dir, name = 'CustosAdapter', sub = '') {
+  const file = path.join(dir, sub, `${name}.sol`, `${name}.json`);
   let a;
   try {
     a = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -281,6 +346,8 @@ async function main() {
   const cfg = loadConfig(args.config);
   const key = readKeyFile(args['key-file']);
   const artifact = loadArtifact(args.artifacts);
+  const factoryArtifact = loadArtifact(args.artifacts, 'CustosPledgeFactory');
+  const pledgesArtifact = loadArtifact(args.artifacts, 'CustosPledges');
 
   const provider = new ethers.JsonRpcProvider(args.rpc, cfg.chainId, { staticNetwork: true });
   let nodeChainId;
@@ -313,12 +380,12 @@ async function main() {
 
   // One transaction, waited for; a failure names the step and the adapter so that the
   // operator knows what is already on-chain.
-  const send = async (label, call) => {
+  const send = async (label, call, iface = adapter.interface) => {
     let receipt;
     try {
       receipt = await (await call()).wait();
     } catch (e) {
-      refuse(`${label}: ${describe(e, adapter.interface)} (adapter ${adapterAddress} is deployed but not fully configured)`);
+      refuse(`${label}: ${describe(e, iface)} (adapter ${adapterAddress} is deployed but not fully configured)`);
     }
     console.log(`  ${label}: tx ${receipt.hash}`);
     return receipt;
@@ -332,6 +399,9 @@ async function main() {
     pendingOwner: null,
     feeds: {},
     accounts: [],
+    pledgeRegistry: null,
+    pledgeFactory: null,
+    pledges: [],
   };
   for (const f of cfg.feeds) {
     await send(`setFeed ${f.name}`, () =>
@@ -356,6 +426,7 @@ async function main() {
       out.accounts.push({ custodian: a.custodian, ref: a.ref, account: a.id, feeds });
     }
   }
+  await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send });
   if (cfg.owner && cfg.owner !== deployerAddress) {
     await send(`transferOwnership ${cfg.owner}`, () => adapter.transferOwnership(cfg.owner));
     out.pendingOwner = cfg.owner;
@@ -363,6 +434,70 @@ async function main() {
   }
   writeOutAtomically(args.out, out);
   console.log(`wrote ${args.out}`);
+}
+
+// CustosPledges and its factory, installed in the adapter (once and for good), then the
+// configured pledges: only the adapter's owner may make them, so before any transfer.
+async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send }) {
+  const deployOne = async (art, label, args) => {
+    const factory = new ethers.ContractFactory(art.abi, art.bytecode, deployer);
+    let c;
+    try {
+      c = await factory.deploy(...args);
+      await c.deploymentTransaction().wait();
+    } catch (e) {
+      refuse(`deploying ${label}: ${describe(e, factory.interface)} (adapter ${adapterAddress} is deployed but not fully configured)`);
+    }
+    const addr = await c.getAddress();
+    console.log(`${label} ${addr}`);
+    return c;
+  };
+  const factory = await deployOne(factoryArtifact, 'CustosPledgeFactory', []);
+  const registry = await deployOne(pledgesArtifact, 'CustosPledges', [adapterAddress, await factory.getAddress()]);
+  const registryAddress = await registry.getAddress();
+  await send(`installPledges ${registryAddress}`, () => adapter.installPledges(registryAddress));
+  out.pledgeFactory = await factory.getAddress();
+  out.pledgeRegistry = registryAddress;
+
+  for (const p of cfg.pledges) {
+    const m = p.morpho;
+    const terms = {
+      account: p.account, beneficiary: p.beneficiary, borrower: p.borrower, lender: p.lender, agent: p.agent,
+      loanToken: m ? m.loanToken : ethers.ZeroAddress, irm: m ? m.irm : ethers.ZeroAddress,
+      lltv: m ? m.lltv : 0n, createMarket: m ? m.createMarket : false,
+    };
+    const label = `createPledge ${p.custodian}/${p.ref} to ${p.beneficiary}`;
+    let receipt;
+    try {
+      receipt = await (await registry.createPledge(terms)).wait();
+    } catch (e) {
+      refuse(`${label}: ${describe(e, registry.interface)} (adapter ${adapterAddress} is deployed but not fully configured)`);
+    }
+    console.log(`  ${label}: tx ${receipt.hash}`);
+    const created = receipt.logs
+      .map((log) => { try { return registry.interface.parseLog(log); } catch { return null; } })
+      .find((ev) => ev && ev.name === 'PledgeCreated');
+    if (!created) refuse(`${label}: no PledgeCreated event in tx ${receipt.hash}`);
+    const entry = {
+      custodian: p.custodian, ref: p.ref, account: p.account, beneficiary: p.beneficiary,
+      borrower: p.borrower, lender: p.lender, agent: p.agent,
+      receipt: created.args.receipt,
+      morphoOracle: m ? created.args.oracle : null,
+      morphoMarketId: m ? created.args.marketId : null,
+      aaveSource: null,
+    };
+    if (p.aaveSource) {
+      const fr = await send(`createReceiptFeed ${p.custodian}/${p.ref} to ${p.beneficiary}`,
+        () => registry.createReceiptFeed(p.account, p.beneficiary), registry.interface);
+      const ev = fr.logs
+        .map((log) => { try { return registry.interface.parseLog(log); } catch { return null; } })
+        .find((e) => e && e.name === 'ReceiptFeedCreated');
+      if (!ev) refuse(`createReceiptFeed ${p.custodian}/${p.ref}: no ReceiptFeedCreated event in tx ${fr.hash}`);
+      entry.aaveSource = ev.args.feed;
+    }
+    console.log(`    CustosReceipt ${entry.receipt}`);
+    out.pledges.push(entry);
+  }
 }
 
 function isDanglingLink(file) {

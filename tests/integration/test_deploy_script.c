@@ -1,6 +1,7 @@
 /* deploy/scripts/deploy.mjs against a real anvil: what it deploys and configures is read
  * back with cast (independently of the script's ethers), ids are checked against
- * libcustos, and its refusals leave nothing behind. */
+ * libcustos, and its refusals leave nothing behind. Pledges are made on a real Morpho Blue
+ * (the unmodified 0.8.19 build of deploy/contracts/out-morpho) and read back through it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +31,8 @@
 #define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
+#define RUN_FORGE CUSTOS_SOURCE_DIR "/tests/contract/run-forge.sh"
+#define CONTRACTS_DIR CUSTOS_SOURCE_DIR "/deploy/contracts"
 /* anvil's first well-known development account (public test key, funded on start). */
 #define DEV_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #define DEV_ADDR "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -37,6 +41,9 @@
 #define AGENT_ADDR "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 #define LENDER_A "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 #define LENDER_B "0x00000000000000000000000000000000000A11cE"
+#define BORROWER_ADDR "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+#define PLEDGE_LENDER "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+#define AGENT_LIQ "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
 
 #define CONFIG_TEMPLATE                                                                    \
     "{\"chainId\": %d, \"owner\": \"" OWNER_ADDR "\",\n"                                    \
@@ -93,6 +100,12 @@ static int setup(void **state)
     const char *build[] = {"/bin/bash", BUILD_CONTRACTS, NULL};
     if (tu_run(build, output, sizeof output, 1) != 0) {
         fprintf(stderr, "build-contracts.sh failed:\n%s\n", output);
+        return -1;
+    }
+    /* The tests' build too: the pledges' loan token is the tests' LoanToken. */
+    const char *build_tests[] = {"/bin/bash", RUN_FORGE, "build", NULL};
+    if (tu_run(build_tests, output, sizeof output, 1) != 0) {
+        fprintf(stderr, "run-forge.sh build failed:\n%s\n", output);
         return -1;
     }
     fixture *f = calloc(1, sizeof *f);
@@ -283,11 +296,213 @@ static void test_refusals(void **state)
     expect_refusal(f, garbled, "ok.json", "must hold exactly one key");
 }
 
+/* Deploys a forge artifact with cast (constructor arguments ABI-encoded by cast from
+ * `signature` and `args`); `address` gets the new contract's address. */
+static void deploy_artifact(fixture *f, const char *artifact, const char *signature,
+                            const char *const args[], char address[43])
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", CONTRACTS_DIR, artifact);
+    json_error_t jerr;
+    json_t *a = json_load_file(path, 0, &jerr);
+    if (a == NULL)
+        fail_msg("%s: %s", path, jerr.text);
+    const char *code = json_string_value(json_object_get(json_object_get(a, "bytecode"), "object"));
+    assert_non_null(code);
+    /* --create takes the rest of the line: the node's URL goes before it. */
+    const char *argv[16] = {CAST_BIN, "send",    "--private-key", DEV_KEY, "--json",
+                            "--rpc-url", f->url, "--create",      code};
+    size_t n = 9;
+    if (signature != NULL) {
+        argv[n++] = signature;
+        for (size_t i = 0; args[i] != NULL; i++) {
+            assert_true(n < 15);
+            argv[n++] = args[i];
+        }
+    }
+    argv[n] = NULL;
+    if (tu_run(argv, output, sizeof output, 0) != 0)
+        fail_msg("deploying %s: %s", artifact, output);
+    json_decref(a);
+    json_t *rc = json_loads(output, 0, &jerr);
+    if (rc == NULL)
+        fail_msg("cast send --create %s: not JSON: %s", artifact, output);
+    snprintf(address, 43, "%s", json_string_value(json_object_get(rc, "contractAddress")));
+    json_decref(rc);
+    assert_int_equal(strlen(address), 42);
+}
+
+static void send_tx(fixture *f, const char *to, const char *signature, const char *arg)
+{
+    const char *argv[] = {"send", "--private-key", DEV_KEY, to, signature, arg, NULL};
+    if (cast(f, argv) != 0)
+        fail_msg("cast send %s %s: %s", to, signature, output);
+}
+
+/* cast call with --json: the decoded results as a JSON array (caller frees). */
+static json_t *call_json(fixture *f, const char *to, const char *signature, const char *a1,
+                         const char *a2)
+{
+    /* a1 or a2 NULL ends the list early. */
+    const char *argv[] = {"call", to, signature, "--json", a1, a2, NULL};
+    if (cast(f, argv) != 0)
+        fail_msg("cast call %s %s: %s", to, signature, output);
+    json_error_t jerr;
+    json_t *j = json_loads(output, 0, &jerr);
+    if (!json_is_array(j))
+        fail_msg("cast call %s %s: expected a JSON array, got %s", to, signature, output);
+    return j;
+}
+
+static const char *at(json_t *array, size_t i)
+{
+    json_t *v = json_array_get(array, i);
+    if (!json_is_string(v))
+        fail_msg("expected a string at index %zu", i);
+    return json_string_value(v);
+}
+
+/* A decoded number, whether cast wrote it as a JSON number or a string. */
+static void assert_number(json_t *array, size_t i, const char *want)
+{
+    json_t *v = json_array_get(array, i);
+    char got[96];
+    if (json_is_integer(v))
+        snprintf(got, sizeof got, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        snprintf(got, sizeof got, "%s", json_string_value(v));
+    else
+        fail_msg("expected a number at index %zu", i);
+    assert_string_equal(got, want);
+}
+
+static void assert_same_address(const char *got, const char *want)
+{
+    if (strcasecmp(got, want) != 0)
+        fail_msg("address %s, expected %s", got, want);
+}
+
+#define PLEDGE_CONFIG                                                                      \
+    "{\"chainId\": 31337,\n"                                                                \
+    " \"feeds\": [{\"name\": \"acme-custody\", \"threshold\": 1, \"distinctRoles\": false,\n" \
+    "   \"maxAge\": 345600, \"maxSkew\": 300, \"maxTtl\": 604800,\n"                        \
+    "   \"signers\": [{\"address\": \"" CUSTODIAN_ADDR "\", \"role\": \"custodian\"}],\n"    \
+    "   \"accounts\": [{\"custodian\": \"acme-custody\", \"ref\": \"ACME-FUND-001\",\n"      \
+    "                 \"lenders\": []}]}],\n"                                                \
+    " \"pledges\": [{\"custodian\": \"acme-custody\", \"ref\": \"%s\",\n"                   \
+    "   \"beneficiary\": \"%s\", \"borrower\": \"" BORROWER_ADDR "\",\n"                     \
+    "   \"lender\": \"" PLEDGE_LENDER "\", \"agent\": \"" AGENT_LIQ "\",\n"                  \
+    "   \"morpho\": {\"loanToken\": \"%s\", \"irm\": \"%s\", \"lltv\": \"%s\",\n"             \
+    "              \"createMarket\": true},\n"                                               \
+    "   \"aaveSource\": true}]}\n"
+
+static void write_pledge_config(fixture *f, const char *name, const char *ref, const char *morpho,
+                                const char *loan, const char *irm, const char *lltv)
+{
+    char path[4300], text[4096];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    snprintf(text, sizeof text, PLEDGE_CONFIG, ref, morpho, loan, irm, lltv);
+    tu_write_file(path, text);
+}
+
+static void test_pledges(void **state)
+{
+    fixture *f = *state;
+    char morpho[43], irm[43], loan[43];
+    const char *owner_arg[] = {DEV_ADDR, NULL};
+    deploy_artifact(f, "out-morpho/Morpho.sol/Morpho.json", "constructor(address)", owner_arg,
+                    morpho);
+    deploy_artifact(f, "out-morpho/IrmMock.sol/IrmMock.json", NULL, NULL, irm);
+    const char *six[] = {"6", NULL};
+    deploy_artifact(f, "out/LendingFixture.sol/LoanToken.json", "constructor(uint8)", six, loan);
+    send_tx(f, morpho, "enableIrm(address)", irm);
+    send_tx(f, morpho, "enableLltv(uint256)", "800000000000000000");
+
+    write_pledge_config(f, "unlisted.json", "NOT-LISTED", morpho, loan, irm, "0.8");
+    expect_refusal(f, f->key, "unlisted.json",
+                   "unlisted.json: pledges[0]: account acme-custody/NOT-LISTED is not listed in "
+                   "any feed's accounts");
+    write_pledge_config(f, "lltv.json", "ACME-FUND-001", morpho, loan, irm, "1.2");
+    expect_refusal(f, f->key, "lltv.json",
+                   "lltv.json: pledges[0].morpho.lltv: expected a decimal string below 1");
+
+    char out[4300];
+    snprintf(out, sizeof out, "%s/pledged.json", f->dir);
+    write_pledge_config(f, "pledge.json", "ACME-FUND-001", morpho, loan, irm, "0.8");
+    if (deploy(f, f->key, "pledge.json", out) != 0)
+        fail_msg("deploy.mjs with a pledge failed:\n%s", output);
+    json_error_t jerr;
+    json_t *d = json_load_file(out, 0, &jerr);
+    if (d == NULL)
+        fail_msg("pledged.json: %s", jerr.text);
+    char adapter[43], registry[43], receipt[43], oracle[43], market_id[67], source[43];
+    snprintf(adapter, sizeof adapter, "%s", json_str(d, "adapter"));
+    snprintf(registry, sizeof registry, "%s", json_str(d, "pledgeRegistry"));
+    json_t *p = json_array_get(json_object_get(d, "pledges"), 0);
+    assert_non_null(p);
+    snprintf(receipt, sizeof receipt, "%s", json_str(p, "receipt"));
+    snprintf(oracle, sizeof oracle, "%s", json_str(p, "morphoOracle"));
+    snprintf(market_id, sizeof market_id, "%s", json_str(p, "morphoMarketId"));
+    snprintf(source, sizeof source, "%s", json_str(p, "aaveSource"));
+    uint8_t id[32];
+    char account_id[67];
+    custos_account_id("acme-custody", "ACME-FUND-001", id);
+    hex32(id, account_id);
+    assert_string_equal(json_str(p, "account"), account_id);
+    json_decref(d);
+
+    /* The adapter asks the registry about every release. */
+    json_t *j = call_json(f, adapter, "pledges()(address)", NULL, NULL);
+    assert_same_address(at(j, 0), registry);
+    json_decref(j);
+    /* The pledge, as the registry records it. */
+    j = call_json(f, registry,
+                  "pledge(bytes32,address)((address,address,address,bytes32,address,address,"
+                  "address,bool,uint64))",
+                  account_id, morpho);
+    json_t *t = json_array_get(j, 0);
+    if (!json_is_array(t) || json_array_size(t) != 9)
+        fail_msg("pledge: expected a 9-field tuple, got %s", output);
+    assert_same_address(at(t, 0), receipt);
+    assert_same_address(at(t, 1), oracle);
+    assert_same_address(at(t, 2), source);
+    assert_string_equal(at(t, 3), market_id);
+    assert_same_address(at(t, 4), BORROWER_ADDR);
+    assert_same_address(at(t, 5), PLEDGE_LENDER);
+    assert_same_address(at(t, 6), AGENT_LIQ);
+    assert_true(json_is_false(json_array_get(t, 7))); /* live */
+    assert_number(t, 8, "0"); /* no consent yet */
+    json_decref(j);
+    /* Morpho itself knows the market by that id, with the receipt and its oracle. */
+    j = call_json(f, morpho, "idToMarketParams(bytes32)(address,address,address,address,uint256)",
+                  market_id, NULL);
+    assert_same_address(at(j, 0), loan);
+    assert_same_address(at(j, 1), receipt);
+    assert_same_address(at(j, 2), oracle);
+    assert_same_address(at(j, 3), irm);
+    assert_number(j, 4, "800000000000000000");
+    json_decref(j);
+    /* The whole receipt is the borrower's; nothing attested yet, so both prices are 0. */
+    j = call_json(f, receipt, "balanceOf(address)(uint256)", BORROWER_ADDR, NULL);
+    assert_number(j, 0, "1000000000000000000");
+    json_decref(j);
+    j = call_json(f, oracle, "price()(uint256)", NULL, NULL);
+    assert_number(j, 0, "0");
+    json_decref(j);
+    j = call_json(f, source, "decimals()(uint8)", NULL, NULL);
+    assert_number(j, 0, "8");
+    json_decref(j);
+    j = call_json(f, source, "latestAnswer()(int256)", NULL, NULL);
+    assert_number(j, 0, "0");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deploys_and_configures),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_pledges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

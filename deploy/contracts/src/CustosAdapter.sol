@@ -5,6 +5,7 @@ import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step
 
 import {Attestation, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
 import {CustosAccountFeed} from "./CustosAccountFeed.sol";
+import {ICustosReleaseGuard} from "./lending/ICustosReleaseGuard.sol";
 
 /// @title CustosAdapter
 /// @notice On-chain end of Custos: re-verifies custodian collateral attestations (EIP-712,
@@ -85,6 +86,8 @@ contract CustosAdapter is Ownable2Step {
     mapping(bytes32 feedId => mapping(address key => Signer)) private _signers;
     mapping(bytes32 account => Account) private _accounts;
     mapping(bytes32 account => mapping(address beneficiary => address feed)) private _accountFeeds;
+    /// The pledge registry (CustosPledges) every release must pass (rule 11); set once.
+    address public pledges;
 
     // ------------------------------------------------------------------ events
 
@@ -105,6 +108,7 @@ contract CustosAdapter is Ownable2Step {
     event SignerRotated(bytes32 indexed feedId, address indexed oldSigner, address indexed newSigner, uint64 oldValidUntil);
     event AccountRegistered(bytes32 indexed account, bytes32 indexed feedId);
     event AccountFeedCreated(bytes32 indexed account, address indexed beneficiary, address feed);
+    event PledgesInstalled(address pledges);
 
     // ------------------------------------------------------------------ errors
 
@@ -151,6 +155,8 @@ contract CustosAdapter is Ownable2Step {
     error AccountAlreadyRegistered(bytes32 account, bytes32 feedId);
     error InvalidBeneficiary();
     error AccountFeedExists(address feed);
+    error PledgesAlreadyInstalled(address current);
+    error InvalidPledges(address pledges);
 
     constructor(address initialOwner) Ownable(initialOwner) {
         _cachedChainId = block.chainid;
@@ -211,6 +217,9 @@ contract CustosAdapter is Ownable2Step {
             collateralValue: value,
             positionsRoot: att.positionsRoot
         });
+        // Last, after every check of the adapter's own: the pledge registry reads the
+        // lending market, and reverts while the lender has exposure and did not consent.
+        if (kind == KIND_RELEASE) _guardRelease(att.account, att.beneficiary, att.sequence);
 
         emit AttestationAccepted(att.account, feedId, att.sequence, kind, value, att.asOf, d);
     }
@@ -474,6 +483,22 @@ contract CustosAdapter is Ownable2Step {
         if (a.feedIndex != 0) revert AccountAlreadyRegistered(account, _feedIds[a.feedIndex]);
         a.feedIndex = f.index;
         emit AccountRegistered(account, feedId);
+    }
+
+    // ================================================================== lending
+
+    /// @notice Makes every later release pass `registry` (CustosPledges), once and for
+    /// good: a pledge's release rules cannot be swapped under its lender.
+    function installPledges(address registry) external onlyOwner {
+        if (pledges != address(0)) revert PledgesAlreadyInstalled(pledges);
+        if (registry.code.length == 0) revert InvalidPledges(registry);
+        pledges = registry;
+        emit PledgesInstalled(registry);
+    }
+
+    function _guardRelease(bytes32 account, address beneficiary, uint64 sequence) private {
+        address guard = pledges;
+        if (guard != address(0)) ICustosReleaseGuard(guard).onRelease(account, beneficiary, sequence);
     }
 
     // ================================================================== internals

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Measures the real transaction gas (receipt gasUsed) of submit() updating an existing
-// account with 1, 2 and 3 signatures, on a local anvil chain.
-//   (cd deploy/contracts && forge build --use tools/solc-json) && node deploy/contracts/tools/measure-gas.js
+// Measures the real transaction gas (receipt gasUsed) on a local anvil chain:
+//  - submit() updating an existing account with 1, 2 and 3 signatures;
+//  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
+//    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
+//    market (plain ERC-20 collateral, fixed-price oracle) measured in the same run.
+//   tests/contract/run-forge.sh build && node deploy/contracts/tools/measure-gas.js
+// (the test build is needed too: the loan token is the tests' LoanToken.)
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -13,12 +17,38 @@ const { ethers } = require(path.join(repo, 'node_modules', 'ethers'));
 const anvilBin = path.join(repo, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
 
 const PORT = 18545 + (process.pid % 1000);
-// anvil's well-known first development key
+// anvil's well-known development keys (accounts 0 to 2 of its default mnemonic)
 const DEPLOYER = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const BORROWER = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+const SUPPLIER = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
 
-function artifact(name) {
-  const j = JSON.parse(fs.readFileSync(path.join(here, 'out', `${name}.sol`, `${name}.json`), 'utf8'));
+function artifact(name, { dir = 'out', file = name } = {}) {
+  const f = path.join(here, dir, `${file}.sol`, `${name}.json`);
+  let j;
+  try {
+    j = JSON.parse(fs.readFileSync(f, 'utf8'));
+  } catch (e) {
+    throw new Error(`${f}: ${e.message} (build first: tests/contract/run-forge.sh build)`);
+  }
   return { abi: j.abi, bytecode: j.bytecode.object };
+}
+
+async function deploy(name, signer, args = [], where = {}) {
+  const { abi, bytecode } = artifact(name, where);
+  const c = await new ethers.ContractFactory(abi, bytecode, signer).deploy(...args);
+  const rc = await c.deploymentTransaction().wait();
+  return { contract: c, gas: rc.gasUsed };
+}
+
+// Morpho accrues interest, and CustosPledges reads it, only when a second has passed since
+// the market's last update: a gas estimate made in the same second as the previous
+// transaction falls short once the transaction lands a second later (and an out-of-gas
+// inside the exposure read fails closed, as ExposureUnknown). Such steps get a fixed
+// limit; gasUsed is what is measured.
+const TIME_DEPENDENT = { gasLimit: 1_000_000 };
+
+async function gasOf(txPromise) {
+  return (await (await txPromise).wait()).gasUsed;
 }
 
 async function waitForNode(provider) {
@@ -45,6 +75,13 @@ async function main() {
       { name: 'positionsRoot', type: 'bytes32' }, { name: 'asOf', type: 'uint64' },
       { name: 'validUntil', type: 'uint64' }, { name: 'sequence', type: 'uint64' } ] };
     const keys = [1, 2, 3].map((i) => new ethers.SigningKey(ethers.zeroPadValue(ethers.toBeHex(0xC0FFEE00 + i), 32)));
+    const sign = (att, n) => {
+      const digest = ethers.TypedDataEncoder.hash(domain, types, att);
+      return ethers.concat(keys.slice(0, n)
+        .map((k) => ({ addr: BigInt(ethers.computeAddress(k)), sig: k.sign(digest).serialized }))
+        .sort((a, b) => (a.addr < b.addr ? -1 : 1))
+        .map((x) => x.sig));
+    };
     const results = [];
     for (const n of [1, 2, 3]) {
       const feedId = ethers.id(`gas-feed-${n}`);
@@ -58,12 +95,7 @@ async function main() {
         const att = { account, beneficiary: '0x00000000000000000000000000000000000A11CE', kind: 0,
           grossValue: 103n * 10n ** 24n + BigInt(seq), collateralValue: 10n ** 26n + BigInt(seq),
           positionsRoot: ethers.id(`root-${seq}`), asOf: now, validUntil: now + 86400, sequence: seq };
-        const digest = ethers.TypedDataEncoder.hash(domain, types, att);
-        const sigs = keys.slice(0, n)
-          .map((k) => ({ addr: BigInt(ethers.computeAddress(k)), sig: k.sign(digest).serialized }))
-          .sort((a, b) => (a.addr < b.addr ? -1 : 1))
-          .map((s) => s.sig);
-        const rc = await (await adapter.submit(feedId, att, ethers.concat(sigs))).wait();
+        const rc = await (await adapter.submit(feedId, att, sign(att, n))).wait();
         gasUsed.push(rc.gasUsed);
       }
       results.push({ signatures: n, firstSubmit: gasUsed[0], update: gasUsed[1] });
@@ -71,9 +103,133 @@ async function main() {
     for (const r of results) {
       console.log(`submit, ${r.signatures} signature(s): first ${r.firstSubmit} gas, update ${r.update} gas`);
     }
+    const lending = await measureLending({ provider, owner, adapter, sign });
+    for (const [step, custos, plain, detail] of lending) {
+      console.log(`lending, ${step}: custos ${custos} gas, plain ${plain} gas (${detail})`);
+    }
   } finally {
     anvil.kill();
   }
+}
+
+// Pledge creation, a borrow and a release on Morpho Blue against a Custos receipt, and the
+// same steps on a plain Morpho market with the same loan token, IRM and LLTV.
+async function measureLending({ provider, owner, adapter, sign }) {
+  const borrower = new ethers.NonceManager(new ethers.Wallet(BORROWER, provider));
+  const supplier = new ethers.NonceManager(new ethers.Wallet(SUPPLIER, provider));
+  const ownerAddress = await owner.getAddress();
+  const borrowerAddress = await borrower.getAddress();
+  const supplierAddress = await supplier.getAddress();
+  const agentAddress = ethers.getAddress('0x00000000000000000000000000000000000a6e17');
+  const morphoDir = { dir: 'out-morpho' };
+  const lltv = 8n * 10n ** 17n;
+  // Measured steps land a minute after the previous transaction, as in real use, so
+  // that Morpho always accrues interest in them (the same work in every run).
+  const later = () => provider.send('evm_increaseTime', [60]);
+  const usdc = 10n ** 6n;
+
+  const factory = (await deploy('CustosPledgeFactory', owner)).contract;
+  const pledges = (await deploy('CustosPledges', owner,
+    [await adapter.getAddress(), await factory.getAddress()])).contract;
+  await (await adapter.installPledges(await pledges.getAddress())).wait();
+  const morpho = (await deploy('Morpho', owner, [ownerAddress], morphoDir)).contract;
+  const morphoAddress = await morpho.getAddress();
+  const irm = await (await deploy('IrmMock', owner, [], morphoDir)).contract.getAddress();
+  await (await morpho.enableIrm(irm)).wait();
+  await (await morpho.enableLltv(lltv)).wait();
+  const loan = (await deploy('LoanToken', owner, [6], { file: 'LendingFixture' })).contract;
+  const loanAddress = await loan.getAddress();
+
+  // The custodian's feed: 2 signers of distinct roles; one pledged account, one without.
+  const feedId = ethers.id('lending-gas-feed');
+  const pledged = ethers.id('lending-gas-account');
+  const unpledged = ethers.id('lending-gas-account-without-pledge');
+  await (await adapter.setFeed(feedId, 2, true, 4 * 86400, 300, 5 * 86400)).wait();
+  const signerKeys = [1, 2].map((i) => ethers.computeAddress(
+    new ethers.SigningKey(ethers.zeroPadValue(ethers.toBeHex(0xC0FFEE00 + i), 32))));
+  for (let i = 0; i < 2; i++) await (await adapter.addSigner(feedId, signerKeys[i], i)).wait();
+  for (const a of [pledged, unpledged]) await (await adapter.registerAccount(a, feedId)).wait();
+  const attest = async (account, kind, sequence, value) => {
+    const now = (await provider.getBlock('latest')).timestamp;
+    const att = { account, beneficiary: morphoAddress, kind, grossValue: value, collateralValue: value,
+      positionsRoot: ethers.id(`gas-root-${sequence}`), asOf: now, validUntil: now + 86400, sequence };
+    const sigs = sign(att, 2);
+    try {
+      await adapter.submit.staticCall(feedId, att, sigs);
+    } catch (e) {
+      const data = e.data || (e.info && e.info.error && e.info.error.data);
+      let why = e.shortMessage || e.message;
+      for (const iface of [adapter.interface, pledges.interface]) {
+        try {
+          const err = iface.parseError(data);
+          if (err) why = `${err.name}(${err.args.map(String).join(', ')})`;
+        } catch { /* not this contract's error */ }
+      }
+      throw new Error(`submit of kind ${kind}, sequence ${sequence}: ${why}`);
+    }
+    return gasOf(adapter.submit(feedId, att, sigs, TIME_DEPENDENT));
+  };
+  const supply = async (params) => {
+    await (await loan.setBalance(supplierAddress, 1_000_000n * usdc)).wait();
+    await (await loan.connect(supplier).approve(morphoAddress, 1_000_000n * usdc)).wait();
+    await (await morpho.connect(supplier)
+      .supply(params, 1_000_000n * usdc, 0, supplierAddress, '0x', TIME_DEPENDENT)).wait();
+  };
+
+  // Custos: the pledge (receipt, Morpho oracle, market creation), then collateral and a borrow.
+  const terms = { account: pledged, beneficiary: morphoAddress, borrower: borrowerAddress,
+    lender: ownerAddress, agent: agentAddress, loanToken: loanAddress, irm, lltv, createMarket: true };
+  const [receipt, oracle] = await pledges.createPledge.staticCall(terms);
+  const custosCreate = await gasOf(pledges.createPledge(terms));
+  const custosMarket = { loanToken: loanAddress, collateralToken: receipt, oracle, irm, lltv };
+  await attest(pledged, 0, 1, 1_000_000n * 10n ** 18n);
+  await supply(custosMarket);
+  const receiptToken = new ethers.Contract(receipt, artifact('CustosReceipt').abi, borrower);
+  await (await receiptToken.approve(morphoAddress, 10n ** 18n)).wait();
+  await (await morpho.connect(borrower).supplyCollateral(custosMarket, 10n ** 18n, borrowerAddress, '0x')).wait();
+  await later();
+  const custosBorrow = await gasOf(morpho.connect(borrower)
+    .borrow(custosMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress, TIME_DEPENDENT));
+
+  // Plain: an ERC-20 collateral and a fixed-price oracle at the same price, and a market.
+  const collateral = await deploy('ERC20Mock', owner, [], morphoDir);
+  const fixed = await deploy('OracleMock', owner, [], morphoDir);
+  const setPrice = await gasOf(fixed.contract.setPrice(10n ** 30n));
+  const plainMarket = { loanToken: loanAddress, collateralToken: await collateral.contract.getAddress(),
+    oracle: await fixed.contract.getAddress(), irm, lltv };
+  const createMarket = await gasOf(morpho.createMarket(plainMarket));
+  const plainCreate = collateral.gas + fixed.gas + setPrice + createMarket;
+  await supply(plainMarket);
+  await (await collateral.contract.setBalance(borrowerAddress, 10n ** 18n)).wait();
+  await (await collateral.contract.connect(borrower).approve(morphoAddress, 10n ** 18n)).wait();
+  await (await morpho.connect(borrower).supplyCollateral(plainMarket, 10n ** 18n, borrowerAddress, '0x')).wait();
+  await later();
+  const plainBorrow = await gasOf(morpho.connect(borrower)
+    .borrow(plainMarket, 100_000n * usdc, 0, borrowerAddress, borrowerAddress, TIME_DEPENDENT));
+
+  // Release: the debt repaid, the pledged account's release (CustosPledges reads the
+  // market) beside the release of an account without a pledge.
+  const position = await morpho.position(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(
+    ['address', 'address', 'address', 'address', 'uint256'],
+    [custosMarket.loanToken, custosMarket.collateralToken, custosMarket.oracle, custosMarket.irm, custosMarket.lltv])),
+  borrowerAddress);
+  await (await loan.setBalance(borrowerAddress, 200_000n * usdc)).wait();
+  await (await loan.connect(borrower).approve(morphoAddress, 200_000n * usdc)).wait();
+  await (await morpho.connect(borrower)
+    .repay(custosMarket, 0, position.borrowShares, borrowerAddress, '0x', TIME_DEPENDENT)).wait();
+  await later();
+  const custosRelease = await attest(pledged, 1, 2, 0n);
+  await attest(unpledged, 0, 1, 1_000_000n * 10n ** 18n);
+  await later();
+  const plainRelease = await attest(unpledged, 1, 2, 0n);
+
+  return [
+    ['pledge creation', custosCreate, plainCreate,
+      `plain: a Morpho market with ERC-20 collateral ${collateral.gas} + fixed-price oracle ${fixed.gas} + setPrice ${setPrice} + createMarket ${createMarket}`],
+    ['borrow', custosBorrow, plainBorrow, 'first borrow of a position, 100,000 of a 6-decimal loan token; plain: a Morpho market with ERC-20 collateral and a fixed-price oracle'],
+    ['release', custosRelease, plainRelease,
+      'submit of a 2-signature release; plain: an account without a pledge, nothing read from the market'],
+  ];
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {LendingFixture} from "./utils/LendingFixture.sol";
+
+/// EIP-170: a contract's runtime code is at most 24,576 bytes, or it cannot be deployed
+/// on Ethereum (forge's test EVM enforces it too, but this names the culprit and prints
+/// the margin: forge test -vv --match-contract Sizes).
+contract CustosSizesTest is LendingFixture {
+    uint256 internal constant EIP170_LIMIT = 24_576;
+
+    function _check(string memory name, address a) internal view {
+        uint256 size = a.code.length;
+        log(string.concat(name, " runtime bytes"), size);
+        assertLe(size, EIP170_LIMIT, string.concat(name, " over the EIP-170 limit"));
+    }
+
+    function test_ContractsUnderEip170() public view {
+        _check("CustosAdapter", address(adapter));
+        _check("CustosPledges", address(pledges));
+        _check("CustosPledgeFactory", address(factory));
+    }
+}
