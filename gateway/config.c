@@ -20,6 +20,7 @@
 #include "custos/sig.h"
 
 #include "calendar_builtin.h"
+#include "proxy_identity.h"
 
 #define CFG_DEFAULT_LISTEN "127.0.0.1:50051"
 #define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
@@ -58,6 +59,13 @@
 #define CFG_LIMITS_STREAMS 64u
 #define CFG_LIMITS_CLIENTS 4096u
 #define CFG_LIMITS_IDLE 300u
+/* HTTP/2 transport bounds: a few streams per connection are all a client needs (each
+ * SubmitStream or Watch is one), and gRPC's own default metadata bound. */
+#define CFG_LIMITS_H2_STREAMS 100u
+#define CFG_LIMITS_METADATA 8192u
+#define CFG_LIMITS_MEMORY_MIB 128u
+#define CFG_LIMITS_CONN_IDLE 900u
+#define CFG_LIMITS_CONN_AGE 86400u
 
 typedef enum cfg_section_kind {
     SEC_NONE,
@@ -119,7 +127,7 @@ typedef struct cfg_parser {
     int metrics_line;
 
     bool have_tls;
-    int tls_line, tls_insecure_line;
+    int tls_line, tls_insecure_line, tls_identity_line, tls_header_line;
 
     bool have_limits;
     int limits_line;
@@ -266,10 +274,14 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
                                        "leader_retry_ms", "unreachable_after_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
-static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
+static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
+                                       "client_identity", "client_identity_header", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
 static const char *const limits_keys[] = {"rate_per_second", "burst", "max_streams_per_client",
-                                          "max_clients", "stream_idle_seconds", NULL};
+                                          "max_clients", "stream_idle_seconds",
+                                          "max_concurrent_streams", "max_metadata_bytes",
+                                          "memory_limit_mib", "max_connection_idle_seconds",
+                                          "max_connection_age_seconds", NULL};
 
 static int cfg_key_index(const char *const *keys, const char *name)
 {
@@ -579,6 +591,25 @@ static void cfg_tls_key(cfg_parser *p, int idx, const char *value)
         else
             cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         break;
+    case 4:
+        p->tls_identity_line = p->line;
+        if (strcmp(value, "certificate") == 0)
+            t->client_identity = GW_IDENTITY_CERTIFICATE;
+        else if (strcmp(value, "proxy-header") == 0)
+            t->client_identity = GW_IDENTITY_PROXY_HEADER;
+        else
+            cfg_fail(p, p->line, key, "must be certificate or proxy-header, got '%s'", value);
+        break;
+    case 5:
+        p->tls_header_line = p->line;
+        if (!gw_proxy_identity_header_valid(value))
+            cfg_fail(p, p->line, key, "must be a lower-case header name of letters, digits "
+                     "and '-', 1 to %d characters, not starting with grpc-, got '%s'",
+                     GW_IDENTITY_HEADER_MAX, value);
+        else
+            cfg_copy_key(p, key, value, t->client_identity_header,
+                         sizeof t->client_identity_header, false);
+        break;
     }
 }
 
@@ -670,6 +701,26 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
     case 4:
         if (cfg_uint_key(p, key, value, 1, 86400, &v))
             l->stream_idle_seconds = (uint32_t)v;
+        break;
+    case 5:
+        if (cfg_uint_key(p, key, value, 1, 10000, &v))
+            l->max_concurrent_streams = (uint32_t)v;
+        break;
+    case 6:
+        if (cfg_uint_key(p, key, value, 1024, 1048576, &v))
+            l->max_metadata_bytes = (uint32_t)v;
+        break;
+    case 7:
+        if (cfg_uint_key(p, key, value, 16, 65536, &v))
+            l->memory_limit_mib = (uint32_t)v;
+        break;
+    case 8:
+        if (cfg_uint_key(p, key, value, 1, 2000000, &v))
+            l->max_connection_idle_seconds = (uint32_t)v;
+        break;
+    case 9:
+        if (cfg_uint_key(p, key, value, 1, 2000000, &v))
+            l->max_connection_age_seconds = (uint32_t)v;
         break;
     }
 }
@@ -1000,12 +1051,20 @@ static void cfg_validate_tls(cfg_parser *p)
                  "only exist over TLS)");
         return;
     }
+    char why[300];
+    const char *bad = gw_proxy_identity_check(c, why, sizeof why);
+    if (bad != NULL) {
+        cfg_fail(p, strcmp(bad, "client_identity") == 0 ? p->tls_identity_line
+                                                        : p->tls_header_line, bad, "%s", why);
+        return;
+    }
     for (size_t i = 0; i < c->n_clients && !p->failed; i++) {
         const gw_client *cl = &c->clients[i];
         const cfg_client_lines *ll = &p->client_lines[i];
         snprintf(p->section, sizeof p->section, "client %s", cl->name);
-        if (t->client_ca[0] == '\0') {
-            cfg_fail(p, ll->header, NULL, "[client] entries need [tls] client_ca: without "
+        if (!gw_identity_known(c)) {
+            cfg_fail(p, ll->header, NULL, "[client] entries need [tls] client_ca (or "
+                     "client_identity = proxy-header behind the front proxy): without "
                      "client certificates no caller can be identified");
         } else if (!ll->has_role) {
             cfg_fail(p, ll->header, "role", "required (attestor, admin or reader)");
@@ -1202,6 +1261,13 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;
     out->limits.max_clients = CFG_LIMITS_CLIENTS;
     out->limits.stream_idle_seconds = CFG_LIMITS_IDLE;
+    snprintf(out->tls.client_identity_header, sizeof out->tls.client_identity_header, "%s",
+             GW_IDENTITY_HEADER_DEFAULT);
+    out->limits.max_concurrent_streams = CFG_LIMITS_H2_STREAMS;
+    out->limits.max_metadata_bytes = CFG_LIMITS_METADATA;
+    out->limits.memory_limit_mib = CFG_LIMITS_MEMORY_MIB;
+    out->limits.max_connection_idle_seconds = CFG_LIMITS_CONN_IDLE;
+    out->limits.max_connection_age_seconds = CFG_LIMITS_CONN_AGE;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

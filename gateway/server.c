@@ -39,12 +39,14 @@
 #include "custos/merkle.h"
 #include "custos/v1/gateway.pb-c.h"
 
+#include "channel_args.h"
 #include "health.h"
 #include "limiter.h"
 #include "metrics.h"
 #include "log.h"
 #include "monotonic.h"
 #include "pb_convert.h"
+#include "proxy_identity.h"
 #include "reserves.h"
 #include "reserves_trees.h"
 #include "tls.h"
@@ -244,8 +246,10 @@ static void call_ref(call *c)
 static void call_destroy(call *c)
 {
     gw_server *srv = c->srv;
-    if (c->gc != NULL)
+    if (c->gc != NULL) {
+        gw_proxy_identity_unbind(c->gc);
         grpc_call_unref(c->gc);
+    }
     grpc_metadata_array_destroy(&c->req_md);
     if (c->m == M_UNKNOWN)
         grpc_call_details_destroy(&c->details);
@@ -2038,6 +2042,7 @@ static void on_request(call *c, bool ok)
     post_request(c->w, c->m);
     c->state = CALL_ACTIVE;
     take_request_id(c);
+    gw_proxy_identity_bind(c->srv->cfg, c->gc, &c->req_md);
     switch (c->m) {
     case M_SUBMIT: handle_submit(c); break;
     case M_SUBMIT_STREAM: handle_submit_stream(c); break;
@@ -2166,17 +2171,12 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
         gw_reserves_trees_new(&s->reserves_trees, err) != CUSTOS_OK)
         goto fail_early;
 
-    size_t limit = cfg->max_message_bytes + MESSAGE_MARGIN;
-    grpc_arg arg[2];
-    memset(arg, 0, sizeof arg);
-    arg[0].type = GRPC_ARG_INTEGER;
-    arg[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    arg[0].value.integer = limit > INT_MAX ? INT_MAX : (int)limit;
-    arg[1].type = GRPC_ARG_INTEGER;
-    arg[1].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
-    arg[1].value.integer = HANDSHAKE_TIMEOUT_MS;
-    grpc_channel_args args = {2, arg};
-    s->server = grpc_server_create(&args, NULL);
+    gw_channel_args *args = NULL;
+    if (gw_channel_args_new(cfg, cfg->max_message_bytes + MESSAGE_MARGIN, HANDSHAKE_TIMEOUT_MS,
+                            &args, err) != CUSTOS_OK)
+        goto fail_early;
+    s->server = grpc_server_create(gw_channel_args_get(args), NULL);
+    gw_channel_args_free(args);
     for (int m = 0; m < M_REGISTERED; m++) {
         s->handles[m] = grpc_server_register_method(s->server, method_table[m].path, NULL,
                                                     method_table[m].payload, 0);
