@@ -61,7 +61,8 @@ char *fpx_site_config(const char *pki_dir, const char *gateway_socket, int port)
     return text;
 }
 
-/* The main config: the foreground, one worker, every path under dir. As root, the worker
+/* The main config: the foreground, a worker per core as deploy/nginx/nginx.conf, every
+ * path under dir. As root, the worker
  * keeps root's user so that it can open the test's private directory. */
 static void write_main_config(const fpx *p)
 {
@@ -75,7 +76,7 @@ static void write_main_config(const fpx *p)
     }
     char text[8192], path[1200];
     int n = snprintf(text, sizeof text,
-                     "daemon off;\nmaster_process on;\nworker_processes 1;\n%s"
+                     "daemon off;\nmaster_process on;\nworker_processes auto;\n%s"
                      "pid %s/nginx.pid;\nerror_log %s/error.log warn;\n"
                      "events {\n    worker_connections 1024;\n}\n"
                      "http {\n    access_log off;\n"
@@ -168,7 +169,7 @@ void fpx_dump_log(const fpx *p)
     }
 }
 
-void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const certs[])
+static void stack_pki(fpx_stack *s, const char *const certs[])
 {
     memset(s, 0, sizeof *s);
     gwf_init(&s->f);
@@ -178,16 +179,17 @@ void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const ce
     pki_make_cert(s->pki, "server", "localhost", "ca", PKI_SERVER_EXT);
     for (size_t i = 0; certs[i] != NULL; i++)
         pki_make_cert(s->pki, certs[i], certs[i], "ca", PKI_CLIENT_EXT);
+}
 
-    snprintf(s->socket, sizeof s->socket, "%s/gateway.sock", s->f.dir);
+/* gwf_write_config's gateway with listen and [tls] replaced, and clients_ini added. */
+static void stack_config(fpx_stack *s, const char *listen, const char *tls,
+                         const char *clients_ini)
+{
     gwf_write_config(&s->f);
     char *text = tu_read_file(s->f.config_path);
     assert_non_null(text);
-    char v[1300];
-    snprintf(v, sizeof v, "listen = unix:%s\n", s->socket);
-    replace_once(&text, "listen = 127.0.0.1:0\n", v);
-    replace_once(&text, GWF_TLS_SECTION,
-                 "[tls]\ninsecure = true\nclient_identity = proxy-header\n\n");
+    replace_once(&text, "listen = 127.0.0.1:0\n", listen);
+    replace_once(&text, GWF_TLS_SECTION, tls);
     size_t len = strlen(text) + strlen(clients_ini) + 2;
     char *full = malloc(len);
     assert_non_null(full);
@@ -195,6 +197,16 @@ void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const ce
     tu_write_file(s->f.config_path, full);
     free(full);
     free(text);
+}
+
+void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const certs[])
+{
+    stack_pki(s, certs);
+    snprintf(s->socket, sizeof s->socket, "%s/gateway.sock", s->f.dir);
+    char listen[1300];
+    snprintf(listen, sizeof listen, "listen = unix:%s\n", s->socket);
+    stack_config(s, listen, "[tls]\ninsecure = true\nclient_identity = proxy-header\n\n",
+                 clients_ini);
     tu_gateway_start(&s->f.proc, s->f.config_path, s->f.dir);
 
     char dir[1200];
@@ -202,6 +214,32 @@ void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const ce
     assert_int_equal(mkdir(dir, 0700), 0);
     fpx_start(&s->proxy, dir, s->pki, s->socket);
     snprintf(s->target, sizeof s->target, "localhost:%d", s->proxy.port);
+}
+
+void fpx_stack_start_bare(fpx_stack *s, const char *clients_ini, const char *const certs[],
+                          const char *gateway_bin)
+{
+    stack_pki(s, certs);
+    char tls[4000];
+    snprintf(tls, sizeof tls,
+             "[tls]\ncert = %s/server.pem\nkey = %s/server.key\nclient_ca = %s/ca.pem\n\n",
+             s->pki, s->pki, s->pki);
+    stack_config(s, "listen = 127.0.0.1:0\n", tls, clients_ini);
+    char port_file[1200], log_path[1200];
+    snprintf(port_file, sizeof port_file, "%s/port", s->f.dir);
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", s->f.dir);
+    const char *argv[] = {gateway_bin != NULL ? gateway_bin : CUSTOS_GATEWAY_BIN, "--config",
+                          s->f.config_path, "--port-file", port_file, NULL};
+    tu_spawn(&s->f.proc, argv, log_path);
+    if (tu_wait_file(port_file, 15000) != 0) {
+        gwf_dump_log(&s->f);
+        fail_msg("custos-gateway did not report a port within 15 s");
+    }
+    char *text = tu_read_file(port_file);
+    assert_non_null(text);
+    s->f.port = atoi(text);
+    free(text);
+    snprintf(s->target, sizeof s->target, "localhost:%d", s->f.port);
 }
 
 void fpx_stack_cleanup(fpx_stack *s)

@@ -42,6 +42,10 @@ typedef struct fpx_stack {
 } fpx_stack;
 
 void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const certs[]);
+/* The same PKI and clients without the proxy: the gateway itself serves mTLS on
+ * 127.0.0.1 (its own client certificates, [tls] client_ca), gateway_bin when not NULL. */
+void fpx_stack_start_bare(fpx_stack *s, const char *clients_ini, const char *const certs[],
+                          const char *gateway_bin);
 /* Stops nginx and the gateway, removes everything. */
 void fpx_stack_cleanup(fpx_stack *s);
 /* A client of nginx presenting certificate `cert` (NULL: none); every call bounded by
