@@ -10,6 +10,7 @@
 #include "channel_args.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 /* Threads gRPC may start on behalf of the quota's users. */
 #define QUOTA_MAX_THREADS 64
 
-#define ARGS_MAX 12
+#define ARGS_MAX 16
 
 struct gw_channel_args {
     grpc_arg arg[ARGS_MAX];
@@ -35,8 +36,17 @@ struct gw_channel_args {
     grpc_resource_quota *quota;
 };
 
+/* Whether another argument fits. An integer that does not fit is dropped, and the quota,
+ * added last, then finds no room and fails the whole set. */
+static bool args_room(const gw_channel_args *a)
+{
+    return a->args.num_args < ARGS_MAX;
+}
+
 static void args_int(gw_channel_args *a, const char *key, uint64_t value)
 {
+    if (!args_room(a))
+        return;
     grpc_arg *g = &a->arg[a->args.num_args++];
     g->type = GRPC_ARG_INTEGER;
     g->key = (char *)key;
@@ -73,6 +83,11 @@ custos_rc gw_channel_args_new(const gw_config *cfg, size_t receive_limit,
     args_int(a, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, MIN_RECV_PING_INTERVAL_MS);
     args_int(a, GRPC_ARG_HTTP2_MAX_PING_STRIKES, MAX_PING_STRIKES);
 
+    if (!args_room(a)) {
+        gw_channel_args_free(a);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "more channel arguments than %d",
+                                ARGS_MAX);
+    }
     grpc_arg *q = &a->arg[a->args.num_args++];
     q->type = GRPC_ARG_POINTER;
     q->key = (char *)GRPC_ARG_RESOURCE_QUOTA;

@@ -17,6 +17,8 @@
 #include <grpc/grpc.h>
 #include <grpc/slice.h>
 
+#include "log.h"
+
 /* Buckets of the call -> name table; calls in flight are bounded by gRPC's streams. */
 #define BIND_BUCKETS 1024
 
@@ -146,6 +148,9 @@ custos_rc gw_proxy_identity_install(const gw_config *cfg, grpc_server_credential
     grpc_auth_metadata_processor proc = {.process = proxy_process, .destroy = proxy_destroy,
                                          .state = ps};
     grpc_server_credentials_set_auth_metadata_processor(creds, proc);
+    gw_log(GW_LOG_INFO, "tls.proxy_identity",
+           "callers are identified by the front proxy's %s header on %s; calls without it "
+           "are refused", ps->header, cfg->listen);
     return CUSTOS_OK;
 }
 
