@@ -3,7 +3,9 @@
  * Callers are identified by their client certificate's subject common name, which the
  * gRPC core exposes as the "x509_common_name" property of the call's auth context. The
  * name is trusted because the handshake already verified the certificate against
- * client_ca: that CA must issue certificates for Custos clients only. */
+ * client_ca: that CA must issue certificates for Custos clients only. Behind the front
+ * proxy (client_identity = proxy-header) the proxy verified it, and the name is the one
+ * it sent for the call (proxy_identity.c). */
 #include "tls.h"
 
 #include <stdio.h>
@@ -14,8 +16,21 @@
 #include "custos/pemfile.h"
 
 #include "log.h"
+#include "rpc/proxy_identity.h"
 
 #define TLS_CN_PROPERTY "x509_common_name"
+
+/* Behind the front proxy, identities come from its header (proxy_identity.c). */
+static custos_rc tls_install_identity(const gw_config *cfg, grpc_server_credentials **out,
+                                      custos_error *err)
+{
+    custos_rc rc = gw_proxy_identity_install(cfg, *out, err);
+    if (rc != CUSTOS_OK) {
+        grpc_server_credentials_release(*out);
+        *out = NULL;
+    }
+    return rc;
+}
 
 custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credentials **out,
                                     custos_error *err)
@@ -27,9 +42,10 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
                "[tls] insecure = true: serving plaintext gRPC on %s; submissions, answers "
                "and caller identities are unprotected on the network", cfg->listen);
         *out = grpc_insecure_server_credentials_create();
-        return *out != NULL ? CUSTOS_OK
-                            : custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                                               "cannot create plaintext credentials");
+        if (*out == NULL)
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "cannot create plaintext credentials");
+        return tls_install_identity(cfg, out, err);
     }
     if (t->cert[0] == '\0')
         return custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -59,12 +75,14 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
     if (rc == CUSTOS_OK)
         gw_log(GW_LOG_INFO, "tls", "TLS on %s, %s", cfg->listen,
                t->client_ca[0] != '\0' ? "client certificates required" : "no client certificates");
-    return rc;
+    return rc == CUSTOS_OK ? tls_install_identity(cfg, out, err) : rc;
 }
 
 /* Copies the caller's common name into cn; false when the call has none. */
-static bool tls_peer_name(grpc_call *call, char *cn, size_t cap)
+static bool tls_peer_name(const gw_config *cfg, grpc_call *call, char *cn, size_t cap)
 {
+    if (cfg->tls.client_identity == GW_IDENTITY_PROXY_HEADER)
+        return gw_proxy_identity_lookup(call, cn, cap);
     grpc_auth_context *ctx = grpc_call_auth_context(call);
     if (ctx == NULL)
         return false;
@@ -87,13 +105,13 @@ static bool tls_peer_name(grpc_call *call, char *cn, size_t cap)
 bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
                            char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap)
 {
-    if (cfg->tls.client_ca[0] == '\0') {
+    if (!gw_identity_known(cfg)) {
         snprintf(detail, cap, "the admin service needs client certificates: this gateway "
                  "runs without [tls] client_ca, so it serves no admin calls");
         return false;
     }
     char cn[GW_CLIENT_NAME_MAX + 1];
-    if (!tls_peer_name(call, cn, sizeof cn)) {
+    if (!tls_peer_name(cfg, call, cn, sizeof cn)) {
         snprintf(detail, cap, "the client certificate has no usable common name");
         return false;
     }
@@ -110,10 +128,10 @@ bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,
                        size_t cap)
 {
-    if (cfg->tls.client_ca[0] == '\0')
+    if (!gw_identity_known(cfg))
         return true;
     char cn[GW_CLIENT_NAME_MAX + 1];
-    if (!tls_peer_name(call, cn, sizeof cn)) {
+    if (!tls_peer_name(cfg, call, cn, sizeof cn)) {
         snprintf(detail, cap, "the client certificate has no usable common name");
         return false;
     }
@@ -140,7 +158,7 @@ void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t
     if (cap == 0)
         return;
     out[0] = '\0';
-    if (cfg->tls.client_ca[0] != '\0' && tls_peer_name(call, out, cap))
+    if (gw_identity_known(cfg) && tls_peer_name(cfg, call, out, cap))
         return;
     /* "ipv4:10.0.0.1:5000", "ipv6:[::1]:5000": the address without the port, so that
      * opening more connections does not make a client someone else. */
@@ -161,7 +179,7 @@ void gw_tls_client_name(const gw_config *cfg, grpc_call *call, char *out, size_t
 bool gw_tls_may_read_positions(const gw_config *cfg, grpc_call *call, const char *feed,
                                char *detail, size_t cap)
 {
-    if (cfg->tls.client_ca[0] == '\0') {
+    if (!gw_identity_known(cfg)) {
         if (cfg->public_proofs)
             return true;
         snprintf(detail, cap, "positions are served only to clients identified by a "
@@ -170,7 +188,7 @@ bool gw_tls_may_read_positions(const gw_config *cfg, grpc_call *call, const char
         return false;
     }
     char cn[GW_CLIENT_NAME_MAX + 1];
-    if (!tls_peer_name(call, cn, sizeof cn)) {
+    if (!tls_peer_name(cfg, call, cn, sizeof cn)) {
         snprintf(detail, cap, "the client certificate has no usable common name");
         return false;
     }

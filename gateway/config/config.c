@@ -65,6 +65,13 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;
     out->limits.max_clients = CFG_LIMITS_CLIENTS;
     out->limits.stream_idle_seconds = CFG_LIMITS_IDLE;
+    snprintf(out->tls.client_identity_header, sizeof out->tls.client_identity_header, "%s",
+             GW_IDENTITY_HEADER_DEFAULT);
+    out->limits.max_concurrent_streams = CFG_LIMITS_H2_STREAMS;
+    out->limits.max_metadata_bytes = CFG_LIMITS_METADATA;
+    out->limits.memory_limit_mib = CFG_LIMITS_MEMORY_MIB;
+    out->limits.max_connection_idle_seconds = CFG_LIMITS_CONN_IDLE;
+    out->limits.max_connection_age_seconds = CFG_LIMITS_CONN_AGE;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

@@ -78,11 +78,23 @@ typedef struct gw_metrics_config {
 
 /* [tls]: transport security of the gRPC port. With client_ca set, every client presents
  * a certificate signed by it and submits only for the feeds its [client] entry lists. */
+/* Where a caller's identity (the common name its [client] entry names) comes from. */
+typedef enum gw_client_identity {
+    GW_IDENTITY_CERTIFICATE = 0, /* the client certificate the gateway's own TLS verified */
+    GW_IDENTITY_PROXY_HEADER     /* a header the front proxy sets from the certificate it
+                                  * verified (proxy_identity.c); loopback or Unix socket only */
+} gw_client_identity;
+
+#define GW_IDENTITY_HEADER_MAX 64
+#define GW_IDENTITY_HEADER_DEFAULT "x-custos-client-cn"
+
 typedef struct gw_tls_config {
     char cert[4096];         /* PEM server certificate chain */
     char key[4096];          /* PEM private key of cert; owner-only file */
     char client_ca[4096];    /* PEM CA of client certificates; empty: none asked for */
     bool insecure;           /* plaintext on purpose: no cert/key */
+    gw_client_identity client_identity;
+    char client_identity_header[GW_IDENTITY_HEADER_MAX + 1]; /* lower-case header name */
 } gw_tls_config;
 
 typedef enum gw_client_role {
@@ -111,6 +123,12 @@ typedef struct gw_limits_config {
     uint32_t max_streams_per_client; /* open SubmitStream, Watch and Health/Watch calls */
     uint32_t max_clients;           /* distinct clients tracked at once */
     uint32_t stream_idle_seconds;   /* a SubmitStream silent this long is ended */
+    /* HTTP/2 transport bounds, handed to gRPC core (channel_args.c). */
+    uint32_t max_concurrent_streams; /* streams one connection may have open */
+    uint32_t max_metadata_bytes;     /* a request's headers, all together */
+    uint32_t memory_limit_mib;       /* gRPC's resource quota */
+    uint32_t max_connection_idle_seconds; /* a connection without calls is closed after */
+    uint32_t max_connection_age_seconds;  /* a connection is asked to go away after */
 } gw_limits_config;
 
 /* Which store back end [gateway] store names. */

@@ -1,5 +1,6 @@
 /* Every section's keys and what each accepts (parser.h). */
 #include "config/parser.h"
+#include "rpc/proxy_identity.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -22,10 +23,14 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
                                        "leader_retry_ms", "unreachable_after_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
-static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure", NULL};
+static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
+                                       "client_identity", "client_identity_header", NULL};
 static const char *const client_keys[] = {"feeds", "role", NULL};
 static const char *const limits_keys[] = {"rate_per_second", "burst", "max_streams_per_client",
-                                          "max_clients", "stream_idle_seconds", NULL};
+                                          "max_clients", "stream_idle_seconds",
+                                          "max_concurrent_streams", "max_metadata_bytes",
+                                          "memory_limit_mib", "max_connection_idle_seconds",
+                                          "max_connection_age_seconds", NULL};
 
 /* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
  * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
@@ -327,6 +332,26 @@ static void cfg_tls_key(cfg_parser *p, int idx, const char *value)
         else
             gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         break;
+    case 4:
+        p->tls_identity_line = p->line;
+        if (strcmp(value, "certificate") == 0)
+            t->client_identity = GW_IDENTITY_CERTIFICATE;
+        else if (strcmp(value, "proxy-header") == 0)
+            t->client_identity = GW_IDENTITY_PROXY_HEADER;
+        else
+            gw_cfg_fail(p, p->line, key, "must be certificate or proxy-header, got '%s'",
+                        value);
+        break;
+    case 5:
+        p->tls_header_line = p->line;
+        if (!gw_proxy_identity_header_valid(value))
+            gw_cfg_fail(p, p->line, key, "must be a lower-case header name of letters, digits "
+                        "and '-', 1 to %d characters, not starting with grpc-, got '%s'",
+                        GW_IDENTITY_HEADER_MAX, value);
+        else
+            gw_cfg_copy_key(p, key, value, t->client_identity_header,
+                            sizeof t->client_identity_header, false);
+        break;
     }
 }
 
@@ -418,6 +443,26 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
     case 4:
         if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
             l->stream_idle_seconds = (uint32_t)v;
+        break;
+    case 5:
+        if (gw_cfg_uint_key(p, key, value, 1, 10000, &v))
+            l->max_concurrent_streams = (uint32_t)v;
+        break;
+    case 6:
+        if (gw_cfg_uint_key(p, key, value, 1024, 1048576, &v))
+            l->max_metadata_bytes = (uint32_t)v;
+        break;
+    case 7:
+        if (gw_cfg_uint_key(p, key, value, 16, 65536, &v))
+            l->memory_limit_mib = (uint32_t)v;
+        break;
+    case 8:
+        if (gw_cfg_uint_key(p, key, value, 1, 2000000, &v))
+            l->max_connection_idle_seconds = (uint32_t)v;
+        break;
+    case 9:
+        if (gw_cfg_uint_key(p, key, value, 1, 2000000, &v))
+            l->max_connection_age_seconds = (uint32_t)v;
         break;
     }
 }

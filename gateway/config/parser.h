@@ -48,6 +48,13 @@
 #define CFG_LIMITS_STREAMS 64u
 #define CFG_LIMITS_CLIENTS 4096u
 #define CFG_LIMITS_IDLE 300u
+/* HTTP/2 transport bounds: a few streams per connection are all a client needs (each
+ * SubmitStream or Watch is one), and gRPC's own default metadata bound. */
+#define CFG_LIMITS_H2_STREAMS 100u
+#define CFG_LIMITS_METADATA 8192u
+#define CFG_LIMITS_MEMORY_MIB 128u
+#define CFG_LIMITS_CONN_IDLE 900u
+#define CFG_LIMITS_CONN_AGE 86400u
 
 typedef enum cfg_section_kind {
     SEC_NONE,
@@ -109,7 +116,7 @@ typedef struct cfg_parser {
     int metrics_line;
 
     bool have_tls;
-    int tls_line, tls_insecure_line;
+    int tls_line, tls_insecure_line, tls_identity_line, tls_header_line;
 
     bool have_limits;
     int limits_line;

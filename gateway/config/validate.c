@@ -1,5 +1,6 @@
 /* What only the whole configuration file can tell (parser.h). */
 #include "config/parser.h"
+#include "rpc/proxy_identity.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -67,12 +68,21 @@ static void cfg_validate_tls(cfg_parser *p)
                     "only exist over TLS)");
         return;
     }
+    char why[300];
+    const char *bad = gw_proxy_identity_check(c, why, sizeof why);
+    if (bad != NULL) {
+        gw_cfg_fail(p, strcmp(bad, "client_identity") == 0 ? p->tls_identity_line
+                                                           : p->tls_header_line,
+                    bad, "%s", why);
+        return;
+    }
     for (size_t i = 0; i < c->n_clients && !p->failed; i++) {
         const gw_client *cl = &c->clients[i];
         const cfg_client_lines *ll = &p->client_lines[i];
         snprintf(p->section, sizeof p->section, "client %s", cl->name);
-        if (t->client_ca[0] == '\0') {
-            gw_cfg_fail(p, ll->header, NULL, "[client] entries need [tls] client_ca: without "
+        if (!gw_identity_known(c)) {
+            gw_cfg_fail(p, ll->header, NULL, "[client] entries need [tls] client_ca (or "
+                        "client_identity = proxy-header behind the front proxy): without "
                         "client certificates no caller can be identified");
         } else if (!ll->has_role) {
             gw_cfg_fail(p, ll->header, "role", "required (attestor, admin or reader)");

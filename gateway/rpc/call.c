@@ -12,6 +12,7 @@
 
 #include "metrics.h"
 #include "monotonic.h"
+#include "rpc/proxy_identity.h"
 #include "tls.h"
 
 gw_rpc_call *gw_rpc_call_new(gw_rpc_worker *w, size_t index)
@@ -47,8 +48,10 @@ void gw_rpc_call_ref(gw_rpc_call *c)
 static void call_destroy(gw_rpc_call *c)
 {
     gw_server *srv = c->srv;
-    if (c->gc != NULL)
+    if (c->gc != NULL) {
+        gw_proxy_identity_unbind(c->gc);
         grpc_call_unref(c->gc);
+    }
     grpc_metadata_array_destroy(&c->req_md);
     if (c->method->path == NULL)
         grpc_call_details_destroy(&c->details);

@@ -7,6 +7,7 @@
 #include <grpc/slice.h>
 
 #include "rpc/handlers.h"
+#include "rpc/proxy_identity.h"
 
 #define READ GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
 #define STREAMED GRPC_SRM_PAYLOAD_NONE
@@ -56,6 +57,7 @@ static void on_request(gw_rpc_call *c, bool ok)
     gw_rpc_post_request(c->w, (size_t)(c->method - gw_rpc_methods));
     c->state = CALL_ACTIVE;
     gw_rpc_call_take_request_id(c);
+    gw_proxy_identity_bind(c->srv->cfg, c->gc, &c->req_md);
     c->method->handler(c);
     gw_rpc_call_unref(c);
 }

@@ -10,6 +10,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "rpc/channel_args.h"
 #include "tls.h"
 
 /* gRPC itself rejects anything above max_message_bytes + this, without our reason code;
@@ -123,17 +124,12 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
         gw_reserves_trees_new(&s->reserves_trees, err) != CUSTOS_OK)
         goto fail_early;
 
-    size_t limit = cfg->max_message_bytes + MESSAGE_MARGIN;
-    grpc_arg arg[2];
-    memset(arg, 0, sizeof arg);
-    arg[0].type = GRPC_ARG_INTEGER;
-    arg[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    arg[0].value.integer = limit > INT_MAX ? INT_MAX : (int)limit;
-    arg[1].type = GRPC_ARG_INTEGER;
-    arg[1].key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
-    arg[1].value.integer = HANDSHAKE_TIMEOUT_MS;
-    grpc_channel_args args = {2, arg};
-    s->server = grpc_server_create(&args, NULL);
+    gw_channel_args *args = NULL;
+    if (gw_channel_args_new(cfg, cfg->max_message_bytes + MESSAGE_MARGIN, HANDSHAKE_TIMEOUT_MS,
+                            &args, err) != CUSTOS_OK)
+        goto fail_early;
+    s->server = grpc_server_create(gw_channel_args_get(args), NULL);
+    gw_channel_args_free(args);
     for (size_t m = 0; m < GW_RPC_METHODS; m++) {
         s->handles[m] = grpc_server_register_method(s->server, gw_rpc_methods[m].path, NULL,
                                                     gw_rpc_methods[m].payload, 0);

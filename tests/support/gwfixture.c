@@ -290,10 +290,20 @@ static void copy_md_value(const grpc_metadata *m, char *out, size_t cap)
 void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
                      const char *request_id, gwf_raw_result *res)
 {
-    memset(res, 0, sizeof *res);
     grpc_init();
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    grpc_channel *ch = grpc_channel_create(f->target, creds, NULL);
+    gwf_raw_call_md(f->target, creds, method, req, len,
+                    request_id != NULL ? "x-request-id" : NULL, request_id, res);
+    grpc_shutdown();
+}
+
+void gwf_raw_call_md(const char *target, grpc_channel_credentials *creds, const char *method,
+                     const uint8_t *req, size_t len, const char *md_key, const char *md_value,
+                     gwf_raw_result *res)
+{
+    memset(res, 0, sizeof *res);
+    grpc_init();
+    grpc_channel *ch = grpc_channel_create(target, creds, NULL);
     grpc_channel_credentials_release(creds);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     gpr_timespec deadline =
@@ -318,9 +328,9 @@ void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
     grpc_metadata id_md;
     memset(&id_md, 0, sizeof id_md);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    if (request_id != NULL) {
-        id_md.key = grpc_slice_from_static_string("x-request-id");
-        id_md.value = grpc_slice_from_copied_string(request_id);
+    if (md_key != NULL) {
+        id_md.key = grpc_slice_from_copied_string(md_key);
+        id_md.value = grpc_slice_from_copied_string(md_value);
         ops[0].data.send_initial_metadata.count = 1;
         ops[0].data.send_initial_metadata.metadata = &id_md;
     }
@@ -357,8 +367,10 @@ void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
         if (grpc_slice_str_cmp(m->key, "x-request-id") == 0)
             copy_md_value(m, res->request_id, sizeof res->request_id);
     }
-    if (request_id != NULL)
+    if (md_key != NULL) {
+        grpc_slice_unref(id_md.key);
         grpc_slice_unref(id_md.value);
+    }
 
     grpc_slice_unref(details);
     grpc_metadata_array_destroy(&initial_md);

@@ -110,6 +110,12 @@ void gwf_raw_call(gwf *f, const char *method, const uint8_t *req, size_t len,
 /* The same, sending request_id (when not NULL) as the "x-request-id" metadata. */
 void gwf_raw_call_id(gwf *f, const char *method, const uint8_t *req, size_t len,
                      const char *request_id, gwf_raw_result *res);
+/* The same to any target over creds (taken: released here), sending md_key: md_value as
+ * initial metadata when md_key is not NULL. */
+typedef struct grpc_channel_credentials grpc_channel_credentials;
+void gwf_raw_call_md(const char *target, grpc_channel_credentials *creds, const char *method,
+                     const uint8_t *req, size_t len, const char *md_key, const char *md_value,
+                     gwf_raw_result *res);
 
 /* The protobuf form of a submission, as a caller-owned tree that tests may doctor before
  * packing (lengths, counts and values are not checked). */

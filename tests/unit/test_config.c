@@ -195,6 +195,13 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.limits.max_streams_per_client, 64);
     assert_int_equal(cfg.limits.max_clients, 4096);
     assert_int_equal(cfg.limits.stream_idle_seconds, 300);
+    assert_int_equal(cfg.limits.max_concurrent_streams, 100);
+    assert_int_equal(cfg.limits.max_metadata_bytes, 8192);
+    assert_int_equal(cfg.limits.memory_limit_mib, 128);
+    assert_int_equal(cfg.limits.max_connection_idle_seconds, 900);
+    assert_int_equal(cfg.limits.max_connection_age_seconds, 86400);
+    assert_int_equal(cfg.tls.client_identity, GW_IDENTITY_CERTIFICATE);
+    assert_string_equal(cfg.tls.client_identity_header, "x-custos-client-cn");
     assert_false(cfg.public_proofs);
     gw_config_clear(&cfg);
 }
@@ -349,7 +356,12 @@ static void test_limits_section(void **state)
                                     "burst = 10\n"
                                     "max_streams_per_client = 2\n"
                                     "max_clients = 100\n"
-                                    "stream_idle_seconds = 30\n");
+                                    "stream_idle_seconds = 30\n"
+                                    "max_concurrent_streams = 8\n"
+                                    "max_metadata_bytes = 4096\n"
+                                    "memory_limit_mib = 64\n"
+                                    "max_connection_idle_seconds = 60\n"
+                                    "max_connection_age_seconds = 3600\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -360,7 +372,39 @@ static void test_limits_section(void **state)
     assert_int_equal(cfg.limits.max_streams_per_client, 2);
     assert_int_equal(cfg.limits.max_clients, 100);
     assert_int_equal(cfg.limits.stream_idle_seconds, 30);
+    assert_int_equal(cfg.limits.max_concurrent_streams, 8);
+    assert_int_equal(cfg.limits.max_metadata_bytes, 4096);
+    assert_int_equal(cfg.limits.memory_limit_mib, 64);
+    assert_int_equal(cfg.limits.max_connection_idle_seconds, 60);
+    assert_int_equal(cfg.limits.max_connection_age_seconds, 3600);
     gw_config_clear(&cfg);
+}
+
+/* Behind the front proxy: identities from its header, [client] entries as under mTLS. */
+static void test_proxy_identity(void **state)
+{
+    fixture *f = *state;
+    static const char *const listens[] = {"unix:/run/custos/gateway.sock", "127.0.0.1:50051",
+                                          "127.0.0.2:0", "[::1]:50051", "localhost:50051"};
+    for (size_t i = 0; i < sizeof listens / sizeof listens[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "[gateway]\nlisten = %s\nstore = x.db\nchain_id = 1\nverifying_contract = "
+                 ADDR_A "\n[feed f]\n[signer b]\naddress = " ADDR_B "\nfeed = f\n"
+                 "[tls]\ninsecure = true\nclient_identity = proxy-header\n"
+                 "client_identity_header = x-verified-cn\n"
+                 "[client acme]\nrole = attestor\nfeeds = f\n",
+                 listens[i]);
+        tu_write_file(f->path, text);
+        gw_config cfg;
+        custos_error err;
+        if (gw_config_load(f->path, &cfg, &err) != CUSTOS_OK)
+            fail_msg("listen %s: %s", listens[i], err.message);
+        assert_int_equal(cfg.tls.client_identity, GW_IDENTITY_PROXY_HEADER);
+        assert_string_equal(cfg.tls.client_identity_header, "x-verified-cn");
+        assert_int_equal(cfg.n_clients, 1);
+        gw_config_clear(&cfg);
+    }
 }
 
 static void test_missing_file(void **state)
@@ -518,6 +562,41 @@ static const struct bad_case {
      GW_HEAD FEED_F SIGNER_B "[tls]\ncert = c\nkey = k\nclient_ca = ca\n"
      "[client ops]\nrole = admin\nfeeds = f\n",
      {":15:", "[client ops] feeds", "an admin reads every feed"}},
+    {"proxy identity on a public listener",
+     GW_HEAD "listen = 0.0.0.0:50051\n" FEED_F SIGNER_B
+     "[tls]\ninsecure = true\nclient_identity = proxy-header\n",
+     {":12:", "[tls] client_identity", "not 0.0.0.0:50051"}},
+    {"proxy identity on an abstract socket",
+     GW_HEAD "listen = unix-abstract:custos\n" FEED_F SIGNER_B
+     "[tls]\ninsecure = true\nclient_identity = proxy-header\n",
+     {":12:", "[tls] client_identity", "loopback or a Unix socket"}},
+    {"proxy identity with client_ca",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ncert = c\nkey = k\nclient_ca = ca\n"
+     "client_identity = proxy-header\n",
+     {":13:", "[tls] client_identity", "contradicts client_ca"}},
+    {"unknown identity source",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\nclient_identity = header\n",
+     {":11:", "[tls] client_identity", "certificate or proxy-header, got 'header'"}},
+    {"identity header not lower case",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\nclient_identity = proxy-header\n"
+     "client_identity_header = X-Client-CN\n",
+     {":12:", "[tls] client_identity_header", "lower-case"}},
+    {"identity header reserved by gRPC",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\nclient_identity = proxy-header\n"
+     "client_identity_header = grpc-client\n",
+     {":12:", "[tls] client_identity_header", "grpc-"}},
+    {"identity header without proxy identity",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\nclient_identity_header = x-cn\n",
+     {":11:", "[tls] client_identity_header", "only used with"}},
+    {"clients without any identity",
+     GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\n[client ops]\nrole = admin\n",
+     {":11:", "[client ops]", "proxy-header"}},
+    {"limits metadata too small", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_metadata_bytes = 100\n",
+     {":10:", "[limits] max_metadata_bytes", "1024"}},
+    {"limits memory zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmemory_limit_mib = 0\n",
+     {":10:", "[limits] memory_limit_mib"}},
+    {"limits h2 streams zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_concurrent_streams = 0\n",
+     {":10:", "[limits] max_concurrent_streams"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -556,6 +635,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_proxy_identity),
         cmocka_unit_test(test_business_days),
         cmocka_unit_test(test_evm_section),
         cmocka_unit_test(test_evm_defaults),
