@@ -269,6 +269,10 @@ static custos_rc td_expect_object(const json_t *obj, const char *path, const cha
 static custos_rc td_get_string(const json_t *obj, const char *path, const char *key,
                                const char **out, size_t *len, custos_error *err)
 {
+    /* Defined on every path: callers read them only after CUSTOS_OK, which the optimiser
+     * cannot see through custos_error_set. */
+    *out = "";
+    *len = 0;
     const json_t *v = json_object_get(obj, key);
     if (!json_is_string(v))
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: must be a string", path,

@@ -210,7 +210,9 @@ static void dump_logs(void)
 static bool logged_leader(int i)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/gateway.log", T.gw[i].dir);
+    int n = snprintf(path, sizeof path, "%s/gateway.log", T.gw[i].dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        fail_msg("replica %d: log path too long", i);
     char *log = tu_read_file(path);
     bool yes = log != NULL && strstr(log, "publisher.leader") != NULL;
     free(log);
