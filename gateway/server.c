@@ -45,6 +45,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "pb_convert.h"
+#include "pb_status.h"
 #include "reserves.h"
 #include "reserves_trees.h"
 #include "tls.h"
@@ -640,8 +641,7 @@ static void unary_submit_done(void *ctx, const gw_submit_outcome *o)
 {
     call *c = ctx;
     if (o->reason != CUSTOS_REASON_NONE)
-        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
-                     o->reason, NULL);
+        unary_finish(c, pb_reason_status(o->reason), o->detail, o->reason, NULL);
     else
         unary_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_submit_response(0, o));
     call_unref(c);
@@ -670,8 +670,7 @@ static void handle_submit(call *c)
         gw_metrics_count_refusal(reason); /* the engine counts what reaches it */
         gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
                    custos_reason_name(reason), detail);
-        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason,
-                     NULL);
+        unary_finish(c, pb_reason_status(reason), detail, reason, NULL);
         return;
     }
     call_ref(c);
@@ -1076,9 +1075,8 @@ static void handle_position_proof(call *c)
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, rec.sub.feed, detail, sizeof detail)) {
         custos_record_clear(&rec);
         gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(
-                            CUSTOS_REASON_UNAUTHORIZED_CLIENT),
-                     detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
+        unary_finish(c, pb_reason_status(CUSTOS_REASON_UNAUTHORIZED_CLIENT), detail,
+                     CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
         return;
     }
     custos_position_proof *p = calloc(1, sizeof *p);
@@ -1142,7 +1140,7 @@ static void reserves_refuse(call *c, custos_reason reason, const char *detail)
     gw_metrics_count_refusal(reason);
     gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
                custos_reason_name(reason), detail);
-    unary_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason, NULL);
+    unary_finish(c, pb_reason_status(reason), detail, reason, NULL);
 }
 
 static void handle_submit_reserves(call *c)
@@ -1308,9 +1306,8 @@ static void handle_reserves_proof(call *c)
     /* The same readers as the feed's positions: a leaf is one account's collateral. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, feed, detail, sizeof detail)) {
         gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(
-                            CUSTOS_REASON_UNAUTHORIZED_CLIENT),
-                     detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
+        unary_finish(c, pb_reason_status(CUSTOS_REASON_UNAUTHORIZED_CLIENT), detail,
+                     CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
         return;
     }
     gw_store_reserves res;
@@ -1657,8 +1654,7 @@ static void release_held_done(void *ctx, const gw_submit_outcome *o)
         admin_finish(c, GW_ADMIN_PRECONDITION, 0, o->detail);
         break;
     case GW_RELEASE_REFUSED:
-        unary_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
-                     o->reason, NULL);
+        unary_finish(c, pb_reason_status(o->reason), o->detail, o->reason, NULL);
         break;
     case GW_RELEASE_UNAVAILABLE:
         admin_finish(c, GW_ADMIN_UNAVAILABLE, 0, o->detail);

@@ -17,6 +17,7 @@
 #include "custos/reason.h"
 
 #include "gwfixture.h"
+#include "pb_status.h"
 
 #define N_ACCOUNTS 5
 #define N_SEQ 10
@@ -213,7 +214,7 @@ static void test_replay_state_after_restart(void **state)
     gwf_submit(&F, &other, &r);
     custos_submission_clear(&other);
     assert_int_equal(r.reason, CUSTOS_REASON_REPLAY);
-    assert_int_equal(r.grpc_status, custos_reason_grpc_status(CUSTOS_REASON_REPLAY));
+    assert_int_equal(r.grpc_status, (int)pb_reason_status(CUSTOS_REASON_REPLAY));
     assert_true(r.detail[0] != '\0');
 
     /* The very attestation acknowledged back then: an idempotent success. */

@@ -17,6 +17,7 @@
 #include "custos/sig.h"
 
 #include "gwfixture.h"
+#include "pb_status.h"
 
 static gwf F;
 
@@ -696,7 +697,7 @@ static void test_refusals_change_nothing(void **state)
         }
 
         bool ok = true;
-        int want_status = custos_reason_grpc_status(row->reason);
+        int want_status = (int)pb_reason_status(row->reason);
         if (status != want_status || reason != row->reason || detail[0] == '\0') {
             print_error("row %zu (%s): want %s/grpc %d with a detail; got %s/grpc %d \"%s\"\n",
                         i, row->name, custos_reason_name(row->reason), want_status,
