@@ -19,7 +19,6 @@
 
 #include "custos/sig.h"
 
-#include "calendar_builtin.h"
 
 #define CFG_DEFAULT_LISTEN "127.0.0.1:50051"
 #define CFG_DEFAULT_MAX_MESSAGE (1024u * 1024u)
@@ -1160,9 +1159,7 @@ static void cfg_validate_age(cfg_parser *p)
     custos_error_clear(&e);
     custos_rc rc = c->calendar_path[0] != '\0'
                        ? custos_calendar_load(c->calendar_path, c->calendar, &e)
-                       : custos_calendar_parse(GW_CALENDAR_BUILTIN_NAME,
-                                               (const char *)gw_calendar_builtin,
-                                               gw_calendar_builtin_len, c->calendar, &e);
+                       : custos_calendar_load_builtin(c->calendar, &e);
     if (rc != CUSTOS_OK) {
         snprintf(p->section, sizeof p->section, "gateway");
         if (p->calendar_line != 0)

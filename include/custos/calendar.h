@@ -60,6 +60,10 @@ custos_rc custos_ny_end_of_day(custos_day d, uint64_t *out, custos_error *err);
 custos_rc custos_calendar_parse(const char *file, const char *text, size_t len,
                                 custos_calendar *out, custos_error *err);
 custos_rc custos_calendar_load(const char *path, custos_calendar *out, custos_error *err);
+/* The copy of deploy/calendar/us-bond-market.txt compiled into the library, parsed; its
+ * messages name it CUSTOS_CALENDAR_BUILTIN_NAME. */
+#define CUSTOS_CALENDAR_BUILTIN_NAME "built-in us-bond-market.txt"
+custos_rc custos_calendar_load_builtin(custos_calendar *out, custos_error *err);
 void custos_calendar_free(custos_calendar *c);
 
 /* A weekday that is not a listed close. */
