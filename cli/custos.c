@@ -416,11 +416,9 @@ static int cmd_held(int argc, char **argv)
         return exit_for(rc);
     }
     bool ok = true;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         ok = ok && emit(record_json(&recs[i]), JSON_COMPACT);
-        custos_record_clear(&recs[i]);
-    }
-    free(recs);
+    custos_record_list_free(recs, n);
     return ok ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -759,7 +757,7 @@ static int cmd_signers(int argc, char **argv)
              json_array_append(arr, o) == 0;
         json_decref(o);
     }
-    free(signers);
+    custos_signer_list_free(signers, n);
     if (!ok) {
         json_decref(arr);
         arr = NULL;
@@ -979,9 +977,7 @@ static custos_rc audit_fetch(custos_client *client, uint64_t after_seq, audit_pa
         bool more = n > 0 && fn(ctx, page, n);
         if (n > 0)
             after_seq = page[n - 1].seq;
-        for (size_t i = 0; i < n; i++)
-            custos_audit_entry_clear(&page[i]);
-        free(page);
+        custos_audit_entry_list_free(page, n);
         if (!more || n < AUDIT_PAGE)
             return CUSTOS_OK;
     }

@@ -11,6 +11,7 @@
 #include "custos/error.h"
 #include "custos/merkle.h"
 #include "custos/reason.h"
+#include "custos/record.h"
 #include "custos/reserves.h"
 
 #ifdef __cplusplus
@@ -18,13 +19,6 @@ extern "C" {
 #endif
 
 typedef struct custos_client custos_client;
-
-typedef enum custos_state {
-    CUSTOS_STATE_UNSPECIFIED = 0,
-    CUSTOS_STATE_PENDING = 1,
-    CUSTOS_STATE_ACCEPTED = 2,
-    CUSTOS_STATE_HELD = 3 /* durable, not published: a rise beyond the breaker bound */
-} custos_state;
 
 /* The gateway's answer to one submission. */
 typedef struct custos_submit_result {
@@ -39,20 +33,6 @@ typedef struct custos_submit_result {
     uint64_t cursor;
 } custos_submit_result;
 
-/* A stored attestation as the gateway returns it. */
-typedef struct custos_record {
-    uint64_t cursor;
-    custos_state state;
-    uint8_t digest[32];
-    uint64_t accepted_at;
-    custos_submission sub;      /* owns its positions: release with custos_record_clear */
-    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
-    size_t n_signers;
-    uint8_t chain_hash[32];     /* custos/chain.h link of this record; zeros when unknown */
-} custos_record;
-
-void custos_record_clear(custos_record *r);
-
 typedef struct custos_signer_info {
     uint8_t address[CUSTOS_ADDRESS_LEN];
     char feed[CUSTOS_FEED_MAX + 1];
@@ -60,6 +40,9 @@ typedef struct custos_signer_info {
     bool active;
     uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
+
+/* Frees a list custos_client_list_signers returned (n: its count). Safe on NULL. */
+void custos_signer_list_free(custos_signer_info *list, size_t n);
 
 /* How to reach a gateway. TLS unless insecure is true. */
 typedef struct custos_client_options {
@@ -97,27 +80,6 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
                                    custos_record *out, custos_error *err);
 
-/* A feed's latest reserves attestation as the gateway holds it (GetReserves): the signed
- * fields on the gateway's domain, their digest, the custodian's signature and address. */
-typedef struct custos_reserves_summary {
-    char feed[CUSTOS_FEED_MAX + 1];
-    custos_domain domain;
-    custos_reserves r;
-    uint8_t digest[CUSTOS_HASH_LEN];
-    custos_signature sig;
-    uint8_t signer[CUSTOS_ADDRESS_LEN];
-    uint64_t accepted_at;
-} custos_reserves_summary;
-
-/* One account's leaf of it with the sibling hashes from the leaf to accountsRoot. */
-typedef struct custos_reserves_inclusion {
-    custos_reserves_summary summary;
-    custos_reserves_entry entry;
-    uint8_t leaf[CUSTOS_HASH_LEN];
-    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
-    size_t n_proof;
-} custos_reserves_inclusion;
-
 /* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
  * gateway stored it (*duplicate: it already had this very attestation); CUSTOS_ERR_REFUSED
  * with the reason's name in err when it refused; CUSTOS_ERR_UNAVAILABLE when unreachable.
@@ -140,8 +102,8 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            custos_reserves_inclusion *out, custos_error *err);
 
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
- * account is NULL, of every account. *out is malloc'd (free it after custos_record_clear
- * of each of its *n records); NULL when there are none. */
+ * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);
+ * NULL when there are none. */
 custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
                                   custos_record **out, size_t *n, custos_error *err);
 
@@ -159,7 +121,7 @@ typedef bool (*custos_watch_fn)(void *ctx, const custos_record *rec);
 custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
                               custos_watch_fn on_record, void *ctx, custos_error *err);
 
-/* *out is malloc'd (caller frees). */
+/* The gateway's signer allow-list. Release *out with custos_signer_list_free(*out, *n). */
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
                                      custos_error *err);
 
@@ -169,8 +131,8 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8
                                        custos_error *err);
 
 /* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
- * audit entries with seq > after_seq, oldest first. *out is malloc'd; release each entry
- * with custos_audit_entry_clear, then free(*out). A caller that is not an admin gets
+ * audit entries with seq > after_seq, oldest first. Release *out with
+ * custos_audit_entry_list_free(*out, *n). A caller that is not an admin gets
  * CUSTOS_ERR_REFUSED, the message naming status, reason UNAUTHORIZED_CLIENT and why. */
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);

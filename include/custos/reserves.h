@@ -45,6 +45,27 @@ typedef struct custos_reserves_entry {
     custos_u256 collateral_value;
 } custos_reserves_entry;
 
+/* A feed's latest reserves attestation as the gateway holds it (GetReserves): the signed
+ * fields on the gateway's domain, their digest, the custodian's signature and address. */
+typedef struct custos_reserves_summary {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_domain domain;
+    custos_reserves r;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_signature sig;
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    uint64_t accepted_at;
+} custos_reserves_summary;
+
+/* One account's leaf of it with the sibling hashes from the leaf to accountsRoot. */
+typedef struct custos_reserves_inclusion {
+    custos_reserves_summary summary;
+    custos_reserves_entry entry;
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
+    size_t n_proof;
+} custos_reserves_inclusion;
+
 /* keccak256(bytes(feed)): the on-chain feed id. */
 void custos_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN]);
 

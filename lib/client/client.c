@@ -570,9 +570,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     }
     protobuf_c_message_free_unpacked(reply, NULL);
     if (rc != CUSTOS_OK) {
-        for (size_t i = 0; i < got; i++)
-            custos_record_clear(&recs[i]);
-        free(recs);
+        custos_record_list_free(recs, got);
         return rc;
     }
     *out = recs;
@@ -885,6 +883,14 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
     return CUSTOS_OK;
 }
 
+void custos_signer_list_free(custos_signer_info *list, size_t n)
+{
+    /* Nothing inside a signer_info is allocated today; n keeps the call the same should
+     * that change. */
+    (void)n;
+    free(list);
+}
+
 custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
                                        custos_error *err)
 {
@@ -961,9 +967,7 @@ custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_
     }
     for (size_t i = 0; i < r->n_entries; i++) {
         if (!audit_from_pb(r->entries[i], &v[i])) {
-            for (size_t j = 0; j <= i; j++)
-                custos_audit_entry_clear(&v[j]);
-            free(v);
+            custos_audit_entry_list_free(v, i + 1);
             protobuf_c_message_free_unpacked(reply, NULL);
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "gateway %s: ListAudit: entry %zu is malformed (field "

@@ -487,14 +487,6 @@ void pb_record_free(Custos__V1__Record *m)
         custos__v1__record__free_unpacked(m, NULL);
 }
 
-void custos_record_clear(custos_record *r)
-{
-    if (r == NULL)
-        return;
-    custos_submission_clear(&r->sub);
-    memset(r, 0, sizeof *r);
-}
-
 custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
                                custos_position_proof *out, custos_error *err)
 {

@@ -116,8 +116,7 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(held[0].state, CUSTOS_STATE_HELD);
     assert_int_equal(held[0].sub.att.sequence, 2);
-    custos_record_clear(&held[0]);
-    free(held);
+    custos_record_list_free(held, n);
     char out[65536];
     const char *cli[] = {CUSTOS_CLI_BIN, "held", "--gateway", F.target, "--insecure", NULL};
     int rc = tu_run(cli, out, sizeof out, 0);
@@ -137,7 +136,7 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(latest_sequence(account), 2);
     assert_int_equal(custos_client_list_held(F.client, NULL, &held, &n, &err), CUSTOS_OK);
     assert_int_equal(n, 0);
-    free(held);
+    custos_record_list_free(held, n);
 
     /* Another rise is held; a fall supersedes it and flows. */
     submit(3, 9000000, quorum, 2, &res, account);

@@ -155,7 +155,7 @@ static void test_list_signers(void **state)
         if (!found)
             fail_msg("signer %s missing from ListSigners", F.keys[k].hex);
     }
-    free(list);
+    custos_signer_list_free(list, n);
 }
 
 static void test_accept(void **state)
@@ -731,11 +731,11 @@ static void test_refusals_change_nothing(void **state)
             print_error("row %zu (%s): ListSigners changed\n", i, row->name);
             ok = false;
         }
-        free(signers1);
+        custos_signer_list_free(signers1, n_signers1);
         if (!ok)
             failures++;
     }
-    free(signers0);
+    custos_signer_list_free(signers0, n_signers0);
     if (failures > 0)
         fail_msg("%zu of %zu refusal rows failed (see above)", failures, n_rows);
 }

@@ -255,7 +255,7 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
         has_new |= memcmp(list[i].address, F.keys[GWF_KEY_UNKNOWN].address, 20) == 0;
         has_old |= memcmp(list[i].address, F.keys[GWF_KEY_AGENT].address, 20) == 0;
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_true(has_new);
     assert_false(has_old);
 
@@ -344,7 +344,7 @@ static void test_rotation_window_through_reload(void **state)
         listed = true;
         assert_int_equal(list[i].not_after, end);
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_true(listed);
 
     submit("ROTATE-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);

@@ -190,7 +190,7 @@ static void test_unmapped_client_reads_only(void **state)
     size_t n = 0;
     assert_int_equal(custos_client_list_signers(c, &signers, &n, &err), CUSTOS_OK);
     assert_true(n > 0);
-    free(signers);
+    custos_signer_list_free(signers, n);
     custos_submit_result res;
     submit_as(t, c, "acct-tls-4", &res);
     assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
@@ -454,7 +454,7 @@ static void test_admin_service(void **state)
     size_t n = 0;
     custos_error err;
     for (int waited = 0; waited < 10000 && n == 0; waited += 50) {
-        free(e);
+        custos_audit_entry_list_free(e, n);
         assert_int_equal(custos_client_list_audit(admin, 0, 10, &e, &n, &err), CUSTOS_OK);
         if (n == 0)
             usleep(50 * 1000);
@@ -464,8 +464,7 @@ static void test_admin_service(void **state)
     assert_int_equal(custos_audit_verify(0, zero, e, n), 1);
     assert_string_equal(e[0].actor, "SIGHUP");
     assert_string_equal(e[0].action, "reload");
-    custos_audit_entry_clear(&e[0]);
-    free(e);
+    custos_audit_entry_list_free(e, n);
     /* Too large a page is refused, with a reason. */
     assert_int_equal(custos_client_list_audit(admin, 0, 1001, &e, &n, &err), CUSTOS_ERR_REFUSED);
     assert_non_null(strstr(err.message, "at most 1000"));
@@ -570,9 +569,7 @@ static void test_admin_changes_signers(void **state)
     assert_true(n >= 3);
     assert_string_equal(e[n - 1].action, "revoke_signer");
     assert_string_equal(e[n - 1].actor, "ops-admin");
-    for (size_t i = 0; i < n; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, n);
     custos_client_free(admin);
     custos_client_free(attestor);
 
@@ -594,7 +591,7 @@ static void test_admin_changes_signers(void **state)
             seen++;
         }
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_int_equal(seen, 2);
     custos_client_free(reader);
 }
@@ -722,15 +719,11 @@ static void test_admin_release_held(void **state)
     custos_audit_entry *e = NULL;
     size_t before = 0, after = 0;
     assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &before, &err), CUSTOS_OK);
-    for (size_t i = 0; i < before; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, before);
     expect_admin_refusal(custos_client_release_held(admin, digest, "ops ticket 1", &seq, &err),
                          &err, CUSTOS_ERR_NOT_FOUND, "no held attestation");
     assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &after, &err), CUSTOS_OK);
-    for (size_t i = 0; i < after; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, after);
     assert_int_equal(after, before);
     custos_client_free(admin);
 }
@@ -768,7 +761,7 @@ static void test_admin_change_needs_audit_entry(void **state)
     for (size_t i = 0; i < n; i++)
         if (memcmp(list[i].address, key, 20) == 0)
             assert_string_not_equal(list[i].feed, GWF_FEED);
-    free(list);
+    custos_signer_list_free(list, n);
     /* With the log writable again, the same change goes through. */
     assert_int_equal(custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err),
                      CUSTOS_OK);

@@ -4,10 +4,10 @@
 #define CUSTOS_PB_CONVERT_H
 
 #include "custos/attestation.h"
-#include "custos/client.h"
 #include "custos/error.h"
-
 #include "custos/merkle.h"
+#include "custos/record.h"
+#include "custos/reserves.h"
 #include "custos/v1/attestation.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 
