@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custos/common.h"
 #include "custos/error.h"
 #include "custos/u256.h"
 
@@ -18,8 +19,6 @@ typedef enum custos_kind {
     CUSTOS_KIND_FREEZE = 2
 } custos_kind;
 
-#define CUSTOS_ADDRESS_LEN 20
-#define CUSTOS_HASH_LEN 32
 #define CUSTOS_SIGNATURE_LEN 65
 /* Protocol limits: a submission beyond them is refused as TOO_LARGE. */
 #define CUSTOS_MAX_SIGNATURES 16

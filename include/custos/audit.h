@@ -17,11 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custos/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CUSTOS_AUDIT_HASH_LEN 32
+#define CUSTOS_AUDIT_HASH_LEN CUSTOS_HASH_LEN
 #define CUSTOS_AUDIT_ACTOR_MAX 64
 #define CUSTOS_AUDIT_ACTION_MAX 32
 

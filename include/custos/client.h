@@ -27,16 +27,19 @@ typedef struct custos_submit_result {
     char detail[256];           /* the gateway's explanation of a refusal */
     custos_state state;
     bool duplicate;
-    uint8_t digest[32];
+    uint8_t digest[CUSTOS_HASH_LEN];
     uint32_t signatures;
     uint32_t threshold;
     uint64_t cursor;
 } custos_submit_result;
 
+/* Bytes of a signer role name, without NUL. */
+#define CUSTOS_ROLE_MAX 31
+
 typedef struct custos_signer_info {
     uint8_t address[CUSTOS_ADDRESS_LEN];
     char feed[CUSTOS_FEED_MAX + 1];
-    char role[32];
+    char role[CUSTOS_HASH_LEN];
     bool active;
     uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
@@ -77,7 +80,7 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
                                       custos_submit_result *results, custos_error *err);
 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
-custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err);
 
 /* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
@@ -111,7 +114,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
  * gateway does not let this client see it. The answer is decoded, not verified: check it
  * with custos_position_proof_check and against a root or digest you trust. */
-custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
                                            custos_error *err);
 
@@ -127,7 +130,7 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
 
 /* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
  * record's chain_hash (0 and zeros when nothing was accepted). */
-custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[CUSTOS_HASH_LEN],
                                        custos_error *err);
 
 /* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
@@ -159,7 +162,7 @@ custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
                                         const custos_feed_policy *policy, uint64_t *audit_seq,
                                         custos_error *err);
 /* ReleaseHeld: releases the held attestation of digest, with a note for the audit log. */
-custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
                                      const char *note, uint64_t *audit_seq, custos_error *err);
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],

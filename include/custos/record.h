@@ -22,12 +22,12 @@ typedef enum custos_state {
 typedef struct custos_record {
     uint64_t cursor;            /* place in the accepted log; 0 unless ACCEPTED */
     custos_state state;
-    uint8_t digest[32];
+    uint8_t digest[CUSTOS_HASH_LEN];
     uint64_t accepted_at;
     custos_submission sub;      /* owns its positions: release with custos_record_clear */
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     size_t n_signers;
-    uint8_t chain_hash[32];     /* custos/chain.h link of this record; zeros when unknown */
+    uint8_t chain_hash[CUSTOS_HASH_LEN];     /* custos/chain.h link of this record; zeros when unknown */
 } custos_record;
 
 /* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */

@@ -18,6 +18,8 @@ typedef struct custos_u256 {
     uint64_t limb[4];
 } custos_u256;
 
+/* Bytes of a uint256 in ABI encoding (big-endian). */
+#define CUSTOS_U256_LEN 32
 /* Decimals of every money amount in Custos (matches the on-chain uint256 values). */
 #define CUSTOS_MONEY_DECIMALS 18
 /* Longest decimal rendering of a u256 (78 digits), a '.', and the terminating NUL. */
@@ -38,8 +40,8 @@ custos_rc custos_u256_mul_div(custos_u256 *r, const custos_u256 *a, const custos
                               const custos_u256 *d);
 
 /* 32-byte big-endian, the ABI encoding of uint256. */
-void custos_u256_to_be(const custos_u256 *a, uint8_t out[32]);
-void custos_u256_from_be(custos_u256 *r, const uint8_t in[32]);
+void custos_u256_to_be(const custos_u256 *a, uint8_t out[CUSTOS_U256_LEN]);
+void custos_u256_from_be(custos_u256 *r, const uint8_t in[CUSTOS_U256_LEN]);
 
 /* Plain decimal integer, digits only. */
 custos_rc custos_u256_from_dec(custos_u256 *r, const char *s, size_t len, custos_error *err);

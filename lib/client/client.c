@@ -544,7 +544,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     *n = 0;
     Custos__V1__ListHeldRequest req = CUSTOS__V1__LIST_HELD_REQUEST__INIT;
     if (account != NULL) {
-        req.account.len = 32;
+        req.account.len = CUSTOS_HASH_LEN;
         req.account.data = (uint8_t *)account;
     }
     ProtobufCMessage *reply = NULL;
@@ -578,12 +578,12 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     return CUSTOS_OK;
 }
 
-custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
     Custos__V1__GetLatestRequest req = CUSTOS__V1__GET_LATEST_REQUEST__INIT;
-    req.account.len = 32;
+    req.account.len = CUSTOS_HASH_LEN;
     req.account.data = (uint8_t *)account;
     ProtobufCMessage *reply = NULL;
     outcome o;
@@ -603,13 +603,13 @@ custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
     return rc;
 }
 
-custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
                                            custos_error *err)
 {
     memset(out, 0, sizeof *out);
     Custos__V1__GetPositionProofRequest req = CUSTOS__V1__GET_POSITION_PROOF_REQUEST__INIT;
-    req.account.len = 32;
+    req.account.len = CUSTOS_HASH_LEN;
     req.account.data = (uint8_t *)account;
     req.asset_id = (char *)asset_id;
     ProtobufCMessage *reply = NULL;
@@ -669,8 +669,8 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
             memcpy(signer, m->signer.data, CUSTOS_ADDRESS_LEN);
         else
             rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                  "gateway %s: SubmitReserves answer: signer is not 20 bytes",
-                                  c->target);
+                                  "gateway %s: SubmitReserves answer: signer is not %d bytes",
+                                  c->target, CUSTOS_ADDRESS_LEN);
     }
     protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
@@ -891,11 +891,11 @@ void custos_signer_list_free(custos_signer_info *list, size_t n)
     free(list);
 }
 
-custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[CUSTOS_HASH_LEN],
                                        custos_error *err)
 {
     *cursor = 0;
-    memset(hash, 0, 32);
+    memset(hash, 0, CUSTOS_HASH_LEN);
     Custos__V1__GetChainHeadRequest req = CUSTOS__V1__GET_CHAIN_HEAD_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
     outcome o;
@@ -906,15 +906,15 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8
     if (o.status != GRPC_STATUS_OK)
         return outcome_error(c, "GetChainHead", &o, err);
     const Custos__V1__GetChainHeadResponse *r = (const Custos__V1__GetChainHeadResponse *)reply;
-    if (r->chain_hash.len != 32) {
+    if (r->chain_hash.len != CUSTOS_HASH_LEN) {
         size_t len = r->chain_hash.len;
         protobuf_c_message_free_unpacked(reply, NULL);
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not 32",
-                                c->target, len);
+                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not %d",
+                                c->target, len, CUSTOS_HASH_LEN);
     }
     *cursor = r->cursor;
-    memcpy(hash, r->chain_hash.data, 32);
+    memcpy(hash, r->chain_hash.data, CUSTOS_HASH_LEN);
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }
@@ -1052,12 +1052,12 @@ custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
     return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
 }
 
-custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
                                      const char *note, uint64_t *audit_seq, custos_error *err)
 {
     Custos__V1__ReleaseHeldRequest req = CUSTOS__V1__RELEASE_HELD_REQUEST__INIT;
     req.digest.data = (uint8_t *)digest;
-    req.digest.len = 32;
+    req.digest.len = CUSTOS_HASH_LEN;
     req.note = (char *)note;
     return admin_change(c, H_RELEASE_HELD, "ReleaseHeld", &req.base, audit_seq, err);
 }

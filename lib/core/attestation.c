@@ -53,9 +53,9 @@ custos_rc custos_submission_copy(custos_submission *dst, const custos_submission
 
 static void attestation_hash_word(custos_keccak *k, uint64_t v)
 {
-    uint8_t word[32] = {0};
+    uint8_t word[CUSTOS_U256_LEN] = {0};
     for (int i = 0; i < 8; i++)
-        word[31 - i] = (uint8_t)(v >> (8 * i));
+        word[sizeof word - 1 - i] = (uint8_t)(v >> (8 * i));
     custos_keccak_update(k, word, sizeof word);
 }
 
@@ -67,7 +67,7 @@ static uint64_t attestation_padded_len(size_t len)
 /* Length word, then the bytes right-padded with zeros to a multiple of 32. */
 static void attestation_hash_string(custos_keccak *k, const char *s, size_t len)
 {
-    static const uint8_t zeros[32];
+    static const uint8_t zeros[CUSTOS_U256_LEN];
     attestation_hash_word(k, len);
     custos_keccak_update(k, (const uint8_t *)s, len);
     custos_keccak_update(k, zeros, (size_t)(attestation_padded_len(len) - len));

@@ -203,7 +203,7 @@ custos_rc custos_typeddata_export(const custos_submission *s, char **json, custo
         return rc;
 
     char contract[CUSTOS_ADDRESS_HEX_LEN], digest_hex[2 + 64 + 1];
-    uint8_t digest[32];
+    uint8_t digest[CUSTOS_HASH_LEN];
     custos_address_to_hex(s->domain.verifying_contract, contract);
     custos_attestation_digest(&s->domain, &s->att, digest);
     td_hex(digest, sizeof digest, digest_hex, sizeof digest_hex);
@@ -579,7 +579,7 @@ static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos
     if (rc != CUSTOS_OK)
         return rc;
 
-    uint8_t claimed[32], actual[32];
+    uint8_t claimed[CUSTOS_HASH_LEN], actual[CUSTOS_HASH_LEN];
     rc = td_get_hex(doc, "", "digest", claimed, sizeof claimed, err);
     if (rc != CUSTOS_OK)
         return rc;

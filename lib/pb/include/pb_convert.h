@@ -42,11 +42,11 @@ typedef struct pb_reserves_request {
     Custos__V1__SubmitReservesRequest msg;
     Custos__V1__Domain domain;
     Custos__V1__Reserves reserves;
-    uint8_t total[32];
+    uint8_t total[CUSTOS_U256_LEN];
     ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
     Custos__V1__ReservesLeaf *leaves;
     Custos__V1__ReservesLeaf **leaf_ptrs;
-    uint8_t (*values)[32];
+    uint8_t (*values)[CUSTOS_U256_LEN];
 } pb_reserves_request;
 custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
                                    const custos_domain *d, const custos_reserves *r,
