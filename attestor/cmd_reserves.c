@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "context.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/sig.h"

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "custos/hex.h"
 #include "custos/u256.h"
 
 static void print_time(FILE *out, const char *label, uint64_t t)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "custos/hex.h"
 #include "custos/typeddata.h"
 #include "fileio.h"
 #include "jsonin.h"

@@ -18,6 +18,7 @@
 #include "custos/chain.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/sig.h"

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "custos/chain.h"
 #include "custos/u256.h"

@@ -51,6 +51,7 @@
 
 #include <jansson.h>
 
+#include "custos/hex.h"
 #include "custos/keccak.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"

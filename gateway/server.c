@@ -35,6 +35,7 @@
 #include <grpc/status.h>
 #include <grpc/support/time.h>
 
+#include "custos/hex.h"
 #include "custos/v1/admin.pb-c.h"
 #include "custos/merkle.h"
 #include "custos/v1/gateway.pb-c.h"

@@ -79,11 +79,6 @@ custos_rc custos_submission_copy(custos_submission *dst, const custos_submission
 void custos_account_id(const char *custodian_id, const char *account_ref,
                        uint8_t out[CUSTOS_HASH_LEN]);
 
-/* Hex helpers: "0x" + lowercase hex, NUL-terminated. cap must be >= 2 + 2*len + 1. */
-custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t cap);
-/* Accepts an optional "0x"; the text must decode to exactly `len` bytes. */
-custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err);
-
 #ifdef __cplusplus
 }
 #endif

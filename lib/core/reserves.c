@@ -1,4 +1,5 @@
 /* The reserves attestation: EIP-712 hashing and the accounts tree (see custos/reserves.h). */
+#include "custos/hex.h"
 #include "custos/reserves.h"
 
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 #include "custos/keccak.h"
 
-#include "hexdigit.h"
+#include "custos/hex.h"
 
 struct custos_secp {
     secp256k1_context *ctx;
@@ -225,33 +225,28 @@ custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[CUS
                             "either recovery id");
 }
 
-/* Lowercase hex of the address, and which of its 40 digits EIP-55 capitalises. */
-static void sig_eip55(const uint8_t addr[CUSTOS_ADDRESS_LEN], char lower[41], bool upper[40])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < CUSTOS_ADDRESS_LEN; i++) {
-        lower[2 * i] = digits[addr[i] >> 4];
-        lower[2 * i + 1] = digits[addr[i] & 0x0f];
-    }
-    lower[40] = '\0';
-    uint8_t hash[CUSTOS_HASH_LEN];
-    custos_keccak256((const uint8_t *)lower, 40, hash);
-    for (int i = 0; i < 40; i++) {
-        unsigned nibble = (i % 2 == 0) ? hash[i / 2] >> 4 : hash[i / 2] & 0x0f;
-        upper[i] = lower[i] >= 'a' && nibble >= 8;
-    }
-}
+/* Digits of an address, without "0x". */
+#define SIG_ADDRESS_DIGITS (2 * CUSTOS_ADDRESS_LEN)
+_Static_assert(CUSTOS_ADDRESS_HEX_LEN == CUSTOS_HEX_LEN(CUSTOS_ADDRESS_LEN),
+               "the text of an address is its hex text");
 
 void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN], char out[CUSTOS_ADDRESS_HEX_LEN])
 {
-    char lower[41];
-    bool upper[40];
-    sig_eip55(addr, lower, upper);
-    out[0] = '0';
-    out[1] = 'x';
-    for (int i = 0; i < 40; i++)
-        out[2 + i] = upper[i] ? (char)(lower[i] - 'a' + 'A') : lower[i];
-    out[42] = '\0';
+    if (custos_hex_encode(addr, CUSTOS_ADDRESS_LEN, out, CUSTOS_ADDRESS_HEX_LEN) != CUSTOS_OK) {
+        /* Only a NULL addr gets here: an empty text rather than stale bytes. */
+        out[0] = '\0';
+        return;
+    }
+    /* EIP-55: a letter is capitalised when the same nibble of keccak256(lowercase digits)
+     * is 8 or more. */
+    uint8_t hash[CUSTOS_HASH_LEN];
+    custos_keccak256((const uint8_t *)out + 2, SIG_ADDRESS_DIGITS, hash);
+    for (int i = 0; i < SIG_ADDRESS_DIGITS; i++) {
+        unsigned nibble = (i % 2 == 0) ? hash[i / 2] >> 4 : hash[i / 2] & 0x0f;
+        char *c = &out[2 + i];
+        if (*c >= 'a' && nibble >= 8)
+            *c = (char)(*c - 'a' + 'A');
+    }
 }
 
 custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_LEN],
@@ -262,28 +257,23 @@ custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_
     const char *digits = text;
     if (digits[0] == '0' && digits[1] == 'x')
         digits += 2;
-    if (strnlen(digits, 41) != 40)
+    if (strnlen(digits, SIG_ADDRESS_DIGITS + 1) != SIG_ADDRESS_DIGITS)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "address must be 0x followed by exactly 40 hex digits");
     uint8_t tmp[CUSTOS_ADDRESS_LEN];
+    custos_error why;
+    if (custos_hex_decode(digits, tmp, CUSTOS_ADDRESS_LEN, &why) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "address: %s", why.message);
     bool has_lower = false, has_upper = false;
-    for (int i = 0; i < 40; i++) {
-        int v = hex_digit_value(digits[i]);
-        if (v < 0)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "address has a non-hex character at digit %d", i + 1);
+    for (int i = 0; i < SIG_ADDRESS_DIGITS; i++) {
         has_lower |= digits[i] >= 'a' && digits[i] <= 'f';
         has_upper |= digits[i] >= 'A' && digits[i] <= 'F';
-        if (i % 2 == 0)
-            tmp[i / 2] = (uint8_t)(v << 4);
-        else
-            tmp[i / 2] |= (uint8_t)v;
     }
     /* Mixed case claims an EIP-55 checksum: it must be the right one (catches typos). */
     if (has_lower && has_upper) {
         char expect[CUSTOS_ADDRESS_HEX_LEN];
         custos_address_to_hex(tmp, expect);
-        if (memcmp(expect + 2, digits, 40) != 0)
+        if (memcmp(expect + 2, digits, SIG_ADDRESS_DIGITS) != 0)
             /* The correct checksum is not shown: copying it would bless the typo. */
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "address has a wrong EIP-55 checksum; check it for typos "

@@ -1,5 +1,6 @@
 /* eth_signTypedData_v4 JSON of a submission. Export writes the one canonical form;
  * import accepts only that form and names the offending field in every refusal. */
+#include "custos/hex.h"
 #include "custos/typeddata.h"
 
 #include <inttypes.h>

@@ -18,6 +18,7 @@
 
 #include "custos/attestation.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 
 #include "gwfixture.h"

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "anvil.h"
 #include "gwfixture.h"

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "evm_abi.h"
 #include "evm_rpc.h"

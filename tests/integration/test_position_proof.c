@@ -17,6 +17,7 @@
 
 #include "custos/attestation.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reason.h"
 

@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm_abi.h"

@@ -26,6 +26,7 @@
 #include "custos/attestation.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/reason.h"
 #include "custos/sig.h"
 

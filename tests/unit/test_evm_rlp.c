@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "evm_rlp.h"
 #include "testutil.h"
 

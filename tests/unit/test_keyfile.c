@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "testutil.h"
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "testutil.h"
 

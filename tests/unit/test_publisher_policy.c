@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "evm_abi.h"
 #include "publisher.h"
 #include "publisher_state.h"
