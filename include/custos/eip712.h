@@ -24,7 +24,8 @@ void custos_attestation_digest(const custos_domain *d, const custos_attestation 
                                uint8_t out[CUSTOS_HASH_LEN]);
 /* Same, with a separator computed once by the caller (the gateway's hot path). */
 void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
-                                              const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN]);
+                                              const custos_attestation *a,
+                                              uint8_t out[CUSTOS_HASH_LEN]);
 
 #ifdef __cplusplus
 }

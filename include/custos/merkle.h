@@ -27,13 +27,15 @@ void custos_merkle_free(custos_merkle *t);
 void custos_merkle_root(const custos_merkle *t, uint8_t out[CUSTOS_HASH_LEN]);
 /* Proof for one leaf hash: sibling hashes bottom-up. CUSTOS_ERR_NOT_FOUND if absent. */
 custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[CUSTOS_HASH_LEN],
-                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n, custos_error *err);
+                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n,
+                              custos_error *err);
 bool custos_merkle_verify(const uint8_t root[CUSTOS_HASH_LEN], const uint8_t leaf[CUSTOS_HASH_LEN],
                           const uint8_t (*proof)[CUSTOS_HASH_LEN], size_t n);
 
 /* keccak256(keccak256(abi.encode(bytes32 assetId, uint256 quantity, uint256 price,
  * uint256 value, uint16 haircutBps))); assetId is the ASCII id right-padded with zeros. */
-custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN], custos_error *err);
+custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN],
+                               custos_error *err);
 /* Root over the positions' leaves; all-zero for n == 0 (a release or freeze may carry none). */
 custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[CUSTOS_HASH_LEN],
                                 custos_error *err);

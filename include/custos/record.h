@@ -27,7 +27,7 @@ typedef struct custos_record {
     custos_submission sub;      /* owns its positions: release with custos_record_clear */
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     size_t n_signers;
-    uint8_t chain_hash[CUSTOS_HASH_LEN];     /* custos/chain.h link of this record; zeros when unknown */
+    uint8_t chain_hash[CUSTOS_HASH_LEN]; /* custos/chain.h link of this record; zeros: unknown */
 } custos_record;
 
 /* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */

@@ -71,7 +71,8 @@ void custos_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN]);
 
 void custos_reserves_struct_hash(const custos_reserves *r, uint8_t out[CUSTOS_HASH_LEN]);
 /* keccak256(0x1901 || domainSeparator || structHash) */
-void custos_reserves_digest(const custos_domain *d, const custos_reserves *r, uint8_t out[CUSTOS_HASH_LEN]);
+void custos_reserves_digest(const custos_domain *d, const custos_reserves *r,
+                            uint8_t out[CUSTOS_HASH_LEN]);
 
 /* keccak256(keccak256(abi.encode(account, collateralValue))) */
 void custos_reserves_leaf(const custos_reserves_entry *e, uint8_t out[CUSTOS_HASH_LEN]);
@@ -90,8 +91,8 @@ custos_rc custos_reserves_summarise(const custos_reserves_entry *es, size_t n,
  * receives its leaf. */
 custos_rc custos_reserves_proof(const custos_reserves_entry *es, size_t n,
                                 const uint8_t account[CUSTOS_HASH_LEN],
-                                custos_reserves_entry *entry, uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap,
-                                size_t *n_proof, custos_error *err);
+                                custos_reserves_entry *entry, uint8_t (*proof)[CUSTOS_HASH_LEN],
+                                size_t cap, size_t *n_proof, custos_error *err);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,8 @@ custos_rc custos_address_from_seckey(custos_secp *ctx, const uint8_t seckey[CUST
                                      uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err);
 /* Deterministic (RFC 6979) low-s signature with v in {27, 28}. */
 custos_rc custos_sign_digest(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
-                             const uint8_t digest[CUSTOS_HASH_LEN], custos_signature *sig, custos_error *err);
+                             const uint8_t digest[CUSTOS_HASH_LEN], custos_signature *sig,
+                             custos_error *err);
 /* Recovers the signer's address. CUSTOS_ERR_NONCANONICAL: s above n/2 or v not 27/28;
  * CUSTOS_ERR_CRYPTO: r/s out of range or no public key recovers. */
 custos_rc custos_recover_address(custos_secp *ctx, const uint8_t digest[CUSTOS_HASH_LEN],
@@ -51,11 +52,13 @@ custos_rc custos_address_from_pubkey(custos_secp *ctx, const uint8_t pubkey[CUST
  * canonical signature: s moved to the lower half, v the one of {27, 28} that recovers to
  * addr. CUSTOS_ERR_CRYPTO when neither does (not addr's key, or not this digest). */
 custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[CUSTOS_HASH_LEN],
-                                      const uint8_t rs[CUSTOS_ECDSA_RS_LEN], const uint8_t addr[CUSTOS_ADDRESS_LEN],
-                                      custos_signature *sig, custos_error *err);
+                                      const uint8_t rs[CUSTOS_ECDSA_RS_LEN],
+                                      const uint8_t addr[CUSTOS_ADDRESS_LEN], custos_signature *sig,
+                                      custos_error *err);
 
 /* EIP-55 mixed-case checksummed "0x..." */
-void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN], char out[CUSTOS_ADDRESS_HEX_LEN]);
+void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN],
+                           char out[CUSTOS_ADDRESS_HEX_LEN]);
 /* Accepts all-lowercase, all-uppercase, or a correct EIP-55 checksum. */
 custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_LEN],
                                   custos_error *err);

@@ -90,7 +90,8 @@ void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUS
 }
 
 void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
-                                              const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
+                                              const custos_attestation *a,
+                                              uint8_t out[CUSTOS_HASH_LEN])
 {
     static const uint8_t prefix[2] = {0x19, 0x01};
     uint8_t struct_hash[CUSTOS_HASH_LEN];

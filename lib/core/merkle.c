@@ -21,7 +21,8 @@ struct custos_merkle {
 
 /* keccak256 of the two children in ascending byte order (commutative, as
  * MerkleProof.verify expects). */
-static void merkle_hash_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN], uint8_t out[CUSTOS_HASH_LEN])
+static void merkle_hash_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN],
+                             uint8_t out[CUSTOS_HASH_LEN])
 {
     const uint8_t *lo = a, *hi = b;
     if (memcmp(a, b, CUSTOS_HASH_LEN) > 0) {
@@ -114,7 +115,8 @@ static size_t merkle_find_leaf(const custos_merkle *t, const uint8_t leaf[CUSTOS
 }
 
 custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[CUSTOS_HASH_LEN],
-                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n, custos_error *err)
+                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n,
+                              custos_error *err)
 {
     if (t == NULL || leaf == NULL || n == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "merkle proof: NULL argument");
@@ -174,7 +176,8 @@ static custos_rc merkle_check_asset_id(const char *id, size_t *len, custos_error
     return CUSTOS_OK;
 }
 
-custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN], custos_error *err)
+custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN],
+                               custos_error *err)
 {
     if (p == NULL || out == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "position leaf: NULL argument");
@@ -287,7 +290,8 @@ custos_rc custos_position_proof_check(const custos_position_proof *p, custos_err
         return custos_error_set(err, CUSTOS_ERR_CRYPTO,
                                 "the leaf hash is not the hash of the position's fields "
                                 "(a field or the leaf was altered)");
-    if (!custos_merkle_verify(p->root, leaf, (const uint8_t (*)[CUSTOS_HASH_LEN])p->proof, p->n_proof))
+    if (!custos_merkle_verify(p->root, leaf, (const uint8_t (*)[CUSTOS_HASH_LEN])p->proof,
+                              p->n_proof))
         return custos_error_set(err, CUSTOS_ERR_CRYPTO,
                                 "the proof does not lead from the leaf to the root");
     return CUSTOS_OK;

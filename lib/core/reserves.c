@@ -42,7 +42,8 @@ void custos_reserves_struct_hash(const custos_reserves *r, uint8_t out[CUSTOS_HA
     custos_keccak_final(&k, out);
 }
 
-void custos_reserves_digest(const custos_domain *d, const custos_reserves *r, uint8_t out[CUSTOS_HASH_LEN])
+void custos_reserves_digest(const custos_domain *d, const custos_reserves *r,
+                            uint8_t out[CUSTOS_HASH_LEN])
 {
     static const uint8_t prefix[2] = {0x19, 0x01};
     uint8_t separator[CUSTOS_HASH_LEN], struct_hash[CUSTOS_HASH_LEN];
@@ -130,8 +131,8 @@ custos_rc custos_reserves_summarise(const custos_reserves_entry *es, size_t n,
 
 custos_rc custos_reserves_proof(const custos_reserves_entry *es, size_t n,
                                 const uint8_t account[CUSTOS_HASH_LEN],
-                                custos_reserves_entry *entry, uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap,
-                                size_t *n_proof, custos_error *err)
+                                custos_reserves_entry *entry, uint8_t (*proof)[CUSTOS_HASH_LEN],
+                                size_t cap, size_t *n_proof, custos_error *err)
 {
     if (account == NULL || entry == NULL || n_proof == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves proof: NULL argument");

@@ -104,7 +104,8 @@ custos_rc custos_address_from_seckey(custos_secp *ctx, const uint8_t seckey[CUST
 }
 
 custos_rc custos_sign_digest(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
-                             const uint8_t digest[CUSTOS_HASH_LEN], custos_signature *sig, custos_error *err)
+                             const uint8_t digest[CUSTOS_HASH_LEN], custos_signature *sig,
+                             custos_error *err)
 {
     if (ctx == NULL || seckey == NULL || digest == NULL || sig == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "sign: NULL argument");
@@ -195,8 +196,9 @@ custos_rc custos_address_from_pubkey(custos_secp *ctx, const uint8_t pubkey[CUST
 }
 
 custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[CUSTOS_HASH_LEN],
-                                      const uint8_t rs[CUSTOS_ECDSA_RS_LEN], const uint8_t addr[CUSTOS_ADDRESS_LEN],
-                                      custos_signature *sig, custos_error *err)
+                                      const uint8_t rs[CUSTOS_ECDSA_RS_LEN],
+                                      const uint8_t addr[CUSTOS_ADDRESS_LEN], custos_signature *sig,
+                                      custos_error *err)
 {
     if (ctx == NULL || digest == NULL || rs == NULL || addr == NULL || sig == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "signature from ECDSA: NULL argument");
