@@ -9,8 +9,11 @@
 #include "custos/client.h"
 
 /* Account, feed, sequence, values in USD, validity window, digest, signature count. */
-void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t digest[32]);
-/* "gateway      ACCEPTED 2/2 signatures, cursor 7", or the refusal reason and detail. */
+void at_report_attestation(FILE *out, const custos_submission *s,
+                           const uint8_t digest[CUSTOS_HASH_LEN]);
+/* "gateway      ACCEPTED 2/2 signatures, cursor 7". */
 void at_report_answer(FILE *out, const custos_submit_result *r);
+/* "gateway      REFUSED STALE: <the client's message>". */
+void at_report_refusal(FILE *out, const custos_error *err);
 
 #endif

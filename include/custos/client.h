@@ -1,4 +1,19 @@
-/* gRPC client of the AttestationGateway service (gRPC core C API underneath). */
+/* Client of a Custos gateway (the AttestationGateway and GatewayAdmin services, over gRPC).
+ *
+ * Every call answers in the same way. CUSTOS_OK: the gateway did what was asked.
+ * Otherwise err->code is the return value and:
+ *   CUSTOS_ERR_UNAVAILABLE  try again later, the request may succeed then: the gateway could
+ *                           not be reached or did not answer in time (err->reason NONE), or
+ *                           it cannot take the request now (err->reason UNAVAILABLE,
+ *                           RATE_LIMITED or TOO_MANY_STREAMS: custos_reason_is_transient).
+ *                           Never file such an answer as a refusal.
+ *   CUSTOS_ERR_REFUSED      the gateway refused the request; err->reason says why (NONE only
+ *                           from a gateway that gave no reason).
+ *   CUSTOS_ERR_NOT_FOUND    what was asked for does not exist (no attestation for the
+ *                           account, an unknown feed: err->reason UNKNOWN_FEED, ...).
+ *   anything else           a local failure: bad arguments, a malformed answer, memory.
+ * err->message names the gateway and the call, then the gateway's detail and, when there is
+ * one, its reason: "gateway H:P: Submit: asOf is 2 days old (reason STALE)". */
 #ifndef CUSTOS_CLIENT_H
 #define CUSTOS_CLIENT_H
 
@@ -20,17 +35,14 @@ extern "C" {
 
 typedef struct custos_client custos_client;
 
-/* The gateway's answer to one submission. */
+/* What the gateway answers for a submission it took (durably stored). */
 typedef struct custos_submit_result {
-    int grpc_status;            /* 0 = OK */
-    custos_reason reason;       /* CUSTOS_REASON_NONE unless refused */
-    char detail[256];           /* the gateway's explanation of a refusal */
-    custos_state state;
-    bool duplicate;
+    custos_state state;         /* PENDING, ACCEPTED or HELD */
+    bool duplicate;             /* it already held this very attestation */
     uint8_t digest[CUSTOS_HASH_LEN];
-    uint32_t signatures;
-    uint32_t threshold;
-    uint64_t cursor;
+    uint32_t signatures;        /* distinct valid signatures it holds for the digest */
+    uint32_t threshold;         /* signatures the feed needs */
+    uint64_t cursor;            /* ACCEPTED: the record's place in the accepted log */
 } custos_submit_result;
 
 /* Bytes of a signer role name, without NUL. */
@@ -39,7 +51,7 @@ typedef struct custos_submit_result {
 typedef struct custos_signer_info {
     uint8_t address[CUSTOS_ADDRESS_LEN];
     char feed[CUSTOS_FEED_MAX + 1];
-    char role[CUSTOS_HASH_LEN];
+    char role[CUSTOS_ROLE_MAX + 1]; /* custodian, valuation_agent, fund_administrator, auditor */
     bool active;
     uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
@@ -57,35 +69,39 @@ typedef struct custos_client_options {
     bool insecure;           /* plaintext: no TLS, no files may be given */
 } custos_client_options;
 
-/* Opens a channel per opts. Files are read here; a TLS handshake failure (untrusted server,
- * refused client certificate) surfaces on the first call as CUSTOS_ERR_UNAVAILABLE. */
+/* Opens a channel per opts (TLS unless opts->insecure). Files are read here; a TLS
+ * handshake failure (untrusted server, refused client certificate) surfaces on the first
+ * call as CUSTOS_ERR_UNAVAILABLE. *out is the caller's: custos_client_free. */
 custos_rc custos_client_open(const custos_client_options *opts, custos_client **out,
                              custos_error *err);
 
-/* The insecure convenience: a PLAINTEXT channel to target (custos_client_open with
- * insecure = true), for gateways run with [tls] insecure = true, such as local tests.
- * timeout_ms bounds every call (0 = 10 s). */
-custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
-                            custos_error *err);
+/* A PLAINTEXT channel to target: custos_client_open with insecure = true and no files, for
+ * a gateway run with [tls] insecure = true (local tests). Nothing is encrypted or
+ * authenticated. timeout_ms bounds every call (0 = 10 s). */
+custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_client **out,
+                                     custos_error *err);
 void custos_client_free(custos_client *c);
 
-/* Returns CUSTOS_OK when the call completed (whatever the gateway decided: see
- * res->grpc_status and res->reason); CUSTOS_ERR_UNAVAILABLE when the gateway could
- * not be reached or the call timed out. */
+/* Submit: CUSTOS_OK when the gateway took the submission, *res saying in what state. A
+ * refusal, or a gateway that cannot take it now, is an error as above (*res zeroed). */
 custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
                                custos_submit_result *res, custos_error *err);
 
-/* Bulk over one SubmitStream call: results[i] answers subs[i]. */
+/* n submissions over one SubmitStream call. Each gets its own answer, as if submitted alone:
+ * errors[i].code CUSTOS_OK and results[i] filled when the gateway took subs[i]; otherwise
+ * errors[i] as a refusal of custos_client_submit (results[i] zeroed). Returns CUSTOS_OK when
+ * the stream completed, whatever each answer was: check every errors[i]. When the stream
+ * itself fails, returns its error (also in err), and each unanswered errors[i] holds it. */
 custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
-                                      custos_submit_result *results, custos_error *err);
+                                      custos_submit_result *results, custos_error *errors,
+                                      custos_error *err);
 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err);
 
 /* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
- * gateway stored it (*duplicate: it already had this very attestation); CUSTOS_ERR_REFUSED
- * with the reason's name in err when it refused; CUSTOS_ERR_UNAVAILABLE when unreachable.
+ * gateway stored it (*duplicate: it already had this very attestation); a refusal as above.
  * signer (may be NULL) receives the custodian the gateway recovered. */
 custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         const custos_domain *d, const custos_reserves *r,
@@ -114,7 +130,8 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
  * gateway does not let this client see it. The answer is decoded, not verified: check it
  * with custos_position_proof_check and against a root or digest you trust. */
-custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+custos_rc custos_client_get_position_proof(custos_client *c,
+                                           const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
                                            custos_error *err);
 
@@ -130,19 +147,19 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
 
 /* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
  * record's chain_hash (0 and zeros when nothing was accepted). */
-custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[CUSTOS_HASH_LEN],
-                                       custos_error *err);
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
+                                       uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
 /* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
  * audit entries with seq > after_seq, oldest first. Release *out with
  * custos_audit_entry_list_free(*out, *n). A caller that is not an admin gets
- * CUSTOS_ERR_REFUSED, the message naming status, reason UNAUTHORIZED_CLIENT and why. */
+ * CUSTOS_ERR_REFUSED with reason UNAUTHORIZED_CLIENT. */
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);
 
 /* GatewayAdmin.AddSigner / RevokeSigner (admin client certificate required): the change
  * and its audit entry, whose number goes to *audit_seq. A refusal is CUSTOS_ERR_REFUSED
- * (or CUSTOS_ERR_NOT_FOUND), the message naming the gateway's status and detail. */
+ * (or CUSTOS_ERR_NOT_FOUND for what does not exist), the message giving the detail. */
 custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
                                    const char *feed, const char *role, uint64_t *audit_seq,
                                    custos_error *err);

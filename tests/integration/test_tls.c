@@ -130,29 +130,33 @@ static custos_client *tls_client(const tls_fixture *t, const char *ca, const cha
     return c;
 }
 
-static void submit_as(tls_fixture *t, custos_client *c, const char *ref,
-                      custos_submit_result *res)
+/* Submits s through c into *a; the gateway must answer (take it or refuse it). */
+static void submit_answered(custos_client *c, custos_submission *s, gwf_answer *a)
+{
+    a->rc = custos_client_submit(c, s, &a->res, &a->err);
+    custos_submission_clear(s);
+    if (a->rc != CUSTOS_OK && a->rc != CUSTOS_ERR_REFUSED)
+        fail_msg("submit: %s (%s)", custos_rc_name(a->rc), a->err.message);
+}
+
+static void submit_as(tls_fixture *t, custos_client *c, const char *ref, gwf_answer *a)
 {
     custos_submission s;
     gwf_make(&t->f, &s, ref, 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
-    custos_error err;
-    custos_rc rc = custos_client_submit(c, &s, res, &err);
-    custos_submission_clear(&s);
-    if (rc != CUSTOS_OK)
-        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+    submit_answered(c, &s, a);
 }
 
 static void test_mapped_attestor_submits(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = tls_client(t, "ca", "acme");
-    custos_submit_result res;
+    gwf_answer res;
     submit_as(t, c, "acct-tls-1", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_OK);
-    assert_int_equal(res.reason, CUSTOS_REASON_NONE);
+    assert_int_equal(res.rc, CUSTOS_OK);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_NONE);
     /* One signature of a threshold-2 feed: valid, awaiting a co-signer. */
-    assert_int_equal(res.state, CUSTOS_STATE_PENDING);
+    assert_int_equal(res.res.state, CUSTOS_STATE_PENDING);
     custos_client_free(c);
 }
 
@@ -160,20 +164,21 @@ static void test_other_attestor_refused_for_feed(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = tls_client(t, "ca", "other");
-    custos_submit_result res;
+    gwf_answer res;
     submit_as(t, c, "acct-tls-2", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
-    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-    assert_non_null(strstr(res.detail, "other-attestor"));
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    assert_non_null(strstr(res.err.message, "other-attestor"));
 
     /* The same check on the streaming path. */
     custos_submission s;
     gwf_make(&t->f, &s, "acct-tls-3", 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
     custos_submit_result sres[1];
-    custos_error err;
-    assert_int_equal(custos_client_submit_stream(c, &s, 1, sres, &err), CUSTOS_OK);
-    assert_int_equal(sres[0].reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    custos_error serr[1], err;
+    assert_int_equal(custos_client_submit_stream(c, &s, 1, sres, serr, &err), CUSTOS_OK);
+    assert_int_equal(serr[0].code, CUSTOS_ERR_REFUSED);
+    assert_int_equal(serr[0].reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     custos_submission_clear(&s);
     custos_client_free(c);
 }
@@ -191,10 +196,10 @@ static void test_unmapped_client_reads_only(void **state)
     assert_int_equal(custos_client_list_signers(c, &signers, &n, &err), CUSTOS_OK);
     assert_true(n > 0);
     custos_signer_list_free(signers, n);
-    custos_submit_result res;
+    gwf_answer res;
     submit_as(t, c, "acct-tls-4", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
-    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     custos_client_free(c);
 }
 
@@ -270,7 +275,7 @@ static void test_plaintext_client_fails(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = NULL;
-    assert_int_equal(custos_client_new(t->f.target, 5000, &c, NULL), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(t->f.target, 5000, &c, NULL), CUSTOS_OK);
     expect_unreachable(c);
 }
 
@@ -346,7 +351,7 @@ static void test_insecure_warns(void **state)
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     custos_client *c = NULL;
-    assert_int_equal(custos_client_new(target, 5000, &c, NULL), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(target, 5000, &c, NULL), CUSTOS_OK);
     bool serving = false;
     assert_int_equal(custos_client_health(c, &serving, NULL), CUSTOS_OK);
     assert_true(serving);
@@ -442,8 +447,9 @@ static void test_admin_service(void **state)
         size_t n = 0;
         custos_error err;
         assert_int_equal(custos_client_list_audit(c, 0, 10, &e, &n, &err), CUSTOS_ERR_REFUSED);
-        if (strstr(err.message, "UNAUTHORIZED_CLIENT") == NULL ||
-            strstr(err.message, "not an admin") == NULL || strstr(err.message, "status 7") == NULL)
+        if (err.reason != CUSTOS_REASON_UNAUTHORIZED_CLIENT ||
+            strstr(err.message, "not an admin") == NULL ||
+            strstr(err.message, "(reason UNAUTHORIZED_CLIENT)") == NULL)
             fail_msg("%s: %s", others[i], err.message);
         custos_client_free(c);
     }
@@ -491,17 +497,13 @@ static void test_admin_service(void **state)
 }
 
 static void submit_pair(tls_fixture *t, custos_client *c, const char *ref, uint64_t seq,
-                        gwf_key_id second, custos_submit_result *res)
+                        gwf_key_id second, gwf_answer *a)
 {
     custos_submission s;
     gwf_make(&t->f, &s, ref, seq, 1000 + seq);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&t->f, &s, second);
-    custos_error err;
-    custos_rc rc = custos_client_submit(c, &s, res, &err);
-    custos_submission_clear(&s);
-    if (rc != CUSTOS_OK)
-        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+    submit_answered(c, &s, a);
 }
 
 static void expect_admin_refusal(custos_rc rc, const custos_error *err, custos_rc want,
@@ -533,10 +535,10 @@ static void test_admin_changes_signers(void **state)
                                               &err),
                      CUSTOS_OK);
     assert_true(seq > 0);
-    custos_submit_result res;
+    gwf_answer res;
     submit_pair(t, attestor, "acct-admin-1", 1, GWF_KEY_UNKNOWN, &res);
-    if (res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("added signer not accepted: %s", res.detail);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("added signer not accepted: %s", res.err.message);
 
     expect_admin_refusal(custos_client_add_signer(admin, fresh, GWF_FEED, "valuation_agent",
                                                   &seq, &err),
@@ -549,7 +551,8 @@ static void test_admin_changes_signers(void **state)
 
     assert_int_equal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), CUSTOS_OK);
     submit_pair(t, attestor, "acct-admin-1", 2, GWF_KEY_UNKNOWN, &res);
-    assert_int_equal(res.reason, CUSTOS_REASON_REVOKED_SIGNER);
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_REVOKED_SIGNER);
     expect_admin_refusal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), &err,
                          CUSTOS_ERR_NOT_FOUND, "no active signer");
     /* The feed needs two distinct roles: custodian, valuation agent, fund administrator
@@ -633,25 +636,25 @@ static void test_admin_rotation(void **state)
         fail_msg("custos admin rotate-signer exited %d: %s", rc, out);
 
     custos_client *attestor = tls_client(t, "ca", "acme");
-    custos_submit_result res;
+    gwf_answer res;
     submit_pair(t, attestor, "acct-rotate-1", 1, GWF_KEY_ADMIN, &res);
-    if (gwf_now() < end && res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("old key refused inside its window: %s", res.detail);
+    if (gwf_now() < end && (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED))
+        fail_msg("old key refused inside its window: %s", res.err.message);
     while (gwf_now() <= end)
         usleep(100 * 1000);
     submit_pair(t, attestor, "acct-rotate-1", 2, GWF_KEY_ADMIN, &res);
-    if (res.reason != CUSTOS_REASON_REVOKED_SIGNER ||
-        strstr(res.detail, "overlap window ended") == NULL)
-        fail_msg("old key after its window: %s: %s", custos_reason_name(res.reason), res.detail);
+    if (res.rc != CUSTOS_ERR_REFUSED || res.err.reason != CUSTOS_REASON_REVOKED_SIGNER ||
+        strstr(res.err.message, "overlap window ended") == NULL)
+        fail_msg("old key after its window: %s: %s", custos_reason_name(res.err.reason),
+                 res.err.message);
     /* The new key with the fund administrator: a quorum of two roles. */
     custos_submission s;
     gwf_make(&t->f, &s, "acct-rotate-1", 2, 1002);
     gwf_sign(&t->f, &s, GWF_KEY_UNKNOWN);
     gwf_sign(&t->f, &s, GWF_KEY_ADMIN);
-    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
-    custos_submission_clear(&s);
-    if (res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("new key refused: %s", res.detail);
+    submit_answered(attestor, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("new key refused: %s", res.err.message);
     custos_client_free(attestor);
 }
 
@@ -691,14 +694,13 @@ static void test_admin_feed_policy(void **state)
 
     custos_client *attestor = tls_client(t, "ca", "acme");
     custos_submission s;
-    custos_submit_result res;
+    gwf_answer res;
     gwf_make(&t->f, &s, "acct-policy-1", 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN2);
-    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
-    custos_submission_clear(&s);
-    if (res.state != CUSTOS_STATE_ACCEPTED || res.threshold != 1)
-        fail_msg("one signature under threshold 1: state %d, threshold %u: %s", (int)res.state,
-                 res.threshold, res.detail);
+    submit_answered(attestor, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED || res.res.threshold != 1)
+        fail_msg("one signature under threshold 1: state %d, threshold %u: %s",
+                 (int)res.res.state, res.res.threshold, res.err.message);
     custos_client_free(attestor);
 }
 

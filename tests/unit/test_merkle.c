@@ -157,7 +157,7 @@ static void check_set(const merkle_set *set, size_t si, json_t *ref)
     for (size_t i = 0; i < set->n; i++) {
         uint8_t proof[32][32];
         size_t n = 99;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         assert_int_equal(custos_merkle_proof(t, leaves[i], proof, 32, &n, &err), CUSTOS_OK);
         json_t *jp = json_array_get(jproofs, i);
         if (n != json_array_size(jp))
@@ -233,7 +233,7 @@ static void test_tree_edges(void **state)
     for (int i = 0; i < 3; i++)
         memset(leaves[i], 0x11 * (i + 1), 32);
     custos_merkle *t = NULL;
-    custos_error err = {CUSTOS_OK, ""};
+    custos_error err = {.code = CUSTOS_OK};
     assert_int_equal(custos_merkle_new((const uint8_t (*)[32])leaves, 0, &t, &err),
                      CUSTOS_ERR_INVALID);
     assert_true(strstr(err.message, "leaf") != NULL);
@@ -311,7 +311,7 @@ static void test_bad_positions(void **state)
         ps[1].haircut_bps = cases[i].haircut;
 
         uint8_t out[32];
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         assert_int_equal(custos_position_leaf(&ps[1], out, &err), CUSTOS_ERR_INVALID);
         if (strstr(err.message, cases[i].needle) == NULL)
             fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.message,
