@@ -135,10 +135,9 @@ static bool pub_deviates(const custos_u256 *old, const custos_u256 *now, uint32_
     if (custos_u256_is_zero(old))
         return !custos_u256_is_zero(now);
     custos_u256 diff, scale, q, threshold;
-    if (custos_u256_cmp(now, old) >= 0)
-        custos_u256_sub(&diff, now, old);
-    else
-        custos_u256_sub(&diff, old, now);
+    bool up = custos_u256_cmp(now, old) >= 0;
+    if (custos_u256_sub(&diff, up ? now : old, up ? old : now) != CUSTOS_OK)
+        return true; /* the larger minus the smaller cannot underflow */
     custos_u256_from_u64(&scale, 10000);
     if (custos_u256_mul_div(&q, &diff, &scale, old) != CUSTOS_OK)
         return true; /* the quotient overflowed: far beyond any threshold */
@@ -241,12 +240,13 @@ void gw_publisher_bump_fee(const custos_u256 *old, const custos_u256 *floor,
     custos_u256 one, eight, eighth, back, bumped;
     custos_u256_from_u64(&one, 1);
     custos_u256_from_u64(&eight, 8);
-    custos_u256_mul_div(&eighth, old, &one, &eight);
-    /* Round the eighth up, and raise by at least 1 wei: a replacement must be higher. */
-    if (custos_u256_mul(&back, &eighth, &eight) != CUSTOS_OK ||
-        custos_u256_cmp(&back, old) != 0 || custos_u256_is_zero(&eighth))
-        custos_u256_add(&eighth, &eighth, &one);
-    if (custos_u256_add(&bumped, old, &eighth) != CUSTOS_OK)
+    /* Round the eighth up, and raise by at least 1 wei: a replacement must be higher. Any
+     * overflow on the way means a fee beyond every cap: the cap. */
+    bool fits = custos_u256_mul_div(&eighth, old, &one, &eight) == CUSTOS_OK;
+    if (fits && (custos_u256_mul(&back, &eighth, &eight) != CUSTOS_OK ||
+                 custos_u256_cmp(&back, old) != 0 || custos_u256_is_zero(&eighth)))
+        fits = custos_u256_add(&eighth, &eighth, &one) == CUSTOS_OK;
+    if (!fits || custos_u256_add(&bumped, old, &eighth) != CUSTOS_OK)
         bumped = *cap;
     if (custos_u256_cmp(&bumped, floor) < 0)
         bumped = *floor;
@@ -327,13 +327,16 @@ static bool pub_stopping(gw_publisher *p)
     return stop;
 }
 
-static void pub_gwei(uint64_t gwei, custos_u256 *out)
+static custos_rc pub_gwei(uint64_t gwei, custos_u256 *out, custos_error *err)
 {
     custos_u256 g, scale;
     custos_u256_from_u64(&g, gwei);
     custos_u256_from_u64(&scale, PUB_WEI_PER_GWEI);
     /* gwei <= 10^6 (config bounds): the product fits easily. */
-    custos_u256_mul(out, &g, &scale);
+    if (custos_u256_mul(out, &g, &scale) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "publisher: %llu gwei overflows",
+                                (unsigned long long)gwei);
+    return CUSTOS_OK;
 }
 
 static void pub_min(custos_u256 *v, const custos_u256 *cap)
@@ -1065,7 +1068,11 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     p->engine = engine;
     p->policy.heartbeat_seconds = cfg->evm.heartbeat_seconds;
     p->policy.deviation_bps = cfg->evm.deviation_bps;
-    pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap);
+    custos_rc rc = pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap, err);
+    if (rc != CUSTOS_OK) {
+        free(p);
+        return rc;
+    }
     bool cond_ok = gw_cond_init_monotonic(&p->wake) == 0;
     if (!cond_ok || pthread_mutex_init(&p->lock, NULL) != 0) {
         if (cond_ok)
@@ -1073,7 +1080,6 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
         free(p);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot create a lock");
     }
-    custos_rc rc;
     p->secp = custos_secp_new();
     p->batch = calloc(PUB_BATCH, sizeof *p->batch);
     if (p->secp == NULL || p->batch == NULL) {
@@ -1086,10 +1092,11 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     evm_rpc_options opt = {.url = cfg->evm.rpc_url,
                            .connect_timeout_ms = PUB_RPC_CONNECT_MS,
                            .timeout_ms = PUB_RPC_TIMEOUT_MS};
-    pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee);
     bool shared = cfg->store_backend == GW_STORE_POSTGRESQL;
     p->status.leader = !shared;
-    if ((rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
+    if ((rc = pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee, err)) !=
+            CUSTOS_OK ||
+        (rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
         (rc = shared ? gw_pubstate_open_pg(cfg->store_path, &p->state, err)
                      : gw_pubstate_open(cfg->evm.state_path, &p->state, err)) != CUSTOS_OK ||
         (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||

@@ -72,6 +72,7 @@ typedef struct custos_submission {
 /* Frees positions and zeroes the submission; safe on a zeroed one. */
 void custos_submission_clear(custos_submission *s);
 /* Deep copy; dst is overwritten (call custos_submission_clear on it first if it held data). */
+CUSTOS_MUST_USE
 custos_rc custos_submission_copy(custos_submission *dst, const custos_submission *src,
                                  custos_error *err);
 

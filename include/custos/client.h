@@ -72,18 +72,21 @@ typedef struct custos_client_options {
 /* Opens a channel per opts (TLS unless opts->insecure). Files are read here; a TLS
  * handshake failure (untrusted server, refused client certificate) surfaces on the first
  * call as CUSTOS_ERR_UNAVAILABLE. *out is the caller's: custos_client_free. */
+CUSTOS_MUST_USE
 custos_rc custos_client_open(const custos_client_options *opts, custos_client **out,
                              custos_error *err);
 
 /* A PLAINTEXT channel to target: custos_client_open with insecure = true and no files, for
  * a gateway run with [tls] insecure = true (local tests). Nothing is encrypted or
  * authenticated. timeout_ms bounds every call (0 = 10 s). */
+CUSTOS_MUST_USE
 custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_client **out,
                                      custos_error *err);
 void custos_client_free(custos_client *c);
 
 /* Submit: CUSTOS_OK when the gateway took the submission, *res saying in what state. A
  * refusal, or a gateway that cannot take it now, is an error as above (*res zeroed). */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
                                custos_submit_result *res, custos_error *err);
 
@@ -92,17 +95,20 @@ custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
  * errors[i] as a refusal of custos_client_submit (results[i] zeroed). Returns CUSTOS_OK when
  * the stream completed, whatever each answer was: check every errors[i]. When the stream
  * itself fails, returns its error (also in err), and each unanswered errors[i] holds it. */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
                                       custos_submit_result *results, custos_error *errors,
                                       custos_error *err);
 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err);
 
 /* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
  * gateway stored it (*duplicate: it already had this very attestation); a refusal as above.
  * signer (may be NULL) receives the custodian the gateway recovered. */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         const custos_domain *d, const custos_reserves *r,
                                         const custos_signature *sigs, size_t n_sigs,
@@ -110,12 +116,14 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
                                         custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the feed has no reserves attestation. */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
                                      custos_reserves_summary *out, custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the account is not counted (or the feed has none);
  * CUSTOS_ERR_REFUSED when the gateway does not let this client read the feed's proofs.
  * Decoded, not verified: check the leaf, proof, digest and signature yourself
  * (custos verify-reserves-proof does). */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            custos_reserves_inclusion *out, custos_error *err);
@@ -123,6 +131,7 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
  * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);
  * NULL when there are none. */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
                                   custos_record **out, size_t *n, custos_error *err);
 
@@ -130,6 +139,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
  * gateway does not let this client see it. The answer is decoded, not verified: check it
  * with custos_position_proof_check and against a root or digest you trust. */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_position_proof(custos_client *c,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
@@ -138,15 +148,18 @@ custos_rc custos_client_get_position_proof(custos_client *c,
 /* Streams accepted records with cursor > after_cursor. on_record returns false to stop;
  * the call also ends after idle_timeout_ms without a new record (0 = wait for ever). */
 typedef bool (*custos_watch_fn)(void *ctx, const custos_record *rec);
+CUSTOS_MUST_USE
 custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
                               custos_watch_fn on_record, void *ctx, custos_error *err);
 
 /* The gateway's signer allow-list. Release *out with custos_signer_list_free(*out, *n). */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
                                      custos_error *err);
 
 /* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
  * record's chain_hash (0 and zeros when nothing was accepted). */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
                                        uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
@@ -154,16 +167,19 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
  * audit entries with seq > after_seq, oldest first. Release *out with
  * custos_audit_entry_list_free(*out, *n). A caller that is not an admin gets
  * CUSTOS_ERR_REFUSED with reason UNAUTHORIZED_CLIENT. */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);
 
 /* GatewayAdmin.AddSigner / RevokeSigner (admin client certificate required): the change
  * and its audit entry, whose number goes to *audit_seq. A refusal is CUSTOS_ERR_REFUSED
  * (or CUSTOS_ERR_NOT_FOUND for what does not exist), the message giving the detail. */
+CUSTOS_MUST_USE
 custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
                                    const char *feed, const char *role, uint64_t *audit_seq,
                                    custos_error *err);
 /* RotateSigner: new_address replaces old_address, which counts overlap_seconds more. */
+CUSTOS_MUST_USE
 custos_rc custos_client_rotate_signer(custos_client *c,
                                       const uint8_t old_address[CUSTOS_ADDRESS_LEN],
                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
@@ -175,18 +191,22 @@ typedef struct custos_feed_policy {
     uint32_t threshold;
     bool distinct_roles;
 } custos_feed_policy;
+CUSTOS_MUST_USE
 custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
                                         const custos_feed_policy *policy, uint64_t *audit_seq,
                                         custos_error *err);
 /* ReleaseHeld: releases the held attestation of digest, with a note for the audit log. */
+CUSTOS_MUST_USE
 custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
                                      const char *note, uint64_t *audit_seq, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,
                                       custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
+CUSTOS_MUST_USE
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
 
 #ifdef __cplusplus

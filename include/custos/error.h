@@ -37,7 +37,9 @@ typedef struct custos_error {
 const char *custos_rc_name(custos_rc rc);
 
 /* Fill err (if not NULL) with rc, no reason and a printf-style message; returns rc so
- * callers can write `return custos_error_set(err, CUSTOS_ERR_INVALID, "...")`. */
+ * callers can write `return custos_error_set(err, CUSTOS_ERR_INVALID, "...")`. The one
+ * custos_rc function not marked CUSTOS_MUST_USE: its result is its rc argument, nothing a
+ * caller could miss. */
 custos_rc custos_error_set(custos_error *err, custos_rc rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

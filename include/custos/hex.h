@@ -17,9 +17,11 @@ extern "C" {
 
 /* "0x" + lowercase hex of data, NUL-terminated. CUSTOS_ERR_TOO_LARGE when cap is below
  * CUSTOS_HEX_LEN(len), CUSTOS_ERR_INVALID for a NULL buffer; out is untouched then. */
+CUSTOS_MUST_USE
 custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t cap);
 /* An optional "0x" (or "0X"), then exactly 2 * len hex digits of either case, then the end
  * of the string. On failure out is untouched and err says what is wrong. */
+CUSTOS_MUST_USE
 custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err);
 
 #ifdef __cplusplus

@@ -79,16 +79,19 @@ void custos_reserves_leaf(const custos_reserves_entry *e, uint8_t out[CUSTOS_HAS
 
 /* The Merkle tree over the leaves of es (n >= 1; *t is the caller's, custos_merkle_free);
  * refuses an account listed twice. Its root is the accountsRoot. */
+CUSTOS_MUST_USE
 custos_rc custos_reserves_tree(const custos_reserves_entry *es, size_t n, custos_merkle **t,
                                custos_error *err);
 
 /* Total, count and root of n >= 1 entries into r (feed_id, as_of, sequence untouched).
  * Refuses an account listed twice and a total that overflows. */
+CUSTOS_MUST_USE
 custos_rc custos_reserves_summarise(const custos_reserves_entry *es, size_t n,
                                     custos_reserves *r, custos_error *err);
 
 /* The proof of account's leaf among es (CUSTOS_ERR_NOT_FOUND when it is absent); *entry
  * receives its leaf. */
+CUSTOS_MUST_USE
 custos_rc custos_reserves_proof(const custos_reserves_entry *es, size_t n,
                                 const uint8_t account[CUSTOS_HASH_LEN],
                                 custos_reserves_entry *entry, uint8_t (*proof)[CUSTOS_HASH_LEN],

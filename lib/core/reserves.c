@@ -92,10 +92,12 @@ custos_rc custos_reserves_tree(const custos_reserves_entry *es, size_t n, custos
         qsort(ids, n, sizeof *ids, reserves_compare_accounts);
         for (size_t i = 1; i < n && rc == CUSTOS_OK; i++)
             if (memcmp(ids[i - 1], ids[i], CUSTOS_HASH_LEN) == 0) {
-                char hex[2 + 64 + 1];
-                custos_hex_encode(ids[i], CUSTOS_HASH_LEN, hex, sizeof hex);
-                rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                      "reserves: account %s is listed twice", hex);
+                char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+                rc = custos_hex_encode(ids[i], CUSTOS_HASH_LEN, hex, sizeof hex) == CUSTOS_OK
+                         ? custos_error_set(err, CUSTOS_ERR_INVALID,
+                                            "reserves: account %s is listed twice", hex)
+                         : custos_error_set(err, CUSTOS_ERR_INVALID,
+                                            "reserves: an account is listed twice");
             }
     }
     if (rc == CUSTOS_OK)

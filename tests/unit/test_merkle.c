@@ -120,8 +120,8 @@ static void assert_hash_eq(const uint8_t got[32], const uint8_t want[32], const 
 {
     if (memcmp(got, want, 32) != 0) {
         char g[67], w[67];
-        custos_hex_encode(got, 32, g, sizeof g);
-        custos_hex_encode(want, 32, w, sizeof w);
+        assert_int_equal(custos_hex_encode(got, 32, g, sizeof g), CUSTOS_OK);
+        assert_int_equal(custos_hex_encode(want, 32, w, sizeof w), CUSTOS_OK);
         fail_msg("set %zu item %zu %s: libcustos %s, OpenZeppelin %s", set, i, what, g, w);
     }
 }
