@@ -298,6 +298,7 @@ static void *load_main(void *arg)
         gwf_sign(l->f, &s, GWF_KEY_CUSTODIAN);
         gwf_sign(l->f, &s, GWF_KEY_AGENT);
         gwf_answer r;
+        custos_error_clear(&r.err);
         r.rc = custos_client_submit(l->client, &s, &r.res, &r.err);
         if (!accepted(&r)) {
             l->refused++;

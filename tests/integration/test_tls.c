@@ -133,6 +133,7 @@ static custos_client *tls_client(const tls_fixture *t, const char *ca, const cha
 /* Submits s through c into *a; the gateway must answer (take it or refuse it). */
 static void submit_answered(custos_client *c, custos_submission *s, gwf_answer *a)
 {
+    custos_error_clear(&a->err);
     a->rc = custos_client_submit(c, s, &a->res, &a->err);
     custos_submission_clear(s);
     if (a->rc != CUSTOS_OK && a->rc != CUSTOS_ERR_REFUSED)

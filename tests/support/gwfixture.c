@@ -235,6 +235,8 @@ void gwf_clear_sigs(custos_submission *s)
 custos_rc gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res,
                      custos_error *err)
 {
+    /* The client fills err only on failure; cleared, it reads NONE after a success. */
+    custos_error_clear(err);
     custos_rc rc = custos_client_submit(f->client, s, res, err);
     bool answered = rc == CUSTOS_OK || rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND ||
                     (rc == CUSTOS_ERR_UNAVAILABLE && err->reason != CUSTOS_REASON_NONE);

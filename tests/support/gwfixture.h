@@ -99,8 +99,9 @@ typedef struct gwf_answer {
 } gwf_answer;
 
 /* Submits through f->client: returns custos_client_submit's answer, *res and *err filled
- * as it fills them. The gateway must answer: the test fails when it cannot be reached
- * (CUSTOS_ERR_UNAVAILABLE without a reason) or on a local failure. */
+ * as it fills them (*err cleared first, so it reads CUSTOS_OK after a success). The gateway
+ * must answer: the test fails when it cannot be reached (CUSTOS_ERR_UNAVAILABLE without a
+ * reason) or on a local failure. */
 custos_rc gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res,
                      custos_error *err);
 /* The same into *a. */
