@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "context.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/sig.h"
@@ -183,8 +184,11 @@ static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
         json_decref(o);
         o = NULL;
     }
-    char name[2 + 64 + 6 + 1];
-    custos_hex_encode(e.account, 32, name, sizeof name);
+    char name[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + 5];
+    if (custos_hex_encode(e.account, CUSTOS_HASH_LEN, name, sizeof name) != CUSTOS_OK) {
+        json_decref(o);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "cannot name the proof file");
+    }
     strcat(name, ".json");
     return write_json(a->out_dir, name, o, err);
 }
@@ -261,7 +265,7 @@ int at_cmd_reserves(int argc, char **argv)
     custos_feed_id(a.o.feed, r.feed_id);
     if (rc == CUSTOS_OK)
         rc = at_seqstate_next(a.o.state, r.feed_id, &r.sequence, &err);
-    uint8_t digest[32];
+    uint8_t digest[CUSTOS_HASH_LEN];
     custos_signature sig;
     if (rc == CUSTOS_OK) {
         custos_reserves_digest(&ctx.domain, &r, digest);
@@ -273,11 +277,14 @@ int at_cmd_reserves(int argc, char **argv)
     if (rc == CUSTOS_OK)
         rc = write_json(a.out_dir, "reserves.json",
                         summary_json(a.o.feed, &ctx.domain, &r, digest, &sig), &err);
+    char total[CUSTOS_U256_DEC_MAX], root[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    char dig[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], addr[CUSTOS_ADDRESS_HEX_LEN];
+    if (rc == CUSTOS_OK &&
+        (custos_u256_to_dec(&r.total_collateral, total, sizeof total) != CUSTOS_OK ||
+         custos_hex_encode(r.accounts_root, CUSTOS_HASH_LEN, root, sizeof root) != CUSTOS_OK ||
+         custos_hex_encode(digest, CUSTOS_HASH_LEN, dig, sizeof dig) != CUSTOS_OK))
+        rc = custos_error_set(&err, CUSTOS_ERR_INTERNAL, "cannot format the summary");
     if (rc == CUSTOS_OK) {
-        char total[CUSTOS_U256_DEC_MAX], root[67], dig[67], addr[CUSTOS_ADDRESS_HEX_LEN];
-        custos_u256_to_dec(&r.total_collateral, total, sizeof total);
-        custos_hex_encode(r.accounts_root, 32, root, sizeof root);
-        custos_hex_encode(digest, 32, dig, sizeof dig);
         custos_address_to_hex(signer.address, addr);
         printf("%-12s %s\n%-12s %s\n%-12s %llu\n%-12s %s\n%-12s %llu\n%-12s %llu\n%-12s %s\n"
                "%-12s %s\n",

@@ -181,14 +181,24 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
     custos_rc rc = custos_client_submit(client, &s, &res, &err);
     unsigned long long seq = (unsigned long long)s.att.sequence;
     drain_result out = DRAIN_DONE;
-    if (rc == CUSTOS_ERR_UNAVAILABLE || (rc == CUSTOS_OK && res.grpc_status == 14)) {
-        run_log("gateway %s unreachable, %s kept in the spool: %s", st->conf.gateway, name,
-                rc == CUSTOS_OK ? res.detail : err.message);
+    /* Not now: unreachable, or the gateway is unavailable or limits us; never refused. */
+    if (rc == CUSTOS_ERR_UNAVAILABLE) {
+        run_log("gateway %s %s, %s kept in the spool: %s", st->conf.gateway,
+                err.reason == CUSTOS_REASON_NONE ? "unreachable" : "cannot take it now", name,
+                err.message);
         out = DRAIN_UNREACHABLE;
+    } else if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND) {
+        char reason[400];
+        snprintf(reason, sizeof reason, "%s: %s", custos_reason_name(err.reason), err.message);
+        run_log("refused sequence=%llu file=%s reason=%s", seq, name, reason);
+        if (at_spool_refuse(dir, name, reason, &err) != CUSTOS_OK) {
+            run_log("cannot move %s to refused/: %s", name, err.message);
+            out = DRAIN_FAILED;
+        }
     } else if (rc != CUSTOS_OK) {
         run_log("submission of %s failed, kept in the spool: %s", name, err.message);
         out = DRAIN_FAILED;
-    } else if (res.grpc_status == 0) {
+    } else {
         run_log("acknowledged sequence=%llu state=%s%s signatures=%u/%u cursor=%llu file=%s",
                 seq, res.state == CUSTOS_STATE_ACCEPTED ? "ACCEPTED" : "PENDING",
                 res.duplicate ? " duplicate" : "", res.signatures, res.threshold,
@@ -196,14 +206,6 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
         last_record(st, &s);
         if (at_spool_remove(dir, name, &err) != CUSTOS_OK) {
             run_log("cannot remove %s from the spool: %s", name, err.message);
-            out = DRAIN_FAILED;
-        }
-    } else {
-        char reason[400];
-        snprintf(reason, sizeof reason, "%s: %s", custos_reason_name(res.reason), res.detail);
-        run_log("refused sequence=%llu file=%s reason=%s", seq, name, reason);
-        if (at_spool_refuse(dir, name, reason, &err) != CUSTOS_OK) {
-            run_log("cannot move %s to refused/: %s", name, err.message);
             out = DRAIN_FAILED;
         }
     }

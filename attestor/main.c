@@ -1,6 +1,7 @@
 /* custos-attestor: values a custody account, signs the EIP-712 attestation, submits it. */
 #include "clopt.h"
 #include "cmd.h"
+#include "custos/version.h"
 #include "gwconn.h"
 
 static const char usage[] =
@@ -49,6 +50,6 @@ int main(int argc, char **argv)
         {"pledge", at_cmd_pledge, NULL},   {"release", at_cmd_release, NULL},
         {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
         {NULL, NULL, NULL}};
-    static const clopt_program attestor = {"custos-attestor", CUSTOS_VERSION, usage, commands};
+    const clopt_program attestor = {"custos-attestor", custos_version(), usage, commands};
     return clopt_main(&attestor, argc, argv);
 }

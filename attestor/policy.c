@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "calendar_builtin.h"
 #include "fileio.h"
 #include "jsonin.h"
 
@@ -70,9 +69,7 @@ static custos_rc load_calendar(const char *file, const json_t *root, at_policy *
 {
     json_t *m = json_object_get(root, "calendar");
     if (m == NULL)
-        return custos_calendar_parse(AT_CALENDAR_BUILTIN_NAME,
-                                     (const char *)at_calendar_builtin,
-                                     at_calendar_builtin_len, &out->calendar, err);
+        return custos_calendar_load_builtin(&out->calendar, err);
     const char *name;
     custos_rc rc = at_json_text(file, "calendar", m, 1024, true, &name, err);
     if (rc != CUSTOS_OK)

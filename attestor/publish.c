@@ -49,20 +49,24 @@ static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
     }
     rc = custos_client_submit(client, s, res, &err);
     custos_client_free(client);
+    /* Not now (unreachable, or the gateway cannot take it yet): the caller retries. */
     if (rc == CUSTOS_ERR_UNAVAILABLE) {
-        at_cmd_error("gateway unreachable: %s", err.message);
+        at_cmd_error("gateway %s: %s", err.reason == CUSTOS_REASON_NONE ? "unreachable"
+                                                                       : "cannot take it now",
+                     err.message);
         return AT_EXIT_UNREACHABLE;
+    }
+    if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND) {
+        at_report_refusal(out, &err);
+        at_cmd_error("gateway %s refused the attestation: %s: %s", gateway,
+                     custos_reason_name(err.reason), err.message);
+        return AT_EXIT_REFUSED;
     }
     if (rc != CUSTOS_OK) {
         at_cmd_error("submission failed: %s", err.message);
         return AT_EXIT_INPUT;
     }
     at_report_answer(out, res);
-    if (res->grpc_status != 0) {
-        at_cmd_error("gateway %s refused the attestation: %s: %s", gateway,
-                     custos_reason_name(res->reason), res->detail);
-        return AT_EXIT_REFUSED;
-    }
     return AT_EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "custos/hex.h"
 #include "custos/u256.h"
 
 static void print_time(FILE *out, const char *label, uint64_t t)
@@ -31,7 +32,8 @@ static void print_hex(FILE *out, const char *label, const uint8_t *data, size_t 
     fprintf(out, "%-12s %s\n", label, hex);
 }
 
-void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t digest[32])
+void at_report_attestation(FILE *out, const custos_submission *s,
+                           const uint8_t digest[CUSTOS_HASH_LEN])
 {
     print_hex(out, "account", s->att.account, CUSTOS_HASH_LEN);
     fprintf(out, "%-12s %s\n", "feed", s->feed);
@@ -41,7 +43,7 @@ void at_report_attestation(FILE *out, const custos_submission *s, const uint8_t 
     print_time(out, "as of", s->att.as_of);
     print_time(out, "valid until", s->att.valid_until);
     fprintf(out, "%-12s %zu\n", "positions", s->n_positions);
-    print_hex(out, "digest", digest, 32);
+    print_hex(out, "digest", digest, CUSTOS_HASH_LEN);
     fprintf(out, "%-12s %zu\n", "signatures", s->n_sigs);
 }
 
@@ -103,13 +105,14 @@ void at_report_prices(FILE *out, const at_price_fetch *f, const at_price_report 
                 at_drop_reason_name(r->drops[i].reason), r->drops[i].detail);
 }
 
+void at_report_refusal(FILE *out, const custos_error *err)
+{
+    fprintf(out, "%-12s REFUSED %s: %s\n", "gateway", custos_reason_name(err->reason),
+            err->message);
+}
+
 void at_report_answer(FILE *out, const custos_submit_result *r)
 {
-    if (r->grpc_status != 0) {
-        fprintf(out, "%-12s REFUSED %s (gRPC status %d): %s\n", "gateway",
-                custos_reason_name(r->reason), r->grpc_status, r->detail);
-        return;
-    }
     const char *state = r->state == CUSTOS_STATE_ACCEPTED  ? "ACCEPTED"
                         : r->state == CUSTOS_STATE_PENDING ? "PENDING"
                         : r->state == CUSTOS_STATE_HELD    ? "HELD"

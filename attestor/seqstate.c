@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "custos/hex.h"
+
 #include "fileio.h"
 
 #define AT_STATE_MAX_BYTES (64u * 1024u * 1024u)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "custos/hex.h"
 #include "custos/typeddata.h"
 #include "fileio.h"
 #include "jsonin.h"
@@ -59,13 +60,14 @@ custos_rc at_spool_open(const char *dir, custos_error *err)
     return rc;
 }
 
-static void entry_name(const uint8_t account[CUSTOS_HASH_LEN], uint64_t sequence,
-                       char out[AT_SPOOL_NAME_LEN])
+static custos_rc entry_name(const uint8_t account[CUSTOS_HASH_LEN], uint64_t sequence,
+                            char out[AT_SPOOL_NAME_LEN], custos_error *err)
 {
-    char hex[2 + 2 * CUSTOS_HASH_LEN + 1];
-    /* Cannot fail: the buffer fits 32 bytes of hex. */
-    (void)custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    if (custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "spool: no account to name an entry");
     snprintf(out, AT_SPOOL_NAME_LEN, "%s-%020llu.json", hex, (unsigned long long)sequence);
+    return CUSTOS_OK;
 }
 
 /* Only names in the exact form entry_name writes are entries: anything else in the
@@ -89,8 +91,9 @@ static bool is_entry(const char *name)
 custos_rc at_spool_put(const char *dir, const custos_submission *s, custos_error *err)
 {
     char name[AT_SPOOL_NAME_LEN], path[4096];
-    entry_name(s->att.account, s->att.sequence, name);
-    custos_rc rc = join(path, sizeof path, dir, name, err);
+    custos_rc rc = entry_name(s->att.account, s->att.sequence, name, err);
+    if (rc == CUSTOS_OK)
+        rc = join(path, sizeof path, dir, name, err);
     if (rc != CUSTOS_OK)
         return rc;
     char *json;
@@ -154,12 +157,13 @@ custos_rc at_spool_has_account(const char *dir, const uint8_t account[CUSTOS_HAS
 {
     char(*names)[AT_SPOOL_NAME_LEN];
     size_t n;
-    custos_rc rc = at_spool_list(dir, &names, &n, err);
+    char prefix[AT_SPOOL_NAME_LEN];
+    *has = false;
+    custos_rc rc = entry_name(account, 0, prefix, err);
+    if (rc == CUSTOS_OK)
+        rc = at_spool_list(dir, &names, &n, err);
     if (rc != CUSTOS_OK)
         return rc;
-    char prefix[AT_SPOOL_NAME_LEN];
-    entry_name(account, 0, prefix);
-    *has = false;
     for (size_t i = 0; i < n && !*has; i++)
         *has = memcmp(names[i], prefix, 67) == 0; /* "0x<64 hex>-" */
     free(names);

@@ -1,6 +1,7 @@
 #include "account.h"
 
 #include "cli.h"
+#include "custos/hex.h"
 
 const clopt cli_account_options[] = {
     {"account", "0xHEX", CLOPT_STR, offsetof(cli_account, account), "the account's id"},

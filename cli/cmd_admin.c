@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "connect.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "jsonout.h"
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "connect.h"
+#include "custos/hex.h"
 #include "custos/audit.h"
 #include "custos/chain.h"
 #include "custos/eip712.h"
@@ -251,9 +252,7 @@ static custos_rc audit_fetch(custos_client *client, uint64_t after_seq, audit_pa
         bool more = n > 0 && fn(ctx, page, n);
         if (n > 0)
             after_seq = page[n - 1].seq;
-        for (size_t i = 0; i < n; i++)
-            custos_audit_entry_clear(&page[i]);
-        free(page);
+        custos_audit_entry_list_free(page, n);
         if (!more || n < AUDIT_PAGE)
             return CUSTOS_OK;
     }

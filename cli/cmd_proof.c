@@ -7,6 +7,7 @@
 #include "account.h"
 #include "cli.h"
 #include "connect.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "jsonin.h"
 #include "jsonout.h"

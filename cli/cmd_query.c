@@ -7,6 +7,7 @@
 #include "account.h"
 #include "cli.h"
 #include "connect.h"
+#include "custos/hex.h"
 #include "custos/chain.h"
 #include "jsonout.h"
 
@@ -110,11 +111,9 @@ int cli_held(int argc, char **argv)
         return cli_exit_for(rc);
     }
     bool ok = true;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         ok = ok && jo_emit(jo_record(&recs[i]), JSON_COMPACT);
-        custos_record_clear(&recs[i]);
-    }
-    free(recs);
+    custos_record_list_free(recs, n);
     return ok ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -250,7 +249,7 @@ int cli_signers(int argc, char **argv)
              json_array_append(arr, o) == 0;
         json_decref(o);
     }
-    free(signers);
+    custos_signer_list_free(signers, n);
     if (!ok) {
         json_decref(arr);
         arr = NULL;

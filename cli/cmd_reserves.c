@@ -7,6 +7,7 @@
 #include "account.h"
 #include "cli.h"
 #include "connect.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/sig.h"
@@ -299,7 +300,11 @@ int cli_verify_reserves_proof(int argc, char **argv)
         return EXIT_FAIL;
     }
     char total[CUSTOS_U256_DEC_MAX];
-    custos_fixed_format(&r.total_collateral, CUSTOS_MONEY_DECIMALS, total, sizeof total);
+    if (custos_fixed_format(&r.total_collateral, CUSTOS_MONEY_DECIMALS, total, sizeof total) !=
+        CUSTOS_OK) {
+        cli_fail("%s: the total collateral cannot be shown", path);
+        return EXIT_FAIL;
+    }
     printf("valid: the account is counted in feed %s's reserves of %s USD over %llu accounts "
            "(sequence %llu, asOf %llu), signed by %s\n",
            feed_name, total, (unsigned long long)r.accounts, (unsigned long long)r.sequence,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "custos/hex.h"
 #include "custos/attestation.h"
 #include "custos/typeddata.h"
 

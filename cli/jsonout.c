@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "custos/hex.h"
 #include "custos/chain.h"
 #include "custos/sig.h"
 

@@ -3,6 +3,7 @@
  * exported attestations offline. Output is JSON. This file holds the usage and the command
  * table; each command area has its file (cmd_*.c). */
 #include "cli.h"
+#include "custos/version.h"
 
 const char cli_usage[] =
     "usage: custos COMMAND [OPTIONS]\n"
@@ -73,6 +74,6 @@ int main(int argc, char **argv)
         {"verify-proof", cli_verify_proof, NULL},
         {"verify-reserves-proof", cli_verify_reserves_proof, NULL},
         {NULL, NULL, NULL}};
-    static const clopt_program custos = {"custos", CUSTOS_VERSION, cli_usage, commands};
+    const clopt_program custos = {"custos", custos_version(), cli_usage, commands};
     return clopt_main(&custos, argc, argv);
 }

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "config/config.h"
+#include "custos/version.h"
 #include "engine/engine.h"
 #include "evm/publisher.h"
 #include "log.h"
@@ -221,7 +222,7 @@ int main(int argc, char **argv)
             gw_log_set_level(level);
             break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("custos-gateway %s\n", CUSTOS_VERSION); return 0;
+        case 'V': printf("custos-gateway %s\n", custos_version()); return 0;
         default: usage(stderr); return 1;
         }
     }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "custos/attestation.h"
+#include "custos/version.h"
 
 #include "monotonic.h"
 #include "textbuf.h"
@@ -432,7 +433,7 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
 
     mx_header(&b, "custos_build_info", "gauge", "The gateway's version (value always 1).");
-    gw_textbuf_add(&b, "custos_build_info{version=\"%s\"} 1\n", CUSTOS_VERSION);
+    gw_textbuf_add(&b, "custos_build_info{version=\"%s\"} 1\n", custos_version());
     mx_header(&b, "custos_start_time_seconds", "gauge", "When the gateway started (Unix time).");
     gw_textbuf_add(&b, "custos_start_time_seconds %" PRIu64 "\n", r->start_time);
 

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calendar_builtin.h"
-
 /* Runs after [gateway] is known complete: the adapter defaults to, and must equal, the
  * EIP-712 verifying contract (attestations signed for one adapter only verify there). */
 static void cfg_validate_evm(cfg_parser *p)
@@ -237,9 +235,7 @@ static void cfg_validate_age(cfg_parser *p)
     custos_error_clear(&e);
     custos_rc rc = c->calendar_path[0] != '\0'
                        ? custos_calendar_load(c->calendar_path, c->calendar, &e)
-                       : custos_calendar_parse(GW_CALENDAR_BUILTIN_NAME,
-                                               (const char *)gw_calendar_builtin,
-                                               gw_calendar_builtin_len, c->calendar, &e);
+                       : custos_calendar_load_builtin(c->calendar, &e);
     if (rc != CUSTOS_OK) {
         snprintf(p->section, sizeof p->section, "gateway");
         if (p->calendar_line != 0)

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "custos/hex.h"
 #include "monotonic.h"
 
 uint64_t gw_eng_now(void)

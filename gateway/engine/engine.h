@@ -10,7 +10,7 @@
 
 #include "custos/attestation.h"
 #include "custos/audit.h"
-#include "custos/client.h"
+#include "custos/record.h"
 #include "custos/error.h"
 #include "custos/reason.h"
 

@@ -5,13 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/hex.h"
+
 /* JSON-RPC codes meaning "this node does not implement the method" (JSON-RPC 2.0 and
  * EIP-1474). */
 #define RPC_METHOD_NOT_FOUND (-32601)
 #define RPC_METHOD_NOT_SUPPORTED (-32004)
 
 /* "0x" + 64 hex digits + NUL */
-#define QUANTITY_MAX 67
+#define QUANTITY_MAX CUSTOS_HEX_LEN(CUSTOS_U256_LEN)
 
 struct evm_rpc {
     CURL *curl;
@@ -145,36 +147,20 @@ const evm_rpc_fault *evm_rpc_last_fault(const evm_rpc *c)
     return c->has_fault ? &c->fault : NULL;
 }
 
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* "0x" + an even number of hex digits -> malloc'd bytes (NULL for none). */
 static bool parse_hex_data(const char *s, uint8_t **out, size_t *len)
 {
     if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
         return false;
-    s += 2;
-    size_t n = strlen(s);
+    size_t n = strlen(s + 2);
     if (n % 2 != 0)
         return false;
     uint8_t *b = NULL;
     if (n > 0 && (b = malloc(n / 2)) == NULL)
         return false;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return false;
-        }
-        b[i] = (uint8_t)(hi << 4 | lo);
+    if (custos_hex_decode(s, b, n / 2, NULL) != CUSTOS_OK) {
+        free(b);
+        return false;
     }
     *out = b;
     *len = n / 2;
@@ -189,15 +175,16 @@ static bool parse_quantity(const json_t *v, custos_u256 *out)
         return false;
     s += 2;
     size_t n = strlen(s);
-    if (n == 0 || n > 64)
+    if (n == 0 || n > 2 * CUSTOS_U256_LEN)
         return false;
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        int d = hex_digit(s[n - 1 - i]);
-        if (d < 0)
-            return false;
-        out->limb[i / 16] |= (uint64_t)d << (4 * (i % 16));
-    }
+    /* Left-padded to a whole uint256, then read as its big-endian bytes. */
+    char digits[2 * CUSTOS_U256_LEN + 1];
+    memset(digits, '0', sizeof digits - 1 - n);
+    memcpy(digits + sizeof digits - 1 - n, s, n + 1);
+    uint8_t be[CUSTOS_U256_LEN];
+    if (custos_hex_decode(digits, be, sizeof be, NULL) != CUSTOS_OK)
+        return false;
+    custos_u256_from_be(out, be);
     return true;
 }
 
@@ -210,40 +197,31 @@ static bool parse_quantity64(const json_t *v, uint64_t *out)
     return true;
 }
 
-/* Minimal hex quantity, as nodes require ("0x0", never leading zeros). */
+/* Minimal hex quantity, as nodes require ("0x0", never leading zeros); NULL when it cannot
+ * be built, which json_pack reports. */
 static json_t *quantity_json(const custos_u256 *v)
 {
-    static const char digits[] = "0123456789abcdef";
+    uint8_t be[CUSTOS_U256_LEN];
+    custos_u256_to_be(v, be);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_U256_LEN)];
+    if (custos_hex_encode(be, sizeof be, hex, sizeof hex) != CUSTOS_OK)
+        return NULL;
+    const char *digits = hex + 2;
+    while (digits[0] == '0' && digits[1] != '\0')
+        digits++;
     char buf[QUANTITY_MAX];
-    size_t n = 0;
-    buf[n++] = '0';
-    buf[n++] = 'x';
-    bool started = false;
-    for (int i = 63; i >= 0; i--) {
-        unsigned d = (unsigned)(v->limb[i / 16] >> (4 * (i % 16))) & 0xf;
-        if (d == 0 && !started && i > 0)
-            continue;
-        started = true;
-        buf[n++] = digits[d];
-    }
-    buf[n] = '\0';
+    snprintf(buf, sizeof buf, "0x%s", digits);
     return json_string(buf);
 }
 
 static json_t *hex_json(const uint8_t *data, size_t len)
 {
-    static const char digits[] = "0123456789abcdef";
-    char *buf = malloc(2 * len + 3);
+    char *buf = malloc(CUSTOS_HEX_LEN(len));
     if (buf == NULL)
         return NULL;
-    buf[0] = '0';
-    buf[1] = 'x';
-    for (size_t i = 0; i < len; i++) {
-        buf[2 + 2 * i] = digits[data[i] >> 4];
-        buf[3 + 2 * i] = digits[data[i] & 0xf];
-    }
-    buf[2 + 2 * len] = '\0';
-    json_t *j = json_string(buf);
+    json_t *j = custos_hex_encode(data, len, buf, CUSTOS_HEX_LEN(len)) == CUSTOS_OK
+                    ? json_string(buf)
+                    : NULL;
     free(buf);
     return j;
 }

@@ -44,6 +44,8 @@ static custos_rc encode(const evm_tx *tx, const custos_signature *sig, uint8_t *
 
 static custos_rc alloc_buffer(const evm_tx *tx, uint8_t **buf, size_t *cap, custos_error *err)
 {
+    *buf = NULL;
+    *cap = 0;
     if (tx->data_len > EVM_TX_MAX_DATA)
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                                 "transaction data is %zu bytes, more than the %u accepted",

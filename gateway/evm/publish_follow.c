@@ -40,10 +40,9 @@ static bool pub_deviates(const custos_u256 *old, const custos_u256 *now, uint32_
     if (custos_u256_is_zero(old))
         return !custos_u256_is_zero(now);
     custos_u256 diff, scale, q, threshold;
-    if (custos_u256_cmp(now, old) >= 0)
-        custos_u256_sub(&diff, now, old);
-    else
-        custos_u256_sub(&diff, old, now);
+    bool up = custos_u256_cmp(now, old) >= 0;
+    if (custos_u256_sub(&diff, up ? now : old, up ? old : now) != CUSTOS_OK)
+        return true; /* the larger minus the smaller cannot underflow */
     custos_u256_from_u64(&scale, 10000);
     if (custos_u256_mul_div(&q, &diff, &scale, old) != CUSTOS_OK)
         return true; /* the quotient overflowed: far beyond any threshold */

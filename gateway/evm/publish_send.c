@@ -95,12 +95,13 @@ void gw_publisher_bump_fee(const custos_u256 *old, const custos_u256 *floor,
     custos_u256 one, eight, eighth, back, bumped;
     custos_u256_from_u64(&one, 1);
     custos_u256_from_u64(&eight, 8);
-    custos_u256_mul_div(&eighth, old, &one, &eight);
-    /* Round the eighth up, and raise by at least 1 wei: a replacement must be higher. */
-    if (custos_u256_mul(&back, &eighth, &eight) != CUSTOS_OK ||
-        custos_u256_cmp(&back, old) != 0 || custos_u256_is_zero(&eighth))
-        custos_u256_add(&eighth, &eighth, &one);
-    if (custos_u256_add(&bumped, old, &eighth) != CUSTOS_OK)
+    /* Round the eighth up, and raise by at least 1 wei: a replacement must be higher. Any
+     * overflow on the way means a fee beyond every cap: the cap. */
+    bool fits = custos_u256_mul_div(&eighth, old, &one, &eight) == CUSTOS_OK;
+    if (fits && (custos_u256_mul(&back, &eighth, &eight) != CUSTOS_OK ||
+                 custos_u256_cmp(&back, old) != 0 || custos_u256_is_zero(&eighth)))
+        fits = custos_u256_add(&eighth, &eighth, &one) == CUSTOS_OK;
+    if (!fits || custos_u256_add(&bumped, old, &eighth) != CUSTOS_OK)
         bumped = *cap;
     if (custos_u256_cmp(&bumped, floor) < 0)
         bumped = *floor;

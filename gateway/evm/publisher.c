@@ -48,6 +48,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 
 #include "health.h"
@@ -131,13 +132,16 @@ bool gw_pub_stopping(gw_publisher *p)
     return stop;
 }
 
-static void pub_gwei(uint64_t gwei, custos_u256 *out)
+static custos_rc pub_gwei(uint64_t gwei, custos_u256 *out, custos_error *err)
 {
     custos_u256 g, scale;
     custos_u256_from_u64(&g, gwei);
     custos_u256_from_u64(&scale, PUB_WEI_PER_GWEI);
     /* gwei <= 10^6 (config bounds): the product fits easily. */
-    custos_u256_mul(out, &g, &scale);
+    if (custos_u256_mul(out, &g, &scale) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "publisher: %llu gwei overflows",
+                                (unsigned long long)gwei);
+    return CUSTOS_OK;
 }
 
 /* Once per process: the node is on the configured chain, and the relayer's nonce. */
@@ -283,7 +287,11 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     p->engine = engine;
     p->policy.heartbeat_seconds = cfg->evm.heartbeat_seconds;
     p->policy.deviation_bps = cfg->evm.deviation_bps;
-    pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap);
+    custos_rc rc = pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap, err);
+    if (rc != CUSTOS_OK) {
+        free(p);
+        return rc;
+    }
     bool cond_ok = gw_cond_init_monotonic(&p->wake) == 0;
     if (!cond_ok || pthread_mutex_init(&p->lock, NULL) != 0) {
         if (cond_ok)
@@ -291,7 +299,6 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
         free(p);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot create a lock");
     }
-    custos_rc rc;
     p->secp = custos_secp_new();
     p->batch = calloc(PUB_BATCH, sizeof *p->batch);
     if (p->secp == NULL || p->batch == NULL) {
@@ -304,10 +311,11 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     evm_rpc_options opt = {.url = cfg->evm.rpc_url,
                            .connect_timeout_ms = PUB_RPC_CONNECT_MS,
                            .timeout_ms = PUB_RPC_TIMEOUT_MS};
-    pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee);
     bool shared = gw_store_config_shared(cfg);
     p->status.leader = !shared;
-    if ((rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
+    if ((rc = pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee, err)) !=
+            CUSTOS_OK ||
+        (rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
         (rc = gw_pubstate_open(cfg, &p->state, err)) != CUSTOS_OK ||
         (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
         (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))

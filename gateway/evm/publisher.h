@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
-#include "custos/client.h"
+#include "custos/record.h"
 #include "custos/error.h"
 #include "custos/u256.h"
 

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/hex.h"
 #include "custos/v1/admin.pb-c.h"
 
+#include "pb_status.h"
 #include "rpc/handlers.h"
 #include "tls.h"
 
@@ -242,7 +244,7 @@ static void release_held_done(void *ctx, const gw_submit_outcome *o)
         admin_finish(c, GW_ADMIN_PRECONDITION, 0, o->detail);
         break;
     case GW_RELEASE_REFUSED:
-        gw_rpc_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
+        gw_rpc_finish(c, pb_reason_status(o->reason), o->detail,
                       o->reason, NULL);
         break;
     case GW_RELEASE_UNAVAILABLE:

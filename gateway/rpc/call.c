@@ -12,6 +12,7 @@
 
 #include "metrics.h"
 #include "monotonic.h"
+#include "pb_status.h"
 #include "rpc/proxy_identity.h"
 #include "tls.h"
 
@@ -210,7 +211,7 @@ void gw_rpc_refuse(gw_rpc_call *c, custos_reason reason, const char *detail)
     gw_metrics_count_refusal(reason);
     gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
                custos_reason_name(reason), detail);
-    gw_rpc_finish(c, (grpc_status_code)custos_reason_grpc_status(reason), detail, reason, NULL);
+    gw_rpc_finish(c, pb_reason_status(reason), detail, reason, NULL);
 }
 
 void gw_rpc_stream_end(gw_rpc_call *c)

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "pb_convert.h"
+#include "pb_status.h"
 #include "rpc/handlers.h"
 #include "tls.h"
 
@@ -234,7 +235,7 @@ void gw_rpc_get_position_proof(gw_rpc_call *c)
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, rec.sub.feed, detail, sizeof detail)) {
         custos_record_clear(&rec);
         gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-        gw_rpc_finish(c, (grpc_status_code)custos_reason_grpc_status(
+        gw_rpc_finish(c, pb_reason_status(
                             CUSTOS_REASON_UNAUTHORIZED_CLIENT),
                       detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
         return;

@@ -12,6 +12,7 @@
 
 #include "metrics.h"
 #include "reserves.h"
+#include "pb_status.h"
 #include "rpc/handlers.h"
 #include "tls.h"
 
@@ -178,7 +179,7 @@ void gw_rpc_get_reserves_proof(gw_rpc_call *c)
     /* The same readers as the feed's positions: a leaf is one account's collateral. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, feed, detail, sizeof detail)) {
         gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-        gw_rpc_finish(c, (grpc_status_code)custos_reason_grpc_status(
+        gw_rpc_finish(c, pb_reason_status(
                             CUSTOS_REASON_UNAUTHORIZED_CLIENT),
                       detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
         return;

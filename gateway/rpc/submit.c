@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "monotonic.h"
 #include "pb_convert.h"
+#include "pb_status.h"
 #include "rpc/handlers.h"
 #include "tls.h"
 
@@ -114,7 +115,7 @@ static void submit_done(void *ctx, const gw_submit_outcome *o)
 {
     gw_rpc_call *c = ctx;
     if (o->reason != CUSTOS_REASON_NONE)
-        gw_rpc_finish(c, (grpc_status_code)custos_reason_grpc_status(o->reason), o->detail,
+        gw_rpc_finish(c, pb_reason_status(o->reason), o->detail,
                       o->reason, NULL);
     else
         gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_submit_response(0, o));

@@ -26,7 +26,7 @@
 
 #include "custos/attestation.h"
 #include "custos/audit.h"
-#include "custos/client.h"
+#include "custos/record.h"
 #include "custos/error.h"
 #include "custos/reserves.h"
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custos/common.h"
 #include "custos/error.h"
 #include "custos/u256.h"
 
@@ -18,8 +19,6 @@ typedef enum custos_kind {
     CUSTOS_KIND_FREEZE = 2
 } custos_kind;
 
-#define CUSTOS_ADDRESS_LEN 20
-#define CUSTOS_HASH_LEN 32
 #define CUSTOS_SIGNATURE_LEN 65
 /* Protocol limits: a submission beyond them is refused as TOO_LARGE. */
 #define CUSTOS_MAX_SIGNATURES 16
@@ -73,17 +72,13 @@ typedef struct custos_submission {
 /* Frees positions and zeroes the submission; safe on a zeroed one. */
 void custos_submission_clear(custos_submission *s);
 /* Deep copy; dst is overwritten (call custos_submission_clear on it first if it held data). */
+CUSTOS_MUST_USE
 custos_rc custos_submission_copy(custos_submission *dst, const custos_submission *src,
                                  custos_error *err);
 
 /* keccak256(abi.encode(string custodianId, string accountRef)): the pseudonymous account id. */
 void custos_account_id(const char *custodian_id, const char *account_ref,
                        uint8_t out[CUSTOS_HASH_LEN]);
-
-/* Hex helpers: "0x" + lowercase hex, NUL-terminated. cap must be >= 2 + 2*len + 1. */
-custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t cap);
-/* Accepts an optional "0x"; the text must decode to exactly `len` bytes. */
-custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err);
 
 #ifdef __cplusplus
 }

@@ -17,11 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custos/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CUSTOS_AUDIT_HASH_LEN 32
+#define CUSTOS_AUDIT_HASH_LEN CUSTOS_HASH_LEN
 #define CUSTOS_AUDIT_ACTOR_MAX 64
 #define CUSTOS_AUDIT_ACTION_MAX 32
 
@@ -47,7 +49,11 @@ void custos_audit_hash(const uint8_t prev[CUSTOS_AUDIT_HASH_LEN], const custos_a
 size_t custos_audit_verify(uint64_t after_seq, const uint8_t after_hash[CUSTOS_AUDIT_HASH_LEN],
                            const custos_audit_entry *entries, size_t n);
 
+/* Frees e's payload and zeroes it; safe on a zeroed entry and on NULL. */
 void custos_audit_entry_clear(custos_audit_entry *e);
+/* Clears each of the n entries of list, then frees list (a list the library returned, e.g.
+ * by custos_client_list_audit). Safe on NULL. */
+void custos_audit_entry_list_free(custos_audit_entry *list, size_t n);
 
 #ifdef __cplusplus
 }

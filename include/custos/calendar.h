@@ -72,8 +72,10 @@ typedef struct custos_session {
 } custos_session;
 
 /* Strict "YYYY-MM-DD" (exactly len bytes), years 1970..9999. */
+CUSTOS_MUST_USE
 custos_rc custos_day_parse(const char *s, size_t len, custos_day *out, custos_error *err);
 /* Refuses an impossible date such as 2026-02-29. */
+CUSTOS_MUST_USE
 custos_rc custos_day_from_civil(int year, int month, int mday, custos_day *out,
                                 custos_error *err);
 void custos_day_to_civil(custos_day d, int *year, int *month, int *mday);
@@ -82,35 +84,50 @@ void custos_day_format(custos_day d, char out[CUSTOS_ISO_DATE_LEN]);
 int custos_day_weekday(custos_day d);
 
 /* The New York date of a unix time; refused before 2007-01-01 and after 9999. */
+CUSTOS_MUST_USE
 custos_rc custos_ny_day(uint64_t unix_seconds, custos_day *out, custos_error *err);
 /* The unix time of 23:59:59 New York time on d (EDT or EST, whichever is in force then). */
+CUSTOS_MUST_USE
 custos_rc custos_ny_end_of_day(custos_day d, uint64_t *out, custos_error *err);
 
 /* file labels the messages. On failure *out is left empty. */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_parse(const char *file, const char *text, size_t len,
                                 custos_calendar *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc custos_calendar_load(const char *path, custos_calendar *out, custos_error *err);
+/* The copy of deploy/calendar/us-bond-market.txt compiled into the library, parsed; its
+ * messages name it CUSTOS_CALENDAR_BUILTIN_NAME. */
+#define CUSTOS_CALENDAR_BUILTIN_NAME "built-in us-bond-market.txt"
+CUSTOS_MUST_USE
+custos_rc custos_calendar_load_builtin(custos_calendar *out, custos_error *err);
 void custos_calendar_free(custos_calendar *c);
 /* A deep copy that owns its own dates; free it with custos_calendar_free. */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_copy(const custos_calendar *from, custos_calendar *to,
                                custos_error *err);
 /* The unix time at which the calendar stops answering: 00:00 New York time on 1 January
  * after its last covered year. Business-day questions reaching that day are refused. */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_covered_until(const custos_calendar *c, uint64_t *out,
                                         custos_error *err);
 
 /* The session of d: open, early close (with its time), closed or a weekend. */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_session(const custos_calendar *c, custos_day d, custos_session *out,
                                   custos_error *err);
 
 /* A weekday that is not a full-day close (early closes are business days). */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_is_business_day(const custos_calendar *c, custos_day d, bool *out,
                                           custos_error *err);
 /* The n-th business day strictly after d (n >= 1). */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_add_business_days(const custos_calendar *c, custos_day d, uint32_t n,
                                             custos_day *out, custos_error *err);
 /* How many business days lie in (from, to]: 0 when to <= from. A Tuesday price seen on
  * Thursday is 2 business days old; a Friday price seen on Monday is 1. */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_business_days_between(const custos_calendar *c, custos_day from,
                                                 custos_day to, uint32_t *out,
                                                 custos_error *err);
@@ -119,6 +136,7 @@ custos_rc custos_calendar_business_days_between(const custos_calendar *c, custos
  * settlement day after d. A trade on a business day that is not a settlement day (SIFMA's
  * early close on a jobs-report Good Friday) settles on the second settlement day after it,
  * as SIFMA recommends (T+2). */
+CUSTOS_MUST_USE
 custos_rc custos_calendar_settlement_date(const custos_calendar *c, custos_day trade,
                                           custos_day *out, custos_error *err);
 

@@ -12,15 +12,17 @@
 
 #include <stdint.h>
 
+#include "custos/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CUSTOS_CHAIN_HASH_LEN 32
+#define CUSTOS_CHAIN_HASH_LEN CUSTOS_HASH_LEN
 
 /* out = keccak256(prev || be64(cursor) || digest). out may alias prev. */
 void custos_chain_link(const uint8_t prev[CUSTOS_CHAIN_HASH_LEN], uint64_t cursor,
-                       const uint8_t digest[32], uint8_t out[CUSTOS_CHAIN_HASH_LEN]);
+                       const uint8_t digest[CUSTOS_HASH_LEN], uint8_t out[CUSTOS_CHAIN_HASH_LEN]);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,19 @@
-/* gRPC client of the AttestationGateway service (gRPC core C API underneath). */
+/* Client of a Custos gateway (the AttestationGateway and GatewayAdmin services, over gRPC).
+ *
+ * Every call answers in the same way. CUSTOS_OK: the gateway did what was asked.
+ * Otherwise err->code is the return value and:
+ *   CUSTOS_ERR_UNAVAILABLE  try again later, the request may succeed then: the gateway could
+ *                           not be reached or did not answer in time (err->reason NONE), or
+ *                           it cannot take the request now (err->reason UNAVAILABLE,
+ *                           RATE_LIMITED or TOO_MANY_STREAMS: custos_reason_is_transient).
+ *                           Never file such an answer as a refusal.
+ *   CUSTOS_ERR_REFUSED      the gateway refused the request; err->reason says why (NONE only
+ *                           from a gateway that gave no reason).
+ *   CUSTOS_ERR_NOT_FOUND    what was asked for does not exist (no attestation for the
+ *                           account, an unknown feed: err->reason UNKNOWN_FEED, ...).
+ *   anything else           a local failure: bad arguments, a malformed answer, memory.
+ * err->message names the gateway and the call, then the gateway's detail and, when there is
+ * one, its reason: "gateway H:P: Submit: asOf is 2 days old (reason STALE)". */
 #ifndef CUSTOS_CLIENT_H
 #define CUSTOS_CLIENT_H
 
@@ -11,6 +26,7 @@
 #include "custos/error.h"
 #include "custos/merkle.h"
 #include "custos/reason.h"
+#include "custos/record.h"
 #include "custos/reserves.h"
 
 #ifdef __cplusplus
@@ -19,47 +35,29 @@ extern "C" {
 
 typedef struct custos_client custos_client;
 
-typedef enum custos_state {
-    CUSTOS_STATE_UNSPECIFIED = 0,
-    CUSTOS_STATE_PENDING = 1,
-    CUSTOS_STATE_ACCEPTED = 2,
-    CUSTOS_STATE_HELD = 3 /* durable, not published: a rise beyond the breaker bound */
-} custos_state;
-
-/* The gateway's answer to one submission. */
+/* What the gateway answers for a submission it took (durably stored). */
 typedef struct custos_submit_result {
-    int grpc_status;            /* 0 = OK */
-    custos_reason reason;       /* CUSTOS_REASON_NONE unless refused */
-    char detail[256];           /* the gateway's explanation of a refusal */
-    custos_state state;
-    bool duplicate;
-    uint8_t digest[32];
-    uint32_t signatures;
-    uint32_t threshold;
-    uint64_t cursor;
+    custos_state state;         /* PENDING, ACCEPTED or HELD */
+    bool duplicate;             /* it already held this very attestation */
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint32_t signatures;        /* distinct valid signatures it holds for the digest */
+    uint32_t threshold;         /* signatures the feed needs */
+    uint64_t cursor;            /* ACCEPTED: the record's place in the accepted log */
 } custos_submit_result;
 
-/* A stored attestation as the gateway returns it. */
-typedef struct custos_record {
-    uint64_t cursor;
-    custos_state state;
-    uint8_t digest[32];
-    uint64_t accepted_at;
-    custos_submission sub;      /* owns its positions: release with custos_record_clear */
-    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
-    size_t n_signers;
-    uint8_t chain_hash[32];     /* custos/chain.h link of this record; zeros when unknown */
-} custos_record;
-
-void custos_record_clear(custos_record *r);
+/* Bytes of a signer role name, without NUL. */
+#define CUSTOS_ROLE_MAX 31
 
 typedef struct custos_signer_info {
     uint8_t address[CUSTOS_ADDRESS_LEN];
     char feed[CUSTOS_FEED_MAX + 1];
-    char role[32];
+    char role[CUSTOS_ROLE_MAX + 1]; /* custodian, valuation_agent, fund_administrator, auditor */
     bool active;
     uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
 } custos_signer_info;
+
+/* Frees a list custos_client_list_signers returned (n: its count). Safe on NULL. */
+void custos_signer_list_free(custos_signer_info *list, size_t n);
 
 /* How to reach a gateway. TLS unless insecure is true. */
 typedef struct custos_client_options {
@@ -71,57 +69,46 @@ typedef struct custos_client_options {
     bool insecure;           /* plaintext: no TLS, no files may be given */
 } custos_client_options;
 
-/* Opens a channel per opts. Files are read here; a TLS handshake failure (untrusted server,
- * refused client certificate) surfaces on the first call as CUSTOS_ERR_UNAVAILABLE. */
+/* Opens a channel per opts (TLS unless opts->insecure). Files are read here; a TLS
+ * handshake failure (untrusted server, refused client certificate) surfaces on the first
+ * call as CUSTOS_ERR_UNAVAILABLE. *out is the caller's: custos_client_free. */
+CUSTOS_MUST_USE
 custos_rc custos_client_open(const custos_client_options *opts, custos_client **out,
                              custos_error *err);
 
-/* The insecure convenience: a PLAINTEXT channel to target (custos_client_open with
- * insecure = true), for gateways run with [tls] insecure = true, such as local tests.
- * timeout_ms bounds every call (0 = 10 s). */
-custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
-                            custos_error *err);
+/* A PLAINTEXT channel to target: custos_client_open with insecure = true and no files, for
+ * a gateway run with [tls] insecure = true (local tests). Nothing is encrypted or
+ * authenticated. timeout_ms bounds every call (0 = 10 s). */
+CUSTOS_MUST_USE
+custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_client **out,
+                                     custos_error *err);
 void custos_client_free(custos_client *c);
 
-/* Returns CUSTOS_OK when the call completed (whatever the gateway decided: see
- * res->grpc_status and res->reason); CUSTOS_ERR_UNAVAILABLE when the gateway could
- * not be reached or the call timed out. */
+/* Submit: CUSTOS_OK when the gateway took the submission, *res saying in what state. A
+ * refusal, or a gateway that cannot take it now, is an error as above (*res zeroed). */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
                                custos_submit_result *res, custos_error *err);
 
-/* Bulk over one SubmitStream call: results[i] answers subs[i]. */
+/* n submissions over one SubmitStream call. Each gets its own answer, as if submitted alone:
+ * errors[i].code CUSTOS_OK and results[i] filled when the gateway took subs[i]; otherwise
+ * errors[i] as a refusal of custos_client_submit (results[i] zeroed). Returns CUSTOS_OK when
+ * the stream completed, whatever each answer was: check every errors[i]. When the stream
+ * itself fails, returns its error (also in err), and each unanswered errors[i] holds it. */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
-                                      custos_submit_result *results, custos_error *err);
+                                      custos_submit_result *results, custos_error *errors,
+                                      custos_error *err);
 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
-custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
+CUSTOS_MUST_USE
+custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err);
 
-/* A feed's latest reserves attestation as the gateway holds it (GetReserves): the signed
- * fields on the gateway's domain, their digest, the custodian's signature and address. */
-typedef struct custos_reserves_summary {
-    char feed[CUSTOS_FEED_MAX + 1];
-    custos_domain domain;
-    custos_reserves r;
-    uint8_t digest[CUSTOS_HASH_LEN];
-    custos_signature sig;
-    uint8_t signer[CUSTOS_ADDRESS_LEN];
-    uint64_t accepted_at;
-} custos_reserves_summary;
-
-/* One account's leaf of it with the sibling hashes from the leaf to accountsRoot. */
-typedef struct custos_reserves_inclusion {
-    custos_reserves_summary summary;
-    custos_reserves_entry entry;
-    uint8_t leaf[CUSTOS_HASH_LEN];
-    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
-    size_t n_proof;
-} custos_reserves_inclusion;
-
 /* SubmitReserves: r signed on domain d by sigs, with all n leaves es. CUSTOS_OK when the
- * gateway stored it (*duplicate: it already had this very attestation); CUSTOS_ERR_REFUSED
- * with the reason's name in err when it refused; CUSTOS_ERR_UNAVAILABLE when unreachable.
+ * gateway stored it (*duplicate: it already had this very attestation); a refusal as above.
  * signer (may be NULL) receives the custodian the gateway recovered. */
+CUSTOS_MUST_USE
 custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         const custos_domain *d, const custos_reserves *r,
                                         const custos_signature *sigs, size_t n_sigs,
@@ -129,19 +116,22 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
                                         bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
                                         custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the feed has no reserves attestation. */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
                                      custos_reserves_summary *out, custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the account is not counted (or the feed has none);
  * CUSTOS_ERR_REFUSED when the gateway does not let this client read the feed's proofs.
  * Decoded, not verified: check the leaf, proof, digest and signature yourself
  * (custos verify-reserves-proof does). */
+CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            custos_reserves_inclusion *out, custos_error *err);
 
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
- * account is NULL, of every account. *out is malloc'd (free it after custos_record_clear
- * of each of its *n records); NULL when there are none. */
+ * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);
+ * NULL when there are none. */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
                                   custos_record **out, size_t *n, custos_error *err);
 
@@ -149,39 +139,47 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the
  * gateway does not let this client see it. The answer is decoded, not verified: check it
  * with custos_position_proof_check and against a root or digest you trust. */
-custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+CUSTOS_MUST_USE
+custos_rc custos_client_get_position_proof(custos_client *c,
+                                           const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
                                            custos_error *err);
 
 /* Streams accepted records with cursor > after_cursor. on_record returns false to stop;
  * the call also ends after idle_timeout_ms without a new record (0 = wait for ever). */
 typedef bool (*custos_watch_fn)(void *ctx, const custos_record *rec);
+CUSTOS_MUST_USE
 custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
                               custos_watch_fn on_record, void *ctx, custos_error *err);
 
-/* *out is malloc'd (caller frees). */
+/* The gateway's signer allow-list. Release *out with custos_signer_list_free(*out, *n). */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
                                      custos_error *err);
 
 /* The head of the gateway's accepted chain (custos/chain.h): its newest cursor and that
  * record's chain_hash (0 and zeros when nothing was accepted). */
-custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
-                                       custos_error *err);
+CUSTOS_MUST_USE
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
+                                       uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
 /* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
- * audit entries with seq > after_seq, oldest first. *out is malloc'd; release each entry
- * with custos_audit_entry_clear, then free(*out). A caller that is not an admin gets
- * CUSTOS_ERR_REFUSED, the message naming status, reason UNAUTHORIZED_CLIENT and why. */
+ * audit entries with seq > after_seq, oldest first. Release *out with
+ * custos_audit_entry_list_free(*out, *n). A caller that is not an admin gets
+ * CUSTOS_ERR_REFUSED with reason UNAUTHORIZED_CLIENT. */
+CUSTOS_MUST_USE
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);
 
 /* GatewayAdmin.AddSigner / RevokeSigner (admin client certificate required): the change
  * and its audit entry, whose number goes to *audit_seq. A refusal is CUSTOS_ERR_REFUSED
- * (or CUSTOS_ERR_NOT_FOUND), the message naming the gateway's status and detail. */
+ * (or CUSTOS_ERR_NOT_FOUND for what does not exist), the message giving the detail. */
+CUSTOS_MUST_USE
 custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
                                    const char *feed, const char *role, uint64_t *audit_seq,
                                    custos_error *err);
 /* RotateSigner: new_address replaces old_address, which counts overlap_seconds more. */
+CUSTOS_MUST_USE
 custos_rc custos_client_rotate_signer(custos_client *c,
                                       const uint8_t old_address[CUSTOS_ADDRESS_LEN],
                                       const uint8_t new_address[CUSTOS_ADDRESS_LEN],
@@ -193,18 +191,22 @@ typedef struct custos_feed_policy {
     uint32_t threshold;
     bool distinct_roles;
 } custos_feed_policy;
+CUSTOS_MUST_USE
 custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
                                         const custos_feed_policy *policy, uint64_t *audit_seq,
                                         custos_error *err);
 /* ReleaseHeld: releases the held attestation of digest, with a note for the audit log. */
-custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+CUSTOS_MUST_USE
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
                                      const char *note, uint64_t *audit_seq, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,
                                       custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
+CUSTOS_MUST_USE
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
 
 #ifdef __cplusplus

@@ -17,14 +17,15 @@ extern "C" {
     "uint256 grossValue,uint256 collateralValue,bytes32 positionsRoot,uint64 asOf,"        \
     "uint64 validUntil,uint64 sequence)"
 
-void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[32]);
-void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[32]);
+void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[CUSTOS_HASH_LEN]);
+void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN]);
 /* keccak256(0x1901 || domainSeparator || structHash) */
 void custos_attestation_digest(const custos_domain *d, const custos_attestation *a,
-                               uint8_t out[32]);
+                               uint8_t out[CUSTOS_HASH_LEN]);
 /* Same, with a separator computed once by the caller (the gateway's hot path). */
-void custos_attestation_digest_with_separator(const uint8_t separator[32],
-                                              const custos_attestation *a, uint8_t out[32]);
+void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
+                                              const custos_attestation *a,
+                                              uint8_t out[CUSTOS_HASH_LEN]);
 
 #ifdef __cplusplus
 }

@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custos/common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CUSTOS_KECCAK256_LEN 32
+#define CUSTOS_KECCAK256_LEN CUSTOS_HASH_LEN
 
 /* Incremental state; public only so callers can keep it on the stack. */
 typedef struct custos_keccak {

@@ -21,21 +21,27 @@ extern "C" {
 typedef struct custos_merkle custos_merkle;
 
 /* Builds a tree over n >= 1 leaf hashes (copied). */
-custos_rc custos_merkle_new(const uint8_t (*leaves)[32], size_t n, custos_merkle **out,
+CUSTOS_MUST_USE
+custos_rc custos_merkle_new(const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n, custos_merkle **out,
                             custos_error *err);
 void custos_merkle_free(custos_merkle *t);
-void custos_merkle_root(const custos_merkle *t, uint8_t out[32]);
+void custos_merkle_root(const custos_merkle *t, uint8_t out[CUSTOS_HASH_LEN]);
 /* Proof for one leaf hash: sibling hashes bottom-up. CUSTOS_ERR_NOT_FOUND if absent. */
-custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[32],
-                              uint8_t (*proof)[32], size_t cap, size_t *n, custos_error *err);
-bool custos_merkle_verify(const uint8_t root[32], const uint8_t leaf[32],
-                          const uint8_t (*proof)[32], size_t n);
+CUSTOS_MUST_USE
+custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[CUSTOS_HASH_LEN],
+                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n,
+                              custos_error *err);
+bool custos_merkle_verify(const uint8_t root[CUSTOS_HASH_LEN], const uint8_t leaf[CUSTOS_HASH_LEN],
+                          const uint8_t (*proof)[CUSTOS_HASH_LEN], size_t n);
 
 /* keccak256(keccak256(abi.encode(bytes32 assetId, uint256 quantity, uint256 price,
  * uint256 value, uint16 haircutBps))); assetId is the ASCII id right-padded with zeros. */
-custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos_error *err);
+CUSTOS_MUST_USE
+custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN],
+                               custos_error *err);
 /* Root over the positions' leaves; all-zero for n == 0 (a release or freeze may carry none). */
-custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[32],
+CUSTOS_MUST_USE
+custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[CUSTOS_HASH_LEN],
                                 custos_error *err);
 
 /* Longest proof held: CUSTOS_MAX_POSITIONS leaves make a tree 13 levels deep. */
@@ -48,10 +54,10 @@ typedef struct custos_position_proof {
     uint8_t account[CUSTOS_HASH_LEN];
     char feed[CUSTOS_FEED_MAX + 1];
     custos_position position;
-    uint8_t leaf[32];
-    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
     size_t n_proof;
-    uint8_t root[32];
+    uint8_t root[CUSTOS_HASH_LEN];
     uint8_t digest[CUSTOS_HASH_LEN];
     uint64_t sequence;
     uint64_t as_of;
@@ -59,10 +65,12 @@ typedef struct custos_position_proof {
 
 /* Fills out->position, leaf, proof and root for the position named asset_id among ps
  * (CUSTOS_ERR_NOT_FOUND when none is); the other fields are left alone. */
+CUSTOS_MUST_USE
 custos_rc custos_position_proof_build(const custos_position *ps, size_t n, const char *asset_id,
                                       custos_position_proof *out, custos_error *err);
 /* CUSTOS_OK when the leaf hash recomputed from the position equals p->leaf and the proof
  * leads from it to p->root; CUSTOS_ERR_CRYPTO saying which check failed otherwise. */
+CUSTOS_MUST_USE
 custos_rc custos_position_proof_check(const custos_position_proof *p, custos_error *err);
 
 #ifdef __cplusplus

@@ -2,6 +2,8 @@
 #ifndef CUSTOS_REASON_H
 #define CUSTOS_REASON_H
 
+#include <stdbool.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,8 +42,11 @@ typedef enum custos_reason {
 const char *custos_reason_name(custos_reason r);
 /* Inverse of custos_reason_name; CUSTOS_REASON_NONE when the name is unknown. */
 custos_reason custos_reason_from_name(const char *name);
-/* The gRPC status code (grpc_status_code value) a unary refusal carries. */
-int custos_reason_grpc_status(custos_reason r);
+/* Whether a refusal for r says "not now" rather than "not this": the gateway cannot take
+ * the request at the moment (UNAVAILABLE) or limits the caller (RATE_LIMITED,
+ * TOO_MANY_STREAMS). The client reports these as CUSTOS_ERR_UNAVAILABLE: send the same
+ * request again later, never file it as refused. */
+bool custos_reason_is_transient(custos_reason r);
 
 #ifdef __cplusplus
 }

@@ -19,9 +19,9 @@ extern "C" {
  * it shares through an ACL as root-owned 0440 (the ACL mask shows in the group bits).
  * what ("key file", "private key", "PIN file") and path name the file in the error, which
  * says what is wrong and how to fix it; returns CUSTOS_ERR_INVALID when refused. */
+CUSTOS_MUST_USE
 custos_rc custos_secret_mode_check(const char *what, const char *path, mode_t mode,
-                                   uid_t owner, uid_t euid, custos_error *err)
-    __attribute__((warn_unused_result));
+                                   uid_t owner, uid_t euid, custos_error *err);
 
 #ifdef __cplusplus
 }

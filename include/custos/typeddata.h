@@ -21,8 +21,10 @@ extern "C" {
  *     "digest": "0x..", "feed": "...", "signatures": ["0x.."], "positions": [...] }
  * uint256 values are decimal strings, uint64 values decimal numbers-as-strings.
  * *json is malloc'd and NUL-terminated; the caller frees it. */
+CUSTOS_MUST_USE
 custos_rc custos_typeddata_export(const custos_submission *s, char **json, custos_error *err);
 /* Strict inverse; recomputes the digest and refuses a document whose "digest" differs. */
+CUSTOS_MUST_USE
 custos_rc custos_typeddata_import(const char *json, size_t len, custos_submission *out,
                                   custos_error *err);
 

@@ -16,14 +16,17 @@ extern "C" {
 /* Strict decode: every fixed-width field must have its exact length, kind <= 2,
  * haircut <= 10000, at most CUSTOS_MAX_SIGNATURES / CUSTOS_MAX_POSITIONS (TOO_LARGE).
  * On failure out is left cleared. */
+CUSTOS_MUST_USE
 custos_rc custos_submission_decode(const uint8_t *buf, size_t len, custos_submission *out,
                                    custos_error *err);
 /* *buf is malloc'd; the caller frees it. */
+CUSTOS_MUST_USE
 custos_rc custos_submission_encode(const custos_submission *s, uint8_t **buf, size_t *len,
                                    custos_error *err);
 
 /* The custos.v1.SubmitReservesRequest bytes custos_client_submit_reserves sends for the same
  * arguments; *buf is malloc'd, the caller frees it. */
+CUSTOS_MUST_USE
 custos_rc custos_reserves_request_encode(const char *feed, const custos_domain *d,
                                          const custos_reserves *r,
                                          const custos_signature *sigs, size_t n_sigs,

@@ -2,9 +2,13 @@
  * attestation is ACCEPTED and visible through GetLatest): it attests on start and on a
  * change of the holdings file; while the gateway is down it spools what it signs; once the
  * gateway is back on the same port the spool is delivered, the sequences at the gateway are
- * contiguous and in order; SIGTERM exits 0; a restarted daemon does not reuse a sequence. */
+ * contiguous and in order; SIGTERM exits 0; a restarted daemon does not reuse a sequence; a
+ * gateway that rate-limits it gets the attestation later, never files it as refused. */
+#include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +22,7 @@
 
 #include "custos/attestation.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 
 #include "gwfixture.h"
@@ -282,12 +287,99 @@ static void test_config_errors_name_file_and_key(void **st)
     assert_non_null(strstr(out, "reserves_interval_seconds"));
 }
 
+/* Takes the client's tokens as fast as they come back, so the daemon finds none. */
+typedef struct drainer {
+    const char *target;
+    atomic_bool stop;
+} drainer;
+
+static void *drain_main(void *arg)
+{
+    drainer *d = arg;
+    custos_client *c = NULL;
+    custos_error err;
+    if (custos_client_new_insecure(d->target, 2000, &c, &err) != CUSTOS_OK)
+        return NULL;
+    /* An empty submission: refused, but only after it took its token. */
+    custos_submission empty;
+    memset(&empty, 0, sizeof empty);
+    custos_submit_result res;
+    while (!atomic_load(&d->stop)) {
+        if (custos_client_submit(c, &empty, &res, &err) == CUSTOS_OK)
+            break;
+        usleep(20 * 1000);
+    }
+    custos_client_free(c);
+    return NULL;
+}
+
+/* RATE_LIMITED is "not now": the daemon keeps the attestation in its spool and delivers it
+ * once the gateway takes it; nothing goes to refused/. */
+static void test_daemon_retries_rate_limited(void **st)
+{
+    (void)st;
+    uint64_t before = latest_sequence();
+    assert_int_equal(gwf_stop(&F), 0);
+    char *ini = tu_read_file(F.config_path);
+    assert_non_null(ini);
+    char limited[8192];
+    snprintf(limited, sizeof limited, "%s\n[limits]\nrate_per_second = 1\nburst = 1\n", ini);
+    free(ini);
+    tu_write_file(F.config_path, limited);
+    gwf_start(&F);
+
+    char *cfg = tu_read_file(config);
+    assert_non_null(cfg);
+    char *gw = strstr(cfg, "\"gateway\": \"");
+    assert_non_null(gw);
+    char *gw_end = strchr(gw + strlen("\"gateway\": \""), '"');
+    assert_non_null(gw_end);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s\"gateway\": \"%s%s", (int)(gw - cfg), cfg, F.target,
+             gw_end);
+    free(cfg);
+    tu_write_file(config, text);
+
+    drainer d = {.target = F.target};
+    atomic_init(&d.stop, false);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, drain_main, &d), 0);
+    start_daemon();
+    bool limited_seen = false;
+    for (int waited = 0; waited < WAIT_MS && !limited_seen; waited += 100) {
+        char *log = tu_read_file(log_path);
+        limited_seen = log != NULL && strstr(log, "cannot take it now") != NULL &&
+                       strstr(log, "RATE_LIMITED") != NULL;
+        free(log);
+        if (!limited_seen)
+            usleep(100 * 1000);
+    }
+    atomic_store(&d.stop, true);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (!limited_seen) {
+        dump_daemon_log();
+        fail_msg("the daemon never met the rate limit");
+    }
+    wait_sequence(before + 1);
+    assert_int_equal(tu_stop(&daemon_proc, SIGTERM, 10000), 0);
+    char refused[1300];
+    snprintf(refused, sizeof refused, "%s/refused", spool);
+    DIR *dir = opendir(refused);
+    assert_non_null(dir);
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            fail_msg("%s/%s: a rate-limited attestation was filed as refused", refused,
+                     e->d_name);
+    closedir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_daemon_spools_and_delivers_in_order),
         cmocka_unit_test(test_daemon_submits_reserves),
         cmocka_unit_test(test_config_errors_name_file_and_key),
+        cmocka_unit_test(test_daemon_retries_rate_limited),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -237,13 +237,13 @@ static void test_hsm_signature_verifies_with_ethers_and_gateway(void **state)
     snprintf(line, sizeof line, "recovered1 %s\n", F.keys[GWF_KEY_AGENT].hex);
     assert_non_null(strstr(out, line));
 
-    custos_submit_result res;
-    gwf_submit(&F, &s, &res);
-    if (res.grpc_status != 0)
-        fail_msg("refused: %s", res.detail);
-    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
-    assert_int_equal(res.signatures, 2);
-    assert_memory_equal(res.digest, digest, 32);
+    gwf_answer res;
+    gwf_submit_answer(&F, &s, &res);
+    if (res.rc != CUSTOS_OK)
+        fail_msg("refused: %s", res.err.message);
+    assert_int_equal(res.res.state, CUSTOS_STATE_ACCEPTED);
+    assert_int_equal(res.res.signatures, 2);
+    assert_memory_equal(res.res.digest, digest, 32);
     custos_submission_clear(&s);
 }
 

@@ -47,14 +47,14 @@ static void accept_records(size_t n)
 {
     for (size_t i = 1; i <= n; i++) {
         custos_submission s;
-        custos_submit_result res;
+        gwf_answer res;
         gwf_make(&F, &s, "CHAIN-1", i, 1000 + i);
         gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
         gwf_sign(&F, &s, GWF_KEY_AGENT);
-        gwf_submit(&F, &s, &res);
+        gwf_submit_answer(&F, &s, &res);
         custos_submission_clear(&s);
-        if (res.state != CUSTOS_STATE_ACCEPTED)
-            fail_msg("record %zu not accepted: %s", i, res.detail);
+        if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+            fail_msg("record %zu not accepted: %s", i, res.err.message);
     }
 }
 
@@ -197,7 +197,7 @@ static void test_log_from_before_the_chain_is_linked(void **state)
     gwf_make(&F, &s, "CHAIN-2", 1, 5);
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
-    gwf_submit(&F, &s, &res);
+    assert_int_equal(gwf_submit(&F, &s, &res, &err), CUSTOS_OK);
     custos_submission_clear(&s);
     assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
     assert_chain_consistent(N_RECORDS + 1);
@@ -223,7 +223,7 @@ static void test_kept_head_exposes_truncation(void **state)
     gwf_make(&F, &s, "CHAIN-3", 1, 7);
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
-    gwf_submit(&F, &s, &res);
+    assert_int_equal(gwf_submit(&F, &s, &res, &err), CUSTOS_OK);
     custos_submission_clear(&s);
     assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
     char out[4096];

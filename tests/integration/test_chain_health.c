@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "anvil.h"
 #include "gwfixture.h"
@@ -91,7 +92,7 @@ static void test_health_follows_the_node(void **state)
     F.port = tu_gateway_start(&F.proc, F.config_path, F.dir);
     snprintf(F.target, sizeof F.target, "127.0.0.1:%d", F.port);
     custos_error err;
-    assert_int_equal(custos_client_new(F.target, 5000, &F.client, &err), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(F.target, 5000, &F.client, &err), CUSTOS_OK);
 
     wait_health(F.client, false);
     char path[1200];

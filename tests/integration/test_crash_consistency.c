@@ -103,25 +103,22 @@ static void *worker_main(void *arg)
     worker *w = arg;
     custos_client *c = NULL;
     custos_error err;
-    if (custos_client_new(w->target, 5000, &c, &err) != CUSTOS_OK) {
-        snprintf(w->error, sizeof w->error, "custos_client_new: %s", err.message);
+    if (custos_client_new_insecure(w->target, 5000, &c, &err) != CUSTOS_OK) {
+        snprintf(w->error, sizeof w->error, "custos_client_new_insecure: %s", err.message);
         return NULL;
     }
     for (; w->done < BATCH; w->done++) {
         custos_submit_result *r = &w->res[w->done];
-        if (custos_client_submit(c, &w->subs[w->done], r, &err) != CUSTOS_OK) {
+        custos_rc rc = custos_client_submit(c, &w->subs[w->done], r, &err);
+        /* The kill: the call could not complete, or ended with a transport status. */
+        if (rc == CUSTOS_ERR_UNAVAILABLE) {
             w->lost = true;
             break;
         }
-        /* A kill can also surface as a completed call with a transport status. */
-        if (r->grpc_status == 14 /* UNAVAILABLE */ || r->grpc_status == 4 /* DEADLINE */) {
-            w->lost = true;
-            break;
-        }
-        if (r->grpc_status != 0 || r->state != CUSTOS_STATE_ACCEPTED || r->duplicate) {
-            snprintf(w->error, sizeof w->error, "seq %llu: grpc %d, %s, state %d: %s",
-                     (unsigned long long)w->subs[w->done].att.sequence, r->grpc_status,
-                     custos_reason_name(r->reason), (int)r->state, r->detail);
+        if (rc != CUSTOS_OK || r->state != CUSTOS_STATE_ACCEPTED || r->duplicate) {
+            snprintf(w->error, sizeof w->error, "seq %llu: %s, state %d: %s",
+                     (unsigned long long)w->subs[w->done].att.sequence, custos_rc_name(rc),
+                     (int)r->state, err.message);
             break;
         }
     }
@@ -341,11 +338,10 @@ static void test_replay_state_after_kills(void **state)
             if (keep[k] == NULL)
                 continue;
             custos_submit_result r;
-            gwf_submit(&F, keep[k], &r);
-            if (r.grpc_status != 0)
-                fail_msg("resending seq %llu: %s: %s",
-                         (unsigned long long)keep[k]->att.sequence,
-                         custos_reason_name(r.reason), r.detail);
+            custos_error err;
+            if (gwf_submit(&F, keep[k], &r, &err) != CUSTOS_OK)
+                fail_msg("resending seq %llu: %s", (unsigned long long)keep[k]->att.sequence,
+                         err.message);
             assert_int_equal(r.state, CUSTOS_STATE_ACCEPTED);
             assert_true(r.duplicate);
 
@@ -355,9 +351,9 @@ static void test_replay_state_after_kills(void **state)
             gwf_make(&F, &other, ref, keep[k]->att.sequence, 424242);
             gwf_sign(&F, &other, GWF_KEY_CUSTODIAN);
             gwf_sign(&F, &other, GWF_KEY_AGENT);
-            gwf_submit(&F, &other, &r);
+            assert_int_equal(gwf_submit(&F, &other, &r, &err), CUSTOS_ERR_REFUSED);
             custos_submission_clear(&other);
-            assert_int_equal(r.reason, CUSTOS_REASON_REPLAY);
+            assert_int_equal(err.reason, CUSTOS_REASON_REPLAY);
             checked++;
         }
     }
@@ -370,9 +366,9 @@ static void test_replay_state_after_kills(void **state)
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
     custos_submit_result r;
-    gwf_submit(&F, &s, &r);
+    custos_error err;
+    assert_int_equal(gwf_submit(&F, &s, &r, &err), CUSTOS_OK);
     custos_submission_clear(&s);
-    assert_int_equal(r.grpc_status, 0);
     assert_int_equal(r.state, CUSTOS_STATE_ACCEPTED);
     for (size_t t = 0; t < N_THREADS; t++) {
         custos_submission_clear(&first_sub[t]);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keccak.h"
 #include "anvil.h"
 #include "testutil.h"

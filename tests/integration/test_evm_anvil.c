@@ -23,6 +23,7 @@
 
 #include "anvil.h"
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"

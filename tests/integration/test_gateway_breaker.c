@@ -58,23 +58,23 @@ static int teardown(void **state)
 }
 
 static void submit(uint64_t sequence, uint64_t usd, const gwf_key_id *keys, size_t n,
-                   custos_submit_result *res, uint8_t account[32])
+                   gwf_answer *res, uint8_t account[CUSTOS_HASH_LEN])
 {
     custos_submission s;
     gwf_make(&F, &s, REF, sequence, usd);
     gwf_set_times(&s, AS_OF, AS_OF + 3600);
     for (size_t i = 0; i < n; i++)
         gwf_sign(&F, &s, keys[i]);
-    memcpy(account, s.att.account, 32);
-    gwf_submit(&F, &s, res);
+    memcpy(account, s.att.account, CUSTOS_HASH_LEN);
+    gwf_submit_answer(&F, &s, res);
     custos_submission_clear(&s);
 }
 
-static void expect_state(const custos_submit_result *res, custos_state state, const char *what)
+static void expect_state(const gwf_answer *a, custos_state state, const char *what)
 {
-    if (res->grpc_status != 0 || res->state != state)
-        fail_msg("%s: status %d state %d: %s", what, res->grpc_status, (int)res->state,
-                 res->detail);
+    if (a->rc != CUSTOS_OK || a->res.state != state)
+        fail_msg("%s: %s state %d: %s", what, custos_rc_name(a->rc), (int)a->res.state,
+                 a->err.message);
 }
 
 static uint64_t latest_sequence(const uint8_t account[32])
@@ -93,16 +93,16 @@ static void test_breaker_end_to_end(void **state)
     static const gwf_key_id quorum[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
     static const gwf_key_id third[] = {GWF_KEY_ADMIN};
     uint8_t account[32];
-    custos_submit_result res;
+    gwf_answer res;
     AS_OF = gwf_now() - 60;
 
     submit(1, 1000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_ACCEPTED, "first valuation");
-    assert_int_equal(res.cursor, 1);
+    assert_int_equal(res.res.cursor, 1);
 
     submit(2, 2000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_HELD, "a rise of 100%");
-    assert_int_equal(res.cursor, 0);
+    assert_int_equal(res.res.cursor, 0);
     size_t count = 0;
     assert_int_equal(gwf_watch_head(&F, 0, 300, &count), 1);
     assert_int_equal(count, 1);
@@ -116,8 +116,7 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(held[0].state, CUSTOS_STATE_HELD);
     assert_int_equal(held[0].sub.att.sequence, 2);
-    custos_record_clear(&held[0]);
-    free(held);
+    custos_record_list_free(held, n);
     char out[65536];
     const char *cli[] = {CUSTOS_CLI_BIN, "held", "--gateway", F.target, "--insecure", NULL};
     int rc = tu_run(cli, out, sizeof out, 0);
@@ -127,28 +126,28 @@ static void test_breaker_end_to_end(void **state)
     /* The same attestation again is a duplicate; a third signer publishes it. */
     submit(2, 2000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_HELD, "the held one again");
-    assert_true(res.duplicate);
+    assert_true(res.res.duplicate);
     submit(2, 2000000, third, 1, &res, account);
     expect_state(&res, CUSTOS_STATE_ACCEPTED, "cosigned to the release quorum");
-    assert_int_equal(res.cursor, 2);
-    assert_int_equal(res.signatures, 3);
+    assert_int_equal(res.res.cursor, 2);
+    assert_int_equal(res.res.signatures, 3);
     assert_int_equal(gwf_watch_head(&F, 1, 300, &count), 2);
     assert_int_equal(count, 1);
     assert_int_equal(latest_sequence(account), 2);
     assert_int_equal(custos_client_list_held(F.client, NULL, &held, &n, &err), CUSTOS_OK);
     assert_int_equal(n, 0);
-    free(held);
+    custos_record_list_free(held, n);
 
     /* Another rise is held; a fall supersedes it and flows. */
     submit(3, 9000000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_HELD, "a second rise");
     submit(4, 1500000, quorum, 2, &res, account);
     expect_state(&res, CUSTOS_STATE_ACCEPTED, "a fall");
-    assert_int_equal(res.cursor, 3);
+    assert_int_equal(res.res.cursor, 3);
     submit(3, 9000000, third, 1, &res, account);
-    if (res.grpc_status == 0)
-        fail_msg("a superseded rise was answered state %d", (int)res.state);
-    assert_non_null(strstr(res.detail, "superseded"));
+    if (res.rc == CUSTOS_OK)
+        fail_msg("a superseded rise was answered state %d", (int)res.res.state);
+    assert_non_null(strstr(res.err.message, "superseded"));
     assert_int_equal(gwf_watch_head(&F, 0, 300, &count), 3);
     assert_int_equal(count, 3);
 }

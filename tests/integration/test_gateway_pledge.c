@@ -24,8 +24,6 @@
 
 #define REF "PLEDGE-GW-1"
 #define OUT_CAP 65536
-/* GRPC_STATUS_FAILED_PRECONDITION; spelled out to keep gRPC headers out of the test. */
-#define GRPC_FAILED_PRECONDITION 9
 
 static gwf F;
 
@@ -47,7 +45,7 @@ static int teardown(void **state)
 }
 
 /* kind to lender 0x<lender>..., signed by the feed's quorum (custodian and agent). */
-static void submit(uint64_t sequence, uint8_t kind, uint8_t lender, custos_submit_result *res)
+static void submit(uint64_t sequence, uint8_t kind, uint8_t lender, gwf_answer *a)
 {
     custos_submission s;
     gwf_make(&F, &s, REF, sequence, kind == CUSTOS_KIND_VALUATION ? 1000000 : 0);
@@ -63,27 +61,25 @@ static void submit(uint64_t sequence, uint8_t kind, uint8_t lender, custos_submi
     s.att.kind = kind;
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
-    gwf_submit(&F, &s, res);
+    gwf_submit_answer(&F, &s, a);
     custos_submission_clear(&s);
 }
 
-static void expect_accepted(const custos_submit_result *res)
+static void expect_accepted(const gwf_answer *a)
 {
-    if (res->grpc_status != 0 || res->state != CUSTOS_STATE_ACCEPTED || res->duplicate) {
+    if (a->rc != CUSTOS_OK || a->res.state != CUSTOS_STATE_ACCEPTED || a->res.duplicate) {
         gwf_dump_log(&F);
-        fail_msg("want a new ACCEPTED; got status %d reason %s state %d: %s", res->grpc_status,
-                 custos_reason_name(res->reason), (int)res->state, res->detail);
+        fail_msg("want a new ACCEPTED; got %s state %d: %s", custos_rc_name(a->rc),
+                 (int)a->res.state, a->err.message);
     }
 }
 
-static void expect_pledged_elsewhere(const custos_submit_result *res, const char *holder)
+static void expect_pledged_elsewhere(const gwf_answer *a, const char *holder)
 {
-    if (res->grpc_status != GRPC_FAILED_PRECONDITION ||
-        res->reason != CUSTOS_REASON_PLEDGED_ELSEWHERE)
-        fail_msg("want PLEDGED_ELSEWHERE; got status %d reason %s: %s", res->grpc_status,
-                 custos_reason_name(res->reason), res->detail);
-    if (strstr(res->detail, holder) == NULL)
-        fail_msg("the detail does not name the current lender %s: %s", holder, res->detail);
+    if (a->rc != CUSTOS_ERR_REFUSED || a->err.reason != CUSTOS_REASON_PLEDGED_ELSEWHERE)
+        fail_msg("want PLEDGED_ELSEWHERE; got %s: %s", custos_rc_name(a->rc), a->err.message);
+    if (strstr(a->err.message, holder) == NULL)
+        fail_msg("the detail does not name the current lender %s: %s", holder, a->err.message);
 }
 
 /* `custos get-latest` for the account: its cursor and the beneficiary it prints. */
@@ -120,10 +116,10 @@ static void test_one_lender_end_to_end(void **state)
     char a_hex[CUSTOS_ADDRESS_HEX_LEN], ben[128];
     custos_address_to_hex(a, a_hex);
 
-    custos_submit_result res;
+    gwf_answer res;
     submit(1, CUSTOS_KIND_VALUATION, 0xaa, &res);
     expect_accepted(&res);
-    uint64_t pledged_at = res.cursor;
+    uint64_t pledged_at = res.res.cursor;
 
     submit(2, CUSTOS_KIND_VALUATION, 0xbb, &res);
     expect_pledged_elsewhere(&res, a_hex);
@@ -149,7 +145,7 @@ static void test_one_lender_end_to_end(void **state)
     expect_accepted(&res);
     submit(4, CUSTOS_KIND_VALUATION, 0xbb, &res);
     expect_accepted(&res);
-    uint64_t moved_at = res.cursor;
+    uint64_t moved_at = res.res.cursor;
     uint8_t b[CUSTOS_ADDRESS_LEN];
     char b_hex[CUSTOS_ADDRESS_HEX_LEN];
     memset(b, 0xbb, sizeof b);

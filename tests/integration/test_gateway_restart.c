@@ -61,11 +61,12 @@ static void account_ref(size_t a, char *out, size_t cap)
     snprintf(out, cap, "RESTART-%zu", a);
 }
 
-static void assert_accepted(const custos_submit_result *r)
+/* Submits s, which must be ACCEPTED. */
+static void submit_accepted(const custos_submission *s, custos_submit_result *r)
 {
-    if (r->grpc_status != 0 || r->reason != CUSTOS_REASON_NONE)
-        fail_msg("refused: grpc %d, %s: %s", r->grpc_status, custos_reason_name(r->reason),
-                 r->detail);
+    custos_error err;
+    if (gwf_submit(&F, s, r, &err) != CUSTOS_OK)
+        fail_msg("refused: %s", err.message);
     assert_int_equal(r->state, CUSTOS_STATE_ACCEPTED);
 }
 
@@ -84,8 +85,7 @@ static void test_submit_before_restart(void **state)
             gwf_sign(&F, &s, pair[0]);
             gwf_sign(&F, &s, pair[1]);
             custos_submit_result r;
-            gwf_submit(&F, &s, &r);
-            assert_accepted(&r);
+            submit_accepted(&s, &r);
             assert_false(r.duplicate);
             assert_true(r.cursor > last_cursor);
             last_cursor = r.cursor;
@@ -109,8 +109,8 @@ static void test_submit_before_restart(void **state)
     gwf_make(&F, &pending_sub, PENDING_REF, 1, 777);
     gwf_sign(&F, &pending_sub, GWF_KEY_CUSTODIAN);
     custos_submit_result r;
-    gwf_submit(&F, &pending_sub, &r);
-    assert_int_equal(r.grpc_status, 0);
+    custos_error err;
+    assert_int_equal(gwf_submit(&F, &pending_sub, &r, &err), CUSTOS_OK);
     assert_int_equal(r.state, CUSTOS_STATE_PENDING);
     assert_int_equal(r.signatures, 1);
 }
@@ -210,15 +210,14 @@ static void test_replay_state_after_restart(void **state)
     gwf_sign(&F, &other, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &other, GWF_KEY_AGENT);
     custos_submit_result r;
-    gwf_submit(&F, &other, &r);
+    custos_error err;
+    assert_int_equal(gwf_submit(&F, &other, &r, &err), CUSTOS_ERR_REFUSED);
     custos_submission_clear(&other);
-    assert_int_equal(r.reason, CUSTOS_REASON_REPLAY);
-    assert_int_equal(r.grpc_status, custos_reason_grpc_status(CUSTOS_REASON_REPLAY));
-    assert_true(r.detail[0] != '\0');
+    assert_int_equal(err.reason, CUSTOS_REASON_REPLAY);
+    assert_non_null(strstr(err.message, "(reason REPLAY)"));
 
     /* The very attestation acknowledged back then: an idempotent success. */
-    gwf_submit(&F, &old_sub, &r);
-    assert_accepted(&r);
+    submit_accepted(&old_sub, &r);
     assert_true(r.duplicate);
     assert_memory_equal(r.digest, acked[old_idx].digest, 32);
     assert_int_equal(r.cursor, acked[old_idx].cursor);
@@ -226,7 +225,6 @@ static void test_replay_state_after_restart(void **state)
     /* Neither changed the account's latest. */
     custos_record rec;
     memset(&rec, 0, sizeof rec);
-    custos_error err;
     assert_int_equal(custos_client_get_latest(F.client, old_sub.att.account, &rec, &err),
                      CUSTOS_OK);
     assert_int_equal(rec.sub.att.sequence, N_SEQ);
@@ -242,8 +240,7 @@ static void test_pending_survives_restart(void **state)
     gwf_clear_sigs(&pending_sub);
     gwf_sign(&F, &pending_sub, GWF_KEY_AGENT);
     custos_submit_result r;
-    gwf_submit(&F, &pending_sub, &r);
-    assert_accepted(&r);
+    submit_accepted(&pending_sub, &r);
     assert_int_equal(r.signatures, 2);
     assert_memory_equal(r.digest, digest, 32);
     assert_true(r.cursor > acked[N_TOTAL - 1].cursor);
@@ -258,9 +255,8 @@ static void test_new_work_after_restart(void **state)
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
     custos_submit_result r;
-    gwf_submit(&F, &s, &r);
+    submit_accepted(&s, &r);
     custos_submission_clear(&s);
-    assert_accepted(&r);
     assert_false(r.duplicate);
     /* Cursors keep growing: none reused after the restart. */
     assert_true(r.cursor > acked[N_TOTAL - 1].cursor);
@@ -281,10 +277,9 @@ static void test_sigkill_keeps_acknowledged(void **state)
         gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
         gwf_sign(&F, &s, GWF_KEY_AGENT);
         custos_submit_result r;
-        gwf_submit(&F, &s, &r);
+        submit_accepted(&s, &r);
         gwf_digest(&s, digests[seq - 1]);
         custos_submission_clear(&s);
-        assert_accepted(&r);
         cursors[seq - 1] = r.cursor;
     }
     custos_client_free(F.client);

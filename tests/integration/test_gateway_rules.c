@@ -17,11 +17,9 @@
 #include "custos/sig.h"
 
 #include "gwfixture.h"
+#include "pb_status.h"
 
 static gwf F;
-
-/* GRPC_STATUS_OK; spelled out to keep gRPC headers out of the test. */
-#define GRPC_OK 0
 
 static int group_setup(void **state)
 {
@@ -119,11 +117,12 @@ static void sign_all(custos_submission *s, const gwf_key_id *keys, size_t n)
         gwf_sign(&F, s, keys[i]);
 }
 
-static void assert_ok(const custos_submit_result *r, custos_state state)
+/* Submits s, which the gateway must take in state. */
+static void submit_ok(const custos_submission *s, custos_submit_result *r, custos_state state)
 {
-    if (r->grpc_status != GRPC_OK || r->reason != CUSTOS_REASON_NONE)
-        fail_msg("refused: grpc %d, %s: %s", r->grpc_status, custos_reason_name(r->reason),
-                 r->detail);
+    custos_error err;
+    if (gwf_submit(&F, s, r, &err) != CUSTOS_OK)
+        fail_msg("refused: %s", err.message);
     assert_int_equal(r->state, state);
 }
 
@@ -154,7 +153,7 @@ static void test_list_signers(void **state)
         if (!found)
             fail_msg("signer %s missing from ListSigners", F.keys[k].hex);
     }
-    free(list);
+    custos_signer_list_free(list, n);
 }
 
 static void test_accept(void **state)
@@ -167,8 +166,7 @@ static void test_accept(void **state)
     uint8_t digest[32];
     gwf_digest(&accepted_sub, digest);
 
-    gwf_submit(&F, &accepted_sub, &accepted_res);
-    assert_ok(&accepted_res, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&accepted_sub, &accepted_res, CUSTOS_STATE_ACCEPTED);
     assert_false(accepted_res.duplicate);
     assert_memory_equal(accepted_res.digest, digest, 32);
     assert_int_equal(accepted_res.signatures, 2);
@@ -195,8 +193,7 @@ static void test_duplicate_is_idempotent(void **state)
     assert_true(accepted_res.cursor > 0); /* set by test_accept */
     uint64_t before = head();
     custos_submit_result res;
-    gwf_submit(&F, &accepted_sub, &res);
-    assert_ok(&res, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&accepted_sub, &res, CUSTOS_STATE_ACCEPTED);
     assert_true(res.duplicate);
     assert_int_equal(res.cursor, accepted_res.cursor);
     assert_memory_equal(res.digest, accepted_res.digest, 32);
@@ -218,8 +215,7 @@ static void test_quorum_by_cosignature(void **state)
     gwf_make(&F, &s, "RULES-COSIGN", 1, 2500000);
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     custos_submit_result r1;
-    gwf_submit(&F, &s, &r1);
-    assert_ok(&r1, CUSTOS_STATE_PENDING);
+    submit_ok(&s, &r1, CUSTOS_STATE_PENDING);
     assert_false(r1.duplicate);
     assert_int_equal(r1.signatures, 1);
     assert_int_equal(r1.threshold, GWF_THRESHOLD);
@@ -233,8 +229,7 @@ static void test_quorum_by_cosignature(void **state)
     gwf_clear_sigs(&s);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
     custos_submit_result r2;
-    gwf_submit(&F, &s, &r2);
-    assert_ok(&r2, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&s, &r2, CUSTOS_STATE_ACCEPTED);
     assert_int_equal(r2.signatures, 2);
     assert_int_equal(r2.threshold, GWF_THRESHOLD);
     assert_memory_equal(r2.digest, r1.digest, 32);
@@ -259,9 +254,8 @@ static void test_distinct_roles_required(void **state)
     const gwf_key_id two_custodians[] = {GWF_KEY_CUSTODIAN, GWF_KEY_CUSTODIAN2};
     sign_all(&s, two_custodians, 2);
     custos_submit_result r1;
-    gwf_submit(&F, &s, &r1);
     /* Two signers but one role: still waiting. */
-    assert_ok(&r1, CUSTOS_STATE_PENDING);
+    submit_ok(&s, &r1, CUSTOS_STATE_PENDING);
     assert_int_equal(r1.cursor, 0);
     custos_record rec;
     assert_int_equal(get_latest("RULES-ROLES", &rec), CUSTOS_ERR_NOT_FOUND);
@@ -271,8 +265,7 @@ static void test_distinct_roles_required(void **state)
     gwf_clear_sigs(&s);
     gwf_sign(&F, &s, GWF_KEY_ADMIN);
     custos_submit_result r2;
-    gwf_submit(&F, &s, &r2);
-    assert_ok(&r2, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&s, &r2, CUSTOS_STATE_ACCEPTED);
     assert_true(r2.cursor > before);
     assert_int_equal(get_latest("RULES-ROLES", &rec), CUSTOS_OK);
     assert_int_equal(rec.cursor, r2.cursor);
@@ -289,8 +282,7 @@ static void test_freeze_by_custodian_alone(void **state)
     gwf_make(&F, &v, "RULES-FREEZE", 1, 400000);
     sign_all(&v, PAIR, 2);
     custos_submit_result rv;
-    gwf_submit(&F, &v, &rv);
-    assert_ok(&rv, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&v, &rv, CUSTOS_STATE_ACCEPTED);
 
     /* The freeze voids the value: no positions, zero values, one signature. */
     custos_submission fz;
@@ -302,8 +294,7 @@ static void test_freeze_by_custodian_alone(void **state)
     memset(fz.att.positions_root, 0, sizeof fz.att.positions_root);
     gwf_sign(&F, &fz, GWF_KEY_CUSTODIAN);
     custos_submit_result rf;
-    gwf_submit(&F, &fz, &rf);
-    assert_ok(&rf, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&fz, &rf, CUSTOS_STATE_ACCEPTED);
     assert_int_equal(rf.signatures, 1);
     assert_true(rf.cursor > rv.cursor);
 
@@ -341,11 +332,12 @@ static void test_freshness_limits_inclusive(void **state)
         gwf_set_times(&s, as_of, as_of + (uint64_t)cases[i].ttl);
         sign_all(&s, PAIR, 2);
         custos_submit_result r;
-        gwf_submit(&F, &s, &r);
+        custos_error err;
+        custos_rc rc = gwf_submit(&F, &s, &r, &err);
         custos_submission_clear(&s);
-        if (r.grpc_status != GRPC_OK || r.state != CUSTOS_STATE_ACCEPTED)
-            fail_msg("%s: want ACCEPTED, got grpc %d %s: %s", cases[i].ref, r.grpc_status,
-                     custos_reason_name(r.reason), r.detail);
+        if (rc != CUSTOS_OK || r.state != CUSTOS_STATE_ACCEPTED)
+            fail_msg("%s: want ACCEPTED, got %s state %d: %s", cases[i].ref, custos_rc_name(rc),
+                     (int)r.state, err.message);
     }
 }
 
@@ -650,8 +642,7 @@ static void test_refusals_change_nothing(void **state)
     gwf_make(&F, &base, REFUSE_REF, BASE_SEQ, 5000000);
     sign_all(&base, PAIR, 2);
     custos_submit_result rb;
-    gwf_submit(&F, &base, &rb);
-    assert_ok(&rb, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&base, &rb, CUSTOS_STATE_ACCEPTED);
     custos_submission_clear(&base);
 
     custos_error err;
@@ -671,36 +662,52 @@ static void test_refusals_change_nothing(void **state)
         assert_int_equal(get_latest(REFUSE_REF, &before), CUSTOS_OK);
         uint64_t head_before = head();
 
-        int status;
-        custos_reason reason;
-        char detail[256];
+        /* On the wire: the status and custos-reason trailer of the table in pb_status.c.
+         * Through custos_client_submit (rows it can express): the client's rule, a
+         * refusal (NOT_FOUND for an unknown feed) with the reason and the detail. */
+        bool ok = true;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        custos_rc rc = CUSTOS_ERR_REFUSED;
+        custos_error err_client;
+        custos_error_clear(&err_client);
         if (row->build != NULL) {
             custos_submission s;
             row->build(&s, &c);
             custos_submit_result r;
-            gwf_submit(&F, &s, &r);
+            rc = gwf_submit(&F, &s, &r, &err_client);
+            gwf_pb *p = gwf_pb_new(&s);
+            gwf_pb_pack_request(p, 0, &buf, &len);
+            gwf_pb_free(p);
             custos_submission_clear(&s);
-            status = r.grpc_status;
-            reason = r.reason;
-            snprintf(detail, sizeof detail, "%s", r.detail);
         } else {
-            uint8_t *buf = NULL;
-            size_t len = 0;
             row->build_raw(&c, &buf, &len);
-            gwf_raw_result r;
-            gwf_raw_call(&F, "/custos.v1.AttestationGateway/Submit", buf, len, &r);
-            free(buf);
-            status = r.grpc_status;
-            reason = custos_reason_from_name(r.reason);
-            snprintf(detail, sizeof detail, "%s", r.details);
         }
+        gwf_raw_result raw;
+        gwf_raw_call(&F, "/custos.v1.AttestationGateway/Submit", buf, len, &raw);
+        free(buf);
 
-        bool ok = true;
-        int want_status = custos_reason_grpc_status(row->reason);
-        if (status != want_status || reason != row->reason || detail[0] == '\0') {
+        int want_status = (int)pb_reason_status(row->reason);
+        if (raw.grpc_status != want_status ||
+            custos_reason_from_name(raw.reason) != row->reason || raw.details[0] == '\0') {
             print_error("row %zu (%s): want %s/grpc %d with a detail; got %s/grpc %d \"%s\"\n",
-                        i, row->name, custos_reason_name(row->reason), want_status,
-                        custos_reason_name(reason), status, detail);
+                        i, row->name, custos_reason_name(row->reason), want_status, raw.reason,
+                        raw.grpc_status, raw.details);
+            ok = false;
+        }
+        custos_rc want_rc = row->reason == CUSTOS_REASON_UNKNOWN_FEED ? CUSTOS_ERR_NOT_FOUND
+                                                                     : CUSTOS_ERR_REFUSED;
+        char want_prefix[128], want_reason[64];
+        snprintf(want_prefix, sizeof want_prefix, "gateway %s: Submit: ", F.target);
+        snprintf(want_reason, sizeof want_reason, " (reason %s)",
+                 custos_reason_name(row->reason));
+        if (row->build != NULL &&
+            (rc != want_rc || err_client.reason != row->reason ||
+             strncmp(err_client.message, want_prefix, strlen(want_prefix)) != 0 ||
+             strstr(err_client.message, want_reason) == NULL)) {
+            print_error("row %zu (%s): the client wants %s/%s with the detail; got %s: %s\n",
+                        i, row->name, custos_rc_name(want_rc), custos_reason_name(row->reason),
+                        custos_rc_name(rc), err_client.message);
             ok = false;
         }
 
@@ -730,11 +737,11 @@ static void test_refusals_change_nothing(void **state)
             print_error("row %zu (%s): ListSigners changed\n", i, row->name);
             ok = false;
         }
-        free(signers1);
+        custos_signer_list_free(signers1, n_signers1);
         if (!ok)
             failures++;
     }
-    free(signers0);
+    custos_signer_list_free(signers0, n_signers0);
     if (failures > 0)
         fail_msg("%zu of %zu refusal rows failed (see above)", failures, n_rows);
 }
@@ -751,8 +758,7 @@ static void test_still_serving(void **state)
     gwf_make(&F, &s, REFUSE_REF, 1000, 42);
     sign_all(&s, PAIR, 2);
     custos_submit_result r;
-    gwf_submit(&F, &s, &r);
-    assert_ok(&r, CUSTOS_STATE_ACCEPTED);
+    submit_ok(&s, &r, CUSTOS_STATE_ACCEPTED);
     custos_submission_clear(&s);
 }
 

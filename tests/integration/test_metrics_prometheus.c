@@ -121,11 +121,12 @@ static int group_teardown(void **state)
 
 static void submit(custos_submission *s, custos_reason want_reason, custos_state want_state)
 {
-    custos_submit_result res;
-    gwf_submit(&F, s, &res);
-    if (res.reason != want_reason || (want_reason == CUSTOS_REASON_NONE && res.state != want_state))
-        fail_msg("submission answered %s (%s), state %d", custos_reason_name(res.reason),
-                 res.detail, res.state);
+    gwf_answer a;
+    gwf_submit_answer(&F, s, &a);
+    if (a.err.reason != want_reason ||
+        (want_reason == CUSTOS_REASON_NONE && (a.rc != CUSTOS_OK || a.res.state != want_state)))
+        fail_msg("submission answered %s (%s), state %d", custos_reason_name(a.err.reason),
+                 a.err.message, a.res.state);
     custos_submission_clear(s);
 }
 

@@ -17,6 +17,7 @@
 
 #include "custos/attestation.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reason.h"
 
@@ -54,10 +55,10 @@ static void submit_accepted(custos_submission *s)
 {
     gwf_sign(&F, s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, s, GWF_KEY_AGENT);
-    custos_submit_result res;
-    gwf_submit(&F, s, &res);
-    if (res.grpc_status != GRPC_STATUS_OK || res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("submit: status %d: %s", res.grpc_status, res.detail);
+    gwf_answer res;
+    gwf_submit_answer(&F, s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("submit: %s: %s", custos_rc_name(res.rc), res.err.message);
 }
 
 static int group_setup(void **state)
@@ -274,7 +275,8 @@ static void test_insecure_gateway_refuses_by_default(void **state)
     gwf_sign(&g, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&g, &s, GWF_KEY_AGENT);
     custos_submit_result res;
-    gwf_submit(&g, &s, &res);
+    custos_error serr;
+    assert_int_equal(gwf_submit(&g, &s, &res, &serr), CUSTOS_OK);
     assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
     custos_position_proof *p = malloc(sizeof *p);
     assert_non_null(p);

@@ -27,6 +27,7 @@
 
 #include "anvil.h"
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
@@ -203,21 +204,23 @@ static uint64_t submit_cosigned(const char *ref, uint64_t seq, uint64_t usd,
 {
     custos_submission s;
     gwf_make(&T.gw, &s, ref, seq, usd);
-    custos_submit_result res;
+    gwf_answer res;
     gwf_sign(&T.gw, &s, GWF_KEY_CUSTODIAN);
-    gwf_submit(&T.gw, &s, &res);
-    if (res.grpc_status != 0 || res.state != CUSTOS_STATE_PENDING)
-        fail_msg("first signature: grpc %d state %d: %s", res.grpc_status, res.state, res.detail);
+    gwf_submit_answer(&T.gw, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_PENDING)
+        fail_msg("first signature: %s state %d: %s", custos_rc_name(res.rc), res.res.state,
+                 res.err.message);
     gwf_clear_sigs(&s);
     gwf_sign(&T.gw, &s, GWF_KEY_AGENT);
-    gwf_submit(&T.gw, &s, &res);
-    if (res.grpc_status != 0 || res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("cosignature: grpc %d state %d: %s", res.grpc_status, res.state, res.detail);
+    gwf_submit_answer(&T.gw, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("cosignature: %s state %d: %s", custos_rc_name(res.rc), res.res.state,
+                 res.err.message);
     if (keep != NULL)
         *keep = s;
     else
         custos_submission_clear(&s);
-    return res.cursor;
+    return res.res.cursor;
 }
 
 /* The publisher's stored fate of a record; false while it has none. */

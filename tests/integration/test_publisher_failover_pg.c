@@ -27,6 +27,7 @@
 
 #include "anvil.h"
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
@@ -210,7 +211,9 @@ static void dump_logs(void)
 static bool logged_leader(int i)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/gateway.log", T.gw[i].dir);
+    int n = snprintf(path, sizeof path, "%s/gateway.log", T.gw[i].dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        fail_msg("replica %d: log path too long", i);
     char *log = tu_read_file(path);
     bool yes = log != NULL && strstr(log, "publisher.leader") != NULL;
     free(log);
@@ -281,10 +284,11 @@ static void submit_to(int i, uint64_t seq, uint64_t usd, custos_submission *s)
     gwf_make(&T.gw[i], s, "PUB-1", seq, usd);
     gwf_sign(&T.gw[i], s, GWF_KEY_CUSTODIAN);
     gwf_sign(&T.gw[i], s, GWF_KEY_AGENT);
-    custos_submit_result r;
-    gwf_submit(&T.gw[i], s, &r);
-    if (r.grpc_status != 0 || r.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("replica %d: grpc %d state %d: %s", i, r.grpc_status, r.state, r.detail);
+    gwf_answer r;
+    gwf_submit_answer(&T.gw[i], s, &r);
+    if (r.rc != CUSTOS_OK || r.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("replica %d: %s state %d: %s", i, custos_rc_name(r.rc), r.res.state,
+                 r.err.message);
 }
 
 /* One integer from the shared database. */

@@ -28,7 +28,6 @@
 
 #include "gwfixture.h"
 
-#define GRPC_OK 0
 #define WAIT_MS 10000
 
 static gwf F;
@@ -162,31 +161,30 @@ static void run_sql(const char *sql)
 }
 
 static void submit(const char *ref, uint64_t seq, gwf_key_id a, gwf_key_id b,
-                   custos_submit_result *res)
+                   gwf_answer *res)
 {
     custos_submission s;
     gwf_make(&F, &s, ref, seq, 1000000 + seq);
     gwf_sign(&F, &s, a);
     gwf_sign(&F, &s, b);
-    gwf_submit(&F, &s, res);
+    gwf_submit_answer(&F, &s, res);
     custos_submission_clear(&s);
 }
 
-static void assert_accepted(const custos_submit_result *r)
+static void assert_accepted(const gwf_answer *r)
 {
-    if (r->grpc_status != GRPC_OK || r->state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("not accepted: grpc %d, %s: %s", r->grpc_status,
-                 custos_reason_name(r->reason), r->detail);
+    if (r->rc != CUSTOS_OK || r->res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("not accepted: %s state %d: %s", custos_rc_name(r->rc), (int)r->res.state,
+                 r->err.message);
 }
 
-static void assert_refused(const custos_submit_result *r, custos_reason reason,
-                           const char *detail)
+static void assert_refused(const gwf_answer *r, custos_reason reason, const char *detail)
 {
-    if (r->reason != reason)
-        fail_msg("got %s (%s), want %s", custos_reason_name(r->reason), r->detail,
+    if (r->rc != CUSTOS_ERR_REFUSED || r->err.reason != reason)
+        fail_msg("got %s (%s), want %s", custos_rc_name(r->rc), r->err.message,
                  custos_reason_name(reason));
-    if (detail != NULL && strstr(r->detail, detail) == NULL)
-        fail_msg("detail lacks '%s': %s", detail, r->detail);
+    if (detail != NULL && strstr(r->err.message, detail) == NULL)
+        fail_msg("detail lacks '%s': %s", detail, r->err.message);
 }
 
 /* One Watch call on its own connection for the whole test. */
@@ -229,13 +227,13 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     memset(&w, 0, sizeof w);
     w.stop_after = 3;
     custos_error err;
-    assert_int_equal(custos_client_new(F.target, 5000, &w.client, &err), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(F.target, 5000, &w.client, &err), CUSTOS_OK);
     assert_int_equal(pthread_create(&w.thread, NULL, watch_main, &w), 0);
 
-    custos_submit_result res;
+    gwf_answer res;
     submit("RELOAD-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     assert_accepted(&res);
-    wait_seen(&w, 1, res.cursor);
+    wait_seen(&w, 1, res.res.cursor);
 
     /* The valuation agent's key is replaced by a new one (the unknown test key). */
     edit_config(F.keys[GWF_KEY_AGENT].hex, F.keys[GWF_KEY_UNKNOWN].hex);
@@ -245,7 +243,7 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     assert_refused(&res, CUSTOS_REASON_UNKNOWN_SIGNER, F.keys[GWF_KEY_AGENT].hex);
     submit("RELOAD-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
     assert_accepted(&res);
-    wait_seen(&w, 2, res.cursor);
+    wait_seen(&w, 2, res.res.cursor);
 
     custos_signer_info *list = NULL;
     size_t n = 0;
@@ -255,7 +253,7 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
         has_new |= memcmp(list[i].address, F.keys[GWF_KEY_UNKNOWN].address, 20) == 0;
         has_old |= memcmp(list[i].address, F.keys[GWF_KEY_AGENT].address, 20) == 0;
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_true(has_new);
     assert_false(has_old);
 
@@ -265,7 +263,7 @@ static void test_reload_keeps_streams_and_swaps_signers(void **state)
     assert_int_equal(log_count("now in force"), 1);
     submit("RELOAD-1", 3, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
     assert_accepted(&res);
-    wait_seen(&w, 3, res.cursor);
+    wait_seen(&w, 3, res.res.cursor);
 
     /* The stream saw all three on the one call it opened before the reloads. */
     assert_int_equal(pthread_join(w.thread, NULL), 0);
@@ -303,7 +301,7 @@ static void test_reload_refused_without_audit_entry(void **state)
     sighup_and_wait("its audit entry could not be written", 1);
     assert_int_equal(log_count("now in force"), 0);
 
-    custos_submit_result res;
+    gwf_answer res;
     submit("AUDIT-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     assert_accepted(&res);
     submit("AUDIT-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_UNKNOWN, &res);
@@ -322,7 +320,7 @@ static void test_reload_refused_without_audit_entry(void **state)
 static void test_rotation_window_through_reload(void **state)
 {
     (void)state;
-    custos_submit_result res;
+    gwf_answer res;
     /* Rotate the custodian key: the second custodian key is already listed; the first
      * gets a window ending three seconds from now. */
     uint64_t end = gwf_now() + 3;
@@ -344,7 +342,7 @@ static void test_rotation_window_through_reload(void **state)
         listed = true;
         assert_int_equal(list[i].not_after, end);
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_true(listed);
 
     submit("ROTATE-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);

@@ -97,21 +97,19 @@ typedef struct racer {
     custos_client *client;
     const custos_submission *sub;
     pthread_barrier_t *start;
-    custos_submit_result res;
-    custos_rc rc;
-    custos_error err;
+    gwf_answer answer;
 } racer;
 
 static void *race_main(void *arg)
 {
     racer *r = arg;
     pthread_barrier_wait(r->start);
-    r->rc = custos_client_submit(r->client, r->sub, &r->res, &r->err);
+    r->answer.rc = custos_client_submit(r->client, r->sub, &r->answer.res, &r->answer.err);
     return NULL;
 }
 
-/* Submits subs[i] to replica i, all at once. */
-static void race(const custos_submission subs[N_REPLICAS], custos_submit_result res[N_REPLICAS])
+/* Submits subs[i] to replica i, all at once; each must answer (take it or refuse it). */
+static void race(const custos_submission subs[N_REPLICAS], gwf_answer res[N_REPLICAS])
 {
     pthread_barrier_t start;
     assert_int_equal(pthread_barrier_init(&start, NULL, N_REPLICAS), 0);
@@ -125,18 +123,18 @@ static void race(const custos_submission subs[N_REPLICAS], custos_submit_result 
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&start);
     for (int i = 0; i < N_REPLICAS; i++) {
-        if (rs[i].rc != CUSTOS_OK) {
+        if (rs[i].answer.rc != CUSTOS_OK && rs[i].answer.rc != CUSTOS_ERR_REFUSED) {
             dump_logs();
-            fail_msg("replica %d: %s (%s)", i, custos_rc_name(rs[i].rc), rs[i].err.message);
+            fail_msg("replica %d: %s (%s)", i, custos_rc_name(rs[i].answer.rc),
+                     rs[i].answer.err.message);
         }
-        res[i] = rs[i].res;
+        res[i] = rs[i].answer;
     }
 }
 
-static bool accepted(const custos_submit_result *r)
+static bool accepted(const gwf_answer *a)
 {
-    return r->grpc_status == 0 && r->reason == CUSTOS_REASON_NONE &&
-           r->state == CUSTOS_STATE_ACCEPTED;
+    return a->rc == CUSTOS_OK && a->res.state == CUSTOS_STATE_ACCEPTED;
 }
 
 static void test_race_same_sequence(void **state)
@@ -150,20 +148,20 @@ static void test_race_same_sequence(void **state)
             gwf_sign(&R[i], &subs[i], GWF_KEY_CUSTODIAN);
             gwf_sign(&R[i], &subs[i], GWF_KEY_AGENT);
         }
-        custos_submit_result res[N_REPLICAS];
+        gwf_answer res[N_REPLICAS];
         race(subs, res);
         int winners = 0, replays = 0, winner = -1;
         for (int i = 0; i < N_REPLICAS; i++) {
-            if (accepted(&res[i]) && !res[i].duplicate) {
+            if (accepted(&res[i]) && !res[i].res.duplicate) {
                 winners++;
                 winner = i;
-            } else if (res[i].reason == CUSTOS_REASON_REPLAY) {
+            } else if (res[i].rc == CUSTOS_ERR_REFUSED &&
+                       res[i].err.reason == CUSTOS_REASON_REPLAY) {
                 replays++;
             } else {
                 dump_logs();
-                fail_msg("round %llu, replica %d: grpc %d, %s: %s", (unsigned long long)round,
-                         i, res[i].grpc_status, custos_reason_name(res[i].reason),
-                         res[i].detail);
+                fail_msg("round %llu, replica %d: %s: %s", (unsigned long long)round, i,
+                         custos_rc_name(res[i].rc), res[i].err.message);
             }
         }
         if (winners != 1 || replays != N_REPLICAS - 1)
@@ -198,18 +196,17 @@ static void test_race_same_attestation(void **state)
             gwf_sign(&R[0], &subs[i], GWF_KEY_CUSTODIAN);
             gwf_sign(&R[0], &subs[i], GWF_KEY_AGENT);
         }
-        custos_submit_result res[N_REPLICAS];
+        gwf_answer res[N_REPLICAS];
         race(subs, res);
         int duplicates = 0;
         for (int i = 0; i < N_REPLICAS; i++) {
             if (!accepted(&res[i])) {
                 dump_logs();
-                fail_msg("round %llu, replica %d: grpc %d, %s: %s", (unsigned long long)round,
-                         i, res[i].grpc_status, custos_reason_name(res[i].reason),
-                         res[i].detail);
+                fail_msg("round %llu, replica %d: %s: %s", (unsigned long long)round, i,
+                         custos_rc_name(res[i].rc), res[i].err.message);
             }
-            duplicates += res[i].duplicate;
-            assert_int_equal(res[i].cursor, res[0].cursor);
+            duplicates += res[i].res.duplicate;
+            assert_int_equal(res[i].res.cursor, res[0].res.cursor);
         }
         assert_int_equal(duplicates, N_REPLICAS - 1);
         for (int i = 0; i < N_REPLICAS; i++)
@@ -223,22 +220,21 @@ static void test_quorum_across_replicas(void **state)
     custos_submission s;
     gwf_make(&R[0], &s, "SPLIT-QUORUM", 1, 700);
     gwf_sign(&R[0], &s, GWF_KEY_CUSTODIAN);
-    custos_submit_result r;
-    gwf_submit(&R[0], &s, &r);
-    assert_int_equal(r.grpc_status, 0);
-    assert_int_equal(r.state, CUSTOS_STATE_PENDING);
-    assert_int_equal(r.signatures, 1);
+    gwf_answer r;
+    gwf_submit_answer(&R[0], &s, &r);
+    assert_int_equal(r.rc, CUSTOS_OK);
+    assert_int_equal(r.res.state, CUSTOS_STATE_PENDING);
+    assert_int_equal(r.res.signatures, 1);
 
     /* The cosignature goes to the other replica, which counts the first from the store. */
     gwf_clear_sigs(&s);
     gwf_sign(&R[1], &s, GWF_KEY_AGENT);
-    gwf_submit(&R[1], &s, &r);
+    gwf_submit_answer(&R[1], &s, &r);
     if (!accepted(&r)) {
         dump_logs();
-        fail_msg("cosignature at replica 1: grpc %d, %s: %s", r.grpc_status,
-                 custos_reason_name(r.reason), r.detail);
+        fail_msg("cosignature at replica 1: %s: %s", custos_rc_name(r.rc), r.err.message);
     }
-    assert_int_equal(r.signatures, 2);
+    assert_int_equal(r.res.signatures, 2);
 
     custos_record rec;
     custos_error err;
@@ -275,7 +271,7 @@ static void *watch_main(void *arg)
 {
     watcher *w = arg;
     custos_client *c = NULL;
-    w->rc = custos_client_new(w->target, 30000, &c, &w->err);
+    w->rc = custos_client_new_insecure(w->target, 30000, &c, &w->err);
     if (w->rc == CUSTOS_OK)
         w->rc = custos_client_watch(c, w->after, 10000, watch_cb, w, &w->err);
     custos_client_free(c);
@@ -288,7 +284,7 @@ typedef struct loader {
     custos_client *client;
     int id;
     int refused;
-    custos_submit_result last_bad;
+    gwf_answer last_bad;
 } loader;
 
 static void *load_main(void *arg)
@@ -301,9 +297,10 @@ static void *load_main(void *arg)
         gwf_make(l->f, &s, ref, 1, 100 + (uint64_t)k);
         gwf_sign(l->f, &s, GWF_KEY_CUSTODIAN);
         gwf_sign(l->f, &s, GWF_KEY_AGENT);
-        custos_submit_result r;
-        custos_error err;
-        if (custos_client_submit(l->client, &s, &r, &err) != CUSTOS_OK || !accepted(&r)) {
+        gwf_answer r;
+        custos_error_clear(&r.err);
+        r.rc = custos_client_submit(l->client, &s, &r.res, &r.err);
+        if (!accepted(&r)) {
             l->refused++;
             l->last_bad = r;
         }
@@ -333,7 +330,8 @@ static void test_watch_same_order(void **state)
     for (int i = 0; i < LOAD_THREADS; i++) {
         custos_error err;
         gwf *f = &R[i % N_REPLICAS];
-        assert_int_equal(custos_client_new(f->target, 10000, &clients[i], &err), CUSTOS_OK);
+        assert_int_equal(custos_client_new_insecure(f->target, 10000, &clients[i], &err),
+                         CUSTOS_OK);
         ls[i] = (loader){.f = f, .client = clients[i], .id = i};
         assert_int_equal(pthread_create(&lt[i], NULL, load_main, &ls[i]), 0);
     }
@@ -346,9 +344,9 @@ static void test_watch_same_order(void **state)
 
     for (int i = 0; i < LOAD_THREADS; i++)
         if (ls[i].refused != 0)
-            fail_msg("loader %d: %d submissions not accepted (last: grpc %d, %s: %s)", i,
-                     ls[i].refused, ls[i].last_bad.grpc_status,
-                     custos_reason_name(ls[i].last_bad.reason), ls[i].last_bad.detail);
+            fail_msg("loader %d: %d submissions not accepted (last: %s: %s)", i,
+                     ls[i].refused, custos_rc_name(ls[i].last_bad.rc),
+                     ls[i].last_bad.err.message);
     for (int i = 0; i < N_REPLICAS; i++) {
         if (ws[i].rc != CUSTOS_OK)
             fail_msg("Watch at replica %d: %s (%s)", i, custos_rc_name(ws[i].rc),

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/reason.h"
 #include "custos/reserves.h"

@@ -84,11 +84,12 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static void assert_accepted(const custos_submit_result *r)
+/* Submits s, which must be ACCEPTED. */
+static void submit_accepted(const custos_submission *s, custos_submit_result *r)
 {
-    if (r->grpc_status != 0 || r->reason != CUSTOS_REASON_NONE)
-        fail_msg("refused: grpc %d, %s: %s", r->grpc_status, custos_reason_name(r->reason),
-                 r->detail);
+    custos_error err;
+    if (gwf_submit(&F, s, r, &err) != CUSTOS_OK)
+        fail_msg("refused: %s", err.message);
     assert_int_equal(r->state, CUSTOS_STATE_ACCEPTED);
 }
 
@@ -101,16 +102,15 @@ static void test_restart_keeps_attestations(void **state)
     gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&F, &s, GWF_KEY_AGENT);
     custos_submit_result r;
-    gwf_submit(&F, &s, &r);
-    assert_accepted(&r);
+    submit_accepted(&s, &r);
     uint64_t cursor = r.cursor;
     uint8_t digest[32];
     gwf_digest(&s, digest);
 
     gwf_make(&F, &pending, "PG-PENDING", 1, 500);
     gwf_sign(&F, &pending, GWF_KEY_CUSTODIAN);
-    gwf_submit(&F, &pending, &r);
-    assert_int_equal(r.grpc_status, 0);
+    custos_error perr;
+    assert_int_equal(gwf_submit(&F, &pending, &r, &perr), CUSTOS_OK);
     assert_int_equal(r.state, CUSTOS_STATE_PENDING);
 
     /* The rows are in PostgreSQL, and no SQLite file stood in for it. */
@@ -141,16 +141,14 @@ static void test_restart_keeps_attestations(void **state)
     custos_record_clear(&rec);
 
     /* The same attestation again is a duplicate, known from the store. */
-    gwf_submit(&F, &s, &r);
-    assert_accepted(&r);
+    submit_accepted(&s, &r);
     assert_true(r.duplicate);
     assert_int_equal(r.cursor, cursor);
 
     /* The custodian's signature waited in PostgreSQL: the agent's completes the quorum. */
     gwf_clear_sigs(&pending);
     gwf_sign(&F, &pending, GWF_KEY_AGENT);
-    gwf_submit(&F, &pending, &r);
-    assert_accepted(&r);
+    submit_accepted(&pending, &r);
     assert_true(r.cursor > cursor);
     assert_int_equal(count_rows("accepted"), 2);
     assert_int_equal(count_rows("pending"), 0);

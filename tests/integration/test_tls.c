@@ -130,29 +130,34 @@ static custos_client *tls_client(const tls_fixture *t, const char *ca, const cha
     return c;
 }
 
-static void submit_as(tls_fixture *t, custos_client *c, const char *ref,
-                      custos_submit_result *res)
+/* Submits s through c into *a; the gateway must answer (take it or refuse it). */
+static void submit_answered(custos_client *c, custos_submission *s, gwf_answer *a)
+{
+    custos_error_clear(&a->err);
+    a->rc = custos_client_submit(c, s, &a->res, &a->err);
+    custos_submission_clear(s);
+    if (a->rc != CUSTOS_OK && a->rc != CUSTOS_ERR_REFUSED)
+        fail_msg("submit: %s (%s)", custos_rc_name(a->rc), a->err.message);
+}
+
+static void submit_as(tls_fixture *t, custos_client *c, const char *ref, gwf_answer *a)
 {
     custos_submission s;
     gwf_make(&t->f, &s, ref, 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
-    custos_error err;
-    custos_rc rc = custos_client_submit(c, &s, res, &err);
-    custos_submission_clear(&s);
-    if (rc != CUSTOS_OK)
-        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+    submit_answered(c, &s, a);
 }
 
 static void test_mapped_attestor_submits(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = tls_client(t, "ca", "acme");
-    custos_submit_result res;
+    gwf_answer res;
     submit_as(t, c, "acct-tls-1", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_OK);
-    assert_int_equal(res.reason, CUSTOS_REASON_NONE);
+    assert_int_equal(res.rc, CUSTOS_OK);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_NONE);
     /* One signature of a threshold-2 feed: valid, awaiting a co-signer. */
-    assert_int_equal(res.state, CUSTOS_STATE_PENDING);
+    assert_int_equal(res.res.state, CUSTOS_STATE_PENDING);
     custos_client_free(c);
 }
 
@@ -160,20 +165,21 @@ static void test_other_attestor_refused_for_feed(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = tls_client(t, "ca", "other");
-    custos_submit_result res;
+    gwf_answer res;
     submit_as(t, c, "acct-tls-2", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
-    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
-    assert_non_null(strstr(res.detail, "other-attestor"));
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    assert_non_null(strstr(res.err.message, "other-attestor"));
 
     /* The same check on the streaming path. */
     custos_submission s;
     gwf_make(&t->f, &s, "acct-tls-3", 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
     custos_submit_result sres[1];
-    custos_error err;
-    assert_int_equal(custos_client_submit_stream(c, &s, 1, sres, &err), CUSTOS_OK);
-    assert_int_equal(sres[0].reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    custos_error serr[1], err;
+    assert_int_equal(custos_client_submit_stream(c, &s, 1, sres, serr, &err), CUSTOS_OK);
+    assert_int_equal(serr[0].code, CUSTOS_ERR_REFUSED);
+    assert_int_equal(serr[0].reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     custos_submission_clear(&s);
     custos_client_free(c);
 }
@@ -190,11 +196,11 @@ static void test_unmapped_client_reads_only(void **state)
     size_t n = 0;
     assert_int_equal(custos_client_list_signers(c, &signers, &n, &err), CUSTOS_OK);
     assert_true(n > 0);
-    free(signers);
-    custos_submit_result res;
+    custos_signer_list_free(signers, n);
+    gwf_answer res;
     submit_as(t, c, "acct-tls-4", &res);
-    assert_int_equal(res.grpc_status, GRPC_STATUS_PERMISSION_DENIED);
-    assert_int_equal(res.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     custos_client_free(c);
 }
 
@@ -270,7 +276,7 @@ static void test_plaintext_client_fails(void **state)
 {
     tls_fixture *t = *state;
     custos_client *c = NULL;
-    assert_int_equal(custos_client_new(t->f.target, 5000, &c, NULL), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(t->f.target, 5000, &c, NULL), CUSTOS_OK);
     expect_unreachable(c);
 }
 
@@ -346,7 +352,7 @@ static void test_insecure_warns(void **state)
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     custos_client *c = NULL;
-    assert_int_equal(custos_client_new(target, 5000, &c, NULL), CUSTOS_OK);
+    assert_int_equal(custos_client_new_insecure(target, 5000, &c, NULL), CUSTOS_OK);
     bool serving = false;
     assert_int_equal(custos_client_health(c, &serving, NULL), CUSTOS_OK);
     assert_true(serving);
@@ -442,8 +448,9 @@ static void test_admin_service(void **state)
         size_t n = 0;
         custos_error err;
         assert_int_equal(custos_client_list_audit(c, 0, 10, &e, &n, &err), CUSTOS_ERR_REFUSED);
-        if (strstr(err.message, "UNAUTHORIZED_CLIENT") == NULL ||
-            strstr(err.message, "not an admin") == NULL || strstr(err.message, "status 7") == NULL)
+        if (err.reason != CUSTOS_REASON_UNAUTHORIZED_CLIENT ||
+            strstr(err.message, "not an admin") == NULL ||
+            strstr(err.message, "(reason UNAUTHORIZED_CLIENT)") == NULL)
             fail_msg("%s: %s", others[i], err.message);
         custos_client_free(c);
     }
@@ -454,7 +461,7 @@ static void test_admin_service(void **state)
     size_t n = 0;
     custos_error err;
     for (int waited = 0; waited < 10000 && n == 0; waited += 50) {
-        free(e);
+        custos_audit_entry_list_free(e, n);
         assert_int_equal(custos_client_list_audit(admin, 0, 10, &e, &n, &err), CUSTOS_OK);
         if (n == 0)
             usleep(50 * 1000);
@@ -464,8 +471,7 @@ static void test_admin_service(void **state)
     assert_int_equal(custos_audit_verify(0, zero, e, n), 1);
     assert_string_equal(e[0].actor, "SIGHUP");
     assert_string_equal(e[0].action, "reload");
-    custos_audit_entry_clear(&e[0]);
-    free(e);
+    custos_audit_entry_list_free(e, n);
     /* Too large a page is refused, with a reason. */
     assert_int_equal(custos_client_list_audit(admin, 0, 1001, &e, &n, &err), CUSTOS_ERR_REFUSED);
     assert_non_null(strstr(err.message, "at most 1000"));
@@ -492,17 +498,13 @@ static void test_admin_service(void **state)
 }
 
 static void submit_pair(tls_fixture *t, custos_client *c, const char *ref, uint64_t seq,
-                        gwf_key_id second, custos_submit_result *res)
+                        gwf_key_id second, gwf_answer *a)
 {
     custos_submission s;
     gwf_make(&t->f, &s, ref, seq, 1000 + seq);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
     gwf_sign(&t->f, &s, second);
-    custos_error err;
-    custos_rc rc = custos_client_submit(c, &s, res, &err);
-    custos_submission_clear(&s);
-    if (rc != CUSTOS_OK)
-        fail_msg("submit: %s (%s)", custos_rc_name(rc), err.message);
+    submit_answered(c, &s, a);
 }
 
 static void expect_admin_refusal(custos_rc rc, const custos_error *err, custos_rc want,
@@ -534,10 +536,10 @@ static void test_admin_changes_signers(void **state)
                                               &err),
                      CUSTOS_OK);
     assert_true(seq > 0);
-    custos_submit_result res;
+    gwf_answer res;
     submit_pair(t, attestor, "acct-admin-1", 1, GWF_KEY_UNKNOWN, &res);
-    if (res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("added signer not accepted: %s", res.detail);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("added signer not accepted: %s", res.err.message);
 
     expect_admin_refusal(custos_client_add_signer(admin, fresh, GWF_FEED, "valuation_agent",
                                                   &seq, &err),
@@ -550,7 +552,8 @@ static void test_admin_changes_signers(void **state)
 
     assert_int_equal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), CUSTOS_OK);
     submit_pair(t, attestor, "acct-admin-1", 2, GWF_KEY_UNKNOWN, &res);
-    assert_int_equal(res.reason, CUSTOS_REASON_REVOKED_SIGNER);
+    assert_int_equal(res.rc, CUSTOS_ERR_REFUSED);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_REVOKED_SIGNER);
     expect_admin_refusal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), &err,
                          CUSTOS_ERR_NOT_FOUND, "no active signer");
     /* The feed needs two distinct roles: custodian, valuation agent, fund administrator
@@ -570,9 +573,7 @@ static void test_admin_changes_signers(void **state)
     assert_true(n >= 3);
     assert_string_equal(e[n - 1].action, "revoke_signer");
     assert_string_equal(e[n - 1].actor, "ops-admin");
-    for (size_t i = 0; i < n; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, n);
     custos_client_free(admin);
     custos_client_free(attestor);
 
@@ -594,7 +595,7 @@ static void test_admin_changes_signers(void **state)
             seen++;
         }
     }
-    free(list);
+    custos_signer_list_free(list, n);
     assert_int_equal(seen, 2);
     custos_client_free(reader);
 }
@@ -636,25 +637,25 @@ static void test_admin_rotation(void **state)
         fail_msg("custos admin rotate-signer exited %d: %s", rc, out);
 
     custos_client *attestor = tls_client(t, "ca", "acme");
-    custos_submit_result res;
+    gwf_answer res;
     submit_pair(t, attestor, "acct-rotate-1", 1, GWF_KEY_ADMIN, &res);
-    if (gwf_now() < end && res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("old key refused inside its window: %s", res.detail);
+    if (gwf_now() < end && (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED))
+        fail_msg("old key refused inside its window: %s", res.err.message);
     while (gwf_now() <= end)
         usleep(100 * 1000);
     submit_pair(t, attestor, "acct-rotate-1", 2, GWF_KEY_ADMIN, &res);
-    if (res.reason != CUSTOS_REASON_REVOKED_SIGNER ||
-        strstr(res.detail, "overlap window ended") == NULL)
-        fail_msg("old key after its window: %s: %s", custos_reason_name(res.reason), res.detail);
+    if (res.rc != CUSTOS_ERR_REFUSED || res.err.reason != CUSTOS_REASON_REVOKED_SIGNER ||
+        strstr(res.err.message, "overlap window ended") == NULL)
+        fail_msg("old key after its window: %s: %s", custos_reason_name(res.err.reason),
+                 res.err.message);
     /* The new key with the fund administrator: a quorum of two roles. */
     custos_submission s;
     gwf_make(&t->f, &s, "acct-rotate-1", 2, 1002);
     gwf_sign(&t->f, &s, GWF_KEY_UNKNOWN);
     gwf_sign(&t->f, &s, GWF_KEY_ADMIN);
-    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
-    custos_submission_clear(&s);
-    if (res.state != CUSTOS_STATE_ACCEPTED)
-        fail_msg("new key refused: %s", res.detail);
+    submit_answered(attestor, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("new key refused: %s", res.err.message);
     custos_client_free(attestor);
 }
 
@@ -694,14 +695,13 @@ static void test_admin_feed_policy(void **state)
 
     custos_client *attestor = tls_client(t, "ca", "acme");
     custos_submission s;
-    custos_submit_result res;
+    gwf_answer res;
     gwf_make(&t->f, &s, "acct-policy-1", 1, 1000);
     gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN2);
-    assert_int_equal(custos_client_submit(attestor, &s, &res, &err), CUSTOS_OK);
-    custos_submission_clear(&s);
-    if (res.state != CUSTOS_STATE_ACCEPTED || res.threshold != 1)
-        fail_msg("one signature under threshold 1: state %d, threshold %u: %s", (int)res.state,
-                 res.threshold, res.detail);
+    submit_answered(attestor, &s, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED || res.res.threshold != 1)
+        fail_msg("one signature under threshold 1: state %d, threshold %u: %s",
+                 (int)res.res.state, res.res.threshold, res.err.message);
     custos_client_free(attestor);
 }
 
@@ -722,15 +722,11 @@ static void test_admin_release_held(void **state)
     custos_audit_entry *e = NULL;
     size_t before = 0, after = 0;
     assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &before, &err), CUSTOS_OK);
-    for (size_t i = 0; i < before; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, before);
     expect_admin_refusal(custos_client_release_held(admin, digest, "ops ticket 1", &seq, &err),
                          &err, CUSTOS_ERR_NOT_FOUND, "no held attestation");
     assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &after, &err), CUSTOS_OK);
-    for (size_t i = 0; i < after; i++)
-        custos_audit_entry_clear(&e[i]);
-    free(e);
+    custos_audit_entry_list_free(e, after);
     assert_int_equal(after, before);
     custos_client_free(admin);
 }
@@ -768,7 +764,7 @@ static void test_admin_change_needs_audit_entry(void **state)
     for (size_t i = 0; i < n; i++)
         if (memcmp(list[i].address, key, 20) == 0)
             assert_string_not_equal(list[i].feed, GWF_FEED);
-    free(list);
+    custos_signer_list_free(list, n);
     /* With the log writable again, the same change goes through. */
     assert_int_equal(custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err),
                      CUSTOS_OK);

@@ -112,9 +112,9 @@ void gwf_start(gwf *f)
     f->port = tu_gateway_start(&f->proc, f->config_path, f->dir);
     snprintf(f->target, sizeof f->target, "127.0.0.1:%d", f->port);
     custos_error err;
-    custos_rc rc = custos_client_new(f->target, 5000, &f->client, &err);
+    custos_rc rc = custos_client_new_insecure(f->target, 5000, &f->client, &err);
     if (rc != CUSTOS_OK)
-        fail_msg("custos_client_new(%s): %s", f->target, err.message);
+        fail_msg("custos_client_new_insecure(%s): %s", f->target, err.message);
     /* The port file appears once bound; wait until the service really answers. */
     bool serving = false;
     for (int i = 0; i < 100 && !serving; i++) {
@@ -232,15 +232,24 @@ void gwf_clear_sigs(custos_submission *s)
     s->n_sigs = 0;
 }
 
-void gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res)
+custos_rc gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res,
+                     custos_error *err)
 {
-    custos_error err;
-    memset(res, 0, sizeof *res);
-    custos_rc rc = custos_client_submit(f->client, s, res, &err);
-    if (rc != CUSTOS_OK) {
+    /* The client fills err only on failure; cleared, it reads NONE after a success. */
+    custos_error_clear(err);
+    custos_rc rc = custos_client_submit(f->client, s, res, err);
+    bool answered = rc == CUSTOS_OK || rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND ||
+                    (rc == CUSTOS_ERR_UNAVAILABLE && err->reason != CUSTOS_REASON_NONE);
+    if (!answered) {
         gwf_dump_log(f);
-        fail_msg("custos_client_submit: %s (%s)", custos_rc_name(rc), err.message);
+        fail_msg("custos_client_submit: %s (%s)", custos_rc_name(rc), err->message);
     }
+    return rc;
+}
+
+void gwf_submit_answer(gwf *f, const custos_submission *s, gwf_answer *a)
+{
+    a->rc = gwf_submit(f, s, &a->res, &a->err);
 }
 
 typedef struct head_ctx {

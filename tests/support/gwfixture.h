@@ -91,8 +91,21 @@ void gwf_sign(gwf *f, custos_submission *s, gwf_key_id key);
 /* Removes every signature. */
 void gwf_clear_sigs(custos_submission *s);
 
-/* Submits through f->client; the call must complete (not UNAVAILABLE). */
-void gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res);
+/* A submission's answer as tests keep it: what custos_client_submit returned and filled. */
+typedef struct gwf_answer {
+    custos_rc rc;
+    custos_submit_result res;
+    custos_error err;
+} gwf_answer;
+
+/* Submits through f->client: returns custos_client_submit's answer, *res and *err filled
+ * as it fills them (*err cleared first, so it reads CUSTOS_OK after a success). The gateway
+ * must answer: the test fails when it cannot be reached (CUSTOS_ERR_UNAVAILABLE without a
+ * reason) or on a local failure. */
+custos_rc gwf_submit(gwf *f, const custos_submission *s, custos_submit_result *res,
+                     custos_error *err);
+/* The same into *a. */
+void gwf_submit_answer(gwf *f, const custos_submission *s, gwf_answer *a);
 
 /* The highest cursor the Watch stream delivers from `after` within idle_ms of silence;
  * returns `after` when nothing new. *count (if not NULL) gets the records seen. */

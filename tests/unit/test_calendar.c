@@ -240,6 +240,27 @@ static void test_sifma_2026_2027(void **state)
     at_policy_free(&pol);
 }
 
+/* The copy compiled into libcustos is the shipped file, close for close. */
+static void test_builtin_is_the_file(void **state)
+{
+    (void)state;
+    custos_calendar builtin;
+    custos_error err;
+    if (custos_calendar_load_builtin(&builtin, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_string_equal(builtin.source, CUSTOS_CALENDAR_BUILTIN_NAME);
+    assert_int_equal(builtin.first_year, cal.first_year);
+    assert_int_equal(builtin.last_year, cal.last_year);
+    assert_int_equal(builtin.n_closes, cal.n_closes);
+    /* Field by field: early closes and no-settlement marks too, never padding bytes. */
+    for (size_t i = 0; i < cal.n_closes; i++) {
+        assert_int_equal(builtin.closes[i].day, cal.closes[i].day);
+        assert_int_equal(builtin.closes[i].early_close, cal.closes[i].early_close);
+        assert_int_equal(builtin.closes[i].no_settlement, cal.closes[i].no_settlement);
+    }
+    custos_calendar_free(&builtin);
+}
+
 /* New York dates around the 2026 switches (08 March 07:00 UTC, 01 November 06:00 UTC). */
 static void test_ny_day_dst(void **state)
 {
@@ -627,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_known_closes),
         cmocka_unit_test(test_sifma_2026_2027),
+        cmocka_unit_test(test_builtin_is_the_file),
         cmocka_unit_test(test_ny_day_dst),
         cmocka_unit_test(test_business_day_arithmetic),
         cmocka_unit_test(test_settlement_dates),

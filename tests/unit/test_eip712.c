@@ -13,6 +13,7 @@
 
 #include "custos/attestation.h"
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "custos/typeddata.h"
 #include "custos/u256.h"

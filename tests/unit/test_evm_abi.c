@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "evm/evm_abi.h"
 #include "testutil.h"
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "evm/evm_rlp.h"
 #include "testutil.h"
 

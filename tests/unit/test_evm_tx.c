@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 #include "evm/evm_tx.h"
 #include "testutil.h"

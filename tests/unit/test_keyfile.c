@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "testutil.h"
 

@@ -78,6 +78,7 @@ static char *render(const gw_metrics_live *live, uint64_t now)
 static int sample(const char *text, const char *series, double *value)
 {
     size_t n = strlen(series);
+    *value = 0;
     for (const char *p = text; p != NULL && *p != '\0';) {
         if (strncmp(p, series, n) == 0 && p[n] == ' ') {
             *value = strtod(p + n + 1, NULL);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "evm/evm_abi.h"
 #include "evm/publisher.h"
 #include "pgserver.h"

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/v1/gateway.pb-c.h"

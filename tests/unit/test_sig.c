@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/keccak.h"
 #include "custos/sig.h"
 

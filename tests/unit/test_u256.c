@@ -228,7 +228,7 @@ static void test_from_dec_table(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         custos_u256 r = h("5a5a"), before = r;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         custos_rc rc = custos_u256_from_dec(&r, cases[i].s, strlen(cases[i].s), &err);
         if (rc != cases[i].rc)
             fail_msg("from_dec(\"%s\"): rc %s, want %s", cases[i].s, custos_rc_name(rc),
@@ -309,7 +309,7 @@ static void test_fixed_parse_table(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         custos_u256 r = h("5a5a"), before = r;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         custos_rc rc =
             custos_fixed_parse(&r, cases[i].s, strlen(cases[i].s), cases[i].decimals, &err);
         if (rc != cases[i].rc)

@@ -224,7 +224,7 @@ static void test_matches_protoc(void **state)
 
         uint8_t *got = NULL;
         size_t got_len = 0;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         assert_int_equal(custos_submission_encode(&s, &got, &got_len, &err), CUSTOS_OK);
         assert_int_equal(got_len, want_len);
         assert_memory_equal(got, want, want_len);
@@ -251,7 +251,7 @@ static void test_submission_round_trip(void **state)
         make_submission(7 + k, shapes[k].sigs, shapes[k].positions, &s);
         uint8_t *buf = NULL;
         size_t len = 0;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         assert_int_equal(custos_submission_encode(&s, &buf, &len, &err), CUSTOS_OK);
         assert_true(len > 0);
         custos_rc rc = custos_submission_decode(buf, len, &back, &err);
@@ -280,7 +280,7 @@ static void test_record_round_trip(void **state)
         rng_bytes(&seed, r.signers[i], CUSTOS_ADDRESS_LEN);
 
     Custos__V1__Record *m = NULL;
-    custos_error err = {CUSTOS_OK, ""};
+    custos_error err = {.code = CUSTOS_OK};
     assert_int_equal(pb_from_record(&r, &m, &err), CUSTOS_OK);
     size_t len = custos__v1__record__get_packed_size(m);
     uint8_t *buf = malloc(len);
@@ -476,7 +476,7 @@ static void test_malformed_table(void **state)
     make_submission(42, 2, 3, &base);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Custos__V1__SignedAttestation *m = NULL;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         assert_int_equal(pb_from_submission(&base, &m, &err), CUSTOS_OK);
         cases[i].mutate(m);
         size_t len = custos__v1__signed_attestation__get_packed_size(m);
@@ -519,7 +519,7 @@ static void test_not_protobuf(void **state)
     (void)state;
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
     custos_submission out;
-    custos_error err = {CUSTOS_OK, ""};
+    custos_error err = {.code = CUSTOS_OK};
     assert_int_equal(custos_submission_decode(junk, sizeof junk, &out, &err),
                      CUSTOS_ERR_INVALID);
     assert_non_null(strstr(err.message, "not a valid SignedAttestation protobuf"));
@@ -539,7 +539,7 @@ static void test_not_protobuf(void **state)
 static void decode_any(const uint8_t *buf, size_t len)
 {
     custos_submission out;
-    custos_error err = {CUSTOS_OK, ""};
+    custos_error err = {.code = CUSTOS_OK};
     custos_rc rc = custos_submission_decode(buf, len, &out, &err);
     if (rc == CUSTOS_OK) {
         uint8_t *again = NULL;
@@ -606,7 +606,7 @@ static void test_encode_refusals(void **state)
     make_submission(11, 1, 2, &s);
     uint8_t *buf = NULL;
     size_t len = 0;
-    custos_error err = {CUSTOS_OK, ""};
+    custos_error err = {.code = CUSTOS_OK};
 
     s.n_sigs = CUSTOS_MAX_SIGNATURES + 1;
     assert_int_equal(custos_submission_encode(&s, &buf, &len, &err), CUSTOS_ERR_TOO_LARGE);
@@ -700,7 +700,7 @@ static void test_record_refusals(void **state)
         assert_non_null(u);
 
         custos_record out;
-        custos_error err = {CUSTOS_OK, ""};
+        custos_error err = {.code = CUSTOS_OK};
         custos_rc rc = pb_to_record(u, &out, &err);
         custos__v1__record__free_unpacked(u, NULL);
         if (rc != cases[i].rc)

@@ -63,3 +63,12 @@ void custos_audit_entry_clear(custos_audit_entry *e)
     free(e->payload);
     memset(e, 0, sizeof *e);
 }
+
+void custos_audit_entry_list_free(custos_audit_entry *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&list[i]);
+    free(list);
+}

@@ -11,12 +11,12 @@
 
 /* Hashes of constant strings, computed once on first use. */
 static pthread_once_t eip712_once = PTHREAD_ONCE_INIT;
-static uint8_t eip712_domain_typehash[32];
-static uint8_t eip712_attestation_typehash[32];
-static uint8_t eip712_name_hash[32];
-static uint8_t eip712_version_hash[32];
+static uint8_t eip712_domain_typehash[CUSTOS_HASH_LEN];
+static uint8_t eip712_attestation_typehash[CUSTOS_HASH_LEN];
+static uint8_t eip712_name_hash[CUSTOS_HASH_LEN];
+static uint8_t eip712_version_hash[CUSTOS_HASH_LEN];
 
-static void eip712_hash_text(const char *text, uint8_t out[32])
+static void eip712_hash_text(const char *text, uint8_t out[CUSTOS_HASH_LEN])
 {
     custos_keccak256((const uint8_t *)text, strlen(text), out);
 }
@@ -35,11 +35,11 @@ static void eip712_constants(void)
     (void)pthread_once(&eip712_once, eip712_init_constants);
 }
 
-/* A value narrower than 32 bytes, left-padded with zeros as ABI encoding requires. */
+/* A value narrower than an ABI word, left-padded with zeros as ABI encoding requires. */
 static void eip712_update_left_padded(custos_keccak *k, const uint8_t *v, size_t len)
 {
-    uint8_t word[32] = {0};
-    memcpy(word + 32 - len, v, len);
+    uint8_t word[CUSTOS_U256_LEN] = {0};
+    memcpy(word + sizeof word - len, v, len);
     custos_keccak_update(k, word, sizeof word);
 }
 
@@ -53,30 +53,30 @@ static void eip712_update_u64(custos_keccak *k, uint64_t v)
 
 static void eip712_update_u256(custos_keccak *k, const custos_u256 *v)
 {
-    uint8_t be[32];
+    uint8_t be[CUSTOS_U256_LEN];
     custos_u256_to_be(v, be);
     custos_keccak_update(k, be, sizeof be);
 }
 
-void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[32])
+void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[CUSTOS_HASH_LEN])
 {
     eip712_constants();
     custos_keccak k;
     custos_keccak_init(&k);
-    custos_keccak_update(&k, eip712_domain_typehash, 32);
-    custos_keccak_update(&k, eip712_name_hash, 32);
-    custos_keccak_update(&k, eip712_version_hash, 32);
+    custos_keccak_update(&k, eip712_domain_typehash, CUSTOS_HASH_LEN);
+    custos_keccak_update(&k, eip712_name_hash, CUSTOS_HASH_LEN);
+    custos_keccak_update(&k, eip712_version_hash, CUSTOS_HASH_LEN);
     eip712_update_u64(&k, d->chain_id);
     eip712_update_left_padded(&k, d->verifying_contract, CUSTOS_ADDRESS_LEN);
     custos_keccak_final(&k, out);
 }
 
-void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[32])
+void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
 {
     eip712_constants();
     custos_keccak k;
     custos_keccak_init(&k);
-    custos_keccak_update(&k, eip712_attestation_typehash, 32);
+    custos_keccak_update(&k, eip712_attestation_typehash, CUSTOS_HASH_LEN);
     custos_keccak_update(&k, a->account, CUSTOS_HASH_LEN);
     eip712_update_left_padded(&k, a->beneficiary, CUSTOS_ADDRESS_LEN);
     eip712_update_left_padded(&k, &a->kind, 1);
@@ -89,24 +89,25 @@ void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[32]
     custos_keccak_final(&k, out);
 }
 
-void custos_attestation_digest_with_separator(const uint8_t separator[32],
-                                              const custos_attestation *a, uint8_t out[32])
+void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
+                                              const custos_attestation *a,
+                                              uint8_t out[CUSTOS_HASH_LEN])
 {
     static const uint8_t prefix[2] = {0x19, 0x01};
-    uint8_t struct_hash[32];
+    uint8_t struct_hash[CUSTOS_HASH_LEN];
     custos_attestation_struct_hash(a, struct_hash);
     custos_keccak k;
     custos_keccak_init(&k);
     custos_keccak_update(&k, prefix, sizeof prefix);
-    custos_keccak_update(&k, separator, 32);
+    custos_keccak_update(&k, separator, CUSTOS_HASH_LEN);
     custos_keccak_update(&k, struct_hash, sizeof struct_hash);
     custos_keccak_final(&k, out);
 }
 
 void custos_attestation_digest(const custos_domain *d, const custos_attestation *a,
-                               uint8_t out[32])
+                               uint8_t out[CUSTOS_HASH_LEN])
 {
-    uint8_t separator[32];
+    uint8_t separator[CUSTOS_HASH_LEN];
     custos_eip712_domain_separator(d, separator);
     custos_attestation_digest_with_separator(separator, a, out);
 }

@@ -27,6 +27,7 @@ custos_rc custos_error_set(custos_error *err, custos_rc rc, const char *fmt, ...
     if (err == NULL)
         return rc;
     err->code = rc;
+    err->reason = CUSTOS_REASON_NONE;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -39,5 +40,6 @@ void custos_error_clear(custos_error *err)
     if (err == NULL)
         return;
     err->code = CUSTOS_OK;
+    err->reason = CUSTOS_REASON_NONE;
     err->message[0] = '\0';
 }

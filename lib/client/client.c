@@ -20,6 +20,7 @@
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
+#include "pb_status.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 
@@ -154,8 +155,8 @@ custos_rc custos_client_open(const custos_client_options *opts, custos_client **
     return CUSTOS_OK;
 }
 
-custos_rc custos_client_new(const char *target, int timeout_ms, custos_client **out,
-                            custos_error *err)
+custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_client **out,
+                                     custos_error *err)
 {
     custos_client_options o = {.target = target, .timeout_ms = timeout_ms, .insecure = true};
     return custos_client_open(&o, out, err);
@@ -227,22 +228,42 @@ static void outcome_fill(outcome *o, grpc_status_code status, grpc_slice details
     }
 }
 
+/* How a call that did not end with OK reaches the caller (custos/client.h): "not now"
+ * (transport or a transient reason), "not there", or a refusal. */
+static custos_rc client_rc(grpc_status_code status, custos_reason reason)
+{
+    if (status == GRPC_STATUS_UNAVAILABLE || status == GRPC_STATUS_DEADLINE_EXCEEDED ||
+        custos_reason_is_transient(reason))
+        return CUSTOS_ERR_UNAVAILABLE;
+    if (status == GRPC_STATUS_NOT_FOUND)
+        return CUSTOS_ERR_NOT_FOUND;
+    return CUSTOS_ERR_REFUSED;
+}
+
+/* Fills err with rc, reason and "gateway T: method: detail (reason R)". */
+static custos_rc client_refusal(const custos_client *c, const char *method, custos_rc rc,
+                                custos_reason reason, const char *detail, custos_error *err)
+{
+    if (detail[0] == '\0')
+        detail = rc == CUSTOS_ERR_UNAVAILABLE ? "unreachable or timed out"
+                 : rc == CUSTOS_ERR_NOT_FOUND ? "not found"
+                                              : "refused";
+    custos_rc set = reason == CUSTOS_REASON_NONE
+                        ? custos_error_set(err, rc, "gateway %s: %s: %s", c->target, method,
+                                           detail)
+                        : custos_error_set(err, rc, "gateway %s: %s: %s (reason %s)", c->target,
+                                           method, detail, custos_reason_name(reason));
+    if (err != NULL)
+        err->reason = reason;
+    return set;
+}
+
 /* The error for a call that did not end with OK. */
 static custos_rc outcome_error(const custos_client *c, const char *method, const outcome *o,
                                custos_error *err)
 {
-    if (o->status == GRPC_STATUS_UNAVAILABLE || o->status == GRPC_STATUS_DEADLINE_EXCEEDED)
-        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "gateway %s: %s: %s (status %d)",
-                                c->target, method,
-                                o->details[0] ? o->details : "unreachable or timed out",
-                                (int)o->status);
-    if (o->status == GRPC_STATUS_NOT_FOUND)
-        return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "gateway %s: %s: %s", c->target,
-                                method, o->details[0] ? o->details : "not found");
-    return custos_error_set(err, CUSTOS_ERR_REFUSED, "gateway %s: %s: %s (status %d%s%s)",
-                            c->target, method, o->details, (int)o->status,
-                            o->reason != CUSTOS_REASON_NONE ? ", reason " : "",
-                            o->reason != CUSTOS_REASON_NONE ? custos_reason_name(o->reason) : "");
+    return client_refusal(c, method, client_rc(o->status, o->reason), o->reason, o->details,
+                          err);
 }
 
 /* Waits for one of the call's tags; the queue only ever holds this call's batches. */
@@ -340,18 +361,33 @@ static custos_rc encode_request(const custos_submission *s, uint64_t request_id,
     return CUSTOS_OK;
 }
 
-static void result_from_response(custos_submit_result *res, const Custos__V1__SubmitResponse *r)
+/* One SubmitResponse into *res, or into err when it is a refusal: the rule of a unary
+ * refusal, the status being the one the reason travels with. */
+static custos_rc answer_from_response(const custos_client *c, const char *method,
+                                      const Custos__V1__SubmitResponse *r,
+                                      custos_submit_result *res, custos_error *err)
 {
-    res->grpc_status = GRPC_STATUS_OK;
-    res->reason = (custos_reason)r->reason;
-    snprintf(res->detail, sizeof res->detail, "%s", r->detail != NULL ? r->detail : "");
+    memset(res, 0, sizeof *res);
+    custos_reason reason = (custos_reason)r->reason;
+    if (reason != CUSTOS_REASON_NONE)
+        return client_refusal(c, method, client_rc(pb_reason_status(reason), reason), reason,
+                              r->detail != NULL ? r->detail : "", err);
+    if (r->digest.len != sizeof res->digest)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "gateway %s: %s answer: the digest has %zu bytes, not %zu",
+                                c->target, method, r->digest.len, sizeof res->digest);
+    if (r->state != CUSTOS__V1__STATE__PENDING && r->state != CUSTOS__V1__STATE__ACCEPTED &&
+        r->state != CUSTOS__V1__STATE__HELD)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "gateway %s: %s answer: state %d is not PENDING, ACCEPTED or "
+                                "HELD", c->target, method, (int)r->state);
     res->state = (custos_state)r->state;
     res->duplicate = r->duplicate;
-    if (r->digest.len == sizeof res->digest)
-        memcpy(res->digest, r->digest.data, sizeof res->digest);
+    memcpy(res->digest, r->digest.data, sizeof res->digest);
     res->signatures = r->signatures;
     res->threshold = r->threshold;
     res->cursor = r->cursor;
+    return CUSTOS_OK;
 }
 
 custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
@@ -371,19 +407,11 @@ custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
     pb_submission_free(m);
     if (rc != CUSTOS_OK)
         return rc;
-    /* A refusal carries its reason; without one, an UNAVAILABLE status is the transport's. */
-    if (o.reason == CUSTOS_REASON_NONE &&
-        (o.status == GRPC_STATUS_UNAVAILABLE || o.status == GRPC_STATUS_DEADLINE_EXCEEDED))
-        return outcome_error(c, method_paths[H_SUBMIT], &o, err);
-    if (reply != NULL) {
-        result_from_response(res, (const Custos__V1__SubmitResponse *)reply);
-        protobuf_c_message_free_unpacked(reply, NULL);
-    } else {
-        res->grpc_status = (int)o.status;
-        res->reason = o.reason;
-        snprintf(res->detail, sizeof res->detail, "%s", o.details);
-    }
-    return CUSTOS_OK;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "Submit", &o, err);
+    rc = answer_from_response(c, "Submit", (const Custos__V1__SubmitResponse *)reply, res, err);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
 }
 
 /* ---- SubmitStream ---- */
@@ -410,10 +438,16 @@ static bool stream_batch(stream *st, const grpc_op *ops, size_t n, void *tag)
 }
 
 custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
-                                      custos_submit_result *results, custos_error *err)
+                                      custos_submit_result *results, custos_error *errors,
+                                      custos_error *err)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);
+        custos_error_clear(&errors[i]);
+    }
+    /* The stream's own failure, copied to err and to every unanswered errors[i]. */
+    custos_error call_err;
+    custos_error_clear(&call_err);
     stream st;
     memset(&st, 0, sizeof st);
     st.cq = grpc_completion_queue_create_for_next(NULL);
@@ -440,8 +474,8 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
     started = started && stream_batch(&st, ops, 1, &st.tag_status);
     if (!started) {
         grpc_call_cancel(st.call, NULL);
-        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "gateway %s: cannot start SubmitStream",
-                              c->target);
+        rc = custos_error_set(&call_err, CUSTOS_ERR_INTERNAL,
+                              "gateway %s: cannot start SubmitStream", c->target);
     }
 
     size_t sent = 0, answered = 0;
@@ -451,7 +485,7 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
             memset(ops, 0, sizeof ops);
             void *tag = &st.tag_send;
             if (sent < n) {
-                rc = encode_request(&subs[sent], sent, &st.send_buf, err);
+                rc = encode_request(&subs[sent], sent, &st.send_buf, &call_err);
                 if (rc != CUSTOS_OK) {
                     broken = true;
                     grpc_call_cancel(st.call, NULL);
@@ -500,12 +534,16 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
                 if (m == NULL) {
                     broken = true;
                     grpc_call_cancel(st.call, NULL);
-                    rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                    rc = custos_error_set(&call_err, CUSTOS_ERR_INVALID,
                                           "gateway %s: SubmitStream: answer %zu is not a "
                                           "SubmitResponse", c->target, answered);
                 } else {
-                    result_from_response(&results[answered++],
-                                         (const Custos__V1__SubmitResponse *)m);
+                    if (answer_from_response(c, "SubmitStream",
+                                             (const Custos__V1__SubmitResponse *)m,
+                                             &results[answered], &errors[answered]) ==
+                        CUSTOS_OK)
+                        custos_error_clear(&errors[answered]);
+                    answered++;
                     protobuf_c_message_free_unpacked(m, NULL);
                 }
             }
@@ -519,12 +557,18 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
             o.status = GRPC_STATUS_INTERNAL;
         custos_error why;
         rc = outcome_error(c, "SubmitStream", &o, &why);
-        custos_error_set(err, rc, "%s; %zu of %zu answered", why.message, answered, n);
+        rc = custos_error_set(&call_err, rc, "%s; %zu of %zu answered", why.message, answered,
+                              n);
+        call_err.reason = why.reason;
     } else if (rc == CUSTOS_OK && st.status != GRPC_STATUS_OK) {
         outcome o;
         outcome_fill(&o, st.status, st.details, &st.trailer);
-        rc = outcome_error(c, "SubmitStream", &o, err);
+        rc = outcome_error(c, "SubmitStream", &o, &call_err);
     }
+    for (size_t i = answered; rc != CUSTOS_OK && i < n; i++)
+        errors[i] = call_err;
+    if (err != NULL)
+        *err = call_err;
     if (st.send_buf != NULL)
         grpc_byte_buffer_destroy(st.send_buf);
     grpc_slice_unref(st.details);
@@ -544,7 +588,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     *n = 0;
     Custos__V1__ListHeldRequest req = CUSTOS__V1__LIST_HELD_REQUEST__INIT;
     if (account != NULL) {
-        req.account.len = 32;
+        req.account.len = CUSTOS_HASH_LEN;
         req.account.data = (uint8_t *)account;
     }
     ProtobufCMessage *reply = NULL;
@@ -570,9 +614,7 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     }
     protobuf_c_message_free_unpacked(reply, NULL);
     if (rc != CUSTOS_OK) {
-        for (size_t i = 0; i < got; i++)
-            custos_record_clear(&recs[i]);
-        free(recs);
+        custos_record_list_free(recs, got);
         return rc;
     }
     *out = recs;
@@ -580,12 +622,12 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     return CUSTOS_OK;
 }
 
-custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                    custos_record *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
     Custos__V1__GetLatestRequest req = CUSTOS__V1__GET_LATEST_REQUEST__INIT;
-    req.account.len = 32;
+    req.account.len = CUSTOS_HASH_LEN;
     req.account.data = (uint8_t *)account;
     ProtobufCMessage *reply = NULL;
     outcome o;
@@ -605,13 +647,13 @@ custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[32],
     return rc;
 }
 
-custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[32],
+custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                            const char *asset_id, custos_position_proof *out,
                                            custos_error *err)
 {
     memset(out, 0, sizeof *out);
     Custos__V1__GetPositionProofRequest req = CUSTOS__V1__GET_POSITION_PROOF_REQUEST__INIT;
-    req.account.len = 32;
+    req.account.len = CUSTOS_HASH_LEN;
     req.account.data = (uint8_t *)account;
     req.asset_id = (char *)asset_id;
     ProtobufCMessage *reply = NULL;
@@ -671,8 +713,8 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
             memcpy(signer, m->signer.data, CUSTOS_ADDRESS_LEN);
         else
             rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                  "gateway %s: SubmitReserves answer: signer is not 20 bytes",
-                                  c->target);
+                                  "gateway %s: SubmitReserves answer: signer is not %d bytes",
+                                  c->target, CUSTOS_ADDRESS_LEN);
     }
     protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
@@ -885,11 +927,19 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
     return CUSTOS_OK;
 }
 
-custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8_t hash[32],
-                                       custos_error *err)
+void custos_signer_list_free(custos_signer_info *list, size_t n)
+{
+    /* Nothing inside a signer_info is allocated today; n keeps the call the same should
+     * that change. */
+    (void)n;
+    free(list);
+}
+
+custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
+                                       uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
 {
     *cursor = 0;
-    memset(hash, 0, 32);
+    memset(hash, 0, CUSTOS_HASH_LEN);
     Custos__V1__GetChainHeadRequest req = CUSTOS__V1__GET_CHAIN_HEAD_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
     outcome o;
@@ -900,15 +950,15 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor, uint8
     if (o.status != GRPC_STATUS_OK)
         return outcome_error(c, "GetChainHead", &o, err);
     const Custos__V1__GetChainHeadResponse *r = (const Custos__V1__GetChainHeadResponse *)reply;
-    if (r->chain_hash.len != 32) {
+    if (r->chain_hash.len != CUSTOS_HASH_LEN) {
         size_t len = r->chain_hash.len;
         protobuf_c_message_free_unpacked(reply, NULL);
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not 32",
-                                c->target, len);
+                                "gateway %s: GetChainHead: chain_hash has %zu bytes, not %d",
+                                c->target, len, CUSTOS_HASH_LEN);
     }
     *cursor = r->cursor;
-    memcpy(hash, r->chain_hash.data, 32);
+    memcpy(hash, r->chain_hash.data, CUSTOS_HASH_LEN);
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }
@@ -961,9 +1011,7 @@ custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_
     }
     for (size_t i = 0; i < r->n_entries; i++) {
         if (!audit_from_pb(r->entries[i], &v[i])) {
-            for (size_t j = 0; j <= i; j++)
-                custos_audit_entry_clear(&v[j]);
-            free(v);
+            custos_audit_entry_list_free(v, i + 1);
             protobuf_c_message_free_unpacked(reply, NULL);
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "gateway %s: ListAudit: entry %zu is malformed (field "
@@ -1048,12 +1096,12 @@ custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
     return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
 }
 
-custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[32],
+custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
                                      const char *note, uint64_t *audit_seq, custos_error *err)
 {
     Custos__V1__ReleaseHeldRequest req = CUSTOS__V1__RELEASE_HELD_REQUEST__INIT;
     req.digest.data = (uint8_t *)digest;
-    req.digest.len = 32;
+    req.digest.len = CUSTOS_HASH_LEN;
     req.note = (char *)note;
     return admin_change(c, H_RELEASE_HELD, "ReleaseHeld", &req.base, audit_seq, err);
 }

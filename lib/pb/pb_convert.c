@@ -50,7 +50,7 @@ static custos_rc pb_check_text(const char *s, size_t max, const char *field, cus
 static custos_rc pb_to_u256(const ProtobufCBinaryData *b, custos_u256 *out, const char *field,
                             custos_error *err)
 {
-    custos_rc rc = pb_check_bytes(b, 32, field, err);
+    custos_rc rc = pb_check_bytes(b, CUSTOS_U256_LEN, field, err);
     if (rc == CUSTOS_OK)
         custos_u256_from_be(out, b->data);
     return rc;
@@ -211,7 +211,7 @@ static custos_rc pb_set_bytes(ProtobufCBinaryData *dst, const uint8_t *src, size
 
 static custos_rc pb_set_u256(ProtobufCBinaryData *dst, const custos_u256 *v, custos_error *err)
 {
-    uint8_t be[32];
+    uint8_t be[CUSTOS_U256_LEN];
     custos_u256_to_be(v, be);
     return pb_set_bytes(dst, be, sizeof be, err);
 }
@@ -487,14 +487,6 @@ void pb_record_free(Custos__V1__Record *m)
         custos__v1__record__free_unpacked(m, NULL);
 }
 
-void custos_record_clear(custos_record *r)
-{
-    if (r == NULL)
-        return;
-    custos_submission_clear(&r->sub);
-    memset(r, 0, sizeof *r);
-}
-
 custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
                                custos_position_proof *out, custos_error *err)
 {
@@ -518,7 +510,7 @@ custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
     for (size_t i = 0; rc == CUSTOS_OK && i < m->n_proof; i++) {
         char field[PB_FIELD_MAX];
         snprintf(field, sizeof field, "proof[%zu]", i);
-        rc = pb_to_fixed(&m->proof[i], out->proof[i], 32, field, err);
+        rc = pb_to_fixed(&m->proof[i], out->proof[i], CUSTOS_HASH_LEN, field, err);
     }
     if (rc != CUSTOS_OK) {
         memset(out, 0, sizeof *out);
@@ -632,7 +624,7 @@ custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
         custos__v1__reserves_leaf__init(&m->leaves[i]);
         custos_u256_to_be(&es[i].collateral_value, m->values[i]);
         m->leaves[i].account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)es[i].account};
-        m->leaves[i].collateral_value = (ProtobufCBinaryData){32, m->values[i]};
+        m->leaves[i].collateral_value = (ProtobufCBinaryData){CUSTOS_U256_LEN, m->values[i]};
         m->leaf_ptrs[i] = &m->leaves[i];
     }
     custos__v1__submit_reserves_request__init(&m->msg);

@@ -1,12 +1,10 @@
-/* The attestation model's helpers: submission ownership, account ids, hex. */
+/* The attestation model's helpers: submission ownership, account ids. */
 #include "custos/attestation.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "custos/keccak.h"
-
-#include "hexdigit.h"
 
 void custos_submission_clear(custos_submission *s)
 {
@@ -53,9 +51,9 @@ custos_rc custos_submission_copy(custos_submission *dst, const custos_submission
 
 static void attestation_hash_word(custos_keccak *k, uint64_t v)
 {
-    uint8_t word[32] = {0};
+    uint8_t word[CUSTOS_U256_LEN] = {0};
     for (int i = 0; i < 8; i++)
-        word[31 - i] = (uint8_t)(v >> (8 * i));
+        word[sizeof word - 1 - i] = (uint8_t)(v >> (8 * i));
     custos_keccak_update(k, word, sizeof word);
 }
 
@@ -67,7 +65,7 @@ static uint64_t attestation_padded_len(size_t len)
 /* Length word, then the bytes right-padded with zeros to a multiple of 32. */
 static void attestation_hash_string(custos_keccak *k, const char *s, size_t len)
 {
-    static const uint8_t zeros[32];
+    static const uint8_t zeros[CUSTOS_U256_LEN];
     attestation_hash_word(k, len);
     custos_keccak_update(k, (const uint8_t *)s, len);
     custos_keccak_update(k, zeros, (size_t)(attestation_padded_len(len) - len));
@@ -86,44 +84,4 @@ void custos_account_id(const char *custodian_id, const char *account_ref,
     attestation_hash_string(&k, custodian_id, a_len);
     attestation_hash_string(&k, account_ref, b_len);
     custos_keccak_final(&k, out);
-}
-
-custos_rc custos_hex_encode(const uint8_t *data, size_t len, char *out, size_t cap)
-{
-    static const char digits[] = "0123456789abcdef";
-    if (out == NULL || (data == NULL && len > 0))
-        return CUSTOS_ERR_INVALID;
-    if (len > (SIZE_MAX - 3) / 2 || cap < 2 + 2 * len + 1)
-        return CUSTOS_ERR_TOO_LARGE;
-    out[0] = '0';
-    out[1] = 'x';
-    for (size_t i = 0; i < len; i++) {
-        out[2 + 2 * i] = digits[data[i] >> 4];
-        out[3 + 2 * i] = digits[data[i] & 0x0f];
-    }
-    out[2 + 2 * len] = '\0';
-    return CUSTOS_OK;
-}
-
-custos_rc custos_hex_decode(const char *text, uint8_t *out, size_t len, custos_error *err)
-{
-    if (text == NULL || (out == NULL && len > 0))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "hex decode: NULL argument");
-    const char *digits = text;
-    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
-        digits += 2;
-    size_t n = strlen(digits);
-    if (len > SIZE_MAX / 2 || n != 2 * len)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "hex value has %zu digits, expected %zu (%zu bytes)", n,
-                                2 * len, len);
-    /* Validate everything before writing so a refusal leaves out untouched. */
-    for (size_t i = 0; i < n; i++)
-        if (hex_digit_value(digits[i]) < 0)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "hex value has a non-hex character at digit %zu", i + 1);
-    for (size_t i = 0; i < len; i++)
-        out[i] = (uint8_t)(hex_digit_value(digits[2 * i]) << 4 |
-                           hex_digit_value(digits[2 * i + 1]));
-    return CUSTOS_OK;
 }

@@ -15,12 +15,13 @@
 #include <openssl/crypto.h>
 #include <secp256k1.h>
 
+#include "custos/hex.h"
 #include "custos/secretmode.h"
-#include "hexdigit.h"
 
 /* A key file is 67 bytes; anything much larger is not a key file. */
 #define KEYFILE_MAX_BYTES 256
-#define KEYFILE_TEXT_LEN (2 + 2 * CUSTOS_SECKEY_LEN + 1)
+/* "0x", 64 digits and a newline: the encoder's text with its NUL turned into the newline. */
+#define KEYFILE_TEXT_LEN CUSTOS_HEX_LEN(CUSTOS_SECKEY_LEN)
 
 static int keyfile_write_all(int fd, const char *buf, size_t len)
 {
@@ -61,7 +62,6 @@ static custos_rc keyfile_sync_dir(const char *path, custos_error *err)
 custos_rc custos_keyfile_write(const char *path, const uint8_t seckey[CUSTOS_SECKEY_LEN],
                                custos_error *err)
 {
-    static const char digits[] = "0123456789abcdef";
     if (path == NULL || seckey == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "key file write: NULL argument");
     if (secp256k1_ec_seckey_verify(secp256k1_context_static, seckey) != 1)
@@ -70,24 +70,22 @@ custos_rc custos_keyfile_write(const char *path, const uint8_t seckey[CUSTOS_SEC
                                 ">= the secp256k1 order)",
                                 path);
 
+    char text[KEYFILE_TEXT_LEN];
+    if (custos_hex_encode(seckey, CUSTOS_SECKEY_LEN, text, sizeof text) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "key file write: cannot encode the key");
+    text[KEYFILE_TEXT_LEN - 1] = '\n';
+
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        if (errno == EEXIST)
+        int saved = errno;
+        OPENSSL_cleanse(text, sizeof text);
+        if (saved == EEXIST)
             return custos_error_set(err, CUSTOS_ERR_IO,
                                     "key file %s already exists; refusing to overwrite it",
                                     path);
         return custos_error_set(err, CUSTOS_ERR_IO, "cannot create key file %s: %s", path,
-                                strerror(errno));
+                                strerror(saved));
     }
-
-    char text[KEYFILE_TEXT_LEN];
-    text[0] = '0';
-    text[1] = 'x';
-    for (int i = 0; i < CUSTOS_SECKEY_LEN; i++) {
-        text[2 + 2 * i] = digits[seckey[i] >> 4];
-        text[3 + 2 * i] = digits[seckey[i] & 0x0f];
-    }
-    text[KEYFILE_TEXT_LEN - 1] = '\n';
 
     /* fchmod: the umask must not leave the file more (or less) open than 0600. */
     const char *step = "set mode 0600 on";
@@ -131,18 +129,16 @@ static custos_rc keyfile_parse(const char *path, const char *text, size_t len,
                                 "key file %s must hold exactly one key: 0x followed by 64 hex "
                                 "digits and an optional newline",
                                 path);
-    for (size_t i = 0; i < len; i++) {
-        if (hex_digit_value(text[i]) < 0)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "key file %s has a character that is not a hex digit at "
-                                    "position %zu of the key",
-                                    path, i + 1);
-        unsigned v = (unsigned)hex_digit_value(text[i]);
-        if (i % 2 == 0)
-            seckey[i / 2] = (uint8_t)(v << 4);
-        else
-            seckey[i / 2] |= (uint8_t)v;
-    }
+    /* The decoder reads a string; the copy is wiped like every other key text. */
+    char digits[2 * CUSTOS_SECKEY_LEN + 1];
+    memcpy(digits, text, len);
+    digits[len] = '\0';
+    custos_error why;
+    custos_rc rc = custos_hex_decode(digits, seckey, CUSTOS_SECKEY_LEN, &why);
+    OPENSSL_cleanse(digits, sizeof digits);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "key file %s: the key is not hex: %s",
+                                path, why.message);
     if (secp256k1_ec_seckey_verify(secp256k1_context_static, seckey) != 1)
         return custos_error_set(err, CUSTOS_ERR_CRYPTO,
                                 "key file %s does not hold a valid secp256k1 secret key (zero "

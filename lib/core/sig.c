@@ -12,18 +12,18 @@
 
 #include "custos/keccak.h"
 
-#include "hexdigit.h"
+#include "custos/hex.h"
 
 struct custos_secp {
     secp256k1_context *ctx;
 };
 
 /* The group order n and floor(n / 2), big-endian. */
-static const uint8_t sig_order[32] = {
+static const uint8_t sig_order[CUSTOS_SECKEY_LEN] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
     0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,
 };
-static const uint8_t sig_half_order[32] = {
+static const uint8_t sig_half_order[CUSTOS_SECKEY_LEN] = {
     0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
 };
@@ -43,7 +43,7 @@ custos_secp *custos_secp_new(void)
         return NULL;
     }
     /* Blinding against side channels on the signing path. */
-    uint8_t seed[32];
+    uint8_t seed[CUSTOS_SECKEY_LEN];
     int ok = RAND_priv_bytes(seed, sizeof seed) == 1 &&
              secp256k1_context_randomize(s->ctx, seed) == 1;
     OPENSSL_cleanse(seed, sizeof seed);
@@ -81,13 +81,13 @@ custos_rc custos_seckey_generate(custos_secp *ctx, uint8_t seckey[CUSTOS_SECKEY_
 static void sig_address_from_pubkey(const secp256k1_context *c, const secp256k1_pubkey *pk,
                                     uint8_t addr[CUSTOS_ADDRESS_LEN])
 {
-    uint8_t raw[65];
+    uint8_t raw[CUSTOS_PUBKEY_LEN];
     size_t raw_len = sizeof raw;
     /* Cannot fail with a 65-byte buffer and the uncompressed flag. */
     (void)secp256k1_ec_pubkey_serialize(c, raw, &raw_len, pk, SECP256K1_EC_UNCOMPRESSED);
-    uint8_t hash[32];
-    custos_keccak256(raw + 1, 64, hash);
-    memcpy(addr, hash + 32 - CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
+    uint8_t hash[CUSTOS_HASH_LEN];
+    custos_keccak256(raw + 1, CUSTOS_PUBKEY_LEN - 1, hash);
+    memcpy(addr, hash + CUSTOS_HASH_LEN - CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
 }
 
 custos_rc custos_address_from_seckey(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
@@ -104,7 +104,8 @@ custos_rc custos_address_from_seckey(custos_secp *ctx, const uint8_t seckey[CUST
 }
 
 custos_rc custos_sign_digest(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
-                             const uint8_t digest[32], custos_signature *sig, custos_error *err)
+                             const uint8_t digest[CUSTOS_HASH_LEN], custos_signature *sig,
+                             custos_error *err)
 {
     if (ctx == NULL || seckey == NULL || digest == NULL || sig == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "sign: NULL argument");
@@ -121,24 +122,24 @@ custos_rc custos_sign_digest(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKE
     return CUSTOS_OK;
 }
 
-static int sig_cmp_be(const uint8_t a[32], const uint8_t b[32])
+static int sig_cmp_be(const uint8_t a[CUSTOS_SECKEY_LEN], const uint8_t b[CUSTOS_SECKEY_LEN])
 {
-    return memcmp(a, b, 32);
+    return memcmp(a, b, CUSTOS_SECKEY_LEN);
 }
 
-static bool sig_is_zero(const uint8_t a[32])
+static bool sig_is_zero(const uint8_t a[CUSTOS_SECKEY_LEN])
 {
-    static const uint8_t zero[32];
-    return memcmp(a, zero, 32) == 0;
+    static const uint8_t zero[CUSTOS_SECKEY_LEN];
+    return memcmp(a, zero, CUSTOS_SECKEY_LEN) == 0;
 }
 
-custos_rc custos_recover_address(custos_secp *ctx, const uint8_t digest[32],
+custos_rc custos_recover_address(custos_secp *ctx, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_signature *sig, uint8_t addr[CUSTOS_ADDRESS_LEN],
                                  custos_error *err)
 {
     if (ctx == NULL || digest == NULL || sig == NULL || addr == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "recover: NULL argument");
-    const uint8_t *r = sig->bytes, *s = sig->bytes + 32;
+    const uint8_t *r = sig->bytes, *s = sig->bytes + CUSTOS_SECKEY_LEN;
     uint8_t v = sig->bytes[64];
     if (v != 27 && v != 28)
         return custos_error_set(err, CUSTOS_ERR_NONCANONICAL,
@@ -194,9 +195,10 @@ custos_rc custos_address_from_pubkey(custos_secp *ctx, const uint8_t pubkey[CUST
     return CUSTOS_OK;
 }
 
-custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[32],
-                                      const uint8_t rs[64], const uint8_t addr[CUSTOS_ADDRESS_LEN],
-                                      custos_signature *sig, custos_error *err)
+custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[CUSTOS_HASH_LEN],
+                                      const uint8_t rs[CUSTOS_ECDSA_RS_LEN],
+                                      const uint8_t addr[CUSTOS_ADDRESS_LEN], custos_signature *sig,
+                                      custos_error *err)
 {
     if (ctx == NULL || digest == NULL || rs == NULL || addr == NULL || sig == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "signature from ECDSA: NULL argument");
@@ -206,7 +208,7 @@ custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[32]
                                 "ECDSA signature r or s is out of range (>= curve order)");
     /* Plain ECDSA accepts s and n - s alike; EIP-2 keeps only the lower one. */
     (void)secp256k1_ecdsa_signature_normalize(ctx->ctx, &plain, &plain);
-    uint8_t low[64];
+    uint8_t low[CUSTOS_ECDSA_RS_LEN];
     (void)secp256k1_ecdsa_signature_serialize_compact(ctx->ctx, low, &plain);
     custos_signature cand;
     memcpy(cand.bytes, low, sizeof low);
@@ -225,33 +227,28 @@ custos_rc custos_signature_from_ecdsa(custos_secp *ctx, const uint8_t digest[32]
                             "either recovery id");
 }
 
-/* Lowercase hex of the address, and which of its 40 digits EIP-55 capitalises. */
-static void sig_eip55(const uint8_t addr[CUSTOS_ADDRESS_LEN], char lower[41], bool upper[40])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < CUSTOS_ADDRESS_LEN; i++) {
-        lower[2 * i] = digits[addr[i] >> 4];
-        lower[2 * i + 1] = digits[addr[i] & 0x0f];
-    }
-    lower[40] = '\0';
-    uint8_t hash[32];
-    custos_keccak256((const uint8_t *)lower, 40, hash);
-    for (int i = 0; i < 40; i++) {
-        unsigned nibble = (i % 2 == 0) ? hash[i / 2] >> 4 : hash[i / 2] & 0x0f;
-        upper[i] = lower[i] >= 'a' && nibble >= 8;
-    }
-}
+/* Digits of an address, without "0x". */
+#define SIG_ADDRESS_DIGITS (2 * CUSTOS_ADDRESS_LEN)
+_Static_assert(CUSTOS_ADDRESS_HEX_LEN == CUSTOS_HEX_LEN(CUSTOS_ADDRESS_LEN),
+               "the text of an address is its hex text");
 
 void custos_address_to_hex(const uint8_t addr[CUSTOS_ADDRESS_LEN], char out[CUSTOS_ADDRESS_HEX_LEN])
 {
-    char lower[41];
-    bool upper[40];
-    sig_eip55(addr, lower, upper);
-    out[0] = '0';
-    out[1] = 'x';
-    for (int i = 0; i < 40; i++)
-        out[2 + i] = upper[i] ? (char)(lower[i] - 'a' + 'A') : lower[i];
-    out[42] = '\0';
+    if (custos_hex_encode(addr, CUSTOS_ADDRESS_LEN, out, CUSTOS_ADDRESS_HEX_LEN) != CUSTOS_OK) {
+        /* Only a NULL addr gets here: an empty text rather than stale bytes. */
+        out[0] = '\0';
+        return;
+    }
+    /* EIP-55: a letter is capitalised when the same nibble of keccak256(lowercase digits)
+     * is 8 or more. */
+    uint8_t hash[CUSTOS_HASH_LEN];
+    custos_keccak256((const uint8_t *)out + 2, SIG_ADDRESS_DIGITS, hash);
+    for (int i = 0; i < SIG_ADDRESS_DIGITS; i++) {
+        unsigned nibble = (i % 2 == 0) ? hash[i / 2] >> 4 : hash[i / 2] & 0x0f;
+        char *c = &out[2 + i];
+        if (*c >= 'a' && nibble >= 8)
+            *c = (char)(*c - 'a' + 'A');
+    }
 }
 
 custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_LEN],
@@ -262,28 +259,23 @@ custos_rc custos_address_from_hex(const char *text, uint8_t addr[CUSTOS_ADDRESS_
     const char *digits = text;
     if (digits[0] == '0' && digits[1] == 'x')
         digits += 2;
-    if (strnlen(digits, 41) != 40)
+    if (strnlen(digits, SIG_ADDRESS_DIGITS + 1) != SIG_ADDRESS_DIGITS)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "address must be 0x followed by exactly 40 hex digits");
     uint8_t tmp[CUSTOS_ADDRESS_LEN];
+    custos_error why;
+    if (custos_hex_decode(digits, tmp, CUSTOS_ADDRESS_LEN, &why) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "address: %s", why.message);
     bool has_lower = false, has_upper = false;
-    for (int i = 0; i < 40; i++) {
-        int v = hex_digit_value(digits[i]);
-        if (v < 0)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "address has a non-hex character at digit %d", i + 1);
+    for (int i = 0; i < SIG_ADDRESS_DIGITS; i++) {
         has_lower |= digits[i] >= 'a' && digits[i] <= 'f';
         has_upper |= digits[i] >= 'A' && digits[i] <= 'F';
-        if (i % 2 == 0)
-            tmp[i / 2] = (uint8_t)(v << 4);
-        else
-            tmp[i / 2] |= (uint8_t)v;
     }
     /* Mixed case claims an EIP-55 checksum: it must be the right one (catches typos). */
     if (has_lower && has_upper) {
         char expect[CUSTOS_ADDRESS_HEX_LEN];
         custos_address_to_hex(tmp, expect);
-        if (memcmp(expect + 2, digits, 40) != 0)
+        if (memcmp(expect + 2, digits, SIG_ADDRESS_DIGITS) != 0)
             /* The correct checksum is not shown: copying it would bless the typo. */
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "address has a wrong EIP-55 checksum; check it for typos "

@@ -4,34 +4,41 @@
 #define CUSTOS_PB_CONVERT_H
 
 #include "custos/attestation.h"
-#include "custos/client.h"
 #include "custos/error.h"
-
 #include "custos/merkle.h"
+#include "custos/record.h"
+#include "custos/reserves.h"
 #include "custos/v1/attestation.pb-c.h"
 #include "custos/v1/gateway.pb-c.h"
 
 /* Validating conversion; on failure out is left cleared and err says which field. */
+CUSTOS_MUST_USE
 custos_rc pb_to_submission(const Custos__V1__SignedAttestation *m, custos_submission *out,
                            custos_error *err);
 /* Allocates a self-contained message tree (no pointers into s); free with
  * pb_submission_free. */
+CUSTOS_MUST_USE
 custos_rc pb_from_submission(const custos_submission *s, Custos__V1__SignedAttestation **out,
                              custos_error *err);
 void pb_submission_free(Custos__V1__SignedAttestation *m);
 
+CUSTOS_MUST_USE
 custos_rc pb_to_record(const Custos__V1__Record *m, custos_record *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc pb_from_record(const custos_record *r, Custos__V1__Record **out, custos_error *err);
 void pb_record_free(Custos__V1__Record *m);
 
 /* Validating conversion of a GetPositionProof answer (hash lengths, proof depth, the
  * position's fields); out is overwritten. */
+CUSTOS_MUST_USE
 custos_rc pb_to_position_proof(const Custos__V1__GetPositionProofResponse *m,
                                custos_position_proof *out, custos_error *err);
 
 /* Validating conversion of GetReserves and GetReservesProof answers; out is overwritten. */
+CUSTOS_MUST_USE
 custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
                                  custos_reserves_summary *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m,
                                    custos_reserves_inclusion *out, custos_error *err);
 
@@ -42,12 +49,13 @@ typedef struct pb_reserves_request {
     Custos__V1__SubmitReservesRequest msg;
     Custos__V1__Domain domain;
     Custos__V1__Reserves reserves;
-    uint8_t total[32];
+    uint8_t total[CUSTOS_U256_LEN];
     ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
     Custos__V1__ReservesLeaf *leaves;
     Custos__V1__ReservesLeaf **leaf_ptrs;
-    uint8_t (*values)[32];
+    uint8_t (*values)[CUSTOS_U256_LEN];
 } pb_reserves_request;
+CUSTOS_MUST_USE
 custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
                                    const custos_domain *d, const custos_reserves *r,
                                    const custos_signature *sigs, size_t n_sigs,

@@ -1,5 +1,6 @@
 /* eth_signTypedData_v4 JSON of a submission. Export writes the one canonical form;
  * import accepts only that form and names the offending field in every refusal. */
+#include "custos/hex.h"
 #include "custos/typeddata.h"
 
 #include <inttypes.h>
@@ -69,15 +70,23 @@ static json_t *td_type_array(const td_field *fields, size_t n)
     return arr;
 }
 
-/* Hex strings fit in the caller's buffer by construction. */
-static void td_hex(const uint8_t *data, size_t len, char *out, size_t cap)
+/* A JSON string of "0x" and the hex of data (at most a signature's length); NULL, which
+ * json_pack and the array appends report, when it cannot be made. */
+static json_t *td_hex_json(const uint8_t *data, size_t len)
 {
-    (void)custos_hex_encode(data, len, out, cap);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
+    if (custos_hex_encode(data, len, hex, sizeof hex) != CUSTOS_OK)
+        return NULL;
+    return json_string(hex);
 }
 
-static void td_dec(const custos_u256 *v, char out[CUSTOS_U256_DEC_MAX])
+/* A JSON string of v in decimal; NULL as above. */
+static json_t *td_dec_json(const custos_u256 *v)
 {
-    (void)custos_u256_to_dec(v, out, CUSTOS_U256_DEC_MAX);
+    char dec[CUSTOS_U256_DEC_MAX];
+    if (custos_u256_to_dec(v, dec, sizeof dec) != CUSTOS_OK)
+        return NULL;
+    return json_string(dec);
 }
 
 static void td_dec64(uint64_t v, char out[CUSTOS_U256_DEC_MAX])
@@ -143,20 +152,18 @@ static custos_rc td_check_exportable(const custos_submission *s, custos_error *e
 
 static json_t *td_export_message(const custos_attestation *a)
 {
-    char account[2 + 64 + 1], root[2 + 64 + 1], beneficiary[CUSTOS_ADDRESS_HEX_LEN];
-    char gross[CUSTOS_U256_DEC_MAX], coll[CUSTOS_U256_DEC_MAX];
+    char beneficiary[CUSTOS_ADDRESS_HEX_LEN];
     char as_of[CUSTOS_U256_DEC_MAX], valid_until[CUSTOS_U256_DEC_MAX], seq[CUSTOS_U256_DEC_MAX];
-    td_hex(a->account, CUSTOS_HASH_LEN, account, sizeof account);
-    td_hex(a->positions_root, CUSTOS_HASH_LEN, root, sizeof root);
     custos_address_to_hex(a->beneficiary, beneficiary);
-    td_dec(&a->gross_value, gross);
-    td_dec(&a->collateral_value, coll);
     td_dec64(a->as_of, as_of);
     td_dec64(a->valid_until, valid_until);
     td_dec64(a->sequence, seq);
-    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "account", account,
-                     "beneficiary", beneficiary, "kind", (json_int_t)a->kind, "grossValue",
-                     gross, "collateralValue", coll, "positionsRoot", root, "asOf", as_of,
+    /* "o" steals each reference, and json_pack releases them all if any is NULL. */
+    return json_pack("{s:o, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s}", "account",
+                     td_hex_json(a->account, CUSTOS_HASH_LEN), "beneficiary", beneficiary,
+                     "kind", (json_int_t)a->kind, "grossValue", td_dec_json(&a->gross_value),
+                     "collateralValue", td_dec_json(&a->collateral_value), "positionsRoot",
+                     td_hex_json(a->positions_root, CUSTOS_HASH_LEN), "asOf", as_of,
                      "validUntil", valid_until, "sequence", seq);
 }
 
@@ -164,13 +171,10 @@ static json_t *td_export_positions(const custos_position *ps, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
-        char q[CUSTOS_U256_DEC_MAX], pr[CUSTOS_U256_DEC_MAX], v[CUSTOS_U256_DEC_MAX];
-        td_dec(&ps[i].quantity, q);
-        td_dec(&ps[i].price, pr);
-        td_dec(&ps[i].value, v);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "assetId", ps[i].asset_id,
-                              "quantity", q, "price", pr, "value", v, "haircutBps",
-                              (json_int_t)ps[i].haircut_bps);
+        json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:I}", "assetId", ps[i].asset_id,
+                              "quantity", td_dec_json(&ps[i].quantity), "price",
+                              td_dec_json(&ps[i].price), "value", td_dec_json(&ps[i].value),
+                              "haircutBps", (json_int_t)ps[i].haircut_bps);
         if (json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
@@ -183,9 +187,7 @@ static json_t *td_export_signatures(const custos_signature *sigs, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
-        char hex[2 + 2 * CUSTOS_SIGNATURE_LEN + 1];
-        td_hex(sigs[i].bytes, CUSTOS_SIGNATURE_LEN, hex, sizeof hex);
-        if (json_array_append_new(arr, json_string(hex)) != 0) {
+        if (json_array_append_new(arr, td_hex_json(sigs[i].bytes, CUSTOS_SIGNATURE_LEN)) != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -202,15 +204,14 @@ custos_rc custos_typeddata_export(const custos_submission *s, char **json, custo
     if (rc != CUSTOS_OK)
         return rc;
 
-    char contract[CUSTOS_ADDRESS_HEX_LEN], digest_hex[2 + 64 + 1];
-    uint8_t digest[32];
+    char contract[CUSTOS_ADDRESS_HEX_LEN];
+    uint8_t digest[CUSTOS_HASH_LEN];
     custos_address_to_hex(s->domain.verifying_contract, contract);
     custos_attestation_digest(&s->domain, &s->att, digest);
-    td_hex(digest, sizeof digest, digest_hex, sizeof digest_hex);
 
     /* "o" steals each reference, and json_pack releases them all if any is NULL. */
     json_t *doc = json_pack(
-        "{s:{s:{s:o, s:o}, s:s, s:{s:s, s:s, s:I, s:s}, s:o}, s:s, s:s, s:o, s:o}",
+        "{s:{s:{s:o, s:o}, s:s, s:{s:s, s:s, s:I, s:s}, s:o}, s:o, s:s, s:o, s:o}",
         "typedData",
         "types", "EIP712Domain", td_type_array(td_domain_fields, TD_COUNT(td_domain_fields)),
         TD_PRIMARY_TYPE, td_type_array(td_attestation_fields, TD_COUNT(td_attestation_fields)),
@@ -218,7 +219,7 @@ custos_rc custos_typeddata_export(const custos_submission *s, char **json, custo
         "domain", "name", CUSTOS_EIP712_NAME, "version", CUSTOS_EIP712_VERSION, "chainId",
         (json_int_t)s->domain.chain_id, "verifyingContract", contract,
         "message", td_export_message(&s->att),
-        "digest", digest_hex,
+        "digest", td_hex_json(digest, sizeof digest),
         "feed", s->feed,
         "signatures", td_export_signatures(s->sigs, s->n_sigs),
         "positions", td_export_positions(s->positions, s->n_positions));
@@ -269,6 +270,10 @@ static custos_rc td_expect_object(const json_t *obj, const char *path, const cha
 static custos_rc td_get_string(const json_t *obj, const char *path, const char *key,
                                const char **out, size_t *len, custos_error *err)
 {
+    /* Defined on every path: callers read them only after CUSTOS_OK, which the optimiser
+     * cannot see through custos_error_set. */
+    *out = "";
+    *len = 0;
     const json_t *v = json_object_get(obj, key);
     if (!json_is_string(v))
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: must be a string", path,
@@ -575,14 +580,16 @@ static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos
     if (rc != CUSTOS_OK)
         return rc;
 
-    uint8_t claimed[32], actual[32];
+    uint8_t claimed[CUSTOS_HASH_LEN], actual[CUSTOS_HASH_LEN];
     rc = td_get_hex(doc, "", "digest", claimed, sizeof claimed, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_attestation_digest(&out->domain, &out->att, actual);
     if (memcmp(claimed, actual, sizeof actual) != 0) {
-        char hex[2 + 64 + 1];
-        td_hex(actual, sizeof actual, hex, sizeof hex);
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        if (custos_hex_encode(actual, sizeof actual, hex, sizeof hex) != CUSTOS_OK)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "digest: does not match the typed data");
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "digest: does not match the typed data, whose EIP-712 digest "
                                 "is %s",

@@ -13,34 +13,35 @@
 struct custos_merkle {
     size_t n_leaves;
     size_t n_nodes;
-    uint8_t (*nodes)[32];
+    uint8_t (*nodes)[CUSTOS_HASH_LEN];
 };
 
 /* abi.encode of a position: five 32-byte words. */
-#define MERKLE_POSITION_ABI_LEN (5 * 32)
+#define MERKLE_POSITION_ABI_LEN (5 * CUSTOS_U256_LEN)
 
 /* keccak256 of the two children in ascending byte order (commutative, as
  * MerkleProof.verify expects). */
-static void merkle_hash_pair(const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+static void merkle_hash_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN],
+                             uint8_t out[CUSTOS_HASH_LEN])
 {
     const uint8_t *lo = a, *hi = b;
-    if (memcmp(a, b, 32) > 0) {
+    if (memcmp(a, b, CUSTOS_HASH_LEN) > 0) {
         lo = b;
         hi = a;
     }
     custos_keccak k;
     custos_keccak_init(&k);
-    custos_keccak_update(&k, lo, 32);
-    custos_keccak_update(&k, hi, 32);
+    custos_keccak_update(&k, lo, CUSTOS_HASH_LEN);
+    custos_keccak_update(&k, hi, CUSTOS_HASH_LEN);
     custos_keccak_final(&k, out);
 }
 
 static int merkle_compare_leaves(const void *a, const void *b)
 {
-    return memcmp(a, b, 32);
+    return memcmp(a, b, CUSTOS_HASH_LEN);
 }
 
-custos_rc custos_merkle_new(const uint8_t (*leaves)[32], size_t n, custos_merkle **out,
+custos_rc custos_merkle_new(const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n, custos_merkle **out,
                             custos_error *err)
 {
     if (out == NULL)
@@ -49,7 +50,7 @@ custos_rc custos_merkle_new(const uint8_t (*leaves)[32], size_t n, custos_merkle
     if (n == 0 || leaves == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "merkle tree: needs at least one leaf");
-    if (n > SIZE_MAX / 2 / 32)
+    if (n > SIZE_MAX / 2 / CUSTOS_HASH_LEN)
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "merkle tree: %zu leaves", n);
 
     custos_merkle *t = calloc(1, sizeof *t);
@@ -66,14 +67,14 @@ custos_rc custos_merkle_new(const uint8_t (*leaves)[32], size_t n, custos_merkle
 
     /* Sorting in place in the leaf region gives ascending order from its start; the
      * layout wants ascending order from the end, so reverse afterwards. */
-    uint8_t (*leaf_region)[32] = t->nodes + (t->n_nodes - n);
+    uint8_t (*leaf_region)[CUSTOS_HASH_LEN] = t->nodes + (t->n_nodes - n);
     memcpy(leaf_region, leaves, n * sizeof *leaf_region);
     qsort(leaf_region, n, sizeof *leaf_region, merkle_compare_leaves);
     for (size_t i = 0, j = n - 1; i < j; i++, j--) {
-        uint8_t tmp[32];
-        memcpy(tmp, leaf_region[i], 32);
-        memcpy(leaf_region[i], leaf_region[j], 32);
-        memcpy(leaf_region[j], tmp, 32);
+        uint8_t tmp[CUSTOS_HASH_LEN];
+        memcpy(tmp, leaf_region[i], CUSTOS_HASH_LEN);
+        memcpy(leaf_region[i], leaf_region[j], CUSTOS_HASH_LEN);
+        memcpy(leaf_region[j], tmp, CUSTOS_HASH_LEN);
     }
     for (size_t i = t->n_nodes - n; i-- > 0;)
         merkle_hash_pair(t->nodes[2 * i + 1], t->nodes[2 * i + 2], t->nodes[i]);
@@ -90,31 +91,32 @@ void custos_merkle_free(custos_merkle *t)
     free(t);
 }
 
-void custos_merkle_root(const custos_merkle *t, uint8_t out[32])
+void custos_merkle_root(const custos_merkle *t, uint8_t out[CUSTOS_HASH_LEN])
 {
-    memcpy(out, t->nodes[0], 32);
+    memcpy(out, t->nodes[0], CUSTOS_HASH_LEN);
 }
 
 /* Tree index of the leaf, or SIZE_MAX. The leaf region is in descending order; among equal
  * leaves the lowest index is chosen, the one the JavaScript library proves for a value. */
-static size_t merkle_find_leaf(const custos_merkle *t, const uint8_t leaf[32])
+static size_t merkle_find_leaf(const custos_merkle *t, const uint8_t leaf[CUSTOS_HASH_LEN])
 {
     size_t lo = t->n_nodes - t->n_leaves, hi = t->n_nodes;
     /* First index whose node is <= leaf. */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(t->nodes[mid], leaf, 32) > 0)
+        if (memcmp(t->nodes[mid], leaf, CUSTOS_HASH_LEN) > 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < t->n_nodes && memcmp(t->nodes[lo], leaf, 32) == 0)
+    if (lo < t->n_nodes && memcmp(t->nodes[lo], leaf, CUSTOS_HASH_LEN) == 0)
         return lo;
     return SIZE_MAX;
 }
 
-custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[32],
-                              uint8_t (*proof)[32], size_t cap, size_t *n, custos_error *err)
+custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[CUSTOS_HASH_LEN],
+                              uint8_t (*proof)[CUSTOS_HASH_LEN], size_t cap, size_t *n,
+                              custos_error *err)
 {
     if (t == NULL || leaf == NULL || n == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "merkle proof: NULL argument");
@@ -134,22 +136,22 @@ custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[32],
     for (size_t i = idx; i > 0; i = (i - 1) / 2) {
         /* Left children have odd indices, right children even ones. */
         size_t sibling = (i % 2 == 1) ? i + 1 : i - 1;
-        memcpy(proof[k++], t->nodes[sibling], 32);
+        memcpy(proof[k++], t->nodes[sibling], CUSTOS_HASH_LEN);
     }
     *n = k;
     return CUSTOS_OK;
 }
 
-bool custos_merkle_verify(const uint8_t root[32], const uint8_t leaf[32],
-                          const uint8_t (*proof)[32], size_t n)
+bool custos_merkle_verify(const uint8_t root[CUSTOS_HASH_LEN], const uint8_t leaf[CUSTOS_HASH_LEN],
+                          const uint8_t (*proof)[CUSTOS_HASH_LEN], size_t n)
 {
     if (root == NULL || leaf == NULL || (n > 0 && proof == NULL))
         return false;
-    uint8_t acc[32];
-    memcpy(acc, leaf, 32);
+    uint8_t acc[CUSTOS_HASH_LEN];
+    memcpy(acc, leaf, CUSTOS_HASH_LEN);
     for (size_t i = 0; i < n; i++)
         merkle_hash_pair(acc, proof[i], acc);
-    return memcmp(acc, root, 32) == 0;
+    return memcmp(acc, root, CUSTOS_HASH_LEN) == 0;
 }
 
 /* Same rule as the wire decoder: 1..31 printable ASCII bytes, NUL-terminated. */
@@ -174,7 +176,8 @@ static custos_rc merkle_check_asset_id(const char *id, size_t *len, custos_error
     return CUSTOS_OK;
 }
 
-custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos_error *err)
+custos_rc custos_position_leaf(const custos_position *p, uint8_t out[CUSTOS_HASH_LEN],
+                               custos_error *err)
 {
     if (p == NULL || out == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "position leaf: NULL argument");
@@ -189,28 +192,28 @@ custos_rc custos_position_leaf(const custos_position *p, uint8_t out[32], custos
 
     uint8_t enc[MERKLE_POSITION_ABI_LEN] = {0};
     memcpy(enc, p->asset_id, id_len);
-    custos_u256_to_be(&p->quantity, enc + 32);
+    custos_u256_to_be(&p->quantity, enc + CUSTOS_U256_LEN);
     custos_u256_to_be(&p->price, enc + 64);
     custos_u256_to_be(&p->value, enc + 96);
     enc[158] = (uint8_t)(p->haircut_bps >> 8);
     enc[159] = (uint8_t)p->haircut_bps;
 
-    uint8_t inner[32];
+    uint8_t inner[CUSTOS_HASH_LEN];
     custos_keccak256(enc, sizeof enc, inner);
     custos_keccak256(inner, sizeof inner, out);
     return CUSTOS_OK;
 }
 
-custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[32],
+custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out[CUSTOS_HASH_LEN],
                                 custos_error *err)
 {
     if (out == NULL || (n > 0 && ps == NULL))
         return custos_error_set(err, CUSTOS_ERR_INVALID, "positions root: NULL argument");
     if (n == 0) {
-        memset(out, 0, 32);
+        memset(out, 0, CUSTOS_HASH_LEN);
         return CUSTOS_OK;
     }
-    uint8_t (*leaves)[32] = calloc(n, sizeof *leaves);
+    uint8_t (*leaves)[CUSTOS_HASH_LEN] = calloc(n, sizeof *leaves);
     if (leaves == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM,
                                 "positions root: cannot allocate %zu leaves", n);
@@ -225,7 +228,7 @@ custos_rc custos_positions_root(const custos_position *ps, size_t n, uint8_t out
     }
     custos_merkle *t = NULL;
     if (rc == CUSTOS_OK)
-        rc = custos_merkle_new((const uint8_t (*)[32])leaves, n, &t, err);
+        rc = custos_merkle_new((const uint8_t (*)[CUSTOS_HASH_LEN])leaves, n, &t, err);
     if (rc == CUSTOS_OK) {
         custos_merkle_root(t, out);
         custos_merkle_free(t);
@@ -248,7 +251,7 @@ custos_rc custos_position_proof_build(const custos_position *ps, size_t n, const
                                 "no position with asset id '%.40s' among the %zu positions",
                                 asset_id, n);
 
-    uint8_t (*leaves)[32] = calloc(n, sizeof *leaves);
+    uint8_t (*leaves)[CUSTOS_HASH_LEN] = calloc(n, sizeof *leaves);
     if (leaves == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM,
                                 "position proof: cannot allocate %zu leaves", n);
@@ -257,13 +260,13 @@ custos_rc custos_position_proof_build(const custos_position *ps, size_t n, const
         rc = custos_position_leaf(&ps[i], leaves[i], err);
     custos_merkle *t = NULL;
     if (rc == CUSTOS_OK)
-        rc = custos_merkle_new((const uint8_t (*)[32])leaves, n, &t, err);
+        rc = custos_merkle_new((const uint8_t (*)[CUSTOS_HASH_LEN])leaves, n, &t, err);
     if (rc == CUSTOS_OK)
         rc = custos_merkle_proof(t, leaves[at], out->proof, CUSTOS_MERKLE_PROOF_MAX,
                                  &out->n_proof, err);
     if (rc == CUSTOS_OK) {
         out->position = ps[at];
-        memcpy(out->leaf, leaves[at], 32);
+        memcpy(out->leaf, leaves[at], CUSTOS_HASH_LEN);
         custos_merkle_root(t, out->root);
     }
     custos_merkle_free(t);
@@ -279,15 +282,16 @@ custos_rc custos_position_proof_check(const custos_position_proof *p, custos_err
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
                                 "position proof: %zu hashes, at most %d", p->n_proof,
                                 CUSTOS_MERKLE_PROOF_MAX);
-    uint8_t leaf[32];
+    uint8_t leaf[CUSTOS_HASH_LEN];
     custos_rc rc = custos_position_leaf(&p->position, leaf, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (memcmp(leaf, p->leaf, 32) != 0)
+    if (memcmp(leaf, p->leaf, CUSTOS_HASH_LEN) != 0)
         return custos_error_set(err, CUSTOS_ERR_CRYPTO,
                                 "the leaf hash is not the hash of the position's fields "
                                 "(a field or the leaf was altered)");
-    if (!custos_merkle_verify(p->root, leaf, (const uint8_t (*)[32])p->proof, p->n_proof))
+    if (!custos_merkle_verify(p->root, leaf, (const uint8_t (*)[CUSTOS_HASH_LEN])p->proof,
+                              p->n_proof))
         return custos_error_set(err, CUSTOS_ERR_CRYPTO,
                                 "the proof does not lead from the leaf to the root");
     return CUSTOS_OK;

@@ -144,13 +144,13 @@ custos_rc custos_u256_mul_div(custos_u256 *r, const custos_u256 *a, const custos
     return CUSTOS_OK;
 }
 
-void custos_u256_to_be(const custos_u256 *a, uint8_t out[32])
+void custos_u256_to_be(const custos_u256 *a, uint8_t out[CUSTOS_U256_LEN])
 {
     for (int i = 0; i < 32; i++)
         out[31 - i] = (uint8_t)(a->limb[i / 8] >> (8 * (i % 8)));
 }
 
-void custos_u256_from_be(custos_u256 *r, const uint8_t in[32])
+void custos_u256_from_be(custos_u256 *r, const uint8_t in[CUSTOS_U256_LEN])
 {
     custos_u256 t = {{0, 0, 0, 0}};
     for (int i = 0; i < 32; i++)

@@ -1,0 +1,42 @@
+/* A stored attestation as a gateway keeps and returns it: the submission with its state,
+ * place in the accepted log and the signers the gateway recovered. */
+#ifndef CUSTOS_RECORD_H
+#define CUSTOS_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum custos_state {
+    CUSTOS_STATE_UNSPECIFIED = 0,
+    CUSTOS_STATE_PENDING = 1,  /* durable, short of its threshold of signatures */
+    CUSTOS_STATE_ACCEPTED = 2,
+    CUSTOS_STATE_HELD = 3      /* durable, not published: a rise beyond the breaker bound */
+} custos_state;
+
+typedef struct custos_record {
+    uint64_t cursor;            /* place in the accepted log; 0 unless ACCEPTED */
+    custos_state state;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint64_t accepted_at;
+    custos_submission sub;      /* owns its positions: release with custos_record_clear */
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    size_t n_signers;
+    uint8_t chain_hash[CUSTOS_HASH_LEN]; /* custos/chain.h link of this record; zeros: unknown */
+} custos_record;
+
+/* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */
+void custos_record_clear(custos_record *r);
+/* Clears each of the n records of list, then frees list (a list the library returned,
+ * e.g. by custos_client_list_held). Safe on NULL. */
+void custos_record_list_free(custos_record *list, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
