@@ -213,7 +213,7 @@ void fpx_stack_start(fpx_stack *s, const char *clients_ini, const char *const ce
     snprintf(dir, sizeof dir, "%s/nginx", s->f.dir);
     assert_int_equal(mkdir(dir, 0700), 0);
     fpx_start(&s->proxy, dir, s->pki, s->socket);
-    snprintf(s->target, sizeof s->target, "localhost:%d", s->proxy.port);
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", s->proxy.port);
 }
 
 void fpx_stack_start_bare(fpx_stack *s, const char *clients_ini, const char *const certs[],
@@ -239,7 +239,7 @@ void fpx_stack_start_bare(fpx_stack *s, const char *clients_ini, const char *con
     assert_non_null(text);
     s->f.port = atoi(text);
     free(text);
-    snprintf(s->target, sizeof s->target, "localhost:%d", s->f.port);
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", s->f.port);
 }
 
 void fpx_stack_cleanup(fpx_stack *s)
