@@ -33,8 +33,14 @@
 #define CHECK_GAP_MS 100
 #define RAMP_MS 500
 #define ATTACK_SECONDS "5"
-#define P99_LIMIT_US 100000
 #define RSS_LIMIT_KIB (256 * 1024)
+#ifdef CUSTOS_SANITIZED
+/* The sanitizers slow the gateway several times over: the 100 ms target belongs to the
+ * build that ships and is checked by the normal suite; here a check may take 500 ms. */
+#define P99_LIMIT_US 500000
+#else
+#define P99_LIMIT_US 100000
+#endif
 
 static const char *const certs[] = {"probe", "intruder", NULL};
 
@@ -45,6 +51,22 @@ typedef struct dos_result {
     char attack[512];
     char latencies_ms[CHECKS * 8]; /* each check's, in order */
 } dos_result;
+
+/* Under AddressSanitizer freed memory stays resident in its quarantine (256 MiB by
+ * default), so the gateway's peak RSS would show how much the attack made it allocate and
+ * free, not how much it held. The gateway started here keeps a 16 MiB quarantine, which
+ * still catches a use of recently freed memory; nginx and the attacker ignore it. */
+static void sanitizer_quarantine(void)
+{
+#ifdef CUSTOS_SANITIZED
+    const char *old = getenv("ASAN_OPTIONS");
+    char opts[1024];
+    int n = snprintf(opts, sizeof opts, "%s%squarantine_size_mb=16", old != NULL ? old : "",
+                     old != NULL && old[0] != '\0' ? ":" : "");
+    assert_true(n > 0 && (size_t)n < sizeof opts);
+    assert_int_equal(setenv("ASAN_OPTIONS", opts, 1), 0);
+#endif
+}
 
 static int setup(void **state)
 {
@@ -196,5 +218,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hpack_attack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rapid_reset, setup, teardown),
     };
+    sanitizer_quarantine();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
