@@ -40,7 +40,7 @@ static const char usage[] =
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
-    "             3 gateway unreachable\n";
+    "             3 gateway unreachable or cannot take it now: try again later\n";
 
 int main(int argc, char **argv)
 {

@@ -54,7 +54,7 @@ const char cli_usage[] =
     "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
-    "             3 gateway unreachable\n";
+    "             3 gateway unreachable or cannot take it now: try again later\n";
 
 int main(int argc, char **argv)
 {
