@@ -19,6 +19,7 @@ typedef struct gw_admin gw_admin;
 
 /* Opens its own session on cfg's store, and puts the file's list plus the stored admin
  * changes in force in engine's registry. cfg and engine must outlive it. */
+CUSTOS_MUST_USE
 custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
                        custos_error *err);
 void gw_admin_free(gw_admin *a);

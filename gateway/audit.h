@@ -16,6 +16,7 @@
 /* Appends (actor, action, payload) at `now` after the newest entry; the store's
  * transaction must be open. actor and action are cut to their maximum lengths. *seq (if
  * not NULL) gets the entry's number. */
+CUSTOS_MUST_USE
 custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
                           const uint8_t *payload, size_t len, uint64_t now, uint64_t *seq,
                           custos_error *err);
@@ -25,6 +26,7 @@ custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
  *   feed NAME max_age=N max_skew=N max_ttl=N threshold=N distinct_roles=true|false
  *   signer 0xADDRESS feed=NAME role=ROLE status=active|revoked not_after=N
  * *out is malloc'd (caller frees), *len excludes the terminating NUL. */
+CUSTOS_MUST_USE
 custos_rc gw_audit_policy_text(const gw_config *cfg, char **out, size_t *len,
                                custos_error *err);
 

@@ -22,6 +22,7 @@ typedef struct gw_limiter gw_limiter;
 /* rate: submissions per second a client sustains; burst: how many it may send at once
  * (the bucket's size); max_streams: open streams per client; max_clients: distinct
  * clients tracked at once. All at least 1. */
+CUSTOS_MUST_USE
 custos_rc gw_limiter_new(uint64_t rate, uint64_t burst, uint32_t max_streams,
                          size_t max_clients, gw_limiter **out, custos_error *err);
 void gw_limiter_free(gw_limiter *l);

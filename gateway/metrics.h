@@ -22,6 +22,7 @@
 
 /* Creates the registry with one series set per configured feed. cfg need not outlive it.
  * At most one registry exists: CUSTOS_ERR_INVALID if one is already installed. */
+CUSTOS_MUST_USE
 custos_rc gw_metrics_init(const gw_config *cfg, custos_error *err);
 /* Removes and frees the registry. Call only once no thread can observe any more
  * (the engine and the server are gone). Safe when none is installed. */
@@ -57,6 +58,7 @@ typedef struct gw_metrics_live {
 
 /* The exposition text for the current state, as of wall-clock `now` (Unix seconds):
  * *out is malloc'd (NUL-terminated), *len its length. */
+CUSTOS_MUST_USE
 custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **out,
                             size_t *len, custos_error *err);
 

@@ -15,6 +15,7 @@ typedef struct gw_metrics_http gw_metrics_http;
 /* Binds cfg->metrics.listen (a numeric IPv4 or [IPv6] address; port 0 picks a free port)
  * and starts serving from the registry of metrics.h, which must be initialised. engine
  * must outlive the endpoint; publisher may be NULL (no [evm]), else it too. */
+CUSTOS_MUST_USE
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err);
 /* The bound TCP port. */

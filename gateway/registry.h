@@ -32,6 +32,7 @@ typedef struct gw_policy {
 typedef struct gw_registry gw_registry;
 
 /* The first snapshot is a copy of cfg's feeds and signers (cfg need not outlive it). */
+CUSTOS_MUST_USE
 custos_rc gw_registry_new(const gw_config *cfg, gw_registry **out, custos_error *err);
 /* Frees the registry's own reference; snapshots still held are freed by their last
  * gw_policy_release. */
@@ -44,6 +45,7 @@ void gw_policy_release(gw_policy *p);
 
 /* Makes a copy of cfg's feeds and signers the current snapshot. Submissions already
  * being verified finish under the snapshot they started with. */
+CUSTOS_MUST_USE
 custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err);
 
 const gw_feed *gw_policy_find_feed(const gw_policy *p, const char *name);
@@ -57,6 +59,7 @@ const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
 /* Copies the bond-market calendar that feeds point to into *own (emptied first) and points
  * them at the copy, so they no longer depend on the configuration they came from (a reload
  * frees it). Every feed with a calendar must have the same one. */
+CUSTOS_MUST_USE
 custos_rc gw_feeds_own_calendar(gw_feed *feeds, size_t n, custos_calendar *own,
                                 custos_error *err);
 

@@ -16,6 +16,7 @@
 
 typedef struct gw_reserves_trees gw_reserves_trees;
 
+CUSTOS_MUST_USE
 custos_rc gw_reserves_trees_new(gw_reserves_trees **out, custos_error *err);
 void gw_reserves_trees_free(gw_reserves_trees *t);
 
@@ -23,6 +24,7 @@ void gw_reserves_trees_free(gw_reserves_trees *t);
  * root, siblings bottom-up. res is the feed's reserves as read from the store; its tree is
  * built when this feed's cached one is of another digest. CUSTOS_ERR_NOT_FOUND: the leaf
  * is not in the tree. Thread-safe. */
+CUSTOS_MUST_USE
 custos_rc gw_reserves_trees_proof(gw_reserves_trees *t, const gw_store_reserves *res,
                                   const uint8_t leaf[32], uint8_t (*proof)[32], size_t cap,
                                   size_t *n_proof, custos_error *err);

@@ -17,6 +17,7 @@
  * verified), or plaintext when insecure = true, which is logged as a warning. Refuses a
  * config with neither, a private key readable by group or others, and unreadable or
  * non-PEM files. *out is released with grpc_server_credentials_release. */
+CUSTOS_MUST_USE
 custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credentials **out,
                                     custos_error *err);
 

@@ -33,6 +33,7 @@ typedef struct gw_verifier gw_verifier;
 
 /* cfg and reg must outlive the verifier; the domain separator is computed here, once.
  * Feeds and signers come from reg's snapshot of the moment, the domain from cfg. */
+CUSTOS_MUST_USE
 custos_rc gw_verifier_new(const gw_config *cfg, gw_registry *reg, gw_verifier **out,
                           custos_error *err);
 void gw_verifier_free(gw_verifier *v);

@@ -169,6 +169,7 @@ typedef struct gw_config {
 } gw_config;
 
 /* Parses and validates; on error the message names the file, line and key. */
+CUSTOS_MUST_USE
 custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err);
 void gw_config_clear(gw_config *cfg);
 

@@ -57,6 +57,7 @@ typedef void (*gw_commit_fn)(void *ctx, uint64_t head);
 /* Opens the store named in cfg (creating it if absent) and starts the verifiers and the
  * committer.
  * cfg must outlive the engine. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err);
 /* Waits for every submission to be verified and committed (their callbacks run), then
  * closes the store. */
@@ -96,17 +97,21 @@ void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *reques
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
 
 /* Thread-safe reads. CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_record *out,
                                custos_error *err);
 /* Up to max accepted records with cursor > after, in cursor order; *n set to the count.
  * Each out[i] must be released with custos_record_clear. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err);
 /* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
  * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
                               size_t max, size_t *n, custos_error *err);
 /* How many held records are not superseded (the custos_held gauge). */
+CUSTOS_MUST_USE
 custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);
 /* The newest cursor (0 when nothing accepted yet). */
 uint64_t gw_engine_head(gw_engine *e);
@@ -116,6 +121,7 @@ bool gw_engine_healthy(gw_engine *e);
  * hash, read together (0 and zeros when nothing was accepted). Thread-safe. */
 void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32]);
 /* Up to max audit log entries with seq > after, in order (store.h read_audit). Thread-safe. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry *out,
                                size_t max, size_t *n, custos_error *err);
 /* Stores a reserves attestation whose signature, feed and leaves the caller verified
@@ -126,6 +132,7 @@ custos_rc gw_engine_read_audit(gw_engine *e, uint64_t after, custos_audit_entry 
 custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
                                      bool *duplicate, char *detail, size_t cap);
 /* The feed's latest reserves attestation (store.h get_reserves). Thread-safe. */
+CUSTOS_MUST_USE
 custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
                                  custos_error *err);
 /* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */

@@ -139,19 +139,23 @@ void gw_eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Applies a verified submission inside the open group: replay, quorum, pledge and breaker
  * rules; an acceptance takes the next cursor (*head) and links the chain. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
                        custos_error *err);
 /* Applies an operator's release of a held digest inside the open group. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
                                custos_error *err);
 
 /* ---- accounts.c (committer thread only) ---- */
 
 /* Makes room for `more` new accounts in the cache. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_cache_reserve(gw_engine *e, size_t more, custos_error *err);
 /* Puts an account into the cache; room was reserved first. */
 void gw_eng_cache_put(gw_engine *e, const eng_account *a);
 /* gw_store_load_accounts' callback at start: every stored account into the cache. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error *err);
 /* The account as the open group sees it: the overlay first, then the cache. */
 const eng_account *gw_eng_account_find(const gw_engine *e,
@@ -166,9 +170,11 @@ void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
 
 /* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
  * false when that record predates the chain. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
                           bool *linked, custos_error *err);
 /* At start: the chain's head, linking the records accepted before the chain existed. */
+CUSTOS_MUST_USE
 custos_rc gw_eng_chain_load(gw_engine *e, uint64_t head, custos_error *err);
 
 #endif

@@ -13,6 +13,7 @@
 typedef struct gw_election gw_election;
 
 /* Keeps conninfo (the store's) for later; touches no network. */
+CUSTOS_MUST_USE
 custos_rc gw_election_new(const char *conninfo, gw_election **out, custos_error *err);
 /* Ends the session, which releases the lock. */
 void gw_election_free(gw_election *e);

@@ -54,25 +54,32 @@ void evm_abi_selector(const char *signature, uint8_t out[EVM_ABI_SELECTOR_LEN]);
  * *out is malloc'd (the caller frees it). The signature is hashed, not parsed: the
  * caller keeps it consistent with args. CUSTOS_ERR_INVALID for a tuple with a dynamic
  * field, CUSTOS_ERR_TOO_LARGE beyond EVM_ABI_MAX_BYTES. */
+CUSTOS_MUST_USE
 custos_rc evm_abi_encode(const char *signature, const evm_abi_value *args, size_t n,
                          uint8_t **out, size_t *len, custos_error *err);
 
 /* Decoding reads word `index` of the head of return data (a tuple of static fields is
  * laid out as consecutive words) and refuses what Solidity's abi.decode refuses:
  * data too short, or a value outside its type. */
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_word(const uint8_t *data, size_t len, size_t index,
                            uint8_t word[EVM_ABI_WORD], custos_error *err);
 /* uintN, 8 <= bits <= 256, bits a multiple of 8. */
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_uint(const uint8_t *data, size_t len, size_t index, unsigned bits,
                            custos_u256 *out, custos_error *err);
 /* uintN with N <= 64. */
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_uint64(const uint8_t *data, size_t len, size_t index, unsigned bits,
                              uint64_t *out, custos_error *err);
 /* intN as sign and magnitude (two's complement undone). */
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_int(const uint8_t *data, size_t len, size_t index, unsigned bits,
                           bool *negative, custos_u256 *magnitude, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_address(const uint8_t *data, size_t len, size_t index, uint8_t addr[20],
                               custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_abi_get_bool(const uint8_t *data, size_t len, size_t index, bool *out,
                            custos_error *err);
 

@@ -37,6 +37,7 @@ void evm_rlp_list_begin(evm_rlp *w);
 void evm_rlp_list_end(evm_rlp *w);
 /* CUSTOS_OK and the encoded length when every put succeeded and every list is closed;
  * CUSTOS_ERR_TOO_LARGE when out was too small; CUSTOS_ERR_INVALID for unbalanced lists. */
+CUSTOS_MUST_USE
 custos_rc evm_rlp_finish(const evm_rlp *w, size_t *len, custos_error *err);
 
 #endif

@@ -66,6 +66,7 @@ typedef struct evm_receipt {
 } evm_receipt;
 
 /* Copies the options (and the URL); the client does not touch the network until a call. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_new(const evm_rpc_options *opt, evm_rpc **out, custos_error *err);
 void evm_rpc_free(evm_rpc *c);
 
@@ -74,31 +75,42 @@ const evm_rpc_fault *evm_rpc_last_fault(const evm_rpc *c);
 
 /* Any method: params (an array, or NULL for none) is consumed; on CUSTOS_OK *result is
  * the "result" member (may be JSON null), a new reference the caller releases. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_request(evm_rpc *c, const char *method, json_t *params, json_t **result,
                           custos_error *err);
 
+CUSTOS_MUST_USE
 custos_rc evm_rpc_chain_id(evm_rpc *c, uint64_t *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_rpc_block_number(evm_rpc *c, uint64_t *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_rpc_get_transaction_count(evm_rpc *c, const uint8_t addr[CUSTOS_ADDRESS_LEN],
                                         evm_block_tag tag, uint64_t *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_rpc_get_balance(evm_rpc *c, const uint8_t addr[CUSTOS_ADDRESS_LEN],
                               custos_u256 *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc evm_rpc_estimate_gas(evm_rpc *c, const evm_call *call, uint64_t *gas,
                                custos_error *err);
 /* The node's suggested tip; the configured fallback when the node does not implement the
  * method (JSON-RPC -32601 or -32004). *fallback says which one was used (may be NULL). */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_max_priority_fee(evm_rpc *c, custos_u256 *out, bool *fallback,
                                    custos_error *err);
 /* baseFeePerGas of the latest block; CUSTOS_ERR_INVALID on a chain without EIP-1559. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_base_fee(evm_rpc *c, custos_u256 *out, custos_error *err);
 /* The node's transaction hash in *hash. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_send_raw_transaction(evm_rpc *c, const uint8_t *raw, size_t len,
                                        uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 /* *found is false (and out untouched) while the transaction is pending or unknown. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
                               evm_receipt *out, bool *found, custos_error *err);
 /* eth_call at the latest block; *out is malloc'd (NULL when len is 0), the caller frees it.
  * A revert is CUSTOS_ERR_REFUSED, its revert data in evm_rpc_last_fault. */
+CUSTOS_MUST_USE
 custos_rc evm_rpc_call(evm_rpc *c, const evm_call *call, uint8_t **out, size_t *len,
                        custos_error *err);
 

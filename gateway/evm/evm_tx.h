@@ -36,11 +36,13 @@ typedef struct evm_signed_tx {
 
 /* keccak256(0x02 || rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit,
  * to, value, data, accessList])). */
+CUSTOS_MUST_USE
 custos_rc evm_tx_signing_hash(const evm_tx *tx, uint8_t out[CUSTOS_HASH_LEN],
                               custos_error *err);
 /* Signs with seckey (RFC 6979, low s) and builds
  * 0x02 || rlp([...fields, yParity, r, s]). out is overwritten; release it with
  * evm_signed_tx_clear. */
+CUSTOS_MUST_USE
 custos_rc evm_tx_sign(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
                       const evm_tx *tx, evm_signed_tx *out, custos_error *err);
 /* Frees raw and zeroes out; safe on a zeroed one. */

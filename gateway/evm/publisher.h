@@ -35,6 +35,7 @@ typedef struct gw_pub_status {
  * and the thread publishes only while this replica holds the publisher lock
  * (election.h), trying to take it every [evm] leader_retry_ms. cfg->evm must be enabled;
  * cfg and engine must outlive the publisher. */
+CUSTOS_MUST_USE
 custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher **out,
                            custos_error *err);
 /* Stops the thread (at most one node call's timeout) and closes the state. */
@@ -82,10 +83,12 @@ void gw_publisher_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN]);
 /* The record's signatures packed r||s||v, ordered by strictly increasing signer address
  * (rec->signers[i] signed rec->sub.sigs[i]). CUSTOS_ERR_INVALID on a repeated signer or
  * a signer count that does not match; out needs CUSTOS_MAX_SIGNATURES * 65 bytes. */
+CUSTOS_MUST_USE
 custos_rc gw_publisher_pack_signatures(const custos_record *rec,
                                        uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN],
                                        size_t *len, custos_error *err);
 /* Calldata of submit(feedId, att, signatures); *out is malloc'd. */
+CUSTOS_MUST_USE
 custos_rc gw_publisher_encode_submit(const custos_record *rec, uint8_t **out, size_t *len,
                                      custos_error *err);
 /* A replacement fee: at least old + 12.5% (rounded up), at least `floor`, at most cap. */

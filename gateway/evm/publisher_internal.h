@@ -57,8 +57,10 @@ uint64_t gw_pub_now(void);
 void gw_pub_hex(const uint8_t *data, size_t len, char *out, size_t cap);
 /* Every node call's result passes here: counted when failed, and a node unreachable for
  * [evm] unreachable_after_ms turns health NOT_SERVING until it answers. Returns rc. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_node(gw_publisher *p, custos_rc rc);
-/* Asks the node for its chain id when it has not answered for a while (idle health). */
+/* Asks the node for its chain id when it has not answered for a while (idle health). Not
+ * must-use: a replica that does not publish probes for the health it records alone. */
 custos_rc gw_pub_probe(gw_publisher *p, custos_error *err);
 /* Whether gw_publisher_free asked the thread to stop. */
 bool gw_pub_stopping(gw_publisher *p);
@@ -69,20 +71,25 @@ bool gw_pub_stopping(gw_publisher *p);
 void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row);
 /* Decides and stores the fate of the records after the follow cursor, freezes first, and
  * moves the cursor past them. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_follow(gw_publisher *p, custos_error *err);
 
 /* ---- publish_send.c ---- */
 
 /* Stores a fate without a transaction and logs it. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
                            const char *detail, custos_error *err);
 /* Builds, stores, then broadcasts the transaction publishing rec. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
                       custos_error *err);
 /* Broadcasts a stored transaction (the node knowing it already is success). */
+CUSTOS_MUST_USE
 custos_rc gw_pub_broadcast(gw_publisher *p, const gw_pub_row *row, custos_error *err);
 /* Replaces a stuck transaction with the same nonce and higher fees, stored first;
  * *bumped stays false when the fees are already at the cap. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
                       custos_error *err);
 
@@ -90,6 +97,7 @@ custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
 
 /* Drives every sent publication towards its receipt: confirmed, failed, rebroadcast or
  * bumped. */
+CUSTOS_MUST_USE
 custos_rc gw_pub_track(gw_publisher *p, custos_error *err);
 
 #endif

@@ -265,6 +265,7 @@ void gw_rpc_dispatch(gw_rpc_op *o, bool ok);
 grpc_byte_buffer *gw_rpc_pack_record(const gw_rpc_call *c, const custos_record *rec,
                                      bool watch_event);
 /* The record as a Custos__V1__Record for this caller (see gw_rpc_pack_record). */
+CUSTOS_MUST_USE
 custos_rc gw_rpc_record_for(const gw_rpc_call *c, const custos_record *rec,
                             Custos__V1__Record **m, custos_error *err);
 

@@ -17,6 +17,7 @@ typedef struct gw_channel_args gw_channel_args;
  * that finish within handshake_timeout_ms, and [limits]' HTTP/2 bounds (metadata size,
  * concurrent streams, a memory-capped resource quota, keepalive and ping policy,
  * connection idle and age). The caller owns *out and frees it once the server exists. */
+CUSTOS_MUST_USE
 custos_rc gw_channel_args_new(const gw_config *cfg, size_t receive_limit,
                               int handshake_timeout_ms, gw_channel_args **out,
                               custos_error *err);

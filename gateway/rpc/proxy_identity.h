@@ -40,6 +40,7 @@ bool gw_identity_known(const gw_config *cfg);
 
 /* With proxy-header, makes creds refuse (UNAUTHENTICATED) every call that does not carry
  * the identity header exactly once with a well-formed name; nothing otherwise. */
+CUSTOS_MUST_USE
 custos_rc gw_proxy_identity_install(const gw_config *cfg, grpc_server_credentials *creds,
                                     custos_error *err);
 

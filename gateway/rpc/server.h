@@ -15,6 +15,7 @@ typedef struct gw_server gw_server;
 /* Binds cfg->listen (port 0 picks a free port) and starts serving, with the admin service
  * on top (custos.v1.GatewayAdmin, admin mTLS clients only). cfg, engine and admin must
  * outlive the server. */
+CUSTOS_MUST_USE
 custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin,
                         gw_server **out, custos_error *err);
 /* The bound TCP port. */

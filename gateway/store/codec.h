@@ -19,10 +19,12 @@
 
 /* s as the bytes of its column; *blob is malloc'd (the caller frees it) and *len fits a
  * blob parameter of either back end (at most INT_MAX). */
+CUSTOS_MUST_USE
 custos_rc gw_store_encode_submission(const custos_submission *s, uint8_t **blob, size_t *len,
                                      custos_error *err);
 /* A stored submission back; bytes that do not decode are CUSTOS_ERR_INTERNAL (a damaged
  * row: nothing a client sent). out is left cleared on failure. */
+CUSTOS_MUST_USE
 custos_rc gw_store_decode_submission(const uint8_t *blob, size_t len, custos_submission *out,
                                      custos_error *err);
 
@@ -30,6 +32,7 @@ custos_rc gw_store_decode_submission(const uint8_t *blob, size_t len, custos_sub
  * (malloc'd), or NULL when the count is out of range or memory is short. */
 uint8_t *gw_store_reserves_encode(const gw_store_reserves *res, size_t *len);
 /* Fills res->entries from a blob that must hold exactly res->r.accounts leaves. */
+CUSTOS_MUST_USE
 custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
                                    custos_error *err);
 

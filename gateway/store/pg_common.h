@@ -26,10 +26,12 @@
  * error), and 25006 (read-only transaction: a standby, or a database set read-only).
  * CUSTOS_ERR_INTERNAL otherwise, a constraint violation included: the data or the code is
  * wrong. */
+CUSTOS_MUST_USE
 custos_rc gw_pg_classify(bool connected, const char *sqlstate);
 
 /* Sets err from a failed command (res may be NULL) as "who: what: message (SQLSTATE x)"
  * and returns gw_pg_classify's code. */
+CUSTOS_MUST_USE
 custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const char *what,
                      custos_error *err);
 
@@ -44,6 +46,7 @@ int gw_pg_msg_len(const char *msg);
  * and naming the session application_name; whatever conninfo sets wins. An unreachable
  * server is CUSTOS_ERR_UNAVAILABLE ("who: cannot connect to PostgreSQL: ..."); *out is
  * set only on success and the caller ends it with PQfinish. */
+CUSTOS_MUST_USE
 custos_rc gw_pg_connect(const char *conninfo, const char *application_name,
                         const char *timeout_s, const char *who, PGconn **out,
                         custos_error *err);

@@ -128,23 +128,30 @@ static inline custos_rc pg_column_submission(const PGresult *res, int row, int c
 
 /* ---- pg_store.c ---- */
 
-/* Runs a statement without parameters (session set-up, transaction control). */
+/* Runs a statement without parameters (session set-up, transaction control). Not
+ * must-use: a ROLLBACK after a failure runs for its effect, the failure already reported. */
 custos_rc gw_pgstore_exec(PGconn *conn, const char *sql, ExecStatusType want, const char *what,
                           custos_error *err);
 /* Runs prepared statement i of c with binary results; on success *out gets the result
  * (the caller clears it), or it is cleared here when out is NULL. */
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_run(pg_conn *c, int i, const pg_params *p, const char *what,
                          PGresult **out, custos_error *err);
 /* Copies a bytea column that must be exactly len bytes. */
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_blob(const PGresult *res, int row, int col, uint8_t *out, size_t len,
                               const char *what, custos_error *err);
 /* A non-negative bigint (8 bytes) or integer (4 bytes) column. */
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_uint(const PGresult *res, int row, int col, uint64_t *out,
                               const char *what, custos_error *err);
 /* Brings a session back after a lost connection and prepares its statements; outside a
  * transaction only, since the server has rolled back whatever the lost session had open. */
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_ready(pg_conn *c, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_begin(void *impl, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_commit(void *impl, custos_error *err);
 void gw_pgstore_rollback(void *impl);
 void gw_pgstore_close(void *impl);
@@ -152,54 +159,77 @@ void gw_pgstore_close(void *impl);
 /* ---- pg_log.c ---- */
 
 /* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *rec,
                                    custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_account(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                  gw_store_account *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                    uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                    uint64_t *cursor, uint32_t *n_signers, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_accepted(void *impl, const custos_record *rec,
                                   const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                   custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_set_chain_hash(void *impl, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                 custos_record *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err);
 
 /* ---- pg_pending.c ---- */
 
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  custos_submission *sub, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_list_pending_signers(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                           gw_store_signer_fn fn, void *ctx, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
                                  custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                         const gw_store_signer *sg, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_held(void *impl, const custos_record *rec, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                               custos_record *out, bool *superseded, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record *out,
                                size_t max, size_t *n, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err);
 
 /* ---- pg_audit.c ---- */
 
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_audit_head(void *impl, uint64_t *seq,
                                 uint8_t hash[CUSTOS_AUDIT_HASH_LEN], custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_append_audit(void *impl, const custos_audit_entry *e, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_read_audit(void *impl, uint64_t after, custos_audit_entry *out,
                                 size_t max, size_t *n, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
 

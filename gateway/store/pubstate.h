@@ -66,12 +66,15 @@ typedef struct gw_pubstate gw_pubstate;
 
 /* The state the configuration names (backend.c): with a PostgreSQL store, its database;
  * otherwise the SQLite file [evm] state. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_open(const gw_config *cfg, gw_pubstate **out, custos_error *err);
 /* Opens (creating if absent) the SQLite database at path. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_open_sqlite(const char *path, gw_pubstate **out, custos_error *err);
 /* The same state in the gateway's PostgreSQL database (conninfo as the store's; its
  * tables come with the store's schema, so the store is opened first), shared by every
  * replica: whichever publishes continues where the last one stopped. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_open_pg(const char *conninfo, gw_pubstate **out, custos_error *err);
 void gw_pubstate_close(gw_pubstate *s);
 
@@ -80,36 +83,45 @@ void gw_pub_row_clear(gw_pub_row *row);
 const char *gw_pub_fate_name(gw_pub_fate f);
 
 /* The follow cursor: every record at or below it has a stored fate (0 at first). */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_cursor(gw_pubstate *s, uint64_t *cursor, custos_error *err);
 /* Moves the follow cursor to `cursor`. CUSTOS_ERR_INVALID when it would not move forward
  * or when no fate is stored for the record at `cursor`. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err);
 
 /* Stores a new fate (with its transaction when has_tx; durable on return).
  * CUSTOS_ERR_INVALID when the record already has one. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the record has no fate yet. out is overwritten. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out,
                           custos_error *err);
 /* A fee bump: tx (same nonce) becomes the publication's latest transaction; the earlier
  * ones stay listed by gw_pubstate_attempts, since any of them may still be mined.
  * CUSTOS_ERR_INVALID unless the row is SENT with that nonce; CUSTOS_ERR_TOO_LARGE
  * beyond GW_PUBSTATE_MAX_ATTEMPTS. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
                                  custos_error *err);
 /* SENT -> CONFIRMED or FAILED, with a detail (may be NULL). CUSTOS_ERR_INVALID from any
  * other state. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
                              const char *detail, custos_error *err);
 
 /* The account's newest SENT or CONFIRMED row (what the chain has or will have);
  * CUSTOS_ERR_NOT_FOUND when none. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
                                      gw_pub_row *out, custos_error *err);
 /* Every SENT row, by nonce; *rows is malloc'd: clear each row, then free the array. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
                                 custos_error *err);
 /* Hashes of every transaction stored for the record, newest first. */
+CUSTOS_MUST_USE
 custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
                                uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
                                custos_error *err);

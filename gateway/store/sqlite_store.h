@@ -108,13 +108,17 @@ static inline custos_rc sq_column_submission(sqlite3_stmt *st, int col, custos_s
 
 /* ---- sqlite_store.c ---- */
 
-/* Runs a statement that returns no row, and resets it. */
+/* Runs a statement that returns no row, and resets it. Not must-use: a ROLLBACK after a
+ * failure runs for its effect, the failure already reported. */
 custos_rc gw_sqstore_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
                                custos_error *err);
 /* Copies a blob column that must be exactly len bytes. */
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len,
                                const char *what, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_begin(void *impl, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_commit(void *impl, custos_error *err);
 void gw_sqstore_rollback(void *impl);
 void gw_sqstore_close(void *impl);
@@ -130,23 +134,32 @@ typedef struct sq_record_cols {
     uint8_t seq[8];
 } sq_record_cols;
 
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
                                     custos_error *err);
 /* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                    uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                    uint64_t *cursor, uint32_t *n_signers, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
                                   const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                   custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_set_chain_hash(void *impl, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                 custos_record *out, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err);
 
@@ -154,34 +167,49 @@ custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, s
 
 /* Drops the account's pending digests at or below seq and marks its held rises below
  * seq superseded (a later record was published or held over them). */
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
                            const uint8_t seq[8], custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  custos_submission *sub, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_list_pending_signers(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                           gw_store_signer_fn fn, void *ctx, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
                                  custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                         const gw_store_signer *sg, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                               custos_record *out, bool *superseded, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record *out,
                                size_t max, size_t *n, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_count_held(void *impl, uint64_t *count, custos_error *err);
 
 /* ---- sqlite_audit.c ---- */
 
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_audit_head(void *impl, uint64_t *seq,
                                 uint8_t hash[CUSTOS_AUDIT_HASH_LEN], custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_append_audit(void *impl, const custos_audit_entry *e, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_read_audit(void *impl, uint64_t after, custos_audit_entry *out,
                                 size_t max, size_t *n, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
 

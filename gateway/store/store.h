@@ -166,6 +166,7 @@ typedef struct gw_store {
 /* Opens the store the configuration names (backend.c, the one place that chooses):
  * PostgreSQL for a postgresql:// or postgres:// [gateway] store, the SQLite file
  * otherwise; creates it if absent and brings its schema up to date. */
+CUSTOS_MUST_USE
 custos_rc gw_store_open(const gw_config *cfg, gw_store *out, custos_error *err);
 /* Whether the configured store may be shared with other processes (replicas): decided
  * from the configuration alone, before anything is opened. */
@@ -173,11 +174,13 @@ bool gw_store_config_shared(const gw_config *cfg);
 
 /* Opens (creating if absent) the SQLite database at path and brings its schema up to
  * date. */
+CUSTOS_MUST_USE
 custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *err);
 
 /* Connects to PostgreSQL (conninfo: a postgresql:// URI or key=value pairs; libpq's
  * environment variables such as PGPASSWORD fill the rest) and brings the schema up to
  * date. An unreachable server is CUSTOS_ERR_UNAVAILABLE. */
+CUSTOS_MUST_USE
 custos_rc gw_store_open_pg(const char *conninfo, gw_store *out, custos_error *err);
 
 static inline void gw_store_close(gw_store *s)

@@ -135,21 +135,27 @@ static void call(evm_rpc *c, unsigned method)
     bool found;
     uint8_t *out = NULL;
     size_t out_len = 0;
+    custos_rc rc;
+    custos_error_clear(&err);
     switch (method % 10) {
-    case 0: evm_rpc_chain_id(c, &u64, &err); break;
-    case 1: evm_rpc_block_number(c, &u64, &err); break;
-    case 2: evm_rpc_get_transaction_count(c, addr, EVM_BLOCK_PENDING, &u64, &err); break;
-    case 3: evm_rpc_get_balance(c, addr, &u256, &err); break;
-    case 4: evm_rpc_estimate_gas(c, &ec, &u64, &err); break;
-    case 5: evm_rpc_max_priority_fee(c, &u256, &fallback, &err); break;
-    case 6: evm_rpc_base_fee(c, &u256, &err); break;
-    case 7: evm_rpc_send_raw_transaction(c, raw, sizeof raw, out_hash, &err); break;
-    case 8: evm_rpc_get_receipt(c, hash, &receipt, &found, &err); break;
+    case 0: rc = evm_rpc_chain_id(c, &u64, &err); break;
+    case 1: rc = evm_rpc_block_number(c, &u64, &err); break;
+    case 2: rc = evm_rpc_get_transaction_count(c, addr, EVM_BLOCK_PENDING, &u64, &err); break;
+    case 3: rc = evm_rpc_get_balance(c, addr, &u256, &err); break;
+    case 4: rc = evm_rpc_estimate_gas(c, &ec, &u64, &err); break;
+    case 5: rc = evm_rpc_max_priority_fee(c, &u256, &fallback, &err); break;
+    case 6: rc = evm_rpc_base_fee(c, &u256, &err); break;
+    case 7: rc = evm_rpc_send_raw_transaction(c, raw, sizeof raw, out_hash, &err); break;
+    case 8: rc = evm_rpc_get_receipt(c, hash, &receipt, &found, &err); break;
     default:
-        if (evm_rpc_call(c, &ec, &out, &out_len, &err) == CUSTOS_OK)
+        rc = evm_rpc_call(c, &ec, &out, &out_len, &err);
+        if (rc == CUSTOS_OK)
             free(out);
         break;
     }
+    /* A refused answer comes with a message saying what was wrong with it. */
+    if (rc != CUSTOS_OK && err.message[0] == '\0')
+        abort();
     /* A JSON-RPC error's fields must stay readable until the next call: touch them all
      * so the address sanitizer sees a dangling or short buffer. */
     const evm_rpc_fault *f = evm_rpc_last_fault(c);
