@@ -1,7 +1,7 @@
 /* freeze: the custodian voids an account's value at once (legal hold, error, default). The
  * kind-2 attestation carries zero values and a zero positions root, asOf = now, and is
  * signed by this key alone: the gateway and the adapter accept a custodian's freeze without
- * a quorum (DESIGN rule 7). The reason is for the operator's records: the signed message
+ * a quorum (rule 7). The reason is for the operator's records: the signed message
  * has no field for it, so it is printed with the attestation. */
 #include <stdio.h>
 #include <stdlib.h>

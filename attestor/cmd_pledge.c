@@ -1,4 +1,4 @@
-/* pledge and release: the attestor's side of "one lender per collateral" (DESIGN rule 5).
+/* pledge and release: the attestor's side of "one lender per collateral" (rule 5).
  * pledge records an account's lender in the registry (pledge.h); release signs a kind-1
  * attestation for the current lender (zero values, asOf now) with this key, submits it and
  * clears the pledge once the gateway has ACCEPTED it: a release still waiting for a quorum

@@ -1,5 +1,5 @@
 /* The pledge registry: which lender each custody account is pledged to, kept by the
- * attestor so that it never attests an account to a second lender (DESIGN rule 5):
+ * attestor so that it never attests an account to a second lender (rule 5):
  *   {"pledges": {"ACME-FUND-001": "0xe7f1...0512"}}
  * keyed by the account's reference in the holdings file (one registry per custodian). An
  * account without an entry is not pledged. A pledge to another beneficiary is refused until

@@ -1,4 +1,4 @@
-/* The stateless rules of DESIGN.md (1: domain and form, 2: signatures and allow-list,
+/* The stateless rules of docs/rules.md (1: domain and form, 2: signatures and allow-list,
  * 3: freshness), checked on the submitting thread before anything is queued.
  * Replay and quorum need the store's state and belong to the engine's committer.
  *

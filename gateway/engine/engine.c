@@ -7,11 +7,11 @@
  * the longest run of finished tickets from the front of the ring, so submissions reach
  * it in the order they were submitted (per-account order survives parallel
  * verification), applies replay and quorum rules to each in order inside one store
- * transaction, commits, and only then answers them (DESIGN rule 8). Because only the
+ * transaction, commits, and only then answers them (rule 8). Because only the
  * committer writes, the rules need no locking beyond the ring itself.
  *
  * The committer caches each account's last accepted sequence, feed and pledge (the
- * beneficiary of DESIGN rule 5). Changes made while a group is open go to a small overlay
+ * beneficiary of rule 5). Changes made while a group is open go to a small overlay
  * that is merged into the cache only once the commit succeeded, so a failed group leaves
  * the cache exactly as the store is.
  *

@@ -1,4 +1,4 @@
-/* The gateway's rule engine: verifies submissions (DESIGN.md rules 1-8),
+/* The gateway's rule engine: verifies submissions (docs/rules.md rules 1-8, and 9 in part),
  * accumulates quorum, and makes accepted attestations durable through the store.
  * The gRPC services (rpc/) only move bytes between clients and this API. */
 #ifndef GATEWAY_ENGINE_H
@@ -76,7 +76,7 @@ void gw_engine_free(gw_engine *e);
 void gw_engine_submit(gw_engine *e, custos_submission *s, const char *request_id,
                       gw_submit_done_fn done, void *ctx);
 
-/* DESIGN rule 6, an operator's release: publishes the held attestation with this digest
+/* Rule 6, an operator's release: publishes the held attestation with this digest
  * (the next cursor, its chain link, Watch and the publisher see it) and appends the audit
  * entry (actor, action "release_held", payload) in the same transaction, through the
  * committer in ticket order like a submission. done is called exactly once, as for

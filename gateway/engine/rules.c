@@ -1,5 +1,5 @@
 /* The rules the committer applies to each verified submission inside its group
- * (internal.h): replay (DESIGN rule 4), quorum of distinct signers and roles (rule 2), one
+ * (internal.h): replay (rule 4), quorum of distinct signers and roles (rule 2), one
  * lender at a time (rule 5), the circuit breaker on rises (rule 6) and an operator's
  * release of a held rise. */
 #include "engine/internal.h"
@@ -26,7 +26,7 @@ void gw_eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
 
 static const uint8_t eng_no_beneficiary[CUSTOS_ADDRESS_LEN];
 
-/* DESIGN rule 5, one lender at a time. A valuation pledges the account to its beneficiary;
+/* Rule 5, one lender at a time. A valuation pledges the account to its beneficiary;
  * while pledged, a valuation to anyone else is refused until a release is accepted. A
  * release names the pledge it ends (or the zero address); one naming another beneficiary
  * is refused. A freeze never changes the pledge: voiding the value is not a release.
@@ -100,7 +100,7 @@ static bool eng_quorum(const gw_engine *e, const gw_feed *feed, uint8_t kind)
             distinct++;
         }
     }
-    /* DESIGN rule 7: stopping a loan must be easy. */
+    /* Rule 7: stopping a loan must be easy. */
     if (kind == CUSTOS_KIND_FREEZE && roles[GW_ROLE_CUSTODIAN])
         return true;
     uint32_t count = feed->distinct_roles ? distinct : (uint32_t)e->n_collected;
@@ -161,7 +161,7 @@ static custos_rc eng_collected_reserve(gw_engine *e, const gw_policy *policy,
     return CUSTOS_OK;
 }
 
-/* DESIGN rule 6: whether a valuation that reached quorum is held rather than published.
+/* Rule 6: whether a valuation that reached quorum is held rather than published.
  * It is when its collateralValue exceeds the account's last published one by more than
  * breaker_rise_bps, computed exactly: value - last > floor(last * bps / 10000) holds
  * exactly when (value - last) * 10000 > last * bps. Falls, equal values, releases,
@@ -347,7 +347,7 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
         custos_rc rc = gw_store_find_accepted(&e->store, a->account, a->sequence,
                                               it->ver.digest, &cursor, &n_signers, err);
         if (rc == CUSTOS_OK) {
-            /* DESIGN rule 4: a retry of an accepted attestation is a success. */
+            /* Rule 4: a retry of an accepted attestation is a success. */
             o->state = CUSTOS_STATE_ACCEPTED;
             o->duplicate = true;
             o->cursor = cursor;

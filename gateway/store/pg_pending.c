@@ -1,6 +1,6 @@
 /* The PostgreSQL store's pending and held records (pg_store.h): submissions short of
  * their quorum with the signatures collected so far, and rises the circuit breaker holds
- * (DESIGN rule 6). */
+ * (rule 6). */
 #include "store/pg_store.h"
 
 #include <limits.h>

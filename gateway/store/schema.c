@@ -21,7 +21,7 @@
  * sequences above; (feed, sequence) is the key, so of two writers storing one feed's
  * sequence one commit fails.
  *
- * Version 7: held, the rises DESIGN rule 6 holds back. A held row has consumed its
+ * Version 7: held, the rises rule 6 holds back. A held row has consumed its
  * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
  * account that is published marks it superseded, and it stays recorded, never published. */
 #include "store/schema.h"
@@ -101,7 +101,7 @@ static const gw_schema_step schema_steps[] = {
             ");",
     },
     {
-        /* DESIGN rule 5: the beneficiary an account is pledged to, the zero address when
+        /* Rule 5: the beneficiary an account is pledged to, the zero address when
          * none (also every account accepted before this step: none was enforced). */
         .version = 2,
         .sqlite = "ALTER TABLE accounts ADD COLUMN beneficiary BLOB NOT NULL "

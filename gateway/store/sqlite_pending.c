@@ -1,6 +1,6 @@
 /* The SQLite store's pending and held records (sqlite_store.h): submissions short of
  * their quorum with the signatures collected so far, and rises the circuit breaker holds
- * (DESIGN rule 6). */
+ * (rule 6). */
 #include "store/sqlite_store.h"
 
 #include <limits.h>

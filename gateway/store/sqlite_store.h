@@ -6,7 +6,7 @@
  * Two connections: the writer, used only by the committer thread, and a reader behind a
  * mutex for the gRPC threads. With WAL the reader never blocks the writer and only ever
  * sees committed transactions, so a read can never return an attestation whose commit
- * later fails. synchronous=FULL makes COMMIT durable across power loss (DESIGN rule 8).
+ * later fails. synchronous=FULL makes COMMIT durable across power loss (rule 8).
  *
  * The tables come from schema.c, shared with the PostgreSQL back end; values are laid out
  * as codec.h says. Statements are prepared once per connection: W_* on the writer, R_* on

@@ -111,7 +111,7 @@ typedef struct gw_store_ops {
      * sequence and marks its held rises below it superseded. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
-    /* DESIGN rule 6: records rec (no cursor; accepted_at is when it was held) as held,
+    /* Rule 6: records rec (no cursor; accepted_at is when it was held) as held,
      * consuming its sequence in its account's row, which must exist (the first record of
      * an account is never held), drops the account's pending digests at or below it and
      * marks its older held rises superseded: only the newest can be released. */

@@ -1,4 +1,4 @@
-/* The in-memory attestation model (DESIGN.md, "The attestation"). */
+/* The in-memory attestation model (docs/attestation.md). */
 #ifndef CUSTOS_ATTESTATION_H
 #define CUSTOS_ATTESTATION_H
 

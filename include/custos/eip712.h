@@ -1,4 +1,4 @@
-/* EIP-712 hashing of CollateralAttestation exactly as DESIGN.md defines it. */
+/* EIP-712 hashing of CollateralAttestation exactly as docs/attestation.md §2-§4 defines it. */
 #ifndef CUSTOS_EIP712_H
 #define CUSTOS_EIP712_H
 

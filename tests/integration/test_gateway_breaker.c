@@ -1,4 +1,4 @@
-/* DESIGN rule 6 through the real custos-gateway: a rise beyond the feed's circuit breaker
+/* Rule 6 through the real custos-gateway: a rise beyond the feed's circuit breaker
  * bound is answered HELD, is not streamed by Watch, leaves GetLatest on the last published
  * record, is listed by ListHeld and `custos held`, and is published (Watch sees it) once a
  * third signer brings it to the feed's breaker_release_threshold; a fall flows at once. */

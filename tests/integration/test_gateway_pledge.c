@@ -1,4 +1,4 @@
-/* DESIGN rule 5 through the real custos-gateway and the custos command line: an account
+/* Rule 5 through the real custos-gateway and the custos command line: an account
  * pledged to lender A is refused to lender B (PLEDGED_ELSEWHERE, nothing stored) until a
  * release for A has been accepted, a freeze leaves the pledge in place, and the pledge
  * survives a restart of the gateway. */

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { AbiCoder, SigningKey, TypedDataEncoder, computeAddress, keccak256, verifyTypedData }
     from "ethers";
 
-// The attestation type as DESIGN.md defines it, written out here rather than taken from
+// The attestation type as docs/attestation.md §3 defines it, written out here rather than taken from
 // the document, so a wrong type list in the export cannot go unnoticed.
 const types = {
     CollateralAttestation: [
@@ -42,9 +42,9 @@ function fail(msg) {
 }
 
 if (JSON.stringify(td.types.CollateralAttestation) !== JSON.stringify(types.CollateralAttestation))
-    fail("exported CollateralAttestation type differs from DESIGN.md");
+    fail("exported CollateralAttestation type differs from docs/attestation.md §3");
 if (JSON.stringify(td.types.EIP712Domain) !== JSON.stringify(domainType))
-    fail("exported EIP712Domain type differs from the EIP-712 domain of DESIGN.md");
+    fail("exported EIP712Domain type differs from the EIP-712 domain of docs/attestation.md §2");
 if (td.primaryType !== "CollateralAttestation") fail("primaryType");
 if (td.domain.name !== "Custos Collateral Attestation" || td.domain.version !== "1")
     fail("domain name or version");

@@ -426,7 +426,7 @@ static gw_submit_outcome submit_to(fixture *f, const char *feed, uint8_t account
     return submit(f, &s);
 }
 
-/* DESIGN rule 5, as a table run in order on one account of feed solo: the pledge follows
+/* Rule 5, as a table run in order on one account of feed solo: the pledge follows
  * accepted valuations and releases; freezes leave it alone. 0xaa and 0xbb are lenders. */
 static const struct pledge_step {
     const char *name;

@@ -220,7 +220,7 @@ static void test_hex_helpers(void **state)
     }
 }
 
-/* The forms DESIGN.md and typeddata.h promise wallets and ethers. */
+/* The forms docs/attestation.md §12 and typeddata.h promise wallets and ethers. */
 static void test_export_forms(void **state)
 {
     (void)state;

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @notice The signed attestation, field for field the EIP-712 struct
-/// CollateralAttestation of DESIGN.md (and include/custos/eip712.h).
+/// CollateralAttestation of docs/attestation.md §3 (and include/custos/eip712.h).
 struct Attestation {
     bytes32 account;
     address beneficiary;

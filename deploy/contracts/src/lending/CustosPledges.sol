@@ -24,7 +24,7 @@ interface ICustosAdapterView {
 }
 
 /// @title CustosPledges
-/// @notice The pledges of Custos accounts to lending markets (DESIGN.md, Lending; rule 11).
+/// @notice The pledges of Custos accounts to lending markets (docs/rules.md rule 11; deploy/contracts/README.md, Lending).
 /// A pledge (account, beneficiary) gets a collateral receipt (CustosReceipt), a Morpho
 /// Blue oracle and market when it has a loan token, and on request an 8-decimal price
 /// source for Aave v3 / SparkLend (CustosReceiptFeed). The adapter asks it to approve
