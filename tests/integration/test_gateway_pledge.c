@@ -31,6 +31,7 @@ static int setup(void **state)
 {
     (void)state;
     gwf_init(&F);
+    F.release_unchecked = true; /* rule 5 alone: no chain to read exposure from */
     gwf_write_config(&F);
     gwf_start(&F);
     return 0;
