@@ -261,6 +261,11 @@ void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
     pthread_mutex_unlock(&e->chain_lock);
 }
 
+gw_pledges *gw_engine_pledges(gw_engine *e)
+{
+    return e->pledges;
+}
+
 gw_registry *gw_engine_registry(gw_engine *e)
 {
     return e->registry;

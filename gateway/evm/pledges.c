@@ -2,6 +2,7 @@
 #include "evm/pledges.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct gw_pledges {
     pthread_mutex_t lock; /* guards registry and known */
     uint8_t registry[CUSTOS_ADDRESS_LEN];
     bool known;           /* registry read and non-zero: installPledges is final */
+    atomic_uint readers;  /* gw_pledges_get calls under way */
 };
 
 custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_error *err)
@@ -162,6 +164,13 @@ custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                          custos_error *err)
 {
     memset(out, 0, sizeof *out);
+    /* Readers are served on the gRPC threads: one at a time reads the chain, so that a
+     * slow node never holds more than one of them. */
+    if (atomic_fetch_add(&p->readers, 1) >= GW_PLEDGES_READERS) {
+        atomic_fetch_sub(&p->readers, 1);
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "another pledge is being read from the chain; retry");
+    }
     evm_rpc *rpc = NULL;
     uint8_t *ret = NULL;
     size_t len = 0;
@@ -204,5 +213,6 @@ custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
     if (rc == CUSTOS_OK)
         rc = pledges_blocked(rpc, out->registry, account, beneficiary, 0, &out->exposure, err);
     evm_rpc_free(rpc);
+    atomic_fetch_sub(&p->readers, 1);
     return rc;
 }

@@ -58,8 +58,12 @@ custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS
                                      const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                      uint64_t sequence, gw_exposure *out, custos_error *err);
 
+/* How many gw_pledges_get may read the chain at once. */
+#define GW_PLEDGES_READERS 1u
+
 /* CUSTOS_ERR_NOT_FOUND when the adapter has no registry or the registry no pledge of
- * (account, beneficiary); the message says which. */
+ * (account, beneficiary); the message says which. CUSTOS_ERR_UNAVAILABLE also when
+ * GW_PLEDGES_READERS reads are under way already. */
 CUSTOS_MUST_USE
 custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                          const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
