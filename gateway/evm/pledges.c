@@ -209,9 +209,13 @@ custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
         rc = evm_abi_get_uint64(ret, len, 8, 64, &out->consented_sequence, err);
     free(ret);
     out->exposure.installed = installed;
-    /* Sequence 0 is never consented to: blocked says whether a release needs consent. */
     if (rc == CUSTOS_OK)
         rc = pledges_blocked(rpc, out->registry, account, beneficiary, 0, &out->exposure, err);
+    /* Whether a release without the lender's consent would be refused now, as
+     * releaseBlocked decides it for a sequence the lender did not consent to. */
+    out->exposure.blocked = !out->ended &&
+                            (!out->exposure.readable || !custos_u256_is_zero(&out->exposure.debt) ||
+                             !custos_u256_is_zero(&out->exposure.elsewhere));
     evm_rpc_free(rpc);
     atomic_fetch_sub(&p->readers, 1);
     return rc;

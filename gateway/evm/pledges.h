@@ -33,7 +33,8 @@ typedef struct gw_exposure {
 } gw_exposure;
 
 /* CustosPledges.pledge(account, beneficiary), the latest pledge live or ended, with its
- * exposure now (releaseBlocked for sequence 0, which no consent names). */
+ * exposure now (releaseBlocked's); exposure.blocked: a release without the lender's
+ * consent would be refused now. */
 typedef struct gw_pledge_info {
     uint8_t registry[CUSTOS_ADDRESS_LEN];
     uint8_t receipt[CUSTOS_ADDRESS_LEN];
