@@ -5,7 +5,8 @@
  *   CUSTOS_ERR_UNAVAILABLE  try again later, the request may succeed then: the gateway could
  *                           not be reached or did not answer in time (err->reason NONE), or
  *                           it cannot take the request now (err->reason UNAVAILABLE,
- *                           RATE_LIMITED or TOO_MANY_STREAMS: custos_reason_is_transient).
+ *                           RATE_LIMITED, TOO_MANY_STREAMS or EXPOSURE_UNREADABLE:
+ *                           custos_reason_is_transient).
  *                           Never file such an answer as a refusal.
  *   CUSTOS_ERR_REFUSED      the gateway refused the request; err->reason says why (NONE only
  *                           from a gateway that gave no reason).
