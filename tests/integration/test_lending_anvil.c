@@ -513,6 +513,12 @@ static void test_lend_against_custody(void **state)
     assert_true(json_is_false(json_object_get(json_object_get(p, "exposure"),
                                               "releaseNeedsConsent")));
     json_decref(p);
+    /* A market the account is not pledged to: the registry has no such pledge (exit 2). */
+    const char *elsewhere[] = {CUSTOS_CLI_BIN, "pledge", "--gateway", T.gw.target, "--insecure",
+                               "--custodian", GWF_FEED, "--ref", REF1, "--beneficiary",
+                               LENDER_ADDR, NULL};
+    assert_int_equal(run(elsewhere), 2);
+    assert_non_null(strstr(out, "no pledge of this account to"));
 
     /* The lender supplies 2,000,000 units of the loan token to each market. */
     for (int i = 0; i < 2; i++) {
