@@ -11,6 +11,10 @@ const char cli_usage[] =
     "                               the latest accepted attestation of an account\n"
     "  watch --gateway H:P [--after N] [--count N] [--idle-timeout-ms N]\n"
     "                               accepted attestations, one JSON line each\n"
+    "  pledge --gateway H:P (--account 0xHEX | --custodian ID --ref REF)\n"
+    "         [--beneficiary 0xADDR]\n"
+    "                               the account's pledge read from the chain: receipt,\n"
+    "                               oracles, Morpho market, lender, agent, exposure\n"
     "  held --gateway H:P [--account 0xHEX]\n"
     "                               attestations the circuit breaker holds, one JSON line\n"
     "                               each\n"
@@ -61,6 +65,7 @@ int main(int argc, char **argv)
     static const clopt_entry commands[] = {
         {"get-latest", cli_get_latest, NULL},
         {"watch", cli_watch, NULL},
+        {"pledge", cli_pledge, NULL},
         {"held", cli_held, NULL},
         {"signers", cli_signers, NULL},
         {"health", cli_health, NULL},

@@ -54,6 +54,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.poll_interval_ms = CFG_EVM_POLL_MS;
     out->evm.leader_retry_ms = CFG_EVM_LEADER_RETRY_MS;
     out->evm.unreachable_after_ms = CFG_EVM_UNREACHABLE_MS;
+    out->evm.exposure_timeout_ms = CFG_EVM_EXPOSURE_TIMEOUT_MS;
     out->evm.heartbeat_seconds = CFG_EVM_HEARTBEAT;
     out->evm.deviation_bps = CFG_EVM_DEVIATION_BPS;
     out->evm.fee_bump_after_seconds = CFG_EVM_FEE_BUMP_AFTER;

@@ -67,6 +67,7 @@ typedef struct gw_evm_config {
     uint64_t unreachable_after_ms; /* node unreachable this long: health NOT_SERVING */
     uint64_t leader_retry_ms;    /* PostgreSQL store: how often a replica that does not
                                   * publish tries to take over */
+    uint64_t exposure_timeout_ms; /* rule 11: the whole chain read of a release's exposure */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */
@@ -156,6 +157,9 @@ typedef struct gw_config {
     /* GetPositionProof without client certificates (anyone who can connect may read any
      * account's positions); off by default */
     bool public_proofs;
+    /* Rule 11 without [evm]: accept releases of pledged accounts without reading the
+     * lender's exposure (the operator knows no lending market holds them); off by default */
+    bool release_unchecked;
     gw_feed *feeds;
     size_t n_feeds;
     gw_signer *signers;

@@ -11,7 +11,7 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
                                            "calendar", "max_rotation_overlap", "public_proofs",
-                                           NULL};
+                                           "release_without_exposure_check", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold", NULL};
@@ -21,7 +21,8 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
-                                       "leader_retry_ms", "unreachable_after_ms", NULL};
+                                       "leader_retry_ms", "unreachable_after_ms",
+                                       "exposure_timeout_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
                                        "client_identity", "client_identity_header", NULL};
@@ -116,6 +117,15 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
             c->public_proofs = false;
         else
             gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    case 13:
+        if (strcmp(value, "true") == 0)
+            c->release_unchecked = true;
+        else if (strcmp(value, "false") == 0)
+            c->release_unchecked = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        p->release_unchecked_line = p->line;
         break;
     }
 }
@@ -278,6 +288,10 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
     case 13:
         if (gw_cfg_uint_key(p, key, value, 100, 3600000, &v))
             e->unreachable_after_ms = v;
+        break;
+    case 14:
+        if (gw_cfg_uint_key(p, key, value, 100, 60000, &v))
+            e->exposure_timeout_ms = v;
         break;
     }
 }

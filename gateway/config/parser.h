@@ -34,6 +34,8 @@
 #define CFG_EVM_POLL_MS 500u
 #define CFG_EVM_LEADER_RETRY_MS 2000u
 #define CFG_EVM_UNREACHABLE_MS 10000u
+/* Rule 11: the longest a release waits for its exposure read from the chain. */
+#define CFG_EVM_EXPOSURE_TIMEOUT_MS 3000u
 #define CFG_EVM_HEARTBEAT 86400u
 #define CFG_EVM_DEVIATION_BPS 50u
 #define CFG_EVM_FEE_BUMP_AFTER 60u
@@ -107,6 +109,7 @@ typedef struct cfg_parser {
     int gateway_line;
     bool has_store, has_chain_id, has_contract;
     int calendar_line;
+    int release_unchecked_line;
 
     bool have_evm;
     int evm_line, evm_adapter_line;

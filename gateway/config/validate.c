@@ -117,6 +117,12 @@ static void cfg_validate_sections(cfg_parser *p)
 
     if (p->have_evm && !p->failed)
         cfg_validate_evm(p);
+    if (p->have_evm && c->release_unchecked && !p->failed) {
+        snprintf(p->section, sizeof p->section, "gateway");
+        gw_cfg_fail(p, p->release_unchecked_line, "release_without_exposure_check",
+                    "not allowed with [evm]: a gateway that reads the chain always checks a "
+                    "release's exposure (rule 11); remove the key");
+    }
     if (p->have_metrics && !p->has_metrics_listen && !p->failed) {
         snprintf(p->section, sizeof p->section, "metrics");
         gw_cfg_fail(p, p->metrics_line, "listen", "required (e.g. 127.0.0.1:9464)");

@@ -62,6 +62,7 @@ static size_t eng_verifier_count(void)
 static void eng_release(gw_engine *e)
 {
     gw_store_close(&e->store);
+    gw_pledges_free(e->pledges);
     gw_verifier_free(e->verifier);
     gw_registry_free(e->registry);
     free(e->queue);
@@ -160,6 +161,8 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     custos_rc rc = gw_registry_new(cfg, &e->registry, err);
     if (rc == CUSTOS_OK)
         rc = gw_verifier_new(cfg, e->registry, &e->verifier, err);
+    if (rc == CUSTOS_OK && cfg->evm.enabled)
+        rc = gw_pledges_new(&cfg->evm, &e->pledges, err);
     if (rc == CUSTOS_OK)
         rc = gw_store_open(cfg, &e->store, err);
     uint64_t head = 0;
@@ -256,6 +259,11 @@ void gw_engine_chain_head(gw_engine *e, uint64_t *cursor, uint8_t hash[32])
     *cursor = e->chain_cursor;
     memcpy(hash, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
     pthread_mutex_unlock(&e->chain_lock);
+}
+
+gw_pledges *gw_engine_pledges(gw_engine *e)
+{
+    return e->pledges;
 }
 
 gw_registry *gw_engine_registry(gw_engine *e)

@@ -15,6 +15,7 @@
 #include "custos/reason.h"
 
 #include "config/config.h"
+#include "evm/pledges.h"
 #include "registry.h"
 #include "store/store.h"
 
@@ -135,6 +136,8 @@ custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
 CUSTOS_MUST_USE
 custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
                                  custos_error *err);
+/* The pledge registry's reads (rule 11); NULL without [evm]. */
+gw_pledges *gw_engine_pledges(gw_engine *e);
 /* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */
 gw_registry *gw_engine_registry(gw_engine *e);
 

@@ -16,6 +16,7 @@
 #include "custos/u256.h"
 
 #include "engine/engine.h"
+#include "evm/pledges.h"
 #include "log.h"
 #include "registry.h"
 #include "store/store.h"
@@ -66,6 +67,7 @@ struct gw_engine {
     gw_registry *registry;
     gw_verifier *verifier;
     gw_store store;
+    gw_pledges *pledges; /* rule 11's chain reads; NULL without [evm] */
 
     /* lock guards the ring (items, stages, tickets), stopping and the listener.
      * Tickets only grow: committed <= ready <= claimed <= next, next - committed <= cap;
@@ -118,6 +120,14 @@ struct gw_engine {
 uint64_t gw_eng_now(void);
 /* data as 0x-hex into out, or "?" when it does not fit. */
 void gw_eng_hex(const uint8_t *data, size_t len, char *out, size_t cap);
+
+/* ---- exposure.c (verifier threads) ---- */
+
+/* Rule 11: whether a verified release (kind 1) may go on to the committer, given the
+ * lender's exposure read from the chain. CUSTOS_REASON_NONE, or the refusal with its
+ * detail (cut to cap). Reads the network: never called on the committer thread. */
+custos_reason gw_eng_release_exposure(gw_engine *e, const custos_submission *s, char *detail,
+                                      size_t cap);
 
 /* ---- ring.c ---- */
 

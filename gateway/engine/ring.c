@@ -68,6 +68,15 @@ static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
         r = gw_verify_submission(e->verifier, &it->sub, gw_eng_now(), &it->ver, it->out.detail,
                                  sizeof it->out.detail);
         gw_metrics_observe_verify(started);
+        /* Rule 11 after the signatures: only an allow-listed quorum's release makes the
+         * gateway read the chain. */
+        if (r == CUSTOS_REASON_NONE && it->sub.att.kind == CUSTOS_KIND_RELEASE) {
+            r = gw_eng_release_exposure(e, &it->sub, it->out.detail, sizeof it->out.detail);
+            if (r != CUSTOS_REASON_NONE) {
+                gw_policy_release(it->ver.policy);
+                it->ver.policy = NULL;
+            }
+        }
     }
     pthread_mutex_lock(&e->lock);
     if (r == CUSTOS_REASON_NONE) {
@@ -122,6 +131,8 @@ static void eng_enqueue(gw_engine *e, eng_item *it, bool inline_ok)
     size_t slot = (size_t)(e->t_next++ % e->queue_cap);
     e->queue[slot] = it;
     e->stage[slot] = ENG_VERIFYING;
+    /* A release reads the chain (rule 11): never on the caller's thread, which serves gRPC. */
+    inline_ok = inline_ok && (it->release || it->sub.att.kind != CUSTOS_KIND_RELEASE);
     if (inline_ok && e->t_ready + 1 == e->t_next) {
         /* Verification is idle: nothing waits for a verifier or is being verified.
          * Tickets keep the order whichever thread verifies. */

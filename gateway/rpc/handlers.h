@@ -22,6 +22,7 @@ void gw_rpc_list_signers(gw_rpc_call *c);
 void gw_rpc_get_chain_head(gw_rpc_call *c);
 void gw_rpc_list_held(gw_rpc_call *c);
 void gw_rpc_get_position_proof(gw_rpc_call *c);
+void gw_rpc_get_pledge(gw_rpc_call *c);
 
 /* reserves.c: custos.v1.AttestationGateway proof of reserves */
 void gw_rpc_submit_reserves(gw_rpc_call *c);

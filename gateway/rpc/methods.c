@@ -22,6 +22,7 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.AttestationGateway/GetChainHead", READ, gw_rpc_get_chain_head, NULL},
     {"/custos.v1.AttestationGateway/ListHeld", READ, gw_rpc_list_held, NULL},
     {"/custos.v1.AttestationGateway/GetPositionProof", READ, gw_rpc_get_position_proof, NULL},
+    {"/custos.v1.AttestationGateway/GetPledge", READ, gw_rpc_get_pledge, NULL},
     {"/custos.v1.AttestationGateway/SubmitReserves", READ, gw_rpc_submit_reserves, NULL},
     {"/custos.v1.AttestationGateway/GetReserves", READ, gw_rpc_get_reserves, NULL},
     {"/custos.v1.AttestationGateway/GetReservesProof", READ, gw_rpc_get_reserves_proof, NULL},

@@ -1,5 +1,5 @@
 /* The reads of custos.v1.AttestationGateway: GetLatest, ListSigners, GetChainHead,
- * ListHeld and GetPositionProof, and the records as each caller may see them. */
+ * ListHeld, GetPositionProof and GetPledge, and the records as each caller may see them. */
 #include "rpc/call.h"
 
 #include <stdio.h>
@@ -349,4 +349,127 @@ void gw_rpc_get_chain_head(gw_rpc_call *c)
     r.chain_hash.data = hash;
     r.chain_hash.len = sizeof hash;
     gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, gw_rpc_pack(&r.base));
+}
+
+/* The pledge's beneficiary: the one asked for, else the latest accepted record's. */
+static bool pledge_beneficiary(gw_rpc_call *c, const uint8_t account[CUSTOS_HASH_LEN],
+                               const ProtobufCBinaryData *asked,
+                               uint8_t out[CUSTOS_ADDRESS_LEN])
+{
+    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
+    if (asked->len == CUSTOS_ADDRESS_LEN) {
+        memcpy(out, asked->data, CUSTOS_ADDRESS_LEN);
+        return true;
+    }
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, &rec, &err);
+    if (rc == CUSTOS_OK)
+        memcpy(out, rec.sub.att.beneficiary, CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+    if (rc == CUSTOS_ERR_NOT_FOUND || (rc == CUSTOS_OK && memcmp(out, zero, sizeof zero) == 0))
+        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND,
+                      "this gateway knows no lender of the account: name the beneficiary",
+                      CUSTOS_REASON_NONE, NULL);
+    else if (rc != CUSTOS_OK)
+        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    return rc == CUSTOS_OK && memcmp(out, zero, sizeof zero) != 0;
+}
+
+/* An address field: empty for the zero address (none). */
+static ProtobufCBinaryData pledge_address(const uint8_t a[CUSTOS_ADDRESS_LEN])
+{
+    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
+    bool none = memcmp(a, zero, sizeof zero) == 0;
+    return (ProtobufCBinaryData){none ? 0 : CUSTOS_ADDRESS_LEN, (uint8_t *)a};
+}
+
+static grpc_byte_buffer *pack_pledge(const uint8_t account[CUSTOS_HASH_LEN],
+                                     const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                     const gw_pledge_info *p)
+{
+    uint8_t debt[32], elsewhere[32];
+    custos_u256_to_be(&p->exposure.debt, debt);
+    custos_u256_to_be(&p->exposure.elsewhere, elsewhere);
+    Custos__V1__Pledge m = CUSTOS__V1__PLEDGE__INIT;
+    m.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)account};
+    m.beneficiary = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)beneficiary};
+    m.registry = pledge_address(p->registry);
+    m.receipt = pledge_address(p->receipt);
+    m.morpho_oracle = pledge_address(p->oracle);
+    m.receipt_feed = pledge_address(p->feed);
+    m.morpho_market_id = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)p->market_id};
+    m.borrower = pledge_address(p->borrower);
+    m.lender = pledge_address(p->lender);
+    m.agent = pledge_address(p->agent);
+    m.ended = p->ended;
+    m.consented_sequence = p->consented_sequence;
+    m.release_blocked = p->exposure.blocked;
+    m.debt = (ProtobufCBinaryData){sizeof debt, debt};
+    m.receipts_elsewhere = (ProtobufCBinaryData){sizeof elsewhere, elsewhere};
+    m.exposure_readable = p->exposure.readable;
+    Custos__V1__GetPledgeResponse r = CUSTOS__V1__GET_PLEDGE_RESPONSE__INIT;
+    r.pledge = &m;
+    return gw_rpc_pack(&r.base);
+}
+
+/* GetPledge reads the chain (rule 11's registry): it costs the caller a token of its
+ * submission bucket, as a submission does, and waits at most [evm] exposure_timeout_ms
+ * per read. */
+void gw_rpc_get_pledge(gw_rpc_call *c)
+{
+    char detail[256];
+    if (!gw_rpc_admit_submission(c, detail, sizeof detail)) {
+        gw_rpc_refuse(c, CUSTOS_REASON_RATE_LIMITED, detail);
+        return;
+    }
+    Custos__V1__GetPledgeRequest *req =
+        gw_rpc_unpack_request(c, &custos__v1__get_pledge_request__descriptor);
+    if (req == NULL)
+        return;
+    bool ok = req->account.len == CUSTOS_HASH_LEN &&
+              (req->beneficiary.len == 0 || req->beneficiary.len == CUSTOS_ADDRESS_LEN);
+    if (!ok) {
+        snprintf(detail, sizeof detail,
+                 "account must be 32 bytes (got %zu) and beneficiary 20 bytes or empty (got %zu)",
+                 req->account.len, req->beneficiary.len);
+        custos__v1__get_pledge_request__free_unpacked(req, NULL);
+        gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    uint8_t account[CUSTOS_HASH_LEN], beneficiary[CUSTOS_ADDRESS_LEN];
+    memcpy(account, req->account.data, sizeof account);
+    bool have = pledge_beneficiary(c, account, &req->beneficiary, beneficiary);
+    custos__v1__get_pledge_request__free_unpacked(req, NULL);
+    if (!have)
+        return;
+    gw_pledges *pl = gw_engine_pledges(c->srv->engine);
+    if (pl == NULL) {
+        gw_rpc_finish(c, GRPC_STATUS_FAILED_PRECONDITION,
+                      "this gateway has no [evm]: it cannot read pledges from the chain",
+                      CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    gw_pledge_info info;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_pledges_get(pl, account, beneficiary, &info, &err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, err.message, CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    if (rc != CUSTOS_OK) {
+        snprintf(detail, sizeof detail, "the pledge could not be read from the chain: %.200s",
+                 err.message);
+        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, detail, CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    grpc_byte_buffer *bb = pack_pledge(account, beneficiary, &info);
+    if (bb == NULL)
+        gw_rpc_finish(c, GRPC_STATUS_INTERNAL, "the pledge cannot be encoded",
+                      CUSTOS_REASON_INTERNAL, NULL);
+    else
+        gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }

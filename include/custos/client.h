@@ -5,7 +5,8 @@
  *   CUSTOS_ERR_UNAVAILABLE  try again later, the request may succeed then: the gateway could
  *                           not be reached or did not answer in time (err->reason NONE), or
  *                           it cannot take the request now (err->reason UNAVAILABLE,
- *                           RATE_LIMITED or TOO_MANY_STREAMS: custos_reason_is_transient).
+ *                           RATE_LIMITED, TOO_MANY_STREAMS or EXPOSURE_UNREADABLE:
+ *                           custos_reason_is_transient).
  *                           Never file such an answer as a refusal.
  *   CUSTOS_ERR_REFUSED      the gateway refused the request; err->reason says why (NONE only
  *                           from a gateway that gave no reason).
@@ -59,6 +60,31 @@ typedef struct custos_signer_info {
 /* Frees a list custos_client_list_signers returned (n: its count). Safe on NULL. */
 void custos_signer_list_free(custos_signer_info *list, size_t n);
 
+/* An account's pledge to a lending market as the pledge registry on-chain records it, and
+ * its exposure when the gateway read it (docs/rules.md rule 11; custos.v1.Pledge).
+ * Addresses the pledge does not have are all zero. */
+typedef struct custos_pledge {
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];  /* the lending market (Morpho Blue: Morpho) */
+    uint8_t registry[CUSTOS_ADDRESS_LEN];     /* CustosPledges */
+    uint8_t receipt[CUSTOS_ADDRESS_LEN];      /* the collateral receipt (ERC-20) */
+    uint8_t morpho_oracle[CUSTOS_ADDRESS_LEN];
+    uint8_t receipt_feed[CUSTOS_ADDRESS_LEN]; /* 8-decimal source (Aave v3, SparkLend) */
+    uint8_t morpho_market_id[CUSTOS_HASH_LEN];
+    uint8_t borrower[CUSTOS_ADDRESS_LEN];
+    uint8_t lender[CUSTOS_ADDRESS_LEN];
+    uint8_t agent[CUSTOS_ADDRESS_LEN];        /* the custodian's liquidation agent */
+    bool ended;                  /* a release ended it: the receipt is worth 0 */
+    uint64_t consented_sequence; /* the release the lender agreed to; 0: none */
+    bool release_blocked;        /* a release without consent would be refused now */
+    custos_u256 debt;            /* the borrower's debt, loan-token units, accrued to now */
+    custos_u256 receipts_elsewhere; /* receipt units the market holds beyond the collateral */
+    bool exposure_readable;      /* false: the market cannot report the exposure */
+} custos_pledge;
+
+/* Frees a pledge custos_client_get_pledge returned. Safe on NULL. */
+void custos_pledge_free(custos_pledge *p);
+
 /* How to reach a gateway. TLS unless insecure is true. */
 typedef struct custos_client_options {
     const char *target;      /* "host:port"; the host is checked against the server cert */
@@ -99,6 +125,16 @@ CUSTOS_MUST_USE
 custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
                                       custos_submit_result *results, custos_error *errors,
                                       custos_error *err);
+
+/* GetPledge: the pledge of account to beneficiary (NULL: the lender of the account's
+ * latest attestation at the gateway), read from the chain by the gateway. *out is
+ * allocated; release it with custos_pledge_free. CUSTOS_ERR_NOT_FOUND when nothing is
+ * pledged (or the gateway knows no lender), CUSTOS_ERR_REFUSED when the gateway has no
+ * [evm], CUSTOS_ERR_UNAVAILABLE when it cannot read the chain now. */
+CUSTOS_MUST_USE
+custos_rc custos_client_get_pledge(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+                                   const uint8_t *beneficiary, custos_pledge **out,
+                                   custos_error *err);
 
 /* CUSTOS_ERR_NOT_FOUND when the account has no accepted attestation. */
 CUSTOS_MUST_USE

@@ -33,18 +33,28 @@ typedef enum custos_reason {
     /* The caller submits faster than its rate limit allows. */
     CUSTOS_REASON_RATE_LIMITED = 20,
     /* The caller already holds as many open streams as it may. */
-    CUSTOS_REASON_TOO_MANY_STREAMS = 21
+    CUSTOS_REASON_TOO_MANY_STREAMS = 21,
+    /* Numbers 22 to 49 are unassigned; the lending rules (rule 11) take 50 to 59. */
+    /* A release while the lender still has exposure against the pledge (debt, receipts
+     * elsewhere, or exposure the market cannot report) and has not consented. */
+    CUSTOS_REASON_EXPOSURE_OUTSTANDING = 50,
+    /* The gateway could not read the pledge's exposure from the chain: try again later. */
+    CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
+    /* A release of a pledged account on a gateway that has no [evm] to read exposure. */
+    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52
 } custos_reason;
 
-#define CUSTOS_REASON_COUNT 22
+/* One above the highest reason; the numbers below it are not all assigned
+ * (custos_reason_name answers "UNKNOWN" for a gap). */
+#define CUSTOS_REASON_COUNT 53
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
 const char *custos_reason_name(custos_reason r);
 /* Inverse of custos_reason_name; CUSTOS_REASON_NONE when the name is unknown. */
 custos_reason custos_reason_from_name(const char *name);
 /* Whether a refusal for r says "not now" rather than "not this": the gateway cannot take
- * the request at the moment (UNAVAILABLE) or limits the caller (RATE_LIMITED,
- * TOO_MANY_STREAMS). The client reports these as CUSTOS_ERR_UNAVAILABLE: send the same
+ * the request at the moment (UNAVAILABLE, EXPOSURE_UNREADABLE) or limits the caller
+ * (RATE_LIMITED, TOO_MANY_STREAMS). The client reports these as CUSTOS_ERR_UNAVAILABLE: send the same
  * request again later, never file it as refused. */
 bool custos_reason_is_transient(custos_reason r);
 

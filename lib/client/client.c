@@ -43,6 +43,7 @@ enum {
     H_GET_RESERVES,
     H_RESERVES_PROOF,
     H_LIST_HELD,
+    H_GET_PLEDGE,
     H_COUNT
 };
 
@@ -50,6 +51,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_SUBMIT] = "/custos.v1.AttestationGateway/Submit",
     [H_SUBMIT_STREAM] = "/custos.v1.AttestationGateway/SubmitStream",
     [H_GET_LATEST] = "/custos.v1.AttestationGateway/GetLatest",
+    [H_GET_PLEDGE] = "/custos.v1.AttestationGateway/GetPledge",
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
     [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
@@ -645,6 +647,90 @@ custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTO
         rc = pb_to_record(r->record, out, err);
     protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
+}
+
+void custos_pledge_free(custos_pledge *p)
+{
+    free(p);
+}
+
+/* A pledge's address field: 20 bytes, or empty for none. */
+static bool pledge_address(const ProtobufCBinaryData *b, uint8_t out[CUSTOS_ADDRESS_LEN])
+{
+    if (b->len == 0)
+        return true;
+    if (b->len != CUSTOS_ADDRESS_LEN)
+        return false;
+    memcpy(out, b->data, CUSTOS_ADDRESS_LEN);
+    return true;
+}
+
+static bool pledge_word(const ProtobufCBinaryData *b, uint8_t out[32])
+{
+    if (b->len != 32)
+        return false;
+    memcpy(out, b->data, 32);
+    return true;
+}
+
+static custos_rc pledge_from_pb(const Custos__V1__Pledge *m, custos_pledge *p)
+{
+    uint8_t debt[32], elsewhere[32];
+    bool ok = m->account.len == CUSTOS_HASH_LEN && pledge_word(&m->morpho_market_id,
+                                                               p->morpho_market_id) &&
+              pledge_address(&m->beneficiary, p->beneficiary) &&
+              pledge_address(&m->registry, p->registry) &&
+              pledge_address(&m->receipt, p->receipt) &&
+              pledge_address(&m->morpho_oracle, p->morpho_oracle) &&
+              pledge_address(&m->receipt_feed, p->receipt_feed) &&
+              pledge_address(&m->borrower, p->borrower) &&
+              pledge_address(&m->lender, p->lender) && pledge_address(&m->agent, p->agent) &&
+              pledge_word(&m->debt, debt) && pledge_word(&m->receipts_elsewhere, elsewhere);
+    if (!ok)
+        return CUSTOS_ERR_INVALID;
+    memcpy(p->account, m->account.data, CUSTOS_HASH_LEN);
+    p->ended = m->ended;
+    p->consented_sequence = m->consented_sequence;
+    p->release_blocked = m->release_blocked;
+    custos_u256_from_be(&p->debt, debt);
+    custos_u256_from_be(&p->receipts_elsewhere, elsewhere);
+    p->exposure_readable = m->exposure_readable;
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_get_pledge(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+                                   const uint8_t *beneficiary, custos_pledge **out,
+                                   custos_error *err)
+{
+    *out = NULL;
+    Custos__V1__GetPledgeRequest req = CUSTOS__V1__GET_PLEDGE_REQUEST__INIT;
+    req.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)account};
+    if (beneficiary != NULL)
+        req.beneficiary = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)beneficiary};
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_GET_PLEDGE, &req.base,
+                              &custos__v1__get_pledge_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "GetPledge", &o, err);
+    const Custos__V1__GetPledgeResponse *r = (const Custos__V1__GetPledgeResponse *)reply;
+    custos_pledge *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "GetPledge: out of memory");
+    else if (r->pledge == NULL || pledge_from_pb(r->pledge, p) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "gateway %s: GetPledge: the pledge is missing or a field has the "
+                              "wrong length",
+                              c->target);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    if (rc != CUSTOS_OK) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return CUSTOS_OK;
 }
 
 custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],

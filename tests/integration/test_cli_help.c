@@ -34,6 +34,7 @@ static const command commands[] = {
     {CUSTOS_CLI_BIN, "custos", {"admin", "rotate-signer"}},
     {CUSTOS_CLI_BIN, "custos", {"admin", "set-feed-policy"}},
     {CUSTOS_CLI_BIN, "custos", {"admin", "release-held"}},
+    {CUSTOS_CLI_BIN, "custos", {"pledge"}},
     {CUSTOS_CLI_BIN, "custos", {"get-proof"}},
     {CUSTOS_CLI_BIN, "custos", {"get-reserves"}},
     {CUSTOS_CLI_BIN, "custos", {"get-reserves-proof"}},

@@ -31,6 +31,7 @@ static int setup(void **state)
 {
     (void)state;
     gwf_init(&F);
+    F.release_unchecked = true; /* rule 5 alone: no chain to read exposure from */
     gwf_write_config(&F);
     gwf_start(&F);
     return 0;
@@ -156,10 +157,56 @@ static void test_one_lender_end_to_end(void **state)
     expect_pledged_elsewhere(&res, b_hex);
 }
 
+/* GetPledge reads the chain: a gateway without [evm] says so (custos pledge exits 1); an
+ * account the gateway knows no lender of is NOT_FOUND (exit 2); a field of the wrong
+ * length is MALFORMED. test_lending_anvil.c reads real pledges. */
+static void test_get_pledge_without_chain(void **state)
+{
+    (void)state;
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REF, account);
+    custos_pledge *p = NULL;
+    custos_error err;
+    assert_int_equal(custos_client_get_pledge(F.client, account, NULL, &p, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "knows no lender"));
+    assert_null(p);
+    gwf_answer res;
+    submit(1, CUSTOS_KIND_VALUATION, 0xaa, &res);
+    expect_accepted(&res);
+    assert_int_equal(custos_client_get_pledge(F.client, account, NULL, &p, &err),
+                     CUSTOS_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "no [evm]"));
+    assert_null(p);
+    const char *argv[] = {CUSTOS_CLI_BIN, "pledge", "--gateway", F.target, "--custodian",
+                          GWF_FEED, "--ref", REF, "--insecure", NULL};
+    char out[OUT_CAP];
+    assert_int_equal(tu_run(argv, out, sizeof out, 1), 1);
+    assert_non_null(strstr(out, "no [evm]"));
+    const char *unknown[] = {CUSTOS_CLI_BIN, "pledge", "--gateway", F.target, "--custodian",
+                             GWF_FEED, "--ref", "NEVER-SEEN", "--insecure", NULL};
+    assert_int_equal(tu_run(unknown, out, sizeof out, 1), 2);
+
+    /* A beneficiary of 21 bytes, through the raw call. */
+    uint8_t req[2 + 32 + 2 + 21];
+    req[0] = 0x0a;
+    req[1] = 32;
+    memcpy(req + 2, account, 32);
+    req[34] = 0x12;
+    req[35] = 21;
+    memset(req + 36, 0xaa, 21);
+    gwf_raw_result r;
+    gwf_raw_call(&F, "/custos.v1.AttestationGateway/GetPledge", req, sizeof req, &r);
+    assert_int_equal(r.grpc_status, 3); /* INVALID_ARGUMENT */
+    assert_string_equal(r.reason, "MALFORMED");
+    assert_non_null(strstr(r.details, "beneficiary 20 bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_lender_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_pledge_without_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,9 +78,10 @@ void gwf_write_config(gwf *f)
     size_t len = 0;
     append(text, sizeof text, &len,
            "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
-           "verifying_contract = %s\nmax_message_bytes = %d\n%s\n" GWF_TLS_SECTION,
+           "verifying_contract = %s\nmax_message_bytes = %d\n%s%s\n" GWF_TLS_SECTION,
            f->dir, GWF_CHAIN_ID, GWF_CONTRACT, GWF_MAX_MESSAGE_BYTES,
-           f->private_positions ? "" : "public_proofs = true\n");
+           f->private_positions ? "" : "public_proofs = true\n",
+           f->release_unchecked ? "release_without_exposure_check = true\n" : "");
     append(text, sizeof text, &len,
            "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
            "distinct_roles = true\n\n",

@@ -58,6 +58,9 @@ typedef struct gwf {
     /* Set before gwf_write_config: the plaintext gateway keeps positions to itself (no
      * public_proofs), as a real one does; by default tests read them back. */
     bool private_positions;
+    /* Set before gwf_write_config: releases of pledged accounts go through without an
+     * exposure read (rule 11's opt-out for a gateway without [evm]), for tests of rule 5. */
+    bool release_unchecked;
 } gwf;
 
 /* Temp dir, keys, domain. Nothing is started. */

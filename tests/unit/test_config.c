@@ -203,6 +203,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.tls.client_identity, GW_IDENTITY_CERTIFICATE);
     assert_string_equal(cfg.tls.client_identity_header, "x-custos-client-cn");
     assert_false(cfg.public_proofs);
+    assert_false(cfg.release_unchecked);
+    assert_int_equal(cfg.evm.exposure_timeout_ms, 3000);
     gw_config_clear(&cfg);
 }
 
@@ -558,6 +560,14 @@ static const struct bad_case {
     {"limits twice", GW_HEAD FEED_F SIGNER_B "[limits]\n[limits]\n", {":10:", "[limits]", "line 9"}},
     {"public_proofs not a boolean", GW_HEAD "public_proofs = yes\n" FEED_F SIGNER_B,
      {":5:", "public_proofs", "must be true or false, got 'yes'"}},
+    {"release opt-out not a boolean",
+     GW_HEAD "release_without_exposure_check = 1\n" FEED_F SIGNER_B,
+     {":5:", "release_without_exposure_check", "must be true or false, got '1'"}},
+    {"release opt-out with [evm]",
+     GW_HEAD "release_without_exposure_check = true\n" FEED_F SIGNER_B EVM_OK,
+     {":5:", "[gateway] release_without_exposure_check", "not allowed with [evm]"}},
+    {"exposure timeout too short", GW_HEAD FEED_F SIGNER_B EVM_OK "exposure_timeout_ms = 99\n",
+     {":12:", "[evm] exposure_timeout_ms", "100 to 60000"}},
     {"admin client with feeds",
      GW_HEAD FEED_F SIGNER_B "[tls]\ncert = c\nkey = k\nclient_ca = ca\n"
      "[client ops]\nrole = admin\nfeeds = f\n",

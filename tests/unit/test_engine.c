@@ -78,6 +78,9 @@ static int setup(void **state)
     memset(c->domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
     c->commit_batch_max = 32;
     c->commit_delay_us = 200;
+    /* These tests are of rules 1 to 8 with no chain: releases go through unchecked, except
+     * in test_release_exposure, which turns this off (rule 11). */
+    c->release_unchecked = true;
     const char *names[4] = {"solo", "duo", "roles", "guard"};
     for (int i = 0; i < 4; i++) {
         snprintf(f->feeds[i].name, sizeof f->feeds[i].name, "%s", names[i]);
@@ -472,6 +475,94 @@ static void test_one_lender(void **state)
             assert_non_null(strstr(o.detail, "pledged to 0x"));
         }
         assert_int_equal(gw_engine_head(f->engine), head);
+    }
+}
+
+/* Rule 11 at the gateway, as a table run in order on account 0x72 of feed solo, pledged to
+ * A (0xaa) first. Without [evm] and without the opt-out, every release of a pledged
+ * account is refused EXPOSURE_UNCHECKED, a release naming the zero address included (the
+ * pledge is the latest record's); with [evm] pointing at a node that does not answer,
+ * EXPOSURE_UNREADABLE, which is transient. A release of an account never pledged passes
+ * (rule 5 decides it). */
+static const struct exposure_step {
+    const char *name;
+    int engine; /* 0: no [evm]; 1: [evm] at a closed loopback port; 2: no [evm], opt-out */
+    uint8_t account;
+    uint64_t sequence;
+    uint8_t kind, beneficiary;
+    custos_reason reason;
+} exposure_steps[] = {
+    {"valuation pledges to A", 0, 0x72, 1, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
+    {"release naming A, no [evm]", 0, 0x72, 2, CUSTOS_KIND_RELEASE, 0xaa,
+     CUSTOS_REASON_EXPOSURE_UNCHECKED},
+    {"release naming the zero address, no [evm]", 0, 0x72, 2, CUSTOS_KIND_RELEASE, 0x00,
+     CUSTOS_REASON_EXPOSURE_UNCHECKED},
+    {"freeze still flows", 0, 0x72, 2, CUSTOS_KIND_FREEZE, 0xaa, CUSTOS_REASON_NONE},
+    {"release of an account never pledged", 0, 0x73, 1, CUSTOS_KIND_RELEASE, 0x00,
+     CUSTOS_REASON_NONE},
+    {"release naming A, chain unreachable", 1, 0x72, 3, CUSTOS_KIND_RELEASE, 0xaa,
+     CUSTOS_REASON_EXPOSURE_UNREADABLE},
+    {"release naming zero, chain unreachable", 1, 0x72, 3, CUSTOS_KIND_RELEASE, 0x00,
+     CUSTOS_REASON_EXPOSURE_UNREADABLE},
+    {"release naming A, opt-out", 2, 0x72, 3, CUSTOS_KIND_RELEASE, 0xaa, CUSTOS_REASON_NONE},
+};
+
+static void exposure_engine(fixture *f, int kind)
+{
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    gw_config *c = &f->cfg;
+    c->release_unchecked = kind == 2;
+    memset(&c->evm, 0, sizeof c->evm);
+    if (kind == 1) {
+        /* Port 1 on loopback: nothing listens, the connection is refused at once. */
+        c->evm.enabled = true;
+        snprintf(c->evm.rpc_url, sizeof c->evm.rpc_url, "http://127.0.0.1:1");
+        memcpy(c->evm.adapter, c->domain.verifying_contract, CUSTOS_ADDRESS_LEN);
+        c->evm.exposure_timeout_ms = 1000;
+    }
+    custos_error err;
+    if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK)
+        fail_msg("engine: %s", err.message);
+}
+
+static void test_release_exposure(void **state)
+{
+    fixture *f = *state;
+    int engine = -1;
+    for (size_t i = 0; i < sizeof exposure_steps / sizeof exposure_steps[0]; i++) {
+        const struct exposure_step *st = &exposure_steps[i];
+        if (st->engine != engine)
+            exposure_engine(f, engine = st->engine);
+        uint64_t head = gw_engine_head(f->engine);
+        /* Unary submission: a release is never verified on the calling thread. */
+        custos_submission s;
+        make_sub(f, &s, "solo", st->account, st->sequence, st->kind,
+                 st->kind == CUSTOS_KIND_VALUATION ? 100 : 0);
+        memset(s.att.beneficiary, st->beneficiary, CUSTOS_ADDRESS_LEN);
+        sign_with(f, &s, K_SOLO);
+        gw_submit_outcome o = submit_with(f, &s, gw_engine_submit_one);
+        if (o.reason != st->reason)
+            fail_msg("step '%s': got %s (%s)", st->name, custos_reason_name(o.reason),
+                     o.detail);
+        if (st->reason == CUSTOS_REASON_NONE) {
+            assert_int_equal(o.state, CUSTOS_STATE_ACCEPTED);
+            assert_int_equal(gw_engine_head(f->engine), head + 1);
+            continue;
+        }
+        /* Nothing stored; the detail names the pledge's lender (or the chain's failure). */
+        assert_int_equal(gw_engine_head(f->engine), head);
+        if (st->reason == CUSTOS_REASON_EXPOSURE_UNCHECKED) {
+            uint8_t a[CUSTOS_ADDRESS_LEN];
+            char want[16 + CUSTOS_ADDRESS_HEX_LEN];
+            memset(a, 0xaa, sizeof a);
+            memcpy(want, "pledged to ", 12);
+            custos_address_to_hex(a, want + 11);
+            assert_non_null(strstr(o.detail, want));
+        } else
+            assert_non_null(strstr(o.detail, "could not be read from the chain"));
+        assert_true(custos_reason_is_transient(o.reason) ==
+                    (st->reason == CUSTOS_REASON_EXPOSURE_UNREADABLE));
     }
 }
 
@@ -956,6 +1047,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_bound_to_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_lender, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_lender_pending_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_exposure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_restart, setup, teardown),

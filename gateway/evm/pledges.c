@@ -1,0 +1,222 @@
+/* The pledge registry read from the chain (pledges.h). */
+#include "evm/pledges.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/sig.h"
+
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+
+/* A connection that cannot be made in this time will not be made in time for the call. */
+#define PLEDGES_CONNECT_MAX_MS 2000L
+
+struct gw_pledges {
+    char url[sizeof ((gw_evm_config *)0)->rpc_url];
+    uint8_t adapter[CUSTOS_ADDRESS_LEN];
+    long timeout_ms;
+    pthread_mutex_t lock; /* guards registry and known */
+    uint8_t registry[CUSTOS_ADDRESS_LEN];
+    bool known;           /* registry read and non-zero: installPledges is final */
+    atomic_uint readers;  /* gw_pledges_get calls under way */
+};
+
+custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_error *err)
+{
+    *out = NULL;
+    gw_pledges *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "pledges: out of memory");
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "pledges: cannot create a mutex");
+    }
+    memcpy(p->url, evm->rpc_url, sizeof p->url);
+    memcpy(p->adapter, evm->adapter, CUSTOS_ADDRESS_LEN);
+    p->timeout_ms = (long)evm->exposure_timeout_ms;
+    *out = p;
+    return CUSTOS_OK;
+}
+
+void gw_pledges_free(gw_pledges *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static custos_rc pledges_client(const gw_pledges *p, evm_rpc **out, custos_error *err)
+{
+    evm_rpc_options opt = {
+        .url = p->url,
+        .connect_timeout_ms = p->timeout_ms < PLEDGES_CONNECT_MAX_MS ? p->timeout_ms
+                                                                     : PLEDGES_CONNECT_MAX_MS,
+        .timeout_ms = p->timeout_ms,
+    };
+    return evm_rpc_new(&opt, out, err);
+}
+
+/* eth_call of `signature` with args on `to`; *ret malloc'd. A revert is CUSTOS_ERR_REFUSED
+ * and *reverted_with (may be NULL) gets the first 4 bytes of its data (zero when none). */
+static custos_rc pledges_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
+                              const char *signature, const evm_abi_value *args, size_t n,
+                              uint8_t **ret, size_t *ret_len,
+                              uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    evm_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
+    call.data = data;
+    call.data_len = len;
+    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
+    free(data);
+    if (reverted_with != NULL) {
+        memset(reverted_with, 0, EVM_ABI_SELECTOR_LEN);
+        const evm_rpc_fault *f = evm_rpc_last_fault(rpc);
+        if (rc == CUSTOS_ERR_REFUSED && f != NULL && f->has_data &&
+            f->data_len >= EVM_ABI_SELECTOR_LEN)
+            memcpy(reverted_with, f->data, EVM_ABI_SELECTOR_LEN);
+    }
+    return rc;
+}
+
+/* The registry the adapter asks about releases; *installed false when it has none. */
+static custos_rc pledges_registry(gw_pledges *p, evm_rpc *rpc, uint8_t out[CUSTOS_ADDRESS_LEN],
+                                  bool *installed, custos_error *err)
+{
+    pthread_mutex_lock(&p->lock);
+    bool known = p->known;
+    memcpy(out, p->registry, CUSTOS_ADDRESS_LEN);
+    pthread_mutex_unlock(&p->lock);
+    *installed = known;
+    if (known)
+        return CUSTOS_OK;
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = pledges_call(rpc, p->adapter, "pledges()", NULL, 0, &ret, &len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_address(ret, len, 0, out, err);
+    free(ret);
+    if (rc != CUSTOS_OK)
+        return rc;
+    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
+    *installed = memcmp(out, zero, CUSTOS_ADDRESS_LEN) != 0;
+    if (*installed) {
+        pthread_mutex_lock(&p->lock);
+        memcpy(p->registry, out, CUSTOS_ADDRESS_LEN);
+        p->known = true;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return CUSTOS_OK;
+}
+
+static custos_rc pledges_blocked(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRESS_LEN],
+                                 const uint8_t account[CUSTOS_HASH_LEN],
+                                 const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                 uint64_t sequence, gw_exposure *out, custos_error *err)
+{
+    evm_abi_value args[3] = {evm_abi_bytes32(account), evm_abi_address(beneficiary),
+                             evm_abi_uint64(sequence)};
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = pledges_call(rpc, registry, "releaseBlocked(bytes32,address,uint64)", args, 3,
+                                &ret, &len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_bool(ret, len, 0, &out->blocked, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint(ret, len, 1, 256, &out->debt, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint(ret, len, 2, 256, &out->elsewhere, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_bool(ret, len, 3, &out->readable, err);
+    free(ret);
+    return rc;
+}
+
+custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                                     const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                     uint64_t sequence, gw_exposure *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->readable = true;
+    evm_rpc *rpc = NULL;
+    custos_rc rc = pledges_client(p, &rpc, err);
+    uint8_t registry[CUSTOS_ADDRESS_LEN];
+    if (rc == CUSTOS_OK)
+        rc = pledges_registry(p, rpc, registry, &out->installed, err);
+    if (rc == CUSTOS_OK && out->installed)
+        rc = pledges_blocked(rpc, registry, account, beneficiary, sequence, out, err);
+    evm_rpc_free(rpc);
+    return rc;
+}
+
+custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
+                         custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    /* Readers are served on the gRPC threads: one at a time reads the chain, so that a
+     * slow node never holds more than one of them. */
+    if (atomic_fetch_add(&p->readers, 1) >= GW_PLEDGES_READERS) {
+        atomic_fetch_sub(&p->readers, 1);
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "another pledge is being read from the chain; retry");
+    }
+    evm_rpc *rpc = NULL;
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    bool installed = false;
+    custos_rc rc = pledges_client(p, &rpc, err);
+    if (rc == CUSTOS_OK)
+        rc = pledges_registry(p, rpc, out->registry, &installed, err);
+    if (rc == CUSTOS_OK && !installed)
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                              "the adapter has no pledge registry installed: nothing is pledged "
+                              "on-chain");
+    if (rc == CUSTOS_OK) {
+        evm_abi_value args[2] = {evm_abi_bytes32(account), evm_abi_address(beneficiary)};
+        uint8_t reverted[EVM_ABI_SELECTOR_LEN], no_pledge[EVM_ABI_SELECTOR_LEN];
+        evm_abi_selector("NoPledge(bytes32,address)", no_pledge);
+        rc = pledges_call(rpc, out->registry, "pledge(bytes32,address)", args, 2, &ret, &len,
+                          reverted, err);
+        if (rc == CUSTOS_ERR_REFUSED && memcmp(reverted, no_pledge, sizeof no_pledge) == 0) {
+            char hex[CUSTOS_ADDRESS_HEX_LEN];
+            custos_address_to_hex(beneficiary, hex);
+            rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                  "the registry has no pledge of this account to %s", hex);
+        }
+    }
+    /* PledgeView: nine static words. */
+    uint8_t *addrs[8] = {out->receipt, out->oracle, out->feed, NULL,
+                         out->borrower, out->lender, out->agent, NULL};
+    for (size_t i = 0; rc == CUSTOS_OK && i < 7; i++)
+        if (addrs[i] != NULL)
+            rc = evm_abi_get_address(ret, len, i, addrs[i], err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_word(ret, len, 3, out->market_id, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_bool(ret, len, 7, &out->ended, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint64(ret, len, 8, 64, &out->consented_sequence, err);
+    free(ret);
+    out->exposure.installed = installed;
+    if (rc == CUSTOS_OK)
+        rc = pledges_blocked(rpc, out->registry, account, beneficiary, 0, &out->exposure, err);
+    /* Whether a release without the lender's consent would be refused now, as
+     * releaseBlocked decides it for a sequence the lender did not consent to. */
+    out->exposure.blocked = !out->ended &&
+                            (!out->exposure.readable || !custos_u256_is_zero(&out->exposure.debt) ||
+                             !custos_u256_is_zero(&out->exposure.elsewhere));
+    evm_rpc_free(rpc);
+    atomic_fetch_sub(&p->readers, 1);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* The pledge registry (CustosPledges, deploy/contracts/README.md "Lending") read from the
+ * chain: the exposure a release would meet (rule 11) and a pledge's terms (GetPledge).
+ *
+ * The registry is the one installed in the adapter [evm] names (adapter.pledges()); it is
+ * installed once and for good, so its address is kept once read. Every read is an
+ * eth_call at the latest block through a JSON-RPC client of its own, each bounded by
+ * [evm] exposure_timeout_ms: the reads are thread-safe and never share a connection.
+ * Failures: CUSTOS_ERR_UNAVAILABLE (node unreachable, timed out), CUSTOS_ERR_REFUSED (the
+ * node refused the call, or the call reverted), CUSTOS_ERR_INVALID (an answer that is not
+ * what the view returns); messages never contain the node's URL. */
+#ifndef GATEWAY_EVM_PLEDGES_H
+#define GATEWAY_EVM_PLEDGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "custos/u256.h"
+
+#include "config/config.h"
+
+typedef struct gw_pledges gw_pledges;
+
+/* CustosPledges.releaseBlocked(account, beneficiary, sequence): whether the adapter would
+ * refuse that release now, and the exposure behind the answer. */
+typedef struct gw_exposure {
+    bool installed;            /* false: the adapter has no registry, nothing is pledged */
+    bool blocked;
+    custos_u256 debt;          /* the borrower's debt, loan-token units, accrued to now */
+    custos_u256 elsewhere;     /* receipts the market holds beyond the borrower's collateral */
+    bool readable;             /* false: the market cannot report the exposure */
+} gw_exposure;
+
+/* CustosPledges.pledge(account, beneficiary), the latest pledge live or ended, with its
+ * exposure now (releaseBlocked's); exposure.blocked: a release without the lender's
+ * consent would be refused now. */
+typedef struct gw_pledge_info {
+    uint8_t registry[CUSTOS_ADDRESS_LEN];
+    uint8_t receipt[CUSTOS_ADDRESS_LEN];
+    uint8_t oracle[CUSTOS_ADDRESS_LEN];  /* Morpho oracle; zero without a loan token */
+    uint8_t feed[CUSTOS_ADDRESS_LEN];    /* 8-decimal source; zero until created */
+    uint8_t market_id[CUSTOS_HASH_LEN];  /* Morpho market id; zero without a loan token */
+    uint8_t borrower[CUSTOS_ADDRESS_LEN];
+    uint8_t lender[CUSTOS_ADDRESS_LEN];
+    uint8_t agent[CUSTOS_ADDRESS_LEN];
+    bool ended;
+    uint64_t consented_sequence;         /* the release the lender agreed to; 0: none */
+    gw_exposure exposure;
+} gw_pledge_info;
+
+/* evm must be enabled; it is copied. Nothing touches the network until a read. */
+CUSTOS_MUST_USE
+custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_error *err);
+void gw_pledges_free(gw_pledges *p);
+
+CUSTOS_MUST_USE
+custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                                     const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                     uint64_t sequence, gw_exposure *out, custos_error *err);
+
+/* How many gw_pledges_get may read the chain at once. */
+#define GW_PLEDGES_READERS 1u
+
+/* CUSTOS_ERR_NOT_FOUND when the adapter has no registry or the registry no pledge of
+ * (account, beneficiary); the message says which. CUSTOS_ERR_UNAVAILABLE also when
+ * GW_PLEDGES_READERS reads are under way already. */
+CUSTOS_MUST_USE
+custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
+                         custos_error *err);
+
+#endif

@@ -1,0 +1,659 @@
+/* Lending end to end (rule 11), through the real binaries on anvil: Morpho Blue deployed
+ * from its unmodified 0.8.19 build (deploy/contracts/out-morpho) with its IrmMock and a
+ * 6-decimal loan token; deploy.mjs makes two pledges of custodian accounts to it, each with
+ * its receipt, oracle and market; custos-gateway with [evm] publishes what custos-attestor
+ * values and signs; the lender, the borrower, an outsider and the custodian's agent act
+ * with cast (anvil's development accounts). The story: a borrow up to the LLTV against the
+ * gateway-published value (one unit more reverts), a lower value making the position
+ * unhealthy, a third party's liquidation reverting, a freeze stopping borrowing and
+ * collateral withdrawal, a release refused by the gateway while the debt is outstanding
+ * (the registry says the adapter would refuse it too), the agent repaying on the
+ * borrower's behalf, the release then accepted and ending the pledge on-chain, the receipt
+ * priced 0; and on the second pledge, the lender's consent letting a release through while
+ * the debt remains. custos pledge shows each pledge as the gateway reads it. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "anvil.h"
+#include "custos/attestation.h"
+#include "custos/hex.h"
+#include "custos/keyfile.h"
+#include "custos/sig.h"
+#include "gwfixture.h"
+
+#define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
+#define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
+#define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
+#define RUN_FORGE CUSTOS_SOURCE_DIR "/tests/contract/run-forge.sh"
+#define CONTRACTS_DIR CUSTOS_SOURCE_DIR "/deploy/contracts"
+#define POLICY_EXAMPLE CUSTOS_SOURCE_DIR "/deploy/examples/policy.json"
+
+/* anvil's development accounts (public test keys, funded on anvil only). */
+#define OWNER_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#define OWNER_ADDR "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+#define RELAYER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+#define LENDER_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+#define LENDER_ADDR "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+#define BORROWER_KEY "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+#define BORROWER_ADDR "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+#define AGENT_KEY "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
+#define AGENT_ADDR "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+#define OUTSIDER_KEY "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
+#define OUTSIDER_ADDR "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+
+#define REF1 "LEND-1"
+#define REF2 "LEND-2"
+#define LLTV "800000000000000000"
+#define MAX_UINT "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+#define WAIT_MS 60000
+
+static struct {
+    gwf gw;
+    tu_proc anvil;
+    char url[64];
+    char morpho[43], irm[43], loan[43], adapter[43], registry[43];
+    char receipt[2][43], oracle[2][43], market_id[2][67], account[2][67];
+    char key[1200], holdings[1200], prices[1200], policy[1200], pledges[1200], state[1200];
+} T;
+
+static char out[65536];
+
+/* ------------------------------------------------------------------ processes */
+
+/* Runs argv (NULL-terminated), output (stdout and stderr) into `out` without its final
+ * newline. */
+static int run(const char *const argv[])
+{
+    int rc = tu_run(argv, out, sizeof out, 1);
+    size_t len = strlen(out);
+    while (len > 0 && out[len - 1] == '\n')
+        out[--len] = '\0';
+    return rc;
+}
+
+/* cast with the words given (NULL ends them), against the test's node. */
+static int cast(const char *first, ...)
+{
+    const char *argv[32] = {CAST_BIN, first};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *w = va_arg(ap, const char *); w != NULL; w = va_arg(ap, const char *)) {
+        assert_true(n < 28);
+        argv[n++] = w;
+    }
+    va_end(ap);
+    argv[n++] = "--rpc-url";
+    argv[n++] = T.url;
+    argv[n] = NULL;
+    return run(argv);
+}
+
+#define MP_TYPE "(address,address,address,address,uint256)"
+
+/* The Morpho market params tuple of pledge i, as cast takes it. */
+static const char *market_params(int i)
+{
+    static char mp[2][256];
+    snprintf(mp[i], sizeof mp[i], "(%s,%s,%s,%s,%s)", T.loan, T.receipt[i], T.oracle[i], T.irm,
+             LLTV);
+    return mp[i];
+}
+
+/* A transaction that must be mined successfully. */
+#define SEND(key, to, sig, ...)                                                             \
+    do {                                                                                    \
+        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0)            \
+            fail_msg("cast send %s: %s", sig, out);                                         \
+    } while (0)
+
+/* A transaction that must revert, with `why` in what cast reports. */
+#define REVERTS(why, key, to, sig, ...)                                                     \
+    do {                                                                                    \
+        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) == 0)            \
+            fail_msg("cast send %s went through; it must revert", sig);                     \
+        if (strstr(out, why) == NULL)                                                       \
+            fail_msg("cast send %s reverted without '%s': %s", sig, why, out);              \
+    } while (0)
+
+/* cast call with --json: the decoded results (caller frees). */
+static json_t *call_json(const char *to, const char *sig, const char *a1, const char *a2,
+                         const char *a3)
+{
+    if (cast("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
+        fail_msg("cast call %s: %s", sig, out);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    if (!json_is_array(j))
+        fail_msg("cast call %s: not a JSON array: %s", sig, out);
+    return j;
+}
+
+/* A number of a cast --json answer as a decimal string. */
+static const char *number_at(json_t *array, size_t i)
+{
+    static char buf[96];
+    json_t *v = json_array_get(array, i);
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        snprintf(buf, sizeof buf, "%s", json_string_value(v));
+    else
+        fail_msg("expected a number at %zu", i);
+    return buf;
+}
+
+/* One uint256 view result as a decimal string (copied into dst). */
+static void call_number(const char *to, const char *sig, const char *a1, const char *a2,
+                        char *dst, size_t cap)
+{
+    json_t *j = call_json(to, sig, a1, a2, NULL);
+    snprintf(dst, cap, "%s", number_at(j, 0));
+    json_decref(j);
+}
+
+static void expect_number(const char *to, const char *sig, const char *a1, const char *a2,
+                          const char *want)
+{
+    char got[96];
+    call_number(to, sig, a1, a2, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: %s, expected %s", sig, got, want);
+}
+
+/* Waits until the view answers want (the gateway's publisher lands a transaction). */
+static void wait_number(const char *to, const char *sig, const char *a1, const char *a2,
+                        const char *want)
+{
+    char got[96] = "";
+    for (int waited = 0; waited < WAIT_MS; waited += 200) {
+        call_number(to, sig, a1, a2, got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+        usleep(200 * 1000);
+    }
+    gwf_dump_log(&T.gw);
+    fail_msg("%s stayed %s, expected %s", sig, got, want);
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static void deploy_artifact(const char *artifact, const char *sig, const char *arg,
+                            char address[43])
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", CONTRACTS_DIR, artifact);
+    json_error_t jerr;
+    json_t *a = json_load_file(path, 0, &jerr);
+    if (a == NULL)
+        fail_msg("%s: %s", path, jerr.text);
+    const char *code = json_string_value(json_object_get(json_object_get(a, "bytecode"), "object"));
+    assert_non_null(code);
+    /* --create takes the rest of the line: the node's URL goes before it. */
+    const char *argv[] = {CAST_BIN, "send", "--private-key", OWNER_KEY, "--json", "--rpc-url",
+                          T.url, "--create", code, sig, arg, NULL};
+    int rc = run(argv);
+    json_decref(a);
+    if (rc != 0)
+        fail_msg("deploying %s: %s", artifact, out);
+    json_t *r = json_loads(out, 0, &jerr);
+    if (r == NULL)
+        fail_msg("cast send --create %s: not JSON: %s", artifact, out);
+    snprintf(address, 43, "%s", json_string_value(json_object_get(r, "contractAddress")));
+    json_decref(r);
+    assert_int_equal(strlen(address), 42);
+}
+
+static void write_key(const char *path, const char *hex)
+{
+    uint8_t k[CUSTOS_SECKEY_LEN];
+    custos_error err;
+    assert_int_equal(custos_hex_decode(hex, k, sizeof k, &err), CUSTOS_OK);
+    assert_int_equal(custos_keyfile_write(path, k, &err), CUSTOS_OK);
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    if (s == NULL)
+        fail_msg("deployed.json: no string '%s'", key);
+    return s;
+}
+
+/* Morpho, its IRM and the loan token; then deploy.mjs: the adapter, the custodian's feed
+ * (one custodian signature suffices), both accounts, CustosPledges and two pledges to
+ * Morpho, each with its market created. */
+static void deploy(void)
+{
+    deploy_artifact("out-morpho/Morpho.sol/Morpho.json", "constructor(address)", OWNER_ADDR,
+                    T.morpho);
+    deploy_artifact("out-morpho/IrmMock.sol/IrmMock.json", NULL, NULL, T.irm);
+    deploy_artifact("out/LendingFixture.sol/LoanToken.json", "constructor(uint8)", "6", T.loan);
+    SEND(OWNER_KEY, T.morpho, "enableIrm(address)", T.irm);
+    SEND(OWNER_KEY, T.morpho, "enableLltv(uint256)", LLTV);
+
+    char owner_key[1200], config[1200], deployed[1200], text[4096];
+    snprintf(owner_key, sizeof owner_key, "%s/owner.key", T.gw.dir);
+    snprintf(config, sizeof config, "%s/deploy.json", T.gw.dir);
+    snprintf(deployed, sizeof deployed, "%s/deployed.json", T.gw.dir);
+    write_key(owner_key, OWNER_KEY);
+    char pledge[2][1024];
+    for (int i = 0; i < 2; i++)
+        snprintf(pledge[i], sizeof pledge[i],
+                 "{\"custodian\": \"%s\", \"ref\": \"%s\", \"beneficiary\": \"%s\", "
+                 "\"borrower\": \"%s\", \"lender\": \"%s\", \"agent\": \"%s\", "
+                 "\"morpho\": {\"loanToken\": \"%s\", \"irm\": \"%s\", \"lltv\": \"0.8\", "
+                 "\"createMarket\": true}}",
+                 GWF_FEED, i == 0 ? REF1 : REF2, T.morpho, BORROWER_ADDR, LENDER_ADDR,
+                 AGENT_ADDR, T.loan, T.irm);
+    snprintf(text, sizeof text,
+             "{\"chainId\": %d, \"feeds\": [{\"name\": \"%s\", \"threshold\": 1, "
+             "\"distinctRoles\": false, \"maxAge\": 345600, \"maxSkew\": 300, "
+             "\"maxTtl\": 604800, \"signers\": [{\"address\": \"%s\", \"role\": \"custodian\"}], "
+             "\"accounts\": [{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}, "
+             "{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}]}], "
+             "\"pledges\": [%s, %s]}",
+             GWF_CHAIN_ID, GWF_FEED, T.gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED, REF1, GWF_FEED,
+             REF2, pledge[0], pledge[1]);
+    tu_write_file(config, text);
+    const char *argv[] = {CUSTOS_NODE, DEPLOY_SCRIPT, "--rpc", T.url, "--key-file", owner_key,
+                          "--config", config, "--out", deployed, NULL};
+    if (run(argv) != 0)
+        fail_msg("deploy.mjs failed:\n%s", out);
+    json_error_t jerr;
+    json_t *d = json_load_file(deployed, 0, &jerr);
+    if (d == NULL)
+        fail_msg("%s: %s", deployed, jerr.text);
+    snprintf(T.adapter, sizeof T.adapter, "%s", str_of(d, "adapter"));
+    snprintf(T.registry, sizeof T.registry, "%s", str_of(d, "pledgeRegistry"));
+    for (int i = 0; i < 2; i++) {
+        json_t *p = json_array_get(json_object_get(d, "pledges"), (size_t)i);
+        if (p == NULL)
+            fail_msg("deployed.json: pledge %d missing", i);
+        snprintf(T.receipt[i], sizeof T.receipt[i], "%s", str_of(p, "receipt"));
+        snprintf(T.oracle[i], sizeof T.oracle[i], "%s", str_of(p, "morphoOracle"));
+        snprintf(T.market_id[i], sizeof T.market_id[i], "%s", str_of(p, "morphoMarketId"));
+        snprintf(T.account[i], sizeof T.account[i], "%s", str_of(p, "account"));
+    }
+    json_decref(d);
+}
+
+/* The gateway: the feed as on-chain, and [evm] publishing every record (relayer: anvil
+ * account 1). */
+static void write_gateway_config(void)
+{
+    char relayer_key[1200], text[8192];
+    snprintf(relayer_key, sizeof relayer_key, "%s/relayer.key", T.gw.dir);
+    write_key(relayer_key, RELAYER_KEY);
+    snprintf(text, sizeof text,
+             "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
+             "verifying_contract = %s\n\n[tls]\ninsecure = true\n\n"
+             "[feed %s]\nmax_age = 345600\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
+             "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
+             "[evm]\nrpc_url = %s\nrelayer_key = %s\nconfirmations = 1\n"
+             "poll_interval_ms = 100\ndeviation_bps = 0\nexposure_timeout_ms = 5000\n",
+             T.gw.dir, GWF_CHAIN_ID, T.adapter, GWF_FEED, T.gw.keys[GWF_KEY_CUSTODIAN].hex,
+             GWF_FEED, T.url, relayer_key);
+    tu_write_file(T.gw.config_path, text);
+}
+
+/* The custody ledger: REF1 holds `shares` of a money-market fund, REF2 a fixed 100000;
+ * both pledged to Morpho. */
+static void write_holdings(const char *shares)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"custodian\": \"%s\", \"accounts\": ["
+             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
+             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]},"
+             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
+             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"100000\"}]}]}",
+             GWF_FEED, REF1, T.morpho, shares, REF2, T.morpho);
+    tu_write_file(T.holdings, text);
+}
+
+static void write_attestor_files(void)
+{
+    snprintf(T.key, sizeof T.key, "%s/custodian.key", T.gw.dir);
+    snprintf(T.holdings, sizeof T.holdings, "%s/holdings.json", T.gw.dir);
+    snprintf(T.prices, sizeof T.prices, "%s/prices.json", T.gw.dir);
+    snprintf(T.policy, sizeof T.policy, "%s/policy.json", T.gw.dir);
+    snprintf(T.pledges, sizeof T.pledges, "%s/pledges.json", T.gw.dir);
+    snprintf(T.state, sizeof T.state, "%s/state.json", T.gw.dir);
+    custos_error err;
+    assert_int_equal(custos_keyfile_write(T.key, T.gw.keys[GWF_KEY_CUSTODIAN].seckey, &err),
+                     CUSTOS_OK);
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"prices\": {\"MMF-GOVT-INST\": {\"price\": \"1.00\", \"as_of\": %llu}}}",
+             (unsigned long long)gwf_now() - 60);
+    tu_write_file(T.prices, text);
+    char *policy = tu_read_file(POLICY_EXAMPLE);
+    assert_non_null(policy);
+    tu_write_file(T.policy, policy);
+    free(policy);
+    write_holdings("1000000");
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *build[] = {"/bin/bash", BUILD_CONTRACTS, NULL};
+    if (run(build) != 0) {
+        fprintf(stderr, "build-contracts.sh failed:\n%s\n", out);
+        return -1;
+    }
+    /* The loan token is the forge tests' LoanToken (Morpho's ERC20Mock with decimals). */
+    const char *build_tests[] = {"/bin/bash", RUN_FORGE, "build", NULL};
+    if (run(build_tests) != 0) {
+        fprintf(stderr, "run-forge.sh build failed:\n%s\n", out);
+        return -1;
+    }
+    gwf_init(&T.gw);
+    if (tu_anvil_start(&T.anvil, T.gw.dir, T.url, sizeof T.url) != 0)
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int status = gwf_stop(&T.gw);
+    if (status != 0)
+        gwf_dump_log(&T.gw);
+    if (T.anvil.pid > 0)
+        tu_stop(&T.anvil, SIGTERM, 5000);
+    gwf_cleanup(&T.gw);
+    return status == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ the actors */
+
+/* custos-attestor COMMAND for account ref, through the gateway; returns its exit status. */
+static int attestor(const char *command, const char *ref)
+{
+    const char *argv[40] = {CUSTOS_ATTESTOR_BIN, command, "--account", ref, "--holdings",
+                            T.holdings, "--key", T.key, "--feed", GWF_FEED, "--chain-id",
+                            "31337", "--contract", T.adapter, "--state", T.state, "--policy",
+                            T.policy, "--gateway", T.gw.target, "--insecure"};
+    size_t n = 21;
+    if (strcmp(command, "attest") == 0) {
+        argv[n++] = "--prices";
+        argv[n++] = T.prices;
+    }
+    if (strcmp(command, "attest") == 0 || strcmp(command, "release") == 0) {
+        argv[n++] = "--registry";
+        argv[n++] = T.pledges;
+    }
+    if (strcmp(command, "freeze") == 0) {
+        argv[n++] = "--reason";
+        argv[n++] = "margin call not met";
+    }
+    argv[n] = NULL;
+    int rc = run(argv);
+    fprintf(stderr, "$ custos-attestor %s %s -> %d\n%s\n", command, ref, rc, out);
+    return rc;
+}
+
+/* The attestor's last sequence for pledge i's account (its state file). */
+static uint64_t last_sequence(int i)
+{
+    json_error_t jerr;
+    json_t *s = json_load_file(T.state, 0, &jerr);
+    if (s == NULL)
+        fail_msg("%s: %s", T.state, jerr.text);
+    json_t *v = NULL;
+    const char *k;
+    json_t *x;
+    json_object_foreach(s, k, x) if (strcasecmp(k, T.account[i]) == 0) v = x;
+    uint64_t last = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+    json_decref(s);
+    return last;
+}
+
+/* custos pledge for ref: the JSON document it prints (caller frees). */
+static json_t *cli_pledge(const char *ref)
+{
+    const char *argv[] = {CUSTOS_CLI_BIN, "pledge", "--gateway", T.gw.target, "--insecure",
+                          "--custodian", GWF_FEED, "--ref", ref, NULL};
+    char doc[8192];
+    int rc = tu_run(argv, doc, sizeof doc, 0);
+    if (rc != 0)
+        fail_msg("custos pledge %s exited %d: %s", ref, rc, doc);
+    json_error_t jerr;
+    json_t *j = json_loads(doc, 0, &jerr);
+    if (!json_is_object(j))
+        fail_msg("custos pledge %s: not JSON: %s", ref, doc);
+    return j;
+}
+
+static void assert_same(const char *got, const char *want)
+{
+    if (got == NULL || strcasecmp(got, want) != 0)
+        fail_msg("got %s, expected %s", got != NULL ? got : "(null)", want);
+}
+
+static const char *exposure_of(json_t *p, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(p, "exposure"), key));
+}
+
+/* The borrower's debt shares in market i (Morpho's position). */
+static void borrow_shares(int i, char *dst, size_t cap)
+{
+    json_t *j = call_json(T.morpho, "position(bytes32,address)(uint256,uint128,uint128)",
+                          T.market_id[i], BORROWER_ADDR, NULL);
+    snprintf(dst, cap, "%s", number_at(j, 1));
+    json_decref(j);
+}
+
+/* releaseBlocked(account i, Morpho, sequence): the registry's own answer, which the
+ * adapter applies when the release lands. */
+static json_t *release_blocked(int i, uint64_t sequence)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%llu", (unsigned long long)sequence);
+    return call_json(T.registry, "releaseBlocked(bytes32,address,uint64)(bool,uint256,uint256,bool)",
+                     T.account[i], T.morpho, seq);
+}
+
+/* ------------------------------------------------------------------ the story */
+
+static void test_lend_against_custody(void **state)
+{
+    (void)state;
+    deploy();
+    T.gw.domain.chain_id = GWF_CHAIN_ID;
+    custos_error err;
+    assert_int_equal(custos_address_from_hex(T.adapter, T.gw.domain.verifying_contract, &err),
+                     CUSTOS_OK);
+    write_gateway_config();
+    gwf_start(&T.gw);
+    write_attestor_files();
+
+    /* Value and pledge: $1,000,000 of the fund less its 2% haircut, $980,000; Morpho's
+     * price for a 6-decimal loan token is V * 10^6 (36-decimal scale). */
+    for (int i = 0; i < 2; i++) {
+        const char *argv[] = {CUSTOS_ATTESTOR_BIN, "pledge", "--account", i == 0 ? REF1 : REF2,
+                              "--beneficiary", T.morpho, "--registry", T.pledges, NULL};
+        if (run(argv) != 0)
+            fail_msg("custos-attestor pledge: %s", out);
+        assert_int_equal(attestor("attest", i == 0 ? REF1 : REF2), 0);
+        assert_non_null(strstr(out, "ACCEPTED"));
+    }
+    wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "980000000000000000000000000000");
+    wait_number(T.oracle[1], "price()(uint256)", NULL, NULL, "98000000000000000000000000000");
+
+    /* The gateway shows the pledge as the registry records it. */
+    json_t *p = cli_pledge(REF1);
+    assert_same(json_string_value(json_object_get(p, "receipt")), T.receipt[0]);
+    assert_same(json_string_value(json_object_get(p, "morphoOracle")), T.oracle[0]);
+    assert_same(json_string_value(json_object_get(p, "morphoMarketId")), T.market_id[0]);
+    assert_same(json_string_value(json_object_get(p, "beneficiary")), T.morpho);
+    assert_same(json_string_value(json_object_get(p, "registry")), T.registry);
+    assert_same(json_string_value(json_object_get(p, "borrower")), BORROWER_ADDR);
+    assert_same(json_string_value(json_object_get(p, "lender")), LENDER_ADDR);
+    assert_same(json_string_value(json_object_get(p, "agent")), AGENT_ADDR);
+    assert_true(json_is_false(json_object_get(p, "ended")));
+    assert_string_equal(exposure_of(p, "debt"), "0");
+    assert_true(json_is_false(json_object_get(json_object_get(p, "exposure"),
+                                              "releaseNeedsConsent")));
+    json_decref(p);
+    /* A market the account is not pledged to: the registry has no such pledge (exit 2). */
+    const char *elsewhere[] = {CUSTOS_CLI_BIN, "pledge", "--gateway", T.gw.target, "--insecure",
+                               "--custodian", GWF_FEED, "--ref", REF1, "--beneficiary",
+                               LENDER_ADDR, NULL};
+    assert_int_equal(run(elsewhere), 2);
+    assert_non_null(strstr(out, "no pledge of this account to"));
+
+    /* The lender supplies 2,000,000 units of the loan token to each market. */
+    for (int i = 0; i < 2; i++) {
+        SEND(LENDER_KEY, T.loan, "setBalance(address,uint256)", LENDER_ADDR, "2000000000000");
+        SEND(LENDER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+        SEND(LENDER_KEY, T.morpho, "supply(" MP_TYPE ",uint256,uint256,address,bytes)",
+             market_params(i), "2000000000000", "0", LENDER_ADDR, "0x");
+    }
+
+    /* The borrower supplies the whole receipt and borrows up to the LLTV: 80% of $980,000
+     * is 784,000 units of 10^6; one unit more is refused by Morpho. */
+    for (int i = 0; i < 2; i++) {
+        SEND(BORROWER_KEY, T.receipt[i], "approve(address,uint256)", T.morpho,
+             "1000000000000000000");
+        SEND(BORROWER_KEY, T.morpho, "supplyCollateral(" MP_TYPE ",uint256,address,bytes)",
+             market_params(i), "1000000000000000000", BORROWER_ADDR, "0x");
+    }
+    REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
+            "borrow(" MP_TYPE ",uint256,uint256,address,address)", market_params(0),
+            "784000000001", "0", BORROWER_ADDR, BORROWER_ADDR);
+    SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
+         market_params(0), "784000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+    expect_number(T.loan, "balanceOf(address)(uint256)", BORROWER_ADDR, NULL, "784000000000");
+    p = cli_pledge(REF1);
+    assert_string_equal(exposure_of(p, "debt"), "784000000000");
+    assert_true(json_is_true(json_object_get(json_object_get(p, "exposure"),
+                                             "releaseNeedsConsent")));
+    json_decref(p);
+
+    /* A drop in value: half the fund, $490,000 attested and published; the debt is now
+     * above 80% of it, and nothing more can be borrowed. */
+    write_holdings("500000");
+    assert_int_equal(attestor("attest", REF1), 0);
+    wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "490000000000000000000000000000");
+    REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
+            "borrow(" MP_TYPE ",uint256,uint256,address,address)", market_params(0), "1", "0",
+            BORROWER_ADDR, BORROWER_ADDR);
+
+    /* A third party with the loan token cannot liquidate the unhealthy position: the
+     * receipt refuses to move to it. */
+    SEND(OUTSIDER_KEY, T.loan, "setBalance(address,uint256)", OUTSIDER_ADDR, "1000000000000");
+    SEND(OUTSIDER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+    REVERTS("transfer reverted", OUTSIDER_KEY, T.morpho,
+            "liquidate(" MP_TYPE ",address,uint256,uint256,bytes)", market_params(0),
+            BORROWER_ADDR, "100000000000000000", "0", "0x");
+
+    /* A freeze: the price is 0 at once; borrowing and withdrawing collateral revert. */
+    assert_int_equal(attestor("freeze", REF1), 0);
+    assert_non_null(strstr(out, "ACCEPTED"));
+    wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "0");
+    REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
+            "borrow(" MP_TYPE ",uint256,uint256,address,address)", market_params(0), "1", "0",
+            BORROWER_ADDR, BORROWER_ADDR);
+    REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
+            "withdrawCollateral(" MP_TYPE ",uint256,address,address)", market_params(0), "1",
+            BORROWER_ADDR, BORROWER_ADDR);
+
+    /* A release while the debt is outstanding: the gateway refuses it, naming the debt,
+     * and records nothing; the registry says the adapter would refuse it too. */
+    uint64_t frozen_at = last_sequence(0);
+    assert_int_not_equal(attestor("release", REF1), 0);
+    assert_non_null(strstr(out, "EXPOSURE_OUTSTANDING"));
+    assert_non_null(strstr(out, "the borrower owes 7840"));
+    uint64_t refused = last_sequence(0);
+    assert_true(refused > frozen_at);
+    custos_record rec;
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REF1, account);
+    assert_int_equal(custos_client_get_latest(T.gw.client, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.kind, CUSTOS_KIND_FREEZE);
+    assert_int_equal(rec.sub.att.sequence, frozen_at);
+    custos_record_clear(&rec);
+    json_t *b = release_blocked(0, refused + 1);
+    assert_true(json_is_true(json_array_get(b, 0)));
+    assert_string_not_equal(number_at(b, 1), "0");
+    json_decref(b);
+
+    /* The custodian's agent repays the whole debt on the borrower's behalf (by shares: at
+     * a price of 0 nothing else moves it); exposure is then 0. */
+    char shares[96];
+    borrow_shares(0, shares, sizeof shares);
+    SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, "1000000000000");
+    SEND(AGENT_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+    SEND(AGENT_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
+         market_params(0), "0", shares, BORROWER_ADDR, "0x");
+    borrow_shares(0, shares, sizeof shares);
+    assert_string_equal(shares, "0");
+    p = cli_pledge(REF1);
+    assert_string_equal(exposure_of(p, "debt"), "0");
+    json_decref(p);
+
+    /* The release goes through, ends the pledge on-chain, and the receipt is worth 0. */
+    assert_int_equal(attestor("release", REF1), 0);
+    assert_non_null(strstr(out, "ACCEPTED"));
+    for (int waited = 0;; waited += 200) {
+        p = cli_pledge(REF1);
+        bool ended = json_is_true(json_object_get(p, "ended"));
+        json_decref(p);
+        if (ended)
+            break;
+        if (waited >= WAIT_MS) {
+            gwf_dump_log(&T.gw);
+            fail_msg("the release never ended the pledge on-chain");
+        }
+        usleep(200 * 1000);
+    }
+    expect_number(T.oracle[0], "price()(uint256)", NULL, NULL, "0");
+
+    /* The second pledge: a debt, a release refused, the lender's consent to the next
+     * release's sequence, and that release accepted while the debt remains. */
+    SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
+         market_params(1), "50000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+    assert_int_not_equal(attestor("release", REF2), 0);
+    assert_non_null(strstr(out, "EXPOSURE_OUTSTANDING"));
+    char next[24];
+    snprintf(next, sizeof next, "%llu", (unsigned long long)last_sequence(1) + 1);
+    SEND(LENDER_KEY, T.registry, "consentRelease(bytes32,address,uint64)", T.account[1],
+         T.morpho, next);
+    assert_int_equal(attestor("release", REF2), 0);
+    assert_non_null(strstr(out, "ACCEPTED"));
+    wait_number(T.oracle[1], "price()(uint256)", NULL, NULL, "0");
+    p = cli_pledge(REF2);
+    assert_true(json_is_true(json_object_get(p, "ended")));
+    assert_int_equal(json_integer_value(json_object_get(p, "consentedSequence")),
+                     strtoll(next, NULL, 10));
+    json_decref(p);
+    /* The loan stays the lender's business with the borrower: the debt is still there. */
+    borrow_shares(1, shares, sizeof shares);
+    assert_string_not_equal(shares, "0");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lend_against_custody),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
