@@ -453,7 +453,8 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
               "Submissions refused, by feed and reason (feed=\"\": unknown or undecodable).");
     for (size_t i = 0; i <= r->n_feeds; i++)
         for (int reason = 1; reason < CUSTOS_REASON_COUNT; reason++)
-            gw_textbuf_add(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
+            if (strcmp(custos_reason_name((custos_reason)reason), "UNKNOWN") != 0)
+                gw_textbuf_add(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
                       "\n", r->feeds[i].label, custos_reason_name((custos_reason)reason),
                       mx_load(&r->feeds[i].refused[reason]));
 

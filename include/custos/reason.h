@@ -33,12 +33,19 @@ typedef enum custos_reason {
     /* The caller submits faster than its rate limit allows. */
     CUSTOS_REASON_RATE_LIMITED = 20,
     /* The caller already holds as many open streams as it may. */
-    CUSTOS_REASON_TOO_MANY_STREAMS = 21
+    CUSTOS_REASON_TOO_MANY_STREAMS = 21,
+    /* 22 to 29 are reserved for reasons of other rules. */
+    /* A freeze without a custodian-role signature (rule 7; on-chain FreezeNeedsCustodian). */
+    CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN = 30,
+    /* A sequence more than the feed's max_sequence_step above the account's last
+     * (rule 12; on-chain SequenceJump). */
+    CUSTOS_REASON_SEQUENCE_JUMP = 31
 } custos_reason;
 
-#define CUSTOS_REASON_COUNT 22
+/* One more than the highest number: numbers in between may be unassigned. */
+#define CUSTOS_REASON_COUNT 32
 
-/* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
+/* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);
 /* Inverse of custos_reason_name; CUSTOS_REASON_NONE when the name is unknown. */
 custos_reason custos_reason_from_name(const char *name);

@@ -26,11 +26,14 @@ static const char *const names[CUSTOS_REASON_COUNT] = {
     [CUSTOS_REASON_UNAUTHORIZED_CLIENT] = "UNAUTHORIZED_CLIENT",
     [CUSTOS_REASON_RATE_LIMITED] = "RATE_LIMITED",
     [CUSTOS_REASON_TOO_MANY_STREAMS] = "TOO_MANY_STREAMS",
+    [CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN] = "FREEZE_NEEDS_CUSTODIAN",
+    [CUSTOS_REASON_SEQUENCE_JUMP] = "SEQUENCE_JUMP",
 };
 
 const char *custos_reason_name(custos_reason r)
 {
-    if ((unsigned)r >= CUSTOS_REASON_COUNT)
+    /* Unassigned numbers (NULL entries) are unknown too. */
+    if ((unsigned)r >= CUSTOS_REASON_COUNT || names[r] == NULL)
         return "UNKNOWN";
     return names[r];
 }
@@ -38,7 +41,7 @@ const char *custos_reason_name(custos_reason r)
 custos_reason custos_reason_from_name(const char *name)
 {
     for (unsigned i = 1; name != NULL && i < CUSTOS_REASON_COUNT; i++)
-        if (strcmp(names[i], name) == 0)
+        if (names[i] != NULL && strcmp(names[i], name) == 0)
             return (custos_reason)i;
     return CUSTOS_REASON_NONE;
 }

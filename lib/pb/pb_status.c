@@ -24,11 +24,15 @@ static const grpc_status_code statuses[CUSTOS_REASON_COUNT] = {
     [CUSTOS_REASON_UNAUTHORIZED_CLIENT] = GRPC_STATUS_PERMISSION_DENIED,
     [CUSTOS_REASON_RATE_LIMITED] = GRPC_STATUS_RESOURCE_EXHAUSTED,
     [CUSTOS_REASON_TOO_MANY_STREAMS] = GRPC_STATUS_RESOURCE_EXHAUSTED,
+    [CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN] = GRPC_STATUS_PERMISSION_DENIED,
+    [CUSTOS_REASON_SEQUENCE_JUMP] = GRPC_STATUS_FAILED_PRECONDITION,
 };
 
 grpc_status_code pb_reason_status(custos_reason r)
 {
-    if ((unsigned)r >= CUSTOS_REASON_COUNT)
+    /* A number no reason has (an unassigned entry reads OK) is a bug. */
+    if ((unsigned)r >= CUSTOS_REASON_COUNT ||
+        (r != CUSTOS_REASON_NONE && statuses[r] == GRPC_STATUS_OK))
         return GRPC_STATUS_INTERNAL;
     return statuses[r];
 }
