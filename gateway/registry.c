@@ -205,11 +205,6 @@ const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
     return NULL;
 }
 
-const gw_signer *gw_policy_party(const gw_policy *p, const gw_signer *s)
-{
-    return s->party < p->n_signers ? &p->signers[s->party] : s;
-}
-
 bool gw_signer_valid_at(const gw_signer *s, uint64_t now)
 {
     return s->active && (s->not_after == 0 || now < s->not_after);

@@ -24,7 +24,7 @@ typedef struct gw_policy {
     uint64_t generation;     /* 1 for the first snapshot, +1 per replacement */
     gw_feed *feeds;
     size_t n_feeds;
-    gw_signer *signers;
+    gw_signer *signers;      /* each one's party set: the index of its party's current key */
     size_t n_signers;
     custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;
@@ -55,9 +55,6 @@ const gw_signer *gw_policy_find_signer(const gw_policy *p, const char *feed,
 /* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
 const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
                                            const uint8_t address[CUSTOS_ADDRESS_LEN]);
-/* The current key of s's signing party (s itself unless s was rotated out): two entries
- * with the same party are one signer (rule 2). s must be an entry of p. */
-const gw_signer *gw_policy_party(const gw_policy *p, const gw_signer *s);
 
 /* Copies the bond-market calendar that feeds point to into *own (emptied first) and points
  * them at the copy, so they no longer depend on the configuration they came from (a reload
