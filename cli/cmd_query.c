@@ -246,6 +246,8 @@ int cli_signers(int argc, char **argv)
              jo_put(o, "active", json_boolean(signers[i].active)) &&
              (signers[i].not_after == 0 ||
               jo_put(o, "notAfter", jo_u64(signers[i].not_after))) &&
+             (!signers[i].rotated ||
+              jo_put(o, "replacedBy", jo_address(signers[i].replaced_by))) &&
              json_array_append(arr, o) == 0;
         json_decref(o);
     }

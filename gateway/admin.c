@@ -125,6 +125,7 @@ static bool list_add(admin_list *l, const uint8_t address[CUSTOS_ADDRESS_LEN],
     s->role = role;
     s->active = true;
     s->not_after = 0;
+    s->rotated = false;
     return true;
 }
 
@@ -169,8 +170,12 @@ static bool list_rotate(admin_list *l, const uint8_t old_address[CUSTOS_ADDRESS_
     if (!list_add(l, new_address, feed, role))
         return false;
     gw_signer *old = list_find(l, old_address, feed);
-    if (old != NULL)
+    if (old != NULL) {
+        /* Rule 2: the new key takes the old one's place, one signing party. */
         old->not_after = not_after;
+        old->rotated = true;
+        memcpy(old->replaced_by, new_address, CUSTOS_ADDRESS_LEN);
+    }
     return true;
 }
 
@@ -692,11 +697,23 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
         return GW_ADMIN_UNAVAILABLE;
     gw_admin_result out;
     const gw_signer *s = list_find(&l, address, feed);
+    /* A key is added once, as the adapter's addSigner allows: revocation is final (a
+     * revoked key, perhaps compromised, never comes back), and a key's role and rotation
+     * are not rewritten (rule 10). */
     if (list_feed(&l, feed) == NULL) {
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
         out = GW_ADMIN_NOT_FOUND;
     } else if (s != NULL && s->active && s->role == r && s->not_after == 0) {
         snprintf(detail, cap, "the signer is already active for feed '%s' as %s", feed, role);
+        out = GW_ADMIN_EXISTS;
+    } else if (s != NULL && !s->active) {
+        snprintf(detail, cap, "the signer was revoked for feed '%s': revocation is final, a "
+                 "revoked key never comes back; allow-list a new key", feed);
+        out = GW_ADMIN_EXISTS;
+    } else if (s != NULL) {
+        snprintf(detail, cap, "the signer is already listed for feed '%s' as %s%s: a key is "
+                 "added once", feed, gw_role_name(s->role),
+                 s->not_after != 0 ? ", being rotated out" : "");
         out = GW_ADMIN_EXISTS;
     } else if (!list_add(&l, address, feed, r)) {
         snprintf(detail, cap, "out of memory; nothing changed");
@@ -740,9 +757,11 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
         snprintf(detail, cap, "no active signer with the old address for feed '%s' (or it "
                  "is already being rotated out)", feed);
         out = GW_ADMIN_NOT_FOUND;
-    } else if (fresh != NULL && fresh->active) {
-        snprintf(detail, cap, "the new address is already an active signer of feed '%s'",
-                 feed);
+    } else if (fresh != NULL) {
+        /* As the adapter's rotateSigner: the new key is one never listed for the feed. */
+        snprintf(detail, cap, "the new address is already listed for feed '%s' (%s): a "
+                 "rotation hands the party to a key never listed before", feed,
+                 fresh->active ? "active" : "revoked, and revocation is final");
         out = GW_ADMIN_EXISTS;
     } else {
         gw_role role = old->role;
@@ -800,6 +819,13 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
             snprintf(detail, cap, "feed '%s' publishes a held rise at %" PRIu32 " signers "
                      "(breaker_release_threshold): the threshold must stay below it",
                      policy->name, f->breaker_release_threshold);
+            out = GW_ADMIN_PRECONDITION;
+        } else if (f->breaker_rise_bps != 0 && f->distinct_roles &&
+                   f->breaker_release_threshold > GW_ROLE_COUNT) {
+            snprintf(detail, cap, "feed '%s' publishes a held rise at %" PRIu32 " signers "
+                     "(breaker_release_threshold), more than the %d roles a distinct-roles "
+                     "feed can count", policy->name, f->breaker_release_threshold,
+                     GW_ROLE_COUNT);
             out = GW_ADMIN_PRECONDITION;
         } else if (!list_quorum_reachable(&l, f)) {
             snprintf(detail, cap, "feed '%s' has too few active signers%s for a threshold of "

@@ -47,17 +47,23 @@ custos_rc gw_audit_policy_text(const gw_config *cfg, char **out, size_t *len,
         const gw_feed *f = &cfg->feeds[i];
         gw_textbuf_add(&b,
                  "feed %s max_age=%" PRIu64 " max_skew=%" PRIu64 " max_ttl=%" PRIu64
-                 " threshold=%" PRIu32 " distinct_roles=%s\n",
+                 " threshold=%" PRIu32 " distinct_roles=%s breaker_rise_bps=%" PRIu32
+                 " breaker_release_threshold=%" PRIu32 " max_sequence_step=%" PRIu32 "\n",
                  f->name, f->max_age, f->max_skew, f->max_ttl, f->threshold,
-                 f->distinct_roles ? "true" : "false");
+                 f->distinct_roles ? "true" : "false", f->breaker_rise_bps,
+                 f->breaker_release_threshold, gw_feed_max_sequence_step(f));
     }
     for (size_t i = 0; i < cfg->n_signers; i++) {
         const gw_signer *s = &cfg->signers[i];
         char addr[CUSTOS_ADDRESS_HEX_LEN];
         custos_address_to_hex(s->address, addr);
-        gw_textbuf_add(&b, "signer %s feed=%s role=%s status=%s not_after=%" PRIu64 "\n", addr,
-                 s->feed, gw_role_name(s->role), s->active ? "active" : "revoked",
-                 s->not_after);
+        char successor[CUSTOS_ADDRESS_HEX_LEN] = "none";
+        if (s->rotated)
+            custos_address_to_hex(s->replaced_by, successor);
+        gw_textbuf_add(&b,
+                 "signer %s feed=%s role=%s status=%s not_after=%" PRIu64 " replaced_by=%s\n",
+                 addr, s->feed, gw_role_name(s->role), s->active ? "active" : "revoked",
+                 s->not_after, successor);
     }
     if (b.failed) {
         free(b.data);

@@ -24,8 +24,10 @@ custos_rc gw_audit_append(gw_store *s, const char *actor, const char *action,
 /* The canonical text of cfg's feed policies and signer allow-list, the payload of a
  * "reload" entry: one line per [feed] then per [signer], in file order,
  *   feed NAME max_age=N max_skew=N max_ttl=N threshold=N distinct_roles=true|false
+ *        breaker_rise_bps=N breaker_release_threshold=N max_sequence_step=N
  *   signer 0xADDRESS feed=NAME role=ROLE status=active|revoked not_after=N
- * *out is malloc'd (caller frees), *len excludes the terminating NUL. */
+ *          replaced_by=0xADDRESS|none
+ * (each on one line). *out is malloc'd (caller frees), *len excludes the terminating NUL. */
 CUSTOS_MUST_USE
 custos_rc gw_audit_policy_text(const gw_config *cfg, char **out, size_t *len,
                                custos_error *err);

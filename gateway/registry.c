@@ -46,6 +46,35 @@ custos_rc gw_feeds_own_calendar(gw_feed *feeds, size_t n, custos_calendar *own,
     return CUSTOS_OK;
 }
 
+/* Index of the entry of feed with address, or n when none. */
+static size_t reg_signer_index(const gw_signer *signers, size_t n, const char *feed,
+                               const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(signers[j].feed, feed) == 0 &&
+            memcmp(signers[j].address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return j;
+    return n;
+}
+
+/* Rule 2: every key's party is the key at the end of its chain of replacements, so that
+ * the old and new keys of one rotation count once. A chain is at most n long (the config
+ * and the admin service let a key replace one key only); the bound keeps a damaged list
+ * from looping. */
+static void reg_assign_parties(gw_signer *signers, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t at = i;
+        for (size_t steps = 0; signers[at].rotated && steps < n; steps++) {
+            size_t next = reg_signer_index(signers, n, signers[at].feed, signers[at].replaced_by);
+            if (next == n || next == i)
+                break;
+            at = next;
+        }
+        signers[i].party = (uint32_t)at;
+    }
+}
+
 static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_policy **out,
                                  custos_error *err)
 {
@@ -63,6 +92,7 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
         memcpy(p->feeds, cfg->feeds, cfg->n_feeds * sizeof *p->feeds);
     if (cfg->n_signers > 0)
         memcpy(p->signers, cfg->signers, cfg->n_signers * sizeof *p->signers);
+    reg_assign_parties(p->signers, cfg->n_signers);
     /* The snapshot outlives the list it was made from (a reload frees that calendar). */
     custos_rc rc = gw_feeds_own_calendar(p->feeds, cfg->n_feeds, &p->calendar, err);
     if (rc != CUSTOS_OK) {

@@ -24,7 +24,7 @@ typedef struct gw_policy {
     uint64_t generation;     /* 1 for the first snapshot, +1 per replacement */
     gw_feed *feeds;
     size_t n_feeds;
-    gw_signer *signers;
+    gw_signer *signers;      /* each one's party set: the index of its party's current key */
     size_t n_signers;
     custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;

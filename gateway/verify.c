@@ -232,11 +232,40 @@ custos_reason gw_verify_signatures(const gw_policy *policy, const gw_feed *feed,
                 return verify_refuse(CUSTOS_REASON_DUPLICATE_SIGNER, detail, cap,
                                      "signatures %zu and %zu are both from %s", j, i, hex);
         }
+        /* Rule 2: a rotation never doubles a party's weight; the adapter refuses the two
+         * keys of one party together (DuplicateSignerSlot), and so does the gateway. */
+        for (size_t j = 0; j < out->n_signers; j++) {
+            if (out->parties[j] != s->party)
+                continue;
+            char other[CUSTOS_ADDRESS_HEX_LEN];
+            custos_address_to_hex(addr, hex);
+            custos_address_to_hex(out->signers[j], other);
+            return verify_refuse(CUSTOS_REASON_DUPLICATE_SIGNER, detail, cap,
+                                 "signatures %zu and %zu are from %s and %s, an old and a new "
+                                 "key of one signing party of feed '%s' (a rotation): they "
+                                 "count as one signer and may not sign together",
+                                 j, i, other, hex, feed->name);
+        }
         memcpy(out->signers[out->n_signers], addr, CUSTOS_ADDRESS_LEN);
         out->roles[out->n_signers] = s->role;
+        out->parties[out->n_signers] = s->party;
         out->n_signers++;
     }
     return CUSTOS_REASON_NONE;
+}
+
+/* Rule 7: a freeze takes effect on a custodian's signature alone, and needs one (the
+ * adapter's FreezeNeedsCustodian); without it, it is refused, not kept waiting for a quorum
+ * the adapter would never accept. */
+static custos_reason verify_freeze_custodian(const gw_feed *feed, const gw_verified *out,
+                                             char *detail, size_t cap)
+{
+    for (size_t i = 0; i < out->n_signers; i++)
+        if (out->roles[i] == GW_ROLE_CUSTODIAN)
+            return CUSTOS_REASON_NONE;
+    return verify_refuse(CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN, detail, cap,
+                         "a freeze needs the signature of a custodian of feed '%s'; none of "
+                         "its %zu signers is one", feed->name, out->n_signers);
 }
 
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
@@ -249,6 +278,12 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
                              (unsigned)s->att.kind);
+    /* Rule 1: lenders read the value as a Chainlink int256 answer, and the adapter refuses
+     * anything above type(int256).max (ValueOutOfRange). */
+    if (s->att.collateral_value.limb[3] >> 63 != 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "collateralValue is 2^255 or more: at most 2^255 - 1 "
+                             "(type(int256).max), as lenders read it as a signed answer");
     if (s->n_sigs == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the attestation carries no signature");
@@ -268,6 +303,8 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         r = gw_verify_signatures(policy, feed, out->digest, s->sigs, s->n_sigs, now, out,
                                  detail, cap);
     }
+    if (r == CUSTOS_REASON_NONE && s->att.kind == CUSTOS_KIND_FREEZE)
+        r = verify_freeze_custodian(feed, out, detail, cap);
     if (r == CUSTOS_REASON_NONE)
         r = gw_verify_positions(s, detail, cap);
     if (r != CUSTOS_REASON_NONE) {

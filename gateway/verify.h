@@ -27,6 +27,8 @@ typedef struct gw_verified {
     size_t n_signers;
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     gw_role roles[CUSTOS_MAX_SIGNATURES];
+    /* Each signer's party in policy (gw_signer.party): one per signer, never twice. */
+    uint32_t parties[CUSTOS_MAX_SIGNATURES];
 } gw_verified;
 
 typedef struct gw_verifier gw_verifier;
@@ -38,8 +40,9 @@ custos_rc gw_verifier_new(const gw_config *cfg, gw_registry *reg, gw_verifier **
                           custos_error *err);
 void gw_verifier_free(gw_verifier *v);
 
-/* All the rules, in this order: kind, signature count, domain, feed, freshness (at
- * `now`, unix seconds), signatures, positions. Thread-safe. On success out->policy holds
+/* All the rules, in this order: kind, collateralValue at most type(int256).max, signature
+ * count, domain, feed, freshness (at `now`, unix seconds), signatures, a freeze's
+ * custodian (FREEZE_NEEDS_CUSTODIAN), positions. Thread-safe. On success out->policy holds
  * a reference to the snapshot used; on a refusal it is NULL. */
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap);
@@ -67,8 +70,9 @@ custos_reason gw_verify_freshness(const gw_feed *feed, const custos_attestation 
 /* Recovers each signature over digest and checks it against feed's allow-list in policy
  * at `now`: NON_CANONICAL_SIGNATURE, BAD_SIGNATURE, UNKNOWN_SIGNER, UNAUTHORIZED_SIGNER
  * (listed only for other feeds), REVOKED_SIGNER (revoked, or a rotated-out key past its
- * not_after), DUPLICATE_SIGNER; MALFORMED when n is 0, TOO_LARGE above
- * CUSTOS_MAX_SIGNATURES. Fills out's signers and roles. */
+ * not_after), DUPLICATE_SIGNER (an address twice, or the old and new key of one signing
+ * party); MALFORMED when n is 0, TOO_LARGE above CUSTOS_MAX_SIGNATURES. Fills out's
+ * signers, roles and parties. */
 custos_reason gw_verify_signatures(const gw_policy *policy, const gw_feed *feed,
                                    const uint8_t digest[CUSTOS_HASH_LEN],
                                    const custos_signature *sigs, size_t n, uint64_t now,

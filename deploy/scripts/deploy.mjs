@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Deploys CustosAdapter and configures it from a JSON file: feeds (policy and signer
-// allow-list), accounts bound to their feed, and one CustosAccountFeed (Chainlink
+// Deploys CustosAdapter and configures it from a JSON file: feeds (policy, circuit
+// breaker, sequence step and signer allow-list), accounts bound to their feed, and one CustosAccountFeed (Chainlink
 // AggregatorV3Interface) per (account, lender); deploys CustosPledges (with its factory),
 // installs it in the adapter and makes the configured pledges: a receipt each, a Morpho
 // oracle and optionally the Morpho market, optionally an 8-decimal source for Aave/Spark.
@@ -24,6 +24,10 @@ import { ethers } from 'ethers';
 const ROLES = ['custodian', 'valuation_agent', 'fund_administrator', 'auditor'];
 const FEED_NAME_MAX = 64; // bytes, as the gateway's feed names
 const UINT32_MAX = 2 ** 32 - 1;
+// The adapter's and the gateway's bounds (rule 6, rule 12): the breaker's bound in basis
+// points, the signatures an attestation may carry.
+const MAX_BREAKER_RISE_BPS = 1_000_000;
+const MAX_SIGNATURES = 16;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const usage =
   'usage: node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json ' +
@@ -156,7 +160,8 @@ function validateConfig(json, file) {
   const accountIds = new Map();
   json.feeds.forEach((f, i) => {
     const at = `feeds[${i}]`;
-    keysOf(f, at, ['name', 'threshold', 'distinctRoles', 'maxAge', 'maxSkew', 'maxTtl', 'signers'], ['accounts']);
+    keysOf(f, at, ['name', 'threshold', 'distinctRoles', 'maxAge', 'maxSkew', 'maxTtl', 'signers'],
+      ['accounts', 'breakerRiseBps', 'breakerReleaseThreshold', 'maxSequenceStep']);
     const name = string(f.name, `${at}.name`);
     if (Buffer.byteLength(name, 'utf8') > FEED_NAME_MAX) fail(`${at}.name`, `longer than ${FEED_NAME_MAX} bytes`);
     if (feedNames.has(name)) fail(`${at}.name`, `feed ${JSON.stringify(name)} is listed twice`);
@@ -170,9 +175,28 @@ function validateConfig(json, file) {
       maxAge: integer(f.maxAge, `${at}.maxAge`, 1, UINT32_MAX),
       maxSkew: integer(f.maxSkew, `${at}.maxSkew`, 0, UINT32_MAX),
       maxTtl: integer(f.maxTtl, `${at}.maxTtl`, 1, UINT32_MAX),
+      // The gateway's breaker_rise_bps, breaker_release_threshold and max_sequence_step
+      // (rule 10: both sides apply the same values); absent: no breaker, default step.
+      breakerRiseBps: f.breakerRiseBps === undefined ? 0
+        : integer(f.breakerRiseBps, `${at}.breakerRiseBps`, 0, MAX_BREAKER_RISE_BPS),
+      breakerReleaseThreshold: 0,
+      maxSequenceStep: f.maxSequenceStep === undefined ? null
+        : integer(f.maxSequenceStep, `${at}.maxSequenceStep`, 1, UINT32_MAX),
       signers: [],
       accounts: [],
     };
+    if (feed.breakerRiseBps === 0) {
+      if (f.breakerReleaseThreshold !== undefined) {
+        fail(`${at}.breakerReleaseThreshold`, 'has no effect without breakerRiseBps above 0');
+      }
+    } else {
+      if (f.breakerReleaseThreshold === undefined) {
+        fail(`${at}.breakerRiseBps`, 'needs breakerReleaseThreshold (the signers that publish a held rise)');
+      }
+      const most = feed.distinctRoles ? ROLES.length : MAX_SIGNATURES;
+      feed.breakerReleaseThreshold = integer(f.breakerReleaseThreshold, `${at}.breakerReleaseThreshold`,
+        feed.threshold + 1, most);
+    }
     if (!Array.isArray(f.signers) || f.signers.length === 0) fail(`${at}.signers`, 'expected a non-empty array');
     const seen = new Set();
     f.signers.forEach((s, j) => {
@@ -407,6 +431,13 @@ async function main() {
     await send(`setFeed ${f.name}`, () =>
       adapter.setFeed(f.id, f.threshold, f.distinctRoles, f.maxAge, f.maxSkew, f.maxTtl));
     out.feeds[f.name] = f.id;
+    if (f.breakerRiseBps !== 0) {
+      await send(`setBreaker ${f.name} ${f.breakerRiseBps} bps ${f.breakerReleaseThreshold}`, () =>
+        adapter.setBreaker(f.id, f.breakerRiseBps, f.breakerReleaseThreshold));
+    }
+    if (f.maxSequenceStep !== null) {
+      await send(`setSequenceStep ${f.name} ${f.maxSequenceStep}`, () => adapter.setSequenceStep(f.id, f.maxSequenceStep));
+    }
     for (const s of f.signers) {
       await send(`addSigner ${f.name} ${s.address} ${s.role}`, () => adapter.addSigner(f.id, s.address, s.roleIndex));
     }

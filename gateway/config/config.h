@@ -35,9 +35,24 @@ typedef struct gw_feed {
     /* Circuit breaker (rule 6): a rise of collateralValue over the account's last published
      * value by more than this many basis points is held, not published; 0: off. */
     uint32_t breaker_rise_bps;
-    /* Distinct signers that publish a held rise without an operator; above threshold. */
+    /* Signers (distinct roles on a distinct_roles feed) that publish a held rise without an
+     * operator; above threshold. */
     uint32_t breaker_release_threshold;
+    /* Rule 12: an account's first sequence, and each one after, at most this far above its
+     * last (0 before the first); 0 here means GW_DEFAULT_MAX_SEQUENCE_STEP. */
+    uint32_t max_sequence_step;
 } gw_feed;
+
+/* Rule 12's default step, the adapter's DEFAULT_MAX_SEQUENCE_STEP too: far above any gap a
+ * crash leaves in an attestor's sequence, far below what lets one key exhaust an account's
+ * 2^64 sequences. */
+#define GW_DEFAULT_MAX_SEQUENCE_STEP 1000000u
+
+/* The feed's sequence step in force (rule 12). */
+static inline uint32_t gw_feed_max_sequence_step(const gw_feed *f)
+{
+    return f->max_sequence_step != 0 ? f->max_sequence_step : GW_DEFAULT_MAX_SEQUENCE_STEP;
+}
 
 typedef struct gw_signer {
     uint8_t address[CUSTOS_ADDRESS_LEN];
@@ -46,6 +61,13 @@ typedef struct gw_signer {
     bool active;             /* false: revoked, its signatures are refused */
     uint64_t not_after;      /* unix seconds; 0: none. A rotated-out key's signatures are
                               * refused from then on (the end of its overlap window). */
+    /* A rotated-out key names the key that replaced it (rule 2): the two are one signing
+     * party, counted once, as the adapter counts one slot. */
+    bool rotated;
+    uint8_t replaced_by[CUSTOS_ADDRESS_LEN];
+    /* Set by the registry in its snapshots (registry.h): the index, in the snapshot, of
+     * the party's current key, the end of its chain of replacements. */
+    uint32_t party;
 } gw_signer;
 
 /* [evm]: the on-chain publisher. Absent section: enabled is false, nothing is published. */

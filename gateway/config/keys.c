@@ -14,9 +14,10 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "release_without_exposure_check", NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
-                                        "breaker_rise_bps", "breaker_release_threshold", NULL};
+                                        "breaker_rise_bps", "breaker_release_threshold",
+                                        "max_sequence_step", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
-                                          NULL};
+                                          "replaced_by", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
                                        "poll_interval_ms", "heartbeat_seconds", "deviation_bps",
                                        "fee_bump_after_seconds", "max_fee_gwei",
@@ -182,6 +183,10 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
             p->feed_lines[p->cfg->n_feeds - 1].breaker_release_threshold = p->line;
         }
         break;
+    case 8:
+        if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
+            f->max_sequence_step = (uint32_t)v;
+        break;
     }
 }
 
@@ -220,6 +225,11 @@ static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
         break;
     case 4:
         gw_cfg_uint_key(p, key, value, 1, UINT64_MAX, &s->not_after);
+        sl->not_after = p->line;
+        break;
+    case 5:
+        s->rotated = gw_cfg_address_key(p, key, value, s->replaced_by);
+        sl->replaced_by = p->line;
         break;
     }
 }

@@ -29,6 +29,8 @@
 #define CFG_MAX_BUSINESS_DAYS 31u
 /* A rise bound beyond 100x is a typo. */
 #define CFG_MAX_BREAKER_BPS 1000000u
+/* Rule 12 (config.h). */
+#define CFG_DEFAULT_MAX_SEQUENCE_STEP GW_DEFAULT_MAX_SEQUENCE_STEP
 /* [evm] defaults. */
 #define CFG_EVM_CONFIRMATIONS 1u
 #define CFG_EVM_POLL_MS 500u
@@ -83,6 +85,7 @@ typedef struct cfg_signer_lines {
     int header;
     int address;
     int feed;
+    int not_after, replaced_by;
     bool has_address, has_feed;
 } cfg_signer_lines;
 

@@ -92,6 +92,7 @@ static void cfg_begin_feed(cfg_parser *p, const char *name)
     f->max_skew = CFG_DEFAULT_MAX_SKEW;
     f->max_ttl = CFG_DEFAULT_MAX_TTL;
     f->threshold = 1;
+    f->max_sequence_step = CFG_DEFAULT_MAX_SEQUENCE_STEP;
     p->feed_lines[c->n_feeds] = (cfg_feed_lines){.header = p->line};
     c->n_feeds++;
 }

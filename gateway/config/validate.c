@@ -203,6 +203,88 @@ static void cfg_validate_breaker(cfg_parser *p)
             gw_cfg_fail(p, fl->breaker_release_threshold, "breaker_release_threshold",
                         "must exceed threshold (%" PRIu32 "), got %" PRIu32, f->threshold,
                         f->breaker_release_threshold);
+        else if (f->breaker_rise_bps != 0 && f->distinct_roles &&
+                 f->breaker_release_threshold > GW_ROLE_COUNT)
+            gw_cfg_fail(p, fl->breaker_release_threshold, "breaker_release_threshold",
+                        "counts distinct roles on this feed (distinct_roles = true): at most "
+                        "%d, got %" PRIu32, GW_ROLE_COUNT, f->breaker_release_threshold);
+    }
+}
+
+/* Index of the [signer] of feed with address, or n when none. */
+static size_t cfg_signer_index(const gw_config *c, const char *feed,
+                               const uint8_t address[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t j = 0; j < c->n_signers; j++)
+        if (strcmp(c->signers[j].feed, feed) == 0 &&
+            memcmp(c->signers[j].address, address, CUSTOS_ADDRESS_LEN) == 0)
+            return j;
+    return c->n_signers;
+}
+
+/* Rule 2: a rotated-out key (not_after) names the key that replaced it (replaced_by), of
+ * the same feed and role, as the adapter's rotateSigner hands the new key the old one's
+ * slot: the two are one signing party. Each key replaces at most one, and no chain of
+ * replacements comes back to where it started. */
+static void cfg_validate_rotations(cfg_parser *p)
+{
+    const gw_config *c = p->cfg;
+    for (size_t i = 0; i < c->n_signers && !p->failed; i++) {
+        const gw_signer *s = &c->signers[i];
+        const cfg_signer_lines *sl = &p->signer_lines[i];
+        snprintf(p->section, sizeof p->section, "%s", sl->section);
+        if (s->not_after != 0 && !s->rotated) {
+            gw_cfg_fail(p, sl->not_after, "not_after",
+                        "marks a rotated-out key: name the key that replaced it with "
+                        "replaced_by (the two keys of one party count as one signer)");
+            return;
+        }
+        if (!s->rotated)
+            continue;
+        if (s->not_after == 0) {
+            gw_cfg_fail(p, sl->replaced_by, "replaced_by",
+                        "needs not_after (the end of this key's overlap window)");
+            return;
+        }
+        size_t j = cfg_signer_index(c, s->feed, s->replaced_by);
+        if (j == i) {
+            gw_cfg_fail(p, sl->replaced_by, "replaced_by", "names this key itself");
+            return;
+        }
+        if (j == c->n_signers) {
+            gw_cfg_fail(p, sl->replaced_by, "replaced_by",
+                        "no [signer] section lists this address for feed '%s'", s->feed);
+            return;
+        }
+        if (c->signers[j].role != s->role) {
+            gw_cfg_fail(p, sl->replaced_by, "replaced_by",
+                        "[%s] is %s and this key %s: a rotation keeps the role",
+                        p->signer_lines[j].section, gw_role_name(c->signers[j].role),
+                        gw_role_name(s->role));
+            return;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (c->signers[k].rotated && strcmp(c->signers[k].feed, s->feed) == 0 &&
+                memcmp(c->signers[k].replaced_by, s->replaced_by, CUSTOS_ADDRESS_LEN) == 0) {
+                gw_cfg_fail(p, sl->replaced_by, "replaced_by",
+                            "that key already replaces [%s]: a key takes one key's place",
+                            p->signer_lines[k].section);
+                return;
+            }
+        }
+        /* Each key replaces at most one, so a chain longer than the list is a cycle. */
+        size_t at = j, steps = 0;
+        while (c->signers[at].rotated && steps <= c->n_signers) {
+            at = cfg_signer_index(c, s->feed, c->signers[at].replaced_by);
+            if (at == c->n_signers || at == i)
+                break;
+            steps++;
+        }
+        if (at == i || steps > c->n_signers) {
+            gw_cfg_fail(p, sl->replaced_by, "replaced_by",
+                        "the replacements come back to this key: a cycle");
+            return;
+        }
     }
 }
 
@@ -263,4 +345,6 @@ void gw_cfg_validate(cfg_parser *p)
         cfg_validate_age(p);
     if (!p->failed)
         cfg_validate_breaker(p);
+    if (!p->failed)
+        cfg_validate_rotations(p);
 }

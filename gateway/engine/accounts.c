@@ -92,8 +92,7 @@ const eng_account *gw_eng_account_find(const gw_engine *e,
  * commit_batch_max. */
 void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                         uint64_t sequence, const char *feed,
-                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
-                        const custos_u256 *value)
+                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], const eng_base *base)
 {
     eng_account *a = NULL;
     for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
@@ -108,7 +107,7 @@ void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
     a->last_sequence = sequence;
     snprintf(a->feed, sizeof a->feed, "%s", feed);
     memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
-    a->value_known = value != NULL;
-    if (value != NULL)
-        a->value = *value;
+    a->base_known = base != NULL;
+    if (base != NULL)
+        a->base = *base;
 }

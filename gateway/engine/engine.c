@@ -72,6 +72,7 @@ static void eng_release(gw_engine *e)
     free(e->overlay);
     free(e->group);
     free(e->collected);
+    free(e->collected_party);
     free(e->take);
     free(e);
 }
@@ -152,9 +153,11 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     e->group = calloc(batch, sizeof *e->group);
     e->overlay = calloc(batch, sizeof *e->overlay);
     e->collected = calloc(e->collected_cap, sizeof *e->collected);
+    e->collected_party = calloc(e->collected_cap, sizeof *e->collected_party);
     e->take = calloc(e->collected_cap, sizeof *e->take);
     if (e->queue == NULL || e->stage == NULL || e->verifiers == NULL || e->group == NULL ||
-        e->overlay == NULL || e->collected == NULL || e->take == NULL) {
+        e->overlay == NULL || e->collected == NULL || e->collected_party == NULL ||
+        e->take == NULL) {
         eng_release(e);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
     }

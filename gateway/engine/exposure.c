@@ -2,12 +2,13 @@
  * when the pledge registry on-chain says the adapter would let it end the pledge now: no
  * exposure in the lending market, or the lender's consent to this release's sequence.
  *
- * The pledge checked is the one the release names or, for a release naming the zero
- * address, the beneficiary of the account's latest accepted record (rule 5 accepts such a
- * release; the adapter refuses it, PledgedElsewhere, so only the gateway would end the
- * pledge). The read runs on a verifier thread, bounded by [evm] exposure_timeout_ms; the
- * committer never waits on the network, though the submissions behind the release in the
- * ring wait for its answer before they are committed (order is kept). */
+ * The pledge checked is the one the release names. A release must name the account's
+ * current pledge exactly (rule 5, as the adapter's PledgedElsewhere): one naming the zero
+ * address, or another lender, is left to the committer, which refuses it unless the
+ * account is not pledged to anyone. The read runs on a verifier thread, bounded by [evm]
+ * exposure_timeout_ms; the committer never waits on the network, though the submissions
+ * behind the release in the ring wait for its answer before they are committed (order is
+ * kept). */
 #include "engine/internal.h"
 
 #include <inttypes.h>
@@ -31,20 +32,18 @@ static custos_reason exp_refuse(custos_reason r, char *detail, size_t cap, const
     return r;
 }
 
-/* The pledge a release ends: the one it names, else the latest record's beneficiary. */
-static custos_reason exp_beneficiary(gw_engine *e, const custos_attestation *a,
-                                     uint8_t out[CUSTOS_ADDRESS_LEN], char *detail, size_t cap)
+/* Whether the account's latest record pledges it to beneficiary (a valuation or a freeze
+ * naming it): without a chain to ask, the gateway's own state is all there is. */
+static custos_reason exp_pledged_to(gw_engine *e, const custos_attestation *a, bool *pledged,
+                                    char *detail, size_t cap)
 {
-    memcpy(out, a->beneficiary, CUSTOS_ADDRESS_LEN);
-    if (memcmp(out, exp_zero, CUSTOS_ADDRESS_LEN) != 0)
-        return CUSTOS_REASON_NONE;
     custos_record rec;
     memset(&rec, 0, sizeof rec);
     custos_error err;
     custos_error_clear(&err);
     custos_rc rc = gw_store_get_latest(&e->store, a->account, &rec, &err);
-    if (rc == CUSTOS_OK && rec.sub.att.kind != CUSTOS_KIND_RELEASE)
-        memcpy(out, rec.sub.att.beneficiary, CUSTOS_ADDRESS_LEN);
+    *pledged = rc == CUSTOS_OK && rec.sub.att.kind != CUSTOS_KIND_RELEASE &&
+               memcmp(rec.sub.att.beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN) == 0;
     custos_record_clear(&rec);
     if (rc == CUSTOS_OK || rc == CUSTOS_ERR_NOT_FOUND)
         return CUSTOS_REASON_NONE;
@@ -58,15 +57,18 @@ custos_reason gw_eng_release_exposure(gw_engine *e, const custos_submission *s, 
                                       size_t cap)
 {
     const custos_attestation *a = &s->att;
-    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
-    custos_reason r = exp_beneficiary(e, a, beneficiary, detail, cap);
-    if (r != CUSTOS_REASON_NONE || memcmp(beneficiary, exp_zero, CUSTOS_ADDRESS_LEN) == 0)
-        return r; /* a failed read, or nothing pledged: rule 5 decides the rest */
+    const uint8_t *beneficiary = a->beneficiary;
+    if (memcmp(beneficiary, exp_zero, CUSTOS_ADDRESS_LEN) == 0)
+        return CUSTOS_REASON_NONE; /* names no pledge: rule 5 decides */
     char lender[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(beneficiary, lender);
     if (e->pledges == NULL) {
         if (e->cfg->release_unchecked)
             return CUSTOS_REASON_NONE;
+        bool pledged = false;
+        custos_reason r = exp_pledged_to(e, a, &pledged, detail, cap);
+        if (r != CUSTOS_REASON_NONE || !pledged)
+            return r; /* a failed read, or not this pledge: rule 5 decides the rest */
         return exp_refuse(CUSTOS_REASON_EXPOSURE_UNCHECKED, detail, cap,
                           "the account is pledged to %s and this gateway has no [evm] to read "
                           "the lender's exposure (rule 11); configure [evm], or set [gateway] "

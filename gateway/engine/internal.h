@@ -49,17 +49,24 @@ typedef struct eng_item {
     gw_submit_outcome out;
 } eng_item;
 
+/* The circuit breaker's base (rule 6): the collateralValue of the account's latest
+ * published valuation; freezes and releases leave it as it is. */
+typedef struct eng_base {
+    bool has;           /* the account has a published valuation */
+    custos_u256 value;  /* its collateralValue */
+} eng_base;
+
 typedef struct eng_account {
     uint8_t account[CUSTOS_HASH_LEN];
     bool used;
     uint64_t last_sequence;
     char feed[CUSTOS_FEED_MAX + 1];
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
-    /* collateralValue of the latest published record, when known without a store read
-     * (the breaker's base, rule 6): set by this committer's own publications, cleared by
-     * a reload, so other replicas' publications are read from the store instead. */
-    bool value_known;
-    custos_u256 value;
+    /* The breaker's base, when known without a store read: set by this committer's own
+     * publications, cleared by a reload, so other replicas' publications are read from the
+     * store instead. */
+    bool base_known;
+    eng_base base;
 } eng_account;
 
 struct gw_engine {
@@ -106,6 +113,7 @@ struct gw_engine {
     size_t overlay_count;
     eng_item **group;
     gw_store_signer *collected;
+    uint32_t *collected_party; /* each collected signer's party in collect_policy */
     bool *take;
     size_t collected_cap, n_collected;
     const gw_policy *collect_policy;
@@ -170,11 +178,10 @@ custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error
 /* The account as the open group sees it: the overlay first, then the cache. */
 const eng_account *gw_eng_account_find(const gw_engine *e,
                                        const uint8_t account[CUSTOS_HASH_LEN]);
-/* Records the account's state after a change in the open group (value NULL: unknown). */
+/* Records the account's state after a change in the open group (base NULL: unknown). */
 void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                         uint64_t sequence, const char *feed,
-                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
-                        const custos_u256 *value);
+                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], const eng_base *base);
 
 /* ---- chain.c ---- */
 

@@ -93,7 +93,14 @@ void gw_rpc_list_held(gw_rpc_call *c)
     custos_error_clear(&err);
     custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL, recs,
                                        LIST_HELD_MAX, &n, &err);
+    /* Rule 6: a held record's signatures are a quorum anyone could submit on-chain, where
+     * only the adapter's own breaker would stop it: they go to admins alone. Others see
+     * the record, its signers and its state, not the signatures. */
+    char name[GW_CLIENT_NAME_MAX + 1], why[256];
+    bool admin = gw_tls_may_administer(c->srv->cfg, c->gc, name, why, sizeof why);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        if (!admin)
+            recs[i].sub.n_sigs = 0;
         rc = gw_rpc_record_for(c, &recs[i], &ms[i], &err);
         if (rc == CUSTOS_OK)
             packed++;
@@ -324,6 +331,10 @@ void gw_rpc_list_signers(gw_rpc_call *c)
         items[i].role = (char *)gw_role_name(sg->role);
         items[i].active = sg->active;
         items[i].not_after = sg->not_after;
+        if (sg->rotated) {
+            items[i].replaced_by.len = CUSTOS_ADDRESS_LEN;
+            items[i].replaced_by.data = (uint8_t *)sg->replaced_by;
+        }
         ptrs[i] = &items[i];
     }
     Custos__V1__ListSignersResponse r = CUSTOS__V1__LIST_SIGNERS_RESPONSE__INIT;

@@ -248,6 +248,54 @@ custos_rc gw_pgstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
     return rc;
 }
 
+/* Rows read per step: an account's latest record is nearly always a valuation, and only a
+ * run of freezes and releases makes the search go further back. */
+#define PG_VALUATION_PAGE 32
+
+custos_rc gw_pgstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                      custos_u256 *value, custos_error *err)
+{
+    pg_store *s = impl;
+    uint8_t limit[8], below[8] = {0};
+    gw_store_put_u64(limit, PG_VALUATION_PAGE);
+    bool has_below = false, found = false, more = true;
+    custos_rc rc = CUSTOS_OK;
+    while (rc == CUSTOS_OK && !found && more) {
+        pg_params p = {.n = 0};
+        pg_param(&p, account, CUSTOS_HASH_LEN);
+        pg_param(&p, has_below ? below : NULL, has_below ? sizeof below : 0); /* NULL: SQL NULL */
+        pg_param(&p, limit, sizeof limit);
+        PGresult *res = NULL;
+        pthread_mutex_lock(&s->rlock);
+        rc = gw_pgstore_ready(&s->r, err);
+        if (rc == CUSTOS_OK)
+            rc = gw_pgstore_run(&s->r, R_VALUATIONS, &p, "latest valuation", &res, err);
+        pthread_mutex_unlock(&s->rlock);
+        if (rc != CUSTOS_OK)
+            break;
+        int rows = PQntuples(res);
+        for (int row = 0; rc == CUSTOS_OK && !found && row < rows; row++) {
+            custos_submission sub;
+            rc = gw_pgstore_get_blob(res, row, 0, below, sizeof below, "sequence", err);
+            if (rc == CUSTOS_OK)
+                rc = pg_column_submission(res, row, 1, &sub, err);
+            if (rc != CUSTOS_OK)
+                break;
+            has_below = true;
+            if (sub.att.kind == CUSTOS_KIND_VALUATION) {
+                found = true;
+                *value = sub.att.collateral_value;
+            }
+            custos_submission_clear(&sub);
+        }
+        more = rows == PG_VALUATION_PAGE;
+        PQclear(res);
+    }
+    if (rc == CUSTOS_OK && !found)
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no accepted valuation for this account");
+    return rc;
+}
+
 custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err)
 {

@@ -94,6 +94,11 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "ORDER BY held_at, digest LIMIT $2",
                      2, {PG_BYTEA, PG_INT8}},
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
+    /* An account's records newest first, a page below a sequence (NULL: from the top). */
+    [R_VALUATIONS] = {"SELECT sequence, attestation FROM accepted "
+                      "WHERE account = $1 AND ($2::bytea IS NULL OR sequence < $2) "
+                      "ORDER BY sequence DESC LIMIT $3",
+                      3, {PG_BYTEA, PG_BYTEA, PG_INT8}},
     [R_READ_AUDIT] = {"SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
@@ -309,6 +314,7 @@ static const gw_store_ops pg_ops = {
     .read_audit = gw_pgstore_read_audit,
     .append_audit = gw_pgstore_append_audit,
     .get_latest = gw_pgstore_get_latest,
+    .latest_valuation = gw_pgstore_latest_valuation,
     .read_from = gw_pgstore_read_from,
     .put_reserves = gw_pgstore_put_reserves,
     .get_reserves = gw_pgstore_get_reserves,

@@ -247,6 +247,68 @@ custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
     return res;
 }
 
+/* Rows read per step: an account's latest record is nearly always a valuation, and only a
+ * run of freezes and releases makes the search go further back. */
+#define SQ_VALUATION_PAGE 32
+
+/* One page of the account's records below *below (all when *has_below is false), newest
+ * first: stops at the first valuation (*found, *value), else sets *below to the last
+ * sequence read and *more when the page was full. */
+static custos_rc sq_valuation_page(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                   bool *has_below, uint8_t below[8], bool *found,
+                                   custos_u256 *value, bool *more, custos_error *err)
+{
+    sqlite3_stmt *st = s->r[R_VALUATIONS];
+    custos_rc res = CUSTOS_OK;
+    int rows = 0;
+    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK)
+        rc = *has_below ? sqlite3_bind_blob(st, 2, below, 8, SQLITE_TRANSIENT)
+                        : sqlite3_bind_null(st, 2);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 3, SQ_VALUATION_PAGE);
+    if (rc != SQLITE_OK)
+        return sq_fail(s->rdb, rc, "latest valuation", err);
+    while (!*found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        custos_submission sub;
+        res = gw_sqstore_copy_blob(st, 0, below, 8, "sequence", err);
+        if (res == CUSTOS_OK)
+            res = sq_column_submission(st, 1, &sub, err);
+        if (res != CUSTOS_OK)
+            break;
+        *has_below = true;
+        if (sub.att.kind == CUSTOS_KIND_VALUATION) {
+            *found = true;
+            *value = sub.att.collateral_value;
+        }
+        custos_submission_clear(&sub);
+    }
+    if (res == CUSTOS_OK && !*found && rc != SQLITE_DONE)
+        res = sq_fail(s->rdb, rc, "latest valuation", err);
+    int rrc = sqlite3_reset(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(s->rdb, rrc, "latest valuation", err);
+    *more = rows == SQ_VALUATION_PAGE;
+    return res;
+}
+
+custos_rc gw_sqstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                      custos_u256 *value, custos_error *err)
+{
+    sq_store *s = impl;
+    bool has_below = false, found = false, more = true;
+    uint8_t below[8] = {0};
+    custos_rc rc = CUSTOS_OK;
+    pthread_mutex_lock(&s->rlock);
+    while (rc == CUSTOS_OK && !found && more)
+        rc = sq_valuation_page(s, account, &has_below, below, &found, value, &more, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc == CUSTOS_OK && !found)
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no accepted valuation for this account");
+    return rc;
+}
+
 custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err)
 {

@@ -74,6 +74,10 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
+    /* An account's records newest first, a page below a sequence (NULL: from the top). */
+    [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
+                     "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
+                     "ORDER BY sequence DESC LIMIT ?3",
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -173,6 +177,7 @@ static const gw_store_ops sq_ops = {
     .read_audit = gw_sqstore_read_audit,
     .append_audit = gw_sqstore_append_audit,
     .get_latest = gw_sqstore_get_latest,
+    .latest_valuation = gw_sqstore_latest_valuation,
     .read_from = gw_sqstore_read_from,
     .put_reserves = gw_sqstore_put_reserves,
     .get_reserves = gw_sqstore_get_reserves,

@@ -59,6 +59,7 @@ enum sq_rstmt {
     R_RESERVES,
     R_LIST_HELD,
     R_COUNT_HELD,
+    R_VALUATIONS,
     R_COUNT
 };
 
@@ -157,6 +158,8 @@ CUSTOS_MUST_USE
 custos_rc gw_sqstore_set_chain_hash(void *impl, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 CUSTOS_MUST_USE
+custos_rc gw_sqstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                      custos_u256 *value, custos_error *err);
 custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                 custos_record *out, custos_error *err);
 CUSTOS_MUST_USE

@@ -139,6 +139,11 @@ typedef struct gw_store_ops {
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                             custos_record *out, custos_error *err);
+    /* Rule 6, the breaker's base: the collateralValue of the account's accepted valuation
+     * with the highest sequence, freezes and releases passed over; CUSTOS_ERR_NOT_FOUND
+     * when it has none. */
+    custos_rc (*latest_valuation)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  custos_u256 *value, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
     /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
@@ -321,6 +326,14 @@ static inline custos_rc gw_store_read_from(gw_store *s, uint64_t after, custos_r
                                            size_t max, size_t *n, custos_error *err)
 {
     return s->ops->read_from(s->impl, after, out, max, n, err);
+}
+
+CUSTOS_MUST_USE
+static inline custos_rc gw_store_latest_valuation(gw_store *s,
+                                                  const uint8_t account[CUSTOS_HASH_LEN],
+                                                  custos_u256 *value, custos_error *err)
+{
+    return s->ops->latest_valuation(s->impl, account, value, err);
 }
 
 static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,

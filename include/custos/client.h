@@ -55,6 +55,8 @@ typedef struct custos_signer_info {
     char role[CUSTOS_ROLE_MAX + 1]; /* custodian, valuation_agent, fund_administrator, auditor */
     bool active;
     uint64_t not_after;         /* unix seconds a rotated-out key counts until; 0: no limit */
+    bool rotated;               /* a rotated-out key: replaced_by took its place */
+    uint8_t replaced_by[CUSTOS_ADDRESS_LEN]; /* one signing party with it (rule 2) */
 } custos_signer_info;
 
 /* Frees a list custos_client_list_signers returned (n: its count). Safe on NULL. */

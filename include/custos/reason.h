@@ -34,9 +34,15 @@ typedef enum custos_reason {
     CUSTOS_REASON_RATE_LIMITED = 20,
     /* The caller already holds as many open streams as it may. */
     CUSTOS_REASON_TOO_MANY_STREAMS = 21,
-    /* Numbers 22 to 49 are unassigned; the lending rules (rule 11) take 50 to 59. */
+    /* Numbers left out between the ranges below are unassigned (custos_reason_name
+     * answers "UNKNOWN"); each group of rules keeps its own range of ten. */
+    /* A freeze without a custodian-role signature (rule 7; on-chain FreezeNeedsCustodian). */
+    CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN = 30,
+    /* A sequence more than the feed's max_sequence_step above the account's last
+     * (rule 12; on-chain SequenceJump). */
+    CUSTOS_REASON_SEQUENCE_JUMP = 31,
     /* A release while the lender still has exposure against the pledge (debt, receipts
-     * elsewhere, or exposure the market cannot report) and has not consented. */
+     * elsewhere, or exposure the market cannot report) and has not consented (rule 11). */
     CUSTOS_REASON_EXPOSURE_OUTSTANDING = 50,
     /* The gateway could not read the pledge's exposure from the chain: try again later. */
     CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
@@ -48,7 +54,7 @@ typedef enum custos_reason {
  * (custos_reason_name answers "UNKNOWN" for a gap). */
 #define CUSTOS_REASON_COUNT 53
 
-/* "STALE", ...; "NONE" for 0, "UNKNOWN" outside the enum. */
+/* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);
 /* Inverse of custos_reason_name; CUSTOS_REASON_NONE when the name is unknown. */
 custos_reason custos_reason_from_name(const char *name);

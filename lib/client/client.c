@@ -994,18 +994,25 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
     }
     for (size_t i = 0; i < r->n_signers; i++) {
         const Custos__V1__Signer *s = r->signers[i];
-        if (s->address.len != CUSTOS_ADDRESS_LEN) {
+        if (s->address.len != CUSTOS_ADDRESS_LEN ||
+            (s->replaced_by.len != 0 && s->replaced_by.len != CUSTOS_ADDRESS_LEN)) {
+            size_t len = s->address.len != CUSTOS_ADDRESS_LEN ? s->address.len
+                                                               : s->replaced_by.len;
+            const char *what = s->address.len != CUSTOS_ADDRESS_LEN ? "address" : "replaced_by";
             free(v);
             protobuf_c_message_free_unpacked(reply, NULL);
             return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "gateway %s: ListSigners: signer %zu has a %zu-byte address",
-                                    c->target, i, s->address.len);
+                                    "gateway %s: ListSigners: signer %zu has a %zu-byte %s",
+                                    c->target, i, len, what);
         }
         memcpy(v[i].address, s->address.data, CUSTOS_ADDRESS_LEN);
         snprintf(v[i].feed, sizeof v[i].feed, "%s", s->feed != NULL ? s->feed : "");
         snprintf(v[i].role, sizeof v[i].role, "%s", s->role != NULL ? s->role : "");
         v[i].active = s->active;
         v[i].not_after = s->not_after;
+        v[i].rotated = s->replaced_by.len == CUSTOS_ADDRESS_LEN;
+        if (v[i].rotated)
+            memcpy(v[i].replaced_by, s->replaced_by.data, CUSTOS_ADDRESS_LEN);
     }
     *out = v;
     *n = r->n_signers;

@@ -26,6 +26,8 @@ static const char *const names[CUSTOS_REASON_COUNT] = {
     [CUSTOS_REASON_UNAUTHORIZED_CLIENT] = "UNAUTHORIZED_CLIENT",
     [CUSTOS_REASON_RATE_LIMITED] = "RATE_LIMITED",
     [CUSTOS_REASON_TOO_MANY_STREAMS] = "TOO_MANY_STREAMS",
+    [CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN] = "FREEZE_NEEDS_CUSTODIAN",
+    [CUSTOS_REASON_SEQUENCE_JUMP] = "SEQUENCE_JUMP",
     [CUSTOS_REASON_EXPOSURE_OUTSTANDING] = "EXPOSURE_OUTSTANDING",
     [CUSTOS_REASON_EXPOSURE_UNREADABLE] = "EXPOSURE_UNREADABLE",
     [CUSTOS_REASON_EXPOSURE_UNCHECKED] = "EXPOSURE_UNCHECKED",
@@ -33,6 +35,7 @@ static const char *const names[CUSTOS_REASON_COUNT] = {
 
 const char *custos_reason_name(custos_reason r)
 {
+    /* Unassigned numbers (NULL entries) are unknown too. */
     if ((unsigned)r >= CUSTOS_REASON_COUNT || names[r] == NULL)
         return "UNKNOWN";
     return names[r];

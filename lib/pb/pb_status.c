@@ -24,6 +24,8 @@ static const grpc_status_code statuses[CUSTOS_REASON_COUNT] = {
     [CUSTOS_REASON_UNAUTHORIZED_CLIENT] = GRPC_STATUS_PERMISSION_DENIED,
     [CUSTOS_REASON_RATE_LIMITED] = GRPC_STATUS_RESOURCE_EXHAUSTED,
     [CUSTOS_REASON_TOO_MANY_STREAMS] = GRPC_STATUS_RESOURCE_EXHAUSTED,
+    [CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN] = GRPC_STATUS_PERMISSION_DENIED,
+    [CUSTOS_REASON_SEQUENCE_JUMP] = GRPC_STATUS_FAILED_PRECONDITION,
     [CUSTOS_REASON_EXPOSURE_OUTSTANDING] = GRPC_STATUS_FAILED_PRECONDITION,
     [CUSTOS_REASON_EXPOSURE_UNREADABLE] = GRPC_STATUS_UNAVAILABLE,
     [CUSTOS_REASON_EXPOSURE_UNCHECKED] = GRPC_STATUS_FAILED_PRECONDITION,
@@ -31,8 +33,9 @@ static const grpc_status_code statuses[CUSTOS_REASON_COUNT] = {
 
 grpc_status_code pb_reason_status(custos_reason r)
 {
-    /* A number between assigned reasons maps to OK (0) in the table: never a success. */
-    if ((unsigned)r >= CUSTOS_REASON_COUNT || (r != CUSTOS_REASON_NONE && statuses[r] == 0))
+    /* A number no reason has (an unassigned entry reads OK) is a bug. */
+    if ((unsigned)r >= CUSTOS_REASON_COUNT ||
+        (r != CUSTOS_REASON_NONE && statuses[r] == GRPC_STATUS_OK))
         return GRPC_STATUS_INTERNAL;
     return statuses[r];
 }

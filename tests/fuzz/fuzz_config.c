@@ -1,8 +1,10 @@
 /* The gateway's INI configuration file. gw_config_load reads a path, so each input is
- * written to a file in a private directory first. */
+ * written to a file in a private directory first. A file that loads is made a registry
+ * snapshot too, which follows the rotated keys' replaced_by chains to their parties. */
 #include <stdio.h>
 
 #include "config/config.h"
+#include "registry.h"
 
 #include "fuzz_common.h"
 
@@ -16,7 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_write_file(path, data, size);
     gw_config cfg;
     custos_error err;
-    if (gw_config_load(path, &cfg, &err) == CUSTOS_OK)
+    if (gw_config_load(path, &cfg, &err) == CUSTOS_OK) {
+        gw_registry *reg = NULL;
+        if (gw_registry_new(&cfg, &reg, &err) == CUSTOS_OK)
+            gw_registry_free(reg);
         gw_config_clear(&cfg);
+    }
     return 0;
 }

@@ -1,8 +1,8 @@
 /* custos-attestor freeze against the real gateway (two distinct roles needed for a
  * valuation): the custodian's freeze is accepted at once on its single signature, with zero
  * values, a zero positions root and the account's pledge unchanged; the same freeze signed
- * by the valuation agent alone waits for a quorum; bad input signs nothing and takes no
- * sequence number. */
+ * by the valuation agent alone is refused (a freeze needs a custodian, rule 7, as on-chain);
+ * bad input signs nothing and takes no sequence number. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -155,14 +155,14 @@ static void test_custodian_freeze_accepted_alone(void **state)
     custos_submission_clear(&s);
 }
 
-static void test_agent_freeze_waits_for_quorum(void **state)
+static void test_agent_freeze_refused(void **state)
 {
     (void)state;
     char st[1200], exp[1200];
     path_in(st, sizeof st, "state-2.json");
     path_in(exp, sizeof exp, "freeze-2.json");
-    assert_int_equal(freeze("HOLD-2", agent_key, st, exp, NULL), 0);
-    assert_non_null(strstr(out, "PENDING 1/2"));
+    assert_int_equal(freeze("HOLD-2", agent_key, st, exp, NULL), 2);
+    assert_non_null(strstr(out, "FREEZE_NEEDS_CUSTODIAN"));
     uint8_t account[32];
     custos_account_id(GWF_FEED, "HOLD-2", account);
     custos_record rec;
@@ -193,7 +193,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_custodian_freeze_accepted_alone),
-        cmocka_unit_test(test_agent_freeze_waits_for_quorum),
+        cmocka_unit_test(test_agent_freeze_refused),
         cmocka_unit_test(test_bad_input_signs_nothing),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -50,6 +50,7 @@
     "{\"chainId\": %d, \"owner\": \"" OWNER_ADDR "\",\n"                                    \
     " \"feeds\": [{\"name\": \"acme-custody\", \"threshold\": 2, \"distinctRoles\": true,\n" \
     "   \"maxAge\": 345600, \"maxSkew\": 300, \"maxTtl\": 604800,\n"                        \
+    "   \"breakerRiseBps\": 2500, \"breakerReleaseThreshold\": 3, \"maxSequenceStep\": 5000,\n" \
     "   \"signers\": [{\"address\": \"" CUSTODIAN_ADDR "\", \"role\": \"custodian\"},\n"     \
     "               {\"address\": \"" AGENT_ADDR "\", \"role\": \"%s\"}],\n"                 \
     "   \"accounts\": [{\"custodian\": \"acme-custody\", \"ref\": \"ACME-FUND-001\",\n"      \
@@ -208,7 +209,8 @@ static void test_deploys_and_configures(void **state)
     assert_int_equal(json_object_size(feeds), 2);
 
     /* On-chain, read with cast. */
-    const char *policy[] = {"call", adapter, "feed(bytes32)(uint8,bool,uint32,uint32,uint32)",
+    const char *policy[] = {"call", adapter,
+                            "feed(bytes32)(uint8,bool,uint32,uint32,uint32,uint32,uint8,uint32)",
                             feed_id, "--json", NULL};
     assert_int_equal(cast(f, policy), 0);
     json_t *p = json_loads(output, 0, &jerr);
@@ -218,6 +220,10 @@ static void test_deploys_and_configures(void **state)
     assert_int_equal(json_integer_value(json_array_get(p, 2)), 345600);
     assert_int_equal(json_integer_value(json_array_get(p, 3)), 300);
     assert_int_equal(json_integer_value(json_array_get(p, 4)), 604800);
+    /* The circuit breaker and the sequence step (rules 6 and 12). */
+    assert_int_equal(json_integer_value(json_array_get(p, 5)), 2500);
+    assert_int_equal(json_integer_value(json_array_get(p, 6)), 3);
+    assert_int_equal(json_integer_value(json_array_get(p, 7)), 5000);
     json_decref(p);
     const char *custodian[] = {"call", adapter, "signer(bytes32,address)(uint8,uint8,uint64)",
                                feed_id, CUSTODIAN_ADDR, NULL};
@@ -282,6 +288,24 @@ static void test_refusals(void **state)
                    "valuation_agent, fund_administrator, auditor");
     expect_refusal(f, f->key, CUSTOS_SOURCE_DIR "/deploy/examples/deploy.json",
                    "owner: 0xREPLACE_WITH_OWNER_MULTISIG_ADDRESS is a placeholder");
+    /* The breaker's two settings go together, and a held rise needs more than the quorum. */
+    char path[4300];
+    snprintf(path, sizeof path, "%s/no-release.json", f->dir);
+    tu_write_file(path, "{\"chainId\": 31337, \"feeds\": [{\"name\": \"f\", \"threshold\": 2,"
+                        " \"distinctRoles\": false, \"maxAge\": 1, \"maxSkew\": 0, \"maxTtl\": 1,"
+                        " \"breakerRiseBps\": 100,"
+                        " \"signers\": [{\"address\": \"" CUSTODIAN_ADDR "\", \"role\": \"custodian\"},"
+                        " {\"address\": \"" AGENT_ADDR "\", \"role\": \"auditor\"}]}]}\n");
+    expect_refusal(f, f->key, "no-release.json",
+                   "feeds[0].breakerRiseBps: needs breakerReleaseThreshold");
+    snprintf(path, sizeof path, "%s/low-release.json", f->dir);
+    tu_write_file(path, "{\"chainId\": 31337, \"feeds\": [{\"name\": \"f\", \"threshold\": 2,"
+                        " \"distinctRoles\": false, \"maxAge\": 1, \"maxSkew\": 0, \"maxTtl\": 1,"
+                        " \"breakerRiseBps\": 100, \"breakerReleaseThreshold\": 2,"
+                        " \"signers\": [{\"address\": \"" CUSTODIAN_ADDR "\", \"role\": \"custodian\"},"
+                        " {\"address\": \"" AGENT_ADDR "\", \"role\": \"auditor\"}]}]}\n");
+    expect_refusal(f, f->key, "low-release.json",
+                   "feeds[0].breakerReleaseThreshold: expected an integer from 3 to 16");
 
     char loose[4300];
     snprintf(loose, sizeof loose, "%s/loose.key", f->dir);
@@ -387,6 +411,7 @@ static void assert_same_address(const char *got, const char *want)
     "{\"chainId\": 31337,\n"                                                                \
     " \"feeds\": [{\"name\": \"acme-custody\", \"threshold\": 1, \"distinctRoles\": false,\n" \
     "   \"maxAge\": 345600, \"maxSkew\": 300, \"maxTtl\": 604800,\n"                        \
+    "   \"breakerRiseBps\": 2500, \"breakerReleaseThreshold\": 3, \"maxSequenceStep\": 5000,\n" \
     "   \"signers\": [{\"address\": \"" CUSTODIAN_ADDR "\", \"role\": \"custodian\"}],\n"    \
     "   \"accounts\": [{\"custodian\": \"acme-custody\", \"ref\": \"ACME-FUND-001\",\n"      \
     "                 \"lenders\": []}]}],\n"                                                \

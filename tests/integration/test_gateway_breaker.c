@@ -1,7 +1,8 @@
 /* Rule 6 through the real custos-gateway: a rise beyond the feed's circuit breaker
  * bound is answered HELD, is not streamed by Watch, leaves GetLatest on the last published
- * record, is listed by ListHeld and `custos held`, and is published (Watch sees it) once a
- * third signer brings it to the feed's breaker_release_threshold; a fall flows at once. */
+ * record, is listed by ListHeld (without its signatures to a caller who is not an admin)
+ * and `custos held`, and is published (Watch sees it) once a third role brings it to the
+ * feed's breaker_release_threshold; a fall flows at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -116,6 +117,9 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(held[0].state, CUSTOS_STATE_HELD);
     assert_int_equal(held[0].sub.att.sequence, 2);
+    /* A plaintext gateway has no admin: its signers are listed, its signatures are not. */
+    assert_int_equal(held[0].n_signers, 2);
+    assert_int_equal(held[0].sub.n_sigs, 0);
     custos_record_list_free(held, n);
     char out[65536];
     const char *cli[] = {CUSTOS_CLI_BIN, "held", "--gateway", F.target, "--insecure", NULL};

@@ -322,13 +322,14 @@ static void test_rotation_window_through_reload(void **state)
     (void)state;
     gwf_answer res;
     /* Rotate the custodian key: the second custodian key is already listed; the first
-     * gets a window ending three seconds from now. */
+     * gets a window ending three seconds from now, and names it as its replacement. */
     uint64_t end = gwf_now() + 3;
     char status_line[200], with_window[260];
     snprintf(status_line, sizeof status_line, "address = %s\n",
              F.keys[GWF_KEY_CUSTODIAN].hex);
-    snprintf(with_window, sizeof with_window, "address = %s\nnot_after = %llu\n",
-             F.keys[GWF_KEY_CUSTODIAN].hex, (unsigned long long)end);
+    snprintf(with_window, sizeof with_window, "address = %s\nnot_after = %llu\nreplaced_by = %s\n",
+             F.keys[GWF_KEY_CUSTODIAN].hex, (unsigned long long)end,
+             F.keys[GWF_KEY_CUSTODIAN2].hex);
     edit_config(status_line, with_window);
     sighup_and_wait("now in force", 1);
     custos_signer_info *list = NULL;
@@ -341,10 +342,17 @@ static void test_rotation_window_through_reload(void **state)
             continue;
         listed = true;
         assert_int_equal(list[i].not_after, end);
+        assert_true(list[i].rotated);
+        assert_memory_equal(list[i].replaced_by, F.keys[GWF_KEY_CUSTODIAN2].address, 20);
     }
     custos_signer_list_free(list, n);
     assert_true(listed);
 
+    /* The old and the new key are one signing party: together they are refused, as the
+     * adapter refuses them (DuplicateSignerSlot). */
+    submit("ROTATE-0", 1, GWF_KEY_CUSTODIAN, GWF_KEY_CUSTODIAN2, &res);
+    if (gwf_now() < end)
+        assert_refused(&res, CUSTOS_REASON_DUPLICATE_SIGNER, "one signing party");
     submit("ROTATE-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
     if (gwf_now() < end)
         assert_accepted(&res);

@@ -49,10 +49,16 @@ static void write_config(tls_fixture *t, const char *path, const char *tail)
     assert_non_null(plain);
     size_t cut = strlen(GWF_TLS_SECTION);
     memmove(plain, plain + cut, strlen(plain + cut) + 1);
-    size_t len = strlen(base) + strlen(tail) + 2;
+    /* The single-signer feed holds a rise of more than 10% (rule 6) until two sign it. */
+    const char *anchor = "threshold = 1\ndistinct_roles = false\n";
+    char *at = strstr(base, anchor);
+    assert_non_null(at);
+    size_t head = (size_t)(at - base) + strlen(anchor);
+    const char *breaker = "breaker_rise_bps = 1000\nbreaker_release_threshold = 2\n";
+    size_t len = strlen(base) + strlen(breaker) + strlen(tail) + 2;
     char *text = malloc(len);
     assert_non_null(text);
-    snprintf(text, len, "%s\n%s", base, tail);
+    snprintf(text, len, "%.*s%s%s\n%s", (int)head, base, breaker, base + head, tail);
     tu_write_file(path, text);
     free(text);
     free(base);
@@ -556,6 +562,10 @@ static void test_admin_changes_signers(void **state)
     assert_int_equal(res.err.reason, CUSTOS_REASON_REVOKED_SIGNER);
     expect_admin_refusal(custos_client_revoke_signer(admin, fresh, GWF_FEED, &seq, &err), &err,
                          CUSTOS_ERR_NOT_FOUND, "no active signer");
+    /* Revocation is final, as on-chain: the revoked key is never added again. */
+    expect_admin_refusal(custos_client_add_signer(admin, fresh, GWF_FEED, "valuation_agent",
+                                                  &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "revocation is final");
     /* The feed needs two distinct roles: custodian, valuation agent, fund administrator
      * are active; after the agent goes, the fund administrator cannot. */
     assert_int_equal(custos_client_revoke_signer(admin, t->f.keys[GWF_KEY_AGENT].address,
@@ -602,8 +612,9 @@ static void test_admin_changes_signers(void **state)
 
 /* Rotation through the admin service and the CLI: after test_admin_changes_signers the
  * feed's active roles are custodian (two keys) and fund administrator. The custodian key
- * is rotated to the (re-added) fresh key with a two-second overlap: the new key counts at
- * once, the old one until the window ends, then it is refused. */
+ * is rotated to a key never listed for the feed (the other feed's) with a two-second
+ * overlap: the new key counts at once, the old one until the window ends, then it is
+ * refused; the two together are one signing party, refused as the adapter refuses them. */
 static void test_admin_rotation(void **state)
 {
     tls_fixture *t = *state;
@@ -618,6 +629,10 @@ static void test_admin_rotation(void **state)
     expect_admin_refusal(custos_client_rotate_signer(admin, new_key, old_key, GWF_FEED, 2,
                                                      &seq, &err),
                          &err, CUSTOS_ERR_NOT_FOUND, "no active signer");
+    /* The revoked key cannot come back as a rotation's new key either. */
+    expect_admin_refusal(custos_client_rotate_signer(admin, old_key, new_key, GWF_FEED, 2,
+                                                     &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "revocation is final");
     custos_client_free(admin);
 
     char ca[1200], cert[1200], key[1200], out[8192];
@@ -630,7 +645,7 @@ static void test_admin_rotation(void **state)
     uint64_t end = gwf_now() + 2;
     const char *rotate[] = {CUSTOS_CLI_BIN, "admin", "rotate-signer", "--gateway", t->f.target,
                             "--old", t->f.keys[GWF_KEY_CUSTODIAN].hex, "--new",
-                            t->f.keys[GWF_KEY_UNKNOWN].hex, "--feed", GWF_FEED, "--overlap",
+                            t->f.keys[GWF_KEY_OTHER].hex, "--feed", GWF_FEED, "--overlap",
                             "2", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
     int rc = tu_run(rotate, out, sizeof out, 1);
     if (rc != 0 || strstr(out, "auditSeq") == NULL)
@@ -638,6 +653,17 @@ static void test_admin_rotation(void **state)
 
     custos_client *attestor = tls_client(t, "ca", "acme");
     gwf_answer res;
+    /* Old and new key of the custodian in one attestation: one party, refused. */
+    custos_submission pair;
+    gwf_make(&t->f, &pair, "acct-rotate-1", 1, 1001);
+    gwf_sign(&t->f, &pair, GWF_KEY_CUSTODIAN);
+    gwf_sign(&t->f, &pair, GWF_KEY_OTHER);
+    submit_answered(attestor, &pair, &res);
+    if (gwf_now() < end && (res.rc != CUSTOS_ERR_REFUSED ||
+                            res.err.reason != CUSTOS_REASON_DUPLICATE_SIGNER ||
+                            strstr(res.err.message, "one signing party") == NULL))
+        fail_msg("old and new key together: %s %s: %s", custos_rc_name(res.rc),
+                 custos_reason_name(res.err.reason), res.err.message);
     submit_pair(t, attestor, "acct-rotate-1", 1, GWF_KEY_ADMIN, &res);
     if (gwf_now() < end && (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED))
         fail_msg("old key refused inside its window: %s", res.err.message);
@@ -651,7 +677,7 @@ static void test_admin_rotation(void **state)
     /* The new key with the fund administrator: a quorum of two roles. */
     custos_submission s;
     gwf_make(&t->f, &s, "acct-rotate-1", 2, 1002);
-    gwf_sign(&t->f, &s, GWF_KEY_UNKNOWN);
+    gwf_sign(&t->f, &s, GWF_KEY_OTHER);
     gwf_sign(&t->f, &s, GWF_KEY_ADMIN);
     submit_answered(attestor, &s, &res);
     if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
@@ -728,6 +754,46 @@ static void test_admin_release_held(void **state)
     assert_int_equal(custos_client_list_audit(admin, 0, 1000, &e, &after, &err), CUSTOS_OK);
     custos_audit_entry_list_free(e, after);
     assert_int_equal(after, before);
+
+    /* A rise the other feed's breaker holds: its signatures go to admins only (rule 6),
+     * since anyone holding them could submit the quorum on-chain. */
+    custos_client *other = tls_client(t, "ca", "other");
+    custos_submission s;
+    gwf_answer res;
+    for (uint64_t seq_no = 1; seq_no <= 2; seq_no++) {
+        gwf_make(&t->f, &s, "acct-held-1", seq_no, seq_no * 1000);
+        snprintf(s.feed, sizeof s.feed, "%s", GWF_OTHER_FEED);
+        custos_account_id(GWF_OTHER_FEED, "acct-held-1", s.att.account);
+        gwf_sign(&t->f, &s, GWF_KEY_OTHER);
+        submit_answered(other, &s, &res);
+        if (res.rc != CUSTOS_OK ||
+            res.res.state != (seq_no == 1 ? CUSTOS_STATE_ACCEPTED : CUSTOS_STATE_HELD))
+            fail_msg("sequence %llu: %s state %d: %s", (unsigned long long)seq_no,
+                     custos_rc_name(res.rc), (int)res.res.state, res.err.message);
+    }
+    custos_client_free(other);
+    uint8_t account[32];
+    custos_account_id(GWF_OTHER_FEED, "acct-held-1", account);
+    custos_record *held = NULL;
+    size_t n = 0;
+    custos_client *reader = tls_client(t, "ca", "unmapped");
+    assert_int_equal(custos_client_list_held(reader, account, &held, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(held[0].n_signers, 1);
+    assert_int_equal(held[0].sub.n_sigs, 0);
+    custos_record_list_free(held, n);
+    custos_client_free(reader);
+    assert_int_equal(custos_client_list_held(admin, account, &held, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(held[0].sub.n_sigs, 1);
+    memcpy(digest, held[0].digest, sizeof digest);
+    custos_record_list_free(held, n);
+    /* The operator's release: fresh, and its signer still valid, so it is published. */
+    assert_int_equal(custos_client_release_held(admin, digest, "ops ticket 2", &seq, &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_list_held(admin, account, &held, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 0);
+    custos_record_list_free(held, n);
     custos_client_free(admin);
 }
 
@@ -744,30 +810,35 @@ static void tls_sql(const tls_fixture *t, const char *sql)
     sqlite3_close(db);
 }
 
-/* An admin change whose audit entry cannot be written is refused and changes nothing. */
+/* An admin change whose audit entry cannot be written is refused and changes nothing:
+ * here revoking the second custodian key (threshold 1 since test_admin_feed_policy). */
 static void test_admin_change_needs_audit_entry(void **state)
 {
     tls_fixture *t = *state;
     custos_error err;
     uint64_t seq = 0;
-    const uint8_t *key = t->f.keys[GWF_KEY_OTHER].address;
+    const uint8_t *key = t->f.keys[GWF_KEY_CUSTODIAN2].address;
     tls_sql(t, "CREATE TRIGGER audit_refused BEFORE INSERT ON audit "
                "BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END");
     custos_client *admin = tls_client(t, "ca", "admin");
-    custos_rc rc = custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err);
+    custos_rc rc = custos_client_revoke_signer(admin, key, GWF_FEED, &seq, &err);
     tls_sql(t, "DROP TRIGGER audit_refused");
     if (rc != CUSTOS_ERR_UNAVAILABLE || strstr(err.message, "nothing changed") == NULL)
         fail_msg("got %s: %s", custos_rc_name(rc), err.message);
     custos_signer_info *list = NULL;
     size_t n = 0;
     assert_int_equal(custos_client_list_signers(admin, &list, &n, &err), CUSTOS_OK);
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(list[i].address, key, 20) == 0)
-            assert_string_not_equal(list[i].feed, GWF_FEED);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(list[i].address, key, 20) == 0 && strcmp(list[i].feed, GWF_FEED) == 0) {
+            assert_true(list[i].active);
+            seen = true;
+        }
+    }
+    assert_true(seen);
     custos_signer_list_free(list, n);
     /* With the log writable again, the same change goes through. */
-    assert_int_equal(custos_client_add_signer(admin, key, GWF_FEED, "auditor", &seq, &err),
-                     CUSTOS_OK);
+    assert_int_equal(custos_client_revoke_signer(admin, key, GWF_FEED, &seq, &err), CUSTOS_OK);
     custos_client_free(admin);
 }
 

@@ -18,6 +18,7 @@
 #define ADDR_B "0x1111111111111111111111111111111111111111"
 #define ADDR_C "0x2222222222222222222222222222222222222222"
 #define ADDR_D "0x3333333333333333333333333333333333333333"
+#define ADDR_E "0x4444444444444444444444444444444444444444"
 
 static const char good_config[] =
     "; Custos gateway\n"
@@ -42,6 +43,7 @@ static const char good_config[] =
     "distinct_roles = true\n"
     "breaker_rise_bps = 2500\n"
     "breaker_release_threshold = 3\n"
+    "max_sequence_step = 5000\n"
     "\n"
     "[feed beta]\n"
     "\n"
@@ -59,6 +61,11 @@ static const char good_config[] =
     "role = auditor\n"
     "status = revoked\n"
     "not_after = 1700000000\n"
+    "replaced_by = " ADDR_E "\n"
+    "[signer new key]\n"
+    "address = " ADDR_E "\n"
+    "feed = acme-custody\n"
+    "role = auditor\n"
     "[signer beta]\n"
     "address = " ADDR_D "\n"
     "feed = beta\n";
@@ -123,6 +130,7 @@ static void test_good_config(void **state)
     assert_true(acme->distinct_roles);
     assert_int_equal(acme->breaker_rise_bps, 2500);
     assert_int_equal(acme->breaker_release_threshold, 3);
+    assert_int_equal(acme->max_sequence_step, 5000);
     const gw_feed *beta = gw_config_find_feed(&cfg, "beta");
     assert_non_null(beta);
     assert_int_equal(beta->max_age, 86400);
@@ -132,12 +140,22 @@ static void test_good_config(void **state)
     assert_false(beta->distinct_roles);
     assert_int_equal(beta->breaker_rise_bps, 0);
     assert_int_equal(beta->breaker_release_threshold, 0);
+    assert_int_equal(beta->max_sequence_step, 1000000);
     assert_null(gw_config_find_feed(&cfg, "gamma"));
 
-    assert_int_equal(cfg.n_signers, 4);
-    uint8_t b[CUSTOS_ADDRESS_LEN], c[CUSTOS_ADDRESS_LEN], d[CUSTOS_ADDRESS_LEN];
+    assert_int_equal(cfg.n_signers, 5);
+    uint8_t b[CUSTOS_ADDRESS_LEN], c[CUSTOS_ADDRESS_LEN], d[CUSTOS_ADDRESS_LEN],
+        e[CUSTOS_ADDRESS_LEN];
     addr(ADDR_B, b);
     addr(ADDR_C, c);
+    addr(ADDR_D, d);
+    addr(ADDR_E, e);
+    /* The rotated-out key names the key that replaced it (rule 2). */
+    const gw_signer *old = gw_config_find_signer(&cfg, "acme-custody", d);
+    assert_non_null(old);
+    assert_true(old->rotated);
+    assert_memory_equal(old->replaced_by, e, CUSTOS_ADDRESS_LEN);
+    assert_false(gw_config_find_signer(&cfg, "acme-custody", e)->rotated);
     addr(ADDR_D, d);
     const gw_signer *s = gw_config_find_signer(&cfg, "acme-custody", b);
     assert_non_null(s);
@@ -467,6 +485,30 @@ static const struct bad_case {
     {"not_after zero", GW_HEAD FEED_F SIGNER_B "not_after = 0\n", {":9:", "[signer b] not_after"}},
     {"not_after not a time", GW_HEAD FEED_F SIGNER_B "not_after = soon\n",
      {":9:", "not_after", "'soon'"}},
+    {"not_after without replaced_by", GW_HEAD FEED_F SIGNER_B "not_after = 5\n",
+     {":9:", "[signer b] not_after", "replaced_by"}},
+    {"replaced_by without not_after", GW_HEAD FEED_F SIGNER_B "replaced_by = " ADDR_C
+     "\n[signer c]\naddress = " ADDR_C "\nfeed = f\n", {":9:", "[signer b] replaced_by",
+     "needs not_after"}},
+    {"replaced_by itself", GW_HEAD FEED_F SIGNER_B "not_after = 5\nreplaced_by = " ADDR_B "\n",
+     {":10:", "replaced_by", "itself"}},
+    {"replaced_by not listed", GW_HEAD FEED_F SIGNER_B "not_after = 5\nreplaced_by = " ADDR_C
+     "\n", {":10:", "replaced_by", "no [signer] section lists this address for feed 'f'"}},
+    {"replaced_by of another role", GW_HEAD FEED_F SIGNER_B "not_after = 5\nreplaced_by = "
+     ADDR_C "\n[signer c]\naddress = " ADDR_C "\nfeed = f\nrole = auditor\n",
+     {":10:", "[signer c] is auditor", "keeps the role"}},
+    {"one key replaces two", GW_HEAD FEED_F SIGNER_B "not_after = 5\nreplaced_by = " ADDR_C
+     "\n[signer c]\naddress = " ADDR_C "\nfeed = f\n[signer d]\naddress = " ADDR_D
+     "\nfeed = f\nnot_after = 5\nreplaced_by = " ADDR_C "\n",
+     {":18:", "[signer d] replaced_by", "already replaces [signer b]"}},
+    {"replacements in a cycle", GW_HEAD FEED_F SIGNER_B "not_after = 5\nreplaced_by = " ADDR_C
+     "\n[signer c]\naddress = " ADDR_C "\nfeed = f\nnot_after = 5\nreplaced_by = " ADDR_B "\n",
+     {":10:", "[signer b] replaced_by", "cycle"}},
+    {"sequence step zero", GW_HEAD FEED_F "max_sequence_step = 0\n" SIGNER_B,
+     {":6:", "[feed f] max_sequence_step", "from 1 to 4294967295"}},
+    {"release threshold beyond the roles", GW_HEAD FEED_F "distinct_roles = true\n"
+     "breaker_rise_bps = 100\nbreaker_release_threshold = 5\n" SIGNER_B,
+     {":8:", "breaker_release_threshold", "at most 4"}},
     {"bad bool", GW_HEAD FEED_F "distinct_roles = yes\n" SIGNER_B, {":6:", "distinct_roles"}},
     {"signer without address", GW_HEAD FEED_F "[signer b]\nfeed = f\n",
      {":6:", "[signer b] address", "required"}},

@@ -1,7 +1,8 @@
 /* The rule engine in process: acceptance, idempotent retries, quorum (signers and
- * distinct roles), freeze, replay, feed binding, one lender per account, the circuit breaker,
- * durability across reopen, a store
- * failure, and many threads submitting at once. */
+ * distinct roles), freeze, replay, bounded sequence steps, feed binding, one lender per
+ * account, signing parties across a rotation, the circuit breaker and its base, releases
+ * of held rises, durability across reopen, a store failure, and many threads submitting
+ * at once. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +34,7 @@ enum {
     K_ROLES_AUD,
     K_GUARD_C,
     K_GUARD_AUD,
+    K_DUO_VAL_NEW, /* listed only once a test rotates K_DUO_VAL to it */
     K_COUNT
 };
 
@@ -90,6 +92,7 @@ static int setup(void **state)
         f->feeds[i].threshold = i == 0 ? 1 : 2;
     }
     f->feeds[2].distinct_roles = true;
+    f->feeds[2].max_sequence_step = 10; /* roles: rule 12 with a bound of its own */
     /* guard: one signer publishes, a rise of more than 10% waits for two (rule 6). */
     f->feeds[3].threshold = 1;
     f->feeds[3].breaker_rise_bps = 1000;
@@ -102,10 +105,11 @@ static int setup(void **state)
     add_signer(f, K_ROLES_AUD, "roles", GW_ROLE_AUDITOR);
     add_signer(f, K_GUARD_C, "guard", GW_ROLE_CUSTODIAN);
     add_signer(f, K_GUARD_AUD, "guard", GW_ROLE_AUDITOR);
+    add_signer(f, K_DUO_VAL_NEW, "duo", GW_ROLE_VALUATION_AGENT);
     c->feeds = f->feeds;
     c->n_feeds = 4;
     c->signers = f->signers;
-    c->n_signers = K_COUNT;
+    c->n_signers = K_COUNT - 1;
     f->now = (uint64_t)time(NULL);
     custos_error err;
     if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK) {
@@ -369,15 +373,16 @@ static void test_freeze_by_custodian(void **state)
     fixture *f = *state;
     gw_submit_outcome o = submit_signed(f, "duo", 0x30, 1, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
     expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
-    /* A freeze by the valuation agent alone waits for the threshold... */
+    /* A freeze without a custodian is refused, as the adapter refuses it
+     * (FreezeNeedsCustodian), even with the ordinary quorum: nothing waits for it... */
     o = submit_signed(f, "duo", 0x30, 2, CUSTOS_KIND_FREEZE, 0, K_DUO_VAL, -1);
-    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    expect(&o, CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN, CUSTOS_STATE_UNSPECIFIED, false);
     /* ...the custodian's alone is published at once. */
     o = submit_signed(f, "duo", 0x30, 3, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
     expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
     assert_int_equal(o.signatures, 1);
     assert_int_equal(o.cursor, 2);
-    /* The pending freeze at sequence 2 is now below the account's last: a replay. */
+    /* A freeze at sequence 2 is now below the account's last: a replay. */
     o = submit_signed(f, "duo", 0x30, 2, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
     expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
     /* A valuation signed by the custodian alone still needs the quorum. */
@@ -430,13 +435,17 @@ static gw_submit_outcome submit_to(fixture *f, const char *feed, uint8_t account
 }
 
 /* Rule 5, as a table run in order on one account of feed solo: the pledge follows
- * accepted valuations and releases; freezes leave it alone. 0xaa and 0xbb are lenders. */
+ * accepted valuations and releases; freezes leave it alone; a release names exactly the
+ * current pledge (the zero address when none), as the adapter requires. 0xaa and 0xbb are
+ * lenders. */
 static const struct pledge_step {
     const char *name;
     uint64_t sequence;
     uint8_t kind, beneficiary;
     custos_reason reason;
 } pledge_steps[] = {
+    {"a release of an account never pledged, naming A", 1, CUSTOS_KIND_RELEASE, 0xaa,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
     {"first valuation pledges to A", 1, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
     {"valuation to B while pledged to A", 2, CUSTOS_KIND_VALUATION, 0xbb,
      CUSTOS_REASON_PLEDGED_ELSEWHERE},
@@ -451,8 +460,15 @@ static const struct pledge_step {
     {"valuation to B once released", 5, CUSTOS_KIND_VALUATION, 0xbb, CUSTOS_REASON_NONE},
     {"now A is the other lender", 6, CUSTOS_KIND_VALUATION, 0xaa,
      CUSTOS_REASON_PLEDGED_ELSEWHERE},
-    {"release with the zero address", 6, CUSTOS_KIND_RELEASE, 0x00, CUSTOS_REASON_NONE},
-    {"valuation to A again", 7, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
+    {"release with the zero address while pledged to B", 6, CUSTOS_KIND_RELEASE, 0x00,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"so A is still refused", 6, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"release naming B", 6, CUSTOS_KIND_RELEASE, 0xbb, CUSTOS_REASON_NONE},
+    {"release naming B while not pledged", 7, CUSTOS_KIND_RELEASE, 0xbb,
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
+    {"release with the zero address while not pledged", 7, CUSTOS_KIND_RELEASE, 0x00,
+     CUSTOS_REASON_NONE},
+    {"valuation to A again", 8, CUSTOS_KIND_VALUATION, 0xaa, CUSTOS_REASON_NONE},
 };
 
 static void test_one_lender(void **state)
@@ -472,7 +488,8 @@ static void test_one_lender(void **state)
         } else {
             /* The detail names the current pledge; nothing was stored. */
             assert_int_equal(o.state, CUSTOS_STATE_UNSPECIFIED);
-            assert_non_null(strstr(o.detail, "pledged to 0x"));
+            assert_true(strstr(o.detail, "pledged to 0x") != NULL ||
+                        strstr(o.detail, "not pledged; a release must name the zero") != NULL);
         }
         assert_int_equal(gw_engine_head(f->engine), head);
     }
@@ -480,8 +497,8 @@ static void test_one_lender(void **state)
 
 /* Rule 11 at the gateway, as a table run in order on account 0x72 of feed solo, pledged to
  * A (0xaa) first. Without [evm] and without the opt-out, every release of a pledged
- * account is refused EXPOSURE_UNCHECKED, a release naming the zero address included (the
- * pledge is the latest record's); with [evm] pointing at a node that does not answer,
+ * account is refused EXPOSURE_UNCHECKED; a release naming the zero address names no pledge
+ * and is refused by rule 5 (PLEDGED_ELSEWHERE), as the adapter refuses it; with [evm] pointing at a node that does not answer,
  * EXPOSURE_UNREADABLE, which is transient. A release of an account never pledged passes
  * (rule 5 decides it). */
 static const struct exposure_step {
@@ -496,14 +513,14 @@ static const struct exposure_step {
     {"release naming A, no [evm]", 0, 0x72, 2, CUSTOS_KIND_RELEASE, 0xaa,
      CUSTOS_REASON_EXPOSURE_UNCHECKED},
     {"release naming the zero address, no [evm]", 0, 0x72, 2, CUSTOS_KIND_RELEASE, 0x00,
-     CUSTOS_REASON_EXPOSURE_UNCHECKED},
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
     {"freeze still flows", 0, 0x72, 2, CUSTOS_KIND_FREEZE, 0xaa, CUSTOS_REASON_NONE},
     {"release of an account never pledged", 0, 0x73, 1, CUSTOS_KIND_RELEASE, 0x00,
      CUSTOS_REASON_NONE},
     {"release naming A, chain unreachable", 1, 0x72, 3, CUSTOS_KIND_RELEASE, 0xaa,
      CUSTOS_REASON_EXPOSURE_UNREADABLE},
     {"release naming zero, chain unreachable", 1, 0x72, 3, CUSTOS_KIND_RELEASE, 0x00,
-     CUSTOS_REASON_EXPOSURE_UNREADABLE},
+     CUSTOS_REASON_PLEDGED_ELSEWHERE},
     {"release naming A, opt-out", 2, 0x72, 3, CUSTOS_KIND_RELEASE, 0xaa, CUSTOS_REASON_NONE},
 };
 
@@ -559,7 +576,7 @@ static void test_release_exposure(void **state)
             memcpy(want, "pledged to ", 12);
             custos_address_to_hex(a, want + 11);
             assert_non_null(strstr(o.detail, want));
-        } else
+        } else if (st->reason == CUSTOS_REASON_EXPOSURE_UNREADABLE)
             assert_non_null(strstr(o.detail, "could not be read from the chain"));
         assert_true(custos_reason_is_transient(o.reason) ==
                     (st->reason == CUSTOS_REASON_EXPOSURE_UNREADABLE));
@@ -699,6 +716,20 @@ static const struct breaker_step {
      CUSTOS_STATE_HELD, false, 6},
     {"a release flows whatever its value", 8, CUSTOS_KIND_RELEASE, 100000,
      CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false, 8},
+    /* The base is the last published valuation (900), never what a freeze or a release
+     * carries: not the release's 100000... */
+    {"measured from the last valuation, not the release", 9, CUSTOS_KIND_VALUATION, 2000,
+     CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false, 8},
+    /* ...nor a custodian-only freeze carrying the target value... */
+    {"a freeze carrying the target value", 10, CUSTOS_KIND_FREEZE, 90000, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 10},
+    {"then the target itself is held", 11, CUSTOS_KIND_VALUATION, 90000, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_HELD, false, 10},
+    /* ...nor the attestor's freeze of 0, after which an unchanged value flows. */
+    {"the attestor's freeze carries 0", 12, CUSTOS_KIND_FREEZE, 0, CUSTOS_REASON_NONE,
+     CUSTOS_STATE_ACCEPTED, false, 12},
+    {"an unchanged valuation after it flows", 13, CUSTOS_KIND_VALUATION, 900,
+     CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false, 13},
 };
 
 static void test_breaker_steps(void **state)
@@ -871,6 +902,170 @@ static void test_breaker_operator_release(void **state)
     assert_int_equal(o.release, GW_RELEASE_NOT_FOUND);
     o = submit_signed(f, "guard", 0x74, 3, 0, 3000, K_GUARD_C, -1);
     expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+}
+
+/* Rule 12: an account's first sequence and each step at most the feed's bound (the default
+ * 1,000,000 on duo), so no key can push an account to 2^64-1 and end it; a freeze stays
+ * liftable by a valuation with the feed's full quorum. */
+static void test_sequence_steps(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o =
+        submit_signed(f, "duo", 0x50, 1000001, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_SEQUENCE_JUMP, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "at most 1000000"));
+    o = submit_signed(f, "duo", 0x50, 1000000, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    /* One custodian key alone cannot freeze the account at the end of its sequences. */
+    o = submit_signed(f, "duo", 0x50, UINT64_MAX, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_SEQUENCE_JUMP, CUSTOS_STATE_UNSPECIFIED, false);
+    o = submit_signed(f, "duo", 0x50, 2000000, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    /* The feed's full quorum lifts the freeze. */
+    o = submit_signed(f, "duo", 0x50, 2000001, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    uint8_t account[32];
+    memset(account, 0x50, sizeof account);
+    custos_record rec;
+    custos_error err;
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.kind, CUSTOS_KIND_VALUATION);
+    assert_int_equal(rec.sub.att.sequence, 2000001);
+    custos_record_clear(&rec);
+
+    /* A feed's own bound: roles allows steps of 10. */
+    o = submit_signed(f, "roles", 0x51, 11, 0, 10, K_ROLES_C1, K_ROLES_AUD, -1);
+    expect(&o, CUSTOS_REASON_SEQUENCE_JUMP, CUSTOS_STATE_UNSPECIFIED, false);
+    o = submit_signed(f, "roles", 0x51, 10, 0, 10, K_ROLES_C1, K_ROLES_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "roles", 0x51, 21, 0, 10, K_ROLES_C1, K_ROLES_AUD, -1);
+    expect(&o, CUSTOS_REASON_SEQUENCE_JUMP, CUSTOS_STATE_UNSPECIFIED, false);
+    o = submit_signed(f, "roles", 0x51, 20, 0, 10, K_ROLES_C1, K_ROLES_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+}
+
+/* Installs the fixture's list changed by fn in the engine's registry, as a reload or an
+ * admin change does. */
+static void replace_signers(fixture *f, void (*fn)(fixture *f, gw_signer *list))
+{
+    gw_signer list[K_COUNT];
+    memcpy(list, f->signers, sizeof list);
+    fn(f, list);
+    gw_config view = f->cfg;
+    view.signers = list;
+    view.n_signers = K_COUNT;
+    custos_error err;
+    assert_int_equal(gw_registry_replace(gw_engine_registry(f->engine), &view, &err), CUSTOS_OK);
+}
+
+/* duo's valuation agent rotated to a new key, the old one valid for an hour more. */
+static void rotate_duo_val(fixture *f, gw_signer *list)
+{
+    list[K_DUO_VAL].not_after = f->now + 3600;
+    list[K_DUO_VAL].rotated = true;
+    memcpy(list[K_DUO_VAL].replaced_by, addrs[K_DUO_VAL_NEW], CUSTOS_ADDRESS_LEN);
+}
+
+/* Rule 2: during a rotation the old and the new key of one party are one signer on a feed
+ * counting signers (duo, 2 of any roles), in one submission or across several, as on-chain
+ * (DuplicateSignerSlot). */
+static void test_rotation_keeps_one_party(void **state)
+{
+    fixture *f = *state;
+    replace_signers(f, rotate_duo_val);
+    gw_submit_outcome o = submit_signed(f, "duo", 0x52, 1, 0, 10, K_DUO_VAL, K_DUO_VAL_NEW, -1);
+    expect(&o, CUSTOS_REASON_DUPLICATE_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "one signing party"));
+
+    o = submit_signed(f, "duo", 0x52, 1, 0, 10, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_PENDING, false);
+    o = submit_signed(f, "duo", 0x52, 1, 0, 10, K_DUO_VAL_NEW, -1);
+    expect(&o, CUSTOS_REASON_DUPLICATE_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "signed this attestation already"));
+    assert_int_equal(gw_engine_head(f->engine), 0);
+    /* The old key's signature still counts, with another party's. */
+    o = submit_signed(f, "duo", 0x52, 1, 0, 10, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    assert_int_equal(o.signatures, 2);
+    /* The new key signs for the party on its own. */
+    o = submit_signed(f, "duo", 0x52, 2, 0, 10, K_DUO_CUST, K_DUO_VAL_NEW, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+}
+
+static void revoke_guard_custodian(fixture *f, gw_signer *list)
+{
+    (void)f;
+    list[K_GUARD_C].active = false;
+}
+
+/* Rule 6: a rise signed at once by breaker_release_threshold signers is published, as
+ * the adapter accepts it; a held rise counts only the signers valid when it is released,
+ * and is published with their signatures alone. */
+static void test_breaker_counts_signers_valid_now(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "guard", 0x75, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "guard", 0x75, 2, 0, 5000, K_GUARD_C, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+
+    o = submit_signed(f, "guard", 0x76, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_submit_outcome held = submit_signed(f, "guard", 0x76, 2, 0, 5000, K_GUARD_C, -1);
+    expect(&held, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    o = submit_signed(f, "guard", 0x77, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    gw_submit_outcome lone = submit_signed(f, "guard", 0x77, 2, 0, 5000, K_GUARD_C, -1);
+    expect(&lone, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    uint64_t head = gw_engine_head(f->engine);
+
+    /* The custodian who signed both is revoked: its signatures no longer count. */
+    replace_signers(f, revoke_guard_custodian);
+    o = submit_signed(f, "guard", 0x76, 2, 0, 5000, K_GUARD_AUD, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    assert_int_equal(o.signatures, 1);
+    assert_int_equal(gw_engine_head(f->engine), head);
+
+    /* An operator's release re-checks the quorum from the signers valid now... */
+    o = release_held(f, lone.digest);
+    assert_int_equal(o.release, GW_RELEASE_REFUSED);
+    assert_int_equal(o.reason, CUSTOS_REASON_REVOKED_SIGNER);
+    assert_non_null(strstr(o.detail, "0 are still valid"));
+    assert_int_equal(gw_engine_head(f->engine), head);
+    /* ...and publishes with their signatures only. */
+    o = release_held(f, held.digest);
+    assert_int_equal(o.release, GW_RELEASE_DONE);
+    uint8_t account[32];
+    memset(account, 0x76, sizeof account);
+    custos_record rec;
+    custos_error err;
+    assert_int_equal(gw_engine_get_latest(f->engine, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 2);
+    assert_int_equal(rec.n_signers, 1);
+    assert_memory_equal(rec.signers[0], addrs[K_GUARD_AUD], CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&rec);
+}
+
+/* An operator's release re-checks freshness: an expired held rise is never published. */
+static void test_release_rechecks_freshness(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o = submit_signed(f, "guard", 0x78, 1, 0, 1000, K_GUARD_C, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    custos_submission s;
+    make_sub(f, &s, "guard", 0x78, 2, 0, 5000);
+    uint64_t valid_until = (uint64_t)time(NULL) + 2;
+    s.att.valid_until = valid_until;
+    sign_with(f, &s, K_GUARD_C);
+    gw_submit_outcome held = submit(f, &s); /* takes s */
+    expect(&held, CUSTOS_REASON_NONE, CUSTOS_STATE_HELD, false);
+    while ((uint64_t)time(NULL) < valid_until)
+        tu_sleep_ms(100);
+    o = release_held(f, held.digest);
+    assert_int_equal(o.release, GW_RELEASE_REFUSED);
+    assert_int_equal(o.reason, CUSTOS_REASON_EXPIRED);
+    assert_non_null(strstr(o.detail, "no longer fresh"));
+    assert_int_equal(gw_engine_head(f->engine), 1);
 }
 
 /* Without a breaker (solo), any rise flows. */
@@ -1054,6 +1249,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_breaker_larger_quorum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_operator_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequence_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_keeps_one_party, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_breaker_counts_signers_valid_now, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_rechecks_freshness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),
     };

@@ -41,7 +41,7 @@ static void test_names_match_the_proto(void **state)
                      custos_reason_name((custos_reason)number));
         assert_int_equal(custos_reason_from_name(name), number);
     }
-    /* Every number libcustos names is in the proto (the gaps between ranges are not). */
+    /* Every named number is in the proto, and the unnamed ones are unknown. */
     size_t named = 0;
     for (int r = 0; r < CUSTOS_REASON_COUNT; r++)
         named += strcmp(custos_reason_name((custos_reason)r), "UNKNOWN") != 0;
@@ -50,6 +50,7 @@ static void test_names_match_the_proto(void **state)
     assert_string_equal(custos_reason_name((custos_reason)22), "UNKNOWN");
     assert_string_equal(custos_reason_name(CUSTOS_REASON_EXPOSURE_OUTSTANDING),
                         "EXPOSURE_OUTSTANDING");
+    assert_int_equal(custos_reason_from_name("UNKNOWN"), CUSTOS_REASON_NONE);
     assert_int_equal(custos_reason_from_name("NO_SUCH_REASON"), CUSTOS_REASON_NONE);
     assert_int_equal(custos_reason_from_name(NULL), CUSTOS_REASON_NONE);
     free(proto);

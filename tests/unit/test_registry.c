@@ -1,6 +1,7 @@
 /* The runtime allow-list: a snapshot taken stays whole and unchanged while the registry
  * moves on, lookups see only their own snapshot, a rotated-out key counts until exactly
- * its not_after, and readers racing a writer always see one complete list. */
+ * its not_after, rotated keys share their party with the keys that replaced them, and
+ * readers racing a writer always see one complete list. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,6 +191,46 @@ static void test_readers_race_writer(void **state)
     gw_registry_free(race_reg);
 }
 
+/* Rule 2: a chain of rotations is one signing party, its current key's; a key of another
+ * feed with the same address is not part of it; a damaged list with a cycle ends. */
+static void test_parties(void **state)
+{
+    (void)state;
+    gw_signer list[6];
+    memset(list, 0, sizeof list);
+    for (int i = 0; i < 6; i++) {
+        memset(list[i].address, 0x40 + i, CUSTOS_ADDRESS_LEN);
+        snprintf(list[i].feed, sizeof list[i].feed, "%s", i == 3 ? "beta" : "acme");
+        list[i].active = true;
+    }
+    /* acme: 0 rotated to 1, 1 rotated to 2; 4 and 5 replace each other (a cycle). beta: 3
+     * has 2's address but another feed. */
+    memcpy(list[3].address, list[2].address, CUSTOS_ADDRESS_LEN);
+    const int successor[6] = {1, 2, -1, -1, 5, 4};
+    for (int i = 0; i < 6; i++) {
+        if (successor[i] < 0)
+            continue;
+        list[i].rotated = true;
+        list[i].not_after = 1700000000;
+        memcpy(list[i].replaced_by, list[successor[i]].address, CUSTOS_ADDRESS_LEN);
+    }
+    gw_config cfg;
+    make_config(&cfg, 0, 1);
+    cfg.signers = list;
+    cfg.n_signers = 6;
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_policy *p = gw_registry_acquire(r);
+    assert_int_equal(p->signers[0].party, 2);
+    assert_int_equal(p->signers[1].party, 2);
+    assert_int_equal(p->signers[2].party, 2);
+    assert_int_equal(p->signers[3].party, 3);
+    assert_true(p->signers[4].party == 4 || p->signers[4].party == 5);
+    assert_true(p->signers[5].party == 4 || p->signers[5].party == 5);
+    gw_policy_release(p);
+    gw_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_registry_outlived_by_snapshot),
         cmocka_unit_test(test_signer_valid_at),
+        cmocka_unit_test(test_parties),
         cmocka_unit_test(test_readers_race_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -289,6 +289,45 @@ static void test_put_get_read_from(void **state)
                      CUSTOS_ERR_NOT_FOUND);
 }
 
+/* Rule 6's base: the value of an account's newest accepted valuation, freezes and releases
+ * passed over however many follow it (more than one page of them), NOT_FOUND for an
+ * account without a valuation. */
+static void test_latest_valuation(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    uint8_t account[32];
+    memset(account, 0xc1, sizeof account);
+    custos_u256 value, want;
+    assert_int_equal(gw_store_latest_valuation(&f->store, account, &value, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    uint64_t cursor = 0;
+    custos_record r;
+    for (uint64_t seq = 1; seq <= 40; seq++) {
+        make_record(&r, ++cursor, 0xc1, seq, 0);
+        r.sub.att.kind = seq == 1 ? CUSTOS_KIND_VALUATION
+                         : seq == 2 ? CUSTOS_KIND_RELEASE
+                                    : CUSTOS_KIND_FREEZE;
+        custos_u256_from_u64(&r.sub.att.collateral_value, seq == 1 ? 901 : 5000 + seq);
+        put_committed(&f->store, &r);
+    }
+    assert_int_equal(gw_store_latest_valuation(&f->store, account, &value, &err), CUSTOS_OK);
+    custos_u256_from_u64(&want, 901);
+    assert_int_equal(custos_u256_cmp(&value, &want), 0);
+    make_record(&r, ++cursor, 0xc1, 41, 0);
+    put_committed(&f->store, &r);
+    assert_int_equal(gw_store_latest_valuation(&f->store, account, &value, &err), CUSTOS_OK);
+    custos_u256_from_u64(&want, 941);
+    assert_int_equal(custos_u256_cmp(&value, &want), 0);
+    /* An account with freezes only has no base. */
+    make_record(&r, ++cursor, 0xc2, 1, 0);
+    r.sub.att.kind = CUSTOS_KIND_FREEZE;
+    put_committed(&f->store, &r);
+    memset(account, 0xc2, sizeof account);
+    assert_int_equal(gw_store_latest_valuation(&f->store, account, &value, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+}
+
 /* A record's chain hash goes in with it and comes back with it; set_chain_hash fills in the
  * hash of a record stored without one (a log from before the chain), in a transaction. */
 static void test_chain_hash(void **state)
@@ -1044,6 +1083,8 @@ static int pg_group_teardown(void **state)
     cmocka_unit_test_prestate_setup_teardown(test_put_get_read_from, setup, teardown,        \
                                              (void *)&(be)),                                 \
         cmocka_unit_test_prestate_setup_teardown(test_chain_hash, setup, teardown,           \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_latest_valuation, setup, teardown,     \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_audit, setup, teardown,                \
                                                  (void *)&(be)),                             \

@@ -1,6 +1,7 @@
 /* Stateless verification: every refusal reason from a crafted submission signed by fixed
- * test keys, each freshness rule exactly at its limit and one second past it, and a
- * rotated-out key exactly at the end of its overlap window. */
+ * test keys, each freshness rule exactly at its limit and one second past it, a
+ * rotated-out key exactly at the end of its overlap window, the old and new key of one
+ * rotation together, a freeze without a custodian and a value beyond int256. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,13 +21,23 @@
 
 #define NOW 1700000000u
 
-enum { K_CUST, K_VAL, K_REVOKED, K_OTHER_FEED, K_ROTATED, K_ROTATING, K_UNLISTED, K_COUNT };
+enum {
+    K_CUST,
+    K_VAL,
+    K_REVOKED,
+    K_OTHER_FEED,
+    K_ROTATED,
+    K_ROTATING,
+    K_UNLISTED,
+    K_SUCCESSOR, /* took K_ROTATING's place: one signing party with it */
+    K_COUNT
+};
 
 static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
 static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
 static custos_secp *secp;
 static gw_feed feeds[2];
-#define N_SIGNERS 6
+#define N_SIGNERS 7
 static gw_signer signers[N_SIGNERS];
 static gw_config cfg;
 static gw_registry *registry;
@@ -66,6 +77,7 @@ static int setup(void **state)
         /* Rotated out: its window ended exactly now / ends one second from now. */
         {K_ROTATED, "acme", GW_ROLE_AUDITOR, true, NOW},
         {K_ROTATING, "acme", GW_ROLE_AUDITOR, true, NOW + 1},
+        {K_SUCCESSOR, "acme", GW_ROLE_AUDITOR, true, 0},
     };
     for (int i = 0; i < N_SIGNERS; i++) {
         memset(&signers[i], 0, sizeof signers[i]);
@@ -75,6 +87,8 @@ static int setup(void **state)
         signers[i].active = list[i].active;
         signers[i].not_after = list[i].not_after;
     }
+    signers[5].rotated = true; /* K_ROTATING was replaced by K_SUCCESSOR */
+    memcpy(signers[5].replaced_by, addrs[K_SUCCESSOR], CUSTOS_ADDRESS_LEN);
     memset(&cfg, 0, sizeof cfg);
     cfg.domain.chain_id = 31337;
     memset(cfg.domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
@@ -221,6 +235,46 @@ static void m_rotating(custos_submission *s)
     sign_with(s, K_CUST);
     sign_with(s, K_ROTATING);
 }
+/* The old and the new key of one rotation, in either order. */
+static void m_party_twice(custos_submission *s)
+{
+    sign_with(s, K_ROTATING);
+    sign_with(s, K_CUST);
+    sign_with(s, K_SUCCESSOR);
+}
+static void m_party_twice_reversed(custos_submission *s)
+{
+    sign_with(s, K_SUCCESSOR);
+    sign_with(s, K_ROTATING);
+}
+static void m_successor(custos_submission *s)
+{
+    sign_with(s, K_CUST);
+    sign_with(s, K_SUCCESSOR);
+}
+static void m_freeze_without_custodian(custos_submission *s)
+{
+    s->att.kind = CUSTOS_KIND_FREEZE;
+    sign_with(s, K_VAL);
+    sign_with(s, K_SUCCESSOR);
+}
+static void m_freeze_with_custodian_among(custos_submission *s)
+{
+    s->att.kind = CUSTOS_KIND_FREEZE;
+    sign_with(s, K_VAL);
+    sign_with(s, K_CUST);
+}
+/* 2^255 - 1 (type(int256).max) or one more. */
+static void set_top_value(custos_submission *s, bool beyond)
+{
+    s->att.collateral_value.limb[0] = beyond ? 0 : UINT64_MAX;
+    s->att.collateral_value.limb[1] = beyond ? 0 : UINT64_MAX;
+    s->att.collateral_value.limb[2] = beyond ? 0 : UINT64_MAX;
+    s->att.collateral_value.limb[3] = beyond ? UINT64_C(1) << 63 : UINT64_MAX >> 1;
+    sign_with(s, K_CUST);
+}
+static void m_int256_max(custos_submission *s) { set_top_value(s, false); }
+static void m_beyond_int256(custos_submission *s) { set_top_value(s, true); }
 static void m_duplicate(custos_submission *s)
 {
     sign_with(s, K_VAL);
@@ -306,6 +360,17 @@ static const struct sub_case {
      "overlap window ended at 1700000000"},
     {"rotated key one second before the end", m_rotating, CUSTOS_REASON_NONE, NULL},
     {"same signer twice", m_duplicate, CUSTOS_REASON_DUPLICATE_SIGNER, "signatures 0 and 2"},
+    {"old and new key of one rotation", m_party_twice, CUSTOS_REASON_DUPLICATE_SIGNER,
+     "signatures 0 and 2 are from"},
+    {"new and old key of one rotation", m_party_twice_reversed, CUSTOS_REASON_DUPLICATE_SIGNER,
+     "one signing party"},
+    {"the new key of a rotation", m_successor, CUSTOS_REASON_NONE, NULL},
+    {"freeze without a custodian", m_freeze_without_custodian,
+     CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN, "none of its 2 signers"},
+    {"freeze with a custodian among others", m_freeze_with_custodian_among, CUSTOS_REASON_NONE,
+     NULL},
+    {"collateralValue type(int256).max", m_int256_max, CUSTOS_REASON_NONE, NULL},
+    {"collateralValue 2^255", m_beyond_int256, CUSTOS_REASON_MALFORMED, "2^255"},
     {"stale", m_stale, CUSTOS_REASON_STALE, "1 s over"},
     {"future", m_future, CUSTOS_REASON_FUTURE, "301 s ahead"},
     {"expired", m_expired, CUSTOS_REASON_EXPIRED, "has passed"},

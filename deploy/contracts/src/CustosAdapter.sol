@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {Attestation, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
 import {CustosAccountFeed} from "./CustosAccountFeed.sol";
@@ -9,9 +10,9 @@ import {ICustosReleaseGuard} from "./lending/ICustosReleaseGuard.sol";
 
 /// @title CustosAdapter
 /// @notice On-chain end of Custos: re-verifies custodian collateral attestations (EIP-712,
-/// secp256k1, allow-listed signers, quorum, freshness, replay, one lender at a time) and
-/// offers the accepted value per account, directly and through Chainlink-compatible
-/// per-account feeds (CustosAccountFeed).
+/// secp256k1, allow-listed signers, quorum, freshness, replay, bounded sequence steps, one
+/// lender at a time, the circuit breaker on rises) and offers the accepted value per
+/// account, directly and through Chainlink-compatible per-account feeds (CustosAccountFeed).
 /// @dev The gateway is a relayer, not a trust anchor: whoever calls submit() can only
 /// publish what the allow-listed signers signed. See deploy/contracts/README.md.
 contract CustosAdapter is Ownable2Step {
@@ -30,6 +31,12 @@ contract CustosAdapter is Ownable2Step {
     uint64 public constant MAX_ROTATION_OVERLAP = 30 days;
     /// Signer slots per feed (a slot is one signing party; rotation keeps the slot).
     uint256 public constant MAX_SIGNER_SLOTS = 256;
+    /// Signatures one attestation may carry, as at the gateway (rule 1).
+    uint256 public constant MAX_SIGNATURES = 16;
+    /// A new feed's bound on sequence steps (rule 12), as the gateway's default.
+    uint32 public constant DEFAULT_MAX_SEQUENCE_STEP = 1_000_000;
+    /// The largest breaker bound, in basis points (100x), as the gateway's.
+    uint32 public constant MAX_BREAKER_RISE_BPS = 1_000_000;
 
     uint256 private constant SIG_LEN = 65;
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -49,6 +56,9 @@ contract CustosAdapter is Ownable2Step {
         uint32 maxSkew; // seconds: asOf <= block.timestamp + maxSkew
         uint32 maxTtl; // seconds: validUntil - asOf <= maxTtl
         uint16 nextSlot; // signer slots handed out so far
+        uint32 breakerRiseBps; // rule 6: a rise beyond this over the last valuation needs...
+        uint8 breakerReleaseThreshold; // ...this many signers (or roles); 0 with the breaker off
+        uint32 maxSequenceStep; // rule 12: sequence - last (0 before the first) at most this
     }
 
     /// Per (feed, key); one storage slot.
@@ -59,7 +69,7 @@ contract CustosAdapter is Ownable2Step {
         uint64 retiresAt; // 0, or the end of a rotation overlap (valid while now < retiresAt)
     }
 
-    /// Per account; three storage slots (positionsRoot makes four). Written as a whole.
+    /// Per account; four storage slots, written as a whole.
     struct Account {
         // slot 0
         address beneficiary;
@@ -70,7 +80,9 @@ contract CustosAdapter is Ownable2Step {
         // slot 1
         uint64 validUntil;
         uint64 sequence;
-        // slot 2
+        bool hasValuation; // a valuation was accepted: collateralValue is its value
+        // slot 2: the value of the latest accepted valuation, which a later freeze or release
+        // keeps (rule 6: the breaker's base); counted only while kind is a valuation
         uint256 collateralValue;
         // slot 3
         bytes32 positionsRoot;
@@ -88,6 +100,9 @@ contract CustosAdapter is Ownable2Step {
     mapping(bytes32 account => mapping(address beneficiary => address feed)) private _accountFeeds;
     /// The pledge registry (CustosPledges) every release must pass (rule 11); set once.
     address public pledges;
+    /// Per account, the digest of a held rise the owner released (rule 6): it passes the
+    /// breaker with the feed's ordinary quorum, as the gateway's operator release does.
+    mapping(bytes32 account => bytes32 digest) private _releasedHeld;
 
     // ------------------------------------------------------------------ events
 
@@ -109,6 +124,9 @@ contract CustosAdapter is Ownable2Step {
     event AccountRegistered(bytes32 indexed account, bytes32 indexed feedId);
     event AccountFeedCreated(bytes32 indexed account, address indexed beneficiary, address feed);
     event PledgesInstalled(address pledges);
+    event BreakerConfigured(bytes32 indexed feedId, uint32 riseBps, uint8 releaseThreshold);
+    event SequenceStepConfigured(bytes32 indexed feedId, uint32 maxStep);
+    event HeldReleased(bytes32 indexed account, bytes32 digest);
 
     // ------------------------------------------------------------------ errors
 
@@ -126,9 +144,11 @@ contract CustosAdapter is Ownable2Step {
     error TtlTooLong(uint64 ttl, uint64 maxTtl);
     // submit: state of the account
     error Replay(uint64 last, uint64 got);
+    error SequenceJump(uint64 last, uint64 got, uint32 maxStep);
     error PledgedElsewhere(address current);
     // submit: signatures
     error MalformedSignatures(uint256 length);
+    error TooManySignatures(uint256 count, uint256 max);
     error NonCanonicalSignature(uint256 index);
     error BadSignature(uint256 index);
     error DuplicateOrUnsortedSigner(uint256 index);
@@ -139,6 +159,7 @@ contract CustosAdapter is Ownable2Step {
     error BelowThreshold(uint256 have, uint256 need);
     error TooFewRoles(uint256 have, uint256 need);
     error FreezeNeedsCustodian();
+    error BreakerHeld(uint256 base, uint256 value, uint256 have, uint256 need);
     // reads
     error NoAttestation(bytes32 account);
     error Frozen(bytes32 account, uint64 sequence);
@@ -175,10 +196,12 @@ contract CustosAdapter is Ownable2Step {
         Feed memory policy = _feeds[feedId];
         if (policy.index == 0) revert UnknownFeed(feedId);
         Account storage prev = _accounts[att.account];
-        uint16 boundIndex = prev.feedIndex;
-        if (boundIndex != policy.index) {
-            if (boundIndex == 0) revert UnknownAccount(att.account);
-            revert AccountOfOtherFeed(att.account, _feedIds[boundIndex]);
+        {
+            uint16 boundIndex = prev.feedIndex;
+            if (boundIndex != policy.index) {
+                if (boundIndex == 0) revert UnknownAccount(att.account);
+                revert AccountOfOtherFeed(att.account, _feedIds[boundIndex]);
+            }
         }
         uint8 kind = att.kind;
         if (kind > KIND_FREEZE) revert UnknownKind(kind);
@@ -186,10 +209,7 @@ contract CustosAdapter is Ownable2Step {
 
         _checkTime(policy, att.asOf, att.validUntil);
 
-        if (prev.hasRecord) {
-            uint64 last = prev.sequence;
-            if (att.sequence <= last) revert Replay(last, att.sequence);
-        }
+        _checkSequence(prev, policy.maxSequenceStep, att.sequence);
 
         address beneficiary = prev.beneficiary;
         if (kind == KIND_VALUATION) {
@@ -203,46 +223,92 @@ contract CustosAdapter is Ownable2Step {
         // A freeze leaves the pledge as it is: the lender keeps its claim, the value is void.
 
         bytes32 d = CustosEIP712.digest(_domainSeparator(), CustosEIP712.structHash(att));
-        _checkSignatures(feedId, policy, kind, d, signatures);
+        uint256 weight = _checkSignatures(feedId, policy, kind, d, signatures);
 
-        uint256 value = kind == KIND_VALUATION ? att.collateralValue : 0;
-        _accounts[att.account] = Account({
-            beneficiary: beneficiary,
-            asOf: att.asOf,
-            kind: kind,
-            hasRecord: true,
-            feedIndex: policy.index,
-            validUntil: att.validUntil,
-            sequence: att.sequence,
-            collateralValue: value,
-            positionsRoot: att.positionsRoot
-        });
+        if (kind == KIND_VALUATION) _checkBreaker(policy, prev, att, weight, d);
+
+        // Written field by field (cheaper than a struct copy): feedIndex stays, and only a
+        // valuation sets the value, so that a freeze or a release keeps the breaker's base.
+        prev.beneficiary = beneficiary;
+        prev.asOf = att.asOf;
+        prev.kind = kind;
+        prev.hasRecord = true;
+        prev.validUntil = att.validUntil;
+        prev.sequence = att.sequence;
+        prev.positionsRoot = att.positionsRoot;
+        uint256 shown; // the value the event reports: 0 for a release or a freeze
+        if (kind == KIND_VALUATION) {
+            shown = att.collateralValue;
+            prev.hasValuation = true;
+            prev.collateralValue = shown;
+        }
         // Last, after every check of the adapter's own: the pledge registry reads the
         // lending market, and reverts while the lender has exposure and did not consent.
         if (kind == KIND_RELEASE) _guardRelease(att.account, att.beneficiary, att.sequence);
 
-        emit AttestationAccepted(att.account, feedId, att.sequence, kind, value, att.asOf, d);
+        emit AttestationAccepted(att.account, feedId, att.sequence, kind, shown, att.asOf, d);
     }
 
+    /// Rules 4 and 12: strictly above the last sequence, by a bounded step (the first one at
+    /// most the step), so that no key can push an account's sequence out of reach.
+    function _checkSequence(Account storage prev, uint32 maxStep, uint64 sequence) private view {
+        bool hasRecord = prev.hasRecord;
+        uint64 last = hasRecord ? prev.sequence : 0;
+        if (hasRecord && sequence <= last) revert Replay(last, sequence);
+        unchecked {
+            if (sequence - last > maxStep) revert SequenceJump(last, sequence, maxStep);
+        }
+    }
+
+    /// Rule 6: a valuation rising beyond the feed's bound over the account's latest
+    /// valuation needs the release threshold's weight, or the owner's releaseHeld of its
+    /// digest. The base is a valuation's value only: a freeze or a release keeps it, what
+    /// they carry never becomes one.
+    function _checkBreaker(Feed memory policy, Account storage prev, Attestation calldata att, uint256 weight, bytes32 d)
+        private
+        view
+    {
+        if (policy.breakerRiseBps == 0 || weight >= policy.breakerReleaseThreshold || !prev.hasValuation) return;
+        uint256 base = prev.collateralValue;
+        if (_beyondBreaker(base, att.collateralValue, policy.breakerRiseBps) && _releasedHeld[att.account] != d) {
+            revert BreakerHeld(base, att.collateralValue, weight, policy.breakerReleaseThreshold);
+        }
+    }
+
+    /// Rule 3, in the gateway's order: the window, its length, then the clock.
     function _checkTime(Feed memory policy, uint64 asOf, uint64 validUntil) private view {
-        uint256 nowTs = block.timestamp;
-        if (uint256(asOf) > nowTs + policy.maxSkew) revert FromFuture(asOf, nowTs);
-        if (nowTs > uint256(asOf) + policy.maxAge) revert Stale(asOf, nowTs);
-        if (validUntil <= nowTs) revert Expired(validUntil, nowTs);
         if (validUntil <= asOf) revert InvalidWindow(asOf, validUntil);
         unchecked {
             uint64 ttl = validUntil - asOf;
             if (ttl > policy.maxTtl) revert TtlTooLong(ttl, policy.maxTtl);
         }
+        uint256 nowTs = block.timestamp;
+        if (uint256(asOf) > nowTs + policy.maxSkew) revert FromFuture(asOf, nowTs);
+        if (nowTs > uint256(asOf) + policy.maxAge) revert Stale(asOf, nowTs);
+        if (validUntil <= nowTs) revert Expired(validUntil, nowTs);
     }
 
+    /// Rule 6: value - base > floor(base * bps / 10000), exactly as the gateway computes it:
+    /// for integers that is (value - base) * 10000 > base * bps, compared on 512 bits.
+    function _beyondBreaker(uint256 base, uint256 value, uint256 bps) private pure returns (bool) {
+        if (value <= base) return false;
+        (uint256 riseHigh, uint256 riseLow) = Math.mul512(value - base, 10000);
+        (uint256 boundHigh, uint256 boundLow) = Math.mul512(base, bps);
+        return riseHigh > boundHigh || (riseHigh == boundHigh && riseLow > boundLow);
+    }
+
+    /// Verifies every signature and returns the quorum's weight: the signers (each one
+    /// signing party: slot), or their distinct roles on a distinctRoles feed. A freeze
+    /// needs a custodian and no threshold; valuations and releases need the threshold.
     function _checkSignatures(bytes32 feedId, Feed memory policy, uint8 kind, bytes32 d, bytes calldata sigs)
         private
         view
+        returns (uint256 weight)
     {
         uint256 len = sigs.length;
         if (len == 0 || len % SIG_LEN != 0) revert MalformedSignatures(len);
         uint256 n = len / SIG_LEN;
+        if (n > MAX_SIGNATURES) revert TooManySignatures(n, MAX_SIGNATURES);
         mapping(address => Signer) storage keys = _signers[feedId];
         uint256 slotsSeen; // bitmap of signer slots
         uint256 rolesSeen; // bitmap of roles
@@ -279,15 +345,14 @@ contract CustosAdapter is Ownable2Step {
             }
         }
 
+        weight = policy.distinctRoles ? _popcount4(rolesSeen) : n;
         if (kind == KIND_FREEZE) {
             // Stopping a loan must be easy: the custodian alone suffices.
             if (rolesSeen & (uint256(1) << ROLE_CUSTODIAN) == 0) revert FreezeNeedsCustodian();
-            return;
+            return weight;
         }
-        if (policy.distinctRoles) {
-            uint256 roles = _popcount4(rolesSeen);
-            if (roles < policy.threshold) revert TooFewRoles(roles, policy.threshold);
-        } else if (n < policy.threshold) {
+        if (weight < policy.threshold) {
+            if (policy.distinctRoles) revert TooFewRoles(weight, policy.threshold);
             revert BelowThreshold(n, policy.threshold);
         }
     }
@@ -319,7 +384,7 @@ contract CustosAdapter is Ownable2Step {
             feedId: _feedIds[a.feedIndex],
             beneficiary: a.beneficiary,
             kind: a.kind,
-            collateralValue: a.collateralValue,
+            collateralValue: a.kind == KIND_VALUATION ? a.collateralValue : 0,
             positionsRoot: a.positionsRoot,
             asOf: a.asOf,
             validUntil: a.validUntil,
@@ -336,7 +401,7 @@ contract CustosAdapter is Ownable2Step {
         if (a.validUntil <= block.timestamp) revert Expired(a.validUntil, block.timestamp);
         uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
         if (block.timestamp > uint256(a.asOf) + maxAge) revert Stale(a.asOf, block.timestamp);
-        return a.collateralValue;
+        return a.kind == KIND_VALUATION ? a.collateralValue : 0;
     }
 
     /// @notice Like collateralValue(account), and PledgedElsewhere unless the account is
@@ -350,8 +415,10 @@ contract CustosAdapter is Ownable2Step {
 
     /// @notice The round a CustosAccountFeed reports: never reverts. `answer` is the value
     /// the beneficiary may count now, 0 when the account is not pledged to it, frozen,
-    /// released, expired or older than the feed's maxAge; updatedAt (asOf) is always the
-    /// real observation time so that consumers checking staleness see it too.
+    /// released, expired or older than the feed's maxAge; asOf (the feeds' updatedAt) is
+    /// the real observation time, so that consumers checking staleness see it too, except
+    /// that it never lies ahead of block.timestamp: an attestation may be up to maxSkew
+    /// ahead of the chain's clock, and `block.timestamp - updatedAt` must not underflow.
     function accountRound(bytes32 account, address beneficiary)
         external
         view
@@ -360,7 +427,7 @@ contract CustosAdapter is Ownable2Step {
         Account memory a = _accounts[account];
         if (!a.hasRecord) return (0, 0, 0);
         sequence = a.sequence;
-        asOf = a.asOf;
+        asOf = a.asOf > block.timestamp ? uint64(block.timestamp) : a.asOf;
         uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
         if (
             a.kind == KIND_VALUATION && a.beneficiary == beneficiary && a.validUntil > block.timestamp
@@ -370,14 +437,41 @@ contract CustosAdapter is Ownable2Step {
         }
     }
 
+    /// @notice A feed's policy; the gateway's [feed] section must say the same (rule 10).
     function feed(bytes32 feedId)
         external
         view
-        returns (uint8 threshold, bool distinctRoles, uint32 maxAge, uint32 maxSkew, uint32 maxTtl)
+        returns (
+            uint8 threshold,
+            bool distinctRoles,
+            uint32 maxAge,
+            uint32 maxSkew,
+            uint32 maxTtl,
+            uint32 breakerRiseBps,
+            uint8 breakerReleaseThreshold,
+            uint32 maxSequenceStep
+        )
     {
         Feed memory f = _feeds[feedId];
         if (f.index == 0) revert UnknownFeed(feedId);
-        return (f.threshold, f.distinctRoles, f.maxAge, f.maxSkew, f.maxTtl);
+        return (
+            f.threshold,
+            f.distinctRoles,
+            f.maxAge,
+            f.maxSkew,
+            f.maxTtl,
+            f.breakerRiseBps,
+            f.breakerReleaseThreshold,
+            f.maxSequenceStep
+        );
+    }
+
+    /// @notice The breaker's base (rule 6): the value of the account's latest accepted
+    /// valuation, which a later freeze or release does not change; has is false before the
+    /// first valuation. `released` is the held rise the owner let through, if any.
+    function lastValuation(bytes32 account) external view returns (bool has, uint256 value, bytes32 released) {
+        Account storage a = _accounts[account];
+        return (a.hasValuation, a.collateralValue, _releasedHeld[account]);
     }
 
     /// @return status 0 unknown, 1 active, 2 revoked; retiresAt 0 or the rotation deadline.
@@ -410,7 +504,8 @@ contract CustosAdapter is Ownable2Step {
 
     // ================================================================== administration
 
-    /// @notice Creates or updates a feed's policy.
+    /// @notice Creates or updates a feed's policy. A new feed has no breaker and the default
+    /// bound on sequence steps; an existing one keeps both (setBreaker, setSequenceStep).
     function setFeed(bytes32 feedId, uint8 threshold, bool distinctRoles, uint32 maxAge, uint32 maxSkew, uint32 maxTtl)
         external
         onlyOwner
@@ -421,7 +516,13 @@ contract CustosAdapter is Ownable2Step {
             if (_feedCount == type(uint16).max) revert TooManyFeeds();
             uint16 idx = ++_feedCount;
             f.index = idx;
+            f.maxSequenceStep = DEFAULT_MAX_SEQUENCE_STEP;
             _feedIds[idx] = feedId;
+        } else if (f.breakerRiseBps != 0) {
+            // A held rise must stay harder to publish than an ordinary valuation.
+            if (threshold >= f.breakerReleaseThreshold || (distinctRoles && f.breakerReleaseThreshold > 4)) {
+                revert InvalidPolicy();
+            }
         }
         f.threshold = threshold;
         f.distinctRoles = distinctRoles;
@@ -429,6 +530,43 @@ contract CustosAdapter is Ownable2Step {
         f.maxSkew = maxSkew;
         f.maxTtl = maxTtl;
         emit FeedConfigured(feedId, threshold, distinctRoles, maxAge, maxSkew, maxTtl);
+    }
+
+    /// @notice The circuit breaker of a feed (rule 6): a valuation whose value exceeds the
+    /// account's latest valuation by more than riseBps basis points needs releaseThreshold
+    /// signers (distinct roles on a distinctRoles feed), above the feed's threshold, or the
+    /// owner's releaseHeld. riseBps 0 (with releaseThreshold 0) turns it off.
+    function setBreaker(bytes32 feedId, uint32 riseBps, uint8 releaseThreshold) external onlyOwner {
+        Feed storage f = _feedOf(feedId);
+        if (riseBps == 0) {
+            if (releaseThreshold != 0) revert InvalidPolicy();
+        } else if (
+            riseBps > MAX_BREAKER_RISE_BPS || releaseThreshold <= f.threshold || releaseThreshold > MAX_SIGNATURES
+                || (f.distinctRoles && releaseThreshold > 4)
+        ) {
+            revert InvalidPolicy();
+        }
+        f.breakerRiseBps = riseBps;
+        f.breakerReleaseThreshold = releaseThreshold;
+        emit BreakerConfigured(feedId, riseBps, releaseThreshold);
+    }
+
+    /// @notice The largest step an account's sequence may take (rule 12): its first
+    /// sequence, and each one after, at most maxStep above the last (1 to 2^32 - 1).
+    function setSequenceStep(bytes32 feedId, uint32 maxStep) external onlyOwner {
+        Feed storage f = _feedOf(feedId);
+        if (maxStep == 0) revert InvalidPolicy();
+        f.maxSequenceStep = maxStep;
+        emit SequenceStepConfigured(feedId, maxStep);
+    }
+
+    /// @notice Lets one held rise of an account pass the breaker with the feed's ordinary
+    /// quorum: the on-chain side of the gateway's operator release (rule 6). Every other
+    /// check still applies to it; a later call for the account replaces it.
+    function releaseHeld(bytes32 account, bytes32 digest_) external onlyOwner {
+        if (_accounts[account].feedIndex == 0) revert UnknownAccount(account);
+        _releasedHeld[account] = digest_;
+        emit HeldReleased(account, digest_);
     }
 
     /// @notice Allow-lists a new signing party's key for a feed.

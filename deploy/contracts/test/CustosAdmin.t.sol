@@ -160,7 +160,19 @@ contract CustosAdminTest is CustosFixture {
     function test_FeedPolicyUpdateKeepsSigners() public {
         vm.prank(OWNER);
         adapter.setFeed(FEED_A, 3, true, 1 days, 0, 2 days);
-        (uint8 threshold, bool distinct, uint32 maxAge, uint32 maxSkew, uint32 maxTtl) = adapter.feed(FEED_A);
+        (
+            uint8 threshold,
+            bool distinct,
+            uint32 maxAge,
+            uint32 maxSkew,
+            uint32 maxTtl,
+            uint32 riseBps,
+            uint8 releaseThreshold,
+            uint32 maxStep
+        ) = adapter.feed(FEED_A);
+        assertEq(riseBps, 0, "no breaker by default");
+        assertEq(releaseThreshold, 0, "no release threshold by default");
+        assertEq(maxStep, adapter.DEFAULT_MAX_SEQUENCE_STEP(), "default sequence step");
         assertEq(threshold, 3, "threshold");
         assertTrue(distinct, "distinct roles");
         assertEq(maxAge, 1 days, "maxAge");

@@ -70,6 +70,31 @@ contract CustosChainlinkTest is CustosFixture {
         assertEq(cf.latestRound(), 3, "latestRound");
     }
 
+    /// An attestation may be up to maxSkew ahead of the chain's clock. The consumer above
+    /// computes block.timestamp - updatedAt, which underflowed (a revert) while asOf was
+    /// ahead: the feed's updatedAt never lies ahead of block.timestamp.
+    function test_UpdatedAtNeverAheadOfTheChain() public {
+        AggregatorV3Interface f = _feed();
+        ChainlinkStyleConsumer c = new ChainlinkStyleConsumer(f, 2 days);
+        Attestation memory a = _valuation(1, V);
+        a.asOf = uint64(T0 + MAX_SKEW); // as far ahead as the feed allows
+        _submit(a);
+        assertEq(c.collateralUsd8(), 123_456_789e8, "consumer value while asOf is ahead");
+        (,, uint256 startedAt, uint256 updatedAt,) = f.latestRoundData();
+        assertEq(updatedAt, T0, "updatedAt clamped to the block's time");
+        assertEq(startedAt, T0, "startedAt clamped to the block's time");
+        assertEq(CustosAccountFeed(address(f)).latestTimestamp(), T0, "latestTimestamp clamped");
+        assertEq(adapter.latest(ACCOUNT_1).asOf, a.asOf, "latest() keeps the signed asOf");
+
+        vm.warp(T0 + MAX_SKEW - 1);
+        (,,, updatedAt,) = f.latestRoundData();
+        assertEq(updatedAt, T0 + MAX_SKEW - 1, "still the block's time");
+        vm.warp(T0 + MAX_SKEW + 1 hours);
+        (,,, updatedAt,) = f.latestRoundData();
+        assertEq(updatedAt, a.asOf, "the real asOf once the chain passed it");
+        assertEq(c.collateralUsd8(), 123_456_789e8, "consumer value later");
+    }
+
     function test_FeedAnswersZeroWhenUnusable() public {
         AggregatorV3Interface f = _feed();
         AggregatorV3Interface fb = AggregatorV3Interface(adapter.createAccountFeed(ACCOUNT_1, MARKET_B));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Measures the real transaction gas (receipt gasUsed) on a local anvil chain:
-//  - submit() updating an existing account with 1, 2 and 3 signatures;
+//  - submit() updating an existing account with 1, 2 and 3 signatures, and with 2 on a
+//    feed whose circuit breaker is on;
 //  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
 //    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
 //    market (plain ERC-20 collateral, fixed-price oracle) measured in the same run.
@@ -83,10 +84,13 @@ async function main() {
         .map((x) => x.sig));
     };
     const results = [];
-    for (const n of [1, 2, 3]) {
-      const feedId = ethers.id(`gas-feed-${n}`);
-      const account = ethers.id(`gas-account-${n}`);
+    // The 2-signature update again on a feed with the circuit breaker on (rule 6): the
+    // rise stays within the bound, so the base is read and compared.
+    for (const [n, breaker] of [[1, false], [2, false], [3, false], [2, true]]) {
+      const feedId = ethers.id(`gas-feed-${n}${breaker ? '-breaker' : ''}`);
+      const account = ethers.id(`gas-account-${n}${breaker ? '-breaker' : ''}`);
       await (await adapter.setFeed(feedId, n, true, 4 * 86400, 300, 5 * 86400)).wait();
+      if (breaker) await (await adapter.setBreaker(feedId, 2500, n + 1)).wait();
       for (let i = 0; i < n; i++) await (await adapter.addSigner(feedId, ethers.computeAddress(keys[i]), i)).wait();
       await (await adapter.registerAccount(account, feedId)).wait();
       const gasUsed = [];
@@ -98,10 +102,11 @@ async function main() {
         const rc = await (await adapter.submit(feedId, att, sign(att, n))).wait();
         gasUsed.push(rc.gasUsed);
       }
-      results.push({ signatures: n, firstSubmit: gasUsed[0], update: gasUsed[1] });
+      results.push({ signatures: n, breaker, firstSubmit: gasUsed[0], update: gasUsed[1] });
     }
     for (const r of results) {
-      console.log(`submit, ${r.signatures} signature(s): first ${r.firstSubmit} gas, update ${r.update} gas`);
+      console.log(`submit, ${r.signatures} signature(s)${r.breaker ? ', breaker on' : ''}: ` +
+        `first ${r.firstSubmit} gas, update ${r.update} gas`);
     }
     const lending = await measureLending({ provider, owner, adapter, sign });
     for (const [step, custos, plain, detail] of lending) {
