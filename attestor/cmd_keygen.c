@@ -4,7 +4,7 @@
 #include "cmd.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
-#include "pkcs11.h"
+#include "p11.h"
 #include "signer.h"
 #include "signopts.h"
 
@@ -49,6 +49,8 @@ static custos_rc keygen(const char *out, const char *import, const at_key_spec *
                         custos_secp *ctx, uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
     uint8_t seckey[CUSTOS_SECKEY_LEN];
+    p11_spec spec = key->p11;
+    spec.names = &at_p11_names;
     custos_rc rc;
     if (out != NULL) {
         rc = custos_seckey_generate(ctx, seckey, err);
@@ -59,9 +61,9 @@ static custos_rc keygen(const char *out, const char *import, const at_key_spec *
     } else if (import != NULL) {
         rc = custos_keyfile_read(import, seckey, err);
         if (rc == CUSTOS_OK)
-            rc = at_p11_create_key(&key->p11, ctx, seckey, addr, err);
+            rc = p11_create_key(&spec, ctx, seckey, addr, err);
     } else {
-        rc = at_p11_create_key(&key->p11, ctx, NULL, addr, err);
+        rc = p11_create_key(&spec, ctx, NULL, addr, err);
     }
     explicit_bzero(seckey, sizeof seckey);
     return rc;

@@ -4,6 +4,11 @@
 
 #include "custos/keyfile.h"
 
+const p11_names at_p11_names = {.module = "--pkcs11-module",
+                                 .token = "--pkcs11-token",
+                                 .key = "--pkcs11-key",
+                                 .pin_file = "--pkcs11-pin-file"};
+
 static bool key_p11_given(const at_key_spec *k)
 {
     return k->p11.module != NULL || k->p11.token != NULL || k->p11.key != NULL ||
@@ -35,7 +40,9 @@ custos_rc at_signer_open(at_signer *s, const at_key_spec *key, custos_error *err
         if (rc == CUSTOS_OK)
             rc = custos_address_from_seckey(s->ctx, s->seckey, s->address, err);
     } else {
-        rc = at_p11_open(&key->p11, s->ctx, &s->hsm, s->address, err);
+        p11_spec spec = key->p11;
+        spec.names = &at_p11_names;
+        rc = p11_open(&spec, s->ctx, &s->hsm, s->address, err);
     }
     if (rc != CUSTOS_OK)
         at_signer_close(s);
@@ -46,14 +53,14 @@ custos_rc at_signer_sign(at_signer *s, const uint8_t digest[32], custos_signatur
                          custos_error *err)
 {
     if (s->hsm != NULL)
-        return at_p11_sign(s->hsm, s->ctx, digest, sig, err);
+        return p11_sign(s->hsm, s->ctx, digest, sig, err);
     return custos_sign_digest(s->ctx, s->seckey, digest, sig, err);
 }
 
 void at_signer_close(at_signer *s)
 {
     explicit_bzero(s->seckey, sizeof s->seckey);
-    at_p11_free(s->hsm);
+    p11_free(s->hsm);
     s->hsm = NULL;
     if (s->ctx != NULL)
         custos_secp_free(s->ctx);

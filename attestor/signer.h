@@ -9,17 +9,20 @@
 #include "custos/attestation.h"
 #include "custos/error.h"
 #include "custos/sig.h"
-#include "pkcs11.h"
+#include "p11.h"
 
 /* Where the key is: file, or the token key p11 (p11.module set). */
 typedef struct at_key_spec {
     const char *file;
-    at_p11_spec p11;
+    p11_spec p11;
 } at_key_spec;
 
 #define AT_KEY_USAGE                                                                        \
     "(--key F | --pkcs11-module SO --pkcs11-token LABEL --pkcs11-key LABEL\n"               \
     "           [--pkcs11-pin-file F])"
+
+/* The attestor's names of the token settings (its command-line options), for messages. */
+extern const p11_names at_p11_names;
 
 /* True when any key option was given. */
 bool at_key_given(const at_key_spec *k);
@@ -27,7 +30,7 @@ bool at_key_given(const at_key_spec *k);
 typedef struct at_signer {
     custos_secp *ctx;
     uint8_t seckey[CUSTOS_SECKEY_LEN]; /* file key */
-    at_p11 *hsm;                       /* token key; NULL for a file key */
+    p11_key *hsm;                      /* token key; NULL for a file key */
     uint8_t address[CUSTOS_ADDRESS_LEN];
 } at_signer;
 

@@ -394,8 +394,70 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
     gw_textbuf_add(b, "custos_publisher_gas_spent_wei_total %.17g\n",
               mx_u256_double(&p->gas_spent_wei));
     mx_header(b, "custos_publisher_node_errors_total", "counter",
-              "Failed calls to the Ethereum node since start.");
+              "Failed calls to the Ethereum nodes since start.");
     gw_textbuf_add(b, "custos_publisher_node_errors_total %" PRIu64 "\n", p->node_errors);
+    mx_header(b, "custos_publisher_requeued_total", "counter",
+              "Publications built again under a new nonce (another transaction took theirs) "
+              "since start.");
+    gw_textbuf_add(b, "custos_publisher_requeued_total %" PRIu64 "\n", p->requeued);
+    mx_header(b, "custos_publisher_reorged_total", "counter",
+              "Receipts of publications a chain reorganisation took away before they were final, "
+              "since start.");
+    gw_textbuf_add(b, "custos_publisher_reorged_total %" PRIu64 "\n", p->reorged);
+    /* One series per [evm] rpc_url entry, named by position: URLs may hold API keys. */
+    mx_header(b, "custos_publisher_node_up", "gauge",
+              "1 while the node (by position in [evm] rpc_url) answers and is on the configured "
+              "chain, else 0.");
+    for (size_t i = 0; i < p->n_nodes; i++)
+        gw_textbuf_add(b, "custos_publisher_node_up{node=\"%zu\"} %d\n", i + 1,
+                       p->node_up[i] ? 1 : 0);
+    mx_header(b, "custos_publisher_node_current", "gauge",
+              "The position in [evm] rpc_url of the node the publisher uses.");
+    gw_textbuf_add(b, "custos_publisher_node_current %zu\n", p->node_current + 1);
+    mx_header(b, "custos_publisher_relayer_low_balance_wei", "gauge",
+              "[evm] low_balance_gwei in wei: the relayer balance below which to alert (0: none).");
+    gw_textbuf_add(b, "custos_publisher_relayer_low_balance_wei %.17g\n",
+                   mx_u256_double(&p->low_balance_wei));
+    if (p->balance_known) {
+        mx_header(b, "custos_publisher_relayer_balance_wei", "gauge",
+                  "The relayer account's balance, in wei, as a node last answered.");
+        gw_textbuf_add(b, "custos_publisher_relayer_balance_wei %.17g\n",
+                       mx_u256_double(&p->balance_wei));
+    }
+    mx_header(b, "custos_publisher_expiry_lead_seconds", "gauge",
+              "[evm] expiry_lead_seconds: how long before an on-chain value expires a waiting "
+              "attestation is published.");
+    gw_textbuf_add(b, "custos_publisher_expiry_lead_seconds %" PRIu64 "\n",
+                   p->expiry_lead_seconds);
+    if (!p->chain_known)
+        return;
+    /* The leader's view of the chain (docs/publishing.md §3); label values are the feed
+     * names of accepted records, which the configuration names. */
+    char label[2 * CUSTOS_FEED_MAX + 1];
+    mx_header(b, "custos_publisher_chain_valuations", "gauge",
+              "Accounts of the feed whose value on-chain is a published valuation.");
+    for (size_t i = 0; i < p->n_feeds; i++)
+        if (gw_metrics_escape_label(p->feeds[i].feed, label, sizeof label))
+            gw_textbuf_add(b, "custos_publisher_chain_valuations{feed=\"%s\"} %" PRIu64 "\n",
+                           label, p->feeds[i].valuations);
+    mx_header(b, "custos_publisher_chain_expires_at_seconds", "gauge",
+              "Unix time from which the first of the feed's valuations on-chain reads 0 "
+              "(its validUntil, or past asOf + the adapter's maxAge).");
+    for (size_t i = 0; i < p->n_feeds; i++)
+        if (p->feeds[i].valuations > 0 &&
+            gw_metrics_escape_label(p->feeds[i].feed, label, sizeof label))
+            gw_textbuf_add(b,
+                           "custos_publisher_chain_expires_at_seconds{feed=\"%s\"} %" PRIu64
+                           "\n",
+                           label, p->feeds[i].zero_at);
+    mx_header(b, "custos_publisher_chain_expired_accounts", "gauge",
+              "Accounts of the feed whose published valuation reads 0 on-chain now (expired "
+              "or stale).");
+    for (size_t i = 0; i < p->n_feeds; i++)
+        if (gw_metrics_escape_label(p->feeds[i].feed, label, sizeof label))
+            gw_textbuf_add(b,
+                           "custos_publisher_chain_expired_accounts{feed=\"%s\"} %" PRIu64 "\n",
+                           label, p->feeds[i].expired);
 }
 
 /* The first second at which the gateway would refuse an attestation with this asOf as

@@ -61,6 +61,8 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.max_fee_gwei = CFG_EVM_MAX_FEE_GWEI;
     out->evm.priority_fee_gwei = CFG_EVM_PRIORITY_GWEI;
     out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
+    out->evm.expiry_lead_seconds = CFG_EVM_EXPIRY_LEAD;
+    out->evm.low_balance_gwei = CFG_EVM_LOW_BALANCE_GWEI;
     out->limits.rate_per_second = CFG_LIMITS_RATE;
     out->limits.burst = CFG_LIMITS_BURST;
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;

@@ -70,11 +70,27 @@ typedef struct gw_signer {
     uint32_t party;
 } gw_signer;
 
+/* Most node endpoints [evm] rpc_url may list, and the length of one. */
+#define GW_EVM_MAX_NODES 8
+#define GW_EVM_URL_MAX 1024
+/* A PKCS#11 token label is at most 32 bytes. */
+#define GW_EVM_TOKEN_MAX 32
+
 /* [evm]: the on-chain publisher. Absent section: enabled is false, nothing is published. */
 typedef struct gw_evm_config {
     bool enabled;
-    char rpc_url[1024];          /* node JSON-RPC endpoint; may carry an API key: never logged */
-    char relayer_key[4096];      /* key file (custos_keyfile_read) of the account paying gas */
+    /* Node JSON-RPC endpoints in order of preference (failover, docs/publishing.md §8); an
+     * URL may carry an API key: never logged, nodes are named by their position (1, 2...). */
+    char rpc_urls[GW_EVM_MAX_NODES][GW_EVM_URL_MAX];
+    size_t n_rpc_urls;
+    /* The account paying gas: a key file (custos_keyfile_read), or a key in a PKCS#11
+     * token (relayer_pkcs11_module set; the PIN from relayer_pkcs11_pin_file or
+     * CUSTOS_PKCS11_PIN). */
+    char relayer_key[4096];
+    char relayer_pkcs11_module[4096];
+    char relayer_pkcs11_token[GW_EVM_TOKEN_MAX + 1];
+    char relayer_pkcs11_key[256];
+    char relayer_pkcs11_pin_file[4096];
     uint8_t adapter[CUSTOS_ADDRESS_LEN]; /* always equal to domain.verifying_contract */
     uint64_t confirmations;      /* blocks, >= 1 */
     uint64_t poll_interval_ms;
@@ -90,6 +106,9 @@ typedef struct gw_evm_config {
     uint64_t leader_retry_ms;    /* PostgreSQL store: how often a replica that does not
                                   * publish tries to take over */
     uint64_t exposure_timeout_ms; /* rule 11: the whole chain read of a release's exposure */
+    uint64_t expiry_lead_seconds; /* publish a waiting attestation this long before the
+                                   * on-chain value expires (docs/publishing.md §3) */
+    uint64_t low_balance_gwei;   /* the relayer balance below which the alert fires (0: none) */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */

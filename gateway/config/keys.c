@@ -23,6 +23,9 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "fee_bump_after_seconds", "max_fee_gwei",
                                        "priority_fee_gwei", "gas_limit_margin_bps", "state",
                                        "leader_retry_ms", "unreachable_after_ms",
+                                       "expiry_lead_seconds", "low_balance_gwei",
+                                       "relayer_pkcs11_module", "relayer_pkcs11_token",
+                                       "relayer_pkcs11_key", "relayer_pkcs11_pin_file",
                                        "exposure_timeout_ms", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
@@ -234,6 +237,46 @@ static void cfg_signer_key(cfg_parser *p, int idx, const char *value)
     }
 }
 
+/* rpc_url: one or more node URLs separated by blanks, in order of preference (URLs hold
+ * no blanks). Messages name a URL by its position, never echo it: node URLs often carry
+ * an API key. */
+static void cfg_rpc_urls(cfg_parser *p, const char *key, const char *value)
+{
+    gw_evm_config *e = &p->cfg->evm;
+    e->n_rpc_urls = 0;
+    const char *s = value;
+    for (;;) {
+        s += strspn(s, " \t");
+        if (*s == '\0')
+            break;
+        size_t len = strcspn(s, " \t");
+        size_t n = e->n_rpc_urls + 1;
+        if (n > GW_EVM_MAX_NODES) {
+            gw_cfg_fail(p, p->line, key, "more than %d URLs", GW_EVM_MAX_NODES);
+            return;
+        }
+        if (!(len > 7 && strncmp(s, "http://", 7) == 0) &&
+            !(len > 8 && strncmp(s, "https://", 8) == 0)) {
+            gw_cfg_fail(p, p->line, key, "URL %zu must be an http:// or https:// URL", n);
+            return;
+        }
+        if (len >= GW_EVM_URL_MAX) {
+            gw_cfg_fail(p, p->line, key, "URL %zu is longer than %d bytes", n,
+                        GW_EVM_URL_MAX - 1);
+            return;
+        }
+        memcpy(e->rpc_urls[e->n_rpc_urls], s, len);
+        e->rpc_urls[e->n_rpc_urls][len] = '\0';
+        e->n_rpc_urls = n;
+        s += len;
+    }
+    if (e->n_rpc_urls == 0) {
+        gw_cfg_fail(p, p->line, key, "must not be empty");
+        return;
+    }
+    p->has_rpc_url = true;
+}
+
 static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
 {
     gw_evm_config *e = &p->cfg->evm;
@@ -241,12 +284,7 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
     uint64_t v;
     switch (idx) {
     case 0:
-        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
-            /* The value is not echoed: node URLs often carry an API key. */
-            gw_cfg_fail(p, p->line, key, "must be an http:// or https:// URL");
-            break;
-        }
-        p->has_rpc_url = gw_cfg_copy_key(p, key, value, e->rpc_url, sizeof e->rpc_url, false);
+        cfg_rpc_urls(p, key, value);
         break;
     case 1:
         p->has_relayer_key =
@@ -300,6 +338,34 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
             e->unreachable_after_ms = v;
         break;
     case 14:
+        /* At least a minute: a lead shorter than a block or two cannot land in time. */
+        if (gw_cfg_uint_key(p, key, value, 60, 604800, &v))
+            e->expiry_lead_seconds = v;
+        break;
+    case 15:
+        if (gw_cfg_uint_key(p, key, value, 0, 1000000000000ull, &v))
+            e->low_balance_gwei = v;
+        break;
+    case 16:
+        gw_cfg_copy_key(p, key, value, e->relayer_pkcs11_module, sizeof e->relayer_pkcs11_module,
+                        false);
+        p->relayer_pkcs11_line = p->line;
+        break;
+    case 17:
+        gw_cfg_copy_key(p, key, value, e->relayer_pkcs11_token, sizeof e->relayer_pkcs11_token,
+                        false);
+        p->relayer_pkcs11_line = p->line;
+        break;
+    case 18:
+        gw_cfg_copy_key(p, key, value, e->relayer_pkcs11_key, sizeof e->relayer_pkcs11_key, false);
+        p->relayer_pkcs11_line = p->line;
+        break;
+    case 19:
+        gw_cfg_copy_key(p, key, value, e->relayer_pkcs11_pin_file,
+                        sizeof e->relayer_pkcs11_pin_file, false);
+        p->relayer_pkcs11_line = p->line;
+        break;
+    case 20:
         if (gw_cfg_uint_key(p, key, value, 100, 60000, &v))
             e->exposure_timeout_ms = v;
         break;

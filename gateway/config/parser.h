@@ -45,6 +45,10 @@
 #define CFG_EVM_PRIORITY_GWEI 1u
 #define CFG_EVM_GAS_MARGIN_BPS 2000u
 #define CFG_EVM_STATE_SUFFIX "-publisher.db"
+/* An hour covers a congested hour of fee bumps before the on-chain value would expire. */
+#define CFG_EVM_EXPIRY_LEAD 3600u
+/* 0.1 ether: a few dozen submits at mainnet fees. */
+#define CFG_EVM_LOW_BALANCE_GWEI 100000000u
 /* [limits] defaults: far above what one attestor needs (a bank's whole book revalued in
  * seconds), low enough that one client cannot monopolise the committer. */
 #define CFG_LIMITS_RATE 20000u
@@ -117,6 +121,7 @@ typedef struct cfg_parser {
     bool have_evm;
     int evm_line, evm_adapter_line;
     bool has_rpc_url, has_relayer_key, has_adapter, has_state;
+    int relayer_pkcs11_line;
 
     bool have_metrics, has_metrics_listen;
     int metrics_line;

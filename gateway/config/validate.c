@@ -16,9 +16,30 @@ static void cfg_validate_evm(cfg_parser *p)
         gw_cfg_fail(p, p->evm_line, "rpc_url", "required (the Ethereum node's JSON-RPC URL)");
         return;
     }
-    if (!p->has_relayer_key) {
-        gw_cfg_fail(p, p->evm_line, "relayer_key", "required (key file of the account paying gas)");
+    bool hsm = e->relayer_pkcs11_module[0] != '\0' || e->relayer_pkcs11_token[0] != '\0' ||
+               e->relayer_pkcs11_key[0] != '\0' || e->relayer_pkcs11_pin_file[0] != '\0';
+    if (p->has_relayer_key && hsm) {
+        gw_cfg_fail(p, p->relayer_pkcs11_line, "relayer_pkcs11_module",
+                    "give relayer_key or the relayer_pkcs11_* keys of a token, not both");
         return;
+    }
+    if (!p->has_relayer_key && !hsm) {
+        gw_cfg_fail(p, p->evm_line, "relayer_key",
+                    "required (key file of the account paying gas), or relayer_pkcs11_module, "
+                    "relayer_pkcs11_token and relayer_pkcs11_key for a key in a token");
+        return;
+    }
+    static const char *const hsm_keys[] = {"relayer_pkcs11_module", "relayer_pkcs11_token",
+                                           "relayer_pkcs11_key"};
+    const char *hsm_values[] = {e->relayer_pkcs11_module, e->relayer_pkcs11_token,
+                                e->relayer_pkcs11_key};
+    for (size_t i = 0; hsm && i < sizeof hsm_keys / sizeof hsm_keys[0]; i++) {
+        if (hsm_values[i][0] == '\0') {
+            gw_cfg_fail(p, p->relayer_pkcs11_line, hsm_keys[i],
+                        "required for a relayer key in a PKCS#11 token (with "
+                        "relayer_pkcs11_module, relayer_pkcs11_token and relayer_pkcs11_key)");
+            return;
+        }
     }
     if (!p->has_adapter) {
         memcpy(e->adapter, p->cfg->domain.verifying_contract, CUSTOS_ADDRESS_LEN);

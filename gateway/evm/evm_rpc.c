@@ -307,14 +307,20 @@ custos_rc evm_rpc_request(evm_rpc *c, const char *method, json_t *params, json_t
                                 curl_easy_strerror(cc));
 
     json_error_t jerr;
-    json_t *resp = c->body_len > 0 ? json_loadb(c->body, c->body_len, 0, &jerr) : NULL;
+    /* Nodes put a revert's raw bytes, NULs included, into error messages (anvil: "execution
+     * reverted: \u0000..."): such an answer is still a JSON-RPC error with its data. */
+    json_t *resp =
+        c->body_len > 0 ? json_loadb(c->body, c->body_len, JSON_ALLOW_NUL, &jerr) : NULL;
     const json_t *error = json_object_get(resp, "error");
     custos_rc rc;
     if (json_is_object(error)) {
         rc = take_fault(c, method, error, err);
     } else if (http < 200 || http > 299) {
-        rc = custos_error_set(err, http >= 400 && http < 500 ? CUSTOS_ERR_REFUSED
-                                                             : CUSTOS_ERR_UNAVAILABLE,
+        /* 429: a provider's rate limit, which serves nobody for a while (the publisher
+         * turns to another node); other 4xx refuse the request itself. */
+        rc = custos_error_set(err, http >= 400 && http < 500 && http != 429
+                                       ? CUSTOS_ERR_REFUSED
+                                       : CUSTOS_ERR_UNAVAILABLE,
                               "%s: node answered HTTP %ld", method, http);
     } else if (resp == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: the node's answer is not JSON (%s)",
@@ -510,11 +516,37 @@ custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
     } else if (!parse_quantity(json_object_get(res, "effectiveGasPrice"),
                                &r.effective_gas_price)) {
         rc = invalid_field(method, "effectiveGasPrice", err);
+    } else if (result_fixed_hex(method, json_object_get(res, "blockHash"), r.block_hash,
+                                sizeof r.block_hash, NULL) != CUSTOS_OK) {
+        rc = invalid_field(method, "blockHash", err);
     } else {
         r.success = status == 1;
         *out = r;
         *found = true;
     }
+    json_decref(res);
+    return rc;
+}
+
+custos_rc evm_rpc_block_hash(evm_rpc *c, uint64_t number, uint8_t hash[CUSTOS_HASH_LEN],
+                             bool *found, custos_error *err)
+{
+    static const char method[] = "eth_getBlockByNumber";
+    custos_u256 n;
+    custos_u256_from_u64(&n, number);
+    json_t *params = json_pack("[o, b]", quantity_json(&n), 0);
+    if (params == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    json_t *res;
+    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    *found = false;
+    if (json_is_object(res))
+        rc = result_fixed_hex(method, json_object_get(res, "hash"), hash, CUSTOS_HASH_LEN, err);
+    else if (!json_is_null(res))
+        rc = invalid_field(method, "block", err);
+    *found = rc == CUSTOS_OK && json_is_object(res);
     json_decref(res);
     return rc;
 }

@@ -4,8 +4,9 @@
  * use one client per thread. Every call is bounded by the connect and total timeouts and
  * by the response size cap. Failures:
  *   CUSTOS_ERR_UNAVAILABLE  the node could not be reached, timed out, or answered HTTP 5xx
+ *                           or 429 (a provider's rate limit: it serves nobody for now)
  *   CUSTOS_ERR_REFUSED      the node answered a JSON-RPC error (see evm_rpc_last_fault)
- *                           or HTTP 4xx
+ *                           or another HTTP 4xx
  *   CUSTOS_ERR_INVALID      the answer is not what the method returns (names the field)
  *   CUSTOS_ERR_TOO_LARGE    the answer exceeds max_response_bytes
  * Error messages name the RPC method; they never contain the node URL, which often
@@ -61,6 +62,7 @@ typedef struct evm_call {
 typedef struct evm_receipt {
     bool success;           /* status 1; false: the transaction reverted (status 0) */
     uint64_t block_number;
+    uint8_t block_hash[CUSTOS_HASH_LEN];
     uint64_t gas_used;
     custos_u256 effective_gas_price;
 } evm_receipt;
@@ -108,6 +110,11 @@ custos_rc evm_rpc_send_raw_transaction(evm_rpc *c, const uint8_t *raw, size_t le
 CUSTOS_MUST_USE
 custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
                               evm_receipt *out, bool *found, custos_error *err);
+/* The hash of the canonical block at `number` (eth_getBlockByNumber); *found is false
+ * when the node has no block there. */
+CUSTOS_MUST_USE
+custos_rc evm_rpc_block_hash(evm_rpc *c, uint64_t number, uint8_t hash[CUSTOS_HASH_LEN],
+                             bool *found, custos_error *err);
 /* eth_call at the latest block; *out is malloc'd (NULL when len is 0), the caller frees it.
  * A revert is CUSTOS_ERR_REFUSED, its revert data in evm_rpc_last_fault. */
 CUSTOS_MUST_USE

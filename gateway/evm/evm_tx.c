@@ -73,6 +73,29 @@ custos_rc evm_tx_signing_hash(const evm_tx *tx, uint8_t out[CUSTOS_HASH_LEN], cu
     return rc;
 }
 
+custos_rc evm_tx_encode_signed(const evm_tx *tx, const custos_signature *sig,
+                               evm_signed_tx *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (sig->bytes[64] != 27 && sig->bytes[64] != 28)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "transaction signature has v = %u, expected 27 or 28",
+                                sig->bytes[64]);
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    custos_rc rc = alloc_buffer(tx, &buf, &cap, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if ((rc = encode(tx, sig, buf, cap, &len, err)) != CUSTOS_OK) {
+        free(buf);
+        return rc;
+    }
+    out->raw = buf;
+    out->raw_len = len;
+    custos_keccak256(buf, len, out->hash);
+    return CUSTOS_OK;
+}
+
 custos_rc evm_tx_sign(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
                       const evm_tx *tx, evm_signed_tx *out, custos_error *err)
 {
@@ -82,22 +105,7 @@ custos_rc evm_tx_sign(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
     custos_rc rc = evm_tx_signing_hash(tx, digest, err);
     if (rc != CUSTOS_OK || (rc = custos_sign_digest(ctx, seckey, digest, &sig, err)) != CUSTOS_OK)
         return rc;
-    if (sig.bytes[64] != 27 && sig.bytes[64] != 28)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                                "transaction signature has v = %u, expected 27 or 28",
-                                sig.bytes[64]);
-    uint8_t *buf = NULL;
-    size_t cap = 0, len = 0;
-    if ((rc = alloc_buffer(tx, &buf, &cap, err)) != CUSTOS_OK)
-        return rc;
-    if ((rc = encode(tx, &sig, buf, cap, &len, err)) != CUSTOS_OK) {
-        free(buf);
-        return rc;
-    }
-    out->raw = buf;
-    out->raw_len = len;
-    custos_keccak256(buf, len, out->hash);
-    return CUSTOS_OK;
+    return evm_tx_encode_signed(tx, &sig, out, err);
 }
 
 void evm_signed_tx_clear(evm_signed_tx *out)

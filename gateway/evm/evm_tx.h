@@ -45,6 +45,11 @@ custos_rc evm_tx_signing_hash(const evm_tx *tx, uint8_t out[CUSTOS_HASH_LEN],
 CUSTOS_MUST_USE
 custos_rc evm_tx_sign(custos_secp *ctx, const uint8_t seckey[CUSTOS_SECKEY_LEN],
                       const evm_tx *tx, evm_signed_tx *out, custos_error *err);
+/* The same from a signature made elsewhere (a key in a token) over evm_tx_signing_hash:
+ * canonical, v 27 or 28. */
+CUSTOS_MUST_USE
+custos_rc evm_tx_encode_signed(const evm_tx *tx, const custos_signature *sig,
+                               evm_signed_tx *out, custos_error *err);
 /* Frees raw and zeroes out; safe on a zeroed one. */
 void evm_signed_tx_clear(evm_signed_tx *out);
 

@@ -15,7 +15,10 @@
 #define PLEDGES_CONNECT_MAX_MS 2000L
 
 struct gw_pledges {
-    char url[sizeof ((gw_evm_config *)0)->rpc_url];
+    /* [evm] rpc_url's nodes, in order of preference: a read that cannot reach one tries the
+     * next (docs/publishing.md §8), so the release check fails over like the publisher. */
+    char urls[GW_EVM_MAX_NODES][GW_EVM_URL_MAX];
+    size_t n_urls;
     uint8_t adapter[CUSTOS_ADDRESS_LEN];
     long timeout_ms;
     pthread_mutex_t lock; /* guards registry and known */
@@ -34,7 +37,8 @@ custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_erro
         free(p);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "pledges: cannot create a mutex");
     }
-    memcpy(p->url, evm->rpc_url, sizeof p->url);
+    memcpy(p->urls, evm->rpc_urls, sizeof p->urls);
+    p->n_urls = evm->n_rpc_urls;
     memcpy(p->adapter, evm->adapter, CUSTOS_ADDRESS_LEN);
     p->timeout_ms = (long)evm->exposure_timeout_ms;
     *out = p;
@@ -49,10 +53,11 @@ void gw_pledges_free(gw_pledges *p)
     free(p);
 }
 
-static custos_rc pledges_client(const gw_pledges *p, evm_rpc **out, custos_error *err)
+static custos_rc pledges_client(const gw_pledges *p, size_t node, evm_rpc **out,
+                                custos_error *err)
 {
     evm_rpc_options opt = {
-        .url = p->url,
+        .url = p->urls[node],
         .connect_timeout_ms = p->timeout_ms < PLEDGES_CONNECT_MAX_MS ? p->timeout_ms
                                                                      : PLEDGES_CONNECT_MAX_MS,
         .timeout_ms = p->timeout_ms,
@@ -142,14 +147,16 @@ static custos_rc pledges_blocked(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADD
     return rc;
 }
 
-custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
-                                     const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
-                                     uint64_t sequence, gw_exposure *out, custos_error *err)
+static custos_rc pledges_release_blocked_at(gw_pledges *p, size_t node,
+                                           const uint8_t account[CUSTOS_HASH_LEN],
+                                           const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                           uint64_t sequence, gw_exposure *out,
+                                           custos_error *err)
 {
     memset(out, 0, sizeof *out);
     out->readable = true;
     evm_rpc *rpc = NULL;
-    custos_rc rc = pledges_client(p, &rpc, err);
+    custos_rc rc = pledges_client(p, node, &rpc, err);
     uint8_t registry[CUSTOS_ADDRESS_LEN];
     if (rc == CUSTOS_OK)
         rc = pledges_registry(p, rpc, registry, &out->installed, err);
@@ -159,23 +166,27 @@ custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS
     return rc;
 }
 
-custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
-                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
-                         custos_error *err)
+custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                                     const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                     uint64_t sequence, gw_exposure *out, custos_error *err)
+{
+    custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
+    for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
+        rc = pledges_release_blocked_at(p, i, account, beneficiary, sequence, out, err);
+    return rc;
+}
+
+static custos_rc pledges_get_at(gw_pledges *p, size_t node,
+                                const uint8_t account[CUSTOS_HASH_LEN],
+                                const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                gw_pledge_info *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
-    /* Readers are served on the gRPC threads: one at a time reads the chain, so that a
-     * slow node never holds more than one of them. */
-    if (atomic_fetch_add(&p->readers, 1) >= GW_PLEDGES_READERS) {
-        atomic_fetch_sub(&p->readers, 1);
-        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                                "another pledge is being read from the chain; retry");
-    }
     evm_rpc *rpc = NULL;
     uint8_t *ret = NULL;
     size_t len = 0;
     bool installed = false;
-    custos_rc rc = pledges_client(p, &rpc, err);
+    custos_rc rc = pledges_client(p, node, &rpc, err);
     if (rc == CUSTOS_OK)
         rc = pledges_registry(p, rpc, out->registry, &installed, err);
     if (rc == CUSTOS_OK && !installed)
@@ -217,6 +228,24 @@ custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                             (!out->exposure.readable || !custos_u256_is_zero(&out->exposure.debt) ||
                              !custos_u256_is_zero(&out->exposure.elsewhere));
     evm_rpc_free(rpc);
+    return rc;
+}
+
+custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
+                         custos_error *err)
+{
+    /* Readers are served on the gRPC threads: one at a time reads the chain, so that a
+     * slow node never holds more than one of them. */
+    if (atomic_fetch_add(&p->readers, 1) >= GW_PLEDGES_READERS) {
+        atomic_fetch_sub(&p->readers, 1);
+        memset(out, 0, sizeof *out);
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                "another pledge is being read from the chain; retry");
+    }
+    custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
+    for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
+        rc = pledges_get_at(p, i, account, beneficiary, out, err);
     atomic_fetch_sub(&p->readers, 1);
     return rc;
 }

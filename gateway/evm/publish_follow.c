@@ -1,10 +1,11 @@
 /* Following the accepted log (publisher_internal.h): each record after the persisted
  * follow cursor gets a fate before the cursor moves past it. The policy, per account and
- * Chainlink-style (gw_publisher_decide): publish the first record, every release and
- * freeze, a valuation after a release or freeze, a new beneficiary, a value moved by
- * deviation_bps or more of the last published value, or an asOf heartbeat_seconds or more
- * after the last published one; skip the rest. Within a batch only an account's newest
- * record counts, and freezes go first. */
+ * Chainlink-style (gw_publisher_decide, docs/publishing.md §3): publish the first record,
+ * every release and freeze, a valuation after a release or freeze, a new beneficiary, a
+ * value moved by deviation_bps or more of the last published value, an asOf
+ * heartbeat_seconds or more after the last published one, or any record that keeps alive
+ * an on-chain value ending within expiry_lead_seconds; skip the rest. Within a batch only
+ * an account's newest record counts, and freezes go first. */
 #include "evm/publisher_internal.h"
 
 #include <inttypes.h>
@@ -15,7 +16,8 @@ static const char *const reason_names[] = {
     [GW_PUB_FIRST] = "first",           [GW_PUB_FREEZE] = "freeze",
     [GW_PUB_RELEASE] = "release",       [GW_PUB_AFTER_HOLD] = "after-release-or-freeze",
     [GW_PUB_BENEFICIARY] = "beneficiary", [GW_PUB_DEVIATION] = "deviation",
-    [GW_PUB_HEARTBEAT] = "heartbeat",   [GW_PUB_UNCHANGED] = "unchanged",
+    [GW_PUB_HEARTBEAT] = "heartbeat",   [GW_PUB_EXPIRY] = "expiry",
+    [GW_PUB_UNCHANGED] = "unchanged",
     [GW_PUB_NOT_NEWER] = "not-newer",   [GW_PUB_SUPERSEDED] = "superseded",
 };
 
@@ -28,7 +30,7 @@ const char *gw_pub_reason_name(gw_pub_reason r)
 
 bool gw_pub_reason_publishes(gw_pub_reason r)
 {
-    return r <= GW_PUB_HEARTBEAT;
+    return r <= GW_PUB_EXPIRY;
 }
 
 /* |new - old| >= bps/10000 * old, exactly: floor(diff * 10000 / old) >= bps holds
@@ -50,8 +52,28 @@ static bool pub_deviates(const custos_u256 *old, const custos_u256 *now, uint32_
     return custos_u256_cmp(&q, &threshold) >= 0;
 }
 
+uint64_t gw_publisher_zero_at(uint64_t as_of, uint64_t valid_until, uint64_t max_age)
+{
+    /* The adapter answers 0 from block.timestamp >= validUntil, and from
+     * block.timestamp > asOf + maxAge. */
+    if (max_age == 0 || as_of >= UINT64_MAX - max_age)
+        return valid_until;
+    uint64_t stale = as_of + max_age + 1;
+    return stale < valid_until ? stale : valid_until;
+}
+
+bool gw_publisher_expiry_due(const gw_pub_policy *pol, uint64_t last_zero_at,
+                             uint64_t next_zero_at, uint64_t now)
+{
+    uint64_t horizon = now > UINT64_MAX - pol->expiry_lead_seconds
+                           ? UINT64_MAX
+                           : now + pol->expiry_lead_seconds;
+    return last_zero_at <= horizon && next_zero_at > last_zero_at && next_zero_at > now;
+}
+
 gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
-                                  const custos_attestation *att)
+                                  const custos_attestation *att, uint64_t max_age,
+                                  uint64_t now)
 {
     if (last == NULL || !last->has)
         return GW_PUB_FIRST;
@@ -69,6 +91,11 @@ gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *l
         return GW_PUB_DEVIATION;
     if (att->as_of >= last->as_of && att->as_of - last->as_of >= pol->heartbeat_seconds)
         return GW_PUB_HEARTBEAT;
+    /* docs/publishing.md §3: an unchanged value is still published before the one on-chain
+     * expires, or lenders read 0 while a valid attestation waits. */
+    if (gw_publisher_expiry_due(pol, gw_publisher_zero_at(last->as_of, last->valid_until, max_age),
+                                gw_publisher_zero_at(att->as_of, att->valid_until, max_age), now))
+        return GW_PUB_EXPIRY;
     return GW_PUB_UNCHANGED;
 }
 
@@ -83,6 +110,8 @@ void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
     memcpy(row->beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
     row->value = a->collateral_value;
     row->as_of = a->as_of;
+    row->valid_until = a->valid_until;
+    snprintf(row->feed, sizeof row->feed, "%s", rec->sub.feed);
 }
 
 static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],
@@ -102,6 +131,7 @@ static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN
     memcpy(last->beneficiary, row.beneficiary, CUSTOS_ADDRESS_LEN);
     last->value = row.value;
     last->as_of = row.as_of;
+    last->valid_until = row.valid_until;
     last->sequence = row.sequence;
     gw_pub_row_clear(&row);
     return CUSTOS_OK;
@@ -128,16 +158,19 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
             char detail[64];
             snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
                      gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
-            return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, err);
+            return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, false, err);
         }
     }
     gw_pub_last last;
-    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK)
+    uint64_t max_age = 0;
+    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK ||
+        (last.has && (rc = gw_pub_max_age(p, rec->sub.feed, &max_age, err)) != CUSTOS_OK))
         return rc;
-    gw_pub_reason why = gw_publisher_decide(&p->policy, &last, &rec->sub.att);
+    gw_pub_reason why =
+        gw_publisher_decide(&p->policy, &last, &rec->sub.att, max_age, gw_pub_now());
     if (!gw_pub_reason_publishes(why))
-        return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, gw_pub_reason_name(why), err);
-    return gw_pub_send(p, rec, why, err);
+        return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, gw_pub_reason_name(why), false, err);
+    return gw_pub_send(p, rec, why, false, err);
 }
 
 custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)

@@ -1,10 +1,12 @@
-/* Sending publications (publisher_internal.h): the adapter's submit calldata with the
- * signatures ordered by signer address, eth_estimateGas (a revert is the chain refusing
- * the record: stored as failed with its revert data and never retried), EIP-1559 fees,
- * signing with the relayer key, and storing the fate row with the raw transaction BEFORE
- * eth_sendRawTransaction, so that after a crash the same bytes are broadcast again. A fee
- * bump replaces a stuck transaction with the same nonce and fees raised by at least 12.5%,
- * capped, stored before it is sent. */
+/* Sending publications (publisher_internal.h, docs/publishing.md §4): the adapter's
+ * submit calldata with the signatures ordered by signer address, eth_estimateGas (a revert
+ * is the chain refusing the record: stored as failed with its revert data and never
+ * retried), EIP-1559 fees, signing with the relayer key (a file or a token), and storing
+ * the fate row with the raw transaction BEFORE eth_sendRawTransaction, so that after a
+ * crash the same bytes are broadcast again. A fee bump replaces a stuck transaction with
+ * the same nonce and fees raised by at least 12.5%, capped, stored before it is sent; a
+ * re-queue builds the publication again under a new nonce when another transaction took
+ * its own (§6). */
 #include "evm/publisher_internal.h"
 
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 
 #include "evm/evm_abi.h"
 #include "evm/evm_tx.h"
+#include "evm/relayer.h"
 #include "log.h"
 
 #define PUB_SUBMIT_SIGNATURE                                                                \
@@ -209,9 +212,13 @@ static custos_rc pub_sign(gw_publisher *p, uint64_t nonce, const custos_u256 *ma
                  .data = data,
                  .data_len = data_len};
     memcpy(tx.to, p->cfg->evm.adapter, CUSTOS_ADDRESS_LEN);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_signature sig;
     evm_signed_tx signed_tx;
-    custos_rc rc = evm_tx_sign(p->secp, p->key, &tx, &signed_tx, err);
-    if (rc != CUSTOS_OK)
+    custos_rc rc;
+    if ((rc = evm_tx_signing_hash(&tx, digest, err)) != CUSTOS_OK ||
+        (rc = gw_relayer_sign(p->relayer_key, digest, &sig, err)) != CUSTOS_OK ||
+        (rc = evm_tx_encode_signed(&tx, &sig, &signed_tx, err)) != CUSTOS_OK)
         return rc;
     memset(out, 0, sizeof *out);
     out->nonce = nonce;
@@ -244,13 +251,14 @@ custos_rc gw_pub_broadcast(gw_publisher *p, const gw_pub_row *row, custos_error 
     return gw_pub_node(p, rc);
 }
 
-/* Stores a fate without a transaction and logs it. */
 custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
-                           const char *detail, custos_error *err)
+                           const char *detail, bool promote, custos_error *err)
 {
     row->fate = fate;
+    row->has_tx = false;
     snprintf(row->detail, sizeof row->detail, "%s", detail);
-    custos_rc rc = gw_pubstate_put(p->state, row, err);
+    custos_rc rc = promote ? gw_pubstate_promote(p->state, row, err)
+                           : gw_pubstate_put(p->state, row, err);
     if (rc != CUSTOS_OK)
         return rc;
     char account[2 + 64 + 1];
@@ -269,45 +277,45 @@ custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
     return CUSTOS_OK;
 }
 
-/* Builds, stores, then broadcasts the transaction publishing rec. */
-custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
-                      custos_error *err)
+/* What building a publication's transaction came to. */
+typedef enum pub_built {
+    PUB_BUILT,     /* signed, in tx */
+    PUB_REFUSED,   /* the chain refuses the record (or it cannot be encoded): detail */
+    PUB_ON_CHAIN   /* the adapter has the record already (Replay of its own sequence) */
+} pub_built;
+
+/* Encodes rec's submit, estimates its gas, prices it and signs it under nonce. A revert
+ * at estimation is an answer (*what), not an error: the chain will not take the record. */
+static custos_rc pub_build(gw_publisher *p, const custos_record *rec, uint64_t nonce,
+                           gw_pub_tx *tx, pub_built *what, char detail[200], custos_error *err)
 {
-    gw_pub_row row;
-    gw_pub_row_from_record(rec, &row);
+    *what = PUB_REFUSED;
     uint8_t *data = NULL;
     size_t data_len = 0;
     custos_rc rc = gw_publisher_encode_submit(rec, &data, &data_len, err);
     if (rc != CUSTOS_OK) {
         /* The gateway accepted something it cannot encode: no retry can fix that. */
-        char detail[200];
-        snprintf(detail, sizeof detail, "cannot encode: %.180s", err->message);
+        snprintf(detail, 200, "cannot encode: %.180s", err->message);
         custos_error_clear(err);
-        return gw_pub_put_plain(p, &row, GW_PUB_FAILED, detail, err);
+        return CUSTOS_OK;
     }
     evm_call call = {.from = p->relayer, .data = data, .data_len = data_len};
     memcpy(call.to, p->cfg->evm.adapter, CUSTOS_ADDRESS_LEN);
     uint64_t gas = 0;
     rc = evm_rpc_estimate_gas(p->rpc, &call, &gas, err);
-    if (rc == CUSTOS_ERR_REFUSED) {
-        const evm_rpc_fault *f = evm_rpc_last_fault(p->rpc);
-        /* A revert (with data, or JSON-RPC code 3) is the chain refusing this record;
-         * anything else (no funds, node trouble) is retried. */
-        if (f != NULL && (f->has_data || f->code == 3)) {
-            char detail[200];
-            if (f->has_data && pub_is_own_replay(f->data, f->data_len, row.sequence)) {
-                free(data);
-                return gw_pub_put_plain(p, &row, GW_PUB_CONFIRMED, "already on-chain", err);
-            }
-            if (f->has_data)
-                pub_describe_revert(f->data, f->data_len, detail, sizeof detail);
-            else
-                snprintf(detail, sizeof detail, "reverted: %.160s",
-                         f->message != NULL ? f->message : "");
-            free(data);
-            custos_error_clear(err);
-            return gw_pub_put_plain(p, &row, GW_PUB_FAILED, detail, err);
-        }
+    const evm_rpc_fault *f = rc == CUSTOS_ERR_REFUSED ? evm_rpc_last_fault(p->rpc) : NULL;
+    /* A revert (with data, or JSON-RPC code 3) is the chain refusing this record;
+     * anything else (no funds, node trouble) is retried. */
+    if (f != NULL && (f->has_data || f->code == 3)) {
+        if (f->has_data && pub_is_own_replay(f->data, f->data_len, rec->sub.att.sequence))
+            *what = PUB_ON_CHAIN;
+        else if (f->has_data)
+            pub_describe_revert(f->data, f->data_len, detail, 200);
+        else
+            snprintf(detail, 200, "reverted: %.160s", f->message != NULL ? f->message : "");
+        free(data);
+        custos_error_clear(err);
+        return CUSTOS_OK;
     }
     if ((rc = gw_pub_node(p, rc)) != CUSTOS_OK) {
         free(data);
@@ -315,20 +323,34 @@ custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason w
     }
     uint64_t margin = gas / 10000 * p->cfg->evm.gas_limit_margin_bps +
                       gas % 10000 * p->cfg->evm.gas_limit_margin_bps / 10000;
-    uint64_t gas_limit = gas + margin;
     custos_u256 max_fee, tip;
-    if ((rc = pub_fees(p, &max_fee, &tip, err)) != CUSTOS_OK) {
-        free(data);
+    if ((rc = pub_fees(p, &max_fee, &tip, err)) == CUSTOS_OK)
+        rc = pub_sign(p, nonce, &max_fee, &tip, gas + margin, data, data_len, tx, err);
+    free(data);
+    if (rc == CUSTOS_OK)
+        *what = PUB_BUILT;
+    return rc;
+}
+
+custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
+                      bool promote, custos_error *err)
+{
+    gw_pub_row row;
+    gw_pub_row_from_record(rec, &row);
+    pub_built what = PUB_REFUSED;
+    char detail[200] = "";
+    custos_rc rc = pub_build(p, rec, p->next_nonce, &row.tx, &what, detail, err);
+    if (rc != CUSTOS_OK)
         return rc;
-    }
+    if (what == PUB_REFUSED)
+        return gw_pub_put_plain(p, &row, GW_PUB_FAILED, detail, promote, err);
+    if (what == PUB_ON_CHAIN)
+        return gw_pub_put_plain(p, &row, GW_PUB_CONFIRMED, "already on-chain", promote, err);
     row.fate = GW_PUB_SENT;
     row.has_tx = true;
     snprintf(row.detail, sizeof row.detail, "%s", gw_pub_reason_name(why));
-    rc = pub_sign(p, p->next_nonce, &max_fee, &tip, gas_limit, data, data_len, &row.tx, err);
-    free(data);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if ((rc = gw_pubstate_put(p->state, &row, err)) != CUSTOS_OK) {
+    rc = promote ? gw_pubstate_promote(p->state, &row, err) : gw_pubstate_put(p->state, &row, err);
+    if (rc != CUSTOS_OK) {
         gw_pub_row_clear(&row);
         return rc;
     }
@@ -343,7 +365,7 @@ custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason w
     gw_log(GW_LOG_INFO, "publisher.sent",
            "cursor %" PRIu64 " account %s sequence %" PRIu64 " (%s): nonce %" PRIu64
            ", gas limit %" PRIu64 ", tx %s", row.cursor, account, row.sequence,
-           gw_pub_reason_name(why), row.tx.nonce, gas_limit, hash);
+           gw_pub_reason_name(why), row.tx.nonce, row.tx.gas_limit, hash);
     custos_error berr;
     custos_error_clear(&berr);
     if (gw_pub_broadcast(p, &row, &berr) != CUSTOS_OK)
@@ -353,20 +375,72 @@ custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason w
     return CUSTOS_OK;
 }
 
-/* The record behind a stored publication, read back from the log. */
-static custos_rc pub_read_record(gw_publisher *p, uint64_t cursor, custos_record *rec,
-                                 custos_error *err)
+/* Ends a sent publication without a final receipt of its own (re-queue found it refused
+ * or already on-chain). */
+static custos_rc pub_finish_plain(gw_publisher *p, const gw_pub_row *row, gw_pub_fate fate,
+                                  const char *detail, custos_error *err)
 {
-    size_t n = 0;
-    custos_rc rc = gw_engine_read_from(p->engine, cursor - 1, rec, 1, &n, err);
+    custos_rc rc = gw_pubstate_finish(p->state, row->cursor, fate, detail, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (n == 1 && rec->cursor == cursor)
-        return CUSTOS_OK;
-    if (n == 1)
-        custos_record_clear(rec);
-    return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "record %" PRIu64 " is not in the log",
-                            cursor);
+    char account[2 + 64 + 1];
+    gw_pub_hex(row->account, CUSTOS_HASH_LEN, account, sizeof account);
+    pthread_mutex_lock(&p->lock);
+    if (fate == GW_PUB_FAILED)
+        p->status.failed++;
+    else
+        p->status.published++;
+    pthread_mutex_unlock(&p->lock);
+    gw_log(fate == GW_PUB_FAILED ? GW_LOG_ERROR : GW_LOG_INFO, "publisher.fate",
+           "cursor %" PRIu64 " account %s sequence %" PRIu64 ": %s (%s)", row->cursor, account,
+           row->sequence, gw_pub_fate_name(fate), detail);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pub_requeue(gw_publisher *p, const gw_pub_row *row, custos_error *err)
+{
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_rc rc = gw_pub_read_record(p, row->cursor, &rec, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    gw_pub_row next;
+    memset(&next, 0, sizeof next);
+    next.cursor = row->cursor;
+    pub_built what = PUB_REFUSED;
+    char detail[200] = "";
+    rc = pub_build(p, &rec, p->next_nonce, &next.tx, &what, detail, err);
+    custos_record_clear(&rec);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (what == PUB_REFUSED)
+        return pub_finish_plain(p, row, GW_PUB_FAILED, detail, err);
+    if (what == PUB_ON_CHAIN)
+        return pub_finish_plain(p, row, GW_PUB_CONFIRMED, "already on-chain", err);
+    next.has_tx = true;
+    if ((rc = gw_pubstate_requeue_tx(p->state, row->cursor, &next.tx, err)) != CUSTOS_OK) {
+        gw_pub_row_clear(&next);
+        return rc;
+    }
+    p->next_nonce++;
+    char hash[2 + 64 + 1], new_hash[2 + 64 + 1];
+    gw_pub_hex(row->tx.hash, CUSTOS_HASH_LEN, hash, sizeof hash);
+    gw_pub_hex(next.tx.hash, CUSTOS_HASH_LEN, new_hash, sizeof new_hash);
+    pthread_mutex_lock(&p->lock);
+    p->status.nonce = p->next_nonce;
+    p->status.requeued++;
+    pthread_mutex_unlock(&p->lock);
+    gw_log(GW_LOG_WARN, "publisher.requeue",
+           "cursor %" PRIu64 ": nonce %" PRIu64 " was taken by a transaction this publisher did "
+           "not send; tx %s replaced by %s with nonce %" PRIu64,
+           row->cursor, row->tx.nonce, hash, new_hash, next.tx.nonce);
+    custos_error berr;
+    custos_error_clear(&berr);
+    if (gw_pub_broadcast(p, &next, &berr) != CUSTOS_OK)
+        gw_log(GW_LOG_WARN, "publisher.broadcast", "tx %s stored, not yet broadcast: %s",
+               new_hash, berr.message);
+    gw_pub_row_clear(&next);
+    return CUSTOS_OK;
 }
 
 /* Replaces a stuck transaction: same nonce and gas limit, both fees raised by at least
@@ -391,7 +465,7 @@ custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
     }
     custos_record rec;
     memset(&rec, 0, sizeof rec);
-    if ((rc = pub_read_record(p, row->cursor, &rec, err)) != CUSTOS_OK)
+    if ((rc = gw_pub_read_record(p, row->cursor, &rec, err)) != CUSTOS_OK)
         return rc;
     uint8_t *data = NULL;
     size_t data_len = 0;

@@ -1,45 +1,34 @@
-/* The EVM publisher: accepted attestations -> CustosAdapter.submit on-chain.
+/* The EVM publisher: accepted attestations -> CustosAdapter.submit on-chain
+ * (docs/publishing.md).
  *
- * Configuration ([evm] in the gateway config): rpc_url, relayer_key (key file of an
+ * Configuration ([evm] in the gateway config, docs/publishing.md §1): rpc_url (one or
+ * more nodes of the chain, in order of preference), relayer_key or relayer_pkcs11_* (the
  * account that only pays gas; it signs nothing an attestor signed), adapter (must equal
  * [gateway] verifying_contract), confirmations, poll_interval_ms, heartbeat_seconds,
- * deviation_bps, fee_bump_after_seconds, max_fee_gwei, priority_fee_gwei,
- * gas_limit_margin_bps, state. The adapter's feedId of a feed is keccak256(bytes(name)):
- * the owner calls setFeed(keccak256("acme-custody"), ...) for [feed acme-custody].
+ * deviation_bps, expiry_lead_seconds, fee_bump_after_seconds, max_fee_gwei,
+ * priority_fee_gwei, gas_limit_margin_bps, state, unreachable_after_ms, leader_retry_ms,
+ * low_balance_gwei. The adapter's feedId of a feed is keccak256(bytes(name)).
  *
  * One thread, never on the ingestion path: Submit only commits to the store; this thread
  * reads the accepted log after its persisted follow cursor (gw_engine_read_from), so a
  * slow or dead node delays publication, never acceptance.
  *
- * Policy, per account, Chainlink-style (gw_publisher_decide): publish the first record,
- * every release and freeze, a valuation after a release or freeze, a new beneficiary, a
- * value moved by deviation_bps or more of the last published value, or an asOf
- * heartbeat_seconds or more after the last published one; skip the rest. Within a batch
- * only an account's newest record counts (the contract would refuse an older sequence
- * after a newer one anyway), and freezes are sent first.
- *
- * Sending: signatures ordered by signer address (the contract's distinctness check),
- * eth_estimateGas (a revert means the chain refuses the record: it is stored as failed
- * with the revert data and never retried; Replay(n, n) of our own sequence means it is
- * already there), nonce from eth_getTransactionCount(pending) once and then counted
- * locally, EIP-1559 fees (2 x base fee + tip, capped), signed locally. The fate row, with
- * the raw transaction, is committed (synchronous=FULL) BEFORE eth_sendRawTransaction:
- * after a crash the same bytes are broadcast again, and one nonce lands at most once.
- *
- * Tracking: receipts of every transaction of a sent record (a fee bump replaces it with
- * the same nonce and fees raised by at least 12.5%, capped, stored before it is sent, and
- * either may be mined). Status 1 and blockNumber + confirmations - 1 <= head: confirmed;
- * status 0: failed. A transaction the node no longer knows is broadcast again.
+ * Each pass: probe the nodes whose health is due and read the relayer's balance when due;
+ * pick the node to use (the first up, in order: failover, §8); check its chain id and
+ * learn the relayer's nonce when needed; track every sent publication to a final receipt
+ * (publish_receipts.c, §6); decide the records after the follow cursor
+ * (publish_follow.c, §3) and send those worth publishing (publish_send.c, §4); publish a
+ * waiting record for every account whose on-chain value nears expiry (publish_expiry.c,
+ * §3). A sent fate, with its raw transaction, is committed before the transaction is
+ * broadcast (§5).
  *
  * Errors of the node or the disk end the current pass; the thread retries after an
- * exponential back-off (0.5 s doubling to 30 s), never busy-looping, never exiting. The
- * follow cursor moves only past records whose fate is durable.
+ * exponential back-off (0.5 s doubling to 30 s), never busy-looping, never exiting. A node
+ * that cannot be reached is marked down, so the next pass uses the next node.
  *
  * Replicas (PostgreSQL store): the state lives in the shared database and only the
  * replica holding the publisher lock (election.h) runs passes; the others ask for the
- * lock every leader_retry_ms. A new leader forgets its counted nonce and reads it again
- * (the node's pending count, raised above every stored SENT transaction), then tracks and
- * rebroadcasts what its predecessor stored: nothing is built twice for one record. */
+ * lock every leader_retry_ms, and meanwhile probe the nodes and read the balance. */
 #include "evm/publisher_internal.h"
 
 #include <inttypes.h>
@@ -49,7 +38,6 @@
 #include <time.h>
 
 #include "custos/hex.h"
-#include "custos/keyfile.h"
 
 #include "health.h"
 #include "log.h"
@@ -68,60 +56,135 @@ uint64_t gw_pub_now(void)
     return (uint64_t)time(NULL);
 }
 
+int64_t gw_pub_mono_ms(void)
+{
+    return (int64_t)(gw_mono_ns() / 1000000u);
+}
+
 void gw_pub_hex(const uint8_t *data, size_t len, char *out, size_t cap)
 {
     if (custos_hex_encode(data, len, out, cap) != CUSTOS_OK)
         snprintf(out, cap, "%s", "0x?");
 }
 
-static int64_t pub_mono_ms(void)
+/* How often an idle node is asked for its health, and the balance read: half the time
+ * after which an unreachable node turns health NOT_SERVING. */
+static int64_t pub_probe_interval_ms(const gw_publisher *p)
 {
-    return (int64_t)(gw_mono_ns() / 1000000u);
+    return (int64_t)p->cfg->evm.unreachable_after_ms / 2;
 }
 
-/* Every node call's result passes here. Only a node that cannot be reached (connection,
- * timeout, HTTP 5xx) counts against health: an error answer is still an answer. The
- * gateway reports NOT_SERVING once the node has been unreachable for unreachable_after_ms,
- * and SERVING again at its first answer. */
-custos_rc gw_pub_node(gw_publisher *p, custos_rc rc)
+/* The health of every node decides the gateway's: NOT_SERVING once all of them have been
+ * unreachable for unreachable_after_ms, SERVING again when one answers. */
+static void pub_health(gw_publisher *p, int64_t now)
 {
-    if (rc != CUSTOS_OK) {
-        pthread_mutex_lock(&p->lock);
-        p->status.node_errors++;
-        pthread_mutex_unlock(&p->lock);
-    }
-    int64_t now = pub_mono_ms();
-    if (rc != CUSTOS_ERR_UNAVAILABLE) {
-        p->node_answered_ms = now;
-        p->node_down_since_ms = 0;
+    int64_t since = evm_nodes_all_down_since(p->nodes);
+    if (since == 0) {
         if (!gw_health_chain_reachable()) {
             gw_health_set_chain_reachable(true);
-            gw_log(GW_LOG_INFO, "publisher.node_up", "the chain node answers again");
+            gw_log(GW_LOG_INFO, "publisher.node_up", "a chain node answers again");
         }
-        return rc;
+        return;
     }
-    if (p->node_down_since_ms == 0)
-        p->node_down_since_ms = now;
-    if (now - p->node_down_since_ms >= (int64_t)p->cfg->evm.unreachable_after_ms &&
+    if (now - since >= (int64_t)p->cfg->evm.unreachable_after_ms &&
         gw_health_chain_reachable()) {
         gw_health_set_chain_reachable(false);
         gw_log(GW_LOG_ERROR, "publisher.node_down",
-               "the chain node has been unreachable for %" PRId64
-               " ms: health reports NOT_SERVING until it answers",
-               now - p->node_down_since_ms);
+               "no chain node has answered for %" PRId64
+               " ms: health reports NOT_SERVING until one answers",
+               now - since);
     }
+}
+
+/* Records the result of a call to node i: its health, the gateway's, the error count. */
+static custos_rc pub_report(gw_publisher *p, size_t i, custos_rc rc)
+{
+    int64_t now = gw_pub_mono_ms();
+    bool was_up = evm_nodes_up(p->nodes, i);
+    evm_nodes_report(p->nodes, i, rc, now, pub_probe_interval_ms(p));
+    bool up = evm_nodes_up(p->nodes, i);
+    pthread_mutex_lock(&p->lock);
+    if (rc != CUSTOS_OK)
+        p->status.node_errors++;
+    p->status.node_up[i] = up;
+    pthread_mutex_unlock(&p->lock);
+    if (was_up && !up)
+        gw_log(GW_LOG_WARN, "publisher.node", "node %zu of [evm] rpc_url cannot be reached",
+               i + 1);
+    else if (!was_up && up)
+        gw_log(GW_LOG_INFO, "publisher.node", "node %zu of [evm] rpc_url answers", i + 1);
+    pub_health(p, now);
     return rc;
 }
 
-/* An idle publisher (or one that does not lead) makes no node calls: ask the chain id
- * when the node has not answered for half the unreachable threshold. */
+custos_rc gw_pub_node(gw_publisher *p, custos_rc rc)
+{
+    return pub_report(p, p->node, rc);
+}
+
+/* Compares node i's chain id with [gateway] chain_id; a node on another chain is never
+ * used, and says so once. */
+static custos_rc pub_check_chain(gw_publisher *p, size_t i, uint64_t chain_id,
+                                 custos_error *err)
+{
+    bool right = chain_id == p->cfg->domain.chain_id;
+    bool known = evm_nodes_chain_known(p->nodes, i);
+    bool was_up = evm_nodes_up(p->nodes, i);
+    evm_nodes_set_chain(p->nodes, i, right);
+    pthread_mutex_lock(&p->lock);
+    p->status.node_up[i] = evm_nodes_up(p->nodes, i);
+    pthread_mutex_unlock(&p->lock);
+    if (right)
+        return CUSTOS_OK;
+    if (!known || was_up)
+        gw_log(GW_LOG_ERROR, "publisher.node",
+               "node %zu of [evm] rpc_url is on chain %" PRIu64 ", the config names chain %" PRIu64
+               ": it is not used; fix [evm] rpc_url or [gateway] chain_id",
+               i + 1, chain_id, p->cfg->domain.chain_id);
+    return custos_error_set(err, CUSTOS_ERR_INVALID,
+                            "node %zu is on chain %" PRIu64 ", the config names chain %" PRIu64
+                            ": fix [evm] rpc_url or [gateway] chain_id",
+                            i + 1, chain_id, p->cfg->domain.chain_id);
+}
+
+static custos_rc pub_balance(gw_publisher *p, size_t i, custos_error *err)
+{
+    custos_u256 balance;
+    custos_rc rc = pub_report(p, i, evm_rpc_get_balance(evm_nodes_client(p->nodes, i),
+                                                        p->relayer, &balance, err));
+    if (rc != CUSTOS_OK)
+        return rc;
+    p->balance_ms = gw_pub_mono_ms();
+    pthread_mutex_lock(&p->lock);
+    p->status.balance_known = true;
+    p->status.balance_wei = balance;
+    p->status.balance_at = gw_pub_now();
+    pthread_mutex_unlock(&p->lock);
+    return CUSTOS_OK;
+}
+
 custos_rc gw_pub_probe(gw_publisher *p, custos_error *err)
 {
-    if (p->node_answered_ms != 0 && p->node_down_since_ms == 0 &&
-        pub_mono_ms() - p->node_answered_ms < (int64_t)p->cfg->evm.unreachable_after_ms / 2)
-        return CUSTOS_OK;
-    uint64_t chain_id = 0;
-    return gw_pub_node(p, evm_rpc_chain_id(p->rpc, &chain_id, err));
+    int64_t now = gw_pub_mono_ms();
+    int64_t interval = pub_probe_interval_ms(p);
+    custos_rc last = CUSTOS_OK;
+    for (size_t i = 0; i < evm_nodes_count(p->nodes); i++) {
+        if (!evm_nodes_probe_due(p->nodes, i, now, interval))
+            continue;
+        uint64_t chain_id = 0;
+        custos_rc rc = pub_report(p, i, evm_rpc_chain_id(evm_nodes_client(p->nodes, i),
+                                                         &chain_id, err));
+        if (rc == CUSTOS_OK)
+            rc = pub_check_chain(p, i, chain_id, err);
+        if (rc != CUSTOS_OK)
+            last = rc;
+    }
+    if (p->balance_ms == 0 || now - p->balance_ms >= interval) {
+        custos_rc rc = pub_balance(p, evm_nodes_pick(p->nodes), err);
+        if (rc != CUSTOS_OK)
+            last = rc;
+    }
+    return last;
 }
 
 bool gw_pub_stopping(gw_publisher *p)
@@ -137,61 +200,101 @@ static custos_rc pub_gwei(uint64_t gwei, custos_u256 *out, custos_error *err)
     custos_u256 g, scale;
     custos_u256_from_u64(&g, gwei);
     custos_u256_from_u64(&scale, PUB_WEI_PER_GWEI);
-    /* gwei <= 10^6 (config bounds): the product fits easily. */
+    /* gwei <= 10^12 (config bounds): the product fits easily. */
     if (custos_u256_mul(out, &g, &scale) != CUSTOS_OK)
         return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "publisher: %llu gwei overflows",
                                 (unsigned long long)gwei);
     return CUSTOS_OK;
 }
 
-/* Once per process: the node is on the configured chain, and the relayer's nonce. */
+custos_rc gw_pub_read_nonce(gw_publisher *p, custos_error *err)
+{
+    uint64_t pending = 0;
+    custos_rc rc = gw_pub_node(p, evm_rpc_get_transaction_count(p->rpc, p->relayer,
+                                                               EVM_BLOCK_PENDING, &pending, err));
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* Stored transactions the node lost still own their nonces. */
+    gw_pub_row *rows = NULL;
+    size_t n = 0;
+    if ((rc = gw_pubstate_list_sent(p->state, &rows, &n, err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].tx.nonce + 1 > pending)
+            pending = rows[i].tx.nonce + 1;
+        gw_pub_row_clear(&rows[i]);
+    }
+    free(rows);
+    p->next_nonce = pending;
+    p->nonce_known = true;
+    pthread_mutex_lock(&p->lock);
+    p->status.nonce = pending;
+    pthread_mutex_unlock(&p->lock);
+    return CUSTOS_OK;
+}
+
+/* The node this pass uses: the first up in order. A change of node forgets the counted
+ * nonce: the new node's view of the relayer's pending transactions may differ. */
+static void pub_pick_node(gw_publisher *p)
+{
+    size_t i = evm_nodes_pick(p->nodes);
+    if (p->node_picked && i == p->node)
+        return;
+    if (p->node_picked)
+        gw_log(GW_LOG_WARN, "publisher.failover",
+               "publishing through node %zu of [evm] rpc_url instead of node %zu", i + 1,
+               p->node + 1);
+    p->node = i;
+    p->rpc = evm_nodes_client(p->nodes, i);
+    p->node_picked = true;
+    p->nonce_known = false;
+    pthread_mutex_lock(&p->lock);
+    p->status.node_current = i;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The node in use is on the configured chain, and the relayer's nonce is known. */
 static custos_rc pub_connect(gw_publisher *p, custos_error *err)
 {
     custos_rc rc;
-    if (!p->chain_checked) {
+    if (!evm_nodes_chain_known(p->nodes, p->node)) {
         uint64_t chain_id = 0;
-        if ((rc = gw_pub_node(p, evm_rpc_chain_id(p->rpc, &chain_id, err))) != CUSTOS_OK)
+        if ((rc = gw_pub_node(p, evm_rpc_chain_id(p->rpc, &chain_id, err))) != CUSTOS_OK ||
+            (rc = pub_check_chain(p, p->node, chain_id, err)) != CUSTOS_OK)
             return rc;
-        if (chain_id != p->cfg->domain.chain_id)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "the node is on chain %" PRIu64 ", the config names chain %"
-                                    PRIu64 ": fix [evm] rpc_url or [gateway] chain_id",
-                                    chain_id, p->cfg->domain.chain_id);
-        p->chain_checked = true;
     }
-    if (!p->nonce_known) {
-        uint64_t pending = 0;
-        if ((rc = gw_pub_node(p, evm_rpc_get_transaction_count(p->rpc, p->relayer,
-                                                            EVM_BLOCK_PENDING, &pending, err))) !=
-            CUSTOS_OK)
-            return rc;
-        /* Stored transactions the node lost still own their nonces. */
-        gw_pub_row *rows = NULL;
-        size_t n = 0;
-        if ((rc = gw_pubstate_list_sent(p->state, &rows, &n, err)) != CUSTOS_OK)
-            return rc;
-        for (size_t i = 0; i < n; i++) {
-            if (rows[i].tx.nonce + 1 > pending)
-                pending = rows[i].tx.nonce + 1;
-            gw_pub_row_clear(&rows[i]);
-        }
-        free(rows);
-        p->next_nonce = pending;
-        p->nonce_known = true;
-        pthread_mutex_lock(&p->lock);
-        p->status.nonce = pending;
-        pthread_mutex_unlock(&p->lock);
-    }
+    if (!p->nonce_known)
+        return gw_pub_read_nonce(p, err);
     return CUSTOS_OK;
+}
+
+custos_rc gw_pub_read_record(gw_publisher *p, uint64_t cursor, custos_record *rec,
+                             custos_error *err)
+{
+    size_t n = 0;
+    custos_rc rc = gw_engine_read_from(p->engine, cursor - 1, rec, 1, &n, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (n == 1 && rec->cursor == cursor)
+        return CUSTOS_OK;
+    if (n == 1)
+        custos_record_clear(rec);
+    return custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "record %" PRIu64 " is not in the log",
+                            cursor);
 }
 
 static custos_rc pub_pass(gw_publisher *p, custos_error *err)
 {
     custos_rc rc;
-    if ((rc = gw_pub_probe(p, err)) != CUSTOS_OK || (rc = pub_connect(p, err)) != CUSTOS_OK ||
-        (rc = gw_pub_track(p, err)) != CUSTOS_OK)
+    /* A node found down by the probe is not picked; its error is the pass's only when
+     * the node picked fails too. */
+    (void)gw_pub_probe(p, err);
+    custos_error_clear(err);
+    pub_pick_node(p);
+    if ((rc = pub_connect(p, err)) != CUSTOS_OK || (rc = gw_pub_track(p, err)) != CUSTOS_OK ||
+        (rc = gw_pub_follow(p, err)) != CUSTOS_OK)
         return rc;
-    return gw_pub_follow(p, err);
+    return gw_pub_expiry(p, err);
 }
 
 /* Sleeps ms unless stopped first; returns true when stopping. */
@@ -219,9 +322,12 @@ static bool pub_lead(gw_publisher *p)
     pthread_mutex_lock(&p->lock);
     bool was = p->status.leader;
     p->status.leader = leader;
+    if (!leader)
+        p->status.chain_known = false;
     pthread_mutex_unlock(&p->lock);
     if (leader && !was) {
         p->nonce_known = false;
+        p->n_marks = 0;
         gw_log(GW_LOG_INFO, "publisher.leader", "this replica now publishes on-chain");
     } else if (!leader && was) {
         gw_log(GW_LOG_WARN, "publisher.follower",
@@ -241,8 +347,9 @@ static void *pub_main(void *arg)
     for (;;) {
         if (!pub_lead(p)) {
             custos_error err;
-            /* A replica that does not publish still reports the node's health, and the
-             * shared follow cursor (its lag metric is the leader's). */
+            /* A replica that does not publish still reports the nodes' health, the
+             * relayer's balance, and the shared follow cursor (its lag metric is the
+             * leader's). */
             (void)gw_pub_probe(p, &err);
             uint64_t cursor = 0;
             if (gw_pubstate_cursor(p->state, &cursor, &err) == CUSTOS_OK) {
@@ -274,6 +381,40 @@ static void *pub_main(void *arg)
     return NULL;
 }
 
+/* Everything but the thread; p is freed by the caller on failure. */
+static custos_rc pub_init(gw_publisher *p, const gw_config *cfg, custos_error *err)
+{
+    custos_rc rc;
+    p->secp = custos_secp_new();
+    p->batch = calloc(PUB_BATCH, sizeof *p->batch);
+    if (p->secp == NULL || p->batch == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+    if ((rc = gw_relayer_open(&cfg->evm, p->secp, &p->relayer_key, err)) != CUSTOS_OK)
+        return rc;
+    memcpy(p->relayer, gw_relayer_address(p->relayer_key), CUSTOS_ADDRESS_LEN);
+    evm_rpc_options opt = {.connect_timeout_ms = PUB_RPC_CONNECT_MS,
+                           .timeout_ms = PUB_RPC_TIMEOUT_MS};
+    const char *urls[GW_EVM_MAX_NODES];
+    for (size_t i = 0; i < cfg->evm.n_rpc_urls; i++)
+        urls[i] = cfg->evm.rpc_urls[i];
+    bool shared = gw_store_config_shared(cfg);
+    p->status.leader = !shared;
+    p->status.n_nodes = cfg->evm.n_rpc_urls;
+    p->status.expiry_lead_seconds = cfg->evm.expiry_lead_seconds;
+    memcpy(p->status.relayer, p->relayer, CUSTOS_ADDRESS_LEN);
+    if ((rc = pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap, err)) != CUSTOS_OK ||
+        (rc = pub_gwei(cfg->evm.low_balance_gwei, &p->status.low_balance_wei, err)) !=
+            CUSTOS_OK ||
+        (rc = pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee, err)) !=
+            CUSTOS_OK ||
+        (rc = evm_nodes_new(urls, cfg->evm.n_rpc_urls, &opt, &p->nodes, err)) != CUSTOS_OK ||
+        (rc = gw_pubstate_open(cfg, &p->state, err)) != CUSTOS_OK ||
+        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
+        (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))
+        return rc;
+    return CUSTOS_OK;
+}
+
 custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher **out,
                            custos_error *err)
 {
@@ -287,11 +428,7 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     p->engine = engine;
     p->policy.heartbeat_seconds = cfg->evm.heartbeat_seconds;
     p->policy.deviation_bps = cfg->evm.deviation_bps;
-    custos_rc rc = pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap, err);
-    if (rc != CUSTOS_OK) {
-        free(p);
-        return rc;
-    }
+    p->policy.expiry_lead_seconds = cfg->evm.expiry_lead_seconds;
     bool cond_ok = gw_cond_init_monotonic(&p->wake) == 0;
     if (!cond_ok || pthread_mutex_init(&p->lock, NULL) != 0) {
         if (cond_ok)
@@ -299,29 +436,12 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
         free(p);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot create a lock");
     }
-    p->secp = custos_secp_new();
-    p->batch = calloc(PUB_BATCH, sizeof *p->batch);
-    if (p->secp == NULL || p->batch == NULL) {
-        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
-        goto fail;
-    }
-    if ((rc = custos_keyfile_read(cfg->evm.relayer_key, p->key, err)) != CUSTOS_OK ||
-        (rc = custos_address_from_seckey(p->secp, p->key, p->relayer, err)) != CUSTOS_OK)
-        goto fail;
-    evm_rpc_options opt = {.url = cfg->evm.rpc_url,
-                           .connect_timeout_ms = PUB_RPC_CONNECT_MS,
-                           .timeout_ms = PUB_RPC_TIMEOUT_MS};
-    bool shared = gw_store_config_shared(cfg);
-    p->status.leader = !shared;
-    if ((rc = pub_gwei(cfg->evm.priority_fee_gwei, &opt.fallback_priority_fee, err)) !=
-            CUSTOS_OK ||
-        (rc = evm_rpc_new(&opt, &p->rpc, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_open(cfg, &p->state, err)) != CUSTOS_OK ||
-        (rc = gw_pubstate_cursor(p->state, &p->status.cursor, err)) != CUSTOS_OK ||
-        (shared && (rc = gw_election_new(cfg->store_path, &p->election, err)) != CUSTOS_OK))
+    custos_rc rc = pub_init(p, cfg, err);
+    if (rc != CUSTOS_OK)
         goto fail;
     /* Read before the thread starts: from then on status belongs to the lock. */
     uint64_t cursor = p->status.cursor;
+    bool shared = p->election != NULL;
     if (pthread_create(&p->thread, NULL, pub_main, p) != 0) {
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot start its thread");
         goto fail;
@@ -331,9 +451,11 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     custos_address_to_hex(p->relayer, relayer);
     custos_address_to_hex(cfg->evm.adapter, adapter);
     gw_log(GW_LOG_INFO, "publisher.start",
-           "adapter %s, relayer %s, follow cursor %" PRIu64 ", state %s", adapter, relayer,
-           cursor, shared ? "in the PostgreSQL store (publishes while it holds the lock)"
-                          : cfg->evm.state_path);
+           "adapter %s, relayer %s (key %s), %zu node%s, follow cursor %" PRIu64 ", state %s",
+           adapter, relayer, gw_relayer_in_token(p->relayer_key) ? "in a PKCS#11 token" : "file",
+           cfg->evm.n_rpc_urls, cfg->evm.n_rpc_urls == 1 ? "" : "s", cursor,
+           shared ? "in the PostgreSQL store (publishes while it holds the lock)"
+                  : cfg->evm.state_path);
     *out = p;
     return CUSTOS_OK;
 fail:
@@ -354,10 +476,11 @@ void gw_publisher_free(gw_publisher *p)
     }
     gw_election_free(p->election);
     gw_pubstate_close(p->state);
-    evm_rpc_free(p->rpc);
+    evm_nodes_free(p->nodes);
+    gw_relayer_free(p->relayer_key);
     custos_secp_free(p->secp);
     free(p->batch);
-    explicit_bzero(p->key, sizeof p->key);
+    free(p->marks);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
     free(p);

@@ -18,16 +18,48 @@
 
 typedef struct gw_publisher gw_publisher;
 
-/* A read-only snapshot for logs and metrics. */
+/* Feeds whose on-chain expiry figures a status carries. */
+#define GW_PUB_STATUS_FEEDS 32
+
+/* The valuations on-chain of one feed (its accounts whose last publication, sent or
+ * confirmed, is a valuation), as of the last expiry scan. */
+typedef struct gw_pub_feed_status {
+    char feed[CUSTOS_FEED_MAX + 1];
+    uint64_t valuations;     /* accounts */
+    uint64_t zero_at;        /* the earliest second at which one of them reads 0 on-chain
+                              * (validUntil, or past asOf + maxAge); 0 when there are none */
+    uint64_t expired;        /* of them, those reading 0 now */
+    uint64_t max_age;        /* the adapter's maxAge of the feed (0: not known) */
+} gw_pub_feed_status;
+
+/* A read-only snapshot for logs, metrics and a status page (gw_publisher_status). */
 typedef struct gw_pub_status {
     uint64_t cursor;                 /* follow cursor: every record up to it has a fate */
     uint64_t last_published_cursor;  /* newest record confirmed on-chain (0: none yet) */
-    size_t pending;                  /* transactions sent and not yet confirmed or failed */
+    size_t pending;                  /* transactions sent and not yet final */
     uint64_t nonce;                  /* the relayer's next nonce (0 until the node answered) */
     uint64_t published, skipped, failed; /* since start */
+    uint64_t requeued;               /* publications rebuilt under a new nonce, since start */
+    uint64_t reorged;                /* receipts a reorganisation took away, since start */
     custos_u256 gas_spent_wei;       /* gasUsed * effectiveGasPrice of receipts, since start */
     uint64_t node_errors;            /* failed node calls, since start */
     bool leader;                     /* this replica publishes (always, with a SQLite store) */
+    /* The relayer account. */
+    uint8_t relayer[CUSTOS_ADDRESS_LEN];
+    bool balance_known;              /* a node answered eth_getBalance */
+    custos_u256 balance_wei;
+    uint64_t balance_at;             /* unix seconds of that answer */
+    custos_u256 low_balance_wei;     /* [evm] low_balance_gwei, in wei (0: no threshold) */
+    /* The nodes of [evm] rpc_url, in order: up (answered their last call, on the
+     * configured chain) or not, and the one in use. */
+    size_t n_nodes;
+    bool node_up[GW_EVM_MAX_NODES];
+    size_t node_current;             /* from 0 */
+    /* On-chain expiry (docs/publishing.md §3). */
+    uint64_t expiry_lead_seconds;
+    bool chain_known;                /* an expiry scan completed (the leader's) */
+    size_t n_feeds;
+    gw_pub_feed_status feeds[GW_PUB_STATUS_FEEDS];
 } gw_pub_status;
 
 /* Reads the relayer key, opens the state and starts the thread; touches no node, so a
@@ -40,6 +72,8 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
                            custos_error *err);
 /* Stops the thread (at most one node call's timeout) and closes the state. */
 void gw_publisher_free(gw_publisher *p);
+/* The read API of the publisher (metrics, a status page): a consistent snapshot, from
+ * any thread. */
 void gw_publisher_status(gw_publisher *p, gw_pub_status *out);
 
 /* ---- Pure parts, exposed for tests. ---- */
@@ -51,12 +85,16 @@ typedef struct gw_pub_last {
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
     custos_u256 value;
     uint64_t as_of;
+    uint64_t valid_until;
     uint64_t sequence;
 } gw_pub_last;
 
 typedef struct gw_pub_policy {
     uint64_t heartbeat_seconds;
     uint32_t deviation_bps;
+    /* Publish when the on-chain value ends this soon (or has ended), whatever the
+     * deviation, if the record keeps it alive longer ([evm] expiry_lead_seconds). */
+    uint64_t expiry_lead_seconds;
 } gw_pub_policy;
 
 typedef enum gw_pub_reason {
@@ -67,14 +105,29 @@ typedef enum gw_pub_reason {
     GW_PUB_BENEFICIARY,    /* pledged to another lender */
     GW_PUB_DEVIATION,      /* |value change| >= deviation_bps of the last value */
     GW_PUB_HEARTBEAT,      /* asOf moved heartbeat_seconds or more since the last */
+    GW_PUB_EXPIRY,         /* the on-chain value ends within expiry_lead_seconds */
     GW_PUB_UNCHANGED,      /* skip: none of the above */
     GW_PUB_NOT_NEWER,      /* skip: sequence at or below the last published one */
     GW_PUB_SUPERSEDED      /* skip: a newer record of the account came before publishing */
 } gw_pub_reason;
 
-/* Chainlink-style decision for one record against the account's last publication. */
+/* The first second at which the adapter answers 0 for a valuation with this asOf and
+ * validUntil (docs/adapter.md §7): validUntil itself, or the first second past asOf +
+ * maxAge, whichever comes first. max_age 0: not known, validUntil alone. */
+uint64_t gw_publisher_zero_at(uint64_t as_of, uint64_t valid_until, uint64_t max_age);
+
+/* Whether a record ending at next_zero_at (gw_publisher_zero_at) should be published now
+ * to keep alive an on-chain valuation ending at last_zero_at: the latter ends within
+ * pol->expiry_lead_seconds of now (or has ended), and the record ends later and is still
+ * valid now, so the adapter takes it. */
+bool gw_publisher_expiry_due(const gw_pub_policy *pol, uint64_t last_zero_at,
+                             uint64_t next_zero_at, uint64_t now);
+
+/* Chainlink-style decision for one record against the account's last publication, at
+ * wall-clock `now`; max_age is the adapter's maxAge of the record's feed (0: not known). */
 gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
-                                  const custos_attestation *att);
+                                  const custos_attestation *att, uint64_t max_age,
+                                  uint64_t now);
 bool gw_pub_reason_publishes(gw_pub_reason r);
 const char *gw_pub_reason_name(gw_pub_reason r);
 

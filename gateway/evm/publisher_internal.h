@@ -1,8 +1,10 @@
-/* The publisher's parts (publisher.h) shared by its files: publisher.c (the thread, node
- * health, leadership, start and stop), publish_follow.c (following the accepted log and
- * the publish-or-skip policy), publish_send.c (calldata, signing, storing and broadcasting
- * transactions, fee bumps) and publish_receipts.c (tracking sent transactions to their
- * receipts). */
+/* The publisher's parts (publisher.h) shared by its files: publisher.c (the thread, the
+ * nodes and their health, the relayer's balance, leadership, start and stop),
+ * publish_follow.c (following the accepted log and the publish-or-skip policy),
+ * publish_expiry.c (keeping on-chain values from expiring, the adapter's maxAge, the chain
+ * view's figures), publish_send.c (calldata, signing, storing and broadcasting
+ * transactions, fee bumps, re-queues) and publish_receipts.c (tracking sent transactions
+ * to a final receipt, through reorganisations). */
 #ifndef GATEWAY_EVM_PUBLISHER_INTERNAL_H
 #define GATEWAY_EVM_PUBLISHER_INTERNAL_H
 
@@ -14,32 +16,58 @@
 #include "custos/sig.h"
 
 #include "evm/election.h"
+#include "evm/evm_nodes.h"
 #include "evm/evm_rpc.h"
 #include "evm/publisher.h"
+#include "evm/relayer.h"
 #include "store/pubstate.h"
 
 /* Records read from the accepted log per pass. */
 #define PUB_BATCH 64
+/* Feeds whose adapter maxAge is remembered. */
+#define PUB_MAX_FEEDS 64
+
+/* A feed's policy on-chain, as the publisher last read it. */
+typedef struct pub_feed {
+    char name[CUSTOS_FEED_MAX + 1];
+    uint64_t max_age;        /* the adapter's maxAge; 0: not known (the feed is not there) */
+    int64_t read_ms;         /* monotonic, when it was read */
+} pub_feed;
+
+/* What the receipt tracker remembers of a sent publication between passes (lost at a
+ * restart, which only delays a re-queue by the confirmations again). */
+typedef struct pub_mark {
+    uint64_t cursor;
+    uint64_t mined_block;   /* its receipt was seen in this block, not yet final (0: no) */
+    uint64_t foreign_block; /* head when another transaction was first seen holding its
+                             * nonce (0: no): re-queued once that is confirmations deep */
+} pub_mark;
 
 struct gw_publisher {
     const gw_config *cfg;
     gw_engine *engine;
     gw_pubstate *state;
     gw_election *election; /* NULL with a SQLite store: the one process always publishes */
-    evm_rpc *rpc;
+    evm_nodes *nodes;
     custos_secp *secp;
-    uint8_t key[CUSTOS_SECKEY_LEN];
+    gw_relayer *relayer_key;
     uint8_t relayer[CUSTOS_ADDRESS_LEN];
     custos_u256 fee_cap;
     gw_pub_policy policy;
     custos_record *batch;
 
     /* Publisher thread only. */
-    int64_t node_down_since_ms; /* monotonic; 0 while the node answers */
-    int64_t node_answered_ms;   /* monotonic, the node's last answer (0: none yet) */
-    bool chain_checked;
+    evm_rpc *rpc;               /* the node this pass uses */
+    size_t node;                /* its position in [evm] rpc_url, from 0 */
+    bool node_picked;
     bool nonce_known;
     uint64_t next_nonce;
+    int64_t balance_ms;         /* monotonic, the relayer balance's last read (0: never) */
+    int64_t expiry_ms;          /* monotonic, the last expiry scan (0: never) */
+    pub_feed feeds[PUB_MAX_FEEDS];
+    size_t n_feeds;
+    pub_mark *marks;
+    size_t n_marks, cap_marks;
 
     pthread_t thread;
     bool started;
@@ -53,17 +81,29 @@ struct gw_publisher {
 
 /* Wall-clock unix seconds. */
 uint64_t gw_pub_now(void);
+/* Monotonic milliseconds. */
+int64_t gw_pub_mono_ms(void);
 /* data as 0x-hex into out (cap bytes), or "0x?" when it does not fit. */
 void gw_pub_hex(const uint8_t *data, size_t len, char *out, size_t cap);
-/* Every node call's result passes here: counted when failed, and a node unreachable for
- * [evm] unreachable_after_ms turns health NOT_SERVING until it answers. Returns rc. */
+/* Every call to the node in use passes its result here: counted when failed, reported to
+ * the node's health (evm_nodes.h), and once every node has been unreachable for [evm]
+ * unreachable_after_ms, gRPC health turns NOT_SERVING until one answers. Returns rc. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_node(gw_publisher *p, custos_rc rc);
-/* Asks the node for its chain id when it has not answered for a while (idle health). Not
- * must-use: a replica that does not publish probes for the health it records alone. */
+/* Asks every node whose health is due for its chain id (and, through the node in use,
+ * the relayer's balance when due). Not must-use: a replica that does not publish probes
+ * for the health it records alone. */
 custos_rc gw_pub_probe(gw_publisher *p, custos_error *err);
 /* Whether gw_publisher_free asked the thread to stop. */
 bool gw_pub_stopping(gw_publisher *p);
+/* Learns the relayer's next nonce again from the node in use (its pending count, raised
+ * above every stored SENT transaction). */
+CUSTOS_MUST_USE
+custos_rc gw_pub_read_nonce(gw_publisher *p, custos_error *err);
+/* The record behind a stored publication, read back from the accepted log. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_read_record(gw_publisher *p, uint64_t cursor, custos_record *rec,
+                             custos_error *err);
 
 /* ---- publish_follow.c ---- */
 
@@ -74,16 +114,31 @@ void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row);
 CUSTOS_MUST_USE
 custos_rc gw_pub_follow(gw_publisher *p, custos_error *err);
 
+/* ---- publish_expiry.c ---- */
+
+/* The adapter's maxAge for `feed` (0: the adapter does not know the feed), read again
+ * once a minute so that the owner's changes are followed. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_max_age(gw_publisher *p, const char *feed, uint64_t *max_age,
+                         custos_error *err);
+/* Publishes, for every account whose on-chain value ends within expiry_lead_seconds, the
+ * newest record of it skipped since (docs/publishing.md §3); fills in the feed and
+ * validUntil of publications stored before the state kept them; refreshes the figures of
+ * the chain view in the status. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_expiry(gw_publisher *p, custos_error *err);
+
 /* ---- publish_send.c ---- */
 
-/* Stores a fate without a transaction and logs it. */
+/* Stores a fate without a transaction and logs it (promote: over a skipped row). */
 CUSTOS_MUST_USE
 custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
-                           const char *detail, custos_error *err);
-/* Builds, stores, then broadcasts the transaction publishing rec. */
+                           const char *detail, bool promote, custos_error *err);
+/* Builds, stores, then broadcasts the transaction publishing rec; promote: rec was
+ * skipped before and is published after all. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
-                      custos_error *err);
+                      bool promote, custos_error *err);
 /* Broadcasts a stored transaction (the node knowing it already is success). */
 CUSTOS_MUST_USE
 custos_rc gw_pub_broadcast(gw_publisher *p, const gw_pub_row *row, custos_error *err);
@@ -92,11 +147,17 @@ custos_rc gw_pub_broadcast(gw_publisher *p, const gw_pub_row *row, custos_error 
 CUSTOS_MUST_USE
 custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
                       custos_error *err);
+/* Builds the publication again under the next nonce, since a transaction this publisher
+ * did not send took its own: stored first, then broadcast; or, when the chain now refuses
+ * the record or already has it, its final fate. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_requeue(gw_publisher *p, const gw_pub_row *row, custos_error *err);
 
 /* ---- publish_receipts.c ---- */
 
-/* Drives every sent publication towards its receipt: confirmed, failed, rebroadcast or
- * bumped. */
+/* Drives every sent publication towards a final receipt: confirmed or failed at
+ * [evm] confirmations deep in the canonical chain; rebroadcast when a reorganisation
+ * dropped it; re-queued when another transaction took its nonce; bumped when stuck. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_track(gw_publisher *p, custos_error *err);
 

@@ -98,7 +98,25 @@ custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_t
                                  custos_error *err)
 {
     custos_rc rc = check_tx(tx, err);
-    return rc == CUSTOS_OK ? s->ops->replace_tx(s->impl, cursor, tx, err) : rc;
+    return rc == CUSTOS_OK ? s->ops->replace_tx(s->impl, cursor, tx, false, err) : rc;
+}
+
+custos_rc gw_pubstate_requeue_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
+                                 custos_error *err)
+{
+    custos_rc rc = check_tx(tx, err);
+    return rc == CUSTOS_OK ? s->ops->replace_tx(s->impl, cursor, tx, true, err) : rc;
+}
+
+custos_rc gw_pubstate_promote(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
+{
+    if (row->fate == GW_PUB_SKIPPED || (unsigned)row->fate > GW_PUB_FAILED ||
+        (row->fate == GW_PUB_SENT) != row->has_tx)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a promoted record is sent with its "
+                                "transaction, or confirmed or failed without one");
+    custos_rc rc = row->has_tx ? check_tx(&row->tx, err) : CUSTOS_OK;
+    return rc == CUSTOS_OK ? s->ops->promote(s->impl, row, err) : rc;
 }
 
 custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
@@ -127,4 +145,53 @@ custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
                                custos_error *err)
 {
     return s->ops->attempts(s->impl, cursor, hashes, max, n, err);
+}
+
+static uint64_t sql_time(uint64_t t)
+{
+    return t > GW_PUB_SQL_TIME_MAX ? GW_PUB_SQL_TIME_MAX : t;
+}
+
+custos_rc gw_pubstate_expiring(gw_pubstate *s, const char *feed, uint64_t valid_until_by,
+                               uint64_t as_of_by, uint64_t next_valid_after,
+                               gw_pub_expiring *out, size_t max, size_t *n,
+                               custos_error *err)
+{
+    *n = 0;
+    if (max == 0)
+        return CUSTOS_OK;
+    return s->ops->expiring(s->impl, feed, sql_time(valid_until_by), sql_time(as_of_by),
+                            sql_time(next_valid_after), out, max, n, err);
+}
+
+custos_rc gw_pubstate_chain_summary(gw_pubstate *s, const char *feed, uint64_t valid_until_by,
+                                    uint64_t as_of_by, gw_pub_chain_summary *out,
+                                    custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return s->ops->chain_summary(s->impl, feed, sql_time(valid_until_by), sql_time(as_of_by),
+                                 out, err);
+}
+
+custos_rc gw_pubstate_chain_feeds(gw_pubstate *s, char (*feeds)[CUSTOS_FEED_MAX + 1],
+                                  size_t max, size_t *n, custos_error *err)
+{
+    *n = 0;
+    return s->ops->chain_feeds(s->impl, feeds, max, n, err);
+}
+
+custos_rc gw_pubstate_unlabelled(gw_pubstate *s, uint64_t *cursors, size_t max, size_t *n,
+                                 custos_error *err)
+{
+    *n = 0;
+    return s->ops->unlabelled(s->impl, cursors, max, n, err);
+}
+
+custos_rc gw_pubstate_label(gw_pubstate *s, uint64_t cursor, const char *feed,
+                            uint64_t valid_until, custos_error *err)
+{
+    if (feed[0] == '\0' || strlen(feed) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a feed name is 1 to %d bytes", CUSTOS_FEED_MAX);
+    return s->ops->label(s->impl, cursor, feed, valid_until, err);
 }

@@ -1,6 +1,8 @@
-/* The EVM publisher's durable state: how far it has followed the accepted log, and the
+/* The EVM publisher's durable state: how far it has followed the accepted log, the
  * fate of every record it looked at: skipped, sent (a signed transaction exists: its
- * nonce, raw bytes and hash), confirmed or failed.
+ * nonce, raw bytes and hash), confirmed or failed, and each account's last publication
+ * (what the chain has or will have: the newest sent or confirmed fate), which the
+ * publisher watches for on-chain expiry (docs/publishing.md §3).
  *
  * A sent row is written before its transaction is broadcast, so after a crash the same
  * raw transaction (same nonce: it can land at most once) is broadcast again instead of a
@@ -29,10 +31,11 @@
 #define GW_PUBSTATE_MAX_ATTEMPTS 64
 
 typedef enum gw_pub_fate {
-    GW_PUB_SKIPPED = 0,   /* not worth publishing (policy) or superseded */
-    GW_PUB_SENT = 1,      /* transaction signed and stored; waiting for its receipt */
-    GW_PUB_CONFIRMED = 2, /* on-chain with enough confirmations (or found already there) */
-    GW_PUB_FAILED = 3     /* the chain refused it (estimate or receipt): not retried */
+    GW_PUB_SKIPPED = 0,   /* not worth publishing (policy) or superseded; may still be
+                           * published when the account's on-chain value nears expiry */
+    GW_PUB_SENT = 1,      /* transaction signed and stored; waiting for a final receipt */
+    GW_PUB_CONFIRMED = 2, /* final on-chain (confirmations deep, canonical), or found there */
+    GW_PUB_FAILED = 3     /* the chain refused it (estimate, or a final receipt): not retried */
 } gw_pub_fate;
 
 /* One transaction of a publication. raw is owned (malloc'd) when read back. */
@@ -56,8 +59,10 @@ typedef struct gw_pub_row {
     uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
     custos_u256 value;         /* collateral value as attested */
     uint64_t as_of;
+    uint64_t valid_until;      /* 0 in rows stored before the state kept it */
+    char feed[CUSTOS_FEED_MAX + 1]; /* "" in rows stored before the state kept it */
     gw_pub_fate fate;
-    bool has_tx;               /* tx is set (the latest attempt when bumped) */
+    bool has_tx;               /* tx is set (the latest attempt when bumped or re-queued) */
     gw_pub_tx tx;
     char detail[200];          /* why skipped or failed; revert data */
 } gw_pub_row;
@@ -105,6 +110,18 @@ custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out,
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_replace_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
                                  custos_error *err);
+/* A re-queue: the publication's nonce was taken by a transaction this publisher did not
+ * send, so tx (a new nonce) becomes its latest transaction; the earlier ones stay listed.
+ * CUSTOS_ERR_INVALID unless the row is SENT with another nonce; CUSTOS_ERR_TOO_LARGE
+ * beyond GW_PUBSTATE_MAX_ATTEMPTS. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_requeue_tx(gw_pubstate *s, uint64_t cursor, const gw_pub_tx *tx,
+                                 custos_error *err);
+/* A skipped record published after all (its account's on-chain value nears expiry): its
+ * row becomes row->fate (SENT with row->tx, or CONFIRMED or FAILED without one) with
+ * row->detail. CUSTOS_ERR_INVALID unless the record is skipped. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_promote(gw_pubstate *s, const gw_pub_row *row, custos_error *err);
 /* SENT -> CONFIRMED or FAILED, with a detail (may be NULL). CUSTOS_ERR_INVALID from any
  * other state. */
 CUSTOS_MUST_USE
@@ -125,5 +142,54 @@ CUSTOS_MUST_USE
 custos_rc gw_pubstate_attempts(gw_pubstate *s, uint64_t cursor,
                                uint8_t hashes[][CUSTOS_HASH_LEN], size_t max, size_t *n,
                                custos_error *err);
+
+/* ---- The chain view: each account's last publication (newest SENT or CONFIRMED row),
+ * kept in step with the fates by every write. Times are compared as SQL integers, which
+ * holds for every asOf and validUntil the gateway accepts (far below 2^63). */
+
+/* An account whose last publication, a valuation, ends within the bounds asked, and the
+ * newest record of it skipped since (the one that can keep its value alive). */
+typedef struct gw_pub_expiring {
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint64_t last_cursor, last_as_of, last_valid_until;
+    uint64_t next_cursor, next_as_of, next_valid_until;
+} gw_pub_expiring;
+
+/* Up to max accounts of `feed` whose last publication is a valuation with validUntil at
+ * or before valid_until_by, or asOf at or before as_of_by, and whose newest record skipped
+ * since has a validUntil after next_valid_after (one that expired already cannot help);
+ * soonest validUntil first. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_expiring(gw_pubstate *s, const char *feed, uint64_t valid_until_by,
+                               uint64_t as_of_by, uint64_t next_valid_after,
+                               gw_pub_expiring *out, size_t max, size_t *n,
+                               custos_error *err);
+
+/* The valuations on-chain of one feed: how many, the earliest validUntil and asOf among
+ * them (0 when there are none), and how many have validUntil at or before
+ * valid_until_by or asOf at or before as_of_by. */
+typedef struct gw_pub_chain_summary {
+    uint64_t accounts;
+    uint64_t min_valid_until, min_as_of;
+    uint64_t matching;
+} gw_pub_chain_summary;
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_chain_summary(gw_pubstate *s, const char *feed, uint64_t valid_until_by,
+                                    uint64_t as_of_by, gw_pub_chain_summary *out,
+                                    custos_error *err);
+/* The distinct feeds of the chain view ("" for last publications stored before the state
+ * kept feeds), at most max of them. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_chain_feeds(gw_pubstate *s, char (*feeds)[CUSTOS_FEED_MAX + 1],
+                                  size_t max, size_t *n, custos_error *err);
+/* Last publications stored before the state kept feed and validUntil: their cursors, at
+ * most max. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_unlabelled(gw_pubstate *s, uint64_t *cursors, size_t max, size_t *n,
+                                 custos_error *err);
+/* Fills in the feed and validUntil of such a row (read back from the accepted log). */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_label(gw_pubstate *s, uint64_t cursor, const char *feed,
+                            uint64_t valid_until, custos_error *err);
 
 #endif

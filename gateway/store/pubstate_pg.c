@@ -1,8 +1,8 @@
 /* The publisher state's PostgreSQL back end (pubstate_backend.h): tables publisher_meta,
- * publisher_fates and publisher_attempts of the gateway's database (schema.c, step 5),
- * shared by replicas, so a replica taking over publication continues from the fates,
- * follow cursor and stored transactions its predecessor left, and never spends a nonce
- * twice.
+ * publisher_fates, publisher_attempts (schema.c, step 5) and publisher_chain (step 13) of
+ * the gateway's database, shared by replicas, so a replica taking over publication
+ * continues from the fates, follow cursor and stored transactions its predecessor left,
+ * and never spends a nonce twice.
  *
  * Same semantics as the SQLite back end: uint64 values are stored as the bigint with the
  * same bit pattern, uint256 values as 32-byte big-endian bytea, every write commits
@@ -20,7 +20,7 @@
 #include "store/codec.h"
 #include "store/pg_common.h"
 
-#define PGS_MAX_PARAMS 16
+#define PGS_MAX_PARAMS 18
 #define PGS_CONNECT_TIMEOUT_S "10"
 
 typedef struct pgs_db {
@@ -189,6 +189,10 @@ static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custo
     custos_u256_from_be(&out->value, value);
     snprintf(out->detail, sizeof out->detail, "%.*s", PQgetlength(res, r, 8),
              PQgetvalue(res, r, 8));
+    snprintf(out->feed, sizeof out->feed, "%.*s", PQgetlength(res, r, 16),
+             PQgetvalue(res, r, 16));
+    if ((rc = pgs_get_int(res, r, 17, &out->valid_until, "valid_until", err)) != CUSTOS_OK)
+        return rc;
     if (PQgetisnull(res, r, 9))
         return CUSTOS_OK;
     gw_pub_tx *tx = &out->tx;
@@ -294,6 +298,29 @@ static custos_rc pgs_insert_attempt(pgs_db *s, uint64_t cursor,
                    "store transaction attempt", NULL, err);
 }
 
+/* Inside a transaction: the chain row of the account of record `cursor` becomes that
+ * account's newest SENT or CONFIRMED fate again (or goes, when it has none). */
+static custos_rc pgs_chain_refresh(pgs_db *s, uint64_t cursor, custos_error *err)
+{
+    uint8_t c[8];
+    gw_store_put_u64(c, cursor);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PG_INT8, c, sizeof c);
+    custos_rc rc = pgs_run(s,
+                           "DELETE FROM publisher_chain WHERE account = "
+                           "(SELECT account FROM publisher_fates WHERE cursor = $1)",
+                           &p, "update chain view", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "INSERT INTO publisher_chain (account, cursor, feed, kind, as_of, "
+                     "valid_until) SELECT account, cursor, feed, kind, as_of, valid_until "
+                     "FROM publisher_fates WHERE account = "
+                     "(SELECT account FROM publisher_fates WHERE cursor = $1) AND fate IN (1, 2) "
+                     "ORDER BY cursor DESC LIMIT 1",
+                     &p, "update chain view", NULL, err);
+    return rc;
+}
+
 static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
 {
     pgs_db *s = impl;
@@ -303,7 +330,7 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
     if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
-    uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4];
+    uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4], valid_until[8];
     gw_store_put_u64(cursor, row->cursor);
     gw_store_put_u64(seq, row->sequence);
     memset(kind, 0, sizeof kind);
@@ -331,9 +358,12 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
         for (size_t i = 0; i < sizeof tx_types / sizeof tx_types[0]; i++)
             pgs_null(&p, tx_types[i]);
     }
+    gw_store_put_u64(valid_until, row->valid_until);
+    pgs_param(&p, PG_TEXT, row->feed, strnlen(row->feed, sizeof row->feed));
+    pgs_param(&p, PG_INT8, valid_until, 8);
     rc = pgs_run(s,
                  "INSERT INTO publisher_fates (" GW_PUB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                  &p, "store fate", NULL, err);
     if (rc == CUSTOS_ERR_INVALID)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -341,6 +371,8 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
                               (unsigned long long)row->cursor);
     if (rc == CUSTOS_OK && row->has_tx)
         rc = pgs_insert_attempt(s, row->cursor, row->tx.hash, err);
+    if (rc == CUSTOS_OK && row->fate != GW_PUB_SKIPPED)
+        rc = pgs_chain_refresh(s, row->cursor, err);
     if (rc == CUSTOS_OK)
         return pgs_exec(s, "COMMIT", "commit fate", err);
     pgs_rollback(s);
@@ -384,7 +416,7 @@ static custos_rc pgs_get(void *impl, uint64_t cursor, gw_pub_row *out,
 }
 
 static custos_rc pgs_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
-                                custos_error *err)
+                                bool new_nonce, custos_error *err)
 {
     pgs_db *s = impl;
     custos_rc rc;
@@ -413,17 +445,24 @@ static custos_rc pgs_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx
         pgs_tx_params(&u, tx, &b);
         pgs_param(&u, PG_INT8, c, sizeof c);
         rc = pgs_run(s,
-                     "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
-                     "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7 "
-                     "WHERE cursor = $8 AND fate = 1 AND nonce = $1",
+                     new_nonce
+                         ? "UPDATE publisher_fates SET nonce = $1, max_fee = $2, "
+                           "priority_fee = $3, gas_limit = $4, sent_at = $5, tx_hash = $6, "
+                           "raw = $7 WHERE cursor = $8 AND fate = 1 AND nonce <> $1"
+                         : "UPDATE publisher_fates SET nonce = $1, max_fee = $2, "
+                           "priority_fee = $3, gas_limit = $4, sent_at = $5, tx_hash = $6, "
+                           "raw = $7 WHERE cursor = $8 AND fate = 1 AND nonce = $1",
                      &u, "replace transaction", &res, err);
         if (rc == CUSTOS_OK) {
             bool changed = strcmp(PQcmdTuples(res), "1") == 0;
             PQclear(res);
             if (!changed)
                 rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                      "publisher state: record %llu is not sent with nonce %llu",
-                                      (unsigned long long)cursor, (unsigned long long)tx->nonce);
+                                      "publisher state: record %llu is not sent with %s nonce "
+                                      "%llu",
+                                      (unsigned long long)cursor,
+                                      new_nonce ? "a nonce other than" : "",
+                                      (unsigned long long)tx->nonce);
         }
     }
     if (rc == CUSTOS_OK)
@@ -438,29 +477,81 @@ static custos_rc pgs_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
                             const char *detail, custos_error *err)
 {
     pgs_db *s = impl;
-    const char *d = detail;
+    custos_rc rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
     uint8_t f[4] = {0, 0, 0, (uint8_t)fate}, c[8];
     gw_store_put_u64(c, cursor);
     pgs_params p = {.n = 0};
     pgs_param(&p, PG_INT4, f, sizeof f);
-    pgs_param(&p, PG_TEXT, d, strlen(d));
+    pgs_param(&p, PG_TEXT, detail, strlen(detail));
     pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
+    rc = pgs_run(s,
+                 "UPDATE publisher_fates SET fate = $1, detail = $2 "
+                 "WHERE cursor = $3 AND fate = 1",
+                 &p, "finish fate", &res, err);
+    if (rc == CUSTOS_OK) {
+        bool changed = strcmp(PQcmdTuples(res), "1") == 0;
+        PQclear(res);
+        if (!changed)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "publisher state: record %llu is not waiting for a receipt",
+                                  (unsigned long long)cursor);
+    }
     if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "UPDATE publisher_fates SET fate = $1, detail = $2 "
-                     "WHERE cursor = $3 AND fate = 1",
-                     &p, "finish fate", &res, err);
-    if (rc != CUSTOS_OK)
+        rc = pgs_chain_refresh(s, cursor, err);
+    if (rc == CUSTOS_OK)
+        return pgs_exec(s, "COMMIT", "commit fate", err);
+    pgs_rollback(s);
+    return rc;
+}
+
+static custos_rc pgs_promote(void *impl, const gw_pub_row *row, custos_error *err)
+{
+    pgs_db *s = impl;
+    custos_rc rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
-    bool changed = strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    if (!changed)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: record %llu is not waiting for a receipt",
-                                (unsigned long long)cursor);
-    return CUSTOS_OK;
+    uint8_t f[4] = {0, 0, 0, (uint8_t)row->fate}, c[8];
+    gw_store_put_u64(c, row->cursor);
+    pgs_params p = {.n = 0};
+    pgs_tx_bufs b;
+    if (row->has_tx) {
+        pgs_tx_params(&p, &row->tx, &b);
+    } else {
+        static const Oid tx_types[] = {PG_INT8, PG_BYTEA, PG_BYTEA, PG_INT8,
+                                       PG_INT8, PG_BYTEA, PG_BYTEA};
+        for (size_t i = 0; i < sizeof tx_types / sizeof tx_types[0]; i++)
+            pgs_null(&p, tx_types[i]);
+    }
+    pgs_param(&p, PG_INT4, f, sizeof f);
+    pgs_param(&p, PG_TEXT, row->detail, strnlen(row->detail, sizeof row->detail));
+    pgs_param(&p, PG_INT8, c, sizeof c);
+    PGresult *res = NULL;
+    rc = pgs_run(s,
+                 "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
+                 "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7, fate = $8, "
+                 "detail = $9 WHERE cursor = $10 AND fate = 0",
+                 &p, "promote fate", &res, err);
+    if (rc == CUSTOS_OK) {
+        bool changed = strcmp(PQcmdTuples(res), "1") == 0;
+        PQclear(res);
+        if (!changed)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "publisher state: record %llu is not skipped",
+                                  (unsigned long long)row->cursor);
+    }
+    if (rc == CUSTOS_OK && row->has_tx)
+        rc = pgs_insert_attempt(s, row->cursor, row->tx.hash, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_chain_refresh(s, row->cursor, err);
+    if (rc == CUSTOS_OK)
+        return pgs_exec(s, "COMMIT", "commit fate", err);
+    pgs_rollback(s);
+    return rc;
 }
 
 static custos_rc pgs_last_published(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -543,6 +634,171 @@ static custos_rc pgs_attempts(void *impl, uint64_t cursor,
     return rc;
 }
 
+/* A bigint column that may be NULL (an aggregate over no rows): 0 then. */
+static custos_rc pgs_get_int_or_zero(const PGresult *res, int row, int col, uint64_t *out,
+                                     const char *name, custos_error *err)
+{
+    *out = 0;
+    return PQgetisnull(res, row, col) ? CUSTOS_OK : pgs_get_int(res, row, col, out, name, err);
+}
+
+static custos_rc pgs_expiring(void *impl, const char *feed, uint64_t valid_until_by,
+                              uint64_t as_of_by, uint64_t next_valid_after,
+                              gw_pub_expiring *out, size_t max, size_t *n, custos_error *err)
+{
+    pgs_db *s = impl;
+    uint8_t vu[8], ao[8], lim[8], after[8];
+    gw_store_put_u64(vu, valid_until_by);
+    gw_store_put_u64(ao, as_of_by);
+    gw_store_put_u64(lim, max > INT32_MAX ? INT32_MAX : max);
+    gw_store_put_u64(after, next_valid_after);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PG_TEXT, feed, strlen(feed));
+    pgs_param(&p, PG_INT8, vu, 8);
+    pgs_param(&p, PG_INT8, ao, 8);
+    pgs_param(&p, PG_INT8, lim, 8);
+    pgs_param(&p, PG_INT8, after, 8);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "SELECT c.account, c.cursor, c.as_of, c.valid_until, f.cursor, f.as_of, "
+                     "f.valid_until FROM publisher_chain c JOIN publisher_fates f ON f.cursor = "
+                     "(SELECT max(g.cursor) FROM publisher_fates g WHERE g.account = c.account "
+                     "AND g.cursor > c.cursor AND g.fate = 0) "
+                     "WHERE c.feed = $1 AND c.kind = 0 AND (c.valid_until <= $2 OR "
+                     "c.as_of <= $3) AND f.valid_until > $5 "
+                     "ORDER BY c.valid_until, c.cursor LIMIT $4",
+                     &p, "list expiring accounts", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
+        gw_pub_expiring *e = &out[*n];
+        if ((rc = pgs_get_bytes(res, r, 0, e->account, sizeof e->account, "account", err)) ==
+                CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 1, &e->last_cursor, "cursor", err)) == CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 2, &e->last_as_of, "as_of", err)) == CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 3, &e->last_valid_until, "valid_until", err)) ==
+                CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 4, &e->next_cursor, "cursor", err)) == CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 5, &e->next_as_of, "as_of", err)) == CUSTOS_OK &&
+            (rc = pgs_get_int(res, r, 6, &e->next_valid_until, "valid_until", err)) ==
+                CUSTOS_OK)
+            (*n)++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pgs_chain_summary(void *impl, const char *feed, uint64_t valid_until_by,
+                                   uint64_t as_of_by, gw_pub_chain_summary *out,
+                                   custos_error *err)
+{
+    pgs_db *s = impl;
+    uint8_t vu[8], ao[8];
+    gw_store_put_u64(vu, valid_until_by);
+    gw_store_put_u64(ao, as_of_by);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PG_TEXT, feed, strlen(feed));
+    pgs_param(&p, PG_INT8, vu, 8);
+    pgs_param(&p, PG_INT8, ao, 8);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "SELECT count(*), min(valid_until), min(as_of), "
+                     "count(*) FILTER (WHERE valid_until <= $2 OR as_of <= $3) "
+                     "FROM publisher_chain WHERE feed = $1 AND kind = 0",
+                     &p, "summarise chain view", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (PQntuples(res) != 1)
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher state: no summary row");
+    if (rc == CUSTOS_OK &&
+        ((rc = pgs_get_int(res, 0, 0, &out->accounts, "count", err)) != CUSTOS_OK ||
+         (rc = pgs_get_int_or_zero(res, 0, 1, &out->min_valid_until, "valid_until", err)) !=
+             CUSTOS_OK ||
+         (rc = pgs_get_int_or_zero(res, 0, 2, &out->min_as_of, "as_of", err)) != CUSTOS_OK))
+        memset(out, 0, sizeof *out);
+    if (rc == CUSTOS_OK)
+        rc = pgs_get_int(res, 0, 3, &out->matching, "count", err);
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pgs_chain_feeds(void *impl, char (*feeds)[CUSTOS_FEED_MAX + 1], size_t max,
+                                 size_t *n, custos_error *err)
+{
+    pgs_db *s = impl;
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s, "SELECT DISTINCT feed FROM publisher_chain ORDER BY feed", NULL,
+                     "list chain feeds", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (int r = 0; r < PQntuples(res) && *n < max; r++) {
+        snprintf(feeds[*n], CUSTOS_FEED_MAX + 1, "%.*s", PQgetlength(res, r, 0),
+                 PQgetvalue(res, r, 0));
+        (*n)++;
+    }
+    PQclear(res);
+    return CUSTOS_OK;
+}
+
+static custos_rc pgs_unlabelled(void *impl, uint64_t *cursors, size_t max, size_t *n,
+                                custos_error *err)
+{
+    pgs_db *s = impl;
+    uint8_t lim[8];
+    gw_store_put_u64(lim, max > INT32_MAX ? INT32_MAX : max);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PG_INT8, lim, 8);
+    PGresult *res = NULL;
+    custos_rc rc = pgs_ready(s, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "SELECT cursor FROM publisher_chain WHERE feed = '' ORDER BY cursor "
+                     "LIMIT $1",
+                     &p, "list unlabelled publications", &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
+        rc = pgs_get_int(res, r, 0, &cursors[*n], "cursor", err);
+        if (rc == CUSTOS_OK)
+            (*n)++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static custos_rc pgs_label(void *impl, uint64_t cursor, const char *feed, uint64_t valid_until,
+                           custos_error *err)
+{
+    pgs_db *s = impl;
+    uint8_t c[8], vu[8];
+    gw_store_put_u64(c, cursor);
+    gw_store_put_u64(vu, valid_until);
+    pgs_params p = {.n = 0};
+    pgs_param(&p, PG_TEXT, feed, strlen(feed));
+    pgs_param(&p, PG_INT8, vu, 8);
+    pgs_param(&p, PG_INT8, c, 8);
+    custos_rc rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
+    rc = pgs_run(s, "UPDATE publisher_fates SET feed = $1, valid_until = $2 WHERE cursor = $3",
+                 &p, "label publication", NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = pgs_run(s,
+                     "UPDATE publisher_chain SET feed = $1, valid_until = $2 WHERE cursor = $3",
+                     &p, "label publication", NULL, err);
+    if (rc == CUSTOS_OK)
+        return pgs_exec(s, "COMMIT", "commit label", err);
+    pgs_rollback(s);
+    return rc;
+}
+
 const gw_pubstate_ops gw_pubstate_pg_ops = {
     .open = pgs_open,
     .close = pgs_close,
@@ -551,8 +807,14 @@ const gw_pubstate_ops gw_pubstate_pg_ops = {
     .put = pgs_put,
     .get = pgs_get,
     .replace_tx = pgs_replace_tx,
+    .promote = pgs_promote,
     .finish = pgs_finish,
     .last_published = pgs_last_published,
     .list_sent = pgs_list_sent,
     .attempts = pgs_attempts,
+    .expiring = pgs_expiring,
+    .chain_summary = pgs_chain_summary,
+    .chain_feeds = pgs_chain_feeds,
+    .unlabelled = pgs_unlabelled,
+    .label = pgs_label,
 };

@@ -1,12 +1,13 @@
 /* The publisher state's SQLite back end (pubstate_backend.h): one file of its own, WAL,
  * synchronous=FULL.
  *
- * uint64 values (sequence, nonce, asOf, gas) are stored as the INTEGER with the same bit
- * pattern: they are only compared for equality or read back, never ordered by SQL, except
- * nonces of SENT rows, which never come near 2^63. uint256 fees and values are 32-byte
- * big-endian blobs. */
+ * uint64 values (sequence, nonce, asOf, validUntil, gas) are stored as the INTEGER with
+ * the same bit pattern: they are only compared for equality or read back, never ordered by
+ * SQL, except nonces of SENT rows and the asOf and validUntil of the chain view, which
+ * never come near 2^63. uint256 fees and values are 32-byte big-endian blobs. */
 #include "store/pubstate_backend.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 #include "store/sqlite_common.h"
 
-#define PS_SCHEMA_VERSION 1
+#define PS_SCHEMA_VERSION 2
 #define PS_BUSY_TIMEOUT_MS 5000
 
 static const char ps_schema_v1[] =
@@ -49,6 +50,28 @@ static const char ps_schema_v1[] =
     "  cursor INTEGER NOT NULL REFERENCES fates (cursor)"
     ");"
     "CREATE INDEX attempts_by_cursor ON attempts (cursor);";
+
+/* Version 2: each fate's feed and validUntil, and the chain view (each account's last
+ * publication) the publisher watches for on-chain expiry. Rows stored before carry "" and
+ * 0 until the publisher fills them in from the accepted log (gw_pubstate_label). */
+static const char ps_schema_v2[] =
+    "ALTER TABLE fates ADD COLUMN feed TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE fates ADD COLUMN valid_until INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE chain ("
+    "  account BLOB PRIMARY KEY,"
+    "  cursor INTEGER NOT NULL,"
+    "  feed TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  as_of INTEGER NOT NULL,"
+    "  valid_until INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX chain_by_valid_until ON chain (feed, kind, valid_until);"
+    "CREATE INDEX chain_by_as_of ON chain (feed, kind, as_of);"
+    "CREATE INDEX chain_by_cursor ON chain (cursor);"
+    "INSERT INTO chain (account, cursor, feed, kind, as_of, valid_until) "
+    "SELECT account, cursor, feed, kind, as_of, valid_until FROM fates f "
+    "WHERE fate IN (1, 2) AND cursor = (SELECT max(cursor) FROM fates g "
+    "  WHERE g.account = f.account AND g.fate IN (1, 2));";
 
 typedef struct ps_db {
     sqlite3 *db;
@@ -97,14 +120,19 @@ static custos_rc ps_schema(ps_db *s, custos_error *err)
         ps_rollback(s);
         return ps_fail(s->db, step, "read schema version", err);
     }
-    if (version == 0) {
-        rc = ps_exec(s->db, ps_schema_v1, "create schema", err);
-        if (rc == CUSTOS_OK)
-            rc = ps_exec(s->db, "PRAGMA user_version = 1", "set schema version", err);
-    } else if (version != PS_SCHEMA_VERSION) {
+    if (version > PS_SCHEMA_VERSION)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
                               "publisher state: schema version %d is newer than this gateway "
                               "(%d): upgrade the gateway", version, PS_SCHEMA_VERSION);
+    /* Steps in order, each applied once: a new file takes them all. */
+    if (rc == CUSTOS_OK && version < 1)
+        rc = ps_exec(s->db, ps_schema_v1, "create schema", err);
+    if (rc == CUSTOS_OK && version < 2)
+        rc = ps_exec(s->db, ps_schema_v2, "migrate schema to version 2", err);
+    if (rc == CUSTOS_OK && version < PS_SCHEMA_VERSION) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PS_SCHEMA_VERSION);
+        rc = ps_exec(s->db, pragma, "set schema version", err);
     }
     if (rc != CUSTOS_OK) {
         ps_rollback(s);
@@ -192,6 +220,9 @@ static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *er
     out->fate = (gw_pub_fate)sqlite3_column_int(st, 7);
     const unsigned char *detail = sqlite3_column_text(st, 8);
     snprintf(out->detail, sizeof out->detail, "%s", detail != NULL ? (const char *)detail : "");
+    const unsigned char *feed = sqlite3_column_text(st, 16);
+    snprintf(out->feed, sizeof out->feed, "%s", feed != NULL ? (const char *)feed : "");
+    out->valid_until = (uint64_t)sqlite3_column_int64(st, 17);
     if (sqlite3_column_type(st, 9) == SQLITE_NULL)
         return CUSTOS_OK;
     gw_pub_tx *tx = &out->tx;
@@ -296,6 +327,28 @@ static custos_rc ps_insert_attempt(ps_db *s, uint64_t cursor,
     return ps_step_done(s, st, "store transaction attempt", NULL, err);
 }
 
+/* Inside a write transaction: the chain row of the account of record `cursor` becomes
+ * that account's newest SENT or CONFIRMED fate again (or goes, when it has none). */
+static custos_rc ps_chain_refresh(ps_db *s, uint64_t cursor, custos_error *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM chain WHERE account = (SELECT account FROM fates WHERE cursor = ?1)",
+        "INSERT INTO chain (account, cursor, feed, kind, as_of, valid_until) "
+        "SELECT account, cursor, feed, kind, as_of, valid_until FROM fates "
+        "WHERE account = (SELECT account FROM fates WHERE cursor = ?1) AND fate IN (1, 2) "
+        "ORDER BY cursor DESC LIMIT 1",
+    };
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; rc == CUSTOS_OK && i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        if ((rc = ps_prepare(s, sql[i], &st, err)) != CUSTOS_OK)
+            break;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+        rc = ps_step_done(s, st, "update chain view", NULL, err);
+    }
+    return rc;
+}
+
 static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
 {
     ps_db *s = impl;
@@ -305,7 +358,7 @@ static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
     sqlite3_stmt *st;
     if ((rc = ps_prepare(s, "INSERT INTO fates (" GW_PUB_ROW_COLUMNS ") "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                            "?14, ?15, ?16)",
+                            "?14, ?15, ?16, ?17, ?18)",
                          &st, err)) != CUSTOS_OK)
         goto fail;
     uint8_t value[32], max_fee[32], prio[32];
@@ -321,6 +374,8 @@ static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
     sqlite3_bind_text(st, 9, row->detail, -1, SQLITE_STATIC);
     if (row->has_tx)
         ps_bind_tx(st, 10, &row->tx, max_fee, prio);
+    sqlite3_bind_text(st, 17, row->feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 18, (sqlite3_int64)row->valid_until);
     int step = sqlite3_step(st);
     sqlite3_finalize(st);
     if (step == SQLITE_CONSTRAINT || (step & 0xff) == SQLITE_CONSTRAINT) {
@@ -334,6 +389,8 @@ static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
         goto fail;
     }
     if (row->has_tx && (rc = ps_insert_attempt(s, row->cursor, row->tx.hash, err)) != CUSTOS_OK)
+        goto fail;
+    if (row->fate != GW_PUB_SKIPPED && (rc = ps_chain_refresh(s, row->cursor, err)) != CUSTOS_OK)
         goto fail;
     return ps_exec(s->db, "COMMIT", "commit fate", err);
 fail:
@@ -366,7 +423,7 @@ static custos_rc ps_get(void *impl, uint64_t cursor, gw_pub_row *out, custos_err
 }
 
 static custos_rc ps_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
-                               custos_error *err)
+                               bool new_nonce, custos_error *err)
 {
     ps_db *s = impl;
     custos_rc rc;
@@ -390,9 +447,13 @@ static custos_rc ps_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
                               (unsigned long long)cursor, GW_PUBSTATE_MAX_ATTEMPTS);
         goto fail;
     }
-    if ((rc = ps_prepare(s, "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
-                            "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7 "
-                            "WHERE cursor = ?8 AND fate = 1 AND nonce = ?1",
+    if ((rc = ps_prepare(s, new_nonce
+                                ? "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
+                                  "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7 "
+                                  "WHERE cursor = ?8 AND fate = 1 AND nonce <> ?1"
+                                : "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
+                                  "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7 "
+                                  "WHERE cursor = ?8 AND fate = 1 AND nonce = ?1",
                          &st, err)) != CUSTOS_OK)
         goto fail;
     uint8_t max_fee[32], prio[32];
@@ -403,8 +464,9 @@ static custos_rc ps_replace_tx(void *impl, uint64_t cursor, const gw_pub_tx *tx,
         goto fail;
     if (changes != 1) {
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "publisher state: record %llu is not sent with nonce %llu",
-                              (unsigned long long)cursor, (unsigned long long)tx->nonce);
+                              "publisher state: record %llu is not sent with %s nonce %llu",
+                              (unsigned long long)cursor, new_nonce ? "a nonce other than" : "",
+                              (unsigned long long)tx->nonce);
         goto fail;
     }
     if ((rc = ps_insert_attempt(s, cursor, tx->hash, err)) != CUSTOS_OK)
@@ -419,23 +481,69 @@ static custos_rc ps_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
                            const char *detail, custos_error *err)
 {
     ps_db *s = impl;
-    sqlite3_stmt *st;
-    custos_rc rc = ps_prepare(s, "UPDATE fates SET fate = ?1, detail = ?2 "
-                                 "WHERE cursor = ?3 AND fate = 1",
-                              &st, err);
-    if (rc != CUSTOS_OK)
+    custos_rc rc;
+    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
         return rc;
+    sqlite3_stmt *st;
+    if ((rc = ps_prepare(s, "UPDATE fates SET fate = ?1, detail = ?2 "
+                            "WHERE cursor = ?3 AND fate = 1",
+                         &st, err)) != CUSTOS_OK)
+        goto fail;
     sqlite3_bind_int(st, 1, (int)fate);
     sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)cursor);
     int changes = 0;
     if ((rc = ps_step_done(s, st, "finish fate", &changes, err)) != CUSTOS_OK)
+        goto fail;
+    if (changes != 1) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "publisher state: record %llu is not waiting for a receipt",
+                              (unsigned long long)cursor);
+        goto fail;
+    }
+    if ((rc = ps_chain_refresh(s, cursor, err)) != CUSTOS_OK)
+        goto fail;
+    return ps_exec(s->db, "COMMIT", "commit fate", err);
+fail:
+    ps_rollback(s);
+    return rc;
+}
+
+static custos_rc ps_promote(void *impl, const gw_pub_row *row, custos_error *err)
+{
+    ps_db *s = impl;
+    custos_rc rc;
+    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
         return rc;
-    if (changes != 1)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "publisher state: record %llu is not waiting for a receipt",
-                                (unsigned long long)cursor);
-    return CUSTOS_OK;
+    sqlite3_stmt *st;
+    if ((rc = ps_prepare(s, "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
+                            "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7, fate = ?8, "
+                            "detail = ?9 WHERE cursor = ?10 AND fate = 0",
+                         &st, err)) != CUSTOS_OK)
+        goto fail;
+    uint8_t max_fee[32], prio[32];
+    if (row->has_tx)
+        ps_bind_tx(st, 1, &row->tx, max_fee, prio);
+    sqlite3_bind_int(st, 8, (int)row->fate);
+    sqlite3_bind_text(st, 9, row->detail, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)row->cursor);
+    int changes = 0;
+    if ((rc = ps_step_done(s, st, "promote fate", &changes, err)) != CUSTOS_OK)
+        goto fail;
+    if (changes != 1) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "publisher state: record %llu is not skipped",
+                              (unsigned long long)row->cursor);
+        goto fail;
+    }
+    if ((row->has_tx && (rc = ps_insert_attempt(s, row->cursor, row->tx.hash, err)) !=
+                            CUSTOS_OK) ||
+        (rc = ps_chain_refresh(s, row->cursor, err)) != CUSTOS_OK)
+        goto fail;
+    return ps_exec(s->db, "COMMIT", "commit fate", err);
+fail:
+    ps_rollback(s);
+    return rc;
 }
 
 static custos_rc ps_last_published(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -536,6 +644,143 @@ static custos_rc ps_attempts(void *impl, uint64_t cursor,
     return rc;
 }
 
+static custos_rc ps_expiring(void *impl, const char *feed, uint64_t valid_until_by,
+                             uint64_t as_of_by, uint64_t next_valid_after, gw_pub_expiring *out,
+                             size_t max, size_t *n, custos_error *err)
+{
+    ps_db *s = impl;
+    sqlite3_stmt *st;
+    custos_rc rc = ps_prepare(
+        s,
+        "SELECT c.account, c.cursor, c.as_of, c.valid_until, f.cursor, f.as_of, f.valid_until "
+        "FROM chain c JOIN fates f ON f.cursor = (SELECT max(g.cursor) FROM fates g "
+        "  WHERE g.account = c.account AND g.cursor > c.cursor AND g.fate = 0) "
+        "WHERE c.feed = ?1 AND c.kind = 0 AND (c.valid_until <= ?2 OR c.as_of <= ?3) "
+        "AND f.valid_until > ?5 ORDER BY c.valid_until, c.cursor LIMIT ?4",
+        &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)valid_until_by);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)as_of_by);
+    sqlite3_bind_int64(st, 4, max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)next_valid_after);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        gw_pub_expiring *e = &out[*n];
+        if ((rc = ps_read_blob(st, 0, e->account, sizeof e->account, "account", err)) !=
+            CUSTOS_OK)
+            break;
+        e->last_cursor = (uint64_t)sqlite3_column_int64(st, 1);
+        e->last_as_of = (uint64_t)sqlite3_column_int64(st, 2);
+        e->last_valid_until = (uint64_t)sqlite3_column_int64(st, 3);
+        e->next_cursor = (uint64_t)sqlite3_column_int64(st, 4);
+        e->next_as_of = (uint64_t)sqlite3_column_int64(st, 5);
+        e->next_valid_until = (uint64_t)sqlite3_column_int64(st, 6);
+        (*n)++;
+    }
+    if (rc == CUSTOS_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = ps_fail(s->db, step, "list expiring accounts", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static custos_rc ps_chain_summary(void *impl, const char *feed, uint64_t valid_until_by,
+                                  uint64_t as_of_by, gw_pub_chain_summary *out,
+                                  custos_error *err)
+{
+    ps_db *s = impl;
+    sqlite3_stmt *st;
+    custos_rc rc = ps_prepare(s,
+                              "SELECT count(*), min(valid_until), min(as_of), "
+                              "  count(CASE WHEN valid_until <= ?2 OR as_of <= ?3 THEN 1 END) "
+                              "FROM chain WHERE feed = ?1 AND kind = 0",
+                              &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)valid_until_by);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)as_of_by);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        out->accounts = (uint64_t)sqlite3_column_int64(st, 0);
+        out->min_valid_until = (uint64_t)sqlite3_column_int64(st, 1);
+        out->min_as_of = (uint64_t)sqlite3_column_int64(st, 2);
+        out->matching = (uint64_t)sqlite3_column_int64(st, 3);
+    } else {
+        rc = ps_fail(s->db, step, "summarise chain view", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static custos_rc ps_chain_feeds(void *impl, char (*feeds)[CUSTOS_FEED_MAX + 1], size_t max,
+                                size_t *n, custos_error *err)
+{
+    ps_db *s = impl;
+    sqlite3_stmt *st;
+    custos_rc rc = ps_prepare(s, "SELECT DISTINCT feed FROM chain ORDER BY feed", &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        const unsigned char *f = sqlite3_column_text(st, 0);
+        snprintf(feeds[*n], CUSTOS_FEED_MAX + 1, "%s", f != NULL ? (const char *)f : "");
+        (*n)++;
+    }
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = ps_fail(s->db, step, "list chain feeds", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static custos_rc ps_unlabelled(void *impl, uint64_t *cursors, size_t max, size_t *n,
+                               custos_error *err)
+{
+    ps_db *s = impl;
+    sqlite3_stmt *st;
+    custos_rc rc = ps_prepare(s, "SELECT cursor FROM chain WHERE feed = '' ORDER BY cursor "
+                                 "LIMIT ?1",
+                              &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, max > INT32_MAX ? INT32_MAX : (sqlite3_int64)max);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        cursors[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = ps_fail(s->db, step, "list unlabelled publications", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static custos_rc ps_label(void *impl, uint64_t cursor, const char *feed, uint64_t valid_until,
+                          custos_error *err)
+{
+    ps_db *s = impl;
+    static const char *const sql[] = {
+        "UPDATE fates SET feed = ?1, valid_until = ?2 WHERE cursor = ?3",
+        "UPDATE chain SET feed = ?1, valid_until = ?2 WHERE cursor = ?3",
+    };
+    custos_rc rc;
+    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; rc == CUSTOS_OK && i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        if ((rc = ps_prepare(s, sql[i], &st, err)) != CUSTOS_OK)
+            break;
+        sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)valid_until);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)cursor);
+        rc = ps_step_done(s, st, "label publication", NULL, err);
+    }
+    if (rc != CUSTOS_OK) {
+        ps_rollback(s);
+        return rc;
+    }
+    return ps_exec(s->db, "COMMIT", "commit label", err);
+}
+
 const gw_pubstate_ops gw_pubstate_sqlite_ops = {
     .open = ps_open,
     .close = ps_close,
@@ -544,8 +789,14 @@ const gw_pubstate_ops gw_pubstate_sqlite_ops = {
     .put = ps_put,
     .get = ps_get,
     .replace_tx = ps_replace_tx,
+    .promote = ps_promote,
     .finish = ps_finish,
     .last_published = ps_last_published,
     .list_sent = ps_list_sent,
     .attempts = ps_attempts,
+    .expiring = ps_expiring,
+    .chain_summary = ps_chain_summary,
+    .chain_feeds = ps_chain_feeds,
+    .unlabelled = ps_unlabelled,
+    .label = ps_label,
 };

@@ -23,7 +23,11 @@
  *
  * Version 7: held, the rises rule 6 holds back. A held row has consumed its
  * account's sequence (accounts.last_sequence) but has no cursor; a later record of the
- * account that is published marks it superseded, and it stays recorded, never published. */
+ * account that is published marks it superseded, and it stays recorded, never published.
+ *
+ * Version 13: the publisher's chain view (PostgreSQL; SQLite keeps it in the publisher's
+ * own file): each fate's feed and validUntil, and publisher_chain, each account's last
+ * publication, which the publisher watches for on-chain expiry (docs/publishing.md §3). */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -255,6 +259,35 @@ static const gw_schema_step schema_steps[] = {
                   "DROP TABLE accepted;"
                   "ALTER TABLE accepted_v8 RENAME TO accepted;",
         .postgresql = "ALTER TABLE accepted DROP CONSTRAINT IF EXISTS accepted_digest_key;",
+    },
+    {
+        /* Version 13: the publisher's chain view (pubstate_pg.c). Fates stored before carry
+         * feed '' and valid_until 0 until the publisher fills them in from the accepted
+         * log. Written to be applied again harmlessly (IF NOT EXISTS, ON CONFLICT), as a
+         * store restored under an older version number would. A SQLite store's publisher
+         * keeps its state in a file of its own. */
+        .version = 13,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT '',"
+            "  ADD COLUMN IF NOT EXISTS valid_until bigint NOT NULL DEFAULT 0;"
+            "CREATE TABLE IF NOT EXISTS publisher_chain ("
+            "  account bytea PRIMARY KEY,"
+            "  cursor bigint NOT NULL,"
+            "  feed text NOT NULL,"
+            "  kind integer NOT NULL,"
+            "  as_of bigint NOT NULL,"
+            "  valid_until bigint NOT NULL"
+            ");"
+            "CREATE INDEX IF NOT EXISTS publisher_chain_by_valid_until ON publisher_chain "
+            "  (feed, kind, valid_until);"
+            "CREATE INDEX IF NOT EXISTS publisher_chain_by_as_of ON publisher_chain "
+            "  (feed, kind, as_of);"
+            "CREATE INDEX IF NOT EXISTS publisher_chain_by_cursor ON publisher_chain (cursor);"
+            "INSERT INTO publisher_chain (account, cursor, feed, kind, as_of, valid_until) "
+            "SELECT DISTINCT ON (account) account, cursor, feed, kind, as_of, valid_until "
+            "FROM publisher_fates WHERE fate IN (1, 2) ORDER BY account, cursor DESC "
+            "ON CONFLICT (account) DO NOTHING;",
     },
 };
 

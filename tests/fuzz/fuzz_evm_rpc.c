@@ -1,7 +1,7 @@
 /* Answers of an Ethereum node, as the on-chain publisher's JSON-RPC client parses them.
  * The client only talks HTTP, so a loopback responder in this process serves each input
- * as the HTTP body. First byte: low 4 bits pick the method called, the next 2 bits the
- * HTTP status; the rest is the body. */
+ * as the HTTP body. First byte: low 4 bits pick the method called (modulo 11), the next 3
+ * bits the HTTP status (200, 200, 404, 503, 429, then 200); the rest is the body. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -137,7 +137,7 @@ static void call(evm_rpc *c, unsigned method)
     size_t out_len = 0;
     custos_rc rc;
     custos_error_clear(&err);
-    switch (method % 10) {
+    switch (method % 11) {
     case 0: rc = evm_rpc_chain_id(c, &u64, &err); break;
     case 1: rc = evm_rpc_block_number(c, &u64, &err); break;
     case 2: rc = evm_rpc_get_transaction_count(c, addr, EVM_BLOCK_PENDING, &u64, &err); break;
@@ -147,6 +147,7 @@ static void call(evm_rpc *c, unsigned method)
     case 6: rc = evm_rpc_base_fee(c, &u256, &err); break;
     case 7: rc = evm_rpc_send_raw_transaction(c, raw, sizeof raw, out_hash, &err); break;
     case 8: rc = evm_rpc_get_receipt(c, hash, &receipt, &found, &err); break;
+    case 10: rc = evm_rpc_block_hash(c, 7, out_hash, &found, &err); break;
     default:
         rc = evm_rpc_call(c, &ec, &out, &out_len, &err);
         if (rc == CUSTOS_OK)
@@ -168,7 +169,7 @@ static void call(evm_rpc *c, unsigned method)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int statuses[4] = {200, 200, 404, 503};
+    static const int statuses[8] = {200, 200, 404, 503, 429, 200, 200, 200};
     if (size < 1)
         return 0;
     uint8_t *copy = malloc(size);
@@ -179,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(body);
     body = copy;
     body_len = size - 1;
-    status = statuses[(data[0] >> 4) & 3];
+    status = statuses[(data[0] >> 4) & 7];
     pthread_mutex_unlock(&mu);
 
     evm_rpc_options opt;

@@ -75,7 +75,7 @@ static int group_setup(void **state)
              "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", tokens);
     tu_write_file(conf, text);
     assert_int_equal(setenv("SOFTHSM2_CONF", conf, 1), 0);
-    assert_int_equal(unsetenv(AT_PKCS11_PIN_ENV), 0);
+    assert_int_equal(unsetenv(P11_PIN_ENV), 0);
     const char *init[] = {SOFTHSM_UTIL, "--init-token", "--free", "--label", TOKEN,
                           "--so-pin", SO_PIN, "--pin", PIN, NULL};
     assert_int_equal(run(init), 0);
@@ -269,12 +269,12 @@ static void test_cli_cosign_with_hsm_is_accepted(void **state)
     path_in(in, sizeof in, "agent-signed.json");
     path_in(cosigned, sizeof cosigned, "cosigned.json");
     export_agent_signed("HSM-CLI", in);
-    assert_int_equal(setenv(AT_PKCS11_PIN_ENV, PIN, 1), 0);
+    assert_int_equal(setenv(P11_PIN_ENV, PIN, 1), 0);
     const char *argv[] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", in, "--pkcs11-module",
                           SOFTHSM_MODULE, "--pkcs11-token", TOKEN, "--pkcs11-key", "custodian",
                           "--gateway", F.target, "--insecure", "--export", cosigned, NULL};
     int status = run(argv);
-    assert_int_equal(unsetenv(AT_PKCS11_PIN_ENV), 0);
+    assert_int_equal(unsetenv(P11_PIN_ENV), 0);
     assert_int_equal(status, 0);
     assert_non_null(strstr(out, "ACCEPTED"));
     assert_non_null(strstr(out, F.keys[GWF_KEY_CUSTODIAN].hex));
@@ -328,7 +328,7 @@ static void test_bad_token_settings_refused(void **state)
                                : strcmp(cases[i].pin_file, "loose") == 0 ? loose_pinfile
                                                                          : pinfile;
         if (cases[i].env_pin != NULL)
-            assert_int_equal(setenv(AT_PKCS11_PIN_ENV, cases[i].env_pin, 1), 0);
+            assert_int_equal(setenv(P11_PIN_ENV, cases[i].env_pin, 1), 0);
         const char *argv[24] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", in, "--pkcs11-module",
                                 SOFTHSM_MODULE, "--pkcs11-token", cases[i].token,
                                 "--pkcs11-key", cases[i].key, "--export", export_path};
@@ -340,7 +340,7 @@ static void test_bad_token_settings_refused(void **state)
         argv[n] = NULL;
         fprintf(stderr, "case: %s\n", cases[i].name);
         int status = run(argv);
-        assert_int_equal(unsetenv(AT_PKCS11_PIN_ENV), 0);
+        assert_int_equal(unsetenv(P11_PIN_ENV), 0);
         assert_int_equal(status, 1);
         if (strstr(out, cases[i].expect) == NULL)
             fail_msg("%s: expected '%s' in: %s", cases[i].name, cases[i].expect, out);

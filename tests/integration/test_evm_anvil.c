@@ -204,6 +204,15 @@ static void test_transfer(void **state)
     assert_int_equal(r.gas_used, 21000);
     assert_true(custos_u256_cmp(&r.effective_gas_price, &tx.max_fee_per_gas) <= 0);
     assert_false(custos_u256_is_zero(&r.effective_gas_price));
+    /* The receipt names its block, which is the canonical one at that height; there is no
+     * block beyond the head. */
+    uint8_t block_hash[32];
+    bool found = false;
+    check(evm_rpc_block_hash(f->rpc, r.block_number, block_hash, &found, &err), &err);
+    assert_true(found);
+    assert_memory_equal(block_hash, r.block_hash, 32);
+    check(evm_rpc_block_hash(f->rpc, r.block_number + 1000, block_hash, &found, &err), &err);
+    assert_false(found);
 
     check(evm_rpc_get_balance(f->rpc, to, &after, &err), &err);
     assert_int_equal(custos_u256_sub(&diff, &after, &before), CUSTOS_OK);
@@ -337,6 +346,7 @@ typedef struct canned {
     const char *body;
     bool with_length;
     bool answered;
+    int status; /* HTTP status; 0: 200 */
 } canned;
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -378,9 +388,9 @@ static void *serve_once(void *arg)
     if (cn->with_length)
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", strlen(cn->body));
     int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n%s"
+                     "HTTP/1.1 %d Answer\r\nContent-Type: application/json\r\n%s"
                      "Connection: close\r\n\r\n",
-                     length);
+                     cn->status != 0 ? cn->status : 200, length);
     /* The client may hang up early (answer too large): only a complete write counts. */
     cn->answered = write_all(conn, head, (size_t)n) &&
                    write_all(conn, cn->body, strlen(cn->body));
@@ -388,13 +398,13 @@ static void *serve_once(void *arg)
     return NULL;
 }
 
-/* Runs one call of a fresh client against a server answering body. */
-static custos_rc against_canned(const char *body, size_t max_response,
-                                custos_rc (*call)(evm_rpc *, custos_error *),
-                                custos_error *err)
+/* Runs one call of a fresh client against a server answering body with HTTP status. */
+static custos_rc against_canned_status(int status, const char *body, size_t max_response,
+                                       custos_rc (*call)(evm_rpc *, custos_error *),
+                                       custos_error *err)
 {
     int port;
-    canned cn = {bound_socket(&port, 1), body, max_response == 0, false};
+    canned cn = {bound_socket(&port, 1), body, max_response == 0, false, status};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, serve_once, &cn), 0);
     char url[64];
@@ -406,6 +416,39 @@ static custos_rc against_canned(const char *body, size_t max_response,
     close(cn.fd);
     if (max_response == 0)
         assert_true(cn.answered);
+    return rc;
+}
+
+static custos_rc against_canned(const char *body, size_t max_response,
+                                custos_rc (*call)(evm_rpc *, custos_error *),
+                                custos_error *err)
+{
+    return against_canned_status(200, body, max_response, call, err);
+}
+
+/* An estimate that must be refused with revert data 0x12345678. */
+static custos_rc call_estimate_revert(evm_rpc *c, custos_error *err)
+{
+    evm_call call = {.data = NULL, .data_len = 0};
+    uint64_t gas = 0;
+    custos_rc rc = evm_rpc_estimate_gas(c, &call, &gas, err);
+    const evm_rpc_fault *f = evm_rpc_last_fault(c);
+    static const uint8_t want[4] = {0x12, 0x34, 0x56, 0x78};
+    if (rc == CUSTOS_ERR_REFUSED &&
+        (f == NULL || !f->has_data || f->data_len != 4 || memcmp(f->data, want, 4) != 0))
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "revert data not kept");
+    return rc;
+}
+
+static custos_rc call_block_hash(evm_rpc *c, custos_error *err)
+{
+    uint8_t hash[32];
+    bool found = true;
+    custos_rc rc = evm_rpc_block_hash(c, 5, hash, &found, err);
+    if (rc == CUSTOS_OK && found && hash[31] != 0xab)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "wrong block hash");
+    if (rc == CUSTOS_OK && !found)
+        return CUSTOS_ERR_NOT_FOUND;
     return rc;
 }
 
@@ -473,6 +516,34 @@ static void test_node_answers(void **state)
                      CUSTOS_ERR_INVALID);
     assert_non_null(strstr(err.message, "eth_getTransactionReceipt"));
     assert_non_null(strstr(err.message, "effectiveGasPrice"));
+    /* A revert whose message carries the raw bytes, NULs included (anvil's), is still the
+     * node's refusal with its data, never an answer that is not JSON. */
+    assert_int_equal(against_canned("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,"
+                                    "\"message\":\"execution reverted: \\u0000\\u0012\","
+                                    "\"data\":\"0x12345678\"}}",
+                                    0, call_estimate_revert, &err),
+                     CUSTOS_ERR_REFUSED);
+    /* A provider's rate limit serves nobody for a while: unreachable (another node is
+     * used); other 4xx refuse the request. */
+    assert_int_equal(against_canned_status(429, "{}", 0, call_chain_id, &err),
+                     CUSTOS_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "HTTP 429"));
+    assert_int_equal(against_canned_status(403, "{}", 0, call_chain_id, &err),
+                     CUSTOS_ERR_REFUSED);
+    assert_int_equal(against_canned_status(503, "{}", 0, call_chain_id, &err),
+                     CUSTOS_ERR_UNAVAILABLE);
+    /* eth_getBlockByNumber: a block's hash, or none beyond the head. */
+    assert_int_equal(against_canned("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"hash\":\"0x"
+                                    "00000000000000000000000000000000"
+                                    "000000000000000000000000000000ab\"}}",
+                                    0, call_block_hash, &err),
+                     CUSTOS_OK);
+    assert_int_equal(against_canned("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null}", 0,
+                                    call_block_hash, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    assert_int_equal(against_canned("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"hash\":\"0x12\"}}",
+                                    0, call_block_hash, &err),
+                     CUSTOS_ERR_INVALID);
 }
 
 int main(void)

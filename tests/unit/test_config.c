@@ -303,7 +303,8 @@ static void test_evm_section(void **state)
         fail_msg("%s", err.message);
     const gw_evm_config *e = &cfg.evm;
     assert_true(e->enabled);
-    assert_string_equal(e->rpc_url, "https://node.example/v3/secret");
+    assert_int_equal(e->n_rpc_urls, 1);
+    assert_string_equal(e->rpc_urls[0], "https://node.example/v3/secret");
     assert_string_equal(e->relayer_key, "/etc/custos/relayer.key");
     uint8_t a[CUSTOS_ADDRESS_LEN];
     addr(ADDR_A, a);
@@ -347,6 +348,44 @@ static void test_evm_defaults(void **state)
     assert_string_equal(e->state_path, "/var/lib/custos.db-publisher.db");
     assert_int_equal(e->leader_retry_ms, 2000);
     assert_int_equal(e->unreachable_after_ms, 10000);
+    assert_int_equal(e->expiry_lead_seconds, 3600);
+    assert_int_equal(e->low_balance_gwei, 100000000);
+    assert_int_equal(e->n_rpc_urls, 1);
+    assert_string_equal(e->rpc_urls[0], "http://127.0.0.1:8545");
+    assert_string_equal(e->relayer_pkcs11_module, "");
+    gw_config_clear(&cfg);
+}
+
+/* Several nodes in order of preference, and the relayer's key in a token. */
+static void test_evm_nodes_and_token(void **state)
+{
+    fixture *f = *state;
+    tu_write_file(f->path, EVM_BASE "[evm]\n"
+                                    "rpc_url = https://a.example/v3/k1\thttps://b.example/?key=k2 "
+                                    " http://127.0.0.1:8545\n"
+                                    "relayer_pkcs11_module = /usr/lib/softhsm/libsofthsm2.so\n"
+                                    "relayer_pkcs11_token = relayers\n"
+                                    "relayer_pkcs11_key = relayer-1\n"
+                                    "relayer_pkcs11_pin_file = /run/credentials/pin\n"
+                                    "expiry_lead_seconds = 7200\n"
+                                    "low_balance_gwei = 0\n");
+    gw_config cfg;
+    custos_error err;
+    custos_rc rc = gw_config_load(f->path, &cfg, &err);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const gw_evm_config *e = &cfg.evm;
+    assert_int_equal(e->n_rpc_urls, 3);
+    assert_string_equal(e->rpc_urls[0], "https://a.example/v3/k1");
+    assert_string_equal(e->rpc_urls[1], "https://b.example/?key=k2");
+    assert_string_equal(e->rpc_urls[2], "http://127.0.0.1:8545");
+    assert_string_equal(e->relayer_key, "");
+    assert_string_equal(e->relayer_pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+    assert_string_equal(e->relayer_pkcs11_token, "relayers");
+    assert_string_equal(e->relayer_pkcs11_key, "relayer-1");
+    assert_string_equal(e->relayer_pkcs11_pin_file, "/run/credentials/pin");
+    assert_int_equal(e->expiry_lead_seconds, 7200);
+    assert_int_equal(e->low_balance_gwei, 0);
     gw_config_clear(&cfg);
 }
 
@@ -564,6 +603,31 @@ static const struct bad_case {
     {"evm twice", GW_HEAD FEED_F SIGNER_B EVM_OK "[evm]\n", {":12:", "[evm]", "line 9"}},
     {"evm leader retry too short", GW_HEAD FEED_F SIGNER_B EVM_OK "leader_retry_ms = 99\n",
      {":12:", "leader_retry_ms"}},
+    /* Node URLs are named by position, never echoed: they may carry API keys. */
+    {"evm second url scheme", GW_HEAD FEED_F SIGNER_B
+     "[evm]\nrpc_url = https://a.example/k1 ws://b.example/SECRET\n",
+     {":10:", "[evm] rpc_url", "URL 2 must be an http:// or https:// URL"}},
+    {"evm nine urls", GW_HEAD FEED_F SIGNER_B
+     "[evm]\nrpc_url = http://1 http://2 http://3 http://4 http://5 http://6 http://7 "
+     "http://8 http://9\n",
+     {":10:", "[evm] rpc_url", "more than 8 URLs"}},
+    {"evm blank url list", GW_HEAD FEED_F SIGNER_B "[evm]\nrpc_url = \t \n",
+     {":10:", "[evm] rpc_url"}},
+    {"evm key file and token", GW_HEAD FEED_F SIGNER_B EVM_OK
+     "relayer_pkcs11_module = /usr/lib/softhsm/libsofthsm2.so\n",
+     {":12:", "relayer_pkcs11_module", "not both"}},
+    {"evm token without its label", GW_HEAD FEED_F SIGNER_B
+     "[evm]\nrpc_url = http://n\nrelayer_pkcs11_module = /p11.so\nrelayer_pkcs11_token = t\n",
+     {":12:", "[evm] relayer_pkcs11_key", "required"}},
+    {"evm token label too long", GW_HEAD FEED_F SIGNER_B
+     "[evm]\nrpc_url = http://n\nrelayer_pkcs11_token = 123456789012345678901234567890123\n",
+     {":11:", "relayer_pkcs11_token", "longer than 32 bytes"}},
+    {"evm expiry lead under a minute", GW_HEAD FEED_F SIGNER_B EVM_OK
+     "expiry_lead_seconds = 59\n",
+     {":12:", "expiry_lead_seconds"}},
+    {"evm low balance beyond bound", GW_HEAD FEED_F SIGNER_B EVM_OK
+     "low_balance_gwei = 1000000000001\n",
+     {":12:", "low_balance_gwei"}},
     {"evm state with a PostgreSQL store",
      "[gateway]\nstore = postgresql://db/custos\nchain_id = 1\nverifying_contract = " ADDR_A
      "\n" FEED_F SIGNER_B EVM_OK "state = /var/lib/pub.db\n",
@@ -675,6 +739,9 @@ static void test_bad_configs(void **state)
             if (strstr(err.message, c->expect[j]) == NULL)
                 fail_msg("case '%s': message lacks \"%s\": %s", c->name, c->expect[j],
                          err.message);
+        /* What a case marks SECRET (an API key in a node URL) is never repeated. */
+        if (strstr(err.message, "SECRET") != NULL)
+            fail_msg("case '%s': message repeats a secret: %s", c->name, err.message);
         assert_null(cfg.feeds);
         assert_null(cfg.signers);
         assert_false(cfg.evm.enabled);
@@ -691,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_business_days),
         cmocka_unit_test(test_evm_section),
         cmocka_unit_test(test_evm_defaults),
+        cmocka_unit_test(test_evm_nodes_and_token),
         cmocka_unit_test(test_metrics_section),
         cmocka_unit_test(test_limits_section),
         cmocka_unit_test(test_missing_file),

@@ -534,7 +534,8 @@ static void exposure_engine(fixture *f, int kind)
     if (kind == 1) {
         /* Port 1 on loopback: nothing listens, the connection is refused at once. */
         c->evm.enabled = true;
-        snprintf(c->evm.rpc_url, sizeof c->evm.rpc_url, "http://127.0.0.1:1");
+        snprintf(c->evm.rpc_urls[0], sizeof c->evm.rpc_urls[0], "http://127.0.0.1:1");
+        c->evm.n_rpc_urls = 1;
         memcpy(c->evm.adapter, c->domain.verifying_contract, CUSTOS_ADDRESS_LEN);
         c->evm.exposure_timeout_ms = 1000;
     }

@@ -258,9 +258,49 @@ static void test_publisher_block(void **state)
     assert_true(must_sample(t, "custos_publisher_gas_spent_wei_total") ==
                 18446744073709551616.0 + 5.0);
     free(t);
+    /* Nothing known yet: no balance, no chain figures; each node by its position. */
+    live.publisher.n_nodes = 2;
+    t = render(&live, 0);
+    assert_int_equal(must_sample(t, "custos_publisher_node_up{node=\"1\"}"), 0);
+    assert_int_equal(must_sample(t, "custos_publisher_node_up{node=\"2\"}"), 0);
+    assert_int_equal(must_sample(t, "custos_publisher_node_current"), 1);
+    assert_null(strstr(t, "custos_publisher_relayer_balance_wei "));
+    assert_null(strstr(t, "custos_publisher_chain_"));
+    free(t);
     live.publisher.leader = true;
+    live.publisher.node_up[1] = true;
+    live.publisher.node_current = 1;
+    live.publisher.balance_known = true;
+    live.publisher.balance_wei.limb[0] = 1000;
+    live.publisher.low_balance_wei.limb[0] = 5000;
+    live.publisher.requeued = 6;
+    live.publisher.reorged = 2;
+    live.publisher.expiry_lead_seconds = 3600;
+    live.publisher.chain_known = true;
+    live.publisher.n_feeds = 2;
+    snprintf(live.publisher.feeds[0].feed, sizeof live.publisher.feeds[0].feed, "%s", "a\"b");
+    live.publisher.feeds[0].valuations = 3;
+    live.publisher.feeds[0].zero_at = 1796000000;
+    live.publisher.feeds[0].expired = 1;
+    snprintf(live.publisher.feeds[1].feed, sizeof live.publisher.feeds[1].feed, "%s", "empty");
     t = render(&live, 0);
     assert_int_equal(must_sample(t, "custos_publisher_leader"), 1);
+    assert_int_equal(must_sample(t, "custos_publisher_node_up{node=\"1\"}"), 0);
+    assert_int_equal(must_sample(t, "custos_publisher_node_up{node=\"2\"}"), 1);
+    assert_int_equal(must_sample(t, "custos_publisher_node_current"), 2);
+    assert_int_equal(must_sample(t, "custos_publisher_relayer_balance_wei"), 1000);
+    assert_int_equal(must_sample(t, "custos_publisher_relayer_low_balance_wei"), 5000);
+    assert_int_equal(must_sample(t, "custos_publisher_requeued_total"), 6);
+    assert_int_equal(must_sample(t, "custos_publisher_reorged_total"), 2);
+    assert_int_equal(must_sample(t, "custos_publisher_expiry_lead_seconds"), 3600);
+    assert_int_equal(must_sample(t, "custos_publisher_chain_valuations{feed=\"a\\\"b\"}"), 3);
+    assert_true(must_sample(t, "custos_publisher_chain_expires_at_seconds{feed=\"a\\\"b\"}") ==
+                1796000000.0);
+    assert_int_equal(must_sample(t, "custos_publisher_chain_expired_accounts{feed=\"a\\\"b\"}"),
+                     1);
+    /* A feed with no valuation on-chain has no end to report. */
+    assert_int_equal(must_sample(t, "custos_publisher_chain_valuations{feed=\"empty\"}"), 0);
+    assert_null(strstr(t, "custos_publisher_chain_expires_at_seconds{feed=\"empty\"}"));
     free(t);
 }
 

@@ -849,7 +849,8 @@ static void test_upgrade_from_v1(void **state)
     f->be->exec(f, "DROP TABLE reserves");
     f->be->exec(f, "DROP TABLE held");
     if (f->be == &BE_PG)
-        f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta");
+        f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta, "
+                       "publisher_chain");
     f->be->set_version(f, 1);
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
     account_list l = {.n = 0};

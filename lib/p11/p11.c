@@ -1,4 +1,4 @@
-#include "pkcs11.h"
+#include "p11.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,7 +22,7 @@
 /* CKA_EC_PARAMS of secp256k1: the DER of its OID 1.3.132.0.10. */
 static const uint8_t p11_secp256k1_oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
 
-struct at_p11 {
+struct p11_key {
     void *lib;
     CK_FUNCTION_LIST_PTR f;
     CK_SESSION_HANDLE session;
@@ -67,19 +67,21 @@ static custos_rc p11_fail(custos_error *err, CK_RV rv, const char *what)
 
 /* The PIN: from a regular file closed as custos_secret_mode_check requires (first line),
  * else from CUSTOS_PKCS11_PIN. */
-static custos_rc p11_read_pin(const char *path, char pin[P11_PIN_MAX + 1], size_t *len,
+static custos_rc p11_read_pin(const p11_spec *spec, char pin[P11_PIN_MAX + 1], size_t *len,
                               custos_error *err)
 {
+    const char *path = spec->pin_file;
     if (path == NULL) {
-        const char *env = getenv(AT_PKCS11_PIN_ENV);
+        const char *env = getenv(P11_PIN_ENV);
         if (env == NULL || env[0] == '\0')
             return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "no PIN for the token: give --pkcs11-pin-file FILE (mode "
-                                    "0600) or set " AT_PKCS11_PIN_ENV);
+                                    "no PIN for the token: give %s (a file of mode 0600) or set "
+                                    P11_PIN_ENV,
+                                    spec->names->pin_file);
         *len = strnlen(env, P11_PIN_MAX + 1);
         if (*len > P11_PIN_MAX)
             return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
-                                    AT_PKCS11_PIN_ENV " is longer than %d bytes", P11_PIN_MAX);
+                                    P11_PIN_ENV " is longer than %d bytes", P11_PIN_MAX);
         memcpy(pin, env, *len);
         pin[*len] = '\0';
         return CUSTOS_OK;
@@ -137,7 +139,7 @@ static custos_rc p11_read_pin(const char *path, char pin[P11_PIN_MAX + 1], size_
     return CUSTOS_OK;
 }
 
-static custos_rc p11_load(at_p11 *p, const char *module, custos_error *err)
+static custos_rc p11_load(p11_key *p, const char *module, custos_error *err)
 {
     p->lib = dlopen(module, RTLD_NOW | RTLD_LOCAL);
     if (p->lib == NULL) {
@@ -178,12 +180,13 @@ static bool p11_label_is(const CK_UTF8CHAR label[32], const char *want)
     return true;
 }
 
-static custos_rc p11_find_slot(at_p11 *p, const char *token, CK_SLOT_ID *slot,
+static custos_rc p11_find_slot(p11_key *p, const p11_spec *spec, CK_SLOT_ID *slot,
                                custos_error *err)
 {
+    const char *token = spec->token;
     if (strlen(token) == 0 || strlen(token) > 32)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "--pkcs11-token: a token label is 1 to 32 bytes");
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: a token label is 1 to 32 bytes",
+                                spec->names->token);
     CK_SLOT_ID slots[P11_MAX_SLOTS];
     CK_ULONG n = P11_MAX_SLOTS;
     CK_RV rv = p->f->C_GetSlotList(CK_TRUE, slots, &n);
@@ -204,10 +207,10 @@ static custos_rc p11_find_slot(at_p11 *p, const char *token, CK_SLOT_ID *slot,
                             "no initialised token labelled '%s' in the PKCS#11 module", token);
 }
 
-static custos_rc p11_login(at_p11 *p, const at_p11_spec *spec, bool rw, custos_error *err)
+static custos_rc p11_login(p11_key *p, const p11_spec *spec, bool rw, custos_error *err)
 {
     CK_SLOT_ID slot = 0;
-    custos_rc rc = p11_find_slot(p, spec->token, &slot, err);
+    custos_rc rc = p11_find_slot(p, spec, &slot, err);
     if (rc != CUSTOS_OK)
         return rc;
     CK_FLAGS flags = CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0);
@@ -217,7 +220,7 @@ static custos_rc p11_login(at_p11 *p, const at_p11_spec *spec, bool rw, custos_e
     p->session_open = true;
     char pin[P11_PIN_MAX + 1];
     size_t pin_len = 0;
-    rc = p11_read_pin(spec->pin_file, pin, &pin_len, err);
+    rc = p11_read_pin(spec, pin, &pin_len, err);
     if (rc != CUSTOS_OK)
         return rc;
     rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin_len);
@@ -240,7 +243,7 @@ static custos_rc p11_login(at_p11 *p, const at_p11_spec *spec, bool rw, custos_e
 }
 
 /* The one object of class cls labelled label; *found false when there is none. */
-static custos_rc p11_find_object(at_p11 *p, CK_OBJECT_CLASS cls, const char *label,
+static custos_rc p11_find_object(p11_key *p, CK_OBJECT_CLASS cls, const char *label,
                                  CK_OBJECT_HANDLE *obj, bool *found, custos_error *err)
 {
     CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
@@ -268,7 +271,7 @@ static custos_rc p11_find_object(at_p11 *p, CK_OBJECT_CLASS cls, const char *lab
 }
 
 /* Refuses anything but an EC key on secp256k1. */
-static custos_rc p11_check_curve(at_p11 *p, CK_OBJECT_HANDLE obj, const char *label,
+static custos_rc p11_check_curve(p11_key *p, CK_OBJECT_HANDLE obj, const char *label,
                                  custos_error *err)
 {
     CK_KEY_TYPE type = 0;
@@ -280,8 +283,8 @@ static custos_rc p11_check_curve(at_p11 *p, CK_OBJECT_HANDLE obj, const char *la
         return p11_fail(err, rv, "reading the key type (C_GetAttributeValue)");
     if (type != CKK_EC)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "key '%s' is not an elliptic-curve key; attestations are signed "
-                                "with secp256k1",
+                                "key '%s' is not an elliptic-curve key; Ethereum keys are on "
+                                "secp256k1",
                                 label);
     rv = p->f->C_GetAttributeValue(p->session, obj, attr + 1, 1);
     if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
@@ -290,13 +293,13 @@ static custos_rc p11_check_curve(at_p11 *p, CK_OBJECT_HANDLE obj, const char *la
         memcmp(params, p11_secp256k1_oid, sizeof p11_secp256k1_oid) != 0)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "key '%s' is not on the secp256k1 curve (CKA_EC_PARAMS is not "
-                                "OID 1.3.132.0.10); attestations are signed with secp256k1",
+                                "OID 1.3.132.0.10); Ethereum keys are on secp256k1",
                                 label);
     return CUSTOS_OK;
 }
 
 /* The address of the public key object labelled label: keccak of its CKA_EC_POINT. */
-static custos_rc p11_public_address(at_p11 *p, custos_secp *ctx, const char *label,
+static custos_rc p11_public_address(p11_key *p, custos_secp *ctx, const char *label,
                                     uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
     CK_OBJECT_HANDLE pub = 0;
@@ -336,41 +339,41 @@ static custos_rc p11_public_address(at_p11 *p, custos_secp *ctx, const char *lab
     return CUSTOS_OK;
 }
 
-static custos_rc p11_check_spec(const at_p11_spec *spec, custos_error *err)
+static custos_rc p11_check_spec(const p11_spec *spec, custos_error *err)
 {
     if (spec->module == NULL || spec->token == NULL || spec->key == NULL)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "an HSM key needs --pkcs11-module, --pkcs11-token and "
-                                "--pkcs11-key");
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "an HSM key needs %s, %s and %s",
+                                spec->names->module, spec->names->token, spec->names->key);
     if (spec->key[0] == '\0')
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "--pkcs11-key: the label is empty");
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: the label is empty",
+                                spec->names->key);
     return CUSTOS_OK;
 }
 
-static custos_rc p11_start(const at_p11_spec *spec, bool rw, at_p11 **out, custos_error *err)
+static custos_rc p11_start(const p11_spec *spec, bool rw, p11_key **out, custos_error *err)
 {
     *out = NULL;
     custos_rc rc = p11_check_spec(spec, err);
     if (rc != CUSTOS_OK)
         return rc;
-    at_p11 *p = calloc(1, sizeof *p);
+    p11_key *p = calloc(1, sizeof *p);
     if (p == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
     rc = p11_load(p, spec->module, err);
     if (rc == CUSTOS_OK)
         rc = p11_login(p, spec, rw, err);
     if (rc != CUSTOS_OK) {
-        at_p11_free(p);
+        p11_free(p);
         return rc;
     }
     *out = p;
     return CUSTOS_OK;
 }
 
-custos_rc at_p11_open(const at_p11_spec *spec, custos_secp *ctx, at_p11 **out,
-                      uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
+custos_rc p11_open(const p11_spec *spec, custos_secp *ctx, p11_key **out,
+                   uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
-    at_p11 *p;
+    p11_key *p;
     custos_rc rc = p11_start(spec, false, &p, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -385,7 +388,7 @@ custos_rc at_p11_open(const at_p11_spec *spec, custos_secp *ctx, at_p11 **out,
     if (rc == CUSTOS_OK)
         rc = p11_public_address(p, ctx, spec->key, p->address, err);
     if (rc != CUSTOS_OK) {
-        at_p11_free(p);
+        p11_free(p);
         return rc;
     }
     memcpy(addr, p->address, CUSTOS_ADDRESS_LEN);
@@ -393,8 +396,8 @@ custos_rc at_p11_open(const at_p11_spec *spec, custos_secp *ctx, at_p11 **out,
     return CUSTOS_OK;
 }
 
-custos_rc at_p11_sign(at_p11 *p, custos_secp *ctx, const uint8_t digest[32],
-                      custos_signature *sig, custos_error *err)
+custos_rc p11_sign(p11_key *p, custos_secp *ctx, const uint8_t digest[32],
+                   custos_signature *sig, custos_error *err)
 {
     CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
     CK_RV rv = p->f->C_SignInit(p->session, &mech, p->priv);
@@ -414,7 +417,7 @@ custos_rc at_p11_sign(at_p11 *p, custos_secp *ctx, const uint8_t digest[32],
     return custos_signature_from_ecdsa(ctx, digest, rs, p->address, sig, err);
 }
 
-void at_p11_free(at_p11 *p)
+void p11_free(p11_key *p)
 {
     if (p == NULL)
         return;
@@ -433,7 +436,7 @@ void at_p11_free(at_p11 *p)
 
 /* Creates the key pair from seckey: the public half carries the point the address comes
  * from. The private key is removed again if the public one cannot be created. */
-static custos_rc p11_import(at_p11 *p, custos_secp *ctx,
+static custos_rc p11_import(p11_key *p, custos_secp *ctx,
                             const uint8_t seckey[CUSTOS_SECKEY_LEN], CK_ATTRIBUTE *priv_common,
                             CK_ULONG n_priv_common, CK_ATTRIBUTE *pub_common,
                             CK_ULONG n_pub_common, custos_error *err)
@@ -473,11 +476,10 @@ static custos_rc p11_import(at_p11 *p, custos_secp *ctx,
     return CUSTOS_OK;
 }
 
-custos_rc at_p11_create_key(const at_p11_spec *spec, custos_secp *ctx,
-                            const uint8_t *seckey, uint8_t addr[CUSTOS_ADDRESS_LEN],
-                            custos_error *err)
+custos_rc p11_create_key(const p11_spec *spec, custos_secp *ctx, const uint8_t *seckey,
+                         uint8_t addr[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
-    at_p11 *p;
+    p11_key *p;
     custos_rc rc = p11_start(spec, true, &p, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -488,11 +490,10 @@ custos_rc at_p11_create_key(const at_p11_spec *spec, custos_secp *ctx,
         rc = p11_find_object(p, CKO_PUBLIC_KEY, spec->key, &obj, &found_pub, err);
     if (rc == CUSTOS_OK && (found_priv || found_pub))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "token '%s' already has a key labelled '%s'; choose another "
-                              "--pkcs11-key",
-                              spec->token, spec->key);
+                              "token '%s' already has a key labelled '%s'; choose another %s",
+                              spec->token, spec->key, spec->names->key);
     if (rc != CUSTOS_OK) {
-        at_p11_free(p);
+        p11_free(p);
         return rc;
     }
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -518,6 +519,6 @@ custos_rc at_p11_create_key(const at_p11_spec *spec, custos_secp *ctx,
     }
     if (rc == CUSTOS_OK)
         rc = p11_public_address(p, ctx, spec->key, addr, err);
-    at_p11_free(p);
+    p11_free(p);
     return rc;
 }
