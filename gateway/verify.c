@@ -278,12 +278,12 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
                              (unsigned)s->att.kind);
-    /* Rule 1: lenders read the value as a Chainlink int256 answer, and the adapter refuses
-     * anything above type(int256).max (ValueOutOfRange). */
-    if (s->att.collateral_value.limb[3] >> 63 != 0)
+    /* Rule 1: the adapter keeps an account's value in 128 bits of its packed record and
+     * refuses anything above type(uint128).max (ValueOutOfRange). */
+    if ((s->att.collateral_value.limb[2] | s->att.collateral_value.limb[3]) != 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                             "collateralValue is 2^255 or more: at most 2^255 - 1 "
-                             "(type(int256).max), as lenders read it as a signed answer");
+                             "collateralValue is 2^128 or more: at most 2^128 - 1 "
+                             "(type(uint128).max), the adapter's bound");
     if (s->n_sigs == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the attestation carries no signature");

@@ -259,7 +259,8 @@ static uint64_t chain_sequence(const uint8_t account[32])
         return 0; /* NoAttestation */
     check(rc, &err);
     uint64_t seq = 0;
-    check(evm_abi_get_uint64(out, len, 7, 64, &seq, &err), &err);
+    /* StoredAttestation: feedId, beneficiary, kind, collateralValue, asOf, validUntil, sequence */
+    check(evm_abi_get_uint64(out, len, 6, 64, &seq, &err), &err);
     free(out);
     return seq;
 }

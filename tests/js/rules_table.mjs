@@ -296,14 +296,17 @@ async function submit(asSubmitter, asOwner, ifaces, feed, att, sigs) {
 }
 
 // Whether the adapter's latest record of the account is exactly att (Replay(n, n) of the
-// same attestation is the gateway's duplicate success).
+// same attestation is the gateway's duplicate success): the stored fields, and the digest
+// of the account's last AttestationAccepted event for what is not stored (grossValue,
+// positionsRoot).
 async function sameOnChain(adapter, att) {
   const s = await adapter.latest(att.account);
   const value = att.kind === 0 ? BigInt(att.collateralValue) : 0n;
-  return Number(s.kind) === att.kind && s.beneficiary === ethers.getAddress(att.beneficiary) &&
-    s.collateralValue === value && s.positionsRoot === att.positionsRoot &&
-    Number(s.asOf) === att.asOf && Number(s.validUntil) === att.validUntil &&
-    s.sequence === BigInt(att.sequence);
+  if (!(Number(s.kind) === att.kind && s.beneficiary === ethers.getAddress(att.beneficiary) &&
+    s.collateralValue === value && Number(s.asOf) === att.asOf &&
+    Number(s.validUntil) === att.validUntil && s.sequence === BigInt(att.sequence))) return false;
+  const events = await adapter.queryFilter(adapter.filters.AttestationAccepted(att.account), 0);
+  return events.length > 0 && events[events.length - 1].args.digest === await adapter.digest(att);
 }
 
 const [mode, ...rest] = process.argv.slice(2);

@@ -278,7 +278,8 @@ uint64_t pubf_chain_sequence(pubf *f, size_t i, const uint8_t account[CUSTOS_HAS
         return 0; /* NoAttestation */
     pf_check(rc, &err);
     uint64_t seq = 0;
-    pf_check(evm_abi_get_uint64(out, len, 7, 64, &seq, &err), &err);
+    /* StoredAttestation: feedId, beneficiary, kind, collateralValue, asOf, validUntil, sequence */
+    pf_check(evm_abi_get_uint64(out, len, 6, 64, &seq, &err), &err);
     free(out);
     return seq;
 }

@@ -1,7 +1,7 @@
 /* Stateless verification: every refusal reason from a crafted submission signed by fixed
  * test keys, each freshness rule exactly at its limit and one second past it, a
  * rotated-out key exactly at the end of its overlap window, the old and new key of one
- * rotation together, a freeze without a custodian and a value beyond int256. */
+ * rotation together, a freeze without a custodian and a value beyond uint128. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -264,17 +264,17 @@ static void m_freeze_with_custodian_among(custos_submission *s)
     sign_with(s, K_VAL);
     sign_with(s, K_CUST);
 }
-/* 2^255 - 1 (type(int256).max) or one more. */
+/* 2^128 - 1 (type(uint128).max, the adapter's bound) or one more. */
 static void set_top_value(custos_submission *s, bool beyond)
 {
     s->att.collateral_value.limb[0] = beyond ? 0 : UINT64_MAX;
     s->att.collateral_value.limb[1] = beyond ? 0 : UINT64_MAX;
-    s->att.collateral_value.limb[2] = beyond ? 0 : UINT64_MAX;
-    s->att.collateral_value.limb[3] = beyond ? UINT64_C(1) << 63 : UINT64_MAX >> 1;
+    s->att.collateral_value.limb[2] = beyond ? 1 : 0;
+    s->att.collateral_value.limb[3] = 0;
     sign_with(s, K_CUST);
 }
-static void m_int256_max(custos_submission *s) { set_top_value(s, false); }
-static void m_beyond_int256(custos_submission *s) { set_top_value(s, true); }
+static void m_uint128_max(custos_submission *s) { set_top_value(s, false); }
+static void m_beyond_uint128(custos_submission *s) { set_top_value(s, true); }
 static void m_duplicate(custos_submission *s)
 {
     sign_with(s, K_VAL);
@@ -369,8 +369,8 @@ static const struct sub_case {
      CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN, "none of its 2 signers"},
     {"freeze with a custodian among others", m_freeze_with_custodian_among, CUSTOS_REASON_NONE,
      NULL},
-    {"collateralValue type(int256).max", m_int256_max, CUSTOS_REASON_NONE, NULL},
-    {"collateralValue 2^255", m_beyond_int256, CUSTOS_REASON_MALFORMED, "2^255"},
+    {"collateralValue type(uint128).max", m_uint128_max, CUSTOS_REASON_NONE, NULL},
+    {"collateralValue 2^128", m_beyond_uint128, CUSTOS_REASON_MALFORMED, "2^128"},
     {"stale", m_stale, CUSTOS_REASON_STALE, "1 s over"},
     {"future", m_future, CUSTOS_REASON_FUTURE, "301 s ahead"},
     {"expired", m_expired, CUSTOS_REASON_EXPIRED, "has passed"},
