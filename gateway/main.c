@@ -128,7 +128,8 @@ static int gateway_start(gateway *g, const char *port_file)
     gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", g->cfg.listen, port,
            g->cfg.store_path);
     if (g->metrics != NULL)
-        gw_log(GW_LOG_INFO, "metrics", "serving /metrics and /healthz on %s, port %d",
+        gw_log(GW_LOG_INFO, "metrics",
+               "serving /metrics, /livez, /readyz, /publisherz and /status on %s, port %d",
                g->cfg.metrics.listen, metrics_port);
     return 0;
 fail:

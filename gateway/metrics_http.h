@@ -1,6 +1,12 @@
-/* The metrics endpoint: GET /metrics (Prometheus text format 0.0.4) and GET /healthz
- * (200 while the store accepts writes, 503 otherwise), served by libmicrohttpd on its
- * own thread, apart from the gRPC port. */
+/* The metrics endpoint, apart from the gRPC port, served by libmicrohttpd on its own
+ * thread (docs/operations.md §9):
+ *   GET /metrics     Prometheus text format 0.0.4;
+ *   GET /livez       200 while the process answers (liveness);
+ *   GET /readyz      200 while the store accepts and serves, else 503 (readiness; a
+ *                    chain outage never changes it); /healthz is the same, its older name;
+ *   GET /publisherz  200 while a chain node answers and the publisher keeps up, else 503;
+ *                    404 without [evm];
+ *   GET /status      JSON: store, chain nodes, publisher, relayer (status.h). */
 #ifndef GATEWAY_METRICS_HTTP_H
 #define GATEWAY_METRICS_HTTP_H
 
