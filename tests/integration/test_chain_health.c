@@ -4,7 +4,8 @@
  * SERVING and /status shows the node up at a block. Once anvil is stopped: gRPC health ""
  * and custos.v1.AttestationGateway stay SERVING, /livez, /readyz and /healthz stay 200,
  * submissions are still accepted and read back, while custos.v1.Publisher turns
- * NOT_SERVING, /publisherz 503 and /status shows the node down with its error. The node's
+ * NOT_SERVING, /publisherz 503, custos_publisher_serving 0 and /status shows the node
+ * down with its error. The node's
  * URL carries a password that /status must not show. Anvil started again brings the
  * publisher back. */
 #include <setjmp.h>
@@ -248,6 +249,11 @@ static void test_outage_is_the_publishers_alone(void **state)
     wait_publisher(false);
     assert_ready();
     assert_int_equal(http_get("/publisherz", NULL), 503);
+    char *metrics = NULL;
+    assert_int_equal(http_get("/metrics", &metrics), 200);
+    assert_non_null(strstr(metrics, "\ncustos_publisher_serving 0\n"));
+    assert_non_null(strstr(metrics, "\ncustos_store_healthy 1\n"));
+    free(metrics);
     json_t *st = get_status();
     assert_node(st, false);
     json_decref(st);

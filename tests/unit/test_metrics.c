@@ -251,6 +251,7 @@ static void test_publisher_block(void **state)
     live.publisher.gas_spent_wei.limb[1] = 1;
     char *t = render(&live, 0);
     assert_int_equal(must_sample(t, "custos_publisher_leader"), 0);
+    assert_int_equal(must_sample(t, "custos_publisher_serving"), 0);
     assert_int_equal(must_sample(t, "custos_publisher_lag_records"), 3);
     assert_int_equal(must_sample(t, "custos_publisher_relayer_nonce"), 42);
     assert_int_equal(must_sample(t, "custos_publisher_pending_transactions"), 2);
