@@ -153,6 +153,15 @@ static custos_rc mh_resolve(const char *listen, struct addrinfo **out, custos_er
     return CUSTOS_OK;
 }
 
+custos_rc gw_metrics_http_check_listen(const char *listen, custos_error *err)
+{
+    struct addrinfo *ai = NULL;
+    custos_rc rc = mh_resolve(listen, &ai, err);
+    if (rc == CUSTOS_OK)
+        freeaddrinfo(ai);
+    return rc;
+}
+
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err)
 {

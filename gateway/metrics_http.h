@@ -24,6 +24,9 @@ typedef struct gw_metrics_http gw_metrics_http;
 CUSTOS_MUST_USE
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err);
+/* Whether gw_metrics_http_new could parse listen (numeric IP:PORT), binding nothing. */
+CUSTOS_MUST_USE
+custos_rc gw_metrics_http_check_listen(const char *listen, custos_error *err);
 /* The bound TCP port. */
 int gw_metrics_http_port(const gw_metrics_http *h);
 /* Stops serving (in-flight requests finish) and frees. Safe on NULL. */
