@@ -118,6 +118,18 @@ static json_t *section_relayer(const gw_status_src *src, const gw_pub_status *pu
                      "low_balance_wei", low, "low", below);
 }
 
+/* Digests waiting for their quorum: how many, and since when the oldest waits. */
+static json_t *section_pending(const gw_status_src *src, const gw_pub_status *pub)
+{
+    (void)pub;
+    uint64_t count = 0, oldest = 0;
+    custos_error err;
+    if (gw_engine_pending_summary(src->engine, &count, &oldest, &err) != CUSTOS_OK)
+        return json_pack("{s:s}", "error", "the store did not answer");
+    return json_pack("{s:I, s:o}", "count", (json_int_t)count, "oldest_first_seen",
+                     count > 0 ? json_integer((json_int_t)oldest) : json_null());
+}
+
 /* Allow-list and registry drift against the chain: this build has no drift check, so
  * the section shows absent. */
 static json_t *section_absent(const gw_status_src *src, const gw_pub_status *pub)
@@ -135,6 +147,7 @@ static const struct {
     {"chain", section_chain},
     {"publisher", section_publisher},
     {"relayer", section_relayer},
+    {"pending", section_pending},
     {"drift", section_absent},
 };
 

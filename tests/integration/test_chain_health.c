@@ -5,9 +5,9 @@
  * and custos.v1.AttestationGateway stay SERVING, /livez, /readyz and /healthz stay 200,
  * submissions are still accepted and read back, while custos.v1.Publisher turns
  * NOT_SERVING, /publisherz 503, custos_publisher_serving 0 and /status shows the node
- * down with its error. The node's
- * URL carries a password that /status must not show. Anvil started again brings the
- * publisher back. */
+ * down with its error, and a submission short of its quorum as the oldest pending. The
+ * node's URL carries a password that /status must not show. Anvil started again brings
+ * the publisher back. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -239,6 +239,9 @@ static void test_node_up(void **state)
     assert_int_equal(http_get("/publisherz", NULL), 200);
     json_t *st = get_status();
     assert_node(st, true);
+    json_t *pending = json_object_get(st, "pending");
+    assert_int_equal(json_integer_value(json_object_get(pending, "count")), 0);
+    assert_true(json_is_null(json_object_get(pending, "oldest_first_seen")));
     json_decref(st);
 }
 
@@ -260,6 +263,23 @@ static void test_outage_is_the_publishers_alone(void **state)
     submit_accepted("acct-during-outage");
     /* Still ready after accepting: the outage never reached the store. */
     assert_ready();
+
+    /* One signature of two: it waits, and /status says since when. */
+    custos_submission s;
+    gwf_make(&F, &s, "acct-pending", 1, 1000000);
+    gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+    custos_submit_result r;
+    custos_error err;
+    uint64_t before = gwf_now();
+    assert_int_equal(gwf_submit(&F, &s, &r, &err), CUSTOS_OK);
+    assert_int_equal(r.state, CUSTOS_STATE_PENDING);
+    custos_submission_clear(&s);
+    st = get_status();
+    json_t *pending = json_object_get(st, "pending");
+    assert_int_equal(json_integer_value(json_object_get(pending, "count")), 1);
+    json_int_t oldest = json_integer_value(json_object_get(pending, "oldest_first_seen"));
+    assert_true(oldest >= (json_int_t)before && oldest <= (json_int_t)gwf_now());
+    json_decref(st);
     char path[1200];
     snprintf(path, sizeof path, "%s/gateway.log", F.dir);
     char *log = tu_read_file(path);
