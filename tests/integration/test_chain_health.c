@@ -192,6 +192,18 @@ static void assert_ready(void)
     assert_int_equal(http_get("/healthz", NULL), 200);
 }
 
+/* custos health [--service NAME] against the gateway: its exit status and output. */
+static void assert_cli_health(const char *service, int want_status, const char *want_out)
+{
+    char out[256];
+    const char *argv[] = {CUSTOS_CLI_BIN, "health", "--gateway", F.target, "--insecure",
+                          service != NULL ? "--service" : NULL, service, NULL};
+    int status = tu_run(argv, out, sizeof out, 0);
+    if (status != want_status || strcmp(out, want_out) != 0)
+        fail_msg("custos health --service %s: exit %d, '%s'; want %d, '%s'",
+                 service != NULL ? service : "(none)", status, out, want_status, want_out);
+}
+
 /* /status's one node: up or not, and its redacted URL. */
 static void assert_node(json_t *st, bool up)
 {
@@ -252,6 +264,8 @@ static void test_outage_is_the_publishers_alone(void **state)
     wait_publisher(false);
     assert_ready();
     assert_int_equal(http_get("/publisherz", NULL), 503);
+    assert_cli_health(NULL, 0, "SERVING\n");
+    assert_cli_health("custos.v1.Publisher", 2, "NOT_SERVING\n");
     char *metrics = NULL;
     assert_int_equal(http_get("/metrics", &metrics), 200);
     assert_non_null(strstr(metrics, "\ncustos_publisher_serving 0\n"));
@@ -294,6 +308,7 @@ static void test_node_back(void **state)
     start_anvil();
     wait_publisher(true);
     assert_int_equal(http_get("/publisherz", NULL), 200);
+    assert_cli_health("custos.v1.Publisher", 0, "SERVING\n");
     assert_ready();
     assert_int_equal(gwf_stop(&F), 0);
 }
