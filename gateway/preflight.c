@@ -1,6 +1,8 @@
 #include "preflight.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,12 +37,18 @@ static custos_rc pf_relayer(const gw_config *cfg, custos_error *err)
     return rc;
 }
 
+/* Whether this process, by its effective ids as start would open the file, may. */
+static bool pf_may(const char *path, int mode)
+{
+    return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0;
+}
+
 /* A SQLite file start would open or create: an existing one readable and writable, else
  * a directory this user may create it in. what names the config key. */
 static custos_rc pf_sqlite_path(const char *path, const char *what, custos_error *err)
 {
-    if (access(path, F_OK) == 0) {
-        if (access(path, R_OK | W_OK) != 0)
+    if (pf_may(path, F_OK)) {
+        if (!pf_may(path, R_OK | W_OK))
             return custos_error_set(err, CUSTOS_ERR_IO,
                                     "%s %s: cannot read and write it: %s", what, path,
                                     strerror(errno));
@@ -54,7 +62,7 @@ static custos_rc pf_sqlite_path(const char *path, const char *what, custos_error
         snprintf(dir, sizeof dir, "/");
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (access(dir, W_OK | X_OK) != 0)
+    if (!pf_may(dir, W_OK | X_OK))
         return custos_error_set(err, CUSTOS_ERR_IO,
                                 "%s %s: cannot create it in %s: %s", what, path, dir,
                                 strerror(errno));

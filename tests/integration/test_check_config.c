@@ -31,7 +31,7 @@ typedef struct cc_case {
     const char *name;
     /* printf format of the sections after BASE, with the directory as its every %1$s. */
     const char *sections;
-    /* Done to the files before the run, undone after (NULL: nothing). */
+    /* Done to the files (or BASE) before the run, undone after (NULL: nothing). */
     void (*prepare)(bool undo);
     const char *message; /* in stderr of both the check and the start */
 } cc_case;
@@ -64,7 +64,32 @@ static void cert_not_pem(bool undo)
     }
 }
 
+/* The SQLite store in a directory that does not exist (BASE names <dir>/custos.db). */
+static void store_in_missing_dir(bool undo)
+{
+    static char *saved;
+    if (undo) {
+        free(BASE);
+        BASE = saved;
+        saved = NULL;
+        return;
+    }
+    char from[1200], to[1300];
+    snprintf(from, sizeof from, "store = %s/custos.db\n", F.dir);
+    snprintf(to, sizeof to, "store = %s/no-such-dir/custos.db\n", F.dir);
+    const char *at = strstr(BASE, from);
+    assert_non_null(at);
+    size_t n = strlen(BASE) - strlen(from) + strlen(to) + 1;
+    char *text = malloc(n);
+    assert_non_null(text);
+    snprintf(text, n, "%.*s%s%s", (int)(at - BASE), BASE, to, at + strlen(from));
+    saved = BASE;
+    BASE = text;
+}
+
 static const cc_case CASES[] = {
+    {"store directory missing", TLS_OK EVM_OK METRICS_OK, store_in_missing_dir,
+     "/no-such-dir: No such file or directory"},
     {"no [tls]", EVM_OK METRICS_OK, NULL, "no transport security configured: set [tls] cert"},
     {"cert file missing",
      "[tls]\ncert = %1$s/missing.pem\nkey = %1$s/server.key\n\n" EVM_OK METRICS_OK, NULL,
@@ -168,9 +193,9 @@ static void test_check_refuses_what_start_refuses(void **state)
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const cc_case *c = &CASES[i];
         char path[1200], port_file[1200], out[4096], check_err[4096], start_err[16384];
-        write_case(c, path, sizeof path);
         if (c->prepare != NULL)
             c->prepare(false);
+        write_case(c, path, sizeof path);
         const char *check[] = {CUSTOS_GATEWAY_BIN, "--config", path, "--check-config", NULL};
         int check_rc = tu_run_split(check, out, sizeof out, check_err, sizeof check_err);
         snprintf(port_file, sizeof port_file, "%s/case.port", F.dir);
