@@ -46,7 +46,7 @@ static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest
 /* AT_SIGN_RULES, but --account or --batch; a batch is exported (rule 20). */
 static const clopt_rule attest_rules[] = {
     {CLOPT_REQUIRED, {"holdings"}, NULL},
-    {CLOPT_ONE, {"account", "batch"}, NULL},
+    {CLOPT_ONE, {"account", "batch"}, "--account REF or --batch is required (not both)"},
     {CLOPT_REQUIRED, {"feed"}, NULL},
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},

@@ -116,6 +116,14 @@ custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEE
                               custos_domain *d, custos_batch *b, custos_signature *sigs,
                               size_t *n_sigs, custos_error *err);
 
+/* Strict inverse of custos_batch_account_export (positions are checked to be an array, not
+ * read back): refuses a document whose structHash, leaf or batch digest is not the one its
+ * fields give, or whose two domains differ. The proof and the signatures are read as they
+ * are: custos_batch_account_verify judges them. */
+CUSTOS_MUST_USE
+custos_rc custos_batch_account_import(const char *json, size_t len, custos_batch_account *out,
+                                      custos_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -311,18 +311,18 @@ static custos_rc bj_import_types(const json_t *types, const char *name, const bj
     return rc;
 }
 
-static custos_rc bj_import_typed(const json_t *typed, custos_domain *d, custos_batch *b,
+/* The typed data's frame: its members, the domain type and the primary type's fields
+ * (named `primary`), the domain's values into *d. */
+static custos_rc bj_import_frame(const json_t *typed, const char *primary,
+                                 const bj_field *fields, size_t n_fields, custos_domain *d,
                                  custos_error *err)
 {
     static const char *const typed_keys[] = {"types", "primaryType", "domain", "message"};
-    static const char *const types_keys[] = {"EIP712Domain", BJ_PRIMARY_TYPE};
     static const char *const domain_keys[] = {"name", "version", "chainId",
                                               "verifyingContract"};
-    static const char *const message_keys[] = {"feedId", "accountsRoot", "count",
-                                               "asOf",   "validUntil",   "sequence"};
+    const char *const types_keys[] = {"EIP712Domain", primary};
     const json_t *types = json_object_get(typed, "types");
     const json_t *domain = json_object_get(typed, "domain");
-    const json_t *msg = json_object_get(typed, "message");
     custos_rc rc = bj_expect_object(typed, "typedData", typed_keys, BJ_COUNT(typed_keys), err);
     if (rc == CUSTOS_OK)
         rc = bj_expect_object(types, "typedData.types", types_keys, BJ_COUNT(types_keys), err);
@@ -330,10 +330,9 @@ static custos_rc bj_import_typed(const json_t *typed, custos_domain *d, custos_b
         rc = bj_import_types(types, "EIP712Domain", bj_domain_fields,
                              BJ_COUNT(bj_domain_fields), err);
     if (rc == CUSTOS_OK)
-        rc = bj_import_types(types, BJ_PRIMARY_TYPE, bj_batch_fields,
-                             BJ_COUNT(bj_batch_fields), err);
+        rc = bj_import_types(types, primary, fields, n_fields, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_exact(typed, "typedData", "primaryType", BJ_PRIMARY_TYPE, err);
+        rc = bj_get_exact(typed, "typedData", "primaryType", primary, err);
     if (rc == CUSTOS_OK)
         rc = bj_expect_object(domain, "typedData.domain", domain_keys, BJ_COUNT(domain_keys),
                               err);
@@ -351,6 +350,17 @@ static custos_rc bj_import_typed(const json_t *typed, custos_domain *d, custos_b
                                CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
                               "typedData.domain.verifyingContract: not an address");
+    return rc;
+}
+
+static custos_rc bj_import_typed(const json_t *typed, custos_domain *d, custos_batch *b,
+                                 custos_error *err)
+{
+    static const char *const message_keys[] = {"feedId", "accountsRoot", "count",
+                                               "asOf",   "validUntil",   "sequence"};
+    const json_t *msg = json_object_get(typed, "message");
+    custos_rc rc = bj_import_frame(typed, BJ_PRIMARY_TYPE, bj_batch_fields,
+                                   BJ_COUNT(bj_batch_fields), d, err);
     const char *p = "typedData.message";
     if (rc == CUSTOS_OK)
         rc = bj_expect_object(msg, p, message_keys, BJ_COUNT(message_keys), err);
@@ -448,5 +458,181 @@ custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEE
         *b = bb;
         *n_sigs = n;
     }
+    return rc;
+}
+
+/* ---- import of one account's file ---- */
+
+/* Must list exactly the members of CUSTOS_ATTESTATION_TYPE. */
+static const bj_field bj_attestation_fields[] = {
+    {"account", "bytes32"},       {"beneficiary", "address"}, {"kind", "uint8"},
+    {"grossValue", "uint256"},    {"collateralValue", "uint256"},
+    {"positionsRoot", "bytes32"}, {"asOf", "uint64"},         {"validUntil", "uint64"},
+    {"sequence", "uint64"},
+};
+
+static custos_rc bj_get_u256(const json_t *obj, const char *path, const char *key,
+                             custos_u256 *out, custos_error *err)
+{
+    const char *s;
+    custos_rc rc = bj_get_string(obj, path, key, &s, err);
+    custos_error inner;
+    if (rc == CUSTOS_OK && custos_u256_from_dec(out, s, strlen(s), &inner) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "%s.%s: must be a decimal string of a uint256: %s", path, key,
+                              inner.message);
+    return rc;
+}
+
+static custos_rc bj_import_attestation(const json_t *typed, custos_domain *d,
+                                       custos_attestation *a, custos_error *err)
+{
+    static const char *const message_keys[] = {"account",       "beneficiary", "kind",
+                                               "grossValue",    "collateralValue",
+                                               "positionsRoot", "asOf",        "validUntil",
+                                               "sequence"};
+    const json_t *msg = json_object_get(typed, "message");
+    const char *p = "typedData.message";
+    custos_rc rc = bj_import_frame(typed, "CollateralAttestation", bj_attestation_fields,
+                                   BJ_COUNT(bj_attestation_fields), d, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_expect_object(msg, p, message_keys, BJ_COUNT(message_keys), err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_hex(msg, p, "account", a->account, CUSTOS_HASH_LEN, err);
+    const char *ben = "";
+    if (rc == CUSTOS_OK)
+        rc = bj_get_string(msg, p, "beneficiary", &ben, err);
+    if (rc == CUSTOS_OK && custos_address_from_hex(ben, a->beneficiary, err) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s.beneficiary: not an address", p);
+    uint64_t kind = 0;
+    if (rc == CUSTOS_OK)
+        rc = bj_get_int(msg, p, "kind", CUSTOS_KIND_FREEZE, &kind, err);
+    a->kind = (uint8_t)kind;
+    if (rc == CUSTOS_OK)
+        rc = bj_get_u256(msg, p, "grossValue", &a->gross_value, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_u256(msg, p, "collateralValue", &a->collateral_value, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_hex(msg, p, "positionsRoot", a->positions_root, CUSTOS_HASH_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_u64(msg, p, "asOf", &a->as_of, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_u64(msg, p, "validUntil", &a->valid_until, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_u64(msg, p, "sequence", &a->sequence, err);
+    return rc;
+}
+
+/* An array of at most max hex strings of len bytes each, into out (stride len). */
+static custos_rc bj_get_hex_array(const json_t *obj, const char *path, const char *key,
+                                  uint8_t *out, size_t len, size_t max, size_t *n,
+                                  custos_error *err)
+{
+    const json_t *arr = json_object_get(obj, key);
+    if (!json_is_array(arr) || json_array_size(arr) > max)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s.%s: must be an array of at most %zu", path, key, max);
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; rc == CUSTOS_OK && i < json_array_size(arr); i++) {
+        const json_t *v = json_array_get(arr, i);
+        char what[48];
+        snprintf(what, sizeof what, "%s[%zu]", key, i);
+        rc = json_is_string(v)
+                 ? bj_hex_text(json_string_value(v), path, what, out + i * len, len, err)
+                 : custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: must be a string", path,
+                                    what);
+    }
+    *n = json_array_size(arr);
+    return rc;
+}
+
+/* The fields the file states beside the typed data must be the ones they derive from. */
+static custos_rc bj_check_hash(const json_t *obj, const char *path, const char *key,
+                               const uint8_t want[CUSTOS_HASH_LEN], custos_error *err)
+{
+    uint8_t got[CUSTOS_HASH_LEN];
+    custos_rc rc = bj_get_hex(obj, path, key, got, sizeof got, err);
+    if (rc == CUSTOS_OK && memcmp(got, want, sizeof got) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "%s.%s: is not the one its typed data gives", path, key);
+    return rc;
+}
+
+static custos_rc bj_import_account(const json_t *doc, custos_batch_account *a,
+                                   custos_error *err)
+{
+    static const char *const top_keys[] = {"typedData", "structHash", "feed", "positions",
+                                           "batch"};
+    static const char *const batch_keys[] = {"typedData", "digest", "leafTypes", "leaf",
+                                             "proof", "signatures"};
+    const json_t *batch = json_object_get(doc, "batch");
+    custos_rc rc = bj_expect_object(doc, "document", top_keys, BJ_COUNT(top_keys), err);
+    if (rc == CUSTOS_OK)
+        rc = bj_import_attestation(json_object_get(doc, "typedData"), &a->domain, &a->att, err);
+    const char *f = "";
+    if (rc == CUSTOS_OK)
+        rc = bj_get_string(doc, "document", "feed", &f, err);
+    if (rc == CUSTOS_OK && (f[0] == '\0' || strlen(f) > CUSTOS_FEED_MAX))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "document.feed: must be 1 to %d bytes",
+                              CUSTOS_FEED_MAX);
+    if (rc == CUSTOS_OK)
+        memcpy(a->feed, f, strlen(f) + 1);
+    if (rc == CUSTOS_OK && !json_is_array(json_object_get(doc, "positions")))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "document.positions: must be an array");
+    uint8_t hash[CUSTOS_HASH_LEN];
+    if (rc == CUSTOS_OK) {
+        custos_attestation_struct_hash(&a->att, hash);
+        rc = bj_check_hash(doc, "document", "structHash", hash, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = bj_expect_object(batch, "batch", batch_keys, BJ_COUNT(batch_keys), err);
+    custos_domain bd = {0};
+    if (rc == CUSTOS_OK)
+        rc = bj_import_typed(json_object_get(batch, "typedData"), &bd, &a->batch, err);
+    if (rc == CUSTOS_OK && (bd.chain_id != a->domain.chain_id ||
+                            memcmp(bd.verifying_contract, a->domain.verifying_contract,
+                                   CUSTOS_ADDRESS_LEN) != 0))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "batch.typedData.domain: differs from the attestation's");
+    if (rc == CUSTOS_OK) {
+        custos_batch_digest(&a->domain, &a->batch, hash);
+        rc = bj_check_hash(batch, "batch", "digest", hash, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = bj_get_exact(batch, "batch", "leafTypes", CUSTOS_BATCH_LEAF_TYPES, err);
+    if (rc == CUSTOS_OK) {
+        custos_batch_leaf(&a->att, hash);
+        rc = bj_check_hash(batch, "batch", "leaf", hash, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = bj_get_hex_array(batch, "batch", "proof", &a->proof[0][0], CUSTOS_HASH_LEN,
+                              CUSTOS_MERKLE_PROOF_MAX, &a->n_proof, err);
+    if (rc == CUSTOS_OK)
+        rc = bj_get_hex_array(batch, "batch", "signatures", a->sigs[0].bytes,
+                              sizeof a->sigs[0], CUSTOS_MAX_SIGNATURES, &a->n_sigs, err);
+    return rc;
+}
+
+custos_rc custos_batch_account_import(const char *json, size_t len, custos_batch_account *out,
+                                      custos_error *err)
+{
+    if (json == NULL || out == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "batch account import: NULL argument");
+    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "batch account import: %zu bytes, at most %u", len,
+                                CUSTOS_TYPEDDATA_MAX_BYTES);
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "account file: line %d: %s",
+                                jerr.line, jerr.text);
+    custos_batch_account *a = calloc(1, sizeof *a);
+    custos_rc rc = a != NULL ? bj_import_account(doc, a, err)
+                             : custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    json_decref(doc);
+    if (rc == CUSTOS_OK)
+        *out = *a;
+    free(a);
     return rc;
 }

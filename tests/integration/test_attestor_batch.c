@@ -2,7 +2,8 @@
  * --export DIR): one file per account and the batch file; every account file verifies with
  * ethers and @openzeppelin/merkle-tree alone (tests/js/batch_account_verify.mjs); a cosign
  * of the directory adds the second signer to the batch and every account; sequences move
- * on per account and per feed; bad command lines and tampered directories are refused. */
+ * on per account and per feed; `custos verify` checks an account alone; bad command lines
+ * and tampered directories and files are refused. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -255,6 +256,44 @@ static void test_cosign_refuses_a_foreign_account_file(void **state)
     assert_non_null(strstr(out, "not an account of this batch"));
 }
 
+/* `custos verify` on an account of a cosigned batch: valid, both signers named; the same
+ * file with a proof hash changed: exit 1, saying the proof does not lead to the root. */
+static void test_cli_verifies_an_account(void **state)
+{
+    (void)state;
+    char dir[1200], cosigned[1200];
+    path_in(dir, sizeof dir, "batch-v");
+    path_in(cosigned, sizeof cosigned, "batch-v-cosigned");
+    assert_int_equal(attest_batch(dir), 0);
+    const char *args[] = {"cosign", "--in", dir, "--key", k2, "--export", cosigned, NULL};
+    assert_int_equal(run(args), 0);
+    char names[N_ACCOUNTS + 2][80];
+    assert_int_equal(account_files(cosigned, names, N_ACCOUNTS + 2), N_ACCOUNTS);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", cosigned, names[2]);
+    const char *argv[] = {CUSTOS_CLI_BIN, "verify", path, NULL};
+    int status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos verify -> %d\n%s\n", status, out);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "\"valid\": true"));
+    assert_non_null(strstr(out, F.keys[GWF_KEY_CUSTODIAN].hex));
+    assert_non_null(strstr(out, F.keys[GWF_KEY_AGENT].hex));
+
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char *proof = strstr(text, "\"proof\": [");
+    assert_non_null(proof);
+    char *hex = strstr(proof, "\"0x");
+    assert_non_null(hex);
+    hex[3] = hex[3] == 'a' ? 'b' : 'a';
+    tu_write_file(path, text);
+    free(text);
+    status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos verify -> %d\n%s\n", status, out);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(out, "does not lead"));
+}
+
 static void test_bad_command_lines_refused(void **state)
 {
     (void)state;
@@ -271,7 +310,7 @@ static void test_bad_command_lines_refused(void **state)
                           "--feed", GWF_FEED, "--chain-id", "31337", "--contract",
                           GWF_CONTRACT, "--state", state_path, "--export", dir, NULL};
     assert_int_not_equal(run(both), 0);
-    assert_non_null(strstr(out, "--account"));
+    assert_non_null(strstr(out, "--account REF or --batch is required (not both)"));
     DIR *d = opendir(dir);
     assert_null(d);
 }
@@ -282,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_batch_exported_and_verified_independently),
         cmocka_unit_test(test_cosign_adds_the_second_signer_everywhere),
         cmocka_unit_test(test_cosign_refuses_a_foreign_account_file),
+        cmocka_unit_test(test_cli_verifies_an_account),
         cmocka_unit_test(test_bad_command_lines_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -311,6 +311,56 @@ static void test_batch_file_round_trip(void **state)
     fixture_free(&f);
 }
 
+/* The account file read back: the same account, verified alone; a changed value without
+ * its structHash, or a changed leaf, refused naming the field. */
+static void test_account_file_round_trip(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_build(&f, 7);
+    custos_batch_account a;
+    account_of(&f, 4, &a);
+    static const custos_position pos = {.asset_id = "US912828XX00", .haircut_bps = 200};
+    char *json = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_account_export(&a, &pos, 1, &json, &err), CUSTOS_OK);
+    custos_batch_account back;
+    custos_rc rc = custos_batch_account_import(json, strlen(json), &back, &err);
+    if (rc != CUSTOS_OK) {
+        free(json);
+        fail_msg("import: %s", err.message);
+        return;
+    }
+    assert_string_equal(back.feed, a.feed);
+    assert_memory_equal(&back.att, &a.att, sizeof a.att);
+    assert_memory_equal(&back.batch, &a.batch, sizeof a.batch);
+    assert_memory_equal(&back.domain, &a.domain, sizeof a.domain);
+    assert_int_equal(back.n_proof, a.n_proof);
+    assert_memory_equal(back.proof, a.proof, a.n_proof * CUSTOS_HASH_LEN);
+    assert_int_equal(back.n_sigs, 2);
+    assert_memory_equal(back.sigs, a.sigs, 2 * sizeof a.sigs[0]);
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    assert_int_equal(custos_batch_account_verify(f.ctx, &back, signers, &err), CUSTOS_OK);
+
+    /* "sequence": "11" is account 4's; a changed one no longer gives the structHash. */
+    char *at = strstr(json, "\"sequence\": \"11\"");
+    assert_non_null(at);
+    at[14] = '2';
+    assert_int_equal(custos_batch_account_import(json, strlen(json), &back, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "structHash"));
+    at[14] = '1';
+    at = strstr(json, "\"leaf\": \"0x");
+    assert_non_null(at);
+    at[12] = at[12] == 'a' ? 'b' : 'a';
+    assert_int_equal(custos_batch_account_import(json, strlen(json), &back, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "batch.leaf"));
+    free(json);
+    assert_int_equal(custos_batch_account_import("[]", 2, &back, &err), CUSTOS_ERR_INVALID);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_tampered_account_refused),
         cmocka_unit_test(test_membership_rules),
         cmocka_unit_test(test_batch_file_round_trip),
+        cmocka_unit_test(test_account_file_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
