@@ -294,6 +294,57 @@ static void test_cli_verifies_an_account(void **state)
     assert_non_null(strstr(out, "does not lead"));
 }
 
+/* --registry: one account of the book pledged to another lender refuses the whole batch
+ * before any sequence is taken; nothing is written. */
+static void test_registry_refuses_before_sequences(void **state)
+{
+    (void)state;
+    char registry[1200], dir[1200];
+    path_in(registry, sizeof registry, "pledges.json");
+    path_in(dir, sizeof dir, "batch-pledged");
+    /* Every account pledged to the lender its holdings name, but ACME-BATCH-003 to another. */
+    json_error_t jerr;
+    json_t *h = json_load_file(holdings, 0, &jerr);
+    assert_non_null(h);
+    json_t *pledges = json_object();
+    size_t i;
+    json_t *acc;
+    json_array_foreach(json_object_get(h, "accounts"), i, acc) {
+        const char *ref = json_string_value(json_object_get(acc, "ref"));
+        const char *ben = json_string_value(json_object_get(acc, "beneficiary"));
+        assert_true(ref != NULL && ben != NULL);
+        if (strcmp(ref, "ACME-BATCH-003") == 0)
+            ben = "0x00000000000000000000000000000000000000b7";
+        uint8_t addr[CUSTOS_ADDRESS_LEN], zero[CUSTOS_ADDRESS_LEN] = {0};
+        /* An account without a lender ("0x0" in the holdings) has no entry. */
+        if (strcmp(ben, "0x0") == 0)
+            continue;
+        assert_int_equal(custos_address_from_hex(ben, addr, NULL), CUSTOS_OK);
+        assert_memory_not_equal(addr, zero, sizeof zero);
+        assert_int_equal(json_object_set_new(pledges, ref, json_string(ben)), 0);
+    }
+    json_t *doc = json_pack("{s:o}", "pledges", pledges);
+    assert_non_null(doc);
+    assert_int_equal(json_dump_file(doc, registry, 0), 0);
+    json_decref(doc);
+    json_decref(h);
+    char *before = tu_read_file(state_path);
+    assert_non_null(before);
+    const char *args[] = {"attest", "--batch", "--holdings", holdings, "--prices", prices,
+                          "--policy", policy, "--key", k1, "--feed", GWF_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--export", dir, "--registry", registry, NULL};
+    assert_int_equal(run(args), 1);
+    assert_non_null(strstr(out, "ACME-BATCH-003"));
+    char *after = tu_read_file(state_path);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    DIR *d = opendir(dir);
+    assert_null(d);
+}
+
 static void test_bad_command_lines_refused(void **state)
 {
     (void)state;
@@ -322,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_cosign_adds_the_second_signer_everywhere),
         cmocka_unit_test(test_cosign_refuses_a_foreign_account_file),
         cmocka_unit_test(test_cli_verifies_an_account),
+        cmocka_unit_test(test_registry_refuses_before_sequences),
         cmocka_unit_test(test_bad_command_lines_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
