@@ -556,10 +556,25 @@ static void test_pending(void **state)
         memset(sg[i].sig.bytes, 0x70 + i, CUSTOS_SIGNATURE_LEN);
     }
     custos_submission got;
+    uint64_t count = 1, oldest = 1;
+    assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(oldest, 0);
     assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_ERR_NOT_FOUND);
     add_pending(&f->store, d3, &sub3, &sg[1], 1);
     add_pending(&f->store, d3, NULL, &sg[0], 1);
     add_pending(&f->store, d5, &sub5, &sg[2], 1);
+    /* An older one, later in the table: the summary's oldest is the minimum. */
+    custos_submission sub6;
+    make_sub(&sub6, 0xd1, 6, 1);
+    uint8_t d6[32];
+    memset(d6, 0x66, 32);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
+    assert_int_equal(count, 3);
+    assert_int_equal(oldest, 1600000000);
 
     assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_OK);
     assert_memory_equal(&got.att, &sub3.att, sizeof sub3.att);
@@ -590,6 +605,9 @@ static void test_pending(void **state)
     l.n = 0;
     assert_int_equal(gw_store_list_pending_signers(&f->store, d5, collect, &l, &err), CUSTOS_OK);
     assert_int_equal(l.n, 1);
+    assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(oldest, 1600000000);
 }
 
 /* Acceptances prune the pending rows whenever the table has any: those written after
