@@ -283,6 +283,17 @@ static custos_reason verify_freeze_custodian(const gw_feed *feed, const gw_verif
                          "its %zu signers is one", feed->name, out->n_signers);
 }
 
+custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap)
+{
+    /* Rule 1: the adapter keeps an account's value in 128 bits of its packed record and
+     * refuses anything above type(uint128).max (ValueOutOfRange). */
+    if ((a->collateral_value.limb[2] | a->collateral_value.limb[3]) != 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "collateralValue is 2^128 or more: at most 2^128 - 1 "
+                             "(type(uint128).max), the adapter's bound");
+    return CUSTOS_REASON_NONE;
+}
+
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap)
 {
@@ -293,12 +304,9 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
                              (unsigned)s->att.kind);
-    /* Rule 1: the adapter keeps an account's value in 128 bits of its packed record and
-     * refuses anything above type(uint128).max (ValueOutOfRange). */
-    if ((s->att.collateral_value.limb[2] | s->att.collateral_value.limb[3]) != 0)
-        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                             "collateralValue is 2^128 or more: at most 2^128 - 1 "
-                             "(type(uint128).max), the adapter's bound");
+    custos_reason vr = gw_verify_value(&s->att, detail, cap);
+    if (vr != CUSTOS_REASON_NONE)
+        return vr;
     if (s->n_sigs == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the attestation carries no signature");

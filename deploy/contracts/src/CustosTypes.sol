@@ -16,7 +16,7 @@ struct Attestation {
 }
 
 /// @notice The signed batch, field for field the EIP-712 struct CollateralBatch of
-/// docs/attestation.md §7: one quorum signature over the OpenZeppelin StandardMerkleTree
+/// docs/attestation.md §16: one quorum signature over the OpenZeppelin StandardMerkleTree
 /// root of the accounts' CollateralAttestation struct hashes.
 struct Batch {
     bytes32 feedId;
