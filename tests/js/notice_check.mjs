@@ -1,11 +1,11 @@
 // Independent EIP-712 reference for test_notice: recomputes, with ethers only, what
 // libcustos derives from an exported CollateralNotice document.
 //
-//   node notice_check.mjs <notice.json> <seckey hex>
+//   node notice_check.mjs <notice.json> [<seckey hex>]
 //
 // Prints "name value" lines: the domain separator, struct hash and digest, the address
-// verifyTypedData recovers from the document's signature, the secret key's address, and
-// the signature ethers makes over the digest with that key.
+// verifyTypedData recovers from the document's signature and, with a secret key, its
+// address and the signature ethers makes over the digest with it.
 import { readFileSync } from "node:fs";
 import { SigningKey, TypedDataEncoder, computeAddress, verifyTypedData } from "ethers";
 
@@ -49,13 +49,15 @@ if (td.domain.name !== "Custos Collateral Attestation" || td.domain.version !== 
 
 const digest = TypedDataEncoder.hash(td.domain, types, td.message);
 if (digest !== doc.digest) fail(`document digest ${doc.digest}, ethers ${digest}`);
-const sk = new SigningKey(key);
 const out = [
     ["domainSeparator", TypedDataEncoder.hashDomain(td.domain)],
     ["structHash", TypedDataEncoder.from(types).hash(td.message)],
     ["digest", digest],
     ["recovered", verifyTypedData(td.domain, types, td.message, doc.signature)],
-    ["address", computeAddress(sk.publicKey)],
-    ["signature", sk.sign(digest).serialized],
 ];
+if (key !== undefined) {
+    const sk = new SigningKey(key);
+    out.push(["address", computeAddress(sk.publicKey)]);
+    out.push(["signature", sk.sign(digest).serialized]);
+}
 for (const [name, value] of out) console.log(`${name} ${value}`);
