@@ -15,6 +15,9 @@ const char cli_usage[] =
     "         [--beneficiary 0xADDR]\n"
     "                               the account's pledge read from the chain: receipt,\n"
     "                               oracles, Morpho market, lender, agent, exposure\n"
+    "  notices --gateway H:P (--account 0xHEX | --custodian ID --ref REF) [--limit N]\n"
+    "                               the account's collateral notices, newest first, each\n"
+    "                               verified against its signer\n"
     "  held --gateway H:P [--account 0xHEX]\n"
     "                               attestations the circuit breaker holds, one JSON line\n"
     "                               each\n"
@@ -67,6 +70,7 @@ int main(int argc, char **argv)
         {"get-latest", cli_get_latest, NULL},
         {"watch", cli_watch, NULL},
         {"pledge", cli_pledge, NULL},
+        {"notices", cli_notices, NULL},
         {"held", cli_held, NULL},
         {"signers", cli_signers, NULL},
         {"health", cli_health, NULL},

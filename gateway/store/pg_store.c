@@ -77,6 +77,9 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                         11, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
                              PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
+    [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
 };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
@@ -108,6 +111,10 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                     "signature, accepted_at, leaves FROM reserves WHERE feed = $1 "
                     "ORDER BY sequence DESC LIMIT 1",
                     1, {PG_TEXT}},
+    [R_NOTICES] = {"SELECT body FROM notices WHERE account = $1 "
+                   "AND ($2::bytea IS NULL OR lender = $2) "
+                   "ORDER BY accepted_at DESC, sequence DESC LIMIT $3",
+                   3, {PG_BYTEA, PG_BYTEA, PG_INT8}},
 };
 
 /* Runs a statement without parameters (session set-up, transaction control). */
@@ -321,6 +328,8 @@ static const gw_store_ops pg_ops = {
     .read_from = gw_pgstore_read_from,
     .put_reserves = gw_pgstore_put_reserves,
     .get_reserves = gw_pgstore_get_reserves,
+    .put_notice = gw_pgstore_put_notice,
+    .list_notices = gw_pgstore_list_notices,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

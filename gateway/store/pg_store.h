@@ -62,6 +62,7 @@ enum pg_wstmt {
     W_GET_HELD,
     W_DROP_HELD,
     W_SUPERSEDE_HELD,
+    W_PUT_NOTICE,
     W_COUNT
 };
 
@@ -74,6 +75,7 @@ enum pg_rstmt {
     R_COUNT_HELD,
     R_PENDING_SUMMARY,
     R_VALUATIONS,
+    R_NOTICES,
     R_COUNT
 };
 
@@ -238,5 +240,14 @@ custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, cust
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
+
+/* ---- pg_notices.c ---- */
+
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_put_notice(void *impl, const gw_store_notice *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  const uint8_t *lender, gw_store_notice *out, size_t max,
+                                  size_t *n, custos_error *err);
 
 #endif

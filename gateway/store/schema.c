@@ -27,7 +27,12 @@
  *
  * Version 13: the publisher's chain view (PostgreSQL; SQLite keeps it in the publisher's
  * own file): each fate's feed and validUntil, and publisher_chain, each account's last
- * publication, which the publisher watches for on-chain expiry (docs/publishing.md §3). */
+ * publication, which the publisher watches for on-chain expiry (docs/publishing.md §3).
+ *
+ * Version 16: notices, the collateral manager's accepted notices (rule 19), one blob each
+ * (codec.h); (account, lender, sequence) is the key and the digest unique, so of two
+ * writers storing one notice's sequence one commit fails. Written to be applied again
+ * harmlessly (IF NOT EXISTS), as version 13 is. */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -288,6 +293,29 @@ static const gw_schema_step schema_steps[] = {
             "SELECT DISTINCT ON (account) account, cursor, feed, kind, as_of, valid_until "
             "FROM publisher_fates WHERE fate IN (1, 2) ORDER BY account, cursor DESC "
             "ON CONFLICT (account) DO NOTHING;",
+    },
+    {
+        .version = 16,
+        .sqlite = "CREATE TABLE IF NOT EXISTS notices ("
+                  "  account BLOB NOT NULL,"
+                  "  lender BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  digest BLOB NOT NULL UNIQUE,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  body BLOB NOT NULL,"
+                  "  PRIMARY KEY (account, lender, sequence)"
+                  ") WITHOUT ROWID;"
+                  "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
+        .postgresql = "CREATE TABLE IF NOT EXISTS notices ("
+                      "  account bytea NOT NULL,"
+                      "  lender bytea NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  digest bytea NOT NULL UNIQUE,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  body bytea NOT NULL,"
+                      "  PRIMARY KEY (account, lender, sequence)"
+                      ");"
+                      "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
     },
 };
 

@@ -55,6 +55,8 @@ static const char *const sq_wsql[W_COUNT] = {
                    "FROM held WHERE digest = ?1",
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
+    [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 static const char *const sq_rsql[R_COUNT] = {
@@ -79,6 +81,8 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
                      "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
                      "ORDER BY sequence DESC LIMIT ?3",
+    [R_NOTICES] = "SELECT body FROM notices WHERE account = ?1 AND (?2 IS NULL OR lender = ?2) "
+                  "ORDER BY accepted_at DESC, sequence DESC LIMIT ?3",
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -183,6 +187,8 @@ static const gw_store_ops sq_ops = {
     .read_from = gw_sqstore_read_from,
     .put_reserves = gw_sqstore_put_reserves,
     .get_reserves = gw_sqstore_get_reserves,
+    .put_notice = gw_sqstore_put_notice,
+    .list_notices = gw_sqstore_list_notices,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)

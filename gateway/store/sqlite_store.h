@@ -1,7 +1,8 @@
 /* The SQLite back end of the store (store.h), shared by its files: sqlite_store.c
  * (connections, schema, checkpoints, transactions and the table of functions),
  * sqlite_log.c (the accepted log and the accounts), sqlite_pending.c (signatures short of
- * their quorum and held rises) and sqlite_audit.c (the audit log and reserves).
+ * their quorum and held rises), sqlite_audit.c (the audit log and reserves) and
+ * sqlite_notices.c (the collateral notices).
  *
  * Two connections: the writer, used only by the committer thread, and a reader behind a
  * mutex for the gRPC threads. With WAL the reader never blocks the writer and only ever
@@ -49,6 +50,7 @@ enum sq_wstmt {
     W_GET_HELD,
     W_DROP_HELD,
     W_SUPERSEDE_HELD,
+    W_PUT_NOTICE,
     W_COUNT
 };
 
@@ -61,6 +63,7 @@ enum sq_rstmt {
     R_COUNT_HELD,
     R_PENDING_SUMMARY,
     R_VALUATIONS,
+    R_NOTICES,
     R_COUNT
 };
 
@@ -218,5 +221,14 @@ custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, cust
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
+
+/* ---- sqlite_notices.c ---- */
+
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_put_notice(void *impl, const gw_store_notice *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  const uint8_t *lender, gw_store_notice *out, size_t max,
+                                  size_t *n, custos_error *err);
 
 #endif

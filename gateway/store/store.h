@@ -28,6 +28,7 @@
 #include "custos/audit.h"
 #include "custos/record.h"
 #include "custos/error.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 
 #include "config/config.h"
@@ -66,6 +67,17 @@ static inline void gw_store_reserves_clear(gw_store_reserves *r)
     free(r->entries);
     r->entries = NULL;
 }
+
+/* An accepted collateral notice (rule 19): the signed notice, its digest, the custodian its
+ * signature recovered to, and the account's feed whose custodian that is. */
+typedef struct gw_store_notice {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_notice n;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    custos_signature sig;
+    uint64_t accepted_at;
+} gw_store_notice;
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
                                          custos_error *err);
@@ -135,6 +147,8 @@ typedef struct gw_store_ops {
 
     /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
     custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
+    /* Stores an accepted notice; (account, lender, sequence) and digest are unique. */
+    custos_rc (*put_notice)(void *impl, const gw_store_notice *n, custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -165,6 +179,11 @@ typedef struct gw_store_ops {
      * it has none); out must be released with gw_store_reserves_clear. */
     custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
                               custos_error *err);
+    /* Up to max of account's notices, to lender only unless lender is NULL, newest first
+     * (accepted_at, then sequence, descending). */
+    custos_rc (*list_notices)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                              const uint8_t *lender, gw_store_notice *out, size_t max,
+                              size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -375,6 +394,19 @@ static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
                                               gw_store_reserves *out, custos_error *err)
 {
     return s->ops->get_reserves(s->impl, feed, out, err);
+}
+
+static inline custos_rc gw_store_put_notice(gw_store *s, const gw_store_notice *n,
+                                            custos_error *err)
+{
+    return s->ops->put_notice(s->impl, n, err);
+}
+
+static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                              const uint8_t *lender, gw_store_notice *out,
+                                              size_t max, size_t *n, custos_error *err)
+{
+    return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
 }
 
 #endif
