@@ -194,6 +194,8 @@ typedef struct gw_config {
     uint64_t max_rotation_overlap; /* seconds: the longest overlap RotateSigner grants */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
+    char audit_anchor[4096];  /* file the audit log's heads are appended to and checked
+                               * against at start (rule 13); empty: none */
     custos_calendar *calendar; /* loaded when a feed uses max_age_business_days, else NULL */
     /* GetPositionProof without client certificates (anyone who can connect may read any
      * account's positions); off by default */

@@ -11,7 +11,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
                                            "calendar", "max_rotation_overlap", "public_proofs",
-                                           "release_without_exposure_check", NULL};
+                                           "release_without_exposure_check", "audit_anchor",
+                                           NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
@@ -130,6 +131,9 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         else
             gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         p->release_unchecked_line = p->line;
+        break;
+    case 14:
+        gw_cfg_copy_key(p, key, value, c->audit_anchor, sizeof c->audit_anchor, false);
         break;
     }
 }

@@ -842,6 +842,60 @@ static void test_admin_change_needs_audit_entry(void **state)
     custos_client_free(admin);
 }
 
+/* The audit log's head kept outside the gateway exposes a truncation (rule 13):
+ * custos audit head prints it, audit verify --expect-head accepts it while the entry is
+ * there and exits 1 once the newest entries are deleted from the store. Last: it leaves
+ * the store shortened. */
+static void test_audit_expect_head(void **state)
+{
+    tls_fixture *t = *state;
+    char ca[1200], cert[1200], key[1200], out[8192], head[128];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "admin", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "admin", key, sizeof key);
+    strcat(key, ".key");
+    const char *head_argv[] = {CUSTOS_CLI_BIN, "audit", "head", "--gateway", t->f.target,
+                               "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    int rc = tu_run(head_argv, out, sizeof out, 0);
+    const char *at = strstr(out, "\"head\": \"");
+    if (rc != 0 || at == NULL)
+        fail_msg("custos audit head exited %d: %s", rc, out);
+    at += strlen("\"head\": \"");
+    size_t len = strcspn(at, "\"");
+    assert_true(len > 0 && len < sizeof head);
+    memcpy(head, at, len);
+    head[len] = '\0';
+    assert_true(strchr(head, ':') != NULL && strtoull(head, NULL, 10) > 1);
+
+    const char *verify[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                            "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key,
+                            "--expect-head", head, NULL};
+    rc = tu_run(verify, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL)
+        fail_msg("custos audit verify --expect-head %s exited %d: %s", head, rc, out);
+
+    tls_sql(t, "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)");
+    rc = tu_run(verify, out, sizeof out, 1);
+    if (rc != 1 || strstr(out, "\"ok\": false") == NULL ||
+        strstr(out, "missingFrom") == NULL || strstr(out, "newest entries were removed") == NULL)
+        fail_msg("custos audit verify --expect-head %s after a deletion exited %d: %s", head,
+                 rc, out);
+    /* The chain alone still checks: the kept head is what tells. */
+    const char *plain[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                           "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    rc = tu_run(plain, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL)
+        fail_msg("custos audit verify exited %d: %s", rc, out);
+    const char *bad[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                         "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key,
+                         "--expect-head", "12", NULL};
+    rc = tu_run(bad, out, sizeof out, 1);
+    if (rc == 0 || strstr(out, "SEQ:0xHASH") == NULL)
+        fail_msg("custos audit verify --expect-head 12 exited %d: %s", rc, out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_admin_feed_policy),
         cmocka_unit_test(test_admin_release_held),
         cmocka_unit_test(test_admin_change_needs_audit_entry),
+        cmocka_unit_test(test_audit_expect_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
