@@ -171,6 +171,14 @@ typedef struct gw_limits_config {
     uint32_t memory_limit_mib;       /* gRPC's resource quota */
     uint32_t max_connection_idle_seconds; /* a connection without calls is closed after */
     uint32_t max_connection_age_seconds;  /* a connection is asked to go away after */
+    /* Pending (below quorum) digests: how many, and how many stored bytes, one signer may
+     * have started and one feed may hold; how long one is kept. 0 (a configuration built
+     * without the parser): no bound. */
+    uint64_t max_pending_per_signer;
+    uint64_t max_pending_bytes_per_signer;
+    uint64_t max_pending_per_feed;
+    uint64_t max_pending_bytes_per_feed;
+    uint64_t pending_max_age_seconds;
 } gw_limits_config;
 
 /* Which store back end [gateway] store names. */

@@ -36,7 +36,10 @@ static const char *const limits_keys[] = {"rate_per_second", "burst", "max_strea
                                           "max_clients", "stream_idle_seconds",
                                           "max_concurrent_streams", "max_metadata_bytes",
                                           "memory_limit_mib", "max_connection_idle_seconds",
-                                          "max_connection_age_seconds", NULL};
+                                          "max_connection_age_seconds", "max_pending_per_signer",
+                                          "max_pending_bytes_per_signer", "max_pending_per_feed",
+                                          "max_pending_bytes_per_feed", "pending_max_age_seconds",
+                                          NULL};
 
 /* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
  * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
@@ -557,6 +560,21 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
     case 9:
         if (gw_cfg_uint_key(p, key, value, 1, 2000000, &v))
             l->max_connection_age_seconds = (uint32_t)v;
+        break;
+    case 10:
+        gw_cfg_uint_key(p, key, value, 1, 100000000u, &l->max_pending_per_signer);
+        break;
+    case 11:
+        gw_cfg_uint_key(p, key, value, 4096, 1ull << 40, &l->max_pending_bytes_per_signer);
+        break;
+    case 12:
+        gw_cfg_uint_key(p, key, value, 1, 1000000000u, &l->max_pending_per_feed);
+        break;
+    case 13:
+        gw_cfg_uint_key(p, key, value, 4096, 1ull << 44, &l->max_pending_bytes_per_feed);
+        break;
+    case 14:
+        gw_cfg_uint_key(p, key, value, 1, 31536000u, &l->pending_max_age_seconds);
         break;
     }
 }

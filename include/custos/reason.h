@@ -47,12 +47,15 @@ typedef enum custos_reason {
     /* The gateway could not read the pledge's exposure from the chain: try again later. */
     CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
     /* A release of a pledged account on a gateway that has no [evm] to read exposure. */
-    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52
+    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52,
+    /* A submission that would start a pending (below quorum) attestation beyond the pending
+     * work its first signer or its feed may have stored ([limits] max_pending_*). */
+    CUSTOS_REASON_PENDING_LIMIT = 53
 } custos_reason;
 
 /* One above the highest reason; the numbers below it are not all assigned
  * (custos_reason_name answers "UNKNOWN" for a gap). */
-#define CUSTOS_REASON_COUNT 53
+#define CUSTOS_REASON_COUNT 54
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);
