@@ -2,7 +2,8 @@
  * entry that does not follow from the ones before it (inserted directly into the store)
  * refuses to start, naming the entry; with [gateway] audit_anchor, one whose newest
  * entries were removed (a revoke_signer deleted, re-enabling the key) or replaced refuses
- * to start too. SQLite and PostgreSQL alike. */
+ * to start too. SQLite and PostgreSQL alike. Each time, an independent check of the stored
+ * rows (tests/js/audit_check.mjs, ethers) reaches the same verdict. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include "metrics.h"
 #include "pgserver.h"
 #include "registry.h"
+#include "store/store.h"
 #include "testutil.h"
 
 static tu_pg PG;
@@ -143,6 +145,71 @@ static void sabotage(const fixture *f, const char *sql)
     sqlite3_close(db);
 }
 
+static void hex(const uint8_t *data, size_t len, char *out)
+{
+    for (size_t i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", data[i]);
+    out[2 * len] = '\0';
+}
+
+/* The last line of the anchor file, without its newline. */
+static void anchor_head(const fixture *f, char *out, size_t cap)
+{
+    char *text = tu_read_file(f->anchor);
+    assert_non_null(text);
+    size_t len = strlen(text);
+    assert_true(len > 1 && text[len - 1] == '\n');
+    text[len - 1] = '\0';
+    const char *last = strrchr(text, '\n');
+    snprintf(out, cap, "%s", last != NULL ? last + 1 : text);
+    free(text);
+}
+
+/* audit_check.mjs --verify over the stored rows (and a kept head): its one-line verdict. */
+static void js_verdict(fixture *f, const char *kept, char *out, size_t cap)
+{
+    enum { MAX_ROWS = 3 };
+    gw_store store;
+    custos_error err;
+    assert_int_equal(gw_store_open(&f->cfg, &store, &err), CUSTOS_OK);
+    custos_audit_entry rows[MAX_ROWS + 1];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_audit(&store, 0, rows, MAX_ROWS + 1, &n, &err), CUSTOS_OK);
+    gw_store_close(&store);
+    assert_true(n <= MAX_ROWS);
+    static char text[MAX_ROWS][4][600];
+    const char *args[4 + 7 * MAX_ROWS];
+    size_t a = 0;
+    args[a++] = "--verify";
+    if (kept != NULL) {
+        args[a++] = "--expect-head";
+        args[a++] = kept;
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].payload_len < 250);
+        snprintf(text[i][0], sizeof text[i][0], "%llu", (unsigned long long)rows[i].seq);
+        snprintf(text[i][1], sizeof text[i][1], "%llu", (unsigned long long)rows[i].time);
+        hex(rows[i].payload, rows[i].payload_len, text[i][2]);
+        hex(rows[i].prev_hash, CUSTOS_AUDIT_HASH_LEN, text[i][3]);
+        args[a++] = text[i][0];
+        args[a++] = text[i][1];
+        args[a++] = rows[i].actor;
+        args[a++] = rows[i].action;
+        args[a++] = text[i][2];
+        args[a++] = text[i][3];
+        static char hashes[MAX_ROWS][70];
+        hex(rows[i].hash, CUSTOS_AUDIT_HASH_LEN, hashes[i]);
+        args[a++] = hashes[i];
+    }
+    args[a] = NULL;
+    int status = tu_node("audit_check.mjs", args, out, cap);
+    for (size_t i = 0; i < n; i++)
+        custos_audit_entry_clear(&rows[i]);
+    if (status != 0)
+        fail_msg("audit_check.mjs exited %d: %s", status, out);
+    out[strcspn(out, "\n")] = '\0';
+}
+
 /* The add_signer entry copied after the revoke, linked to it by prev_hash: without the
  * check, the revoked key is active again at the next start. */
 static const char INSERT_ADD_AGAIN[] =
@@ -162,6 +229,9 @@ static void test_inserted_entry_refuses_start(void **state)
     assert_int_equal(start(f, &active, &err), CUSTOS_ERR_INTERNAL);
     assert_non_null(strstr(err.message, "hash chain is broken at entry 3"));
     assert_non_null(strstr(err.message, "refusing to apply it"));
+    char verdict[256];
+    js_verdict(f, NULL, verdict, sizeof verdict);
+    assert_string_equal(verdict, "broken 3");
 }
 
 /* Without an anchor, removing the newest entry leaves a chain that checks: the revoked
@@ -178,8 +248,15 @@ static void test_removed_newest_entry_refuses_start_with_anchor(void **state)
     assert_int_equal(gw_anchor_read(f->anchor, &present, &seq, hash, &err), CUSTOS_OK);
     assert_true(present);
     assert_int_equal(seq, 2);
+    char kept[128], verdict[256];
+    anchor_head(f, kept, sizeof kept);
+    js_verdict(f, kept, verdict, sizeof verdict);
+    if (strncmp(verdict, "ok 2 ", 5) != 0 || strcmp(verdict + 5, kept) != 0)
+        fail_msg("ethers says '%s' of the log whose head the anchor keeps as %s", verdict, kept);
 
     sabotage(f, "DELETE FROM audit WHERE seq = 2");
+    js_verdict(f, kept, verdict, sizeof verdict);
+    assert_string_equal(verdict, "missing 2");
     bool active = false;
     assert_int_equal(start(f, &active, &err), CUSTOS_ERR_INTERNAL);
     assert_non_null(strstr(err.message, "ends at entry 1"));
@@ -229,6 +306,13 @@ static void test_replaced_newest_entry_refuses_start_with_anchor(void **state)
              "UPDATE audit SET time = 1700000000, actor = 'SIGHUP', action = 'reload', "
              "payload = %s, hash = %s WHERE seq = 2", empty, hash);
     sabotage(f, sql);
+    /* Ethers agrees the forged chain holds, and that it is not the kept one. */
+    char kept[128], verdict[256];
+    anchor_head(f, kept, sizeof kept);
+    js_verdict(f, NULL, verdict, sizeof verdict);
+    assert_int_equal(strncmp(verdict, "ok 2 2:0x", 9), 0);
+    js_verdict(f, kept, verdict, sizeof verdict);
+    assert_string_equal(verdict, "differs 2");
 
     custos_error err;
     bool active = false;
