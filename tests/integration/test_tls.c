@@ -842,10 +842,36 @@ static void test_admin_change_needs_audit_entry(void **state)
     custos_client_free(admin);
 }
 
+/* The gateway binary on the fixture's store with [gateway] audit_anchor = anchor (none
+ * when NULL): its exit status, its output in out. */
+static int run_gateway_anchored(tls_fixture *t, const char *anchor, char *out, size_t cap)
+{
+    char path[1200], tail[4096];
+    snprintf(path, sizeof path, "%s/anchored.ini", t->f.dir);
+    tls_section(t, "server.key", tail, sizeof tail);
+    write_config(t, path, tail);
+    if (anchor != NULL) {
+        char *text = tu_read_file(path);
+        assert_non_null(text);
+        char *at = strstr(text, "[gateway]\n");
+        assert_non_null(at);
+        at += strlen("[gateway]\n");
+        char fixed[16384];
+        int n = snprintf(fixed, sizeof fixed, "%.*saudit_anchor = %s\n%s", (int)(at - text),
+                         text, anchor, at);
+        assert_true(n > 0 && (size_t)n < sizeof fixed);
+        free(text);
+        tu_write_file(path, fixed);
+    }
+    const char *argv[] = {CUSTOS_GATEWAY_BIN, "--config", path, NULL};
+    return tu_run(argv, out, cap, 1);
+}
+
 /* The audit log's head kept outside the gateway exposes a truncation (rule 13):
  * custos audit head prints it, audit verify --expect-head accepts it while the entry is
- * there and exits 1 once the newest entries are deleted from the store. Last: it leaves
- * the store shortened. */
+ * there and exits 1 once the newest entries are deleted from the store, and a gateway
+ * started with that head in its audit_anchor file refuses to start; an entry that does
+ * not follow the chain stops any start. Last: it leaves the store damaged. */
 static void test_audit_expect_head(void **state)
 {
     tls_fixture *t = *state;
@@ -894,6 +920,23 @@ static void test_audit_expect_head(void **state)
     rc = tu_run(bad, out, sizeof out, 1);
     if (rc == 0 || strstr(out, "SEQ:0xHASH") == NULL)
         fail_msg("custos audit verify --expect-head 12 exited %d: %s", rc, out);
+
+    /* A second gateway on the shortened store, its anchor holding the kept head. */
+    char anchor[1200], line[200];
+    snprintf(anchor, sizeof anchor, "%s/audit.anchor", t->f.dir);
+    snprintf(line, sizeof line, "%s\n", head);
+    tu_write_file(anchor, line);
+    rc = run_gateway_anchored(t, anchor, out, sizeof out);
+    if (rc != 1 || strstr(out, "the newest entries were removed") == NULL ||
+        strstr(out, anchor) == NULL)
+        fail_msg("custos-gateway with the anchor exited %d: %s", rc, out);
+    /* An entry that does not follow (a copy of the newest, its hashes swapped). */
+    tls_sql(t, "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+               "SELECT seq + 1, time, actor, action, payload, hash, prev_hash FROM audit "
+               "WHERE seq = (SELECT max(seq) FROM audit)");
+    rc = run_gateway_anchored(t, NULL, out, sizeof out);
+    if (rc != 1 || strstr(out, "the audit log's hash chain is broken at entry") == NULL)
+        fail_msg("custos-gateway on a broken audit log exited %d: %s", rc, out);
 }
 
 int main(void)
