@@ -601,10 +601,21 @@ custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a lock");
     }
     custos_rc rc = gw_store_open(cfg, &a->store, err);
+    chain_walk kept;
+    if (rc == CUSTOS_OK)
+        rc = walk_start(a, &kept, err);
     if (rc == CUSTOS_OK)
         rc = admin_set_base(a, cfg, err);
     if (rc == CUSTOS_OK)
         rc = admin_refresh(a, err);
+    /* Entries after the anchored head chain on correctly but were never anchored: written
+     * by another replica, by an operator release just before a stop, or by someone
+     * writing the store directly. They are applied; say so, for an auditor to look. */
+    if (rc == CUSTOS_OK && kept.anchored && a->seen_seq > kept.anchor_seq)
+        gw_log(GW_LOG_WARN, "audit",
+               "audit entries %" PRIu64 " to %" PRIu64 " were written after the head last "
+               "anchored in %s and are applied; check them (custos audit list --after %" PRIu64
+               ")", kept.anchor_seq + 1, a->seen_seq, cfg->audit_anchor, kept.anchor_seq);
     if (rc == CUSTOS_OK && gw_store_shared(&a->store) && cfg->replica_poll_ms > 0)
         rc = admin_follow_start(a, err);
     if (rc != CUSTOS_OK) {
