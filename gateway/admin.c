@@ -433,6 +433,9 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
     free(page);
     if (rc == CUSTOS_OK)
         rc = walk_end(a, &w, err);
+    /* The file already holds its last head: not written again. */
+    if (rc == CUSTOS_OK && w.anchored && w.anchor_seq > a->anchored_seq)
+        a->anchored_seq = w.anchor_seq;
     if (rc == CUSTOS_OK)
         rc = admin_anchor(a, w.seq, w.hash, err);
     if (rc != CUSTOS_OK)

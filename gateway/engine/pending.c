@@ -1,6 +1,6 @@
-/* Bounds on pending work (internal.h): a pending digest is stored work nobody has agreed
- * to yet, so one allow-listed key must not be able to fill the disk with them (issue 13
- * item 7). Each new pending digest is charged to its first signer and its feed, counted
+/* Bounds on pending work (internal.h, operations.md §7): a pending digest is stored work
+ * nobody has agreed to yet, so one allow-listed key must not be able to fill the disk
+ * with them. Each new pending digest is charged to its first signer and its feed, counted
  * and summed in the store; beyond [limits] max_pending_* the submission is refused
  * PENDING_LIMIT and nothing is written. Pending digests also expire: one first seen more
  * than pending_max_age_seconds ago is dropped with its signatures (its attestation could

@@ -33,7 +33,8 @@
  * max_pending_*): its feed, its creator (the first signer), its bytes (the stored
  * attestation's), with covering indexes to sum them per feed and per creator, and one on
  * first_seen for the expiry sweep. Rows from before carry feed '', no creator and 0 bytes:
- * they count for nobody and expire by age. */
+ * they count for nobody and expire by age. On PostgreSQL it can be applied again
+ * harmlessly (IF NOT EXISTS), as a store restored under an older version number would. */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -303,12 +304,13 @@ static const gw_schema_step schema_steps[] = {
                   "CREATE INDEX pending_by_feed ON pending (feed, bytes);"
                   "CREATE INDEX pending_by_creator ON pending (creator, bytes);"
                   "CREATE INDEX pending_by_first_seen ON pending (first_seen);",
-        .postgresql = "ALTER TABLE pending ADD COLUMN feed text NOT NULL DEFAULT '',"
-                      "  ADD COLUMN creator bytea NOT NULL DEFAULT '\\x'::bytea,"
-                      "  ADD COLUMN bytes bigint NOT NULL DEFAULT 0;"
-                      "CREATE INDEX pending_by_feed ON pending (feed, bytes);"
-                      "CREATE INDEX pending_by_creator ON pending (creator, bytes);"
-                      "CREATE INDEX pending_by_first_seen ON pending (first_seen);",
+        .postgresql =
+            "ALTER TABLE pending ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT '',"
+            "  ADD COLUMN IF NOT EXISTS creator bytea NOT NULL DEFAULT '\\x'::bytea,"
+            "  ADD COLUMN IF NOT EXISTS bytes bigint NOT NULL DEFAULT 0;"
+            "CREATE INDEX IF NOT EXISTS pending_by_feed ON pending (feed, bytes);"
+            "CREATE INDEX IF NOT EXISTS pending_by_creator ON pending (creator, bytes);"
+            "CREATE INDEX IF NOT EXISTS pending_by_first_seen ON pending (first_seen);",
     },
 };
 

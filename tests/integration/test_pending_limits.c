@@ -1,4 +1,4 @@
-/* The pending bounds through the real gateway (issue 13 item 7): one allow-listed key
+/* The pending bounds through the real gateway (operations.md §7): one allow-listed key
  * sends single-signature valuations (its feed needs two) for fresh accounts, each with
  * many positions. Beyond [limits] max_pending_per_signer the gateway answers
  * PENDING_LIMIT (RESOURCE_EXHAUSTED, with the reason trailer), the store holds no more

@@ -206,7 +206,7 @@ static void expect_limit(const gw_submit_outcome *o, const char *bound)
                  custos_reason_name(o->reason), o->detail);
 }
 
-/* The attack of issue 13 item 7: one key, many fresh accounts, one signature each. */
+/* The disk-filling attack: one key, many fresh accounts, one signature each. */
 static void test_one_signer_is_bounded(void **state)
 {
     fixture *f = *state;
