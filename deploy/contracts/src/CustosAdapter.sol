@@ -283,7 +283,7 @@ contract CustosAdapter is Ownable2Step {
         );
     }
 
-    /// @notice Publishes a signed batch of valuations (docs/adapter.md §11): the batch's
+    /// @notice Publishes a signed batch of valuations (docs/adapter.md §13): the batch's
     /// signatures are verified once, the OpenZeppelin StandardMerkleTree root is rebuilt
     /// from `atts` (every account of the batch, in the tree's leaf order: strictly
     /// increasing leaf), then each account is checked as submit checks a valuation and
@@ -425,7 +425,7 @@ contract CustosAdapter is Ownable2Step {
     /// that refuses the account, or nothing once it is written. The attestation's words
     /// are read from calldata at `p` as they are, every one checked against its type's
     /// range (a word out of range refuses the account, as no signer can sign it).
-    /// @dev Written for gas (docs/adapter.md §11): one read of each slot, one write of
+    /// @dev Written for gas (docs/adapter.md §13): one read of each slot, one write of
     /// the record, the binding only when it changes.
     function _applyBatchAccount(uint256 p, BatchContext memory c) private returns (bytes memory why) {
         bytes32 account;
