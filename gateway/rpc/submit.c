@@ -136,6 +136,13 @@ void gw_rpc_submit(gw_rpc_call *c)
     else
         ok = decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail,
                            sizeof detail);
+    if (ok) {
+        /* A refusal from here on names the feed and account in its ErrorInfo. */
+        snprintf(c->err_feed, sizeof c->err_feed, "%s", sub.feed);
+        if (custos_hex_encode(sub.att.account, CUSTOS_HASH_LEN, c->err_account,
+                              sizeof c->err_account) != CUSTOS_OK)
+            c->err_account[0] = '\0';
+    }
     if (ok && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, detail, sizeof detail)) {
         custos_submission_clear(&sub);
         reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
