@@ -38,6 +38,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "reserves_trees.h"
+#include "rpc/descriptors.h"
 #include "rpc/server.h"
 
 /* SubmitStream requests read but not yet answered, per call. Large enough that the next
@@ -47,7 +48,7 @@
 /* Records fetched from the engine per Watch refill. */
 #define GW_RPC_WATCH_BATCH 32
 /* The registered methods (gw_rpc_methods); the row after them answers unknown methods. */
-#define GW_RPC_METHODS 20
+#define GW_RPC_METHODS 22
 
 typedef enum gw_rpc_state {
     CALL_REQUESTED, /* posted, waiting for a client */
@@ -168,6 +169,7 @@ struct gw_server {
     gw_admin *admin;
     gw_limiter *limiter;
     gw_reserves_trees *reserves_trees; /* GetReservesProof's trees, one per feed */
+    gw_descriptors *descriptors;   /* what server reflection answers from */
     grpc_server *server;
     void *handles[GW_RPC_METHODS];
     gw_rpc_worker *workers;

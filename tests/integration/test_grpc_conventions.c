@@ -1,8 +1,10 @@
 /* gRPC conventions checked by an independent client, Python grpcio with Google's protobuf
  * runtime (tests/tools/grpc_client.py): a refusal carries the standard google.rpc.Status
  * with a google.rpc.ErrorInfo in grpc-status-details-bin, beside the custos-reason trailer,
- * and both say the same. */
+ * and both say the same; server reflection (v1alpha and v1) lists every service and gives
+ * descriptors complete enough to call a method without the .proto files. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,9 +134,65 @@ static void test_malformed_refusal_has_no_metadata(void **state)
     json_decref(j);
 }
 
+static bool has_string(const json_t *array, const char *value)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(array, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), value) == 0)
+            return true;
+    return false;
+}
+
+static void check_reflection(const char *version)
+{
+    const char *args[] = {"reflection", F.target, version, NULL};
+    json_t *j = client(args);
+    char *dump = json_dumps(j, JSON_SORT_KEYS);
+    fprintf(stderr, "reflection %s: %s\n", version, dump);
+    free(dump);
+    const json_t *services = json_object_get(j, "services");
+    const char *const expected[] = {"custos.v1.AttestationGateway", "custos.v1.GatewayAdmin",
+                                    "grpc.health.v1.Health",
+                                    "grpc.reflection.v1alpha.ServerReflection",
+                                    "grpc.reflection.v1.ServerReflection"};
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        if (!has_string(services, expected[i]))
+            fail_msg("reflection %s does not list %s", version, expected[i]);
+    /* Every service the gateway registers is listed: the method table's services. */
+    const json_t *methods = json_object_get(j, "methods");
+    assert_true(has_string(json_object_get(methods, "custos.v1.AttestationGateway"),
+                           "Submit"));
+    assert_true(has_string(json_object_get(methods, "custos.v1.GatewayAdmin"), "AddSigner"));
+    assert_true(has_string(json_object_get(methods, "grpc.health.v1.Health"), "Check"));
+    /* gateway.proto comes with what it imports. */
+    const json_t *by_name = json_object_get(j, "byFilename");
+    assert_true(has_string(by_name, "custos/v1/gateway.proto"));
+    assert_true(has_string(by_name, "custos/v1/attestation.proto"));
+    assert_int_equal(json_integer_value(json_object_get(j, "missingError")), 5); /* NOT_FOUND */
+    /* The call built from the reflected descriptors was answered and decoded. */
+    assert_non_null(json_object_get(j, "chainHead"));
+    assert_true(json_array_size(json_object_get(j, "chainHeadFields")) > 0);
+    json_decref(j);
+}
+
+static void test_reflection_v1alpha(void **state)
+{
+    (void)state;
+    check_reflection("v1alpha");
+}
+
+static void test_reflection_v1(void **state)
+{
+    (void)state;
+    check_reflection("v1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reflection_v1alpha),
+        cmocka_unit_test(test_reflection_v1),
         cmocka_unit_test(test_refusal_carries_error_info),
         cmocka_unit_test(test_malformed_refusal_has_no_metadata),
     };
