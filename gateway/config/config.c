@@ -75,6 +75,9 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->limits.memory_limit_mib = CFG_LIMITS_MEMORY_MIB;
     out->limits.max_connection_idle_seconds = CFG_LIMITS_CONN_IDLE;
     out->limits.max_connection_age_seconds = CFG_LIMITS_CONN_AGE;
+    out->limits.max_connection_age_grace_seconds = CFG_LIMITS_CONN_AGE_GRACE;
+    out->limits.keepalive_time_seconds = CFG_LIMITS_KEEPALIVE_TIME;
+    out->limits.keepalive_timeout_seconds = CFG_LIMITS_KEEPALIVE_TIMEOUT;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

@@ -171,6 +171,11 @@ typedef struct gw_limits_config {
     uint32_t memory_limit_mib;       /* gRPC's resource quota */
     uint32_t max_connection_idle_seconds; /* a connection without calls is closed after */
     uint32_t max_connection_age_seconds;  /* a connection is asked to go away after */
+    /* Behind a load balancer: calls of an aged connection get this long to finish before
+     * it is closed, so replicas shed connections without cutting calls off. */
+    uint32_t max_connection_age_grace_seconds;
+    uint32_t keepalive_time_seconds;    /* an idle connection is pinged after */
+    uint32_t keepalive_timeout_seconds; /* and dropped when the ping is not answered in */
 } gw_limits_config;
 
 /* Which store back end [gateway] store names. */

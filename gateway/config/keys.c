@@ -35,7 +35,10 @@ static const char *const limits_keys[] = {"rate_per_second", "burst", "max_strea
                                           "max_clients", "stream_idle_seconds",
                                           "max_concurrent_streams", "max_metadata_bytes",
                                           "memory_limit_mib", "max_connection_idle_seconds",
-                                          "max_connection_age_seconds", NULL};
+                                          "max_connection_age_seconds",
+                                          "max_connection_age_grace_seconds",
+                                          "keepalive_time_seconds", "keepalive_timeout_seconds",
+                                          NULL};
 
 /* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
  * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
@@ -553,6 +556,18 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
     case 9:
         if (gw_cfg_uint_key(p, key, value, 1, 2000000, &v))
             l->max_connection_age_seconds = (uint32_t)v;
+        break;
+    case 10:
+        if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
+            l->max_connection_age_grace_seconds = (uint32_t)v;
+        break;
+    case 11:
+        if (gw_cfg_uint_key(p, key, value, 10, 86400, &v))
+            l->keepalive_time_seconds = (uint32_t)v;
+        break;
+    case 12:
+        if (gw_cfg_uint_key(p, key, value, 1, 3600, &v))
+            l->keepalive_timeout_seconds = (uint32_t)v;
         break;
     }
 }

@@ -63,6 +63,11 @@
 #define CFG_LIMITS_MEMORY_MIB 128u
 #define CFG_LIMITS_CONN_IDLE 900u
 #define CFG_LIMITS_CONN_AGE 86400u
+/* A minute for the calls of an aged connection (a Watch reconnects at once), and the
+ * keepalive that finds dead peers (and keeps idle load-balancer flows open). */
+#define CFG_LIMITS_CONN_AGE_GRACE 60u
+#define CFG_LIMITS_KEEPALIVE_TIME 60u
+#define CFG_LIMITS_KEEPALIVE_TIMEOUT 20u
 
 typedef enum cfg_section_kind {
     SEC_NONE,
