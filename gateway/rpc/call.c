@@ -223,8 +223,12 @@ void gw_rpc_finish(gw_rpc_call *c, grpc_status_code status, const char *detail,
 void gw_rpc_refuse(gw_rpc_call *c, custos_reason reason, const char *detail)
 {
     gw_metrics_count_refusal(reason);
-    gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
-               custos_reason_name(reason), detail);
+    const gw_log_field f[] = {{"feed", c->err_feed},
+                              {"account", c->err_account},
+                              {"reason", custos_reason_name(reason)},
+                              {"method", gw_rpc_call_path(c)}};
+    gw_log_fields(GW_LOG_DEBUG, "refused", c->request_id, f, sizeof f / sizeof f[0], "%s",
+                  detail);
     gw_rpc_finish(c, pb_reason_status(reason), detail, reason, NULL);
 }
 

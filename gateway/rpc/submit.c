@@ -255,8 +255,10 @@ static void submit_stream_on_recv(gw_rpc_call *c, bool ok)
     }
     if (!decoded) {
         gw_metrics_count_refusal(refusal.reason);
-        gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
-                   custos_reason_name(refusal.reason), refusal.detail);
+        const gw_log_field f[] = {{"reason", custos_reason_name(refusal.reason)},
+                                  {"method", gw_rpc_call_path(c)}};
+        gw_log_fields(GW_LOG_DEBUG, "refused", c->request_id, f, sizeof f / sizeof f[0], "%s",
+                      refusal.detail);
     }
 
     /* Answers are written in the order requests are read: reserve this one's place, and
