@@ -47,6 +47,18 @@ void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submi
  * TOO_LARGE): counted under feed="". */
 void gw_metrics_count_refusal(custos_reason reason);
 
+/* Calls that are no submission: their refusals are counted apart, so that a read or an
+ * admin call refused (a client without the right certificate, a rate limit) never looks
+ * like a submission for an unknown feed (custos_attestations_refused_total{feed=""}). */
+typedef enum gw_request_kind {
+    GW_REQUEST_READ,  /* proofs, pledges and other reads */
+    GW_REQUEST_ADMIN, /* custos.v1.GatewayAdmin */
+    GW_REQUEST_KINDS
+} gw_request_kind;
+
+/* custos_requests_refused_total{kind, reason}. */
+void gw_metrics_count_request_refusal(gw_request_kind kind, custos_reason reason);
+
 /* What is read at scrape time rather than counted. */
 typedef struct gw_metrics_live {
     bool store_healthy;

@@ -184,7 +184,7 @@ void gw_rpc_get_reserves_proof(gw_rpc_call *c)
     }
     /* The same readers as the feed's positions: a leaf is one account's collateral. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, feed, detail, sizeof detail)) {
-        gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+        gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
         gw_rpc_finish(c, pb_reason_status(
                             CUSTOS_REASON_UNAUTHORIZED_CLIENT),
                       detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
