@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "custos/keyfile.h"
 #include "custos/typeddata.h"
@@ -106,12 +108,13 @@ static void dead_target(char *target, size_t cap)
     snprintf(target, cap, "127.0.0.1:%d", ntohs(sa.sin_port));
 }
 
-/* Writes the custodian-signed valuation of ref at seq as an export; path gets its name. */
-static void export_signed(const char *ref, uint64_t seq, char *path, size_t cap)
+/* Writes the valuation of ref at seq signed by key as an export; path gets its name. */
+static void export_signed_by(const char *ref, uint64_t seq, gwf_key_id key, char *path,
+                             size_t cap)
 {
     custos_submission s;
     gwf_make(&F, &s, ref, seq, 1000);
-    gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&F, &s, key);
     char *json;
     custos_error err;
     if (custos_typeddata_export(&s, &json, &err) != CUSTOS_OK)
@@ -121,6 +124,37 @@ static void export_signed(const char *ref, uint64_t seq, char *path, size_t cap)
     tu_write_file(path, json);
     free(json);
     custos_submission_clear(&s);
+}
+
+/* The same, signed by the custodian. */
+static void export_signed(const char *ref, uint64_t seq, char *path, size_t cap)
+{
+    export_signed_by(ref, seq, GWF_KEY_CUSTODIAN, path, cap);
+}
+
+/* custos-attestor cosign --json of path: the exit status, and stdout parsed (the caller
+ * frees it). */
+static int cosign_json(const char *path, json_t **report)
+{
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", path, "--key", agent_key,
+                          "--insecure", "--gateway", F.target, "--json", NULL};
+    static char err[OUT_CAP];
+    int status = tu_run_split(argv, out, sizeof out, err, sizeof err);
+    fprintf(stderr, "$ custos-attestor cosign --json -> %d\n%s\n%s\n", status, out, err);
+    json_error_t jerr;
+    *report = json_loads(out, 0, &jerr);
+    if (*report == NULL)
+        fail_msg("cosign --json printed no JSON object (%s): %s", jerr.text, out);
+    return status;
+}
+
+/* report.gateway.key as a string. */
+static const char *gateway_member(const json_t *report, const char *key)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(report, "gateway"), key));
+    if (v == NULL)
+        fail_msg("no gateway.%s in the report", key);
+    return v;
 }
 
 /* custos-attestor cosign of path with the agent's key (which completes the threshold);
@@ -248,6 +282,50 @@ static void test_timeout_flag(void **state)
         fail_msg("--timeout-ms 300 took %lld ms", (long long)took);
 }
 
+static void test_json_reports(void **state)
+{
+    (void)state;
+    char path[1200];
+    export_signed("JSON-1", 1, path, sizeof path);
+    json_t *r;
+    assert_int_equal(cosign_json(path, &r), 0);
+    assert_string_equal(gateway_member(r, "state"), "ACCEPTED");
+    assert_int_equal(json_integer_value(json_object_get(r, "sequence")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "signatures")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(r, "gateway"), "threshold")), 2);
+    assert_string_equal(json_string_value(json_object_get(r, "feed")), GWF_FEED);
+    assert_string_equal(json_string_value(json_object_get(r, "signer")),
+                        F.keys[GWF_KEY_AGENT].hex);
+    /* Money as decimal text, never a float. */
+    assert_true(json_is_string(json_object_get(r, "collateralUsd")));
+    json_decref(r);
+
+    /* Refused: exit 2, and the report says why. */
+    export_signed_by("JSON-2", 1, GWF_KEY_UNKNOWN, path, sizeof path);
+    assert_int_equal(cosign_json(path, &r), 2);
+    assert_string_equal(gateway_member(r, "state"), "REFUSED");
+    assert_string_equal(gateway_member(r, "reason"), "UNKNOWN_SIGNER");
+    json_decref(r);
+
+    /* pledge --json. */
+    char registry[1200];
+    snprintf(registry, sizeof registry, "%s/pledges.json", F.dir);
+    const char *pledge[] = {CUSTOS_ATTESTOR_BIN, "pledge", "--account", "JSON-1",
+                            "--beneficiary", F.keys[GWF_KEY_OTHER].hex, "--registry", registry,
+                            "--json", NULL};
+    char err[OUT_CAP];
+    assert_int_equal(tu_run_split(pledge, out, sizeof out, err, sizeof err), 0);
+    json_error_t jerr;
+    r = json_loads(out, 0, &jerr);
+    if (r == NULL)
+        fail_msg("pledge --json: %s: %s", jerr.text, out);
+    assert_string_equal(json_string_value(json_object_get(r, "reference")), "JSON-1");
+    assert_true(strcasecmp(json_string_value(json_object_get(r, "pledgedTo")),
+                           F.keys[GWF_KEY_OTHER].hex) == 0);
+    json_decref(r);
+}
+
 /* Whether the text names the database server's address. */
 static int names_database(const char *text)
 {
@@ -266,6 +344,15 @@ static void test_database_outage_is_transient(void **state)
     assert_non_null(strstr(out, "ACCEPTED"));
 
     tu_pg_halt(&PG);
+    /* --json says so too: the attestation signed, the gateway unavailable. */
+    char third[1200];
+    export_signed("OUTAGE-2", 1, third, sizeof third);
+    json_t *r;
+    assert_int_equal(cosign_json(third, &r), 3);
+    assert_string_equal(gateway_member(r, "state"), "UNAVAILABLE");
+    assert_string_equal(gateway_member(r, "reason"), "UNAVAILABLE");
+    assert_int_equal(json_integer_value(json_object_get(r, "sequence")), 1);
+    json_decref(r);
     export_signed("OUTAGE-1", 2, second, sizeof second);
     int status = cosign(second, F.target);
     if (status != 3) {
@@ -303,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_command_line_wins),
         cmocka_unit_test(test_insecure_ignores_tls_environment),
         cmocka_unit_test(test_timeout_flag),
+        cmocka_unit_test(test_json_reports),
         cmocka_unit_test(test_database_outage_is_transient),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
