@@ -38,7 +38,7 @@ custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const c
 /* A connection that cannot reach the server (a failed connect or reset, or a command that
  * got no answer): logs libpq's message, which names the server's host and port, and sets
  * err to "who: what: PostgreSQL cannot be reached" without them, since err can reach a
- * client (docs/operations.md §12). CUSTOS_ERR_UNAVAILABLE. */
+ * client (docs/operations.md §13). CUSTOS_ERR_UNAVAILABLE. */
 CUSTOS_MUST_USE
 custos_rc gw_pg_unreachable(PGconn *conn, const char *who, const char *what,
                             custos_error *err);

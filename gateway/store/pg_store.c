@@ -94,6 +94,8 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "ORDER BY held_at, digest LIMIT $2",
                      2, {PG_BYTEA, PG_INT8}},
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
+    [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
+                           {0}},
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = {"SELECT sequence, attestation FROM accepted "
                       "WHERE account = $1 AND ($2::bytea IS NULL OR sequence < $2) "
@@ -324,6 +326,7 @@ static const gw_store_ops pg_ops = {
     .get_held = gw_pgstore_get_held,
     .list_held = gw_pgstore_list_held,
     .count_held = gw_pgstore_count_held,
+    .pending_summary = gw_pgstore_pending_summary,
     .drop_held = gw_pgstore_drop_held,
     .set_chain_hash = gw_pgstore_set_chain_hash,
     .audit_head = gw_pgstore_audit_head,

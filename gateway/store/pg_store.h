@@ -72,6 +72,7 @@ enum pg_rstmt {
     R_RESERVES,
     R_LIST_HELD,
     R_COUNT_HELD,
+    R_PENDING_SUMMARY,
     R_VALUATIONS,
     R_COUNT
 };
@@ -219,6 +220,8 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
                                size_t max, size_t *n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err);
+custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err);
 
 /* ---- pg_audit.c ---- */
 

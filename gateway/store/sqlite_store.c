@@ -74,6 +74,7 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
+    [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
                      "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
@@ -171,6 +172,7 @@ static const gw_store_ops sq_ops = {
     .get_held = gw_sqstore_get_held,
     .list_held = gw_sqstore_list_held,
     .count_held = gw_sqstore_count_held,
+    .pending_summary = gw_sqstore_pending_summary,
     .drop_held = gw_sqstore_drop_held,
     .set_chain_hash = gw_sqstore_set_chain_hash,
     .audit_head = gw_sqstore_audit_head,

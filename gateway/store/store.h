@@ -153,6 +153,10 @@ typedef struct gw_store_ops {
                            size_t *n, custos_error *err);
     /* How many held records are not superseded (the custos_held gauge). */
     custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
+    /* How many digests wait for their quorum, and the oldest one's first_seen (unix
+     * seconds; 0 when none waits). */
+    custos_rc (*pending_summary)(void *impl, uint64_t *count, uint64_t *oldest,
+                                 custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -346,6 +350,12 @@ static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
 static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos_error *err)
 {
     return s->ops->count_held(s->impl, count, err);
+}
+
+static inline custos_rc gw_store_pending_summary(gw_store *s, uint64_t *count,
+                                                 uint64_t *oldest, custos_error *err)
+{
+    return s->ops->pending_summary(s->impl, count, oldest, err);
 }
 
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,

@@ -256,6 +256,12 @@ custos_rc custos_client_revoke_signer(custos_client *c,
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 CUSTOS_MUST_USE
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
+/* grpc.health.v1 Check of one service: "" or "custos.v1.AttestationGateway" (readiness:
+ * the store accepts and serves) or "custos.v1.Publisher" (a chain node answers and the
+ * publisher keeps up; an error NOT_FOUND without [evm]). true when SERVING. */
+CUSTOS_MUST_USE
+custos_rc custos_client_health_service(custos_client *c, const char *service, bool *serving,
+                                       custos_error *err);
 
 #ifdef __cplusplus
 }

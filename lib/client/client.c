@@ -1239,8 +1239,15 @@ custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUST
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)
 {
+    return custos_client_health_service(c, "", serving, err);
+}
+
+custos_rc custos_client_health_service(custos_client *c, const char *service, bool *serving,
+                                       custos_error *err)
+{
     *serving = false;
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
     ProtobufCMessage *reply = NULL;
     outcome o;
     custos_rc rc = unary_call(c, H_HEALTH, &req.base,
