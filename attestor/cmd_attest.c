@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchsign.h"
 #include "cmd.h"
 #include "context.h"
 #include "custos/eip712.h"
@@ -23,6 +24,7 @@ typedef struct attest_args {
     at_sign_opts o;
     const char *prices, *price_ca, *registry;
     clopt_list sources;
+    bool batch;
 } attest_args;
 
 _Static_assert(AT_PRICE_SOURCES_MAX == CLOPT_LIST_MAX,
@@ -36,10 +38,23 @@ static const clopt attest_options[] = {
      "CA of the price sources' certificates (default: the system's roots)"},
     {"registry", "PLEDGES.json", CLOPT_STR, offsetof(attest_args, registry),
      "the pledge registry: the beneficiary must be the account's registered lender"},
+    {"batch", NULL, CLOPT_FLAG, offsetof(attest_args, batch),
+     "every account of the holdings as one batch (one signature); --export names a "
+     "directory"},
     {0}};
 static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o)};
+/* AT_SIGN_RULES, but --account or --batch; a batch is exported (rule 20). */
 static const clopt_rule attest_rules[] = {
-    AT_SIGN_RULES,
+    {CLOPT_REQUIRED, {"holdings"}, NULL},
+    {CLOPT_ONE, {"account", "batch"}, "--account REF or --batch is required (not both)"},
+    {CLOPT_REQUIRED, {"feed"}, NULL},
+    {CLOPT_REQUIRED, {"chain-id"}, NULL},
+    {CLOPT_REQUIRED, {"contract"}, NULL},
+    {CLOPT_REQUIRED, {"state"}, NULL},
+    AT_KEY_RULE,
+    {CLOPT_NEEDS, {"batch", "export"}, "--batch writes the batch to --export DIR"},
+    {CLOPT_CONFLICT, {"batch", "gateway"},
+     "--batch exports the batch; it is not submitted through --gateway"},
     {CLOPT_REQUIRED, {"policy"}, NULL},
     {CLOPT_ONE, {"prices", "price-source"}, NULL},
     {CLOPT_NEEDS, {"price-ca", "price-source"}, NULL},
@@ -47,13 +62,13 @@ static const clopt_rule attest_rules[] = {
 static const clopt_command attest_cmd = {
     .name = "attest",
     .usage = "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
-             "         [--price-ca CAFILE] --policy F --account REF\n"
+             "         [--price-ca CAFILE] --policy F (--account REF | --batch)\n"
              "         " AT_KEY_USAGE "\n"
              "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
              "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] "
              "[--now UNIXSECONDS]\n"
              "         [--registry PLEDGES.json]\n"
-             "       (at least one of --gateway and --export)",
+             "       (at least one of --gateway and --export; --batch: --export DIR)",
     .summary = "values the account, takes the next sequence, signs, and submits and/or "
                "exports the attestation",
     .sets = attest_sets,
@@ -119,6 +134,8 @@ int at_cmd_attest(int argc, char **argv)
     int status;
     if (!at_cmd_args(&attest_cmd, argc, argv, &a, NULL, &status))
         return status;
+    if (a.batch)
+        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry);
     custos_submission s;
     memset(&s, 0, sizeof s);
     custos_error err;

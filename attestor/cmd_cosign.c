@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include "batchcosign.h"
 #include "cmd.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
@@ -20,7 +23,7 @@ typedef struct cosign_args {
 
 static const clopt cosign_options[] = {
     {"in", "FILE.json", CLOPT_STR, offsetof(cosign_args, in),
-     "the exported attestation to add this key's signature to"},
+     "the exported attestation (or batch directory) to add this key's signature to"},
     {"export", "OUT.json", CLOPT_STR, offsetof(cosign_args, export_path),
      "write the cosigned attestation to this file"},
     {0}};
@@ -94,6 +97,15 @@ int at_cmd_cosign(int argc, char **argv)
     int status;
     if (!at_cmd_args(&cosign_cmd, argc, argv, &a, NULL, &status))
         return status;
+    struct stat st;
+    if (stat(a.in, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (a.export_path == NULL || a.gw.target != NULL) {
+            at_cmd_error("cosign: a batch directory is cosigned into --export DIR, not "
+                         "submitted through --gateway");
+            return AT_EXIT_INPUT;
+        }
+        return at_cosign_batch(a.in, a.export_path, &a.key);
+    }
     custos_submission s;
     memset(&s, 0, sizeof s);
     at_signer signer;

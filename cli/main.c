@@ -15,11 +15,15 @@ const char cli_usage[] =
     "         [--beneficiary 0xADDR]\n"
     "                               the account's pledge read from the chain: receipt,\n"
     "                               oracles, Morpho market, lender, agent, exposure\n"
+    "  notices --gateway H:P (--account 0xHEX | --custodian ID --ref REF) [--limit N]\n"
+    "                               the account's collateral notices, newest first, each\n"
+    "                               verified against its signer\n"
     "  held --gateway H:P [--account 0xHEX]\n"
     "                               attestations the circuit breaker holds, one JSON line\n"
     "                               each\n"
     "  signers --gateway H:P        the signer allow-list\n"
-    "  health --gateway H:P         exit 0 when the gateway is serving\n"
+    "  health --gateway H:P [--service NAME]\n"
+    "                               exit 0 when the gateway (or the service) is serving\n"
     "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
     "  audit verify-log --gateway H:P [--head CURSOR:0xHASH] [--idle-timeout-ms N]\n"
     "                               replays the accepted log and checks every chain link\n"
@@ -70,6 +74,7 @@ int main(int argc, char **argv)
         {"get-latest", cli_get_latest, NULL},
         {"watch", cli_watch, NULL},
         {"pledge", cli_pledge, NULL},
+        {"notices", cli_notices, NULL},
         {"held", cli_held, NULL},
         {"signers", cli_signers, NULL},
         {"health", cli_health, NULL},

@@ -372,6 +372,10 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
     mx_header(b, "custos_publisher_leader", "gauge",
               "1 while this replica publishes on-chain (holds the publisher lock), else 0.");
     gw_textbuf_add(b, "custos_publisher_leader %d\n", p->leader ? 1 : 0);
+    mx_header(b, "custos_publisher_serving", "gauge",
+              "1 while the publisher's health is SERVING (a chain node answers, the lag is "
+              "within max_lag_records), else 0.");
+    gw_textbuf_add(b, "custos_publisher_serving %d\n", p->serving ? 1 : 0);
     mx_header(b, "custos_publisher_lag_records", "gauge",
               "Accepted records the EVM publisher has not yet decided on (head - cursor).");
     gw_textbuf_add(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);

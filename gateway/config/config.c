@@ -63,6 +63,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
     out->evm.expiry_lead_seconds = CFG_EVM_EXPIRY_LEAD;
     out->evm.low_balance_gwei = CFG_EVM_LOW_BALANCE_GWEI;
+    out->evm.max_lag_records = CFG_EVM_MAX_LAG_RECORDS;
     out->limits.rate_per_second = CFG_LIMITS_RATE;
     out->limits.burst = CFG_LIMITS_BURST;
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;

@@ -109,6 +109,8 @@ typedef struct gw_evm_config {
     uint64_t expiry_lead_seconds; /* publish a waiting attestation this long before the
                                    * on-chain value expires (docs/publishing.md §3) */
     uint64_t low_balance_gwei;   /* the relayer balance below which the alert fires (0: none) */
+    uint64_t max_lag_records;    /* accepted records without a publication fate beyond which
+                                  * the publisher's health is NOT_SERVING (0: no bound) */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */

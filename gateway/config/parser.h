@@ -49,6 +49,9 @@
 #define CFG_EVM_EXPIRY_LEAD 3600u
 /* 0.1 ether: a few dozen submits at mainnet fees. */
 #define CFG_EVM_LOW_BALANCE_GWEI 100000000u
+/* Far more records than one pass decides (64), so only a publisher that stopped keeping up
+ * crosses it. */
+#define CFG_EVM_MAX_LAG_RECORDS 10000u
 /* [limits] defaults: far above what one attestor needs (a bank's whole book revalued in
  * seconds), low enough that one client cannot monopolise the committer. */
 #define CFG_LIMITS_RATE 20000u

@@ -2,7 +2,7 @@
  * reserves), ring.c (the ring of tickets, submitting and verifying), committer.c (the
  * committer thread and its groups), rules.c (replay, quorum, pledge and breaker rules),
  * accounts.c (the committer's account cache and the group's overlay) and chain.c (the
- * accepted chain's head). See engine.c for the design. */
+ * accepted chain's head), notices.c (the collateral notices of rule 19). See engine.c for the design. */
 #ifndef GATEWAY_ENGINE_INTERNAL_H
 #define GATEWAY_ENGINE_INTERNAL_H
 

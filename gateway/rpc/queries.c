@@ -27,6 +27,8 @@ custos_rc gw_rpc_record_for(const gw_rpc_call *c, const custos_record *rec,
     custos_record bare = *rec; /* shallow: pb_from_record only reads it */
     bare.sub.n_positions = 0;
     bare.sub.positions = NULL;
+    /* Said outright, so that no caller reads the empty list as "no positions". */
+    bare.positions_withheld = true;
     return pb_from_record(&bare, m, err);
 }
 

@@ -314,3 +314,26 @@ custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
     PQclear(res);
     return rc;
 }
+
+custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err)
+{
+    pg_store *s = impl;
+    *count = 0;
+    *oldest = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->r, R_PENDING_SUMMARY, NULL, "pending summary", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1
+             ? gw_pgstore_get_uint(res, 0, 0, count, "pending count", err)
+             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no pending summary");
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_get_uint(res, 0, 1, oldest, "oldest pending", err);
+    PQclear(res);
+    return rc;
+}

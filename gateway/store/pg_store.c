@@ -88,6 +88,9 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                         11, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
                              PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
+    [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
 };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
@@ -107,6 +110,8 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_TOTALS] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint FROM pending",
                           0, {0}},
+    [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
+                           {0}},
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = {"SELECT sequence, attestation FROM accepted "
                       "WHERE account = $1 AND ($2::bytea IS NULL OR sequence < $2) "
@@ -119,6 +124,10 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                     "signature, accepted_at, leaves FROM reserves WHERE feed = $1 "
                     "ORDER BY sequence DESC LIMIT 1",
                     1, {PG_TEXT}},
+    [R_NOTICES] = {"SELECT body FROM notices WHERE account = $1 "
+                   "AND ($2::bytea IS NULL OR lender = $2) "
+                   "ORDER BY accepted_at DESC, sequence DESC LIMIT $3",
+                   3, {PG_BYTEA, PG_BYTEA, PG_INT8}},
 };
 
 /* Runs a statement without parameters (session set-up, transaction control). */
@@ -324,6 +333,7 @@ static const gw_store_ops pg_ops = {
     .get_held = gw_pgstore_get_held,
     .list_held = gw_pgstore_list_held,
     .count_held = gw_pgstore_count_held,
+    .pending_summary = gw_pgstore_pending_summary,
     .drop_held = gw_pgstore_drop_held,
     .set_chain_hash = gw_pgstore_set_chain_hash,
     .audit_head = gw_pgstore_audit_head,
@@ -334,6 +344,8 @@ static const gw_store_ops pg_ops = {
     .read_from = gw_pgstore_read_from,
     .put_reserves = gw_pgstore_put_reserves,
     .get_reserves = gw_pgstore_get_reserves,
+    .put_notice = gw_pgstore_put_notice,
+    .list_notices = gw_pgstore_list_notices,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

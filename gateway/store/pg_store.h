@@ -66,6 +66,7 @@ enum pg_wstmt {
     W_PENDING_CREATOR,
     W_EXPIRE_SIGNERS,
     W_EXPIRE_PENDING,
+    W_PUT_NOTICE,
     W_COUNT
 };
 
@@ -77,7 +78,9 @@ enum pg_rstmt {
     R_LIST_HELD,
     R_COUNT_HELD,
     R_PENDING_TOTALS,
+    R_PENDING_SUMMARY,
     R_VALUATIONS,
+    R_NOTICES,
     R_COUNT
 };
 
@@ -232,6 +235,8 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
                                size_t max, size_t *n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err);
+custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err);
 
 /* ---- pg_audit.c ---- */
 
@@ -248,5 +253,14 @@ custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, cust
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
+
+/* ---- pg_notices.c ---- */
+
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_put_notice(void *impl, const gw_store_notice *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  const uint8_t *lender, gw_store_notice *out, size_t max,
+                                  size_t *n, custos_error *err);
 
 #endif

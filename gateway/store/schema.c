@@ -34,7 +34,12 @@
  * attestation's), with covering indexes to sum them per feed and per creator, and one on
  * first_seen for the expiry sweep. Rows from before carry feed '', no creator and 0 bytes:
  * they count for nobody and expire by age. On PostgreSQL it can be applied again
- * harmlessly (IF NOT EXISTS), as a store restored under an older version number would. */
+ * harmlessly (IF NOT EXISTS), as a store restored under an older version number would.
+ *
+ * Version 16: notices, the collateral manager's accepted notices (rule 19), one blob each
+ * (codec.h); (account, lender, sequence) is the key and the digest unique, so of two
+ * writers storing one notice's sequence one commit fails. Written to be applied again
+ * harmlessly (IF NOT EXISTS), as version 13 is. */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -311,6 +316,29 @@ static const gw_schema_step schema_steps[] = {
             "CREATE INDEX IF NOT EXISTS pending_by_feed ON pending (feed, bytes);"
             "CREATE INDEX IF NOT EXISTS pending_by_creator ON pending (creator, bytes);"
             "CREATE INDEX IF NOT EXISTS pending_by_first_seen ON pending (first_seen);",
+    },
+    {
+        .version = 16,
+        .sqlite = "CREATE TABLE IF NOT EXISTS notices ("
+                  "  account BLOB NOT NULL,"
+                  "  lender BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  digest BLOB NOT NULL UNIQUE,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  body BLOB NOT NULL,"
+                  "  PRIMARY KEY (account, lender, sequence)"
+                  ") WITHOUT ROWID;"
+                  "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
+        .postgresql = "CREATE TABLE IF NOT EXISTS notices ("
+                      "  account bytea NOT NULL,"
+                      "  lender bytea NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  digest bytea NOT NULL UNIQUE,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  body bytea NOT NULL,"
+                      "  PRIMARY KEY (account, lender, sequence)"
+                      ");"
+                      "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
     },
 };
 

@@ -28,6 +28,7 @@
 #include "custos/audit.h"
 #include "custos/record.h"
 #include "custos/error.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 
 #include "config/config.h"
@@ -73,6 +74,17 @@ static inline void gw_store_reserves_clear(gw_store_reserves *r)
     free(r->entries);
     r->entries = NULL;
 }
+
+/* An accepted collateral notice (rule 19): the signed notice, its digest, the custodian its
+ * signature recovered to, and the account's feed whose custodian that is. */
+typedef struct gw_store_notice {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_notice n;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    custos_signature sig;
+    uint64_t accepted_at;
+} gw_store_notice;
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
                                          custos_error *err);
@@ -153,6 +165,8 @@ typedef struct gw_store_ops {
 
     /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
     custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
+    /* Stores an accepted notice; (account, lender, sequence) and digest are unique. */
+    custos_rc (*put_notice)(void *impl, const gw_store_notice *n, custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -173,6 +187,10 @@ typedef struct gw_store_ops {
     custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
     /* All pending rows and their bytes (the custos_pending_* gauges). */
     custos_rc (*pending_totals)(void *impl, uint64_t *rows, uint64_t *bytes, custos_error *err);
+    /* How many digests wait for their quorum, and the oldest one's first_seen (unix
+     * seconds; 0 when none waits). */
+    custos_rc (*pending_summary)(void *impl, uint64_t *count, uint64_t *oldest,
+                                 custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -181,6 +199,11 @@ typedef struct gw_store_ops {
      * it has none); out must be released with gw_store_reserves_clear. */
     custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
                               custos_error *err);
+    /* Up to max of account's notices, to lender only unless lender is NULL, newest first
+     * (accepted_at, then sequence, descending). */
+    custos_rc (*list_notices)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                              const uint8_t *lender, gw_store_notice *out, size_t max,
+                              size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -388,6 +411,12 @@ static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos
     return s->ops->count_held(s->impl, count, err);
 }
 
+static inline custos_rc gw_store_pending_summary(gw_store *s, uint64_t *count,
+                                                 uint64_t *oldest, custos_error *err)
+{
+    return s->ops->pending_summary(s->impl, count, oldest, err);
+}
+
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
                                             custos_audit_entry *out, size_t max, size_t *n,
                                             custos_error *err)
@@ -405,6 +434,19 @@ static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
                                               gw_store_reserves *out, custos_error *err)
 {
     return s->ops->get_reserves(s->impl, feed, out, err);
+}
+
+static inline custos_rc gw_store_put_notice(gw_store *s, const gw_store_notice *n,
+                                            custos_error *err)
+{
+    return s->ops->put_notice(s->impl, n, err);
+}
+
+static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                              const uint8_t *lender, gw_store_notice *out,
+                                              size_t max, size_t *n, custos_error *err)
+{
+    return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
 }
 
 #endif

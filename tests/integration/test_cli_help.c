@@ -225,7 +225,7 @@ static void test_messages_stay_word_for_word(void **state)
         {{CUSTOS_CLI_BIN, "verify"}, "custos: verify: one FILE.json"},
         {{CUSTOS_CLI_BIN, "frobnicate"}, "custos: unknown command 'frobnicate'"},
         {{CUSTOS_ATTESTOR_BIN, "attest", "--holdings", "h.json"},
-         "custos-attestor: attest: --account is required"},
+         "custos-attestor: attest: --account REF or --batch is required (not both)"},
         {{CUSTOS_ATTESTOR_BIN, "attest", "--holdings", "h", "--account", "A", "--feed", "f",
           "--chain-id", "1", "--contract", "c", "--state", "s", "--key", "k", "--policy", "p",
           "--prices", "p.json", "--price-source", "https://prices.example"},
