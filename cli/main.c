@@ -63,7 +63,11 @@ const char cli_usage[] =
     "                               attestation signed by that custodian key\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
-    "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
+    "  or --insecure for a plaintext gateway ([tls] insecure = true), and --timeout-ms N\n"
+    "  (deadline of each call, default 10000)\n"
+    "environment: CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY stand for --gateway,\n"
+    "  --tls-ca, --tls-cert, --tls-key when those are not given (--insecure ignores the\n"
+    "  TLS ones)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
     "             3 gateway unreachable or cannot take it now: try again later\n";

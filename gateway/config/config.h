@@ -181,6 +181,11 @@ typedef struct gw_limits_config {
     uint64_t max_pending_per_feed;
     uint64_t max_pending_bytes_per_feed;
     uint64_t pending_max_age_seconds;
+    /* Behind a load balancer: calls of an aged connection get this long to finish before
+     * it is closed, so replicas shed connections without cutting calls off. */
+    uint32_t max_connection_age_grace_seconds;
+    uint32_t keepalive_time_seconds;    /* an idle connection is pinged after */
+    uint32_t keepalive_timeout_seconds; /* and dropped when the ping is not answered in */
 } gw_limits_config;
 
 /* Which store back end [gateway] store names. */

@@ -39,6 +39,8 @@ static const char *const limits_keys[] = {"rate_per_second", "burst", "max_strea
                                           "max_connection_age_seconds", "max_pending_per_signer",
                                           "max_pending_bytes_per_signer", "max_pending_per_feed",
                                           "max_pending_bytes_per_feed", "pending_max_age_seconds",
+                                          "max_connection_age_grace_seconds",
+                                          "keepalive_time_seconds", "keepalive_timeout_seconds",
                                           NULL};
 
 /* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
@@ -579,6 +581,18 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
         break;
     case 14:
         gw_cfg_uint_key(p, key, value, 1, 31536000u, &l->pending_max_age_seconds);
+        break;
+    case 15:
+        if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
+            l->max_connection_age_grace_seconds = (uint32_t)v;
+        break;
+    case 16:
+        if (gw_cfg_uint_key(p, key, value, 10, 86400, &v))
+            l->keepalive_time_seconds = (uint32_t)v;
+        break;
+    case 17:
+        if (gw_cfg_uint_key(p, key, value, 1, 3600, &v))
+            l->keepalive_timeout_seconds = (uint32_t)v;
         break;
     }
 }

@@ -73,6 +73,11 @@
 #define CFG_LIMITS_PENDING_FEED 100000u
 #define CFG_LIMITS_PENDING_FEED_BYTES (1024ull * 1024u * 1024u)
 #define CFG_LIMITS_PENDING_AGE 604800u
+/* A minute for the calls of an aged connection (a Watch reconnects at once), and the
+ * keepalive that finds dead peers (and keeps idle load-balancer flows open). */
+#define CFG_LIMITS_CONN_AGE_GRACE 60u
+#define CFG_LIMITS_KEEPALIVE_TIME 60u
+#define CFG_LIMITS_KEEPALIVE_TIMEOUT 20u
 
 typedef enum cfg_section_kind {
     SEC_NONE,

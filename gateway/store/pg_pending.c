@@ -240,6 +240,29 @@ custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err)
     return rc;
 }
 
+custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err)
+{
+    pg_store *s = impl;
+    *count = 0;
+    *oldest = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->r, R_PENDING_SUMMARY, NULL, "pending summary", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = PQntuples(res) == 1
+             ? gw_pgstore_get_uint(res, 0, 0, count, "pending count", err)
+             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no pending summary");
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_get_uint(res, 0, 1, oldest, "oldest pending", err);
+    PQclear(res);
+    return rc;
+}
+
 /* One row (count, sum) of res into rows and bytes. */
 static custos_rc pg_count_sum(const PGresult *res, uint64_t *rows, uint64_t *bytes,
                               custos_error *err)
@@ -311,29 +334,6 @@ custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
     pthread_mutex_unlock(&s->rlock);
     if (rc == CUSTOS_OK)
         rc = pg_count_sum(res, rows, bytes, err);
-    PQclear(res);
-    return rc;
-}
-
-custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
-                                     custos_error *err)
-{
-    pg_store *s = impl;
-    *count = 0;
-    *oldest = 0;
-    pthread_mutex_lock(&s->rlock);
-    PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_PENDING_SUMMARY, NULL, "pending summary", &res, err);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK)
-        return rc;
-    rc = PQntuples(res) == 1
-             ? gw_pgstore_get_uint(res, 0, 0, count, "pending count", err)
-             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no pending summary");
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_get_uint(res, 0, 1, oldest, "oldest pending", err);
     PQclear(res);
     return rc;
 }

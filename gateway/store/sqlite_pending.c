@@ -297,6 +297,30 @@ custos_rc gw_sqstore_count_held(void *impl, uint64_t *count, custos_error *err)
     return res;
 }
 
+custos_rc gw_sqstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err)
+{
+    sq_store *s = impl;
+    *count = 0;
+    *oldest = 0;
+    pthread_mutex_lock(&s->rlock);
+    sqlite3_stmt *st = s->r[R_PENDING_SUMMARY];
+    custos_rc res = CUSTOS_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(st, 0), first = sqlite3_column_int64(st, 1);
+        *count = n > 0 ? (uint64_t)n : 0;
+        *oldest = first > 0 ? (uint64_t)first : 0;
+    } else {
+        res = sq_fail(s->rdb, rc, "pending summary", err);
+    }
+    int rrc = sqlite3_reset(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(s->rdb, rrc, "pending summary", err);
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
 /* Steps st (its parameters bound) for one row (count, sum) into rows and bytes. */
 static custos_rc sq_count_sum(sqlite3 *db, sqlite3_stmt *st, uint64_t *rows, uint64_t *bytes,
                               const char *what, custos_error *err)
@@ -373,30 +397,6 @@ custos_rc gw_sqstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
     pthread_mutex_lock(&s->rlock);
     custos_rc res = sq_count_sum(s->rdb, s->r[R_PENDING_TOTALS], rows, bytes, "pending totals",
                                  err);
-    pthread_mutex_unlock(&s->rlock);
-    return res;
-}
-
-custos_rc gw_sqstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
-                                     custos_error *err)
-{
-    sq_store *s = impl;
-    *count = 0;
-    *oldest = 0;
-    pthread_mutex_lock(&s->rlock);
-    sqlite3_stmt *st = s->r[R_PENDING_SUMMARY];
-    custos_rc res = CUSTOS_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        sqlite3_int64 n = sqlite3_column_int64(st, 0), first = sqlite3_column_int64(st, 1);
-        *count = n > 0 ? (uint64_t)n : 0;
-        *oldest = first > 0 ? (uint64_t)first : 0;
-    } else {
-        res = sq_fail(s->rdb, rc, "pending summary", err);
-    }
-    int rrc = sqlite3_reset(st);
-    if (res == CUSTOS_OK && rrc != SQLITE_OK)
-        res = sq_fail(s->rdb, rrc, "pending summary", err);
     pthread_mutex_unlock(&s->rlock);
     return res;
 }

@@ -50,11 +50,11 @@ enum sq_wstmt {
     W_GET_HELD,
     W_DROP_HELD,
     W_SUPERSEDE_HELD,
+    W_PUT_NOTICE,
     W_PENDING_FEED,
     W_PENDING_CREATOR,
     W_EXPIRE_SIGNERS,
     W_EXPIRE_PENDING,
-    W_PUT_NOTICE,
     W_COUNT
 };
 
@@ -65,8 +65,8 @@ enum sq_rstmt {
     R_RESERVES,
     R_LIST_HELD,
     R_COUNT_HELD,
-    R_PENDING_TOTALS,
     R_PENDING_SUMMARY,
+    R_PENDING_TOTALS,
     R_VALUATIONS,
     R_NOTICES,
     R_COUNT

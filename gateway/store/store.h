@@ -185,12 +185,12 @@ typedef struct gw_store_ops {
                            size_t *n, custos_error *err);
     /* How many held records are not superseded (the custos_held gauge). */
     custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
-    /* All pending rows and their bytes (the custos_pending_* gauges). */
-    custos_rc (*pending_totals)(void *impl, uint64_t *rows, uint64_t *bytes, custos_error *err);
     /* How many digests wait for their quorum, and the oldest one's first_seen (unix
      * seconds; 0 when none waits). */
     custos_rc (*pending_summary)(void *impl, uint64_t *count, uint64_t *oldest,
                                  custos_error *err);
+    /* All pending rows and their bytes (the custos_pending_* gauges). */
+    custos_rc (*pending_totals)(void *impl, uint64_t *rows, uint64_t *bytes, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
