@@ -7,7 +7,7 @@
  * [gateway] verifying_contract), confirmations, poll_interval_ms, heartbeat_seconds,
  * deviation_bps, expiry_lead_seconds, fee_bump_after_seconds, max_fee_gwei,
  * priority_fee_gwei, gas_limit_margin_bps, state, unreachable_after_ms, leader_retry_ms,
- * low_balance_gwei. The adapter's feedId of a feed is keccak256(bytes(name)).
+ * low_balance_gwei, max_lag_records. The adapter's feedId of a feed is keccak256(bytes(name)).
  *
  * One thread, never on the ingestion path: Submit only commits to the store; this thread
  * reads the accepted log after its persisted follow cursor (gw_engine_read_from), so a
