@@ -57,6 +57,7 @@ static const clopt_rule attest_rules[] = {
     {CLOPT_NEEDS, {"batch", "export"}, "--batch writes the batch to --export DIR"},
     {CLOPT_CONFLICT, {"batch", "gateway"},
      "--batch exports the batch; it is not submitted through --gateway"},
+    {CLOPT_CONFLICT, {"batch", "json"}, "--batch reports as text; --json is for one account"},
     {CLOPT_REQUIRED, {"policy"}, NULL},
     {CLOPT_ONE, {"prices", "price-source"}, NULL},
     {CLOPT_NEEDS, {"price-ca", "price-source"}, NULL},
