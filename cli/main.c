@@ -15,6 +15,9 @@ const char cli_usage[] =
     "         [--beneficiary 0xADDR]\n"
     "                               the account's pledge read from the chain: receipt,\n"
     "                               oracles, Morpho market, lender, agent, exposure\n"
+    "  notices --gateway H:P (--account 0xHEX | --custodian ID --ref REF) [--limit N]\n"
+    "                               the account's collateral notices, newest first, each\n"
+    "                               verified against its signer\n"
     "  held --gateway H:P [--account 0xHEX]\n"
     "                               attestations the circuit breaker holds, one JSON line\n"
     "                               each\n"
@@ -28,8 +31,12 @@ const char cli_usage[] =
     "                               before); exit 1 at the first break\n"
     "  audit list --gateway H:P [--after SEQ]\n"
     "                               the audit log (admin certificate), one JSON line each\n"
-    "  audit verify --gateway H:P   fetches the whole audit log (admin certificate) and\n"
-    "                               checks its hash chain; exit 1 at the first break\n"
+    "  audit verify --gateway H:P [--expect-head SEQ:0xHASH]\n"
+    "                               fetches the whole audit log (admin certificate) and\n"
+    "                               checks its hash chain (and that a kept head is still\n"
+    "                               in it); exit 1 at the first break\n"
+    "  audit head --gateway H:P     the audit log's head as SEQ:0xHASH, to keep for\n"
+    "                               audit verify --expect-head\n"
     "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
     "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
     "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
@@ -71,6 +78,7 @@ int main(int argc, char **argv)
         {"get-latest", cli_get_latest, NULL},
         {"watch", cli_watch, NULL},
         {"pledge", cli_pledge, NULL},
+        {"notices", cli_notices, NULL},
         {"held", cli_held, NULL},
         {"signers", cli_signers, NULL},
         {"health", cli_health, NULL},

@@ -77,6 +77,7 @@ typedef struct mx_registry {
     size_t n_feeds;  /* configured; feeds[n_feeds] counts everything else */
     mx_feed *feeds;
     mx_hist verify, commit, group;
+    _Atomic uint64_t pending_expired; /* pending digests dropped by age */
 } mx_registry;
 
 static _Atomic(mx_registry *) g_registry;
@@ -312,6 +313,13 @@ void gw_metrics_count_refusal(custos_reason reason)
     mx_registry *r = mx_get();
     if (r != NULL)
         mx_count_refusal(&r->feeds[r->n_feeds], reason);
+}
+
+void gw_metrics_count_pending_expired(uint64_t n)
+{
+    mx_registry *r = mx_get();
+    if (r != NULL)
+        atomic_fetch_add_explicit(&r->pending_expired, n, memory_order_relaxed);
 }
 
 void gw_metrics_count_request_refusal(gw_request_kind kind, custos_reason reason)
@@ -614,6 +622,16 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_header(&b, "custos_held", "gauge",
               "Attestations the circuit breaker holds, not superseded (rule 6).");
     gw_textbuf_add(&b, "custos_held %" PRIu64 "\n", live->held);
+    mx_header(&b, "custos_pending", "gauge",
+              "Pending attestations (below their quorum) stored, all feeds.");
+    gw_textbuf_add(&b, "custos_pending %" PRIu64 "\n", live->pending_rows);
+    mx_header(&b, "custos_pending_bytes", "gauge",
+              "Bytes of the attestations stored for pending digests ([limits] max_pending_*).");
+    gw_textbuf_add(&b, "custos_pending_bytes %" PRIu64 "\n", live->pending_bytes);
+    mx_header(&b, "custos_pending_expired_total", "counter",
+              "Pending attestations dropped after [limits] pending_max_age_seconds.");
+    gw_textbuf_add(&b, "custos_pending_expired_total %" PRIu64 "\n",
+                   atomic_load_explicit(&r->pending_expired, memory_order_relaxed));
     if (live->has_publisher)
         mx_render_publisher(&b, live);
 

@@ -33,9 +33,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_LIST_SIGNERS] = {"SELECT signer, role, signature FROM pending_signers WHERE digest = $1 "
                         "ORDER BY added",
                         1, {PG_BYTEA}},
-    [W_PUT_PENDING] = {"INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
-                       "VALUES ($1, $2, $3, $4, $5)",
-                       5, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8}},
+    [W_PUT_PENDING] = {"INSERT INTO pending (digest, account, sequence, attestation, first_seen, "
+                       "feed, creator, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       8, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_TEXT, PG_BYTEA,
+                           PG_INT8}},
     [W_PUT_SIGNER] = {"INSERT INTO pending_signers (digest, signer, role, signature) "
                       "VALUES ($1, $2, $3, $4)",
                       4, {PG_BYTEA, PG_BYTEA, PG_INT4, PG_BYTEA}},
@@ -66,6 +67,16 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
                           "AND sequence < $2",
                           2, {PG_BYTEA, PG_BYTEA}},
+    [W_PENDING_FEED] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint FROM pending "
+                        "WHERE feed = $1",
+                        1, {PG_TEXT}},
+    [W_PENDING_CREATOR] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint "
+                           "FROM pending WHERE creator = $1",
+                           1, {PG_BYTEA}},
+    [W_EXPIRE_SIGNERS] = {"DELETE FROM pending_signers WHERE digest IN "
+                          "(SELECT digest FROM pending WHERE first_seen < $1)",
+                          1, {PG_INT8}},
+    [W_EXPIRE_PENDING] = {"DELETE FROM pending WHERE first_seen < $1", 1, {PG_INT8}},
     [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
                      {PG_INT8, PG_BYTEA}},
     [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
@@ -77,6 +88,9 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                         11, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
                              PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
+    [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
 };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
@@ -96,6 +110,8 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
                            {0}},
+    [R_PENDING_TOTALS] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint FROM pending",
+                          0, {0}},
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = {"SELECT sequence, attestation FROM accepted "
                       "WHERE account = $1 AND ($2::bytea IS NULL OR sequence < $2) "
@@ -108,6 +124,10 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                     "signature, accepted_at, leaves FROM reserves WHERE feed = $1 "
                     "ORDER BY sequence DESC LIMIT 1",
                     1, {PG_TEXT}},
+    [R_NOTICES] = {"SELECT body FROM notices WHERE account = $1 "
+                   "AND ($2::bytea IS NULL OR lender = $2) "
+                   "ORDER BY accepted_at DESC, sequence DESC LIMIT $3",
+                   3, {PG_BYTEA, PG_BYTEA, PG_INT8}},
 };
 
 /* Runs a statement without parameters (session set-up, transaction control). */
@@ -320,6 +340,9 @@ static const gw_store_ops pg_ops = {
     .get_pending = gw_pgstore_get_pending,
     .list_pending_signers = gw_pgstore_list_pending_signers,
     .put_pending = gw_pgstore_put_pending,
+    .pending_usage = gw_pgstore_pending_usage,
+    .expire_pending = gw_pgstore_expire_pending,
+    .pending_totals = gw_pgstore_pending_totals,
     .put_pending_signer = gw_pgstore_put_pending_signer,
     .put_accepted = gw_pgstore_put_accepted,
     .put_held = gw_pgstore_put_held,
@@ -337,6 +360,8 @@ static const gw_store_ops pg_ops = {
     .read_from = gw_pgstore_read_from,
     .put_reserves = gw_pgstore_put_reserves,
     .get_reserves = gw_pgstore_get_reserves,
+    .put_notice = gw_pgstore_put_notice,
+    .list_notices = gw_pgstore_list_notices,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

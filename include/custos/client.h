@@ -28,6 +28,7 @@
 #include "custos/merkle.h"
 #include "custos/reason.h"
 #include "custos/record.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 
 #ifdef __cplusplus
@@ -175,6 +176,33 @@ CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            custos_reserves_inclusion *out, custos_error *err);
+
+/* A collateral notice as a gateway accepted it (docs/rules.md rule 19). */
+typedef struct custos_stored_notice {
+    char feed[CUSTOS_FEED_MAX + 1]; /* the account's feed, whose custodian signed */
+    custos_notice notice;
+    custos_signature sig;
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint64_t accepted_at;
+} custos_stored_notice;
+
+/* SubmitNotice: n signed on domain d by sig. CUSTOS_OK when the gateway stored it
+ * (*duplicate: it already had this very notice); a refusal as above. signer (may be NULL)
+ * receives the custodian the gateway recovered. */
+CUSTOS_MUST_USE
+custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
+                                      const custos_notice *n, const custos_signature *sig,
+                                      bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
+                                      custos_error *err);
+/* ListNotices: up to limit (1 to 1000; 0: 100) of account's notices, newest first, and the
+ * gateway's domain (to verify them with). *out is allocated (NULL when *n is 0); release
+ * it with free(). Decoded, not verified: recompute the digest and recover the signer
+ * yourself (custos notices does). */
+CUSTOS_MUST_USE
+custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+                                     uint32_t limit, custos_domain *domain,
+                                     custos_stored_notice **out, size_t *n, custos_error *err);
 
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
  * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);

@@ -221,6 +221,12 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.limits.memory_limit_mib, 128);
     assert_int_equal(cfg.limits.max_connection_idle_seconds, 900);
     assert_int_equal(cfg.limits.max_connection_age_seconds, 86400);
+    assert_int_equal(cfg.limits.max_pending_per_signer, 10000);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_signer, 64 * 1024 * 1024);
+    assert_int_equal(cfg.limits.max_pending_per_feed, 100000);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_feed, 1024ull * 1024 * 1024);
+    assert_int_equal(cfg.limits.pending_max_age_seconds, 604800);
+    assert_string_equal(cfg.audit_anchor, "");
     assert_int_equal(cfg.limits.max_connection_age_grace_seconds, 60);
     assert_int_equal(cfg.limits.keepalive_time_seconds, 60);
     assert_int_equal(cfg.limits.keepalive_timeout_seconds, 20);
@@ -427,6 +433,11 @@ static void test_limits_section(void **state)
                                     "memory_limit_mib = 64\n"
                                     "max_connection_idle_seconds = 60\n"
                                     "max_connection_age_seconds = 3600\n"
+                                    "max_pending_per_signer = 50\n"
+                                    "max_pending_bytes_per_signer = 1048576\n"
+                                    "max_pending_per_feed = 500\n"
+                                    "max_pending_bytes_per_feed = 10485760\n"
+                                    "pending_max_age_seconds = 3600\n"
                                     "max_connection_age_grace_seconds = 15\n"
                                     "keepalive_time_seconds = 30\n"
                                     "keepalive_timeout_seconds = 5\n");
@@ -445,6 +456,11 @@ static void test_limits_section(void **state)
     assert_int_equal(cfg.limits.memory_limit_mib, 64);
     assert_int_equal(cfg.limits.max_connection_idle_seconds, 60);
     assert_int_equal(cfg.limits.max_connection_age_seconds, 3600);
+    assert_int_equal(cfg.limits.max_pending_per_signer, 50);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_signer, 1048576);
+    assert_int_equal(cfg.limits.max_pending_per_feed, 500);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_feed, 10485760);
+    assert_int_equal(cfg.limits.pending_max_age_seconds, 3600);
     assert_int_equal(cfg.limits.max_connection_age_grace_seconds, 15);
     assert_int_equal(cfg.limits.keepalive_time_seconds, 30);
     assert_int_equal(cfg.limits.keepalive_timeout_seconds, 5);
@@ -758,6 +774,17 @@ static const struct bad_case {
      {":10:", "[limits] memory_limit_mib"}},
     {"limits h2 streams zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_concurrent_streams = 0\n",
      {":10:", "[limits] max_concurrent_streams"}},
+    {"limits pending per signer zero",
+     GW_HEAD FEED_F SIGNER_B "[limits]\nmax_pending_per_signer = 0\n",
+     {":10:", "[limits] max_pending_per_signer", "from 1 to"}},
+    {"limits pending bytes too small",
+     GW_HEAD FEED_F SIGNER_B "[limits]\nmax_pending_bytes_per_feed = 100\n",
+     {":10:", "[limits] max_pending_bytes_per_feed", "4096"}},
+    {"limits pending age zero",
+     GW_HEAD FEED_F SIGNER_B "[limits]\npending_max_age_seconds = 0\n",
+     {":10:", "[limits] pending_max_age_seconds"}},
+    {"audit anchor empty", GW_HEAD "audit_anchor =\n" FEED_F SIGNER_B,
+     {":5:", "[gateway] audit_anchor", "must not be empty"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

@@ -531,9 +531,11 @@ static void add_pending(gw_store *s, const uint8_t digest[32], const custos_subm
                         const gw_store_signer *sg, size_t n)
 {
     custos_error err;
+    static const uint8_t creator[CUSTOS_ADDRESS_LEN] = {0x5e};
     assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
     if (sub != NULL)
-        assert_int_equal(gw_store_put_pending(s, digest, sub, 1700000050, &err), CUSTOS_OK);
+        assert_int_equal(gw_store_put_pending(s, digest, sub, 1700000050, creator, 100, &err),
+                         CUSTOS_OK);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(gw_store_put_pending_signer(s, digest, &sg[i], &err), CUSTOS_OK);
     assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
@@ -571,7 +573,7 @@ static void test_pending(void **state)
     uint8_t d6[32];
     memset(d6, 0x66, 32);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, sg[2].address, 100, &err), CUSTOS_OK);
     assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
     assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
     assert_int_equal(count, 3);
@@ -851,6 +853,17 @@ static void test_reopen_persists(void **state)
     custos_record_clear(&got);
 }
 
+/* Undoes step 14 (what pending rows cost), for the tests that set the version back. */
+static void undo_pending_costs(fixture *f)
+{
+    f->be->exec(f, "DROP INDEX pending_by_feed");
+    f->be->exec(f, "DROP INDEX pending_by_creator");
+    f->be->exec(f, "DROP INDEX pending_by_first_seen");
+    f->be->exec(f, "ALTER TABLE pending DROP COLUMN feed");
+    f->be->exec(f, "ALTER TABLE pending DROP COLUMN creator");
+    f->be->exec(f, "ALTER TABLE pending DROP COLUMN bytes");
+}
+
 /* A version 1 store with an account is migrated when opened through every later step:
  * version 2 adds the pledge, the zero address for accounts accepted before. */
 static void test_upgrade_from_v1(void **state)
@@ -867,6 +880,8 @@ static void test_upgrade_from_v1(void **state)
     f->be->exec(f, "DROP TABLE audit");
     f->be->exec(f, "DROP TABLE reserves");
     f->be->exec(f, "DROP TABLE held");
+    f->be->exec(f, "DROP TABLE notices");
+    undo_pending_costs(f);
     if (f->be == &BE_PG)
         f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta, "
                        "publisher_chain");
@@ -911,6 +926,7 @@ static void test_upgrade_drops_digest_index(void **state)
                        "ALTER TABLE accepted_v7 RENAME TO accepted;");
     }
     assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 1);
+    undo_pending_costs(f);
     f->be->set_version(f, 7);
 
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
@@ -1021,6 +1037,88 @@ static void test_reserves(void **state)
         assert_int_equal(reopen(f, &err), CUSTOS_OK);
     }
     assert_int_equal(gw_store_get_reserves(&f->store, "acm", &got, &err), CUSTOS_ERR_NOT_FOUND);
+}
+
+static void make_notice(gw_store_notice *n, uint8_t account, uint8_t lender, uint64_t seq,
+                        uint64_t accepted_at, const char *feed)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->feed, sizeof n->feed, "%s", feed);
+    memset(n->n.account, account, CUSTOS_HASH_LEN);
+    memset(n->n.lender, lender, CUSTOS_ADDRESS_LEN);
+    n->n.state = (uint8_t)(seq % 4);
+    n->n.ltv_bps = (uint32_t)(7000 + seq);
+    n->n.exposure.limb[0] = seq * 1000;
+    n->n.exposure.limb[3] = 0x8000000000000000ull;
+    n->n.collateral_value.limb[1] = seq;
+    n->n.deadline = n->n.state == 2 ? 1767715200 + seq : 0;
+    n->n.sequence = seq;
+    memset(n->digest, (int)(account ^ lender ^ seq), CUSTOS_HASH_LEN);
+    n->digest[0] = (uint8_t)seq;
+    n->digest[1] = lender;
+    memset(n->signer, 0x5a, CUSTOS_ADDRESS_LEN);
+    memset(n->sig.bytes, (int)seq, CUSTOS_SIGNATURE_LEN);
+    n->accepted_at = accepted_at;
+}
+
+static void put_notice_committed(gw_store *s, const gw_store_notice *n, custos_rc want)
+{
+    custos_error err;
+    assert_int_equal(gw_store_begin(s, &err), CUSTOS_OK);
+    custos_rc rc = gw_store_put_notice(s, n, &err);
+    assert_int_equal(rc, want);
+    if (rc == CUSTOS_OK)
+        assert_int_equal(gw_store_commit(s, &err), CUSTOS_OK);
+    else
+        gw_store_rollback(s);
+}
+
+/* An account's notices come back whole, newest first, of one lender or of all; (account,
+ * lender, sequence) and digest are unique; accounts do not mix; they survive a reopen. */
+static void test_notices(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_notice got[8], n[4], dup;
+    size_t count = 9;
+    uint8_t account[CUSTOS_HASH_LEN];
+    memset(account, 0xa1, sizeof account);
+    assert_int_equal(gw_store_list_notices(&f->store, account, NULL, got, 8, &count, &err),
+                     CUSTOS_OK);
+    assert_int_equal(count, 0);
+    make_notice(&n[0], 0xa1, 0x11, 1, 1000, "acme");
+    make_notice(&n[1], 0xa1, 0x11, 2, 2000, "acme");
+    make_notice(&n[2], 0xa1, 0x22, 1, 3000, "acme-with-a-feed-name-of-the-longest-length-sixty-four-bytes-xx");
+    make_notice(&n[3], 0xb2, 0x11, 7, 4000, "bolt");
+    for (size_t i = 0; i < 4; i++)
+        put_notice_committed(&f->store, &n[i], CUSTOS_OK);
+    make_notice(&dup, 0xa1, 0x11, 2, 5000, "acme");
+    dup.digest[5] ^= 1;
+    put_notice_committed(&f->store, &dup, CUSTOS_ERR_INTERNAL);
+    make_notice(&dup, 0xa1, 0x11, 3, 5000, "acme");
+    memcpy(dup.digest, n[1].digest, CUSTOS_HASH_LEN);
+    put_notice_committed(&f->store, &dup, CUSTOS_ERR_INTERNAL);
+
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(gw_store_list_notices(&f->store, account, NULL, got, 8, &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 3);
+        assert_memory_equal(&got[0], &n[2], sizeof got[0]);
+        assert_memory_equal(&got[1], &n[1], sizeof got[1]);
+        assert_memory_equal(&got[2], &n[0], sizeof got[2]);
+        assert_int_equal(gw_store_list_notices(&f->store, account, n[0].n.lender, got, 1,
+                                               &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 1);
+        assert_memory_equal(&got[0], &n[1], sizeof got[0]);
+        assert_int_equal(gw_store_list_notices(&f->store, n[3].n.account, NULL, got, 8, &count,
+                                               &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 1);
+        assert_memory_equal(&got[0], &n[3], sizeof got[0]);
+        gw_store_close(&f->store);
+        assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    }
 }
 
 static void test_newer_schema_refused(void **state)
@@ -1140,6 +1238,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_drops_digest_index, setup,     \
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reserves, setup, teardown,             \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_notices, setup, teardown,              \
                                                  (void *)&(be))
 
 int main(void)
