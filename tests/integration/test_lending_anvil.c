@@ -481,15 +481,16 @@ static json_t *release_blocked(int i, uint64_t sequence)
  * its output in out. */
 static int manage_once(void)
 {
-    char state[1300];
+    char state[1300], metrics[1300];
     snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
+    snprintf(metrics, sizeof metrics, "%s/manager.prom", T.gw.dir);
     const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0],
                           "--lender", T.morpho, "--loan-decimals", "6", "--loan-price-usd",
                           "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
                           "--liquidation-ltv", "9000", "--hysteresis", "100",
                           "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
                           "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
-                          "--insecure", "--once", NULL};
+                          "--insecure", "--once", "--metrics-textfile", metrics, NULL};
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
     return rc;
@@ -630,6 +631,19 @@ static void test_lend_against_custody(void **state)
     assert_null(strstr(out, "notice "));
     static const char *const called[] = {"margin_call"};
     expect_notices(called, 1);
+    char prom_path[1300];
+    snprintf(prom_path, sizeof prom_path, "%s/manager.prom", T.gw.dir);
+    char *prom = tu_read_file(prom_path);
+    assert_non_null(prom);
+    assert_non_null(strstr(prom, "custos_loan_state{account=\""));
+    assert_non_null(strstr(prom, "\"} 2\n"));
+    assert_non_null(strstr(prom, "custos_loan_exposure_read_failures_total{"));
+    const char *dl = strstr(prom, "custos_loan_cure_deadline_seconds{");
+    const char *value = dl != NULL ? strstr(dl, "} ") : NULL;
+    unsigned long long deadline = value != NULL ? strtoull(value + 2, NULL, 10) : 0;
+    if (deadline < (unsigned long long)gwf_now() + 86000)
+        fail_msg("the margin call's deadline is not a day ahead:\n%s", prom);
+    free(prom);
 
     /* A drop in value: half the fund, $490,000 attested and published; the debt is now
      * above 80% of it, and nothing more can be borrowed. */
