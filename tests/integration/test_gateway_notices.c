@@ -5,7 +5,8 @@
  * about another lender, and with a sequence already used. `custos notices` lists them
  * newest first, each verified; ethers' verifyTypedData (tests/js/notice_check.mjs)
  * recovers the custodian from what the gateway serves and from the attestor's export. They
- * survive a restart of the gateway. */
+ * survive a restart of the gateway. And custos-attestor manage, restarted after a crash
+ * that left a signed notice pending in its state file, delivers it exactly once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include "custos/attestation.h"
 #include "custos/hex.h"
 #include "custos/keyfile.h"
+#include "custos/notice.h"
 #include "custos/sig.h"
 
 #include "gwfixture.h"
@@ -229,10 +231,92 @@ static void test_notices_end_to_end(void **state)
     check_listed(custodian);
 }
 
+/* The collateral manager's crash recovery (docs/lending.md §3): its state file holds a
+ * signed notice written before a crash stopped its submission. The restarted manager
+ * delivers that notice first, once: a second restart finds nothing pending, and a notice
+ * the gateway had already is answered as a duplicate and stored once. (This gateway has no
+ * [evm], so the pass then stops at reading the debt: exit 2.) */
+static int manage_once(const char *state_path, char *out, size_t cap)
+{
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", account_hex,
+                          "--lender", lender_hex, "--loan-decimals", "6", "--loan-price-usd",
+                          "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
+                          "--liquidation-ltv", "9000", "--cure-seconds", "86400", "--state",
+                          state_path, "--chain-id", "31337", "--contract", GWF_CONTRACT,
+                          "--key", keys[0], "--gateway", F.target, "--insecure", "--once",
+                          NULL};
+    return tu_run(argv, out, cap, 1);
+}
+
+static size_t notice_count(void)
+{
+    json_t *doc = list_notices();
+    size_t n = json_array_size(json_object_get(doc, "notices"));
+    json_decref(doc);
+    return n;
+}
+
+static void test_manager_delivers_pending_once(void **state)
+{
+    (void)state;
+    pledge();
+    custos_notice n;
+    memset(&n, 0, sizeof n);
+    custos_account_id(GWF_FEED, REF, n.account);
+    memset(n.lender, 0xaa, CUSTOS_ADDRESS_LEN);
+    n.state = CUSTOS_LOAN_LIQUIDATION;
+    n.ltv_bps = 9500;
+    gwf_usd(&n.exposure, 95000);
+    gwf_usd(&n.collateral_value, 100000);
+    n.sequence = 1;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_notice_digest(&F.domain, &n, digest);
+    custos_signature sig;
+    custos_error err;
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_CUSTODIAN].seckey, digest, &sig,
+                                        &err),
+                     CUSTOS_OK);
+    char sig_hex[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
+    assert_int_equal(custos_hex_encode(sig.bytes, sizeof sig.bytes, sig_hex, sizeof sig_hex),
+                     CUSTOS_OK);
+    char state_path[1200], text[2048];
+    snprintf(state_path, sizeof state_path, "%s/manager.json", F.dir);
+    snprintf(text, sizeof text,
+             "{\"state\": \"liquidation\", \"deadline\": \"0\", \"sequence\": \"1\","
+             " \"pending\": {\"state\": 3, \"ltvBps\": 9500, \"exposure\":"
+             " \"95000000000000000000000\", \"collateralValue\": \"100000000000000000000000\","
+             " \"deadline\": \"0\", \"sequence\": \"1\", \"account\": \"%s\","
+             " \"lender\": \"%s\", \"signature\": \"%s\"}}",
+             account_hex, lender_hex, sig_hex);
+    tu_write_file(state_path, text);
+
+    char out[OUT_CAP];
+    expect(manage_once(state_path, out, sizeof out), 2, out,
+           "notice liquidation sequence 1 ACCEPTED\n", "the restart delivering the notice");
+    assert_null(strstr(out, "(duplicate)"));
+    assert_int_equal(notice_count(), 1);
+    char *saved = tu_read_file(state_path);
+    assert_non_null(saved);
+    assert_non_null(strstr(saved, "\"pending\": null"));
+    assert_non_null(strstr(saved, "\"state\": \"liquidation\""));
+    free(saved);
+    expect(manage_once(state_path, out, sizeof out), 2, out, "has no [evm]",
+           "a second restart");
+    assert_null(strstr(out, "notice "));
+    assert_int_equal(notice_count(), 1);
+
+    /* Killed after the gateway stored it but before the state file said so. */
+    tu_write_file(state_path, text);
+    expect(manage_once(state_path, out, sizeof out), 2, out,
+           "notice liquidation sequence 1 ACCEPTED (duplicate)", "a notice delivered twice");
+    assert_int_equal(notice_count(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_notices_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manager_delivers_pending_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
