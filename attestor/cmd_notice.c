@@ -1,5 +1,5 @@
 /* notice: the custodian, as collateral manager (docs/lending.md), signs a CollateralNotice
- * (docs/attestation.md §16) about an account's loan to its lender with its key (a file or
+ * (docs/attestation.md §17) about an account's loan to its lender with its key (a file or
  * an HSM) and submits it to the gateway (rule 19) and/or exports it as typed data for
  * ethers. The LTV is computed here from the exposure and the collateral value, exactly. */
 #include <stdio.h>

@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-/* Values of the CollateralNotice's uint8 state (docs/attestation.md §16). */
+/* Values of the CollateralNotice's uint8 state (docs/attestation.md §17). */
 typedef enum custos_loan_state {
     CUSTOS_LOAN_HEALTHY = 0,
     CUSTOS_LOAN_MARGIN_RETURN = 1,

@@ -1,6 +1,6 @@
 /* The CollateralNotice: the custodian's signed word on a pledge's loan state (margin call,
  * liquidation, ...), hashed with EIP-712 in the attestations' domain
- * (docs/attestation.md §16). */
+ * (docs/attestation.md §17). */
 #ifndef CUSTOS_NOTICE_H
 #define CUSTOS_NOTICE_H
 

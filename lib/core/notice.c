@@ -1,5 +1,5 @@
 /* EIP-712 hashing and the typed-data export of the CollateralNotice
- * (docs/attestation.md §16): every member is one 32-byte word, as in the attestation. */
+ * (docs/attestation.md §17): every member is one 32-byte word, as in the attestation. */
 #include "custos/notice.h"
 
 #include <inttypes.h>

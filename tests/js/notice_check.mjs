@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { SigningKey, TypedDataEncoder, computeAddress, verifyTypedData } from "ethers";
 
-// The notice type as docs/attestation.md §16 defines it, written out here rather than
+// The notice type as docs/attestation.md §17 defines it, written out here rather than
 // taken from the document, so a wrong type list in the export cannot go unnoticed.
 const types = {
     CollateralNotice: [
@@ -40,7 +40,7 @@ function fail(msg) {
 }
 
 if (JSON.stringify(td.types.CollateralNotice) !== JSON.stringify(types.CollateralNotice))
-    fail("exported CollateralNotice type differs from docs/attestation.md §16");
+    fail("exported CollateralNotice type differs from docs/attestation.md §17");
 if (JSON.stringify(td.types.EIP712Domain) !== JSON.stringify(domainType))
     fail("exported EIP712Domain type differs from docs/attestation.md §2");
 if (td.primaryType !== "CollateralNotice") fail("primaryType");

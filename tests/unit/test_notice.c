@@ -1,4 +1,4 @@
-/* The CollateralNotice (docs/attestation.md §16) checked byte for byte against ethers v6
+/* The CollateralNotice (docs/attestation.md §17) checked byte for byte against ethers v6
  * (tests/js/notice_check.mjs): domain separator, struct hash, digest, the signer ethers'
  * verifyTypedData recovers from our signature and RFC 6979 signatures, over a table of
  * notices in every state with zero and extreme values; and the notices that are refused. */

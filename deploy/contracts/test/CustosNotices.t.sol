@@ -128,7 +128,7 @@ contract CustosNoticesTest is CustosFixture {
         notices.publish(n, high);
     }
 
-    /// The digest of docs/attestation.md §16 on this adapter's domain equals the one ethers'
+    /// The digest of docs/attestation.md §17 on this adapter's domain equals the one ethers'
     /// TypedDataEncoder computes for the same notice, domain (chain 31337, this test's
     /// adapter address) and values: a known-answer vector made with ethers v6.
     function test_DigestMatchesEthers() public view {

@@ -13,14 +13,14 @@ interface ICustosNoticeAdapter {
 
 /// @title CustosNotices
 /// @notice The collateral manager's notices on-chain (docs/lending.md, docs/rules.md rule 19):
-/// anyone may relay a CollateralNotice (docs/attestation.md §16) signed by a custodian of
+/// anyone may relay a CollateralNotice (docs/attestation.md §17) signed by a custodian of
 /// the account's feed about the lender the account is pledged to; it is checked as the
 /// gateway checks it and emitted as an event the lending market's keepers follow. It holds
 /// no funds and changes nothing but the last sequence of each (account, lender): a notice
 /// is the custodian's word, which the market's keepers and the custodian's liquidation
 /// agent act on.
 contract CustosNotices {
-    /// The signed notice, field for field the EIP-712 struct of docs/attestation.md §16.
+    /// The signed notice, field for field the EIP-712 struct of docs/attestation.md §17.
     struct Notice {
         bytes32 account;
         address lender;
