@@ -274,8 +274,8 @@ int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list 
         return AT_EXIT_INPUT;
     }
     report(&w, digest, signer.address);
-    at_report text = {stdout, NULL};
-    at_report_prices(&text, &w.fetch, &w.report);
+    at_report out = {stdout, NULL};
+    at_report_prices(&out, &w.fetch, &w.report);
     printf("%-12s %s (batch.json and %zu account files)\n", "exported", o->export_path, w.n);
     batch_free(&w);
     return AT_EXIT_OK;

@@ -572,9 +572,7 @@ static void test_pending(void **state)
     uint8_t d6[32];
     memset(d6, 0x66, 32);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    static const uint8_t creator6[CUSTOS_ADDRESS_LEN] = {0x66};
-    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, creator6, 100, &err),
-                     CUSTOS_OK);
+    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, sg[2].address, 100, &err), CUSTOS_OK);
     assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
     assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
     assert_int_equal(count, 3);
