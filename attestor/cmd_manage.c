@@ -238,14 +238,17 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     int len = snprintf(
         text, sizeof text,
         "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
-        "# TYPE custos_loan_ltv_bps gauge\ncustos_loan_ltv_bps%s %u\n"
+        "# TYPE custos_loan_ltv_bps gauge\n"
+        "custos_loan_ltv_bps%s %u\n"
         "# HELP custos_loan_state 0 healthy, 1 margin return, 2 margin call, 3 liquidation.\n"
-        "# TYPE custos_loan_state gauge\ncustos_loan_state%s %d\n"
+        "# TYPE custos_loan_state gauge\n"
+        "custos_loan_state%s %d\n"
         "# HELP custos_loan_cure_deadline_seconds A margin call's cure deadline; 0 without one.\n"
         "# TYPE custos_loan_cure_deadline_seconds gauge\n"
         "custos_loan_cure_deadline_seconds%s %llu\n"
         "# HELP custos_loan_last_read_seconds When the debt and value were last read; 0: never.\n"
-        "# TYPE custos_loan_last_read_seconds gauge\ncustos_loan_last_read_seconds%s %llu\n"
+        "# TYPE custos_loan_last_read_seconds gauge\n"
+        "custos_loan_last_read_seconds%s %llu\n"
         "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
         "# TYPE custos_loan_exposure_read_failures_total counter\n"
         "custos_loan_exposure_read_failures_total%s %llu\n",
