@@ -381,6 +381,7 @@ async function main() {
   const artifact = loadArtifact(args.artifacts);
   const factoryArtifact = loadArtifact(args.artifacts, 'CustosPledgeFactory');
   const pledgesArtifact = loadArtifact(args.artifacts, 'CustosPledges');
+  const noticesArtifact = loadArtifact(args.artifacts, 'CustosNotices');
   const timelockArtifact = cfg.timelockDelay === null ? null : loadArtifact(args.artifacts, 'CustosTimelock');
 
   const provider = new ethers.JsonRpcProvider(args.rpc, cfg.chainId, { staticNetwork: true });
@@ -437,6 +438,7 @@ async function main() {
     accounts: [],
     pledgeRegistry: null,
     pledgeFactory: null,
+    notices: null,
     pledges: [],
   };
   for (const f of cfg.feeds) {
@@ -469,7 +471,7 @@ async function main() {
       out.accounts.push({ custodian: a.custodian, ref: a.ref, account: a.id, feeds });
     }
   }
-  await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send });
+  await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, noticesArtifact, send });
   if (cfg.timelockDelay !== null) {
     await handToTimelock({ cfg, out, deployer, deployerAddress, adapter, adapterAddress, timelockArtifact, send });
   } else if (cfg.owner && cfg.owner !== deployerAddress) {
@@ -507,9 +509,9 @@ async function handToTimelock({ cfg, out, deployer, deployerAddress, adapter, ad
   }
 }
 
-// CustosPledges and its factory, installed in the adapter (once and for good), then the
-// configured pledges: only the adapter's owner may make them, so before any transfer.
-async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send }) {
+// CustosPledges and its factory, installed in the adapter (once and for good), CustosNotices,
+// then the configured pledges: only the adapter's owner may make them, so before any transfer.
+async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, noticesArtifact, send }) {
   const deployOne = async (art, label, args) => {
     const factory = new ethers.ContractFactory(art.abi, art.bytecode, deployer);
     let c;
@@ -529,6 +531,9 @@ async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, fact
   await send(`installPledges ${registryAddress}`, () => adapter.installPledges(registryAddress));
   out.pledgeFactory = await factory.getAddress();
   out.pledgeRegistry = registryAddress;
+  // The collateral manager's notices on-chain (docs/adapter.md §11): reads the adapter only.
+  const notices = await deployOne(noticesArtifact, 'CustosNotices', [adapterAddress]);
+  out.notices = await notices.getAddress();
 
   for (const p of cfg.pledges) {
     const m = p.morpho;
