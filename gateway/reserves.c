@@ -49,9 +49,9 @@ custos_reason gw_reserves_decode(const Custos__V1__SubmitReservesRequest *m,
     const Custos__V1__Reserves *r = m->reserves;
     uint8_t total[32];
     if (r == NULL || !res_fixed(&r->total_collateral, total, sizeof total) ||
-        !res_fixed(&r->accounts_root, out->res.r.accounts_root, CUSTOS_HASH_LEN))
+        !res_fixed(&r->sum_root, out->res.r.sum_root, CUSTOS_HASH_LEN))
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                          "reserves with a 32-byte total_collateral and accounts_root is "
+                          "reserves with a 32-byte total_collateral and sum_root is "
                           "required");
     if (m->n_signatures == 0)
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
@@ -121,9 +121,9 @@ static custos_reason res_check_leaves(const gw_reserves_submission *s, size_t n_
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                           "totalCollateral %s is not the sum of the leaves, %s", want, got);
     }
-    if (memcmp(sum.accounts_root, r->accounts_root, CUSTOS_HASH_LEN) != 0)
+    if (memcmp(sum.sum_root, r->sum_root, CUSTOS_HASH_LEN) != 0)
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                          "accountsRoot is not the root of the leaves sent");
+                          "sumRoot is not the root of the leaves sent");
     return CUSTOS_REASON_NONE;
 }
 

@@ -141,7 +141,7 @@ custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, cust
     pg_param(&p, res->digest, CUSTOS_HASH_LEN);
     pg_param(&p, total, sizeof total);
     pg_param(&p, accounts, sizeof accounts);
-    pg_param(&p, res->r.accounts_root, CUSTOS_HASH_LEN);
+    pg_param(&p, res->r.sum_root, CUSTOS_HASH_LEN);
     pg_param(&p, as_of, sizeof as_of);
     pg_param(&p, res->signer, CUSTOS_ADDRESS_LEN);
     pg_param(&p, res->sig.bytes, CUSTOS_SIGNATURE_LEN);
@@ -164,7 +164,7 @@ static custos_rc pg_row_to_reserves(const PGresult *res, gw_store_reserves *out,
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_get_uint(res, 0, 3, &out->r.accounts, "reserves accounts", err);
     if (rc == CUSTOS_OK)
-        rc = gw_pgstore_get_blob(res, 0, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root",
+        rc = gw_pgstore_get_blob(res, 0, 4, out->r.sum_root, CUSTOS_HASH_LEN, "reserves root",
                                  err);
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_get_blob(res, 0, 5, as_of, sizeof as_of, "reserves asOf", err);

@@ -289,6 +289,15 @@ static const gw_schema_step schema_steps[] = {
             "FROM publisher_fates WHERE fate IN (1, 2) ORDER BY account, cursor DESC "
             "ON CONFLICT (account) DO NOTHING;",
     },
+    {
+        /* Version 15: reserves attestations of the first form (accountsRoot, a plain Merkle
+         * tree) are dropped: their signatures do not verify as the sum tree's form
+         * (attestation.md §16), so no proof could be served from them. The attestor signs
+         * the next one afresh. */
+        .version = 15,
+        .sqlite = "DELETE FROM reserves;",
+        .postgresql = "DELETE FROM reserves;",
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

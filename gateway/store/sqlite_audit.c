@@ -155,7 +155,7 @@ custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, cust
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)res->r.accounts);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 6, res->r.accounts_root, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 6, res->r.sum_root, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 7, as_of, sizeof as_of, SQLITE_STATIC);
     if (rc == SQLITE_OK)
@@ -183,7 +183,7 @@ static custos_rc sq_row_to_reserves(sqlite3_stmt *st, gw_store_reserves *out, cu
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_copy_blob(st, 2, total, sizeof total, "reserves total", err);
     if (rc == CUSTOS_OK)
-        rc = gw_sqstore_copy_blob(st, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root",
+        rc = gw_sqstore_copy_blob(st, 4, out->r.sum_root, CUSTOS_HASH_LEN, "reserves root",
                                   err);
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_copy_blob(st, 5, as_of, sizeof as_of, "reserves asOf", err);

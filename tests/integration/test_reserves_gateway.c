@@ -179,7 +179,7 @@ static void test_attestor_submits_and_proof_verifies(void **state)
     rc = tu_run(verify, out, sizeof out, 1);
     if (rc != 0)
         fail_msg("verify-reserves-proof exited %d: %s", rc, out);
-    assert_non_null(strstr(out, "over 2 accounts"));
+    assert_non_null(strstr(out, " of 2, in feed"));
     const char *args[] = {fetched, NULL};
     rc = tu_node("reserves_proof_verify.mjs", args, out, sizeof out);
     if (rc != 0)
@@ -279,7 +279,7 @@ static void test_bad_input_refused_nothing_stored(void **state)
         {D_REVOKED, "REVOKED_SIGNER", ""},
         {D_OTHER_FEED_SIGNER, "UNAUTHORIZED_SIGNER", ""},
         {D_TOTAL, "MALFORMED", "not the sum of the leaves"},
-        {D_LEAF, "MALFORMED", "accountsRoot is not the root"},
+        {D_LEAF, "MALFORMED", "sumRoot is not the root"},
         {D_DUPLICATE_ACCOUNT, "MALFORMED", "listed twice"},
         {D_COUNT, "MALFORMED", "leaves were sent"},
         {D_REPLAY, "REPLAY", "not above"},
