@@ -127,6 +127,29 @@ static custos_reason res_check_leaves(const gw_reserves_submission *s, size_t n_
     return CUSTOS_REASON_NONE;
 }
 
+/* On a reserves_quorum feed: the signers weigh the feed's threshold, counted as for a
+ * valuation (rule 7): signing parties (gw_verify_signatures refuses one party twice), or
+ * distinct roles on a distinct_roles feed. */
+static custos_reason res_check_quorum(const gw_feed *feed, const gw_verified *ver, char *detail,
+                                      size_t cap)
+{
+    bool roles[GW_ROLE_COUNT] = {false};
+    uint32_t distinct = 0;
+    for (size_t i = 0; i < ver->n_signers; i++)
+        if (!roles[ver->roles[i]]) {
+            roles[ver->roles[i]] = true;
+            distinct++;
+        }
+    uint32_t weight = feed->distinct_roles ? distinct : (uint32_t)ver->n_signers;
+    if (weight >= feed->threshold)
+        return CUSTOS_REASON_NONE;
+    return res_refuse(CUSTOS_REASON_RESERVES_BELOW_QUORUM, detail, cap,
+                      "feed '%s' takes reserves only with its quorum (reserves_quorum): %" PRIu32
+                      " %s of %" PRIu32 " signed",
+                      feed->name, weight, feed->distinct_roles ? "distinct roles" : "signers",
+                      feed->threshold);
+}
+
 custos_reason gw_reserves_verify(const gw_config *cfg, gw_registry *reg,
                                  gw_reserves_submission *s, uint64_t now, char *detail,
                                  size_t cap)
@@ -177,6 +200,8 @@ custos_reason gw_reserves_verify(const gw_config *cfg, gw_registry *reg,
             s->res.sig = s->sigs[at];
         }
     }
+    if (why == CUSTOS_REASON_NONE && feed->reserves_quorum)
+        why = res_check_quorum(feed, &ver, detail, cap);
     /* After the signatures, so only the feed's custodian can make the gateway hash a tree. */
     if (why == CUSTOS_REASON_NONE)
         why = res_check_leaves(s, s->n_leaves, detail, cap);

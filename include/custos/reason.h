@@ -47,12 +47,15 @@ typedef enum custos_reason {
     /* The gateway could not read the pledge's exposure from the chain: try again later. */
     CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
     /* A release of a pledged account on a gateway that has no [evm] to read exposure. */
-    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52
+    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52,
+    /* A reserves attestation without the feed's quorum, on a feed that requires it
+     * ([feed] reserves_quorum = true; rules.md §A.4). */
+    CUSTOS_REASON_RESERVES_BELOW_QUORUM = 60
 } custos_reason;
 
 /* One above the highest reason; the numbers below it are not all assigned
  * (custos_reason_name answers "UNKNOWN" for a gap). */
-#define CUSTOS_REASON_COUNT 53
+#define CUSTOS_REASON_COUNT 61
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);

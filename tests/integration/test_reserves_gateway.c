@@ -334,6 +334,47 @@ static void test_bad_input_refused_nothing_stored(void **state)
     }
 }
 
+/* On a feed with reserves_quorum = true, reserves need the feed's quorum (2 distinct roles):
+ * the custodian alone and two custodian keys (one role) are RESERVES_BELOW_QUORUM and
+ * nothing is stored; the custodian with the valuation agent is accepted. */
+static void test_reserves_quorum(void **state)
+{
+    (void)state;
+    assert_int_equal(gwf_stop(&F), 0);
+    F.reserves_quorum = true;
+    write_config(true);
+    gwf_start(&F);
+    uint64_t before = latest_sequence();
+    built b;
+    build(&b, before + 1);
+    bool duplicate = false;
+    custos_error err;
+    assert_int_equal(submit(&b, &duplicate, &err), CUSTOS_ERR_REFUSED);
+    if (strstr(err.message, "RESERVES_BELOW_QUORUM") == NULL ||
+        strstr(err.message, "1 distinct roles of 2") == NULL)
+        fail_msg("the custodian alone: %s", err.message);
+    uint8_t digest[32];
+    custos_reserves_digest(&b.d, &b.r, digest);
+    custos_signature sigs[2];
+    sigs[0] = b.sig;
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_CUSTODIAN2].seckey, digest,
+                                        &sigs[1], &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_submit_reserves(F.client, GWF_FEED, &b.d, &b.r, sigs, 2, b.es,
+                                                   b.n, &duplicate, NULL, &err),
+                     CUSTOS_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "RESERVES_BELOW_QUORUM"));
+    assert_int_equal(latest_sequence(), before);
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_AGENT].seckey, digest, &sigs[1],
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_submit_reserves(F.client, GWF_FEED, &b.d, &b.r, sigs, 2, b.es,
+                                                   b.n, &duplicate, NULL, &err),
+                     CUSTOS_OK);
+    assert_int_equal(latest_sequence(), before + 1);
+    F.reserves_quorum = false;
+}
+
 /* After a restart the latest reserves are still served; without public_proofs (and no
  * client certificates) no one may read proofs, while the summary stays readable. */
 static void test_restart_keeps_reserves_and_readers_are_checked(void **state)
@@ -359,6 +400,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attestor_submits_and_proof_verifies),
         cmocka_unit_test(test_bad_input_refused_nothing_stored),
+        cmocka_unit_test(test_reserves_quorum),
         cmocka_unit_test(test_restart_keeps_reserves_and_readers_are_checked),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
