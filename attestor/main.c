@@ -36,6 +36,9 @@ static const char usage[] =
     "          --chain-id N --contract 0xADDR --state F --out-dir DIR [--now T]\n"
     "                                        sign the feed's total collateral and write one\n"
     "                                        inclusion proof per account\n"
+    "  cosign-reserves --dir DIR --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "]\n"
+    "                                        add this key's signature to DIR's reserves and\n"
+    "                                        proof files; submit them with every leaf\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
         {"cosign", at_cmd_cosign, NULL},   {"freeze", at_cmd_freeze, NULL},
         {"pledge", at_cmd_pledge, NULL},   {"release", at_cmd_release, NULL},
         {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
+        {"cosign-reserves", at_cmd_cosign_reserves, NULL},
         {NULL, NULL, NULL}};
     const clopt_program attestor = {"custos-attestor", custos_version(), usage, commands};
     return clopt_main(&attestor, argc, argv);

@@ -48,6 +48,7 @@
 
 #define CONFIG_TEMPLATE                                                                    \
     "{\"chainId\": %d, \"owner\": \"" OWNER_ADDR "\",\n"                                    \
+    " \"reserves\": {\"maxAge\": 172800, \"maxSkew\": 300},\n"                                \
     " \"feeds\": [{\"name\": \"acme-custody\", \"threshold\": 2, \"distinctRoles\": true,\n" \
     "   \"maxAge\": 345600, \"maxSkew\": 300, \"maxTtl\": 604800,\n"                        \
     "   \"breakerRiseBps\": 2500, \"breakerReleaseThreshold\": 3, \"maxSequenceStep\": 5000,\n" \
@@ -254,6 +255,18 @@ static void test_deploys_and_configures(void **state)
     assert_int_equal(cast(f, pending), 0);
     assert_string_equal(output, OWNER_ADDR);
     assert_string_equal(json_str(d, "pendingOwner"), OWNER_ADDR);
+    /* CustosReserves beside the adapter, reading it, with its ages; nothing pledged yet,
+     * no reserves published: reservesOk fails closed. */
+    const char *res = json_str(d, "reserves");
+    const char *res_adapter[] = {"call", res, "adapter()(address)", NULL};
+    assert_int_equal(cast(f, res_adapter), 0);
+    assert_int_equal(strcasecmp(output, adapter), 0);
+    const char *res_age[] = {"call", res, "maxAge()(uint64)", NULL};
+    assert_int_equal(cast(f, res_age), 0);
+    assert_int_equal(strtoull(output, NULL, 10), 172800); /* cast adds " [1.728e5]" */
+    const char *res_ok[] = {"call", res, "reservesOk(bytes32)(bool)", feed_id, NULL};
+    assert_int_equal(cast(f, res_ok), 0);
+    assert_string_equal(output, "false");
     json_decref(d);
 
     /* A second run never overwrites the record of the first. */

@@ -372,6 +372,26 @@ static void test_reserves_quorum(void **state)
                                                    b.n, &duplicate, NULL, &err),
                      CUSTOS_OK);
     assert_int_equal(latest_sequence(), before + 1);
+
+    /* Through the binaries: the custodian's reserves alone are refused; the valuation
+     * agent's cosign-reserves submits them with both signatures and every leaf. */
+    uint8_t feed_id[32];
+    char feed_hex[67], text[200];
+    custos_feed_id(GWF_FEED, feed_id);
+    assert_int_equal(custos_hex_encode(feed_id, 32, feed_hex, sizeof feed_hex), CUSTOS_OK);
+    snprintf(text, sizeof text, "{\"%s\": %llu}", feed_hex,
+             (unsigned long long)latest_sequence());
+    tu_write_file(state_path, text);
+    char out[8192];
+    assert_int_equal(run_attestor(key_path, out, sizeof out), 2);
+    assert_non_null(strstr(out, "RESERVES_BELOW_QUORUM"));
+    const char *cosign[] = {CUSTOS_ATTESTOR_BIN, "cosign-reserves", "--dir", out_dir, "--key",
+                            agent_key_path, "--gateway", F.target, "--insecure", NULL};
+    int rc = tu_run(cosign, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("cosign-reserves --gateway exited %d: %s", rc, out);
+    assert_non_null(strstr(out, "ACCEPTED"));
+    assert_int_equal(latest_sequence(), before + 2);
     F.reserves_quorum = false;
 }
 
