@@ -29,8 +29,17 @@ static json_t *reserves_summary_json(const custos_reserves_summary *s)
               jo_put(o, "sumRoot", jo_hex(s->r.sum_root, 32)) &&
               jo_put(o, "asOf", jo_u64(s->r.as_of)) &&
               jo_put(o, "sequence", jo_u64(s->r.sequence)) &&
-              jo_put(o, "digest", jo_hex(s->digest, 32)) &&
-              jo_put(o, "signature", jo_hex(s->sig.bytes, CUSTOS_SIGNATURE_LEN));
+              jo_put(o, "digest", jo_hex(s->digest, 32));
+    /* As custos-attestor writes it: the one "signature", or, once cosigned by the feed's
+     * quorum, "signatures" (cosign-reserves). */
+    if (ok && s->n_sigs <= 1) {
+        ok = jo_put(o, "signature", jo_hex(s->sig.bytes, CUSTOS_SIGNATURE_LEN));
+    } else if (ok) {
+        json_t *arr = json_array();
+        ok = arr != NULL && json_object_set_new(o, "signatures", arr) == 0;
+        for (size_t i = 0; ok && i < s->n_sigs; i++)
+            ok = json_array_append_new(arr, jo_hex(s->sigs[i].bytes, CUSTOS_SIGNATURE_LEN)) == 0;
+    }
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -198,6 +198,8 @@ custos_reason gw_reserves_verify(const gw_config *cfg, gw_registry *reg,
         } else {
             memcpy(s->res.signer, ver.signers[at], CUSTOS_ADDRESS_LEN);
             s->res.sig = s->sigs[at];
+            memcpy(s->res.sigs, s->sigs, s->n_sigs * sizeof s->sigs[0]);
+            s->res.n_sigs = s->n_sigs;
         }
     }
     if (why == CUSTOS_REASON_NONE && feed->reserves_quorum)

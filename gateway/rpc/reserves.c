@@ -79,6 +79,7 @@ typedef struct reserves_summary_buf {
     Custos__V1__Domain domain;
     Custos__V1__Reserves reserves;
     uint8_t total[32];
+    ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
 } reserves_summary_buf;
 
 static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
@@ -103,6 +104,10 @@ static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
     out->signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, res->sig.bytes};
     out->signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, res->signer};
     out->accepted_at = res->accepted_at;
+    for (size_t i = 0; i < res->n_sigs && i < CUSTOS_MAX_SIGNATURES; i++)
+        buf->sigs[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, res->sigs[i].bytes};
+    out->n_signatures = res->n_sigs <= CUSTOS_MAX_SIGNATURES ? res->n_sigs : CUSTOS_MAX_SIGNATURES;
+    out->signatures = buf->sigs;
 }
 
 /* The feed's latest reserves into res, or answers the call and returns false. */

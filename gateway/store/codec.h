@@ -36,6 +36,14 @@ CUSTOS_MUST_USE
 custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
                                    custos_error *err);
 
+/* res's signatures, 65 bytes each, into out; returns the length. */
+size_t gw_store_reserves_sigs_encode(const gw_store_reserves *res,
+                                     uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN]);
+/* res->sigs and n_sigs from such a blob (empty: none, a row from before schema step 15). */
+CUSTOS_MUST_USE
+custos_rc gw_store_reserves_sigs_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
+                                        custos_error *err);
+
 static inline void gw_store_put_u64(uint8_t out[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

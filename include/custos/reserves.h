@@ -58,6 +58,10 @@ typedef struct custos_reserves_summary {
     custos_signature sig;
     uint8_t signer[CUSTOS_ADDRESS_LEN];
     uint64_t accepted_at;
+    /* Every signature the gateway verified on it (sig among them), the feed's quorum when
+     * it signed; 0 for reserves stored before the gateway kept them. */
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES];
+    size_t n_sigs;
 } custos_reserves_summary;
 
 /* One account's inclusion in the sum tree: its leaf, its index among the leaves (sorted

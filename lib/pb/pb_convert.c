@@ -552,6 +552,19 @@ custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
         memset(out, 0, sizeof *out);
         return rc;
     }
+    if (m->n_signatures > CUSTOS_MAX_SIGNATURES) {
+        memset(out, 0, sizeof *out);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves: %zu signatures, at most %d",
+                                m->n_signatures, CUSTOS_MAX_SIGNATURES);
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_signatures; i++)
+        rc = pb_to_fixed(&m->signatures[i], out->sigs[i].bytes, CUSTOS_SIGNATURE_LEN,
+                         "reserves.signatures", err);
+    if (rc != CUSTOS_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->n_sigs = m->n_signatures;
     custos_feed_id(out->feed, out->r.feed_id);
     out->r.accounts = m->reserves->accounts;
     out->r.as_of = m->reserves->as_of;

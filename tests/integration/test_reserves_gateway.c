@@ -392,6 +392,31 @@ static void test_reserves_quorum(void **state)
         fail_msg("cosign-reserves --gateway exited %d: %s", rc, out);
     assert_non_null(strstr(out, "ACCEPTED"));
     assert_int_equal(latest_sequence(), before + 2);
+    /* The gateway keeps both signatures: the fetched proof is the cosigned file, field for
+     * field, and verifies with both signers required. */
+    rc = get_proof(out, sizeof out);
+    if (rc != 0)
+        fail_msg("get-reserves-proof exited %d: %s", rc, out);
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REF, id);
+    char hex[2 + 64 + 1], written[1300];
+    assert_int_equal(custos_hex_encode(id, sizeof id, hex, sizeof hex), CUSTOS_OK);
+    snprintf(written, sizeof written, "%s/%s.json", out_dir, hex);
+    json_error_t jerr;
+    json_t *wa = json_load_file(written, 0, &jerr), *fb = json_load_file(fetched, 0, &jerr);
+    assert_non_null(wa);
+    assert_non_null(fb);
+    assert_int_equal(json_array_size(json_object_get(fb, "signatures")), 2);
+    if (!json_equal(wa, fb))
+        fail_msg("the gateway's proof differs from the cosigned file:\n%s", out);
+    json_decref(wa);
+    json_decref(fb);
+    const char *both[] = {CUSTOS_CLI_BIN, "verify-reserves-proof", fetched, "--signer",
+                          F.keys[GWF_KEY_CUSTODIAN].hex, "--signer", F.keys[GWF_KEY_AGENT].hex,
+                          "--threshold", "2", NULL};
+    rc = tu_run(both, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("verify-reserves-proof --threshold 2 exited %d: %s", rc, out);
     F.reserves_quorum = false;
 }
 
