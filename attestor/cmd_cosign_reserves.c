@@ -1,6 +1,6 @@
 /* custos-attestor cosign-reserves: adds this key's signature to the reserves attestation
  * that custos-attestor reserves wrote into a directory, so that the feed's quorum signs it
- * (attestation.md §15; on-chain, CustosReserves needs the quorum: adapter.md §11). The
+ * (attestation.md §15; on-chain, CustosReserves needs the quorum: adapter.md §13). The
  * fields of reserves.json are read, the EIP-712 digest is recomputed from them and must be
  * the one written, and every signature already there must recover, to signers other than
  * this key; then reserves.json and every proof file of the same digest get the signatures

@@ -297,7 +297,7 @@ static const char *reserves_count_signers(const uint8_t digest[32], const custos
 /* Checks a reserves inclusion proof written by custos-attestor reserves (or get-reserves-
  * proof): every value is recomputed from the fields (feed id, leaf, the sum tree from the
  * leaf up with each partial sum, the EIP-712 digest) and at least --threshold of the
- * --signer addresses the user trusts must have signed (attestation.md §16). */
+ * --signer addresses the user trusts must have signed (attestation.md §18). */
 int cli_verify_reserves_proof(int argc, char **argv)
 {
     verify_reserves_proof_args a = {0};

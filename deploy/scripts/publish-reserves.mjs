@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Publishes a feed's reserves attestation to CustosReserves (docs/adapter.md §11): the
+// Publishes a feed's reserves attestation to CustosReserves (docs/adapter.md §13): the
 // reserves.json that custos-attestor reserves wrote and each other signer of the feed's
 // quorum cosigned (custos-attestor cosign-reserves).
 //

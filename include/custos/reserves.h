@@ -1,7 +1,7 @@
 /* The reserves attestation: a signed total of the collateral attested across the accounts
  * of one feed, with the root of a Merkle sum tree over (account, collateralValue) leaves,
  * so each borrower can check that its account was counted and that the partial sums up to
- * the signed total add up (docs/attestation.md §15, §16). A snapshot of attested assets at
+ * the signed total add up (docs/attestation.md §15, §18). A snapshot of attested assets at
  * asOf: README, "Proofs", says what it proves and what it cannot.
  *
  * EIP-712 on the attestation's domain (same name, version, chain and adapter):

@@ -1,6 +1,6 @@
 /* A Merkle sum tree: every node commits to the hash and the sum of its subtree, so an
  * inclusion proof carries the partial sums from a leaf up to the signed total
- * (docs/attestation.md §16).
+ * (docs/attestation.md §18).
  *
  *   node(l, r) = (keccak256(l.hash || uint256(l.sum) || r.hash || uint256(r.sum)),
  *                 l.sum + r.sum)                                       128 bytes hashed

@@ -1,4 +1,4 @@
-/* The Merkle sum tree (custos/sumtree.h, docs/attestation.md §16). */
+/* The Merkle sum tree (custos/sumtree.h, docs/attestation.md §18). */
 #include "custos/sumtree.h"
 
 #include <inttypes.h>

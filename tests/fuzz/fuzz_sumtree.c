@@ -1,4 +1,4 @@
-/* The Merkle sum tree (attestation.md §16), as a verifier of proofs it did not make:
+/* The Merkle sum tree (attestation.md §18), as a verifier of proofs it did not make:
  * arbitrary bytes as (index, count, leaf, root, total, siblings) must never crash
  * custos_sumtree_verify, and what it accepts must rebuild the root. Then the same bytes as
  * leaves (values cut below 2^128): every leaf of the tree built over them proves, and the

@@ -1,4 +1,4 @@
-// An independent Merkle sum tree (docs/attestation.md §16), written from the document with
+// An independent Merkle sum tree (docs/attestation.md §18), written from the document with
 // ethers' keccak256 and ABI coder only, for the cross-checks of the reserves attestation.
 //   leaf      = (keccak256(abi.encode(bytes32 account, uint256 value)), value), sorted by account
 //   node(l,r) = (keccak256(abi.encode(bytes32 l.hash, uint256 l.sum, bytes32 r.hash,

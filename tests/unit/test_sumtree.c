@@ -1,4 +1,4 @@
-/* The Merkle sum tree (custos/sumtree.h, docs/attestation.md §16): every leaf of trees of 1
+/* The Merkle sum tree (custos/sumtree.h, docs/attestation.md §18): every leaf of trees of 1
  * to 9 leaves proves, and each way a custodian could hide or net out an entry is caught by
  * the verifier: a sibling sum lowered or raised, a "negative" entry (a value that wraps
  * uint256), a value of 2^128 or more, another index, another count, another total, a

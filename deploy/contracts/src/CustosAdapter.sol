@@ -104,7 +104,7 @@ contract CustosAdapter is Ownable2Step {
     /// breaker with the feed's ordinary quorum, as the gateway's operator release does.
     mapping(bytes32 account => bytes32 digest) private _releasedHeld;
     /// Per feed, the sum of the values lenders may count: each account's latest accepted
-    /// valuation while it is pledged (beneficiary set), expired or not (docs/adapter.md §11).
+    /// valuation while it is pledged (beneficiary set), expired or not (docs/adapter.md §13).
     /// CustosReserves compares it with the feed's attested reserves.
     mapping(bytes32 feedId => uint256 total) private _pledgedCollateral;
 
@@ -492,7 +492,7 @@ contract CustosAdapter is Ownable2Step {
         return (a.hasValuation, a.collateralValue, _releasedHeld[account]);
     }
 
-    /// @notice The sum of the feed's pledged accounts' latest valuations (docs/adapter.md §11).
+    /// @notice The sum of the feed's pledged accounts' latest valuations (docs/adapter.md §13).
     function pledgedCollateral(bytes32 feedId) external view returns (uint256) {
         return _pledgedCollateral[feedId];
     }

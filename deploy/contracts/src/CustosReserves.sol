@@ -15,7 +15,7 @@ interface ICustosReservesSource {
 /// @notice Each feed's latest reserves attestation (docs/attestation.md §15, §16), accepted
 /// only with the feed's quorum as the adapter checks it, and the on-chain check that the
 /// collateral lenders count on the adapter does not exceed the attested reserves
-/// (docs/adapter.md §11): reservesOk fails closed, and collateralValueFor answers only while
+/// (docs/adapter.md §13): reservesOk fails closed, and collateralValueFor answers only while
 /// it holds.
 /// @dev Anyone may publish: only what the feed's quorum signed is accepted.
 contract CustosReserves {

@@ -6,7 +6,7 @@ import {CustosAdapter} from "../src/CustosAdapter.sol";
 import {CustosReserves, ICustosReservesSource} from "../src/CustosReserves.sol";
 import {Attestation} from "../src/CustosTypes.sol";
 
-/// CustosReserves (docs/adapter.md §11): reserves published only with the feed's quorum,
+/// CustosReserves (docs/adapter.md §13): reserves published only with the feed's quorum,
 /// the adapter's pledged total kept by submit, and reservesOk / collateralValueFor failing
 /// closed when the pledged total exceeds the attested reserves, when the reserves are stale
 /// or when there are none.
