@@ -992,6 +992,10 @@ static void make_reserves(gw_store_reserves *res, const char *feed, uint64_t seq
     res->digest[0] = feed[0];
     memset(res->signer, 0xc5, CUSTOS_ADDRESS_LEN);
     memset(res->sig.bytes, 0x5a, CUSTOS_SIGNATURE_LEN);
+    /* Every signature verified on it, one per sequence beyond the first (none for 9). */
+    res->n_sigs = sequence < CUSTOS_MAX_SIGNATURES ? (size_t)sequence % 3 : 0;
+    for (size_t i = 0; i < res->n_sigs; i++)
+        memset(res->sigs[i].bytes, (int)(0x70 + i), CUSTOS_SIGNATURE_LEN);
     res->accepted_at = 1700000000;
     res->entries = es;
 }
@@ -1041,12 +1045,15 @@ static void test_reserves(void **state)
         assert_memory_equal(got.digest, r5.digest, 32);
         assert_memory_equal(got.signer, r5.signer, CUSTOS_ADDRESS_LEN);
         assert_memory_equal(got.sig.bytes, r5.sig.bytes, CUSTOS_SIGNATURE_LEN);
+        assert_int_equal(got.n_sigs, 2);
+        assert_memory_equal(got.sigs, r5.sigs, 2 * sizeof r5.sigs[0]);
         assert_int_equal(got.accepted_at, r5.accepted_at);
         assert_non_null(got.entries);
         assert_memory_equal(got.entries, es5, sizeof es5);
         gw_store_reserves_clear(&got);
         assert_int_equal(gw_store_get_reserves(&f->store, "bolt", &got, &err), CUSTOS_OK);
         assert_int_equal(got.r.sequence, 9);
+        assert_int_equal(got.n_sigs, 0);
         assert_memory_equal(got.entries, es_other, sizeof es_other);
         gw_store_reserves_clear(&got);
         gw_store_close(&f->store);
