@@ -1,4 +1,4 @@
-/* Publishing batches (docs/adapter.md §13): the calldata of submitBatch, and the plan that
+/* Publishing batches (docs/adapter.md §14): the calldata of submitBatch, and the plan that
  * puts the records due for publication into calls. Pure: no chain, no store. */
 #ifndef GATEWAY_EVM_PUBLISH_BATCH_H
 #define GATEWAY_EVM_PUBLISH_BATCH_H

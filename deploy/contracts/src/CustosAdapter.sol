@@ -104,6 +104,7 @@ contract CustosAdapter is Ownable2Step {
         uint256 validUntil;
         uint256 timeBits; // asOf and the window, in place in the record word
         bytes32 separator;
+        int256 pledgedDelta; // the written accounts' counted values, new less old (docs/adapter.md §13)
     }
 
     bytes32 private immutable _cachedDomainSeparator;
@@ -124,6 +125,10 @@ contract CustosAdapter is Ownable2Step {
     /// Per account, the digest of a held rise the owner released (rule 6): it passes the
     /// breaker with the feed's ordinary quorum, as the gateway's operator release does.
     mapping(bytes32 account => bytes32 digest) private _releasedHeld;
+    /// Per feed, the sum of the values lenders may count: each account's latest accepted
+    /// valuation while it is pledged (beneficiary set), expired or not (docs/adapter.md §13).
+    /// CustosReserves compares it with the feed's attested reserves.
+    mapping(bytes32 feedId => uint256 total) private _pledgedCollateral;
     /// Per feed, the sequence of its latest accepted batch (batches strictly increase).
     mapping(bytes32 feedId => uint64 sequence) private _batchSequences;
 
@@ -267,6 +272,7 @@ contract CustosAdapter is Ownable2Step {
             }
         }
 
+        _recountPledged(feedId, binding, record, kind, beneficiary, att.collateralValue);
         _write(att, binding, record, beneficiary);
         // Last, after every check of the adapter's own: the pledge registry reads the
         // lending market, and reverts while the lender has exposure and did not consent.
@@ -283,7 +289,7 @@ contract CustosAdapter is Ownable2Step {
         );
     }
 
-    /// @notice Publishes a signed batch of valuations (docs/adapter.md §13): the batch's
+    /// @notice Publishes a signed batch of valuations (docs/adapter.md §14): the batch's
     /// signatures are verified once, the OpenZeppelin StandardMerkleTree root is rebuilt
     /// from `atts` (every account of the batch, in the tree's leaf order: strictly
     /// increasing leaf), then each account is checked as submit checks a valuation and
@@ -397,7 +403,8 @@ contract CustosAdapter is Ownable2Step {
         }
     }
 
-    /// Checks and writes each account; returns how many were refused.
+    /// Checks and writes each account, then the feed's pledged total once; returns how
+    /// many accounts were refused.
     function _applyBatch(bytes32 feedId, uint64 sequence, Attestation[] calldata atts, BatchContext memory c)
         private
         returns (uint256 refused)
@@ -419,13 +426,17 @@ contract CustosAdapter is Ownable2Step {
                 p += 0x120; // the next attestation: a static struct of 9 words
             }
         }
+        if (c.pledgedDelta != 0) {
+            // Values are below 2^128 each, so the total and the delta fit int256.
+            _pledgedCollateral[feedId] = uint256(int256(_pledgedCollateral[feedId]) + c.pledgedDelta);
+        }
     }
 
     /// The checks of submit for a valuation, past those of the batch; returns the error
     /// that refuses the account, or nothing once it is written. The attestation's words
     /// are read from calldata at `p` as they are, every one checked against its type's
     /// range (a word out of range refuses the account, as no signer can sign it).
-    /// @dev Written for gas (docs/adapter.md §13): one read of each slot, one write of
+    /// @dev Written for gas (docs/adapter.md §14): one read of each slot, one write of
     /// the record, the binding only when it changes.
     function _applyBatchAccount(uint256 p, BatchContext memory c) private returns (bytes memory why) {
         bytes32 account;
@@ -492,6 +503,23 @@ contract CustosAdapter is Ownable2Step {
             why = _batchBreakerError(p, c, binding, record, value);
             if (why.length != 0) return why;
         }
+        {
+            // The pledged total moves once per batch (_applyBatch): here the account's
+            // change, its new value (pledged: beneficiary set) less what _counted counted
+            // (a pledged valuation's value: HAS_RECORD bit 184, kind 0, a beneficiary).
+            int256 delta;
+            assembly ("memory-safe") {
+                let counted := and(
+                    and(iszero(iszero(and(binding, shl(184, 1)))), iszero(and(shr(176, binding), 0xff))),
+                    iszero(iszero(and(binding, 0xffffffffffffffffffffffffffffffffffffffff)))
+                )
+                delta := sub(
+                    mul(value, iszero(iszero(beneficiary))),
+                    mul(and(record, 0xffffffffffffffffffffffffffffffff), counted)
+                )
+            }
+            c.pledgedDelta += delta;
+        }
         record = value | (sequence << SEQUENCE_SHIFT) | c.timeBits;
         uint256 next = beneficiary | (binding & FEED_INDEX_MASK) | HAS_RECORD | HAS_VALUATION;
         assembly ("memory-safe") {
@@ -544,6 +572,29 @@ contract CustosAdapter is Ownable2Step {
         uint256 next = uint256(uint160(beneficiary)) | (binding & (FEED_INDEX_MASK | HAS_VALUATION))
             | (uint256(kind) << KIND_SHIFT) | HAS_RECORD | (kind == KIND_VALUATION ? HAS_VALUATION : 0);
         if (next != binding) _bindings[att.account] = next;
+    }
+
+    /// The value an account counts in its feed's pledged total (docs/adapter.md §13): its
+    /// latest valuation's while it is pledged, else nothing.
+    function _counted(uint256 binding, uint256 record) private pure returns (uint256) {
+        bool pledgedValuation = binding & HAS_RECORD != 0 && uint8(binding >> KIND_SHIFT) == KIND_VALUATION
+            && address(uint160(binding)) != address(0);
+        return pledgedValuation ? uint128(record) : 0;
+    }
+
+    /// The feed's pledged total, the account's counted value replaced: before it is written,
+    /// binding and record still hold what was counted.
+    function _recountPledged(
+        bytes32 feedId,
+        uint256 binding,
+        uint256 record,
+        uint8 kind,
+        address beneficiary,
+        uint256 value
+    ) private {
+        uint256 was = _counted(binding, record);
+        uint256 now_ = kind == KIND_VALUATION && beneficiary != address(0) ? value : 0;
+        if (was != now_) _pledgedCollateral[feedId] = _pledgedCollateral[feedId] - was + now_;
     }
 
     /// Rule 9: the account is registered, to this feed. Nothing (no allocation) when it is.
@@ -816,6 +867,26 @@ contract CustosAdapter is Ownable2Step {
         return (has, has ? uint128(_records[account]) : 0, _releasedHeld[account]);
     }
 
+    /// @notice The sum of the feed's pledged accounts' latest valuations (docs/adapter.md §13).
+    function pledgedCollateral(bytes32 feedId) external view returns (uint256) {
+        return _pledgedCollateral[feedId];
+    }
+
+    /// @notice Reverts as submit would unless `signatures` over `digest` make the feed's
+    /// quorum for a valuation (allow-listed, active, sorted signers; the threshold of signers
+    /// or distinct roles); returns its weight. For other contracts that accept what the
+    /// feed's quorum signed, such as CustosReserves.
+    function checkQuorum(bytes32 feedId, bytes32 digest_, bytes calldata signatures)
+        external
+        view
+        returns (uint256 weight)
+    {
+        Feed memory policy = _feeds[feedId];
+        if (policy.index == 0) revert UnknownFeed(feedId);
+        return _checkSignatures(feedId, policy, KIND_VALUATION, digest_, signatures);
+    }
+
+    /// @return status 0 unknown, 1 active, 2 revoked; retiresAt 0 or the rotation deadline.
     function signer(bytes32 feedId, address key) external view returns (uint8 status, uint8 role, uint64 retiresAt) {
         Signer memory s = _signers[feedId][key];
         return (s.status, s.role, s.retiresAt);

@@ -83,6 +83,7 @@ contract CustosBatchTest is CustosFixture {
             assertEq(adapter.collateralValueFor(_account(i), MARKET_A), V * i, "countable");
         }
         assertEq(adapter.batchSequence(FEED_A), 1, "batch sequence");
+        assertEq(adapter.pledgedCollateral(FEED_A), 10 * V, "the feed's pledged total: V + 2V + 3V + 4V");
 
         // A later batch, and a single submit after it: the same per-account state.
         vm.warp(block.timestamp + 1 hours);
@@ -92,6 +93,7 @@ contract CustosBatchTest is CustosFixture {
         vm.warp(block.timestamp + 1 hours);
         _submit(_valuation(3, V / 2));
         assertEq(adapter.collateralValue(ACCOUNT_1), V / 2, "single after batch");
+        assertEq(adapter.pledgedCollateral(FEED_A), 10 * V - V / 2, "the pledged total follows");
     }
 
     function test_BatchOfOne() public {
@@ -289,6 +291,7 @@ contract CustosBatchTest is CustosFixture {
         );
         _submitBatch(b, atts);
         assertEq(adapter.collateralValue(ACCOUNT_1), V, "held: the base stays");
+        assertEq(adapter.pledgedCollateral(FEED_A), 3 * V, "a refused account counts its old value");
         assertEq(adapter.latest(_account(2)).sequence, 2, "the other account is written");
 
         // The owner releases the account's own attestation digest; the quorum then passes.

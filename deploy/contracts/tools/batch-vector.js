@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Known-answer vector for a batch (docs/adapter.md §13): three CollateralAttestation struct
+// Known-answer vector for a batch (docs/adapter.md §14): three CollateralAttestation struct
 // hashes (ethers' TypedDataEncoder), their OpenZeppelin StandardMerkleTree (the
 // @openzeppelin/merkle-tree package, leaf encoding ["bytes32"]), the CollateralBatch
 // digest over its root (ethers) and a signature of it; independent of the contract and of
