@@ -24,6 +24,7 @@ static const char *const client_role_names[GW_CLIENT_ROLE_COUNT] = {
     [GW_CLIENT_ATTESTOR] = "attestor",
     [GW_CLIENT_ADMIN] = "admin",
     [GW_CLIENT_READER] = "reader",
+    [GW_CLIENT_AUDITOR] = "auditor",
 };
 
 const char *gw_client_role_name(gw_client_role r)
@@ -117,6 +118,7 @@ void gw_config_clear(gw_config *cfg)
         return;
     free(cfg->feeds);
     free(cfg->signers);
+    free(cfg->accounts);
     free(cfg->clients);
     if (cfg->calendar != NULL) {
         custos_calendar_free(cfg->calendar);

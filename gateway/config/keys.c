@@ -15,7 +15,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
-                                        "max_sequence_step", NULL};
+                                        "max_sequence_step", "accounts", "accounts_file",
+                                        NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
                                           "replaced_by", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
@@ -189,6 +190,12 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
     case 8:
         if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
             f->max_sequence_step = (uint32_t)v;
+        break;
+    case 9:
+        gw_cfg_feed_accounts(p, key, value);
+        break;
+    case 10:
+        gw_cfg_feed_accounts_file(p, key, value);
         break;
     }
 }
@@ -502,7 +509,7 @@ static void cfg_client_key(cfg_parser *p, int idx, const char *value)
                 return;
             }
         }
-        gw_cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin or reader, got '%s'",
+        gw_cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin, reader or auditor, got '%s'",
                     value);
         break;
     }

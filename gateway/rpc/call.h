@@ -46,7 +46,7 @@
 /* Records fetched from the engine per Watch refill. */
 #define GW_RPC_WATCH_BATCH 32
 /* The registered methods (gw_rpc_methods); the row after them answers unknown methods. */
-#define GW_RPC_METHODS 20
+#define GW_RPC_METHODS 22
 
 typedef enum gw_rpc_state {
     CALL_REQUESTED, /* posted, waiting for a client */

@@ -37,6 +37,10 @@ static int setup(void **state)
     (void)state;
     gwf_init(&F);
     gwf_write_config(&F);
+    /* Registered before the start, so that the reloads counted below are the tests' own. */
+    static const char *const refs[] = {"AUDIT-1", "RELOAD-1", "ROTATE-0", "ROTATE-1"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        gwf_register(&F, GWF_FEED, GWF_FEED, refs[i]);
     gwf_start(&F);
     return 0;
 }
