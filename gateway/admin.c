@@ -753,8 +753,11 @@ static custos_rc admin_check_reload(gw_admin *a, const gw_config *fresh, custos_
         const gw_account *now = gw_accounts_find(next.accounts, next.n_accounts, was->account);
         if (now != NULL && strcmp(now->feed, was->feed) == 0)
             continue;
-        gw_store_account row;
-        custos_rc found = gw_store_get_account(&a->store, was->account, &row, err);
+        custos_record latest;
+        memset(&latest, 0, sizeof latest);
+        custos_rc found = gw_store_get_latest(&a->store, was->account, &latest, err);
+        if (found == CUSTOS_OK)
+            custos_record_clear(&latest);
         if (found == CUSTOS_ERR_NOT_FOUND) {
             custos_error_clear(err);
             continue;
