@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "evm/drift.h"
 #include "evm/publisher.h"
 
 typedef struct gw_metrics_http gw_metrics_http;
@@ -18,6 +19,9 @@ typedef struct gw_metrics_http gw_metrics_http;
 CUSTOS_MUST_USE
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err);
+/* The allow-list comparison whose report /metrics shows (NULL: none); it must outlive the
+ * endpoint. */
+void gw_metrics_http_set_drift(gw_metrics_http *h, gw_drift *drift);
 /* The bound TCP port. */
 int gw_metrics_http_port(const gw_metrics_http *h);
 /* Stops serving (in-flight requests finish) and frees. Safe on NULL. */

@@ -64,6 +64,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
     out->evm.expiry_lead_seconds = CFG_EVM_EXPIRY_LEAD;
     out->evm.low_balance_gwei = CFG_EVM_LOW_BALANCE_GWEI;
+    out->evm.drift_check_seconds = CFG_EVM_DRIFT_CHECK;
     out->limits.rate_per_second = CFG_LIMITS_RATE;
     out->limits.burst = CFG_LIMITS_BURST;
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;

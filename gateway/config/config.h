@@ -119,6 +119,8 @@ typedef struct gw_evm_config {
     uint64_t expiry_lead_seconds; /* publish a waiting attestation this long before the
                                    * on-chain value expires (docs/publishing.md §3) */
     uint64_t low_balance_gwei;   /* the relayer balance below which the alert fires (0: none) */
+    uint64_t drift_check_seconds; /* how often the allow-list and the registry are compared
+                                   * with the adapter's (evm/drift.h); 0: never */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */

@@ -27,7 +27,7 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "expiry_lead_seconds", "low_balance_gwei",
                                        "relayer_pkcs11_module", "relayer_pkcs11_token",
                                        "relayer_pkcs11_key", "relayer_pkcs11_pin_file",
-                                       "exposure_timeout_ms", NULL};
+                                       "exposure_timeout_ms", "drift_check_seconds", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
                                        "client_identity", "client_identity_header", NULL};
@@ -375,6 +375,9 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
     case 20:
         if (gw_cfg_uint_key(p, key, value, 100, 60000, &v))
             e->exposure_timeout_ms = v;
+        break;
+    case 21:
+        gw_cfg_uint_key(p, key, value, 0, CFG_EVM_MAX_DRIFT_CHECK, &e->drift_check_seconds);
         break;
     }
 }

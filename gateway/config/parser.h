@@ -50,6 +50,10 @@
 #define CFG_EVM_EXPIRY_LEAD 3600u
 /* 0.1 ether: a few dozen submits at mainnet fees. */
 #define CFG_EVM_LOW_BALANCE_GWEI 100000000u
+/* The allow-list comparison with the adapter (evm/drift.h): every five minutes, at most
+ * once a day; 0 turns it off. */
+#define CFG_EVM_DRIFT_CHECK 300u
+#define CFG_EVM_MAX_DRIFT_CHECK 86400u
 /* [limits] defaults: far above what one attestor needs (a bank's whole book revalued in
  * seconds), low enough that one client cannot monopolise the committer. */
 #define CFG_LIMITS_RATE 20000u
