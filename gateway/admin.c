@@ -593,8 +593,8 @@ static void admin_follow_once(gw_admin *a)
         gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
         gw_log(GW_LOG_INFO, "admin",
                "audit entries %" PRIu64 " to %" PRIu64 " are in force: %zu feeds, %zu "
-               "signers (generation %" PRIu64 ")",
-               from + 1, seen, p->n_feeds, p->n_signers, p->generation);
+               "signers, %zu registered accounts (generation %" PRIu64 ")",
+               from + 1, seen, p->n_feeds, p->n_signers, p->n_accounts, p->generation);
         gw_policy_release(p);
     }
 }
@@ -822,8 +822,8 @@ void gw_admin_reload(gw_admin *a, const char *path)
     } else {
         gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
         gw_log(GW_LOG_INFO, "reload",
-               "%s: %zu feeds, %zu signers now in force (generation %" PRIu64 ")", path,
-               p->n_feeds, p->n_signers, p->generation);
+               "%s: %zu feeds, %zu signers, %zu registered accounts now in force (generation "
+               "%" PRIu64 ")", path, p->n_feeds, p->n_signers, p->n_accounts, p->generation);
         gw_policy_release(p);
         const char *changed = restart_only_change(a->cfg, &fresh);
         if (changed != NULL)
