@@ -24,6 +24,8 @@ int at_cmd_pledge(int argc, char **argv);
 int at_cmd_release(int argc, char **argv);
 int at_cmd_run(int argc, char **argv);
 int at_cmd_reserves(int argc, char **argv);
+int at_cmd_notice(int argc, char **argv);
+int at_cmd_manage(int argc, char **argv);
 
 /* Prints "custos-attestor: message" on stderr. */
 void at_cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

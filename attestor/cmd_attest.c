@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchsign.h"
 #include "cmd.h"
 #include "context.h"
 #include "custos/eip712.h"
@@ -21,8 +22,10 @@
 
 typedef struct attest_args {
     at_sign_opts o;
+    at_report_opts out;
     const char *prices, *price_ca, *registry;
     clopt_list sources;
+    bool batch;
 } attest_args;
 
 _Static_assert(AT_PRICE_SOURCES_MAX == CLOPT_LIST_MAX,
@@ -36,10 +39,25 @@ static const clopt attest_options[] = {
      "CA of the price sources' certificates (default: the system's roots)"},
     {"registry", "PLEDGES.json", CLOPT_STR, offsetof(attest_args, registry),
      "the pledge registry: the beneficiary must be the account's registered lender"},
+    {"batch", NULL, CLOPT_FLAG, offsetof(attest_args, batch),
+     "every account of the holdings as one batch (one signature); --export names a "
+     "directory"},
     {0}};
-static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o)};
+static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o),
+                                        {at_report_options, offsetof(attest_args, out)}};
+/* AT_SIGN_RULES, but --account or --batch; a batch is exported (rule 20). */
 static const clopt_rule attest_rules[] = {
-    AT_SIGN_RULES,
+    {CLOPT_REQUIRED, {"holdings"}, NULL},
+    {CLOPT_ONE, {"account", "batch"}, "--account REF or --batch is required (not both)"},
+    {CLOPT_REQUIRED, {"feed"}, NULL},
+    {CLOPT_REQUIRED, {"chain-id"}, NULL},
+    {CLOPT_REQUIRED, {"contract"}, NULL},
+    {CLOPT_REQUIRED, {"state"}, NULL},
+    AT_KEY_RULE,
+    {CLOPT_NEEDS, {"batch", "export"}, "--batch writes the batch to --export DIR"},
+    {CLOPT_CONFLICT, {"batch", "gateway"},
+     "--batch exports the batch; it is not submitted through --gateway"},
+    {CLOPT_CONFLICT, {"batch", "json"}, "--batch reports as text; --json is for one account"},
     {CLOPT_REQUIRED, {"policy"}, NULL},
     {CLOPT_ONE, {"prices", "price-source"}, NULL},
     {CLOPT_NEEDS, {"price-ca", "price-source"}, NULL},
@@ -47,13 +65,13 @@ static const clopt_rule attest_rules[] = {
 static const clopt_command attest_cmd = {
     .name = "attest",
     .usage = "usage: custos-attestor attest --holdings F (--prices F | --price-source URL...)\n"
-             "         [--price-ca CAFILE] --policy F --account REF\n"
+             "         [--price-ca CAFILE] --policy F (--account REF | --batch)\n"
              "         " AT_KEY_USAGE "\n"
              "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
              "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] "
              "[--now UNIXSECONDS]\n"
-             "         [--registry PLEDGES.json]\n"
-             "       (at least one of --gateway and --export)",
+             "         [--registry PLEDGES.json] [--json]\n"
+             "       (at least one of --gateway and --export; --batch: --export DIR)",
     .summary = "values the account, takes the next sequence, signs, and submits and/or "
                "exports the attestation",
     .sets = attest_sets,
@@ -119,6 +137,8 @@ int at_cmd_attest(int argc, char **argv)
     int status;
     if (!at_cmd_args(&attest_cmd, argc, argv, &a, NULL, &status))
         return status;
+    if (a.batch)
+        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry);
     custos_submission s;
     memset(&s, 0, sizeof s);
     custos_error err;
@@ -148,7 +168,8 @@ int at_cmd_attest(int argc, char **argv)
     at_signer_close(&signer);
     if (rc != CUSTOS_OK) {
         /* The sources that failed and the quotes dropped explain a refusal by the quorum. */
-        at_report_prices(stderr, &ap.fetch, &ap.report);
+        at_report why = {stderr, NULL};
+        at_report_prices(&why, &ap.fetch, &ap.report);
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
         free(details);
@@ -159,15 +180,19 @@ int at_cmd_attest(int argc, char **argv)
     s.n_sigs = 1;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    printf("%-12s %s\n", "reference", a.o.account);
-    at_report_attestation(stdout, &s, digest);
-    printf("%-12s %s\n", "signer", signer_hex);
-    at_report_positions(stdout, &s, details);
-    at_report_prices(stdout, &ap.fetch, &ap.report);
+    at_report r;
+    /* Out of memory for the JSON object: the text report still says what was signed. */
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("attest: out of memory for --json; reporting as text");
+    at_report_line(&r, "reference", "reference", "%s", a.o.account);
+    at_report_attestation(&r, &s, digest);
+    at_report_line(&r, "signer", "signer", "%s", signer_hex);
+    at_report_positions(&r, &s, details);
+    at_report_prices(&r, &ap.fetch, &ap.report);
     free(details);
     at_price_report_free(&ap.report);
     at_price_fetch_free(&ap.fetch);
-    status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
+    status = at_publish(&s, a.o.export_path, &a.o.gw, &r);
     custos_submission_clear(&s);
-    return status;
+    return at_report_close(&r, status);
 }

@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
+#include "batchcosign.h"
 #include "cmd.h"
 #include "custos/eip712.h"
 #include "custos/sig.h"
@@ -16,18 +19,20 @@ typedef struct cosign_args {
     const char *in, *export_path;
     at_key_spec key;
     at_gateway gw;
+    at_report_opts out;
 } cosign_args;
 
 static const clopt cosign_options[] = {
     {"in", "FILE.json", CLOPT_STR, offsetof(cosign_args, in),
-     "the exported attestation to add this key's signature to"},
+     "the exported attestation (or batch directory) to add this key's signature to"},
     {"export", "OUT.json", CLOPT_STR, offsetof(cosign_args, export_path),
      "write the cosigned attestation to this file"},
     {0}};
 static const clopt_set cosign_sets[] = {{cosign_options, 0},
                                         {at_key_options, offsetof(cosign_args, key)},
                                         {at_p11_options, offsetof(cosign_args, key)},
-                                        {clopt_gateway_options, offsetof(cosign_args, gw)}};
+                                        {clopt_gateway_options, offsetof(cosign_args, gw)},
+                                        {at_report_options, offsetof(cosign_args, out)}};
 static const clopt_rule cosign_rules[] = {{CLOPT_REQUIRED, {"in"}, NULL},
                                           AT_KEY_RULE,
                                           {CLOPT_ANY, {"gateway", "export"}, NULL}};
@@ -36,7 +41,7 @@ static const clopt_command cosign_cmd = {
     .usage = "usage: custos-attestor cosign --in FILE.json\n"
              "         " AT_KEY_USAGE "\n"
              "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
-             "[--export OUT.json]\n"
+             "[--export OUT.json] [--json]\n"
              "       (at least one of --gateway and --export)",
     .summary = "checks the signatures already on an exported attestation, adds this key's, "
                "and submits and/or exports it",
@@ -94,6 +99,15 @@ int at_cmd_cosign(int argc, char **argv)
     int status;
     if (!at_cmd_args(&cosign_cmd, argc, argv, &a, NULL, &status))
         return status;
+    struct stat st;
+    if (stat(a.in, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (a.export_path == NULL || a.gw.target != NULL) {
+            at_cmd_error("cosign: a batch directory is cosigned into --export DIR, not "
+                         "submitted through --gateway");
+            return AT_EXIT_INPUT;
+        }
+        return at_cosign_batch(a.in, a.export_path, &a.key);
+    }
     custos_submission s;
     memset(&s, 0, sizeof s);
     at_signer signer;
@@ -121,9 +135,12 @@ int at_cmd_cosign(int argc, char **argv)
     s.n_sigs++;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    at_report_attestation(stdout, &s, digest);
-    printf("%-12s %s\n", "signer", signer_hex);
-    status = at_publish(&s, a.export_path, &a.gw, stdout);
+    at_report r;
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("cosign: out of memory for --json; reporting as text");
+    at_report_attestation(&r, &s, digest);
+    at_report_line(&r, "signer", "signer", "%s", signer_hex);
+    status = at_publish(&s, a.export_path, &a.gw, &r);
     custos_submission_clear(&s);
-    return status;
+    return at_report_close(&r, status);
 }

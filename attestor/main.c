@@ -36,8 +36,21 @@ static const char usage[] =
     "          --chain-id N --contract 0xADDR --state F --out-dir DIR [--now T]\n"
     "                                        sign the feed's total collateral and write one\n"
     "                                        inclusion proof per account\n"
+    "  notice  --account-id 0xHEX --lender 0xADDR --state NAME --exposure USD\n"
+    "          --collateral-value USD [--deadline T] --sequence N --chain-id N\n"
+    "          --contract 0xADDR --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "]\n"
+    "          [--export OUT.json]           sign a collateral notice (margin call, ...),\n"
+    "                                        submit and/or export it\n"
+    "  manage  --account-id 0xHEX --lender 0xADDR --loan-decimals N --loan-price-usd USD\n"
+    "          --margin-return-ltv BPS --margin-call-ltv BPS --liquidation-ltv BPS\n"
+    "          (--cure-seconds N | --cure-business-hours N) --state F --chain-id N\n"
+    "          --contract 0xADDR --key F --gateway HOST:PORT [--once]\n"
+    "                                        the collateral manager of one pledge\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
+    "environment: CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY stand for --gateway,\n"
+    "  --tls-ca, --tls-cert, --tls-key when those are not given (--insecure ignores the\n"
+    "  TLS ones); --timeout-ms N bounds each call to the gateway (default 10000)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable or cannot take it now: try again later\n";
@@ -49,6 +62,7 @@ int main(int argc, char **argv)
         {"cosign", at_cmd_cosign, NULL},   {"freeze", at_cmd_freeze, NULL},
         {"pledge", at_cmd_pledge, NULL},   {"release", at_cmd_release, NULL},
         {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
+        {"notice", at_cmd_notice, NULL},   {"manage", at_cmd_manage, NULL},
         {NULL, NULL, NULL}};
     const clopt_program attestor = {"custos-attestor", custos_version(), usage, commands};
     return clopt_main(&attestor, argc, argv);

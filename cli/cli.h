@@ -39,6 +39,7 @@ int cli_usage_error(const clopt_command *cmd, const char *message) CLOPT_MUST_US
 /* cmd_query.c */
 int cli_get_latest(int argc, char **argv);
 int cli_pledge(int argc, char **argv);
+int cli_notices(int argc, char **argv);
 int cli_watch(int argc, char **argv);
 int cli_held(int argc, char **argv);
 int cli_signers(int argc, char **argv);

@@ -204,8 +204,28 @@ static const clopt_rule gateway_only_rules[] = {CLI_GATEWAY_RULE};
 static const clopt_command signers_cmd =
     GATEWAY_ONLY_COMMAND("signers", "the signer allow-list in force (notAfter on a rotated-out "
                                     "key), as JSON");
-static const clopt_command health_cmd =
-    GATEWAY_ONLY_COMMAND("health", "prints SERVING, exit status 0, when the gateway is serving");
+
+typedef struct health_args {
+    const char *service;
+    clopt_gateway gw;
+} health_args;
+
+static const clopt health_options[] = {
+    {"service", "NAME", CLOPT_STR, offsetof(health_args, service),
+     "the health service: \"\" (default) or custos.v1.AttestationGateway for readiness, "
+     "custos.v1.Publisher for the publisher"},
+    {0}};
+static const clopt_set health_sets[] = {{health_options, 0},
+                                        {clopt_gateway_options, offsetof(health_args, gw)}};
+static const clopt_command health_cmd = {
+    .name = "health",
+    .usage = "usage: custos health --gateway H:P [--service NAME]",
+    .summary = "prints SERVING, exit status 0, when the gateway (or the service named) is "
+               "serving",
+    .sets = health_sets,
+    .n_sets = CLOPT_N(health_sets),
+    .rules = gateway_only_rules,
+    .n_rules = CLOPT_N(gateway_only_rules)};
 static const clopt_command chain_head_cmd =
     GATEWAY_ONLY_COMMAND("chain-head", "the head (cursor, hash) of the accepted chain, as JSON");
 
@@ -261,13 +281,17 @@ int cli_signers(int argc, char **argv)
 
 int cli_health(int argc, char **argv)
 {
-    custos_client *client;
+    health_args a = {.service = ""};
     int status;
-    if (!gateway_only(&health_cmd, argc, argv, &client, &status))
+    if (!cli_args(&health_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    custos_client *client;
+    status = cli_connect(&a.gw, &client);
+    if (status != EXIT_OK)
         return status;
     bool serving = false;
     custos_error err;
-    custos_rc rc = custos_client_health(client, &serving, &err);
+    custos_rc rc = custos_client_health_service(client, a.service, &serving, &err);
     custos_client_free(client);
     if (rc != CUSTOS_OK) {
         cli_fail("%s", err.message);

@@ -118,7 +118,9 @@ json_t *jo_record(const custos_record *r)
          jo_put(o, "digest", jo_hex(r->digest, 32)) &&
          jo_put(o, "acceptedAt", jo_u64(r->accepted_at)) &&
          jo_put(o, "chainHash", jo_hex(r->chain_hash, CUSTOS_CHAIN_HASH_LEN)) &&
-         jo_put_submission(o, &r->sub) && jo_put(o, "signers", json_incref(signers));
+         jo_put_submission(o, &r->sub) && jo_put(o, "signers", json_incref(signers)) &&
+         /* Not a count of 0: the gateway kept them from this caller. */
+         (!r->positions_withheld || jo_put(o, "positions", json_string("withheld")));
     json_decref(signers);
     if (!ok) {
         json_decref(o);

@@ -15,11 +15,15 @@ const char cli_usage[] =
     "         [--beneficiary 0xADDR]\n"
     "                               the account's pledge read from the chain: receipt,\n"
     "                               oracles, Morpho market, lender, agent, exposure\n"
+    "  notices --gateway H:P (--account 0xHEX | --custodian ID --ref REF) [--limit N]\n"
+    "                               the account's collateral notices, newest first, each\n"
+    "                               verified against its signer\n"
     "  held --gateway H:P [--account 0xHEX]\n"
     "                               attestations the circuit breaker holds, one JSON line\n"
     "                               each\n"
     "  signers --gateway H:P        the signer allow-list\n"
-    "  health --gateway H:P         exit 0 when the gateway is serving\n"
+    "  health --gateway H:P [--service NAME]\n"
+    "                               exit 0 when the gateway (or the service) is serving\n"
     "  chain-head --gateway H:P     the head (cursor, hash) of the accepted chain\n"
     "  audit verify-log --gateway H:P [--head CURSOR:0xHASH] [--idle-timeout-ms N]\n"
     "                               replays the accepted log and checks every chain link\n"
@@ -28,9 +32,12 @@ const char cli_usage[] =
     "  audit list --gateway H:P [--after SEQ]\n"
     "                               the audit log (admin or auditor certificate), one JSON\n"
     "                               line each\n"
-    "  audit verify --gateway H:P   fetches the whole audit log (admin or auditor\n"
-    "                               certificate) and\n"
-    "                               checks its hash chain; exit 1 at the first break\n"
+    "  audit verify --gateway H:P [--expect-head SEQ:0xHASH]\n"
+    "                               fetches the whole audit log (admin or auditor\n"
+    "                               certificate) and checks its hash chain (and that a kept\n"
+    "                               head is still in it); exit 1 at the first break\n"
+    "  audit head --gateway H:P     the audit log's head as SEQ:0xHASH, to keep for\n"
+    "                               audit verify --expect-head\n"
     "  admin add-signer --gateway H:P --address 0x.. --feed NAME --role ROLE\n"
     "  admin revoke-signer --gateway H:P --address 0x.. --feed NAME\n"
     "  admin rotate-signer --gateway H:P --old 0x.. --new 0x.. --feed NAME --overlap S\n"
@@ -62,7 +69,11 @@ const char cli_usage[] =
     "                               attestation signed by that custodian key\n"
     "gateway commands take TLS options: --tls-ca FILE (CA of the gateway's certificate;\n"
     "  default: the system's roots), --tls-cert FILE --tls-key FILE (client certificate),\n"
-    "  or --insecure for a plaintext gateway ([tls] insecure = true)\n"
+    "  or --insecure for a plaintext gateway ([tls] insecure = true), and --timeout-ms N\n"
+    "  (deadline of each call, default 10000)\n"
+    "environment: CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY stand for --gateway,\n"
+    "  --tls-ca, --tls-cert, --tls-key when those are not given (--insecure ignores the\n"
+    "  TLS ones)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 ok, 1 error or failed verification, 2 not found or not serving,\n"
     "             3 gateway unreachable or cannot take it now: try again later\n";
@@ -73,6 +84,7 @@ int main(int argc, char **argv)
         {"get-latest", cli_get_latest, NULL},
         {"watch", cli_watch, NULL},
         {"pledge", cli_pledge, NULL},
+        {"notices", cli_notices, NULL},
         {"held", cli_held, NULL},
         {"signers", cli_signers, NULL},
         {"health", cli_health, NULL},

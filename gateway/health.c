@@ -5,16 +5,33 @@
 
 #include <grpc/status.h>
 
-static atomic_bool health_chain_down;
+static atomic_bool health_publisher_known;
+static atomic_bool health_publisher_down;
 
-void gw_health_set_chain_reachable(bool reachable)
+void gw_health_publisher_present(void)
 {
-    atomic_store(&health_chain_down, !reachable);
+    atomic_store(&health_publisher_down, false);
+    atomic_store(&health_publisher_known, true);
 }
 
-bool gw_health_chain_reachable(void)
+void gw_health_set_publisher_serving(bool serving)
 {
-    return !atomic_load(&health_chain_down);
+    atomic_store(&health_publisher_down, !serving);
+}
+
+bool gw_health_publisher_known(void)
+{
+    return atomic_load(&health_publisher_known);
+}
+
+bool gw_health_publisher_serving(void)
+{
+    return atomic_load(&health_publisher_known) && !atomic_load(&health_publisher_down);
+}
+
+bool gw_health_ready(gw_engine *e)
+{
+    return gw_engine_healthy(e);
 }
 
 int gw_health_evaluate(gw_engine *e, const uint8_t *req, size_t len,
@@ -25,12 +42,13 @@ int gw_health_evaluate(gw_engine *e, const uint8_t *req, size_t len,
     if (m == NULL)
         return GRPC_STATUS_INVALID_ARGUMENT;
     const char *service = m->service != NULL ? m->service : "";
-    bool known = service[0] == '\0' || strcmp(service, GW_HEALTH_SERVICE) == 0;
+    bool gateway = service[0] == '\0' || strcmp(service, GW_HEALTH_SERVICE) == 0;
+    bool publisher = gw_health_publisher_known() && strcmp(service, GW_HEALTH_PUBLISHER) == 0;
     grpc__health__v1__health_check_request__free_unpacked(m, NULL);
-    if (!known)
+    if (!gateway && !publisher)
         return GRPC_STATUS_NOT_FOUND;
-    *status = gw_engine_healthy(e) && gw_health_chain_reachable()
-                  ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                  : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    bool serving = gateway ? gw_health_ready(e) : gw_health_publisher_serving();
+    *status = serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     return GRPC_STATUS_OK;
 }

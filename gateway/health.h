@@ -1,6 +1,11 @@
-/* grpc.health.v1: what the gateway answers about itself. SERVING while the store answers
- * (the engine's last commit or probe succeeded) and, when [evm] is configured, the chain
- * node answers (the publisher reports it here). */
+/* What the gateway answers about itself (docs/operations.md §9), in three parts that fail
+ * apart:
+ * - liveness: the process answers (the metrics port's /livez);
+ * - readiness: the store accepts and serves (the engine's last commit or probe succeeded):
+ *   gRPC health "" and custos.v1.AttestationGateway, /readyz and /healthz;
+ * - the publisher's own state, when [evm] is configured: a chain node answers and the
+ *   publisher keeps up (gRPC health custos.v1.Publisher, /publisherz).
+ * A chain outage never makes a replica unready: submissions and reads go on without it. */
 #ifndef GATEWAY_HEALTH_H
 #define GATEWAY_HEALTH_H
 
@@ -12,8 +17,10 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 
-/* The service name under which the gateway reports its own health besides "". */
+/* The service name under which the gateway reports its readiness besides "". */
 #define GW_HEALTH_SERVICE "custos.v1.AttestationGateway"
+/* The service name of the publisher's state (unknown without [evm]). */
+#define GW_HEALTH_PUBLISHER "custos.v1.Publisher"
 
 /* Decodes a HealthCheckRequest and evaluates it: returns the gRPC status of the answer
  * (OK with *status set, NOT_FOUND for an unknown service, INVALID_ARGUMENT for bytes that
@@ -21,9 +28,15 @@
 int gw_health_evaluate(gw_engine *e, const uint8_t *req, size_t len,
                        Grpc__Health__V1__HealthCheckResponse__ServingStatus *status);
 
-/* Process-wide, any thread: whether the configured chain node answers (true until the
- * publisher says otherwise). */
-void gw_health_set_chain_reachable(bool reachable);
-bool gw_health_chain_reachable(void);
+/* Readiness: the store accepts and serves. */
+bool gw_health_ready(gw_engine *e);
+
+/* Process-wide, any thread. The publisher says it exists (its health service becomes
+ * known, serving until it says otherwise) and then reports its state. */
+void gw_health_publisher_present(void);
+void gw_health_set_publisher_serving(bool serving);
+/* Whether a publisher exists, and whether it serves. */
+bool gw_health_publisher_known(void);
+bool gw_health_publisher_serving(void);
 
 #endif

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "preflight.h"
 #include "rpc/server.h"
 
 /* How long in-flight calls may take to finish after SIGTERM before they are cancelled. */
@@ -101,6 +102,9 @@ static int gateway_start(gateway *g, const char *port_file)
 {
     custos_error err;
     custos_error_clear(&err);
+    /* What --check-config checks, in the same words, before anything is created. */
+    if (gw_preflight(&g->cfg, &err) != CUSTOS_OK)
+        goto fail;
     /* Before the engine: it counts from its first submission. */
     if (g->cfg.metrics.enabled && gw_metrics_init(&g->cfg, &err) != CUSTOS_OK)
         goto fail;
@@ -135,7 +139,8 @@ static int gateway_start(gateway *g, const char *port_file)
     gw_log(GW_LOG_INFO, "start", "listening on %s, port %d, store %s", g->cfg.listen, port,
            g->cfg.store_path);
     if (g->metrics != NULL)
-        gw_log(GW_LOG_INFO, "metrics", "serving /metrics and /healthz on %s, port %d",
+        gw_log(GW_LOG_INFO, "metrics",
+               "serving /metrics, /livez, /readyz, /publisherz and /status on %s, port %d",
                g->cfg.metrics.listen, metrics_port);
     return 0;
 fail:
@@ -248,10 +253,15 @@ int main(int argc, char **argv)
         return 1;
     }
     int status = 0;
-    if (check_only)
-        printf("%s: ok (%zu feeds, %zu signers)\n", config_path, g.cfg.n_feeds,
-               g.cfg.n_signers);
-    else
+    if (check_only) {
+        if (gw_preflight(&g.cfg, &err) != CUSTOS_OK) {
+            fprintf(stderr, "custos-gateway: %s\n", err.message);
+            status = 1;
+        } else {
+            printf("%s: ok (%zu feeds, %zu signers)\n", config_path, g.cfg.n_feeds,
+                   g.cfg.n_signers);
+        }
+    } else
         status = gateway_serve(&g, config_path, port_file);
     gateway_close(&g);
     if (g.drain_ms > 0)

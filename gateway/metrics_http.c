@@ -14,12 +14,14 @@
 
 #include "health.h"
 #include "metrics.h"
+#include "status.h"
 
 #define MH_CONNECTION_LIMIT 32
 #define MH_CONNECTION_TIMEOUT_S 10u
 
 struct gw_metrics_http {
     struct MHD_Daemon *daemon;
+    const gw_config *cfg;
     gw_engine *engine;
     gw_publisher *publisher;
     _Atomic(gw_drift *) drift; /* set once after the start: scrapes may already run */
@@ -59,6 +61,11 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
     /* A store that cannot count now shows 0; custos_store_healthy says why. */
     if (gw_engine_count_held(h->engine, &live.held, &count_err) != CUSTOS_OK)
         live.held = 0;
+    if (gw_engine_pending_totals(h->engine, &live.pending_rows, &live.pending_bytes,
+                                 &count_err) != CUSTOS_OK) {
+        live.pending_rows = 0;
+        live.pending_bytes = 0;
+    }
     if (h->publisher != NULL) {
         live.has_publisher = true;
         gw_publisher_status(h->publisher, &live.publisher);
@@ -85,6 +92,18 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
                     MHD_RESPMEM_MUST_FREE);
 }
 
+static enum MHD_Result mh_status(gw_metrics_http *h, struct MHD_Connection *conn)
+{
+    gw_status_src src = {.cfg = h->cfg, .engine = h->engine, .publisher = h->publisher};
+    char *body;
+    size_t len;
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_status_render(&src, &body, &len, &err) != CUSTOS_OK)
+        return mh_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the status\n");
+    return mh_reply(conn, MHD_HTTP_OK, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
+}
+
 static enum MHD_Result mh_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -99,14 +118,25 @@ static enum MHD_Result mh_handle(void *cls, struct MHD_Connection *conn, const c
         return mh_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     if (strcmp(url, "/metrics") == 0)
         return mh_metrics(h, conn);
-    if (strcmp(url, "/healthz") == 0) {
-        if (!gw_engine_healthy(h->engine))
-            return mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
-        return gw_health_chain_reachable()
-                   ? mh_text(conn, MHD_HTTP_OK, "ok\n")
-                   : mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "chain node unreachable\n");
+    if (strcmp(url, "/livez") == 0)
+        return mh_text(conn, MHD_HTTP_OK, "alive\n");
+    /* /healthz: readiness under its older name. */
+    if (strcmp(url, "/readyz") == 0 || strcmp(url, "/healthz") == 0)
+        return gw_health_ready(h->engine)
+                   ? mh_text(conn, MHD_HTTP_OK, "ready\n")
+                   : mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+    if (strcmp(url, "/publisherz") == 0) {
+        if (h->publisher == NULL)
+            return mh_text(conn, MHD_HTTP_NOT_FOUND, "no publisher: the config has no [evm]\n");
+        return gw_health_publisher_serving()
+                   ? mh_text(conn, MHD_HTTP_OK, "publishing\n")
+                   : mh_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                             "no chain node answers, or the publisher lags: see /status\n");
     }
-    return mh_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+    if (strcmp(url, "/status") == 0)
+        return mh_status(h, conn);
+    return mh_text(conn, MHD_HTTP_NOT_FOUND,
+                   "not found: try /metrics, /livez, /readyz, /publisherz or /status\n");
 }
 
 /* "IP:PORT" or "[IPv6]:PORT" into a socket address; numeric only, so start-up never
@@ -139,6 +169,15 @@ static custos_rc mh_resolve(const char *listen, struct addrinfo **out, custos_er
     return CUSTOS_OK;
 }
 
+custos_rc gw_metrics_http_check_listen(const char *listen, custos_error *err)
+{
+    struct addrinfo *ai = NULL;
+    custos_rc rc = mh_resolve(listen, &ai, err);
+    if (rc == CUSTOS_OK)
+        freeaddrinfo(ai);
+    return rc;
+}
+
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err)
 {
@@ -152,6 +191,7 @@ custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publis
         freeaddrinfo(ai);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "metrics: out of memory");
     }
+    h->cfg = cfg;
     h->engine = engine;
     h->publisher = publisher;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;

@@ -32,11 +32,44 @@ static custos_rc tls_install_identity(const gw_config *cfg, grpc_server_credenti
     return rc;
 }
 
+custos_rc gw_tls_files_read(const gw_config *cfg, gw_tls_files *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const gw_tls_config *t = &cfg->tls;
+    if (t->insecure)
+        return CUSTOS_OK;
+    if (t->cert[0] == '\0')
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "no transport security configured: set [tls] cert and key "
+                                "(PEM server certificate and key; client_ca to require client "
+                                "certificates), or [tls] insecure = true to serve plaintext");
+    custos_rc rc = custos_pem_read(t->cert, false, &out->cert, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_pem_read(t->key, true, &out->key, err);
+    if (rc == CUSTOS_OK && t->client_ca[0] != '\0')
+        rc = custos_pem_read(t->client_ca, false, &out->client_ca, err);
+    if (rc != CUSTOS_OK)
+        gw_tls_files_free(out);
+    return rc;
+}
+
+void gw_tls_files_free(gw_tls_files *f)
+{
+    custos_pem_free(f->cert);
+    custos_pem_free(f->key);
+    custos_pem_free(f->client_ca);
+    memset(f, 0, sizeof *f);
+}
+
 custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credentials **out,
                                     custos_error *err)
 {
     *out = NULL;
     const gw_tls_config *t = &cfg->tls;
+    gw_tls_files files;
+    custos_rc rc = gw_tls_files_read(cfg, &files, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     if (t->insecure) {
         gw_log(GW_LOG_WARN, "tls.insecure",
                "[tls] insecure = true: serving plaintext gRPC on %s; submissions, answers "
@@ -47,31 +80,16 @@ custos_rc gw_tls_server_credentials(const gw_config *cfg, grpc_server_credential
                                     "cannot create plaintext credentials");
         return tls_install_identity(cfg, out, err);
     }
-    if (t->cert[0] == '\0')
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "no transport security configured: set [tls] cert and key "
-                                "(PEM server certificate and key; client_ca to require client "
-                                "certificates), or [tls] insecure = true to serve plaintext");
-    char *cert = NULL, *key = NULL, *ca = NULL;
-    custos_rc rc = custos_pem_read(t->cert, false, &cert, err);
-    if (rc == CUSTOS_OK)
-        rc = custos_pem_read(t->key, true, &key, err);
-    if (rc == CUSTOS_OK && t->client_ca[0] != '\0')
-        rc = custos_pem_read(t->client_ca, false, &ca, err);
-    if (rc == CUSTOS_OK) {
-        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
-        grpc_ssl_client_certificate_request_type req =
-            ca != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
-        *out = grpc_ssl_server_credentials_create_ex(ca, &pair, 1, req, NULL);
-        if (*out == NULL)
-            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                  "[tls] cert %s / key %s: gRPC refused them (not a "
-                                  "certificate and its matching key?)", t->cert, t->key);
-    }
-    custos_pem_free(cert);
-    custos_pem_free(key);
-    custos_pem_free(ca);
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = files.key, .cert_chain = files.cert};
+    grpc_ssl_client_certificate_request_type req =
+        files.client_ca != NULL ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+    *out = grpc_ssl_server_credentials_create_ex(files.client_ca, &pair, 1, req, NULL);
+    if (*out == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "[tls] cert %s / key %s: gRPC refused them (not a "
+                              "certificate and its matching key?)", t->cert, t->key);
+    gw_tls_files_free(&files);
     if (rc == CUSTOS_OK)
         gw_log(GW_LOG_INFO, "tls", "TLS on %s, %s", cfg->listen,
                t->client_ca[0] != '\0' ? "client certificates required" : "no client certificates");

@@ -13,6 +13,20 @@
 
 #include "config/config.h"
 
+/* The PEM files of [tls], read and checked (gw_tls_files_read); NULL where not configured. */
+typedef struct gw_tls_files {
+    char *cert, *key, *client_ca;
+} gw_tls_files;
+
+/* What start needs of [tls] before it creates credentials, without side effects (start
+ * and --check-config both call it, preflight.h): refuses a config with neither cert/key
+ * nor insecure = true, and reads cert, key and client_ca (a missing or unreadable file, a
+ * file without a PEM block, a private key readable by group or others, each naming the
+ * file). With insecure = true nothing is read. Release with gw_tls_files_free. */
+CUSTOS_MUST_USE
+custos_rc gw_tls_files_read(const gw_config *cfg, gw_tls_files *out, custos_error *err);
+void gw_tls_files_free(gw_tls_files *f);
+
 /* TLS credentials from [tls] cert/key (and client_ca: client certificates required and
  * verified), or plaintext when insecure = true, which is logged as a warning. Refuses a
  * config with neither, a private key readable by group or others, and unreadable or

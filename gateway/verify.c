@@ -87,6 +87,21 @@ void gw_verifier_free(gw_verifier *v)
     free(v);
 }
 
+const gw_config *gw_verifier_config(const gw_verifier *v)
+{
+    return v->cfg;
+}
+
+gw_registry *gw_verifier_registry(const gw_verifier *v)
+{
+    return v->reg;
+}
+
+const uint8_t *gw_verifier_separator(const gw_verifier *v)
+{
+    return v->separator;
+}
+
 custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,
                                char *detail, size_t cap)
 {

@@ -39,6 +39,11 @@ CUSTOS_MUST_USE
 custos_rc gw_verifier_new(const gw_config *cfg, gw_registry *reg, gw_verifier **out,
                           custos_error *err);
 void gw_verifier_free(gw_verifier *v);
+/* What the verifier judges by, for the batch rules (verify_batch.h): the configuration, the
+ * registry and the domain separator computed once. */
+const gw_config *gw_verifier_config(const gw_verifier *v);
+gw_registry *gw_verifier_registry(const gw_verifier *v);
+const uint8_t *gw_verifier_separator(const gw_verifier *v);
 
 /* All the rules, in this order: kind, collateralValue at most type(int256).max, signature
  * count, domain, feed, the account registered to the feed (rule 9), freshness (at `now`, unix seconds), signatures, a freeze's

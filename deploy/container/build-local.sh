@@ -81,7 +81,7 @@ chmod 0644 "$work/gateway.ini"
 "${ctr[@]}" run "${limits[@]}" -d --name "$name" --network none --read-only --cap-drop ALL \
   --security-opt no-new-privileges -v "$work/gateway.ini:/etc/custos/gateway.ini:ro" \
   -v "$work/secrets:/run/secrets:ro" "$tag" > /dev/null
-"${ctr[@]}" image inspect --format '{{.Config.Healthcheck.Test}}' "$tag" | grep -q healthz ||
+"${ctr[@]}" image inspect --format '{{.Config.Healthcheck.Test}}' "$tag" | grep -q readyz ||
   { echo "build-local: $tag has no HEALTHCHECK" >&2; exit 1; }
 healthy=0
 for _ in $(seq 1 30); do

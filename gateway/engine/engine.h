@@ -114,6 +114,15 @@ custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_recor
 /* How many held records are not superseded (the custos_held gauge). */
 CUSTOS_MUST_USE
 custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);
+/* How many digests wait for their quorum and the oldest one's first_seen (unix seconds,
+ * 0 when none waits): the status page's pending section. */
+CUSTOS_MUST_USE
+custos_rc gw_engine_pending_summary(gw_engine *e, uint64_t *count, uint64_t *oldest,
+                                    custos_error *err);
+/* How many pending digests are stored, and their bytes (the custos_pending gauges). */
+CUSTOS_MUST_USE
+custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes,
+                                   custos_error *err);
 /* The newest cursor (0 when nothing accepted yet). */
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */
@@ -135,6 +144,20 @@ custos_reason gw_engine_put_reserves(gw_engine *e, const gw_store_reserves *res,
 /* The feed's latest reserves attestation (store.h get_reserves). Thread-safe. */
 CUSTOS_MUST_USE
 custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserves *out,
+                                 custos_error *err);
+/* Stores a collateral notice whose signature, account and lender the caller verified
+ * (notices.c, rule 19), with its audit log entry (actor, "collateral_notice"), in a
+ * transaction of its own. CUSTOS_REASON_NONE when stored, or with *duplicate when the
+ * latest notice of (account, lender) is this very notice (nothing written); REPLAY when
+ * its sequence is not above that notice's; UNAVAILABLE or INTERNAL when the store failed
+ * (nothing written). *audit_seq gets the entry's number. Thread-safe. */
+custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const char *actor,
+                                   bool *duplicate, uint64_t *audit_seq, char *detail,
+                                   size_t cap);
+/* Up to max notices of account, newest first (store.h list_notices). Thread-safe. */
+CUSTOS_MUST_USE
+custos_rc gw_engine_list_notices(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                                 gw_store_notice *out, size_t max, size_t *n,
                                  custos_error *err);
 /* The pledge registry's reads (rule 11); NULL without [evm]. */
 gw_pledges *gw_engine_pledges(gw_engine *e);

@@ -74,26 +74,54 @@ static int64_t pub_probe_interval_ms(const gw_publisher *p)
     return (int64_t)p->cfg->evm.unreachable_after_ms / 2;
 }
 
-/* The health of every node decides the gateway's: NOT_SERVING once all of them have been
- * unreachable for unreachable_after_ms, SERVING again when one answers. */
+/* The publisher's health (health.h): NOT_SERVING once every node has been unreachable
+ * for unreachable_after_ms, or while more than max_lag_records accepted records wait for a
+ * publication fate; SERVING again when a node answers and the lag is back within the
+ * bound. Readiness never follows it: submissions and reads go on without the chain. */
 static void pub_health(gw_publisher *p, int64_t now)
 {
     int64_t since = evm_nodes_all_down_since(p->nodes);
-    if (since == 0) {
-        if (!gw_health_chain_reachable()) {
-            gw_health_set_chain_reachable(true);
+    bool down = since != 0 && now - since >= (int64_t)p->cfg->evm.unreachable_after_ms;
+    if (down != p->nodes_down) {
+        if (down)
+            gw_log(GW_LOG_ERROR, "publisher.node_down",
+                   "no chain node has answered for %" PRId64
+                   " ms: publisher health reports NOT_SERVING until one answers",
+                   now - since);
+        else
             gw_log(GW_LOG_INFO, "publisher.node_up", "a chain node answers again");
-        }
-        return;
+        p->nodes_down = down;
     }
-    if (now - since >= (int64_t)p->cfg->evm.unreachable_after_ms &&
-        gw_health_chain_reachable()) {
-        gw_health_set_chain_reachable(false);
-        gw_log(GW_LOG_ERROR, "publisher.node_down",
-               "no chain node has answered for %" PRId64
-               " ms: health reports NOT_SERVING until one answers",
-               now - since);
+    uint64_t head = gw_engine_head(p->engine);
+    pthread_mutex_lock(&p->lock);
+    uint64_t cursor = p->status.cursor;
+    pthread_mutex_unlock(&p->lock);
+    uint64_t lag = head > cursor ? head - cursor : 0;
+    bool lagging = p->cfg->evm.max_lag_records > 0 && lag > p->cfg->evm.max_lag_records;
+    if (lagging != p->lagging) {
+        if (lagging)
+            gw_log(GW_LOG_ERROR, "publisher.lagging",
+                   "%" PRIu64 " accepted records wait for publication, more than [evm] "
+                   "max_lag_records %" PRIu64 ": publisher health reports NOT_SERVING",
+                   lag, p->cfg->evm.max_lag_records);
+        else
+            gw_log(GW_LOG_INFO, "publisher.caught_up", "the publisher's lag is within bound");
+        p->lagging = lagging;
     }
+    bool serving = !p->nodes_down && !p->lagging;
+    pthread_mutex_lock(&p->lock);
+    p->status.serving = serving;
+    pthread_mutex_unlock(&p->lock);
+    gw_health_set_publisher_serving(serving);
+}
+
+/* Keeps node i's last error for the status page; the message names no URL (evm_rpc.h). */
+static void pub_note_error(gw_publisher *p, size_t i, const custos_error *err)
+{
+    pthread_mutex_lock(&p->lock);
+    snprintf(p->status.node_error[i], sizeof p->status.node_error[i], "%.*s",
+             GW_PUB_NODE_ERROR_MAX - 1, err->message);
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* Records the result of a call to node i: its health, the gateway's, the error count. */
@@ -152,8 +180,10 @@ static custos_rc pub_balance(gw_publisher *p, size_t i, custos_error *err)
     custos_u256 balance;
     custos_rc rc = pub_report(p, i, evm_rpc_get_balance(evm_nodes_client(p->nodes, i),
                                                         p->relayer, &balance, err));
-    if (rc != CUSTOS_OK)
+    if (rc != CUSTOS_OK) {
+        pub_note_error(p, i, err);
         return rc;
+    }
     p->balance_ms = gw_pub_mono_ms();
     pthread_mutex_lock(&p->lock);
     p->status.balance_known = true;
@@ -176,8 +206,19 @@ custos_rc gw_pub_probe(gw_publisher *p, custos_error *err)
                                                          &chain_id, err));
         if (rc == CUSTOS_OK)
             rc = pub_check_chain(p, i, chain_id, err);
-        if (rc != CUSTOS_OK)
+        uint64_t block = 0;
+        if (rc == CUSTOS_OK)
+            rc = pub_report(p, i, evm_rpc_block_number(evm_nodes_client(p->nodes, i), &block,
+                                                       err));
+        if (rc == CUSTOS_OK) {
+            pthread_mutex_lock(&p->lock);
+            p->status.node_block[i] = block;
+            p->status.node_block_known[i] = true;
+            pthread_mutex_unlock(&p->lock);
+        } else {
+            pub_note_error(p, i, err);
             last = rc;
+        }
     }
     if (p->balance_ms == 0 || now - p->balance_ms >= interval) {
         custos_rc rc = pub_balance(p, evm_nodes_pick(p->nodes), err);
@@ -357,6 +398,7 @@ static void *pub_main(void *arg)
                 p->status.cursor = cursor;
                 pthread_mutex_unlock(&p->lock);
             }
+            pub_health(p, gw_pub_mono_ms());
             if (pub_wait(p, p->cfg->evm.leader_retry_ms))
                 break;
             continue;
@@ -375,6 +417,7 @@ static void *pub_main(void *arg)
         } else {
             backoff = 0;
         }
+        pub_health(p, gw_pub_mono_ms());
         if (pub_wait(p, wait))
             break;
     }
@@ -400,6 +443,7 @@ static custos_rc pub_init(gw_publisher *p, const gw_config *cfg, custos_error *e
     bool shared = gw_store_config_shared(cfg);
     p->status.leader = !shared;
     p->status.n_nodes = cfg->evm.n_rpc_urls;
+    p->status.serving = true;
     p->status.expiry_lead_seconds = cfg->evm.expiry_lead_seconds;
     memcpy(p->status.relayer, p->relayer, CUSTOS_ADDRESS_LEN);
     if ((rc = pub_gwei(cfg->evm.max_fee_gwei, &p->fee_cap, err)) != CUSTOS_OK ||
@@ -442,6 +486,8 @@ custos_rc gw_publisher_new(const gw_config *cfg, gw_engine *engine, gw_publisher
     /* Read before the thread starts: from then on status belongs to the lock. */
     uint64_t cursor = p->status.cursor;
     bool shared = p->election != NULL;
+    /* Before the thread, which may report NOT_SERVING at once. */
+    gw_health_publisher_present();
     if (pthread_create(&p->thread, NULL, pub_main, p) != 0) {
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "publisher: cannot start its thread");
         goto fail;

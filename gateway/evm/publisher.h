@@ -18,6 +18,8 @@
 
 typedef struct gw_publisher gw_publisher;
 
+/* Room for a node's last error in a status. */
+#define GW_PUB_NODE_ERROR_MAX 160
 /* Feeds whose on-chain expiry figures a status carries. */
 #define GW_PUB_STATUS_FEEDS 32
 
@@ -54,7 +56,14 @@ typedef struct gw_pub_status {
      * configured chain) or not, and the one in use. */
     size_t n_nodes;
     bool node_up[GW_EVM_MAX_NODES];
+    bool node_block_known[GW_EVM_MAX_NODES]; /* a probe read its head */
+    uint64_t node_block[GW_EVM_MAX_NODES]; /* its head at its last successful probe */
+    char node_error[GW_EVM_MAX_NODES][GW_PUB_NODE_ERROR_MAX]; /* its last failed probe ("":
+                                                               * none since start) */
     size_t node_current;             /* from 0 */
+    /* The publisher's own health (health.h): a node answers and the lag (head - cursor)
+     * is within [evm] max_lag_records. */
+    bool serving;
     /* On-chain expiry (docs/publishing.md §3). */
     uint64_t expiry_lead_seconds;
     bool chain_known;                /* an expiry scan completed (the leader's) */

@@ -63,6 +63,8 @@ struct gw_publisher {
     bool nonce_known;
     uint64_t next_nonce;
     int64_t balance_ms;         /* monotonic, the relayer balance's last read (0: never) */
+    bool nodes_down;            /* every node unreachable for unreachable_after_ms */
+    bool lagging;               /* head - cursor beyond max_lag_records */
     int64_t expiry_ms;          /* monotonic, the last expiry scan (0: never) */
     pub_feed feeds[PUB_MAX_FEEDS];
     size_t n_feeds;

@@ -29,6 +29,10 @@ void gw_rpc_submit_reserves(gw_rpc_call *c);
 void gw_rpc_get_reserves(gw_rpc_call *c);
 void gw_rpc_get_reserves_proof(gw_rpc_call *c);
 
+/* notices.c: custos.v1.AttestationGateway collateral notices (rule 19) */
+void gw_rpc_submit_notice(gw_rpc_call *c);
+void gw_rpc_list_notices(gw_rpc_call *c);
+
 /* admin.c: custos.v1.GatewayAdmin (admin mTLS clients only) */
 void gw_rpc_list_audit(gw_rpc_call *c);
 void gw_rpc_add_signer(gw_rpc_call *c);
@@ -44,6 +48,10 @@ void gw_rpc_list_accounts(gw_rpc_call *c);
 void gw_rpc_health_check(gw_rpc_call *c);
 void gw_rpc_health_watch(gw_rpc_call *c);
 extern const gw_rpc_stream_ops gw_rpc_health_watch_ops;
+
+/* reflection.c: grpc.reflection.v1alpha and grpc.reflection.v1 ServerReflectionInfo */
+void gw_rpc_reflection(gw_rpc_call *c);
+extern const gw_rpc_stream_ops gw_rpc_reflection_ops;
 
 /* methods.c: any method nobody registered */
 void gw_rpc_unimplemented(gw_rpc_call *c);

@@ -26,6 +26,8 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.AttestationGateway/SubmitReserves", READ, gw_rpc_submit_reserves, NULL},
     {"/custos.v1.AttestationGateway/GetReserves", READ, gw_rpc_get_reserves, NULL},
     {"/custos.v1.AttestationGateway/GetReservesProof", READ, gw_rpc_get_reserves_proof, NULL},
+    {"/custos.v1.AttestationGateway/SubmitNotice", READ, gw_rpc_submit_notice, NULL},
+    {"/custos.v1.AttestationGateway/ListNotices", READ, gw_rpc_list_notices, NULL},
     {"/custos.v1.GatewayAdmin/ListAudit", READ, gw_rpc_list_audit, NULL},
     {"/custos.v1.GatewayAdmin/AddSigner", READ, gw_rpc_add_signer, NULL},
     {"/custos.v1.GatewayAdmin/RevokeSigner", READ, gw_rpc_revoke_signer, NULL},
@@ -36,6 +38,10 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.GatewayAdmin/ListAccounts", READ, gw_rpc_list_accounts, NULL},
     {"/grpc.health.v1.Health/Check", READ, gw_rpc_health_check, NULL},
     {"/grpc.health.v1.Health/Watch", READ, gw_rpc_health_watch, &gw_rpc_health_watch_ops},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", STREAMED,
+     gw_rpc_reflection, &gw_rpc_reflection_ops},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", STREAMED, gw_rpc_reflection,
+     &gw_rpc_reflection_ops},
     /* A call to a method nobody registered would wait for its deadline: answer it. */
     {NULL, STREAMED, gw_rpc_unimplemented, NULL},
 };

@@ -36,6 +36,18 @@ CUSTOS_MUST_USE
 custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
                                    custos_error *err);
 
+/* A notice travels to and from the store as one blob (notice_codec.c): its members, digest,
+ * signer, signature, accepted_at and feed in a fixed order. */
+#define GW_STORE_NOTICE_MAX                                                               \
+    (CUSTOS_HASH_LEN + CUSTOS_ADDRESS_LEN + 1 + 4 + 2 * CUSTOS_U256_LEN + 8 + 8 +         \
+     CUSTOS_HASH_LEN + CUSTOS_ADDRESS_LEN + CUSTOS_SIGNATURE_LEN + 8 + 1 + CUSTOS_FEED_MAX)
+/* The blob of n into out; returns its length. */
+size_t gw_store_notice_encode(const gw_store_notice *n, uint8_t out[GW_STORE_NOTICE_MAX]);
+/* A stored blob back; bytes of the wrong length are CUSTOS_ERR_INTERNAL (a damaged row). */
+CUSTOS_MUST_USE
+custos_rc gw_store_notice_decode(const uint8_t *blob, size_t len, gw_store_notice *out,
+                                 custos_error *err);
+
 static inline void gw_store_put_u64(uint8_t out[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

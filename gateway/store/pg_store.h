@@ -62,6 +62,11 @@ enum pg_wstmt {
     W_GET_HELD,
     W_DROP_HELD,
     W_SUPERSEDE_HELD,
+    W_PUT_NOTICE,
+    W_PENDING_FEED,
+    W_PENDING_CREATOR,
+    W_EXPIRE_SIGNERS,
+    W_EXPIRE_PENDING,
     W_COUNT
 };
 
@@ -72,7 +77,10 @@ enum pg_rstmt {
     R_RESERVES,
     R_LIST_HELD,
     R_COUNT_HELD,
+    R_PENDING_SUMMARY,
+    R_PENDING_TOTALS,
     R_VALUATIONS,
+    R_NOTICES,
     R_COUNT
 };
 
@@ -202,7 +210,15 @@ custos_rc gw_pgstore_list_pending_signers(void *impl, const uint8_t digest[CUSTO
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
+                                 const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                                  custos_error *err);
+custos_rc gw_pgstore_pending_usage(void *impl, const char *feed,
+                                   const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                   gw_pending_usage *out, custos_error *err);
+custos_rc gw_pgstore_expire_pending(void *impl, uint64_t before, uint64_t *removed,
+                                    custos_error *err);
+custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
+                                    custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                         const gw_store_signer *sg, custos_error *err);
@@ -219,6 +235,8 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
                                size_t max, size_t *n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err);
+custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,
+                                     custos_error *err);
 
 /* ---- pg_audit.c ---- */
 
@@ -235,5 +253,14 @@ custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, cust
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_reserves(void *impl, const char *feed, gw_store_reserves *out,
                                   custos_error *err);
+
+/* ---- pg_notices.c ---- */
+
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_put_notice(void *impl, const gw_store_notice *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                                  const uint8_t *lender, gw_store_notice *out, size_t max,
+                                  size_t *n, custos_error *err);
 
 #endif

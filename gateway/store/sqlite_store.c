@@ -27,8 +27,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
                        "ORDER BY rowid",
-    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen, "
+                      "feed, creator, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
@@ -55,6 +55,14 @@ static const char *const sq_wsql[W_COUNT] = {
                    "FROM held WHERE digest = ?1",
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
+    [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_PENDING_FEED] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending WHERE feed = ?1",
+    [W_PENDING_CREATOR] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending "
+                          "WHERE creator = ?1",
+    [W_EXPIRE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
+                         "(SELECT digest FROM pending WHERE first_seen < ?1)",
+    [W_EXPIRE_PENDING] = "DELETE FROM pending WHERE first_seen < ?1",
 };
 
 static const char *const sq_rsql[R_COUNT] = {
@@ -74,10 +82,14 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
+    [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
+    [R_PENDING_TOTALS] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending",
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
                      "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
                      "ORDER BY sequence DESC LIMIT ?3",
+    [R_NOTICES] = "SELECT body FROM notices WHERE account = ?1 AND (?2 IS NULL OR lender = ?2) "
+                  "ORDER BY accepted_at DESC, sequence DESC LIMIT ?3",
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -171,6 +183,10 @@ static const gw_store_ops sq_ops = {
     .get_held = gw_sqstore_get_held,
     .list_held = gw_sqstore_list_held,
     .count_held = gw_sqstore_count_held,
+    .pending_summary = gw_sqstore_pending_summary,
+    .pending_usage = gw_sqstore_pending_usage,
+    .expire_pending = gw_sqstore_expire_pending,
+    .pending_totals = gw_sqstore_pending_totals,
     .drop_held = gw_sqstore_drop_held,
     .set_chain_hash = gw_sqstore_set_chain_hash,
     .audit_head = gw_sqstore_audit_head,
@@ -181,6 +197,8 @@ static const gw_store_ops sq_ops = {
     .read_from = gw_sqstore_read_from,
     .put_reserves = gw_sqstore_put_reserves,
     .get_reserves = gw_sqstore_get_reserves,
+    .put_notice = gw_sqstore_put_notice,
+    .list_notices = gw_sqstore_list_notices,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)

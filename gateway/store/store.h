@@ -28,6 +28,7 @@
 #include "custos/audit.h"
 #include "custos/record.h"
 #include "custos/error.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 
 #include "config/config.h"
@@ -38,6 +39,13 @@ typedef struct gw_store_signer {
     gw_role role;
     custos_signature sig;
 } gw_store_signer;
+
+/* What the pending rows of a feed, and those a creator (the first signer of a pending
+ * digest) started, cost: rows and stored bytes ([limits] max_pending_*). */
+typedef struct gw_pending_usage {
+    uint64_t feed_rows, feed_bytes;
+    uint64_t creator_rows, creator_bytes;
+} gw_pending_usage;
 
 /* An account's latest accepted attestation. */
 typedef struct gw_store_account {
@@ -66,6 +74,17 @@ static inline void gw_store_reserves_clear(gw_store_reserves *r)
     free(r->entries);
     r->entries = NULL;
 }
+
+/* An accepted collateral notice (rule 19): the signed notice, its digest, the custodian its
+ * signature recovered to, and the account's feed whose custodian that is. */
+typedef struct gw_store_notice {
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_notice n;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    custos_signature sig;
+    uint64_t accepted_at;
+} gw_store_notice;
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
                                          custos_error *err);
@@ -100,9 +119,20 @@ typedef struct gw_store_ops {
     /* Calls fn for each signature collected for digest, in the order they were added. */
     custos_rc (*list_pending_signers)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                       gw_store_signer_fn fn, void *ctx, custos_error *err);
+    /* A new pending digest, charged to creator (its first signer) and sub's feed for
+     * bytes (gw_store_encode_submission's length of sub). */
     custos_rc (*put_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                              const custos_submission *sub, uint64_t first_seen,
+                             const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                              custos_error *err);
+    /* The pending rows charged to feed and to creator, inside the open transaction. */
+    custos_rc (*pending_usage)(void *impl, const char *feed,
+                               const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                               gw_pending_usage *out, custos_error *err);
+    /* Drops the pending digests first seen before `before`, with their signatures, inside
+     * the open transaction; *removed gets how many. */
+    custos_rc (*expire_pending)(void *impl, uint64_t before, uint64_t *removed,
+                                custos_error *err);
     custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                     const gw_store_signer *s, custos_error *err);
     /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
@@ -135,6 +165,8 @@ typedef struct gw_store_ops {
 
     /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
     custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
+    /* Stores an accepted notice; (account, lender, sequence) and digest are unique. */
+    custos_rc (*put_notice)(void *impl, const gw_store_notice *n, custos_error *err);
 
     /* Read side (committed data, any thread). */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -153,6 +185,12 @@ typedef struct gw_store_ops {
                            size_t *n, custos_error *err);
     /* How many held records are not superseded (the custos_held gauge). */
     custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
+    /* How many digests wait for their quorum, and the oldest one's first_seen (unix
+     * seconds; 0 when none waits). */
+    custos_rc (*pending_summary)(void *impl, uint64_t *count, uint64_t *oldest,
+                                 custos_error *err);
+    /* All pending rows and their bytes (the custos_pending_* gauges). */
+    custos_rc (*pending_totals)(void *impl, uint64_t *rows, uint64_t *bytes, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -161,6 +199,11 @@ typedef struct gw_store_ops {
      * it has none); out must be released with gw_store_reserves_clear. */
     custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
                               custos_error *err);
+    /* Up to max of account's notices, to lender only unless lender is NULL, newest first
+     * (accepted_at, then sequence, descending). */
+    custos_rc (*list_notices)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
+                              const uint8_t *lender, gw_store_notice *out, size_t max,
+                              size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -258,9 +301,29 @@ static inline custos_rc gw_store_list_pending_signers(gw_store *s,
 
 static inline custos_rc gw_store_put_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
                                              const custos_submission *sub, uint64_t first_seen,
-                                             custos_error *err)
+                                             const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                             uint64_t bytes, custos_error *err)
 {
-    return s->ops->put_pending(s->impl, digest, sub, first_seen, err);
+    return s->ops->put_pending(s->impl, digest, sub, first_seen, creator, bytes, err);
+}
+
+static inline custos_rc gw_store_pending_usage(gw_store *s, const char *feed,
+                                               const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                               gw_pending_usage *out, custos_error *err)
+{
+    return s->ops->pending_usage(s->impl, feed, creator, out, err);
+}
+
+static inline custos_rc gw_store_expire_pending(gw_store *s, uint64_t before, uint64_t *removed,
+                                                custos_error *err)
+{
+    return s->ops->expire_pending(s->impl, before, removed, err);
+}
+
+static inline custos_rc gw_store_pending_totals(gw_store *s, uint64_t *rows, uint64_t *bytes,
+                                                custos_error *err)
+{
+    return s->ops->pending_totals(s->impl, rows, bytes, err);
 }
 
 static inline custos_rc gw_store_put_pending_signer(gw_store *s,
@@ -348,6 +411,12 @@ static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos
     return s->ops->count_held(s->impl, count, err);
 }
 
+static inline custos_rc gw_store_pending_summary(gw_store *s, uint64_t *count,
+                                                 uint64_t *oldest, custos_error *err)
+{
+    return s->ops->pending_summary(s->impl, count, oldest, err);
+}
+
 static inline custos_rc gw_store_read_audit(gw_store *s, uint64_t after,
                                             custos_audit_entry *out, size_t max, size_t *n,
                                             custos_error *err)
@@ -365,6 +434,19 @@ static inline custos_rc gw_store_get_reserves(gw_store *s, const char *feed,
                                               gw_store_reserves *out, custos_error *err)
 {
     return s->ops->get_reserves(s->impl, feed, out, err);
+}
+
+static inline custos_rc gw_store_put_notice(gw_store *s, const gw_store_notice *n,
+                                            custos_error *err)
+{
+    return s->ops->put_notice(s->impl, n, err);
+}
+
+static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                              const uint8_t *lender, gw_store_notice *out,
+                                              size_t max, size_t *n, custos_error *err)
+{
+    return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
 }
 
 #endif

@@ -28,6 +28,7 @@
 #include "custos/merkle.h"
 #include "custos/reason.h"
 #include "custos/record.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 
 #ifdef __cplusplus
@@ -112,6 +113,16 @@ custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_
                                      custos_error *err);
 void custos_client_free(custos_client *c);
 
+/* Most characters of a request id; the gateway keeps 1 to this many of [A-Za-z0-9._:-]. */
+#define CUSTOS_REQUEST_ID_MAX 64
+
+/* Every later call of c sends request_id as its "x-request-id" metadata, which names the
+ * gateway's log lines about the call (NULL or "": none, the gateway makes one).
+ * CUSTOS_ERR_INVALID, nothing changed, for an id the gateway would not keep. */
+CUSTOS_MUST_USE
+custos_rc custos_client_set_request_id(custos_client *c, const char *request_id,
+                                       custos_error *err);
+
 /* Submit: CUSTOS_OK when the gateway took the submission, *res saying in what state. A
  * refusal, or a gateway that cannot take it now, is an error as above (*res zeroed). */
 CUSTOS_MUST_USE
@@ -165,6 +176,33 @@ CUSTOS_MUST_USE
 custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
                                            const uint8_t account[CUSTOS_HASH_LEN],
                                            custos_reserves_inclusion *out, custos_error *err);
+
+/* A collateral notice as a gateway accepted it (docs/rules.md rule 19). */
+typedef struct custos_stored_notice {
+    char feed[CUSTOS_FEED_MAX + 1]; /* the account's feed, whose custodian signed */
+    custos_notice notice;
+    custos_signature sig;
+    uint8_t signer[CUSTOS_ADDRESS_LEN];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint64_t accepted_at;
+} custos_stored_notice;
+
+/* SubmitNotice: n signed on domain d by sig. CUSTOS_OK when the gateway stored it
+ * (*duplicate: it already had this very notice); a refusal as above. signer (may be NULL)
+ * receives the custodian the gateway recovered. */
+CUSTOS_MUST_USE
+custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
+                                      const custos_notice *n, const custos_signature *sig,
+                                      bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
+                                      custos_error *err);
+/* ListNotices: up to limit (1 to 1000; 0: 100) of account's notices, newest first, and the
+ * gateway's domain (to verify them with). *out is allocated (NULL when *n is 0); release
+ * it with free(). Decoded, not verified: recompute the digest and recover the signer
+ * yourself (custos notices does). */
+CUSTOS_MUST_USE
+custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+                                     uint32_t limit, custos_domain *domain,
+                                     custos_stored_notice **out, size_t *n, custos_error *err);
 
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
  * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);
@@ -266,6 +304,12 @@ custos_rc custos_client_list_accounts(custos_client *c, const char *feed, uint64
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 CUSTOS_MUST_USE
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err);
+/* grpc.health.v1 Check of one service: "" or "custos.v1.AttestationGateway" (readiness:
+ * the store accepts and serves) or "custos.v1.Publisher" (a chain node answers and the
+ * publisher keeps up; an error NOT_FOUND without [evm]). true when SERVING. */
+CUSTOS_MUST_USE
+custos_rc custos_client_health_service(custos_client *c, const char *service, bool *serving,
+                                       custos_error *err);
 
 #ifdef __cplusplus
 }

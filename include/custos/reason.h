@@ -52,12 +52,26 @@ typedef enum custos_reason {
     /* The gateway could not read the pledge's exposure from the chain: try again later. */
     CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
     /* A release of a pledged account on a gateway that has no [evm] to read exposure. */
-    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52
+    CUSTOS_REASON_EXPOSURE_UNCHECKED = 52,
+    /* A submission that would start a pending (below quorum) attestation beyond the pending
+     * work its first signer or its feed may have stored ([limits] max_pending_*). */
+    CUSTOS_REASON_PENDING_LIMIT = 53,
+    /* A collateral notice for an account the gateway does not see pledged to the
+     * notice's lender (rule 19). */
+    CUSTOS_REASON_NOTICE_NOT_PLEDGED = 70,
+    /* A batch whose accounts do not hash to its signed accountsRoot, or whose count or
+     * feedId does not match what it carries (rule 20): the whole batch is refused. */
+    CUSTOS_REASON_BATCH_ROOT_MISMATCH = 80,
+    /* An account of a batch that is not a valuation or does not carry the batch's asOf and
+     * validUntil (rule 20): that account alone is refused. */
+    CUSTOS_REASON_BATCH_MEMBER_MISMATCH = 81,
+    /* A batch listing one account more than once (rule 20): the whole batch is refused. */
+    CUSTOS_REASON_BATCH_DUPLICATE_ACCOUNT = 82
 } custos_reason;
 
 /* One above the highest reason; the numbers below it are not all assigned
  * (custos_reason_name answers "UNKNOWN" for a gap). */
-#define CUSTOS_REASON_COUNT 53
+#define CUSTOS_REASON_COUNT 83
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);

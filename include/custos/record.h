@@ -3,6 +3,7 @@
 #ifndef CUSTOS_RECORD_H
 #define CUSTOS_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ typedef struct custos_record {
     uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
     size_t n_signers;
     uint8_t chain_hash[CUSTOS_HASH_LEN]; /* custos/chain.h link of this record; zeros: unknown */
+    /* The gateway withheld the positions from this caller (sub.n_positions is then 0 while
+     * sub.att.positions_root commits to positions): not "no positions". */
+    bool positions_withheld;
 } custos_record;
 
 /* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */

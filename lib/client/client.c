@@ -46,6 +46,8 @@ enum {
     H_RESERVES_PROOF,
     H_LIST_HELD,
     H_GET_PLEDGE,
+    H_SUBMIT_NOTICE,
+    H_LIST_NOTICES,
     H_COUNT
 };
 
@@ -54,6 +56,8 @@ static const char *const method_paths[H_COUNT] = {
     [H_SUBMIT_STREAM] = "/custos.v1.AttestationGateway/SubmitStream",
     [H_GET_LATEST] = "/custos.v1.AttestationGateway/GetLatest",
     [H_GET_PLEDGE] = "/custos.v1.AttestationGateway/GetPledge",
+    [H_SUBMIT_NOTICE] = "/custos.v1.AttestationGateway/SubmitNotice",
+    [H_LIST_NOTICES] = "/custos.v1.AttestationGateway/ListNotices",
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
     [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
@@ -78,7 +82,42 @@ struct custos_client {
     int timeout_ms;
     grpc_channel *channel;
     void *handles[H_COUNT];
+    char request_id[CUSTOS_REQUEST_ID_MAX + 1]; /* "" when none is sent */
+    grpc_metadata id_md;
 };
+
+/* Sets op (a SEND_INITIAL_METADATA) to carry the client's x-request-id, if it has one. */
+static void send_request_id(custos_client *c, grpc_op *op)
+{
+    if (c->request_id[0] == '\0')
+        return;
+    c->id_md.key = grpc_slice_from_static_string("x-request-id");
+    c->id_md.value = grpc_slice_from_static_string(c->request_id);
+    op->data.send_initial_metadata.count = 1;
+    op->data.send_initial_metadata.metadata = &c->id_md;
+}
+
+custos_rc custos_client_set_request_id(custos_client *c, const char *request_id,
+                                       custos_error *err)
+{
+    if (request_id == NULL || request_id[0] == '\0') {
+        c->request_id[0] = '\0';
+        return CUSTOS_OK;
+    }
+    size_t len = strlen(request_id);
+    bool ok = len <= CUSTOS_REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < len; i++) {
+        char ch = request_id[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    }
+    if (!ok)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "request id: 1 to %d characters of [A-Za-z0-9._:-]",
+                                CUSTOS_REQUEST_ID_MAX);
+    memcpy(c->request_id, request_id, len + 1);
+    return CUSTOS_OK;
+}
 
 /* How one call ended, copied out of the call before it is released. */
 typedef struct outcome {
@@ -309,6 +348,7 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -469,6 +509,7 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
     ops[1].data.recv_initial_metadata.recv_initial_metadata = &st.initial;
     bool started = stream_batch(&st, ops, 2, &st.tag_start);
@@ -876,6 +917,7 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -1205,8 +1247,15 @@ custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUST
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)
 {
+    return custos_client_health_service(c, "", serving, err);
+}
+
+custos_rc custos_client_health_service(custos_client *c, const char *service, bool *serving,
+                                       custos_error *err)
+{
     *serving = false;
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
     ProtobufCMessage *reply = NULL;
     outcome o;
     custos_rc rc = unary_call(c, H_HEALTH, &req.base,
@@ -1280,3 +1329,124 @@ custos_rc custos_client_list_accounts(custos_client *c, const char *feed, uint64
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }
+
+custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
+                                      const custos_notice *n, const custos_signature *sig,
+                                      bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
+                                      custos_error *err)
+{
+    *duplicate = false;
+    uint8_t exposure[CUSTOS_U256_LEN], collateral[CUSTOS_U256_LEN];
+    custos_u256_to_be(&n->exposure, exposure);
+    custos_u256_to_be(&n->collateral_value, collateral);
+    Custos__V1__Domain dom = CUSTOS__V1__DOMAIN__INIT;
+    dom.chain_id = d->chain_id;
+    dom.verifying_contract = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN,
+                                                   (uint8_t *)d->verifying_contract};
+    Custos__V1__CollateralNotice msg = CUSTOS__V1__COLLATERAL_NOTICE__INIT;
+    msg.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)n->account};
+    msg.lender = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)n->lender};
+    msg.state = n->state;
+    msg.ltv_bps = n->ltv_bps;
+    msg.exposure = (ProtobufCBinaryData){sizeof exposure, exposure};
+    msg.collateral_value = (ProtobufCBinaryData){sizeof collateral, collateral};
+    msg.deadline = n->deadline;
+    msg.sequence = n->sequence;
+    Custos__V1__SubmitNoticeRequest req = CUSTOS__V1__SUBMIT_NOTICE_REQUEST__INIT;
+    req.domain = &dom;
+    req.notice = &msg;
+    req.signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sig->bytes};
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_SUBMIT_NOTICE, &req.base,
+                              &custos__v1__submit_notice_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "SubmitNotice", &o, err);
+    const Custos__V1__SubmitNoticeResponse *m = (const Custos__V1__SubmitNoticeResponse *)reply;
+    *duplicate = m->duplicate;
+    if (signer != NULL) {
+        if (m->signer.len == CUSTOS_ADDRESS_LEN)
+            memcpy(signer, m->signer.data, CUSTOS_ADDRESS_LEN);
+        else
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "gateway %s: SubmitNotice answer: signer is not %d bytes",
+                                  c->target, CUSTOS_ADDRESS_LEN);
+    }
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+/* One StoredNotice of a ListNotices answer into out; CUSTOS_ERR_INVALID when a field has
+ * the wrong size. */
+static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored_notice *out,
+                                custos_error *err)
+{
+    const Custos__V1__CollateralNotice *n = m->notice;
+    if (n == NULL || n->account.len != CUSTOS_HASH_LEN || n->lender.len != CUSTOS_ADDRESS_LEN ||
+        n->exposure.len != CUSTOS_U256_LEN || n->collateral_value.len != CUSTOS_U256_LEN ||
+        n->state > CUSTOS_LOAN_STATE_MAX || m->signature.len != CUSTOS_SIGNATURE_LEN ||
+        m->signer.len != CUSTOS_ADDRESS_LEN || m->digest.len != CUSTOS_HASH_LEN ||
+        m->feed == NULL || strlen(m->feed) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "a notice with a field of the wrong size");
+    memset(out, 0, sizeof *out);
+    snprintf(out->feed, sizeof out->feed, "%s", m->feed);
+    memcpy(out->notice.account, n->account.data, CUSTOS_HASH_LEN);
+    memcpy(out->notice.lender, n->lender.data, CUSTOS_ADDRESS_LEN);
+    out->notice.state = (uint8_t)n->state;
+    out->notice.ltv_bps = n->ltv_bps;
+    custos_u256_from_be(&out->notice.exposure, n->exposure.data);
+    custos_u256_from_be(&out->notice.collateral_value, n->collateral_value.data);
+    out->notice.deadline = n->deadline;
+    out->notice.sequence = n->sequence;
+    memcpy(out->sig.bytes, m->signature.data, CUSTOS_SIGNATURE_LEN);
+    memcpy(out->signer, m->signer.data, CUSTOS_ADDRESS_LEN);
+    memcpy(out->digest, m->digest.data, CUSTOS_HASH_LEN);
+    out->accepted_at = m->accepted_at;
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
+                                     uint32_t limit, custos_domain *domain,
+                                     custos_stored_notice **out, size_t *n, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    memset(domain, 0, sizeof *domain);
+    Custos__V1__ListNoticesRequest req = CUSTOS__V1__LIST_NOTICES_REQUEST__INIT;
+    req.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)account};
+    req.limit = limit;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_NOTICES, &req.base,
+                              &custos__v1__list_notices_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListNotices", &o, err);
+    const Custos__V1__ListNoticesResponse *m = (const Custos__V1__ListNoticesResponse *)reply;
+    if (m->domain == NULL || m->domain->verifying_contract.len != CUSTOS_ADDRESS_LEN)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "no domain of 20 bytes");
+    custos_stored_notice *list = NULL;
+    if (rc == CUSTOS_OK && m->n_notices > 0) {
+        list = calloc(m->n_notices, sizeof *list);
+        if (list == NULL)
+            rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_notices; i++)
+        rc = notice_from_pb(m->notices[i], &list[i], err);
+    if (rc == CUSTOS_OK) {
+        domain->chain_id = m->domain->chain_id;
+        memcpy(domain->verifying_contract, m->domain->verifying_contract.data,
+               CUSTOS_ADDRESS_LEN);
+        *out = list;
+        *n = m->n_notices;
+    } else {
+        free(list);
+    }
+    protobuf_c_message_free_unpacked(reply, NULL);
+    answer_error(c, "ListNotices", rc, err);
+    return rc;
+}
+

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "custos/keccak.h"
+#include "eip712_words.h"
 
 #define EIP712_DOMAIN_TYPE                                                                 \
     "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
@@ -33,29 +34,6 @@ static void eip712_constants(void)
 {
     /* pthread_once only fails on invalid arguments, which these are not. */
     (void)pthread_once(&eip712_once, eip712_init_constants);
-}
-
-/* A value narrower than an ABI word, left-padded with zeros as ABI encoding requires. */
-static void eip712_update_left_padded(custos_keccak *k, const uint8_t *v, size_t len)
-{
-    uint8_t word[CUSTOS_U256_LEN] = {0};
-    memcpy(word + sizeof word - len, v, len);
-    custos_keccak_update(k, word, sizeof word);
-}
-
-static void eip712_update_u64(custos_keccak *k, uint64_t v)
-{
-    uint8_t be[8];
-    for (int i = 0; i < 8; i++)
-        be[7 - i] = (uint8_t)(v >> (8 * i));
-    eip712_update_left_padded(k, be, sizeof be);
-}
-
-static void eip712_update_u256(custos_keccak *k, const custos_u256 *v)
-{
-    uint8_t be[CUSTOS_U256_LEN];
-    custos_u256_to_be(v, be);
-    custos_keccak_update(k, be, sizeof be);
 }
 
 void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[CUSTOS_HASH_LEN])

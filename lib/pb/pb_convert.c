@@ -402,6 +402,7 @@ static custos_rc pb_fill_record(const Custos__V1__Record *m, custos_record *out,
     out->cursor = m->cursor;
     out->state = (custos_state)m->state;
     out->accepted_at = m->accepted_at;
+    out->positions_withheld = m->positions_withheld;
 
     if (m->attestation == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "record.attestation: missing");
@@ -438,6 +439,7 @@ static custos_rc pb_build_record(const custos_record *r, Custos__V1__Record *m,
     m->cursor = r->cursor;
     m->state = (Custos__V1__State)r->state;
     m->accepted_at = r->accepted_at;
+    m->positions_withheld = r->positions_withheld;
     custos_rc rc = pb_set_bytes(&m->digest, r->digest, sizeof r->digest, err);
     if (rc != CUSTOS_OK)
         return rc;

@@ -7,7 +7,7 @@
 # installs; every shared library the gateway, attestor and CLI load directly, and every
 # command custos-backup and the health check run, comes from a package the runtime stage
 # installs; the image installs the four commands, runs as a non-root user and has a
-# HEALTHCHECK of the metrics port's /healthz.
+# HEALTHCHECK of the metrics port's /readyz.
 set -euo pipefail
 : "${CUSTOS_SOURCE_DIR:?}" "${GATEWAY_BIN:?}" "${ATTESTOR_BIN:?}" "${CLI_BIN:?}"
 src=$CUSTOS_SOURCE_DIR
@@ -138,7 +138,7 @@ grep -q -- '--target custos-gateway custos-attestor custos_cli' "$containerfile"
   problem "the build stage must build custos-gateway, custos-attestor and custos_cli"
 grep -qE '^USER 10001:10001$' "$containerfile" || problem "the runtime stage must run as USER 10001:10001"
 awk '/^HEALTHCHECK/ { on = 1 } on { print } on && !/\\$/ { exit }' "$containerfile" |
-  grep -q 'http://127.0.0.1:9464/healthz' || problem "no HEALTHCHECK of http://127.0.0.1:9464/healthz"
+  grep -q 'http://127.0.0.1:9464/readyz' || problem "no HEALTHCHECK of http://127.0.0.1:9464/readyz"
 
 if [ "$problems" -gt 0 ]; then
   echo "$problems problem(s)" >&2

@@ -24,16 +24,17 @@ const selector = {
 };
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
 // The gRPC port speaks TLS, which Kubernetes' gRPC probes cannot: probes are HTTP GETs
-// of the metrics endpoint's /healthz.
-const httpProbe = {
+// of the metrics endpoint, readiness /readyz (the store) and liveness /livez (the
+// process), so a chain outage neither pulls a pod out of the Service nor restarts it.
+const httpProbe = (path) => ({
   type: 'object', required: ['httpGet'],
   properties: {
     httpGet: {
       type: 'object', required: ['path', 'port'],
-      properties: { path: { const: '/healthz' }, port },
+      properties: { path: { const: path }, port },
     },
   },
-};
+});
 
 // A container of a workload that serves no probe (the attestor, a backup job).
 const plainContainer = {
@@ -168,8 +169,8 @@ const schemas = {
                           type: 'array',
                           items: { type: 'object', required: ['name', 'containerPort'], properties: { containerPort: port } },
                         },
-                        readinessProbe: httpProbe,
-                        livenessProbe: httpProbe,
+                        readinessProbe: httpProbe('/readyz'),
+                        livenessProbe: httpProbe('/livez'),
                         resources: { type: 'object', required: ['requests', 'limits'] },
                         securityContext: {
                           type: 'object',
@@ -291,8 +292,8 @@ if (compose?.services?.anvil?.image !== `ghcr.io/foundry-rs/foundry:v${foundry}`
 // The gateway is health-checked through its metrics port; the attestor runs the daemon
 // with its spool in a volume, and no health check (it serves no port).
 const healthTest = (compose?.services?.gateway?.healthcheck?.test ?? []).join(' ');
-if (!/http:\/\/127\.0\.0\.1:9464\/healthz/.test(healthTest))
-  fail(composePath, 'service gateway needs a healthcheck of http://127.0.0.1:9464/healthz');
+if (!/http:\/\/127\.0\.0\.1:9464\/readyz/.test(healthTest))
+  fail(composePath, 'service gateway needs a healthcheck of http://127.0.0.1:9464/readyz');
 const att = compose?.services?.attestor ?? {};
 if ([].concat(att.entrypoint ?? [], att.command ?? []).join(' ') !==
     '/usr/local/bin/custos-attestor run --config /etc/custos/attestor/attestor.json')

@@ -9,6 +9,8 @@ src=${CUSTOS_SOURCE_DIR:?}
 : "${NODE:?}" "${GATEWAY_BIN:?}" "${ATTESTOR_BIN:?}" "${PROMTOOL:?}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=stage_gateway_ini.sh
+. "$src/tests/deploy/stage_gateway_ini.sh"
 
 "$NODE" "$src/tests/deploy/check_manifests.mjs" "$src"
 
@@ -18,7 +20,8 @@ for cm in configmap.yaml replicas/configmap.yaml; do
     const YAML = createRequire(process.argv[1] + "/package.json")("yaml");
     const doc = YAML.parse(require("node:fs").readFileSync(process.argv[1] + "/deploy/k8s/" + process.argv[2], "utf8"));
     process.stdout.write(doc.data["gateway.ini"]);' "$src" "$cm" > "$tmp/gateway.ini"
-  "$GATEWAY_BIN" --config "$tmp/gateway.ini" --check-config
+  stage_gateway_ini "$tmp/gateway.ini" "$tmp/staged.ini" "$tmp/files"
+  "$GATEWAY_BIN" --config "$tmp/staged.ini" --check-config
 done
 
 # The attestor ConfigMap's files in a directory, as the pod mounts them; one attestation of

@@ -1,10 +1,11 @@
-/* Writes the generated seeds of the submission, typed-data and reserves targets (signed
+/* Writes the generated seeds of the submission, typed-data, batch and reserves targets (signed
  * with the fixed keys the fuzz configuration allow-lists) under the corpus directory
  * given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/batch.h"
 #include "custos/reserves.h"
 #include "custos/typeddata.h"
 #include "custos/wire.h"
@@ -17,6 +18,62 @@ static void put(const char *root, const char *target, const char *name, const ui
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
     fz_write_file(path, data, len);
+}
+
+/* A batch of n accounts signed by key: the batch file and its first account's file. */
+static int put_batch(const char *root, const char *name, size_t n, unsigned key)
+{
+    custos_attestation atts[3];
+    custos_submission s[3];
+    for (size_t i = 0; i < n; i++) {
+        char ref[32];
+        snprintf(ref, sizeof ref, "FUZZ-B%zu", i);
+        fz_make_submission(&s[i], ref, i + 1, &key, 1);
+        atts[i] = s[i].att;
+        atts[i].valid_until = s[0].att.valid_until;
+        atts[i].as_of = s[0].att.as_of;
+    }
+    custos_error err;
+    custos_error_clear(&err);
+    custos_batch_account *a = calloc(1, sizeof *a);
+    custos_batch_tree *t = NULL;
+    uint8_t digest[CUSTOS_HASH_LEN], leaf[CUSTOS_HASH_LEN], sk[CUSTOS_SECKEY_LEN];
+    custos_secp *secp = custos_secp_new();
+    char *batch_json = NULL, *account_json = NULL;
+    fz_seckey(key, sk);
+    int rc = a == NULL || secp == NULL ||
+             custos_batch_tree_new(s[0].feed, atts, n, 1, &a->batch, &t, &err) != CUSTOS_OK;
+    if (rc == 0) {
+        memcpy(a->feed, s[0].feed, sizeof a->feed);
+        a->domain = s[0].domain;
+        a->att = atts[0];
+        custos_batch_digest(&a->domain, &a->batch, digest);
+        a->n_sigs = 1;
+        rc = custos_sign_digest(secp, sk, digest, &a->sigs[0], &err) != CUSTOS_OK ||
+             custos_batch_tree_proof(t, 0, leaf, a->proof, CUSTOS_MERKLE_PROOF_MAX, &a->n_proof,
+                                     &err) != CUSTOS_OK ||
+             custos_batch_export(a->feed, &a->domain, &a->batch, a->sigs, 1, &batch_json,
+                                 &err) != CUSTOS_OK ||
+             custos_batch_account_export(a, s[0].positions, s[0].n_positions, &account_json,
+                                         &err) != CUSTOS_OK;
+    }
+    if (rc == 0) {
+        char file[64];
+        snprintf(file, sizeof file, "%s-batch.json", name);
+        put(root, "fuzz_batch", file, (const uint8_t *)batch_json, strlen(batch_json));
+        snprintf(file, sizeof file, "%s-account.json", name);
+        put(root, "fuzz_batch", file, (const uint8_t *)account_json, strlen(account_json));
+    } else {
+        fprintf(stderr, "make_seeds: batch %s: %s\n", name, err.message);
+    }
+    free(batch_json);
+    free(account_json);
+    custos_batch_tree_free(t);
+    custos_secp_free(secp);
+    free(a);
+    for (size_t i = 0; i < n; i++)
+        custos_submission_clear(&s[i]);
+    return rc;
 }
 
 /* A SubmitReservesRequest over n accounts signed by key. */
@@ -103,7 +160,9 @@ int main(int argc, char **argv)
     }
     if (put_reserves(argv[1], "three-accounts.pb", 3, FZ_KEY_CUSTODIAN) != 0 ||
         put_reserves(argv[1], "one-account.pb", 1, FZ_KEY_CUSTODIAN) != 0 ||
-        put_reserves(argv[1], "agent-signed.pb", 2, FZ_KEY_AGENT) != 0)
+        put_reserves(argv[1], "agent-signed.pb", 2, FZ_KEY_AGENT) != 0 ||
+        put_batch(argv[1], "three", 3, FZ_KEY_CUSTODIAN) != 0 ||
+        put_batch(argv[1], "one", 1, FZ_KEY_AGENT) != 0)
         return 1;
     return 0;
 }

@@ -20,7 +20,7 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInf
 cmake --build "$build" --target fuzz_all -j 2 >/dev/null
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_submission fuzz_typeddata fuzz_reserves fuzz_prices
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_submission fuzz_typeddata fuzz_batch fuzz_reserves fuzz_prices
                                      fuzz_holdings fuzz_policy fuzz_config fuzz_evm_rpc
                                      fuzz_admin)
 

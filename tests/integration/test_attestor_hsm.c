@@ -2,8 +2,8 @@
  * the custodian's key file is imported into the token (same address), another key is
  * generated inside it; HSM signatures are canonical, recover to the key's address, verify
  * with ethers and are accepted by a real gateway exactly as file-key ones, from cosign,
- * freeze and the daemon alike; every way the token can be wrong gives a clear error, no
- * signature, and never the PIN. */
+ * freeze and the daemon alike; a batch signed in the token verifies with ethers; every way
+ * the token can be wrong gives a clear error, no signature, and never the PIN. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -489,6 +489,57 @@ static void test_daemon_signs_with_hsm_key(void **state)
 }
 
 /* The commands sharing the signing flags (attest, freeze, release) take the HSM key too. */
+/* A batch signed with the token key (attest --batch): its accounts verify with ethers and
+ * @openzeppelin/merkle-tree alone, signed by the imported key's address. Uses the daemon
+ * test's policy file. */
+static void test_batch_signed_with_hsm_key(void **state)
+{
+    (void)state;
+    char holdings[1200], prices[1200], policy[1200], state_path[1200], dir[1200], text[4096];
+    path_in(holdings, sizeof holdings, "batch-holdings.json");
+    tu_write_file(holdings, "{\"custodian\":\"" GWF_FEED "\",\"accounts\":["
+                            "{\"ref\":\"HSM-B1\",\"beneficiary\":\"0x0\",\"positions\":["
+                            "{\"asset\":\"MMF-GOVT-INST\",\"class\":\"mmf\","
+                            "\"quantity\":\"1000\"}]},"
+                            "{\"ref\":\"HSM-B2\",\"beneficiary\":\"0x0\",\"positions\":["
+                            "{\"asset\":\"MMF-GOVT-INST\",\"class\":\"mmf\","
+                            "\"quantity\":\"2500\"}]}]}");
+    path_in(prices, sizeof prices, "batch-prices.json");
+    snprintf(text, sizeof text,
+             "{\"prices\":{\"MMF-GOVT-INST\":{\"price\":\"1.00\",\"as_of\":%llu}}}",
+             (unsigned long long)gwf_now() - 60);
+    tu_write_file(prices, text);
+    path_in(policy, sizeof policy, "daemon-policy.json");
+    path_in(state_path, sizeof state_path, "batch-state.json");
+    path_in(dir, sizeof dir, "hsm-batch");
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "attest", "--batch", "--holdings", holdings,
+                          "--prices", prices, "--policy", policy, "--pkcs11-module",
+                          SOFTHSM_MODULE, "--pkcs11-token", TOKEN, "--pkcs11-key", "custodian",
+                          "--pkcs11-pin-file", pinfile, "--feed", GWF_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--export", dir, NULL};
+    assert_int_equal(run(argv), 0);
+    assert_null(strstr(out, PIN));
+    /* The account ids name the files: take them from the report. */
+    size_t verified = 0;
+    for (const char *p = strstr(out, "account      "); p != NULL;
+         p = strstr(p + 1, "account      ")) {
+        const char *id = strstr(p, " 0x");
+        assert_non_null(id);
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%.66s.json", dir, id + 1);
+        const char *args[] = {path, NULL};
+        char js[2048] = {0};
+        if (tu_node("batch_account_verify.mjs", args, js, sizeof js) != 0) {
+            fail_msg("%s: %s", path, js);
+            return;
+        }
+        assert_non_null(strstr(js, F.keys[GWF_KEY_CUSTODIAN].hex));
+        verified++;
+    }
+    assert_int_equal(verified, 2);
+}
+
 static void test_freeze_signed_with_hsm_key(void **state)
 {
     (void)state;
@@ -531,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_daemon_config_takes_hsm_key),
         cmocka_unit_test(test_daemon_signs_with_hsm_key),
         cmocka_unit_test(test_freeze_signed_with_hsm_key),
+        cmocka_unit_test(test_batch_signed_with_hsm_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

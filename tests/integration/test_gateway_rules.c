@@ -338,7 +338,7 @@ static void expect_refused(const custos_submission *s, custos_reason reason, con
         fail_msg("detail lacks '%s': %s", detail, err.message);
 }
 
-/* Rule 9 (issue: account squatting): a custodian key of another feed, alone, cannot freeze
+/* Rule 9, account squatting: a custodian key of another feed, alone, cannot freeze
  * an account of acme that was never used, and acme's own quorum is accepted after it. An
  * account no feed registered is refused whoever signs. */
 static void test_squatting_freeze_refused(void **state)

@@ -10,7 +10,10 @@
  * (the registry says the adapter would refuse it too), the agent repaying on the
  * borrower's behalf, the release then accepted and ending the pledge on-chain, the receipt
  * priced 0; and on the second pledge, the lender's consent letting a release through while
- * the debt remains. custos pledge shows each pledge as the gateway reads it. */
+ * the debt remains. custos pledge shows each pledge as the gateway reads it. The
+ * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
+ * liquidation after the drop; custos notices lists both, verified, and ethers recovers the
+ * custodian from each. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -476,6 +479,72 @@ static json_t *release_blocked(int i, uint64_t sequence)
                      T.account[i], T.morpho, seq);
 }
 
+/* custos-attestor manage --once for pledge 0 (the collateral manager, docs/lending.md
+ * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; returns its exit status,
+ * its output in out. */
+static int manage_once(void)
+{
+    char state[1300];
+    snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0],
+                          "--lender", T.morpho, "--loan-decimals", "6", "--loan-price-usd",
+                          "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
+                          "--liquidation-ltv", "9000", "--hysteresis", "100",
+                          "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
+                          "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
+                          "--insecure", "--once", NULL};
+    int rc = run(argv);
+    fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
+    return rc;
+}
+
+/* The manager's pass printed an LTV in [lo, hi] and then rest. */
+static void expect_ltv(unsigned lo, unsigned hi, const char *rest)
+{
+    const char *at = strstr(out, "ltv_bps ");
+    unsigned ltv = 0;
+    char tail[128] = "";
+    if (at == NULL || sscanf(at, "ltv_bps %u %127[^\n]", &ltv, tail) != 2 || ltv < lo ||
+        ltv > hi || strcmp(tail, rest) != 0)
+        fail_msg("want ltv_bps %u..%u %s; the manager printed:\n%s", lo, hi, rest, out);
+}
+
+/* custos notices for REF1: each notice's state, newest first, each verified by custos and
+ * by ethers' verifyTypedData against the custodian's key. */
+static void expect_notices(const char *const *states, size_t n)
+{
+    const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
+                          "--custodian", GWF_FEED, "--ref", REF1, NULL};
+    char doc[32768];
+    int rc = tu_run(argv, doc, sizeof doc, 0);
+    if (rc != 0)
+        fail_msg("custos notices exited %d: %s", rc, doc);
+    json_error_t jerr;
+    json_t *j = json_loads(doc, 0, &jerr);
+    json_t *list = json_object_get(j, "notices");
+    if (json_array_size(list) != n)
+        fail_msg("want %zu notices, got:\n%s", n, doc);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        assert_string_equal(str_of(e, "state"), states[i]);
+        assert_true(json_is_true(json_object_get(e, "verified")));
+        char path[1300];
+        snprintf(path, sizeof path, "%s/notice-%zu.json", T.gw.dir, i);
+        char *text = json_dumps(json_object_get(e, "signed"), 0);
+        assert_non_null(text);
+        tu_write_file(path, text);
+        free(text);
+        const char *args[] = {path, NULL};
+        char check[4096], want[128];
+        if (tu_node("notice_check.mjs", args, check, sizeof check) != 0)
+            fail_msg("notice_check.mjs: %s", check);
+        snprintf(want, sizeof want, "recovered %s", T.gw.keys[GWF_KEY_CUSTODIAN].hex);
+        if (strstr(check, want) == NULL)
+            fail_msg("ethers does not recover the custodian: %s", check);
+    }
+    json_decref(j);
+}
+
 /* ------------------------------------------------------------------ the story */
 
 static void test_lend_against_custody(void **state)
@@ -553,11 +622,28 @@ static void test_lend_against_custody(void **state)
                                              "releaseNeedsConsent")));
     json_decref(p);
 
+    /* The collateral manager reads the debt (784,000 against $980,000: 80%) and calls a
+     * margin; a second pass changes nothing. */
+    assert_int_equal(manage_once(), 0);
+    /* Interest accrues from the borrow on (Morpho's IrmMock), so the LTV can be a basis
+     * point above 80% (rounded up). */
+    expect_ltv(8000, 8001, "state margin_call cause above_margin_call");
+    assert_non_null(strstr(out, "notice margin_call sequence 1 ACCEPTED"));
+    assert_int_equal(manage_once(), 0);
+    assert_null(strstr(out, "notice "));
+    static const char *const called[] = {"margin_call"};
+    expect_notices(called, 1);
+
     /* A drop in value: half the fund, $490,000 attested and published; the debt is now
      * above 80% of it, and nothing more can be borrowed. */
     write_holdings("500000");
     assert_int_equal(attestor("attest", REF1), 0);
     wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "490000000000000000000000000000");
+    /* Past the liquidation threshold (160%): the manager says so. */
+    assert_int_equal(manage_once(), 0);
+    expect_ltv(16000, 16002, "state liquidation cause above_liquidation");
+    static const char *const liquidated[] = {"liquidation", "margin_call"};
+    expect_notices(liquidated, 2);
     REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
             "borrow(" MP_TYPE ",uint256,uint256,address,address)", market_params(0), "1", "0",
             BORROWER_ADDR, BORROWER_ADDR);

@@ -119,6 +119,9 @@ static void fetch_proof(char root_hex[67])
     custos_account_id(GWF_FEED, REF, account);
     custos_error err;
     assert_int_equal(custos_client_get_latest(F.client, account, &rec, &err), CUSTOS_OK);
+    /* This gateway shows positions to every reader (public_proofs). */
+    assert_true(rec.sub.n_positions > 0);
+    assert_false(rec.positions_withheld);
     assert_int_equal(custos_hex_encode(rec.sub.att.positions_root, 32, root_hex, 67),
                      CUSTOS_OK);
     assert_non_null(strstr(out, root_hex));
@@ -291,6 +294,7 @@ static void test_insecure_gateway_refuses_by_default(void **state)
     custos_record rec;
     assert_int_equal(custos_client_get_latest(g.client, s.att.account, &rec, &err), CUSTOS_OK);
     assert_int_equal(rec.sub.n_positions, 0);
+    assert_true(rec.positions_withheld);
     assert_memory_equal(rec.sub.att.positions_root, s.att.positions_root, CUSTOS_HASH_LEN);
     custos_record_clear(&rec);
     custos_submission_clear(&s);

@@ -9,7 +9,8 @@
  * what was dropped and why. With one down and one lying only one honest source remains:
  * refused, nothing signed. Without price_quorum every source must answer. The daemon, with
  * all four sources, logs the unavailable source and each dropped quote, and its Prometheus
- * text file (checked by promtool) counts them. */
+ * text file (checked by promtool) counts them. A batch (attest --batch) is priced by the
+ * same quorum. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <jansson.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/typeddata.h"
 #include "pki.h"
 #include "testutil.h"
@@ -359,11 +361,11 @@ static void test_daemon_log_and_metrics(void **state)
     log = tu_read_file(log_path);
     assert_non_null(log);
     snprintf(text, sizeof text,
-             "custos-attestor: run: price source unavailable source=3: price source "
+             "\"msg\":\"price source unavailable source=3: price source "
              "https://127.0.0.1:%d/prices: ",
              ports[DOWN]);
     assert_non_null(strstr(log, text));
-    assert_non_null(strstr(log, "custos-attestor: run: account=ACME-FUND-001 price dropped "
+    assert_non_null(strstr(log, "\"msg\":\"account=ACME-FUND-001 price dropped "
                                 "asset=US91282CLX73 source=2 reason=outlier: price source "));
     assert_non_null(strstr(log, "account=ACME-FUND-001 price dropped asset=MMF-GOVT-INST "
                                 "source=2 reason=outlier"));
@@ -417,6 +419,62 @@ static void test_daemon_log_and_metrics(void **state)
         fail_msg("promtool check metrics: %s", lint);
 }
 
+/* attest --batch prices the book by the same quorum: one source down, one lying; the
+ * account's file carries the honest median. */
+static void test_batch_priced_by_the_quorum(void **state)
+{
+    (void)state;
+    char export_dir[700], state_path[700], urls[3][128];
+    case_no++;
+    snprintf(export_dir, sizeof export_dir, "%s/batch-%d", dir, case_no);
+    snprintf(state_path, sizeof state_path, "%s/state-%d.json", dir, case_no);
+    const int src[3] = {HONEST, NEAR, LIAR};
+    const char *argv[40];
+    size_t k = 0;
+    argv[k++] = CUSTOS_ATTESTOR_BIN;
+    argv[k++] = "attest";
+    argv[k++] = "--batch";
+    argv[k++] = "--holdings"; argv[k++] = holdings;
+    argv[k++] = "--policy"; argv[k++] = policy2;
+    argv[k++] = "--key"; argv[k++] = key_path;
+    argv[k++] = "--feed"; argv[k++] = "acme-custody";
+    argv[k++] = "--chain-id"; argv[k++] = "31337";
+    argv[k++] = "--contract"; argv[k++] = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+    argv[k++] = "--state"; argv[k++] = state_path;
+    argv[k++] = "--export"; argv[k++] = export_dir;
+    argv[k++] = "--price-ca"; argv[k++] = ca_pem;
+    for (int i = 0; i < 3; i++) {
+        url_of(src[i], urls[i], sizeof urls[i]);
+        argv[k++] = "--price-source";
+        argv[k++] = urls[i];
+    }
+    argv[k] = NULL;
+    int status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos-attestor attest --batch -> %d\n%s\n", status, out);
+    assert_int_equal(status, 0);
+    assert_out("accounts     1\n");
+    assert_out("outlier");
+
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id("acme-custody", "ACME-FUND-001", account);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], path[800];
+    assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+    snprintf(path, sizeof path, "%s/%s.json", export_dir, hex);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    if (doc == NULL) {
+        fail_msg("%s: %s", path, jerr.text);
+        return;
+    }
+    /* The note: the floored mean of the two honest quotes, as in test_one_down. */
+    const char *price =
+        json_string_value(json_object_get(json_array_get(json_object_get(doc, "positions"), 2),
+                                          "price"));
+    assert_non_null(price);
+    assert_string_equal(price, "1002393867187500000");
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_one_down_one_lying_refused),
         cmocka_unit_test(test_every_source_by_default),
         cmocka_unit_test(test_daemon_log_and_metrics),
+        cmocka_unit_test(test_batch_priced_by_the_quorum),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

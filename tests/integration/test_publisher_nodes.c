@@ -4,10 +4,13 @@
  * - both nodes are up (custos_publisher_node_up per node) and the first is used;
  * - the relayer's balance gauge is what the node says, and follows it below the
  *   configured low-balance threshold;
- * - with the first node stopped mid-run, publication fails over to the second, health
- *   stays SERVING, and the gauges say which node is down;
- * - with both stopped, health turns NOT_SERVING;
- * - no URL (nor its API key) ever appears in the log or the metrics. */
+ * - with the first node stopped mid-run, publication fails over to the second, the
+ *   publisher's health (custos.v1.Publisher) stays SERVING, and the gauges say which node
+ *   is down;
+ * - with both stopped, the publisher's health turns NOT_SERVING while the gateway's
+ *   readiness (service "") stays SERVING;
+ * - no URL's API key ever appears in the log, the metrics or /status, and no node's
+ *   address in the log or the metrics (/status names host and port alone). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -72,11 +75,13 @@ static void wait_health(bool serving)
          tu_sleep_ms(100)) {
         bool now = !serving;
         custos_error err;
-        if (custos_client_health(F.gw.client, &now, &err) == CUSTOS_OK && now == serving)
+        if (custos_client_health_service(F.gw.client, "custos.v1.Publisher", &now, &err) ==
+                CUSTOS_OK &&
+            now == serving)
             return;
     }
     gwf_dump_log(&F.gw);
-    fail_msg("health did not turn %s", serving ? "SERVING" : "NOT_SERVING");
+    fail_msg("publisher health did not turn %s", serving ? "SERVING" : "NOT_SERVING");
 }
 
 static void test_both_nodes_up(void **state)
@@ -131,10 +136,7 @@ static void test_first_node_stopped(void **state)
     pubf_wait_metric(&F, "custos_publisher_node_current", 2);
     /* The balance is read through the node in use. */
     pubf_wait_metric(&F, "custos_publisher_relayer_balance_wei", balance_on(1));
-    bool serving = false;
-    custos_error err;
-    assert_int_equal(custos_client_health(F.gw.client, &serving, &err), CUSTOS_OK);
-    assert_true(serving);
+    wait_health(true);
     char path[1200];
     snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
     char *log = tu_read_file(path);
@@ -144,13 +146,17 @@ static void test_first_node_stopped(void **state)
     custos_submission_clear(&s);
 }
 
-/* Every node down: health NOT_SERVING. */
+/* Every node down: the publisher's health NOT_SERVING, the gateway still ready. */
 static void test_all_nodes_down(void **state)
 {
     (void)state;
     (void)tu_stop(&F.anvil[1], SIGTERM, 5000);
     wait_health(false);
     pubf_wait_metric(&F, "custos_publisher_node_up{node=\"2\"}", 0);
+    bool serving = false;
+    custos_error err;
+    assert_int_equal(custos_client_health(F.gw.client, &serving, &err), CUSTOS_OK);
+    assert_true(serving);
 }
 
 /* Neither URL, nor its API key, nor the node's address, in the log or the metrics. */
@@ -173,6 +179,10 @@ static void test_urls_never_shown(void **state)
     }
     free(log);
     free(metrics);
+    char *status = pubf_get(&F, "/status");
+    if (strstr(status, SECRET_1) != NULL || strstr(status, SECRET_2) != NULL)
+        fail_msg("/status shows a node's API key:\n%s", status);
+    free(status);
 }
 
 int main(void)

@@ -361,8 +361,13 @@ static size_t pf_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 char *pubf_metrics(pubf *f)
 {
-    char url[96];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", f->metrics_port);
+    return pubf_get(f, "/metrics");
+}
+
+char *pubf_get(pubf *f, const char *path)
+{
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->metrics_port, path);
     pf_body b = {NULL, 0};
     CURL *c = curl_easy_init();
     assert_non_null(c);

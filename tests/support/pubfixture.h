@@ -87,6 +87,8 @@ size_t pubf_count_events(pubf *f, size_t i, const uint8_t account[CUSTOS_HASH_LE
 
 /* GET /metrics of the gateway (malloc'd text). */
 char *pubf_metrics(pubf *f);
+/* GET path on the metrics port (200 expected); the body, malloc'd. */
+char *pubf_get(pubf *f, const char *path);
 /* The value of the series named exactly `series` (name and labels as exposed), or false
  * when the text has no such line. */
 bool pubf_metric(const char *text, const char *series, double *out);

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "status.h"
 #include "testutil.h"
 
 static gw_feed FEEDS[3] = {
@@ -134,6 +135,10 @@ static void test_counts_by_feed_and_reason(void **state)
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
+    /* A proof read and an admin call refused: counted apart, never as a submission. */
+    gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    gw_metrics_count_request_refusal(GW_REQUEST_ADMIN, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    gw_metrics_count_request_refusal(GW_REQUEST_ADMIN, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
 
     gw_metrics_live live = {.store_healthy = true, .head = 3, .held = 2};
     char *t = render(&live, 1600);
@@ -156,6 +161,15 @@ static void test_counts_by_feed_and_reason(void **state)
     assert_int_equal(must_sample(t, "custos_attestations_refused_total{feed=\"\",reason="
                                     "\"TOO_MANY_STREAMS\"}"),
                      1);
+    assert_int_equal(must_sample(t, "custos_attestations_refused_total{feed=\"\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     0);
+    assert_int_equal(must_sample(t, "custos_requests_refused_total{kind=\"read\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     1);
+    assert_int_equal(must_sample(t, "custos_requests_refused_total{kind=\"admin\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     2);
     assert_null(strstr(t, "attacker-feed"));
     assert_null(strstr(t, "reason=\"NONE\""));
 
@@ -250,6 +264,7 @@ static void test_publisher_block(void **state)
     live.publisher.gas_spent_wei.limb[1] = 1;
     char *t = render(&live, 0);
     assert_int_equal(must_sample(t, "custos_publisher_leader"), 0);
+    assert_int_equal(must_sample(t, "custos_publisher_serving"), 0);
     assert_int_equal(must_sample(t, "custos_publisher_lag_records"), 3);
     assert_int_equal(must_sample(t, "custos_publisher_relayer_nonce"), 42);
     assert_int_equal(must_sample(t, "custos_publisher_pending_transactions"), 2);
@@ -414,16 +429,63 @@ static void test_http_endpoint(void **state)
     assert_int_equal(must_sample(b.data, "custos_store_head_cursor"), 0);
     assert_int_equal(b.data[b.len - 1], '\n');
 
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
-    assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 200);
-    assert_string_equal(b.data, "ok\n");
+    /* Liveness, readiness by both its names; no publisher without [evm]. */
+    const struct {
+        const char *path;
+        long status;
+        const char *body;
+    } probes[] = {
+        {"/livez", 200, "alive\n"},
+        {"/readyz", 200, "ready\n"},
+        {"/healthz", 200, "ready\n"},
+        {"/publisherz", 404, "no publisher: the config has no [evm]\n"},
+    };
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, probes[i].path);
+        assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), probes[i].status);
+        assert_string_equal(b.data, probes[i].body);
+    }
     assert_int_equal(http(url, "POST", &b, ctype, sizeof ctype), 405);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/status", port);
+    assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 200);
+    assert_string_equal(ctype, "application/json");
+    assert_non_null(strstr(b.data, "\"backend\": \"sqlite\""));
+    assert_non_null(strstr(b.data, "\"chain\": null"));
+    assert_non_null(strstr(b.data, "\"drift\": null"));
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
     assert_int_equal(http(url, "GET", &b, ctype, sizeof ctype), 404);
 
     gw_metrics_http_free(h);
     gw_engine_free(engine);
     tu_rmtree(dir);
+}
+
+/* /status shows node URLs without whatever may carry an API key. */
+static void test_status_redact_url(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *shown;
+    } cases[] = {
+        {"http://127.0.0.1:8545", "http://127.0.0.1:8545"},
+        {"http://127.0.0.1:8545/", "http://127.0.0.1:8545"},
+        {"https://mainnet.infura.io/v3/0123abcd", "https://mainnet.infura.io/..."},
+        {"https://node.example:8545/?apikey=SECRET", "https://node.example:8545/..."},
+        {"https://user:SECRET@node.example", "https://node.example/..."},
+        {"https://a@b:SECRET@node.example/x", "https://node.example/..."},
+        {"http://[::1]:8545#frag", "http://[::1]:8545/..."},
+        {"node.example:8545", "(hidden)"},
+        {"http://SECRET@", "(hidden)"},
+        {"://host", "(hidden)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[128];
+        gw_status_redact_url(cases[i].url, out, sizeof out);
+        assert_string_equal(out, cases[i].shown);
+    }
+    char tiny[12];
+    gw_status_redact_url("https://node.example:8545", tiny, sizeof tiny);
+    assert_string_equal(tiny, "(hidden)");
 }
 
 static void test_http_bad_address(void **state)
@@ -522,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_uninitialised),
         cmocka_unit_test(test_http_endpoint),
         cmocka_unit_test(test_http_bad_address),
+        cmocka_unit_test(test_status_redact_url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

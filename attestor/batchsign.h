@@ -1,0 +1,23 @@
+/* attest --batch: values every account of the holdings, gives them one asOf and validUntil
+ * (the oldest price of the book), takes each account's next sequence and the feed's next
+ * batch sequence, signs the batch digest once and exports the batch file and one file per
+ * account (docs/attestation.md §16, rules.md rule 20). */
+#ifndef AT_BATCHSIGN_H
+#define AT_BATCHSIGN_H
+
+#include "clopt.h"
+#include "signopts.h"
+
+/* prices (a file) or sources (HTTPS price sources, price_ca their CA or NULL) price the
+ * book; registry (may be NULL) is checked for every account as by attest. Writes
+ * o->export_path/batch.json and o->export_path/0x<account id>.json. Returns the exit
+ * status (cmd.h). */
+int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list *sources,
+                    const char *price_ca, const char *registry);
+
+/* The key of the feed's batch sequence in the attestor's state file:
+ * keccak256("CollateralBatch" || feed), apart from every account id and from the reserves
+ * sequence (keyed by the feed id). */
+void at_batch_sequence_key(const char *feed, uint8_t out[32]);
+
+#endif

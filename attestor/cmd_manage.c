@@ -1,0 +1,328 @@
+/* manage: the collateral manager for one pledge (docs/lending.md §3). Each pass reads the
+ * borrower's debt as the gateway reads it from the chain (GetPledge: Morpho Blue's borrow
+ * shares converted with the market's totals after interest accrual, in loan-token units),
+ * converts it to USD with 18 decimals (loan-token decimals and a configured USD price per
+ * token, 1 for a dollar stablecoin), takes the latest accepted collateral value
+ * (GetLatest: a freeze counts as no value), computes the LTV exactly, steps the state
+ * machine (custos/ltv.h), and on a change signs a CollateralNotice with the custodian's
+ * key and submits it (rule 19). The state file is written before a notice is submitted,
+ * so a crash never loses a change nor signs a second notice for it. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "context.h"
+#include "custos/hex.h"
+#include "custos/ltv.h"
+#include "custos/notice.h"
+#include "custos/sig.h"
+#include "manage_state.h"
+#include "signer.h"
+#include "signopts.h"
+
+typedef struct manage_args {
+    const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
+        *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
+        *interval_ms;
+    bool once;
+    at_key_spec key;
+    at_gateway gw;
+} manage_args;
+
+static const clopt manage_options[] = {
+    {"account-id", "0xHEX", CLOPT_STR, offsetof(manage_args, account_id),
+     "the pledged account's 32-byte id"},
+    {"lender", "0xADDR", CLOPT_STR, offsetof(manage_args, lender),
+     "the lending market the account is pledged to (Morpho Blue: Morpho)"},
+    {"loan-decimals", "N", CLOPT_STR, offsetof(manage_args, loan_decimals),
+     "the loan token's decimals (0 to 36)"},
+    {"loan-price-usd", "USD", CLOPT_STR, offsetof(manage_args, loan_price),
+     "USD per whole loan token (1 for a dollar stablecoin)"},
+    {"margin-return-ltv", "BPS", CLOPT_STR, offsetof(manage_args, margin_return),
+     "below it: margin return"},
+    {"margin-call-ltv", "BPS", CLOPT_STR, offsetof(manage_args, margin_call),
+     "at or above it: margin call"},
+    {"liquidation-ltv", "BPS", CLOPT_STR, offsetof(manage_args, liquidation),
+     "at or above it: liquidation"},
+    {"hysteresis", "BPS", CLOPT_STR, offsetof(manage_args, hysteresis),
+     "how far back past a threshold the LTV must come to leave its state (default 0)"},
+    {"cure-seconds", "N", CLOPT_STR, offsetof(manage_args, cure_seconds),
+     "a margin call's cure period in seconds"},
+    {"cure-business-hours", "N", CLOPT_STR, offsetof(manage_args, cure_hours),
+     "a margin call's cure period in bond-market business hours"},
+    {"state", "F", CLOPT_STR, offsetof(manage_args, state),
+     "the manager's state file for this pledge"},
+    {"chain-id", "N", CLOPT_STR, offsetof(manage_args, chain_id), "the EIP-712 chain id"},
+    {"contract", "0xADDR", CLOPT_STR, offsetof(manage_args, contract),
+     "the adapter's address (the EIP-712 verifying contract)"},
+    {"interval-ms", "N", CLOPT_STR, offsetof(manage_args, interval_ms),
+     "time between passes (default 2000)"},
+    {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
+    {0}};
+static const clopt_set manage_sets[] = {{manage_options, 0},
+                                        {at_key_options, offsetof(manage_args, key)},
+                                        {at_p11_options, offsetof(manage_args, key)},
+                                        {clopt_gateway_options, offsetof(manage_args, gw)}};
+static const clopt_rule manage_rules[] = {
+    {CLOPT_REQUIRED, {"account-id"}, NULL},
+    {CLOPT_REQUIRED, {"lender"}, NULL},
+    {CLOPT_REQUIRED, {"loan-decimals"}, NULL},
+    {CLOPT_REQUIRED, {"loan-price-usd"}, NULL},
+    {CLOPT_REQUIRED, {"margin-return-ltv"}, NULL},
+    {CLOPT_REQUIRED, {"margin-call-ltv"}, NULL},
+    {CLOPT_REQUIRED, {"liquidation-ltv"}, NULL},
+    {CLOPT_ONE, {"cure-seconds", "cure-business-hours"}, NULL},
+    {CLOPT_REQUIRED, {"state"}, NULL},
+    {CLOPT_REQUIRED, {"chain-id"}, NULL},
+    {CLOPT_REQUIRED, {"contract"}, NULL},
+    {CLOPT_REQUIRED, {"gateway"}, NULL},
+    AT_KEY_RULE};
+static const clopt_command manage_cmd = {
+    .name = "manage",
+    .usage = "usage: custos-attestor manage --account-id 0xHEX --lender 0xADDR\n"
+             "         --loan-decimals N --loan-price-usd USD --margin-return-ltv BPS\n"
+             "         --margin-call-ltv BPS --liquidation-ltv BPS [--hysteresis BPS]\n"
+             "         (--cure-seconds N | --cure-business-hours N) --state F\n"
+             "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
+             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]",
+    .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
+               "loan state, signs and submits a notice on every change",
+    .sets = manage_sets,
+    .n_sets = CLOPT_N(manage_sets),
+    .rules = manage_rules,
+    .n_rules = CLOPT_N(manage_rules)};
+
+typedef struct manager {
+    custos_ltv_policy policy;
+    custos_calendar cal;
+    custos_domain domain;
+    uint8_t account[CUSTOS_HASH_LEN], lender[CUSTOS_ADDRESS_LEN];
+    custos_u256 price;  /* USD per whole token, 18 decimals */
+    custos_u256 scale;  /* 10^loan_decimals */
+    at_signer signer;
+    custos_client *client;
+    const char *state_path;
+} manager;
+
+static volatile sig_atomic_t manage_stop;
+
+static void manage_on_signal(int sig)
+{
+    (void)sig;
+    manage_stop = 1;
+}
+
+static custos_rc parse_u32(const char *flag, const char *text, uint32_t max, uint32_t *out,
+                           custos_error *err)
+{
+    uint64_t v = 0;
+    custos_rc rc = at_cmd_parse_u64(flag, text, &v, err);
+    if (rc == CUSTOS_OK && v > max)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %" PRIu64 " is above %u", flag, v,
+                              max);
+    if (rc == CUSTOS_OK)
+        *out = (uint32_t)v;
+    return rc;
+}
+
+static custos_rc manage_setup(const manage_args *a, manager *m, custos_error *err)
+{
+    custos_error herr;
+    custos_rc rc = parse_u32("--margin-return-ltv", a->margin_return, UINT32_MAX,
+                             &m->policy.margin_return_bps, err);
+    if (rc == CUSTOS_OK)
+        rc = parse_u32("--margin-call-ltv", a->margin_call, UINT32_MAX,
+                       &m->policy.margin_call_bps, err);
+    if (rc == CUSTOS_OK)
+        rc = parse_u32("--liquidation-ltv", a->liquidation, UINT32_MAX,
+                       &m->policy.liquidation_bps, err);
+    if (rc == CUSTOS_OK && a->hysteresis != NULL)
+        rc = parse_u32("--hysteresis", a->hysteresis, UINT32_MAX, &m->policy.hysteresis_bps,
+                       err);
+    m->policy.cure_unit = a->cure_seconds != NULL ? CUSTOS_CURE_SECONDS
+                                                  : CUSTOS_CURE_BUSINESS_HOURS;
+    if (rc == CUSTOS_OK)
+        rc = parse_u32(a->cure_seconds != NULL ? "--cure-seconds" : "--cure-business-hours",
+                       a->cure_seconds != NULL ? a->cure_seconds : a->cure_hours, UINT32_MAX,
+                       &m->policy.cure_period, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_ltv_policy_check(&m->policy, err);
+    uint32_t decimals = 0;
+    if (rc == CUSTOS_OK)
+        rc = parse_u32("--loan-decimals", a->loan_decimals, 36, &decimals, err);
+    if (rc == CUSTOS_OK) {
+        custos_u256_from_u64(&m->scale, 1);
+        custos_u256 ten;
+        custos_u256_from_u64(&ten, 10);
+        for (uint32_t i = 0; i < decimals && rc == CUSTOS_OK; i++)
+            rc = custos_u256_mul(&m->scale, &m->scale, &ten);
+    }
+    if (rc == CUSTOS_OK &&
+        custos_fixed_parse(&m->price, a->loan_price, strlen(a->loan_price),
+                           CUSTOS_MONEY_DECIMALS, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--loan-price-usd: %s", herr.message);
+    if (rc == CUSTOS_OK && custos_hex_decode(a->account_id, m->account, CUSTOS_HASH_LEN,
+                                             &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--account-id: %s", herr.message);
+    if (rc == CUSTOS_OK && custos_address_from_hex(a->lender, m->lender, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--lender: %s", herr.message);
+    if (rc == CUSTOS_OK)
+        rc = at_cmd_parse_u64("--chain-id", a->chain_id, &m->domain.chain_id, err);
+    if (rc == CUSTOS_OK &&
+        custos_address_from_hex(a->contract, m->domain.verifying_contract, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: %s", herr.message);
+    if (rc == CUSTOS_OK)
+        rc = custos_calendar_load_builtin(&m->cal, err);
+    m->state_path = a->state;
+    return rc;
+}
+
+/* Delivers the pending notice; CUSTOS_OK once the gateway has it (new or duplicate). */
+static custos_rc manage_deliver(manager *m, at_manage_state *st, custos_error *err)
+{
+    bool duplicate = false;
+    custos_rc rc = custos_client_submit_notice(m->client, &m->domain, &st->pending,
+                                               &st->pending_sig, &duplicate, NULL, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    printf("notice %s sequence %" PRIu64 " ACCEPTED%s\n",
+           custos_loan_state_name((custos_loan_state)st->pending.state), st->pending.sequence,
+           duplicate ? " (duplicate)" : "");
+    st->has_pending = false;
+    return at_manage_state_save(m->state_path, st, err);
+}
+
+/* The collateral value the LTV counts: the latest accepted valuation pledged to the
+ * lender; 0 under a freeze. CUSTOS_ERR_NOT_FOUND when the account is not pledged to it. */
+static custos_rc manage_collateral(manager *m, custos_u256 *out, custos_error *err)
+{
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    custos_rc rc = custos_client_get_latest(m->client, m->account, &rec, err);
+    if (rc == CUSTOS_OK && (rec.sub.att.kind == CUSTOS_KIND_RELEASE ||
+                            memcmp(rec.sub.att.beneficiary, m->lender, CUSTOS_ADDRESS_LEN) != 0))
+        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                              "the account's latest attestation does not pledge it to the "
+                              "lender");
+    if (rc == CUSTOS_OK && rec.sub.att.kind == CUSTOS_KIND_FREEZE)
+        custos_u256_from_u64(out, 0);
+    else if (rc == CUSTOS_OK)
+        *out = rec.sub.att.collateral_value;
+    custos_record_clear(&rec);
+    return rc;
+}
+
+/* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
+static custos_rc manage_pass(manager *m, custos_error *err)
+{
+    at_manage_state st;
+    custos_rc rc = at_manage_state_load(m->state_path, &st, err);
+    if (rc == CUSTOS_OK && st.has_pending)
+        rc = manage_deliver(m, &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos_pledge *p = NULL;
+    rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
+    if (rc == CUSTOS_OK && !p->exposure_readable)
+        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                              "the market cannot report the pledge's exposure");
+    custos_u256 exposure, collateral;
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_mul_div(&exposure, &p->debt, &m->price, &m->scale);
+    custos_pledge_free(p);
+    if (rc == CUSTOS_OK)
+        rc = manage_collateral(m, &collateral, err);
+    uint32_t ltv = 0;
+    if (rc == CUSTOS_OK)
+        rc = custos_ltv_bps(&exposure, &collateral, &ltv, err);
+    uint64_t now = (uint64_t)time(NULL);
+    custos_loan_status next;
+    custos_ltv_cause cause = CUSTOS_LTV_UNCHANGED;
+    if (rc == CUSTOS_OK)
+        rc = custos_ltv_step(&m->policy, &m->cal, &st.status, ltv, now, &next, &cause, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
+           custos_ltv_cause_name(cause));
+    if (next.state == st.status.state) {
+        fflush(stdout);
+        return CUSTOS_OK;
+    }
+    custos_notice *n = &st.pending;
+    memset(n, 0, sizeof *n);
+    memcpy(n->account, m->account, CUSTOS_HASH_LEN);
+    memcpy(n->lender, m->lender, CUSTOS_ADDRESS_LEN);
+    n->state = (uint8_t)next.state;
+    n->ltv_bps = ltv;
+    n->exposure = exposure;
+    n->collateral_value = collateral;
+    n->deadline = next.deadline;
+    n->sequence = st.sequence + 1;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_notice_digest(&m->domain, n, digest);
+    rc = at_signer_sign(&m->signer, digest, &st.pending_sig, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* Written before it is submitted: after a crash the restart delivers this notice. */
+    st.status = next;
+    st.sequence = n->sequence;
+    st.has_pending = true;
+    rc = at_manage_state_save(m->state_path, &st, err);
+    if (rc == CUSTOS_OK)
+        rc = manage_deliver(m, &st, err);
+    fflush(stdout);
+    return rc;
+}
+
+int at_cmd_manage(int argc, char **argv)
+{
+    manage_args a = {0};
+    int status;
+    if (!at_cmd_args(&manage_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    manager m;
+    memset(&m, 0, sizeof m);
+    custos_error err;
+    custos_error_clear(&err);
+    uint64_t interval_ms = 2000;
+    custos_rc rc = manage_setup(&a, &m, &err);
+    if (rc == CUSTOS_OK && a.interval_ms != NULL)
+        rc = at_cmd_parse_u64("--interval-ms", a.interval_ms, &interval_ms, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&m.signer, &a.key, &err);
+    if (rc == CUSTOS_OK)
+        rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
+    if (rc != CUSTOS_OK) {
+        at_cmd_error("manage: %s", err.message);
+        at_signer_close(&m.signer);
+        custos_calendar_free(&m.cal);
+        return AT_EXIT_INPUT;
+    }
+    signal(SIGTERM, manage_on_signal);
+    signal(SIGINT, manage_on_signal);
+    status = AT_EXIT_OK;
+    while (!manage_stop) {
+        rc = manage_pass(&m, &err);
+        if (rc != CUSTOS_OK) {
+            at_cmd_error("manage: %s", err.message);
+            status = rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE
+                     : rc == CUSTOS_ERR_REFUSED   ? AT_EXIT_REFUSED
+                                                  : AT_EXIT_INPUT;
+        } else {
+            status = AT_EXIT_OK;
+        }
+        if (a.once)
+            break;
+        for (uint64_t slept = 0; slept < interval_ms && !manage_stop; slept += 50)
+            usleep(50 * 1000);
+    }
+    custos_client_free(m.client);
+    at_signer_close(&m.signer);
+    custos_calendar_free(&m.cal);
+    return status;
+}

@@ -1,0 +1,171 @@
+/* The collateral manager's state file (manage_state.h): a small JSON object,
+ *   {"state": "margin_call", "deadline": "1767715200", "sequence": "3",
+ *    "pending": null | {"state": 2, "ltvBps": 8000, "exposure": "...", "collateralValue":
+ *                       "...", "deadline": "...", "sequence": "...", "account": "0x..",
+ *                       "lender": "0x..", "signature": "0x.."}}
+ * with uint64 and uint256 values as decimal strings. */
+#include "manage_state.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "custos/hex.h"
+#include "custos/sig.h"
+#include "fileio.h"
+
+#define MS_MAX_BYTES (64u * 1024u)
+
+static custos_rc ms_u64(const char *path, json_t *o, const char *key, uint64_t *out,
+                        custos_error *err)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    custos_u256 v;
+    custos_error perr;
+    if (s == NULL || custos_u256_from_dec(&v, s, strlen(s), &perr) != CUSTOS_OK ||
+        v.limb[1] != 0 || v.limb[2] != 0 || v.limb[3] != 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s: %s is not a decimal uint64 string", path, key);
+    *out = v.limb[0];
+    return CUSTOS_OK;
+}
+
+static custos_rc ms_u256(const char *path, json_t *o, const char *key, custos_u256 *out,
+                         custos_error *err)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    custos_error perr;
+    if (s == NULL || custos_u256_from_dec(out, s, strlen(s), &perr) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %s is not a decimal string",
+                                path, key);
+    return CUSTOS_OK;
+}
+
+static custos_rc ms_hex(const char *path, json_t *o, const char *key, uint8_t *out,
+                        size_t len, custos_error *err)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    custos_error herr;
+    if (s == NULL || custos_hex_decode(s, out, len, &herr) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %s is not %zu bytes of hex",
+                                path, key, len);
+    return CUSTOS_OK;
+}
+
+static custos_rc ms_pending(const char *path, json_t *p, at_manage_state *out,
+                            custos_error *err)
+{
+    custos_notice *n = &out->pending;
+    json_t *state = json_object_get(p, "state"), *ltv = json_object_get(p, "ltvBps");
+    if (!json_is_integer(state) || json_integer_value(state) < 0 ||
+        json_integer_value(state) > CUSTOS_LOAN_STATE_MAX || !json_is_integer(ltv) ||
+        json_integer_value(ltv) < 0 || json_integer_value(ltv) > (json_int_t)UINT32_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: pending state or ltvBps", path);
+    n->state = (uint8_t)json_integer_value(state);
+    n->ltv_bps = (uint32_t)json_integer_value(ltv);
+    custos_rc rc = ms_u256(path, p, "exposure", &n->exposure, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u256(path, p, "collateralValue", &n->collateral_value, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, p, "deadline", &n->deadline, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, p, "sequence", &n->sequence, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, p, "account", n->account, CUSTOS_HASH_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, p, "lender", n->lender, CUSTOS_ADDRESS_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, p, "signature", out->pending_sig.bytes, CUSTOS_SIGNATURE_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_notice_check(n, err);
+    out->has_pending = rc == CUSTOS_OK;
+    return rc;
+}
+
+custos_rc at_manage_state_load(const char *path, at_manage_state *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->status.state = CUSTOS_LOAN_HEALTHY;
+    char *text = NULL;
+    size_t len = 0;
+    custos_rc rc = at_file_read(path, MS_MAX_BYTES, &text, &len, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND)
+        return CUSTOS_OK;
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: not a JSON object", path);
+    }
+    const char *name = json_string_value(json_object_get(doc, "state"));
+    rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: unknown state", path);
+    for (unsigned s = 0; name != NULL && s <= CUSTOS_LOAN_STATE_MAX; s++)
+        if (strcmp(name, custos_loan_state_name((custos_loan_state)s)) == 0) {
+            out->status.state = (custos_loan_state)s;
+            rc = CUSTOS_OK;
+        }
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, doc, "deadline", &out->status.deadline, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, doc, "sequence", &out->sequence, err);
+    json_t *p = json_object_get(doc, "pending");
+    if (rc == CUSTOS_OK && json_is_object(p))
+        rc = ms_pending(path, p, out, err);
+    else if (rc == CUSTOS_OK && p != NULL && !json_is_null(p))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: pending is not an object", path);
+    json_decref(doc);
+    return rc;
+}
+
+static json_t *ms_dec64(uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    return json_string(buf);
+}
+
+static json_t *ms_dec(const custos_u256 *v)
+{
+    char buf[CUSTOS_U256_DEC_MAX];
+    return custos_u256_to_dec(v, buf, sizeof buf) == CUSTOS_OK ? json_string(buf) : NULL;
+}
+
+static json_t *ms_hexj(const uint8_t *b, size_t len)
+{
+    char buf[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
+    return custos_hex_encode(b, len, buf, sizeof buf) == CUSTOS_OK ? json_string(buf) : NULL;
+}
+
+custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custos_error *err)
+{
+    json_t *pending = json_null();
+    if (s->has_pending) {
+        const custos_notice *n = &s->pending;
+        json_decref(pending);
+        pending = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
+                            (json_int_t)n->state, "ltvBps", (json_int_t)n->ltv_bps, "exposure",
+                            ms_dec(&n->exposure), "collateralValue",
+                            ms_dec(&n->collateral_value), "deadline", ms_dec64(n->deadline),
+                            "sequence", ms_dec64(n->sequence), "account",
+                            ms_hexj(n->account, CUSTOS_HASH_LEN), "lender",
+                            ms_hexj(n->lender, CUSTOS_ADDRESS_LEN), "signature",
+                            ms_hexj(s->pending_sig.bytes, CUSTOS_SIGNATURE_LEN));
+    }
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o}", "state",
+                            custos_loan_state_name(s->status.state), "deadline",
+                            ms_dec64(s->status.deadline), "sequence", ms_dec64(s->sequence),
+                            "pending", pending);
+    char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    custos_rc rc = at_file_write_atomic(path, text, strlen(text), 0600, err);
+    free(text);
+    return rc;
+}

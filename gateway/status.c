@@ -1,0 +1,179 @@
+#include "status.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "custos/sig.h"
+#include "custos/u256.h"
+
+#include "health.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+/* A section: a new JSON value (json_null() when absent), NULL only when out of memory. */
+typedef json_t *(*status_section_fn)(const gw_status_src *src, const gw_pub_status *pub);
+
+void gw_status_redact_url(const char *url, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    const char *hidden = "(hidden)";
+    const char *scheme_end = strstr(url, "://");
+    if (scheme_end == NULL || scheme_end == url) {
+        snprintf(out, cap, "%s", hidden);
+        return;
+    }
+    const char *auth = scheme_end + 3;
+    size_t auth_len = strcspn(auth, "/?#");
+    /* The host is what follows the last '@' of the authority. */
+    const char *host = auth;
+    for (const char *at = auth; at < auth + auth_len; at++)
+        if (*at == '@')
+            host = at + 1;
+    size_t host_len = (size_t)(auth + auth_len - host);
+    const char *rest = auth + auth_len;
+    bool cut = host != auth || (rest[0] != '\0' && strcmp(rest, "/") != 0);
+    if (host_len == 0) {
+        snprintf(out, cap, "%s", hidden);
+        return;
+    }
+    int n = snprintf(out, cap, "%.*s://%.*s%s", (int)(scheme_end - url), url, (int)host_len,
+                     host, cut ? "/..." : "");
+    if (n < 0 || (size_t)n >= cap)
+        snprintf(out, cap, "%s", hidden);
+}
+
+static json_t *section_store(const gw_status_src *src, const gw_pub_status *pub)
+{
+    (void)pub;
+    uint64_t held = 0;
+    custos_error err;
+    bool counted = gw_engine_count_held(src->engine, &held, &err) == CUSTOS_OK;
+    return json_pack("{s:b, s:s, s:i, s:I, s:o}", "ok", gw_health_ready(src->engine),
+                     "backend", gw_store_config_shared(src->cfg) ? "postgresql" : "sqlite",
+                     "schema", (int)gw_schema_latest(), "head",
+                     (json_int_t)gw_engine_head(src->engine), "held",
+                     counted ? json_integer((json_int_t)held) : json_null());
+}
+
+static json_t *section_chain(const gw_status_src *src, const gw_pub_status *pub)
+{
+    if (src->publisher == NULL)
+        return json_null();
+    json_t *nodes = json_array();
+    for (size_t i = 0; nodes != NULL && i < pub->n_nodes; i++) {
+        char url[128];
+        gw_status_redact_url(src->cfg->evm.rpc_urls[i], url, sizeof url);
+        json_t *node = json_pack(
+            "{s:i, s:s, s:b, s:b, s:o, s:o}", "node", (int)(i + 1), "url", url, "up",
+            pub->node_up[i], "in_use", i == pub->node_current, "block",
+            pub->node_block_known[i] ? json_integer((json_int_t)pub->node_block[i]) : json_null(),
+            "last_error", pub->node_error[i][0] != '\0' ? json_string(pub->node_error[i])
+                                                         : json_null());
+        if (node == NULL || json_array_append_new(nodes, node) != 0) {
+            json_decref(nodes);
+            nodes = NULL;
+        }
+    }
+    if (nodes == NULL)
+        return NULL;
+    return json_pack("{s:I, s:o}", "chain_id", (json_int_t)src->cfg->domain.chain_id, "nodes",
+                     nodes);
+}
+
+static json_t *section_publisher(const gw_status_src *src, const gw_pub_status *pub)
+{
+    if (src->publisher == NULL)
+        return json_null();
+    uint64_t head = gw_engine_head(src->engine);
+    uint64_t lag = head > pub->cursor ? head - pub->cursor : 0;
+    return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "serving", pub->serving,
+                     "leader", pub->leader, "cursor", (json_int_t)pub->cursor, "lag_records",
+                     (json_int_t)lag, "max_lag_records",
+                     (json_int_t)src->cfg->evm.max_lag_records, "last_published_cursor",
+                     (json_int_t)pub->last_published_cursor, "pending_transactions",
+                     (json_int_t)pub->pending, "node_errors", (json_int_t)pub->node_errors);
+}
+
+static json_t *section_relayer(const gw_status_src *src, const gw_pub_status *pub)
+{
+    if (src->publisher == NULL)
+        return json_null();
+    char address[CUSTOS_ADDRESS_HEX_LEN], balance[80], low[80];
+    custos_address_to_hex(pub->relayer, address);
+    if (custos_u256_to_dec(&pub->balance_wei, balance, sizeof balance) != CUSTOS_OK ||
+        custos_u256_to_dec(&pub->low_balance_wei, low, sizeof low) != CUSTOS_OK)
+        return NULL;
+    bool below = pub->balance_known && custos_u256_cmp(&pub->balance_wei,
+                                                       &pub->low_balance_wei) < 0;
+    /* Wei as decimal strings: they exceed what a JSON number keeps exactly. */
+    return json_pack("{s:s, s:o, s:o, s:s, s:b}", "address", address, "balance_wei",
+                     pub->balance_known ? json_string(balance) : json_null(), "balance_at",
+                     pub->balance_known ? json_integer((json_int_t)pub->balance_at)
+                                        : json_null(),
+                     "low_balance_wei", low, "low", below);
+}
+
+/* Digests waiting for their quorum: how many, and since when the oldest waits. */
+static json_t *section_pending(const gw_status_src *src, const gw_pub_status *pub)
+{
+    (void)pub;
+    uint64_t count = 0, oldest = 0;
+    custos_error err;
+    if (gw_engine_pending_summary(src->engine, &count, &oldest, &err) != CUSTOS_OK)
+        return json_pack("{s:s}", "error", "the store did not answer");
+    return json_pack("{s:I, s:o}", "count", (json_int_t)count, "oldest_first_seen",
+                     count > 0 ? json_integer((json_int_t)oldest) : json_null());
+}
+
+/* Allow-list and registry drift against the chain: this build has no drift check, so
+ * the section shows absent. */
+static json_t *section_absent(const gw_status_src *src, const gw_pub_status *pub)
+{
+    (void)src;
+    (void)pub;
+    return json_null();
+}
+
+static const struct {
+    const char *name;
+    status_section_fn fn;
+} status_sections[] = {
+    {"store", section_store},
+    {"chain", section_chain},
+    {"publisher", section_publisher},
+    {"relayer", section_relayer},
+    {"pending", section_pending},
+    {"drift", section_absent},
+};
+
+custos_rc gw_status_render(const gw_status_src *src, char **out, size_t *len,
+                           custos_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    gw_pub_status pub;
+    memset(&pub, 0, sizeof pub);
+    if (src->publisher != NULL)
+        gw_publisher_status(src->publisher, &pub);
+    json_t *page = json_object();
+    for (size_t i = 0; page != NULL && i < sizeof status_sections / sizeof status_sections[0];
+         i++) {
+        json_t *v = status_sections[i].fn(src, &pub);
+        if (v == NULL || json_object_set_new(page, status_sections[i].name, v) != 0) {
+            json_decref(page);
+            page = NULL;
+        }
+    }
+    char *text = page != NULL ? json_dumps(page, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(page);
+    if (text == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "status: out of memory");
+    *out = text;
+    *len = strlen(text);
+    return CUSTOS_OK;
+}

@@ -1,0 +1,380 @@
+/* The real custos-attestor signs a book of several accounts as one batch (attest --batch
+ * --export DIR): one file per account and the batch file; every account file verifies with
+ * ethers and @openzeppelin/merkle-tree alone (tests/js/batch_account_verify.mjs); a cosign
+ * of the directory adds the second signer to the batch and every account; sequences move
+ * on per account and per feed; `custos verify` checks an account alone; bad command lines
+ * and tampered directories and files are refused. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "custos/attestation.h"
+#include "custos/batch.h"
+#include "custos/keyfile.h"
+#include "custos/sig.h"
+
+#include "gwfixture.h"
+
+#define N_ACCOUNTS 5
+#define OUT_CAP 65536
+
+static gwf F;
+static char k1[1200], k2[1200], state_path[1200], holdings[1200], prices[1200], policy[1200];
+static char out[OUT_CAP];
+
+static void path_in(char *dst, size_t cap, const char *name)
+{
+    int n = snprintf(dst, cap, "%s/%s", F.dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static int run(const char *const args[])
+{
+    const char *argv[40];
+    size_t n = 0;
+    argv[n++] = CUSTOS_ATTESTOR_BIN;
+    for (size_t i = 0; args[i] != NULL; i++) {
+        assert_true(n < 39);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    int status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos-attestor %s ... -> %d\n%s\n", args[0], status, out);
+    return status;
+}
+
+static json_t *load_example(const char *name)
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
+    json_error_t jerr;
+    json_t *root = json_load_file(src, 0, &jerr);
+    if (root == NULL)
+        fail_msg("%s: %s (line %d)", src, jerr.text, jerr.line);
+    return root;
+}
+
+/* The sample book grown to N_ACCOUNTS accounts (copies of its first, under new refs), the
+ * sample prices observed now, the sample policy. */
+static int group_setup(void **state)
+{
+    (void)state;
+    gwf_init(&F);
+    path_in(k1, sizeof k1, "custodian.key");
+    path_in(k2, sizeof k2, "agent.key");
+    path_in(state_path, sizeof state_path, "attestor-state.json");
+    path_in(holdings, sizeof holdings, "holdings.json");
+    path_in(prices, sizeof prices, "prices.json");
+    path_in(policy, sizeof policy, "policy.json");
+    custos_error err;
+    assert_int_equal(custos_keyfile_write(k1, F.keys[GWF_KEY_CUSTODIAN].seckey, &err), CUSTOS_OK);
+    assert_int_equal(custos_keyfile_write(k2, F.keys[GWF_KEY_AGENT].seckey, &err), CUSTOS_OK);
+
+    json_t *h = load_example("holdings.json");
+    json_t *accounts = json_object_get(h, "accounts");
+    json_t *first = json_array_get(accounts, 0);
+    assert_non_null(first);
+    for (size_t i = json_array_size(accounts); i < N_ACCOUNTS; i++) {
+        json_t *copy = json_deep_copy(first);
+        char ref[32];
+        snprintf(ref, sizeof ref, "ACME-BATCH-%03zu", i);
+        assert_int_equal(json_object_set_new(copy, "ref", json_string(ref)), 0);
+        assert_int_equal(json_array_append_new(accounts, copy), 0);
+    }
+    assert_int_equal(json_dump_file(h, holdings, JSON_INDENT(2)), 0);
+    json_decref(h);
+
+    json_t *p = load_example("prices.json");
+    const char *key;
+    json_t *entry;
+    json_object_foreach(json_object_get(p, "prices"), key, entry)
+        assert_int_equal(json_object_set_new(entry, "as_of", json_integer((json_int_t)gwf_now())),
+                         0);
+    assert_int_equal(json_dump_file(p, prices, JSON_INDENT(2)), 0);
+    json_decref(p);
+
+    json_t *pol = load_example("policy.json");
+    assert_int_equal(json_dump_file(pol, policy, JSON_INDENT(2)), 0);
+    json_decref(pol);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    gwf_cleanup(&F);
+    return 0;
+}
+
+static int attest_batch(const char *export_dir)
+{
+    const char *args[] = {"attest", "--batch", "--holdings", holdings, "--prices", prices,
+                          "--policy", policy, "--key", k1, "--feed", GWF_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--export", export_dir, NULL};
+    return run(args);
+}
+
+/* The account files of a batch directory (0x<account id>.json), into names[]. */
+static size_t account_files(const char *dir, char names[][80], size_t cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "0x", 2) != 0 || strstr(e->d_name, ".json") == NULL)
+            continue;
+        assert_true(n < cap && strlen(e->d_name) < 80);
+        memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Runs the independent verifier on every account file of dir; each must be valid and name
+ * exactly the signers given. */
+static void verify_all(const char *dir, const gwf_key_id *signers, size_t n_signers)
+{
+    char names[N_ACCOUNTS + 2][80];
+    size_t n = account_files(dir, names, N_ACCOUNTS + 2);
+    assert_int_equal(n, N_ACCOUNTS);
+    for (size_t i = 0; i < n; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        const char *args[] = {path, NULL};
+        char js[2048] = {0};
+        int status = tu_node("batch_account_verify.mjs", args, js, sizeof js);
+        if (status != 0) {
+            fail_msg("%s: %s", names[i], js);
+            return;
+        }
+        size_t lines = 0;
+        for (const char *p = strstr(js, "signer "); p != NULL; p = strstr(p + 1, "signer "))
+            lines++;
+        assert_int_equal(lines, n_signers);
+        for (size_t k = 0; k < n_signers; k++)
+            assert_non_null(strstr(js, F.keys[signers[k]].hex));
+    }
+}
+
+static void read_batch(const char *dir, custos_batch *b, size_t *n_sigs)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/batch.json", dir);
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char feed[CUSTOS_FEED_MAX + 1];
+    custos_domain d;
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES];
+    custos_error err;
+    custos_rc rc = custos_batch_import(text, strlen(text), feed, &d, b, sigs, n_sigs, &err);
+    free(text);
+    if (rc != CUSTOS_OK)
+        fail_msg("%s: %s", path, err.message);
+}
+
+static void test_batch_exported_and_verified_independently(void **state)
+{
+    (void)state;
+    char dir[1200];
+    path_in(dir, sizeof dir, "batch-1");
+    assert_int_equal(attest_batch(dir), 0);
+    assert_non_null(strstr(out, "accounts     5"));
+    assert_non_null(strstr(out, F.keys[GWF_KEY_CUSTODIAN].hex));
+    static const gwf_key_id one[] = {GWF_KEY_CUSTODIAN};
+    verify_all(dir, one, 1);
+    custos_batch b;
+    size_t n_sigs = 0;
+    read_batch(dir, &b, &n_sigs);
+    assert_int_equal(b.count, N_ACCOUNTS);
+    assert_int_equal(b.sequence, 1);
+    assert_int_equal(n_sigs, 1);
+
+    /* The next batch: the feed's batch sequence and every account's move on. */
+    char dir2[1200];
+    path_in(dir2, sizeof dir2, "batch-2");
+    assert_int_equal(attest_batch(dir2), 0);
+    read_batch(dir2, &b, &n_sigs);
+    assert_int_equal(b.sequence, 2);
+    assert_non_null(strstr(out, "sequence 2 collateral"));
+    assert_null(strstr(out, "sequence 1 collateral"));
+}
+
+static void test_cosign_adds_the_second_signer_everywhere(void **state)
+{
+    (void)state;
+    char dir[1200], cosigned[1200];
+    path_in(dir, sizeof dir, "batch-c");
+    path_in(cosigned, sizeof cosigned, "batch-c-cosigned");
+    assert_int_equal(attest_batch(dir), 0);
+    const char *args[] = {"cosign", "--in", dir, "--key", k2, "--export", cosigned, NULL};
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out, "signatures   2"));
+    static const gwf_key_id two[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
+    verify_all(cosigned, two, 2);
+
+    /* The same key again is refused, and nothing is written. */
+    char again[1200];
+    path_in(again, sizeof again, "batch-c-again");
+    const char *twice[] = {"cosign", "--in", cosigned, "--key", k2, "--export", again, NULL};
+    assert_int_equal(run(twice), 1);
+    assert_non_null(strstr(out, "already signed"));
+    DIR *d = opendir(again);
+    assert_null(d);
+}
+
+/* An account file of another batch in the directory: the cosign refuses, naming it. */
+static void test_cosign_refuses_a_foreign_account_file(void **state)
+{
+    (void)state;
+    char a[1200], b[1200], dst[1200];
+    path_in(a, sizeof a, "batch-fa");
+    path_in(b, sizeof b, "batch-fb");
+    path_in(dst, sizeof dst, "batch-fa-cosigned");
+    assert_int_equal(attest_batch(a), 0);
+    assert_int_equal(attest_batch(b), 0);
+    char names[N_ACCOUNTS + 2][80];
+    assert_int_equal(account_files(b, names, N_ACCOUNTS + 2), N_ACCOUNTS);
+    char from[2048], to[2048];
+    snprintf(from, sizeof from, "%s/%s", b, names[0]);
+    snprintf(to, sizeof to, "%s/%s", a, names[0]);
+    char *text = tu_read_file(from);
+    assert_non_null(text);
+    tu_write_file(to, text);
+    free(text);
+    const char *args[] = {"cosign", "--in", a, "--key", k2, "--export", dst, NULL};
+    assert_int_equal(run(args), 1);
+    assert_non_null(strstr(out, "not an account of this batch"));
+}
+
+/* `custos verify` on an account of a cosigned batch: valid, both signers named; the same
+ * file with a proof hash changed: exit 1, saying the proof does not lead to the root. */
+static void test_cli_verifies_an_account(void **state)
+{
+    (void)state;
+    char dir[1200], cosigned[1200];
+    path_in(dir, sizeof dir, "batch-v");
+    path_in(cosigned, sizeof cosigned, "batch-v-cosigned");
+    assert_int_equal(attest_batch(dir), 0);
+    const char *args[] = {"cosign", "--in", dir, "--key", k2, "--export", cosigned, NULL};
+    assert_int_equal(run(args), 0);
+    char names[N_ACCOUNTS + 2][80];
+    assert_int_equal(account_files(cosigned, names, N_ACCOUNTS + 2), N_ACCOUNTS);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", cosigned, names[2]);
+    const char *argv[] = {CUSTOS_CLI_BIN, "verify", path, NULL};
+    int status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos verify -> %d\n%s\n", status, out);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "\"valid\": true"));
+    assert_non_null(strstr(out, F.keys[GWF_KEY_CUSTODIAN].hex));
+    assert_non_null(strstr(out, F.keys[GWF_KEY_AGENT].hex));
+
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char *proof = strstr(text, "\"proof\": [");
+    assert_non_null(proof);
+    char *hex = strstr(proof, "\"0x");
+    assert_non_null(hex);
+    hex[3] = hex[3] == 'a' ? 'b' : 'a';
+    tu_write_file(path, text);
+    free(text);
+    status = tu_run(argv, out, sizeof out, 1);
+    fprintf(stderr, "$ custos verify -> %d\n%s\n", status, out);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(out, "does not lead"));
+}
+
+/* --registry: one account of the book pledged to another lender refuses the whole batch
+ * before any sequence is taken; nothing is written. */
+static void test_registry_refuses_before_sequences(void **state)
+{
+    (void)state;
+    char registry[1200], dir[1200];
+    path_in(registry, sizeof registry, "pledges.json");
+    path_in(dir, sizeof dir, "batch-pledged");
+    /* Every account pledged to the lender its holdings name, but ACME-BATCH-003 to another. */
+    json_error_t jerr;
+    json_t *h = json_load_file(holdings, 0, &jerr);
+    assert_non_null(h);
+    json_t *pledges = json_object();
+    size_t i;
+    json_t *acc;
+    json_array_foreach(json_object_get(h, "accounts"), i, acc) {
+        const char *ref = json_string_value(json_object_get(acc, "ref"));
+        const char *ben = json_string_value(json_object_get(acc, "beneficiary"));
+        assert_true(ref != NULL && ben != NULL);
+        if (strcmp(ref, "ACME-BATCH-003") == 0)
+            ben = "0x00000000000000000000000000000000000000b7";
+        uint8_t addr[CUSTOS_ADDRESS_LEN], zero[CUSTOS_ADDRESS_LEN] = {0};
+        /* An account without a lender ("0x0" in the holdings) has no entry. */
+        if (strcmp(ben, "0x0") == 0)
+            continue;
+        assert_int_equal(custos_address_from_hex(ben, addr, NULL), CUSTOS_OK);
+        assert_memory_not_equal(addr, zero, sizeof zero);
+        assert_int_equal(json_object_set_new(pledges, ref, json_string(ben)), 0);
+    }
+    json_t *doc = json_pack("{s:o}", "pledges", pledges);
+    assert_non_null(doc);
+    assert_int_equal(json_dump_file(doc, registry, 0), 0);
+    json_decref(doc);
+    json_decref(h);
+    char *before = tu_read_file(state_path);
+    assert_non_null(before);
+    const char *args[] = {"attest", "--batch", "--holdings", holdings, "--prices", prices,
+                          "--policy", policy, "--key", k1, "--feed", GWF_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--export", dir, "--registry", registry, NULL};
+    assert_int_equal(run(args), 1);
+    assert_non_null(strstr(out, "ACME-BATCH-003"));
+    char *after = tu_read_file(state_path);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    DIR *d = opendir(dir);
+    assert_null(d);
+}
+
+static void test_bad_command_lines_refused(void **state)
+{
+    (void)state;
+    char dir[1200];
+    path_in(dir, sizeof dir, "batch-bad");
+    const char *no_export[] = {"attest", "--batch", "--holdings", holdings, "--prices", prices,
+                               "--policy", policy, "--key", k1, "--feed", GWF_FEED,
+                               "--chain-id", "31337", "--contract", GWF_CONTRACT, "--state",
+                               state_path, "--gateway", "127.0.0.1:1", NULL};
+    assert_int_not_equal(run(no_export), 0);
+    assert_non_null(strstr(out, "--batch"));
+    const char *both[] = {"attest", "--batch", "--account", "ACME-FUND-001", "--holdings",
+                          holdings, "--prices", prices, "--policy", policy, "--key", k1,
+                          "--feed", GWF_FEED, "--chain-id", "31337", "--contract",
+                          GWF_CONTRACT, "--state", state_path, "--export", dir, NULL};
+    assert_int_not_equal(run(both), 0);
+    assert_non_null(strstr(out, "--account REF or --batch is required (not both)"));
+    DIR *d = opendir(dir);
+    assert_null(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_exported_and_verified_independently),
+        cmocka_unit_test(test_cosign_adds_the_second_signer_everywhere),
+        cmocka_unit_test(test_cosign_refuses_a_foreign_account_file),
+        cmocka_unit_test(test_cli_verifies_an_account),
+        cmocka_unit_test(test_registry_refuses_before_sequences),
+        cmocka_unit_test(test_bad_command_lines_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

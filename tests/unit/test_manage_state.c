@@ -1,0 +1,126 @@
+/* The collateral manager's state file (attestor/manage_state.c, docs/lending.md §3): a
+ * missing file is the start (healthy, sequence 0, nothing pending); what is saved, a
+ * pending signed notice with extreme values included, loads back the same; a damaged or
+ * doctored file is refused with its path, never read as a fresh start. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "manage_state.h"
+#include "testutil.h"
+
+static char dir[512], path[700];
+
+static int setup(void **state)
+{
+    (void)state;
+    tu_mkdtemp(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/manager.json", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(dir);
+    return 0;
+}
+
+static void test_missing_is_the_start(void **state)
+{
+    (void)state;
+    at_manage_state s;
+    custos_error err;
+    memset(&s, 0x5a, sizeof s);
+    assert_int_equal(at_manage_state_load(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(s.status.state, CUSTOS_LOAN_HEALTHY);
+    assert_int_equal(s.status.deadline, 0);
+    assert_int_equal(s.sequence, 0);
+    assert_false(s.has_pending);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    at_manage_state s, got;
+    custos_error err;
+    memset(&s, 0, sizeof s);
+    s.status.state = CUSTOS_LOAN_MARGIN_CALL;
+    s.status.deadline = UINT64_MAX;
+    s.sequence = UINT64_MAX - 1;
+    s.has_pending = true;
+    memset(s.pending.account, 0xa1, sizeof s.pending.account);
+    memset(s.pending.lender, 0xfe, sizeof s.pending.lender);
+    s.pending.state = CUSTOS_LOAN_MARGIN_CALL;
+    s.pending.ltv_bps = CUSTOS_LTV_UNBOUNDED;
+    memset(s.pending.exposure.limb, 0xff, sizeof s.pending.exposure.limb);
+    s.pending.collateral_value.limb[2] = 7;
+    s.pending.deadline = UINT64_MAX;
+    s.pending.sequence = UINT64_MAX - 1;
+    for (size_t i = 0; i < CUSTOS_SIGNATURE_LEN; i++)
+        s.pending_sig.bytes[i] = (uint8_t)i;
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_int_equal(got.status.state, s.status.state);
+    assert_true(got.status.deadline == s.status.deadline);
+    assert_true(got.sequence == s.sequence);
+    assert_true(got.has_pending);
+    assert_memory_equal(&got.pending, &s.pending, sizeof s.pending);
+    assert_memory_equal(&got.pending_sig, &s.pending_sig, sizeof s.pending_sig);
+
+    /* Delivered: nothing pending any more. */
+    s.has_pending = false;
+    s.status.state = CUSTOS_LOAN_LIQUIDATION;
+    s.status.deadline = 0;
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_int_equal(got.status.state, CUSTOS_LOAN_LIQUIDATION);
+    assert_false(got.has_pending);
+}
+
+static void test_damaged_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"state\": \"frozen\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\": null}",
+        "{\"state\": \"healthy\", \"deadline\": 0, \"sequence\": \"1\", \"pending\": null}",
+        "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"18446744073709551616\","
+        " \"pending\": null}",
+        "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\": 3}",
+        /* a pending margin call without a deadline fails custos_notice_check */
+        "{\"state\": \"margin_call\", \"deadline\": \"5\", \"sequence\": \"1\", \"pending\":"
+        " {\"state\": 2, \"ltvBps\": 8000, \"exposure\": \"8\", \"collateralValue\": \"10\","
+        " \"deadline\": \"0\", \"sequence\": \"1\", \"account\": \"0x"
+        "0000000000000000000000000000000000000000000000000000000000000001\", \"lender\":"
+        " \"0x0000000000000000000000000000000000000002\", \"signature\": \"0x"
+        "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tu_write_file(path, bad[i]);
+        at_manage_state s;
+        custos_error err;
+        if (at_manage_state_load(path, &s, &err) == CUSTOS_OK)
+            fail_msg("damaged state file %zu accepted", i);
+        if (strstr(err.message, path) == NULL)
+            fail_msg("state file %zu: the message does not name the file: %s", i, err.message);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing_is_the_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
