@@ -16,8 +16,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
-                                        "max_sequence_step", "accounts", "accounts_file",
-                                        NULL};
+                                        "max_sequence_step", "reserves_quorum", "accounts",
+                                        "accounts_file", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
                                           "replaced_by", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
@@ -202,9 +202,17 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
             f->max_sequence_step = (uint32_t)v;
         break;
     case 9:
-        gw_cfg_feed_accounts(p, key, value);
+        if (strcmp(value, "true") == 0)
+            f->reserves_quorum = true;
+        else if (strcmp(value, "false") == 0)
+            f->reserves_quorum = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         break;
     case 10:
+        gw_cfg_feed_accounts(p, key, value);
+        break;
+    case 11:
         gw_cfg_feed_accounts_file(p, key, value);
         break;
     }

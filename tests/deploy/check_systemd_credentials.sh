@@ -424,6 +424,9 @@ pg_psql "CREATE DATABASE custos"
 lay_out_sources "$gw_unit" "$pg_dropin"
 unit_values Environment "$pg_dropin" | grep -qx 'PGPASSFILE=%d/pgpass' ||
   fail "custos-gateway-postgresql.conf must point PGPASSFILE at its pgpass credential"
+# A fresh gRPC port: the one chosen at the start may since have been taken as the source
+# port of some outgoing connection on this machine, and nothing needs the old one now.
+gw_port=$(free_port)
 write_gateway_ini "$tmp/etc/gateway.ini" "postgresql://custos@127.0.0.1:$pg_port/custos"
 start_gateway ramfs "$tmp/gateway-pg.log" "$pg_dropin"
 serving "$tmp/gateway-pg.log"

@@ -63,6 +63,8 @@ typedef struct gwf {
     bool release_unchecked;
     /* gwf_make registers the account it makes to GWF_FEED (rule 9) unless this is set. */
     bool no_auto_register;
+    /* Set before gwf_write_config: the first feed takes reserves only with its quorum. */
+    bool reserves_quorum;
 } gwf;
 
 /* Temp dir, keys, domain. Nothing is started. */
