@@ -46,7 +46,8 @@ gw_registry *gw_verifier_registry(const gw_verifier *v);
 const uint8_t *gw_verifier_separator(const gw_verifier *v);
 
 /* All the rules, in this order: kind, collateralValue at most type(uint128).max, signature
- * count, domain, feed, freshness (at `now`, unix seconds), signatures, a freeze's
+ * count, domain, feed, the account registered to the feed (rule 9), freshness (at `now`,
+ * unix seconds), signatures, a freeze's
  * custodian (FREEZE_NEEDS_CUSTODIAN), positions. Thread-safe. On success out->policy holds
  * a reference to the snapshot used; on a refusal it is NULL. */
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,

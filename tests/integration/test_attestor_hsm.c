@@ -92,6 +92,7 @@ static int group_setup(void **state)
     write_mode(loose_pinfile, PIN "\n", 0644);
 
     gwf_write_config(&F);
+    gwf_register(&F, GWF_OTHER_FEED, GWF_OTHER_FEED, "HSM-DAEMON");
     gwf_start(&F);
     return 0;
 }
