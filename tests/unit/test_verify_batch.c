@@ -291,7 +291,7 @@ static const struct {
       {5, CUSTOS_REASON_BATCH_MEMBER_MISMATCH, "validUntil"},
       {-1, 0, NULL}}},
     {"a value beyond int256", m_value_beyond_int256, CUSTOS_REASON_NONE, NULL,
-     {{1, CUSTOS_REASON_MALFORMED, "int256"}, {-1, 0, NULL}}},
+     {{1, CUSTOS_REASON_MALFORMED, "collateralValue"}, {-1, 0, NULL}}},
     {"positions that are not the signed root", m_positions_not_the_root, CUSTOS_REASON_NONE,
      NULL, {{4, CUSTOS_REASON_MALFORMED, "positionsRoot"}, {-1, 0, NULL}}},
 };
