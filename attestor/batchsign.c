@@ -267,13 +267,15 @@ int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list 
     if (rc == CUSTOS_OK)
         rc = export_all(&w, &ctx, &sig, o->export_path, &err);
     if (rc != CUSTOS_OK) {
-        at_report_prices(stderr, &w.fetch, &w.report);
+        at_report why = {stderr, NULL};
+        at_report_prices(&why, &w.fetch, &w.report);
         at_cmd_error("attest --batch: %s", err.message);
         batch_free(&w);
         return AT_EXIT_INPUT;
     }
     report(&w, digest, signer.address);
-    at_report_prices(stdout, &w.fetch, &w.report);
+    at_report out = {stdout, NULL};
+    at_report_prices(&out, &w.fetch, &w.report);
     printf("%-12s %s (batch.json and %zu account files)\n", "exported", o->export_path, w.n);
     batch_free(&w);
     return AT_EXIT_OK;

@@ -22,6 +22,7 @@
 
 typedef struct attest_args {
     at_sign_opts o;
+    at_report_opts out;
     const char *prices, *price_ca, *registry;
     clopt_list sources;
     bool batch;
@@ -42,7 +43,8 @@ static const clopt attest_options[] = {
      "every account of the holdings as one batch (one signature); --export names a "
      "directory"},
     {0}};
-static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o)};
+static const clopt_set attest_sets[] = {{attest_options, 0}, AT_SIGN_SETS(attest_args, o),
+                                        {at_report_options, offsetof(attest_args, out)}};
 /* AT_SIGN_RULES, but --account or --batch; a batch is exported (rule 20). */
 static const clopt_rule attest_rules[] = {
     {CLOPT_REQUIRED, {"holdings"}, NULL},
@@ -67,7 +69,7 @@ static const clopt_command attest_cmd = {
              "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
              "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] "
              "[--now UNIXSECONDS]\n"
-             "         [--registry PLEDGES.json]\n"
+             "         [--registry PLEDGES.json] [--json]\n"
              "       (at least one of --gateway and --export; --batch: --export DIR)",
     .summary = "values the account, takes the next sequence, signs, and submits and/or "
                "exports the attestation",
@@ -165,7 +167,8 @@ int at_cmd_attest(int argc, char **argv)
     at_signer_close(&signer);
     if (rc != CUSTOS_OK) {
         /* The sources that failed and the quotes dropped explain a refusal by the quorum. */
-        at_report_prices(stderr, &ap.fetch, &ap.report);
+        at_report why = {stderr, NULL};
+        at_report_prices(&why, &ap.fetch, &ap.report);
         at_cmd_error("attest: %s", err.message);
         custos_submission_clear(&s);
         free(details);
@@ -176,15 +179,19 @@ int at_cmd_attest(int argc, char **argv)
     s.n_sigs = 1;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    printf("%-12s %s\n", "reference", a.o.account);
-    at_report_attestation(stdout, &s, digest);
-    printf("%-12s %s\n", "signer", signer_hex);
-    at_report_positions(stdout, &s, details);
-    at_report_prices(stdout, &ap.fetch, &ap.report);
+    at_report r;
+    /* Out of memory for the JSON object: the text report still says what was signed. */
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("attest: out of memory for --json; reporting as text");
+    at_report_line(&r, "reference", "reference", "%s", a.o.account);
+    at_report_attestation(&r, &s, digest);
+    at_report_line(&r, "signer", "signer", "%s", signer_hex);
+    at_report_positions(&r, &s, details);
+    at_report_prices(&r, &ap.fetch, &ap.report);
     free(details);
     at_price_report_free(&ap.report);
     at_price_fetch_free(&ap.fetch);
-    status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
+    status = at_publish(&s, a.o.export_path, &a.o.gw, &r);
     custos_submission_clear(&s);
-    return status;
+    return at_report_close(&r, status);
 }

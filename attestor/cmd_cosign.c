@@ -19,6 +19,7 @@ typedef struct cosign_args {
     const char *in, *export_path;
     at_key_spec key;
     at_gateway gw;
+    at_report_opts out;
 } cosign_args;
 
 static const clopt cosign_options[] = {
@@ -30,7 +31,8 @@ static const clopt cosign_options[] = {
 static const clopt_set cosign_sets[] = {{cosign_options, 0},
                                         {at_key_options, offsetof(cosign_args, key)},
                                         {at_p11_options, offsetof(cosign_args, key)},
-                                        {clopt_gateway_options, offsetof(cosign_args, gw)}};
+                                        {clopt_gateway_options, offsetof(cosign_args, gw)},
+                                        {at_report_options, offsetof(cosign_args, out)}};
 static const clopt_rule cosign_rules[] = {{CLOPT_REQUIRED, {"in"}, NULL},
                                           AT_KEY_RULE,
                                           {CLOPT_ANY, {"gateway", "export"}, NULL}};
@@ -39,7 +41,7 @@ static const clopt_command cosign_cmd = {
     .usage = "usage: custos-attestor cosign --in FILE.json\n"
              "         " AT_KEY_USAGE "\n"
              "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] "
-             "[--export OUT.json]\n"
+             "[--export OUT.json] [--json]\n"
              "       (at least one of --gateway and --export)",
     .summary = "checks the signatures already on an exported attestation, adds this key's, "
                "and submits and/or exports it",
@@ -133,9 +135,12 @@ int at_cmd_cosign(int argc, char **argv)
     s.n_sigs++;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    at_report_attestation(stdout, &s, digest);
-    printf("%-12s %s\n", "signer", signer_hex);
-    status = at_publish(&s, a.export_path, &a.gw, stdout);
+    at_report r;
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("cosign: out of memory for --json; reporting as text");
+    at_report_attestation(&r, &s, digest);
+    at_report_line(&r, "signer", "signer", "%s", signer_hex);
+    status = at_publish(&s, a.export_path, &a.gw, &r);
     custos_submission_clear(&s);
-    return status;
+    return at_report_close(&r, status);
 }

@@ -23,6 +23,7 @@
 typedef struct freeze_args {
     at_sign_opts o;
     const char *reason, *valid_until;
+    at_report_opts out;
 } freeze_args;
 
 static const clopt freeze_options[] = {
@@ -31,7 +32,8 @@ static const clopt freeze_options[] = {
     {"valid-until", "UNIXSECONDS", CLOPT_STR, offsetof(freeze_args, valid_until),
      "the freeze's validUntil, instead of the policy's validity"},
     {0}};
-static const clopt_set freeze_sets[] = {{freeze_options, 0}, AT_SIGN_SETS(freeze_args, o)};
+static const clopt_set freeze_sets[] = {{freeze_options, 0}, AT_SIGN_SETS(freeze_args, o),
+                                        {at_report_options, offsetof(freeze_args, out)}};
 static const clopt_rule freeze_rules[] = {
     AT_SIGN_RULES,
     {CLOPT_REQUIRED, {"reason"}, NULL},
@@ -43,7 +45,7 @@ static const clopt_command freeze_cmd = {
              "         " AT_KEY_USAGE "\n"
              "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
              "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-             "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json]\n"
+             "         [--gateway HOST:PORT " AT_GATEWAY_USAGE "] [--export OUT.json] [--json]\n"
              "       (at least one of --gateway and --export)",
     .summary = "voids the account's value at once (kind 2, signed by the custodian's key "
                "alone), and submits and/or exports the freeze",
@@ -110,11 +112,16 @@ int at_cmd_freeze(int argc, char **argv)
     s.n_sigs = 1;
     char signer_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(signer.address, signer_hex);
-    printf("%-12s %s\n", "reference", a.o.account);
-    printf("%-12s FREEZE: %s\n", "kind", a.reason);
-    at_report_attestation(stdout, &s, digest);
-    printf("%-12s %s\n", "signer", signer_hex);
-    status = at_publish(&s, a.o.export_path, &a.o.gw, stdout);
+    at_report r;
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("freeze: out of memory for --json; reporting as text");
+    at_report_line(&r, "reference", "reference", "%s", a.o.account);
+    at_report_line(&r, "kind", NULL, "FREEZE: %s", a.reason);
+    at_report_member(&r, "kind", json_string("freeze"));
+    at_report_member(&r, "freezeReason", json_string(a.reason));
+    at_report_attestation(&r, &s, digest);
+    at_report_line(&r, "signer", "signer", "%s", signer_hex);
+    status = at_publish(&s, a.o.export_path, &a.o.gw, &r);
     custos_submission_clear(&s);
-    return status;
+    return at_report_close(&r, status);
 }

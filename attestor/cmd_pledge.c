@@ -21,6 +21,7 @@
 
 typedef struct pledge_args {
     const char *account, *beneficiary, *registry;
+    at_report_opts out;
 } pledge_args;
 
 static const clopt pledge_options[] = {
@@ -30,13 +31,15 @@ static const clopt pledge_options[] = {
      "the lender the account's collateral is pledged to"},
     {"registry", "F", CLOPT_STR, offsetof(pledge_args, registry), "the pledge registry file"},
     {0}};
-static const clopt_set pledge_sets[] = {{pledge_options, 0}};
+static const clopt_set pledge_sets[] = {{pledge_options, 0},
+                                        {at_report_options, offsetof(pledge_args, out)}};
 static const clopt_rule pledge_rules[] = {
     {CLOPT_REQUIRED, {"account", "beneficiary", "registry"},
-     "--account, --beneficiary and --registry, nothing else"}};
+     "--account, --beneficiary and --registry are required"}};
 static const clopt_command pledge_cmd = {
     .name = "pledge",
-    .usage = "usage: custos-attestor pledge --account REF --beneficiary 0xADDR --registry F",
+    .usage = "usage: custos-attestor pledge --account REF --beneficiary 0xADDR --registry F\n"
+             "         [--json]",
     .summary = "records the account's one lender in the pledge registry",
     .sets = pledge_sets,
     .n_sets = CLOPT_N(pledge_sets),
@@ -61,13 +64,18 @@ int at_cmd_pledge(int argc, char **argv)
     }
     char hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(ben, hex);
-    printf("%-12s %s\n%-12s %s\n", "reference", a.account, "pledged to", hex);
-    return AT_EXIT_OK;
+    at_report r;
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("pledge: out of memory for --json; reporting as text");
+    at_report_line(&r, "reference", "reference", "%s", a.account);
+    at_report_line(&r, "pledged to", "pledgedTo", "%s", hex);
+    return at_report_close(&r, AT_EXIT_OK);
 }
 
 typedef struct release_args {
     at_sign_opts o;
     const char *registry, *valid_until;
+    at_report_opts out;
 } release_args;
 
 static const clopt release_options[] = {
@@ -76,7 +84,8 @@ static const clopt release_options[] = {
     {"valid-until", "UNIXSECONDS", CLOPT_STR, offsetof(release_args, valid_until),
      "the release's validUntil, instead of the policy's validity"},
     {0}};
-static const clopt_set release_sets[] = {{release_options, 0}, AT_SIGN_SETS(release_args, o)};
+static const clopt_set release_sets[] = {{release_options, 0}, AT_SIGN_SETS(release_args, o),
+                                         {at_report_options, offsetof(release_args, out)}};
 /* The gateway is required: only its acknowledgement ends the pledge. */
 static const clopt_rule release_rules[] = {AT_SIGN_RULES,
                                            {CLOPT_REQUIRED, {"registry"}, NULL},
@@ -88,7 +97,7 @@ static const clopt_command release_cmd = {
              "         " AT_KEY_USAGE "\n"
              "         --feed NAME --chain-id N --contract 0xADDR --state F\n"
              "         (--policy F | --valid-until UNIXSECONDS) [--now UNIXSECONDS]\n"
-             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json]",
+             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--export OUT.json] [--json]",
     .summary = "signs and submits a release of the account's pledge (kind 1), and clears the "
                "pledge once the gateway has accepted it",
     .sets = release_sets,
@@ -149,27 +158,33 @@ int at_cmd_release(int argc, char **argv)
     }
     s.n_sigs = 1;
     char hex[CUSTOS_ADDRESS_HEX_LEN];
-    printf("%-12s %s\n", "reference", a.o.account);
+    at_report r;
+    if (!at_report_open(&r, stdout, a.out.json))
+        at_cmd_error("release: out of memory for --json; reporting as text");
+    at_report_line(&r, "reference", "reference", "%s", a.o.account);
     custos_address_to_hex(ben, hex);
-    printf("%-12s RELEASE of the pledge to %s\n", "kind", hex);
-    at_report_attestation(stdout, &s, digest);
+    at_report_line(&r, "kind", NULL, "RELEASE of the pledge to %s", hex);
+    at_report_member(&r, "kind", json_string("release"));
+    at_report_member(&r, "beneficiary", json_string(hex));
+    at_report_attestation(&r, &s, digest);
     custos_address_to_hex(signer.address, hex);
-    printf("%-12s %s\n", "signer", hex);
+    at_report_line(&r, "signer", "signer", "%s", hex);
     custos_submit_result res;
-    status = at_publish_answer(&s, a.o.export_path, &a.o.gw, stdout, &res);
+    status = at_publish_answer(&s, a.o.export_path, &a.o.gw, &r, &res);
     custos_submission_clear(&s);
     if (status != AT_EXIT_OK)
-        return status;
+        return at_report_close(&r, status);
     if (res.state != CUSTOS_STATE_ACCEPTED) {
-        printf("%-12s kept: the release is pending a quorum at the gateway, and only an "
-               "accepted release ends the pledge\n", "pledge");
-        return AT_EXIT_OK;
+        at_report_line(&r, "pledge", NULL, "kept: the release is pending a quorum at the "
+                       "gateway, and only an accepted release ends the pledge");
+        at_report_member(&r, "pledge", json_string("kept"));
+        return at_report_close(&r, AT_EXIT_OK);
     }
     if (at_pledge_clear(a.registry, a.o.account, ben, &err) != CUSTOS_OK) {
         at_cmd_error("release: accepted by the gateway, but the registry was not updated: %s",
                      err.message);
-        return AT_EXIT_INPUT;
+        return at_report_close(&r, AT_EXIT_INPUT);
     }
-    printf("%-12s released\n", "pledge");
-    return AT_EXIT_OK;
+    at_report_line(&r, "pledge", "pledge", "released");
+    return at_report_close(&r, AT_EXIT_OK);
 }

@@ -25,6 +25,7 @@
 #include "holdings.h"
 #include "policy.h"
 #include "prices.h"
+#include "report.h"
 #include "seqstate.h"
 #include "signer.h"
 #include "signopts.h"
@@ -33,6 +34,7 @@
 typedef struct reserves_args {
     at_sign_opts o; /* without account and export */
     const char *prices, *out_dir;
+    at_report_opts out;
 } reserves_args;
 
 static const clopt reserves_options[] = {
@@ -45,7 +47,8 @@ static const clopt_set reserves_sets[] = {
     {at_sign_options, offsetof(reserves_args, o)},
     {at_key_options, offsetof(reserves_args, o.key)},
     {at_p11_options, offsetof(reserves_args, o.key)},
-    {clopt_gateway_options, offsetof(reserves_args, o.gw)}};
+    {clopt_gateway_options, offsetof(reserves_args, o.gw)},
+    {at_report_options, offsetof(reserves_args, out)}};
 static const clopt_rule reserves_rules[] = {
     {CLOPT_REQUIRED, {"holdings"}, NULL},
     {CLOPT_REQUIRED, {"prices"}, NULL},
@@ -63,7 +66,8 @@ static const clopt_command reserves_cmd = {
     .usage = "usage: custos-attestor reserves --holdings F --prices F --policy F\n"
              "         " AT_KEY_USAGE "\n"
              "         --feed NAME --chain-id N --contract 0xADDR --state F --out-dir DIR\n"
-             "         [--now UNIXSECONDS] [--gateway HOST:PORT " AT_GATEWAY_USAGE "]",
+             "         [--now UNIXSECONDS] [--gateway HOST:PORT " AT_GATEWAY_USAGE "]\n"
+             "         [--json]",
     .summary = "signs the feed's total collateral over every account and writes one "
                "inclusion proof per account; with --gateway, submits them",
     .sets = reserves_sets,
@@ -195,7 +199,8 @@ static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
 
 /* SubmitReserves; the files are written already, so a refusal leaves them for a retry. */
 static int submit(const reserves_args *a, const custos_domain *d, const custos_reserves *r,
-                  const custos_signature *sig, const custos_reserves_entry *es, size_t n)
+                  const custos_signature *sig, const custos_reserves_entry *es, size_t n,
+                  at_report *rep)
 {
     custos_client *client = NULL;
     custos_error err;
@@ -207,10 +212,19 @@ static int submit(const reserves_args *a, const custos_domain *d, const custos_r
                                            NULL, &err);
     custos_client_free(client);
     if (rc == CUSTOS_OK) {
-        printf("%-12s %s\n", "gateway", duplicate ? "ACCEPTED (duplicate)" : "ACCEPTED");
+        at_report_line(rep, "gateway", NULL, "%s",
+                       duplicate ? "ACCEPTED (duplicate)" : "ACCEPTED");
+        at_report_member(rep, "gateway", json_pack("{s:s, s:b}", "state", "ACCEPTED",
+                                                   "duplicate", duplicate));
         return AT_EXIT_OK;
     }
     at_cmd_error("reserves: %s", err.message);
+    if (rc == CUSTOS_ERR_UNAVAILABLE)
+        at_report_unavailable(rep, &err);
+    else if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND)
+        at_report_member(rep, "gateway",
+                         json_pack("{s:s, s:s, s:s}", "state", "REFUSED", "reason",
+                                   custos_reason_name(err.reason), "message", err.message));
     return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE
            : rc == CUSTOS_ERR_REFUSED   ? AT_EXIT_REFUSED
                                         : AT_EXIT_INPUT;
@@ -284,16 +298,25 @@ int at_cmd_reserves(int argc, char **argv)
          custos_hex_encode(r.accounts_root, CUSTOS_HASH_LEN, root, sizeof root) != CUSTOS_OK ||
          custos_hex_encode(digest, CUSTOS_HASH_LEN, dig, sizeof dig) != CUSTOS_OK))
         rc = custos_error_set(&err, CUSTOS_ERR_INTERNAL, "cannot format the summary");
+    at_report rep = {stdout, NULL};
     if (rc == CUSTOS_OK) {
+        if (!at_report_open(&rep, stdout, a.out.json))
+            at_cmd_error("reserves: out of memory for --json; reporting as text");
         custos_address_to_hex(signer.address, addr);
-        printf("%-12s %s\n%-12s %s\n%-12s %llu\n%-12s %s\n%-12s %llu\n%-12s %llu\n%-12s %s\n"
-               "%-12s %s\n",
-               "feed", a.o.feed, "total", total, "accounts", (unsigned long long)r.accounts,
-               "root", root, "asOf", (unsigned long long)r.as_of, "sequence",
-               (unsigned long long)r.sequence, "digest", dig, "signer", addr);
+        at_report_line(&rep, "feed", "feed", "%s", a.o.feed);
+        at_report_line(&rep, "total", "totalCollateral", "%s", total);
+        at_report_line(&rep, "accounts", NULL, "%llu", (unsigned long long)r.accounts);
+        at_report_member(&rep, "accounts", json_integer((json_int_t)r.accounts));
+        at_report_line(&rep, "root", "accountsRoot", "%s", root);
+        at_report_line(&rep, "asOf", NULL, "%llu", (unsigned long long)r.as_of);
+        at_report_member(&rep, "asOf", json_integer((json_int_t)r.as_of));
+        at_report_line(&rep, "sequence", NULL, "%llu", (unsigned long long)r.sequence);
+        at_report_member(&rep, "sequence", json_integer((json_int_t)r.sequence));
+        at_report_line(&rep, "digest", "digest", "%s", dig);
+        at_report_line(&rep, "signer", "signer", "%s", addr);
     }
     if (rc == CUSTOS_OK && a.o.gw.target != NULL)
-        status = submit(&a, &ctx.domain, &r, &sig, es, h.n_accounts);
+        status = submit(&a, &ctx.domain, &r, &sig, es, h.n_accounts, &rep);
     at_signer_close(&signer);
     free(es);
     at_policy_free(&policy);
@@ -302,7 +325,7 @@ int at_cmd_reserves(int argc, char **argv)
     custos_submission_clear(&ctx);
     if (rc != CUSTOS_OK) {
         at_cmd_error("reserves: %s", err.message);
-        return AT_EXIT_INPUT;
+        return at_report_close(&rep, AT_EXIT_INPUT);
     }
-    return status;
+    return at_report_close(&rep, status);
 }

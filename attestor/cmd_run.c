@@ -24,6 +24,7 @@
 #include "context.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/keccak.h"
 #include "custos/reserves.h"
 #include "fileio.h"
@@ -35,6 +36,7 @@
 #include "price_quorum.h"
 #include "prices.h"
 #include "runconf.h"
+#include "runlog.h"
 #include "runmetrics.h"
 #include "seqstate.h"
 #include "signer.h"
@@ -54,16 +56,16 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
+/* A line of the daemon's JSON log (runlog.h) with no fields of its own. */
 static void run_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void run_log(const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fputs("custos-attestor: run: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
+    at_runlog(AT_LOG_INFO, "run", NULL, NULL, 0, "%s", msg);
 }
 
 /* What was last acknowledged for an account, to attest only on change. */
@@ -178,19 +180,36 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
     }
     custos_submit_result res;
     memset(&res, 0, sizeof res);
-    custos_rc rc = custos_client_submit(client, &s, &res, &err);
     unsigned long long seq = (unsigned long long)s.att.sequence;
+    /* The id names this submission in the gateway's log as in ours: the daemon, the
+     * account's first 8 bytes, the sequence. */
+    char request_id[CUSTOS_REQUEST_ID_MAX + 1], account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    char sequence[24];
+    if (custos_hex_encode(s.att.account, CUSTOS_HASH_LEN, account, sizeof account) != CUSTOS_OK)
+        account[0] = '\0';
+    snprintf(request_id, sizeof request_id, "custos-attestor:%.16s:%llu",
+             account[0] != '\0' ? account + 2 : "", seq);
+    snprintf(sequence, sizeof sequence, "%llu", seq);
+    custos_rc rc = custos_client_set_request_id(client, request_id, &err);
+    if (rc == CUSTOS_OK)
+        rc = custos_client_submit(client, &s, &res, &err);
     drain_result out = DRAIN_DONE;
     /* Not now: unreachable, or the gateway is unavailable or limits us; never refused. */
     if (rc == CUSTOS_ERR_UNAVAILABLE) {
-        run_log("gateway %s %s, %s kept in the spool: %s", st->conf.gateway,
-                err.reason == CUSTOS_REASON_NONE ? "unreachable" : "cannot take it now", name,
-                err.message);
+        const at_log_field f[] = {{"account", account}, {"sequence", sequence},
+                                  {"file", name}, {"reason", custos_reason_name(err.reason)}};
+        at_runlog(AT_LOG_WARN, "kept", request_id, f, sizeof f / sizeof f[0],
+                  "gateway %s %s, %s kept in the spool: %s", st->conf.gateway,
+                  err.reason == CUSTOS_REASON_NONE ? "unreachable" : "cannot take it now", name,
+                  err.message);
         out = DRAIN_UNREACHABLE;
     } else if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND) {
         char reason[400];
         snprintf(reason, sizeof reason, "%s: %s", custos_reason_name(err.reason), err.message);
-        run_log("refused sequence=%llu file=%s reason=%s", seq, name, reason);
+        const at_log_field f[] = {{"account", account}, {"sequence", sequence},
+                                  {"file", name}, {"reason", custos_reason_name(err.reason)}};
+        at_runlog(AT_LOG_WARN, "refused", request_id, f, sizeof f / sizeof f[0],
+                  "refused sequence=%llu file=%s reason=%s", seq, name, reason);
         if (at_spool_refuse(dir, name, reason, &err) != CUSTOS_OK) {
             run_log("cannot move %s to refused/: %s", name, err.message);
             out = DRAIN_FAILED;
@@ -199,10 +218,15 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
         run_log("submission of %s failed, kept in the spool: %s", name, err.message);
         out = DRAIN_FAILED;
     } else {
-        run_log("acknowledged sequence=%llu state=%s%s signatures=%u/%u cursor=%llu file=%s",
-                seq, res.state == CUSTOS_STATE_ACCEPTED ? "ACCEPTED" : "PENDING",
-                res.duplicate ? " duplicate" : "", res.signatures, res.threshold,
-                (unsigned long long)res.cursor, name);
+        const char *state = res.state == CUSTOS_STATE_ACCEPTED ? "ACCEPTED"
+                            : res.state == CUSTOS_STATE_HELD   ? "HELD"
+                                                               : "PENDING";
+        const at_log_field f[] = {{"account", account}, {"sequence", sequence},
+                                  {"file", name}, {"state", state}};
+        at_runlog(AT_LOG_INFO, "acknowledged", request_id, f, sizeof f / sizeof f[0],
+                  "acknowledged sequence=%llu state=%s%s signatures=%u/%u cursor=%llu file=%s",
+                  seq, state, res.duplicate ? " duplicate" : "", res.signatures, res.threshold,
+                  (unsigned long long)res.cursor, name);
         last_record(st, &s);
         if (at_spool_remove(dir, name, &err) != CUSTOS_OK) {
             run_log("cannot remove %s from the spool: %s", name, err.message);

@@ -11,9 +11,11 @@
  * config: target NULL when the command does not submit. */
 typedef clopt_gateway at_gateway;
 
-#define AT_GATEWAY_USAGE "[--tls-ca F] [--tls-cert F --tls-key F] [--insecure]"
+#define AT_GATEWAY_USAGE \
+    "[--tls-ca F] [--tls-cert F --tls-key F] [--insecure] [--timeout-ms N]"
 
-/* Opens a client; every file and combination is checked by custos_client_open. */
+/* Opens a client; every file and combination is checked by custos_client_open. Each call's
+ * deadline is --timeout-ms when given, else timeout_ms (0: the client's default). */
 custos_rc at_gateway_connect(const at_gateway *g, int timeout_ms, custos_client **out,
                              custos_error *err);
 

@@ -48,6 +48,9 @@ static const char usage[] =
     "                                        the collateral manager of one pledge\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
+    "environment: CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY stand for --gateway,\n"
+    "  --tls-ca, --tls-cert, --tls-key when those are not given (--insecure ignores the\n"
+    "  TLS ones); --timeout-ms N bounds each call to the gateway (default 10000)\n"
     "COMMAND --help describes a command and its options; --version prints the version\n"
     "exit status: 0 done, 1 bad input (nothing submitted), 2 refused by the gateway,\n"
     "             3 gateway unreachable or cannot take it now: try again later\n";

@@ -36,7 +36,7 @@ static int export_file(const custos_submission *s, const char *path)
     return AT_EXIT_OK;
 }
 
-static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
+static int submit(const custos_submission *s, const at_gateway *gw, at_report *out,
                   custos_submit_result *res)
 {
     const char *gateway = gw->target;
@@ -45,6 +45,8 @@ static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
     custos_rc rc = at_gateway_connect(gw, 0, &client, &err);
     if (rc != CUSTOS_OK) {
         at_cmd_error("cannot use gateway %s: %s", gateway, err.message);
+        if (rc == CUSTOS_ERR_UNAVAILABLE)
+            at_report_unavailable(out, &err);
         return rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE : AT_EXIT_INPUT;
     }
     rc = custos_client_submit(client, s, res, &err);
@@ -54,6 +56,7 @@ static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
         at_cmd_error("gateway %s: %s", err.reason == CUSTOS_REASON_NONE ? "unreachable"
                                                                        : "cannot take it now",
                      err.message);
+        at_report_unavailable(out, &err);
         return AT_EXIT_UNREACHABLE;
     }
     if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND) {
@@ -71,27 +74,27 @@ static int submit(const custos_submission *s, const at_gateway *gw, FILE *out,
 }
 
 int at_publish(const custos_submission *s, const char *export_path, const at_gateway *gw,
-               FILE *out)
+               at_report *out)
 {
     custos_submit_result res;
     return at_publish_answer(s, export_path, gw, out, &res);
 }
 
 int at_publish_answer(const custos_submission *s, const char *export_path,
-                      const at_gateway *gw, FILE *out, custos_submit_result *res)
+                      const at_gateway *gw, at_report *out, custos_submit_result *res)
 {
     memset(res, 0, sizeof *res);
     int export_status = AT_EXIT_OK;
     if (export_path != NULL) {
         export_status = export_file(s, export_path);
         if (export_status == AT_EXIT_OK)
-            fprintf(out, "%-12s %s\n", "exported", export_path);
+            at_report_line(out, "exported", "exported", "%s", export_path);
     }
-    fflush(out);
+    fflush(out->out);
     if (gw->target == NULL)
         return export_status;
     /* The signature exists now: submit it even if the export failed. */
     int status = submit(s, gw, out, res);
-    fflush(out);
+    fflush(out->out);
     return status != AT_EXIT_OK ? status : export_status;
 }

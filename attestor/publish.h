@@ -9,13 +9,15 @@
 #include "custos/client.h"
 
 #include "gwconn.h"
+#include "report.h"
 
 /* export_path and gw->target may each be NULL (not both). The export is written first, so it
- * exists even when the gateway cannot be reached. Returns the exit status (cmd.h). */
+ * exists even when the gateway cannot be reached. What happened goes into the report.
+ * Returns the exit status (cmd.h). */
 int at_publish(const custos_submission *s, const char *export_path, const at_gateway *gw,
-               FILE *out);
+               at_report *r);
 /* The same; *res gets the gateway's answer (zeroed when nothing was submitted). */
 int at_publish_answer(const custos_submission *s, const char *export_path,
-                      const at_gateway *gw, FILE *out, custos_submit_result *res);
+                      const at_gateway *gw, at_report *r, custos_submit_result *res);
 
 #endif

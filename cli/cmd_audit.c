@@ -1,5 +1,5 @@
-/* audit: verify-log replays the accepted log and checks every chain link; list and verify
- * read the admin audit log (admin certificate) and check its hash chain. */
+/* audit: verify-log replays the accepted log and checks every chain link; list, verify
+ * and head read the admin audit log (admin certificate) and check its hash chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +181,7 @@ static int audit_verify_log(int argc, char **argv)
 
 typedef struct audit_args {
     uint64_t after;
+    const char *expect_head;
     clopt_gateway gw;
 } audit_args;
 
@@ -190,11 +191,19 @@ static const clopt audit_list_options[] = {
     {0}};
 static const clopt audit_verify_options[] = {
     {"after", "SEQ", CLOPT_REFUSE, 0, "checks the whole log; --after is for audit list"},
+    {"expect-head", "SEQ:0xHASH", CLOPT_STR, offsetof(audit_args, expect_head),
+     "a head kept from before (audit head, or the gateway's audit_anchor file) that must "
+     "still be in the log: removed or replaced entries fail"},
+    {0}};
+static const clopt audit_head_options[] = {
+    {"after", "SEQ", CLOPT_REFUSE, 0, "checks the whole log; --after is for audit list"},
     {0}};
 static const clopt_set audit_list_sets[] = {
     {audit_list_options, 0}, {clopt_gateway_options, offsetof(audit_args, gw)}};
 static const clopt_set audit_verify_sets[] = {
     {audit_verify_options, 0}, {clopt_gateway_options, offsetof(audit_args, gw)}};
+static const clopt_set audit_head_sets[] = {
+    {audit_head_options, 0}, {clopt_gateway_options, offsetof(audit_args, gw)}};
 static const clopt_rule audit_rules[] = {CLI_GATEWAY_RULE};
 static const clopt_command audit_list_cmd = {
     .name = "audit list",
@@ -206,11 +215,20 @@ static const clopt_command audit_list_cmd = {
     .n_rules = CLOPT_N(audit_rules)};
 static const clopt_command audit_verify_cmd = {
     .name = "audit verify",
-    .usage = "usage: custos audit verify --gateway H:P",
-    .summary = "fetches the whole audit log (admin certificate) and checks its hash chain; "
-               "exit status 1 at the first break",
+    .usage = "usage: custos audit verify --gateway H:P [--expect-head SEQ:0xHASH]",
+    .summary = "fetches the whole audit log (admin certificate) and checks its hash chain "
+               "and that a kept head is still in it; exit status 1 at the first break",
     .sets = audit_verify_sets,
     .n_sets = CLOPT_N(audit_verify_sets),
+    .rules = audit_rules,
+    .n_rules = CLOPT_N(audit_rules)};
+static const clopt_command audit_head_cmd = {
+    .name = "audit head",
+    .usage = "usage: custos audit head --gateway H:P",
+    .summary = "checks the audit log's hash chain (admin certificate) and prints its head as "
+               "SEQ:0xHASH, to keep outside the gateway for audit verify --expect-head",
+    .sets = audit_head_sets,
+    .n_sets = CLOPT_N(audit_head_sets),
     .rules = audit_rules,
     .n_rules = CLOPT_N(audit_rules)};
 
@@ -273,12 +291,23 @@ static bool audit_print_page(void *ctx, const custos_audit_entry *e, size_t n)
 typedef struct audit_check {
     uint64_t seq, entries, broken_at; /* broken_at: 0 when none */
     uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+    uint64_t kept_seq;                /* 0: no kept head to find */
+    uint8_t kept_hash[CUSTOS_AUDIT_HASH_LEN];
+    bool kept_differs;                /* the entry at kept_seq has another hash */
 } audit_check;
 
 static bool audit_check_page(void *ctx, const custos_audit_entry *e, size_t n)
 {
     audit_check *k = ctx;
     size_t good = custos_audit_verify(k->seq, k->hash, e, n);
+    for (size_t i = 0; i < good; i++) {
+        if (e[i].seq == k->kept_seq &&
+            memcmp(e[i].hash, k->kept_hash, CUSTOS_AUDIT_HASH_LEN) != 0) {
+            k->kept_differs = true;
+            k->broken_at = e[i].seq;
+            good = i;
+        }
+    }
     k->entries += good;
     if (good > 0) {
         k->seq = e[good - 1].seq;
@@ -312,44 +341,123 @@ static int audit_list(int argc, char **argv)
     return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+/* SEQ:0xHASH into k's kept head; false after saying what is wrong. */
+static bool parse_expect_head(const char *text, audit_check *k)
+{
+    const char *colon = strchr(text, ':');
+    char num[24];
+    custos_error herr;
+    if (colon == NULL || (size_t)(colon - text) >= sizeof num) {
+        cli_fail("--expect-head: SEQ:0xHASH expected, as custos audit head prints them");
+        return false;
+    }
+    memcpy(num, text, (size_t)(colon - text));
+    num[colon - text] = '\0';
+    if (!clopt_u64(num, &k->kept_seq) || k->kept_seq == 0 ||
+        custos_hex_decode(colon + 1, k->kept_hash, sizeof k->kept_hash, &herr) != CUSTOS_OK) {
+        cli_fail("--expect-head: a sequence number above 0 and a 32-byte hash expected");
+        return false;
+    }
+    return true;
+}
+
+/* Fetches and checks the whole log into k (its kept head already set). */
+static int audit_check_all(const clopt_gateway *gw, audit_check *k)
+{
+    custos_client *client;
+    int status = cli_connect(gw, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_error err;
+    custos_rc rc = audit_fetch(client, 0, audit_check_page, k, &err);
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        cli_fail("%s", err.message);
+        return cli_exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
 static int audit_verify(int argc, char **argv)
 {
     audit_args a = {0};
     int status;
     if (!cli_args(&audit_verify_cmd, argc, argv, &a, NULL, &status))
         return status;
-    custos_client *client;
-    status = cli_connect(&a.gw, &client);
-    if (status != EXIT_OK)
-        return status;
-    custos_error err;
     audit_check k;
     memset(&k, 0, sizeof k);
-    custos_rc rc = audit_fetch(client, 0, audit_check_page, &k, &err);
-    custos_client_free(client);
-    if (rc != CUSTOS_OK) {
-        cli_fail("%s", err.message);
-        return cli_exit_for(rc);
-    }
+    if (a.expect_head != NULL && !parse_expect_head(a.expect_head, &k))
+        return EXIT_FAIL;
+    status = audit_check_all(&a.gw, &k);
+    if (status != EXIT_OK)
+        return status;
+    bool truncated = k.broken_at == 0 && k.kept_seq > k.seq;
     json_t *o = json_object();
-    bool ok = o != NULL && jo_put(o, "ok", json_boolean(k.broken_at == 0)) &&
+    bool ok = o != NULL &&
+              jo_put(o, "ok", json_boolean(k.broken_at == 0 && !truncated)) &&
               jo_put(o, "entries", jo_u64(k.entries)) && jo_put(o, "headSeq", jo_u64(k.seq)) &&
               jo_put(o, "headHash", jo_hex(k.hash, sizeof k.hash));
     if (ok && k.broken_at != 0)
         ok = jo_put(o, "brokenAt", jo_u64(k.broken_at));
+    if (ok && truncated)
+        ok = jo_put(o, "missingFrom", jo_u64(k.seq + 1));
     if (!ok) {
         json_decref(o);
         o = NULL;
     }
     if (!jo_emit(o, JSON_INDENT(2)))
         return EXIT_FAIL;
+    if (k.kept_differs) {
+        cli_fail("the audit log differs from the expected head at entry %llu: the entries up "
+                 "to it were replaced", (unsigned long long)k.broken_at);
+        return EXIT_FAIL;
+    }
     if (k.broken_at != 0) {
         cli_fail("the audit log is broken at entry %llu: its sequence number, prev_hash or hash "
                  "does not follow from the entries before it",
                  (unsigned long long)k.broken_at);
         return EXIT_FAIL;
     }
+    if (truncated) {
+        cli_fail("the audit log ends at entry %llu but the expected head is entry %llu: the "
+                 "newest entries were removed", (unsigned long long)k.seq,
+                 (unsigned long long)k.kept_seq);
+        return EXIT_FAIL;
+    }
     return EXIT_OK;
+}
+
+static int audit_head(int argc, char **argv)
+{
+    audit_args a = {0};
+    int status;
+    if (!cli_args(&audit_head_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    audit_check k;
+    memset(&k, 0, sizeof k);
+    status = audit_check_all(&a.gw, &k);
+    if (status != EXIT_OK)
+        return status;
+    if (k.broken_at != 0) {
+        cli_fail("the audit log is broken at entry %llu: no head to keep (see audit verify)",
+                 (unsigned long long)k.broken_at);
+        return EXIT_FAIL;
+    }
+    char hex[CUSTOS_HEX_LEN(CUSTOS_AUDIT_HASH_LEN)];
+    char head[128];
+    if (custos_hex_encode(k.hash, sizeof k.hash, hex, sizeof hex) != CUSTOS_OK) {
+        cli_fail("cannot encode the head's hash");
+        return EXIT_FAIL;
+    }
+    snprintf(head, sizeof head, "%llu:%s", (unsigned long long)k.seq, hex);
+    json_t *o = json_object();
+    bool ok = o != NULL && jo_put(o, "head", json_string(head)) &&
+              jo_put(o, "seq", jo_u64(k.seq)) && jo_put(o, "hash", json_string(hex));
+    if (!ok) {
+        json_decref(o);
+        o = NULL;
+    }
+    return jo_emit(o, JSON_INDENT(2)) ? EXIT_OK : EXIT_FAIL;
 }
 
 int cli_audit(int argc, char **argv)
@@ -357,6 +465,7 @@ int cli_audit(int argc, char **argv)
     static const clopt_entry subs[] = {{"list", audit_list, &audit_list_cmd},
                                        {"verify", audit_verify, &audit_verify_cmd},
                                        {"verify-log", audit_verify_log, &verify_log_cmd},
+                                       {"head", audit_head, &audit_head_cmd},
                                        {NULL, NULL, NULL}};
     return clopt_group("custos", subs, cli_usage, argc, argv);
 }

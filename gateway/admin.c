@@ -12,6 +12,7 @@
 #include "custos/sig.h"
 
 #include "audit.h"
+#include "audit_anchor.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
@@ -39,6 +40,7 @@ struct gw_admin {
     gw_signer *signers;
     size_t n_signers;
     uint64_t seen_seq;      /* the last audit entry the list in force was composed from */
+    uint64_t anchored_seq;  /* the last head written to [gateway] audit_anchor */
     /* With a shared (PostgreSQL) store, a thread installs the admin changes other
      * replicas record: every replica_poll_ms it looks for audit entries after seen_seq. */
     bool follow_ready;      /* follow_lock and follow_wake exist */
@@ -327,10 +329,85 @@ bad:
                             "damaged", e->seq, e->action);
 }
 
-/* The list in force: the file's entries, then every admin change in the audit log. */
+/* What composing checks of the audit log before applying it (rule 13): every entry
+ * follows from the one before (seq, prev_hash, hash), and the head kept in the anchor
+ * file, if any, is still in the log. */
+typedef struct chain_walk {
+    uint64_t seq;                     /* the last entry checked */
+    uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+    bool anchored;                    /* the anchor file holds a head */
+    uint64_t anchor_seq;
+    uint8_t anchor_hash[CUSTOS_AUDIT_HASH_LEN];
+} chain_walk;
+
+static custos_rc walk_start(const gw_admin *a, chain_walk *w, custos_error *err)
+{
+    memset(w, 0, sizeof *w);
+    if (a->cfg->audit_anchor[0] == '\0')
+        return CUSTOS_OK;
+    return gw_anchor_read(a->cfg->audit_anchor, &w->anchored, &w->anchor_seq, w->anchor_hash,
+                          err);
+}
+
+/* Checks page (n entries, after those already walked). */
+static custos_rc walk_page(const gw_admin *a, chain_walk *w, const custos_audit_entry *page,
+                           size_t n, custos_error *err)
+{
+    size_t good = custos_audit_verify(w->seq, w->hash, page, n);
+    for (size_t i = 0; i < good; i++) {
+        if (w->anchored && page[i].seq == w->anchor_seq &&
+            memcmp(page[i].hash, w->anchor_hash, CUSTOS_AUDIT_HASH_LEN) != 0)
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "the audit log does not match the anchor file %s at entry "
+                                    "%" PRIu64 ": entries up to it were replaced; refusing to "
+                                    "apply it (restore the store from a backup)",
+                                    a->cfg->audit_anchor, page[i].seq);
+    }
+    if (good > 0) {
+        w->seq = page[good - 1].seq;
+        memcpy(w->hash, page[good - 1].hash, CUSTOS_AUDIT_HASH_LEN);
+    }
+    if (good < n)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "the audit log's hash chain is broken at entry %" PRIu64
+                                " (after entry %" PRIu64 "): an entry was inserted, changed or "
+                                "removed; refusing to apply it (restore the store from a "
+                                "backup)", page[good].seq, w->seq);
+    return CUSTOS_OK;
+}
+
+static custos_rc walk_end(const gw_admin *a, const chain_walk *w, custos_error *err)
+{
+    if (w->anchored && w->seq < w->anchor_seq)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "the audit log ends at entry %" PRIu64 " but the anchor file "
+                                "%s records entry %" PRIu64 ": the newest entries were removed; "
+                                "refusing to apply it (restore the store from a backup)",
+                                w->seq, a->cfg->audit_anchor, w->anchor_seq);
+    return CUSTOS_OK;
+}
+
+/* Appends the head to the anchor file when it moved since the last one written. */
+static custos_rc admin_anchor(gw_admin *a, uint64_t seq, const uint8_t *hash,
+                              custos_error *err)
+{
+    if (a->cfg->audit_anchor[0] == '\0' || seq == 0 || seq <= a->anchored_seq)
+        return CUSTOS_OK;
+    custos_rc rc = gw_anchor_append(a->cfg->audit_anchor, seq, hash, err);
+    if (rc == CUSTOS_OK)
+        a->anchored_seq = seq;
+    return rc;
+}
+
+/* The list in force: the file's entries, then every admin change in the audit log, once
+ * the log's chain is checked. */
 static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
 {
-    custos_rc rc = list_from(l, a->feeds, a->n_feeds, a->signers, a->n_signers, err);
+    chain_walk w;
+    custos_rc rc = walk_start(a, &w, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = list_from(l, a->feeds, a->n_feeds, a->signers, a->n_signers, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_audit_entry *page = calloc(ADMIN_PAGE, sizeof *page);
@@ -342,6 +419,8 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
     for (;;) {
         size_t n = 0;
         rc = gw_store_read_audit(&a->store, after, page, ADMIN_PAGE, &n, err);
+        if (rc == CUSTOS_OK)
+            rc = walk_page(a, &w, page, n, err);
         for (size_t i = 0; i < n; i++) {
             if (rc == CUSTOS_OK)
                 rc = list_apply(l, &page[i], err);
@@ -352,6 +431,13 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
             break;
     }
     free(page);
+    if (rc == CUSTOS_OK)
+        rc = walk_end(a, &w, err);
+    /* The file already holds its last head: not written again. */
+    if (rc == CUSTOS_OK && w.anchored && w.anchor_seq > a->anchored_seq)
+        a->anchored_seq = w.anchor_seq;
+    if (rc == CUSTOS_OK)
+        rc = admin_anchor(a, w.seq, w.hash, err);
     if (rc != CUSTOS_OK)
         list_clear(l);
     else
@@ -518,10 +604,21 @@ custos_rc gw_admin_new(const gw_config *cfg, gw_engine *engine, gw_admin **out,
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "admin: cannot create a lock");
     }
     custos_rc rc = gw_store_open(cfg, &a->store, err);
+    chain_walk kept;
+    if (rc == CUSTOS_OK)
+        rc = walk_start(a, &kept, err);
     if (rc == CUSTOS_OK)
         rc = admin_set_base(a, cfg, err);
     if (rc == CUSTOS_OK)
         rc = admin_refresh(a, err);
+    /* Entries after the anchored head chain on correctly but were never anchored: written
+     * by another replica, by an operator release just before a stop, or by someone
+     * writing the store directly. They are applied; say so, for an auditor to look. */
+    if (rc == CUSTOS_OK && kept.anchored && a->seen_seq > kept.anchor_seq)
+        gw_log(GW_LOG_WARN, "audit",
+               "audit entries %" PRIu64 " to %" PRIu64 " were written after the head last "
+               "anchored in %s and are applied; check them (custos audit list --after %" PRIu64
+               ")", kept.anchor_seq + 1, a->seen_seq, cfg->audit_anchor, kept.anchor_seq);
     if (rc == CUSTOS_OK && gw_store_shared(&a->store) && cfg->replica_poll_ms > 0)
         rc = admin_follow_start(a, err);
     if (rc != CUSTOS_OK) {
@@ -561,6 +658,25 @@ static uint64_t admin_now(void)
     return now > 0 ? (uint64_t)now : 0;
 }
 
+/* Anchors the head after an entry this gateway wrote, on the chain composing checked
+ * just before under the lock. The entry is committed whatever happens here: a failure is
+ * logged, and the next composition anchors the head again. */
+static void admin_anchor_written(gw_admin *a)
+{
+    if (a->cfg->audit_anchor[0] == '\0')
+        return;
+    custos_error err;
+    custos_error_clear(&err);
+    uint64_t seq = 0;
+    uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+    custos_rc rc = gw_store_audit_head(&a->store, &seq, hash, &err);
+    if (rc == CUSTOS_OK)
+        rc = admin_anchor(a, seq, hash, &err);
+    if (rc != CUSTOS_OK)
+        gw_log(GW_LOG_ERROR, "admin", "the audit log's head was not anchored: %s",
+               err.message);
+}
+
 /* Writes one audit entry in its own transaction. */
 static custos_rc admin_record(gw_admin *a, const char *actor, const char *action,
                               const char *payload, size_t len, uint64_t *seq,
@@ -574,6 +690,8 @@ static custos_rc admin_record(gw_admin *a, const char *actor, const char *action
         rc = gw_store_commit(&a->store, err);
     else
         gw_store_rollback(&a->store);
+    if (rc == CUSTOS_OK)
+        admin_anchor_written(a);
     return rc;
 }
 
@@ -593,6 +711,8 @@ static const char *restart_only_change(const gw_config *a, const gw_config *b)
         a->commit_batch_max != b->commit_batch_max || a->commit_delay_us != b->commit_delay_us ||
         a->max_rotation_overlap != b->max_rotation_overlap)
         return "[gateway] limits, workers, commit grouping or max_rotation_overlap";
+    if (strcmp(a->audit_anchor, b->audit_anchor) != 0)
+        return "[gateway] audit_anchor";
     if (memcmp(&a->evm, &b->evm, sizeof a->evm) != 0)
         return "[evm]";
     if (memcmp(&a->metrics, &b->metrics, sizeof a->metrics) != 0)

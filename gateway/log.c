@@ -38,9 +38,11 @@ static void put_json_string(FILE *out, const char *s)
     }
 }
 
-__attribute__((format(printf, 4, 0))) static void log_write(gw_log_level level,
+__attribute__((format(printf, 6, 0))) static void log_write(gw_log_level level,
                                                               const char *event,
                                                               const char *request_id,
+                                                              const gw_log_field *fields,
+                                                              size_t n_fields,
                                                               const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -61,6 +63,14 @@ __attribute__((format(printf, 4, 0))) static void log_write(gw_log_level level,
         fputs("\",\"request_id\":\"", stderr);
         put_json_string(stderr, request_id);
     }
+    for (size_t i = 0; i < n_fields && i < GW_LOG_FIELDS_MAX; i++) {
+        if (fields[i].value == NULL || fields[i].value[0] == '\0')
+            continue;
+        fputs("\",\"", stderr);
+        put_json_string(stderr, fields[i].key);
+        fputs("\":\"", stderr);
+        put_json_string(stderr, fields[i].value);
+    }
     fputs("\",\"msg\":\"", stderr);
     put_json_string(stderr, msg);
     fputs("\"}\n", stderr);
@@ -74,7 +84,7 @@ void gw_log(gw_log_level level, const char *event, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    log_write(level, event, NULL, fmt, ap);
+    log_write(level, event, NULL, NULL, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -85,7 +95,18 @@ void gw_log_req(gw_log_level level, const char *event, const char *request_id,
         return;
     va_list ap;
     va_start(ap, fmt);
-    log_write(level, event, request_id, fmt, ap);
+    log_write(level, event, request_id, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void gw_log_fields(gw_log_level level, const char *event, const char *request_id,
+                   const gw_log_field *fields, size_t n, const char *fmt, ...)
+{
+    if (!gw_log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_write(level, event, request_id, fields, n, fmt, ap);
     va_end(ap);
 }
 

@@ -19,6 +19,22 @@ void gw_log(gw_log_level level, const char *event, const char *fmt, ...)
 void gw_log_req(gw_log_level level, const char *event, const char *request_id,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A structured field of a log line: a JSON member "key":"value" of its own, so that log
+ * tools filter on it (feed, account, reason, ...) without parsing "msg". */
+typedef struct gw_log_field {
+    const char *key;   /* a fixed name: [a-z_]+ */
+    const char *value; /* NULL or "": the member is left out */
+} gw_log_field;
+
+/* Most fields of one line. */
+#define GW_LOG_FIELDS_MAX 12
+
+/* The same as gw_log_req, with fields[0..n) as members between "request_id" and "msg"
+ * (at most GW_LOG_FIELDS_MAX; more are dropped). */
+void gw_log_fields(gw_log_level level, const char *event, const char *request_id,
+                   const gw_log_field *fields, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 /* Request ids: a client's x-request-id is kept when it is 1 to GW_REQUEST_ID_MAX
  * characters of [A-Za-z0-9._:-] (so it can go into logs and headers as it is); otherwise
  * the gateway makes one. */

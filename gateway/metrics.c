@@ -77,9 +77,14 @@ typedef struct mx_registry {
     size_t n_feeds;  /* configured; feeds[n_feeds] counts everything else */
     mx_feed *feeds;
     mx_hist verify, commit, group;
+    _Atomic uint64_t pending_expired; /* pending digests dropped by age */
 } mx_registry;
 
 static _Atomic(mx_registry *) g_registry;
+
+/* Refused reads and admin calls: for the process's life, whatever reloads do. */
+static _Atomic uint64_t g_requests_refused[GW_REQUEST_KINDS][CUSTOS_REASON_COUNT];
+static const char *const request_kind_names[GW_REQUEST_KINDS] = {"read", "admin"};
 
 static mx_registry *mx_get(void)
 {
@@ -310,6 +315,21 @@ void gw_metrics_count_refusal(custos_reason reason)
         mx_count_refusal(&r->feeds[r->n_feeds], reason);
 }
 
+void gw_metrics_count_pending_expired(uint64_t n)
+{
+    mx_registry *r = mx_get();
+    if (r != NULL)
+        atomic_fetch_add_explicit(&r->pending_expired, n, memory_order_relaxed);
+}
+
+void gw_metrics_count_request_refusal(gw_request_kind kind, custos_reason reason)
+{
+    if ((unsigned)kind >= GW_REQUEST_KINDS)
+        return;
+    size_t idx = (size_t)reason < CUSTOS_REASON_COUNT ? (size_t)reason : CUSTOS_REASON_INTERNAL;
+    atomic_fetch_add_explicit(&g_requests_refused[kind][idx], 1, memory_order_relaxed);
+}
+
 /* ---- Rendering ---- */
 
 static void mx_header(gw_textbuf *b, const char *name, const char *type, const char *help)
@@ -523,6 +543,14 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
                 gw_textbuf_add(&b, "custos_attestations_refused_total{feed=\"%s\",reason=\"%s\"} %" PRIu64
                       "\n", r->feeds[i].label, custos_reason_name((custos_reason)reason),
                       mx_load(&r->feeds[i].refused[reason]));
+    mx_header(&b, "custos_requests_refused_total", "counter",
+              "Reads and admin calls refused, by kind (read, admin) and reason.");
+    for (int kind = 0; kind < GW_REQUEST_KINDS; kind++)
+        for (int reason = 1; reason < CUSTOS_REASON_COUNT; reason++)
+            if (strcmp(custos_reason_name((custos_reason)reason), "UNKNOWN") != 0)
+                gw_textbuf_add(&b, "custos_requests_refused_total{kind=\"%s\",reason=\"%s\"} %" PRIu64
+                      "\n", request_kind_names[kind], custos_reason_name((custos_reason)reason),
+                      mx_load(&g_requests_refused[kind][reason]));
 
     mx_render_hist(&b, &r->verify);
     mx_render_hist(&b, &r->commit);
@@ -594,6 +622,16 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
     mx_header(&b, "custos_held", "gauge",
               "Attestations the circuit breaker holds, not superseded (rule 6).");
     gw_textbuf_add(&b, "custos_held %" PRIu64 "\n", live->held);
+    mx_header(&b, "custos_pending", "gauge",
+              "Pending attestations (below their quorum) stored, all feeds.");
+    gw_textbuf_add(&b, "custos_pending %" PRIu64 "\n", live->pending_rows);
+    mx_header(&b, "custos_pending_bytes", "gauge",
+              "Bytes of the attestations stored for pending digests ([limits] max_pending_*).");
+    gw_textbuf_add(&b, "custos_pending_bytes %" PRIu64 "\n", live->pending_bytes);
+    mx_header(&b, "custos_pending_expired_total", "counter",
+              "Pending attestations dropped after [limits] pending_max_age_seconds.");
+    gw_textbuf_add(&b, "custos_pending_expired_total %" PRIu64 "\n",
+                   atomic_load_explicit(&r->pending_expired, memory_order_relaxed));
     if (live->has_publisher)
         mx_render_publisher(&b, live);
 

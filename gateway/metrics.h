@@ -46,12 +46,28 @@ void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submi
 /* A refusal the transport gave before the engine saw the submission (MALFORMED,
  * TOO_LARGE): counted under feed="". */
 void gw_metrics_count_refusal(custos_reason reason);
+/* n pending digests were dropped by age ([limits] pending_max_age_seconds). */
+void gw_metrics_count_pending_expired(uint64_t n);
+
+/* Calls that are no submission: their refusals are counted apart, so that a read or an
+ * admin call refused (a client without the right certificate, a rate limit) never looks
+ * like a submission for an unknown feed (custos_attestations_refused_total{feed=""}). */
+typedef enum gw_request_kind {
+    GW_REQUEST_READ,  /* proofs, pledges and other reads */
+    GW_REQUEST_ADMIN, /* custos.v1.GatewayAdmin */
+    GW_REQUEST_KINDS
+} gw_request_kind;
+
+/* custos_requests_refused_total{kind, reason}. */
+void gw_metrics_count_request_refusal(gw_request_kind kind, custos_reason reason);
 
 /* What is read at scrape time rather than counted. */
 typedef struct gw_metrics_live {
     bool store_healthy;
     uint64_t head;               /* the accepted log's newest cursor */
     uint64_t held;               /* held attestations not superseded (rule 6) */
+    uint64_t pending_rows;       /* pending digests stored, and their bytes */
+    uint64_t pending_bytes;
     bool has_publisher;
     gw_pub_status publisher;     /* meaningful when has_publisher */
 } gw_metrics_live;

@@ -59,6 +59,11 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
     /* A store that cannot count now shows 0; custos_store_healthy says why. */
     if (gw_engine_count_held(h->engine, &live.held, &count_err) != CUSTOS_OK)
         live.held = 0;
+    if (gw_engine_pending_totals(h->engine, &live.pending_rows, &live.pending_bytes,
+                                 &count_err) != CUSTOS_OK) {
+        live.pending_rows = 0;
+        live.pending_bytes = 0;
+    }
     if (h->publisher != NULL) {
         live.has_publisher = true;
         gw_publisher_status(h->publisher, &live.publisher);

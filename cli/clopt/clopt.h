@@ -90,7 +90,8 @@ typedef enum clopt_status {
 } clopt_status;
 
 /* Parses argv[1..argc-1] (argv[0] is the command's last word) into args, whose fields keep
- * the caller's defaults unless given, and the operands into operands (NULL when the command
+ * the caller's defaults unless given (on the command line, else through an option's
+ * environment variable: the command line wins), and the operands into operands (NULL when the command
  * takes none). Options are --name VALUE or --name=VALUE, in any order with the operands, a
  * unique prefix of a name standing for it; "--" ends them; a value given twice keeps the last.
  * Messages are prefixed with the command's name, except those about one value, which start
@@ -154,9 +155,42 @@ typedef struct clopt_gateway {
     const char *tls_cert; /* --tls-cert: client certificate (mutual TLS), with tls_key */
     const char *tls_key;  /* --tls-key */
     bool insecure;        /* --insecure: plaintext, for a gateway run with [tls] insecure */
+    uint64_t timeout_ms;  /* --timeout-ms: deadline of each call; 0: the client's default */
 } clopt_gateway;
 
-/* --gateway, --tls-ca, --tls-cert, --tls-key, --insecure, into a clopt_gateway. */
+/* The environment variables the gateway options read when not given. */
+#define CLOPT_ENV_GATEWAY "CUSTOS_GATEWAY"
+#define CLOPT_ENV_CA "CUSTOS_CA"
+#define CLOPT_ENV_CERT "CUSTOS_CERT"
+#define CLOPT_ENV_KEY "CUSTOS_KEY"
+
+/* Most milliseconds --timeout-ms takes (a day: a call's deadline, not a daemon's life). */
+#define CLOPT_TIMEOUT_MS_MAX 86400000u
+
+/* --gateway, --tls-ca, --tls-cert, --tls-key, --insecure, --timeout-ms, into a
+ * clopt_gateway. */
 extern const clopt clopt_gateway_options[];
+
+/* An option of clopt_gateway_options that an environment variable gives when the command
+ * line does not ("" counts as not set), unless the option `unless` is on the command line
+ * (as --insecure, which takes no file, stops CUSTOS_CA). */
+typedef struct clopt_env {
+    const char *option; /* NULL ends the table */
+    const char *env;
+    const char *unless; /* NULL: none */
+} clopt_env;
+
+/* CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY; clopt_parse applies them to every
+ * command that takes the gateway options. */
+extern const clopt_env clopt_gateway_env[];
+
+/* The entry of clopt_gateway_env that gives o, or NULL (o not one of those options). */
+const clopt_env *clopt_env_of(const clopt *o);
+
+/* The deadline of each call: --timeout-ms when given and not 0, else fallback_ms (0: the
+ * client's default). False, with err saying so, when --timeout-ms is above
+ * CLOPT_TIMEOUT_MS_MAX. */
+bool clopt_gateway_timeout(const clopt_gateway *gw, int fallback_ms, int *timeout_ms,
+                           custos_error *err) CLOPT_MUST_USE;
 
 #endif

@@ -1,5 +1,7 @@
 /* The gateway options, declared once for every command of either program that talks to a
- * gateway. */
+ * gateway. The address and TLS files also come from the environment, so that a shell set up
+ * once for one gateway does not repeat four options on every command; a plaintext
+ * --insecure run ignores the TLS variables, since no file goes with it. */
 #include "clopt.h"
 
 const clopt clopt_gateway_options[] = {
@@ -13,4 +15,29 @@ const clopt clopt_gateway_options[] = {
      "private key of --tls-cert (readable by its owner only)"},
     {"insecure", NULL, CLOPT_FLAG, offsetof(clopt_gateway, insecure),
      "plaintext, for a gateway run with [tls] insecure = true"},
+    {"timeout-ms", "N", CLOPT_U64, offsetof(clopt_gateway, timeout_ms),
+     "deadline of each call to the gateway, in milliseconds (default 10000)"},
     {0}};
+
+const clopt_env clopt_gateway_env[] = {
+    {"gateway", CLOPT_ENV_GATEWAY, NULL},
+    {"tls-ca", CLOPT_ENV_CA, "insecure"},
+    {"tls-cert", CLOPT_ENV_CERT, "insecure"},
+    {"tls-key", CLOPT_ENV_KEY, "insecure"},
+    {NULL, NULL, NULL}};
+
+bool clopt_gateway_timeout(const clopt_gateway *gw, int fallback_ms, int *timeout_ms,
+                           custos_error *err)
+{
+    *timeout_ms = fallback_ms;
+    if (gw->timeout_ms == 0)
+        return true;
+    if (gw->timeout_ms > CLOPT_TIMEOUT_MS_MAX) {
+        (void)custos_error_set(err, CUSTOS_ERR_INVALID,
+                               "--timeout-ms: %llu is more than a day (%u)",
+                               (unsigned long long)gw->timeout_ms, CLOPT_TIMEOUT_MS_MAX);
+        return false;
+    }
+    *timeout_ms = (int)gw->timeout_ms;
+    return true;
+}

@@ -59,11 +59,14 @@ bool clopt_help(FILE *out, const clopt_command *cmd)
         for (const clopt *o = cmd->sets[s].opts; o->name != NULL; o++) {
             if (o->kind == CLOPT_REFUSE)
                 continue;
-            char head[80], help[200];
+            char head[80], help[240];
             snprintf(head, sizeof head, "--%s%s%s", o->name, o->value != NULL ? " " : "",
                      o->value != NULL ? o->value : "");
             if (o->kind == CLOPT_LIST)
                 snprintf(help, sizeof help, "%s (up to %d times)", o->help, CLOPT_LIST_MAX);
+            else if (clopt_env_of(o) != NULL)
+                snprintf(help, sizeof help, "%s (or the environment variable %s)", o->help,
+                         clopt_env_of(o)->env);
             else
                 snprintf(help, sizeof help, "%s", o->help);
             put_item(out, head, HELP_COLUMN, help);

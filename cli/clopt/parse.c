@@ -272,6 +272,51 @@ static bool rule_holds(const clopt_rule *r, const table *t)
     return false;
 }
 
+/* The variable that gives option o when the command line does not, or NULL. */
+const clopt_env *clopt_env_of(const clopt *o)
+{
+    size_t n = 0;
+    while (clopt_gateway_options[n].name != NULL)
+        n++;
+    /* Only the shared gateway options: a command's own --key is no CUSTOS_KEY. */
+    if (o < clopt_gateway_options || o >= clopt_gateway_options + n)
+        return NULL;
+    for (const clopt_env *e = clopt_gateway_env; e->option != NULL; e++)
+        if (strcmp(e->option, o->name) == 0)
+            return e;
+    return NULL;
+}
+
+/* Gives each option not on the command line its environment variable's value, if set and
+ * not stopped by an option that is on the command line. Runs before the rules, which then
+ * hold for the values wherever they came from. */
+static clopt_status take_env(const clopt_command *cmd, table *t, void *args, custos_error *err)
+{
+    bool on_line[CLOPT_OPTIONS_MAX];
+    memcpy(on_line, t->given, sizeof on_line);
+    for (size_t i = 0; i < t->n; i++) {
+        const clopt_env *e = clopt_env_of(t->opts[i]);
+        if (on_line[i] || e == NULL)
+            continue;
+        const char *value = getenv(e->env);
+        if (value == NULL || value[0] == '\0')
+            continue;
+        if (e->unless != NULL) {
+            size_t stop = table_find(t, e->unless, strlen(e->unless));
+            if (stop < t->n && on_line[stop])
+                continue;
+        }
+        clopt_status st = table_take(cmd, t, i, value, args, err);
+        if (st != CLOPT_RUN) {
+            char why[sizeof err->message];
+            memcpy(why, err->message, sizeof why);
+            return say(err, CUSTOS_ERR_INVALID, CLOPT_BAD_VALUE, "%.200s (from %s)", why,
+                       e->env);
+        }
+    }
+    return CLOPT_RUN;
+}
+
 clopt_status clopt_parse(const clopt_command *cmd, int argc, char **argv, void *args,
                          clopt_list *operands, custos_error *err)
 {
@@ -306,6 +351,9 @@ clopt_status clopt_parse(const clopt_command *cmd, int argc, char **argv, void *
                 return st;
         }
     }
+    st = take_env(cmd, &t, args, err);
+    if (st != CLOPT_RUN)
+        return st;
     if (operands != NULL)
         operands->n = n_operands < cmd->max_operands ? n_operands : cmd->max_operands;
     if (n_operands > cmd->max_operands || n_operands < cmd->min_operands) {

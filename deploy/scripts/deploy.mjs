@@ -11,7 +11,10 @@
 //
 // The key file holds the deployer's key in Custos's format ("0x" + 64 hex digits, one
 // line, mode 0600). The deployer owns the adapter; with "owner" in the config, ownership
-// is then offered to that address, which must call acceptOwnership() (Ownable2Step).
+// is then offered to that address, which must call acceptOwnership() (Ownable2Step). With
+// "timelockDelay" (seconds), the initial configuration done, the adapter is handed to a new
+// CustosTimelock with that delay (additions and loosening scheduled, revocations and
+// tightening at once), and "owner" is offered the timelock instead.
 // Feed id = keccak256(utf8 feed name); account id = keccak256(abi.encode(custodian, ref)).
 // See deploy/scripts/README.md.
 import fs from 'node:fs';
@@ -28,6 +31,9 @@ const UINT32_MAX = 2 ** 32 - 1;
 // points, the signatures an attestation may carry.
 const MAX_BREAKER_RISE_BPS = 1_000_000;
 const MAX_SIGNATURES = 16;
+// CustosTimelock's bounds on its delay (MIN_DELAY, MAX_DELAY).
+const TIMELOCK_MIN_DELAY = 3600;
+const TIMELOCK_MAX_DELAY = 30 * 86400;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const usage =
   'usage: node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json ' +
@@ -149,10 +155,13 @@ function validateConfig(json, file) {
     return v;
   };
 
-  keysOf(json, '', ['chainId', 'feeds'], ['owner', 'pledges']);
+  keysOf(json, '', ['chainId', 'feeds'], ['owner', 'pledges', 'timelockDelay']);
   const cfg = {
     chainId: integer(json.chainId, 'chainId', 1, Number.MAX_SAFE_INTEGER),
     owner: json.owner === undefined ? null : address(json.owner, 'owner'),
+    timelockDelay: json.timelockDelay === undefined
+      ? null
+      : integer(json.timelockDelay, 'timelockDelay', TIMELOCK_MIN_DELAY, TIMELOCK_MAX_DELAY),
     feeds: [],
   };
   if (!Array.isArray(json.feeds) || json.feeds.length === 0) fail('feeds', 'expected a non-empty array');
@@ -372,6 +381,7 @@ async function main() {
   const artifact = loadArtifact(args.artifacts);
   const factoryArtifact = loadArtifact(args.artifacts, 'CustosPledgeFactory');
   const pledgesArtifact = loadArtifact(args.artifacts, 'CustosPledges');
+  const timelockArtifact = cfg.timelockDelay === null ? null : loadArtifact(args.artifacts, 'CustosTimelock');
 
   const provider = new ethers.JsonRpcProvider(args.rpc, cfg.chainId, { staticNetwork: true });
   let nodeChainId;
@@ -421,6 +431,8 @@ async function main() {
     deployBlock,
     owner: deployerAddress,
     pendingOwner: null,
+    timelock: null,
+    timelockDelay: null,
     feeds: {},
     accounts: [],
     pledgeRegistry: null,
@@ -458,13 +470,41 @@ async function main() {
     }
   }
   await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send });
-  if (cfg.owner && cfg.owner !== deployerAddress) {
+  if (cfg.timelockDelay !== null) {
+    await handToTimelock({ cfg, out, deployer, deployerAddress, adapter, adapterAddress, timelockArtifact, send });
+  } else if (cfg.owner && cfg.owner !== deployerAddress) {
     await send(`transferOwnership ${cfg.owner}`, () => adapter.transferOwnership(cfg.owner));
     out.pendingOwner = cfg.owner;
     console.log(`  ${cfg.owner} must call acceptOwnership() on ${adapterAddress} to become its owner`);
   }
   writeOutAtomically(args.out, out);
   console.log(`wrote ${args.out}`);
+}
+
+// The initial configuration done, the adapter's ownership goes to a new CustosTimelock
+// owned by the deployer (which accepts it through the timelock), then the timelock is
+// offered to "owner". From then on additions and loosening wait timelockDelay seconds.
+async function handToTimelock({ cfg, out, deployer, deployerAddress, adapter, adapterAddress, timelockArtifact, send }) {
+  const factory = new ethers.ContractFactory(timelockArtifact.abi, timelockArtifact.bytecode, deployer);
+  let timelock;
+  try {
+    timelock = await factory.deploy(deployerAddress, adapterAddress, cfg.timelockDelay);
+    await timelock.deploymentTransaction().wait();
+  } catch (e) {
+    refuse(`deploying CustosTimelock: ${describe(e, factory.interface)} (adapter ${adapterAddress} is configured and still owned by the deployer)`);
+  }
+  const timelockAddress = await timelock.getAddress();
+  console.log(`CustosTimelock ${timelockAddress} (delay ${cfg.timelockDelay} s)`);
+  await send(`transferOwnership ${timelockAddress}`, () => adapter.transferOwnership(timelockAddress));
+  await send('acceptAdapterOwnership', () => timelock.acceptAdapterOwnership(), timelock.interface);
+  out.owner = timelockAddress;
+  out.timelock = timelockAddress;
+  out.timelockDelay = cfg.timelockDelay;
+  if (cfg.owner && cfg.owner !== deployerAddress) {
+    await send(`timelock transferOwnership ${cfg.owner}`, () => timelock.transferOwnership(cfg.owner), timelock.interface);
+    out.pendingOwner = cfg.owner;
+    console.log(`  ${cfg.owner} must call acceptOwnership() on the timelock ${timelockAddress} to become its owner`);
+  }
 }
 
 // CustosPledges and its factory, installed in the adapter (once and for good), then the

@@ -76,6 +76,14 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->limits.memory_limit_mib = CFG_LIMITS_MEMORY_MIB;
     out->limits.max_connection_idle_seconds = CFG_LIMITS_CONN_IDLE;
     out->limits.max_connection_age_seconds = CFG_LIMITS_CONN_AGE;
+    out->limits.max_pending_per_signer = CFG_LIMITS_PENDING_SIGNER;
+    out->limits.max_pending_bytes_per_signer = CFG_LIMITS_PENDING_SIGNER_BYTES;
+    out->limits.max_pending_per_feed = CFG_LIMITS_PENDING_FEED;
+    out->limits.max_pending_bytes_per_feed = CFG_LIMITS_PENDING_FEED_BYTES;
+    out->limits.pending_max_age_seconds = CFG_LIMITS_PENDING_AGE;
+    out->limits.max_connection_age_grace_seconds = CFG_LIMITS_CONN_AGE_GRACE;
+    out->limits.keepalive_time_seconds = CFG_LIMITS_KEEPALIVE_TIME;
+    out->limits.keepalive_timeout_seconds = CFG_LIMITS_KEEPALIVE_TIMEOUT;
 
     cfg_parser p;
     memset(&p, 0, sizeof p);

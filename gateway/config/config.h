@@ -173,6 +173,19 @@ typedef struct gw_limits_config {
     uint32_t memory_limit_mib;       /* gRPC's resource quota */
     uint32_t max_connection_idle_seconds; /* a connection without calls is closed after */
     uint32_t max_connection_age_seconds;  /* a connection is asked to go away after */
+    /* Pending (below quorum) digests: how many, and how many stored bytes, one signer may
+     * have started and one feed may hold; how long one is kept. 0 (a configuration built
+     * without the parser): no bound. */
+    uint64_t max_pending_per_signer;
+    uint64_t max_pending_bytes_per_signer;
+    uint64_t max_pending_per_feed;
+    uint64_t max_pending_bytes_per_feed;
+    uint64_t pending_max_age_seconds;
+    /* Behind a load balancer: calls of an aged connection get this long to finish before
+     * it is closed, so replicas shed connections without cutting calls off. */
+    uint32_t max_connection_age_grace_seconds;
+    uint32_t keepalive_time_seconds;    /* an idle connection is pinged after */
+    uint32_t keepalive_timeout_seconds; /* and dropped when the ping is not answered in */
 } gw_limits_config;
 
 /* Which store back end [gateway] store names. */
@@ -196,6 +209,8 @@ typedef struct gw_config {
     uint64_t max_rotation_overlap; /* seconds: the longest overlap RotateSigner grants */
     char port_file[4096];    /* if set, the bound port is written here once listening */
     char calendar_path[4096]; /* bond-market calendar file; empty: the built-in one */
+    char audit_anchor[4096];  /* file the audit log's heads are appended to and checked
+                               * against at start (rule 13); empty: none */
     custos_calendar *calendar; /* loaded when a feed uses max_age_business_days, else NULL */
     /* GetPositionProof without client certificates (anyone who can connect may read any
      * account's positions); off by default */

@@ -11,7 +11,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
                                            "max_message_bytes", "workers", "commit_batch_max",
                                            "commit_delay_us", "port_file", "replica_poll_ms",
                                            "calendar", "max_rotation_overlap", "public_proofs",
-                                           "release_without_exposure_check", NULL};
+                                           "release_without_exposure_check", "audit_anchor",
+                                           NULL};
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
@@ -35,7 +36,12 @@ static const char *const limits_keys[] = {"rate_per_second", "burst", "max_strea
                                           "max_clients", "stream_idle_seconds",
                                           "max_concurrent_streams", "max_metadata_bytes",
                                           "memory_limit_mib", "max_connection_idle_seconds",
-                                          "max_connection_age_seconds", NULL};
+                                          "max_connection_age_seconds", "max_pending_per_signer",
+                                          "max_pending_bytes_per_signer", "max_pending_per_feed",
+                                          "max_pending_bytes_per_feed", "pending_max_age_seconds",
+                                          "max_connection_age_grace_seconds",
+                                          "keepalive_time_seconds", "keepalive_timeout_seconds",
+                                          NULL};
 
 /* A postgresql:// or postgres:// URI selects PostgreSQL. Its password stays out of the
  * file (and so out of the logs that name the store): libpq reads it from PGPASSWORD or a
@@ -130,6 +136,9 @@ static void cfg_gateway_key(cfg_parser *p, int idx, const char *value)
         else
             gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         p->release_unchecked_line = p->line;
+        break;
+    case 14:
+        gw_cfg_copy_key(p, key, value, c->audit_anchor, sizeof c->audit_anchor, false);
         break;
     }
 }
@@ -557,6 +566,33 @@ static void cfg_limits_key(cfg_parser *p, int idx, const char *value)
     case 9:
         if (gw_cfg_uint_key(p, key, value, 1, 2000000, &v))
             l->max_connection_age_seconds = (uint32_t)v;
+        break;
+    case 10:
+        gw_cfg_uint_key(p, key, value, 1, 100000000u, &l->max_pending_per_signer);
+        break;
+    case 11:
+        gw_cfg_uint_key(p, key, value, 4096, 1ull << 40, &l->max_pending_bytes_per_signer);
+        break;
+    case 12:
+        gw_cfg_uint_key(p, key, value, 1, 1000000000u, &l->max_pending_per_feed);
+        break;
+    case 13:
+        gw_cfg_uint_key(p, key, value, 4096, 1ull << 44, &l->max_pending_bytes_per_feed);
+        break;
+    case 14:
+        gw_cfg_uint_key(p, key, value, 1, 31536000u, &l->pending_max_age_seconds);
+        break;
+    case 15:
+        if (gw_cfg_uint_key(p, key, value, 1, 86400, &v))
+            l->max_connection_age_grace_seconds = (uint32_t)v;
+        break;
+    case 16:
+        if (gw_cfg_uint_key(p, key, value, 10, 86400, &v))
+            l->keepalive_time_seconds = (uint32_t)v;
+        break;
+    case 17:
+        if (gw_cfg_uint_key(p, key, value, 1, 3600, &v))
+            l->keepalive_timeout_seconds = (uint32_t)v;
         break;
     }
 }

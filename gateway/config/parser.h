@@ -66,6 +66,18 @@
 #define CFG_LIMITS_MEMORY_MIB 128u
 #define CFG_LIMITS_CONN_IDLE 900u
 #define CFG_LIMITS_CONN_AGE 86400u
+/* Pending (below quorum) work a signer may start, and a feed may hold, before new pending
+ * digests are refused PENDING_LIMIT; and how long a pending digest is kept. */
+#define CFG_LIMITS_PENDING_SIGNER 10000u
+#define CFG_LIMITS_PENDING_SIGNER_BYTES (64u * 1024u * 1024u)
+#define CFG_LIMITS_PENDING_FEED 100000u
+#define CFG_LIMITS_PENDING_FEED_BYTES (1024ull * 1024u * 1024u)
+#define CFG_LIMITS_PENDING_AGE 604800u
+/* A minute for the calls of an aged connection (a Watch reconnects at once), and the
+ * keepalive that finds dead peers (and keeps idle load-balancer flows open). */
+#define CFG_LIMITS_CONN_AGE_GRACE 60u
+#define CFG_LIMITS_KEEPALIVE_TIME 60u
+#define CFG_LIMITS_KEEPALIVE_TIMEOUT 20u
 
 typedef enum cfg_section_kind {
     SEC_NONE,

@@ -69,6 +69,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     custos_rc rc = gw_store_begin(&e->store, &err);
     if (rc == CUSTOS_OK && gw_store_shared(&e->store))
         rc = eng_reload(e, items, n, &head, &err);
+    if (rc == CUSTOS_OK)
+        rc = gw_eng_pending_sweep(e, now, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
         rc = items[i]->release ? gw_eng_apply_release(e, items[i], now, &head, &err)
                                : gw_eng_apply(e, items[i], now, &head, &err);

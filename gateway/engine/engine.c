@@ -246,6 +246,12 @@ custos_rc gw_engine_pending_summary(gw_engine *e, uint64_t *count, uint64_t *old
     return gw_store_pending_summary(&e->store, count, oldest, err);
 }
 
+custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes,
+                                   custos_error *err)
+{
+    return gw_store_pending_totals(&e->store, rows, bytes, err);
+}
+
 uint64_t gw_engine_head(gw_engine *e)
 {
     return atomic_load(&e->head);

@@ -119,6 +119,10 @@ custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err)
 CUSTOS_MUST_USE
 custos_rc gw_engine_pending_summary(gw_engine *e, uint64_t *count, uint64_t *oldest,
                                     custos_error *err);
+/* How many pending digests are stored, and their bytes (the custos_pending gauges). */
+CUSTOS_MUST_USE
+custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes,
+                                   custos_error *err);
 /* The newest cursor (0 when nothing accepted yet). */
 uint64_t gw_engine_head(gw_engine *e);
 /* true while the store answers. */

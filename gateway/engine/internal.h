@@ -120,7 +120,22 @@ struct gw_engine {
     const gw_feed *collect_feed;
     uint64_t collect_now;
     uint8_t group_chain[CUSTOS_CHAIN_HASH_LEN]; /* the chain's tip inside the open group */
+    uint64_t pending_swept_at; /* the last second pending digests were expired in */
 };
+
+/* ---- pending.c (committer) ---- */
+
+/* Whether a new pending digest for it, first signed by creator, fits the bounds of
+ * [limits] max_pending_* (counted inside the open transaction): *bytes gets what it will
+ * store; on a refusal it->out says which bound. A store error is returned. */
+CUSTOS_MUST_USE
+custos_rc gw_eng_pending_allows(gw_engine *e, eng_item *it,
+                                const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t *bytes,
+                                bool *allowed, custos_error *err);
+/* Drops, inside the open transaction and at most once a second, the pending digests first
+ * seen more than [limits] pending_max_age_seconds before now. */
+CUSTOS_MUST_USE
+custos_rc gw_eng_pending_sweep(gw_engine *e, uint64_t now, custos_error *err);
 
 /* ---- engine.c ---- */
 

@@ -10,27 +10,46 @@
 
 #include "metrics.h"
 
+/* One line per submission, its facts as JSON members (docs/operations.md §8): an
+ * acceptance (or a pending, held) at info, what an operator follows; a refusal at debug,
+ * since refusals are counted by reason anyway and a flood of them must not flood the log. */
 static void eng_log_outcome(const eng_item *it)
 {
-    /* Every submission passes here: build nothing unless debug logging is on. */
-    if (!gw_log_enabled(GW_LOG_DEBUG))
-        return;
     const gw_submit_outcome *o = &it->out;
+    bool refused = o->reason != CUSTOS_REASON_NONE;
+    gw_log_level level = refused ? GW_LOG_DEBUG : GW_LOG_INFO;
+    /* Every submission passes here: build nothing the level drops. */
+    if (!gw_log_enabled(level))
+        return;
     char account[2 + 2 * CUSTOS_HASH_LEN + 1], digest[2 + 2 * CUSTOS_HASH_LEN + 1];
+    char sequence[24], cursor[24], signatures[24];
     gw_eng_hex(it->sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
     gw_eng_hex(o->digest, CUSTOS_HASH_LEN, digest, sizeof digest);
-    if (o->reason != CUSTOS_REASON_NONE)
-        gw_log_req(GW_LOG_DEBUG, "refused", it->request_id,
-                   "feed=%.64s account=%s sequence=%" PRIu64 " reason=%s detail=%s",
-                   it->sub.feed, account, it->sub.att.sequence, custos_reason_name(o->reason),
-                   o->detail);
-    else
-        gw_log_req(GW_LOG_DEBUG, o->state == CUSTOS_STATE_ACCEPTED ? "accepted" : "pending",
-                   it->request_id,
-                   "feed=%.64s account=%s sequence=%" PRIu64 " digest=%s cursor=%" PRIu64
-                   " signatures=%" PRIu32 "/%" PRIu32 " duplicate=%s",
-                   it->sub.feed, account, it->sub.att.sequence, digest, o->cursor,
-                   o->signatures, o->threshold, o->duplicate ? "true" : "false");
+    snprintf(sequence, sizeof sequence, "%" PRIu64, it->sub.att.sequence);
+    snprintf(cursor, sizeof cursor, "%" PRIu64, o->cursor);
+    snprintf(signatures, sizeof signatures, "%" PRIu32 "/%" PRIu32, o->signatures,
+             o->threshold);
+    const char *state = o->state == CUSTOS_STATE_ACCEPTED ? "accepted"
+                        : o->state == CUSTOS_STATE_HELD   ? "held"
+                                                          : "pending";
+    if (refused) {
+        const gw_log_field f[] = {{"feed", it->sub.feed},
+                                  {"account", account},
+                                  {"sequence", sequence},
+                                  {"reason", custos_reason_name(o->reason)}};
+        gw_log_fields(level, "refused", it->request_id, f, sizeof f / sizeof f[0], "%s",
+                      o->detail);
+        return;
+    }
+    const gw_log_field f[] = {{"feed", it->sub.feed},
+                              {"account", account},
+                              {"sequence", sequence},
+                              {"digest", digest},
+                              {"cursor", o->state == CUSTOS_STATE_ACCEPTED ? cursor : NULL},
+                              {"signatures", signatures},
+                              {"duplicate", o->duplicate ? "true" : NULL}};
+    gw_log_fields(level, state, it->request_id, f, sizeof f / sizeof f[0], "%s %s sequence %s",
+                  state, it->sub.feed, sequence);
 }
 
 void gw_eng_answer(eng_item *it)

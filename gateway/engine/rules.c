@@ -666,8 +666,17 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
         eng_fill_signatures(e, &rec);
         rc = eng_publish_or_hold(e, it, acct, &rec, next_beneficiary, head, err);
     } else {
-        if (!pending)
-            rc = gw_store_put_pending(&e->store, it->ver.digest, &it->sub, now, err);
+        if (!pending) {
+            /* A new pending digest is charged to its first signer and its feed. */
+            const uint8_t *creator = e->collected[known].address;
+            uint64_t bytes = 0;
+            bool allowed = true;
+            rc = gw_eng_pending_allows(e, it, creator, &bytes, &allowed, err);
+            if (rc != CUSTOS_OK || !allowed)
+                return rc;
+            rc = gw_store_put_pending(&e->store, it->ver.digest, &it->sub, now, creator, bytes,
+                                      err);
+        }
         for (size_t i = known; rc == CUSTOS_OK && i < e->n_collected; i++)
             rc = gw_store_put_pending_signer(&e->store, it->ver.digest, &e->collected[i], err);
         o->state = CUSTOS_STATE_PENDING;

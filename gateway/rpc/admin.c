@@ -9,6 +9,7 @@
 
 #include "custos/hex.h"
 #include "custos/v1/admin.pb-c.h"
+#include "metrics.h"
 
 #include "pb_status.h"
 #include "rpc/handlers.h"
@@ -24,6 +25,7 @@ static bool admin_allowed(gw_rpc_call *c, char name[GW_CLIENT_NAME_MAX + 1])
     char detail[256];
     if (gw_tls_may_administer(c->srv->cfg, c->gc, name, detail, sizeof detail))
         return true;
+    gw_metrics_count_request_refusal(GW_REQUEST_ADMIN, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
     gw_rpc_finish(c, GRPC_STATUS_PERMISSION_DENIED, detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT,
                   NULL);
     return false;

@@ -68,6 +68,8 @@ static void call_destroy(gw_rpc_call *c)
                 grpc_byte_buffer_destroy(c->slots[i].reply);
         free(c->slots);
     }
+    if (c->has_status_details)
+        grpc_slice_unref(c->status_details);
     pthread_mutex_destroy(&c->mu);
     free(c);
 
@@ -189,10 +191,22 @@ void gw_rpc_finish(gw_rpc_call *c, grpc_status_code status, const char *detail,
     ops[n].data.send_status_from_server.status = status;
     ops[n].data.send_status_from_server.status_details = detail != NULL ? &details : NULL;
     if (reason != CUSTOS_REASON_NONE) {
-        c->trailer.key = grpc_slice_from_static_string("custos-reason");
-        c->trailer.value = grpc_slice_from_static_string(custos_reason_name(reason));
-        ops[n].data.send_status_from_server.trailing_metadata = &c->trailer;
-        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+        size_t n_md = 0;
+        c->trailer[n_md].key = grpc_slice_from_static_string("custos-reason");
+        c->trailer[n_md++].value = grpc_slice_from_static_string(custos_reason_name(reason));
+        /* The same reason in the standard form (google.rpc.Status with an ErrorInfo), for
+         * clients that read gRPC's rich error model rather than our trailer. */
+        uint8_t bin[PB_STATUS_DETAILS_MAX];
+        size_t len = pb_status_details(status, detail, reason, c->err_feed, c->err_account,
+                                       bin, sizeof bin);
+        if (len > 0 && !c->has_status_details) {
+            c->status_details = grpc_slice_from_copied_buffer((const char *)bin, len);
+            c->has_status_details = true;
+            c->trailer[n_md].key = grpc_slice_from_static_string("grpc-status-details-bin");
+            c->trailer[n_md++].value = c->status_details;
+        }
+        ops[n].data.send_status_from_server.trailing_metadata = c->trailer;
+        ops[n].data.send_status_from_server.trailing_metadata_count = n_md;
     }
     n++;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -209,8 +223,12 @@ void gw_rpc_finish(gw_rpc_call *c, grpc_status_code status, const char *detail,
 void gw_rpc_refuse(gw_rpc_call *c, custos_reason reason, const char *detail)
 {
     gw_metrics_count_refusal(reason);
-    gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
-               custos_reason_name(reason), detail);
+    const gw_log_field f[] = {{"feed", c->err_feed},
+                              {"account", c->err_account},
+                              {"reason", custos_reason_name(reason)},
+                              {"method", gw_rpc_call_path(c)}};
+    gw_log_fields(GW_LOG_DEBUG, "refused", c->request_id, f, sizeof f / sizeof f[0], "%s",
+                  detail);
     gw_rpc_finish(c, pb_reason_status(reason), detail, reason, NULL);
 }
 

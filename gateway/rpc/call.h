@@ -28,6 +28,7 @@
 #include <grpc/status.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "custos/hex.h"
 #include "custos/reason.h"
 #include "custos/v1/gateway.pb-c.h"
 
@@ -37,6 +38,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "reserves_trees.h"
+#include "rpc/descriptors.h"
 #include "rpc/server.h"
 
 /* SubmitStream requests read but not yet answered, per call. Large enough that the next
@@ -46,7 +48,7 @@
 /* Records fetched from the engine per Watch refill. */
 #define GW_RPC_WATCH_BATCH 32
 /* The registered methods (gw_rpc_methods); the row after them answers unknown methods. */
-#define GW_RPC_METHODS 22
+#define GW_RPC_METHODS 24
 
 typedef enum gw_rpc_state {
     CALL_REQUESTED, /* posted, waiting for a client */
@@ -126,7 +128,12 @@ struct gw_rpc_call {
     grpc_call_details details;  /* unknown methods only */
     grpc_byte_buffer *payload;  /* the request of unary and server-streaming methods */
 
-    grpc_metadata trailer;      /* custos-reason of a refusal */
+    grpc_metadata trailer[2];   /* a refusal's custos-reason and grpc-status-details-bin */
+    grpc_slice status_details;  /* the latter's value (a google.rpc.Status), owned here */
+    bool has_status_details;
+    /* What a refusal's ErrorInfo names, when the handler knows it ("" otherwise). */
+    char err_feed[CUSTOS_FEED_MAX + 1];
+    char err_account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
     char request_id[GW_REQUEST_ID_MAX + 1]; /* the client's x-request-id, or one made here */
     grpc_metadata id_md;        /* x-request-id, sent back in the initial metadata */
     grpc_byte_buffer *final_reply;
@@ -162,6 +169,7 @@ struct gw_server {
     gw_admin *admin;
     gw_limiter *limiter;
     gw_reserves_trees *reserves_trees; /* GetReservesProof's trees, one per feed */
+    gw_descriptors *descriptors;   /* what server reflection answers from */
     grpc_server *server;
     void *handles[GW_RPC_METHODS];
     gw_rpc_worker *workers;

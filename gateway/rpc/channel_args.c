@@ -17,10 +17,6 @@
 
 #include <grpc/grpc.h>
 
-/* The server pings a connection idle this long, and drops it when the ping is not
- * answered in time: dead peers do not keep their transport's memory forever. */
-#define KEEPALIVE_TIME_MS 60000
-#define KEEPALIVE_TIMEOUT_MS 20000
 /* A client may ping at most this often while no data flows; two strikes and gRPC ends
  * the connection (ping floods cost the server a write each). */
 #define MIN_RECV_PING_INTERVAL_MS 10000
@@ -77,8 +73,12 @@ custos_rc gw_channel_args_new(const gw_config *cfg, size_t receive_limit,
     args_int(a, GRPC_ARG_MAX_CONCURRENT_STREAMS, l->max_concurrent_streams);
     args_int(a, GRPC_ARG_MAX_CONNECTION_IDLE_MS, (uint64_t)l->max_connection_idle_seconds * 1000u);
     args_int(a, GRPC_ARG_MAX_CONNECTION_AGE_MS, (uint64_t)l->max_connection_age_seconds * 1000u);
-    args_int(a, GRPC_ARG_KEEPALIVE_TIME_MS, KEEPALIVE_TIME_MS);
-    args_int(a, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS);
+    args_int(a, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+             (uint64_t)l->max_connection_age_grace_seconds * 1000u);
+    /* The server pings a connection idle this long, and drops it when the ping is not
+     * answered in time: dead peers do not keep their transport's memory forever. */
+    args_int(a, GRPC_ARG_KEEPALIVE_TIME_MS, (uint64_t)l->keepalive_time_seconds * 1000u);
+    args_int(a, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, (uint64_t)l->keepalive_timeout_seconds * 1000u);
     args_int(a, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args_int(a, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, MIN_RECV_PING_INTERVAL_MS);
     args_int(a, GRPC_ARG_HTTP2_MAX_PING_STRIKES, MAX_PING_STRIKES);

@@ -46,6 +46,10 @@ void gw_rpc_health_check(gw_rpc_call *c);
 void gw_rpc_health_watch(gw_rpc_call *c);
 extern const gw_rpc_stream_ops gw_rpc_health_watch_ops;
 
+/* reflection.c: grpc.reflection.v1alpha and grpc.reflection.v1 ServerReflectionInfo */
+void gw_rpc_reflection(gw_rpc_call *c);
+extern const gw_rpc_stream_ops gw_rpc_reflection_ops;
+
 /* methods.c: any method nobody registered */
 void gw_rpc_unimplemented(gw_rpc_call *c);
 

@@ -36,6 +36,10 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.GatewayAdmin/ReleaseHeld", READ, gw_rpc_release_held, NULL},
     {"/grpc.health.v1.Health/Check", READ, gw_rpc_health_check, NULL},
     {"/grpc.health.v1.Health/Watch", READ, gw_rpc_health_watch, &gw_rpc_health_watch_ops},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", STREAMED,
+     gw_rpc_reflection, &gw_rpc_reflection_ops},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", STREAMED, gw_rpc_reflection,
+     &gw_rpc_reflection_ops},
     /* A call to a method nobody registered would wait for its deadline: answer it. */
     {NULL, STREAMED, gw_rpc_unimplemented, NULL},
 };

@@ -243,7 +243,7 @@ void gw_rpc_get_position_proof(gw_rpc_call *c)
      * account answers NOT_FOUND to anyone, which tells nothing about its positions. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, rec.sub.feed, detail, sizeof detail)) {
         custos_record_clear(&rec);
-        gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+        gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
         gw_rpc_finish(c, pb_reason_status(
                             CUSTOS_REASON_UNAUTHORIZED_CLIENT),
                       detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);
@@ -435,7 +435,9 @@ void gw_rpc_get_pledge(gw_rpc_call *c)
 {
     char detail[256];
     if (!gw_rpc_admit_submission(c, detail, sizeof detail)) {
-        gw_rpc_refuse(c, CUSTOS_REASON_RATE_LIMITED, detail);
+        gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_RATE_LIMITED);
+        gw_rpc_finish(c, pb_reason_status(CUSTOS_REASON_RATE_LIMITED), detail,
+                      CUSTOS_REASON_RATE_LIMITED, NULL);
         return;
     }
     Custos__V1__GetPledgeRequest *req =

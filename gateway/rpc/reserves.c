@@ -56,10 +56,16 @@ void gw_rpc_submit_reserves(gw_rpc_call *c)
     char total[CUSTOS_U256_DEC_MAX];
     if (custos_u256_to_dec(&s->res.r.total_collateral, total, sizeof total) != CUSTOS_OK)
         snprintf(total, sizeof total, "?");
-    gw_log_req(GW_LOG_INFO, "reserves", c->request_id,
-               "feed=%s sequence=%llu accounts=%llu total=%s duplicate=%s", s->res.feed,
-               (unsigned long long)s->res.r.sequence, (unsigned long long)s->res.r.accounts,
-               total, duplicate ? "true" : "false");
+    char sequence[24], accounts[24];
+    snprintf(sequence, sizeof sequence, "%llu", (unsigned long long)s->res.r.sequence);
+    snprintf(accounts, sizeof accounts, "%llu", (unsigned long long)s->res.r.accounts);
+    const gw_log_field f[] = {{"feed", s->res.feed},
+                              {"sequence", sequence},
+                              {"accounts", accounts},
+                              {"total", total},
+                              {"duplicate", duplicate ? "true" : NULL}};
+    gw_log_fields(GW_LOG_INFO, "reserves", c->request_id, f, sizeof f / sizeof f[0],
+                  "reserves of %s accepted", s->res.feed);
     Custos__V1__SubmitReservesResponse r = CUSTOS__V1__SUBMIT_RESERVES_RESPONSE__INIT;
     r.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, s->res.digest};
     r.duplicate = duplicate;
@@ -178,7 +184,7 @@ void gw_rpc_get_reserves_proof(gw_rpc_call *c)
     }
     /* The same readers as the feed's positions: a leaf is one account's collateral. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, feed, detail, sizeof detail)) {
-        gw_metrics_count_refusal(CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+        gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
         gw_rpc_finish(c, pb_reason_status(
                             CUSTOS_REASON_UNAUTHORIZED_CLIENT),
                       detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT, NULL);

@@ -121,7 +121,8 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
     const gw_limits_config *lim = &cfg->limits;
     if (gw_limiter_new(lim->rate_per_second, lim->burst, lim->max_streams_per_client,
                        lim->max_clients, &s->limiter, err) != CUSTOS_OK ||
-        gw_reserves_trees_new(&s->reserves_trees, err) != CUSTOS_OK)
+        gw_reserves_trees_new(&s->reserves_trees, err) != CUSTOS_OK ||
+        gw_descriptors_new(&s->descriptors, err) != CUSTOS_OK)
         goto fail_early;
 
     gw_channel_args *args = NULL;
@@ -177,6 +178,7 @@ fail:
     if (s->shutdown_cq != NULL)
         cq_drain_destroy(s->shutdown_cq);
 fail_early:
+    gw_descriptors_free(s->descriptors);
     gw_reserves_trees_free(s->reserves_trees);
     gw_limiter_free(s->limiter);
     pthread_mutex_destroy(&s->mu);
@@ -248,6 +250,7 @@ void gw_server_free(gw_server *s)
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->wmu);
     pthread_cond_destroy(&s->wake);
+    gw_descriptors_free(s->descriptors);
     gw_reserves_trees_free(s->reserves_trees);
     gw_limiter_free(s->limiter);
     free(s->workers);

@@ -136,6 +136,13 @@ void gw_rpc_submit(gw_rpc_call *c)
     else
         ok = decode_submit(c->srv, c->payload, &sub, &request_id, &reason, detail,
                            sizeof detail);
+    if (ok) {
+        /* A refusal from here on names the feed and account in its ErrorInfo. */
+        snprintf(c->err_feed, sizeof c->err_feed, "%s", sub.feed);
+        if (custos_hex_encode(sub.att.account, CUSTOS_HASH_LEN, c->err_account,
+                              sizeof c->err_account) != CUSTOS_OK)
+            c->err_account[0] = '\0';
+    }
     if (ok && !gw_tls_may_submit(c->srv->cfg, c->gc, sub.feed, detail, sizeof detail)) {
         custos_submission_clear(&sub);
         reason = CUSTOS_REASON_UNAUTHORIZED_CLIENT;
@@ -248,8 +255,10 @@ static void submit_stream_on_recv(gw_rpc_call *c, bool ok)
     }
     if (!decoded) {
         gw_metrics_count_refusal(refusal.reason);
-        gw_log_req(GW_LOG_DEBUG, "refused", c->request_id, "reason=%s detail=%s",
-                   custos_reason_name(refusal.reason), refusal.detail);
+        const gw_log_field f[] = {{"reason", custos_reason_name(refusal.reason)},
+                                  {"method", gw_rpc_call_path(c)}};
+        gw_log_fields(GW_LOG_DEBUG, "refused", c->request_id, f, sizeof f / sizeof f[0], "%s",
+                      refusal.detail);
     }
 
     /* Answers are written in the order requests are read: reserve this one's place, and

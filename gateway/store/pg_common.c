@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "log.h"
+
 custos_rc gw_pg_classify(bool connected, const char *sqlstate)
 {
     static const char *const retry_classes[] = {"08", "40", "53", "55", "57", "58"};
@@ -35,10 +37,24 @@ custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const c
     if (msg[0] == '\0')
         msg = "no result from the server";
     custos_rc code = gw_pg_classify(PQstatus(conn) == CONNECTION_OK, state);
+    /* Without an SQLSTATE the text is libpq's own, which may name the server: the log
+     * keeps it, the message (which can reach a client) does not. */
     if (state == NULL)
-        return custos_error_set(err, code, "%s: %s: %.*s", who, what, gw_pg_msg_len(msg), msg);
+        return gw_pg_unreachable(conn, who, what, err);
     return custos_error_set(err, code, "%s: %s: %.*s (SQLSTATE %s)", who, what,
                             gw_pg_msg_len(msg), msg, state);
+}
+
+custos_rc gw_pg_unreachable(PGconn *conn, const char *who, const char *what,
+                            custos_error *err)
+{
+    /* libpq's messages name the host and port, never the password. */
+    const char *msg = PQerrorMessage(conn);
+    gw_log(GW_LOG_WARN, "store_unreachable", "%s: %s: %.*s", who, what, gw_pg_msg_len(msg),
+           msg);
+    return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                            "%s: %s: PostgreSQL cannot be reached (details in the gateway's log)",
+                            who, what);
 }
 
 bool gw_pg_unique_violation(const PGresult *res)
@@ -58,12 +74,8 @@ custos_rc gw_pg_connect(const char *conninfo, const char *application_name,
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory connecting", who);
-    /* libpq's messages name the host and port, never the password. */
     if (PQstatus(conn) != CONNECTION_OK) {
-        custos_rc rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                                        "%s: cannot connect to PostgreSQL: %.*s", who,
-                                        gw_pg_msg_len(PQerrorMessage(conn)),
-                                        PQerrorMessage(conn));
+        custos_rc rc = gw_pg_unreachable(conn, who, "connect", err);
         PQfinish(conn);
         return rc;
     }

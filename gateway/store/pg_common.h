@@ -30,10 +30,18 @@ CUSTOS_MUST_USE
 custos_rc gw_pg_classify(bool connected, const char *sqlstate);
 
 /* Sets err from a failed command (res may be NULL) as "who: what: message (SQLSTATE x)"
- * and returns gw_pg_classify's code. */
+ * and returns gw_pg_classify's code; without an SQLSTATE, as gw_pg_unreachable. */
 CUSTOS_MUST_USE
 custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const char *what,
                      custos_error *err);
+
+/* A connection that cannot reach the server (a failed connect or reset, or a command that
+ * got no answer): logs libpq's message, which names the server's host and port, and sets
+ * err to "who: what: PostgreSQL cannot be reached" without them, since err can reach a
+ * client (docs/operations.md §13). CUSTOS_ERR_UNAVAILABLE. */
+CUSTOS_MUST_USE
+custos_rc gw_pg_unreachable(PGconn *conn, const char *who, const char *what,
+                            custos_error *err);
 
 /* Whether res failed on a unique constraint (SQLSTATE 23505). */
 bool gw_pg_unique_violation(const PGresult *res);
@@ -44,7 +52,7 @@ int gw_pg_msg_len(const char *msg);
 /* Connects with conninfo (a postgresql:// URI or key=value pairs; libpq's environment
  * variables such as PGPASSWORD fill the rest), defaulting connect_timeout to timeout_s
  * and naming the session application_name; whatever conninfo sets wins. An unreachable
- * server is CUSTOS_ERR_UNAVAILABLE ("who: cannot connect to PostgreSQL: ..."); *out is
+ * server is CUSTOS_ERR_UNAVAILABLE (gw_pg_unreachable: the address only in the log); *out is
  * set only on success and the caller ends it with PQfinish. */
 CUSTOS_MUST_USE
 custos_rc gw_pg_connect(const char *conninfo, const char *application_name,

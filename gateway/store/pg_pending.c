@@ -56,25 +56,30 @@ custos_rc gw_pgstore_list_pending_signers(void *impl, const uint8_t digest[CUSTO
 
 custos_rc gw_pgstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
+                                 const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                                  custos_error *err)
 {
     pg_store *s = impl;
-    if (first_seen > INT64_MAX)
+    if (first_seen > INT64_MAX || bytes > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: pending row out of range");
     uint8_t *blob = NULL;
     size_t len = 0;
     custos_rc rc = gw_store_encode_submission(sub, &blob, &len, err);
     if (rc != CUSTOS_OK)
         return rc;
-    uint8_t seq[8], seen[8];
+    uint8_t seq[8], seen[8], size[8];
     gw_store_put_u64(seq, sub->att.sequence);
     gw_store_put_u64(seen, first_seen);
+    gw_store_put_u64(size, bytes);
     pg_params p = {.n = 0};
     pg_param(&p, digest, CUSTOS_HASH_LEN);
     pg_param(&p, sub->att.account, CUSTOS_HASH_LEN);
     pg_param(&p, seq, sizeof seq);
     pg_param(&p, blob, len);
     pg_param(&p, seen, sizeof seen);
+    pg_param(&p, sub->feed, strlen(sub->feed));
+    pg_param(&p, creator, CUSTOS_ADDRESS_LEN);
+    pg_param(&p, size, sizeof size);
     rc = gw_pgstore_run(&s->w, W_PUT_PENDING, &p, "put pending", NULL, err);
     free(blob);
     return rc;
@@ -254,6 +259,81 @@ custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *olde
              : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no pending summary");
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_get_uint(res, 0, 1, oldest, "oldest pending", err);
+    PQclear(res);
+    return rc;
+}
+
+/* One row (count, sum) of res into rows and bytes. */
+static custos_rc pg_count_sum(const PGresult *res, uint64_t *rows, uint64_t *bytes,
+                              custos_error *err)
+{
+    if (PQntuples(res) != 1)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: no pending count");
+    custos_rc rc = gw_pgstore_get_uint(res, 0, 0, rows, "pending rows", err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_get_uint(res, 0, 1, bytes, "pending bytes", err);
+    return rc;
+}
+
+custos_rc gw_pgstore_pending_usage(void *impl, const char *feed,
+                                   const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                   gw_pending_usage *out, custos_error *err)
+{
+    pg_store *s = impl;
+    memset(out, 0, sizeof *out);
+    pg_params p = {.n = 0};
+    pg_param(&p, feed, strlen(feed));
+    PGresult *res = NULL;
+    custos_rc rc = gw_pgstore_run(&s->w, W_PENDING_FEED, &p, "pending usage", &res, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_count_sum(res, &out->feed_rows, &out->feed_bytes, err);
+    PQclear(res);
+    res = NULL;
+    if (rc != CUSTOS_OK)
+        return rc;
+    pg_params q = {.n = 0};
+    pg_param(&q, creator, CUSTOS_ADDRESS_LEN);
+    rc = gw_pgstore_run(&s->w, W_PENDING_CREATOR, &q, "pending usage", &res, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_count_sum(res, &out->creator_rows, &out->creator_bytes, err);
+    PQclear(res);
+    return rc;
+}
+
+custos_rc gw_pgstore_expire_pending(void *impl, uint64_t before, uint64_t *removed,
+                                    custos_error *err)
+{
+    pg_store *s = impl;
+    *removed = 0;
+    uint8_t cut[8];
+    gw_store_put_u64(cut, before > INT64_MAX ? INT64_MAX : before);
+    pg_params p = {.n = 0};
+    pg_param(&p, cut, sizeof cut);
+    /* Signers first: their delete finds the digests through the pending rows. */
+    custos_rc rc = gw_pgstore_run(&s->w, W_EXPIRE_SIGNERS, &p, "expire pending", NULL, err);
+    PGresult *res = NULL;
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->w, W_EXPIRE_PENDING, &p, "expire pending", &res, err);
+    if (rc == CUSTOS_OK)
+        *removed = strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return rc;
+}
+
+custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
+                                    custos_error *err)
+{
+    pg_store *s = impl;
+    *rows = 0;
+    *bytes = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->r, R_PENDING_TOTALS, NULL, "pending totals", &res, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc == CUSTOS_OK)
+        rc = pg_count_sum(res, rows, bytes, err);
     PQclear(res);
     return rc;
 }

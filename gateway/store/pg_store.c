@@ -33,9 +33,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_LIST_SIGNERS] = {"SELECT signer, role, signature FROM pending_signers WHERE digest = $1 "
                         "ORDER BY added",
                         1, {PG_BYTEA}},
-    [W_PUT_PENDING] = {"INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
-                       "VALUES ($1, $2, $3, $4, $5)",
-                       5, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8}},
+    [W_PUT_PENDING] = {"INSERT INTO pending (digest, account, sequence, attestation, first_seen, "
+                       "feed, creator, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       8, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_TEXT, PG_BYTEA,
+                           PG_INT8}},
     [W_PUT_SIGNER] = {"INSERT INTO pending_signers (digest, signer, role, signature) "
                       "VALUES ($1, $2, $3, $4)",
                       4, {PG_BYTEA, PG_BYTEA, PG_INT4, PG_BYTEA}},
@@ -66,6 +67,16 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
                           "AND sequence < $2",
                           2, {PG_BYTEA, PG_BYTEA}},
+    [W_PENDING_FEED] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint FROM pending "
+                        "WHERE feed = $1",
+                        1, {PG_TEXT}},
+    [W_PENDING_CREATOR] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint "
+                           "FROM pending WHERE creator = $1",
+                           1, {PG_BYTEA}},
+    [W_EXPIRE_SIGNERS] = {"DELETE FROM pending_signers WHERE digest IN "
+                          "(SELECT digest FROM pending WHERE first_seen < $1)",
+                          1, {PG_INT8}},
+    [W_EXPIRE_PENDING] = {"DELETE FROM pending WHERE first_seen < $1", 1, {PG_INT8}},
     [W_SET_CHAIN] = {"UPDATE accepted SET chain_hash = $2 WHERE cursor = $1", 2,
                      {PG_INT8, PG_BYTEA}},
     [W_AUDIT_HEAD] = {"SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", 0, {0}},
@@ -99,6 +110,8 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
                            {0}},
+    [R_PENDING_TOTALS] = {"SELECT count(*)::bigint, COALESCE(sum(bytes), 0)::bigint FROM pending",
+                          0, {0}},
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = {"SELECT sequence, attestation FROM accepted "
                       "WHERE account = $1 AND ($2::bytea IS NULL OR sequence < $2) "
@@ -127,6 +140,12 @@ custos_rc gw_pgstore_exec(PGconn *conn, const char *sql, ExecStatusType want, co
     return rc;
 }
 
+/* Whether c's session is gone and no transaction was open on it. */
+static bool pg_lost_idle(const pg_conn *c)
+{
+    return !c->in_tx && PQstatus(c->conn) != CONNECTION_OK;
+}
+
 /* Runs prepared statement i of c with binary results; on success *out gets the result
  * (the caller clears it), or it is cleared here when out is NULL. */
 custos_rc gw_pgstore_run(pg_conn *c, int i, const pg_params *p, const char *what,
@@ -138,6 +157,16 @@ custos_rc gw_pgstore_run(pg_conn *c, int i, const pg_params *p, const char *what
                                    p != NULL ? p->values : NULL, p != NULL ? p->lengths : NULL,
                                    p != NULL ? p->formats : NULL, 1);
     ExecStatusType st = PQresultStatus(res);
+    /* A session the server ended while idle (a restart, a failover) is found only by using
+     * it: a read outside a transaction changed nothing, so reconnect and run it once more.
+     * A write is never repeated: it may have been done before the answer was lost. */
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && pg_lost_idle(c) &&
+        strncmp(c->stmts[i].sql, "SELECT ", 7) == 0 && gw_pgstore_ready(c, NULL) == CUSTOS_OK) {
+        PQclear(res);
+        res = PQexecPrepared(c->conn, name, p != NULL ? p->n : 0, p != NULL ? p->values : NULL,
+                             p != NULL ? p->lengths : NULL, p != NULL ? p->formats : NULL, 1);
+        st = PQresultStatus(res);
+    }
     custos_rc rc = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK
                        ? CUSTOS_OK
                        : pg_fail(c->conn, res, what, err);
@@ -221,10 +250,7 @@ custos_rc gw_pgstore_ready(pg_conn *c, custos_error *err)
         c->prepared = false;
         PQreset(c->conn);
         if (PQstatus(c->conn) != CONNECTION_OK)
-            return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                                    "store: cannot reconnect to PostgreSQL: %.*s",
-                                    gw_pg_msg_len(PQerrorMessage(c->conn)),
-                                    PQerrorMessage(c->conn));
+            return gw_pg_unreachable(c->conn, "store", "reconnect", err);
         custos_rc rc = pg_configure(c, err);
         if (rc != CUSTOS_OK)
             return rc;
@@ -244,6 +270,9 @@ custos_rc gw_pgstore_begin(void *impl, custos_error *err)
     pg_store *s = impl;
     custos_rc rc = gw_pgstore_ready(&s->w, err);
     if (rc == CUSTOS_OK)
+        rc = gw_pgstore_exec(s->w.conn, "BEGIN", PGRES_COMMAND_OK, "begin", err);
+    /* As in gw_pgstore_run: a session lost while idle is found by BEGIN; once more. */
+    if (rc != CUSTOS_OK && pg_lost_idle(&s->w) && gw_pgstore_ready(&s->w, NULL) == CUSTOS_OK)
         rc = gw_pgstore_exec(s->w.conn, "BEGIN", PGRES_COMMAND_OK, "begin", err);
     s->w.in_tx = rc == CUSTOS_OK;
     if (rc == CUSTOS_OK) {
@@ -311,6 +340,9 @@ static const gw_store_ops pg_ops = {
     .get_pending = gw_pgstore_get_pending,
     .list_pending_signers = gw_pgstore_list_pending_signers,
     .put_pending = gw_pgstore_put_pending,
+    .pending_usage = gw_pgstore_pending_usage,
+    .expire_pending = gw_pgstore_expire_pending,
+    .pending_totals = gw_pgstore_pending_totals,
     .put_pending_signer = gw_pgstore_put_pending_signer,
     .put_accepted = gw_pgstore_put_accepted,
     .put_held = gw_pgstore_put_held,

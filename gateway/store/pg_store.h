@@ -63,6 +63,10 @@ enum pg_wstmt {
     W_DROP_HELD,
     W_SUPERSEDE_HELD,
     W_PUT_NOTICE,
+    W_PENDING_FEED,
+    W_PENDING_CREATOR,
+    W_EXPIRE_SIGNERS,
+    W_EXPIRE_PENDING,
     W_COUNT
 };
 
@@ -74,6 +78,7 @@ enum pg_rstmt {
     R_LIST_HELD,
     R_COUNT_HELD,
     R_PENDING_SUMMARY,
+    R_PENDING_TOTALS,
     R_VALUATIONS,
     R_NOTICES,
     R_COUNT
@@ -205,7 +210,15 @@ custos_rc gw_pgstore_list_pending_signers(void *impl, const uint8_t digest[CUSTO
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
+                                 const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                                  custos_error *err);
+custos_rc gw_pgstore_pending_usage(void *impl, const char *feed,
+                                   const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                   gw_pending_usage *out, custos_error *err);
+custos_rc gw_pgstore_expire_pending(void *impl, uint64_t before, uint64_t *removed,
+                                    custos_error *err);
+custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
+                                    custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                         const gw_store_signer *sg, custos_error *err);

@@ -82,9 +82,7 @@ static custos_rc pgs_ready(pgs_db *s, custos_error *err)
         return CUSTOS_OK;
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK)
-        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                                "publisher state: cannot reconnect to PostgreSQL: %.*s",
-                                gw_pg_msg_len(PQerrorMessage(s->conn)), PQerrorMessage(s->conn));
+        return gw_pg_unreachable(s->conn, "publisher state", "reconnect", err);
     return pgs_exec(s, "SELECT set_config('synchronous_commit', 'on', false)",
                     "configure session", err);
 }

@@ -29,6 +29,13 @@
  * own file): each fate's feed and validUntil, and publisher_chain, each account's last
  * publication, which the publisher watches for on-chain expiry (docs/publishing.md §3).
  *
+ * Version 14: what each pending row costs and whom it is charged to ([limits]
+ * max_pending_*): its feed, its creator (the first signer), its bytes (the stored
+ * attestation's), with covering indexes to sum them per feed and per creator, and one on
+ * first_seen for the expiry sweep. Rows from before carry feed '', no creator and 0 bytes:
+ * they count for nobody and expire by age. On PostgreSQL it can be applied again
+ * harmlessly (IF NOT EXISTS), as a store restored under an older version number would.
+ *
  * Version 16: notices, the collateral manager's accepted notices (rule 19), one blob each
  * (codec.h); (account, lender, sequence) is the key and the digest unique, so of two
  * writers storing one notice's sequence one commit fails. Written to be applied again
@@ -293,6 +300,22 @@ static const gw_schema_step schema_steps[] = {
             "SELECT DISTINCT ON (account) account, cursor, feed, kind, as_of, valid_until "
             "FROM publisher_fates WHERE fate IN (1, 2) ORDER BY account, cursor DESC "
             "ON CONFLICT (account) DO NOTHING;",
+    },
+    {
+        .version = 14,
+        .sqlite = "ALTER TABLE pending ADD COLUMN feed TEXT NOT NULL DEFAULT '';"
+                  "ALTER TABLE pending ADD COLUMN creator BLOB NOT NULL DEFAULT x'';"
+                  "ALTER TABLE pending ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+                  "CREATE INDEX pending_by_feed ON pending (feed, bytes);"
+                  "CREATE INDEX pending_by_creator ON pending (creator, bytes);"
+                  "CREATE INDEX pending_by_first_seen ON pending (first_seen);",
+        .postgresql =
+            "ALTER TABLE pending ADD COLUMN IF NOT EXISTS feed text NOT NULL DEFAULT '',"
+            "  ADD COLUMN IF NOT EXISTS creator bytea NOT NULL DEFAULT '\\x'::bytea,"
+            "  ADD COLUMN IF NOT EXISTS bytes bigint NOT NULL DEFAULT 0;"
+            "CREATE INDEX IF NOT EXISTS pending_by_feed ON pending (feed, bytes);"
+            "CREATE INDEX IF NOT EXISTS pending_by_creator ON pending (creator, bytes);"
+            "CREATE INDEX IF NOT EXISTS pending_by_first_seen ON pending (first_seen);",
     },
     {
         .version = 16,

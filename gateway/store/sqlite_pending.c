@@ -69,10 +69,11 @@ custos_rc gw_sqstore_list_pending_signers(void *impl, const uint8_t digest[CUSTO
 
 custos_rc gw_sqstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                  const custos_submission *sub, uint64_t first_seen,
+                                 const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                                  custos_error *err)
 {
     sq_store *s = impl;
-    if (first_seen > INT64_MAX)
+    if (first_seen > INT64_MAX || bytes > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "store: pending row out of range");
     uint8_t *blob = NULL;
     size_t len = 0;
@@ -92,6 +93,12 @@ custos_rc gw_sqstore_put_pending(void *impl, const uint8_t digest[CUSTOS_HASH_LE
         rc = sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)first_seen);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 6, sub->feed, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, creator, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 8, (sqlite3_int64)bytes);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put pending", err)
                           : sq_fail(s->wdb, rc, "put pending", err);
     (void)sqlite3_clear_bindings(st);
@@ -310,6 +317,86 @@ custos_rc gw_sqstore_pending_summary(void *impl, uint64_t *count, uint64_t *olde
     int rrc = sqlite3_reset(st);
     if (res == CUSTOS_OK && rrc != SQLITE_OK)
         res = sq_fail(s->rdb, rrc, "pending summary", err);
+    pthread_mutex_unlock(&s->rlock);
+    return res;
+}
+
+/* Steps st (its parameters bound) for one row (count, sum) into rows and bytes. */
+static custos_rc sq_count_sum(sqlite3 *db, sqlite3_stmt *st, uint64_t *rows, uint64_t *bytes,
+                              const char *what, custos_error *err)
+{
+    int rc = sqlite3_step(st);
+    custos_rc res = CUSTOS_OK;
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
+        *rows = n > 0 ? (uint64_t)n : 0;
+        *bytes = b > 0 ? (uint64_t)b : 0;
+    } else {
+        res = sq_fail(db, rc, what, err);
+    }
+    int rrc = sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(db, rrc, what, err);
+    return res;
+}
+
+custos_rc gw_sqstore_pending_usage(void *impl, const char *feed,
+                                   const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                   gw_pending_usage *out, custos_error *err)
+{
+    sq_store *s = impl;
+    memset(out, 0, sizeof *out);
+    if (!s->may_have_pending)
+        return CUSTOS_OK;
+    sqlite3_stmt *st = s->w[W_PENDING_FEED];
+    custos_rc res = sq_bind_rc(s->wdb, sqlite3_bind_text(st, 1, feed, -1, SQLITE_STATIC),
+                               "pending usage", err);
+    if (res == CUSTOS_OK)
+        res = sq_count_sum(s->wdb, st, &out->feed_rows, &out->feed_bytes, "pending usage", err);
+    st = s->w[W_PENDING_CREATOR];
+    if (res == CUSTOS_OK)
+        res = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, creator, CUSTOS_ADDRESS_LEN,
+                                                   SQLITE_STATIC), "pending usage", err);
+    if (res == CUSTOS_OK)
+        res = sq_count_sum(s->wdb, st, &out->creator_rows, &out->creator_bytes,
+                           "pending usage", err);
+    return res;
+}
+
+custos_rc gw_sqstore_expire_pending(void *impl, uint64_t before, uint64_t *removed,
+                                    custos_error *err)
+{
+    sq_store *s = impl;
+    *removed = 0;
+    if (!s->may_have_pending)
+        return CUSTOS_OK;
+    sqlite3_int64 cut = before > INT64_MAX ? INT64_MAX : (sqlite3_int64)before;
+    /* Signers first: their delete finds the digests through the pending rows. */
+    const enum sq_wstmt steps[2] = {W_EXPIRE_SIGNERS, W_EXPIRE_PENDING};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = s->w[steps[i]];
+        int rc = sqlite3_bind_int64(st, 1, cut);
+        custos_rc out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "expire pending", err)
+                                        : sq_fail(s->wdb, rc, "expire pending", err);
+        (void)sqlite3_clear_bindings(st);
+        if (out != CUSTOS_OK)
+            return out;
+    }
+    int n = sqlite3_changes(s->wdb);
+    *removed = n > 0 ? (uint64_t)n : 0;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
+                                    custos_error *err)
+{
+    sq_store *s = impl;
+    *rows = 0;
+    *bytes = 0;
+    pthread_mutex_lock(&s->rlock);
+    custos_rc res = sq_count_sum(s->rdb, s->r[R_PENDING_TOTALS], rows, bytes, "pending totals",
+                                 err);
     pthread_mutex_unlock(&s->rlock);
     return res;
 }

@@ -27,8 +27,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
                        "ORDER BY rowid",
-    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_PUT_PENDING] = "INSERT INTO pending (digest, account, sequence, attestation, first_seen, "
+                      "feed, creator, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
@@ -57,6 +57,12 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
     [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_PENDING_FEED] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending WHERE feed = ?1",
+    [W_PENDING_CREATOR] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending "
+                          "WHERE creator = ?1",
+    [W_EXPIRE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
+                         "(SELECT digest FROM pending WHERE first_seen < ?1)",
+    [W_EXPIRE_PENDING] = "DELETE FROM pending WHERE first_seen < ?1",
 };
 
 static const char *const sq_rsql[R_COUNT] = {
@@ -77,6 +83,7 @@ static const char *const sq_rsql[R_COUNT] = {
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
     [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
+    [R_PENDING_TOTALS] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending",
     /* An account's records newest first, a page below a sequence (NULL: from the top). */
     [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
                      "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
@@ -177,6 +184,9 @@ static const gw_store_ops sq_ops = {
     .list_held = gw_sqstore_list_held,
     .count_held = gw_sqstore_count_held,
     .pending_summary = gw_sqstore_pending_summary,
+    .pending_usage = gw_sqstore_pending_usage,
+    .expire_pending = gw_sqstore_expire_pending,
+    .pending_totals = gw_sqstore_pending_totals,
     .drop_held = gw_sqstore_drop_held,
     .set_chain_hash = gw_sqstore_set_chain_hash,
     .audit_head = gw_sqstore_audit_head,

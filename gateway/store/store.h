@@ -40,6 +40,13 @@ typedef struct gw_store_signer {
     custos_signature sig;
 } gw_store_signer;
 
+/* What the pending rows of a feed, and those a creator (the first signer of a pending
+ * digest) started, cost: rows and stored bytes ([limits] max_pending_*). */
+typedef struct gw_pending_usage {
+    uint64_t feed_rows, feed_bytes;
+    uint64_t creator_rows, creator_bytes;
+} gw_pending_usage;
+
 /* An account's latest accepted attestation. */
 typedef struct gw_store_account {
     uint8_t account[CUSTOS_HASH_LEN];
@@ -112,9 +119,20 @@ typedef struct gw_store_ops {
     /* Calls fn for each signature collected for digest, in the order they were added. */
     custos_rc (*list_pending_signers)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                       gw_store_signer_fn fn, void *ctx, custos_error *err);
+    /* A new pending digest, charged to creator (its first signer) and sub's feed for
+     * bytes (gw_store_encode_submission's length of sub). */
     custos_rc (*put_pending)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                              const custos_submission *sub, uint64_t first_seen,
+                             const uint8_t creator[CUSTOS_ADDRESS_LEN], uint64_t bytes,
                              custos_error *err);
+    /* The pending rows charged to feed and to creator, inside the open transaction. */
+    custos_rc (*pending_usage)(void *impl, const char *feed,
+                               const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                               gw_pending_usage *out, custos_error *err);
+    /* Drops the pending digests first seen before `before`, with their signatures, inside
+     * the open transaction; *removed gets how many. */
+    custos_rc (*expire_pending)(void *impl, uint64_t before, uint64_t *removed,
+                                custos_error *err);
     custos_rc (*put_pending_signer)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                     const gw_store_signer *s, custos_error *err);
     /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
@@ -171,6 +189,8 @@ typedef struct gw_store_ops {
      * seconds; 0 when none waits). */
     custos_rc (*pending_summary)(void *impl, uint64_t *count, uint64_t *oldest,
                                  custos_error *err);
+    /* All pending rows and their bytes (the custos_pending_* gauges). */
+    custos_rc (*pending_totals)(void *impl, uint64_t *rows, uint64_t *bytes, custos_error *err);
     /* Up to max audit entries with seq > after, in seq order; each out[i] must be
      * released with custos_audit_entry_clear. */
     custos_rc (*read_audit)(void *impl, uint64_t after, custos_audit_entry *out, size_t max,
@@ -281,9 +301,29 @@ static inline custos_rc gw_store_list_pending_signers(gw_store *s,
 
 static inline custos_rc gw_store_put_pending(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
                                              const custos_submission *sub, uint64_t first_seen,
-                                             custos_error *err)
+                                             const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                             uint64_t bytes, custos_error *err)
 {
-    return s->ops->put_pending(s->impl, digest, sub, first_seen, err);
+    return s->ops->put_pending(s->impl, digest, sub, first_seen, creator, bytes, err);
+}
+
+static inline custos_rc gw_store_pending_usage(gw_store *s, const char *feed,
+                                               const uint8_t creator[CUSTOS_ADDRESS_LEN],
+                                               gw_pending_usage *out, custos_error *err)
+{
+    return s->ops->pending_usage(s->impl, feed, creator, out, err);
+}
+
+static inline custos_rc gw_store_expire_pending(gw_store *s, uint64_t before, uint64_t *removed,
+                                                custos_error *err)
+{
+    return s->ops->expire_pending(s->impl, before, removed, err);
+}
+
+static inline custos_rc gw_store_pending_totals(gw_store *s, uint64_t *rows, uint64_t *bytes,
+                                                custos_error *err)
+{
+    return s->ops->pending_totals(s->impl, rows, bytes, err);
 }
 
 static inline custos_rc gw_store_put_pending_signer(gw_store *s,

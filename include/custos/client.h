@@ -113,6 +113,16 @@ custos_rc custos_client_new_insecure(const char *target, int timeout_ms, custos_
                                      custos_error *err);
 void custos_client_free(custos_client *c);
 
+/* Most characters of a request id; the gateway keeps 1 to this many of [A-Za-z0-9._:-]. */
+#define CUSTOS_REQUEST_ID_MAX 64
+
+/* Every later call of c sends request_id as its "x-request-id" metadata, which names the
+ * gateway's log lines about the call (NULL or "": none, the gateway makes one).
+ * CUSTOS_ERR_INVALID, nothing changed, for an id the gateway would not keep. */
+CUSTOS_MUST_USE
+custos_rc custos_client_set_request_id(custos_client *c, const char *request_id,
+                                       custos_error *err);
+
 /* Submit: CUSTOS_OK when the gateway took the submission, *res saying in what state. A
  * refusal, or a gateway that cannot take it now, is an error as above (*res zeroed). */
 CUSTOS_MUST_USE

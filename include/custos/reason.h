@@ -48,6 +48,9 @@ typedef enum custos_reason {
     CUSTOS_REASON_EXPOSURE_UNREADABLE = 51,
     /* A release of a pledged account on a gateway that has no [evm] to read exposure. */
     CUSTOS_REASON_EXPOSURE_UNCHECKED = 52,
+    /* A submission that would start a pending (below quorum) attestation beyond the pending
+     * work its first signer or its feed may have stored ([limits] max_pending_*). */
+    CUSTOS_REASON_PENDING_LIMIT = 53,
     /* A collateral notice for an account the gateway does not see pledged to the
      * notice's lender (rule 19). */
     CUSTOS_REASON_NOTICE_NOT_PLEDGED = 70,

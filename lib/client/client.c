@@ -78,7 +78,42 @@ struct custos_client {
     int timeout_ms;
     grpc_channel *channel;
     void *handles[H_COUNT];
+    char request_id[CUSTOS_REQUEST_ID_MAX + 1]; /* "" when none is sent */
+    grpc_metadata id_md;
 };
+
+/* Sets op (a SEND_INITIAL_METADATA) to carry the client's x-request-id, if it has one. */
+static void send_request_id(custos_client *c, grpc_op *op)
+{
+    if (c->request_id[0] == '\0')
+        return;
+    c->id_md.key = grpc_slice_from_static_string("x-request-id");
+    c->id_md.value = grpc_slice_from_static_string(c->request_id);
+    op->data.send_initial_metadata.count = 1;
+    op->data.send_initial_metadata.metadata = &c->id_md;
+}
+
+custos_rc custos_client_set_request_id(custos_client *c, const char *request_id,
+                                       custos_error *err)
+{
+    if (request_id == NULL || request_id[0] == '\0') {
+        c->request_id[0] = '\0';
+        return CUSTOS_OK;
+    }
+    size_t len = strlen(request_id);
+    bool ok = len <= CUSTOS_REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < len; i++) {
+        char ch = request_id[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    }
+    if (!ok)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "request id: 1 to %d characters of [A-Za-z0-9._:-]",
+                                CUSTOS_REQUEST_ID_MAX);
+    memcpy(c->request_id, request_id, len + 1);
+    return CUSTOS_OK;
+}
 
 /* How one call ended, copied out of the call before it is released. */
 typedef struct outcome {
@@ -309,6 +344,7 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -469,6 +505,7 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
     ops[1].data.recv_initial_metadata.recv_initial_metadata = &st.initial;
     bool started = stream_batch(&st, ops, 2, &st.tag_start);
@@ -876,6 +913,7 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

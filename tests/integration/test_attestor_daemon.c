@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "custos/attestation.h"
 #include "custos/client.h"
@@ -167,6 +168,30 @@ static int teardown(void **st)
     return 0;
 }
 
+/* The request_id of the daemon's JSON log line `event` for `sequence`; out "" when none.
+ * Every line of the log must be a JSON object. */
+static void daemon_line_id(const char *log, const char *event, const char *sequence, char *out,
+                           size_t cap)
+{
+    out[0] = '\0';
+    for (const char *p = log; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        json_error_t jerr;
+        json_t *j = json_loadb(p, n, 0, &jerr);
+        if (j == NULL)
+            fail_msg("a daemon log line is not JSON (%s): %.*s", jerr.text, (int)n, p);
+        const char *ev = json_string_value(json_object_get(j, "event"));
+        const char *seq = json_string_value(json_object_get(j, "sequence"));
+        const char *id = json_string_value(json_object_get(j, "request_id"));
+        if (ev != NULL && seq != NULL && id != NULL && strcmp(ev, event) == 0 &&
+            strcmp(seq, sequence) == 0)
+            snprintf(out, cap, "%s", id);
+        json_decref(j);
+        p += n + (end != NULL);
+    }
+}
+
 static void test_daemon_spools_and_delivers_in_order(void **st)
 {
     (void)st;
@@ -221,7 +246,23 @@ static void test_daemon_spools_and_delivers_in_order(void **st)
     assert_non_null(log);
     assert_non_null(strstr(log, "unreachable"));
     assert_non_null(strstr(log, "signed account=" REF " sequence=3 cause=change"));
+    /* JSON lines; the submission's x-request-id names it in the gateway's log too. */
+    char id[80];
+    daemon_line_id(log, "acknowledged", "4", id, sizeof id);
     free(log);
+    if (strncmp(id, "custos-attestor:", 16) != 0)
+        fail_msg("no acknowledged line with a request id for sequence 4");
+    char gw_log[1200], needle[160];
+    snprintf(gw_log, sizeof gw_log, "%s/gateway.log", F.dir);
+    snprintf(needle, sizeof needle, "\"event\":\"accepted\",\"request_id\":\"%s\"", id);
+    char *text = tu_read_file(gw_log);
+    assert_non_null(text);
+    bool found = strstr(text, needle) != NULL;
+    free(text);
+    if (!found) {
+        gwf_dump_log(&F);
+        fail_msg("the gateway logged no acceptance with request id %s", id);
+    }
 }
 
 /* With reserves_interval_seconds the daemon also signs the reserves of all accounts at

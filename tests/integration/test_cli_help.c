@@ -218,7 +218,7 @@ static void test_messages_stay_word_for_word(void **state)
          "custos: --after: not an unsigned integer: 'x'"},
         {{CUSTOS_CLI_BIN, "audit", "verify", "--gateway", "127.0.0.1:1", "--after", "3"},
          "custos: audit verify: checks the whole log; --after is for audit list"},
-        {{CUSTOS_CLI_BIN, "audit"}, "custos: audit: expected 'list', 'verify' or 'verify-log'"},
+        {{CUSTOS_CLI_BIN, "audit"}, "custos: audit: expected 'list', 'verify', 'verify-log' or 'head'"},
         {{CUSTOS_CLI_BIN, "admin", "rotate-signer", "--gateway", "127.0.0.1:1", "--old", "0x1",
           "--new", "0x2", "--feed", "f", "--overlap", "0"},
          "custos: admin rotate-signer: --old, --new, --feed and --overlap SECONDS are required"},

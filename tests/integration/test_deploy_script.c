@@ -523,12 +523,71 @@ static void test_pledges(void **state)
     json_decref(j);
 }
 
+/* With timelockDelay, the configured adapter is handed to a CustosTimelock owned by the
+ * deployer, which offers it to "owner": the deployer's key no longer adds a signer
+ * directly, the timelock's delay is the configured one. */
+static void test_deploys_behind_timelock(void **state)
+{
+    fixture *f = *state;
+    char path[4300], text[2048], out[4300];
+    snprintf(path, sizeof path, "%s/timelock.json", f->dir);
+    int n = snprintf(text, sizeof text, "{\"timelockDelay\": 86400, ");
+    snprintf(text + n, sizeof text - (size_t)n, CONFIG_TEMPLATE + 1, 31337, "valuation_agent");
+    tu_write_file(path, text);
+    snprintf(out, sizeof out, "%s/timelock-deployed.json", f->dir);
+    if (deploy(f, f->key, "timelock.json", out) != 0)
+        fail_msg("deploy.mjs failed:\n%s", output);
+    assert_contains(output, OWNER_ADDR " must call acceptOwnership() on the timelock");
+
+    json_error_t jerr;
+    json_t *d = json_load_file(out, 0, &jerr);
+    if (d == NULL)
+        fail_msg("deployed.json: %s", jerr.text);
+    char adapter[64], timelock[64];
+    snprintf(adapter, sizeof adapter, "%s", json_str(d, "adapter"));
+    snprintf(timelock, sizeof timelock, "%s", json_str(d, "timelock"));
+    assert_string_equal(json_str(d, "owner"), timelock);
+    assert_string_equal(json_str(d, "pendingOwner"), OWNER_ADDR);
+    assert_int_equal(json_integer_value(json_object_get(d, "timelockDelay")), 86400);
+    json_decref(d);
+
+    const char *owner[] = {"call", adapter, "owner()(address)", NULL};
+    assert_int_equal(cast(f, owner), 0);
+    assert_string_equal(output, timelock);
+    const char *delay[] = {"call", timelock, "delay()(uint64)", NULL};
+    assert_int_equal(cast(f, delay), 0);
+    assert_string_equal(output, "86400 [8.64e4]"); /* as cast prints it */
+    const char *pending[] = {"call", timelock, "pendingOwner()(address)", NULL};
+    assert_int_equal(cast(f, pending), 0);
+    assert_string_equal(output, OWNER_ADDR);
+    const char *adapter_owner[] = {"call", timelock, "adapter()(address)", NULL};
+    assert_int_equal(cast(f, adapter_owner), 0);
+    assert_string_equal(output, adapter);
+    /* The deployer's key reaches the adapter only through the timelock now. */
+    uint8_t id[32];
+    char feed_id[67];
+    custos_keccak256((const uint8_t *)"acme-custody", strlen("acme-custody"), id);
+    hex32(id, feed_id);
+    const char *add[] = {"send", "--private-key", DEV_KEY, adapter,
+                         "addSigner(bytes32,address,uint8)", feed_id, BORROWER_ADDR, "0", NULL};
+    assert_true(cast(f, add) != 0);
+    assert_contains(output, "OwnableUnauthorizedAccount");
+
+    snprintf(path, sizeof path, "%s/short-delay.json", f->dir);
+    n = snprintf(text, sizeof text, "{\"timelockDelay\": 60, ");
+    snprintf(text + n, sizeof text - (size_t)n, CONFIG_TEMPLATE + 1, 31337, "valuation_agent");
+    tu_write_file(path, text);
+    expect_refusal(f, f->key, "short-delay.json",
+                   "timelockDelay: expected an integer from 3600 to 2592000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deploys_and_configures),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_pledges),
+        cmocka_unit_test(test_deploys_behind_timelock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -439,16 +439,24 @@ static void test_dashboard_queries(void **state)
     json_t *var;
     json_array_foreach(json_object_get(json_object_get(dash, "templating"), "list"), i, var) {
         const char *q = json_string_value(json_object_get(var, "query"));
-        /* label_values(metric, label): the metric must be exported. */
+        /* label_values(metric, label) or label_values({__name__=~"a|b"}, label): every
+         * metric named must be exported. */
         if (q != NULL && strncmp(q, "label_values(", 13) == 0) {
-            char name[128];
-            size_t n = 0;
-            for (const char *p = q + 13; *p != ',' && *p != '{' && *p != '\0' &&
-                                         n + 1 < sizeof name; p++)
-                name[n++] = *p;
-            name[n] = '\0';
-            if (!exported(exposition, name))
-                fail_msg("dashboard variable uses %s, not exported", name);
+            size_t names = 0;
+            for (const char *p = strstr(q, "custos_"); p != NULL; p = strstr(p, "custos_")) {
+                char name[128];
+                size_t n = 0;
+                while (n + 1 < sizeof name && ((p[n] >= 'a' && p[n] <= 'z') ||
+                                               (p[n] >= '0' && p[n] <= '9') || p[n] == '_'))
+                    name[n] = p[n], n++;
+                name[n] = '\0';
+                if (!exported(exposition, name))
+                    fail_msg("dashboard variable uses %s, not exported", name);
+                names++;
+                p += n;
+            }
+            if (names == 0)
+                fail_msg("dashboard variable names no custos_ metric: %s", q);
         }
     }
     json_decref(dash);

@@ -361,11 +361,11 @@ static void test_daemon_log_and_metrics(void **state)
     log = tu_read_file(log_path);
     assert_non_null(log);
     snprintf(text, sizeof text,
-             "custos-attestor: run: price source unavailable source=3: price source "
+             "\"msg\":\"price source unavailable source=3: price source "
              "https://127.0.0.1:%d/prices: ",
              ports[DOWN]);
     assert_non_null(strstr(log, text));
-    assert_non_null(strstr(log, "custos-attestor: run: account=ACME-FUND-001 price dropped "
+    assert_non_null(strstr(log, "\"msg\":\"account=ACME-FUND-001 price dropped "
                                 "asset=US91282CLX73 source=2 reason=outlier: price source "));
     assert_non_null(strstr(log, "account=ACME-FUND-001 price dropped asset=MMF-GOVT-INST "
                                 "source=2 reason=outlier"));

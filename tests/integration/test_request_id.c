@@ -1,4 +1,6 @@
-/* Request ids, end to end with the real gateway (debug logging on): a well-formed
+/* Request ids and structured log lines, end to end with the real gateway (debug logging
+ * on): an acceptance is logged at info with its feed, account, sequence and signatures as
+ * JSON members; a well-formed
  * x-request-id from the client comes back in the initial metadata and names the log line
  * of its refused submission (refused by the engine: an unknown signer; refused while
  * decoding: bytes that are not a request); a malformed one (too long, a space, a quote)
@@ -15,6 +17,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+
+#include "custos/hex.h"
 
 #include "gwfixture.h"
 
@@ -70,20 +75,25 @@ static void unknown_signer_request(uint8_t **req, size_t *len)
     custos_submission_clear(&s);
 }
 
-/* The log line of event `refused` naming request_id, waiting briefly for it to be
- * written (the answer may overtake the log line); NULL when there is none. */
-static char *refused_line(const char *request_id)
+/* The log line of `event` naming request_id, waiting briefly for it to be written (the
+ * answer may overtake the log line); NULL when there is none. */
+static char *event_line(const char *event, const char *request_id)
 {
     char path[1200], needle[160];
     snprintf(path, sizeof path, "%s/gateway.log", F.dir);
-    snprintf(needle, sizeof needle, "\"event\":\"refused\",\"request_id\":\"%s\"", request_id);
+    snprintf(needle, sizeof needle, "\"event\":\"%s\",\"request_id\":\"%s\"", event,
+             request_id);
     for (int i = 0; i < 50; i++) {
         char *log = tu_read_file(path);
         char *hit = log != NULL ? strstr(log, needle) : NULL;
         if (hit != NULL) {
+            /* The whole line, from its "{". */
+            char *start = hit;
+            while (start > log && start[-1] != '\n')
+                start--;
             char *end = strchr(hit, '\n');
-            size_t n = end != NULL ? (size_t)(end - hit) : strlen(hit);
-            char *line = strndup(hit, n);
+            size_t n = end != NULL ? (size_t)(end - start) : strlen(start);
+            char *line = strndup(start, n);
             free(log);
             return line;
         }
@@ -91,6 +101,25 @@ static char *refused_line(const char *request_id)
         usleep(20 * 1000);
     }
     return NULL;
+}
+
+static char *refused_line(const char *request_id)
+{
+    return event_line("refused", request_id);
+}
+
+/* A string member of a log line (parsed as the JSON object it must be). */
+static void expect_member(const char *line, const char *key, const char *value)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(line, 0, &jerr);
+    if (j == NULL)
+        fail_msg("log line is not JSON (%s): %s", jerr.text, line);
+    const char *got = json_string_value(json_object_get(j, key));
+    if (got == NULL || strcmp(got, value) != 0)
+        fail_msg("log line has %s = %s, not %s: %s", key, got != NULL ? got : "(none)", value,
+                 line);
+    json_decref(j);
 }
 
 static void test_client_id_kept_and_logged(void **state)
@@ -110,6 +139,10 @@ static void test_client_id_kept_and_logged(void **state)
         fail_msg("no refused log line carries the client's request id");
     }
     assert_non_null(strstr(line, "UNKNOWN_SIGNER"));
+    /* Its facts are members of their own, not words inside "msg". */
+    expect_member(line, "reason", "UNKNOWN_SIGNER");
+    expect_member(line, "feed", GWF_FEED);
+    expect_member(line, "level", "debug");
     free(line);
 
     /* Refused before the engine: the bytes are not a SubmitRequest. */
@@ -156,9 +189,44 @@ static void test_bad_or_absent_id_replaced(void **state)
     }
 }
 
+/* An acceptance is logged at info with feed, account, sequence and cursor as members. */
+static void test_acceptance_logged_with_fields(void **state)
+{
+    (void)state;
+    custos_submission s;
+    gwf_make(&F, &s, "REQ-ACCEPT", 1, 100);
+    gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&F, &s, GWF_KEY_AGENT);
+    char account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    assert_int_equal(custos_hex_encode(s.att.account, CUSTOS_HASH_LEN, account, sizeof account),
+                     CUSTOS_OK);
+    gwf_pb *pb = gwf_pb_new(&s);
+    uint8_t *req = NULL;
+    size_t len = 0;
+    gwf_pb_pack_request(pb, 0, &req, &len);
+    gwf_pb_free(pb);
+    custos_submission_clear(&s);
+    gwf_raw_result r;
+    gwf_raw_call_id(&F, SUBMIT, req, len, "accept-1", &r);
+    free(req);
+    assert_int_equal(r.grpc_status, 0);
+    char *line = event_line("accepted", "accept-1");
+    if (line == NULL) {
+        gwf_dump_log(&F);
+        fail_msg("no accepted log line carries the request id");
+    }
+    expect_member(line, "level", "info");
+    expect_member(line, "feed", GWF_FEED);
+    expect_member(line, "account", account);
+    expect_member(line, "sequence", "1");
+    expect_member(line, "signatures", "2/2");
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acceptance_logged_with_fields),
         cmocka_unit_test(test_client_id_kept_and_logged),
         cmocka_unit_test(test_bad_or_absent_id_replaced),
     };

@@ -842,6 +842,103 @@ static void test_admin_change_needs_audit_entry(void **state)
     custos_client_free(admin);
 }
 
+/* The gateway binary on the fixture's store with [gateway] audit_anchor = anchor (none
+ * when NULL): its exit status, its output in out. */
+static int run_gateway_anchored(tls_fixture *t, const char *anchor, char *out, size_t cap)
+{
+    char path[1200], tail[4096];
+    snprintf(path, sizeof path, "%s/anchored.ini", t->f.dir);
+    tls_section(t, "server.key", tail, sizeof tail);
+    write_config(t, path, tail);
+    if (anchor != NULL) {
+        char *text = tu_read_file(path);
+        assert_non_null(text);
+        char *at = strstr(text, "[gateway]\n");
+        assert_non_null(at);
+        at += strlen("[gateway]\n");
+        char fixed[16384];
+        int n = snprintf(fixed, sizeof fixed, "%.*saudit_anchor = %s\n%s", (int)(at - text),
+                         text, anchor, at);
+        assert_true(n > 0 && (size_t)n < sizeof fixed);
+        free(text);
+        tu_write_file(path, fixed);
+    }
+    const char *argv[] = {CUSTOS_GATEWAY_BIN, "--config", path, NULL};
+    return tu_run(argv, out, cap, 1);
+}
+
+/* The audit log's head kept outside the gateway exposes a truncation (rule 13):
+ * custos audit head prints it, audit verify --expect-head accepts it while the entry is
+ * there and exits 1 once the newest entries are deleted from the store, and a gateway
+ * started with that head in its audit_anchor file refuses to start; an entry that does
+ * not follow the chain stops any start. Last: it leaves the store damaged. */
+static void test_audit_expect_head(void **state)
+{
+    tls_fixture *t = *state;
+    char ca[1200], cert[1200], key[1200], out[8192], head[128];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, "admin", cert, sizeof cert);
+    strcat(cert, ".pem");
+    tls_path(t, "admin", key, sizeof key);
+    strcat(key, ".key");
+    const char *head_argv[] = {CUSTOS_CLI_BIN, "audit", "head", "--gateway", t->f.target,
+                               "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    int rc = tu_run(head_argv, out, sizeof out, 0);
+    const char *at = strstr(out, "\"head\": \"");
+    if (rc != 0 || at == NULL)
+        fail_msg("custos audit head exited %d: %s", rc, out);
+    at += strlen("\"head\": \"");
+    size_t len = strcspn(at, "\"");
+    assert_true(len > 0 && len < sizeof head);
+    memcpy(head, at, len);
+    head[len] = '\0';
+    assert_true(strchr(head, ':') != NULL && strtoull(head, NULL, 10) > 1);
+
+    const char *verify[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                            "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key,
+                            "--expect-head", head, NULL};
+    rc = tu_run(verify, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL)
+        fail_msg("custos audit verify --expect-head %s exited %d: %s", head, rc, out);
+
+    tls_sql(t, "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)");
+    rc = tu_run(verify, out, sizeof out, 1);
+    if (rc != 1 || strstr(out, "\"ok\": false") == NULL ||
+        strstr(out, "missingFrom") == NULL || strstr(out, "newest entries were removed") == NULL)
+        fail_msg("custos audit verify --expect-head %s after a deletion exited %d: %s", head,
+                 rc, out);
+    /* The chain alone still checks: the kept head is what tells. */
+    const char *plain[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                           "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, NULL};
+    rc = tu_run(plain, out, sizeof out, 1);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL)
+        fail_msg("custos audit verify exited %d: %s", rc, out);
+    const char *bad[] = {CUSTOS_CLI_BIN, "audit", "verify", "--gateway", t->f.target,
+                         "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key,
+                         "--expect-head", "12", NULL};
+    rc = tu_run(bad, out, sizeof out, 1);
+    if (rc == 0 || strstr(out, "SEQ:0xHASH") == NULL)
+        fail_msg("custos audit verify --expect-head 12 exited %d: %s", rc, out);
+
+    /* A second gateway on the shortened store, its anchor holding the kept head. */
+    char anchor[1200], line[200];
+    snprintf(anchor, sizeof anchor, "%s/audit.anchor", t->f.dir);
+    snprintf(line, sizeof line, "%s\n", head);
+    tu_write_file(anchor, line);
+    rc = run_gateway_anchored(t, anchor, out, sizeof out);
+    if (rc != 1 || strstr(out, "the newest entries were removed") == NULL ||
+        strstr(out, anchor) == NULL)
+        fail_msg("custos-gateway with the anchor exited %d: %s", rc, out);
+    /* An entry that does not follow (a copy of the newest, its hashes swapped). */
+    tls_sql(t, "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
+               "SELECT seq + 1, time, actor, action, payload, hash, prev_hash FROM audit "
+               "WHERE seq = (SELECT max(seq) FROM audit)");
+    rc = run_gateway_anchored(t, NULL, out, sizeof out);
+    if (rc != 1 || strstr(out, "the audit log's hash chain is broken at entry") == NULL)
+        fail_msg("custos-gateway on a broken audit log exited %d: %s", rc, out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_admin_feed_policy),
         cmocka_unit_test(test_admin_release_held),
         cmocka_unit_test(test_admin_change_needs_audit_entry),
+        cmocka_unit_test(test_audit_expect_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

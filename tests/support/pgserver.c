@@ -121,16 +121,36 @@ int tu_pg_start(tu_pg *pg)
     return -1;
 }
 
+void tu_pg_halt(tu_pg *pg)
+{
+    if (!pg->running)
+        return;
+    char data[1100];
+    snprintf(data, sizeof data, "%s/data", pg->dir);
+    const char *stop[] = {"-D", data, "-m", "fast", "-w", "stop", NULL};
+    if (pg_tool(pg, "pg_ctl", stop) != 0)
+        pg_dump_log(pg);
+    pg->running = 0;
+}
+
+void tu_pg_resume(tu_pg *pg)
+{
+    assert_false(pg->running);
+    char data[1100], log[1100], opts[1400];
+    snprintf(data, sizeof data, "%s/data", pg->dir);
+    snprintf(log, sizeof log, "%s/server.log", pg->dir);
+    snprintf(opts, sizeof opts, "-c listen_addresses=127.0.0.1 -p %d -k %s", pg->port, pg->dir);
+    const char *start[] = {"-D", data, "-l", log, "-w", "-t", "60", "-o", opts, "start", NULL};
+    if (pg_tool(pg, "pg_ctl", start) != 0) {
+        pg_dump_log(pg);
+        fail_msg("pgserver: the server did not start again on port %d", pg->port);
+    }
+    pg->running = 1;
+}
+
 void tu_pg_stop(tu_pg *pg)
 {
-    if (pg->running) {
-        char data[1100];
-        snprintf(data, sizeof data, "%s/data", pg->dir);
-        const char *stop[] = {"-D", data, "-m", "fast", "-w", "stop", NULL};
-        if (pg_tool(pg, "pg_ctl", stop) != 0)
-            pg_dump_log(pg);
-        pg->running = 0;
-    }
+    tu_pg_halt(pg);
     if (pg->dir[0] != '\0')
         tu_rmtree(pg->dir);
     pg->dir[0] = '\0';

@@ -20,6 +20,10 @@ typedef struct tu_pg {
 int tu_pg_start(tu_pg *pg);
 /* Stops the server and removes its directory; safe on a server that did not start. */
 void tu_pg_stop(tu_pg *pg);
+/* Stops the server (pg_ctl stop -m fast), keeping its data and port, as an outage does. */
+void tu_pg_halt(tu_pg *pg);
+/* Starts a halted server again on the same port and data; fails the test unless it does. */
+void tu_pg_resume(tu_pg *pg);
 /* Creates a fresh, empty database and writes its postgresql:// URI into uri. */
 void tu_pg_new_db(tu_pg *pg, char *uri, size_t cap);
 /* Runs one SQL statement on the database of uri (test set-up, sabotage); fails the test

@@ -10,8 +10,11 @@
 
 #include <cmocka.h>
 
+#include <grpc/grpc.h>
+
 #include "config/config.h"
 #include "custos/sig.h"
+#include "rpc/channel_args.h"
 #include "testutil.h"
 
 #define ADDR_A "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -218,6 +221,15 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.limits.memory_limit_mib, 128);
     assert_int_equal(cfg.limits.max_connection_idle_seconds, 900);
     assert_int_equal(cfg.limits.max_connection_age_seconds, 86400);
+    assert_int_equal(cfg.limits.max_pending_per_signer, 10000);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_signer, 64 * 1024 * 1024);
+    assert_int_equal(cfg.limits.max_pending_per_feed, 100000);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_feed, 1024ull * 1024 * 1024);
+    assert_int_equal(cfg.limits.pending_max_age_seconds, 604800);
+    assert_string_equal(cfg.audit_anchor, "");
+    assert_int_equal(cfg.limits.max_connection_age_grace_seconds, 60);
+    assert_int_equal(cfg.limits.keepalive_time_seconds, 60);
+    assert_int_equal(cfg.limits.keepalive_timeout_seconds, 20);
     assert_int_equal(cfg.tls.client_identity, GW_IDENTITY_CERTIFICATE);
     assert_string_equal(cfg.tls.client_identity_header, "x-custos-client-cn");
     assert_false(cfg.public_proofs);
@@ -420,7 +432,15 @@ static void test_limits_section(void **state)
                                     "max_metadata_bytes = 4096\n"
                                     "memory_limit_mib = 64\n"
                                     "max_connection_idle_seconds = 60\n"
-                                    "max_connection_age_seconds = 3600\n");
+                                    "max_connection_age_seconds = 3600\n"
+                                    "max_pending_per_signer = 50\n"
+                                    "max_pending_bytes_per_signer = 1048576\n"
+                                    "max_pending_per_feed = 500\n"
+                                    "max_pending_bytes_per_feed = 10485760\n"
+                                    "pending_max_age_seconds = 3600\n"
+                                    "max_connection_age_grace_seconds = 15\n"
+                                    "keepalive_time_seconds = 30\n"
+                                    "keepalive_timeout_seconds = 5\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -436,6 +456,40 @@ static void test_limits_section(void **state)
     assert_int_equal(cfg.limits.memory_limit_mib, 64);
     assert_int_equal(cfg.limits.max_connection_idle_seconds, 60);
     assert_int_equal(cfg.limits.max_connection_age_seconds, 3600);
+    assert_int_equal(cfg.limits.max_pending_per_signer, 50);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_signer, 1048576);
+    assert_int_equal(cfg.limits.max_pending_per_feed, 500);
+    assert_int_equal(cfg.limits.max_pending_bytes_per_feed, 10485760);
+    assert_int_equal(cfg.limits.pending_max_age_seconds, 3600);
+    assert_int_equal(cfg.limits.max_connection_age_grace_seconds, 15);
+    assert_int_equal(cfg.limits.keepalive_time_seconds, 30);
+    assert_int_equal(cfg.limits.keepalive_timeout_seconds, 5);
+    /* And they reach gRPC core as its channel arguments. */
+    grpc_init();
+    gw_channel_args *args;
+    if (gw_channel_args_new(&cfg, 1024, 1000, &args, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    const grpc_channel_args *ga = gw_channel_args_get(args);
+    int grace = -1, ka_time = -1, ka_timeout = -1, age = -1;
+    for (size_t i = 0; i < ga->num_args; i++) {
+        const grpc_arg *g = &ga->args[i];
+        if (g->type != GRPC_ARG_INTEGER)
+            continue;
+        if (strcmp(g->key, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS) == 0)
+            grace = g->value.integer;
+        else if (strcmp(g->key, GRPC_ARG_KEEPALIVE_TIME_MS) == 0)
+            ka_time = g->value.integer;
+        else if (strcmp(g->key, GRPC_ARG_KEEPALIVE_TIMEOUT_MS) == 0)
+            ka_timeout = g->value.integer;
+        else if (strcmp(g->key, GRPC_ARG_MAX_CONNECTION_AGE_MS) == 0)
+            age = g->value.integer;
+    }
+    assert_int_equal(grace, 15000);
+    assert_int_equal(ka_time, 30000);
+    assert_int_equal(ka_timeout, 5000);
+    assert_int_equal(age, 3600000);
+    gw_channel_args_free(args);
+    grpc_shutdown();
     gw_config_clear(&cfg);
 }
 
@@ -661,6 +715,13 @@ static const struct bad_case {
      {":10:", "[limits] max_streams_per_client"}},
     {"limits idle too long", GW_HEAD FEED_F SIGNER_B "[limits]\nstream_idle_seconds = 86401\n",
      {":10:", "[limits] stream_idle_seconds", "1 to 86400"}},
+    {"limits keepalive too often", GW_HEAD FEED_F SIGNER_B "[limits]\nkeepalive_time_seconds = 9\n",
+     {":10:", "[limits] keepalive_time_seconds", "10 to 86400"}},
+    {"limits keepalive timeout zero", GW_HEAD FEED_F SIGNER_B
+     "[limits]\nkeepalive_timeout_seconds = 0\n", {":10:", "[limits] keepalive_timeout_seconds"}},
+    {"limits grace too long", GW_HEAD FEED_F SIGNER_B
+     "[limits]\nmax_connection_age_grace_seconds = 86401\n",
+     {":10:", "[limits] max_connection_age_grace_seconds", "1 to 86400"}},
     {"limits unknown key", GW_HEAD FEED_F SIGNER_B "[limits]\nrate = 5\n",
      {":10:", "[limits] rate", "unknown key"}},
     {"limits twice", GW_HEAD FEED_F SIGNER_B "[limits]\n[limits]\n", {":10:", "[limits]", "line 9"}},
@@ -713,6 +774,17 @@ static const struct bad_case {
      {":10:", "[limits] memory_limit_mib"}},
     {"limits h2 streams zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_concurrent_streams = 0\n",
      {":10:", "[limits] max_concurrent_streams"}},
+    {"limits pending per signer zero",
+     GW_HEAD FEED_F SIGNER_B "[limits]\nmax_pending_per_signer = 0\n",
+     {":10:", "[limits] max_pending_per_signer", "from 1 to"}},
+    {"limits pending bytes too small",
+     GW_HEAD FEED_F SIGNER_B "[limits]\nmax_pending_bytes_per_feed = 100\n",
+     {":10:", "[limits] max_pending_bytes_per_feed", "4096"}},
+    {"limits pending age zero",
+     GW_HEAD FEED_F SIGNER_B "[limits]\npending_max_age_seconds = 0\n",
+     {":10:", "[limits] pending_max_age_seconds"}},
+    {"audit anchor empty", GW_HEAD "audit_anchor =\n" FEED_F SIGNER_B,
+     {":5:", "[gateway] audit_anchor", "must not be empty"}},
     {"line too long", GW_HEAD "port_file = "
      "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

@@ -135,6 +135,10 @@ static void test_counts_by_feed_and_reason(void **state)
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_RATE_LIMITED);
     gw_metrics_count_refusal(CUSTOS_REASON_TOO_MANY_STREAMS);
+    /* A proof read and an admin call refused: counted apart, never as a submission. */
+    gw_metrics_count_request_refusal(GW_REQUEST_READ, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    gw_metrics_count_request_refusal(GW_REQUEST_ADMIN, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    gw_metrics_count_request_refusal(GW_REQUEST_ADMIN, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
 
     gw_metrics_live live = {.store_healthy = true, .head = 3, .held = 2};
     char *t = render(&live, 1600);
@@ -157,6 +161,15 @@ static void test_counts_by_feed_and_reason(void **state)
     assert_int_equal(must_sample(t, "custos_attestations_refused_total{feed=\"\",reason="
                                     "\"TOO_MANY_STREAMS\"}"),
                      1);
+    assert_int_equal(must_sample(t, "custos_attestations_refused_total{feed=\"\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     0);
+    assert_int_equal(must_sample(t, "custos_requests_refused_total{kind=\"read\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     1);
+    assert_int_equal(must_sample(t, "custos_requests_refused_total{kind=\"admin\",reason="
+                                    "\"UNAUTHORIZED_CLIENT\"}"),
+                     2);
     assert_null(strstr(t, "attacker-feed"));
     assert_null(strstr(t, "reason=\"NONE\""));
 
