@@ -137,7 +137,7 @@ int at_cmd_attest(int argc, char **argv)
     if (!at_cmd_args(&attest_cmd, argc, argv, &a, NULL, &status))
         return status;
     if (a.batch)
-        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry);
+        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry, a.out.json);
     custos_submission s;
     memset(&s, 0, sizeof s);
     custos_error err;
