@@ -4,6 +4,8 @@
  * --insecure run ignores the TLS variables, since no file goes with it. */
 #include "clopt.h"
 
+#include <string.h>
+
 const clopt clopt_gateway_options[] = {
     {"gateway", "HOST:PORT", CLOPT_STR, offsetof(clopt_gateway, target),
      "the gateway's address"},
@@ -40,4 +42,19 @@ bool clopt_gateway_timeout(const clopt_gateway *gw, int fallback_ms, int *timeou
     }
     *timeout_ms = (int)gw->timeout_ms;
     return true;
+}
+
+/* The variable that gives option o when the command line does not, or NULL. */
+const clopt_env *clopt_env_of(const clopt *o)
+{
+    /* Only the shared gateway options: a command's own --key is no CUSTOS_KEY. */
+    bool shared = false;
+    for (const clopt *g = clopt_gateway_options; g->name != NULL && !shared; g++)
+        shared = g == o;
+    if (!shared)
+        return NULL;
+    for (const clopt_env *e = clopt_gateway_env; e->option != NULL; e++)
+        if (strcmp(e->option, o->name) == 0)
+            return e;
+    return NULL;
 }

@@ -272,21 +272,6 @@ static bool rule_holds(const clopt_rule *r, const table *t)
     return false;
 }
 
-/* The variable that gives option o when the command line does not, or NULL. */
-const clopt_env *clopt_env_of(const clopt *o)
-{
-    size_t n = 0;
-    while (clopt_gateway_options[n].name != NULL)
-        n++;
-    /* Only the shared gateway options: a command's own --key is no CUSTOS_KEY. */
-    if (o < clopt_gateway_options || o >= clopt_gateway_options + n)
-        return NULL;
-    for (const clopt_env *e = clopt_gateway_env; e->option != NULL; e++)
-        if (strcmp(e->option, o->name) == 0)
-            return e;
-    return NULL;
-}
-
 /* Gives each option not on the command line its environment variable's value, if set and
  * not stopped by an option that is on the command line. Runs before the rules, which then
  * hold for the values wherever they came from. */

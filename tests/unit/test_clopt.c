@@ -329,6 +329,69 @@ static void test_main_and_group_pick_the_command(void **state)
     assert_int_equal(last_argc, 0);
 }
 
+/* CUSTOS_GATEWAY and the TLS variables fill the gateway options not given, before the
+ * rules; the command line wins; --insecure stops the TLS ones; empty is unset. */
+static void test_environment_fills_gateway_options(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv("CUSTOS_GATEWAY", "env:1", 1), 0);
+    assert_int_equal(setenv("CUSTOS_CA", "env-ca.pem", 1), 0);
+    assert_int_equal(setenv("CUSTOS_CERT", "env-cert.pem", 1), 0);
+    assert_int_equal(setenv("CUSTOS_KEY", "env.key", 1), 0);
+    custos_error err;
+    demo_args a;
+    clopt_list ops;
+    /* No --gateway: the rule that wants one (or --count) holds through the variable. */
+    memset(&a, 0, sizeof a);
+    const char *const env_only[] = {"--feed", "f", "--prices", "p", NULL};
+    assert_int_equal(parse(env_only, &a, &ops, &err), CLOPT_RUN);
+    assert_string_equal(a.gw.target, "env:1");
+    assert_string_equal(a.gw.tls_ca, "env-ca.pem");
+    assert_string_equal(a.gw.tls_cert, "env-cert.pem");
+    assert_string_equal(a.gw.tls_key, "env.key");
+    /* An empty variable is not set. */
+    assert_int_equal(setenv("CUSTOS_CA", "", 1), 0);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(parse(env_only, &a, &ops, &err), CLOPT_RUN);
+    assert_null(a.gw.tls_ca);
+    assert_int_equal(setenv("CUSTOS_CA", "env-ca.pem", 1), 0);
+    /* The command line wins. */
+    memset(&a, 0, sizeof a);
+    const char *const flags[] = {OK_BASE, "--tls-ca", "flag-ca.pem", NULL};
+    assert_int_equal(parse(flags, &a, &ops, &err), CLOPT_RUN);
+    assert_string_equal(a.gw.target, "g:1");
+    assert_string_equal(a.gw.tls_ca, "flag-ca.pem");
+    /* --insecure takes no file: the TLS variables stay out (the conflict rule holds). */
+    memset(&a, 0, sizeof a);
+    const char *const plain[] = {OK_BASE, "--insecure", NULL};
+    assert_int_equal(parse(plain, &a, &ops, &err), CLOPT_RUN);
+    assert_true(a.gw.insecure);
+    assert_null(a.gw.tls_ca);
+    assert_null(a.gw.tls_cert);
+    assert_null(a.gw.tls_key);
+    /* --timeout-ms is read as a number. */
+    memset(&a, 0, sizeof a);
+    const char *const timeout[] = {OK_BASE, "--timeout-ms", "2500", NULL};
+    assert_int_equal(parse(timeout, &a, &ops, &err), CLOPT_RUN);
+    assert_int_equal(a.gw.timeout_ms, 2500);
+    int ms;
+    assert_true(clopt_gateway_timeout(&a.gw, 0, &ms, &err));
+    assert_int_equal(ms, 2500);
+    a.gw.timeout_ms = 0;
+    assert_true(clopt_gateway_timeout(&a.gw, 5000, &ms, &err));
+    assert_int_equal(ms, 5000);
+    a.gw.timeout_ms = (uint64_t)CLOPT_TIMEOUT_MS_MAX + 1;
+    assert_false(clopt_gateway_timeout(&a.gw, 0, &ms, &err));
+    assert_non_null(strstr(err.message, "--timeout-ms"));
+    /* Only the shared gateway options have variables. */
+    assert_null(clopt_env_of(&demo_options[0]));
+    assert_non_null(clopt_env_of(&clopt_gateway_options[0]));
+    unsetenv("CUSTOS_GATEWAY");
+    unsetenv("CUSTOS_CA");
+    unsetenv("CUSTOS_CERT");
+    unsetenv("CUSTOS_KEY");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_declaration_mistakes_are_internal_errors),
         cmocka_unit_test(test_help_lists_every_option_within_the_width),
         cmocka_unit_test(test_main_and_group_pick_the_command),
+        cmocka_unit_test(test_environment_fills_gateway_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

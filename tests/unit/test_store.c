@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -1131,7 +1132,8 @@ static void test_newer_schema_refused(void **state)
     assert_null(f->store.ops);
 }
 
-/* An unreachable server is UNAVAILABLE, and the message names where, never the password. */
+/* An unreachable server is UNAVAILABLE, and the message (which can reach a client) names
+ * neither the server nor the password: libpq's text, with the address, goes to the log. */
 static void test_pg_unreachable_hides_password(void **state)
 {
     (void)state;
@@ -1141,13 +1143,28 @@ static void test_pg_unreachable_hides_password(void **state)
     custos_error err;
     assert_int_equal(gw_store_open_pg(uri, &s, &err), CUSTOS_ERR_UNAVAILABLE);
     assert_null(s.ops);
-    assert_non_null(strstr(err.message, "cannot connect to PostgreSQL"));
-    assert_non_null(strstr(err.message, "127.0.0.1"));
+    assert_non_null(strstr(err.message, "PostgreSQL cannot be reached"));
+    assert_null(strstr(err.message, "127.0.0.1"));
     assert_null(strstr(err.message, "s3cret-pw"));
 }
 
-/* The server drops every session (restart, failover): the call that finds out fails as
- * UNAVAILABLE, the next begin and the next read reconnect, and nothing committed is lost. */
+/* The number of the store's sessions on the server. */
+static long store_sessions(const char *uri)
+{
+    PGconn *c = PQconnectdb(uri);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *res = PQexec(c, "SELECT count(*) FROM pg_stat_activity "
+                              "WHERE application_name = 'custos-gateway'");
+    long n = PQresultStatus(res) == PGRES_TUPLES_OK ? strtol(PQgetvalue(res, 0, 0), NULL, 10)
+                                                    : -1;
+    PQclear(res);
+    PQfinish(c);
+    return n;
+}
+
+/* The server drops every session (restart, failover) while the store is idle: the first
+ * begin and the first read after it reconnect and succeed (docs/operations.md §13), and
+ * nothing committed is lost. */
 static void test_pg_reconnects(void **state)
 {
     fixture *f = *state;
@@ -1158,18 +1175,13 @@ static void test_pg_reconnects(void **state)
     put_committed(&f->store, &r1);
     tu_pg_exec(f->spec, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                         "WHERE application_name = 'custos-gateway'");
-    custos_rc rc = gw_store_begin(&f->store, &err);
-    if (rc == CUSTOS_OK) {
-        /* BEGIN can be sent before the client notices; then the first statement fails. */
-        rc = gw_store_put_accepted(&f->store, &r2, r2.sub.att.beneficiary, &err);
-        gw_store_rollback(&f->store);
-    }
-    assert_int_equal(rc, CUSTOS_ERR_UNAVAILABLE);
+    /* Termination is asynchronous: wait until the sessions are gone, as after a restart. */
+    for (int i = 0; i < 500 && store_sessions(f->spec) != 0; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    assert_int_equal(store_sessions(f->spec), 0);
     put_committed(&f->store, &r2);
 
     custos_record got;
-    if (gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err) == CUSTOS_OK)
-        custos_record_clear(&got); /* the reader was still being dropped: a second try */
     assert_int_equal(gw_store_get_latest(&f->store, r2.sub.att.account, &got, &err), CUSTOS_OK);
     assert_same_record(&got, &r2);
     custos_record_clear(&got);
