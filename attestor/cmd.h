@@ -24,6 +24,7 @@ int at_cmd_pledge(int argc, char **argv);
 int at_cmd_release(int argc, char **argv);
 int at_cmd_run(int argc, char **argv);
 int at_cmd_reserves(int argc, char **argv);
+int at_cmd_cosign_reserves(int argc, char **argv);
 int at_cmd_notice(int argc, char **argv);
 int at_cmd_manage(int argc, char **argv);
 

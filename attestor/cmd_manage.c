@@ -21,6 +21,7 @@
 #include "custos/ltv.h"
 #include "custos/notice.h"
 #include "custos/sig.h"
+#include "fileio.h"
 #include "manage_state.h"
 #include "signer.h"
 #include "signopts.h"
@@ -28,7 +29,7 @@
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms;
+        *interval_ms, *metrics;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -63,6 +64,8 @@ static const clopt manage_options[] = {
     {"interval-ms", "N", CLOPT_STR, offsetof(manage_args, interval_ms),
      "time between passes (default 2000)"},
     {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
+    {"metrics-textfile", "F", CLOPT_STR, offsetof(manage_args, metrics),
+     "write the pledge's gauges after every pass (node_exporter's textfile collector)"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
@@ -89,7 +92,8 @@ static const clopt_command manage_cmd = {
              "         --margin-call-ltv BPS --liquidation-ltv BPS [--hysteresis BPS]\n"
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
-             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]",
+             "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
+             "         [--metrics-textfile F]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -107,6 +111,10 @@ typedef struct manager {
     at_signer signer;
     custos_client *client;
     const char *state_path;
+    /* The gauges of --metrics-textfile (docs/lending.md §4). */
+    uint32_t ltv;
+    custos_loan_status status;
+    uint64_t read_failures, last_read;
 } manager;
 
 static volatile sig_atomic_t manage_stop;
@@ -217,11 +225,48 @@ static custos_rc manage_collateral(manager *m, custos_u256 *out, custos_error *e
     return rc;
 }
 
+/* The pledge's gauges, replacing path atomically. */
+static custos_rc manage_metrics_write(const manager *m, const char *path, custos_error *err)
+{
+    char account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], lender[CUSTOS_ADDRESS_HEX_LEN];
+    if (custos_hex_encode(m->account, CUSTOS_HASH_LEN, account, sizeof account) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: account");
+    custos_address_to_hex(m->lender, lender);
+    char labels[160];
+    snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
+    char text[2048];
+    int len = snprintf(
+        text, sizeof text,
+        "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
+        "# TYPE custos_loan_ltv_bps gauge\n"
+        "custos_loan_ltv_bps%s %u\n"
+        "# HELP custos_loan_state 0 healthy, 1 margin return, 2 margin call, 3 liquidation.\n"
+        "# TYPE custos_loan_state gauge\n"
+        "custos_loan_state%s %d\n"
+        "# HELP custos_loan_cure_deadline_seconds A margin call's cure deadline; 0 without one.\n"
+        "# TYPE custos_loan_cure_deadline_seconds gauge\n"
+        "custos_loan_cure_deadline_seconds%s %llu\n"
+        "# HELP custos_loan_last_read_seconds When the debt and value were last read; 0: never.\n"
+        "# TYPE custos_loan_last_read_seconds gauge\n"
+        "custos_loan_last_read_seconds%s %llu\n"
+        "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
+        "# TYPE custos_loan_exposure_read_failures_total counter\n"
+        "custos_loan_exposure_read_failures_total%s %llu\n",
+        labels, m->ltv, labels, (int)m->status.state, labels,
+        (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
+        (unsigned long long)m->read_failures);
+    if (len < 0 || (size_t)len >= sizeof text)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
+    return at_file_write_atomic(path, text, (size_t)len, 0644, err);
+}
+
 /* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
 static custos_rc manage_pass(manager *m, custos_error *err)
 {
     at_manage_state st;
     custos_rc rc = at_manage_state_load(m->state_path, &st, err);
+    if (rc == CUSTOS_OK)
+        m->status = st.status;
     if (rc == CUSTOS_OK && st.has_pending)
         rc = manage_deliver(m, &st, err);
     if (rc != CUSTOS_OK)
@@ -237,6 +282,10 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     custos_pledge_free(p);
     if (rc == CUSTOS_OK)
         rc = manage_collateral(m, &collateral, err);
+    if (rc != CUSTOS_OK) {
+        m->read_failures++;
+        return rc;
+    }
     uint32_t ltv = 0;
     if (rc == CUSTOS_OK)
         rc = custos_ltv_bps(&exposure, &collateral, &ltv, err);
@@ -247,6 +296,9 @@ static custos_rc manage_pass(manager *m, custos_error *err)
         rc = custos_ltv_step(&m->policy, &m->cal, &st.status, ltv, now, &next, &cause, err);
     if (rc != CUSTOS_OK)
         return rc;
+    m->ltv = ltv;
+    m->status = next;
+    m->last_read = now;
     printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
            custos_ltv_cause_name(cause));
     if (next.state == st.status.state) {
@@ -308,6 +360,9 @@ int at_cmd_manage(int argc, char **argv)
     status = AT_EXIT_OK;
     while (!manage_stop) {
         rc = manage_pass(&m, &err);
+        custos_error merr;
+        if (a.metrics != NULL && manage_metrics_write(&m, a.metrics, &merr) != CUSTOS_OK)
+            at_cmd_error("manage: %s", merr.message);
         if (rc != CUSTOS_OK) {
             at_cmd_error("manage: %s", err.message);
             status = rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE

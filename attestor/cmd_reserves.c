@@ -1,6 +1,6 @@
 /* custos-attestor reserves: values every account of the holdings file with the same
  * prices, policy and valuation engine as attest, and signs with the custodian's key a
- * ReservesAttestation of their total collateral value and the root of the accounts tree.
+ * ReservesAttestation of their total collateral value and the root of the accounts' sum tree.
  * Writes, into --out-dir, reserves.json (the signed summary) and one inclusion proof per
  * account, 0x<account id>.json, for its borrower to check with custos verify-reserves-proof.
  * The sequence comes from the same state file as attest, keyed by the feed id. With
@@ -17,7 +17,6 @@
 #include "cmd.h"
 #include "context.h"
 #include "custos/hex.h"
-#include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/sig.h"
 #include "fileio.h"
@@ -130,7 +129,7 @@ static json_t *summary_json(const char *feed, const custos_domain *d, const cust
               put(o, "verifyingContract", json_string(contract)) &&
               put(o, "totalCollateral", j_dec(&r->total_collateral)) &&
               put(o, "accounts", json_integer((json_int_t)r->accounts)) &&
-              put(o, "accountsRoot", j_hex(r->accounts_root, 32)) &&
+              put(o, "sumRoot", j_hex(r->sum_root, 32)) &&
               put(o, "asOf", json_integer((json_int_t)r->as_of)) &&
               put(o, "sequence", json_integer((json_int_t)r->sequence)) &&
               put(o, "digest", j_hex(digest, 32)) &&
@@ -159,30 +158,35 @@ static custos_rc write_json(const char *dir, const char *name, json_t *o, custos
     return rc;
 }
 
-/* One account's proof file: the summary plus its leaf and sibling hashes. */
+/* One account's proof file: the summary plus its leaf, its index and the siblings with their
+ * sums (attestation.md §18). */
 static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
                              const custos_reserves *r, const uint8_t digest[32],
-                             const custos_signature *sig, const custos_reserves_entry *es,
-                             size_t n, size_t i, const char *ref, custos_error *err)
+                             const custos_signature *sig, const custos_reserves_tree *t,
+                             const uint8_t account[32], const char *ref, custos_error *err)
 {
-    custos_reserves_entry e;
-    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32], leaf[32];
-    size_t np = 0;
-    custos_rc rc = custos_reserves_proof(es, n, es[i].account, &e, proof,
-                                         CUSTOS_MERKLE_PROOF_MAX, &np, err);
+    custos_reserves_proof p;
+    uint8_t leaf[32];
+    custos_rc rc = custos_reserves_tree_proof(t, account, &p, err);
     if (rc != CUSTOS_OK)
         return rc;
+    const custos_reserves_entry e = p.entry;
     custos_reserves_leaf(&e, leaf);
     json_t *o = summary_json(a->o.feed, d, r, digest, sig);
     json_t *arr = json_array();
     bool ok = o != NULL && arr != NULL;
-    for (size_t k = 0; ok && k < np; k++)
-        ok = json_array_append_new(arr, j_hex(proof[k], 32)) == 0;
+    for (size_t k = 0; ok && k < p.n_siblings; k++) {
+        json_t *sib = json_object();
+        ok = sib != NULL && put(sib, "hash", j_hex(p.siblings[k].hash, 32)) &&
+             put(sib, "sum", j_dec(&p.siblings[k].sum)) && json_array_append(arr, sib) == 0;
+        json_decref(sib);
+    }
     ok = ok && put(o, "account", j_hex(e.account, 32)) &&
          put(o, "accountRef", json_string(ref)) &&
          put(o, "collateralValue", j_dec(&e.collateral_value)) &&
-         put(o, "leafTypes", json_string(CUSTOS_RESERVES_LEAF_TYPES)) &&
-         put(o, "leaf", j_hex(leaf, 32)) && put(o, "proof", json_incref(arr));
+         put(o, "leaf", j_hex(leaf, 32)) &&
+         put(o, "index", json_integer((json_int_t)p.index)) &&
+         put(o, "proof", json_incref(arr));
     json_decref(arr);
     if (!ok) {
         json_decref(o);
@@ -285,9 +289,13 @@ int at_cmd_reserves(int argc, char **argv)
         custos_reserves_digest(&ctx.domain, &r, digest);
         rc = at_signer_sign(&signer, digest, &sig, &err);
     }
+    custos_reserves_tree *tree = NULL;
+    if (rc == CUSTOS_OK)
+        rc = custos_reserves_tree_new(es, h.n_accounts, &tree, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < h.n_accounts; i++)
-        rc = write_proof(&a, &ctx.domain, &r, digest, &sig, es, h.n_accounts, i,
+        rc = write_proof(&a, &ctx.domain, &r, digest, &sig, tree, es[i].account,
                          h.accounts[i].ref, &err);
+    custos_reserves_tree_free(tree);
     if (rc == CUSTOS_OK)
         rc = write_json(a.out_dir, "reserves.json",
                         summary_json(a.o.feed, &ctx.domain, &r, digest, &sig), &err);
@@ -295,7 +303,7 @@ int at_cmd_reserves(int argc, char **argv)
     char dig[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], addr[CUSTOS_ADDRESS_HEX_LEN];
     if (rc == CUSTOS_OK &&
         (custos_u256_to_dec(&r.total_collateral, total, sizeof total) != CUSTOS_OK ||
-         custos_hex_encode(r.accounts_root, CUSTOS_HASH_LEN, root, sizeof root) != CUSTOS_OK ||
+         custos_hex_encode(r.sum_root, CUSTOS_HASH_LEN, root, sizeof root) != CUSTOS_OK ||
          custos_hex_encode(digest, CUSTOS_HASH_LEN, dig, sizeof dig) != CUSTOS_OK))
         rc = custos_error_set(&err, CUSTOS_ERR_INTERNAL, "cannot format the summary");
     at_report rep = {stdout, NULL};
@@ -307,7 +315,7 @@ int at_cmd_reserves(int argc, char **argv)
         at_report_line(&rep, "total", "totalCollateral", "%s", total);
         at_report_line(&rep, "accounts", NULL, "%llu", (unsigned long long)r.accounts);
         at_report_member(&rep, "accounts", json_integer((json_int_t)r.accounts));
-        at_report_line(&rep, "root", "accountsRoot", "%s", root);
+        at_report_line(&rep, "root", "sumRoot", "%s", root);
         at_report_line(&rep, "asOf", NULL, "%llu", (unsigned long long)r.as_of);
         at_report_member(&rep, "asOf", json_integer((json_int_t)r.as_of));
         at_report_line(&rep, "sequence", NULL, "%llu", (unsigned long long)r.sequence);

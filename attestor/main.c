@@ -36,6 +36,9 @@ static const char usage[] =
     "          --chain-id N --contract 0xADDR --state F --out-dir DIR [--now T]\n"
     "                                        sign the feed's total collateral and write one\n"
     "                                        inclusion proof per account\n"
+    "  cosign-reserves --dir DIR --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "]\n"
+    "                                        add this key's signature to DIR's reserves and\n"
+    "                                        proof files; submit them with every leaf\n"
     "  notice  --account-id 0xHEX --lender 0xADDR --state NAME --exposure USD\n"
     "          --collateral-value USD [--deadline T] --sequence N --chain-id N\n"
     "          --contract 0xADDR --key F [--gateway HOST:PORT " AT_GATEWAY_USAGE "]\n"
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
         {"cosign", at_cmd_cosign, NULL},   {"freeze", at_cmd_freeze, NULL},
         {"pledge", at_cmd_pledge, NULL},   {"release", at_cmd_release, NULL},
         {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
+        {"cosign-reserves", at_cmd_cosign_reserves, NULL},
         {"notice", at_cmd_notice, NULL},   {"manage", at_cmd_manage, NULL},
         {NULL, NULL, NULL}};
     const clopt_program attestor = {"custos-attestor", custos_version(), usage, commands};

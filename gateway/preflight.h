@@ -1,6 +1,6 @@
 /* What the gateway checks before it starts anything, without side effects, shared by
  * start and --check-config so that the check refuses what start would (docs/operations.md
- * §2): the transport ([tls] configured, its files readable, PEM, the key owner-only), the
+ * §12): the transport ([tls] configured, its files readable, PEM, the key owner-only), the
  * relayer key ([evm]: the key file read, or the token logged in to and its key found, as
  * the publisher does), the SQLite files' directories (the store and the publisher's
  * state: writable by this user; nothing is created), and the metrics address (numeric).

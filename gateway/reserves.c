@@ -49,9 +49,9 @@ custos_reason gw_reserves_decode(const Custos__V1__SubmitReservesRequest *m,
     const Custos__V1__Reserves *r = m->reserves;
     uint8_t total[32];
     if (r == NULL || !res_fixed(&r->total_collateral, total, sizeof total) ||
-        !res_fixed(&r->accounts_root, out->res.r.accounts_root, CUSTOS_HASH_LEN))
+        !res_fixed(&r->sum_root, out->res.r.sum_root, CUSTOS_HASH_LEN))
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                          "reserves with a 32-byte total_collateral and accounts_root is "
+                          "reserves with a 32-byte total_collateral and sum_root is "
                           "required");
     if (m->n_signatures == 0)
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
@@ -121,10 +121,33 @@ static custos_reason res_check_leaves(const gw_reserves_submission *s, size_t n_
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                           "totalCollateral %s is not the sum of the leaves, %s", want, got);
     }
-    if (memcmp(sum.accounts_root, r->accounts_root, CUSTOS_HASH_LEN) != 0)
+    if (memcmp(sum.sum_root, r->sum_root, CUSTOS_HASH_LEN) != 0)
         return res_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                          "accountsRoot is not the root of the leaves sent");
+                          "sumRoot is not the root of the leaves sent");
     return CUSTOS_REASON_NONE;
+}
+
+/* On a reserves_quorum feed: the signers weigh the feed's threshold, counted as for a
+ * valuation (rule 7): signing parties (gw_verify_signatures refuses one party twice), or
+ * distinct roles on a distinct_roles feed. */
+static custos_reason res_check_quorum(const gw_feed *feed, const gw_verified *ver, char *detail,
+                                      size_t cap)
+{
+    bool roles[GW_ROLE_COUNT] = {false};
+    uint32_t distinct = 0;
+    for (size_t i = 0; i < ver->n_signers; i++)
+        if (!roles[ver->roles[i]]) {
+            roles[ver->roles[i]] = true;
+            distinct++;
+        }
+    uint32_t weight = feed->distinct_roles ? distinct : (uint32_t)ver->n_signers;
+    if (weight >= feed->threshold)
+        return CUSTOS_REASON_NONE;
+    return res_refuse(CUSTOS_REASON_RESERVES_BELOW_QUORUM, detail, cap,
+                      "feed '%s' takes reserves only with its quorum (reserves_quorum): %" PRIu32
+                      " %s of %" PRIu32 " signed",
+                      feed->name, weight, feed->distinct_roles ? "distinct roles" : "signers",
+                      feed->threshold);
 }
 
 custos_reason gw_reserves_verify(const gw_config *cfg, gw_registry *reg,
@@ -175,8 +198,12 @@ custos_reason gw_reserves_verify(const gw_config *cfg, gw_registry *reg,
         } else {
             memcpy(s->res.signer, ver.signers[at], CUSTOS_ADDRESS_LEN);
             s->res.sig = s->sigs[at];
+            memcpy(s->res.sigs, s->sigs, s->n_sigs * sizeof s->sigs[0]);
+            s->res.n_sigs = s->n_sigs;
         }
     }
+    if (why == CUSTOS_REASON_NONE && feed->reserves_quorum)
+        why = res_check_quorum(feed, &ver, detail, cap);
     /* After the signatures, so only the feed's custodian can make the gateway hash a tree. */
     if (why == CUSTOS_REASON_NONE)
         why = res_check_leaves(s, s->n_leaves, detail, cap);

@@ -4,13 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "custos/merkle.h"
 #include "custos/reserves.h"
 
 typedef struct rt_slot {
     char feed[CUSTOS_FEED_MAX + 1];
     uint8_t digest[CUSTOS_HASH_LEN]; /* the attestation the tree is of */
-    custos_merkle *tree;
+    custos_reserves_tree *tree;
 } rt_slot;
 
 struct gw_reserves_trees {
@@ -38,7 +37,7 @@ void gw_reserves_trees_free(gw_reserves_trees *t)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->n; i++)
-        custos_merkle_free(t->slots[i].tree);
+        custos_reserves_tree_free(t->slots[i].tree);
     free(t->slots);
     pthread_mutex_destroy(&t->lock);
     free(t);
@@ -65,8 +64,8 @@ static rt_slot *rt_slot_of(gw_reserves_trees *t, const char *feed)
 }
 
 custos_rc gw_reserves_trees_proof(gw_reserves_trees *t, const gw_store_reserves *res,
-                                  const uint8_t leaf[32], uint8_t (*proof)[32], size_t cap,
-                                  size_t *n_proof, custos_error *err)
+                                  const uint8_t account[CUSTOS_HASH_LEN],
+                                  custos_reserves_proof *out, custos_error *err)
 {
     pthread_mutex_lock(&t->lock);
     custos_rc rc = CUSTOS_OK;
@@ -74,26 +73,28 @@ custos_rc gw_reserves_trees_proof(gw_reserves_trees *t, const gw_store_reserves 
     if (s == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "reserves trees: out of memory");
     } else if (s->tree == NULL || memcmp(s->digest, res->digest, CUSTOS_HASH_LEN) != 0) {
-        custos_merkle *tree = NULL;
-        rc = custos_reserves_tree(res->entries, (size_t)res->r.accounts, &tree, err);
+        custos_reserves_tree *tree = NULL;
+        rc = custos_reserves_tree_new(res->entries, (size_t)res->r.accounts, &tree, err);
         uint8_t root[CUSTOS_HASH_LEN];
+        custos_u256 total;
         if (rc == CUSTOS_OK) {
-            custos_merkle_root(tree, root);
-            if (memcmp(root, res->r.accounts_root, CUSTOS_HASH_LEN) != 0) {
-                custos_merkle_free(tree);
+            custos_reserves_tree_root(tree, root, &total);
+            if (memcmp(root, res->r.sum_root, CUSTOS_HASH_LEN) != 0 ||
+                custos_u256_cmp(&total, &res->r.total_collateral) != 0) {
+                custos_reserves_tree_free(tree);
                 rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "reserves trees: the stored "
-                                      "leaves of feed '%s' do not hash to their accountsRoot",
+                                      "leaves of feed '%s' do not make its sumRoot and total",
                                       res->feed);
             }
         }
         if (rc == CUSTOS_OK) {
-            custos_merkle_free(s->tree);
+            custos_reserves_tree_free(s->tree);
             s->tree = tree;
             memcpy(s->digest, res->digest, CUSTOS_HASH_LEN);
         }
     }
     if (rc == CUSTOS_OK)
-        rc = custos_merkle_proof(s->tree, leaf, proof, cap, n_proof, err);
+        rc = custos_reserves_tree_proof(s->tree, account, out, err);
     pthread_mutex_unlock(&t->lock);
     return rc;
 }

@@ -1,6 +1,6 @@
 #include "status.h"
 
-#include <inttypes.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,13 @@ void gw_status_redact_url(const char *url, char *out, size_t cap)
     if (cap == 0)
         return;
     const char *hidden = "(hidden)";
-    const char *scheme_end = strstr(url, "://");
-    if (scheme_end == NULL || scheme_end == url) {
+    /* A scheme is letters, digits, '+', '-' and '.' from a letter (RFC 3986 §3.1): a
+     * "://" further on is inside the path or query and shows nothing. */
+    size_t scheme_len = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789+-.");
+    const char *scheme_end = url + scheme_len;
+    if (scheme_len == 0 || !isalpha((unsigned char)url[0]) ||
+        strncmp(scheme_end, "://", 3) != 0) {
         snprintf(out, cap, "%s", hidden);
         return;
     }

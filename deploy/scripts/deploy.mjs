@@ -3,7 +3,8 @@
 // breaker, sequence step and signer allow-list), accounts bound to their feed, and one CustosAccountFeed (Chainlink
 // AggregatorV3Interface) per (account, lender); deploys CustosPledges (with its factory),
 // installs it in the adapter and makes the configured pledges: a receipt each, a Morpho
-// oracle and optionally the Morpho market, optionally an 8-decimal source for Aave/Spark.
+// oracle and optionally the Morpho market, optionally an 8-decimal source for Aave/Spark;
+// with "reserves" in the config, deploys CustosReserves beside the adapter.
 // Writes what it deployed to --out.
 //
 //   node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json \
@@ -155,7 +156,7 @@ function validateConfig(json, file) {
     return v;
   };
 
-  keysOf(json, '', ['chainId', 'feeds'], ['owner', 'pledges', 'timelockDelay']);
+  keysOf(json, '', ['chainId', 'feeds'], ['owner', 'pledges', 'timelockDelay', 'reserves']);
   const cfg = {
     chainId: integer(json.chainId, 'chainId', 1, Number.MAX_SAFE_INTEGER),
     owner: json.owner === undefined ? null : address(json.owner, 'owner'),
@@ -163,7 +164,17 @@ function validateConfig(json, file) {
       ? null
       : integer(json.timelockDelay, 'timelockDelay', TIMELOCK_MIN_DELAY, TIMELOCK_MAX_DELAY),
     feeds: [],
+    reserves: null,
   };
+  // CustosReserves (docs/adapter.md §13): how long published reserves back the feeds'
+  // pledged totals, and how far ahead their asOf may lie.
+  if (json.reserves !== undefined) {
+    keysOf(json.reserves, 'reserves', ['maxAge', 'maxSkew'], []);
+    cfg.reserves = {
+      maxAge: integer(json.reserves.maxAge, 'reserves.maxAge', 1, Number.MAX_SAFE_INTEGER),
+      maxSkew: integer(json.reserves.maxSkew, 'reserves.maxSkew', 0, Number.MAX_SAFE_INTEGER),
+    };
+  }
   if (!Array.isArray(json.feeds) || json.feeds.length === 0) fail('feeds', 'expected a non-empty array');
   const feedNames = new Set();
   const accountIds = new Map();
@@ -381,6 +392,8 @@ async function main() {
   const artifact = loadArtifact(args.artifacts);
   const factoryArtifact = loadArtifact(args.artifacts, 'CustosPledgeFactory');
   const pledgesArtifact = loadArtifact(args.artifacts, 'CustosPledges');
+  const noticesArtifact = loadArtifact(args.artifacts, 'CustosNotices');
+  const reservesArtifact = cfg.reserves ? loadArtifact(args.artifacts, 'CustosReserves') : null;
   const timelockArtifact = cfg.timelockDelay === null ? null : loadArtifact(args.artifacts, 'CustosTimelock');
 
   const provider = new ethers.JsonRpcProvider(args.rpc, cfg.chainId, { staticNetwork: true });
@@ -437,7 +450,9 @@ async function main() {
     accounts: [],
     pledgeRegistry: null,
     pledgeFactory: null,
+    notices: null,
     pledges: [],
+    reserves: null,
   };
   for (const f of cfg.feeds) {
     await send(`setFeed ${f.name}`, () =>
@@ -469,7 +484,18 @@ async function main() {
       out.accounts.push({ custodian: a.custodian, ref: a.ref, account: a.id, feeds });
     }
   }
-  await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send });
+  await deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, noticesArtifact, send });
+  if (cfg.reserves) {
+    const rf = new ethers.ContractFactory(reservesArtifact.abi, reservesArtifact.bytecode, deployer);
+    try {
+      const r = await rf.deploy(adapterAddress, cfg.reserves.maxAge, cfg.reserves.maxSkew);
+      await r.deploymentTransaction().wait();
+      out.reserves = await r.getAddress();
+    } catch (e) {
+      refuse(`deploying CustosReserves: ${describe(e, rf.interface)} (adapter ${adapterAddress} is deployed and configured)`);
+    }
+    console.log(`CustosReserves ${out.reserves} (maxAge ${cfg.reserves.maxAge} s, maxSkew ${cfg.reserves.maxSkew} s)`);
+  }
   if (cfg.timelockDelay !== null) {
     await handToTimelock({ cfg, out, deployer, deployerAddress, adapter, adapterAddress, timelockArtifact, send });
   } else if (cfg.owner && cfg.owner !== deployerAddress) {
@@ -507,9 +533,9 @@ async function handToTimelock({ cfg, out, deployer, deployerAddress, adapter, ad
   }
 }
 
-// CustosPledges and its factory, installed in the adapter (once and for good), then the
-// configured pledges: only the adapter's owner may make them, so before any transfer.
-async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, send }) {
+// CustosPledges and its factory, installed in the adapter (once and for good), CustosNotices,
+// then the configured pledges: only the adapter's owner may make them, so before any transfer.
+async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, factoryArtifact, pledgesArtifact, noticesArtifact, send }) {
   const deployOne = async (art, label, args) => {
     const factory = new ethers.ContractFactory(art.abi, art.bytecode, deployer);
     let c;
@@ -529,6 +555,9 @@ async function deployPledges({ cfg, out, deployer, adapter, adapterAddress, fact
   await send(`installPledges ${registryAddress}`, () => adapter.installPledges(registryAddress));
   out.pledgeFactory = await factory.getAddress();
   out.pledgeRegistry = registryAddress;
+  // The collateral manager's notices on-chain (docs/adapter.md §11): reads the adapter only.
+  const notices = await deployOne(noticesArtifact, 'CustosNotices', [adapterAddress]);
+  out.notices = await notices.getAddress();
 
   for (const p of cfg.pledges) {
     const m = p.morpho;

@@ -41,6 +41,9 @@ typedef struct gw_feed {
     /* Rule 12: an account's first sequence, and each one after, at most this far above its
      * last (0 before the first); 0 here means GW_DEFAULT_MAX_SEQUENCE_STEP. */
     uint32_t max_sequence_step;
+    /* Reserves attestations need the feed's quorum (threshold, counted as for a valuation),
+     * as CustosReserves does on-chain, not a custodian's signature alone (rules.md §A.4). */
+    bool reserves_quorum;
 } gw_feed;
 
 /* Rule 12's default step, the adapter's DEFAULT_MAX_SEQUENCE_STEP too: far above any gap a

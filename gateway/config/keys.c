@@ -16,7 +16,7 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
-                                        "max_sequence_step", NULL};
+                                        "max_sequence_step", "reserves_quorum", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
                                           "replaced_by", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
@@ -198,6 +198,14 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
     case 8:
         if (gw_cfg_uint_key(p, key, value, 1, CFG_MAX_SECONDS, &v))
             f->max_sequence_step = (uint32_t)v;
+        break;
+    case 9:
+        if (strcmp(value, "true") == 0)
+            f->reserves_quorum = true;
+        else if (strcmp(value, "false") == 0)
+            f->reserves_quorum = false;
+        else
+            gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
         break;
     }
 }

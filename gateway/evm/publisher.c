@@ -7,7 +7,7 @@
  * [gateway] verifying_contract), confirmations, poll_interval_ms, heartbeat_seconds,
  * deviation_bps, expiry_lead_seconds, fee_bump_after_seconds, max_fee_gwei,
  * priority_fee_gwei, gas_limit_margin_bps, state, unreachable_after_ms, leader_retry_ms,
- * low_balance_gwei. The adapter's feedId of a feed is keccak256(bytes(name)).
+ * low_balance_gwei, max_lag_records. The adapter's feedId of a feed is keccak256(bytes(name)).
  *
  * One thread, never on the ingestion path: Submit only commits to the store; this thread
  * reads the accepted log after its persisted follow cursor (gw_engine_read_from), so a
@@ -74,6 +74,12 @@ static int64_t pub_probe_interval_ms(const gw_publisher *p)
     return (int64_t)p->cfg->evm.unreachable_after_ms / 2;
 }
 
+bool gw_publisher_lagging(uint64_t head, uint64_t cursor, uint64_t max_lag)
+{
+    /* A cursor ahead of head (a replica's engine behind the shared state) is no lag. */
+    return max_lag > 0 && head > cursor && head - cursor > max_lag;
+}
+
 /* The publisher's health (health.h): NOT_SERVING once every node has been unreachable
  * for unreachable_after_ms, or while more than max_lag_records accepted records wait for a
  * publication fate; SERVING again when a node answers and the lag is back within the
@@ -97,7 +103,7 @@ static void pub_health(gw_publisher *p, int64_t now)
     uint64_t cursor = p->status.cursor;
     pthread_mutex_unlock(&p->lock);
     uint64_t lag = head > cursor ? head - cursor : 0;
-    bool lagging = p->cfg->evm.max_lag_records > 0 && lag > p->cfg->evm.max_lag_records;
+    bool lagging = gw_publisher_lagging(head, cursor, p->cfg->evm.max_lag_records);
     if (lagging != p->lagging) {
         if (lagging)
             gw_log(GW_LOG_ERROR, "publisher.lagging",

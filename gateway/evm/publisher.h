@@ -132,6 +132,10 @@ uint64_t gw_publisher_zero_at(uint64_t as_of, uint64_t valid_until, uint64_t max
 bool gw_publisher_expiry_due(const gw_pub_policy *pol, uint64_t last_zero_at,
                              uint64_t next_zero_at, uint64_t now);
 
+/* Whether the publisher lags beyond its bound (its health then NOT_SERVING): more than
+ * max_lag records accepted up to head wait after the follow cursor; max_lag 0: no bound. */
+bool gw_publisher_lagging(uint64_t head, uint64_t cursor, uint64_t max_lag);
+
 /* Chainlink-style decision for one record against the account's last publication, at
  * wall-clock `now`; max_age is the adapter's maxAge of the record's feed (0: not known). */
 gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,

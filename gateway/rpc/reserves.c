@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "custos/merkle.h"
+#include "custos/reserves.h"
 
 #include "metrics.h"
 #include "reserves.h"
@@ -85,6 +85,7 @@ typedef struct reserves_summary_buf {
     Custos__V1__Domain domain;
     Custos__V1__Reserves reserves;
     uint8_t total[32];
+    ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
 } reserves_summary_buf;
 
 static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
@@ -99,7 +100,7 @@ static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
     custos_u256_to_be(&res->r.total_collateral, buf->total);
     buf->reserves.total_collateral = (ProtobufCBinaryData){sizeof buf->total, buf->total};
     buf->reserves.accounts = res->r.accounts;
-    buf->reserves.accounts_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, res->r.accounts_root};
+    buf->reserves.sum_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, res->r.sum_root};
     buf->reserves.as_of = res->r.as_of;
     buf->reserves.sequence = res->r.sequence;
     out->feed = res->feed;
@@ -109,6 +110,10 @@ static void reserves_summary(const gw_config *cfg, gw_store_reserves *res,
     out->signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, res->sig.bytes};
     out->signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, res->signer};
     out->accepted_at = res->accepted_at;
+    for (size_t i = 0; i < res->n_sigs && i < CUSTOS_MAX_SIGNATURES; i++)
+        buf->sigs[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, res->sigs[i].bytes};
+    out->n_signatures = res->n_sigs <= CUSTOS_MAX_SIGNATURES ? res->n_sigs : CUSTOS_MAX_SIGNATURES;
+    out->signatures = buf->sigs;
 }
 
 /* The feed's latest reserves into res, or answers the call and returns false. */
@@ -195,19 +200,8 @@ void gw_rpc_get_reserves_proof(gw_rpc_call *c)
         return;
     custos_error err;
     custos_error_clear(&err);
-    size_t at = 0, n_entries = (size_t)res.r.accounts;
-    while (at < n_entries && memcmp(res.entries[at].account, account, CUSTOS_HASH_LEN) != 0)
-        at++;
-    custos_reserves_entry e;
-    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32], leaf[32];
-    size_t np = 0;
-    custos_rc rc = CUSTOS_ERR_NOT_FOUND;
-    if (at < n_entries) {
-        e = res.entries[at];
-        custos_reserves_leaf(&e, leaf);
-        rc = gw_reserves_trees_proof(c->srv->reserves_trees, &res, leaf, proof,
-                                     CUSTOS_MERKLE_PROOF_MAX, &np, &err);
-    }
+    custos_reserves_proof p;
+    custos_rc rc = gw_reserves_trees_proof(c->srv->reserves_trees, &res, account, &p, &err);
     if (rc != CUSTOS_OK) {
         gw_store_reserves_clear(&res);
         if (rc == CUSTOS_ERR_NOT_FOUND) {
@@ -224,20 +218,27 @@ void gw_rpc_get_reserves_proof(gw_rpc_call *c)
     reserves_summary_buf buf;
     Custos__V1__GetReservesResponse summary;
     reserves_summary(c->srv->cfg, &res, &buf, &summary);
-    uint8_t value[32];
-    custos_u256_to_be(&e.collateral_value, value);
+    uint8_t value[32], leaf[32], sums[CUSTOS_SUMTREE_PROOF_MAX][32];
+    custos_u256_to_be(&p.entry.collateral_value, value);
+    custos_reserves_leaf(&p.entry, leaf);
     Custos__V1__ReservesLeaf l = CUSTOS__V1__RESERVES_LEAF__INIT;
-    l.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, e.account};
+    l.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, p.entry.account};
     l.collateral_value = (ProtobufCBinaryData){sizeof value, value};
-    ProtobufCBinaryData siblings[CUSTOS_MERKLE_PROOF_MAX];
-    for (size_t i = 0; i < np; i++)
-        siblings[i] = (ProtobufCBinaryData){32, proof[i]};
+    ProtobufCBinaryData siblings[CUSTOS_SUMTREE_PROOF_MAX], sibling_sums[CUSTOS_SUMTREE_PROOF_MAX];
+    for (size_t i = 0; i < p.n_siblings; i++) {
+        custos_u256_to_be(&p.siblings[i].sum, sums[i]);
+        siblings[i] = (ProtobufCBinaryData){32, p.siblings[i].hash};
+        sibling_sums[i] = (ProtobufCBinaryData){32, sums[i]};
+    }
     Custos__V1__GetReservesProofResponse r = CUSTOS__V1__GET_RESERVES_PROOF_RESPONSE__INIT;
     r.summary = &summary;
     r.leaf = &l;
     r.leaf_hash = (ProtobufCBinaryData){sizeof leaf, leaf};
-    r.n_proof = np;
+    r.n_proof = p.n_siblings;
     r.proof = siblings;
+    r.n_proof_sums = p.n_siblings;
+    r.proof_sums = sibling_sums;
+    r.leaf_index = p.index;
     grpc_byte_buffer *bb = gw_rpc_pack(&r.base);
     gw_store_reserves_clear(&res);
     if (bb == NULL)

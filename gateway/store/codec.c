@@ -76,3 +76,26 @@ custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, 
     }
     return CUSTOS_OK;
 }
+
+size_t gw_store_reserves_sigs_encode(const gw_store_reserves *res,
+                                     uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN])
+{
+    size_t n = res->n_sigs <= CUSTOS_MAX_SIGNATURES ? res->n_sigs : CUSTOS_MAX_SIGNATURES;
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + i * CUSTOS_SIGNATURE_LEN, res->sigs[i].bytes, CUSTOS_SIGNATURE_LEN);
+    return n * CUSTOS_SIGNATURE_LEN;
+}
+
+custos_rc gw_store_reserves_sigs_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
+                                        custos_error *err)
+{
+    if (len % CUSTOS_SIGNATURE_LEN != 0 || len / CUSTOS_SIGNATURE_LEN > CUSTOS_MAX_SIGNATURES ||
+        (len > 0 && blob == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: reserves of feed %s: %zu bytes of signatures", res->feed,
+                                len);
+    res->n_sigs = len / CUSTOS_SIGNATURE_LEN;
+    for (size_t i = 0; i < res->n_sigs; i++)
+        memcpy(res->sigs[i].bytes, blob + i * CUSTOS_SIGNATURE_LEN, CUSTOS_SIGNATURE_LEN);
+    return CUSTOS_OK;
+}

@@ -36,6 +36,13 @@ CUSTOS_MUST_USE
 custos_rc gw_store_reserves_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
                                    custos_error *err);
 
+/* res's signatures, 65 bytes each, into out; returns the length. */
+size_t gw_store_reserves_sigs_encode(const gw_store_reserves *res,
+                                     uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN]);
+/* res->sigs and n_sigs from such a blob (empty: none, a row from before schema step 15). */
+CUSTOS_MUST_USE
+custos_rc gw_store_reserves_sigs_decode(gw_store_reserves *res, const uint8_t *blob, size_t len,
+                                        custos_error *err);
 /* A notice travels to and from the store as one blob (notice_codec.c): its members, digest,
  * signer, signature, accepted_at and feed in a fixed order. */
 #define GW_STORE_NOTICE_MAX                                                               \

@@ -141,12 +141,14 @@ custos_rc gw_pgstore_put_reserves(void *impl, const gw_store_reserves *res, cust
     pg_param(&p, res->digest, CUSTOS_HASH_LEN);
     pg_param(&p, total, sizeof total);
     pg_param(&p, accounts, sizeof accounts);
-    pg_param(&p, res->r.accounts_root, CUSTOS_HASH_LEN);
+    pg_param(&p, res->r.sum_root, CUSTOS_HASH_LEN);
     pg_param(&p, as_of, sizeof as_of);
     pg_param(&p, res->signer, CUSTOS_ADDRESS_LEN);
     pg_param(&p, res->sig.bytes, CUSTOS_SIGNATURE_LEN);
     pg_param(&p, at, sizeof at);
     pg_param(&p, leaves, len);
+    uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
+    pg_param(&p, sigs, gw_store_reserves_sigs_encode(res, sigs));
     custos_rc rc = gw_pgstore_run(&s->w, W_PUT_RESERVES, &p, "put reserves", NULL, err);
     free(leaves);
     return rc;
@@ -164,7 +166,7 @@ static custos_rc pg_row_to_reserves(const PGresult *res, gw_store_reserves *out,
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_get_uint(res, 0, 3, &out->r.accounts, "reserves accounts", err);
     if (rc == CUSTOS_OK)
-        rc = gw_pgstore_get_blob(res, 0, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root",
+        rc = gw_pgstore_get_blob(res, 0, 4, out->r.sum_root, CUSTOS_HASH_LEN, "reserves root",
                                  err);
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_get_blob(res, 0, 5, as_of, sizeof as_of, "reserves asOf", err);
@@ -183,6 +185,10 @@ static custos_rc pg_row_to_reserves(const PGresult *res, gw_store_reserves *out,
     out->r.sequence = gw_store_get_be(seq, 8);
     out->r.as_of = gw_store_get_be(as_of, 8);
     custos_u256_from_be(&out->r.total_collateral, total);
+    rc = gw_store_reserves_sigs_decode(out, (const uint8_t *)PQgetvalue(res, 0, 10),
+                                       (size_t)PQgetlength(res, 0, 10), err);
+    if (rc != CUSTOS_OK)
+        return rc;
     if (PQgetisnull(res, 0, 9))
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: reserves without leaves");
     return gw_store_reserves_decode(out, (const uint8_t *)PQgetvalue(res, 0, 9),

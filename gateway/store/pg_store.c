@@ -84,10 +84,11 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         7, {PG_INT8, PG_INT8, PG_TEXT, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
     [W_PUT_RESERVES] = {"INSERT INTO reserves (feed, sequence, digest, total, accounts, "
-                        "accounts_root, as_of, signer, signature, accepted_at, leaves) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                        11, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
-                             PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
+                        "accounts_root, as_of, signer, signature, accepted_at, leaves, "
+                        "signatures) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        12, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
+                             PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
     [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
                       "VALUES ($1, $2, $3, $4, $5, $6)",
                       6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
@@ -121,7 +122,7 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                       "WHERE seq > $1 ORDER BY seq LIMIT $2",
                       2, {PG_INT8, PG_INT8}},
     [R_RESERVES] = {"SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
-                    "signature, accepted_at, leaves FROM reserves WHERE feed = $1 "
+                    "signature, accepted_at, leaves, signatures FROM reserves WHERE feed = $1 "
                     "ORDER BY sequence DESC LIMIT 1",
                     1, {PG_TEXT}},
     [R_NOTICES] = {"SELECT body FROM notices WHERE account = $1 "

@@ -33,7 +33,7 @@
 #include "store/store.h"
 
 
-#define PG_MAX_PARAMS 11
+#define PG_MAX_PARAMS 12
 typedef struct pg_stmt {
     const char *sql;
     int n_params;

@@ -318,6 +318,48 @@ static const gw_schema_step schema_steps[] = {
             "CREATE INDEX IF NOT EXISTS pending_by_first_seen ON pending (first_seen);",
     },
     {
+        /* Version 15: reserves attestations of the first form (accountsRoot, a plain Merkle
+         * tree) are dropped: their signatures do not verify as the sum tree's form
+         * (attestation.md §18), so no proof could be served from them; the attestor signs
+         * the next one afresh. The table is made again with `signatures`: every signature
+         * verified on a reserves attestation (65 bytes each, as sent), so a quorum's stays
+         * with it. Dropped and made whole, so that applying it again changes nothing a
+         * store keeps for good. */
+        .version = 15,
+        .sqlite = "DROP TABLE reserves;"
+                  "CREATE TABLE reserves ("
+                  "  feed TEXT NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  digest BLOB NOT NULL UNIQUE,"
+                  "  total BLOB NOT NULL,"
+                  "  accounts INTEGER NOT NULL,"
+                  "  accounts_root BLOB NOT NULL," /* the sum tree's root (sumRoot) */
+                  "  as_of BLOB NOT NULL,"
+                  "  signer BLOB NOT NULL,"
+                  "  signature BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  leaves BLOB NOT NULL,"
+                  "  signatures BLOB NOT NULL,"
+                  "  PRIMARY KEY (feed, sequence)"
+                  ") WITHOUT ROWID;",
+        .postgresql = "DROP TABLE reserves;"
+                      "CREATE TABLE reserves ("
+                      "  feed text NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  digest bytea NOT NULL UNIQUE,"
+                      "  total bytea NOT NULL,"
+                      "  accounts bigint NOT NULL,"
+                      "  accounts_root bytea NOT NULL,"
+                      "  as_of bytea NOT NULL,"
+                      "  signer bytea NOT NULL,"
+                      "  signature bytea NOT NULL,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  leaves bytea NOT NULL,"
+                      "  signatures bytea NOT NULL,"
+                      "  PRIMARY KEY (feed, sequence)"
+                      ");",
+    },
+    {
         .version = 16,
         .sqlite = "CREATE TABLE IF NOT EXISTS notices ("
                   "  account BLOB NOT NULL,"

@@ -144,6 +144,8 @@ custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, cust
     gw_store_put_u64(seq, res->r.sequence);
     gw_store_put_u64(as_of, res->r.as_of);
     custos_u256_to_be(&res->r.total_collateral, total);
+    uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
+    size_t sigs_len = gw_store_reserves_sigs_encode(res, sigs);
     sqlite3_stmt *st = s->w[W_PUT_RESERVES];
     int rc = sqlite3_bind_text(st, 1, res->feed, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
@@ -155,7 +157,7 @@ custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, cust
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)res->r.accounts);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 6, res->r.accounts_root, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        rc = sqlite3_bind_blob(st, 6, res->r.sum_root, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 7, as_of, sizeof as_of, SQLITE_STATIC);
     if (rc == SQLITE_OK)
@@ -166,6 +168,8 @@ custos_rc gw_sqstore_put_reserves(void *impl, const gw_store_reserves *res, cust
         rc = sqlite3_bind_int64(st, 10, (sqlite3_int64)res->accepted_at);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 11, leaves, (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 12, sigs, (int)sigs_len, SQLITE_STATIC);
     custos_rc out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put reserves", err)
                                     : sq_fail(s->wdb, rc, "put reserves", err);
     (void)sqlite3_clear_bindings(st);
@@ -183,7 +187,7 @@ static custos_rc sq_row_to_reserves(sqlite3_stmt *st, gw_store_reserves *out, cu
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_copy_blob(st, 2, total, sizeof total, "reserves total", err);
     if (rc == CUSTOS_OK)
-        rc = gw_sqstore_copy_blob(st, 4, out->r.accounts_root, CUSTOS_HASH_LEN, "reserves root",
+        rc = gw_sqstore_copy_blob(st, 4, out->r.sum_root, CUSTOS_HASH_LEN, "reserves root",
                                   err);
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_copy_blob(st, 5, as_of, sizeof as_of, "reserves asOf", err);
@@ -200,6 +204,10 @@ static custos_rc sq_row_to_reserves(sqlite3_stmt *st, gw_store_reserves *out, cu
     custos_u256_from_be(&out->r.total_collateral, total);
     out->r.accounts = (uint64_t)sqlite3_column_int64(st, 3);
     out->accepted_at = (uint64_t)sqlite3_column_int64(st, 8);
+    rc = gw_store_reserves_sigs_decode(out, sqlite3_column_blob(st, 10),
+                                       (size_t)sqlite3_column_bytes(st, 10), err);
+    if (rc != CUSTOS_OK)
+        return rc;
     const uint8_t *leaves = sqlite3_column_blob(st, 9);
     int len = sqlite3_column_bytes(st, 9);
     if (leaves == NULL || len <= 0)

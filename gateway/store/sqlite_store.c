@@ -39,8 +39,9 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_PUT_RESERVES] = "INSERT INTO reserves (feed, sequence, digest, total, accounts, "
-                       "accounts_root, as_of, signer, signature, accepted_at, leaves) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                       "accounts_root, as_of, signer, signature, accepted_at, leaves, "
+                       "signatures) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
                       "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
                       "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
@@ -76,7 +77,7 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
                      "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [R_RESERVES] = "SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
-                   "signature, accepted_at, leaves FROM reserves WHERE feed = ?1 "
+                   "signature, accepted_at, leaves, signatures FROM reserves WHERE feed = ?1 "
                    "ORDER BY sequence DESC LIMIT 1",
     [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "

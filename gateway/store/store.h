@@ -65,6 +65,10 @@ typedef struct gw_store_reserves {
     uint8_t digest[CUSTOS_HASH_LEN];
     uint8_t signer[CUSTOS_ADDRESS_LEN];
     custos_signature sig;
+    /* Every signature verified on it, as sent (sig is one of them); none for reserves
+     * stored before schema step 15. */
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES];
+    size_t n_sigs;
     uint64_t accepted_at;
     custos_reserves_entry *entries; /* owned; released by gw_store_reserves_clear */
 } gw_store_reserves;

@@ -51,6 +51,9 @@ typedef enum custos_reason {
     /* A submission that would start a pending (below quorum) attestation beyond the pending
      * work its first signer or its feed may have stored ([limits] max_pending_*). */
     CUSTOS_REASON_PENDING_LIMIT = 53,
+    /* A reserves attestation without the feed's quorum, on a feed that requires it
+     * ([feed] reserves_quorum = true; rules.md §A.4). */
+    CUSTOS_REASON_RESERVES_BELOW_QUORUM = 60,
     /* A collateral notice for an account the gateway does not see pledged to the
      * notice's lender (rule 19). */
     CUSTOS_REASON_NOTICE_NOT_PLEDGED = 70,

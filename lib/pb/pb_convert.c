@@ -541,8 +541,8 @@ custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
         rc = pb_to_u256(&m->reserves->total_collateral, &out->r.total_collateral,
                         "reserves.total_collateral", err);
     if (rc == CUSTOS_OK)
-        rc = pb_to_fixed(&m->reserves->accounts_root, out->r.accounts_root, CUSTOS_HASH_LEN,
-                         "reserves.accounts_root", err);
+        rc = pb_to_fixed(&m->reserves->sum_root, out->r.sum_root, CUSTOS_HASH_LEN,
+                         "reserves.sum_root", err);
     if (rc == CUSTOS_OK)
         rc = pb_to_fixed(&m->digest, out->digest, CUSTOS_HASH_LEN, "reserves.digest", err);
     if (rc == CUSTOS_OK)
@@ -554,6 +554,19 @@ custos_rc pb_to_reserves_summary(const Custos__V1__GetReservesResponse *m,
         memset(out, 0, sizeof *out);
         return rc;
     }
+    if (m->n_signatures > CUSTOS_MAX_SIGNATURES) {
+        memset(out, 0, sizeof *out);
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves: %zu signatures, at most %d",
+                                m->n_signatures, CUSTOS_MAX_SIGNATURES);
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_signatures; i++)
+        rc = pb_to_fixed(&m->signatures[i], out->sigs[i].bytes, CUSTOS_SIGNATURE_LEN,
+                         "reserves.signatures", err);
+    if (rc != CUSTOS_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->n_sigs = m->n_signatures;
     custos_feed_id(out->feed, out->r.feed_id);
     out->r.accounts = m->reserves->accounts;
     out->r.as_of = m->reserves->as_of;
@@ -569,27 +582,36 @@ custos_rc pb_to_reserves_inclusion(const Custos__V1__GetReservesProofResponse *m
     if (m->summary == NULL || m->leaf == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves proof: summary or leaf "
                                 "missing");
-    if (m->n_proof > CUSTOS_MERKLE_PROOF_MAX)
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves proof: %zu hashes, at "
-                                "most %d", m->n_proof, CUSTOS_MERKLE_PROOF_MAX);
+    if (m->n_proof > CUSTOS_SUMTREE_PROOF_MAX)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "reserves proof: %zu siblings, at "
+                                "most %d", m->n_proof, CUSTOS_SUMTREE_PROOF_MAX);
+    if (m->n_proof_sums != m->n_proof)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "reserves proof: %zu sibling hashes "
+                                "but %zu sibling sums", m->n_proof, m->n_proof_sums);
+    custos_reserves_proof *p = &out->proof;
     custos_rc rc = pb_to_reserves_summary(m->summary, &out->summary, err);
     if (rc == CUSTOS_OK)
-        rc = pb_to_fixed(&m->leaf->account, out->entry.account, CUSTOS_HASH_LEN,
+        rc = pb_to_fixed(&m->leaf->account, p->entry.account, CUSTOS_HASH_LEN,
                          "reserves proof.leaf.account", err);
     if (rc == CUSTOS_OK)
-        rc = pb_to_u256(&m->leaf->collateral_value, &out->entry.collateral_value,
+        rc = pb_to_u256(&m->leaf->collateral_value, &p->entry.collateral_value,
                         "reserves proof.leaf.collateral_value", err);
     if (rc == CUSTOS_OK)
         rc = pb_to_fixed(&m->leaf_hash, out->leaf, CUSTOS_HASH_LEN, "reserves proof.leaf_hash",
                          err);
-    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_proof; i++)
-        rc = pb_to_fixed(&m->proof[i], out->proof[i], CUSTOS_HASH_LEN, "reserves proof.proof",
-                         err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < m->n_proof; i++) {
+        rc = pb_to_fixed(&m->proof[i], p->siblings[i].hash, CUSTOS_HASH_LEN,
+                         "reserves proof.proof", err);
+        if (rc == CUSTOS_OK)
+            rc = pb_to_u256(&m->proof_sums[i], &p->siblings[i].sum, "reserves proof.proof_sums",
+                            err);
+    }
     if (rc != CUSTOS_OK) {
         memset(out, 0, sizeof *out);
         return rc;
     }
-    out->n_proof = m->n_proof;
+    p->n_siblings = m->n_proof;
+    p->index = m->leaf_index;
     return CUSTOS_OK;
 }
 
@@ -611,8 +633,8 @@ custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
     custos__v1__reserves__init(&m->reserves);
     m->reserves.total_collateral = (ProtobufCBinaryData){sizeof m->total, m->total};
     m->reserves.accounts = r->accounts;
-    m->reserves.accounts_root =
-        (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)r->accounts_root};
+    m->reserves.sum_root =
+        (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)r->sum_root};
     m->reserves.as_of = r->as_of;
     m->reserves.sequence = r->sequence;
     for (size_t i = 0; i < n_sigs; i++)

@@ -26,11 +26,17 @@
 #include "custos/attestation.h"
 #include "custos/hex.h"
 #include "custos/keccak.h"
+#include "custos/reserves.h"
+#include "custos/sig.h"
 #include "anvil.h"
 #include "testutil.h"
 
 #define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
+#define PUBLISH_RESERVES CUSTOS_SOURCE_DIR "/deploy/scripts/publish-reserves.mjs"
+/* The custodian's key (CUSTODIAN_ADDR) and the agent's, anvil's third account (AGENT_ADDR). */
+#define CUSTODIAN_KEY "0x1111111111111111111111111111111111111111111111111111111111111111"
+#define AGENT_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 #define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
 #define RUN_FORGE CUSTOS_SOURCE_DIR "/tests/contract/run-forge.sh"
 #define CONTRACTS_DIR CUSTOS_SOURCE_DIR "/deploy/contracts"
@@ -48,6 +54,7 @@
 
 #define CONFIG_TEMPLATE                                                                    \
     "{\"chainId\": %d, \"owner\": \"" OWNER_ADDR "\",\n"                                    \
+    " \"reserves\": {\"maxAge\": 172800, \"maxSkew\": 300},\n"                                \
     " \"feeds\": [{\"name\": \"acme-custody\", \"threshold\": 2, \"distinctRoles\": true,\n" \
     "   \"maxAge\": 345600, \"maxSkew\": 300, \"maxTtl\": 604800,\n"                        \
     "   \"breakerRiseBps\": 2500, \"breakerReleaseThreshold\": 3, \"maxSequenceStep\": 5000,\n" \
@@ -254,6 +261,18 @@ static void test_deploys_and_configures(void **state)
     assert_int_equal(cast(f, pending), 0);
     assert_string_equal(output, OWNER_ADDR);
     assert_string_equal(json_str(d, "pendingOwner"), OWNER_ADDR);
+    /* CustosReserves beside the adapter, reading it, with its ages; nothing pledged yet,
+     * no reserves published: reservesOk fails closed. */
+    const char *res = json_str(d, "reserves");
+    const char *res_adapter[] = {"call", res, "adapter()(address)", NULL};
+    assert_int_equal(cast(f, res_adapter), 0);
+    assert_int_equal(strcasecmp(output, adapter), 0);
+    const char *res_age[] = {"call", res, "maxAge()(uint64)", NULL};
+    assert_int_equal(cast(f, res_age), 0);
+    assert_int_equal(strtoull(output, NULL, 10), 172800); /* cast adds " [1.728e5]" */
+    const char *res_ok[] = {"call", res, "reservesOk(bytes32)(bool)", feed_id, NULL};
+    assert_int_equal(cast(f, res_ok), 0);
+    assert_string_equal(output, "false");
     json_decref(d);
 
     /* A second run never overwrites the record of the first. */
@@ -264,6 +283,104 @@ static void test_deploys_and_configures(void **state)
     assert_string_equal(before, after);
     free(before);
     free(after);
+}
+
+/* A reserves attestation of two accounts, sequence seq, signed by the given keys, written
+ * as custos-attestor reserves and cosign-reserves write reserves.json. */
+static void write_reserves(fixture *f, const char *path, const char *adapter, uint64_t seq,
+                           const char *const *keys, size_t n_keys)
+{
+    custos_reserves_entry es[2];
+    memset(es, 0, sizeof es);
+    custos_account_id("acme-custody", "ACME-FUND-001", es[0].account);
+    custos_account_id("acme-custody", "ACME-FUND-002", es[1].account);
+    custos_u256_from_u64(&es[0].collateral_value, 600);
+    custos_u256_from_u64(&es[1].collateral_value, 400);
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, 2, &r, &err), CUSTOS_OK);
+    custos_feed_id("acme-custody", r.feed_id);
+    r.as_of = (uint64_t)time(NULL) - 30;
+    r.sequence = seq;
+    custos_domain d = {.chain_id = 31337};
+    assert_int_equal(custos_hex_decode(adapter, d.verifying_contract, 20, &err), CUSTOS_OK);
+    uint8_t digest[32];
+    custos_reserves_digest(&d, &r, digest);
+    char root[67], dig[67], sigs[600] = "";
+    hex32(r.sum_root, root);
+    hex32(digest, dig);
+    custos_secp *ctx = custos_secp_new();
+    assert_non_null(ctx);
+    for (size_t i = 0; i < n_keys; i++) {
+        uint8_t sk[32];
+        custos_signature sig;
+        char hex[2 + 130 + 1];
+        assert_int_equal(custos_hex_decode(keys[i], sk, sizeof sk, &err), CUSTOS_OK);
+        assert_int_equal(custos_sign_digest(ctx, sk, digest, &sig, &err), CUSTOS_OK);
+        assert_int_equal(custos_hex_encode(sig.bytes, sizeof sig.bytes, hex, sizeof hex),
+                         CUSTOS_OK);
+        size_t len = strlen(sigs);
+        snprintf(sigs + len, sizeof sigs - len, "%s\"%s\"", i ? ", " : "", hex);
+    }
+    custos_secp_free(ctx);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"feed\": \"acme-custody\", \"chainId\": 31337, \"verifyingContract\": \"%s\",\n"
+             " \"totalCollateral\": \"1000\", \"accounts\": 2, \"sumRoot\": \"%s\",\n"
+             " \"asOf\": %llu, \"sequence\": %llu, \"digest\": \"%s\", \"signatures\": [%s]}\n",
+             adapter, root, (unsigned long long)r.as_of, (unsigned long long)seq, dig, sigs);
+    (void)f;
+    tu_write_file(path, text);
+}
+
+static int publish(fixture *f, const char *reserves)
+{
+    const char *argv[] = {CUSTOS_NODE, PUBLISH_RESERVES, "--rpc", f->url, "--key-file", f->key,
+                          "--deployed", f->out, "--reserves", reserves, NULL};
+    return tu_run(argv, output, sizeof output, 1);
+}
+
+/* publish-reserves.mjs against the deployment of test_deploys_and_configures: the feed's
+ * quorum (custodian and agent, two roles) is published and read back with cast; the same
+ * sequence again and the custodian alone are refused, naming the contract's error. */
+static void test_publish_reserves(void **state)
+{
+    fixture *f = *state;
+    json_error_t jerr;
+    json_t *d = json_load_file(f->out, 0, &jerr);
+    if (d == NULL)
+        fail_msg("deployed.json (from test_deploys_and_configures): %s", jerr.text);
+    char adapter[64], reserves[64], path[4300];
+    snprintf(adapter, sizeof adapter, "%s", json_str(d, "adapter"));
+    snprintf(reserves, sizeof reserves, "%s", json_str(d, "reserves"));
+    json_decref(d);
+    snprintf(path, sizeof path, "%s/reserves.json", f->dir);
+    const char *quorum[] = {CUSTODIAN_KEY, AGENT_KEY};
+    write_reserves(f, path, adapter, 1, quorum, 2);
+    if (publish(f, path) != 0)
+        fail_msg("publish-reserves.mjs failed:\n%s", output);
+    assert_contains(output, "reservesOk true");
+    assert_contains(output, "signer " CUSTODIAN_ADDR);
+
+    uint8_t id[32];
+    char feed_id[67];
+    custos_keccak256((const uint8_t *)"acme-custody", strlen("acme-custody"), id);
+    hex32(id, feed_id);
+    const char *stored[] = {"call", reserves, "reserves(bytes32)((uint256,bytes32,uint64,uint64,uint64))",
+                            feed_id, NULL};
+    assert_int_equal(cast(f, stored), 0);
+    assert_contains(output, "(1000, 0x");
+    const char *ok[] = {"call", reserves, "reservesOk(bytes32)(bool)", feed_id, NULL};
+    assert_int_equal(cast(f, ok), 0);
+    assert_string_equal(output, "true");
+
+    assert_int_equal(publish(f, path), 1);
+    assert_contains(output, "ReservesReplay");
+    const char *alone[] = {CUSTODIAN_KEY};
+    write_reserves(f, path, adapter, 2, alone, 1);
+    assert_int_equal(publish(f, path), 1);
+    assert_contains(output, "TooFewRoles");
 }
 
 static void expect_refusal(fixture *f, const char *key, const char *config, const char *message)
@@ -585,6 +702,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deploys_and_configures),
+        cmocka_unit_test(test_publish_reserves),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_pledges),
         cmocka_unit_test(test_deploys_behind_timelock),

@@ -34,11 +34,17 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* The gateway must stop cleanly (exit 0 on SIGTERM): reflection streams included. */
 static int group_teardown(void **state)
 {
     (void)state;
+    int status = gwf_stop(&F);
+    if (status != 0) {
+        fprintf(stderr, "custos-gateway exited with %d after SIGTERM\n", status);
+        gwf_dump_log(&F);
+    }
     gwf_cleanup(&F);
-    return 0;
+    return status == 0 ? 0 : -1;
 }
 
 /* Runs the Python client and parses the JSON object it prints (the caller frees it). */

@@ -12,8 +12,9 @@
  * priced 0; and on the second pledge, the lender's consent letting a release through while
  * the debt remains. custos pledge shows each pledge as the gateway reads it. The
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
- * liquidation after the drop; custos notices lists both, verified, and ethers recovers the
- * custodian from each. */
+ * liquidation after the drop; custos notices lists both, verified, ethers recovers the
+ * custodian from each, and each is relayed on-chain to CustosNotices (deploy.mjs deploys
+ * it), which accepts it. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,7 +69,7 @@ static struct {
     gwf gw;
     tu_proc anvil;
     char url[64];
-    char morpho[43], irm[43], loan[43], adapter[43], registry[43];
+    char morpho[43], irm[43], loan[43], adapter[43], registry[43], notices[43];
     char receipt[2][43], oracle[2][43], market_id[2][67], account[2][67];
     char key[1200], holdings[1200], prices[1200], policy[1200], pledges[1200], state[1200];
 } T;
@@ -285,6 +286,7 @@ static void deploy(void)
         fail_msg("%s: %s", deployed, jerr.text);
     snprintf(T.adapter, sizeof T.adapter, "%s", str_of(d, "adapter"));
     snprintf(T.registry, sizeof T.registry, "%s", str_of(d, "pledgeRegistry"));
+    snprintf(T.notices, sizeof T.notices, "%s", str_of(d, "notices"));
     for (int i = 0; i < 2; i++) {
         json_t *p = json_array_get(json_object_get(d, "pledges"), (size_t)i);
         if (p == NULL)
@@ -481,18 +483,46 @@ static json_t *release_blocked(int i, uint64_t sequence)
  * its output in out. */
 static int manage_once(void)
 {
-    char state[1300];
+    char state[1300], metrics[1300];
     snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
+    snprintf(metrics, sizeof metrics, "%s/manager.prom", T.gw.dir);
     const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0],
                           "--lender", T.morpho, "--loan-decimals", "6", "--loan-price-usd",
                           "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
                           "--liquidation-ltv", "9000", "--hysteresis", "100",
                           "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
                           "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
-                          "--insecure", "--once", NULL};
+                          "--insecure", "--once", "--metrics-textfile", metrics, NULL};
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
     return rc;
+}
+
+/* Relays REF1's newest notice, as custos notices serves it, to CustosNotices (anyone may:
+ * the outsider does), which checks it against the adapter and emits it. */
+static void relay_newest_notice(void)
+{
+    const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
+                          "--custodian", GWF_FEED, "--ref", REF1, "--limit", "1", NULL};
+    char doc[16384];
+    if (tu_run(argv, doc, sizeof doc, 0) != 0)
+        fail_msg("custos notices: %s", doc);
+    json_error_t jerr;
+    json_t *j = json_loads(doc, 0, &jerr);
+    json_t *signed_ = json_object_get(json_array_get(json_object_get(j, "notices"), 0), "signed");
+    json_t *m = json_object_get(json_object_get(signed_, "typedData"), "message");
+    if (m == NULL)
+        fail_msg("custos notices: no signed notice:\n%s", doc);
+    char tuple[1024], sig[160];
+    snprintf(tuple, sizeof tuple, "(%s,%s,%lld,%lld,%s,%s,%s,%s)", str_of(m, "account"),
+             str_of(m, "lender"), (long long)json_integer_value(json_object_get(m, "state")),
+             (long long)json_integer_value(json_object_get(m, "ltvBps")), str_of(m, "exposure"),
+             str_of(m, "collateralValue"), str_of(m, "deadline"), str_of(m, "sequence"));
+    snprintf(sig, sizeof sig, "%s", str_of(signed_, "signature"));
+    json_decref(j);
+    SEND(OUTSIDER_KEY, T.notices,
+         "publish((bytes32,address,uint8,uint32,uint256,uint256,uint64,uint64),bytes)", tuple,
+         sig);
 }
 
 /* The manager's pass printed an LTV in [lo, hi] and then rest. */
@@ -630,6 +660,23 @@ static void test_lend_against_custody(void **state)
     assert_null(strstr(out, "notice "));
     static const char *const called[] = {"margin_call"};
     expect_notices(called, 1);
+    /* The margin call on-chain: relayed to CustosNotices, which accepts it once. */
+    relay_newest_notice();
+    expect_number(T.notices, "lastSequence(bytes32,address)(uint64)", T.account[0], T.morpho,
+                  "1");
+    char prom_path[1300];
+    snprintf(prom_path, sizeof prom_path, "%s/manager.prom", T.gw.dir);
+    char *prom = tu_read_file(prom_path);
+    assert_non_null(prom);
+    assert_non_null(strstr(prom, "custos_loan_state{account=\""));
+    assert_non_null(strstr(prom, "\"} 2\n"));
+    assert_non_null(strstr(prom, "custos_loan_exposure_read_failures_total{"));
+    const char *dl = strstr(prom, "custos_loan_cure_deadline_seconds{");
+    const char *value = dl != NULL ? strstr(dl, "} ") : NULL;
+    unsigned long long deadline = value != NULL ? strtoull(value + 2, NULL, 10) : 0;
+    if (deadline < (unsigned long long)gwf_now() + 86000)
+        fail_msg("the margin call's deadline is not a day ahead:\n%s", prom);
+    free(prom);
 
     /* A drop in value: half the fund, $490,000 attested and published; the debt is now
      * above 80% of it, and nothing more can be borrowed. */
@@ -641,6 +688,9 @@ static void test_lend_against_custody(void **state)
     expect_ltv(16000, 16002, "state liquidation cause above_liquidation");
     static const char *const liquidated[] = {"liquidation", "margin_call"};
     expect_notices(liquidated, 2);
+    relay_newest_notice();
+    expect_number(T.notices, "lastSequence(bytes32,address)(uint64)", T.account[0], T.morpho,
+                  "2");
     REVERTS("insufficient collateral", BORROWER_KEY, T.morpho,
             "borrow(" MP_TYPE ",uint256,uint256,address,address)", market_params(0), "1", "0",
             BORROWER_ADDR, BORROWER_ADDR);

@@ -1,8 +1,9 @@
 /* The reserves attestation end to end through the real binaries: custos-attestor reserves
  * values the sample book, signs the total and writes one inclusion proof per account;
- * custos verify-reserves-proof accepts each with the custodian's address, ethers and
- * OpenZeppelin's StandardMerkleTree (node) agree, and tampered files or another signer
- * are refused saying why. */
+ * custos verify-reserves-proof accepts each with the custodian's address, an independent
+ * verifier in JavaScript (ethers for keccak, ABI and EIP-712 only) agrees, and tampered
+ * files or another signer are refused saying why; custos-attestor cosign-reserves adds a
+ * second key's signature to every file, which verify-reserves-proof counts for a quorum. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,7 +134,7 @@ static void test_every_account_verifies_in_c_and_js(void **state)
         rc = verify(files[i], signer, out, sizeof out);
         if (rc != 0)
             fail_msg("verify-reserves-proof %s exited %d: %s", files[i], rc, out);
-        assert_non_null(strstr(out, "over 2 accounts"));
+        assert_non_null(strstr(out, " of 2, in feed"));
         const char *args[] = {files[i], NULL};
         rc = tu_node("reserves_proof_verify.mjs", args, out, sizeof out);
         if (rc != 0)
@@ -166,9 +167,9 @@ static void test_tampering_and_other_signer_refused(void **state)
         int node_refuses; /* inclusion fails in node too */
     } cases[] = {
         {"collateralValue", "1", "the leaf is not the hash", 1},
-        {"totalCollateral", "1", "not the EIP-712 digest", 0},
-        {"accountsRoot", "0x1111111111111111111111111111111111111111111111111111111111111111",
-         "does not lead from the leaf to accountsRoot", 1},
+        {"totalCollateral", "1", "exceeds the signed total", 1},
+        {"sumRoot", "0x1111111111111111111111111111111111111111111111111111111111111111",
+         "does not lead to the signed root", 1},
         {"feed", "other-custody", "\"feedId\" is not keccak256", 0},
         {"account", "0x2222222222222222222222222222222222222222222222222222222222222222",
          "the leaf is not the hash", 1},
@@ -202,6 +203,60 @@ static void test_tampering_and_other_signer_refused(void **state)
     assert_non_null(strstr(out, "--signer"));
 }
 
+/* A second key cosigns the directory: every proof file then carries both signatures,
+ * verify-reserves-proof accepts two trusted signers with --threshold 2 and refuses it with
+ * one, node recovers both; the same key again, and a changed reserves.json, are refused. */
+static void test_cosign_reserves_quorum(void **state)
+{
+    (void)state;
+    char out[8192], second[700], second_addr[64];
+    snprintf(second, sizeof second, "%s/agent.key", dir);
+    const char *gen[] = {CUSTOS_ATTESTOR_BIN, "keygen", "--out", second, NULL};
+    assert_int_equal(tu_run(gen, out, sizeof out, 0), 0);
+    out[strcspn(out, "\n")] = '\0';
+    assert_int_equal(strlen(out), 42);
+    memcpy(second_addr, out, 43);
+    assert_int_equal(run_reserves(out, sizeof out), 0);
+    const char *cosign[] = {CUSTOS_ATTESTOR_BIN, "cosign-reserves", "--dir", out_dir, "--key",
+                            second, NULL};
+    int rc = tu_run(cosign, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("cosign-reserves exited %d: %s", rc, out);
+    assert_non_null(strstr(out, "proof files  2"));
+    char files[16][700];
+    size_t n = proof_files(files, 16);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        const char *both[] = {CUSTOS_CLI_BIN, "verify-reserves-proof", files[i], "--signer",
+                              signer, "--signer", second_addr, "--threshold", "2", NULL};
+        rc = tu_run(both, out, sizeof out, 1);
+        if (rc != 0)
+            fail_msg("verify with both signers exited %d: %s", rc, out);
+        assert_non_null(strstr(out, "signed by 2 of the 2 trusted signers"));
+        const char *one[] = {CUSTOS_CLI_BIN, "verify-reserves-proof", files[i], "--signer",
+                             signer, "--signer", "0x0000000000000000000000000000000000000001",
+                             "--threshold", "2", NULL};
+        assert_int_equal(tu_run(one, out, sizeof out, 1), 1);
+        assert_non_null(strstr(out, "fewer of the --signer addresses signed than --threshold"));
+        const char *args[] = {files[i], NULL};
+        rc = tu_node("reserves_proof_verify.mjs", args, out, sizeof out);
+        if (rc != 0)
+            fail_msg("node refused %s (%d): %s", files[i], rc, out);
+        char want[80];
+        snprintf(want, sizeof want, "signer %s", signer);
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof want, "signer %s", second_addr);
+        assert_non_null(strstr(out, want));
+    }
+    assert_int_equal(tu_run(cosign, out, sizeof out, 1), 1);
+    assert_non_null(strstr(out, "this key signed it already"));
+    char summary[700];
+    snprintf(summary, sizeof summary, "%s/reserves.json", out_dir);
+    set_member(summary, "totalCollateral", json_string("1"));
+    assert_int_equal(tu_run(cosign, out, sizeof out, 1), 1);
+    assert_non_null(strstr(out, "not the EIP-712 digest"));
+}
+
 static void test_bad_input_signs_nothing(void **state)
 {
     (void)state;
@@ -224,6 +279,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_account_verifies_in_c_and_js),
         cmocka_unit_test(test_tampering_and_other_signer_refused),
+        cmocka_unit_test(test_cosign_reserves_quorum),
         cmocka_unit_test(test_bad_input_signs_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -179,7 +179,7 @@ static void test_attestor_submits_and_proof_verifies(void **state)
     rc = tu_run(verify, out, sizeof out, 1);
     if (rc != 0)
         fail_msg("verify-reserves-proof exited %d: %s", rc, out);
-    assert_non_null(strstr(out, "over 2 accounts"));
+    assert_non_null(strstr(out, " of 2, in feed"));
     const char *args[] = {fetched, NULL};
     rc = tu_node("reserves_proof_verify.mjs", args, out, sizeof out);
     if (rc != 0)
@@ -279,7 +279,7 @@ static void test_bad_input_refused_nothing_stored(void **state)
         {D_REVOKED, "REVOKED_SIGNER", ""},
         {D_OTHER_FEED_SIGNER, "UNAUTHORIZED_SIGNER", ""},
         {D_TOTAL, "MALFORMED", "not the sum of the leaves"},
-        {D_LEAF, "MALFORMED", "accountsRoot is not the root"},
+        {D_LEAF, "MALFORMED", "sumRoot is not the root"},
         {D_DUPLICATE_ACCOUNT, "MALFORMED", "listed twice"},
         {D_COUNT, "MALFORMED", "leaves were sent"},
         {D_REPLAY, "REPLAY", "not above"},
@@ -334,6 +334,92 @@ static void test_bad_input_refused_nothing_stored(void **state)
     }
 }
 
+/* On a feed with reserves_quorum = true, reserves need the feed's quorum (2 distinct roles):
+ * the custodian alone and two custodian keys (one role) are RESERVES_BELOW_QUORUM and
+ * nothing is stored; the custodian with the valuation agent is accepted. */
+static void test_reserves_quorum(void **state)
+{
+    (void)state;
+    assert_int_equal(gwf_stop(&F), 0);
+    F.reserves_quorum = true;
+    write_config(true);
+    gwf_start(&F);
+    uint64_t before = latest_sequence();
+    built b;
+    build(&b, before + 1);
+    bool duplicate = false;
+    custos_error err;
+    assert_int_equal(submit(&b, &duplicate, &err), CUSTOS_ERR_REFUSED);
+    if (strstr(err.message, "RESERVES_BELOW_QUORUM") == NULL ||
+        strstr(err.message, "1 distinct roles of 2") == NULL)
+        fail_msg("the custodian alone: %s", err.message);
+    uint8_t digest[32];
+    custos_reserves_digest(&b.d, &b.r, digest);
+    custos_signature sigs[2];
+    sigs[0] = b.sig;
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_CUSTODIAN2].seckey, digest,
+                                        &sigs[1], &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_submit_reserves(F.client, GWF_FEED, &b.d, &b.r, sigs, 2, b.es,
+                                                   b.n, &duplicate, NULL, &err),
+                     CUSTOS_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "RESERVES_BELOW_QUORUM"));
+    assert_int_equal(latest_sequence(), before);
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_AGENT].seckey, digest, &sigs[1],
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_submit_reserves(F.client, GWF_FEED, &b.d, &b.r, sigs, 2, b.es,
+                                                   b.n, &duplicate, NULL, &err),
+                     CUSTOS_OK);
+    assert_int_equal(latest_sequence(), before + 1);
+
+    /* Through the binaries: the custodian's reserves alone are refused; the valuation
+     * agent's cosign-reserves submits them with both signatures and every leaf. */
+    uint8_t feed_id[32];
+    char feed_hex[67], text[200];
+    custos_feed_id(GWF_FEED, feed_id);
+    assert_int_equal(custos_hex_encode(feed_id, 32, feed_hex, sizeof feed_hex), CUSTOS_OK);
+    snprintf(text, sizeof text, "{\"%s\": %llu}", feed_hex,
+             (unsigned long long)latest_sequence());
+    tu_write_file(state_path, text);
+    char out[8192];
+    assert_int_equal(run_attestor(key_path, out, sizeof out), 2);
+    assert_non_null(strstr(out, "RESERVES_BELOW_QUORUM"));
+    const char *cosign[] = {CUSTOS_ATTESTOR_BIN, "cosign-reserves", "--dir", out_dir, "--key",
+                            agent_key_path, "--gateway", F.target, "--insecure", NULL};
+    int rc = tu_run(cosign, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("cosign-reserves --gateway exited %d: %s", rc, out);
+    assert_non_null(strstr(out, "ACCEPTED"));
+    assert_int_equal(latest_sequence(), before + 2);
+    /* The gateway keeps both signatures: the fetched proof is the cosigned file, field for
+     * field, and verifies with both signers required. */
+    rc = get_proof(out, sizeof out);
+    if (rc != 0)
+        fail_msg("get-reserves-proof exited %d: %s", rc, out);
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REF, id);
+    char hex[2 + 64 + 1], written[1300];
+    assert_int_equal(custos_hex_encode(id, sizeof id, hex, sizeof hex), CUSTOS_OK);
+    snprintf(written, sizeof written, "%s/%s.json", out_dir, hex);
+    json_error_t jerr;
+    json_t *wa = json_load_file(written, 0, &jerr), *fb = json_load_file(fetched, 0, &jerr);
+    assert_non_null(wa);
+    assert_non_null(fb);
+    assert_int_equal(json_array_size(json_object_get(fb, "signatures")), 2);
+    if (!json_equal(wa, fb))
+        fail_msg("the gateway's proof differs from the cosigned file:\n%s", out);
+    json_decref(wa);
+    json_decref(fb);
+    const char *both[] = {CUSTOS_CLI_BIN, "verify-reserves-proof", fetched, "--signer",
+                          F.keys[GWF_KEY_CUSTODIAN].hex, "--signer", F.keys[GWF_KEY_AGENT].hex,
+                          "--threshold", "2", NULL};
+    rc = tu_run(both, out, sizeof out, 1);
+    if (rc != 0)
+        fail_msg("verify-reserves-proof --threshold 2 exited %d: %s", rc, out);
+    F.reserves_quorum = false;
+}
+
 /* After a restart the latest reserves are still served; without public_proofs (and no
  * client certificates) no one may read proofs, while the summary stays readable. */
 static void test_restart_keeps_reserves_and_readers_are_checked(void **state)
@@ -359,6 +445,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attestor_submits_and_proof_verifies),
         cmocka_unit_test(test_bad_input_refused_nothing_stored),
+        cmocka_unit_test(test_reserves_quorum),
         cmocka_unit_test(test_restart_keeps_reserves_and_readers_are_checked),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

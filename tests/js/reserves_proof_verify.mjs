@@ -1,10 +1,11 @@
-// Checks a reserves inclusion proof written by custos-attestor reserves with ethers and
-// OpenZeppelin's StandardMerkleTree only.
-// Usage: node reserves_proof_verify.mjs <proof.json>; prints "signer 0x..." (the address
-// ethers recovers from the EIP-712 signature) and "valid" or "invalid" (exit 0 or 1).
+// Checks a reserves inclusion proof written by custos-attestor reserves (or custos
+// get-reserves-proof) with ethers and sumtree.mjs only: no Custos code.
+// Usage: node reserves_proof_verify.mjs <proof.json>; prints "signer 0x..." for each
+// signature (the address ethers recovers from the EIP-712 signature), then "valid" or
+// "invalid: <reason>" (exit 0 or 1).
 import { readFileSync } from 'node:fs';
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { keccak256, toUtf8Bytes, verifyTypedData } from 'ethers';
+import { TypedDataEncoder, keccak256, toUtf8Bytes, verifyTypedData } from 'ethers';
+import { leafOf, verify } from './sumtree.mjs';
 
 const doc = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const types = {
@@ -12,7 +13,7 @@ const types = {
     { name: 'feedId', type: 'bytes32' },
     { name: 'totalCollateral', type: 'uint256' },
     { name: 'accounts', type: 'uint64' },
-    { name: 'accountsRoot', type: 'bytes32' },
+    { name: 'sumRoot', type: 'bytes32' },
     { name: 'asOf', type: 'uint64' },
     { name: 'sequence', type: 'uint64' },
   ],
@@ -23,17 +24,26 @@ const domain = {
   chainId: BigInt(doc.chainId),
   verifyingContract: doc.verifyingContract,
 };
+const total = BigInt(doc.totalCollateral);
 const message = {
   feedId: keccak256(toUtf8Bytes(doc.feed)),
-  totalCollateral: BigInt(doc.totalCollateral),
+  totalCollateral: total,
   accounts: BigInt(doc.accounts),
-  accountsRoot: doc.accountsRoot,
+  sumRoot: doc.sumRoot,
   asOf: BigInt(doc.asOf),
   sequence: BigInt(doc.sequence),
 };
-const signer = verifyTypedData(domain, types, message, doc.signature);
-console.log(`signer ${signer}`);
-const included = StandardMerkleTree.verify(doc.accountsRoot, ['bytes32', 'uint256'],
-  [doc.account, BigInt(doc.collateralValue)], doc.proof);
-console.log(included ? 'valid' : 'invalid');
-process.exit(included ? 0 : 1);
+const signatures = doc.signatures ?? [doc.signature];
+for (const sig of signatures) console.log(`signer ${verifyTypedData(domain, types, message, sig)}`);
+const value = BigInt(doc.collateralValue);
+const proof = doc.proof.map((s) => ({ hash: s.hash, sum: BigInt(s.sum) }));
+let why = verify(doc.account, value, Number(doc.index), Number(doc.accounts), proof,
+  doc.sumRoot, total);
+if (why === null && leafOf(doc.account, value).hash !== doc.leaf.toLowerCase()) {
+  why = 'the leaf is not the hash of (account, collateralValue)';
+}
+if (why === null && TypedDataEncoder.hash(domain, types, message) !== doc.digest.toLowerCase()) {
+  why = 'the digest is not the EIP-712 digest of the fields';
+}
+console.log(why === null ? 'valid' : `invalid: ${why}`);
+process.exit(why === null ? 0 : 1);

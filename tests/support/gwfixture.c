@@ -84,8 +84,9 @@ void gwf_write_config(gwf *f)
            f->release_unchecked ? "release_without_exposure_check = true\n" : "");
     append(text, sizeof text, &len,
            "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
-           "distinct_roles = true\n\n",
-           GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, GWF_THRESHOLD);
+           "distinct_roles = true\n%s\n",
+           GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, GWF_THRESHOLD,
+           f->reserves_quorum ? "reserves_quorum = true\n" : "");
     /* A second feed with a single signer: the gateway refuses a threshold it cannot reach. */
     append(text, sizeof text, &len,
            "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = 1\n"

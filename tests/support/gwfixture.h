@@ -61,6 +61,8 @@ typedef struct gwf {
     /* Set before gwf_write_config: releases of pledged accounts go through without an
      * exposure read (rule 11's opt-out for a gateway without [evm]), for tests of rule 5. */
     bool release_unchecked;
+    /* Set before gwf_write_config: the first feed takes reserves only with its quorum. */
+    bool reserves_quorum;
 } gwf;
 
 /* Temp dir, keys, domain. Nothing is started. */

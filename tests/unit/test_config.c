@@ -362,6 +362,7 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->unreachable_after_ms, 10000);
     assert_int_equal(e->expiry_lead_seconds, 3600);
     assert_int_equal(e->low_balance_gwei, 100000000);
+    assert_int_equal(e->max_lag_records, 10000);
     assert_int_equal(e->n_rpc_urls, 1);
     assert_string_equal(e->rpc_urls[0], "http://127.0.0.1:8545");
     assert_string_equal(e->relayer_pkcs11_module, "");
@@ -380,7 +381,8 @@ static void test_evm_nodes_and_token(void **state)
                                     "relayer_pkcs11_key = relayer-1\n"
                                     "relayer_pkcs11_pin_file = /run/credentials/pin\n"
                                     "expiry_lead_seconds = 7200\n"
-                                    "low_balance_gwei = 0\n");
+                                    "low_balance_gwei = 0\n"
+                                    "max_lag_records = 0\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -398,6 +400,7 @@ static void test_evm_nodes_and_token(void **state)
     assert_string_equal(e->relayer_pkcs11_pin_file, "/run/credentials/pin");
     assert_int_equal(e->expiry_lead_seconds, 7200);
     assert_int_equal(e->low_balance_gwei, 0);
+    assert_int_equal(e->max_lag_records, 0);
     gw_config_clear(&cfg);
 }
 
@@ -682,6 +685,9 @@ static const struct bad_case {
     {"evm low balance beyond bound", GW_HEAD FEED_F SIGNER_B EVM_OK
      "low_balance_gwei = 1000000000001\n",
      {":12:", "low_balance_gwei"}},
+    {"evm lag bound beyond bound", GW_HEAD FEED_F SIGNER_B EVM_OK
+     "max_lag_records = 1000000001\n",
+     {":12:", "max_lag_records"}},
     {"evm state with a PostgreSQL store",
      "[gateway]\nstore = postgresql://db/custos\nchain_id = 1\nverifying_contract = " ADDR_A
      "\n" FEED_F SIGNER_B EVM_OK "state = /var/lib/pub.db\n",

@@ -477,6 +477,8 @@ static void test_status_redact_url(void **state)
         {"node.example:8545", "(hidden)"},
         {"http://SECRET@", "(hidden)"},
         {"://host", "(hidden)"},
+        {"node.example/?k=SECRET://h", "(hidden)"},
+        {"1http://h", "(hidden)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[128];

@@ -342,6 +342,28 @@ static uint64_t shipped_valid_until(const custos_calendar *cal, uint64_t as_of)
  * simulated minute by minute with the shipped policy (heartbeat 86400, deviation 50,
  * expiry_lead_seconds 3600, the example adapter's maxAge of 4 days): the chain must never
  * read 0, where it read 0 from Wednesday 23:59:59 for 38 hours before the expiry rule. */
+/* [evm] max_lag_records: beyond it, not at it; 0 bounds nothing; a cursor ahead of the
+ * head (a replica's engine behind the shared state) is no lag. */
+static void test_lagging(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t head, cursor, max_lag;
+        bool lagging;
+    } cases[] = {
+        {0, 0, 10, false},         {10, 0, 10, false},       {11, 0, 10, true},
+        {111, 100, 10, true},      {110, 100, 10, false},    {5, 9, 1, false},
+        {UINT64_MAX, 0, 0, false}, {UINT64_MAX, 0, 1, true}, {1, 0, 1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (gw_publisher_lagging(cases[i].head, cases[i].cursor, cases[i].max_lag) !=
+            cases[i].lagging)
+            fail_msg("head %llu, cursor %llu, max_lag %llu: want %s",
+                     (unsigned long long)cases[i].head, (unsigned long long)cases[i].cursor,
+                     (unsigned long long)cases[i].max_lag,
+                     cases[i].lagging ? "lagging" : "not lagging");
+}
+
 static void test_thanksgiving_2026(void **state)
 {
     (void)state;
@@ -956,6 +978,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision_table),
+        cmocka_unit_test(test_lagging),
         cmocka_unit_test(test_deviation_edges),
         cmocka_unit_test(test_signature_order),
         cmocka_unit_test(test_submit_calldata),

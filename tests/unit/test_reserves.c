@@ -1,7 +1,7 @@
-/* The reserves attestation: digest cross-checked with ethers' TypedDataEncoder, the
- * accounts root and every inclusion proof with OpenZeppelin's StandardMerkleTree (node),
- * and the refusals (no account, an account twice, a total that overflows, an absent
- * account). */
+/* The reserves attestation: digest cross-checked with ethers' TypedDataEncoder, the sum
+ * root, total and every inclusion proof with an independent sum tree in JavaScript
+ * (tests/js/sumtree.mjs), and the refusals (no account, an account twice, a value of 2^128
+ * or more, an absent account). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include "custos/hex.h"
-#include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "custos/v1/gateway.pb-c.h"
 #include "custos/wire.h"
@@ -109,7 +108,7 @@ static void check_against_node(size_t n)
     assert_int_equal(custos_u256_to_dec(&r.total_collateral, ours, sizeof ours), CUSTOS_OK);
     value_of(out, "total", theirs, sizeof theirs);
     assert_string_equal(ours, theirs);
-    hex32(r.accounts_root, ours);
+    hex32(r.sum_root, ours);
     value_of(out, "root", theirs, sizeof theirs);
     assert_string_equal(ours, theirs);
     uint8_t digest[32];
@@ -119,40 +118,31 @@ static void check_against_node(size_t n)
     assert_string_equal(ours, theirs);
 
     for (size_t i = 0; i < n; i++) {
-        custos_reserves_entry got;
-        uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][32];
-        size_t np = 0;
-        assert_int_equal(custos_reserves_proof(es, n, es[i].account, &got, proof,
-                                               CUSTOS_MERKLE_PROOF_MAX, &np, &err),
-                         CUSTOS_OK);
-        char joined[4096] = "", name[16];
-        size_t jl = 0;
-        for (size_t k = 0; k < np; k++) {
-            char h[67];
-            hex32(proof[k], h);
-            jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s", k ? "," : "", h);
+        custos_reserves_proof p;
+        assert_int_equal(custos_reserves_prove(es, n, es[i].account, &p, &err), CUSTOS_OK);
+        assert_memory_equal(&p.entry, &es[i], sizeof es[i]);
+        char joined[8192], name[16];
+        size_t jl = (size_t)snprintf(joined, sizeof joined, "%llu:",
+                                     (unsigned long long)p.index);
+        for (size_t k = 0; k < p.n_siblings; k++) {
+            char h[67], v[CUSTOS_U256_DEC_MAX];
+            hex32(p.siblings[k].hash, h);
+            assert_int_equal(custos_u256_to_dec(&p.siblings[k].sum, v, sizeof v), CUSTOS_OK);
+            jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s/%s", k ? "," : "", h,
+                                   v);
         }
         snprintf(name, sizeof name, "proof%zu", i);
-        if (np == 0) {
-            /* node prints "proof0 " with an empty list */
-            assert_non_null(strstr(out, "proof0 \n"));
-        } else {
-            value_of(out, name, theirs, sizeof theirs);
-            assert_string_equal(joined, theirs);
-        }
-        uint8_t leaf[32];
-        custos_reserves_leaf(&got, leaf);
-        assert_true(custos_merkle_verify(r.accounts_root, leaf, (const uint8_t (*)[32])proof,
-                                         np));
+        value_of(out, name, theirs, sizeof theirs);
+        assert_string_equal(joined, theirs);
+        assert_int_equal(custos_reserves_proof_verify(&r, &p, &err), CUSTOS_OK);
         /* Another value for the same account is not in the tree. */
-        got.collateral_value.limb[0] ^= 1;
-        custos_reserves_leaf(&got, leaf);
-        assert_false(custos_merkle_verify(r.accounts_root, leaf,
-                                          (const uint8_t (*)[32])proof, np));
+        custos_reserves_proof bad = p;
+        bad.entry.collateral_value.limb[0] ^= 1;
+        assert_int_equal(custos_reserves_proof_verify(&r, &bad, &err), CUSTOS_ERR_CRYPTO);
     }
 }
 
-static void test_matches_ethers_and_openzeppelin(void **state)
+static void test_matches_independent_javascript(void **state)
 {
     (void)state;
     for (size_t n = 1; n <= 9; n += 2)
@@ -174,18 +164,22 @@ static void test_refusals(void **state)
     assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_ERR_INVALID);
     assert_non_null(strstr(err.message, "listed twice"));
 
+    /* The sum tree's bound: a value of 2^128 is refused, one below is taken. */
     make_entries(es, 3);
-    memset(&es[1].collateral_value, 0xff, sizeof es[1].collateral_value);
-    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_ERR_OVERFLOW);
+    memset(&es[1].collateral_value, 0, sizeof es[1].collateral_value);
+    es[1].collateral_value.limb[2] = 1;
+    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "2^128 or more"));
+    es[1].collateral_value.limb[2] = 0;
+    es[1].collateral_value.limb[0] = UINT64_MAX;
+    es[1].collateral_value.limb[1] = UINT64_MAX;
+    assert_int_equal(custos_reserves_summarise(es, 3, &r, &err), CUSTOS_OK);
 
     make_entries(es, 3);
-    uint8_t other[32], proof[CUSTOS_MERKLE_PROOF_MAX][32];
+    uint8_t other[32];
     custos_account_id(FEED, "not-counted", other);
-    custos_reserves_entry got;
-    size_t np;
-    assert_int_equal(custos_reserves_proof(es, 3, other, &got, proof, CUSTOS_MERKLE_PROOF_MAX,
-                                           &np, &err),
-                     CUSTOS_ERR_NOT_FOUND);
+    custos_reserves_proof p;
+    assert_int_equal(custos_reserves_prove(es, 3, other, &p, &err), CUSTOS_ERR_NOT_FOUND);
 }
 
 /* The request bytes an attestor sends decode in the gateway to the same attestation. */
@@ -228,7 +222,7 @@ static void test_request_encoding(void **state)
     assert_memory_equal(&s->res.r.total_collateral, &r.total_collateral,
                         sizeof r.total_collateral);
     assert_int_equal(s->res.r.accounts, 3);
-    assert_memory_equal(s->res.r.accounts_root, r.accounts_root, CUSTOS_HASH_LEN);
+    assert_memory_equal(s->res.r.sum_root, r.sum_root, CUSTOS_HASH_LEN);
     assert_int_equal(s->res.r.as_of, r.as_of);
     assert_int_equal(s->res.r.sequence, r.sequence);
     assert_int_equal(s->n_sigs, 2);
@@ -247,7 +241,7 @@ static void test_request_encoding(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matches_ethers_and_openzeppelin),
+        cmocka_unit_test(test_matches_independent_javascript),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_request_encoding),
     };

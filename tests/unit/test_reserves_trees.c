@@ -1,4 +1,4 @@
-/* GetReservesProof's cached trees: a proof from the cache is the proof custos_reserves_proof
+/* GetReservesProof's cached trees: a proof from the cache is the proof custos_reserves_prove
  * builds from scratch, a newer attestation of the feed replaces the tree, and leaves that
  * do not hash to the stored root are refused rather than proved. */
 #include <setjmp.h>
@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include "custos/merkle.h"
 #include "custos/reserves.h"
 #include "reserves_trees.h"
 
@@ -40,20 +39,16 @@ static void make_reserves(gw_store_reserves *res, custos_reserves_entry *es, con
 static void assert_same_proof(gw_reserves_trees *t, const gw_store_reserves *res, size_t i)
 {
     custos_error err;
-    uint8_t leaf[32], got[CUSTOS_MERKLE_PROOF_MAX][32], want[CUSTOS_MERKLE_PROOF_MAX][32];
-    size_t n_got = 0, n_want = 0;
-    custos_reserves_entry e;
-    custos_reserves_leaf(&res->entries[i], leaf);
-    assert_int_equal(gw_reserves_trees_proof(t, res, leaf, got, CUSTOS_MERKLE_PROOF_MAX, &n_got,
-                                             &err),
+    custos_reserves_proof got, want;
+    memset(&got, 0, sizeof got);
+    memset(&want, 0, sizeof want);
+    assert_int_equal(gw_reserves_trees_proof(t, res, res->entries[i].account, &got, &err),
                      CUSTOS_OK);
-    assert_int_equal(custos_reserves_proof(res->entries, N_ACCOUNTS, res->entries[i].account,
-                                           &e, want, CUSTOS_MERKLE_PROOF_MAX, &n_want, &err),
+    assert_int_equal(custos_reserves_prove(res->entries, N_ACCOUNTS, res->entries[i].account,
+                                           &want, &err),
                      CUSTOS_OK);
-    assert_int_equal(n_got, n_want);
-    assert_memory_equal(got, want, n_got * 32);
-    assert_true(custos_merkle_verify(res->r.accounts_root, leaf, (const uint8_t(*)[32])got,
-                                     n_got));
+    assert_memory_equal(&got, &want, sizeof got);
+    assert_int_equal(custos_reserves_proof_verify(&res->r, &got, &err), CUSTOS_OK);
 }
 
 static void test_proofs_match_and_follow_newer_attestations(void **state)
@@ -81,22 +76,19 @@ static void test_proofs_match_and_follow_newer_attestations(void **state)
     assert_same_proof(t, &acme1, 8);
     /* A newer attestation of the feed: its tree replaces the old one. */
     assert_same_proof(t, &acme2, 9);
-    uint8_t leaf[32], proof[CUSTOS_MERKLE_PROOF_MAX][32];
-    size_t n = 0;
-    custos_reserves_leaf(&acme1.entries[9], leaf);
-    assert_int_equal(gw_reserves_trees_proof(t, &acme2, leaf, proof, CUSTOS_MERKLE_PROOF_MAX, &n,
-                                             &err),
-                     CUSTOS_ERR_NOT_FOUND);
+    /* An account not among the leaves has no proof. */
+    uint8_t absent[32] = {0};
+    absent[31] = 0x01;
+    custos_reserves_proof p;
+    assert_int_equal(gw_reserves_trees_proof(t, &acme2, absent, &p, &err), CUSTOS_ERR_NOT_FOUND);
 
-    /* Leaves that do not hash to the root they were stored with get no proof. */
+    /* Leaves that do not make the root they were stored with get no proof. */
     gw_store_reserves bad;
     make_reserves(&bad, es3, "other", 4);
-    bad.r.accounts_root[0] ^= 1;
-    custos_reserves_leaf(&bad.entries[0], leaf);
-    assert_int_equal(gw_reserves_trees_proof(t, &bad, leaf, proof, CUSTOS_MERKLE_PROOF_MAX, &n,
-                                             &err),
+    bad.r.sum_root[0] ^= 1;
+    assert_int_equal(gw_reserves_trees_proof(t, &bad, bad.entries[0].account, &p, &err),
                      CUSTOS_ERR_INTERNAL);
-    assert_non_null(strstr(err.message, "accountsRoot"));
+    assert_non_null(strstr(err.message, "sumRoot"));
 
     free(es1);
     free(es2);

@@ -573,11 +573,27 @@ static void test_pending(void **state)
     uint8_t d6[32];
     memset(d6, 0x66, 32);
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
-    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, sg[2].address, 100, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_pending(&f->store, d6, &sub6, 1600000000, sg[2].address, 42,
+                                          &err),
+                     CUSTOS_OK);
     assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
     assert_int_equal(gw_store_pending_summary(&f->store, &count, &oldest, &err), CUSTOS_OK);
     assert_int_equal(count, 3);
     assert_int_equal(oldest, 1600000000);
+    /* What the rows cost, in all and charged to a feed and a creator ([limits]). */
+    uint64_t rows = 0, bytes = 0;
+    assert_int_equal(gw_store_pending_totals(&f->store, &rows, &bytes, &err), CUSTOS_OK);
+    assert_int_equal(rows, 3);
+    assert_int_equal(bytes, 242);
+    gw_pending_usage u;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_pending_usage(&f->store, "acme", sg[2].address, &u, &err),
+                     CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    assert_int_equal(u.feed_rows, 3);
+    assert_int_equal(u.feed_bytes, 242);
+    assert_int_equal(u.creator_rows, 1);
+    assert_int_equal(u.creator_bytes, 42);
 
     assert_int_equal(gw_store_get_pending(&f->store, d3, &got, &err), CUSTOS_OK);
     assert_memory_equal(&got.att, &sub3.att, sizeof sub3.att);
@@ -976,6 +992,10 @@ static void make_reserves(gw_store_reserves *res, const char *feed, uint64_t seq
     res->digest[0] = feed[0];
     memset(res->signer, 0xc5, CUSTOS_ADDRESS_LEN);
     memset(res->sig.bytes, 0x5a, CUSTOS_SIGNATURE_LEN);
+    /* Every signature verified on it, one per sequence beyond the first (none for 9). */
+    res->n_sigs = sequence < CUSTOS_MAX_SIGNATURES ? (size_t)sequence % 3 : 0;
+    for (size_t i = 0; i < res->n_sigs; i++)
+        memset(res->sigs[i].bytes, (int)(0x70 + i), CUSTOS_SIGNATURE_LEN);
     res->accepted_at = 1700000000;
     res->entries = es;
 }
@@ -1025,12 +1045,15 @@ static void test_reserves(void **state)
         assert_memory_equal(got.digest, r5.digest, 32);
         assert_memory_equal(got.signer, r5.signer, CUSTOS_ADDRESS_LEN);
         assert_memory_equal(got.sig.bytes, r5.sig.bytes, CUSTOS_SIGNATURE_LEN);
+        assert_int_equal(got.n_sigs, 2);
+        assert_memory_equal(got.sigs, r5.sigs, 2 * sizeof r5.sigs[0]);
         assert_int_equal(got.accepted_at, r5.accepted_at);
         assert_non_null(got.entries);
         assert_memory_equal(got.entries, es5, sizeof es5);
         gw_store_reserves_clear(&got);
         assert_int_equal(gw_store_get_reserves(&f->store, "bolt", &got, &err), CUSTOS_OK);
         assert_int_equal(got.r.sequence, 9);
+        assert_int_equal(got.n_sigs, 0);
         assert_memory_equal(got.entries, es_other, sizeof es_other);
         gw_store_reserves_clear(&got);
         gw_store_close(&f->store);

@@ -103,6 +103,10 @@ contract CustosAdapter is Ownable2Step {
     /// Per account, the digest of a held rise the owner released (rule 6): it passes the
     /// breaker with the feed's ordinary quorum, as the gateway's operator release does.
     mapping(bytes32 account => bytes32 digest) private _releasedHeld;
+    /// Per feed, the sum of the values lenders may count: each account's latest accepted
+    /// valuation while it is pledged (beneficiary set), expired or not (docs/adapter.md §13).
+    /// CustosReserves compares it with the feed's attested reserves.
+    mapping(bytes32 feedId => uint256 total) private _pledgedCollateral;
 
     // ------------------------------------------------------------------ events
 
@@ -227,6 +231,8 @@ contract CustosAdapter is Ownable2Step {
 
         if (kind == KIND_VALUATION) _checkBreaker(policy, prev, att, weight, d);
 
+        _recountPledged(feedId, prev, kind, beneficiary, att.collateralValue);
+
         // Written field by field (cheaper than a struct copy): feedIndex stays, and only a
         // valuation sets the value, so that a freeze or a release keeps the breaker's base.
         prev.beneficiary = beneficiary;
@@ -247,6 +253,18 @@ contract CustosAdapter is Ownable2Step {
         if (kind == KIND_RELEASE) _guardRelease(att.account, att.beneficiary, att.sequence);
 
         emit AttestationAccepted(att.account, feedId, att.sequence, kind, shown, att.asOf, d);
+    }
+
+    /// The feed's pledged total, the account's counted value replaced: before it is written,
+    /// prev still holds what was counted (a pledged valuation's value, else nothing).
+    function _recountPledged(bytes32 feedId, Account storage prev, uint8 kind, address beneficiary, uint256 value)
+        private
+    {
+        uint256 was = prev.hasRecord && prev.kind == KIND_VALUATION && prev.beneficiary != address(0)
+            ? prev.collateralValue
+            : 0;
+        uint256 now_ = kind == KIND_VALUATION && beneficiary != address(0) ? value : 0;
+        if (was != now_) _pledgedCollateral[feedId] = _pledgedCollateral[feedId] - was + now_;
     }
 
     /// Rules 4 and 12: strictly above the last sequence, by a bounded step (the first one at
@@ -472,6 +490,25 @@ contract CustosAdapter is Ownable2Step {
     function lastValuation(bytes32 account) external view returns (bool has, uint256 value, bytes32 released) {
         Account storage a = _accounts[account];
         return (a.hasValuation, a.collateralValue, _releasedHeld[account]);
+    }
+
+    /// @notice The sum of the feed's pledged accounts' latest valuations (docs/adapter.md §13).
+    function pledgedCollateral(bytes32 feedId) external view returns (uint256) {
+        return _pledgedCollateral[feedId];
+    }
+
+    /// @notice Reverts as submit would unless `signatures` over `digest` make the feed's
+    /// quorum for a valuation (allow-listed, active, sorted signers; the threshold of signers
+    /// or distinct roles); returns its weight. For other contracts that accept what the
+    /// feed's quorum signed, such as CustosReserves.
+    function checkQuorum(bytes32 feedId, bytes32 digest_, bytes calldata signatures)
+        external
+        view
+        returns (uint256 weight)
+    {
+        Feed memory policy = _feeds[feedId];
+        if (policy.index == 0) revert UnknownFeed(feedId);
+        return _checkSignatures(feedId, policy, KIND_VALUATION, digest_, signatures);
     }
 
     /// @return status 0 unknown, 1 active, 2 revoked; retiresAt 0 or the rotation deadline.

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {LendingFixture} from "./utils/LendingFixture.sol";
+import {CustosReserves, ICustosReservesSource} from "../src/CustosReserves.sol";
 
 /// EIP-170: a contract's runtime code is at most 24,576 bytes, or it cannot be deployed
 /// on Ethereum (forge's test EVM enforces it too, but this names the culprit and prints
@@ -15,9 +16,10 @@ contract CustosSizesTest is LendingFixture {
         assertLe(size, EIP170_LIMIT, string.concat(name, " over the EIP-170 limit"));
     }
 
-    function test_ContractsUnderEip170() public view {
+    function test_ContractsUnderEip170() public {
         _check("CustosAdapter", address(adapter));
         _check("CustosPledges", address(pledges));
         _check("CustosPledgeFactory", address(factory));
+        _check("CustosReserves", address(new CustosReserves(ICustosReservesSource(address(adapter)), 1 days, 0)));
     }
 }

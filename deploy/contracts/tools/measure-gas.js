@@ -2,6 +2,7 @@
 // Measures the real transaction gas (receipt gasUsed) on a local anvil chain:
 //  - submit() updating an existing account with 1, 2 and 3 signatures, and with 2 on a
 //    feed whose circuit breaker is on;
+//  - CustosReserves.publish() of a 2-of-2 feed's reserves, first and next;
 //  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
 //    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
 //    market (plain ERC-20 collateral, fixed-price oracle) measured in the same run.
@@ -108,6 +109,9 @@ async function main() {
       console.log(`submit, ${r.signatures} signature(s)${r.breaker ? ', breaker on' : ''}: ` +
         `first ${r.firstSubmit} gas, update ${r.update} gas`);
     }
+    const reserves = await measureReserves({ provider, owner, adapter, domain, keys });
+    console.log(`CustosReserves.publish, 2 signatures: first ${reserves[0]} gas, next ${reserves[1]} gas ` +
+      `(beside submit's 2-signature update, ${results[1].update} gas)`);
     const lending = await measureLending({ provider, owner, adapter, sign });
     for (const [step, custos, plain, detail] of lending) {
       console.log(`lending, ${step}: custos ${custos} gas, plain ${plain} gas (${detail})`);
@@ -115,6 +119,37 @@ async function main() {
   } finally {
     anvil.kill();
   }
+}
+
+// Two reserves attestations of a 2-of-2 feed published to CustosReserves (docs/adapter.md
+// §11): the quorum is checked through the adapter's checkQuorum.
+async function measureReserves({ provider, owner, adapter, domain, keys }) {
+  const { abi, bytecode } = artifact('CustosReserves');
+  const reserves = await new ethers.ContractFactory(abi, bytecode, owner)
+    .deploy(await adapter.getAddress(), 2 * 86400, 300);
+  await reserves.waitForDeployment();
+  const feedId = ethers.id('gas-feed-reserves');
+  await (await adapter.setFeed(feedId, 2, true, 4 * 86400, 300, 5 * 86400)).wait();
+  for (let i = 0; i < 2; i++) await (await adapter.addSigner(feedId, ethers.computeAddress(keys[i]), i)).wait();
+  const types = { ReservesAttestation: [
+    { name: 'feedId', type: 'bytes32' }, { name: 'totalCollateral', type: 'uint256' },
+    { name: 'accounts', type: 'uint64' }, { name: 'sumRoot', type: 'bytes32' },
+    { name: 'asOf', type: 'uint64' }, { name: 'sequence', type: 'uint64' } ] };
+  const out = [];
+  for (const sequence of [1, 2]) {
+    const asOf = (await provider.getBlock('latest')).timestamp;
+    const r = { feedId, totalCollateral: 10n ** 30n + BigInt(sequence), accounts: 1000,
+      sumRoot: ethers.id(`sum-root-${sequence}`), asOf, sequence };
+    const digest = ethers.TypedDataEncoder.hash(domain, types, r);
+    const sigs = ethers.concat(keys.slice(0, 2)
+      .map((k) => ({ addr: BigInt(ethers.computeAddress(k)), sig: k.sign(digest).serialized }))
+      .sort((a, b) => (a.addr < b.addr ? -1 : 1))
+      .map((x) => x.sig));
+    const rc = await (await reserves.publish(feedId, r.totalCollateral, r.accounts, r.sumRoot, asOf,
+      sequence, sigs)).wait();
+    out.push(rc.gasUsed);
+  }
+  return out;
 }
 
 // Pledge creation, a borrow and a release on Morpho Blue against a Custos receipt, and the
