@@ -53,6 +53,10 @@ const uint8_t *gw_verifier_separator(const gw_verifier *v);
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap);
 
+/* Rule 1's bound on collateralValue: MALFORMED beyond what the adapter stores and lenders
+ * read. One place for single attestations and each account of a batch. */
+custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap);
+
 /* MALFORMED when positions are sent and do not hash to the signed positionsRoot: the
  * gateway stores them and serves proofs from them, so they must be the committed ones.
  * Checked after the signatures, so only allow-listed signers can make it hash. */
