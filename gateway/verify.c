@@ -327,9 +327,9 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
                              (unsigned)s->att.kind);
-    custos_reason vr = gw_verify_value(&s->att, detail, cap);
-    if (vr != CUSTOS_REASON_NONE)
-        return vr;
+    custos_reason r = gw_verify_value(&s->att, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
     if (s->n_sigs == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the attestation carries no signature");
@@ -361,17 +361,6 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return r;
     }
     out->policy = policy;
-    return CUSTOS_REASON_NONE;
-}
-
-custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap)
-{
-    /* Rule 1: lenders read the value as a Chainlink int256 answer, and the adapter refuses
-     * anything above type(int256).max (ValueOutOfRange). */
-    if (a->collateral_value.limb[3] >> 63 != 0)
-        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                             "collateralValue is 2^255 or more: at most 2^255 - 1 "
-                             "(type(int256).max), as lenders read it as a signed answer");
     return CUSTOS_REASON_NONE;
 }
 
