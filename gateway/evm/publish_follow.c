@@ -4,8 +4,10 @@
  * every release and freeze, a valuation after a release or freeze, a new beneficiary, a
  * value moved by deviation_bps or more of the last published value, an asOf
  * heartbeat_seconds or more after the last published one, or any record that keeps alive
- * an on-chain value ending within expiry_lead_seconds; skip the rest. Within a batch only
- * an account's newest record counts, and freezes go first. */
+ * an on-chain value ending within expiry_lead_seconds, and on a feed with a circuit
+ * breaker every valuation above the last published value; skip the rest. Within a batch
+ * an account's newest record counts (with, on a breaker feed, the rises before it), and
+ * freezes go first. */
 #include "evm/publisher_internal.h"
 
 #include <inttypes.h>
@@ -17,6 +19,7 @@ static const char *const reason_names[] = {
     [GW_PUB_RELEASE] = "release",       [GW_PUB_AFTER_HOLD] = "after-release-or-freeze",
     [GW_PUB_BENEFICIARY] = "beneficiary", [GW_PUB_DEVIATION] = "deviation",
     [GW_PUB_HEARTBEAT] = "heartbeat",   [GW_PUB_EXPIRY] = "expiry",
+    [GW_PUB_RISE] = "rise",
     [GW_PUB_UNCHANGED] = "unchanged",
     [GW_PUB_NOT_NEWER] = "not-newer",   [GW_PUB_SUPERSEDED] = "superseded",
 };
@@ -30,7 +33,7 @@ const char *gw_pub_reason_name(gw_pub_reason r)
 
 bool gw_pub_reason_publishes(gw_pub_reason r)
 {
-    return r <= GW_PUB_EXPIRY;
+    return r <= GW_PUB_RISE;
 }
 
 /* |new - old| >= bps/10000 * old, exactly: floor(diff * 10000 / old) >= bps holds
@@ -71,9 +74,17 @@ bool gw_publisher_expiry_due(const gw_pub_policy *pol, uint64_t last_zero_at,
     return last_zero_at <= horizon && next_zero_at > last_zero_at && next_zero_at > now;
 }
 
+bool gw_publisher_breaker_rise(const gw_pub_last *last, const custos_attestation *att,
+                               bool breaker)
+{
+    return breaker && last != NULL && last->has && last->kind == CUSTOS_KIND_VALUATION &&
+           att->kind == CUSTOS_KIND_VALUATION && att->sequence > last->sequence &&
+           custos_u256_cmp(&att->collateral_value, &last->value) > 0;
+}
+
 gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
                                   const custos_attestation *att, uint64_t max_age,
-                                  uint64_t now)
+                                  bool breaker, uint64_t now)
 {
     if (last == NULL || !last->has)
         return GW_PUB_FIRST;
@@ -96,6 +107,12 @@ gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *l
     if (gw_publisher_expiry_due(pol, gw_publisher_zero_at(last->as_of, last->valid_until, max_age),
                                 gw_publisher_zero_at(att->as_of, att->valid_until, max_age), now))
         return GW_PUB_EXPIRY;
+    /* Rule 10: the adapter bounds a rise by its last valuation, the gateway by its last
+     * accepted one. Skipping only values at most the last published one keeps the
+     * gateway's base at or below the adapter's, so what the gateway accepted the adapter
+     * accepts (docs/publishing.md §3). */
+    if (gw_publisher_breaker_rise(last, att, breaker))
+        return GW_PUB_RISE;
     return GW_PUB_UNCHANGED;
 }
 
@@ -137,6 +154,14 @@ static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN
     return CUSTOS_OK;
 }
 
+/* Whether the record's feed has its circuit breaker on (rule 6). The breaker is set in
+ * the config file only (the admin service keeps it), so the config says. */
+static bool pub_breaker(const gw_publisher *p, const char *feed)
+{
+    const gw_feed *f = gw_config_find_feed(p->cfg, feed);
+    return f != NULL && f->breaker_rise_bps != 0;
+}
+
 /* Decides and records the fate of batch[i]. */
 static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t n, size_t i,
                             custos_error *err)
@@ -153,21 +178,27 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
     custos_error_clear(err);
     gw_pub_row row;
     gw_pub_row_from_record(rec, &row);
-    for (size_t j = i + 1; j < n; j++) {
-        if (memcmp(batch[j].sub.att.account, rec->sub.att.account, CUSTOS_HASH_LEN) == 0) {
-            char detail[64];
-            snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
-                     gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
-            return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, false, err);
+    gw_pub_last last;
+    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK)
+        return rc;
+    bool breaker = pub_breaker(p, rec->sub.feed);
+    /* A rise on a breaker feed is published before the record that supersedes it, or the
+     * adapter would bound that record by an older, lower value (rule 10). */
+    if (!gw_publisher_breaker_rise(&last, &rec->sub.att, breaker)) {
+        for (size_t j = i + 1; j < n; j++) {
+            if (memcmp(batch[j].sub.att.account, rec->sub.att.account, CUSTOS_HASH_LEN) == 0) {
+                char detail[64];
+                snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
+                         gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
+                return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, false, err);
+            }
         }
     }
-    gw_pub_last last;
     uint64_t max_age = 0;
-    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK ||
-        (last.has && (rc = gw_pub_max_age(p, rec->sub.feed, &max_age, err)) != CUSTOS_OK))
+    if (last.has && (rc = gw_pub_max_age(p, rec->sub.feed, &max_age, err)) != CUSTOS_OK)
         return rc;
     gw_pub_reason why =
-        gw_publisher_decide(&p->policy, &last, &rec->sub.att, max_age, gw_pub_now());
+        gw_publisher_decide(&p->policy, &last, &rec->sub.att, max_age, breaker, gw_pub_now());
     if (!gw_pub_reason_publishes(why))
         return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, gw_pub_reason_name(why), false, err);
     return gw_pub_send(p, rec, why, false, err);
@@ -187,12 +218,26 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
     size_t n = 0;
     if ((rc = gw_engine_read_from(p->engine, cursor, p->batch, PUB_BATCH, &n, err)) != CUSTOS_OK)
         return rc;
-    /* Freezes first (stopping a loan is urgent), then everything else in log order. */
+    /* Freezes first (stopping a loan is urgent), then everything else in log order. On a
+     * breaker feed a freeze comes after the account's earlier records of the batch: a rise
+     * among them must reach the chain before it, since the adapter passes freezes over
+     * when it finds the base of the next valuation (rule 6). */
     for (int pass = 0; pass < 2 && rc == CUSTOS_OK; pass++) {
         for (size_t i = 0; i < n && rc == CUSTOS_OK; i++) {
-            bool freeze = p->batch[i].sub.att.kind == CUSTOS_KIND_FREEZE;
+            const custos_record *rec = &p->batch[i];
+            bool freeze = rec->sub.att.kind == CUSTOS_KIND_FREEZE;
             if (freeze != (pass == 0))
                 continue;
+            bool before = freeze && pub_breaker(p, rec->sub.feed);
+            for (size_t j = 0; before && j < i && rc == CUSTOS_OK; j++) {
+                if (p->batch[j].sub.att.kind != CUSTOS_KIND_FREEZE &&
+                    memcmp(p->batch[j].sub.att.account, rec->sub.att.account,
+                           CUSTOS_HASH_LEN) == 0)
+                    rc = gw_pub_stopping(p) ? CUSTOS_ERR_UNAVAILABLE
+                                            : pub_handle(p, p->batch, n, j, err);
+            }
+            if (rc != CUSTOS_OK)
+                break;
             if (gw_pub_stopping(p))
                 rc = CUSTOS_ERR_UNAVAILABLE;
             else

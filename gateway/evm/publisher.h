@@ -115,6 +115,7 @@ typedef enum gw_pub_reason {
     GW_PUB_DEVIATION,      /* |value change| >= deviation_bps of the last value */
     GW_PUB_HEARTBEAT,      /* asOf moved heartbeat_seconds or more since the last */
     GW_PUB_EXPIRY,         /* the on-chain value ends within expiry_lead_seconds */
+    GW_PUB_RISE,           /* a rise over the last published value on a breaker feed */
     GW_PUB_UNCHANGED,      /* skip: none of the above */
     GW_PUB_NOT_NEWER,      /* skip: sequence at or below the last published one */
     GW_PUB_SUPERSEDED      /* skip: a newer record of the account came before publishing */
@@ -137,10 +138,17 @@ bool gw_publisher_expiry_due(const gw_pub_policy *pol, uint64_t last_zero_at,
 bool gw_publisher_lagging(uint64_t head, uint64_t cursor, uint64_t max_lag);
 
 /* Chainlink-style decision for one record against the account's last publication, at
- * wall-clock `now`; max_age is the adapter's maxAge of the record's feed (0: not known). */
+ * wall-clock `now`; max_age is the adapter's maxAge of the record's feed (0: not known);
+ * breaker: the feed has its circuit breaker on (breaker_rise_bps above 0), so that no
+ * rise over the last published value is skipped (docs/publishing.md §3, rule 10). */
 gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *last,
                                   const custos_attestation *att, uint64_t max_age,
-                                  uint64_t now);
+                                  bool breaker, uint64_t now);
+/* Whether att is a valuation above the last published valuation's value on a breaker
+ * feed: such a record is never skipped, neither as unchanged nor as superseded within a
+ * batch, so that the adapter's breaker base is never below the gateway's. */
+bool gw_publisher_breaker_rise(const gw_pub_last *last, const custos_attestation *att,
+                               bool breaker);
 bool gw_pub_reason_publishes(gw_pub_reason r);
 const char *gw_pub_reason_name(gw_pub_reason r);
 

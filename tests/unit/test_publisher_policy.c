@@ -1,5 +1,6 @@
 /* The EVM publisher's pure parts and its durable state: the heartbeat / deviation / kind /
- * beneficiary / expiry decision table, the issue's case of an on-chain value left to expire
+ * beneficiary / expiry decision table, the rises a feed's circuit breaker keeps from being
+ * skipped, the issue's case of an on-chain value left to expire
  * over Thanksgiving 2026, the signature order the adapter requires, the submit calldata,
  * fee bumps, the node failover order, and the state (a sent row survives a reopen; the
  * follow cursor only moves onto a record whose fate is stored; the chain view follows the
@@ -125,7 +126,7 @@ static void test_decision_table(void **state)
         custos_attestation a = next_att();
         a.valid_until = expiry[i].valid_until;
         gw_pub_reason got =
-            gw_publisher_decide(&pol, &last, &a, expiry[i].max_age, expiry[i].now);
+            gw_publisher_decide(&pol, &last, &a, expiry[i].max_age, false, expiry[i].now);
         if (got != expiry[i].want)
             fail_msg("expiry case '%s': got %s, want %s", expiry[i].name,
                      gw_pub_reason_name(got), gw_pub_reason_name(expiry[i].want));
@@ -133,7 +134,7 @@ static void test_decision_table(void **state)
     /* A deviation keeps its own reason near expiry too. */
     custos_attestation moved = next_att();
     u256(&moved.collateral_value, 20000);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &moved, 0, 87400 - 10), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &moved, 0, false, 87400 - 10), GW_PUB_DEVIATION);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_pub_last l;
         const gw_pub_last *lp = NULL;
@@ -149,7 +150,7 @@ static void test_decision_table(void **state)
         u256(&a.collateral_value, cases[i].value);
         a.as_of = cases[i].as_of;
         a.sequence = cases[i].sequence;
-        gw_pub_reason got = gw_publisher_decide(&pol, lp, &a, 0, NOW);
+        gw_pub_reason got = gw_publisher_decide(&pol, lp, &a, 0, false, NOW);
         if (got != cases[i].want)
             fail_msg("case '%s': got %s, want %s", cases[i].name, gw_pub_reason_name(got),
                      gw_pub_reason_name(cases[i].want));
@@ -163,6 +164,77 @@ static void test_decision_table(void **state)
     assert_false(gw_pub_reason_publishes(GW_PUB_NOT_NEWER));
 }
 
+/* Rule 10 (docs/publishing.md §3): on a feed with a circuit breaker, no valuation above the
+ * last published value is skipped, so the adapter's base (its last valuation) is never
+ * below the gateway's (its last accepted one); falls and unchanged values still are. The
+ * last publication is 10000 at sequence 5; deviation 500 bps, as the anvil test's. */
+static void test_breaker_rise(void **state)
+{
+    (void)state;
+    const gw_pub_policy pol = {.heartbeat_seconds = 3600, .deviation_bps = 500,
+                               .expiry_lead_seconds = 3600};
+    gw_pub_last last = last_valuation();
+    struct {
+        const char *name;
+        bool breaker;
+        uint8_t last_kind, kind;
+        uint64_t value, sequence;
+        gw_pub_reason want;
+        bool kept_when_superseded;
+    } cases[] = {
+        {"rise below deviation, breaker", true, 0, 0, 10400, 6, GW_PUB_RISE, true},
+        {"rise of one wei, breaker", true, 0, 0, 10001, 6, GW_PUB_RISE, true},
+        {"rise below deviation, no breaker", false, 0, 0, 10400, 6, GW_PUB_UNCHANGED, false},
+        {"rise at deviation, breaker", true, 0, 0, 10500, 6, GW_PUB_DEVIATION, true},
+        {"unchanged, breaker", true, 0, 0, 10000, 6, GW_PUB_UNCHANGED, false},
+        {"fall below deviation, breaker", true, 0, 0, 9600, 6, GW_PUB_UNCHANGED, false},
+        {"fall at deviation, breaker", true, 0, 0, 9500, 6, GW_PUB_DEVIATION, false},
+        {"rise at an old sequence, breaker", true, 0, 0, 10400, 5, GW_PUB_NOT_NEWER, false},
+        {"freeze, breaker", true, 0, 2, 10400, 6, GW_PUB_FREEZE, false},
+        {"rise after a published freeze", true, 2, 0, 10400, 6, GW_PUB_AFTER_HOLD, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_pub_last l = last;
+        l.kind = cases[i].last_kind;
+        custos_attestation a = next_att();
+        a.kind = cases[i].kind;
+        u256(&a.collateral_value, cases[i].value);
+        a.sequence = cases[i].sequence;
+        gw_pub_reason got = gw_publisher_decide(&pol, &l, &a, 0, cases[i].breaker, NOW);
+        if (got != cases[i].want)
+            fail_msg("case '%s': got %s, want %s", cases[i].name, gw_pub_reason_name(got),
+                     gw_pub_reason_name(cases[i].want));
+        /* Within a batch, a record followed by a newer one of its account is skipped as
+         * superseded unless it is such a rise. */
+        if (gw_publisher_breaker_rise(&l, &a, cases[i].breaker) != cases[i].kept_when_superseded)
+            fail_msg("case '%s': kept when superseded %d, want %d", cases[i].name,
+                     !cases[i].kept_when_superseded, cases[i].kept_when_superseded);
+    }
+    /* Never published: the first record goes out whatever it is. */
+    gw_pub_last none;
+    memset(&none, 0, sizeof none);
+    custos_attestation a = next_att();
+    assert_int_equal(gw_publisher_decide(&pol, &none, &a, 0, true, NOW), GW_PUB_FIRST);
+    assert_false(gw_publisher_breaker_rise(&none, &a, true));
+    assert_false(gw_publisher_breaker_rise(NULL, &a, true));
+    assert_true(gw_pub_reason_publishes(GW_PUB_RISE));
+    assert_string_equal(gw_pub_reason_name(GW_PUB_RISE), "rise");
+    /* The issue's sequence 100 -> 104 -> 112 with a 1000 bps breaker: 104 goes out as a
+     * rise, so the adapter bounds 112 by 104 (+7.7%) and not by 100 (+12%). */
+    gw_pub_last chain = last_valuation();
+    u256(&chain.value, 100);
+    custos_attestation v104 = next_att();
+    u256(&v104.collateral_value, 104);
+    assert_int_equal(gw_publisher_decide(&pol, &chain, &v104, 0, true, NOW), GW_PUB_RISE);
+    assert_int_equal(gw_publisher_decide(&pol, &chain, &v104, 0, false, NOW), GW_PUB_UNCHANGED);
+    chain.value = v104.collateral_value;
+    chain.sequence = v104.sequence;
+    custos_attestation v112 = next_att();
+    u256(&v112.collateral_value, 112);
+    v112.sequence = 7;
+    assert_int_equal(gw_publisher_decide(&pol, &chain, &v112, 0, true, NOW), GW_PUB_DEVIATION);
+}
+
 static void test_deviation_edges(void **state)
 {
     (void)state;
@@ -170,24 +242,24 @@ static void test_deviation_edges(void **state)
     custos_attestation a = next_att();
     /* 0 bps: every record goes out, even an unchanged one. */
     gw_pub_policy every = {.heartbeat_seconds = 86400, .deviation_bps = 0};
-    assert_int_equal(gw_publisher_decide(&every, &last, &a, 0, NOW), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&every, &last, &a, 0, false, NOW), GW_PUB_DEVIATION);
     /* From a zero value: any value is a deviation, zero is not. */
     gw_pub_policy pol = {.heartbeat_seconds = 86400, .deviation_bps = 10000};
     u256(&last.value, 0);
     u256(&a.collateral_value, 1);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, NOW), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, false, NOW), GW_PUB_DEVIATION);
     u256(&a.collateral_value, 0);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, NOW), GW_PUB_UNCHANGED);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, false, NOW), GW_PUB_UNCHANGED);
     /* Exact at 100%: doubling deviates, one wei less does not. */
     u256(&last.value, 1000);
     u256(&a.collateral_value, 2000);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, NOW), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, false, NOW), GW_PUB_DEVIATION);
     u256(&a.collateral_value, 1999);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, NOW), GW_PUB_UNCHANGED);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, false, NOW), GW_PUB_UNCHANGED);
     /* Near 2^256: the quotient overflows, which is a deviation, never a crash. */
     u256(&last.value, 1);
     memset(&a.collateral_value, 0xff, sizeof a.collateral_value);
-    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, NOW), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&pol, &last, &a, 0, false, NOW), GW_PUB_DEVIATION);
     /* 1 bp of an 18-decimal value, exactly. */
     gw_pub_policy one_bp = {.heartbeat_seconds = 86400, .deviation_bps = 1};
     custos_u256 scale;
@@ -199,11 +271,11 @@ static void test_deviation_edges(void **state)
     u256(&step, 100);
     assert_int_equal(custos_u256_mul(&step, &step, &scale), CUSTOS_OK);
     assert_int_equal(custos_u256_add(&a.collateral_value, &last.value, &step), CUSTOS_OK);
-    assert_int_equal(gw_publisher_decide(&one_bp, &last, &a, 0, NOW), GW_PUB_DEVIATION);
+    assert_int_equal(gw_publisher_decide(&one_bp, &last, &a, 0, false, NOW), GW_PUB_DEVIATION);
     custos_u256 one;
     u256(&one, 1);
     assert_int_equal(custos_u256_sub(&a.collateral_value, &a.collateral_value, &one), CUSTOS_OK);
-    assert_int_equal(gw_publisher_decide(&one_bp, &last, &a, 0, NOW), GW_PUB_UNCHANGED);
+    assert_int_equal(gw_publisher_decide(&one_bp, &last, &a, 0, false, NOW), GW_PUB_UNCHANGED);
 }
 
 /* A record with three signatures whose signers are out of order. */
@@ -400,7 +472,7 @@ static void test_thanksgiving_2026(void **state)
     for (uint64_t now = closes[0].arrives; now <= closes[2].arrives + 3600; now += 60) {
         if (next < 3 && now >= closes[next].arrives) {
             const custos_attestation *a = &closes[next].att;
-            gw_pub_reason why = gw_publisher_decide(&pol, &chain, a, max_age, now);
+            gw_pub_reason why = gw_publisher_decide(&pol, &chain, a, max_age, false, now);
             if (next == 1)
                 assert_int_equal(why, GW_PUB_UNCHANGED); /* as the issue observed */
             if (gw_pub_reason_publishes(why)) {
@@ -978,6 +1050,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision_table),
+        cmocka_unit_test(test_breaker_rise),
         cmocka_unit_test(test_lagging),
         cmocka_unit_test(test_deviation_edges),
         cmocka_unit_test(test_signature_order),
