@@ -10,6 +10,8 @@
  * freezes go first. */
 #include "evm/publisher_internal.h"
 
+#include "registry.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,12 +156,15 @@ static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN
     return CUSTOS_OK;
 }
 
-/* Whether the record's feed has its circuit breaker on (rule 6). The breaker is set in
- * the config file only (the admin service keeps it), so the config says. */
-static bool pub_breaker(const gw_publisher *p, const char *feed)
+/* Whether the record's feed has its circuit breaker on (rule 6), in the feed policy the
+ * engine judges by now (a reload may have changed it). */
+static bool pub_breaker(gw_publisher *p, const char *feed)
 {
-    const gw_feed *f = gw_config_find_feed(p->cfg, feed);
-    return f != NULL && f->breaker_rise_bps != 0;
+    gw_policy *pol = gw_registry_acquire(gw_engine_registry(p->engine));
+    const gw_feed *f = gw_policy_find_feed(pol, feed);
+    bool on = f != NULL && f->breaker_rise_bps != 0;
+    gw_policy_release(pol);
+    return on;
 }
 
 /* Decides and records the fate of batch[i]. */

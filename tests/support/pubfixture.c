@@ -57,16 +57,21 @@ static void pf_deploy(pubf *f, size_t i, uint64_t max_age, const char *const *re
         assert_true(n > 0 && (size_t)n < sizeof accounts - used);
         used += (size_t)n;
     }
+    char breaker[96] = "";
+    if (f->breaker_rise_bps != 0)
+        snprintf(breaker, sizeof breaker,
+                 "\"breakerRiseBps\": %u, \"breakerReleaseThreshold\": %u, ",
+                 (unsigned)f->breaker_rise_bps, (unsigned)f->breaker_release_threshold);
     char text[8192];
     snprintf(text, sizeof text,
              "{\"chainId\": %d, \"feeds\": [{\"name\": \"%s\", \"threshold\": %d, "
-             "\"distinctRoles\": true, \"maxAge\": %llu, \"maxSkew\": %d, \"maxTtl\": %d, "
+             "\"distinctRoles\": true, \"maxAge\": %llu, \"maxSkew\": %d, \"maxTtl\": %d, %s"
              "\"signers\": [{\"address\": \"%s\", \"role\": \"custodian\"}, "
              "{\"address\": \"%s\", \"role\": \"valuation_agent\"}], "
              "\"accounts\": [%s]}]}",
              GWF_CHAIN_ID, GWF_FEED, GWF_THRESHOLD, (unsigned long long)max_age, GWF_MAX_SKEW,
-             GWF_MAX_TTL, f->gw.keys[GWF_KEY_CUSTODIAN].hex, f->gw.keys[GWF_KEY_AGENT].hex,
-             accounts);
+             GWF_MAX_TTL, breaker, f->gw.keys[GWF_KEY_CUSTODIAN].hex,
+             f->gw.keys[GWF_KEY_AGENT].hex, accounts);
     tu_write_file(config, text);
     const char *argv[] = {CUSTOS_NODE, DEPLOY_SCRIPT, "--rpc", f->url[i], "--key-file",
                           owner_key, "--config", config, "--out", deployed, NULL};
@@ -88,7 +93,15 @@ static void pf_deploy(pubf *f, size_t i, uint64_t max_age, const char *const *re
 void pubf_init(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *refs,
                size_t n_refs)
 {
+    pubf_init_breaker(f, n_anvils, max_age, refs, n_refs, 0, 0);
+}
+
+void pubf_init_breaker(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *refs,
+                       size_t n_refs, uint32_t rise_bps, uint32_t release_threshold)
+{
     memset(f, 0, sizeof *f);
+    f->breaker_rise_bps = rise_bps;
+    f->breaker_release_threshold = release_threshold;
     assert_true(n_anvils >= 1 && n_anvils <= PUBF_MAX_ANVILS);
     gwf_init(&f->gw);
     f->n_anvils = n_anvils;
@@ -139,6 +152,11 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
     custos_address_to_hex(f->adapter, adapter);
     char accounts[1300];
     gwf_accounts_line(&f->gw, GWF_FEED, accounts, sizeof accounts);
+    char breaker[128] = "";
+    if (f->breaker_rise_bps != 0)
+        snprintf(breaker, sizeof breaker,
+                 "breaker_rise_bps = %u\nbreaker_release_threshold = %u\n",
+                 (unsigned)f->breaker_rise_bps, (unsigned)f->breaker_release_threshold);
     char text[16384];
     int n = snprintf(
         text, sizeof text,
@@ -147,12 +165,12 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
         "[tls]\ninsecure = true\n\n"
         "[metrics]\nlisten = 127.0.0.1:0\nport_file = %s/metrics.port\n\n"
         "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
-        "distinct_roles = true\n%s\n"
+        "distinct_roles = true\n%s%s\n"
         "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
         "[signer valuer]\naddress = %s\nfeed = %s\nrole = valuation_agent\n\n"
         "[evm]\nrpc_url = %s\n%sstate = %s\npoll_interval_ms = 100\n%s",
         f->gw.dir, GWF_CHAIN_ID, adapter, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
-        GWF_MAX_TTL, GWF_THRESHOLD, accounts, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
+        GWF_MAX_TTL, GWF_THRESHOLD, breaker, accounts, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
         f->gw.keys[GWF_KEY_AGENT].hex, GWF_FEED, rpc_url != NULL ? rpc_url : urls,
         f->relayer_config, f->state_path, evm_extra != NULL ? evm_extra : "");
     assert_true(n > 0 && (size_t)n < sizeof text);

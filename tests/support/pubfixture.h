@@ -41,6 +41,9 @@ typedef struct pubf {
     char relayer_config[4096];
     char state_path[1200];
     int metrics_port;
+    /* The feed's circuit breaker on both sides (rule 6; 0: none), as pubf_init_breaker
+     * sets it. */
+    uint32_t breaker_rise_bps, breaker_release_threshold;
 } pubf;
 
 /* Temp dir and keys; n_anvils anvils, each with the adapter deployed: feed GWF_FEED
@@ -48,6 +51,11 @@ typedef struct pubf {
  * accounts `refs` registered, each with a feed for PUBF_LENDER. */
 void pubf_init(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *refs,
                size_t n_refs);
+/* The same with the feed's circuit breaker: breakerRiseBps and breakerReleaseThreshold
+ * on the adapter, breaker_rise_bps and breaker_release_threshold in the gateway's config
+ * (pubf_write_config), alike as rule 10 asks. */
+void pubf_init_breaker(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *refs,
+                       size_t n_refs, uint32_t rise_bps, uint32_t release_threshold);
 /* The gateway's config: the fixture's feed and signers, plaintext, [metrics] on a free
  * port, and [evm] with rpc_url = `rpc_url` (NULL: every anvil's URL in order), the
  * relayer_config lines, the publisher's state file, poll_interval_ms 100, then the lines

@@ -1,0 +1,137 @@
+/* The publisher never makes the adapter's circuit breaker refuse a value the gateway
+ * accepted (rule 10, docs/publishing.md §3), through the real gateway and publisher and
+ * the adapter on anvil (pubfixture.h), both sides with a 1000 bps breaker and the
+ * publisher with deviation_bps 500: valuations 100, 104, 112 (in units of 98 USD), each
+ * within 10% of the one before, are accepted by the gateway; 104 is below the deviation but a rise, so it is
+ * published, and 112 (12% over 100, 7.7% over 104) is taken on-chain with no failed
+ * publication. A fall below the deviation is still skipped. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pubfixture.h"
+
+#define RISE_BPS 1000
+#define RELEASE_THRESHOLD 3 /* above the feed's threshold of 2 roles, at most 4 */
+
+static pubf F;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *refs[] = {"BRK-1"};
+    pubf_init_breaker(&F, 1, GWF_MAX_AGE, refs, 1, RISE_BPS, RELEASE_THRESHOLD);
+    /* The shortest expiry lead: gwf_make's values, valid an hour, never come near it. */
+    pubf_write_config(&F, NULL,
+                      "confirmations = 1\ndeviation_bps = 500\nexpiry_lead_seconds = 60\n");
+    pubf_start(&F);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int status = gwf_stop(&F.gw);
+    if (status != 0)
+        gwf_dump_log(&F.gw);
+    pubf_cleanup(&F);
+    return status == 0 ? 0 : -1;
+}
+
+/* A valuation of BRK-1 worth usd dollars at seq (collateral 98% of it, gwf_make),
+ * accepted by the gateway; returns its cursor once the publisher decided it and, when it
+ * was sent, the chain's receipt is final. */
+static uint64_t submit_decided(uint64_t seq, uint64_t usd, custos_submission *s)
+{
+    gwf_make(&F.gw, s, "BRK-1", seq, usd);
+    uint64_t cursor = pubf_submit(&F, s);
+    gw_pub_row row;
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;; tu_sleep_ms(100)) {
+        bool known = pubf_fate(&F, cursor, &row);
+        bool decided = known && row.fate != GW_PUB_SENT;
+        if (known)
+            gw_pub_row_clear(&row);
+        if (decided)
+            return cursor;
+        if (tu_now_ms() > deadline) {
+            gwf_dump_log(&F.gw);
+            fail_msg("seq %llu: no final fate within %d s", (unsigned long long)seq,
+                     PUBF_WAIT_MS / 1000);
+        }
+    }
+}
+
+/* The reason the publisher gave for sending seq, from its log line (a confirmation
+ * replaces the fate's detail). */
+static void expect_sent_as(uint64_t seq, const char *why)
+{
+    char log_path[1200], needle[96];
+    snprintf(log_path, sizeof log_path, "%s/gateway.log", F.gw.dir);
+    snprintf(needle, sizeof needle, "sequence %llu (%s)", (unsigned long long)seq, why);
+    char *log = tu_read_file(log_path);
+    assert_non_null(log);
+    bool found = strstr(log, needle) != NULL;
+    free(log);
+    if (!found) {
+        gwf_dump_log(&F.gw);
+        fail_msg("no '%s' in the gateway's log", needle);
+    }
+}
+
+static void expect_fate(uint64_t cursor, gw_pub_fate want, const char *detail)
+{
+    gw_pub_row row;
+    assert_true(pubf_fate(&F, cursor, &row));
+    if (row.fate != want || (detail != NULL && strcmp(row.detail, detail) != 0)) {
+        gwf_dump_log(&F.gw);
+        fail_msg("record %llu: %s (%s), want %s%s%s", (unsigned long long)cursor,
+                 gw_pub_fate_name(row.fate), row.detail, gw_pub_fate_name(want),
+                 detail != NULL ? " " : "", detail != NULL ? detail : "");
+    }
+    gw_pub_row_clear(&row);
+}
+
+static void test_rise_below_deviation_published(void **state)
+{
+    (void)state;
+    custos_submission s100, s104, s112, s108;
+    uint64_t c100 = submit_decided(1, 10000, &s100);
+    expect_fate(c100, GW_PUB_CONFIRMED, NULL);
+    /* 4%: below deviation_bps, skipped as unchanged without the breaker. */
+    uint64_t c104 = submit_decided(2, 10400, &s104);
+    /* 12% over 100, which the adapter refuses (BreakerHeld) had 104 been skipped; 7.7%
+     * over 104. */
+    uint64_t c112 = submit_decided(3, 11200, &s112);
+    expect_fate(c112, GW_PUB_CONFIRMED, NULL);
+    expect_fate(c104, GW_PUB_CONFIRMED, NULL);
+    expect_sent_as(2, "rise");
+    expect_sent_as(3, "deviation");
+    assert_int_equal(pubf_chain_sequence(&F, 0, s112.att.account), 3);
+    custos_u256 answer;
+    pubf_chain_answer(&F, 0, s112.att.account, &answer);
+    assert_int_equal(custos_u256_cmp(&answer, &s112.att.collateral_value), 0);
+    /* A fall below the deviation is skipped as before: nothing to bound on-chain. */
+    uint64_t c108 = submit_decided(4, 10800, &s108);
+    expect_fate(c108, GW_PUB_SKIPPED, "unchanged");
+    assert_int_equal(pubf_chain_sequence(&F, 0, s108.att.account), 3);
+    pubf_wait_metric(&F, "custos_publisher_failed_total", 0);
+    pubf_wait_metric(&F, "custos_publisher_published_total", 3);
+    custos_submission_clear(&s100);
+    custos_submission_clear(&s104);
+    custos_submission_clear(&s112);
+    custos_submission_clear(&s108);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rise_below_deviation_published),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
