@@ -4,7 +4,8 @@
  * publisher with deviation_bps 500: valuations 100, 104, 112 (in units of 98 USD), each
  * within 10% of the one before, are accepted by the gateway; 104 is below the deviation but a rise, so it is
  * published, and 112 (12% over 100, 7.7% over 104) is taken on-chain with no failed
- * publication. A fall below the deviation is still skipped. */
+ * publication. A fall below the deviation is still skipped. The same values reaching the
+ * publisher in one batch: the rise is published first, not skipped as superseded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,16 +21,17 @@
 #define RISE_BPS 1000
 #define RELEASE_THRESHOLD 3 /* above the feed's threshold of 2 roles, at most 4 */
 
+/* The shortest expiry lead: gwf_make's values, valid an hour, never come near it. */
+#define EVM_EXTRA "confirmations = 1\ndeviation_bps = 500\nexpiry_lead_seconds = 60\n"
+
 static pubf F;
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *refs[] = {"BRK-1"};
-    pubf_init_breaker(&F, 1, GWF_MAX_AGE, refs, 1, RISE_BPS, RELEASE_THRESHOLD);
-    /* The shortest expiry lead: gwf_make's values, valid an hour, never come near it. */
-    pubf_write_config(&F, NULL,
-                      "confirmations = 1\ndeviation_bps = 500\nexpiry_lead_seconds = 60\n");
+    const char *refs[] = {"BRK-1", "BRK-2"};
+    pubf_init_breaker(&F, 1, GWF_MAX_AGE, refs, 2, RISE_BPS, RELEASE_THRESHOLD);
+    pubf_write_config(&F, NULL, EVM_EXTRA);
     pubf_start(&F);
     return 0;
 }
@@ -44,13 +46,10 @@ static int group_teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-/* A valuation of BRK-1 worth usd dollars at seq (collateral 98% of it, gwf_make),
- * accepted by the gateway; returns its cursor once the publisher decided it and, when it
- * was sent, the chain's receipt is final. */
-static uint64_t submit_decided(uint64_t seq, uint64_t usd, custos_submission *s)
+/* Returns once the publisher decided the record at cursor (sequence seq) and, when it was
+ * sent, the chain's receipt is final. */
+static uint64_t wait_decided(uint64_t cursor, uint64_t seq)
 {
-    gwf_make(&F.gw, s, "BRK-1", seq, usd);
-    uint64_t cursor = pubf_submit(&F, s);
     gw_pub_row row;
     for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;; tu_sleep_ms(100)) {
         bool known = pubf_fate(&F, cursor, &row);
@@ -67,20 +66,37 @@ static uint64_t submit_decided(uint64_t seq, uint64_t usd, custos_submission *s)
     }
 }
 
-/* The reason the publisher gave for sending seq, from its log line (a confirmation
- * replaces the fate's detail). */
-static void expect_sent_as(uint64_t seq, const char *why)
+/* A valuation of ref worth usd dollars at seq (collateral 98% of it, gwf_make), accepted
+ * by the gateway; returns its cursor once decided (wait_decided). */
+static uint64_t submit_decided(const char *ref, uint64_t seq, uint64_t usd,
+                               custos_submission *s)
+{
+    gwf_make(&F.gw, s, ref, seq, usd);
+    return wait_decided(pubf_submit(&F, s), seq);
+}
+
+/* The reason the publisher gave for sending the record at cursor (sequence seq), from its
+ * log line (a confirmation replaces the fate's detail). */
+static void expect_sent_as(uint64_t cursor, uint64_t seq, const char *why)
 {
     char log_path[1200], needle[96];
     snprintf(log_path, sizeof log_path, "%s/gateway.log", F.gw.dir);
-    snprintf(needle, sizeof needle, "sequence %llu (%s)", (unsigned long long)seq, why);
+    snprintf(needle, sizeof needle, "\"cursor %llu account ", (unsigned long long)cursor);
     char *log = tu_read_file(log_path);
     assert_non_null(log);
-    bool found = strstr(log, needle) != NULL;
+    char want[64];
+    snprintf(want, sizeof want, "sequence %llu (%s)", (unsigned long long)seq, why);
+    bool found = false;
+    for (const char *line = strstr(log, needle); line != NULL && !found;
+         line = strstr(line + 1, needle)) {
+        const char *end = strchr(line, '\n');
+        const char *hit = strstr(line, want);
+        found = hit != NULL && (end == NULL || hit < end);
+    }
     free(log);
     if (!found) {
         gwf_dump_log(&F.gw);
-        fail_msg("no '%s' in the gateway's log", needle);
+        fail_msg("cursor %llu was not sent as %s", (unsigned long long)cursor, why);
     }
 }
 
@@ -101,23 +117,23 @@ static void test_rise_below_deviation_published(void **state)
 {
     (void)state;
     custos_submission s100, s104, s112, s108;
-    uint64_t c100 = submit_decided(1, 10000, &s100);
+    uint64_t c100 = submit_decided("BRK-1", 1, 10000, &s100);
     expect_fate(c100, GW_PUB_CONFIRMED, NULL);
     /* 4%: below deviation_bps, skipped as unchanged without the breaker. */
-    uint64_t c104 = submit_decided(2, 10400, &s104);
+    uint64_t c104 = submit_decided("BRK-1", 2, 10400, &s104);
     /* 12% over 100, which the adapter refuses (BreakerHeld) had 104 been skipped; 7.7%
      * over 104. */
-    uint64_t c112 = submit_decided(3, 11200, &s112);
+    uint64_t c112 = submit_decided("BRK-1", 3, 11200, &s112);
     expect_fate(c112, GW_PUB_CONFIRMED, NULL);
     expect_fate(c104, GW_PUB_CONFIRMED, NULL);
-    expect_sent_as(2, "rise");
-    expect_sent_as(3, "deviation");
+    expect_sent_as(c104, 2, "rise");
+    expect_sent_as(c112, 3, "deviation");
     assert_int_equal(pubf_chain_sequence(&F, 0, s112.att.account), 3);
     custos_u256 answer;
     pubf_chain_answer(&F, 0, s112.att.account, &answer);
     assert_int_equal(custos_u256_cmp(&answer, &s112.att.collateral_value), 0);
     /* A fall below the deviation is skipped as before: nothing to bound on-chain. */
-    uint64_t c108 = submit_decided(4, 10800, &s108);
+    uint64_t c108 = submit_decided("BRK-1", 4, 10800, &s108);
     expect_fate(c108, GW_PUB_SKIPPED, "unchanged");
     assert_int_equal(pubf_chain_sequence(&F, 0, s108.att.account), 3);
     pubf_wait_metric(&F, "custos_publisher_failed_total", 0);
@@ -128,10 +144,46 @@ static void test_rise_below_deviation_published(void **state)
     custos_submission_clear(&s108);
 }
 
+/* The same rise and the value above it reach the publisher in one batch (accepted while
+ * its node is unreachable, then the gateway restarted with the node): the rise is not
+ * skipped as superseded but published first, then the later value, in sequence order. */
+static void test_superseded_rise_published_first(void **state)
+{
+    (void)state;
+    custos_submission s100, s104, s112;
+    uint64_t c100 = submit_decided("BRK-2", 1, 10000, &s100);
+    expect_fate(c100, GW_PUB_CONFIRMED, NULL);
+    assert_int_equal(gwf_stop(&F.gw), 0);
+    /* Port 1 on loopback: nothing listens, so nothing is sent and nothing decided that
+     * needs the chain. */
+    pubf_write_config(&F, "http://127.0.0.1:1", EVM_EXTRA);
+    pubf_start(&F);
+    gwf_make(&F.gw, &s104, "BRK-2", 2, 10400);
+    uint64_t c104 = pubf_submit(&F, &s104);
+    gwf_make(&F.gw, &s112, "BRK-2", 3, 11200);
+    uint64_t c112 = pubf_submit(&F, &s112);
+    assert_int_equal(gwf_stop(&F.gw), 0);
+    pubf_write_config(&F, NULL, EVM_EXTRA);
+    pubf_start(&F);
+    wait_decided(c104, 2);
+    wait_decided(c112, 3);
+    expect_fate(c104, GW_PUB_CONFIRMED, NULL);
+    expect_fate(c112, GW_PUB_CONFIRMED, NULL);
+    expect_sent_as(c104, 2, "rise");
+    assert_int_equal(pubf_chain_sequence(&F, 0, s112.att.account), 3);
+    custos_u256 answer;
+    pubf_chain_answer(&F, 0, s112.att.account, &answer);
+    assert_int_equal(custos_u256_cmp(&answer, &s112.att.collateral_value), 0);
+    custos_submission_clear(&s100);
+    custos_submission_clear(&s104);
+    custos_submission_clear(&s112);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rise_below_deviation_published),
+        cmocka_unit_test(test_superseded_rise_published_first),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
