@@ -410,6 +410,12 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
     mx_header(b, "custos_publisher_skipped_total", "counter",
               "Accepted records not published by policy since start.");
     gw_textbuf_add(b, "custos_publisher_skipped_total %" PRIu64 "\n", p->skipped);
+    mx_header(b, "custos_publisher_decisions_total", "counter",
+              "Accepted records the publisher sent or skipped since start, by reason "
+              "(docs/publishing.md §3).");
+    for (int r = 0; r < GW_PUB_REASONS; r++)
+        gw_textbuf_add(b, "custos_publisher_decisions_total{reason=\"%s\"} %" PRIu64 "\n",
+                       gw_pub_reason_name((gw_pub_reason)r), p->decisions[r]);
     mx_header(b, "custos_publisher_failed_total", "counter",
               "Publications that failed on-chain since start.");
     gw_textbuf_add(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);

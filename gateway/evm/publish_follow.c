@@ -167,6 +167,19 @@ static bool pub_breaker(gw_publisher *p, const char *feed)
     return on;
 }
 
+/* Stores row as skipped for `why`, counted by reason. */
+static custos_rc pub_skip(gw_publisher *p, gw_pub_row *row, gw_pub_reason why,
+                          const char *detail, custos_error *err)
+{
+    custos_rc rc = gw_pub_put_plain(p, row, GW_PUB_SKIPPED, detail, false, err);
+    if (rc == CUSTOS_OK) {
+        pthread_mutex_lock(&p->lock);
+        p->status.decisions[why]++;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return rc;
+}
+
 /* Decides and records the fate of batch[i]. */
 static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t n, size_t i,
                             custos_error *err)
@@ -195,7 +208,7 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
                 char detail[64];
                 snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
                          gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
-                return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, detail, false, err);
+                return pub_skip(p, &row, GW_PUB_SUPERSEDED, detail, err);
             }
         }
     }
@@ -205,7 +218,7 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
     gw_pub_reason why =
         gw_publisher_decide(&p->policy, &last, &rec->sub.att, max_age, breaker, gw_pub_now());
     if (!gw_pub_reason_publishes(why))
-        return gw_pub_put_plain(p, &row, GW_PUB_SKIPPED, gw_pub_reason_name(why), false, err);
+        return pub_skip(p, &row, why, gw_pub_reason_name(why), err);
     return gw_pub_send(p, rec, why, false, err);
 }
 

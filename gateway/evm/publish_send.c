@@ -372,6 +372,7 @@ custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason w
     pthread_mutex_lock(&p->lock);
     p->status.nonce = p->next_nonce;
     p->status.pending++;
+    p->status.decisions[why]++;
     pthread_mutex_unlock(&p->lock);
     gw_log(GW_LOG_INFO, "publisher.sent",
            "cursor %" PRIu64 " account %s sequence %" PRIu64 " (%s): nonce %" PRIu64

@@ -18,6 +18,8 @@
 
 typedef struct gw_publisher gw_publisher;
 
+/* gw_pub_reason's count. */
+#define GW_PUB_REASONS 12
 /* Room for a node's last error in a status. */
 #define GW_PUB_NODE_ERROR_MAX 160
 /* Feeds whose on-chain expiry figures a status carries. */
@@ -41,6 +43,9 @@ typedef struct gw_pub_status {
     size_t pending;                  /* transactions sent and not yet final */
     uint64_t nonce;                  /* the relayer's next nonce (0 until the node answered) */
     uint64_t published, skipped, failed; /* since start */
+    /* Decisions since start by reason (gw_pub_reason: the publishing ones when sent, the
+     * skipping ones when skipped), indexed by the reason. */
+    uint64_t decisions[GW_PUB_REASONS];
     uint64_t requeued;               /* publications rebuilt under a new nonce, since start */
     uint64_t reorged;                /* receipts a reorganisation took away, since start */
     custos_u256 gas_spent_wei;       /* gasUsed * effectiveGasPrice of receipts, since start */
@@ -149,6 +154,7 @@ gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *l
  * batch, so that the adapter's breaker base is never below the gateway's. */
 bool gw_publisher_breaker_rise(const gw_pub_last *last, const custos_attestation *att,
                                bool breaker);
+_Static_assert(GW_PUB_SUPERSEDED + 1 == GW_PUB_REASONS, "GW_PUB_REASONS counts gw_pub_reason");
 bool gw_pub_reason_publishes(gw_pub_reason r);
 const char *gw_pub_reason_name(gw_pub_reason r);
 

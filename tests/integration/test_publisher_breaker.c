@@ -139,6 +139,11 @@ static void test_rise_below_deviation_published(void **state)
     assert_int_equal(pubf_chain_sequence(&F, 0, s108.att.account), 3);
     pubf_wait_metric(&F, "custos_publisher_failed_total", 0);
     pubf_wait_metric(&F, "custos_publisher_published_total", 3);
+    /* The decisions by reason, since the gateway started. */
+    pubf_wait_metric(&F, "custos_publisher_decisions_total{reason=\"first\"}", 1);
+    pubf_wait_metric(&F, "custos_publisher_decisions_total{reason=\"rise\"}", 1);
+    pubf_wait_metric(&F, "custos_publisher_decisions_total{reason=\"deviation\"}", 1);
+    pubf_wait_metric(&F, "custos_publisher_decisions_total{reason=\"unchanged\"}", 1);
     custos_submission_clear(&s100);
     custos_submission_clear(&s104);
     custos_submission_clear(&s112);
