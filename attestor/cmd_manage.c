@@ -22,6 +22,7 @@
 #include "custos/notice.h"
 #include "custos/sig.h"
 #include "fileio.h"
+#include "liquidate.h"
 #include "manage_state.h"
 #include "signer.h"
 #include "signopts.h"
@@ -29,7 +30,7 @@
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics;
+        *interval_ms, *metrics, *agent_key, *rpc;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -66,6 +67,10 @@ static const clopt manage_options[] = {
     {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
     {"metrics-textfile", "F", CLOPT_STR, offsetof(manage_args, metrics),
      "write the pledge's gauges after every pass (node_exporter's textfile collector)"},
+    {"agent-key", "F", CLOPT_STR, offsetof(manage_args, agent_key),
+     "the liquidation agent's key file (pays gas, holds the loan token; never a signer)"},
+    {"rpc", "URL", CLOPT_STR, offsetof(manage_args, rpc),
+     "the chain node the liquidation agent sends its transactions to"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
@@ -84,6 +89,7 @@ static const clopt_rule manage_rules[] = {
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},
     {CLOPT_REQUIRED, {"gateway"}, NULL},
+    {CLOPT_TOGETHER, {"agent-key", "rpc"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
@@ -93,7 +99,7 @@ static const clopt_command manage_cmd = {
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
-             "         [--metrics-textfile F]",
+             "         [--metrics-textfile F] [--agent-key F --rpc URL]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -110,6 +116,7 @@ typedef struct manager {
     custos_u256 scale;  /* 10^loan_decimals */
     at_signer signer;
     custos_client *client;
+    at_liquidator *liq; /* NULL: liquidation is left to others */
     const char *state_path;
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
     uint32_t ltv;
@@ -260,6 +267,30 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     return at_file_write_atomic(path, text, (size_t)len, 0644, err);
 }
 
+/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once,
+ * then each pass advances the step log by one step. */
+static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    if (m->liq == NULL || st->status.state != CUSTOS_LOAN_LIQUIDATION)
+        return CUSTOS_OK;
+    if (st->liq.step == AT_LIQ_NONE) {
+        st->liq.step = AT_LIQ_DECIDED;
+        rc = at_manage_state_save(m->state_path, st, err);
+    }
+    at_liq_step before = st->liq.step;
+    custos_pledge *p = NULL;
+    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED)
+        rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
+    if (rc == CUSTOS_OK && p != NULL)
+        rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
+    custos_pledge_free(p);
+    if (rc == CUSTOS_OK && st->liq.step != before)
+        printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+    fflush(stdout);
+    return rc;
+}
+
 /* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
 static custos_rc manage_pass(manager *m, custos_error *err)
 {
@@ -301,10 +332,8 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     m->last_read = now;
     printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
            custos_ltv_cause_name(cause));
-    if (next.state == st.status.state) {
-        fflush(stdout);
-        return CUSTOS_OK;
-    }
+    if (next.state == st.status.state)
+        return manage_liquidate(m, &st, err);
     custos_notice *n = &st.pending;
     memset(n, 0, sizeof *n);
     memcpy(n->account, m->account, CUSTOS_HASH_LEN);
@@ -327,6 +356,8 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     rc = at_manage_state_save(m->state_path, &st, err);
     if (rc == CUSTOS_OK)
         rc = manage_deliver(m, &st, err);
+    if (rc == CUSTOS_OK)
+        rc = manage_liquidate(m, &st, err);
     fflush(stdout);
     return rc;
 }
@@ -349,8 +380,12 @@ int at_cmd_manage(int argc, char **argv)
         rc = at_signer_open(&m.signer, &a.key, &err);
     if (rc == CUSTOS_OK)
         rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
+    if (rc == CUSTOS_OK && a.agent_key != NULL)
+        rc = at_liquidator_new(a.agent_key, a.rpc, m.domain.chain_id, &m.liq, &err);
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
+        at_liquidator_free(m.liq);
+        custos_client_free(m.client);
         at_signer_close(&m.signer);
         custos_calendar_free(&m.cal);
         return AT_EXIT_INPUT;
@@ -376,6 +411,7 @@ int at_cmd_manage(int argc, char **argv)
         for (uint64_t slept = 0; slept < interval_ms && !manage_stop; slept += 50)
             usleep(50 * 1000);
     }
+    at_liquidator_free(m.liq);
     custos_client_free(m.client);
     at_signer_close(&m.signer);
     custos_calendar_free(&m.cal);
