@@ -479,9 +479,9 @@ static json_t *release_blocked(int i, uint64_t sequence)
 }
 
 /* custos-attestor manage --once for pledge 0 (the collateral manager, docs/lending.md
- * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; returns its exit status,
- * its output in out. */
-static int manage_once(void)
+ * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; with agent_key, its
+ * liquidation agent too (§5); returns its exit status, its output in out. */
+static int manage_run(const char *agent_key)
 {
     char state[1300], metrics[1300];
     snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
@@ -492,7 +492,9 @@ static int manage_once(void)
                           "--liquidation-ltv", "9000", "--hysteresis", "100",
                           "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
                           "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
-                          "--insecure", "--once", "--metrics-textfile", metrics, NULL};
+                          "--insecure", "--once", "--metrics-textfile", metrics,
+                          agent_key != NULL ? "--agent-key" : NULL, agent_key, "--rpc", T.url,
+                          NULL};
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
     return rc;
@@ -651,12 +653,12 @@ static void test_lend_against_custody(void **state)
 
     /* The collateral manager reads the debt (784,000 against $980,000: 80%) and calls a
      * margin; a second pass changes nothing. */
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     /* Interest accrues from the borrow on (Morpho's IrmMock), so the LTV can be a basis
      * point above 80% (rounded up). */
     expect_ltv(8000, 8001, "state margin_call cause above_margin_call");
     assert_non_null(strstr(out, "notice margin_call sequence 1 ACCEPTED"));
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     assert_null(strstr(out, "notice "));
     static const char *const called[] = {"margin_call"};
     expect_notices(called, 1);
@@ -684,7 +686,7 @@ static void test_lend_against_custody(void **state)
     assert_int_equal(attestor("attest", REF1), 0);
     wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "490000000000000000000000000000");
     /* Past the liquidation threshold (160%): the manager says so. */
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     expect_ltv(16000, 16002, "state liquidation cause above_liquidation");
     static const char *const liquidated[] = {"liquidation", "margin_call"};
     expect_notices(liquidated, 2);
@@ -734,19 +736,44 @@ static void test_lend_against_custody(void **state)
     assert_string_not_equal(number_at(b, 1), "0");
     json_decref(b);
 
-    /* The custodian's agent repays the whole debt on the borrower's behalf (by shares: at
-     * a price of 0 nothing else moves it); exposure is then 0. */
-    char shares[96];
-    borrow_shares(0, shares, sizeof shares);
+    /* The manager's liquidation agent (docs/lending.md §5) repays the whole debt on the
+     * borrower's behalf, by shares. First a crash between its step log and the node: the
+     * log says the repay was sent, the node never kept it (its pool dropped while nothing
+     * is mined); the next pass finds neither receipt nor used nonce and sends the same two
+     * transactions again, so the debt is repaid once. */
+    char shares[96], agent_key[1300], before[96], after[96];
+    snprintf(agent_key, sizeof agent_key, "%s/agent.key", T.gw.dir);
+    write_key(agent_key, AGENT_KEY);
     SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, "1000000000000");
-    SEND(AGENT_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
-    SEND(AGENT_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
-         market_params(0), "0", shares, BORROWER_ADDR, "0x");
+    call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, before,
+                sizeof before);
+    p = cli_pledge(REF1);
+    unsigned long long debt = strtoull(exposure_of(p, "debt"), NULL, 10);
+    json_decref(p);
+    assert_true(debt > 0);
+    assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation repay_sent"));
+    assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
+    assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
+    borrow_shares(0, shares, sizeof shares);
+    assert_string_not_equal(shares, "0");
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_null(strstr(out, "liquidation repay"));
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation repay_mined"));
     borrow_shares(0, shares, sizeof shares);
     assert_string_equal(shares, "0");
     p = cli_pledge(REF1);
     assert_string_equal(exposure_of(p, "debt"), "0");
     json_decref(p);
+    /* Further passes repay nothing more: the agent paid the debt once, interest of a few
+     * blocks included. */
+    assert_int_equal(manage_run(agent_key), 0);
+    call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, after, sizeof after);
+    unsigned long long paid = strtoull(before, NULL, 10) - strtoull(after, NULL, 10);
+    if (paid < debt || paid > debt + debt / 100 + 1)
+        fail_msg("the agent paid %llu for a debt of %llu", paid, debt);
 
     /* The release goes through, ends the pledge on-chain, and the receipt is worth 0. */
     assert_int_equal(attestor("release", REF1), 0);
