@@ -23,6 +23,7 @@
 #include "custos/sig.h"
 #include "fileio.h"
 #include "liquidate.h"
+#include "manage_release.h"
 #include "manage_state.h"
 #include "signer.h"
 #include "signopts.h"
@@ -30,7 +31,7 @@
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics, *agent_key, *rpc;
+        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -71,6 +72,12 @@ static const clopt manage_options[] = {
      "the liquidation agent's key file (pays gas, holds the loan token; never a signer)"},
     {"rpc", "URL", CLOPT_STR, offsetof(manage_args, rpc),
      "the chain node the liquidation agent sends its transactions to"},
+    {"feed", "NAME", CLOPT_STR, offsetof(manage_args, feed),
+     "the account's feed (the release after a liquidation is submitted to it)"},
+    {"attestor-state", "F", CLOPT_STR, offsetof(manage_args, seq_state),
+     "the attestor's sequence state file (the release takes the account's next sequence)"},
+    {"release-validity-seconds", "N", CLOPT_STR, offsetof(manage_args, release_validity),
+     "the release's validUntil after its asOf (default 86400)"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
@@ -89,7 +96,9 @@ static const clopt_rule manage_rules[] = {
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},
     {CLOPT_REQUIRED, {"gateway"}, NULL},
-    {CLOPT_TOGETHER, {"agent-key", "rpc"}, NULL},
+    {CLOPT_TOGETHER, {"agent-key", "rpc", "feed", "attestor-state"},
+     "--agent-key, --rpc, --feed and --attestor-state go together (liquidation)"},
+    {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
@@ -99,7 +108,8 @@ static const clopt_command manage_cmd = {
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
-             "         [--metrics-textfile F] [--agent-key F --rpc URL]",
+             "         [--metrics-textfile F] [--agent-key F --rpc URL --feed NAME\n"
+             "         --attestor-state F [--release-validity-seconds N]]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -117,6 +127,7 @@ typedef struct manager {
     at_signer signer;
     custos_client *client;
     at_liquidator *liq; /* NULL: liquidation is left to others */
+    at_release_ctx release;
     const char *state_path;
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
     uint32_t ltv;
@@ -287,6 +298,13 @@ static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error 
     custos_pledge_free(p);
     if (rc == CUSTOS_OK && st->liq.step != before)
         printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+    /* The release, once the repay is mined: signed only when the debt reads zero. */
+    for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
+        before = st->liq.step;
+        rc = at_manage_release_step(&m->release, st, err);
+        if (rc == CUSTOS_OK && st->liq.step != before)
+            printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+    }
     fflush(stdout);
     return rc;
 }
@@ -302,6 +320,12 @@ static custos_rc manage_pass(manager *m, custos_error *err)
         rc = manage_deliver(m, &st, err);
     if (rc != CUSTOS_OK)
         return rc;
+    /* A liquidation ended by an accepted release leaves nothing to watch. */
+    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
+        printf("released after liquidation: nothing to manage\n");
+        fflush(stdout);
+        return CUSTOS_OK;
+    }
     custos_pledge *p = NULL;
     rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
     if (rc == CUSTOS_OK && !p->exposure_readable)
@@ -380,8 +404,24 @@ int at_cmd_manage(int argc, char **argv)
         rc = at_signer_open(&m.signer, &a.key, &err);
     if (rc == CUSTOS_OK)
         rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
+    uint64_t validity = 86400;
+    if (rc == CUSTOS_OK && a.release_validity != NULL)
+        rc = at_cmd_parse_u64("--release-validity-seconds", a.release_validity, &validity,
+                              &err);
+    if (rc == CUSTOS_OK && (validity == 0 || validity > UINT32_MAX))
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID,
+                              "--release-validity-seconds: 1 to %u", UINT32_MAX);
     if (rc == CUSTOS_OK && a.agent_key != NULL)
         rc = at_liquidator_new(a.agent_key, a.rpc, m.domain.chain_id, &m.liq, &err);
+    m.release = (at_release_ctx){.client = m.client,
+                                 .signer = &m.signer,
+                                 .domain = &m.domain,
+                                 .feed = a.feed,
+                                 .seq_path = a.seq_state,
+                                 .validity_seconds = validity,
+                                 .account = m.account,
+                                 .lender = m.lender,
+                                 .state_path = a.state};
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
         at_liquidator_free(m.liq);

@@ -5,7 +5,9 @@
  *                       "lender": "0x..", "signature": "0x.."}}
  * with uint64 and uint256 values as decimal strings, and while a liquidation is under way
  *    "liquidation": {"step": "repay_sent", "nonce": "7", "repayHash": "0x..",
- *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x.."}. */
+ *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x..",
+ *                    "releaseSequence": "0", "releaseAsOf": "0", "releaseValidUntil": "0",
+ *                    "releaseSignature": "0x.."}. */
 #include "manage_state.h"
 
 #include <inttypes.h>
@@ -128,6 +130,15 @@ static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_err
         rc = ms_raw(path, l, "approveTx", out->approve_raw, &out->approve_len, err);
     if (rc == CUSTOS_OK)
         rc = ms_raw(path, l, "repayTx", out->repay_raw, &out->repay_len, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseSequence", &out->release_sequence, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseAsOf", &out->release_as_of, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseValidUntil", &out->release_valid_until, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, l, "releaseSignature", out->release_sig.bytes, CUSTOS_SIGNATURE_LEN,
+                    err);
     if (rc == CUSTOS_OK && out->step == AT_LIQ_REPAY_SENT &&
         (out->approve_len == 0 || out->repay_len == 0))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -217,12 +228,16 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
     if (s->liq.step != AT_LIQ_NONE) {
         const at_liq_log *l = &s->liq;
         json_decref(liq);
-        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "step", at_liq_step_name(l->step),
-                        "nonce", ms_dec64(l->nonce), "repayHash",
+        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "step",
+                        at_liq_step_name(l->step), "nonce", ms_dec64(l->nonce), "repayHash",
                         ms_hexj(l->repay_hash, CUSTOS_HASH_LEN), "repayBlock",
                         ms_dec64(l->repay_block), "approveTx",
                         ms_hexj(l->approve_raw, l->approve_len), "repayTx",
-                        ms_hexj(l->repay_raw, l->repay_len));
+                        ms_hexj(l->repay_raw, l->repay_len), "releaseSequence",
+                        ms_dec64(l->release_sequence), "releaseAsOf",
+                        ms_dec64(l->release_as_of), "releaseValidUntil",
+                        ms_dec64(l->release_valid_until), "releaseSignature",
+                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN));
     }
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",

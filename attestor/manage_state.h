@@ -37,6 +37,10 @@ typedef struct at_liq_log {
     uint64_t repay_block;                /* the block of its receipt, from REPAY_MINED */
     uint8_t approve_raw[AT_LIQ_RAW_MAX], repay_raw[AT_LIQ_RAW_MAX];
     size_t approve_len, repay_len;
+    /* The release, from RELEASE_SIGNED: what is not fixed by the pledge (account, lender,
+     * kind 1, zero values and root), so a restart submits the very release it signed. */
+    uint64_t release_sequence, release_as_of, release_valid_until;
+    custos_signature release_sig;
 } at_liq_log;
 
 /* "decided", "repay_sent", ...: the names the state file and the output use. */

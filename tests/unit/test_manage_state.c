@@ -100,6 +100,10 @@ static void test_step_log(void **state)
     s.liq.repay_len = AT_LIQ_RAW_MAX;
     for (size_t i = 0; i < AT_LIQ_RAW_MAX; i++)
         s.liq.repay_raw[i] = (uint8_t)(i * 7);
+    s.liq.release_sequence = UINT64_MAX;
+    s.liq.release_as_of = 1;
+    s.liq.release_valid_until = UINT64_MAX - 1;
+    memset(s.liq.release_sig.bytes, 0x1b, CUSTOS_SIGNATURE_LEN);
     for (unsigned step = AT_LIQ_DECIDED; step <= AT_LIQ_STEP_MAX; step++) {
         s.liq.step = (at_liq_step)step;
         s.liq.repay_block = step;
@@ -113,6 +117,10 @@ static void test_step_log(void **state)
         assert_int_equal(got.liq.approve_raw[0], 0x02);
         assert_int_equal(got.liq.repay_len, AT_LIQ_RAW_MAX);
         assert_memory_equal(got.liq.repay_raw, s.liq.repay_raw, AT_LIQ_RAW_MAX);
+        assert_true(got.liq.release_sequence == UINT64_MAX);
+        assert_true(got.liq.release_as_of == 1);
+        assert_true(got.liq.release_valid_until == UINT64_MAX - 1);
+        assert_memory_equal(&got.liq.release_sig, &s.liq.release_sig, sizeof s.liq.release_sig);
     }
     /* No liquidation under way: nothing in the file, nothing loaded. */
     memset(&s.liq, 0, sizeof s.liq);
