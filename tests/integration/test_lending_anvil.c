@@ -8,8 +8,8 @@
  * unhealthy, a third party's liquidation reverting, a freeze stopping borrowing and
  * collateral withdrawal, a release refused by the gateway while the debt is outstanding
  * (the registry says the adapter would refuse it too), the manager's liquidation agent
- * repaying on the borrower's behalf exactly once (after a repay its step log had sent was
- * lost by the node) and the manager's release then accepted and ending the pledge on-chain,
+ * repaying on the borrower's behalf exactly once (after the manager was SIGKILLed with
+ * the repay sent, and the node lost it) and the manager's release then accepted and ending the pledge on-chain,
  * the receipt priced 0; and on the second pledge, the lender's consent letting a release through while
  * the debt remains. custos pledge shows each pledge as the gateway reads it. The
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
@@ -482,20 +482,37 @@ static json_t *release_blocked(int i, uint64_t sequence)
 /* custos-attestor manage --once for pledge 0 (the collateral manager, docs/lending.md
  * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; with agent_key, its
  * liquidation agent too (§5); returns its exit status, its output in out. */
+static char manager_state[1300];
+
+/* Its argv: one pass with --once, a daemon passing every 100 ms without. */
+static void manage_argv(const char *agent_key, bool once, const char *argv[40])
+{
+    static char metrics[1300];
+    snprintf(manager_state, sizeof manager_state, "%s/manager.json", T.gw.dir);
+    snprintf(metrics, sizeof metrics, "%s/manager.prom", T.gw.dir);
+    const char *const words[] = {
+        CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0], "--lender", T.morpho,
+        "--loan-decimals", "6", "--loan-price-usd", "1", "--margin-return-ltv", "4000",
+        "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
+        "--cure-seconds", "86400", "--state", manager_state, "--chain-id", "31337",
+        "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
+        "--metrics-textfile", metrics, once ? "--once" : "--interval-ms", once ? NULL : "100"};
+    size_t n = 0;
+    for (; n < sizeof words / sizeof words[0] && words[n] != NULL; n++)
+        argv[n] = words[n];
+    if (agent_key != NULL) {
+        const char *const agent[] = {"--agent-key", agent_key, "--rpc", T.url, "--feed",
+                                     GWF_FEED, "--attestor-state", T.state};
+        for (size_t i = 0; i < sizeof agent / sizeof agent[0]; i++)
+            argv[n++] = agent[i];
+    }
+    argv[n] = NULL;
+}
+
 static int manage_run(const char *agent_key)
 {
-    char state[1300], metrics[1300];
-    snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
-    snprintf(metrics, sizeof metrics, "%s/manager.prom", T.gw.dir);
-    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0],
-                          "--lender", T.morpho, "--loan-decimals", "6", "--loan-price-usd",
-                          "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
-                          "--liquidation-ltv", "9000", "--hysteresis", "100",
-                          "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
-                          "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
-                          "--insecure", "--once", "--metrics-textfile", metrics,
-                          agent_key != NULL ? "--agent-key" : NULL, agent_key, "--rpc", T.url,
-                          "--feed", GWF_FEED, "--attestor-state", T.state, NULL};
+    const char *argv[40];
+    manage_argv(agent_key, true, argv);
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
     return rc;
@@ -738,10 +755,10 @@ static void test_lend_against_custody(void **state)
     json_decref(b);
 
     /* The manager's liquidation agent (docs/lending.md §5) repays the whole debt on the
-     * borrower's behalf, by shares. First a crash between its step log and the node: the
-     * log says the repay was sent, the node never kept it (its pool dropped while nothing
-     * is mined); the next pass finds neither receipt nor used nonce and sends the same two
-     * transactions again, so the debt is repaid once. */
+     * borrower's behalf, by shares. First the manager, running as a daemon, is SIGKILLed
+     * once its step log says the repay was sent (nothing is mined meanwhile), and the node
+     * loses what it was sent (its pool dropped); the restart finds neither receipt nor used
+     * nonce and sends the same two transactions again, so the debt is repaid once. */
     char shares[96], agent_key[1300], before[96], after[96];
     snprintf(agent_key, sizeof agent_key, "%s/agent.key", T.gw.dir);
     write_key(agent_key, AGENT_KEY);
@@ -753,8 +770,25 @@ static void test_lend_against_custody(void **state)
     json_decref(p);
     assert_true(debt > 0);
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
-    assert_int_equal(manage_run(agent_key), 0);
-    assert_non_null(strstr(out, "liquidation repay_sent"));
+    const char *daemon[40];
+    manage_argv(agent_key, false, daemon);
+    char daemon_log[1300];
+    snprintf(daemon_log, sizeof daemon_log, "%s/manager.log", T.gw.dir);
+    tu_proc manager;
+    tu_spawn(&manager, daemon, daemon_log);
+    for (int waited = 0;; waited += 50) {
+        char *text = tu_read_file(manager_state);
+        bool sent = text != NULL && strstr(text, "\"repay_sent\"") != NULL;
+        free(text);
+        if (sent)
+            break;
+        if (waited >= WAIT_MS) {
+            tu_stop(&manager, SIGKILL, 0);
+            fail_msg("the manager never logged the repay as sent");
+        }
+        usleep(50 * 1000);
+    }
+    assert_int_equal(tu_stop(&manager, SIGKILL, 0), 128 + SIGKILL);
     assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
     assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
     borrow_shares(0, shares, sizeof shares);
