@@ -133,6 +133,7 @@ typedef struct manager {
     uint32_t ltv;
     custos_loan_status status;
     uint64_t read_failures, last_read;
+    at_liq_step liq_step;
 } manager;
 
 static volatile sig_atomic_t manage_stop;
@@ -252,7 +253,7 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     custos_address_to_hex(m->lender, lender);
     char labels[160];
     snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
-    char text[2048];
+    char text[2560];
     int len = snprintf(
         text, sizeof text,
         "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
@@ -269,10 +270,14 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
         "custos_loan_last_read_seconds%s %llu\n"
         "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
         "# TYPE custos_loan_exposure_read_failures_total counter\n"
-        "custos_loan_exposure_read_failures_total%s %llu\n",
+        "custos_loan_exposure_read_failures_total%s %llu\n"
+        "# HELP custos_loan_liquidation_step The liquidation's last step: 0 none, 1 decided, "
+        "2 repay sent, 3 repay mined, 4 release signed, 5 release accepted.\n"
+        "# TYPE custos_loan_liquidation_step gauge\n"
+        "custos_loan_liquidation_step%s %d\n",
         labels, m->ltv, labels, (int)m->status.state, labels,
         (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
-        (unsigned long long)m->read_failures);
+        (unsigned long long)m->read_failures, labels, (int)m->liq_step);
     if (len < 0 || (size_t)len >= sizeof text)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
     return at_file_write_atomic(path, text, (size_t)len, 0644, err);
@@ -298,12 +303,14 @@ static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error 
     custos_pledge_free(p);
     if (rc == CUSTOS_OK && st->liq.step != before)
         printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+    m->liq_step = st->liq.step;
     /* The release, once the repay is mined: signed only when the debt reads zero. */
     for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
         before = st->liq.step;
         rc = at_manage_release_step(&m->release, st, err);
         if (rc == CUSTOS_OK && st->liq.step != before)
             printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+        m->liq_step = st->liq.step;
     }
     fflush(stdout);
     return rc;
@@ -314,8 +321,10 @@ static custos_rc manage_pass(manager *m, custos_error *err)
 {
     at_manage_state st;
     custos_rc rc = at_manage_state_load(m->state_path, &st, err);
-    if (rc == CUSTOS_OK)
+    if (rc == CUSTOS_OK) {
         m->status = st.status;
+        m->liq_step = st.liq.step;
+    }
     if (rc == CUSTOS_OK && st.has_pending)
         rc = manage_deliver(m, &st, err);
     if (rc != CUSTOS_OK)

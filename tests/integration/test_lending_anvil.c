@@ -485,7 +485,9 @@ static json_t *release_blocked(int i, uint64_t sequence)
 static char manager_state[1300];
 
 /* Its argv: one pass with --once, a daemon passing every 100 ms without. */
-static void manage_argv(const char *agent_key, bool once, const char *argv[40])
+#define MANAGE_ARGV 64
+
+static void manage_argv(const char *agent_key, bool once, const char *argv[MANAGE_ARGV])
 {
     static char metrics[1300];
     snprintf(manager_state, sizeof manager_state, "%s/manager.json", T.gw.dir);
@@ -506,12 +508,13 @@ static void manage_argv(const char *agent_key, bool once, const char *argv[40])
         for (size_t i = 0; i < sizeof agent / sizeof agent[0]; i++)
             argv[n++] = agent[i];
     }
+    assert_true(n < MANAGE_ARGV);
     argv[n] = NULL;
 }
 
 static int manage_run(const char *agent_key)
 {
-    const char *argv[40];
+    const char *argv[MANAGE_ARGV];
     manage_argv(agent_key, true, argv);
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
@@ -770,7 +773,7 @@ static void test_lend_against_custody(void **state)
     json_decref(p);
     assert_true(debt > 0);
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
-    const char *daemon[40];
+    const char *daemon[MANAGE_ARGV];
     manage_argv(agent_key, false, daemon);
     char daemon_log[1300];
     snprintf(daemon_log, sizeof daemon_log, "%s/manager.log", T.gw.dir);
@@ -822,6 +825,12 @@ static void test_lend_against_custody(void **state)
      * interest of a few blocks included, and one release was signed. */
     assert_int_equal(manage_run(agent_key), 0);
     assert_null(strstr(out, "liquidation re"));
+    char *liq_prom = tu_read_file(prom_path);
+    assert_non_null(liq_prom);
+    const char *ls = strstr(liq_prom, "custos_loan_liquidation_step{");
+    assert_non_null(ls);
+    assert_non_null(strstr(ls, "\"} 5\n"));
+    free(liq_prom);
     assert_true(last_sequence(0) == before_release + 1);
     call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, after, sizeof after);
     unsigned long long paid = strtoull(before, NULL, 10) - strtoull(after, NULL, 10);
