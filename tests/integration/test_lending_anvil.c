@@ -768,6 +768,8 @@ static void test_lend_against_custody(void **state)
     SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, "1000000000000");
     call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, before,
                 sizeof before);
+    assert_int_equal(cast("nonce", AGENT_ADDR, NULL), 0);
+    unsigned long long agent_nonce = strtoull(out, NULL, 10);
     p = cli_pledge(REF1);
     unsigned long long debt = strtoull(exposure_of(p, "debt"), NULL, 10);
     json_decref(p);
@@ -834,6 +836,11 @@ static void test_lend_against_custody(void **state)
     assert_true(last_sequence(0) == before_release + 1);
     call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, after, sizeof after);
     unsigned long long paid = strtoull(before, NULL, 10) - strtoull(after, NULL, 10);
+    /* Two transactions of the agent in all: one approve, one repay. */
+    assert_int_equal(cast("nonce", AGENT_ADDR, NULL), 0);
+    if (strtoull(out, NULL, 10) != agent_nonce + 2)
+        fail_msg("the agent's nonce went from %llu to %s; expected 2 transactions",
+                 agent_nonce, out);
     if (paid < debt || paid > debt + debt / 100 + 1)
         fail_msg("the agent paid %llu for a debt of %llu", paid, debt);
 
