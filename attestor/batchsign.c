@@ -213,32 +213,41 @@ static custos_rc export_all(const batch_work *w, const custos_submission *ctx,
     return rc;
 }
 
-static void report(const batch_work *w, const uint8_t digest[CUSTOS_HASH_LEN],
+/* The batch's fields, its signer, and one entry per account (text: one line each; JSON:
+ * the "accounts" array, collateralValue as decimal text). */
+static void report(at_report *r, const batch_work *w, const uint8_t digest[CUSTOS_HASH_LEN],
                    const uint8_t signer[CUSTOS_ADDRESS_LEN])
 {
     char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], addr[CUSTOS_ADDRESS_HEX_LEN];
     char dec[CUSTOS_U256_DEC_MAX];
     if (custos_hex_encode(w->batch.accounts_root, CUSTOS_HASH_LEN, hex, sizeof hex) == CUSTOS_OK)
-        printf("%-12s %s\n", "root", hex);
+        at_report_line(r, "root", "accountsRoot", "%s", hex);
     if (custos_hex_encode(digest, CUSTOS_HASH_LEN, hex, sizeof hex) == CUSTOS_OK)
-        printf("%-12s %s\n", "digest", hex);
-    printf("%-12s %" PRIu32 "\n", "accounts", w->batch.count);
-    printf("%-12s %" PRIu64 "\n", "sequence", w->batch.sequence);
-    printf("%-12s %" PRIu64 "\n", "as_of", w->batch.as_of);
-    printf("%-12s %" PRIu64 "\n", "valid_until", w->batch.valid_until);
+        at_report_line(r, "digest", "digest", "%s", hex);
+    at_report_line(r, "accounts", "count", "%" PRIu32, w->batch.count);
+    at_report_line(r, "sequence", "sequence", "%" PRIu64, w->batch.sequence);
+    at_report_line(r, "as_of", "asOf", "%" PRIu64, w->batch.as_of);
+    at_report_line(r, "valid_until", "validUntil", "%" PRIu64, w->batch.valid_until);
     custos_address_to_hex(signer, addr);
-    printf("%-12s %s\n", "signer", addr);
+    at_report_line(r, "signer", "signer", "%s", addr);
+    json_t *list = r->json != NULL ? json_array() : NULL;
     for (size_t i = 0; i < w->n; i++) {
         if (custos_hex_encode(w->atts[i].account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK ||
             custos_u256_to_dec(&w->atts[i].collateral_value, dec, sizeof dec) != CUSTOS_OK)
             continue;
-        printf("%-12s %s %s sequence %" PRIu64 " collateral %s\n", "account",
-               w->holdings.accounts[i].ref, hex, w->atts[i].sequence, dec);
+        at_report_line(r, "account", NULL, "%s %s sequence %" PRIu64 " collateral %s",
+                       w->holdings.accounts[i].ref, hex, w->atts[i].sequence, dec);
+        if (list != NULL)
+            (void)json_array_append_new(
+                list, json_pack("{s:s, s:s, s:I, s:s}", "reference", w->holdings.accounts[i].ref,
+                                "account", hex, "sequence", (json_int_t)w->atts[i].sequence,
+                                "collateralValue", dec));
     }
+    at_report_member(r, "accounts", list);
 }
 
 int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list *sources,
-                    const char *price_ca, const char *registry)
+                    const char *price_ca, const char *registry, bool json)
 {
     batch_work w;
     memset(&w, 0, sizeof w);
@@ -273,10 +282,14 @@ int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list 
         batch_free(&w);
         return AT_EXIT_INPUT;
     }
-    report(&w, digest, signer.address);
-    at_report text = {stdout, NULL};
-    at_report_prices(&text, &w.fetch, &w.report);
-    printf("%-12s %s (batch.json and %zu account files)\n", "exported", o->export_path, w.n);
+    at_report out;
+    /* Out of memory for the JSON object: the text report still says what was signed. */
+    if (!at_report_open(&out, stdout, json))
+        at_cmd_error("attest --batch: out of memory for --json; reporting as text");
+    report(&out, &w, digest, signer.address);
+    at_report_prices(&out, &w.fetch, &w.report);
+    at_report_line(&out, "exported", "exported", "%s", o->export_path);
+    at_report_line(&out, "files", NULL, "batch.json and %zu account files", w.n);
     batch_free(&w);
-    return AT_EXIT_OK;
+    return at_report_close(&out, AT_EXIT_OK);
 }

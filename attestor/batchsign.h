@@ -5,15 +5,17 @@
 #ifndef AT_BATCHSIGN_H
 #define AT_BATCHSIGN_H
 
+#include <stdbool.h>
+
 #include "clopt.h"
 #include "signopts.h"
 
 /* prices (a file) or sources (HTTPS price sources, price_ca their CA or NULL) price the
  * book; registry (may be NULL) is checked for every account as by attest. Writes
- * o->export_path/batch.json and o->export_path/0x<account id>.json. Returns the exit
- * status (cmd.h). */
+ * o->export_path/batch.json and o->export_path/0x<account id>.json. Reports as text, or
+ * with json as one JSON object (report.h). Returns the exit status (cmd.h). */
 int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list *sources,
-                    const char *price_ca, const char *registry);
+                    const char *price_ca, const char *registry, bool json);
 
 /* The key of the feed's batch sequence in the attestor's state file:
  * keccak256("CollateralBatch" || feed), apart from every account id and from the reserves

@@ -57,7 +57,6 @@ static const clopt_rule attest_rules[] = {
     {CLOPT_NEEDS, {"batch", "export"}, "--batch writes the batch to --export DIR"},
     {CLOPT_CONFLICT, {"batch", "gateway"},
      "--batch exports the batch; it is not submitted through --gateway"},
-    {CLOPT_CONFLICT, {"batch", "json"}, "--batch reports as text; --json is for one account"},
     {CLOPT_REQUIRED, {"policy"}, NULL},
     {CLOPT_ONE, {"prices", "price-source"}, NULL},
     {CLOPT_NEEDS, {"price-ca", "price-source"}, NULL},
@@ -138,7 +137,7 @@ int at_cmd_attest(int argc, char **argv)
     if (!at_cmd_args(&attest_cmd, argc, argv, &a, NULL, &status))
         return status;
     if (a.batch)
-        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry);
+        return at_attest_batch(&a.o, a.prices, &a.sources, a.price_ca, a.registry, a.out.json);
     custos_submission s;
     memset(&s, 0, sizeof s);
     custos_error err;

@@ -12,6 +12,7 @@
 #include <secp256k1_recovery.h>
 
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/keccak.h"
 
 void bench_signer_init(bench_signer *s)
@@ -73,8 +74,45 @@ void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t
     out->n_sigs = 1;
 }
 
-void bench_write_config(const char *path, const char *store, const bench_signer *s)
+/* PATH.accounts: every account of each set in tags, one id a line. */
+static void bench_write_accounts(const char *path, const char *tags, uint64_t accounts)
 {
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    const char *tag = tags;
+    while (*tag != '\0') {
+        size_t len = strcspn(tag, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), tag);
+        for (uint64_t i = 0; i < accounts; i++) {
+            uint8_t id[32];
+            char hex[CUSTOS_HEX_LEN(32)];
+            bench_account(one, i, accounts, id);
+            if (custos_hex_encode(id, sizeof id, hex, sizeof hex) != CUSTOS_OK ||
+                fprintf(f, "%s\n", hex) < 0) {
+                fprintf(stderr, "bench: cannot write %s\n", path);
+                exit(2);
+            }
+        }
+        tag += len;
+        if (*tag == ',')
+            tag++;
+    }
+    if (fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+void bench_write_config(const char *path, const char *store, const bench_signer *s,
+                        const char *tags, uint64_t accounts)
+{
+    char list[4200];
+    snprintf(list, sizeof list, "%s.accounts", path);
+    bench_write_accounts(list, tags, accounts);
     char addr[CUSTOS_ADDRESS_HEX_LEN], contract[CUSTOS_ADDRESS_HEX_LEN];
     custos_domain d;
     bench_domain(&d);
@@ -91,10 +129,11 @@ void bench_write_config(const char *path, const char *store, const bench_signer 
             "[tls]\ninsecure = true\n\n"
             /* One load generator is one client: it measures the gateway, not its limits. */
             "[limits]\nrate_per_second = 1000000000\nburst = 1000000000\n\n"
-            "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
+            "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n"
+            "accounts_file = %s\n\n"
             "[signer bench-custodian]\naddress = %s\nfeed = %s\nrole = custodian\n"
             "status = active\n",
-            store, BENCH_CHAIN_ID, contract, BENCH_FEED, addr, BENCH_FEED);
+            store, BENCH_CHAIN_ID, contract, BENCH_FEED, list, addr, BENCH_FEED);
     if (fclose(f) != 0) {
         perror(path);
         exit(2);

@@ -34,8 +34,11 @@ void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t
 /* The account of index in the set (as bench_make derives it). */
 void bench_account(const char *tag, uint64_t index, uint64_t accounts, uint8_t out[32]);
 
-/* Writes a gateway config: one feed, one signer, loopback port 0, the given store. */
-void bench_write_config(const char *path, const char *store, const bench_signer *s);
+/* Writes a gateway config: one feed, one signer, loopback port 0, the given store, and the
+ * accounts of the sets named by tags (comma-separated), `accounts` each, registered to the
+ * feed in PATH.accounts (rule 9). */
+void bench_write_config(const char *path, const char *store, const bench_signer *s,
+                        const char *tags, uint64_t accounts);
 
 double bench_now(void);
 uint64_t bench_unix_now(void);

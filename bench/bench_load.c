@@ -649,7 +649,8 @@ int main(int argc, char **argv)
             die("--write-config needs --store");
         bench_signer s;
         bench_signer_init(&s);
-        bench_write_config(write_config, o.store, &s);
+        /* --tag names, comma-separated, the sets whose accounts the gateway registers. */
+        bench_write_config(write_config, o.store, &s, o.tag, o.accounts);
         bench_signer_free(&s);
         return 0;
     }

@@ -161,6 +161,17 @@ int main(int argc, char **argv)
     cfg.n_feeds = 1;
     cfg.signers = &allowed;
     cfg.n_signers = 1;
+    /* Rule 9: every account of the set registered to the feed, as an operator would. */
+    gw_account *accounts = calloc(count, sizeof *accounts);
+    if (accounts == NULL)
+        return 2;
+    for (size_t i = 0; i < count; i++) {
+        bench_account("verify", i, count, accounts[i].account);
+        snprintf(accounts[i].feed, sizeof accounts[i].feed, "%s", BENCH_FEED);
+    }
+    gw_accounts_sort(accounts, count);
+    cfg.accounts = accounts;
+    cfg.n_accounts = count;
     gw_registry *reg = NULL;
     gw_verifier *v = NULL;
     if (gw_registry_new(&cfg, &reg, NULL) != CUSTOS_OK ||
@@ -200,6 +211,7 @@ int main(int argc, char **argv)
 
     gw_verifier_free(v);
     gw_registry_free(reg);
+    free(accounts);
     for (size_t i = 0; i < count; i++) {
         custos_submission_clear(&subs[i]);
         free(enc[i].buf);

@@ -1,9 +1,11 @@
-/* admin: changes to the gateway's allow-list and held attestations through GatewayAdmin
- * (admin certificate). Each prints the audit entry's seq; exit status 2 when the gateway
- * refuses. */
+/* admin: changes to the gateway's allow-list, account registry and held attestations
+ * through GatewayAdmin (admin certificate); each prints the audit entry's seq; exit status
+ * 2 when the gateway refuses. list-accounts reads the registry (admin or auditor). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "cli.h"
 #include "connect.h"
 #include "custos/hex.h"
@@ -284,6 +286,121 @@ static int admin_release_held(int argc, char **argv)
     return admin_answer(rc, seq, &err);
 }
 
+/* ---- admin register-account, admin list-accounts (rule 9) ---- */
+
+typedef struct register_args {
+    cli_account acct;
+    const char *feed;
+    clopt_gateway gw;
+} register_args;
+
+#define REGISTER_MESSAGE "--feed is required, with --account 0xHEX or --custodian ID --ref REF"
+
+static const clopt register_options[] = {
+    {"feed", "NAME", CLOPT_STR, offsetof(register_args, feed),
+     "the feed the account belongs to, for good"},
+    {0}};
+static const clopt_set register_sets[] = {{cli_account_options, offsetof(register_args, acct)},
+                                          {register_options, 0},
+                                          {clopt_gateway_options, offsetof(register_args, gw)}};
+static const clopt_rule register_rules[] = {
+    {CLOPT_REQUIRED, {"feed"}, REGISTER_MESSAGE}, CLI_ACCOUNT_RULES, CLI_GATEWAY_RULE};
+static const clopt_command register_cmd = {
+    .name = "admin register-account",
+    .usage = "usage: custos admin register-account --gateway H:P --feed NAME\n"
+             "                                     (--account 0xHEX | --custodian ID --ref REF)",
+    .summary = "registers an account to its feed for good (rule 9)",
+    .sets = register_sets,
+    .n_sets = CLOPT_N(register_sets),
+    .rules = register_rules,
+    .n_rules = CLOPT_N(register_rules)};
+
+static int admin_register_account(int argc, char **argv)
+{
+    register_args a = {0};
+    int status;
+    if (!cli_args(&register_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    uint8_t id[CUSTOS_HASH_LEN];
+    if (!cli_account_id(&a.acct, id))
+        return EXIT_FAIL;
+    custos_client *client;
+    status = cli_connect(&a.gw, &client);
+    if (status != EXIT_OK)
+        return status;
+    uint64_t seq = 0;
+    custos_error err;
+    custos_rc rc = custos_client_register_account(client, id, a.feed, &seq, &err);
+    custos_client_free(client);
+    return admin_answer(rc, seq, &err);
+}
+
+typedef struct list_accounts_args {
+    const char *feed;
+    clopt_gateway gw;
+} list_accounts_args;
+
+/* Accounts asked for per call: ListAccounts' default page. */
+#define LIST_ACCOUNTS_PAGE 1000
+
+static const clopt list_accounts_options[] = {
+    {"feed", "NAME", CLOPT_STR, offsetof(list_accounts_args, feed),
+     "only this feed's accounts (default: every feed's)"},
+    {0}};
+static const clopt_set list_accounts_sets[] = {
+    {list_accounts_options, 0}, {clopt_gateway_options, offsetof(list_accounts_args, gw)}};
+static const clopt_rule list_accounts_rules[] = {CLI_GATEWAY_RULE};
+static const clopt_command list_accounts_cmd = {
+    .name = "admin list-accounts",
+    .usage = "usage: custos admin list-accounts --gateway H:P [--feed NAME]",
+    .summary = "the registered accounts, one JSON line each (admin or auditor certificate)",
+    .sets = list_accounts_sets,
+    .n_sets = CLOPT_N(list_accounts_sets),
+    .rules = list_accounts_rules,
+    .n_rules = CLOPT_N(list_accounts_rules)};
+
+static int admin_list_accounts(int argc, char **argv)
+{
+    list_accounts_args a = {0};
+    int status;
+    if (!cli_args(&list_accounts_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    custos_client *client;
+    status = cli_connect(&a.gw, &client);
+    if (status != EXIT_OK)
+        return status;
+    custos_error err;
+    custos_rc rc = CUSTOS_OK;
+    status = EXIT_OK;
+    for (uint64_t offset = 0; rc == CUSTOS_OK && status == EXIT_OK;) {
+        custos_registered_account *list = NULL;
+        size_t n = 0;
+        uint64_t total = 0;
+        rc = custos_client_list_accounts(client, a.feed, offset, LIST_ACCOUNTS_PAGE, &list, &n,
+                                         &total, &err);
+        for (size_t i = 0; rc == CUSTOS_OK && status == EXIT_OK && i < n; i++) {
+            json_t *o = json_object();
+            if (o != NULL && (!jo_put(o, "account", jo_hex(list[i].account, CUSTOS_HASH_LEN)) ||
+                              !jo_put(o, "feed", json_string(list[i].feed)))) {
+                json_decref(o);
+                o = NULL;
+            }
+            if (!jo_emit(o, JSON_COMPACT))
+                status = EXIT_FAIL;
+        }
+        free(list);
+        offset += n;
+        if (n == 0 || offset >= total)
+            break;
+    }
+    custos_client_free(client);
+    if (rc != CUSTOS_OK) {
+        cli_fail("%s", err.message);
+        return rc == CUSTOS_ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_NEGATIVE;
+    }
+    return status;
+}
+
 int cli_admin(int argc, char **argv)
 {
     static const clopt_entry subs[] = {
@@ -292,6 +409,8 @@ int cli_admin(int argc, char **argv)
         {"rotate-signer", admin_rotate, &rotate_cmd},
         {"set-feed-policy", admin_feed_policy, &policy_cmd},
         {"release-held", admin_release_held, &release_cmd},
+        {"register-account", admin_register_account, &register_cmd},
+        {"list-accounts", admin_list_accounts, &list_accounts_cmd},
         {NULL, NULL, NULL}};
     return clopt_group("custos", subs, cli_usage, argc, argv);
 }

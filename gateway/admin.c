@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "custos/hex.h"
 #include "custos/sig.h"
 
 #include "audit.h"
@@ -26,6 +27,7 @@
 #define ACTION_REVOKE "revoke_signer"
 #define ACTION_ROTATE "rotate_signer"
 #define ACTION_FEED "set_feed_policy"
+#define ACTION_REGISTER "register_account"
 /* The bounds of the config file's [feed] keys. */
 #define ADMIN_MAX_SECONDS 4294967295u
 
@@ -39,6 +41,8 @@ struct gw_admin {
     custos_calendar calendar; /* a copy of that file's calendar, which feeds point to */
     gw_signer *signers;
     size_t n_signers;
+    gw_account *accounts;   /* the file's registrations, sorted (rule 9) */
+    size_t n_accounts;
     uint64_t seen_seq;      /* the last audit entry the list in force was composed from */
     uint64_t anchored_seq;  /* the last head written to [gateway] audit_anchor */
     /* With a shared (PostgreSQL) store, a thread installs the admin changes other
@@ -58,32 +62,97 @@ typedef struct admin_list {
     size_t n_feeds;
     gw_signer *signers;
     size_t n_signers, cap;
+    /* The file's registrations, then the audit log's appended: sorted by list_finish. */
+    gw_account *accounts;
+    size_t n_accounts, accounts_cap;
 } admin_list;
 
 static void list_clear(admin_list *l)
 {
     free(l->feeds);
     free(l->signers);
+    free(l->accounts);
     memset(l, 0, sizeof *l);
 }
 
-static custos_rc list_from(admin_list *l, const gw_feed *feeds, size_t n_feeds,
-                           const gw_signer *signers, size_t n_signers, custos_error *err)
+/* The file's lists, as a list being composed. */
+typedef struct admin_base {
+    const gw_feed *feeds;
+    size_t n_feeds;
+    const gw_signer *signers;
+    size_t n_signers;
+    const gw_account *accounts;
+    size_t n_accounts;
+} admin_base;
+
+static custos_rc list_from(admin_list *l, const admin_base *b, custos_error *err)
 {
     memset(l, 0, sizeof *l);
-    l->cap = n_signers + 8;
-    l->feeds = calloc(n_feeds > 0 ? n_feeds : 1, sizeof *l->feeds);
+    l->cap = b->n_signers + 8;
+    l->accounts_cap = b->n_accounts + 8;
+    l->feeds = calloc(b->n_feeds > 0 ? b->n_feeds : 1, sizeof *l->feeds);
     l->signers = calloc(l->cap, sizeof *l->signers);
-    if (l->feeds == NULL || l->signers == NULL) {
+    l->accounts = calloc(l->accounts_cap, sizeof *l->accounts);
+    if (l->feeds == NULL || l->signers == NULL || l->accounts == NULL) {
         list_clear(l);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
     }
-    if (n_feeds > 0)
-        memcpy(l->feeds, feeds, n_feeds * sizeof *feeds);
-    if (n_signers > 0)
-        memcpy(l->signers, signers, n_signers * sizeof *signers);
-    l->n_feeds = n_feeds;
-    l->n_signers = n_signers;
+    if (b->n_feeds > 0)
+        memcpy(l->feeds, b->feeds, b->n_feeds * sizeof *b->feeds);
+    if (b->n_signers > 0)
+        memcpy(l->signers, b->signers, b->n_signers * sizeof *b->signers);
+    if (b->n_accounts > 0)
+        memcpy(l->accounts, b->accounts, b->n_accounts * sizeof *b->accounts);
+    l->n_feeds = b->n_feeds;
+    l->n_signers = b->n_signers;
+    l->n_accounts = b->n_accounts;
+    return CUSTOS_OK;
+}
+
+/* Appends a registration; list_finish sorts and checks the whole list. */
+static bool list_register(admin_list *l, const uint8_t account[CUSTOS_HASH_LEN],
+                          const char *feed)
+{
+    if (l->n_accounts == l->accounts_cap) {
+        size_t cap = l->accounts_cap * 2;
+        gw_account *grown = realloc(l->accounts, cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        l->accounts = grown;
+        l->accounts_cap = cap;
+    }
+    gw_account *acct = &l->accounts[l->n_accounts++];
+    memset(acct, 0, sizeof *acct);
+    memcpy(acct->account, account, CUSTOS_HASH_LEN);
+    snprintf(acct->feed, sizeof acct->feed, "%s", feed);
+    return true;
+}
+
+/* Sorts the registrations for lookups, drops an account registered twice to one feed, and
+ * refuses one registered to two feeds (the file and the log disagree): rule 9 gives an
+ * account one feed for good. */
+static custos_rc list_finish(admin_list *l, custos_error *err)
+{
+    gw_accounts_sort(l->accounts, l->n_accounts);
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n_accounts; i++) {
+        if (kept > 0 &&
+            memcmp(l->accounts[kept - 1].account, l->accounts[i].account, CUSTOS_HASH_LEN) == 0) {
+            if (strcmp(l->accounts[kept - 1].feed, l->accounts[i].feed) == 0)
+                continue;
+            char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+            if (custos_hex_encode(l->accounts[i].account, CUSTOS_HASH_LEN, hex, sizeof hex) !=
+                CUSTOS_OK)
+                hex[0] = '\0';
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "account %s is registered to feed '%s' and to feed '%s' "
+                                    "(the config file and the audit log's register_account "
+                                    "entries): an account belongs to one feed (rule 9)",
+                                    hex, l->accounts[kept - 1].feed, l->accounts[i].feed);
+        }
+        l->accounts[kept++] = l->accounts[i];
+    }
+    l->n_accounts = kept;
     return CUSTOS_OK;
 }
 
@@ -260,6 +329,44 @@ bad:
                             "damaged", e->seq, e->action);
 }
 
+/* The payload of a registration: "account ID feed=NAME\n" (rule 9). */
+static int register_text(char *out, size_t cap, const uint8_t account[CUSTOS_HASH_LEN],
+                         const char *feed)
+{
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    if (custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
+        return -1;
+    return snprintf(out, cap, "account %s feed=%s\n", hex, feed);
+}
+
+static custos_rc list_apply_register(admin_list *l, const custos_audit_entry *e,
+                                     custos_error *err)
+{
+    /* "account 0x<64 hex> feed=NAME\n" */
+    char text[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + CUSTOS_FEED_MAX + 16];
+    const size_t id_len = CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) - 1;
+    if (e->payload_len < 8 + id_len + 7 || e->payload_len >= sizeof text ||
+        e->payload[e->payload_len - 1] != '\n')
+        goto bad;
+    memcpy(text, e->payload, e->payload_len - 1);
+    text[e->payload_len - 1] = '\0';
+    if (strncmp(text, "account ", 8) != 0 || strncmp(text + 8 + id_len, " feed=", 6) != 0)
+        goto bad;
+    text[8 + id_len] = '\0';
+    uint8_t account[CUSTOS_HASH_LEN];
+    const char *feed = text + 8 + id_len + 6;
+    if (custos_hex_decode(text + 8, account, CUSTOS_HASH_LEN, NULL) != CUSTOS_OK ||
+        feed[0] == '\0' || strlen(feed) > CUSTOS_FEED_MAX)
+        goto bad;
+    if (!list_register(l, account, feed))
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
+    return CUSTOS_OK;
+bad:
+    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
+                            "damaged", e->seq, e->action);
+}
+
 /* Applies one audit entry of an admin change to l; other entries (reloads) change
  * nothing here. A change that does not parse means a damaged log: an error. */
 static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_error *err)
@@ -286,6 +393,8 @@ static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_e
         text[e->payload_len - 1] = '\0';
         return list_apply_rotate(l, e, text, err);
     }
+    if (strcmp(e->action, ACTION_REGISTER) == 0)
+        return list_apply_register(l, e, err);
     bool add = strcmp(e->action, ACTION_ADD) == 0;
     if (!add && strcmp(e->action, ACTION_REVOKE) != 0)
         return CUSTOS_OK;
@@ -399,15 +508,16 @@ static custos_rc admin_anchor(gw_admin *a, uint64_t seq, const uint8_t *hash,
     return rc;
 }
 
-/* The list in force: the file's entries, then every admin change in the audit log, once
- * the log's chain is checked. */
-static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
+/* The list in force: the file's entries (base), then every admin change in the audit log,
+ * once the log's chain is checked. */
+static custos_rc admin_compose_from(gw_admin *a, const admin_base *base, admin_list *l,
+                                    custos_error *err)
 {
     chain_walk w;
     custos_rc rc = walk_start(a, &w, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = list_from(l, a->feeds, a->n_feeds, a->signers, a->n_signers, err);
+    rc = list_from(l, base, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_audit_entry *page = calloc(ADMIN_PAGE, sizeof *page);
@@ -438,11 +548,20 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
         a->anchored_seq = w.anchor_seq;
     if (rc == CUSTOS_OK)
         rc = admin_anchor(a, w.seq, w.hash, err);
+    if (rc == CUSTOS_OK)
+        rc = list_finish(l, err);
     if (rc != CUSTOS_OK)
         list_clear(l);
     else
         a->seen_seq = after;
     return rc;
+}
+
+static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
+{
+    admin_base base = {a->feeds, a->n_feeds, a->signers, a->n_signers, a->accounts,
+                       a->n_accounts};
+    return admin_compose_from(a, &base, l, err);
 }
 
 static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *err)
@@ -453,6 +572,8 @@ static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *e
     view.n_feeds = l->n_feeds;
     view.signers = l->signers;
     view.n_signers = l->n_signers;
+    view.accounts = l->accounts;
+    view.n_accounts = l->n_accounts;
     custos_rc rc = gw_registry_replace(gw_engine_registry(a->engine), &view, err);
     if (rc == CUSTOS_OK)
         gw_metrics_set_feed_limits(l->feeds, l->n_feeds);
@@ -490,11 +611,15 @@ static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error 
 {
     gw_feed *feeds = calloc(cfg->n_feeds > 0 ? cfg->n_feeds : 1, sizeof *feeds);
     gw_signer *signers = calloc(cfg->n_signers > 0 ? cfg->n_signers : 1, sizeof *signers);
-    if (feeds == NULL || signers == NULL) {
+    gw_account *accounts = calloc(cfg->n_accounts > 0 ? cfg->n_accounts : 1, sizeof *accounts);
+    if (feeds == NULL || signers == NULL || accounts == NULL) {
         free(feeds);
         free(signers);
+        free(accounts);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
     }
+    if (cfg->n_accounts > 0)
+        memcpy(accounts, cfg->accounts, cfg->n_accounts * sizeof *accounts);
     if (cfg->n_feeds > 0)
         memcpy(feeds, cfg->feeds, cfg->n_feeds * sizeof *feeds);
     if (cfg->n_signers > 0)
@@ -504,14 +629,18 @@ static custos_rc admin_set_base(gw_admin *a, const gw_config *cfg, custos_error 
     if (rc != CUSTOS_OK) {
         free(feeds);
         free(signers);
+        free(accounts);
         return rc;
     }
     free(a->feeds);
     free(a->signers);
+    free(a->accounts);
     a->feeds = feeds;
     a->n_feeds = cfg->n_feeds;
     a->signers = signers;
     a->n_signers = cfg->n_signers;
+    a->accounts = accounts;
+    a->n_accounts = cfg->n_accounts;
     return CUSTOS_OK;
 }
 
@@ -550,8 +679,8 @@ static void admin_follow_once(gw_admin *a)
         gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
         gw_log(GW_LOG_INFO, "admin",
                "audit entries %" PRIu64 " to %" PRIu64 " are in force: %zu feeds, %zu "
-               "signers (generation %" PRIu64 ")",
-               from + 1, seen, p->n_feeds, p->n_signers, p->generation);
+               "signers, %zu registered accounts (generation %" PRIu64 ")",
+               from + 1, seen, p->n_feeds, p->n_signers, p->n_accounts, p->generation);
         gw_policy_release(p);
     }
 }
@@ -648,6 +777,7 @@ void gw_admin_free(gw_admin *a)
     pthread_mutex_destroy(&a->lock);
     free(a->feeds);
     free(a->signers);
+    free(a->accounts);
     custos_calendar_free(&a->calendar);
     free(a);
 }
@@ -725,6 +855,48 @@ static const char *restart_only_change(const gw_config *a, const gw_config *b)
     return NULL;
 }
 
+/* Rule 9: a reloaded file composes with the audit log (no account registered to two
+ * feeds), and keeps every registered account that has accepted attestations: those are
+ * published and may be pledged, and an account that loses its feed could never be
+ * updated, frozen or released again. Called with the lock held. */
+static custos_rc admin_check_reload(gw_admin *a, const gw_config *fresh, custos_error *err)
+{
+    admin_base base = {fresh->feeds, fresh->n_feeds, fresh->signers, fresh->n_signers,
+                       fresh->accounts, fresh->n_accounts};
+    admin_list next;
+    custos_rc rc = admin_compose_from(a, &base, &next, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
+    for (size_t i = 0; rc == CUSTOS_OK && i < p->n_accounts; i++) {
+        const gw_account *was = &p->accounts[i];
+        const gw_account *now = gw_accounts_find(next.accounts, next.n_accounts, was->account);
+        if (now != NULL && strcmp(now->feed, was->feed) == 0)
+            continue;
+        custos_record latest;
+        memset(&latest, 0, sizeof latest);
+        custos_rc found = gw_store_get_latest(&a->store, was->account, &latest, err);
+        if (found == CUSTOS_OK)
+            custos_record_clear(&latest);
+        if (found == CUSTOS_ERR_NOT_FOUND) {
+            custos_error_clear(err);
+            continue;
+        }
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        if (custos_hex_encode(was->account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
+            hex[0] = '\0';
+        rc = found != CUSTOS_OK
+                 ? found
+                 : custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "account %s of feed '%s' has accepted attestations: it "
+                                    "stays registered to its feed (rule 9); keep it in the "
+                                    "file", hex, was->feed);
+    }
+    gw_policy_release(p);
+    list_clear(&next);
+    return rc;
+}
+
 void gw_admin_reload(gw_admin *a, const char *path)
 {
     gw_config fresh;
@@ -739,7 +911,16 @@ void gw_admin_reload(gw_admin *a, const char *path)
     char *text = NULL;
     size_t len = 0;
     pthread_mutex_lock(&a->lock);
-    custos_rc rc = gw_audit_policy_text(&fresh, &text, &len, &err);
+    custos_rc rc = admin_check_reload(a, &fresh, &err);
+    if (rc != CUSTOS_OK) {
+        pthread_mutex_unlock(&a->lock);
+        gw_log(GW_LOG_ERROR, "reload",
+               "refused: %s; still serving with the signers, accounts and feeds loaded before",
+               err.message);
+        gw_config_clear(&fresh);
+        return;
+    }
+    rc = gw_audit_policy_text(&fresh, &text, &len, &err);
     if (rc == CUSTOS_OK)
         rc = admin_record(a, "SIGHUP", "reload", text, len, NULL, &err);
     free(text);
@@ -761,8 +942,8 @@ void gw_admin_reload(gw_admin *a, const char *path)
     } else {
         gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
         gw_log(GW_LOG_INFO, "reload",
-               "%s: %zu feeds, %zu signers now in force (generation %" PRIu64 ")", path,
-               p->n_feeds, p->n_signers, p->generation);
+               "%s: %zu feeds, %zu signers, %zu registered accounts now in force (generation "
+               "%" PRIu64 ")", path, p->n_feeds, p->n_signers, p->n_accounts, p->generation);
         gw_policy_release(p);
         const char *changed = restart_only_change(a->cfg, &fresh);
         if (changed != NULL)
@@ -1014,4 +1195,64 @@ gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
     list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
+}
+
+gw_admin_result gw_admin_register_account(gw_admin *a, const char *actor,
+                                          const uint8_t account[CUSTOS_HASH_LEN],
+                                          const char *feed, uint64_t *seq, char *detail,
+                                          size_t cap)
+{
+    detail[0] = '\0';
+    if (feed[0] == '\0' || strlen(feed) > CUSTOS_FEED_MAX) {
+        snprintf(detail, cap, "feed name empty or longer than %d bytes", CUSTOS_FEED_MAX);
+        return GW_ADMIN_INVALID;
+    }
+    char payload[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + CUSTOS_FEED_MAX + 16];
+    if (register_text(payload, sizeof payload, account, feed) < 0) {
+        snprintf(detail, cap, "the account id cannot be written");
+        return GW_ADMIN_INVALID;
+    }
+    admin_list l;
+    if (!admin_lock_compose(a, &l, detail, cap))
+        return GW_ADMIN_UNAVAILABLE;
+    gw_admin_result out;
+    const gw_account *had = gw_accounts_find(l.accounts, l.n_accounts, account);
+    if (list_feed(&l, feed) == NULL) {
+        snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
+        out = GW_ADMIN_NOT_FOUND;
+    } else if (had != NULL && strcmp(had->feed, feed) == 0) {
+        snprintf(detail, cap, "the account is already registered to feed '%s'", feed);
+        out = GW_ADMIN_EXISTS;
+    } else if (had != NULL) {
+        /* As the adapter's registerAccount: an account's feed is set once, for good. */
+        snprintf(detail, cap, "the account is registered to feed '%s': an account belongs "
+                 "to one feed for good (rule 9)", had->feed);
+        out = GW_ADMIN_PRECONDITION;
+    } else if (!list_register(&l, account, feed)) {
+        snprintf(detail, cap, "out of memory; nothing changed");
+        out = GW_ADMIN_UNAVAILABLE;
+    } else {
+        gw_accounts_sort(l.accounts, l.n_accounts);
+        out = admin_commit(a, actor, ACTION_REGISTER, payload, &l, seq, detail, cap);
+    }
+    list_clear(&l);
+    pthread_mutex_unlock(&a->lock);
+    return out;
+}
+
+size_t gw_admin_list_accounts(gw_admin *a, const char *feed, size_t offset, gw_account *out,
+                              size_t max, size_t *total)
+{
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(a->engine));
+    size_t seen = 0, n = 0;
+    for (size_t i = 0; i < p->n_accounts; i++) {
+        if (feed != NULL && feed[0] != '\0' && strcmp(p->accounts[i].feed, feed) != 0)
+            continue;
+        if (seen >= offset && n < max)
+            out[n++] = p->accounts[i];
+        seen++;
+    }
+    *total = seen;
+    gw_policy_release(p);
+    return n;
 }

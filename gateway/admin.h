@@ -62,4 +62,17 @@ gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
                                        const char *feed, uint64_t *seq, char *detail,
                                        size_t cap);
 
+/* Registers account to feed for good (rule 9), as the adapter's registerAccount: from then
+ * on only feed's signers attest it. There is no unregistering: an account keeps its feed
+ * (docs/rules.md rule 9). */
+gw_admin_result gw_admin_register_account(gw_admin *a, const char *actor,
+                                          const uint8_t account[CUSTOS_HASH_LEN],
+                                          const char *feed, uint64_t *seq, char *detail,
+                                          size_t cap);
+/* The registered accounts in force (of feed only, unless feed is NULL or empty), in
+ * account order: copies at most max of them, from the offset-th on, into out and returns
+ * how many; *total gets how many there are in all. */
+size_t gw_admin_list_accounts(gw_admin *a, const char *feed, size_t offset, gw_account *out,
+                              size_t max, size_t *total);
+
 #endif

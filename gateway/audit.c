@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "custos/attestation.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 
 #include "textbuf.h"
@@ -64,6 +65,14 @@ custos_rc gw_audit_policy_text(const gw_config *cfg, char **out, size_t *len,
                  "signer %s feed=%s role=%s status=%s not_after=%" PRIu64 " replaced_by=%s\n",
                  addr, s->feed, gw_role_name(s->role), s->active ? "active" : "revoked",
                  s->not_after, successor);
+    }
+    for (size_t i = 0; i < cfg->n_accounts; i++) {
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        if (custos_hex_encode(cfg->accounts[i].account, CUSTOS_HASH_LEN, hex, sizeof hex) !=
+            CUSTOS_OK)
+            b.failed = true;
+        else
+            gw_textbuf_add(&b, "account %s feed=%s\n", hex, cfg->accounts[i].feed);
     }
     if (b.failed) {
         free(b.data);

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "custos/version.h"
 #include "engine/engine.h"
+#include "evm/drift.h"
 #include "evm/publisher.h"
 #include "log.h"
 #include "metrics.h"
@@ -90,6 +91,7 @@ typedef struct gateway {
     gw_admin *admin;
     gw_server *server;
     gw_publisher *publisher;
+    gw_drift *drift;
     gw_metrics_http *metrics;
     int drain_ms;   /* how long in-flight calls may finish: 0 unless it served */
 } gateway;
@@ -116,11 +118,16 @@ static int gateway_start(gateway *g, const char *port_file)
     if (g->cfg.evm.enabled &&
         gw_publisher_new(&g->cfg, g->engine, &g->publisher, &err) != CUSTOS_OK)
         goto fail;
+    /* Rule 10: the two allow-lists are configured apart; this says when they differ. */
+    if (g->cfg.evm.enabled && g->cfg.evm.drift_check_seconds > 0 &&
+        gw_drift_new(&g->cfg.evm, gw_engine_registry(g->engine), &g->drift, &err) != CUSTOS_OK)
+        goto fail;
     int metrics_port = 0;
     if (g->cfg.metrics.enabled) {
         if (gw_metrics_http_new(&g->cfg, g->engine, g->publisher, &g->metrics, &err) !=
             CUSTOS_OK)
             goto fail;
+        gw_metrics_http_set_drift(g->metrics, g->drift);
         metrics_port = gw_metrics_http_port(g->metrics);
     }
     int port = gw_server_port(g->server);
@@ -147,6 +154,7 @@ static void gateway_close(gateway *g)
 {
     /* First, while the engine and the publisher it reads are still there. */
     gw_metrics_http_free(g->metrics);
+    gw_drift_free(g->drift);
     gw_server_shutdown(g->server, g->drain_ms);
     if (g->publisher != NULL) {
         gw_pub_status st;

@@ -484,6 +484,35 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
                            label, p->feeds[i].expired);
 }
 
+/* The allow-list comparison with the adapter (evm/drift.h): nothing until a first check
+ * completed; label values are the configuration's feed names. */
+static void mx_render_drift(gw_textbuf *b, const gw_drift_report *d)
+{
+    mx_header(b, "custos_allowlist_drift_checked_at_seconds", "gauge",
+              "Unix time of the last complete comparison of the gateway's signers and "
+              "accounts with the adapter's; 0 before the first.");
+    gw_textbuf_add(b, "custos_allowlist_drift_checked_at_seconds %" PRIu64 "\n",
+                   d->checked_at);
+    mx_header(b, "custos_allowlist_drift_check_failing", "gauge",
+              "1 while the last attempt to read the adapter's signers and accounts failed.");
+    gw_textbuf_add(b, "custos_allowlist_drift_check_failing %d\n", d->failing ? 1 : 0);
+    if (d->checked_at == 0)
+        return;
+    char label[2 * CUSTOS_FEED_MAX + 1];
+    mx_header(b, "custos_allowlist_drift", "gauge",
+              "Differences between the gateway and the adapter at the last check: signers "
+              "that count on one side only or with another role, accounts registered to "
+              "another feed or none on-chain.");
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        if (!gw_metrics_escape_label(d->feeds[i].feed, label, sizeof label))
+            continue;
+        gw_textbuf_add(b, "custos_allowlist_drift{feed=\"%s\",kind=\"signers\"} %" PRIu64 "\n",
+                       label, d->feeds[i].signers);
+        gw_textbuf_add(b, "custos_allowlist_drift{feed=\"%s\",kind=\"accounts\"} %" PRIu64 "\n",
+                       label, d->feeds[i].accounts);
+    }
+}
+
 /* The first second at which the gateway would refuse an attestation with this asOf as
  * STALE, by the rule of gw_verify_freshness. In business days: stale from 00:00 New York
  * on the (max_age_business_days + 1)-th business day after asOf's date. When the calendar
@@ -634,6 +663,8 @@ custos_rc gw_metrics_render(const gw_metrics_live *live, uint64_t now, char **ou
                    atomic_load_explicit(&r->pending_expired, memory_order_relaxed));
     if (live->has_publisher)
         mx_render_publisher(&b, live);
+    if (live->drift != NULL)
+        mx_render_drift(&b, live->drift);
 
     if (b.failed) {
         free(b.data);

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "evm/drift.h"
 #include "evm/publisher.h"
 
 /* Creates the registry with one series set per configured feed. cfg need not outlive it.
@@ -70,6 +71,7 @@ typedef struct gw_metrics_live {
     uint64_t pending_bytes;
     bool has_publisher;
     gw_pub_status publisher;     /* meaningful when has_publisher */
+    const gw_drift_report *drift; /* the allow-list comparison's last report; NULL: none */
 } gw_metrics_live;
 
 /* The exposition text for the current state, as of wall-clock `now` (Unix seconds):

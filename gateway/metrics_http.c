@@ -5,6 +5,7 @@
 
 #include <netdb.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,6 +24,7 @@ struct gw_metrics_http {
     const gw_config *cfg;
     gw_engine *engine;
     gw_publisher *publisher;
+    _Atomic(gw_drift *) drift; /* set once after the start: scrapes may already run */
     int port;
 };
 
@@ -68,6 +70,13 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
         live.has_publisher = true;
         gw_publisher_status(h->publisher, &live.publisher);
     }
+    gw_drift_report drift;
+    memset(&drift, 0, sizeof drift);
+    gw_drift *d = atomic_load(&h->drift);
+    custos_error drift_err;
+    /* Without memory for the copy the drift series are left out of this scrape. */
+    if (d != NULL && gw_drift_snapshot(d, &drift, &drift_err) == CUSTOS_OK)
+        live.drift = &drift;
     struct timespec ts;
     uint64_t now = clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec > 0
                        ? (uint64_t)ts.tv_sec : 0;
@@ -75,7 +84,9 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
     size_t len;
     custos_error err;
     custos_error_clear(&err);
-    if (gw_metrics_render(&live, now, &body, &len, &err) != CUSTOS_OK)
+    custos_rc rendered = gw_metrics_render(&live, now, &body, &len, &err);
+    gw_drift_report_clear(&drift);
+    if (rendered != CUSTOS_OK)
         return mh_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the metrics\n");
     return mh_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
                     MHD_RESPMEM_MUST_FREE);
@@ -83,7 +94,8 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
 
 static enum MHD_Result mh_status(gw_metrics_http *h, struct MHD_Connection *conn)
 {
-    gw_status_src src = {.cfg = h->cfg, .engine = h->engine, .publisher = h->publisher};
+    gw_status_src src = {.cfg = h->cfg, .engine = h->engine, .publisher = h->publisher,
+                         .drift = atomic_load(&h->drift)};
     char *body;
     size_t len;
     custos_error err;
@@ -220,4 +232,9 @@ void gw_metrics_http_free(gw_metrics_http *h)
         return;
     MHD_stop_daemon(h->daemon);
     free(h);
+}
+
+void gw_metrics_http_set_drift(gw_metrics_http *h, gw_drift *drift)
+{
+    atomic_store(&h->drift, drift);
 }

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "evm/drift.h"
 #include "evm/publisher.h"
 
 typedef struct gw_metrics_http gw_metrics_http;
@@ -24,6 +25,9 @@ typedef struct gw_metrics_http gw_metrics_http;
 CUSTOS_MUST_USE
 custos_rc gw_metrics_http_new(const gw_config *cfg, gw_engine *engine, gw_publisher *publisher,
                               gw_metrics_http **out, custos_error *err);
+/* The allow-list comparison whose report /metrics shows (NULL: none); it must outlive the
+ * endpoint. */
+void gw_metrics_http_set_drift(gw_metrics_http *h, gw_drift *drift);
 /* Whether gw_metrics_http_new could parse listen (numeric IP:PORT), binding nothing. */
 CUSTOS_MUST_USE
 custos_rc gw_metrics_http_check_listen(const char *listen, custos_error *err);

@@ -15,6 +15,7 @@ static void reg_policy_free(gw_policy *p)
 {
     free(p->feeds);
     free(p->signers);
+    free(p->accounts);
     custos_calendar_free(&p->calendar);
     free(p);
 }
@@ -84,7 +85,8 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
     /* calloc(0) may return NULL: keep at least one slot so NULL always means failure. */
     p->feeds = calloc(cfg->n_feeds > 0 ? cfg->n_feeds : 1, sizeof *p->feeds);
     p->signers = calloc(cfg->n_signers > 0 ? cfg->n_signers : 1, sizeof *p->signers);
-    if (p->feeds == NULL || p->signers == NULL) {
+    p->accounts = calloc(cfg->n_accounts > 0 ? cfg->n_accounts : 1, sizeof *p->accounts);
+    if (p->feeds == NULL || p->signers == NULL || p->accounts == NULL) {
         reg_policy_free(p);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
     }
@@ -93,6 +95,9 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
     if (cfg->n_signers > 0)
         memcpy(p->signers, cfg->signers, cfg->n_signers * sizeof *p->signers);
     reg_assign_parties(p->signers, cfg->n_signers);
+    if (cfg->n_accounts > 0)
+        memcpy(p->accounts, cfg->accounts, cfg->n_accounts * sizeof *p->accounts);
+    gw_accounts_sort(p->accounts, cfg->n_accounts);
     /* The snapshot outlives the list it was made from (a reload frees that calendar). */
     custos_rc rc = gw_feeds_own_calendar(p->feeds, cfg->n_feeds, &p->calendar, err);
     if (rc != CUSTOS_OK) {
@@ -101,6 +106,7 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
     }
     p->n_feeds = cfg->n_feeds;
     p->n_signers = cfg->n_signers;
+    p->n_accounts = cfg->n_accounts;
     p->generation = generation;
     atomic_init(&p->refs, 1);
     *out = p;
@@ -203,6 +209,12 @@ const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
         if (memcmp(p->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
             return &p->signers[i];
     return NULL;
+}
+
+const gw_account *gw_policy_find_account(const gw_policy *p,
+                                        const uint8_t account[CUSTOS_HASH_LEN])
+{
+    return gw_accounts_find(p->accounts, p->n_accounts, account);
 }
 
 bool gw_signer_valid_at(const gw_signer *s, uint64_t now)

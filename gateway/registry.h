@@ -1,4 +1,4 @@
-/* The signer allow-list and feed policy the rules read while the gateway serves.
+/* The signer allow-list, account registry and feed policy the rules read while the gateway serves.
  *
  * A policy is an immutable snapshot (feeds and signers); the registry holds the current
  * one and swaps it for a new one atomically (SIGHUP reload). Readers take a reference
@@ -26,12 +26,14 @@ typedef struct gw_policy {
     size_t n_feeds;
     gw_signer *signers;      /* each one's party set: the index of its party's current key */
     size_t n_signers;
+    gw_account *accounts;    /* rule 9: the registered accounts, sorted by account */
+    size_t n_accounts;
     custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;
 
 typedef struct gw_registry gw_registry;
 
-/* The first snapshot is a copy of cfg's feeds and signers (cfg need not outlive it). */
+/* The first snapshot is a copy of cfg's feeds, signers and accounts (cfg need not outlive it). */
 CUSTOS_MUST_USE
 custos_rc gw_registry_new(const gw_config *cfg, gw_registry **out, custos_error *err);
 /* Frees the registry's own reference; snapshots still held are freed by their last
@@ -55,6 +57,10 @@ const gw_signer *gw_policy_find_signer(const gw_policy *p, const char *feed,
 /* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
 const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
                                            const uint8_t address[CUSTOS_ADDRESS_LEN]);
+
+/* The feed account is registered to (rule 9), or NULL when it is not registered. */
+const gw_account *gw_policy_find_account(const gw_policy *p,
+                                         const uint8_t account[CUSTOS_HASH_LEN]);
 
 /* Copies the bond-market calendar that feeds point to into *own (emptied first) and points
  * them at the copy, so they no longer depend on the configuration they came from (a reload

@@ -135,13 +135,38 @@ static json_t *section_pending(const gw_status_src *src, const gw_pub_status *pu
                      count > 0 ? json_integer((json_int_t)oldest) : json_null());
 }
 
-/* Allow-list and registry drift against the chain: this build has no drift check, so
- * the section shows absent. */
-static json_t *section_absent(const gw_status_src *src, const gw_pub_status *pub)
+/* Allow-list and registry drift against the chain (docs/rules.md rule 10): the last
+ * check's differences per feed; null without the check. */
+static json_t *section_drift(const gw_status_src *src, const gw_pub_status *pub)
 {
-    (void)src;
     (void)pub;
-    return json_null();
+    if (src->drift == NULL)
+        return json_null();
+    gw_drift_report r;
+    memset(&r, 0, sizeof r);
+    custos_error err;
+    if (gw_drift_snapshot(src->drift, &r, &err) != CUSTOS_OK)
+        return NULL;
+    json_t *feeds = json_array();
+    for (size_t i = 0; feeds != NULL && i < r.n_feeds; i++) {
+        json_t *f = json_pack("{s:s, s:I, s:I}", "feed", r.feeds[i].feed, "signers",
+                              (json_int_t)r.feeds[i].signers, "accounts",
+                              (json_int_t)r.feeds[i].accounts);
+        if (f == NULL || json_array_append_new(feeds, f) != 0) {
+            json_decref(feeds);
+            feeds = NULL;
+        }
+    }
+    json_t *out = feeds == NULL ? NULL
+                                : json_pack("{s:o, s:b, s:o, s:o}", "checked_at",
+                                            r.checked_at > 0
+                                                ? json_integer((json_int_t)r.checked_at)
+                                                : json_null(),
+                                            "failing", r.failing, "error",
+                                            r.failing ? json_string(r.error) : json_null(),
+                                            "feeds", feeds);
+    gw_drift_report_clear(&r);
+    return out;
 }
 
 static const struct {
@@ -153,7 +178,7 @@ static const struct {
     {"publisher", section_publisher},
     {"relayer", section_relayer},
     {"pending", section_pending},
-    {"drift", section_absent},
+    {"drift", section_drift},
 };
 
 custos_rc gw_status_render(const gw_status_src *src, char **out, size_t *len,

@@ -11,13 +11,16 @@
 
 #include "config/config.h"
 #include "engine/engine.h"
+#include "evm/drift.h"
 #include "evm/publisher.h"
 
-/* What the sections read; publisher is NULL without [evm]. */
+/* What the sections read; publisher is NULL without [evm], drift NULL without its check
+ * ([evm] drift_check_seconds = 0). */
 typedef struct gw_status_src {
     const gw_config *cfg;
     gw_engine *engine;
     gw_publisher *publisher;
+    gw_drift *drift;
 } gw_status_src;
 
 /* Renders the page: *out is malloc'd JSON of *len bytes, NUL-terminated. */

@@ -120,7 +120,8 @@ static bool tls_peer_name(const gw_config *cfg, grpc_call *call, char *cn, size_
     return found;
 }
 
-bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
+/* Whether the caller's [client] entry has role admin, or auditor when reads_only. */
+static bool tls_admin_role(const gw_config *cfg, grpc_call *call, bool reads_only,
                            char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap)
 {
     if (!gw_identity_known(cfg)) {
@@ -134,13 +135,33 @@ bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
         return false;
     }
     const gw_client *cl = gw_config_find_client(cfg, cn);
-    if (cl == NULL || cl->role != GW_CLIENT_ADMIN) {
+    bool ok = cl != NULL && (cl->role == GW_CLIENT_ADMIN ||
+                             (reads_only && cl->role == GW_CLIENT_AUDITOR));
+    if (!ok && cl != NULL && cl->role == GW_CLIENT_AUDITOR) {
+        snprintf(detail, cap, "client '%s' is an auditor: it reads the audit log and the "
+                 "registered accounts, and changes nothing (role = admin does)", cn);
+        return false;
+    }
+    if (!ok) {
         snprintf(detail, cap, "client '%s' is not an admin: the admin service needs a "
-                 "[client] entry with role = admin", cn);
+                 "[client] entry with role = admin%s", cn,
+                 reads_only ? " (or role = auditor to read)" : "");
         return false;
     }
     memcpy(name, cn, sizeof cn);
     return true;
+}
+
+bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
+                           char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap)
+{
+    return tls_admin_role(cfg, call, false, name, detail, cap);
+}
+
+bool gw_tls_may_audit(const gw_config *cfg, grpc_call *call, char name[GW_CLIENT_NAME_MAX + 1],
+                      char *detail, size_t cap)
+{
+    return tls_admin_role(cfg, call, true, name, detail, cap);
 }
 
 bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, char *detail,

@@ -47,6 +47,10 @@ bool gw_tls_may_submit(const gw_config *cfg, grpc_call *call, const char *feed, 
  * detail says why. */
 bool gw_tls_may_administer(const gw_config *cfg, grpc_call *call,
                            char name[GW_CLIENT_NAME_MAX + 1], char *detail, size_t cap);
+/* The same for the admin service's reads (the audit log, the registered accounts): role
+ * admin or auditor. */
+bool gw_tls_may_audit(const gw_config *cfg, grpc_call *call, char name[GW_CLIENT_NAME_MAX + 1],
+                      char *detail, size_t cap);
 /* The name the per-client limits count the caller under: its certificate's common name
  * when client certificates are required, its IP address otherwise (or when the
  * certificate has no usable name). Empty when the gRPC core knows neither. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/sig.h"
 
@@ -283,6 +284,39 @@ static custos_reason verify_freeze_custodian(const gw_feed *feed, const gw_verif
                          "its %zu signers is one", feed->name, out->n_signers);
 }
 
+custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap)
+{
+    /* Rule 1: the adapter keeps an account's value in 128 bits of its packed record and
+     * refuses anything above type(uint128).max (ValueOutOfRange). */
+    if ((a->collateral_value.limb[2] | a->collateral_value.limb[3]) != 0)
+        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
+                             "collateralValue is 2^128 or more: at most 2^128 - 1 "
+                             "(type(uint128).max), the adapter's bound");
+    return CUSTOS_REASON_NONE;
+}
+
+/* Rule 9: only the feed an account is registered to attests it, freezes included; the
+ * adapter checks the same registration (UnknownAccount, AccountOfOtherFeed). */
+static custos_reason verify_account_feed(const gw_policy *policy, const gw_feed *feed,
+                                         const custos_attestation *a, char *detail, size_t cap)
+{
+    const gw_account *reg = gw_policy_find_account(policy, a->account);
+    if (reg == NULL) {
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        if (custos_hex_encode(a->account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
+            hex[0] = '\0';
+        return verify_refuse(CUSTOS_REASON_UNREGISTERED_ACCOUNT, detail, cap,
+                             "account %s is not registered to any feed: the operator "
+                             "registers it to its feed first ([feed] accounts, or "
+                             "RegisterAccount)", hex);
+    }
+    if (strcmp(reg->feed, feed->name) != 0)
+        return verify_refuse(CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, detail, cap,
+                             "this account is registered to feed '%s'; signers of feed '%s' "
+                             "cannot attest it", reg->feed, feed->name);
+    return CUSTOS_REASON_NONE;
+}
+
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap)
 {
@@ -293,16 +327,13 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "kind %u is not 0 (valuation), 1 (release) or 2 (freeze)",
                              (unsigned)s->att.kind);
-    /* Rule 1: lenders read the value as a Chainlink int256 answer, and the adapter refuses
-     * anything above type(int256).max (ValueOutOfRange). */
-    if (s->att.collateral_value.limb[3] >> 63 != 0)
-        return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                             "collateralValue is 2^255 or more: at most 2^255 - 1 "
-                             "(type(int256).max), as lenders read it as a signed answer");
+    custos_reason r = gw_verify_value(&s->att, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
     if (s->n_sigs == 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the attestation carries no signature");
-    custos_reason r = gw_verify_domain(&v->cfg->domain, &s->domain, detail, cap);
+    r = gw_verify_domain(&v->cfg->domain, &s->domain, detail, cap);
     if (r != CUSTOS_REASON_NONE)
         return r;
     gw_policy *policy = gw_registry_acquire(v->reg);
@@ -311,6 +342,8 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         r = verify_refuse(CUSTOS_REASON_UNKNOWN_FEED, detail, cap,
                           "feed '%.64s' is not configured on this gateway", s->feed);
     else
+        r = verify_account_feed(policy, feed, &s->att, detail, cap);
+    if (r == CUSTOS_REASON_NONE)
         r = gw_verify_freshness(feed, &s->att, now, detail, cap);
     if (r == CUSTOS_REASON_NONE) {
         out->feed = feed;

@@ -45,17 +45,24 @@ const gw_config *gw_verifier_config(const gw_verifier *v);
 gw_registry *gw_verifier_registry(const gw_verifier *v);
 const uint8_t *gw_verifier_separator(const gw_verifier *v);
 
-/* All the rules, in this order: kind, collateralValue at most type(int256).max, signature
- * count, domain, feed, freshness (at `now`, unix seconds), signatures, a freeze's
+/* All the rules, in this order: kind, collateralValue at most type(uint128).max, signature
+ * count, domain, feed, the account registered to the feed (rule 9), freshness (at `now`,
+ * unix seconds), signatures, a freeze's
  * custodian (FREEZE_NEEDS_CUSTODIAN), positions. Thread-safe. On success out->policy holds
  * a reference to the snapshot used; on a refusal it is NULL. */
 custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission *s,
                                    uint64_t now, gw_verified *out, char *detail, size_t cap);
 
+/* Rule 1's bound on collateralValue: MALFORMED beyond what the adapter stores and lenders
+ * read. One place for single attestations and each account of a batch. */
+custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap);
+
 /* MALFORMED when positions are sent and do not hash to the signed positionsRoot: the
  * gateway stores them and serves proofs from them, so they must be the committed ones.
  * Checked after the signatures, so only allow-listed signers can make it hash. */
 custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap);
+/* MALFORMED when the collateral value is beyond the adapter's bound (rule 1). */
+custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap);
 
 /* WRONG_DOMAIN unless got is exactly the configured domain. */
 custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,

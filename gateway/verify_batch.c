@@ -80,11 +80,10 @@ static custos_reason vb_check_member(const custos_batch *b, const custos_submiss
     custos_error err;
     if (custos_batch_member_check(b, &s->att, &err) != CUSTOS_OK)
         return vb_refuse(CUSTOS_REASON_BATCH_MEMBER_MISMATCH, detail, cap, "%s", err.message);
-    /* Rule 1, as for a single attestation: lenders read the value as an int256 answer. */
-    if (s->att.collateral_value.limb[3] >> 63 != 0)
-        return vb_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
-                         "collateralValue is 2^255 or more: at most 2^255 - 1 "
-                         "(type(int256).max), as lenders read it as a signed answer");
+    /* Rule 1, as for a single attestation. */
+    custos_reason r = gw_verify_value(&s->att, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
     return gw_verify_positions(s, detail, cap);
 }
 

@@ -28,6 +28,8 @@ import { ethers } from 'ethers';
 const ROLES = ['custodian', 'valuation_agent', 'fund_administrator', 'auditor'];
 const FEED_NAME_MAX = 64; // bytes, as the gateway's feed names
 const UINT32_MAX = 2 ** 32 - 1;
+// The adapter keeps validUntil - asOf in 24 bits of an account's record (docs/adapter.md §1).
+const MAX_TTL = 2 ** 24 - 1;
 // The adapter's and the gateway's bounds (rule 6, rule 12): the breaker's bound in basis
 // points, the signatures an attestation may carry.
 const MAX_BREAKER_RISE_BPS = 1_000_000;
@@ -194,7 +196,7 @@ function validateConfig(json, file) {
       distinctRoles: f.distinctRoles,
       maxAge: integer(f.maxAge, `${at}.maxAge`, 1, UINT32_MAX),
       maxSkew: integer(f.maxSkew, `${at}.maxSkew`, 0, UINT32_MAX),
-      maxTtl: integer(f.maxTtl, `${at}.maxTtl`, 1, UINT32_MAX),
+      maxTtl: integer(f.maxTtl, `${at}.maxTtl`, 1, MAX_TTL),
       // The gateway's breaker_rise_bps, breaker_release_threshold and max_sequence_step
       // (rule 10: both sides apply the same values); absent: no breaker, default step.
       breakerRiseBps: f.breakerRiseBps === undefined ? 0

@@ -24,6 +24,7 @@ static const char *const client_role_names[GW_CLIENT_ROLE_COUNT] = {
     [GW_CLIENT_ATTESTOR] = "attestor",
     [GW_CLIENT_ADMIN] = "admin",
     [GW_CLIENT_READER] = "reader",
+    [GW_CLIENT_AUDITOR] = "auditor",
 };
 
 const char *gw_client_role_name(gw_client_role r)
@@ -63,6 +64,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.gas_limit_margin_bps = CFG_EVM_GAS_MARGIN_BPS;
     out->evm.expiry_lead_seconds = CFG_EVM_EXPIRY_LEAD;
     out->evm.low_balance_gwei = CFG_EVM_LOW_BALANCE_GWEI;
+    out->evm.drift_check_seconds = CFG_EVM_DRIFT_CHECK;
     out->evm.max_lag_records = CFG_EVM_MAX_LAG_RECORDS;
     out->limits.rate_per_second = CFG_LIMITS_RATE;
     out->limits.burst = CFG_LIMITS_BURST;
@@ -126,6 +128,7 @@ void gw_config_clear(gw_config *cfg)
         return;
     free(cfg->feeds);
     free(cfg->signers);
+    free(cfg->accounts);
     free(cfg->clients);
     if (cfg->calendar != NULL) {
         custos_calendar_free(cfg->calendar);

@@ -73,6 +73,16 @@ typedef struct gw_signer {
     uint32_t party;
 } gw_signer;
 
+/* An account registered to a feed (rule 9): only that feed's signers attest it. */
+typedef struct gw_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+} gw_account;
+
+/* Most accounts one configuration (its files included) may register; a typo such as a
+ * binary file given as accounts_file stops at this rather than at memory. */
+#define GW_ACCOUNTS_MAX 4000000u
+
 /* Most node endpoints [evm] rpc_url may list, and the length of one. */
 #define GW_EVM_MAX_NODES 8
 #define GW_EVM_URL_MAX 1024
@@ -112,6 +122,8 @@ typedef struct gw_evm_config {
     uint64_t expiry_lead_seconds; /* publish a waiting attestation this long before the
                                    * on-chain value expires (docs/publishing.md §3) */
     uint64_t low_balance_gwei;   /* the relayer balance below which the alert fires (0: none) */
+    uint64_t drift_check_seconds; /* how often the allow-list and the registry are compared
+                                   * with the adapter's (evm/drift.h); 0: never */
     uint64_t max_lag_records;    /* accepted records without a publication fate beyond which
                                   * the publisher's health is NOT_SERVING (0: no bound) */
 } gw_evm_config;
@@ -148,6 +160,8 @@ typedef enum gw_client_role {
     GW_CLIENT_ATTESTOR = 0,  /* submits for its feeds, reads */
     GW_CLIENT_ADMIN,         /* reads; holder of the admin calls */
     GW_CLIENT_READER,        /* reads only */
+    GW_CLIENT_AUDITOR,       /* reads, and the admin service's reads: the audit log and the
+                              * registered accounts; never a change */
     GW_CLIENT_ROLE_COUNT
 } gw_client_role;
 
@@ -225,6 +239,9 @@ typedef struct gw_config {
     size_t n_feeds;
     gw_signer *signers;
     size_t n_signers;
+    /* Rule 9: [feed] accounts and accounts_file, sorted by account, each account once. */
+    gw_account *accounts;
+    size_t n_accounts;
     gw_evm_config evm;
     gw_metrics_config metrics;
     gw_tls_config tls;
@@ -245,6 +262,11 @@ const gw_signer *gw_config_find_signer(const gw_config *cfg, const char *feed,
 /* Any entry of address, whatever its feed (tells UNKNOWN from UNAUTHORIZED), or NULL. */
 const gw_signer *gw_config_find_signer_any(const gw_config *cfg,
                                            const uint8_t address[CUSTOS_ADDRESS_LEN]);
+/* The registration of account in a list sorted by account (as gw_config's), or NULL. */
+const gw_account *gw_accounts_find(const gw_account *accounts, size_t n,
+                                   const uint8_t account[CUSTOS_HASH_LEN]);
+/* Sorts accounts by account (qsort order used by gw_accounts_find). */
+void gw_accounts_sort(gw_account *accounts, size_t n);
 const char *gw_role_name(gw_role r);
 /* The [client NAME] entry of a certificate common name, or NULL. */
 const gw_client *gw_config_find_client(const gw_config *cfg, const char *name);

@@ -16,7 +16,8 @@ static const char *const gateway_keys[] = {"listen", "store", "chain_id", "verif
 static const char *const feed_keys[] = {"max_age", "max_skew", "max_ttl", "threshold",
                                         "distinct_roles", "max_age_business_days",
                                         "breaker_rise_bps", "breaker_release_threshold",
-                                        "max_sequence_step", "reserves_quorum", NULL};
+                                        "max_sequence_step", "reserves_quorum", "accounts",
+                                        "accounts_file", NULL};
 static const char *const signer_keys[] = {"address", "feed", "role", "status", "not_after",
                                           "replaced_by", NULL};
 static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "confirmations",
@@ -27,7 +28,8 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "expiry_lead_seconds", "low_balance_gwei",
                                        "relayer_pkcs11_module", "relayer_pkcs11_token",
                                        "relayer_pkcs11_key", "relayer_pkcs11_pin_file",
-                                       "exposure_timeout_ms", "max_lag_records", NULL};
+                                       "exposure_timeout_ms", "max_lag_records",
+                                       "drift_check_seconds", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
                                        "client_identity", "client_identity_header", NULL};
@@ -206,6 +208,12 @@ static void cfg_feed_key(cfg_parser *p, int idx, const char *value)
             f->reserves_quorum = false;
         else
             gw_cfg_fail(p, p->line, key, "must be true or false, got '%s'", value);
+        break;
+    case 10:
+        gw_cfg_feed_accounts(p, key, value);
+        break;
+    case 11:
+        gw_cfg_feed_accounts_file(p, key, value);
         break;
     }
 }
@@ -390,6 +398,9 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
         if (gw_cfg_uint_key(p, key, value, 0, 1000000000u, &v))
             e->max_lag_records = v;
         break;
+    case 22:
+        gw_cfg_uint_key(p, key, value, 0, CFG_EVM_MAX_DRIFT_CHECK, &e->drift_check_seconds);
+        break;
     }
 }
 
@@ -523,7 +534,7 @@ static void cfg_client_key(cfg_parser *p, int idx, const char *value)
                 return;
             }
         }
-        gw_cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin or reader, got '%s'",
+        gw_cfg_fail(p, p->line, client_keys[idx], "must be attestor, admin, reader or auditor, got '%s'",
                     value);
         break;
     }

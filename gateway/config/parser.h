@@ -1,6 +1,7 @@
 /* The configuration parser's parts (config.h) shared by its files: config.c (loading,
  * lookups), sections.c (reading lines and section headers), keys.c (every section's keys),
- * values.c (checking one value) and validate.c (what only the whole file can tell). */
+ * values.c (checking one value), accounts.c (a feed's registered accounts) and validate.c
+ * (what only the whole file can tell). */
 #ifndef GATEWAY_CONFIG_PARSER_H
 #define GATEWAY_CONFIG_PARSER_H
 
@@ -49,6 +50,10 @@
 #define CFG_EVM_EXPIRY_LEAD 3600u
 /* 0.1 ether: a few dozen submits at mainnet fees. */
 #define CFG_EVM_LOW_BALANCE_GWEI 100000000u
+/* The allow-list comparison with the adapter (evm/drift.h): every five minutes, at most
+ * once a day; 0 turns it off. */
+#define CFG_EVM_DRIFT_CHECK 300u
+#define CFG_EVM_MAX_DRIFT_CHECK 86400u
 /* Far more records than one pass decides (64), so only a publisher that stopped keeping up
  * crosses it. */
 #define CFG_EVM_MAX_LAG_RECORDS 10000u
@@ -147,6 +152,8 @@ typedef struct cfg_parser {
     bool have_limits;
     int limits_line;
 
+    size_t accounts_cap;
+
     cfg_feed_lines *feed_lines;
     cfg_signer_lines *signer_lines;
     cfg_client_lines *client_lines;
@@ -179,6 +186,15 @@ bool gw_cfg_valid_feed_name(const char *name);
 const char *const *gw_cfg_section_keys(cfg_section_kind kind);
 /* Applies the value of the key at idx of the current section's keys. */
 void gw_cfg_apply_key(cfg_parser *p, int idx, const char *value);
+
+/* ---- accounts.c ---- */
+
+/* [feed] accounts: "0x..,0x.." registered to the current feed. */
+void gw_cfg_feed_accounts(cfg_parser *p, const char *key, const char *value);
+/* [feed] accounts_file: one 0x account id per line ('#' comments and blank lines allowed). */
+void gw_cfg_feed_accounts_file(cfg_parser *p, const char *key, const char *path);
+/* Sorts the registered accounts and refuses one listed twice. */
+void gw_cfg_validate_accounts(cfg_parser *p);
 
 /* ---- sections.c ---- */
 

@@ -36,7 +36,10 @@ int gw_cfg_handler(void *user, const char *section, const char *name, const char
         gw_cfg_fail(p, p->line, name, "unknown key");
         return 0;
     }
-    if (p->seen & (1u << idx)) {
+    /* A line holds two account ids at most (inih's 200 characters): [feed] accounts may
+     * be given on as many lines as needed. */
+    bool repeatable = p->kind == SEC_FEED && strcmp(name, "accounts") == 0;
+    if (!repeatable && (p->seen & (1u << idx))) {
         gw_cfg_fail(p, p->line, name, "set twice in the same section");
         return 0;
     }

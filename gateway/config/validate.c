@@ -368,4 +368,6 @@ void gw_cfg_validate(cfg_parser *p)
         cfg_validate_breaker(p);
     if (!p->failed)
         cfg_validate_rotations(p);
+    if (!p->failed)
+        gw_cfg_validate_accounts(p);
 }

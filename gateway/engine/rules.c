@@ -387,7 +387,7 @@ static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *
     const gw_feed *feed = it->ver.feed;
     gw_submit_outcome *o = &it->out;
     if (strcmp(held->sub.feed, it->sub.feed) != 0) {
-        gw_eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+        gw_eng_refuse(o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED,
                       "this attestation is held under feed '%s', not '%s'", held->sub.feed,
                       it->sub.feed);
         return CUSTOS_OK;
@@ -613,9 +613,11 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
     const eng_account *acct = gw_eng_account_find(e, a->account);
     if (acct != NULL && a->sequence <= acct->last_sequence)
         return eng_apply_old_sequence(e, it, acct, now, head, err);
-    /* An account belongs to the feed (custodian) of its first accepted attestation. */
+    /* Rule 9: the verifier checked the registration; the records already stored say the
+     * same, except for an account accepted before registrations existed and registered
+     * since to another feed, whose records stay its first feed's. */
     if (acct != NULL && strcmp(acct->feed, it->sub.feed) != 0) {
-        gw_eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+        gw_eng_refuse(o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED,
                       "this account belongs to feed '%s'; signers of feed '%s' cannot attest it",
                       acct->feed, it->sub.feed);
         return CUSTOS_OK;
@@ -633,7 +635,7 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
         return rc;
     bool pending = rc == CUSTOS_OK;
     if (pending && strcmp(stored.feed, it->sub.feed) != 0) {
-        gw_eng_refuse(o, CUSTOS_REASON_UNAUTHORIZED_SIGNER,
+        gw_eng_refuse(o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED,
                       "this attestation is already pending under feed '%s', not '%s'",
                       stored.feed, it->sub.feed);
         custos_submission_clear(&stored);

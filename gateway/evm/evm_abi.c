@@ -57,6 +57,12 @@ evm_abi_value evm_abi_tuple(const evm_abi_value *fields, size_t n)
     return a;
 }
 
+evm_abi_value evm_abi_tuple_array(const evm_abi_value *elements, size_t n)
+{
+    evm_abi_value a = {.kind = EVM_ABI_TUPLE_ARRAY, .fields = elements, .n_fields = n};
+    return a;
+}
+
 void evm_abi_selector(const char *signature, uint8_t out[EVM_ABI_SELECTOR_LEN])
 {
     uint8_t h[CUSTOS_KECCAK256_LEN];
@@ -66,7 +72,8 @@ void evm_abi_selector(const char *signature, uint8_t out[EVM_ABI_SELECTOR_LEN])
 
 static bool is_dynamic(const evm_abi_value *v)
 {
-    return v->kind == EVM_ABI_BYTES || v->kind == EVM_ABI_BYTES_ARRAY;
+    return v->kind == EVM_ABI_BYTES || v->kind == EVM_ABI_BYTES_ARRAY ||
+           v->kind == EVM_ABI_TUPLE_ARRAY;
 }
 
 static custos_rc too_large(custos_error *err)
@@ -114,6 +121,21 @@ static custos_rc add_value_size(size_t *total, const evm_abi_value *v, custos_er
             return rc;
         for (size_t i = 0; i < v->n_items; i++) {
             if ((rc = add_bytes_size(total, &v->items[i], err)) != CUSTOS_OK)
+                return rc;
+        }
+        return CUSTOS_OK;
+    case EVM_ABI_TUPLE_ARRAY:
+        if (v->n_fields > EVM_ABI_MAX_BYTES / EVM_ABI_WORD)
+            return too_large(err);
+        if ((rc = add_size(total, EVM_ABI_WORD, err)) != CUSTOS_OK)
+            return rc;
+        for (size_t i = 0; i < v->n_fields; i++) {
+            const evm_abi_value *e = &v->fields[i];
+            if (e->kind != EVM_ABI_STATIC && e->kind != EVM_ABI_TUPLE)
+                return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                        "ABI array element %zu is dynamic; only static "
+                                        "elements are supported", i);
+            if ((rc = add_value_size(total, e, err)) != CUSTOS_OK)
                 return rc;
         }
         return CUSTOS_OK;
@@ -205,6 +227,14 @@ static size_t write_value(uint8_t *dst, const evm_abi_value *v)
     }
     case EVM_ABI_TUPLE:
         return write_sequence(dst, v->fields, v->n_fields);
+    case EVM_ABI_TUPLE_ARRAY: {
+        /* Static elements follow the length back to back, without offsets. */
+        put_length_word(dst, v->n_fields);
+        size_t t = EVM_ABI_WORD;
+        for (size_t i = 0; i < v->n_fields; i++)
+            t += write_value(dst + t, &v->fields[i]);
+        return t;
+    }
     }
     return 0;
 }

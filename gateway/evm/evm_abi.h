@@ -18,7 +18,8 @@ typedef enum evm_abi_kind {
     EVM_ABI_STATIC,      /* one 32-byte word: uintN, intN, address, bool, bytes32 */
     EVM_ABI_BYTES,       /* dynamic bytes */
     EVM_ABI_BYTES_ARRAY, /* bytes[] */
-    EVM_ABI_TUPLE        /* a tuple whose fields are all static (words or such tuples) */
+    EVM_ABI_TUPLE,       /* a tuple whose fields are all static (words or such tuples) */
+    EVM_ABI_TUPLE_ARRAY  /* T[] of such static tuples (or of words) */
 } evm_abi_kind;
 
 typedef struct evm_abi_bytes {
@@ -33,7 +34,7 @@ typedef struct evm_abi_value {
     evm_abi_bytes bytes;                    /* BYTES */
     const evm_abi_bytes *items;             /* BYTES_ARRAY */
     size_t n_items;
-    const struct evm_abi_value *fields;     /* TUPLE */
+    const struct evm_abi_value *fields;     /* TUPLE; TUPLE_ARRAY: the elements */
     size_t n_fields;
 } evm_abi_value;
 
@@ -46,6 +47,8 @@ evm_abi_value evm_abi_bytes32(const uint8_t b[32]);
 evm_abi_value evm_abi_dynamic_bytes(const uint8_t *data, size_t len);
 evm_abi_value evm_abi_bytes_array(const evm_abi_bytes *items, size_t n);
 evm_abi_value evm_abi_tuple(const evm_abi_value *fields, size_t n);
+/* A dynamic array of n static values (tuples of static fields, or words). */
+evm_abi_value evm_abi_tuple_array(const evm_abi_value *elements, size_t n);
 
 /* First 4 bytes of keccak256 of a canonical signature such as "transfer(address,uint256)". */
 void evm_abi_selector(const char *signature, uint8_t out[EVM_ABI_SELECTOR_LEN]);

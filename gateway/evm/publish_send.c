@@ -30,6 +30,33 @@ void gw_publisher_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN])
     custos_keccak256((const uint8_t *)feed, strlen(feed), out);
 }
 
+custos_rc gw_publisher_pack_sorted(const custos_signature *sigs,
+                                   const uint8_t (*signers)[CUSTOS_ADDRESS_LEN], size_t n,
+                                   uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN],
+                                   size_t *len, custos_error *err)
+{
+    if (n == 0 || n > CUSTOS_MAX_SIGNATURES)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%zu signatures: 1 to %d", n,
+                                CUSTOS_MAX_SIGNATURES);
+    size_t order[CUSTOS_MAX_SIGNATURES];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        /* Insertion sort: at most 16 entries. Big-endian bytes compare as numbers. */
+        while (j > 0 && memcmp(signers[order[j - 1]], signers[i], CUSTOS_ADDRESS_LEN) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && memcmp(signers[order[i - 1]], signers[order[i]], CUSTOS_ADDRESS_LEN) == 0)
+            return custos_error_set(err, CUSTOS_ERR_INVALID, "one signer signed twice");
+        memcpy(out + i * CUSTOS_SIGNATURE_LEN, sigs[order[i]].bytes, CUSTOS_SIGNATURE_LEN);
+    }
+    *len = n * CUSTOS_SIGNATURE_LEN;
+    return CUSTOS_OK;
+}
+
 custos_rc gw_publisher_pack_signatures(const custos_record *rec,
                                        uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN],
                                        size_t *len, custos_error *err)
@@ -39,26 +66,10 @@ custos_rc gw_publisher_pack_signatures(const custos_record *rec,
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "record %" PRIu64 ": %zu signatures for %zu signers",
                                 rec->cursor, n, rec->n_signers);
-    size_t order[CUSTOS_MAX_SIGNATURES];
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        /* Insertion sort: at most 16 entries. Big-endian bytes compare as numbers. */
-        while (j > 0 && memcmp(rec->signers[order[j - 1]], rec->signers[i],
-                               CUSTOS_ADDRESS_LEN) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && memcmp(rec->signers[order[i - 1]], rec->signers[order[i]],
-                            CUSTOS_ADDRESS_LEN) == 0)
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "record %" PRIu64 ": one signer signed twice", rec->cursor);
-        memcpy(out + i * CUSTOS_SIGNATURE_LEN, rec->sub.sigs[order[i]].bytes,
-               CUSTOS_SIGNATURE_LEN);
-    }
-    *len = n * CUSTOS_SIGNATURE_LEN;
+    custos_error why;
+    custos_rc rc = gw_publisher_pack_sorted(rec->sub.sigs, rec->signers, n, out, len, &why);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, rc, "record %" PRIu64 ": %s", rec->cursor, why.message);
     return CUSTOS_OK;
 }
 

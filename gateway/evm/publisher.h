@@ -146,6 +146,13 @@ const char *gw_pub_reason_name(gw_pub_reason r);
 
 /* feedId on-chain: keccak256(bytes(feed name)). */
 void gw_publisher_feed_id(const char *feed, uint8_t out[CUSTOS_HASH_LEN]);
+/* n signatures packed r||s||v, ordered by strictly increasing signer address (signers[i]
+ * signed sigs[i]); CUSTOS_ERR_INVALID on a repeated signer or n outside 1..16. */
+CUSTOS_MUST_USE
+custos_rc gw_publisher_pack_sorted(const custos_signature *sigs,
+                                   const uint8_t (*signers)[CUSTOS_ADDRESS_LEN], size_t n,
+                                   uint8_t out[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN],
+                                   size_t *len, custos_error *err);
 /* The record's signatures packed r||s||v, ordered by strictly increasing signer address
  * (rec->signers[i] signed rec->sub.sigs[i]). CUSTOS_ERR_INVALID on a repeated signer or
  * a signer count that does not match; out needs CUSTOS_MAX_SIGNATURES * 65 bytes. */

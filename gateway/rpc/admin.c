@@ -1,5 +1,6 @@
 /* custos.v1.GatewayAdmin: the audit log and the changes an admin client makes to the
- * signer allow-list, the feed policies and held attestations (admin.c applies them). */
+ * signer allow-list, the account registry, the feed policies and held attestations
+ * (admin.c applies them); an auditor client reads the audit log and the registry. */
 #include "rpc/call.h"
 
 #include <inttypes.h>
@@ -17,6 +18,8 @@
 
 #define AUDIT_PAGE_DEFAULT 100
 #define AUDIT_PAGE_MAX 1000
+#define ACCOUNTS_PAGE_DEFAULT 1000
+#define ACCOUNTS_PAGE_MAX 10000
 
 /* Answers PERMISSION_DENIED / UNAUTHORIZED_CLIENT and returns false unless the caller is
  * an admin. */
@@ -31,10 +34,21 @@ static bool admin_allowed(gw_rpc_call *c, char name[GW_CLIENT_NAME_MAX + 1])
     return false;
 }
 
+/* The same for the admin service's reads: admin or auditor. */
+static bool audit_allowed(gw_rpc_call *c, char name[GW_CLIENT_NAME_MAX + 1])
+{
+    char detail[256];
+    if (gw_tls_may_audit(c->srv->cfg, c->gc, name, detail, sizeof detail))
+        return true;
+    gw_rpc_finish(c, GRPC_STATUS_PERMISSION_DENIED, detail, CUSTOS_REASON_UNAUTHORIZED_CLIENT,
+                  NULL);
+    return false;
+}
+
 void gw_rpc_list_audit(gw_rpc_call *c)
 {
     char name[GW_CLIENT_NAME_MAX + 1];
-    if (!admin_allowed(c, name))
+    if (!audit_allowed(c, name))
         return;
     Custos__V1__ListAuditRequest *req =
         gw_rpc_unpack_request(c, &custos__v1__list_audit_request__descriptor);
@@ -288,4 +302,83 @@ void gw_rpc_release_held(gw_rpc_call *c)
         }
     }
     custos__v1__release_held_request__free_unpacked(req, NULL);
+}
+
+void gw_rpc_register_account(gw_rpc_call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!admin_allowed(c, name))
+        return;
+    Custos__V1__RegisterAccountRequest *req =
+        gw_rpc_unpack_request(c, &custos__v1__register_account_request__descriptor);
+    if (req == NULL)
+        return;
+    char detail[512];
+    if (req->account.len != CUSTOS_HASH_LEN) {
+        snprintf(detail, sizeof detail, "account must be 32 bytes, got %zu", req->account.len);
+        gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+    } else {
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_register_account(c->srv->admin, name, req->account.data,
+                                                      req->feed != NULL ? req->feed : "", &seq,
+                                                      detail, sizeof detail);
+        admin_finish(c, r, seq, detail);
+    }
+    custos__v1__register_account_request__free_unpacked(req, NULL);
+}
+
+void gw_rpc_list_accounts(gw_rpc_call *c)
+{
+    char name[GW_CLIENT_NAME_MAX + 1];
+    if (!audit_allowed(c, name))
+        return;
+    Custos__V1__ListAccountsRequest *req =
+        gw_rpc_unpack_request(c, &custos__v1__list_accounts_request__descriptor);
+    if (req == NULL)
+        return;
+    uint32_t limit = req->limit;
+    uint64_t offset = req->offset;
+    char feed[CUSTOS_FEED_MAX + 1] = "";
+    bool feed_ok = req->feed == NULL || strlen(req->feed) <= CUSTOS_FEED_MAX;
+    if (feed_ok && req->feed != NULL)
+        snprintf(feed, sizeof feed, "%s", req->feed);
+    custos__v1__list_accounts_request__free_unpacked(req, NULL);
+    if (!feed_ok || limit > ACCOUNTS_PAGE_MAX) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "feed at most %d bytes, limit at most %d accounts",
+                 CUSTOS_FEED_MAX, ACCOUNTS_PAGE_MAX);
+        gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return;
+    }
+    size_t max = limit == 0 ? ACCOUNTS_PAGE_DEFAULT : limit;
+    gw_account *accounts = calloc(max, sizeof *accounts);
+    Custos__V1__RegisteredAccount *items = calloc(max, sizeof *items);
+    Custos__V1__RegisteredAccount **ptrs = calloc(max, sizeof *ptrs);
+    grpc_byte_buffer *bb = NULL;
+    if (accounts != NULL && items != NULL && ptrs != NULL) {
+        size_t total = 0;
+        size_t n = gw_admin_list_accounts(c->srv->admin, feed,
+                                          offset > SIZE_MAX ? SIZE_MAX : (size_t)offset,
+                                          accounts, max, &total);
+        for (size_t i = 0; i < n; i++) {
+            custos__v1__registered_account__init(&items[i]);
+            items[i].account.data = accounts[i].account;
+            items[i].account.len = CUSTOS_HASH_LEN;
+            items[i].feed = accounts[i].feed;
+            ptrs[i] = &items[i];
+        }
+        Custos__V1__ListAccountsResponse r = CUSTOS__V1__LIST_ACCOUNTS_RESPONSE__INIT;
+        r.n_accounts = n;
+        r.accounts = ptrs;
+        r.total = total;
+        bb = gw_rpc_pack(&r.base);
+    }
+    free(accounts);
+    free(items);
+    free(ptrs);
+    if (bb == NULL)
+        gw_rpc_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,
+                      NULL);
+    else
+        gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }

@@ -40,6 +40,9 @@ void gw_rpc_revoke_signer(gw_rpc_call *c);
 void gw_rpc_rotate_signer(gw_rpc_call *c);
 void gw_rpc_set_feed_policy(gw_rpc_call *c);
 void gw_rpc_release_held(gw_rpc_call *c);
+void gw_rpc_register_account(gw_rpc_call *c);
+/* admin and auditor clients */
+void gw_rpc_list_accounts(gw_rpc_call *c);
 
 /* health.c: grpc.health.v1.Health Check and Watch */
 void gw_rpc_health_check(gw_rpc_call *c);

@@ -34,6 +34,8 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.GatewayAdmin/RotateSigner", READ, gw_rpc_rotate_signer, NULL},
     {"/custos.v1.GatewayAdmin/SetFeedPolicy", READ, gw_rpc_set_feed_policy, NULL},
     {"/custos.v1.GatewayAdmin/ReleaseHeld", READ, gw_rpc_release_held, NULL},
+    {"/custos.v1.GatewayAdmin/RegisterAccount", READ, gw_rpc_register_account, NULL},
+    {"/custos.v1.GatewayAdmin/ListAccounts", READ, gw_rpc_list_accounts, NULL},
     {"/grpc.health.v1.Health/Check", READ, gw_rpc_health_check, NULL},
     {"/grpc.health.v1.Health/Watch", READ, gw_rpc_health_watch, &gw_rpc_health_watch_ops},
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", STREAMED,

@@ -239,10 +239,10 @@ CUSTOS_MUST_USE
 custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
                                        uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
-/* GatewayAdmin.ListAudit (admin client certificate required): up to limit (1 to 1000)
- * audit entries with seq > after_seq, oldest first. Release *out with
- * custos_audit_entry_list_free(*out, *n). A caller that is not an admin gets
- * CUSTOS_ERR_REFUSED with reason UNAUTHORIZED_CLIENT. */
+/* GatewayAdmin.ListAudit (admin or auditor client certificate required): up to limit (1
+ * to 1000) audit entries with seq > after_seq, oldest first. Release *out with
+ * custos_audit_entry_list_free(*out, *n). Any other caller gets CUSTOS_ERR_REFUSED with
+ * reason UNAUTHORIZED_CLIENT. */
 CUSTOS_MUST_USE
 custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
                                    custos_audit_entry **out, size_t *n, custos_error *err);
@@ -280,6 +280,26 @@ custos_rc custos_client_revoke_signer(custos_client *c,
                                       const uint8_t address[CUSTOS_ADDRESS_LEN],
                                       const char *feed, uint64_t *audit_seq,
                                       custos_error *err);
+
+/* GatewayAdmin.RegisterAccount (admin certificate): registers account to feed for good
+ * (docs/rules.md rule 9); the audit entry's number goes to *audit_seq. */
+CUSTOS_MUST_USE
+custos_rc custos_client_register_account(custos_client *c,
+                                         const uint8_t account[CUSTOS_HASH_LEN],
+                                         const char *feed, uint64_t *audit_seq,
+                                         custos_error *err);
+/* One registered account. */
+typedef struct custos_registered_account {
+    uint8_t account[CUSTOS_HASH_LEN];
+    char feed[CUSTOS_FEED_MAX + 1];
+} custos_registered_account;
+/* GatewayAdmin.ListAccounts (admin or auditor certificate): the registered accounts of
+ * feed (NULL or "": all), in account order, at most limit (0: the gateway's default of
+ * 1000) from offset on; *total gets how many there are. Release *out with free(). */
+CUSTOS_MUST_USE
+custos_rc custos_client_list_accounts(custos_client *c, const char *feed, uint64_t offset,
+                                      uint32_t limit, custos_registered_account **out,
+                                      size_t *n, uint64_t *total, custos_error *err);
 
 /* grpc.health.v1 Check of the whole server (service ""): true when SERVING. */
 CUSTOS_MUST_USE

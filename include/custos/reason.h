@@ -41,6 +41,11 @@ typedef enum custos_reason {
     /* A sequence more than the feed's max_sequence_step above the account's last
      * (rule 12; on-chain SequenceJump). */
     CUSTOS_REASON_SEQUENCE_JUMP = 31,
+    /* An account no feed registered (rule 9; on-chain UnknownAccount). */
+    CUSTOS_REASON_UNREGISTERED_ACCOUNT = 40,
+    /* An account registered to another feed than the submission's (rule 9; on-chain
+     * AccountOfOtherFeed). */
+    CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED = 41,
     /* A release while the lender still has exposure against the pledge (debt, receipts
      * elsewhere, or exposure the market cannot report) and has not consented (rule 11). */
     CUSTOS_REASON_EXPOSURE_OUTSTANDING = 50,

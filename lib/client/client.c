@@ -34,6 +34,8 @@ enum {
     H_LIST_AUDIT,
     H_ADD_SIGNER,
     H_REVOKE_SIGNER,
+    H_REGISTER_ACCOUNT,
+    H_LIST_ACCOUNTS,
     H_ROTATE_SIGNER,
     H_SET_FEED_POLICY,
     H_RELEASE_HELD,
@@ -62,6 +64,8 @@ static const char *const method_paths[H_COUNT] = {
     [H_LIST_AUDIT] = "/custos.v1.GatewayAdmin/ListAudit",
     [H_ADD_SIGNER] = "/custos.v1.GatewayAdmin/AddSigner",
     [H_REVOKE_SIGNER] = "/custos.v1.GatewayAdmin/RevokeSigner",
+    [H_REGISTER_ACCOUNT] = "/custos.v1.GatewayAdmin/RegisterAccount",
+    [H_LIST_ACCOUNTS] = "/custos.v1.GatewayAdmin/ListAccounts",
     [H_ROTATE_SIGNER] = "/custos.v1.GatewayAdmin/RotateSigner",
     [H_SET_FEED_POLICY] = "/custos.v1.GatewayAdmin/SetFeedPolicy",
     [H_RELEASE_HELD] = "/custos.v1.GatewayAdmin/ReleaseHeld",
@@ -1263,6 +1267,65 @@ custos_rc custos_client_health_service(custos_client *c, const char *service, bo
         return outcome_error(c, "Health/Check", &o, err);
     *serving = ((const Grpc__Health__V1__HealthCheckResponse *)reply)->status ==
                GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_register_account(custos_client *c,
+                                         const uint8_t account[CUSTOS_HASH_LEN],
+                                         const char *feed, uint64_t *audit_seq,
+                                         custos_error *err)
+{
+    Custos__V1__RegisterAccountRequest req = CUSTOS__V1__REGISTER_ACCOUNT_REQUEST__INIT;
+    req.account.data = (uint8_t *)account;
+    req.account.len = CUSTOS_HASH_LEN;
+    req.feed = (char *)feed;
+    return admin_change(c, H_REGISTER_ACCOUNT, "RegisterAccount", &req.base, audit_seq, err);
+}
+
+custos_rc custos_client_list_accounts(custos_client *c, const char *feed, uint64_t offset,
+                                      uint32_t limit, custos_registered_account **out,
+                                      size_t *n, uint64_t *total, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    Custos__V1__ListAccountsRequest req = CUSTOS__V1__LIST_ACCOUNTS_REQUEST__INIT;
+    req.feed = (char *)(feed != NULL ? feed : "");
+    req.offset = offset;
+    req.limit = limit;
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    custos_rc rc = unary_call(c, H_LIST_ACCOUNTS, &req.base,
+                              &custos__v1__list_accounts_response__descriptor, &reply, &o, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (o.status != GRPC_STATUS_OK)
+        return outcome_error(c, "ListAccounts", &o, err);
+    const Custos__V1__ListAccountsResponse *r = (const Custos__V1__ListAccountsResponse *)reply;
+    custos_registered_account *v = calloc(r->n_accounts ? r->n_accounts : 1, sizeof *v);
+    if (v == NULL) {
+        protobuf_c_message_free_unpacked(reply, NULL);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->n_accounts; i++) {
+        const Custos__V1__RegisteredAccount *a = r->accounts[i];
+        const char *name = a->feed != NULL ? a->feed : "";
+        if (a->account.len != CUSTOS_HASH_LEN || name[0] == '\0' ||
+            strlen(name) > CUSTOS_FEED_MAX) {
+            free(v);
+            protobuf_c_message_free_unpacked(reply, NULL);
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "gateway %s: ListAccounts: entry %zu is malformed (an "
+                                    "account of 32 bytes and a feed name expected)",
+                                    c->target, i);
+        }
+        memcpy(v[i].account, a->account.data, CUSTOS_HASH_LEN);
+        snprintf(v[i].feed, sizeof v[i].feed, "%s", name);
+    }
+    *out = v;
+    *n = r->n_accounts;
+    *total = r->total;
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }

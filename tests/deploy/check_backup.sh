@@ -49,6 +49,8 @@ insecure = true
 [feed acme-custody]
 max_age = 345600
 threshold = 1
+# ACME-FUND-001 of custodian acme-custody (rule 9)
+accounts = 0x081fc0e60b77885ca4891a83f5625ab1f543f195b8807eb4c7c61a202f586d2b
 
 [signer acme-ops-1]
 address = $signer

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 
 static void die(const char *what)
@@ -58,17 +59,23 @@ const char *fz_write_gateway_config(void)
     key_hex(FZ_KEY_CUSTODIAN, cust);
     key_hex(FZ_KEY_AGENT, agent);
     key_hex(FZ_KEY_REVOKED, rev);
+    /* Rule 9: the seeds' account (make_seeds.c) is registered to the feed. */
+    uint8_t account[CUSTOS_HASH_LEN];
+    char account_hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    custos_account_id(FZ_FEED, FZ_SEED_REF, account);
+    if (custos_hex_encode(account, CUSTOS_HASH_LEN, account_hex, sizeof account_hex) != CUSTOS_OK)
+        die("account id");
     char text[4096];
     int n = snprintf(text, sizeof text,
                      "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/unused.db\nchain_id = %d\n"
                      "verifying_contract = %s\n\n"
                      "[feed %s]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\n"
-                     "threshold = 2\ndistinct_roles = true\n\n"
+                     "threshold = 2\ndistinct_roles = true\naccounts = %s\n\n"
                      "[signer c]\naddress = %s\nfeed = %s\nrole = custodian\nstatus = active\n\n"
                      "[signer v]\naddress = %s\nfeed = %s\nrole = valuation_agent\n"
                      "status = active\n\n"
                      "[signer r]\naddress = %s\nfeed = %s\nrole = auditor\nstatus = revoked\n",
-                     fz_tmpdir(), FZ_CHAIN_ID, FZ_CONTRACT, FZ_FEED, cust, FZ_FEED, agent,
+                     fz_tmpdir(), FZ_CHAIN_ID, FZ_CONTRACT, FZ_FEED, account_hex, cust, FZ_FEED, agent,
                      FZ_FEED, rev, FZ_FEED);
     if (n < 0 || (size_t)n >= sizeof text)
         die("config text");

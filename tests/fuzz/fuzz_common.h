@@ -14,6 +14,8 @@
 #define FZ_CONTRACT "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 /* The verification target's clock: fixed, so a crash reproduces whatever the date. */
 #define FZ_NOW 1800000000u
+/* The account of every seed, registered to FZ_FEED in the gateway config (rule 9). */
+#define FZ_SEED_REF "FUZZ-1"
 
 /* Allow-listed as custodian, valuation agent, revoked auditor; the last is on no list. */
 enum { FZ_KEY_CUSTODIAN, FZ_KEY_AGENT, FZ_KEY_REVOKED, FZ_KEY_UNKNOWN, FZ_KEY_COUNT };

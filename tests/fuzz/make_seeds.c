@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         custos_submission s;
-        fz_make_submission(&s, "FUZZ-1", i + 1, cases[i].keys, cases[i].n);
+        fz_make_submission(&s, FZ_SEED_REF, i + 1, cases[i].keys, cases[i].n);
         custos_error err;
         uint8_t *pb;
         size_t len;

@@ -345,6 +345,45 @@ static void test_registry_refuses_before_sequences(void **state)
     assert_null(d);
 }
 
+/* --json: one JSON object, the batch's fields and one entry per account. */
+static void test_json_report(void **state)
+{
+    (void)state;
+    char dir[1200];
+    path_in(dir, sizeof dir, "batch-json");
+    const char *args[] = {"attest", "--batch", "--json", "--holdings", holdings, "--prices",
+                          prices, "--policy", policy, "--key", k1, "--feed", GWF_FEED,
+                          "--chain-id", "31337", "--contract", GWF_CONTRACT, "--state",
+                          state_path, "--export", dir, NULL};
+    const char *argv[40];
+    size_t n = 0;
+    argv[n++] = CUSTOS_ATTESTOR_BIN;
+    for (size_t i = 0; args[i] != NULL; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char err[4096];
+    int status = tu_run_split(argv, out, sizeof out, err, sizeof err);
+    fprintf(stderr, "$ custos-attestor attest --batch --json -> %d\n%s\n%s\n", status, out, err);
+    assert_int_equal(status, 0);
+    json_error_t jerr;
+    json_t *doc = json_loads(out, 0, &jerr);
+    if (doc == NULL) {
+        fail_msg("not one JSON object: %s", jerr.text);
+        return;
+    }
+    assert_string_equal(json_string_value(json_object_get(doc, "count")), "5");
+    assert_string_equal(json_string_value(json_object_get(doc, "signer")),
+                        F.keys[GWF_KEY_CUSTODIAN].hex);
+    assert_string_equal(json_string_value(json_object_get(doc, "exported")), dir);
+    json_t *accounts = json_object_get(doc, "accounts");
+    assert_int_equal(json_array_size(accounts), N_ACCOUNTS);
+    json_t *first = json_array_get(accounts, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "reference")),
+                        "ACME-FUND-001");
+    assert_non_null(json_string_value(json_object_get(first, "collateralValue")));
+    json_decref(doc);
+}
+
 static void test_bad_command_lines_refused(void **state)
 {
     (void)state;
@@ -374,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_cosign_refuses_a_foreign_account_file),
         cmocka_unit_test(test_cli_verifies_an_account),
         cmocka_unit_test(test_registry_refuses_before_sequences),
+        cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_bad_command_lines_refused),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

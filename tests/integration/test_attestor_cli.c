@@ -22,6 +22,7 @@
 #include "custos/attestation.h"
 #include "custos/client.h"
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "custos/typeddata.h"
@@ -217,6 +218,16 @@ static void test_gateway_allow_lists_generated_keys(void **state)
 {
     (void)state;
     assert_true(addr1[0] != '\0' && addr2[0] != '\0');
+    copy_example("holdings.json", holdings);
+    copy_example("policy.json", policy);
+    write_prices(prices, NULL);
+    read_holdings();
+    /* Rule 9: the operator registers the account to its feed. */
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(custodian_id, ACCOUNT_REF, account);
+    char account_hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, account_hex, sizeof account_hex),
+                     CUSTOS_OK);
     char text[4096];
     /* max_age covers a weekend on the bond-market calendar, as in deployment. */
     int n = snprintf(text, sizeof text,
@@ -224,21 +235,17 @@ static void test_gateway_allow_lists_generated_keys(void **state)
                      "verifying_contract = %s\nmax_message_bytes = 1048576\n\n"
                      "[tls]\ninsecure = true\n\n"
                      "[feed acme-custody]\nmax_age = 345600\nmax_skew = 300\n"
-                     "max_ttl = 604800\nthreshold = 2\ndistinct_roles = true\n\n"
+                     "max_ttl = 604800\nthreshold = 2\ndistinct_roles = true\n"
+                     "accounts = %s\n\n"
                      "[signer acme-custodian]\naddress = %s\nfeed = acme-custody\n"
                      "role = custodian\nstatus = active\n\n"
                      "[signer acme-valuation-agent]\naddress = %s\nfeed = acme-custody\n"
                      "role = valuation_agent\nstatus = active\n",
-                     F.dir, GWF_CHAIN_ID, GWF_CONTRACT, addr1, addr2);
+                     F.dir, GWF_CHAIN_ID, GWF_CONTRACT, account_hex, addr1, addr2);
     assert_true(n > 0 && (size_t)n < sizeof text);
     tu_write_file(F.config_path, text);
     gwf_start(&F);
     gateway_up = true;
-
-    copy_example("holdings.json", holdings);
-    copy_example("policy.json", policy);
-    write_prices(prices, NULL);
-    read_holdings();
 }
 
 static const char *attest_args(const char *prices_path, const char *export_path,

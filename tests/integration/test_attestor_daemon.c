@@ -121,6 +121,7 @@ static int setup(void **st)
     (void)st;
     gwf_init(&F);
     gwf_write_config(&F);
+    gwf_register(&F, GWF_OTHER_FEED, GWF_OTHER_FEED, REF);
     gwf_start(&F);
     custos_account_id(GWF_OTHER_FEED, REF, account);
     char key[1200], prices[1200], policy[1200], state[1200];

@@ -42,6 +42,8 @@ static int group_setup(void **state)
     (void)state;
     gwf_init(&F);
     gwf_write_config(&F);
+    gwf_register(&F, GWF_FEED, GWF_FEED, "HOLD-1");
+    gwf_register(&F, GWF_FEED, GWF_FEED, "HOLD-2");
     gwf_start(&F);
     custos_error err;
     path_in(custodian_key, sizeof custodian_key, "custodian.key");

@@ -4,6 +4,7 @@
  * with ethers and are accepted by a real gateway exactly as file-key ones, from cosign,
  * freeze and the daemon alike; a batch signed in the token verifies with ethers; every way
  * the token can be wrong gives a clear error, no signature, and never the PIN. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,6 +93,7 @@ static int group_setup(void **state)
     write_mode(loose_pinfile, PIN "\n", 0644);
 
     gwf_write_config(&F);
+    gwf_register(&F, GWF_OTHER_FEED, GWF_OTHER_FEED, "HSM-DAEMON");
     gwf_start(&F);
     return 0;
 }
@@ -489,8 +491,8 @@ static void test_daemon_signs_with_hsm_key(void **state)
 
 /* The commands sharing the signing flags (attest, freeze, release) take the HSM key too. */
 /* A batch signed with the token key (attest --batch): its accounts verify with ethers and
- * @openzeppelin/merkle-tree alone, signed by the imported key's address. Uses the daemon
- * test's policy file. */
+ * @openzeppelin/merkle-tree alone, signed by the imported key's address; the token's other
+ * key cosigns the directory. Uses the daemon test's policy file. */
 static void test_batch_signed_with_hsm_key(void **state)
 {
     (void)state;
@@ -537,6 +539,37 @@ static void test_batch_signed_with_hsm_key(void **state)
         verified++;
     }
     assert_int_equal(verified, 2);
+
+    /* The token's other key cosigns the batch directory: every account then names both. */
+    char cosigned[1200];
+    path_in(cosigned, sizeof cosigned, "hsm-batch-cosigned");
+    const char *cosign[] = {CUSTOS_ATTESTOR_BIN, "cosign", "--in", dir, "--pkcs11-module",
+                            SOFTHSM_MODULE, "--pkcs11-token", TOKEN, "--pkcs11-key",
+                            "generated", "--pkcs11-pin-file", pinfile, "--export", cosigned,
+                            NULL};
+    assert_int_equal(run(cosign), 0);
+    assert_non_null(strstr(out, generated_hex));
+    char path[2048], js[2048] = {0};
+    DIR *d = opendir(cosigned);
+    assert_non_null(d);
+    struct dirent *e;
+    size_t n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "0x", 2) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", cosigned, e->d_name);
+        const char *args[] = {path, NULL};
+        if (tu_node("batch_account_verify.mjs", args, js, sizeof js) != 0) {
+            closedir(d);
+            fail_msg("%s: %s", path, js);
+            return;
+        }
+        assert_non_null(strstr(js, F.keys[GWF_KEY_CUSTODIAN].hex));
+        assert_non_null(strstr(js, generated_hex));
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, 2);
 }
 
 static void test_freeze_signed_with_hsm_key(void **state)

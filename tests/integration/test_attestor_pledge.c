@@ -54,6 +54,7 @@ static int group_setup(void **st)
     gwf_init(&F);
     F.release_unchecked = true; /* rule 5 alone: no chain to read exposure from */
     gwf_write_config(&F);
+    gwf_register(&F, GWF_OTHER_FEED, GWF_OTHER_FEED, REF);
     gwf_start(&F);
     custos_error err;
     path_in(key, sizeof key, "other.key");

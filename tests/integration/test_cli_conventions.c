@@ -343,10 +343,11 @@ static void test_database_outage_is_transient(void **state)
     assert_int_equal(cosign(first, F.target), 0);
     assert_non_null(strstr(out, "ACCEPTED"));
 
-    tu_pg_halt(&PG);
-    /* --json says so too: the attestation signed, the gateway unavailable. */
+    /* Signed (and its account registered, rule 9) before the outage. */
     char third[1200];
     export_signed("OUTAGE-2", 1, third, sizeof third);
+    tu_pg_halt(&PG);
+    /* --json says so too: the attestation signed, the gateway unavailable. */
     json_t *r;
     assert_int_equal(cosign_json(third, &r), 3);
     assert_string_equal(gateway_member(r, "state"), "UNAVAILABLE");

@@ -310,6 +310,64 @@ static void test_freeze_by_custodian_alone(void **state)
     custos_submission_clear(&fz);
 }
 
+/* A freeze of ref signed by key alone under feed (no positions, zero values). */
+static void make_freeze(custos_submission *fz, const char *ref, uint64_t sequence,
+                        const char *feed, gwf_key_id key)
+{
+    gwf_make(&F, fz, ref, sequence, 0);
+    snprintf(fz->feed, sizeof fz->feed, "%s", feed);
+    free(fz->positions);
+    fz->positions = NULL;
+    fz->n_positions = 0;
+    fz->att.kind = CUSTOS_KIND_FREEZE;
+    memset(fz->att.positions_root, 0, sizeof fz->att.positions_root);
+    memset(&fz->att.gross_value, 0, sizeof fz->att.gross_value);
+    memset(&fz->att.collateral_value, 0, sizeof fz->att.collateral_value);
+    gwf_sign(&F, fz, key);
+}
+
+static void expect_refused(const custos_submission *s, custos_reason reason, const char *detail)
+{
+    custos_submit_result r;
+    custos_error err;
+    custos_rc rc = gwf_submit(&F, s, &r, &err);
+    if (rc != CUSTOS_ERR_REFUSED || err.reason != reason)
+        fail_msg("got %s (%s), want %s", custos_rc_name(rc), err.message,
+                 custos_reason_name(reason));
+    if (detail != NULL && strstr(err.message, detail) == NULL)
+        fail_msg("detail lacks '%s': %s", detail, err.message);
+}
+
+/* Rule 9, account squatting: a custodian key of another feed, alone, cannot freeze
+ * an account of acme that was never used, and acme's own quorum is accepted after it. An
+ * account no feed registered is refused whoever signs. */
+static void test_squatting_freeze_refused(void **state)
+{
+    (void)state;
+    custos_submission fz;
+    make_freeze(&fz, "RULES-SQUAT", 1, GWF_OTHER_FEED, GWF_KEY_OTHER);
+    expect_refused(&fz, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, "registered to feed '" GWF_FEED "'");
+    custos_submission_clear(&fz);
+
+    custos_submission v;
+    gwf_make(&F, &v, "RULES-SQUAT", 1, 500000);
+    sign_all(&v, PAIR, 2);
+    custos_submit_result rv;
+    submit_ok(&v, &rv, CUSTOS_STATE_ACCEPTED);
+    custos_submission_clear(&v);
+    make_freeze(&fz, "RULES-SQUAT", 2, GWF_FEED, GWF_KEY_CUSTODIAN);
+    custos_submit_result rf;
+    submit_ok(&fz, &rf, CUSTOS_STATE_ACCEPTED);
+    custos_submission_clear(&fz);
+
+    /* Never registered: refused, a freeze by acme's own custodian included. */
+    F.no_auto_register = true;
+    make_freeze(&fz, "RULES-NOBODY", 1, GWF_FEED, GWF_KEY_CUSTODIAN);
+    F.no_auto_register = false;
+    expect_refused(&fz, CUSTOS_REASON_UNREGISTERED_ACCOUNT, "not registered to any feed");
+    custos_submission_clear(&fz);
+}
+
 /* The freshness limits are inclusive; each case is far enough from the boundary on the
  * side the clock moves that the gateway's later reading of it cannot flip the result. */
 static void test_freshness_limits_inclusive(void **state)
@@ -771,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_quorum_by_cosignature),
         cmocka_unit_test(test_distinct_roles_required),
         cmocka_unit_test(test_freeze_by_custodian_alone),
+        cmocka_unit_test(test_squatting_freeze_refused),
         cmocka_unit_test(test_freshness_limits_inclusive),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_still_serving),

@@ -304,17 +304,20 @@ static void deploy(void)
  * account 1). */
 static void write_gateway_config(void)
 {
-    char relayer_key[1200], text[8192];
+    char relayer_key[1200], text[8192], accounts[1300];
     snprintf(relayer_key, sizeof relayer_key, "%s/relayer.key", T.gw.dir);
     write_key(relayer_key, RELAYER_KEY);
+    gwf_accounts_line(&T.gw, GWF_FEED, accounts, sizeof accounts);
+    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF1);
+    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF2);
     snprintf(text, sizeof text,
              "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
              "verifying_contract = %s\n\n[tls]\ninsecure = true\n\n"
-             "[feed %s]\nmax_age = 345600\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n\n"
+             "[feed %s]\nmax_age = 345600\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n%s\n"
              "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
              "[evm]\nrpc_url = %s\nrelayer_key = %s\nconfirmations = 1\n"
              "poll_interval_ms = 100\ndeviation_bps = 0\nexposure_timeout_ms = 5000\n",
-             T.gw.dir, GWF_CHAIN_ID, T.adapter, GWF_FEED, T.gw.keys[GWF_KEY_CUSTODIAN].hex,
+             T.gw.dir, GWF_CHAIN_ID, T.adapter, GWF_FEED, accounts, T.gw.keys[GWF_KEY_CUSTODIAN].hex,
              GWF_FEED, T.url, relayer_key);
     tu_write_file(T.gw.config_path, text);
 }

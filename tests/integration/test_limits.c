@@ -105,6 +105,19 @@ static int setup(void **state)
     char path[1200];
     snprintf(path, sizeof path, "%s/limits.ini", t->f.dir);
     write_config(t, path, tail);
+    /* Rule 9: the accounts the tests submit for, registered before the start, so that no
+     * reload runs while latencies are measured. */
+    gwf_register(&t->f, GWF_FEED, GWF_FEED, "acct-rate-1");
+    gwf_register(&t->f, GWF_FEED, GWF_FEED, "acct-bad");
+    static const char *const phases[] = {"quiet", "noisy"};
+    for (size_t p = 0; p < 2; p++) {
+        for (int i = 0; i < GOOD_N; i++) {
+            char ref[64];
+            snprintf(ref, sizeof ref, "acct-good-%s-%d", phases[p], i);
+            gwf_register(&t->f, GWF_FEED, GWF_FEED, ref);
+        }
+    }
+    t->f.no_auto_register = true;
     t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
     snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
     *state = t;

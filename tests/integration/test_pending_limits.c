@@ -22,6 +22,13 @@
 #define BOUND 20
 #define POSITIONS 1000
 
+static void register_fresh(gwf *f, int n)
+{
+    char ref[32];
+    snprintf(ref, sizeof ref, "FRESH-%05d", n);
+    gwf_register(f, GWF_FEED, GWF_FEED, ref);
+}
+
 static int setup(void **state)
 {
     gwf *f = calloc(1, sizeof *f);
@@ -39,6 +46,12 @@ static int setup(void **state)
     tu_write_file(f->config_path, all);
     free(all);
     free(text);
+    /* Rule 9: every account the tests submit for, registered before the start, so that
+     * the store grows by the submissions alone (a reload is an audit entry). */
+    for (int n = 0; n < 4 * BOUND; n++)
+        register_fresh(f, n);
+    register_fresh(f, 1000);
+    f->no_auto_register = true;
     gwf_start(f);
     *state = f;
     return 0;

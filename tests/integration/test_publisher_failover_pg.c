@@ -126,19 +126,20 @@ static void write_replica_config(gwf *f)
     write_key(relayer_key, RELAYER_KEY);
     char adapter[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(T.adapter, adapter);
-    char text[8192];
+    char text[8192], accounts[1300];
+    gwf_accounts_line(f, GWF_FEED, accounts, sizeof accounts);
     snprintf(text, sizeof text,
              "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
              "verifying_contract = %s\nreplica_poll_ms = 100\n\n"
              "[tls]\ninsecure = true\n\n"
              "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
-             "distinct_roles = true\n\n"
+             "distinct_roles = true\n%s\n"
              "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
              "[signer valuer]\naddress = %s\nfeed = %s\nrole = valuation_agent\n\n"
              "[evm]\nrpc_url = %s\nrelayer_key = %s\nadapter = %s\nconfirmations = 1\n"
              "poll_interval_ms = 100\nleader_retry_ms = 500\n",
              T.uri, GWF_CHAIN_ID, adapter, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL,
-             GWF_THRESHOLD, f->keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
+             GWF_THRESHOLD, accounts, f->keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
              f->keys[GWF_KEY_AGENT].hex, GWF_FEED, T.url, relayer_key, adapter);
     tu_write_file(f->config_path, text);
 }
@@ -259,7 +260,8 @@ static uint64_t chain_sequence(const uint8_t account[32])
         return 0; /* NoAttestation */
     check(rc, &err);
     uint64_t seq = 0;
-    check(evm_abi_get_uint64(out, len, 7, 64, &seq, &err), &err);
+    /* StoredAttestation: feedId, beneficiary, kind, collateralValue, asOf, validUntil, sequence */
+    check(evm_abi_get_uint64(out, len, 6, 64, &seq, &err), &err);
     free(out);
     return seq;
 }

@@ -26,6 +26,8 @@
 #include "custos/client.h"
 #include "custos/reason.h"
 
+#include "custos/hex.h"
+
 #include "gwfixture.h"
 
 #define WAIT_MS 10000
@@ -37,6 +39,10 @@ static int setup(void **state)
     (void)state;
     gwf_init(&F);
     gwf_write_config(&F);
+    /* Registered before the start, so that the reloads counted below are the tests' own. */
+    static const char *const refs[] = {"AUDIT-1", "RELOAD-1", "ROTATE-0", "ROTATE-1"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        gwf_register(&F, GWF_FEED, GWF_FEED, refs[i]);
     gwf_start(&F);
     return 0;
 }
@@ -364,12 +370,44 @@ static void test_rotation_window_through_reload(void **state)
     assert_accepted(&res);
 }
 
+/* Rule 9: a reload may drop an account that has no accepted attestation, never one that
+ * has; the refused reload changes nothing. */
+static void test_reload_keeps_accounts_with_records(void **state)
+{
+    (void)state;
+    gwf_answer res;
+    submit("RELOAD-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
+    assert_accepted(&res);
+    char path[1200];
+    gwf_accounts_path(&F, GWF_FEED, path, sizeof path);
+    tu_write_file(path, "");
+    sighup_and_wait("stays registered to its feed", 1);
+    assert_int_equal(log_count("now in force"), 0);
+    submit("RELOAD-1", 2, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
+    assert_accepted(&res);
+
+    /* Without RELOAD-1's records in question, dropping AUDIT-1 (never used) is fine. */
+    uint8_t id[CUSTOS_HASH_LEN];
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], line[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + 2];
+    custos_account_id(GWF_FEED, "RELOAD-1", id);
+    assert_int_equal(custos_hex_encode(id, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+    snprintf(line, sizeof line, "%s\n", hex);
+    tu_write_file(path, line);
+    sighup_and_wait("now in force", 1);
+    F.no_auto_register = true;
+    submit("AUDIT-1", 1, GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, &res);
+    F.no_auto_register = false;
+    assert_refused(&res, CUSTOS_REASON_UNREGISTERED_ACCOUNT, "not registered");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reload_keeps_streams_and_swaps_signers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rotation_window_through_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_accounts_with_records, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reload_refused_without_audit_entry, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_admin_service_refused_without_mtls, setup,

@@ -32,6 +32,23 @@ static tu_pg PG;
 static gwf R[N_REPLICAS];
 static char URI[256];
 
+/* Rule 9: every account the tests submit for, in each replica's file before it starts
+ * (a file is each replica's own; the admin service's registrations are shared). */
+static void register_accounts(gwf *f)
+{
+    static const char *const refs[] = {"RACE-ACCOUNT", "RACE-SAME", "SPLIT-QUORUM"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        gwf_register(f, GWF_FEED, GWF_FEED, refs[i]);
+    for (int id = 0; id < LOAD_THREADS; id++) {
+        for (int k = 0; k < LOAD_PER_THREAD; k++) {
+            char ref[64];
+            snprintf(ref, sizeof ref, "LOAD-%d-%d", id, k);
+            gwf_register(f, GWF_FEED, GWF_FEED, ref);
+        }
+    }
+    f->no_auto_register = true;
+}
+
 /* Points gwf_write_config's [gateway] store line at the shared database. */
 static void use_pg_store(gwf *f)
 {
@@ -63,6 +80,7 @@ static int group_setup(void **state)
         gwf_init(&R[i]);
         gwf_write_config(&R[i]);
         use_pg_store(&R[i]);
+        register_accounts(&R[i]);
         gwf_start(&R[i]);
     }
     return 0;

@@ -99,6 +99,14 @@ static void write_config(void)
                 (long long)jint(feed, "breakerReleaseThreshold"));
         if (jint(feed, "maxSequenceStep") != 0)
             ADD("max_sequence_step = %lld\n", (long long)jint(feed, "maxSequenceStep"));
+        /* Rule 9: the accounts the adapter has registered to this feed. */
+        json_t *c;
+        size_t k;
+        json_array_foreach(json_object_get(RUN, "cases"), k, c) {
+            json_t *to = json_object_get(c, "registeredTo");
+            if (json_is_string(to) && strcmp(json_string_value(to), jstr(feed, "name")) == 0)
+                ADD("accounts = %s\n", jstr(c, "account"));
+        }
         ADD("\n");
     }
     json_array_foreach(feeds, i, feed) {

@@ -20,6 +20,7 @@
 
 #include "custos/audit.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/reason.h"
 #include "custos/typeddata.h"
@@ -73,6 +74,7 @@ static void tls_section(const tls_fixture *t, const char *key_name, char *out, s
                      "[client other-attestor]\nrole = attestor\nfeeds = " GWF_OTHER_FEED "\n\n"
                      "[client ops-admin]\nrole = admin\n\n"
                      "[client acme-borrower]\nrole = reader\nfeeds = " GWF_FEED "\n\n"
+                     "[client ext-auditor]\nrole = auditor\n\n"
                      "[client ops]\nrole = admin\n",
                      t->pki, t->pki, key_name, t->pki);
     assert_true(n > 0 && (size_t)n < cap);
@@ -94,12 +96,22 @@ static int setup(void **state)
     pki_make_cert(t->pki, "admin", "ops-admin", "ca", PKI_CLIENT_EXT);
     pki_make_cert(t->pki, "borrower", "acme-borrower", "ca", PKI_CLIENT_EXT);
     pki_make_cert(t->pki, "ops", "ops", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(t->pki, "auditor", "ext-auditor", "ca", PKI_CLIENT_EXT);
     pki_make_cert(t->pki, "rogue", "acme-attestor", "rogue-ca", PKI_CLIENT_EXT);
 
     char tail[4096], path[1200];
     tls_section(t, "server.key", tail, sizeof tail);
     snprintf(path, sizeof path, "%s/tls.ini", t->f.dir);
     write_config(t, path, tail);
+    /* Rule 9: every account the tests submit for, registered before the start so that the
+     * audit log holds only the tests' own entries. */
+    static const char *const refs[] = {"acct-admin-1", "acct-rotate-1", "acct-tls-1",
+                                       "acct-tls-2", "acct-tls-3", "acct-tls-4",
+                                       "acct-tls-proof", "acct-tls-attestor", "acct-policy-1"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        gwf_register(&t->f, GWF_FEED, GWF_FEED, refs[i]);
+    gwf_register(&t->f, GWF_OTHER_FEED, GWF_OTHER_FEED, "acct-held-1");
+    t->f.no_auto_register = true;
     t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
     snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
     *state = t;
@@ -842,6 +854,139 @@ static void test_admin_change_needs_audit_entry(void **state)
     custos_client_free(admin);
 }
 
+/* Runs the custos CLI with cert's client certificate: args, then the TLS options. */
+static int cli_as(tls_fixture *t, const char *cert, const char *const *args, char *out,
+                  size_t cap)
+{
+    char ca[1200], pem[1200], key[1200];
+    tls_path(t, "ca", ca, sizeof ca);
+    strcat(ca, ".pem");
+    tls_path(t, cert, pem, sizeof pem);
+    strcat(pem, ".pem");
+    tls_path(t, cert, key, sizeof key);
+    strcat(key, ".key");
+    const char *argv[24];
+    size_t n = 0;
+    argv[n++] = CUSTOS_CLI_BIN;
+    for (size_t i = 0; args[i] != NULL && n < 14; i++)
+        argv[n++] = args[i];
+    const char *tail[] = {"--gateway", t->f.target, "--tls-ca", ca, "--tls-cert", pem,
+                          "--tls-key", key, NULL};
+    for (size_t i = 0; tail[i] != NULL; i++)
+        argv[n++] = tail[i];
+    argv[n] = NULL;
+    return tu_run(argv, out, cap, 1);
+}
+
+/* A valuation of ref signed by acme-custody's custodian key in force after the tests
+ * before (test_admin_rotation rotated it to the other feed's key; test_admin_feed_policy
+ * set the threshold to 1). */
+static void submit_late(tls_fixture *t, custos_client *c, const char *ref, uint64_t seq,
+                        gwf_answer *a)
+{
+    custos_submission s;
+    gwf_make(&t->f, &s, ref, seq, 1000 + seq);
+    gwf_sign(&t->f, &s, GWF_KEY_OTHER);
+    submit_answered(c, &s, a);
+}
+
+/* Rule 9 through the admin service, and the auditor role (operations.md §4): an
+ * account is refused until an admin registers it, then accepted; it keeps its feed; an
+ * auditor reads the audit log and the registry (custos audit verify works with its
+ * certificate) and every change it asks for is refused. */
+static void test_register_account_admin_and_auditor(void **state)
+{
+    tls_fixture *t = *state;
+    custos_client *attestor = tls_client(t, "ca", "acme");
+    custos_client *admin = tls_client(t, "ca", "admin");
+    custos_client *auditor = tls_client(t, "ca", "auditor");
+    gwf_answer res;
+    submit_late(t, attestor, "acct-late-1", 1, &res);
+    if (res.rc != CUSTOS_ERR_REFUSED || res.err.reason != CUSTOS_REASON_UNREGISTERED_ACCOUNT)
+        fail_msg("unregistered: %s: %s", custos_rc_name(res.rc), res.err.message);
+
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, "acct-late-1", account);
+    uint64_t seq = 0;
+    custos_error err;
+    /* The auditor changes nothing. */
+    expect_admin_refusal(custos_client_register_account(auditor, account, GWF_FEED, &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "is an auditor");
+    assert_int_equal(err.reason, CUSTOS_REASON_UNAUTHORIZED_CLIENT);
+    expect_admin_refusal(custos_client_add_signer(auditor, t->f.keys[GWF_KEY_UNKNOWN].address,
+                                                  GWF_FEED, "auditor", &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "changes nothing");
+    submit_late(t, attestor, "acct-late-1", 1, &res);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_UNREGISTERED_ACCOUNT);
+
+    assert_int_equal(custos_client_register_account(admin, account, GWF_FEED, &seq, &err),
+                     CUSTOS_OK);
+    assert_true(seq > 0);
+    submit_late(t, attestor, "acct-late-1", 1, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("registered: %s: %s", custos_rc_name(res.rc), res.err.message);
+    /* For good: not again, and not to another feed. */
+    expect_admin_refusal(custos_client_register_account(admin, account, GWF_FEED, &seq, &err),
+                         &err, CUSTOS_ERR_REFUSED, "already registered");
+    expect_admin_refusal(
+        custos_client_register_account(admin, account, GWF_OTHER_FEED, &seq, &err), &err,
+        CUSTOS_ERR_REFUSED, "registered to feed '" GWF_FEED "'");
+    expect_admin_refusal(custos_client_register_account(admin, account, "no-such-feed", &seq,
+                                                        &err),
+                         &err, CUSTOS_ERR_NOT_FOUND, "not configured");
+
+    /* The auditor reads the registry and the audit log, and verifies it with the CLI. */
+    custos_registered_account *list = NULL;
+    size_t n = 0;
+    uint64_t total = 0;
+    assert_int_equal(custos_client_list_accounts(auditor, GWF_FEED, 0, 0, &list, &n, &total, &err),
+                     CUSTOS_OK);
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        found |= memcmp(list[i].account, account, CUSTOS_HASH_LEN) == 0 &&
+                 strcmp(list[i].feed, GWF_FEED) == 0;
+    free(list);
+    assert_true(found);
+    assert_int_equal(total, n);
+    char out[16384];
+    const char *verify[] = {"audit", "verify", NULL};
+    int rc = cli_as(t, "auditor", verify, out, sizeof out);
+    if (rc != 0 || strstr(out, "\"ok\": true") == NULL)
+        fail_msg("custos audit verify with the auditor certificate exited %d: %s", rc, out);
+    const char *accounts[] = {"admin", "list-accounts", "--feed", GWF_FEED, NULL};
+    rc = cli_as(t, "auditor", accounts, out, sizeof out);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+    if (rc != 0 || strstr(out, hex) == NULL)
+        fail_msg("custos admin list-accounts exited %d: %s", rc, out);
+    /* The CLI's register-account, as the admin; as the auditor it is refused (exit 2). */
+    const char *reg[] = {"admin", "register-account", "--feed", GWF_FEED, "--custodian",
+                         GWF_FEED, "--ref", "acct-late-2", NULL};
+    rc = cli_as(t, "auditor", reg, out, sizeof out);
+    if (rc != 2 || strstr(out, "UNAUTHORIZED_CLIENT") == NULL)
+        fail_msg("register-account as the auditor exited %d: %s", rc, out);
+    rc = cli_as(t, "admin", reg, out, sizeof out);
+    if (rc != 0 || strstr(out, "auditSeq") == NULL)
+        fail_msg("register-account as the admin exited %d: %s", rc, out);
+    submit_late(t, attestor, "acct-late-2", 1, &res);
+    assert_int_equal(res.rc, CUSTOS_OK);
+
+    /* A restart keeps the registrations: they live in the audit log. */
+    custos_client_free(admin);
+    custos_client_free(auditor);
+    custos_client_free(attestor);
+    assert_int_equal(tu_stop(&t->f.proc, SIGTERM, 10000), 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/tls.ini", t->f.dir);
+    t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
+    snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
+    attestor = tls_client(t, "ca", "acme");
+    submit_late(t, attestor, "acct-late-1", 2, &res);
+    if (res.rc != CUSTOS_OK || res.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("after the restart: %s: %s", custos_rc_name(res.rc), res.err.message);
+    custos_client_free(attestor);
+}
+
 /* The gateway binary on the fixture's store with [gateway] audit_anchor = anchor (none
  * when NULL): its exit status, its output in out. */
 static int run_gateway_anchored(tls_fixture *t, const char *anchor, char *out, size_t cap)
@@ -962,6 +1107,7 @@ int main(void)
         cmocka_unit_test(test_admin_feed_policy),
         cmocka_unit_test(test_admin_release_held),
         cmocka_unit_test(test_admin_change_needs_audit_entry),
+        cmocka_unit_test(test_register_account_admin_and_auditor),
         cmocka_unit_test(test_audit_expect_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -61,7 +61,19 @@ static void write_config(fixture *f)
     char addr_hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(addr, addr_hex);
 
-    char text[2048];
+    /* Rule 9: the accounts the tests submit for, registered to the feed. */
+    char accounts[2048] = "";
+    static const char *const refs[] = {"unary", "watch", "stream-0", "stream-1", "stream-2",
+                                       "stream-3", "stream-4", "stream-5", "stream-6"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        uint8_t id[CUSTOS_HASH_LEN];
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        custos_account_id("acme", refs[i], id);
+        assert_int_equal(custos_hex_encode(id, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+        size_t used = strlen(accounts);
+        snprintf(accounts + used, sizeof accounts - used, "accounts = %s\n", hex);
+    }
+    char text[4096];
     snprintf(text, sizeof text,
              "[gateway]\n"
              "listen = 127.0.0.1:0\n"
@@ -78,12 +90,13 @@ static void write_config(fixture *f)
              "max_ttl = 604800\n"
              "threshold = 1\n"
              "distinct_roles = false\n"
+             "%s"
              "[signer acme-ops-1]\n"
              "address = %s\n"
              "feed = " FEED "\n"
              "role = custodian\n"
              "status = active\n",
-             f->dir, MAX_MESSAGE, addr_hex);
+             f->dir, MAX_MESSAGE, accounts, addr_hex);
     snprintf(f->config, sizeof f->config, "%s/gateway.ini", f->dir);
     tu_write_file(f->config, text);
 }

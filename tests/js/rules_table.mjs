@@ -73,6 +73,10 @@ function loadTable(file) {
   for (const c of t.cases) {
     c.feed = c.feed || t.feeds[0].name;
     if (!t.feeds.some((f) => f.name === c.feed)) fail(`case ${c.name}: no feed ${c.feed}`);
+    // Rule 9: the feed the case's account is registered to on both sides (null: none).
+    c.registeredTo = c.registered === false ? null : (c.registeredTo || c.feed);
+    if (c.registeredTo !== null && !t.feeds.some((f) => f.name === c.registeredTo))
+      fail(`case ${c.name}: registeredTo: no feed ${c.registeredTo}`);
   }
   return { t, signers };
 }
@@ -88,8 +92,8 @@ function deployConfig(args) {
         // A rotation's new key takes the old key's slot on-chain: rotateSigner adds it.
         signers: f.signers.filter((s) => !s.replaces)
           .map((s) => ({ address: new ethers.Wallet(keyOf(s.name)).address, role: s.role })),
-        accounts: t.cases.filter((c) => (c.feed || t.feeds[0].name) === f.name)
-          .map((c) => ({ custodian: f.name, ref: c.name, lenders: [] })),
+        accounts: t.cases.filter((c) => c.registeredTo === f.name)
+          .map((c) => ({ custodian: c.feed, ref: c.name, lenders: [] })),
       };
       if (f.breakerRiseBps !== undefined) {
         feed.breakerRiseBps = f.breakerRiseBps;
@@ -269,7 +273,10 @@ async function run(args) {
         adapter: verdict.verdict, adapterDetail: verdict.detail,
       });
     }
-    cases.push({ name: c.name, feed: c.feed, account, difference: c.difference || null, steps });
+    cases.push({
+      name: c.name, feed: c.feed, account, registeredTo: c.registeredTo,
+      difference: c.difference || null, steps,
+    });
   }
   fs.writeFileSync(args.out, JSON.stringify({
     chainId: deployed.chainId, adapter: deployed.adapter, now, feeds, cases,
@@ -296,14 +303,17 @@ async function submit(asSubmitter, asOwner, ifaces, feed, att, sigs) {
 }
 
 // Whether the adapter's latest record of the account is exactly att (Replay(n, n) of the
-// same attestation is the gateway's duplicate success).
+// same attestation is the gateway's duplicate success): the stored fields, and the digest
+// of the account's last AttestationAccepted event for what is not stored (grossValue,
+// positionsRoot).
 async function sameOnChain(adapter, att) {
   const s = await adapter.latest(att.account);
   const value = att.kind === 0 ? BigInt(att.collateralValue) : 0n;
-  return Number(s.kind) === att.kind && s.beneficiary === ethers.getAddress(att.beneficiary) &&
-    s.collateralValue === value && s.positionsRoot === att.positionsRoot &&
-    Number(s.asOf) === att.asOf && Number(s.validUntil) === att.validUntil &&
-    s.sequence === BigInt(att.sequence);
+  if (!(Number(s.kind) === att.kind && s.beneficiary === ethers.getAddress(att.beneficiary) &&
+    s.collateralValue === value && Number(s.asOf) === att.asOf &&
+    Number(s.validUntil) === att.validUntil && s.sequence === BigInt(att.sequence))) return false;
+  const events = await adapter.queryFilter(adapter.filters.AttestationAccepted(att.account), 0);
+  return events.length > 0 && events[events.length - 1].args.digest === await adapter.digest(att);
 }
 
 const [mode, ...rest] = process.argv.slice(2);

@@ -18,6 +18,7 @@
 #include <grpc/support/time.h>
 
 #include "custos/eip712.h"
+#include "custos/hex.h"
 #include "custos/merkle.h"
 #include "custos/v1/gateway.pb-c.h"
 
@@ -61,6 +62,30 @@ static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     *len += (size_t)n;
 }
 
+void gwf_accounts_path(const gwf *f, const char *feed, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/accounts-%s.txt", f->dir, feed);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+void gwf_accounts_line(gwf *f, const char *feed, char *out, size_t cap)
+{
+    char path[1200];
+    gwf_accounts_path(f, feed, path, sizeof path);
+    FILE *file = fopen(path, "a");
+    assert_non_null(file);
+    assert_int_equal(fclose(file), 0);
+    int n = snprintf(out, cap, "accounts_file = %s\n", path);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static void accounts_key(gwf *f, const char *feed, char *buf, size_t cap, size_t *len)
+{
+    char line[1300];
+    gwf_accounts_line(f, feed, line, sizeof line);
+    append(buf, cap, len, "%s", line);
+}
+
 void gwf_write_config(gwf *f)
 {
     static const struct {
@@ -87,17 +112,73 @@ void gwf_write_config(gwf *f)
            "distinct_roles = true\n%s\n",
            GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, GWF_THRESHOLD,
            f->reserves_quorum ? "reserves_quorum = true\n" : "");
+    len--; /* the feed's keys go on: its registered accounts (rule 9) */
+    accounts_key(f, GWF_FEED, text, sizeof text, &len);
+    append(text, sizeof text, &len, "\n");
     /* A second feed with a single signer: the gateway refuses a threshold it cannot reach. */
     append(text, sizeof text, &len,
            "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = 1\n"
            "distinct_roles = false\n\n",
            GWF_OTHER_FEED, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL);
+    len--;
+    accounts_key(f, GWF_OTHER_FEED, text, sizeof text, &len);
+    append(text, sizeof text, &len, "\n");
     for (size_t i = 0; i < sizeof signers / sizeof signers[0]; i++)
         append(text, sizeof text, &len,
                "[signer %s]\naddress = %s\nfeed = %s\nrole = %s\nstatus = %s\n\n",
                signers[i].label, f->keys[signers[i].key].hex, signers[i].feed,
                signers[i].role, signers[i].status);
     tu_write_file(f->config_path, text);
+}
+
+/* How many reloads the gateway's log reports, applied or refused. */
+static int reload_count(const gwf *f)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", f->dir);
+    char *log = tu_read_file(path);
+    int n = 0;
+    for (const char *p = log; p != NULL && (p = strstr(p, "\"reload\"")) != NULL; p++)
+        n++;
+    free(log);
+    return n;
+}
+
+void gwf_register_id(gwf *f, const char *feed, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    char path[1200], hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    gwf_accounts_path(f, feed, path, sizeof path);
+    assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+    char *have = tu_read_file(path);
+    if (have == NULL)
+        fail_msg("%s: no accounts file (gwf_write_config writes it)", path);
+    bool known = strstr(have, hex) != NULL;
+    free(have);
+    if (known)
+        return;
+    FILE *file = fopen(path, "a");
+    assert_non_null(file);
+    assert_true(fprintf(file, "%s\n", hex) > 0);
+    assert_int_equal(fclose(file), 0);
+    if (f->proc.pid <= 0)
+        return;
+    /* A running gateway reads the file again on SIGHUP (an audited reload). */
+    int before = reload_count(f);
+    assert_int_equal(kill(f->proc.pid, SIGHUP), 0);
+    for (int waited = 0; waited < 10000; waited += 10) {
+        if (reload_count(f) > before)
+            return;
+        usleep(10 * 1000);
+    }
+    gwf_dump_log(f);
+    fail_msg("the gateway did not reload %s within 10 s", path);
+}
+
+void gwf_register(gwf *f, const char *feed, const char *custodian, const char *ref)
+{
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(custodian, ref, account);
+    gwf_register_id(f, feed, account);
 }
 
 void gwf_dump_log(const gwf *f)
@@ -174,6 +255,8 @@ void gwf_make(gwf *f, custos_submission *s, const char *account_ref, uint64_t se
     s->domain = f->domain;
     custos_attestation *a = &s->att;
     custos_account_id(GWF_FEED, account_ref, a->account);
+    if (!f->no_auto_register)
+        gwf_register_id(f, GWF_FEED, a->account);
     memset(a->beneficiary, 0xbe, sizeof a->beneficiary);
     a->kind = CUSTOS_KIND_VALUATION;
 

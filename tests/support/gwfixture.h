@@ -61,6 +61,8 @@ typedef struct gwf {
     /* Set before gwf_write_config: releases of pledged accounts go through without an
      * exposure read (rule 11's opt-out for a gateway without [evm]), for tests of rule 5. */
     bool release_unchecked;
+    /* gwf_make registers the account it makes to GWF_FEED (rule 9) unless this is set. */
+    bool no_auto_register;
     /* Set before gwf_write_config: the first feed takes reserves only with its quorum. */
     bool reserves_quorum;
 } gwf;
@@ -69,6 +71,16 @@ typedef struct gwf {
 void gwf_init(gwf *f);
 /* Writes <dir>/gateway.ini with the policy above and every key but GWF_KEY_UNKNOWN. */
 void gwf_write_config(gwf *f);
+/* Rule 9: each feed's accounts_file (<dir>/accounts-FEED.txt, written by gwf_write_config).
+ * gwf_register_id adds account to feed's file; a running gateway reloads it (SIGHUP) and
+ * the call returns once the reload is logged. An account already in the file is left. */
+void gwf_accounts_path(const gwf *f, const char *feed, char *out, size_t cap);
+/* "accounts_file = PATH\n" of feed for a [feed] section a test writes itself; creates the
+ * file (empty) when it is not there. */
+void gwf_accounts_line(gwf *f, const char *feed, char *out, size_t cap);
+void gwf_register_id(gwf *f, const char *feed, const uint8_t account[CUSTOS_HASH_LEN]);
+/* The same for custos_account_id(custodian, ref). */
+void gwf_register(gwf *f, const char *feed, const char *custodian, const char *ref);
 /* Starts the gateway on 127.0.0.1:0 and connects f->client (waits for Health SERVING). */
 void gwf_start(gwf *f);
 /* SIGTERM, waits; returns the exit status (frees the client first). No-op -> -1. */
@@ -84,7 +96,8 @@ uint64_t gwf_now(void);
 void gwf_usd(custos_u256 *out, uint64_t value);
 
 /* A valid, unsigned valuation of account (custodian GWF_FEED, ref account_ref) with two
- * positions worth `usd` in total: asOf now-60, validUntil now+3600. */
+ * positions worth `usd` in total: asOf now-60, validUntil now+3600. The account is
+ * registered to GWF_FEED (gwf_register_id) unless f->no_auto_register. */
 void gwf_make(gwf *f, custos_submission *s, const char *account_ref, uint64_t sequence,
               uint64_t usd);
 /* Sets validity times. */

@@ -137,6 +137,8 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
                                  f->url[i]);
     char adapter[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(f->adapter, adapter);
+    char accounts[1300];
+    gwf_accounts_line(&f->gw, GWF_FEED, accounts, sizeof accounts);
     char text[16384];
     int n = snprintf(
         text, sizeof text,
@@ -145,12 +147,12 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
         "[tls]\ninsecure = true\n\n"
         "[metrics]\nlisten = 127.0.0.1:0\nport_file = %s/metrics.port\n\n"
         "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
-        "distinct_roles = true\n\n"
+        "distinct_roles = true\n%s\n"
         "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
         "[signer valuer]\naddress = %s\nfeed = %s\nrole = valuation_agent\n\n"
         "[evm]\nrpc_url = %s\n%sstate = %s\npoll_interval_ms = 100\n%s",
         f->gw.dir, GWF_CHAIN_ID, adapter, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
-        GWF_MAX_TTL, GWF_THRESHOLD, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
+        GWF_MAX_TTL, GWF_THRESHOLD, accounts, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
         f->gw.keys[GWF_KEY_AGENT].hex, GWF_FEED, rpc_url != NULL ? rpc_url : urls,
         f->relayer_config, f->state_path, evm_extra != NULL ? evm_extra : "");
     assert_true(n > 0 && (size_t)n < sizeof text);
@@ -278,7 +280,8 @@ uint64_t pubf_chain_sequence(pubf *f, size_t i, const uint8_t account[CUSTOS_HAS
         return 0; /* NoAttestation */
     pf_check(rc, &err);
     uint64_t seq = 0;
-    pf_check(evm_abi_get_uint64(out, len, 7, 64, &seq, &err), &err);
+    /* StoredAttestation: feedId, beneficiary, kind, collateralValue, asOf, validUntil, sequence */
+    pf_check(evm_abi_get_uint64(out, len, 6, 64, &seq, &err), &err);
     free(out);
     return seq;
 }

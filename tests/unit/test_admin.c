@@ -2,7 +2,8 @@
  * fields it carries and the feed keeps the rest (a business-day age with its calendar, the
  * circuit breaker), live and when the audit log is replayed at the next start alike; the
  * metrics' limit gauges follow it. Over one PostgreSQL store, a change made through one
- * replica is in force on the others within replica_poll_ms. */
+ * replica, a signer's or an account registration (rule 9), is in force on the others
+ * within replica_poll_ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -275,6 +276,83 @@ static void test_changes_reach_other_replicas(void **state)
     assert_false(signer_active(f->engine2, revoked));
 }
 
+/* The feed account is registered to in engine's registry in force, or NULL. */
+static bool account_feed(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN], char *feed,
+                         size_t cap)
+{
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(e));
+    const gw_account *a = gw_policy_find_account(p, account);
+    if (a != NULL)
+        snprintf(feed, cap, "%s", a->feed);
+    gw_policy_release(p);
+    return a != NULL;
+}
+
+/* Rule 9: a registration made through one replica is in force on the other within
+ * replica_poll_ms, and the other refuses to register the account again elsewhere. */
+static void test_registrations_reach_other_replicas(void **state)
+{
+    fixture *f = *state;
+    uint64_t seq = 0;
+    char detail[512] = "", feed[CUSTOS_FEED_MAX + 1] = "";
+    uint8_t account[CUSTOS_HASH_LEN];
+    memset(account, 0x5a, sizeof account);
+    assert_false(account_feed(f->engine2, account, feed, sizeof feed));
+    assert_int_equal(gw_admin_register_account(f->admin, "ops", account, "bills", &seq, detail,
+                                               sizeof detail),
+                     GW_ADMIN_DONE);
+    assert_true(account_feed(f->engine, account, feed, sizeof feed));
+    bool seen = false;
+    for (int i = 0; i < 250 && !seen; i++) {
+        seen = account_feed(f->engine2, account, feed, sizeof feed);
+        if (!seen)
+            tu_sleep_ms(20);
+    }
+    if (!seen)
+        fail_msg("the second replica does not know an account registered through the first");
+    assert_string_equal(feed, "bills");
+    assert_int_equal(gw_admin_register_account(f->admin2, "ops", account, "treasuries", &seq,
+                                               detail, sizeof detail),
+                     GW_ADMIN_PRECONDITION);
+    assert_non_null(strstr(detail, "registered to feed 'bills'"));
+}
+
+/* Rule 9 on one store: registrations are audit entries, in force again after a restart;
+ * an account is registered once, to one configured feed. */
+static void test_registration_survives_restart(void **state)
+{
+    fixture *f = *state;
+    uint64_t seq = 0;
+    char detail[512] = "", feed[CUSTOS_FEED_MAX + 1] = "";
+    uint8_t account[CUSTOS_HASH_LEN];
+    memset(account, 0x6b, sizeof account);
+    assert_int_equal(gw_admin_register_account(f->admin, "ops", account, "no-such-feed", &seq,
+                                               detail, sizeof detail),
+                     GW_ADMIN_NOT_FOUND);
+    assert_int_equal(gw_admin_register_account(f->admin, "ops", account, "treasuries", &seq,
+                                               detail, sizeof detail),
+                     GW_ADMIN_DONE);
+    assert_int_equal(gw_admin_register_account(f->admin, "ops", account, "treasuries", &seq,
+                                               detail, sizeof detail),
+                     GW_ADMIN_EXISTS);
+    gw_account listed[4];
+    size_t total = 0;
+    assert_int_equal(gw_admin_list_accounts(f->admin, "treasuries", 0, listed, 4, &total), 1);
+    assert_int_equal(total, 1);
+    assert_memory_equal(listed[0].account, account, CUSTOS_HASH_LEN);
+    assert_int_equal(gw_admin_list_accounts(f->admin, "bills", 0, listed, 4, &total), 0);
+
+    gw_admin_free(f->admin);
+    f->admin = NULL;
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    assert_int_equal(gw_admin_new(&f->cfg, f->engine, &f->admin, &err), CUSTOS_OK);
+    assert_true(account_feed(f->engine, account, feed, sizeof feed));
+    assert_string_equal(feed, "treasuries");
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -356,9 +434,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_metrics_follow_feed_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_brings_a_new_calendar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registration_survives_restart, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_changes_reach_other_replicas, setup,
+                                                 teardown, &PG),
+        cmocka_unit_test_prestate_setup_teardown(test_registrations_reach_other_replicas, setup,
                                                  teardown, &PG),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);

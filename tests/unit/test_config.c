@@ -538,6 +538,9 @@ static void test_missing_file(void **state)
 #define FEED_F "[feed f]\n"
 #define SIGNER_B "[signer b]\naddress = " ADDR_B "\nfeed = f\n"
 #define EVM_OK "[evm]\nrpc_url = http://127.0.0.1:8545\nrelayer_key = k\n"
+#define ACCT_1 "0x1111111111111111111111111111111111111111111111111111111111111111"
+#define ACCT_2 "0x2222222222222222222222222222222222222222222222222222222222222222"
+#define ACCT_3 "0x3333333333333333333333333333333333333333333333333333333333333333"
 
 static const struct bad_case {
     const char *name;
@@ -780,6 +783,20 @@ static const struct bad_case {
      {":10:", "[limits] memory_limit_mib"}},
     {"limits h2 streams zero", GW_HEAD FEED_F SIGNER_B "[limits]\nmax_concurrent_streams = 0\n",
      {":10:", "[limits] max_concurrent_streams"}},
+    {"account id too short", GW_HEAD FEED_F "accounts = 0x1234\n" SIGNER_B,
+     {":6: [feed f] accounts", "'0x1234' is not an account id"}},
+    {"accounts list with an empty item", GW_HEAD FEED_F "accounts = " ACCT_1 ",,\n" SIGNER_B,
+     {":6:", "comma-separated list of account ids"}},
+    {"account listed twice", GW_HEAD FEED_F "accounts = " ACCT_1 "\naccounts = " ACCT_1 "\n"
+     SIGNER_B, {"[feed f] accounts", "listed twice"}},
+    {"account of two feeds", GW_HEAD FEED_F "accounts = " ACCT_1 "\n" SIGNER_B
+     "[feed g]\naccounts = " ACCT_1 "\n[signer c]\naddress = " ADDR_C "\nfeed = g\n",
+     {"registered to feed 'f' and to feed 'g'", "rule 9"}},
+    {"accounts file missing", GW_HEAD FEED_F "accounts_file = /nonexistent/accounts.txt\n"
+     SIGNER_B, {":6: [feed f] accounts_file", "cannot open"}},
+    {"client role unknown", GW_HEAD FEED_F SIGNER_B "[tls]\ninsecure = true\n"
+     "client_identity = proxy-header\n[client x]\nrole = superuser\n",
+     {"[client x] role", "attestor, admin, reader or auditor"}},
     {"limits pending per signer zero",
      GW_HEAD FEED_F SIGNER_B "[limits]\nmax_pending_per_signer = 0\n",
      {":10:", "[limits] max_pending_per_signer", "from 1 to"}},
@@ -797,6 +814,48 @@ static const struct bad_case {
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
      {":5:", "longer than"}},
 };
+
+/* Rule 9: [feed] accounts (repeatable, comma-separated) and accounts_file, sorted into one
+ * list with each account's feed; an auditor client. */
+static void test_accounts(void **state)
+{
+    fixture *f = *state;
+    char list[4300], text[8192];
+    snprintf(list, sizeof list, "%s/f.accounts", f->dir);
+    tu_write_file(list, "# accounts of feed f\n" ACCT_3 "\n\n  " ACCT_2 "  # fund 2\n");
+    snprintf(text, sizeof text,
+             GW_HEAD FEED_F "accounts = " ACCT_1 "\naccounts_file = %s\n" SIGNER_B
+             "[feed g]\naccounts = 0x4444444444444444444444444444444444444444444444444444444444444444, "
+             "0x0000000000000000000000000000000000000000000000000000000000000005\n"
+             "[signer c]\naddress = " ADDR_C "\nfeed = g\n"
+             "[tls]\ninsecure = true\nclient_identity = proxy-header\n"
+             "[client audit-firm]\nrole = auditor\n",
+             list);
+    tu_write_file(f->path, text);
+    gw_config cfg;
+    custos_error err;
+    if (gw_config_load(f->path, &cfg, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(cfg.n_accounts, 5);
+    static const struct {
+        uint8_t byte;
+        const char *feed;
+    } want[] = {{0x00, "g"}, {0x11, "f"}, {0x22, "f"}, {0x33, "f"}, {0x44, "g"}};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(cfg.accounts[i].account[0], want[i].byte);
+        assert_string_equal(cfg.accounts[i].feed, want[i].feed);
+    }
+    uint8_t id[CUSTOS_HASH_LEN];
+    memset(id, 0x22, sizeof id);
+    const gw_account *a = gw_accounts_find(cfg.accounts, cfg.n_accounts, id);
+    assert_non_null(a);
+    assert_string_equal(a->feed, "f");
+    memset(id, 0x66, sizeof id);
+    assert_null(gw_accounts_find(cfg.accounts, cfg.n_accounts, id));
+    assert_int_equal(cfg.n_clients, 1);
+    assert_int_equal(cfg.clients[0].role, GW_CLIENT_AUDITOR);
+    gw_config_clear(&cfg);
+}
 
 static void test_bad_configs(void **state)
 {
@@ -841,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_limits_section),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_accounts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -46,6 +46,9 @@ typedef struct fixture {
     gw_feed feeds[4];
     gw_signer signers[K_COUNT];
     gw_config cfg;
+    /* Rule 9: make_sub registers an account to the feed it is first made for. */
+    gw_account accounts[256];
+    bool no_auto_register;
     gw_engine *engine;
     custos_secp *secp;
     uint64_t now;
@@ -110,6 +113,7 @@ static int setup(void **state)
     c->n_feeds = 4;
     c->signers = f->signers;
     c->n_signers = K_COUNT - 1;
+    c->accounts = f->accounts;
     f->now = (uint64_t)time(NULL);
     custos_error err;
     if (gw_engine_new(c, &f->engine, &err) != CUSTOS_OK) {
@@ -130,6 +134,28 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Registers account (every byte that value) to feed in the engine's registry, as a reload
+ * or RegisterAccount does. */
+static void register_account(fixture *f, uint8_t account, const char *feed)
+{
+    assert_true(f->cfg.n_accounts < sizeof f->accounts / sizeof f->accounts[0]);
+    gw_account *a = &f->accounts[f->cfg.n_accounts++];
+    memset(a->account, account, CUSTOS_HASH_LEN);
+    snprintf(a->feed, sizeof a->feed, "%s", feed);
+    gw_accounts_sort(f->accounts, f->cfg.n_accounts);
+    /* The signers and feeds in force stay (a test may have replaced them). */
+    gw_policy *p = gw_registry_acquire(gw_engine_registry(f->engine));
+    gw_config view = f->cfg;
+    view.feeds = p->feeds;
+    view.n_feeds = p->n_feeds;
+    view.signers = p->signers;
+    view.n_signers = p->n_signers;
+    custos_error err;
+    custos_rc rc = gw_registry_replace(gw_engine_registry(f->engine), &view, &err);
+    gw_policy_release(p);
+    assert_int_equal(rc, CUSTOS_OK);
+}
+
 static void make_sub(fixture *f, custos_submission *s, const char *feed, uint8_t account,
                      uint64_t sequence, uint8_t kind, uint64_t value)
 {
@@ -137,6 +163,9 @@ static void make_sub(fixture *f, custos_submission *s, const char *feed, uint8_t
     snprintf(s->feed, sizeof s->feed, "%s", feed);
     s->domain = f->cfg.domain;
     memset(s->att.account, account, CUSTOS_HASH_LEN);
+    if (!f->no_auto_register &&
+        gw_accounts_find(f->cfg.accounts, f->cfg.n_accounts, s->att.account) == NULL)
+        register_account(f, account, feed);
     memset(s->att.beneficiary, 0x07, CUSTOS_ADDRESS_LEN);
     s->att.kind = kind;
     custos_u256_from_u64(&s->att.gross_value, value + 100);
@@ -410,14 +439,24 @@ static void test_replay(void **state)
     assert_int_equal(gw_engine_head(f->engine), 2);
 }
 
+/* Rule 9: an account is attested only under the feed it is registered to, freezes
+ * included; an account no feed registered is refused whoever signs. */
 static void test_account_bound_to_feed(void **state)
 {
     fixture *f = *state;
-    gw_submit_outcome o = submit_signed(f, "solo", 0x50, 1, 0, 1, K_SOLO, -1);
-    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
-    o = submit_signed(f, "duo", 0x50, 2, 0, 1, K_DUO_CUST, K_DUO_VAL, -1);
-    expect(&o, CUSTOS_REASON_UNAUTHORIZED_SIGNER, CUSTOS_STATE_UNSPECIFIED, false);
+    register_account(f, 0x50, "solo");
+    f->no_auto_register = true;
+    /* Another feed's quorum, then its custodian alone freezing: neither claims it. */
+    gw_submit_outcome o = submit_signed(f, "duo", 0x50, 1, 0, 1, K_DUO_CUST, K_DUO_VAL, -1);
+    expect(&o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, CUSTOS_STATE_UNSPECIFIED, false);
     assert_non_null(strstr(o.detail, "'solo'"));
+    o = submit_signed(f, "duo", 0x50, 1, CUSTOS_KIND_FREEZE, 0, K_DUO_CUST, -1);
+    expect(&o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, CUSTOS_STATE_UNSPECIFIED, false);
+    o = submit_signed(f, "solo", 0x50, 1, 0, 1, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    o = submit_signed(f, "solo", 0x51, 1, CUSTOS_KIND_FREEZE, 0, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_UNREGISTERED_ACCOUNT, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "not registered"));
 }
 
 /* One submission to beneficiary 0x<ben>..., signed by key and (if >= 0) key2. */

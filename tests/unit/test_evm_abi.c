@@ -143,6 +143,11 @@ static void tuple_end(seq *parent, seq *t)
     append(parent, evm_abi_tuple(t->vals, t->n), t->json);
 }
 
+static void tuple_array_end(seq *parent, seq *t)
+{
+    append(parent, evm_abi_tuple_array(t->vals, t->n), t->json);
+}
+
 static void case_begin(abi_case *c, const char *signature)
 {
     snprintf(c->signature, sizeof c->signature, "%s", signature);
@@ -169,6 +174,39 @@ static void build_submit(abi_case *c, size_t n_sigs, uint8_t seed)
     tuple_end(&c->s, &t);
     size_t lens[3] = {65, 65, 65};
     put_bytes_array(&c->s, lens, n_sigs, (uint8_t)(seed + 4));
+}
+
+/* submitBatch(bytes32 feedId, CollateralBatch, CollateralAttestation[], bytes signatures)
+ * with n attestations and two packed signatures. */
+static void build_submit_batch(abi_case *c, size_t n_atts, uint8_t seed)
+{
+    case_begin(c, "submitBatch(bytes32,(bytes32,bytes32,uint32,uint64,uint64,uint64),"
+                  "(bytes32,address,uint8,uint256,uint256,bytes32,uint64,uint64,uint64)[],bytes)");
+    put_bytes32(&c->s, seed);
+    seq b = tuple_begin(6);
+    put_bytes32(&b, seed);                         /* feedId */
+    put_bytes32(&b, (uint8_t)(seed + 1));          /* accountsRoot */
+    put_uint64(&b, n_atts);                        /* count */
+    put_uint64(&b, 1763740800);                    /* asOf */
+    put_uint64(&b, 1763740800 + 86400);            /* validUntil */
+    put_uint64(&b, 9);                             /* sequence */
+    tuple_end(&c->s, &b);
+    seq atts = tuple_begin(n_atts > 0 ? n_atts : 1);
+    for (size_t i = 0; i < n_atts; i++) {
+        seq t = tuple_begin(9);
+        put_bytes32(&t, (uint8_t)(seed + 2 + i));
+        put_address(&t, (uint8_t)(seed + 3));
+        put_uint64(&t, 0);
+        put_uint(&t, "125000000000000000000000000");
+        put_uint(&t, "118750000000000000000000000");
+        put_bytes32(&t, (uint8_t)(seed + 5 + i));
+        put_uint64(&t, 1763740800);
+        put_uint64(&t, 1763740800 + 86400);
+        put_uint64(&t, 100 + i);
+        tuple_end(&atts, &t);
+    }
+    tuple_array_end(&c->s, &atts);
+    put_bytes(&c->s, 130, (uint8_t)(seed + 7));
 }
 
 static size_t build_cases(abi_case *cases)
@@ -229,6 +267,13 @@ static size_t build_cases(abi_case *cases)
     put_bytes_array(&cases[n].s, two, 2, 0xb0);
     put_address(&cases[n].s, 0xc0);
     n++;
+
+    /* A dynamic array of static tuples: empty, one, three. */
+    static const size_t batch_sizes[] = {0, 1, 3};
+    for (size_t i = 0; i < sizeof batch_sizes / sizeof batch_sizes[0]; i++) {
+        build_submit_batch(&cases[n], batch_sizes[i], (uint8_t)(0xd0 + 8 * i));
+        n++;
+    }
 
     case_begin(&cases[n], "ping()");
     n++;
@@ -308,6 +353,17 @@ static void test_encode_refusals(void **state)
     assert_int_equal(evm_abi_encode("f((uint64,bytes))", dyn_tuple, 1, &enc, &len, &err),
                      CUSTOS_ERR_INVALID);
     assert_non_null(strstr(err.message, "dynamic"));
+
+    /* An array of dynamic elements, and an array of tuples holding one. */
+    evm_abi_value dyn_elements[] = {evm_abi_dynamic_bytes(NULL, 0)};
+    evm_abi_value dyn_array[] = {evm_abi_tuple_array(dyn_elements, 1)};
+    assert_int_equal(evm_abi_encode("f(bytes[])", dyn_array, 1, &enc, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "array element 0 is dynamic"));
+    evm_abi_value tuples[] = {evm_abi_tuple(fields, 2)};
+    evm_abi_value tuple_array[] = {evm_abi_tuple_array(tuples, 1)};
+    assert_int_equal(evm_abi_encode("f((uint64,bytes)[])", tuple_array, 1, &enc, &len, &err),
+                     CUSTOS_ERR_INVALID);
 
     static uint8_t big[EVM_ABI_MAX_BYTES];
     evm_abi_value too_big[] = {evm_abi_dynamic_bytes(big, sizeof big)};

@@ -23,6 +23,7 @@
 #include "custos/sig.h"
 #include "engine/engine.h"
 #include "pgserver.h"
+#include "registry.h"
 #include "testutil.h"
 
 enum { K_CUST, K_VAL, K_AUD, K_COUNT };
@@ -104,8 +105,38 @@ static void start(fixture *f)
         fail_msg("%s", err.message);
 }
 
-/* A valuation of account `account` (fresh per number) with n_positions positions, signed
- * by key. */
+/* Rule 9: registers account to feed acme in the engine's registry in force (signers and
+ * feeds kept), as RegisterAccount does; nothing when it is registered already. */
+static void register_account(fixture *f, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    gw_registry *reg = gw_engine_registry(f->engine);
+    gw_policy *p = gw_registry_acquire(reg);
+    if (gw_policy_find_account(p, account) != NULL) {
+        gw_policy_release(p);
+        return;
+    }
+    gw_account *list = calloc(p->n_accounts + 1, sizeof *list);
+    assert_non_null(list);
+    if (p->n_accounts > 0)
+        memcpy(list, p->accounts, p->n_accounts * sizeof *list);
+    memcpy(list[p->n_accounts].account, account, CUSTOS_HASH_LEN);
+    snprintf(list[p->n_accounts].feed, sizeof list[p->n_accounts].feed, "acme");
+    gw_config view = f->cfg;
+    view.feeds = p->feeds;
+    view.n_feeds = p->n_feeds;
+    view.signers = p->signers;
+    view.n_signers = p->n_signers;
+    view.accounts = list;
+    view.n_accounts = p->n_accounts + 1;
+    custos_error err;
+    custos_rc rc = gw_registry_replace(reg, &view, &err);
+    gw_policy_release(p);
+    free(list);
+    assert_int_equal(rc, CUSTOS_OK);
+}
+
+/* A valuation of account `account` (fresh per number, registered to acme) with
+ * n_positions positions, signed by key. */
 static void make_signed(fixture *f, custos_submission *s, uint32_t account, size_t n_positions,
                         int key)
 {
@@ -114,6 +145,7 @@ static void make_signed(fixture *f, custos_submission *s, uint32_t account, size
     s->domain = f->cfg.domain;
     memcpy(s->att.account, &account, sizeof account);
     s->att.account[31] = 0xac;
+    register_account(f, s->att.account);
     memset(s->att.beneficiary, 0x07, CUSTOS_ADDRESS_LEN);
     custos_u256_from_u64(&s->att.gross_value, 1000100);
     custos_u256_from_u64(&s->att.collateral_value, 1000000);

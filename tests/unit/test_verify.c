@@ -1,7 +1,7 @@
 /* Stateless verification: every refusal reason from a crafted submission signed by fixed
  * test keys, each freshness rule exactly at its limit and one second past it, a
  * rotated-out key exactly at the end of its overlap window, the old and new key of one
- * rotation together, a freeze without a custodian and a value beyond int256. */
+ * rotation together, a freeze without a custodian and a value beyond uint128. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,6 +39,8 @@ static custos_secp *secp;
 static gw_feed feeds[2];
 #define N_SIGNERS 7
 static gw_signer signers[N_SIGNERS];
+/* Rule 9: account 0x42... is acme's, 0x43... beta's; 0x44... is registered to no feed. */
+static gw_account accounts[2];
 static gw_config cfg;
 static gw_registry *registry;
 static gw_verifier *verifier;
@@ -96,6 +98,13 @@ static int setup(void **state)
     cfg.n_feeds = 2;
     cfg.signers = signers;
     cfg.n_signers = N_SIGNERS;
+    memset(accounts, 0, sizeof accounts);
+    memset(accounts[0].account, 0x42, CUSTOS_HASH_LEN);
+    snprintf(accounts[0].feed, sizeof accounts[0].feed, "acme");
+    memset(accounts[1].account, 0x43, CUSTOS_HASH_LEN);
+    snprintf(accounts[1].feed, sizeof accounts[1].feed, "beta");
+    cfg.accounts = accounts;
+    cfg.n_accounts = 2;
     if (gw_registry_new(&cfg, &registry, NULL) != CUSTOS_OK)
         return -1;
     return gw_verifier_new(&cfg, registry, &verifier, NULL) == CUSTOS_OK ? 0 : -1;
@@ -225,6 +234,26 @@ static void m_revoked(custos_submission *s)
     sign_with(s, K_REVOKED);
 }
 static void m_other_feed(custos_submission *s) { sign_with(s, K_OTHER_FEED); }
+static void m_unregistered(custos_submission *s)
+{
+    memset(s->att.account, 0x44, CUSTOS_HASH_LEN);
+    sign_with(s, K_CUST);
+    sign_with(s, K_VAL);
+}
+/* beta's account under acme, signed by acme's quorum; and beta's custodian freezing
+ * acme's account alone under beta (the squatting of rule 9). */
+static void m_account_of_beta(custos_submission *s)
+{
+    memset(s->att.account, 0x43, CUSTOS_HASH_LEN);
+    sign_with(s, K_CUST);
+    sign_with(s, K_VAL);
+}
+static void m_squat_freeze(custos_submission *s)
+{
+    snprintf(s->feed, sizeof s->feed, "beta");
+    s->att.kind = CUSTOS_KIND_FREEZE;
+    sign_with(s, K_OTHER_FEED);
+}
 static void m_rotated_out(custos_submission *s)
 {
     sign_with(s, K_CUST);
@@ -264,17 +293,17 @@ static void m_freeze_with_custodian_among(custos_submission *s)
     sign_with(s, K_VAL);
     sign_with(s, K_CUST);
 }
-/* 2^255 - 1 (type(int256).max) or one more. */
+/* 2^128 - 1 (type(uint128).max, the adapter's bound) or one more. */
 static void set_top_value(custos_submission *s, bool beyond)
 {
     s->att.collateral_value.limb[0] = beyond ? 0 : UINT64_MAX;
     s->att.collateral_value.limb[1] = beyond ? 0 : UINT64_MAX;
-    s->att.collateral_value.limb[2] = beyond ? 0 : UINT64_MAX;
-    s->att.collateral_value.limb[3] = beyond ? UINT64_C(1) << 63 : UINT64_MAX >> 1;
+    s->att.collateral_value.limb[2] = beyond ? 1 : 0;
+    s->att.collateral_value.limb[3] = 0;
     sign_with(s, K_CUST);
 }
-static void m_int256_max(custos_submission *s) { set_top_value(s, false); }
-static void m_beyond_int256(custos_submission *s) { set_top_value(s, true); }
+static void m_uint128_max(custos_submission *s) { set_top_value(s, false); }
+static void m_beyond_uint128(custos_submission *s) { set_top_value(s, true); }
 static void m_duplicate(custos_submission *s)
 {
     sign_with(s, K_VAL);
@@ -356,6 +385,12 @@ static const struct sub_case {
     {"fields changed after signing", m_tampered, CUSTOS_REASON_UNKNOWN_SIGNER, "signature 0"},
     {"revoked signer", m_revoked, CUSTOS_REASON_REVOKED_SIGNER, "signature 1"},
     {"signer of another feed", m_other_feed, CUSTOS_REASON_UNAUTHORIZED_SIGNER, "'beta'"},
+    {"account registered to no feed", m_unregistered, CUSTOS_REASON_UNREGISTERED_ACCOUNT,
+     "0x4444"},
+    {"account registered to another feed", m_account_of_beta,
+     CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, "registered to feed 'beta'"},
+    {"another feed's custodian freezing the account", m_squat_freeze,
+     CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, "registered to feed 'acme'"},
     {"rotated key at the end of its window", m_rotated_out, CUSTOS_REASON_REVOKED_SIGNER,
      "overlap window ended at 1700000000"},
     {"rotated key one second before the end", m_rotating, CUSTOS_REASON_NONE, NULL},
@@ -369,8 +404,8 @@ static const struct sub_case {
      CUSTOS_REASON_FREEZE_NEEDS_CUSTODIAN, "none of its 2 signers"},
     {"freeze with a custodian among others", m_freeze_with_custodian_among, CUSTOS_REASON_NONE,
      NULL},
-    {"collateralValue type(int256).max", m_int256_max, CUSTOS_REASON_NONE, NULL},
-    {"collateralValue 2^255", m_beyond_int256, CUSTOS_REASON_MALFORMED, "2^255"},
+    {"collateralValue type(uint128).max", m_uint128_max, CUSTOS_REASON_NONE, NULL},
+    {"collateralValue 2^128", m_beyond_uint128, CUSTOS_REASON_MALFORMED, "2^128"},
     {"stale", m_stale, CUSTOS_REASON_STALE, "1 s over"},
     {"future", m_future, CUSTOS_REASON_FUTURE, "301 s ahead"},
     {"expired", m_expired, CUSTOS_REASON_EXPIRED, "has passed"},

@@ -234,9 +234,9 @@ static void m_other_times_member(gw_batch_submission *bs)
     bs->accounts[5].att.valid_until += 1;
     root_and_quorum(bs);
 }
-static void m_value_beyond_int256(gw_batch_submission *bs)
+static void m_value_beyond_uint128(gw_batch_submission *bs)
 {
-    bs->accounts[1].att.collateral_value.limb[3] = 1ULL << 63;
+    bs->accounts[1].att.collateral_value.limb[2] = 1;
     root_and_quorum(bs);
 }
 static custos_position bad_position = {.asset_id = "US912828XX00", .haircut_bps = 100};
@@ -290,8 +290,8 @@ static const struct {
      {{0, CUSTOS_REASON_BATCH_MEMBER_MISMATCH, "asOf"},
       {5, CUSTOS_REASON_BATCH_MEMBER_MISMATCH, "validUntil"},
       {-1, 0, NULL}}},
-    {"a value beyond int256", m_value_beyond_int256, CUSTOS_REASON_NONE, NULL,
-     {{1, CUSTOS_REASON_MALFORMED, "int256"}, {-1, 0, NULL}}},
+    {"a value beyond uint128", m_value_beyond_uint128, CUSTOS_REASON_NONE, NULL,
+     {{1, CUSTOS_REASON_MALFORMED, "2^128"}, {-1, 0, NULL}}},
     {"positions that are not the signed root", m_positions_not_the_root, CUSTOS_REASON_NONE,
      NULL, {{4, CUSTOS_REASON_MALFORMED, "positionsRoot"}, {-1, 0, NULL}}},
 };

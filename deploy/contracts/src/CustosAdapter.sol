@@ -4,15 +4,16 @@ pragma solidity ^0.8.24;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-import {Attestation, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
+import {Attestation, Batch, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
 import {CustosAccountFeed} from "./CustosAccountFeed.sol";
 import {ICustosReleaseGuard} from "./lending/ICustosReleaseGuard.sol";
 
 /// @title CustosAdapter
 /// @notice On-chain end of Custos: re-verifies custodian collateral attestations (EIP-712,
 /// secp256k1, allow-listed signers, quorum, freshness, replay, bounded sequence steps, one
-/// lender at a time, the circuit breaker on rises) and offers the accepted value per
-/// account, directly and through Chainlink-compatible per-account feeds (CustosAccountFeed).
+/// lender at a time, the circuit breaker on rises), one by one (submit) or as signed
+/// batches of valuations (submitBatch), and offers the accepted value per account,
+/// directly and through Chainlink-compatible per-account feeds (CustosAccountFeed).
 /// @dev The gateway is a relayer, not a trust anchor: whoever calls submit() can only
 /// publish what the allow-listed signers signed. See deploy/contracts/README.md.
 contract CustosAdapter is Ownable2Step {
@@ -37,6 +38,11 @@ contract CustosAdapter is Ownable2Step {
     uint32 public constant DEFAULT_MAX_SEQUENCE_STEP = 1_000_000;
     /// The largest breaker bound, in basis points (100x), as the gateway's.
     uint32 public constant MAX_BREAKER_RISE_BPS = 1_000_000;
+    /// The largest collateral value (rule 1): it fits the account's packed record, and a
+    /// lender's int256 answer holds it exactly.
+    uint256 public constant MAX_VALUE = type(uint128).max;
+    /// The longest validity window a feed may allow (194 days): it fits the record too.
+    uint32 public constant MAX_TTL = type(uint24).max;
 
     uint256 private constant SIG_LEN = 65;
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -44,6 +50,23 @@ contract CustosAdapter is Ownable2Step {
     uint8 private constant SIGNER_NONE = 0;
     uint8 private constant SIGNER_ACTIVE = 1;
     uint8 private constant SIGNER_REVOKED = 2;
+
+    // An account's record, one slot written by every accepted attestation:
+    // collateralValue (bits 0-127, the latest valuation's: the breaker's base, which a
+    // freeze or a release keeps) | sequence (128-191) | asOf (192-231) | validUntil - asOf
+    // (232-255). asOf fits 40 bits as it is at most maxSkew ahead of the chain's clock
+    // (checked), the window 24 bits as maxTtl is at most MAX_TTL.
+    uint256 private constant SEQUENCE_SHIFT = 128;
+    uint256 private constant AS_OF_SHIFT = 192;
+    uint256 private constant TTL_SHIFT = 232;
+    // An account's binding, one slot written only when it changes: beneficiary (bits
+    // 0-159) | feedIndex (160-175, 0 = not registered) | kind (176-183) | hasRecord (184) |
+    // hasValuation (185).
+    uint256 private constant FEED_INDEX_SHIFT = 160;
+    uint256 private constant KIND_SHIFT = 176;
+    uint256 private constant HAS_RECORD = 1 << 184;
+    uint256 private constant HAS_VALUATION = 1 << 185;
+    uint256 private constant FEED_INDEX_MASK = uint256(type(uint16).max) << FEED_INDEX_SHIFT;
 
     // ------------------------------------------------------------------ storage
 
@@ -69,23 +92,19 @@ contract CustosAdapter is Ownable2Step {
         uint64 retiresAt; // 0, or the end of a rotation overlap (valid while now < retiresAt)
     }
 
-    /// Per account; four storage slots, written as a whole.
-    struct Account {
-        // slot 0
-        address beneficiary;
-        uint64 asOf;
-        uint8 kind;
-        bool hasRecord;
-        uint16 feedIndex; // 0 = not registered
-        // slot 1
-        uint64 validUntil;
-        uint64 sequence;
-        bool hasValuation; // a valuation was accepted: collateralValue is its value
-        // slot 2: the value of the latest accepted valuation, which a later freeze or release
-        // keeps (rule 6: the breaker's base); counted only while kind is a valuation
-        uint256 collateralValue;
-        // slot 3
-        bytes32 positionsRoot;
+    /// What each account of a batch is checked against: the feed's policy, the batch's
+    /// window and signers' weight.
+    struct BatchContext {
+        uint16 feedIndex;
+        uint32 maxSequenceStep;
+        uint32 breakerRiseBps;
+        uint8 breakerReleaseThreshold;
+        uint256 weight;
+        uint256 asOf;
+        uint256 validUntil;
+        uint256 timeBits; // asOf and the window, in place in the record word
+        bytes32 separator;
+        int256 pledgedDelta; // the written accounts' counted values, new less old (docs/adapter.md §13)
     }
 
     bytes32 private immutable _cachedDomainSeparator;
@@ -96,7 +115,10 @@ contract CustosAdapter is Ownable2Step {
     mapping(uint256 index => bytes32 feedId) private _feedIds;
     uint16 private _feedCount;
     mapping(bytes32 feedId => mapping(address key => Signer)) private _signers;
-    mapping(bytes32 account => Account) private _accounts;
+    /// Per account, the record word (layout above the storage).
+    mapping(bytes32 account => uint256 record) private _records;
+    /// Per account, the binding word (layout above the storage).
+    mapping(bytes32 account => uint256 binding) private _bindings;
     mapping(bytes32 account => mapping(address beneficiary => address feed)) private _accountFeeds;
     /// The pledge registry (CustosPledges) every release must pass (rule 11); set once.
     address public pledges;
@@ -106,7 +128,12 @@ contract CustosAdapter is Ownable2Step {
     /// Per feed, the sum of the values lenders may count: each account's latest accepted
     /// valuation while it is pledged (beneficiary set), expired or not (docs/adapter.md §13).
     /// CustosReserves compares it with the feed's attested reserves.
-    mapping(bytes32 feedId => uint256 total) private _pledgedCollateral;
+    /// One above the feed's pledged total: setFeed stores the 1 when it creates the feed, so
+    /// the first pledged account's submit changes a slot that is already non-zero (a 2,900
+    /// gas write) instead of filling an empty one (22,100).
+    mapping(bytes32 feedId => uint256 totalPlusOne) private _pledgedCollateral;
+    /// Per feed, the sequence of its latest accepted batch (batches strictly increase).
+    mapping(bytes32 feedId => uint64 sequence) private _batchSequences;
 
     // ------------------------------------------------------------------ events
 
@@ -131,6 +158,14 @@ contract CustosAdapter is Ownable2Step {
     event BreakerConfigured(bytes32 indexed feedId, uint32 riseBps, uint8 releaseThreshold);
     event SequenceStepConfigured(bytes32 indexed feedId, uint32 maxStep);
     event HeldReleased(bytes32 indexed account, bytes32 digest);
+    /// A batch was accepted: every account of it was written except those named by an
+    /// AccountRefused event of the same transaction (`refused` of them).
+    event BatchAccepted(
+        bytes32 indexed feedId, uint64 indexed sequence, bytes32 accountsRoot, uint32 count, uint32 refused, bytes32 digest
+    );
+    /// One account of an accepted batch was not written; `reason` is the error submit
+    /// would revert with for it (e.g. Replay, PledgedElsewhere, BreakerHeld).
+    event AccountRefused(bytes32 indexed account, bytes32 indexed feedId, uint64 indexed batchSequence, bytes reason);
 
     // ------------------------------------------------------------------ errors
 
@@ -164,6 +199,16 @@ contract CustosAdapter is Ownable2Step {
     error TooFewRoles(uint256 have, uint256 need);
     error FreezeNeedsCustodian();
     error BreakerHeld(uint256 base, uint256 value, uint256 have, uint256 need);
+    // submitBatch: the batch (reverts it whole)
+    error BatchOfOtherFeed(bytes32 batchFeedId, bytes32 feedId);
+    error BatchCountMismatch(uint32 count, uint256 given);
+    error BatchReplay(uint64 last, uint64 got);
+    error LeavesNotSorted(uint256 index);
+    error DuplicateAccount(bytes32 account);
+    error WrongRoot(bytes32 signed, bytes32 rebuilt);
+    // submitBatch: one account (refuses that account only, in AccountRefused)
+    error KindNotInBatch(uint8 kind);
+    error NotBatchTime(uint64 asOf, uint64 validUntil);
     // reads
     error NoAttestation(bytes32 account);
     error Frozen(bytes32 account, uint64 sequence);
@@ -199,23 +244,18 @@ contract CustosAdapter is Ownable2Step {
     function submit(bytes32 feedId, Attestation calldata att, bytes calldata signatures) external {
         Feed memory policy = _feeds[feedId];
         if (policy.index == 0) revert UnknownFeed(feedId);
-        Account storage prev = _accounts[att.account];
-        {
-            uint16 boundIndex = prev.feedIndex;
-            if (boundIndex != policy.index) {
-                if (boundIndex == 0) revert UnknownAccount(att.account);
-                revert AccountOfOtherFeed(att.account, _feedIds[boundIndex]);
-            }
-        }
+        uint256 binding = _bindings[att.account];
+        _revertIf(_bindingError(binding, policy.index, att.account));
         uint8 kind = att.kind;
         if (kind > KIND_FREEZE) revert UnknownKind(kind);
-        if (att.collateralValue > uint256(type(int256).max)) revert ValueOutOfRange(att.collateralValue);
+        if (att.collateralValue > MAX_VALUE) revert ValueOutOfRange(att.collateralValue);
 
         _checkTime(policy, att.asOf, att.validUntil);
 
-        _checkSequence(prev, policy.maxSequenceStep, att.sequence);
+        uint256 record = _records[att.account];
+        _revertIf(_sequenceError(binding, record, policy.maxSequenceStep, att.sequence));
 
-        address beneficiary = prev.beneficiary;
+        address beneficiary = address(uint160(binding));
         if (kind == KIND_VALUATION) {
             // One lender at a time: a new beneficiary only once the previous one released.
             if (beneficiary != address(0) && att.beneficiary != beneficiary) revert PledgedElsewhere(beneficiary);
@@ -229,67 +269,387 @@ contract CustosAdapter is Ownable2Step {
         bytes32 d = CustosEIP712.digest(_domainSeparator(), CustosEIP712.structHash(att));
         uint256 weight = _checkSignatures(feedId, policy, kind, d, signatures);
 
-        if (kind == KIND_VALUATION) _checkBreaker(policy, prev, att, weight, d);
-
-        _recountPledged(feedId, prev, kind, beneficiary, att.collateralValue);
-
-        // Written field by field (cheaper than a struct copy): feedIndex stays, and only a
-        // valuation sets the value, so that a freeze or a release keeps the breaker's base.
-        prev.beneficiary = beneficiary;
-        prev.asOf = att.asOf;
-        prev.kind = kind;
-        prev.hasRecord = true;
-        prev.validUntil = att.validUntil;
-        prev.sequence = att.sequence;
-        prev.positionsRoot = att.positionsRoot;
-        uint256 shown; // the value the event reports: 0 for a release or a freeze
-        if (kind == KIND_VALUATION) {
-            shown = att.collateralValue;
-            prev.hasValuation = true;
-            prev.collateralValue = shown;
+        if (kind == KIND_VALUATION && _held(policy, binding, record, att.collateralValue, weight)) {
+            if (_releasedHeld[att.account] != d) {
+                revert BreakerHeld(uint128(record), att.collateralValue, weight, policy.breakerReleaseThreshold);
+            }
         }
+
+        _recountPledged(feedId, binding, record, kind, beneficiary, att.collateralValue);
+        _write(att, binding, record, beneficiary);
         // Last, after every check of the adapter's own: the pledge registry reads the
         // lending market, and reverts while the lender has exposure and did not consent.
         if (kind == KIND_RELEASE) _guardRelease(att.account, att.beneficiary, att.sequence);
 
-        emit AttestationAccepted(att.account, feedId, att.sequence, kind, shown, att.asOf, d);
+        _emitAccepted(feedId, att, d);
+    }
+
+    /// The value the event reports: 0 for a release or a freeze.
+    function _emitAccepted(bytes32 feedId, Attestation calldata att, bytes32 d) private {
+        uint8 kind = att.kind;
+        emit AttestationAccepted(
+            att.account, feedId, att.sequence, kind, kind == KIND_VALUATION ? att.collateralValue : 0, att.asOf, d
+        );
+    }
+
+    /// @notice Publishes a signed batch of valuations (docs/adapter.md §14): the batch's
+    /// signatures are verified once, the OpenZeppelin StandardMerkleTree root is rebuilt
+    /// from `atts` (every account of the batch, in the tree's leaf order: strictly
+    /// increasing leaf), then each account is checked as submit checks a valuation and
+    /// written. An account that fails its own checks is refused alone (AccountRefused,
+    /// with the error submit would give); a fault of the batch reverts it whole.
+    /// @param signatures as for submit, over the batch's EIP-712 digest.
+    function submitBatch(bytes32 feedId, Batch calldata b, Attestation[] calldata atts, bytes calldata signatures)
+        external
+    {
+        (BatchContext memory c, bytes32 d) = _verifyBatch(feedId, b, atts, signatures);
+        _batchSequences[feedId] = b.sequence;
+        uint256 refused = _applyBatch(feedId, b.sequence, atts, c);
+        emit BatchAccepted(feedId, b.sequence, b.accountsRoot, b.count, uint32(refused), d);
+    }
+
+    /// Rebuilds the root exactly as OpenZeppelin's StandardMerkleTree.of(leaves, ["bytes32"])
+    /// does (leaves sorted ascending, the tree as an array with leaf i at 2n - 2 - i and
+    /// node k hashing the sorted pair of nodes 2k + 1 and 2k + 2), and refuses an account
+    /// that appears twice (the format allows one leaf per account).
+    /// @dev In assembly, as this loop is most of a batch's cost beyond storage. Each
+    /// struct hash is taken over the attestation's calldata words as they are: the per-
+    /// account checks then read every typed field through Solidity's validation, so a
+    /// dirty word reverts the batch there.
+    function _batchRoot(Attestation[] calldata atts, bytes32 d) private returns (bytes32 root) {
+        uint256 n = atts.length;
+        bytes32 typeHash = CustosEIP712.TYPEHASH;
+        uint256 unsorted; // index + 1 of the first leaf not above the one before it
+        bytes32 duplicate; // an account seen twice
+        assembly ("memory-safe") {
+            let size := sub(shl(1, n), 1)
+            let tree := mload(0x40)
+            let buf := add(tree, shl(5, size)) // TYPEHASH || the 9 fields, hashed per account
+            mstore(0x40, add(buf, 0x140))
+            mstore(buf, typeHash)
+            let last := sub(size, 1)
+            let prev := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let p := add(atts.offset, mul(i, 0x120))
+                calldatacopy(add(buf, 0x20), p, 0x120)
+                mstore(0x00, keccak256(buf, 0x140))
+                mstore(0x00, keccak256(0x00, 0x20))
+                let l := keccak256(0x00, 0x20)
+                if and(gt(i, 0), iszero(gt(l, prev))) {
+                    unsorted := add(i, 1)
+                    break
+                }
+                prev := l
+                mstore(add(tree, shl(5, sub(last, i))), l)
+                // Transient, keyed by the account mixed with the batch's digest (a digest
+                // lands once per chain), so that two batches of one transaction never meet;
+                // the worst a collision could do is refuse a batch whole.
+                let key := xor(calldataload(p), d)
+                if tload(key) {
+                    duplicate := calldataload(p)
+                    break
+                }
+                tstore(key, 1)
+            }
+            if iszero(or(unsorted, duplicate)) {
+                for { let k := sub(n, 1) } k {} {
+                    k := sub(k, 1)
+                    let left := add(tree, shl(5, add(shl(1, k), 1)))
+                    let a := mload(left)
+                    let b := mload(add(left, 0x20))
+                    if gt(a, b) {
+                        let t := a
+                        a := b
+                        b := t
+                    }
+                    mstore(0x00, a)
+                    mstore(0x20, b)
+                    mstore(add(tree, shl(5, k)), keccak256(0x00, 0x40))
+                }
+                root := mload(tree)
+            }
+        }
+        if (unsorted != 0) revert LeavesNotSorted(unsorted - 1);
+        if (duplicate != 0) revert DuplicateAccount(duplicate);
+    }
+
+    /// The batch's own checks, cheap ones first: its feed, count, window (rule 3) and
+    /// sequence, its signatures (as submit's), then its root.
+    function _verifyBatch(bytes32 feedId, Batch calldata b, Attestation[] calldata atts, bytes calldata signatures)
+        private
+        returns (BatchContext memory c, bytes32 d)
+    {
+        Feed memory policy = _feeds[feedId];
+        if (policy.index == 0) revert UnknownFeed(feedId);
+        if (b.feedId != feedId) revert BatchOfOtherFeed(b.feedId, feedId);
+        if (atts.length == 0 || atts.length != b.count) revert BatchCountMismatch(b.count, atts.length);
+        _checkTime(policy, b.asOf, b.validUntil);
+        {
+            uint64 last = _batchSequences[feedId];
+            if (b.sequence <= last) revert BatchReplay(last, b.sequence);
+        }
+        c.separator = _domainSeparator();
+        d = CustosEIP712.digest(c.separator, CustosEIP712.batchStructHash(b));
+        c.weight = _checkSignatures(feedId, policy, KIND_VALUATION, d, signatures);
+        {
+            bytes32 root = _batchRoot(atts, d);
+            if (root != b.accountsRoot) revert WrongRoot(b.accountsRoot, root);
+        }
+        c.feedIndex = policy.index;
+        c.maxSequenceStep = policy.maxSequenceStep;
+        c.breakerRiseBps = policy.breakerRiseBps;
+        c.breakerReleaseThreshold = policy.breakerReleaseThreshold;
+        c.asOf = b.asOf;
+        c.validUntil = b.validUntil;
+        unchecked {
+            c.timeBits = (c.asOf << AS_OF_SHIFT) | ((c.validUntil - c.asOf) << TTL_SHIFT);
+        }
+    }
+
+    /// Checks and writes each account, then the feed's pledged total once; returns how
+    /// many accounts were refused.
+    function _applyBatch(bytes32 feedId, uint64 sequence, Attestation[] calldata atts, BatchContext memory c)
+        private
+        returns (uint256 refused)
+    {
+        uint256 p;
+        assembly ("memory-safe") {
+            p := atts.offset
+        }
+        for (uint256 i; i < atts.length;) {
+            bytes memory why = _applyBatchAccount(p, c);
+            if (why.length != 0) {
+                emit AccountRefused(atts[i].account, feedId, sequence, why);
+                unchecked {
+                    ++refused;
+                }
+            }
+            unchecked {
+                ++i;
+                p += 0x120; // the next attestation: a static struct of 9 words
+            }
+        }
+        if (c.pledgedDelta != 0) {
+            // Values are below 2^128 each, so the total and the delta fit int256.
+            _pledgedCollateral[feedId] = uint256(int256(_pledgedCollateral[feedId]) + c.pledgedDelta);
+        }
+    }
+
+    /// The checks of submit for a valuation, past those of the batch; returns the error
+    /// that refuses the account, or nothing once it is written. The attestation's words
+    /// are read from calldata at `p` as they are, every one checked against its type's
+    /// range (a word out of range refuses the account, as no signer can sign it).
+    /// @dev Written for gas (docs/adapter.md §14): one read of each slot, one write of
+    /// the record, the binding only when it changes.
+    function _applyBatchAccount(uint256 p, BatchContext memory c) private returns (bytes memory why) {
+        bytes32 account;
+        uint256 bindingSlot;
+        uint256 recordSlot;
+        uint256 binding;
+        assembly ("memory-safe") {
+            account := calldataload(p)
+            // The two slots of the account, as Solidity lays out the mappings, addressed once.
+            mstore(0x00, account)
+            mstore(0x20, _bindings.slot)
+            bindingSlot := keccak256(0x00, 0x40)
+            mstore(0x20, _records.slot)
+            recordSlot := keccak256(0x00, 0x40)
+            binding := sload(bindingSlot)
+        }
+        if (uint16(binding >> FEED_INDEX_SHIFT) != c.feedIndex) return _bindingError(binding, c.feedIndex, account);
+        {
+            uint256 kind;
+            uint256 asOf;
+            uint256 validUntil;
+            assembly ("memory-safe") {
+                kind := calldataload(add(p, 0x40))
+                asOf := calldataload(add(p, 0xc0))
+                validUntil := calldataload(add(p, 0xe0))
+            }
+            if (kind != KIND_VALUATION) return abi.encodeWithSelector(KindNotInBatch.selector, kind);
+            // The batch's window is within range (rule 3 checked it), so equal words are too.
+            if (asOf != c.asOf || validUntil != c.validUntil) {
+                return abi.encodeWithSelector(NotBatchTime.selector, asOf, validUntil);
+            }
+        }
+        uint256 value;
+        uint256 beneficiary;
+        uint256 sequence;
+        assembly ("memory-safe") {
+            beneficiary := calldataload(add(p, 0x20))
+            value := calldataload(add(p, 0x80))
+            sequence := calldataload(add(p, 0x100))
+        }
+        if (value > MAX_VALUE) return abi.encodeWithSelector(ValueOutOfRange.selector, value);
+        if (beneficiary > type(uint160).max) return abi.encodeWithSelector(InvalidBeneficiary.selector);
+        uint256 record;
+        assembly ("memory-safe") {
+            record := sload(recordSlot)
+        }
+        {
+            // The common case inline (a record, a bounded step up); any other goes through
+            // the rules' own function, which names the refusal.
+            uint256 last = uint64(record >> SEQUENCE_SHIFT);
+            if (binding & HAS_RECORD == 0 || sequence <= last || sequence - last > c.maxSequenceStep) {
+                why = _sequenceError(binding, record, c.maxSequenceStep, sequence);
+                if (why.length != 0) return why;
+            }
+        }
+        {
+            // Rule 5: one lender at a time.
+            address current = address(uint160(binding));
+            if (current != address(0) && uint256(uint160(current)) != beneficiary) {
+                return abi.encodeWithSelector(PledgedElsewhere.selector, current);
+            }
+        }
+        if (c.breakerRiseBps != 0) {
+            why = _batchBreakerError(p, c, binding, record, value);
+            if (why.length != 0) return why;
+        }
+        {
+            // The pledged total moves once per batch (_applyBatch): here the account's
+            // change, its new value (pledged: beneficiary set) less what _counted counted
+            // (a pledged valuation's value: HAS_RECORD bit 184, kind 0, a beneficiary).
+            int256 delta;
+            assembly ("memory-safe") {
+                let counted := and(
+                    and(iszero(iszero(and(binding, shl(184, 1)))), iszero(and(shr(176, binding), 0xff))),
+                    iszero(iszero(and(binding, 0xffffffffffffffffffffffffffffffffffffffff)))
+                )
+                delta := sub(
+                    mul(value, iszero(iszero(beneficiary))),
+                    mul(and(record, 0xffffffffffffffffffffffffffffffff), counted)
+                )
+            }
+            c.pledgedDelta += delta;
+        }
+        record = value | (sequence << SEQUENCE_SHIFT) | c.timeBits;
+        uint256 next = beneficiary | (binding & FEED_INDEX_MASK) | HAS_RECORD | HAS_VALUATION;
+        assembly ("memory-safe") {
+            sstore(recordSlot, record)
+            if iszero(eq(next, binding)) { sstore(bindingSlot, next) }
+        }
+    }
+
+    /// Rule 6 for an account of a batch: the breaker holds a rise unless the batch's
+    /// weight reaches the release threshold or the owner released the account's own
+    /// attestation digest (releaseHeld, as for a single submit).
+    function _batchBreakerError(uint256 p, BatchContext memory c, uint256 binding, uint256 record, uint256 value)
+        private
+        view
+        returns (bytes memory why)
+    {
+        if (c.breakerRiseBps == 0 || c.weight >= c.breakerReleaseThreshold || binding & HAS_VALUATION == 0) return why;
+        if (!_beyondBreaker(uint128(record), value, c.breakerRiseBps)) return why;
+        bytes32 account;
+        assembly ("memory-safe") {
+            account := calldataload(p)
+        }
+        if (_releasedHeld[account] != CustosEIP712.digest(c.separator, _structHashAt(p))) {
+            return abi.encodeWithSelector(BreakerHeld.selector, uint128(record), value, c.weight, c.breakerReleaseThreshold);
+        }
+    }
+
+    /// The CollateralAttestation struct hash of the attestation at calldata offset p.
+    function _structHashAt(uint256 p) private pure returns (bytes32 h) {
+        bytes32 typeHash = CustosEIP712.TYPEHASH;
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            mstore(buf, typeHash)
+            calldatacopy(add(buf, 0x20), p, 0x120)
+            h := keccak256(buf, 0x140)
+        }
+    }
+
+    /// Writes an accepted attestation: the record always, the binding only when it
+    /// changes (a first record, a new beneficiary, a new kind). Only a valuation sets the
+    /// value, so that a freeze or a release keeps the breaker's base.
+    function _write(Attestation calldata att, uint256 binding, uint256 record, address beneficiary) private {
+        uint8 kind = att.kind;
+        uint256 value = kind == KIND_VALUATION ? att.collateralValue : uint128(record);
+        uint64 asOf = att.asOf;
+        unchecked {
+            _records[att.account] = value | (uint256(att.sequence) << SEQUENCE_SHIFT) | (uint256(asOf) << AS_OF_SHIFT)
+                | (uint256(att.validUntil - asOf) << TTL_SHIFT);
+        }
+        uint256 next = uint256(uint160(beneficiary)) | (binding & (FEED_INDEX_MASK | HAS_VALUATION))
+            | (uint256(kind) << KIND_SHIFT) | HAS_RECORD | (kind == KIND_VALUATION ? HAS_VALUATION : 0);
+        if (next != binding) _bindings[att.account] = next;
+    }
+
+    /// The value an account counts in its feed's pledged total (docs/adapter.md §13): its
+    /// latest valuation's while it is pledged, else nothing.
+    function _counted(uint256 binding, uint256 record) private pure returns (uint256) {
+        bool pledgedValuation = binding & HAS_RECORD != 0 && uint8(binding >> KIND_SHIFT) == KIND_VALUATION
+            && address(uint160(binding)) != address(0);
+        return pledgedValuation ? uint128(record) : 0;
     }
 
     /// The feed's pledged total, the account's counted value replaced: before it is written,
-    /// prev still holds what was counted (a pledged valuation's value, else nothing).
-    function _recountPledged(bytes32 feedId, Account storage prev, uint8 kind, address beneficiary, uint256 value)
-        private
-    {
-        uint256 was = prev.hasRecord && prev.kind == KIND_VALUATION && prev.beneficiary != address(0)
-            ? prev.collateralValue
-            : 0;
+    /// binding and record still hold what was counted.
+    function _recountPledged(
+        bytes32 feedId,
+        uint256 binding,
+        uint256 record,
+        uint8 kind,
+        address beneficiary,
+        uint256 value
+    ) private {
+        uint256 was = _counted(binding, record);
         uint256 now_ = kind == KIND_VALUATION && beneficiary != address(0) ? value : 0;
         if (was != now_) _pledgedCollateral[feedId] = _pledgedCollateral[feedId] - was + now_;
     }
 
+    /// Rule 9: the account is registered, to this feed. Nothing (no allocation) when it is.
+    function _bindingError(uint256 binding, uint16 feedIndex, bytes32 account)
+        private
+        view
+        returns (bytes memory why)
+    {
+        uint16 bound = uint16(binding >> FEED_INDEX_SHIFT);
+        if (bound == feedIndex) return why;
+        if (bound == 0) return abi.encodeWithSelector(UnknownAccount.selector, account);
+        return abi.encodeWithSelector(AccountOfOtherFeed.selector, account, _feedIds[bound]);
+    }
+
     /// Rules 4 and 12: strictly above the last sequence, by a bounded step (the first one at
-    /// most the step), so that no key can push an account's sequence out of reach.
-    function _checkSequence(Account storage prev, uint32 maxStep, uint64 sequence) private view {
-        bool hasRecord = prev.hasRecord;
-        uint64 last = hasRecord ? prev.sequence : 0;
-        if (hasRecord && sequence <= last) revert Replay(last, sequence);
+    /// most the step), so that no key can push an account's sequence out of reach. A
+    /// batch's word above 64 bits is a step beyond any bound.
+    function _sequenceError(uint256 binding, uint256 record, uint32 maxStep, uint256 sequence)
+        private
+        pure
+        returns (bytes memory why)
+    {
+        bool hasRecord = binding & HAS_RECORD != 0;
+        uint256 last = hasRecord ? uint64(record >> SEQUENCE_SHIFT) : 0;
+        if (hasRecord && sequence <= last) return abi.encodeWithSelector(Replay.selector, last, sequence);
         unchecked {
-            if (sequence - last > maxStep) revert SequenceJump(last, sequence, maxStep);
+            if (sequence - last > maxStep) {
+                return abi.encodeWithSelector(SequenceJump.selector, last, sequence, maxStep);
+            }
         }
     }
 
-    /// Rule 6: a valuation rising beyond the feed's bound over the account's latest
-    /// valuation needs the release threshold's weight, or the owner's releaseHeld of its
-    /// digest. The base is a valuation's value only: a freeze or a release keeps it, what
-    /// they carry never becomes one.
-    function _checkBreaker(Feed memory policy, Account storage prev, Attestation calldata att, uint256 weight, bytes32 d)
+    /// Rule 6: whether a valuation rises beyond the feed's bound over the account's latest
+    /// valuation without the release threshold's weight (the caller then looks for the
+    /// owner's releaseHeld of its digest). The base is a valuation's value only: a freeze
+    /// or a release keeps it, what they carry never becomes one.
+    function _held(Feed memory policy, uint256 binding, uint256 record, uint256 value, uint256 weight)
         private
-        view
+        pure
+        returns (bool)
     {
-        if (policy.breakerRiseBps == 0 || weight >= policy.breakerReleaseThreshold || !prev.hasValuation) return;
-        uint256 base = prev.collateralValue;
-        if (_beyondBreaker(base, att.collateralValue, policy.breakerRiseBps) && _releasedHeld[att.account] != d) {
-            revert BreakerHeld(base, att.collateralValue, weight, policy.breakerReleaseThreshold);
+        if (policy.breakerRiseBps == 0 || weight >= policy.breakerReleaseThreshold || binding & HAS_VALUATION == 0) {
+            return false;
+        }
+        return _beyondBreaker(uint128(record), value, policy.breakerRiseBps);
+    }
+
+    function _revertIf(bytes memory why) private pure {
+        if (why.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(why, 0x20), mload(why))
+            }
         }
     }
 
@@ -301,7 +661,8 @@ contract CustosAdapter is Ownable2Step {
             if (ttl > policy.maxTtl) revert TtlTooLong(ttl, policy.maxTtl);
         }
         uint256 nowTs = block.timestamp;
-        if (uint256(asOf) > nowTs + policy.maxSkew) revert FromFuture(asOf, nowTs);
+        // The second bound keeps asOf within the record's 40 bits whatever the clock says.
+        if (uint256(asOf) > nowTs + policy.maxSkew || asOf > type(uint40).max) revert FromFuture(asOf, nowTs);
         if (nowTs > uint256(asOf) + policy.maxAge) revert Stale(asOf, nowTs);
         if (validUntil <= nowTs) revert Expired(validUntil, nowTs);
     }
@@ -393,40 +754,55 @@ contract CustosAdapter is Ownable2Step {
         return CustosEIP712.digest(_domainSeparator(), CustosEIP712.structHash(att));
     }
 
+    /// @notice The EIP-712 digest the signers sign for a batch on this chain and adapter.
+    function batchDigest(Batch calldata b) external view returns (bytes32) {
+        return CustosEIP712.digest(_domainSeparator(), CustosEIP712.batchStructHash(b));
+    }
+
+    /// @notice The sequence of the feed's latest accepted batch (0 before the first).
+    function batchSequence(bytes32 feedId) external view returns (uint64) {
+        return _batchSequences[feedId];
+    }
+
     /// @notice The latest accepted attestation of an account (as stored: the collateral
     /// value is 0 after a release or a freeze), whatever its age.
     function latest(bytes32 account) external view returns (StoredAttestation memory out) {
-        Account memory a = _accounts[account];
-        if (!a.hasRecord) revert NoAttestation(account);
+        uint256 binding = _bindings[account];
+        if (binding & HAS_RECORD == 0) revert NoAttestation(account);
+        uint256 record = _records[account];
+        uint8 kind = uint8(binding >> KIND_SHIFT);
+        (uint64 asOf, uint64 validUntil) = _window(record);
         out = StoredAttestation({
-            feedId: _feedIds[a.feedIndex],
-            beneficiary: a.beneficiary,
-            kind: a.kind,
-            collateralValue: a.kind == KIND_VALUATION ? a.collateralValue : 0,
-            positionsRoot: a.positionsRoot,
-            asOf: a.asOf,
-            validUntil: a.validUntil,
-            sequence: a.sequence
+            feedId: _feedIds[uint16(binding >> FEED_INDEX_SHIFT)],
+            beneficiary: address(uint160(binding)),
+            kind: kind,
+            collateralValue: kind == KIND_VALUATION ? uint128(record) : 0,
+            asOf: asOf,
+            validUntil: validUntil,
+            sequence: uint64(record >> SEQUENCE_SHIFT)
         });
     }
 
     /// @notice The collateral value a lender may count now (USD, 18 decimals); reverts
     /// NoAttestation, Frozen, Expired or Stale when there is none. 0 after a release.
     function collateralValue(bytes32 account) public view returns (uint256) {
-        Account memory a = _accounts[account];
-        if (!a.hasRecord) revert NoAttestation(account);
-        if (a.kind == KIND_FREEZE) revert Frozen(account, a.sequence);
-        if (a.validUntil <= block.timestamp) revert Expired(a.validUntil, block.timestamp);
-        uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
-        if (block.timestamp > uint256(a.asOf) + maxAge) revert Stale(a.asOf, block.timestamp);
-        return a.kind == KIND_VALUATION ? a.collateralValue : 0;
+        uint256 binding = _bindings[account];
+        if (binding & HAS_RECORD == 0) revert NoAttestation(account);
+        uint256 record = _records[account];
+        uint8 kind = uint8(binding >> KIND_SHIFT);
+        if (kind == KIND_FREEZE) revert Frozen(account, uint64(record >> SEQUENCE_SHIFT));
+        (uint64 asOf, uint64 validUntil) = _window(record);
+        if (validUntil <= block.timestamp) revert Expired(validUntil, block.timestamp);
+        uint32 maxAge = _feeds[_feedIds[uint16(binding >> FEED_INDEX_SHIFT)]].maxAge;
+        if (block.timestamp > uint256(asOf) + maxAge) revert Stale(asOf, block.timestamp);
+        return kind == KIND_VALUATION ? uint128(record) : 0;
     }
 
     /// @notice Like collateralValue(account), and PledgedElsewhere unless the account is
     /// pledged to `beneficiary`.
     function collateralValueFor(bytes32 account, address beneficiary) external view returns (uint256) {
         uint256 v = collateralValue(account);
-        address current = _accounts[account].beneficiary;
+        address current = address(uint160(_bindings[account]));
         if (current != beneficiary) revert PledgedElsewhere(current);
         return v;
     }
@@ -442,16 +818,18 @@ contract CustosAdapter is Ownable2Step {
         view
         returns (uint64 sequence, uint256 answer, uint64 asOf)
     {
-        Account memory a = _accounts[account];
-        if (!a.hasRecord) return (0, 0, 0);
-        sequence = a.sequence;
-        asOf = a.asOf > block.timestamp ? uint64(block.timestamp) : a.asOf;
-        uint32 maxAge = _feeds[_feedIds[a.feedIndex]].maxAge;
+        uint256 binding = _bindings[account];
+        if (binding & HAS_RECORD == 0) return (0, 0, 0);
+        uint256 record = _records[account];
+        sequence = uint64(record >> SEQUENCE_SHIFT);
+        (uint64 signedAsOf, uint64 validUntil) = _window(record);
+        asOf = signedAsOf > block.timestamp ? uint64(block.timestamp) : signedAsOf;
+        uint32 maxAge = _feeds[_feedIds[uint16(binding >> FEED_INDEX_SHIFT)]].maxAge;
         if (
-            a.kind == KIND_VALUATION && a.beneficiary == beneficiary && a.validUntil > block.timestamp
-                && block.timestamp <= uint256(a.asOf) + maxAge
+            uint8(binding >> KIND_SHIFT) == KIND_VALUATION && address(uint160(binding)) == beneficiary
+                && validUntil > block.timestamp && block.timestamp <= uint256(signedAsOf) + maxAge
         ) {
-            answer = a.collateralValue;
+            answer = uint128(record);
         }
     }
 
@@ -488,13 +866,14 @@ contract CustosAdapter is Ownable2Step {
     /// valuation, which a later freeze or release does not change; has is false before the
     /// first valuation. `released` is the held rise the owner let through, if any.
     function lastValuation(bytes32 account) external view returns (bool has, uint256 value, bytes32 released) {
-        Account storage a = _accounts[account];
-        return (a.hasValuation, a.collateralValue, _releasedHeld[account]);
+        has = _bindings[account] & HAS_VALUATION != 0;
+        return (has, has ? uint128(_records[account]) : 0, _releasedHeld[account]);
     }
 
     /// @notice The sum of the feed's pledged accounts' latest valuations (docs/adapter.md §13).
     function pledgedCollateral(bytes32 feedId) external view returns (uint256) {
-        return _pledgedCollateral[feedId];
+        uint256 t = _pledgedCollateral[feedId];
+        return t == 0 ? 0 : t - 1;
     }
 
     /// @notice Reverts as submit would unless `signatures` over `digest` make the feed's
@@ -518,7 +897,7 @@ contract CustosAdapter is Ownable2Step {
     }
 
     function accountFeedId(bytes32 account) external view returns (bytes32) {
-        return _feedIds[_accounts[account].feedIndex];
+        return _feedIds[uint16(_bindings[account] >> FEED_INDEX_SHIFT)];
     }
 
     function accountFeed(bytes32 account, address beneficiary) external view returns (address) {
@@ -531,7 +910,7 @@ contract CustosAdapter is Ownable2Step {
     /// market `beneficiary` (anyone may: a feed only reads). Deterministic (CREATE2).
     function createAccountFeed(bytes32 account, address beneficiary) external returns (address f) {
         if (beneficiary == address(0)) revert InvalidBeneficiary();
-        if (_accounts[account].feedIndex == 0) revert UnknownAccount(account);
+        if (_bindings[account] & FEED_INDEX_MASK == 0) revert UnknownAccount(account);
         f = _accountFeeds[account][beneficiary];
         if (f != address(0)) revert AccountFeedExists(f);
         f = address(new CustosAccountFeed{salt: keccak256(abi.encode(account, beneficiary))}(account, beneficiary));
@@ -547,7 +926,9 @@ contract CustosAdapter is Ownable2Step {
         external
         onlyOwner
     {
-        if (threshold == 0 || maxAge == 0 || maxTtl == 0 || (distinctRoles && threshold > 4)) revert InvalidPolicy();
+        if (threshold == 0 || maxAge == 0 || maxTtl == 0 || maxTtl > MAX_TTL || (distinctRoles && threshold > 4)) {
+            revert InvalidPolicy();
+        }
         Feed storage f = _feeds[feedId];
         if (f.index == 0) {
             if (_feedCount == type(uint16).max) revert TooManyFeeds();
@@ -555,6 +936,7 @@ contract CustosAdapter is Ownable2Step {
             f.index = idx;
             f.maxSequenceStep = DEFAULT_MAX_SEQUENCE_STEP;
             _feedIds[idx] = feedId;
+            _pledgedCollateral[feedId] = 1;
         } else if (f.breakerRiseBps != 0) {
             // A held rise must stay harder to publish than an ordinary valuation.
             if (threshold >= f.breakerReleaseThreshold || (distinctRoles && f.breakerReleaseThreshold > 4)) {
@@ -601,7 +983,7 @@ contract CustosAdapter is Ownable2Step {
     /// quorum: the on-chain side of the gateway's operator release (rule 6). Every other
     /// check still applies to it; a later call for the account replaces it.
     function releaseHeld(bytes32 account, bytes32 digest_) external onlyOwner {
-        if (_accounts[account].feedIndex == 0) revert UnknownAccount(account);
+        if (_bindings[account] & FEED_INDEX_MASK == 0) revert UnknownAccount(account);
         _releasedHeld[account] = digest_;
         emit HeldReleased(account, digest_);
     }
@@ -654,9 +1036,10 @@ contract CustosAdapter is Ownable2Step {
     /// permanent: no other feed's signers can ever attest the account.
     function registerAccount(bytes32 account, bytes32 feedId) external onlyOwner {
         Feed storage f = _feedOf(feedId);
-        Account storage a = _accounts[account];
-        if (a.feedIndex != 0) revert AccountAlreadyRegistered(account, _feedIds[a.feedIndex]);
-        a.feedIndex = f.index;
+        uint256 binding = _bindings[account];
+        uint16 bound = uint16(binding >> FEED_INDEX_SHIFT);
+        if (bound != 0) revert AccountAlreadyRegistered(account, _feedIds[bound]);
+        _bindings[account] = binding | (uint256(f.index) << FEED_INDEX_SHIFT);
         emit AccountRegistered(account, feedId);
     }
 
@@ -681,6 +1064,14 @@ contract CustosAdapter is Ownable2Step {
     function _feedOf(bytes32 feedId) private view returns (Feed storage f) {
         f = _feeds[feedId];
         if (f.index == 0) revert UnknownFeed(feedId);
+    }
+
+    /// asOf and validUntil of a record word.
+    function _window(uint256 record) private pure returns (uint64 asOf, uint64 validUntil) {
+        asOf = uint40(record >> AS_OF_SHIFT);
+        unchecked {
+            validUntil = asOf + uint24(record >> TTL_SHIFT);
+        }
     }
 
     function _domainSeparator() private view returns (bytes32) {

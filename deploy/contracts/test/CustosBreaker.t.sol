@@ -146,9 +146,9 @@ contract CustosBreakerTest is CustosFixture {
         uint32 most = adapter.MAX_BREAKER_RISE_BPS();
         vm.prank(OWNER);
         adapter.setBreaker(FEED_A, most, 3);
-        uint256 top = uint256(type(int256).max);
+        uint256 top = adapter.MAX_VALUE();
         _submit(_valuation(1, top / 2));
-        _submit(_valuation(2, top)); // +100% of a base near 2^254: within 100x, no overflow
+        _submit(_valuation(2, top)); // +100% of a base near 2^127: within 100x, no overflow
         assertEq(adapter.collateralValue(ACCOUNT_1), top, "top value");
     }
 

@@ -3,13 +3,18 @@ pragma solidity ^0.8.24;
 
 import {TestBase} from "./utils/TestBase.sol";
 import {CustosAdapter} from "../src/CustosAdapter.sol";
-import {Attestation} from "../src/CustosTypes.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {Attestation, Batch, CustosEIP712} from "../src/CustosTypes.sol";
 
 /// Known-answer test: the adapter's EIP-712 digest equals the one ethers'
 /// TypedDataEncoder.hash computes for the same attestation and domain.
 /// The expected values were generated with
 ///     node deploy/contracts/tools/digest-vector.js --write
 /// which also writes test/vectors/digest.json (read below, and by libcustos's C tests).
+/// The batch vector (test/vectors/batch.json: ethers for the digests, the
+/// OpenZeppelin merkle-tree package for the tree and proofs) comes from
+///     node deploy/contracts/tools/batch-vector.js --write
 contract CustosDigestTest is TestBase {
     uint256 internal constant CHAIN_ID = 1;
     address internal constant VERIFYING_CONTRACT = 0x5FbDB2315678afecb367f032d93F642f64180aa3;
@@ -93,5 +98,81 @@ contract CustosDigestTest is TestBase {
         vm.warp(v.asOf + 1 hours);
         a.submit(feedId, v, SIGNATURE);
         assertEq(a.collateralValue(v.account), v.collateralValue, "value");
+    }
+
+    // ------------------------------------------------------------------ the batch vector
+
+    function _batchJson() internal view returns (string memory) {
+        return vm.readFile("test/vectors/batch.json");
+    }
+
+    function _leafAttestation(string memory json, uint256 i) internal pure returns (Attestation memory a) {
+        string memory k = string.concat(".leaves[", _decimal(i), "].attestation");
+        a.account = vm.parseJsonBytes32(json, string.concat(k, ".account"));
+        a.beneficiary = vm.parseJsonAddress(json, string.concat(k, ".beneficiary"));
+        a.kind = uint8(vm.parseJsonUint(json, string.concat(k, ".kind")));
+        a.grossValue = vm.parseJsonUint(json, string.concat(k, ".grossValue"));
+        a.collateralValue = vm.parseJsonUint(json, string.concat(k, ".collateralValue"));
+        a.positionsRoot = vm.parseJsonBytes32(json, string.concat(k, ".positionsRoot"));
+        a.asOf = uint64(vm.parseJsonUint(json, string.concat(k, ".asOf")));
+        a.validUntil = uint64(vm.parseJsonUint(json, string.concat(k, ".validUntil")));
+        a.sequence = uint64(vm.parseJsonUint(json, string.concat(k, ".sequence")));
+    }
+
+    function _decimal(uint256 i) internal pure returns (string memory) {
+        return i == 0 ? "0" : i == 1 ? "1" : i == 2 ? "2" : "?";
+    }
+
+    function _batchVector(string memory json) internal pure returns (Batch memory b, Attestation[] memory atts) {
+        b.feedId = vm.parseJsonBytes32(json, ".batch.feedId");
+        b.accountsRoot = vm.parseJsonBytes32(json, ".batch.accountsRoot");
+        b.count = uint32(vm.parseJsonUint(json, ".batch.count"));
+        b.asOf = uint64(vm.parseJsonUint(json, ".batch.asOf"));
+        b.validUntil = uint64(vm.parseJsonUint(json, ".batch.validUntil"));
+        b.sequence = uint64(vm.parseJsonUint(json, ".batch.sequence"));
+        atts = new Attestation[](b.count);
+        for (uint256 i; i < b.count; i++) {
+            atts[i] = _leafAttestation(json, i);
+        }
+    }
+
+    /// The adapter's batch digest is ethers', and each exported proof of the package
+    /// verifies the account's leaf with OpenZeppelin's MerkleProof against the signed root.
+    function test_BatchDigestKnownAnswer() public {
+        string memory json = _batchJson();
+        (Batch memory b, Attestation[] memory atts) = _batchVector(json);
+        assertEq(b.count, 3, "three accounts");
+        CustosAdapter a = _adapterAtVectorAddress();
+        assertEq(a.batchDigest(b), vm.parseJsonBytes32(json, ".digest"), "batch digest");
+        for (uint256 i; i < atts.length; i++) {
+            string memory k = string.concat(".leaves[", _decimal(i), "]");
+            bytes32 h = vm.parseJsonBytes32(json, string.concat(k, ".structHash"));
+            assertEq(keccak256(abi.encode(CustosEIP712.TYPEHASH, atts[i])), h, "struct hash");
+            bytes32 l = keccak256(bytes.concat(keccak256(abi.encode(h))));
+            assertEq(vm.parseJsonBytes32(json, string.concat(k, ".leaf")), l, "leaf");
+            bytes32[] memory proof = abi.decode(vm.parseJson(json, string.concat(k, ".proof")), (bytes32[]));
+            assertTrue(MerkleProof.verify(proof, b.accountsRoot, l), "proof");
+        }
+    }
+
+    /// The vector's batch, signed by ethers, is accepted whole by an adapter at the
+    /// vector's address: the adapter's tree is the package's.
+    function test_BatchVectorSubmits() public {
+        string memory json = _batchJson();
+        (Batch memory b, Attestation[] memory atts) = _batchVector(json);
+        CustosAdapter a = _adapterAtVectorAddress();
+        vm.store(VERIFYING_CONTRACT, bytes32(0), bytes32(uint256(uint160(address(this)))));
+        a.setFeed(b.feedId, 1, false, 4 days, 300, 5 days);
+        a.addSigner(b.feedId, vm.parseJsonAddress(json, ".signature.address"), 0);
+        for (uint256 i; i < atts.length; i++) {
+            a.registerAccount(atts[i].account, b.feedId);
+        }
+        vm.warp(b.asOf + 1 hours);
+        a.submitBatch(b.feedId, b, atts, vm.parseJsonBytes(json, ".signature.rsv"));
+        for (uint256 i; i < atts.length; i++) {
+            assertEq(a.collateralValue(atts[i].account), atts[i].collateralValue, "value");
+            assertEq(a.latest(atts[i].account).sequence, atts[i].sequence, "sequence");
+        }
+        assertEq(a.batchSequence(b.feedId), b.sequence, "batch sequence");
     }
 }

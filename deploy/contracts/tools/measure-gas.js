@@ -2,6 +2,9 @@
 // Measures the real transaction gas (receipt gasUsed) on a local anvil chain:
 //  - submit() updating an existing account with 1, 2 and 3 signatures, and with 2 on a
 //    feed whose circuit breaker is on;
+//  - submitBatch() with 2 signatures over 10 and 100 accounts: their first valuation and
+//    an update of every account, and the gas per account (the tree built with
+//    @openzeppelin/merkle-tree, not with Custos code);
 //  - CustosReserves.publish() of a 2-of-2 feed's reserves, first and next;
 //  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
 //    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
@@ -16,6 +19,7 @@ const { spawn } = require('child_process');
 const here = path.resolve(__dirname, '..');
 const repo = path.resolve(here, '..', '..');
 const { ethers } = require(path.join(repo, 'node_modules', 'ethers'));
+const { StandardMerkleTree } = require(path.join(repo, 'node_modules', '@openzeppelin', 'merkle-tree'));
 const anvilBin = path.join(repo, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
 
 const PORT = 18545 + (process.pid % 1000);
@@ -109,6 +113,11 @@ async function main() {
       console.log(`submit, ${r.signatures} signature(s)${r.breaker ? ', breaker on' : ''}: ` +
         `first ${r.firstSubmit} gas, update ${r.update} gas`);
     }
+    for (const n of [10, 100]) {
+      const r = await measureBatch({ provider, adapter, domain, types, keys, n });
+      console.log(`batch of ${n} accounts, 2 signature(s): first ${r.first} gas (${r.first / BigInt(n)} gas per account), ` +
+        `update ${r.update} gas (${r.update / BigInt(n)} gas per account)`);
+    }
     const reserves = await measureReserves({ provider, owner, adapter, domain, keys });
     console.log(`CustosReserves.publish, 2 signatures: first ${reserves[0]} gas, next ${reserves[1]} gas ` +
       `(beside submit's 2-signature update, ${results[1].update} gas)`);
@@ -119,6 +128,47 @@ async function main() {
   } finally {
     anvil.kill();
   }
+}
+
+const BATCH_TYPES = { CollateralBatch: [
+  { name: 'feedId', type: 'bytes32' }, { name: 'accountsRoot', type: 'bytes32' }, { name: 'count', type: 'uint32' },
+  { name: 'asOf', type: 'uint64' }, { name: 'validUntil', type: 'uint64' }, { name: 'sequence', type: 'uint64' } ] };
+
+// n accounts of a 2-signature feed valued by one batch, then updated by a second one: the
+// receipts' gasUsed of both. The leaves go in the tree's order, which the adapter requires.
+async function measureBatch({ provider, adapter, domain, types, keys, n }) {
+  const feedId = ethers.id(`gas-batch-feed-${n}`);
+  await (await adapter.setFeed(feedId, 2, true, 4 * 86400, 300, 5 * 86400)).wait();
+  for (let i = 0; i < 2; i++) await (await adapter.addSigner(feedId, ethers.computeAddress(keys[i]), i)).wait();
+  const accounts = [];
+  for (let i = 0; i < n; i++) {
+    accounts.push(ethers.id(`gas-batch-${n}-account-${i}`));
+    await (await adapter.registerAccount(accounts[i], feedId)).wait();
+  }
+  const gasUsed = [];
+  for (const seq of [1, 2]) {
+    const now = (await provider.getBlock('latest')).timestamp;
+    const atts = accounts.map((account, i) => ({ account, beneficiary: '0x00000000000000000000000000000000000A11CE',
+      kind: 0, grossValue: 103n * 10n ** 24n + BigInt(i * 1000 + seq), collateralValue: 10n ** 26n + BigInt(i * 1000 + seq),
+      positionsRoot: ethers.id(`batch-root-${i}-${seq}`), asOf: now, validUntil: now + 86400, sequence: seq }));
+    const hashes = atts.map((a) => ethers.TypedDataEncoder.from(types).hash(a));
+    const tree = StandardMerkleTree.of(hashes.map((h) => [h]), ['bytes32']);
+    // dump().values in input order, treeIndex the leaf's place: leaf i sits at 2n - 2 - i.
+    const ordered = tree.dump().values.map((v, i) => ({ att: atts[i], at: v.treeIndex }))
+      .sort((a, b) => b.at - a.at).map((x) => x.att);
+    const batch = { feedId, accountsRoot: tree.root, count: n, asOf: now, validUntil: now + 86400, sequence: seq };
+    const digest = ethers.TypedDataEncoder.hash(domain, BATCH_TYPES, batch);
+    const sigs = ethers.concat(keys.slice(0, 2)
+      .map((k) => ({ addr: BigInt(ethers.computeAddress(k)), sig: k.sign(digest).serialized }))
+      .sort((a, b) => (a.addr < b.addr ? -1 : 1))
+      .map((x) => x.sig));
+    const rc = await (await adapter.submitBatch(feedId, batch, ordered, sigs)).wait();
+    const refused = rc.logs.map((l) => adapter.interface.parseLog(l)).filter((e) => e && e.name === 'AccountRefused');
+    if (refused.length !== 0) throw new Error(`batch of ${n}: ${refused.length} account(s) refused`);
+    gasUsed.push(rc.gasUsed);
+    await provider.send('evm_increaseTime', [3600]);
+  }
+  return { first: gasUsed[0], update: gasUsed[1] };
 }
 
 // Two reserves attestations of a 2-of-2 feed published to CustosReserves (docs/adapter.md

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {TestBase} from "./TestBase.sol";
 import {CustosAdapter} from "../../src/CustosAdapter.sol";
-import {Attestation} from "../../src/CustosTypes.sol";
+import {Attestation, CustosEIP712} from "../../src/CustosTypes.sol";
 
 /// A deployed adapter with one feed ("bank-a": 2-of-2, distinct roles) and a second
 /// feed ("bank-b": 1-of-1), their signers and accounts, and signing helpers.
@@ -90,7 +90,10 @@ abstract contract CustosFixture is TestBase {
     /// Signs with every key and packs the signatures ordered by signer address, as the
     /// gateway does.
     function _sign(Attestation memory a, uint256[] memory pks) internal view returns (bytes memory out) {
-        bytes32 d = _digest(a);
+        return _signDigest(_digest(a), pks);
+    }
+
+    function _signDigest(bytes32 d, uint256[] memory pks) internal pure returns (bytes memory out) {
         uint256 n = pks.length;
         uint256[] memory sorted = new uint256[](n);
         for (uint256 i; i < n; i++) {
@@ -108,6 +111,35 @@ abstract contract CustosFixture is TestBase {
         for (uint256 i; i < n; i++) {
             out = bytes.concat(out, _sig(sorted[i], d));
         }
+    }
+
+    function _leafOf(Attestation memory a) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(CustosEIP712.structHashMemory(a)))));
+    }
+
+    /// Sorts by leaf (the tree's order) and returns the StandardMerkleTree root, built as
+    /// OpenZeppelin's merkle-tree package builds it (the vector test checks it against the library).
+    function _sortAndRoot(Attestation[] memory atts) internal pure returns (bytes32) {
+        uint256 n = atts.length;
+        for (uint256 i = 1; i < n; i++) {
+            Attestation memory k = atts[i];
+            uint256 j = i;
+            while (j > 0 && _leafOf(atts[j - 1]) > _leafOf(k)) {
+                atts[j] = atts[j - 1];
+                j--;
+            }
+            atts[j] = k;
+        }
+        bytes32[] memory tree = new bytes32[](2 * n - 1);
+        for (uint256 i; i < n; i++) {
+            tree[tree.length - 1 - i] = _leafOf(atts[i]);
+        }
+        for (uint256 k = n - 1; k > 0; k--) {
+            bytes32 a = tree[2 * (k - 1) + 1];
+            bytes32 b = tree[2 * (k - 1) + 2];
+            tree[k - 1] = a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+        }
+        return tree[0];
     }
 
     function _keys(uint256 a) internal pure returns (uint256[] memory k) {

@@ -21,6 +21,7 @@ interface Vm {
     function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJson(string calldata json, string calldata key) external pure returns (bytes memory);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
 }
 

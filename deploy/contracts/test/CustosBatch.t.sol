@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {CustosFixture} from "./utils/CustosFixture.sol";
+import {CustosAdapter} from "../src/CustosAdapter.sol";
+import {Attestation, Batch, StoredAttestation} from "../src/CustosTypes.sol";
+
+/// submitBatch: one quorum signature over the StandardMerkleTree root of the accounts'
+/// attestation struct hashes; each account checked as a single valuation, refused alone
+/// (AccountRefused), the batch's own faults reverting it whole.
+contract CustosBatchTest is CustosFixture {
+    uint256 internal constant V = 10_000_000e18;
+
+    event BatchAccepted(
+        bytes32 indexed feedId, uint64 indexed sequence, bytes32 accountsRoot, uint32 count, uint32 refused, bytes32 digest
+    );
+    event AccountRefused(bytes32 indexed account, bytes32 indexed feedId, uint64 indexed batchSequence, bytes reason);
+
+    function setUp() public override {
+        super.setUp();
+        for (uint256 i = 2; i <= 4; i++) {
+            vm.prank(OWNER);
+            adapter.registerAccount(_account(i), FEED_A);
+        }
+    }
+
+    function _account(uint256 i) internal pure returns (bytes32) {
+        return i == 1 ? ACCOUNT_1 : keccak256(abi.encode("bank-a/account", i));
+    }
+
+    /// Valuations of accounts 1..n at sequence `sequence`, value V * i, all for MARKET_A.
+    function _atts(uint256 n, uint64 sequence) internal view returns (Attestation[] memory atts) {
+        atts = new Attestation[](n);
+        for (uint256 i; i < n; i++) {
+            atts[i] = _valuation(sequence, V * (i + 1));
+            atts[i].account = _account(i + 1);
+        }
+    }
+
+    function _batch(Attestation[] memory atts, uint64 sequence) internal view returns (Batch memory b) {
+        b = Batch({
+            feedId: FEED_A,
+            accountsRoot: _sortAndRoot(atts),
+            count: uint32(atts.length),
+            asOf: uint64(block.timestamp),
+            validUntil: uint64(block.timestamp + 1 days),
+            sequence: sequence
+        });
+    }
+
+    function _signBatch(Batch memory b) internal view returns (bytes memory) {
+        return _signDigest(adapter.batchDigest(b), _keys(PK_CUSTODIAN, PK_AGENT));
+    }
+
+    function _submitBatch(Batch memory b, Attestation[] memory atts) internal {
+        adapter.submitBatch(FEED_A, b, atts, _signBatch(b));
+    }
+
+    function _indexOf(Attestation[] memory atts, bytes32 account) internal pure returns (uint256) {
+        for (uint256 i; i < atts.length; i++) {
+            if (atts[i].account == account) return i;
+        }
+        revert("no such account in the batch");
+    }
+
+    // ------------------------------------------------------------------ accepted
+
+    function test_BatchWritesEveryAccount() public {
+        Attestation[] memory atts = _atts(4, 1);
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        vm.expectEmit(true, true, true, true, address(adapter));
+        emit BatchAccepted(FEED_A, 1, b.accountsRoot, 4, 0, adapter.batchDigest(b));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        for (uint256 i = 1; i <= 4; i++) {
+            StoredAttestation memory s = adapter.latest(_account(i));
+            assertEq(s.collateralValue, V * i, "value");
+            assertEq(s.sequence, 1, "sequence");
+            assertEq(s.asOf, b.asOf, "asOf");
+            assertEq(s.validUntil, b.validUntil, "validUntil");
+            assertEq(s.beneficiary, MARKET_A, "beneficiary");
+            assertEq(s.feedId, FEED_A, "feed");
+            assertEq(adapter.collateralValueFor(_account(i), MARKET_A), V * i, "countable");
+        }
+        assertEq(adapter.batchSequence(FEED_A), 1, "batch sequence");
+        assertEq(adapter.pledgedCollateral(FEED_A), 10 * V, "the feed's pledged total: V + 2V + 3V + 4V");
+
+        // A later batch, and a single submit after it: the same per-account state.
+        vm.warp(block.timestamp + 1 hours);
+        atts = _atts(4, 2);
+        _submitBatch(_batch(atts, 2), atts);
+        assertEq(adapter.latest(ACCOUNT_1).sequence, 2, "second batch");
+        vm.warp(block.timestamp + 1 hours);
+        _submit(_valuation(3, V / 2));
+        assertEq(adapter.collateralValue(ACCOUNT_1), V / 2, "single after batch");
+        assertEq(adapter.pledgedCollateral(FEED_A), 10 * V - V / 2, "the pledged total follows");
+    }
+
+    function test_BatchOfOne() public {
+        Attestation[] memory atts = _atts(1, 1);
+        Batch memory b = _batch(atts, 7);
+        assertEq(b.accountsRoot, _leafOf(atts[0]), "the root of one leaf is the leaf");
+        _submitBatch(b, atts);
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "written");
+    }
+
+    // ------------------------------------------------------------------ the batch refused whole
+
+    function test_RevertBadLeaf() public {
+        Attestation[] memory atts = _atts(4, 1);
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        atts[2].collateralValue += 1; // not what was signed
+        vm.expectRevert(); // WrongRoot or LeavesNotSorted, depending on where the leaf lands
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        assertEq(adapter.batchSequence(FEED_A), 0, "nothing written");
+    }
+
+    function test_RevertWrongRoot() public {
+        Attestation[] memory atts = _atts(3, 1);
+        Batch memory b = _batch(atts, 1);
+        bytes32 rebuilt = b.accountsRoot;
+        b.accountsRoot = keccak256("another root");
+        bytes memory sigs = _signBatch(b); // the quorum signed a root the leaves do not give
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.WrongRoot.selector, b.accountsRoot, rebuilt));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        // A leaf left out: the root of the rest is not the signed one either.
+        b = _batch(atts, 1);
+        sigs = _signBatch(b);
+        Attestation[] memory fewer = new Attestation[](2);
+        fewer[0] = atts[0];
+        fewer[1] = atts[1];
+        b.count = 2;
+        vm.expectRevert(); // the signers did not sign count 2
+        adapter.submitBatch(FEED_A, b, fewer, sigs);
+    }
+
+    function test_RevertLeavesOutOfOrder() public {
+        Attestation[] memory atts = _atts(3, 1);
+        Batch memory b = _batch(atts, 1);
+        (atts[0], atts[1]) = (atts[1], atts[0]);
+        bytes memory sigs = _signBatch(b);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.LeavesNotSorted.selector, uint256(1)));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+    }
+
+    function test_RevertDuplicates() public {
+        // The same account twice, with two different attestations (two leaves).
+        Attestation[] memory atts = _atts(3, 1);
+        atts[2] = _valuation(2, V * 9);
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.DuplicateAccount.selector, ACCOUNT_1));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        // The same leaf twice.
+        atts = _atts(3, 1);
+        atts[2] = atts[0];
+        b = _batch(atts, 1);
+        sigs = _signBatch(b);
+        vm.expectRevert(); // LeavesNotSorted at the second copy
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+    }
+
+    function test_RevertBatchFaults() public {
+        Attestation[] memory atts = _atts(2, 1);
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        // Another feed's id than the signed one.
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.BatchOfOtherFeed.selector, FEED_A, FEED_B));
+        adapter.submitBatch(FEED_B, b, atts, sigs);
+        // A count that is not the number of leaves.
+        Attestation[] memory none = new Attestation[](0);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.BatchCountMismatch.selector, uint32(2), uint256(0)));
+        adapter.submitBatch(FEED_A, b, none, sigs);
+        // Below the feed's quorum.
+        bytes memory one = _signDigest(adapter.batchDigest(b), _keys(PK_CUSTODIAN));
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.TooFewRoles.selector, uint256(1), uint256(2)));
+        adapter.submitBatch(FEED_A, b, atts, one);
+        // Rule 3 on the batch's own time fields.
+        vm.warp(block.timestamp + MAX_AGE + 1);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.Stale.selector, b.asOf, block.timestamp));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+    }
+
+    function test_RevertBatchReplay() public {
+        Attestation[] memory atts = _atts(2, 1);
+        Batch memory b = _batch(atts, 5);
+        bytes memory sigs = _signBatch(b);
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.BatchReplay.selector, uint64(5), uint64(5)));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+    }
+
+    // ------------------------------------------------------------------ one account refused alone
+
+    function _expectRefused(bytes32 account, uint64 batchSequence, bytes memory reason) internal {
+        vm.expectEmit(true, true, true, true, address(adapter));
+        emit AccountRefused(account, FEED_A, batchSequence, reason);
+    }
+
+    function test_MixedFeedsRefused() public {
+        Attestation[] memory atts = _atts(3, 1);
+        atts[1].account = ACCOUNT_B; // bound to FEED_B: feed A's signers cannot attest it
+        Batch memory b = _batch(atts, 1);
+        _expectRefused(
+            ACCOUNT_B, 1, abi.encodeWithSelector(CustosAdapter.AccountOfOtherFeed.selector, ACCOUNT_B, FEED_B)
+        );
+        _submitBatch(b, atts);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.NoAttestation.selector, ACCOUNT_B));
+        adapter.latest(ACCOUNT_B);
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "the others are written");
+        assertEq(adapter.collateralValue(_account(3)), 3 * V, "the others are written");
+    }
+
+    function test_PerAccountRefusals() public {
+        // Account 1 has sequence 5 and is pledged to MARKET_A.
+        _submit(_valuation(5, V));
+        Attestation[] memory atts = _atts(4, 1);
+        atts[0].sequence = 5; // account 1: a replay
+        atts[1].sequence = 1 + adapter.DEFAULT_MAX_SEQUENCE_STEP(); // account 2: too far
+        atts[2].kind = 2; // account 3: a freeze never goes in a batch
+        atts[3].validUntil -= 1; // account 4: not the batch's window
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        _expectRefusedAll(atts);
+        vm.expectEmit(true, true, true, true, address(adapter));
+        emit BatchAccepted(FEED_A, 1, b.accountsRoot, 4, 4, adapter.batchDigest(b));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+        assertEq(adapter.latest(ACCOUNT_1).sequence, 5, "unchanged");
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.NoAttestation.selector, _account(2)));
+        adapter.latest(_account(2));
+
+        // One lender at a time, in a batch as alone.
+        vm.warp(block.timestamp + 1 hours);
+        atts = _atts(2, 6);
+        atts[0].beneficiary = MARKET_B;
+        b = _batch(atts, 2);
+        _expectRefused(ACCOUNT_1, 2, abi.encodeWithSelector(CustosAdapter.PledgedElsewhere.selector, MARKET_A));
+        _submitBatch(b, atts);
+        assertEq(adapter.latest(_account(2)).sequence, 6, "the other account is written");
+    }
+
+    /// Expects the refusals of test_PerAccountRefusals in leaf order (the events' order).
+    function _expectRefusedAll(Attestation[] memory atts) internal {
+        for (uint256 i; i < atts.length; i++) {
+            bytes32 a = atts[i].account;
+            bytes memory why;
+            if (a == ACCOUNT_1) {
+                why = abi.encodeWithSelector(CustosAdapter.Replay.selector, uint64(5), uint64(5));
+            } else if (a == _account(2)) {
+                why = abi.encodeWithSelector(
+                    CustosAdapter.SequenceJump.selector, uint64(0), atts[i].sequence, adapter.DEFAULT_MAX_SEQUENCE_STEP()
+                );
+            } else if (a == _account(3)) {
+                why = abi.encodeWithSelector(CustosAdapter.KindNotInBatch.selector, uint8(2));
+            } else {
+                why = abi.encodeWithSelector(CustosAdapter.NotBatchTime.selector, atts[i].asOf, atts[i].validUntil);
+            }
+            _expectRefused(a, 1, why);
+        }
+    }
+
+    function test_ValueOutOfRangeRefused() public {
+        Attestation[] memory atts = _atts(2, 1);
+        uint256 big = uint256(type(uint128).max) + 1;
+        atts[1].collateralValue = big;
+        Batch memory b = _batch(atts, 1);
+        _expectRefused(_account(2), 1, abi.encodeWithSelector(CustosAdapter.ValueOutOfRange.selector, big));
+        _submitBatch(b, atts);
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "the other account is written");
+    }
+
+    // ------------------------------------------------------------------ breaker, fail-closed reads
+
+    function test_BreakerHoldsOneAccount() public {
+        vm.prank(OWNER);
+        adapter.setBreaker(FEED_A, 2500, 3); // +25% needs three roles
+        Attestation[] memory atts = _atts(2, 1);
+        _submitBatch(_batch(atts, 1), atts);
+
+        vm.warp(block.timestamp + 1 hours);
+        atts = _atts(2, 2);
+        uint256 i = _indexOf(atts, ACCOUNT_1);
+        atts[i].collateralValue = 2 * V; // +100% over V
+        Batch memory b = _batch(atts, 2);
+        i = _indexOf(atts, ACCOUNT_1);
+        _expectRefused(
+            ACCOUNT_1,
+            2,
+            abi.encodeWithSelector(CustosAdapter.BreakerHeld.selector, V, 2 * V, uint256(2), uint256(3))
+        );
+        _submitBatch(b, atts);
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "held: the base stays");
+        assertEq(adapter.pledgedCollateral(FEED_A), 3 * V, "a refused account counts its old value");
+        assertEq(adapter.latest(_account(2)).sequence, 2, "the other account is written");
+
+        // The owner releases the account's own attestation digest; the quorum then passes.
+        bytes32 heldDigest = adapter.digest(atts[i]);
+        vm.prank(OWNER);
+        adapter.releaseHeld(ACCOUNT_1, heldDigest);
+        Attestation[] memory again = new Attestation[](1);
+        again[0] = atts[i];
+        _submitBatch(_batch(again, 3), again);
+        assertEq(adapter.collateralValue(ACCOUNT_1), 2 * V, "released");
+
+        // Three roles pass the breaker without the owner.
+        vm.warp(block.timestamp + 1 hours);
+        again[0] = _valuation(4, 8 * V);
+        Batch memory b3 = _batch(again, 4);
+        adapter.submitBatch(
+            FEED_A, b3, again, _signDigest(adapter.batchDigest(b3), _keys(PK_CUSTODIAN, PK_AGENT, PK_AUDITOR))
+        );
+        assertEq(adapter.collateralValue(ACCOUNT_1), 8 * V, "three roles");
+    }
+
+    function test_FailClosedReadsAfterBatch() public {
+        Attestation[] memory atts = _atts(2, 1);
+        Batch memory b = _batch(atts, 1);
+        _submitBatch(b, atts);
+        (uint64 seq, uint256 answer, uint64 asOf) = adapter.accountRound(ACCOUNT_1, MARKET_A);
+        assertEq(seq, 1, "round");
+        assertEq(answer, V, "answer");
+        assertEq(asOf, b.asOf, "updatedAt");
+        (, answer,) = adapter.accountRound(ACCOUNT_1, MARKET_B);
+        assertEq(answer, 0, "another lender counts nothing");
+
+        // A freeze goes single and voids the value at once.
+        Attestation memory f = _ofKind(_valuation(2, 0), 2);
+        adapter.submit(FEED_A, f, _sign(f, _keys(PK_CUSTODIAN)));
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.Frozen.selector, ACCOUNT_1, uint64(2)));
+        adapter.collateralValue(ACCOUNT_1);
+        (, answer,) = adapter.accountRound(ACCOUNT_1, MARKET_A);
+        assertEq(answer, 0, "frozen");
+
+        // Past validUntil, nothing counts.
+        vm.warp(b.validUntil);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.Expired.selector, b.validUntil, block.timestamp));
+        adapter.collateralValue(_account(2));
+        (, answer,) = adapter.accountRound(_account(2), MARKET_A);
+        assertEq(answer, 0, "expired");
+    }
+
+    function test_FirstBatchAfterFreezeValues() public {
+        // A valuation in a batch after a freeze counts again, as a single one would.
+        _submit(_valuation(1, V));
+        Attestation memory f = _ofKind(_valuation(2, 0), 2);
+        adapter.submit(FEED_A, f, _sign(f, _keys(PK_CUSTODIAN)));
+        vm.warp(block.timestamp + 1 hours);
+        Attestation[] memory atts = _atts(1, 3);
+        _submitBatch(_batch(atts, 1), atts);
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "valued again");
+    }
+}

@@ -1,0 +1,284 @@
+/* The gateway's allow-list and registry compared with the adapter's (drift.h). */
+#include "evm/drift.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/publisher.h"
+#include "log.h"
+#include "monotonic.h"
+
+/* A connection that cannot be made in this time will not be made for the check either. */
+#define DRIFT_CONNECT_MAX_MS 2000L
+/* The adapter's signer status (CustosAdapter.signer): 1 active. */
+#define DRIFT_STATUS_ACTIVE 1u
+
+struct gw_drift {
+    gw_evm_config evm;
+    gw_registry *reg;
+    pthread_mutex_t lock;  /* guards the report and stop */
+    pthread_cond_t wake;
+    bool stop;
+    pthread_t thread;
+    gw_drift_report report;
+};
+
+void gw_drift_report_clear(gw_drift_report *r)
+{
+    free(r->feeds);
+    memset(r, 0, sizeof *r);
+}
+
+/* eth_call of signature(args) on the adapter; *ret malloc'd. */
+static custos_rc drift_call(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS_LEN],
+                            const char *signature, const evm_abi_value *args, size_t n,
+                            uint8_t **ret, size_t *ret_len, custos_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    evm_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, adapter, CUSTOS_ADDRESS_LEN);
+    call.data = data;
+    call.data_len = len;
+    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
+    free(data);
+    return rc;
+}
+
+static gw_drift_feed *drift_feed(gw_drift_report *out, const char *name)
+{
+    for (size_t i = 0; i < out->n_feeds; i++)
+        if (strcmp(out->feeds[i].feed, name) == 0)
+            return &out->feeds[i];
+    return NULL;
+}
+
+/* Whether signer s counts at the gateway and on-chain alike, with the same role. */
+static custos_rc drift_signer(evm_rpc *rpc, const gw_evm_config *evm, const gw_signer *s,
+                              uint64_t now, bool *differs, custos_error *err)
+{
+    uint8_t feed_id[CUSTOS_HASH_LEN];
+    gw_publisher_feed_id(s->feed, feed_id);
+    evm_abi_value args[2] = {evm_abi_bytes32(feed_id), evm_abi_address(s->address)};
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = drift_call(rpc, evm->adapter, "signer(bytes32,address)", args, 2, &ret,
+                              &len, err);
+    uint64_t status = 0, role = 0, retires_at = 0;
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint64(ret, len, 0, 8, &status, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint64(ret, len, 1, 8, &role, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint64(ret, len, 2, 64, &retires_at, err);
+    free(ret);
+    if (rc != CUSTOS_OK)
+        return rc;
+    bool chain_valid = status == DRIFT_STATUS_ACTIVE && (retires_at == 0 || now < retires_at);
+    bool gateway_valid = gw_signer_valid_at(s, now);
+    *differs = chain_valid != gateway_valid ||
+               (chain_valid && role != (uint64_t)s->role);
+    return CUSTOS_OK;
+}
+
+/* Whether the adapter registers account a to the same feed. */
+static custos_rc drift_account(evm_rpc *rpc, const gw_evm_config *evm, const gw_account *a,
+                               bool *differs, custos_error *err)
+{
+    uint8_t feed_id[CUSTOS_HASH_LEN], chain_id[EVM_ABI_WORD];
+    gw_publisher_feed_id(a->feed, feed_id);
+    evm_abi_value args[1] = {evm_abi_bytes32(a->account)};
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = drift_call(rpc, evm->adapter, "accountFeedId(bytes32)", args, 1, &ret, &len,
+                              err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_word(ret, len, 0, chain_id, err);
+    free(ret);
+    if (rc == CUSTOS_OK)
+        *differs = memcmp(chain_id, feed_id, CUSTOS_HASH_LEN) != 0;
+    return rc;
+}
+
+static custos_rc drift_check_at(const gw_evm_config *evm, size_t node, const gw_policy *policy,
+                                uint64_t now, gw_drift_report *out, custos_error *err)
+{
+    evm_rpc_options opt = {
+        .url = evm->rpc_urls[node],
+        .connect_timeout_ms = (long)evm->exposure_timeout_ms < DRIFT_CONNECT_MAX_MS
+                                  ? (long)evm->exposure_timeout_ms
+                                  : DRIFT_CONNECT_MAX_MS,
+        .timeout_ms = (long)evm->exposure_timeout_ms,
+    };
+    evm_rpc *rpc = NULL;
+    custos_rc rc = evm_rpc_new(&opt, &rpc, err);
+    for (size_t i = 0; i < out->n_feeds; i++)
+        out->feeds[i].signers = out->feeds[i].accounts = 0;
+    for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_signers; i++) {
+        bool differs = false;
+        rc = drift_signer(rpc, evm, &policy->signers[i], now, &differs, err);
+        gw_drift_feed *f = drift_feed(out, policy->signers[i].feed);
+        if (rc == CUSTOS_OK && differs && f != NULL)
+            f->signers++;
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_accounts; i++) {
+        bool differs = false;
+        rc = drift_account(rpc, evm, &policy->accounts[i], &differs, err);
+        gw_drift_feed *f = drift_feed(out, policy->accounts[i].feed);
+        if (rc == CUSTOS_OK && differs && f != NULL)
+            f->accounts++;
+    }
+    evm_rpc_free(rpc);
+    return rc;
+}
+
+custos_rc gw_drift_check(const gw_evm_config *evm, const gw_policy *policy, uint64_t now,
+                         gw_drift_report *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->feeds = calloc(policy->n_feeds > 0 ? policy->n_feeds : 1, sizeof *out->feeds);
+    if (out->feeds == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "drift: out of memory");
+    out->n_feeds = policy->n_feeds;
+    for (size_t i = 0; i < policy->n_feeds; i++)
+        memcpy(out->feeds[i].feed, policy->feeds[i].name, sizeof out->feeds[i].feed);
+    custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
+    for (size_t node = 0; node < evm->n_rpc_urls && rc == CUSTOS_ERR_UNAVAILABLE; node++)
+        rc = drift_check_at(evm, node, policy, now, out, err);
+    if (rc != CUSTOS_OK) {
+        gw_drift_report_clear(out);
+        return rc;
+    }
+    out->checked_at = now;
+    return CUSTOS_OK;
+}
+
+static uint64_t drift_now(void)
+{
+    time_t now = time(NULL);
+    return now > 0 ? (uint64_t)now : 0;
+}
+
+/* One check; its outcome replaces the report (a failed one keeps the last counts and says
+ * why). */
+static void drift_once(gw_drift *d)
+{
+    gw_policy *policy = gw_registry_acquire(d->reg);
+    gw_drift_report fresh;
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_drift_check(&d->evm, policy, drift_now(), &fresh, &err);
+    gw_policy_release(policy);
+    uint64_t total = 0;
+    pthread_mutex_lock(&d->lock);
+    bool was_failing = d->report.failing;
+    if (rc == CUSTOS_OK) {
+        gw_drift_report_clear(&d->report);
+        d->report = fresh;
+        for (size_t i = 0; i < fresh.n_feeds; i++)
+            total += fresh.feeds[i].signers + fresh.feeds[i].accounts;
+    } else {
+        d->report.failing = true;
+        snprintf(d->report.error, sizeof d->report.error, "%s", err.message);
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (rc != CUSTOS_OK && !was_failing)
+        gw_log(GW_LOG_WARN, "allowlist_drift",
+               "cannot compare the allow-list with the adapter's (%s); retrying", err.message);
+    else if (rc == CUSTOS_OK && total > 0)
+        gw_log(GW_LOG_WARN, "allowlist_drift",
+               "%llu differences between the gateway's signers and accounts and the "
+               "adapter's: see custos_allowlist_drift",
+               (unsigned long long)total);
+}
+
+static void *drift_main(void *arg)
+{
+    gw_drift *d = arg;
+    (void)pthread_setname_np(pthread_self(), "custos-drift");
+    pthread_mutex_lock(&d->lock);
+    while (!d->stop) {
+        pthread_mutex_unlock(&d->lock);
+        drift_once(d);
+        pthread_mutex_lock(&d->lock);
+        struct timespec until;
+        gw_mono_deadline(&until, d->evm.drift_check_seconds * 1000000000u);
+        while (!d->stop && pthread_cond_timedwait(&d->wake, &d->lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+custos_rc gw_drift_new(const gw_evm_config *evm, gw_registry *reg, gw_drift **out,
+                       custos_error *err)
+{
+    *out = NULL;
+    gw_drift *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "drift: out of memory");
+    d->evm = *evm;
+    d->reg = reg;
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        free(d);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "drift: cannot create a lock");
+    }
+    if (gw_cond_init_monotonic(&d->wake) != 0) {
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "drift: cannot create a condition");
+    }
+    if (pthread_create(&d->thread, NULL, drift_main, d) != 0) {
+        pthread_cond_destroy(&d->wake);
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "drift: cannot start a thread");
+    }
+    *out = d;
+    return CUSTOS_OK;
+}
+
+void gw_drift_free(gw_drift *d)
+{
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->stop = true;
+    pthread_cond_signal(&d->wake);
+    pthread_mutex_unlock(&d->lock);
+    pthread_join(d->thread, NULL);
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->lock);
+    gw_drift_report_clear(&d->report);
+    free(d);
+}
+
+custos_rc gw_drift_snapshot(gw_drift *d, gw_drift_report *out, custos_error *err)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&d->lock);
+    *out = d->report;
+    out->feeds = NULL;
+    out->n_feeds = 0;
+    custos_rc rc = CUSTOS_OK;
+    if (d->report.n_feeds > 0) {
+        out->feeds = calloc(d->report.n_feeds, sizeof *out->feeds);
+        if (out->feeds == NULL) {
+            rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "drift: out of memory");
+        } else {
+            memcpy(out->feeds, d->report.feeds, d->report.n_feeds * sizeof *out->feeds);
+            out->n_feeds = d->report.n_feeds;
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}

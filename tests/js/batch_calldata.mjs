@@ -1,0 +1,29 @@
+// submitBatch calldata built with no Custos code: ethers for the struct hashes and the
+// ABI, @openzeppelin/merkle-tree for the tree and its leaf order.
+//   node batch_calldata.mjs '<json {domain, feedId, sequence, attestations: [...], signatures: "0x.."}>'
+// Prints the accounts root, then the calldata. Integers are decimal strings or numbers.
+import { ethers } from 'ethers';
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+
+const ATT = [
+  { name: 'account', type: 'bytes32' }, { name: 'beneficiary', type: 'address' },
+  { name: 'kind', type: 'uint8' }, { name: 'grossValue', type: 'uint256' },
+  { name: 'collateralValue', type: 'uint256' }, { name: 'positionsRoot', type: 'bytes32' },
+  { name: 'asOf', type: 'uint64' }, { name: 'validUntil', type: 'uint64' },
+  { name: 'sequence', type: 'uint64' },
+];
+const { feedId, sequence, attestations, signatures } = JSON.parse(process.argv[2]);
+const types = { CollateralAttestation: ATT };
+const hashes = attestations.map((a) => ethers.TypedDataEncoder.hashStruct('CollateralAttestation', types, a));
+const tree = StandardMerkleTree.of(hashes.map((h) => [h]), ['bytes32']);
+// The sorted tree keeps leaf i at index 2n - 2 - i: decreasing tree index is leaf order.
+const ordered = tree.dump().values.map((v, i) => ({ att: attestations[i], at: v.treeIndex }))
+  .sort((a, b) => b.at - a.at).map((x) => x.att);
+const batch = { feedId, accountsRoot: tree.root, count: attestations.length,
+  asOf: attestations[0].asOf, validUntil: attestations[0].validUntil, sequence };
+const iface = new ethers.Interface(['function submitBatch(bytes32 feedId, ' +
+  '(bytes32 feedId, bytes32 accountsRoot, uint32 count, uint64 asOf, uint64 validUntil, uint64 sequence) b, ' +
+  '(bytes32 account, address beneficiary, uint8 kind, uint256 grossValue, uint256 collateralValue, ' +
+  'bytes32 positionsRoot, uint64 asOf, uint64 validUntil, uint64 sequence)[] atts, bytes signatures)']);
+console.log(tree.root);
+console.log(iface.encodeFunctionData('submitBatch', [feedId, batch, ordered, signatures]));

@@ -1,0 +1,273 @@
+/* Publishing batches: submitBatch's calldata against one built with no Custos code (ethers
+ * and @openzeppelin/merkle-tree, tests/js/batch_calldata.mjs), and the plan of calls. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "custos/batch.h"
+#include "custos/hex.h"
+#include "evm/publish_batch.h"
+#include "testutil.h"
+
+#define FEED "bank-a/treasuries"
+#define N_ATTS 5
+
+static char *hex_of(const uint8_t *data, size_t len)
+{
+    char *hex = malloc(2 * len + 3);
+    assert_non_null(hex);
+    assert_int_equal(custos_hex_encode(data, len, hex, 2 * len + 3), CUSTOS_OK);
+    return hex;
+}
+
+static void make_attestations(custos_attestation *atts, size_t n)
+{
+    memset(atts, 0, n * sizeof *atts);
+    for (size_t i = 0; i < n; i++) {
+        custos_attestation *a = &atts[i];
+        for (size_t k = 0; k < CUSTOS_HASH_LEN; k++) {
+            a->account[k] = (uint8_t)(0x31 * (i + 1) + k);
+            a->positions_root[k] = (uint8_t)(0x57 * (i + 3) + 5 * k);
+        }
+        memset(a->beneficiary, 0xA1, CUSTOS_ADDRESS_LEN);
+        a->kind = CUSTOS_KIND_VALUATION;
+        custos_u256_from_u64(&a->gross_value, 1000000000000000000ULL * (i + 2));
+        custos_u256_from_u64(&a->collateral_value, 950000000000000000ULL * (i + 2));
+        a->as_of = 1767369600;
+        a->valid_until = 1767369600 + 86400;
+        a->sequence = 40 + i;
+    }
+}
+
+static json_t *attestation_json(const custos_attestation *a)
+{
+    char *account = hex_of(a->account, CUSTOS_HASH_LEN);
+    char *beneficiary = hex_of(a->beneficiary, CUSTOS_ADDRESS_LEN);
+    char *root = hex_of(a->positions_root, CUSTOS_HASH_LEN);
+    char gross[80], value[80];
+    assert_int_equal(custos_u256_to_dec(&a->gross_value, gross, sizeof gross), CUSTOS_OK);
+    assert_int_equal(custos_u256_to_dec(&a->collateral_value, value, sizeof value), CUSTOS_OK);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "account", account,
+                          "beneficiary", beneficiary, "kind", (int)a->kind, "grossValue", gross,
+                          "collateralValue", value, "positionsRoot", root, "asOf",
+                          (json_int_t)a->as_of, "validUntil", (json_int_t)a->valid_until,
+                          "sequence", (json_int_t)a->sequence);
+    assert_non_null(j);
+    free(account);
+    free(beneficiary);
+    free(root);
+    return j;
+}
+
+/* Our calldata equals the one ethers and the merkle-tree package build from the same
+ * attestations in another order: the same root, the same leaf order, the same ABI. */
+static void test_calldata_matches_ethers(void **state)
+{
+    (void)state;
+    custos_attestation atts[N_ATTS];
+    make_attestations(atts, N_ATTS);
+    custos_batch batch;
+    custos_batch_tree *tree = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_tree_new(FEED, atts, N_ATTS, 12, &batch, &tree, &err),
+                     CUSTOS_OK);
+    custos_batch_tree_free(tree);
+
+    custos_signature sigs[2];
+    uint8_t signers[2][CUSTOS_ADDRESS_LEN];
+    for (size_t i = 0; i < 2; i++) {
+        memset(sigs[i].bytes, (int)(0x70 + i), CUSTOS_SIGNATURE_LEN);
+        memset(signers[i], (int)(0xF0 - 0x10 * i), CUSTOS_ADDRESS_LEN); /* given unsorted */
+    }
+    /* Reversed: the encoder orders by leaf whatever order it is given. */
+    custos_attestation reversed[N_ATTS];
+    for (size_t i = 0; i < N_ATTS; i++)
+        reversed[i] = atts[N_ATTS - 1 - i];
+    gw_pub_batch b = {batch, reversed, N_ATTS, sigs, signers, 2};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(gw_pub_batch_encode(&b, &data, &len, &err), CUSTOS_OK);
+
+    json_t *list = json_array();
+    for (size_t i = 0; i < N_ATTS; i++)
+        assert_int_equal(json_array_append_new(list, attestation_json(&atts[i])), 0);
+    char *feed_id = hex_of(batch.feed_id, CUSTOS_HASH_LEN);
+    uint8_t packed[2 * CUSTOS_SIGNATURE_LEN];
+    memcpy(packed, sigs[1].bytes, CUSTOS_SIGNATURE_LEN); /* signer 0xE0.. before 0xF0.. */
+    memcpy(packed + CUSTOS_SIGNATURE_LEN, sigs[0].bytes, CUSTOS_SIGNATURE_LEN);
+    char *packed_hex = hex_of(packed, sizeof packed);
+    json_t *in = json_pack("{s:s, s:I, s:o, s:s}", "feedId", feed_id, "sequence",
+                           (json_int_t)12, "attestations", list, "signatures", packed_hex);
+    char *arg = json_dumps(in, JSON_COMPACT);
+    assert_non_null(arg);
+    json_decref(in);
+    free(feed_id);
+    free(packed_hex);
+    static char out[64 * 1024];
+    const char *args[] = {arg, NULL};
+    assert_int_equal(tu_node("batch_calldata.mjs", args, out, sizeof out), 0);
+    free(arg);
+
+    char *save = NULL;
+    char *root = strtok_r(out, "\n", &save);
+    char *calldata = strtok_r(NULL, "\n", &save);
+    assert_non_null(root);
+    assert_non_null(calldata);
+    char *our_root = hex_of(batch.accounts_root, CUSTOS_HASH_LEN);
+    assert_string_equal(our_root, root);
+    free(our_root);
+    char *ours = hex_of(data, len);
+    if (strcmp(ours, calldata) != 0)
+        fail_msg("submitBatch calldata:\n ours   %s\n ethers %s", ours, calldata);
+    free(ours);
+    free(data);
+}
+
+static void test_encode_refusals(void **state)
+{
+    (void)state;
+    custos_attestation atts[3];
+    make_attestations(atts, 3);
+    custos_batch batch;
+    custos_batch_tree *tree = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_tree_new(FEED, atts, 3, 1, &batch, &tree, &err), CUSTOS_OK);
+    custos_batch_tree_free(tree);
+    custos_signature sig;
+    memset(sig.bytes, 0x11, CUSTOS_SIGNATURE_LEN);
+    uint8_t signer[1][CUSTOS_ADDRESS_LEN] = {{0x22}};
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    gw_pub_batch fewer = {batch, atts, 2, &sig, signer, 1};
+    assert_int_equal(gw_pub_batch_encode(&fewer, &data, &len, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "2 accounts for a count of 3"));
+
+    custos_attestation twice[3] = {atts[0], atts[1], atts[0]};
+    gw_pub_batch dup = {batch, twice, 3, &sig, signer, 1};
+    assert_int_equal(gw_pub_batch_encode(&dup, &data, &len, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "appears twice"));
+
+    gw_pub_batch unsigned_batch = {batch, atts, 3, &sig, signer, 0};
+    assert_int_equal(gw_pub_batch_encode(&unsigned_batch, &data, &len, &err), CUSTOS_ERR_INVALID);
+}
+
+/* ------------------------------------------------------------------ the plan */
+
+/* A due record; batch 0 is signed alone, another number names a batch. */
+#define DUE(k, batch, count)                                                               \
+    {                                                                                       \
+        .kind = (k), .batched = (batch) != 0, .batch_digest = {(batch)}, .batch_count = (count) \
+    }
+
+typedef struct plan_case {
+    const char *name;
+    gw_pub_due due[8];
+    size_t n;
+    uint32_t max_accounts;
+    uint64_t gas_limit;
+    /* the calls expected: kind and the due indices of each, -1 ending a call's list */
+    struct {
+        gw_pub_call_kind kind;
+        int records[8];
+    } calls[8];
+    size_t n_calls;
+} plan_case;
+
+#define V CUSTOS_KIND_VALUATION
+#define R CUSTOS_KIND_RELEASE
+#define F CUSTOS_KIND_FREEZE
+#define GAS_30M 30000000u
+
+static const plan_case plan_cases[] = {
+    {"freezes and releases first, then single valuations, then batches",
+     {DUE(V, 1, 3), DUE(V, 0, 0), DUE(F, 0, 0), DUE(V, 1, 3), DUE(R, 0, 0)},
+     5, 100, GAS_30M,
+     {{GW_PUB_CALL_SINGLE, {2, -1}},
+      {GW_PUB_CALL_SINGLE, {4, -1}},
+      {GW_PUB_CALL_SINGLE, {1, -1}},
+      {GW_PUB_CALL_BATCH, {0, 3, -1}}},
+     4},
+    {"two batches, one call each, in the order they come",
+     {DUE(V, 2, 2), DUE(V, 1, 2), DUE(V, 2, 2), DUE(V, 1, 2)},
+     4, 100, GAS_30M,
+     {{GW_PUB_CALL_BATCH, {0, 2, -1}}, {GW_PUB_CALL_BATCH, {1, 3, -1}}},
+     2},
+    {"a batch over the cap is not sent",
+     {DUE(V, 1, 101), DUE(V, 2, 100)},
+     2, 100, GAS_30M,
+     {{GW_PUB_CALL_TOO_LARGE, {0, -1}}, {GW_PUB_CALL_BATCH, {1, -1}}},
+     2},
+    {"a batch beyond the gas limit is not sent",
+     {DUE(V, 1, 900), DUE(V, 2, 10)},
+     2, 4096, GAS_30M,
+     {{GW_PUB_CALL_TOO_LARGE, {0, -1}}, {GW_PUB_CALL_BATCH, {1, -1}}},
+     2},
+    {.name = "nothing due", .n = 0, .max_accounts = 100, .gas_limit = GAS_30M, .n_calls = 0},
+};
+
+static void test_plan_table(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof plan_cases / sizeof plan_cases[0]; c++) {
+        const plan_case *pc = &plan_cases[c];
+        size_t order[8];
+        gw_pub_call calls[8];
+        size_t n_calls = 0;
+        custos_error err;
+        if (gw_pub_batch_plan(pc->due, pc->n, pc->max_accounts, pc->gas_limit, order, calls,
+                              &n_calls, &err) != CUSTOS_OK)
+            fail_msg("%s: %s", pc->name, err.message);
+        if (n_calls != pc->n_calls)
+            fail_msg("%s: %zu calls, expected %zu", pc->name, n_calls, pc->n_calls);
+        for (size_t k = 0; k < n_calls; k++) {
+            if (calls[k].kind != pc->calls[k].kind)
+                fail_msg("%s: call %zu of kind %d, expected %d", pc->name, k,
+                         (int)calls[k].kind, (int)pc->calls[k].kind);
+            size_t m = 0;
+            while (pc->calls[k].records[m] >= 0)
+                m++;
+            if (calls[k].n != m)
+                fail_msg("%s: call %zu has %zu records, expected %zu", pc->name, k, calls[k].n, m);
+            for (size_t r = 0; r < m; r++) {
+                if (order[calls[k].first + r] != (size_t)pc->calls[k].records[r])
+                    fail_msg("%s: call %zu record %zu is %zu, expected %d", pc->name, k, r,
+                             order[calls[k].first + r], pc->calls[k].records[r]);
+            }
+        }
+    }
+}
+
+static void test_plan_refusals(void **state)
+{
+    (void)state;
+    size_t order[1];
+    gw_pub_call calls[1];
+    size_t n_calls = 0;
+    custos_error err;
+    gw_pub_due freeze = DUE(F, 1, 3);
+    assert_int_equal(gw_pub_batch_plan(&freeze, 1, 100, GAS_30M, order, calls, &n_calls, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "a freeze or a release in a batch"));
+    gw_pub_due empty = DUE(V, 1, 0);
+    assert_int_equal(gw_pub_batch_plan(&empty, 1, 100, GAS_30M, order, calls, &n_calls, &err),
+                     CUSTOS_ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_calldata_matches_ethers),
+        cmocka_unit_test(test_encode_refusals),
+        cmocka_unit_test(test_plan_table),
+        cmocka_unit_test(test_plan_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
