@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "custos/keyfile.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
@@ -119,14 +120,18 @@ static custos_rc liq_sign(at_liquidator *l, const uint8_t to[CUSTOS_ADDRESS_LEN]
 }
 
 /* Sends a signed transaction; a node that already has it (or has mined it) refuses it with
- * a JSON-RPC error, which is what a repeat expects. */
+ * a JSON-RPC error, which is what a repeat expects. The refusal is said all the same: one
+ * for another reason (the agent short of gas) needs the operator. */
 static custos_rc liq_send(at_liquidator *l, const uint8_t *raw, size_t len, custos_error *err)
 {
     uint8_t hash[CUSTOS_HASH_LEN];
     custos_error serr;
     custos_rc rc = evm_rpc_send_raw_transaction(l->rpc, raw, len, hash, &serr);
-    if (rc == CUSTOS_ERR_REFUSED)
+    if (rc == CUSTOS_ERR_REFUSED) {
+        at_cmd_error("manage: liquidation: the node refused a transaction (%s); the repay is "
+                     "looked up by its hash on the next pass", serr.message);
         return CUSTOS_OK;
+    }
     if (rc != CUSTOS_OK)
         return custos_error_set(err, rc, "liquidation agent: %s", serr.message);
     return CUSTOS_OK;
