@@ -6,7 +6,8 @@
  * (GetLatest: a freeze counts as no value), computes the LTV exactly, steps the state
  * machine (custos/ltv.h), and on a change signs a CollateralNotice with the custodian's
  * key and submits it (rule 19). The state file is written before a notice is submitted,
- * so a crash never loses a change nor signs a second notice for it. */
+ * so a crash never loses a change nor signs a second notice for it. With --agent-key it
+ * also executes the liquidation (liquidate.h, manage_release.h; docs/lending.md §5). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -283,8 +284,9 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     return at_file_write_atomic(path, text, (size_t)len, 0644, err);
 }
 
-/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once,
- * then each pass advances the step log by one step. */
+/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once;
+ * each pass then advances the agent's repay by at most one step, and the release after it
+ * as far as it goes (signed once the debt reads zero, then submitted). */
 static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error *err)
 {
     custos_rc rc = CUSTOS_OK;
