@@ -777,6 +777,7 @@ static void test_lend_against_custody(void **state)
     unsigned long long debt = strtoull(exposure_of(p, "debt"), NULL, 10);
     json_decref(p);
     assert_true(debt > 0);
+    uint64_t before_liquidation = last_sequence(0);
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
     const char *daemon[MANAGE_ARGV];
     manage_argv(agent_key, false, daemon);
@@ -807,6 +808,8 @@ static void test_lend_against_custody(void **state)
     /* Mined: the debt reads zero, so the custodian signs the release (the next sequence of
      * the attestor's state file) and the gateway accepts it, checking rule 11 itself. */
     uint64_t before_release = last_sequence(0);
+    /* Nothing signed while the debt was there, through the crash and the restart. */
+    assert_true(before_release == before_liquidation);
     uint8_t lender_addr[CUSTOS_ADDRESS_LEN];
     assert_int_equal(custos_address_from_hex(T.morpho, lender_addr, &err), CUSTOS_OK);
     assert_int_equal(manage_run(agent_key), 0);
