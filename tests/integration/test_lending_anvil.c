@@ -9,7 +9,7 @@
  * collateral withdrawal, a release refused by the gateway while the debt is outstanding
  * (the registry says the adapter would refuse it too), the manager's liquidation agent
  * repaying on the borrower's behalf exactly once (after the manager was SIGKILLed with
- * the repay sent, and the node lost it) and the manager's release then accepted and ending the pledge on-chain,
+ * the repay sent, the node lost it, and other transactions took its nonces) and the manager's release then accepted and ending the pledge on-chain,
  * the receipt priced 0; and on the second pledge, the lender's consent letting a release through while
  * the debt remains. custos pledge shows each pledge as the gateway reads it. The
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
@@ -799,12 +799,34 @@ static void test_lend_against_custody(void **state)
     }
     assert_int_equal(tu_stop(&manager, SIGKILL, 0), 128 + SIGKILL);
     assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
-    assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
     borrow_shares(0, shares, sizeof shares);
     assert_string_not_equal(shares, "0");
     assert_int_equal(manage_run(agent_key), 0);
     assert_null(strstr(out, "liquidation repay"));
     assert_null(strstr(out, "liquidation release"));
+    /* The node holds the logged repay again: the same bytes, under the logged hash. */
+    char *log_text = tu_read_file(manager_state);
+    assert_non_null(log_text);
+    json_error_t jerr;
+    json_t *log = json_loads(log_text, 0, &jerr);
+    free(log_text);
+    const char *hash = json_string_value(
+        json_object_get(json_object_get(log, "liquidation"), "repayHash"));
+    assert_non_null(hash);
+    assert_int_equal(cast("rpc", "eth_getTransactionByHash", hash, NULL), 0);
+    assert_string_not_equal(out, "null");
+    json_decref(log);
+    /* Lost again, and the agent's key spends the logged nonces on other transactions: the
+     * logged repay can never be mined, so the manager decides again from the shares left,
+     * and repays once. */
+    assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
+    assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
+    SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, before);
+    SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, before);
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation decided"));
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation repay_sent"));
     /* Mined: the debt reads zero, so the custodian signs the release (the next sequence of
      * the attestor's state file) and the gateway accepts it, checking rule 11 itself. */
     uint64_t before_release = last_sequence(0);
@@ -842,10 +864,11 @@ static void test_lend_against_custody(void **state)
     assert_true(last_sequence(0) == before_release + 1);
     call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, after, sizeof after);
     unsigned long long paid = strtoull(before, NULL, 10) - strtoull(after, NULL, 10);
-    /* Two transactions of the agent in all: one approve, one repay. */
+    /* Four transactions of the agent in all: the two that took the logged nonces, one
+     * approve, one repay. */
     assert_int_equal(cast("nonce", AGENT_ADDR, NULL), 0);
-    if (strtoull(out, NULL, 10) != agent_nonce + 2)
-        fail_msg("the agent's nonce went from %llu to %s; expected 2 transactions",
+    if (strtoull(out, NULL, 10) != agent_nonce + 4)
+        fail_msg("the agent's nonce went from %llu to %s; expected 4 transactions",
                  agent_nonce, out);
     if (paid < debt || paid > debt + debt / 100 + 1)
         fail_msg("the agent paid %llu for a debt of %llu", paid, debt);
