@@ -1,9 +1,10 @@
-/* The admin service's account registry requests (rule 9) as a client sends them: the
- * bytes of a RegisterAccountRequest or a ListAccountsRequest (the first input byte picks
- * which), decoded by protobuf-c as the handlers do and applied to a real gw_admin on a
- * private SQLite store. Each registration it accepts is an audit entry, read back and
- * parsed when the next change composes the list in force; an accepted one must be listed
- * with its feed, and a refused one must say why. */
+/* The admin service's requests as a client sends them: the bytes of a
+ * RegisterAccountRequest, a ListAccountsRequest (rule 9), an AddSignerRequest, a
+ * RevokeSignerRequest or a RotateSignerRequest (rule 2; the first input byte picks which),
+ * decoded by protobuf-c as the handlers do and applied to a real gw_admin on a private
+ * SQLite store. Each change it accepts is an audit entry, read back and parsed when the
+ * next change composes the list in force; an accepted registration must be listed with its
+ * feed, and every refusal must say why. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +90,82 @@ static void fz_list(const uint8_t *data, size_t size)
     custos__v1__list_accounts_request__free_unpacked(req, NULL);
 }
 
+/* A change's outcome: done with an audit entry, or refused with a reason. */
+static void fz_check_change(gw_admin_result r, uint64_t seq, const char *detail)
+{
+    if ((r == GW_ADMIN_DONE && seq == 0) || (r != GW_ADMIN_DONE && detail[0] == '\0'))
+        abort();
+}
+
+/* The handlers refuse an address of another length before the admin sees it. */
+static bool fz_address(const ProtobufCBinaryData *f)
+{
+    return f->len == CUSTOS_ADDRESS_LEN;
+}
+
+static void fz_add_signer(const uint8_t *data, size_t size)
+{
+    Custos__V1__AddSignerRequest *req = custos__v1__add_signer_request__unpack(NULL, size, data);
+    if (req == NULL)
+        return;
+    if (fz_address(&req->address)) {
+        char detail[512] = "";
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_add_signer(admin, "fuzz", req->address.data,
+                                                req->feed != NULL ? req->feed : "",
+                                                req->role != NULL ? req->role : "", &seq,
+                                                detail, sizeof detail);
+        fz_check_change(r, seq, detail);
+    }
+    custos__v1__add_signer_request__free_unpacked(req, NULL);
+}
+
+static void fz_revoke_signer(const uint8_t *data, size_t size)
+{
+    Custos__V1__RevokeSignerRequest *req =
+        custos__v1__revoke_signer_request__unpack(NULL, size, data);
+    if (req == NULL)
+        return;
+    if (fz_address(&req->address)) {
+        char detail[512] = "";
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_revoke_signer(admin, "fuzz", req->address.data,
+                                                   req->feed != NULL ? req->feed : "", &seq,
+                                                   detail, sizeof detail);
+        fz_check_change(r, seq, detail);
+    }
+    custos__v1__revoke_signer_request__free_unpacked(req, NULL);
+}
+
+static void fz_rotate_signer(const uint8_t *data, size_t size)
+{
+    Custos__V1__RotateSignerRequest *req =
+        custos__v1__rotate_signer_request__unpack(NULL, size, data);
+    if (req == NULL)
+        return;
+    if (fz_address(&req->old_address) && fz_address(&req->new_address)) {
+        char detail[512] = "";
+        uint64_t seq = 0;
+        gw_admin_result r = gw_admin_rotate_signer(admin, "fuzz", req->old_address.data,
+                                                   req->new_address.data,
+                                                   req->feed != NULL ? req->feed : "",
+                                                   req->overlap_seconds, &seq, detail,
+                                                   sizeof detail);
+        fz_check_change(r, seq, detail);
+    }
+    custos__v1__rotate_signer_request__free_unpacked(req, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    if (data[0] & 1)
-        fz_list(data + 1, size - 1);
-    else
-        fz_register(data + 1, size - 1);
+    switch (data[0] % 5) {
+    case 0: fz_register(data + 1, size - 1); break;
+    case 1: fz_list(data + 1, size - 1); break;
+    case 2: fz_add_signer(data + 1, size - 1); break;
+    case 3: fz_revoke_signer(data + 1, size - 1); break;
+    default: fz_rotate_signer(data + 1, size - 1); break;
+    }
     return 0;
 }
