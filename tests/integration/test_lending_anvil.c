@@ -778,6 +778,31 @@ static void test_lend_against_custody(void **state)
     json_decref(p);
     assert_true(debt > 0);
     uint64_t before_liquidation = last_sequence(0);
+    /* A key that is not the pledge's agent is refused, naming the agent, and sends nothing;
+     * an agent key without the node, feed and sequence file is a usage error. */
+    char outsider_key[1300];
+    snprintf(outsider_key, sizeof outsider_key, "%s/outsider.key", T.gw.dir);
+    write_key(outsider_key, OUTSIDER_KEY);
+    assert_int_equal(cast("nonce", OUTSIDER_ADDR, NULL), 0);
+    unsigned long long outsider_nonce = strtoull(out, NULL, 10);
+    assert_int_not_equal(manage_run(outsider_key), 0);
+    const char *named = strstr(out, "not the pledge's liquidation agent ");
+    assert_non_null(named);
+    assert_int_equal(strncasecmp(named + strlen("not the pledge's liquidation agent "),
+                                 AGENT_ADDR, strlen(AGENT_ADDR)),
+                     0);
+    assert_int_equal(cast("nonce", OUTSIDER_ADDR, NULL), 0);
+    assert_true(strtoull(out, NULL, 10) == outsider_nonce);
+    const char *half[MANAGE_ARGV];
+    manage_argv(NULL, true, half);
+    size_t n_half = 0;
+    while (half[n_half] != NULL)
+        n_half++;
+    half[n_half++] = "--agent-key";
+    half[n_half++] = agent_key;
+    half[n_half] = NULL;
+    assert_int_not_equal(run(half), 0);
+    assert_non_null(strstr(out, "--agent-key, --rpc, --feed and --attestor-state go together"));
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
     const char *daemon[MANAGE_ARGV];
     manage_argv(agent_key, false, daemon);
