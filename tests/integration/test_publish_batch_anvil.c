@@ -125,8 +125,10 @@ static void test_batch_reaches_every_account(void **state)
         fail_msg("gw_pub_batch_encode: %s", err.message);
     assert_true(send_and_wait(data, len));
     free(data);
-    for (size_t i = 0; i < N_ACCOUNTS; i++)
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
         assert_int_equal(pubf_chain_sequence(&F, 0, atts[i].account), 1);
+        custos_submission_clear(&s[i]);
+    }
 }
 
 int main(void)
