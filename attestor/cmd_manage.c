@@ -6,7 +6,8 @@
  * (GetLatest: a freeze counts as no value), computes the LTV exactly, steps the state
  * machine (custos/ltv.h), and on a change signs a CollateralNotice with the custodian's
  * key and submits it (rule 19). The state file is written before a notice is submitted,
- * so a crash never loses a change nor signs a second notice for it. */
+ * so a crash never loses a change nor signs a second notice for it. With --agent-key it
+ * also executes the liquidation (liquidate.h, manage_release.h; docs/lending.md §5). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #include "custos/notice.h"
 #include "custos/sig.h"
 #include "fileio.h"
+#include "liquidate.h"
+#include "manage_release.h"
 #include "manage_state.h"
 #include "signer.h"
 #include "signopts.h"
@@ -29,7 +32,7 @@
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics;
+        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -66,6 +69,16 @@ static const clopt manage_options[] = {
     {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
     {"metrics-textfile", "F", CLOPT_STR, offsetof(manage_args, metrics),
      "write the pledge's gauges after every pass (node_exporter's textfile collector)"},
+    {"agent-key", "F", CLOPT_STR, offsetof(manage_args, agent_key),
+     "the liquidation agent's key file (pays gas, holds the loan token; never a signer)"},
+    {"rpc", "URL", CLOPT_STR, offsetof(manage_args, rpc),
+     "the chain node the liquidation agent sends its transactions to"},
+    {"feed", "NAME", CLOPT_STR, offsetof(manage_args, feed),
+     "the account's feed (the release after a liquidation is submitted to it)"},
+    {"attestor-state", "F", CLOPT_STR, offsetof(manage_args, seq_state),
+     "the attestor's sequence state file (the release takes the account's next sequence)"},
+    {"release-validity-seconds", "N", CLOPT_STR, offsetof(manage_args, release_validity),
+     "the release's validUntil after its asOf (default 86400)"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
@@ -84,6 +97,9 @@ static const clopt_rule manage_rules[] = {
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},
     {CLOPT_REQUIRED, {"gateway"}, NULL},
+    {CLOPT_TOGETHER, {"agent-key", "rpc", "feed", "attestor-state"},
+     "--agent-key, --rpc, --feed and --attestor-state go together (liquidation)"},
+    {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
@@ -93,7 +109,8 @@ static const clopt_command manage_cmd = {
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
-             "         [--metrics-textfile F]",
+             "         [--metrics-textfile F] [--agent-key F --rpc URL --feed NAME\n"
+             "         --attestor-state F [--release-validity-seconds N]]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -110,11 +127,14 @@ typedef struct manager {
     custos_u256 scale;  /* 10^loan_decimals */
     at_signer signer;
     custos_client *client;
+    at_liquidator *liq; /* NULL: liquidation is left to others */
+    at_release_ctx release;
     const char *state_path;
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
     uint32_t ltv;
     custos_loan_status status;
     uint64_t read_failures, last_read;
+    at_liq_step liq_step;
 } manager;
 
 static volatile sig_atomic_t manage_stop;
@@ -234,7 +254,7 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     custos_address_to_hex(m->lender, lender);
     char labels[160];
     snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
-    char text[2048];
+    char text[2560];
     int len = snprintf(
         text, sizeof text,
         "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
@@ -251,13 +271,51 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
         "custos_loan_last_read_seconds%s %llu\n"
         "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
         "# TYPE custos_loan_exposure_read_failures_total counter\n"
-        "custos_loan_exposure_read_failures_total%s %llu\n",
+        "custos_loan_exposure_read_failures_total%s %llu\n"
+        "# HELP custos_loan_liquidation_step The liquidation's last step: 0 none, 1 decided, "
+        "2 repay sent, 3 repay mined, 4 release signed, 5 release accepted.\n"
+        "# TYPE custos_loan_liquidation_step gauge\n"
+        "custos_loan_liquidation_step%s %d\n",
         labels, m->ltv, labels, (int)m->status.state, labels,
         (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
-        (unsigned long long)m->read_failures);
+        (unsigned long long)m->read_failures, labels, (int)m->liq_step);
     if (len < 0 || (size_t)len >= sizeof text)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
     return at_file_write_atomic(path, text, (size_t)len, 0644, err);
+}
+
+/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once;
+ * each pass then advances the agent's repay by at most one step, and the release after it
+ * as far as it goes (signed once the debt reads zero, then submitted). */
+static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    if (m->liq == NULL || st->status.state != CUSTOS_LOAN_LIQUIDATION)
+        return CUSTOS_OK;
+    if (st->liq.step == AT_LIQ_NONE) {
+        st->liq.step = AT_LIQ_DECIDED;
+        rc = at_manage_state_save(m->state_path, st, err);
+    }
+    at_liq_step before = st->liq.step;
+    custos_pledge *p = NULL;
+    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED)
+        rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
+    if (rc == CUSTOS_OK && p != NULL)
+        rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
+    custos_pledge_free(p);
+    if (rc == CUSTOS_OK && st->liq.step != before)
+        printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+    m->liq_step = st->liq.step;
+    /* The release, once the repay is mined: signed only when the debt reads zero. */
+    for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
+        before = st->liq.step;
+        rc = at_manage_release_step(&m->release, st, err);
+        if (rc == CUSTOS_OK && st->liq.step != before)
+            printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+        m->liq_step = st->liq.step;
+    }
+    fflush(stdout);
+    return rc;
 }
 
 /* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
@@ -265,12 +323,20 @@ static custos_rc manage_pass(manager *m, custos_error *err)
 {
     at_manage_state st;
     custos_rc rc = at_manage_state_load(m->state_path, &st, err);
-    if (rc == CUSTOS_OK)
+    if (rc == CUSTOS_OK) {
         m->status = st.status;
+        m->liq_step = st.liq.step;
+    }
     if (rc == CUSTOS_OK && st.has_pending)
         rc = manage_deliver(m, &st, err);
     if (rc != CUSTOS_OK)
         return rc;
+    /* A liquidation ended by an accepted release leaves nothing to watch. */
+    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
+        printf("released after liquidation: nothing to manage\n");
+        fflush(stdout);
+        return CUSTOS_OK;
+    }
     custos_pledge *p = NULL;
     rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
     if (rc == CUSTOS_OK && !p->exposure_readable)
@@ -301,10 +367,8 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     m->last_read = now;
     printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
            custos_ltv_cause_name(cause));
-    if (next.state == st.status.state) {
-        fflush(stdout);
-        return CUSTOS_OK;
-    }
+    if (next.state == st.status.state)
+        return manage_liquidate(m, &st, err);
     custos_notice *n = &st.pending;
     memset(n, 0, sizeof *n);
     memcpy(n->account, m->account, CUSTOS_HASH_LEN);
@@ -327,6 +391,8 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     rc = at_manage_state_save(m->state_path, &st, err);
     if (rc == CUSTOS_OK)
         rc = manage_deliver(m, &st, err);
+    if (rc == CUSTOS_OK)
+        rc = manage_liquidate(m, &st, err);
     fflush(stdout);
     return rc;
 }
@@ -349,8 +415,28 @@ int at_cmd_manage(int argc, char **argv)
         rc = at_signer_open(&m.signer, &a.key, &err);
     if (rc == CUSTOS_OK)
         rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
+    uint64_t validity = 86400;
+    if (rc == CUSTOS_OK && a.release_validity != NULL)
+        rc = at_cmd_parse_u64("--release-validity-seconds", a.release_validity, &validity,
+                              &err);
+    if (rc == CUSTOS_OK && (validity == 0 || validity > UINT32_MAX))
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID,
+                              "--release-validity-seconds: 1 to %u", UINT32_MAX);
+    if (rc == CUSTOS_OK && a.agent_key != NULL)
+        rc = at_liquidator_new(a.agent_key, a.rpc, m.domain.chain_id, &m.liq, &err);
+    m.release = (at_release_ctx){.client = m.client,
+                                 .signer = &m.signer,
+                                 .domain = &m.domain,
+                                 .feed = a.feed,
+                                 .seq_path = a.seq_state,
+                                 .validity_seconds = validity,
+                                 .account = m.account,
+                                 .lender = m.lender,
+                                 .state_path = a.state};
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
+        at_liquidator_free(m.liq);
+        custos_client_free(m.client);
         at_signer_close(&m.signer);
         custos_calendar_free(&m.cal);
         return AT_EXIT_INPUT;
@@ -376,6 +462,7 @@ int at_cmd_manage(int argc, char **argv)
         for (uint64_t slept = 0; slept < interval_ms && !manage_stop; slept += 50)
             usleep(50 * 1000);
     }
+    at_liquidator_free(m.liq);
     custos_client_free(m.client);
     at_signer_close(&m.signer);
     custos_calendar_free(&m.cal);

@@ -3,7 +3,11 @@
  *    "pending": null | {"state": 2, "ltvBps": 8000, "exposure": "...", "collateralValue":
  *                       "...", "deadline": "...", "sequence": "...", "account": "0x..",
  *                       "lender": "0x..", "signature": "0x.."}}
- * with uint64 and uint256 values as decimal strings. */
+ * with uint64 and uint256 values as decimal strings, and while a liquidation is under way
+ *    "liquidation": {"step": "repay_sent", "nonce": "7", "repayHash": "0x..",
+ *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x..",
+ *                    "releaseSequence": "0", "releaseAsOf": "0", "releaseValidUntil": "0",
+ *                    "releaseSignature": "0x.."}. */
 #include "manage_state.h"
 
 #include <inttypes.h>
@@ -85,6 +89,63 @@ static custos_rc ms_pending(const char *path, json_t *p, at_manage_state *out,
     return rc;
 }
 
+static const char *const liq_names[] = {"none", "decided", "repay_sent", "repay_mined",
+                                        "release_signed", "release_accepted"};
+
+const char *at_liq_step_name(at_liq_step step)
+{
+    return (unsigned)step <= AT_LIQ_STEP_MAX ? liq_names[step] : "unknown";
+}
+
+/* A signed transaction of variable length, at most AT_LIQ_RAW_MAX bytes. */
+static custos_rc ms_raw(const char *path, json_t *o, const char *key, uint8_t *out,
+                        size_t *len, custos_error *err)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    size_t n = s != NULL && strncmp(s, "0x", 2) == 0 ? (strlen(s) - 2) / 2 : 0;
+    *len = n;
+    if (n > AT_LIQ_RAW_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %s is longer than %u bytes",
+                                path, key, AT_LIQ_RAW_MAX);
+    return n == 0 ? CUSTOS_OK : ms_hex(path, o, key, out, n, err);
+}
+
+static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_error *err)
+{
+    const char *name = json_string_value(json_object_get(l, "step"));
+    custos_rc rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: unknown liquidation step",
+                                    path);
+    for (unsigned s = AT_LIQ_DECIDED; name != NULL && s <= AT_LIQ_STEP_MAX; s++)
+        if (strcmp(name, liq_names[s]) == 0) {
+            out->step = (at_liq_step)s;
+            rc = CUSTOS_OK;
+        }
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "nonce", &out->nonce, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "repayBlock", &out->repay_block, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, l, "repayHash", out->repay_hash, CUSTOS_HASH_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_raw(path, l, "approveTx", out->approve_raw, &out->approve_len, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_raw(path, l, "repayTx", out->repay_raw, &out->repay_len, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseSequence", &out->release_sequence, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseAsOf", &out->release_as_of, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, l, "releaseValidUntil", &out->release_valid_until, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, l, "releaseSignature", out->release_sig.bytes, CUSTOS_SIGNATURE_LEN,
+                    err);
+    if (rc == CUSTOS_OK && out->step == AT_LIQ_REPAY_SENT &&
+        (out->approve_len == 0 || out->repay_len == 0))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "%s: a repay sent without its signed transactions", path);
+    return rc;
+}
+
 custos_rc at_manage_state_load(const char *path, at_manage_state *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -119,6 +180,12 @@ custos_rc at_manage_state_load(const char *path, at_manage_state *out, custos_er
         rc = ms_pending(path, p, out, err);
     else if (rc == CUSTOS_OK && p != NULL && !json_is_null(p))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: pending is not an object", path);
+    json_t *l = json_object_get(doc, "liquidation");
+    if (rc == CUSTOS_OK && json_is_object(l))
+        rc = ms_liq(path, l, &out->liq, err);
+    else if (rc == CUSTOS_OK && l != NULL && !json_is_null(l))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: liquidation is not an object",
+                              path);
     json_decref(doc);
     return rc;
 }
@@ -138,7 +205,7 @@ static json_t *ms_dec(const custos_u256 *v)
 
 static json_t *ms_hexj(const uint8_t *b, size_t len)
 {
-    char buf[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
+    char buf[CUSTOS_HEX_LEN(AT_LIQ_RAW_MAX)];
     return custos_hex_encode(b, len, buf, sizeof buf) == CUSTOS_OK ? json_string(buf) : NULL;
 }
 
@@ -157,10 +224,25 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
                             ms_hexj(n->lender, CUSTOS_ADDRESS_LEN), "signature",
                             ms_hexj(s->pending_sig.bytes, CUSTOS_SIGNATURE_LEN));
     }
-    json_t *doc = json_pack("{s:s, s:o, s:o, s:o}", "state",
+    json_t *liq = json_null();
+    if (s->liq.step != AT_LIQ_NONE) {
+        const at_liq_log *l = &s->liq;
+        json_decref(liq);
+        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "step",
+                        at_liq_step_name(l->step), "nonce", ms_dec64(l->nonce), "repayHash",
+                        ms_hexj(l->repay_hash, CUSTOS_HASH_LEN), "repayBlock",
+                        ms_dec64(l->repay_block), "approveTx",
+                        ms_hexj(l->approve_raw, l->approve_len), "repayTx",
+                        ms_hexj(l->repay_raw, l->repay_len), "releaseSequence",
+                        ms_dec64(l->release_sequence), "releaseAsOf",
+                        ms_dec64(l->release_as_of), "releaseValidUntil",
+                        ms_dec64(l->release_valid_until), "releaseSignature",
+                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN));
+    }
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",
                             ms_dec64(s->status.deadline), "sequence", ms_dec64(s->sequence),
-                            "pending", pending);
+                            "pending", pending, "liquidation", liq);
     char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (text == NULL)

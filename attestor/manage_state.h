@@ -13,12 +13,46 @@
 #include "custos/ltv.h"
 #include "custos/notice.h"
 
+/* Raw signed transactions kept in the step log: an approve or a repay is well under this. */
+#define AT_LIQ_RAW_MAX 1024u
+
+/* The liquidation's step log (docs/lending.md §5), in the order the steps happen. Each
+ * step is written (fsync, rename) before what it names is done outside the process, so a
+ * restart resumes it: a repay already signed is sent again as the same bytes (same nonce,
+ * same hash), never as a second repay. */
+typedef enum at_liq_step {
+    AT_LIQ_NONE = 0,         /* no liquidation under way */
+    AT_LIQ_DECIDED,          /* the state reached liquidation: repay the whole debt */
+    AT_LIQ_REPAY_SENT,       /* approve and repay signed at nonce-1 and nonce, being sent */
+    AT_LIQ_REPAY_MINED,      /* the repay's receipt is in a block (or there was no debt) */
+    AT_LIQ_RELEASE_SIGNED,   /* the release attestation is signed, being submitted */
+    AT_LIQ_RELEASE_ACCEPTED  /* the gateway accepted the release: the liquidation is over */
+} at_liq_step;
+#define AT_LIQ_STEP_MAX AT_LIQ_RELEASE_ACCEPTED
+
+typedef struct at_liq_log {
+    at_liq_step step;
+    uint64_t nonce;                      /* the repay's nonce; the approve's is nonce - 1 */
+    uint8_t repay_hash[CUSTOS_HASH_LEN];
+    uint64_t repay_block;                /* the block of its receipt, from REPAY_MINED */
+    uint8_t approve_raw[AT_LIQ_RAW_MAX], repay_raw[AT_LIQ_RAW_MAX];
+    size_t approve_len, repay_len;
+    /* The release, from RELEASE_SIGNED: what is not fixed by the pledge (account, lender,
+     * kind 1, zero values and root), so a restart submits the very release it signed. */
+    uint64_t release_sequence, release_as_of, release_valid_until;
+    custos_signature release_sig;
+} at_liq_log;
+
+/* "decided", "repay_sent", ...: the names the state file and the output use. */
+const char *at_liq_step_name(at_liq_step step);
+
 typedef struct at_manage_state {
     custos_loan_status status;
     uint64_t sequence;  /* the last notice signed; 0 before the first */
     bool has_pending;   /* pending was signed and is not known to be stored */
     custos_notice pending;
     custos_signature pending_sig;
+    at_liq_log liq;
 } at_manage_state;
 
 /* A missing file is the start: healthy, sequence 0, nothing pending. */

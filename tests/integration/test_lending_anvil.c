@@ -7,9 +7,10 @@
  * gateway-published value (one unit more reverts), a lower value making the position
  * unhealthy, a third party's liquidation reverting, a freeze stopping borrowing and
  * collateral withdrawal, a release refused by the gateway while the debt is outstanding
- * (the registry says the adapter would refuse it too), the agent repaying on the
- * borrower's behalf, the release then accepted and ending the pledge on-chain, the receipt
- * priced 0; and on the second pledge, the lender's consent letting a release through while
+ * (the registry says the adapter would refuse it too), the manager's liquidation agent
+ * repaying on the borrower's behalf exactly once (after the manager was SIGKILLed with
+ * the repay sent, the node lost it, and other transactions took its nonces) and the manager's release then accepted and ending the pledge on-chain,
+ * the receipt priced 0; and on the second pledge, the lender's consent letting a release through while
  * the debt remains. custos pledge shows each pledge as the gateway reads it. The
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
  * liquidation after the drop; custos notices lists both, verified, ethers recovers the
@@ -482,20 +483,42 @@ static json_t *release_blocked(int i, uint64_t sequence)
 }
 
 /* custos-attestor manage --once for pledge 0 (the collateral manager, docs/lending.md
- * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; returns its exit status,
- * its output in out. */
-static int manage_once(void)
+ * §3): margin call at 70% LTV, liquidation at 90%, a day to cure; with agent_key, its
+ * liquidation agent too (§5); returns its exit status, its output in out. */
+static char manager_state[1300];
+
+/* Its argv: one pass with --once, a daemon passing every 100 ms without. */
+#define MANAGE_ARGV 64
+
+static void manage_argv(const char *agent_key, bool once, const char *argv[MANAGE_ARGV])
 {
-    char state[1300], metrics[1300];
-    snprintf(state, sizeof state, "%s/manager.json", T.gw.dir);
+    static char metrics[1300];
+    snprintf(manager_state, sizeof manager_state, "%s/manager.json", T.gw.dir);
     snprintf(metrics, sizeof metrics, "%s/manager.prom", T.gw.dir);
-    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0],
-                          "--lender", T.morpho, "--loan-decimals", "6", "--loan-price-usd",
-                          "1", "--margin-return-ltv", "4000", "--margin-call-ltv", "7000",
-                          "--liquidation-ltv", "9000", "--hysteresis", "100",
-                          "--cure-seconds", "86400", "--state", state, "--chain-id", "31337",
-                          "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
-                          "--insecure", "--once", "--metrics-textfile", metrics, NULL};
+    const char *const words[] = {
+        CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[0], "--lender", T.morpho,
+        "--loan-decimals", "6", "--loan-price-usd", "1", "--margin-return-ltv", "4000",
+        "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
+        "--cure-seconds", "86400", "--state", manager_state, "--chain-id", "31337",
+        "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
+        "--metrics-textfile", metrics, once ? "--once" : "--interval-ms", once ? NULL : "100"};
+    size_t n = 0;
+    for (; n < sizeof words / sizeof words[0] && words[n] != NULL; n++)
+        argv[n] = words[n];
+    if (agent_key != NULL) {
+        const char *const agent[] = {"--agent-key", agent_key, "--rpc", T.url, "--feed",
+                                     GWF_FEED, "--attestor-state", T.state};
+        for (size_t i = 0; i < sizeof agent / sizeof agent[0]; i++)
+            argv[n++] = agent[i];
+    }
+    assert_true(n < MANAGE_ARGV);
+    argv[n] = NULL;
+}
+
+static int manage_run(const char *agent_key)
+{
+    const char *argv[MANAGE_ARGV];
+    manage_argv(agent_key, true, argv);
     int rc = run(argv);
     fprintf(stderr, "$ custos-attestor manage --once -> %d\n%s\n", rc, out);
     return rc;
@@ -654,12 +677,12 @@ static void test_lend_against_custody(void **state)
 
     /* The collateral manager reads the debt (784,000 against $980,000: 80%) and calls a
      * margin; a second pass changes nothing. */
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     /* Interest accrues from the borrow on (Morpho's IrmMock), so the LTV can be a basis
      * point above 80% (rounded up). */
     expect_ltv(8000, 8001, "state margin_call cause above_margin_call");
     assert_non_null(strstr(out, "notice margin_call sequence 1 ACCEPTED"));
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     assert_null(strstr(out, "notice "));
     static const char *const called[] = {"margin_call"};
     expect_notices(called, 1);
@@ -687,7 +710,7 @@ static void test_lend_against_custody(void **state)
     assert_int_equal(attestor("attest", REF1), 0);
     wait_number(T.oracle[0], "price()(uint256)", NULL, NULL, "490000000000000000000000000000");
     /* Past the liquidation threshold (160%): the manager says so. */
-    assert_int_equal(manage_once(), 0);
+    assert_int_equal(manage_run(NULL), 0);
     expect_ltv(16000, 16002, "state liquidation cause above_liquidation");
     static const char *const liquidated[] = {"liquidation", "margin_call"};
     expect_notices(liquidated, 2);
@@ -737,23 +760,145 @@ static void test_lend_against_custody(void **state)
     assert_string_not_equal(number_at(b, 1), "0");
     json_decref(b);
 
-    /* The custodian's agent repays the whole debt on the borrower's behalf (by shares: at
-     * a price of 0 nothing else moves it); exposure is then 0. */
-    char shares[96];
-    borrow_shares(0, shares, sizeof shares);
+    /* The manager's liquidation agent (docs/lending.md §5) repays the whole debt on the
+     * borrower's behalf, by shares. First the manager, running as a daemon, is SIGKILLed
+     * once its step log says the repay was sent (nothing is mined meanwhile), and the node
+     * loses what it was sent (its pool dropped); the restart finds neither receipt nor used
+     * nonce and sends the same two transactions again, so the debt is repaid once. */
+    char shares[96], agent_key[1300], before[96], after[96];
+    snprintf(agent_key, sizeof agent_key, "%s/agent.key", T.gw.dir);
+    write_key(agent_key, AGENT_KEY);
     SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, "1000000000000");
-    SEND(AGENT_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
-    SEND(AGENT_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
-         market_params(0), "0", shares, BORROWER_ADDR, "0x");
+    call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, before,
+                sizeof before);
+    assert_int_equal(cast("nonce", AGENT_ADDR, NULL), 0);
+    unsigned long long agent_nonce = strtoull(out, NULL, 10);
+    p = cli_pledge(REF1);
+    unsigned long long debt = strtoull(exposure_of(p, "debt"), NULL, 10);
+    json_decref(p);
+    assert_true(debt > 0);
+    uint64_t before_liquidation = last_sequence(0);
+    /* A key that is not the pledge's agent is refused, naming the agent, and sends nothing;
+     * an agent key without the node, feed and sequence file is a usage error. */
+    char outsider_key[1300];
+    snprintf(outsider_key, sizeof outsider_key, "%s/outsider.key", T.gw.dir);
+    write_key(outsider_key, OUTSIDER_KEY);
+    assert_int_equal(cast("nonce", OUTSIDER_ADDR, NULL), 0);
+    unsigned long long outsider_nonce = strtoull(out, NULL, 10);
+    assert_int_not_equal(manage_run(outsider_key), 0);
+    const char *named = strstr(out, "not the pledge's liquidation agent ");
+    assert_non_null(named);
+    assert_int_equal(strncasecmp(named + strlen("not the pledge's liquidation agent "),
+                                 AGENT_ADDR, strlen(AGENT_ADDR)),
+                     0);
+    assert_int_equal(cast("nonce", OUTSIDER_ADDR, NULL), 0);
+    assert_true(strtoull(out, NULL, 10) == outsider_nonce);
+    const char *half[MANAGE_ARGV];
+    manage_argv(NULL, true, half);
+    size_t n_half = 0;
+    while (half[n_half] != NULL)
+        n_half++;
+    half[n_half++] = "--agent-key";
+    half[n_half++] = agent_key;
+    half[n_half] = NULL;
+    assert_int_not_equal(run(half), 0);
+    assert_non_null(strstr(out, "--agent-key, --rpc, --feed and --attestor-state go together"));
+    assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
+    const char *daemon[MANAGE_ARGV];
+    manage_argv(agent_key, false, daemon);
+    char daemon_log[1300];
+    snprintf(daemon_log, sizeof daemon_log, "%s/manager.log", T.gw.dir);
+    tu_proc manager;
+    tu_spawn(&manager, daemon, daemon_log);
+    for (int waited = 0;; waited += 50) {
+        char *text = tu_read_file(manager_state);
+        bool sent = text != NULL && strstr(text, "\"repay_sent\"") != NULL;
+        free(text);
+        if (sent)
+            break;
+        if (waited >= WAIT_MS) {
+            tu_stop(&manager, SIGKILL, 0);
+            fail_msg("the manager never logged the repay as sent");
+        }
+        usleep(50 * 1000);
+    }
+    assert_int_equal(tu_stop(&manager, SIGKILL, 0), 128 + SIGKILL);
+    assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
+    borrow_shares(0, shares, sizeof shares);
+    assert_string_not_equal(shares, "0");
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_null(strstr(out, "liquidation repay"));
+    assert_null(strstr(out, "liquidation release"));
+    /* The node holds the logged repay again: the same bytes, under the logged hash. */
+    char *log_text = tu_read_file(manager_state);
+    assert_non_null(log_text);
+    json_error_t jerr;
+    json_t *log = json_loads(log_text, 0, &jerr);
+    free(log_text);
+    const char *hash = json_string_value(
+        json_object_get(json_object_get(log, "liquidation"), "repayHash"));
+    assert_non_null(hash);
+    assert_int_equal(cast("rpc", "eth_getTransactionByHash", hash, NULL), 0);
+    assert_string_not_equal(out, "null");
+    json_decref(log);
+    /* Lost again, and the agent's key spends the logged nonces on other transactions: the
+     * logged repay can never be mined, so the manager decides again from the shares left,
+     * and repays once. */
+    assert_int_equal(cast("rpc", "anvil_dropAllTransactions", NULL), 0);
+    assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
+    SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, before);
+    SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, before);
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation decided"));
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation repay_sent"));
+    /* Mined: the debt reads zero, so the custodian signs the release (the next sequence of
+     * the attestor's state file) and the gateway accepts it, checking rule 11 itself. */
+    uint64_t before_release = last_sequence(0);
+    /* Nothing signed while the debt was there, through the crash and the restart. */
+    assert_true(before_release == before_liquidation);
+    uint8_t lender_addr[CUSTOS_ADDRESS_LEN];
+    assert_int_equal(custos_address_from_hex(T.morpho, lender_addr, &err), CUSTOS_OK);
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_non_null(strstr(out, "liquidation repay_mined"));
+    assert_non_null(strstr(out, "liquidation release_signed"));
+    assert_non_null(strstr(out, "liquidation release_accepted"));
+    assert_true(last_sequence(0) == before_release + 1);
+    custos_record released;
+    assert_int_equal(custos_client_get_latest(T.gw.client, account, &released, &err),
+                     CUSTOS_OK);
+    assert_int_equal(released.sub.att.kind, CUSTOS_KIND_RELEASE);
+    assert_true(released.sub.att.sequence == before_release + 1);
+    assert_memory_equal(released.sub.att.beneficiary, lender_addr, CUSTOS_ADDRESS_LEN);
+    custos_record_clear(&released);
     borrow_shares(0, shares, sizeof shares);
     assert_string_equal(shares, "0");
     p = cli_pledge(REF1);
     assert_string_equal(exposure_of(p, "debt"), "0");
     json_decref(p);
+    /* Further passes repay and release nothing more: the agent paid the debt once,
+     * interest of a few blocks included, and one release was signed. */
+    assert_int_equal(manage_run(agent_key), 0);
+    assert_null(strstr(out, "liquidation re"));
+    char *liq_prom = tu_read_file(prom_path);
+    assert_non_null(liq_prom);
+    const char *ls = strstr(liq_prom, "custos_loan_liquidation_step{");
+    assert_non_null(ls);
+    assert_non_null(strstr(ls, "\"} 5\n"));
+    free(liq_prom);
+    assert_true(last_sequence(0) == before_release + 1);
+    call_number(T.loan, "balanceOf(address)(uint256)", AGENT_ADDR, NULL, after, sizeof after);
+    unsigned long long paid = strtoull(before, NULL, 10) - strtoull(after, NULL, 10);
+    /* Four transactions of the agent in all: the two that took the logged nonces, one
+     * approve, one repay. */
+    assert_int_equal(cast("nonce", AGENT_ADDR, NULL), 0);
+    if (strtoull(out, NULL, 10) != agent_nonce + 4)
+        fail_msg("the agent's nonce went from %llu to %s; expected 4 transactions",
+                 agent_nonce, out);
+    if (paid < debt || paid > debt + debt / 100 + 1)
+        fail_msg("the agent paid %llu for a debt of %llu", paid, debt);
 
-    /* The release goes through, ends the pledge on-chain, and the receipt is worth 0. */
-    assert_int_equal(attestor("release", REF1), 0);
-    assert_non_null(strstr(out, "ACCEPTED"));
+    /* The release ends the pledge on-chain, and the receipt is worth 0. */
     for (int waited = 0;; waited += 200) {
         p = cli_pledge(REF1);
         bool ended = json_is_true(json_object_get(p, "ended"));

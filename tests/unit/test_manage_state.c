@@ -1,7 +1,8 @@
 /* The collateral manager's state file (attestor/manage_state.c, docs/lending.md §3): a
  * missing file is the start (healthy, sequence 0, nothing pending); what is saved, a
  * pending signed notice with extreme values included, loads back the same; a damaged or
- * doctored file is refused with its path, never read as a fresh start. */
+ * doctored file is refused with its path, never read as a fresh start; the liquidation's
+ * step log (docs/lending.md §5) loads back every step with its signed transactions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,6 +85,50 @@ static void test_round_trip(void **state)
     assert_false(got.has_pending);
 }
 
+static void test_step_log(void **state)
+{
+    (void)state;
+    at_manage_state s, got;
+    custos_error err;
+    memset(&s, 0, sizeof s);
+    s.status.state = CUSTOS_LOAN_LIQUIDATION;
+    s.sequence = 2;
+    s.liq.nonce = UINT64_MAX;
+    memset(s.liq.repay_hash, 0xc3, sizeof s.liq.repay_hash);
+    s.liq.approve_len = 1;
+    s.liq.approve_raw[0] = 0x02;
+    s.liq.repay_len = AT_LIQ_RAW_MAX;
+    for (size_t i = 0; i < AT_LIQ_RAW_MAX; i++)
+        s.liq.repay_raw[i] = (uint8_t)(i * 7);
+    s.liq.release_sequence = UINT64_MAX;
+    s.liq.release_as_of = 1;
+    s.liq.release_valid_until = UINT64_MAX - 1;
+    memset(s.liq.release_sig.bytes, 0x1b, CUSTOS_SIGNATURE_LEN);
+    for (unsigned step = AT_LIQ_DECIDED; step <= AT_LIQ_STEP_MAX; step++) {
+        s.liq.step = (at_liq_step)step;
+        s.liq.repay_block = step;
+        assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+        assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+        assert_int_equal(got.liq.step, step);
+        assert_true(got.liq.nonce == UINT64_MAX);
+        assert_true(got.liq.repay_block == step);
+        assert_memory_equal(got.liq.repay_hash, s.liq.repay_hash, CUSTOS_HASH_LEN);
+        assert_int_equal(got.liq.approve_len, 1);
+        assert_int_equal(got.liq.approve_raw[0], 0x02);
+        assert_int_equal(got.liq.repay_len, AT_LIQ_RAW_MAX);
+        assert_memory_equal(got.liq.repay_raw, s.liq.repay_raw, AT_LIQ_RAW_MAX);
+        assert_true(got.liq.release_sequence == UINT64_MAX);
+        assert_true(got.liq.release_as_of == 1);
+        assert_true(got.liq.release_valid_until == UINT64_MAX - 1);
+        assert_memory_equal(&got.liq.release_sig, &s.liq.release_sig, sizeof s.liq.release_sig);
+    }
+    /* No liquidation under way: nothing in the file, nothing loaded. */
+    memset(&s.liq, 0, sizeof s.liq);
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_int_equal(got.liq.step, AT_LIQ_NONE);
+}
+
 static void test_damaged_refused(void **state)
 {
     (void)state;
@@ -103,6 +148,18 @@ static void test_damaged_refused(void **state)
         " \"0x0000000000000000000000000000000000000002\", \"signature\": \"0x"
         "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
         "000000000000000000000000000000000000000000000000\"}}",
+        "{\"state\": \"liquidation\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"liquidation\": {\"step\": \"sold\", \"nonce\": \"1\", \"repayBlock\": \"0\","
+        " \"repayHash\": \"0x" "0000000000000000000000000000000000000000000000000000000000000001"
+        "\", \"approveTx\": \"0x02\", \"repayTx\": \"0x02\"}}",
+        /* a repay sent without the signed repay: a restart could not resend the same bytes */
+        "{\"state\": \"liquidation\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"liquidation\": {\"step\": \"repay_sent\", \"nonce\": \"1\", \"repayBlock\":"
+        " \"0\", \"repayHash\": \"0x"
+        "0000000000000000000000000000000000000000000000000000000000000001"
+        "\", \"approveTx\": \"0x02\", \"repayTx\": \"0x\"}}",
+        "{\"state\": \"liquidation\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"liquidation\": 7}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tu_write_file(path, bad[i]);
@@ -120,6 +177,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_is_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

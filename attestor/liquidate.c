@@ -1,0 +1,286 @@
+/* The liquidation agent's transactions on Morpho Blue (liquidate.h). */
+#include "liquidate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "custos/keyfile.h"
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+#include "evm/evm_tx.h"
+
+/* Fixed gas limits: the repay cannot be estimated before the approve is mined, and both
+ * calls cost far less on Morpho Blue and an ERC-20. */
+#define LIQ_APPROVE_GAS 120000u
+#define LIQ_REPAY_GAS 400000u
+
+struct at_liquidator {
+    custos_secp *ctx;
+    uint8_t seckey[CUSTOS_SECKEY_LEN];
+    uint8_t address[CUSTOS_ADDRESS_LEN];
+    uint64_t chain_id;
+    evm_rpc *rpc;
+};
+
+custos_rc at_liquidator_new(const char *key_path, const char *url, uint64_t chain_id,
+                            at_liquidator **out, custos_error *err)
+{
+    *out = NULL;
+    at_liquidator *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "liquidation agent: out of memory");
+    l->chain_id = chain_id;
+    l->ctx = custos_secp_new();
+    custos_rc rc = l->ctx != NULL ? CUSTOS_OK
+                                  : custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                                     "liquidation agent: out of memory");
+    if (rc == CUSTOS_OK)
+        rc = custos_keyfile_read(key_path, l->seckey, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_address_from_seckey(l->ctx, l->seckey, l->address, err);
+    evm_rpc_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.url = url;
+    if (rc == CUSTOS_OK)
+        rc = evm_rpc_new(&opt, &l->rpc, err);
+    if (rc != CUSTOS_OK) {
+        at_liquidator_free(l);
+        return rc;
+    }
+    *out = l;
+    return CUSTOS_OK;
+}
+
+void at_liquidator_free(at_liquidator *l)
+{
+    if (l == NULL)
+        return;
+    evm_rpc_free(l->rpc);
+    custos_secp_free(l->ctx);
+    memset(l->seckey, 0, sizeof l->seckey);
+    free(l);
+}
+
+const uint8_t *at_liquidator_address(const at_liquidator *l)
+{
+    return l->address;
+}
+
+/* eth_call of a view with one or two static arguments into ret (the caller frees it). */
+static custos_rc liq_view(at_liquidator *l, const uint8_t to[CUSTOS_ADDRESS_LEN],
+                          const char *sig, const evm_abi_value *args, size_t n, uint8_t **ret,
+                          size_t *ret_len, custos_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_abi_encode(sig, args, n, &data, &len, err);
+    evm_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
+    call.data = data;
+    call.data_len = len;
+    if (rc == CUSTOS_OK)
+        rc = evm_rpc_call(l->rpc, &call, ret, ret_len, err);
+    free(data);
+    return rc;
+}
+
+/* Signs a call of `to` with data at nonce into raw (at most AT_LIQ_RAW_MAX bytes). */
+static custos_rc liq_sign(at_liquidator *l, const uint8_t to[CUSTOS_ADDRESS_LEN],
+                          const uint8_t *data, size_t data_len, uint64_t nonce, uint64_t gas,
+                          const custos_u256 *tip, const custos_u256 *max_fee, uint8_t *raw,
+                          size_t *raw_len, uint8_t hash[CUSTOS_HASH_LEN], custos_error *err)
+{
+    evm_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.chain_id = l->chain_id;
+    tx.nonce = nonce;
+    tx.max_priority_fee_per_gas = *tip;
+    tx.max_fee_per_gas = *max_fee;
+    tx.gas_limit = gas;
+    memcpy(tx.to, to, CUSTOS_ADDRESS_LEN);
+    tx.data = data;
+    tx.data_len = data_len;
+    evm_signed_tx s;
+    memset(&s, 0, sizeof s);
+    custos_rc rc = evm_tx_sign(l->ctx, l->seckey, &tx, &s, err);
+    if (rc == CUSTOS_OK && s.raw_len > AT_LIQ_RAW_MAX)
+        rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                              "liquidation agent: a transaction of %zu bytes", s.raw_len);
+    if (rc == CUSTOS_OK) {
+        memcpy(raw, s.raw, s.raw_len);
+        *raw_len = s.raw_len;
+        if (hash != NULL)
+            memcpy(hash, s.hash, CUSTOS_HASH_LEN);
+    }
+    evm_signed_tx_clear(&s);
+    return rc;
+}
+
+/* Sends a signed transaction; a node that already has it (or has mined it) refuses it with
+ * a JSON-RPC error, which is what a repeat expects. The refusal is said all the same: one
+ * for another reason (the agent short of gas) needs the operator. */
+static custos_rc liq_send(at_liquidator *l, const uint8_t *raw, size_t len, custos_error *err)
+{
+    uint8_t hash[CUSTOS_HASH_LEN];
+    custos_error serr;
+    custos_rc rc = evm_rpc_send_raw_transaction(l->rpc, raw, len, hash, &serr);
+    if (rc == CUSTOS_ERR_REFUSED) {
+        at_cmd_error("manage: liquidation: the node refused a transaction (%s); the repay is "
+                     "looked up by its hash on the next pass", serr.message);
+        return CUSTOS_OK;
+    }
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, rc, "liquidation agent: %s", serr.message);
+    return CUSTOS_OK;
+}
+
+/* AT_LIQ_DECIDED: the borrower's whole borrow shares, repaid from the agent's tokens. */
+static custos_rc liq_decide(at_liquidator *l, const custos_pledge *p, const char *state_path,
+                            at_manage_state *st, custos_error *err)
+{
+    const uint8_t *morpho = p->beneficiary;
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    evm_abi_value pos_args[2] = {evm_abi_bytes32(p->morpho_market_id),
+                                 evm_abi_address(p->borrower)};
+    custos_u256 shares;
+    custos_rc rc = liq_view(l, morpho, "position(bytes32,address)", pos_args, 2, &ret, &len,
+                            err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint(ret, len, 1, 128, &shares, err);
+    free(ret);
+    ret = NULL;
+    if (rc == CUSTOS_OK && custos_u256_is_zero(&shares)) {
+        st->liq.step = AT_LIQ_REPAY_MINED;
+        return at_manage_state_save(state_path, st, err);
+    }
+    /* MarketParams: loanToken, collateralToken, oracle, irm, lltv. */
+    evm_abi_value mp[5];
+    uint8_t loan_token[CUSTOS_ADDRESS_LEN];
+    evm_abi_value id_arg = evm_abi_bytes32(p->morpho_market_id);
+    if (rc == CUSTOS_OK)
+        rc = liq_view(l, morpho, "idToMarketParams(bytes32)", &id_arg, 1, &ret, &len, err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < 5; i++) {
+        mp[i].kind = EVM_ABI_STATIC;
+        rc = evm_abi_get_word(ret, len, i, mp[i].word, err);
+    }
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_address(ret, len, 0, loan_token, err);
+    free(ret);
+    /* The approval covers the debt as the gateway read it plus 1%, for the interest of the
+     * blocks between that read and the repay. */
+    custos_u256 allowance, extra, one, hundred;
+    custos_u256_from_u64(&one, 1);
+    custos_u256_from_u64(&hundred, 100);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_mul_div(&extra, &p->debt, &one, &hundred);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_add(&allowance, &p->debt, &extra);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_add(&allowance, &allowance, &one);
+    uint64_t nonce = 0;
+    custos_u256 tip, base, max_fee;
+    if (rc == CUSTOS_OK)
+        rc = evm_rpc_get_transaction_count(l->rpc, l->address, EVM_BLOCK_PENDING, &nonce, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_rpc_max_priority_fee(l->rpc, &tip, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_rpc_base_fee(l->rpc, &base, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_add(&max_fee, &base, &base);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_add(&max_fee, &max_fee, &tip);
+    uint8_t *approve = NULL, *repay = NULL;
+    size_t approve_len = 0, repay_len = 0;
+    evm_abi_value approve_args[2] = {evm_abi_address(morpho), evm_abi_u256(&allowance)};
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_encode("approve(address,uint256)", approve_args, 2, &approve,
+                            &approve_len, err);
+    custos_u256 zero;
+    custos_u256_from_u64(&zero, 0);
+    static const uint8_t no_data[1] = {0};
+    evm_abi_value repay_args[5] = {evm_abi_tuple(mp, 5), evm_abi_u256(&zero),
+                                   evm_abi_u256(&shares), evm_abi_address(p->borrower),
+                                   evm_abi_dynamic_bytes(no_data, 0)};
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_encode("repay((address,address,address,address,uint256),uint256,uint256,"
+                            "address,bytes)",
+                            repay_args, 5, &repay, &repay_len, err);
+    at_liq_log *g = &st->liq;
+    if (rc == CUSTOS_OK)
+        rc = liq_sign(l, loan_token, approve, approve_len, nonce, LIQ_APPROVE_GAS, &tip,
+                      &max_fee, g->approve_raw, &g->approve_len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = liq_sign(l, morpho, repay, repay_len, nonce + 1, LIQ_REPAY_GAS, &tip, &max_fee,
+                      g->repay_raw, &g->repay_len, g->repay_hash, err);
+    free(approve);
+    free(repay);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* Written before either is sent: a restart sends these same bytes, never new ones. */
+    g->nonce = nonce + 1;
+    g->step = AT_LIQ_REPAY_SENT;
+    rc = at_manage_state_save(state_path, st, err);
+    if (rc == CUSTOS_OK)
+        rc = liq_send(l, g->approve_raw, g->approve_len, err);
+    if (rc == CUSTOS_OK)
+        rc = liq_send(l, g->repay_raw, g->repay_len, err);
+    return rc;
+}
+
+/* AT_LIQ_REPAY_SENT: looks the repay up by its hash, then its nonce. */
+static custos_rc liq_follow(at_liquidator *l, const char *state_path, at_manage_state *st,
+                            custos_error *err)
+{
+    at_liq_log *g = &st->liq;
+    evm_receipt r;
+    bool found = false;
+    custos_rc rc = evm_rpc_get_receipt(l->rpc, g->repay_hash, &r, &found, err);
+    uint64_t mined = 0;
+    if (rc == CUSTOS_OK && !found)
+        rc = evm_rpc_get_transaction_count(l->rpc, l->address, EVM_BLOCK_LATEST, &mined, err);
+    /* Mined between the two reads: the receipt is there now. */
+    if (rc == CUSTOS_OK && !found && mined > g->nonce)
+        rc = evm_rpc_get_receipt(l->rpc, g->repay_hash, &r, &found, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (found) {
+        /* A reverted repay repaid nothing (the borrower repaid first, or the allowance fell
+         * short): decide again from the shares left. */
+        g->step = r.success ? AT_LIQ_REPAY_MINED : AT_LIQ_DECIDED;
+        g->repay_block = r.success ? r.block_number : 0;
+        return at_manage_state_save(state_path, st, err);
+    }
+    if (mined > g->nonce) {
+        /* The nonce went to another transaction of the agent's key: this repay can never be
+         * mined now, so deciding again cannot repay twice. */
+        g->step = AT_LIQ_DECIDED;
+        return at_manage_state_save(state_path, st, err);
+    }
+    rc = liq_send(l, g->approve_raw, g->approve_len, err);
+    if (rc == CUSTOS_OK)
+        rc = liq_send(l, g->repay_raw, g->repay_len, err);
+    return rc;
+}
+
+custos_rc at_liquidate_step(at_liquidator *l, const custos_pledge *p, const char *state_path,
+                            at_manage_state *st, custos_error *err)
+{
+    if (memcmp(p->agent, l->address, CUSTOS_ADDRESS_LEN) != 0) {
+        char want[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(p->agent, want);
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "--agent-key is not the pledge's liquidation agent %s", want);
+    }
+    switch (st->liq.step) {
+    case AT_LIQ_DECIDED:
+        return liq_decide(l, p, state_path, st, err);
+    case AT_LIQ_REPAY_SENT:
+        return liq_follow(l, state_path, st, err);
+    default:
+        return CUSTOS_OK;
+    }
+}
