@@ -1,5 +1,6 @@
 /* Reloads and admin changes of the signer allow-list (admin.h). */
 #include "admin.h"
+#include "admin_list.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -22,14 +23,6 @@
 
 /* Audit entries read per step when composing the list in force. */
 #define ADMIN_PAGE 256
-
-#define ACTION_ADD "add_signer"
-#define ACTION_REVOKE "revoke_signer"
-#define ACTION_ROTATE "rotate_signer"
-#define ACTION_FEED "set_feed_policy"
-#define ACTION_REGISTER "register_account"
-/* The bounds of the config file's [feed] keys. */
-#define ADMIN_MAX_SECONDS 4294967295u
 
 struct gw_admin {
     const gw_config *cfg;   /* as started: the settings a reload cannot change */
@@ -55,388 +48,6 @@ struct gw_admin {
     pthread_t follower;
     bool follow_failing;    /* the follower's own: logs a failure once, not every poll */
 };
-
-/* A list being composed: the file's entries, then admin changes. */
-typedef struct admin_list {
-    gw_feed *feeds;
-    size_t n_feeds;
-    gw_signer *signers;
-    size_t n_signers, cap;
-    /* The file's registrations, then the audit log's appended: sorted by list_finish. */
-    gw_account *accounts;
-    size_t n_accounts, accounts_cap;
-} admin_list;
-
-static void list_clear(admin_list *l)
-{
-    free(l->feeds);
-    free(l->signers);
-    free(l->accounts);
-    memset(l, 0, sizeof *l);
-}
-
-/* The file's lists, as a list being composed. */
-typedef struct admin_base {
-    const gw_feed *feeds;
-    size_t n_feeds;
-    const gw_signer *signers;
-    size_t n_signers;
-    const gw_account *accounts;
-    size_t n_accounts;
-} admin_base;
-
-static custos_rc list_from(admin_list *l, const admin_base *b, custos_error *err)
-{
-    memset(l, 0, sizeof *l);
-    l->cap = b->n_signers + 8;
-    l->accounts_cap = b->n_accounts + 8;
-    l->feeds = calloc(b->n_feeds > 0 ? b->n_feeds : 1, sizeof *l->feeds);
-    l->signers = calloc(l->cap, sizeof *l->signers);
-    l->accounts = calloc(l->accounts_cap, sizeof *l->accounts);
-    if (l->feeds == NULL || l->signers == NULL || l->accounts == NULL) {
-        list_clear(l);
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
-    }
-    if (b->n_feeds > 0)
-        memcpy(l->feeds, b->feeds, b->n_feeds * sizeof *b->feeds);
-    if (b->n_signers > 0)
-        memcpy(l->signers, b->signers, b->n_signers * sizeof *b->signers);
-    if (b->n_accounts > 0)
-        memcpy(l->accounts, b->accounts, b->n_accounts * sizeof *b->accounts);
-    l->n_feeds = b->n_feeds;
-    l->n_signers = b->n_signers;
-    l->n_accounts = b->n_accounts;
-    return CUSTOS_OK;
-}
-
-/* Appends a registration; list_finish sorts and checks the whole list. */
-static bool list_register(admin_list *l, const uint8_t account[CUSTOS_HASH_LEN],
-                          const char *feed)
-{
-    if (l->n_accounts == l->accounts_cap) {
-        size_t cap = l->accounts_cap * 2;
-        gw_account *grown = realloc(l->accounts, cap * sizeof *grown);
-        if (grown == NULL)
-            return false;
-        l->accounts = grown;
-        l->accounts_cap = cap;
-    }
-    gw_account *acct = &l->accounts[l->n_accounts++];
-    memset(acct, 0, sizeof *acct);
-    memcpy(acct->account, account, CUSTOS_HASH_LEN);
-    snprintf(acct->feed, sizeof acct->feed, "%s", feed);
-    return true;
-}
-
-/* Sorts the registrations for lookups, drops an account registered twice to one feed, and
- * refuses one registered to two feeds (the file and the log disagree): rule 9 gives an
- * account one feed for good. */
-static custos_rc list_finish(admin_list *l, custos_error *err)
-{
-    gw_accounts_sort(l->accounts, l->n_accounts);
-    size_t kept = 0;
-    for (size_t i = 0; i < l->n_accounts; i++) {
-        if (kept > 0 &&
-            memcmp(l->accounts[kept - 1].account, l->accounts[i].account, CUSTOS_HASH_LEN) == 0) {
-            if (strcmp(l->accounts[kept - 1].feed, l->accounts[i].feed) == 0)
-                continue;
-            char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
-            if (custos_hex_encode(l->accounts[i].account, CUSTOS_HASH_LEN, hex, sizeof hex) !=
-                CUSTOS_OK)
-                hex[0] = '\0';
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "account %s is registered to feed '%s' and to feed '%s' "
-                                    "(the config file and the audit log's register_account "
-                                    "entries): an account belongs to one feed (rule 9)",
-                                    hex, l->accounts[kept - 1].feed, l->accounts[i].feed);
-        }
-        l->accounts[kept++] = l->accounts[i];
-    }
-    l->n_accounts = kept;
-    return CUSTOS_OK;
-}
-
-static gw_signer *list_find(admin_list *l, const uint8_t address[CUSTOS_ADDRESS_LEN],
-                            const char *feed)
-{
-    for (size_t i = 0; i < l->n_signers; i++)
-        if (strcmp(l->signers[i].feed, feed) == 0 &&
-            memcmp(l->signers[i].address, address, CUSTOS_ADDRESS_LEN) == 0)
-            return &l->signers[i];
-    return NULL;
-}
-
-static const gw_feed *list_feed(const admin_list *l, const char *name)
-{
-    for (size_t i = 0; i < l->n_feeds; i++)
-        if (strcmp(l->feeds[i].name, name) == 0)
-            return &l->feeds[i];
-    return NULL;
-}
-
-/* Makes (address, feed) active with role, adding the entry if it is not there. */
-static bool list_add(admin_list *l, const uint8_t address[CUSTOS_ADDRESS_LEN],
-                     const char *feed, gw_role role)
-{
-    gw_signer *s = list_find(l, address, feed);
-    if (s == NULL) {
-        if (l->n_signers == l->cap) {
-            size_t cap = l->cap * 2;
-            gw_signer *grown = realloc(l->signers, cap * sizeof *grown);
-            if (grown == NULL)
-                return false;
-            l->signers = grown;
-            l->cap = cap;
-        }
-        s = &l->signers[l->n_signers++];
-        memset(s, 0, sizeof *s);
-        memcpy(s->address, address, CUSTOS_ADDRESS_LEN);
-        snprintf(s->feed, sizeof s->feed, "%s", feed);
-    }
-    s->role = role;
-    s->active = true;
-    s->not_after = 0;
-    s->rotated = false;
-    return true;
-}
-
-static bool role_parse(const char *name, gw_role *out)
-{
-    for (int r = 0; r < GW_ROLE_COUNT; r++) {
-        if (strcmp(name, gw_role_name((gw_role)r)) == 0) {
-            *out = (gw_role)r;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The payload of an admin change: "signer ADDRESS feed=NAME[ role=ROLE]\n". */
-static int change_text(char *out, size_t cap, const uint8_t address[CUSTOS_ADDRESS_LEN],
-                       const char *feed, const char *role)
-{
-    char hex[CUSTOS_ADDRESS_HEX_LEN];
-    custos_address_to_hex(address, hex);
-    return role != NULL ? snprintf(out, cap, "signer %s feed=%s role=%s\n", hex, feed, role)
-                        : snprintf(out, cap, "signer %s feed=%s\n", hex, feed);
-}
-
-/* The payload of a rotation: "rotate OLD NEW feed=NAME role=ROLE not_after=N\n". */
-static int rotate_text(char *out, size_t cap, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
-                       const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
-                       const char *role, uint64_t not_after)
-{
-    char old_hex[CUSTOS_ADDRESS_HEX_LEN], new_hex[CUSTOS_ADDRESS_HEX_LEN];
-    custos_address_to_hex(old_address, old_hex);
-    custos_address_to_hex(new_address, new_hex);
-    return snprintf(out, cap, "rotate %s %s feed=%s role=%s not_after=%" PRIu64 "\n", old_hex,
-                    new_hex, feed, role, not_after);
-}
-
-/* Puts a rotation in l: the new key active with the role, the old one until not_after. */
-static bool list_rotate(admin_list *l, const uint8_t old_address[CUSTOS_ADDRESS_LEN],
-                        const uint8_t new_address[CUSTOS_ADDRESS_LEN], const char *feed,
-                        gw_role role, uint64_t not_after)
-{
-    if (!list_add(l, new_address, feed, role))
-        return false;
-    gw_signer *old = list_find(l, old_address, feed);
-    if (old != NULL) {
-        /* Rule 2: the new key takes the old one's place, one signing party. */
-        old->not_after = not_after;
-        old->rotated = true;
-        memcpy(old->replaced_by, new_address, CUSTOS_ADDRESS_LEN);
-    }
-    return true;
-}
-
-static custos_rc list_apply_rotate(admin_list *l, const custos_audit_entry *e, char *text,
-                                   custos_error *err)
-{
-    /* text: "rotate OLD NEW feed=NAME role=ROLE not_after=N", newline removed. */
-    char *na = strstr(text, " not_after=");
-    char *role_at = strstr(text, " role=");
-    if (strncmp(text, "rotate ", 7) != 0 || na == NULL || role_at == NULL || role_at > na)
-        goto bad;
-    *na = '\0';
-    *role_at = '\0';
-    char *sp1 = strchr(text + 7, ' ');
-    if (sp1 == NULL)
-        goto bad;
-    *sp1 = '\0';
-    char *sp2 = strchr(sp1 + 1, ' ');
-    if (sp2 == NULL || strncmp(sp2, " feed=", 6) != 0)
-        goto bad;
-    *sp2 = '\0';
-    uint8_t old_address[CUSTOS_ADDRESS_LEN], new_address[CUSTOS_ADDRESS_LEN];
-    gw_role role;
-    char *end = NULL;
-    unsigned long long not_after = strtoull(na + 11, &end, 10);
-    if (custos_address_from_hex(text + 7, old_address, NULL) != CUSTOS_OK ||
-        custos_address_from_hex(sp1 + 1, new_address, NULL) != CUSTOS_OK ||
-        !role_parse(role_at + 6, &role) || end == na + 11 || *end != '\0')
-        goto bad;
-    if (!list_rotate(l, old_address, new_address, sp2 + 6, role, (uint64_t)not_after))
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
-    return CUSTOS_OK;
-bad:
-    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
-                            "damaged", e->seq, e->action);
-}
-
-/* The payload of a feed policy: the policy text's feed line (audit.h). */
-static int feed_text(char *out, size_t cap, const gw_feed *f)
-{
-    return snprintf(out, cap,
-                    "feed %s max_age=%" PRIu64 " max_skew=%" PRIu64 " max_ttl=%" PRIu64
-                    " threshold=%" PRIu32 " distinct_roles=%s\n",
-                    f->name, f->max_age, f->max_skew, f->max_ttl, f->threshold,
-                    f->distinct_roles ? "true" : "false");
-}
-
-static custos_rc list_apply_feed(admin_list *l, const custos_audit_entry *e, char *text,
-                                 custos_error *err)
-{
-    /* text: "feed NAME max_age=.. max_skew=.. max_ttl=.. threshold=.. distinct_roles=..". */
-    char *tail = strstr(text, " max_age=");
-    if (strncmp(text, "feed ", 5) != 0 || tail == NULL)
-        goto bad;
-    *tail = '\0';
-    unsigned long long age, skew, ttl;
-    unsigned threshold;
-    char roles[8];
-    int used = 0;
-    if (sscanf(tail + 1, "max_age=%llu max_skew=%llu max_ttl=%llu threshold=%u "
-                         "distinct_roles=%7s%n",
-               &age, &skew, &ttl, &threshold, roles, &used) != 5 ||
-        tail[1 + used] != '\0' || (strcmp(roles, "true") != 0 && strcmp(roles, "false") != 0))
-        goto bad;
-    for (size_t i = 0; i < l->n_feeds; i++) {
-        gw_feed *f = &l->feeds[i];
-        if (strcmp(f->name, text + 5) != 0)
-            continue;
-        f->max_age = age;
-        f->max_skew = skew;
-        f->max_ttl = ttl;
-        f->threshold = threshold;
-        f->distinct_roles = strcmp(roles, "true") == 0;
-    }
-    return CUSTOS_OK;
-bad:
-    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
-                            "damaged", e->seq, e->action);
-}
-
-/* The payload of a registration: "account ID feed=NAME\n" (rule 9). */
-static int register_text(char *out, size_t cap, const uint8_t account[CUSTOS_HASH_LEN],
-                         const char *feed)
-{
-    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
-    if (custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
-        return -1;
-    return snprintf(out, cap, "account %s feed=%s\n", hex, feed);
-}
-
-static custos_rc list_apply_register(admin_list *l, const custos_audit_entry *e,
-                                     custos_error *err)
-{
-    /* "account 0x<64 hex> feed=NAME\n" */
-    char text[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + CUSTOS_FEED_MAX + 16];
-    const size_t id_len = CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) - 1;
-    if (e->payload_len < 8 + id_len + 7 || e->payload_len >= sizeof text ||
-        e->payload[e->payload_len - 1] != '\n')
-        goto bad;
-    memcpy(text, e->payload, e->payload_len - 1);
-    text[e->payload_len - 1] = '\0';
-    if (strncmp(text, "account ", 8) != 0 || strncmp(text + 8 + id_len, " feed=", 6) != 0)
-        goto bad;
-    text[8 + id_len] = '\0';
-    uint8_t account[CUSTOS_HASH_LEN];
-    const char *feed = text + 8 + id_len + 6;
-    if (custos_hex_decode(text + 8, account, CUSTOS_HASH_LEN, NULL) != CUSTOS_OK ||
-        feed[0] == '\0' || strlen(feed) > CUSTOS_FEED_MAX)
-        goto bad;
-    if (!list_register(l, account, feed))
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
-    return CUSTOS_OK;
-bad:
-    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
-                            "damaged", e->seq, e->action);
-}
-
-/* Applies one audit entry of an admin change to l; other entries (reloads) change
- * nothing here. A change that does not parse means a damaged log: an error. */
-static custos_rc list_apply(admin_list *l, const custos_audit_entry *e, custos_error *err)
-{
-    if (strcmp(e->action, ACTION_FEED) == 0) {
-        char text[320];
-        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
-            e->payload[e->payload_len - 1] != '\n')
-            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
-                                    "log is damaged", e->seq, e->action);
-        memcpy(text, e->payload, e->payload_len - 1);
-        text[e->payload_len - 1] = '\0';
-        return list_apply_feed(l, e, text, err);
-    }
-    if (strcmp(e->action, ACTION_ROTATE) == 0) {
-        char text[320];
-        if (e->payload_len == 0 || e->payload_len >= sizeof text ||
-            e->payload[e->payload_len - 1] != '\n')
-            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                                    "audit entry %" PRIu64 " (%s) does not parse: the audit "
-                                    "log is damaged", e->seq, e->action);
-        memcpy(text, e->payload, e->payload_len - 1);
-        text[e->payload_len - 1] = '\0';
-        return list_apply_rotate(l, e, text, err);
-    }
-    if (strcmp(e->action, ACTION_REGISTER) == 0)
-        return list_apply_register(l, e, err);
-    bool add = strcmp(e->action, ACTION_ADD) == 0;
-    if (!add && strcmp(e->action, ACTION_REVOKE) != 0)
-        return CUSTOS_OK;
-    char text[256];
-    if (e->payload_len == 0 || e->payload_len >= sizeof text)
-        goto bad;
-    memcpy(text, e->payload, e->payload_len);
-    text[e->payload_len] = '\0';
-    if (strncmp(text, "signer ", 7) != 0 || text[e->payload_len - 1] != '\n')
-        goto bad;
-    text[e->payload_len - 1] = '\0';
-    char *addr_end = strchr(text + 7, ' ');
-    if (addr_end == NULL || strncmp(addr_end, " feed=", 6) != 0)
-        goto bad;
-    *addr_end = '\0';
-    uint8_t address[CUSTOS_ADDRESS_LEN];
-    if (custos_address_from_hex(text + 7, address, NULL) != CUSTOS_OK)
-        goto bad;
-    char *feed = addr_end + 6;
-    gw_role role = GW_ROLE_CUSTODIAN;
-    if (add) {
-        char *r = strstr(feed, " role=");
-        if (r == NULL)
-            goto bad;
-        *r = '\0';
-        if (!role_parse(r + 6, &role))
-            goto bad;
-    }
-    if (add) {
-        if (!list_add(l, address, feed, role))
-            return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
-    } else {
-        gw_signer *s = list_find(l, address, feed);
-        if (s != NULL)
-            s->active = false;
-    }
-    return CUSTOS_OK;
-bad:
-    return custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                            "audit entry %" PRIu64 " (%s) does not parse: the audit log is "
-                            "damaged", e->seq, e->action);
-}
 
 /* What composing checks of the audit log before applying it (rule 13): every entry
  * follows from the one before (seq, prev_hash, hash), and the head kept in the anchor
@@ -517,12 +128,12 @@ static custos_rc admin_compose_from(gw_admin *a, const admin_base *base, admin_l
     custos_rc rc = walk_start(a, &w, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = list_from(l, base, err);
+    rc = admin_list_from(l, base, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_audit_entry *page = calloc(ADMIN_PAGE, sizeof *page);
     if (page == NULL) {
-        list_clear(l);
+        admin_list_clear(l);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "admin: out of memory");
     }
     uint64_t after = 0;
@@ -533,7 +144,7 @@ static custos_rc admin_compose_from(gw_admin *a, const admin_base *base, admin_l
             rc = walk_page(a, &w, page, n, err);
         for (size_t i = 0; i < n; i++) {
             if (rc == CUSTOS_OK)
-                rc = list_apply(l, &page[i], err);
+                rc = admin_list_apply(l, &page[i], err);
             after = page[i].seq;
             custos_audit_entry_clear(&page[i]);
         }
@@ -549,9 +160,9 @@ static custos_rc admin_compose_from(gw_admin *a, const admin_base *base, admin_l
     if (rc == CUSTOS_OK)
         rc = admin_anchor(a, w.seq, w.hash, err);
     if (rc == CUSTOS_OK)
-        rc = list_finish(l, err);
+        rc = admin_list_finish(l, err);
     if (rc != CUSTOS_OK)
-        list_clear(l);
+        admin_list_clear(l);
     else
         a->seen_seq = after;
     return rc;
@@ -588,7 +199,7 @@ static custos_rc admin_refresh(gw_admin *a, custos_error *err)
     custos_rc rc = admin_compose(a, &l, err);
     if (rc == CUSTOS_OK) {
         rc = admin_install(a, &l, err);
-        list_clear(&l);
+        admin_list_clear(&l);
     }
     return rc;
 }
@@ -893,7 +504,7 @@ static custos_rc admin_check_reload(gw_admin *a, const gw_config *fresh, custos_
                                     "file", hex, was->feed);
     }
     gw_policy_release(p);
-    list_clear(&next);
+    admin_list_clear(&next);
     return rc;
 }
 
@@ -982,7 +593,7 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
                                     char *detail, size_t cap)
 {
     gw_role r;
-    if (!role_parse(role, &r)) {
+    if (!admin_role_parse(role, &r)) {
         snprintf(detail, cap, "role '%.40s' must be custodian, valuation_agent, "
                  "fund_administrator or auditor", role);
         return GW_ADMIN_INVALID;
@@ -992,16 +603,16 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
         return GW_ADMIN_INVALID;
     }
     char payload[256];
-    change_text(payload, sizeof payload, address, feed, role);
+    admin_change_text(payload, sizeof payload, address, feed, role);
     admin_list l;
     if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
     gw_admin_result out;
-    const gw_signer *s = list_find(&l, address, feed);
+    const gw_signer *s = admin_list_find(&l, address, feed);
     /* A key is added once, as the adapter's addSigner allows: revocation is final (a
      * revoked key, perhaps compromised, never comes back), and a key's role and rotation
      * are not rewritten (rule 10). */
-    if (list_feed(&l, feed) == NULL) {
+    if (admin_list_feed(&l, feed) == NULL) {
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
         out = GW_ADMIN_NOT_FOUND;
     } else if (s != NULL && s->active && s->role == r && s->not_after == 0) {
@@ -1016,13 +627,13 @@ gw_admin_result gw_admin_add_signer(gw_admin *a, const char *actor,
                  "added once", feed, gw_role_name(s->role),
                  s->not_after != 0 ? ", being rotated out" : "");
         out = GW_ADMIN_EXISTS;
-    } else if (!list_add(&l, address, feed, r)) {
+    } else if (!admin_list_add(&l, address, feed, r)) {
         snprintf(detail, cap, "out of memory; nothing changed");
         out = GW_ADMIN_UNAVAILABLE;
     } else {
         out = admin_commit(a, actor, ACTION_ADD, payload, &l, seq, detail, cap);
     }
-    list_clear(&l);
+    admin_list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
 }
@@ -1051,8 +662,8 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
     if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
     gw_admin_result out;
-    const gw_signer *old = list_find(&l, old_address, feed);
-    const gw_signer *fresh = list_find(&l, new_address, feed);
+    const gw_signer *old = admin_list_find(&l, old_address, feed);
+    const gw_signer *fresh = admin_list_find(&l, new_address, feed);
     uint64_t not_after = admin_now() + overlap;
     if (old == NULL || !old->active || old->not_after != 0) {
         snprintf(detail, cap, "no active signer with the old address for feed '%s' (or it "
@@ -1067,15 +678,15 @@ gw_admin_result gw_admin_rotate_signer(gw_admin *a, const char *actor,
     } else {
         gw_role role = old->role;
         char payload[320];
-        rotate_text(payload, sizeof payload, old_address, new_address, feed,
-                    gw_role_name(role), not_after);
-        out = list_rotate(&l, old_address, new_address, feed, role, not_after)
+        admin_rotate_text(payload, sizeof payload, old_address, new_address, feed,
+                          gw_role_name(role), not_after);
+        out = admin_list_rotate(&l, old_address, new_address, feed, role, not_after)
                   ? admin_commit(a, actor, ACTION_ROTATE, payload, &l, seq, detail, cap)
                   : GW_ADMIN_UNAVAILABLE;
         if (out == GW_ADMIN_UNAVAILABLE && detail[0] == '\0')
             snprintf(detail, cap, "out of memory; nothing changed");
     }
-    list_clear(&l);
+    admin_list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
 }
@@ -1095,7 +706,7 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
         return GW_ADMIN_INVALID;
     }
     char payload[320];
-    feed_text(payload, sizeof payload, policy);
+    admin_feed_text(payload, sizeof payload, policy);
     admin_list l;
     if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
@@ -1109,7 +720,7 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
         out = GW_ADMIN_NOT_FOUND;
     } else {
         /* The call sets the fields it carries; the feed keeps the rest (a business-day
-         * max age with its calendar, the circuit breaker of rule 6), as list_apply_feed
+         * max age with its calendar, the circuit breaker of rule 6), as admin_list_apply_feed
          * does when the log is replayed at start. */
         f->max_age = policy->max_age;
         f->max_skew = policy->max_skew;
@@ -1137,7 +748,7 @@ gw_admin_result gw_admin_set_feed_policy(gw_admin *a, const char *actor, const g
             out = admin_commit(a, actor, ACTION_FEED, payload, &l, seq, detail, cap);
         }
     }
-    list_clear(&l);
+    admin_list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
 }
@@ -1171,13 +782,13 @@ gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
         return GW_ADMIN_INVALID;
     }
     char payload[256];
-    change_text(payload, sizeof payload, address, feed, NULL);
+    admin_change_text(payload, sizeof payload, address, feed, NULL);
     admin_list l;
     if (!admin_lock_compose(a, &l, detail, cap))
         return GW_ADMIN_UNAVAILABLE;
     gw_admin_result out;
-    gw_signer *s = list_find(&l, address, feed);
-    const gw_feed *f = list_feed(&l, feed);
+    gw_signer *s = admin_list_find(&l, address, feed);
+    const gw_feed *f = admin_list_feed(&l, feed);
     if (s == NULL || !s->active || f == NULL) {
         snprintf(detail, cap, "no active signer with this address for feed '%s'", feed);
         out = GW_ADMIN_NOT_FOUND;
@@ -1192,7 +803,7 @@ gw_admin_result gw_admin_revoke_signer(gw_admin *a, const char *actor,
             out = admin_commit(a, actor, ACTION_REVOKE, payload, &l, seq, detail, cap);
         }
     }
-    list_clear(&l);
+    admin_list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
 }
@@ -1208,7 +819,7 @@ gw_admin_result gw_admin_register_account(gw_admin *a, const char *actor,
         return GW_ADMIN_INVALID;
     }
     char payload[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN) + CUSTOS_FEED_MAX + 16];
-    if (register_text(payload, sizeof payload, account, feed) < 0) {
+    if (admin_register_text(payload, sizeof payload, account, feed) < 0) {
         snprintf(detail, cap, "the account id cannot be written");
         return GW_ADMIN_INVALID;
     }
@@ -1217,7 +828,7 @@ gw_admin_result gw_admin_register_account(gw_admin *a, const char *actor,
         return GW_ADMIN_UNAVAILABLE;
     gw_admin_result out;
     const gw_account *had = gw_accounts_find(l.accounts, l.n_accounts, account);
-    if (list_feed(&l, feed) == NULL) {
+    if (admin_list_feed(&l, feed) == NULL) {
         snprintf(detail, cap, "feed '%s' is not configured on this gateway", feed);
         out = GW_ADMIN_NOT_FOUND;
     } else if (had != NULL && strcmp(had->feed, feed) == 0) {
@@ -1228,14 +839,14 @@ gw_admin_result gw_admin_register_account(gw_admin *a, const char *actor,
         snprintf(detail, cap, "the account is registered to feed '%s': an account belongs "
                  "to one feed for good (rule 9)", had->feed);
         out = GW_ADMIN_PRECONDITION;
-    } else if (!list_register(&l, account, feed)) {
+    } else if (!admin_list_register(&l, account, feed)) {
         snprintf(detail, cap, "out of memory; nothing changed");
         out = GW_ADMIN_UNAVAILABLE;
     } else {
         gw_accounts_sort(l.accounts, l.n_accounts);
         out = admin_commit(a, actor, ACTION_REGISTER, payload, &l, seq, detail, cap);
     }
-    list_clear(&l);
+    admin_list_clear(&l);
     pthread_mutex_unlock(&a->lock);
     return out;
 }
