@@ -39,7 +39,12 @@
  * Version 16: notices, the collateral manager's accepted notices (rule 19), one blob each
  * (codec.h); (account, lender, sequence) is the key and the digest unique, so of two
  * writers storing one notice's sequence one commit fails. Written to be applied again
- * harmlessly (IF NOT EXISTS), as version 13 is. */
+ * harmlessly (IF NOT EXISTS), as version 13 is.
+ *
+ * Version 20: the publisher's batch calls (PostgreSQL; SQLite keeps them in the publisher's
+ * own file, docs/publishing.md §14): a batch-signed record's batch digest, and for a member
+ * of a batch call the cursor of the fate holding its transaction. Applied again harmlessly
+ * (IF NOT EXISTS). */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -381,6 +386,13 @@ static const gw_schema_step schema_steps[] = {
                       "  PRIMARY KEY (account, lender, sequence)"
                       ");"
                       "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
+    },
+    {
+        .version = 20,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS batch_digest bytea,"
+            "  ADD COLUMN IF NOT EXISTS call_cursor bigint NOT NULL DEFAULT 0;",
     },
 };
 
