@@ -437,9 +437,9 @@ contract CustosAdapter is Ownable2Step {
     /// Checks and writes each account, then the feed's pledged total once; returns how
     /// many accounts were refused.
     /// @dev Written for gas (docs/adapter.md §14). An account every check passes, the
-    /// common case, is written by _writeClear. Any other account goes through
+    /// common case, is written by _writeClearRun. Any other account goes through
     /// _applyBatchAccount, the rules in order, which names the refusal (or writes the
-    /// account, e.g. a rise the owner released): _writeClear only decides which path an
+    /// account, e.g. a rise the owner released): _writeClearRun only decides which path an
     /// account takes, never that one is refused.
     function _applyBatch(bytes32 feedId, uint64 sequence, Attestation[] calldata atts, BatchContext memory c)
         private
@@ -451,22 +451,22 @@ contract CustosAdapter is Ownable2Step {
             p := atts.offset
             end := add(p, mul(atts.length, 0x120)) // a static struct of 9 words each
         }
-        while (p < end) {
-            if (!_writeClear(p, c)) {
-                bytes memory why = _applyBatchAccount(p, c);
-                if (why.length != 0) {
-                    bytes32 account;
-                    assembly ("memory-safe") {
-                        account := calldataload(p)
-                    }
-                    emit AccountRefused(account, feedId, sequence, why);
-                    unchecked {
-                        ++refused;
-                    }
+        while (true) {
+            p = _writeClearRun(p, end, c);
+            if (p == end) break;
+            bytes memory why = _applyBatchAccount(p, c);
+            if (why.length != 0) {
+                bytes32 account;
+                assembly ("memory-safe") {
+                    account := calldataload(p)
+                }
+                emit AccountRefused(account, feedId, sequence, why);
+                unchecked {
+                    ++refused;
                 }
             }
             unchecked {
-                p += 0x120;
+                p += 0x120; // the next attestation: a static struct of 9 words
             }
         }
         if (c.pledgedDelta != 0) {
@@ -475,60 +475,65 @@ contract CustosAdapter is Ownable2Step {
         }
     }
 
-    /// Writes the account at calldata offset p if every check passes, and says so; else
-    /// writes nothing. The common case, in assembly (docs/adapter.md §14): one read of each
-    /// slot, one write of the record, the binding only when it changes.
-    function _writeClear(uint256 p, BatchContext memory c) private returns (bool written) {
+    /// Writes the accounts from calldata offset p on while every check passes for them,
+    /// and returns the offset of the first one that needs the rules' path (end if none).
+    /// The common case, in assembly (docs/adapter.md §14): one read of each slot, one
+    /// write of the record, the binding only when it changes.
+    function _writeClearRun(uint256 p, uint256 end, BatchContext memory c) private returns (uint256 at) {
         assembly ("memory-safe") {
-            // The two slots of the account, as Solidity lays out the mappings.
-            mstore(0x00, calldataload(p))
-            mstore(0x20, _bindings.slot)
-            let bindingSlot := keccak256(0x00, 0x40)
-            mstore(0x20, _records.slot)
-            let recordSlot := keccak256(0x00, 0x40)
-            let binding := sload(bindingSlot)
-            let record := sload(recordSlot)
-            // Rule 9 (registered to this feed); a valuation at the batch's time; value and
-            // beneficiary words within their types' ranges.
-            let ok := and(
-                and(eq(and(shr(160, binding), 0xffff), mload(add(c, CTX_FEED_INDEX))), iszero(calldataload(add(p, 0x40)))),
-                and(
-                    eq(calldataload(add(p, 0xc0)), mload(add(c, CTX_AS_OF))),
-                    eq(calldataload(add(p, 0xe0)), mload(add(c, CTX_VALID_UNTIL)))
+            let delta := mload(add(c, CTX_PLEDGED_DELTA))
+            for {} lt(p, end) { p := add(p, 0x120) } {
+                // The two slots of the account, as Solidity lays out the mappings.
+                mstore(0x00, calldataload(p))
+                mstore(0x20, _bindings.slot)
+                let bindingSlot := keccak256(0x00, 0x40)
+                mstore(0x20, _records.slot)
+                let recordSlot := keccak256(0x00, 0x40)
+                let binding := sload(bindingSlot)
+                let record := sload(recordSlot)
+                // Rule 9 (registered to this feed); a valuation at the batch's time; value and
+                // beneficiary words within their types' ranges.
+                let ok := and(
+                    and(eq(and(shr(160, binding), 0xffff), mload(add(c, CTX_FEED_INDEX))), iszero(calldataload(add(p, 0x40)))),
+                    and(
+                        eq(calldataload(add(p, 0xc0)), mload(add(c, CTX_AS_OF))),
+                        eq(calldataload(add(p, 0xe0)), mload(add(c, CTX_VALID_UNTIL)))
+                    )
                 )
-            )
-            ok := and(ok, iszero(or(shr(128, calldataload(add(p, 0x80))), shr(160, calldataload(add(p, 0x20))))))
-            {
-                // Rules 4 and 12: a 64-bit sequence above the last one (any, before the
-                // first), by at most the step.
-                let seq := calldataload(add(p, 0x100))
-                let hasRecord := and(shr(184, binding), 1)
-                let last := mul(hasRecord, and(shr(128, record), 0xffffffffffffffff))
-                ok := and(ok, and(iszero(shr(64, seq)), or(gt(seq, last), iszero(hasRecord))))
-                ok := and(ok, iszero(gt(sub(seq, last), mload(add(c, CTX_MAX_STEP)))))
+                ok := and(ok, iszero(or(shr(128, calldataload(add(p, 0x80))), shr(160, calldataload(add(p, 0x20))))))
+                {
+                    // Rules 4 and 12: a 64-bit sequence above the last one (any, before the
+                    // first), by at most the step.
+                    let seq := calldataload(add(p, 0x100))
+                    let hasRecord := and(shr(184, binding), 1)
+                    let last := mul(hasRecord, and(shr(128, record), 0xffffffffffffffff))
+                    ok := and(ok, and(iszero(shr(64, seq)), or(gt(seq, last), iszero(hasRecord))))
+                    ok := and(ok, iszero(gt(sub(seq, last), mload(add(c, CTX_MAX_STEP)))))
+                }
+                let beneficiary := calldataload(add(p, 0x20))
+                let value := calldataload(add(p, 0x80))
+                let current := and(binding, 0xffffffffffffffffffffffffffffffffffffffff)
+                let base := and(record, 0xffffffffffffffffffffffffffffffff)
+                // Rule 5: one lender at a time. Rule 6: no rise over a valuation to weigh.
+                ok := and(ok, or(iszero(current), eq(current, beneficiary)))
+                ok := and(ok, or(mload(add(c, CTX_BREAKER_QUIET)), or(iszero(and(shr(185, binding), 1)), iszero(gt(value, base)))))
+                if iszero(ok) { break }
+                {
+                    // What the account counted (a pledged valuation's value: a record of kind 0
+                    // with a beneficiary, as _counted) is replaced by its new pledged value. In
+                    // two's complement: the sum of such changes is within int256.
+                    let counted := and(and(shr(184, binding), 1), iszero(and(shr(176, binding), 0xff)))
+                    counted := mul(base, and(counted, iszero(iszero(current))))
+                    delta := add(delta, sub(mul(value, iszero(iszero(beneficiary))), counted))
+                    sstore(recordSlot, or(or(value, shl(128, calldataload(add(p, 0x100)))), mload(add(c, CTX_TIME_BITS))))
+                    // The beneficiary, the feed index kept (bits 160-175), kind 0, HAS_RECORD and
+                    // HAS_VALUATION (bits 184, 185).
+                    let next := or(or(beneficiary, and(binding, shl(160, 0xffff))), shl(184, 3))
+                    if iszero(eq(next, binding)) { sstore(bindingSlot, next) }
+                }
             }
-            let beneficiary := calldataload(add(p, 0x20))
-            let value := calldataload(add(p, 0x80))
-            let current := and(binding, 0xffffffffffffffffffffffffffffffffffffffff)
-            let base := and(record, 0xffffffffffffffffffffffffffffffff)
-            // Rule 5: one lender at a time. Rule 6: no rise over a valuation to weigh.
-            ok := and(ok, or(iszero(current), eq(current, beneficiary)))
-            ok := and(ok, or(mload(add(c, CTX_BREAKER_QUIET)), or(iszero(and(shr(185, binding), 1)), iszero(gt(value, base)))))
-            if ok {
-                // What the account counted (a pledged valuation's value: a record of kind 0
-                // with a beneficiary, as _counted) is replaced by its new pledged value. In
-                // two's complement: the sum of such changes is within int256.
-                let counted := and(and(shr(184, binding), 1), iszero(and(shr(176, binding), 0xff)))
-                counted := mul(base, and(counted, iszero(iszero(current))))
-                let delta := add(mload(add(c, CTX_PLEDGED_DELTA)), sub(mul(value, iszero(iszero(beneficiary))), counted))
-                mstore(add(c, CTX_PLEDGED_DELTA), delta)
-                sstore(recordSlot, or(or(value, shl(128, calldataload(add(p, 0x100)))), mload(add(c, CTX_TIME_BITS))))
-                // The beneficiary, the feed index kept (bits 160-175), kind 0, HAS_RECORD and
-                // HAS_VALUATION (bits 184, 185).
-                let next := or(or(beneficiary, and(binding, shl(160, 0xffff))), shl(184, 3))
-                if iszero(eq(next, binding)) { sstore(bindingSlot, next) }
-                written := 1
-            }
+            mstore(add(c, CTX_PLEDGED_DELTA), delta)
+            at := p
         }
     }
 
