@@ -50,10 +50,12 @@ void gw_rpc_submit_notice(gw_rpc_call *c)
         return;
     }
     gw_log_req(GW_LOG_INFO, "notice", c->request_id,
-               "feed=%s state=%s ltv_bps=%u sequence=%llu duplicate=%s audit_seq=%llu",
+               "feed=%s state=%s ltv_bps=%u sequence=%llu cursor=%llu duplicate=%s "
+               "audit_seq=%llu",
                s.stored.feed, custos_loan_state_name((custos_loan_state)s.stored.n.state),
                s.stored.n.ltv_bps, (unsigned long long)s.stored.n.sequence,
-               duplicate ? "true" : "false", (unsigned long long)audit_seq);
+               (unsigned long long)s.stored.cursor, duplicate ? "true" : "false",
+               (unsigned long long)audit_seq);
     Custos__V1__SubmitNoticeResponse r = CUSTOS__V1__SUBMIT_NOTICE_RESPONSE__INIT;
     r.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, s.stored.digest};
     r.duplicate = duplicate;
