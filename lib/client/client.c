@@ -895,8 +895,52 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
     return rc;
 }
 
-custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
-                              custos_watch_fn on_record, void *ctx, custos_error *err)
+static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored_notice *out,
+                                custos_error *err);
+
+/* One WatchEvent to the callback: *more gets its answer. CUSTOS_ERR_INVALID for an event
+ * that is neither one record nor one notice with its domain and place in the log. */
+static custos_rc watch_deliver(const Custos__V1__WatchEvent *m, custos_watch_event_fn on_event,
+                               void *ctx, bool *more, custos_error *err)
+{
+    custos_watch_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (m == NULL || (m->record == NULL) == (m->notice == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "bad event");
+    if (m->record != NULL) {
+        custos_record rec;
+        memset(&rec, 0, sizeof rec);
+        custos_rc rc = pb_to_record(m->record, &rec, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        ev.kind = CUSTOS_CHAIN_RECORD;
+        ev.cursor = rec.cursor;
+        ev.record = &rec;
+        *more = on_event(ctx, &ev);
+        custos_record_clear(&rec);
+        return CUSTOS_OK;
+    }
+    if (m->domain == NULL || m->domain->verifying_contract.len != CUSTOS_ADDRESS_LEN)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "a notice event without its domain");
+    custos_stored_notice n;
+    custos_rc rc = notice_from_pb(m->notice, &n, err);
+    if (rc == CUSTOS_OK && n.cursor == 0)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "a notice event without its cursor");
+    if (rc != CUSTOS_OK)
+        return rc;
+    ev.kind = CUSTOS_CHAIN_NOTICE;
+    ev.cursor = n.cursor;
+    ev.notice = &n;
+    ev.domain.chain_id = m->domain->chain_id;
+    memcpy(ev.domain.verifying_contract, m->domain->verifying_contract.data, CUSTOS_ADDRESS_LEN);
+    *more = on_event(ctx, &ev);
+    return CUSTOS_OK;
+}
+
+/* Watch with or without the log's notices (custos_client_watch_log). */
+static custos_rc watch_run(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                           bool notices, custos_watch_event_fn on_event, void *ctx,
+                           custos_error *err)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     grpc_call *call = grpc_channel_create_registered_call(
@@ -904,6 +948,7 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
         gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     Custos__V1__WatchRequest req = CUSTOS__V1__WATCH_REQUEST__INIT;
     req.after_cursor = after_cursor;
+    req.notices = notices;
     grpc_byte_buffer *send = pack_message(&req.base);
     grpc_byte_buffer *recv = NULL;
     grpc_metadata_array initial, trailer;
@@ -981,14 +1026,12 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
         grpc_byte_buffer_destroy(bb);
         if (ended)
             goto drop;
-        custos_record rec;
-        memset(&rec, 0, sizeof rec);
-        if (m == NULL || m->record == NULL) {
-            rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: Watch: bad event",
-                                  c->target);
-        } else if ((rc = pb_to_record(m->record, &rec, err)) == CUSTOS_OK) {
-            bool more = on_record(ctx, &rec);
-            custos_record_clear(&rec);
+        bool more = false;
+        custos_error why;
+        custos_error_clear(&why);
+        if ((rc = watch_deliver(m, on_event, ctx, &more, &why)) != CUSTOS_OK) {
+            rc = custos_error_set(err, rc, "gateway %s: Watch: %s", c->target, why.message);
+        } else {
             if (more) {
                 if (idle_timeout_ms > 0)
                     idle_until = deadline_in(idle_timeout_ms);
@@ -1016,6 +1059,31 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
     grpc_call_unref(call);
     cq_destroy(cq);
     return rc;
+}
+
+/* custos_client_watch's callback over watch_run's events: records alone are asked for. */
+typedef struct watch_records {
+    custos_watch_fn on_record;
+    void *ctx;
+} watch_records;
+
+static bool watch_record_event(void *arg, const custos_watch_event *ev)
+{
+    const watch_records *w = arg;
+    return ev->record != NULL ? w->on_record(w->ctx, ev->record) : true;
+}
+
+custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                              custos_watch_fn on_record, void *ctx, custos_error *err)
+{
+    watch_records w = {on_record, ctx};
+    return watch_run(c, after_cursor, idle_timeout_ms, false, watch_record_event, &w, err);
+}
+
+custos_rc custos_client_watch_log(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                                  custos_watch_event_fn on_event, void *ctx, custos_error *err)
+{
+    return watch_run(c, after_cursor, idle_timeout_ms, true, on_event, ctx, err);
 }
 
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
@@ -1404,6 +1472,13 @@ static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored
     memcpy(out->signer, m->signer.data, CUSTOS_ADDRESS_LEN);
     memcpy(out->digest, m->digest.data, CUSTOS_HASH_LEN);
     out->accepted_at = m->accepted_at;
+    if (m->chain_hash.len != (m->cursor != 0 ? CUSTOS_HASH_LEN : 0))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "a notice's chain_hash must be 32 bytes with its cursor, "
+                                "empty without (got %zu)", m->chain_hash.len);
+    out->cursor = m->cursor;
+    if (m->cursor != 0)
+        memcpy(out->chain_hash, m->chain_hash.data, CUSTOS_HASH_LEN);
     return CUSTOS_OK;
 }
 
