@@ -20,6 +20,7 @@
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
+#include "pb_notice.h"
 #include "pb_status.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -895,45 +896,18 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
     return rc;
 }
 
-static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored_notice *out,
-                                custos_error *err);
-
-/* One WatchEvent to the callback: *more gets its answer. CUSTOS_ERR_INVALID for an event
- * that is neither one record nor one notice with its domain and place in the log. */
+/* One WatchEvent to the callback: *more gets its answer. */
 static custos_rc watch_deliver(const Custos__V1__WatchEvent *m, custos_watch_event_fn on_event,
                                void *ctx, bool *more, custos_error *err)
 {
+    custos_record rec;
+    custos_stored_notice notice;
     custos_watch_event ev;
-    memset(&ev, 0, sizeof ev);
-    if (m == NULL || (m->record == NULL) == (m->notice == NULL))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "bad event");
-    if (m->record != NULL) {
-        custos_record rec;
-        memset(&rec, 0, sizeof rec);
-        custos_rc rc = pb_to_record(m->record, &rec, err);
-        if (rc != CUSTOS_OK)
-            return rc;
-        ev.kind = CUSTOS_CHAIN_RECORD;
-        ev.cursor = rec.cursor;
-        ev.record = &rec;
-        *more = on_event(ctx, &ev);
-        custos_record_clear(&rec);
-        return CUSTOS_OK;
-    }
-    if (m->domain == NULL || m->domain->verifying_contract.len != CUSTOS_ADDRESS_LEN)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "a notice event without its domain");
-    custos_stored_notice n;
-    custos_rc rc = notice_from_pb(m->notice, &n, err);
-    if (rc == CUSTOS_OK && n.cursor == 0)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "a notice event without its cursor");
+    custos_rc rc = pb_to_watch_event(m, &rec, &notice, &ev, err);
     if (rc != CUSTOS_OK)
         return rc;
-    ev.kind = CUSTOS_CHAIN_NOTICE;
-    ev.cursor = n.cursor;
-    ev.notice = &n;
-    ev.domain.chain_id = m->domain->chain_id;
-    memcpy(ev.domain.verifying_contract, m->domain->verifying_contract.data, CUSTOS_ADDRESS_LEN);
     *more = on_event(ctx, &ev);
+    custos_record_clear(&rec);
     return CUSTOS_OK;
 }
 
@@ -1446,42 +1420,6 @@ custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
     return rc;
 }
 
-/* One StoredNotice of a ListNotices answer into out; CUSTOS_ERR_INVALID when a field has
- * the wrong size. */
-static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored_notice *out,
-                                custos_error *err)
-{
-    const Custos__V1__CollateralNotice *n = m->notice;
-    if (n == NULL || n->account.len != CUSTOS_HASH_LEN || n->lender.len != CUSTOS_ADDRESS_LEN ||
-        n->exposure.len != CUSTOS_U256_LEN || n->collateral_value.len != CUSTOS_U256_LEN ||
-        n->state > CUSTOS_LOAN_STATE_MAX || m->signature.len != CUSTOS_SIGNATURE_LEN ||
-        m->signer.len != CUSTOS_ADDRESS_LEN || m->digest.len != CUSTOS_HASH_LEN ||
-        m->feed == NULL || strlen(m->feed) > CUSTOS_FEED_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "a notice with a field of the wrong size");
-    memset(out, 0, sizeof *out);
-    snprintf(out->feed, sizeof out->feed, "%s", m->feed);
-    memcpy(out->notice.account, n->account.data, CUSTOS_HASH_LEN);
-    memcpy(out->notice.lender, n->lender.data, CUSTOS_ADDRESS_LEN);
-    out->notice.state = (uint8_t)n->state;
-    out->notice.ltv_bps = n->ltv_bps;
-    custos_u256_from_be(&out->notice.exposure, n->exposure.data);
-    custos_u256_from_be(&out->notice.collateral_value, n->collateral_value.data);
-    out->notice.deadline = n->deadline;
-    out->notice.sequence = n->sequence;
-    memcpy(out->sig.bytes, m->signature.data, CUSTOS_SIGNATURE_LEN);
-    memcpy(out->signer, m->signer.data, CUSTOS_ADDRESS_LEN);
-    memcpy(out->digest, m->digest.data, CUSTOS_HASH_LEN);
-    out->accepted_at = m->accepted_at;
-    if (m->chain_hash.len != (m->cursor != 0 ? CUSTOS_HASH_LEN : 0))
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "a notice's chain_hash must be 32 bytes with its cursor, "
-                                "empty without (got %zu)", m->chain_hash.len);
-    out->cursor = m->cursor;
-    if (m->cursor != 0)
-        memcpy(out->chain_hash, m->chain_hash.data, CUSTOS_HASH_LEN);
-    return CUSTOS_OK;
-}
-
 custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                      uint32_t limit, custos_domain *domain,
                                      custos_stored_notice **out, size_t *n, custos_error *err)
@@ -1510,7 +1448,7 @@ custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUS
             rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; rc == CUSTOS_OK && i < m->n_notices; i++)
-        rc = notice_from_pb(m->notices[i], &list[i], err);
+        rc = pb_to_stored_notice(m->notices[i], &list[i], err);
     if (rc == CUSTOS_OK) {
         domain->chain_id = m->domain->chain_id;
         memcpy(domain->verifying_contract, m->domain->verifying_contract.data,
