@@ -1,20 +1,13 @@
-/* manage: the collateral manager for one pledge (docs/lending.md §3). Each pass reads the
- * borrower's debt as the gateway reads it from the chain (GetPledge: Morpho Blue's borrow
- * shares converted with the market's totals after interest accrual, in loan-token units),
- * converts it to USD with 18 decimals (loan-token decimals and a configured USD price per
- * token, 1 for a dollar stablecoin), takes the latest accepted collateral value
- * (GetLatest: a freeze counts as no value), computes the LTV exactly, steps the state
- * machine (custos/ltv.h), and on a change signs a CollateralNotice with the custodian's
- * key and submits it (rule 19). The state file is written before a notice is submitted,
- * so a crash never loses a change nor signs a second notice for it. With --agent-key it
- * also executes the liquidation (liquidate.h, manage_release.h; docs/lending.md §5). */
+/* manage: the collateral manager (docs/lending.md §3): its options, and the loop that
+ * passes over its pledge (manage_pass.h) on every new block, every new valuation and at
+ * least every --interval-ms (manage_watch.h). With --rpc it reads the debt from the chain
+ * itself (manage_chain.h); with --notices-contract it publishes its notices on-chain
+ * (manage_publish.h); with --agent-key it executes the liquidation (liquidate.h). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "context.h"
@@ -24,15 +17,21 @@
 #include "custos/sig.h"
 #include "fileio.h"
 #include "liquidate.h"
+#include "manage_chain.h"
+#include "manage_metrics.h"
+#include "manage_pass.h"
+#include "manage_publish.h"
 #include "manage_release.h"
 #include "manage_state.h"
+#include "manage_watch.h"
 #include "signer.h"
 #include "signopts.h"
 
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity;
+        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity,
+        *notices_contract, *relayer_key, *poll_ms;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -65,14 +64,22 @@ static const clopt manage_options[] = {
     {"contract", "0xADDR", CLOPT_STR, offsetof(manage_args, contract),
      "the adapter's address (the EIP-712 verifying contract)"},
     {"interval-ms", "N", CLOPT_STR, offsetof(manage_args, interval_ms),
-     "time between passes (default 2000)"},
+     "the longest time between passes (default 2000)"},
+    {"poll-ms", "N", CLOPT_STR, offsetof(manage_args, poll_ms),
+     "how often the chain's head and the latest valuation are checked for a change: a new "
+     "block or valuation starts a pass at once (default 250)"},
     {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
     {"metrics-textfile", "F", CLOPT_STR, offsetof(manage_args, metrics),
      "write the pledge's gauges after every pass (node_exporter's textfile collector)"},
     {"agent-key", "F", CLOPT_STR, offsetof(manage_args, agent_key),
      "the liquidation agent's key file (pays gas, holds the loan token; never a signer)"},
     {"rpc", "URL", CLOPT_STR, offsetof(manage_args, rpc),
-     "the chain node the liquidation agent sends its transactions to"},
+     "the chain node: the debt is read from it on every new block (without it, through the "
+     "gateway), and the agent and the relayer send their transactions to it"},
+    {"notices-contract", "0xADDR", CLOPT_STR, offsetof(manage_args, notices_contract),
+     "CustosNotices: every notice is published to it"},
+    {"relayer-key", "F", CLOPT_STR, offsetof(manage_args, relayer_key),
+     "the key file that pays gas for the publications (never a signer)"},
     {"feed", "NAME", CLOPT_STR, offsetof(manage_args, feed),
      "the account's feed (the release after a liquidation is submitted to it)"},
     {"attestor-state", "F", CLOPT_STR, offsetof(manage_args, seq_state),
@@ -97,8 +104,12 @@ static const clopt_rule manage_rules[] = {
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},
     {CLOPT_REQUIRED, {"gateway"}, NULL},
-    {CLOPT_TOGETHER, {"agent-key", "rpc", "feed", "attestor-state"},
-     "--agent-key, --rpc, --feed and --attestor-state go together (liquidation)"},
+    {CLOPT_TOGETHER, {"agent-key", "feed", "attestor-state"},
+     "--agent-key, --feed and --attestor-state go together, with --rpc (liquidation)"},
+    {CLOPT_NEEDS, {"agent-key", "rpc"}, "--agent-key needs --rpc (liquidation)"},
+    {CLOPT_TOGETHER, {"notices-contract", "relayer-key"},
+     "--notices-contract and --relayer-key go together, with --rpc (publication)"},
+    {CLOPT_NEEDS, {"notices-contract", "rpc"}, "--notices-contract needs --rpc (publication)"},
     {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
@@ -109,8 +120,10 @@ static const clopt_command manage_cmd = {
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
-             "         [--metrics-textfile F] [--agent-key F --rpc URL --feed NAME\n"
-             "         --attestor-state F [--release-validity-seconds N]]",
+             "         [--poll-ms N] [--metrics-textfile F] [--rpc URL]\n"
+             "         [--notices-contract 0xADDR --relayer-key F]\n"
+             "         [--agent-key F --feed NAME --attestor-state F\n"
+             "         [--release-validity-seconds N]]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -118,24 +131,6 @@ static const clopt_command manage_cmd = {
     .rules = manage_rules,
     .n_rules = CLOPT_N(manage_rules)};
 
-typedef struct manager {
-    custos_ltv_policy policy;
-    custos_calendar cal;
-    custos_domain domain;
-    uint8_t account[CUSTOS_HASH_LEN], lender[CUSTOS_ADDRESS_LEN];
-    custos_u256 price;  /* USD per whole token, 18 decimals */
-    custos_u256 scale;  /* 10^loan_decimals */
-    at_signer signer;
-    custos_client *client;
-    at_liquidator *liq; /* NULL: liquidation is left to others */
-    at_release_ctx release;
-    const char *state_path;
-    /* The gauges of --metrics-textfile (docs/lending.md §4). */
-    uint32_t ltv;
-    custos_loan_status status;
-    uint64_t read_failures, last_read;
-    at_liq_step liq_step;
-} manager;
 
 static volatile sig_atomic_t manage_stop;
 
@@ -158,7 +153,8 @@ static custos_rc parse_u32(const char *flag, const char *text, uint32_t max, uin
     return rc;
 }
 
-static custos_rc manage_setup(const manage_args *a, manager *m, custos_error *err)
+static custos_rc manage_setup(const manage_args *a, custos_domain *domain, at_manager *m,
+                              custos_error *err)
 {
     custos_error herr;
     custos_rc rc = parse_u32("--margin-return-ltv", a->margin_return, UINT32_MAX,
@@ -200,201 +196,44 @@ static custos_rc manage_setup(const manage_args *a, manager *m, custos_error *er
     if (rc == CUSTOS_OK && custos_address_from_hex(a->lender, m->lender, &herr) != CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--lender: %s", herr.message);
     if (rc == CUSTOS_OK)
-        rc = at_cmd_parse_u64("--chain-id", a->chain_id, &m->domain.chain_id, err);
+        rc = at_cmd_parse_u64("--chain-id", a->chain_id, &domain->chain_id, err);
     if (rc == CUSTOS_OK &&
-        custos_address_from_hex(a->contract, m->domain.verifying_contract, &herr) != CUSTOS_OK)
+        custos_address_from_hex(a->contract, domain->verifying_contract, &herr) != CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: %s", herr.message);
     if (rc == CUSTOS_OK)
         rc = custos_calendar_load_builtin(&m->cal, err);
     m->state_path = a->state;
+    m->domain = domain;
     return rc;
 }
 
-/* Delivers the pending notice; CUSTOS_OK once the gateway has it (new or duplicate). */
-static custos_rc manage_deliver(manager *m, at_manage_state *st, custos_error *err)
+/* The chain's parts the options ask for: the reader, the relayer, the agent. */
+static custos_rc manage_chain_setup(const manage_args *a, at_manager *m, custos_error *err)
 {
-    bool duplicate = false;
-    custos_rc rc = custos_client_submit_notice(m->client, &m->domain, &st->pending,
-                                               &st->pending_sig, &duplicate, NULL, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    printf("notice %s sequence %" PRIu64 " ACCEPTED%s\n",
-           custos_loan_state_name((custos_loan_state)st->pending.state), st->pending.sequence,
-           duplicate ? " (duplicate)" : "");
-    st->has_pending = false;
-    return at_manage_state_save(m->state_path, st, err);
-}
-
-/* The collateral value the LTV counts: the latest accepted valuation pledged to the
- * lender; 0 under a freeze. CUSTOS_ERR_NOT_FOUND when the account is not pledged to it. */
-static custos_rc manage_collateral(manager *m, custos_u256 *out, custos_error *err)
-{
-    custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    custos_rc rc = custos_client_get_latest(m->client, m->account, &rec, err);
-    if (rc == CUSTOS_OK && (rec.sub.att.kind == CUSTOS_KIND_RELEASE ||
-                            memcmp(rec.sub.att.beneficiary, m->lender, CUSTOS_ADDRESS_LEN) != 0))
-        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
-                              "the account's latest attestation does not pledge it to the "
-                              "lender");
-    if (rc == CUSTOS_OK && rec.sub.att.kind == CUSTOS_KIND_FREEZE)
-        custos_u256_from_u64(out, 0);
-    else if (rc == CUSTOS_OK)
-        *out = rec.sub.att.collateral_value;
-    custos_record_clear(&rec);
-    return rc;
-}
-
-/* The pledge's gauges, replacing path atomically. */
-static custos_rc manage_metrics_write(const manager *m, const char *path, custos_error *err)
-{
-    char account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], lender[CUSTOS_ADDRESS_HEX_LEN];
-    if (custos_hex_encode(m->account, CUSTOS_HASH_LEN, account, sizeof account) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: account");
-    custos_address_to_hex(m->lender, lender);
-    char labels[160];
-    snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
-    char text[2560];
-    int len = snprintf(
-        text, sizeof text,
-        "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
-        "# TYPE custos_loan_ltv_bps gauge\n"
-        "custos_loan_ltv_bps%s %u\n"
-        "# HELP custos_loan_state 0 healthy, 1 margin return, 2 margin call, 3 liquidation.\n"
-        "# TYPE custos_loan_state gauge\n"
-        "custos_loan_state%s %d\n"
-        "# HELP custos_loan_cure_deadline_seconds A margin call's cure deadline; 0 without one.\n"
-        "# TYPE custos_loan_cure_deadline_seconds gauge\n"
-        "custos_loan_cure_deadline_seconds%s %llu\n"
-        "# HELP custos_loan_last_read_seconds When the debt and value were last read; 0: never.\n"
-        "# TYPE custos_loan_last_read_seconds gauge\n"
-        "custos_loan_last_read_seconds%s %llu\n"
-        "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
-        "# TYPE custos_loan_exposure_read_failures_total counter\n"
-        "custos_loan_exposure_read_failures_total%s %llu\n"
-        "# HELP custos_loan_liquidation_step The liquidation's last step: 0 none, 1 decided, "
-        "2 repay sent, 3 repay mined, 4 release signed, 5 release accepted.\n"
-        "# TYPE custos_loan_liquidation_step gauge\n"
-        "custos_loan_liquidation_step%s %d\n",
-        labels, m->ltv, labels, (int)m->status.state, labels,
-        (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
-        (unsigned long long)m->read_failures, labels, (int)m->liq_step);
-    if (len < 0 || (size_t)len >= sizeof text)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
-    return at_file_write_atomic(path, text, (size_t)len, 0644, err);
-}
-
-/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once;
- * each pass then advances the agent's repay by at most one step, and the release after it
- * as far as it goes (signed once the debt reads zero, then submitted). */
-static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error *err)
-{
+    custos_error herr;
     custos_rc rc = CUSTOS_OK;
-    if (m->liq == NULL || st->status.state != CUSTOS_LOAN_LIQUIDATION)
-        return CUSTOS_OK;
-    if (st->liq.step == AT_LIQ_NONE) {
-        st->liq.step = AT_LIQ_DECIDED;
-        rc = at_manage_state_save(m->state_path, st, err);
-    }
-    at_liq_step before = st->liq.step;
-    custos_pledge *p = NULL;
-    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED)
-        rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
-    if (rc == CUSTOS_OK && p != NULL)
-        rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
-    custos_pledge_free(p);
-    if (rc == CUSTOS_OK && st->liq.step != before)
-        printf("liquidation %s\n", at_liq_step_name(st->liq.step));
-    m->liq_step = st->liq.step;
-    /* The release, once the repay is mined: signed only when the debt reads zero. */
-    for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
-        before = st->liq.step;
-        rc = at_manage_release_step(&m->release, st, err);
-        if (rc == CUSTOS_OK && st->liq.step != before)
-            printf("liquidation %s\n", at_liq_step_name(st->liq.step));
-        m->liq_step = st->liq.step;
-    }
-    fflush(stdout);
+    if (a->rpc != NULL)
+        rc = at_chain_new(a->rpc, m->domain->verifying_contract, &m->chain, err);
+    uint8_t notices[CUSTOS_ADDRESS_LEN];
+    if (rc == CUSTOS_OK && a->notices_contract != NULL &&
+        custos_address_from_hex(a->notices_contract, notices, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--notices-contract: %s", herr.message);
+    if (rc == CUSTOS_OK && a->notices_contract != NULL)
+        rc = at_publisher_new(a->relayer_key, a->rpc, m->domain->chain_id, notices, &m->pub,
+                              err);
+    if (rc == CUSTOS_OK && a->agent_key != NULL)
+        rc = at_liquidator_new(a->agent_key, a->rpc, m->domain->chain_id, &m->liq, err);
     return rc;
 }
 
-/* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
-static custos_rc manage_pass(manager *m, custos_error *err)
+static void manage_free(at_manager *m, at_signer *signer)
 {
-    at_manage_state st;
-    custos_rc rc = at_manage_state_load(m->state_path, &st, err);
-    if (rc == CUSTOS_OK) {
-        m->status = st.status;
-        m->liq_step = st.liq.step;
-    }
-    if (rc == CUSTOS_OK && st.has_pending)
-        rc = manage_deliver(m, &st, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    /* A liquidation ended by an accepted release leaves nothing to watch. */
-    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
-        printf("released after liquidation: nothing to manage\n");
-        fflush(stdout);
-        return CUSTOS_OK;
-    }
-    custos_pledge *p = NULL;
-    rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
-    if (rc == CUSTOS_OK && !p->exposure_readable)
-        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                              "the market cannot report the pledge's exposure");
-    custos_u256 exposure, collateral;
-    if (rc == CUSTOS_OK)
-        rc = custos_u256_mul_div(&exposure, &p->debt, &m->price, &m->scale);
-    custos_pledge_free(p);
-    if (rc == CUSTOS_OK)
-        rc = manage_collateral(m, &collateral, err);
-    if (rc != CUSTOS_OK) {
-        m->read_failures++;
-        return rc;
-    }
-    uint32_t ltv = 0;
-    if (rc == CUSTOS_OK)
-        rc = custos_ltv_bps(&exposure, &collateral, &ltv, err);
-    uint64_t now = (uint64_t)time(NULL);
-    custos_loan_status next;
-    custos_ltv_cause cause = CUSTOS_LTV_UNCHANGED;
-    if (rc == CUSTOS_OK)
-        rc = custos_ltv_step(&m->policy, &m->cal, &st.status, ltv, now, &next, &cause, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    m->ltv = ltv;
-    m->status = next;
-    m->last_read = now;
-    printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
-           custos_ltv_cause_name(cause));
-    if (next.state == st.status.state)
-        return manage_liquidate(m, &st, err);
-    custos_notice *n = &st.pending;
-    memset(n, 0, sizeof *n);
-    memcpy(n->account, m->account, CUSTOS_HASH_LEN);
-    memcpy(n->lender, m->lender, CUSTOS_ADDRESS_LEN);
-    n->state = (uint8_t)next.state;
-    n->ltv_bps = ltv;
-    n->exposure = exposure;
-    n->collateral_value = collateral;
-    n->deadline = next.deadline;
-    n->sequence = st.sequence + 1;
-    uint8_t digest[CUSTOS_HASH_LEN];
-    custos_notice_digest(&m->domain, n, digest);
-    rc = at_signer_sign(&m->signer, digest, &st.pending_sig, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    /* Written before it is submitted: after a crash the restart delivers this notice. */
-    st.status = next;
-    st.sequence = n->sequence;
-    st.has_pending = true;
-    rc = at_manage_state_save(m->state_path, &st, err);
-    if (rc == CUSTOS_OK)
-        rc = manage_deliver(m, &st, err);
-    if (rc == CUSTOS_OK)
-        rc = manage_liquidate(m, &st, err);
-    fflush(stdout);
-    return rc;
+    at_liquidator_free(m->liq);
+    at_publisher_free(m->pub);
+    at_chain_free(m->chain);
+    custos_client_free(m->client);
+    at_signer_close(signer);
+    custos_calendar_free(&m->cal);
 }
 
 int at_cmd_manage(int argc, char **argv)
@@ -403,16 +242,25 @@ int at_cmd_manage(int argc, char **argv)
     int status;
     if (!at_cmd_args(&manage_cmd, argc, argv, &a, NULL, &status))
         return status;
-    manager m;
+    at_manager m;
     memset(&m, 0, sizeof m);
+    custos_domain domain;
+    memset(&domain, 0, sizeof domain);
+    at_signer signer;
+    memset(&signer, 0, sizeof signer);
     custos_error err;
     custos_error_clear(&err);
-    uint64_t interval_ms = 2000;
-    custos_rc rc = manage_setup(&a, &m, &err);
+    uint64_t interval_ms = 2000, poll_ms = 250;
+    custos_rc rc = manage_setup(&a, &domain, &m, &err);
     if (rc == CUSTOS_OK && a.interval_ms != NULL)
         rc = at_cmd_parse_u64("--interval-ms", a.interval_ms, &interval_ms, &err);
+    if (rc == CUSTOS_OK && a.poll_ms != NULL)
+        rc = at_cmd_parse_u64("--poll-ms", a.poll_ms, &poll_ms, &err);
+    if (rc == CUSTOS_OK && poll_ms == 0)
+        rc = custos_error_set(&err, CUSTOS_ERR_INVALID, "--poll-ms: at least 1");
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&m.signer, &a.key, &err);
+        rc = at_signer_open(&signer, &a.key, &err);
+    m.signer = &signer;
     if (rc == CUSTOS_OK)
         rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
     uint64_t validity = 86400;
@@ -422,11 +270,11 @@ int at_cmd_manage(int argc, char **argv)
     if (rc == CUSTOS_OK && (validity == 0 || validity > UINT32_MAX))
         rc = custos_error_set(&err, CUSTOS_ERR_INVALID,
                               "--release-validity-seconds: 1 to %u", UINT32_MAX);
-    if (rc == CUSTOS_OK && a.agent_key != NULL)
-        rc = at_liquidator_new(a.agent_key, a.rpc, m.domain.chain_id, &m.liq, &err);
+    if (rc == CUSTOS_OK)
+        rc = manage_chain_setup(&a, &m, &err);
     m.release = (at_release_ctx){.client = m.client,
-                                 .signer = &m.signer,
-                                 .domain = &m.domain,
+                                 .signer = m.signer,
+                                 .domain = m.domain,
                                  .feed = a.feed,
                                  .seq_path = a.seq_state,
                                  .validity_seconds = validity,
@@ -435,19 +283,24 @@ int at_cmd_manage(int argc, char **argv)
                                  .state_path = a.state};
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
-        at_liquidator_free(m.liq);
-        custos_client_free(m.client);
-        at_signer_close(&m.signer);
-        custos_calendar_free(&m.cal);
+        manage_free(&m, &signer);
         return AT_EXIT_INPUT;
     }
     signal(SIGTERM, manage_on_signal);
     signal(SIGINT, manage_on_signal);
     status = AT_EXIT_OK;
+    at_manager *const ms[1] = {&m};
+    uint64_t head = 0;
     while (!manage_stop) {
-        rc = manage_pass(&m, &err);
+        /* The head before the reads: a block mined during the pass starts the next one. */
+        custos_error herr;
+        if (m.chain != NULL && at_chain_head(m.chain, &head, &herr) != CUSTOS_OK)
+            head = 0;
+        rc = at_manage_pass(&m, &err);
         custos_error merr;
-        if (a.metrics != NULL && manage_metrics_write(&m, a.metrics, &merr) != CUSTOS_OK)
+        if (a.metrics != NULL &&
+            at_manage_metrics_write((const at_manager *const *)ms, 1, a.metrics, &merr) !=
+                CUSTOS_OK)
             at_cmd_error("manage: %s", merr.message);
         if (rc != CUSTOS_OK) {
             at_cmd_error("manage: %s", err.message);
@@ -459,12 +312,8 @@ int at_cmd_manage(int argc, char **argv)
         }
         if (a.once)
             break;
-        for (uint64_t slept = 0; slept < interval_ms && !manage_stop; slept += 50)
-            usleep(50 * 1000);
+        (void)at_manage_wait(ms, 1, m.chain, &head, interval_ms, poll_ms, &manage_stop);
     }
-    at_liquidator_free(m.liq);
-    custos_client_free(m.client);
-    at_signer_close(&m.signer);
-    custos_calendar_free(&m.cal);
+    manage_free(&m, &signer);
     return status;
 }

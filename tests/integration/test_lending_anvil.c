@@ -15,7 +15,11 @@
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
  * liquidation after the drop; custos notices lists both, verified, ethers recovers the
  * custodian from each, and each is relayed on-chain to CustosNotices (deploy.mjs deploys
- * it), which accepts it. */
+ * it), which accepts it. On the second pledge, a manager reading the chain itself (--rpc)
+ * and publishing its notices to CustosNotices itself (--notices-contract) follows a borrow
+ * at 60% LTV, a valuation drop into margin call and a cure by repayment, each at its block
+ * or valuation (its interval is 10 minutes); each notice's event matches the one the
+ * gateway serves, which ethers verifies; a restart publishes nothing twice. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,6 +63,8 @@
 #define AGENT_ADDR "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
 #define OUTSIDER_KEY "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
 #define OUTSIDER_ADDR "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+#define NOTICE_RELAYER_KEY "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e"
+#define NOTICE_RELAYER_ADDR "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
 
 #define REF1 "LEND-1"
 #define REF2 "LEND-2"
@@ -322,8 +328,11 @@ static void write_gateway_config(void)
     tu_write_file(T.gw.config_path, text);
 }
 
-/* The custody ledger: REF1 holds `shares` of a money-market fund, REF2 a fixed 100000;
- * both pledged to Morpho. */
+/* REF2's holding: 100000 shares until the second pledge's margin call. */
+static const char *ref2_shares = "100000";
+
+/* The custody ledger: REF1 holds `shares` of a money-market fund, REF2 ref2_shares; both
+ * pledged to Morpho. */
 static void write_holdings(const char *shares)
 {
     char text[2048];
@@ -332,8 +341,8 @@ static void write_holdings(const char *shares)
              "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
              "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]},"
              "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
-             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"100000\"}]}]}",
-             GWF_FEED, REF1, T.morpho, shares, REF2, T.morpho);
+             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]}]}",
+             GWF_FEED, REF1, T.morpho, shares, REF2, T.morpho, ref2_shares);
     tu_write_file(T.holdings, text);
 }
 
@@ -564,10 +573,10 @@ static void expect_ltv(unsigned lo, unsigned hi, const char *rest)
 
 /* custos notices for REF1: each notice's state, newest first, each verified by custos and
  * by ethers' verifyTypedData against the custodian's key. */
-static void expect_notices(const char *const *states, size_t n)
+static void expect_notices_of(const char *ref, const char *const *states, size_t n)
 {
     const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
-                          "--custodian", GWF_FEED, "--ref", REF1, NULL};
+                          "--custodian", GWF_FEED, "--ref", ref, NULL};
     char doc[32768];
     int rc = tu_run(argv, doc, sizeof doc, 0);
     if (rc != 0)
@@ -596,6 +605,202 @@ static void expect_notices(const char *const *states, size_t n)
             fail_msg("ethers does not recover the custodian: %s", check);
     }
     json_decref(j);
+}
+
+static void expect_notices(const char *const *states, size_t n)
+{
+    expect_notices_of(REF1, states, n);
+}
+
+/* ------------------------------------------------------------------ the second pledge's
+ * manager: reading the chain itself, publishing its notices itself */
+
+/* Its daemon: reads the debt from the chain (--rpc), publishes to CustosNotices from its
+ * own relayer key, and passes only on a new block or valuation (its interval is 10
+ * minutes, far beyond the test). */
+static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+{
+    static char state2[1300], metrics2[1300], relayer[1300];
+    snprintf(state2, sizeof state2, "%s/manager2.json", T.gw.dir);
+    snprintf(metrics2, sizeof metrics2, "%s/manager2.prom", T.gw.dir);
+    snprintf(relayer, sizeof relayer, "%s/notice-relayer.key", T.gw.dir);
+    if (access(relayer, F_OK) != 0)
+        write_key(relayer, NOTICE_RELAYER_KEY);
+    const char *const words[] = {
+        CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[1], "--lender", T.morpho,
+        "--loan-decimals", "6", "--loan-price-usd", "1", "--margin-return-ltv", "4000",
+        "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
+        "--cure-seconds", "86400", "--state", state2, "--chain-id", "31337", "--contract",
+        T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
+        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", T.notices,
+        "--relayer-key", relayer, "--poll-ms", "50", once ? "--once" : "--interval-ms",
+        once ? NULL : "600000", NULL};
+    size_t n = 0;
+    for (; words[n] != NULL; n++)
+        argv[n] = words[n];
+    argv[n] = NULL;
+}
+
+/* Waits until CustosNotices holds sequence `want` of REF2's pledge. */
+static void wait_published(const char *want, const char *log)
+{
+    char got[96] = "";
+    for (int waited = 0; waited < WAIT_MS; waited += 100) {
+        call_number(T.notices, "lastSequence(bytes32,address)(uint64)", T.account[1], T.morpho,
+                    got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+        usleep(100 * 1000);
+    }
+    char *text = tu_read_file(log);
+    fail_msg("CustosNotices stayed at sequence %s, expected %s; the manager:\n%s", got, want,
+             text != NULL ? text : "(no log)");
+}
+
+/* The newest CollateralNotice event of REF2's pledge: its notice matches the newest one
+ * custos notices serves (whose signature ethers verified, expect_notices_of), its signer
+ * is the custodian, and the manager's relayer sent it. */
+static void expect_event_matches_gateway(const char *state_name)
+{
+    const char *keccak[] = {CAST_BIN, "keccak",
+                            "CollateralNotice(bytes32,address,(bytes32,address,uint8,uint32,"
+                            "uint256,uint256,uint64,uint64),address)",
+                            NULL};
+    assert_int_equal(run(keccak), 0);
+    char topic0[67];
+    assert_int_equal(strlen(out), 66);
+    memcpy(topic0, out, sizeof topic0);
+    if (cast("logs", "--json", "--from-block", "0", "--address", T.notices, topic0,
+             T.account[1], NULL) != 0)
+        fail_msg("cast logs: %s", out);
+    json_error_t jerr;
+    json_t *logs = json_loads(out, 0, &jerr);
+    if (json_array_size(logs) == 0)
+        fail_msg("no CollateralNotice event of the pledge: %s", out);
+    json_t *last = json_array_get(logs, json_array_size(logs) - 1);
+    const char *data = str_of(last, "data");
+    char tx[67];
+    snprintf(tx, sizeof tx, "%s", str_of(last, "transactionHash"));
+    /* data: the notice's eight words, then the signer. */
+    assert_int_equal(strlen(data), 2 + 9 * 64);
+    char words[9][65];
+    for (int i = 0; i < 9; i++) {
+        memcpy(words[i], data + 2 + 64 * i, 64);
+        words[i][64] = '\0';
+    }
+    json_decref(logs);
+    const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
+                          "--custodian", GWF_FEED, "--ref", REF2, "--limit", "1", NULL};
+    char doc[16384];
+    if (tu_run(argv, doc, sizeof doc, 0) != 0)
+        fail_msg("custos notices: %s", doc);
+    json_t *j = json_loads(doc, 0, &jerr);
+    json_t *e = json_array_get(json_object_get(j, "notices"), 0);
+    assert_string_equal(str_of(e, "state"), state_name);
+    json_t *m = json_object_get(json_object_get(json_object_get(e, "signed"), "typedData"),
+                                "message");
+    static const char *const fields[8] = {"account", "lender", "state", "ltvBps",
+                                          "exposure", "collateralValue", "deadline",
+                                          "sequence"};
+    for (int i = 0; i < 8; i++) {
+        json_t *v = json_object_get(m, fields[i]);
+        char want[96];
+        if (json_is_integer(v))
+            snprintf(want, sizeof want, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(want, sizeof want, "%s", json_string_value(v));
+        char word[67] = "0x";
+        memcpy(word + 2, words[i], 65);
+        if (i < 2) {
+            /* bytes32 and address: compared as hex, the address right-aligned. */
+            const char *hex = want + 2;
+            size_t len = strlen(hex);
+            if (strncasecmp(words[i] + 64 - len, hex, len) != 0)
+                fail_msg("event %s %s, the gateway's %s", fields[i], word, want);
+        } else {
+            const char *to_dec[] = {CAST_BIN, "to-dec", word, NULL};
+            assert_int_equal(run(to_dec), 0);
+            if (strcmp(out, want) != 0)
+                fail_msg("event %s %s, the gateway's %s", fields[i], out, want);
+        }
+    }
+    json_decref(j);
+    if (strncasecmp(words[8] + 24, T.gw.keys[GWF_KEY_CUSTODIAN].hex + 2, 40) != 0)
+        fail_msg("the event's signer is %s, not the custodian", words[8]);
+    assert_int_equal(cast("tx", tx, "from", NULL), 0);
+    assert_same(out, NOTICE_RELAYER_ADDR);
+}
+
+/* The gauge `name` of manager2.prom, or -1 while it is not there. */
+static long long manage2_gauge(const char *name)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/manager2.prom", T.gw.dir);
+    char *text = tu_read_file(path);
+    const char *at = text != NULL ? strstr(text, name) : NULL;
+    const char *value = at != NULL ? strstr(at, "} ") : NULL;
+    long long v = value != NULL ? strtoll(value + 2, NULL, 10) : -1;
+    free(text);
+    return v;
+}
+
+/* Scenario 1 of the collateral manager on the second pledge ($98,000): a borrow at 60% LTV
+ * read from the chain at its block, a valuation drop into margin call (the notice on-chain,
+ * published by the manager, on the gateway and verified by ethers), a cure by repayment
+ * back to healthy, all followed by a manager whose interval is 10 minutes: it reads on
+ * every new block and valuation. A restart publishes nothing twice. */
+static void scenario_margin_call_cured(void)
+{
+    const char *daemon[MANAGE_ARGV];
+    manage2_argv(false, daemon);
+    char log[1300];
+    snprintf(log, sizeof log, "%s/manager2.log", T.gw.dir);
+    tu_proc manager;
+    tu_spawn(&manager, daemon, log);
+    /* No debt yet: LTV 0 is below margin_return_ltv. */
+    wait_published("1", log);
+    SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
+         market_params(1), "58800000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+    /* 58,800 against $98,000: 60%, back above margin return: healthy. */
+    wait_published("2", log);
+    long long ltv = manage2_gauge("custos_loan_ltv_bps{");
+    if (ltv < 6000 || ltv > 6001)
+        fail_msg("the manager read LTV %lld at the borrow, expected 6000", ltv);
+    expect_event_matches_gateway("healthy");
+    /* The fund's holding falls to 80,000 shares: $78,400; 58,800 is 75% of it. */
+    ref2_shares = "80000";
+    write_holdings("500000");
+    assert_int_equal(attestor("attest", REF2), 0);
+    wait_published("3", log);
+    assert_int_equal(manage2_gauge("custos_loan_state{"), 2);
+    static const char *const called[] = {"margin_call", "healthy", "margin_return"};
+    expect_notices_of(REF2, called, 3);
+    expect_event_matches_gateway("margin_call");
+    wait_number(T.oracle[1], "price()(uint256)", NULL, NULL, "78400000000000000000000000000");
+    /* The borrower repays 20,000 on Morpho: 38,800 of $78,400 is 49.5%, cured. */
+    SEND(BORROWER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+    SEND(BORROWER_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
+         market_params(1), "20000000000", "0", BORROWER_ADDR, "0x");
+    wait_published("4", log);
+    ltv = manage2_gauge("custos_loan_ltv_bps{");
+    if (ltv < 4949 || ltv > 4950)
+        fail_msg("the manager read LTV %lld after the repayment, expected 4949", ltv);
+    assert_int_equal(manage2_gauge("custos_loan_state{"), 0);
+    static const char *const cured[] = {"healthy", "margin_call", "healthy", "margin_return"};
+    expect_notices_of(REF2, cured, 4);
+    expect_event_matches_gateway("healthy");
+    assert_int_equal(tu_stop(&manager, SIGTERM, 5000), 0);
+    /* A restart: everything is on-chain already, nothing is sent again. */
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    unsigned long long nonce = strtoull(out, NULL, 10);
+    const char *once[MANAGE_ARGV];
+    manage2_argv(true, once);
+    assert_int_equal(run(once), 0);
+    assert_null(strstr(out, "ON-CHAIN"));
+    expect_ltv(4949, 4950, "state healthy cause unchanged");
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_true(strtoull(out, NULL, 10) == nonce);
+    assert_true(nonce == 4);
 }
 
 /* ------------------------------------------------------------------ the story */
@@ -802,7 +1007,7 @@ static void test_lend_against_custody(void **state)
     half[n_half++] = agent_key;
     half[n_half] = NULL;
     assert_int_not_equal(run(half), 0);
-    assert_non_null(strstr(out, "--agent-key, --rpc, --feed and --attestor-state go together"));
+    assert_non_null(strstr(out, "--agent-key, --feed and --attestor-state go together"));
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
     const char *daemon[MANAGE_ARGV];
     manage_argv(agent_key, false, daemon);
@@ -913,10 +1118,13 @@ static void test_lend_against_custody(void **state)
     }
     expect_number(T.oracle[0], "price()(uint256)", NULL, NULL, "0");
 
-    /* The second pledge: a debt, a release refused, the lender's consent to the next
-     * release's sequence, and that release accepted while the debt remains. */
+    scenario_margin_call_cured();
+
+    /* The second pledge: a debt (what the cure left, and more), a release refused, the
+     * lender's consent to the next release's sequence, and that release accepted while the
+     * debt remains. */
     SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
-         market_params(1), "50000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+         market_params(1), "1000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
     assert_int_not_equal(attestor("release", REF2), 0);
     assert_non_null(strstr(out, "EXPOSURE_OUTSTANDING"));
     char next[24];
