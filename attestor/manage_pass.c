@@ -16,9 +16,9 @@ static void manage_publish(at_manager *m, at_manage_state *st)
     custos_error err;
     if (m->pub == NULL || !st->pub.has_notice)
         return;
-    if (at_publish_step(m->pub, m->state_path, st, &err) != CUSTOS_OK) {
+    if (at_publish_step(m->pub, m->state_path, m->label, st, &err) != CUSTOS_OK) {
         m->publish_failures++;
-        at_cmd_error("manage: publication: %s", err.message);
+        at_cmd_error("manage: %spublication: %s", m->label, err.message);
     }
 }
 
@@ -30,7 +30,7 @@ static custos_rc manage_deliver(at_manager *m, at_manage_state *st, custos_error
                                                &st->pending_sig, &duplicate, NULL, err);
     if (rc != CUSTOS_OK)
         return rc;
-    printf("notice %s sequence %" PRIu64 " ACCEPTED%s\n",
+    printf("%snotice %s sequence %" PRIu64 " ACCEPTED%s\n", m->label,
            custos_loan_state_name((custos_loan_state)st->pending.state), st->pending.sequence,
            duplicate ? " (duplicate)" : "");
     st->has_pending = false;
@@ -96,14 +96,14 @@ static custos_rc manage_liquidate(at_manager *m, at_manage_state *st, custos_err
         rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
     custos_pledge_free(p);
     if (rc == CUSTOS_OK && st->liq.step != before)
-        printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+        printf("%sliquidation %s\n", m->label, at_liq_step_name(st->liq.step));
     m->liq_step = st->liq.step;
     /* The release, once the repay is mined: signed only when the debt reads zero. */
     for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
         before = st->liq.step;
         rc = at_manage_release_step(&m->release, st, err);
         if (rc == CUSTOS_OK && st->liq.step != before)
-            printf("liquidation %s\n", at_liq_step_name(st->liq.step));
+            printf("%sliquidation %s\n", m->label, at_liq_step_name(st->liq.step));
         m->liq_step = st->liq.step;
     }
     fflush(stdout);
@@ -127,7 +127,7 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
         return rc;
     /* A liquidation ended by an accepted release leaves nothing to watch. */
     if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
-        printf("released after liquidation: nothing to manage\n");
+        printf("%sreleased after liquidation: nothing to manage\n", m->label);
         fflush(stdout);
         return CUSTOS_OK;
     }
@@ -154,7 +154,7 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
     m->ltv = ltv;
     m->status = next;
     m->last_read = now;
-    printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
+    printf("%sltv_bps %u state %s cause %s\n", m->label, ltv, custos_loan_state_name(next.state),
            custos_ltv_cause_name(cause));
     if (next.state == st.status.state)
         return manage_liquidate(m, &st, err);

@@ -38,6 +38,7 @@ typedef struct at_manager {
     at_publisher *pub;      /* NULL: the notices are relayed on-chain by others */
     at_release_ctx release;
     const char *state_path;
+    const char *label;      /* the prefix of its output lines: "" for a single pledge */
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
     uint32_t ltv;
     custos_loan_status status;

@@ -196,11 +196,11 @@ static custos_rc pub_sign_send(at_publisher *p, const char *state_path, at_manag
     return rc;
 }
 
-static custos_rc pub_done(const char *state_path, at_manage_state *st, uint64_t last,
-                          custos_error *err)
+static custos_rc pub_done(const char *state_path, const char *label, at_manage_state *st,
+                          uint64_t last, custos_error *err)
 {
     at_pub_log *g = &st->pub;
-    printf("notice %s sequence %" PRIu64 " ON-CHAIN\n",
+    printf("%snotice %s sequence %" PRIu64 " ON-CHAIN\n", label,
            custos_loan_state_name((custos_loan_state)g->notice.state), g->notice.sequence);
     fflush(stdout);
     g->has_notice = false;
@@ -209,8 +209,8 @@ static custos_rc pub_done(const char *state_path, at_manage_state *st, uint64_t 
     return at_manage_state_save(state_path, st, err);
 }
 
-custos_rc at_publish_step(at_publisher *p, const char *state_path, at_manage_state *st,
-                          custos_error *err)
+custos_rc at_publish_step(at_publisher *p, const char *state_path, const char *label,
+                          at_manage_state *st, custos_error *err)
 {
     at_pub_log *g = &st->pub;
     if (!g->has_notice)
@@ -220,7 +220,7 @@ custos_rc at_publish_step(at_publisher *p, const char *state_path, at_manage_sta
     if (rc != CUSTOS_OK)
         return rc;
     if (last >= g->notice.sequence)
-        return pub_done(state_path, st, last, err);
+        return pub_done(state_path, label, st, last, err);
     if (g->tx_len == 0)
         return pub_sign_send(p, state_path, st, err);
     evm_receipt r;
@@ -235,7 +235,7 @@ custos_rc at_publish_step(at_publisher *p, const char *state_path, at_manage_sta
         return rc;
     if (found && r.success) {
         /* Mined after the read of lastSequence: it is on-chain now. */
-        return pub_done(state_path, st, g->notice.sequence, err);
+        return pub_done(state_path, label, st, g->notice.sequence, err);
     }
     if (found || mined > g->nonce) {
         /* Reverted, or its nonce went to another transaction: it can never publish, so a

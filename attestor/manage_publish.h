@@ -36,10 +36,10 @@ void at_publish_queue(at_manage_state *st, const custos_notice *n, const custos_
 /* Advances st's publication by one step, saving st at state_path before anything is sent:
  * already on-chain (published, printed "notice STATE sequence N ON-CHAIN"), or the saved
  * transaction looked up and sent again, or a new one signed and sent. CUSTOS_OK with
- * nothing to publish. A reverted transaction is CUSTOS_ERR_REFUSED, with the next pass
+ * nothing to publish; label prefixes the printed line. A reverted transaction is CUSTOS_ERR_REFUSED, with the next pass
  * signing a new one. */
 CUSTOS_MUST_USE
-custos_rc at_publish_step(at_publisher *p, const char *state_path, at_manage_state *st,
-                          custos_error *err);
+custos_rc at_publish_step(at_publisher *p, const char *state_path, const char *label,
+                          at_manage_state *st, custos_error *err);
 
 #endif

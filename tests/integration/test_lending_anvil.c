@@ -798,6 +798,56 @@ static void scenario_margin_call_cured(void)
     assert_int_equal(run(once), 0);
     assert_null(strstr(out, "ON-CHAIN"));
     expect_ltv(4949, 4950, "state healthy cause unchanged");
+    /* One process for both pledges, from a config file (docs/lending.md §8), each with its
+     * state file: the first released after its liquidation, the second healthy; each line
+     * and gauge names its pledge, and nothing is published again. */
+    char conf[1300], metrics[1300], relayer[1300];
+    snprintf(conf, sizeof conf, "%s/manage.json", T.gw.dir);
+    snprintf(metrics, sizeof metrics, "%s/manage-all.prom", T.gw.dir);
+    snprintf(relayer, sizeof relayer, "%s/notice-relayer.key", T.gw.dir);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"pledges\": [{\"account_id\": \"%s\", \"lender\": \"%s\", "
+             "\"loan_decimals\": 6, \"loan_price_usd\": \"1\", \"margin_return_ltv\": 4000, "
+             "\"margin_call_ltv\": 7000, \"liquidation_ltv\": 9000, \"hysteresis\": 100, "
+             "\"cure_seconds\": 86400, \"state\": \"manager.json\"}, "
+             "{\"account_id\": \"%s\", \"lender\": \"%s\", \"loan_decimals\": 6, "
+             "\"loan_price_usd\": \"1\", \"margin_return_ltv\": 4000, "
+             "\"margin_call_ltv\": 7000, \"liquidation_ltv\": 9000, \"hysteresis\": 100, "
+             "\"cure_seconds\": 86400, \"state\": \"manager2.json\"}]}",
+             T.account[0], T.morpho, T.account[1], T.morpho);
+    tu_write_file(conf, text);
+    const char *both[] = {CUSTOS_ATTESTOR_BIN, "manage", "--config", conf, "--chain-id", "31337",
+                          "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
+                          "--insecure", "--metrics-textfile", metrics, "--rpc", T.url,
+                          "--notices-contract", T.notices, "--relayer-key", relayer, "--once",
+                          NULL};
+    int rc = run(both);
+    fprintf(stderr, "$ custos-attestor manage --config --once -> %d\n%s\n", rc, out);
+    assert_int_equal(rc, 0);
+    char line[256];
+    snprintf(line, sizeof line, "pledge %s: released after liquidation: nothing to manage",
+             T.account[0]);
+    assert_non_null(strstr(out, line));
+    snprintf(line, sizeof line, "pledge %s: ltv_bps 49", T.account[1]);
+    const char *at = strstr(out, line);
+    assert_non_null(at);
+    assert_non_null(strstr(at, " state healthy cause unchanged"));
+    assert_null(strstr(out, "ON-CHAIN"));
+    char *prom = tu_read_file(metrics);
+    assert_non_null(prom);
+    for (int i = 0; i < 2; i++) {
+        snprintf(line, sizeof line, "custos_loan_state{account=\"%s\"", T.account[i]);
+        if (strcasestr(prom, line) == NULL)
+            fail_msg("no gauge of pledge %d:\n%s", i, prom);
+    }
+    free(prom);
+    /* A config file and one pledge's options together: a usage error. */
+    const char *mixed[] = {CUSTOS_ATTESTOR_BIN, "manage", "--config", conf, "--account-id",
+                           T.account[1], "--chain-id", "31337", "--contract", T.adapter,
+                           "--key", T.key, "--gateway", T.gw.target, "--insecure", NULL};
+    assert_int_not_equal(run(mixed), 0);
+    assert_non_null(strstr(out, "give --config, or one pledge's --account-id"));
     assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
     assert_true(strtoull(out, NULL, 10) == nonce);
     assert_true(nonce == 4);
