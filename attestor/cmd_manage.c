@@ -317,12 +317,12 @@ static int manage_exit_status(custos_rc rc)
 static int manage_loop(const manage_args *a, manage_shared *sh, at_manager **ms, size_t n)
 {
     int status = AT_EXIT_OK;
-    uint64_t head = 0;
+    at_watch w = {0, 0};
     while (!manage_stop) {
         /* The head before the reads: a block mined during the pass starts the next one. */
         custos_error herr;
-        if (sh->chain != NULL && at_chain_head(sh->chain, &head, &herr) != CUSTOS_OK)
-            head = 0;
+        if (sh->chain != NULL && at_chain_head(sh->chain, &w.block, &herr) != CUSTOS_OK)
+            w.block = 0;
         status = AT_EXIT_OK;
         for (size_t i = 0; i < n && !manage_stop; i++) {
             custos_error err;
@@ -341,7 +341,7 @@ static int manage_loop(const manage_args *a, manage_shared *sh, at_manager **ms,
             at_cmd_error("manage: %s", merr.message);
         if (a->once)
             break;
-        (void)at_manage_wait(ms, n, sh->chain, &head, sh->interval_ms, sh->poll_ms,
+        (void)at_manage_wait(ms, n, sh->chain, &w, sh->interval_ms, sh->poll_ms,
                              &manage_stop);
     }
     return status;

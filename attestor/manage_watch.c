@@ -13,8 +13,16 @@ static uint64_t watch_now_ms(void)
 }
 
 /* Whether a pledge's account has a latest record other than the one its last pass read. */
-static bool watch_new_valuation(at_manager *const *ms, size_t n)
+static bool watch_new_valuation(at_manager *const *ms, size_t n, at_watch *w)
 {
+    uint64_t cursor = 0;
+    uint8_t hash[CUSTOS_HASH_LEN];
+    custos_error herr;
+    if (n > 0 && custos_client_get_chain_head(ms[0]->client, &cursor, hash, &herr) == CUSTOS_OK) {
+        if (cursor == w->gw_cursor)
+            return false;
+        w->gw_cursor = cursor;
+    }
     bool changed = false;
     for (size_t i = 0; i < n && !changed; i++) {
         custos_record rec;
@@ -27,7 +35,7 @@ static bool watch_new_valuation(at_manager *const *ms, size_t n)
     return changed;
 }
 
-at_watch_cause at_manage_wait(at_manager *const *ms, size_t n, at_chain *chain, uint64_t *head,
+at_watch_cause at_manage_wait(at_manager *const *ms, size_t n, at_chain *chain, at_watch *w,
                               uint64_t interval_ms, uint64_t poll_ms,
                               volatile sig_atomic_t *stop)
 {
@@ -44,11 +52,12 @@ at_watch_cause at_manage_wait(at_manager *const *ms, size_t n, at_chain *chain, 
             return AT_WATCH_INTERVAL;
         uint64_t block = 0;
         custos_error err;
-        if (chain != NULL && at_chain_head(chain, &block, &err) == CUSTOS_OK && block != *head) {
-            *head = block;
+        if (chain != NULL && at_chain_head(chain, &block, &err) == CUSTOS_OK &&
+            block != w->block) {
+            w->block = block;
             return AT_WATCH_BLOCK;
         }
-        if (watch_new_valuation(ms, n))
+        if (watch_new_valuation(ms, n, w))
             return AT_WATCH_VALUATION;
     }
 }
