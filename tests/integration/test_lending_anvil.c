@@ -37,397 +37,34 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "gwfixture.h"
+#include "lendfixture.h"
 
-#define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
-#define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
-#define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
-#define RUN_FORGE CUSTOS_SOURCE_DIR "/tests/contract/run-forge.sh"
-#define CONTRACTS_DIR CUSTOS_SOURCE_DIR "/deploy/contracts"
-#define POLICY_EXAMPLE CUSTOS_SOURCE_DIR "/deploy/examples/policy.json"
+/* The fixture's names, as this test has always spelled them. */
+#define T LF
+#define out lf_out
+#define run lf_run
+#define cast lf_cast
+#define market_params lf_market_params
+#define call_json lf_call_json
+#define number_at lf_number_at
+#define call_number lf_call_number
+#define expect_number lf_expect_number
+#define wait_number lf_wait_number
+#define write_key lf_write_key
+#define str_of lf_str_of
+#define deploy lf_deploy
+#define write_gateway_config lf_write_gateway_config
+#define write_holdings lf_write_holdings
+#define write_attestor_files lf_write_attestor_files
+#define group_setup lf_group_setup
+#define group_teardown lf_group_teardown
+#define attestor lf_attestor
 
-/* anvil's development accounts (public test keys, funded on anvil only). */
-#define OWNER_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define OWNER_ADDR "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define RELAYER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define LENDER_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-#define LENDER_ADDR "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-#define BORROWER_KEY "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
-#define BORROWER_ADDR "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define AGENT_KEY "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
-#define AGENT_ADDR "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
-#define OUTSIDER_KEY "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
-#define OUTSIDER_ADDR "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
-#define NOTICE_RELAYER_KEY "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e"
-#define NOTICE_RELAYER_ADDR "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
-
-#define REF1 "LEND-1"
-#define REF2 "LEND-2"
-#define LLTV "800000000000000000"
-#define MAX_UINT "115792089237316195423570985008687907853269984665640564039457584007913129639935"
-#define WAIT_MS 60000
-
-static struct {
-    gwf gw;
-    tu_proc anvil;
-    char url[64];
-    char morpho[43], irm[43], loan[43], adapter[43], registry[43], notices[43];
-    char receipt[2][43], oracle[2][43], market_id[2][67], account[2][67];
-    char key[1200], holdings[1200], prices[1200], policy[1200], pledges[1200], state[1200];
-} T;
-
-static char out[65536];
-
-/* ------------------------------------------------------------------ processes */
-
-/* Runs argv (NULL-terminated), output (stdout and stderr) into `out` without its final
- * newline. */
-static int run(const char *const argv[])
-{
-    int rc = tu_run(argv, out, sizeof out, 1);
-    size_t len = strlen(out);
-    while (len > 0 && out[len - 1] == '\n')
-        out[--len] = '\0';
-    return rc;
-}
-
-/* cast with the words given (NULL ends them), against the test's node. */
-static int cast(const char *first, ...)
-{
-    const char *argv[32] = {CAST_BIN, first};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *w = va_arg(ap, const char *); w != NULL; w = va_arg(ap, const char *)) {
-        assert_true(n < 28);
-        argv[n++] = w;
-    }
-    va_end(ap);
-    argv[n++] = "--rpc-url";
-    argv[n++] = T.url;
-    argv[n] = NULL;
-    return run(argv);
-}
-
-#define MP_TYPE "(address,address,address,address,uint256)"
-
-/* The Morpho market params tuple of pledge i, as cast takes it. */
-static const char *market_params(int i)
-{
-    static char mp[2][256];
-    snprintf(mp[i], sizeof mp[i], "(%s,%s,%s,%s,%s)", T.loan, T.receipt[i], T.oracle[i], T.irm,
-             LLTV);
-    return mp[i];
-}
-
-/* A transaction that must be mined successfully. */
-#define SEND(key, to, sig, ...)                                                             \
-    do {                                                                                    \
-        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0)            \
-            fail_msg("cast send %s: %s", sig, out);                                         \
-    } while (0)
-
-/* A transaction that must revert, with `why` in what cast reports. */
-#define REVERTS(why, key, to, sig, ...)                                                     \
-    do {                                                                                    \
-        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) == 0)            \
-            fail_msg("cast send %s went through; it must revert", sig);                     \
-        if (strstr(out, why) == NULL)                                                       \
-            fail_msg("cast send %s reverted without '%s': %s", sig, why, out);              \
-    } while (0)
-
-/* cast call with --json: the decoded results (caller frees). */
-static json_t *call_json(const char *to, const char *sig, const char *a1, const char *a2,
-                         const char *a3)
-{
-    if (cast("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
-        fail_msg("cast call %s: %s", sig, out);
-    json_error_t jerr;
-    json_t *j = json_loads(out, 0, &jerr);
-    if (!json_is_array(j))
-        fail_msg("cast call %s: not a JSON array: %s", sig, out);
-    return j;
-}
-
-/* A number of a cast --json answer as a decimal string. */
-static const char *number_at(json_t *array, size_t i)
-{
-    static char buf[96];
-    json_t *v = json_array_get(array, i);
-    if (json_is_integer(v))
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v))
-        snprintf(buf, sizeof buf, "%s", json_string_value(v));
-    else
-        fail_msg("expected a number at %zu", i);
-    return buf;
-}
-
-/* One uint256 view result as a decimal string (copied into dst). */
-static void call_number(const char *to, const char *sig, const char *a1, const char *a2,
-                        char *dst, size_t cap)
-{
-    json_t *j = call_json(to, sig, a1, a2, NULL);
-    snprintf(dst, cap, "%s", number_at(j, 0));
-    json_decref(j);
-}
-
-static void expect_number(const char *to, const char *sig, const char *a1, const char *a2,
-                          const char *want)
-{
-    char got[96];
-    call_number(to, sig, a1, a2, got, sizeof got);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: %s, expected %s", sig, got, want);
-}
-
-/* Waits until the view answers want (the gateway's publisher lands a transaction). */
-static void wait_number(const char *to, const char *sig, const char *a1, const char *a2,
-                        const char *want)
-{
-    char got[96] = "";
-    for (int waited = 0; waited < WAIT_MS; waited += 200) {
-        call_number(to, sig, a1, a2, got, sizeof got);
-        if (strcmp(got, want) == 0)
-            return;
-        usleep(200 * 1000);
-    }
-    gwf_dump_log(&T.gw);
-    fail_msg("%s stayed %s, expected %s", sig, got, want);
-}
-
-/* ------------------------------------------------------------------ set-up */
-
-static void deploy_artifact(const char *artifact, const char *sig, const char *arg,
-                            char address[43])
-{
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", CONTRACTS_DIR, artifact);
-    json_error_t jerr;
-    json_t *a = json_load_file(path, 0, &jerr);
-    if (a == NULL)
-        fail_msg("%s: %s", path, jerr.text);
-    const char *code = json_string_value(json_object_get(json_object_get(a, "bytecode"), "object"));
-    assert_non_null(code);
-    /* --create takes the rest of the line: the node's URL goes before it. */
-    const char *argv[] = {CAST_BIN, "send", "--private-key", OWNER_KEY, "--json", "--rpc-url",
-                          T.url, "--create", code, sig, arg, NULL};
-    int rc = run(argv);
-    json_decref(a);
-    if (rc != 0)
-        fail_msg("deploying %s: %s", artifact, out);
-    json_t *r = json_loads(out, 0, &jerr);
-    if (r == NULL)
-        fail_msg("cast send --create %s: not JSON: %s", artifact, out);
-    snprintf(address, 43, "%s", json_string_value(json_object_get(r, "contractAddress")));
-    json_decref(r);
-    assert_int_equal(strlen(address), 42);
-}
-
-static void write_key(const char *path, const char *hex)
-{
-    uint8_t k[CUSTOS_SECKEY_LEN];
-    custos_error err;
-    assert_int_equal(custos_hex_decode(hex, k, sizeof k, &err), CUSTOS_OK);
-    assert_int_equal(custos_keyfile_write(path, k, &err), CUSTOS_OK);
-}
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    if (s == NULL) {
-        fail_msg("deployed.json: no string '%s'", key);
-        return ""; /* fail_msg jumps out; the compiler cannot know */
-    }
-    return s;
-}
-
-/* Morpho, its IRM and the loan token; then deploy.mjs: the adapter, the custodian's feed
- * (one custodian signature suffices), both accounts, CustosPledges and two pledges to
- * Morpho, each with its market created. */
-static void deploy(void)
-{
-    deploy_artifact("out-morpho/Morpho.sol/Morpho.json", "constructor(address)", OWNER_ADDR,
-                    T.morpho);
-    deploy_artifact("out-morpho/IrmMock.sol/IrmMock.json", NULL, NULL, T.irm);
-    deploy_artifact("out/LendingFixture.sol/LoanToken.json", "constructor(uint8)", "6", T.loan);
-    SEND(OWNER_KEY, T.morpho, "enableIrm(address)", T.irm);
-    SEND(OWNER_KEY, T.morpho, "enableLltv(uint256)", LLTV);
-
-    char owner_key[1200], config[1200], deployed[1200], text[4096];
-    snprintf(owner_key, sizeof owner_key, "%s/owner.key", T.gw.dir);
-    snprintf(config, sizeof config, "%s/deploy.json", T.gw.dir);
-    snprintf(deployed, sizeof deployed, "%s/deployed.json", T.gw.dir);
-    write_key(owner_key, OWNER_KEY);
-    char pledge[2][1024];
-    for (int i = 0; i < 2; i++)
-        snprintf(pledge[i], sizeof pledge[i],
-                 "{\"custodian\": \"%s\", \"ref\": \"%s\", \"beneficiary\": \"%s\", "
-                 "\"borrower\": \"%s\", \"lender\": \"%s\", \"agent\": \"%s\", "
-                 "\"morpho\": {\"loanToken\": \"%s\", \"irm\": \"%s\", \"lltv\": \"0.8\", "
-                 "\"createMarket\": true}}",
-                 GWF_FEED, i == 0 ? REF1 : REF2, T.morpho, BORROWER_ADDR, LENDER_ADDR,
-                 AGENT_ADDR, T.loan, T.irm);
-    snprintf(text, sizeof text,
-             "{\"chainId\": %d, \"feeds\": [{\"name\": \"%s\", \"threshold\": 1, "
-             "\"distinctRoles\": false, \"maxAge\": 345600, \"maxSkew\": 300, "
-             "\"maxTtl\": 604800, \"signers\": [{\"address\": \"%s\", \"role\": \"custodian\"}], "
-             "\"accounts\": [{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}, "
-             "{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}]}], "
-             "\"pledges\": [%s, %s]}",
-             GWF_CHAIN_ID, GWF_FEED, T.gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED, REF1, GWF_FEED,
-             REF2, pledge[0], pledge[1]);
-    tu_write_file(config, text);
-    const char *argv[] = {CUSTOS_NODE, DEPLOY_SCRIPT, "--rpc", T.url, "--key-file", owner_key,
-                          "--config", config, "--out", deployed, NULL};
-    if (run(argv) != 0)
-        fail_msg("deploy.mjs failed:\n%s", out);
-    json_error_t jerr;
-    json_t *d = json_load_file(deployed, 0, &jerr);
-    if (d == NULL)
-        fail_msg("%s: %s", deployed, jerr.text);
-    snprintf(T.adapter, sizeof T.adapter, "%s", str_of(d, "adapter"));
-    snprintf(T.registry, sizeof T.registry, "%s", str_of(d, "pledgeRegistry"));
-    snprintf(T.notices, sizeof T.notices, "%s", str_of(d, "notices"));
-    for (int i = 0; i < 2; i++) {
-        json_t *p = json_array_get(json_object_get(d, "pledges"), (size_t)i);
-        if (p == NULL)
-            fail_msg("deployed.json: pledge %d missing", i);
-        snprintf(T.receipt[i], sizeof T.receipt[i], "%s", str_of(p, "receipt"));
-        snprintf(T.oracle[i], sizeof T.oracle[i], "%s", str_of(p, "morphoOracle"));
-        snprintf(T.market_id[i], sizeof T.market_id[i], "%s", str_of(p, "morphoMarketId"));
-        snprintf(T.account[i], sizeof T.account[i], "%s", str_of(p, "account"));
-    }
-    json_decref(d);
-}
-
-/* The gateway: the feed as on-chain, and [evm] publishing every record (relayer: anvil
- * account 1). */
-static void write_gateway_config(void)
-{
-    char relayer_key[1200], text[8192], accounts[1300];
-    snprintf(relayer_key, sizeof relayer_key, "%s/relayer.key", T.gw.dir);
-    write_key(relayer_key, RELAYER_KEY);
-    gwf_accounts_line(&T.gw, GWF_FEED, accounts, sizeof accounts);
-    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF1);
-    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF2);
-    snprintf(text, sizeof text,
-             "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
-             "verifying_contract = %s\n\n[tls]\ninsecure = true\n\n"
-             "[feed %s]\nmax_age = 345600\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n%s\n"
-             "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
-             "[evm]\nrpc_url = %s\nrelayer_key = %s\nconfirmations = 1\n"
-             "poll_interval_ms = 100\ndeviation_bps = 0\nexposure_timeout_ms = 5000\n",
-             T.gw.dir, GWF_CHAIN_ID, T.adapter, GWF_FEED, accounts, T.gw.keys[GWF_KEY_CUSTODIAN].hex,
-             GWF_FEED, T.url, relayer_key);
-    tu_write_file(T.gw.config_path, text);
-}
-
-/* REF2's holding: 100000 shares until the second pledge's margin call. */
-static const char *ref2_shares = "100000";
-
-/* The custody ledger: REF1 holds `shares` of a money-market fund, REF2 ref2_shares; both
- * pledged to Morpho. */
-static void write_holdings(const char *shares)
-{
-    char text[2048];
-    snprintf(text, sizeof text,
-             "{\"custodian\": \"%s\", \"accounts\": ["
-             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
-             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]},"
-             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
-             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]}]}",
-             GWF_FEED, REF1, T.morpho, shares, REF2, T.morpho, ref2_shares);
-    tu_write_file(T.holdings, text);
-}
-
-static void write_attestor_files(void)
-{
-    snprintf(T.key, sizeof T.key, "%s/custodian.key", T.gw.dir);
-    snprintf(T.holdings, sizeof T.holdings, "%s/holdings.json", T.gw.dir);
-    snprintf(T.prices, sizeof T.prices, "%s/prices.json", T.gw.dir);
-    snprintf(T.policy, sizeof T.policy, "%s/policy.json", T.gw.dir);
-    snprintf(T.pledges, sizeof T.pledges, "%s/pledges.json", T.gw.dir);
-    snprintf(T.state, sizeof T.state, "%s/state.json", T.gw.dir);
-    custos_error err;
-    assert_int_equal(custos_keyfile_write(T.key, T.gw.keys[GWF_KEY_CUSTODIAN].seckey, &err),
-                     CUSTOS_OK);
-    char text[512];
-    snprintf(text, sizeof text,
-             "{\"prices\": {\"MMF-GOVT-INST\": {\"price\": \"1.00\", \"as_of\": %llu}}}",
-             (unsigned long long)gwf_now() - 60);
-    tu_write_file(T.prices, text);
-    char *policy = tu_read_file(POLICY_EXAMPLE);
-    assert_non_null(policy);
-    tu_write_file(T.policy, policy);
-    free(policy);
-    write_holdings("1000000");
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    const char *build[] = {"/bin/bash", BUILD_CONTRACTS, NULL};
-    if (run(build) != 0) {
-        fprintf(stderr, "build-contracts.sh failed:\n%s\n", out);
-        return -1;
-    }
-    /* The loan token is the forge tests' LoanToken (Morpho's ERC20Mock with decimals). */
-    const char *build_tests[] = {"/bin/bash", RUN_FORGE, "build", NULL};
-    if (run(build_tests) != 0) {
-        fprintf(stderr, "run-forge.sh build failed:\n%s\n", out);
-        return -1;
-    }
-    gwf_init(&T.gw);
-    if (tu_anvil_start(&T.anvil, T.gw.dir, T.url, sizeof T.url) != 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    int status = gwf_stop(&T.gw);
-    if (status != 0)
-        gwf_dump_log(&T.gw);
-    if (T.anvil.pid > 0)
-        tu_stop(&T.anvil, SIGTERM, 5000);
-    gwf_cleanup(&T.gw);
-    return status == 0 ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ the actors */
-
-/* custos-attestor COMMAND for account ref, through the gateway; returns its exit status. */
-static int attestor(const char *command, const char *ref)
-{
-    const char *argv[40] = {CUSTOS_ATTESTOR_BIN, command, "--account", ref, "--holdings",
-                            T.holdings, "--key", T.key, "--feed", GWF_FEED, "--chain-id",
-                            "31337", "--contract", T.adapter, "--state", T.state, "--policy",
-                            T.policy, "--gateway", T.gw.target, "--insecure"};
-    size_t n = 21;
-    if (strcmp(command, "attest") == 0) {
-        argv[n++] = "--prices";
-        argv[n++] = T.prices;
-    }
-    if (strcmp(command, "attest") == 0 || strcmp(command, "release") == 0) {
-        argv[n++] = "--registry";
-        argv[n++] = T.pledges;
-    }
-    if (strcmp(command, "freeze") == 0) {
-        argv[n++] = "--reason";
-        argv[n++] = "margin call not met";
-    }
-    argv[n] = NULL;
-    int rc = run(argv);
-    fprintf(stderr, "$ custos-attestor %s %s -> %d\n%s\n", command, ref, rc, out);
-    return rc;
-}
 
 /* The attestor's last sequence for pledge i's account (its state file). */
 static uint64_t last_sequence(int i)
@@ -768,7 +405,7 @@ static void scenario_margin_call_cured(void)
         fail_msg("the manager read LTV %lld at the borrow, expected 6000", ltv);
     expect_event_matches_gateway("healthy");
     /* The fund's holding falls to 80,000 shares: $78,400; 58,800 is 75% of it. */
-    ref2_shares = "80000";
+    T.ref2_shares = "80000";
     write_holdings("500000");
     assert_int_equal(attestor("attest", REF2), 0);
     wait_published("3", log);
