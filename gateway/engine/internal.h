@@ -96,6 +96,9 @@ struct gw_engine {
     size_t n_verifiers;
 
     _Atomic uint64_t head;
+    /* The newest record's cursor: head passes over the collateral notices after it (the
+     * publisher follows records alone, docs/publishing.md §2). */
+    _Atomic uint64_t record_head;
     atomic_bool healthy; /* the last group's commit succeeded */
     /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
     pthread_mutex_t chain_lock;

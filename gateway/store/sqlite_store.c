@@ -22,6 +22,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_ROLLBACK] = "ROLLBACK",
     [W_HEAD] = "SELECT max(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
                "COALESCE((SELECT MAX(cursor) FROM notices), 0))",
+    [W_RECORD_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
     [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted "
                         "WHERE account = ?1 AND sequence = ?2 AND digest = ?3",
@@ -205,6 +206,7 @@ static const gw_store_ops sq_ops = {
     .put_notice = gw_sqstore_put_notice,
     .list_notices = gw_sqstore_list_notices,
     .read_notices_from = gw_sqstore_read_notices_from,
+    .record_head = gw_sqstore_record_head,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)
