@@ -13,13 +13,17 @@
 
 /* After a commit that moved the head: the newest record's cursor. A group's own cursors are
  * all records; over a shared store the head may also be other replicas' records or notices,
- * so it is read from the store (a failure leaves the last known, and is logged). */
+ * so it is read from the store. */
 static void eng_record_head(gw_engine *e, uint64_t head)
 {
-    if (!gw_store_shared(&e->store)) {
+    if (gw_store_shared(&e->store))
+        gw_eng_read_record_head(e);
+    else
         atomic_store(&e->record_head, head);
-        return;
-    }
+}
+
+void gw_eng_read_record_head(gw_engine *e)
+{
     uint64_t records = 0;
     custos_error err;
     custos_error_clear(&err);

@@ -169,6 +169,9 @@ void *gw_eng_verifier(void *arg);
 void *gw_eng_committer(void *arg);
 /* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
 void gw_eng_notify(gw_engine *e, uint64_t head);
+/* Reads the newest record's cursor from the store into record_head (store_lock held); a
+ * failure leaves the last known, and is logged. */
+void gw_eng_read_record_head(gw_engine *e);
 
 /* ---- rules.c (committer thread only) ---- */
 
