@@ -129,8 +129,10 @@ custos_rc gw_engine_pending_summary(gw_engine *e, uint64_t *count, uint64_t *old
 CUSTOS_MUST_USE
 custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes,
                                    custos_error *err);
-/* The newest cursor (0 when nothing accepted yet). */
+/* The newest cursor (0 when nothing accepted yet), of a record or a collateral notice. */
 uint64_t gw_engine_head(gw_engine *e);
+/* The newest record's cursor (0 when none): the head without the notices after it. */
+uint64_t gw_engine_record_head(gw_engine *e);
 /* true while the store answers. */
 bool gw_engine_healthy(gw_engine *e);
 /* The accepted chain's head (custos/chain.h): the newest committed cursor and its chain

@@ -96,6 +96,9 @@ struct gw_engine {
     size_t n_verifiers;
 
     _Atomic uint64_t head;
+    /* The newest record's cursor: head passes over the collateral notices after it (the
+     * publisher follows records alone, docs/publishing.md §2). */
+    _Atomic uint64_t record_head;
     atomic_bool healthy; /* the last group's commit succeeded */
     /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
     pthread_mutex_t chain_lock;
@@ -166,6 +169,9 @@ void *gw_eng_verifier(void *arg);
 void *gw_eng_committer(void *arg);
 /* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
 void gw_eng_notify(gw_engine *e, uint64_t head);
+/* Reads the newest record's cursor from the store into record_head (store_lock held); a
+ * failure leaves the last known, and is logged. */
+void gw_eng_read_record_head(gw_engine *e);
 
 /* ---- rules.c (committer thread only) ---- */
 

@@ -281,6 +281,9 @@ typedef struct gw_store_ops {
      * those accepted before step 17 have no cursor and are not among them). */
     custos_rc (*read_notices_from)(void *impl, uint64_t after, gw_store_notice *out,
                                    size_t max, size_t *n, custos_error *err);
+    /* The highest cursor of an accepted record (0 when none), the notices after it passed
+     * over; on the write side, as head. */
+    custos_rc (*record_head)(void *impl, uint64_t *cursor, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -524,6 +527,11 @@ static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account
                                               size_t max, size_t *n, custos_error *err)
 {
     return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
+}
+
+static inline custos_rc gw_store_record_head(gw_store *s, uint64_t *cursor, custos_error *err)
+{
+    return s->ops->record_head(s->impl, cursor, err);
 }
 
 static inline custos_rc gw_store_read_notices_from(gw_store *s, uint64_t after,
