@@ -216,9 +216,15 @@ custos_rc at_publish_step(at_publisher *p, const char *state_path, const char *l
     if (!g->has_notice)
         return CUSTOS_OK;
     uint64_t last = 0;
-    custos_rc rc = pub_last_sequence(p, &g->notice, &last, err);
+    custos_error lerr;
+    custos_rc rc = pub_last_sequence(p, &g->notice, &last, &lerr);
     if (rc != CUSTOS_OK)
-        return rc;
+        return custos_error_set(err, rc,
+                                "CustosNotices' lastSequence cannot be read (%s); notice %s "
+                                "sequence %" PRIu64 " is published on a later pass",
+                                lerr.message,
+                                custos_loan_state_name((custos_loan_state)g->notice.state),
+                                g->notice.sequence);
     if (last >= g->notice.sequence)
         return pub_done(state_path, label, st, last, err);
     if (g->tx_len == 0)

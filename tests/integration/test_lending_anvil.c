@@ -255,7 +255,7 @@ static void expect_notices(const char *const *states, size_t n)
 /* Its daemon: reads the debt from the chain (--rpc), publishes to CustosNotices from its
  * own relayer key, and passes only on a new block or valuation (its interval is 10
  * minutes, far beyond the test). */
-static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+static void manage2_argv_to(bool once, const char *notices, const char *argv[MANAGE_ARGV])
 {
     static char state2[1300], metrics2[1300], relayer[1300];
     snprintf(state2, sizeof state2, "%s/manager2.json", T.gw.dir);
@@ -269,13 +269,18 @@ static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
         "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
         "--cure-seconds", "86400", "--state", state2, "--chain-id", "31337", "--contract",
         T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
-        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", T.notices,
+        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", notices,
         "--relayer-key", relayer, "--poll-ms", "50", once ? "--once" : "--interval-ms",
         once ? NULL : "600000", NULL};
     size_t n = 0;
     for (; words[n] != NULL; n++)
         argv[n] = words[n];
     argv[n] = NULL;
+}
+
+static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+{
+    manage2_argv_to(once, T.notices, argv);
 }
 
 /* Waits until CustosNotices holds sequence `want` of REF2's pledge. */
@@ -385,9 +390,26 @@ static long long manage2_gauge(const char *name)
  * read from the chain at its block, a valuation drop into margin call (the notice on-chain,
  * published by the manager, on the gateway and verified by ethers), a cure by repayment
  * back to healthy, all followed by a manager whose interval is 10 minutes: it reads on
- * every new block and valuation. A restart publishes nothing twice. */
+ * every new block and valuation. A publication the contract refuses is said, counted and
+ * made by the next pass; a restart publishes nothing twice. */
 static void scenario_margin_call_cured(void)
 {
+    /* A first pass publishing to a contract that is not CustosNotices (the adapter: its
+     * lastSequence reverts): the notice is signed and delivered to the gateway, the failure
+     * said and counted, nothing sent; the daemon below publishes that same notice. */
+    const char *wrong[MANAGE_ARGV];
+    manage2_argv_to(true, T.adapter, wrong);
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_string_equal(out, "0");
+    assert_int_equal(run(wrong), 0);
+    fprintf(stderr, "$ custos-attestor manage --once (wrong contract) -> 0\n%s\n", out);
+    assert_non_null(strstr(out, "notice margin_return sequence 1 ACCEPTED"));
+    assert_non_null(strstr(out, "publication: CustosNotices' lastSequence cannot be read"));
+    assert_non_null(strstr(out, "notice margin_return sequence 1 is published on a later pass"));
+    assert_null(strstr(out, "ON-CHAIN"));
+    assert_int_equal(manage2_gauge("custos_loan_notice_publish_failures_total{"), 1);
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_string_equal(out, "0");
     const char *daemon[MANAGE_ARGV];
     manage2_argv(false, daemon);
     char log[1300];
