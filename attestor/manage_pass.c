@@ -126,7 +126,8 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
     if (rc != CUSTOS_OK)
         return rc;
     /* A liquidation ended by an accepted release leaves nothing to watch. */
-    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
+    m->released = st.liq.step == AT_LIQ_RELEASE_ACCEPTED;
+    if (m->released) {
         printf("%sreleased after liquidation: nothing to manage\n", m->label);
         fflush(stdout);
         return CUSTOS_OK;

@@ -11,6 +11,7 @@
 #ifndef AT_MANAGE_PASS_H
 #define AT_MANAGE_PASS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "custos/calendar.h"
@@ -46,6 +47,7 @@ typedef struct at_manager {
     at_liq_step liq_step;
     /* The latest accepted record's cursor at the last read: a new one is a new valuation. */
     uint64_t cursor;
+    bool released;          /* released after its liquidation: no valuation to wait for */
 } at_manager;
 
 /* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). A failed
