@@ -238,7 +238,8 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
     pthread_mutex_lock(&p->lock);
     p->status.cursor = cursor;
     pthread_mutex_unlock(&p->lock);
-    if (gw_engine_head(p->engine) <= cursor)
+    /* The records' head: collateral notices in the log are not the publisher's. */
+    if (gw_engine_record_head(p->engine) <= cursor)
         return CUSTOS_OK;
     size_t n = 0;
     if ((rc = gw_engine_read_from(p->engine, cursor, p->batch, PUB_BATCH, &n, err)) != CUSTOS_OK)

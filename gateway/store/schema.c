@@ -41,6 +41,12 @@
  * writers storing one notice's sequence one commit fails. Written to be applied again
  * harmlessly (IF NOT EXISTS), as version 13 is.
  *
+ * Version 17: notices join the accepted log (docs/attestation.md §19): each notice stored
+ * from now on has a cursor, shared with accepted.cursor (the one writer holding the log
+ * assigns both), and its chain_hash. Notices stored before keep NULL in both: they are not
+ * in the log, and the chain stays as it was. A unique index on cursor keeps two notices
+ * off one place; NULLs do not collide.
+ *
  * Version 18: batches (rule 20, store.h gw_store_batch), one row per batch: its fields,
  * its signatures and signers (stored once for all its accounts), its leaves and the
  * attestations of the members the gateway refused, laid out as codec.h says; digest and
@@ -394,6 +400,16 @@ static const gw_schema_step schema_steps[] = {
                       "  PRIMARY KEY (account, lender, sequence)"
                       ");"
                       "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
+    },
+    {
+        .version = 17,
+        .sqlite = "ALTER TABLE notices ADD COLUMN cursor INTEGER CHECK (cursor > 0);"
+                  "ALTER TABLE notices ADD COLUMN chain_hash BLOB;"
+                  "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
+        .postgresql = "ALTER TABLE notices ADD COLUMN IF NOT EXISTS cursor bigint "
+                      "CHECK (cursor > 0),"
+                      "  ADD COLUMN IF NOT EXISTS chain_hash bytea;"
+                      "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
     },
     {
         .version = 18,
