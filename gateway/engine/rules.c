@@ -45,9 +45,12 @@ static bool eng_pledge_allows(const eng_account *acct, const custos_attestation 
     memcpy(next, cur, CUSTOS_ADDRESS_LEN);
     if (a->kind == CUSTOS_KIND_FREEZE)
         return true;
+    /* Formatted for a refusal only: an EIP-55 address costs a keccak each. */
     char hex[CUSTOS_ADDRESS_HEX_LEN], named[CUSTOS_ADDRESS_HEX_LEN];
-    custos_address_to_hex(cur, hex);
-    custos_address_to_hex(a->beneficiary, named);
+    if (!same && (pledged || a->kind == CUSTOS_KIND_RELEASE)) {
+        custos_address_to_hex(cur, hex);
+        custos_address_to_hex(a->beneficiary, named);
+    }
     if (a->kind == CUSTOS_KIND_RELEASE) {
         if (!same) {
             if (pledged)
