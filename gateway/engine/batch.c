@@ -13,14 +13,6 @@
 
 #include "metrics.h"
 
-void gw_batch_submission_clear(gw_batch_submission *bs)
-{
-    for (size_t i = 0; bs->accounts != NULL && i < bs->n_accounts; i++)
-        custos_submission_clear(&bs->accounts[i]);
-    free(bs->accounts);
-    memset(bs, 0, sizeof *bs);
-}
-
 void gw_eng_batch_free(eng_batch *b)
 {
     if (b == NULL)
