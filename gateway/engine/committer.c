@@ -25,6 +25,29 @@ static custos_rc eng_reload_account(gw_engine *e, const uint8_t account[CUSTOS_H
     return rc == CUSTOS_ERR_NOT_FOUND ? CUSTOS_OK : rc;
 }
 
+/* After a commit that moved the head: the newest record's cursor. A group's own cursors are
+ * all records; over a shared store the head may also be other replicas' records or notices,
+ * so it is read from the store. */
+static void eng_record_head(gw_engine *e, uint64_t head)
+{
+    if (gw_store_shared(&e->store))
+        gw_eng_read_record_head(e);
+    else
+        atomic_store(&e->record_head, head);
+}
+
+void gw_eng_read_record_head(gw_engine *e)
+{
+    uint64_t records = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_store_record_head(&e->store, &records, &err) == CUSTOS_OK)
+        atomic_store(&e->record_head, records);
+    else
+        gw_log(GW_LOG_WARN, "store_error", "cannot read the newest record's cursor: %s",
+               err.message);
+}
+
 /* Shared store, inside the open group: the head and the rows of the group's accounts as
  * the other writers left them. An account absent from the store is absent from the cache
  * too (the cache only ever holds committed rows), so only found rows need the overlay. */
@@ -53,7 +76,7 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
     return rc;
 }
 
-static void eng_notify(gw_engine *e, uint64_t head)
+void gw_eng_notify(gw_engine *e, uint64_t head)
 {
     pthread_mutex_lock(&e->lock);
     gw_commit_fn fn = e->listener;
@@ -115,6 +138,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         memcpy(e->chain_hash, e->group_chain, CUSTOS_CHAIN_HASH_LEN);
         pthread_mutex_unlock(&e->chain_lock);
         atomic_store(&e->head, head);
+        if (head != old_head)
+            eng_record_head(e, head);
     }
     e->overlay_count = 0;
     gw_metrics_observe_commit(started, n);
@@ -124,7 +149,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
 
     /* Over a shared store the head may also have moved by other replicas' commits. */
     if (head != old_head && rc == CUSTOS_OK)
-        eng_notify(e, head);
+        gw_eng_notify(e, head);
 }
 
 /* The store is writable again once a write transaction can be opened. */
@@ -163,7 +188,8 @@ static void eng_follow(gw_engine *e)
             pthread_mutex_unlock(&e->chain_lock);
         }
         atomic_store(&e->head, head);
-        eng_notify(e, head);
+        eng_record_head(e, head);
+        gw_eng_notify(e, head);
     }
 }
 

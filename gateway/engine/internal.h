@@ -109,6 +109,9 @@ struct gw_engine {
     size_t n_verifiers;
 
     _Atomic uint64_t head;
+    /* The newest record's cursor: head passes over the collateral notices after it (the
+     * publisher follows records alone, docs/publishing.md §2). */
+    _Atomic uint64_t record_head;
     atomic_bool healthy; /* the last group's commit succeeded */
     /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
     pthread_mutex_t chain_lock;
@@ -177,6 +180,11 @@ void *gw_eng_verifier(void *arg);
 
 /* The committer thread. */
 void *gw_eng_committer(void *arg);
+/* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
+void gw_eng_notify(gw_engine *e, uint64_t head);
+/* Reads the newest record's cursor from the store into record_head (store_lock held); a
+ * failure leaves the last known, and is logged. */
+void gw_eng_read_record_head(gw_engine *e);
 
 /* ---- rules.c (committer thread only) ---- */
 
@@ -232,8 +240,8 @@ void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
 
 /* ---- chain.c ---- */
 
-/* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
- * false when that record predates the chain. */
+/* The chain hash stored with the entry at cursor head, a record or a notice (zeros for an
+ * empty log); *linked false when that record predates the chain. */
 CUSTOS_MUST_USE
 custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
                           bool *linked, custos_error *err);

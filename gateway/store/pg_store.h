@@ -42,6 +42,7 @@ typedef struct pg_stmt {
 
 enum pg_wstmt {
     W_HEAD,
+    W_RECORD_HEAD,
     W_ACCOUNTS,
     W_ACCOUNT,
     W_FIND_ACCEPTED,
@@ -84,6 +85,7 @@ enum pg_rstmt {
     R_PENDING_TOTALS,
     R_VALUATIONS,
     R_NOTICES,
+    R_NOTICES_FROM,
     R_BATCH,
     R_BATCH_ACCEPTED,
     R_BATCH_HELD,
@@ -187,6 +189,8 @@ custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
+custos_rc gw_pgstore_record_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_pgstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);
 CUSTOS_MUST_USE
@@ -275,6 +279,9 @@ CUSTOS_MUST_USE
 custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                   const uint8_t *lender, gw_store_notice *out, size_t max,
                                   size_t *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
+                                       size_t max, size_t *n, custos_error *err);
 
 /* ---- pg_batch.c ---- */
 

@@ -41,14 +41,24 @@
  * writers storing one notice's sequence one commit fails. Written to be applied again
  * harmlessly (IF NOT EXISTS), as version 13 is.
  *
+ * Version 17: notices join the accepted log (docs/attestation.md §19): each notice stored
+ * from now on has a cursor, shared with accepted.cursor (the one writer holding the log
+ * assigns both), and its chain_hash. Notices stored before keep NULL in both: they are not
+ * in the log, and the chain stays as it was. A unique index on cursor keeps two notices
+ * off one place; NULLs do not collide.
+ *
  * Version 18: batches (rule 20, store.h gw_store_batch), one row per batch: its fields,
  * its signatures and signers (stored once for all its accounts), its leaves and the
  * attestations of the members the gateway refused, laid out as codec.h says; digest and
  * (feed, sequence) are unique, so of two writers storing one batch one commit fails.
  * accepted.batch_digest and held.batch_digest name the batch a record was signed in
  * (NULL: signed alone, its signatures in its own row), with an index that leaves singly
- * signed records out. */
-#include "store/schema.h"
+ * signed records out.
+ *
+ * Version 20: the publisher's batch calls (PostgreSQL; SQLite keeps them in the publisher's
+ * own file, docs/publishing.md §14): a batch-signed record's batch digest, and for a member
+ * of a batch call the cursor of the fate holding its transaction. Applied again harmlessly
+ * (IF NOT EXISTS). */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -392,6 +402,16 @@ static const gw_schema_step schema_steps[] = {
                       "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
     },
     {
+        .version = 17,
+        .sqlite = "ALTER TABLE notices ADD COLUMN cursor INTEGER CHECK (cursor > 0);"
+                  "ALTER TABLE notices ADD COLUMN chain_hash BLOB;"
+                  "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
+        .postgresql = "ALTER TABLE notices ADD COLUMN IF NOT EXISTS cursor bigint "
+                      "CHECK (cursor > 0),"
+                      "  ADD COLUMN IF NOT EXISTS chain_hash bytea;"
+                      "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
+    },
+    {
         .version = 18,
         .sqlite = "CREATE TABLE batches ("
                   "  digest BLOB PRIMARY KEY,"
@@ -429,6 +449,13 @@ static const gw_schema_step schema_steps[] = {
                       "  WHERE batch_digest IS NOT NULL;"
                       "CREATE INDEX IF NOT EXISTS held_by_batch ON held (batch_digest) "
                       "  WHERE batch_digest IS NOT NULL;",
+    },
+    {
+        .version = 20,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS batch_digest bytea,"
+            "  ADD COLUMN IF NOT EXISTS call_cursor bigint NOT NULL DEFAULT 0;",
     },
 };
 

@@ -31,6 +31,7 @@ enum sq_wstmt {
     W_COMMIT,
     W_ROLLBACK,
     W_HEAD,
+    W_RECORD_HEAD,
     W_ACCOUNTS,
     W_FIND_ACCEPTED,
     W_GET_PENDING,
@@ -72,6 +73,7 @@ enum sq_rstmt {
     R_PENDING_TOTALS,
     R_VALUATIONS,
     R_NOTICES,
+    R_NOTICES_FROM,
     R_BATCH,
     R_BATCH_ACCEPTED,
     R_BATCH_HELD,
@@ -166,6 +168,8 @@ custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
+custos_rc gw_sqstore_record_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);
 CUSTOS_MUST_USE
@@ -256,6 +260,9 @@ CUSTOS_MUST_USE
 custos_rc gw_sqstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                   const uint8_t *lender, gw_store_notice *out, size_t max,
                                   size_t *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
+                                       size_t max, size_t *n, custos_error *err);
 
 /* ---- sqlite_batch.c ---- */
 
