@@ -13,14 +13,6 @@
 
 #include "metrics.h"
 
-void gw_batch_submission_clear(gw_batch_submission *bs)
-{
-    for (size_t i = 0; bs->accounts != NULL && i < bs->n_accounts; i++)
-        custos_submission_clear(&bs->accounts[i]);
-    free(bs->accounts);
-    memset(bs, 0, sizeof *bs);
-}
-
 void gw_eng_batch_free(eng_batch *b)
 {
     if (b == NULL)
@@ -133,10 +125,10 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
         return rc;
     if (!quorum) {
         gw_eng_refuse(o, CUSTOS_REASON_BATCH_BELOW_QUORUM,
-                      "the batch's %zu signers are short of feed '%s''s quorum of %" PRIu32
-                      "%s; collect its signatures first (custos-attestor cosign), nothing was "
+                      "the batch's %zu signers are short of the quorum of feed '%s' (%" PRIu32
+                      "%s); collect its signatures first (custos-attestor cosign), nothing was "
                       "kept", it->ver.n_signers, bs->feed, it->ver.feed->threshold,
-                      it->ver.feed->distinct_roles ? " distinct roles" : "");
+                      it->ver.feed->distinct_roles ? " distinct roles" : " signers");
         return CUSTOS_OK;
     }
 

@@ -45,9 +45,12 @@ static bool eng_pledge_allows(const eng_account *acct, const custos_attestation 
     memcpy(next, cur, CUSTOS_ADDRESS_LEN);
     if (a->kind == CUSTOS_KIND_FREEZE)
         return true;
+    /* Formatted for a refusal only: an EIP-55 address costs a keccak each. */
     char hex[CUSTOS_ADDRESS_HEX_LEN], named[CUSTOS_ADDRESS_HEX_LEN];
-    custos_address_to_hex(cur, hex);
-    custos_address_to_hex(a->beneficiary, named);
+    if (!same && (pledged || a->kind == CUSTOS_KIND_RELEASE)) {
+        custos_address_to_hex(cur, hex);
+        custos_address_to_hex(a->beneficiary, named);
+    }
     if (a->kind == CUSTOS_KIND_RELEASE) {
         if (!same) {
             if (pledged)
@@ -689,9 +692,9 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, const custos_record_batch *ba
         rc = eng_publish_or_hold(e, it, acct, &rec, next_beneficiary, head, err);
     } else if (batch != NULL) {
         gw_eng_refuse(o, CUSTOS_REASON_BATCH_BELOW_QUORUM,
-                      "the batch's signers weigh %" PRIu32 ", short of feed '%s''s quorum of "
-                      "%" PRIu32 "%s", eng_weight(e, feed, NULL), feed->name, feed->threshold,
-                      feed->distinct_roles ? " distinct roles" : "");
+                      "the batch's signers weigh %" PRIu32 ", short of the quorum of feed "
+                      "'%s' (%" PRIu32 "%s)", eng_weight(e, feed, NULL), feed->name,
+                      feed->threshold, feed->distinct_roles ? " distinct roles" : " signers");
     } else {
         if (!pending) {
             /* A new pending digest is charged to its first signer and its feed. */

@@ -4,8 +4,10 @@
  * refuses or holds each other one alone, saying which and why; the very batch again is a
  * duplicate; another batch with a sequence not above the feed's last is refused whole, as
  * is a batch short of the quorum; GetLatest and Watch serve the accepted accounts with the
- * batch's signatures and each account's leaf proof, which libcustos verifies alone; and a
- * restart keeps all of it. */
+ * batch's signatures and each account's leaf proof, which libcustos verifies alone, and
+ * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
+ * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
+ * it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #include "custos/attestation.h"
 #include "custos/batch.h"
 #include "custos/client.h"
+#include "custos/hex.h"
 #include "custos/sig.h"
 
 #include "gwfixture.h"
@@ -191,6 +194,43 @@ static void expect_batched_latest(const custos_submission *want, const custos_ba
     custos_record_clear(&rec);
 }
 
+/* `custos get-latest` of the account, verified by tests/js/batch_record_verify.mjs (ethers
+ * and @openzeppelin/merkle-tree alone): valid, recovering the two signers; and refused once
+ * its collateral value is changed. */
+static void expect_js_verifies(const custos_submission *want)
+{
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    assert_int_equal(custos_hex_encode(want->att.account, CUSTOS_HASH_LEN, hex, sizeof hex),
+                     CUSTOS_OK);
+    const char *argv[] = {CUSTOS_CLI_BIN, "get-latest", "--gateway", F.target, "--insecure",
+                          "--account", hex, NULL};
+    static char json[65536];
+    if (tu_run(argv, json, sizeof json, 0) != 0)
+        fail_msg("custos get-latest: %s", json);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/record.json", F.dir);
+    tu_write_file(path, json);
+    char out[1024] = {0};
+    const char *args[] = {path, NULL};
+    if (tu_node("batch_record_verify.mjs", args, out, sizeof out) != 0)
+        fail_msg("batch_record_verify.mjs refused a served account: %s", out);
+    const gwf_key_id keys[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
+    for (size_t k = 0; k < 2; k++) {
+        char line[80];
+        snprintf(line, sizeof line, "signer %s", F.keys[keys[k]].hex);
+        if (strstr(out, line) == NULL)
+            fail_msg("batch_record_verify.mjs did not recover %s: %s", F.keys[keys[k]].hex, out);
+    }
+    char *value = strstr(json, "\"collateralValue\": \"");
+    assert_non_null(value);
+    value += strlen("\"collateralValue\": \"");
+    *value = *value == '1' ? '2' : '1';
+    tu_write_file(path, json);
+    memset(out, 0, sizeof out);
+    assert_int_not_equal(tu_node("batch_record_verify.mjs", args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "invalid"));
+}
+
 static void expect_refused(const custos_error *e, custos_reason reason, const char *what)
 {
     if (e->code == CUSTOS_OK || e->reason != reason)
@@ -242,6 +282,7 @@ static void test_mixed_batch(void **state)
      * is listed as held, batch-signed too. */
     expect_batched_latest(&accounts[M_GOOD1], &b);
     expect_batched_latest(&accounts[M_GOOD2], &b);
+    expect_js_verifies(&accounts[M_GOOD2]);
     size_t count = 0;
     assert_int_equal(gwf_watch_head(&F, head_before, 300, &count), 4);
     assert_int_equal(count, 2);
