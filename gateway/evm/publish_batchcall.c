@@ -159,26 +159,33 @@ custos_rc gw_pub_finalise_call(gw_publisher *p, const gw_pub_row *row, const evm
                                const uint8_t hash[CUSTOS_HASH_LEN], const gw_pub_row *sent,
                                size_t n_sent, custos_error *err)
 {
-    /* The call's rows: its members and row itself; at most every sent row. */
-    size_t max = n_sent + 1;
-    evm_log *logs = calloc(max, sizeof *logs);
-    if (logs == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
-    size_t n_logs = 0;
+    /* Room for one refusal per sent row at first; the adapter also refuses accounts that
+     * have no row here (those the gateway refused, or skipped as not-newer), so when the
+     * receipt holds more, they are read again with room for all. */
+    size_t max = n_sent + 1, n_logs = 0;
+    evm_log *logs = NULL;
     custos_rc rc = CUSTOS_OK;
-    if (r->success) {
-        uint8_t topic0[CUSTOS_HASH_LEN];
-        custos_keccak256((const uint8_t *)PUB_ACCOUNT_REFUSED, strlen(PUB_ACCOUNT_REFUSED),
-                         topic0);
+    uint8_t topic0[CUSTOS_HASH_LEN];
+    custos_keccak256((const uint8_t *)PUB_ACCOUNT_REFUSED, strlen(PUB_ACCOUNT_REFUSED), topic0);
+    for (int attempt = 0; r->success && attempt < 2 && rc == CUSTOS_OK; attempt++) {
+        free(logs);
+        if ((logs = calloc(max, sizeof *logs)) == NULL) {
+            rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+            break;
+        }
         bool found = false;
         rc = gw_pub_node(p, evm_rpc_receipt_logs(p->rpc, hash, p->cfg->evm.adapter, topic0,
                                                  logs, max, &n_logs, &found, err));
         if (rc == CUSTOS_OK && !found)
             rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
                                   "the receipt of a final batch call is gone");
-        if (n_logs > max)
-            n_logs = max;
+        if (rc != CUSTOS_OK || n_logs <= max)
+            break;
+        max = n_logs;
     }
+    if (rc == CUSTOS_OK && n_logs > max)
+        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                              "the receipt of a batch call changed while it was read");
     char tx[2 + 64 + 1], mined[200];
     gw_pub_hex(hash, CUSTOS_HASH_LEN, tx, sizeof tx);
     snprintf(mined, sizeof mined, "%s in block %" PRIu64 ", tx %s, gas %" PRIu64 " (batch call)",
