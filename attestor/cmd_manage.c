@@ -337,6 +337,11 @@ static custos_rc manage_pass(manager *m, custos_error *err)
         fflush(stdout);
         return CUSTOS_OK;
     }
+    /* A release signed may already be accepted (a crash before the step was written), so
+     * the latest attestation no longer pledges the account and the LTV cannot be read: the
+     * release is submitted again instead (docs/lending.md §5). */
+    if (st.liq.step == AT_LIQ_RELEASE_SIGNED)
+        return manage_liquidate(m, &st, err);
     custos_pledge *p = NULL;
     rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
     if (rc == CUSTOS_OK && !p->exposure_readable)

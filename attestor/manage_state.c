@@ -11,6 +11,7 @@
 #include "manage_state.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,5 +250,11 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
     custos_rc rc = at_file_write_atomic(path, text, strlen(text), 0600, err);
     free(text);
+    /* The crash tests' hook (docs/lending.md §6): killed right after the step is on disk
+     * and before it is acted on, the worst moment for a restart. */
+    const char *kill_at = getenv(AT_LIQ_KILL_ENV);
+    if (rc == CUSTOS_OK && kill_at != NULL && s->liq.step != AT_LIQ_NONE &&
+        strcmp(kill_at, at_liq_step_name(s->liq.step)) == 0)
+        raise(SIGKILL);
     return rc;
 }

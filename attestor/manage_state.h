@@ -43,6 +43,10 @@ typedef struct at_liq_log {
     custos_signature release_sig;
 } at_liq_log;
 
+/* Set only by the crash tests: the name of a step ("repay_sent", ...) at which the
+ * process kills itself with SIGKILL as soon as that step is written, before acting on it. */
+#define AT_LIQ_KILL_ENV "CUSTOS_TEST_LIQ_KILL_AT"
+
 /* "decided", "repay_sent", ...: the names the state file and the output use. */
 const char *at_liq_step_name(at_liq_step step);
 
