@@ -135,6 +135,8 @@ typedef struct manager {
     custos_loan_status status;
     uint64_t read_failures, last_read;
     at_liq_step liq_step;
+    uint64_t liq_reverts;
+    bool liq_waiting;
 } manager;
 
 static volatile sig_atomic_t manage_stop;
@@ -254,7 +256,7 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
     custos_address_to_hex(m->lender, lender);
     char labels[160];
     snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
-    char text[2560];
+    char text[4096];
     int len = snprintf(
         text, sizeof text,
         "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
@@ -275,10 +277,19 @@ static custos_rc manage_metrics_write(const manager *m, const char *path, custos
         "# HELP custos_loan_liquidation_step The liquidation's last step: 0 none, 1 decided, "
         "2 repay sent, 3 repay mined, 4 release signed, 5 release accepted.\n"
         "# TYPE custos_loan_liquidation_step gauge\n"
-        "custos_loan_liquidation_step%s %d\n",
+        "custos_loan_liquidation_step%s %d\n"
+        "# HELP custos_loan_liquidation_repay_reverts_total Repays of the liquidation that "
+        "reverted.\n"
+        "# TYPE custos_loan_liquidation_repay_reverts_total counter\n"
+        "custos_loan_liquidation_repay_reverts_total%s %llu\n"
+        "# HELP custos_loan_liquidation_waiting 1 while no repay is sent because it would "
+        "revert.\n"
+        "# TYPE custos_loan_liquidation_waiting gauge\n"
+        "custos_loan_liquidation_waiting%s %d\n",
         labels, m->ltv, labels, (int)m->status.state, labels,
         (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
-        (unsigned long long)m->read_failures, labels, (int)m->liq_step);
+        (unsigned long long)m->read_failures, labels, (int)m->liq_step, labels,
+        (unsigned long long)m->liq_reverts, labels, m->liq_waiting ? 1 : 0);
     if (len < 0 || (size_t)len >= sizeof text)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
     return at_file_write_atomic(path, text, (size_t)len, 0644, err);
@@ -303,6 +314,8 @@ static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error 
     if (rc == CUSTOS_OK && p != NULL)
         rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
     custos_pledge_free(p);
+    m->liq_waiting = st->liq.step == AT_LIQ_DECIDED && at_liquidator_waiting(m->liq);
+    m->liq_reverts = st->liq.reverts;
     if (rc == CUSTOS_OK && st->liq.step != before)
         printf("liquidation %s\n", at_liq_step_name(st->liq.step));
     m->liq_step = st->liq.step;
@@ -326,6 +339,7 @@ static custos_rc manage_pass(manager *m, custos_error *err)
     if (rc == CUSTOS_OK) {
         m->status = st.status;
         m->liq_step = st.liq.step;
+        m->liq_reverts = st.liq.reverts;
     }
     if (rc == CUSTOS_OK && st.has_pending)
         rc = manage_deliver(m, &st, err);

@@ -7,7 +7,9 @@
  *    "liquidation": {"step": "repay_sent", "nonce": "7", "repayHash": "0x..",
  *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x..",
  *                    "releaseSequence": "0", "releaseAsOf": "0", "releaseValidUntil": "0",
- *                    "releaseSignature": "0x.."}. */
+ *                    "releaseSignature": "0x..", "reverts": "0", "lastRevertHash": "0x..",
+ *                    "lastRevertBlock": "0"}
+ * (the last three may be absent: a file written before they were kept has no revert). */
 #include "manage_state.h"
 
 #include <inttypes.h>
@@ -140,6 +142,13 @@ static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_err
     if (rc == CUSTOS_OK)
         rc = ms_hex(path, l, "releaseSignature", out->release_sig.bytes, CUSTOS_SIGNATURE_LEN,
                     err);
+    if (rc == CUSTOS_OK && json_object_get(l, "reverts") != NULL) {
+        rc = ms_u64(path, l, "reverts", &out->reverts, err);
+        if (rc == CUSTOS_OK)
+            rc = ms_hex(path, l, "lastRevertHash", out->revert_hash, CUSTOS_HASH_LEN, err);
+        if (rc == CUSTOS_OK)
+            rc = ms_u64(path, l, "lastRevertBlock", &out->revert_block, err);
+    }
     if (rc == CUSTOS_OK && out->step == AT_LIQ_REPAY_SENT &&
         (out->approve_len == 0 || out->repay_len == 0))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -229,7 +238,8 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
     if (s->liq.step != AT_LIQ_NONE) {
         const at_liq_log *l = &s->liq;
         json_decref(liq);
-        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "step",
+        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                        "step",
                         at_liq_step_name(l->step), "nonce", ms_dec64(l->nonce), "repayHash",
                         ms_hexj(l->repay_hash, CUSTOS_HASH_LEN), "repayBlock",
                         ms_dec64(l->repay_block), "approveTx",
@@ -238,7 +248,10 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
                         ms_dec64(l->release_sequence), "releaseAsOf",
                         ms_dec64(l->release_as_of), "releaseValidUntil",
                         ms_dec64(l->release_valid_until), "releaseSignature",
-                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN));
+                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN), "reverts",
+                        ms_dec64(l->reverts), "lastRevertHash",
+                        ms_hexj(l->revert_hash, CUSTOS_HASH_LEN), "lastRevertBlock",
+                        ms_dec64(l->revert_block));
     }
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",

@@ -35,6 +35,10 @@ typedef struct at_liq_log {
     uint64_t nonce;                      /* the repay's nonce; the approve's is nonce - 1 */
     uint8_t repay_hash[CUSTOS_HASH_LEN];
     uint64_t repay_block;                /* the block of its receipt, from REPAY_MINED */
+    /* Repays of this liquidation that reverted (each repaid nothing), and the last one:
+     * kept for the operator and the metrics (docs/lending.md §7). */
+    uint64_t reverts, revert_block;
+    uint8_t revert_hash[CUSTOS_HASH_LEN];
     uint8_t approve_raw[AT_LIQ_RAW_MAX], repay_raw[AT_LIQ_RAW_MAX];
     size_t approve_len, repay_len;
     /* The release, from RELEASE_SIGNED: what is not fixed by the pledge (account, lender,

@@ -634,6 +634,82 @@ static void test_kill_at_step(void **state)
     check_once(nonce0, debt, before_liquidation);
 }
 
+/* The metric's value in the manager's textfile. */
+static unsigned long long metric(const char *name)
+{
+    char path[1300], prefix[128];
+    snprintf(path, sizeof path, "%s/manager.prom", T.gw.dir);
+    snprintf(prefix, sizeof prefix, "\n%s{", name);
+    char *text = tu_read_file(path);
+    const char *at = text != NULL ? strstr(text, prefix) : NULL;
+    const char *value = at != NULL ? strstr(at, "} ") : NULL;
+    if (value == NULL)
+        fail_msg("%s: no %s", path, name);
+    unsigned long long v = strtoull(value + 2, NULL, 10);
+    free(text);
+    return v;
+}
+
+/* repay_reverts (docs/lending.md §7): the repay is signed, the borrower repays half of its
+ * shares before it is sent, so the repay (for the whole shares read before) reverts. The
+ * manager records the revert, says it, signs no release; with the agent's balance then
+ * emptied it sends nothing (the repay would revert) until the balance is back, and then
+ * repays the shares left, once. */
+static void test_repay_reverts(void **state)
+{
+    (void)state;
+    lend_and_drop();
+    unsigned long long nonce0 = agent_nonce();
+    uint64_t before_liquidation = last_sequence();
+    setenv(KILL_ENV, "repay_sent", 1);
+    assert_int_equal(manage_once(), -1);
+    unsetenv(KILL_ENV);
+    /* The borrower repays half of its shares from what it borrowed. */
+    char half[32];
+    snprintf(half, sizeof half, "%llu", borrow_shares() / 2);
+    SEND(BORROWER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+    SEND(BORROWER_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
+         market_params(), "0", half, BORROWER_ADDR, "0x");
+    unsigned long long debt_left = gateway_debt();
+    /* The restart sends the logged approve and repay; the repay reverts. */
+    assert_int_equal(manage_once(), 0);
+    check_no_early_release(before_liquidation);
+    assert_true(agent_nonce() == nonce0 + 2);
+    assert_true(agent_balance() == strtoull(AGENT_FUNDS, NULL, 10));
+    assert_int_equal(manage_once(), 0);
+    if (strstr(out, "reverted in block") == NULL || strstr(out, "repaid nothing") == NULL)
+        fail_msg("the revert is not said:\n%s", out);
+    assert_non_null(strstr(out, "liquidation decided"));
+    check_no_early_release(before_liquidation);
+    assert_true(metric("custos_loan_liquidation_repay_reverts_total") == 1);
+    char *log = tu_read_file(T.manager_state);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\"reverts\": \"1\""));
+    free(log);
+    /* The agent's tokens gone: nothing is sent, the manager says why and waits. */
+    SEND(OUTSIDER_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, "0");
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(manage_once(), 0);
+        assert_non_null(strstr(out, "less than the debt"));
+        assert_true(agent_nonce() == nonce0 + 2);
+        assert_true(metric("custos_loan_liquidation_waiting") == 1);
+        check_no_early_release(before_liquidation);
+    }
+    /* The cause fixed: the shares left are repaid, once, and the release follows. */
+    SEND(OUTSIDER_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, AGENT_FUNDS);
+    finish(before_liquidation);
+    assert_true(borrow_shares() == 0);
+    assert_true(metric("custos_loan_liquidation_waiting") == 0);
+    assert_true(metric("custos_loan_liquidation_repay_reverts_total") == 1);
+    unsigned long long paid = strtoull(AGENT_FUNDS, NULL, 10) - agent_balance();
+    if (paid < debt_left || paid > debt_left + debt_left / 100 + 1)
+        fail_msg("the agent paid %llu for a debt of %llu", paid, debt_left);
+    /* The reverted pair and one more approve and repay. */
+    assert_true(agent_nonce() == nonce0 + 4);
+    assert_true(last_sequence() == before_liquidation + 1);
+    assert_int_equal(latest_kind(), CUSTOS_KIND_RELEASE);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int group_setup(void **state)
@@ -683,6 +759,10 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_kill_at_step, NULL, NULL)};
             return cmocka_run_group_tests(tests, group_setup, group_teardown);
         }
+    if (strcmp(argv[1], "repay_reverts") == 0) {
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_repay_reverts)};
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    }
     fprintf(stderr, "test_liquidation_anvil: unknown scenario %s\n", argv[1]);
     return 2;
 }
