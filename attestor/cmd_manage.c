@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "book_sale.h"
 #include "cmd.h"
 #include "context.h"
 #include "custos/hex.h"
@@ -32,7 +33,8 @@
 typedef struct manage_args {
     const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
         *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity;
+        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity,
+        *holdings, *prices, *policy, *sales;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -79,6 +81,13 @@ static const clopt manage_options[] = {
      "the attestor's sequence state file (the release takes the account's next sequence)"},
     {"release-validity-seconds", "N", CLOPT_STR, offsetof(manage_args, release_validity),
      "the release's validUntil after its asOf (default 86400)"},
+    {"holdings", "F", CLOPT_STR, offsetof(manage_args, holdings),
+     "the custodian's book: the positions sold to fund a repay leave it"},
+    {"prices", "F", CLOPT_STR, offsetof(manage_args, prices),
+     "the prices the sold positions' proceeds are counted at"},
+    {"policy", "F", CLOPT_STR, offsetof(manage_args, policy), "the attestor's policy file"},
+    {"sales-journal", "F", CLOPT_STR, offsetof(manage_args, sales),
+     "the journal every liquidation's sale is appended to (one JSON object a line)"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
@@ -100,6 +109,9 @@ static const clopt_rule manage_rules[] = {
     {CLOPT_TOGETHER, {"agent-key", "rpc", "feed", "attestor-state"},
      "--agent-key, --rpc, --feed and --attestor-state go together (liquidation)"},
     {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
+    {CLOPT_TOGETHER, {"holdings", "prices", "policy", "sales-journal"},
+     "--holdings, --prices, --policy and --sales-journal go together (the book's sale)"},
+    {CLOPT_NEEDS, {"holdings", "agent-key"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
@@ -110,7 +122,8 @@ static const clopt_command manage_cmd = {
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
              "         [--metrics-textfile F] [--agent-key F --rpc URL --feed NAME\n"
-             "         --attestor-state F [--release-validity-seconds N]]",
+             "         --attestor-state F [--release-validity-seconds N]\n"
+             "         [--holdings F --prices F --policy F --sales-journal F]]",
     .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
                "loan state, signs and submits a notice on every change",
     .sets = manage_sets,
@@ -129,6 +142,7 @@ typedef struct manager {
     custos_client *client;
     at_liquidator *liq; /* NULL: liquidation is left to others */
     at_release_ctx release;
+    at_book_ctx book; /* holdings_path NULL: no book to record sales in */
     const char *state_path;
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
     uint32_t ltv;
@@ -319,6 +333,18 @@ static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error 
     if (rc == CUSTOS_OK && st->liq.step != before)
         printf("liquidation %s\n", at_liq_step_name(st->liq.step));
     m->liq_step = st->liq.step;
+    /* The sale that funded the agent's repay leaves the book before the release
+     * (docs/custodian.md §14); a decision that found no debt sold nothing. */
+    if (rc == CUSTOS_OK && m->book.holdings_path != NULL &&
+        st->liq.step == AT_LIQ_REPAY_MINED && st->liq.repay_block != 0 &&
+        !st->liq.book_recorded) {
+        rc = at_book_record_sale(&m->book, &st->liq, (uint64_t)time(NULL), err);
+        st->liq.book_recorded = rc == CUSTOS_OK;
+        if (rc == CUSTOS_OK)
+            rc = at_manage_state_save(m->state_path, st, err);
+        if (rc == CUSTOS_OK)
+            printf("liquidation sale recorded in the book\n");
+    }
     /* The release, once the repay is mined: signed only when the debt reads zero. */
     for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
         before = st->liq.step;
@@ -452,6 +478,14 @@ int at_cmd_manage(int argc, char **argv)
                                  .account = m.account,
                                  .lender = m.lender,
                                  .state_path = a.state};
+    m.book = (at_book_ctx){.holdings_path = a.holdings,
+                           .prices_path = a.prices,
+                           .policy_path = a.policy,
+                           .journal_path = a.sales,
+                           .account = m.account,
+                           .lender = m.lender,
+                           .loan_price_usd = &m.price,
+                           .loan_scale = &m.scale};
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
         at_liquidator_free(m.liq);

@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "custos/hex.h"
+#include "custos/keccak.h"
 #include "custos/keyfile.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
@@ -322,9 +323,52 @@ static custos_rc liq_decide(at_liquidator *l, const custos_pledge *p, const char
     return rc;
 }
 
+/* The assets a mined repay moved: the first word of the data of Morpho's
+ * Repay(id, caller, onBehalf, assets, shares) event in its receipt. */
+static custos_rc liq_repaid_assets(at_liquidator *l, const uint8_t morpho[CUSTOS_ADDRESS_LEN],
+                                   const uint8_t hash[CUSTOS_HASH_LEN], custos_u256 *out,
+                                   custos_error *err)
+{
+    static const char event[] = "Repay(bytes32,address,address,uint256,uint256)";
+    uint8_t topic[CUSTOS_HASH_LEN];
+    custos_keccak256((const uint8_t *)event, sizeof event - 1, topic);
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    if (custos_hex_encode(hash, CUSTOS_HASH_LEN, hex, sizeof hex) != CUSTOS_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "liquidation agent: hash");
+    json_t *receipt = NULL;
+    custos_rc rc = evm_rpc_request(l->rpc, "eth_getTransactionReceipt", json_pack("[s]", hex),
+                                   &receipt, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                          "liquidation agent: the repay %s has no Repay event of Morpho", hex);
+    size_t i;
+    json_t *log;
+    json_array_foreach(json_object_get(receipt, "logs"), i, log)
+    {
+        const char *address = json_string_value(json_object_get(log, "address"));
+        const char *topic0 = json_string_value(json_array_get(json_object_get(log, "topics"), 0));
+        const char *data = json_string_value(json_object_get(log, "data"));
+        uint8_t a[CUSTOS_ADDRESS_LEN], t[CUSTOS_HASH_LEN], d[2 * CUSTOS_U256_LEN];
+        custos_error herr;
+        if (address == NULL || topic0 == NULL || data == NULL ||
+            custos_address_from_hex(address, a, &herr) != CUSTOS_OK ||
+            memcmp(a, morpho, CUSTOS_ADDRESS_LEN) != 0 ||
+            custos_hex_decode(topic0, t, sizeof t, &herr) != CUSTOS_OK ||
+            memcmp(t, topic, CUSTOS_HASH_LEN) != 0 ||
+            custos_hex_decode(data, d, sizeof d, &herr) != CUSTOS_OK)
+            continue;
+        custos_u256_from_be(out, d);
+        rc = CUSTOS_OK;
+        break;
+    }
+    json_decref(receipt);
+    return rc;
+}
+
 /* AT_LIQ_REPAY_SENT: looks the repay up by its hash, then its nonce. */
-static custos_rc liq_follow(at_liquidator *l, const char *state_path, at_manage_state *st,
-                            custos_error *err)
+static custos_rc liq_follow(at_liquidator *l, const uint8_t morpho[CUSTOS_ADDRESS_LEN],
+                            const char *state_path, at_manage_state *st, custos_error *err)
 {
     at_liq_log *g = &st->liq;
     evm_receipt r;
@@ -355,6 +399,9 @@ static custos_rc liq_follow(at_liquidator *l, const char *state_path, at_manage_
         return at_manage_state_save(state_path, st, err);
     }
     if (found) {
+        rc = liq_repaid_assets(l, morpho, g->repay_hash, &g->repaid_assets, err);
+        if (rc != CUSTOS_OK)
+            return rc;
         g->step = AT_LIQ_REPAY_MINED;
         g->repay_block = r.block_number;
         return at_manage_state_save(state_path, st, err);
@@ -384,7 +431,7 @@ custos_rc at_liquidate_step(at_liquidator *l, const custos_pledge *p, const char
     case AT_LIQ_DECIDED:
         return liq_decide(l, p, state_path, st, err);
     case AT_LIQ_REPAY_SENT:
-        return liq_follow(l, state_path, st, err);
+        return liq_follow(l, p->beneficiary, state_path, st, err);
     default:
         return CUSTOS_OK;
     }

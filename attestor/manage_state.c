@@ -8,8 +8,9 @@
  *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x..",
  *                    "releaseSequence": "0", "releaseAsOf": "0", "releaseValidUntil": "0",
  *                    "releaseSignature": "0x..", "reverts": "0", "lastRevertHash": "0x..",
- *                    "lastRevertBlock": "0"}
- * (the last three may be absent: a file written before they were kept has no revert). */
+ *                    "lastRevertBlock": "0", "repaidAssets": "0", "bookRecorded": false}
+ * (the last five may be absent: a file written before they were kept has no revert, no
+ * repaid assets and no sale in the book). */
 #include "manage_state.h"
 
 #include <inttypes.h>
@@ -149,6 +150,13 @@ static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_err
         if (rc == CUSTOS_OK)
             rc = ms_u64(path, l, "lastRevertBlock", &out->revert_block, err);
     }
+    if (rc == CUSTOS_OK && json_object_get(l, "repaidAssets") != NULL)
+        rc = ms_u256(path, l, "repaidAssets", &out->repaid_assets, err);
+    json_t *book = json_object_get(l, "bookRecorded");
+    if (rc == CUSTOS_OK && book != NULL && !json_is_boolean(book))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: bookRecorded is not a boolean",
+                              path);
+    out->book_recorded = json_is_true(book);
     if (rc == CUSTOS_OK && out->step == AT_LIQ_REPAY_SENT &&
         (out->approve_len == 0 || out->repay_len == 0))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -238,7 +246,8 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
     if (s->liq.step != AT_LIQ_NONE) {
         const at_liq_log *l = &s->liq;
         json_decref(liq);
-        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                        "s:o, s:b}",
                         "step",
                         at_liq_step_name(l->step), "nonce", ms_dec64(l->nonce), "repayHash",
                         ms_hexj(l->repay_hash, CUSTOS_HASH_LEN), "repayBlock",
@@ -251,7 +260,8 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
                         ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN), "reverts",
                         ms_dec64(l->reverts), "lastRevertHash",
                         ms_hexj(l->revert_hash, CUSTOS_HASH_LEN), "lastRevertBlock",
-                        ms_dec64(l->revert_block));
+                        ms_dec64(l->revert_block), "repaidAssets", ms_dec(&l->repaid_assets),
+                        "bookRecorded", l->book_recorded);
     }
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",

@@ -39,6 +39,10 @@ typedef struct at_liq_log {
      * kept for the operator and the metrics (docs/lending.md §7). */
     uint64_t reverts, revert_block;
     uint8_t revert_hash[CUSTOS_HASH_LEN];
+    /* From REPAY_MINED after the agent's repay: the assets it repaid (Morpho's Repay
+     * event), and whether the custodian's book recorded the sale (book_sale.h). */
+    custos_u256 repaid_assets;
+    bool book_recorded;
     uint8_t approve_raw[AT_LIQ_RAW_MAX], repay_raw[AT_LIQ_RAW_MAX];
     size_t approve_len, repay_len;
     /* The release, from RELEASE_SIGNED: what is not fixed by the pledge (account, lender,

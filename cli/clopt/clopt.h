@@ -80,7 +80,7 @@ typedef struct clopt_command {
 } clopt_command;
 
 /* Most options a command declares, over all its sets. */
-#define CLOPT_OPTIONS_MAX 32
+#define CLOPT_OPTIONS_MAX 48
 
 typedef enum clopt_status {
     CLOPT_RUN,       /* parsed: run the command */

@@ -75,7 +75,8 @@ static struct {
     char morpho[43], irm[43], loan[43], adapter[43], receipt[43], oracle[43], market_id[67],
         account[67];
     char key[1200], holdings[1200], prices[1200], policy[1200], pledges[1200], state[1200],
-        agent_key[1200], manager_state[1200];
+        agent_key[1200], manager_state[1200], journal[1200];
+    bool book; /* the manager records the sale in the book */
 } T;
 
 static char out[65536];
@@ -329,6 +330,7 @@ static void write_attestor_files(void)
     snprintf(T.state, sizeof T.state, "%s/state.json", T.gw.dir);
     snprintf(T.agent_key, sizeof T.agent_key, "%s/agent.key", T.gw.dir);
     snprintf(T.manager_state, sizeof T.manager_state, "%s/manager.json", T.gw.dir);
+    snprintf(T.journal, sizeof T.journal, "%s/sales.jsonl", T.gw.dir);
     custos_error err;
     assert_int_equal(custos_keyfile_write(T.key, T.gw.keys[GWF_KEY_CUSTODIAN].seckey, &err),
                      CUSTOS_OK);
@@ -389,9 +391,9 @@ static uint8_t latest_kind(void)
     return kind;
 }
 
-/* Pledge, value, lend, borrow 784,000 (80% of $980,000), then the fund halves: the loan
- * is at 160%, past the manager's liquidation threshold. */
-static void lend_and_drop(void)
+/* Pledge, value, lend, borrow 784,000 (80% of $980,000), then the fund falls to `shares`
+ * (Morpho's oracle then answers `price`): past the manager's liquidation threshold. */
+static void lend_and_drop_to(const char *shares, const char *price)
 {
     deploy();
     start_gateway();
@@ -411,10 +413,16 @@ static void lend_and_drop(void)
          market_params(), "1000000000000000000", BORROWER_ADDR, "0x");
     SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
          market_params(), "784000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
-    write_holdings("500000");
+    write_holdings(shares);
     assert_int_equal(attest(), 0);
-    wait_number(T.oracle, "price()(uint256)", "490000000000000000000000000000");
+    wait_number(T.oracle, "price()(uint256)", price);
     SEND(AGENT_KEY, T.loan, "setBalance(address,uint256)", AGENT_ADDR, AGENT_FUNDS);
+}
+
+/* The fund halves: the loan is at 160%. */
+static void lend_and_drop(void)
+{
+    lend_and_drop_to("500000", "490000000000000000000000000000");
 }
 
 /* ------------------------------------------------------------------ the manager */
@@ -439,6 +447,12 @@ static void manage_argv(bool once, const char *argv[MANAGE_ARGV])
     size_t n = 0;
     for (; n < sizeof words / sizeof words[0] && words[n] != NULL; n++)
         argv[n] = words[n];
+    if (T.book) {
+        const char *const book[] = {"--holdings", T.holdings, "--prices", T.prices, "--policy",
+                                    T.policy, "--sales-journal", T.journal};
+        for (size_t i = 0; i < sizeof book / sizeof book[0]; i++)
+            argv[n++] = book[i];
+    }
     assert_true(n < MANAGE_ARGV);
     argv[n] = NULL;
 }
@@ -710,6 +724,78 @@ static void test_repay_reverts(void **state)
     assert_int_equal(latest_kind(), CUSTOS_KIND_RELEASE);
 }
 
+/* book_sale (docs/custodian.md §14): the fund falls to 850,000 shares ($833,000 after the
+ * haircut, LTV 94%); the agent repays about 784,000 units, so 784,001 shares are sold (whole
+ * shares covering it at $1) and 65,999 remain. The sales journal says so, with the repay's
+ * transaction and the assets its Repay event moved (the agent's balance drop, exactly); the
+ * book holds what is left, and the next valuation values it. */
+static void test_book_sale(void **state)
+{
+    (void)state;
+    T.book = true;
+    lend_and_drop_to("850000", "833000000000000000000000000000");
+    uint64_t before_liquidation = last_sequence();
+    finish(before_liquidation);
+    unsigned long long paid = strtoull(AGENT_FUNDS, NULL, 10) - agent_balance();
+    char *text = tu_read_file(T.journal);
+    assert_non_null(text);
+    json_error_t jerr;
+    json_t *e = json_loads(text, JSON_DISABLE_EOF_CHECK, &jerr);
+    if (e == NULL || strchr(text, '\n') != text + strlen(text) - 1)
+        fail_msg("the journal is not one sale:\n%s", text);
+    free(text);
+    char want[64];
+    snprintf(want, sizeof want, "%llu", paid);
+    assert_string_equal(str_of(e, "repaidAssets"), want);
+    json_t *st = json_load_file(T.manager_state, 0, &jerr);
+    assert_non_null(st);
+    json_t *liq = json_object_get(st, "liquidation");
+    assert_true(strcasecmp(str_of(e, "repayTx"), str_of(liq, "repayHash")) == 0);
+    assert_true(json_is_true(json_object_get(liq, "bookRecorded")));
+    assert_string_equal(str_of(e, "ref"), REF);
+    assert_true(strcasecmp(str_of(e, "account"), T.account) == 0);
+    /* Whole shares at $1 covering the repaid USD (784,000 and a few blocks' interest). */
+    unsigned long long sold_shares = (paid + 999999) / 1000000;
+    json_t *sold = json_object_get(e, "sold");
+    assert_int_equal(json_array_size(sold), 1);
+    json_t *s0 = json_array_get(sold, 0);
+    assert_string_equal(str_of(s0, "asset"), "MMF-GOVT-INST");
+    snprintf(want, sizeof want, "%llu", sold_shares);
+    assert_string_equal(str_of(s0, "quantity"), want);
+    assert_string_equal(str_of(s0, "proceedsUsd"), want);
+    assert_string_equal(str_of(e, "proceedsUsd"), want);
+    assert_string_equal(str_of(e, "shortfallUsd"), "0");
+    char left[64];
+    snprintf(left, sizeof left, "%llu", 850000ull - sold_shares);
+    json_t *remaining = json_object_get(e, "remaining");
+    assert_int_equal(json_array_size(remaining), 1);
+    assert_string_equal(str_of(json_array_get(remaining, 0), "quantity"), left);
+    json_decref(st);
+    json_decref(e);
+    /* The book: the account holds what is left. */
+    json_t *book = json_load_file(T.holdings, 0, &jerr);
+    assert_non_null(book);
+    json_t *acc = json_array_get(json_object_get(book, "accounts"), 0);
+    json_t *pos = json_object_get(acc, "positions");
+    assert_int_equal(json_array_size(pos), 1);
+    assert_string_equal(str_of(json_array_get(pos, 0), "quantity"), left);
+    json_decref(book);
+    /* The next valuation values what is left: 65,999 shares at $1. */
+    char export_path[1300];
+    snprintf(export_path, sizeof export_path, "%s/next.json", T.gw.dir);
+    const char *argv[] = {CUSTOS_ATTESTOR_BIN, "attest", "--account", REF, "--holdings",
+                          T.holdings, "--key", T.key, "--feed", GWF_FEED, "--chain-id", "31337",
+                          "--contract", T.adapter, "--state", T.state, "--policy", T.policy,
+                          "--prices", T.prices, "--registry", T.pledges, "--export",
+                          export_path, NULL};
+    if (run(argv) != 0)
+        fail_msg("attest --export: %s", out);
+    char gross[96];
+    snprintf(gross, sizeof gross, "gross        %s USD", left);
+    if (strstr(out, gross) == NULL)
+        fail_msg("the next valuation is not of what is left (%s):\n%s", gross, out);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int group_setup(void **state)
@@ -759,6 +845,10 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(test_kill_at_step, NULL, NULL)};
             return cmocka_run_group_tests(tests, group_setup, group_teardown);
         }
+    if (strcmp(argv[1], "book_sale") == 0) {
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_book_sale)};
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    }
     if (strcmp(argv[1], "repay_reverts") == 0) {
         const struct CMUnitTest tests[] = {cmocka_unit_test(test_repay_reverts)};
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
