@@ -101,19 +101,33 @@ static json_t *book_account_json(json_t *doc, const char *ref)
     return NULL;
 }
 
-/* A whole unit (10^18 in 18 decimals) at or above x + 1, at most q. */
-static custos_rc book_round_up(const custos_u256 *x, const custos_u256 *q, custos_u256 *out)
+/* The fewest whole units (10^18 in 18 decimals) of a position of quantity q and value
+ * value whose proceeds cover need (value > need), and their proceeds. */
+static custos_rc book_part(const custos_u256 *need, const custos_u256 *q,
+                           const custos_u256 *value, custos_u256 *qty, custos_u256 *proceeds)
 {
-    custos_u256 unit, one, t;
+    custos_u256 unit, one, x, t;
     custos_u256_from_u64(&one, 1);
     custos_u256_from_u64(&unit, 1000000000000000000u);
-    custos_rc rc = custos_u256_add(&t, x, &unit); /* x + 1 + (unit - 1) */
+    custos_rc rc = custos_u256_mul_div(&x, need, q, value);
+    /* x rounded up to a whole unit. */
     if (rc == CUSTOS_OK)
-        rc = custos_u256_mul_div(out, &t, &one, &unit);
+        rc = custos_u256_add(&t, &x, &unit);
     if (rc == CUSTOS_OK)
-        rc = custos_u256_mul(out, out, &unit);
-    if (rc == CUSTOS_OK && custos_u256_cmp(out, q) > 0)
-        *out = *q;
+        rc = custos_u256_sub(&t, &t, &one);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_mul_div(qty, &t, &one, &unit);
+    if (rc == CUSTOS_OK)
+        rc = custos_u256_mul(qty, qty, &unit);
+    for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
+        if (custos_u256_cmp(qty, q) > 0)
+            *qty = *q;
+        rc = custos_u256_mul_div(proceeds, value, qty, q);
+        /* x was floored: one more unit when the proceeds fall short of the need. */
+        if (rc != CUSTOS_OK || custos_u256_cmp(proceeds, need) >= 0 || i == 1)
+            break;
+        rc = custos_u256_add(qty, qty, &unit);
+    }
     return rc;
 }
 
@@ -149,12 +163,7 @@ static custos_rc book_sell(const at_book_ctx *c, const at_account *acc, json_t *
         custos_u256 qty = p->quantity, proceeds = p->value;
         if (custos_u256_cmp(&p->value, &need) > 0) {
             /* Part of it: the quantity whose value covers the need, in whole units. */
-            custos_u256 x;
-            rc = custos_u256_mul_div(&x, &need, &p->quantity, &p->value);
-            if (rc == CUSTOS_OK)
-                rc = book_round_up(&x, &p->quantity, &qty);
-            if (rc == CUSTOS_OK)
-                rc = custos_u256_mul_div(&proceeds, &p->value, &qty, &p->quantity);
+            rc = book_part(&need, &p->quantity, &p->value, &qty, &proceeds);
         }
         custos_u256 rest;
         if (rc == CUSTOS_OK)

@@ -6,8 +6,8 @@
  *
  * The sale covers the USD the repay took (the repaid loan-token assets at the loan token's
  * price): positions are sold in the book's order, each whole while the need is at least its
- * value, the last one in whole units rounded up; with the need still there after every
- * position, everything is sold and the rest is the shortfall.
+ * value, the last one in the fewest whole units that cover the rest; with the need still
+ * there after every position, everything is sold and the rest is the shortfall.
  *
  * Crash-safe and idempotent: the journal entry (with the positions left) is written first,
  * atomically; the book is then set to the positions the entry leaves. A second call for the

@@ -1,22 +1,15 @@
-/* manage: the collateral manager for one pledge (docs/lending.md §3). Each pass reads the
- * borrower's debt as the gateway reads it from the chain (GetPledge: Morpho Blue's borrow
- * shares converted with the market's totals after interest accrual, in loan-token units),
- * converts it to USD with 18 decimals (loan-token decimals and a configured USD price per
- * token, 1 for a dollar stablecoin), takes the latest accepted collateral value
- * (GetLatest: a freeze counts as no value), computes the LTV exactly, steps the state
- * machine (custos/ltv.h), and on a change signs a CollateralNotice with the custodian's
- * key and submits it (rule 19). The state file is written before a notice is submitted,
- * so a crash never loses a change nor signs a second notice for it. With --agent-key it
- * also executes the liquidation (liquidate.h, manage_release.h; docs/lending.md §5). */
+/* manage: the collateral manager (docs/lending.md §3): its options, and the loop that
+ * passes over its pledge (manage_pass.h) on every new block, every new valuation and at
+ * least every --interval-ms (manage_watch.h). With --rpc it reads the debt from the chain
+ * itself (manage_chain.h); with --notices-contract it publishes its notices on-chain
+ * (manage_publish.h); with --agent-key it executes the liquidation (liquidate.h), and
+ * with --holdings the custodian's book records the sale that funded it (book_sale.h). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "book_sale.h"
 #include "cmd.h"
 #include "context.h"
 #include "custos/hex.h"
@@ -25,60 +18,79 @@
 #include "custos/sig.h"
 #include "fileio.h"
 #include "liquidate.h"
+#include "manage_chain.h"
+#include "manage_config.h"
+#include "manage_metrics.h"
+#include "manage_pass.h"
+#include "manage_publish.h"
 #include "manage_release.h"
 #include "manage_state.h"
+#include "manage_watch.h"
 #include "signer.h"
 #include "signopts.h"
 
 typedef struct manage_args {
-    const char *account_id, *lender, *loan_decimals, *loan_price, *margin_return, *margin_call,
-        *liquidation, *hysteresis, *cure_seconds, *cure_hours, *state, *chain_id, *contract,
-        *interval_ms, *metrics, *agent_key, *rpc, *feed, *seq_state, *release_validity,
-        *holdings, *prices, *policy, *sales;
+    at_pledge_opts pledge;
+    const char *config, *chain_id, *contract, *interval_ms, *metrics, *agent_key, *rpc,
+        *release_validity, *notices_contract, *relayer_key, *poll_ms, *holdings, *prices,
+        *policy, *sales;
     bool once;
     at_key_spec key;
     at_gateway gw;
 } manage_args;
 
-static const clopt manage_options[] = {
-    {"account-id", "0xHEX", CLOPT_STR, offsetof(manage_args, account_id),
+/* One pledge's options; --config gives several pledges instead (manage_config.h). */
+static const clopt manage_pledge_options[] = {
+    {"account-id", "0xHEX", CLOPT_STR, offsetof(at_pledge_opts, account_id),
      "the pledged account's 32-byte id"},
-    {"lender", "0xADDR", CLOPT_STR, offsetof(manage_args, lender),
+    {"lender", "0xADDR", CLOPT_STR, offsetof(at_pledge_opts, lender),
      "the lending market the account is pledged to (Morpho Blue: Morpho)"},
-    {"loan-decimals", "N", CLOPT_STR, offsetof(manage_args, loan_decimals),
+    {"loan-decimals", "N", CLOPT_STR, offsetof(at_pledge_opts, loan_decimals),
      "the loan token's decimals (0 to 36)"},
-    {"loan-price-usd", "USD", CLOPT_STR, offsetof(manage_args, loan_price),
+    {"loan-price-usd", "USD", CLOPT_STR, offsetof(at_pledge_opts, loan_price),
      "USD per whole loan token (1 for a dollar stablecoin)"},
-    {"margin-return-ltv", "BPS", CLOPT_STR, offsetof(manage_args, margin_return),
+    {"margin-return-ltv", "BPS", CLOPT_STR, offsetof(at_pledge_opts, margin_return),
      "below it: margin return"},
-    {"margin-call-ltv", "BPS", CLOPT_STR, offsetof(manage_args, margin_call),
+    {"margin-call-ltv", "BPS", CLOPT_STR, offsetof(at_pledge_opts, margin_call),
      "at or above it: margin call"},
-    {"liquidation-ltv", "BPS", CLOPT_STR, offsetof(manage_args, liquidation),
+    {"liquidation-ltv", "BPS", CLOPT_STR, offsetof(at_pledge_opts, liquidation),
      "at or above it: liquidation"},
-    {"hysteresis", "BPS", CLOPT_STR, offsetof(manage_args, hysteresis),
+    {"hysteresis", "BPS", CLOPT_STR, offsetof(at_pledge_opts, hysteresis),
      "how far back past a threshold the LTV must come to leave its state (default 0)"},
-    {"cure-seconds", "N", CLOPT_STR, offsetof(manage_args, cure_seconds),
+    {"cure-seconds", "N", CLOPT_STR, offsetof(at_pledge_opts, cure_seconds),
      "a margin call's cure period in seconds"},
-    {"cure-business-hours", "N", CLOPT_STR, offsetof(manage_args, cure_hours),
+    {"cure-business-hours", "N", CLOPT_STR, offsetof(at_pledge_opts, cure_hours),
      "a margin call's cure period in bond-market business hours"},
-    {"state", "F", CLOPT_STR, offsetof(manage_args, state),
+    {"state", "F", CLOPT_STR, offsetof(at_pledge_opts, state),
      "the manager's state file for this pledge"},
+    {"feed", "NAME", CLOPT_STR, offsetof(at_pledge_opts, feed),
+     "the account's feed (the release after a liquidation is submitted to it)"},
+    {"attestor-state", "F", CLOPT_STR, offsetof(at_pledge_opts, seq_state),
+     "the attestor's sequence state file (the release takes the account's next sequence)"},
+    {0}};
+static const clopt manage_options[] = {
+    {"config", "F", CLOPT_STR, offsetof(manage_args, config),
+     "the pledges to manage, one object each (JSON; replaces the pledge's options)"},
     {"chain-id", "N", CLOPT_STR, offsetof(manage_args, chain_id), "the EIP-712 chain id"},
     {"contract", "0xADDR", CLOPT_STR, offsetof(manage_args, contract),
      "the adapter's address (the EIP-712 verifying contract)"},
     {"interval-ms", "N", CLOPT_STR, offsetof(manage_args, interval_ms),
-     "time between passes (default 2000)"},
+     "the longest time between passes (default 2000)"},
+    {"poll-ms", "N", CLOPT_STR, offsetof(manage_args, poll_ms),
+     "how often the chain's head and the latest valuations are checked for a change: a new "
+     "block or valuation starts a pass at once (default 250)"},
     {"once", NULL, CLOPT_FLAG, offsetof(manage_args, once), "one pass, then exit"},
     {"metrics-textfile", "F", CLOPT_STR, offsetof(manage_args, metrics),
-     "write the pledge's gauges after every pass (node_exporter's textfile collector)"},
+     "write the pledges' gauges after every pass (node_exporter's textfile collector)"},
     {"agent-key", "F", CLOPT_STR, offsetof(manage_args, agent_key),
      "the liquidation agent's key file (pays gas, holds the loan token; never a signer)"},
     {"rpc", "URL", CLOPT_STR, offsetof(manage_args, rpc),
-     "the chain node the liquidation agent sends its transactions to"},
-    {"feed", "NAME", CLOPT_STR, offsetof(manage_args, feed),
-     "the account's feed (the release after a liquidation is submitted to it)"},
-    {"attestor-state", "F", CLOPT_STR, offsetof(manage_args, seq_state),
-     "the attestor's sequence state file (the release takes the account's next sequence)"},
+     "the chain node: the debt is read from it on every new block (without it, through the "
+     "gateway), and the agent and the relayer send their transactions to it"},
+    {"notices-contract", "0xADDR", CLOPT_STR, offsetof(manage_args, notices_contract),
+     "CustosNotices: every notice is published to it"},
+    {"relayer-key", "F", CLOPT_STR, offsetof(manage_args, relayer_key),
+     "the key file that pays gas for the publications (never a signer)"},
     {"release-validity-seconds", "N", CLOPT_STR, offsetof(manage_args, release_validity),
      "the release's validUntil after its asOf (default 86400)"},
     {"holdings", "F", CLOPT_STR, offsetof(manage_args, holdings),
@@ -89,25 +101,34 @@ static const clopt manage_options[] = {
     {"sales-journal", "F", CLOPT_STR, offsetof(manage_args, sales),
      "the journal every liquidation's sale is appended to (one JSON object a line)"},
     {0}};
-static const clopt_set manage_sets[] = {{manage_options, 0},
+static const clopt_set manage_sets[] = {{manage_pledge_options, offsetof(manage_args, pledge)},
+                                        {manage_options, 0},
                                         {at_key_options, offsetof(manage_args, key)},
                                         {at_p11_options, offsetof(manage_args, key)},
                                         {clopt_gateway_options, offsetof(manage_args, gw)}};
 static const clopt_rule manage_rules[] = {
-    {CLOPT_REQUIRED, {"account-id"}, NULL},
-    {CLOPT_REQUIRED, {"lender"}, NULL},
-    {CLOPT_REQUIRED, {"loan-decimals"}, NULL},
-    {CLOPT_REQUIRED, {"loan-price-usd"}, NULL},
-    {CLOPT_REQUIRED, {"margin-return-ltv"}, NULL},
-    {CLOPT_REQUIRED, {"margin-call-ltv"}, NULL},
-    {CLOPT_REQUIRED, {"liquidation-ltv"}, NULL},
-    {CLOPT_ONE, {"cure-seconds", "cure-business-hours"}, NULL},
-    {CLOPT_REQUIRED, {"state"}, NULL},
+    {CLOPT_ONE, {"config", "account-id"}, "give --config, or one pledge's --account-id"},
+    {CLOPT_TOGETHER,
+     {"account-id", "lender", "loan-decimals", "loan-price-usd", "margin-return-ltv",
+      "margin-call-ltv"},
+     NULL},
+    {CLOPT_TOGETHER, {"account-id", "liquidation-ltv", "state"}, NULL},
+    {CLOPT_NEEDS, {"account-id", "cure-seconds", "cure-business-hours"}, NULL},
+    {CLOPT_CONFLICT, {"cure-seconds", "cure-business-hours"}, NULL},
+    {CLOPT_CONFLICT, {"config", "hysteresis", "cure-seconds", "cure-business-hours", "feed",
+                      "attestor-state"},
+     "--config holds each pledge's settings: give them there"},
     {CLOPT_REQUIRED, {"chain-id"}, NULL},
     {CLOPT_REQUIRED, {"contract"}, NULL},
     {CLOPT_REQUIRED, {"gateway"}, NULL},
-    {CLOPT_TOGETHER, {"agent-key", "rpc", "feed", "attestor-state"},
-     "--agent-key, --rpc, --feed and --attestor-state go together (liquidation)"},
+    {CLOPT_TOGETHER, {"feed", "attestor-state"}, NULL},
+    {CLOPT_NEEDS, {"feed", "agent-key"}, "--feed and --attestor-state are for --agent-key"},
+    {CLOPT_NEEDS, {"agent-key", "feed", "config"},
+     "--agent-key, --feed and --attestor-state go together, with --rpc (liquidation)"},
+    {CLOPT_NEEDS, {"agent-key", "rpc"}, "--agent-key needs --rpc (liquidation)"},
+    {CLOPT_TOGETHER, {"notices-contract", "relayer-key"},
+     "--notices-contract and --relayer-key go together, with --rpc (publication)"},
+    {CLOPT_NEEDS, {"notices-contract", "rpc"}, "--notices-contract needs --rpc (publication)"},
     {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
     {CLOPT_TOGETHER, {"holdings", "prices", "policy", "sales-journal"},
      "--holdings, --prices, --policy and --sales-journal go together (the book's sale)"},
@@ -115,43 +136,24 @@ static const clopt_rule manage_rules[] = {
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
-    .usage = "usage: custos-attestor manage --account-id 0xHEX --lender 0xADDR\n"
+    .usage = "usage: custos-attestor manage (--config F | --account-id 0xHEX --lender 0xADDR\n"
              "         --loan-decimals N --loan-price-usd USD --margin-return-ltv BPS\n"
              "         --margin-call-ltv BPS --liquidation-ltv BPS [--hysteresis BPS]\n"
              "         (--cure-seconds N | --cure-business-hours N) --state F\n"
+             "         [--feed NAME --attestor-state F])\n"
              "         --chain-id N --contract 0xADDR " AT_KEY_USAGE "\n"
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
-             "         [--metrics-textfile F] [--agent-key F --rpc URL --feed NAME\n"
-             "         --attestor-state F [--release-validity-seconds N]\n"
-             "         [--holdings F --prices F --policy F --sales-journal F]]",
-    .summary = "the collateral manager of one pledge: reads its debt and value, keeps its "
-               "loan state, signs and submits a notice on every change",
+             "         [--poll-ms N] [--metrics-textfile F] [--rpc URL]\n"
+             "         [--notices-contract 0xADDR --relayer-key F]\n"
+             "         [--agent-key F [--release-validity-seconds N]\n"
+             "          [--holdings F --prices F --policy F --sales-journal F]]",
+    .summary = "the collateral manager of one pledge, or of each pledge of --config: reads "
+               "its debt and value, keeps its loan state, signs, submits and publishes a "
+               "notice on every change",
     .sets = manage_sets,
     .n_sets = CLOPT_N(manage_sets),
     .rules = manage_rules,
     .n_rules = CLOPT_N(manage_rules)};
-
-typedef struct manager {
-    custos_ltv_policy policy;
-    custos_calendar cal;
-    custos_domain domain;
-    uint8_t account[CUSTOS_HASH_LEN], lender[CUSTOS_ADDRESS_LEN];
-    custos_u256 price;  /* USD per whole token, 18 decimals */
-    custos_u256 scale;  /* 10^loan_decimals */
-    at_signer signer;
-    custos_client *client;
-    at_liquidator *liq; /* NULL: liquidation is left to others */
-    at_release_ctx release;
-    at_book_ctx book; /* holdings_path NULL: no book to record sales in */
-    const char *state_path;
-    /* The gauges of --metrics-textfile (docs/lending.md §4). */
-    uint32_t ltv;
-    custos_loan_status status;
-    uint64_t read_failures, last_read;
-    at_liq_step liq_step;
-    uint64_t liq_reverts;
-    bool liq_waiting;
-} manager;
 
 static volatile sig_atomic_t manage_stop;
 
@@ -174,7 +176,9 @@ static custos_rc parse_u32(const char *flag, const char *text, uint32_t max, uin
     return rc;
 }
 
-static custos_rc manage_setup(const manage_args *a, manager *m, custos_error *err)
+/* One pledge's manager from its options (the command line's or a config file's). */
+static custos_rc manage_setup(const at_pledge_opts *a, const custos_domain *domain,
+                              at_manager *m, custos_error *err)
 {
     custos_error herr;
     custos_rc rc = parse_u32("--margin-return-ltv", a->margin_return, UINT32_MAX,
@@ -216,308 +220,208 @@ static custos_rc manage_setup(const manage_args *a, manager *m, custos_error *er
     if (rc == CUSTOS_OK && custos_address_from_hex(a->lender, m->lender, &herr) != CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--lender: %s", herr.message);
     if (rc == CUSTOS_OK)
-        rc = at_cmd_parse_u64("--chain-id", a->chain_id, &m->domain.chain_id, err);
-    if (rc == CUSTOS_OK &&
-        custos_address_from_hex(a->contract, m->domain.verifying_contract, &herr) != CUSTOS_OK)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: %s", herr.message);
-    if (rc == CUSTOS_OK)
         rc = custos_calendar_load_builtin(&m->cal, err);
     m->state_path = a->state;
+    m->domain = domain;
     return rc;
 }
 
-/* Delivers the pending notice; CUSTOS_OK once the gateway has it (new or duplicate). */
-static custos_rc manage_deliver(manager *m, at_manage_state *st, custos_error *err)
-{
-    bool duplicate = false;
-    custos_rc rc = custos_client_submit_notice(m->client, &m->domain, &st->pending,
-                                               &st->pending_sig, &duplicate, NULL, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    printf("notice %s sequence %" PRIu64 " ACCEPTED%s\n",
-           custos_loan_state_name((custos_loan_state)st->pending.state), st->pending.sequence,
-           duplicate ? " (duplicate)" : "");
-    st->has_pending = false;
-    return at_manage_state_save(m->state_path, st, err);
-}
+/* What every pledge shares: the domain, the chain's reader, relayer and agent. */
+typedef struct manage_shared {
+    custos_domain domain;
+    at_signer signer;
+    custos_client *client;
+    at_chain *chain;
+    at_publisher *pub;
+    at_liquidator *liq;
+    uint64_t validity, interval_ms, poll_ms;
+    const char *holdings, *prices, *policy, *sales; /* the book; NULL: none */
+} manage_shared;
 
-/* The collateral value the LTV counts: the latest accepted valuation pledged to the
- * lender; 0 under a freeze. CUSTOS_ERR_NOT_FOUND when the account is not pledged to it. */
-static custos_rc manage_collateral(manager *m, custos_u256 *out, custos_error *err)
+static custos_rc manage_shared_setup(const manage_args *a, manage_shared *sh, custos_error *err)
 {
-    custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    custos_rc rc = custos_client_get_latest(m->client, m->account, &rec, err);
-    if (rc == CUSTOS_OK && (rec.sub.att.kind == CUSTOS_KIND_RELEASE ||
-                            memcmp(rec.sub.att.beneficiary, m->lender, CUSTOS_ADDRESS_LEN) != 0))
-        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
-                              "the account's latest attestation does not pledge it to the "
-                              "lender");
-    if (rc == CUSTOS_OK && rec.sub.att.kind == CUSTOS_KIND_FREEZE)
-        custos_u256_from_u64(out, 0);
-    else if (rc == CUSTOS_OK)
-        *out = rec.sub.att.collateral_value;
-    custos_record_clear(&rec);
+    custos_error herr;
+    sh->validity = 86400;
+    sh->interval_ms = 2000;
+    sh->poll_ms = 250;
+    sh->holdings = a->holdings;
+    sh->prices = a->prices;
+    sh->policy = a->policy;
+    sh->sales = a->sales;
+    custos_rc rc = at_cmd_parse_u64("--chain-id", a->chain_id, &sh->domain.chain_id, err);
+    if (rc == CUSTOS_OK &&
+        custos_address_from_hex(a->contract, sh->domain.verifying_contract, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--contract: %s", herr.message);
+    if (rc == CUSTOS_OK && a->interval_ms != NULL)
+        rc = at_cmd_parse_u64("--interval-ms", a->interval_ms, &sh->interval_ms, err);
+    if (rc == CUSTOS_OK && a->poll_ms != NULL)
+        rc = at_cmd_parse_u64("--poll-ms", a->poll_ms, &sh->poll_ms, err);
+    if (rc == CUSTOS_OK && sh->poll_ms == 0)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--poll-ms: at least 1");
+    if (rc == CUSTOS_OK && a->release_validity != NULL)
+        rc = at_cmd_parse_u64("--release-validity-seconds", a->release_validity, &sh->validity,
+                              err);
+    if (rc == CUSTOS_OK && (sh->validity == 0 || sh->validity > UINT32_MAX))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "--release-validity-seconds: 1 to %u", UINT32_MAX);
+    if (rc == CUSTOS_OK)
+        rc = at_signer_open(&sh->signer, &a->key, err);
+    if (rc == CUSTOS_OK)
+        rc = at_gateway_connect(&a->gw, 0, &sh->client, err);
+    if (rc == CUSTOS_OK && a->rpc != NULL)
+        rc = at_chain_new(a->rpc, sh->domain.verifying_contract, &sh->chain, err);
+    uint8_t notices[CUSTOS_ADDRESS_LEN];
+    if (rc == CUSTOS_OK && a->notices_contract != NULL &&
+        custos_address_from_hex(a->notices_contract, notices, &herr) != CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "--notices-contract: %s", herr.message);
+    if (rc == CUSTOS_OK && a->notices_contract != NULL)
+        rc = at_publisher_new(a->relayer_key, a->rpc, sh->domain.chain_id, notices, &sh->pub,
+                              err);
+    if (rc == CUSTOS_OK && a->agent_key != NULL)
+        rc = at_liquidator_new(a->agent_key, a->rpc, sh->domain.chain_id, &sh->liq, err);
     return rc;
 }
 
-/* The pledge's gauges, replacing path atomically. */
-static custos_rc manage_metrics_write(const manager *m, const char *path, custos_error *err)
+static void manage_shared_free(manage_shared *sh)
 {
-    char account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], lender[CUSTOS_ADDRESS_HEX_LEN];
-    if (custos_hex_encode(m->account, CUSTOS_HASH_LEN, account, sizeof account) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: account");
-    custos_address_to_hex(m->lender, lender);
-    char labels[160];
-    snprintf(labels, sizeof labels, "{account=\"%s\",lender=\"%s\"}", account, lender);
-    char text[4096];
-    int len = snprintf(
-        text, sizeof text,
-        "# HELP custos_loan_ltv_bps The pledge's loan-to-value at the last read, basis points.\n"
-        "# TYPE custos_loan_ltv_bps gauge\n"
-        "custos_loan_ltv_bps%s %u\n"
-        "# HELP custos_loan_state 0 healthy, 1 margin return, 2 margin call, 3 liquidation.\n"
-        "# TYPE custos_loan_state gauge\n"
-        "custos_loan_state%s %d\n"
-        "# HELP custos_loan_cure_deadline_seconds A margin call's cure deadline; 0 without one.\n"
-        "# TYPE custos_loan_cure_deadline_seconds gauge\n"
-        "custos_loan_cure_deadline_seconds%s %llu\n"
-        "# HELP custos_loan_last_read_seconds When the debt and value were last read; 0: never.\n"
-        "# TYPE custos_loan_last_read_seconds gauge\n"
-        "custos_loan_last_read_seconds%s %llu\n"
-        "# HELP custos_loan_exposure_read_failures_total Passes that could not read the loan.\n"
-        "# TYPE custos_loan_exposure_read_failures_total counter\n"
-        "custos_loan_exposure_read_failures_total%s %llu\n"
-        "# HELP custos_loan_liquidation_step The liquidation's last step: 0 none, 1 decided, "
-        "2 repay sent, 3 repay mined, 4 release signed, 5 release accepted.\n"
-        "# TYPE custos_loan_liquidation_step gauge\n"
-        "custos_loan_liquidation_step%s %d\n"
-        "# HELP custos_loan_liquidation_repay_reverts_total Repays of the liquidation that "
-        "reverted.\n"
-        "# TYPE custos_loan_liquidation_repay_reverts_total counter\n"
-        "custos_loan_liquidation_repay_reverts_total%s %llu\n"
-        "# HELP custos_loan_liquidation_waiting 1 while no repay is sent because it would "
-        "revert.\n"
-        "# TYPE custos_loan_liquidation_waiting gauge\n"
-        "custos_loan_liquidation_waiting%s %d\n",
-        labels, m->ltv, labels, (int)m->status.state, labels,
-        (unsigned long long)m->status.deadline, labels, (unsigned long long)m->last_read, labels,
-        (unsigned long long)m->read_failures, labels, (int)m->liq_step, labels,
-        (unsigned long long)m->liq_reverts, labels, m->liq_waiting ? 1 : 0);
-    if (len < 0 || (size_t)len >= sizeof text)
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "metrics: too long");
-    return at_file_write_atomic(path, text, (size_t)len, 0644, err);
+    at_liquidator_free(sh->liq);
+    at_publisher_free(sh->pub);
+    at_chain_free(sh->chain);
+    custos_client_free(sh->client);
+    at_signer_close(&sh->signer);
 }
 
-/* Liquidation by the agent (docs/lending.md §5): a pledge in liquidation is decided once;
- * each pass then advances the agent's repay by at most one step, and the release after it
- * as far as it goes (signed once the debt reads zero, then submitted). */
-static custos_rc manage_liquidate(manager *m, at_manage_state *st, custos_error *err)
+/* Pledge i's manager, from its options, with what all share. label: "" for the command
+ * line's one pledge, else the prefix of its output lines. */
+static custos_rc manage_pledge_setup(const at_pledge_opts *o, manage_shared *sh,
+                                     const char *where, at_manager *m, custos_error *err)
 {
-    custos_rc rc = CUSTOS_OK;
-    if (m->liq == NULL || st->status.state != CUSTOS_LOAN_LIQUIDATION)
-        return CUSTOS_OK;
-    if (st->liq.step == AT_LIQ_NONE) {
-        st->liq.step = AT_LIQ_DECIDED;
-        rc = at_manage_state_save(m->state_path, st, err);
-    }
-    at_liq_step before = st->liq.step;
-    custos_pledge *p = NULL;
-    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED)
-        rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
-    if (rc == CUSTOS_OK && p != NULL)
-        rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
-    custos_pledge_free(p);
-    m->liq_waiting = st->liq.step == AT_LIQ_DECIDED && at_liquidator_waiting(m->liq);
-    m->liq_reverts = st->liq.reverts;
-    if (rc == CUSTOS_OK && st->liq.step != before)
-        printf("liquidation %s\n", at_liq_step_name(st->liq.step));
-    m->liq_step = st->liq.step;
-    /* The sale that funded the agent's repay leaves the book before the release
-     * (docs/custodian.md §14); a decision that found no debt sold nothing. */
-    if (rc == CUSTOS_OK && m->book.holdings_path != NULL &&
-        st->liq.step == AT_LIQ_REPAY_MINED && st->liq.repay_block != 0 &&
-        !st->liq.book_recorded) {
-        rc = at_book_record_sale(&m->book, &st->liq, (uint64_t)time(NULL), err);
-        st->liq.book_recorded = rc == CUSTOS_OK;
-        if (rc == CUSTOS_OK)
-            rc = at_manage_state_save(m->state_path, st, err);
-        if (rc == CUSTOS_OK)
-            printf("liquidation sale recorded in the book\n");
-    }
-    /* The release, once the repay is mined: signed only when the debt reads zero. */
-    for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
-        before = st->liq.step;
-        rc = at_manage_release_step(&m->release, st, err);
-        if (rc == CUSTOS_OK && st->liq.step != before)
-            printf("liquidation %s\n", at_liq_step_name(st->liq.step));
-        m->liq_step = st->liq.step;
-    }
-    fflush(stdout);
-    return rc;
+    custos_error perr;
+    custos_rc rc = manage_setup(o, &sh->domain, m, &perr);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, rc, "%s%s", where, perr.message);
+    if (sh->liq != NULL && o->feed == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "%s--agent-key needs the pledge's \"feed\" and "
+                                "\"attestor_state\"",
+                                where);
+    m->signer = &sh->signer;
+    m->client = sh->client;
+    m->chain = sh->chain;
+    m->pub = sh->pub;
+    m->liq = sh->liq;
+    m->release = (at_release_ctx){.client = sh->client,
+                                  .signer = &sh->signer,
+                                  .domain = &sh->domain,
+                                  .feed = o->feed,
+                                  .seq_path = o->seq_state,
+                                  .validity_seconds = sh->validity,
+                                  .account = m->account,
+                                  .lender = m->lender,
+                                  .state_path = o->state};
+    m->book = (at_book_ctx){.holdings_path = sh->holdings,
+                            .prices_path = sh->prices,
+                            .policy_path = sh->policy,
+                            .journal_path = sh->sales,
+                            .account = m->account,
+                            .lender = m->lender,
+                            .loan_price_usd = &m->price,
+                            .loan_scale = &m->scale};
+    return CUSTOS_OK;
 }
 
-/* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). */
-static custos_rc manage_pass(manager *m, custos_error *err)
+static int manage_exit_status(custos_rc rc)
 {
-    at_manage_state st;
-    custos_rc rc = at_manage_state_load(m->state_path, &st, err);
-    if (rc == CUSTOS_OK) {
-        m->status = st.status;
-        m->liq_step = st.liq.step;
-        m->liq_reverts = st.liq.reverts;
+    return rc == CUSTOS_OK                 ? AT_EXIT_OK
+           : rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE
+           : rc == CUSTOS_ERR_REFUSED     ? AT_EXIT_REFUSED
+                                          : AT_EXIT_INPUT;
+}
+
+/* Passes over every pledge until stopped (or once): the exit status of the last round,
+ * the worst of its pledges'. */
+static int manage_loop(const manage_args *a, manage_shared *sh, at_manager **ms, size_t n)
+{
+    int status = AT_EXIT_OK;
+    at_watch w = {0, 0};
+    while (!manage_stop) {
+        /* The head before the reads: a block mined during the pass starts the next one. */
+        custos_error herr;
+        if (sh->chain != NULL && at_chain_head(sh->chain, &w.block, &herr) != CUSTOS_OK)
+            w.block = 0;
+        status = AT_EXIT_OK;
+        for (size_t i = 0; i < n && !manage_stop; i++) {
+            custos_error err;
+            custos_rc rc = at_manage_pass(ms[i], &err);
+            if (rc != CUSTOS_OK) {
+                at_cmd_error("manage: %s%s", ms[i]->label, err.message);
+                int s = manage_exit_status(rc);
+                if (s > status)
+                    status = s;
+            }
+        }
+        custos_error merr;
+        if (a->metrics != NULL &&
+            at_manage_metrics_write((const at_manager *const *)ms, n, a->metrics, &merr) !=
+                CUSTOS_OK)
+            at_cmd_error("manage: %s", merr.message);
+        if (a->once)
+            break;
+        (void)at_manage_wait(ms, n, sh->chain, &w, sh->interval_ms, sh->poll_ms,
+                             &manage_stop);
     }
-    if (rc == CUSTOS_OK && st.has_pending)
-        rc = manage_deliver(m, &st, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    /* A liquidation ended by an accepted release leaves nothing to watch. */
-    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
-        printf("released after liquidation: nothing to manage\n");
-        fflush(stdout);
-        return CUSTOS_OK;
-    }
-    /* A release signed may already be accepted (a crash before the step was written), so
-     * the latest attestation no longer pledges the account and the LTV cannot be read: the
-     * release is submitted again instead (docs/lending.md §5). */
-    if (st.liq.step == AT_LIQ_RELEASE_SIGNED)
-        return manage_liquidate(m, &st, err);
-    custos_pledge *p = NULL;
-    rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
-    if (rc == CUSTOS_OK && !p->exposure_readable)
-        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
-                              "the market cannot report the pledge's exposure");
-    custos_u256 exposure, collateral;
-    if (rc == CUSTOS_OK)
-        rc = custos_u256_mul_div(&exposure, &p->debt, &m->price, &m->scale);
-    custos_pledge_free(p);
-    if (rc == CUSTOS_OK)
-        rc = manage_collateral(m, &collateral, err);
-    if (rc != CUSTOS_OK) {
-        m->read_failures++;
-        return rc;
-    }
-    uint32_t ltv = 0;
-    if (rc == CUSTOS_OK)
-        rc = custos_ltv_bps(&exposure, &collateral, &ltv, err);
-    uint64_t now = (uint64_t)time(NULL);
-    custos_loan_status next;
-    custos_ltv_cause cause = CUSTOS_LTV_UNCHANGED;
-    if (rc == CUSTOS_OK)
-        rc = custos_ltv_step(&m->policy, &m->cal, &st.status, ltv, now, &next, &cause, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    m->ltv = ltv;
-    m->status = next;
-    m->last_read = now;
-    printf("ltv_bps %u state %s cause %s\n", ltv, custos_loan_state_name(next.state),
-           custos_ltv_cause_name(cause));
-    if (next.state == st.status.state)
-        return manage_liquidate(m, &st, err);
-    custos_notice *n = &st.pending;
-    memset(n, 0, sizeof *n);
-    memcpy(n->account, m->account, CUSTOS_HASH_LEN);
-    memcpy(n->lender, m->lender, CUSTOS_ADDRESS_LEN);
-    n->state = (uint8_t)next.state;
-    n->ltv_bps = ltv;
-    n->exposure = exposure;
-    n->collateral_value = collateral;
-    n->deadline = next.deadline;
-    n->sequence = st.sequence + 1;
-    uint8_t digest[CUSTOS_HASH_LEN];
-    custos_notice_digest(&m->domain, n, digest);
-    rc = at_signer_sign(&m->signer, digest, &st.pending_sig, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    /* Written before it is submitted: after a crash the restart delivers this notice. */
-    st.status = next;
-    st.sequence = n->sequence;
-    st.has_pending = true;
-    rc = at_manage_state_save(m->state_path, &st, err);
-    if (rc == CUSTOS_OK)
-        rc = manage_deliver(m, &st, err);
-    if (rc == CUSTOS_OK)
-        rc = manage_liquidate(m, &st, err);
-    fflush(stdout);
-    return rc;
+    return status;
 }
 
 int at_cmd_manage(int argc, char **argv)
 {
-    manage_args a = {0};
+    manage_args a;
+    memset(&a, 0, sizeof a);
     int status;
     if (!at_cmd_args(&manage_cmd, argc, argv, &a, NULL, &status))
         return status;
-    manager m;
-    memset(&m, 0, sizeof m);
+    manage_shared sh;
+    memset(&sh, 0, sizeof sh);
     custos_error err;
     custos_error_clear(&err);
-    uint64_t interval_ms = 2000;
-    custos_rc rc = manage_setup(&a, &m, &err);
-    if (rc == CUSTOS_OK && a.interval_ms != NULL)
-        rc = at_cmd_parse_u64("--interval-ms", a.interval_ms, &interval_ms, &err);
+    at_manage_conf *conf = NULL;
+    custos_rc rc = a.config != NULL ? at_manage_conf_load(a.config, &conf, &err) : CUSTOS_OK;
+    size_t n = conf != NULL ? at_manage_conf_count(conf) : 1;
+    at_manager *all = rc == CUSTOS_OK ? calloc(n, sizeof *all) : NULL;
+    at_manager **ms = rc == CUSTOS_OK ? calloc(n, sizeof *ms) : NULL;
+    char(*labels)[96] = rc == CUSTOS_OK ? calloc(n, sizeof *labels) : NULL;
+    if (rc == CUSTOS_OK && (all == NULL || ms == NULL || labels == NULL))
+        rc = custos_error_set(&err, CUSTOS_ERR_NOMEM, "manage: out of memory");
     if (rc == CUSTOS_OK)
-        rc = at_signer_open(&m.signer, &a.key, &err);
-    if (rc == CUSTOS_OK)
-        rc = at_gateway_connect(&a.gw, 0, &m.client, &err);
-    uint64_t validity = 86400;
-    if (rc == CUSTOS_OK && a.release_validity != NULL)
-        rc = at_cmd_parse_u64("--release-validity-seconds", a.release_validity, &validity,
-                              &err);
-    if (rc == CUSTOS_OK && (validity == 0 || validity > UINT32_MAX))
-        rc = custos_error_set(&err, CUSTOS_ERR_INVALID,
-                              "--release-validity-seconds: 1 to %u", UINT32_MAX);
-    if (rc == CUSTOS_OK && a.agent_key != NULL)
-        rc = at_liquidator_new(a.agent_key, a.rpc, m.domain.chain_id, &m.liq, &err);
-    m.release = (at_release_ctx){.client = m.client,
-                                 .signer = &m.signer,
-                                 .domain = &m.domain,
-                                 .feed = a.feed,
-                                 .seq_path = a.seq_state,
-                                 .validity_seconds = validity,
-                                 .account = m.account,
-                                 .lender = m.lender,
-                                 .state_path = a.state};
-    m.book = (at_book_ctx){.holdings_path = a.holdings,
-                           .prices_path = a.prices,
-                           .policy_path = a.policy,
-                           .journal_path = a.sales,
-                           .account = m.account,
-                           .lender = m.lender,
-                           .loan_price_usd = &m.price,
-                           .loan_scale = &m.scale};
+        rc = manage_shared_setup(&a, &sh, &err);
+    size_t ready = 0;
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        const at_pledge_opts *o = conf != NULL ? at_manage_conf_pledge(conf, i) : &a.pledge;
+        char where[1200] = "";
+        /* With several pledges, every line and message says which one. */
+        if (conf != NULL) {
+            snprintf(where, sizeof where, "%s: pledges[%zu]: ", a.config, i);
+            snprintf(labels[i], sizeof labels[i], "pledge %.66s: ", o->account_id);
+        }
+        all[i].label = labels[i];
+        ms[i] = &all[i];
+        rc = manage_pledge_setup(o, &sh, where, &all[i], &err);
+        ready = i + 1;
+    }
     if (rc != CUSTOS_OK) {
         at_cmd_error("manage: %s", err.message);
-        at_liquidator_free(m.liq);
-        custos_client_free(m.client);
-        at_signer_close(&m.signer);
-        custos_calendar_free(&m.cal);
-        return AT_EXIT_INPUT;
+        status = AT_EXIT_INPUT;
+    } else {
+        signal(SIGTERM, manage_on_signal);
+        signal(SIGINT, manage_on_signal);
+        status = manage_loop(&a, &sh, ms, n);
     }
-    signal(SIGTERM, manage_on_signal);
-    signal(SIGINT, manage_on_signal);
-    status = AT_EXIT_OK;
-    while (!manage_stop) {
-        rc = manage_pass(&m, &err);
-        custos_error merr;
-        if (a.metrics != NULL && manage_metrics_write(&m, a.metrics, &merr) != CUSTOS_OK)
-            at_cmd_error("manage: %s", merr.message);
-        if (rc != CUSTOS_OK) {
-            at_cmd_error("manage: %s", err.message);
-            status = rc == CUSTOS_ERR_UNAVAILABLE ? AT_EXIT_UNREACHABLE
-                     : rc == CUSTOS_ERR_REFUSED   ? AT_EXIT_REFUSED
-                                                  : AT_EXIT_INPUT;
-        } else {
-            status = AT_EXIT_OK;
-        }
-        if (a.once)
-            break;
-        for (uint64_t slept = 0; slept < interval_ms && !manage_stop; slept += 50)
-            usleep(50 * 1000);
-    }
-    at_liquidator_free(m.liq);
-    custos_client_free(m.client);
-    at_signer_close(&m.signer);
-    custos_calendar_free(&m.cal);
+    for (size_t i = 0; i < ready; i++)
+        custos_calendar_free(&all[i].cal);
+    manage_shared_free(&sh);
+    free(labels);
+    free(ms);
+    free(all);
+    at_manage_conf_free(conf);
     return status;
 }

@@ -164,7 +164,7 @@ static custos_rc liq_view_agent(at_liquidator *l, const uint8_t to[CUSTOS_ADDRES
     return rc;
 }
 
-/* Whether a repay sent now can succeed, checked without spending gas (docs/lending.md §7):
+/* Whether a repay sent now can succeed, checked without spending gas (docs/lending.md §11):
  * the agent must hold the debt in the loan token, and when its allowance to Morpho already
  * covers the debt (after an approve), the repay simulated from the agent must not revert.
  * A repay that reverted once is not sent again until its cause is gone. */

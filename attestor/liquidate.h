@@ -27,7 +27,7 @@ void at_liquidator_free(at_liquidator *l);
 const uint8_t *at_liquidator_address(const at_liquidator *l);
 /* Whether the last decision sent nothing because the repay would revert (the agent holds
  * less than the debt, or the simulated repay reverts): the liquidation waits for the cause
- * to be fixed (docs/lending.md §7). */
+ * to be fixed (docs/lending.md §11). */
 bool at_liquidator_waiting(const at_liquidator *l);
 
 /* From AT_LIQ_DECIDED: reads the borrow shares; none left goes to AT_LIQ_REPAY_MINED,

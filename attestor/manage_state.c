@@ -10,7 +10,11 @@
  *                    "releaseSignature": "0x..", "reverts": "0", "lastRevertHash": "0x..",
  *                    "lastRevertBlock": "0", "repaidAssets": "0", "bookRecorded": false}
  * (the last five may be absent: a file written before they were kept has no revert, no
- * repaid assets and no sale in the book). */
+ * repaid assets and no sale in the book),
+ * and with --notices-contract "published": "2" (the newest sequence known on-chain) and,
+ * while a notice is not yet known on-chain,
+ *    "publication": {"notice": {as pending}, "nonce": "4", "txHash": "0x..", "tx": "0x.."}
+ * ("tx" empty until its transaction is signed). Files without them are read as none. */
 #include "manage_state.h"
 
 #include <inttypes.h>
@@ -63,10 +67,9 @@ static custos_rc ms_hex(const char *path, json_t *o, const char *key, uint8_t *o
     return CUSTOS_OK;
 }
 
-static custos_rc ms_pending(const char *path, json_t *p, at_manage_state *out,
-                            custos_error *err)
+static custos_rc ms_notice(const char *path, json_t *p, custos_notice *n,
+                           custos_signature *sig, custos_error *err)
 {
-    custos_notice *n = &out->pending;
     json_t *state = json_object_get(p, "state"), *ltv = json_object_get(p, "ltvBps");
     if (!json_is_integer(state) || json_integer_value(state) < 0 ||
         json_integer_value(state) > CUSTOS_LOAN_STATE_MAX || !json_is_integer(ltv) ||
@@ -86,10 +89,9 @@ static custos_rc ms_pending(const char *path, json_t *p, at_manage_state *out,
     if (rc == CUSTOS_OK)
         rc = ms_hex(path, p, "lender", n->lender, CUSTOS_ADDRESS_LEN, err);
     if (rc == CUSTOS_OK)
-        rc = ms_hex(path, p, "signature", out->pending_sig.bytes, CUSTOS_SIGNATURE_LEN, err);
+        rc = ms_hex(path, p, "signature", sig->bytes, CUSTOS_SIGNATURE_LEN, err);
     if (rc == CUSTOS_OK)
         rc = custos_notice_check(n, err);
-    out->has_pending = rc == CUSTOS_OK;
     return rc;
 }
 
@@ -164,6 +166,23 @@ static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_err
     return rc;
 }
 
+static custos_rc ms_pub(const char *path, json_t *o, at_pub_log *out, custos_error *err)
+{
+    json_t *n = json_object_get(o, "notice");
+    custos_rc rc = json_is_object(n) ? ms_notice(path, n, &out->notice, &out->sig, err)
+                                     : custos_error_set(err, CUSTOS_ERR_INVALID,
+                                                        "%s: publication without its notice",
+                                                        path);
+    if (rc == CUSTOS_OK)
+        rc = ms_u64(path, o, "nonce", &out->nonce, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_hex(path, o, "txHash", out->tx_hash, CUSTOS_HASH_LEN, err);
+    if (rc == CUSTOS_OK)
+        rc = ms_raw(path, o, "tx", out->tx_raw, &out->tx_len, err);
+    out->has_notice = rc == CUSTOS_OK;
+    return rc;
+}
+
 custos_rc at_manage_state_load(const char *path, at_manage_state *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -195,14 +214,24 @@ custos_rc at_manage_state_load(const char *path, at_manage_state *out, custos_er
         rc = ms_u64(path, doc, "sequence", &out->sequence, err);
     json_t *p = json_object_get(doc, "pending");
     if (rc == CUSTOS_OK && json_is_object(p))
-        rc = ms_pending(path, p, out, err);
+        rc = ms_notice(path, p, &out->pending, &out->pending_sig, err);
     else if (rc == CUSTOS_OK && p != NULL && !json_is_null(p))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: pending is not an object", path);
+    out->has_pending = rc == CUSTOS_OK && json_is_object(p);
     json_t *l = json_object_get(doc, "liquidation");
     if (rc == CUSTOS_OK && json_is_object(l))
         rc = ms_liq(path, l, &out->liq, err);
     else if (rc == CUSTOS_OK && l != NULL && !json_is_null(l))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: liquidation is not an object",
+                              path);
+    json_t *published = json_object_get(doc, "published");
+    if (rc == CUSTOS_OK && published != NULL)
+        rc = ms_u64(path, doc, "published", &out->pub.published, err);
+    json_t *pub = json_object_get(doc, "publication");
+    if (rc == CUSTOS_OK && json_is_object(pub))
+        rc = ms_pub(path, pub, &out->pub, err);
+    else if (rc == CUSTOS_OK && pub != NULL && !json_is_null(pub))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: publication is not an object",
                               path);
     json_decref(doc);
     return rc;
@@ -227,20 +256,29 @@ static json_t *ms_hexj(const uint8_t *b, size_t len)
     return custos_hex_encode(b, len, buf, sizeof buf) == CUSTOS_OK ? json_string(buf) : NULL;
 }
 
-custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custos_error *err)
+static json_t *ms_notice_json(const custos_notice *n, const custos_signature *sig)
 {
-    json_t *pending = json_null();
-    if (s->has_pending) {
-        const custos_notice *n = &s->pending;
-        json_decref(pending);
-        pending = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
+    return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
                             (json_int_t)n->state, "ltvBps", (json_int_t)n->ltv_bps, "exposure",
                             ms_dec(&n->exposure), "collateralValue",
                             ms_dec(&n->collateral_value), "deadline", ms_dec64(n->deadline),
                             "sequence", ms_dec64(n->sequence), "account",
                             ms_hexj(n->account, CUSTOS_HASH_LEN), "lender",
                             ms_hexj(n->lender, CUSTOS_ADDRESS_LEN), "signature",
-                            ms_hexj(s->pending_sig.bytes, CUSTOS_SIGNATURE_LEN));
+                            ms_hexj(sig->bytes, CUSTOS_SIGNATURE_LEN));
+}
+
+custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custos_error *err)
+{
+    json_t *pending = s->has_pending ? ms_notice_json(&s->pending, &s->pending_sig) : json_null();
+    json_t *pub = json_null();
+    if (s->pub.has_notice) {
+        json_decref(pub);
+        pub = json_pack("{s:o, s:o, s:o, s:o}", "notice",
+                        ms_notice_json(&s->pub.notice, &s->pub.sig), "nonce",
+                        ms_dec64(s->pub.nonce), "txHash",
+                        ms_hexj(s->pub.tx_hash, CUSTOS_HASH_LEN), "tx",
+                        ms_hexj(s->pub.tx_raw, s->pub.tx_len));
     }
     json_t *liq = json_null();
     if (s->liq.step != AT_LIQ_NONE) {
@@ -263,17 +301,18 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
                         ms_dec64(l->revert_block), "repaidAssets", ms_dec(&l->repaid_assets),
                         "bookRecorded", l->book_recorded);
     }
-    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o}", "state",
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",
                             ms_dec64(s->status.deadline), "sequence", ms_dec64(s->sequence),
-                            "pending", pending, "liquidation", liq);
+                            "pending", pending, "liquidation", liq, "published",
+                            ms_dec64(s->pub.published), "publication", pub);
     char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (text == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
     custos_rc rc = at_file_write_atomic(path, text, strlen(text), 0600, err);
     free(text);
-    /* The crash tests' hook (docs/lending.md §6): killed right after the step is on disk
+    /* The crash tests' hook (docs/lending.md §10): killed right after the step is on disk
      * and before it is acted on, the worst moment for a restart. */
     const char *kill_at = getenv(AT_LIQ_KILL_ENV);
     if (rc == CUSTOS_OK && kill_at != NULL && s->liq.step != AT_LIQ_NONE &&

@@ -36,7 +36,7 @@ typedef struct at_liq_log {
     uint8_t repay_hash[CUSTOS_HASH_LEN];
     uint64_t repay_block;                /* the block of its receipt, from REPAY_MINED */
     /* Repays of this liquidation that reverted (each repaid nothing), and the last one:
-     * kept for the operator and the metrics (docs/lending.md §7). */
+     * kept for the operator and the metrics (docs/lending.md §11). */
     uint64_t reverts, revert_block;
     uint8_t revert_hash[CUSTOS_HASH_LEN];
     /* From REPAY_MINED after the agent's repay: the assets it repaid (Morpho's Repay
@@ -58,6 +58,21 @@ typedef struct at_liq_log {
 /* "decided", "repay_sent", ...: the names the state file and the output use. */
 const char *at_liq_step_name(at_liq_step step);
 
+/* The publication of the newest notice to CustosNotices by the manager's relayer key
+ * (docs/lending.md §7). The notice is kept until the contract's lastSequence for the pledge
+ * reaches its sequence; the signed transaction is written before it is sent, so a restart
+ * sends the same bytes (same nonce, same hash), never a second publication. */
+typedef struct at_pub_log {
+    bool has_notice;                     /* notice is not yet known to be on-chain */
+    custos_notice notice;
+    custos_signature sig;
+    uint64_t nonce;                      /* the transaction's nonce, when tx_len > 0 */
+    uint8_t tx_hash[CUSTOS_HASH_LEN];
+    uint8_t tx_raw[AT_LIQ_RAW_MAX];
+    size_t tx_len;                       /* 0: no transaction signed for it */
+    uint64_t published;                  /* the newest sequence known to be on-chain */
+} at_pub_log;
+
 typedef struct at_manage_state {
     custos_loan_status status;
     uint64_t sequence;  /* the last notice signed; 0 before the first */
@@ -65,6 +80,7 @@ typedef struct at_manage_state {
     custos_notice pending;
     custos_signature pending_sig;
     at_liq_log liq;
+    at_pub_log pub;
 } at_manage_state;
 
 /* A missing file is the start: healthy, sequence 0, nothing pending. */

@@ -1,5 +1,6 @@
-/* audit: verify-log replays the accepted log and checks every chain link; list, verify
- * and head read the admin audit log (admin certificate) and check its hash chain. */
+/* audit: verify-log replays the accepted log (records and collateral notices) and checks
+ * every chain link; list, verify and head read the admin audit log (admin certificate) and
+ * check its hash chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "custos/audit.h"
 #include "custos/chain.h"
 #include "custos/eip712.h"
+#include "custos/notice.h"
 #include "jsonout.h"
 
 /* ---- audit verify-log ---- */
@@ -33,55 +35,76 @@ static const clopt_command verify_log_cmd = {
     .name = "audit verify-log",
     .usage = "usage: custos audit verify-log --gateway H:P [--head CURSOR:0xHASH] "
              "[--idle-timeout-ms N]",
-    .summary = "replays the accepted log, checking every digest and chain link up to the "
-               "head; exit status 1 at the first break",
+    .summary = "replays the accepted log (records and collateral notices), checking every "
+               "digest and chain link up to the head; exit status 1 at the first break",
     .sets = verify_log_sets,
     .n_sets = CLOPT_N(verify_log_sets),
     .rules = verify_log_rules,
     .n_rules = CLOPT_N(verify_log_rules)};
 
-/* Replays the log up to head_cursor, recomputing each record's digest from its fields and
- * each chain link from the one before. */
+/* Replays the log up to head_cursor, recomputing each entry's digest from its fields and
+ * each chain link from the one before (docs/attestation.md §13, §19). */
 typedef struct chain_check {
     uint64_t kept_cursor;    /* 0: no kept head to check */
     uint8_t kept_hash[CUSTOS_CHAIN_HASH_LEN];
     uint64_t head_cursor;
     uint8_t tip[CUSTOS_CHAIN_HASH_LEN];
-    uint64_t records, last_cursor;
+    uint64_t records, notices, last_cursor;
     uint64_t broken_at;      /* 0: no break found */
     char why[200];
 } chain_check;
 
-static bool on_chain_record(void *arg, const custos_record *rec)
+static bool chain_broken(chain_check *k, uint64_t cursor, const char *why)
+{
+    k->broken_at = cursor;
+    snprintf(k->why, sizeof k->why, "%s", why);
+    return false;
+}
+
+static bool on_chain_entry(void *arg, const custos_watch_event *ev)
 {
     chain_check *k = arg;
     uint8_t digest[32];
-    custos_attestation_digest(&rec->sub.domain, &rec->sub.att, digest);
-    k->records++;
-    k->last_cursor = rec->cursor;
-    if (memcmp(digest, rec->digest, sizeof digest) != 0) {
-        k->broken_at = rec->cursor;
-        snprintf(k->why, sizeof k->why,
-                 "the record's fields do not hash to its digest: the attestation was changed");
-        return false;
+    const uint8_t *stored_digest, *stored_link;
+    if (ev->cursor != k->last_cursor + 1)
+        return chain_broken(k, k->last_cursor + 1,
+                            "the log skips this cursor: an entry was removed");
+    k->last_cursor = ev->cursor;
+    if (ev->kind == CUSTOS_CHAIN_NOTICE) {
+        const custos_stored_notice *n = ev->notice;
+        custos_notice_digest(&ev->domain, &n->notice, digest);
+        k->notices++;
+        stored_digest = n->digest;
+        stored_link = n->chain_hash;
+    } else {
+        const custos_record *rec = ev->record;
+        custos_attestation_digest(&rec->sub.domain, &rec->sub.att, digest);
+        k->records++;
+        stored_digest = rec->digest;
+        stored_link = rec->chain_hash;
     }
-    custos_chain_link(k->tip, rec->cursor, rec->digest, k->tip);
-    if (memcmp(k->tip, rec->chain_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
-        k->broken_at = rec->cursor;
-        snprintf(k->why, sizeof k->why,
-                 "its chain hash is not the link of the records before it: the log was "
-                 "rewritten at or before this cursor");
-        return false;
-    }
-    if (rec->cursor == k->kept_cursor &&
-        memcmp(k->tip, k->kept_hash, CUSTOS_CHAIN_HASH_LEN) != 0) {
-        k->broken_at = rec->cursor;
-        snprintf(k->why, sizeof k->why,
-                 "the chain hash differs from the kept head: the history up to it was "
-                 "rewritten");
-        return false;
-    }
-    return rec->cursor < k->head_cursor;
+    if (memcmp(digest, stored_digest, sizeof digest) != 0)
+        return chain_broken(k, ev->cursor,
+                            ev->kind == CUSTOS_CHAIN_NOTICE
+                                ? "the notice's fields do not hash to its digest: the notice "
+                                  "was changed"
+                                : "the record's fields do not hash to its digest: the "
+                                  "attestation was changed");
+    if (ev->kind == CUSTOS_CHAIN_NOTICE)
+        custos_chain_link_notice(k->tip, ev->cursor, stored_digest, ev->notice->sig.bytes,
+                                 k->tip);
+    else
+        custos_chain_link(k->tip, ev->cursor, stored_digest, k->tip);
+    if (memcmp(k->tip, stored_link, CUSTOS_CHAIN_HASH_LEN) != 0)
+        return chain_broken(k, ev->cursor,
+                            "its chain hash is not the link of the entries before it: the log "
+                            "was rewritten at or before this cursor");
+    if (ev->cursor == k->kept_cursor &&
+        memcmp(k->tip, k->kept_hash, CUSTOS_CHAIN_HASH_LEN) != 0)
+        return chain_broken(k, ev->cursor,
+                            "the chain hash differs from the kept head: the history up to it "
+                            "was rewritten");
+    return ev->cursor < k->head_cursor;
 }
 
 /* --head CURSOR:0xHASH into k's kept head; false after saying what is wrong. */
@@ -130,7 +153,7 @@ static int audit_verify_log(int argc, char **argv)
     custos_error err;
     custos_rc rc = custos_client_get_chain_head(client, &k.head_cursor, head, &err);
     if (rc == CUSTOS_OK && k.head_cursor > 0)
-        rc = custos_client_watch(client, 0, (int)a.idle, on_chain_record, &k, &err);
+        rc = custos_client_watch_log(client, 0, (int)a.idle, on_chain_entry, &k, &err);
     custos_client_free(client);
     if (rc != CUSTOS_OK) {
         cli_fail("%s", err.message);
@@ -146,7 +169,7 @@ static int audit_verify_log(int argc, char **argv)
     if (k.broken_at == 0 && k.last_cursor != k.head_cursor) {
         k.broken_at = k.last_cursor + 1;
         snprintf(k.why, sizeof k.why,
-                 "the log ends at cursor %llu but the head is %llu: records are missing",
+                 "the log ends at cursor %llu but the head is %llu: entries are missing",
                  (unsigned long long)k.last_cursor, (unsigned long long)k.head_cursor);
     }
     if (k.broken_at == 0 && memcmp(k.tip, head, sizeof head) != 0) {
@@ -156,6 +179,7 @@ static int audit_verify_log(int argc, char **argv)
     json_t *o = json_object();
     bool ok = o != NULL && jo_put(o, "ok", json_boolean(k.broken_at == 0)) &&
               jo_put(o, "records", jo_u64(k.records)) &&
+              jo_put(o, "notices", jo_u64(k.notices)) &&
               jo_put(o, "headCursor", jo_u64(k.head_cursor)) &&
               jo_put(o, "headHash", jo_hex(head, sizeof head));
     if (ok && k.broken_at != 0)

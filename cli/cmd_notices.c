@@ -1,7 +1,9 @@
 /* The collateral manager's notices: notices, an account's accepted notices as the gateway
  * stores them (docs/rules.md rule 19), each verified here: its digest recomputed from its
  * fields on the gateway's domain, and its signature recovered to the signer the gateway
- * names. Each carries its typed data, which ethers' verifyTypedData checks as well. */
+ * names. Each carries its typed data, which ethers' verifyTypedData checks as well. With
+ * --follow, the account's new notices as the gateway accepts them, from Watch
+ * (docs/attestation.md §19). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +16,25 @@
 #include "custos/notice.h"
 #include "custos/sig.h"
 #include "jsonout.h"
+#include "notice_json.h"
 
 typedef struct notices_args {
     cli_account acct;
-    uint64_t limit;
+    uint64_t limit, count, idle;
+    bool follow;
     clopt_gateway gw;
 } notices_args;
 
 static const clopt notices_options[] = {
     {"limit", "N", CLOPT_U64, offsetof(notices_args, limit),
      "at most N notices, newest first (1 to 1000; default 100)"},
+    {"follow", NULL, CLOPT_FLAG, offsetof(notices_args, follow),
+     "one JSON line per notice, oldest first, then each new one as the gateway accepts it"},
+    {"count", "N", CLOPT_U64, offsetof(notices_args, count),
+     "with --follow: stop after N new notices (default 0: no limit)"},
+    {"idle-timeout-ms", "N", CLOPT_U64, offsetof(notices_args, idle),
+     "with --follow: stop after N ms without a new entry in the log (default 0: wait for "
+     "ever)"},
     {0}};
 static const clopt_set notices_sets[] = {{cli_account_options, offsetof(notices_args, acct)},
                                          {notices_options, 0},
@@ -32,7 +43,7 @@ static const clopt_rule notices_rules[] = {CLI_ACCOUNT_RULES, CLI_GATEWAY_RULE};
 static const clopt_command notices_cmd = {
     .name = "notices",
     .usage = "usage: custos notices --gateway H:P (--account 0xHEX | --custodian ID --ref REF)\n"
-             "                      [--limit N]",
+             "                      [--limit N] [--follow [--count N] [--idle-timeout-ms N]]",
     .summary = "an account's collateral notices (margin calls, liquidation, ...), newest "
                "first, each verified against its signer, as JSON",
     .sets = notices_sets,
@@ -40,101 +51,50 @@ static const clopt_command notices_cmd = {
     .rules = notices_rules,
     .n_rules = CLOPT_N(notices_rules)};
 
-/* Whether the notice's digest and signature are what the gateway says. */
-static bool notice_verified(custos_secp *ctx, const custos_domain *d,
-                            const custos_stored_notice *s)
+/* --follow: the account's new notices from Watch, after those already printed. */
+typedef struct follow_ctx {
+    custos_secp *secp;
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint64_t printed_up_to; /* the highest cursor already printed */
+    uint64_t remaining;     /* 0: no limit */
+    bool failed, unverified;
+} follow_ctx;
+
+/* Prints one notice as a JSON line; false when it does not verify or stdout failed. */
+static bool follow_print(follow_ctx *f, const custos_domain *d, const custos_stored_notice *n)
 {
-    uint8_t digest[CUSTOS_HASH_LEN], signer[CUSTOS_ADDRESS_LEN];
-    custos_error err;
-    custos_notice_digest(d, &s->notice, digest);
-    return memcmp(digest, s->digest, sizeof digest) == 0 &&
-           custos_recover_address(ctx, digest, &s->sig, signer, &err) == CUSTOS_OK &&
-           memcmp(signer, s->signer, sizeof signer) == 0;
+    bool verified = false;
+    if (!jo_emit(cli_notice_json(f->secp, d, n, &verified), JSON_COMPACT))
+        f->failed = true;
+    else if (!verified)
+        f->unverified = true;
+    return !f->failed && !f->unverified;
 }
 
-static json_t *notice_json(custos_secp *ctx, const custos_domain *d,
-                           const custos_stored_notice *s, bool *verified)
+static bool on_follow_event(void *arg, const custos_watch_event *ev)
 {
-    const custos_notice *n = &s->notice;
-    *verified = notice_verified(ctx, d, s);
-    char *td = NULL;
-    custos_error err;
-    json_t *typed = NULL;
-    if (custos_notice_typeddata_export(d, n, &s->sig, &td, &err) == CUSTOS_OK) {
-        typed = json_loads(td, 0, NULL);
-        free(td);
-    }
-    json_t *o = json_object();
-    bool ok = o != NULL && typed != NULL && jo_put(o, "feed", json_string(s->feed)) &&
-              jo_put(o, "account", jo_hex(n->account, CUSTOS_HASH_LEN)) &&
-              jo_put(o, "lender", jo_address(n->lender)) &&
-              jo_put(o, "state", json_string(custos_loan_state_name(
-                                     (custos_loan_state)n->state))) &&
-              jo_put(o, "ltvBps", jo_u64(n->ltv_bps)) &&
-              jo_put(o, "exposure", jo_usd(&n->exposure)) &&
-              jo_put(o, "collateralValue", jo_usd(&n->collateral_value)) &&
-              jo_put(o, "deadline", n->deadline != 0 ? jo_iso_time(n->deadline) : json_null()) &&
-              jo_put(o, "sequence", jo_u64(n->sequence)) &&
-              jo_put(o, "signer", jo_address(s->signer)) &&
-              jo_put(o, "acceptedAt", jo_iso_time(s->accepted_at)) &&
-              jo_put(o, "verified", json_boolean(*verified));
-    if (ok) {
-        ok = json_object_set_new(o, "signed", typed) == 0;
-        typed = NULL;
-    }
-    json_decref(typed);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    follow_ctx *f = arg;
+    if (ev->kind != CUSTOS_CHAIN_NOTICE || ev->cursor <= f->printed_up_to ||
+        memcmp(ev->notice->notice.account, f->account, CUSTOS_HASH_LEN) != 0)
+        return true;
+    if (!follow_print(f, &ev->domain, ev->notice))
+        return false;
+    return f->remaining == 0 || --f->remaining > 0;
 }
 
-int cli_notices(int argc, char **argv)
+/* The list printed as one document, newest first; false when it could not be printed. */
+static bool print_list(custos_secp *ctx, const custos_domain *domain,
+                       const custos_stored_notice *list, size_t n, bool *all_verified)
 {
-    notices_args a = {0};
-    int status;
-    if (!cli_args(&notices_cmd, argc, argv, &a, NULL, &status))
-        return status;
-    if (a.limit > 1000) {
-        cli_fail("--limit: %llu is above 1000", (unsigned long long)a.limit);
-        return EXIT_FAIL;
-    }
-    uint8_t id[CUSTOS_HASH_LEN];
-    if (!cli_account_id(&a.acct, id))
-        return EXIT_FAIL;
-    custos_secp *ctx = custos_secp_new();
-    if (ctx == NULL) {
-        cli_fail("out of memory");
-        return EXIT_FAIL;
-    }
-    custos_client *client;
-    status = cli_connect(&a.gw, &client);
-    if (status != EXIT_OK) {
-        custos_secp_free(ctx);
-        return status;
-    }
-    custos_stored_notice *list = NULL;
-    size_t n = 0;
-    custos_domain domain;
-    custos_error err;
-    custos_rc rc = custos_client_list_notices(client, id, (uint32_t)a.limit, &domain, &list, &n,
-                                              &err);
-    custos_client_free(client);
-    if (rc != CUSTOS_OK) {
-        custos_secp_free(ctx);
-        cli_fail("%s", err.message);
-        return cli_exit_for(rc);
-    }
     json_t *arr = json_array();
-    bool all_verified = true;
+    *all_verified = true;
     for (size_t i = 0; arr != NULL && i < n; i++) {
         bool verified = false;
-        if (json_array_append_new(arr, notice_json(ctx, &domain, &list[i], &verified)) != 0) {
+        if (json_array_append_new(arr, cli_notice_json(ctx, domain, &list[i], &verified)) != 0) {
             json_decref(arr);
             arr = NULL;
         }
-        all_verified = all_verified && verified;
+        *all_verified = *all_verified && verified;
     }
     json_t *doc = json_object();
     bool ok = false;
@@ -147,9 +107,77 @@ int cli_notices(int argc, char **argv)
         json_decref(doc);
         doc = NULL;
     }
+    return jo_emit(doc, JSON_INDENT(2));
+}
+
+int cli_notices(int argc, char **argv)
+{
+    notices_args a = {0};
+    int status;
+    if (!cli_args(&notices_cmd, argc, argv, &a, NULL, &status))
+        return status;
+    if (a.limit > 1000) {
+        cli_fail("--limit: %llu is above 1000", (unsigned long long)a.limit);
+        return EXIT_FAIL;
+    }
+    if (!a.follow && (a.count != 0 || a.idle != 0))
+        return cli_usage_error(&notices_cmd, "--count and --idle-timeout-ms need --follow");
+    if (a.idle > INT32_MAX) {
+        cli_fail("--idle-timeout-ms: at most %d", INT32_MAX);
+        return EXIT_FAIL;
+    }
+    follow_ctx f;
+    memset(&f, 0, sizeof f);
+    f.remaining = a.count;
+    if (!cli_account_id(&a.acct, f.account))
+        return EXIT_FAIL;
+    f.secp = custos_secp_new();
+    if (f.secp == NULL) {
+        cli_fail("out of memory");
+        return EXIT_FAIL;
+    }
+    custos_client *client;
+    status = cli_connect(&a.gw, &client);
+    if (status != EXIT_OK) {
+        custos_secp_free(f.secp);
+        return status;
+    }
+    custos_stored_notice *list = NULL;
+    size_t n = 0;
+    custos_domain domain;
+    custos_error err;
+    /* The head first: a notice accepted after it is streamed, and one also listed is
+     * skipped by its cursor. */
+    uint64_t head = 0;
+    uint8_t head_hash[CUSTOS_HASH_LEN];
+    custos_rc rc = a.follow ? custos_client_get_chain_head(client, &head, head_hash, &err)
+                            : CUSTOS_OK;
+    if (rc == CUSTOS_OK)
+        rc = custos_client_list_notices(client, f.account, (uint32_t)a.limit, &domain, &list,
+                                        &n, &err);
+    bool all_verified = true, printed = rc == CUSTOS_OK;
+    if (rc == CUSTOS_OK && !a.follow) {
+        printed = print_list(f.secp, &domain, list, n, &all_verified);
+    } else if (rc == CUSTOS_OK) {
+        for (size_t i = n; i > 0 && printed && !f.unverified; i--) {
+            printed = follow_print(&f, &domain, &list[i - 1]);
+            if (list[i - 1].cursor > f.printed_up_to)
+                f.printed_up_to = list[i - 1].cursor;
+        }
+        printed = !f.failed;
+        if (printed && !f.unverified)
+            rc = custos_client_watch_log(client, head, (int)a.idle, on_follow_event, &f, &err);
+        printed = !f.failed;
+        all_verified = !f.unverified;
+    }
+    custos_client_free(client);
     free(list);
-    custos_secp_free(ctx);
-    if (!jo_emit(doc, JSON_INDENT(2)))
+    custos_secp_free(f.secp);
+    if (rc != CUSTOS_OK) {
+        cli_fail("%s", err.message);
+        return cli_exit_for(rc);
+    }
+    if (!printed)
         return EXIT_FAIL;
     if (!all_verified) {
         cli_fail("a notice does not verify against the signer the gateway names");

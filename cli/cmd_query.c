@@ -10,6 +10,7 @@
 #include "custos/hex.h"
 #include "custos/chain.h"
 #include "jsonout.h"
+#include "notice_json.h"
 
 /* ---- get-latest ---- */
 
@@ -121,6 +122,7 @@ int cli_held(int argc, char **argv)
 
 typedef struct watch_args {
     uint64_t after, count, idle;
+    bool notices;
     clopt_gateway gw;
 } watch_args;
 
@@ -131,14 +133,18 @@ static const clopt watch_options[] = {
      "stop after N attestations (default 0: no limit)"},
     {"idle-timeout-ms", "N", CLOPT_U64, offsetof(watch_args, idle),
      "stop after N ms without a new one (default 0: wait for ever)"},
+    {"notices", NULL, CLOPT_FLAG, offsetof(watch_args, notices),
+     "the log's collateral notices too, in cursor order, each as {\"notice\": {...}}"},
     {0}};
 static const clopt_set watch_sets[] = {{watch_options, 0},
                                        {clopt_gateway_options, offsetof(watch_args, gw)}};
 static const clopt_rule watch_rules[] = {CLI_GATEWAY_RULE};
 static const clopt_command watch_cmd = {
     .name = "watch",
-    .usage = "usage: custos watch --gateway H:P [--after N] [--count N] [--idle-timeout-ms N]",
-    .summary = "accepted attestations in order, one JSON line each",
+    .usage = "usage: custos watch --gateway H:P [--after N] [--count N] [--idle-timeout-ms N]\n"
+             "                    [--notices]",
+    .summary = "accepted attestations (and with --notices collateral notices) in order, one "
+               "JSON line each",
     .sets = watch_sets,
     .n_sets = CLOPT_N(watch_sets),
     .rules = watch_rules,
@@ -146,7 +152,8 @@ static const clopt_command watch_cmd = {
 
 typedef struct watch_ctx {
     uint64_t remaining; /* 0: no limit */
-    bool failed;
+    bool failed, unverified;
+    custos_secp *secp;  /* --notices: to verify each notice as it is printed */
 } watch_ctx;
 
 static bool on_record(void *arg, const custos_record *rec)
@@ -156,6 +163,29 @@ static bool on_record(void *arg, const custos_record *rec)
         w->failed = true;
         return false;
     }
+    if (w->remaining == 0)
+        return true;
+    return --w->remaining > 0;
+}
+
+/* --notices: a record as before, a notice as {"notice": {...}} (notice_json.h). */
+static bool on_entry(void *arg, const custos_watch_event *ev)
+{
+    watch_ctx *w = arg;
+    if (ev->kind == CUSTOS_CHAIN_RECORD)
+        return on_record(arg, ev->record);
+    bool verified = false;
+    json_t *o = json_object();
+    json_t *n = cli_notice_json(w->secp, &ev->domain, ev->notice, &verified);
+    if (o == NULL || !jo_put(o, "notice", n)) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (!jo_emit(o, JSON_COMPACT)) {
+        w->failed = true;
+        return false;
+    }
+    w->unverified = w->unverified || !verified;
     if (w->remaining == 0)
         return true;
     return --w->remaining > 0;
@@ -175,12 +205,24 @@ int cli_watch(int argc, char **argv)
     status = cli_connect(&a.gw, &client);
     if (status != EXIT_OK)
         return status;
-    watch_ctx w = {a.count, false};
+    watch_ctx w = {a.count, false, false, NULL};
     custos_error err;
-    custos_rc rc = custos_client_watch(client, a.after, (int)a.idle, on_record, &w, &err);
+    custos_rc rc;
+    if (!a.notices) {
+        rc = custos_client_watch(client, a.after, (int)a.idle, on_record, &w, &err);
+    } else if ((w.secp = custos_secp_new()) == NULL) {
+        rc = custos_error_set(&err, CUSTOS_ERR_NOMEM, "out of memory");
+    } else {
+        rc = custos_client_watch_log(client, a.after, (int)a.idle, on_entry, &w, &err);
+        custos_secp_free(w.secp);
+    }
     custos_client_free(client);
     if (w.failed)
         return EXIT_FAIL;
+    if (w.unverified) {
+        cli_fail("a notice does not verify against the signer the gateway names");
+        return EXIT_FAIL;
+    }
     if (rc != CUSTOS_OK) {
         cli_fail("%s", err.message);
         return cli_exit_for(rc);

@@ -21,9 +21,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { ethers } from 'ethers';
+
+import {
+  Refusal, describe, loadArtifact, parseCommandLine, readKeyFile, refuse,
+} from './script-common.mjs';
 
 const ROLES = ['custodian', 'valuation_agent', 'fund_administrator', 'auditor'];
 const FEED_NAME_MAX = 64; // bytes, as the gateway's feed names
@@ -41,69 +44,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const usage =
   'usage: node deploy/scripts/deploy.mjs --rpc URL --key-file FILE --config deploy.json ' +
   '--out deployed.json [--artifacts DIR]';
-
-class Refusal extends Error {}
-
-function refuse(message) {
-  throw new Refusal(message);
-}
-
-// ------------------------------------------------------------------ command line
-
-function parseCommandLine(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        rpc: { type: 'string' },
-        'key-file': { type: 'string' },
-        config: { type: 'string' },
-        out: { type: 'string' },
-        artifacts: { type: 'string', default: path.join(here, '..', 'contracts', 'out') },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    refuse(`${e.message}\n${usage}`);
-  }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  for (const name of ['rpc', 'key-file', 'config', 'out']) {
-    if (!values[name]) refuse(`--${name} is required\n${usage}`);
-  }
-  return values;
-}
-
-// ------------------------------------------------------------------ key file
-
-// Same rules as libcustos (custos_keyfile_read): a regular file, not a link, no access for
-// group or others, one key. Messages never contain the key.
-function readKeyFile(file) {
-  let st;
-  try {
-    st = fs.lstatSync(file);
-  } catch (e) {
-    refuse(`key file ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
-  if (st.isSymbolicLink()) refuse(`key file ${file} is a symbolic link; point to the file itself`);
-  if (!st.isFile()) refuse(`key file ${file} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-    refuse(`key file ${file} has mode ${mode}: group or others may access it; run chmod 600 on it`);
-  }
-  const text = fs.readFileSync(file, 'utf8');
-  const m = /^0[xX]([0-9a-fA-F]{64})\n?$/.exec(text);
-  if (!m) refuse(`key file ${file} must hold exactly one key: 0x followed by 64 hex digits and an optional newline`);
-  const key = '0x' + m[1].toLowerCase();
-  const k = BigInt(key);
-  if (k === 0n || k >= ethers.N) refuse(`key file ${file} does not hold a valid secp256k1 secret key`);
-  return key;
-}
 
 // ------------------------------------------------------------------ config
 
@@ -322,24 +262,6 @@ function validatePledges(list, accountIds, { fail, keysOf, address, string, isOb
   });
 }
 
-// ------------------------------------------------------------------ artifact
-
-function loadArtifact(dir, name = 'CustosAdapter', sub = '') {
-  const file = path.join(dir, sub, `${name}.sol`, `${name}.json`);
-  let a;
-  try {
-    a = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    refuse(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message} ` +
-      '(build the contracts first: deploy/scripts/build-contracts.sh)');
-  }
-  const bytecode = a.bytecode && a.bytecode.object;
-  if (!Array.isArray(a.abi) || typeof bytecode !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(bytecode)) {
-    refuse(`${file}: no ABI or no bytecode in it (rebuild: deploy/scripts/build-contracts.sh)`);
-  }
-  return { abi: a.abi, bytecode, file };
-}
-
 // ------------------------------------------------------------------ output
 
 // Atomic and never clobbering: the file appears complete or not at all, and an --out
@@ -368,22 +290,18 @@ function writeOutAtomically(out, data) {
 
 // ------------------------------------------------------------------ chain
 
-// A revert is named with its decoded custom error (e.g. AccountAlreadyRegistered(...)).
-function describe(e, iface) {
-  let revert = e && e.revert;
-  if (!revert && iface && e && typeof e.data === 'string' && e.data.length >= 10) {
-    try {
-      revert = iface.parseError(e.data);
-    } catch {
-      revert = null;
-    }
-  }
-  if (revert && revert.name) return `reverted ${revert.name}(${revert.args.map(String).join(', ')})`;
-  return (e && (e.shortMessage || e.message)) || String(e);
-}
-
 async function main() {
-  const args = parseCommandLine(process.argv.slice(2));
+  const args = parseCommandLine(process.argv.slice(2), {
+    options: {
+      rpc: { type: 'string' },
+      'key-file': { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      artifacts: { type: 'string', default: path.join(here, '..', 'contracts', 'out') },
+    },
+    required: ['rpc', 'key-file', 'config', 'out'],
+    usage,
+  });
   if (fs.existsSync(args.out) || isDanglingLink(args.out)) {
     refuse(`--out ${args.out} already exists; deployments are recorded once: choose a new file`);
   }

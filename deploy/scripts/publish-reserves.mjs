@@ -15,19 +15,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { ethers } from 'ethers';
+
+import {
+  Refusal, loadArtifact, parseCommandLine, readJson, readKeyFile, refuse,
+} from './script-common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const usage =
   'usage: node deploy/scripts/publish-reserves.mjs --rpc URL --key-file FILE ' +
   '--deployed deployed.json --reserves reserves.json [--artifacts DIR]';
-
-class Refusal extends Error {}
-function refuse(message) {
-  throw new Refusal(message);
-}
 
 const TYPES = {
   ReservesAttestation: [
@@ -39,58 +37,6 @@ const TYPES = {
     { name: 'sequence', type: 'uint64' },
   ],
 };
-
-function parseCommandLine(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        rpc: { type: 'string' },
-        'key-file': { type: 'string' },
-        deployed: { type: 'string' },
-        reserves: { type: 'string' },
-        artifacts: { type: 'string', default: path.join(here, '..', 'contracts', 'out') },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    refuse(`${e.message}\n${usage}`);
-  }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  for (const name of ['rpc', 'key-file', 'deployed', 'reserves']) {
-    if (!values[name]) refuse(`--${name} is required\n${usage}`);
-  }
-  return values;
-}
-
-function readJson(file, what) {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    return refuse(`${what} ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
-}
-
-// As deploy.mjs: a regular file of mode 0600 or stricter holding "0x" + 64 hex digits.
-function readKeyFile(file) {
-  let st;
-  try {
-    st = fs.lstatSync(file);
-  } catch (e) {
-    refuse(`key file ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
-  if (!st.isFile() || st.isSymbolicLink()) refuse(`key file ${file} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) refuse(`key file ${file}: group or others may access it; run chmod 600 on it`);
-  const m = /^0[xX]([0-9a-fA-F]{64})\n?$/.exec(fs.readFileSync(file, 'utf8'));
-  if (!m) refuse(`key file ${file} must hold exactly one key: 0x followed by 64 hex digits`);
-  return `0x${m[1].toLowerCase()}`;
-}
 
 // The signed fields of reserves.json, checked; the signatures sorted by signer.
 function readReserves(file, adapter, chainId) {
@@ -134,12 +80,21 @@ function readReserves(file, adapter, chainId) {
 }
 
 async function main() {
-  const args = parseCommandLine(process.argv.slice(2));
+  const args = parseCommandLine(process.argv.slice(2), {
+    options: {
+      rpc: { type: 'string' },
+      'key-file': { type: 'string' },
+      deployed: { type: 'string' },
+      reserves: { type: 'string' },
+      artifacts: { type: 'string', default: path.join(here, '..', 'contracts', 'out') },
+    },
+    required: ['rpc', 'key-file', 'deployed', 'reserves'],
+    usage,
+  });
   const deployed = readJson(args.deployed, 'deployed');
   if (!deployed.reserves) refuse(`${args.deployed}: no "reserves": deploy CustosReserves first (deploy.json "reserves")`);
   const { message, digest, signed } = readReserves(args.reserves, deployed.adapter, deployed.chainId);
-  const artifactFile = path.join(args.artifacts, 'CustosReserves.sol', 'CustosReserves.json');
-  const artifact = readJson(artifactFile, 'artifact');
+  const artifact = loadArtifact(args.artifacts, 'CustosReserves');
   const provider = new ethers.JsonRpcProvider(args.rpc, deployed.chainId, { staticNetwork: true });
   const wallet = new ethers.Wallet(readKeyFile(args['key-file']), provider);
   const reserves = new ethers.Contract(deployed.reserves, artifact.abi, wallet);

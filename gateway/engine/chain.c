@@ -1,5 +1,6 @@
-/* The accepted chain's head (custos/chain.h): read from the store's head record at start,
- * and linked once over a log written before the chain existed (internal.h). */
+/* The accepted chain's head (custos/chain.h): read from the store's head entry (a record or,
+ * since schema step 17, a collateral notice) at start, and linked once over a log written
+ * before the chain existed (internal.h). */
 #include "engine/internal.h"
 
 #include <stdlib.h>
@@ -44,8 +45,22 @@ static custos_rc eng_chain_backfill(gw_engine *e, uint64_t head, custos_error *e
     return rc;
 }
 
-/* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
- * false when that record predates the chain. */
+/* The chain hash of the notice at cursor head; an internal error when none is there either:
+ * the head the store reported has no entry. */
+static custos_rc eng_chain_notice_at(gw_engine *e, uint64_t head,
+                                     uint8_t hash[CUSTOS_CHAIN_HASH_LEN], custos_error *err)
+{
+    gw_store_notice n;
+    size_t got = 0;
+    custos_rc rc = gw_store_read_notices_from(&e->store, head - 1, &n, 1, &got, err);
+    if (rc == CUSTOS_OK && (got != 1 || n.cursor != head))
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: head entry %llu is missing",
+                              (unsigned long long)head);
+    if (rc == CUSTOS_OK)
+        memcpy(hash, n.chain_hash, CUSTOS_CHAIN_HASH_LEN);
+    return rc;
+}
+
 custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
                           bool *linked, custos_error *err)
 {
@@ -62,8 +77,8 @@ custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN
     if (n != 1 || rec.cursor != head) {
         if (n == 1)
             custos_record_clear(&rec);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: head record %llu is missing",
-                                (unsigned long long)head);
+        /* Not a record: a notice, always linked (it joined the log with its link). */
+        return eng_chain_notice_at(e, head, hash, err);
     }
     *linked = memcmp(rec.chain_hash, none, CUSTOS_CHAIN_HASH_LEN) != 0;
     memcpy(hash, rec.chain_hash, CUSTOS_CHAIN_HASH_LEN);

@@ -44,7 +44,7 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
     return rc;
 }
 
-static void eng_notify(gw_engine *e, uint64_t head)
+void gw_eng_notify(gw_engine *e, uint64_t head)
 {
     pthread_mutex_lock(&e->lock);
     gw_commit_fn fn = e->listener;
@@ -114,7 +114,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
 
     /* Over a shared store the head may also have moved by other replicas' commits. */
     if (head != old_head && rc == CUSTOS_OK)
-        eng_notify(e, head);
+        gw_eng_notify(e, head);
 }
 
 /* The store is writable again once a write transaction can be opened. */
@@ -153,7 +153,7 @@ static void eng_follow(gw_engine *e)
             pthread_mutex_unlock(&e->chain_lock);
         }
         atomic_store(&e->head, head);
-        eng_notify(e, head);
+        gw_eng_notify(e, head);
     }
 }
 

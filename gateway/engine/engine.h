@@ -147,11 +147,13 @@ custos_rc gw_engine_get_reserves(gw_engine *e, const char *feed, gw_store_reserv
                                  custos_error *err);
 /* Stores a collateral notice whose signature, account and lender the caller verified
  * (notices.c, rule 19), with its audit log entry (actor, "collateral_notice"), in a
- * transaction of its own. CUSTOS_REASON_NONE when stored, or with *duplicate when the
- * latest notice of (account, lender) is this very notice (nothing written); REPLAY when
- * its sequence is not above that notice's; UNAVAILABLE or INTERNAL when the store failed
- * (nothing written). *audit_seq gets the entry's number. Thread-safe. */
-custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const char *actor,
+ * transaction of its own, as the accepted log's next entry: n->cursor and n->chain_hash
+ * get its place and link (docs/attestation.md §19). CUSTOS_REASON_NONE when stored, or
+ * with *duplicate when the latest notice of (account, lender) is this very notice (nothing
+ * written; n gets that notice's cursor and link); REPLAY when its sequence is not above
+ * that notice's; UNAVAILABLE or INTERNAL when the store failed (nothing written).
+ * *audit_seq gets the entry's number. Thread-safe. */
+custos_reason gw_engine_put_notice(gw_engine *e, gw_store_notice *n, const char *actor,
                                    bool *duplicate, uint64_t *audit_seq, char *detail,
                                    size_t cap);
 /* Up to max notices of account, newest first (store.h list_notices). Thread-safe. */
@@ -159,6 +161,11 @@ CUSTOS_MUST_USE
 custos_rc gw_engine_list_notices(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                                  gw_store_notice *out, size_t max, size_t *n,
                                  custos_error *err);
+/* Up to max notices of the accepted log with cursor > after, in cursor order (store.h
+ * read_notices_from). Thread-safe. */
+CUSTOS_MUST_USE
+custos_rc gw_engine_read_notices_from(gw_engine *e, uint64_t after, gw_store_notice *out,
+                                      size_t max, size_t *n, custos_error *err);
 /* The pledge registry's reads (rule 11); NULL without [evm]. */
 gw_pledges *gw_engine_pledges(gw_engine *e);
 /* The signer allow-list and feed policy the engine judges by (SIGHUP replaces it). */

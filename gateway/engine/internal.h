@@ -164,6 +164,8 @@ void *gw_eng_verifier(void *arg);
 
 /* The committer thread. */
 void *gw_eng_committer(void *arg);
+/* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
+void gw_eng_notify(gw_engine *e, uint64_t head);
 
 /* ---- rules.c (committer thread only) ---- */
 
@@ -200,8 +202,8 @@ void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
 
 /* ---- chain.c ---- */
 
-/* The chain hash stored with the record at cursor head (zeros for an empty log); *linked
- * false when that record predates the chain. */
+/* The chain hash stored with the entry at cursor head, a record or a notice (zeros for an
+ * empty log); *linked false when that record predates the chain. */
 CUSTOS_MUST_USE
 custos_rc gw_eng_chain_at(gw_engine *e, uint64_t head, uint8_t hash[CUSTOS_CHAIN_HASH_LEN],
                           bool *linked, custos_error *err);

@@ -1,6 +1,8 @@
 /* The collateral notices of rule 19: each stored with its audit log entry in one
  * transaction, taken with store_lock as reserves are (engine.c), so the store's write side
- * is used by one thread at a time. */
+ * is used by one thread at a time. A notice is the accepted log's next entry: it takes the
+ * cursor after the head and links the chain (docs/attestation.md §19), exactly as a
+ * committer's group does, so records and notices share one order and one chain. */
 #include "engine/internal.h"
 
 #include <inttypes.h>
@@ -29,7 +31,30 @@ static size_t notices_payload(const gw_store_notice *n, char *out, size_t cap)
     return len < 0 ? 0 : (size_t)len >= cap ? cap - 1 : (size_t)len;
 }
 
-custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const char *actor,
+/* Inside the open transaction: the log's head and its chain hash. Over a shared store
+ * other replicas extend the log too, so they are read from it (begin waited for every
+ * other writer); otherwise the engine's committed head is the store's. */
+static custos_rc notices_tip(gw_engine *e, uint64_t *head, uint8_t tip[CUSTOS_CHAIN_HASH_LEN],
+                             custos_error *err)
+{
+    if (!gw_store_shared(&e->store)) {
+        pthread_mutex_lock(&e->chain_lock);
+        *head = e->chain_cursor;
+        memcpy(tip, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+        pthread_mutex_unlock(&e->chain_lock);
+        return CUSTOS_OK;
+    }
+    bool linked = true;
+    custos_rc rc = gw_store_head(&e->store, head, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_eng_chain_at(e, *head, tip, &linked, err);
+    if (rc == CUSTOS_OK && !linked)
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: entry %llu has no chain hash",
+                              (unsigned long long)*head);
+    return rc;
+}
+
+custos_reason gw_engine_put_notice(gw_engine *e, gw_store_notice *n, const char *actor,
                                    bool *duplicate, uint64_t *audit_seq, char *detail,
                                    size_t cap)
 {
@@ -47,6 +72,8 @@ custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const
         rc = gw_store_list_notices(&e->store, n->n.account, n->n.lender, &last, 1, &have, &err);
     if (rc == CUSTOS_OK && have == 1 && memcmp(last.digest, n->digest, CUSTOS_HASH_LEN) == 0) {
         *duplicate = true;
+        n->cursor = last.cursor;
+        memcpy(n->chain_hash, last.chain_hash, CUSTOS_CHAIN_HASH_LEN);
     } else if (rc == CUSTOS_OK && have == 1 && n->n.sequence <= last.n.sequence) {
         reason = CUSTOS_REASON_REPLAY;
         snprintf(detail, cap,
@@ -55,8 +82,15 @@ custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const
                  n->n.sequence, last.n.sequence);
     }
     bool write = rc == CUSTOS_OK && reason == CUSTOS_REASON_NONE && !*duplicate;
+    uint64_t head = 0;
+    uint8_t tip[CUSTOS_CHAIN_HASH_LEN];
     if (write)
+        rc = notices_tip(e, &head, tip, &err);
+    if (write && rc == CUSTOS_OK) {
+        n->cursor = head + 1;
+        custos_chain_link_notice(tip, n->cursor, n->digest, n->sig.bytes, n->chain_hash);
         rc = gw_store_put_notice(&e->store, n, &err);
+    }
     if (write && rc == CUSTOS_OK) {
         char payload[512];
         size_t len = notices_payload(n, payload, sizeof payload);
@@ -67,9 +101,21 @@ custos_reason gw_engine_put_notice(gw_engine *e, const gw_store_notice *n, const
         rc = gw_store_commit(&e->store, &err);
     else
         gw_store_rollback(&e->store);
+    bool moved = write && rc == CUSTOS_OK;
+    if (moved) {
+        pthread_mutex_lock(&e->chain_lock);
+        e->chain_cursor = n->cursor;
+        memcpy(e->chain_hash, n->chain_hash, CUSTOS_CHAIN_HASH_LEN);
+        pthread_mutex_unlock(&e->chain_lock);
+        atomic_store(&e->head, n->cursor);
+    }
     pthread_mutex_unlock(&e->store_lock);
+    if (moved)
+        gw_eng_notify(e, n->cursor);
     if (rc != CUSTOS_OK) {
         *audit_seq = 0;
+        n->cursor = 0;
+        memset(n->chain_hash, 0, CUSTOS_CHAIN_HASH_LEN);
         gw_log(GW_LOG_ERROR, "store_error", "a notice was not stored: %s", err.message);
         reason = rc == CUSTOS_ERR_UNAVAILABLE || rc == CUSTOS_ERR_IO ? CUSTOS_REASON_UNAVAILABLE
                                                                      : CUSTOS_REASON_INTERNAL;
@@ -83,4 +129,10 @@ custos_rc gw_engine_list_notices(gw_engine *e, const uint8_t account[CUSTOS_HASH
                                  custos_error *err)
 {
     return gw_store_list_notices(&e->store, account, NULL, out, max, n, err);
+}
+
+custos_rc gw_engine_read_notices_from(gw_engine *e, uint64_t after, gw_store_notice *out,
+                                      size_t max, size_t *n, custos_error *err)
+{
+    return gw_store_read_notices_from(&e->store, after, out, max, n, err);
 }

@@ -10,6 +10,7 @@
 
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
+#include "evm/pledge_reads.h"
 
 /* A connection that cannot be made in this time will not be made in time for the call. */
 #define PLEDGES_CONNECT_MAX_MS 2000L
@@ -65,35 +66,6 @@ static custos_rc pledges_client(const gw_pledges *p, size_t node, evm_rpc **out,
     return evm_rpc_new(&opt, out, err);
 }
 
-/* eth_call of `signature` with args on `to`; *ret malloc'd. A revert is CUSTOS_ERR_REFUSED
- * and *reverted_with (may be NULL) gets the first 4 bytes of its data (zero when none). */
-static custos_rc pledges_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
-                              const char *signature, const evm_abi_value *args, size_t n,
-                              uint8_t **ret, size_t *ret_len,
-                              uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    evm_call call;
-    memset(&call, 0, sizeof call);
-    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
-    call.data = data;
-    call.data_len = len;
-    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
-    free(data);
-    if (reverted_with != NULL) {
-        memset(reverted_with, 0, EVM_ABI_SELECTOR_LEN);
-        const evm_rpc_fault *f = evm_rpc_last_fault(rpc);
-        if (rc == CUSTOS_ERR_REFUSED && f != NULL && f->has_data &&
-            f->data_len >= EVM_ABI_SELECTOR_LEN)
-            memcpy(reverted_with, f->data, EVM_ABI_SELECTOR_LEN);
-    }
-    return rc;
-}
-
 /* The registry the adapter asks about releases; *installed false when it has none. */
 static custos_rc pledges_registry(gw_pledges *p, evm_rpc *rpc, uint8_t out[CUSTOS_ADDRESS_LEN],
                                   bool *installed, custos_error *err)
@@ -105,16 +77,9 @@ static custos_rc pledges_registry(gw_pledges *p, evm_rpc *rpc, uint8_t out[CUSTO
     *installed = known;
     if (known)
         return CUSTOS_OK;
-    uint8_t *ret = NULL;
-    size_t len = 0;
-    custos_rc rc = pledges_call(rpc, p->adapter, "pledges()", NULL, 0, &ret, &len, NULL, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_address(ret, len, 0, out, err);
-    free(ret);
+    custos_rc rc = evm_pledge_registry(rpc, p->adapter, out, installed, err);
     if (rc != CUSTOS_OK)
         return rc;
-    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
-    *installed = memcmp(out, zero, CUSTOS_ADDRESS_LEN) != 0;
     if (*installed) {
         pthread_mutex_lock(&p->lock);
         memcpy(p->registry, out, CUSTOS_ADDRESS_LEN);
@@ -122,29 +87,6 @@ static custos_rc pledges_registry(gw_pledges *p, evm_rpc *rpc, uint8_t out[CUSTO
         pthread_mutex_unlock(&p->lock);
     }
     return CUSTOS_OK;
-}
-
-static custos_rc pledges_blocked(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRESS_LEN],
-                                 const uint8_t account[CUSTOS_HASH_LEN],
-                                 const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
-                                 uint64_t sequence, gw_exposure *out, custos_error *err)
-{
-    evm_abi_value args[3] = {evm_abi_bytes32(account), evm_abi_address(beneficiary),
-                             evm_abi_uint64(sequence)};
-    uint8_t *ret = NULL;
-    size_t len = 0;
-    custos_rc rc = pledges_call(rpc, registry, "releaseBlocked(bytes32,address,uint64)", args, 3,
-                                &ret, &len, NULL, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_bool(ret, len, 0, &out->blocked, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_uint(ret, len, 1, 256, &out->debt, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_uint(ret, len, 2, 256, &out->elsewhere, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_bool(ret, len, 3, &out->readable, err);
-    free(ret);
-    return rc;
 }
 
 static custos_rc pledges_release_blocked_at(gw_pledges *p, size_t node,
@@ -161,7 +103,7 @@ static custos_rc pledges_release_blocked_at(gw_pledges *p, size_t node,
     if (rc == CUSTOS_OK)
         rc = pledges_registry(p, rpc, registry, &out->installed, err);
     if (rc == CUSTOS_OK && out->installed)
-        rc = pledges_blocked(rpc, registry, account, beneficiary, sequence, out, err);
+        rc = evm_pledge_exposure(rpc, registry, account, beneficiary, sequence, out, err);
     evm_rpc_free(rpc);
     return rc;
 }
@@ -197,8 +139,8 @@ static custos_rc pledges_get_at(gw_pledges *p, size_t node,
         evm_abi_value args[2] = {evm_abi_bytes32(account), evm_abi_address(beneficiary)};
         uint8_t reverted[EVM_ABI_SELECTOR_LEN], no_pledge[EVM_ABI_SELECTOR_LEN];
         evm_abi_selector("NoPledge(bytes32,address)", no_pledge);
-        rc = pledges_call(rpc, out->registry, "pledge(bytes32,address)", args, 2, &ret, &len,
-                          reverted, err);
+        rc = evm_pledge_call(rpc, out->registry, "pledge(bytes32,address)", args, 2, &ret,
+                             &len, reverted, err);
         if (rc == CUSTOS_ERR_REFUSED && memcmp(reverted, no_pledge, sizeof no_pledge) == 0) {
             char hex[CUSTOS_ADDRESS_HEX_LEN];
             custos_address_to_hex(beneficiary, hex);
@@ -221,7 +163,8 @@ static custos_rc pledges_get_at(gw_pledges *p, size_t node,
     free(ret);
     out->exposure.installed = installed;
     if (rc == CUSTOS_OK)
-        rc = pledges_blocked(rpc, out->registry, account, beneficiary, 0, &out->exposure, err);
+        rc = evm_pledge_exposure(rpc, out->registry, account, beneficiary, 0, &out->exposure,
+                                 err);
     /* Whether a release without the lender's consent would be refused now, as
      * releaseBlocked decides it for a sequence the lender did not consent to. */
     out->exposure.blocked = !out->ended &&

@@ -19,18 +19,12 @@
 #include "custos/u256.h"
 
 #include "config/config.h"
+#include "evm/pledge_reads.h"
 
 typedef struct gw_pledges gw_pledges;
 
-/* CustosPledges.releaseBlocked(account, beneficiary, sequence): whether the adapter would
- * refuse that release now, and the exposure behind the answer. */
-typedef struct gw_exposure {
-    bool installed;            /* false: the adapter has no registry, nothing is pledged */
-    bool blocked;
-    custos_u256 debt;          /* the borrower's debt, loan-token units, accrued to now */
-    custos_u256 elsewhere;     /* receipts the market holds beyond the borrower's collateral */
-    bool readable;             /* false: the market cannot report the exposure */
-} gw_exposure;
+/* The exposure a release would meet (pledge_reads.h). */
+typedef evm_exposure gw_exposure;
 
 /* CustosPledges.pledge(account, beneficiary), the latest pledge live or ended, with its
  * exposure now (releaseBlocked's); exposure.blocked: a release without the lender's

@@ -150,8 +150,9 @@ struct gw_rpc_call {
     gw_rpc_slot *slots;         /* SubmitStream: GW_RPC_STREAM_WINDOW entries, by sequence */
     uint64_t head, tail;        /* next to answer, next to assign */
 
-    uint64_t cursor;            /* Watch: last record queued */
+    uint64_t cursor;            /* Watch: last entry queued */
     bool parked;                /* Watch: caught up, waiting for a commit */
+    bool notices;               /* Watch: the log's collateral notices too */
     grpc_byte_buffer *outq[GW_RPC_WATCH_BATCH];
     size_t outq_i, outq_n;
 
@@ -276,5 +277,11 @@ grpc_byte_buffer *gw_rpc_pack_record(const gw_rpc_call *c, const custos_record *
 CUSTOS_MUST_USE
 custos_rc gw_rpc_record_for(const gw_rpc_call *c, const custos_record *rec,
                             Custos__V1__Record **m, custos_error *err);
+
+/* ---- notices (notices.c) ---- */
+
+/* A notice of the accepted log as a WatchEvent, with the gateway's domain. NULL if it
+ * cannot be packed. */
+grpc_byte_buffer *gw_rpc_pack_notice_event(const gw_rpc_call *c, gw_store_notice *n);
 
 #endif

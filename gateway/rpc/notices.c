@@ -1,6 +1,7 @@
 /* The collateral manager's notices in custos.v1.AttestationGateway (rule 19): SubmitNotice
  * (a custodian's signed notice, checked by ../notices.c and stored by the engine with its
- * audit log entry) and ListNotices (an account's notices, newest first). */
+ * audit log entry), ListNotices (an account's notices, newest first), and a notice as a
+ * Watch event (watch.c). */
 #include "rpc/call.h"
 
 #include <stdio.h>
@@ -50,10 +51,12 @@ void gw_rpc_submit_notice(gw_rpc_call *c)
         return;
     }
     gw_log_req(GW_LOG_INFO, "notice", c->request_id,
-               "feed=%s state=%s ltv_bps=%u sequence=%llu duplicate=%s audit_seq=%llu",
+               "feed=%s state=%s ltv_bps=%u sequence=%llu cursor=%llu duplicate=%s "
+               "audit_seq=%llu",
                s.stored.feed, custos_loan_state_name((custos_loan_state)s.stored.n.state),
                s.stored.n.ltv_bps, (unsigned long long)s.stored.n.sequence,
-               duplicate ? "true" : "false", (unsigned long long)audit_seq);
+               (unsigned long long)s.stored.cursor, duplicate ? "true" : "false",
+               (unsigned long long)audit_seq);
     Custos__V1__SubmitNoticeResponse r = CUSTOS__V1__SUBMIT_NOTICE_RESPONSE__INIT;
     r.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, s.stored.digest};
     r.duplicate = duplicate;
@@ -95,6 +98,24 @@ static void notice_to_msg(gw_store_notice *n, notice_msg *m)
     m->stored.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, n->digest};
     m->stored.feed = n->feed;
     m->stored.accepted_at = n->accepted_at;
+    m->stored.cursor = n->cursor;
+    if (n->cursor != 0)
+        m->stored.chain_hash = (ProtobufCBinaryData){CUSTOS_HASH_LEN, n->chain_hash};
+}
+
+grpc_byte_buffer *gw_rpc_pack_notice_event(const gw_rpc_call *c, gw_store_notice *n)
+{
+    notice_msg m;
+    notice_to_msg(n, &m);
+    const gw_config *cfg = c->srv->cfg;
+    Custos__V1__Domain domain = CUSTOS__V1__DOMAIN__INIT;
+    domain.chain_id = cfg->domain.chain_id;
+    domain.verifying_contract =
+        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)cfg->domain.verifying_contract};
+    Custos__V1__WatchEvent ev = CUSTOS__V1__WATCH_EVENT__INIT;
+    ev.notice = &m.stored;
+    ev.domain = &domain;
+    return gw_rpc_pack(&ev.base);
 }
 
 void gw_rpc_list_notices(gw_rpc_call *c)

@@ -19,7 +19,9 @@
 #define PG_WRITE_LOCK "7165041188211363841"
 
 static const pg_stmt pg_wsql[W_COUNT] = {
-    [W_HEAD] = {"SELECT COALESCE(MAX(cursor), 0)::bigint FROM accepted", 0, {0}},
+    [W_HEAD] = {"SELECT GREATEST(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
+                "COALESCE((SELECT MAX(cursor) FROM notices), 0))::bigint",
+                0, {0}},
     [W_ACCOUNTS] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
                     "FROM accounts",
                     0, {0}},
@@ -89,9 +91,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         12, {PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA,
                              PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
-    [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
-                      "VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA}},
+    [W_PUT_NOTICE] = {"INSERT INTO notices (account, lender, sequence, digest, accepted_at, body, "
+                      "cursor, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                      8, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_INT8,
+                          PG_BYTEA}},
 };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
@@ -125,10 +128,13 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                     "signature, accepted_at, leaves, signatures FROM reserves WHERE feed = $1 "
                     "ORDER BY sequence DESC LIMIT 1",
                     1, {PG_TEXT}},
-    [R_NOTICES] = {"SELECT body FROM notices WHERE account = $1 "
+    [R_NOTICES] = {"SELECT body, cursor, chain_hash FROM notices WHERE account = $1 "
                    "AND ($2::bytea IS NULL OR lender = $2) "
                    "ORDER BY accepted_at DESC, sequence DESC LIMIT $3",
                    3, {PG_BYTEA, PG_BYTEA, PG_INT8}},
+    [R_NOTICES_FROM] = {"SELECT body, cursor, chain_hash FROM notices WHERE cursor > $1 "
+                        "ORDER BY cursor LIMIT $2",
+                        2, {PG_INT8, PG_INT8}},
 };
 
 /* Runs a statement without parameters (session set-up, transaction control). */
@@ -363,6 +369,7 @@ static const gw_store_ops pg_ops = {
     .get_reserves = gw_pgstore_get_reserves,
     .put_notice = gw_pgstore_put_notice,
     .list_notices = gw_pgstore_list_notices,
+    .read_notices_from = gw_pgstore_read_notices_from,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

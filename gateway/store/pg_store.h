@@ -81,6 +81,7 @@ enum pg_rstmt {
     R_PENDING_TOTALS,
     R_VALUATIONS,
     R_NOTICES,
+    R_NOTICES_FROM,
     R_COUNT
 };
 
@@ -262,5 +263,8 @@ CUSTOS_MUST_USE
 custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                   const uint8_t *lender, gw_store_notice *out, size_t max,
                                   size_t *n, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
+                                       size_t max, size_t *n, custos_error *err);
 
 #endif

@@ -39,7 +39,13 @@
  * Version 16: notices, the collateral manager's accepted notices (rule 19), one blob each
  * (codec.h); (account, lender, sequence) is the key and the digest unique, so of two
  * writers storing one notice's sequence one commit fails. Written to be applied again
- * harmlessly (IF NOT EXISTS), as version 13 is. */
+ * harmlessly (IF NOT EXISTS), as version 13 is.
+ *
+ * Version 17: notices join the accepted log (docs/attestation.md §19): each notice stored
+ * from now on has a cursor, shared with accepted.cursor (the one writer holding the log
+ * assigns both), and its chain_hash. Notices stored before keep NULL in both: they are not
+ * in the log, and the chain stays as it was. A unique index on cursor keeps two notices
+ * off one place; NULLs do not collide. */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -381,6 +387,16 @@ static const gw_schema_step schema_steps[] = {
                       "  PRIMARY KEY (account, lender, sequence)"
                       ");"
                       "CREATE INDEX IF NOT EXISTS notices_by_time ON notices (account, accepted_at, sequence);",
+    },
+    {
+        .version = 17,
+        .sqlite = "ALTER TABLE notices ADD COLUMN cursor INTEGER CHECK (cursor > 0);"
+                  "ALTER TABLE notices ADD COLUMN chain_hash BLOB;"
+                  "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
+        .postgresql = "ALTER TABLE notices ADD COLUMN IF NOT EXISTS cursor bigint "
+                      "CHECK (cursor > 0),"
+                      "  ADD COLUMN IF NOT EXISTS chain_hash bytea;"
+                      "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
     },
 };
 

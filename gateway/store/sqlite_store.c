@@ -20,7 +20,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
-    [W_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
+    [W_HEAD] = "SELECT max(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
+               "COALESCE((SELECT MAX(cursor) FROM notices), 0))",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
     [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted "
                         "WHERE account = ?1 AND sequence = ?2 AND digest = ?3",
@@ -56,8 +57,8 @@ static const char *const sq_wsql[W_COUNT] = {
                    "FROM held WHERE digest = ?1",
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
-    [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body, "
+                     "cursor, chain_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PENDING_FEED] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending WHERE feed = ?1",
     [W_PENDING_CREATOR] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending "
                           "WHERE creator = ?1",
@@ -89,8 +90,11 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
                      "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
                      "ORDER BY sequence DESC LIMIT ?3",
-    [R_NOTICES] = "SELECT body FROM notices WHERE account = ?1 AND (?2 IS NULL OR lender = ?2) "
+    [R_NOTICES] = "SELECT body, cursor, chain_hash FROM notices "
+                  "WHERE account = ?1 AND (?2 IS NULL OR lender = ?2) "
                   "ORDER BY accepted_at DESC, sequence DESC LIMIT ?3",
+    [R_NOTICES_FROM] = "SELECT body, cursor, chain_hash FROM notices WHERE cursor > ?1 "
+                       "ORDER BY cursor LIMIT ?2",
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -200,6 +204,7 @@ static const gw_store_ops sq_ops = {
     .get_reserves = gw_sqstore_get_reserves,
     .put_notice = gw_sqstore_put_notice,
     .list_notices = gw_sqstore_list_notices,
+    .read_notices_from = gw_sqstore_read_notices_from,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)

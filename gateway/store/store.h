@@ -8,6 +8,10 @@
  * Uniqueness constraints in the back end carry the replay rule (one digest, one
  * (account, sequence)).
  *
+ * The accepted log's cursors are shared by the records and the collateral notices
+ * (notices.cursor, schema step 17): head is the highest of either, and read_from returns
+ * the records alone, read_notices_from the notices.
+ *
  * Threading: the write side (begin .. commit and the calls between) is used by one
  * thread at a time, the engine's committer; get_latest and read_from may be called
  * from any thread at any time and see only committed data.
@@ -80,7 +84,9 @@ static inline void gw_store_reserves_clear(gw_store_reserves *r)
 }
 
 /* An accepted collateral notice (rule 19): the signed notice, its digest, the custodian its
- * signature recovered to, and the account's feed whose custodian that is. */
+ * signature recovered to, and the account's feed whose custodian that is; its place in the
+ * accepted log and its chain link (custos/chain.h), cursor 0 and zeros for a notice
+ * accepted before notices joined the log (schema step 17). */
 typedef struct gw_store_notice {
     char feed[CUSTOS_FEED_MAX + 1];
     custos_notice n;
@@ -88,6 +94,8 @@ typedef struct gw_store_notice {
     uint8_t signer[CUSTOS_ADDRESS_LEN];
     custos_signature sig;
     uint64_t accepted_at;
+    uint64_t cursor;
+    uint8_t chain_hash[CUSTOS_HASH_LEN];
 } gw_store_notice;
 
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
@@ -169,7 +177,9 @@ typedef struct gw_store_ops {
 
     /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
     custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
-    /* Stores an accepted notice; (account, lender, sequence) and digest are unique. */
+    /* Stores an accepted notice at its cursor (chosen by the caller above head, shared with
+     * the records: head counts both) with its chain hash; (account, lender, sequence),
+     * digest and cursor are unique. */
     custos_rc (*put_notice)(void *impl, const gw_store_notice *n, custos_error *err);
 
     /* Read side (committed data, any thread). */
@@ -208,6 +218,10 @@ typedef struct gw_store_ops {
     custos_rc (*list_notices)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                               const uint8_t *lender, gw_store_notice *out, size_t max,
                               size_t *n, custos_error *err);
+    /* Up to max notices with cursor > after, in cursor order (the accepted log's notices;
+     * those accepted before step 17 have no cursor and are not among them). */
+    custos_rc (*read_notices_from)(void *impl, uint64_t after, gw_store_notice *out,
+                                   size_t max, size_t *n, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -451,6 +465,13 @@ static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account
                                               size_t max, size_t *n, custos_error *err)
 {
     return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
+}
+
+static inline custos_rc gw_store_read_notices_from(gw_store *s, uint64_t after,
+                                                   gw_store_notice *out, size_t max, size_t *n,
+                                                   custos_error *err)
+{
+    return s->ops->read_notices_from(s->impl, after, out, max, n, err);
 }
 
 #endif

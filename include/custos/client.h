@@ -28,6 +28,7 @@
 #include "custos/merkle.h"
 #include "custos/reason.h"
 #include "custos/record.h"
+#include "custos/chain.h"
 #include "custos/notice.h"
 #include "custos/reserves.h"
 
@@ -185,6 +186,11 @@ typedef struct custos_stored_notice {
     uint8_t signer[CUSTOS_ADDRESS_LEN];
     uint8_t digest[CUSTOS_HASH_LEN];
     uint64_t accepted_at;
+    /* Its place in the accepted log and its chain link (custos/chain.h,
+     * custos_chain_link_notice); 0 and zeros for a notice accepted before notices joined
+     * the log. */
+    uint64_t cursor;
+    uint8_t chain_hash[CUSTOS_HASH_LEN];
 } custos_stored_notice;
 
 /* SubmitNotice: n signed on domain d by sig. CUSTOS_OK when the gateway stored it
@@ -227,6 +233,24 @@ typedef bool (*custos_watch_fn)(void *ctx, const custos_record *rec);
 CUSTOS_MUST_USE
 custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
                               custos_watch_fn on_record, void *ctx, custos_error *err);
+
+/* One entry of the accepted log as Watch streams it: a record or a collateral notice
+ * (docs/attestation.md §19). Borrowed for the callback's duration. */
+typedef struct custos_watch_event {
+    custos_chain_kind kind;             /* CUSTOS_CHAIN_RECORD or CUSTOS_CHAIN_NOTICE */
+    uint64_t cursor;
+    const custos_record *record;        /* a record; NULL for a notice */
+    const custos_stored_notice *notice; /* a notice; NULL for a record */
+    custos_domain domain;               /* a notice's: the gateway's domain; zeros for a record */
+} custos_watch_event;
+typedef bool (*custos_watch_event_fn)(void *ctx, const custos_watch_event *ev);
+/* Streams the accepted log's entries with cursor > after_cursor, records and collateral
+ * notices in cursor order (WatchRequest.notices), as custos_client_watch does records
+ * alone. Decoded, not verified: recompute each digest and link yourself (custos audit
+ * verify-log does). */
+CUSTOS_MUST_USE
+custos_rc custos_client_watch_log(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                                  custos_watch_event_fn on_event, void *ctx, custos_error *err);
 
 /* The gateway's signer allow-list. Release *out with custos_signer_list_free(*out, *n). */
 CUSTOS_MUST_USE

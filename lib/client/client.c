@@ -20,6 +20,7 @@
 #include "custos/v1/gateway.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "pb_convert.h"
+#include "pb_notice.h"
 #include "pb_status.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -895,8 +896,25 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
     return rc;
 }
 
-custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
-                              custos_watch_fn on_record, void *ctx, custos_error *err)
+/* One WatchEvent to the callback: *more gets its answer. */
+static custos_rc watch_deliver(const Custos__V1__WatchEvent *m, custos_watch_event_fn on_event,
+                               void *ctx, bool *more, custos_error *err)
+{
+    custos_record rec;
+    custos_stored_notice notice;
+    custos_watch_event ev;
+    custos_rc rc = pb_to_watch_event(m, &rec, &notice, &ev, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    *more = on_event(ctx, &ev);
+    custos_record_clear(&rec);
+    return CUSTOS_OK;
+}
+
+/* Watch with or without the log's notices (custos_client_watch_log). */
+static custos_rc watch_run(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                           bool notices, custos_watch_event_fn on_event, void *ctx,
+                           custos_error *err)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     grpc_call *call = grpc_channel_create_registered_call(
@@ -904,6 +922,7 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
         gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     Custos__V1__WatchRequest req = CUSTOS__V1__WATCH_REQUEST__INIT;
     req.after_cursor = after_cursor;
+    req.notices = notices;
     grpc_byte_buffer *send = pack_message(&req.base);
     grpc_byte_buffer *recv = NULL;
     grpc_metadata_array initial, trailer;
@@ -981,14 +1000,12 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
         grpc_byte_buffer_destroy(bb);
         if (ended)
             goto drop;
-        custos_record rec;
-        memset(&rec, 0, sizeof rec);
-        if (m == NULL || m->record == NULL) {
-            rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: Watch: bad event",
-                                  c->target);
-        } else if ((rc = pb_to_record(m->record, &rec, err)) == CUSTOS_OK) {
-            bool more = on_record(ctx, &rec);
-            custos_record_clear(&rec);
+        bool more = false;
+        custos_error why;
+        custos_error_clear(&why);
+        if ((rc = watch_deliver(m, on_event, ctx, &more, &why)) != CUSTOS_OK) {
+            rc = custos_error_set(err, rc, "gateway %s: Watch: %s", c->target, why.message);
+        } else {
             if (more) {
                 if (idle_timeout_ms > 0)
                     idle_until = deadline_in(idle_timeout_ms);
@@ -1016,6 +1033,31 @@ custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_
     grpc_call_unref(call);
     cq_destroy(cq);
     return rc;
+}
+
+/* custos_client_watch's callback over watch_run's events: records alone are asked for. */
+typedef struct watch_records {
+    custos_watch_fn on_record;
+    void *ctx;
+} watch_records;
+
+static bool watch_record_event(void *arg, const custos_watch_event *ev)
+{
+    const watch_records *w = arg;
+    return ev->record != NULL ? w->on_record(w->ctx, ev->record) : true;
+}
+
+custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                              custos_watch_fn on_record, void *ctx, custos_error *err)
+{
+    watch_records w = {on_record, ctx};
+    return watch_run(c, after_cursor, idle_timeout_ms, false, watch_record_event, &w, err);
+}
+
+custos_rc custos_client_watch_log(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
+                                  custos_watch_event_fn on_event, void *ctx, custos_error *err)
+{
+    return watch_run(c, after_cursor, idle_timeout_ms, true, on_event, ctx, err);
 }
 
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
@@ -1378,35 +1420,6 @@ custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
     return rc;
 }
 
-/* One StoredNotice of a ListNotices answer into out; CUSTOS_ERR_INVALID when a field has
- * the wrong size. */
-static custos_rc notice_from_pb(const Custos__V1__StoredNotice *m, custos_stored_notice *out,
-                                custos_error *err)
-{
-    const Custos__V1__CollateralNotice *n = m->notice;
-    if (n == NULL || n->account.len != CUSTOS_HASH_LEN || n->lender.len != CUSTOS_ADDRESS_LEN ||
-        n->exposure.len != CUSTOS_U256_LEN || n->collateral_value.len != CUSTOS_U256_LEN ||
-        n->state > CUSTOS_LOAN_STATE_MAX || m->signature.len != CUSTOS_SIGNATURE_LEN ||
-        m->signer.len != CUSTOS_ADDRESS_LEN || m->digest.len != CUSTOS_HASH_LEN ||
-        m->feed == NULL || strlen(m->feed) > CUSTOS_FEED_MAX)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "a notice with a field of the wrong size");
-    memset(out, 0, sizeof *out);
-    snprintf(out->feed, sizeof out->feed, "%s", m->feed);
-    memcpy(out->notice.account, n->account.data, CUSTOS_HASH_LEN);
-    memcpy(out->notice.lender, n->lender.data, CUSTOS_ADDRESS_LEN);
-    out->notice.state = (uint8_t)n->state;
-    out->notice.ltv_bps = n->ltv_bps;
-    custos_u256_from_be(&out->notice.exposure, n->exposure.data);
-    custos_u256_from_be(&out->notice.collateral_value, n->collateral_value.data);
-    out->notice.deadline = n->deadline;
-    out->notice.sequence = n->sequence;
-    memcpy(out->sig.bytes, m->signature.data, CUSTOS_SIGNATURE_LEN);
-    memcpy(out->signer, m->signer.data, CUSTOS_ADDRESS_LEN);
-    memcpy(out->digest, m->digest.data, CUSTOS_HASH_LEN);
-    out->accepted_at = m->accepted_at;
-    return CUSTOS_OK;
-}
-
 custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUSTOS_HASH_LEN],
                                      uint32_t limit, custos_domain *domain,
                                      custos_stored_notice **out, size_t *n, custos_error *err)
@@ -1435,7 +1448,7 @@ custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUS
             rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; rc == CUSTOS_OK && i < m->n_notices; i++)
-        rc = notice_from_pb(m->notices[i], &list[i], err);
+        rc = pb_to_stored_notice(m->notices[i], &list[i], err);
     if (rc == CUSTOS_OK) {
         domain->chain_id = m->domain->chain_id;
         memcpy(domain->verifying_contract, m->domain->verifying_contract.data,

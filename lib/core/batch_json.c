@@ -14,75 +14,21 @@
 #include "custos/eip712.h"
 #include "custos/hex.h"
 #include "custos/typeddata.h"
+#include "json_typed.h"
 
 #define BJ_PRIMARY_TYPE "CollateralBatch"
-/* Largest integer a JavaScript number holds exactly: chainId travels as a JSON number. */
-#define BJ_MAX_SAFE_INTEGER 9007199254740991ULL
 
-typedef struct bj_field {
-    const char *name;
-    const char *type;
-} bj_field;
-
-/* Must list exactly the members of EIP712Domain and CUSTOS_BATCH_TYPE. */
-static const bj_field bj_domain_fields[] = {
-    {"name", "string"},
-    {"version", "string"},
-    {"chainId", "uint256"},
-    {"verifyingContract", "address"},
-};
-static const bj_field bj_batch_fields[] = {
+/* Must list exactly the members of CUSTOS_BATCH_TYPE. */
+static const jt_field bj_batch_fields[] = {
     {"feedId", "bytes32"}, {"accountsRoot", "bytes32"}, {"count", "uint32"},
     {"asOf", "uint64"},    {"validUntil", "uint64"},    {"sequence", "uint64"},
 };
-#define BJ_COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *bj_type_array(const bj_field *fields, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        if (json_array_append_new(arr, json_pack("{s:s, s:s}", "name", fields[i].name, "type",
-                                                 fields[i].type)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
-/* "0x" and the hex of data (at most a signature's length); NULL when it cannot be made,
- * which json_pack and the array appends report. */
-static json_t *bj_hex(const uint8_t *data, size_t len)
-{
-    char hex[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
-    if (custos_hex_encode(data, len, hex, sizeof hex) != CUSTOS_OK)
-        return NULL;
-    return json_string(hex);
-}
-
-static json_t *bj_dec64(uint64_t v)
-{
-    char dec[24];
-    snprintf(dec, sizeof dec, "%" PRIu64, v);
-    return json_string(dec);
-}
 
 static json_t *bj_hash_array(const uint8_t (*hashes)[CUSTOS_HASH_LEN], size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++)
-        if (json_array_append_new(arr, bj_hex(hashes[i], CUSTOS_HASH_LEN)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-static json_t *bj_signatures(const custos_signature *sigs, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++)
-        if (json_array_append_new(arr, bj_hex(sigs[i].bytes, CUSTOS_SIGNATURE_LEN)) != 0) {
+        if (json_array_append_new(arr, jt_hex(hashes[i], CUSTOS_HASH_LEN)) != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -97,15 +43,15 @@ static json_t *bj_typed(const custos_domain *d, const custos_batch *b)
     /* "o" steals each reference, and json_pack releases them all if any is NULL. */
     return json_pack(
         "{s:{s:o, s:o}, s:s, s:{s:s, s:s, s:I, s:s}, s:{s:o, s:o, s:I, s:o, s:o, s:o}}",
-        "types", "EIP712Domain", bj_type_array(bj_domain_fields, BJ_COUNT(bj_domain_fields)),
-        BJ_PRIMARY_TYPE, bj_type_array(bj_batch_fields, BJ_COUNT(bj_batch_fields)),
+        "types", "EIP712Domain", jt_type_array(jt_domain_fields, JT_COUNT(jt_domain_fields)),
+        BJ_PRIMARY_TYPE, jt_type_array(bj_batch_fields, JT_COUNT(bj_batch_fields)),
         "primaryType", BJ_PRIMARY_TYPE,
         "domain", "name", CUSTOS_EIP712_NAME, "version", CUSTOS_EIP712_VERSION, "chainId",
         (json_int_t)d->chain_id, "verifyingContract", contract,
-        "message", "feedId", bj_hex(b->feed_id, CUSTOS_HASH_LEN), "accountsRoot",
-        bj_hex(b->accounts_root, CUSTOS_HASH_LEN), "count", (json_int_t)b->count, "asOf",
-        bj_dec64(b->as_of), "validUntil", bj_dec64(b->valid_until), "sequence",
-        bj_dec64(b->sequence));
+        "message", "feedId", jt_hex(b->feed_id, CUSTOS_HASH_LEN), "accountsRoot",
+        jt_hex(b->accounts_root, CUSTOS_HASH_LEN), "count", (json_int_t)b->count, "asOf",
+        jt_dec64(b->as_of), "validUntil", jt_dec64(b->valid_until), "sequence",
+        jt_dec64(b->sequence));
 }
 
 static custos_rc bj_dump(json_t *doc, char **json, custos_error *err)
@@ -126,7 +72,7 @@ custos_rc custos_batch_export(const char *feed, const custos_domain *d, const cu
     if (feed == NULL || d == NULL || b == NULL || json == NULL || (n_sigs > 0 && sigs == NULL))
         return custos_error_set(err, CUSTOS_ERR_INVALID, "batch export: NULL argument");
     *json = NULL;
-    if (d->chain_id > BJ_MAX_SAFE_INTEGER)
+    if (d->chain_id > JT_MAX_SAFE_INTEGER)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "typedData.domain.chainId: %" PRIu64 " exceeds 2^53-1",
                                 d->chain_id);
@@ -136,8 +82,8 @@ custos_rc custos_batch_export(const char *feed, const custos_domain *d, const cu
     uint8_t digest[CUSTOS_HASH_LEN];
     custos_batch_digest(d, b, digest);
     json_t *doc = json_pack("{s:o, s:o, s:s, s:o}", "typedData", bj_typed(d, b), "digest",
-                            bj_hex(digest, sizeof digest), "feed", feed, "signatures",
-                            bj_signatures(sigs, n_sigs));
+                            jt_hex(digest, sizeof digest), "feed", feed, "signatures",
+                            jt_signatures(sigs, n_sigs));
     return bj_dump(doc, json, err);
 }
 
@@ -178,13 +124,13 @@ custos_rc custos_batch_account_export(const custos_batch_account *a,
     custos_batch_digest(&a->domain, &a->batch, digest);
     json_t *batch = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}", "typedData",
                               bj_typed(&a->domain, &a->batch), "digest",
-                              bj_hex(digest, sizeof digest), "leafTypes",
-                              CUSTOS_BATCH_LEAF_TYPES, "leaf", bj_hex(leaf, sizeof leaf),
+                              jt_hex(digest, sizeof digest), "leafTypes",
+                              CUSTOS_BATCH_LEAF_TYPES, "leaf", jt_hex(leaf, sizeof leaf),
                               "proof",
                               bj_hash_array((const uint8_t (*)[CUSTOS_HASH_LEN])a->proof,
                                             a->n_proof),
-                              "signatures", bj_signatures(a->sigs, a->n_sigs));
-    if (json_object_set_new(doc, "structHash", bj_hex(struct_hash, sizeof struct_hash)) != 0 ||
+                              "signatures", jt_signatures(a->sigs, a->n_sigs));
+    if (json_object_set_new(doc, "structHash", jt_hex(struct_hash, sizeof struct_hash)) != 0 ||
         json_object_set_new(doc, "batch", batch) != 0) {
         json_decref(doc);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch account export: out of memory");
@@ -194,64 +140,12 @@ custos_rc custos_batch_account_export(const custos_batch_account *a,
 
 /* ---- import of the batch file ---- */
 
-/* obj must be an object holding exactly `keys`; path names it in messages. */
-static custos_rc bj_expect_object(const json_t *obj, const char *path, const char *const *keys,
-                                  size_t n, custos_error *err)
-{
-    if (!json_is_object(obj))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: must be a JSON object", path);
-    for (size_t i = 0; i < n; i++)
-        if (json_object_get(obj, keys[i]) == NULL)
-            return custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: missing", path, keys[i]);
-    if (json_object_size(obj) != n)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: has fields other than the %zu "
-                                "expected", path, n);
-    return CUSTOS_OK;
-}
-
+/* A string without NUL bytes, when its length is not needed. */
 static custos_rc bj_get_string(const json_t *obj, const char *path, const char *key,
                                const char **out, custos_error *err)
 {
-    *out = "";
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: must be a string", path, key);
-    *out = json_string_value(v);
-    if (strlen(*out) != json_string_length(v))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: holds a NUL byte", path, key);
-    return CUSTOS_OK;
-}
-
-static custos_rc bj_get_exact(const json_t *obj, const char *path, const char *key,
-                              const char *expect, custos_error *err)
-{
-    const char *s;
-    custos_rc rc = bj_get_string(obj, path, key, &s, err);
-    if (rc == CUSTOS_OK && strcmp(s, expect) != 0)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: must be \"%s\"", path, key,
-                              expect);
-    return rc;
-}
-
-/* "0x" followed by exactly 2*len hex digits. */
-static custos_rc bj_hex_text(const char *s, const char *path, const char *what, uint8_t *out,
-                             size_t len, custos_error *err)
-{
-    custos_error inner;
-    if (strlen(s) != 2 + 2 * len || s[0] != '0' || s[1] != 'x' ||
-        custos_hex_decode(s, out, len, &inner) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s.%s: must be 0x followed by %zu hex digits", path, what,
-                                2 * len);
-    return CUSTOS_OK;
-}
-
-static custos_rc bj_get_hex(const json_t *obj, const char *path, const char *key, uint8_t *out,
-                            size_t len, custos_error *err)
-{
-    const char *s;
-    custos_rc rc = bj_get_string(obj, path, key, &s, err);
-    return rc == CUSTOS_OK ? bj_hex_text(s, path, key, out, len, err) : rc;
+    size_t len;
+    return jt_get_string(obj, path, key, out, &len, err);
 }
 
 /* A decimal string of a uint64, without sign, blank or leading zero. */
@@ -277,44 +171,10 @@ static custos_rc bj_get_u64(const json_t *obj, const char *path, const char *key
     return CUSTOS_OK;
 }
 
-static custos_rc bj_get_int(const json_t *obj, const char *path, const char *key, uint64_t max,
-                            uint64_t *out, custos_error *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > max)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s.%s: must be a JSON integer in 0..%" PRIu64, path, key, max);
-    *out = (uint64_t)json_integer_value(v);
-    return CUSTOS_OK;
-}
-
-static custos_rc bj_import_types(const json_t *types, const char *name, const bj_field *fields,
-                                 size_t n, custos_error *err)
-{
-    const json_t *arr = json_object_get(types, name);
-    if (!json_is_array(arr) || json_array_size(arr) != n)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "typedData.types.%s: must list exactly %zu fields", name, n);
-    static const char *const entry_keys[] = {"name", "type"};
-    custos_rc rc = CUSTOS_OK;
-    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "typedData.types.%s[%zu]", name, i);
-        const json_t *e = json_array_get(arr, i);
-        rc = bj_expect_object(e, path, entry_keys, BJ_COUNT(entry_keys), err);
-        if (rc == CUSTOS_OK)
-            rc = bj_get_exact(e, path, "name", fields[i].name, err);
-        if (rc == CUSTOS_OK)
-            rc = bj_get_exact(e, path, "type", fields[i].type, err);
-    }
-    return rc;
-}
-
 /* The typed data's frame: its members, the domain type and the primary type's fields
  * (named `primary`), the domain's values into *d. */
 static custos_rc bj_import_frame(const json_t *typed, const char *primary,
-                                 const bj_field *fields, size_t n_fields, custos_domain *d,
+                                 const jt_field *fields, size_t n_fields, custos_domain *d,
                                  custos_error *err)
 {
     static const char *const typed_keys[] = {"types", "primaryType", "domain", "message"};
@@ -323,25 +183,25 @@ static custos_rc bj_import_frame(const json_t *typed, const char *primary,
     const char *const types_keys[] = {"EIP712Domain", primary};
     const json_t *types = json_object_get(typed, "types");
     const json_t *domain = json_object_get(typed, "domain");
-    custos_rc rc = bj_expect_object(typed, "typedData", typed_keys, BJ_COUNT(typed_keys), err);
+    custos_rc rc = jt_expect_object(typed, "typedData", typed_keys, JT_COUNT(typed_keys), err);
     if (rc == CUSTOS_OK)
-        rc = bj_expect_object(types, "typedData.types", types_keys, BJ_COUNT(types_keys), err);
+        rc = jt_expect_object(types, "typedData.types", types_keys, JT_COUNT(types_keys), err);
     if (rc == CUSTOS_OK)
-        rc = bj_import_types(types, "EIP712Domain", bj_domain_fields,
-                             BJ_COUNT(bj_domain_fields), err);
+        rc = jt_import_type_list(types, "EIP712Domain", jt_domain_fields,
+                             JT_COUNT(jt_domain_fields), err);
     if (rc == CUSTOS_OK)
-        rc = bj_import_types(types, primary, fields, n_fields, err);
+        rc = jt_import_type_list(types, primary, fields, n_fields, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_exact(typed, "typedData", "primaryType", primary, err);
+        rc = jt_get_exact(typed, "typedData", "primaryType", primary, err);
     if (rc == CUSTOS_OK)
-        rc = bj_expect_object(domain, "typedData.domain", domain_keys, BJ_COUNT(domain_keys),
+        rc = jt_expect_object(domain, "typedData.domain", domain_keys, JT_COUNT(domain_keys),
                               err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_exact(domain, "typedData.domain", "name", CUSTOS_EIP712_NAME, err);
+        rc = jt_get_exact(domain, "typedData.domain", "name", CUSTOS_EIP712_NAME, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_exact(domain, "typedData.domain", "version", CUSTOS_EIP712_VERSION, err);
+        rc = jt_get_exact(domain, "typedData.domain", "version", CUSTOS_EIP712_VERSION, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_int(domain, "typedData.domain", "chainId", BJ_MAX_SAFE_INTEGER,
+        rc = jt_get_uint(domain, "typedData.domain", "chainId", JT_MAX_SAFE_INTEGER,
                         &d->chain_id, err);
     const char *contract = "";
     if (rc == CUSTOS_OK)
@@ -360,17 +220,17 @@ static custos_rc bj_import_typed(const json_t *typed, custos_domain *d, custos_b
                                                "asOf",   "validUntil",   "sequence"};
     const json_t *msg = json_object_get(typed, "message");
     custos_rc rc = bj_import_frame(typed, BJ_PRIMARY_TYPE, bj_batch_fields,
-                                   BJ_COUNT(bj_batch_fields), d, err);
+                                   JT_COUNT(bj_batch_fields), d, err);
     const char *p = "typedData.message";
     if (rc == CUSTOS_OK)
-        rc = bj_expect_object(msg, p, message_keys, BJ_COUNT(message_keys), err);
+        rc = jt_expect_object(msg, p, message_keys, JT_COUNT(message_keys), err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_hex(msg, p, "feedId", b->feed_id, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "feedId", b->feed_id, CUSTOS_HASH_LEN, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_hex(msg, p, "accountsRoot", b->accounts_root, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "accountsRoot", b->accounts_root, CUSTOS_HASH_LEN, err);
     uint64_t count = 0;
     if (rc == CUSTOS_OK)
-        rc = bj_get_int(msg, p, "count", CUSTOS_BATCH_MAX_ACCOUNTS, &count, err);
+        rc = jt_get_uint(msg, p, "count", CUSTOS_BATCH_MAX_ACCOUNTS, &count, err);
     b->count = (uint32_t)count;
     if (rc == CUSTOS_OK)
         rc = bj_get_u64(msg, p, "asOf", &b->as_of, err);
@@ -386,7 +246,7 @@ static custos_rc bj_import_doc(const json_t *doc, char feed[CUSTOS_FEED_MAX + 1]
                                size_t *n_sigs, custos_error *err)
 {
     static const char *const top_keys[] = {"typedData", "digest", "feed", "signatures"};
-    custos_rc rc = bj_expect_object(doc, "document", top_keys, BJ_COUNT(top_keys), err);
+    custos_rc rc = jt_expect_object(doc, "document", top_keys, JT_COUNT(top_keys), err);
     if (rc == CUSTOS_OK)
         rc = bj_import_typed(json_object_get(doc, "typedData"), d, b, err);
     const char *f = "";
@@ -404,7 +264,7 @@ static custos_rc bj_import_doc(const json_t *doc, char feed[CUSTOS_FEED_MAX + 1]
     }
     uint8_t digest[CUSTOS_HASH_LEN], computed[CUSTOS_HASH_LEN];
     if (rc == CUSTOS_OK)
-        rc = bj_get_hex(doc, "document", "digest", digest, sizeof digest, err);
+        rc = jt_get_hex(doc, "document", "digest", digest, sizeof digest, err);
     if (rc == CUSTOS_OK) {
         custos_batch_digest(d, b, computed);
         if (memcmp(digest, computed, sizeof digest) != 0)
@@ -420,7 +280,8 @@ static custos_rc bj_import_doc(const json_t *doc, char feed[CUSTOS_FEED_MAX + 1]
         const json_t *v = json_array_get(arr, i);
         char what[40];
         snprintf(what, sizeof what, "signatures[%zu]", i);
-        rc = json_is_string(v) ? bj_hex_text(json_string_value(v), "document", what,
+        rc = json_is_string(v) ? jt_hex_text(json_string_value(v), json_string_length(v),
+                                             "document", what,
                                              sigs[i].bytes, CUSTOS_SIGNATURE_LEN, err)
                                : custos_error_set(err, CUSTOS_ERR_INVALID,
                                                   "document.%s: must be a string", what);
@@ -463,27 +324,6 @@ custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEE
 
 /* ---- import of one account's file ---- */
 
-/* Must list exactly the members of CUSTOS_ATTESTATION_TYPE. */
-static const bj_field bj_attestation_fields[] = {
-    {"account", "bytes32"},       {"beneficiary", "address"}, {"kind", "uint8"},
-    {"grossValue", "uint256"},    {"collateralValue", "uint256"},
-    {"positionsRoot", "bytes32"}, {"asOf", "uint64"},         {"validUntil", "uint64"},
-    {"sequence", "uint64"},
-};
-
-static custos_rc bj_get_u256(const json_t *obj, const char *path, const char *key,
-                             custos_u256 *out, custos_error *err)
-{
-    const char *s;
-    custos_rc rc = bj_get_string(obj, path, key, &s, err);
-    custos_error inner;
-    if (rc == CUSTOS_OK && custos_u256_from_dec(out, s, strlen(s), &inner) != CUSTOS_OK)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "%s.%s: must be a decimal string of a uint256: %s", path, key,
-                              inner.message);
-    return rc;
-}
-
 static custos_rc bj_import_attestation(const json_t *typed, custos_domain *d,
                                        custos_attestation *a, custos_error *err)
 {
@@ -493,12 +333,12 @@ static custos_rc bj_import_attestation(const json_t *typed, custos_domain *d,
                                                "sequence"};
     const json_t *msg = json_object_get(typed, "message");
     const char *p = "typedData.message";
-    custos_rc rc = bj_import_frame(typed, "CollateralAttestation", bj_attestation_fields,
-                                   BJ_COUNT(bj_attestation_fields), d, err);
+    custos_rc rc = bj_import_frame(typed, "CollateralAttestation", jt_attestation_fields,
+                                   JT_COUNT(jt_attestation_fields), d, err);
     if (rc == CUSTOS_OK)
-        rc = bj_expect_object(msg, p, message_keys, BJ_COUNT(message_keys), err);
+        rc = jt_expect_object(msg, p, message_keys, JT_COUNT(message_keys), err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_hex(msg, p, "account", a->account, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "account", a->account, CUSTOS_HASH_LEN, err);
     const char *ben = "";
     if (rc == CUSTOS_OK)
         rc = bj_get_string(msg, p, "beneficiary", &ben, err);
@@ -506,14 +346,14 @@ static custos_rc bj_import_attestation(const json_t *typed, custos_domain *d,
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s.beneficiary: not an address", p);
     uint64_t kind = 0;
     if (rc == CUSTOS_OK)
-        rc = bj_get_int(msg, p, "kind", CUSTOS_KIND_FREEZE, &kind, err);
+        rc = jt_get_uint(msg, p, "kind", CUSTOS_KIND_FREEZE, &kind, err);
     a->kind = (uint8_t)kind;
     if (rc == CUSTOS_OK)
-        rc = bj_get_u256(msg, p, "grossValue", &a->gross_value, err);
+        rc = jt_get_u256(msg, p, "grossValue", &a->gross_value, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_u256(msg, p, "collateralValue", &a->collateral_value, err);
+        rc = jt_get_u256(msg, p, "collateralValue", &a->collateral_value, err);
     if (rc == CUSTOS_OK)
-        rc = bj_get_hex(msg, p, "positionsRoot", a->positions_root, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "positionsRoot", a->positions_root, CUSTOS_HASH_LEN, err);
     if (rc == CUSTOS_OK)
         rc = bj_get_u64(msg, p, "asOf", &a->as_of, err);
     if (rc == CUSTOS_OK)
@@ -538,7 +378,8 @@ static custos_rc bj_get_hex_array(const json_t *obj, const char *path, const cha
         char what[48];
         snprintf(what, sizeof what, "%s[%zu]", key, i);
         rc = json_is_string(v)
-                 ? bj_hex_text(json_string_value(v), path, what, out + i * len, len, err)
+                 ? jt_hex_text(json_string_value(v), json_string_length(v), path, what,
+                               out + i * len, len, err)
                  : custos_error_set(err, CUSTOS_ERR_INVALID, "%s.%s: must be a string", path,
                                     what);
     }
@@ -551,7 +392,7 @@ static custos_rc bj_check_hash(const json_t *obj, const char *path, const char *
                                const uint8_t want[CUSTOS_HASH_LEN], custos_error *err)
 {
     uint8_t got[CUSTOS_HASH_LEN];
-    custos_rc rc = bj_get_hex(obj, path, key, got, sizeof got, err);
+    custos_rc rc = jt_get_hex(obj, path, key, got, sizeof got, err);
     if (rc == CUSTOS_OK && memcmp(got, want, sizeof got) != 0)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
                               "%s.%s: is not the one its typed data gives", path, key);
@@ -566,7 +407,7 @@ static custos_rc bj_import_account(const json_t *doc, custos_batch_account *a,
     static const char *const batch_keys[] = {"typedData", "digest", "leafTypes", "leaf",
                                              "proof", "signatures"};
     const json_t *batch = json_object_get(doc, "batch");
-    custos_rc rc = bj_expect_object(doc, "document", top_keys, BJ_COUNT(top_keys), err);
+    custos_rc rc = jt_expect_object(doc, "document", top_keys, JT_COUNT(top_keys), err);
     if (rc == CUSTOS_OK)
         rc = bj_import_attestation(json_object_get(doc, "typedData"), &a->domain, &a->att, err);
     const char *f = "";
@@ -585,7 +426,7 @@ static custos_rc bj_import_account(const json_t *doc, custos_batch_account *a,
         rc = bj_check_hash(doc, "document", "structHash", hash, err);
     }
     if (rc == CUSTOS_OK)
-        rc = bj_expect_object(batch, "batch", batch_keys, BJ_COUNT(batch_keys), err);
+        rc = jt_expect_object(batch, "batch", batch_keys, JT_COUNT(batch_keys), err);
     custos_domain bd = {0};
     if (rc == CUSTOS_OK)
         rc = bj_import_typed(json_object_get(batch, "typedData"), &bd, &a->batch, err);
@@ -599,7 +440,7 @@ static custos_rc bj_import_account(const json_t *doc, custos_batch_account *a,
         rc = bj_check_hash(batch, "batch", "digest", hash, err);
     }
     if (rc == CUSTOS_OK)
-        rc = bj_get_exact(batch, "batch", "leafTypes", CUSTOS_BATCH_LEAF_TYPES, err);
+        rc = jt_get_exact(batch, "batch", "leafTypes", CUSTOS_BATCH_LEAF_TYPES, err);
     if (rc == CUSTOS_OK) {
         custos_batch_leaf(&a->att, hash);
         rc = bj_check_hash(batch, "batch", "leaf", hash, err);

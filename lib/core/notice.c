@@ -15,10 +15,9 @@
 #include "custos/keccak.h"
 #include "custos/sig.h"
 #include "eip712_words.h"
+#include "json_typed.h"
 
 #define NOTICE_PRIMARY_TYPE "CollateralNotice"
-/* Largest integer a JavaScript number holds exactly: chainId travels as a JSON number. */
-#define NOTICE_MAX_SAFE_INTEGER 9007199254740991ULL
 
 static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
 static uint8_t notice_typehash[CUSTOS_HASH_LEN];
@@ -84,36 +83,19 @@ custos_rc custos_notice_check(const custos_notice *n, custos_error *err)
     return CUSTOS_OK;
 }
 
-/* A JSON string of "0x" and the hex of data (at most a signature's length), or NULL. */
-static json_t *notice_hex_json(const uint8_t *data, size_t len)
-{
-    char hex[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
-    if (custos_hex_encode(data, len, hex, sizeof hex) != CUSTOS_OK)
-        return NULL;
-    return json_string(hex);
-}
-
-static json_t *notice_dec_json(const custos_u256 *v)
-{
-    char dec[CUSTOS_U256_DEC_MAX];
-    if (custos_u256_to_dec(v, dec, sizeof dec) != CUSTOS_OK)
-        return NULL;
-    return json_string(dec);
-}
+/* Must list exactly the members of CUSTOS_NOTICE_TYPE; the ethers cross-check in
+ * test_notice writes the type out on its own and would fail otherwise. */
+static const jt_field notice_fields[] = {
+    {"account", "bytes32"},  {"lender", "address"},          {"state", "uint8"},
+    {"ltvBps", "uint32"},    {"exposure", "uint256"},        {"collateralValue", "uint256"},
+    {"deadline", "uint64"},  {"sequence", "uint64"},
+};
 
 static json_t *notice_types(void)
 {
-    /* Must list exactly the members of CUSTOS_NOTICE_TYPE; the ethers cross-check in
-     * test_notice writes the type out on its own and would fail otherwise. */
-    return json_pack(
-        "{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}],"
-        "s:[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]}",
-        "EIP712Domain", "name", "name", "type", "string", "name", "version", "type", "string",
-        "name", "chainId", "type", "uint256", "name", "verifyingContract", "type", "address",
-        NOTICE_PRIMARY_TYPE, "name", "account", "type", "bytes32", "name", "lender", "type",
-        "address", "name", "state", "type", "uint8", "name", "ltvBps", "type", "uint32",
-        "name", "exposure", "type", "uint256", "name", "collateralValue", "type", "uint256",
-        "name", "deadline", "type", "uint64", "name", "sequence", "type", "uint64");
+    return json_pack("{s:o, s:o}", "EIP712Domain",
+                     jt_type_array(jt_domain_fields, JT_COUNT(jt_domain_fields)),
+                     NOTICE_PRIMARY_TYPE, jt_type_array(notice_fields, JT_COUNT(notice_fields)));
 }
 
 custos_rc custos_notice_typeddata_export(const custos_domain *d, const custos_notice *n,
@@ -123,7 +105,7 @@ custos_rc custos_notice_typeddata_export(const custos_domain *d, const custos_no
     if (d == NULL || n == NULL || sig == NULL || json == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "notice export: NULL argument");
     *json = NULL;
-    if (d->chain_id > NOTICE_MAX_SAFE_INTEGER)
+    if (d->chain_id > JT_MAX_SAFE_INTEGER)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "notice export: chainId %" PRIu64
                                 " is above 2^53 - 1, which JSON readers lose",
@@ -144,12 +126,12 @@ custos_rc custos_notice_typeddata_export(const custos_domain *d, const custos_no
         "typedData", "types", notice_types(), "primaryType", NOTICE_PRIMARY_TYPE, "domain",
         "name", CUSTOS_EIP712_NAME, "version", CUSTOS_EIP712_VERSION, "chainId",
         (json_int_t)d->chain_id, "verifyingContract", contract, "message", "account",
-        notice_hex_json(n->account, CUSTOS_HASH_LEN), "lender", lender, "state",
+        jt_hex(n->account, CUSTOS_HASH_LEN), "lender", lender, "state",
         (json_int_t)n->state, "ltvBps", (json_int_t)n->ltv_bps, "exposure",
-        notice_dec_json(&n->exposure), "collateralValue",
-        notice_dec_json(&n->collateral_value), "deadline", deadline, "sequence", seq,
-        "digest", notice_hex_json(digest, sizeof digest), "signature",
-        notice_hex_json(sig->bytes, CUSTOS_SIGNATURE_LEN));
+        jt_dec(&n->exposure), "collateralValue",
+        jt_dec(&n->collateral_value), "deadline", deadline, "sequence", seq,
+        "digest", jt_hex(digest, sizeof digest), "signature",
+        jt_hex(sig->bytes, CUSTOS_SIGNATURE_LEN));
     if (doc == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "notice export: out of memory");
     *json = json_dumps(doc, JSON_INDENT(2));

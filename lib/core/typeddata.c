@@ -14,33 +14,10 @@
 #include "custos/eip712.h"
 #include "custos/sig.h"
 #include "custos/u256.h"
+#include "json_typed.h"
 
 #define TD_PRIMARY_TYPE "CollateralAttestation"
-/* Largest integer a JavaScript number holds exactly: chainId travels as a JSON number. */
-#define TD_MAX_SAFE_INTEGER 9007199254740991ULL
 #define TD_MAX_HAIRCUT_BPS 10000
-#define TD_PATH_MAX 64
-
-typedef struct td_field {
-    const char *name;
-    const char *type;
-} td_field;
-
-/* Must list exactly the members of CUSTOS_ATTESTATION_TYPE and the EIP712Domain type
- * eip712.c hashes; the ethers cross-check in test_eip712 would fail otherwise. */
-static const td_field td_domain_fields[] = {
-    {"name", "string"},
-    {"version", "string"},
-    {"chainId", "uint256"},
-    {"verifyingContract", "address"},
-};
-static const td_field td_attestation_fields[] = {
-    {"account", "bytes32"},          {"beneficiary", "address"},  {"kind", "uint8"},
-    {"grossValue", "uint256"},       {"collateralValue", "uint256"},
-    {"positionsRoot", "bytes32"},    {"asOf", "uint64"},          {"validUntil", "uint64"},
-    {"sequence", "uint64"},
-};
-#define TD_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const td_top_keys[] = {"typedData", "digest", "feed", "signatures",
                                           "positions"};
@@ -53,41 +30,8 @@ static const char *const td_message_keys[] = {"account",       "beneficiary", "k
                                               "sequence"};
 static const char *const td_position_keys[] = {"assetId", "quantity", "price", "value",
                                                "haircutBps"};
-static const char *const td_type_entry_keys[] = {"name", "type"};
 
 /* ---- export ---- */
-
-static json_t *td_type_array(const td_field *fields, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        if (json_array_append_new(arr, json_pack("{s:s, s:s}", "name", fields[i].name, "type",
-                                                 fields[i].type)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
-/* A JSON string of "0x" and the hex of data (at most a signature's length); NULL, which
- * json_pack and the array appends report, when it cannot be made. */
-static json_t *td_hex_json(const uint8_t *data, size_t len)
-{
-    char hex[CUSTOS_HEX_LEN(CUSTOS_SIGNATURE_LEN)];
-    if (custos_hex_encode(data, len, hex, sizeof hex) != CUSTOS_OK)
-        return NULL;
-    return json_string(hex);
-}
-
-/* A JSON string of v in decimal; NULL as above. */
-static json_t *td_dec_json(const custos_u256 *v)
-{
-    char dec[CUSTOS_U256_DEC_MAX];
-    if (custos_u256_to_dec(v, dec, sizeof dec) != CUSTOS_OK)
-        return NULL;
-    return json_string(dec);
-}
 
 static void td_dec64(uint64_t v, char out[CUSTOS_U256_DEC_MAX])
 {
@@ -117,7 +61,7 @@ static custos_rc td_check_exportable(const custos_submission *s, custos_error *e
     if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "feed: must be 1 to %d bytes",
                                 CUSTOS_FEED_MAX);
-    if (s->domain.chain_id > TD_MAX_SAFE_INTEGER)
+    if (s->domain.chain_id > JT_MAX_SAFE_INTEGER)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "typedData.domain.chainId: %" PRIu64 " exceeds 2^53-1",
                                 s->domain.chain_id);
@@ -160,10 +104,10 @@ static json_t *td_export_message(const custos_attestation *a)
     td_dec64(a->sequence, seq);
     /* "o" steals each reference, and json_pack releases them all if any is NULL. */
     return json_pack("{s:o, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:s}", "account",
-                     td_hex_json(a->account, CUSTOS_HASH_LEN), "beneficiary", beneficiary,
-                     "kind", (json_int_t)a->kind, "grossValue", td_dec_json(&a->gross_value),
-                     "collateralValue", td_dec_json(&a->collateral_value), "positionsRoot",
-                     td_hex_json(a->positions_root, CUSTOS_HASH_LEN), "asOf", as_of,
+                     jt_hex(a->account, CUSTOS_HASH_LEN), "beneficiary", beneficiary,
+                     "kind", (json_int_t)a->kind, "grossValue", jt_dec(&a->gross_value),
+                     "collateralValue", jt_dec(&a->collateral_value), "positionsRoot",
+                     jt_hex(a->positions_root, CUSTOS_HASH_LEN), "asOf", as_of,
                      "validUntil", valid_until, "sequence", seq);
 }
 
@@ -172,22 +116,10 @@ static json_t *td_export_positions(const custos_position *ps, size_t n)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < n; i++) {
         json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:I}", "assetId", ps[i].asset_id,
-                              "quantity", td_dec_json(&ps[i].quantity), "price",
-                              td_dec_json(&ps[i].price), "value", td_dec_json(&ps[i].value),
+                              "quantity", jt_dec(&ps[i].quantity), "price",
+                              jt_dec(&ps[i].price), "value", jt_dec(&ps[i].value),
                               "haircutBps", (json_int_t)ps[i].haircut_bps);
         if (json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr;
-}
-
-static json_t *td_export_signatures(const custos_signature *sigs, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr != NULL && i < n; i++) {
-        if (json_array_append_new(arr, td_hex_json(sigs[i].bytes, CUSTOS_SIGNATURE_LEN)) != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -213,15 +145,15 @@ custos_rc custos_typeddata_export(const custos_submission *s, char **json, custo
     json_t *doc = json_pack(
         "{s:{s:{s:o, s:o}, s:s, s:{s:s, s:s, s:I, s:s}, s:o}, s:o, s:s, s:o, s:o}",
         "typedData",
-        "types", "EIP712Domain", td_type_array(td_domain_fields, TD_COUNT(td_domain_fields)),
-        TD_PRIMARY_TYPE, td_type_array(td_attestation_fields, TD_COUNT(td_attestation_fields)),
+        "types", "EIP712Domain", jt_type_array(jt_domain_fields, JT_COUNT(jt_domain_fields)),
+        TD_PRIMARY_TYPE, jt_type_array(jt_attestation_fields, JT_COUNT(jt_attestation_fields)),
         "primaryType", TD_PRIMARY_TYPE,
         "domain", "name", CUSTOS_EIP712_NAME, "version", CUSTOS_EIP712_VERSION, "chainId",
         (json_int_t)s->domain.chain_id, "verifyingContract", contract,
         "message", td_export_message(&s->att),
-        "digest", td_hex_json(digest, sizeof digest),
+        "digest", jt_hex(digest, sizeof digest),
         "feed", s->feed,
-        "signatures", td_export_signatures(s->sigs, s->n_sigs),
+        "signatures", jt_signatures(s->sigs, s->n_sigs),
         "positions", td_export_positions(s->positions, s->n_positions));
     if (doc == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "typed data export: out of memory");
@@ -234,217 +166,57 @@ custos_rc custos_typeddata_export(const custos_submission *s, char **json, custo
 
 /* ---- import ---- */
 
-/* Field names in messages read "typedData.domain.chainId", or just "feed" at the top. */
-static const char *td_sep(const char *path)
-{
-    return path[0] != '\0' ? "." : "";
-}
 
-/* obj must be an object holding exactly `keys`. */
-static custos_rc td_expect_object(const json_t *obj, const char *path, const char *const *keys,
-                                  size_t n, custos_error *err)
-{
-    if (!json_is_object(obj))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: must be a JSON object",
-                                path[0] != '\0' ? path : "document");
-    for (size_t i = 0; i < n; i++)
-        if (json_object_get(obj, keys[i]) == NULL)
-            return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: missing", path,
-                                    td_sep(path), keys[i]);
-    if (json_object_size(obj) == n)
-        return CUSTOS_OK;
-    const char *key;
-    const json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
-        bool known = false;
-        for (size_t i = 0; i < n && !known; i++)
-            known = strcmp(key, keys[i]) == 0;
-        if (!known)
-            return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%.64s: unknown field", path,
-                                    td_sep(path), key);
-    }
-    return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: unexpected fields",
-                            path[0] != '\0' ? path : "document");
-}
 
-static custos_rc td_get_string(const json_t *obj, const char *path, const char *key,
-                               const char **out, size_t *len, custos_error *err)
-{
-    /* Defined on every path: callers read them only after CUSTOS_OK, which the optimiser
-     * cannot see through custos_error_set. */
-    *out = "";
-    *len = 0;
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: must be a string", path,
-                                td_sep(path), key);
-    *out = json_string_value(v);
-    *len = json_string_length(v);
-    return CUSTOS_OK;
-}
 
-static custos_rc td_get_exact_string(const json_t *obj, const char *path, const char *key,
-                                     const char *expect, custos_error *err)
-{
-    const char *s;
-    size_t len;
-    custos_rc rc = td_get_string(obj, path, key, &s, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (len != strlen(expect) || memcmp(s, expect, len) != 0)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: must be \"%s\"", path,
-                                td_sep(path), key, expect);
-    return CUSTOS_OK;
-}
 
-/* A JSON integer (not a real, not a string) in 0..max. */
-static custos_rc td_get_uint(const json_t *obj, const char *path, const char *key,
-                             uint64_t max, uint64_t *out, custos_error *err)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: must be a JSON integer",
-                                path, td_sep(path), key);
-    json_int_t i = json_integer_value(v);
-    if (i < 0 || (uint64_t)i > max)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: %lld is outside 0..%" PRIu64,
-                                path, td_sep(path), key, (long long)i, max);
-    *out = (uint64_t)i;
-    return CUSTOS_OK;
-}
-
-/* A decimal string; `type` names the Solidity type in messages. */
-static custos_rc td_get_dec(const json_t *obj, const char *path, const char *key,
-                            const char *type, custos_u256 *out, custos_error *err)
-{
-    const char *s;
-    size_t len;
-    custos_rc rc = td_get_string(obj, path, key, &s, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    custos_error inner;
-    if (custos_u256_from_dec(out, s, len, &inner) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s%s%s: must be a decimal string of a %s: %s", path,
-                                td_sep(path), key, type, inner.message);
-    return CUSTOS_OK;
-}
-
-static custos_rc td_get_u256(const json_t *obj, const char *path, const char *key,
-                             custos_u256 *out, custos_error *err)
-{
-    return td_get_dec(obj, path, key, "uint256", out, err);
-}
 
 static custos_rc td_get_u64_string(const json_t *obj, const char *path, const char *key,
                                    uint64_t *out, custos_error *err)
 {
     custos_u256 v;
-    custos_rc rc = td_get_dec(obj, path, key, "uint64", &v, err);
+    custos_rc rc = jt_get_dec(obj, path, key, "uint64", &v, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (v.limb[1] != 0 || v.limb[2] != 0 || v.limb[3] != 0)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: exceeds the uint64 range",
-                                path, td_sep(path), key);
+                                path, jt_sep(path), key);
     *out = v.limb[0];
     return CUSTOS_OK;
 }
 
-/* "0x" followed by exactly 2*len hex digits. */
-static custos_rc td_get_hex(const json_t *obj, const char *path, const char *key, uint8_t *out,
-                            size_t len, custos_error *err)
-{
-    const char *s;
-    size_t slen;
-    custos_rc rc = td_get_string(obj, path, key, &s, &slen, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    custos_error inner;
-    if (slen != 2 + 2 * len || s[0] != '0' || s[1] != 'x' ||
-        custos_hex_decode(s, out, len, &inner) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s%s%s: must be 0x followed by %zu hex digits", path,
-                                td_sep(path), key, 2 * len);
-    return CUSTOS_OK;
-}
-
-static custos_rc td_get_address(const json_t *obj, const char *path, const char *key,
-                                uint8_t out[CUSTOS_ADDRESS_LEN], custos_error *err)
-{
-    const char *s;
-    size_t len;
-    custos_rc rc = td_get_string(obj, path, key, &s, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    custos_error inner;
-    if (len != 42 || s[0] != '0' || s[1] != 'x')
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "%s%s%s: must be 0x followed by 40 hex digits", path,
-                                td_sep(path), key);
-    if (custos_address_from_hex(s, out, &inner) != CUSTOS_OK)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s%s%s: %s", path, td_sep(path), key,
-                                inner.message);
-    return CUSTOS_OK;
-}
-
-static custos_rc td_import_type_list(const json_t *types, const char *name,
-                                     const td_field *fields, size_t n, custos_error *err)
-{
-    const json_t *arr = json_object_get(types, name);
-    if (!json_is_array(arr))
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "typedData.types.%s: must be an array", name);
-    if (json_array_size(arr) != n)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "typedData.types.%s: must list exactly %zu fields, has %zu",
-                                name, n, json_array_size(arr));
-    for (size_t i = 0; i < n; i++) {
-        char path[TD_PATH_MAX];
-        snprintf(path, sizeof path, "typedData.types.%s[%zu]", name, i);
-        const json_t *entry = json_array_get(arr, i);
-        custos_rc rc = td_expect_object(entry, path, td_type_entry_keys,
-                                        TD_COUNT(td_type_entry_keys), err);
-        if (rc == CUSTOS_OK)
-            rc = td_get_exact_string(entry, path, "name", fields[i].name, err);
-        if (rc == CUSTOS_OK)
-            rc = td_get_exact_string(entry, path, "type", fields[i].type, err);
-        if (rc != CUSTOS_OK)
-            return rc;
-    }
-    return CUSTOS_OK;
-}
 
 static custos_rc td_import_typed(const json_t *typed, custos_submission *out,
                                  custos_error *err)
 {
     const char *p = "typedData";
-    custos_rc rc = td_expect_object(typed, p, td_typed_keys, TD_COUNT(td_typed_keys), err);
+    custos_rc rc = jt_expect_object(typed, p, td_typed_keys, JT_COUNT(td_typed_keys), err);
     if (rc != CUSTOS_OK)
         return rc;
     const json_t *types = json_object_get(typed, "types");
-    rc = td_expect_object(types, "typedData.types", td_types_keys, TD_COUNT(td_types_keys), err);
+    rc = jt_expect_object(types, "typedData.types", td_types_keys, JT_COUNT(td_types_keys), err);
     if (rc == CUSTOS_OK)
-        rc = td_import_type_list(types, "EIP712Domain", td_domain_fields,
-                                 TD_COUNT(td_domain_fields), err);
+        rc = jt_import_type_list(types, "EIP712Domain", jt_domain_fields,
+                                 JT_COUNT(jt_domain_fields), err);
     if (rc == CUSTOS_OK)
-        rc = td_import_type_list(types, TD_PRIMARY_TYPE, td_attestation_fields,
-                                 TD_COUNT(td_attestation_fields), err);
+        rc = jt_import_type_list(types, TD_PRIMARY_TYPE, jt_attestation_fields,
+                                 JT_COUNT(jt_attestation_fields), err);
     if (rc == CUSTOS_OK)
-        rc = td_get_exact_string(typed, p, "primaryType", TD_PRIMARY_TYPE, err);
+        rc = jt_get_exact(typed, p, "primaryType", TD_PRIMARY_TYPE, err);
     if (rc != CUSTOS_OK)
         return rc;
 
     p = "typedData.domain";
     const json_t *dom = json_object_get(typed, "domain");
-    rc = td_expect_object(dom, p, td_domain_keys, TD_COUNT(td_domain_keys), err);
+    rc = jt_expect_object(dom, p, td_domain_keys, JT_COUNT(td_domain_keys), err);
     if (rc == CUSTOS_OK)
-        rc = td_get_exact_string(dom, p, "name", CUSTOS_EIP712_NAME, err);
+        rc = jt_get_exact(dom, p, "name", CUSTOS_EIP712_NAME, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_exact_string(dom, p, "version", CUSTOS_EIP712_VERSION, err);
+        rc = jt_get_exact(dom, p, "version", CUSTOS_EIP712_VERSION, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_uint(dom, p, "chainId", TD_MAX_SAFE_INTEGER, &out->domain.chain_id, err);
+        rc = jt_get_uint(dom, p, "chainId", JT_MAX_SAFE_INTEGER, &out->domain.chain_id, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_address(dom, p, "verifyingContract", out->domain.verifying_contract, err);
+        rc = jt_get_address(dom, p, "verifyingContract", out->domain.verifying_contract, err);
     if (rc != CUSTOS_OK)
         return rc;
 
@@ -452,19 +224,19 @@ static custos_rc td_import_typed(const json_t *typed, custos_submission *out,
     const json_t *msg = json_object_get(typed, "message");
     custos_attestation *a = &out->att;
     uint64_t kind = 0;
-    rc = td_expect_object(msg, p, td_message_keys, TD_COUNT(td_message_keys), err);
+    rc = jt_expect_object(msg, p, td_message_keys, JT_COUNT(td_message_keys), err);
     if (rc == CUSTOS_OK)
-        rc = td_get_hex(msg, p, "account", a->account, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "account", a->account, CUSTOS_HASH_LEN, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_address(msg, p, "beneficiary", a->beneficiary, err);
+        rc = jt_get_address(msg, p, "beneficiary", a->beneficiary, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_uint(msg, p, "kind", CUSTOS_KIND_FREEZE, &kind, err);
+        rc = jt_get_uint(msg, p, "kind", CUSTOS_KIND_FREEZE, &kind, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_u256(msg, p, "grossValue", &a->gross_value, err);
+        rc = jt_get_u256(msg, p, "grossValue", &a->gross_value, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_u256(msg, p, "collateralValue", &a->collateral_value, err);
+        rc = jt_get_u256(msg, p, "collateralValue", &a->collateral_value, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_hex(msg, p, "positionsRoot", a->positions_root, CUSTOS_HASH_LEN, err);
+        rc = jt_get_hex(msg, p, "positionsRoot", a->positions_root, CUSTOS_HASH_LEN, err);
     if (rc == CUSTOS_OK)
         rc = td_get_u64_string(msg, p, "asOf", &a->as_of, err);
     if (rc == CUSTOS_OK)
@@ -503,14 +275,14 @@ static custos_rc td_import_signatures(const json_t *arr, custos_submission *out,
 static custos_rc td_import_position(const json_t *obj, size_t index, custos_position *pos,
                                     custos_error *err)
 {
-    char path[TD_PATH_MAX];
+    char path[JT_PATH_MAX];
     snprintf(path, sizeof path, "positions[%zu]", index);
-    custos_rc rc = td_expect_object(obj, path, td_position_keys, TD_COUNT(td_position_keys),
+    custos_rc rc = jt_expect_object(obj, path, td_position_keys, JT_COUNT(td_position_keys),
                                     err);
     const char *id;
     size_t id_len;
     if (rc == CUSTOS_OK)
-        rc = td_get_string(obj, path, "assetId", &id, &id_len, err);
+        rc = jt_get_string(obj, path, "assetId", &id, &id_len, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = td_check_asset_id(id, id_len, index, err);
@@ -520,13 +292,13 @@ static custos_rc td_import_position(const json_t *obj, size_t index, custos_posi
     pos->asset_id[id_len] = '\0';
 
     uint64_t haircut = 0;
-    rc = td_get_u256(obj, path, "quantity", &pos->quantity, err);
+    rc = jt_get_u256(obj, path, "quantity", &pos->quantity, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_u256(obj, path, "price", &pos->price, err);
+        rc = jt_get_u256(obj, path, "price", &pos->price, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_u256(obj, path, "value", &pos->value, err);
+        rc = jt_get_u256(obj, path, "value", &pos->value, err);
     if (rc == CUSTOS_OK)
-        rc = td_get_uint(obj, path, "haircutBps", TD_MAX_HAIRCUT_BPS, &haircut, err);
+        rc = jt_get_uint(obj, path, "haircutBps", TD_MAX_HAIRCUT_BPS, &haircut, err);
     pos->haircut_bps = (uint32_t)haircut;
     return rc;
 }
@@ -557,7 +329,7 @@ static custos_rc td_import_positions(const json_t *arr, custos_submission *out,
 
 static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos_error *err)
 {
-    custos_rc rc = td_expect_object(doc, "", td_top_keys, TD_COUNT(td_top_keys), err);
+    custos_rc rc = jt_expect_object(doc, "", td_top_keys, JT_COUNT(td_top_keys), err);
     if (rc == CUSTOS_OK)
         rc = td_import_typed(json_object_get(doc, "typedData"), out, err);
     if (rc != CUSTOS_OK)
@@ -565,7 +337,7 @@ static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos
 
     const char *feed;
     size_t feed_len;
-    rc = td_get_string(doc, "", "feed", &feed, &feed_len, err);
+    rc = jt_get_string(doc, "", "feed", &feed, &feed_len, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (feed_len == 0 || feed_len > CUSTOS_FEED_MAX)
@@ -581,7 +353,7 @@ static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos
         return rc;
 
     uint8_t claimed[CUSTOS_HASH_LEN], actual[CUSTOS_HASH_LEN];
-    rc = td_get_hex(doc, "", "digest", claimed, sizeof claimed, err);
+    rc = jt_get_hex(doc, "", "digest", claimed, sizeof claimed, err);
     if (rc != CUSTOS_OK)
         return rc;
     custos_attestation_digest(&out->domain, &out->att, actual);

@@ -15,7 +15,11 @@
  * collateral manager (custos-attestor manage) calls a margin at the borrow and declares the
  * liquidation after the drop; custos notices lists both, verified, ethers recovers the
  * custodian from each, and each is relayed on-chain to CustosNotices (deploy.mjs deploys
- * it), which accepts it. */
+ * it), which accepts it. On the second pledge, a manager reading the chain itself (--rpc)
+ * and publishing its notices to CustosNotices itself (--notices-contract) follows a borrow
+ * at 60% LTV, a valuation drop into margin call and a cure by repayment, each at its block
+ * or valuation (its interval is 10 minutes); each notice's event matches the one the
+ * gateway serves, which ethers verifies; a restart publishes nothing twice. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,392 +37,34 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "anvil.h"
 #include "custos/attestation.h"
 #include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "gwfixture.h"
+#include "lendfixture.h"
 
-#define CAST_BIN TU_FOUNDRY_DIR "/cast-linux-amd64/bin/cast"
-#define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
-#define BUILD_CONTRACTS CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
-#define RUN_FORGE CUSTOS_SOURCE_DIR "/tests/contract/run-forge.sh"
-#define CONTRACTS_DIR CUSTOS_SOURCE_DIR "/deploy/contracts"
-#define POLICY_EXAMPLE CUSTOS_SOURCE_DIR "/deploy/examples/policy.json"
+/* The fixture's names, as this test has always spelled them. */
+#define T LF
+#define out lf_out
+#define run lf_run
+#define cast lf_cast
+#define market_params lf_market_params
+#define call_json lf_call_json
+#define number_at lf_number_at
+#define call_number lf_call_number
+#define expect_number lf_expect_number
+#define wait_number lf_wait_number
+#define write_key lf_write_key
+#define str_of lf_str_of
+#define deploy lf_deploy
+#define write_gateway_config lf_write_gateway_config
+#define write_holdings lf_write_holdings
+#define write_attestor_files lf_write_attestor_files
+#define group_setup lf_group_setup
+#define group_teardown lf_group_teardown
+#define attestor lf_attestor
 
-/* anvil's development accounts (public test keys, funded on anvil only). */
-#define OWNER_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-#define OWNER_ADDR "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-#define RELAYER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define LENDER_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-#define LENDER_ADDR "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-#define BORROWER_KEY "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
-#define BORROWER_ADDR "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-#define AGENT_KEY "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
-#define AGENT_ADDR "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
-#define OUTSIDER_KEY "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
-#define OUTSIDER_ADDR "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
-
-#define REF1 "LEND-1"
-#define REF2 "LEND-2"
-#define LLTV "800000000000000000"
-#define MAX_UINT "115792089237316195423570985008687907853269984665640564039457584007913129639935"
-#define WAIT_MS 60000
-
-static struct {
-    gwf gw;
-    tu_proc anvil;
-    char url[64];
-    char morpho[43], irm[43], loan[43], adapter[43], registry[43], notices[43];
-    char receipt[2][43], oracle[2][43], market_id[2][67], account[2][67];
-    char key[1200], holdings[1200], prices[1200], policy[1200], pledges[1200], state[1200];
-} T;
-
-static char out[65536];
-
-/* ------------------------------------------------------------------ processes */
-
-/* Runs argv (NULL-terminated), output (stdout and stderr) into `out` without its final
- * newline. */
-static int run(const char *const argv[])
-{
-    int rc = tu_run(argv, out, sizeof out, 1);
-    size_t len = strlen(out);
-    while (len > 0 && out[len - 1] == '\n')
-        out[--len] = '\0';
-    return rc;
-}
-
-/* cast with the words given (NULL ends them), against the test's node. */
-static int cast(const char *first, ...)
-{
-    const char *argv[32] = {CAST_BIN, first};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *w = va_arg(ap, const char *); w != NULL; w = va_arg(ap, const char *)) {
-        assert_true(n < 28);
-        argv[n++] = w;
-    }
-    va_end(ap);
-    argv[n++] = "--rpc-url";
-    argv[n++] = T.url;
-    argv[n] = NULL;
-    return run(argv);
-}
-
-#define MP_TYPE "(address,address,address,address,uint256)"
-
-/* The Morpho market params tuple of pledge i, as cast takes it. */
-static const char *market_params(int i)
-{
-    static char mp[2][256];
-    snprintf(mp[i], sizeof mp[i], "(%s,%s,%s,%s,%s)", T.loan, T.receipt[i], T.oracle[i], T.irm,
-             LLTV);
-    return mp[i];
-}
-
-/* A transaction that must be mined successfully. */
-#define SEND(key, to, sig, ...)                                                             \
-    do {                                                                                    \
-        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0)            \
-            fail_msg("cast send %s: %s", sig, out);                                         \
-    } while (0)
-
-/* A transaction that must revert, with `why` in what cast reports. */
-#define REVERTS(why, key, to, sig, ...)                                                     \
-    do {                                                                                    \
-        if (cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) == 0)            \
-            fail_msg("cast send %s went through; it must revert", sig);                     \
-        if (strstr(out, why) == NULL)                                                       \
-            fail_msg("cast send %s reverted without '%s': %s", sig, why, out);              \
-    } while (0)
-
-/* cast call with --json: the decoded results (caller frees). */
-static json_t *call_json(const char *to, const char *sig, const char *a1, const char *a2,
-                         const char *a3)
-{
-    if (cast("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
-        fail_msg("cast call %s: %s", sig, out);
-    json_error_t jerr;
-    json_t *j = json_loads(out, 0, &jerr);
-    if (!json_is_array(j))
-        fail_msg("cast call %s: not a JSON array: %s", sig, out);
-    return j;
-}
-
-/* A number of a cast --json answer as a decimal string. */
-static const char *number_at(json_t *array, size_t i)
-{
-    static char buf[96];
-    json_t *v = json_array_get(array, i);
-    if (json_is_integer(v))
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v))
-        snprintf(buf, sizeof buf, "%s", json_string_value(v));
-    else
-        fail_msg("expected a number at %zu", i);
-    return buf;
-}
-
-/* One uint256 view result as a decimal string (copied into dst). */
-static void call_number(const char *to, const char *sig, const char *a1, const char *a2,
-                        char *dst, size_t cap)
-{
-    json_t *j = call_json(to, sig, a1, a2, NULL);
-    snprintf(dst, cap, "%s", number_at(j, 0));
-    json_decref(j);
-}
-
-static void expect_number(const char *to, const char *sig, const char *a1, const char *a2,
-                          const char *want)
-{
-    char got[96];
-    call_number(to, sig, a1, a2, got, sizeof got);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s: %s, expected %s", sig, got, want);
-}
-
-/* Waits until the view answers want (the gateway's publisher lands a transaction). */
-static void wait_number(const char *to, const char *sig, const char *a1, const char *a2,
-                        const char *want)
-{
-    char got[96] = "";
-    for (int waited = 0; waited < WAIT_MS; waited += 200) {
-        call_number(to, sig, a1, a2, got, sizeof got);
-        if (strcmp(got, want) == 0)
-            return;
-        usleep(200 * 1000);
-    }
-    gwf_dump_log(&T.gw);
-    fail_msg("%s stayed %s, expected %s", sig, got, want);
-}
-
-/* ------------------------------------------------------------------ set-up */
-
-static void deploy_artifact(const char *artifact, const char *sig, const char *arg,
-                            char address[43])
-{
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", CONTRACTS_DIR, artifact);
-    json_error_t jerr;
-    json_t *a = json_load_file(path, 0, &jerr);
-    if (a == NULL)
-        fail_msg("%s: %s", path, jerr.text);
-    const char *code = json_string_value(json_object_get(json_object_get(a, "bytecode"), "object"));
-    assert_non_null(code);
-    /* --create takes the rest of the line: the node's URL goes before it. */
-    const char *argv[] = {CAST_BIN, "send", "--private-key", OWNER_KEY, "--json", "--rpc-url",
-                          T.url, "--create", code, sig, arg, NULL};
-    int rc = run(argv);
-    json_decref(a);
-    if (rc != 0)
-        fail_msg("deploying %s: %s", artifact, out);
-    json_t *r = json_loads(out, 0, &jerr);
-    if (r == NULL)
-        fail_msg("cast send --create %s: not JSON: %s", artifact, out);
-    snprintf(address, 43, "%s", json_string_value(json_object_get(r, "contractAddress")));
-    json_decref(r);
-    assert_int_equal(strlen(address), 42);
-}
-
-static void write_key(const char *path, const char *hex)
-{
-    uint8_t k[CUSTOS_SECKEY_LEN];
-    custos_error err;
-    assert_int_equal(custos_hex_decode(hex, k, sizeof k, &err), CUSTOS_OK);
-    assert_int_equal(custos_keyfile_write(path, k, &err), CUSTOS_OK);
-}
-
-static const char *str_of(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    if (s == NULL) {
-        fail_msg("deployed.json: no string '%s'", key);
-        return ""; /* fail_msg jumps out; the compiler cannot know */
-    }
-    return s;
-}
-
-/* Morpho, its IRM and the loan token; then deploy.mjs: the adapter, the custodian's feed
- * (one custodian signature suffices), both accounts, CustosPledges and two pledges to
- * Morpho, each with its market created. */
-static void deploy(void)
-{
-    deploy_artifact("out-morpho/Morpho.sol/Morpho.json", "constructor(address)", OWNER_ADDR,
-                    T.morpho);
-    deploy_artifact("out-morpho/IrmMock.sol/IrmMock.json", NULL, NULL, T.irm);
-    deploy_artifact("out/LendingFixture.sol/LoanToken.json", "constructor(uint8)", "6", T.loan);
-    SEND(OWNER_KEY, T.morpho, "enableIrm(address)", T.irm);
-    SEND(OWNER_KEY, T.morpho, "enableLltv(uint256)", LLTV);
-
-    char owner_key[1200], config[1200], deployed[1200], text[4096];
-    snprintf(owner_key, sizeof owner_key, "%s/owner.key", T.gw.dir);
-    snprintf(config, sizeof config, "%s/deploy.json", T.gw.dir);
-    snprintf(deployed, sizeof deployed, "%s/deployed.json", T.gw.dir);
-    write_key(owner_key, OWNER_KEY);
-    char pledge[2][1024];
-    for (int i = 0; i < 2; i++)
-        snprintf(pledge[i], sizeof pledge[i],
-                 "{\"custodian\": \"%s\", \"ref\": \"%s\", \"beneficiary\": \"%s\", "
-                 "\"borrower\": \"%s\", \"lender\": \"%s\", \"agent\": \"%s\", "
-                 "\"morpho\": {\"loanToken\": \"%s\", \"irm\": \"%s\", \"lltv\": \"0.8\", "
-                 "\"createMarket\": true}}",
-                 GWF_FEED, i == 0 ? REF1 : REF2, T.morpho, BORROWER_ADDR, LENDER_ADDR,
-                 AGENT_ADDR, T.loan, T.irm);
-    snprintf(text, sizeof text,
-             "{\"chainId\": %d, \"feeds\": [{\"name\": \"%s\", \"threshold\": 1, "
-             "\"distinctRoles\": false, \"maxAge\": 345600, \"maxSkew\": 300, "
-             "\"maxTtl\": 604800, \"signers\": [{\"address\": \"%s\", \"role\": \"custodian\"}], "
-             "\"accounts\": [{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}, "
-             "{\"custodian\": \"%s\", \"ref\": \"%s\", \"lenders\": []}]}], "
-             "\"pledges\": [%s, %s]}",
-             GWF_CHAIN_ID, GWF_FEED, T.gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED, REF1, GWF_FEED,
-             REF2, pledge[0], pledge[1]);
-    tu_write_file(config, text);
-    const char *argv[] = {CUSTOS_NODE, DEPLOY_SCRIPT, "--rpc", T.url, "--key-file", owner_key,
-                          "--config", config, "--out", deployed, NULL};
-    if (run(argv) != 0)
-        fail_msg("deploy.mjs failed:\n%s", out);
-    json_error_t jerr;
-    json_t *d = json_load_file(deployed, 0, &jerr);
-    if (d == NULL)
-        fail_msg("%s: %s", deployed, jerr.text);
-    snprintf(T.adapter, sizeof T.adapter, "%s", str_of(d, "adapter"));
-    snprintf(T.registry, sizeof T.registry, "%s", str_of(d, "pledgeRegistry"));
-    snprintf(T.notices, sizeof T.notices, "%s", str_of(d, "notices"));
-    for (int i = 0; i < 2; i++) {
-        json_t *p = json_array_get(json_object_get(d, "pledges"), (size_t)i);
-        if (p == NULL)
-            fail_msg("deployed.json: pledge %d missing", i);
-        snprintf(T.receipt[i], sizeof T.receipt[i], "%s", str_of(p, "receipt"));
-        snprintf(T.oracle[i], sizeof T.oracle[i], "%s", str_of(p, "morphoOracle"));
-        snprintf(T.market_id[i], sizeof T.market_id[i], "%s", str_of(p, "morphoMarketId"));
-        snprintf(T.account[i], sizeof T.account[i], "%s", str_of(p, "account"));
-    }
-    json_decref(d);
-}
-
-/* The gateway: the feed as on-chain, and [evm] publishing every record (relayer: anvil
- * account 1). */
-static void write_gateway_config(void)
-{
-    char relayer_key[1200], text[8192], accounts[1300];
-    snprintf(relayer_key, sizeof relayer_key, "%s/relayer.key", T.gw.dir);
-    write_key(relayer_key, RELAYER_KEY);
-    gwf_accounts_line(&T.gw, GWF_FEED, accounts, sizeof accounts);
-    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF1);
-    gwf_register(&T.gw, GWF_FEED, GWF_FEED, REF2);
-    snprintf(text, sizeof text,
-             "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
-             "verifying_contract = %s\n\n[tls]\ninsecure = true\n\n"
-             "[feed %s]\nmax_age = 345600\nmax_skew = 300\nmax_ttl = 604800\nthreshold = 1\n%s\n"
-             "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
-             "[evm]\nrpc_url = %s\nrelayer_key = %s\nconfirmations = 1\n"
-             "poll_interval_ms = 100\ndeviation_bps = 0\nexposure_timeout_ms = 5000\n",
-             T.gw.dir, GWF_CHAIN_ID, T.adapter, GWF_FEED, accounts, T.gw.keys[GWF_KEY_CUSTODIAN].hex,
-             GWF_FEED, T.url, relayer_key);
-    tu_write_file(T.gw.config_path, text);
-}
-
-/* The custody ledger: REF1 holds `shares` of a money-market fund, REF2 a fixed 100000;
- * both pledged to Morpho. */
-static void write_holdings(const char *shares)
-{
-    char text[2048];
-    snprintf(text, sizeof text,
-             "{\"custodian\": \"%s\", \"accounts\": ["
-             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
-             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"%s\"}]},"
-             "{\"ref\": \"%s\", \"beneficiary\": \"%s\", \"positions\": [{\"asset\": "
-             "\"MMF-GOVT-INST\", \"class\": \"mmf\", \"quantity\": \"100000\"}]}]}",
-             GWF_FEED, REF1, T.morpho, shares, REF2, T.morpho);
-    tu_write_file(T.holdings, text);
-}
-
-static void write_attestor_files(void)
-{
-    snprintf(T.key, sizeof T.key, "%s/custodian.key", T.gw.dir);
-    snprintf(T.holdings, sizeof T.holdings, "%s/holdings.json", T.gw.dir);
-    snprintf(T.prices, sizeof T.prices, "%s/prices.json", T.gw.dir);
-    snprintf(T.policy, sizeof T.policy, "%s/policy.json", T.gw.dir);
-    snprintf(T.pledges, sizeof T.pledges, "%s/pledges.json", T.gw.dir);
-    snprintf(T.state, sizeof T.state, "%s/state.json", T.gw.dir);
-    custos_error err;
-    assert_int_equal(custos_keyfile_write(T.key, T.gw.keys[GWF_KEY_CUSTODIAN].seckey, &err),
-                     CUSTOS_OK);
-    char text[512];
-    snprintf(text, sizeof text,
-             "{\"prices\": {\"MMF-GOVT-INST\": {\"price\": \"1.00\", \"as_of\": %llu}}}",
-             (unsigned long long)gwf_now() - 60);
-    tu_write_file(T.prices, text);
-    char *policy = tu_read_file(POLICY_EXAMPLE);
-    assert_non_null(policy);
-    tu_write_file(T.policy, policy);
-    free(policy);
-    write_holdings("1000000");
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    const char *build[] = {"/bin/bash", BUILD_CONTRACTS, NULL};
-    if (run(build) != 0) {
-        fprintf(stderr, "build-contracts.sh failed:\n%s\n", out);
-        return -1;
-    }
-    /* The loan token is the forge tests' LoanToken (Morpho's ERC20Mock with decimals). */
-    const char *build_tests[] = {"/bin/bash", RUN_FORGE, "build", NULL};
-    if (run(build_tests) != 0) {
-        fprintf(stderr, "run-forge.sh build failed:\n%s\n", out);
-        return -1;
-    }
-    gwf_init(&T.gw);
-    if (tu_anvil_start(&T.anvil, T.gw.dir, T.url, sizeof T.url) != 0)
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    int status = gwf_stop(&T.gw);
-    if (status != 0)
-        gwf_dump_log(&T.gw);
-    if (T.anvil.pid > 0)
-        tu_stop(&T.anvil, SIGTERM, 5000);
-    gwf_cleanup(&T.gw);
-    return status == 0 ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ the actors */
-
-/* custos-attestor COMMAND for account ref, through the gateway; returns its exit status. */
-static int attestor(const char *command, const char *ref)
-{
-    const char *argv[40] = {CUSTOS_ATTESTOR_BIN, command, "--account", ref, "--holdings",
-                            T.holdings, "--key", T.key, "--feed", GWF_FEED, "--chain-id",
-                            "31337", "--contract", T.adapter, "--state", T.state, "--policy",
-                            T.policy, "--gateway", T.gw.target, "--insecure"};
-    size_t n = 21;
-    if (strcmp(command, "attest") == 0) {
-        argv[n++] = "--prices";
-        argv[n++] = T.prices;
-    }
-    if (strcmp(command, "attest") == 0 || strcmp(command, "release") == 0) {
-        argv[n++] = "--registry";
-        argv[n++] = T.pledges;
-    }
-    if (strcmp(command, "freeze") == 0) {
-        argv[n++] = "--reason";
-        argv[n++] = "margin call not met";
-    }
-    argv[n] = NULL;
-    int rc = run(argv);
-    fprintf(stderr, "$ custos-attestor %s %s -> %d\n%s\n", command, ref, rc, out);
-    return rc;
-}
 
 /* The attestor's last sequence for pledge i's account (its state file). */
 static uint64_t last_sequence(int i)
@@ -564,10 +210,10 @@ static void expect_ltv(unsigned lo, unsigned hi, const char *rest)
 
 /* custos notices for REF1: each notice's state, newest first, each verified by custos and
  * by ethers' verifyTypedData against the custodian's key. */
-static void expect_notices(const char *const *states, size_t n)
+static void expect_notices_of(const char *ref, const char *const *states, size_t n)
 {
     const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
-                          "--custodian", GWF_FEED, "--ref", REF1, NULL};
+                          "--custodian", GWF_FEED, "--ref", ref, NULL};
     char doc[32768];
     int rc = tu_run(argv, doc, sizeof doc, 0);
     if (rc != 0)
@@ -596,6 +242,252 @@ static void expect_notices(const char *const *states, size_t n)
             fail_msg("ethers does not recover the custodian: %s", check);
     }
     json_decref(j);
+}
+
+static void expect_notices(const char *const *states, size_t n)
+{
+    expect_notices_of(REF1, states, n);
+}
+
+/* ------------------------------------------------------------------ the second pledge's
+ * manager: reading the chain itself, publishing its notices itself */
+
+/* Its daemon: reads the debt from the chain (--rpc), publishes to CustosNotices from its
+ * own relayer key, and passes only on a new block or valuation (its interval is 10
+ * minutes, far beyond the test). */
+static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+{
+    static char state2[1300], metrics2[1300], relayer[1300];
+    snprintf(state2, sizeof state2, "%s/manager2.json", T.gw.dir);
+    snprintf(metrics2, sizeof metrics2, "%s/manager2.prom", T.gw.dir);
+    snprintf(relayer, sizeof relayer, "%s/notice-relayer.key", T.gw.dir);
+    if (access(relayer, F_OK) != 0)
+        write_key(relayer, NOTICE_RELAYER_KEY);
+    const char *const words[] = {
+        CUSTOS_ATTESTOR_BIN, "manage", "--account-id", T.account[1], "--lender", T.morpho,
+        "--loan-decimals", "6", "--loan-price-usd", "1", "--margin-return-ltv", "4000",
+        "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
+        "--cure-seconds", "86400", "--state", state2, "--chain-id", "31337", "--contract",
+        T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
+        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", T.notices,
+        "--relayer-key", relayer, "--poll-ms", "50", once ? "--once" : "--interval-ms",
+        once ? NULL : "600000", NULL};
+    size_t n = 0;
+    for (; words[n] != NULL; n++)
+        argv[n] = words[n];
+    argv[n] = NULL;
+}
+
+/* Waits until CustosNotices holds sequence `want` of REF2's pledge. */
+static void wait_published(const char *want, const char *log)
+{
+    char got[96] = "";
+    for (int waited = 0; waited < WAIT_MS; waited += 100) {
+        call_number(T.notices, "lastSequence(bytes32,address)(uint64)", T.account[1], T.morpho,
+                    got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+        usleep(100 * 1000);
+    }
+    char *text = tu_read_file(log);
+    fail_msg("CustosNotices stayed at sequence %s, expected %s; the manager:\n%s", got, want,
+             text != NULL ? text : "(no log)");
+}
+
+/* The newest CollateralNotice event of REF2's pledge: its notice matches the newest one
+ * custos notices serves (whose signature ethers verified, expect_notices_of), its signer
+ * is the custodian, and the manager's relayer sent it. */
+static void expect_event_matches_gateway(const char *state_name)
+{
+    const char *keccak[] = {CAST_BIN, "keccak",
+                            "CollateralNotice(bytes32,address,(bytes32,address,uint8,uint32,"
+                            "uint256,uint256,uint64,uint64),address)",
+                            NULL};
+    assert_int_equal(run(keccak), 0);
+    char topic0[67];
+    assert_int_equal(strlen(out), 66);
+    memcpy(topic0, out, sizeof topic0);
+    if (cast("logs", "--json", "--from-block", "0", "--address", T.notices, topic0,
+             T.account[1], NULL) != 0)
+        fail_msg("cast logs: %s", out);
+    json_error_t jerr;
+    json_t *logs = json_loads(out, 0, &jerr);
+    if (json_array_size(logs) == 0)
+        fail_msg("no CollateralNotice event of the pledge: %s", out);
+    json_t *last = json_array_get(logs, json_array_size(logs) - 1);
+    const char *data = str_of(last, "data");
+    char tx[67];
+    snprintf(tx, sizeof tx, "%s", str_of(last, "transactionHash"));
+    /* data: the notice's eight words, then the signer. */
+    assert_int_equal(strlen(data), 2 + 9 * 64);
+    char words[9][65];
+    for (int i = 0; i < 9; i++) {
+        memcpy(words[i], data + 2 + 64 * i, 64);
+        words[i][64] = '\0';
+    }
+    json_decref(logs);
+    const char *argv[] = {CUSTOS_CLI_BIN, "notices", "--gateway", T.gw.target, "--insecure",
+                          "--custodian", GWF_FEED, "--ref", REF2, "--limit", "1", NULL};
+    char doc[16384];
+    if (tu_run(argv, doc, sizeof doc, 0) != 0)
+        fail_msg("custos notices: %s", doc);
+    json_t *j = json_loads(doc, 0, &jerr);
+    json_t *e = json_array_get(json_object_get(j, "notices"), 0);
+    assert_string_equal(str_of(e, "state"), state_name);
+    json_t *m = json_object_get(json_object_get(json_object_get(e, "signed"), "typedData"),
+                                "message");
+    static const char *const fields[8] = {"account", "lender", "state", "ltvBps",
+                                          "exposure", "collateralValue", "deadline",
+                                          "sequence"};
+    for (int i = 0; i < 8; i++) {
+        json_t *v = json_object_get(m, fields[i]);
+        char want[96];
+        if (json_is_integer(v))
+            snprintf(want, sizeof want, "%lld", (long long)json_integer_value(v));
+        else
+            snprintf(want, sizeof want, "%s", json_string_value(v));
+        char word[67] = "0x";
+        memcpy(word + 2, words[i], 65);
+        if (i < 2) {
+            /* bytes32 and address: compared as hex, the address right-aligned. */
+            const char *hex = want + 2;
+            size_t len = strlen(hex);
+            if (strncasecmp(words[i] + 64 - len, hex, len) != 0)
+                fail_msg("event %s %s, the gateway's %s", fields[i], word, want);
+        } else {
+            const char *to_dec[] = {CAST_BIN, "to-dec", word, NULL};
+            assert_int_equal(run(to_dec), 0);
+            if (strcmp(out, want) != 0)
+                fail_msg("event %s %s, the gateway's %s", fields[i], out, want);
+        }
+    }
+    json_decref(j);
+    if (strncasecmp(words[8] + 24, T.gw.keys[GWF_KEY_CUSTODIAN].hex + 2, 40) != 0)
+        fail_msg("the event's signer is %s, not the custodian", words[8]);
+    assert_int_equal(cast("tx", tx, "from", NULL), 0);
+    assert_same(out, NOTICE_RELAYER_ADDR);
+}
+
+/* The gauge `name` of manager2.prom, or -1 while it is not there. */
+static long long manage2_gauge(const char *name)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/manager2.prom", T.gw.dir);
+    char *text = tu_read_file(path);
+    const char *at = text != NULL ? strstr(text, name) : NULL;
+    const char *value = at != NULL ? strstr(at, "} ") : NULL;
+    long long v = value != NULL ? strtoll(value + 2, NULL, 10) : -1;
+    free(text);
+    return v;
+}
+
+/* Scenario 1 of the collateral manager on the second pledge ($98,000): a borrow at 60% LTV
+ * read from the chain at its block, a valuation drop into margin call (the notice on-chain,
+ * published by the manager, on the gateway and verified by ethers), a cure by repayment
+ * back to healthy, all followed by a manager whose interval is 10 minutes: it reads on
+ * every new block and valuation. A restart publishes nothing twice. */
+static void scenario_margin_call_cured(void)
+{
+    const char *daemon[MANAGE_ARGV];
+    manage2_argv(false, daemon);
+    char log[1300];
+    snprintf(log, sizeof log, "%s/manager2.log", T.gw.dir);
+    tu_proc manager;
+    tu_spawn(&manager, daemon, log);
+    /* No debt yet: LTV 0 is below margin_return_ltv. */
+    wait_published("1", log);
+    SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
+         market_params(1), "58800000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+    /* 58,800 against $98,000: 60%, back above margin return: healthy. */
+    wait_published("2", log);
+    long long ltv = manage2_gauge("custos_loan_ltv_bps{");
+    if (ltv < 6000 || ltv > 6001)
+        fail_msg("the manager read LTV %lld at the borrow, expected 6000", ltv);
+    expect_event_matches_gateway("healthy");
+    /* The fund's holding falls to 80,000 shares: $78,400; 58,800 is 75% of it. */
+    T.ref2_shares = "80000";
+    write_holdings("500000");
+    assert_int_equal(attestor("attest", REF2), 0);
+    wait_published("3", log);
+    assert_int_equal(manage2_gauge("custos_loan_state{"), 2);
+    static const char *const called[] = {"margin_call", "healthy", "margin_return"};
+    expect_notices_of(REF2, called, 3);
+    expect_event_matches_gateway("margin_call");
+    wait_number(T.oracle[1], "price()(uint256)", NULL, NULL, "78400000000000000000000000000");
+    /* The borrower repays 20,000 on Morpho: 38,800 of $78,400 is 49.5%, cured. */
+    SEND(BORROWER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);
+    SEND(BORROWER_KEY, T.morpho, "repay(" MP_TYPE ",uint256,uint256,address,bytes)",
+         market_params(1), "20000000000", "0", BORROWER_ADDR, "0x");
+    wait_published("4", log);
+    ltv = manage2_gauge("custos_loan_ltv_bps{");
+    if (ltv < 4949 || ltv > 4950)
+        fail_msg("the manager read LTV %lld after the repayment, expected 4949", ltv);
+    assert_int_equal(manage2_gauge("custos_loan_state{"), 0);
+    static const char *const cured[] = {"healthy", "margin_call", "healthy", "margin_return"};
+    expect_notices_of(REF2, cured, 4);
+    expect_event_matches_gateway("healthy");
+    assert_int_equal(tu_stop(&manager, SIGTERM, 5000), 0);
+    /* A restart: everything is on-chain already, nothing is sent again. */
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    unsigned long long nonce = strtoull(out, NULL, 10);
+    const char *once[MANAGE_ARGV];
+    manage2_argv(true, once);
+    assert_int_equal(run(once), 0);
+    assert_null(strstr(out, "ON-CHAIN"));
+    expect_ltv(4949, 4950, "state healthy cause unchanged");
+    /* One process for both pledges, from a config file (docs/lending.md §8), each with its
+     * state file: the first released after its liquidation, the second healthy; each line
+     * and gauge names its pledge, and nothing is published again. */
+    char conf[1300], metrics[1300], relayer[1300];
+    snprintf(conf, sizeof conf, "%s/manage.json", T.gw.dir);
+    snprintf(metrics, sizeof metrics, "%s/manage-all.prom", T.gw.dir);
+    snprintf(relayer, sizeof relayer, "%s/notice-relayer.key", T.gw.dir);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"pledges\": [{\"account_id\": \"%s\", \"lender\": \"%s\", "
+             "\"loan_decimals\": 6, \"loan_price_usd\": \"1\", \"margin_return_ltv\": 4000, "
+             "\"margin_call_ltv\": 7000, \"liquidation_ltv\": 9000, \"hysteresis\": 100, "
+             "\"cure_seconds\": 86400, \"state\": \"manager.json\"}, "
+             "{\"account_id\": \"%s\", \"lender\": \"%s\", \"loan_decimals\": 6, "
+             "\"loan_price_usd\": \"1\", \"margin_return_ltv\": 4000, "
+             "\"margin_call_ltv\": 7000, \"liquidation_ltv\": 9000, \"hysteresis\": 100, "
+             "\"cure_seconds\": 86400, \"state\": \"manager2.json\"}]}",
+             T.account[0], T.morpho, T.account[1], T.morpho);
+    tu_write_file(conf, text);
+    const char *both[] = {CUSTOS_ATTESTOR_BIN, "manage", "--config", conf, "--chain-id", "31337",
+                          "--contract", T.adapter, "--key", T.key, "--gateway", T.gw.target,
+                          "--insecure", "--metrics-textfile", metrics, "--rpc", T.url,
+                          "--notices-contract", T.notices, "--relayer-key", relayer, "--once",
+                          NULL};
+    int rc = run(both);
+    fprintf(stderr, "$ custos-attestor manage --config --once -> %d\n%s\n", rc, out);
+    assert_int_equal(rc, 0);
+    char line[256];
+    snprintf(line, sizeof line, "pledge %s: released after liquidation: nothing to manage",
+             T.account[0]);
+    assert_non_null(strstr(out, line));
+    snprintf(line, sizeof line, "pledge %s: ltv_bps 49", T.account[1]);
+    const char *at = strstr(out, line);
+    assert_non_null(at);
+    assert_non_null(strstr(at, " state healthy cause unchanged"));
+    assert_null(strstr(out, "ON-CHAIN"));
+    char *prom = tu_read_file(metrics);
+    assert_non_null(prom);
+    for (int i = 0; i < 2; i++) {
+        snprintf(line, sizeof line, "custos_loan_state{account=\"%s\"", T.account[i]);
+        if (strcasestr(prom, line) == NULL)
+            fail_msg("no gauge of pledge %d:\n%s", i, prom);
+    }
+    free(prom);
+    /* A config file and one pledge's options together: a usage error. */
+    const char *mixed[] = {CUSTOS_ATTESTOR_BIN, "manage", "--config", conf, "--account-id",
+                           T.account[1], "--chain-id", "31337", "--contract", T.adapter,
+                           "--key", T.key, "--gateway", T.gw.target, "--insecure", NULL};
+    assert_int_not_equal(run(mixed), 0);
+    assert_non_null(strstr(out, "give --config, or one pledge's --account-id"));
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_true(strtoull(out, NULL, 10) == nonce);
+    assert_true(nonce == 4);
 }
 
 /* ------------------------------------------------------------------ the story */
@@ -802,7 +694,7 @@ static void test_lend_against_custody(void **state)
     half[n_half++] = agent_key;
     half[n_half] = NULL;
     assert_int_not_equal(run(half), 0);
-    assert_non_null(strstr(out, "--agent-key, --rpc, --feed and --attestor-state go together"));
+    assert_non_null(strstr(out, "--agent-key, --feed and --attestor-state go together"));
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
     const char *daemon[MANAGE_ARGV];
     manage_argv(agent_key, false, daemon);
@@ -913,10 +805,13 @@ static void test_lend_against_custody(void **state)
     }
     expect_number(T.oracle[0], "price()(uint256)", NULL, NULL, "0");
 
-    /* The second pledge: a debt, a release refused, the lender's consent to the next
-     * release's sequence, and that release accepted while the debt remains. */
+    scenario_margin_call_cured();
+
+    /* The second pledge: a debt (what the cure left, and more), a release refused, the
+     * lender's consent to the next release's sequence, and that release accepted while the
+     * debt remains. */
     SEND(BORROWER_KEY, T.morpho, "borrow(" MP_TYPE ",uint256,uint256,address,address)",
-         market_params(1), "50000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
+         market_params(1), "1000000000", "0", BORROWER_ADDR, BORROWER_ADDR);
     assert_int_not_equal(attestor("release", REF2), 0);
     assert_non_null(strstr(out, "EXPOSURE_OUTSTANDING"));
     char next[24];

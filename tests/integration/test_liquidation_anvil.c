@@ -1,5 +1,5 @@
 /* A liquidation by the collateral manager through crashes and reverts (docs/lending.md §5,
- * §6), on anvil with Morpho Blue (its unmodified 0.8.19 build), the real gateway and the
+ * §10 to §12), on anvil with Morpho Blue (its unmodified 0.8.19 build), the real gateway and the
  * real custos-attestor. Each scenario is its own CTest entry (`test_liquidation_anvil
  * SCENARIO`, tests/CMakeLists.txt) with its own anvil, gateway and directory, so they run in
  * parallel; without an argument the program builds the contracts they deploy (the entries'
@@ -664,7 +664,7 @@ static unsigned long long metric(const char *name)
     return v;
 }
 
-/* repay_reverts (docs/lending.md §7): the repay is signed, the borrower repays half of its
+/* repay_reverts (docs/lending.md §11): the repay is signed, the borrower repays half of its
  * shares before it is sent, so the repay (for the whole shares read before) reverts. The
  * manager records the revert, says it, signs no release; with the agent's balance then
  * emptied it sends nothing (the repay would revert) until the balance is back, and then

@@ -1,6 +1,6 @@
 /* The sale of a liquidation in the custodian's book (attestor/book_sale.h, docs/custodian.md
- * §14), table-driven: positions sold in the book's order, the last one in whole units
- * rounded up to cover the repaid USD, a shortfall when everything is sold; the journal entry
+ * §14), table-driven: positions sold in the book's order, the last one in the fewest whole
+ * units that cover the repaid USD, a shortfall when everything is sold; the journal entry
  * and the book's positions left. A second call for the same repay changes nothing (one
  * journal line, the same book), and an account the book does not hold is refused, naming
  * its id. */
@@ -34,6 +34,8 @@ typedef struct sale_case {
 static const sale_case CASES[] = {
     {"part of the second position, whole shares rounded up", 120500000,
      {{"FUND-A", "100"}, {"FUND-B", "11"}}, "122", "0", {{"FUND-B", "39"}, {NULL, NULL}}},
+    {"an exact number of whole shares, not one more", 110000000,
+     {{"FUND-A", "100"}, {"FUND-B", "5"}}, "110", "0", {{"FUND-B", "45"}, {NULL, NULL}}},
     {"exactly the first position", 100000000, {{"FUND-A", "100"}, {NULL, NULL}}, "100", "0",
      {{"FUND-B", "50"}, {NULL, NULL}}},
     {"everything, with a shortfall", 300000000, {{"FUND-A", "100"}, {"FUND-B", "50"}}, "200",

@@ -2,7 +2,9 @@
  * missing file is the start (healthy, sequence 0, nothing pending); what is saved, a
  * pending signed notice with extreme values included, loads back the same; a damaged or
  * doctored file is refused with its path, never read as a fresh start; the liquidation's
- * step log (docs/lending.md §5) loads back every step with its signed transactions. */
+ * step log (docs/lending.md §5) loads back every step with its signed transactions; the
+ * publication record (§7) loads back with and without its signed transaction, and a file
+ * written before it existed reads as nothing to publish. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +154,62 @@ static void test_step_log(void **state)
     assert_int_equal(got.liq.step, AT_LIQ_NONE);
 }
 
+static void test_publication(void **state)
+{
+    (void)state;
+    at_manage_state s, got;
+    custos_error err;
+    memset(&s, 0, sizeof s);
+    s.status.state = CUSTOS_LOAN_MARGIN_CALL;
+    s.status.deadline = 99;
+    s.sequence = 3;
+    s.pub.published = 2;
+    s.pub.has_notice = true;
+    memset(s.pub.notice.account, 0x11, sizeof s.pub.notice.account);
+    memset(s.pub.notice.lender, 0x22, sizeof s.pub.notice.lender);
+    s.pub.notice.state = CUSTOS_LOAN_MARGIN_CALL;
+    s.pub.notice.ltv_bps = 7500;
+    s.pub.notice.exposure.limb[0] = 75;
+    s.pub.notice.collateral_value.limb[0] = 100;
+    s.pub.notice.deadline = 99;
+    s.pub.notice.sequence = 3;
+    for (size_t i = 0; i < CUSTOS_SIGNATURE_LEN; i++)
+        s.pub.sig.bytes[i] = (uint8_t)(i * 3);
+    /* Queued, no transaction signed yet. */
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_true(got.pub.has_notice);
+    assert_true(got.pub.published == 2);
+    assert_int_equal(got.pub.tx_len, 0);
+    assert_memory_equal(&got.pub.notice, &s.pub.notice, sizeof s.pub.notice);
+    assert_memory_equal(&got.pub.sig, &s.pub.sig, sizeof s.pub.sig);
+    /* Signed: the very bytes, hash and nonce come back. */
+    s.pub.nonce = UINT64_MAX;
+    memset(s.pub.tx_hash, 0xab, sizeof s.pub.tx_hash);
+    s.pub.tx_len = AT_LIQ_RAW_MAX;
+    for (size_t i = 0; i < AT_LIQ_RAW_MAX; i++)
+        s.pub.tx_raw[i] = (uint8_t)(i * 7);
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_true(got.pub.nonce == UINT64_MAX);
+    assert_memory_equal(got.pub.tx_hash, s.pub.tx_hash, sizeof s.pub.tx_hash);
+    assert_int_equal(got.pub.tx_len, AT_LIQ_RAW_MAX);
+    assert_memory_equal(got.pub.tx_raw, s.pub.tx_raw, AT_LIQ_RAW_MAX);
+    /* Published: no record left, the sequence kept. */
+    s.pub.has_notice = false;
+    s.pub.published = 3;
+    assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_false(got.pub.has_notice);
+    assert_true(got.pub.published == 3);
+    /* A file from before publication: nothing to publish, nothing published. */
+    tu_write_file(path, "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"1\", "
+                        "\"pending\": null, \"liquidation\": null}");
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_false(got.pub.has_notice);
+    assert_true(got.pub.published == 0);
+}
+
 static void test_damaged_refused(void **state)
 {
     (void)state;
@@ -183,6 +241,15 @@ static void test_damaged_refused(void **state)
         "\", \"approveTx\": \"0x02\", \"repayTx\": \"0x\"}}",
         "{\"state\": \"liquidation\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
         " null, \"liquidation\": 7}",
+        /* a publication without its notice, or not an object, or a published count that is
+         * not a decimal string */
+        "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"publication\": {\"nonce\": \"1\", \"txHash\": \"0x"
+        "0000000000000000000000000000000000000000000000000000000000000001\", \"tx\": \"0x\"}}",
+        "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"publication\": 5}",
+        "{\"state\": \"healthy\", \"deadline\": \"0\", \"sequence\": \"1\", \"pending\":"
+        " null, \"published\": 4}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tu_write_file(path, bad[i]);
@@ -201,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_is_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publication, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -880,6 +880,14 @@ static void undo_pending_costs(fixture *f)
     f->be->exec(f, "ALTER TABLE pending DROP COLUMN bytes");
 }
 
+/* Back to before step 17: notices without a place in the log. */
+static void undo_notice_cursor(fixture *f)
+{
+    f->be->exec(f, "DROP INDEX notices_by_cursor");
+    f->be->exec(f, "ALTER TABLE notices DROP COLUMN cursor");
+    f->be->exec(f, "ALTER TABLE notices DROP COLUMN chain_hash");
+}
+
 /* A version 1 store with an account is migrated when opened through every later step:
  * version 2 adds the pledge, the zero address for accounts accepted before. */
 static void test_upgrade_from_v1(void **state)
@@ -943,6 +951,7 @@ static void test_upgrade_drops_digest_index(void **state)
     }
     assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 1);
     undo_pending_costs(f);
+    undo_notice_cursor(f);
     f->be->set_version(f, 7);
 
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
@@ -1082,6 +1091,9 @@ static void make_notice(gw_store_notice *n, uint8_t account, uint8_t lender, uin
     memset(n->signer, 0x5a, CUSTOS_ADDRESS_LEN);
     memset(n->sig.bytes, (int)seq, CUSTOS_SIGNATURE_LEN);
     n->accepted_at = accepted_at;
+    /* A place in the log no record of these tests takes, and a link to match. */
+    n->cursor = 1000 + seq * 16 + (lender & 0x0f) + (uint64_t)account * 4096;
+    memset(n->chain_hash, (int)(0x40 ^ seq), CUSTOS_HASH_LEN);
 }
 
 static void put_notice_committed(gw_store *s, const gw_store_notice *n, custos_rc want)
@@ -1117,9 +1129,15 @@ static void test_notices(void **state)
         put_notice_committed(&f->store, &n[i], CUSTOS_OK);
     make_notice(&dup, 0xa1, 0x11, 2, 5000, "acme");
     dup.digest[5] ^= 1;
+    dup.cursor = 1;
     put_notice_committed(&f->store, &dup, CUSTOS_ERR_INTERNAL);
     make_notice(&dup, 0xa1, 0x11, 3, 5000, "acme");
     memcpy(dup.digest, n[1].digest, CUSTOS_HASH_LEN);
+    dup.cursor = 2;
+    put_notice_committed(&f->store, &dup, CUSTOS_ERR_INTERNAL);
+    /* One place in the log, one notice. */
+    make_notice(&dup, 0xa1, 0x11, 4, 5000, "acme");
+    dup.cursor = n[0].cursor;
     put_notice_committed(&f->store, &dup, CUSTOS_ERR_INTERNAL);
 
     for (int pass = 0; pass < 2; pass++) {
@@ -1139,6 +1157,89 @@ static void test_notices(void **state)
                          CUSTOS_OK);
         assert_int_equal(count, 1);
         assert_memory_equal(&got[0], &n[3], sizeof got[0]);
+        gw_store_close(&f->store);
+        assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    }
+}
+
+/* Notices share the log's cursors (step 17): head counts them, read_notices_from returns
+ * them in cursor order with their links, read_from the records alone; a store upgraded
+ * from step 16 keeps its notices, out of the log (cursor 0), and the ones after take
+ * places again. */
+static void test_notices_in_log(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_notice old, n[2], got[4];
+    size_t count = 0;
+    uint64_t head = 9;
+    make_notice(&old, 0xa1, 0x11, 1, 1000, "acme");
+    put_notice_committed(&f->store, &old, CUSTOS_OK);
+    gw_store_close(&f->store);
+    /* As a step-16 store has it: no place in the log. */
+    f->be->exec(f, "UPDATE notices SET cursor = NULL, chain_hash = NULL");
+    undo_notice_cursor(f);
+    f->be->set_version(f, 16);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+    assert_int_equal(head, 0);
+    assert_int_equal(gw_store_read_notices_from(&f->store, 0, got, 4, &count, &err), CUSTOS_OK);
+    assert_int_equal(count, 0);
+
+    custos_record r[2];
+    make_record(&r[0], 1, 0xa1, 1, 0);
+    make_record(&r[1], 3, 0xa1, 2, 0);
+    put_committed(&f->store, &r[0]);
+    make_notice(&n[0], 0xa1, 0x11, 2, 2000, "acme");
+    n[0].cursor = 2;
+    put_notice_committed(&f->store, &n[0], CUSTOS_OK);
+    put_committed(&f->store, &r[1]);
+    make_notice(&n[1], 0xa1, 0x11, 3, 3000, "acme");
+    n[1].cursor = 4;
+    put_notice_committed(&f->store, &n[1], CUSTOS_OK);
+    /* A record cannot take a notice's place either way round: the one writer assigns both,
+     * and a notice's own cursor is unique. */
+    make_notice(&old, 0xa1, 0x11, 9, 4000, "acme");
+    old.cursor = 4;
+    put_notice_committed(&f->store, &old, CUSTOS_ERR_INTERNAL);
+
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
+        gw_store_rollback(&f->store);
+        assert_int_equal(head, 4);
+        assert_int_equal(gw_store_read_notices_from(&f->store, 0, got, 4, &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 2);
+        assert_memory_equal(&got[0], &n[0], sizeof got[0]);
+        assert_memory_equal(&got[1], &n[1], sizeof got[1]);
+        assert_int_equal(gw_store_read_notices_from(&f->store, 2, got, 4, &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 1);
+        assert_int_equal(got[0].cursor, 4);
+        assert_int_equal(gw_store_read_notices_from(&f->store, 0, got, 1, &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 1);
+        assert_int_equal(got[0].cursor, 2);
+        custos_record out[4];
+        assert_int_equal(gw_store_read_from(&f->store, 0, out, 4, &count, &err), CUSTOS_OK);
+        assert_int_equal(count, 2);
+        assert_int_equal(out[0].cursor, 1);
+        assert_int_equal(out[1].cursor, 3);
+        for (size_t i = 0; i < count; i++)
+            custos_record_clear(&out[i]);
+        /* The notice from before step 17 is still listed, with no place in the log. */
+        uint8_t account[CUSTOS_HASH_LEN];
+        memset(account, 0xa1, sizeof account);
+        assert_int_equal(gw_store_list_notices(&f->store, account, NULL, got, 4, &count, &err),
+                         CUSTOS_OK);
+        assert_int_equal(count, 3);
+        assert_int_equal(got[0].cursor, 4);
+        assert_int_equal(got[1].cursor, 2);
+        assert_int_equal(got[2].cursor, 0);
+        assert_int_equal(got[2].n.sequence, 1);
+        static const uint8_t zero[CUSTOS_HASH_LEN];
+        assert_memory_equal(got[2].chain_hash, zero, CUSTOS_HASH_LEN);
         gw_store_close(&f->store);
         assert_int_equal(reopen(f, &err), CUSTOS_OK);
     }
@@ -1263,6 +1364,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_reserves, setup, teardown,             \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_notices, setup, teardown,              \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_notices_in_log, setup, teardown,       \
                                                  (void *)&(be))
 
 int main(void)

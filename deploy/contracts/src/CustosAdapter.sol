@@ -105,7 +105,18 @@ contract CustosAdapter is Ownable2Step {
         uint256 timeBits; // asOf and the window, in place in the record word
         bytes32 separator;
         int256 pledgedDelta; // the written accounts' counted values, new less old (docs/adapter.md §13)
+        bool breakerQuiet; // rule 6 holds nothing: the breaker is off, or the weight reaches its threshold
     }
+
+    // Where _applyBatch's assembly finds BatchContext's fields: a struct in memory holds
+    // one word per field, in the order declared.
+    uint256 private constant CTX_FEED_INDEX = 0x00;
+    uint256 private constant CTX_MAX_STEP = 0x20;
+    uint256 private constant CTX_AS_OF = 0xa0;
+    uint256 private constant CTX_VALID_UNTIL = 0xc0;
+    uint256 private constant CTX_TIME_BITS = 0xe0;
+    uint256 private constant CTX_PLEDGED_DELTA = 0x120;
+    uint256 private constant CTX_BREAKER_QUIET = 0x140;
 
     bytes32 private immutable _cachedDomainSeparator;
     uint256 private immutable _cachedChainId;
@@ -313,46 +324,61 @@ contract CustosAdapter is Ownable2Step {
     /// node k hashing the sorted pair of nodes 2k + 1 and 2k + 2), and refuses an account
     /// that appears twice (the format allows one leaf per account).
     /// @dev In assembly, as this loop is most of a batch's cost beyond storage. Each
-    /// struct hash is taken over the attestation's calldata words as they are: the per-
-    /// account checks then read every typed field through Solidity's validation, so a
-    /// dirty word reverts the batch there.
-    function _batchRoot(Attestation[] calldata atts, bytes32 d) private returns (bytes32 root) {
-        uint256 n = atts.length;
+    /// struct hash is taken over the attestation's calldata words as they are; each
+    /// account's checks (_applyBatch) then hold every word to its type's range, and a word
+    /// out of range refuses that account, as no signer could have signed it.
+    /// Duplicates are found in a hash table in memory (open addressing, a power of two of
+    /// at least 2n entries, each the index + 1 of an account's first attestation): a few
+    /// dozen gas per account where transient storage costs 200.
+    function _batchRoot(Attestation[] calldata atts) private pure returns (bytes32 root) {
         bytes32 typeHash = CustosEIP712.TYPEHASH;
         uint256 unsorted; // index + 1 of the first leaf not above the one before it
-        bytes32 duplicate; // an account seen twice
+        uint256 duplicateAt; // index + 1 of an account's second attestation
         assembly ("memory-safe") {
-            let size := sub(shl(1, n), 1)
-            let tree := mload(0x40)
-            let buf := add(tree, shl(5, size)) // TYPEHASH || the 9 fields, hashed per account
-            mstore(0x40, add(buf, 0x140))
+            // The tree's 2n - 1 nodes, leaf i at 2n - 2 - i; then buf, TYPEHASH || the 9
+            // fields hashed per account; then the table.
+            let buf := add(mload(0x40), shl(5, sub(shl(1, atts.length), 1)))
+            // The table's 2^bits entries (2^bits >= 2n) at buf + 0x140; an account's entry
+            // is the top bits of a multiplicative (Fibonacci) hash of its id, which mixes
+            // every bit of it. shift = 256 - bits.
+            let shift := 255
+            for {} lt(shl(sub(256, shift), 1), shl(1, atts.length)) {} { shift := sub(shift, 1) }
+            // Memory past the free pointer may hold scratch data: the table starts zeroed.
+            calldatacopy(add(buf, 0x140), calldatasize(), shl(5, shl(sub(256, shift), 1)))
+            mstore(0x40, add(add(buf, 0x140), shl(5, shl(sub(256, shift), 1))))
             mstore(buf, typeHash)
-            let last := sub(size, 1)
             let prev := 0
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let p := add(atts.offset, mul(i, 0x120))
-                calldatacopy(add(buf, 0x20), p, 0x120)
+            for { let i := 0 } lt(i, atts.length) { i := add(i, 1) } {
+                let account := add(atts.offset, mul(i, 0x120)) // its offset, then its id
+                calldatacopy(add(buf, 0x20), account, 0x120)
+                account := calldataload(account)
                 mstore(0x00, keccak256(buf, 0x140))
                 mstore(0x00, keccak256(0x00, 0x20))
-                let l := keccak256(0x00, 0x20)
-                if and(gt(i, 0), iszero(gt(l, prev))) {
+                mstore(0x00, keccak256(0x00, 0x20))
+                if and(gt(i, 0), iszero(gt(mload(0x00), prev))) {
                     unsorted := add(i, 1)
                     break
                 }
-                prev := l
-                mstore(add(tree, shl(5, sub(last, i))), l)
-                // Transient, keyed by the account mixed with the batch's digest (a digest
-                // lands once per chain), so that two batches of one transaction never meet;
-                // the worst a collision could do is refuse a batch whole.
-                let key := xor(calldataload(p), d)
-                if tload(key) {
-                    duplicate := calldataload(p)
-                    break
+                prev := mload(0x00)
+                mstore(sub(buf, shl(5, add(i, 1))), prev)
+                for { let h := shr(shift, mul(account, 0x9e3779b97f4a7c15f39cc0605cedc8341082276bf3a27251f86c6a11d0c18e95)) } 1 {
+                    h := and(add(h, 1), shr(shift, not(0)))
+                } {
+                    let entry := add(add(buf, 0x140), shl(5, h))
+                    if iszero(mload(entry)) {
+                        mstore(entry, add(i, 1))
+                        break
+                    }
+                    if eq(calldataload(add(atts.offset, mul(sub(mload(entry), 1), 0x120))), account) {
+                        duplicateAt := add(i, 1)
+                        break
+                    }
                 }
-                tstore(key, 1)
+                if duplicateAt { break }
             }
-            if iszero(or(unsorted, duplicate)) {
-                for { let k := sub(n, 1) } k {} {
+            if iszero(or(unsorted, duplicateAt)) {
+                let tree := sub(buf, shl(5, sub(shl(1, atts.length), 1)))
+                for { let k := sub(atts.length, 1) } k {} {
                     k := sub(k, 1)
                     let left := add(tree, shl(5, add(shl(1, k), 1)))
                     let a := mload(left)
@@ -370,13 +396,14 @@ contract CustosAdapter is Ownable2Step {
             }
         }
         if (unsorted != 0) revert LeavesNotSorted(unsorted - 1);
-        if (duplicate != 0) revert DuplicateAccount(duplicate);
+        if (duplicateAt != 0) revert DuplicateAccount(atts[duplicateAt - 1].account);
     }
 
     /// The batch's own checks, cheap ones first: its feed, count, window (rule 3) and
     /// sequence, its signatures (as submit's), then its root.
     function _verifyBatch(bytes32 feedId, Batch calldata b, Attestation[] calldata atts, bytes calldata signatures)
         private
+        view
         returns (BatchContext memory c, bytes32 d)
     {
         Feed memory policy = _feeds[feedId];
@@ -392,13 +419,14 @@ contract CustosAdapter is Ownable2Step {
         d = CustosEIP712.digest(c.separator, CustosEIP712.batchStructHash(b));
         c.weight = _checkSignatures(feedId, policy, KIND_VALUATION, d, signatures);
         {
-            bytes32 root = _batchRoot(atts, d);
+            bytes32 root = _batchRoot(atts);
             if (root != b.accountsRoot) revert WrongRoot(b.accountsRoot, root);
         }
         c.feedIndex = policy.index;
         c.maxSequenceStep = policy.maxSequenceStep;
         c.breakerRiseBps = policy.breakerRiseBps;
         c.breakerReleaseThreshold = policy.breakerReleaseThreshold;
+        c.breakerQuiet = c.breakerRiseBps == 0 || c.weight >= c.breakerReleaseThreshold;
         c.asOf = b.asOf;
         c.validUntil = b.validUntil;
         unchecked {
@@ -408,24 +436,36 @@ contract CustosAdapter is Ownable2Step {
 
     /// Checks and writes each account, then the feed's pledged total once; returns how
     /// many accounts were refused.
+    /// @dev Written for gas (docs/adapter.md §14). An account every check passes, the
+    /// common case, is written by _writeClearRun. Any other account goes through
+    /// _applyBatchAccount, the rules in order, which names the refusal (or writes the
+    /// account, e.g. a rise the owner released): _writeClearRun only decides which path an
+    /// account takes, never that one is refused.
     function _applyBatch(bytes32 feedId, uint64 sequence, Attestation[] calldata atts, BatchContext memory c)
         private
         returns (uint256 refused)
     {
         uint256 p;
+        uint256 end;
         assembly ("memory-safe") {
             p := atts.offset
+            end := add(p, mul(atts.length, 0x120)) // a static struct of 9 words each
         }
-        for (uint256 i; i < atts.length;) {
+        while (true) {
+            p = _writeClearRun(p, end, c);
+            if (p == end) break;
             bytes memory why = _applyBatchAccount(p, c);
             if (why.length != 0) {
-                emit AccountRefused(atts[i].account, feedId, sequence, why);
+                bytes32 account;
+                assembly ("memory-safe") {
+                    account := calldataload(p)
+                }
+                emit AccountRefused(account, feedId, sequence, why);
                 unchecked {
                     ++refused;
                 }
             }
             unchecked {
-                ++i;
                 p += 0x120; // the next attestation: a static struct of 9 words
             }
         }
@@ -435,12 +475,74 @@ contract CustosAdapter is Ownable2Step {
         }
     }
 
+    /// Writes the accounts from calldata offset p on while every check passes for them,
+    /// and returns the offset of the first one that needs the rules' path (end if none).
+    /// The common case, in assembly (docs/adapter.md §14): one read of each slot, one
+    /// write of the record, the binding only when it changes.
+    function _writeClearRun(uint256 p, uint256 end, BatchContext memory c) private returns (uint256 at) {
+        assembly ("memory-safe") {
+            let delta := mload(add(c, CTX_PLEDGED_DELTA))
+            for {} lt(p, end) { p := add(p, 0x120) } {
+                // The two slots of the account, as Solidity lays out the mappings.
+                mstore(0x00, calldataload(p))
+                mstore(0x20, _bindings.slot)
+                let bindingSlot := keccak256(0x00, 0x40)
+                mstore(0x20, _records.slot)
+                let recordSlot := keccak256(0x00, 0x40)
+                let binding := sload(bindingSlot)
+                let record := sload(recordSlot)
+                // Rule 9 (registered to this feed); a valuation at the batch's time; value and
+                // beneficiary words within their types' ranges.
+                let ok := and(
+                    and(eq(and(shr(160, binding), 0xffff), mload(add(c, CTX_FEED_INDEX))), iszero(calldataload(add(p, 0x40)))),
+                    and(
+                        eq(calldataload(add(p, 0xc0)), mload(add(c, CTX_AS_OF))),
+                        eq(calldataload(add(p, 0xe0)), mload(add(c, CTX_VALID_UNTIL)))
+                    )
+                )
+                ok := and(ok, iszero(or(shr(128, calldataload(add(p, 0x80))), shr(160, calldataload(add(p, 0x20))))))
+                {
+                    // Rules 4 and 12: a 64-bit sequence above the last one (any, before the
+                    // first), by at most the step.
+                    let seq := calldataload(add(p, 0x100))
+                    let hasRecord := and(shr(184, binding), 1)
+                    let last := mul(hasRecord, and(shr(128, record), 0xffffffffffffffff))
+                    ok := and(ok, and(iszero(shr(64, seq)), or(gt(seq, last), iszero(hasRecord))))
+                    ok := and(ok, iszero(gt(sub(seq, last), mload(add(c, CTX_MAX_STEP)))))
+                }
+                let beneficiary := calldataload(add(p, 0x20))
+                let value := calldataload(add(p, 0x80))
+                let current := and(binding, 0xffffffffffffffffffffffffffffffffffffffff)
+                let base := and(record, 0xffffffffffffffffffffffffffffffff)
+                // Rule 5: one lender at a time. Rule 6: no rise over a valuation to weigh.
+                ok := and(ok, or(iszero(current), eq(current, beneficiary)))
+                ok := and(ok, or(mload(add(c, CTX_BREAKER_QUIET)), or(iszero(and(shr(185, binding), 1)), iszero(gt(value, base)))))
+                if iszero(ok) { break }
+                {
+                    // What the account counted (a pledged valuation's value: a record of kind 0
+                    // with a beneficiary, as _counted) is replaced by its new pledged value. In
+                    // two's complement: the sum of such changes is within int256.
+                    let counted := and(and(shr(184, binding), 1), iszero(and(shr(176, binding), 0xff)))
+                    counted := mul(base, and(counted, iszero(iszero(current))))
+                    delta := add(delta, sub(mul(value, iszero(iszero(beneficiary))), counted))
+                    sstore(recordSlot, or(or(value, shl(128, calldataload(add(p, 0x100)))), mload(add(c, CTX_TIME_BITS))))
+                    // The beneficiary, the feed index kept (bits 160-175), kind 0, HAS_RECORD and
+                    // HAS_VALUATION (bits 184, 185).
+                    let next := or(or(beneficiary, and(binding, shl(160, 0xffff))), shl(184, 3))
+                    if iszero(eq(next, binding)) { sstore(bindingSlot, next) }
+                }
+            }
+            mstore(add(c, CTX_PLEDGED_DELTA), delta)
+            at := p
+        }
+    }
+
     /// The checks of submit for a valuation, past those of the batch; returns the error
     /// that refuses the account, or nothing once it is written. The attestation's words
     /// are read from calldata at `p` as they are, every one checked against its type's
     /// range (a word out of range refuses the account, as no signer can sign it).
-    /// @dev Written for gas (docs/adapter.md §14): one read of each slot, one write of
-    /// the record, the binding only when it changes.
+    /// @dev The path of the accounts _applyBatch's common case does not take: refusals,
+    /// and rises the breaker weighs.
     function _applyBatchAccount(uint256 p, BatchContext memory c) private returns (bytes memory why) {
         bytes32 account;
         uint256 bindingSlot;
@@ -485,6 +587,11 @@ contract CustosAdapter is Ownable2Step {
         uint256 record;
         assembly ("memory-safe") {
             record := sload(recordSlot)
+        }
+        if (sequence > type(uint64).max) {
+            // A word above 64 bits is a step beyond any bound (rule 12), whatever the last.
+            uint256 was = binding & HAS_RECORD == 0 ? 0 : uint64(record >> SEQUENCE_SHIFT);
+            return abi.encodeWithSelector(SequenceJump.selector, was, sequence, c.maxSequenceStep);
         }
         {
             // The common case inline (a record, a bounded step up); any other goes through
@@ -613,8 +720,7 @@ contract CustosAdapter is Ownable2Step {
     }
 
     /// Rules 4 and 12: strictly above the last sequence, by a bounded step (the first one at
-    /// most the step), so that no key can push an account's sequence out of reach. A
-    /// batch's word above 64 bits is a step beyond any bound.
+    /// most the step), so that no key can push an account's sequence out of reach.
     function _sequenceError(uint256 binding, uint256 record, uint32 maxStep, uint256 sequence)
         private
         pure

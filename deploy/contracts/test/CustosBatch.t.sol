@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {CustosFixture} from "./utils/CustosFixture.sol";
 import {CustosAdapter} from "../src/CustosAdapter.sol";
-import {Attestation, Batch, StoredAttestation} from "../src/CustosTypes.sol";
+import {Attestation, Batch, StoredAttestation, CustosEIP712} from "../src/CustosTypes.sol";
 
 /// submitBatch: one quorum signature over the StandardMerkleTree root of the accounts'
 /// attestation struct hashes; each account checked as a single valuation, refused alone
@@ -349,5 +349,189 @@ contract CustosBatchTest is CustosFixture {
         Attestation[] memory atts = _atts(1, 3);
         _submitBatch(_batch(atts, 1), atts);
         assertEq(adapter.collateralValue(ACCOUNT_1), V, "valued again");
+    }
+
+    // ------------------------------------------------------------------ duplicates (the table in memory)
+
+    /// Accounts i = 1..n with ids differing only in the given byte of the word, so that a
+    /// hash of only some bits of the id would put them all in one entry.
+    function _idsDifferingIn(uint256 n, uint256 bytePos) internal pure returns (bytes32[] memory ids) {
+        ids = new bytes32[](n);
+        for (uint256 i; i < n; i++) {
+            ids[i] = bytes32((i + 1) << (8 * (31 - bytePos)));
+        }
+    }
+
+    function test_DuplicateFoundWherever() public {
+        uint256[5] memory sizes = [uint256(2), 3, 5, 17, 64];
+        for (uint256 k; k < sizes.length; k++) {
+            uint256 n = sizes[k];
+            for (uint256 j; j + 1 < n; j += (n > 5 ? 7 : 1)) {
+                Attestation[] memory atts = _atts(n, 1);
+                for (uint256 i; i < n; i++) {
+                    atts[i].account = keccak256(abi.encode("dup", n, i));
+                }
+                // Account j again, last: another attestation of it (another leaf).
+                bytes32 twice = atts[j].account;
+                atts[n - 1].account = twice;
+                atts[n - 1].sequence = 9;
+                Batch memory b = _batch(atts, 1);
+                bytes memory sigs = _signBatch(b);
+                vm.expectRevert(abi.encodeWithSelector(CustosAdapter.DuplicateAccount.selector, twice));
+                adapter.submitBatch(FEED_A, b, atts, sigs);
+            }
+        }
+        assertEq(adapter.batchSequence(FEED_A), 0, "nothing written");
+    }
+
+    function test_DuplicateOfAccountZero() public {
+        // The id 0 can be registered; twice in a batch it is a duplicate like any other.
+        vm.prank(OWNER);
+        adapter.registerAccount(bytes32(0), FEED_A);
+        Attestation[] memory atts = _atts(3, 1);
+        atts[0].account = bytes32(0);
+        atts[2].account = bytes32(0);
+        atts[2].sequence = 2;
+        Batch memory b = _batch(atts, 1);
+        bytes memory sigs = _signBatch(b);
+        vm.expectRevert(abi.encodeWithSelector(CustosAdapter.DuplicateAccount.selector, bytes32(0)));
+        adapter.submitBatch(FEED_A, b, atts, sigs);
+    }
+
+    function test_DistinctIdsAlikeInMostBitsAllWritten() public {
+        uint256 n = 40;
+        uint256[3] memory positions = [uint256(0), 15, 31]; // the top, a middle and the low byte
+        for (uint256 k; k < positions.length; k++) {
+            bytes32[] memory ids = _idsDifferingIn(n, positions[k]);
+            Attestation[] memory atts = _atts(n, 1);
+            for (uint256 i; i < n; i++) {
+                vm.prank(OWNER);
+                adapter.registerAccount(ids[i], FEED_A);
+                atts[i].account = ids[i];
+            }
+            Batch memory b = _batch(atts, uint64(k + 1));
+            bytes memory sigs = _signBatch(b);
+            vm.expectEmit(true, true, true, true, address(adapter));
+            emit BatchAccepted(FEED_A, uint64(k + 1), b.accountsRoot, uint32(n), 0, adapter.batchDigest(b));
+            adapter.submitBatch(FEED_A, b, atts, sigs);
+            for (uint256 i; i < n; i++) {
+                assertEq(adapter.latest(ids[i]).collateralValue, V * (i + 1), "written");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the common case and the rules' path
+
+    function test_CommonCaseAndRulesPathTogether() public {
+        vm.prank(OWNER);
+        adapter.setBreaker(FEED_A, 2500, 3); // +25% needs three roles
+        Attestation[] memory atts = _atts(4, 1); // first valuations: V, 2V, 3V, 4V
+        _submitBatch(_batch(atts, 1), atts);
+        assertEq(adapter.pledgedCollateral(FEED_A), 10 * V, "first valuations");
+
+        // Account 4 released by a single submit: it counts nothing, its base stays 4V.
+        Attestation memory r = _ofKind(_valuation(2, 0), 1);
+        r.account = _account(4);
+        adapter.submit(FEED_A, r, _sign(r, _keys(PK_CUSTODIAN, PK_AGENT)));
+        assertEq(adapter.pledgedCollateral(FEED_A), 6 * V, "released");
+
+        vm.warp(block.timestamp + 1 hours);
+        atts = _atts(4, 3);
+        atts[_indexOf(atts, ACCOUNT_1)].collateralValue = 2 * V; // +100%: held (the rules' path)
+        atts[_indexOf(atts, _account(2))].collateralValue = V; // a fall (the common case)
+        atts[_indexOf(atts, _account(3))].collateralValue = 3 * V + 3 * V / 10; // +10%: weighed, written
+        uint256 i4 = _indexOf(atts, _account(4));
+        atts[i4].beneficiary = MARKET_B; // re-pledged after its release, at its base (the common case)
+        atts[i4].collateralValue = 4 * V;
+        Batch memory b = _batch(atts, 2);
+        _expectRefused(
+            ACCOUNT_1, 2, abi.encodeWithSelector(CustosAdapter.BreakerHeld.selector, V, 2 * V, uint256(2), uint256(3))
+        );
+        vm.expectEmit(true, true, true, true, address(adapter));
+        emit BatchAccepted(FEED_A, 2, b.accountsRoot, 4, 1, adapter.batchDigest(b));
+        _submitBatch(b, atts);
+
+        assertEq(adapter.latest(ACCOUNT_1).sequence, 1, "held: unchanged");
+        assertEq(adapter.collateralValue(ACCOUNT_1), V, "held: unchanged");
+        assertEq(adapter.collateralValue(_account(2)), V, "fell");
+        assertEq(adapter.collateralValue(_account(3)), 3 * V + 3 * V / 10, "rose within the bound");
+        StoredAttestation memory s4 = adapter.latest(_account(4));
+        assertEq(s4.beneficiary, MARKET_B, "pledged to its new lender");
+        assertEq(s4.kind, 0, "a valuation again");
+        assertEq(s4.sequence, 3, "sequence");
+        assertEq(adapter.collateralValueFor(_account(4), MARKET_B), 4 * V, "countable by its new lender");
+        assertEq(
+            adapter.pledgedCollateral(FEED_A), V + V + (3 * V + 3 * V / 10) + 4 * V, "both paths' changes, added once"
+        );
+    }
+
+    // ------------------------------------------------------------------ words out of their types' range
+
+    /// The adapter's storage slots of its account mappings (Ownable2Step's two slots, then
+    /// the adapter's declarations): _records at 6, _bindings at 7.
+    uint256 internal constant RECORDS_SLOT = 6;
+    uint256 internal constant BINDINGS_SLOT = 7;
+
+    function test_SequenceWordAbove64BitsRefused() public {
+        _submit(_valuation(1, V));
+        bytes32 bindingSlot = keccak256(abi.encode(ACCOUNT_1, BINDINGS_SLOT));
+        bytes32 recordSlot = keccak256(abi.encode(ACCOUNT_1, RECORDS_SLOT));
+        assertEq(uint256(vm.load(address(adapter), bindingSlot)) & type(uint160).max, uint160(MARKET_A), "slot layout");
+        // The last sequence put at 2^64 - 1, out of reach of any real feed: a word 4 above it
+        // would be a step within the bound, but no uint64 can carry it.
+        uint256 last = type(uint64).max;
+        uint256 record = uint256(vm.load(address(adapter), recordSlot));
+        record = (record & ~(uint256(type(uint64).max) << 128)) | (last << 128);
+        vm.store(address(adapter), recordSlot, bytes32(record));
+        assertEq(adapter.latest(ACCOUNT_1).sequence, last, "stored");
+
+        vm.warp(block.timestamp + 1 hours);
+        Attestation[] memory atts = _atts(1, 7);
+        Attestation memory a = atts[0];
+        uint256 word = last + 4;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                CustosEIP712.TYPEHASH,
+                a.account,
+                a.beneficiary,
+                a.kind,
+                a.grossValue,
+                a.collateralValue,
+                a.positionsRoot,
+                a.asOf,
+                a.validUntil,
+                word
+            )
+        );
+        Batch memory b = _batch(atts, 1);
+        b.accountsRoot = keccak256(abi.encode(keccak256(abi.encode(structHash)))); // a tree of one leaf
+        bytes memory data = abi.encodeCall(CustosAdapter.submitBatch, (FEED_A, b, atts, _signBatch(b)));
+        // The attestation's sequence: the 9th word of the array's first element, after the
+        // selector, feedId, the batch's 6 words, two offsets and the array's length.
+        uint256 at = 4 + 32 * (1 + 6 + 2 + 1) + 32 * 8;
+        assertEq(_wordAt(data, at), 7, "the sequence word");
+        _putWord(data, at, word);
+        _expectRefused(
+            ACCOUNT_1,
+            1,
+            abi.encodeWithSelector(
+                CustosAdapter.SequenceJump.selector, last, word, uint256(adapter.DEFAULT_MAX_SEQUENCE_STEP())
+            )
+        );
+        (bool ok,) = address(adapter).call(data);
+        assertTrue(ok, "the batch is accepted, the account refused");
+        assertEq(uint256(vm.load(address(adapter), recordSlot)), record, "the record unchanged");
+    }
+
+    function _wordAt(bytes memory data, uint256 at) internal pure returns (uint256 w) {
+        assembly {
+            w := mload(add(add(data, 0x20), at))
+        }
+    }
+
+    function _putWord(bytes memory data, uint256 at, uint256 w) internal pure {
+        assembly {
+            mstore(add(add(data, 0x20), at), w)
+        }
     }
 }

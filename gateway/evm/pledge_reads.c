@@ -1,0 +1,73 @@
+/* The pledge registry's views (pledge_reads.h). */
+#include "evm/pledge_reads.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+custos_rc evm_pledge_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
+                          const char *signature, const evm_abi_value *args, size_t n,
+                          uint8_t **ret, size_t *ret_len,
+                          uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    evm_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
+    call.data = data;
+    call.data_len = len;
+    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
+    free(data);
+    if (reverted_with != NULL) {
+        memset(reverted_with, 0, EVM_ABI_SELECTOR_LEN);
+        const evm_rpc_fault *f = evm_rpc_last_fault(rpc);
+        if (rc == CUSTOS_ERR_REFUSED && f != NULL && f->has_data &&
+            f->data_len >= EVM_ABI_SELECTOR_LEN)
+            memcpy(reverted_with, f->data, EVM_ABI_SELECTOR_LEN);
+    }
+    return rc;
+}
+
+custos_rc evm_pledge_registry(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS_LEN],
+                              uint8_t out[CUSTOS_ADDRESS_LEN], bool *installed,
+                              custos_error *err)
+{
+    static const uint8_t zero[CUSTOS_ADDRESS_LEN];
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    *installed = false;
+    memset(out, 0, CUSTOS_ADDRESS_LEN);
+    custos_rc rc = evm_pledge_call(rpc, adapter, "pledges()", NULL, 0, &ret, &len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_address(ret, len, 0, out, err);
+    free(ret);
+    if (rc == CUSTOS_OK)
+        *installed = memcmp(out, zero, CUSTOS_ADDRESS_LEN) != 0;
+    return rc;
+}
+
+custos_rc evm_pledge_exposure(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRESS_LEN],
+                              const uint8_t account[CUSTOS_HASH_LEN],
+                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], uint64_t sequence,
+                              evm_exposure *out, custos_error *err)
+{
+    evm_abi_value args[3] = {evm_abi_bytes32(account), evm_abi_address(beneficiary),
+                             evm_abi_uint64(sequence)};
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_pledge_call(rpc, registry, "releaseBlocked(bytes32,address,uint64)",
+                                   args, 3, &ret, &len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_bool(ret, len, 0, &out->blocked, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint(ret, len, 1, 256, &out->debt, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_uint(ret, len, 2, 256, &out->elsewhere, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_bool(ret, len, 3, &out->readable, err);
+    free(ret);
+    return rc;
+}

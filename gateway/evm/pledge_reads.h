@@ -1,0 +1,56 @@
+/* The pledge registry's views (CustosPledges, deploy/contracts/README.md "Lending") over
+ * one JSON-RPC client, with no state of their own: the gateway's release check and GetPledge
+ * (pledges.h) and the collateral manager's own chain reads (attestor/manage_chain.h) read
+ * the exposure through the same calls, so both see the debt Morpho Blue's
+ * expectedBorrowAssets computes on-chain (borrow shares to assets with the market's totals
+ * after interest accrual, rounded up), never a second implementation of it.
+ * Failures are evm_rpc's (evm_rpc.h); a revert is CUSTOS_ERR_REFUSED. */
+#ifndef GATEWAY_EVM_PLEDGE_READS_H
+#define GATEWAY_EVM_PLEDGE_READS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "custos/error.h"
+#include "custos/u256.h"
+
+#include "evm/evm_abi.h"
+#include "evm/evm_rpc.h"
+
+/* CustosPledges.releaseBlocked(account, beneficiary, sequence): whether the adapter would
+ * refuse that release now, and the exposure behind the answer. */
+typedef struct evm_exposure {
+    bool installed;            /* false: the adapter has no registry, nothing is pledged */
+    bool blocked;
+    custos_u256 debt;          /* the borrower's debt, loan-token units, accrued to now */
+    custos_u256 elsewhere;     /* receipts the market holds beyond the borrower's collateral */
+    bool readable;             /* false: the market cannot report the exposure */
+} evm_exposure;
+
+/* eth_call of `signature` with args on `to` at the latest block; *ret malloc'd. A revert
+ * is CUSTOS_ERR_REFUSED and *reverted_with (may be NULL) gets the first 4 bytes of its
+ * data (zero when none). */
+CUSTOS_MUST_USE
+custos_rc evm_pledge_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
+                          const char *signature, const evm_abi_value *args, size_t n,
+                          uint8_t **ret, size_t *ret_len,
+                          uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err);
+
+/* adapter.pledges(): the registry the adapter asks about releases; *installed false (and
+ * out zero) when it has none. */
+CUSTOS_MUST_USE
+custos_rc evm_pledge_registry(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS_LEN],
+                              uint8_t out[CUSTOS_ADDRESS_LEN], bool *installed,
+                              custos_error *err);
+
+/* registry.releaseBlocked(account, beneficiary, sequence) into out's blocked, debt,
+ * elsewhere and readable (installed is left alone). */
+CUSTOS_MUST_USE
+custos_rc evm_pledge_exposure(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRESS_LEN],
+                              const uint8_t account[CUSTOS_HASH_LEN],
+                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], uint64_t sequence,
+                              evm_exposure *out, custos_error *err);
+
+#endif
