@@ -416,6 +416,19 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
     for (int r = 0; r < GW_PUB_REASONS; r++)
         gw_textbuf_add(b, "custos_publisher_decisions_total{reason=\"%s\"} %" PRIu64 "\n",
                        gw_pub_reason_name((gw_pub_reason)r), p->decisions[r]);
+    mx_header(b, "custos_publisher_batches_sent_total", "counter",
+              "submitBatch calls stored and broadcast since start (docs/publishing.md §14).");
+    gw_textbuf_add(b, "custos_publisher_batches_sent_total %" PRIu64 "\n", p->batches_sent);
+    mx_header(b, "custos_publisher_batches_too_large_total", "counter",
+              "Batches not sent since start: beyond [evm] batch_max_accounts or the block's "
+              "gas limit (their records skipped as batch-too-large).");
+    gw_textbuf_add(b, "custos_publisher_batches_too_large_total %" PRIu64 "\n",
+                   p->batches_too_large);
+    mx_header(b, "custos_publisher_batch_accounts_refused_total", "counter",
+              "Accounts of final submitBatch calls the adapter refused (AccountRefused) "
+              "since start.");
+    gw_textbuf_add(b, "custos_publisher_batch_accounts_refused_total %" PRIu64 "\n",
+                   p->accounts_refused);
     mx_header(b, "custos_publisher_failed_total", "counter",
               "Publications that failed on-chain since start.");
     gw_textbuf_add(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);

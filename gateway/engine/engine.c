@@ -229,6 +229,12 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
     return gw_store_read_from(&e->store, after, out, max, n, err);
 }
 
+custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_batch *out,
+                              custos_error *err)
+{
+    return gw_store_get_batch(&e->store, digest, out, err);
+}
+
 custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
                               size_t max, size_t *n, custos_error *err)
 {

@@ -106,6 +106,12 @@ custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_r
 CUSTOS_MUST_USE
 custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err);
+/* Batch digest with every account of it (store.h get_batch: members in the tree's leaf
+ * order, with their states and cursors); CUSTOS_ERR_NOT_FOUND when no such batch was
+ * stored. out must be released with gw_store_batch_clear. */
+CUSTOS_MUST_USE
+custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_batch *out,
+                              custos_error *err);
 /* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
  * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
 CUSTOS_MUST_USE

@@ -10,6 +10,7 @@
 
 #include "custos/attestation.h"
 #include "custos/error.h"
+#include "custos/merkle.h"
 
 #include "store/store.h"
 
@@ -54,6 +55,61 @@ size_t gw_store_notice_encode(const gw_store_notice *n, uint8_t out[GW_STORE_NOT
 CUSTOS_MUST_USE
 custos_rc gw_store_notice_decode(const uint8_t *blob, size_t len, gw_store_notice *out,
                                  custos_error *err);
+
+/* Batches (rule 20, store.h gw_store_batch), laid out in the batch's row as:
+ *   body        accountsRoot, count (4 bytes), asOf, validUntil, sequence (8 bytes each),
+ *               big-endian; feedId is the feed column's
+ *   signatures  65 bytes each; signers 20 bytes each, in the same order
+ *   leaves      32 bytes per account, sorted (the tree's leaf order)
+ *   refused     per member the gateway refused: its reason (2 bytes), the length of its
+ *               attestation (4 bytes) and its custos.v1.SignedAttestation bytes with no
+ *               signature and no position */
+#define GW_STORE_BATCH_BODY_LEN (CUSTOS_HASH_LEN + 4 + 3 * 8)
+void gw_store_batch_body_encode(const custos_batch *b, uint8_t out[GW_STORE_BATCH_BODY_LEN]);
+/* b from a body blob and the feed's name; a blob of the wrong length is CUSTOS_ERR_INTERNAL. */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_body_decode(const char *feed, const uint8_t *blob, size_t len,
+                                     custos_batch *b, custos_error *err);
+/* Checks b (members batch.count, 1 to CUSTOS_MAX_SIGNATURES signatures) and encodes its
+ * leaves and refused members (*leaves and *refused malloc'd; the caller frees both). */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_encode(const gw_store_batch *b, uint8_t **leaves, size_t *leaves_len,
+                                uint8_t **refused, size_t *refused_len, custos_error *err);
+/* Fills b's sigs, signers and n_sigs from their blobs. */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_sigs_decode(gw_store_batch *b, const uint8_t *sigs, size_t sigs_len,
+                                     const uint8_t *signers, size_t signers_len,
+                                     custos_error *err);
+/* Appends the refused members of a blob to b->members (room for b->batch.count). */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_refused_decode(gw_store_batch *b, const uint8_t *blob, size_t len,
+                                        custos_error *err);
+/* Sorts b->members into the tree's leaf order; CUSTOS_ERR_INTERNAL unless they are
+ * batch.count. */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_sort_members(gw_store_batch *b, custos_error *err);
+
+/* A batch's row as the read side needs it to fill in batched records: its fields,
+ * signatures and the tree over its leaves, kept while consecutive records share it. */
+typedef struct gw_store_batch_view {
+    bool loaded;
+    gw_store_batch b; /* no members */
+    custos_merkle *tree;
+} gw_store_batch_view;
+
+/* Loads the view from a batch row's columns (feed, body, signatures, signers, leaves). */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_view_load(gw_store_batch_view *v, const uint8_t digest[CUSTOS_HASH_LEN],
+                                   const char *feed, const uint8_t *body, size_t body_len,
+                                   const uint8_t *sigs, size_t sigs_len, const uint8_t *signers,
+                                   size_t signers_len, const uint8_t *leaves, size_t leaves_len,
+                                   custos_error *err);
+/* Fills rec->batch and rec->signers from the view, the proof of rec's leaf among them;
+ * CUSTOS_ERR_INTERNAL when the leaf is not in the tree (a damaged row). */
+CUSTOS_MUST_USE
+custos_rc gw_store_batch_view_fill(const gw_store_batch_view *v, custos_record *rec,
+                                   custos_error *err);
+void gw_store_batch_view_clear(gw_store_batch_view *v);
 
 static inline void gw_store_put_u64(uint8_t out[8], uint64_t v)
 {

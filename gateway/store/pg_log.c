@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *rec,
                                    custos_error *err)
 {
@@ -22,7 +21,20 @@ custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *
     if (rc != CUSTOS_OK)
         return rc;
     size_t bytes = (size_t)PQgetlength(res, row, 4);
-    if (PQgetisnull(res, row, 4) || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
+    /* Batched: no signature of its own, its batch's signers come with the batch. */
+    rec->batched = !PQgetisnull(res, row, 6);
+    if (rec->batched) {
+        rc = rec->sub.n_sigs == 0 && bytes == 0
+                 ? gw_pgstore_get_blob(res, row, 6, rec->batch.digest, CUSTOS_HASH_LEN,
+                                       "batch_digest", err)
+                 : custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "store: batched record %llu has signatures of its own",
+                                    (unsigned long long)rec->cursor);
+        if (rc != CUSTOS_OK) {
+            custos_submission_clear(&rec->sub);
+            return rc;
+        }
+    } else if (PQgetisnull(res, row, 4) || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
         custos_submission_clear(&rec->sub);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
                                 "store: record %llu has %zu signer bytes for %zu signatures",
@@ -153,8 +165,7 @@ custos_rc gw_pgstore_put_accepted(void *impl, const custos_record *rec,
 {
     pg_store *s = impl;
     if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
-        rec->n_signers != rec->sub.n_sigs || rec->n_signers == 0 ||
-        rec->n_signers > CUSTOS_MAX_SIGNATURES)
+        !gw_pgstore_record_signers_ok(rec))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: record with cursor %llu and %zu signers for %zu "
                                 "signatures cannot be stored",
@@ -181,8 +192,10 @@ custos_rc gw_pgstore_put_accepted(void *impl, const custos_record *rec,
     pg_param(&p, seq, sizeof seq);
     pg_param(&p, at, sizeof at);
     pg_param(&p, blob, len);
-    pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    pg_param(&p, signers, rec->sub.n_sigs * CUSTOS_ADDRESS_LEN);
     pg_param(&p, rec->chain_hash, CUSTOS_HASH_LEN);
+    /* NULL: signed alone. */
+    pg_param(&p, rec->batched ? rec->batch.digest : NULL, rec->batched ? CUSTOS_HASH_LEN : 0);
     rc = gw_pgstore_run(&s->w, W_PUT_ACCEPTED, &p, "put accepted", NULL, err);
     free(blob);
     if (rc != CUSTOS_OK)
@@ -236,15 +249,20 @@ custos_rc gw_pgstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
     custos_rc rc = gw_pgstore_ready(&s->r, err);
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_run(&s->r, R_LATEST, &p, "get latest", &res, err);
+    if (rc == CUSTOS_OK) {
+        if (PQntuples(res) == 1)
+            rc = gw_pgstore_row_to_record(res, 0, out, err);
+        else
+            rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                  "no accepted attestation for this account");
+        PQclear(res);
+        if (rc == CUSTOS_OK) {
+            rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, 1, err);
+            if (rc != CUSTOS_OK)
+                custos_record_clear(out);
+        }
+    }
     pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (PQntuples(res) == 1)
-        rc = gw_pgstore_row_to_record(res, 0, out, err);
-    else
-        rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
-                              "no accepted attestation for this account");
-    PQclear(res);
     return rc;
 }
 
@@ -314,9 +332,10 @@ custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, s
     custos_rc rc = gw_pgstore_ready(&s->r, err);
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_run(&s->r, R_READ_FROM, &p, "read from", &res, err);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK)
+    if (rc != CUSTOS_OK) {
+        pthread_mutex_unlock(&s->rlock);
         return rc;
+    }
     int rows = PQntuples(res);
     for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
         rc = gw_pgstore_row_to_record(res, row, &out[*n], err);
@@ -324,6 +343,9 @@ custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, s
             (*n)++;
     }
     PQclear(res);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, *n, err);
+    pthread_mutex_unlock(&s->rlock);
     if (rc != CUSTOS_OK) {
         for (size_t i = 0; i < *n; i++)
             custos_record_clear(&out[i]);

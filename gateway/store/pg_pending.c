@@ -101,8 +101,7 @@ custos_rc gw_pgstore_put_pending_signer(void *impl, const uint8_t digest[CUSTOS_
 custos_rc gw_pgstore_put_held(void *impl, const custos_record *rec, custos_error *err)
 {
     pg_store *s = impl;
-    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
-        rec->n_signers == 0 || rec->n_signers > CUSTOS_MAX_SIGNATURES)
+    if (rec->accepted_at > INT64_MAX || !gw_pgstore_record_signers_ok(rec))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: held record with %zu signers for %zu signatures "
                                 "cannot be stored", rec->n_signers, rec->sub.n_sigs);
@@ -125,7 +124,9 @@ custos_rc gw_pgstore_put_held(void *impl, const custos_record *rec, custos_error
     pg_param(&p, seq, sizeof seq);
     pg_param(&p, at, sizeof at);
     pg_param(&p, blob, len);
-    pg_param(&p, signers, rec->n_signers * CUSTOS_ADDRESS_LEN);
+    pg_param(&p, signers, rec->sub.n_sigs * CUSTOS_ADDRESS_LEN);
+    /* NULL: signed alone. */
+    pg_param(&p, rec->batched ? rec->batch.digest : NULL, rec->batched ? CUSTOS_HASH_LEN : 0);
     rc = gw_pgstore_run(&s->w, W_PUT_HELD, &p, "put held", NULL, err);
     free(blob);
     if (rc != CUSTOS_OK)
@@ -166,7 +167,7 @@ custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
     rc = CUSTOS_ERR_NOT_FOUND;
     if (PQntuples(res) == 1) {
         uint64_t flag = 0;
-        rc = gw_pgstore_get_uint(res, 0, 6, &flag, "superseded", err);
+        rc = gw_pgstore_get_uint(res, 0, 7, &flag, "superseded", err);
         if (rc == CUSTOS_OK)
             rc = gw_pgstore_row_to_record(res, 0, out, err);
         if (rc == CUSTOS_OK) {
@@ -175,6 +176,11 @@ custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
         }
     }
     PQclear(res);
+    if (rc == CUSTOS_OK) {
+        rc = gw_pgstore_fill_batches(&s->w, W_BATCH, out, 1, err);
+        if (rc != CUSTOS_OK)
+            custos_record_clear(out);
+    }
     return rc;
 }
 
@@ -204,9 +210,10 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
     custos_rc rc = gw_pgstore_ready(&s->r, err);
     if (rc == CUSTOS_OK)
         rc = gw_pgstore_run(&s->r, R_LIST_HELD, &p, "list held", &res, err);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK)
+    if (rc != CUSTOS_OK) {
+        pthread_mutex_unlock(&s->rlock);
         return rc;
+    }
     int rows = PQntuples(res);
     for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
         rc = gw_pgstore_row_to_record(res, row, &out[*n], err);
@@ -214,6 +221,9 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
             out[(*n)++].state = CUSTOS_STATE_HELD;
     }
     PQclear(res);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, *n, err);
+    pthread_mutex_unlock(&s->rlock);
     if (rc != CUSTOS_OK) {
         for (size_t i = 0; i < *n; i++)
             custos_record_clear(&out[i]);

@@ -28,8 +28,11 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_ACCOUNT] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
                    "FROM accounts WHERE account = $1",
                    1, {PG_BYTEA}},
-    [W_FIND_ACCEPTED] = {"SELECT cursor, length(signers) FROM accepted "
-                         "WHERE account = $1 AND sequence = $2 AND digest = $3", 3,
+    /* A batched record's signers are its batch's. */
+    [W_FIND_ACCEPTED] = {"SELECT a.cursor, (CASE WHEN a.batch_digest IS NULL THEN "
+                         "length(a.signers) ELSE (SELECT length(b.signers) FROM batches b "
+                         "WHERE b.digest = a.batch_digest) END)::bigint FROM accepted a "
+                         "WHERE a.account = $1 AND a.sequence = $2 AND a.digest = $3", 3,
                          {PG_BYTEA, PG_BYTEA, PG_BYTEA}},
     [W_GET_PENDING] = {"SELECT attestation FROM pending WHERE digest = $1", 1, {PG_BYTEA}},
     [W_LIST_SIGNERS] = {"SELECT signer, role, signature FROM pending_signers WHERE digest = $1 "
@@ -43,10 +46,10 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                       "VALUES ($1, $2, $3, $4)",
                       4, {PG_BYTEA, PG_BYTEA, PG_INT4, PG_BYTEA}},
     [W_PUT_ACCEPTED] = {"INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                        "attestation, signers, chain_hash) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        8, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA,
-                            PG_BYTEA}},
+                        "attestation, signers, chain_hash, batch_digest) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        9, {PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA,
+                            PG_BYTEA, PG_BYTEA}},
     [W_PUT_ACCOUNT] = {"INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
                        "beneficiary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account) DO "
                        "UPDATE SET feed = EXCLUDED.feed, last_sequence = EXCLUDED.last_sequence, "
@@ -57,13 +60,13 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                          2, {PG_BYTEA, PG_BYTEA}},
     [W_PRUNE_PENDING] = {"DELETE FROM pending WHERE account = $1 AND sequence <= $2", 2,
                          {PG_BYTEA, PG_BYTEA}},
-    [W_PUT_HELD] = {"INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
-                    "VALUES ($1, $2, $3, $4, $5, $6)",
-                    6, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA}},
+    [W_PUT_HELD] = {"INSERT INTO held (digest, account, sequence, held_at, attestation, signers, "
+                    "batch_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    7, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
     [W_HOLD_SEQUENCE] = {"UPDATE accounts SET last_sequence = $2 WHERE account = $1", 2,
                          {PG_BYTEA, PG_BYTEA}},
     [W_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
-                    "superseded::int FROM held WHERE digest = $1",
+                    "batch_digest, superseded::int FROM held WHERE digest = $1",
                     1, {PG_BYTEA}},
     [W_DROP_HELD] = {"DELETE FROM held WHERE digest = $1", 1, {PG_BYTEA}},
     [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
@@ -95,19 +98,30 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                       "cursor, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                       8, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_INT8,
                           PG_BYTEA}},
+    [W_PUT_BATCH] = {"INSERT INTO batches (digest, feed, sequence, body, signatures, signers, "
+                     "leaves, refused, accepted_at) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     9, {PG_BYTEA, PG_TEXT, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_BYTEA,
+                         PG_BYTEA, PG_INT8}},
+    [W_LAST_BATCH] = {"SELECT sequence FROM batches WHERE feed = $1 "
+                      "ORDER BY sequence DESC LIMIT 1",
+                      1, {PG_TEXT}},
+    [W_BATCH] = {PG_BATCH_ROW, 1, {PG_BYTEA}},
 };
 
 static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LATEST] = {"SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
-                  "a.chain_hash "
+                  "a.chain_hash, a.batch_digest "
                   "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                   "WHERE c.account = $1",
                   1, {PG_BYTEA}},
-    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+    [R_READ_FROM] = {"SELECT cursor, digest, accepted_at, attestation, signers, chain_hash, "
+                     "batch_digest "
                      "FROM accepted "
                      "WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                      2, {PG_INT8, PG_INT8}},
-    [R_LIST_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea "
+    [R_LIST_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
+                     "batch_digest "
                      "FROM held WHERE NOT superseded AND ($1::bytea IS NULL OR account = $1) "
                      "ORDER BY held_at, digest LIMIT $2",
                      2, {PG_BYTEA, PG_INT8}},
@@ -135,6 +149,12 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_NOTICES_FROM] = {"SELECT body, cursor, chain_hash FROM notices WHERE cursor > $1 "
                         "ORDER BY cursor LIMIT $2",
                         2, {PG_INT8, PG_INT8}},
+    [R_BATCH] = {PG_BATCH_ROW, 1, {PG_BYTEA}},
+    /* A batch's members in the rows that keep them: accepted, then held, then those the
+     * gateway refused (in the batch's row). */
+    [R_BATCH_ACCEPTED] = {"SELECT cursor, attestation FROM accepted WHERE batch_digest = $1", 1,
+                          {PG_BYTEA}},
+    [R_BATCH_HELD] = {"SELECT attestation FROM held WHERE batch_digest = $1", 1, {PG_BYTEA}},
 };
 
 /* Runs a statement without parameters (session set-up, transaction control). */
@@ -358,6 +378,9 @@ static const gw_store_ops pg_ops = {
     .count_held = gw_pgstore_count_held,
     .pending_summary = gw_pgstore_pending_summary,
     .drop_held = gw_pgstore_drop_held,
+    .put_batch = gw_pgstore_put_batch,
+    .last_batch_sequence = gw_pgstore_last_batch_sequence,
+    .get_batch = gw_pgstore_get_batch,
     .set_chain_hash = gw_pgstore_set_chain_hash,
     .audit_head = gw_pgstore_audit_head,
     .read_audit = gw_pgstore_read_audit,

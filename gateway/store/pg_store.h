@@ -67,6 +67,9 @@ enum pg_wstmt {
     W_PENDING_CREATOR,
     W_EXPIRE_SIGNERS,
     W_EXPIRE_PENDING,
+    W_PUT_BATCH,
+    W_LAST_BATCH,
+    W_BATCH,
     W_COUNT
 };
 
@@ -82,6 +85,9 @@ enum pg_rstmt {
     R_VALUATIONS,
     R_NOTICES,
     R_NOTICES_FROM,
+    R_BATCH,
+    R_BATCH_ACCEPTED,
+    R_BATCH_HELD,
     R_COUNT
 };
 
@@ -136,6 +142,11 @@ static inline custos_rc pg_column_submission(const PGresult *res, int row, int c
     return gw_store_decode_submission(blob, (size_t)PQgetlength(res, row, col), out, err);
 }
 
+/* A batch's row as gw_store_batch_view_load takes it, on either session. */
+#define PG_BATCH_ROW                                                                       \
+    "SELECT feed, body, signatures, signers, leaves, refused, accepted_at FROM batches "   \
+    "WHERE digest = $1"
+
 /* ---- pg_store.c ---- */
 
 /* Runs a statement without parameters (session set-up, transaction control). Not
@@ -168,7 +179,9 @@ void gw_pgstore_close(void *impl);
 
 /* ---- pg_log.c ---- */
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash,
+ * batch_digest); of a batched record only rec->batch.digest, gw_pgstore_fill_batches the
+ * rest. */
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *rec,
                                    custos_error *err);
@@ -266,5 +279,25 @@ custos_rc gw_pgstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
                                        size_t max, size_t *n, custos_error *err);
+
+/* ---- pg_batch.c ---- */
+
+/* Whether rec's signatures and signers may be stored: its own (as many signers as
+ * signatures, at least one), or, batched, none of its own and the batch's signers. */
+bool gw_pgstore_record_signers_ok(const custos_record *rec);
+/* Completes the batched records among recs[0..n) (gw_pgstore_row_to_record filled only
+ * their batch digest), reading batch rows with statement i (PG_BATCH_ROW) of c; the
+ * caller holds whatever guards c. */
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_fill_batches(pg_conn *c, int i, custos_record *recs, size_t n,
+                                  custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_put_batch(void *impl, const gw_store_batch *b, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_last_batch_sequence(void *impl, const char *feed, uint64_t *sequence,
+                                         custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_get_batch(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               gw_store_batch *out, custos_error *err);
 
 #endif

@@ -45,7 +45,20 @@
  * from now on has a cursor, shared with accepted.cursor (the one writer holding the log
  * assigns both), and its chain_hash. Notices stored before keep NULL in both: they are not
  * in the log, and the chain stays as it was. A unique index on cursor keeps two notices
- * off one place; NULLs do not collide. */
+ * off one place; NULLs do not collide.
+ *
+ * Version 18: batches (rule 20, store.h gw_store_batch), one row per batch: its fields,
+ * its signatures and signers (stored once for all its accounts), its leaves and the
+ * attestations of the members the gateway refused, laid out as codec.h says; digest and
+ * (feed, sequence) are unique, so of two writers storing one batch one commit fails.
+ * accepted.batch_digest and held.batch_digest name the batch a record was signed in
+ * (NULL: signed alone, its signatures in its own row), with an index that leaves singly
+ * signed records out.
+ *
+ * Version 20: the publisher's batch calls (PostgreSQL; SQLite keeps them in the publisher's
+ * own file, docs/publishing.md §14): a batch-signed record's batch digest, and for a member
+ * of a batch call the cursor of the fate holding its transaction. Applied again harmlessly
+ * (IF NOT EXISTS). */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -397,6 +410,52 @@ static const gw_schema_step schema_steps[] = {
                       "CHECK (cursor > 0),"
                       "  ADD COLUMN IF NOT EXISTS chain_hash bytea;"
                       "CREATE UNIQUE INDEX IF NOT EXISTS notices_by_cursor ON notices (cursor);",
+    },
+    {
+        .version = 18,
+        .sqlite = "CREATE TABLE batches ("
+                  "  digest BLOB PRIMARY KEY,"
+                  "  feed TEXT NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  body BLOB NOT NULL,"
+                  "  signatures BLOB NOT NULL,"
+                  "  signers BLOB NOT NULL,"
+                  "  leaves BLOB NOT NULL,"
+                  "  refused BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  UNIQUE (feed, sequence)"
+                  ") WITHOUT ROWID;"
+                  "ALTER TABLE accepted ADD COLUMN batch_digest BLOB;"
+                  "ALTER TABLE held ADD COLUMN batch_digest BLOB;"
+                  "CREATE INDEX accepted_by_batch ON accepted (batch_digest) "
+                  "  WHERE batch_digest IS NOT NULL;"
+                  "CREATE INDEX held_by_batch ON held (batch_digest) "
+                  "  WHERE batch_digest IS NOT NULL;",
+        .postgresql = "CREATE TABLE IF NOT EXISTS batches ("
+                      "  digest bytea PRIMARY KEY,"
+                      "  feed text NOT NULL,"
+                      "  sequence bytea NOT NULL,"
+                      "  body bytea NOT NULL,"
+                      "  signatures bytea NOT NULL,"
+                      "  signers bytea NOT NULL,"
+                      "  leaves bytea NOT NULL,"
+                      "  refused bytea NOT NULL,"
+                      "  accepted_at bigint NOT NULL,"
+                      "  UNIQUE (feed, sequence)"
+                      ");"
+                      "ALTER TABLE accepted ADD COLUMN IF NOT EXISTS batch_digest bytea;"
+                      "ALTER TABLE held ADD COLUMN IF NOT EXISTS batch_digest bytea;"
+                      "CREATE INDEX IF NOT EXISTS accepted_by_batch ON accepted (batch_digest) "
+                      "  WHERE batch_digest IS NOT NULL;"
+                      "CREATE INDEX IF NOT EXISTS held_by_batch ON held (batch_digest) "
+                      "  WHERE batch_digest IS NOT NULL;",
+    },
+    {
+        .version = 20,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS batch_digest bytea,"
+            "  ADD COLUMN IF NOT EXISTS call_cursor bigint NOT NULL DEFAULT 0;",
     },
 };
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
 custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err)
 {
     memset(rec, 0, sizeof *rec);
@@ -21,11 +20,26 @@ custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_
         return rc;
     const uint8_t *signers = sqlite3_column_blob(st, 4);
     size_t bytes = (size_t)sqlite3_column_bytes(st, 4);
-    if (signers == NULL || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
+    /* Batched: no signature of its own, its batch's signers come with the batch. */
+    rec->batched = sqlite3_column_type(st, 6) != SQLITE_NULL;
+    if (rec->batched && (rec->sub.n_sigs != 0 || bytes != 0)) {
+        custos_submission_clear(&rec->sub);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "store: batched record %llu has signatures of its own",
+                                (unsigned long long)rec->cursor);
+    }
+    if (rec->batched)
+        rc = gw_sqstore_copy_blob(st, 6, rec->batch.digest, CUSTOS_HASH_LEN, "batch_digest",
+                                  err);
+    else if (signers == NULL || bytes != rec->sub.n_sigs * CUSTOS_ADDRESS_LEN) {
         custos_submission_clear(&rec->sub);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,
                                 "store: record %llu has %zu signer bytes for %zu signatures",
                                 (unsigned long long)rec->cursor, bytes, rec->sub.n_sigs);
+    }
+    if (rc != CUSTOS_OK) {
+        custos_submission_clear(&rec->sub);
+        return rc;
     }
     for (size_t i = 0; i < rec->sub.n_sigs; i++)
         memcpy(rec->signers[i], signers + i * CUSTOS_ADDRESS_LEN, CUSTOS_ADDRESS_LEN);
@@ -143,7 +157,7 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
 {
     sq_store *s = impl;
     if (rec->cursor == 0 || rec->cursor > INT64_MAX || rec->accepted_at > INT64_MAX ||
-        rec->n_signers != rec->sub.n_sigs || rec->n_signers == 0)
+        !gw_sqstore_record_signers_ok(rec))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: record with cursor %llu and %zu signers for %zu "
                                 "signatures cannot be stored",
@@ -171,10 +185,14 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN),
                                SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = rec->batched ? sqlite3_bind_blob(st, 9, rec->batch.digest, CUSTOS_HASH_LEN,
+                                              SQLITE_STATIC)
+                          : sqlite3_bind_null(st, 9);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
                           : sq_fail(s->wdb, rc, "put accepted", err);
     (void)sqlite3_clear_bindings(st);
@@ -241,6 +259,12 @@ custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
         if (res == CUSTOS_OK && rrc != SQLITE_OK) {
             custos_record_clear(out);
             res = sq_fail(s->rdb, rrc, "get latest", err);
+        }
+        /* After the reset: one statement at a time on the connection. */
+        if (res == CUSTOS_OK && out->batched) {
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, 1, err);
+            if (res != CUSTOS_OK)
+                custos_record_clear(out);
         }
     }
     pthread_mutex_unlock(&s->rlock);
@@ -339,6 +363,8 @@ custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, s
         int rrc = sqlite3_reset(st);
         if (res == CUSTOS_OK && rrc != SQLITE_OK)
             res = sq_fail(s->rdb, rrc, "read from", err);
+        if (res == CUSTOS_OK)
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, *n, err);
     }
     pthread_mutex_unlock(&s->rlock);
     if (res != CUSTOS_OK) {

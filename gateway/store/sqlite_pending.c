@@ -149,8 +149,7 @@ custos_rc gw_sqstore_prune(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
 custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error *err)
 {
     sq_store *s = impl;
-    if (rec->accepted_at > INT64_MAX || rec->n_signers != rec->sub.n_sigs ||
-        rec->n_signers == 0)
+    if (rec->accepted_at > INT64_MAX || !gw_sqstore_record_signers_ok(rec))
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "store: held record with %zu signers for %zu signatures "
                                 "cannot be stored", rec->n_signers, rec->sub.n_sigs);
@@ -175,8 +174,12 @@ custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 5, blob, (int)len, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 6, signers, (int)(rec->n_signers * CUSTOS_ADDRESS_LEN),
+        rc = sqlite3_bind_blob(st, 6, signers, (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN),
                                SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = rec->batched ? sqlite3_bind_blob(st, 7, rec->batch.digest, CUSTOS_HASH_LEN,
+                                              SQLITE_STATIC)
+                          : sqlite3_bind_null(st, 7);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put held", err)
                           : sq_fail(s->wdb, rc, "put held", err);
     (void)sqlite3_clear_bindings(st);
@@ -214,7 +217,7 @@ custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
     if (rc == SQLITE_ROW) {
         res = gw_sqstore_row_to_record(st, out, err);
         out->state = CUSTOS_STATE_HELD;
-        *superseded = sqlite3_column_int64(st, 6) != 0;
+        *superseded = sqlite3_column_int64(st, 7) != 0;
     } else if (rc == SQLITE_DONE) {
         res = CUSTOS_ERR_NOT_FOUND;
     } else {
@@ -225,6 +228,11 @@ custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
         if (res == CUSTOS_OK)
             custos_record_clear(out);
         res = sq_fail(s->wdb, rrc, "get held", err);
+    }
+    if (res == CUSTOS_OK) {
+        res = gw_sqstore_fill_batches(s->wdb, s->w[W_BATCH], out, 1, err);
+        if (res != CUSTOS_OK)
+            custos_record_clear(out);
     }
     return res;
 }
@@ -268,6 +276,8 @@ custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record
         int rrc = sqlite3_reset(st);
         if (res == CUSTOS_OK && rrc != SQLITE_OK)
             res = sq_fail(s->rdb, rrc, "list held", err);
+        if (res == CUSTOS_OK)
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, *n, err);
     }
     pthread_mutex_unlock(&s->rlock);
     if (res != CUSTOS_OK) {

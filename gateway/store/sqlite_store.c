@@ -23,8 +23,11 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_HEAD] = "SELECT max(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
                "COALESCE((SELECT MAX(cursor) FROM notices), 0))",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
-    [W_FIND_ACCEPTED] = "SELECT cursor, length(signers) FROM accepted "
-                        "WHERE account = ?1 AND sequence = ?2 AND digest = ?3",
+    /* A batched record's signers are its batch's. */
+    [W_FIND_ACCEPTED] = "SELECT a.cursor, CASE WHEN a.batch_digest IS NULL THEN "
+                        "length(a.signers) ELSE (SELECT length(b.signers) FROM batches b "
+                        "WHERE b.digest = a.batch_digest) END FROM accepted a "
+                        "WHERE a.account = ?1 AND a.sequence = ?2 AND a.digest = ?3",
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
                        "ORDER BY rowid",
@@ -33,8 +36,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                       "attestation, signers, chain_hash) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       "attestation, signers, chain_hash, batch_digest) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
     [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
@@ -50,11 +53,11 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                         "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
-    [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers, "
+                   "batch_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
-    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, superseded "
-                   "FROM held WHERE digest = ?1",
+    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, "
+                   "superseded FROM held WHERE digest = ?1",
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
     [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body, "
@@ -65,14 +68,20 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_EXPIRE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                          "(SELECT digest FROM pending WHERE first_seen < ?1)",
     [W_EXPIRE_PENDING] = "DELETE FROM pending WHERE first_seen < ?1",
+    [W_PUT_BATCH] = "INSERT INTO batches (digest, feed, sequence, body, signatures, signers, "
+                    "leaves, refused, accepted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [W_LAST_BATCH] = "SELECT sequence FROM batches WHERE feed = ?1 "
+                     "ORDER BY sequence DESC LIMIT 1",
+    [W_BATCH] = SQ_BATCH_ROW,
 };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
-                 "a.chain_hash "
+                 "a.chain_hash, a.batch_digest "
                  "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
                  "WHERE c.account = ?1",
-    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash "
+    [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash, "
+                    "batch_digest "
                     "FROM accepted "
                     "WHERE cursor > ?1 ORDER BY cursor LIMIT ?2",
     [R_READ_AUDIT] = "SELECT seq, time, actor, action, payload, prev_hash, hash FROM audit "
@@ -80,7 +89,8 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_RESERVES] = "SELECT sequence, digest, total, accounts, accounts_root, as_of, signer, "
                    "signature, accepted_at, leaves, signatures FROM reserves WHERE feed = ?1 "
                    "ORDER BY sequence DESC LIMIT 1",
-    [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL FROM held "
+    [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest "
+                    "FROM held "
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
@@ -95,6 +105,11 @@ static const char *const sq_rsql[R_COUNT] = {
                   "ORDER BY accepted_at DESC, sequence DESC LIMIT ?3",
     [R_NOTICES_FROM] = "SELECT body, cursor, chain_hash FROM notices WHERE cursor > ?1 "
                        "ORDER BY cursor LIMIT ?2",
+    [R_BATCH] = SQ_BATCH_ROW,
+    /* A batch's members in the rows that keep them: accepted, then held, then those the
+     * gateway refused (in the batch's row). */
+    [R_BATCH_ACCEPTED] = "SELECT cursor, attestation FROM accepted WHERE batch_digest = ?1",
+    [R_BATCH_HELD] = "SELECT attestation FROM held WHERE batch_digest = ?1",
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -202,6 +217,9 @@ static const gw_store_ops sq_ops = {
     .read_from = gw_sqstore_read_from,
     .put_reserves = gw_sqstore_put_reserves,
     .get_reserves = gw_sqstore_get_reserves,
+    .put_batch = gw_sqstore_put_batch,
+    .last_batch_sequence = gw_sqstore_last_batch_sequence,
+    .get_batch = gw_sqstore_get_batch,
     .put_notice = gw_sqstore_put_notice,
     .list_notices = gw_sqstore_list_notices,
     .read_notices_from = gw_sqstore_read_notices_from,

@@ -2,7 +2,7 @@
  * (connections, schema, checkpoints, transactions and the table of functions),
  * sqlite_log.c (the accepted log and the accounts), sqlite_pending.c (signatures short of
  * their quorum and held rises), sqlite_audit.c (the audit log and reserves) and
- * sqlite_notices.c (the collateral notices).
+ * sqlite_notices.c (the collateral notices), sqlite_batch.c (batches).
  *
  * Two connections: the writer, used only by the committer thread, and a reader behind a
  * mutex for the gRPC threads. With WAL the reader never blocks the writer and only ever
@@ -55,6 +55,9 @@ enum sq_wstmt {
     W_PENDING_CREATOR,
     W_EXPIRE_SIGNERS,
     W_EXPIRE_PENDING,
+    W_PUT_BATCH,
+    W_LAST_BATCH,
+    W_BATCH,
     W_COUNT
 };
 
@@ -70,6 +73,9 @@ enum sq_rstmt {
     R_VALUATIONS,
     R_NOTICES,
     R_NOTICES_FROM,
+    R_BATCH,
+    R_BATCH_ACCEPTED,
+    R_BATCH_HELD,
     R_COUNT
 };
 
@@ -117,6 +123,11 @@ static inline custos_rc sq_column_submission(sqlite3_stmt *st, int col, custos_s
     return gw_store_decode_submission(blob, len, out, err);
 }
 
+/* A batch's row as gw_store_batch_view_load takes it, on either connection. */
+#define SQ_BATCH_ROW                                                                       \
+    "SELECT feed, body, signatures, signers, leaves, refused, accepted_at FROM batches "   \
+    "WHERE digest = ?1"
+
 /* ---- sqlite_store.c ---- */
 
 /* Runs a statement that returns no row, and resets it. Not must-use: a ROLLBACK after a
@@ -148,7 +159,9 @@ typedef struct sq_record_cols {
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
                                     custos_error *err);
-/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash). */
+/* Fills rec from a row (cursor, digest, accepted_at, attestation, signers, chain_hash,
+ * batch_digest); of a batched record only rec->batch.digest, gw_sqstore_fill_batches the
+ * rest. */
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err);
 CUSTOS_MUST_USE
@@ -247,5 +260,24 @@ custos_rc gw_sqstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
                                        size_t max, size_t *n, custos_error *err);
+
+/* ---- sqlite_batch.c ---- */
+
+/* Whether rec's signatures and signers may be stored: its own (as many signers as
+ * signatures, at least one), or, batched, none of its own and the batch's signers. */
+bool gw_sqstore_record_signers_ok(const custos_record *rec);
+/* Completes the batched records among recs[0..n) (gw_sqstore_row_to_record filled only
+ * their batch digest), reading batch rows with st (SQ_BATCH_ROW) on db. */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, custos_record *recs, size_t n,
+                                  custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_last_batch_sequence(void *impl, const char *feed, uint64_t *sequence,
+                                         custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_get_batch(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               gw_store_batch *out, custos_error *err);
 
 #endif

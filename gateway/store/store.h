@@ -30,9 +30,11 @@
 
 #include "custos/attestation.h"
 #include "custos/audit.h"
+#include "custos/batch.h"
 #include "custos/record.h"
 #include "custos/error.h"
 #include "custos/notice.h"
+#include "custos/reason.h"
 #include "custos/reserves.h"
 
 #include "config/config.h"
@@ -98,6 +100,39 @@ typedef struct gw_store_notice {
     uint8_t chain_hash[CUSTOS_HASH_LEN];
 } gw_store_notice;
 
+/* An account of a stored batch (rule 20). */
+typedef struct gw_store_batch_member {
+    /* Its attestation, no signature of its own. Owns its positions: a member ACCEPTED or
+     * HELD has them (from its accepted or held row), a refused one none. */
+    custos_submission sub;
+    /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: the
+     * gateway refused it (reason), and only the batch row keeps its attestation. */
+    custos_state state;
+    uint64_t cursor;
+    custos_reason reason;
+} gw_store_batch_member;
+
+/* A batch whose accounts the gateway judged (rule 20): the signed batch, its signatures
+ * and signers (signers[i] recovered from sigs[i]), and every account of it. The store
+ * keeps the batch's signatures once, in the batch's row, not in its accounts' rows; it
+ * keeps the tree's leaves there too (32 bytes per account), so each account's proof can
+ * be rebuilt, and the attestations of the members it refused (the adapter's submitBatch
+ * needs every leaf's attestation). */
+typedef struct gw_store_batch {
+    char feed[CUSTOS_FEED_MAX + 1];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_batch batch;
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES];
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    size_t n_sigs;
+    uint64_t accepted_at;
+    gw_store_batch_member *members; /* batch.count of them; owned after get_batch */
+    size_t n_members;
+} gw_store_batch;
+
+/* Frees what get_batch filled in (each member's positions and the members). */
+void gw_store_batch_clear(gw_store_batch *b);
+
 typedef custos_rc (*gw_store_account_fn)(void *ctx, const gw_store_account *a,
                                          custos_error *err);
 typedef custos_rc (*gw_store_signer_fn)(void *ctx, const gw_store_signer *s,
@@ -150,13 +185,16 @@ typedef struct gw_store_ops {
     /* Appends rec (its cursor chosen by the caller, above head, and its chain_hash) to the
      * accepted log, makes it its account's latest with the account now pledged to
      * beneficiary (all zero: none), drops the account's pending digests at or below its
-     * sequence and marks its held rises below it superseded. */
+     * sequence and marks its held rises below it superseded. A batched rec (no signature
+     * of its own) keeps only a reference to its batch, rec->batch.digest, whose row
+     * put_batch writes in the same group: its signatures are not stored again. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
     /* Rule 6: records rec (no cursor; accepted_at is when it was held) as held,
      * consuming its sequence in its account's row, which must exist (the first record of
      * an account is never held), drops the account's pending digests at or below it and
-     * marks its older held rises superseded: only the newest can be released. */
+     * marks its older held rises superseded: only the newest can be released. A batched
+     * rec is kept as put_accepted keeps one. */
     custos_rc (*put_held)(void *impl, const custos_record *rec, custos_error *err);
     /* The held record of digest (state HELD, cursor 0) and whether a later published record
      * superseded it; CUSTOS_ERR_NOT_FOUND when the digest is not held. out must be
@@ -175,6 +213,19 @@ typedef struct gw_store_ops {
     custos_rc (*set_chain_hash)(void *impl, uint64_t cursor,
                                 const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);
 
+    /* Rule 20: stores batch b (its fields, signatures, signers, accepted_at, and its
+     * members: every account, in any order, with the state the gateway gave it) inside the
+     * open transaction, in the group that puts its ACCEPTED and HELD members
+     * (put_accepted, put_held with rec->batched); the attestations of the others are kept
+     * in the batch's row. digest and (feed, batch.sequence) are unique, so a batch is
+     * stored once. CUSTOS_ERR_INVALID when members are not batch.count, or sigs and
+     * signers are none or above CUSTOS_MAX_SIGNATURES. */
+    custos_rc (*put_batch)(void *impl, const gw_store_batch *b, custos_error *err);
+    /* The highest batch sequence stored for feed, inside the open transaction (0 when
+     * none): a batch's sequence must rise above it (attestation.md §16). */
+    custos_rc (*last_batch_sequence)(void *impl, const char *feed, uint64_t *sequence,
+                                     custos_error *err);
+
     /* Stores an accepted reserves attestation; (feed, sequence) and digest are unique. */
     custos_rc (*put_reserves)(void *impl, const gw_store_reserves *res, custos_error *err);
     /* Stores an accepted notice at its cursor (chosen by the caller above head, shared with
@@ -182,7 +233,9 @@ typedef struct gw_store_ops {
      * digest and cursor are unique. */
     custos_rc (*put_notice)(void *impl, const gw_store_notice *n, custos_error *err);
 
-    /* Read side (committed data, any thread). */
+    /* Read side (committed data, any thread). A batched record (get_latest, read_from,
+     * get_held, list_held) comes with rec->batch whole: the batch's fields, signatures
+     * and the account's leaf proof, signers the batch's. */
     custos_rc (*get_latest)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                             custos_record *out, custos_error *err);
     /* Rule 6, the breaker's base: the collateralValue of the account's accepted valuation
@@ -213,6 +266,12 @@ typedef struct gw_store_ops {
      * it has none); out must be released with gw_store_reserves_clear. */
     custos_rc (*get_reserves)(void *impl, const char *feed, gw_store_reserves *out,
                               custos_error *err);
+    /* Batch digest with every account of it (out->members in the tree's leaf order, the
+     * order submitBatch takes them), their attestations and states as stored now: a held
+     * member later released is ACCEPTED. CUSTOS_ERR_NOT_FOUND when no such batch was
+     * stored. out must be released with gw_store_batch_clear. */
+    custos_rc (*get_batch)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                           gw_store_batch *out, custos_error *err);
     /* Up to max of account's notices, to lender only unless lender is NULL, newest first
      * (accepted_at, then sequence, descending). */
     custos_rc (*list_notices)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -472,6 +531,24 @@ static inline custos_rc gw_store_read_notices_from(gw_store *s, uint64_t after,
                                                    custos_error *err)
 {
     return s->ops->read_notices_from(s->impl, after, out, max, n, err);
+}
+
+static inline custos_rc gw_store_put_batch(gw_store *s, const gw_store_batch *b,
+                                           custos_error *err)
+{
+    return s->ops->put_batch(s->impl, b, err);
+}
+
+static inline custos_rc gw_store_last_batch_sequence(gw_store *s, const char *feed,
+                                                     uint64_t *sequence, custos_error *err)
+{
+    return s->ops->last_batch_sequence(s->impl, feed, sequence, err);
+}
+
+static inline custos_rc gw_store_get_batch(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                           gw_store_batch *out, custos_error *err)
+{
+    return s->ops->get_batch(s->impl, digest, out, err);
 }
 
 #endif

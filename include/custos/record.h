@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/batch.h"
+#include "custos/merkle.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,6 +21,19 @@ typedef enum custos_state {
     CUSTOS_STATE_ACCEPTED = 2,
     CUSTOS_STATE_HELD = 3      /* durable, not published: a rise beyond the breaker bound */
 } custos_state;
+
+/* The batch an account's attestation was signed in (docs/rules.md rule 20): what a client
+ * needs to verify the account alone (custos_batch_account_verify), apart from the record's
+ * attestation itself. */
+typedef struct custos_record_batch {
+    uint8_t digest[CUSTOS_HASH_LEN]; /* the batch's EIP-712 digest (attestation.md §16) */
+    custos_batch batch;
+    /* The account's leaf proof to batch.accounts_root, sibling hashes bottom-up. */
+    uint8_t proof[CUSTOS_MERKLE_PROOF_MAX][CUSTOS_HASH_LEN];
+    size_t n_proof;
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES]; /* the quorum's, over digest */
+    size_t n_sigs;
+} custos_record_batch;
 
 typedef struct custos_record {
     uint64_t cursor;            /* place in the accepted log; 0 unless ACCEPTED */
@@ -32,6 +47,10 @@ typedef struct custos_record {
     /* The gateway withheld the positions from this caller (sub.n_positions is then 0 while
      * sub.att.positions_root commits to positions): not "no positions". */
     bool positions_withheld;
+    /* Signed as an account of a batch: sub then carries no signature of its own (sub.n_sigs
+     * is 0), batch.sigs are the signatures and signers the addresses they recovered to. */
+    bool batched;
+    custos_record_batch batch;
 } custos_record;
 
 /* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */

@@ -2,7 +2,7 @@
  * PostgreSQL on a server this test starts on loopback): accepted records in and out (with
  * their chain hashes, and the filling in of missing ones), the audit log, the
  * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
- * reopening, schema versions. Then what only PostgreSQL has: connection errors that never
+ * reopening, schema versions, batches and their accounts. Then what only PostgreSQL has: connection errors that never
  * show the password, and reconnecting after the server dropped the sessions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "custos/eip712.h"
 #include "pgserver.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -888,6 +889,19 @@ static void undo_notice_cursor(fixture *f)
     f->be->exec(f, "ALTER TABLE notices DROP COLUMN chain_hash");
 }
 
+/* Undoes step 18 (batches), for the tests that set the version back; held_too when the
+ * held table stays. */
+static void undo_batches(fixture *f, bool held_too)
+{
+    f->be->exec(f, "DROP INDEX accepted_by_batch");
+    f->be->exec(f, "ALTER TABLE accepted DROP COLUMN batch_digest");
+    if (held_too) {
+        f->be->exec(f, "DROP INDEX held_by_batch");
+        f->be->exec(f, "ALTER TABLE held DROP COLUMN batch_digest");
+    }
+    f->be->exec(f, "DROP TABLE batches");
+}
+
 /* A version 1 store with an account is migrated when opened through every later step:
  * version 2 adds the pledge, the zero address for accounts accepted before. */
 static void test_upgrade_from_v1(void **state)
@@ -905,6 +919,7 @@ static void test_upgrade_from_v1(void **state)
     f->be->exec(f, "DROP TABLE reserves");
     f->be->exec(f, "DROP TABLE held");
     f->be->exec(f, "DROP TABLE notices");
+    undo_batches(f, false);
     undo_pending_costs(f);
     if (f->be == &BE_PG)
         f->be->exec(f, "DROP TABLE publisher_attempts, publisher_fates, publisher_meta, "
@@ -937,6 +952,7 @@ static void test_upgrade_drops_digest_index(void **state)
         put_committed(&f->store, &r[i]);
     gw_store_close(&f->store);
     assert_int_equal(f->be->query_long(f, f->be->count_digest_indexes), 0);
+    undo_batches(f, true);
     if (f->be == &BE_PG) {
         f->be->exec(f, "ALTER TABLE accepted ADD CONSTRAINT accepted_digest_key UNIQUE (digest)");
     } else {
@@ -1179,6 +1195,7 @@ static void test_notices_in_log(void **state)
     /* As a step-16 store has it: no place in the log. */
     f->be->exec(f, "UPDATE notices SET cursor = NULL, chain_hash = NULL");
     undo_notice_cursor(f);
+    undo_batches(f, true);
     f->be->set_version(f, 16);
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
     assert_int_equal(gw_store_head(&f->store, &head, &err), CUSTOS_OK);
@@ -1243,6 +1260,190 @@ static void test_notices_in_log(void **state)
         gw_store_close(&f->store);
         assert_int_equal(reopen(f, &err), CUSTOS_OK);
     }
+}
+
+/* A batch of n accounts 0x21.. (rule 20) with its tree, each member a copy of make_sub's
+ * valuation with no signature of its own; the batch carries two signatures. */
+static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uint64_t sequence)
+{
+    memset(b, 0, sizeof *b);
+    custos_attestation atts[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        make_sub(&subs[i], (uint8_t)(0x21 + i), 5, 0);
+        atts[i] = subs[i].att;
+    }
+    custos_batch_tree *t = NULL;
+    custos_error err;
+    if (custos_batch_tree_new("acme", atts, n, sequence, &b->batch, &t, &err) != CUSTOS_OK)
+        fail_msg("batch tree: %s", err.message);
+    custos_batch_tree_free(t);
+    snprintf(b->feed, sizeof b->feed, "acme");
+    custos_batch_digest(&subs[0].domain, &b->batch, b->digest);
+    for (size_t i = 0; i < 2; i++) {
+        memset(b->sigs[i].bytes, (int)(0x60 + i), CUSTOS_SIGNATURE_LEN);
+        memset(b->signers[i], (int)(0x70 + i), CUSTOS_ADDRESS_LEN);
+    }
+    b->n_sigs = 2;
+    b->accepted_at = 1700000200;
+}
+
+/* The batched record of member sub at cursor. */
+static void make_batched_record(custos_record *r, const gw_store_batch *b,
+                                const custos_submission *sub, uint64_t cursor)
+{
+    memset(r, 0, sizeof *r);
+    r->sub = *sub;
+    r->cursor = cursor;
+    r->state = CUSTOS_STATE_ACCEPTED;
+    r->accepted_at = b->accepted_at;
+    custos_attestation_digest(&sub->domain, &sub->att, r->digest);
+    r->batched = true;
+    memcpy(r->batch.digest, b->digest, CUSTOS_HASH_LEN);
+    r->batch.batch = b->batch;
+    memcpy(r->signers, b->signers, sizeof b->signers);
+    r->n_signers = b->n_sigs;
+}
+
+/* A batched record as read back: the batch's fields and signatures, signers the batch's,
+ * and a proof that takes its attestation's leaf to the batch's root. */
+static void assert_batched(const custos_record *got, const gw_store_batch *b,
+                           const custos_submission *sub)
+{
+    assert_true(got->batched);
+    assert_int_equal(got->sub.n_sigs, 0);
+    assert_memory_equal(&got->sub.att, &sub->att, sizeof sub->att);
+    assert_memory_equal(got->batch.digest, b->digest, CUSTOS_HASH_LEN);
+    assert_memory_equal(&got->batch.batch, &b->batch, sizeof b->batch);
+    assert_int_equal(got->batch.n_sigs, b->n_sigs);
+    assert_memory_equal(got->batch.sigs, b->sigs, b->n_sigs * sizeof b->sigs[0]);
+    assert_int_equal(got->n_signers, b->n_sigs);
+    assert_memory_equal(got->signers, b->signers, b->n_sigs * CUSTOS_ADDRESS_LEN);
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    custos_batch_leaf(&sub->att, leaf);
+    assert_true(custos_merkle_verify(b->batch.accounts_root, leaf,
+                                     (const uint8_t(*)[CUSTOS_HASH_LEN])got->batch.proof,
+                                     got->batch.n_proof));
+}
+
+/* Rule 20: a batch's row and its accounts in one group; the signatures are stored once,
+ * in the batch's row, and each account comes back with everything to verify it alone. */
+static void test_batch(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_batch b;
+    custos_submission subs[3];
+    make_batch(&b, subs, 3, 9);
+    gw_store_batch_member members[3];
+    memset(members, 0, sizeof members);
+    custos_record recs[2];
+    for (size_t i = 0; i < 3; i++)
+        members[i].sub = subs[i];
+    for (size_t i = 0; i < 2; i++) {
+        members[i].state = CUSTOS_STATE_ACCEPTED;
+        members[i].cursor = i + 1;
+        make_batched_record(&recs[i], &b, &subs[i], i + 1);
+    }
+    members[2].reason = CUSTOS_REASON_UNREGISTERED_ACCOUNT;
+    b.members = members;
+    b.n_members = 3;
+
+    uint64_t last = 1;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_last_batch_sequence(&f->store, "acme", &last, &err), CUSTOS_OK);
+    assert_int_equal(last, 0);
+    if (gw_store_put_batch(&f->store, &b, &err) != CUSTOS_OK)
+        fail_msg("put_batch: %s", err.message);
+    for (size_t i = 0; i < 2; i++)
+        if (gw_store_put_accepted(&f->store, &recs[i], subs[i].att.beneficiary, &err) !=
+            CUSTOS_OK)
+            fail_msg("put_accepted: %s", err.message);
+    assert_int_equal(gw_store_last_batch_sequence(&f->store, "acme", &last, &err), CUSTOS_OK);
+    assert_int_equal(last, 9);
+    assert_int_equal(gw_store_last_batch_sequence(&f->store, "other", &last, &err), CUSTOS_OK);
+    assert_int_equal(last, 0);
+    uint64_t cursor = 0;
+    uint32_t n_signers = 0;
+    assert_int_equal(gw_store_find_accepted(&f->store, subs[1].att.account, 5, recs[1].digest,
+                                            &cursor, &n_signers, &err),
+                     CUSTOS_OK);
+    assert_int_equal(cursor, 2);
+    assert_int_equal(n_signers, 2);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+
+    /* A batch is stored once. */
+    b.members = members;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_put_batch(&f->store, &b, &err), CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    /* Members that are not the batch's count are refused before anything is written. */
+    b.n_members = 2;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_batch(&f->store, &b, &err), CUSTOS_ERR_INVALID);
+    gw_store_rollback(&f->store);
+    b.n_members = 3;
+
+    custos_record got;
+    for (size_t i = 0; i < 2; i++) {
+        if (gw_store_get_latest(&f->store, subs[i].att.account, &got, &err) != CUSTOS_OK)
+            fail_msg("get_latest: %s", err.message);
+        assert_batched(&got, &b, &subs[i]);
+        assert_int_equal(got.cursor, i + 1);
+        custos_record_clear(&got);
+    }
+    custos_record read[4];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 0, read, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_batched(&read[i], &b, &subs[i]);
+        custos_record_clear(&read[i]);
+    }
+
+    /* Every account back, in the tree's leaf order, with the state the gateway gave it. */
+    gw_store_batch out;
+    if (gw_store_get_batch(&f->store, b.digest, &out, &err) != CUSTOS_OK)
+        fail_msg("get_batch: %s", err.message);
+    assert_int_equal(out.n_members, 3);
+    assert_string_equal(out.feed, "acme");
+    assert_memory_equal(&out.batch, &b.batch, sizeof b.batch);
+    assert_int_equal(out.n_sigs, 2);
+    assert_memory_equal(out.sigs, b.sigs, 2 * sizeof b.sigs[0]);
+    assert_memory_equal(out.signers, b.signers, 2 * CUSTOS_ADDRESS_LEN);
+    assert_int_equal(out.accepted_at, b.accepted_at);
+    uint8_t prev[CUSTOS_HASH_LEN] = {0};
+    size_t seen = 0;
+    for (size_t i = 0; i < out.n_members; i++) {
+        uint8_t leaf[CUSTOS_HASH_LEN];
+        custos_batch_leaf(&out.members[i].sub.att, leaf);
+        assert_true(i == 0 || memcmp(prev, leaf, CUSTOS_HASH_LEN) < 0);
+        memcpy(prev, leaf, CUSTOS_HASH_LEN);
+        size_t k = (size_t)(out.members[i].sub.att.account[0] - 0x21);
+        assert_true(k < 3);
+        seen |= (size_t)1 << k;
+        assert_memory_equal(&out.members[i].sub.att, &subs[k].att, sizeof subs[k].att);
+        assert_int_equal(out.members[i].sub.n_sigs, 0);
+        if (k < 2) {
+            assert_int_equal(out.members[i].state, CUSTOS_STATE_ACCEPTED);
+            assert_int_equal(out.members[i].cursor, k + 1);
+        } else {
+            assert_int_equal(out.members[i].state, CUSTOS_STATE_UNSPECIFIED);
+            assert_int_equal(out.members[i].reason, CUSTOS_REASON_UNREGISTERED_ACCOUNT);
+        }
+    }
+    assert_int_equal(seen, 7);
+    gw_store_batch_clear(&out);
+    uint8_t other[CUSTOS_HASH_LEN] = {1};
+    assert_int_equal(gw_store_get_batch(&f->store, other, &out, &err), CUSTOS_ERR_NOT_FOUND);
+
+    /* Reopened, all of it is still there. */
+    gw_store_close(&f->store);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    if (gw_store_get_latest(&f->store, subs[0].att.account, &got, &err) != CUSTOS_OK)
+        fail_msg("get_latest: %s", err.message);
+    assert_batched(&got, &b, &subs[0]);
+    custos_record_clear(&got);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -1366,7 +1567,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_notices, setup, teardown,              \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_notices_in_log, setup, teardown,       \
-                                                 (void *)&(be))
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_batch, setup, teardown, (void *)&(be))
 
 int main(void)
 {
