@@ -1,4 +1,4 @@
-/* The custodian's book after a liquidation (docs/custodian.md §14): the positions sold to
+/* The custodian's book after a liquidation (docs/custodian.md §15): the positions sold to
  * fund the agent's repay leave the account's holdings, the book the next valuation reads,
  * and the sale is appended to a sales journal, one JSON object a line: the positions and
  * quantities sold, their proceeds at the prices file's prices, the repay's transaction and

@@ -101,7 +101,7 @@ static custos_rc manage_liquidate(at_manager *m, at_manage_state *st, custos_err
         printf("%sliquidation %s\n", m->label, at_liq_step_name(st->liq.step));
     m->liq_step = st->liq.step;
     /* The sale that funded the agent's repay leaves the book before the release
-     * (docs/custodian.md §14); a decision that found no debt sold nothing. */
+     * (docs/custodian.md §15); a decision that found no debt sold nothing. */
     if (rc == CUSTOS_OK && m->book.holdings_path != NULL &&
         st->liq.step == AT_LIQ_REPAY_MINED && st->liq.repay_block != 0 &&
         !st->liq.book_recorded) {
@@ -141,7 +141,8 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
     if (rc != CUSTOS_OK)
         return rc;
     /* A liquidation ended by an accepted release leaves nothing to watch. */
-    if (st.liq.step == AT_LIQ_RELEASE_ACCEPTED) {
+    m->released = st.liq.step == AT_LIQ_RELEASE_ACCEPTED;
+    if (m->released) {
         printf("%sreleased after liquidation: nothing to manage\n", m->label);
         fflush(stdout);
         return CUSTOS_OK;

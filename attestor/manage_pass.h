@@ -51,6 +51,7 @@ typedef struct at_manager {
     bool liq_waiting;       /* no repay sent: it would revert (docs/lending.md §11) */
     /* The latest accepted record's cursor at the last read: a new one is a new valuation. */
     uint64_t cursor;
+    bool released;          /* released after its liquidation: no valuation to wait for */
 } at_manager;
 
 /* One pass: CUSTOS_OK, or the error that stopped it (the next pass tries again). A failed

@@ -467,7 +467,7 @@ static void test_repay_reverts(void **state)
     assert_int_equal(latest_kind(), CUSTOS_KIND_RELEASE);
 }
 
-/* book_sale (docs/custodian.md §14): the fund falls to 850,000 shares ($833,000 after the
+/* book_sale (docs/custodian.md §15): the fund falls to 850,000 shares ($833,000 after the
  * haircut, LTV 94%); the agent repays about 784,000 units, so 784,001 shares are sold (whole
  * shares covering it at $1) and 65,999 remain. The sales journal says so, with the repay's
  * transaction and the assets its Repay event moved (the agent's balance drop, exactly); the
