@@ -453,6 +453,14 @@ static void test_submit_batch_to_the_gateway(void **state)
     assert_int_equal(custos_positions_root(rec.sub.positions, rec.sub.n_positions, root, &err),
                      CUSTOS_OK);
     assert_memory_equal(root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
+    /* GetPositionProof serves a batch-signed account's position as any other's. */
+    custos_position_proof proof;
+    if (custos_client_get_position_proof(F.client, id, rec.sub.positions[0].asset_id, &proof,
+                                         &err) != CUSTOS_OK)
+        fail_msg("get position proof: %s", err.message);
+    assert_int_equal(custos_position_proof_check(&proof, &err), CUSTOS_OK);
+    assert_memory_equal(proof.root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
+    assert_memory_equal(proof.digest, rec.digest, CUSTOS_HASH_LEN);
     custos_record_clear(&rec);
 
     /* Again: the gateway knows the batch. */
