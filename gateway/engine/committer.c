@@ -11,20 +11,6 @@
 #include "metrics.h"
 #include "monotonic.h"
 
-/* Shared store: one account's row into the overlay, unless the group has it already. */
-static custos_rc eng_reload_account(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
-                                    custos_error *err)
-{
-    for (size_t j = 0; j < e->overlay_count; j++)
-        if (memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0)
-            return CUSTOS_OK;
-    gw_store_account row;
-    custos_rc rc = gw_store_get_account(&e->store, account, &row, err);
-    if (rc == CUSTOS_OK)
-        gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
-    return rc == CUSTOS_ERR_NOT_FOUND ? CUSTOS_OK : rc;
-}
-
 /* After a commit that moved the head: the newest record's cursor. A group's own cursors are
  * all records; over a shared store the head may also be other replicas' records or notices,
  * so it is read from the store. */
@@ -46,6 +32,20 @@ void gw_eng_read_record_head(gw_engine *e)
     else
         gw_log(GW_LOG_WARN, "store_error", "cannot read the newest record's cursor: %s",
                err.message);
+}
+
+/* Shared store: one account's row into the overlay, unless the group has it already. */
+static custos_rc eng_reload_account(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                                    custos_error *err)
+{
+    for (size_t j = 0; j < e->overlay_count; j++)
+        if (memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0)
+            return CUSTOS_OK;
+    gw_store_account row;
+    custos_rc rc = gw_store_get_account(&e->store, account, &row, err);
+    if (rc == CUSTOS_OK)
+        gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+    return rc == CUSTOS_ERR_NOT_FOUND ? CUSTOS_OK : rc;
 }
 
 /* Shared store, inside the open group: the head and the rows of the group's accounts as
@@ -94,6 +94,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     custos_error err;
     custos_error_clear(&err);
     e->overlay_count = 0;
+    e->n_group_batches = 0;
 
     pthread_mutex_lock(&e->chain_lock);
     memcpy(e->group_chain, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);

@@ -7,7 +7,8 @@
  * batch's signatures and each account's leaf proof, which libcustos verifies alone, and
  * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
  * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
- * it. */
+ * it; the same batch sent twice at once is stored once and never answered REPLAY. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -351,6 +352,75 @@ static void test_mixed_batch(void **state)
         custos_submission_clear(&next[i]);
 }
 
+/* One SubmitBatch call of the same batch, from its own client. */
+typedef struct racer {
+    const custos_submission *accounts;
+    const custos_batch *b;
+    const custos_signature *sigs;
+    custos_rc rc;
+    custos_error err;
+    custos_submit_result res[2];
+    custos_error errs[2];
+    bool duplicate;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    custos_client *c = NULL;
+    r->rc = custos_client_new_insecure(F.target, 10000, &c, &r->err);
+    if (r->rc == CUSTOS_OK)
+        r->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, r->b, r->sigs, 2,
+                                           r->accounts, 2, r->res, r->errs, &r->duplicate,
+                                           &r->err);
+    custos_client_free(c);
+    return NULL;
+}
+
+/* The same batch sent twice at once (a client's retry while the first call is being
+ * committed): one call stores it, the other is answered as a duplicate, or, when both fell
+ * in one commit group, told to retry (UNAVAILABLE); never REPLAY. */
+static void test_same_batch_at_once(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    for (int round = 0; round < 5; round++) {
+        custos_submission accounts[2];
+        char ref[32];
+        for (int i = 0; i < 2; i++) {
+            snprintf(ref, sizeof ref, "RACE-%d-%d", round, i);
+            make(&accounts[i], ref, 1, 1000000);
+        }
+        custos_batch b;
+        custos_signature sigs[2];
+        sign_batch(accounts, 2, (uint64_t)round + 1, QUORUM, 2, &b, sigs);
+        racer r[2];
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) {
+            memset(&r[i], 0, sizeof r[i]);
+            r[i].accounts = accounts;
+            r[i].b = &b;
+            r[i].sigs = sigs;
+            assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        int fresh = 0;
+        for (int i = 0; i < 2; i++) {
+            if (r[i].rc == CUSTOS_OK) {
+                assert_int_equal(r[i].errs[0].code, CUSTOS_OK);
+                assert_int_equal(r[i].res[0].state, CUSTOS_STATE_ACCEPTED);
+                fresh += !r[i].duplicate;
+            } else if (r[i].err.reason != CUSTOS_REASON_UNAVAILABLE) {
+                fail_msg("round %d, call %d: %s", round, i, r[i].err.message);
+            }
+        }
+        assert_int_equal(fresh, 1);
+        for (int i = 0; i < 2; i++)
+            custos_submission_clear(&accounts[i]);
+    }
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -368,6 +438,7 @@ int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_same_batch_at_once, setup_sqlite, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
