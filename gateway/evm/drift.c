@@ -191,7 +191,12 @@ static void drift_log_policy(const gw_drift_report *was, const gw_drift_report *
             const gw_policy_value *o = old != NULL ? &old->policy[k] : NULL;
             bool was_drift = o != NULL && o->drift;
             bool same = o != NULL && o->gateway == v->gateway && o->adapter == v->adapter;
-            if (v->drift && (!was_drift || !same))
+            if (v->drift && !was_drift && k == GW_POLICY_FEED_ID)
+                gw_log(GW_LOG_WARN, "policy_drift",
+                       "feed %s: the adapter does not know this feed (UnknownFeed): it "
+                       "refuses every attestation of it",
+                       f->feed);
+            else if (v->drift && (!was_drift || !same))
                 gw_log(GW_LOG_WARN, "policy_drift",
                        "feed %s: %s differs from the adapter's: gateway %llu, adapter %llu",
                        f->feed, gw_policy_field_name((gw_policy_field)k),

@@ -6,7 +6,8 @@
  * custos_policy_drift series is 0. Each owner call of the table below changes one part of
  * the feed's policy on-chain, and exactly the fields it changes drift, /status naming
  * both values, until the call is undone. A feed counted in business days needs an
- * on-chain maxAge covering its longest span. A signer revoked at the gateway only makes
+ * on-chain maxAge covering its longest span; a feed the adapter does not know drifts on
+ * feed_id alone. A signer revoked at the gateway only makes
  * the feed's "signers" series 1; an account registered at the gateway only makes its
  * "accounts" series 1. The reads are the adapter's signer(), accountFeedId() and feed()
  * views. */
@@ -441,12 +442,75 @@ static void test_drift_found_and_counted(void **state)
     json_decref(st);
 }
 
+/* A feed configured at the gateway that the adapter does not know: feed_id drifts alone,
+ * and its signer counts at the gateway only. */
+static void test_policy_unknown_feed(void **state)
+{
+    (void)state;
+    char *text = tu_read_file(F.gw.config_path);
+    assert_non_null(text);
+    size_t cap = strlen(text) + 1024;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    snprintf(out, cap,
+             "%s\n[feed other-custody]\nmax_age = 86400\nmax_skew = 300\nmax_ttl = 604800\n"
+             "threshold = 1\ndistinct_roles = false\n\n"
+             "[signer other]\naddress = %s\nfeed = other-custody\nrole = custodian\n",
+             text, F.gw.keys[GWF_KEY_CUSTODIAN].hex);
+    tu_write_file(F.gw.config_path, out);
+    free(out);
+    free(text);
+    long long before = (long long)gwf_now();
+    reload();
+    wait_series("custos_policy_drift{feed=\"other-custody\",field=\"feed_id\"}", 1, before);
+    wait_series("custos_allowlist_drift{feed=\"other-custody\",kind=\"signers\"}", 1, before);
+    char *metrics = fetch_page("/metrics");
+    char series[160];
+    for (size_t i = 1; i < N_FIELDS; i++) {
+        snprintf(series, sizeof series,
+                 "custos_policy_drift{feed=\"other-custody\",field=\"%s\"}", FIELDS[i]);
+        if (series_value(metrics, series) != 0)
+            fail_msg("%s: %lld, want 0", series, series_value(metrics, series));
+    }
+    free(metrics);
+
+    char *page = fetch_page("/status");
+    json_error_t jerr;
+    json_t *st = json_loads(page, 0, &jerr);
+    free(page);
+    if (st == NULL)
+        fail_msg("/status is not JSON: %s", jerr.text);
+    json_t *feeds = json_object_get(json_object_get(st, "drift"), "feeds");
+    json_t *other = NULL;
+    for (size_t i = 0; i < json_array_size(feeds); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(feeds, i), "feed")),
+                   "other-custody") == 0)
+            other = json_array_get(feeds, i);
+    assert_non_null(other);
+    json_t *policy = json_object_get(other, "policy");
+    assert_int_equal(json_array_size(policy), 1);
+    json_t *e = json_array_get(policy, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "field")), "feed_id");
+    assert_int_equal(json_integer_value(json_object_get(e, "gateway")), 1);
+    assert_int_equal(json_integer_value(json_object_get(e, "adapter")), 0);
+    json_decref(st);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
+    char *log = tu_read_file(path);
+    bool found = log != NULL &&
+                 strstr(log, "feed other-custody: the adapter does not know this feed") != NULL;
+    free(log);
+    assert_true(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_drift_by_field),
         cmocka_unit_test(test_policy_business_days),
         cmocka_unit_test(test_drift_found_and_counted),
+        cmocka_unit_test(test_policy_unknown_feed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
