@@ -94,7 +94,7 @@ static json_t *section_publisher(const gw_status_src *src, const gw_pub_status *
 {
     if (src->publisher == NULL)
         return json_null();
-    uint64_t head = gw_engine_head(src->engine);
+    uint64_t head = gw_engine_record_head(src->engine);
     uint64_t lag = head > pub->cursor ? head - pub->cursor : 0;
     return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "serving",
                      pub->serving, "leader", pub->leader, "cursor", (json_int_t)pub->cursor,

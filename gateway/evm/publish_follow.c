@@ -238,8 +238,8 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
     pthread_mutex_lock(&p->lock);
     p->status.cursor = cursor;
     pthread_mutex_unlock(&p->lock);
-    uint64_t head = gw_engine_head(p->engine);
-    if (head <= cursor)
+    /* The records' head: collateral notices in the log are not the publisher's. */
+    if (gw_engine_record_head(p->engine) <= cursor)
         return CUSTOS_OK;
     size_t n = 0;
     if ((rc = gw_engine_read_from(p->engine, cursor, p->batch, PUB_BATCH, &n, err)) != CUSTOS_OK)
@@ -271,18 +271,13 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
         }
     }
     uint64_t last = n > 0 ? p->batch[n - 1].cursor : cursor;
-    /* Collateral notices share the log's cursors and are not published here. Entries up to
-     * head were committed before the read (in cursor order), so a batch short of PUB_BATCH
-     * holds every record up to head: the cursor moves over the notices after them. */
-    if (n < PUB_BATCH && head > last)
-        last = head;
     for (size_t i = 0; i < n; i++)
         custos_record_clear(&p->batch[i]);
     if (rc == CUSTOS_ERR_UNAVAILABLE && gw_pub_stopping(p)) {
         custos_error_clear(err);
         return CUSTOS_OK;
     }
-    if (rc != CUSTOS_OK || last == cursor)
+    if (rc != CUSTOS_OK || n == 0)
         return rc;
     if ((rc = gw_pubstate_advance(p->state, last, err)) != CUSTOS_OK)
         return rc;

@@ -335,12 +335,12 @@ static char *METRICS_SOURCE, *MANAGER_SOURCE;
 /* The names of the custos_* series the gateway exports, from the exposition's TYPE lines
  * (histograms add _bucket, _sum and _count). The publisher's series exist only with [evm]:
  * those are taken from the registry's source; the collateral manager's (custos_loan_*,
- * custos-attestor manage's text file) from the table of series in its source. */
+ * custos-attestor manage's text file) from the table of its source, attestor/manage_metrics.c. */
 static int exported(const char *exposition, const char *name)
 {
     if (strncmp(name, "custos_loan_", 12) == 0) {
         char quoted[160];
-        snprintf(quoted, sizeof quoted, "{\"%s\", \"", name);
+        snprintf(quoted, sizeof quoted, "{\"%s\", ", name);
         return strstr(MANAGER_SOURCE, quoted) != NULL;
     }
     if (strncmp(name, "custos_publisher_", 17) == 0) {
