@@ -1,5 +1,5 @@
 /* The sale of a liquidation in the custodian's book (attestor/book_sale.h, docs/custodian.md
- * §14), table-driven: positions sold in the book's order, the last one in the fewest whole
+ * §15), table-driven: positions sold in the book's order, the last one in the fewest whole
  * units that cover the repaid USD, a shortfall when everything is sold; the journal entry
  * and the book's positions left. A second call for the same repay changes nothing (one
  * journal line, the same book), and an account the book does not hold is refused, naming
