@@ -114,15 +114,20 @@ static custos_rc pub_last_sequence(at_publisher *p, const custos_notice *n, uint
     return rc;
 }
 
-/* Sends the saved transaction; a node that has it already (or mined it) refuses it with a
- * JSON-RPC error, which a repeat expects: the next step looks it up by its hash. */
+/* Sends the saved transaction. A refusal is said (and counted by the caller): the relayer
+ * short of gas needs the operator; a node that already holds it says so too, which lasts
+ * only while it waits for a block. Either way the next step looks it up by hash and nonce. */
 static custos_rc pub_send(at_publisher *p, const at_pub_log *g, custos_error *err)
 {
     uint8_t hash[CUSTOS_HASH_LEN];
     custos_error serr;
     custos_rc rc = evm_rpc_send_raw_transaction(p->rpc, g->tx_raw, g->tx_len, hash, &serr);
     if (rc == CUSTOS_ERR_REFUSED)
-        return CUSTOS_OK;
+        return custos_error_set(err, rc,
+                                "the node refused the publication of notice %s sequence %" PRIu64
+                                " (%s); it is looked up and sent again on the next pass",
+                                custos_loan_state_name((custos_loan_state)g->notice.state),
+                                g->notice.sequence, serr.message);
     if (rc != CUSTOS_OK)
         return custos_error_set(err, rc, "notice relayer: %s", serr.message);
     return CUSTOS_OK;
@@ -216,9 +221,15 @@ custos_rc at_publish_step(at_publisher *p, const char *state_path, const char *l
     if (!g->has_notice)
         return CUSTOS_OK;
     uint64_t last = 0;
-    custos_rc rc = pub_last_sequence(p, &g->notice, &last, err);
+    custos_error lerr;
+    custos_rc rc = pub_last_sequence(p, &g->notice, &last, &lerr);
     if (rc != CUSTOS_OK)
-        return rc;
+        return custos_error_set(err, rc,
+                                "CustosNotices' lastSequence cannot be read (%s); notice %s "
+                                "sequence %" PRIu64 " is published on a later pass",
+                                lerr.message,
+                                custos_loan_state_name((custos_loan_state)g->notice.state),
+                                g->notice.sequence);
     if (last >= g->notice.sequence)
         return pub_done(state_path, label, st, last, err);
     if (g->tx_len == 0)

@@ -25,6 +25,8 @@ static bool watch_new_valuation(at_manager *const *ms, size_t n, at_watch *w)
     }
     bool changed = false;
     for (size_t i = 0; i < n && !changed; i++) {
+        if (ms[i]->released)
+            continue;
         custos_record rec;
         memset(&rec, 0, sizeof rec);
         custos_error err;

@@ -26,7 +26,8 @@ typedef struct at_watch {
 
 /* Waits for the first of: *stop, interval_ms, the head of chain (NULL: not watched) past
  * w->block (updated), or a latest record of one of the n pledges ms other than the one its
- * last pass read (at_manager.cursor). Polls every poll_ms: one GetChainHead of the gateway,
+ * last pass read (at_manager.cursor; a pledge released after its liquidation is not
+ * watched). Polls every poll_ms: one GetChainHead of the gateway,
  * and the pledges' GetLatest only when its head moved (or when the gateway does not
  * answer it), so many pledges cost one call per poll. A failed poll is ignored (the pass
  * that follows reads, and counts its failures). */

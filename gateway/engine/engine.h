@@ -18,6 +18,7 @@
 #include "evm/pledges.h"
 #include "registry.h"
 #include "store/store.h"
+#include "verify_batch.h"
 
 typedef struct gw_engine gw_engine;
 
@@ -93,6 +94,38 @@ void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *
  * and for streams, whose reading thread must keep reading, gw_engine_submit. */
 void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
                           gw_submit_done_fn done, void *ctx);
+
+/* The outcome of a batch (gw_engine_submit_batch), valid only during the callback. */
+typedef struct gw_batch_outcome {
+    custos_reason reason;  /* the whole batch refused; CUSTOS_REASON_NONE otherwise */
+    char detail[256];
+    uint8_t digest[32];    /* the batch's digest */
+    uint32_t signatures;   /* the batch's valid signers */
+    uint32_t threshold;
+    bool duplicate;        /* the batch was stored before: nothing changed */
+    /* When not refused: one per account, in the order submitted, each refused alone
+     * (reason) or PENDING-free: ACCEPTED (cursor) or HELD. */
+    const gw_submit_outcome *accounts;
+    size_t n_accounts;
+} gw_batch_outcome;
+
+/* Called exactly once per gw_engine_submit_batch, from the same threads as
+ * gw_submit_done_fn and under the same constraints. */
+typedef void (*gw_batch_done_fn)(void *ctx, const gw_batch_outcome *out);
+
+/* Rule 20: a batch through the ring like a submission. A verifier checks it whole
+ * (gw_verify_batch: the signatures once) and each account's stateless rules; the
+ * committer then, inside one group, refuses a batch whose sequence is not above its
+ * feed's last stored batch (REPLAY; the very batch again is a duplicate, answered from
+ * what was stored) or whose signers are short of the quorum (BATCH_BELOW_QUORUM), and
+ * applies every stateful rule to each account (sequence, pledge, breaker, as
+ * gw_engine_submit's) with the batch's signers; the accepted and held accounts and the
+ * batch (store.h put_batch) commit together. Takes ownership of bs's contents (its
+ * accounts and their positions): bs is left cleared. */
+void gw_engine_submit_batch(gw_engine *e, gw_batch_submission *bs, const char *request_id,
+                            gw_batch_done_fn done, void *ctx);
+/* Frees what a gw_batch_submission owns (its accounts and their positions) and zeroes it. */
+void gw_batch_submission_clear(gw_batch_submission *bs);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);

@@ -105,8 +105,9 @@ typedef struct gw_store_batch_member {
     /* Its attestation, no signature of its own. Owns its positions: a member ACCEPTED or
      * HELD has them (from its accepted or held row), a refused one none. */
     custos_submission sub;
-    /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: the
-     * gateway refused it (reason), and only the batch row keeps its attestation. */
+    /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: not
+     * kept through this batch, the gateway refused it (reason) or had it already (reason
+     * NONE), and the batch row keeps its attestation. */
     custos_state state;
     uint64_t cursor;
     custos_reason reason;

@@ -255,7 +255,7 @@ static void expect_notices(const char *const *states, size_t n)
 /* Its daemon: reads the debt from the chain (--rpc), publishes to CustosNotices from its
  * own relayer key, and passes only on a new block or valuation (its interval is 10
  * minutes, far beyond the test). */
-static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+static void manage2_argv_to(bool once, const char *notices, const char *argv[MANAGE_ARGV])
 {
     static char state2[1300], metrics2[1300], relayer[1300];
     snprintf(state2, sizeof state2, "%s/manager2.json", T.gw.dir);
@@ -269,13 +269,18 @@ static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
         "--margin-call-ltv", "7000", "--liquidation-ltv", "9000", "--hysteresis", "100",
         "--cure-seconds", "86400", "--state", state2, "--chain-id", "31337", "--contract",
         T.adapter, "--key", T.key, "--gateway", T.gw.target, "--insecure",
-        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", T.notices,
+        "--metrics-textfile", metrics2, "--rpc", T.url, "--notices-contract", notices,
         "--relayer-key", relayer, "--poll-ms", "50", once ? "--once" : "--interval-ms",
         once ? NULL : "600000", NULL};
     size_t n = 0;
     for (; words[n] != NULL; n++)
         argv[n] = words[n];
     argv[n] = NULL;
+}
+
+static void manage2_argv(bool once, const char *argv[MANAGE_ARGV])
+{
+    manage2_argv_to(once, T.notices, argv);
 }
 
 /* Waits until CustosNotices holds sequence `want` of REF2's pledge. */
@@ -368,6 +373,42 @@ static void expect_event_matches_gateway(const char *state_name)
     assert_same(out, NOTICE_RELAYER_ADDR);
 }
 
+/* Watch from the start of the log (custos watch --notices): ethers checks every notice's
+ * signature and every chain link (tests/js/watch_notice_check.mjs), and REF2's notice of
+ * state `state` and sequence `seq` is among them. */
+static void expect_on_watch(int state, const char *seq)
+{
+    static char doc[262144];
+    const char *argv[] = {CUSTOS_CLI_BIN, "watch", "--gateway", T.gw.target, "--insecure",
+                          "--notices", "--after", "0", "--idle-timeout-ms", "700", NULL};
+    int rc = tu_run(argv, doc, sizeof doc, 0);
+    if (rc != 0)
+        fail_msg("custos watch --notices exited %d:\n%s", rc, doc);
+    char path[1300];
+    snprintf(path, sizeof path, "%s/watch.jsonl", T.gw.dir);
+    tu_write_file(path, doc);
+    const char *args[] = {path, T.gw.keys[GWF_KEY_CUSTODIAN].hex, NULL};
+    char res[16384];
+    if (tu_node("watch_notice_check.mjs", args, res, sizeof res) != 0)
+        fail_msg("ethers does not accept what Watch sent:\n%s", res);
+    bool found = false;
+    for (char *line = strtok(doc, "\n"); line != NULL && !found; line = strtok(NULL, "\n")) {
+        json_error_t jerr;
+        json_t *ev = json_loads(line, 0, &jerr);
+        json_t *m = json_object_get(
+            json_object_get(json_object_get(json_object_get(ev, "notice"), "signed"),
+                            "typedData"),
+            "message");
+        const char *account = json_string_value(json_object_get(m, "account"));
+        found = m != NULL && account != NULL && strcasecmp(account, T.account[1]) == 0 &&
+                json_integer_value(json_object_get(m, "state")) == state &&
+                strcmp(str_of(m, "sequence"), seq) == 0;
+        json_decref(ev);
+    }
+    if (!found)
+        fail_msg("Watch has no notice of state %d sequence %s of the pledge", state, seq);
+}
+
 /* The gauge `name` of manager2.prom, or -1 while it is not there. */
 static long long manage2_gauge(const char *name)
 {
@@ -383,11 +424,28 @@ static long long manage2_gauge(const char *name)
 
 /* Scenario 1 of the collateral manager on the second pledge ($98,000): a borrow at 60% LTV
  * read from the chain at its block, a valuation drop into margin call (the notice on-chain,
- * published by the manager, on the gateway and verified by ethers), a cure by repayment
- * back to healthy, all followed by a manager whose interval is 10 minutes: it reads on
- * every new block and valuation. A restart publishes nothing twice. */
+ * published by the manager, on the gateway and on Watch, verified by ethers), a cure by
+ * repayment back to healthy, all followed by a manager whose interval is 10 minutes: it
+ * reads on every new block and valuation. A publication that cannot be made is said,
+ * counted and made by a later pass; a restart publishes nothing twice. */
 static void scenario_margin_call_cured(void)
 {
+    /* A first pass publishing to a contract that is not CustosNotices (the adapter: its
+     * lastSequence reverts): the notice is signed and delivered to the gateway, the failure
+     * said and counted, nothing sent; the daemon below publishes that same notice. */
+    const char *wrong[MANAGE_ARGV];
+    manage2_argv_to(true, T.adapter, wrong);
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_string_equal(out, "0");
+    assert_int_equal(run(wrong), 0);
+    fprintf(stderr, "$ custos-attestor manage --once (wrong contract) -> 0\n%s\n", out);
+    assert_non_null(strstr(out, "notice margin_return sequence 1 ACCEPTED"));
+    assert_non_null(strstr(out, "publication: CustosNotices' lastSequence cannot be read"));
+    assert_non_null(strstr(out, "notice margin_return sequence 1 is published on a later pass"));
+    assert_null(strstr(out, "ON-CHAIN"));
+    assert_int_equal(manage2_gauge("custos_loan_notice_publish_failures_total{"), 1);
+    assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
+    assert_string_equal(out, "0");
     const char *daemon[MANAGE_ARGV];
     manage2_argv(false, daemon);
     char log[1300];
@@ -413,6 +471,7 @@ static void scenario_margin_call_cured(void)
     static const char *const called[] = {"margin_call", "healthy", "margin_return"};
     expect_notices_of(REF2, called, 3);
     expect_event_matches_gateway("margin_call");
+    expect_on_watch(2, "3");
     wait_number(T.oracle[1], "price()(uint256)", NULL, NULL, "78400000000000000000000000000");
     /* The borrower repays 20,000 on Morpho: 38,800 of $78,400 is 49.5%, cured. */
     SEND(BORROWER_KEY, T.loan, "approve(address,uint256)", T.morpho, MAX_UINT);

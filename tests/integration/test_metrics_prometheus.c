@@ -335,13 +335,13 @@ static char *METRICS_SOURCE, *MANAGER_SOURCE;
 /* The names of the custos_* series the gateway exports, from the exposition's TYPE lines
  * (histograms add _bucket, _sum and _count). The publisher's series exist only with [evm]:
  * those are taken from the registry's source; the collateral manager's (custos_loan_*,
- * custos-attestor manage's text file) from the TYPE lines in its source. */
+ * custos-attestor manage's text file) from the table of its source, attestor/manage_metrics.c. */
 static int exported(const char *exposition, const char *name)
 {
     if (strncmp(name, "custos_loan_", 12) == 0) {
-        char type[160];
-        snprintf(type, sizeof type, "# TYPE %s ", name);
-        return strstr(MANAGER_SOURCE, type) != NULL;
+        char quoted[160];
+        snprintf(quoted, sizeof quoted, "{\"%s\", ", name);
+        return strstr(MANAGER_SOURCE, quoted) != NULL;
     }
     if (strncmp(name, "custos_publisher_", 17) == 0) {
         char quoted[160];
@@ -420,7 +420,7 @@ static void test_dashboard_queries(void **state)
     assert_int_equal(http_get(url, &exposition), 200);
     METRICS_SOURCE = tu_read_file(CUSTOS_SOURCE_DIR "/gateway/metrics.c");
     assert_non_null(METRICS_SOURCE);
-    MANAGER_SOURCE = tu_read_file(CUSTOS_SOURCE_DIR "/attestor/cmd_manage.c");
+    MANAGER_SOURCE = tu_read_file(CUSTOS_SOURCE_DIR "/attestor/manage_metrics.c");
     assert_non_null(MANAGER_SOURCE);
     json_error_t jerr;
     json_t *dash = json_load_file(CUSTOS_SOURCE_DIR "/deploy/grafana/custos-dashboard.json", 0,
