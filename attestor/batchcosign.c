@@ -86,7 +86,7 @@ static custos_rc bc_check(custos_secp *ctx, const bc_batch *b,
     return CUSTOS_OK;
 }
 
-static bool bc_is_account_file(const char *name)
+bool at_batch_is_account_file(const char *name)
 {
     if (strlen(name) != BC_NAME_LEN || strncmp(name, "0x", 2) != 0 ||
         strcmp(name + BC_NAME_LEN - 5, ".json") != 0)
@@ -163,7 +163,7 @@ static custos_rc bc_collect(const char *in_dir, const bc_batch *b, bc_out **outs
                                  : custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
     struct dirent *e;
     while (rc == CUSTOS_OK && (e = readdir(d)) != NULL) {
-        if (!bc_is_account_file(e->d_name))
+        if (!at_batch_is_account_file(e->d_name))
             continue;
         if (*n == b->batch.count) {
             rc = custos_error_set(err, CUSTOS_ERR_INVALID,

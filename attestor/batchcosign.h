@@ -11,4 +11,7 @@
  * may be in_dir). Returns the exit status (cmd.h). */
 int at_cosign_batch(const char *in_dir, const char *out_dir, const at_key_spec *key);
 
+/* Whether name is an account file of a batch directory: 0x<64 lowercase hex>.json. */
+bool at_batch_is_account_file(const char *name);
+
 #endif

@@ -17,9 +17,4 @@
 int at_attest_batch(const at_sign_opts *o, const char *prices, const clopt_list *sources,
                     const char *price_ca, const char *registry, bool json);
 
-/* The key of the feed's batch sequence in the attestor's state file:
- * keccak256("CollateralBatch" || feed), apart from every account id and from the reserves
- * sequence (keyed by the feed id). */
-void at_batch_sequence_key(const char *feed, uint8_t out[32]);
-
 #endif

@@ -27,6 +27,7 @@ int at_cmd_reserves(int argc, char **argv);
 int at_cmd_cosign_reserves(int argc, char **argv);
 int at_cmd_notice(int argc, char **argv);
 int at_cmd_manage(int argc, char **argv);
+int at_cmd_submit_batch(int argc, char **argv);
 
 /* Prints "custos-attestor: message" on stderr. */
 void at_cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -7,6 +7,10 @@
  * signed for an account while one of its attestations waits there. SIGTERM and SIGINT end
  * the run after the current step, with status 0. One log line per event on stderr.
  *
+ * With "batch" (runconf.h) it values the whole book every interval and, when one of its
+ * accounts needs attesting, signs the whole book as one batch, spools it (batchspool.h)
+ * and submits it with SubmitBatch; the gateway answers each account alone.
+ *
  * With reserves_interval_seconds, it also values every account that often into a reserves
  * attestation (as custos-attestor reserves does), signs it and submits it with its leaves
  * (SubmitReserves). Reserves are not spooled: one that cannot be delivered is logged and
@@ -20,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "batchbook.h"
+#include "batchspool.h"
 #include "cmd.h"
 #include "context.h"
 #include "custos/client.h"
@@ -239,20 +245,116 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
 
 /* Submits the spool in order (account, then sequence); stops at the first entry the gateway
  * could not take, so that no later sequence overtakes it. */
+/* Submits one spooled batch; DRAIN_DONE when it left the spool (the gateway judged it,
+ * each account answered alone, or refused it whole). */
+static drain_result drain_batch(run_state *st, custos_client *client, const char *name)
+{
+    const char *dir = st->conf.spool;
+    at_batch_spooled b;
+    custos_error err;
+    if (at_batch_spool_get(dir, name, &b, &err) != CUSTOS_OK) {
+        run_log("spooled batch unreadable, moved to refused/: %s: %s", name, err.message);
+        custos_error merr;
+        if (at_batch_spool_refuse(dir, name, err.message, &merr) != CUSTOS_OK) {
+            run_log("cannot move batch %s to refused/: %s", name, merr.message);
+            return DRAIN_FAILED;
+        }
+        return DRAIN_DONE;
+    }
+    custos_submit_result *results = calloc(b.n, sizeof *results);
+    custos_error *errors = calloc(b.n, sizeof *errors);
+    char request_id[CUSTOS_REQUEST_ID_MAX + 1], sequence[24];
+    unsigned long long seq = (unsigned long long)b.batch.sequence;
+    snprintf(request_id, sizeof request_id, "custos-attestor:batch:%llu", seq);
+    snprintf(sequence, sizeof sequence, "%llu", seq);
+    bool duplicate = false;
+    custos_rc rc = results == NULL || errors == NULL
+                       ? custos_error_set(&err, CUSTOS_ERR_NOMEM, "out of memory")
+                       : custos_client_set_request_id(client, request_id, &err);
+    if (rc == CUSTOS_OK)
+        rc = custos_client_submit_batch(client, b.feed, &b.domain, &b.batch, b.sigs, b.n_sigs,
+                                        b.accounts, b.n, results, errors, &duplicate, &err);
+    drain_result out = DRAIN_DONE;
+    const at_log_field f[] = {{"batch_sequence", sequence}, {"file", name},
+                              {"reason", custos_reason_name(err.reason)}};
+    if (rc == CUSTOS_ERR_UNAVAILABLE) {
+        at_runlog(AT_LOG_WARN, "kept", request_id, f, sizeof f / sizeof f[0],
+                  "gateway %s %s, batch %s kept in the spool: %s", st->conf.gateway,
+                  err.reason == CUSTOS_REASON_NONE ? "unreachable" : "cannot take it now", name,
+                  err.message);
+        out = DRAIN_UNREACHABLE;
+    } else if (rc == CUSTOS_ERR_REFUSED || rc == CUSTOS_ERR_NOT_FOUND) {
+        char reason[400];
+        snprintf(reason, sizeof reason, "%s: %s", custos_reason_name(err.reason), err.message);
+        at_runlog(AT_LOG_WARN, "refused", request_id, f, sizeof f / sizeof f[0],
+                  "batch refused sequence=%llu file=%s reason=%s", seq, name, reason);
+        if (at_batch_spool_refuse(dir, name, reason, &err) != CUSTOS_OK) {
+            run_log("cannot move batch %s to refused/: %s", name, err.message);
+            out = DRAIN_FAILED;
+        }
+    } else if (rc != CUSTOS_OK) {
+        run_log("submission of batch %s failed, kept in the spool: %s", name, err.message);
+        out = DRAIN_FAILED;
+    } else {
+        size_t taken = 0;
+        for (size_t i = 0; i < b.n; i++) {
+            char account[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], aseq[24];
+            if (custos_hex_encode(b.accounts[i].att.account, CUSTOS_HASH_LEN, account,
+                                  sizeof account) != CUSTOS_OK)
+                account[0] = '\0';
+            snprintf(aseq, sizeof aseq, "%llu", (unsigned long long)b.accounts[i].att.sequence);
+            /* An account refused alone is logged; the rest of the batch stands. */
+            const char *state = errors[i].code != CUSTOS_OK ? "REFUSED"
+                                : results[i].state == CUSTOS_STATE_HELD ? "HELD"
+                                                                        : "ACCEPTED";
+            const at_log_field af[] = {{"account", account}, {"sequence", aseq},
+                                       {"batch_sequence", sequence}, {"state", state},
+                                       {"reason", custos_reason_name(errors[i].reason)}};
+            if (errors[i].code != CUSTOS_OK) {
+                at_runlog(AT_LOG_WARN, "refused", request_id, af, sizeof af / sizeof af[0],
+                          "account of batch %llu refused sequence=%s reason=%s: %s", seq, aseq,
+                          custos_reason_name(errors[i].reason), errors[i].message);
+                continue;
+            }
+            taken++;
+            last_record(st, &b.accounts[i]);
+        }
+        at_runlog(AT_LOG_INFO, "acknowledged", request_id, f, 2,
+                  "acknowledged batch sequence=%llu%s accounts=%zu taken=%zu file=%s", seq,
+                  duplicate ? " duplicate" : "", b.n, taken, name);
+        if (at_batch_spool_remove(dir, name, &err) != CUSTOS_OK) {
+            run_log("cannot remove batch %s from the spool: %s", name, err.message);
+            out = DRAIN_FAILED;
+        }
+    }
+    free(results);
+    free(errors);
+    at_batch_spooled_free(&b);
+    return out;
+}
+
 static void drain(run_state *st)
 {
     uint64_t now = mono_now();
     if (now < st->retry_at)
         return;
     char(*names)[AT_SPOOL_NAME_LEN];
-    size_t n;
+    char(*batches)[AT_BATCH_SPOOL_NAME_LEN] = NULL;
+    size_t n, n_batches = 0;
     custos_error err;
     if (at_spool_list(st->conf.spool, &names, &n, &err) != CUSTOS_OK) {
         run_log("%s", err.message);
         return;
     }
-    if (n == 0) {
+    if (st->conf.batch &&
+        at_batch_spool_list(st->conf.spool, &batches, &n_batches, &err) != CUSTOS_OK) {
+        run_log("%s", err.message);
         free(names);
+        return;
+    }
+    if (n == 0 && n_batches == 0) {
+        free(names);
+        free(batches);
         return;
     }
     /* A fresh channel per pass: a channel that failed would wait out its own reconnect
@@ -266,9 +368,13 @@ static void drain(run_state *st)
         r = DRAIN_DONE;
         for (size_t i = 0; i < n && r == DRAIN_DONE && !stop_requested; i++)
             r = drain_one(st, client, names[i]);
+        /* Batches in sequence order: the gateway takes a feed's batch sequences rising. */
+        for (size_t i = 0; i < n_batches && r == DRAIN_DONE && !stop_requested; i++)
+            r = drain_batch(st, client, batches[i]);
         custos_client_free(client);
     }
     free(names);
+    free(batches);
     if (r == DRAIN_DONE) {
         st->backoff = 0;
         st->retry_at = 0;
@@ -458,6 +564,56 @@ static void attest_account(run_state *st, const at_holdings *h, const at_account
     custos_submission_clear(&s);
 }
 
+/* Batch mode (runconf "batch"): values the whole book, and when one of its accounts needs
+ * attesting (attest_cause) signs the whole book as one batch (batchbook.h) and spools it
+ * before its first submission. Nothing is signed while a batch waits in the spool, so
+ * batch sequences reach the gateway in order. */
+static void batch_cycle(run_state *st, const at_holdings *h, const at_prices *file_prices,
+                        const at_price_fetch *fetch, const at_policy *policy)
+{
+    custos_error err;
+    char(*names)[AT_BATCH_SPOOL_NAME_LEN] = NULL;
+    size_t waiting = 0;
+    custos_rc rc = at_batch_spool_list(st->conf.spool, &names, &waiting, &err);
+    free(names);
+    if (rc == CUSTOS_OK && waiting > 0) {
+        run_log("book not valued: an earlier batch waits in the spool");
+        return;
+    }
+    uint64_t wall = 0;
+    if (rc == CUSTOS_OK)
+        rc = at_context_clock(&wall, &err);
+    at_batch_book b;
+    memset(&b, 0, sizeof b);
+    at_price_report report;
+    memset(&report, 0, sizeof report);
+    if (rc == CUSTOS_OK)
+        rc = at_batch_book_value(&b, h, file_prices, fetch, policy,
+                                 st->conf.registry[0] != '\0' ? st->conf.registry : NULL, wall,
+                                 &report, &err);
+    for (size_t i = 0; i < report.n_drops; i++)
+        run_log("price dropped asset=%s source=%zu reason=%s: %s", report.drops[i].asset,
+                report.drops[i].source, at_drop_reason_name(report.drops[i].reason),
+                report.drops[i].detail);
+    at_run_metrics_drops(&st->metrics, &report);
+    at_price_report_free(&report);
+    /* The first account that needs attesting names the cause; the batch holds them all. */
+    const char *cause = NULL;
+    for (size_t i = 0; rc == CUSTOS_OK && i < b.n && cause == NULL; i++)
+        cause = attest_cause(st, &b.subs[i], wall);
+    if (rc == CUSTOS_OK && cause != NULL)
+        rc = at_batch_book_sign(&b, &st->conf.ctx, st->conf.state, &st->signer, &err);
+    /* Spooled before the first submission: a signed batch is never lost. */
+    if (rc == CUSTOS_OK && cause != NULL)
+        rc = at_batch_spool_put(st->conf.spool, &b, &st->conf.ctx, &err);
+    if (rc != CUSTOS_OK)
+        run_log("book not attested as a batch: %s", err.message);
+    else if (cause != NULL)
+        run_log("signed batch sequence=%llu accounts=%zu cause=%s",
+                (unsigned long long)b.batch.sequence, b.n, cause);
+    at_batch_book_free(&b);
+}
+
 /* Warns, at most once a day, when the policy's bond-market calendar ends within 90 days:
  * from then on nothing can be valued (README, The bond-market calendar). */
 static void calendar_check(run_state *st, const at_policy *policy)
@@ -528,7 +684,12 @@ static void valuation_cycle(run_state *st, bool attest, bool reserves)
         const at_prices *file_prices = from_file ? &prices : NULL;
         if (reserves && !stop_requested)
             reserves_cycle(st, &h, file_prices, &fetch, &policy);
-        for (size_t i = 0; attest && i < h.n_accounts && !stop_requested; i++) {
+        if (attest && st->conf.batch && !stop_requested) {
+            batch_cycle(st, &h, file_prices, &fetch, &policy);
+            drain(st);
+        }
+        for (size_t i = 0; attest && !st->conf.batch && i < h.n_accounts && !stop_requested;
+             i++) {
             attest_account(st, &h, &h.accounts[i], file_prices, &fetch, &policy);
             drain(st);
         }
@@ -619,6 +780,8 @@ int at_cmd_run(int argc, char **argv)
     custos_rc rc = at_runconf_load(a.config, &st->conf, &err);
     if (rc == CUSTOS_OK)
         rc = at_spool_open(st->conf.spool, &err);
+    if (rc == CUSTOS_OK && st->conf.batch)
+        rc = at_batch_spool_open(st->conf.spool, &err);
     if (rc == CUSTOS_OK)
         rc = open_signer(st, &err);
     if (rc != CUSTOS_OK) {

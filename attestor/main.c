@@ -49,6 +49,9 @@ static const char usage[] =
     "          (--cure-seconds N | --cure-business-hours N) --state F --chain-id N\n"
     "          --contract 0xADDR --key F --gateway HOST:PORT [--once]\n"
     "                                        the collateral manager of one pledge\n"
+    "  submit-batch --dir DIR --gateway HOST:PORT " AT_GATEWAY_USAGE "\n"
+    "                                        send a signed batch directory (attest --batch,\n"
+    "                                        cosign); report each account's answer\n"
     "every --key F also takes an HSM key: --pkcs11-module SO --pkcs11-token LABEL\n"
     "  --pkcs11-key LABEL [--pkcs11-pin-file F] (else the PIN is in CUSTOS_PKCS11_PIN)\n"
     "environment: CUSTOS_GATEWAY, CUSTOS_CA, CUSTOS_CERT, CUSTOS_KEY stand for --gateway,\n"
@@ -67,6 +70,7 @@ int main(int argc, char **argv)
         {"run", at_cmd_run, NULL},         {"reserves", at_cmd_reserves, NULL},
         {"cosign-reserves", at_cmd_cosign_reserves, NULL},
         {"notice", at_cmd_notice, NULL},   {"manage", at_cmd_manage, NULL},
+        {"submit-batch", at_cmd_submit_batch, NULL},
         {NULL, NULL, NULL}};
     const clopt_program attestor = {"custos-attestor", custos_version(), usage, commands};
     return clopt_main(&attestor, argc, argv);

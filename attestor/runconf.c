@@ -94,7 +94,7 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
         "contract", "state", "registry", "gateway", "spool", "interval_seconds",
         "heartbeat_seconds", "retry_max_seconds", "reserves_interval_seconds", "tls_ca",
         "tls_cert", "tls_key", "insecure", "metrics_textfile",
-        "pkcs11_module", "pkcs11_token", "pkcs11_key", "pkcs11_pin_file", NULL};
+        "pkcs11_module", "pkcs11_token", "pkcs11_key", "pkcs11_pin_file", "batch", NULL};
     custos_rc rc = at_json_only_keys(file, "", root, keys, err);
     if (rc == CUSTOS_OK)
         rc = path_member(file, dir, root, "holdings", true, c->holdings, err);
@@ -128,6 +128,10 @@ static custos_rc parse(const char *file, const char *dir, const json_t *root, at
     if (insecure != NULL && !json_is_boolean(insecure))
         return at_json_fail(err, file, "insecure", "expected true or false");
     c->insecure = insecure != NULL && json_is_true(insecure);
+    const json_t *batch = json_object_get(root, "batch");
+    if (batch != NULL && !json_is_boolean(batch))
+        return at_json_fail(err, file, "batch", "expected true or false");
+    c->batch = batch != NULL && json_is_true(batch);
     json_t *sources = json_object_get(root, "price_sources");
     if ((sources == NULL) == (c->prices[0] == '\0'))
         return at_json_fail(err, file, "prices", "give \"prices\" or \"price_sources\", not both");

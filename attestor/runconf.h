@@ -14,8 +14,10 @@
  * Prometheus metrics after every cycle (runmetrics.h). Relative paths are relative
  * to the config file's directory. An HSM key replaces "key": "pkcs11_module" (the PKCS#11
  * library), "pkcs11_token" and "pkcs11_key" (labels), optional "pkcs11_pin_file" (else the
- * PIN comes from CUSTOS_PKCS11_PIN). Unknown keys are refused; every message names the
- * file and the key. */
+ * PIN comes from CUSTOS_PKCS11_PIN). "batch": true values and signs the whole book as one
+ * batch (docs/attestation.md §16) whenever one of its accounts needs attesting, spools it
+ * (batchspool.h) and submits it with SubmitBatch, instead of one attestation per account.
+ * Unknown keys are refused; every message names the file and the key. */
 #ifndef AT_RUNCONF_H
 #define AT_RUNCONF_H
 
@@ -43,6 +45,7 @@ typedef struct at_runconf {
     size_t n_sources;
     char gateway[256];
     bool insecure;
+    bool batch; /* the book as one batch */
     custos_submission ctx; /* feed and domain */
     uint64_t interval_seconds, heartbeat_seconds, retry_max_seconds;
     uint64_t reserves_interval_seconds; /* 0: no reserves */

@@ -1,13 +1,18 @@
-/* Figures c and d, and the soak: a load generator on the gRPC core client driving a real
+/* Figures c, d and g, and the soak: a load generator on the gRPC core client driving a real
  * custos-gateway over loopback. Attestations are signed and encoded before the timed
  * phase (the soak signs as it goes: it measures memory, not speed). Every figure of the
  * gateway's cost is taken beside a bare libsecp256k1 recovery measured in this process
  * just before and after the phase.
  *
  *   bench_load --write-config FILE --store PATH
- *   bench_load --target HOST:PORT --pid GATEWAY_PID --mode stream|unary|latest|soak
+ *   bench_load --target HOST:PORT --pid GATEWAY_PID --mode stream|unary|latest|soak|batch
  *              --tag NAME [--count N] [--streams S] [--window W] [--rate R]
- *              [--duration SECONDS] [--accounts A] [--store PATH --accepted N] */
+ *              [--duration SECONDS] [--accounts A] [--store PATH --accepted N]
+ *              [--batch-size K]
+ *
+ * --mode batch (figure g): --count accounts of the set --tag as SubmitBatch calls of K
+ * accounts each (signed once by the feed's signer), one call at a time; the gateway's CPU
+ * per accepted account beside a bare recovery. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -30,7 +35,9 @@
 
 #include "bench_common.h"
 #include "custos/client.h"
+#include "custos/batch.h"
 #include "custos/eip712.h"
+#include "custos/keccak.h"
 #include "custos/v1/gateway.pb-c.h"
 #include "pb_convert.h"
 
@@ -40,7 +47,7 @@
 typedef struct opts {
     const char *target, *mode, *tag, *store;
     pid_t pid;
-    size_t count, streams, window, accounts, accepted;
+    size_t count, streams, window, accounts, accepted, batch_size;
     double rate, duration;
 } opts;
 
@@ -611,10 +618,119 @@ static void run_latest(const opts *o)
     free(lat);
 }
 
+/* ---- SubmitBatch (figure g) ---- */
+
+/* Batch b of k accounts of the set (bench_make's attestations, one asOf and validUntil),
+ * signed once. Its batch sequence is now * 2^20 + b + 1: above every batch of an earlier
+ * phase (the feed's batch sequence only rises), with room for 2^20 batches a phase. */
+static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t now,
+                       custos_submission *acc, custos_batch *batch, custos_signature *sig)
+{
+    size_t k = o->batch_size;
+    custos_attestation *atts = calloc(k, sizeof *atts);
+    if (atts == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < k; i++) {
+        bench_make(s, o->tag, b * k + i, o->count, now, &acc[i]);
+        acc[i].n_sigs = 0;
+        acc[i].att.valid_until = now + 3600;
+        atts[i] = acc[i].att;
+    }
+    custos_batch_tree *t = NULL;
+    if (custos_batch_tree_new(BENCH_FEED, atts, k, (now << 20) + b + 1, batch, &t, NULL) !=
+        CUSTOS_OK)
+        die("batch tree");
+    custos_batch_tree_free(t);
+    free(atts);
+    custos_domain d;
+    bench_domain(&d);
+    uint8_t digest[32];
+    custos_batch_digest(&d, batch, digest);
+    if (custos_sign_digest(s->secp, s->seckey, digest, sig, NULL) != CUSTOS_OK)
+        die("sign batch");
+}
+
+static void run_batch(const opts *o)
+{
+    bench_signer s;
+    bench_signer_init(&s);
+    size_t k = o->batch_size, nb = o->count / o->batch_size;
+    uint64_t now = bench_unix_now();
+    custos_submission *acc = calloc(nb * k, sizeof *acc);
+    custos_batch *batches = calloc(nb, sizeof *batches);
+    custos_signature *sigs = calloc(nb, sizeof *sigs);
+    custos_submit_result *res = calloc(k, sizeof *res);
+    custos_error *errs = calloc(k, sizeof *errs);
+    /* The reference: bare recoveries of RECOVER_SAMPLE signatures by the same key. */
+    uint8_t(*digests)[32] = calloc(RECOVER_SAMPLE, sizeof *digests);
+    custos_signature *ref = calloc(RECOVER_SAMPLE, sizeof *ref);
+    double *lat = calloc(nb, sizeof *lat);
+    if (acc == NULL || batches == NULL || sigs == NULL || res == NULL || errs == NULL ||
+        digests == NULL || ref == NULL || lat == NULL)
+        die("out of memory");
+    for (size_t b = 0; b < nb; b++)
+        batch_make(&s, o, b, now, acc + b * k, &batches[b], &sigs[b]);
+    for (size_t i = 0; i < RECOVER_SAMPLE; i++) {
+        uint64_t v = i;
+        custos_keccak256((const uint8_t *)&v, sizeof v, digests[i]);
+        if (custos_sign_digest(s.secp, s.seckey, digests[i], &ref[i], NULL) != CUSTOS_OK)
+            die("sign reference");
+    }
+    custos_client *c = NULL;
+    custos_error err;
+    if (custos_client_new_insecure(o->target, CALL_DEADLINE_S * 1000, &c, &err) != CUSTOS_OK)
+        die(err.message);
+    custos_domain d;
+    bench_domain(&d);
+    double bare0 = bench_recover_rate((const uint8_t(*)[32])digests, ref, RECOVER_SAMPLE);
+    size_t accepted = 0, refused = 0;
+    double cpu0 = bench_proc_cpu(o->pid), t0 = bench_now();
+    for (size_t b = 0; b < nb; b++) {
+        bool dup = false;
+        double t = bench_now();
+        custos_rc rc = custos_client_submit_batch(c, BENCH_FEED, &d, &batches[b], &sigs[b], 1,
+                                                  acc + b * k, k, res, errs, &dup, &err);
+        lat[b] = bench_now() - t;
+        for (size_t i = 0; i < k; i++) {
+            bool ok = rc == CUSTOS_OK && errs[i].code == CUSTOS_OK &&
+                      res[i].state == CUSTOS_STATE_ACCEPTED && !res[i].duplicate;
+            accepted += ok;
+            refused += !ok;
+        }
+        if (rc != CUSTOS_OK && b == 0)
+            fprintf(stderr, "bench_load: batch refused: %s\n", err.message);
+    }
+    double seconds = bench_now() - t0;
+    double cpu = bench_proc_cpu(o->pid) - cpu0 + settle_cpu(o->pid);
+    double bare = (bare0 + bench_recover_rate((const uint8_t(*)[32])digests, ref,
+                                              RECOVER_SAMPLE)) / 2;
+    double each = accepted > 0 ? cpu / (double)accepted : 0;
+    printf("| g | SubmitBatch of %zu accounts signed once, one call at a time (%zu accepted, "
+           "%zu refused, %.1f s) | gateway CPU %.1f us per accepted account = %.3fx a bare "
+           "recover | %.0f accounts/s; p50 %.1f ms per batch call, durable | a bare recover "
+           "on this machine in this run: %.1f us (%.0f /s); target at most 0.25x |\n",
+           k, accepted, refused, seconds, each * 1e6, each * bare,
+           (double)accepted / seconds, bench_percentile(lat, nb, 0.5) * 1e3, 1e6 / bare, bare);
+    custos_client_free(c);
+    for (size_t i = 0; i < nb * k; i++)
+        custos_submission_clear(&acc[i]);
+    free(acc);
+    free(batches);
+    free(sigs);
+    free(res);
+    free(errs);
+    free(digests);
+    free(ref);
+    free(lat);
+    bench_signer_free(&s);
+    if (refused > 0)
+        exit(1);
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.count = 100000, .streams = 1, .window = 2048, .accounts = 10000, .rate = 3000,
-              .duration = 60, .tag = "load"};
+              .duration = 60, .tag = "load", .batch_size = 100};
     const char *write_config = NULL;
     static const struct option lopts[] = {
         {"write-config", required_argument, NULL, 'w'}, {"store", required_argument, NULL, 's'},
@@ -623,7 +739,7 @@ int main(int argc, char **argv)
         {"count", required_argument, NULL, 'n'},        {"streams", required_argument, NULL, 'S'},
         {"window", required_argument, NULL, 'W'},       {"rate", required_argument, NULL, 'r'},
         {"duration", required_argument, NULL, 'd'},     {"accounts", required_argument, NULL, 'a'},
-        {"accepted", required_argument, NULL, 'A'},
+        {"accepted", required_argument, NULL, 'A'},     {"batch-size", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
@@ -641,6 +757,7 @@ int main(int argc, char **argv)
         case 'd': o.duration = atof(optarg); break;
         case 'a': o.accounts = strtoul(optarg, NULL, 10); break;
         case 'A': o.accepted = strtoul(optarg, NULL, 10); break;
+        case 'B': o.batch_size = strtoul(optarg, NULL, 10); break;
         default: die("see the usage at the top of bench/bench_load.c");
         }
     }
@@ -658,6 +775,15 @@ int main(int argc, char **argv)
         o.window == 0 || o.accounts == 0 || o.rate <= 0)
         die("--target, --pid and --mode are required; counts and rates must be positive");
 
+    if (strcmp(o.mode, "batch") == 0) {
+        if (o.batch_size == 0 || o.batch_size > CUSTOS_BATCH_MAX_ACCOUNTS ||
+            o.count < o.batch_size)
+            die("batch needs --batch-size 1..4096 and --count at least that");
+        grpc_init();
+        run_batch(&o);
+        grpc_shutdown();
+        return 0;
+    }
     if (strcmp(o.mode, "latest") == 0) {
         if (o.store == NULL || o.accepted == 0)
             die("latest needs --store and --accepted (the store's accepted count)");

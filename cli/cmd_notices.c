@@ -159,13 +159,14 @@ int cli_notices(int argc, char **argv)
     if (rc == CUSTOS_OK && !a.follow) {
         printed = print_list(f.secp, &domain, list, n, &all_verified);
     } else if (rc == CUSTOS_OK) {
-        for (size_t i = n; i > 0 && printed && !f.unverified; i--) {
-            printed = follow_print(&f, &domain, &list[i - 1]);
+        /* Oldest first; a notice that does not verify, or a failed write, stops here. */
+        bool more = true;
+        for (size_t i = n; i > 0 && more; i--) {
+            more = follow_print(&f, &domain, &list[i - 1]);
             if (list[i - 1].cursor > f.printed_up_to)
                 f.printed_up_to = list[i - 1].cursor;
         }
-        printed = !f.failed;
-        if (printed && !f.unverified)
+        if (more)
             rc = custos_client_watch_log(client, head, (int)a.idle, on_follow_event, &f, &err);
         printed = !f.failed;
         all_verified = !f.unverified;

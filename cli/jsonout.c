@@ -106,6 +106,35 @@ bool jo_put_submission(json_t *o, const custos_submission *s)
            jo_put(o, "positions", jo_u64(s->n_positions));
 }
 
+/* A batch-signed record's batch (docs/attestation.md §16): the batch's fields, digest and
+ * signatures, and the account's leaf proof, what verifies the account alone. */
+static json_t *jo_record_batch(const custos_record_batch *rb)
+{
+    json_t *o = json_object();
+    json_t *proof = json_array();
+    json_t *sigs = json_array();
+    bool ok = o != NULL && proof != NULL && sigs != NULL;
+    for (size_t i = 0; ok && i < rb->n_proof; i++)
+        ok = json_array_append_new(proof, jo_hex(rb->proof[i], CUSTOS_HASH_LEN)) == 0;
+    for (size_t i = 0; ok && i < rb->n_sigs; i++)
+        ok = json_array_append_new(sigs, jo_hex(rb->sigs[i].bytes, CUSTOS_SIGNATURE_LEN)) == 0;
+    const custos_batch *b = &rb->batch;
+    ok = ok && jo_put(o, "digest", jo_hex(rb->digest, CUSTOS_HASH_LEN)) &&
+         jo_put(o, "feedId", jo_hex(b->feed_id, CUSTOS_HASH_LEN)) &&
+         jo_put(o, "accountsRoot", jo_hex(b->accounts_root, CUSTOS_HASH_LEN)) &&
+         jo_put(o, "count", jo_u64(b->count)) && jo_put(o, "asOf", jo_u64(b->as_of)) &&
+         jo_put(o, "validUntil", jo_u64(b->valid_until)) &&
+         jo_put(o, "sequence", jo_u64(b->sequence)) &&
+         jo_put(o, "proof", json_incref(proof)) && jo_put(o, "signatures", json_incref(sigs));
+    json_decref(proof);
+    json_decref(sigs);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *jo_record(const custos_record *r)
 {
     json_t *o = json_object();
@@ -120,7 +149,8 @@ json_t *jo_record(const custos_record *r)
          jo_put(o, "chainHash", jo_hex(r->chain_hash, CUSTOS_CHAIN_HASH_LEN)) &&
          jo_put_submission(o, &r->sub) && jo_put(o, "signers", json_incref(signers)) &&
          /* Not a count of 0: the gateway kept them from this caller. */
-         (!r->positions_withheld || jo_put(o, "positions", json_string("withheld")));
+         (!r->positions_withheld || jo_put(o, "positions", json_string("withheld"))) &&
+         (!r->batched || jo_put(o, "batch", jo_record_batch(&r->batch)));
     json_decref(signers);
     if (!ok) {
         json_decref(o);

@@ -30,7 +30,8 @@ json_t *jo_usd(const custos_u256 *v);
 bool jo_put(json_t *o, const char *key, json_t *v) __attribute__((warn_unused_result));
 /* The attestation fields shared by a gateway record and an offline verification. */
 bool jo_put_submission(json_t *o, const custos_submission *s) __attribute__((warn_unused_result));
-/* A gateway record: cursor, state, digest, chain hash, the attestation and its signers. */
+/* A gateway record: cursor, state, digest, chain hash, the attestation and its signers;
+ * a batch-signed one also its batch (fields, digest, signatures, the account's leaf proof). */
 json_t *jo_record(const custos_record *r);
 
 /* Prints v (consumed) and a newline; false (after saying why) when v is NULL (out of

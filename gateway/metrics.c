@@ -380,7 +380,7 @@ static double mx_u256_double(const custos_u256 *v)
 static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
 {
     const gw_pub_status *p = &live->publisher;
-    uint64_t lag = live->head > p->cursor ? live->head - p->cursor : 0;
+    uint64_t lag = live->record_head > p->cursor ? live->record_head - p->cursor : 0;
     mx_header(b, "custos_publisher_leader", "gauge",
               "1 while this replica publishes on-chain (holds the publisher lock), else 0.");
     gw_textbuf_add(b, "custos_publisher_leader %d\n", p->leader ? 1 : 0);
@@ -389,7 +389,8 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
               "within max_lag_records), else 0.");
     gw_textbuf_add(b, "custos_publisher_serving %d\n", p->serving ? 1 : 0);
     mx_header(b, "custos_publisher_lag_records", "gauge",
-              "Accepted records the EVM publisher has not yet decided on (head - cursor).");
+              "Accepted records the EVM publisher has not yet decided on (the newest "
+              "record's cursor - cursor; collateral notices are not counted).");
     gw_textbuf_add(b, "custos_publisher_lag_records %" PRIu64 "\n", lag);
     mx_header(b, "custos_publisher_cursor", "gauge",
               "The publisher's follow cursor: every record up to it has a fate.");
@@ -416,6 +417,19 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
     for (int r = 0; r < GW_PUB_REASONS; r++)
         gw_textbuf_add(b, "custos_publisher_decisions_total{reason=\"%s\"} %" PRIu64 "\n",
                        gw_pub_reason_name((gw_pub_reason)r), p->decisions[r]);
+    mx_header(b, "custos_publisher_batches_sent_total", "counter",
+              "submitBatch calls stored and broadcast since start (docs/publishing.md §14).");
+    gw_textbuf_add(b, "custos_publisher_batches_sent_total %" PRIu64 "\n", p->batches_sent);
+    mx_header(b, "custos_publisher_batches_too_large_total", "counter",
+              "Batches not sent since start: beyond [evm] batch_max_accounts or the block's "
+              "gas limit (their records skipped as batch-too-large).");
+    gw_textbuf_add(b, "custos_publisher_batches_too_large_total %" PRIu64 "\n",
+                   p->batches_too_large);
+    mx_header(b, "custos_publisher_batch_accounts_refused_total", "counter",
+              "Accounts of final submitBatch calls the adapter refused (AccountRefused) "
+              "since start.");
+    gw_textbuf_add(b, "custos_publisher_batch_accounts_refused_total %" PRIu64 "\n",
+                   p->accounts_refused);
     mx_header(b, "custos_publisher_failed_total", "counter",
               "Publications that failed on-chain since start.");
     gw_textbuf_add(b, "custos_publisher_failed_total %" PRIu64 "\n", p->failed);

@@ -66,6 +66,7 @@ void gw_metrics_count_request_refusal(gw_request_kind kind, custos_reason reason
 typedef struct gw_metrics_live {
     bool store_healthy;
     uint64_t head;               /* the accepted log's newest cursor */
+    uint64_t record_head;        /* its newest record's (the publisher's lag counts from it) */
     uint64_t held;               /* held attestations not superseded (rule 6) */
     uint64_t pending_rows;       /* pending digests stored, and their bytes */
     uint64_t pending_bytes;

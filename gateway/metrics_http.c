@@ -57,6 +57,7 @@ static enum MHD_Result mh_metrics(gw_metrics_http *h, struct MHD_Connection *con
     memset(&live, 0, sizeof live);
     live.store_healthy = gw_engine_healthy(h->engine);
     live.head = gw_engine_head(h->engine);
+    live.record_head = gw_engine_record_head(h->engine);
     custos_error count_err;
     /* A store that cannot count now shows 0; custos_store_healthy says why. */
     if (gw_engine_count_held(h->engine, &live.held, &count_err) != CUSTOS_OK)

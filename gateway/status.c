@@ -94,14 +94,16 @@ static json_t *section_publisher(const gw_status_src *src, const gw_pub_status *
 {
     if (src->publisher == NULL)
         return json_null();
-    uint64_t head = gw_engine_head(src->engine);
+    uint64_t head = gw_engine_record_head(src->engine);
     uint64_t lag = head > pub->cursor ? head - pub->cursor : 0;
-    return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "serving", pub->serving,
-                     "leader", pub->leader, "cursor", (json_int_t)pub->cursor, "lag_records",
-                     (json_int_t)lag, "max_lag_records",
+    return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "serving",
+                     pub->serving, "leader", pub->leader, "cursor", (json_int_t)pub->cursor,
+                     "lag_records", (json_int_t)lag, "max_lag_records",
                      (json_int_t)src->cfg->evm.max_lag_records, "last_published_cursor",
                      (json_int_t)pub->last_published_cursor, "pending_transactions",
-                     (json_int_t)pub->pending, "node_errors", (json_int_t)pub->node_errors);
+                     (json_int_t)pub->pending, "node_errors", (json_int_t)pub->node_errors,
+                     "batches_sent", (json_int_t)pub->batches_sent, "batches_too_large",
+                     (json_int_t)pub->batches_too_large);
 }
 
 static json_t *section_relayer(const gw_status_src *src, const gw_pub_status *pub)

@@ -297,7 +297,7 @@ custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t 
 
 /* Rule 9: only the feed an account is registered to attests it, freezes included; the
  * adapter checks the same registration (UnknownAccount, AccountOfOtherFeed). */
-static custos_reason verify_account_feed(const gw_policy *policy, const gw_feed *feed,
+custos_reason gw_verify_account_feed(const gw_policy *policy, const gw_feed *feed,
                                          const custos_attestation *a, char *detail, size_t cap)
 {
     const gw_account *reg = gw_policy_find_account(policy, a->account);
@@ -342,7 +342,7 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
         r = verify_refuse(CUSTOS_REASON_UNKNOWN_FEED, detail, cap,
                           "feed '%.64s' is not configured on this gateway", s->feed);
     else
-        r = verify_account_feed(policy, feed, &s->att, detail, cap);
+        r = gw_verify_account_feed(policy, feed, &s->att, detail, cap);
     if (r == CUSTOS_REASON_NONE)
         r = gw_verify_freshness(feed, &s->att, now, detail, cap);
     if (r == CUSTOS_REASON_NONE) {

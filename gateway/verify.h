@@ -64,6 +64,11 @@ custos_reason gw_verify_positions(const custos_submission *s, char *detail, size
 /* MALFORMED when the collateral value is beyond the adapter's bound (rule 1). */
 custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap);
 
+/* Rule 9: UNREGISTERED_ACCOUNT, or ACCOUNT_OF_OTHER_FEED when a's account is registered
+ * to another feed than feed in policy. */
+custos_reason gw_verify_account_feed(const gw_policy *policy, const gw_feed *feed,
+                                     const custos_attestation *a, char *detail, size_t cap);
+
 /* WRONG_DOMAIN unless got is exactly the configured domain. */
 custos_reason gw_verify_domain(const custos_domain *want, const custos_domain *got,
                                char *detail, size_t cap);

@@ -74,7 +74,8 @@ static custos_reason vb_check_tree(const gw_batch_submission *bs, char *detail, 
 }
 
 /* One account alone, after the batch passed. */
-static custos_reason vb_check_member(const custos_batch *b, const custos_submission *s,
+static custos_reason vb_check_member(const gw_policy *policy, const gw_feed *feed,
+                                     const custos_batch *b, const custos_submission *s,
                                      char *detail, size_t cap)
 {
     custos_error err;
@@ -82,6 +83,10 @@ static custos_reason vb_check_member(const custos_batch *b, const custos_submiss
         return vb_refuse(CUSTOS_REASON_BATCH_MEMBER_MISMATCH, detail, cap, "%s", err.message);
     /* Rule 1, as for a single attestation. */
     custos_reason r = gw_verify_value(&s->att, detail, cap);
+    if (r != CUSTOS_REASON_NONE)
+        return r;
+    /* Rule 9: a batch of mixed feeds keeps only the signing feed's accounts. */
+    r = gw_verify_account_feed(policy, feed, &s->att, detail, cap);
     if (r != CUSTOS_REASON_NONE)
         return r;
     return gw_verify_positions(s, detail, cap);
@@ -132,8 +137,8 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
     }
     for (size_t i = 0; i < bs->n_accounts; i++) {
         members[i].detail[0] = '\0';
-        members[i].reason = vb_check_member(&bs->batch, &bs->accounts[i], members[i].detail,
-                                            sizeof members[i].detail);
+        members[i].reason = vb_check_member(policy, feed, &bs->batch, &bs->accounts[i],
+                                            members[i].detail, sizeof members[i].detail);
     }
     out->policy = policy;
     return CUSTOS_REASON_NONE;

@@ -41,7 +41,8 @@ typedef struct gw_batch_member {
  * out->policy is NULL. Otherwise out holds the batch's signers (out->digest the batch
  * digest) and a reference to the policy, and members[i] says whether account i is refused
  * alone: BATCH_MEMBER_MISMATCH (not a valuation, or other times), MALFORMED
- * (collateralValue above type(uint128).max, or positions that do not hash to its root).
+ * (collateralValue above type(uint128).max), UNREGISTERED_ACCOUNT or
+ * ACCOUNT_OF_OTHER_FEED (rule 9), MALFORMED (positions that do not hash to its root).
  * members has room for bs->n_accounts. Thread-safe. */
 custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *bs, uint64_t now,
                               gw_verified *out, gw_batch_member *members, char *detail,

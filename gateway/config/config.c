@@ -66,6 +66,7 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     out->evm.low_balance_gwei = CFG_EVM_LOW_BALANCE_GWEI;
     out->evm.drift_check_seconds = CFG_EVM_DRIFT_CHECK;
     out->evm.max_lag_records = CFG_EVM_MAX_LAG_RECORDS;
+    out->evm.batch_max_accounts = CFG_EVM_BATCH_MAX_ACCOUNTS;
     out->limits.rate_per_second = CFG_LIMITS_RATE;
     out->limits.burst = CFG_LIMITS_BURST;
     out->limits.max_streams_per_client = CFG_LIMITS_STREAMS;

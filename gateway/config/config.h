@@ -126,6 +126,8 @@ typedef struct gw_evm_config {
                                    * with the adapter's (evm/drift.h); 0: never */
     uint64_t max_lag_records;    /* accepted records without a publication fate beyond which
                                   * the publisher's health is NOT_SERVING (0: no bound) */
+    uint64_t batch_max_accounts; /* the most accounts of one batch published in one
+                                  * submitBatch; a larger batch is not sent (0: none is) */
 } gw_evm_config;
 
 /* [metrics]: the Prometheus endpoint. Absent section: enabled is false, nothing listens. */

@@ -57,6 +57,9 @@
 /* Far more records than one pass decides (64), so only a publisher that stopped keeping up
  * crosses it. */
 #define CFG_EVM_MAX_LAG_RECORDS 10000u
+/* A batch of 100 updates costs about 1.2M gas (docs/adapter.md §14): well within a block,
+ * and the size the per-account figures are measured at. At most the protocol's limit. */
+#define CFG_EVM_BATCH_MAX_ACCOUNTS 100u
 /* [limits] defaults: far above what one attestor needs (a bank's whole book revalued in
  * seconds), low enough that one client cannot monopolise the committer. */
 #define CFG_LIMITS_RATE 20000u

@@ -11,6 +11,43 @@
 #include "metrics.h"
 #include "monotonic.h"
 
+/* After a commit that moved the head: the newest record's cursor. A group's own cursors are
+ * all records; over a shared store the head may also be other replicas' records or notices,
+ * so it is read from the store. */
+static void eng_record_head(gw_engine *e, uint64_t head)
+{
+    if (gw_store_shared(&e->store))
+        gw_eng_read_record_head(e);
+    else
+        atomic_store(&e->record_head, head);
+}
+
+void gw_eng_read_record_head(gw_engine *e)
+{
+    uint64_t records = 0;
+    custos_error err;
+    custos_error_clear(&err);
+    if (gw_store_record_head(&e->store, &records, &err) == CUSTOS_OK)
+        atomic_store(&e->record_head, records);
+    else
+        gw_log(GW_LOG_WARN, "store_error", "cannot read the newest record's cursor: %s",
+               err.message);
+}
+
+/* Shared store: one account's row into the overlay, unless the group has it already. */
+static custos_rc eng_reload_account(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                                    custos_error *err)
+{
+    for (size_t j = 0; j < e->overlay_count; j++)
+        if (memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0)
+            return CUSTOS_OK;
+    gw_store_account row;
+    custos_rc rc = gw_store_get_account(&e->store, account, &row, err);
+    if (rc == CUSTOS_OK)
+        gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+    return rc == CUSTOS_ERR_NOT_FOUND ? CUSTOS_OK : rc;
+}
+
 /* Shared store, inside the open group: the head and the rows of the group's accounts as
  * the other writers left them. An account absent from the store is absent from the cache
  * too (the cache only ever holds committed rows), so only found rows need the overlay. */
@@ -28,18 +65,13 @@ static custos_rc eng_reload(gw_engine *e, eng_item **items, size_t n, uint64_t *
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
         if (items[i]->release)
             continue; /* gw_eng_apply_release reads its account's row itself */
-        const uint8_t *account = items[i]->sub.att.account;
-        bool seen = false;
-        for (size_t j = 0; j < e->overlay_count && !seen; j++)
-            seen = memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0;
-        if (seen)
+        if (items[i]->batch == NULL) {
+            rc = eng_reload_account(e, items[i]->sub.att.account, err);
             continue;
-        gw_store_account row;
-        rc = gw_store_get_account(&e->store, account, &row, err);
-        if (rc == CUSTOS_OK)
-            gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
-        else if (rc == CUSTOS_ERR_NOT_FOUND)
-            rc = CUSTOS_OK;
+        }
+        const gw_batch_submission *bs = &items[i]->batch->bs;
+        for (size_t k = 0; rc == CUSTOS_OK && k < bs->n_accounts; k++)
+            rc = eng_reload_account(e, bs->accounts[k].att.account, err);
     }
     return rc;
 }
@@ -72,8 +104,9 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     if (rc == CUSTOS_OK)
         rc = gw_eng_pending_sweep(e, now, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
-        rc = items[i]->release ? gw_eng_apply_release(e, items[i], now, &head, &err)
-                               : gw_eng_apply(e, items[i], now, &head, &err);
+        rc = items[i]->release  ? gw_eng_apply_release(e, items[i], now, &head, &err)
+             : items[i]->batch ? gw_eng_apply_batch(e, items[i], now, &head, &err)
+                               : gw_eng_apply(e, items[i], NULL, now, &head, &err);
     /* Room in the cache is made before the commit, so merging after it cannot fail. */
     if (rc == CUSTOS_OK)
         rc = gw_eng_cache_reserve(e, e->overlay_count, &err);
@@ -105,6 +138,8 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         memcpy(e->chain_hash, e->group_chain, CUSTOS_CHAIN_HASH_LEN);
         pthread_mutex_unlock(&e->chain_lock);
         atomic_store(&e->head, head);
+        if (head != old_head)
+            eng_record_head(e, head);
     }
     e->overlay_count = 0;
     gw_metrics_observe_commit(started, n);
@@ -153,6 +188,7 @@ static void eng_follow(gw_engine *e)
             pthread_mutex_unlock(&e->chain_lock);
         }
         atomic_store(&e->head, head);
+        eng_record_head(e, head);
         gw_eng_notify(e, head);
     }
 }

@@ -139,6 +139,7 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
     e->cfg = cfg;
     atomic_init(&e->head, 0);
+    atomic_init(&e->record_head, 0);
     atomic_init(&e->healthy, true);
     size_t batch = cfg->commit_batch_max;
     e->queue_cap = batch * ENG_QUEUE_GROUPS > ENG_QUEUE_MIN ? batch * ENG_QUEUE_GROUPS
@@ -168,9 +169,11 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         rc = gw_pledges_new(&cfg->evm, &e->pledges, err);
     if (rc == CUSTOS_OK)
         rc = gw_store_open(cfg, &e->store, err);
-    uint64_t head = 0;
+    uint64_t head = 0, record_head = 0;
     if (rc == CUSTOS_OK)
         rc = gw_store_head(&e->store, &head, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_store_record_head(&e->store, &record_head, err);
     if (rc == CUSTOS_OK)
         rc = gw_store_load_accounts(&e->store, gw_eng_load_account, e, err);
     if (rc == CUSTOS_OK)
@@ -180,6 +183,7 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
         return rc;
     }
     atomic_store(&e->head, head);
+    atomic_store(&e->record_head, record_head);
     e->follow_ms = gw_store_shared(&e->store) ? cfg->replica_poll_ms : 0;
 
     if (!eng_sync_init(e)) {
@@ -229,6 +233,12 @@ custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, 
     return gw_store_read_from(&e->store, after, out, max, n, err);
 }
 
+custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_batch *out,
+                              custos_error *err)
+{
+    return gw_store_get_batch(&e->store, digest, out, err);
+}
+
 custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
                               size_t max, size_t *n, custos_error *err)
 {
@@ -255,6 +265,11 @@ custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes
 uint64_t gw_engine_head(gw_engine *e)
 {
     return atomic_load(&e->head);
+}
+
+uint64_t gw_engine_record_head(gw_engine *e)
+{
+    return atomic_load(&e->record_head);
 }
 
 bool gw_engine_healthy(gw_engine *e)

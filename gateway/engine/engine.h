@@ -18,6 +18,7 @@
 #include "evm/pledges.h"
 #include "registry.h"
 #include "store/store.h"
+#include "verify_batch.h"
 
 typedef struct gw_engine gw_engine;
 
@@ -94,6 +95,38 @@ void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *
 void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
                           gw_submit_done_fn done, void *ctx);
 
+/* The outcome of a batch (gw_engine_submit_batch), valid only during the callback. */
+typedef struct gw_batch_outcome {
+    custos_reason reason;  /* the whole batch refused; CUSTOS_REASON_NONE otherwise */
+    char detail[256];
+    uint8_t digest[32];    /* the batch's digest */
+    uint32_t signatures;   /* the batch's valid signers */
+    uint32_t threshold;
+    bool duplicate;        /* the batch was stored before: nothing changed */
+    /* When not refused: one per account, in the order submitted, each refused alone
+     * (reason) or PENDING-free: ACCEPTED (cursor) or HELD. */
+    const gw_submit_outcome *accounts;
+    size_t n_accounts;
+} gw_batch_outcome;
+
+/* Called exactly once per gw_engine_submit_batch, from the same threads as
+ * gw_submit_done_fn and under the same constraints. */
+typedef void (*gw_batch_done_fn)(void *ctx, const gw_batch_outcome *out);
+
+/* Rule 20: a batch through the ring like a submission. A verifier checks it whole
+ * (gw_verify_batch: the signatures once) and each account's stateless rules; the
+ * committer then, inside one group, refuses a batch whose sequence is not above its
+ * feed's last stored batch (REPLAY; the very batch again is a duplicate, answered from
+ * what was stored) or whose signers are short of the quorum (BATCH_BELOW_QUORUM), and
+ * applies every stateful rule to each account (sequence, pledge, breaker, as
+ * gw_engine_submit's) with the batch's signers; the accepted and held accounts and the
+ * batch (store.h put_batch) commit together. Takes ownership of bs's contents (its
+ * accounts and their positions): bs is left cleared. */
+void gw_engine_submit_batch(gw_engine *e, gw_batch_submission *bs, const char *request_id,
+                            gw_batch_done_fn done, void *ctx);
+/* Frees what a gw_batch_submission owns (its accounts and their positions) and zeroes it. */
+void gw_batch_submission_clear(gw_batch_submission *bs);
+
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);
 
@@ -106,6 +139,12 @@ custos_rc gw_engine_get_latest(gw_engine *e, const uint8_t account[32], custos_r
 CUSTOS_MUST_USE
 custos_rc gw_engine_read_from(gw_engine *e, uint64_t after, custos_record *out, size_t max,
                               size_t *n, custos_error *err);
+/* Batch digest with every account of it (store.h get_batch: members in the tree's leaf
+ * order, with their states and cursors); CUSTOS_ERR_NOT_FOUND when no such batch was
+ * stored. out must be released with gw_store_batch_clear. */
+CUSTOS_MUST_USE
+custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_batch *out,
+                              custos_error *err);
 /* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
  * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
 CUSTOS_MUST_USE
@@ -123,8 +162,10 @@ custos_rc gw_engine_pending_summary(gw_engine *e, uint64_t *count, uint64_t *old
 CUSTOS_MUST_USE
 custos_rc gw_engine_pending_totals(gw_engine *e, uint64_t *rows, uint64_t *bytes,
                                    custos_error *err);
-/* The newest cursor (0 when nothing accepted yet). */
+/* The newest cursor (0 when nothing accepted yet), of a record or a collateral notice. */
 uint64_t gw_engine_head(gw_engine *e);
+/* The newest record's cursor (0 when none): the head without the notices after it. */
+uint64_t gw_engine_record_head(gw_engine *e);
 /* true while the store answers. */
 bool gw_engine_healthy(gw_engine *e);
 /* The accepted chain's head (custos/chain.h): the newest committed cursor and its chain

@@ -35,10 +35,23 @@ typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 /* Longest audit payload of an operator's release ("release 0xDIGEST note=..."). */
 #define ENG_RELEASE_PAYLOAD_MAX 512
 
+/* A batch in the ring (rule 20): what it carries, what the verifier found per account,
+ * and each account's outcome. */
+typedef struct eng_batch {
+    gw_batch_submission bs;
+    gw_batch_member *members;
+    gw_submit_outcome *outs;
+    gw_batch_done_fn done;
+    bool duplicate;
+} eng_batch;
+
 typedef struct eng_item {
     /* An operator's release of a held digest (ver.digest) rather than a submission: not
      * verified, and applied by eng_apply_release. */
     bool release;
+    /* A batch rather than a submission: ver is the batch's (its digest the batch
+     * digest), out its whole-batch outcome; applied by gw_eng_apply_batch. */
+    eng_batch *batch;
     char actor[CUSTOS_AUDIT_ACTOR_MAX + 1];
     char payload[ENG_RELEASE_PAYLOAD_MAX + 1];
     custos_submission sub;
@@ -96,6 +109,9 @@ struct gw_engine {
     size_t n_verifiers;
 
     _Atomic uint64_t head;
+    /* The newest record's cursor: head passes over the collateral notices after it (the
+     * publisher follows records alone, docs/publishing.md §2). */
+    _Atomic uint64_t record_head;
     atomic_bool healthy; /* the last group's commit succeeded */
     /* The accepted chain's committed head: chain_lock keeps cursor and hash together. */
     pthread_mutex_t chain_lock;
@@ -166,6 +182,9 @@ void *gw_eng_verifier(void *arg);
 void *gw_eng_committer(void *arg);
 /* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
 void gw_eng_notify(gw_engine *e, uint64_t head);
+/* Reads the newest record's cursor from the store into record_head (store_lock held); a
+ * failure leaves the last known, and is logged. */
+void gw_eng_read_record_head(gw_engine *e);
 
 /* ---- rules.c (committer thread only) ---- */
 
@@ -173,10 +192,29 @@ void gw_eng_notify(gw_engine *e, uint64_t head);
 void gw_eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Applies a verified submission inside the open group: replay, quorum, pledge and breaker
- * rules; an acceptance takes the next cursor (*head) and links the chain. */
+ * rules; an acceptance takes the next cursor (*head) and links the chain. With batch (an
+ * account of that batch, it->ver the batch's signers and the account's digest), nothing
+ * goes pending: short of the quorum it is refused, and the record refers to the batch
+ * instead of carrying signatures; a held digest sent again is a duplicate. */
 CUSTOS_MUST_USE
-custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
-                       custos_error *err);
+custos_rc gw_eng_apply(gw_engine *e, eng_item *it, const custos_record_batch *batch,
+                       uint64_t now, uint64_t *head, custos_error *err);
+/* Whether the signers in it->ver (under it->ver.policy, at now) make the feed's quorum for
+ * a valuation (rule 7), counted as for a single attestation. */
+CUSTOS_MUST_USE
+custos_rc gw_eng_batch_quorum(gw_engine *e, eng_item *it, uint64_t now, bool *quorum,
+                              custos_error *err);
+
+/* ---- batch.c (committer thread only, but gw_eng_batch_answer) ---- */
+
+/* Applies a verified batch inside the open group (gw_engine_submit_batch). */
+CUSTOS_MUST_USE
+custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
+                             custos_error *err);
+/* Answers a batch item: logs and counts each account, calls its callback. Frees nothing. */
+void gw_eng_batch_answer(eng_item *it);
+/* Frees a batch item's batch. */
+void gw_eng_batch_free(eng_batch *b);
 /* Applies an operator's release of a held digest inside the open group. */
 CUSTOS_MUST_USE
 custos_rc gw_eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,

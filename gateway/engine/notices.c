@@ -108,6 +108,9 @@ custos_reason gw_engine_put_notice(gw_engine *e, gw_store_notice *n, const char 
         memcpy(e->chain_hash, n->chain_hash, CUSTOS_CHAIN_HASH_LEN);
         pthread_mutex_unlock(&e->chain_lock);
         atomic_store(&e->head, n->cursor);
+        /* Over a shared store the head may have passed other replicas' records too. */
+        if (gw_store_shared(&e->store))
+            gw_eng_read_record_head(e);
     }
     pthread_mutex_unlock(&e->store_lock);
     if (moved)

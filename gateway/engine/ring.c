@@ -54,6 +54,13 @@ static void eng_log_outcome(const eng_item *it)
 
 void gw_eng_answer(eng_item *it)
 {
+    if (it->batch != NULL) {
+        gw_eng_batch_answer(it);
+        gw_policy_release(it->ver.policy);
+        gw_eng_batch_free(it->batch);
+        free(it);
+        return;
+    }
     if (!it->release) {
         eng_log_outcome(it);
         gw_metrics_observe_outcome(it->sub.feed, it->sub.att.as_of, &it->out);
@@ -82,7 +89,13 @@ static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
 {
     pthread_mutex_unlock(&e->lock);
     custos_reason r = CUSTOS_REASON_NONE;
-    if (!it->release) { /* an operator's release carries no signatures to check */
+    if (it->batch != NULL) {
+        /* Rule 20: the batch's signatures once, then each account's stateless rules. */
+        uint64_t started = gw_metrics_clock();
+        r = gw_verify_batch(e->verifier, &it->batch->bs, gw_eng_now(), &it->ver,
+                            it->batch->members, it->out.detail, sizeof it->out.detail);
+        gw_metrics_observe_verify(started);
+    } else if (!it->release) { /* an operator's release carries no signatures to check */
         uint64_t started = gw_metrics_clock();
         r = gw_verify_submission(e->verifier, &it->sub, gw_eng_now(), &it->ver, it->out.detail,
                                  sizeof it->out.detail);
@@ -151,7 +164,8 @@ static void eng_enqueue(gw_engine *e, eng_item *it, bool inline_ok)
     e->queue[slot] = it;
     e->stage[slot] = ENG_VERIFYING;
     /* A release reads the chain (rule 11): never on the caller's thread, which serves gRPC. */
-    inline_ok = inline_ok && (it->release || it->sub.att.kind != CUSTOS_KIND_RELEASE);
+    inline_ok = inline_ok && (it->release || it->batch != NULL ||
+                              it->sub.att.kind != CUSTOS_KIND_RELEASE);
     if (inline_ok && e->t_ready + 1 == e->t_next) {
         /* Verification is idle: nothing waits for a verifier or is being verified.
          * Tickets keep the order whichever thread verifies. */
@@ -215,4 +229,37 @@ void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *reques
                           gw_submit_done_fn done, void *ctx)
 {
     eng_submit(e, s, request_id, done, ctx, true);
+}
+
+void gw_engine_submit_batch(gw_engine *e, gw_batch_submission *bs, const char *request_id,
+                            gw_batch_done_fn done, void *ctx)
+{
+    eng_item *it = calloc(1, sizeof *it);
+    eng_batch *b = it != NULL ? calloc(1, sizeof *b) : NULL;
+    size_t n = bs->n_accounts > 0 ? bs->n_accounts : 1;
+    if (b != NULL) {
+        b->members = calloc(n, sizeof *b->members);
+        b->outs = calloc(n, sizeof *b->outs);
+    }
+    if (b == NULL || b->members == NULL || b->outs == NULL) {
+        gw_batch_outcome o;
+        memset(&o, 0, sizeof o);
+        o.reason = CUSTOS_REASON_INTERNAL;
+        snprintf(o.detail, sizeof o.detail, "the gateway is out of memory");
+        gw_batch_submission_clear(bs);
+        gw_eng_batch_free(b);
+        free(it);
+        done(ctx, &o);
+        return;
+    }
+    b->bs = *bs; /* the item now owns bs's accounts */
+    memset(bs, 0, sizeof *bs);
+    b->done = done;
+    it->batch = b;
+    if (request_id != NULL)
+        snprintf(it->request_id, sizeof it->request_id, "%s", request_id);
+    it->ctx = ctx;
+    /* A batch is verified by a verifier thread: its signatures are few, but each account's
+     * tree leaf and positions are hashed, which the gRPC thread should not wait for. */
+    eng_enqueue(e, it, false);
 }

@@ -45,9 +45,12 @@ static bool eng_pledge_allows(const eng_account *acct, const custos_attestation 
     memcpy(next, cur, CUSTOS_ADDRESS_LEN);
     if (a->kind == CUSTOS_KIND_FREEZE)
         return true;
+    /* Formatted for a refusal only: an EIP-55 address costs a keccak each. */
     char hex[CUSTOS_ADDRESS_HEX_LEN], named[CUSTOS_ADDRESS_HEX_LEN];
-    custos_address_to_hex(cur, hex);
-    custos_address_to_hex(a->beneficiary, named);
+    if (!same && (pledged || a->kind == CUSTOS_KIND_RELEASE)) {
+        custos_address_to_hex(cur, hex);
+        custos_address_to_hex(a->beneficiary, named);
+    }
     if (a->kind == CUSTOS_KIND_RELEASE) {
         if (!same) {
             if (pledged)
@@ -516,9 +519,11 @@ custos_rc gw_eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_
 }
 
 /* Rule 4 for a sequence at or below the account's last: a duplicate of the accepted
- * record, more signatures for a held one, or a replay. */
+ * record, more signatures for a held one (an account of a batch brings none of its own:
+ * the same held digest again is a duplicate), or a replay. */
 static custos_rc eng_apply_old_sequence(gw_engine *e, eng_item *it, const eng_account *acct,
-                                        uint64_t now, uint64_t *head, custos_error *err)
+                                        bool batched, uint64_t now, uint64_t *head,
+                                        custos_error *err)
 {
     const custos_attestation *a = &it->sub.att;
     gw_submit_outcome *o = &it->out;
@@ -539,6 +544,13 @@ static custos_rc eng_apply_old_sequence(gw_engine *e, eng_item *it, const eng_ac
     custos_record held;
     bool superseded = false;
     rc = gw_store_get_held(&e->store, it->ver.digest, &held, &superseded, err);
+    if (rc == CUSTOS_OK && batched && !superseded) {
+        o->state = CUSTOS_STATE_HELD;
+        o->duplicate = true;
+        o->signatures = (uint32_t)held.n_signers;
+        custos_record_clear(&held);
+        return CUSTOS_OK;
+    }
     if (rc == CUSTOS_OK) {
         rc = superseded ? CUSTOS_OK : eng_cosign_held(e, it, acct, &held, now, head, err);
         if (superseded)
@@ -601,8 +613,8 @@ static custos_rc eng_publish_or_hold(gw_engine *e, eng_item *it, const eng_accou
 
 /* Applies one verified submission inside the open transaction. Returns a store error
  * (which fails the whole group); a refusal is an outcome, not an error. */
-custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
-                       custos_error *err)
+custos_rc gw_eng_apply(gw_engine *e, eng_item *it, const custos_record_batch *batch,
+                       uint64_t now, uint64_t *head, custos_error *err)
 {
     const custos_attestation *a = &it->sub.att;
     const gw_feed *feed = it->ver.feed;
@@ -612,7 +624,7 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
 
     const eng_account *acct = gw_eng_account_find(e, a->account);
     if (acct != NULL && a->sequence <= acct->last_sequence)
-        return eng_apply_old_sequence(e, it, acct, now, head, err);
+        return eng_apply_old_sequence(e, it, acct, batch != NULL, now, head, err);
     /* Rule 9: the verifier checked the registration; the records already stored say the
      * same, except for an account accepted before registrations existed and registered
      * since to another feed, whose records stay its first feed's. */
@@ -629,8 +641,10 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
     if (!eng_pledge_allows(acct, a, next_beneficiary, o))
         return CUSTOS_OK;
 
+    /* An account of a batch never goes pending: its signatures are the batch's. */
     custos_submission stored;
-    custos_rc rc = gw_store_get_pending(&e->store, it->ver.digest, &stored, err);
+    custos_rc rc = batch != NULL ? CUSTOS_ERR_NOT_FOUND
+                                 : gw_store_get_pending(&e->store, it->ver.digest, &stored, err);
     if (rc != CUSTOS_OK && rc != CUSTOS_ERR_NOT_FOUND)
         return rc;
     bool pending = rc == CUSTOS_OK;
@@ -665,8 +679,22 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
         memcpy(rec.digest, it->ver.digest, CUSTOS_HASH_LEN);
         rec.accepted_at = now;
         rec.sub = *base; /* shallow: rec is never cleared, base keeps its positions */
-        eng_fill_signatures(e, &rec);
+        if (batch != NULL) {
+            /* Stored once, with the batch (store.h put_batch); the record refers to it. */
+            rec.batched = true;
+            rec.batch = *batch;
+            rec.sub.n_sigs = 0;
+            memcpy(rec.signers, it->ver.signers, sizeof rec.signers);
+            rec.n_signers = it->ver.n_signers;
+        } else {
+            eng_fill_signatures(e, &rec);
+        }
         rc = eng_publish_or_hold(e, it, acct, &rec, next_beneficiary, head, err);
+    } else if (batch != NULL) {
+        gw_eng_refuse(o, CUSTOS_REASON_BATCH_BELOW_QUORUM,
+                      "the batch's signers weigh %" PRIu32 ", short of the quorum of feed "
+                      "'%s' (%" PRIu32 "%s)", eng_weight(e, feed, NULL), feed->name,
+                      feed->threshold, feed->distinct_roles ? " distinct roles" : " signers");
     } else {
         if (!pending) {
             /* A new pending digest is charged to its first signer and its feed. */
@@ -687,4 +715,20 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, uint64_t now, uint64_t *head,
     if (pending)
         custos_submission_clear(&stored);
     return rc;
+}
+
+custos_rc gw_eng_batch_quorum(gw_engine *e, eng_item *it, uint64_t now, bool *quorum,
+                              custos_error *err)
+{
+    *quorum = false;
+    custos_rc rc = eng_collect_begin(e, it->ver.policy, it->ver.feed, now, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* The verifier refused a party twice (DUPLICATE_SIGNER), so all of them are new. */
+    if (!eng_collect_new(e, it))
+        return CUSTOS_OK;
+    it->out.signatures = (uint32_t)e->n_collected;
+    it->out.threshold = it->ver.feed->threshold;
+    *quorum = eng_quorum(e, it->ver.feed, CUSTOS_KIND_VALUATION);
+    return CUSTOS_OK;
 }

@@ -528,6 +528,86 @@ custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
     return rc;
 }
 
+/* Whether a log's field v is "0x" + exactly len bytes equal to want. */
+static bool log_field_is(const json_t *v, const uint8_t *want, size_t len)
+{
+    uint8_t got[CUSTOS_HASH_LEN];
+    return len <= sizeof got &&
+           result_fixed_hex("eth_getTransactionReceipt", v, got, len, NULL) == CUSTOS_OK &&
+           memcmp(got, want, len) == 0;
+}
+
+custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
+                               const uint8_t emitter[CUSTOS_ADDRESS_LEN],
+                               const uint8_t topic0[CUSTOS_HASH_LEN], evm_log *out, size_t max,
+                               size_t *n, bool *found, custos_error *err)
+{
+    static const char method[] = "eth_getTransactionReceipt";
+    *n = 0;
+    *found = false;
+    json_t *params = json_pack("[o]", hex_json(hash, CUSTOS_HASH_LEN));
+    if (params == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    json_t *res;
+    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    json_t *logs = json_is_object(res) ? json_object_get(res, "logs") : NULL;
+    if (json_is_null(res)) {
+        json_decref(res);
+        return CUSTOS_OK;
+    }
+    if (!json_is_array(logs)) {
+        json_decref(res);
+        return invalid_field(method, "logs", err);
+    }
+    size_t i;
+    json_t *log;
+    json_array_foreach(logs, i, log) {
+        json_t *topics = json_object_get(log, "topics");
+        if (!json_is_array(topics) || json_array_size(topics) < 2 ||
+            !log_field_is(json_object_get(log, "address"), emitter, CUSTOS_ADDRESS_LEN) ||
+            !log_field_is(json_array_get(topics, 0), topic0, CUSTOS_HASH_LEN))
+            continue;
+        if (*n < max) {
+            evm_log *l = &out[*n];
+            const char *data = json_string_value(json_object_get(log, "data"));
+            uint8_t *bytes = NULL;
+            size_t len = 0;
+            if (result_fixed_hex(method, json_array_get(topics, 1), l->topic1,
+                                 CUSTOS_HASH_LEN, err) != CUSTOS_OK ||
+                data == NULL || !parse_hex_data(data, &bytes, &len)) {
+                rc = invalid_field(method, "log", err);
+                break;
+            }
+            l->data_len = len < EVM_LOG_DATA_MAX ? len : EVM_LOG_DATA_MAX;
+            if (l->data_len > 0)
+                memcpy(l->data, bytes, l->data_len);
+            free(bytes);
+        }
+        (*n)++;
+    }
+    *found = rc == CUSTOS_OK;
+    json_decref(res);
+    return rc;
+}
+
+custos_rc evm_rpc_block_gas_limit(evm_rpc *c, uint64_t *out, custos_error *err)
+{
+    static const char method[] = "eth_getBlockByNumber";
+    json_t *params = json_pack("[s, b]", "latest", 0);
+    if (params == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    json_t *res;
+    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (!json_is_object(res) || !parse_quantity64(json_object_get(res, "gasLimit"), out))
+        rc = invalid_field(method, "gasLimit", err);
+    json_decref(res);
+    return rc;
+}
+
 custos_rc evm_rpc_block_hash(evm_rpc *c, uint64_t number, uint8_t hash[CUSTOS_HASH_LEN],
                              bool *found, custos_error *err)
 {

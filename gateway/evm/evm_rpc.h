@@ -110,6 +110,25 @@ custos_rc evm_rpc_send_raw_transaction(evm_rpc *c, const uint8_t *raw, size_t le
 CUSTOS_MUST_USE
 custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
                               evm_receipt *out, bool *found, custos_error *err);
+/* One event log of a receipt: its second topic (an indexed word) and its data, cut to
+ * EVM_LOG_DATA_MAX bytes (data_len: the bytes kept). */
+#define EVM_LOG_DATA_MAX 164
+typedef struct evm_log {
+    uint8_t topic1[CUSTOS_HASH_LEN];
+    uint8_t data[EVM_LOG_DATA_MAX];
+    size_t data_len;
+} evm_log;
+/* The logs of the transaction's receipt that `emitter` emitted with first topic topic0
+ * (and a second one), in log order: the first max in out, *n all of them. *found is false
+ * while the transaction is pending or unknown. */
+CUSTOS_MUST_USE
+custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
+                               const uint8_t emitter[CUSTOS_ADDRESS_LEN],
+                               const uint8_t topic0[CUSTOS_HASH_LEN], evm_log *out, size_t max,
+                               size_t *n, bool *found, custos_error *err);
+/* gasLimit of the latest block. */
+CUSTOS_MUST_USE
+custos_rc evm_rpc_block_gas_limit(evm_rpc *c, uint64_t *out, custos_error *err);
 /* The hash of the canonical block at `number` (eth_getBlockByNumber); *found is false
  * when the node has no block there. */
 CUSTOS_MUST_USE

@@ -24,11 +24,12 @@ static const char *const reason_names[] = {
     [GW_PUB_RISE] = "rise",
     [GW_PUB_UNCHANGED] = "unchanged",
     [GW_PUB_NOT_NEWER] = "not-newer",   [GW_PUB_SUPERSEDED] = "superseded",
+    [GW_PUB_BATCH_TOO_LARGE] = "batch-too-large",
 };
 
 const char *gw_pub_reason_name(gw_pub_reason r)
 {
-    if ((unsigned)r > GW_PUB_SUPERSEDED)
+    if ((unsigned)r > GW_PUB_BATCH_TOO_LARGE)
         return "unknown";
     return reason_names[r];
 }
@@ -131,10 +132,13 @@ void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
     row->as_of = a->as_of;
     row->valid_until = a->valid_until;
     snprintf(row->feed, sizeof row->feed, "%s", rec->sub.feed);
+    row->batched = rec->batched;
+    if (rec->batched)
+        memcpy(row->batch_digest, rec->batch.digest, CUSTOS_HASH_LEN);
 }
 
-static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],
-                          gw_pub_last *last, custos_error *err)
+custos_rc gw_pub_last_of(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],
+                         gw_pub_last *last, custos_error *err)
 {
     memset(last, 0, sizeof *last);
     gw_pub_row row;
@@ -158,7 +162,7 @@ static custos_rc pub_last(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN
 
 /* Whether the record's feed has its circuit breaker on (rule 6), in the feed policy the
  * engine judges by now (a reload may have changed it). */
-static bool pub_breaker(gw_publisher *p, const char *feed)
+bool gw_pub_breaker(gw_publisher *p, const char *feed)
 {
     gw_policy *pol = gw_registry_acquire(gw_engine_registry(p->engine));
     const gw_feed *f = gw_policy_find_feed(pol, feed);
@@ -167,9 +171,8 @@ static bool pub_breaker(gw_publisher *p, const char *feed)
     return on;
 }
 
-/* Stores row as skipped for `why`, counted by reason. */
-static custos_rc pub_skip(gw_publisher *p, gw_pub_row *row, gw_pub_reason why,
-                          const char *detail, custos_error *err)
+custos_rc gw_pub_skip(gw_publisher *p, gw_pub_row *row, gw_pub_reason why,
+                      const char *detail, custos_error *err)
 {
     custos_rc rc = gw_pub_put_plain(p, row, GW_PUB_SKIPPED, detail, false, err);
     if (rc == CUSTOS_OK) {
@@ -194,12 +197,16 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
     if (rc != CUSTOS_ERR_NOT_FOUND)
         return rc;
     custos_error_clear(err);
+    /* A batch-signed record goes with its whole batch, decided together
+     * (publish_batchcall.c). */
+    if (rec->batched)
+        return gw_pub_batch_send(p, rec, GW_PUB_FIRST, false, err);
     gw_pub_row row;
     gw_pub_row_from_record(rec, &row);
     gw_pub_last last;
-    if ((rc = pub_last(p, rec->sub.att.account, &last, err)) != CUSTOS_OK)
+    if ((rc = gw_pub_last_of(p, rec->sub.att.account, &last, err)) != CUSTOS_OK)
         return rc;
-    bool breaker = pub_breaker(p, rec->sub.feed);
+    bool breaker = gw_pub_breaker(p, rec->sub.feed);
     /* A rise on a breaker feed is published before the record that supersedes it, or the
      * adapter would bound that record by an older, lower value (rule 10). */
     if (!gw_publisher_breaker_rise(&last, &rec->sub.att, breaker)) {
@@ -208,7 +215,7 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
                 char detail[64];
                 snprintf(detail, sizeof detail, "%s by cursor %" PRIu64,
                          gw_pub_reason_name(GW_PUB_SUPERSEDED), batch[j].cursor);
-                return pub_skip(p, &row, GW_PUB_SUPERSEDED, detail, err);
+                return gw_pub_skip(p, &row, GW_PUB_SUPERSEDED, detail, err);
             }
         }
     }
@@ -218,7 +225,7 @@ static custos_rc pub_handle(gw_publisher *p, const custos_record *batch, size_t 
     gw_pub_reason why =
         gw_publisher_decide(&p->policy, &last, &rec->sub.att, max_age, breaker, gw_pub_now());
     if (!gw_pub_reason_publishes(why))
-        return pub_skip(p, &row, why, gw_pub_reason_name(why), err);
+        return gw_pub_skip(p, &row, why, gw_pub_reason_name(why), err);
     return gw_pub_send(p, rec, why, false, err);
 }
 
@@ -231,8 +238,8 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
     pthread_mutex_lock(&p->lock);
     p->status.cursor = cursor;
     pthread_mutex_unlock(&p->lock);
-    uint64_t head = gw_engine_head(p->engine);
-    if (head <= cursor)
+    /* The records' head: collateral notices in the log are not the publisher's. */
+    if (gw_engine_record_head(p->engine) <= cursor)
         return CUSTOS_OK;
     size_t n = 0;
     if ((rc = gw_engine_read_from(p->engine, cursor, p->batch, PUB_BATCH, &n, err)) != CUSTOS_OK)
@@ -247,7 +254,7 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
             bool freeze = rec->sub.att.kind == CUSTOS_KIND_FREEZE;
             if (freeze != (pass == 0))
                 continue;
-            bool before = freeze && pub_breaker(p, rec->sub.feed);
+            bool before = freeze && gw_pub_breaker(p, rec->sub.feed);
             for (size_t j = 0; before && j < i && rc == CUSTOS_OK; j++) {
                 if (p->batch[j].sub.att.kind != CUSTOS_KIND_FREEZE &&
                     memcmp(p->batch[j].sub.att.account, rec->sub.att.account,
@@ -264,18 +271,13 @@ custos_rc gw_pub_follow(gw_publisher *p, custos_error *err)
         }
     }
     uint64_t last = n > 0 ? p->batch[n - 1].cursor : cursor;
-    /* Collateral notices share the log's cursors and are not published here. Entries up to
-     * head were committed before the read (in cursor order), so a batch short of PUB_BATCH
-     * holds every record up to head: the cursor moves over the notices after them. */
-    if (n < PUB_BATCH && head > last)
-        last = head;
     for (size_t i = 0; i < n; i++)
         custos_record_clear(&p->batch[i]);
     if (rc == CUSTOS_ERR_UNAVAILABLE && gw_pub_stopping(p)) {
         custos_error_clear(err);
         return CUSTOS_OK;
     }
-    if (rc != CUSTOS_OK || last == cursor)
+    if (rc != CUSTOS_OK || n == 0)
         return rc;
     if ((rc = gw_pubstate_advance(p->state, last, err)) != CUSTOS_OK)
         return rc;

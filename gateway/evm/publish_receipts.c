@@ -144,8 +144,8 @@ static custos_rc pub_finalise(gw_publisher *p, const gw_pub_row *row, const evm_
 /* A receipt was found: final once confirmations deep and in the canonical block at its
  * height (the node may still be switching branches between our calls). */
 static custos_rc pub_mined(gw_publisher *p, const gw_pub_row *row, const evm_receipt *r,
-                           const uint8_t hash[CUSTOS_HASH_LEN], uint64_t head, bool *done,
-                           custos_error *err)
+                           const uint8_t hash[CUSTOS_HASH_LEN], uint64_t head,
+                           const gw_pub_row *sent, size_t n_sent, bool *done, custos_error *err)
 {
     pub_mark *m = pub_mark_of(p, row->cursor, true);
     if (m != NULL) {
@@ -167,8 +167,13 @@ static custos_rc pub_mined(gw_publisher *p, const gw_pub_row *row, const evm_rec
                row->cursor, r->block_number);
         return CUSTOS_OK;
     }
-    if ((rc = pub_finalise(p, row, r, hash, err)) != CUSTOS_OK)
+    if (row->batched) {
+        if ((rc = gw_pub_finalise_call(p, row, r, hash, sent, n_sent, err)) != CUSTOS_OK)
+            return rc;
+        pub_add_gas(p, r);
+    } else if ((rc = pub_finalise(p, row, r, hash, err)) != CUSTOS_OK) {
         return rc;
+    }
     if (m != NULL)
         m->mined_block = 0;
     *done = true;
@@ -207,7 +212,8 @@ static custos_rc pub_nonce_taken(gw_publisher *p, const gw_pub_row *row, uint64_
 
 /* Drives one sent publication: final, still waiting, re-queued, rebroadcast or bumped. */
 static custos_rc pub_track_one(gw_publisher *p, const gw_pub_row *row, uint64_t head,
-                               uint64_t mined_nonces, bool *done, custos_error *err)
+                               uint64_t mined_nonces, const gw_pub_row *sent, size_t n_sent,
+                               bool *done, custos_error *err)
 {
     *done = false;
     evm_receipt r;
@@ -217,7 +223,7 @@ static custos_rc pub_track_one(gw_publisher *p, const gw_pub_row *row, uint64_t 
     if (rc != CUSTOS_OK)
         return rc;
     if (found)
-        return pub_mined(p, row, &r, hash, head, done, err);
+        return pub_mined(p, row, &r, hash, head, sent, n_sent, done, err);
     pub_mark *m = pub_mark_of(p, row->cursor, false);
     if (m != NULL && m->mined_block != 0) {
         gw_log(GW_LOG_WARN, "publisher.reorg",
@@ -267,15 +273,20 @@ custos_rc gw_pub_track(gw_publisher *p, custos_error *err)
     custos_rc rc = gw_pubstate_list_sent(p->state, &rows, &n, err);
     if (rc != CUSTOS_OK)
         return rc;
-    size_t still = n;
-    if (n > 0) {
+    /* The members of a batch call go with the row holding its transaction. */
+    size_t still = 0;
+    for (size_t i = 0; i < n; i++)
+        still += rows[i].call == 0;
+    if (still > 0) {
         uint64_t head = 0, mined = 0;
         if ((rc = gw_pub_node(p, evm_rpc_get_transaction_count(p->rpc, p->relayer, EVM_BLOCK_LATEST,
                                                             &mined, err))) == CUSTOS_OK)
             rc = gw_pub_node(p, evm_rpc_block_number(p->rpc, &head, err));
         for (size_t i = 0; i < n && rc == CUSTOS_OK && !gw_pub_stopping(p); i++) {
+            if (rows[i].call != 0)
+                continue;
             bool done = false;
-            rc = pub_track_one(p, &rows[i], head, mined, &done, err);
+            rc = pub_track_one(p, &rows[i], head, mined, rows, n, &done, err);
             if (done)
                 still--;
         }

@@ -155,10 +155,20 @@ static const char *const pub_submit_errors[] = {
     "BelowThreshold(uint256,uint256)",
     "TooFewRoles(uint256,uint256)",
     "FreezeNeedsCustodian()",
+    "SequenceJump(uint64,uint64,uint32)",
+    "BreakerHeld(uint256,uint256,uint256,uint256)",
+    "BatchOfOtherFeed(bytes32,bytes32)",
+    "BatchCountMismatch(uint32,uint256)",
+    "BatchReplay(uint64,uint64)",
+    "LeavesNotSorted(uint256)",
+    "DuplicateAccount(bytes32)",
+    "WrongRoot(bytes32,bytes32)",
+    "KindNotInBatch(uint8)",
+    "NotBatchTime(uint64,uint64)",
 };
 
 /* "Stale(uint64,uint256) 0x<data>" (data cut to fit). */
-static void pub_describe_revert(const uint8_t *data, size_t len, char *out, size_t cap)
+void gw_pub_describe_revert(const uint8_t *data, size_t len, char *out, size_t cap)
 {
     const char *name = "unknown error";
     if (len >= EVM_ABI_SELECTOR_LEN) {
@@ -177,11 +187,11 @@ static void pub_describe_revert(const uint8_t *data, size_t len, char *out, size
     snprintf(out, cap, "reverted %s %s%s", name, hex, shown < len ? "..." : "");
 }
 
-/* Replay(last, got) with last == got == sequence: the record is already on-chain. */
-static bool pub_is_own_replay(const uint8_t *data, size_t len, uint64_t sequence)
+bool gw_pub_is_own_replay(const char *error, const uint8_t *data, size_t len,
+                          uint64_t sequence)
 {
     uint8_t sel[EVM_ABI_SELECTOR_LEN];
-    evm_abi_selector("Replay(uint64,uint64)", sel);
+    evm_abi_selector(error, sel);
     if (len != EVM_ABI_SELECTOR_LEN + 2 * EVM_ABI_WORD ||
         memcmp(data, sel, EVM_ABI_SELECTOR_LEN) != 0)
         return false;
@@ -288,19 +298,48 @@ custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
     return CUSTOS_OK;
 }
 
-/* What building a publication's transaction came to. */
-typedef enum pub_built {
-    PUB_BUILT,     /* signed, in tx */
-    PUB_REFUSED,   /* the chain refuses the record (or it cannot be encoded): detail */
-    PUB_ON_CHAIN   /* the adapter has the record already (Replay of its own sequence) */
-} pub_built;
+custos_rc gw_pub_build_call(gw_publisher *p, const uint8_t *data, size_t data_len,
+                            uint64_t nonce, const char *replay_error, uint64_t sequence,
+                            gw_pub_tx *tx, gw_pub_built *what, char detail[200],
+                            custos_error *err)
+{
+    *what = GW_PUB_REFUSED;
+    evm_call call = {.from = p->relayer, .data = data, .data_len = data_len};
+    memcpy(call.to, p->cfg->evm.adapter, CUSTOS_ADDRESS_LEN);
+    uint64_t gas = 0;
+    custos_rc rc = evm_rpc_estimate_gas(p->rpc, &call, &gas, err);
+    const evm_rpc_fault *f = rc == CUSTOS_ERR_REFUSED ? evm_rpc_last_fault(p->rpc) : NULL;
+    /* A revert (with data, or JSON-RPC code 3) is the chain refusing this record;
+     * anything else (no funds, node trouble) is retried. */
+    if (f != NULL && (f->has_data || f->code == 3)) {
+        if (f->has_data && gw_pub_is_own_replay(replay_error, f->data, f->data_len, sequence))
+            *what = GW_PUB_ON_CHAIN;
+        else if (f->has_data)
+            gw_pub_describe_revert(f->data, f->data_len, detail, 200);
+        else
+            snprintf(detail, 200, "reverted: %.160s", f->message != NULL ? f->message : "");
+        custos_error_clear(err);
+        return CUSTOS_OK;
+    }
+    if ((rc = gw_pub_node(p, rc)) != CUSTOS_OK)
+        return rc;
+    uint64_t margin = gas / 10000 * p->cfg->evm.gas_limit_margin_bps +
+                      gas % 10000 * p->cfg->evm.gas_limit_margin_bps / 10000;
+    custos_u256 max_fee, tip;
+    if ((rc = pub_fees(p, &max_fee, &tip, err)) == CUSTOS_OK)
+        rc = pub_sign(p, nonce, &max_fee, &tip, gas + margin, data, data_len, tx, err);
+    if (rc == CUSTOS_OK)
+        *what = GW_PUB_BUILT;
+    return rc;
+}
 
 /* Encodes rec's submit, estimates its gas, prices it and signs it under nonce. A revert
  * at estimation is an answer (*what), not an error: the chain will not take the record. */
 static custos_rc pub_build(gw_publisher *p, const custos_record *rec, uint64_t nonce,
-                           gw_pub_tx *tx, pub_built *what, char detail[200], custos_error *err)
+                           gw_pub_tx *tx, gw_pub_built *what, char detail[200],
+                           custos_error *err)
 {
-    *what = PUB_REFUSED;
+    *what = GW_PUB_REFUSED;
     uint8_t *data = NULL;
     size_t data_len = 0;
     custos_rc rc = gw_publisher_encode_submit(rec, &data, &data_len, err);
@@ -310,52 +349,27 @@ static custos_rc pub_build(gw_publisher *p, const custos_record *rec, uint64_t n
         custos_error_clear(err);
         return CUSTOS_OK;
     }
-    evm_call call = {.from = p->relayer, .data = data, .data_len = data_len};
-    memcpy(call.to, p->cfg->evm.adapter, CUSTOS_ADDRESS_LEN);
-    uint64_t gas = 0;
-    rc = evm_rpc_estimate_gas(p->rpc, &call, &gas, err);
-    const evm_rpc_fault *f = rc == CUSTOS_ERR_REFUSED ? evm_rpc_last_fault(p->rpc) : NULL;
-    /* A revert (with data, or JSON-RPC code 3) is the chain refusing this record;
-     * anything else (no funds, node trouble) is retried. */
-    if (f != NULL && (f->has_data || f->code == 3)) {
-        if (f->has_data && pub_is_own_replay(f->data, f->data_len, rec->sub.att.sequence))
-            *what = PUB_ON_CHAIN;
-        else if (f->has_data)
-            pub_describe_revert(f->data, f->data_len, detail, 200);
-        else
-            snprintf(detail, 200, "reverted: %.160s", f->message != NULL ? f->message : "");
-        free(data);
-        custos_error_clear(err);
-        return CUSTOS_OK;
-    }
-    if ((rc = gw_pub_node(p, rc)) != CUSTOS_OK) {
-        free(data);
-        return rc;
-    }
-    uint64_t margin = gas / 10000 * p->cfg->evm.gas_limit_margin_bps +
-                      gas % 10000 * p->cfg->evm.gas_limit_margin_bps / 10000;
-    custos_u256 max_fee, tip;
-    if ((rc = pub_fees(p, &max_fee, &tip, err)) == CUSTOS_OK)
-        rc = pub_sign(p, nonce, &max_fee, &tip, gas + margin, data, data_len, tx, err);
+    rc = gw_pub_build_call(p, data, data_len, nonce, "Replay(uint64,uint64)",
+                           rec->sub.att.sequence, tx, what, detail, err);
     free(data);
-    if (rc == CUSTOS_OK)
-        *what = PUB_BUILT;
     return rc;
 }
 
 custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
                       bool promote, custos_error *err)
 {
+    if (rec->batched)
+        return gw_pub_batch_send(p, rec, why, promote, err);
     gw_pub_row row;
     gw_pub_row_from_record(rec, &row);
-    pub_built what = PUB_REFUSED;
+    gw_pub_built what = GW_PUB_REFUSED;
     char detail[200] = "";
     custos_rc rc = pub_build(p, rec, p->next_nonce, &row.tx, &what, detail, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (what == PUB_REFUSED)
+    if (what == GW_PUB_REFUSED)
         return gw_pub_put_plain(p, &row, GW_PUB_FAILED, detail, promote, err);
-    if (what == PUB_ON_CHAIN)
+    if (what == GW_PUB_ON_CHAIN)
         return gw_pub_put_plain(p, &row, GW_PUB_CONFIRMED, "already on-chain", promote, err);
     row.fate = GW_PUB_SENT;
     row.has_tx = true;
@@ -411,24 +425,29 @@ static custos_rc pub_finish_plain(gw_publisher *p, const gw_pub_row *row, gw_pub
 
 custos_rc gw_pub_requeue(gw_publisher *p, const gw_pub_row *row, custos_error *err)
 {
-    custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    custos_rc rc = gw_pub_read_record(p, row->cursor, &rec, err);
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    const char *replay_error = NULL;
+    uint64_t sequence = 0;
+    custos_rc rc = gw_pub_row_calldata(p, row, &data, &data_len, &replay_error, &sequence, err);
     if (rc != CUSTOS_OK)
         return rc;
     gw_pub_row next;
     memset(&next, 0, sizeof next);
     next.cursor = row->cursor;
-    pub_built what = PUB_REFUSED;
+    gw_pub_built what = GW_PUB_REFUSED;
     char detail[200] = "";
-    rc = pub_build(p, &rec, p->next_nonce, &next.tx, &what, detail, err);
-    custos_record_clear(&rec);
+    rc = gw_pub_build_call(p, data, data_len, p->next_nonce, replay_error, sequence, &next.tx,
+                           &what, detail, err);
+    free(data);
     if (rc != CUSTOS_OK)
         return rc;
-    if (what == PUB_REFUSED)
-        return pub_finish_plain(p, row, GW_PUB_FAILED, detail, err);
-    if (what == PUB_ON_CHAIN)
-        return pub_finish_plain(p, row, GW_PUB_CONFIRMED, "already on-chain", err);
+    if (what != GW_PUB_BUILT) {
+        gw_pub_fate fate = what == GW_PUB_REFUSED ? GW_PUB_FAILED : GW_PUB_CONFIRMED;
+        const char *why = what == GW_PUB_REFUSED ? detail : "already on-chain";
+        return row->batched ? gw_pub_finish_call(p, row, fate, why, err)
+                            : pub_finish_plain(p, row, fate, why, err);
+    }
     next.has_tx = true;
     if ((rc = gw_pubstate_requeue_tx(p->state, row->cursor, &next.tx, err)) != CUSTOS_OK) {
         gw_pub_row_clear(&next);
@@ -475,15 +494,12 @@ custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
         gw_log(GW_LOG_DEBUG, "publisher.bump", "tx %s: fees already at max_fee_gwei", hash);
         return CUSTOS_OK;
     }
-    custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    if ((rc = gw_pub_read_record(p, row->cursor, &rec, err)) != CUSTOS_OK)
-        return rc;
     uint8_t *data = NULL;
     size_t data_len = 0;
-    rc = gw_publisher_encode_submit(&rec, &data, &data_len, err);
-    custos_record_clear(&rec);
-    if (rc != CUSTOS_OK)
+    const char *replay_error = NULL;
+    uint64_t sequence = 0;
+    if ((rc = gw_pub_row_calldata(p, row, &data, &data_len, &replay_error, &sequence, err)) !=
+        CUSTOS_OK)
         return rc;
     gw_pub_row next;
     memset(&next, 0, sizeof next);

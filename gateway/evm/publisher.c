@@ -98,7 +98,7 @@ static void pub_health(gw_publisher *p, int64_t now)
             gw_log(GW_LOG_INFO, "publisher.node_up", "a chain node answers again");
         p->nodes_down = down;
     }
-    uint64_t head = gw_engine_head(p->engine);
+    uint64_t head = gw_engine_record_head(p->engine);
     pthread_mutex_lock(&p->lock);
     uint64_t cursor = p->status.cursor;
     pthread_mutex_unlock(&p->lock);

@@ -19,7 +19,7 @@
 typedef struct gw_publisher gw_publisher;
 
 /* gw_pub_reason's count. */
-#define GW_PUB_REASONS 12
+#define GW_PUB_REASONS 13
 /* Room for a node's last error in a status. */
 #define GW_PUB_NODE_ERROR_MAX 160
 /* Feeds whose on-chain expiry figures a status carries. */
@@ -47,6 +47,11 @@ typedef struct gw_pub_status {
      * skipping ones when skipped), indexed by the reason. */
     uint64_t decisions[GW_PUB_REASONS];
     uint64_t requeued;               /* publications rebuilt under a new nonce, since start */
+    uint64_t batches_sent;           /* submitBatch calls stored and broadcast, since start */
+    uint64_t batches_too_large;      /* batches not sent: beyond batch_max_accounts or the
+                                      * block's gas limit, since start */
+    uint64_t accounts_refused;       /* accounts of final batch calls the adapter refused
+                                      * (AccountRefused), since start */
     uint64_t reorged;                /* receipts a reorganisation took away, since start */
     custos_u256 gas_spent_wei;       /* gasUsed * effectiveGasPrice of receipts, since start */
     uint64_t node_errors;            /* failed node calls, since start */
@@ -123,7 +128,9 @@ typedef enum gw_pub_reason {
     GW_PUB_RISE,           /* a rise over the last published value on a breaker feed */
     GW_PUB_UNCHANGED,      /* skip: none of the above */
     GW_PUB_NOT_NEWER,      /* skip: sequence at or below the last published one */
-    GW_PUB_SUPERSEDED      /* skip: a newer record of the account came before publishing */
+    GW_PUB_SUPERSEDED,     /* skip: a newer record of the account came before publishing */
+    GW_PUB_BATCH_TOO_LARGE /* skip: its batch is beyond [evm] batch_max_accounts or the
+                            * block's gas limit, and a batch goes on-chain whole */
 } gw_pub_reason;
 
 /* The first second at which the adapter answers 0 for a valuation with this asOf and
@@ -154,7 +161,7 @@ gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *l
  * batch, so that the adapter's breaker base is never below the gateway's. */
 bool gw_publisher_breaker_rise(const gw_pub_last *last, const custos_attestation *att,
                                bool breaker);
-_Static_assert(GW_PUB_SUPERSEDED + 1 == GW_PUB_REASONS, "GW_PUB_REASONS counts gw_pub_reason");
+_Static_assert(GW_PUB_BATCH_TOO_LARGE + 1 == GW_PUB_REASONS, "GW_PUB_REASONS counts gw_pub_reason");
 bool gw_pub_reason_publishes(gw_pub_reason r);
 const char *gw_pub_reason_name(gw_pub_reason r);
 

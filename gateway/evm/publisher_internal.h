@@ -3,8 +3,9 @@
  * publish_follow.c (following the accepted log and the publish-or-skip policy),
  * publish_expiry.c (keeping on-chain values from expiring, the adapter's maxAge, the chain
  * view's figures), publish_send.c (calldata, signing, storing and broadcasting
- * transactions, fee bumps, re-queues) and publish_receipts.c (tracking sent transactions
- * to a final receipt, through reorganisations). */
+ * transactions, fee bumps, re-queues), publish_receipts.c (tracking sent transactions
+ * to a final receipt, through reorganisations) and publish_batchcall.c (batch-signed
+ * records, published as submitBatch calls of their whole batch). */
 #ifndef GATEWAY_EVM_PUBLISHER_INTERNAL_H
 #define GATEWAY_EVM_PUBLISHER_INTERNAL_H
 
@@ -111,6 +112,16 @@ custos_rc gw_pub_read_record(gw_publisher *p, uint64_t cursor, custos_record *re
 
 /* A publication row for rec, without fate or transaction. */
 void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row);
+/* The account's last publication (last->has false when none). */
+CUSTOS_MUST_USE
+custos_rc gw_pub_last_of(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],
+                         gw_pub_last *last, custos_error *err);
+/* Whether the feed has its circuit breaker on, in the policy the engine judges by now. */
+bool gw_pub_breaker(gw_publisher *p, const char *feed);
+/* Stores row as skipped for `why` (with detail), counted by reason. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_skip(gw_publisher *p, gw_pub_row *row, gw_pub_reason why, const char *detail,
+                      custos_error *err);
 /* Decides and stores the fate of the records after the follow cursor, freezes first, and
  * moves the cursor past them. */
 CUSTOS_MUST_USE
@@ -141,6 +152,26 @@ custos_rc gw_pub_put_plain(gw_publisher *p, gw_pub_row *row, gw_pub_fate fate,
 CUSTOS_MUST_USE
 custos_rc gw_pub_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
                       bool promote, custos_error *err);
+/* What building a publication's transaction came to. */
+typedef enum gw_pub_built {
+    GW_PUB_BUILT,     /* signed, in tx */
+    GW_PUB_REFUSED,   /* the chain refuses the call (or it cannot be encoded): detail */
+    GW_PUB_ON_CHAIN   /* the adapter has it already (replay_error of its own sequence) */
+} gw_pub_built;
+/* Estimates the gas of calldata to the adapter, prices it and signs it under nonce. A
+ * revert at estimation is an answer (*what), not an error: ON_CHAIN when it is
+ * replay_error (e.g. "Replay(uint64,uint64)") with both arguments `sequence`, else
+ * REFUSED with the revert described in detail. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_build_call(gw_publisher *p, const uint8_t *data, size_t data_len,
+                            uint64_t nonce, const char *replay_error, uint64_t sequence,
+                            gw_pub_tx *tx, gw_pub_built *what, char detail[200],
+                            custos_error *err);
+/* Whether revert data is `error`(uint64 last, uint64 got) with last == got == sequence. */
+bool gw_pub_is_own_replay(const char *error, const uint8_t *data, size_t len,
+                          uint64_t sequence);
+/* "Stale(uint64,uint256) 0x<data>": the adapter's custom error named (data cut to fit). */
+void gw_pub_describe_revert(const uint8_t *data, size_t len, char *out, size_t cap);
 /* Broadcasts a stored transaction (the node knowing it already is success). */
 CUSTOS_MUST_USE
 custos_rc gw_pub_broadcast(gw_publisher *p, const gw_pub_row *row, custos_error *err);
@@ -154,6 +185,38 @@ custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
  * the record or already has it, its final fate. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_requeue(gw_publisher *p, const gw_pub_row *row, custos_error *err);
+
+/* ---- publish_batchcall.c ---- */
+
+/* Decides the fates of the records of rec's batch that have none yet (rec is one of them),
+ * and, when one is due, publishes the whole batch in one submitBatch (docs/publishing.md
+ * §14): the due records and the others of the batch become the call's members, stored
+ * together before the broadcast. A batch beyond [evm] batch_max_accounts or the block's
+ * gas limit is not sent: its records are skipped as batch-too-large and it is reported.
+ * promote: rec was skipped and is published after all (the expiry scan); the batch's
+ * other skipped records go with it. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
+                            bool promote, custos_error *err);
+/* The calldata that publishes a stored publication (submit of its record, or submitBatch
+ * of its batch), the adapter's error for a replay of it and the sequence that names it
+ * there; *data malloc'd. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **data,
+                              size_t *len, const char **replay_error, uint64_t *sequence,
+                              custos_error *err);
+/* Ends a batch call's publication (row: the one holding its transaction) with no receipt
+ * of its own: every member still sent, then row, as fate. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_finish_call(gw_publisher *p, const gw_pub_row *row, gw_pub_fate fate,
+                             const char *detail, custos_error *err);
+/* A final receipt of a batch call (row: the one holding its transaction; sent: every SENT
+ * row): each member the adapter refused (its AccountRefused event) failed with the
+ * reason, the others as the receipt says; row last. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_finalise_call(gw_publisher *p, const gw_pub_row *row, const evm_receipt *r,
+                               const uint8_t hash[CUSTOS_HASH_LEN], const gw_pub_row *sent,
+                               size_t n_sent, custos_error *err);
 
 /* ---- publish_receipts.c ---- */
 

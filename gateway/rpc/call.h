@@ -48,7 +48,7 @@
 /* Records fetched from the engine per Watch refill. */
 #define GW_RPC_WATCH_BATCH 32
 /* The registered methods (gw_rpc_methods); the row after them answers unknown methods. */
-#define GW_RPC_METHODS 26
+#define GW_RPC_METHODS 27
 
 typedef enum gw_rpc_state {
     CALL_REQUESTED, /* posted, waiting for a client */

@@ -12,6 +12,9 @@ void gw_rpc_submit(gw_rpc_call *c);
 void gw_rpc_submit_stream(gw_rpc_call *c);
 extern const gw_rpc_stream_ops gw_rpc_submit_stream_ops;
 
+/* submit_batch.c: custos.v1.AttestationGateway SubmitBatch (rule 20) */
+void gw_rpc_submit_batch(gw_rpc_call *c);
+
 /* watch.c: custos.v1.AttestationGateway Watch */
 void gw_rpc_watch(gw_rpc_call *c);
 extern const gw_rpc_stream_ops gw_rpc_watch_ops;

@@ -28,6 +28,7 @@ const gw_rpc_method gw_rpc_methods[GW_RPC_METHODS + 1] = {
     {"/custos.v1.AttestationGateway/GetReservesProof", READ, gw_rpc_get_reserves_proof, NULL},
     {"/custos.v1.AttestationGateway/SubmitNotice", READ, gw_rpc_submit_notice, NULL},
     {"/custos.v1.AttestationGateway/ListNotices", READ, gw_rpc_list_notices, NULL},
+    {"/custos.v1.AttestationGateway/SubmitBatch", READ, gw_rpc_submit_batch, NULL},
     {"/custos.v1.GatewayAdmin/ListAudit", READ, gw_rpc_list_audit, NULL},
     {"/custos.v1.GatewayAdmin/AddSigner", READ, gw_rpc_add_signer, NULL},
     {"/custos.v1.GatewayAdmin/RevokeSigner", READ, gw_rpc_revoke_signer, NULL},

@@ -8,7 +8,6 @@
 #include "rpc/call.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include <grpc/byte_buffer.h>
 

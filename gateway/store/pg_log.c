@@ -55,20 +55,32 @@ custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *
     return CUSTOS_OK;
 }
 
-custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err)
+/* The one number write statement stmt answers. */
+static custos_rc pg_head_of(pg_store *s, int stmt, const char *what, uint64_t *cursor,
+                            custos_error *err)
 {
-    pg_store *s = impl;
     custos_rc rc = gw_pgstore_ready(&s->w, err);
     if (rc != CUSTOS_OK)
         return rc;
     PGresult *res = NULL;
-    rc = gw_pgstore_run(&s->w, W_HEAD, NULL, "head", &res, err);
+    rc = gw_pgstore_run(&s->w, stmt, NULL, what, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = PQntuples(res) == 1 ? gw_pgstore_get_uint(res, 0, 0, cursor, "head", err)
-                             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: head: no row");
+    rc = PQntuples(res) == 1
+             ? gw_pgstore_get_uint(res, 0, 0, cursor, what, err)
+             : custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: %s: no row", what);
     PQclear(res);
     return rc;
+}
+
+custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    return pg_head_of(impl, W_HEAD, "head", cursor, err);
+}
+
+custos_rc gw_pgstore_record_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    return pg_head_of(impl, W_RECORD_HEAD, "record head", cursor, err);
 }
 
 /* Fills a from a row (account, feed, last_sequence, last_cursor). */

@@ -22,6 +22,7 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_HEAD] = {"SELECT GREATEST(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
                 "COALESCE((SELECT MAX(cursor) FROM notices), 0))::bigint",
                 0, {0}},
+    [W_RECORD_HEAD] = {"SELECT COALESCE(MAX(cursor), 0)::bigint FROM accepted", 0, {0}},
     [W_ACCOUNTS] = {"SELECT account, feed, last_sequence, last_cursor, beneficiary "
                     "FROM accounts",
                     0, {0}},
@@ -393,6 +394,7 @@ static const gw_store_ops pg_ops = {
     .put_notice = gw_pgstore_put_notice,
     .list_notices = gw_pgstore_list_notices,
     .read_notices_from = gw_pgstore_read_notices_from,
+    .record_head = gw_pgstore_record_head,
 };
 
 /* Applies every step of schema.c above the version custos_schema records, then records the

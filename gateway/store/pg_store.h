@@ -42,6 +42,7 @@ typedef struct pg_stmt {
 
 enum pg_wstmt {
     W_HEAD,
+    W_RECORD_HEAD,
     W_ACCOUNTS,
     W_ACCOUNT,
     W_FIND_ACCEPTED,
@@ -187,6 +188,8 @@ custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *
                                    custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_record_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);

@@ -80,13 +80,50 @@ static custos_rc check_tx(const gw_pub_tx *tx, custos_error *err)
     return CUSTOS_OK;
 }
 
-custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
+/* A row as put stores it: a sent fate with its transaction, or, as a member of a batch
+ * call (call set, batched), without one. */
+static custos_rc check_row(const gw_pub_row *row, custos_error *err)
 {
-    if ((unsigned)row->fate > GW_PUB_FAILED || (row->fate == GW_PUB_SENT && !row->has_tx))
+    if ((unsigned)row->fate > GW_PUB_FAILED)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: no such fate");
+    if (row->call != 0 && (!row->batched || row->has_tx || row->fate != GW_PUB_SENT))
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a member of a batch call is a sent batched "
+                                "record without a transaction of its own");
+    if (row->fate == GW_PUB_SENT && !row->has_tx && row->call == 0)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "publisher state: a sent fate needs its transaction");
-    custos_rc rc = row->has_tx ? check_tx(&row->tx, err) : CUSTOS_OK;
-    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, err) : rc;
+    return row->has_tx ? check_tx(&row->tx, err) : CUSTOS_OK;
+}
+
+custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
+{
+    custos_rc rc = check_row(row, err);
+    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, 1, err) : rc;
+}
+
+custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n, bool promote,
+                               custos_error *err)
+{
+    if (n == 0 || rows[0].fate != GW_PUB_SENT || !rows[0].has_tx || !rows[0].batched ||
+        rows[0].call != 0)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: a batch call starts with its sent "
+                                "transaction");
+    for (size_t i = 0; i < n; i++) {
+        custos_rc rc = check_row(&rows[i], err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        bool member = rows[i].fate == GW_PUB_SENT && rows[i].call == rows[0].cursor;
+        bool skipped = rows[i].fate == GW_PUB_SKIPPED && !promote;
+        if (i > 0 && !member && !skipped)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "publisher state: record %llu is not a member of the "
+                                    "call of record %llu",
+                                    (unsigned long long)rows[i].cursor,
+                                    (unsigned long long)rows[0].cursor);
+    }
+    return promote ? s->ops->promote(s->impl, rows, n, err) : s->ops->put(s->impl, rows, n, err);
 }
 
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, custos_error *err)
@@ -115,8 +152,8 @@ custos_rc gw_pubstate_promote(gw_pubstate *s, const gw_pub_row *row, custos_erro
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "publisher state: a promoted record is sent with its "
                                 "transaction, or confirmed or failed without one");
-    custos_rc rc = row->has_tx ? check_tx(&row->tx, err) : CUSTOS_OK;
-    return rc == CUSTOS_OK ? s->ops->promote(s->impl, row, err) : rc;
+    custos_rc rc = check_row(row, err);
+    return rc == CUSTOS_OK ? s->ops->promote(s->impl, row, 1, err) : rc;
 }
 
 custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,

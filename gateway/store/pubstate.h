@@ -65,6 +65,12 @@ typedef struct gw_pub_row {
     bool has_tx;               /* tx is set (the latest attempt when bumped or re-queued) */
     gw_pub_tx tx;
     char detail[200];          /* why skipped or failed; revert data */
+    /* A batch-signed record (rule 20) goes on-chain only in a submitBatch of its whole
+     * batch (docs/publishing.md §14): the batch's digest, and, for every record of such a
+     * call but the one whose row holds the call's transaction, that row's cursor. */
+    bool batched;
+    uint8_t batch_digest[CUSTOS_HASH_LEN];
+    uint64_t call;             /* 0: the row holds its own transaction (or none) */
 } gw_pub_row;
 
 typedef struct gw_pubstate gw_pubstate;
@@ -99,6 +105,14 @@ custos_rc gw_pubstate_advance(gw_pubstate *s, uint64_t cursor, custos_error *err
  * CUSTOS_ERR_INVALID when the record already has one. */
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err);
+/* The fates of the records of one batch call (docs/publishing.md §14), durable together
+ * or not at all: rows[0] is SENT with the call's transaction, every other row SENT
+ * without one and with call = rows[0].cursor, or SKIPPED. With promote, each row was
+ * skipped before and becomes what it says (as gw_pubstate_promote); else none has a fate
+ * yet. CUSTOS_ERR_INVALID otherwise, nothing stored. */
+CUSTOS_MUST_USE
+custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n, bool promote,
+                               custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the record has no fate yet. out is overwritten. */
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out,
@@ -133,7 +147,8 @@ custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_last_published(gw_pubstate *s, const uint8_t account[CUSTOS_HASH_LEN],
                                      gw_pub_row *out, custos_error *err);
-/* Every SENT row, by nonce; *rows is malloc'd: clear each row, then free the array. */
+/* Every SENT row, by nonce (the members of a batch call, which have none, after the
+ * rest); *rows is malloc'd: clear each row, then free the array. */
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_list_sent(gw_pubstate *s, gw_pub_row **rows, size_t *n,
                                 custos_error *err);

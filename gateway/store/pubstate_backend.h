@@ -15,12 +15,14 @@ typedef struct gw_pubstate_ops {
     void (*close)(void *impl);
     custos_rc (*cursor)(void *impl, uint64_t *cursor, custos_error *err);
     custos_rc (*advance)(void *impl, uint64_t cursor, custos_error *err);
-    custos_rc (*put)(void *impl, const gw_pub_row *row, custos_error *err);
+    /* n rows in one transaction (gw_pubstate_put_call; one row: gw_pubstate_put). */
+    custos_rc (*put)(void *impl, const gw_pub_row *rows, size_t n, custos_error *err);
     custos_rc (*get)(void *impl, uint64_t cursor, gw_pub_row *out, custos_error *err);
     /* new_nonce: a re-queue (tx has another nonce), else a fee bump (the same nonce). */
     custos_rc (*replace_tx)(void *impl, uint64_t cursor, const gw_pub_tx *tx, bool new_nonce,
                             custos_error *err);
-    custos_rc (*promote)(void *impl, const gw_pub_row *row, custos_error *err);
+    /* n rows in one transaction (gw_pubstate_put_call with promote). */
+    custos_rc (*promote)(void *impl, const gw_pub_row *rows, size_t n, custos_error *err);
     custos_rc (*finish)(void *impl, uint64_t cursor, gw_pub_fate fate, const char *detail,
                         custos_error *err);
     custos_rc (*last_published)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
@@ -48,7 +50,8 @@ extern const gw_pubstate_ops gw_pubstate_pg_ops;     /* pubstate_pg.c */
 /* The column names of a fate row, in the order both back ends select them. */
 #define GW_PUB_ROW_COLUMNS                                                                \
     "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
-    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw, feed, valid_until"
+    "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw, feed, valid_until, "          \
+    "batch_digest, call_cursor"
 
 /* Times handed to SQL comparisons are capped here: every time the gateway accepts is far
  * below, and a larger bound means "any". */

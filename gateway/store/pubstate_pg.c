@@ -1,5 +1,6 @@
 /* The publisher state's PostgreSQL back end (pubstate_backend.h): tables publisher_meta,
- * publisher_fates, publisher_attempts (schema.c, step 5) and publisher_chain (step 13) of
+ * publisher_fates, publisher_attempts (schema.c, step 5; batch calls, step 20) and
+ * publisher_chain (step 13) of
  * the gateway's database, shared by replicas, so a replica taking over publication
  * continues from the fates, follow cursor and stored transactions its predecessor left,
  * and never spends a nonce twice.
@@ -20,7 +21,7 @@
 #include "store/codec.h"
 #include "store/pg_common.h"
 
-#define PGS_MAX_PARAMS 18
+#define PGS_MAX_PARAMS 20
 #define PGS_CONNECT_TIMEOUT_S "10"
 
 typedef struct pgs_db {
@@ -189,8 +190,15 @@ static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custo
              PQgetvalue(res, r, 8));
     snprintf(out->feed, sizeof out->feed, "%.*s", PQgetlength(res, r, 16),
              PQgetvalue(res, r, 16));
-    if ((rc = pgs_get_int(res, r, 17, &out->valid_until, "valid_until", err)) != CUSTOS_OK)
+    if ((rc = pgs_get_int(res, r, 17, &out->valid_until, "valid_until", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 19, &out->call, "call_cursor", err)) != CUSTOS_OK)
         return rc;
+    if (!PQgetisnull(res, r, 18)) {
+        if ((rc = pgs_get_bytes(res, r, 18, out->batch_digest, sizeof out->batch_digest,
+                                "batch_digest", err)) != CUSTOS_OK)
+            return rc;
+        out->batched = true;
+    }
     if (PQgetisnull(res, r, 9))
         return CUSTOS_OK;
     gw_pub_tx *tx = &out->tx;
@@ -319,16 +327,13 @@ static custos_rc pgs_chain_refresh(pgs_db *s, uint64_t cursor, custos_error *err
     return rc;
 }
 
-static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
+/* Inside a transaction: inserts row's fate. */
+static custos_rc pgs_insert_row(pgs_db *s, const gw_pub_row *row, custos_error *err)
 {
-    pgs_db *s = impl;
-    if (row->cursor > INT64_MAX)
+    if (row->cursor > INT64_MAX || row->call > INT64_MAX)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "publisher state: cursor too large");
     custos_rc rc;
-    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
-        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
-        return rc;
-    uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4], valid_until[8];
+    uint8_t cursor[8], seq[8], kind[4], value[32], as_of[8], fate[4], valid_until[8], call[8];
     gw_store_put_u64(cursor, row->cursor);
     gw_store_put_u64(seq, row->sequence);
     memset(kind, 0, sizeof kind);
@@ -359,9 +364,15 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
     gw_store_put_u64(valid_until, row->valid_until);
     pgs_param(&p, PG_TEXT, row->feed, strnlen(row->feed, sizeof row->feed));
     pgs_param(&p, PG_INT8, valid_until, 8);
+    if (row->batched)
+        pgs_param(&p, PG_BYTEA, row->batch_digest, CUSTOS_HASH_LEN);
+    else
+        pgs_null(&p, PG_BYTEA);
+    gw_store_put_u64(call, row->call);
+    pgs_param(&p, PG_INT8, call, 8);
     rc = pgs_run(s,
                  "INSERT INTO publisher_fates (" GW_PUB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                  &p, "store fate", NULL, err);
     if (rc == CUSTOS_ERR_INVALID)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -371,6 +382,18 @@ static custos_rc pgs_put(void *impl, const gw_pub_row *row, custos_error *err)
         rc = pgs_insert_attempt(s, row->cursor, row->tx.hash, err);
     if (rc == CUSTOS_OK && row->fate != GW_PUB_SKIPPED)
         rc = pgs_chain_refresh(s, row->cursor, err);
+    return rc;
+}
+
+static custos_rc pgs_put(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+{
+    pgs_db *s = impl;
+    custos_rc rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = pgs_insert_row(s, &rows[i], err);
     if (rc == CUSTOS_OK)
         return pgs_exec(s, "COMMIT", "commit fate", err);
     pgs_rollback(s);
@@ -506,15 +529,13 @@ static custos_rc pgs_finish(void *impl, uint64_t cursor, gw_pub_fate fate,
     return rc;
 }
 
-static custos_rc pgs_promote(void *impl, const gw_pub_row *row, custos_error *err)
+/* Inside a transaction: a skipped row becomes row's fate. */
+static custos_rc pgs_promote_row(pgs_db *s, const gw_pub_row *row, custos_error *err)
 {
-    pgs_db *s = impl;
     custos_rc rc;
-    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
-        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
-        return rc;
-    uint8_t f[4] = {0, 0, 0, (uint8_t)row->fate}, c[8];
+    uint8_t f[4] = {0, 0, 0, (uint8_t)row->fate}, c[8], call[8];
     gw_store_put_u64(c, row->cursor);
+    gw_store_put_u64(call, row->call);
     pgs_params p = {.n = 0};
     pgs_tx_bufs b;
     if (row->has_tx) {
@@ -528,11 +549,17 @@ static custos_rc pgs_promote(void *impl, const gw_pub_row *row, custos_error *er
     pgs_param(&p, PG_INT4, f, sizeof f);
     pgs_param(&p, PG_TEXT, row->detail, strnlen(row->detail, sizeof row->detail));
     pgs_param(&p, PG_INT8, c, sizeof c);
+    if (row->batched)
+        pgs_param(&p, PG_BYTEA, row->batch_digest, CUSTOS_HASH_LEN);
+    else
+        pgs_null(&p, PG_BYTEA);
+    pgs_param(&p, PG_INT8, call, sizeof call);
     PGresult *res = NULL;
     rc = pgs_run(s,
                  "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
                  "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7, fate = $8, "
-                 "detail = $9 WHERE cursor = $10 AND fate = 0",
+                 "detail = $9, batch_digest = $11, call_cursor = $12 "
+                 "WHERE cursor = $10 AND fate = 0",
                  &p, "promote fate", &res, err);
     if (rc == CUSTOS_OK) {
         bool changed = strcmp(PQcmdTuples(res), "1") == 0;
@@ -546,6 +573,18 @@ static custos_rc pgs_promote(void *impl, const gw_pub_row *row, custos_error *er
         rc = pgs_insert_attempt(s, row->cursor, row->tx.hash, err);
     if (rc == CUSTOS_OK)
         rc = pgs_chain_refresh(s, row->cursor, err);
+    return rc;
+}
+
+static custos_rc pgs_promote(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+{
+    pgs_db *s = impl;
+    custos_rc rc;
+    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
+        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = pgs_promote_row(s, &rows[i], err);
     if (rc == CUSTOS_OK)
         return pgs_exec(s, "COMMIT", "commit fate", err);
     pgs_rollback(s);

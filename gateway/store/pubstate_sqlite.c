@@ -16,7 +16,7 @@
 
 #include "store/sqlite_common.h"
 
-#define PS_SCHEMA_VERSION 2
+#define PS_SCHEMA_VERSION 3
 #define PS_BUSY_TIMEOUT_MS 5000
 
 static const char ps_schema_v1[] =
@@ -72,6 +72,12 @@ static const char ps_schema_v2[] =
     "SELECT account, cursor, feed, kind, as_of, valid_until FROM fates f "
     "WHERE fate IN (1, 2) AND cursor = (SELECT max(cursor) FROM fates g "
     "  WHERE g.account = f.account AND g.fate IN (1, 2));";
+
+/* Version 3: batch calls (docs/publishing.md §14): a batch-signed record's batch digest,
+ * and for a member of a batch call the cursor of the row holding its transaction. */
+static const char ps_schema_v3[] =
+    "ALTER TABLE fates ADD COLUMN batch_digest BLOB;"
+    "ALTER TABLE fates ADD COLUMN call_cursor INTEGER NOT NULL DEFAULT 0;";
 
 typedef struct ps_db {
     sqlite3 *db;
@@ -129,6 +135,8 @@ static custos_rc ps_schema(ps_db *s, custos_error *err)
         rc = ps_exec(s->db, ps_schema_v1, "create schema", err);
     if (rc == CUSTOS_OK && version < 2)
         rc = ps_exec(s->db, ps_schema_v2, "migrate schema to version 2", err);
+    if (rc == CUSTOS_OK && version < 3)
+        rc = ps_exec(s->db, ps_schema_v3, "migrate schema to version 3", err);
     if (rc == CUSTOS_OK && version < PS_SCHEMA_VERSION) {
         char pragma[48];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PS_SCHEMA_VERSION);
@@ -223,6 +231,13 @@ static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *er
     const unsigned char *feed = sqlite3_column_text(st, 16);
     snprintf(out->feed, sizeof out->feed, "%s", feed != NULL ? (const char *)feed : "");
     out->valid_until = (uint64_t)sqlite3_column_int64(st, 17);
+    if (sqlite3_column_type(st, 18) != SQLITE_NULL) {
+        if ((rc = ps_read_blob(st, 18, out->batch_digest, sizeof out->batch_digest,
+                               "batch_digest", err)) != CUSTOS_OK)
+            return rc;
+        out->batched = true;
+    }
+    out->call = (uint64_t)sqlite3_column_int64(st, 19);
     if (sqlite3_column_type(st, 9) == SQLITE_NULL)
         return CUSTOS_OK;
     gw_pub_tx *tx = &out->tx;
@@ -349,18 +364,16 @@ static custos_rc ps_chain_refresh(ps_db *s, uint64_t cursor, custos_error *err)
     return rc;
 }
 
-static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
+/* Inside a write transaction: inserts row's fate. */
+static custos_rc ps_insert_row(ps_db *s, const gw_pub_row *row, custos_error *err)
 {
-    ps_db *s = impl;
-    custos_rc rc;
-    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
-        return rc;
     sqlite3_stmt *st;
-    if ((rc = ps_prepare(s, "INSERT INTO fates (" GW_PUB_ROW_COLUMNS ") "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                            "?14, ?15, ?16, ?17, ?18)",
-                         &st, err)) != CUSTOS_OK)
-        goto fail;
+    custos_rc rc = ps_prepare(s, "INSERT INTO fates (" GW_PUB_ROW_COLUMNS ") "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                 "?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                              &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     uint8_t value[32], max_fee[32], prio[32];
     ps_u256_blob(&row->value, value);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)row->cursor);
@@ -376,24 +389,34 @@ static custos_rc ps_put(void *impl, const gw_pub_row *row, custos_error *err)
         ps_bind_tx(st, 10, &row->tx, max_fee, prio);
     sqlite3_bind_text(st, 17, row->feed, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 18, (sqlite3_int64)row->valid_until);
+    if (row->batched)
+        sqlite3_bind_blob(st, 19, row->batch_digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 20, (sqlite3_int64)row->call);
     int step = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (step == SQLITE_CONSTRAINT || (step & 0xff) == SQLITE_CONSTRAINT) {
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "publisher state: record %llu already has a fate",
-                              (unsigned long long)row->cursor);
-        goto fail;
-    }
-    if (step != SQLITE_DONE) {
-        rc = ps_fail(s->db, step, "store fate", err);
-        goto fail;
-    }
+    if (step == SQLITE_CONSTRAINT || (step & 0xff) == SQLITE_CONSTRAINT)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: record %llu already has a fate",
+                                (unsigned long long)row->cursor);
+    if (step != SQLITE_DONE)
+        return ps_fail(s->db, step, "store fate", err);
     if (row->has_tx && (rc = ps_insert_attempt(s, row->cursor, row->tx.hash, err)) != CUSTOS_OK)
-        goto fail;
-    if (row->fate != GW_PUB_SKIPPED && (rc = ps_chain_refresh(s, row->cursor, err)) != CUSTOS_OK)
-        goto fail;
-    return ps_exec(s->db, "COMMIT", "commit fate", err);
-fail:
+        return rc;
+    if (row->fate != GW_PUB_SKIPPED)
+        return ps_chain_refresh(s, row->cursor, err);
+    return CUSTOS_OK;
+}
+
+static custos_rc ps_put(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+{
+    ps_db *s = impl;
+    custos_rc rc;
+    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = ps_insert_row(s, &rows[i], err);
+    if (rc == CUSTOS_OK)
+        return ps_exec(s->db, "COMMIT", "commit fate", err);
     ps_rollback(s);
     return rc;
 }
@@ -509,39 +532,48 @@ fail:
     return rc;
 }
 
-static custos_rc ps_promote(void *impl, const gw_pub_row *row, custos_error *err)
+/* Inside a write transaction: a skipped row becomes row's fate. */
+static custos_rc ps_promote_row(ps_db *s, const gw_pub_row *row, custos_error *err)
 {
-    ps_db *s = impl;
-    custos_rc rc;
-    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
-        return rc;
     sqlite3_stmt *st;
-    if ((rc = ps_prepare(s, "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
-                            "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7, fate = ?8, "
-                            "detail = ?9 WHERE cursor = ?10 AND fate = 0",
-                         &st, err)) != CUSTOS_OK)
-        goto fail;
+    custos_rc rc = ps_prepare(s, "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
+                                 "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7, fate = ?8, "
+                                 "detail = ?9, batch_digest = ?11, call_cursor = ?12 "
+                                 "WHERE cursor = ?10 AND fate = 0",
+                              &st, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     uint8_t max_fee[32], prio[32];
     if (row->has_tx)
         ps_bind_tx(st, 1, &row->tx, max_fee, prio);
     sqlite3_bind_int(st, 8, (int)row->fate);
     sqlite3_bind_text(st, 9, row->detail, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)row->cursor);
+    if (row->batched)
+        sqlite3_bind_blob(st, 11, row->batch_digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)row->call);
     int changes = 0;
     if ((rc = ps_step_done(s, st, "promote fate", &changes, err)) != CUSTOS_OK)
-        goto fail;
-    if (changes != 1) {
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "publisher state: record %llu is not skipped",
-                              (unsigned long long)row->cursor);
-        goto fail;
-    }
-    if ((row->has_tx && (rc = ps_insert_attempt(s, row->cursor, row->tx.hash, err)) !=
-                            CUSTOS_OK) ||
-        (rc = ps_chain_refresh(s, row->cursor, err)) != CUSTOS_OK)
-        goto fail;
-    return ps_exec(s->db, "COMMIT", "commit fate", err);
-fail:
+        return rc;
+    if (changes != 1)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "publisher state: record %llu is not skipped",
+                                (unsigned long long)row->cursor);
+    if (row->has_tx && (rc = ps_insert_attempt(s, row->cursor, row->tx.hash, err)) != CUSTOS_OK)
+        return rc;
+    return ps_chain_refresh(s, row->cursor, err);
+}
+
+static custos_rc ps_promote(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+{
+    ps_db *s = impl;
+    custos_rc rc;
+    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        rc = ps_promote_row(s, &rows[i], err);
+    if (rc == CUSTOS_OK)
+        return ps_exec(s->db, "COMMIT", "commit fate", err);
     ps_rollback(s);
     return rc;
 }
@@ -581,7 +613,7 @@ static custos_rc ps_list_sent(void *impl, gw_pub_row **rows, size_t *n,
     *n = 0;
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "SELECT " GW_PUB_ROW_COLUMNS " FROM fates WHERE fate = 1 "
-                                 "ORDER BY nonce, cursor",
+                                 "ORDER BY nonce IS NULL, nonce, cursor",
                               &st, err);
     if (rc != CUSTOS_OK)
         return rc;

@@ -53,7 +53,12 @@
  * (feed, sequence) are unique, so of two writers storing one batch one commit fails.
  * accepted.batch_digest and held.batch_digest name the batch a record was signed in
  * (NULL: signed alone, its signatures in its own row), with an index that leaves singly
- * signed records out. */
+ * signed records out.
+ *
+ * Version 20: the publisher's batch calls (PostgreSQL; SQLite keeps them in the publisher's
+ * own file, docs/publishing.md §14): a batch-signed record's batch digest, and for a member
+ * of a batch call the cursor of the fate holding its transaction. Applied again harmlessly
+ * (IF NOT EXISTS). */
 #include "store/schema.h"
 
 static const gw_schema_step schema_steps[] = {
@@ -444,6 +449,13 @@ static const gw_schema_step schema_steps[] = {
                       "  WHERE batch_digest IS NOT NULL;"
                       "CREATE INDEX IF NOT EXISTS held_by_batch ON held (batch_digest) "
                       "  WHERE batch_digest IS NOT NULL;",
+    },
+    {
+        .version = 20,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS batch_digest bytea,"
+            "  ADD COLUMN IF NOT EXISTS call_cursor bigint NOT NULL DEFAULT 0;",
     },
 };
 

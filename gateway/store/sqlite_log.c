@@ -73,17 +73,29 @@ custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
     return CUSTOS_OK;
 }
 
-custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err)
+/* The one number statement st answers. */
+static custos_rc sq_head_of(sq_store *s, sqlite3_stmt *st, const char *what, uint64_t *cursor,
+                            custos_error *err)
 {
-    sq_store *s = impl;
-    sqlite3_stmt *st = s->w[W_HEAD];
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *cursor = (uint64_t)sqlite3_column_int64(st, 0);
     int rrc = sqlite3_reset(st);
     if (rc != SQLITE_ROW)
-        return sq_fail(s->wdb, rc, "head", err);
-    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "head", err);
+        return sq_fail(s->wdb, rc, what, err);
+    return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, what, err);
+}
+
+custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    sq_store *s = impl;
+    return sq_head_of(s, s->w[W_HEAD], "head", cursor, err);
+}
+
+custos_rc gw_sqstore_record_head(void *impl, uint64_t *cursor, custos_error *err)
+{
+    sq_store *s = impl;
+    return sq_head_of(s, s->w[W_RECORD_HEAD], "record head", cursor, err);
 }
 
 custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,

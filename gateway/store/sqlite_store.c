@@ -22,6 +22,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_ROLLBACK] = "ROLLBACK",
     [W_HEAD] = "SELECT max(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
                "COALESCE((SELECT MAX(cursor) FROM notices), 0))",
+    [W_RECORD_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
     /* A batched record's signers are its batch's. */
     [W_FIND_ACCEPTED] = "SELECT a.cursor, CASE WHEN a.batch_digest IS NULL THEN "
@@ -223,6 +224,7 @@ static const gw_store_ops sq_ops = {
     .put_notice = gw_sqstore_put_notice,
     .list_notices = gw_sqstore_list_notices,
     .read_notices_from = gw_sqstore_read_notices_from,
+    .record_head = gw_sqstore_record_head,
 };
 
 static int sq_text_cb(void *ctx, int ncol, char **vals, char **names)

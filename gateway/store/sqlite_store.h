@@ -31,6 +31,7 @@ enum sq_wstmt {
     W_COMMIT,
     W_ROLLBACK,
     W_HEAD,
+    W_RECORD_HEAD,
     W_ACCOUNTS,
     W_FIND_ACCEPTED,
     W_GET_PENDING,
@@ -166,6 +167,8 @@ CUSTOS_MUST_USE
 custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err);
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_record_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_load_accounts(void *impl, gw_store_account_fn fn, void *ctx,
                                    custos_error *err);

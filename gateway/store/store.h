@@ -105,8 +105,9 @@ typedef struct gw_store_batch_member {
     /* Its attestation, no signature of its own. Owns its positions: a member ACCEPTED or
      * HELD has them (from its accepted or held row), a refused one none. */
     custos_submission sub;
-    /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: the
-     * gateway refused it (reason), and only the batch row keeps its attestation. */
+    /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: not
+     * kept through this batch, the gateway refused it (reason) or had it already (reason
+     * NONE), and the batch row keeps its attestation. */
     custos_state state;
     uint64_t cursor;
     custos_reason reason;
@@ -281,6 +282,9 @@ typedef struct gw_store_ops {
      * those accepted before step 17 have no cursor and are not among them). */
     custos_rc (*read_notices_from)(void *impl, uint64_t after, gw_store_notice *out,
                                    size_t max, size_t *n, custos_error *err);
+    /* The highest cursor of an accepted record (0 when none), the notices after it passed
+     * over; on the write side, as head. */
+    custos_rc (*record_head)(void *impl, uint64_t *cursor, custos_error *err);
 } gw_store_ops;
 
 typedef struct gw_store {
@@ -524,6 +528,11 @@ static inline custos_rc gw_store_list_notices(gw_store *s, const uint8_t account
                                               size_t max, size_t *n, custos_error *err)
 {
     return s->ops->list_notices(s->impl, account, lender, out, max, n, err);
+}
+
+static inline custos_rc gw_store_record_head(gw_store *s, uint64_t *cursor, custos_error *err)
+{
+    return s->ops->record_head(s->impl, cursor, err);
 }
 
 static inline custos_rc gw_store_read_notices_from(gw_store *s, uint64_t after,

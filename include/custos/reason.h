@@ -69,12 +69,16 @@ typedef enum custos_reason {
      * validUntil (rule 20): that account alone is refused. */
     CUSTOS_REASON_BATCH_MEMBER_MISMATCH = 81,
     /* A batch listing one account more than once (rule 20): the whole batch is refused. */
-    CUSTOS_REASON_BATCH_DUPLICATE_ACCOUNT = 82
+    CUSTOS_REASON_BATCH_DUPLICATE_ACCOUNT = 82,
+    /* A batch whose signers do not make the feed's quorum (rules 7 and 20): the whole batch
+     * is refused and nothing is kept; its signatures are collected before it is sent
+     * (`custos-attestor cosign`). */
+    CUSTOS_REASON_BATCH_BELOW_QUORUM = 83
 } custos_reason;
 
 /* One above the highest reason; the numbers below it are not all assigned
  * (custos_reason_name answers "UNKNOWN" for a gap). */
-#define CUSTOS_REASON_COUNT 83
+#define CUSTOS_REASON_COUNT 84
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);

@@ -49,6 +49,7 @@ enum {
     H_GET_PLEDGE,
     H_SUBMIT_NOTICE,
     H_LIST_NOTICES,
+    H_SUBMIT_BATCH,
     H_COUNT
 };
 
@@ -59,6 +60,7 @@ static const char *const method_paths[H_COUNT] = {
     [H_GET_PLEDGE] = "/custos.v1.AttestationGateway/GetPledge",
     [H_SUBMIT_NOTICE] = "/custos.v1.AttestationGateway/SubmitNotice",
     [H_LIST_NOTICES] = "/custos.v1.AttestationGateway/ListNotices",
+    [H_SUBMIT_BATCH] = "/custos.v1.AttestationGateway/SubmitBatch",
     [H_WATCH] = "/custos.v1.AttestationGateway/Watch",
     [H_LIST_SIGNERS] = "/custos.v1.AttestationGateway/ListSigners",
     [H_GET_CHAIN_HEAD] = "/custos.v1.AttestationGateway/GetChainHead",
@@ -458,6 +460,55 @@ custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
         return outcome_error(c, "Submit", &o, err);
     rc = answer_from_response(c, "Submit", (const Custos__V1__SubmitResponse *)reply, res, err);
     protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+/* ---- SubmitBatch ---- */
+
+custos_rc custos_client_submit_batch(custos_client *c, const char *feed, const custos_domain *d,
+                                     const custos_batch *b, const custos_signature *sigs,
+                                     size_t n_sigs, const custos_submission *accounts, size_t n,
+                                     custos_submit_result *results, custos_error *errors,
+                                     bool *duplicate, custos_error *err)
+{
+    *duplicate = false;
+    memset(results, 0, n * sizeof *results);
+    Custos__V1__SubmitBatchRequest *req = NULL;
+    custos_rc rc = pb_batch_request_new(feed, d, b, sigs, n_sigs, accounts, n, &req, err);
+    ProtobufCMessage *reply = NULL;
+    outcome o;
+    if (rc == CUSTOS_OK)
+        rc = unary_call(c, H_SUBMIT_BATCH, &req->base,
+                        &custos__v1__submit_batch_response__descriptor, &reply, &o, err);
+    pb_batch_request_free(req);
+    if (rc == CUSTOS_OK && o.status != GRPC_STATUS_OK)
+        rc = outcome_error(c, "SubmitBatch", &o, err);
+    const Custos__V1__SubmitBatchResponse *m = (const Custos__V1__SubmitBatchResponse *)reply;
+    if (rc == CUSTOS_OK && m->n_accounts != n)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "gateway %s: SubmitBatch answer: %zu accounts answered, %zu sent",
+                              c->target, m->n_accounts, n);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+        custos_error_clear(&errors[i]);
+        if (m->accounts[i] == NULL || m->accounts[i]->request_id != i)
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "gateway %s: SubmitBatch answer: account %zu answered out of "
+                                  "order", c->target, i);
+        else
+            (void)answer_from_response(c, "SubmitBatch", m->accounts[i], &results[i],
+                                       &errors[i]);
+    }
+    if (rc == CUSTOS_OK)
+        *duplicate = m->duplicate;
+    for (size_t i = 0; rc != CUSTOS_OK && i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        if (err != NULL)
+            errors[i] = *err;
+        else
+            custos_error_set(&errors[i], rc, "gateway %s: SubmitBatch failed", c->target);
+    }
+    if (reply != NULL)
+        protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
 }
 

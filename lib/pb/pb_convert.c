@@ -10,14 +10,13 @@
  * with the default allocator, so one free path, protobuf_c_message_free_unpacked, releases
  * both built and unpacked trees (also partially built ones: counts grow with the arrays). */
 #include "pb_convert.h"
+#include "pb_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PB_HAIRCUT_MAX 10000U
-/* Longest field path we name in a message, e.g. "positions[4095].asset_id". */
-#define PB_FIELD_MAX 48
 
 static custos_rc pb_check_bytes(const ProtobufCBinaryData *b, size_t want, const char *field,
                                 custos_error *err)
@@ -29,7 +28,7 @@ static custos_rc pb_check_bytes(const ProtobufCBinaryData *b, size_t want, const
 }
 
 /* 1..max bytes of printable ASCII (0x20..0x7e). */
-static custos_rc pb_check_text(const char *s, size_t max, const char *field, custos_error *err)
+custos_rc pb_check_text(const char *s, size_t max, const char *field, custos_error *err)
 {
     size_t len = s != NULL ? strlen(s) : 0;
     if (len == 0)
@@ -56,7 +55,7 @@ static custos_rc pb_to_u256(const ProtobufCBinaryData *b, custos_u256 *out, cons
     return rc;
 }
 
-static custos_rc pb_to_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t len,
+custos_rc pb_to_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t len,
                              const char *field, custos_error *err)
 {
     custos_rc rc = pb_check_bytes(b, len, field, err);
@@ -65,7 +64,7 @@ static custos_rc pb_to_fixed(const ProtobufCBinaryData *b, uint8_t *out, size_t 
     return rc;
 }
 
-static custos_rc pb_to_attestation(const Custos__V1__Attestation *m, custos_attestation *a,
+custos_rc pb_to_attestation(const Custos__V1__Attestation *m, custos_attestation *a,
                                    custos_error *err)
 {
     custos_rc rc = pb_to_fixed(&m->account, a->account, sizeof a->account,
@@ -94,7 +93,7 @@ static custos_rc pb_to_attestation(const Custos__V1__Attestation *m, custos_atte
     return CUSTOS_OK;
 }
 
-static custos_rc pb_to_position(const Custos__V1__Position *m, size_t i, custos_position *p,
+custos_rc pb_to_position(const Custos__V1__Position *m, size_t i, custos_position *p,
                                 custos_error *err)
 {
     char field[PB_FIELD_MAX];
@@ -197,7 +196,7 @@ custos_rc pb_to_submission(const Custos__V1__SignedAttestation *m, custos_submis
 }
 
 /* Copies len bytes into a fresh malloc'd buffer. */
-static custos_rc pb_set_bytes(ProtobufCBinaryData *dst, const uint8_t *src, size_t len,
+custos_rc pb_set_bytes(ProtobufCBinaryData *dst, const uint8_t *src, size_t len,
                               custos_error *err)
 {
     uint8_t *data = malloc(len);
@@ -233,7 +232,7 @@ static custos_rc pb_set_string(char **dst, const char *s, size_t max, const char
     return CUSTOS_OK;
 }
 
-static custos_rc pb_build_attestation(const custos_attestation *a, Custos__V1__Attestation **out,
+custos_rc pb_build_attestation(const custos_attestation *a, Custos__V1__Attestation **out,
                                       custos_error *err)
 {
     Custos__V1__Attestation *m = malloc(sizeof *m);
@@ -257,7 +256,7 @@ static custos_rc pb_build_attestation(const custos_attestation *a, Custos__V1__A
     return rc;
 }
 
-static custos_rc pb_build_position(const custos_position *p, size_t i, Custos__V1__Position **out,
+custos_rc pb_build_position(const custos_position *p, size_t i, Custos__V1__Position **out,
                                    custos_error *err)
 {
     Custos__V1__Position *m = malloc(sizeof *m);
@@ -403,6 +402,12 @@ static custos_rc pb_fill_record(const Custos__V1__Record *m, custos_record *out,
     out->state = (custos_state)m->state;
     out->accepted_at = m->accepted_at;
     out->positions_withheld = m->positions_withheld;
+    if (m->batch != NULL) {
+        rc = pb_fill_batch_inclusion(m->batch, &out->batch, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        out->batched = true;
+    }
 
     if (m->attestation == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "record.attestation: missing");
@@ -459,6 +464,11 @@ static custos_rc pb_build_record(const custos_record *r, Custos__V1__Record *m,
                 return rc;
             m->n_signers = i + 1;
         }
+    }
+    if (r->batched) {
+        rc = pb_build_batch_inclusion(&r->batch, &m->batch, err);
+        if (rc != CUSTOS_OK)
+            return rc;
     }
     return pb_new_submission(&r->sub, &m->attestation, err);
 }

@@ -1,14 +1,20 @@
-/* Writes the generated seeds of the submission, typed-data, batch and reserves targets (signed
- * with the fixed keys the fuzz configuration allow-lists) under the corpus directory
- * given. */
+/* Writes the generated seeds of the submission, typed-data, batch, reserves and Watch event
+ * targets (signed with the fixed keys the fuzz configuration allow-lists) under the corpus
+ * directory given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "custos/batch.h"
+#include "custos/chain.h"
+#include "custos/eip712.h"
+#include "custos/notice.h"
 #include "custos/reserves.h"
 #include "custos/typeddata.h"
 #include "custos/wire.h"
+
+#include "custos/v1/gateway.pb-c.h"
+#include "pb_convert.h"
 
 #include "fuzz_common.h"
 
@@ -120,6 +126,99 @@ static int put_reserves(const char *root, const char *name, size_t n, unsigned k
     return 0;
 }
 
+static void put_event(const char *root, const char *name, const Custos__V1__WatchEvent *ev)
+{
+    size_t len = custos__v1__watch_event__get_packed_size(ev);
+    uint8_t *buf = malloc(len + 1);
+    if (buf == NULL)
+        abort();
+    custos__v1__watch_event__pack(ev, buf);
+    put(root, "fuzz_watch_event", name, buf, len);
+    free(buf);
+}
+
+/* Watch events as a gateway sends them: a record at cursor 1 and a notice at cursor 2
+ * linked on from it, signed by the custodian. */
+static int put_watch_events(const char *root)
+{
+    static const unsigned keys[1] = {FZ_KEY_CUSTODIAN};
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    fz_make_submission(&rec.sub, FZ_SEED_REF, 1, keys, 1);
+    rec.cursor = 1;
+    rec.state = CUSTOS_STATE_ACCEPTED;
+    rec.accepted_at = FZ_NOW;
+    custos_attestation_digest(&rec.sub.domain, &rec.sub.att, rec.digest);
+    rec.n_signers = 1;
+    uint8_t zero[CUSTOS_HASH_LEN] = {0}, sk[CUSTOS_SECKEY_LEN];
+    custos_chain_link(zero, rec.cursor, rec.digest, rec.chain_hash);
+    custos_error err;
+    custos_error_clear(&err);
+    Custos__V1__Record *rm = NULL;
+    custos_secp *secp = custos_secp_new();
+    fz_seckey(FZ_KEY_CUSTODIAN, sk);
+    int rc = secp == NULL ||
+             custos_address_from_seckey(secp, sk, rec.signers[0], &err) != CUSTOS_OK ||
+             pb_from_record(&rec, &rm, &err) != CUSTOS_OK;
+    if (rc == 0) {
+        Custos__V1__WatchEvent ev = CUSTOS__V1__WATCH_EVENT__INIT;
+        ev.record = rm;
+        put_event(root, "record.pb", &ev);
+    }
+    custos_notice n;
+    memset(&n, 0, sizeof n);
+    memcpy(n.account, rec.sub.att.account, CUSTOS_HASH_LEN);
+    memset(n.lender, 0xaa, CUSTOS_ADDRESS_LEN);
+    n.state = CUSTOS_LOAN_MARGIN_CALL;
+    n.ltv_bps = 8000;
+    custos_u256_from_u64(&n.exposure, 80000);
+    custos_u256_from_u64(&n.collateral_value, 100000);
+    n.deadline = FZ_NOW + 86400;
+    n.sequence = 1;
+    uint8_t digest[CUSTOS_HASH_LEN], link[CUSTOS_HASH_LEN], exposure[CUSTOS_U256_LEN],
+        value[CUSTOS_U256_LEN];
+    custos_signature sig;
+    custos_notice_digest(&rec.sub.domain, &n, digest);
+    rc = rc || custos_sign_digest(secp, sk, digest, &sig, &err) != CUSTOS_OK;
+    if (rc == 0) {
+        custos_chain_link_notice(rec.chain_hash, 2, digest, sig.bytes, link);
+        custos_u256_to_be(&n.exposure, exposure);
+        custos_u256_to_be(&n.collateral_value, value);
+        Custos__V1__CollateralNotice cn = CUSTOS__V1__COLLATERAL_NOTICE__INIT;
+        cn.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, n.account};
+        cn.lender = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, n.lender};
+        cn.state = n.state;
+        cn.ltv_bps = n.ltv_bps;
+        cn.exposure = (ProtobufCBinaryData){CUSTOS_U256_LEN, exposure};
+        cn.collateral_value = (ProtobufCBinaryData){CUSTOS_U256_LEN, value};
+        cn.deadline = n.deadline;
+        cn.sequence = n.sequence;
+        Custos__V1__StoredNotice sn = CUSTOS__V1__STORED_NOTICE__INIT;
+        sn.notice = &cn;
+        sn.signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, sig.bytes};
+        sn.signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, rec.signers[0]};
+        sn.digest = (ProtobufCBinaryData){CUSTOS_HASH_LEN, digest};
+        sn.feed = (char *)FZ_FEED;
+        sn.accepted_at = FZ_NOW;
+        sn.cursor = 2;
+        sn.chain_hash = (ProtobufCBinaryData){CUSTOS_HASH_LEN, link};
+        Custos__V1__Domain d = CUSTOS__V1__DOMAIN__INIT;
+        d.chain_id = rec.sub.domain.chain_id;
+        d.verifying_contract =
+            (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, rec.sub.domain.verifying_contract};
+        Custos__V1__WatchEvent ev = CUSTOS__V1__WATCH_EVENT__INIT;
+        ev.notice = &sn;
+        ev.domain = &d;
+        put_event(root, "notice.pb", &ev);
+    } else {
+        fprintf(stderr, "make_seeds: watch events: %s\n", err.message);
+    }
+    pb_record_free(rm);
+    custos_secp_free(secp);
+    custos_record_clear(&rec);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -162,7 +261,7 @@ int main(int argc, char **argv)
         put_reserves(argv[1], "one-account.pb", 1, FZ_KEY_CUSTODIAN) != 0 ||
         put_reserves(argv[1], "agent-signed.pb", 2, FZ_KEY_AGENT) != 0 ||
         put_batch(argv[1], "three", 3, FZ_KEY_CUSTODIAN) != 0 ||
-        put_batch(argv[1], "one", 1, FZ_KEY_AGENT) != 0)
+        put_batch(argv[1], "one", 1, FZ_KEY_AGENT) != 0 || put_watch_events(argv[1]) != 0)
         return 1;
     return 0;
 }

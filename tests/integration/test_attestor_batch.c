@@ -3,7 +3,9 @@
  * ethers and @openzeppelin/merkle-tree alone (tests/js/batch_account_verify.mjs); a cosign
  * of the directory adds the second signer to the batch and every account; sequences move
  * on per account and per feed; `custos verify` checks an account alone; bad command lines
- * and tampered directories and files are refused. */
+ * and tampered directories and files are refused; submit-batch sends a cosigned directory
+ * to the real gateway, which takes the registered accounts and refuses the one that is not
+ * (and a directory with one signature, short of the quorum, whole). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -405,6 +408,54 @@ static void test_bad_command_lines_refused(void **state)
     assert_null(d);
 }
 
+static void test_submit_batch_to_the_gateway(void **state)
+{
+    (void)state;
+    gwf_write_config(&F);
+    /* Every account of the book but the last is registered to the feed (rule 9). */
+    static const char *const refs[] = {"ACME-FUND-001", "ACME-TREASURY-002", "ACME-BATCH-002",
+                                       "ACME-BATCH-003"};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        gwf_register(&F, GWF_FEED, "acme-custody", refs[i]);
+    gwf_start(&F);
+    char dir[1200], cosigned[1200];
+    path_in(dir, sizeof dir, "batch-s");
+    path_in(cosigned, sizeof cosigned, "batch-s-cosigned");
+    assert_int_equal(attest_batch(dir), 0);
+    const char *cosign[] = {"cosign", "--in", dir, "--key", k2, "--export", cosigned, NULL};
+    assert_int_equal(run(cosign), 0);
+
+    /* One signature: short of the feed's quorum of two roles, the whole batch refused. */
+    const char *alone[] = {"submit-batch", "--dir", dir, "--gateway", F.target, "--insecure",
+                           NULL};
+    assert_int_equal(run(alone), 2);
+    assert_non_null(strstr(out, "BATCH_BELOW_QUORUM"));
+
+    /* The cosigned batch: four accounts taken together, the unregistered one refused alone
+     * (exit status 2: something was refused). */
+    const char *both[] = {"submit-batch", "--dir", cosigned, "--gateway", F.target,
+                          "--insecure", NULL};
+    assert_int_equal(run(both), 2);
+    assert_non_null(strstr(out, "4 of 5 accounts taken"));
+    assert_non_null(strstr(out, "UNREGISTERED_ACCOUNT"));
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
+
+    /* Again: the gateway knows the batch. */
+    assert_int_equal(run(both), 2);
+    assert_non_null(strstr(out, "duplicate"));
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
+
+    /* A directory missing an account file is refused before anything is sent. */
+    char names[N_ACCOUNTS + 2][80];
+    assert_int_equal(account_files(cosigned, names, N_ACCOUNTS + 2), N_ACCOUNTS);
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", cosigned, names[0]);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(run(both), 1);
+    assert_non_null(strstr(out, "4 account files for the batch's 5 accounts"));
+    assert_int_equal(gwf_stop(&F), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_registry_refuses_before_sequences),
         cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_bad_command_lines_refused),
+        cmocka_unit_test(test_submit_batch_to_the_gateway),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

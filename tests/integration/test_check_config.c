@@ -117,6 +117,10 @@ static const cc_case CASES[] = {
      TLS_OK "[evm]\nrpc_url = http://127.0.0.1:9\nrelayer_pkcs11_module = %1$s/no-module.so\n"
             "relayer_pkcs11_token = relayers\n\n" METRICS_OK,
      NULL, "relayer_pkcs11_key: required for a relayer key in a PKCS#11 token"},
+    {"batch cap beyond the protocol limit",
+     TLS_OK "[evm]\nrpc_url = http://127.0.0.1:9\nrelayer_key = %1$s/relayer.key\n"
+            "batch_max_accounts = 5000\n\n" METRICS_OK,
+     NULL, "[evm] batch_max_accounts: must be an integer from 0 to 4096, got '5000'"},
     {"no relayer key at all", TLS_OK "[evm]\nrpc_url = http://127.0.0.1:9\n\n" METRICS_OK,
      NULL, "relayer_key: required (key file of the account paying gas)"},
     {"metrics address not numeric",

@@ -8,7 +8,9 @@
  * its own: each notice's signature recovers to the custodian and every link, record or
  * notice, recomputes; `custos audit verify-log` passes counting 3 notices; `custos notices
  * --follow` streams a new notice; rule 19's refusals and duplicates take no place in the
- * log; and after a restart the head is the same and the next notice links on from it. */
+ * log; after a restart the head is the same and the next notice links on from it; and a
+ * notice's link changed, or a notice taken out of the log, in the store behind the gateway's
+ * back is found by `custos audit verify-log` at its cursor. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "custos/attestation.h"
 #include "custos/chain.h"
@@ -485,12 +488,57 @@ static void test_follow_and_restart(void **state)
     }
 }
 
+static void run_sql(const gwf *g, const char *sql)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/custos.db", g->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* verify-log exits 1 naming cursor at and why. */
+static void verify_log_breaks(gwf *g, unsigned at, const char *why)
+{
+    const char *argv[] = {CUSTOS_CLI_BIN, "audit", "verify-log", "--gateway", g->target,
+                          "--insecure", NULL};
+    char out[OUT_CAP], want[64];
+    int status = tu_run(argv, out, sizeof out, 1);
+    snprintf(want, sizeof want, "\"brokenAt\": %u", at);
+    if (status != 1 || strstr(out, want) == NULL || strstr(out, why) == NULL)
+        fail_msg("custos audit verify-log exited %d (want 1 at %u, '%s'):\n%s", status, at, why,
+                 out);
+}
+
+static void restart_with(log_fixture *f, const char *sql)
+{
+    if (gwf_stop(&f->g[0]) != 0)
+        fail_msg("the gateway did not stop cleanly");
+    run_sql(&f->g[0], sql);
+    gwf_start(&f->g[0]);
+}
+
+/* SQLite: the store changed behind the gateway's back. */
+static void test_tampered_notice_is_found(void **state)
+{
+    log_fixture *f = *state;
+    build_log(f);
+    restart_with(f, "UPDATE notices SET chain_hash = zeroblob(31) || x'01' WHERE cursor = 4");
+    verify_log_breaks(f->gw[0], 4, "rewritten");
+    restart_with(f, "UPDATE notices SET cursor = NULL, chain_hash = NULL WHERE cursor = 2");
+    verify_log_breaks(f->gw[0], 2, "skips this cursor");
+}
+
 int main(void)
 {
     const struct CMUnitTest sqlite[] = {
         cmocka_unit_test_setup_teardown(test_log_interleaved, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_take_no_place, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_follow_and_restart, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_notice_is_found, setup_sqlite, teardown),
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(test_log_interleaved, setup_pg, teardown),

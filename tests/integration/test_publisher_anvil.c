@@ -4,7 +4,8 @@
  * submitted and cosigned through the gateway, and the chain read back: latest(account),
  * the account's Chainlink feed, skipped and refused records in the publisher state, a
  * SIGKILL between storing and mining a transaction (exactly one event, one nonce), and
- * the contract's own refusals (Stale, UnknownSigner). */
+ * the contract's own refusals (Stale, UnknownSigner); a collateral notice in the log is no
+ * lag of the publisher's (docs/publishing.md §2). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 
 #include "custos/attestation.h"
 #include "custos/hex.h"
+#include "custos/notice.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
@@ -192,6 +194,44 @@ static void test_unchanged_value_skipped(void **state)
     gw_pub_row_clear(&row);
     assert_int_equal(chain_sequence(s.att.account), T.seq - 1);
     custos_submission_clear(&s);
+}
+
+/* A collateral notice takes a place in the log (docs/attestation.md §19) but is not the
+ * publisher's: its cursor stays on the newest record, and no lag is counted. */
+static void test_notice_passed_over(void **state)
+{
+    (void)state;
+    custos_submission s;
+    T.seq++;
+    uint64_t cursor = submit_cosigned("PUB-1", T.seq, USD, &s);
+    gw_pub_row row;
+    wait_fate(cursor, GW_PUB_SKIPPED, &row);
+    gw_pub_row_clear(&row);
+    custos_notice n;
+    memset(&n, 0, sizeof n);
+    memcpy(n.account, s.att.account, CUSTOS_HASH_LEN);
+    memcpy(n.lender, s.att.beneficiary, CUSTOS_ADDRESS_LEN);
+    n.state = CUSTOS_LOAN_HEALTHY;
+    n.ltv_bps = 1000;
+    gwf_usd(&n.exposure, USD / 10);
+    n.collateral_value = s.att.collateral_value;
+    n.sequence = 1;
+    custos_submission_clear(&s);
+    gwf *g = &T.f.gw;
+    uint8_t digest[CUSTOS_HASH_LEN], head_hash[CUSTOS_HASH_LEN];
+    custos_signature sig;
+    custos_error err;
+    bool dup = false;
+    custos_notice_digest(&g->domain, &n, digest);
+    check(custos_sign_digest(g->secp, g->keys[GWF_KEY_CUSTODIAN].seckey, digest, &sig, &err),
+          &err);
+    check(custos_client_submit_notice(g->client, &g->domain, &n, &sig, &dup, NULL, &err), &err);
+    uint64_t head = 0;
+    check(custos_client_get_chain_head(g->client, &head, head_hash, &err), &err);
+    assert_int_equal(head, cursor + 1);
+    pubf_wait_metric(&T.f, "custos_store_head_cursor", (double)head);
+    pubf_wait_metric(&T.f, "custos_publisher_cursor", (double)cursor);
+    pubf_wait_metric(&T.f, "custos_publisher_lag_records", 0);
 }
 
 static void test_chain_refusal_recorded(void **state)
@@ -385,6 +425,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_cosigned),
         cmocka_unit_test(test_unchanged_value_skipped),
+        cmocka_unit_test(test_notice_passed_over),
         cmocka_unit_test(test_chain_refusal_recorded),
         cmocka_unit_test(test_crash_between_store_and_mining),
         cmocka_unit_test(test_crash_and_node_lost_the_transaction),

@@ -363,6 +363,7 @@ static void test_evm_defaults(void **state)
     assert_int_equal(e->expiry_lead_seconds, 3600);
     assert_int_equal(e->low_balance_gwei, 100000000);
     assert_int_equal(e->max_lag_records, 10000);
+    assert_int_equal(e->batch_max_accounts, 100);
     assert_int_equal(e->n_rpc_urls, 1);
     assert_string_equal(e->rpc_urls[0], "http://127.0.0.1:8545");
     assert_string_equal(e->relayer_pkcs11_module, "");
@@ -382,7 +383,8 @@ static void test_evm_nodes_and_token(void **state)
                                     "relayer_pkcs11_pin_file = /run/credentials/pin\n"
                                     "expiry_lead_seconds = 7200\n"
                                     "low_balance_gwei = 0\n"
-                                    "max_lag_records = 0\n");
+                                    "max_lag_records = 0\n"
+                                    "batch_max_accounts = 0\n");
     gw_config cfg;
     custos_error err;
     custos_rc rc = gw_config_load(f->path, &cfg, &err);
@@ -401,6 +403,7 @@ static void test_evm_nodes_and_token(void **state)
     assert_int_equal(e->expiry_lead_seconds, 7200);
     assert_int_equal(e->low_balance_gwei, 0);
     assert_int_equal(e->max_lag_records, 0);
+    assert_int_equal(e->batch_max_accounts, 0);
     gw_config_clear(&cfg);
 }
 
@@ -691,6 +694,9 @@ static const struct bad_case {
     {"evm lag bound beyond bound", GW_HEAD FEED_F SIGNER_B EVM_OK
      "max_lag_records = 1000000001\n",
      {":12:", "max_lag_records"}},
+    {"evm batch cap beyond the protocol limit", GW_HEAD FEED_F SIGNER_B EVM_OK
+     "batch_max_accounts = 4097\n",
+     {":12:", "[evm] batch_max_accounts", "0 to 4096"}},
     {"evm state with a PostgreSQL store",
      "[gateway]\nstore = postgresql://db/custos\nchain_id = 1\nverifying_contract = " ADDR_A
      "\n" FEED_F SIGNER_B EVM_OK "state = /var/lib/pub.db\n",

@@ -252,7 +252,9 @@ static void test_histograms(void **state)
 static void test_publisher_block(void **state)
 {
     (void)state;
-    gw_metrics_live live = {.store_healthy = true, .head = 10, .has_publisher = true};
+    /* Two collateral notices after the newest record: the lag counts records alone. */
+    gw_metrics_live live = {
+        .store_healthy = true, .head = 12, .record_head = 10, .has_publisher = true};
     live.publisher.cursor = 7;
     live.publisher.last_published_cursor = 5;
     live.publisher.pending = 2;

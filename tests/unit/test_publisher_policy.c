@@ -964,12 +964,86 @@ static void test_state_chain_view(void **state)
 
 /* Takes a fresh state back to what was kept before the chain view (SQLite file version 1,
  * PostgreSQL store step 8), keeping its rows. */
+/* A batch call's fates (docs/publishing.md §14): the row with the transaction and its
+ * members are stored together or not at all; members are sent rows without a transaction
+ * of their own, listed after the transactions, and count as their accounts' last
+ * publication; a batch of skipped records is promoted whole. */
+static void test_state_batch_call(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_pubstate *s = open_state(f);
+    gw_pub_row rows[3];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    memset(digest, 0xbd, sizeof digest);
+    for (size_t i = 0; i < 3; i++) {
+        fill_chain_row(&rows[i], 10 + i, (uint8_t)(0xd0 + i), 1, GW_PUB_SENT, 1000, 5000);
+        rows[i].batched = true;
+        memcpy(rows[i].batch_digest, digest, sizeof digest);
+        rows[i].call = i == 0 ? 0 : 10;
+    }
+    rows[0].has_tx = true;
+    fill_tx(&rows[0].tx, 7, 0x77);
+    /* A member pointing elsewhere, or one with a transaction: refused, nothing stored. */
+    rows[2].call = 11;
+    assert_int_equal(gw_pubstate_put_call(s, rows, 3, false, &err), CUSTOS_ERR_INVALID);
+    rows[2].call = 10;
+    put_chain_row(s, 12, 0xd2, 1, GW_PUB_SKIPPED, 1000, 5000);
+    assert_int_equal(gw_pubstate_put_call(s, rows, 3, false, &err), CUSTOS_ERR_INVALID);
+    gw_pub_row got;
+    assert_int_equal(gw_pubstate_get(s, 10, &got, &err), CUSTOS_ERR_NOT_FOUND);
+    check(gw_pubstate_put_call(s, rows, 2, false, &err), &err);
+    check(gw_pubstate_get(s, 11, &got, &err), &err);
+    assert_true(got.batched);
+    assert_memory_equal(got.batch_digest, digest, sizeof digest);
+    assert_int_equal(got.call, 10);
+    assert_false(got.has_tx);
+    assert_int_equal(got.fate, GW_PUB_SENT);
+    gw_pub_row_clear(&got);
+    check(gw_pubstate_last_published(s, rows[1].account, &got, &err), &err);
+    assert_int_equal(got.cursor, 11);
+    gw_pub_row_clear(&got);
+    gw_pub_row *sent = NULL;
+    size_t n = 0;
+    check(gw_pubstate_list_sent(s, &sent, &n, &err), &err);
+    assert_int_equal(n, 2);
+    assert_int_equal(sent[0].cursor, 10);
+    assert_true(sent[0].has_tx);
+    assert_int_equal(sent[0].call, 0);
+    assert_int_equal(sent[1].cursor, 11);
+    for (size_t i = 0; i < n; i++)
+        gw_pub_row_clear(&sent[i]);
+    free(sent);
+    check(gw_pubstate_finish(s, 11, GW_PUB_FAILED, "AccountRefused", &err), &err);
+    check(gw_pubstate_finish(s, 10, GW_PUB_CONFIRMED, "", &err), &err);
+    assert_int_equal(gw_pubstate_last_published(s, rows[1].account, &got, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    /* Skipped records of another batch, published after all as one call. */
+    put_chain_row(s, 20, 0xe0, 1, GW_PUB_SKIPPED, 1000, 5000);
+    put_chain_row(s, 21, 0xe1, 1, GW_PUB_SKIPPED, 1000, 5000);
+    for (size_t i = 0; i < 2; i++) {
+        fill_chain_row(&rows[i], 20 + i, (uint8_t)(0xe0 + i), 1, GW_PUB_SENT, 1000, 5000);
+        rows[i].batched = true;
+        memcpy(rows[i].batch_digest, digest, sizeof digest);
+        rows[i].call = i == 0 ? 0 : 20;
+    }
+    rows[0].has_tx = true;
+    fill_tx(&rows[0].tx, 8, 0x78);
+    check(gw_pubstate_put_call(s, rows, 2, true, &err), &err);
+    check(gw_pubstate_get(s, 21, &got, &err), &err);
+    assert_int_equal(got.fate, GW_PUB_SENT);
+    assert_int_equal(got.call, 20);
+    gw_pub_row_clear(&got);
+    gw_pubstate_close(s);
+}
+
 static void downgrade_state(const fixture *f)
 {
     if (f->pg) {
         tu_pg_exec(f->path, "DROP TABLE publisher_chain");
         tu_pg_exec(f->path, "ALTER TABLE publisher_fates DROP COLUMN feed, "
-                            "DROP COLUMN valid_until");
+                            "DROP COLUMN valid_until, DROP COLUMN batch_digest, "
+                            "DROP COLUMN call_cursor");
         tu_pg_exec(f->path, "UPDATE custos_schema SET version = 8");
         return;
     }
@@ -980,6 +1054,8 @@ static void downgrade_state(const fixture *f)
                           "DROP TABLE chain;"
                           "ALTER TABLE fates DROP COLUMN feed;"
                           "ALTER TABLE fates DROP COLUMN valid_until;"
+                          "ALTER TABLE fates DROP COLUMN batch_digest;"
+                          "ALTER TABLE fates DROP COLUMN call_cursor;"
                           "PRAGMA user_version = 1;",
                           NULL, NULL, &msg);
     if (rc != SQLITE_OK)
@@ -1063,6 +1139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_last_published, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_chain_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_migrates_to_chain_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_batch_call, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_state_sent_survives_reopen, setup_pg, teardown),
@@ -1070,6 +1147,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_last_published, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_state_chain_view, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_state_migrates_to_chain_view, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_state_batch_call, setup_pg, teardown),
     };
     int failed = cmocka_run_group_tests_name("policy and sqlite state", tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("postgresql state", pg_tests, pg_group_setup,

@@ -1262,13 +1262,16 @@ static void test_notices_in_log(void **state)
     }
 }
 
+/* Accounts of the lean-storage comparison, each way. */
+#define LEAN_N 100
+
 /* A batch of n accounts 0x21.. (rule 20) with its tree, each member a copy of make_sub's
  * valuation with no signature of its own; the batch carries two signatures. */
 static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uint64_t sequence)
 {
     memset(b, 0, sizeof *b);
-    custos_attestation atts[8];
-    assert_true(n <= 8);
+    custos_attestation atts[LEAN_N];
+    assert_true(n <= LEAN_N);
     for (size_t i = 0; i < n; i++) {
         make_sub(&subs[i], (uint8_t)(0x21 + i), 5, 0);
         atts[i] = subs[i].att;
@@ -1446,6 +1449,71 @@ static void test_batch(void **state)
     custos_record_clear(&got);
 }
 
+/* Lean storage (rule 20): a batch-signed account costs the store less than one signed alone
+ * by the same two signers, since the batch's signatures and signers are stored once, in
+ * the batch's row (about 32 bytes per account there: its leaf), not in the account's. */
+static void test_batch_storage_is_lean(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_batch b;
+    custos_submission *subs = calloc(LEAN_N, sizeof *subs);
+    gw_store_batch_member *members = calloc(LEAN_N, sizeof *members);
+    assert_non_null(subs);
+    assert_non_null(members);
+    make_batch(&b, subs, LEAN_N, 1);
+    b.members = members;
+    b.n_members = LEAN_N;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    for (size_t i = 0; i < LEAN_N; i++) {
+        members[i].sub = subs[i];
+        members[i].state = CUSTOS_STATE_ACCEPTED;
+        members[i].cursor = i + 1;
+        custos_record rec;
+        make_batched_record(&rec, &b, &subs[i], i + 1);
+        if (gw_store_put_accepted(&f->store, &rec, subs[i].att.beneficiary, &err) != CUSTOS_OK)
+            fail_msg("put_accepted: %s", err.message);
+    }
+    if (gw_store_put_batch(&f->store, &b, &err) != CUSTOS_OK)
+        fail_msg("put_batch: %s", err.message);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    /* The same valuations of other accounts, each signed alone by two signers. */
+    for (size_t i = 0; i < LEAN_N; i++) {
+        custos_record rec;
+        make_record(&rec, LEAN_N + 1 + i, (uint8_t)(0x90 + i), 5, 0);
+        put_committed(&f->store, &rec);
+    }
+    gw_store_close(&f->store);
+
+    long single = f->be->query_long(
+        f, "SELECT sum(length(attestation) + length(signers)) FROM accepted "
+           "WHERE batch_digest IS NULL");
+    long batched_rows = f->be->query_long(
+        f, "SELECT sum(length(attestation) + length(signers) + length(batch_digest)) "
+           "FROM accepted WHERE batch_digest IS NOT NULL");
+    long batch_row = f->be->query_long(
+        f, "SELECT sum(length(digest) + length(feed) + length(sequence) + length(body) + "
+           "length(signatures) + length(signers) + length(leaves) + length(refused) + 8) "
+           "FROM batches");
+    /* The signatures are in the batch's row alone. */
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM batches"), 1);
+    assert_int_equal(f->be->query_long(f, "SELECT sum(length(signers)) FROM accepted "
+                                          "WHERE batch_digest IS NOT NULL"),
+                     0);
+    double per_single = (double)single / LEAN_N;
+    double per_batched = (double)(batched_rows + batch_row) / LEAN_N;
+    printf("%s: %.1f bytes per account signed alone, %.1f per account of a batch of %d "
+           "(%.1f in its row, %.1f its share of the batch's row)\n",
+           f->be->name, per_single, per_batched, LEAN_N, (double)batched_rows / LEAN_N,
+           (double)batch_row / LEAN_N);
+    /* Two signatures and two signers (170 bytes) against a leaf and a batch reference (64
+     * bytes) and the batch's row shared by a hundred. */
+    assert_true(per_batched + 80 < per_single);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    free(members);
+    free(subs);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     fixture *f = *state;
@@ -1568,7 +1636,9 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_notices_in_log, setup, teardown,       \
                                                  (void *)&(be)),                             \
-        cmocka_unit_test_prestate_setup_teardown(test_batch, setup, teardown, (void *)&(be))
+        cmocka_unit_test_prestate_setup_teardown(test_batch, setup, teardown, (void *)&(be)), \
+        cmocka_unit_test_prestate_setup_teardown(test_batch_storage_is_lean, setup, teardown, \
+                                                 (void *)&(be))
 
 int main(void)
 {

@@ -1,6 +1,6 @@
 /* The gateway's stateless batch rules (rule 20), table-driven: every refusal of a whole
  * batch from a crafted batch signed by fixed test keys, and the refusals of one account
- * alone (BATCH_MEMBER_MISMATCH, MALFORMED) that leave the other accounts to go on. */
+ * alone (BATCH_MEMBER_MISMATCH, MALFORMED, rule 9) that leave the other accounts to go on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,7 +27,10 @@ enum { K_CUST, K_VAL, K_UNLISTED, K_COUNT };
 static uint8_t keys[K_COUNT][CUSTOS_SECKEY_LEN];
 static uint8_t addrs[K_COUNT][CUSTOS_ADDRESS_LEN];
 static custos_secp *secp;
-static gw_feed feeds[1];
+static gw_feed feeds[2];
+/* The batch's accounts registered to acme (rule 9), and one account registered to beta. */
+static gw_account accounts_registered[N_ACCOUNTS + 1];
+#define OTHER_FEED_ACCOUNT 0x7a
 static gw_signer signers[2];
 static gw_config cfg;
 static gw_registry *registry;
@@ -54,11 +57,22 @@ static int setup(void **state)
         signers[i].role = roles[i];
         signers[i].active = true;
     }
+    feeds[1] = feeds[0];
+    snprintf(feeds[1].name, sizeof feeds[1].name, "beta");
+    for (int i = 0; i <= N_ACCOUNTS; i++) {
+        memset(accounts_registered[i].account, i < N_ACCOUNTS ? 0x40 + i : OTHER_FEED_ACCOUNT,
+               CUSTOS_HASH_LEN);
+        snprintf(accounts_registered[i].feed, sizeof accounts_registered[i].feed, "%s",
+                 i < N_ACCOUNTS ? "acme" : "beta");
+    }
+    gw_accounts_sort(accounts_registered, N_ACCOUNTS + 1);
     memset(&cfg, 0, sizeof cfg);
+    cfg.accounts = accounts_registered;
+    cfg.n_accounts = N_ACCOUNTS + 1;
     cfg.domain.chain_id = 31337;
     memset(cfg.domain.verifying_contract, 0xab, CUSTOS_ADDRESS_LEN);
     cfg.feeds = feeds;
-    cfg.n_feeds = 1;
+    cfg.n_feeds = 2;
     cfg.signers = signers;
     cfg.n_signers = 2;
     if (gw_registry_new(&cfg, &registry, NULL) != CUSTOS_OK)
@@ -247,6 +261,14 @@ static void m_positions_not_the_root(gw_batch_submission *bs)
     root_and_quorum(bs);
 }
 
+/* Rule 9 for each account alone: one registered to no feed, one to another feed. */
+static void m_unregistered_and_other_feed(gw_batch_submission *bs)
+{
+    memset(bs->accounts[3].att.account, 0x70, CUSTOS_HASH_LEN);
+    memset(bs->accounts[5].att.account, OTHER_FEED_ACCOUNT, CUSTOS_HASH_LEN);
+    root_and_quorum(bs);
+}
+
 /* A member verdict: account index and reason; idx -1 ends the list. */
 typedef struct member_want {
     int idx;
@@ -294,6 +316,11 @@ static const struct {
      {{1, CUSTOS_REASON_MALFORMED, "2^128"}, {-1, 0, NULL}}},
     {"positions that are not the signed root", m_positions_not_the_root, CUSTOS_REASON_NONE,
      NULL, {{4, CUSTOS_REASON_MALFORMED, "positionsRoot"}, {-1, 0, NULL}}},
+    {"an unregistered account and one of another feed", m_unregistered_and_other_feed,
+     CUSTOS_REASON_NONE, NULL,
+     {{3, CUSTOS_REASON_UNREGISTERED_ACCOUNT, "not registered"},
+      {5, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, "registered to feed 'beta'"},
+      {-1, 0, NULL}}},
 };
 
 static custos_reason member_wanted(size_t c, size_t i, const char **detail)

@@ -112,6 +112,7 @@ contract CustosAdapter is Ownable2Step {
     // one word per field, in the order declared.
     uint256 private constant CTX_FEED_INDEX = 0x00;
     uint256 private constant CTX_MAX_STEP = 0x20;
+    uint256 private constant CTX_BREAKER_RISE_BPS = 0x40;
     uint256 private constant CTX_AS_OF = 0xa0;
     uint256 private constant CTX_VALID_UNTIL = 0xc0;
     uint256 private constant CTX_TIME_BITS = 0xe0;
@@ -514,9 +515,19 @@ contract CustosAdapter is Ownable2Step {
                 let value := calldataload(add(p, 0x80))
                 let current := and(binding, 0xffffffffffffffffffffffffffffffffffffffff)
                 let base := and(record, 0xffffffffffffffffffffffffffffffff)
-                // Rule 5: one lender at a time. Rule 6: no rise over a valuation to weigh.
+                // Rule 5: one lender at a time.
                 ok := and(ok, or(iszero(current), eq(current, beneficiary)))
-                ok := and(ok, or(mload(add(c, CTX_BREAKER_QUIET)), or(iszero(and(shr(185, binding), 1)), iszero(gt(value, base)))))
+                if iszero(mload(add(c, CTX_BREAKER_QUIET))) {
+                    // Rule 6: no rise over a valuation beyond the bound, value - base >
+                    // floor(base * bps / 10000), i.e. (value - base) * 10000 > base * bps: exact
+                    // on 256 bits, as both values are below 2^128 (checked above) and bps below
+                    // 2^20. A held rise takes the rules' path (the owner may have released it).
+                    let held := and(
+                        gt(value, base),
+                        gt(mul(sub(value, base), 10000), mul(base, mload(add(c, CTX_BREAKER_RISE_BPS))))
+                    )
+                    ok := and(ok, iszero(and(held, and(shr(185, binding), 1))))
+                }
                 if iszero(ok) { break }
                 {
                     // What the account counted (a pledged valuation's value: a record of kind 0
@@ -542,7 +553,7 @@ contract CustosAdapter is Ownable2Step {
     /// are read from calldata at `p` as they are, every one checked against its type's
     /// range (a word out of range refuses the account, as no signer can sign it).
     /// @dev The path of the accounts _applyBatch's common case does not take: refusals,
-    /// and rises the breaker weighs.
+    /// and rises the breaker holds unless the owner released them.
     function _applyBatchAccount(uint256 p, BatchContext memory c) private returns (bytes memory why) {
         bytes32 account;
         uint256 bindingSlot;

@@ -465,6 +465,48 @@ contract CustosBatchTest is CustosFixture {
         );
     }
 
+    function test_BreakerBoundExactInBatch() public {
+        vm.prank(OWNER);
+        adapter.setBreaker(FEED_A, 2500, 3); // +25% needs three roles
+        uint256 top = type(uint128).max;
+        uint256[4] memory bases = [uint256(1001), 1001, top - (1 << 100), 1 << 127];
+        Attestation[] memory atts = _atts(4, 1);
+        for (uint256 i; i < 4; i++) {
+            atts[_indexOf(atts, _account(i + 1))].collateralValue = bases[i];
+        }
+        _submitBatch(_batch(atts, 1), atts);
+
+        // floor(1001 * 2500 / 10000) = 250: a rise of 250 flows, 251 is held. Near 2^128, a
+        // rise of 2^100 - 1 over 2^128 - 2^100 flows, a doubling from 2^127 is held.
+        uint256[4] memory values = [uint256(1001 + 250), 1001 + 251, top, top];
+        vm.warp(block.timestamp + 1 hours);
+        atts = _atts(4, 2);
+        for (uint256 i; i < 4; i++) {
+            atts[_indexOf(atts, _account(i + 1))].collateralValue = values[i];
+        }
+        Batch memory b = _batch(atts, 2);
+        for (uint256 i; i < 4; i++) {
+            bytes32 a = atts[i].account;
+            if (a == _account(2)) {
+                _expectRefused(
+                    a, 2, abi.encodeWithSelector(CustosAdapter.BreakerHeld.selector, 1001, 1252, uint256(2), uint256(3))
+                );
+            } else if (a == _account(4)) {
+                _expectRefused(
+                    a,
+                    2,
+                    abi.encodeWithSelector(CustosAdapter.BreakerHeld.selector, 1 << 127, top, uint256(2), uint256(3))
+                );
+            }
+        }
+        _submitBatch(b, atts);
+        assertEq(adapter.collateralValue(ACCOUNT_1), 1251, "at the bound: flows");
+        assertEq(adapter.collateralValue(_account(2)), 1001, "one above: held");
+        assertEq(adapter.collateralValue(_account(3)), top, "near 2^128, within the bound: flows");
+        assertEq(adapter.collateralValue(_account(4)), 1 << 127, "near 2^128, beyond: held");
+        assertEq(adapter.pledgedCollateral(FEED_A), 1251 + 1001 + top + (1 << 127), "the pledged total");
+    }
+
     // ------------------------------------------------------------------ words out of their types' range
 
     /// The adapter's storage slots of its account mappings (Ownable2Step's two slots, then

@@ -4,7 +4,8 @@
 //    feed whose circuit breaker is on;
 //  - submitBatch() with 2 signatures over 10 and 100 accounts: their first valuation and
 //    an update of every account, and the gas per account (the tree built with
-//    @openzeppelin/merkle-tree, not with Custos code);
+//    @openzeppelin/merkle-tree, not with Custos code); and 100 on a feed whose breaker is
+//    on, every account rising within its bound;
 //  - CustosReserves.publish() of a 2-of-2 feed's reserves, first and next;
 //  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
 //    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
@@ -118,6 +119,14 @@ async function main() {
       console.log(`batch of ${n} accounts, 2 signature(s): first ${r.first} gas (${r.first / BigInt(n)} gas per account), ` +
         `update ${r.update} gas (${r.update / BigInt(n)} gas per account)`);
     }
+    {
+      // Every account's value rises within the bound of a breaker that is on (rule 6).
+      const n = 100;
+      const r = await measureBatch({ provider, adapter, domain, types, keys, n, breaker: true });
+      console.log(`batch of ${n} accounts, 2 signature(s), breaker on (rises within the bound): ` +
+        `first ${r.first} gas (${r.first / BigInt(n)} gas per account), ` +
+        `update ${r.update} gas (${r.update / BigInt(n)} gas per account)`);
+    }
     const reserves = await measureReserves({ provider, owner, adapter, domain, keys });
     console.log(`CustosReserves.publish, 2 signatures: first ${reserves[0]} gas, next ${reserves[1]} gas ` +
       `(beside submit's 2-signature update, ${results[1].update} gas)`);
@@ -134,15 +143,17 @@ const BATCH_TYPES = { CollateralBatch: [
   { name: 'feedId', type: 'bytes32' }, { name: 'accountsRoot', type: 'bytes32' }, { name: 'count', type: 'uint32' },
   { name: 'asOf', type: 'uint64' }, { name: 'validUntil', type: 'uint64' }, { name: 'sequence', type: 'uint64' } ] };
 
-// n accounts of a 2-signature feed valued by one batch, then updated by a second one: the
-// receipts' gasUsed of both. The leaves go in the tree's order, which the adapter requires.
-async function measureBatch({ provider, adapter, domain, types, keys, n }) {
-  const feedId = ethers.id(`gas-batch-feed-${n}`);
+// n accounts of a 2-signature feed valued by one batch, then updated by a second one (each
+// value a little above the first): the receipts' gasUsed of both. The leaves go in the tree's order, which the adapter requires.
+async function measureBatch({ provider, adapter, domain, types, keys, n, breaker = false }) {
+  const tag = breaker ? `${n}-breaker` : `${n}`;
+  const feedId = ethers.id(`gas-batch-feed-${tag}`);
   await (await adapter.setFeed(feedId, 2, true, 4 * 86400, 300, 5 * 86400)).wait();
+  if (breaker) await (await adapter.setBreaker(feedId, 2500, 3)).wait(); // +25% needs three roles
   for (let i = 0; i < 2; i++) await (await adapter.addSigner(feedId, ethers.computeAddress(keys[i]), i)).wait();
   const accounts = [];
   for (let i = 0; i < n; i++) {
-    accounts.push(ethers.id(`gas-batch-${n}-account-${i}`));
+    accounts.push(ethers.id(`gas-batch-${tag}-account-${i}`));
     await (await adapter.registerAccount(accounts[i], feedId)).wait();
   }
   const gasUsed = [];

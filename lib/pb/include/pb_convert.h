@@ -4,6 +4,7 @@
 #define CUSTOS_PB_CONVERT_H
 
 #include "custos/attestation.h"
+#include "custos/batch.h"
 #include "custos/error.h"
 #include "custos/merkle.h"
 #include "custos/record.h"
@@ -27,6 +28,25 @@ custos_rc pb_to_record(const Custos__V1__Record *m, custos_record *out, custos_e
 CUSTOS_MUST_USE
 custos_rc pb_from_record(const custos_record *r, Custos__V1__Record **out, custos_error *err);
 void pb_record_free(Custos__V1__Record *m);
+
+/* Batches (rule 20, pb_batch.c). A CollateralBatch message, hash lengths checked. */
+CUSTOS_MUST_USE
+custos_rc pb_to_batch(const Custos__V1__Batch *m, custos_batch *out, custos_error *err);
+/* Account i of a SubmitBatchRequest: its attestation and positions into out, which the
+ * caller zeroed (feed and domain are the caller's to set); on failure out may hold
+ * positions to clear. */
+CUSTOS_MUST_USE
+custos_rc pb_to_batch_account(const Custos__V1__BatchAccount *m, size_t i,
+                              custos_submission *out, custos_error *err);
+/* A SubmitBatchRequest for a signed batch and its n accounts (of each submission only the
+ * attestation and positions are sent): a self-contained tree, freed with
+ * pb_batch_request_free. */
+CUSTOS_MUST_USE
+custos_rc pb_batch_request_new(const char *feed, const custos_domain *d, const custos_batch *b,
+                               const custos_signature *sigs, size_t n_sigs,
+                               const custos_submission *accounts, size_t n,
+                               Custos__V1__SubmitBatchRequest **out, custos_error *err);
+void pb_batch_request_free(Custos__V1__SubmitBatchRequest *m);
 
 /* Validating conversion of a GetPositionProof answer (hash lengths, proof depth, the
  * position's fields); out is overwritten. */

@@ -1,0 +1,491 @@
+/* Batch-signed records (publisher_internal.h, docs/publishing.md §14). Their signatures
+ * cover the batch's root, not their own attestation, so the adapter takes them only in a
+ * submitBatch that carries every leaf of their batch. When the first record of a batch
+ * reaches the publisher, every record of the batch without a fate is decided at once:
+ * when one of them is due by the policy of §3, the whole batch goes out as one call, its
+ * records stored together (the transaction on one row, the others its members) before
+ * the broadcast; otherwise they are skipped. A batch beyond [evm] batch_max_accounts or
+ * the block's gas limit is never sent: reported, its records skipped as batch-too-large.
+ * The call is tracked as any publication (nonces, receipts, reorganisations, fee bumps,
+ * re-queues, failover); at its final receipt each account the adapter refused (its
+ * AccountRefused event) fails alone, naming the reason. */
+#include "evm/publisher_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "custos/keccak.h"
+
+#include "evm/evm_abi.h"
+#include "evm/publish_batch.h"
+#include "log.h"
+
+#define PUB_BATCH_REPLAY "BatchReplay(uint64,uint64)"
+#define PUB_ACCOUNT_REFUSED "AccountRefused(bytes32,bytes32,uint64,bytes)"
+
+static custos_rc pub_load_batch(gw_publisher *p, const uint8_t digest[CUSTOS_HASH_LEN],
+                                gw_store_batch *b, custos_error *err)
+{
+    memset(b, 0, sizeof *b);
+    return gw_engine_get_batch(p->engine, digest, b, err);
+}
+
+/* submitBatch's calldata: every account of the batch, those the gateway refused too (the
+ * adapter rebuilds the signed root from every leaf, and judges each account alone). */
+static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, size_t *len,
+                                    custos_error *err)
+{
+    if (b->n_members == 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "batch without accounts");
+    custos_attestation *atts = malloc(b->n_members * sizeof *atts);
+    if (atts == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
+    for (size_t i = 0; i < b->n_members; i++)
+        atts[i] = b->members[i].sub.att;
+    gw_pub_batch pb = {.batch = b->batch,
+                       .atts = atts,
+                       .n_atts = b->n_members,
+                       .sigs = b->sigs,
+                       .signers = (const uint8_t(*)[CUSTOS_ADDRESS_LEN])b->signers,
+                       .n_sigs = b->n_sigs};
+    custos_rc rc = gw_pub_batch_encode(&pb, data, len, err);
+    free(atts);
+    return rc;
+}
+
+custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **data,
+                              size_t *len, const char **replay_error, uint64_t *sequence,
+                              custos_error *err)
+{
+    custos_rc rc;
+    if (row->batched) {
+        gw_store_batch b;
+        if ((rc = pub_load_batch(p, row->batch_digest, &b, err)) != CUSTOS_OK)
+            return rc;
+        rc = pub_batch_calldata(&b, data, len, err);
+        *replay_error = PUB_BATCH_REPLAY;
+        *sequence = b.batch.sequence;
+        gw_store_batch_clear(&b);
+        return rc;
+    }
+    custos_record rec;
+    memset(&rec, 0, sizeof rec);
+    if ((rc = gw_pub_read_record(p, row->cursor, &rec, err)) != CUSTOS_OK)
+        return rc;
+    rc = gw_publisher_encode_submit(&rec, data, len, err);
+    custos_record_clear(&rec);
+    *replay_error = "Replay(uint64,uint64)";
+    *sequence = row->sequence;
+    return rc;
+}
+
+/* The row of an accepted account of batch b. */
+static void pub_row_of_member(const gw_store_batch *b, const gw_store_batch_member *m,
+                              gw_pub_row *row)
+{
+    memset(row, 0, sizeof *row);
+    const custos_attestation *a = &m->sub.att;
+    row->cursor = m->cursor;
+    memcpy(row->account, a->account, CUSTOS_HASH_LEN);
+    row->sequence = a->sequence;
+    row->kind = a->kind;
+    memcpy(row->beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    row->value = a->collateral_value;
+    row->as_of = a->as_of;
+    row->valid_until = a->valid_until;
+    snprintf(row->feed, sizeof row->feed, "%s", b->feed);
+    row->batched = true;
+    memcpy(row->batch_digest, b->digest, CUSTOS_HASH_LEN);
+}
+
+static void pub_log_fate(const gw_pub_row *row, gw_pub_fate fate, const char *detail)
+{
+    char account[2 + 64 + 1];
+    gw_pub_hex(row->account, CUSTOS_HASH_LEN, account, sizeof account);
+    gw_log(fate == GW_PUB_FAILED ? GW_LOG_ERROR : GW_LOG_INFO, "publisher.fate",
+           "cursor %" PRIu64 " account %s sequence %" PRIu64 ": %s (%s)", row->cursor, account,
+           row->sequence, gw_pub_fate_name(fate), detail);
+}
+
+/* Ends one sent row of a call (member or the row with the transaction). */
+static custos_rc pub_end(gw_publisher *p, const gw_pub_row *row, gw_pub_fate fate,
+                         const char *detail, bool refused, custos_error *err)
+{
+    custos_rc rc = gw_pubstate_finish(p->state, row->cursor, fate, detail, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    if (fate == GW_PUB_FAILED) {
+        p->status.failed++;
+        p->status.accounts_refused += refused;
+    } else {
+        p->status.published++;
+        if (row->cursor > p->status.last_published_cursor)
+            p->status.last_published_cursor = row->cursor;
+    }
+    pthread_mutex_unlock(&p->lock);
+    pub_log_fate(row, fate, detail);
+    return CUSTOS_OK;
+}
+
+custos_rc gw_pub_finish_call(gw_publisher *p, const gw_pub_row *row, gw_pub_fate fate,
+                             const char *detail, custos_error *err)
+{
+    gw_pub_row *sent = NULL;
+    size_t n = 0;
+    custos_rc rc = gw_pubstate_list_sent(p->state, &sent, &n, err);
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
+        if (sent[i].call == row->cursor)
+            rc = pub_end(p, &sent[i], fate, detail, false, err);
+    for (size_t i = 0; i < n; i++)
+        gw_pub_row_clear(&sent[i]);
+    free(sent);
+    return rc == CUSTOS_OK ? pub_end(p, row, fate, detail, false, err) : rc;
+}
+
+/* The AccountRefused event of account among logs, or NULL. */
+static const evm_log *pub_refusal_of(const evm_log *logs, size_t n,
+                                     const uint8_t account[CUSTOS_HASH_LEN])
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(logs[i].topic1, account, CUSTOS_HASH_LEN) == 0)
+            return &logs[i];
+    return NULL;
+}
+
+custos_rc gw_pub_finalise_call(gw_publisher *p, const gw_pub_row *row, const evm_receipt *r,
+                               const uint8_t hash[CUSTOS_HASH_LEN], const gw_pub_row *sent,
+                               size_t n_sent, custos_error *err)
+{
+    /* The call's rows: its members and row itself; at most every sent row. */
+    size_t max = n_sent + 1;
+    evm_log *logs = calloc(max, sizeof *logs);
+    if (logs == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+    size_t n_logs = 0;
+    custos_rc rc = CUSTOS_OK;
+    if (r->success) {
+        uint8_t topic0[CUSTOS_HASH_LEN];
+        custos_keccak256((const uint8_t *)PUB_ACCOUNT_REFUSED, strlen(PUB_ACCOUNT_REFUSED),
+                         topic0);
+        bool found = false;
+        rc = gw_pub_node(p, evm_rpc_receipt_logs(p->rpc, hash, p->cfg->evm.adapter, topic0,
+                                                 logs, max, &n_logs, &found, err));
+        if (rc == CUSTOS_OK && !found)
+            rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                                  "the receipt of a final batch call is gone");
+        if (n_logs > max)
+            n_logs = max;
+    }
+    char tx[2 + 64 + 1], mined[200];
+    gw_pub_hex(hash, CUSTOS_HASH_LEN, tx, sizeof tx);
+    snprintf(mined, sizeof mined, "%s in block %" PRIu64 ", tx %s, gas %" PRIu64 " (batch call)",
+             r->success ? "mined" : "reverted", r->block_number, tx, r->gas_used);
+    for (size_t i = 0; i <= n_sent && rc == CUSTOS_OK; i++) {
+        /* Every member first, the row holding the transaction last: the call stays
+         * tracked until all of them are final. */
+        const gw_pub_row *m = i < n_sent ? &sent[i] : row;
+        if (i < n_sent && m->call != row->cursor)
+            continue;
+        const evm_log *refusal = r->success ? pub_refusal_of(logs, n_logs, m->account) : NULL;
+        if (refusal == NULL) {
+            rc = pub_end(p, m, r->success ? GW_PUB_CONFIRMED : GW_PUB_FAILED, mined, false, err);
+            continue;
+        }
+        /* The event's data is abi.encode(bytes reason): offset, length, then the bytes. */
+        char why[120] = "reverted ?", detail[200];
+        if (refusal->data_len > 2 * EVM_ABI_WORD)
+            gw_pub_describe_revert(refusal->data + 2 * EVM_ABI_WORD,
+                                   refusal->data_len - 2 * EVM_ABI_WORD, why, sizeof why);
+        snprintf(detail, sizeof detail, "refused by the adapter in block %" PRIu64 ": %.150s",
+                 r->block_number, why);
+        rc = pub_end(p, m, GW_PUB_FAILED, detail, true, err);
+    }
+    free(logs);
+    return rc;
+}
+
+/* The records of one batch this pass decides: rows[i] with the reason the policy gave. */
+typedef struct pub_call {
+    gw_pub_row *rows;
+    gw_pub_reason *why;
+    size_t n;
+    bool out;          /* a record of the batch already has a fate other than skipped: the
+                        * batch was sent before */
+} pub_call;
+
+static void pub_call_free(pub_call *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        gw_pub_row_clear(&c->rows[i]);
+    free(c->rows);
+    free(c->why);
+}
+
+/* Collects the batch's accepted records: without a fate (promote false), or skipped ones
+ * (promote), and whether the batch was sent before. */
+static custos_rc pub_collect(gw_publisher *p, const gw_store_batch *b, bool promote,
+                             pub_call *c, custos_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->rows = calloc(b->n_members, sizeof *c->rows);
+    c->why = calloc(b->n_members, sizeof *c->why);
+    if (c->rows == NULL || c->why == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+    for (size_t i = 0; i < b->n_members; i++) {
+        const gw_store_batch_member *m = &b->members[i];
+        if (m->state != CUSTOS_STATE_ACCEPTED || m->cursor == 0)
+            continue;
+        gw_pub_row known;
+        custos_rc rc = gw_pubstate_get(p->state, m->cursor, &known, err);
+        if (rc == CUSTOS_OK) {
+            if (known.fate != GW_PUB_SKIPPED)
+                c->out = true;
+            bool take = promote && known.fate == GW_PUB_SKIPPED;
+            gw_pub_row_clear(&known);
+            if (!take)
+                continue;
+        } else if (rc != CUSTOS_ERR_NOT_FOUND) {
+            return rc;
+        } else {
+            custos_error_clear(err);
+            if (promote)
+                continue; /* the follow cursor has not reached it: decided there */
+        }
+        pub_row_of_member(b, m, &c->rows[c->n++]);
+    }
+    return CUSTOS_OK;
+}
+
+/* Stores every record of the call skipped for `all`, or for its own reason when `all` is
+ * GW_PUB_REASONS; with detail when given, else the reason's name. */
+static custos_rc pub_skip_all(gw_publisher *p, pub_call *c, gw_pub_reason all,
+                              const char *detail, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < c->n && rc == CUSTOS_OK; i++) {
+        gw_pub_reason why = all == GW_PUB_REASONS ? c->why[i] : all;
+        rc = gw_pub_skip(p, &c->rows[i], why, detail != NULL ? detail : gw_pub_reason_name(why),
+                         err);
+    }
+    return rc;
+}
+
+/* Stores every record of the call with a final fate and no transaction. */
+static custos_rc pub_end_all(gw_publisher *p, pub_call *c, gw_pub_fate fate, const char *detail,
+                             bool promote, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; i < c->n && rc == CUSTOS_OK; i++)
+        rc = gw_pub_put_plain(p, &c->rows[i], fate, detail, promote, err);
+    return rc;
+}
+
+/* Whether the batch fits one call: [evm] batch_max_accounts and the block's gas limit, by
+ * the plan of publish_batch.h. *reason says why not. */
+static custos_rc pub_fits(gw_publisher *p, const gw_store_batch *b, bool *fits, char *reason,
+                          size_t cap, custos_error *err)
+{
+    uint64_t gas_limit = 0;
+    custos_rc rc = gw_pub_node(p, evm_rpc_block_gas_limit(p->rpc, &gas_limit, err));
+    if (rc != CUSTOS_OK)
+        return rc;
+    gw_pub_due due = {.kind = CUSTOS_KIND_VALUATION, .batched = true,
+                      .batch_count = b->batch.count};
+    memcpy(due.batch_digest, b->digest, CUSTOS_HASH_LEN);
+    size_t order[1], n_calls = 0;
+    gw_pub_call call;
+    uint64_t cap_accounts = p->cfg->evm.batch_max_accounts;
+    if ((rc = gw_pub_batch_plan(&due, 1, cap_accounts > UINT32_MAX ? UINT32_MAX
+                                                                   : (uint32_t)cap_accounts,
+                                gas_limit, order, &call, &n_calls, err)) != CUSTOS_OK)
+        return rc;
+    *fits = n_calls == 1 && call.kind == GW_PUB_CALL_BATCH;
+    snprintf(reason, cap,
+             "batch-too-large: %" PRIu32 " accounts, planned gas %" PRIu64
+             " (batch_max_accounts %" PRIu64 ", block gas limit %" PRIu64 ")",
+             b->batch.count,
+             (uint64_t)GW_PUB_BATCH_BASE_GAS + (uint64_t)b->batch.count * GW_PUB_BATCH_ACCOUNT_GAS,
+             cap_accounts, gas_limit);
+    return CUSTOS_OK;
+}
+
+/* Decides each record of the call by the policy of §3; *due: one of them is published. */
+static custos_rc pub_decide_all(gw_publisher *p, pub_call *c, bool *due, custos_error *err)
+{
+    *due = false;
+    for (size_t i = 0; i < c->n; i++) {
+        gw_pub_row *row = &c->rows[i];
+        gw_pub_last last;
+        custos_rc rc = gw_pub_last_of(p, row->account, &last, err);
+        uint64_t max_age = 0;
+        if (rc == CUSTOS_OK && last.has)
+            rc = gw_pub_max_age(p, row->feed, &max_age, err);
+        if (rc != CUSTOS_OK)
+            return rc;
+        custos_attestation a;
+        memset(&a, 0, sizeof a);
+        memcpy(a.account, row->account, CUSTOS_HASH_LEN);
+        memcpy(a.beneficiary, row->beneficiary, CUSTOS_ADDRESS_LEN);
+        a.kind = row->kind;
+        a.collateral_value = row->value;
+        a.as_of = row->as_of;
+        a.valid_until = row->valid_until;
+        a.sequence = row->sequence;
+        c->why[i] = gw_publisher_decide(&p->policy, &last, &a, max_age,
+                                        gw_pub_breaker(p, row->feed), gw_pub_now());
+        *due = *due || gw_pub_reason_publishes(c->why[i]);
+    }
+    return CUSTOS_OK;
+}
+
+/* Stores the call's fates (the first record not refused as not-newer holds the
+ * transaction) and broadcasts it. */
+static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_call *c,
+                                gw_pub_tx *tx, bool promote, custos_error *err)
+{
+    size_t lead = c->n;
+    for (size_t i = 0; i < c->n; i++)
+        if ((promote || c->why[i] != GW_PUB_NOT_NEWER) &&
+            (lead == c->n || c->rows[i].cursor < c->rows[lead].cursor))
+            lead = i;
+    if (lead == c->n)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "batch call without a record");
+    gw_pub_row *rows = calloc(c->n, sizeof *rows);
+    if (rows == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+    size_t n = 0;
+    rows[n] = c->rows[lead];
+    rows[n].fate = GW_PUB_SENT;
+    rows[n].has_tx = true;
+    rows[n].tx = *tx;
+    snprintf(rows[n].detail, sizeof rows[n].detail, "%s", gw_pub_reason_name(c->why[lead]));
+    n++;
+    uint64_t first = rows[0].cursor, last = rows[0].cursor;
+    for (size_t i = 0; i < c->n; i++) {
+        if (i == lead)
+            continue;
+        gw_pub_row *r = &rows[n++];
+        *r = c->rows[i];
+        if (!promote && c->why[i] == GW_PUB_NOT_NEWER) {
+            /* The adapter refuses an account's sequence at or below its last one. */
+            r->fate = GW_PUB_SKIPPED;
+            snprintf(r->detail, sizeof r->detail, "%s", gw_pub_reason_name(GW_PUB_NOT_NEWER));
+            continue;
+        }
+        r->fate = GW_PUB_SENT;
+        r->call = rows[0].cursor;
+        snprintf(r->detail, sizeof r->detail, "%s, in the batch call of cursor %" PRIu64,
+                 gw_pub_reason_name(c->why[i]), rows[0].cursor);
+        first = r->cursor < first ? r->cursor : first;
+        last = r->cursor > last ? r->cursor : last;
+    }
+    custos_rc rc = gw_pubstate_put_call(p->state, rows, n, promote, err);
+    if (rc == CUSTOS_OK) {
+        p->next_nonce++;
+        pthread_mutex_lock(&p->lock);
+        p->status.nonce = p->next_nonce;
+        p->status.pending++;
+        p->status.batches_sent++;
+        for (size_t i = 0; i < c->n; i++) {
+            if (gw_pub_reason_publishes(c->why[i])) {
+                p->status.decisions[c->why[i]]++;
+            } else if (!promote && c->why[i] == GW_PUB_NOT_NEWER) {
+                p->status.decisions[GW_PUB_NOT_NEWER]++;
+                p->status.skipped++;
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+        char hash[2 + 64 + 1];
+        gw_pub_hex(tx->hash, CUSTOS_HASH_LEN, hash, sizeof hash);
+        gw_log(GW_LOG_INFO, "publisher.sent",
+               "batch %" PRIu64 " of feed %s (%" PRIu32 " accounts, cursors %" PRIu64
+               " to %" PRIu64 ", held by cursor %" PRIu64 "): nonce %" PRIu64
+               ", gas limit %" PRIu64 ", tx %s",
+               b->batch.sequence, b->feed, b->batch.count, first, last, rows[0].cursor,
+               tx->nonce, tx->gas_limit, hash);
+        custos_error berr;
+        custos_error_clear(&berr);
+        if (gw_pub_broadcast(p, &rows[0], &berr) != CUSTOS_OK)
+            gw_log(GW_LOG_WARN, "publisher.broadcast", "tx %s stored, not yet broadcast: %s",
+                   hash, berr.message);
+    }
+    free(rows);
+    return rc;
+}
+
+custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
+                            bool promote, custos_error *err)
+{
+    gw_store_batch b;
+    custos_rc rc = pub_load_batch(p, rec->batch.digest, &b, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    pub_call c;
+    bool due = false, fits = false;
+    char reason[200] = "";
+    if ((rc = pub_collect(p, &b, promote, &c, err)) != CUSTOS_OK || c.n == 0)
+        goto done;
+    if (c.out) {
+        /* The adapter took (or refused) this batch's sequence already: a record that comes
+         * after, a held rise released since, can no longer go on-chain with it. */
+        rc = pub_end_all(p, &c, GW_PUB_FAILED,
+                         "its batch was sent before it (BatchReplay): never sent", promote, err);
+        goto done;
+    }
+    if (promote) {
+        for (size_t i = 0; i < c.n; i++)
+            c.why[i] = why;
+        due = true;
+    } else if ((rc = pub_decide_all(p, &c, &due, err)) != CUSTOS_OK) {
+        goto done;
+    }
+    if (!due) {
+        rc = pub_skip_all(p, &c, GW_PUB_REASONS, NULL, err);
+        goto done;
+    }
+    if ((rc = pub_fits(p, &b, &fits, reason, sizeof reason, err)) != CUSTOS_OK)
+        goto done;
+    if (!fits) {
+        gw_log(GW_LOG_ERROR, "publisher.batch", "batch %" PRIu64 " of feed %s not sent: %s",
+               b.batch.sequence, b.feed, reason);
+        pthread_mutex_lock(&p->lock);
+        p->status.batches_too_large++;
+        pthread_mutex_unlock(&p->lock);
+        /* Skipped records stay candidates of the expiry scan, which would meet the same
+         * batch again: those end failed instead. */
+        rc = promote ? pub_end_all(p, &c, GW_PUB_FAILED, reason, true, err)
+                     : pub_skip_all(p, &c, GW_PUB_BATCH_TOO_LARGE, reason, err);
+        goto done;
+    }
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    if ((rc = pub_batch_calldata(&b, &data, &data_len, err)) != CUSTOS_OK) {
+        /* The gateway accepted what it cannot encode: no retry can fix that. */
+        snprintf(reason, sizeof reason, "cannot encode: %.180s", err->message);
+        custos_error_clear(err);
+        rc = pub_end_all(p, &c, GW_PUB_FAILED, reason, promote, err);
+        goto done;
+    }
+    gw_pub_tx tx;
+    memset(&tx, 0, sizeof tx);
+    gw_pub_built what = GW_PUB_REFUSED;
+    rc = gw_pub_build_call(p, data, data_len, p->next_nonce, PUB_BATCH_REPLAY, b.batch.sequence,
+                           &tx, &what, reason, err);
+    free(data);
+    if (rc != CUSTOS_OK)
+        goto done;
+    if (what == GW_PUB_REFUSED)
+        rc = pub_end_all(p, &c, GW_PUB_FAILED, reason, promote, err);
+    else if (what == GW_PUB_ON_CHAIN)
+        rc = pub_end_all(p, &c, GW_PUB_CONFIRMED, "already on-chain (its batch)", promote, err);
+    else
+        rc = pub_store_call(p, &b, &c, &tx, promote, err);
+    free(tx.raw);
+done:
+    pub_call_free(&c);
+    gw_store_batch_clear(&b);
+    return rc;
+}

@@ -1,0 +1,379 @@
+/* Rule 20 through the real custos-gateway, over SQLite and over PostgreSQL: SubmitBatch with
+ * a batch of mixed accounts (two good ones, one unregistered, one replaying its sequence,
+ * one of another feed, one rise the breaker holds) accepts the good ones together and
+ * refuses or holds each other one alone, saying which and why; the very batch again is a
+ * duplicate; another batch with a sequence not above the feed's last is refused whole, as
+ * is a batch short of the quorum; GetLatest and Watch serve the accepted accounts with the
+ * batch's signatures and each account's leaf proof, which libcustos verifies alone, and
+ * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
+ * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
+ * it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "custos/attestation.h"
+#include "custos/batch.h"
+#include "custos/client.h"
+#include "custos/hex.h"
+#include "custos/sig.h"
+
+#include "gwfixture.h"
+#include "pgserver.h"
+#include "testutil.h"
+
+/* The accounts of the mixed batch, in the order sent. */
+enum {
+    M_GOOD1,
+    M_GOOD2,
+    M_UNREGISTERED,
+    M_REPLAY,
+    M_OTHER_FEED,
+    M_HELD,
+    M_COUNT
+};
+
+static tu_pg PG;
+static gwf F;
+static uint64_t AS_OF;
+
+/* The fixture's config with a 10% breaker on its feed; on PostgreSQL when uri is set. */
+static void start(const char *uri)
+{
+    gwf_init(&F);
+    gwf_write_config(&F);
+    char *text = tu_read_file(F.config_path);
+    assert_non_null(text);
+    size_t cap = strlen(text) + 1024;
+    char *patched = malloc(cap);
+    assert_non_null(patched);
+    const char *anchor = "distinct_roles = true\n";
+    char *at = strstr(text, anchor);
+    assert_non_null(at);
+    size_t head = (size_t)(at - text) + strlen(anchor);
+    snprintf(patched, cap, "%.*sbreaker_rise_bps = 1000\nbreaker_release_threshold = 3\n%s",
+             (int)head, text, text + head);
+    if (uri != NULL) {
+        char *store = strstr(patched, "store = ");
+        assert_non_null(store);
+        char *eol = strchr(store, '\n');
+        assert_non_null(eol);
+        char *rest = strdup(eol);
+        assert_non_null(rest);
+        snprintf(store, cap - (size_t)(store - patched), "store = %s%s", uri, rest);
+        free(rest);
+    }
+    tu_write_file(F.config_path, patched);
+    free(patched);
+    free(text);
+    gwf_start(&F);
+}
+
+static int setup_sqlite(void **state)
+{
+    (void)state;
+    start(NULL);
+    return 0;
+}
+
+static int setup_pg(void **state)
+{
+    (void)state;
+    char uri[512];
+    tu_pg_new_db(&PG, uri, sizeof uri);
+    start(uri);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int status = gwf_stop(&F);
+    if (status != 0)
+        gwf_dump_log(&F);
+    gwf_cleanup(&F);
+    return status == 0 ? 0 : -1;
+}
+
+/* A valuation of ref at sequence worth usd, on the test's times. */
+static void make(custos_submission *s, const char *ref, uint64_t sequence, uint64_t usd)
+{
+    gwf_make(&F, s, ref, sequence, usd);
+    gwf_set_times(s, AS_OF, AS_OF + 3600);
+}
+
+static void submit_single(const char *ref, uint64_t sequence, uint64_t usd)
+{
+    custos_submission s;
+    make(&s, ref, sequence, usd);
+    gwf_sign(&F, &s, GWF_KEY_CUSTODIAN);
+    gwf_sign(&F, &s, GWF_KEY_AGENT);
+    gwf_answer a;
+    gwf_submit_answer(&F, &s, &a);
+    custos_submission_clear(&s);
+    if (a.rc != CUSTOS_OK || a.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("single %s/%llu: %s", ref, (unsigned long long)sequence, a.err.message);
+}
+
+/* The batch over accounts, batch sequence `sequence`, signed by keys. */
+static void sign_batch(const custos_submission *accounts, size_t n, uint64_t sequence,
+                       const gwf_key_id *keys, size_t n_keys, custos_batch *b,
+                       custos_signature *sigs)
+{
+    custos_attestation atts[M_COUNT];
+    assert_true(n <= M_COUNT);
+    for (size_t i = 0; i < n; i++)
+        atts[i] = accounts[i].att;
+    custos_batch_tree *t = NULL;
+    custos_error err;
+    if (custos_batch_tree_new(GWF_FEED, atts, n, sequence, b, &t, &err) != CUSTOS_OK)
+        fail_msg("batch tree: %s", err.message);
+    custos_batch_tree_free(t);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_batch_digest(&F.domain, b, digest);
+    for (size_t k = 0; k < n_keys; k++)
+        if (custos_sign_digest(F.secp, F.keys[keys[k]].seckey, digest, &sigs[k], &err) !=
+            CUSTOS_OK)
+            fail_msg("sign batch: %s", err.message);
+}
+
+static const gwf_key_id QUORUM[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
+
+static void make_mixed(custos_submission *accounts)
+{
+    make(&accounts[M_GOOD1], "BATCH-GOOD-1", 1, 1000000);
+    make(&accounts[M_GOOD2], "BATCH-GOOD-2", 1, 2000000);
+    F.no_auto_register = true;
+    make(&accounts[M_UNREGISTERED], "BATCH-NOBODY", 1, 1000000);
+    make(&accounts[M_OTHER_FEED], "BATCH-OTHER", 1, 1000000);
+    F.no_auto_register = false;
+    gwf_register_id(&F, GWF_OTHER_FEED, accounts[M_OTHER_FEED].att.account);
+    make(&accounts[M_REPLAY], "BATCH-REPLAY", 3, 1000000);
+    make(&accounts[M_HELD], "BATCH-RISE", 2, 2000000);
+}
+
+/* The account's latest record is the batch-signed one: the batch's fields, its two
+ * signatures and signers, and a leaf proof, which custos_batch_account_verify accepts. */
+static void expect_batched_latest(const custos_submission *want, const custos_batch *b)
+{
+    custos_record rec;
+    custos_error err;
+    if (custos_client_get_latest(F.client, want->att.account, &rec, &err) != CUSTOS_OK)
+        fail_msg("get latest: %s", err.message);
+    assert_true(rec.batched);
+    assert_int_equal(rec.sub.n_sigs, 0);
+    assert_memory_equal(&rec.sub.att, &want->att, sizeof want->att);
+    assert_memory_equal(&rec.batch.batch, b, sizeof *b);
+    assert_int_equal(rec.batch.n_sigs, 2);
+    assert_int_equal(rec.n_signers, 2);
+    custos_batch_account acct;
+    memset(&acct, 0, sizeof acct);
+    snprintf(acct.feed, sizeof acct.feed, "%s", rec.sub.feed);
+    acct.domain = rec.sub.domain;
+    acct.att = rec.sub.att;
+    acct.batch = rec.batch.batch;
+    memcpy(acct.proof, rec.batch.proof, sizeof acct.proof);
+    acct.n_proof = rec.batch.n_proof;
+    memcpy(acct.sigs, rec.batch.sigs, sizeof acct.sigs);
+    acct.n_sigs = rec.batch.n_sigs;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    if (custos_batch_account_verify(F.secp, &acct, signers, &err) != CUSTOS_OK)
+        fail_msg("the served account does not verify alone: %s", err.message);
+    assert_memory_equal(signers[0], F.keys[GWF_KEY_CUSTODIAN].address, CUSTOS_ADDRESS_LEN);
+    assert_memory_equal(signers[1], F.keys[GWF_KEY_AGENT].address, CUSTOS_ADDRESS_LEN);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_batch_digest(&F.domain, b, digest);
+    assert_memory_equal(rec.batch.digest, digest, CUSTOS_HASH_LEN);
+    custos_record_clear(&rec);
+}
+
+/* `custos get-latest` of the account, verified by tests/js/batch_record_verify.mjs (ethers
+ * and @openzeppelin/merkle-tree alone): valid, recovering the two signers; and refused once
+ * its collateral value is changed. */
+static void expect_js_verifies(const custos_submission *want)
+{
+    char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+    assert_int_equal(custos_hex_encode(want->att.account, CUSTOS_HASH_LEN, hex, sizeof hex),
+                     CUSTOS_OK);
+    const char *argv[] = {CUSTOS_CLI_BIN, "get-latest", "--gateway", F.target, "--insecure",
+                          "--account", hex, NULL};
+    static char json[65536];
+    if (tu_run(argv, json, sizeof json, 0) != 0)
+        fail_msg("custos get-latest: %s", json);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/record.json", F.dir);
+    tu_write_file(path, json);
+    char out[1024] = {0};
+    const char *args[] = {path, NULL};
+    if (tu_node("batch_record_verify.mjs", args, out, sizeof out) != 0)
+        fail_msg("batch_record_verify.mjs refused a served account: %s", out);
+    const gwf_key_id keys[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
+    for (size_t k = 0; k < 2; k++) {
+        char line[80];
+        snprintf(line, sizeof line, "signer %s", F.keys[keys[k]].hex);
+        if (strstr(out, line) == NULL)
+            fail_msg("batch_record_verify.mjs did not recover %s: %s", F.keys[keys[k]].hex, out);
+    }
+    char *value = strstr(json, "\"collateralValue\": \"");
+    assert_non_null(value);
+    value += strlen("\"collateralValue\": \"");
+    *value = *value == '1' ? '2' : '1';
+    tu_write_file(path, json);
+    memset(out, 0, sizeof out);
+    assert_int_not_equal(tu_node("batch_record_verify.mjs", args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "invalid"));
+}
+
+static void expect_refused(const custos_error *e, custos_reason reason, const char *what)
+{
+    if (e->code == CUSTOS_OK || e->reason != reason)
+        fail_msg("%s: %s / %s, want %s", what, custos_rc_name(e->code),
+                 custos_reason_name(e->reason), custos_reason_name(reason));
+}
+
+static void test_mixed_batch(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    /* Before the batch: the replaying account at sequence 5, the rising one at 1M. */
+    submit_single("BATCH-REPLAY", 5, 1000000);
+    submit_single("BATCH-RISE", 1, 1000000);
+    uint64_t head_before = gwf_watch_head(&F, 0, 300, NULL);
+    assert_int_equal(head_before, 2);
+
+    custos_submission accounts[M_COUNT];
+    make_mixed(accounts);
+    custos_batch b;
+    custos_signature sigs[2];
+    sign_batch(accounts, M_COUNT, 7, QUORUM, 2, &b, sigs);
+
+    custos_submit_result res[M_COUNT];
+    custos_error errs[M_COUNT];
+    bool duplicate = true;
+    custos_error err;
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts,
+                                   M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
+        fail_msg("SubmitBatch: %s", err.message);
+    assert_false(duplicate);
+    for (int i = M_GOOD1; i <= M_GOOD2; i++) {
+        if (errs[i].code != CUSTOS_OK)
+            fail_msg("account %d: %s", i, errs[i].message);
+        assert_int_equal(res[i].state, CUSTOS_STATE_ACCEPTED);
+        assert_int_equal(res[i].signatures, 2);
+    }
+    /* Accepted together: consecutive cursors after the two singles. */
+    assert_int_equal(res[M_GOOD1].cursor, 3);
+    assert_int_equal(res[M_GOOD2].cursor, 4);
+    expect_refused(&errs[M_UNREGISTERED], CUSTOS_REASON_UNREGISTERED_ACCOUNT, "unregistered");
+    assert_non_null(strstr(errs[M_UNREGISTERED].message, "not registered"));
+    expect_refused(&errs[M_REPLAY], CUSTOS_REASON_REPLAY, "replayed sequence");
+    expect_refused(&errs[M_OTHER_FEED], CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, "other feed");
+    if (errs[M_HELD].code != CUSTOS_OK || res[M_HELD].state != CUSTOS_STATE_HELD)
+        fail_msg("a rise of 100%%: %s state %d", errs[M_HELD].message, (int)res[M_HELD].state);
+
+    /* Served like any other: GetLatest verifies alone; Watch streams the two; the held rise
+     * is listed as held, batch-signed too. */
+    expect_batched_latest(&accounts[M_GOOD1], &b);
+    expect_batched_latest(&accounts[M_GOOD2], &b);
+    expect_js_verifies(&accounts[M_GOOD2]);
+    size_t count = 0;
+    assert_int_equal(gwf_watch_head(&F, head_before, 300, &count), 4);
+    assert_int_equal(count, 2);
+    custos_record *held = NULL;
+    size_t n_held = 0;
+    assert_int_equal(custos_client_list_held(F.client, accounts[M_HELD].att.account, &held,
+                                             &n_held, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n_held, 1);
+    assert_true(held[0].batched);
+    assert_int_equal(held[0].sub.att.sequence, 2);
+    custos_record_list_free(held, n_held);
+
+    /* The very batch again: a duplicate, each account answered as before. */
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts,
+                                   M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
+        fail_msg("SubmitBatch again: %s", err.message);
+    assert_true(duplicate);
+    assert_int_equal(errs[M_GOOD1].code, CUSTOS_OK);
+    assert_true(res[M_GOOD1].duplicate);
+    assert_int_equal(res[M_GOOD1].cursor, 3);
+    assert_int_equal(res[M_HELD].state, CUSTOS_STATE_HELD);
+    expect_refused(&errs[M_REPLAY], CUSTOS_REASON_REPLAY, "replayed sequence, again");
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
+
+    /* Another batch whose sequence is not above the feed's last: refused whole. */
+    custos_submission next[2];
+    make(&next[0], "BATCH-GOOD-1", 2, 1000001);
+    make(&next[1], "BATCH-GOOD-2", 2, 2000001);
+    custos_batch b2;
+    sign_batch(next, 2, 7, QUORUM, 2, &b2, sigs);
+    assert_int_not_equal(custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs,
+                                                    2, next, 2, res, errs, &duplicate, &err),
+                         CUSTOS_OK);
+    expect_refused(&err, CUSTOS_REASON_REPLAY, "batch sequence not above the last");
+    expect_refused(&errs[1], CUSTOS_REASON_REPLAY, "each account holds the refusal");
+
+    /* One signature: short of the quorum of two distinct roles, refused whole. */
+    sign_batch(next, 2, 8, QUORUM, 1, &b2, sigs);
+    assert_int_not_equal(custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs,
+                                                    1, next, 2, res, errs, &duplicate, &err),
+                         CUSTOS_OK);
+    expect_refused(&err, CUSTOS_REASON_BATCH_BELOW_QUORUM, "one signature");
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
+
+    /* A restart keeps the batch and its accounts. */
+    assert_int_equal(gwf_stop(&F), 0);
+    gwf_start(&F);
+    expect_batched_latest(&accounts[M_GOOD1], &b);
+    assert_int_equal(gwf_watch_head(&F, 0, 300, &count), 4);
+    assert_int_equal(count, 4);
+
+    /* And the next batch, sequence 8, is taken. */
+    sign_batch(next, 2, 8, QUORUM, 2, &b2, sigs);
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs, 2, next, 2, res,
+                                   errs, &duplicate, &err) != CUSTOS_OK)
+        fail_msg("SubmitBatch after restart: %s", err.message);
+    assert_int_equal(errs[0].code, CUSTOS_OK);
+    assert_int_equal(res[0].state, CUSTOS_STATE_ACCEPTED);
+    assert_int_equal(res[1].cursor, 6);
+    expect_batched_latest(&next[1], &b2);
+
+    for (int i = 0; i < M_COUNT; i++)
+        custos_submission_clear(&accounts[i]);
+    for (int i = 0; i < 2; i++)
+        custos_submission_clear(&next[i]);
+}
+
+static int pg_group_setup(void **state)
+{
+    (void)state;
+    return tu_pg_start(&PG);
+}
+
+static int pg_group_teardown(void **state)
+{
+    (void)state;
+    tu_pg_stop(&PG);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {
+        cmocka_unit_test_setup_teardown(test_mixed_batch, setup_sqlite, teardown),
+    };
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup,
+                                          pg_group_teardown);
+    return failed;
+}
