@@ -614,6 +614,12 @@ static void scenario_margin_call_cured(void)
             fail_msg("no gauge of pledge %d:\n%s", i, prom);
     }
     free(prom);
+    /* The file is what node_exporter's textfile collector takes: promtool says so. */
+    char cmd[1500], lint[4096];
+    snprintf(cmd, sizeof cmd, "%s check metrics < %s", CUSTOS_PROMTOOL, metrics);
+    const char *sh[] = {"/bin/sh", "-c", cmd, NULL};
+    if (tu_run(sh, lint, sizeof lint, 1) != 0)
+        fail_msg("promtool check metrics: %s", lint);
     /* A config file and one pledge's options together: a usage error. */
     const char *mixed[] = {CUSTOS_ATTESTOR_BIN, "manage", "--config", conf, "--account-id",
                            T.account[1], "--chain-id", "31337", "--contract", T.adapter,
