@@ -2,7 +2,8 @@
  * passes over its pledge (manage_pass.h) on every new block, every new valuation and at
  * least every --interval-ms (manage_watch.h). With --rpc it reads the debt from the chain
  * itself (manage_chain.h); with --notices-contract it publishes its notices on-chain
- * (manage_publish.h); with --agent-key it executes the liquidation (liquidate.h). */
+ * (manage_publish.h); with --agent-key it executes the liquidation (liquidate.h), and
+ * with --holdings the custodian's book records the sale that funded it (book_sale.h). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +32,8 @@
 typedef struct manage_args {
     at_pledge_opts pledge;
     const char *config, *chain_id, *contract, *interval_ms, *metrics, *agent_key, *rpc,
-        *release_validity, *notices_contract, *relayer_key, *poll_ms;
+        *release_validity, *notices_contract, *relayer_key, *poll_ms, *holdings, *prices,
+        *policy, *sales;
     bool once;
     at_key_spec key;
     at_gateway gw;
@@ -91,6 +93,13 @@ static const clopt manage_options[] = {
      "the key file that pays gas for the publications (never a signer)"},
     {"release-validity-seconds", "N", CLOPT_STR, offsetof(manage_args, release_validity),
      "the release's validUntil after its asOf (default 86400)"},
+    {"holdings", "F", CLOPT_STR, offsetof(manage_args, holdings),
+     "the custodian's book: the positions sold to fund a repay leave it"},
+    {"prices", "F", CLOPT_STR, offsetof(manage_args, prices),
+     "the prices the sold positions' proceeds are counted at"},
+    {"policy", "F", CLOPT_STR, offsetof(manage_args, policy), "the attestor's policy file"},
+    {"sales-journal", "F", CLOPT_STR, offsetof(manage_args, sales),
+     "the journal every liquidation's sale is appended to (one JSON object a line)"},
     {0}};
 static const clopt_set manage_sets[] = {{manage_pledge_options, offsetof(manage_args, pledge)},
                                         {manage_options, 0},
@@ -121,6 +130,9 @@ static const clopt_rule manage_rules[] = {
      "--notices-contract and --relayer-key go together, with --rpc (publication)"},
     {CLOPT_NEEDS, {"notices-contract", "rpc"}, "--notices-contract needs --rpc (publication)"},
     {CLOPT_NEEDS, {"release-validity-seconds", "agent-key"}, NULL},
+    {CLOPT_TOGETHER, {"holdings", "prices", "policy", "sales-journal"},
+     "--holdings, --prices, --policy and --sales-journal go together (the book's sale)"},
+    {CLOPT_NEEDS, {"holdings", "agent-key"}, NULL},
     AT_KEY_RULE};
 static const clopt_command manage_cmd = {
     .name = "manage",
@@ -133,7 +145,8 @@ static const clopt_command manage_cmd = {
              "         --gateway HOST:PORT " AT_GATEWAY_USAGE " [--interval-ms N] [--once]\n"
              "         [--poll-ms N] [--metrics-textfile F] [--rpc URL]\n"
              "         [--notices-contract 0xADDR --relayer-key F]\n"
-             "         [--agent-key F [--release-validity-seconds N]]",
+             "         [--agent-key F [--release-validity-seconds N]\n"
+             "          [--holdings F --prices F --policy F --sales-journal F]]",
     .summary = "the collateral manager of one pledge, or of each pledge of --config: reads "
                "its debt and value, keeps its loan state, signs, submits and publishes a "
                "notice on every change",
@@ -222,6 +235,7 @@ typedef struct manage_shared {
     at_publisher *pub;
     at_liquidator *liq;
     uint64_t validity, interval_ms, poll_ms;
+    const char *holdings, *prices, *policy, *sales; /* the book; NULL: none */
 } manage_shared;
 
 static custos_rc manage_shared_setup(const manage_args *a, manage_shared *sh, custos_error *err)
@@ -230,6 +244,10 @@ static custos_rc manage_shared_setup(const manage_args *a, manage_shared *sh, cu
     sh->validity = 86400;
     sh->interval_ms = 2000;
     sh->poll_ms = 250;
+    sh->holdings = a->holdings;
+    sh->prices = a->prices;
+    sh->policy = a->policy;
+    sh->sales = a->sales;
     custos_rc rc = at_cmd_parse_u64("--chain-id", a->chain_id, &sh->domain.chain_id, err);
     if (rc == CUSTOS_OK &&
         custos_address_from_hex(a->contract, sh->domain.verifying_contract, &herr) != CUSTOS_OK)
@@ -301,6 +319,14 @@ static custos_rc manage_pledge_setup(const at_pledge_opts *o, manage_shared *sh,
                                   .account = m->account,
                                   .lender = m->lender,
                                   .state_path = o->state};
+    m->book = (at_book_ctx){.holdings_path = sh->holdings,
+                            .prices_path = sh->prices,
+                            .policy_path = sh->policy,
+                            .journal_path = sh->sales,
+                            .account = m->account,
+                            .lender = m->lender,
+                            .loan_price_usd = &m->price,
+                            .loan_scale = &m->scale};
     return CUSTOS_OK;
 }
 

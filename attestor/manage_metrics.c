@@ -29,6 +29,10 @@ static const mm_metric mm_metrics[] = {
      "4 release signed, 5 release accepted."},
     {"custos_loan_notice_publish_failures_total", "counter",
      "Publications of a notice to CustosNotices that failed or were refused."},
+    {"custos_loan_liquidation_repay_reverts_total", "counter",
+     "Repays of the liquidation that reverted."},
+    {"custos_loan_liquidation_waiting", "gauge",
+     "1 while no repay is sent because it would revert."},
 };
 #define MM_N (sizeof mm_metrics / sizeof mm_metrics[0])
 
@@ -47,8 +51,12 @@ static unsigned long long mm_value(const at_manager *m, size_t metric)
         return m->read_failures;
     case 5:
         return (unsigned long long)m->liq_step;
-    default:
+    case 6:
         return m->publish_failures;
+    case 7:
+        return m->liq_reverts;
+    default:
+        return m->liq_waiting ? 1 : 0;
     }
 }
 

@@ -101,9 +101,23 @@ static custos_rc manage_liquidate(at_manager *m, at_manage_state *st, custos_err
         rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
     if (p != &onchain)
         custos_pledge_free(p);
+    m->liq_waiting = st->liq.step == AT_LIQ_DECIDED && at_liquidator_waiting(m->liq);
+    m->liq_reverts = st->liq.reverts;
     if (rc == CUSTOS_OK && st->liq.step != before)
         printf("%sliquidation %s\n", m->label, at_liq_step_name(st->liq.step));
     m->liq_step = st->liq.step;
+    /* The sale that funded the agent's repay leaves the book before the release
+     * (docs/custodian.md §15); a decision that found no debt sold nothing. */
+    if (rc == CUSTOS_OK && m->book.holdings_path != NULL &&
+        st->liq.step == AT_LIQ_REPAY_MINED && st->liq.repay_block != 0 &&
+        !st->liq.book_recorded) {
+        rc = at_book_record_sale(&m->book, &st->liq, (uint64_t)time(NULL), err);
+        st->liq.book_recorded = rc == CUSTOS_OK;
+        if (rc == CUSTOS_OK)
+            rc = at_manage_state_save(m->state_path, st, err);
+        if (rc == CUSTOS_OK)
+            printf("%sliquidation sale recorded in the book\n", m->label);
+    }
     /* The release, once the repay is mined: signed only when the debt reads zero. */
     for (int i = 0; rc == CUSTOS_OK && i < 2; i++) {
         before = st->liq.step;
@@ -124,6 +138,7 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
     if (rc == CUSTOS_OK) {
         m->status = st.status;
         m->liq_step = st.liq.step;
+        m->liq_reverts = st.liq.reverts;
     }
     if (rc == CUSTOS_OK)
         manage_publish(m, &st);
@@ -138,6 +153,11 @@ custos_rc at_manage_pass(at_manager *m, custos_error *err)
         fflush(stdout);
         return CUSTOS_OK;
     }
+    /* A release signed may already be accepted (a crash before the step was written), so
+     * the latest attestation no longer pledges the account and the LTV cannot be read: the
+     * release is submitted again instead (docs/lending.md §10). */
+    if (st.liq.step == AT_LIQ_RELEASE_SIGNED)
+        return manage_liquidate(m, &st, err);
     custos_u256 debt, exposure, collateral;
     rc = manage_debt(m, &debt, err);
     if (rc == CUSTOS_OK)

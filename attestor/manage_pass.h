@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "book_sale.h"
 #include "custos/calendar.h"
 #include "custos/client.h"
 #include "custos/ltv.h"
@@ -38,6 +39,7 @@ typedef struct at_manager {
     at_liquidator *liq;     /* NULL: liquidation is left to others */
     at_publisher *pub;      /* NULL: the notices are relayed on-chain by others */
     at_release_ctx release;
+    at_book_ctx book;       /* holdings_path NULL: no book to record sales in */
     const char *state_path;
     const char *label;      /* the prefix of its output lines: "" for a single pledge */
     /* The gauges of --metrics-textfile (docs/lending.md §4). */
@@ -45,6 +47,8 @@ typedef struct at_manager {
     custos_loan_status status;
     uint64_t read_failures, last_read, publish_failures;
     at_liq_step liq_step;
+    uint64_t liq_reverts;   /* the step log's reverted repays */
+    bool liq_waiting;       /* no repay sent: it would revert (docs/lending.md §11) */
     /* The latest accepted record's cursor at the last read: a new one is a new valuation. */
     uint64_t cursor;
     bool released;          /* released after its liquidation: no valuation to wait for */

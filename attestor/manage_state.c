@@ -7,7 +7,10 @@
  *    "liquidation": {"step": "repay_sent", "nonce": "7", "repayHash": "0x..",
  *                    "repayBlock": "0", "approveTx": "0x..", "repayTx": "0x..",
  *                    "releaseSequence": "0", "releaseAsOf": "0", "releaseValidUntil": "0",
- *                    "releaseSignature": "0x.."},
+ *                    "releaseSignature": "0x..", "reverts": "0", "lastRevertHash": "0x..",
+ *                    "lastRevertBlock": "0", "repaidAssets": "0", "bookRecorded": false}
+ * (the last five may be absent: a file written before they were kept has no revert, no
+ * repaid assets and no sale in the book),
  * and with --notices-contract "published": "2" (the newest sequence known on-chain) and,
  * while a notice is not yet known on-chain,
  *    "publication": {"notice": {as pending}, "nonce": "4", "txHash": "0x..", "tx": "0x.."}
@@ -15,6 +18,7 @@
 #include "manage_state.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +145,20 @@ static custos_rc ms_liq(const char *path, json_t *l, at_liq_log *out, custos_err
     if (rc == CUSTOS_OK)
         rc = ms_hex(path, l, "releaseSignature", out->release_sig.bytes, CUSTOS_SIGNATURE_LEN,
                     err);
+    if (rc == CUSTOS_OK && json_object_get(l, "reverts") != NULL) {
+        rc = ms_u64(path, l, "reverts", &out->reverts, err);
+        if (rc == CUSTOS_OK)
+            rc = ms_hex(path, l, "lastRevertHash", out->revert_hash, CUSTOS_HASH_LEN, err);
+        if (rc == CUSTOS_OK)
+            rc = ms_u64(path, l, "lastRevertBlock", &out->revert_block, err);
+    }
+    if (rc == CUSTOS_OK && json_object_get(l, "repaidAssets") != NULL)
+        rc = ms_u256(path, l, "repaidAssets", &out->repaid_assets, err);
+    json_t *book = json_object_get(l, "bookRecorded");
+    if (rc == CUSTOS_OK && book != NULL && !json_is_boolean(book))
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: bookRecorded is not a boolean",
+                              path);
+    out->book_recorded = json_is_true(book);
     if (rc == CUSTOS_OK && out->step == AT_LIQ_REPAY_SENT &&
         (out->approve_len == 0 || out->repay_len == 0))
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -266,7 +284,9 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
     if (s->liq.step != AT_LIQ_NONE) {
         const at_liq_log *l = &s->liq;
         json_decref(liq);
-        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "step",
+        liq = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                        "s:o, s:b}",
+                        "step",
                         at_liq_step_name(l->step), "nonce", ms_dec64(l->nonce), "repayHash",
                         ms_hexj(l->repay_hash, CUSTOS_HASH_LEN), "repayBlock",
                         ms_dec64(l->repay_block), "approveTx",
@@ -275,7 +295,11 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
                         ms_dec64(l->release_sequence), "releaseAsOf",
                         ms_dec64(l->release_as_of), "releaseValidUntil",
                         ms_dec64(l->release_valid_until), "releaseSignature",
-                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN));
+                        ms_hexj(l->release_sig.bytes, CUSTOS_SIGNATURE_LEN), "reverts",
+                        ms_dec64(l->reverts), "lastRevertHash",
+                        ms_hexj(l->revert_hash, CUSTOS_HASH_LEN), "lastRevertBlock",
+                        ms_dec64(l->revert_block), "repaidAssets", ms_dec(&l->repaid_assets),
+                        "bookRecorded", l->book_recorded);
     }
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
                             custos_loan_state_name(s->status.state), "deadline",
@@ -288,5 +312,11 @@ custos_rc at_manage_state_save(const char *path, const at_manage_state *s, custo
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
     custos_rc rc = at_file_write_atomic(path, text, strlen(text), 0600, err);
     free(text);
+    /* The crash tests' hook (docs/lending.md §10): killed right after the step is on disk
+     * and before it is acted on, the worst moment for a restart. */
+    const char *kill_at = getenv(AT_LIQ_KILL_ENV);
+    if (rc == CUSTOS_OK && kill_at != NULL && s->liq.step != AT_LIQ_NONE &&
+        strcmp(kill_at, at_liq_step_name(s->liq.step)) == 0)
+        raise(SIGKILL);
     return rc;
 }

@@ -35,6 +35,14 @@ typedef struct at_liq_log {
     uint64_t nonce;                      /* the repay's nonce; the approve's is nonce - 1 */
     uint8_t repay_hash[CUSTOS_HASH_LEN];
     uint64_t repay_block;                /* the block of its receipt, from REPAY_MINED */
+    /* Repays of this liquidation that reverted (each repaid nothing), and the last one:
+     * kept for the operator and the metrics (docs/lending.md §11). */
+    uint64_t reverts, revert_block;
+    uint8_t revert_hash[CUSTOS_HASH_LEN];
+    /* From REPAY_MINED after the agent's repay: the assets it repaid (Morpho's Repay
+     * event), and whether the custodian's book recorded the sale (book_sale.h). */
+    custos_u256 repaid_assets;
+    bool book_recorded;
     uint8_t approve_raw[AT_LIQ_RAW_MAX], repay_raw[AT_LIQ_RAW_MAX];
     size_t approve_len, repay_len;
     /* The release, from RELEASE_SIGNED: what is not fixed by the pledge (account, lender,
@@ -42,6 +50,10 @@ typedef struct at_liq_log {
     uint64_t release_sequence, release_as_of, release_valid_until;
     custos_signature release_sig;
 } at_liq_log;
+
+/* Set only by the crash tests: the name of a step ("repay_sent", ...) at which the
+ * process kills itself with SIGKILL as soon as that step is written, before acting on it. */
+#define AT_LIQ_KILL_ENV "CUSTOS_TEST_LIQ_KILL_AT"
 
 /* "decided", "repay_sent", ...: the names the state file and the output use. */
 const char *at_liq_step_name(at_liq_step step);

@@ -23,35 +23,73 @@ char lf_out[LF_OUT_MAX];
 
 /* ------------------------------------------------------------------ processes */
 
+/* Drops lf_out's final newlines. */
+static void lf_trim(void)
+{
+    size_t len = strlen(lf_out);
+    while (len > 0 && lf_out[len - 1] == '\n')
+        lf_out[--len] = '\0';
+}
+
 /* Runs argv (NULL-terminated), output (stdout and stderr) into `lf_out` without its final
  * newline. */
 int lf_run(const char *const argv[])
 {
     int rc = tu_run(argv, lf_out, sizeof lf_out, 1);
-    size_t len = strlen(lf_out);
-    while (len > 0 && lf_out[len - 1] == '\n')
-        lf_out[--len] = '\0';
+    lf_trim();
     return rc;
+}
+
+/* As lf_run, but lf_out holds stdout alone when the command succeeds, so a JSON answer
+ * stays parseable when cast also warns on stderr (it does under load); the warning goes
+ * to the test's stderr. A failure keeps stderr after stdout for its message. */
+static int lf_run_stdout(const char *const argv[])
+{
+    static char err[8192];
+    int rc = tu_run_split(argv, lf_out, sizeof lf_out, err, sizeof err);
+    size_t len = strlen(lf_out);
+    if (rc != 0 && err[0] != '\0')
+        snprintf(lf_out + len, sizeof lf_out - len, "%s%s", len > 0 ? "\n" : "", err);
+    else if (err[0] != '\0')
+        fprintf(stderr, "%s: %s", argv[0], err);
+    lf_trim();
+    return rc;
+}
+
+/* cast with the words of ap, against the test's node. */
+static int lf_cast_v(bool stdout_only, const char *first, va_list ap)
+{
+    const char *argv[32] = {CAST_BIN, first};
+    size_t n = 2;
+    for (const char *w = va_arg(ap, const char *); w != NULL; w = va_arg(ap, const char *)) {
+        assert_true(n < 28);
+        argv[n++] = w;
+    }
+    argv[n++] = "--rpc-url";
+    argv[n++] = LF.url;
+    argv[n] = NULL;
+    return stdout_only ? lf_run_stdout(argv) : lf_run(argv);
 }
 
 /* cast with the words given (NULL ends them), against the test's node. */
 int lf_cast(const char *first, ...)
 {
-    const char *argv[32] = {CAST_BIN, first};
-    size_t n = 2;
     va_list ap;
     va_start(ap, first);
-    for (const char *w = va_arg(ap, const char *); w != NULL; w = va_arg(ap, const char *)) {
-        assert_true(n < 28);
-        argv[n++] = w;
-    }
+    int rc = lf_cast_v(false, first, ap);
     va_end(ap);
-    argv[n++] = "--rpc-url";
-    argv[n++] = LF.url;
-    argv[n] = NULL;
-    return lf_run(argv);
+    return rc;
 }
 
+/* As lf_cast, for a JSON answer: lf_run_stdout. */
+static int lf_cast_json(const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    int rc = lf_cast_v(true, first, ap);
+    va_end(ap);
+    return rc;
+}
 
 /* The Morpho market params tuple of pledge i, as cast takes it. */
 const char *lf_market_params(int i)
@@ -66,7 +104,7 @@ const char *lf_market_params(int i)
 json_t *lf_call_json(const char *to, const char *sig, const char *a1, const char *a2,
                          const char *a3)
 {
-    if (lf_cast("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
+    if (lf_cast_json("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
         fail_msg("cast call %s: %s", sig, lf_out);
     json_error_t jerr;
     json_t *j = json_loads(lf_out, 0, &jerr);
@@ -138,7 +176,7 @@ void lf_deploy_artifact(const char *artifact, const char *sig, const char *arg,
     /* --create takes the rest of the line: the node's URL goes before it. */
     const char *argv[] = {CAST_BIN, "send", "--private-key", OWNER_KEY, "--json", "--rpc-url",
                           LF.url, "--create", code, sig, arg, NULL};
-    int rc = lf_run(argv);
+    int rc = lf_run_stdout(argv);
     json_decref(a);
     if (rc != 0)
         fail_msg("deploying %s: %s", artifact, lf_out);

@@ -106,6 +106,11 @@ static void test_step_log(void **state)
     s.liq.release_as_of = 1;
     s.liq.release_valid_until = UINT64_MAX - 1;
     memset(s.liq.release_sig.bytes, 0x1b, CUSTOS_SIGNATURE_LEN);
+    s.liq.reverts = 3;
+    s.liq.revert_block = UINT64_MAX - 2;
+    memset(s.liq.revert_hash, 0x5e, sizeof s.liq.revert_hash);
+    memset(&s.liq.repaid_assets, 0xff, sizeof s.liq.repaid_assets);
+    s.liq.book_recorded = true;
     for (unsigned step = AT_LIQ_DECIDED; step <= AT_LIQ_STEP_MAX; step++) {
         s.liq.step = (at_liq_step)step;
         s.liq.repay_block = step;
@@ -123,7 +128,25 @@ static void test_step_log(void **state)
         assert_true(got.liq.release_as_of == 1);
         assert_true(got.liq.release_valid_until == UINT64_MAX - 1);
         assert_memory_equal(&got.liq.release_sig, &s.liq.release_sig, sizeof s.liq.release_sig);
+        assert_true(got.liq.reverts == 3);
+        assert_true(got.liq.revert_block == UINT64_MAX - 2);
+        assert_memory_equal(got.liq.revert_hash, s.liq.revert_hash, CUSTOS_HASH_LEN);
+        assert_memory_equal(&got.liq.repaid_assets, &s.liq.repaid_assets,
+                            sizeof s.liq.repaid_assets);
+        assert_true(got.liq.book_recorded);
     }
+    /* A log written before reverts were kept reads as none. */
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char *cut = strstr(text, ",\n    \"reverts\"");
+    assert_non_null(cut);
+    strcpy(cut, "\n  }\n}\n");
+    tu_write_file(path, text);
+    free(text);
+    assert_int_equal(at_manage_state_load(path, &got, &err), CUSTOS_OK);
+    assert_int_equal(got.liq.step, AT_LIQ_STEP_MAX);
+    assert_true(got.liq.reverts == 0 && got.liq.revert_block == 0);
+    assert_true(custos_u256_is_zero(&got.liq.repaid_assets) && !got.liq.book_recorded);
     /* No liquidation under way: nothing in the file, nothing loaded. */
     memset(&s.liq, 0, sizeof s.liq);
     assert_int_equal(at_manage_state_save(path, &s, &err), CUSTOS_OK);
