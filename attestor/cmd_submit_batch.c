@@ -1,7 +1,7 @@
 /* submit-batch: sends a batch directory (attest --batch, completed by cosign) to the
  * gateway's SubmitBatch and reports what became of the batch and of each account
- * (docs/rules.md rule 20). Nothing is sent unless every account file belongs to the batch
- * and the batch has all its accounts. */
+ * (docs/rules.md rule 20), each account with its positions. Nothing is sent unless every
+ * account file belongs to the batch and the batch has all its accounts. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -83,9 +83,12 @@ static custos_rc sb_account(const char *dir, const char *name, sb_batch *b, cust
     custos_batch_account *a = calloc(1, sizeof *a);
     custos_error why;
     custos_error_clear(&why);
+    custos_position *ps = NULL;
+    size_t n_ps = 0;
     if (a == NULL)
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    else if (custos_batch_account_import(text, len, a, &why) != CUSTOS_OK)
+    else if (custos_batch_account_import(text, len, a, &why) != CUSTOS_OK ||
+             custos_batch_account_positions(text, len, &ps, &n_ps, &why) != CUSTOS_OK)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "%s: %s", name, why.message);
     free(text);
     uint8_t digest[CUSTOS_HASH_LEN];
@@ -108,7 +111,11 @@ static custos_rc sb_account(const char *dir, const char *name, sb_batch *b, cust
         snprintf(s->feed, sizeof s->feed, "%s", b->feed);
         s->domain = b->domain;
         s->att = a->att;
+        s->positions = ps; /* the gateway checks them against positionsRoot */
+        s->n_positions = n_ps;
+        ps = NULL;
     }
+    free(ps);
     free(a);
     return rc;
 }

@@ -143,3 +143,11 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
     out->policy = policy;
     return CUSTOS_REASON_NONE;
 }
+
+void gw_batch_submission_clear(gw_batch_submission *bs)
+{
+    for (size_t i = 0; bs->accounts != NULL && i < bs->n_accounts; i++)
+        custos_submission_clear(&bs->accounts[i]);
+    free(bs->accounts);
+    memset(bs, 0, sizeof *bs);
+}

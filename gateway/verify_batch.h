@@ -26,6 +26,10 @@ typedef struct gw_batch_submission {
     size_t n_accounts;
 } gw_batch_submission;
 
+/* Frees what a gw_batch_submission owns (its accounts, allocated, and their positions) and
+ * zeroes it: for a batch decoded from a request (rpc/batch_decode.h). */
+void gw_batch_submission_clear(gw_batch_submission *bs);
+
 /* Per account: CUSTOS_REASON_NONE when the account may go on to the engine's rules. */
 typedef struct gw_batch_member {
     custos_reason reason;

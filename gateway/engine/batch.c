@@ -13,14 +13,6 @@
 
 #include "metrics.h"
 
-void gw_batch_submission_clear(gw_batch_submission *bs)
-{
-    for (size_t i = 0; bs->accounts != NULL && i < bs->n_accounts; i++)
-        custos_submission_clear(&bs->accounts[i]);
-    free(bs->accounts);
-    memset(bs, 0, sizeof *bs);
-}
-
 void gw_eng_batch_free(eng_batch *b)
 {
     if (b == NULL)
@@ -97,6 +89,16 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     }
     custos_rc rc = gw_store_put_batch(&e->store, &sb, err);
     free(sb.members);
+    if (rc == CUSTOS_OK && e->n_group_batches == e->group_batches_cap) {
+        size_t cap = e->group_batches_cap > 0 ? 2 * e->group_batches_cap : 8;
+        uint8_t(*grown)[CUSTOS_HASH_LEN] = realloc(e->group_batches, cap * sizeof *grown);
+        if (grown == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+        e->group_batches = grown;
+        e->group_batches_cap = cap;
+    }
+    if (rc == CUSTOS_OK)
+        memcpy(e->group_batches[e->n_group_batches++], it->ver.digest, CUSTOS_HASH_LEN);
     return rc;
 }
 
@@ -110,6 +112,15 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
     o->threshold = it->ver.feed->threshold;
     o->signatures = (uint32_t)it->ver.n_signers;
 
+    /* The same batch twice in one group (a retry while the first is being committed): the
+     * first's row is not readable before the commit, so the retry is told to come back. */
+    for (size_t i = 0; i < e->n_group_batches; i++)
+        if (memcmp(e->group_batches[i], it->ver.digest, CUSTOS_HASH_LEN) == 0) {
+            gw_eng_refuse(o, CUSTOS_REASON_UNAVAILABLE,
+                          "this batch is being committed by an earlier call; retry to read "
+                          "what became of each account");
+            return CUSTOS_OK;
+        }
     /* The feed's batch sequence strictly increases (attestation.md §16), as the adapter
      * checks (BatchReplay). */
     uint64_t last = 0;

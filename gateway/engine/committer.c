@@ -94,6 +94,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     custos_error err;
     custos_error_clear(&err);
     e->overlay_count = 0;
+    e->n_group_batches = 0;
 
     pthread_mutex_lock(&e->chain_lock);
     memcpy(e->group_chain, e->chain_hash, CUSTOS_CHAIN_HASH_LEN);

@@ -74,6 +74,7 @@ static void eng_release(gw_engine *e)
     free(e->collected);
     free(e->collected_party);
     free(e->take);
+    free(e->group_batches);
     free(e);
 }
 

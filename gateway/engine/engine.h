@@ -124,8 +124,6 @@ typedef void (*gw_batch_done_fn)(void *ctx, const gw_batch_outcome *out);
  * accounts and their positions): bs is left cleared. */
 void gw_engine_submit_batch(gw_engine *e, gw_batch_submission *bs, const char *request_id,
                             gw_batch_done_fn done, void *ctx);
-/* Frees what a gw_batch_submission owns (its accounts and their positions) and zeroes it. */
-void gw_batch_submission_clear(gw_batch_submission *bs);
 
 /* Registers the single commit listener (the Watch fan-out). */
 void gw_engine_set_commit_listener(gw_engine *e, gw_commit_fn fn, void *ctx);

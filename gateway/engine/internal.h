@@ -136,6 +136,10 @@ struct gw_engine {
     const gw_feed *collect_feed;
     uint64_t collect_now;
     uint8_t group_chain[CUSTOS_CHAIN_HASH_LEN]; /* the chain's tip inside the open group */
+    /* The batches the open group stored (their digests), not yet committed: the same batch
+     * again in the group is not yet readable as stored. */
+    uint8_t (*group_batches)[CUSTOS_HASH_LEN];
+    size_t n_group_batches, group_batches_cap;
     uint64_t pending_swept_at; /* the last second pending digests were expired in */
 };
 

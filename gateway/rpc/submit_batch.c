@@ -9,79 +9,12 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/slice.h>
 
-#include "pb_convert.h"
 #include "pb_status.h"
+#include "rpc/batch_decode.h"
 #include "rpc/handlers.h"
 #include "tls.h"
 
-/* Fills bs from a decoded request; on a refusal *reason and detail say why and bs may hold
- * accounts to clear. */
-static bool batch_from_request(const Custos__V1__SubmitBatchRequest *req,
-                               gw_batch_submission *bs, custos_reason *reason, char *detail,
-                               size_t cap)
-{
-    custos_error err;
-    custos_error_clear(&err);
-    *reason = CUSTOS_REASON_MALFORMED;
-    if (req->feed == NULL || req->feed[0] == '\0' || strlen(req->feed) > CUSTOS_FEED_MAX) {
-        snprintf(detail, cap, "feed: empty or longer than %d bytes", CUSTOS_FEED_MAX);
-        return false;
-    }
-    snprintf(bs->feed, sizeof bs->feed, "%s", req->feed);
-    if (req->domain == NULL || req->domain->verifying_contract.len != CUSTOS_ADDRESS_LEN) {
-        snprintf(detail, cap, "domain: missing, or its verifying_contract is not 20 bytes");
-        return false;
-    }
-    bs->domain.chain_id = req->domain->chain_id;
-    memcpy(bs->domain.verifying_contract, req->domain->verifying_contract.data,
-           CUSTOS_ADDRESS_LEN);
-    if (pb_to_batch(req->batch, &bs->batch, &err) != CUSTOS_OK) {
-        snprintf(detail, cap, "%s", err.message);
-        return false;
-    }
-    /* The size limits first, as for a single attestation: TOO_LARGE before the details. */
-    if (req->n_signatures > CUSTOS_MAX_SIGNATURES || req->n_accounts > CUSTOS_BATCH_MAX_ACCOUNTS) {
-        *reason = CUSTOS_REASON_TOO_LARGE;
-        snprintf(detail, cap, "%zu signatures and %zu accounts: at most %d and %d",
-                 req->n_signatures, req->n_accounts, CUSTOS_MAX_SIGNATURES,
-                 CUSTOS_BATCH_MAX_ACCOUNTS);
-        return false;
-    }
-    for (size_t i = 0; i < req->n_signatures; i++) {
-        if (req->signatures[i].len != CUSTOS_SIGNATURE_LEN) {
-            snprintf(detail, cap, "signatures[%zu]: %zu bytes, expected exactly %d", i,
-                     req->signatures[i].len, CUSTOS_SIGNATURE_LEN);
-            return false;
-        }
-        memcpy(bs->sigs[i].bytes, req->signatures[i].data, CUSTOS_SIGNATURE_LEN);
-    }
-    bs->n_sigs = req->n_signatures;
-    if (req->n_accounts == 0)
-        return true; /* gw_verify_batch refuses it, as MALFORMED, with the others' words */
-    bs->accounts = calloc(req->n_accounts, sizeof *bs->accounts);
-    if (bs->accounts == NULL) {
-        *reason = CUSTOS_REASON_INTERNAL;
-        snprintf(detail, cap, "the gateway is out of memory");
-        return false;
-    }
-    for (size_t i = 0; i < req->n_accounts; i++) {
-        custos_submission *s = &bs->accounts[i];
-        bs->n_accounts = i + 1;
-        snprintf(s->feed, sizeof s->feed, "%s", bs->feed);
-        s->domain = bs->domain;
-        custos_rc rc = pb_to_batch_account(req->accounts[i], i, s, &err);
-        if (rc != CUSTOS_OK) {
-            if (rc == CUSTOS_ERR_TOO_LARGE)
-                *reason = CUSTOS_REASON_TOO_LARGE;
-            snprintf(detail, cap, "%s", err.message);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Decodes a SubmitBatchRequest. On refusal fills *reason and detail and returns false, bs
- * left cleared. */
+/* Reads the call's message and decodes it (batch_decode.c). */
 static bool decode_batch(gw_server *srv, grpc_byte_buffer *bb, gw_batch_submission *bs,
                          custos_reason *reason, char *detail, size_t cap)
 {
@@ -95,25 +28,9 @@ static bool decode_batch(gw_server *srv, grpc_byte_buffer *bb, gw_batch_submissi
         snprintf(detail, cap, "the message cannot be read (unsupported compression?)");
         return false;
     }
-    size_t len = GRPC_SLICE_LENGTH(slice);
-    if (len > srv->cfg->max_message_bytes) {
-        grpc_slice_unref(slice);
-        *reason = CUSTOS_REASON_TOO_LARGE;
-        snprintf(detail, cap, "message of %zu bytes exceeds the limit of %zu bytes", len,
-                 srv->cfg->max_message_bytes);
-        return false;
-    }
-    Custos__V1__SubmitBatchRequest *req =
-        custos__v1__submit_batch_request__unpack(NULL, len, GRPC_SLICE_START_PTR(slice));
+    bool ok = gw_rpc_batch_decode(GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice),
+                                  srv->cfg->max_message_bytes, bs, reason, detail, cap);
     grpc_slice_unref(slice);
-    if (req == NULL) {
-        snprintf(detail, cap, "the message is not a custos.v1.SubmitBatchRequest");
-        return false;
-    }
-    bool ok = batch_from_request(req, bs, reason, detail, cap);
-    custos__v1__submit_batch_request__free_unpacked(req, NULL);
-    if (!ok)
-        gw_batch_submission_clear(bs);
     return ok;
 }
 

@@ -116,8 +116,16 @@ custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEE
                               custos_domain *d, custos_batch *b, custos_signature *sigs,
                               size_t *n_sigs, custos_error *err);
 
+/* The positions of an account file ("positions", as custos_batch_account_export writes
+ * them), each checked as custos_typeddata_import checks an attestation's: *ps (malloc'd,
+ * NULL for none; the caller frees it) and *n. Whether they hash to the attestation's
+ * positionsRoot is for the reader to check (the gateway does). */
+CUSTOS_MUST_USE
+custos_rc custos_batch_account_positions(const char *json, size_t len, custos_position **ps,
+                                         size_t *n, custos_error *err);
+
 /* Strict inverse of custos_batch_account_export (positions are checked to be an array, not
- * read back): refuses a document whose structHash, leaf or batch digest is not the one its
+ * read back: custos_batch_account_positions reads them): refuses a document whose structHash, leaf or batch digest is not the one its
  * fields give, or whose two domains differ. The proof and the signatures are read as they
  * are: custos_batch_account_verify judges them. */
 CUSTOS_MUST_USE

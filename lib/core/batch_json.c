@@ -477,3 +477,32 @@ custos_rc custos_batch_account_import(const char *json, size_t len, custos_batch
     free(a);
     return rc;
 }
+
+custos_rc custos_batch_account_positions(const char *json, size_t len, custos_position **ps,
+                                         size_t *n, custos_error *err)
+{
+    if (json == NULL || ps == NULL || n == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "batch account positions: NULL argument");
+    *ps = NULL;
+    *n = 0;
+    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
+                                "batch account positions: %zu bytes, at most %u", len,
+                                CUSTOS_TYPEDDATA_MAX_BYTES);
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "account file: line %d: %s",
+                                jerr.line, jerr.text);
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    custos_rc rc = jt_import_positions(json_object_get(doc, "positions"), &s, err);
+    json_decref(doc);
+    if (rc != CUSTOS_OK) {
+        custos_submission_clear(&s);
+        return rc;
+    }
+    *ps = s.positions;
+    *n = s.n_positions;
+    return CUSTOS_OK;
+}

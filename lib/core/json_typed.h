@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "custos/attestation.h"
 #include "custos/error.h"
 #include "custos/sig.h"
 #include "custos/u256.h"
@@ -84,5 +85,11 @@ custos_rc jt_hex_text(const char *s, size_t slen, const char *path, const char *
 CUSTOS_MUST_USE
 custos_rc jt_import_type_list(const json_t *types, const char *name, const jt_field *fields,
                               size_t n, custos_error *err);
+
+/* The "positions" array of an exported document into out->positions and n_positions
+ * (typeddata.c): each position checked (asset id, values, haircut), at most
+ * CUSTOS_MAX_POSITIONS; on failure out may hold positions to clear. */
+CUSTOS_MUST_USE
+custos_rc jt_import_positions(const json_t *arr, custos_submission *out, custos_error *err);
 
 #endif

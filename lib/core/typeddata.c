@@ -303,8 +303,7 @@ static custos_rc td_import_position(const json_t *obj, size_t index, custos_posi
     return rc;
 }
 
-static custos_rc td_import_positions(const json_t *arr, custos_submission *out,
-                                     custos_error *err)
+custos_rc jt_import_positions(const json_t *arr, custos_submission *out, custos_error *err)
 {
     if (!json_is_array(arr))
         return custos_error_set(err, CUSTOS_ERR_INVALID, "positions: must be an array");
@@ -348,7 +347,7 @@ static custos_rc td_import_doc(const json_t *doc, custos_submission *out, custos
 
     rc = td_import_signatures(json_object_get(doc, "signatures"), out, err);
     if (rc == CUSTOS_OK)
-        rc = td_import_positions(json_object_get(doc, "positions"), out, err);
+        rc = jt_import_positions(json_object_get(doc, "positions"), out, err);
     if (rc != CUSTOS_OK)
         return rc;
 

@@ -32,6 +32,14 @@ static void fuzz_account_file(const char *text, size_t size)
 {
     static custos_batch_account a, back;
     custos_error err;
+    custos_position *ps = NULL;
+    size_t n_ps = 0;
+    /* Positions are read apart from the account: any verdict, and nothing left behind on a
+     * refusal. */
+    if (custos_batch_account_positions(text, size, &ps, &n_ps, &err) == CUSTOS_OK)
+        free(ps);
+    else if (ps != NULL || n_ps != 0)
+        abort();
     if (custos_batch_account_import(text, size, &a, &err) != CUSTOS_OK)
         return;
     char *json = NULL;

@@ -12,6 +12,7 @@
 #include "custos/reserves.h"
 #include "custos/typeddata.h"
 #include "custos/wire.h"
+#include "pb_convert.h"
 
 #include "custos/v1/gateway.pb-c.h"
 #include "pb_convert.h"
@@ -35,9 +36,9 @@ static int put_batch(const char *root, const char *name, size_t n, unsigned key)
         char ref[32];
         snprintf(ref, sizeof ref, "FUZZ-B%zu", i);
         fz_make_submission(&s[i], ref, i + 1, &key, 1);
+        s[i].att.valid_until = s[0].att.valid_until;
+        s[i].att.as_of = s[0].att.as_of;
         atts[i] = s[i].att;
-        atts[i].valid_until = s[0].att.valid_until;
-        atts[i].as_of = s[0].att.as_of;
     }
     custos_error err;
     custos_error_clear(&err);
@@ -69,6 +70,23 @@ static int put_batch(const char *root, const char *name, size_t n, unsigned key)
         put(root, "fuzz_batch", file, (const uint8_t *)batch_json, strlen(batch_json));
         snprintf(file, sizeof file, "%s-account.json", name);
         put(root, "fuzz_batch", file, (const uint8_t *)account_json, strlen(account_json));
+        /* The same batch as a client sends it to SubmitBatch, every account with its
+         * positions. */
+        Custos__V1__SubmitBatchRequest *req = NULL;
+        rc = pb_batch_request_new(a->feed, &a->domain, &a->batch, a->sigs, 1, s, n, &req,
+                                  &err) != CUSTOS_OK;
+        if (rc == 0) {
+            size_t len = protobuf_c_message_get_packed_size(&req->base);
+            uint8_t *buf = malloc(len);
+            rc = buf == NULL;
+            if (rc == 0) {
+                protobuf_c_message_pack(&req->base, buf);
+                snprintf(file, sizeof file, "%s.pb", name);
+                put(root, "fuzz_submit_batch", file, buf, len);
+            }
+            free(buf);
+        }
+        pb_batch_request_free(req);
     } else {
         fprintf(stderr, "make_seeds: batch %s: %s\n", name, err.message);
     }

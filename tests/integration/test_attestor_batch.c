@@ -4,8 +4,8 @@
  * of the directory adds the second signer to the batch and every account; sequences move
  * on per account and per feed; `custos verify` checks an account alone; bad command lines
  * and tampered directories and files are refused; submit-batch sends a cosigned directory
- * to the real gateway, which takes the registered accounts and refuses the one that is not
- * (and a directory with one signature, short of the quorum, whole). */
+ * to the real gateway, which takes the registered accounts with their positions and refuses
+ * the one that is not (and a directory with one signature, short of the quorum, whole). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 #include "custos/attestation.h"
 #include "custos/batch.h"
 #include "custos/keyfile.h"
+#include "custos/merkle.h"
 #include "custos/sig.h"
 
 #include "gwfixture.h"
@@ -439,6 +440,28 @@ static void test_submit_batch_to_the_gateway(void **state)
     assert_non_null(strstr(out, "4 of 5 accounts taken"));
     assert_non_null(strstr(out, "UNREGISTERED_ACCOUNT"));
     assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
+    /* Each account went with its positions, as the gateway serves them (GetLatest). */
+    custos_record rec;
+    custos_error err;
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id("acme-custody", "ACME-TREASURY-002", id);
+    if (custos_client_get_latest(F.client, id, &rec, &err) != CUSTOS_OK)
+        fail_msg("get latest: %s", err.message);
+    assert_true(rec.batched);
+    assert_true(rec.sub.n_positions > 0);
+    uint8_t root[CUSTOS_HASH_LEN];
+    assert_int_equal(custos_positions_root(rec.sub.positions, rec.sub.n_positions, root, &err),
+                     CUSTOS_OK);
+    assert_memory_equal(root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
+    /* GetPositionProof serves a batch-signed account's position as any other's. */
+    custos_position_proof proof;
+    if (custos_client_get_position_proof(F.client, id, rec.sub.positions[0].asset_id, &proof,
+                                         &err) != CUSTOS_OK)
+        fail_msg("get position proof: %s", err.message);
+    assert_int_equal(custos_position_proof_check(&proof, &err), CUSTOS_OK);
+    assert_memory_equal(proof.root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
+    assert_memory_equal(proof.digest, rec.digest, CUSTOS_HASH_LEN);
+    custos_record_clear(&rec);
 
     /* Again: the gateway knows the batch. */
     assert_int_equal(run(both), 2);

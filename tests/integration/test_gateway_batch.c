@@ -7,7 +7,8 @@
  * batch's signatures and each account's leaf proof, which libcustos verifies alone, and
  * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
  * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
- * it. */
+ * it; the same batch sent twice at once is stored once and never answered REPLAY. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 #include "custos/sig.h"
 
 #include "gwfixture.h"
+#include "pb_convert.h"
 #include "pgserver.h"
 #include "testutil.h"
 
@@ -351,6 +353,141 @@ static void test_mixed_batch(void **state)
         custos_submission_clear(&next[i]);
 }
 
+/* One SubmitBatch call of the same batch, from its own client. */
+typedef struct racer {
+    const custos_submission *accounts;
+    const custos_batch *b;
+    const custos_signature *sigs;
+    custos_rc rc;
+    custos_error err;
+    custos_submit_result res[2];
+    custos_error errs[2];
+    bool duplicate;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    custos_client *c = NULL;
+    r->rc = custos_client_new_insecure(F.target, 10000, &c, &r->err);
+    if (r->rc == CUSTOS_OK)
+        r->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, r->b, r->sigs, 2,
+                                           r->accounts, 2, r->res, r->errs, &r->duplicate,
+                                           &r->err);
+    custos_client_free(c);
+    return NULL;
+}
+
+/* The same batch sent twice at once (a client's retry while the first call is being
+ * committed): one call stores it, the other is answered as a duplicate, or, when both fell
+ * in one commit group, told to retry (UNAVAILABLE); never REPLAY. */
+static void test_same_batch_at_once(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    for (int round = 0; round < 5; round++) {
+        custos_submission accounts[2];
+        char ref[32];
+        for (int i = 0; i < 2; i++) {
+            snprintf(ref, sizeof ref, "RACE-%d-%d", round, i);
+            make(&accounts[i], ref, 1, 1000000);
+        }
+        custos_batch b;
+        custos_signature sigs[2];
+        sign_batch(accounts, 2, (uint64_t)round + 1, QUORUM, 2, &b, sigs);
+        racer r[2];
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) {
+            memset(&r[i], 0, sizeof r[i]);
+            r[i].accounts = accounts;
+            r[i].b = &b;
+            r[i].sigs = sigs;
+            assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        int fresh = 0;
+        for (int i = 0; i < 2; i++) {
+            if (r[i].rc == CUSTOS_OK) {
+                assert_int_equal(r[i].errs[0].code, CUSTOS_OK);
+                assert_int_equal(r[i].res[0].state, CUSTOS_STATE_ACCEPTED);
+                fresh += !r[i].duplicate;
+            } else if (r[i].err.reason != CUSTOS_REASON_UNAVAILABLE) {
+                fail_msg("round %d, call %d: %s", round, i, r[i].err.message);
+            }
+        }
+        assert_int_equal(fresh, 1);
+        for (int i = 0; i < 2; i++)
+            custos_submission_clear(&accounts[i]);
+    }
+}
+
+/* Bad input to SubmitBatch: garbage bytes, a batch whose field has the wrong length, a
+ * signature of 64 bytes, too many accounts: each refused MALFORMED or TOO_LARGE (the
+ * status INVALID_ARGUMENT, the reason in custos-reason) naming what was wrong; nothing is
+ * stored and the gateway keeps serving. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    const char *method = "/custos.v1.AttestationGateway/SubmitBatch";
+    gwf_raw_result r;
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    gwf_raw_call(&F, method, garbage, sizeof garbage, &r);
+    assert_int_equal(r.grpc_status, 3);
+    assert_string_equal(r.reason, "MALFORMED");
+    assert_non_null(strstr(r.details, "SubmitBatchRequest"));
+
+    custos_submission accounts[2];
+    make(&accounts[0], "BAD-1", 1, 1000000);
+    make(&accounts[1], "BAD-2", 1, 1000000);
+    custos_batch b;
+    custos_signature sigs[2];
+    sign_batch(accounts, 2, 1, QUORUM, 2, &b, sigs);
+    Custos__V1__SubmitBatchRequest *req = NULL;
+    custos_error err;
+    assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, &req,
+                                          &err),
+                     CUSTOS_OK);
+    struct {
+        const char *what, *want_reason, *want_detail;
+    } cases[] = {
+        {"a root of 31 bytes", "MALFORMED", "batch.accounts_root"},
+        {"a signature of 64 bytes", "MALFORMED", "signatures[1]"},
+        {"an account's value of 31 bytes", "MALFORMED", "accounts[1].attestation"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t *len = c == 0   ? &req->batch->accounts_root.len
+                      : c == 1 ? &req->signatures[1].len
+                               : &req->accounts[1]->attestation->collateral_value.len;
+        size_t keep = *len;
+        *len = keep - 1;
+        size_t n = protobuf_c_message_get_packed_size(&req->base);
+        uint8_t *buf = malloc(n);
+        assert_non_null(buf);
+        protobuf_c_message_pack(&req->base, buf);
+        *len = keep;
+        gwf_raw_call(&F, method, buf, n, &r);
+        free(buf);
+        if (r.grpc_status != 3 || strcmp(r.reason, cases[c].want_reason) != 0 ||
+            strstr(r.details, cases[c].want_detail) == NULL)
+            fail_msg("%s: status %d reason %s: %s", cases[c].what, r.grpc_status, r.reason,
+                     r.details);
+    }
+    pb_batch_request_free(req);
+    /* Nothing was stored; the good batch still goes through. */
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 0);
+    custos_submit_result res[2];
+    custos_error errs[2];
+    bool duplicate = false;
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, res,
+                                   errs, &duplicate, &err) != CUSTOS_OK)
+        fail_msg("the good batch: %s", err.message);
+    assert_int_equal(res[1].state, CUSTOS_STATE_ACCEPTED);
+    for (int i = 0; i < 2; i++)
+        custos_submission_clear(&accounts[i]);
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -368,6 +505,8 @@ int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_same_batch_at_once, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup_sqlite, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
