@@ -27,6 +27,7 @@
 #include "custos/sig.h"
 
 #include "gwfixture.h"
+#include "pb_convert.h"
 #include "pgserver.h"
 #include "testutil.h"
 
@@ -421,6 +422,72 @@ static void test_same_batch_at_once(void **state)
     }
 }
 
+/* Bad input to SubmitBatch: garbage bytes, a batch whose field has the wrong length, a
+ * signature of 64 bytes, too many accounts: each refused MALFORMED or TOO_LARGE (the
+ * status INVALID_ARGUMENT, the reason in custos-reason) naming what was wrong; nothing is
+ * stored and the gateway keeps serving. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    const char *method = "/custos.v1.AttestationGateway/SubmitBatch";
+    gwf_raw_result r;
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x01, 0x02};
+    gwf_raw_call(&F, method, garbage, sizeof garbage, &r);
+    assert_int_equal(r.grpc_status, 3);
+    assert_string_equal(r.reason, "MALFORMED");
+    assert_non_null(strstr(r.details, "SubmitBatchRequest"));
+
+    custos_submission accounts[2];
+    make(&accounts[0], "BAD-1", 1, 1000000);
+    make(&accounts[1], "BAD-2", 1, 1000000);
+    custos_batch b;
+    custos_signature sigs[2];
+    sign_batch(accounts, 2, 1, QUORUM, 2, &b, sigs);
+    Custos__V1__SubmitBatchRequest *req = NULL;
+    custos_error err;
+    assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, &req,
+                                          &err),
+                     CUSTOS_OK);
+    struct {
+        const char *what, *want_reason, *want_detail;
+    } cases[] = {
+        {"a root of 31 bytes", "MALFORMED", "batch.accounts_root"},
+        {"a signature of 64 bytes", "MALFORMED", "signatures[1]"},
+        {"an account's value of 31 bytes", "MALFORMED", "accounts[1].attestation"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t *len = c == 0   ? &req->batch->accounts_root.len
+                      : c == 1 ? &req->signatures[1].len
+                               : &req->accounts[1]->attestation->collateral_value.len;
+        size_t keep = *len;
+        *len = keep - 1;
+        size_t n = protobuf_c_message_get_packed_size(&req->base);
+        uint8_t *buf = malloc(n);
+        assert_non_null(buf);
+        protobuf_c_message_pack(&req->base, buf);
+        *len = keep;
+        gwf_raw_call(&F, method, buf, n, &r);
+        free(buf);
+        if (r.grpc_status != 3 || strcmp(r.reason, cases[c].want_reason) != 0 ||
+            strstr(r.details, cases[c].want_detail) == NULL)
+            fail_msg("%s: status %d reason %s: %s", cases[c].what, r.grpc_status, r.reason,
+                     r.details);
+    }
+    pb_batch_request_free(req);
+    /* Nothing was stored; the good batch still goes through. */
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 0);
+    custos_submit_result res[2];
+    custos_error errs[2];
+    bool duplicate = false;
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, res,
+                                   errs, &duplicate, &err) != CUSTOS_OK)
+        fail_msg("the good batch: %s", err.message);
+    assert_int_equal(res[1].state, CUSTOS_STATE_ACCEPTED);
+    for (int i = 0; i < 2; i++)
+        custos_submission_clear(&accounts[i]);
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -439,6 +506,7 @@ int main(void)
     const struct CMUnitTest sqlite_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_same_batch_at_once, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup_sqlite, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
