@@ -199,24 +199,34 @@ static custos_rc get_account(const char *dir, const char *name, at_batch_spooled
     size_t len = 0;
     if (rc == CUSTOS_OK)
         rc = at_file_read(path, AT_INPUT_MAX_BYTES, &text, &len, err);
+    custos_position *ps = NULL;
+    size_t n_ps = 0;
     if (rc == CUSTOS_OK)
         rc = custos_batch_account_import(text, len, a, err);
+    if (rc == CUSTOS_OK)
+        rc = custos_batch_account_positions(text, len, &ps, &n_ps, err);
     free(text);
     if (rc != CUSTOS_OK)
         return rc;
-    if (out->n == out->batch.count)
+    if (out->n == out->batch.count) {
+        free(ps);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: more account files than the "
                                 "batch's %u accounts", dir, (unsigned)out->batch.count);
+    }
     const custos_batch *x = &a->batch, *y = &out->batch;
     if (memcmp(x->feed_id, y->feed_id, CUSTOS_HASH_LEN) != 0 ||
         memcmp(x->accounts_root, y->accounts_root, CUSTOS_HASH_LEN) != 0 ||
         x->count != y->count || x->as_of != y->as_of || x->valid_until != y->valid_until ||
-        x->sequence != y->sequence || strcmp(a->feed, out->feed) != 0)
+        x->sequence != y->sequence || strcmp(a->feed, out->feed) != 0) {
+        free(ps);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: of another batch", path);
+    }
     custos_submission *s = &out->accounts[out->n++];
     memcpy(s->feed, out->feed, sizeof s->feed);
     s->domain = out->domain;
     s->att = a->att;
+    s->positions = ps; /* the gateway checks them against positionsRoot */
+    s->n_positions = n_ps;
     return CUSTOS_OK;
 }
 

@@ -13,9 +13,8 @@
 #include "batchbook.h"
 #include "custos/error.h"
 
-/* A spooled batch read back: what SubmitBatch takes. The accounts carry their
- * attestations only (their positions are not read back from the export: the gateway keeps
- * none for them). */
+/* A spooled batch read back: what SubmitBatch takes, each account with its attestation and
+ * its positions. */
 typedef struct at_batch_spooled {
     char feed[CUSTOS_FEED_MAX + 1];
     custos_domain domain;

@@ -1,17 +1,14 @@
 /* Batches end to end through the real binaries on anvil (docs/publishing.md §14, issue
  * "Batches"): custos-attestor values a book of four accounts and signs it as one batch
  * (attest --batch, the custodian's key), cosign adds the valuation agent's signature (the
- * feed's quorum is 2), the batch goes to the real custos-gateway (SubmitBatch, through
- * custos_client_submit_batch with the exported attestations: their positions stay with
- * the custodian), whose
- * publisher sends it as one submitBatch to the adapter deployed by deploy.mjs; each
- * account's lender-facing Chainlink-style feed then answers the account's collateral value.
- * A freeze of one account, accepted after the batch while the chain was paused, goes out as
- * a single submit before the batch call (a lower nonce), so the lender reads 0 for it; that
- * account's older batch record is skipped (not-newer) and the adapter refuses its leaf
- * alone while it writes the three others. A batch beyond [evm]
+ * feed's quorum is 2), submit-batch sends it to the real custos-gateway (SubmitBatch),
+ * whose publisher sends it as one submitBatch to the adapter deployed by deploy.mjs; each
+ * account's lender-facing Chainlink-style feed then answers the account's collateral
+ * value. A freeze of one account, accepted after the batch while the chain was paused,
+ * goes out as a single submit before the batch call (a lower nonce), so the lender reads 0
+ * for it; that account's older batch record is skipped (not-newer) and the adapter refuses
+ * its leaf alone while it writes the three others. A batch beyond [evm]
  * batch_max_accounts is reported (metric, /status) and not sent. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -155,59 +152,13 @@ static void sign_batch(const char *dir, const char *dir2)
     assert_int_equal(run_attestor(cosign), 0);
 }
 
-/* The batch of dir (batch.json and its account files) through SubmitBatch: every account
- * accepted. */
+/* The batch of dir through the gateway's SubmitBatch (custos-attestor submit-batch): every
+ * account accepted. */
 static void submit_batch_dir(const char *dir)
 {
-    char path[1400];
-    snprintf(path, sizeof path, "%s/batch.json", dir);
-    char *text = tu_read_file(path);
-    assert_non_null(text);
-    char feed[CUSTOS_FEED_MAX + 1];
-    custos_domain domain;
-    custos_batch batch;
-    custos_signature sigs[CUSTOS_MAX_SIGNATURES];
-    size_t n_sigs = 0;
-    custos_error err;
-    check(custos_batch_import(text, strlen(text), feed, &domain, &batch, sigs, &n_sigs, &err),
-          &err);
-    free(text);
-    assert_int_equal(n_sigs, 2);
-    assert_int_equal(batch.count, N_ACCOUNTS);
-    custos_submission accounts[N_ACCOUNTS];
-    memset(accounts, 0, sizeof accounts);
-    custos_batch_account *a = calloc(1, sizeof *a);
-    assert_non_null(a);
-    size_t n = 0;
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "0x", 2) != 0)
-            continue;
-        assert_true(n < N_ACCOUNTS);
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        text = tu_read_file(path);
-        assert_non_null(text);
-        check(custos_batch_account_import(text, strlen(text), a, &err), &err);
-        free(text);
-        accounts[n++].att = a->att;
-    }
-    closedir(d);
-    free(a);
-    assert_int_equal(n, N_ACCOUNTS);
-    custos_submit_result results[N_ACCOUNTS];
-    custos_error errors[N_ACCOUNTS];
-    bool duplicate = true;
-    check(custos_client_submit_batch(F.gw.client, feed, &domain, &batch, sigs, n_sigs, accounts,
-                                     n, results, errors, &duplicate, &err),
-          &err);
-    assert_false(duplicate);
-    for (size_t i = 0; i < n; i++) {
-        if (errors[i].code != CUSTOS_OK)
-            fail_msg("account %zu of the batch refused: %s", i, errors[i].message);
-        assert_int_equal(results[i].state, CUSTOS_STATE_ACCEPTED);
-    }
+    const char *submit[] = {"submit-batch", "--dir", dir, "--gateway", F.gw.target,
+                            "--insecure", NULL};
+    assert_int_equal(run_attestor(submit), 0);
 }
 
 /* The collateral value of account ref as its exported file says (decimal text). */
