@@ -1,10 +1,10 @@
 /* custos-attestor run with "batch": true against the real gateway (its single-signer feed,
  * so that the daemon's one key is the feed's quorum): on start the daemon values the whole
  * book of three accounts and signs it as one batch, which the gateway accepts account by
- * account (GetLatest serves each as batch-signed, all in one batch); a change of one
- * account's holdings signs the whole book again as the next batch; while the gateway is
- * down the batch is spooled as a directory, and delivered once the gateway is back on the
- * same port, the spool then empty. */
+ * account (GetLatest serves each as batch-signed, all in one batch, with its position); a
+ * change of one account's holdings signs the whole book again as the next batch; while the
+ * gateway is down the batch is spooled as a directory, and delivered once the gateway is
+ * back on the same port, the spool then empty. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,6 +92,8 @@ static void wait_batch(uint64_t want, uint64_t batch_seq)
         custos_error err;
         assert_int_equal(custos_client_get_latest(F.client, accounts[i], &rec, &err), CUSTOS_OK);
         assert_true(rec.batched);
+        /* Sent with its one position, read back from the spooled account file. */
+        assert_int_equal(rec.sub.n_positions, 1);
         assert_int_equal(rec.batch.batch.sequence, batch_seq);
         assert_int_equal(rec.batch.batch.count, N_ACCOUNTS);
         if (i == 0)
