@@ -159,26 +159,33 @@ custos_rc gw_pub_finalise_call(gw_publisher *p, const gw_pub_row *row, const evm
                                const uint8_t hash[CUSTOS_HASH_LEN], const gw_pub_row *sent,
                                size_t n_sent, custos_error *err)
 {
-    /* The call's rows: its members and row itself; at most every sent row. */
-    size_t max = n_sent + 1;
-    evm_log *logs = calloc(max, sizeof *logs);
-    if (logs == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
-    size_t n_logs = 0;
+    /* Room for one refusal per sent row at first; the adapter also refuses accounts that
+     * have no row here (those the gateway refused, or skipped as not-newer), so when the
+     * receipt holds more, they are read again with room for all. */
+    size_t max = n_sent + 1, n_logs = 0;
+    evm_log *logs = NULL;
     custos_rc rc = CUSTOS_OK;
-    if (r->success) {
-        uint8_t topic0[CUSTOS_HASH_LEN];
-        custos_keccak256((const uint8_t *)PUB_ACCOUNT_REFUSED, strlen(PUB_ACCOUNT_REFUSED),
-                         topic0);
+    uint8_t topic0[CUSTOS_HASH_LEN];
+    custos_keccak256((const uint8_t *)PUB_ACCOUNT_REFUSED, strlen(PUB_ACCOUNT_REFUSED), topic0);
+    for (int attempt = 0; r->success && attempt < 2 && rc == CUSTOS_OK; attempt++) {
+        free(logs);
+        if ((logs = calloc(max, sizeof *logs)) == NULL) {
+            rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+            break;
+        }
         bool found = false;
         rc = gw_pub_node(p, evm_rpc_receipt_logs(p->rpc, hash, p->cfg->evm.adapter, topic0,
                                                  logs, max, &n_logs, &found, err));
         if (rc == CUSTOS_OK && !found)
             rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
                                   "the receipt of a final batch call is gone");
-        if (n_logs > max)
-            n_logs = max;
+        if (rc != CUSTOS_OK || n_logs <= max)
+            break;
+        max = n_logs;
     }
+    if (rc == CUSTOS_OK && n_logs > max)
+        rc = custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
+                              "the receipt of a batch call changed while it was read");
     char tx[2 + 64 + 1], mined[200];
     gw_pub_hex(hash, CUSTOS_HASH_LEN, tx, sizeof tx);
     snprintf(mined, sizeof mined, "%s in block %" PRIu64 ", tx %s, gas %" PRIu64 " (batch call)",
@@ -212,6 +219,10 @@ typedef struct pub_call {
     gw_pub_row *rows;
     gw_pub_reason *why;
     size_t n;
+    /* Deciding new records: the batch's records skipped before, which a call of the batch
+     * publishes too (the adapter writes every leaf that passes its checks). */
+    gw_pub_row *before;
+    size_t n_before;
     bool out;          /* a record of the batch already has a fate other than skipped: the
                         * batch was sent before */
 } pub_call;
@@ -222,6 +233,7 @@ static void pub_call_free(pub_call *c)
         gw_pub_row_clear(&c->rows[i]);
     free(c->rows);
     free(c->why);
+    free(c->before);
 }
 
 /* Collects the batch's accepted records: without a fate (promote false), or skipped ones
@@ -232,7 +244,8 @@ static custos_rc pub_collect(gw_publisher *p, const gw_store_batch *b, bool prom
     memset(c, 0, sizeof *c);
     c->rows = calloc(b->n_members, sizeof *c->rows);
     c->why = calloc(b->n_members, sizeof *c->why);
-    if (c->rows == NULL || c->why == NULL)
+    c->before = calloc(b->n_members, sizeof *c->before);
+    if (c->rows == NULL || c->why == NULL || c->before == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
     for (size_t i = 0; i < b->n_members; i++) {
         const gw_store_batch_member *m = &b->members[i];
@@ -241,11 +254,12 @@ static custos_rc pub_collect(gw_publisher *p, const gw_store_batch *b, bool prom
         gw_pub_row known;
         custos_rc rc = gw_pubstate_get(p->state, m->cursor, &known, err);
         if (rc == CUSTOS_OK) {
-            if (known.fate != GW_PUB_SKIPPED)
-                c->out = true;
-            bool take = promote && known.fate == GW_PUB_SKIPPED;
+            bool skipped = known.fate == GW_PUB_SKIPPED;
+            c->out = c->out || !skipped;
             gw_pub_row_clear(&known);
-            if (!take)
+            if (skipped && !promote)
+                pub_row_of_member(b, m, &c->before[c->n_before++]);
+            if (!skipped || !promote)
                 continue;
         } else if (rc != CUSTOS_ERR_NOT_FOUND) {
             return rc;
@@ -353,7 +367,7 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
             lead = i;
     if (lead == c->n)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "batch call without a record");
-    gw_pub_row *rows = calloc(c->n, sizeof *rows);
+    gw_pub_row *rows = calloc(c->n + c->n_before, sizeof *rows);
     if (rows == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
     size_t n = 0;
@@ -382,7 +396,19 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
         first = r->cursor < first ? r->cursor : first;
         last = r->cursor > last ? r->cursor : last;
     }
-    custos_rc rc = gw_pubstate_put_call(p->state, rows, n, promote, err);
+    /* The records skipped before go out with the call: promoted to members. */
+    size_t first_promoted = promote ? 0 : n;
+    for (size_t i = 0; i < c->n_before; i++) {
+        gw_pub_row *r = &rows[n++];
+        *r = c->before[i];
+        r->fate = GW_PUB_SENT;
+        r->call = rows[0].cursor;
+        snprintf(r->detail, sizeof r->detail, "skipped before, in the batch call of cursor %" PRIu64,
+                 rows[0].cursor);
+        first = r->cursor < first ? r->cursor : first;
+        last = r->cursor > last ? r->cursor : last;
+    }
+    custos_rc rc = gw_pubstate_put_call(p->state, rows, n, first_promoted, err);
     if (rc == CUSTOS_OK) {
         p->next_nonce++;
         pthread_mutex_lock(&p->lock);

@@ -99,11 +99,11 @@ static custos_rc check_row(const gw_pub_row *row, custos_error *err)
 custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err)
 {
     custos_rc rc = check_row(row, err);
-    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, 1, err) : rc;
+    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, 1, 1, err) : rc;
 }
 
-custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n, bool promote,
-                               custos_error *err)
+custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n,
+                               size_t first_promoted, custos_error *err)
 {
     if (n == 0 || rows[0].fate != GW_PUB_SENT || !rows[0].has_tx || !rows[0].batched ||
         rows[0].call != 0)
@@ -115,7 +115,7 @@ custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n,
         if (rc != CUSTOS_OK)
             return rc;
         bool member = rows[i].fate == GW_PUB_SENT && rows[i].call == rows[0].cursor;
-        bool skipped = rows[i].fate == GW_PUB_SKIPPED && !promote;
+        bool skipped = rows[i].fate == GW_PUB_SKIPPED && i < first_promoted;
         if (i > 0 && !member && !skipped)
             return custos_error_set(err, CUSTOS_ERR_INVALID,
                                     "publisher state: record %llu is not a member of the "
@@ -123,7 +123,7 @@ custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n,
                                     (unsigned long long)rows[i].cursor,
                                     (unsigned long long)rows[0].cursor);
     }
-    return promote ? s->ops->promote(s->impl, rows, n, err) : s->ops->put(s->impl, rows, n, err);
+    return s->ops->put(s->impl, rows, n, first_promoted, err);
 }
 
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out, custos_error *err)
@@ -153,7 +153,7 @@ custos_rc gw_pubstate_promote(gw_pubstate *s, const gw_pub_row *row, custos_erro
                                 "publisher state: a promoted record is sent with its "
                                 "transaction, or confirmed or failed without one");
     custos_rc rc = check_row(row, err);
-    return rc == CUSTOS_OK ? s->ops->promote(s->impl, row, 1, err) : rc;
+    return rc == CUSTOS_OK ? s->ops->put(s->impl, row, 1, 0, err) : rc;
 }
 
 custos_rc gw_pubstate_finish(gw_pubstate *s, uint64_t cursor, gw_pub_fate fate,

@@ -107,12 +107,13 @@ CUSTOS_MUST_USE
 custos_rc gw_pubstate_put(gw_pubstate *s, const gw_pub_row *row, custos_error *err);
 /* The fates of the records of one batch call (docs/publishing.md §14), durable together
  * or not at all: rows[0] is SENT with the call's transaction, every other row SENT
- * without one and with call = rows[0].cursor, or SKIPPED. With promote, each row was
- * skipped before and becomes what it says (as gw_pubstate_promote); else none has a fate
- * yet. CUSTOS_ERR_INVALID otherwise, nothing stored. */
+ * without one and with call = rows[0].cursor, or SKIPPED. rows[0 .. first_promoted - 1]
+ * have no fate yet and are stored; the others were skipped before and become what they
+ * say (as gw_pubstate_promote; none of them SKIPPED). CUSTOS_ERR_INVALID otherwise,
+ * nothing stored. */
 CUSTOS_MUST_USE
-custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n, bool promote,
-                               custos_error *err);
+custos_rc gw_pubstate_put_call(gw_pubstate *s, const gw_pub_row *rows, size_t n,
+                               size_t first_promoted, custos_error *err);
 /* CUSTOS_ERR_NOT_FOUND when the record has no fate yet. out is overwritten. */
 CUSTOS_MUST_USE
 custos_rc gw_pubstate_get(gw_pubstate *s, uint64_t cursor, gw_pub_row *out,

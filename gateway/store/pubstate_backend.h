@@ -15,14 +15,14 @@ typedef struct gw_pubstate_ops {
     void (*close)(void *impl);
     custos_rc (*cursor)(void *impl, uint64_t *cursor, custos_error *err);
     custos_rc (*advance)(void *impl, uint64_t cursor, custos_error *err);
-    /* n rows in one transaction (gw_pubstate_put_call; one row: gw_pubstate_put). */
-    custos_rc (*put)(void *impl, const gw_pub_row *rows, size_t n, custos_error *err);
+    /* n rows in one transaction: rows[0 .. first_promoted - 1] new (gw_pubstate_put), the
+     * others skipped before and promoted (gw_pubstate_promote); gw_pubstate_put_call. */
+    custos_rc (*put)(void *impl, const gw_pub_row *rows, size_t n, size_t first_promoted,
+                     custos_error *err);
     custos_rc (*get)(void *impl, uint64_t cursor, gw_pub_row *out, custos_error *err);
     /* new_nonce: a re-queue (tx has another nonce), else a fee bump (the same nonce). */
     custos_rc (*replace_tx)(void *impl, uint64_t cursor, const gw_pub_tx *tx, bool new_nonce,
                             custos_error *err);
-    /* n rows in one transaction (gw_pubstate_put_call with promote). */
-    custos_rc (*promote)(void *impl, const gw_pub_row *rows, size_t n, custos_error *err);
     custos_rc (*finish)(void *impl, uint64_t cursor, gw_pub_fate fate, const char *detail,
                         custos_error *err);
     custos_rc (*last_published)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],

@@ -385,20 +385,6 @@ static custos_rc pgs_insert_row(pgs_db *s, const gw_pub_row *row, custos_error *
     return rc;
 }
 
-static custos_rc pgs_put(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
-{
-    pgs_db *s = impl;
-    custos_rc rc;
-    if ((rc = pgs_ready(s, err)) != CUSTOS_OK ||
-        (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
-        rc = pgs_insert_row(s, &rows[i], err);
-    if (rc == CUSTOS_OK)
-        return pgs_exec(s, "COMMIT", "commit fate", err);
-    pgs_rollback(s);
-    return rc;
-}
 
 /* Runs a query selecting GW_PUB_ROW_COLUMNS with one 8-byte or 32-byte key parameter and
  * reads its first row; CUSTOS_ERR_NOT_FOUND (message `none`) when there is none. */
@@ -576,7 +562,8 @@ static custos_rc pgs_promote_row(pgs_db *s, const gw_pub_row *row, custos_error 
     return rc;
 }
 
-static custos_rc pgs_promote(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+static custos_rc pgs_put(void *impl, const gw_pub_row *rows, size_t n, size_t first_promoted,
+                         custos_error *err)
 {
     pgs_db *s = impl;
     custos_rc rc;
@@ -584,7 +571,8 @@ static custos_rc pgs_promote(void *impl, const gw_pub_row *rows, size_t n, custo
         (rc = pgs_exec(s, "BEGIN", "begin", err)) != CUSTOS_OK)
         return rc;
     for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
-        rc = pgs_promote_row(s, &rows[i], err);
+        rc = i < first_promoted ? pgs_insert_row(s, &rows[i], err)
+                                : pgs_promote_row(s, &rows[i], err);
     if (rc == CUSTOS_OK)
         return pgs_exec(s, "COMMIT", "commit fate", err);
     pgs_rollback(s);
@@ -844,7 +832,6 @@ const gw_pubstate_ops gw_pubstate_pg_ops = {
     .put = pgs_put,
     .get = pgs_get,
     .replace_tx = pgs_replace_tx,
-    .promote = pgs_promote,
     .finish = pgs_finish,
     .last_published = pgs_last_published,
     .list_sent = pgs_list_sent,

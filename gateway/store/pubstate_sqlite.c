@@ -407,20 +407,6 @@ static custos_rc ps_insert_row(ps_db *s, const gw_pub_row *row, custos_error *er
     return CUSTOS_OK;
 }
 
-static custos_rc ps_put(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
-{
-    ps_db *s = impl;
-    custos_rc rc;
-    if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
-        rc = ps_insert_row(s, &rows[i], err);
-    if (rc == CUSTOS_OK)
-        return ps_exec(s->db, "COMMIT", "commit fate", err);
-    ps_rollback(s);
-    return rc;
-}
-
 static custos_rc ps_get(void *impl, uint64_t cursor, gw_pub_row *out, custos_error *err)
 {
     ps_db *s = impl;
@@ -564,14 +550,16 @@ static custos_rc ps_promote_row(ps_db *s, const gw_pub_row *row, custos_error *e
     return ps_chain_refresh(s, row->cursor, err);
 }
 
-static custos_rc ps_promote(void *impl, const gw_pub_row *rows, size_t n, custos_error *err)
+static custos_rc ps_put(void *impl, const gw_pub_row *rows, size_t n, size_t first_promoted,
+                        custos_error *err)
 {
     ps_db *s = impl;
     custos_rc rc;
     if ((rc = ps_exec(s->db, "BEGIN IMMEDIATE", "begin", err)) != CUSTOS_OK)
         return rc;
     for (size_t i = 0; i < n && rc == CUSTOS_OK; i++)
-        rc = ps_promote_row(s, &rows[i], err);
+        rc = i < first_promoted ? ps_insert_row(s, &rows[i], err)
+                                : ps_promote_row(s, &rows[i], err);
     if (rc == CUSTOS_OK)
         return ps_exec(s->db, "COMMIT", "commit fate", err);
     ps_rollback(s);
@@ -821,7 +809,6 @@ const gw_pubstate_ops gw_pubstate_sqlite_ops = {
     .put = ps_put,
     .get = ps_get,
     .replace_tx = ps_replace_tx,
-    .promote = ps_promote,
     .finish = ps_finish,
     .last_published = ps_last_published,
     .list_sent = ps_list_sent,

@@ -986,13 +986,19 @@ static void test_state_batch_call(void **state)
     fill_tx(&rows[0].tx, 7, 0x77);
     /* A member pointing elsewhere, or one with a transaction: refused, nothing stored. */
     rows[2].call = 11;
-    assert_int_equal(gw_pubstate_put_call(s, rows, 3, false, &err), CUSTOS_ERR_INVALID);
+    assert_int_equal(gw_pubstate_put_call(s, rows, 3, 3, &err), CUSTOS_ERR_INVALID);
     rows[2].call = 10;
     put_chain_row(s, 12, 0xd2, 1, GW_PUB_SKIPPED, 1000, 5000);
-    assert_int_equal(gw_pubstate_put_call(s, rows, 3, false, &err), CUSTOS_ERR_INVALID);
+    assert_int_equal(gw_pubstate_put_call(s, rows, 3, 3, &err), CUSTOS_ERR_INVALID);
     gw_pub_row got;
     assert_int_equal(gw_pubstate_get(s, 10, &got, &err), CUSTOS_ERR_NOT_FOUND);
-    check(gw_pubstate_put_call(s, rows, 2, false, &err), &err);
+    /* Record 12, skipped before, goes out as a member with the two new ones. */
+    check(gw_pubstate_put_call(s, rows, 3, 2, &err), &err);
+    check(gw_pubstate_get(s, 12, &got, &err), &err);
+    assert_int_equal(got.fate, GW_PUB_SENT);
+    assert_int_equal(got.call, 10);
+    gw_pub_row_clear(&got);
+    check(gw_pubstate_finish(s, 12, GW_PUB_CONFIRMED, "", &err), &err);
     check(gw_pubstate_get(s, 11, &got, &err), &err);
     assert_true(got.batched);
     assert_memory_equal(got.batch_digest, digest, sizeof digest);
@@ -1029,7 +1035,7 @@ static void test_state_batch_call(void **state)
     }
     rows[0].has_tx = true;
     fill_tx(&rows[0].tx, 8, 0x78);
-    check(gw_pubstate_put_call(s, rows, 2, true, &err), &err);
+    check(gw_pubstate_put_call(s, rows, 2, 0, &err), &err);
     check(gw_pubstate_get(s, 21, &got, &err), &err);
     assert_int_equal(got.fate, GW_PUB_SENT);
     assert_int_equal(got.call, 20);
