@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/client.h"
 #include "custos/error.h"
 #include "custos/u256.h"
 
@@ -37,5 +38,14 @@ CUSTOS_MUST_USE
 custos_rc at_chain_debt(at_chain *c, const uint8_t account[CUSTOS_HASH_LEN],
                         const uint8_t lender[CUSTOS_ADDRESS_LEN], custos_u256 *debt,
                         custos_error *err);
+
+/* The pledge of account to lender as the gateway's GetPledge returns it (registry,
+ * receipt, market, borrower, lender, agent, exposure), read from the chain: what the
+ * liquidation agent acts on (liquidate.h). CUSTOS_ERR_NOT_FOUND when there is no such
+ * pledge. */
+CUSTOS_MUST_USE
+custos_rc at_chain_pledge(at_chain *c, const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t lender[CUSTOS_ADDRESS_LEN], custos_pledge *out,
+                          custos_error *err);
 
 #endif

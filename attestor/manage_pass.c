@@ -89,12 +89,18 @@ static custos_rc manage_liquidate(at_manager *m, at_manage_state *st, custos_err
         rc = at_manage_state_save(m->state_path, st, err);
     }
     at_liq_step before = st->liq.step;
-    custos_pledge *p = NULL;
-    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED)
+    /* The pledge the agent acts on, read from the chain itself with --rpc. */
+    custos_pledge *p = NULL, onchain;
+    if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED && m->chain != NULL) {
+        rc = at_chain_pledge(m->chain, m->account, m->lender, &onchain, err);
+        p = rc == CUSTOS_OK ? &onchain : NULL;
+    } else if (rc == CUSTOS_OK && before < AT_LIQ_REPAY_MINED) {
         rc = custos_client_get_pledge(m->client, m->account, m->lender, &p, err);
+    }
     if (rc == CUSTOS_OK && p != NULL)
         rc = at_liquidate_step(m->liq, p, m->state_path, st, err);
-    custos_pledge_free(p);
+    if (p != &onchain)
+        custos_pledge_free(p);
     m->liq_waiting = st->liq.step == AT_LIQ_DECIDED && at_liquidator_waiting(m->liq);
     m->liq_reverts = st->liq.reverts;
     if (rc == CUSTOS_OK && st->liq.step != before)

@@ -509,12 +509,13 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
 static void mx_render_drift(gw_textbuf *b, const gw_drift_report *d)
 {
     mx_header(b, "custos_allowlist_drift_checked_at_seconds", "gauge",
-              "Unix time of the last complete comparison of the gateway's signers and "
-              "accounts with the adapter's; 0 before the first.");
+              "Unix time of the last complete comparison of the gateway's signers, "
+              "accounts and feed policies with the adapter's; 0 before the first.");
     gw_textbuf_add(b, "custos_allowlist_drift_checked_at_seconds %" PRIu64 "\n",
                    d->checked_at);
     mx_header(b, "custos_allowlist_drift_check_failing", "gauge",
-              "1 while the last attempt to read the adapter's signers and accounts failed.");
+              "1 while the last attempt to read the adapter's signers, accounts and feed "
+              "policies failed.");
     gw_textbuf_add(b, "custos_allowlist_drift_check_failing %d\n", d->failing ? 1 : 0);
     if (d->checked_at == 0)
         return;
@@ -530,6 +531,18 @@ static void mx_render_drift(gw_textbuf *b, const gw_drift_report *d)
                        label, d->feeds[i].signers);
         gw_textbuf_add(b, "custos_allowlist_drift{feed=\"%s\",kind=\"accounts\"} %" PRIu64 "\n",
                        label, d->feeds[i].accounts);
+    }
+    mx_header(b, "custos_policy_drift", "gauge",
+              "1 where a field of the feed's policy differs from the adapter's at the last "
+              "check (docs/rules.md rule 10: max_age of a business-day feed only when the "
+              "adapter's is shorter than the longest span the gateway accepts).");
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        if (!gw_metrics_escape_label(d->feeds[i].feed, label, sizeof label))
+            continue;
+        for (int f = 0; f < GW_POLICY_FIELDS; f++)
+            gw_textbuf_add(b, "custos_policy_drift{feed=\"%s\",field=\"%s\"} %d\n", label,
+                           gw_policy_field_name((gw_policy_field)f),
+                           d->feeds[i].policy[f].drift ? 1 : 0);
     }
 }
 

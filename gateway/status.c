@@ -137,8 +137,28 @@ static json_t *section_pending(const gw_status_src *src, const gw_pub_status *pu
                      count > 0 ? json_integer((json_int_t)oldest) : json_null());
 }
 
-/* Allow-list and registry drift against the chain (docs/rules.md rule 10): the last
- * check's differences per feed; null without the check. */
+/* The policy fields of one feed that differ from the adapter's, each with both values
+ * (in the adapter's unit); an empty array when they agree. */
+static json_t *section_drift_policy(const gw_drift_feed *f)
+{
+    json_t *out = json_array();
+    for (int k = 0; out != NULL && k < GW_POLICY_FIELDS; k++) {
+        const gw_policy_value *v = &f->policy[k];
+        if (!v->drift)
+            continue;
+        json_t *e = json_pack("{s:s, s:I, s:I}", "field",
+                              gw_policy_field_name((gw_policy_field)k), "gateway",
+                              (json_int_t)v->gateway, "adapter", (json_int_t)v->adapter);
+        if (e == NULL || json_array_append_new(out, e) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    return out;
+}
+
+/* Allow-list, registry and feed-policy drift against the chain (docs/rules.md rule 10):
+ * the last check's differences per feed; null without the check. */
 static json_t *section_drift(const gw_status_src *src, const gw_pub_status *pub)
 {
     (void)pub;
@@ -151,9 +171,12 @@ static json_t *section_drift(const gw_status_src *src, const gw_pub_status *pub)
         return NULL;
     json_t *feeds = json_array();
     for (size_t i = 0; feeds != NULL && i < r.n_feeds; i++) {
-        json_t *f = json_pack("{s:s, s:I, s:I}", "feed", r.feeds[i].feed, "signers",
-                              (json_int_t)r.feeds[i].signers, "accounts",
-                              (json_int_t)r.feeds[i].accounts);
+        json_t *policy = section_drift_policy(&r.feeds[i]);
+        json_t *f = policy == NULL ? NULL
+                                   : json_pack("{s:s, s:I, s:I, s:o}", "feed", r.feeds[i].feed,
+                                               "signers", (json_int_t)r.feeds[i].signers,
+                                               "accounts", (json_int_t)r.feeds[i].accounts,
+                                               "policy", policy);
         if (f == NULL || json_array_append_new(feeds, f) != 0) {
             json_decref(feeds);
             feeds = NULL;

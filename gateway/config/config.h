@@ -122,8 +122,9 @@ typedef struct gw_evm_config {
     uint64_t expiry_lead_seconds; /* publish a waiting attestation this long before the
                                    * on-chain value expires (docs/publishing.md §3) */
     uint64_t low_balance_gwei;   /* the relayer balance below which the alert fires (0: none) */
-    uint64_t drift_check_seconds; /* how often the allow-list and the registry are compared
-                                   * with the adapter's (evm/drift.h); 0: never */
+    uint64_t drift_check_seconds; /* how often the allow-list, the registry and the feed
+                                   * policies are compared with the adapter's
+                                   * (evm/drift.h); 0: never */
     uint64_t max_lag_records;    /* accepted records without a publication fate beyond which
                                   * the publisher's health is NOT_SERVING (0: no bound) */
     uint64_t batch_max_accounts; /* the most accounts of one batch published in one

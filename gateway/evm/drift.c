@@ -123,6 +123,9 @@ static custos_rc drift_check_at(const gw_evm_config *evm, size_t node, const gw_
     custos_rc rc = evm_rpc_new(&opt, &rpc, err);
     for (size_t i = 0; i < out->n_feeds; i++)
         out->feeds[i].signers = out->feeds[i].accounts = 0;
+    for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_feeds && i < out->n_feeds; i++)
+        rc = gw_drift_policy_check(rpc, evm->adapter, &policy->feeds[i], now,
+                                   out->feeds[i].policy, err);
     for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_signers; i++) {
         bool differs = false;
         rc = drift_signer(rpc, evm, &policy->signers[i], now, &differs, err);
@@ -168,6 +171,44 @@ static uint64_t drift_now(void)
     return now > 0 ? (uint64_t)now : 0;
 }
 
+static const gw_drift_feed *drift_feed_const(const gw_drift_report *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_feeds; i++)
+        if (strcmp(r->feeds[i].feed, name) == 0)
+            return &r->feeds[i];
+    return NULL;
+}
+
+/* A line for each policy field that drifts now and did not, or with other values, at the
+ * last check (was); one when it agrees again. Counted in the gauge either way. */
+static void drift_log_policy(const gw_drift_report *was, const gw_drift_report *now)
+{
+    for (size_t i = 0; i < now->n_feeds; i++) {
+        const gw_drift_feed *f = &now->feeds[i];
+        const gw_drift_feed *old = drift_feed_const(was, f->feed);
+        for (int k = 0; k < GW_POLICY_FIELDS; k++) {
+            const gw_policy_value *v = &f->policy[k];
+            const gw_policy_value *o = old != NULL ? &old->policy[k] : NULL;
+            bool was_drift = o != NULL && o->drift;
+            bool same = o != NULL && o->gateway == v->gateway && o->adapter == v->adapter;
+            if (v->drift && !was_drift && k == GW_POLICY_FEED_ID)
+                gw_log(GW_LOG_WARN, "policy_drift",
+                       "feed %s: the adapter does not know this feed (UnknownFeed): it "
+                       "refuses every attestation of it",
+                       f->feed);
+            else if (v->drift && (!was_drift || !same))
+                gw_log(GW_LOG_WARN, "policy_drift",
+                       "feed %s: %s differs from the adapter's: gateway %llu, adapter %llu",
+                       f->feed, gw_policy_field_name((gw_policy_field)k),
+                       (unsigned long long)v->gateway, (unsigned long long)v->adapter);
+            else if (!v->drift && was_drift)
+                gw_log(GW_LOG_INFO, "policy_drift",
+                       "feed %s: %s agrees with the adapter's again", f->feed,
+                       gw_policy_field_name((gw_policy_field)k));
+        }
+    }
+}
+
 /* One check; its outcome replaces the report (a failed one keeps the last counts and says
  * why). */
 static void drift_once(gw_drift *d)
@@ -182,6 +223,7 @@ static void drift_once(gw_drift *d)
     pthread_mutex_lock(&d->lock);
     bool was_failing = d->report.failing;
     if (rc == CUSTOS_OK) {
+        drift_log_policy(&d->report, &fresh);
         gw_drift_report_clear(&d->report);
         d->report = fresh;
         for (size_t i = 0; i < fresh.n_feeds; i++)
@@ -193,7 +235,9 @@ static void drift_once(gw_drift *d)
     pthread_mutex_unlock(&d->lock);
     if (rc != CUSTOS_OK && !was_failing)
         gw_log(GW_LOG_WARN, "allowlist_drift",
-               "cannot compare the allow-list with the adapter's (%s); retrying", err.message);
+               "cannot compare the allow-list and the feed policies with the adapter's (%s); "
+               "retrying",
+               err.message);
     else if (rc == CUSTOS_OK && total > 0)
         gw_log(GW_LOG_WARN, "allowlist_drift",
                "%llu differences between the gateway's signers and accounts and the "

@@ -9,11 +9,13 @@
  *   other way round (revoked, rotated out, unknown), or that counts on both with another
  *   role;
  * - kind "accounts": an account registered to a feed at the gateway and to no feed, or
- *   another one, on-chain.
+ *   another one, on-chain;
+ * - and each feed's policy, field by field, against the adapter's feed(feedId) view
+ *   (evm/drift_policy.h).
  *
  * Keys the adapter lists and the gateway does not are not seen: the adapter has no view
- * that enumerates them. The counts go to custos_allowlist_drift{feed,kind}; the health
- * detail reads gw_drift_snapshot. */
+ * that enumerates them. The counts go to custos_allowlist_drift{feed,kind}, the policy
+ * fields to custos_policy_drift{feed,field}; /status reads gw_drift_snapshot. */
 #ifndef GATEWAY_EVM_DRIFT_H
 #define GATEWAY_EVM_DRIFT_H
 
@@ -24,6 +26,7 @@
 #include "custos/error.h"
 
 #include "config/config.h"
+#include "evm/drift_policy.h"
 #include "registry.h"
 
 typedef struct gw_drift gw_drift;
@@ -33,6 +36,7 @@ typedef struct gw_drift_feed {
     char feed[CUSTOS_FEED_MAX + 1];
     uint64_t signers;
     uint64_t accounts;
+    gw_policy_value policy[GW_POLICY_FIELDS]; /* both sides of each field, and the verdict */
 } gw_drift_feed;
 
 /* What the last check found. */

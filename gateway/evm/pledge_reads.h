@@ -53,4 +53,29 @@ custos_rc evm_pledge_exposure(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRES
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], uint64_t sequence,
                               evm_exposure *out, custos_error *err);
 
+/* CustosPledges.pledge(account, beneficiary): the latest pledge, live or ended. */
+typedef struct evm_pledge_view {
+    uint8_t receipt[CUSTOS_ADDRESS_LEN];
+    uint8_t oracle[CUSTOS_ADDRESS_LEN];  /* Morpho oracle; zero without a loan token */
+    uint8_t feed[CUSTOS_ADDRESS_LEN];    /* 8-decimal source; zero until created */
+    uint8_t market_id[CUSTOS_HASH_LEN];  /* Morpho market id; zero without a loan token */
+    uint8_t borrower[CUSTOS_ADDRESS_LEN];
+    uint8_t lender[CUSTOS_ADDRESS_LEN];
+    uint8_t agent[CUSTOS_ADDRESS_LEN];
+    bool ended;
+    uint64_t consented_sequence;         /* the release the lender agreed to; 0: none */
+} evm_pledge_view;
+
+/* registry.pledge(account, beneficiary); CUSTOS_ERR_NOT_FOUND (saying so) when the
+ * registry has no pledge of the account to beneficiary. */
+CUSTOS_MUST_USE
+custos_rc evm_pledge_view_read(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRESS_LEN],
+                               const uint8_t account[CUSTOS_HASH_LEN],
+                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                               evm_pledge_view *out, custos_error *err);
+
+/* Whether a release without the lender's consent would be refused now, as releaseBlocked
+ * decides it for a sequence the lender did not consent to. */
+bool evm_pledge_blocked_now(const evm_pledge_view *v, const evm_exposure *x);
+
 #endif

@@ -125,8 +125,6 @@ static custos_rc pledges_get_at(gw_pledges *p, size_t node,
 {
     memset(out, 0, sizeof *out);
     evm_rpc *rpc = NULL;
-    uint8_t *ret = NULL;
-    size_t len = 0;
     bool installed = false;
     custos_rc rc = pledges_client(p, node, &rpc, err);
     if (rc == CUSTOS_OK)
@@ -135,41 +133,24 @@ static custos_rc pledges_get_at(gw_pledges *p, size_t node,
         rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
                               "the adapter has no pledge registry installed: nothing is pledged "
                               "on-chain");
-    if (rc == CUSTOS_OK) {
-        evm_abi_value args[2] = {evm_abi_bytes32(account), evm_abi_address(beneficiary)};
-        uint8_t reverted[EVM_ABI_SELECTOR_LEN], no_pledge[EVM_ABI_SELECTOR_LEN];
-        evm_abi_selector("NoPledge(bytes32,address)", no_pledge);
-        rc = evm_pledge_call(rpc, out->registry, "pledge(bytes32,address)", args, 2, &ret,
-                             &len, reverted, err);
-        if (rc == CUSTOS_ERR_REFUSED && memcmp(reverted, no_pledge, sizeof no_pledge) == 0) {
-            char hex[CUSTOS_ADDRESS_HEX_LEN];
-            custos_address_to_hex(beneficiary, hex);
-            rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
-                                  "the registry has no pledge of this account to %s", hex);
-        }
-    }
-    /* PledgeView: nine static words. */
-    uint8_t *addrs[8] = {out->receipt, out->oracle, out->feed, NULL,
-                         out->borrower, out->lender, out->agent, NULL};
-    for (size_t i = 0; rc == CUSTOS_OK && i < 7; i++)
-        if (addrs[i] != NULL)
-            rc = evm_abi_get_address(ret, len, i, addrs[i], err);
+    evm_pledge_view v;
+    memset(&v, 0, sizeof v);
     if (rc == CUSTOS_OK)
-        rc = evm_abi_get_word(ret, len, 3, out->market_id, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_bool(ret, len, 7, &out->ended, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_uint64(ret, len, 8, 64, &out->consented_sequence, err);
-    free(ret);
+        rc = evm_pledge_view_read(rpc, out->registry, account, beneficiary, &v, err);
+    memcpy(out->receipt, v.receipt, CUSTOS_ADDRESS_LEN);
+    memcpy(out->oracle, v.oracle, CUSTOS_ADDRESS_LEN);
+    memcpy(out->feed, v.feed, CUSTOS_ADDRESS_LEN);
+    memcpy(out->market_id, v.market_id, CUSTOS_HASH_LEN);
+    memcpy(out->borrower, v.borrower, CUSTOS_ADDRESS_LEN);
+    memcpy(out->lender, v.lender, CUSTOS_ADDRESS_LEN);
+    memcpy(out->agent, v.agent, CUSTOS_ADDRESS_LEN);
+    out->ended = v.ended;
+    out->consented_sequence = v.consented_sequence;
     out->exposure.installed = installed;
     if (rc == CUSTOS_OK)
         rc = evm_pledge_exposure(rpc, out->registry, account, beneficiary, 0, &out->exposure,
                                  err);
-    /* Whether a release without the lender's consent would be refused now, as
-     * releaseBlocked decides it for a sequence the lender did not consent to. */
-    out->exposure.blocked = !out->ended &&
-                            (!out->exposure.readable || !custos_u256_is_zero(&out->exposure.debt) ||
-                             !custos_u256_is_zero(&out->exposure.elsewhere));
+    out->exposure.blocked = evm_pledge_blocked_now(&v, &out->exposure);
     evm_rpc_free(rpc);
     return rc;
 }
