@@ -13,6 +13,7 @@
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
 #include "evm/evm_tx.h"
+#include "evm/evm_view.h"
 
 /* Fixed gas limits: the repay cannot be estimated before the approve is mined, and both
  * calls cost far less on Morpho Blue and an ERC-20. */
@@ -79,25 +80,6 @@ bool at_liquidator_waiting(const at_liquidator *l)
     return l->waiting;
 }
 
-/* eth_call of a view with one or two static arguments into ret (the caller frees it). */
-static custos_rc liq_view(at_liquidator *l, const uint8_t to[CUSTOS_ADDRESS_LEN],
-                          const char *sig, const evm_abi_value *args, size_t n, uint8_t **ret,
-                          size_t *ret_len, custos_error *err)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    custos_rc rc = evm_abi_encode(sig, args, n, &data, &len, err);
-    evm_call call;
-    memset(&call, 0, sizeof call);
-    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
-    call.data = data;
-    call.data_len = len;
-    if (rc == CUSTOS_OK)
-        rc = evm_rpc_call(l->rpc, &call, ret, ret_len, err);
-    free(data);
-    return rc;
-}
-
 /* Signs a call of `to` with data at nonce into raw (at most AT_LIQ_RAW_MAX bytes). */
 static custos_rc liq_sign(at_liquidator *l, const uint8_t to[CUSTOS_ADDRESS_LEN],
                           const uint8_t *data, size_t data_len, uint64_t nonce, uint64_t gas,
@@ -157,7 +139,8 @@ static custos_rc liq_view_agent(at_liquidator *l, const uint8_t to[CUSTOS_ADDRES
                              evm_abi_address(second != NULL ? second : l->address)};
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = liq_view(l, to, sig, args, second != NULL ? 2 : 1, &ret, &len, err);
+    custos_rc rc =
+        evm_view_call(l->rpc, to, sig, args, second != NULL ? 2 : 1, &ret, &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_uint(ret, len, 0, 256, out, err);
     free(ret);
@@ -234,8 +217,8 @@ static custos_rc liq_decide(at_liquidator *l, const custos_pledge *p, const char
     evm_abi_value pos_args[2] = {evm_abi_bytes32(p->morpho_market_id),
                                  evm_abi_address(p->borrower)};
     custos_u256 shares;
-    custos_rc rc = liq_view(l, morpho, "position(bytes32,address)", pos_args, 2, &ret, &len,
-                            err);
+    custos_rc rc = evm_view_call(l->rpc, morpho, "position(bytes32,address)", pos_args, 2, &ret,
+                                 &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_uint(ret, len, 1, 128, &shares, err);
     free(ret);
@@ -249,7 +232,8 @@ static custos_rc liq_decide(at_liquidator *l, const custos_pledge *p, const char
     uint8_t loan_token[CUSTOS_ADDRESS_LEN];
     evm_abi_value id_arg = evm_abi_bytes32(p->morpho_market_id);
     if (rc == CUSTOS_OK)
-        rc = liq_view(l, morpho, "idToMarketParams(bytes32)", &id_arg, 1, &ret, &len, err);
+        rc = evm_view_call(l->rpc, morpho, "idToMarketParams(bytes32)", &id_arg, 1, &ret, &len,
+                           NULL, err);
     for (size_t i = 0; rc == CUSTOS_OK && i < 5; i++) {
         mp[i].kind = EVM_ABI_STATIC;
         rc = evm_abi_get_word(ret, len, i, mp[i].word, err);

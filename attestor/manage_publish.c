@@ -11,6 +11,7 @@
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
+#include "evm/evm_view.h"
 #include "evm/evm_rpc.h"
 #include "evm/evm_tx.h"
 #include "evm/pledge_reads.h"
@@ -106,8 +107,8 @@ static custos_rc pub_last_sequence(at_publisher *p, const custos_notice *n, uint
     evm_abi_value args[2] = {evm_abi_bytes32(n->account), evm_abi_address(n->lender)};
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = evm_pledge_call(p->rpc, p->contract, "lastSequence(bytes32,address)", args,
-                                   2, &ret, &len, NULL, err);
+    custos_rc rc = evm_view_call(p->rpc, p->contract, "lastSequence(bytes32,address)", args,
+                                 2, &ret, &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_uint64(ret, len, 0, 64, out, err);
     free(ret);

@@ -9,6 +9,7 @@
 
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
+#include "evm/evm_view.h"
 #include "evm/publisher.h"
 #include "log.h"
 #include "monotonic.h"
@@ -34,26 +35,6 @@ void gw_drift_report_clear(gw_drift_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* eth_call of signature(args) on the adapter; *ret malloc'd. */
-static custos_rc drift_call(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS_LEN],
-                            const char *signature, const evm_abi_value *args, size_t n,
-                            uint8_t **ret, size_t *ret_len, custos_error *err)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    evm_call call;
-    memset(&call, 0, sizeof call);
-    memcpy(call.to, adapter, CUSTOS_ADDRESS_LEN);
-    call.data = data;
-    call.data_len = len;
-    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
-    free(data);
-    return rc;
-}
-
 static gw_drift_feed *drift_feed(gw_drift_report *out, const char *name)
 {
     for (size_t i = 0; i < out->n_feeds; i++)
@@ -71,8 +52,8 @@ static custos_rc drift_signer(evm_rpc *rpc, const gw_evm_config *evm, const gw_s
     evm_abi_value args[2] = {evm_abi_bytes32(feed_id), evm_abi_address(s->address)};
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = drift_call(rpc, evm->adapter, "signer(bytes32,address)", args, 2, &ret,
-                              &len, err);
+    custos_rc rc = evm_view_call(rpc, evm->adapter, "signer(bytes32,address)", args, 2, &ret,
+                                 &len, NULL, err);
     uint64_t status = 0, role = 0, retires_at = 0;
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_uint64(ret, len, 0, 8, &status, err);
@@ -99,8 +80,8 @@ static custos_rc drift_account(evm_rpc *rpc, const gw_evm_config *evm, const gw_
     evm_abi_value args[1] = {evm_abi_bytes32(a->account)};
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = drift_call(rpc, evm->adapter, "accountFeedId(bytes32)", args, 1, &ret, &len,
-                              err);
+    custos_rc rc = evm_view_call(rpc, evm->adapter, "accountFeedId(bytes32)", args, 1, &ret,
+                                 &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_word(ret, len, 0, chain_id, err);
     free(ret);

@@ -7,6 +7,7 @@
 #include "custos/calendar.h"
 
 #include "evm/evm_abi.h"
+#include "evm/evm_view.h"
 #include "evm/publisher.h"
 
 /* How far before now's New York date an asOf may lie and still be fresh on a business-day
@@ -116,18 +117,9 @@ static custos_rc drift_adapter_values(evm_rpc *rpc, const uint8_t adapter[CUSTOS
     uint8_t feed_id[CUSTOS_HASH_LEN];
     gw_publisher_feed_id(name, feed_id);
     evm_abi_value arg = evm_abi_bytes32(feed_id);
-    uint8_t *data = NULL, *ret = NULL;
-    size_t data_len = 0, len = 0;
-    custos_rc rc = evm_abi_encode("feed(bytes32)", &arg, 1, &data, &data_len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    evm_call call;
-    memset(&call, 0, sizeof call);
-    memcpy(call.to, adapter, CUSTOS_ADDRESS_LEN);
-    call.data = data;
-    call.data_len = data_len;
-    rc = evm_rpc_call(rpc, &call, &ret, &len, err);
-    free(data);
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_view_call(rpc, adapter, "feed(bytes32)", &arg, 1, &ret, &len, NULL, err);
     if (rc == CUSTOS_ERR_REFUSED) {
         uint8_t unknown[EVM_ABI_SELECTOR_LEN];
         evm_abi_selector("UnknownFeed(bytes32)", unknown);

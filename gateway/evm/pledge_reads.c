@@ -5,33 +5,7 @@
 #include <string.h>
 
 #include "custos/sig.h"
-
-custos_rc evm_pledge_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
-                          const char *signature, const evm_abi_value *args, size_t n,
-                          uint8_t **ret, size_t *ret_len,
-                          uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    custos_rc rc = evm_abi_encode(signature, args, n, &data, &len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    evm_call call;
-    memset(&call, 0, sizeof call);
-    memcpy(call.to, to, CUSTOS_ADDRESS_LEN);
-    call.data = data;
-    call.data_len = len;
-    rc = evm_rpc_call(rpc, &call, ret, ret_len, err);
-    free(data);
-    if (reverted_with != NULL) {
-        memset(reverted_with, 0, EVM_ABI_SELECTOR_LEN);
-        const evm_rpc_fault *f = evm_rpc_last_fault(rpc);
-        if (rc == CUSTOS_ERR_REFUSED && f != NULL && f->has_data &&
-            f->data_len >= EVM_ABI_SELECTOR_LEN)
-            memcpy(reverted_with, f->data, EVM_ABI_SELECTOR_LEN);
-    }
-    return rc;
-}
+#include "evm/evm_view.h"
 
 custos_rc evm_pledge_registry(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS_LEN],
                               uint8_t out[CUSTOS_ADDRESS_LEN], bool *installed,
@@ -42,7 +16,7 @@ custos_rc evm_pledge_registry(evm_rpc *rpc, const uint8_t adapter[CUSTOS_ADDRESS
     size_t len = 0;
     *installed = false;
     memset(out, 0, CUSTOS_ADDRESS_LEN);
-    custos_rc rc = evm_pledge_call(rpc, adapter, "pledges()", NULL, 0, &ret, &len, NULL, err);
+    custos_rc rc = evm_view_call(rpc, adapter, "pledges()", NULL, 0, &ret, &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_address(ret, len, 0, out, err);
     free(ret);
@@ -60,7 +34,7 @@ custos_rc evm_pledge_exposure(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRES
                              evm_abi_uint64(sequence)};
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = evm_pledge_call(rpc, registry, "releaseBlocked(bytes32,address,uint64)",
+    custos_rc rc = evm_view_call(rpc, registry, "releaseBlocked(bytes32,address,uint64)",
                                    args, 3, &ret, &len, NULL, err);
     if (rc == CUSTOS_OK)
         rc = evm_abi_get_bool(ret, len, 0, &out->blocked, err);
@@ -85,7 +59,7 @@ custos_rc evm_pledge_view_read(evm_rpc *rpc, const uint8_t registry[CUSTOS_ADDRE
     evm_abi_selector("NoPledge(bytes32,address)", no_pledge);
     uint8_t *ret = NULL;
     size_t len = 0;
-    custos_rc rc = evm_pledge_call(rpc, registry, "pledge(bytes32,address)", args, 2, &ret,
+    custos_rc rc = evm_view_call(rpc, registry, "pledge(bytes32,address)", args, 2, &ret,
                                    &len, reverted, err);
     if (rc == CUSTOS_ERR_REFUSED && memcmp(reverted, no_pledge, sizeof no_pledge) == 0) {
         char hex[CUSTOS_ADDRESS_HEX_LEN];

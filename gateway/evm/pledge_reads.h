@@ -29,15 +29,6 @@ typedef struct evm_exposure {
     bool readable;             /* false: the market cannot report the exposure */
 } evm_exposure;
 
-/* eth_call of `signature` with args on `to` at the latest block; *ret malloc'd. A revert
- * is CUSTOS_ERR_REFUSED and *reverted_with (may be NULL) gets the first 4 bytes of its
- * data (zero when none). */
-CUSTOS_MUST_USE
-custos_rc evm_pledge_call(evm_rpc *rpc, const uint8_t to[CUSTOS_ADDRESS_LEN],
-                          const char *signature, const evm_abi_value *args, size_t n,
-                          uint8_t **ret, size_t *ret_len,
-                          uint8_t reverted_with[EVM_ABI_SELECTOR_LEN], custos_error *err);
-
 /* adapter.pledges(): the registry the adapter asks about releases; *installed false (and
  * out zero) when it has none. */
 CUSTOS_MUST_USE

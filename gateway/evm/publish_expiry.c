@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "evm/evm_abi.h"
+#include "evm/evm_view.h"
 #include "log.h"
 
 /* The adapter's maxAge is read again after this long: the owner may change it. */
@@ -57,15 +58,10 @@ custos_rc gw_pub_max_age(gw_publisher *p, const char *feed, uint64_t *max_age,
     uint8_t feed_id[CUSTOS_HASH_LEN];
     gw_publisher_feed_id(feed, feed_id);
     evm_abi_value arg = evm_abi_bytes32(feed_id);
-    uint8_t *data = NULL, *out = NULL;
-    size_t data_len = 0, len = 0;
-    custos_rc rc = evm_abi_encode("feed(bytes32)", &arg, 1, &data, &data_len, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    evm_call call = {.data = data, .data_len = data_len};
-    memcpy(call.to, p->cfg->evm.adapter, CUSTOS_ADDRESS_LEN);
-    rc = evm_rpc_call(p->rpc, &call, &out, &len, err);
-    free(data);
+    uint8_t *out = NULL;
+    size_t len = 0;
+    custos_rc rc =
+        evm_view_call(p->rpc, p->cfg->evm.adapter, "feed(bytes32)", &arg, 1, &out, &len, NULL, err);
     uint64_t value = 0;
     const evm_rpc_fault *fault = rc == CUSTOS_ERR_REFUSED ? evm_rpc_last_fault(p->rpc) : NULL;
     if (fault != NULL && (fault->has_data || fault->code == 3)) {
