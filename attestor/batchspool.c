@@ -25,31 +25,6 @@ static custos_rc join(char *out, size_t cap, const char *dir, const char *name,
     return CUSTOS_OK;
 }
 
-static custos_rc fsync_path(const char *path, custos_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open: %s", path,
-                                strerror(errno));
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    if (rc != 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
-    return CUSTOS_OK;
-}
-
-static custos_rc make_dir(const char *dir, custos_error *err)
-{
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create: %s", dir,
-                                strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: not a directory", dir);
-    return CUSTOS_OK;
-}
-
 /* Removes dir's files (no subdirectories are expected), then dir. */
 static custos_rc remove_dir(const char *dir, custos_error *err)
 {
@@ -80,11 +55,11 @@ custos_rc at_batch_spool_open(const char *spool, custos_error *err)
     char dir[4096];
     custos_rc rc = join(dir, sizeof dir, spool, BATCHES, err);
     if (rc == CUSTOS_OK)
-        rc = make_dir(dir, err);
+        rc = at_dir_make(dir, err);
     if (rc == CUSTOS_OK)
         rc = join(dir, sizeof dir, spool, "refused", err);
     if (rc == CUSTOS_OK)
-        rc = make_dir(dir, err);
+        rc = at_dir_make(dir, err);
     return rc;
 }
 
@@ -115,12 +90,12 @@ custos_rc at_batch_spool_put(const char *spool, const at_batch_book *b,
     if (rc == CUSTOS_OK)
         rc = at_batch_book_export(b, ctx, tmp, err);
     if (rc == CUSTOS_OK)
-        rc = fsync_path(tmp, err);
+        rc = at_file_fsync(tmp, err);
     if (rc == CUSTOS_OK && rename(tmp, final) != 0)
         rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot move to %s: %s", tmp, final,
                               strerror(errno));
     if (rc == CUSTOS_OK)
-        rc = fsync_path(dir, err);
+        rc = at_file_fsync(dir, err);
     return rc;
 }
 
@@ -285,7 +260,7 @@ custos_rc at_batch_spool_remove(const char *spool, const char *name, custos_erro
         rc = join(path, sizeof path, dir, name, err);
     if (rc == CUSTOS_OK)
         rc = remove_dir(path, err);
-    return rc == CUSTOS_OK ? fsync_path(dir, err) : rc;
+    return rc == CUSTOS_OK ? at_file_fsync(dir, err) : rc;
 }
 
 custos_rc at_batch_spool_refuse(const char *spool, const char *name, const char *reason,
@@ -314,6 +289,6 @@ custos_rc at_batch_spool_refuse(const char *spool, const char *name, const char 
         rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot move to %s: %s", from, refused,
                               strerror(errno));
     if (rc == CUSTOS_OK)
-        rc = fsync_path(refused, err);
+        rc = at_file_fsync(refused, err);
     return rc;
 }

@@ -164,3 +164,28 @@ void at_file_unlock(int fd)
 {
     close(fd); /* releases the lock */
 }
+
+custos_rc at_file_fsync(const char *path, custos_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open: %s", path,
+                                strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
+    return CUSTOS_OK;
+}
+
+custos_rc at_dir_make(const char *dir, custos_error *err)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create: %s", dir,
+                                strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: not a directory", dir);
+    return CUSTOS_OK;
+}

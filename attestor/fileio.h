@@ -15,6 +15,12 @@ custos_rc at_file_read(const char *path, size_t max, char **data, size_t *len, c
 custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                custos_error *err);
 
+/* fsync of a file or a directory (after a rename in it), by its path. */
+custos_rc at_file_fsync(const char *path, custos_error *err);
+
+/* Creates dir (mode 0700) unless it exists; refuses a path that is not a directory. */
+custos_rc at_dir_make(const char *dir, custos_error *err);
+
 /* Takes an exclusive advisory lock on "<path>.lock" (created if missing), serialising the
  * read-modify-write of path between processes; *fd holds it until at_file_unlock. */
 custos_rc at_file_lock(const char *path, int *fd, custos_error *err);

@@ -24,39 +24,14 @@ static custos_rc join(char *out, size_t cap, const char *dir, const char *name,
     return CUSTOS_OK;
 }
 
-static custos_rc fsync_dir(const char *dir, custos_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open directory: %s", dir,
-                                strerror(errno));
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    if (rc != 0)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", dir, strerror(e));
-    return CUSTOS_OK;
-}
-
-static custos_rc make_dir(const char *dir, custos_error *err)
-{
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create: %s", dir,
-                                strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return custos_error_set(err, CUSTOS_ERR_IO, "%s: not a directory", dir);
-    return CUSTOS_OK;
-}
-
 custos_rc at_spool_open(const char *dir, custos_error *err)
 {
     char refused[4096];
-    custos_rc rc = make_dir(dir, err);
+    custos_rc rc = at_dir_make(dir, err);
     if (rc == CUSTOS_OK)
         rc = join(refused, sizeof refused, dir, "refused", err);
     if (rc == CUSTOS_OK)
-        rc = make_dir(refused, err);
+        rc = at_dir_make(refused, err);
     return rc;
 }
 
@@ -196,7 +171,7 @@ custos_rc at_spool_remove(const char *dir, const char *name, custos_error *err)
     if (unlink(path) != 0)
         return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot remove: %s", path,
                                 strerror(errno));
-    return fsync_dir(dir, err);
+    return at_file_fsync(dir, err);
 }
 
 custos_rc at_spool_refuse(const char *dir, const char *name, const char *reason,
@@ -227,8 +202,8 @@ custos_rc at_spool_refuse(const char *dir, const char *name, const char *reason,
     if (rename(from, to) != 0)
         return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot move to %s: %s", from, refused,
                                 strerror(errno));
-    rc = fsync_dir(refused, err);
+    rc = at_file_fsync(refused, err);
     if (rc == CUSTOS_OK)
-        rc = fsync_dir(dir, err);
+        rc = at_file_fsync(dir, err);
     return rc;
 }
