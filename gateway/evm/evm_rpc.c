@@ -440,20 +440,32 @@ custos_rc evm_rpc_max_priority_fee(evm_rpc *c, custos_u256 *out, bool *fallback,
     return rc;
 }
 
-custos_rc evm_rpc_base_fee(evm_rpc *c, custos_u256 *out, custos_error *err)
+/* The latest block's header (eth_getBlockByNumber without its transactions): a JSON
+ * object the caller releases. */
+static custos_rc latest_block(evm_rpc *c, json_t **block, custos_error *err)
 {
     static const char method[] = "eth_getBlockByNumber";
     json_t *params = json_pack("[s, b]", "latest", 0);
     if (params == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    custos_rc rc = evm_rpc_request(c, method, params, block, err);
+    if (rc == CUSTOS_OK && !json_is_object(*block)) {
+        json_decref(*block);
+        *block = NULL;
+        rc = invalid_field(method, "latest block", err);
+    }
+    return rc;
+}
+
+custos_rc evm_rpc_base_fee(evm_rpc *c, custos_u256 *out, custos_error *err)
+{
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = latest_block(c, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (!json_is_object(res))
-        rc = invalid_field(method, "latest block", err);
-    else if (!parse_quantity(json_object_get(res, "baseFeePerGas"), out))
-        rc = invalid_field(method, "baseFeePerGas (is EIP-1559 active on this chain?)", err);
+    if (!parse_quantity(json_object_get(res, "baseFeePerGas"), out))
+        rc = invalid_field("eth_getBlockByNumber",
+                           "baseFeePerGas (is EIP-1559 active on this chain?)", err);
     json_decref(res);
     return rc;
 }
@@ -594,16 +606,12 @@ custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
 
 custos_rc evm_rpc_block_gas_limit(evm_rpc *c, uint64_t *out, custos_error *err)
 {
-    static const char method[] = "eth_getBlockByNumber";
-    json_t *params = json_pack("[s, b]", "latest", 0);
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = latest_block(c, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
-    if (!json_is_object(res) || !parse_quantity64(json_object_get(res, "gasLimit"), out))
-        rc = invalid_field(method, "gasLimit", err);
+    if (!parse_quantity64(json_object_get(res, "gasLimit"), out))
+        rc = invalid_field("eth_getBlockByNumber", "gasLimit", err);
     json_decref(res);
     return rc;
 }
