@@ -85,19 +85,7 @@ custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **
 static void pub_row_of_member(const gw_store_batch *b, const gw_store_batch_member *m,
                               gw_pub_row *row)
 {
-    memset(row, 0, sizeof *row);
-    const custos_attestation *a = &m->sub.att;
-    row->cursor = m->cursor;
-    memcpy(row->account, a->account, CUSTOS_HASH_LEN);
-    row->sequence = a->sequence;
-    row->kind = a->kind;
-    memcpy(row->beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
-    row->value = a->collateral_value;
-    row->as_of = a->as_of;
-    row->valid_until = a->valid_until;
-    snprintf(row->feed, sizeof row->feed, "%s", b->feed);
-    row->batched = true;
-    memcpy(row->batch_digest, b->digest, CUSTOS_HASH_LEN);
+    gw_pub_row_from_att(&m->sub.att, m->cursor, b->feed, b->digest, row);
 }
 
 static void pub_log_fate(const gw_pub_row *row, gw_pub_fate fate, const char *detail)

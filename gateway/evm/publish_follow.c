@@ -119,11 +119,11 @@ gw_pub_reason gw_publisher_decide(const gw_pub_policy *pol, const gw_pub_last *l
     return GW_PUB_UNCHANGED;
 }
 
-void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
+void gw_pub_row_from_att(const custos_attestation *a, uint64_t cursor, const char *feed,
+                         const uint8_t *batch_digest, gw_pub_row *row)
 {
     memset(row, 0, sizeof *row);
-    const custos_attestation *a = &rec->sub.att;
-    row->cursor = rec->cursor;
+    row->cursor = cursor;
     memcpy(row->account, a->account, CUSTOS_HASH_LEN);
     row->sequence = a->sequence;
     row->kind = a->kind;
@@ -131,10 +131,16 @@ void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
     row->value = a->collateral_value;
     row->as_of = a->as_of;
     row->valid_until = a->valid_until;
-    snprintf(row->feed, sizeof row->feed, "%s", rec->sub.feed);
-    row->batched = rec->batched;
-    if (rec->batched)
-        memcpy(row->batch_digest, rec->batch.digest, CUSTOS_HASH_LEN);
+    snprintf(row->feed, sizeof row->feed, "%s", feed);
+    row->batched = batch_digest != NULL;
+    if (batch_digest != NULL)
+        memcpy(row->batch_digest, batch_digest, CUSTOS_HASH_LEN);
+}
+
+void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row)
+{
+    gw_pub_row_from_att(&rec->sub.att, rec->cursor, rec->sub.feed,
+                        rec->batched ? rec->batch.digest : NULL, row);
 }
 
 custos_rc gw_pub_last_of(gw_publisher *p, const uint8_t account[CUSTOS_HASH_LEN],

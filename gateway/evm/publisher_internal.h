@@ -110,7 +110,10 @@ custos_rc gw_pub_read_record(gw_publisher *p, uint64_t cursor, custos_record *re
 
 /* ---- publish_follow.c ---- */
 
-/* A publication row for rec, without fate or transaction. */
+/* The publisher's row of an attestation at cursor in feed, without fate or transaction;
+ * batch_digest NULL when it was signed alone. gw_pub_row_from_record: the row of rec. */
+void gw_pub_row_from_att(const custos_attestation *a, uint64_t cursor, const char *feed,
+                         const uint8_t *batch_digest, gw_pub_row *row);
 void gw_pub_row_from_record(const custos_record *rec, gw_pub_row *row);
 /* The account's last publication (last->has false when none). */
 CUSTOS_MUST_USE
