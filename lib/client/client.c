@@ -1,6 +1,8 @@
 /* Client of custos.v1.AttestationGateway over the gRPC core C API. Every call runs on
- * its own completion queue and is driven to the end before returning. */
-#include "custos/client.h"
+ * its own completion queue and is driven to the end before returning. This file: the
+ * connection, one call's steps (client_internal.h), and the reads; submissions, Watch and
+ * the admin calls have files of their own. */
+#include "client_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,34 +26,6 @@
 #include "pb_status.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
-
-enum {
-    H_SUBMIT,
-    H_SUBMIT_STREAM,
-    H_GET_LATEST,
-    H_WATCH,
-    H_LIST_SIGNERS,
-    H_GET_CHAIN_HEAD,
-    H_LIST_AUDIT,
-    H_ADD_SIGNER,
-    H_REVOKE_SIGNER,
-    H_REGISTER_ACCOUNT,
-    H_LIST_ACCOUNTS,
-    H_ROTATE_SIGNER,
-    H_SET_FEED_POLICY,
-    H_RELEASE_HELD,
-    H_HEALTH,
-    H_POSITION_PROOF,
-    H_SUBMIT_RESERVES,
-    H_GET_RESERVES,
-    H_RESERVES_PROOF,
-    H_LIST_HELD,
-    H_GET_PLEDGE,
-    H_SUBMIT_NOTICE,
-    H_LIST_NOTICES,
-    H_SUBMIT_BATCH,
-    H_COUNT
-};
 
 static const char *const method_paths[H_COUNT] = {
     [H_SUBMIT] = "/custos.v1.AttestationGateway/Submit",
@@ -80,17 +54,9 @@ static const char *const method_paths[H_COUNT] = {
     [H_LIST_HELD] = "/custos.v1.AttestationGateway/ListHeld",
 };
 
-struct custos_client {
-    char target[256];
-    int timeout_ms;
-    grpc_channel *channel;
-    void *handles[H_COUNT];
-    char request_id[CUSTOS_REQUEST_ID_MAX + 1]; /* "" when none is sent */
-    grpc_metadata id_md;
-};
 
 /* Sets op (a SEND_INITIAL_METADATA) to carry the client's x-request-id, if it has one. */
-static void send_request_id(custos_client *c, grpc_op *op)
+void cl_send_request_id(custos_client *c, grpc_op *op)
 {
     if (c->request_id[0] == '\0')
         return;
@@ -122,12 +88,6 @@ custos_rc custos_client_set_request_id(custos_client *c, const char *request_id,
     return CUSTOS_OK;
 }
 
-/* How one call ended, copied out of the call before it is released. */
-typedef struct outcome {
-    grpc_status_code status;
-    char details[256];
-    custos_reason reason;
-} outcome;
 
 /* Channel credentials per opts; the PEM texts are wiped once gRPC has its copies. */
 static custos_rc client_credentials(const custos_client_options *o,
@@ -221,12 +181,12 @@ void custos_client_free(custos_client *c)
 
 /* ---- helpers ---- */
 
-static gpr_timespec deadline_in(int ms)
+gpr_timespec cl_deadline_in(int ms)
 {
     return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
+grpc_byte_buffer *cl_pack_message(const ProtobufCMessage *m)
 {
     size_t len = protobuf_c_message_get_packed_size(m);
     grpc_slice slice = grpc_slice_malloc(len);
@@ -236,7 +196,7 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
     return bb;
 }
 
-static ProtobufCMessage *unpack_message(const ProtobufCMessageDescriptor *desc,
+ProtobufCMessage *cl_unpack_message(const ProtobufCMessageDescriptor *desc,
                                         grpc_byte_buffer *bb)
 {
     grpc_byte_buffer_reader reader;
@@ -250,7 +210,7 @@ static ProtobufCMessage *unpack_message(const ProtobufCMessageDescriptor *desc,
     return m;
 }
 
-static void copy_slice(char *dst, size_t cap, grpc_slice s)
+void cl_copy_slice(char *dst, size_t cap, grpc_slice s)
 {
     size_t len = GRPC_SLICE_LENGTH(s);
     if (len >= cap)
@@ -260,17 +220,17 @@ static void copy_slice(char *dst, size_t cap, grpc_slice s)
 }
 
 /* Copies status, details and the custos-reason trailer out of the call's storage. */
-static void outcome_fill(outcome *o, grpc_status_code status, grpc_slice details,
+void cl_outcome_fill(outcome *o, grpc_status_code status, grpc_slice details,
                          const grpc_metadata_array *trailer)
 {
     o->status = status;
-    copy_slice(o->details, sizeof o->details, details);
+    cl_copy_slice(o->details, sizeof o->details, details);
     o->reason = CUSTOS_REASON_NONE;
     for (size_t i = 0; i < trailer->count; i++) {
         const grpc_metadata *md = &trailer->metadata[i];
         if (grpc_slice_str_cmp(md->key, "custos-reason") == 0) {
             char name[64];
-            copy_slice(name, sizeof name, md->value);
+            cl_copy_slice(name, sizeof name, md->value);
             o->reason = custos_reason_from_name(name);
         }
     }
@@ -278,7 +238,7 @@ static void outcome_fill(outcome *o, grpc_status_code status, grpc_slice details
 
 /* How a call that did not end with OK reaches the caller (custos/client.h): "not now"
  * (transport or a transient reason), "not there", or a refusal. */
-static custos_rc client_rc(grpc_status_code status, custos_reason reason)
+custos_rc cl_rc(grpc_status_code status, custos_reason reason)
 {
     if (status == GRPC_STATUS_UNAVAILABLE || status == GRPC_STATUS_DEADLINE_EXCEEDED ||
         custos_reason_is_transient(reason))
@@ -289,7 +249,7 @@ static custos_rc client_rc(grpc_status_code status, custos_reason reason)
 }
 
 /* Fills err with rc, reason and "gateway T: method: detail (reason R)". */
-static custos_rc client_refusal(const custos_client *c, const char *method, custos_rc rc,
+custos_rc cl_refusal(const custos_client *c, const char *method, custos_rc rc,
                                 custos_reason reason, const char *detail, custos_error *err)
 {
     if (detail[0] == '\0')
@@ -307,20 +267,20 @@ static custos_rc client_refusal(const custos_client *c, const char *method, cust
 }
 
 /* The error for a call that did not end with OK. */
-static custos_rc outcome_error(const custos_client *c, const char *method, const outcome *o,
+custos_rc cl_outcome_error(const custos_client *c, const char *method, const outcome *o,
                                custos_error *err)
 {
-    return client_refusal(c, method, client_rc(o->status, o->reason), o->reason, o->details,
+    return cl_refusal(c, method, cl_rc(o->status, o->reason), o->reason, o->details,
                           err);
 }
 
 /* Waits for one of the call's tags; the queue only ever holds this call's batches. */
-static grpc_event wait_event(grpc_completion_queue *cq, gpr_timespec until)
+grpc_event cl_wait_event(grpc_completion_queue *cq, gpr_timespec until)
 {
     return grpc_completion_queue_next(cq, until, NULL);
 }
 
-static void cq_destroy(grpc_completion_queue *cq)
+void cl_cq_destroy(grpc_completion_queue *cq)
 {
     grpc_completion_queue_shutdown(cq);
     while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
@@ -331,7 +291,7 @@ static void cq_destroy(grpc_completion_queue *cq)
 
 /* One unary call: sends req, fills *o, and *reply with the response (NULL unless OK).
  * Returns CUSTOS_OK when the call completed, whatever its status. */
-static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req,
+custos_rc cl_unary_call(custos_client *c, int h, const ProtobufCMessage *req,
                             const ProtobufCMessageDescriptor *reply_desc,
                             ProtobufCMessage **reply, outcome *o, custos_error *err)
 {
@@ -339,8 +299,8 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     grpc_call *call = grpc_channel_create_registered_call(
         c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, c->handles[h],
-        deadline_in(c->timeout_ms), NULL);
-    grpc_byte_buffer *send = pack_message(req);
+        cl_deadline_in(c->timeout_ms), NULL);
+    grpc_byte_buffer *send = cl_pack_message(req);
     grpc_byte_buffer *recv = NULL;
     grpc_metadata_array initial, trailer;
     grpc_metadata_array_init(&initial);
@@ -351,7 +311,7 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    send_request_id(c, &ops[0]);
+    cl_send_request_id(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -372,10 +332,10 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
                               method_paths[h], grpc_call_error_to_string(e));
     } else {
         /* RECV_STATUS_ON_CLIENT always completes, at the latest at the deadline. */
-        wait_event(cq, gpr_inf_future(GPR_CLOCK_REALTIME));
-        outcome_fill(o, status, details, &trailer);
+        cl_wait_event(cq, gpr_inf_future(GPR_CLOCK_REALTIME));
+        cl_outcome_fill(o, status, details, &trailer);
         if (status == GRPC_STATUS_OK) {
-            *reply = unpack_message(reply_desc, recv);
+            *reply = cl_unpack_message(reply_desc, recv);
             if (*reply == NULL)
                 rc = custos_error_set(err, CUSTOS_ERR_INVALID,
                                       "gateway %s: %s: the response is not a %s", c->target,
@@ -389,292 +349,7 @@ static custos_rc unary_call(custos_client *c, int h, const ProtobufCMessage *req
     grpc_metadata_array_destroy(&initial);
     grpc_metadata_array_destroy(&trailer);
     grpc_call_unref(call);
-    cq_destroy(cq);
-    return rc;
-}
-
-/* ---- Submit ---- */
-
-static custos_rc encode_request(const custos_submission *s, uint64_t request_id,
-                                grpc_byte_buffer **out, custos_error *err)
-{
-    Custos__V1__SignedAttestation *m = NULL;
-    custos_rc rc = pb_from_submission(s, &m, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
-    req.attestation = m;
-    req.request_id = request_id;
-    *out = pack_message(&req.base);
-    pb_submission_free(m);
-    return CUSTOS_OK;
-}
-
-/* One SubmitResponse into *res, or into err when it is a refusal: the rule of a unary
- * refusal, the status being the one the reason travels with. */
-static custos_rc answer_from_response(const custos_client *c, const char *method,
-                                      const Custos__V1__SubmitResponse *r,
-                                      custos_submit_result *res, custos_error *err)
-{
-    memset(res, 0, sizeof *res);
-    custos_reason reason = (custos_reason)r->reason;
-    if (reason != CUSTOS_REASON_NONE)
-        return client_refusal(c, method, client_rc(pb_reason_status(reason), reason), reason,
-                              r->detail != NULL ? r->detail : "", err);
-    if (r->digest.len != sizeof res->digest)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "gateway %s: %s answer: the digest has %zu bytes, not %zu",
-                                c->target, method, r->digest.len, sizeof res->digest);
-    if (r->state != CUSTOS__V1__STATE__PENDING && r->state != CUSTOS__V1__STATE__ACCEPTED &&
-        r->state != CUSTOS__V1__STATE__HELD)
-        return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                "gateway %s: %s answer: state %d is not PENDING, ACCEPTED or "
-                                "HELD", c->target, method, (int)r->state);
-    res->state = (custos_state)r->state;
-    res->duplicate = r->duplicate;
-    memcpy(res->digest, r->digest.data, sizeof res->digest);
-    res->signatures = r->signatures;
-    res->threshold = r->threshold;
-    res->cursor = r->cursor;
-    return CUSTOS_OK;
-}
-
-custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
-                               custos_submit_result *res, custos_error *err)
-{
-    memset(res, 0, sizeof *res);
-    Custos__V1__SignedAttestation *m = NULL;
-    custos_rc rc = pb_from_submission(s, &m, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
-    req.attestation = m;
-    ProtobufCMessage *reply = NULL;
-    outcome o;
-    rc = unary_call(c, H_SUBMIT, &req.base, &custos__v1__submit_response__descriptor, &reply,
-                    &o, err);
-    pb_submission_free(m);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "Submit", &o, err);
-    rc = answer_from_response(c, "Submit", (const Custos__V1__SubmitResponse *)reply, res, err);
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return rc;
-}
-
-/* ---- SubmitBatch ---- */
-
-custos_rc custos_client_submit_batch(custos_client *c, const char *feed, const custos_domain *d,
-                                     const custos_batch *b, const custos_signature *sigs,
-                                     size_t n_sigs, const custos_submission *accounts, size_t n,
-                                     custos_submit_result *results, custos_error *errors,
-                                     bool *duplicate, custos_error *err)
-{
-    *duplicate = false;
-    memset(results, 0, n * sizeof *results);
-    Custos__V1__SubmitBatchRequest *req = NULL;
-    custos_rc rc = pb_batch_request_new(feed, d, b, sigs, n_sigs, accounts, n, &req, err);
-    ProtobufCMessage *reply = NULL;
-    outcome o;
-    if (rc == CUSTOS_OK)
-        rc = unary_call(c, H_SUBMIT_BATCH, &req->base,
-                        &custos__v1__submit_batch_response__descriptor, &reply, &o, err);
-    pb_batch_request_free(req);
-    if (rc == CUSTOS_OK && o.status != GRPC_STATUS_OK)
-        rc = outcome_error(c, "SubmitBatch", &o, err);
-    const Custos__V1__SubmitBatchResponse *m = (const Custos__V1__SubmitBatchResponse *)reply;
-    if (rc == CUSTOS_OK && m->n_accounts != n)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                              "gateway %s: SubmitBatch answer: %zu accounts answered, %zu sent",
-                              c->target, m->n_accounts, n);
-    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
-        custos_error_clear(&errors[i]);
-        if (m->accounts[i] == NULL || m->accounts[i]->request_id != i)
-            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                  "gateway %s: SubmitBatch answer: account %zu answered out of "
-                                  "order", c->target, i);
-        else
-            (void)answer_from_response(c, "SubmitBatch", m->accounts[i], &results[i],
-                                       &errors[i]);
-    }
-    if (rc == CUSTOS_OK)
-        *duplicate = m->duplicate;
-    for (size_t i = 0; rc != CUSTOS_OK && i < n; i++) {
-        memset(&results[i], 0, sizeof results[i]);
-        if (err != NULL)
-            errors[i] = *err;
-        else
-            custos_error_set(&errors[i], rc, "gateway %s: SubmitBatch failed", c->target);
-    }
-    if (reply != NULL)
-        protobuf_c_message_free_unpacked(reply, NULL);
-    return rc;
-}
-
-/* ---- SubmitStream ---- */
-
-/* State of one SubmitStream call: one write and one read in flight at a time, so memory
- * stays bounded by a single encoded request whatever n is. */
-typedef struct stream {
-    grpc_call *call;
-    grpc_completion_queue *cq;
-    int outstanding;
-    grpc_byte_buffer *send_buf, *recv_buf;
-    int tag_start, tag_send, tag_recv, tag_status;
-    grpc_metadata_array initial, trailer;
-    grpc_status_code status;
-    grpc_slice details;
-} stream;
-
-static bool stream_batch(stream *st, const grpc_op *ops, size_t n, void *tag)
-{
-    if (grpc_call_start_batch(st->call, ops, n, tag, NULL) != GRPC_CALL_OK)
-        return false;
-    st->outstanding++;
-    return true;
-}
-
-custos_rc custos_client_submit_stream(custos_client *c, const custos_submission *subs, size_t n,
-                                      custos_submit_result *results, custos_error *errors,
-                                      custos_error *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        memset(&results[i], 0, sizeof results[i]);
-        custos_error_clear(&errors[i]);
-    }
-    /* The stream's own failure, copied to err and to every unanswered errors[i]. */
-    custos_error call_err;
-    custos_error_clear(&call_err);
-    stream st;
-    memset(&st, 0, sizeof st);
-    st.cq = grpc_completion_queue_create_for_next(NULL);
-    st.call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
-                                                  st.cq, c->handles[H_SUBMIT_STREAM],
-                                                  deadline_in(c->timeout_ms), NULL);
-    grpc_metadata_array_init(&st.initial);
-    grpc_metadata_array_init(&st.trailer);
-    st.status = GRPC_STATUS_UNKNOWN;
-    st.details = grpc_empty_slice();
-
-    custos_rc rc = CUSTOS_OK;
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    send_request_id(c, &ops[0]);
-    ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[1].data.recv_initial_metadata.recv_initial_metadata = &st.initial;
-    bool started = stream_batch(&st, ops, 2, &st.tag_start);
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[0].data.recv_status_on_client.trailing_metadata = &st.trailer;
-    ops[0].data.recv_status_on_client.status = &st.status;
-    ops[0].data.recv_status_on_client.status_details = &st.details;
-    started = started && stream_batch(&st, ops, 1, &st.tag_status);
-    if (!started) {
-        grpc_call_cancel(st.call, NULL);
-        rc = custos_error_set(&call_err, CUSTOS_ERR_INTERNAL,
-                              "gateway %s: cannot start SubmitStream", c->target);
-    }
-
-    size_t sent = 0, answered = 0;
-    bool sending = false, receiving = false, closed = false, broken = !started;
-    while (st.outstanding > 0) {
-        if (!broken && !sending && !closed) {
-            memset(ops, 0, sizeof ops);
-            void *tag = &st.tag_send;
-            if (sent < n) {
-                rc = encode_request(&subs[sent], sent, &st.send_buf, &call_err);
-                if (rc != CUSTOS_OK) {
-                    broken = true;
-                    grpc_call_cancel(st.call, NULL);
-                    continue;
-                }
-                ops[0].op = GRPC_OP_SEND_MESSAGE;
-                ops[0].data.send_message.send_message = st.send_buf;
-            } else {
-                ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-                closed = true;
-            }
-            sending = stream_batch(&st, ops, 1, tag);
-            if (!sending)
-                broken = true;
-        }
-        if (!broken && !receiving && answered < n) {
-            memset(ops, 0, sizeof ops);
-            ops[0].op = GRPC_OP_RECV_MESSAGE;
-            ops[0].data.recv_message.recv_message = &st.recv_buf;
-            receiving = stream_batch(&st, ops, 1, &st.tag_recv);
-            if (!receiving)
-                broken = true;
-        }
-        grpc_event ev = wait_event(st.cq, gpr_inf_future(GPR_CLOCK_REALTIME));
-        if (ev.type != GRPC_OP_COMPLETE)
-            continue;
-        st.outstanding--;
-        if (ev.tag == &st.tag_send) {
-            sending = false;
-            if (st.send_buf != NULL) {
-                grpc_byte_buffer_destroy(st.send_buf);
-                st.send_buf = NULL;
-                sent++;
-            }
-            if (!ev.success)
-                broken = true;
-        } else if (ev.tag == &st.tag_recv) {
-            receiving = false;
-            grpc_byte_buffer *bb = st.recv_buf;
-            st.recv_buf = NULL;
-            if (!ev.success || bb == NULL) {
-                broken = true;
-            } else {
-                ProtobufCMessage *m = unpack_message(&custos__v1__submit_response__descriptor, bb);
-                grpc_byte_buffer_destroy(bb);
-                if (m == NULL) {
-                    broken = true;
-                    grpc_call_cancel(st.call, NULL);
-                    rc = custos_error_set(&call_err, CUSTOS_ERR_INVALID,
-                                          "gateway %s: SubmitStream: answer %zu is not a "
-                                          "SubmitResponse", c->target, answered);
-                } else {
-                    if (answer_from_response(c, "SubmitStream",
-                                             (const Custos__V1__SubmitResponse *)m,
-                                             &results[answered], &errors[answered]) ==
-                        CUSTOS_OK)
-                        custos_error_clear(&errors[answered]);
-                    answered++;
-                    protobuf_c_message_free_unpacked(m, NULL);
-                }
-            }
-        }
-    }
-
-    if (rc == CUSTOS_OK && answered < n) {
-        outcome o;
-        outcome_fill(&o, st.status, st.details, &st.trailer);
-        if (o.status == GRPC_STATUS_OK)
-            o.status = GRPC_STATUS_INTERNAL;
-        custos_error why;
-        rc = outcome_error(c, "SubmitStream", &o, &why);
-        rc = custos_error_set(&call_err, rc, "%s; %zu of %zu answered", why.message, answered,
-                              n);
-        call_err.reason = why.reason;
-    } else if (rc == CUSTOS_OK && st.status != GRPC_STATUS_OK) {
-        outcome o;
-        outcome_fill(&o, st.status, st.details, &st.trailer);
-        rc = outcome_error(c, "SubmitStream", &o, &call_err);
-    }
-    for (size_t i = answered; rc != CUSTOS_OK && i < n; i++)
-        errors[i] = call_err;
-    if (err != NULL)
-        *err = call_err;
-    if (st.send_buf != NULL)
-        grpc_byte_buffer_destroy(st.send_buf);
-    grpc_slice_unref(st.details);
-    grpc_metadata_array_destroy(&st.initial);
-    grpc_metadata_array_destroy(&st.trailer);
-    grpc_call_unref(st.call);
-    cq_destroy(st.cq);
+    cl_cq_destroy(cq);
     return rc;
 }
 
@@ -692,12 +367,12 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     }
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_LIST_HELD, &req.base,
+    custos_rc rc = cl_unary_call(c, H_LIST_HELD, &req.base,
                               &custos__v1__list_held_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "ListHeld", &o, err);
+        return cl_outcome_error(c, "ListHeld", &o, err);
     const Custos__V1__ListHeldResponse *r = (const Custos__V1__ListHeldResponse *)reply;
     custos_record *recs = r->n_records > 0 ? calloc(r->n_records, sizeof *recs) : NULL;
     if (r->n_records > 0 && recs == NULL)
@@ -730,12 +405,12 @@ custos_rc custos_client_get_latest(custos_client *c, const uint8_t account[CUSTO
     req.account.data = (uint8_t *)account;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_GET_LATEST, &req.base,
+    custos_rc rc = cl_unary_call(c, H_GET_LATEST, &req.base,
                               &custos__v1__get_latest_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetLatest", &o, err);
+        return cl_outcome_error(c, "GetLatest", &o, err);
     const Custos__V1__GetLatestResponse *r = (const Custos__V1__GetLatestResponse *)reply;
     if (r->record == NULL)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: GetLatest: no record",
@@ -806,12 +481,12 @@ custos_rc custos_client_get_pledge(custos_client *c, const uint8_t account[CUSTO
         req.beneficiary = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)beneficiary};
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_GET_PLEDGE, &req.base,
+    custos_rc rc = cl_unary_call(c, H_GET_PLEDGE, &req.base,
                               &custos__v1__get_pledge_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetPledge", &o, err);
+        return cl_outcome_error(c, "GetPledge", &o, err);
     const Custos__V1__GetPledgeResponse *r = (const Custos__V1__GetPledgeResponse *)reply;
     custos_pledge *p = calloc(1, sizeof *p);
     if (p == NULL)
@@ -841,13 +516,13 @@ custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t accou
     req.asset_id = (char *)asset_id;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_POSITION_PROOF, &req.base,
+    custos_rc rc = cl_unary_call(c, H_POSITION_PROOF, &req.base,
                               &custos__v1__get_position_proof_response__descriptor, &reply, &o,
                               err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetPositionProof", &o, err);
+        return cl_outcome_error(c, "GetPositionProof", &o, err);
     rc = pb_to_position_proof((const Custos__V1__GetPositionProofResponse *)reply, out, err);
     protobuf_c_message_free_unpacked(reply, NULL);
     if (rc != CUSTOS_OK && err != NULL) {
@@ -859,7 +534,7 @@ custos_rc custos_client_get_position_proof(custos_client *c, const uint8_t accou
 }
 
 /* Rewrites err as "gateway T: method answer: <why>" after a failed decoding. */
-static void answer_error(const custos_client *c, const char *method, custos_rc rc,
+void cl_answer_error(const custos_client *c, const char *method, custos_rc rc,
                          custos_error *err)
 {
     if (rc == CUSTOS_OK || err == NULL)
@@ -882,13 +557,13 @@ custos_rc custos_client_submit_reserves(custos_client *c, const char *feed,
     ProtobufCMessage *reply = NULL;
     outcome o;
     if (rc == CUSTOS_OK)
-        rc = unary_call(c, H_SUBMIT_RESERVES, &req.msg.base,
+        rc = cl_unary_call(c, H_SUBMIT_RESERVES, &req.msg.base,
                         &custos__v1__submit_reserves_response__descriptor, &reply, &o, err);
     pb_reserves_request_clear(&req);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "SubmitReserves", &o, err);
+        return cl_outcome_error(c, "SubmitReserves", &o, err);
     const Custos__V1__SubmitReservesResponse *m = (const Custos__V1__SubmitReservesResponse *)reply;
     *duplicate = m->duplicate;
     if (signer != NULL) {
@@ -911,15 +586,15 @@ custos_rc custos_client_get_reserves(custos_client *c, const char *feed,
     req.feed = (char *)feed;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_GET_RESERVES, &req.base,
+    custos_rc rc = cl_unary_call(c, H_GET_RESERVES, &req.base,
                               &custos__v1__get_reserves_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetReserves", &o, err);
+        return cl_outcome_error(c, "GetReserves", &o, err);
     rc = pb_to_reserves_summary((const Custos__V1__GetReservesResponse *)reply, out, err);
     protobuf_c_message_free_unpacked(reply, NULL);
-    answer_error(c, "GetReserves", rc, err);
+    cl_answer_error(c, "GetReserves", rc, err);
     return rc;
 }
 
@@ -933,182 +608,18 @@ custos_rc custos_client_get_reserves_proof(custos_client *c, const char *feed,
     req.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)account};
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_RESERVES_PROOF, &req.base,
+    custos_rc rc = cl_unary_call(c, H_RESERVES_PROOF, &req.base,
                               &custos__v1__get_reserves_proof_response__descriptor, &reply, &o,
                               err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetReservesProof", &o, err);
+        return cl_outcome_error(c, "GetReservesProof", &o, err);
     rc = pb_to_reserves_inclusion((const Custos__V1__GetReservesProofResponse *)reply, out,
                                   err);
     protobuf_c_message_free_unpacked(reply, NULL);
-    answer_error(c, "GetReservesProof", rc, err);
+    cl_answer_error(c, "GetReservesProof", rc, err);
     return rc;
-}
-
-/* One WatchEvent to the callback: *more gets its answer. */
-static custos_rc watch_deliver(const Custos__V1__WatchEvent *m, custos_watch_event_fn on_event,
-                               void *ctx, bool *more, custos_error *err)
-{
-    custos_record rec;
-    custos_stored_notice notice;
-    custos_watch_event ev;
-    custos_rc rc = pb_to_watch_event(m, &rec, &notice, &ev, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    *more = on_event(ctx, &ev);
-    custos_record_clear(&rec);
-    return CUSTOS_OK;
-}
-
-/* Watch with or without the log's notices (custos_client_watch_log). */
-static custos_rc watch_run(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
-                           bool notices, custos_watch_event_fn on_event, void *ctx,
-                           custos_error *err)
-{
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_call *call = grpc_channel_create_registered_call(
-        c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, c->handles[H_WATCH],
-        gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    Custos__V1__WatchRequest req = CUSTOS__V1__WATCH_REQUEST__INIT;
-    req.after_cursor = after_cursor;
-    req.notices = notices;
-    grpc_byte_buffer *send = pack_message(&req.base);
-    grpc_byte_buffer *recv = NULL;
-    grpc_metadata_array initial, trailer;
-    grpc_metadata_array_init(&initial);
-    grpc_metadata_array_init(&trailer);
-    grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    grpc_slice details = grpc_empty_slice();
-    int tag_start, tag_recv, tag_status;
-    int outstanding = 0;
-
-    grpc_op ops[4];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    send_request_id(c, &ops[0]);
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = send;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial;
-    bool ok = grpc_call_start_batch(call, ops, 4, &tag_start, NULL) == GRPC_CALL_OK;
-    outstanding += ok;
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[0].data.recv_status_on_client.trailing_metadata = &trailer;
-    ops[0].data.recv_status_on_client.status = &status;
-    ops[0].data.recv_status_on_client.status_details = &details;
-    if (ok && grpc_call_start_batch(call, ops, 1, &tag_status, NULL) == GRPC_CALL_OK)
-        outstanding++;
-    else
-        ok = false;
-
-    custos_rc rc = CUSTOS_OK;
-    bool stopped = false, receiving = false, ended = !ok;
-    if (!ok) {
-        grpc_call_cancel(call, NULL);
-        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "gateway %s: cannot start Watch",
-                              c->target);
-    }
-    gpr_timespec idle_until = idle_timeout_ms > 0 ? deadline_in(idle_timeout_ms)
-                                                  : gpr_inf_future(GPR_CLOCK_REALTIME);
-    while (outstanding > 0) {
-        if (!ended && !receiving) {
-            memset(ops, 0, sizeof ops);
-            ops[0].op = GRPC_OP_RECV_MESSAGE;
-            ops[0].data.recv_message.recv_message = &recv;
-            receiving = grpc_call_start_batch(call, ops, 1, &tag_recv, NULL) == GRPC_CALL_OK;
-            outstanding += receiving;
-            if (!receiving) {
-                ended = true;
-                grpc_call_cancel(call, NULL);
-            }
-        }
-        grpc_event ev = wait_event(cq, ended ? gpr_inf_future(GPR_CLOCK_REALTIME) : idle_until);
-        if (ev.type == GRPC_QUEUE_TIMEOUT) {
-            /* Idle: the caller asked to stop waiting; that is a normal end. */
-            stopped = true;
-            ended = true;
-            grpc_call_cancel(call, NULL);
-            continue;
-        }
-        if (ev.type != GRPC_OP_COMPLETE)
-            continue;
-        outstanding--;
-        if (ev.tag != &tag_recv)
-            continue;
-        receiving = false;
-        grpc_byte_buffer *bb = recv;
-        recv = NULL;
-        if (!ev.success || bb == NULL) {
-            ended = true;
-            continue;
-        }
-        Custos__V1__WatchEvent *m =
-            (Custos__V1__WatchEvent *)unpack_message(&custos__v1__watch_event__descriptor, bb);
-        grpc_byte_buffer_destroy(bb);
-        if (ended)
-            goto drop;
-        bool more = false;
-        custos_error why;
-        custos_error_clear(&why);
-        if ((rc = watch_deliver(m, on_event, ctx, &more, &why)) != CUSTOS_OK) {
-            rc = custos_error_set(err, rc, "gateway %s: Watch: %s", c->target, why.message);
-        } else {
-            if (more) {
-                if (idle_timeout_ms > 0)
-                    idle_until = deadline_in(idle_timeout_ms);
-                goto drop;
-            }
-            stopped = true;
-        }
-        ended = true;
-        grpc_call_cancel(call, NULL);
-    drop:
-        if (m != NULL)
-            protobuf_c_message_free_unpacked(&m->base, NULL);
-    }
-    if (rc == CUSTOS_OK && !stopped && status != GRPC_STATUS_OK) {
-        outcome o;
-        outcome_fill(&o, status, details, &trailer);
-        rc = outcome_error(c, "Watch", &o, err);
-    }
-    grpc_byte_buffer_destroy(send);
-    if (recv != NULL)
-        grpc_byte_buffer_destroy(recv);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&initial);
-    grpc_metadata_array_destroy(&trailer);
-    grpc_call_unref(call);
-    cq_destroy(cq);
-    return rc;
-}
-
-/* custos_client_watch's callback over watch_run's events: records alone are asked for. */
-typedef struct watch_records {
-    custos_watch_fn on_record;
-    void *ctx;
-} watch_records;
-
-static bool watch_record_event(void *arg, const custos_watch_event *ev)
-{
-    const watch_records *w = arg;
-    return ev->record != NULL ? w->on_record(w->ctx, ev->record) : true;
-}
-
-custos_rc custos_client_watch(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
-                              custos_watch_fn on_record, void *ctx, custos_error *err)
-{
-    watch_records w = {on_record, ctx};
-    return watch_run(c, after_cursor, idle_timeout_ms, false, watch_record_event, &w, err);
-}
-
-custos_rc custos_client_watch_log(custos_client *c, uint64_t after_cursor, int idle_timeout_ms,
-                                  custos_watch_event_fn on_event, void *ctx, custos_error *err)
-{
-    return watch_run(c, after_cursor, idle_timeout_ms, true, on_event, ctx, err);
 }
 
 custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out, size_t *n,
@@ -1119,12 +630,12 @@ custos_rc custos_client_list_signers(custos_client *c, custos_signer_info **out,
     Custos__V1__ListSignersRequest req = CUSTOS__V1__LIST_SIGNERS_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_LIST_SIGNERS, &req.base,
+    custos_rc rc = cl_unary_call(c, H_LIST_SIGNERS, &req.base,
                               &custos__v1__list_signers_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "ListSigners", &o, err);
+        return cl_outcome_error(c, "ListSigners", &o, err);
     const Custos__V1__ListSignersResponse *r = (const Custos__V1__ListSignersResponse *)reply;
     custos_signer_info *v = calloc(r->n_signers ? r->n_signers : 1, sizeof *v);
     if (v == NULL) {
@@ -1175,12 +686,12 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
     Custos__V1__GetChainHeadRequest req = CUSTOS__V1__GET_CHAIN_HEAD_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_GET_CHAIN_HEAD, &req.base,
+    custos_rc rc = cl_unary_call(c, H_GET_CHAIN_HEAD, &req.base,
                               &custos__v1__get_chain_head_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "GetChainHead", &o, err);
+        return cl_outcome_error(c, "GetChainHead", &o, err);
     const Custos__V1__GetChainHeadResponse *r = (const Custos__V1__GetChainHeadResponse *)reply;
     if (r->chain_hash.len != CUSTOS_HASH_LEN) {
         size_t len = r->chain_hash.len;
@@ -1193,149 +704,6 @@ custos_rc custos_client_get_chain_head(custos_client *c, uint64_t *cursor,
     memcpy(hash, r->chain_hash.data, CUSTOS_HASH_LEN);
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
-}
-
-/* Copies one received entry; false when a field has the wrong size. */
-static bool audit_from_pb(const Custos__V1__AuditEntry *m, custos_audit_entry *e)
-{
-    memset(e, 0, sizeof *e);
-    size_t actor = m->actor != NULL ? strlen(m->actor) : 0;
-    size_t action = m->action != NULL ? strlen(m->action) : 0;
-    if (m->prev_hash.len != CUSTOS_AUDIT_HASH_LEN || m->hash.len != CUSTOS_AUDIT_HASH_LEN ||
-        actor > CUSTOS_AUDIT_ACTOR_MAX || action > CUSTOS_AUDIT_ACTION_MAX)
-        return false;
-    e->payload = malloc(m->payload.len > 0 ? m->payload.len : 1);
-    if (e->payload == NULL)
-        return false;
-    if (m->payload.len > 0)
-        memcpy(e->payload, m->payload.data, m->payload.len);
-    e->payload_len = m->payload.len;
-    e->seq = m->seq;
-    e->time = m->time;
-    memcpy(e->actor, m->actor != NULL ? m->actor : "", actor);
-    memcpy(e->action, m->action != NULL ? m->action : "", action);
-    memcpy(e->prev_hash, m->prev_hash.data, CUSTOS_AUDIT_HASH_LEN);
-    memcpy(e->hash, m->hash.data, CUSTOS_AUDIT_HASH_LEN);
-    return true;
-}
-
-custos_rc custos_client_list_audit(custos_client *c, uint64_t after_seq, uint32_t limit,
-                                   custos_audit_entry **out, size_t *n, custos_error *err)
-{
-    *out = NULL;
-    *n = 0;
-    Custos__V1__ListAuditRequest req = CUSTOS__V1__LIST_AUDIT_REQUEST__INIT;
-    req.after_seq = after_seq;
-    req.limit = limit;
-    ProtobufCMessage *reply = NULL;
-    outcome o;
-    custos_rc rc = unary_call(c, H_LIST_AUDIT, &req.base,
-                              &custos__v1__list_audit_response__descriptor, &reply, &o, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "ListAudit", &o, err);
-    const Custos__V1__ListAuditResponse *r = (const Custos__V1__ListAuditResponse *)reply;
-    custos_audit_entry *v = calloc(r->n_entries ? r->n_entries : 1, sizeof *v);
-    if (v == NULL) {
-        protobuf_c_message_free_unpacked(reply, NULL);
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < r->n_entries; i++) {
-        if (!audit_from_pb(r->entries[i], &v[i])) {
-            custos_audit_entry_list_free(v, i + 1);
-            protobuf_c_message_free_unpacked(reply, NULL);
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "gateway %s: ListAudit: entry %zu is malformed (field "
-                                    "sizes) or out of memory", c->target, i);
-        }
-    }
-    *out = v;
-    *n = r->n_entries;
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return CUSTOS_OK;
-}
-
-static custos_rc admin_change(custos_client *c, int handle, const char *method,
-                              const ProtobufCMessage *req, uint64_t *audit_seq,
-                              custos_error *err)
-{
-    *audit_seq = 0;
-    ProtobufCMessage *reply = NULL;
-    outcome o;
-    custos_rc rc = unary_call(c, handle, req, &custos__v1__admin_change_response__descriptor,
-                              &reply, &o, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, method, &o, err);
-    *audit_seq = ((const Custos__V1__AdminChangeResponse *)reply)->audit_seq;
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return CUSTOS_OK;
-}
-
-custos_rc custos_client_add_signer(custos_client *c, const uint8_t address[CUSTOS_ADDRESS_LEN],
-                                   const char *feed, const char *role, uint64_t *audit_seq,
-                                   custos_error *err)
-{
-    Custos__V1__AddSignerRequest req = CUSTOS__V1__ADD_SIGNER_REQUEST__INIT;
-    req.address.data = (uint8_t *)address;
-    req.address.len = CUSTOS_ADDRESS_LEN;
-    req.feed = (char *)feed;
-    req.role = (char *)role;
-    return admin_change(c, H_ADD_SIGNER, "AddSigner", &req.base, audit_seq, err);
-}
-
-custos_rc custos_client_revoke_signer(custos_client *c,
-                                      const uint8_t address[CUSTOS_ADDRESS_LEN],
-                                      const char *feed, uint64_t *audit_seq,
-                                      custos_error *err)
-{
-    Custos__V1__RevokeSignerRequest req = CUSTOS__V1__REVOKE_SIGNER_REQUEST__INIT;
-    req.address.data = (uint8_t *)address;
-    req.address.len = CUSTOS_ADDRESS_LEN;
-    req.feed = (char *)feed;
-    return admin_change(c, H_REVOKE_SIGNER, "RevokeSigner", &req.base, audit_seq, err);
-}
-
-custos_rc custos_client_rotate_signer(custos_client *c,
-                                      const uint8_t old_address[CUSTOS_ADDRESS_LEN],
-                                      const uint8_t new_address[CUSTOS_ADDRESS_LEN],
-                                      const char *feed, uint64_t overlap_seconds,
-                                      uint64_t *audit_seq, custos_error *err)
-{
-    Custos__V1__RotateSignerRequest req = CUSTOS__V1__ROTATE_SIGNER_REQUEST__INIT;
-    req.old_address.data = (uint8_t *)old_address;
-    req.old_address.len = CUSTOS_ADDRESS_LEN;
-    req.new_address.data = (uint8_t *)new_address;
-    req.new_address.len = CUSTOS_ADDRESS_LEN;
-    req.feed = (char *)feed;
-    req.overlap_seconds = overlap_seconds;
-    return admin_change(c, H_ROTATE_SIGNER, "RotateSigner", &req.base, audit_seq, err);
-}
-
-custos_rc custos_client_set_feed_policy(custos_client *c, const char *feed,
-                                        const custos_feed_policy *policy, uint64_t *audit_seq,
-                                        custos_error *err)
-{
-    Custos__V1__SetFeedPolicyRequest req = CUSTOS__V1__SET_FEED_POLICY_REQUEST__INIT;
-    req.feed = (char *)feed;
-    req.max_age = policy->max_age;
-    req.max_skew = policy->max_skew;
-    req.max_ttl = policy->max_ttl;
-    req.threshold = policy->threshold;
-    req.distinct_roles = policy->distinct_roles;
-    return admin_change(c, H_SET_FEED_POLICY, "SetFeedPolicy", &req.base, audit_seq, err);
-}
-
-custos_rc custos_client_release_held(custos_client *c, const uint8_t digest[CUSTOS_HASH_LEN],
-                                     const char *note, uint64_t *audit_seq, custos_error *err)
-{
-    Custos__V1__ReleaseHeldRequest req = CUSTOS__V1__RELEASE_HELD_REQUEST__INIT;
-    req.digest.data = (uint8_t *)digest;
-    req.digest.len = CUSTOS_HASH_LEN;
-    req.note = (char *)note;
-    return admin_change(c, H_RELEASE_HELD, "ReleaseHeld", &req.base, audit_seq, err);
 }
 
 custos_rc custos_client_health(custos_client *c, bool *serving, custos_error *err)
@@ -1351,74 +719,15 @@ custos_rc custos_client_health_service(custos_client *c, const char *service, bo
     req.service = (char *)service;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_HEALTH, &req.base,
+    custos_rc rc = cl_unary_call(c, H_HEALTH, &req.base,
                               &grpc__health__v1__health_check_response__descriptor, &reply, &o,
                               err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "Health/Check", &o, err);
+        return cl_outcome_error(c, "Health/Check", &o, err);
     *serving = ((const Grpc__Health__V1__HealthCheckResponse *)reply)->status ==
                GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return CUSTOS_OK;
-}
-
-custos_rc custos_client_register_account(custos_client *c,
-                                         const uint8_t account[CUSTOS_HASH_LEN],
-                                         const char *feed, uint64_t *audit_seq,
-                                         custos_error *err)
-{
-    Custos__V1__RegisterAccountRequest req = CUSTOS__V1__REGISTER_ACCOUNT_REQUEST__INIT;
-    req.account.data = (uint8_t *)account;
-    req.account.len = CUSTOS_HASH_LEN;
-    req.feed = (char *)feed;
-    return admin_change(c, H_REGISTER_ACCOUNT, "RegisterAccount", &req.base, audit_seq, err);
-}
-
-custos_rc custos_client_list_accounts(custos_client *c, const char *feed, uint64_t offset,
-                                      uint32_t limit, custos_registered_account **out,
-                                      size_t *n, uint64_t *total, custos_error *err)
-{
-    *out = NULL;
-    *n = 0;
-    *total = 0;
-    Custos__V1__ListAccountsRequest req = CUSTOS__V1__LIST_ACCOUNTS_REQUEST__INIT;
-    req.feed = (char *)(feed != NULL ? feed : "");
-    req.offset = offset;
-    req.limit = limit;
-    ProtobufCMessage *reply = NULL;
-    outcome o;
-    custos_rc rc = unary_call(c, H_LIST_ACCOUNTS, &req.base,
-                              &custos__v1__list_accounts_response__descriptor, &reply, &o, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "ListAccounts", &o, err);
-    const Custos__V1__ListAccountsResponse *r = (const Custos__V1__ListAccountsResponse *)reply;
-    custos_registered_account *v = calloc(r->n_accounts ? r->n_accounts : 1, sizeof *v);
-    if (v == NULL) {
-        protobuf_c_message_free_unpacked(reply, NULL);
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < r->n_accounts; i++) {
-        const Custos__V1__RegisteredAccount *a = r->accounts[i];
-        const char *name = a->feed != NULL ? a->feed : "";
-        if (a->account.len != CUSTOS_HASH_LEN || name[0] == '\0' ||
-            strlen(name) > CUSTOS_FEED_MAX) {
-            free(v);
-            protobuf_c_message_free_unpacked(reply, NULL);
-            return custos_error_set(err, CUSTOS_ERR_INVALID,
-                                    "gateway %s: ListAccounts: entry %zu is malformed (an "
-                                    "account of 32 bytes and a feed name expected)",
-                                    c->target, i);
-        }
-        memcpy(v[i].account, a->account.data, CUSTOS_HASH_LEN);
-        snprintf(v[i].feed, sizeof v[i].feed, "%s", name);
-    }
-    *out = v;
-    *n = r->n_accounts;
-    *total = r->total;
     protobuf_c_message_free_unpacked(reply, NULL);
     return CUSTOS_OK;
 }
@@ -1451,12 +760,12 @@ custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
     req.signature = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sig->bytes};
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_SUBMIT_NOTICE, &req.base,
+    custos_rc rc = cl_unary_call(c, H_SUBMIT_NOTICE, &req.base,
                               &custos__v1__submit_notice_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "SubmitNotice", &o, err);
+        return cl_outcome_error(c, "SubmitNotice", &o, err);
     const Custos__V1__SubmitNoticeResponse *m = (const Custos__V1__SubmitNoticeResponse *)reply;
     *duplicate = m->duplicate;
     if (signer != NULL) {
@@ -1483,12 +792,12 @@ custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUS
     req.limit = limit;
     ProtobufCMessage *reply = NULL;
     outcome o;
-    custos_rc rc = unary_call(c, H_LIST_NOTICES, &req.base,
+    custos_rc rc = cl_unary_call(c, H_LIST_NOTICES, &req.base,
                               &custos__v1__list_notices_response__descriptor, &reply, &o, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)
-        return outcome_error(c, "ListNotices", &o, err);
+        return cl_outcome_error(c, "ListNotices", &o, err);
     const Custos__V1__ListNoticesResponse *m = (const Custos__V1__ListNoticesResponse *)reply;
     if (m->domain == NULL || m->domain->verifying_contract.len != CUSTOS_ADDRESS_LEN)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID, "no domain of 20 bytes");
@@ -1510,7 +819,6 @@ custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUS
         free(list);
     }
     protobuf_c_message_free_unpacked(reply, NULL);
-    answer_error(c, "ListNotices", rc, err);
+    cl_answer_error(c, "ListNotices", rc, err);
     return rc;
 }
-
