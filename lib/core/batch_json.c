@@ -293,6 +293,22 @@ static custos_rc bj_import_doc(const json_t *doc, char feed[CUSTOS_FEED_MAX + 1]
     return rc;
 }
 
+/* The document of a batch file or an account's file (`what` and `file` name them in
+ * messages): at most CUSTOS_TYPEDDATA_MAX_BYTES, JSON without duplicate keys. */
+static custos_rc bj_load(const char *json, size_t len, const char *what, const char *file,
+                         json_t **doc, custos_error *err)
+{
+    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
+        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "%s: %zu bytes, at most %u", what,
+                                len, CUSTOS_TYPEDDATA_MAX_BYTES);
+    json_error_t jerr;
+    *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (*doc == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: line %d: %s", file, jerr.line,
+                                jerr.text);
+    return CUSTOS_OK;
+}
+
 custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEED_MAX + 1],
                               custos_domain *d, custos_batch *b, custos_signature *sigs,
                               size_t *n_sigs, custos_error *err)
@@ -300,15 +316,10 @@ custos_rc custos_batch_import(const char *json, size_t len, char feed[CUSTOS_FEE
     if (json == NULL || feed == NULL || d == NULL || b == NULL || sigs == NULL ||
         n_sigs == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "batch import: NULL argument");
-    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
-                                "batch import: %zu bytes, at most %u", len,
-                                CUSTOS_TYPEDDATA_MAX_BYTES);
-    json_error_t jerr;
-    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "batch file: line %d: %s", jerr.line,
-                                jerr.text);
+    json_t *doc;
+    custos_rc lrc = bj_load(json, len, "batch import", "batch file", &doc, err);
+    if (lrc != CUSTOS_OK)
+        return lrc;
     custos_domain dd = {0};
     custos_batch bb = {0};
     size_t n = 0;
@@ -459,15 +470,10 @@ custos_rc custos_batch_account_import(const char *json, size_t len, custos_batch
 {
     if (json == NULL || out == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "batch account import: NULL argument");
-    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
-                                "batch account import: %zu bytes, at most %u", len,
-                                CUSTOS_TYPEDDATA_MAX_BYTES);
-    json_error_t jerr;
-    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "account file: line %d: %s",
-                                jerr.line, jerr.text);
+    json_t *doc;
+    custos_rc lrc = bj_load(json, len, "batch account import", "account file", &doc, err);
+    if (lrc != CUSTOS_OK)
+        return lrc;
     custos_batch_account *a = calloc(1, sizeof *a);
     custos_rc rc = a != NULL ? bj_import_account(doc, a, err)
                              : custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
@@ -485,15 +491,10 @@ custos_rc custos_batch_account_positions(const char *json, size_t len, custos_po
         return custos_error_set(err, CUSTOS_ERR_INVALID, "batch account positions: NULL argument");
     *ps = NULL;
     *n = 0;
-    if (len > CUSTOS_TYPEDDATA_MAX_BYTES)
-        return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
-                                "batch account positions: %zu bytes, at most %u", len,
-                                CUSTOS_TYPEDDATA_MAX_BYTES);
-    json_error_t jerr;
-    json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "account file: line %d: %s",
-                                jerr.line, jerr.text);
+    json_t *doc;
+    custos_rc lrc = bj_load(json, len, "batch account positions", "account file", &doc, err);
+    if (lrc != CUSTOS_OK)
+        return lrc;
     custos_submission s;
     memset(&s, 0, sizeof s);
     custos_rc rc = jt_import_positions(json_object_get(doc, "positions"), &s, err);
