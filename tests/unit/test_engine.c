@@ -1225,6 +1225,11 @@ static void test_concurrent_submitters(void **state)
     item_ctx *items = calloc(N_THREADS * PER_THREAD, sizeof *items);
     assert_non_null(c.calls_per_item);
     assert_non_null(items);
+    /* The accounts are registered before the threads start: the fixture's auto-registration
+     * (make_sub) changes its account list and the registry, which is one thread's job. */
+    register_account(f, 0xff, "solo");
+    for (int t = 0; t < N_THREADS; t++)
+        register_account(f, (uint8_t)(0x80 + t), "solo");
     pthread_t threads[N_THREADS];
     worker workers[N_THREADS];
     for (int t = 0; t < N_THREADS; t++) {
