@@ -311,6 +311,8 @@ custos_rc at_price_merge(const at_price_fetch *f, const at_account *account,
                                 "the policy's price_quorum %u needs at least %u price sources, "
                                 "%zu given",
                                 quorum, quorum, f->n);
+    if (account->n_holdings == 0)
+        return CUSTOS_OK; /* nothing to price: valued at 0 (valuation.c) */
     out->items = calloc(account->n_holdings, sizeof *out->items);
     if (out->items == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
