@@ -164,9 +164,10 @@ static void valuation(gwf *g, uint64_t seq)
         fail_msg("valuation %llu was not accepted: %s", (unsigned long long)seq, a.err.message);
 }
 
-/* A notice of REF to 0xaa... in state st, signed by key, submitted to g. */
+/* A notice of REF to 0xaa... in state st, signed by key, submitted to g; *cursor gets the
+ * place the gateway says it took. */
 static custos_rc notice(gwf *g, gwf_key_id key, custos_loan_state st, uint64_t seq,
-                        bool *duplicate, custos_error *err)
+                        bool *duplicate, uint64_t *cursor, custos_error *err)
 {
     custos_notice n;
     memset(&n, 0, sizeof n);
@@ -183,17 +184,23 @@ static custos_rc notice(gwf *g, gwf_key_id key, custos_loan_state st, uint64_t s
     custos_signature sig;
     if (custos_sign_digest(g->secp, g->keys[key].seckey, digest, &sig, err) != CUSTOS_OK)
         fail_msg("signing: %s", err->message);
-    return custos_client_submit_notice(g->client, &g->domain, &n, &sig, duplicate, NULL, err);
+    return custos_client_submit_notice(g->client, &g->domain, &n, &sig, duplicate, NULL,
+                                       cursor, err);
 }
 
-static void notice_ok(gwf *g, custos_loan_state st, uint64_t seq)
+/* A new notice, which must take cursor `at` in the accepted log. */
+static void notice_ok(gwf *g, custos_loan_state st, uint64_t seq, uint64_t at)
 {
     bool dup = true;
+    uint64_t cursor = 0;
     custos_error err;
-    if (notice(g, GWF_KEY_CUSTODIAN, st, seq, &dup, &err) != CUSTOS_OK || dup) {
+    if (notice(g, GWF_KEY_CUSTODIAN, st, seq, &dup, &cursor, &err) != CUSTOS_OK || dup) {
         gwf_dump_log(g);
         fail_msg("notice %llu: %s (duplicate %d)", (unsigned long long)seq, err.message, dup);
     }
+    if (cursor != at)
+        fail_msg("notice %llu: the gateway answered cursor %llu, not %llu",
+                 (unsigned long long)seq, (unsigned long long)cursor, (unsigned long long)at);
 }
 
 static bool collect(void *arg, const custos_watch_event *ev)
@@ -337,7 +344,7 @@ static void build_log(log_fixture *f)
                                                 CUSTOS_LOAN_MARGIN_RETURN};
     for (uint64_t i = 1; i <= 3; i++) {
         valuation(f->gw[0], i);
-        notice_ok(f->gw[1], states[i - 1], i);
+        notice_ok(f->gw[1], states[i - 1], i, 2 * i);
     }
 }
 
@@ -391,19 +398,24 @@ static void test_refusals_take_no_place(void **state)
     uint8_t before[CUSTOS_HASH_LEN], after[CUSTOS_HASH_LEN];
     head_at(f->gw[0], 6, before);
     bool dup = false;
+    uint64_t cursor = 0;
     custos_error err;
-    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_HEALTHY, 2, &dup, &err),
+    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_HEALTHY, 2, &dup, NULL,
+                            &err),
                      CUSTOS_ERR_REFUSED);
     assert_int_equal(err.reason, CUSTOS_REASON_REPLAY);
-    assert_int_equal(notice(f->gw[1], GWF_KEY_AGENT, CUSTOS_LOAN_HEALTHY, 4, &dup, &err),
+    assert_int_equal(notice(f->gw[1], GWF_KEY_AGENT, CUSTOS_LOAN_HEALTHY, 4, &dup, NULL, &err),
                      CUSTOS_ERR_REFUSED);
     assert_int_equal(err.reason, CUSTOS_REASON_UNAUTHORIZED_SIGNER);
-    assert_int_equal(notice(f->gw[1], GWF_KEY_UNKNOWN, CUSTOS_LOAN_HEALTHY, 4, &dup, &err),
-                     CUSTOS_ERR_REFUSED);
-    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_MARGIN_RETURN, 3, &dup,
+    assert_int_equal(notice(f->gw[1], GWF_KEY_UNKNOWN, CUSTOS_LOAN_HEALTHY, 4, &dup, NULL,
                             &err),
+                     CUSTOS_ERR_REFUSED);
+    /* The latest notice again: a duplicate, at the cursor it took the first time. */
+    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_MARGIN_RETURN, 3, &dup,
+                            &cursor, &err),
                      CUSTOS_OK);
     assert_true(dup);
+    assert_int_equal(cursor, 6);
     head_at(f->gw[0], 6, after);
     assert_memory_equal(before, after, CUSTOS_HASH_LEN);
     entries l;
@@ -445,7 +457,7 @@ static void test_follow_and_restart(void **state)
     assert_int_equal(pthread_create(&th, NULL, follow_main, &fl), 0);
     tu_sleep_ms(1500);
     valuation(f->gw[0], 4);
-    notice_ok(f->gw[0], CUSTOS_LOAN_HEALTHY, 4);
+    notice_ok(f->gw[0], CUSTOS_LOAN_HEALTHY, 4, 8);
     assert_int_equal(pthread_join(th, NULL), 0);
     if (fl.status != 0)
         fail_msg("custos notices --follow exited %d:\n%s", fl.status, fl.out);
@@ -473,7 +485,7 @@ static void test_follow_and_restart(void **state)
     gwf_start(&f->g[0]);
     head_at(f->gw[0], 8, again);
     assert_memory_equal(head, again, CUSTOS_HASH_LEN);
-    notice_ok(f->gw[0], CUSTOS_LOAN_MARGIN_CALL, 5);
+    notice_ok(f->gw[0], CUSTOS_LOAN_MARGIN_CALL, 5, 9);
     for (size_t g = 0; g < f->n; g++) {
         head_at(f->gw[g], 9, again);
         entries l;
