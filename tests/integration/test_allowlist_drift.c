@@ -398,6 +398,53 @@ static void test_policy_business_days(void **state)
     wait_policy(NULL, 0, (long long)gwf_now());
 }
 
+/* A feed whose policy cannot be compared (here a business-day feed on a calendar whose
+ * covered years are over) is reported for that feed alone: custos_policy_drift_unchecked
+ * and /status's policy_error say why, one log line says so, and the signers and accounts
+ * are compared all the same (the check is not failing, its time moves on). */
+static void test_policy_unreadable_feed_alone(void **state)
+{
+    (void)state;
+    char calendar[1200], line[1400];
+    snprintf(calendar, sizeof calendar, "%s/ended-calendar.txt", F.gw.dir);
+    tu_write_file(calendar, "covers 2024 2025\n2024-01-01  # New Year's Day\n"
+                            "2025-01-01  # New Year's Day\n");
+    snprintf(line, sizeof line, "[gateway]\ncalendar = %s\n", calendar);
+    edit_config("[gateway]\n", line);
+    edit_config("max_age = 86400\n", "max_age_business_days = 1\n");
+    long long before = (long long)gwf_now();
+    reload();
+    wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 1, before);
+    wait_series("custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"signers\"}", 0, before);
+    char *text = fetch_page("/metrics");
+    assert_int_equal(series_value(text, "custos_allowlist_drift_check_failing"), 0);
+    free(text);
+    char *page = fetch_page("/status");
+    json_error_t jerr;
+    json_t *st = json_loads(page, 0, &jerr);
+    free(page);
+    if (st == NULL)
+        fail_msg("/status is not JSON: %s", jerr.text);
+    json_t *feed = json_array_get(json_object_get(json_object_get(st, "drift"), "feeds"), 0);
+    const char *why = json_string_value(json_object_get(feed, "policy_error"));
+    if (why == NULL || strstr(why, "covers no date") == NULL)
+        fail_msg("/status drift.feeds[0].policy_error: %s", why != NULL ? why : "(null)");
+    json_decref(st);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
+    char *log = tu_read_file(path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "cannot compare its policy with the adapter's"));
+    free(log);
+
+    edit_config(line, "[gateway]\n");
+    edit_config("max_age_business_days = 1\n", "max_age = 86400\n");
+    before = (long long)gwf_now();
+    reload();
+    wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 0, before);
+    wait_policy(NULL, 0, before);
+}
+
 static void test_drift_found_and_counted(void **state)
 {
     (void)state;
@@ -509,6 +556,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_drift_by_field),
         cmocka_unit_test(test_policy_business_days),
+        cmocka_unit_test(test_policy_unreadable_feed_alone),
         cmocka_unit_test(test_drift_found_and_counted),
         cmocka_unit_test(test_policy_unknown_feed),
     };
