@@ -534,6 +534,70 @@ static void restart_with(log_fixture *f, const char *sql)
 }
 
 /* SQLite: the store changed behind the gateway's back. */
+/* One submission of a race: which replica, which state, what came back. */
+typedef struct racer {
+    gwf *g;
+    custos_loan_state st;
+    uint64_t seq;
+    custos_rc rc;
+    bool dup;
+    uint64_t cursor;
+    custos_error err;
+} racer;
+
+static void *race_main(void *arg)
+{
+    racer *r = arg;
+    r->rc = notice(r->g, GWF_KEY_CUSTODIAN, r->st, r->seq, &r->dup, &r->cursor, &r->err);
+    return NULL;
+}
+
+/* The two replicas given one notice sequence at the same moment: the very same notice is
+ * stored once (one answer new, the other duplicate, both at its cursor); two different
+ * notices of one sequence leave one stored and the other refused as REPLAY. Never an
+ * internal error, never two entries. */
+static void test_replicas_race_one_sequence(void **state)
+{
+    log_fixture *f = *state;
+    valuation(f->gw[0], 1);
+    uint64_t head = 1;
+    for (uint64_t round = 1; round <= 8; round++) {
+        bool same = round % 2 == 1;
+        racer r[2] = {
+            {.g = f->gw[0], .st = CUSTOS_LOAN_MARGIN_CALL, .seq = round},
+            {.g = f->gw[1], .st = same ? CUSTOS_LOAN_MARGIN_CALL : CUSTOS_LOAN_HEALTHY,
+             .seq = round},
+        };
+        pthread_t th[2];
+        for (size_t i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+        for (size_t i = 0; i < 2; i++)
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+        size_t stored = 0;
+        for (size_t i = 0; i < 2; i++) {
+            if (r[i].rc == CUSTOS_OK && !r[i].dup) {
+                stored++;
+                assert_int_equal(r[i].cursor, head + 1);
+            } else if (r[i].rc == CUSTOS_OK) {
+                if (!same)
+                    fail_msg("round %llu: a different notice answered duplicate",
+                             (unsigned long long)round);
+                assert_int_equal(r[i].cursor, head + 1);
+            } else if (same || r[i].err.reason != CUSTOS_REASON_REPLAY) {
+                fail_msg("round %llu, replica %zu: %s (reason %s)", (unsigned long long)round,
+                         i, r[i].err.message, custos_reason_name(r[i].err.reason));
+            }
+        }
+        if (stored != 1)
+            fail_msg("round %llu: %zu notices stored, want 1", (unsigned long long)round,
+                     stored);
+        head++;
+        uint8_t hash[CUSTOS_HASH_LEN];
+        head_at(f->gw[0], head, hash);
+        head_at(f->gw[1], head, hash);
+    }
+}
+
 static void test_tampered_notice_is_found(void **state)
 {
     log_fixture *f = *state;
@@ -556,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_interleaved, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_take_no_place, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_follow_and_restart, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_race_one_sequence, setup_pg, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", sqlite, NULL, NULL);
     failed += cmocka_run_group_tests_name("postgresql", pg, NULL, group_teardown);
