@@ -17,8 +17,9 @@
  * whose policy cannot be compared otherwise (a revert other than UnknownFeed, an unreadable
  * answer, a business-day span the calendar does not cover) is reported for that feed
  * alone, and the rest is compared all the same. Keys the adapter lists and the gateway
- * does not are not seen: the adapter has no view that enumerates them. The counts go to custos_allowlist_drift{feed,kind}, the policy
- * fields to custos_policy_drift{feed,field}; /status reads gw_drift_snapshot. */
+ * does not are not seen: the adapter has no view that enumerates them. The counts go to
+ * custos_allowlist_drift{feed,kind}, the policy fields to custos_policy_drift{feed,field}
+ * (and custos_policy_drift_unchecked{feed}); /status reads gw_drift_snapshot. */
 #ifndef GATEWAY_EVM_DRIFT_H
 #define GATEWAY_EVM_DRIFT_H
 
