@@ -438,3 +438,102 @@ void pubf_wait_metric(pubf *f, const char *series, double want)
         fail_msg("%s is %.17g, expected %.17g", series, got, want);
     fail_msg("%s is not exported", series);
 }
+
+void pubf_automine(pubf *f, bool on)
+{
+    pubf_rpc_void(f, 0, "evm_setAutomine", json_pack("[b]", on ? 1 : 0));
+}
+
+void pubf_mine(pubf *f, int blocks)
+{
+    for (int i = 0; i < blocks; i++)
+        pubf_rpc_void(f, 0, "evm_mine", NULL);
+}
+
+void pubf_reorg(pubf *f, json_t *txs)
+{
+    pubf_rpc_void(f, 0, "anvil_reorg", json_pack("[i, o]", 1, txs));
+}
+
+json_t *pubf_relayer_self_transfer(pubf *f, uint64_t nonce)
+{
+    char relayer[CUSTOS_ADDRESS_HEX_LEN], n[24];
+    custos_address_to_hex(f->relayer, relayer);
+    snprintf(n, sizeof n, "0x%llx", (unsigned long long)nonce);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "from", relayer, "to", relayer,
+                     "value", "0x0", "nonce", n, "gas", "0x5208", "maxFeePerGas",
+                     "0x174876e800", "maxPriorityFeePerGas", "0xba43b7400");
+}
+
+uint64_t pubf_wait_receipt(pubf *f, const uint8_t hash[CUSTOS_HASH_LEN], bool *success)
+{
+    uint64_t block = 0;
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; !pubf_receipt(f, 0, hash, success, &block);
+         tu_sleep_ms(50))
+        if (tu_now_ms() > deadline)
+            fail_msg("the transaction was not mined");
+    return block;
+}
+
+void pubf_wait_pooled(pubf *f)
+{
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;
+         pubf_nonce(f, 0, EVM_BLOCK_PENDING) <= pubf_nonce(f, 0, EVM_BLOCK_LATEST);
+         tu_sleep_ms(50))
+        if (tu_now_ms() > deadline)
+            fail_msg("no transaction reached the pool");
+}
+
+size_t pubf_attempts(pubf *f, uint64_t cursor, uint8_t hashes[][CUSTOS_HASH_LEN], size_t max)
+{
+    gw_pubstate *st = NULL;
+    custos_error err;
+    size_t n = 0;
+    pf_check(gw_pubstate_open_sqlite(f->state_path, &st, &err), &err);
+    custos_rc rc = gw_pubstate_attempts(st, cursor, hashes, max, &n, &err);
+    gw_pubstate_close(st);
+    pf_check(rc, &err);
+    return n;
+}
+
+char *pubf_log(pubf *f)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", f->gw.dir);
+    char *log = tu_read_file(path);
+    assert_non_null(log);
+    return log;
+}
+
+size_t pubf_count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+void pubf_wait_log(pubf *f, const char *needle, size_t times)
+{
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; tu_now_ms() < deadline;
+         tu_sleep_ms(100)) {
+        char *log = pubf_log(f);
+        size_t n = pubf_count(log, needle);
+        free(log);
+        if (n >= times)
+            return;
+    }
+    gwf_dump_log(&f->gw);
+    fail_msg("the gateway did not log '%s' %zu times", needle, times);
+}
+
+double pubf_metric_now(pubf *f, const char *series)
+{
+    char *text = pubf_metrics(f);
+    double v = -1;
+    bool seen = pubf_metric(text, series, &v);
+    free(text);
+    if (!seen)
+        fail_msg("%s is not exported", series);
+    return v;
+}

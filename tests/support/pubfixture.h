@@ -104,4 +104,32 @@ bool pubf_metric(const char *text, const char *series, double *out);
  * PUBF_WAIT_MS, naming what it saw. */
 void pubf_wait_metric(pubf *f, const char *series, double want);
 
+/* ---- Faults on anvil 0 and what the gateway made of them (docs/publishing.md §6-§7). */
+
+/* evm_setAutomine on or off. */
+void pubf_automine(pubf *f, bool on);
+/* Mines `blocks` blocks (evm_mine). */
+void pubf_mine(pubf *f, int blocks);
+/* anvil_reorg of depth 1: the newest block replaced by one holding `txs` (a JSON array of
+ * [transaction, signer index] pairs; the reference is taken). */
+void pubf_reorg(pubf *f, json_t *txs);
+/* A self-transfer from the relayer account (anvil keeps it unlocked) at `nonce`, with fees
+ * far above the publisher's: another use of the relayer key. */
+json_t *pubf_relayer_self_transfer(pubf *f, uint64_t nonce);
+/* Waits until anvil 0 has a receipt for hash; returns its block, *success its status. */
+uint64_t pubf_wait_receipt(pubf *f, const uint8_t hash[CUSTOS_HASH_LEN], bool *success);
+/* Waits until the relayer's pending nonce on anvil 0 is above its mined one (a transaction
+ * pooled). */
+void pubf_wait_pooled(pubf *f);
+/* The hashes of every transaction stored for the record (newest first); returns how many. */
+size_t pubf_attempts(pubf *f, uint64_t cursor, uint8_t hashes[][CUSTOS_HASH_LEN], size_t max);
+/* The gateway's log (malloc'd). */
+char *pubf_log(pubf *f);
+/* How often needle occurs in text. */
+size_t pubf_count(const char *text, const char *needle);
+/* Waits until the gateway has logged `needle` at least `times` times. */
+void pubf_wait_log(pubf *f, const char *needle, size_t times);
+/* The value of `series` now (the test fails when it is not exported). */
+double pubf_metric_now(pubf *f, const char *series);
+
 #endif
