@@ -1,18 +1,22 @@
 /* A batch call under the faults the single path is tested for (docs/publishing.md §6, §7,
  * §14), through the real binaries on anvil (pubbatch.h: custos-attestor attest --batch and
  * cosign, the gateway's SubmitBatch, the publisher's submitBatch to the adapter deployed by
- * deploy.mjs), with confirmations = 3. Each test signs a batch of three fresh accounts, so
- * each is published as `first`:
+ * deploy.mjs), with confirmations = 3 (1 for the failover). Each test signs a batch of
+ * three fresh accounts, so each is published as `first`:
  * - mined, then dropped by a reorganisation (anvil_reorg): broadcast again as the very
  *   same transaction and confirmed at depth 3;
  * - its nonce taken by another use of the relayer key: re-queued under the next nonce once
  *   that transaction is final, built again from the stored batch, and confirmed;
  * - left unmined (automine off) with fee_bump_after_seconds 1: replaced under the same
- *   nonce with higher fees, every attempt stored; one of the replacements is mined.
+ *   nonce with higher fees, every attempt stored; one of the replacements is mined;
+ * - in the pool when the leader of two replicas over one PostgreSQL database is killed,
+ *   then dropped from the pool: the other replica takes over and broadcasts the same
+ *   transaction from the shared state.
  * Each time every member of the call ends confirmed with it, the adapter takes the batch
  * once (one BatchAccepted, no account refused) and each account's lender's Chainlink-style
  * feed answers the value its exported attestation says. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include <jansson.h>
 
 #include "custos/hex.h"
+#include "pgserver.h"
 #include "pubbatch.h"
 
 #define CONFIRMATIONS 3
@@ -46,7 +51,8 @@ static const char *const REFS[N_BATCHES * PER_BATCH] = {
 /* One batch call as the test sees it: its accounts' cursors and exported files, the row
  * holding the call's transaction as first stored. */
 typedef struct call {
-    size_t batch;
+    pubf *f;
+    const char *const *refs; /* PER_BATCH of them */
     char dir[1200];
     uint64_t cursors[PER_BATCH];
     gw_pub_row sent;
@@ -92,30 +98,30 @@ static size_t logged(const char *needle)
     return n;
 }
 
-/* Batch `batch` signed, cosigned and accepted; waits until the publisher stored its call:
- * one row SENT with the transaction, every other a member pointing at it. */
-static void send_batch(size_t batch, call *c)
+/* A batch of the accounts refs (PER_BATCH) signed, cosigned and accepted through b's
+ * gateway; waits until the publisher stored its call: one row SENT with the transaction,
+ * every other a member pointing at it. */
+static void send_batch(pubb *b, const char *const *refs, const char *name, call *c)
 {
     memset(c, 0, sizeof *c);
-    c->batch = batch;
-    const char *const *refs = REFS + batch * PER_BATCH;
-    char dir[1200], name[64];
-    snprintf(name, sizeof name, "batch-%zu", batch);
-    pubb_path(&B, dir, sizeof dir, name);
-    snprintf(name, sizeof name, "batch-%zu-cosigned", batch);
-    pubb_path(&B, c->dir, sizeof c->dir, name);
-    pubb_write_book(&B, refs, PER_BATCH);
-    pubb_sign(&B, dir, c->dir);
-    pubb_submit(&B, c->dir);
+    c->f = b->f;
+    c->refs = refs;
+    char dir[1200], cosigned[128];
+    pubb_path(b, dir, sizeof dir, name);
+    snprintf(cosigned, sizeof cosigned, "%s-cosigned", name);
+    pubb_path(b, c->dir, sizeof c->dir, cosigned);
+    pubb_write_book(b, refs, PER_BATCH);
+    pubb_sign(b, dir, c->dir);
+    pubb_submit(b, c->dir);
     for (size_t i = 0; i < PER_BATCH; i++)
-        c->cursors[i] = pubb_latest_cursor(&F, refs[i], 1);
+        c->cursors[i] = pubb_latest_cursor(c->f, refs[i], 1);
     gw_pub_row row;
-    pubf_wait_fate(&F, c->cursors[0], GW_PUB_SENT, &row);
+    pubf_wait_fate(c->f, c->cursors[0], GW_PUB_SENT, &row);
     uint64_t lead = row.has_tx ? row.cursor : row.call;
     gw_pub_row_clear(&row);
     assert_int_not_equal(lead, 0);
     for (size_t i = 0; i < PER_BATCH; i++) {
-        assert_true(pubf_fate(&F, c->cursors[i], &row));
+        assert_true(pubf_fate(c->f, c->cursors[i], &row));
         assert_int_equal(row.fate, GW_PUB_SENT);
         assert_true(row.batched);
         if (row.cursor == lead) {
@@ -135,7 +141,7 @@ static void assert_all_sent(const call *c)
 {
     for (size_t i = 0; i < PER_BATCH; i++) {
         gw_pub_row row;
-        assert_true(pubf_fate(&F, c->cursors[i], &row));
+        assert_true(pubf_fate(c->f, c->cursors[i], &row));
         if (row.fate != GW_PUB_SENT)
             fail_msg("record %llu is %s (%s) before its call is final",
                      (unsigned long long)row.cursor, gw_pub_fate_name(row.fate), row.detail);
@@ -148,11 +154,11 @@ static void assert_all_sent(const call *c)
  * (latest) transaction. */
 static void wait_confirmed(const call *c, gw_pub_row *lead)
 {
-    const char *const *refs = REFS + c->batch * PER_BATCH;
+    const char *const *refs = c->refs;
     memset(lead, 0, sizeof *lead);
     for (size_t i = 0; i < PER_BATCH; i++) {
         gw_pub_row row;
-        pubf_wait_fate(&F, c->cursors[i], GW_PUB_CONFIRMED, &row);
+        pubf_wait_fate(c->f, c->cursors[i], GW_PUB_CONFIRMED, &row);
         assert_non_null(strstr(row.detail, "(batch call)"));
         if (row.cursor == c->sent.cursor) {
             assert_true(row.has_tx);
@@ -168,13 +174,13 @@ static void wait_confirmed(const call *c, gw_pub_row *lead)
         custos_account_id(GWF_FEED, refs[i], id);
         custos_u256 want, got;
         pubb_exported_value(c->dir, refs[i], &want);
-        pubb_lender_answer(&F, id, &got);
+        pubb_lender_answer(c->f, id, &got);
         assert_int_equal(custos_u256_cmp(&got, &want), 0);
-        assert_int_equal(pubf_chain_sequence(&F, 0, id), 1);
+        assert_int_equal(pubf_chain_sequence(c->f, 0, id), 1);
     }
     /* The adapter took the batch once, refusing none of its accounts. */
     uint32_t refused = 1;
-    assert_int_equal(pubb_batch_events(&F, pubb_batch_sequence(c->dir), &refused), 1);
+    assert_int_equal(pubb_batch_events(c->f, pubb_batch_sequence(c->dir), &refused), 1);
     assert_int_equal(refused, 0);
 }
 
@@ -187,7 +193,7 @@ static void test_reorg_resends_the_batch_call(void **state)
     double reorged = pubf_metric_now(&F, "custos_publisher_reorged_total");
     size_t dropped = logged(DROPPED_LOG);
     call c;
-    send_batch(REORGED, &c);
+    send_batch(&B, REFS + REORGED * PER_BATCH, "batch-reorged", &c);
     bool ok = false;
     uint64_t block = pubf_wait_receipt(&F, c.sent.tx.hash, &ok);
     assert_true(ok);
@@ -221,7 +227,7 @@ static void test_nonce_taken_requeues_the_batch_call(void **state)
     size_t taken = logged(TAKEN_LOG), requeues = logged(REQUEUE_LOG);
     double requeued = pubf_metric_now(&F, "custos_publisher_requeued_total");
     call c;
-    send_batch(REQUEUED, &c);
+    send_batch(&B, REFS + REQUEUED * PER_BATCH, "batch-requeued", &c);
     pubf_wait_pooled(&F);
     pubf_rpc_void(&F, 0, "eth_sendTransaction",
                   json_pack("[o]", pubf_relayer_self_transfer(&F, c.sent.tx.nonce)));
@@ -281,7 +287,7 @@ static void test_unmined_batch_call_is_bumped(void **state)
     uint64_t nonce = pubf_nonce(&F, 0, EVM_BLOCK_LATEST);
     size_t bumps = logged(BUMP_LOG);
     call c;
-    send_batch(BUMPED, &c);
+    send_batch(&B, REFS + BUMPED * PER_BATCH, "batch-bumped", &c);
     assert_int_equal(c.sent.tx.nonce, nonce);
     pubf_wait_pooled(&F);
     pubf_wait_log(&F, BUMP_LOG, bumps + 2);
@@ -335,6 +341,137 @@ static void test_unmined_batch_call_is_bumped(void **state)
     gw_pub_row_clear(&c.sent);
 }
 
+/* ---- Failover between two replicas over one PostgreSQL database (a real server started
+ * here; docs/publishing.md §9) with a batch call in flight. */
+
+#define N_REPLICAS 2
+
+static struct {
+    tu_pg pg;
+    pubf f; /* anvil, the adapter and replica 0 */
+    pubb b;
+    gwf other; /* replica 1 */
+} P;
+static const char *const PG_REFS[PER_BATCH] = {"BF-FAILOVER-1", "BF-FAILOVER-2",
+                                               "BF-FAILOVER-3"};
+
+static gwf *replica(int i)
+{
+    return i == 0 ? &P.f.gw : &P.other;
+}
+
+static int pg_setup(void **state)
+{
+    (void)state;
+    if (tu_pg_start(&P.pg) != 0) {
+        fprintf(stderr, "test_publisher_batch_faults: PostgreSQL did not start (reason above)\n");
+        return -1;
+    }
+    pubf_init(&P.f, 1, GWF_MAX_AGE, PG_REFS, PER_BATCH);
+    tu_pg_new_db(&P.pg, P.f.store_uri, sizeof P.f.store_uri);
+    pubb_init(&P.b, &P.f);
+    pubf_write_config(&P.f, NULL,
+                      "confirmations = 1\nleader_retry_ms = 500\nfee_bump_after_seconds = 3600\n");
+    for (size_t i = 0; i < PER_BATCH; i++)
+        gwf_register(&P.f.gw, GWF_FEED, GWF_FEED, PG_REFS[i]);
+    gwf_init(&P.other);
+    P.other.domain = P.f.gw.domain;
+    pubf_write_replica_config(&P.f, &P.other);
+    pubf_start(&P.f);
+    gwf_start(&P.other);
+    return 0;
+}
+
+/* The replica still running must stop cleanly (exit 0 on SIGTERM). */
+static int pg_teardown(void **state)
+{
+    (void)state;
+    int failed = 0;
+    for (int i = 0; i < N_REPLICAS; i++) {
+        if (replica(i)->proc.pid <= 0)
+            continue;
+        int status = gwf_stop(replica(i));
+        if (status != 0) {
+            fprintf(stderr, "replica %d exited with %d after SIGTERM\n", i, status);
+            gwf_dump_log(replica(i));
+            failed = -1;
+        }
+    }
+    gwf_cleanup(&P.other);
+    pubf_cleanup(&P.f);
+    tu_pg_stop(&P.pg);
+    return failed;
+}
+
+/* Whether replica i's log says it became the leader. */
+static bool logged_leader(int i)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", replica(i)->dir);
+    char *log = tu_read_file(path);
+    bool yes = log != NULL && strstr(log, "\"publisher.leader\"") != NULL;
+    free(log);
+    return yes;
+}
+
+/* Waits until replica i (running) logs its leadership, and no other does. */
+static void wait_leader(int i)
+{
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; !logged_leader(i); tu_sleep_ms(100)) {
+        if (tu_now_ms() > deadline) {
+            gwf_dump_log(&P.f.gw);
+            gwf_dump_log(&P.other);
+            fail_msg("replica %d did not become the publisher within %d s", i,
+                     PUBF_WAIT_MS / 1000);
+        }
+    }
+}
+
+/* The leader is killed (SIGKILL) while the batch call it stored and broadcast waits in the
+ * pool, and the pool then forgets it: the other replica takes over, broadcasts the very
+ * same transaction from the shared state, and the call is confirmed; the relayer's nonces
+ * stay contiguous and the batch lands once. */
+static void test_leader_killed_with_a_batch_call_in_flight(void **state)
+{
+    (void)state;
+    int leader = -1;
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; leader < 0; tu_sleep_ms(100)) {
+        if (tu_now_ms() > deadline)
+            fail_msg("no replica became the publisher within %d s", PUBF_WAIT_MS / 1000);
+        leader = logged_leader(0) ? 0 : logged_leader(1) ? 1 : -1;
+    }
+    int other = 1 - leader;
+    assert_false(logged_leader(other));
+
+    pubf_automine(&P.f, false);
+    uint64_t nonce = pubf_nonce(&P.f, 0, EVM_BLOCK_LATEST);
+    call c;
+    send_batch(&P.b, PG_REFS, "batch-failover", &c);
+    assert_int_equal(c.sent.tx.nonce, nonce);
+    pubf_wait_pooled(&P.f);
+
+    gwf *dead = replica(leader);
+    assert_int_equal(tu_stop(&dead->proc, SIGKILL, 5000), 128 + SIGKILL);
+    dead->proc.pid = 0;
+    custos_client_free(dead->client);
+    dead->client = NULL;
+    pubf_rpc_void(&P.f, 0, "anvil_dropAllTransactions", NULL);
+    assert_int_equal(pubf_nonce(&P.f, 0, EVM_BLOCK_PENDING), nonce);
+    assert_all_sent(&c);
+    pubf_automine(&P.f, true);
+
+    wait_leader(other);
+    gw_pub_row lead;
+    wait_confirmed(&c, &lead);
+    assert_memory_equal(lead.tx.hash, c.sent.tx.hash, CUSTOS_HASH_LEN);
+    gw_pub_row_clear(&lead);
+    uint8_t hashes[4][CUSTOS_HASH_LEN];
+    assert_int_equal(pubf_attempts(&P.f, c.sent.cursor, hashes, 4), 1);
+    assert_int_equal(pubf_nonce(&P.f, 0, EVM_BLOCK_LATEST), nonce + 1);
+    assert_int_equal(pubf_nonce(&P.f, 0, EVM_BLOCK_PENDING), nonce + 1);
+    gw_pub_row_clear(&c.sent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,5 +479,9 @@ int main(void)
         cmocka_unit_test(test_nonce_taken_requeues_the_batch_call),
         cmocka_unit_test(test_unmined_batch_call_is_bumped),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const struct CMUnitTest failover[] = {
+        cmocka_unit_test(test_leader_killed_with_a_batch_call_in_flight),
+    };
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return failed + cmocka_run_group_tests(failover, pg_setup, pg_teardown);
 }

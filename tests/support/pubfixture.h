@@ -40,6 +40,10 @@ typedef struct pubf {
      * test may name a key in a token instead. */
     char relayer_config[4096];
     char state_path[1200];
+    /* Set after pubf_init, before pubf_write_config: the gateway's store is this PostgreSQL
+     * database (replica_poll_ms 100) and the publisher's state its publisher_* tables (no
+     * [evm] state); pubf_fate and pubf_attempts read them there. "": SQLite. */
+    char store_uri[256];
     int metrics_port;
     /* The feed's circuit breaker on both sides (rule 6; 0: none), as pubf_init_breaker
      * sets it. */
@@ -58,11 +62,14 @@ void pubf_init_breaker(pubf *f, size_t n_anvils, uint64_t max_age, const char *c
                        size_t n_refs, uint32_t rise_bps, uint32_t release_threshold);
 /* The gateway's config: the fixture's feed and signers, plaintext, [metrics] on a free
  * port, and [evm] with rpc_url = `rpc_url` (NULL: every anvil's URL in order), the
- * relayer_config lines, the publisher's state file, poll_interval_ms 100, then the lines
- * of evm_extra (may be NULL). */
+ * relayer_config lines, the publisher's state file (none with store_uri),
+ * poll_interval_ms 100, then the lines of evm_extra (may be NULL). */
 void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra);
 /* Starts the gateway and reads its metrics port. */
 void pubf_start(pubf *f);
+/* Another replica's config (store_uri set): f's config with its own metrics port file,
+ * written to r's config path (r initialised by gwf_init; the accounts file stays f's). */
+void pubf_write_replica_config(pubf *f, gwf *r);
 /* Stops anvils and gateway, removes everything. */
 void pubf_cleanup(pubf *f);
 
