@@ -5,6 +5,9 @@
  * three fresh accounts, so each is published as `first`:
  * - mined, then dropped by a reorganisation (anvil_reorg): broadcast again as the very
  *   same transaction and confirmed at depth 3;
+ * - reverted (BatchReplay) because an outsider sent the same batch first in its block: not
+ *   final before depth 3, and when a reorganisation takes the outsider's call away, the
+ *   call goes through;
  * - its nonce taken by another use of the relayer key: re-queued under the next nonce once
  *   that transaction is final, built again from the stored batch, and confirmed;
  * - left unmined (automine off) with fee_bump_after_seconds 1: replaced under the same
@@ -33,10 +36,11 @@
 
 #define CONFIRMATIONS 3
 #define PER_BATCH 3
-#define N_BATCHES 3
+#define N_BATCHES 4
 #define REORGED 0
 #define REQUEUED 1
 #define BUMPED 2
+#define REVERTED 3
 #define DROPPED_LOG "a reorganisation dropped the transaction"
 #define TAKEN_LOG "was used by a transaction not sent by this publisher"
 #define REQUEUE_LOG "\"publisher.requeue\""
@@ -46,7 +50,8 @@ static pubf F;
 static pubb B;
 static const char *const REFS[N_BATCHES * PER_BATCH] = {
     "BF-REORG-1", "BF-REORG-2", "BF-REORG-3", "BF-REQUEUE-1", "BF-REQUEUE-2",
-    "BF-REQUEUE-3", "BF-BUMP-1", "BF-BUMP-2", "BF-BUMP-3"};
+    "BF-REQUEUE-3", "BF-BUMP-1", "BF-BUMP-2", "BF-BUMP-3", "BF-REVERT-1", "BF-REVERT-2",
+    "BF-REVERT-3"};
 
 /* One batch call as the test sees it: its accounts' cursors and exported files, the row
  * holding the call's transaction as first stored. */
@@ -214,6 +219,52 @@ static void test_reorg_resends_the_batch_call(void **state)
     assert_int_equal(pubf_nonce(&F, 0, EVM_BLOCK_LATEST), nonce + 1);
     assert_true(pubf_metric_now(&F, "custos_publisher_reorged_total") >= reorged + 1);
     pubf_wait_metric(&F, "custos_publisher_pending_transactions", 0);
+    gw_pub_row_clear(&c.sent);
+}
+
+/* The batch call reverts because an outsider sent the same calldata with a higher tip,
+ * mined first in the same block (BatchReplay); a reorganisation then takes both away. A
+ * reverted receipt is not final before 3 blocks, so the call is sent again and confirmed,
+ * the batch taken once. */
+static void test_reverted_batch_call_is_final_only_at_depth(void **state)
+{
+    (void)state;
+    pubf_automine(&F, false);
+    call c;
+    send_batch(&B, REFS + REVERTED * PER_BATCH, "batch-reverted", &c);
+    pubf_wait_pooled(&F);
+    char hash[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], adapter[CUSTOS_ADDRESS_HEX_LEN], gas[24];
+    assert_int_equal(custos_hex_encode(c.sent.tx.hash, CUSTOS_HASH_LEN, hash, sizeof hash),
+                     CUSTOS_OK);
+    custos_address_to_hex(F.adapter, adapter);
+    snprintf(gas, sizeof gas, "0x%llx", (unsigned long long)c.sent.tx.gas_limit);
+    json_t *pooled = pubf_rpc(&F, 0, "eth_getTransactionByHash", json_pack("[s]", hash));
+    const char *input = json_string_value(json_object_get(pooled, "input"));
+    assert_non_null(input);
+    pubf_rpc_void(&F, 0, "eth_sendTransaction",
+                  json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s}]", "from", PUBF_OUTSIDER, "to",
+                            adapter, "data", input, "gas", gas, "maxFeePerGas", "0x174876e800",
+                            "maxPriorityFeePerGas", "0xba43b7400"));
+    json_decref(pooled);
+    pubf_mine(&F, 1);
+    bool ok = true;
+    pubf_wait_receipt(&F, c.sent.tx.hash, &ok);
+    assert_false(ok); /* BatchReplay: the outsider's call came first */
+    uint32_t refused = 1;
+    assert_int_equal(pubb_batch_events(&F, pubb_batch_sequence(c.dir), &refused), 1);
+    /* Several passes see the reverted receipt at depth 1: not final. */
+    tu_sleep_ms(800);
+    assert_all_sent(&c);
+
+    pubf_automine(&F, true);
+    pubf_reorg(&F, json_array());
+    pubf_wait_receipt(&F, c.sent.tx.hash, &ok);
+    assert_true(ok);
+    pubf_mine(&F, CONFIRMATIONS - 1);
+    gw_pub_row lead;
+    wait_confirmed(&c, &lead);
+    assert_memory_equal(lead.tx.hash, c.sent.tx.hash, CUSTOS_HASH_LEN);
+    gw_pub_row_clear(&lead);
     gw_pub_row_clear(&c.sent);
 }
 
@@ -476,6 +527,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reorg_resends_the_batch_call),
+        cmocka_unit_test(test_reverted_batch_call_is_final_only_at_depth),
         cmocka_unit_test(test_nonce_taken_requeues_the_batch_call),
         cmocka_unit_test(test_unmined_batch_call_is_bumped),
     };
