@@ -3,6 +3,7 @@
 
 #include "cmd.h"
 #include "custos/keyfile.h"
+#include "report.h"
 #include "custos/sig.h"
 #include "p11.h"
 #include "signer.h"
@@ -11,6 +12,7 @@
 typedef struct keygen_args {
     const char *out, *import;
     at_key_spec key;
+    at_report_opts report;
 } keygen_args;
 
 #define KEYGEN_MESSAGE                                                                      \
@@ -23,7 +25,8 @@ static const clopt keygen_options[] = {
      "move this key file's key into the token instead of creating one there"},
     {0}};
 static const clopt_set keygen_sets[] = {{keygen_options, 0},
-                                        {at_p11_options, offsetof(keygen_args, key)}};
+                                        {at_p11_options, offsetof(keygen_args, key)},
+                                        {at_report_options, offsetof(keygen_args, report)}};
 static const clopt_rule keygen_rules[] = {
     {CLOPT_ANY, {"out", "pkcs11-module", "pkcs11-token", "pkcs11-key", "pkcs11-pin-file"},
      KEYGEN_MESSAGE},
@@ -34,11 +37,12 @@ static const clopt_rule keygen_rules[] = {
      KEYGEN_MESSAGE}};
 static const clopt_command keygen_cmd = {
     .name = "keygen",
-    .usage = "usage: custos-attestor keygen --out FILE\n"
+    .usage = "usage: custos-attestor keygen --out FILE [--json]\n"
              "       custos-attestor keygen --pkcs11-module SO --pkcs11-token LABEL "
              "--pkcs11-key LABEL\n"
-             "         [--pkcs11-pin-file F] [--import KEYFILE]",
-    .summary = "a new signing key, in a file or in an HSM token; prints its address",
+             "         [--pkcs11-pin-file F] [--import KEYFILE] [--json]",
+    .summary = "a new signing key, in a file or in an HSM token; prints its address (with "
+               "--json: the address and where the key is, as one JSON object)",
     .sets = keygen_sets,
     .n_sets = CLOPT_N(keygen_sets),
     .rules = keygen_rules,
@@ -90,6 +94,24 @@ int at_cmd_keygen(int argc, char **argv)
     }
     char hex[CUSTOS_ADDRESS_HEX_LEN];
     custos_address_to_hex(addr, hex);
-    printf("%s\n", hex);
-    return AT_EXIT_OK;
+    if (!a.report.json) {
+        printf("%s\n", hex);
+        return AT_EXIT_OK;
+    }
+    /* The address and where the key lives, for the scripts that register it (deploy.json,
+     * the gateway's [signer]). */
+    at_report r;
+    if (!at_report_open(&r, stdout, true)) {
+        at_cmd_error("keygen: out of memory");
+        return AT_EXIT_INPUT;
+    }
+    at_report_member(&r, "address", json_string(hex));
+    if (a.out != NULL) {
+        at_report_member(&r, "keyFile", json_string(a.out));
+    } else {
+        at_report_member(&r, "pkcs11Token", json_string(a.key.p11.token));
+        at_report_member(&r, "pkcs11Key", json_string(a.key.p11.key));
+        at_report_member(&r, "imported", json_boolean(a.import != NULL));
+    }
+    return at_report_close(&r, AT_EXIT_OK);
 }

@@ -2,6 +2,7 @@
  * (docs/attestation.md §17) about an account's loan to its lender with its key (a file or
  * an HSM) and submits it to the gateway (rule 19) and/or exports it as typed data for
  * ethers. The LTV is computed here from the exposure and the collateral value, exactly. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +133,13 @@ static int submit(const notice_args *a, const custos_domain *d, const custos_not
     custos_error_clear(&err);
     custos_rc rc = at_gateway_connect(&a->gw, 0, &client, &err);
     bool duplicate = false;
+    uint64_t cursor = 0;
     if (rc == CUSTOS_OK)
-        rc = custos_client_submit_notice(client, d, n, sig, &duplicate, NULL, &err);
+        rc = custos_client_submit_notice(client, d, n, sig, &duplicate, NULL, &cursor, &err);
     custos_client_free(client);
     if (rc == CUSTOS_OK) {
         printf("%-12s %s\n", "gateway", duplicate ? "ACCEPTED (duplicate)" : "ACCEPTED");
+        printf("%-12s %" PRIu64 "\n", "cursor", cursor);
         return AT_EXIT_OK;
     }
     at_cmd_error("notice: %s", err.message);

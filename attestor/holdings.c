@@ -213,9 +213,12 @@ static custos_rc parse_account(const char *file, const char *path, const json_t 
     rc = at_json_expect_array(file, ppath, m, err);
     if (rc != CUSTOS_OK)
         return rc;
+    /* An account may hold nothing (everything sold in a liquidation, docs/custodian.md
+     * §15, or moved out): it is valued at 0 like any other, and its neighbours in the book
+     * are valued as ever. */
     size_t n = json_array_size(m);
     if (n == 0)
-        return at_json_fail(err, file, ppath, "no positions: an account needs at least one");
+        return CUSTOS_OK;
     if (n > CUSTOS_MAX_POSITIONS)
         return at_json_fail(err, file, ppath, "%zu positions, over the limit of %d", n,
                             CUSTOS_MAX_POSITIONS);

@@ -26,13 +26,14 @@ static void manage_publish(at_manager *m, at_manage_state *st)
 static custos_rc manage_deliver(at_manager *m, at_manage_state *st, custos_error *err)
 {
     bool duplicate = false;
+    uint64_t cursor = 0;
     custos_rc rc = custos_client_submit_notice(m->client, m->domain, &st->pending,
-                                               &st->pending_sig, &duplicate, NULL, err);
+                                               &st->pending_sig, &duplicate, NULL, &cursor, err);
     if (rc != CUSTOS_OK)
         return rc;
-    printf("%snotice %s sequence %" PRIu64 " ACCEPTED%s\n", m->label,
+    printf("%snotice %s sequence %" PRIu64 " ACCEPTED%s, cursor %" PRIu64 "\n", m->label,
            custos_loan_state_name((custos_loan_state)st->pending.state), st->pending.sequence,
-           duplicate ? " (duplicate)" : "");
+           duplicate ? " (duplicate)" : "", cursor);
     st->has_pending = false;
     return at_manage_state_save(m->state_path, st, err);
 }

@@ -1,9 +1,30 @@
 #include "price_quorum.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One source's fetch, on a thread of its own. */
+typedef struct fetch_job {
+    const char *url;
+    const at_price_source_opts *opts;
+    at_price_fetch *f;
+    size_t i;
+} fetch_job;
+
+static void *fetch_main(void *arg)
+{
+    fetch_job *j = arg;
+    custos_error e;
+    custos_error_clear(&e);
+    j->f->answered[j->i] = at_price_source_fetch(j->url, j->opts, &j->f->answers[j->i], &e) ==
+                           CUSTOS_OK;
+    if (!j->f->answered[j->i])
+        snprintf(j->f->failure[j->i], sizeof j->f->failure[j->i], "%s", e.message);
+    return NULL;
+}
 
 custos_rc at_price_fetch_all(const char *const *urls, size_t n, const char *ca_file,
                              const at_policy *policy, at_price_fetch *f, custos_error *err)
@@ -16,13 +37,22 @@ custos_rc at_price_fetch_all(const char *const *urls, size_t n, const char *ca_f
                                  policy->price_timeout_ms, policy->price_retries,
                                  policy->price_backoff_ms};
     f->n = n;
+    /* Every source at once: one that hangs until its timeout (and retries) holds the
+     * valuation for its own time, not for the sum over the sources before it. A thread
+     * that cannot be started fetches here instead. */
+    fetch_job jobs[AT_PRICE_SOURCES_MAX];
+    pthread_t threads[AT_PRICE_SOURCES_MAX];
+    bool started[AT_PRICE_SOURCES_MAX];
     for (size_t i = 0; i < n; i++) {
-        custos_error e;
         f->urls[i] = urls[i];
-        f->answered[i] = at_price_source_fetch(urls[i], &opts, &f->answers[i], &e) == CUSTOS_OK;
-        if (!f->answered[i])
-            snprintf(f->failure[i], sizeof f->failure[i], "%s", e.message);
+        jobs[i] = (fetch_job){urls[i], &opts, f, i};
+        started[i] = pthread_create(&threads[i], NULL, fetch_main, &jobs[i]) == 0;
+        if (!started[i])
+            (void)fetch_main(&jobs[i]);
     }
+    for (size_t i = 0; i < n; i++)
+        if (started[i])
+            (void)pthread_join(threads[i], NULL);
     return CUSTOS_OK;
 }
 
@@ -311,6 +341,8 @@ custos_rc at_price_merge(const at_price_fetch *f, const at_account *account,
                                 "the policy's price_quorum %u needs at least %u price sources, "
                                 "%zu given",
                                 quorum, quorum, f->n);
+    if (account->n_holdings == 0)
+        return CUSTOS_OK; /* nothing to price: valued at 0 (valuation.c) */
     out->items = calloc(account->n_holdings, sizeof *out->items);
     if (out->items == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");

@@ -33,9 +33,9 @@ typedef struct at_price_fetch {
     char failure[AT_PRICE_SOURCES_MAX][256]; /* why not, when not answered */
 } at_price_fetch;
 
-/* Fetches every url (the policy's timeouts and retries; ca_file may be NULL). A source that
- * fails is recorded in *f, not returned: only 0 or more than AT_PRICE_SOURCES_MAX urls are
- * refused. urls must outlive *f. */
+/* Fetches every url, all at once (the policy's timeouts and retries; ca_file may be NULL).
+ * A source that fails is recorded in *f, not returned: only 0 or more than
+ * AT_PRICE_SOURCES_MAX urls are refused. urls must outlive *f. */
 custos_rc at_price_fetch_all(const char *const *urls, size_t n, const char *ca_file,
                              const at_policy *policy, at_price_fetch *f, custos_error *err);
 void at_price_fetch_free(at_price_fetch *f);

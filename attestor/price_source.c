@@ -1,6 +1,7 @@
 #include "price_source.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +110,23 @@ static custos_rc configure(CURL *curl, const char *url, const at_price_source_op
     return CUSTOS_OK;
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_global_rc = CURLE_OK;
+
+/* libcurl's process-wide set-up, once, before any handle (sources are fetched from
+ * several threads at once, price_quorum.c); kept until the process ends. */
+static void curl_init_once(void)
+{
+    curl_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 custos_rc at_price_source_fetch(const char *url, const at_price_source_opts *opts,
                                 at_prices *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (pthread_once(&curl_once, curl_init_once) != 0 || curl_global_rc != CURLE_OK)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "price source %s: libcurl cannot "
+                                "be set up", url);
     if (strncmp(url, "https://", 8) != 0)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "price source %.200s: only https:// URLs are used", url);

@@ -271,14 +271,31 @@ static custos_rc value_position(const at_account *account, const at_holding *h,
     return CUSTOS_OK;
 }
 
+/* An account holding nothing is worth 0 now: no price ages its asOf, so the valuation is
+ * as of `now`, and the custody it reports is what the lender must see (docs/custodian.md
+ * §15: a liquidation that sold everything; an account moved out of custody). */
+static custos_rc valuation_empty(const at_account *account, const at_policy *policy,
+                                 uint64_t now, at_valuation *out, custos_error *err)
+{
+    custos_error terr;
+    uint64_t valid_until = 0;
+    custos_rc rc = at_policy_valid_until(policy, now, &valid_until, &terr);
+    if (rc != CUSTOS_OK)
+        return custos_error_set(err, rc, "account %s: %s", account->ref, terr.message);
+    custos_u256_from_u64(&out->gross, 0);
+    custos_u256_from_u64(&out->collateral, 0);
+    out->as_of = now;
+    out->valid_until = valid_until;
+    return CUSTOS_OK;
+}
+
 custos_rc at_valuation_compute(const at_account *account, const at_prices *prices,
                                const at_policy *policy, uint64_t now, at_valuation *out,
                                custos_error *err)
 {
     memset(out, 0, sizeof *out);
     if (account->n_holdings == 0)
-        return custos_error_set(err, CUSTOS_ERR_INVALID, "account %s: no positions to value",
-                                account->ref);
+        return valuation_empty(account, policy, now, out, err);
     custos_position *ps = calloc(account->n_holdings, sizeof *ps);
     at_position_detail *details = calloc(account->n_holdings, sizeof *details);
     if (ps == NULL || details == NULL) {

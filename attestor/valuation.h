@@ -51,14 +51,15 @@ typedef struct at_valuation {
     size_t n_positions;
     custos_u256 gross;      /* sum of values before haircuts */
     custos_u256 collateral; /* sum of values after haircuts */
-    uint64_t as_of;         /* oldest price observation used */
+    uint64_t as_of;         /* oldest price observation used; `now` when none is */
     uint64_t valid_until;   /* from as_of by the policy (at_policy_valid_until) */
 } at_valuation;
 
 /* Refuses (CUSTOS_ERR_INVALID, nothing valued) an instrument without a price, a price older
  * than the policy allows at `now` or dated after it, an asset class without a haircut, a
  * valuation that would already be expired at `now`; CUSTOS_ERR_OVERFLOW when a value or
- * a total does not fit in 256 bits. */
+ * a total does not fit in 256 bits. An account holding nothing is valued at 0 as of `now`
+ * (no positions, the all-zero positions root). */
 custos_rc at_valuation_compute(const at_account *account, const at_prices *prices,
                                const at_policy *policy, uint64_t now, at_valuation *out,
                                custos_error *err);

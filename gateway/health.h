@@ -22,11 +22,18 @@
 /* The service name of the publisher's state (unknown without [evm]). */
 #define GW_HEALTH_PUBLISHER "custos.v1.Publisher"
 
-/* Decodes a HealthCheckRequest and evaluates it: returns the gRPC status of the answer
- * (OK with *status set, NOT_FOUND for an unknown service, INVALID_ARGUMENT for bytes that
- * are not a request). */
-int gw_health_evaluate(gw_engine *e, const uint8_t *req, size_t len,
-                       Grpc__Health__V1__HealthCheckResponse__ServingStatus *status);
+/* The longest service name a Watch follows; a longer one is no service of the gateway's. */
+#define GW_HEALTH_SERVICE_MAX 64
+
+/* Decodes a HealthCheckRequest's service name into service (GW_HEALTH_SERVICE_MAX + 1
+ * bytes; a longer name is cut to a name no service has): GRPC_STATUS_OK, or
+ * INVALID_ARGUMENT for bytes that are not a request. */
+int gw_health_decode(const uint8_t *req, size_t len, char service[GW_HEALTH_SERVICE_MAX + 1]);
+
+/* The service's status now: GRPC_STATUS_OK with *status set, NOT_FOUND for a service the
+ * gateway does not have (now: the publisher's exists once it started). */
+int gw_health_status(gw_engine *e, const char *service,
+                     Grpc__Health__V1__HealthCheckResponse__ServingStatus *status);
 
 /* Readiness: the store accepts and serves. */
 bool gw_health_ready(gw_engine *e);

@@ -544,6 +544,16 @@ static void mx_render_drift(gw_textbuf *b, const gw_drift_report *d)
                            gw_policy_field_name((gw_policy_field)f),
                            d->feeds[i].policy[f].drift ? 1 : 0);
     }
+    mx_header(b, "custos_policy_drift_unchecked", "gauge",
+              "1 where the feed's policy could not be compared with the adapter's at the last "
+              "check (a revert other than UnknownFeed, an unreadable answer, a calendar that "
+              "does not cover now); its custos_policy_drift fields say 0 meanwhile.");
+    for (size_t i = 0; i < d->n_feeds; i++) {
+        if (!gw_metrics_escape_label(d->feeds[i].feed, label, sizeof label))
+            continue;
+        gw_textbuf_add(b, "custos_policy_drift_unchecked{feed=\"%s\"} %d\n", label,
+                       d->feeds[i].policy_error[0] != '\0' ? 1 : 0);
+    }
 }
 
 /* The first second at which the gateway would refuse an attestation with this asOf as

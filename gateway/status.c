@@ -172,11 +172,15 @@ static json_t *section_drift(const gw_status_src *src, const gw_pub_status *pub)
     json_t *feeds = json_array();
     for (size_t i = 0; feeds != NULL && i < r.n_feeds; i++) {
         json_t *policy = section_drift_policy(&r.feeds[i]);
+        const char *unread = r.feeds[i].policy_error;
         json_t *f = policy == NULL ? NULL
-                                   : json_pack("{s:s, s:I, s:I, s:o}", "feed", r.feeds[i].feed,
-                                               "signers", (json_int_t)r.feeds[i].signers,
-                                               "accounts", (json_int_t)r.feeds[i].accounts,
-                                               "policy", policy);
+                                   : json_pack("{s:s, s:I, s:I, s:o, s:o}", "feed",
+                                               r.feeds[i].feed, "signers",
+                                               (json_int_t)r.feeds[i].signers, "accounts",
+                                               (json_int_t)r.feeds[i].accounts, "policy", policy,
+                                               "policy_error",
+                                               unread[0] != '\0' ? json_string(unread)
+                                                                 : json_null());
         if (f == NULL || json_array_append_new(feeds, f) != 0) {
             json_decref(feeds);
             feeds = NULL;

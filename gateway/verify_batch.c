@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos/eip712.h"
 #include "custos/merkle.h"
 
 static custos_reason vb_refuse(custos_reason r, char *detail, size_t cap, const char *fmt, ...)
@@ -29,8 +30,10 @@ static int vb_compare_ids(const void *a, const void *b)
     return memcmp(a, b, CUSTOS_HASH_LEN);
 }
 
-/* feedId, count, an account twice, and the accounts' leaves against the signed root. */
-static custos_reason vb_check_tree(const gw_batch_submission *bs, char *detail, size_t cap)
+/* feedId, count, an account twice, and the accounts' leaves against the signed root. Each
+ * attestation's struct hash is taken once, for its leaf and its digest (members). */
+static custos_reason vb_check_tree(const gw_verifier *v, const gw_batch_submission *bs,
+                                   gw_batch_member *members, char *detail, size_t cap)
 {
     uint8_t feed_id[CUSTOS_HASH_LEN];
     custos_feed_id(bs->feed, feed_id);
@@ -47,7 +50,11 @@ static custos_reason vb_check_tree(const gw_batch_submission *bs, char *detail, 
         return vb_refuse(CUSTOS_REASON_INTERNAL, detail, cap, "the gateway is out of memory");
     uint8_t (*ids)[CUSTOS_HASH_LEN] = leaves + n;
     for (size_t i = 0; i < n; i++) {
-        custos_batch_leaf(&bs->accounts[i].att, leaves[i]);
+        uint8_t struct_hash[CUSTOS_HASH_LEN];
+        custos_attestation_struct_hash(&bs->accounts[i].att, struct_hash);
+        custos_batch_leaf_of(struct_hash, leaves[i]);
+        memcpy(members[i].leaf, leaves[i], CUSTOS_HASH_LEN);
+        custos_eip712_digest_of(gw_verifier_separator(v), struct_hash, members[i].digest);
         memcpy(ids[i], bs->accounts[i].att.account, CUSTOS_HASH_LEN);
     }
     custos_reason r = CUSTOS_REASON_NONE;
@@ -123,7 +130,7 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
         r = gw_verify_freshness(feed, &times, now, detail, cap);
     }
     if (r == CUSTOS_REASON_NONE)
-        r = vb_check_tree(bs, detail, cap);
+        r = vb_check_tree(v, bs, members, detail, cap);
     if (r == CUSTOS_REASON_NONE) {
         out->feed = feed;
         custos_batch_digest_with_separator(gw_verifier_separator(v), &bs->batch, out->digest);

@@ -30,16 +30,20 @@ typedef struct gw_batch_submission {
  * zeroes it: for a batch decoded from a request (rpc/batch_decode.h). */
 void gw_batch_submission_clear(gw_batch_submission *bs);
 
-/* Per account: CUSTOS_REASON_NONE when the account may go on to the engine's rules. */
+/* Per account: CUSTOS_REASON_NONE when the account may go on to the engine's rules; its
+ * attestation's digest and leaf, hashed once here for the engine and the store. */
 typedef struct gw_batch_member {
     custos_reason reason;
     char detail[256];
+    uint8_t digest[CUSTOS_HASH_LEN];
+    uint8_t leaf[CUSTOS_HASH_LEN];
 } gw_batch_member;
 
 /* The whole batch, in this order: account count (MALFORMED for none, TOO_LARGE above
  * CUSTOS_BATCH_MAX_ACCOUNTS), signature count, domain, feed, the batch's freshness (rule 3
  * on its asOf and validUntil), feedId and count against what it carries and each account's
- * leaf against accountsRoot (BATCH_ROOT_MISMATCH), an account twice
+ * leaf against accountsRoot (BATCH_ROOT_MISMATCH; members[i].leaf and .digest are filled
+ * from here on), an account twice
  * (BATCH_DUPLICATE_ACCOUNT), the signatures over the batch digest once (rule 2, as
  * gw_verify_signatures). On a refusal of the batch nothing is judged per account and
  * out->policy is NULL. Otherwise out holds the batch's signers (out->digest the batch

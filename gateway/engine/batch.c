@@ -39,7 +39,7 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
     for (size_t i = 0; i < b->bs.n_accounts; i++) {
         gw_submit_outcome *o = &b->outs[i];
         const custos_attestation *a = &b->bs.accounts[i].att;
-        custos_attestation_digest(&b->bs.domain, a, o->digest);
+        memcpy(o->digest, b->members[i].digest, CUSTOS_HASH_LEN);
         o->threshold = it->ver.feed->threshold;
         o->signatures = (uint32_t)stored.n_sigs;
         const gw_store_batch_member *m = NULL;
@@ -77,9 +77,15 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     sb.accepted_at = now;
     sb.n_members = b->bs.n_accounts;
     sb.members = calloc(sb.n_members, sizeof *sb.members);
-    if (sb.members == NULL)
+    uint8_t *leaves = malloc(sb.n_members * CUSTOS_HASH_LEN);
+    if (sb.members == NULL || leaves == NULL) {
+        free(sb.members);
+        free(leaves);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    }
+    sb.leaves = leaves;
     for (size_t i = 0; i < sb.n_members; i++) {
+        memcpy(leaves + i * CUSTOS_HASH_LEN, b->members[i].leaf, CUSTOS_HASH_LEN);
         sb.members[i].sub = b->bs.accounts[i]; /* shallow: read only */
         /* An account known already (accepted or held before) keeps its own row. */
         bool kept_here = b->outs[i].reason == CUSTOS_REASON_NONE && !b->outs[i].duplicate;
@@ -89,6 +95,7 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     }
     custos_rc rc = gw_store_put_batch(&e->store, &sb, err);
     free(sb.members);
+    free(leaves);
     if (rc == CUSTOS_OK && e->n_group_batches == e->group_batches_cap) {
         size_t cap = e->group_batches_cap > 0 ? 2 * e->group_batches_cap : 8;
         uint8_t(*grown)[CUSTOS_HASH_LEN] = realloc(e->group_batches, cap * sizeof *grown);
@@ -165,7 +172,7 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
     size_t kept = 0;
     for (size_t i = 0; rc == CUSTOS_OK && i < bs->n_accounts; i++) {
         gw_submit_outcome *out = &b->outs[i];
-        custos_attestation_digest(&bs->domain, &bs->accounts[i].att, out->digest);
+        memcpy(out->digest, b->members[i].digest, CUSTOS_HASH_LEN);
         if (b->members[i].reason != CUSTOS_REASON_NONE) {
             gw_eng_refuse(out, b->members[i].reason, "%s", b->members[i].detail);
             continue;

@@ -27,6 +27,7 @@ struct gw_drift {
     bool stop;
     pthread_t thread;
     gw_drift_report report;
+    uint64_t logged_total; /* the allow-list differences the last line reported */
 };
 
 void gw_drift_report_clear(gw_drift_report *r)
@@ -104,9 +105,22 @@ static custos_rc drift_check_at(const gw_evm_config *evm, size_t node, const gw_
     custos_rc rc = evm_rpc_new(&opt, &rpc, err);
     for (size_t i = 0; i < out->n_feeds; i++)
         out->feeds[i].signers = out->feeds[i].accounts = 0;
-    for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_feeds && i < out->n_feeds; i++)
-        rc = gw_drift_policy_check(rpc, evm->adapter, &policy->feeds[i], now,
-                                   out->feeds[i].policy, err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_feeds && i < out->n_feeds; i++) {
+        gw_drift_feed *f = &out->feeds[i];
+        custos_error why;
+        custos_error_clear(&why);
+        f->policy_error[0] = '\0';
+        rc = gw_drift_policy_check(rpc, evm->adapter, &policy->feeds[i], now, f->policy, &why);
+        if (rc == CUSTOS_ERR_UNAVAILABLE || rc == CUSTOS_ERR_NOMEM) {
+            if (err != NULL)
+                *err = why;
+        } else if (rc != CUSTOS_OK) {
+            /* This feed's policy alone: the allow-list is still worth comparing. */
+            memset(f->policy, 0, sizeof f->policy);
+            snprintf(f->policy_error, sizeof f->policy_error, "%s", why.message);
+            rc = CUSTOS_OK;
+        }
+    }
     for (size_t i = 0; rc == CUSTOS_OK && i < policy->n_signers; i++) {
         bool differs = false;
         rc = drift_signer(rpc, evm, &policy->signers[i], now, &differs, err);
@@ -161,12 +175,28 @@ static const gw_drift_feed *drift_feed_const(const gw_drift_report *r, const cha
 }
 
 /* A line for each policy field that drifts now and did not, or with other values, at the
- * last check (was); one when it agrees again. Counted in the gauge either way. */
+ * last check (was); one when it agrees again. Counted in the gauge either way. A policy
+ * that cannot be compared is one line when that starts or its reason changes, and one
+ * when it can be again; its fields say nothing meanwhile. */
 static void drift_log_policy(const gw_drift_report *was, const gw_drift_report *now)
 {
     for (size_t i = 0; i < now->n_feeds; i++) {
         const gw_drift_feed *f = &now->feeds[i];
         const gw_drift_feed *old = drift_feed_const(was, f->feed);
+        bool old_unread = old != NULL && old->policy_error[0] != '\0';
+        if (f->policy_error[0] != '\0') {
+            if (!old_unread || strcmp(old->policy_error, f->policy_error) != 0)
+                gw_log(GW_LOG_WARN, "policy_drift",
+                       "feed %s: cannot compare its policy with the adapter's (%s); signers "
+                       "and accounts are compared all the same",
+                       f->feed, f->policy_error);
+            continue;
+        }
+        if (old_unread) {
+            gw_log(GW_LOG_INFO, "policy_drift",
+                   "feed %s: its policy is compared with the adapter's again", f->feed);
+            old = NULL; /* nothing to compare the fields with */
+        }
         for (int k = 0; k < GW_POLICY_FIELDS; k++) {
             const gw_policy_value *v = &f->policy[k];
             const gw_policy_value *o = old != NULL ? &old->policy[k] : NULL;
@@ -214,16 +244,23 @@ static void drift_once(gw_drift *d)
         snprintf(d->report.error, sizeof d->report.error, "%s", err.message);
     }
     pthread_mutex_unlock(&d->lock);
+    /* Lines when something changes, not at every check while drift lasts: the gauges
+     * carry the state. */
     if (rc != CUSTOS_OK && !was_failing)
         gw_log(GW_LOG_WARN, "allowlist_drift",
                "cannot compare the allow-list and the feed policies with the adapter's (%s); "
                "retrying",
                err.message);
-    else if (rc == CUSTOS_OK && total > 0)
+    else if (rc == CUSTOS_OK && total != d->logged_total && total > 0)
         gw_log(GW_LOG_WARN, "allowlist_drift",
                "%llu differences between the gateway's signers and accounts and the "
                "adapter's: see custos_allowlist_drift",
                (unsigned long long)total);
+    else if (rc == CUSTOS_OK && total != d->logged_total)
+        gw_log(GW_LOG_INFO, "allowlist_drift",
+               "the gateway's signers and accounts agree with the adapter's again");
+    if (rc == CUSTOS_OK)
+        d->logged_total = total;
 }
 
 static void *drift_main(void *arg)

@@ -13,8 +13,11 @@
  * - and each feed's policy, field by field, against the adapter's feed(feedId) view
  *   (evm/drift_policy.h).
  *
- * Keys the adapter lists and the gateway does not are not seen: the adapter has no view
- * that enumerates them. The counts go to custos_allowlist_drift{feed,kind}, the policy
+ * A node that cannot be reached ends the check there (the next node is tried); a feed
+ * whose policy cannot be compared otherwise (a revert other than UnknownFeed, an unreadable
+ * answer, a business-day span the calendar does not cover) is reported for that feed
+ * alone, and the rest is compared all the same. Keys the adapter lists and the gateway
+ * does not are not seen: the adapter has no view that enumerates them. The counts go to custos_allowlist_drift{feed,kind}, the policy
  * fields to custos_policy_drift{feed,field}; /status reads gw_drift_snapshot. */
 #ifndef GATEWAY_EVM_DRIFT_H
 #define GATEWAY_EVM_DRIFT_H
@@ -37,6 +40,9 @@ typedef struct gw_drift_feed {
     uint64_t signers;
     uint64_t accounts;
     gw_policy_value policy[GW_POLICY_FIELDS]; /* both sides of each field, and the verdict */
+    /* Why the feed's policy could not be compared at the last check (its fields then all
+     * zero); empty when it was. The signers and accounts are compared all the same. */
+    char policy_error[256]; /* as custos_error.message */
 } gw_drift_feed;
 
 /* What the last check found. */

@@ -35,6 +35,7 @@
 #include "admin.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "health.h"
 #include "limiter.h"
 #include "log.h"
 #include "reserves_trees.h"
@@ -155,6 +156,9 @@ struct gw_rpc_call {
     bool notices;               /* Watch: the log's collateral notices too */
     grpc_byte_buffer *outq[GW_RPC_WATCH_BATCH];
     size_t outq_i, outq_n;
+
+    char health_service[GW_HEALTH_SERVICE_MAX + 1]; /* Health/Watch: the service followed */
+    int health_sent;            /* Health/Watch: the status last sent; -1 before the first */
 
     gw_rpc_call *prev, *next;   /* the server's list of long-lived streams */
     bool listed;

@@ -1,6 +1,9 @@
 /* grpc.health.v1.Health: Check and Watch, answered from health.c's verdict. A Watch sends
- * the status once and then stays open, idle, until the client cancels it or the gateway
- * shuts down. */
+ * the service's status at once and again each time it changes, as the protocol asks
+ * (client-side health checking follows it): the waker re-reads it after every commit and
+ * at every sweep, about once a second. A service the gateway does not have is
+ * SERVICE_UNKNOWN and followed all the same (the publisher's appears once it starts). The
+ * stream stays open until the client cancels it or the gateway shuts down. */
 #include "rpc/call.h"
 
 #include <grpc/slice.h>
@@ -17,60 +20,98 @@ static grpc_byte_buffer *pack_health(serving_status st)
     return gw_rpc_pack(&r.base);
 }
 
-/* Evaluates a health request; answers and returns false when it is not OK. A Watch
- * reports an unknown service in-band and stays open. */
-static bool health_evaluate(gw_rpc_call *c, bool watch, serving_status *st)
+/* The request's service into service; answers INVALID_ARGUMENT and returns false when the
+ * bytes are not a HealthCheckRequest. */
+static bool health_request(gw_rpc_call *c, char service[GW_HEALTH_SERVICE_MAX + 1])
 {
     grpc_slice slice;
     int status = GRPC_STATUS_INVALID_ARGUMENT;
     if (c->payload != NULL && gw_rpc_read(c->payload, &slice)) {
         size_t len = GRPC_SLICE_LENGTH(slice);
         if (len <= c->srv->cfg->max_message_bytes)
-            status = gw_health_evaluate(c->srv->engine, GRPC_SLICE_START_PTR(slice), len, st);
+            status = gw_health_decode(GRPC_SLICE_START_PTR(slice), len, service);
         grpc_slice_unref(slice);
-    }
-    if (status == GRPC_STATUS_NOT_FOUND && watch) {
-        *st = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
-        return true;
     }
     if (status == GRPC_STATUS_OK)
         return true;
-    gw_rpc_finish(c, (grpc_status_code)status,
-                  status == GRPC_STATUS_NOT_FOUND ? "unknown service"
-                                                  : "the message is not a HealthCheckRequest",
+    gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the message is not a HealthCheckRequest",
                   CUSTOS_REASON_NONE, NULL);
     return false;
 }
 
 void gw_rpc_health_check(gw_rpc_call *c)
 {
+    char service[GW_HEALTH_SERVICE_MAX + 1];
     serving_status st;
-    if (health_evaluate(c, false, &st))
+    if (!health_request(c, service))
+        return;
+    if (gw_health_status(c->srv->engine, service, &st) != GRPC_STATUS_OK)
+        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, "unknown service", CUSTOS_REASON_NONE, NULL);
+    else
         gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, pack_health(st));
 }
 
-/* Locked. After its one write a Watch is idle until the server ends it. */
+/* Locked. Ends the stream once asked; otherwise writes the service's status when it is
+ * not the one last written (one write at a time: a change during a write is seen by the
+ * pump that follows it). */
 static void health_watch_pump(gw_rpc_call *c)
 {
-    if (!c->send_busy && c->state == CALL_ENDING)
+    if (c->send_busy)
+        return;
+    if (c->state == CALL_ENDING) {
         gw_rpc_stream_end(c);
+        return;
+    }
+    if (c->state != CALL_ACTIVE)
+        return;
+    serving_status st;
+    if (gw_health_status(c->srv->engine, c->health_service, &st) != GRPC_STATUS_OK)
+        st = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+    if ((int)st == c->health_sent)
+        return;
+    grpc_byte_buffer *bb = pack_health(st);
+    if (bb == NULL) {
+        c->state = CALL_ENDING;
+        c->end_status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+        c->end_detail = "out of memory";
+        gw_rpc_stream_end(c);
+        return;
+    }
+    c->health_sent = (int)st;
+    gw_rpc_stream_send(c, bb);
+}
+
+/* The waker's thread: the status may have changed. */
+static void health_watch_recheck(gw_rpc_call *c)
+{
+    pthread_mutex_lock(&c->mu);
+    health_watch_pump(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void health_watch_on_sweep(gw_rpc_call *c, uint64_t now_ns)
+{
+    (void)now_ns;
+    health_watch_recheck(c);
 }
 
 const gw_rpc_stream_ops gw_rpc_health_watch_ops = {
     .pump = health_watch_pump,
+    .on_commit = health_watch_recheck,
+    .on_sweep = health_watch_on_sweep,
 };
 
 void gw_rpc_health_watch(gw_rpc_call *c)
 {
-    serving_status st;
-    if (!health_evaluate(c, true, &st) || !gw_rpc_stream_admit(c, false))
+    if (!health_request(c, c->health_service) || !gw_rpc_stream_admit(c, false))
         return;
+    c->health_sent = -1;
     c->end_status = GRPC_STATUS_OK;
     if (!gw_rpc_stream_begin(c))
         return;
     pthread_mutex_lock(&c->mu);
     if (c->state == CALL_ACTIVE)
-        gw_rpc_stream_send(c, pack_health(st));
+        health_watch_pump(c);
     else
         gw_rpc_stream_end(c);
     pthread_mutex_unlock(&c->mu);

@@ -62,6 +62,7 @@ void gw_rpc_submit_notice(gw_rpc_call *c)
     r.duplicate = duplicate;
     r.signer = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, s.stored.signer};
     r.feed = s.stored.feed;
+    r.cursor = s.stored.cursor;
     grpc_byte_buffer *bb = gw_rpc_pack(&r.base);
     if (bb == NULL)
         gw_rpc_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", CUSTOS_REASON_NONE,

@@ -94,8 +94,11 @@ custos_rc gw_store_batch_encode(const gw_store_batch *b, uint8_t **leaves, size_
     uint8_t *lv = malloc(b->n_members * CUSTOS_HASH_LEN);
     if (lv == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
-    for (size_t i = 0; i < b->n_members; i++)
-        custos_batch_leaf(&b->members[i].sub.att, lv + i * CUSTOS_HASH_LEN);
+    if (b->leaves != NULL)
+        memcpy(lv, b->leaves, b->n_members * CUSTOS_HASH_LEN);
+    else
+        for (size_t i = 0; i < b->n_members; i++)
+            custos_batch_leaf(&b->members[i].sub.att, lv + i * CUSTOS_HASH_LEN);
     qsort(lv, b->n_members, CUSTOS_HASH_LEN, leaf_cmp);
     uint8_t *rf = NULL;
     size_t off = 0;

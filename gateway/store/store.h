@@ -129,6 +129,9 @@ typedef struct gw_store_batch {
     uint64_t accepted_at;
     gw_store_batch_member *members; /* batch.count of them; owned after get_batch */
     size_t n_members;
+    /* For put_batch: the members' leaves (custos_batch_leaf) in member order, 32 bytes each,
+     * when the caller hashed them already; NULL: put_batch hashes them. */
+    const uint8_t *leaves;
 } gw_store_batch;
 
 /* Frees what get_batch filled in (each member's positions and the members). */

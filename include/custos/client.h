@@ -211,12 +211,13 @@ typedef struct custos_stored_notice {
 
 /* SubmitNotice: n signed on domain d by sig. CUSTOS_OK when the gateway stored it
  * (*duplicate: it already had this very notice); a refusal as above. signer (may be NULL)
- * receives the custodian the gateway recovered. */
+ * receives the custodian the gateway recovered, cursor (may be NULL) the notice's place in
+ * the accepted log (the stored one's for a duplicate; custos_stored_notice.cursor). */
 CUSTOS_MUST_USE
 custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
                                       const custos_notice *n, const custos_signature *sig,
                                       bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
-                                      custos_error *err);
+                                      uint64_t *cursor, custos_error *err);
 /* ListNotices: up to limit (1 to 1000; 0: 100) of account's notices, newest first, and the
  * gateway's domain (to verify them with). *out is allocated (NULL when *n is 0); release
  * it with free(). Decoded, not verified: recompute the digest and recover the signer

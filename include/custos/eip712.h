@@ -26,6 +26,11 @@ void custos_attestation_digest(const custos_domain *d, const custos_attestation 
 void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
                                               const custos_attestation *a,
                                               uint8_t out[CUSTOS_HASH_LEN]);
+/* keccak256(0x1901 || separator || structHash) for a struct hash the caller has already:
+ * a batch's accounts are hashed once for their leaves and their digests alike. */
+void custos_eip712_digest_of(const uint8_t separator[CUSTOS_HASH_LEN],
+                             const uint8_t struct_hash[CUSTOS_HASH_LEN],
+                             uint8_t out[CUSTOS_HASH_LEN]);
 
 #ifdef __cplusplus
 }

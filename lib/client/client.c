@@ -735,9 +735,11 @@ custos_rc custos_client_health_service(custos_client *c, const char *service, bo
 custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
                                       const custos_notice *n, const custos_signature *sig,
                                       bool *duplicate, uint8_t signer[CUSTOS_ADDRESS_LEN],
-                                      custos_error *err)
+                                      uint64_t *cursor, custos_error *err)
 {
     *duplicate = false;
+    if (cursor != NULL)
+        *cursor = 0;
     uint8_t exposure[CUSTOS_U256_LEN], collateral[CUSTOS_U256_LEN];
     custos_u256_to_be(&n->exposure, exposure);
     custos_u256_to_be(&n->collateral_value, collateral);
@@ -768,6 +770,8 @@ custos_rc custos_client_submit_notice(custos_client *c, const custos_domain *d,
         return cl_outcome_error(c, "SubmitNotice", &o, err);
     const Custos__V1__SubmitNoticeResponse *m = (const Custos__V1__SubmitNoticeResponse *)reply;
     *duplicate = m->duplicate;
+    if (cursor != NULL)
+        *cursor = m->cursor;
     if (signer != NULL) {
         if (m->signer.len == CUSTOS_ADDRESS_LEN)
             memcpy(signer, m->signer.data, CUSTOS_ADDRESS_LEN);

@@ -54,15 +54,9 @@ void custos_batch_struct_hash(const custos_batch *b, uint8_t out[CUSTOS_HASH_LEN
 void custos_batch_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
                                         const custos_batch *b, uint8_t out[CUSTOS_HASH_LEN])
 {
-    static const uint8_t prefix[2] = {0x19, 0x01};
     uint8_t struct_hash[CUSTOS_HASH_LEN];
     custos_batch_struct_hash(b, struct_hash);
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, prefix, sizeof prefix);
-    custos_keccak_update(&k, separator, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, struct_hash, sizeof struct_hash);
-    custos_keccak_final(&k, out);
+    custos_eip712_digest_of(separator, struct_hash, out);
 }
 
 void custos_batch_digest(const custos_domain *d, const custos_batch *b,
@@ -73,13 +67,20 @@ void custos_batch_digest(const custos_domain *d, const custos_batch *b,
     custos_batch_digest_with_separator(separator, b, out);
 }
 
-void custos_batch_leaf(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
+void custos_batch_leaf_of(const uint8_t struct_hash[CUSTOS_HASH_LEN],
+                          uint8_t out[CUSTOS_HASH_LEN])
 {
     /* abi.encode(bytes32 h) is h itself; the double hash is StandardMerkleTree's. */
-    uint8_t h[CUSTOS_HASH_LEN], inner[CUSTOS_HASH_LEN];
-    custos_attestation_struct_hash(a, h);
-    custos_keccak256(h, sizeof h, inner);
+    uint8_t inner[CUSTOS_HASH_LEN];
+    custos_keccak256(struct_hash, CUSTOS_HASH_LEN, inner);
     custos_keccak256(inner, sizeof inner, out);
+}
+
+void custos_batch_leaf(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
+{
+    uint8_t h[CUSTOS_HASH_LEN];
+    custos_attestation_struct_hash(a, h);
+    custos_batch_leaf_of(h, out);
 }
 
 custos_rc custos_batch_member_check(const custos_batch *b, const custos_attestation *a,

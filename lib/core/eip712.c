@@ -67,19 +67,26 @@ void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUS
     custos_keccak_final(&k, out);
 }
 
-void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
-                                              const custos_attestation *a,
-                                              uint8_t out[CUSTOS_HASH_LEN])
+void custos_eip712_digest_of(const uint8_t separator[CUSTOS_HASH_LEN],
+                             const uint8_t struct_hash[CUSTOS_HASH_LEN],
+                             uint8_t out[CUSTOS_HASH_LEN])
 {
     static const uint8_t prefix[2] = {0x19, 0x01};
-    uint8_t struct_hash[CUSTOS_HASH_LEN];
-    custos_attestation_struct_hash(a, struct_hash);
     custos_keccak k;
     custos_keccak_init(&k);
     custos_keccak_update(&k, prefix, sizeof prefix);
     custos_keccak_update(&k, separator, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, struct_hash, sizeof struct_hash);
+    custos_keccak_update(&k, struct_hash, CUSTOS_HASH_LEN);
     custos_keccak_final(&k, out);
+}
+
+void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],
+                                              const custos_attestation *a,
+                                              uint8_t out[CUSTOS_HASH_LEN])
+{
+    uint8_t struct_hash[CUSTOS_HASH_LEN];
+    custos_attestation_struct_hash(a, struct_hash);
+    custos_eip712_digest_of(separator, struct_hash, out);
 }
 
 void custos_attestation_digest(const custos_domain *d, const custos_attestation *a,

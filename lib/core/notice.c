@@ -52,16 +52,10 @@ void custos_notice_struct_hash(const custos_notice *n, uint8_t out[CUSTOS_HASH_L
 void custos_notice_digest(const custos_domain *d, const custos_notice *n,
                           uint8_t out[CUSTOS_HASH_LEN])
 {
-    static const uint8_t prefix[2] = {0x19, 0x01};
     uint8_t separator[CUSTOS_HASH_LEN], struct_hash[CUSTOS_HASH_LEN];
     custos_eip712_domain_separator(d, separator);
     custos_notice_struct_hash(n, struct_hash);
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, prefix, sizeof prefix);
-    custos_keccak_update(&k, separator, sizeof separator);
-    custos_keccak_update(&k, struct_hash, sizeof struct_hash);
-    custos_keccak_final(&k, out);
+    custos_eip712_digest_of(separator, struct_hash, out);
 }
 
 custos_rc custos_notice_check(const custos_notice *n, custos_error *err)

@@ -45,16 +45,10 @@ void custos_reserves_struct_hash(const custos_reserves *r, uint8_t out[CUSTOS_HA
 void custos_reserves_digest(const custos_domain *d, const custos_reserves *r,
                             uint8_t out[CUSTOS_HASH_LEN])
 {
-    static const uint8_t prefix[2] = {0x19, 0x01};
     uint8_t separator[CUSTOS_HASH_LEN], struct_hash[CUSTOS_HASH_LEN];
     custos_eip712_domain_separator(d, separator);
     custos_reserves_struct_hash(r, struct_hash);
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, prefix, sizeof prefix);
-    custos_keccak_update(&k, separator, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, struct_hash, CUSTOS_HASH_LEN);
-    custos_keccak_final(&k, out);
+    custos_eip712_digest_of(separator, struct_hash, out);
 }
 
 void custos_reserves_leaf(const custos_reserves_entry *e, uint8_t out[CUSTOS_HASH_LEN])

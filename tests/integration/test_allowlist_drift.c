@@ -215,6 +215,32 @@ static const drifting *find_drifting(const drifting *want, size_t n, const char 
     return NULL;
 }
 
+/* /status as JSON (the caller releases it). */
+static json_t *fetch_status(void)
+{
+    char *page = fetch_page("/status");
+    json_error_t jerr;
+    json_t *st = json_loads(page, 0, &jerr);
+    free(page);
+    if (st == NULL)
+        fail_msg("/status is not JSON: %s", jerr.text);
+    return st;
+}
+
+/* The gateway's log holds line. */
+static void expect_in_log(const char *line)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
+    char *log = tu_read_file(path);
+    bool found = log != NULL && strstr(log, line) != NULL;
+    free(log);
+    if (!found) {
+        gwf_dump_log(&F.gw);
+        fail_msg("the log lacks \"%s\"", line);
+    }
+}
+
 /* Waits until a check completed after `after` finds exactly the fields of want drifting,
  * then reads /status: its feed's "policy" names the same fields with both values. */
 static void wait_policy(const drifting *want, size_t n, long long after)
@@ -246,12 +272,7 @@ static void wait_policy(const drifting *want, size_t n, long long after)
         }
         usleep(100 * 1000);
     }
-    char *page = fetch_page("/status");
-    json_error_t jerr;
-    json_t *st = json_loads(page, 0, &jerr);
-    free(page);
-    if (st == NULL)
-        fail_msg("/status is not JSON: %s", jerr.text);
+    json_t *st = fetch_status();
     json_t *feed = json_array_get(json_object_get(json_object_get(st, "drift"), "feeds"), 0);
     assert_string_equal(json_string_value(json_object_get(feed, "feed")), GWF_FEED);
     json_t *policy = json_object_get(feed, "policy");
@@ -276,15 +297,7 @@ static void expect_logged(const drifting *d)
     char line[200];
     snprintf(line, sizeof line, "feed " GWF_FEED ": %s differs from the adapter's: gateway %lld, "
              "adapter %lld", d->field, d->gateway, d->adapter);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
-    char *log = tu_read_file(path);
-    bool found = log != NULL && strstr(log, line) != NULL;
-    free(log);
-    if (!found) {
-        gwf_dump_log(&F.gw);
-        fail_msg("the log lacks \"%s\"", line);
-    }
+    expect_in_log(line);
 }
 
 static int group_setup(void **state)
@@ -398,6 +411,43 @@ static void test_policy_business_days(void **state)
     wait_policy(NULL, 0, (long long)gwf_now());
 }
 
+/* A feed whose policy cannot be compared (here a business-day feed on a calendar whose
+ * covered years are over) is reported for that feed alone: custos_policy_drift_unchecked
+ * and /status's policy_error say why, one log line says so, and the signers and accounts
+ * are compared all the same (the check is not failing, its time moves on). */
+static void test_policy_unreadable_feed_alone(void **state)
+{
+    (void)state;
+    char calendar[1200], line[1400];
+    snprintf(calendar, sizeof calendar, "%s/ended-calendar.txt", F.gw.dir);
+    tu_write_file(calendar, "covers 2024 2025\n2024-01-01  # New Year's Day\n"
+                            "2025-01-01  # New Year's Day\n");
+    snprintf(line, sizeof line, "[gateway]\ncalendar = %s\n", calendar);
+    edit_config("[gateway]\n", line);
+    edit_config("max_age = 86400\n", "max_age_business_days = 1\n");
+    long long before = (long long)gwf_now();
+    reload();
+    wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 1, before);
+    wait_series("custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"signers\"}", 0, before);
+    char *text = fetch_page("/metrics");
+    assert_int_equal(series_value(text, "custos_allowlist_drift_check_failing"), 0);
+    free(text);
+    json_t *st = fetch_status();
+    json_t *feed = json_array_get(json_object_get(json_object_get(st, "drift"), "feeds"), 0);
+    const char *why = json_string_value(json_object_get(feed, "policy_error"));
+    if (why == NULL || strstr(why, "covers no date") == NULL)
+        fail_msg("/status drift.feeds[0].policy_error: %s", why != NULL ? why : "(null)");
+    json_decref(st);
+    expect_in_log("cannot compare its policy with the adapter's");
+
+    edit_config(line, "[gateway]\n");
+    edit_config("max_age_business_days = 1\n", "max_age = 86400\n");
+    before = (long long)gwf_now();
+    reload();
+    wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 0, before);
+    wait_policy(NULL, 0, before);
+}
+
 static void test_drift_found_and_counted(void **state)
 {
     (void)state;
@@ -425,12 +475,7 @@ static void test_drift_found_and_counted(void **state)
     wait_series("custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"signers\"}", 1, before);
 
     /* /status says the same per feed (docs/operations.md §9). */
-    char *page = fetch_page("/status");
-    json_error_t jerr;
-    json_t *st = json_loads(page, 0, &jerr);
-    free(page);
-    if (st == NULL)
-        fail_msg("/status is not JSON: %s", jerr.text);
+    json_t *st = fetch_status();
     json_t *drift = json_object_get(st, "drift");
     assert_true(json_is_object(drift));
     assert_false(json_is_true(json_object_get(drift, "failing")));
@@ -474,12 +519,7 @@ static void test_policy_unknown_feed(void **state)
     }
     free(metrics);
 
-    char *page = fetch_page("/status");
-    json_error_t jerr;
-    json_t *st = json_loads(page, 0, &jerr);
-    free(page);
-    if (st == NULL)
-        fail_msg("/status is not JSON: %s", jerr.text);
+    json_t *st = fetch_status();
     json_t *feeds = json_object_get(json_object_get(st, "drift"), "feeds");
     json_t *other = NULL;
     for (size_t i = 0; i < json_array_size(feeds); i++)
@@ -509,6 +549,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_drift_by_field),
         cmocka_unit_test(test_policy_business_days),
+        cmocka_unit_test(test_policy_unreadable_feed_alone),
         cmocka_unit_test(test_drift_found_and_counted),
         cmocka_unit_test(test_policy_unknown_feed),
     };

@@ -5,7 +5,9 @@
  * on per account and per feed; `custos verify` checks an account alone; bad command lines
  * and tampered directories and files are refused; submit-batch sends a cosigned directory
  * to the real gateway, which takes the registered accounts with their positions and refuses
- * the one that is not (and a directory with one signature, short of the quorum, whole). */
+ * the one that is not (and a directory with one signature, short of the quorum, whole). One
+ * account of the book holds nothing (sold out, docs/custodian.md §2): it goes in the batch
+ * at 0 with the all-zero positions root, and the gateway takes it. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,8 +68,9 @@ static json_t *load_example(const char *name)
     return root;
 }
 
-/* The sample book grown to N_ACCOUNTS accounts (copies of its first, under new refs), the
- * sample prices observed now, the sample policy. */
+/* The sample book grown to N_ACCOUNTS accounts (copies of its first, under new refs; the
+ * last but one, ACME-BATCH-003, with nothing left), the sample prices observed now, the
+ * sample policy. */
 static int group_setup(void **state)
 {
     (void)state;
@@ -91,6 +94,8 @@ static int group_setup(void **state)
         char ref[32];
         snprintf(ref, sizeof ref, "ACME-BATCH-%03zu", i);
         assert_int_equal(json_object_set_new(copy, "ref", json_string(ref)), 0);
+        if (i == 3)
+            assert_int_equal(json_object_set_new(copy, "positions", json_array()), 0);
         assert_int_equal(json_array_append_new(accounts, copy), 0);
     }
     assert_int_equal(json_dump_file(h, holdings, JSON_INDENT(2)), 0);
@@ -461,6 +466,17 @@ static void test_submit_batch_to_the_gateway(void **state)
     assert_int_equal(custos_position_proof_check(&proof, &err), CUSTOS_OK);
     assert_memory_equal(proof.root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
     assert_memory_equal(proof.digest, rec.digest, CUSTOS_HASH_LEN);
+    custos_record_clear(&rec);
+    /* The account that holds nothing: taken at 0, no positions, the all-zero root. */
+    custos_account_id("acme-custody", "ACME-BATCH-003", id);
+    if (custos_client_get_latest(F.client, id, &rec, &err) != CUSTOS_OK)
+        fail_msg("get latest of the empty account: %s", err.message);
+    assert_true(rec.batched);
+    assert_int_equal(rec.sub.n_positions, 0);
+    assert_true(custos_u256_is_zero(&rec.sub.att.collateral_value));
+    assert_true(custos_u256_is_zero(&rec.sub.att.gross_value));
+    static const uint8_t zero[CUSTOS_HASH_LEN] = {0};
+    assert_memory_equal(rec.sub.att.positions_root, zero, CUSTOS_HASH_LEN);
     custos_record_clear(&rec);
 
     /* Again: the gateway knows the batch. */

@@ -101,14 +101,28 @@ static bool contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-static void keygen(const char *path, char addr[CUSTOS_ADDRESS_HEX_LEN])
+/* keygen --out path (with --json when json): the address it prints into addr. */
+static void keygen(const char *path, bool json, char addr[CUSTOS_ADDRESS_HEX_LEN])
 {
-    const char *args[] = {"keygen", "--out", path, NULL};
+    const char *args[] = {"keygen", "--out", path, json ? "--json" : NULL, NULL};
     assert_int_equal(run(CUSTOS_ATTESTOR_BIN, args), 0);
     trim(out);
-    /* The address is the last line printed. */
-    const char *line = strrchr(out, '\n');
-    line = line != NULL ? line + 1 : out;
+    /* The address is the last line printed, or the JSON object's "address" beside the
+     * file's path. */
+    char line[CUSTOS_ADDRESS_HEX_LEN + 8] = "";
+    if (json) {
+        json_error_t jerr;
+        json_t *j = json_loads(out, 0, &jerr);
+        if (j == NULL)
+            fail_msg("keygen --json printed no JSON: '%s' (%s)", out, jerr.text);
+        assert_string_equal(json_string_value(json_object_get(j, "keyFile")), path);
+        const char *a = json_string_value(json_object_get(j, "address"));
+        snprintf(line, sizeof line, "%s", a != NULL ? a : "");
+        json_decref(j);
+    } else {
+        const char *last = strrchr(out, '\n');
+        snprintf(line, sizeof line, "%s", last != NULL ? last + 1 : out);
+    }
     uint8_t printed[CUSTOS_ADDRESS_LEN];
     custos_error err;
     if (custos_address_from_hex(line, printed, &err) != CUSTOS_OK)
@@ -131,8 +145,8 @@ static void keygen(const char *path, char addr[CUSTOS_ADDRESS_HEX_LEN])
 static void test_keygen(void **state)
 {
     (void)state;
-    keygen(k1, addr1);
-    keygen(k2, addr2);
+    keygen(k1, false, addr1);
+    keygen(k2, true, addr2);
     assert_string_not_equal(addr1, addr2);
 
     /* An existing key file is never overwritten. */

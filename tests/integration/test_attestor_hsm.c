@@ -147,6 +147,17 @@ static void test_generate_in_token(void **state)
     custos_address_to_hex(addr, generated_hex);
     assert_memory_not_equal(addr, F.keys[GWF_KEY_CUSTODIAN].address, CUSTOS_ADDRESS_LEN);
 
+    /* --json names the token and label beside the address: a second key, "generated-2". */
+    const char *json[] = {CUSTOS_ATTESTOR_BIN, "keygen", "--pkcs11-module", SOFTHSM_MODULE,
+                          "--pkcs11-token", TOKEN, "--pkcs11-key", "generated-2",
+                          "--pkcs11-pin-file", pinfile, "--json", NULL};
+    assert_int_equal(run(json), 0);
+    assert_non_null(strstr(out, "\"pkcs11Token\": \"" TOKEN "\""));
+    assert_non_null(strstr(out, "\"pkcs11Key\": \"generated-2\""));
+    assert_non_null(strstr(out, "\"imported\": false"));
+    assert_non_null(strstr(out, "\"address\": \"0x"));
+    assert_null(strstr(out, generated_hex));
+
     /* The private key can never leave the token. */
     const char *list[] = {PKCS11_TOOL, "--module", SOFTHSM_MODULE, "--token-label", TOKEN,
                           "--login", "--pin", PIN, "--list-objects", "--type", "privkey",

@@ -7,7 +7,10 @@
  * NOT_SERVING, /publisherz 503, custos_publisher_serving 0 and /status shows the node
  * down with its error, and a submission short of its quorum as the oldest pending. The
  * node's URL carries a password that /status must not show. Anvil started again brings
- * the publisher back. */
+ * the publisher back. A health Watch opened before the outage, by an independent client
+ * (Python grpcio, tests/tools/grpc_client.py), is told each change as it happens:
+ * custos.v1.Publisher SERVING, NOT_SERVING, SERVING again, while the gateway's own
+ * service says SERVING once and nothing more. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -152,9 +155,19 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Health Watch streams, by an independent client, open from before the outage to after. */
+#define PYTHON "/usr/bin/python3"
+#define GRPC_CLIENT CUSTOS_SOURCE_DIR "/tests/tools/grpc_client.py"
+static tu_proc WATCH_PUB, WATCH_GW;
+static char watch_pub_log[1200], watch_gw_log[1200];
+
 static int group_teardown(void **state)
 {
     (void)state;
+    if (WATCH_PUB.pid > 0)
+        tu_stop(&WATCH_PUB, SIGTERM, 5000);
+    if (WATCH_GW.pid > 0)
+        tu_stop(&WATCH_GW, SIGTERM, 5000);
     if (ANVIL.pid > 0)
         tu_stop(&ANVIL, SIGTERM, 5000);
     gwf_cleanup(&F);
@@ -244,10 +257,50 @@ static void submit_accepted(const char *ref)
     custos_submission_clear(&s);
 }
 
+/* The statuses a health-watch client printed, space-separated, into out. */
+static void watched(const char *log_path, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char *log = tu_read_file(log_path);
+    size_t len = 0;
+    for (const char *p = log; p != NULL && (p = strstr(p, "{\"status\": \"")) != NULL;) {
+        p += strlen("{\"status\": \"");
+        size_t n = strcspn(p, "\"");
+        int w = snprintf(out + len, cap - len, "%s%.*s", len > 0 ? " " : "", (int)n, p);
+        if (w < 0 || (size_t)w >= cap - len)
+            break;
+        len += (size_t)w;
+    }
+    free(log);
+}
+
+/* A health Watch of service, in the background, printing into log_path. */
+static void start_watch(tu_proc *p, const char *service, const char *count, char *log_path,
+                        size_t cap)
+{
+    snprintf(log_path, cap, "%s/health-watch-%s.log", F.dir,
+             service[0] != '\0' ? service : "gateway");
+    const char *argv[] = {PYTHON, GRPC_CLIENT, "health-watch", F.target, service, count,
+                          "300", NULL};
+    tu_spawn(p, argv, log_path);
+    /* Its first status says the stream is open. */
+    char seen[256] = "";
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; tu_now_ms() < deadline; tu_sleep_ms(100)) {
+        watched(log_path, seen, sizeof seen);
+        if (seen[0] != '\0')
+            return;
+    }
+    char *log = tu_read_file(log_path);
+    fail_msg("the health Watch of '%s' received nothing: %s", service, log ? log : "");
+    free(log);
+}
+
 static void test_node_up(void **state)
 {
     (void)state;
     wait_publisher(true);
+    start_watch(&WATCH_PUB, "custos.v1.Publisher", "3", watch_pub_log, sizeof watch_pub_log);
+    start_watch(&WATCH_GW, "", "2", watch_gw_log, sizeof watch_gw_log);
     assert_ready();
     assert_int_equal(http_get("/publisherz", NULL), 200);
     json_t *st = get_status();
@@ -314,6 +367,19 @@ static void test_node_back(void **state)
     assert_int_equal(http_get("/publisherz", NULL), 200);
     assert_cli_health("custos.v1.Publisher", 0, "SERVING\n");
     assert_ready();
+    /* Each change reached the Watch streams opened before the outage, and nothing else. */
+    char seen[256] = "";
+    for (int64_t deadline = tu_now_ms() + WAIT_MS; tu_now_ms() < deadline; tu_sleep_ms(100)) {
+        watched(watch_pub_log, seen, sizeof seen);
+        if (strcmp(seen, "SERVING NOT_SERVING SERVING") == 0)
+            break;
+    }
+    if (strcmp(seen, "SERVING NOT_SERVING SERVING") != 0)
+        fail_msg("the publisher's health Watch received '%s'", seen);
+    tu_stop(&WATCH_PUB, SIGTERM, 5000);
+    watched(watch_gw_log, seen, sizeof seen);
+    assert_string_equal(seen, "SERVING");
+    tu_stop(&WATCH_GW, SIGTERM, 5000);
     assert_int_equal(gwf_stop(&F), 0);
 }
 

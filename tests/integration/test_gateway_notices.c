@@ -295,8 +295,12 @@ static void test_manager_delivers_pending_once(void **state)
 
     char out[OUT_CAP];
     expect(manage_once(state_path, out, sizeof out), 2, out,
-           "notice liquidation sequence 1 ACCEPTED\n", "the restart delivering the notice");
+           "notice liquidation sequence 1 ACCEPTED, cursor ", "the restart delivering the notice");
     assert_null(strstr(out, "(duplicate)"));
+    /* The cursor the gateway answered is the notice's in the log. */
+    const char *at = strstr(out, "ACCEPTED, cursor ");
+    unsigned long long first_cursor = strtoull(at + strlen("ACCEPTED, cursor "), NULL, 10);
+    assert_true(first_cursor > 0);
     assert_int_equal(notice_count(), 1);
     char *saved = tu_read_file(state_path);
     assert_non_null(saved);
@@ -311,7 +315,10 @@ static void test_manager_delivers_pending_once(void **state)
     /* Killed after the gateway stored it but before the state file said so. */
     tu_write_file(state_path, text);
     expect(manage_once(state_path, out, sizeof out), 2, out,
-           "notice liquidation sequence 1 ACCEPTED (duplicate)", "a notice delivered twice");
+           "notice liquidation sequence 1 ACCEPTED (duplicate), cursor ",
+           "a notice delivered twice");
+    at = strstr(out, "(duplicate), cursor ");
+    assert_int_equal(strtoull(at + strlen("(duplicate), cursor "), NULL, 10), first_cursor);
     assert_int_equal(notice_count(), 1);
 }
 

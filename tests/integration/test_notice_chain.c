@@ -164,9 +164,10 @@ static void valuation(gwf *g, uint64_t seq)
         fail_msg("valuation %llu was not accepted: %s", (unsigned long long)seq, a.err.message);
 }
 
-/* A notice of REF to 0xaa... in state st, signed by key, submitted to g. */
+/* A notice of REF to 0xaa... in state st, signed by key, submitted to g; *cursor gets the
+ * place the gateway says it took. */
 static custos_rc notice(gwf *g, gwf_key_id key, custos_loan_state st, uint64_t seq,
-                        bool *duplicate, custos_error *err)
+                        bool *duplicate, uint64_t *cursor, custos_error *err)
 {
     custos_notice n;
     memset(&n, 0, sizeof n);
@@ -183,17 +184,23 @@ static custos_rc notice(gwf *g, gwf_key_id key, custos_loan_state st, uint64_t s
     custos_signature sig;
     if (custos_sign_digest(g->secp, g->keys[key].seckey, digest, &sig, err) != CUSTOS_OK)
         fail_msg("signing: %s", err->message);
-    return custos_client_submit_notice(g->client, &g->domain, &n, &sig, duplicate, NULL, err);
+    return custos_client_submit_notice(g->client, &g->domain, &n, &sig, duplicate, NULL,
+                                       cursor, err);
 }
 
-static void notice_ok(gwf *g, custos_loan_state st, uint64_t seq)
+/* A new notice, which must take cursor `at` in the accepted log. */
+static void notice_ok(gwf *g, custos_loan_state st, uint64_t seq, uint64_t at)
 {
     bool dup = true;
+    uint64_t cursor = 0;
     custos_error err;
-    if (notice(g, GWF_KEY_CUSTODIAN, st, seq, &dup, &err) != CUSTOS_OK || dup) {
+    if (notice(g, GWF_KEY_CUSTODIAN, st, seq, &dup, &cursor, &err) != CUSTOS_OK || dup) {
         gwf_dump_log(g);
         fail_msg("notice %llu: %s (duplicate %d)", (unsigned long long)seq, err.message, dup);
     }
+    if (cursor != at)
+        fail_msg("notice %llu: the gateway answered cursor %llu, not %llu",
+                 (unsigned long long)seq, (unsigned long long)cursor, (unsigned long long)at);
 }
 
 static bool collect(void *arg, const custos_watch_event *ev)
@@ -337,7 +344,7 @@ static void build_log(log_fixture *f)
                                                 CUSTOS_LOAN_MARGIN_RETURN};
     for (uint64_t i = 1; i <= 3; i++) {
         valuation(f->gw[0], i);
-        notice_ok(f->gw[1], states[i - 1], i);
+        notice_ok(f->gw[1], states[i - 1], i, 2 * i);
     }
 }
 
@@ -391,19 +398,24 @@ static void test_refusals_take_no_place(void **state)
     uint8_t before[CUSTOS_HASH_LEN], after[CUSTOS_HASH_LEN];
     head_at(f->gw[0], 6, before);
     bool dup = false;
+    uint64_t cursor = 0;
     custos_error err;
-    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_HEALTHY, 2, &dup, &err),
+    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_HEALTHY, 2, &dup, NULL,
+                            &err),
                      CUSTOS_ERR_REFUSED);
     assert_int_equal(err.reason, CUSTOS_REASON_REPLAY);
-    assert_int_equal(notice(f->gw[1], GWF_KEY_AGENT, CUSTOS_LOAN_HEALTHY, 4, &dup, &err),
+    assert_int_equal(notice(f->gw[1], GWF_KEY_AGENT, CUSTOS_LOAN_HEALTHY, 4, &dup, NULL, &err),
                      CUSTOS_ERR_REFUSED);
     assert_int_equal(err.reason, CUSTOS_REASON_UNAUTHORIZED_SIGNER);
-    assert_int_equal(notice(f->gw[1], GWF_KEY_UNKNOWN, CUSTOS_LOAN_HEALTHY, 4, &dup, &err),
-                     CUSTOS_ERR_REFUSED);
-    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_MARGIN_RETURN, 3, &dup,
+    assert_int_equal(notice(f->gw[1], GWF_KEY_UNKNOWN, CUSTOS_LOAN_HEALTHY, 4, &dup, NULL,
                             &err),
+                     CUSTOS_ERR_REFUSED);
+    /* The latest notice again: a duplicate, at the cursor it took the first time. */
+    assert_int_equal(notice(f->gw[0], GWF_KEY_CUSTODIAN, CUSTOS_LOAN_MARGIN_RETURN, 3, &dup,
+                            &cursor, &err),
                      CUSTOS_OK);
     assert_true(dup);
+    assert_int_equal(cursor, 6);
     head_at(f->gw[0], 6, after);
     assert_memory_equal(before, after, CUSTOS_HASH_LEN);
     entries l;
@@ -445,7 +457,7 @@ static void test_follow_and_restart(void **state)
     assert_int_equal(pthread_create(&th, NULL, follow_main, &fl), 0);
     tu_sleep_ms(1500);
     valuation(f->gw[0], 4);
-    notice_ok(f->gw[0], CUSTOS_LOAN_HEALTHY, 4);
+    notice_ok(f->gw[0], CUSTOS_LOAN_HEALTHY, 4, 8);
     assert_int_equal(pthread_join(th, NULL), 0);
     if (fl.status != 0)
         fail_msg("custos notices --follow exited %d:\n%s", fl.status, fl.out);
@@ -473,7 +485,7 @@ static void test_follow_and_restart(void **state)
     gwf_start(&f->g[0]);
     head_at(f->gw[0], 8, again);
     assert_memory_equal(head, again, CUSTOS_HASH_LEN);
-    notice_ok(f->gw[0], CUSTOS_LOAN_MARGIN_CALL, 5);
+    notice_ok(f->gw[0], CUSTOS_LOAN_MARGIN_CALL, 5, 9);
     for (size_t g = 0; g < f->n; g++) {
         head_at(f->gw[g], 9, again);
         entries l;
@@ -522,6 +534,70 @@ static void restart_with(log_fixture *f, const char *sql)
 }
 
 /* SQLite: the store changed behind the gateway's back. */
+/* One submission of a race: which replica, which state, what came back. */
+typedef struct racer {
+    gwf *g;
+    custos_loan_state st;
+    uint64_t seq;
+    custos_rc rc;
+    bool dup;
+    uint64_t cursor;
+    custos_error err;
+} racer;
+
+static void *race_main(void *arg)
+{
+    racer *r = arg;
+    r->rc = notice(r->g, GWF_KEY_CUSTODIAN, r->st, r->seq, &r->dup, &r->cursor, &r->err);
+    return NULL;
+}
+
+/* The two replicas given one notice sequence at the same moment: the very same notice is
+ * stored once (one answer new, the other duplicate, both at its cursor); two different
+ * notices of one sequence leave one stored and the other refused as REPLAY. Never an
+ * internal error, never two entries. */
+static void test_replicas_race_one_sequence(void **state)
+{
+    log_fixture *f = *state;
+    valuation(f->gw[0], 1);
+    uint64_t head = 1;
+    for (uint64_t round = 1; round <= 8; round++) {
+        bool same = round % 2 == 1;
+        racer r[2] = {
+            {.g = f->gw[0], .st = CUSTOS_LOAN_MARGIN_CALL, .seq = round},
+            {.g = f->gw[1], .st = same ? CUSTOS_LOAN_MARGIN_CALL : CUSTOS_LOAN_HEALTHY,
+             .seq = round},
+        };
+        pthread_t th[2];
+        for (size_t i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+        for (size_t i = 0; i < 2; i++)
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+        size_t stored = 0;
+        for (size_t i = 0; i < 2; i++) {
+            if (r[i].rc == CUSTOS_OK && !r[i].dup) {
+                stored++;
+                assert_int_equal(r[i].cursor, head + 1);
+            } else if (r[i].rc == CUSTOS_OK) {
+                if (!same)
+                    fail_msg("round %llu: a different notice answered duplicate",
+                             (unsigned long long)round);
+                assert_int_equal(r[i].cursor, head + 1);
+            } else if (same || r[i].err.reason != CUSTOS_REASON_REPLAY) {
+                fail_msg("round %llu, replica %zu: %s (reason %s)", (unsigned long long)round,
+                         i, r[i].err.message, custos_reason_name(r[i].err.reason));
+            }
+        }
+        if (stored != 1)
+            fail_msg("round %llu: %zu notices stored, want 1", (unsigned long long)round,
+                     stored);
+        head++;
+        uint8_t hash[CUSTOS_HASH_LEN];
+        head_at(f->gw[0], head, hash);
+        head_at(f->gw[1], head, hash);
+    }
+}
+
 static void test_tampered_notice_is_found(void **state)
 {
     log_fixture *f = *state;
@@ -544,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_interleaved, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_take_no_place, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_follow_and_restart, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_replicas_race_one_sequence, setup_pg, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", sqlite, NULL, NULL);
     failed += cmocka_run_group_tests_name("postgresql", pg, NULL, group_teardown);

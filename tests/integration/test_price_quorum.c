@@ -10,7 +10,8 @@
  * refused, nothing signed. Without price_quorum every source must answer. The daemon, with
  * all four sources, logs the unavailable source and each dropped quote, and its Prometheus
  * text file (checked by promtool) counts them. A batch (attest --batch) is priced by the
- * same quorum. */
+ * same quorum. Sources are fetched all at once: two routes that answer only while both
+ * are asked together (the price server's gate) give attest its prices. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -67,13 +68,19 @@ static void prices_json(char *buf, size_t cap, uint64_t as_of, const char *note,
              nav, (unsigned long long)as_of);
 }
 
-/* Starts price server i answering /prices with body; returns its port. */
+/* Starts price server i answering /prices with body, and /gated-a and /gated-b with the
+ * same body once both are asked at the same time; returns its port. */
 static int start_server(int i, const char *body, const char *srv_pem, const char *srv_key)
 {
     char routes[700], log[700], name[64];
     snprintf(name, sizeof name, "routes-%s.json", server_names[i]);
     path_in(routes, sizeof routes, name);
-    json_t *r = json_pack("{s:{s:i,s:s}}", "/prices", "status", 200, "body", body);
+    json_t *r = json_pack("{s:{s:i,s:s}, s:{s:i,s:s,s:s,s:i}, s:{s:i,s:s,s:s,s:i}}",
+                          "/prices", "status", 200, "body", body,
+                          "/gated-a", "status", 200, "body", body, "gate", "together",
+                          "gateSize", 2,
+                          "/gated-b", "status", 200, "body", body, "gate", "together",
+                          "gateSize", 2);
     assert_non_null(r);
     assert_int_equal(json_dump_file(r, routes, 0), 0);
     json_decref(r);
@@ -183,9 +190,10 @@ static void url_of(int server, char *buf, size_t cap)
 
 /* attest with the policy and three sources; returns the exit status, out holds the output.
  * The export and state files are named after the case number. */
-static int attest(const char *policy, const int src[3], char *export_path, char *state_path)
+/* attest with the price sources urls[0..n). */
+static int attest_urls(const char *policy, const char *const *urls, size_t n,
+                       char *export_path, char *state_path)
 {
-    char urls[3][128];
     const char *argv[40];
     size_t k = 0;
     case_no++;
@@ -203,16 +211,27 @@ static int attest(const char *policy, const int src[3], char *export_path, char 
     argv[k++] = "--state"; argv[k++] = state_path;
     argv[k++] = "--export"; argv[k++] = export_path;
     argv[k++] = "--price-ca"; argv[k++] = ca_pem;
-    for (int i = 0; i < 3; i++) {
-        url_of(src[i], urls[i], sizeof urls[i]);
+    for (size_t i = 0; i < n && k + 3 < sizeof argv / sizeof argv[0]; i++) {
         argv[k++] = "--price-source";
         argv[k++] = urls[i];
     }
     argv[k] = NULL;
     int status = tu_run(argv, out, sizeof out, 1);
-    fprintf(stderr, "$ custos-attestor attest (%s, %s, %s) -> %d\n%s\n", server_names[src[0]],
-            server_names[src[1]], server_names[src[2]], status, out);
+    fprintf(stderr, "$ custos-attestor attest (%zu sources) -> %d\n%s\n", n, status, out);
     return status;
+}
+
+static int attest(const char *policy, const int src[3], char *export_path, char *state_path)
+{
+    char urls[3][128];
+    const char *list[3];
+    for (int i = 0; i < 3; i++) {
+        url_of(src[i], urls[i], sizeof urls[i]);
+        list[i] = urls[i];
+    }
+    fprintf(stderr, "sources: %s, %s, %s\n", server_names[src[0]], server_names[src[1]],
+            server_names[src[2]]);
+    return attest_urls(policy, list, 3, export_path, state_path);
 }
 
 static void assert_out(const char *needle)
@@ -309,6 +328,19 @@ static void test_every_source_by_default(void **state)
     assert_out("US912797KX44: 2 of 3 price sources agree, below the price_quorum 3");
     assert_int_equal(access(export_path, F_OK), -1);
     assert_int_equal(access(state_path, F_OK), -1);
+}
+
+/* Two sources that answer only while both are asked at once: fetched together, both
+ * count (every source must answer under policy_all); one after the other, neither would. */
+static void test_sources_fetched_together(void **state)
+{
+    (void)state;
+    char a[128], b[128], export_path[700], state_path[700];
+    snprintf(a, sizeof a, "https://127.0.0.1:%d/gated-a", ports[HONEST]);
+    snprintf(b, sizeof b, "https://127.0.0.1:%d/gated-b", ports[HONEST]);
+    const char *urls[] = {a, b};
+    assert_int_equal(attest_urls(policy_all, urls, 2, export_path, state_path), 0);
+    assert_leaf_price(export_path, 2, "1.00234375");
 }
 
 static bool has_line(const char *text, const char *line)
@@ -478,6 +510,7 @@ static void test_batch_priced_by_the_quorum(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sources_fetched_together),
         cmocka_unit_test(test_one_down),
         cmocka_unit_test(test_one_lying),
         cmocka_unit_test(test_one_down_one_lying_refused),

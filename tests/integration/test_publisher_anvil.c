@@ -225,7 +225,8 @@ static void test_notice_passed_over(void **state)
     custos_notice_digest(&g->domain, &n, digest);
     check(custos_sign_digest(g->secp, g->keys[GWF_KEY_CUSTODIAN].seckey, digest, &sig, &err),
           &err);
-    check(custos_client_submit_notice(g->client, &g->domain, &n, &sig, &dup, NULL, &err), &err);
+    check(custos_client_submit_notice(g->client, &g->domain, &n, &sig, &dup, NULL, NULL, &err),
+          &err);
     uint64_t head = 0;
     check(custos_client_get_chain_head(g->client, &head, head_hash, &err), &err);
     assert_int_equal(head, cursor + 1);

@@ -1,6 +1,9 @@
 // HTTPS price server for tests: serves canned answers on 127.0.0.1.
 //   node price_server.mjs --cert srv.pem --key srv.key --routes routes.json
-// routes.json: {"/path": {"status": 200, "body": "..."}}; other paths answer 404.
+// routes.json: {"/path": {"status": 200, "body": "..."}}; other paths answer 404. A route
+// with "gate": NAME and "gateSize": N holds its answers until N requests of routes of that
+// gate are waiting at once, then answers them all: a client that fetches them one after
+// the other is never answered.
 // GET /_hits answers {"/path": requests so far}. Listens on a port chosen by the system
 // and prints "port N" once listening.
 import { readFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ const opt = (name) => {
 };
 const routes = JSON.parse(readFileSync(opt('--routes'), 'utf8'));
 const hits = {};
+const gates = {};
 
 const server = https.createServer(
   { cert: readFileSync(opt('--cert')), key: readFileSync(opt('--key')) },
@@ -31,8 +35,21 @@ const server = https.createServer(
       res.end('not found');
       return;
     }
-    res.writeHead(r.status, { 'content-type': 'application/json' });
-    res.end(r.body);
+    const answer = () => {
+      res.writeHead(r.status, { 'content-type': 'application/json' });
+      res.end(r.body);
+    };
+    if (r.gate === undefined) {
+      answer();
+      return;
+    }
+    const waiting = (gates[r.gate] = gates[r.gate] || []);
+    waiting.push(answer);
+    req.on('close', () => {
+      const i = waiting.indexOf(answer);
+      if (i >= 0) waiting.splice(i, 1);
+    });
+    if (waiting.length >= r.gateSize) waiting.splice(0).forEach((f) => f());
   });
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`port ${server.address().port}\n`);

@@ -11,6 +11,11 @@ it judges the result.
       lists the services through server reflection, loads the descriptors of every one
       of them (and their imports) into a fresh descriptor pool, asks for a symbol that
       does not exist, and calls GetChainHead with messages built from the pool alone
+  grpc_client.py health-watch TARGET SERVICE COUNT SECONDS
+      calls grpc.health.v1.Health/Watch for SERVICE and prints one line per status
+      received ({"status": "SERVING"}, flushed at once) until COUNT have come or SECONDS
+      have passed, then {"done": N}; the messages are written and read by hand from the
+      health protocol's field numbers, no generated code
 """
 import importlib.util
 import json
@@ -130,11 +135,39 @@ def reflection(target, version):
     return 0
 
 
+HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def health_watch(target, service, count, seconds):
+    name = service.encode()
+    # HealthCheckRequest: field 1 (service), length-delimited; names here are under 128 bytes.
+    request = (b"\x0a" + bytes([len(name)]) + name) if name else b""
+    received = 0
+    with grpc.insecure_channel(target) as channel:
+        watch = channel.unary_stream("/grpc.health.v1.Health/Watch")
+        try:
+            for reply in watch(request, timeout=seconds):
+                # HealthCheckResponse: field 1 (status), varint; absent when 0.
+                status = reply[1] if reply[:1] == b"\x08" and len(reply) == 2 else 0
+                print(json.dumps({"status": HEALTH_STATUS.get(status, str(status))}), flush=True)
+                received += 1
+                if received == count:
+                    break
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                print(json.dumps({"error": str(e.code())}), flush=True)
+                return 1
+    print(json.dumps({"done": received}), flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "reflection" and argv[3] in ("v1alpha", "v1"):
         return reflection(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "error-info":
         return error_info(argv[2], argv[3])
+    if len(argv) == 6 and argv[1] == "health-watch":
+        return health_watch(argv[2], argv[3], int(argv[4]), float(argv[5]))
     sys.stderr.write(__doc__)
     return 2
 

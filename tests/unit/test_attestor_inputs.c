@@ -70,7 +70,6 @@ static const bad_doc bad_docs[] = {
      "{\"custodian\":\"acme\",\"accounts\":[{\"ref\":\"A\",\"beneficiary\":\"0x0\","
      "\"positions\":[" POS("\"1\"") "],\"_comment\":\"x\"}]}",
      "holdings.json: accounts[0]._comment: ", "unknown field"},
-    {HOLDINGS, ACCT(""), "holdings.json: accounts[0].positions: ", "no positions"},
     {HOLDINGS, comma_quantity, "holdings.json: accounts[0].positions[2].quantity: ",
      "not a decimal number: '12,5'"},
     {HOLDINGS, ACCT(POS("12.5")), "holdings.json: accounts[0].positions[0].quantity: ",

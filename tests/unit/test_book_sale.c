@@ -3,7 +3,8 @@
  * units that cover the repaid USD, a shortfall when everything is sold; the journal entry
  * and the book's positions left. A second call for the same repay changes nothing (one
  * journal line, the same book), and an account the book does not hold is refused, naming
- * its id. */
+ * its id. After each sale the book loads and every account values: what is left of the
+ * sold account (0 when nothing is), the other account as before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,10 @@
 
 #include "book_sale.h"
 #include "custos/attestation.h"
+#include "holdings.h"
+#include "policy.h"
+#include "prices.h"
+#include "valuation.h"
 #include "testutil.h"
 
 #define POLICY CUSTOS_SOURCE_DIR "/deploy/examples/policy.json"
@@ -45,6 +50,45 @@ static const sale_case CASES[] = {
 };
 
 static char dir[512];
+
+/* The book after the sale, valued as the next `attest` values it: the sold account at the
+ * dollars of what is left (FUND-A $1, FUND-B $2 a share), the other at its 7 shares. */
+static void expect_book_values(const char *holdings, const char *prices, const sale_case *c)
+{
+    at_holdings h;
+    at_prices p;
+    at_policy pol;
+    custos_error err;
+    if (at_holdings_load(holdings, &h, &err) != CUSTOS_OK ||
+        at_prices_load(prices, &p, &err) != CUSTOS_OK ||
+        at_policy_load(POLICY, &pol, &err) != CUSTOS_OK) {
+        fail_msg("%s: the book after the sale: %s", c->name, err.message);
+        return;
+    }
+    uint64_t left = 0;
+    for (size_t i = 0; i < 2 && c->left[i][0] != NULL; i++)
+        left += strtoull(c->left[i][1], NULL, 10) * (strcmp(c->left[i][0], "FUND-B") == 0 ? 2 : 1);
+    const char *refs[2] = {"A-1", "OTHER"};
+    const uint64_t dollars[2] = {left, 7};
+    for (size_t i = 0; i < 2; i++) {
+        const at_account *a = at_holdings_find(&h, refs[i]);
+        assert_non_null(a);
+        at_valuation v;
+        if (at_valuation_compute(a, &p, &pol, (uint64_t)time(NULL), &v, &err) != CUSTOS_OK)
+            fail_msg("%s: %s after the sale: %s", c->name, refs[i], err.message);
+        custos_u256 want, scale, dollar;
+        custos_u256_from_u64(&dollar, dollars[i]);
+        custos_u256_from_u64(&scale, 1000000000000000000u);
+        assert_int_equal(custos_u256_mul(&want, &dollar, &scale), CUSTOS_OK);
+        if (custos_u256_cmp(&v.gross, &want) != 0)
+            fail_msg("%s: %s is not valued at $%llu after the sale", c->name, refs[i],
+                     (unsigned long long)dollars[i]);
+        at_valuation_clear(&v);
+    }
+    at_holdings_free(&h);
+    at_prices_free(&p);
+    at_policy_free(&pol);
+}
 
 static void write_files(const char *holdings, const char *prices)
 {
@@ -159,6 +203,7 @@ static void test_sales(void **state)
         json_t *other = json_object_get(json_array_get(accounts, 0), "positions");
         assert_string_equal(str_at(json_array_get(other, 0), "quantity"), "7");
         json_decref(book);
+        expect_book_values(holdings, prices, c);
     }
     /* An account the book does not hold. */
     char holdings[700], prices[700], journal[700];

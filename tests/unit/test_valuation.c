@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -657,6 +658,42 @@ static void test_age_boundary(void **state)
     at_valuation_clear(&v);
 }
 
+/* An account holding nothing (everything sold, docs/custodian.md §15) is worth 0 as of the
+ * valuation's time, with the all-zero positions root, whatever the prices say. */
+static void test_empty_account(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "1", "mmf", "1", NOW - 60, 0);
+    w.account.holdings = NULL;
+    w.account.n_holdings = 0;
+    w.prices.n = 0; /* no price is needed */
+    at_valuation v;
+    custos_error err;
+    if (at_valuation_compute(&w.account, &w.prices, &w.policy, NOW, &v, &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    assert_true(custos_u256_is_zero(&v.gross));
+    assert_true(custos_u256_is_zero(&v.collateral));
+    assert_int_equal(v.n_positions, 0);
+    assert_int_equal(v.as_of, NOW);
+    assert_int_equal(v.valid_until, NOW + 259200);
+    at_valuation_clear(&v);
+
+    custos_submission s;
+    memset(&s, 0, sizeof s);
+    at_position_detail *details = NULL;
+    if (at_valuation_attestation("acme", &w.account, &w.prices, &w.policy, NOW, &s, &details,
+                                 &err) != CUSTOS_OK)
+        fail_msg("%s", err.message);
+    static const uint8_t zero[CUSTOS_HASH_LEN] = {0};
+    assert_memory_equal(s.att.positions_root, zero, CUSTOS_HASH_LEN);
+    assert_int_equal(s.att.kind, CUSTOS_KIND_VALUATION);
+    assert_true(custos_u256_is_zero(&s.att.collateral_value));
+    assert_int_equal(s.n_positions, 0);
+    free(details);
+    custos_submission_clear(&s);
+}
+
 static void test_overflow_refused(void **state)
 {
     (void)state;
@@ -716,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_age_boundary),
         cmocka_unit_test(test_overflow_refused),
+        cmocka_unit_test(test_empty_account),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
