@@ -11,7 +11,8 @@
  * - its nonce taken by another use of the relayer key: re-queued under the next nonce once
  *   that transaction is final, built again from the stored batch, and confirmed;
  * - left unmined (automine off) with fee_bump_after_seconds 1: replaced under the same
- *   nonce with higher fees, every attempt stored; one of the replacements is mined;
+ *   nonce with higher fees, every attempt stored and counted
+ *   (custos_publisher_fee_bumps_total); one of the replacements is mined;
  * - in the pool when the leader of two replicas over one PostgreSQL database is killed,
  *   then dropped from the pool: the other replica takes over and broadcasts the same
  *   transaction from the shared state.
@@ -337,6 +338,7 @@ static void test_unmined_batch_call_is_bumped(void **state)
     pubf_automine(&F, false);
     uint64_t nonce = pubf_nonce(&F, 0, EVM_BLOCK_LATEST);
     size_t bumps = logged(BUMP_LOG);
+    pubf_wait_metric(&F, "custos_publisher_fee_bumps_total", 0); /* counted since start */
     call c;
     send_batch(&B, REFS + BUMPED * PER_BATCH, "batch-bumped", &c);
     assert_int_equal(c.sent.tx.nonce, nonce);
@@ -356,6 +358,8 @@ static void test_unmined_batch_call_is_bumped(void **state)
     uint8_t hashes[GW_PUBSTATE_MAX_ATTEMPTS][CUSTOS_HASH_LEN];
     size_t n = pubf_attempts(&F, c.sent.cursor, hashes, GW_PUBSTATE_MAX_ATTEMPTS);
     assert_true(n >= 3);
+    /* Every replacement counted (more may come before the metric is read). */
+    assert_true(pubf_metric_now(&F, "custos_publisher_fee_bumps_total") >= (double)(n - 1));
     /* The transaction first read may already be a replacement (a bump is due from the
      * next whole second on): it is one of the attempts, not the newest. */
     bool listed = false;
@@ -383,6 +387,7 @@ static void test_unmined_batch_call_is_bumped(void **state)
     }
     assert_int_equal(mined, 1);
     assert_true(which < n - 1);
+    pubf_wait_metric(&F, "custos_publisher_fee_bumps_total", (double)(n - 1));
     char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
     assert_int_equal(custos_hex_encode(hashes[which], CUSTOS_HASH_LEN, hex, sizeof hex),
                      CUSTOS_OK);
