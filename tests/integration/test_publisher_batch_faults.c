@@ -8,8 +8,9 @@
  * - reverted (BatchReplay) because an outsider sent the same batch first in its block: not
  *   final before depth 3, and when a reorganisation takes the outsider's call away, the
  *   call goes through;
- * - its nonce taken by another use of the relayer key: re-queued under the next nonce once
- *   that transaction is final, built again from the stored batch, and confirmed;
+ * - its nonce taken by another use of the relayer key, in the pool or by a reorganisation
+ *   that replaced its block: re-queued under the next nonce once that transaction is
+ *   final, built again from the stored batch, and confirmed;
  * - left unmined (automine off) with fee_bump_after_seconds 1: replaced under the same
  *   nonce with higher fees, every attempt stored and counted
  *   (custos_publisher_fee_bumps_total); one of the replacements is mined;
@@ -37,11 +38,12 @@
 
 #define CONFIRMATIONS 3
 #define PER_BATCH 3
-#define N_BATCHES 4
+#define N_BATCHES 5
 #define REORGED 0
 #define REQUEUED 1
 #define BUMPED 2
 #define REVERTED 3
+#define GIVEN_AWAY 4
 #define DROPPED_LOG "a reorganisation dropped the transaction"
 #define TAKEN_LOG "was used by a transaction not sent by this publisher"
 #define REQUEUE_LOG "\"publisher.requeue\""
@@ -52,7 +54,7 @@ static pubb B;
 static const char *const REFS[N_BATCHES * PER_BATCH] = {
     "BF-REORG-1", "BF-REORG-2", "BF-REORG-3", "BF-REQUEUE-1", "BF-REQUEUE-2",
     "BF-REQUEUE-3", "BF-BUMP-1", "BF-BUMP-2", "BF-BUMP-3", "BF-REVERT-1", "BF-REVERT-2",
-    "BF-REVERT-3"};
+    "BF-REVERT-3", "BF-GIVEN-1", "BF-GIVEN-2", "BF-GIVEN-3"};
 
 /* One batch call as the test sees it: its accounts' cursors and exported files, the row
  * holding the call's transaction as first stored. */
@@ -317,6 +319,34 @@ static void test_nonce_taken_requeues_the_batch_call(void **state)
     gw_pub_row_clear(&c.sent);
 }
 
+/* A reorganisation replaces the block holding the batch call with one where another
+ * transaction of the relayer key has its nonce: re-queued under a new nonce, confirmed. */
+static void test_reorg_gives_the_batch_call_nonce_away(void **state)
+{
+    (void)state;
+    size_t taken = logged(TAKEN_LOG), requeues = logged(REQUEUE_LOG);
+    call c;
+    send_batch(&B, REFS + GIVEN_AWAY * PER_BATCH, "batch-given-away", &c);
+    bool ok = false;
+    pubf_wait_receipt(&F, c.sent.tx.hash, &ok);
+    assert_true(ok);
+    tu_sleep_ms(800);
+    assert_all_sent(&c);
+    pubf_reorg(&F, json_pack("[[o, i]]", pubf_relayer_self_transfer(&F, c.sent.tx.nonce), 0));
+    assert_false(pubf_receipt(&F, 0, c.sent.tx.hash, &ok, &(uint64_t){0}));
+    pubf_wait_log(&F, TAKEN_LOG, taken + 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
+    pubf_wait_log(&F, REQUEUE_LOG, requeues + 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
+    gw_pub_row lead;
+    wait_confirmed(&c, &lead);
+    assert_int_equal(lead.tx.nonce, c.sent.tx.nonce + 1);
+    gw_pub_row_clear(&lead);
+    assert_false(pubf_receipt(&F, 0, c.sent.tx.hash, &ok, &(uint64_t){0}));
+    pubf_wait_metric(&F, "custos_publisher_pending_transactions", 0);
+    gw_pub_row_clear(&c.sent);
+}
+
 /* A hexadecimal quantity of a JSON-RPC answer. */
 static uint64_t quantity(json_t *tx, const char *key)
 {
@@ -539,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_reorg_resends_the_batch_call),
         cmocka_unit_test(test_reverted_batch_call_is_final_only_at_depth),
         cmocka_unit_test(test_nonce_taken_requeues_the_batch_call),
+        cmocka_unit_test(test_reorg_gives_the_batch_call_nonce_away),
         cmocka_unit_test(test_unmined_batch_call_is_bumped),
     };
     const struct CMUnitTest failover[] = {
