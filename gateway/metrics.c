@@ -444,6 +444,9 @@ static void mx_render_publisher(gw_textbuf *b, const gw_metrics_live *live)
               "Publications built again under a new nonce (another transaction took theirs) "
               "since start.");
     gw_textbuf_add(b, "custos_publisher_requeued_total %" PRIu64 "\n", p->requeued);
+    mx_header(b, "custos_publisher_fee_bumps_total", "counter",
+              "Stuck transactions replaced under their nonce with higher fees since start.");
+    gw_textbuf_add(b, "custos_publisher_fee_bumps_total %" PRIu64 "\n", p->fee_bumps);
     mx_header(b, "custos_publisher_reorged_total", "counter",
               "Receipts of publications a chain reorganisation took away before they were final, "
               "since start.");

@@ -520,6 +520,9 @@ custos_rc gw_pub_bump(gw_publisher *p, const gw_pub_row *row, bool *bumped,
         return rc;
     }
     *bumped = true;
+    pthread_mutex_lock(&p->lock);
+    p->status.fee_bumps++;
+    pthread_mutex_unlock(&p->lock);
     char new_hash[2 + 64 + 1], fee[CUSTOS_U256_DEC_MAX];
     gw_pub_hex(next.tx.hash, CUSTOS_HASH_LEN, new_hash, sizeof new_hash);
     if (custos_u256_to_dec(&new_max, fee, sizeof fee) != CUSTOS_OK)

@@ -47,6 +47,8 @@ typedef struct gw_pub_status {
      * skipping ones when skipped), indexed by the reason. */
     uint64_t decisions[GW_PUB_REASONS];
     uint64_t requeued;               /* publications rebuilt under a new nonce, since start */
+    uint64_t fee_bumps;              /* replacements stored under the same nonce with higher
+                                      * fees (§7), since start */
     uint64_t batches_sent;           /* submitBatch calls stored and broadcast, since start */
     uint64_t batches_too_large;      /* batches not sent: beyond batch_max_accounts or the
                                       * block's gas limit, since start */

@@ -48,55 +48,6 @@ static int group_teardown(void **state)
     return status == 0 ? 0 : -1;
 }
 
-static void automine(bool on)
-{
-    pubf_rpc_void(&F, 0, "evm_setAutomine", json_pack("[b]", on ? 1 : 0));
-}
-
-static void mine(int blocks)
-{
-    for (int i = 0; i < blocks; i++)
-        pubf_rpc_void(&F, 0, "evm_mine", NULL);
-}
-
-/* Replaces the newest block by one holding `txs` (a JSON array of [tx, 0] pairs). */
-static void reorg(json_t *txs)
-{
-    pubf_rpc_void(&F, 0, "anvil_reorg", json_pack("[i, o]", 1, txs));
-}
-
-static char *gateway_log(void)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/gateway.log", F.gw.dir);
-    char *log = tu_read_file(path);
-    assert_non_null(log);
-    return log;
-}
-
-static size_t count(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
-/* Waits until the gateway has logged `needle` at least `times` times. */
-static void wait_log(const char *needle, size_t times)
-{
-    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; tu_now_ms() < deadline;
-         tu_sleep_ms(100)) {
-        char *log = gateway_log();
-        size_t n = count(log, needle);
-        free(log);
-        if (n >= times)
-            return;
-    }
-    gwf_dump_log(&F.gw);
-    fail_msg("the gateway did not log '%s' %zu times", needle, times);
-}
-
 /* A valuation of ref accepted; returns its cursor, and waits until its transaction is
  * stored as sent. */
 static uint64_t submit_and_wait_sent(const char *ref, custos_submission *s, gw_pub_row *row)
@@ -118,49 +69,6 @@ static uint64_t submit_and_wait_sent(const char *ref, custos_submission *s, gw_p
     }
 }
 
-/* Waits until anvil has a receipt for hash; returns its block. */
-static uint64_t wait_receipt(const uint8_t hash[32], bool *success)
-{
-    uint64_t block = 0;
-    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; !pubf_receipt(&F, 0, hash, success, &block);
-         tu_sleep_ms(50))
-        if (tu_now_ms() > deadline)
-            fail_msg("the transaction was not mined");
-    return block;
-}
-
-/* Waits until the relayer's pending nonce is above its mined one (a transaction pooled). */
-static void wait_pooled(void)
-{
-    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;
-         pubf_nonce(&F, 0, EVM_BLOCK_PENDING) <= pubf_nonce(&F, 0, EVM_BLOCK_LATEST);
-         tu_sleep_ms(50))
-        if (tu_now_ms() > deadline)
-            fail_msg("no transaction reached the pool");
-}
-
-static double metric(const char *series)
-{
-    char *text = pubf_metrics(&F);
-    double v = -1;
-    if (!pubf_metric(text, series, &v))
-        fail_msg("%s is not exported", series);
-    free(text);
-    return v;
-}
-
-/* A self-transfer from the relayer account (anvil keeps it unlocked) at `nonce`, with fees
- * far above the publisher's: another use of the relayer key. */
-static json_t *relayer_self_transfer(uint64_t nonce)
-{
-    char relayer[CUSTOS_ADDRESS_HEX_LEN], n[24];
-    custos_address_to_hex(F.relayer, relayer);
-    snprintf(n, sizeof n, "0x%llx", (unsigned long long)nonce);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "from", relayer, "to", relayer,
-                     "value", "0x0", "nonce", n, "gas", "0x5208", "maxFeePerGas",
-                     "0x174876e800", "maxPriorityFeePerGas", "0xba43b7400");
-}
-
 /* Mined at depth 1 of 3, then dropped by a reorganisation: not final before, broadcast
  * again after (the same bytes, its nonce being free), confirmed at depth 3, once. */
 static void test_reorg_resends_the_same_transaction(void **state)
@@ -171,7 +79,7 @@ static void test_reorg_resends_the_same_transaction(void **state)
     gw_pub_row sent, row;
     uint64_t cursor = submit_and_wait_sent("REORG-1", &s, &sent);
     bool ok = false;
-    uint64_t block = wait_receipt(sent.tx.hash, &ok);
+    uint64_t block = pubf_wait_receipt(&F, sent.tx.hash, &ok);
     assert_true(ok);
     /* Several passes see the receipt at depth 1: still sent. */
     tu_sleep_ms(800);
@@ -179,12 +87,12 @@ static void test_reorg_resends_the_same_transaction(void **state)
     assert_int_equal(row.fate, GW_PUB_SENT);
     gw_pub_row_clear(&row);
 
-    reorg(json_array());
-    wait_log("\"publisher.reorg\"", 1);
-    uint64_t again = wait_receipt(sent.tx.hash, &ok);
+    pubf_reorg(&F, json_array());
+    pubf_wait_log(&F, "\"publisher.reorg\"", 1);
+    uint64_t again = pubf_wait_receipt(&F, sent.tx.hash, &ok);
     assert_true(ok);
     assert_true(again > block);
-    mine(CONFIRMATIONS - 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
     pubf_wait_fate(&F, cursor, GW_PUB_CONFIRMED, &row);
     assert_memory_equal(row.tx.hash, sent.tx.hash, 32);
     gw_pub_row_clear(&row);
@@ -192,7 +100,7 @@ static void test_reorg_resends_the_same_transaction(void **state)
     assert_int_equal(pubf_chain_sequence(&F, 0, s.att.account), 1);
     assert_int_equal(pubf_count_events(&F, 0, s.att.account, 1), 1);
     assert_int_equal(pubf_nonce(&F, 0, EVM_BLOCK_LATEST), nonce + 1);
-    assert_true(metric("custos_publisher_reorged_total") >= 1);
+    assert_true(pubf_metric_now(&F, "custos_publisher_reorged_total") >= 1);
     custos_submission_clear(&s);
 }
 
@@ -202,11 +110,11 @@ static void test_reorg_resends_the_same_transaction(void **state)
 static void test_reverted_receipt_is_final_only_at_depth(void **state)
 {
     (void)state;
-    automine(false);
+    pubf_automine(&F, false);
     custos_submission s;
     gw_pub_row sent, row;
     uint64_t cursor = submit_and_wait_sent("REORG-2", &s, &sent);
-    wait_pooled();
+    pubf_wait_pooled(&F);
     /* The outsider's freeze: the custodian's signature alone, sent with a higher tip. */
     custos_submission freeze;
     gwf_make(&F.gw, &freeze, "REORG-2", 2, PUBF_USD);
@@ -232,9 +140,9 @@ static void test_reverted_receipt_is_final_only_at_depth(void **state)
                             "0x174876e800", "maxPriorityFeePerGas", "0xba43b7400"));
     free(hex);
     free(data);
-    mine(1);
+    pubf_mine(&F, 1);
     bool ok = true;
-    wait_receipt(sent.tx.hash, &ok);
+    pubf_wait_receipt(&F, sent.tx.hash, &ok);
     assert_false(ok); /* Replay(2, 1): the freeze came first */
     assert_int_equal(pubf_chain_sequence(&F, 0, s.att.account), 2);
     /* Several passes see the reverted receipt at depth 1: not final. */
@@ -245,13 +153,13 @@ static void test_reverted_receipt_is_final_only_at_depth(void **state)
                  row.detail);
     gw_pub_row_clear(&row);
 
-    automine(true);
-    reorg(json_array());
+    pubf_automine(&F, true);
+    pubf_reorg(&F, json_array());
     pubf_wait_fate(&F, cursor, GW_PUB_SENT, &row);
     gw_pub_row_clear(&row);
-    wait_receipt(sent.tx.hash, &ok);
+    pubf_wait_receipt(&F, sent.tx.hash, &ok);
     assert_true(ok);
-    mine(CONFIRMATIONS - 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
     pubf_wait_fate(&F, cursor, GW_PUB_CONFIRMED, &row);
     assert_memory_equal(row.tx.hash, sent.tx.hash, 32);
     gw_pub_row_clear(&row);
@@ -267,40 +175,40 @@ static void test_reverted_receipt_is_final_only_at_depth(void **state)
 static void test_nonce_taken_in_the_pool_is_requeued(void **state)
 {
     (void)state;
-    automine(false);
+    pubf_automine(&F, false);
     custos_submission s;
     gw_pub_row sent, row;
     uint64_t cursor = submit_and_wait_sent("REORG-3", &s, &sent);
-    wait_pooled();
-    double requeued = metric("custos_publisher_requeued_total");
+    pubf_wait_pooled(&F);
+    double requeued = pubf_metric_now(&F, "custos_publisher_requeued_total");
     pubf_rpc_void(&F, 0, "eth_sendTransaction",
-                  json_pack("[o]", relayer_self_transfer(sent.tx.nonce)));
-    mine(1);
+                  json_pack("[o]", pubf_relayer_self_transfer(&F, sent.tx.nonce)));
+    pubf_mine(&F, 1);
     bool ok = false;
     uint64_t block = 0;
     assert_false(pubf_receipt(&F, 0, sent.tx.hash, &ok, &block));
     assert_int_equal(pubf_nonce(&F, 0, EVM_BLOCK_LATEST), sent.tx.nonce + 1);
-    wait_log("was used by a transaction not sent by this publisher", 1);
+    pubf_wait_log(&F, "was used by a transaction not sent by this publisher", 1);
     assert_true(pubf_fate(&F, cursor, &row));
     assert_int_equal(row.fate, GW_PUB_SENT);
     gw_pub_row_clear(&row);
 
-    mine(CONFIRMATIONS - 1);
-    wait_log("\"publisher.requeue\"", 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
+    pubf_wait_log(&F, "\"publisher.requeue\"", 1);
     assert_true(pubf_fate(&F, cursor, &row));
     assert_int_equal(row.fate, GW_PUB_SENT);
     assert_int_equal(row.tx.nonce, sent.tx.nonce + 1);
     gw_pub_row_clear(&row);
-    automine(true);
-    mine(1);
-    mine(CONFIRMATIONS - 1);
+    pubf_automine(&F, true);
+    pubf_mine(&F, 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
     pubf_wait_fate(&F, cursor, GW_PUB_CONFIRMED, &row);
     assert_int_equal(row.tx.nonce, sent.tx.nonce + 1);
     gw_pub_row_clear(&row);
     gw_pub_row_clear(&sent);
     assert_int_equal(pubf_chain_sequence(&F, 0, s.att.account), 1);
     assert_int_equal(pubf_count_events(&F, 0, s.att.account, 1), 1);
-    assert_true(metric("custos_publisher_requeued_total") >= requeued + 1);
+    assert_true(pubf_metric_now(&F, "custos_publisher_requeued_total") >= requeued + 1);
     custos_submission_clear(&s);
 }
 
@@ -313,19 +221,19 @@ static void test_reorg_gives_the_nonce_away(void **state)
     gw_pub_row sent, row;
     uint64_t cursor = submit_and_wait_sent("REORG-4", &s, &sent);
     bool ok = false;
-    wait_receipt(sent.tx.hash, &ok);
+    pubf_wait_receipt(&F, sent.tx.hash, &ok);
     assert_true(ok);
     tu_sleep_ms(800);
-    char *log = gateway_log();
-    size_t taken = count(log, "was used by a transaction not sent by this publisher");
-    size_t requeues = count(log, "\"publisher.requeue\"");
+    char *log = pubf_log(&F);
+    size_t taken = pubf_count(log, "was used by a transaction not sent by this publisher");
+    size_t requeues = pubf_count(log, "\"publisher.requeue\"");
     free(log);
-    reorg(json_pack("[[o, i]]", relayer_self_transfer(sent.tx.nonce), 0));
+    pubf_reorg(&F, json_pack("[[o, i]]", pubf_relayer_self_transfer(&F, sent.tx.nonce), 0));
     assert_false(pubf_receipt(&F, 0, sent.tx.hash, &ok, &(uint64_t){0}));
-    wait_log("was used by a transaction not sent by this publisher", taken + 1);
-    mine(CONFIRMATIONS - 1);
-    wait_log("\"publisher.requeue\"", requeues + 1);
-    mine(CONFIRMATIONS - 1);
+    pubf_wait_log(&F, "was used by a transaction not sent by this publisher", taken + 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
+    pubf_wait_log(&F, "\"publisher.requeue\"", requeues + 1);
+    pubf_mine(&F, CONFIRMATIONS - 1);
     pubf_wait_fate(&F, cursor, GW_PUB_CONFIRMED, &row);
     assert_int_equal(row.tx.nonce, sent.tx.nonce + 1);
     gw_pub_row_clear(&row);

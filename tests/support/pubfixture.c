@@ -157,10 +157,17 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
         snprintf(breaker, sizeof breaker,
                  "breaker_rise_bps = %u\nbreaker_release_threshold = %u\n",
                  (unsigned)f->breaker_rise_bps, (unsigned)f->breaker_release_threshold);
+    char store[1300], state[1300] = "";
+    if (f->store_uri[0] != '\0') {
+        snprintf(store, sizeof store, "%s\nreplica_poll_ms = 100", f->store_uri);
+    } else {
+        snprintf(store, sizeof store, "%s/custos.db", f->gw.dir);
+        snprintf(state, sizeof state, "state = %s\n", f->state_path);
+    }
     char text[16384];
     int n = snprintf(
         text, sizeof text,
-        "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
+        "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
         "verifying_contract = %s\n\n"
         "[tls]\ninsecure = true\n\n"
         "[metrics]\nlisten = 127.0.0.1:0\nport_file = %s/metrics.port\n\n"
@@ -168,11 +175,11 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
         "distinct_roles = true\n%s%s\n"
         "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
         "[signer valuer]\naddress = %s\nfeed = %s\nrole = valuation_agent\n\n"
-        "[evm]\nrpc_url = %s\n%sstate = %s\npoll_interval_ms = 100\n%s",
-        f->gw.dir, GWF_CHAIN_ID, adapter, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
+        "[evm]\nrpc_url = %s\n%s%spoll_interval_ms = 100\n%s",
+        store, GWF_CHAIN_ID, adapter, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
         GWF_MAX_TTL, GWF_THRESHOLD, breaker, accounts, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
         f->gw.keys[GWF_KEY_AGENT].hex, GWF_FEED, rpc_url != NULL ? rpc_url : urls,
-        f->relayer_config, f->state_path, evm_extra != NULL ? evm_extra : "");
+        f->relayer_config, state, evm_extra != NULL ? evm_extra : "");
     assert_true(n > 0 && (size_t)n < sizeof text);
     tu_write_file(f->gw.config_path, text);
 }
@@ -225,11 +232,41 @@ uint64_t pubf_submit(pubf *f, custos_submission *s)
     return res.res.cursor;
 }
 
-bool pubf_fate(pubf *f, uint64_t cursor, gw_pub_row *row)
+/* The publisher's state as the gateway keeps it (store_uri). */
+static gw_pubstate *pf_open_state(pubf *f)
 {
     gw_pubstate *st = NULL;
     custos_error err;
-    pf_check(gw_pubstate_open_sqlite(f->state_path, &st, &err), &err);
+    if (f->store_uri[0] != '\0')
+        pf_check(gw_pubstate_open_pg(f->store_uri, &st, &err), &err);
+    else
+        pf_check(gw_pubstate_open_sqlite(f->state_path, &st, &err), &err);
+    return st;
+}
+
+void pubf_write_replica_config(pubf *f, gwf *r)
+{
+    assert_true(f->store_uri[0] != '\0');
+    char *text = tu_read_file(f->gw.config_path);
+    assert_non_null(text);
+    char from[1200], to[1200];
+    snprintf(from, sizeof from, "port_file = %s/metrics.port\n", f->gw.dir);
+    snprintf(to, sizeof to, "port_file = %s/metrics.port\n", r->dir);
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - text), cap = strlen(text) + strlen(to) + 1;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    snprintf(out, cap, "%.*s%s%s", (int)head, text, to, at + strlen(from));
+    tu_write_file(r->config_path, out);
+    free(out);
+    free(text);
+}
+
+bool pubf_fate(pubf *f, uint64_t cursor, gw_pub_row *row)
+{
+    gw_pubstate *st = pf_open_state(f);
+    custos_error err;
     custos_rc rc = gw_pubstate_get(st, cursor, row, &err);
     gw_pubstate_close(st);
     if (rc == CUSTOS_ERR_NOT_FOUND)
@@ -437,4 +474,102 @@ void pubf_wait_metric(pubf *f, const char *series, double want)
     if (seen)
         fail_msg("%s is %.17g, expected %.17g", series, got, want);
     fail_msg("%s is not exported", series);
+}
+
+void pubf_automine(pubf *f, bool on)
+{
+    pubf_rpc_void(f, 0, "evm_setAutomine", json_pack("[b]", on ? 1 : 0));
+}
+
+void pubf_mine(pubf *f, int blocks)
+{
+    for (int i = 0; i < blocks; i++)
+        pubf_rpc_void(f, 0, "evm_mine", NULL);
+}
+
+void pubf_reorg(pubf *f, json_t *txs)
+{
+    pubf_rpc_void(f, 0, "anvil_reorg", json_pack("[i, o]", 1, txs));
+}
+
+json_t *pubf_relayer_self_transfer(pubf *f, uint64_t nonce)
+{
+    char relayer[CUSTOS_ADDRESS_HEX_LEN], n[24];
+    custos_address_to_hex(f->relayer, relayer);
+    snprintf(n, sizeof n, "0x%llx", (unsigned long long)nonce);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "from", relayer, "to", relayer,
+                     "value", "0x0", "nonce", n, "gas", "0x5208", "maxFeePerGas",
+                     "0x174876e800", "maxPriorityFeePerGas", "0xba43b7400");
+}
+
+uint64_t pubf_wait_receipt(pubf *f, const uint8_t hash[CUSTOS_HASH_LEN], bool *success)
+{
+    uint64_t block = 0;
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; !pubf_receipt(f, 0, hash, success, &block);
+         tu_sleep_ms(50))
+        if (tu_now_ms() > deadline)
+            fail_msg("the transaction was not mined");
+    return block;
+}
+
+void pubf_wait_pooled(pubf *f)
+{
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;
+         pubf_nonce(f, 0, EVM_BLOCK_PENDING) <= pubf_nonce(f, 0, EVM_BLOCK_LATEST);
+         tu_sleep_ms(50))
+        if (tu_now_ms() > deadline)
+            fail_msg("no transaction reached the pool");
+}
+
+size_t pubf_attempts(pubf *f, uint64_t cursor, uint8_t hashes[][CUSTOS_HASH_LEN], size_t max)
+{
+    gw_pubstate *st = pf_open_state(f);
+    custos_error err;
+    size_t n = 0;
+    custos_rc rc = gw_pubstate_attempts(st, cursor, hashes, max, &n, &err);
+    gw_pubstate_close(st);
+    pf_check(rc, &err);
+    return n;
+}
+
+char *pubf_log(pubf *f)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/gateway.log", f->gw.dir);
+    char *log = tu_read_file(path);
+    assert_non_null(log);
+    return log;
+}
+
+size_t pubf_count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+void pubf_wait_log(pubf *f, const char *needle, size_t times)
+{
+    for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS; tu_now_ms() < deadline;
+         tu_sleep_ms(100)) {
+        char *log = pubf_log(f);
+        size_t n = pubf_count(log, needle);
+        free(log);
+        if (n >= times)
+            return;
+    }
+    gwf_dump_log(&f->gw);
+    fail_msg("the gateway did not log '%s' %zu times", needle, times);
+}
+
+double pubf_metric_now(pubf *f, const char *series)
+{
+    char *text = pubf_metrics(f);
+    double v = -1;
+    bool seen = pubf_metric(text, series, &v);
+    free(text);
+    if (!seen)
+        fail_msg("%s is not exported", series);
+    return v;
 }

@@ -40,6 +40,10 @@ typedef struct pubf {
      * test may name a key in a token instead. */
     char relayer_config[4096];
     char state_path[1200];
+    /* Set after pubf_init, before pubf_write_config: the gateway's store is this PostgreSQL
+     * database (replica_poll_ms 100) and the publisher's state its publisher_* tables (no
+     * [evm] state); pubf_fate and pubf_attempts read them there. "": SQLite. */
+    char store_uri[256];
     int metrics_port;
     /* The feed's circuit breaker on both sides (rule 6; 0: none), as pubf_init_breaker
      * sets it. */
@@ -58,11 +62,14 @@ void pubf_init_breaker(pubf *f, size_t n_anvils, uint64_t max_age, const char *c
                        size_t n_refs, uint32_t rise_bps, uint32_t release_threshold);
 /* The gateway's config: the fixture's feed and signers, plaintext, [metrics] on a free
  * port, and [evm] with rpc_url = `rpc_url` (NULL: every anvil's URL in order), the
- * relayer_config lines, the publisher's state file, poll_interval_ms 100, then the lines
- * of evm_extra (may be NULL). */
+ * relayer_config lines, the publisher's state file (none with store_uri),
+ * poll_interval_ms 100, then the lines of evm_extra (may be NULL). */
 void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra);
 /* Starts the gateway and reads its metrics port. */
 void pubf_start(pubf *f);
+/* Another replica's config (store_uri set): f's config with its own metrics port file,
+ * written to r's config path (r initialised by gwf_init; the accounts file stays f's). */
+void pubf_write_replica_config(pubf *f, gwf *r);
 /* Stops anvils and gateway, removes everything. */
 void pubf_cleanup(pubf *f);
 
@@ -103,5 +110,33 @@ bool pubf_metric(const char *text, const char *series, double *out);
 /* Polls /metrics until `series` has value `want` (within 1e-9 relative); fails after
  * PUBF_WAIT_MS, naming what it saw. */
 void pubf_wait_metric(pubf *f, const char *series, double want);
+
+/* ---- Faults on anvil 0 and what the gateway made of them (docs/publishing.md §6-§7). */
+
+/* evm_setAutomine on or off. */
+void pubf_automine(pubf *f, bool on);
+/* Mines `blocks` blocks (evm_mine). */
+void pubf_mine(pubf *f, int blocks);
+/* anvil_reorg of depth 1: the newest block replaced by one holding `txs` (a JSON array of
+ * [transaction, signer index] pairs; the reference is taken). */
+void pubf_reorg(pubf *f, json_t *txs);
+/* A self-transfer from the relayer account (anvil keeps it unlocked) at `nonce`, with fees
+ * far above the publisher's: another use of the relayer key. */
+json_t *pubf_relayer_self_transfer(pubf *f, uint64_t nonce);
+/* Waits until anvil 0 has a receipt for hash; returns its block, *success its status. */
+uint64_t pubf_wait_receipt(pubf *f, const uint8_t hash[CUSTOS_HASH_LEN], bool *success);
+/* Waits until the relayer's pending nonce on anvil 0 is above its mined one (a transaction
+ * pooled). */
+void pubf_wait_pooled(pubf *f);
+/* The hashes of every transaction stored for the record (newest first); returns how many. */
+size_t pubf_attempts(pubf *f, uint64_t cursor, uint8_t hashes[][CUSTOS_HASH_LEN], size_t max);
+/* The gateway's log (malloc'd). */
+char *pubf_log(pubf *f);
+/* How often needle occurs in text. */
+size_t pubf_count(const char *text, const char *needle);
+/* Waits until the gateway has logged `needle` at least `times` times. */
+void pubf_wait_log(pubf *f, const char *needle, size_t times);
+/* The value of `series` now (the test fails when it is not exported). */
+double pubf_metric_now(pubf *f, const char *series);
 
 #endif

@@ -291,6 +291,7 @@ static void test_publisher_block(void **state)
     live.publisher.balance_wei.limb[0] = 1000;
     live.publisher.low_balance_wei.limb[0] = 5000;
     live.publisher.requeued = 6;
+    live.publisher.fee_bumps = 4;
     live.publisher.reorged = 2;
     live.publisher.expiry_lead_seconds = 3600;
     live.publisher.chain_known = true;
@@ -308,6 +309,7 @@ static void test_publisher_block(void **state)
     assert_int_equal(must_sample(t, "custos_publisher_relayer_balance_wei"), 1000);
     assert_int_equal(must_sample(t, "custos_publisher_relayer_low_balance_wei"), 5000);
     assert_int_equal(must_sample(t, "custos_publisher_requeued_total"), 6);
+    assert_int_equal(must_sample(t, "custos_publisher_fee_bumps_total"), 4);
     assert_int_equal(must_sample(t, "custos_publisher_reorged_total"), 2);
     assert_int_equal(must_sample(t, "custos_publisher_expiry_lead_seconds"), 3600);
     assert_int_equal(must_sample(t, "custos_publisher_chain_valuations{feed=\"a\\\"b\"}"), 3);

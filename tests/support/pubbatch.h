@@ -1,0 +1,53 @@
+/* Batches through the real binaries for the publisher's tests on anvil (docs/publishing.md
+ * §14), on top of pubfixture.h: a book of the fixture's accounts pledged to PUBF_LENDER,
+ * valued by `custos-attestor attest --batch` with the custodian's key, cosigned by the
+ * valuation agent (the feed's quorum is 2), sent by `submit-batch` to the fixture's
+ * gateway; what the lenders' Chainlink-style feeds answer, read back. Every helper fails
+ * the test on error. */
+#ifndef CUSTOS_PUBBATCH_H
+#define CUSTOS_PUBBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "custos/attestation.h"
+#include "pubfixture.h"
+
+typedef struct pubb {
+    pubf *f;
+    /* The signers' key files, the attestor's state and its input files, in f's directory. */
+    char k1[1200], k2[1200], state[1200], holdings[1200], prices[1200], policy[1200];
+    char contract[CUSTOS_ADDRESS_HEX_LEN]; /* the adapter, as --contract takes it */
+} pubb;
+
+/* Writes the custodian's and the valuation agent's key files into f's directory and names
+ * the others there. f is initialised (pubf_init). */
+void pubb_init(pubb *b, pubf *f);
+/* dst = <f's directory>/name. */
+void pubb_path(const pubb *b, char *dst, size_t cap, const char *name);
+/* The book: the sample holdings' first account under each of refs, pledged to PUBF_LENDER;
+ * the sample prices observed now; the sample policy. */
+void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs);
+/* custos-attestor with args (NULL-terminated); returns its exit status, its output printed. */
+int pubb_attestor(const char *const args[]);
+/* attest --batch of the book into dir with the custodian's key, then cosign by the
+ * valuation agent into dir2: the batch with its quorum. */
+void pubb_sign(pubb *b, const char *dir, const char *dir2);
+/* The batch of dir through the gateway's SubmitBatch (submit-batch): every account
+ * accepted. */
+void pubb_submit(pubb *b, const char *dir);
+/* The collateral value of account ref as its exported file in dir says. */
+void pubb_exported_value(const char *dir, const char *ref, custos_u256 *value);
+/* The lender's feed of the account (the adapter's accountFeed for PUBF_LENDER) on anvil 0:
+ * its latestRoundData answer. */
+void pubb_lender_answer(pubf *f, const uint8_t account[CUSTOS_HASH_LEN], custos_u256 *answer);
+/* The cursor of the accepted record of account ref (of GWF_FEED), which must have this
+ * sequence (GetLatest). */
+uint64_t pubb_latest_cursor(pubf *f, const char *ref, uint64_t sequence);
+/* The sequence of the batch exported in dir (its batch.json). */
+uint64_t pubb_batch_sequence(const char *dir);
+/* The adapter's BatchAccepted events of GWF_FEED's batch `sequence` on anvil 0: how many,
+ * and *refused gets the accounts the last of them refused (0 when none). */
+size_t pubb_batch_events(pubf *f, uint64_t sequence, uint32_t *refused);
+
+#endif
