@@ -21,6 +21,7 @@ void gw_drift_seen_init(gw_drift_seen *s, uint64_t from_block)
 {
     memset(s, 0, sizeof *s);
     s->next_block = from_block;
+    s->chunk = GW_DRIFT_LOG_CHUNK;
 }
 
 void gw_drift_seen_clear(gw_drift_seen *s)
@@ -117,9 +118,8 @@ custos_rc gw_drift_seen_scan(gw_drift_seen *s, evm_rpc *rpc,
         return CUSTOS_OK;
     uint64_t last = head + 1 - confirmations;
     while (s->next_block <= last) {
-        uint64_t to = last - s->next_block >= GW_DRIFT_LOG_CHUNK - 1
-                          ? s->next_block + GW_DRIFT_LOG_CHUNK - 1
-                          : last;
+        uint64_t to = last - s->next_block >= s->chunk - 1 ? s->next_block + s->chunk - 1
+                                                           : last;
         evm_event *events = NULL;
         size_t n = 0;
         custos_error why;
@@ -130,6 +130,11 @@ custos_rc gw_drift_seen_scan(gw_drift_seen *s, evm_rpc *rpc,
             if (err != NULL)
                 *err = why;
             return rc;
+        }
+        if (rc != CUSTOS_OK && s->chunk > 1 && to > s->next_block) {
+            /* Most likely the node's range limit: ask for less. */
+            s->chunk /= 2;
+            continue;
         }
         if (rc != CUSTOS_OK) {
             snprintf(s->error, sizeof s->error, "the adapter's logs of blocks %" PRIu64

@@ -3,8 +3,8 @@
  * registered (AccountRegistered), found in its logs, since the adapter has no view that
  * enumerates them. The logs are read from [evm] drift_from_block on, up to the last block
  * `confirmations` deep (above it a reorganisation may still move an event),
- * in chunks of GW_DRIFT_LOG_CHUNK blocks, and from where the last read stopped at each
- * check. What is found is a candidate only: the drift check asks the adapter's views
+ * in chunks of GW_DRIFT_LOG_CHUNK blocks (halved while a node refuses a range, as
+ * providers limit eth_getLogs), and from where the last read stopped at each check. What is found is a candidate only: the drift check asks the adapter's views
  * whether each key still counts and where each account is registered now. */
 #ifndef GATEWAY_EVM_DRIFT_ONCHAIN_H
 #define GATEWAY_EVM_DRIFT_ONCHAIN_H
@@ -26,6 +26,7 @@ typedef struct gw_drift_key {
 
 typedef struct gw_drift_seen {
     uint64_t next_block;                  /* the first block not read yet */
+    uint64_t chunk;                       /* blocks per eth_getLogs */
     gw_drift_key *keys;                   /* each (feed, key) once */
     size_t n_keys, cap_keys;
     uint8_t (*accounts)[CUSTOS_HASH_LEN]; /* sorted, each once */
