@@ -187,13 +187,16 @@ static json_t *section_drift(const gw_status_src *src, const gw_pub_status *pub)
         }
     }
     json_t *out = feeds == NULL ? NULL
-                                : json_pack("{s:o, s:b, s:o, s:o}", "checked_at",
+                                : json_pack("{s:o, s:b, s:o, s:o, s:I, s:o}", "checked_at",
                                             r.checked_at > 0
                                                 ? json_integer((json_int_t)r.checked_at)
                                                 : json_null(),
                                             "failing", r.failing, "error",
                                             r.failing ? json_string(r.error) : json_null(),
-                                            "feeds", feeds);
+                                            "feeds", feeds, "logs_read_to",
+                                            (json_int_t)r.logs_read_to, "logs_error",
+                                            r.logs_error[0] != '\0' ? json_string(r.logs_error)
+                                                                    : json_null());
     gw_drift_report_clear(&r);
     return out;
 }

@@ -125,6 +125,8 @@ typedef struct gw_evm_config {
     uint64_t drift_check_seconds; /* how often the allow-list, the registry and the feed
                                    * policies are compared with the adapter's
                                    * (evm/drift.h); 0: never */
+    uint64_t drift_from_block;    /* the adapter's logs are read from this block on, for the
+                                   * keys and accounts it lists (evm/drift_onchain.h) */
     uint64_t max_lag_records;    /* accepted records without a publication fate beyond which
                                   * the publisher's health is NOT_SERVING (0: no bound) */
     uint64_t batch_max_accounts; /* the most accounts of one batch published in one

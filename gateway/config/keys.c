@@ -31,7 +31,8 @@ static const char *const evm_keys[] = {"rpc_url", "relayer_key", "adapter", "con
                                        "relayer_pkcs11_module", "relayer_pkcs11_token",
                                        "relayer_pkcs11_key", "relayer_pkcs11_pin_file",
                                        "exposure_timeout_ms", "max_lag_records",
-                                       "drift_check_seconds", "batch_max_accounts", NULL};
+                                       "drift_check_seconds", "batch_max_accounts",
+                                       "drift_from_block", NULL};
 static const char *const metrics_keys[] = {"listen", "port_file", NULL};
 static const char *const tls_keys[] = {"cert", "key", "client_ca", "insecure",
                                        "client_identity", "client_identity_header", NULL};
@@ -405,6 +406,9 @@ static void cfg_evm_key(cfg_parser *p, int idx, const char *value)
         break;
     case 23:
         gw_cfg_uint_key(p, key, value, 0, CUSTOS_BATCH_MAX_ACCOUNTS, &e->batch_max_accounts);
+        break;
+    case 24:
+        gw_cfg_uint_key(p, key, value, 0, UINT64_MAX / 2, &e->drift_from_block);
         break;
     }
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "evm/drift_onchain.h"
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
 #include "evm/evm_view.h"
@@ -28,6 +29,7 @@ struct gw_drift {
     pthread_t thread;
     gw_drift_report report;
     uint64_t logged_total; /* the allow-list differences the last line reported */
+    gw_drift_seen seen;    /* what the adapter's logs list; the drift thread's own */
 };
 
 void gw_drift_report_clear(gw_drift_report *r)
@@ -44,13 +46,13 @@ static gw_drift_feed *drift_feed(gw_drift_report *out, const char *name)
     return NULL;
 }
 
-/* Whether signer s counts at the gateway and on-chain alike, with the same role. */
-static custos_rc drift_signer(evm_rpc *rpc, const gw_evm_config *evm, const gw_signer *s,
-                              uint64_t now, bool *differs, custos_error *err)
+/* Whether key's signatures count on-chain for the feed now (*valid), and its role. */
+static custos_rc drift_chain_signer(evm_rpc *rpc, const gw_evm_config *evm,
+                                    const uint8_t feed_id[CUSTOS_HASH_LEN],
+                                    const uint8_t key[CUSTOS_ADDRESS_LEN], uint64_t now,
+                                    bool *valid, uint64_t *role_out, custos_error *err)
 {
-    uint8_t feed_id[CUSTOS_HASH_LEN];
-    gw_publisher_feed_id(s->feed, feed_id);
-    evm_abi_value args[2] = {evm_abi_bytes32(feed_id), evm_abi_address(s->address)};
+    evm_abi_value args[2] = {evm_abi_bytes32(feed_id), evm_abi_address(key)};
     uint8_t *ret = NULL;
     size_t len = 0;
     custos_rc rc = evm_view_call(rpc, evm->adapter, "signer(bytes32,address)", args, 2, &ret,
@@ -65,11 +67,43 @@ static custos_rc drift_signer(evm_rpc *rpc, const gw_evm_config *evm, const gw_s
     free(ret);
     if (rc != CUSTOS_OK)
         return rc;
-    bool chain_valid = status == DRIFT_STATUS_ACTIVE && (retires_at == 0 || now < retires_at);
+    *valid = status == DRIFT_STATUS_ACTIVE && (retires_at == 0 || now < retires_at);
+    *role_out = role;
+    return CUSTOS_OK;
+}
+
+/* Whether signer s counts at the gateway and on-chain alike, with the same role. */
+static custos_rc drift_signer(evm_rpc *rpc, const gw_evm_config *evm, const gw_signer *s,
+                              uint64_t now, bool *differs, custos_error *err)
+{
+    uint8_t feed_id[CUSTOS_HASH_LEN];
+    gw_publisher_feed_id(s->feed, feed_id);
+    bool chain_valid = false;
+    uint64_t role = 0;
+    custos_rc rc = drift_chain_signer(rpc, evm, feed_id, s->address, now, &chain_valid, &role,
+                                      err);
+    if (rc != CUSTOS_OK)
+        return rc;
     bool gateway_valid = gw_signer_valid_at(s, now);
     *differs = chain_valid != gateway_valid ||
                (chain_valid && role != (uint64_t)s->role);
     return CUSTOS_OK;
+}
+
+/* The feed the adapter registers account to now (zero: none). */
+static custos_rc drift_chain_account(evm_rpc *rpc, const gw_evm_config *evm,
+                                     const uint8_t account[CUSTOS_HASH_LEN],
+                                     uint8_t feed_id[EVM_ABI_WORD], custos_error *err)
+{
+    evm_abi_value args[1] = {evm_abi_bytes32(account)};
+    uint8_t *ret = NULL;
+    size_t len = 0;
+    custos_rc rc = evm_view_call(rpc, evm->adapter, "accountFeedId(bytes32)", args, 1, &ret,
+                                 &len, NULL, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_abi_get_word(ret, len, 0, feed_id, err);
+    free(ret);
+    return rc;
 }
 
 /* Whether the adapter registers account a to the same feed. */
@@ -78,21 +112,70 @@ static custos_rc drift_account(evm_rpc *rpc, const gw_evm_config *evm, const gw_
 {
     uint8_t feed_id[CUSTOS_HASH_LEN], chain_id[EVM_ABI_WORD];
     gw_publisher_feed_id(a->feed, feed_id);
-    evm_abi_value args[1] = {evm_abi_bytes32(a->account)};
-    uint8_t *ret = NULL;
-    size_t len = 0;
-    custos_rc rc = evm_view_call(rpc, evm->adapter, "accountFeedId(bytes32)", args, 1, &ret,
-                                 &len, NULL, err);
-    if (rc == CUSTOS_OK)
-        rc = evm_abi_get_word(ret, len, 0, chain_id, err);
-    free(ret);
+    custos_rc rc = drift_chain_account(rpc, evm, a->account, chain_id, err);
     if (rc == CUSTOS_OK)
         *differs = memcmp(chain_id, feed_id, CUSTOS_HASH_LEN) != 0;
     return rc;
 }
 
+/* The report's entry of the configured feed whose id is feed_id; NULL for a feed the
+ * gateway does not configure (not its to report). */
+static gw_drift_feed *drift_feed_by_id(const gw_policy *policy, gw_drift_report *out,
+                                       const uint8_t feed_id[CUSTOS_HASH_LEN])
+{
+    for (size_t i = 0; i < policy->n_feeds && i < out->n_feeds; i++) {
+        uint8_t id[CUSTOS_HASH_LEN];
+        gw_publisher_feed_id(policy->feeds[i].name, id);
+        if (memcmp(id, feed_id, CUSTOS_HASH_LEN) == 0)
+            return &out->feeds[i];
+    }
+    return NULL;
+}
+
+static bool drift_gateway_lists(const gw_policy *policy, const char *feed,
+                                const uint8_t key[CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < policy->n_signers; i++)
+        if (strcmp(policy->signers[i].feed, feed) == 0 &&
+            memcmp(policy->signers[i].address, key, CUSTOS_ADDRESS_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* Rule 10's other half: keys and accounts the adapter lists (drift_onchain.h) that the
+ * gateway does not, counted to their feed when they count on-chain now: a key whose
+ * signatures the adapter takes, an account it registers to a configured feed. */
+static custos_rc drift_onchain_only(evm_rpc *rpc, const gw_evm_config *evm,
+                                    const gw_policy *policy, const gw_drift_seen *seen,
+                                    uint64_t now, gw_drift_report *out, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    for (size_t i = 0; rc == CUSTOS_OK && i < seen->n_keys; i++) {
+        const gw_drift_key *k = &seen->keys[i];
+        gw_drift_feed *f = drift_feed_by_id(policy, out, k->feed_id);
+        if (f == NULL || drift_gateway_lists(policy, f->feed, k->key))
+            continue;
+        bool valid = false;
+        uint64_t role = 0;
+        rc = drift_chain_signer(rpc, evm, k->feed_id, k->key, now, &valid, &role, err);
+        if (rc == CUSTOS_OK && valid)
+            f->signers++;
+    }
+    for (size_t i = 0; rc == CUSTOS_OK && i < seen->n_accounts; i++) {
+        if (gw_accounts_find(policy->accounts, policy->n_accounts, seen->accounts[i]) != NULL)
+            continue;
+        uint8_t chain_id[EVM_ABI_WORD];
+        rc = drift_chain_account(rpc, evm, seen->accounts[i], chain_id, err);
+        gw_drift_feed *f = rc == CUSTOS_OK ? drift_feed_by_id(policy, out, chain_id) : NULL;
+        if (f != NULL)
+            f->accounts++;
+    }
+    return rc;
+}
+
 static custos_rc drift_check_at(const gw_evm_config *evm, size_t node, const gw_policy *policy,
-                                uint64_t now, gw_drift_report *out, custos_error *err)
+                                uint64_t now, gw_drift_seen *seen, gw_drift_report *out,
+                                custos_error *err)
 {
     evm_rpc_options opt = {
         .url = evm->rpc_urls[node],
@@ -135,12 +218,16 @@ static custos_rc drift_check_at(const gw_evm_config *evm, size_t node, const gw_
         if (rc == CUSTOS_OK && differs && f != NULL)
             f->accounts++;
     }
+    if (rc == CUSTOS_OK && seen != NULL)
+        rc = gw_drift_seen_scan(seen, rpc, evm->adapter, evm->confirmations, err);
+    if (rc == CUSTOS_OK && seen != NULL)
+        rc = drift_onchain_only(rpc, evm, policy, seen, now, out, err);
     evm_rpc_free(rpc);
     return rc;
 }
 
 custos_rc gw_drift_check(const gw_evm_config *evm, const gw_policy *policy, uint64_t now,
-                         gw_drift_report *out, custos_error *err)
+                         gw_drift_seen *seen, gw_drift_report *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
     out->feeds = calloc(policy->n_feeds > 0 ? policy->n_feeds : 1, sizeof *out->feeds);
@@ -151,12 +238,16 @@ custos_rc gw_drift_check(const gw_evm_config *evm, const gw_policy *policy, uint
         memcpy(out->feeds[i].feed, policy->feeds[i].name, sizeof out->feeds[i].feed);
     custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
     for (size_t node = 0; node < evm->n_rpc_urls && rc == CUSTOS_ERR_UNAVAILABLE; node++)
-        rc = drift_check_at(evm, node, policy, now, out, err);
+        rc = drift_check_at(evm, node, policy, now, seen, out, err);
     if (rc != CUSTOS_OK) {
         gw_drift_report_clear(out);
         return rc;
     }
     out->checked_at = now;
+    if (seen != NULL) {
+        out->logs_read_to = seen->next_block > 0 ? seen->next_block - 1 : 0;
+        snprintf(out->logs_error, sizeof out->logs_error, "%s", seen->error);
+    }
     return CUSTOS_OK;
 }
 
@@ -228,11 +319,13 @@ static void drift_once(gw_drift *d)
     gw_drift_report fresh;
     custos_error err;
     custos_error_clear(&err);
-    custos_rc rc = gw_drift_check(&d->evm, policy, drift_now(), &fresh, &err);
+    custos_rc rc = gw_drift_check(&d->evm, policy, drift_now(), &d->seen, &fresh, &err);
     gw_policy_release(policy);
     uint64_t total = 0;
     pthread_mutex_lock(&d->lock);
     bool was_failing = d->report.failing;
+    bool logs_news = rc == CUSTOS_OK && fresh.logs_error[0] != '\0' &&
+                     strcmp(fresh.logs_error, d->report.logs_error) != 0;
     if (rc == CUSTOS_OK) {
         drift_log_policy(&d->report, &fresh);
         gw_drift_report_clear(&d->report);
@@ -261,6 +354,11 @@ static void drift_once(gw_drift *d)
                "the gateway's signers and accounts agree with the adapter's again");
     if (rc == CUSTOS_OK)
         d->logged_total = total;
+    if (logs_news)
+        gw_log(GW_LOG_WARN, "allowlist_drift",
+               "%s; the keys and accounts only the adapter lists are looked for there again "
+               "at the next check",
+               fresh.logs_error);
 }
 
 static void *drift_main(void *arg)
@@ -290,6 +388,7 @@ custos_rc gw_drift_new(const gw_evm_config *evm, gw_registry *reg, gw_drift **ou
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "drift: out of memory");
     d->evm = *evm;
     d->reg = reg;
+    gw_drift_seen_init(&d->seen, evm->drift_from_block);
     if (pthread_mutex_init(&d->lock, NULL) != 0) {
         free(d);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "drift: cannot create a lock");
@@ -321,6 +420,7 @@ void gw_drift_free(gw_drift *d)
     pthread_cond_destroy(&d->wake);
     pthread_mutex_destroy(&d->lock);
     gw_drift_report_clear(&d->report);
+    gw_drift_seen_clear(&d->seen);
     free(d);
 }
 

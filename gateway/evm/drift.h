@@ -13,12 +13,18 @@
  * - and each feed's policy, field by field, against the adapter's feed(feedId) view
  *   (evm/drift_policy.h).
  *
+ * The keys and accounts the adapter lists and the gateway does not are found in the
+ * adapter's logs (evm/drift_onchain.h) and count to their feed's "signers" and "accounts"
+ * while the adapter's views say they count: a key it takes signatures from, an account it
+ * registers to a feed the gateway configures.
+ *
  * A node that cannot be reached ends the check there (the next node is tried); a feed
  * whose policy cannot be compared otherwise (a revert other than UnknownFeed, an unreadable
  * answer, a business-day span the calendar does not cover) is reported for that feed
- * alone, and the rest is compared all the same. Keys the adapter lists and the gateway
- * does not are not seen: the adapter has no view that enumerates them. The counts go to custos_allowlist_drift{feed,kind}, the policy
- * fields to custos_policy_drift{feed,field}; /status reads gw_drift_snapshot. */
+ * alone, and the rest is compared all the same; logs that cannot be read are said in
+ * the report and read again from there at the next check. The counts go to
+ * custos_allowlist_drift{feed,kind}, the policy fields to custos_policy_drift{feed,field}
+ * (and custos_policy_drift_unchecked{feed}); /status reads gw_drift_snapshot. */
 #ifndef GATEWAY_EVM_DRIFT_H
 #define GATEWAY_EVM_DRIFT_H
 
@@ -29,6 +35,7 @@
 #include "custos/error.h"
 
 #include "config/config.h"
+#include "evm/drift_onchain.h"
 #include "evm/drift_policy.h"
 #include "registry.h"
 
@@ -52,6 +59,8 @@ typedef struct gw_drift_report {
     char error[256];
     gw_drift_feed *feeds;  /* one per feed of the list checked, in its order */
     size_t n_feeds;
+    uint64_t logs_read_to; /* the adapter's logs are read up to this block */
+    char logs_error[256];  /* why they stopped short of it at the last check; "" if not */
 } gw_drift_report;
 
 /* evm must be enabled and drift_check_seconds above 0; reg must outlive it. Starts the
@@ -68,10 +77,10 @@ custos_rc gw_drift_snapshot(gw_drift *d, gw_drift_report *out, custos_error *err
 void gw_drift_report_clear(gw_drift_report *r);
 
 /* One check of policy against the adapter, on the nodes of evm in order, at Unix time
- * now: the differences per feed into out (n_feeds = policy's). What the thread runs;
- * exposed for tests. */
+ * now: the differences per feed into out (n_feeds = policy's); seen (NULL: not looked
+ * for) holds what the adapter's logs listed so far and is read on. What the thread runs. */
 CUSTOS_MUST_USE
 custos_rc gw_drift_check(const gw_evm_config *evm, const gw_policy *policy, uint64_t now,
-                         gw_drift_report *out, custos_error *err);
+                         gw_drift_seen *seen, gw_drift_report *out, custos_error *err);
 
 #endif

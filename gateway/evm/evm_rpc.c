@@ -1,6 +1,7 @@
 #include "evm/evm_rpc.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,6 +603,77 @@ custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
     *found = rc == CUSTOS_OK;
     json_decref(res);
     return rc;
+}
+
+/* A block number as a JSON-RPC quantity. */
+static json_t *block_json(uint64_t number)
+{
+    char text[24];
+    snprintf(text, sizeof text, "0x%" PRIx64, number);
+    return json_string(text);
+}
+
+/* One entry of eth_getLogs' answer into e. */
+static custos_rc event_from_json(const json_t *log, evm_event *e, custos_error *err)
+{
+    static const char method[] = "eth_getLogs";
+    const json_t *topics = json_object_get(log, "topics");
+    if (!json_is_array(topics) || json_array_size(topics) == 0 ||
+        json_array_size(topics) > EVM_EVENT_TOPICS_MAX ||
+        !parse_quantity64(json_object_get(log, "blockNumber"), &e->block))
+        return invalid_field(method, "log", err);
+    e->n_topics = json_array_size(topics);
+    for (size_t t = 0; t < e->n_topics; t++)
+        if (result_fixed_hex(method, json_array_get(topics, t), e->topics[t], CUSTOS_HASH_LEN,
+                             err) != CUSTOS_OK)
+            return invalid_field(method, "log topic", err);
+    return CUSTOS_OK;
+}
+
+custos_rc evm_rpc_get_logs(evm_rpc *c, const uint8_t emitter[CUSTOS_ADDRESS_LEN],
+                           const uint8_t (*topic0s)[CUSTOS_HASH_LEN], size_t n_topic0,
+                           uint64_t from, uint64_t to, evm_event **out, size_t *n,
+                           custos_error *err)
+{
+    static const char method[] = "eth_getLogs";
+    *out = NULL;
+    *n = 0;
+    json_t *first = json_array();
+    for (size_t i = 0; first != NULL && i < n_topic0; i++)
+        if (json_array_append_new(first, hex_json(topic0s[i], CUSTOS_HASH_LEN)) != 0) {
+            json_decref(first);
+            first = NULL;
+        }
+    json_t *params = first == NULL ? NULL
+                                   : json_pack("[{s:o, s:o, s:o, s:[o]}]", "address",
+                                               hex_json(emitter, CUSTOS_ADDRESS_LEN),
+                                               "fromBlock", block_json(from), "toBlock",
+                                               block_json(to), "topics", first);
+    if (params == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    json_t *res;
+    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (!json_is_array(res)) {
+        json_decref(res);
+        return invalid_field(method, "result", err);
+    }
+    size_t count = json_array_size(res);
+    evm_event *v = count > 0 ? calloc(count, sizeof *v) : NULL;
+    if (count > 0 && v == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory for %zu logs", method,
+                              count);
+    for (size_t i = 0; rc == CUSTOS_OK && i < count; i++)
+        rc = event_from_json(json_array_get(res, i), &v[i], err);
+    json_decref(res);
+    if (rc != CUSTOS_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return CUSTOS_OK;
 }
 
 custos_rc evm_rpc_block_gas_limit(evm_rpc *c, uint64_t *out, custos_error *err)

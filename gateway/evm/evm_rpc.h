@@ -126,6 +126,22 @@ custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
                                const uint8_t emitter[CUSTOS_ADDRESS_LEN],
                                const uint8_t topic0[CUSTOS_HASH_LEN], evm_log *out, size_t max,
                                size_t *n, bool *found, custos_error *err);
+/* One log of eth_getLogs: its topics (the event's signature hash, then its indexed
+ * words) and its block; its data is not kept. */
+#define EVM_EVENT_TOPICS_MAX 4
+typedef struct evm_event {
+    uint8_t topics[EVM_EVENT_TOPICS_MAX][CUSTOS_HASH_LEN];
+    size_t n_topics;
+    uint64_t block;
+} evm_event;
+/* eth_getLogs: the logs `emitter` emitted in blocks from..to (inclusive) whose first topic
+ * is one of topic0s[0..n_topic0), in the node's order. *out is malloc'd (NULL when *n is
+ * 0); the caller frees it. A node's range or size limits come back as its error. */
+CUSTOS_MUST_USE
+custos_rc evm_rpc_get_logs(evm_rpc *c, const uint8_t emitter[CUSTOS_ADDRESS_LEN],
+                           const uint8_t (*topic0s)[CUSTOS_HASH_LEN], size_t n_topic0,
+                           uint64_t from, uint64_t to, evm_event **out, size_t *n,
+                           custos_error *err);
 /* gasLimit of the latest block. */
 CUSTOS_MUST_USE
 custos_rc evm_rpc_block_gas_limit(evm_rpc *c, uint64_t *out, custos_error *err);

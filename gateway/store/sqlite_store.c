@@ -12,8 +12,9 @@
 /* WAL size (pages) at which the checkpointer thread copies it into the database: SQLite's
  * own autocheckpoint threshold. */
 #define SQ_WAL_CHECKPOINT_PAGES 1000
-/* WAL size at which the committer checkpoints itself: bounds the WAL when the checkpointer
- * never finds a moment between two commits to let SQLite restart it. */
+/* WAL size at which the committer checkpoints itself, waiting for the checkpointer's run
+ * and for readers: bounds the WAL when the checkpointer never finds a moment between two
+ * commits to let SQLite restart it, or falls behind the writer (a loaded machine). */
 #define SQ_WAL_HARD_PAGES 8000
 
 static const char *const sq_wsql[W_COUNT] = {
@@ -181,6 +182,7 @@ void gw_sqstore_close(void *impl)
     /* Every statement is finalized, so close cannot be refused as busy. */
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    pthread_cond_destroy(&s->cdone);
     pthread_cond_destroy(&s->cwake);
     pthread_mutex_destroy(&s->clock);
     pthread_mutex_destroy(&s->rlock);
@@ -272,12 +274,19 @@ static custos_rc sq_connect(const char *path, sqlite3 **db, custos_error *err)
 
 /* Runs on the committer after each commit, in place of SQLite's autocheckpoint. A failed
  * checkpoint loses nothing (the frames stay in the WAL) and a later one copies them, so
- * the hook ignores its result: the commit has succeeded either way. */
+ * the hook ignores its result: the commit has succeeded either way. At the hard bound the
+ * writer waits: first for a checkpoint the checkpointer is running (SQLite refuses a
+ * second one meanwhile), then, RESTART, for the readers of older frames (the busy
+ * timeout), so that the next commit writes the WAL from its start. */
 static int sq_wal_hook(void *ctx, sqlite3 *db, const char *name, int pages)
 {
     sq_store *s = ctx;
     if (pages >= SQ_WAL_HARD_PAGES) {
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->clock);
+        while (s->checkpointing)
+            pthread_cond_wait(&s->cdone, &s->clock);
+        pthread_mutex_unlock(&s->clock);
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     } else if (pages >= SQ_WAL_CHECKPOINT_PAGES) {
         pthread_mutex_lock(&s->clock);
         s->checkpoint_due = true;
@@ -300,9 +309,12 @@ static void *sq_checkpointer(void *arg)
         if (s->stopping)
             break;
         s->checkpoint_due = false;
+        s->checkpointing = true;
         pthread_mutex_unlock(&s->clock);
         (void)sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&s->clock);
+        s->checkpointing = false;
+        pthread_cond_broadcast(&s->cdone);
     }
     pthread_mutex_unlock(&s->clock);
     return NULL;
@@ -394,6 +406,13 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a mutex");
     }
     if (pthread_cond_init(&s->cwake, NULL) != 0) {
+        pthread_mutex_destroy(&s->clock);
+        pthread_mutex_destroy(&s->rlock);
+        free(s);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
+    }
+    if (pthread_cond_init(&s->cdone, NULL) != 0) {
+        pthread_cond_destroy(&s->cwake);
         pthread_mutex_destroy(&s->clock);
         pthread_mutex_destroy(&s->rlock);
         free(s);

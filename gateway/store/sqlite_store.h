@@ -97,9 +97,11 @@ typedef struct sq_store {
     sqlite3 *cdb;
     pthread_t checkpointer;
     bool checkpointer_running;
-    pthread_mutex_t clock; /* guards checkpoint_due and stopping */
-    pthread_cond_t cwake;
+    pthread_mutex_t clock; /* guards checkpoint_due, checkpointing and stopping */
+    pthread_cond_t cwake;  /* the checkpointer: a checkpoint is due, or stop */
+    pthread_cond_t cdone;  /* the committer: the checkpointer's checkpoint ended */
     bool checkpoint_due;
+    bool checkpointing;
     bool stopping;
 } sq_store;
 

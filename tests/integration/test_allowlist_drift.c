@@ -9,8 +9,9 @@
  * on-chain maxAge covering its longest span; a feed the adapter does not know drifts on
  * feed_id alone. A signer revoked at the gateway only makes
  * the feed's "signers" series 1; an account registered at the gateway only makes its
- * "accounts" series 1. The reads are the adapter's signer(), accountFeedId() and feed()
- * views. */
+ * "accounts" series 1; a key or an account the owner lists on-chain alone, found in the
+ * adapter's logs, counts there too. The reads are the adapter's signer(), accountFeedId()
+ * and feed() views and its logs. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -150,21 +151,13 @@ static void reload(void)
     fail_msg("the reload was not applied");
 }
 
-/* The adapter's owner calls signature(args) (unsigned integers and bools as words); the
- * call must succeed. */
-static void owner_call(const char *signature, const uint64_t *args, size_t n)
+/* The adapter's owner calls signature(values); the call must succeed. */
+static void owner_call_values(const char *signature, const evm_abi_value *values, size_t n)
 {
-    evm_abi_value values[8];
-    uint8_t feed_id[CUSTOS_HASH_LEN];
-    gw_publisher_feed_id(GWF_FEED, feed_id);
-    assert_true(n < sizeof values / sizeof values[0]);
-    values[0] = evm_abi_bytes32(feed_id);
-    for (size_t i = 0; i < n; i++)
-        values[i + 1] = evm_abi_uint64(args[i]);
     uint8_t *data = NULL;
     size_t len = 0;
     custos_error err;
-    if (evm_abi_encode(signature, values, n + 1, &data, &len, &err) != CUSTOS_OK)
+    if (evm_abi_encode(signature, values, n, &data, &len, &err) != CUSTOS_OK)
         fail_msg("%s: %s", signature, err.message);
     char *data_hex = malloc(2 * len + 3);
     assert_non_null(data_hex);
@@ -191,6 +184,20 @@ static void owner_call(const char *signature, const uint64_t *args, size_t n)
     }
     if (!success)
         fail_msg("%s reverted", signature);
+}
+
+/* The adapter's owner calls signature(feedId of GWF_FEED, args) (unsigned integers and
+ * bools as words). */
+static void owner_call(const char *signature, const uint64_t *args, size_t n)
+{
+    evm_abi_value values[8];
+    uint8_t feed_id[CUSTOS_HASH_LEN];
+    gw_publisher_feed_id(GWF_FEED, feed_id);
+    assert_true(n < sizeof values / sizeof values[0]);
+    values[0] = evm_abi_bytes32(feed_id);
+    for (size_t i = 0; i < n; i++)
+        values[i + 1] = evm_abi_uint64(args[i]);
+    owner_call_values(signature, values, n + 1);
 }
 
 /* The fields of custos_policy_drift, as the gateway labels them. */
@@ -544,6 +551,48 @@ static void test_policy_unknown_feed(void **state)
     assert_true(found);
 }
 
+/* A key and an account the adapter's owner lists on-chain alone, found in the adapter's
+ * logs: the key counts to the feed's "signers" while the adapter takes it (revoked, no
+ * more), the account to its "accounts"; /status says how far the logs were read. */
+static void test_onchain_only_keys_and_accounts(void **state)
+{
+    (void)state;
+    static const char signers[] =
+        "custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"signers\"}";
+    static const char accounts[] =
+        "custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"accounts\"}";
+    char *text = fetch_page("/metrics");
+    long long signers0 = series_value(text, signers), accounts0 = series_value(text, accounts);
+    free(text);
+    assert_true(signers0 >= 0 && accounts0 >= 0);
+
+    uint8_t feed_id[CUSTOS_HASH_LEN], key[CUSTOS_ADDRESS_LEN], account[CUSTOS_HASH_LEN];
+    gw_publisher_feed_id(GWF_FEED, feed_id);
+    memset(key, 0x5a, sizeof key);
+    custos_account_id(GWF_FEED, "ONCHAIN-ONLY", account);
+    const evm_abi_value add[] = {evm_abi_bytes32(feed_id), evm_abi_address(key),
+                                 evm_abi_uint64(1)};
+    long long before = (long long)gwf_now();
+    owner_call_values("addSigner(bytes32,address,uint8)", add, 3);
+    wait_series(signers, signers0 + 1, before);
+    const evm_abi_value revoke[] = {evm_abi_bytes32(feed_id), evm_abi_address(key)};
+    before = (long long)gwf_now();
+    owner_call_values("revokeSigner(bytes32,address)", revoke, 2);
+    wait_series(signers, signers0, before);
+
+    const evm_abi_value reg[] = {evm_abi_bytes32(account), evm_abi_bytes32(feed_id)};
+    before = (long long)gwf_now();
+    owner_call_values("registerAccount(bytes32,bytes32)", reg, 2);
+    wait_series(accounts, accounts0 + 1, before);
+    wait_series(signers, signers0, before);
+
+    json_t *st = fetch_status();
+    json_t *drift = json_object_get(st, "drift");
+    assert_true(json_integer_value(json_object_get(drift, "logs_read_to")) > 0);
+    assert_true(json_is_null(json_object_get(drift, "logs_error")));
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_policy_unreadable_feed_alone),
         cmocka_unit_test(test_drift_found_and_counted),
         cmocka_unit_test(test_policy_unknown_feed),
+        cmocka_unit_test(test_onchain_only_keys_and_accounts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

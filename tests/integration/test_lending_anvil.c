@@ -426,8 +426,9 @@ static long long manage2_gauge(const char *name)
  * further repayment to 36.7% (margin return, notice 5) with blocks mined by hand; the pass
  * that signs the notice sends its publication and exits; the node drops it; the next pass
  * sends the very same transaction (the hash the state file logged). Lost again and its
- * nonce taken by another transaction of the relayer, it is replaced by a new one, and the
- * notice lands once. */
+ * nonce taken by another transaction of the relayer, it is replaced by a new one. That one
+ * is mined and reverts (CustosNotices' code swapped for a bare revert for that block): a
+ * pass says so and clears it, the next sends a third, and the notice lands once. */
 static void publication_survives_restarts(void)
 {
     assert_int_equal(cast("rpc", "evm_setAutomine", "false", NULL), 0);
@@ -472,8 +473,30 @@ static void publication_survives_restarts(void)
     assert_int_equal(run(once), 0);
     assert_null(strstr(out, "ON-CHAIN"));
     st = json_load_file(state2, 0, &jerr);
-    const char *again = str_of(json_object_get(st, "publication"), "txHash");
+    char again[67];
+    snprintf(again, sizeof again, "%s", str_of(json_object_get(st, "publication"), "txHash"));
     assert_string_not_equal(again, hash);
+    json_decref(st);
+    /* Mined in a block where CustosNotices reverts whatever it is sent (PUSH1 0 PUSH1 0
+     * REVERT), its own code back right after. */
+    assert_int_equal(cast("code", T.notices, NULL), 0);
+    char *code = strdup(out);
+    assert_non_null(code);
+    assert_int_equal(cast("rpc", "anvil_setCode", T.notices, "0x60006000fd", NULL), 0);
+    assert_int_equal(cast("rpc", "evm_mine", NULL), 0);
+    assert_int_equal(cast("rpc", "anvil_setCode", T.notices, code, NULL), 0);
+    free(code);
+    assert_int_equal(run(once), 0);
+    assert_non_null(strstr(out, "publication of notice margin_return sequence 5 reverted in "
+                                "block"));
+    assert_null(strstr(out, "ON-CHAIN"));
+    assert_int_equal(manage2_gauge("custos_loan_notice_publish_failures_total{") > 0, 1);
+    assert_int_equal(run(once), 0);
+    assert_null(strstr(out, "ON-CHAIN"));
+    st = json_load_file(state2, 0, &jerr);
+    const char *third = str_of(json_object_get(st, "publication"), "txHash");
+    assert_string_not_equal(third, hash);
+    assert_string_not_equal(third, again);
     json_decref(st);
     assert_int_equal(cast("rpc", "evm_mine", NULL), 0);
     assert_int_equal(cast("rpc", "evm_setAutomine", "true", NULL), 0);
@@ -481,9 +504,10 @@ static void publication_survives_restarts(void)
     assert_non_null(strstr(out, "notice margin_return sequence 5 ON-CHAIN"));
     expect_number(T.notices, "lastSequence(bytes32,address)(uint64)", T.account[1], T.morpho,
                   "5");
-    /* Four publications before, the transaction that took the nonce, one publication. */
+    /* Four publications before, the transaction that took the nonce, the reverted one and
+     * the one that landed. */
     assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
-    assert_string_equal(out, "6");
+    assert_string_equal(out, "7");
 }
 
 /* Waits until the gauge `name` of manager2.prom is in [lo, hi]: the manager writes its
@@ -628,7 +652,7 @@ static void scenario_margin_call_cured(void)
     assert_non_null(strstr(out, "give --config, or one pledge's --account-id"));
     assert_int_equal(cast("nonce", NOTICE_RELAYER_ADDR, NULL), 0);
     assert_true(strtoull(out, NULL, 10) == nonce);
-    assert_true(nonce == 6);
+    assert_true(nonce == 7);
 }
 
 /* ------------------------------------------------------------------ the story */
