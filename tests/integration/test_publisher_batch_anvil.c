@@ -132,6 +132,10 @@ static void test_batch_reaches_each_lender(void **state)
         assert_int_equal(custos_u256_cmp(&got, &want), 0);
         assert_int_equal(pubf_chain_sequence(&F, 0, id), i == FROZEN ? 2 : 1);
     }
+    /* One BatchAccepted for the call, counting the frozen account's leaf refused. */
+    uint32_t refused = 0;
+    assert_int_equal(pubb_batch_events(&F, pubb_batch_sequence(dir2), &refused), 1);
+    assert_int_equal(refused, 1);
     pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 1);
 }
 
