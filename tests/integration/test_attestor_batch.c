@@ -57,16 +57,6 @@ static int run(const char *const args[])
     return status;
 }
 
-static json_t *load_example(const char *name)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    json_error_t jerr;
-    json_t *root = json_load_file(src, 0, &jerr);
-    if (root == NULL)
-        fail_msg("%s: %s (line %d)", src, jerr.text, jerr.line);
-    return root;
-}
 
 /* The sample book grown to N_ACCOUNTS accounts (copies of its first, under new refs; the
  * last but one, ACME-BATCH-003, with nothing left), the sample prices observed now, the
@@ -85,7 +75,7 @@ static int group_setup(void **state)
     assert_int_equal(custos_keyfile_write(k1, F.keys[GWF_KEY_CUSTODIAN].seckey, &err), CUSTOS_OK);
     assert_int_equal(custos_keyfile_write(k2, F.keys[GWF_KEY_AGENT].seckey, &err), CUSTOS_OK);
 
-    json_t *h = load_example("holdings.json");
+    json_t *h = tu_load_example("holdings.json");
     json_t *accounts = json_object_get(h, "accounts");
     json_t *first = json_array_get(accounts, 0);
     assert_non_null(first);
@@ -101,7 +91,7 @@ static int group_setup(void **state)
     assert_int_equal(json_dump_file(h, holdings, JSON_INDENT(2)), 0);
     json_decref(h);
 
-    json_t *p = load_example("prices.json");
+    json_t *p = tu_load_example("prices.json");
     const char *key;
     json_t *entry;
     json_object_foreach(json_object_get(p, "prices"), key, entry)
@@ -110,7 +100,7 @@ static int group_setup(void **state)
     assert_int_equal(json_dump_file(p, prices, JSON_INDENT(2)), 0);
     json_decref(p);
 
-    json_t *pol = load_example("policy.json");
+    json_t *pol = tu_load_example("policy.json");
     assert_int_equal(json_dump_file(pol, policy, JSON_INDENT(2)), 0);
     json_decref(pol);
     return 0;

@@ -161,16 +161,6 @@ static void test_keygen(void **state)
     free(after);
 }
 
-static void copy_example(const char *name, const char *dst)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    char *text = tu_read_file(src);
-    if (text == NULL)
-        fail_msg("sample book file %s is missing", src);
-    tu_write_file(dst, text);
-    free(text);
-}
 
 /* Writes the sample prices with every as_of set to now, except `stale` (if not NULL)
  * which is made 30 days old. */
@@ -232,8 +222,8 @@ static void test_gateway_allow_lists_generated_keys(void **state)
 {
     (void)state;
     assert_true(addr1[0] != '\0' && addr2[0] != '\0');
-    copy_example("holdings.json", holdings);
-    copy_example("policy.json", policy);
+    tu_copy_example("holdings.json", holdings);
+    tu_copy_example("policy.json", policy);
     write_prices(prices, NULL);
     read_holdings();
     /* Rule 9: the operator registers the account to its feed. */

@@ -383,16 +383,6 @@ static char a_key[1200], a_state[1200], a_holdings[1200], a_prices[1200], a_poli
 /* The sample prices' as_of (a Friday close) plus an hour: the prices are fresh then. */
 #define ATTEST_NOW "1795212000"
 
-static void copy_example(const char *name, const char *dst)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    char *text = tu_read_file(src);
-    if (text == NULL)
-        fail_msg("sample book file %s is missing", src);
-    tu_write_file(dst, text);
-    free(text);
-}
 
 static void attest_argv(const char *export_path, const char *argv[32])
 {
@@ -462,9 +452,9 @@ static void test_attestor_sigkill_during_attest(void **state)
     snprintf(a_holdings, sizeof a_holdings, "%s/holdings.json", F.dir);
     snprintf(a_prices, sizeof a_prices, "%s/prices.json", F.dir);
     snprintf(a_policy, sizeof a_policy, "%s/policy.json", F.dir);
-    copy_example("holdings.json", a_holdings);
-    copy_example("prices.json", a_prices);
-    copy_example("policy.json", a_policy);
+    tu_copy_example("holdings.json", a_holdings);
+    tu_copy_example("prices.json", a_prices);
+    tu_copy_example("policy.json", a_policy);
     char out[4096];
     const char *keygen[] = {CUSTOS_ATTESTOR_BIN, "keygen", "--out", a_key, NULL};
     assert_int_equal(tu_run(keygen, out, sizeof out, 1), 0);

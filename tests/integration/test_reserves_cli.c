@@ -30,15 +30,6 @@ static void path_in(char *dst, size_t cap, const char *name)
     assert_true(n > 0 && (size_t)n < cap);
 }
 
-static void copy_example(const char *name, const char *dst)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    char *text = tu_read_file(src);
-    assert_non_null(text);
-    tu_write_file(dst, text);
-    free(text);
-}
 
 static int group_setup(void **state)
 {
@@ -51,9 +42,9 @@ static int group_setup(void **state)
     path_in(prices, sizeof prices, "prices.json");
     path_in(policy, sizeof policy, "policy.json");
     path_in(state_path, sizeof state_path, "state.json");
-    copy_example("holdings.json", holdings);
-    copy_example("prices.json", prices);
-    copy_example("policy.json", policy);
+    tu_copy_example("holdings.json", holdings);
+    tu_copy_example("prices.json", prices);
+    tu_copy_example("policy.json", policy);
 
     /* The clock: a minute after the newest sample price. */
     json_error_t jerr;

@@ -36,20 +36,11 @@ static void path_in(char *dst, size_t cap, const char *name)
     assert_true(n > 0 && (size_t)n < cap);
 }
 
-static void copy_example(const char *name, const char *dst)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    char *text = tu_read_file(src);
-    assert_non_null(text);
-    tu_write_file(dst, text);
-    free(text);
-}
 
 /* The sample prices observed a minute ago, so the gateway finds the reserves fresh. */
 static void write_fresh_prices(uint64_t now)
 {
-    copy_example("prices.json", prices);
+    tu_copy_example("prices.json", prices);
     json_error_t jerr;
     json_t *root = json_load_file(prices, 0, &jerr);
     assert_non_null(root);
@@ -81,8 +72,8 @@ static int group_setup(void **state)
     path_in(key_path, sizeof key_path, "custodian.key");
     path_in(agent_key_path, sizeof agent_key_path, "agent.key");
     path_in(fetched, sizeof fetched, "fetched.json");
-    copy_example("holdings.json", holdings);
-    copy_example("policy.json", policy);
+    tu_copy_example("holdings.json", holdings);
+    tu_copy_example("policy.json", policy);
     uint64_t now = gwf_now();
     write_fresh_prices(now);
     snprintf(now_text, sizeof now_text, "%llu", (unsigned long long)now);

@@ -46,20 +46,10 @@ void pubb_init(pubb *b, pubf *f)
     custos_address_to_hex(f->adapter, b->contract);
 }
 
-static json_t *pb_load_example(const char *name)
-{
-    char src[4096];
-    snprintf(src, sizeof src, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
-    json_error_t jerr;
-    json_t *root = json_load_file(src, 0, &jerr);
-    if (root == NULL)
-        fail_msg("%s: %s (line %d)", src, jerr.text, jerr.line);
-    return root;
-}
 
 void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
 {
-    json_t *h = pb_load_example("holdings.json");
+    json_t *h = tu_load_example("holdings.json");
     json_t *accounts = json_object_get(h, "accounts");
     json_t *first = json_deep_copy(json_array_get(accounts, 0));
     assert_non_null(first);
@@ -74,7 +64,7 @@ void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
     json_decref(first);
     assert_int_equal(json_dump_file(h, b->holdings, JSON_INDENT(2)), 0);
     json_decref(h);
-    json_t *p = pb_load_example("prices.json");
+    json_t *p = tu_load_example("prices.json");
     const char *key;
     json_t *entry;
     json_object_foreach(json_object_get(p, "prices"), key, entry)
@@ -82,7 +72,7 @@ void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
                          0);
     assert_int_equal(json_dump_file(p, b->prices, JSON_INDENT(2)), 0);
     json_decref(p);
-    json_t *pol = pb_load_example("policy.json");
+    json_t *pol = tu_load_example("policy.json");
     assert_int_equal(json_dump_file(pol, b->policy, JSON_INDENT(2)), 0);
     json_decref(pol);
 }

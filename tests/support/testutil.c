@@ -97,6 +97,34 @@ char *tu_read_file(const char *path)
     return buf;
 }
 
+void tu_example_path(const char *name, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+json_t *tu_load_example(const char *name)
+{
+    char src[4096];
+    tu_example_path(name, src, sizeof src);
+    json_error_t jerr;
+    json_t *root = json_load_file(src, 0, &jerr);
+    if (root == NULL)
+        fail_msg("%s: %s (line %d)", src, jerr.text, jerr.line);
+    return root;
+}
+
+void tu_copy_example(const char *name, const char *dst)
+{
+    char src[4096];
+    tu_example_path(name, src, sizeof src);
+    char *text = tu_read_file(src);
+    if (text == NULL)
+        fail_msg("sample file %s is missing", src);
+    tu_write_file(dst, text);
+    free(text);
+}
+
 /* Runs argv with stdout into out; stderr goes to err_fd, or to stdout's pipe when err_fd is
  * RUN_MERGE, or stays the test's when it is RUN_INHERIT. */
 enum { RUN_INHERIT = -1, RUN_MERGE = -2 };

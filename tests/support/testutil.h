@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 /* Milliseconds on the monotonic clock. */
 int64_t tu_now_ms(void);
 void tu_sleep_ms(int ms);
@@ -21,6 +23,12 @@ void tu_rmtree(const char *dir);
 void tu_write_file(const char *path, const char *text);
 /* Returns a malloc'd NUL-terminated copy of the file, or NULL if it cannot be read. */
 char *tu_read_file(const char *path);
+/* out = the path of deploy/examples/<name>, the sample files the tests start from. */
+void tu_example_path(const char *name, char *out, size_t cap);
+/* Copies deploy/examples/<name> to dst. */
+void tu_copy_example(const char *name, const char *dst);
+/* deploy/examples/<name> parsed as JSON (the caller releases it). */
+json_t *tu_load_example(const char *name);
 
 /* Runs argv (argv[0] is a path), captures stdout (and stderr when merge_stderr) into out;
  * returns the exit status, or -1 if the child died from a signal. */
