@@ -120,10 +120,7 @@ void pubb_exported_value(const char *dir, const char *ref, custos_u256 *value)
     char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], path[1400];
     assert_int_equal(custos_hex_encode(id, CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
     snprintf(path, sizeof path, "%s/%s.json", dir, hex);
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fail_msg("%s: %s", path, jerr.text);
+    json_t *j = tu_load_json(path);
     const char *dec = json_string_value(
         json_object_get(json_object_get(json_object_get(j, "typedData"), "message"),
                         "collateralValue"));
@@ -178,10 +175,7 @@ uint64_t pubb_batch_sequence(const char *dir)
 {
     char path[1400];
     snprintf(path, sizeof path, "%s/batch.json", dir);
-    json_error_t jerr;
-    json_t *j = json_load_file(path, 0, &jerr);
-    if (j == NULL)
-        fail_msg("%s: %s", path, jerr.text);
+    json_t *j = tu_load_json(path);
     const char *dec = json_string_value(
         json_object_get(json_object_get(json_object_get(j, "typedData"), "message"),
                         "sequence"));

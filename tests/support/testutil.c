@@ -103,15 +103,20 @@ void tu_example_path(const char *name, char *out, size_t cap)
     assert_true(n > 0 && (size_t)n < cap);
 }
 
+json_t *tu_load_json(const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (root == NULL)
+        fail_msg("%s: %s (line %d)", path, jerr.text, jerr.line);
+    return root;
+}
+
 json_t *tu_load_example(const char *name)
 {
     char src[4096];
     tu_example_path(name, src, sizeof src);
-    json_error_t jerr;
-    json_t *root = json_load_file(src, 0, &jerr);
-    if (root == NULL)
-        fail_msg("%s: %s (line %d)", src, jerr.text, jerr.line);
-    return root;
+    return tu_load_json(src);
 }
 
 void tu_copy_example(const char *name, const char *dst)

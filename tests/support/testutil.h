@@ -27,6 +27,8 @@ char *tu_read_file(const char *path);
 void tu_example_path(const char *name, char *out, size_t cap);
 /* Copies deploy/examples/<name> to dst. */
 void tu_copy_example(const char *name, const char *dst);
+/* The JSON file at path (the caller releases it); fails the test naming what is wrong. */
+json_t *tu_load_json(const char *path);
 /* deploy/examples/<name> parsed as JSON (the caller releases it). */
 json_t *tu_load_example(const char *name);
 
