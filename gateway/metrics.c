@@ -522,6 +522,12 @@ static void mx_render_drift(gw_textbuf *b, const gw_drift_report *d)
     gw_textbuf_add(b, "custos_allowlist_drift_check_failing %d\n", d->failing ? 1 : 0);
     if (d->checked_at == 0)
         return;
+    mx_header(b, "custos_allowlist_drift_logs_unread", "gauge",
+              "1 while the adapter's logs, where the keys and accounts only it lists are "
+              "found, could not be read up to the last block deep enough at the last check "
+              "(/status drift.logs_error says why).");
+    gw_textbuf_add(b, "custos_allowlist_drift_logs_unread %d\n",
+                   d->logs_error[0] != '\0' ? 1 : 0);
     char label[2 * CUSTOS_FEED_MAX + 1];
     mx_header(b, "custos_allowlist_drift", "gauge",
               "Differences between the gateway and the adapter at the last check: signers "

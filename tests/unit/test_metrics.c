@@ -464,6 +464,65 @@ static void test_http_endpoint(void **state)
     tu_rmtree(dir);
 }
 
+/* The drift check's report as gauges: per feed the allow-list counts, the policy fields,
+ * whether the feed's policy could be compared, and whether the adapter's logs were read
+ * to the end. Nothing but the check's time and failing flag before a first check. */
+static void test_drift_gauges(void **state)
+{
+    (void)state;
+    gw_drift_feed feed;
+    memset(&feed, 0, sizeof feed);
+    snprintf(feed.feed, sizeof feed.feed, "acme-custody");
+    feed.signers = 2;
+    feed.accounts = 1;
+    feed.policy[GW_POLICY_THRESHOLD].drift = true;
+    gw_drift_report r;
+    memset(&r, 0, sizeof r);
+    gw_metrics_live live;
+    memset(&live, 0, sizeof live);
+    live.store_healthy = true;
+    live.drift = &r;
+    char *text = render(&live, 1000);
+    double v = -1;
+    assert_int_equal(sample(text, "custos_allowlist_drift_check_failing", &v), 0);
+    assert_true(v == 0);
+    assert_null(strstr(text, "custos_allowlist_drift_logs_unread"));
+    free(text);
+
+    r.checked_at = 990;
+    r.feeds = &feed;
+    r.n_feeds = 1;
+    snprintf(r.logs_error, sizeof r.logs_error, "block range too large");
+    snprintf(feed.policy_error, sizeof feed.policy_error, "feed(bytes32) reverted");
+    text = render(&live, 1000);
+    static const struct {
+        const char *series;
+        double want;
+    } want[] = {
+        {"custos_allowlist_drift{feed=\"acme-custody\",kind=\"signers\"}", 2},
+        {"custos_allowlist_drift{feed=\"acme-custody\",kind=\"accounts\"}", 1},
+        {"custos_policy_drift{feed=\"acme-custody\",field=\"threshold\"}", 1},
+        {"custos_policy_drift{feed=\"acme-custody\",field=\"max_skew\"}", 0},
+        {"custos_policy_drift_unchecked{feed=\"acme-custody\"}", 1},
+        {"custos_allowlist_drift_logs_unread", 1},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (sample(text, want[i].series, &v) != 0 || v != want[i].want)
+            fail_msg("%s: %g, want %g", want[i].series, v, want[i].want);
+    }
+    free(text);
+
+    r.logs_error[0] = '\0';
+    feed.policy_error[0] = '\0';
+    text = render(&live, 1000);
+    assert_int_equal(sample(text, "custos_allowlist_drift_logs_unread", &v), 0);
+    assert_true(v == 0);
+    assert_int_equal(sample(text, "custos_policy_drift_unchecked{feed=\"acme-custody\"}", &v),
+                     0);
+    assert_true(v == 0);
+    free(text);
+}
+
 /* /status shows node URLs without whatever may carry an API key. */
 static void test_status_redact_url(void **state)
 {
@@ -591,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_http_endpoint),
         cmocka_unit_test(test_http_bad_address),
         cmocka_unit_test(test_status_redact_url),
+        cmocka_unit_test(test_drift_gauges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
