@@ -322,11 +322,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int status = gwf_stop(&F.gw);
-    if (status != 0)
-        gwf_dump_log(&F.gw);
-    pubf_cleanup(&F);
-    return status == 0 ? 0 : -1;
+    return pubf_finish(&F);
 }
 
 /* The feed as pubf deploys it and the gateway is configured: setFeed's arguments. */

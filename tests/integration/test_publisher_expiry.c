@@ -37,11 +37,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int status = gwf_stop(&F.gw);
-    if (status != 0)
-        gwf_dump_log(&F.gw);
-    pubf_cleanup(&F);
-    return status == 0 ? 0 : -1;
+    return pubf_finish(&F);
 }
 
 /* A valuation of ref worth PUBF_USD, with the given times, accepted; returns its cursor. */

@@ -49,11 +49,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int status = gwf_stop(&F.gw);
-    if (status != 0)
-        gwf_dump_log(&F.gw);
-    pubf_cleanup(&F);
-    return status == 0 ? 0 : -1;
+    return pubf_finish(&F);
 }
 
 /* The relayer's balance on anvil i, as a double (what the gauge exposes). */

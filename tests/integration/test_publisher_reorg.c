@@ -41,11 +41,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int status = gwf_stop(&F.gw);
-    if (status != 0)
-        gwf_dump_log(&F.gw);
-    pubf_cleanup(&F);
-    return status == 0 ? 0 : -1;
+    return pubf_finish(&F);
 }
 
 /* A valuation of ref accepted; returns its cursor, and waits until its transaction is

@@ -198,6 +198,15 @@ void pubf_start(pubf *f)
     assert_true(f->metrics_port > 0);
 }
 
+int pubf_finish(pubf *f)
+{
+    int status = gwf_stop(&f->gw);
+    if (status != 0)
+        gwf_dump_log(&f->gw);
+    pubf_cleanup(f);
+    return status == 0 ? 0 : -1;
+}
+
 void pubf_cleanup(pubf *f)
 {
     gwf_stop(&f->gw);

@@ -72,6 +72,9 @@ void pubf_start(pubf *f);
 void pubf_write_replica_config(pubf *f, gwf *r);
 /* Stops anvils and gateway, removes everything. */
 void pubf_cleanup(pubf *f);
+/* A group's teardown: stops the gateway (its log dumped when it did not stop cleanly),
+ * then pubf_cleanup; 0, or -1 for the unclean stop. */
+int pubf_finish(pubf *f);
 
 /* Submits s (unsigned) signed by the custodian, then cosigned by the valuation agent:
  * accepted; returns its cursor. s keeps its content (and gets both signatures). */
