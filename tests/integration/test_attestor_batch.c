@@ -44,17 +44,7 @@ static void path_in(char *dst, size_t cap, const char *name)
 
 static int run(const char *const args[])
 {
-    const char *argv[40];
-    size_t n = 0;
-    argv[n++] = CUSTOS_ATTESTOR_BIN;
-    for (size_t i = 0; args[i] != NULL; i++) {
-        assert_true(n < 39);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    int status = tu_run(argv, out, sizeof out, 1);
-    fprintf(stderr, "$ custos-attestor %s ... -> %d\n%s\n", args[0], status, out);
-    return status;
+    return tu_run_cmd(CUSTOS_ATTESTOR_BIN, args, out, sizeof out);
 }
 
 

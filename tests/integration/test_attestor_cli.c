@@ -69,20 +69,10 @@ static int group_teardown(void **state)
     return status <= 0 ? 0 : -1;
 }
 
-/* Runs a binary with up to 24 arguments; stdout and stderr land in `out`. */
+/* Runs a binary; stdout and stderr land in `out`. */
 static int run(const char *bin, const char *const args[])
 {
-    const char *argv[32];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (size_t i = 0; args[i] != NULL; i++) {
-        assert_true(n < 31);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-    int status = tu_run(argv, out, sizeof out, 1);
-    fprintf(stderr, "$ %s %s ... -> %d\n%s\n", strrchr(bin, '/') + 1, args[0], status, out);
-    return status;
+    return tu_run_cmd(bin, args, out, sizeof out);
 }
 
 static void trim(char *s)

@@ -79,18 +79,9 @@ void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
 
 int pubb_attestor(const char *const args[])
 {
-    const char *argv[48];
-    size_t n = 0;
-    argv[n++] = CUSTOS_ATTESTOR_BIN;
-    for (size_t i = 0; args[i] != NULL; i++) {
-        assert_true(n < 47);
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
     char *out = malloc(PB_OUT_CAP);
     assert_non_null(out);
-    int status = tu_run(argv, out, PB_OUT_CAP, 1);
-    fprintf(stderr, "$ custos-attestor %s ... -> %d\n%s\n", args[0], status, out);
+    int status = tu_run_cmd(CUSTOS_ATTESTOR_BIN, args, out, PB_OUT_CAP);
     free(out);
     return status;
 }

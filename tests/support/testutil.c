@@ -181,6 +181,23 @@ int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr)
     return run_capture(argv, out, cap, merge_stderr ? RUN_MERGE : RUN_INHERIT);
 }
 
+int tu_run_cmd(const char *bin, const char *const args[], char *out, size_t cap)
+{
+    const char *argv[48];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] != NULL; i++) {
+        assert_true(n < 47);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    int status = tu_run(argv, out, cap, 1);
+    const char *name = strrchr(bin, '/');
+    fprintf(stderr, "$ %s %s ... -> %d\n%s\n", name != NULL ? name + 1 : bin,
+            args[0] != NULL ? args[0] : "", status, out);
+    return status;
+}
+
 int tu_run_split(const char *const argv[], char *out, size_t out_cap, char *err,
                  size_t err_cap)
 {

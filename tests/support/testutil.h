@@ -35,6 +35,9 @@ json_t *tu_load_example(const char *name);
 /* Runs argv (argv[0] is a path), captures stdout (and stderr when merge_stderr) into out;
  * returns the exit status, or -1 if the child died from a signal. */
 int tu_run(const char *const argv[], char *out, size_t cap, int merge_stderr);
+/* Runs bin with args (NULL-terminated, at most 46), stdout and stderr into out, and echoes
+ * the command, its status and its output on stderr for the test's log; returns as tu_run. */
+int tu_run_cmd(const char *bin, const char *const args[], char *out, size_t cap);
 /* Runs argv, stdout into out and stderr into err, each cut to its cap; returns as tu_run. */
 int tu_run_split(const char *const argv[], char *out, size_t out_cap, char *err,
                  size_t err_cap);
