@@ -339,6 +339,16 @@ custos_rc evm_rpc_request(evm_rpc *c, const char *method, json_t *params, json_t
     return rc;
 }
 
+/* A request whose params the caller has just built: NULL params (out of memory while
+ * building them) is CUSTOS_ERR_NOMEM, not a request without params. */
+static custos_rc request_built(evm_rpc *c, const char *method, json_t *params,
+                               json_t **result, custos_error *err)
+{
+    if (params == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
+    return evm_rpc_request(c, method, params, result, err);
+}
+
 /* A method whose result is one quantity. */
 static custos_rc request_quantity(evm_rpc *c, const char *method, json_t *params,
                                   custos_u256 *out, custos_error *err)
@@ -447,9 +457,7 @@ static custos_rc latest_block(evm_rpc *c, json_t **block, custos_error *err)
 {
     static const char method[] = "eth_getBlockByNumber";
     json_t *params = json_pack("[s, b]", "latest", 0);
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
-    custos_rc rc = evm_rpc_request(c, method, params, block, err);
+    custos_rc rc = request_built(c, method, params, block, err);
     if (rc == CUSTOS_OK && !json_is_object(*block)) {
         json_decref(*block);
         *block = NULL;
@@ -492,10 +500,8 @@ custos_rc evm_rpc_send_raw_transaction(evm_rpc *c, const uint8_t *raw, size_t le
 {
     static const char method[] = "eth_sendRawTransaction";
     json_t *params = json_pack("[o]", hex_json(raw, len));
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = request_built(c, method, params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = result_fixed_hex(method, res, hash, CUSTOS_HASH_LEN, err);
@@ -508,10 +514,8 @@ custos_rc evm_rpc_get_receipt(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
 {
     static const char method[] = "eth_getTransactionReceipt";
     json_t *params = json_pack("[o]", hex_json(hash, CUSTOS_HASH_LEN));
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = request_built(c, method, params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     uint64_t status;
@@ -559,10 +563,8 @@ custos_rc evm_rpc_receipt_logs(evm_rpc *c, const uint8_t hash[CUSTOS_HASH_LEN],
     *n = 0;
     *found = false;
     json_t *params = json_pack("[o]", hex_json(hash, CUSTOS_HASH_LEN));
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = request_built(c, method, params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     json_t *logs = json_is_object(res) ? json_object_get(res, "logs") : NULL;
@@ -649,10 +651,8 @@ custos_rc evm_rpc_get_logs(evm_rpc *c, const uint8_t emitter[CUSTOS_ADDRESS_LEN]
                                                hex_json(emitter, CUSTOS_ADDRESS_LEN),
                                                "fromBlock", block_json(from), "toBlock",
                                                block_json(to), "topics", first);
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = request_built(c, method, params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (!json_is_array(res)) {
@@ -695,10 +695,8 @@ custos_rc evm_rpc_block_hash(evm_rpc *c, uint64_t number, uint8_t hash[CUSTOS_HA
     custos_u256 n;
     custos_u256_from_u64(&n, number);
     json_t *params = json_pack("[o, b]", quantity_json(&n), 0);
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", method);
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, method, params, &res, err);
+    custos_rc rc = request_built(c, method, params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     *found = false;
@@ -715,10 +713,8 @@ custos_rc evm_rpc_call(evm_rpc *c, const evm_call *call, uint8_t **out, size_t *
                        custos_error *err)
 {
     json_t *params = json_pack("[o, s]", call_json(call), "latest");
-    if (params == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "eth_call: out of memory");
     json_t *res;
-    custos_rc rc = evm_rpc_request(c, "eth_call", params, &res, err);
+    custos_rc rc = request_built(c, "eth_call", params, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     const char *s = json_string_value(res);
