@@ -13,31 +13,9 @@ import { readFileSync } from "node:fs";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { TypedDataEncoder, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
 
-// Both types written out as docs/attestation.md §3 and §12 define them, not read from the
-// document, so a wrong type list in the export cannot go unnoticed.
-const attestationTypes = {
-    CollateralAttestation: [
-        { name: "account", type: "bytes32" },
-        { name: "beneficiary", type: "address" },
-        { name: "kind", type: "uint8" },
-        { name: "grossValue", type: "uint256" },
-        { name: "collateralValue", type: "uint256" },
-        { name: "positionsRoot", type: "bytes32" },
-        { name: "asOf", type: "uint64" },
-        { name: "validUntil", type: "uint64" },
-        { name: "sequence", type: "uint64" },
-    ],
-};
-const batchTypes = {
-    CollateralBatch: [
-        { name: "feedId", type: "bytes32" },
-        { name: "accountsRoot", type: "bytes32" },
-        { name: "count", type: "uint32" },
-        { name: "asOf", type: "uint64" },
-        { name: "validUntil", type: "uint64" },
-        { name: "sequence", type: "uint64" },
-    ],
-};
+// Both types as docs/attestation.md §3 and §12 define them, not read from the document
+// (custos_types.mjs), so a wrong type list in the export cannot go unnoticed.
+import { attestationTypes, batchTypes } from "./custos_types.mjs";
 
 function fail(why) {
     console.log(`invalid: ${why}`);

@@ -4,16 +4,10 @@
 // Prints the accounts root, then the calldata. Integers are decimal strings or numbers.
 import { ethers } from 'ethers';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { attestationTypes } from './custos_types.mjs';
 
-const ATT = [
-  { name: 'account', type: 'bytes32' }, { name: 'beneficiary', type: 'address' },
-  { name: 'kind', type: 'uint8' }, { name: 'grossValue', type: 'uint256' },
-  { name: 'collateralValue', type: 'uint256' }, { name: 'positionsRoot', type: 'bytes32' },
-  { name: 'asOf', type: 'uint64' }, { name: 'validUntil', type: 'uint64' },
-  { name: 'sequence', type: 'uint64' },
-];
 const { feedId, sequence, attestations, signatures } = JSON.parse(process.argv[2]);
-const types = { CollateralAttestation: ATT };
+const types = attestationTypes;
 const hashes = attestations.map((a) => ethers.TypedDataEncoder.hashStruct('CollateralAttestation', types, a));
 const tree = StandardMerkleTree.of(hashes.map((h) => [h]), ['bytes32']);
 // The sorted tree keeps leaf i at index 2n - 2 - i: decreasing tree index is leaf order.

@@ -15,33 +15,10 @@ import { readFileSync } from "node:fs";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { TypedDataEncoder, getAddress, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
 
-// The domain and both types written out as docs/attestation.md §2, §3 and §16 define them.
-const DOMAIN_NAME = "Custos Collateral Attestation";
-const DOMAIN_VERSION = "1";
-const attestationTypes = {
-    CollateralAttestation: [
-        { name: "account", type: "bytes32" },
-        { name: "beneficiary", type: "address" },
-        { name: "kind", type: "uint8" },
-        { name: "grossValue", type: "uint256" },
-        { name: "collateralValue", type: "uint256" },
-        { name: "positionsRoot", type: "bytes32" },
-        { name: "asOf", type: "uint64" },
-        { name: "validUntil", type: "uint64" },
-        { name: "sequence", type: "uint64" },
-    ],
-};
-const batchTypes = {
-    CollateralBatch: [
-        { name: "feedId", type: "bytes32" },
-        { name: "accountsRoot", type: "bytes32" },
-        { name: "count", type: "uint32" },
-        { name: "asOf", type: "uint64" },
-        { name: "validUntil", type: "uint64" },
-        { name: "sequence", type: "uint64" },
-    ],
-};
-const KINDS = { valuation: 0, release: 1, freeze: 2 };
+// The domain and both types as docs/attestation.md defines them (custos_types.mjs).
+import {
+    DOMAIN_NAME, DOMAIN_VERSION, KINDS, attestationTypes, batchTypes,
+} from "./custos_types.mjs";
 
 function fail(why) {
     console.log(`invalid: ${why}`);

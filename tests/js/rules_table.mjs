@@ -18,21 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { ethers } from 'ethers';
+import { KINDS, attestationTypes } from './custos_types.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, '..', '..', 'deploy', 'contracts', 'out');
 const ROLES = ['custodian', 'valuation_agent', 'fund_administrator', 'auditor'];
-const KINDS = { valuation: 0, release: 1, freeze: 2 };
 const SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141n;
-const TYPES = {
-  CollateralAttestation: [
-    { name: 'account', type: 'bytes32' }, { name: 'beneficiary', type: 'address' },
-    { name: 'kind', type: 'uint8' }, { name: 'grossValue', type: 'uint256' },
-    { name: 'collateralValue', type: 'uint256' }, { name: 'positionsRoot', type: 'bytes32' },
-    { name: 'asOf', type: 'uint64' }, { name: 'validUntil', type: 'uint64' },
-    { name: 'sequence', type: 'uint64' },
-  ],
-};
+const TYPES = attestationTypes;
 
 function fail(message) {
   console.error(`rules_table: ${message}`);
