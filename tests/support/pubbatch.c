@@ -64,14 +64,7 @@ void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
     json_decref(first);
     assert_int_equal(json_dump_file(h, b->holdings, JSON_INDENT(2)), 0);
     json_decref(h);
-    json_t *p = tu_load_example("prices.json");
-    const char *key;
-    json_t *entry;
-    json_object_foreach(json_object_get(p, "prices"), key, entry)
-        assert_int_equal(json_object_set_new(entry, "as_of", json_integer((json_int_t)gwf_now())),
-                         0);
-    assert_int_equal(json_dump_file(p, b->prices, JSON_INDENT(2)), 0);
-    json_decref(p);
+    tu_write_example_prices(b->prices, gwf_now());
     json_t *pol = tu_load_example("policy.json");
     assert_int_equal(json_dump_file(pol, b->policy, JSON_INDENT(2)), 0);
     json_decref(pol);

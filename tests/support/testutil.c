@@ -119,6 +119,17 @@ json_t *tu_load_example(const char *name)
     return tu_load_json(src);
 }
 
+void tu_write_example_prices(const char *dst, uint64_t as_of)
+{
+    json_t *p = tu_load_example("prices.json");
+    const char *key;
+    json_t *entry;
+    json_object_foreach(json_object_get(p, "prices"), key, entry)
+        assert_int_equal(json_object_set_new(entry, "as_of", json_integer((json_int_t)as_of)), 0);
+    assert_int_equal(json_dump_file(p, dst, JSON_INDENT(2)), 0);
+    json_decref(p);
+}
+
 void tu_copy_example(const char *name, const char *dst)
 {
     char src[4096];

@@ -31,6 +31,9 @@ void tu_copy_example(const char *name, const char *dst);
 json_t *tu_load_json(const char *path);
 /* deploy/examples/<name> parsed as JSON (the caller releases it). */
 json_t *tu_load_example(const char *name);
+/* The sample prices (deploy/examples/prices.json) with every quote observed at as_of,
+ * written to dst. */
+void tu_write_example_prices(const char *dst, uint64_t as_of);
 
 /* Runs argv (argv[0] is a path), captures stdout (and stderr when merge_stderr) into out;
  * returns the exit status, or -1 if the child died from a signal. */
