@@ -358,7 +358,10 @@ static custos_rc eng_publish_held(gw_engine *e, const eng_account *acct, custos_
         return CUSTOS_OK;
     eng_base base;
     const eng_base *kept = eng_base_after(acct, &held->sub.att, &base);
-    eng_fill_signatures(e, held);
+    /* An account of a batch has no signature of its own: its batch's stay in the batch's
+     * row (docs/attestation.md §12), and the record keeps the batch's signers. */
+    if (!held->batched)
+        eng_fill_signatures(e, held);
     held->cursor = *head + 1;
     held->state = CUSTOS_STATE_ACCEPTED;
     held->accepted_at = now;
@@ -397,7 +400,8 @@ static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *
     }
     custos_rc rc = eng_collect_begin(e, it->ver.policy, feed, now, err);
     for (size_t j = 0; rc == CUSTOS_OK && j < held->n_signers; j++)
-        rc = eng_collect_stored(e, held->signers[j], &held->sub.sigs[j], err);
+        rc = eng_collect_stored(e, held->signers[j],
+                                held->batched ? &held->batch.sigs[j] : &held->sub.sigs[j], err);
     if (rc != CUSTOS_OK)
         return rc;
     size_t valid = e->n_collected;
