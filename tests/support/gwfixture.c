@@ -1,4 +1,5 @@
 #include "gwfixture.h"
+#include "pki.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -195,9 +196,20 @@ void gwf_start(gwf *f)
     f->port = tu_gateway_start(&f->proc, f->config_path, f->dir);
     snprintf(f->target, sizeof f->target, "127.0.0.1:%d", f->port);
     custos_error err;
-    custos_rc rc = custos_client_new_insecure(f->target, 5000, &f->client, &err);
+    custos_rc rc;
+    if (f->tls_dir[0] != '\0') {
+        char ca[1200], cert[1200], key[1200];
+        pki_path(f->tls_dir, "ca", ".pem", ca, sizeof ca);
+        pki_path(f->tls_dir, f->tls_client, ".pem", cert, sizeof cert);
+        pki_path(f->tls_dir, f->tls_client, ".key", key, sizeof key);
+        custos_client_options o = {.target = f->target, .timeout_ms = 5000, .ca_file = ca,
+                                   .cert_file = cert, .key_file = key};
+        rc = custos_client_open(&o, &f->client, &err);
+    } else {
+        rc = custos_client_new_insecure(f->target, 5000, &f->client, &err);
+    }
     if (rc != CUSTOS_OK)
-        fail_msg("custos_client_new_insecure(%s): %s", f->target, err.message);
+        fail_msg("gateway client (%s): %s", f->target, err.message);
     /* The port file appears once bound; wait until the service really answers. */
     bool serving = false;
     for (int i = 0; i < 100 && !serving; i++) {

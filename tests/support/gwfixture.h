@@ -65,6 +65,11 @@ typedef struct gwf {
     bool no_auto_register;
     /* Set before gwf_write_config: the first feed takes reserves only with its quorum. */
     bool reserves_quorum;
+    /* Set before gwf_start by a fixture whose gateway serves mTLS: the test PKI's
+     * directory (pki.h: ca.pem, and <name>.pem / <name>.key) and the client certificate
+     * f->client connects with. "": plaintext. */
+    char tls_dir[1024];
+    char tls_client[64];
 } gwf;
 
 /* Temp dir, keys, domain. Nothing is started. */

@@ -15,6 +15,7 @@
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
+#include "pki.h"
 
 #define PB_OUT_CAP 65536
 
@@ -47,7 +48,31 @@ void pubb_init(pubb *b, pubf *f)
 }
 
 
+/* quantity (whole units, as the sample holdings give them: digits, then optionally a
+ * fraction of zeros) times pct / 100, which must stay whole. */
+static json_t *pb_scaled_quantity(const char *quantity, unsigned pct)
+{
+    char *end = NULL;
+    unsigned long long q = strtoull(quantity, &end, 10);
+    assert_true(end != quantity);
+    if (*end == '.')
+        for (end++; *end == '0'; end++)
+            ;
+    assert_int_equal(*end, '\0');
+    assert_true(q <= UINT64_MAX / 1000);
+    assert_int_equal(q * pct % 100, 0);
+    char out[32];
+    snprintf(out, sizeof out, "%llu", q * pct / 100);
+    return json_string(out);
+}
+
 void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
+{
+    pubb_write_book_scaled(b, refs, NULL, n_refs);
+}
+
+void pubb_write_book_scaled(pubb *b, const char *const *refs, const unsigned *pct,
+                            size_t n_refs)
 {
     json_t *h = tu_load_example("holdings.json");
     json_t *accounts = json_object_get(h, "accounts");
@@ -59,6 +84,15 @@ void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs)
         json_t *copy = json_deep_copy(first);
         assert_int_equal(json_object_set_new(copy, "ref", json_string(refs[i])), 0);
         assert_int_equal(json_object_set_new(copy, "beneficiary", json_string(PUBF_LENDER)), 0);
+        size_t k;
+        json_t *pos;
+        json_array_foreach(json_object_get(copy, "positions"), k, pos) {
+            if (pct == NULL)
+                break;
+            const char *q = json_string_value(json_object_get(pos, "quantity"));
+            assert_non_null(q);
+            assert_int_equal(json_object_set_new(pos, "quantity", pb_scaled_quantity(q, pct[i])), 0);
+        }
         assert_int_equal(json_array_append_new(accounts, copy), 0);
     }
     json_decref(first);
@@ -92,8 +126,19 @@ void pubb_sign(pubb *b, const char *dir, const char *dir2)
 
 void pubb_submit(pubb *b, const char *dir)
 {
-    const char *submit[] = {"submit-batch", "--dir", dir, "--gateway", b->f->gw.target,
-                            "--insecure", NULL};
+    const gwf *g = &b->f->gw;
+    if (g->tls_dir[0] == '\0') {
+        const char *submit[] = {"submit-batch", "--dir", dir, "--gateway", g->target,
+                                "--insecure", NULL};
+        assert_int_equal(pubb_attestor(submit), 0);
+        return;
+    }
+    char ca[1200], cert[1200], key[1200];
+    pki_path(g->tls_dir, "ca", ".pem", ca, sizeof ca);
+    pki_path(g->tls_dir, g->tls_client, ".pem", cert, sizeof cert);
+    pki_path(g->tls_dir, g->tls_client, ".key", key, sizeof key);
+    const char *submit[] = {"submit-batch", "--dir", dir, "--gateway", g->target, "--tls-ca",
+                            ca, "--tls-cert", cert, "--tls-key", key, NULL};
     assert_int_equal(pubb_attestor(submit), 0);
 }
 

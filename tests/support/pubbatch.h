@@ -28,6 +28,10 @@ void pubb_path(const pubb *b, char *dst, size_t cap, const char *name);
 /* The book: the sample holdings' first account under each of refs, pledged to PUBF_LENDER;
  * the sample prices observed now; the sample policy. */
 void pubb_write_book(pubb *b, const char *const *refs, size_t n_refs);
+/* The same with account i's quantities at pct[i] percent of the sample's (each product
+ * whole): its value scales alike. */
+void pubb_write_book_scaled(pubb *b, const char *const *refs, const unsigned *pct,
+                            size_t n_refs);
 /* custos-attestor with args (NULL-terminated); returns its exit status, its output printed. */
 int pubb_attestor(const char *const args[]);
 /* attest --batch of the book into dir with the custodian's key, then cosign by the

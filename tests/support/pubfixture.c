@@ -17,6 +17,7 @@
 #include "custos/keyfile.h"
 #include "custos/sig.h"
 #include "evm/evm_abi.h"
+#include "pki.h"
 
 #define DEPLOY_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/deploy.mjs"
 #define BUILD_SCRIPT CUSTOS_SOURCE_DIR "/deploy/scripts/build-contracts.sh"
@@ -164,24 +165,46 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
         snprintf(store, sizeof store, "%s/custos.db", f->gw.dir);
         snprintf(state, sizeof state, "state = %s\n", f->state_path);
     }
-    char text[16384];
+    char tls[4096] = "[tls]\ninsecure = true\n\n";
+    if (f->gw.tls_dir[0] != '\0') {
+        const char *d = f->gw.tls_dir;
+        int t = snprintf(tls, sizeof tls,
+                         "[tls]\ncert = %s/server.pem\nkey = %s/server.key\nclient_ca = %s/ca.pem\n\n"
+                         "[client " PUBF_TLS_ATTESTOR "]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
+                         "[client " PUBF_TLS_ADMIN "]\nrole = admin\n\n",
+                         d, d, d);
+        assert_true(t > 0 && (size_t)t < sizeof tls);
+    }
+    char text[20480];
     int n = snprintf(
         text, sizeof text,
         "[gateway]\nlisten = 127.0.0.1:0\nstore = %s\nchain_id = %d\n"
         "verifying_contract = %s\n\n"
-        "[tls]\ninsecure = true\n\n"
+        "%s"
         "[metrics]\nlisten = 127.0.0.1:0\nport_file = %s/metrics.port\n\n"
         "[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = %d\n"
         "distinct_roles = true\n%s%s\n"
         "[signer custodian]\naddress = %s\nfeed = %s\nrole = custodian\n\n"
         "[signer valuer]\naddress = %s\nfeed = %s\nrole = valuation_agent\n\n"
         "[evm]\nrpc_url = %s\n%s%spoll_interval_ms = 100\n%s",
-        store, GWF_CHAIN_ID, adapter, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
+        store, GWF_CHAIN_ID, adapter, tls, f->gw.dir, GWF_FEED, GWF_MAX_AGE, GWF_MAX_SKEW,
         GWF_MAX_TTL, GWF_THRESHOLD, breaker, accounts, f->gw.keys[GWF_KEY_CUSTODIAN].hex, GWF_FEED,
         f->gw.keys[GWF_KEY_AGENT].hex, GWF_FEED, rpc_url != NULL ? rpc_url : urls,
         f->relayer_config, state, evm_extra != NULL ? evm_extra : "");
     assert_true(n > 0 && (size_t)n < sizeof text);
     tu_write_file(f->gw.config_path, text);
+}
+
+void pubf_use_tls(pubf *f)
+{
+    int n = snprintf(f->gw.tls_dir, sizeof f->gw.tls_dir, "%s/pki", f->gw.dir);
+    assert_true(n > 0 && (size_t)n < sizeof f->gw.tls_dir);
+    assert_int_equal(mkdir(f->gw.tls_dir, 0700), 0);
+    pki_make_ca(f->gw.tls_dir, "ca", "Custos Test CA");
+    pki_make_cert(f->gw.tls_dir, "server", "localhost", "ca", PKI_SERVER_EXT);
+    pki_make_cert(f->gw.tls_dir, PUBF_TLS_ATTESTOR, PUBF_TLS_ATTESTOR, "ca", PKI_CLIENT_EXT);
+    pki_make_cert(f->gw.tls_dir, PUBF_TLS_ADMIN, PUBF_TLS_ADMIN, "ca", PKI_CLIENT_EXT);
+    snprintf(f->gw.tls_client, sizeof f->gw.tls_client, "%s", PUBF_TLS_ATTESTOR);
 }
 
 void pubf_start(pubf *f)

@@ -60,7 +60,14 @@ void pubf_init(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *re
  * (pubf_write_config), alike as rule 10 asks. */
 void pubf_init_breaker(pubf *f, size_t n_anvils, uint64_t max_age, const char *const *refs,
                        size_t n_refs, uint32_t rise_bps, uint32_t release_threshold);
-/* The gateway's config: the fixture's feed and signers, plaintext, [metrics] on a free
+/* Before pubf_write_config: the gateway serves mTLS with a test PKI made in f's directory
+ * (pki.h): the client certificates PUBF_TLS_ATTESTOR (attestor of GWF_FEED, which the
+ * fixture's client and pubb_submit use) and PUBF_TLS_ADMIN (admin). */
+#define PUBF_TLS_ATTESTOR "acme-attestor"
+#define PUBF_TLS_ADMIN "ops-admin"
+void pubf_use_tls(pubf *f);
+/* The gateway's config: the fixture's feed and signers, plaintext (or mTLS after
+ * pubf_use_tls), [metrics] on a free
  * port, and [evm] with rpc_url = `rpc_url` (NULL: every anvil's URL in order), the
  * relayer_config lines, the publisher's state file (none with store_uri),
  * poll_interval_ms 100, then the lines of evm_extra (may be NULL). */
