@@ -284,6 +284,55 @@ static void test_tree_edges(void **state)
     assert_memory_equal(root, zero, 32);
 }
 
+/* The multiproof's own refusals and its one-leaf tree; its output is checked against
+ * @openzeppelin/merkle-tree's getMultiProof in test_publish_batch. */
+static void test_multiproof_edges(void **state)
+{
+    (void)state;
+    uint8_t leaves[4][32];
+    for (int i = 0; i < 4; i++)
+        memset(leaves[i], 0x11 * (i + 1), 32); /* increasing */
+    custos_merkle *t = NULL;
+    custos_error err;
+    custos_merkle_multiproof mp;
+    assert_int_equal(custos_merkle_new((const uint8_t (*)[32])leaves, 1, &t, NULL), CUSTOS_OK);
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])leaves, 1, &mp,
+                                                    &err),
+                     CUSTOS_OK);
+    assert_int_equal(mp.n_proof, 0);
+    assert_int_equal(mp.n_flags, 0);
+    custos_merkle_multiproof_clear(&mp);
+    custos_merkle_free(t);
+
+    assert_int_equal(custos_merkle_new((const uint8_t (*)[32])leaves, 4, &t, NULL), CUSTOS_OK);
+    /* Every leaf: no proof hash, three hashing steps from the leaves alone. */
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])leaves, 4, &mp,
+                                                    &err),
+                     CUSTOS_OK);
+    assert_int_equal(mp.n_proof, 0);
+    assert_int_equal(mp.n_flags, 3);
+    for (size_t i = 0; i < mp.n_flags; i++)
+        assert_true(mp.flags[i]);
+    custos_merkle_multiproof_clear(&mp);
+    assert_null(mp.proof);
+    uint8_t two[2][32];
+    memcpy(two[0], leaves[2], 32);
+    memcpy(two[1], leaves[1], 32); /* decreasing */
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])two, 2, &mp, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "not above"));
+    memcpy(two[1], two[0], 32); /* twice */
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])two, 2, &mp, &err),
+                     CUSTOS_ERR_INVALID);
+    memset(two[1], 0x99, 32); /* not a leaf */
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])two, 2, &mp, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+    assert_null(mp.proof);
+    assert_int_equal(custos_merkle_multiproof_build(t, (const uint8_t (*)[32])two, 0, &mp, &err),
+                     CUSTOS_ERR_INVALID);
+    custos_merkle_free(t);
+}
+
 static void test_bad_positions(void **state)
 {
     (void)state;
@@ -381,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_openzeppelin),
         cmocka_unit_test(test_tree_edges),
+        cmocka_unit_test(test_multiproof_edges),
         cmocka_unit_test(test_bad_positions),
         cmocka_unit_test(test_position_proofs),
     };
