@@ -413,7 +413,8 @@ contract CustosAdapter is Ownable2Step {
                 }
                 mstore(add(queue, shl(5, add(atts.length, i))), keccak256(0x00, 0x40))
             }
-            // Every hash of the proof taken, no more (a read past its end is a zero word).
+            // Every hash of the proof taken, no more: a step that read past its end (other
+            // calldata) is refused here.
             malformed := or(malformed, iszero(eq(used, proof.length)))
             // The last node made; with no step, the one leaf.
             root := mload(add(queue, shl(5, sub(add(atts.length, proofFlags.length), 1))))

@@ -174,6 +174,53 @@ contract CustosBatchPartTest is CustosBatchFixture {
         assertEq(adapter.collateralValue(ACCOUNT_1), V, "written");
     }
 
+    /// Every non-empty subset of batches of 1 to 6 accounts: the multiproof verifies with
+    /// OpenZeppelin's MerkleProof.multiProofVerify and the adapter takes it (the accounts
+    /// a previous subset wrote refused as replays, never the part); with a proof hash
+    /// changed, the adapter reverts.
+    function test_EverySubsetOfSmallBatches() public {
+        for (uint256 i = 5; i <= 6; i++) {
+            vm.prank(OWNER);
+            adapter.registerAccount(_account(i), FEED_A);
+        }
+        for (uint256 n = 1; n <= 6; n++) {
+            Attestation[] memory atts = _atts(n, uint64(n));
+            Batch memory b = _batch(atts, uint64(n));
+            bytes memory sigs = _signBatch(b);
+            for (uint256 mask = 1; mask < (1 << n); mask++) {
+                Part memory p = _part(atts, _maskPicks(mask, n));
+                bytes32[] memory leaves = new bytes32[](p.atts.length);
+                for (uint256 k; k < leaves.length; k++) {
+                    leaves[k] = _leafOf(p.atts[k]);
+                }
+                assertTrue(MerkleProof.multiProofVerify(p.proof, p.flags, b.accountsRoot, leaves), "OpenZeppelin");
+                _submitPart(b, p, sigs);
+                if (p.proof.length != 0) {
+                    p.proof[0] = bytes32(uint256(p.proof[0]) ^ 1);
+                    (bool ok,) = address(adapter).call(
+                        abi.encodeCall(CustosAdapter.submitBatchPart, (FEED_A, b, p.atts, p.proof, p.flags, sigs))
+                    );
+                    assertTrue(!ok, "a changed proof hash");
+                }
+            }
+            for (uint256 i = 1; i <= n; i++) {
+                assertEq(adapter.latest(_account(i)).sequence, n, "every account written");
+            }
+        }
+    }
+
+    function _maskPicks(uint256 mask, uint256 n) internal pure returns (uint256[] memory picks) {
+        uint256 count;
+        for (uint256 i; i < n; i++) {
+            if (mask & (1 << i) != 0) count++;
+        }
+        picks = new uint256[](count);
+        count = 0;
+        for (uint256 i; i < n; i++) {
+            if (mask & (1 << i) != 0) picks[count++] = i;
+        }
+    }
+
     // ------------------------------------------------------------------ the part refused whole
 
     function test_RevertProofOfOtherLeaves() public {
