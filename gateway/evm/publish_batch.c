@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "custos/eip712.h"
+#include "custos/merkle.h"
 #include "evm/evm_abi.h"
 #include "evm/publisher.h"
 
@@ -37,51 +38,88 @@ static void pub_att_fields(const custos_attestation *a, evm_abi_value f[PUB_ATT_
     f[8] = evm_abi_uint64(a->sequence);
 }
 
-custos_rc gw_pub_batch_encode(const gw_pub_batch *b, uint8_t **out, size_t *len,
-                              custos_error *err)
+#define PUB_SUBMIT_PART_SIGNATURE                                                           \
+    "submitBatchPart(bytes32,(bytes32,bytes32,uint32,uint64,uint64,uint64),"                \
+    "(bytes32,address,uint8,uint256,uint256,bytes32,uint64,uint64,uint64)[],bytes32[],"     \
+    "bool[],bytes)"
+
+/* The batch's fields and every account's leaf, checked as both calls need them: the
+ * accounts `count`, 1 to CUSTOS_BATCH_MAX_ACCOUNTS, each attestation once. *leaves
+ * (malloc'd) is in the tree's leaf order (OpenZeppelin sorts the leaves), which
+ * submitBatch requires. */
+static custos_rc pub_sorted_leaves(const gw_pub_batch *b, pub_leaf **leaves, custos_error *err)
 {
     size_t n = b->n_atts;
+    *leaves = NULL;
     if (n == 0 || n > CUSTOS_BATCH_MAX_ACCOUNTS || n != b->batch.count)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "batch %" PRIu64 ": %zu accounts for a count of %" PRIu32
                                 " (1 to %d)",
                                 b->batch.sequence, n, b->batch.count, CUSTOS_BATCH_MAX_ACCOUNTS);
+    pub_leaf *l = malloc(n * sizeof *l);
+    if (l == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        custos_batch_leaf(&b->atts[i], l[i].leaf);
+        l[i].index = i;
+    }
+    qsort(l, n, sizeof *l, pub_leaf_cmp);
+    for (size_t k = 1; k < n; k++) {
+        if (memcmp(l[k - 1].leaf, l[k].leaf, CUSTOS_HASH_LEN) == 0) {
+            free(l);
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "batch %" PRIu64 ": one attestation appears twice",
+                                    b->batch.sequence);
+        }
+    }
+    *leaves = l;
+    return CUSTOS_OK;
+}
+
+/* The attestations in atts named by leaves[0..n), as ABI tuples: fields (n *
+ * PUB_ATT_FIELDS) and elements (n), the caller's. */
+static void pub_att_elements(const custos_attestation *atts, const pub_leaf *leaves, size_t n,
+                             evm_abi_value *fields, evm_abi_value *elements)
+{
+    for (size_t k = 0; k < n; k++) {
+        pub_att_fields(&atts[leaves[k].index], fields + k * PUB_ATT_FIELDS);
+        elements[k] = evm_abi_tuple(fields + k * PUB_ATT_FIELDS, PUB_ATT_FIELDS);
+    }
+}
+
+static void pub_batch_fields(const custos_batch *h, evm_abi_value f[6])
+{
+    f[0] = evm_abi_bytes32(h->feed_id);
+    f[1] = evm_abi_bytes32(h->accounts_root);
+    f[2] = evm_abi_uint64(h->count);
+    f[3] = evm_abi_uint64(h->as_of);
+    f[4] = evm_abi_uint64(h->valid_until);
+    f[5] = evm_abi_uint64(h->sequence);
+}
+
+custos_rc gw_pub_batch_encode(const gw_pub_batch *b, uint8_t **out, size_t *len,
+                              custos_error *err)
+{
     uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
-    size_t sigs_len = 0;
-    custos_rc rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err);
+    size_t sigs_len = 0, n = b->n_atts;
+    pub_leaf *leaves = NULL;
+    custos_rc rc = pub_sorted_leaves(b, &leaves, err);
     if (rc != CUSTOS_OK)
         return rc;
-    pub_leaf *leaves = malloc(n * sizeof *leaves);
     evm_abi_value *fields = malloc(n * PUB_ATT_FIELDS * sizeof *fields);
     evm_abi_value *elements = malloc(n * sizeof *elements);
-    if (leaves == NULL || fields == NULL || elements == NULL) {
+    if (fields == NULL || elements == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        custos_batch_leaf(&b->atts[i], leaves[i].leaf);
-        leaves[i].index = i;
-    }
-    /* The tree's leaf order (OpenZeppelin sorts the leaves), which submitBatch requires. */
-    qsort(leaves, n, sizeof *leaves, pub_leaf_cmp);
-    for (size_t k = 0; k < n; k++) {
-        if (k > 0 && memcmp(leaves[k - 1].leaf, leaves[k].leaf, CUSTOS_HASH_LEN) == 0) {
-            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
-                                  "batch %" PRIu64 ": one attestation appears twice",
-                                  b->batch.sequence);
-            goto done;
-        }
-        pub_att_fields(&b->atts[leaves[k].index], fields + k * PUB_ATT_FIELDS);
-        elements[k] = evm_abi_tuple(fields + k * PUB_ATT_FIELDS, PUB_ATT_FIELDS);
-    }
-    const custos_batch *h = &b->batch;
-    evm_abi_value batch_fields[6] = {
-        evm_abi_bytes32(h->feed_id),     evm_abi_bytes32(h->accounts_root),
-        evm_abi_uint64(h->count),        evm_abi_uint64(h->as_of),
-        evm_abi_uint64(h->valid_until),  evm_abi_uint64(h->sequence),
-    };
+    if ((rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err)) !=
+        CUSTOS_OK)
+        goto done;
+    pub_att_elements(b->atts, leaves, n, fields, elements);
+    evm_abi_value batch_fields[6];
+    pub_batch_fields(&b->batch, batch_fields);
     evm_abi_value args[4] = {
-        evm_abi_bytes32(h->feed_id),
+        evm_abi_bytes32(b->batch.feed_id),
         evm_abi_tuple(batch_fields, 6),
         evm_abi_tuple_array(elements, n),
         evm_abi_dynamic_bytes(sigs, sigs_len),
@@ -91,6 +129,111 @@ done:
     free(leaves);
     free(fields);
     free(elements);
+    return rc;
+}
+
+custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestation *part,
+                                   size_t n_part, uint8_t **out, size_t *len, custos_error *err)
+{
+    uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
+    size_t sigs_len = 0, n = b->n_atts;
+    pub_leaf *all = NULL, *mine = NULL;
+    uint8_t (*tree_leaves)[CUSTOS_HASH_LEN] = NULL, (*part_leaves)[CUSTOS_HASH_LEN] = NULL;
+    evm_abi_value *fields = NULL, *elements = NULL, *proof = NULL, *flags = NULL;
+    custos_merkle *tree = NULL;
+    custos_merkle_multiproof mp = {0};
+    custos_rc rc = pub_sorted_leaves(b, &all, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    if (n_part == 0 || n_part > n) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "batch %" PRIu64 ": a part of %zu accounts of %zu",
+                              b->batch.sequence, n_part, n);
+        goto done;
+    }
+    mine = malloc(n_part * sizeof *mine);
+    tree_leaves = malloc(n * sizeof *tree_leaves);
+    part_leaves = malloc(n_part * sizeof *part_leaves);
+    fields = malloc(n_part * PUB_ATT_FIELDS * sizeof *fields);
+    elements = malloc(n_part * sizeof *elements);
+    if (mine == NULL || tree_leaves == NULL || part_leaves == NULL || fields == NULL ||
+        elements == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(tree_leaves[i], all[i].leaf, CUSTOS_HASH_LEN);
+    for (size_t i = 0; i < n_part; i++) {
+        custos_batch_leaf(&part[i], mine[i].leaf);
+        mine[i].index = i;
+    }
+    qsort(mine, n_part, sizeof *mine, pub_leaf_cmp);
+    for (size_t k = 0; k < n_part; k++) {
+        if (k > 0 && memcmp(mine[k - 1].leaf, mine[k].leaf, CUSTOS_HASH_LEN) == 0) {
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "batch %" PRIu64 ": the part names one attestation twice",
+                                  b->batch.sequence);
+            goto done;
+        }
+        memcpy(part_leaves[k], mine[k].leaf, CUSTOS_HASH_LEN);
+    }
+    if ((rc = custos_merkle_new((const uint8_t (*)[CUSTOS_HASH_LEN])tree_leaves, n, &tree,
+                                err)) != CUSTOS_OK)
+        goto done;
+    uint8_t root[CUSTOS_HASH_LEN];
+    custos_merkle_root(tree, root);
+    if (memcmp(root, b->batch.accounts_root, CUSTOS_HASH_LEN) != 0) {
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "batch %" PRIu64 ": its accounts do not give its signed root",
+                              b->batch.sequence);
+        goto done;
+    }
+    rc = custos_merkle_multiproof_build(tree, (const uint8_t (*)[CUSTOS_HASH_LEN])part_leaves,
+                                        n_part, &mp, err);
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        custos_error_clear(err);
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                              "batch %" PRIu64 ": the part names an account not in the batch",
+                              b->batch.sequence);
+    }
+    if (rc != CUSTOS_OK)
+        goto done;
+    proof = malloc((mp.n_proof + 1) * sizeof *proof);
+    flags = malloc((mp.n_flags + 1) * sizeof *flags);
+    if (proof == NULL || flags == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < mp.n_proof; i++)
+        proof[i] = evm_abi_bytes32(mp.proof[i]);
+    for (size_t i = 0; i < mp.n_flags; i++)
+        flags[i] = evm_abi_bool(mp.flags[i]);
+    if ((rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err)) !=
+        CUSTOS_OK)
+        goto done;
+    pub_att_elements(part, mine, n_part, fields, elements);
+    evm_abi_value batch_fields[6];
+    pub_batch_fields(&b->batch, batch_fields);
+    evm_abi_value args[6] = {
+        evm_abi_bytes32(b->batch.feed_id),
+        evm_abi_tuple(batch_fields, 6),
+        evm_abi_tuple_array(elements, n_part),
+        evm_abi_tuple_array(proof, mp.n_proof),
+        evm_abi_tuple_array(flags, mp.n_flags),
+        evm_abi_dynamic_bytes(sigs, sigs_len),
+    };
+    rc = evm_abi_encode(PUB_SUBMIT_PART_SIGNATURE, args, 6, out, len, err);
+done:
+    custos_merkle_multiproof_clear(&mp);
+    custos_merkle_free(tree);
+    free(all);
+    free(mine);
+    free(tree_leaves);
+    free(part_leaves);
+    free(fields);
+    free(elements);
+    free(proof);
+    free(flags);
     return rc;
 }
 

@@ -37,6 +37,20 @@ CUSTOS_MUST_USE
 custos_rc gw_pub_batch_encode(const gw_pub_batch *b, uint8_t **out, size_t *len,
                               custos_error *err);
 
+/* Calldata of submitBatchPart(feedId, batch, atts, proof, proofFlags, signatures)
+ * (docs/adapter.md §14): the n_part accounts of part (any order; each one of b's), in the
+ * tree's leaf order, with the multiproof of their leaves in the tree of b's accounts
+ * (every one of them, as in gw_pub_batch_encode). *out is malloc'd. CUSTOS_ERR_INVALID
+ * as gw_pub_batch_encode, or when part is empty, names an account twice or one that is
+ * not b's. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestation *part,
+                                   size_t n_part, uint8_t **out, size_t *len, custos_error *err);
+
+/* Planned gas of a part of n accounts: a batch's, and the multiproof's hashes and
+ * calldata (at most an account's leaf, a proof hash and a flag word per account). */
+#define GW_PUB_PART_ACCOUNT_GAS (GW_PUB_BATCH_ACCOUNT_GAS + 4000u)
+
 /* A record due for publication, as the plan sees it. */
 typedef struct gw_pub_due {
     uint8_t kind;                             /* custos_kind */

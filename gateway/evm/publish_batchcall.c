@@ -4,11 +4,13 @@
  * reaches the publisher, every record of the batch without a fate is decided at once:
  * when one of them is due by the policy of §3, the whole batch goes out as one call, its
  * records stored together (the transaction on one row, the others its members) before
- * the broadcast; otherwise they are skipped. A batch beyond [evm] batch_max_accounts or
- * the block's gas limit is never sent: reported, its records skipped as batch-too-large.
- * The call is tracked as any publication (nonces, receipts, reorganisations, fee bumps,
- * re-queues, failover); at its final receipt each account the adapter refused (its
- * AccountRefused event) fails alone, naming the reason. */
+ * the broadcast; otherwise they are skipped. What a whole call cannot carry goes in
+ * submitBatchPart calls, each its records and their multiproof: a batch beyond [evm]
+ * batch_max_accounts or the block's gas limit, split; and the records of a batch already
+ * sent, accepted since (a rise the breaker held, released). Each call is tracked as any
+ * publication (nonces, receipts, reorganisations, fee bumps, re-queues, failover); at its
+ * final receipt each account the adapter refused (its AccountRefused event) fails alone,
+ * naming the reason, but for a replay of its own sequence: on-chain already. */
 #include "evm/publisher_internal.h"
 
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 
 #define PUB_BATCH_REPLAY "BatchReplay(uint64,uint64)"
 #define PUB_ACCOUNT_REFUSED "AccountRefused(bytes32,bytes32,uint64,bytes)"
+#define PUB_ACCOUNT_REPLAY "Replay(uint64,uint64)"
 
 static custos_rc pub_load_batch(gw_publisher *p, const uint8_t digest[CUSTOS_HASH_LEN],
                                 gw_store_batch *b, custos_error *err)
@@ -55,11 +58,87 @@ static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, siz
     return rc;
 }
 
+/* submitBatchPart's calldata for the accepted records among the batch's that the
+ * cursors name (n of them). */
+static custos_rc pub_part_calldata(const gw_store_batch *b, const uint64_t *cursors, size_t n,
+                                   uint8_t **data, size_t *len, custos_error *err)
+{
+    custos_attestation *atts = malloc(b->n_members * sizeof *atts);
+    custos_attestation *part = malloc((n + 1) * sizeof *part);
+    custos_rc rc = CUSTOS_OK;
+    size_t n_part = 0;
+    if (atts == NULL || part == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < b->n_members; i++) {
+        atts[i] = b->members[i].sub.att;
+        for (size_t k = 0; k < n && b->members[i].cursor != 0; k++)
+            if (b->members[i].cursor == cursors[k] && n_part < n)
+                part[n_part++] = b->members[i].sub.att;
+    }
+    if (n_part != n) {
+        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                              "batch part: %zu of its %zu records are not in batch %" PRIu64,
+                              n - n_part, n, b->batch.sequence);
+        goto done;
+    }
+    gw_pub_batch pb = {.batch = b->batch,
+                       .atts = atts,
+                       .n_atts = b->n_members,
+                       .sigs = b->sigs,
+                       .signers = (const uint8_t(*)[CUSTOS_ADDRESS_LEN])b->signers,
+                       .n_sigs = b->n_sigs};
+    rc = gw_pub_batch_part_encode(&pb, part, n_part, data, len, err);
+done:
+    free(atts);
+    free(part);
+    return rc;
+}
+
+/* The cursors of the part call row holds: its own, then its members' (*cursors
+ * malloc'd). */
+static custos_rc pub_part_cursors(gw_publisher *p, const gw_pub_row *row, uint64_t **cursors,
+                                  size_t *n, custos_error *err)
+{
+    gw_pub_row *sent = NULL;
+    size_t n_sent = 0;
+    *cursors = NULL;
+    *n = 0;
+    custos_rc rc = gw_pubstate_list_sent(p->state, &sent, &n_sent, err);
+    if (rc == CUSTOS_OK && (*cursors = malloc((n_sent + 1) * sizeof **cursors)) == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+    if (rc == CUSTOS_OK) {
+        (*cursors)[(*n)++] = row->cursor;
+        for (size_t i = 0; i < n_sent; i++)
+            if (sent[i].call == row->cursor)
+                (*cursors)[(*n)++] = sent[i].cursor;
+    }
+    for (size_t i = 0; i < n_sent; i++)
+        gw_pub_row_clear(&sent[i]);
+    free(sent);
+    return rc;
+}
+
 custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **data,
                               size_t *len, const char **replay_error, uint64_t *sequence,
                               custos_error *err)
 {
     custos_rc rc;
+    if (row->batched && row->part) {
+        gw_store_batch b;
+        uint64_t *cursors = NULL;
+        size_t n = 0;
+        if ((rc = pub_load_batch(p, row->batch_digest, &b, err)) != CUSTOS_OK)
+            return rc;
+        if ((rc = pub_part_cursors(p, row, &cursors, &n, err)) == CUSTOS_OK)
+            rc = pub_part_calldata(&b, cursors, n, data, len, err);
+        *replay_error = NULL;
+        *sequence = b.batch.sequence;
+        free(cursors);
+        gw_store_batch_clear(&b);
+        return rc;
+    }
     if (row->batched) {
         gw_store_batch b;
         if ((rc = pub_load_batch(p, row->batch_digest, &b, err)) != CUSTOS_OK)
@@ -191,9 +270,24 @@ custos_rc gw_pub_finalise_call(gw_publisher *p, const gw_pub_row *row, const evm
         }
         /* The event's data is abi.encode(bytes reason): offset, length, then the bytes. */
         char why[120] = "reverted ?", detail[200];
-        if (refusal->data_len > 2 * EVM_ABI_WORD)
-            gw_pub_describe_revert(refusal->data + 2 * EVM_ABI_WORD,
-                                   refusal->data_len - 2 * EVM_ABI_WORD, why, sizeof why);
+        uint64_t reason_len = 0;
+        size_t room = refusal->data_len > 2 * EVM_ABI_WORD ? refusal->data_len - 2 * EVM_ABI_WORD
+                                                             : 0;
+        if (evm_abi_get_uint64(refusal->data, refusal->data_len, 1, 64, &reason_len, NULL) !=
+                CUSTOS_OK ||
+            reason_len > room)
+            reason_len = room;
+        const uint8_t *reason = refusal->data + 2 * EVM_ABI_WORD;
+        if (gw_pub_is_own_replay(PUB_ACCOUNT_REPLAY, reason, (size_t)reason_len, m->sequence)) {
+            /* This very attestation is on-chain: another call carried it (a copy sent by
+             * someone else, or a part sent again). */
+            snprintf(detail, sizeof detail, "already on-chain (its sequence, block %" PRIu64 ")",
+                     r->block_number);
+            rc = pub_end(p, m, GW_PUB_CONFIRMED, detail, false, err);
+            continue;
+        }
+        if (reason_len > 0)
+            gw_pub_describe_revert(reason, (size_t)reason_len, why, sizeof why);
         snprintf(detail, sizeof detail, "refused by the adapter in block %" PRIu64 ": %.150s",
                  r->block_number, why);
         rc = pub_end(p, m, GW_PUB_FAILED, detail, true, err);
@@ -286,14 +380,21 @@ static custos_rc pub_end_all(gw_publisher *p, pub_call *c, gw_pub_fate fate, con
 }
 
 /* Whether the batch fits one call: [evm] batch_max_accounts and the block's gas limit, by
- * the plan of publish_batch.h. *reason says why not. */
-static custos_rc pub_fits(gw_publisher *p, const gw_store_batch *b, bool *fits, char *reason,
-                          size_t cap, custos_error *err)
+ * the plan of publish_batch.h. *reason says why not. *part_cap: the most accounts a
+ * submitBatchPart may carry under both (0: none). */
+static custos_rc pub_fits(gw_publisher *p, const gw_store_batch *b, bool *fits,
+                          size_t *part_cap, char *reason, size_t cap, custos_error *err)
 {
     uint64_t gas_limit = 0;
     custos_rc rc = gw_pub_node(p, evm_rpc_block_gas_limit(p->rpc, &gas_limit, err));
     if (rc != CUSTOS_OK)
         return rc;
+    uint64_t by_gas = gas_limit > GW_PUB_BATCH_BASE_GAS
+                          ? (gas_limit - GW_PUB_BATCH_BASE_GAS) / GW_PUB_PART_ACCOUNT_GAS
+                          : 0;
+    uint64_t most = p->cfg->evm.batch_max_accounts < by_gas ? p->cfg->evm.batch_max_accounts
+                                                             : by_gas;
+    *part_cap = (size_t)(most < CUSTOS_BATCH_MAX_ACCOUNTS ? most : CUSTOS_BATCH_MAX_ACCOUNTS);
     gw_pub_due due = {.kind = CUSTOS_KIND_VALUATION, .batched = true,
                       .batch_count = b->batch.count};
     memcpy(due.batch_digest, b->digest, CUSTOS_HASH_LEN);
@@ -346,7 +447,7 @@ static custos_rc pub_decide_all(gw_publisher *p, pub_call *c, bool *due, custos_
 /* Stores the call's fates (the first record not refused as not-newer holds the
  * transaction) and broadcasts it. */
 static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_call *c,
-                                gw_pub_tx *tx, bool promote, custos_error *err)
+                                gw_pub_tx *tx, bool promote, bool part, custos_error *err)
 {
     size_t lead = c->n;
     for (size_t i = 0; i < c->n; i++)
@@ -396,6 +497,8 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
         first = r->cursor < first ? r->cursor : first;
         last = r->cursor > last ? r->cursor : last;
     }
+    for (size_t i = 0; i < n; i++)
+        rows[i].part = part;
     custos_rc rc = gw_pubstate_put_call(p->state, rows, n, first_promoted, err);
     if (rc == CUSTOS_OK) {
         p->next_nonce++;
@@ -415,11 +518,11 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
         char hash[2 + 64 + 1];
         gw_pub_hex(tx->hash, CUSTOS_HASH_LEN, hash, sizeof hash);
         gw_log(GW_LOG_INFO, "publisher.sent",
-               "batch %" PRIu64 " of feed %s (%" PRIu32 " accounts, cursors %" PRIu64
+               "%s batch %" PRIu64 " of feed %s (%zu of its %" PRIu32 " accounts, cursors %" PRIu64
                " to %" PRIu64 ", held by cursor %" PRIu64 "): nonce %" PRIu64
                ", gas limit %" PRIu64 ", tx %s",
-               b->batch.sequence, b->feed, b->batch.count, first, last, rows[0].cursor,
-               tx->nonce, tx->gas_limit, hash);
+               part ? "part of" : "whole", b->batch.sequence, b->feed, part ? n : b->n_members,
+               b->batch.count, first, last, rows[0].cursor, tx->nonce, tx->gas_limit, hash);
         custos_error berr;
         custos_error_clear(&berr);
         if (gw_pub_broadcast(p, &rows[0], &berr) != CUSTOS_OK)
@@ -427,6 +530,86 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
                    hash, berr.message);
     }
     free(rows);
+    return rc;
+}
+
+typedef struct pub_by_leaf {
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    size_t index;
+} pub_by_leaf;
+
+static int pub_by_leaf_cmp(const void *a, const void *b)
+{
+    return memcmp(((const pub_by_leaf *)a)->leaf, ((const pub_by_leaf *)b)->leaf,
+                  CUSTOS_HASH_LEN);
+}
+
+/* Sends the call's records that publish (a refused-as-not-newer one is skipped) in
+ * submitBatchPart calls of at most part_cap accounts, neighbours in the tree together (a
+ * shorter multiproof), each call stored before its broadcast. */
+static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_call *c,
+                                size_t part_cap, bool promote, custos_error *err)
+{
+    pub_by_leaf *go = malloc((c->n + 1) * sizeof *go);
+    uint64_t *cursors = malloc((c->n + 1) * sizeof *cursors);
+    gw_pub_row *rows = malloc((c->n + 1) * sizeof *rows);
+    gw_pub_reason *why = malloc((c->n + 1) * sizeof *why);
+    custos_rc rc = CUSTOS_OK;
+    size_t n_go = 0;
+    if (go == NULL || cursors == NULL || rows == NULL || why == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < c->n && rc == CUSTOS_OK; i++) {
+        if (!promote && c->why[i] == GW_PUB_NOT_NEWER) {
+            /* The adapter refuses an account's sequence at or below its last one. */
+            rc = gw_pub_skip(p, &c->rows[i], GW_PUB_NOT_NEWER,
+                             gw_pub_reason_name(GW_PUB_NOT_NEWER), err);
+            continue;
+        }
+        memset(go[n_go].leaf, 0, CUSTOS_HASH_LEN);
+        for (size_t m = 0; m < b->n_members; m++)
+            if (b->members[m].cursor == c->rows[i].cursor)
+                custos_batch_leaf(&b->members[m].sub.att, go[n_go].leaf);
+        go[n_go++].index = i;
+    }
+    qsort(go, n_go, sizeof *go, pub_by_leaf_cmp);
+    for (size_t first = 0; first < n_go && rc == CUSTOS_OK; first += part_cap) {
+        size_t n = n_go - first < part_cap ? n_go - first : part_cap;
+        for (size_t k = 0; k < n; k++) {
+            rows[k] = c->rows[go[first + k].index];
+            why[k] = c->why[go[first + k].index];
+            cursors[k] = rows[k].cursor;
+        }
+        uint8_t *data = NULL;
+        size_t data_len = 0;
+        char reason[200] = "";
+        if ((rc = pub_part_calldata(b, cursors, n, &data, &data_len, err)) != CUSTOS_OK) {
+            /* The gateway accepted what it cannot encode: no retry can fix that. */
+            snprintf(reason, sizeof reason, "cannot encode: %.180s", err->message);
+            custos_error_clear(err);
+            pub_call chunk = {.rows = rows, .why = why, .n = n};
+            rc = pub_end_all(p, &chunk, GW_PUB_FAILED, reason, promote, err);
+            continue;
+        }
+        gw_pub_tx tx;
+        memset(&tx, 0, sizeof tx);
+        gw_pub_built what = GW_PUB_REFUSED;
+        rc = gw_pub_build_call(p, data, data_len, p->next_nonce, NULL, b->batch.sequence, &tx,
+                               &what, reason, err);
+        free(data);
+        pub_call chunk = {.rows = rows, .why = why, .n = n};
+        if (rc == CUSTOS_OK && what == GW_PUB_REFUSED)
+            rc = pub_end_all(p, &chunk, GW_PUB_FAILED, reason, promote, err);
+        else if (rc == CUSTOS_OK)
+            rc = pub_store_call(p, b, &chunk, &tx, promote, true, err);
+        free(tx.raw);
+    }
+done:
+    free(go);
+    free(cursors);
+    free(rows);
+    free(why);
     return rc;
 }
 
@@ -439,16 +622,10 @@ custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_re
         return rc;
     pub_call c;
     bool due = false, fits = false;
+    size_t part_cap = 0;
     char reason[200] = "";
     if ((rc = pub_collect(p, &b, promote, &c, err)) != CUSTOS_OK || c.n == 0)
         goto done;
-    if (c.out) {
-        /* The adapter took (or refused) this batch's sequence already: a record that comes
-         * after, a held rise released since, can no longer go on-chain with it. */
-        rc = pub_end_all(p, &c, GW_PUB_FAILED,
-                         "its batch was sent before it (BatchReplay): never sent", promote, err);
-        goto done;
-    }
     if (promote) {
         for (size_t i = 0; i < c.n; i++)
             c.why[i] = why;
@@ -460,18 +637,32 @@ custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_re
         rc = pub_skip_all(p, &c, GW_PUB_REASONS, NULL, err);
         goto done;
     }
-    if ((rc = pub_fits(p, &b, &fits, reason, sizeof reason, err)) != CUSTOS_OK)
+    if ((rc = pub_fits(p, &b, &fits, &part_cap, reason, sizeof reason, err)) != CUSTOS_OK)
         goto done;
-    if (!fits) {
-        gw_log(GW_LOG_ERROR, "publisher.batch", "batch %" PRIu64 " of feed %s not sent: %s",
-               b.batch.sequence, b.feed, reason);
-        pthread_mutex_lock(&p->lock);
-        p->status.batches_too_large++;
-        pthread_mutex_unlock(&p->lock);
+    if ((c.out || !fits) && part_cap > 0) {
+        /* The adapter took this batch's sequence already (these records came after it),
+         * or the batch is more than one call carries: its records go in parts. */
+        if (!fits)
+            gw_log(GW_LOG_INFO, "publisher.batch", "batch %" PRIu64 " of feed %s goes in parts "
+                   "of at most %zu accounts: %s", b.batch.sequence, b.feed, part_cap, reason);
+        rc = pub_send_parts(p, &b, &c, part_cap, promote, err);
+        goto done;
+    }
+    if (c.out || !fits) {
+        if (!c.out) {
+            gw_log(GW_LOG_ERROR, "publisher.batch", "batch %" PRIu64 " of feed %s not sent: %s",
+                   b.batch.sequence, b.feed, reason);
+            pthread_mutex_lock(&p->lock);
+            p->status.batches_too_large++;
+            pthread_mutex_unlock(&p->lock);
+        } else {
+            snprintf(reason, sizeof reason, "%s", "its batch was sent before it, and "
+                     "batch_max_accounts 0 sends no part: never sent");
+        }
         /* Skipped records stay candidates of the expiry scan, which would meet the same
          * batch again: those end failed instead. */
-        rc = promote ? pub_end_all(p, &c, GW_PUB_FAILED, reason, true, err)
-                     : pub_skip_all(p, &c, GW_PUB_BATCH_TOO_LARGE, reason, err);
+        rc = promote || c.out ? pub_end_all(p, &c, GW_PUB_FAILED, reason, promote, err)
+                              : pub_skip_all(p, &c, GW_PUB_BATCH_TOO_LARGE, reason, err);
         goto done;
     }
     uint8_t *data = NULL;
@@ -496,7 +687,7 @@ custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_re
     else if (what == GW_PUB_ON_CHAIN)
         rc = pub_end_all(p, &c, GW_PUB_CONFIRMED, "already on-chain (its batch)", promote, err);
     else
-        rc = pub_store_call(p, &b, &c, &tx, promote, err);
+        rc = pub_store_call(p, &b, &c, &tx, promote, false, err);
     free(tx.raw);
 done:
     pub_call_free(&c);

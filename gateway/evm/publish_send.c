@@ -190,6 +190,8 @@ void gw_pub_describe_revert(const uint8_t *data, size_t len, char *out, size_t c
 bool gw_pub_is_own_replay(const char *error, const uint8_t *data, size_t len,
                           uint64_t sequence)
 {
+    if (error == NULL)
+        return false;
     uint8_t sel[EVM_ABI_SELECTOR_LEN];
     evm_abi_selector(error, sel);
     if (len != EVM_ABI_SELECTOR_LEN + 2 * EVM_ABI_WORD ||

@@ -164,13 +164,15 @@ typedef enum gw_pub_built {
 /* Estimates the gas of calldata to the adapter, prices it and signs it under nonce. A
  * revert at estimation is an answer (*what), not an error: ON_CHAIN when it is
  * replay_error (e.g. "Replay(uint64,uint64)") with both arguments `sequence`, else
- * REFUSED with the revert described in detail. */
+ * REFUSED with the revert described in detail. replay_error NULL: the call has none (a
+ * submitBatchPart refuses a replayed account alone, in AccountRefused). */
 CUSTOS_MUST_USE
 custos_rc gw_pub_build_call(gw_publisher *p, const uint8_t *data, size_t data_len,
                             uint64_t nonce, const char *replay_error, uint64_t sequence,
                             gw_pub_tx *tx, gw_pub_built *what, char detail[200],
                             custos_error *err);
-/* Whether revert data is `error`(uint64 last, uint64 got) with last == got == sequence. */
+/* Whether revert data is `error`(uint64 last, uint64 got) with last == got == sequence;
+ * false for a NULL error. */
 bool gw_pub_is_own_replay(const char *error, const uint8_t *data, size_t len,
                           uint64_t sequence);
 /* "Stale(uint64,uint256) 0x<data>": the adapter's custom error named (data cut to fit). */
@@ -194,16 +196,17 @@ custos_rc gw_pub_requeue(gw_publisher *p, const gw_pub_row *row, custos_error *e
 /* Decides the fates of the records of rec's batch that have none yet (rec is one of them),
  * and, when one is due, publishes the whole batch in one submitBatch (docs/publishing.md
  * §14): the due records and the others of the batch become the call's members, stored
- * together before the broadcast. A batch beyond [evm] batch_max_accounts or the block's
- * gas limit is not sent: its records are skipped as batch-too-large and it is reported.
- * promote: rec was skipped and is published after all (the expiry scan); the batch's
- * other skipped records go with it. */
+ * together before the broadcast. Records of a batch sent before (a rise released late),
+ * and the records of a batch beyond [evm] batch_max_accounts or the block's gas limit,
+ * go in submitBatchPart calls instead, each of at most as many accounts as one call may
+ * carry. promote: rec was skipped and is published after all (the expiry scan); the
+ * batch's other skipped records go with it. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_batch_send(gw_publisher *p, const custos_record *rec, gw_pub_reason why,
                             bool promote, custos_error *err);
-/* The calldata that publishes a stored publication (submit of its record, or submitBatch
- * of its batch), the adapter's error for a replay of it and the sequence that names it
- * there; *data malloc'd. */
+/* The calldata that publishes a stored publication (submit of its record, submitBatch of
+ * its batch, or submitBatchPart of the records of its call), the adapter's error for a
+ * replay of it (NULL for a part) and the sequence that names it there; *data malloc'd. */
 CUSTOS_MUST_USE
 custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **data,
                               size_t *len, const char **replay_error, uint64_t *sequence,

@@ -71,6 +71,9 @@ typedef struct gw_pub_row {
     bool batched;
     uint8_t batch_digest[CUSTOS_HASH_LEN];
     uint64_t call;             /* 0: the row holds its own transaction (or none) */
+    /* The call is a submitBatchPart of the records it carries (docs/publishing.md §14),
+     * not a submitBatch of their whole batch: set on every row of such a call. */
+    bool part;
 } gw_pub_row;
 
 typedef struct gw_pubstate gw_pubstate;

@@ -51,7 +51,7 @@ extern const gw_pubstate_ops gw_pubstate_pg_ops;     /* pubstate_pg.c */
 #define GW_PUB_ROW_COLUMNS                                                                \
     "cursor, account, sequence, kind, beneficiary, value, as_of, fate, detail, nonce, "    \
     "max_fee, priority_fee, gas_limit, sent_at, tx_hash, raw, feed, valid_until, "          \
-    "batch_digest, call_cursor"
+    "batch_digest, call_cursor, part"
 
 /* Times handed to SQL comparisons are capped here: every time the gateway accepts is far
  * below, and a larger bound means "any". */

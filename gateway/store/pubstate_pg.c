@@ -21,7 +21,7 @@
 #include "store/codec.h"
 #include "store/pg_common.h"
 
-#define PGS_MAX_PARAMS 20
+#define PGS_MAX_PARAMS 21
 #define PGS_CONNECT_TIMEOUT_S "10"
 
 typedef struct pgs_db {
@@ -167,7 +167,7 @@ static custos_rc pgs_get_int(const PGresult *res, int row, int col, uint64_t *ou
 static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custos_error *err)
 {
     memset(out, 0, sizeof *out);
-    uint64_t kind = 0, fate = 0;
+    uint64_t kind = 0, fate = 0, part = 0;
     uint8_t value[32];
     custos_rc rc;
     if ((rc = pgs_get_int(res, r, 0, &out->cursor, "cursor", err)) != CUSTOS_OK ||
@@ -191,8 +191,10 @@ static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custo
     snprintf(out->feed, sizeof out->feed, "%.*s", PQgetlength(res, r, 16),
              PQgetvalue(res, r, 16));
     if ((rc = pgs_get_int(res, r, 17, &out->valid_until, "valid_until", err)) != CUSTOS_OK ||
-        (rc = pgs_get_int(res, r, 19, &out->call, "call_cursor", err)) != CUSTOS_OK)
+        (rc = pgs_get_int(res, r, 19, &out->call, "call_cursor", err)) != CUSTOS_OK ||
+        (rc = pgs_get_int(res, r, 20, &part, "part", err)) != CUSTOS_OK)
         return rc;
+    out->part = part != 0;
     if (!PQgetisnull(res, r, 18)) {
         if ((rc = pgs_get_bytes(res, r, 18, out->batch_digest, sizeof out->batch_digest,
                                 "batch_digest", err)) != CUSTOS_OK)
@@ -370,9 +372,12 @@ static custos_rc pgs_insert_row(pgs_db *s, const gw_pub_row *row, custos_error *
         pgs_null(&p, PG_BYTEA);
     gw_store_put_u64(call, row->call);
     pgs_param(&p, PG_INT8, call, 8);
+    uint8_t part[4] = {0, 0, 0, row->part ? 1 : 0};
+    pgs_param(&p, PG_INT4, part, 4);
     rc = pgs_run(s,
                  "INSERT INTO publisher_fates (" GW_PUB_ROW_COLUMNS ") VALUES ($1, $2, $3, $4, "
-                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                 "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+                 "$21)",
                  &p, "store fate", NULL, err);
     if (rc == CUSTOS_ERR_INVALID)
         rc = custos_error_set(err, CUSTOS_ERR_INVALID,
@@ -540,11 +545,13 @@ static custos_rc pgs_promote_row(pgs_db *s, const gw_pub_row *row, custos_error 
     else
         pgs_null(&p, PG_BYTEA);
     pgs_param(&p, PG_INT8, call, sizeof call);
+    uint8_t part[4] = {0, 0, 0, row->part ? 1 : 0};
+    pgs_param(&p, PG_INT4, part, sizeof part);
     PGresult *res = NULL;
     rc = pgs_run(s,
                  "UPDATE publisher_fates SET nonce = $1, max_fee = $2, priority_fee = $3, "
                  "gas_limit = $4, sent_at = $5, tx_hash = $6, raw = $7, fate = $8, "
-                 "detail = $9, batch_digest = $11, call_cursor = $12 "
+                 "detail = $9, batch_digest = $11, call_cursor = $12, part = $13 "
                  "WHERE cursor = $10 AND fate = 0",
                  &p, "promote fate", &res, err);
     if (rc == CUSTOS_OK) {

@@ -16,7 +16,7 @@
 
 #include "store/sqlite_common.h"
 
-#define PS_SCHEMA_VERSION 3
+#define PS_SCHEMA_VERSION 4
 #define PS_BUSY_TIMEOUT_MS 5000
 
 static const char ps_schema_v1[] =
@@ -79,6 +79,9 @@ static const char ps_schema_v3[] =
     "ALTER TABLE fates ADD COLUMN batch_digest BLOB;"
     "ALTER TABLE fates ADD COLUMN call_cursor INTEGER NOT NULL DEFAULT 0;";
 
+/* Version 4: whether a batch call carries part of its batch (submitBatchPart). */
+static const char ps_schema_v4[] = "ALTER TABLE fates ADD COLUMN part INTEGER NOT NULL DEFAULT 0;";
+
 typedef struct ps_db {
     sqlite3 *db;
 } ps_db;
@@ -137,6 +140,8 @@ static custos_rc ps_schema(ps_db *s, custos_error *err)
         rc = ps_exec(s->db, ps_schema_v2, "migrate schema to version 2", err);
     if (rc == CUSTOS_OK && version < 3)
         rc = ps_exec(s->db, ps_schema_v3, "migrate schema to version 3", err);
+    if (rc == CUSTOS_OK && version < 4)
+        rc = ps_exec(s->db, ps_schema_v4, "migrate schema to version 4", err);
     if (rc == CUSTOS_OK && version < PS_SCHEMA_VERSION) {
         char pragma[48];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", PS_SCHEMA_VERSION);
@@ -238,6 +243,7 @@ static custos_rc ps_read_row(sqlite3_stmt *st, gw_pub_row *out, custos_error *er
         out->batched = true;
     }
     out->call = (uint64_t)sqlite3_column_int64(st, 19);
+    out->part = sqlite3_column_int(st, 20) != 0;
     if (sqlite3_column_type(st, 9) == SQLITE_NULL)
         return CUSTOS_OK;
     gw_pub_tx *tx = &out->tx;
@@ -370,7 +376,7 @@ static custos_rc ps_insert_row(ps_db *s, const gw_pub_row *row, custos_error *er
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "INSERT INTO fates (" GW_PUB_ROW_COLUMNS ") "
                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                 "?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                                 "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                               &st, err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -392,6 +398,7 @@ static custos_rc ps_insert_row(ps_db *s, const gw_pub_row *row, custos_error *er
     if (row->batched)
         sqlite3_bind_blob(st, 19, row->batch_digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 20, (sqlite3_int64)row->call);
+    sqlite3_bind_int(st, 21, row->part ? 1 : 0);
     int step = sqlite3_step(st);
     sqlite3_finalize(st);
     if (step == SQLITE_CONSTRAINT || (step & 0xff) == SQLITE_CONSTRAINT)
@@ -524,7 +531,7 @@ static custos_rc ps_promote_row(ps_db *s, const gw_pub_row *row, custos_error *e
     sqlite3_stmt *st;
     custos_rc rc = ps_prepare(s, "UPDATE fates SET nonce = ?1, max_fee = ?2, priority_fee = ?3, "
                                  "gas_limit = ?4, sent_at = ?5, tx_hash = ?6, raw = ?7, fate = ?8, "
-                                 "detail = ?9, batch_digest = ?11, call_cursor = ?12 "
+                                 "detail = ?9, batch_digest = ?11, call_cursor = ?12, part = ?13 "
                                  "WHERE cursor = ?10 AND fate = 0",
                               &st, err);
     if (rc != CUSTOS_OK)
@@ -538,6 +545,7 @@ static custos_rc ps_promote_row(ps_db *s, const gw_pub_row *row, custos_error *e
     if (row->batched)
         sqlite3_bind_blob(st, 11, row->batch_digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 12, (sqlite3_int64)row->call);
+    sqlite3_bind_int(st, 13, row->part ? 1 : 0);
     int changes = 0;
     if ((rc = ps_step_done(s, st, "promote fate", &changes, err)) != CUSTOS_OK)
         return rc;

@@ -457,6 +457,15 @@ static const gw_schema_step schema_steps[] = {
             "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS batch_digest bytea,"
             "  ADD COLUMN IF NOT EXISTS call_cursor bigint NOT NULL DEFAULT 0;",
     },
+    {
+        /* Version 21: whether a batch call carries part of its batch (submitBatchPart,
+         * docs/publishing.md §14). A SQLite store's publisher keeps it in its own file. */
+        .version = 21,
+        .sqlite = "SELECT 1",
+        .postgresql =
+            "ALTER TABLE publisher_fates ADD COLUMN IF NOT EXISTS part integer NOT NULL "
+            "DEFAULT 0;",
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

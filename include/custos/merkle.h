@@ -34,6 +34,29 @@ custos_rc custos_merkle_proof(const custos_merkle *t, const uint8_t leaf[CUSTOS_
 bool custos_merkle_verify(const uint8_t root[CUSTOS_HASH_LEN], const uint8_t leaf[CUSTOS_HASH_LEN],
                           const uint8_t (*proof)[CUSTOS_HASH_LEN], size_t n);
 
+/* A proof that several leaves are in one tree at once, as OpenZeppelin's
+ * MerkleProof.processMultiProof takes it and @openzeppelin/merkle-tree's getMultiProof
+ * gives it: the leaves in strictly increasing order (the tree's order), the sibling
+ * hashes the leaves cannot give, and one flag per hashing step (true: both operands come
+ * from the leaves and the hashes made so far; false: the second is the next proof hash).
+ * Filled by custos_merkle_multiproof; the arrays are malloc'd. */
+typedef struct custos_merkle_multiproof {
+    uint8_t (*proof)[CUSTOS_HASH_LEN];
+    size_t n_proof;
+    bool *flags;
+    size_t n_flags; /* n leaves + n_proof - 1 */
+} custos_merkle_multiproof;
+
+/* The multiproof of n >= 1 leaves of t, given in strictly increasing order (the order
+ * the proof's verifier takes them in). CUSTOS_ERR_INVALID when they are not,
+ * CUSTOS_ERR_NOT_FOUND when one is not a leaf of t. */
+CUSTOS_MUST_USE
+custos_rc custos_merkle_multiproof_build(const custos_merkle *t,
+                                         const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n,
+                                         custos_merkle_multiproof *out, custos_error *err);
+/* Frees the arrays of mp and zeroes it; safe on a zeroed one. */
+void custos_merkle_multiproof_clear(custos_merkle_multiproof *mp);
+
 /* keccak256(keccak256(abi.encode(bytes32 assetId, uint256 quantity, uint256 price,
  * uint256 value, uint16 haircutBps))); assetId is the ASCII id right-padded with zeros. */
 CUSTOS_MUST_USE

@@ -154,6 +154,72 @@ bool custos_merkle_verify(const uint8_t root[CUSTOS_HASH_LEN], const uint8_t lea
     return memcmp(acc, root, CUSTOS_HASH_LEN) == 0;
 }
 
+/* OpenZeppelin's getMultiProof over the tree's array: a queue of node indices, leaves
+ * first in decreasing index (increasing leaf order); each step takes the head, pairs it
+ * with its sibling (the next head when that is the sibling: a flag set, else the sibling
+ * joins the proof) and queues the parent, until the root. */
+custos_rc custos_merkle_multiproof_build(const custos_merkle *t,
+                                         const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n,
+                                         custos_merkle_multiproof *out, custos_error *err)
+{
+    if (t == NULL || out == NULL || (n > 0 && leaves == NULL))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "merkle multiproof: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (n == 0 || n > t->n_leaves)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "merkle multiproof: %zu leaves of a tree of %zu", n,
+                                t->n_leaves);
+    /* Each node enters the queue at most once, and each step adds at most one proof hash
+     * and one flag: the tree's node count bounds all three. */
+    size_t *queue = malloc(t->n_nodes * sizeof *queue);
+    out->proof = malloc(t->n_nodes * sizeof *out->proof);
+    out->flags = malloc(t->n_nodes * sizeof *out->flags);
+    custos_rc rc = CUSTOS_OK;
+    if (queue == NULL || out->proof == NULL || out->flags == NULL) {
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "merkle multiproof: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && memcmp(leaves[i - 1], leaves[i], CUSTOS_HASH_LEN) >= 0) {
+            rc = custos_error_set(err, CUSTOS_ERR_INVALID,
+                                  "merkle multiproof: leaf %zu is not above leaf %zu", i, i - 1);
+            goto done;
+        }
+        if ((queue[i] = merkle_find_leaf(t, leaves[i])) == SIZE_MAX) {
+            rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND,
+                                  "merkle multiproof: leaf %zu is not in the tree", i);
+            goto done;
+        }
+    }
+    size_t head = 0, tail = n;
+    while (head < tail && queue[head] > 0) {
+        size_t j = queue[head++];
+        size_t sibling = (j % 2 == 1) ? j + 1 : j - 1;
+        if (head < tail && queue[head] == sibling) {
+            out->flags[out->n_flags++] = true;
+            head++;
+        } else {
+            out->flags[out->n_flags++] = false;
+            memcpy(out->proof[out->n_proof++], t->nodes[sibling], CUSTOS_HASH_LEN);
+        }
+        queue[tail++] = (j - 1) / 2;
+    }
+done:
+    free(queue);
+    if (rc != CUSTOS_OK)
+        custos_merkle_multiproof_clear(out);
+    return rc;
+}
+
+void custos_merkle_multiproof_clear(custos_merkle_multiproof *mp)
+{
+    if (mp == NULL)
+        return;
+    free(mp->proof);
+    free(mp->flags);
+    memset(mp, 0, sizeof *mp);
+}
+
 /* Same rule as the wire decoder: 1..31 printable ASCII bytes, NUL-terminated. */
 static custos_rc merkle_check_asset_id(const char *id, size_t *len, custos_error *err)
 {

@@ -172,9 +172,10 @@ uint64_t pubb_batch_sequence(const char *dir)
     return sequence;
 }
 
-size_t pubb_batch_events(pubf *f, uint64_t sequence, uint32_t *refused)
+/* The adapter's events `event` of GWF_FEED's batch `sequence` (BatchAccepted and
+ * BatchPartAccepted have the same topics and data). */
+static size_t pb_events(pubf *f, const char *event, uint64_t sequence, uint32_t *refused)
 {
-    static const char event[] = "BatchAccepted(bytes32,uint64,bytes32,uint32,uint32,bytes32)";
     uint8_t topic0[CUSTOS_HASH_LEN], feed_id[CUSTOS_HASH_LEN], word[32] = {0};
     custos_keccak256((const uint8_t *)event, strlen(event), topic0);
     custos_keccak256((const uint8_t *)GWF_FEED, strlen(GWF_FEED), feed_id);
@@ -203,4 +204,16 @@ size_t pubb_batch_events(pubf *f, uint64_t sequence, uint32_t *refused)
     }
     json_decref(logs);
     return n;
+}
+
+size_t pubb_batch_events(pubf *f, uint64_t sequence, uint32_t *refused)
+{
+    return pb_events(f, "BatchAccepted(bytes32,uint64,bytes32,uint32,uint32,bytes32)", sequence,
+                     refused);
+}
+
+size_t pubb_part_events(pubf *f, uint64_t sequence, uint32_t *refused)
+{
+    return pb_events(f, "BatchPartAccepted(bytes32,uint64,bytes32,uint32,uint32,bytes32)",
+                     sequence, refused);
 }

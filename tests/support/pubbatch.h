@@ -49,5 +49,7 @@ uint64_t pubb_batch_sequence(const char *dir);
 /* The adapter's BatchAccepted events of GWF_FEED's batch `sequence` on anvil 0: how many,
  * and *refused gets the accounts the last of them refused (0 when none). */
 size_t pubb_batch_events(pubf *f, uint64_t sequence, uint32_t *refused);
+/* The same for its BatchPartAccepted events (submitBatchPart). */
+size_t pubb_part_events(pubf *f, uint64_t sequence, uint32_t *refused);
 
 #endif

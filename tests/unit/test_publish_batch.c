@@ -1,5 +1,6 @@
 /* Publishing batches: submitBatch's calldata against one built with no Custos code (ethers
- * and @openzeppelin/merkle-tree, tests/js/batch_calldata.mjs), and the plan of calls. */
+ * and @openzeppelin/merkle-tree, tests/js/batch_calldata.mjs), submitBatchPart's with its
+ * multiproof against the package's getMultiProof, and the plan of calls. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,61 @@ static json_t *attestation_json(const custos_attestation *a)
     return j;
 }
 
+/* The calldata ethers and the merkle-tree package build from atts (in the order given),
+ * signed by sigs of signers 0xF0.. and 0xE0..: submitBatch's, or with part (n_part
+ * indices into atts, -1 ended) submitBatchPart's. Checks their root is ours. */
+static char *ethers_calldata(const custos_batch *batch, const custos_attestation *atts, size_t n,
+                             const custos_signature sigs[2], const int *part)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(json_array_append_new(list, attestation_json(&atts[i])), 0);
+    char *feed_id = hex_of(batch->feed_id, CUSTOS_HASH_LEN);
+    uint8_t packed[2 * CUSTOS_SIGNATURE_LEN];
+    memcpy(packed, sigs[1].bytes, CUSTOS_SIGNATURE_LEN); /* signer 0xE0.. before 0xF0.. */
+    memcpy(packed + CUSTOS_SIGNATURE_LEN, sigs[0].bytes, CUSTOS_SIGNATURE_LEN);
+    char *packed_hex = hex_of(packed, sizeof packed);
+    json_t *in = json_pack("{s:s, s:I, s:o, s:s}", "feedId", feed_id, "sequence",
+                           (json_int_t)batch->sequence, "attestations", list, "signatures",
+                           packed_hex);
+    assert_non_null(in);
+    if (part != NULL) {
+        json_t *idx = json_array();
+        for (size_t i = 0; part[i] >= 0; i++)
+            assert_int_equal(json_array_append_new(idx, json_integer(part[i])), 0);
+        assert_int_equal(json_object_set_new(in, "part", idx), 0);
+    }
+    char *arg = json_dumps(in, JSON_COMPACT);
+    assert_non_null(arg);
+    json_decref(in);
+    free(feed_id);
+    free(packed_hex);
+    static char out[64 * 1024];
+    const char *args[] = {arg, NULL};
+    assert_int_equal(tu_node("batch_calldata.mjs", args, out, sizeof out), 0);
+    free(arg);
+
+    char *save = NULL;
+    char *root = strtok_r(out, "\n", &save);
+    char *calldata = strtok_r(NULL, "\n", &save);
+    assert_non_null(root);
+    assert_non_null(calldata);
+    char *our_root = hex_of(batch->accounts_root, CUSTOS_HASH_LEN);
+    assert_string_equal(our_root, root);
+    free(our_root);
+    char *copy = strdup(calldata);
+    assert_non_null(copy);
+    return copy;
+}
+
+static void test_signatures(custos_signature sigs[2], uint8_t signers[2][CUSTOS_ADDRESS_LEN])
+{
+    for (size_t i = 0; i < 2; i++) {
+        memset(sigs[i].bytes, (int)(0x70 + i), CUSTOS_SIGNATURE_LEN);
+        memset(signers[i], (int)(0xF0 - 0x10 * i), CUSTOS_ADDRESS_LEN); /* given unsorted */
+    }
+}
+
 /* Our calldata equals the one ethers and the merkle-tree package build from the same
  * attestations in another order: the same root, the same leaf order, the same ABI. */
 static void test_calldata_matches_ethers(void **state)
@@ -82,10 +138,7 @@ static void test_calldata_matches_ethers(void **state)
 
     custos_signature sigs[2];
     uint8_t signers[2][CUSTOS_ADDRESS_LEN];
-    for (size_t i = 0; i < 2; i++) {
-        memset(sigs[i].bytes, (int)(0x70 + i), CUSTOS_SIGNATURE_LEN);
-        memset(signers[i], (int)(0xF0 - 0x10 * i), CUSTOS_ADDRESS_LEN); /* given unsorted */
-    }
+    test_signatures(sigs, signers);
     /* Reversed: the encoder orders by leaf whatever order it is given. */
     custos_attestation reversed[N_ATTS];
     for (size_t i = 0; i < N_ATTS; i++)
@@ -94,40 +147,88 @@ static void test_calldata_matches_ethers(void **state)
     uint8_t *data = NULL;
     size_t len = 0;
     assert_int_equal(gw_pub_batch_encode(&b, &data, &len, &err), CUSTOS_OK);
-
-    json_t *list = json_array();
-    for (size_t i = 0; i < N_ATTS; i++)
-        assert_int_equal(json_array_append_new(list, attestation_json(&atts[i])), 0);
-    char *feed_id = hex_of(batch.feed_id, CUSTOS_HASH_LEN);
-    uint8_t packed[2 * CUSTOS_SIGNATURE_LEN];
-    memcpy(packed, sigs[1].bytes, CUSTOS_SIGNATURE_LEN); /* signer 0xE0.. before 0xF0.. */
-    memcpy(packed + CUSTOS_SIGNATURE_LEN, sigs[0].bytes, CUSTOS_SIGNATURE_LEN);
-    char *packed_hex = hex_of(packed, sizeof packed);
-    json_t *in = json_pack("{s:s, s:I, s:o, s:s}", "feedId", feed_id, "sequence",
-                           (json_int_t)12, "attestations", list, "signatures", packed_hex);
-    char *arg = json_dumps(in, JSON_COMPACT);
-    assert_non_null(arg);
-    json_decref(in);
-    free(feed_id);
-    free(packed_hex);
-    static char out[64 * 1024];
-    const char *args[] = {arg, NULL};
-    assert_int_equal(tu_node("batch_calldata.mjs", args, out, sizeof out), 0);
-    free(arg);
-
-    char *save = NULL;
-    char *root = strtok_r(out, "\n", &save);
-    char *calldata = strtok_r(NULL, "\n", &save);
-    assert_non_null(root);
-    assert_non_null(calldata);
-    char *our_root = hex_of(batch.accounts_root, CUSTOS_HASH_LEN);
-    assert_string_equal(our_root, root);
-    free(our_root);
+    char *calldata = ethers_calldata(&batch, atts, N_ATTS, sigs, NULL);
     char *ours = hex_of(data, len);
     if (strcmp(ours, calldata) != 0)
         fail_msg("submitBatch calldata:\n ours   %s\n ethers %s", ours, calldata);
     free(ours);
+    free(calldata);
     free(data);
+}
+
+/* A part's calldata, its multiproof included, equals the one built from the merkle-tree
+ * package's getMultiProof, for parts of one account, of several, and of all. */
+static void test_part_calldata_matches_ethers(void **state)
+{
+    (void)state;
+    enum { N = 7 };
+    static const int parts[][N + 1] = {
+        {3, -1}, {0, -1}, {6, -1}, {1, 4, -1}, {5, 0, 2, -1}, {0, 1, 2, 3, 4, 5, 6, -1},
+    };
+    custos_attestation atts[N];
+    make_attestations(atts, N);
+    custos_batch batch;
+    custos_batch_tree *tree = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_tree_new(FEED, atts, N, 9, &batch, &tree, &err), CUSTOS_OK);
+    custos_batch_tree_free(tree);
+    custos_signature sigs[2];
+    uint8_t signers[2][CUSTOS_ADDRESS_LEN];
+    test_signatures(sigs, signers);
+    gw_pub_batch b = {batch, atts, N, sigs, signers, 2};
+    for (size_t c = 0; c < sizeof parts / sizeof parts[0]; c++) {
+        custos_attestation part[N];
+        size_t n_part = 0;
+        while (parts[c][n_part] >= 0) {
+            part[n_part] = atts[parts[c][n_part]];
+            n_part++;
+        }
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (gw_pub_batch_part_encode(&b, part, n_part, &data, &len, &err) != CUSTOS_OK)
+            fail_msg("part %zu: %s", c, err.message);
+        char *calldata = ethers_calldata(&batch, atts, N, sigs, parts[c]);
+        char *ours = hex_of(data, len);
+        if (strcmp(ours, calldata) != 0)
+            fail_msg("part %zu calldata:\n ours   %s\n ethers %s", c, ours, calldata);
+        free(ours);
+        free(calldata);
+        free(data);
+    }
+}
+
+static void test_part_refusals(void **state)
+{
+    (void)state;
+    custos_attestation atts[N_ATTS], other[1];
+    make_attestations(atts, N_ATTS);
+    make_attestations(other, 1);
+    other[0].sequence = 999;
+    custos_batch batch;
+    custos_batch_tree *tree = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_tree_new(FEED, atts, N_ATTS, 9, &batch, &tree, &err),
+                     CUSTOS_OK);
+    custos_batch_tree_free(tree);
+    custos_signature sigs[2];
+    uint8_t signers[2][CUSTOS_ADDRESS_LEN];
+    test_signatures(sigs, signers);
+    gw_pub_batch b = {batch, atts, N_ATTS, sigs, signers, 2};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(gw_pub_batch_part_encode(&b, atts, 0, &data, &len, &err), CUSTOS_ERR_INVALID);
+    custos_attestation twice[2] = {atts[1], atts[1]};
+    assert_int_equal(gw_pub_batch_part_encode(&b, twice, 2, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "twice"));
+    assert_int_equal(gw_pub_batch_part_encode(&b, other, 1, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "not in the batch"));
+    b.batch.accounts_root[0] ^= 1;
+    assert_int_equal(gw_pub_batch_part_encode(&b, atts, 1, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "signed root"));
+    assert_null(data);
 }
 
 static void test_encode_refusals(void **state)
@@ -266,6 +367,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calldata_matches_ethers),
         cmocka_unit_test(test_encode_refusals),
+        cmocka_unit_test(test_part_calldata_matches_ethers),
+        cmocka_unit_test(test_part_refusals),
         cmocka_unit_test(test_plan_table),
         cmocka_unit_test(test_plan_refusals),
     };

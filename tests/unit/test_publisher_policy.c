@@ -1024,7 +1024,7 @@ static void test_state_batch_call(void **state)
     check(gw_pubstate_finish(s, 10, GW_PUB_CONFIRMED, "", &err), &err);
     assert_int_equal(gw_pubstate_last_published(s, rows[1].account, &got, &err),
                      CUSTOS_ERR_NOT_FOUND);
-    /* Skipped records of another batch, published after all as one call. */
+    /* Skipped records of another batch, published after all as one call: a part. */
     put_chain_row(s, 20, 0xe0, 1, GW_PUB_SKIPPED, 1000, 5000);
     put_chain_row(s, 21, 0xe1, 1, GW_PUB_SKIPPED, 1000, 5000);
     for (size_t i = 0; i < 2; i++) {
@@ -1032,6 +1032,7 @@ static void test_state_batch_call(void **state)
         rows[i].batched = true;
         memcpy(rows[i].batch_digest, digest, sizeof digest);
         rows[i].call = i == 0 ? 0 : 20;
+        rows[i].part = true;
     }
     rows[0].has_tx = true;
     fill_tx(&rows[0].tx, 8, 0x78);
@@ -1039,6 +1040,13 @@ static void test_state_batch_call(void **state)
     check(gw_pubstate_get(s, 21, &got, &err), &err);
     assert_int_equal(got.fate, GW_PUB_SENT);
     assert_int_equal(got.call, 20);
+    assert_true(got.part);
+    gw_pub_row_clear(&got);
+    check(gw_pubstate_get(s, 20, &got, &err), &err);
+    assert_true(got.part);
+    gw_pub_row_clear(&got);
+    check(gw_pubstate_get(s, 10, &got, &err), &err);
+    assert_false(got.part);
     gw_pub_row_clear(&got);
     gw_pubstate_close(s);
 }
@@ -1049,7 +1057,7 @@ static void downgrade_state(const fixture *f)
         tu_pg_exec(f->path, "DROP TABLE publisher_chain");
         tu_pg_exec(f->path, "ALTER TABLE publisher_fates DROP COLUMN feed, "
                             "DROP COLUMN valid_until, DROP COLUMN batch_digest, "
-                            "DROP COLUMN call_cursor");
+                            "DROP COLUMN call_cursor, DROP COLUMN part");
         tu_pg_exec(f->path, "UPDATE custos_schema SET version = 8");
         return;
     }
@@ -1062,6 +1070,7 @@ static void downgrade_state(const fixture *f)
                           "ALTER TABLE fates DROP COLUMN valid_until;"
                           "ALTER TABLE fates DROP COLUMN batch_digest;"
                           "ALTER TABLE fates DROP COLUMN call_cursor;"
+                          "ALTER TABLE fates DROP COLUMN part;"
                           "PRAGMA user_version = 1;",
                           NULL, NULL, &msg);
     if (rc != SQLITE_OK)
