@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {Attestation, Batch, StoredAttestation, CustosEIP712} from "./CustosTypes.sol";
 import {CustosAccountFeed} from "./CustosAccountFeed.sol";
@@ -106,6 +107,7 @@ contract CustosAdapter is Ownable2Step {
         bytes32 separator;
         int256 pledgedDelta; // the written accounts' counted values, new less old (docs/adapter.md §13)
         bool breakerQuiet; // rule 6 holds nothing: the breaker is off, or the weight reaches its threshold
+        bytes32 digest; // the batch's EIP-712 digest
     }
 
     // Where _applyBatch's assembly finds BatchContext's fields: a struct in memory holds
@@ -174,6 +176,11 @@ contract CustosAdapter is Ownable2Step {
     /// AccountRefused event of the same transaction (`refused` of them).
     event BatchAccepted(
         bytes32 indexed feedId, uint64 indexed sequence, bytes32 accountsRoot, uint32 count, uint32 refused, bytes32 digest
+    );
+    /// Some accounts of a batch (submitBatchPart) were accepted: every one of them was
+    /// written except those named by an AccountRefused event of the same transaction.
+    event BatchPartAccepted(
+        bytes32 indexed feedId, uint64 indexed sequence, bytes32 accountsRoot, uint32 accounts, uint32 refused, bytes32 digest
     );
     /// One account of an accepted batch was not written; `reason` is the error submit
     /// would revert with for it (e.g. Replay, PledgedElsewhere, BreakerHeld).
@@ -314,10 +321,136 @@ contract CustosAdapter is Ownable2Step {
     function submitBatch(bytes32 feedId, Batch calldata b, Attestation[] calldata atts, bytes calldata signatures)
         external
     {
-        (BatchContext memory c, bytes32 d) = _verifyBatch(feedId, b, atts, signatures);
+        BatchContext memory c = _verifyBatch(feedId, b, atts.length, signatures, true);
+        _checkRoot(b, _batchRoot(atts));
         _batchSequences[feedId] = b.sequence;
-        uint256 refused = _applyBatch(feedId, b.sequence, atts, c);
-        emit BatchAccepted(feedId, b.sequence, b.accountsRoot, b.count, uint32(refused), d);
+        _applyAndEmit(BatchAccepted.selector, feedId, b, atts, c);
+    }
+
+    /// @notice Publishes some accounts of a signed batch (docs/adapter.md §14): an account
+    /// the gateway accepted after the batch was sent, or a batch too large for one
+    /// transaction, in parts. The batch is checked as by submitBatch except its sequence,
+    /// which is neither checked nor recorded (a part of an older batch is legitimate: each
+    /// account's own sequence rules refuse replays); `atts` (1 to count of the batch's
+    /// accounts, in strictly increasing leaf order) are proven part of the signed root by
+    /// an OpenZeppelin multiproof, then each account is checked and written as by
+    /// submitBatch.
+    /// @param proof the multiproof's sibling hashes and proofFlags its flags, as the
+    /// OpenZeppelin merkle-tree package's getMultiProof gives them.
+    function submitBatchPart(
+        bytes32 feedId,
+        Batch calldata b,
+        Attestation[] calldata atts,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags,
+        bytes calldata signatures
+    ) external {
+        BatchContext memory c = _verifyBatch(feedId, b, atts.length, signatures, false);
+        _checkRoot(b, _partRoot(atts, proof, proofFlags));
+        _applyAndEmit(BatchPartAccepted.selector, feedId, b, atts, c);
+    }
+
+    /// The root a part's multiproof rebuilds, by OpenZeppelin's algorithm
+    /// (MerkleProof.processMultiProof): a queue of the leaves, then of the hashes made from
+    /// them, each step hashing the sorted pair of the queue's next node and either the
+    /// one after it (a flag set) or the proof's next hash. The leaves are hashed as
+    /// _batchRoot does and must strictly increase (the order of a StandardMerkleTree's
+    /// multiproof, which also keeps a leaf from appearing twice).
+    /// @dev In assembly, as OpenZeppelin's Solidity does not fit the adapter's size bound
+    /// (EIP-170). Stricter than OpenZeppelin's in two ways no multiproof it makes can
+    /// meet: a step may only take a hash already made (not a zero word of the queue), and a
+    /// flag must be 0 or 1. A malformed multiproof reverts with OpenZeppelin's
+    /// MerkleProofInvalidMultiproof.
+    function _partRoot(Attestation[] calldata atts, bytes32[] calldata proof, bool[] calldata proofFlags)
+        private
+        pure
+        returns (bytes32 root)
+    {
+        bytes32 typeHash = CustosEIP712.TYPEHASH;
+        uint256 unsorted; // index + 1 of the first leaf not above the one before it
+        bool malformed;
+        assembly ("memory-safe") {
+            // TYPEHASH || the 9 fields hashed per account, then the queue: the leaves, then
+            // the hash of each step.
+            let queue := add(mload(0x40), 0x140)
+            mstore(sub(queue, 0x140), typeHash)
+            for { let i := 0 } lt(i, atts.length) { i := add(i, 1) } {
+                calldatacopy(sub(queue, 0x120), add(atts.offset, mul(i, 0x120)), 0x120)
+                mstore(0x00, keccak256(sub(queue, 0x140), 0x140))
+                mstore(0x00, keccak256(0x00, 0x20))
+                mstore(add(queue, shl(5, i)), keccak256(0x00, 0x20))
+                if and(gt(i, 0), iszero(gt(mload(add(queue, shl(5, i))), mload(add(queue, shl(5, sub(i, 1))))))) {
+                    unsorted := add(i, 1)
+                    break
+                }
+            }
+            // Each step consumes two nodes and makes one, the last being the root: the leaves
+            // and the proof's hashes are one more than the steps.
+            malformed := iszero(eq(add(atts.length, proof.length), add(proofFlags.length, 1)))
+            let q := 0 // the queue's next node
+            let used := 0 // the proof's hashes taken
+            for { let i := 0 } and(lt(i, proofFlags.length), iszero(malformed)) { i := add(i, 1) } {
+                // The queue holds the leaves and the i hashes made so far.
+                let a := mload(add(queue, shl(5, q)))
+                let b := calldataload(add(proof.offset, shl(5, used)))
+                switch calldataload(add(proofFlags.offset, shl(5, i)))
+                case 0 { used := add(used, 1) }
+                case 1 {
+                    b := mload(add(queue, shl(5, add(q, 1))))
+                    q := add(q, 1)
+                }
+                default { malformed := 1 }
+                q := add(q, 1)
+                malformed := or(malformed, gt(q, add(atts.length, i)))
+                switch gt(a, b)
+                case 0 {
+                    mstore(0x00, a)
+                    mstore(0x20, b)
+                }
+                default {
+                    mstore(0x00, b)
+                    mstore(0x20, a)
+                }
+                mstore(add(queue, shl(5, add(atts.length, i))), keccak256(0x00, 0x40))
+            }
+            // Every hash of the proof taken, no more: a step that read past its end (other
+            // calldata) is refused here.
+            malformed := or(malformed, iszero(eq(used, proof.length)))
+            // The last node made; with no step, the one leaf.
+            root := mload(add(queue, shl(5, sub(add(atts.length, proofFlags.length), 1))))
+        }
+        if (unsorted != 0) revert LeavesNotSorted(unsorted - 1);
+        if (malformed) revert MerkleProof.MerkleProofInvalidMultiproof();
+    }
+
+    /// Checks and writes each account of a verified batch or part, then emits `topic`,
+    /// BatchAccepted or BatchPartAccepted (the same fields: a whole batch's accounts are its
+    /// count, as _verifyBatch checked).
+    /// @dev One log in assembly for both events, as two emits do not fit the size bound
+    /// (EIP-170). The counts are below 2^32: calldata cannot hold 2^32 attestations.
+    function _applyAndEmit(
+        bytes32 topic,
+        bytes32 feedId,
+        Batch calldata b,
+        Attestation[] calldata atts,
+        BatchContext memory c
+    ) private {
+        uint64 sequence = b.sequence;
+        uint256 refused = _applyBatch(feedId, sequence, atts, c);
+        bytes32 root = b.accountsRoot;
+        bytes32 d = c.digest;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, root)
+            mstore(add(m, 0x20), atts.length)
+            mstore(add(m, 0x40), refused)
+            mstore(add(m, 0x60), d)
+            log3(m, 0x80, topic, feedId, sequence)
+        }
+    }
+
+    function _checkRoot(Batch calldata b, bytes32 root) private pure {
+        if (root != b.accountsRoot) revert WrongRoot(b.accountsRoot, root);
     }
 
     /// Rebuilds the root exactly as OpenZeppelin's StandardMerkleTree.of(leaves, ["bytes32"])
@@ -400,29 +533,26 @@ contract CustosAdapter is Ownable2Step {
         if (duplicateAt != 0) revert DuplicateAccount(atts[duplicateAt - 1].account);
     }
 
-    /// The batch's own checks, cheap ones first: its feed, count, window (rule 3) and
-    /// sequence, its signatures (as submit's), then its root.
-    function _verifyBatch(bytes32 feedId, Batch calldata b, Attestation[] calldata atts, bytes calldata signatures)
+    /// The batch's own checks, cheap ones first: its feed, count (`given` accounts: all of
+    /// them for a whole batch, 1 to all for a part), window (rule 3), a whole batch's
+    /// sequence, its signatures (as submit's). The caller checks the root next.
+    function _verifyBatch(bytes32 feedId, Batch calldata b, uint256 given, bytes calldata signatures, bool whole)
         private
         view
-        returns (BatchContext memory c, bytes32 d)
+        returns (BatchContext memory c)
     {
         Feed memory policy = _feeds[feedId];
         if (policy.index == 0) revert UnknownFeed(feedId);
         if (b.feedId != feedId) revert BatchOfOtherFeed(b.feedId, feedId);
-        if (atts.length == 0 || atts.length != b.count) revert BatchCountMismatch(b.count, atts.length);
+        if (given == 0 || given > b.count || (whole && given != b.count)) revert BatchCountMismatch(b.count, given);
         _checkTime(policy, b.asOf, b.validUntil);
-        {
+        if (whole) {
             uint64 last = _batchSequences[feedId];
             if (b.sequence <= last) revert BatchReplay(last, b.sequence);
         }
         c.separator = _domainSeparator();
-        d = CustosEIP712.digest(c.separator, CustosEIP712.batchStructHash(b));
-        c.weight = _checkSignatures(feedId, policy, KIND_VALUATION, d, signatures);
-        {
-            bytes32 root = _batchRoot(atts);
-            if (root != b.accountsRoot) revert WrongRoot(b.accountsRoot, root);
-        }
+        c.digest = CustosEIP712.digest(c.separator, CustosEIP712.batchStructHash(b));
+        c.weight = _checkSignatures(feedId, policy, KIND_VALUATION, c.digest, signatures);
         c.feedIndex = policy.index;
         c.maxSequenceStep = policy.maxSequenceStep;
         c.breakerRiseBps = policy.breakerRiseBps;

@@ -107,7 +107,10 @@ contract CustosDigestTest is TestBase {
     }
 
     function _leafAttestation(string memory json, uint256 i) internal pure returns (Attestation memory a) {
-        string memory k = string.concat(".leaves[", _decimal(i), "].attestation");
+        return _attestationAt(json, string.concat(".leaves[", _decimal(i), "].attestation"));
+    }
+
+    function _attestationAt(string memory json, string memory k) internal pure returns (Attestation memory a) {
         a.account = vm.parseJsonBytes32(json, string.concat(k, ".account"));
         a.beneficiary = vm.parseJsonAddress(json, string.concat(k, ".beneficiary"));
         a.kind = uint8(vm.parseJsonUint(json, string.concat(k, ".kind")));
@@ -155,12 +158,13 @@ contract CustosDigestTest is TestBase {
         }
     }
 
-    /// The vector's batch, signed by ethers, is accepted whole by an adapter at the
-    /// vector's address: the adapter's tree is the package's.
-    function test_BatchVectorSubmits() public {
-        string memory json = _batchJson();
-        (Batch memory b, Attestation[] memory atts) = _batchVector(json);
-        CustosAdapter a = _adapterAtVectorAddress();
+    /// An adapter at the vector's address, owned by this test, with the vector's feed, signer
+    /// and accounts.
+    function _batchVectorAdapter(string memory json, Batch memory b, Attestation[] memory atts)
+        internal
+        returns (CustosAdapter a)
+    {
+        a = _adapterAtVectorAddress();
         vm.store(VERIFYING_CONTRACT, bytes32(0), bytes32(uint256(uint160(address(this)))));
         a.setFeed(b.feedId, 1, false, 4 days, 300, 5 days);
         a.addSigner(b.feedId, vm.parseJsonAddress(json, ".signature.address"), 0);
@@ -168,11 +172,63 @@ contract CustosDigestTest is TestBase {
             a.registerAccount(atts[i].account, b.feedId);
         }
         vm.warp(b.asOf + 1 hours);
+    }
+
+    /// The vector's batch, signed by ethers, is accepted whole by an adapter at the
+    /// vector's address: the adapter's tree is the package's.
+    function test_BatchVectorSubmits() public {
+        string memory json = _batchJson();
+        (Batch memory b, Attestation[] memory atts) = _batchVector(json);
+        CustosAdapter a = _batchVectorAdapter(json, b, atts);
         a.submitBatch(b.feedId, b, atts, vm.parseJsonBytes(json, ".signature.rsv"));
         for (uint256 i; i < atts.length; i++) {
             assertEq(a.collateralValue(atts[i].account), atts[i].collateralValue, "value");
             assertEq(a.latest(atts[i].account).sequence, atts[i].sequence, "sequence");
         }
         assertEq(a.batchSequence(b.feedId), b.sequence, "batch sequence");
+    }
+
+    /// The vector's multiproof of two of the batch's three leaves, made by the package's
+    /// getMultiProof, verifies with OpenZeppelin's MerkleProof and is accepted by
+    /// submitBatchPart: the adapter's multiproof is OpenZeppelin's. The third account stays
+    /// unwritten, and the feed's batch sequence unmoved.
+    function test_BatchVectorPartSubmits() public {
+        string memory json = _batchJson();
+        (Batch memory b, Attestation[] memory atts) = _batchVector(json);
+        Attestation[] memory part = new Attestation[](2);
+        bytes32[] memory leaves = new bytes32[](2);
+        for (uint256 i; i < 2; i++) {
+            part[i] = _attestationAt(json, string.concat(".multiproof.attestations[", _decimal(i), "]"));
+            leaves[i] = keccak256(bytes.concat(keccak256(abi.encode(CustosEIP712.structHashMemory(part[i])))));
+        }
+        bytes32[] memory proof = abi.decode(vm.parseJson(json, ".multiproof.proof"), (bytes32[]));
+        bool[] memory flags = abi.decode(vm.parseJson(json, ".multiproof.proofFlags"), (bool[]));
+        assertTrue(MerkleProof.multiProofVerify(proof, flags, b.accountsRoot, leaves), "OpenZeppelin's multiproof");
+        CustosAdapter a = _batchVectorAdapter(json, b, atts);
+        _submitPart(a, b, part, proof, flags, vm.parseJsonBytes(json, ".signature.rsv"));
+        uint256 written;
+        for (uint256 i; i < atts.length; i++) {
+            bool inPart = atts[i].account == part[0].account || atts[i].account == part[1].account;
+            if (inPart) {
+                assertEq(a.collateralValue(atts[i].account), atts[i].collateralValue, "value");
+                written++;
+            } else {
+                vm.expectRevert(abi.encodeWithSelector(CustosAdapter.NoAttestation.selector, atts[i].account));
+                a.latest(atts[i].account);
+            }
+        }
+        assertEq(written, 2, "the part's two accounts");
+        assertEq(a.batchSequence(b.feedId), 0, "a part records no batch sequence");
+    }
+
+    function _submitPart(
+        CustosAdapter a,
+        Batch memory b,
+        Attestation[] memory part,
+        bytes32[] memory proof,
+        bool[] memory flags,
+        bytes memory sigs
+    ) internal {
+        a.submitBatchPart(b.feedId, b, part, proof, flags, sigs);
     }
 }

@@ -2,11 +2,12 @@
 // Known-answer vector for a batch (docs/adapter.md §14): three CollateralAttestation struct
 // hashes (ethers' TypedDataEncoder), their OpenZeppelin StandardMerkleTree (the
 // @openzeppelin/merkle-tree package, leaf encoding ["bytes32"]), the CollateralBatch
-// digest over its root (ethers) and a signature of it; independent of the contract and of
+// digest over its root (ethers), a multiproof of two of its leaves (the package's
+// getMultiProof) and a signature of the digest; independent of the contract and of
 // libcustos.
 //   node deploy/contracts/tools/batch-vector.js            print the vector
 //   node deploy/contracts/tools/batch-vector.js --write    also write test/vectors/batch.json
-// test/CustosDigest.t.sol checks the adapter against it and submits it.
+// test/CustosDigest.t.sol checks the adapter against it and submits it, whole and in a part.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -71,6 +72,19 @@ const leaves = dumped.values
     leaf: tree.leafHash([structHashes[index]]),
     proof: tree.getProof(index),
   }));
+// A multiproof (getMultiProof) of the first and the last leaf of the tree's order, which are
+// not siblings: one proof hash and one flag of each value. submitBatchPart takes its leaves
+// in the order given.
+const multi = tree.getMultiProof(
+  dumped.values.map((v, i) => ({ index: i, treeIndex: v.treeIndex }))
+    .filter(({ treeIndex }) => treeIndex === 2 * attestations.length - 2 || treeIndex === attestations.length - 1)
+    .map(({ index }) => index),
+);
+const multiproof = {
+  attestations: multi.leaves.map(([h]) => attestations[structHashes.indexOf(h)]),
+  proof: multi.proof,
+  proofFlags: multi.proofFlags,
+};
 const batch = {
   feedId: ethers.keccak256(ethers.toUtf8Bytes('vector')),
   accountsRoot: tree.root,
@@ -90,6 +104,7 @@ const vector = {
   structHash: ethers.TypedDataEncoder.hashStruct('CollateralBatch', batchTypes, batch),
   digest,
   leaves,
+  multiproof,
   signature: {
     privateKey: testKey,
     address: ethers.computeAddress(testKey),

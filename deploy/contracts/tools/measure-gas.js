@@ -6,6 +6,8 @@
 //    an update of every account, and the gas per account (the tree built with
 //    @openzeppelin/merkle-tree, not with Custos code); and 100 on a feed whose breaker is
 //    on, every account rising within its bound;
+//  - submitBatchPart() of 1 and of 50 accounts of a batch of 100 (updates), the gas per
+//    account beside submit's 2-signature update;
 //  - CustosReserves.publish() of a 2-of-2 feed's reserves, first and next;
 //  - lending: making a pledge, a borrow and a release on Morpho Blue (the unmodified
 //    0.8.19 build) against a Custos receipt, each beside the same step on a plain Morpho
@@ -127,6 +129,17 @@ async function main() {
         `first ${r.first} gas (${r.first / BigInt(n)} gas per account), ` +
         `update ${r.update} gas (${r.update / BigInt(n)} gas per account)`);
     }
+    {
+      // Parts of a batch of 100 (submitBatchPart, docs/adapter.md §14): every account
+      // valued by a first whole batch, then a second batch's accounts updated by a part of
+      // one account and a part of 50 others.
+      const n = 100;
+      const r = await measureParts({ provider, adapter, domain, types, keys, n, sizes: [1, 50] });
+      for (const [size, gas] of r) {
+        console.log(`part of ${size} of a batch of ${n} accounts, 2 signature(s), update: ${gas} gas ` +
+          `(${gas / BigInt(size)} gas per account; submit's 2-signature update ${results[1].update} gas)`);
+      }
+    }
     const reserves = await measureReserves({ provider, owner, adapter, domain, keys });
     console.log(`CustosReserves.publish, 2 signatures: first ${reserves[0]} gas, next ${reserves[1]} gas ` +
       `(beside submit's 2-signature update, ${results[1].update} gas)`);
@@ -180,6 +193,63 @@ async function measureBatch({ provider, adapter, domain, types, keys, n, breaker
     await provider.send('evm_increaseTime', [3600]);
   }
   return { first: gasUsed[0], update: gasUsed[1] };
+}
+
+// The batch `seq` of n attestations of `accounts`, its tree (@openzeppelin/merkle-tree) and
+// the feed's 2 signatures over its digest.
+function signedBatch({ domain, types, keys, feedId, accounts, seq, now }) {
+  const atts = accounts.map((account, i) => ({ account, beneficiary: '0x00000000000000000000000000000000000A11CE',
+    kind: 0, grossValue: 103n * 10n ** 24n + BigInt(i * 1000 + seq), collateralValue: 10n ** 26n + BigInt(i * 1000 + seq),
+    positionsRoot: ethers.id(`batch-root-${i}-${seq}`), asOf: now, validUntil: now + 86400, sequence: seq }));
+  const hashes = atts.map((a) => ethers.TypedDataEncoder.from(types).hash(a));
+  const tree = StandardMerkleTree.of(hashes.map((h) => [h]), ['bytes32']);
+  const batch = { feedId, accountsRoot: tree.root, count: accounts.length, asOf: now, validUntil: now + 86400, sequence: seq };
+  const digest = ethers.TypedDataEncoder.hash(domain, BATCH_TYPES, batch);
+  const sigs = ethers.concat(keys.slice(0, 2)
+    .map((k) => ({ addr: BigInt(ethers.computeAddress(k)), sig: k.sign(digest).serialized }))
+    .sort((a, b) => (a.addr < b.addr ? -1 : 1))
+    .map((x) => x.sig));
+  return { atts, hashes, tree, batch, sigs };
+}
+
+// n accounts of a 2-signature feed valued by a whole batch, then a second batch sent in
+// parts of the given sizes (disjoint accounts; the multiproofs from getMultiProof): the
+// receipts' gasUsed of each part.
+async function measureParts({ provider, adapter, domain, types, keys, n, sizes }) {
+  const feedId = ethers.id(`gas-part-feed-${n}`);
+  await (await adapter.setFeed(feedId, 2, true, 4 * 86400, 300, 5 * 86400)).wait();
+  for (let i = 0; i < 2; i++) await (await adapter.addSigner(feedId, ethers.computeAddress(keys[i]), i)).wait();
+  const accounts = [];
+  for (let i = 0; i < n; i++) {
+    accounts.push(ethers.id(`gas-part-${n}-account-${i}`));
+    await (await adapter.registerAccount(accounts[i], feedId)).wait();
+  }
+  let now = (await provider.getBlock('latest')).timestamp;
+  {
+    const { atts, tree, batch, sigs } = signedBatch({ domain, types, keys, feedId, accounts, seq: 1, now });
+    const ordered = tree.dump().values.map((v, i) => ({ att: atts[i], at: v.treeIndex }))
+      .sort((a, b) => b.at - a.at).map((x) => x.att);
+    await (await adapter.submitBatch(feedId, batch, ordered, sigs)).wait();
+  }
+  await provider.send('evm_increaseTime', [3600]);
+  await provider.send('evm_mine', []);
+  now = (await provider.getBlock('latest')).timestamp;
+  const { atts, hashes, tree, batch, sigs } = signedBatch({ domain, types, keys, feedId, accounts, seq: 2, now });
+  const out = [];
+  for (const [p, size] of sizes.entries()) {
+    // Every other account, the even ones for the first part, the odd ones for the second:
+    // accounts apart in the tree, and none in both parts.
+    const picked = Array.from({ length: size }, (_, k) => p + 2 * k);
+    const mp = tree.getMultiProof(picked);
+    const part = mp.leaves.map(([h]) => atts[hashes.indexOf(h)]);
+    const rc = await (await adapter.submitBatchPart(feedId, batch, part, mp.proof, mp.proofFlags, sigs)).wait();
+    const events = rc.logs.map((l) => adapter.interface.parseLog(l)).filter((e) => e);
+    if (events.some((e) => e.name === 'AccountRefused') || !events.some((e) => e.name === 'BatchPartAccepted')) {
+      throw new Error(`part of ${size}: not every account written`);
+    }
+    out.push([size, rc.gasUsed]);
+  }
+  return out;
 }
 
 // Two reserves attestations of a 2-of-2 feed published to CustosReserves (docs/adapter.md
