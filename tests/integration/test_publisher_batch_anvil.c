@@ -8,7 +8,8 @@
  * goes out as a single submit before the batch call (a lower nonce), so the lender reads 0
  * for it; that account's older batch record is skipped (not-newer) and the adapter refuses
  * its leaf alone while it writes the three others. A batch beyond [evm]
- * batch_max_accounts is reported (metric, /status) and not sent. */
+ * batch_max_accounts goes in submitBatchPart calls of at most that many accounts; with
+ * batch_max_accounts 0 it is reported (metric, /status) and not sent. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -139,9 +140,10 @@ static void test_batch_reaches_each_lender(void **state)
     pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 1);
 }
 
-/* The gateway restarted with batch_max_accounts 3: the next batch of four is not sent; its
- * records are skipped as batch-too-large and the batch is counted. */
-static void test_batch_beyond_the_cap_not_sent(void **state)
+/* The gateway restarted with batch_max_accounts 3: the next batch of four goes in two
+ * submitBatchPart calls (three accounts, then one), each its own transaction; every
+ * account reaches its lender's feed, and no BatchAccepted is emitted for it. */
+static void test_batch_beyond_the_cap_in_parts(void **state)
 {
     (void)state;
     assert_int_equal(gwf_stop(&F.gw), 0);
@@ -153,15 +155,72 @@ static void test_batch_beyond_the_cap_not_sent(void **state)
     pubb_sign(&B, dir, dir2);
     pubb_submit(&B, dir2);
     gw_pub_row row;
+    uint64_t leads[N_ACCOUNTS], nonces[N_ACCOUNTS];
+    size_t n_leads = 0, in_call[N_ACCOUNTS] = {0};
+    uint64_t calls[N_ACCOUNTS];
     for (size_t i = 0; i < N_ACCOUNTS; i++) {
         /* The frozen account's third sequence: the batch came after its freeze. */
-        uint64_t cursor = pubb_latest_cursor(&F, REFS[i], i == FROZEN ? 3 : 2);
+        uint64_t seq = i == FROZEN ? 3 : 2;
+        uint64_t cursor = pubb_latest_cursor(&F, REFS[i], seq);
+        pubf_wait_fate(&F, cursor, GW_PUB_CONFIRMED, &row);
+        assert_true(row.batched);
+        assert_true(row.part);
+        calls[i] = row.has_tx ? row.cursor : row.call;
+        if (row.has_tx) {
+            assert_int_equal(row.call, 0);
+            leads[n_leads] = row.cursor;
+            nonces[n_leads++] = row.tx.nonce;
+        }
+        gw_pub_row_clear(&row);
+        uint8_t id[CUSTOS_HASH_LEN];
+        custos_account_id(GWF_FEED, REFS[i], id);
+        custos_u256 want, got;
+        pubb_exported_value(dir2, REFS[i], &want);
+        pubb_lender_answer(&F, id, &got);
+        assert_int_equal(custos_u256_cmp(&got, &want), 0);
+        assert_int_equal(pubf_chain_sequence(&F, 0, id), seq);
+    }
+    /* Two calls under two nonces: three accounts in one, one in the other. */
+    assert_int_equal(n_leads, 2);
+    assert_int_not_equal(nonces[0], nonces[1]);
+    for (size_t i = 0; i < N_ACCOUNTS; i++)
+        for (size_t k = 0; k < n_leads; k++)
+            in_call[k] += calls[i] == leads[k];
+    assert_int_equal(in_call[0] + in_call[1], N_ACCOUNTS);
+    assert_true((in_call[0] == 3 && in_call[1] == 1) || (in_call[0] == 1 && in_call[1] == 3));
+    uint32_t refused = 0;
+    uint64_t sequence = pubb_batch_sequence(dir2);
+    assert_int_equal(pubb_part_events(&F, sequence, &refused), 2);
+    assert_int_equal(refused, 0);
+    assert_int_equal(pubb_batch_events(&F, sequence, &refused), 0);
+    /* Counted since the gateway's start: the two parts. */
+    pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 2);
+}
+
+/* With batch_max_accounts 0 no batch call is made: the next batch's records (10% up on
+ * the last, so due by deviation) are skipped as batch-too-large and the batch is counted. */
+static void test_batch_not_sent_without_calls(void **state)
+{
+    (void)state;
+    assert_int_equal(gwf_stop(&F.gw), 0);
+    pubf_write_config(&F, NULL, "batch_max_accounts = 0\n");
+    pubf_start(&F);
+    const unsigned pct[N_ACCOUNTS] = {110, 110, 110, 110};
+    pubb_write_book_scaled(&B, REFS, pct, N_ACCOUNTS);
+    char dir[1200], dir2[1200];
+    pubb_path(&B, dir, sizeof dir, "batch-3");
+    pubb_path(&B, dir2, sizeof dir2, "batch-3-cosigned");
+    pubb_sign(&B, dir, dir2);
+    pubb_submit(&B, dir2);
+    gw_pub_row row;
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
+        uint64_t cursor = pubb_latest_cursor(&F, REFS[i], i == FROZEN ? 4 : 3);
         pubf_wait_fate(&F, cursor, GW_PUB_SKIPPED, &row);
         assert_non_null(strstr(row.detail, "batch-too-large"));
         gw_pub_row_clear(&row);
         uint8_t id[CUSTOS_HASH_LEN];
         custos_account_id(GWF_FEED, REFS[i], id);
-        assert_int_equal(pubf_chain_sequence(&F, 0, id), i == FROZEN ? 2 : 1);
+        assert_int_equal(pubf_chain_sequence(&F, 0, id), i == FROZEN ? 3 : 2);
     }
     pubf_wait_metric(&F, "custos_publisher_batches_too_large_total", 1);
     pubf_wait_metric(&F, "custos_publisher_decisions_total{reason=\"batch-too-large\"}",
@@ -175,7 +234,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_reaches_each_lender),
-        cmocka_unit_test(test_batch_beyond_the_cap_not_sent),
+        cmocka_unit_test(test_batch_beyond_the_cap_in_parts),
+        cmocka_unit_test(test_batch_not_sent_without_calls),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,200 @@
+/* A batch account accepted after its batch was published reaches the chain (docs/
+ * publishing.md §14), through the real binaries on anvil with the circuit breaker on both
+ * sides (rule 6: rises over 10% need 3 roles; the batch has 2) and the gateway on mTLS
+ * (pubf_use_tls), whose admin releases the held rise:
+ * - batch 1 values three accounts; it goes on-chain whole (submitBatch);
+ * - batch 2 raises two of them 6% and the third 50%: the gateway holds the 50% rise,
+ *   the publisher sends batch 2 whole, and the adapter's own breaker refuses its leaf
+ *   alone (AccountRefused) while it writes the two others;
+ * - the adapter's owner releases that attestation on-chain (releaseHeld), then the
+ *   gateway's admin releases it (ReleaseHeld): it is accepted late, when batch 2's
+ *   sequence is used up on-chain. The publisher sends it alone in a submitBatchPart with
+ *   its multiproof, and the lender's feed answers the raised value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "custos/client.h"
+#include "custos/hex.h"
+#include "custos/sig.h"
+#include "evm/evm_abi.h"
+#include "pki.h"
+#include "pubbatch.h"
+
+#define N_ACCOUNTS 3
+#define RAISED 1 /* the account whose rise is held */
+#define RISE_BPS 1000
+#define RELEASE_THRESHOLD 3
+
+static pubf F;
+static pubb B;
+static const char *const REFS[N_ACCOUNTS] = {"LATE-1", "LATE-2", "LATE-3"};
+
+static int group_setup(void **state)
+{
+    (void)state;
+    pubf_init_breaker(&F, 1, GWF_MAX_AGE, REFS, N_ACCOUNTS, RISE_BPS, RELEASE_THRESHOLD);
+    pubf_use_tls(&F);
+    pubb_init(&B, &F);
+    pubb_write_book(&B, REFS, N_ACCOUNTS);
+    pubf_write_config(&F, NULL, "deviation_bps = 500\n");
+    for (size_t i = 0; i < N_ACCOUNTS; i++)
+        gwf_register(&F.gw, GWF_FEED, GWF_FEED, REFS[i]);
+    pubf_start(&F);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return pubf_finish(&F);
+}
+
+static void expect_lender_value(const char *dir, size_t i, uint64_t sequence)
+{
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REFS[i], id);
+    custos_u256 want, got;
+    pubb_exported_value(dir, REFS[i], &want);
+    pubb_lender_answer(&F, id, &got);
+    assert_int_equal(custos_u256_cmp(&got, &want), 0);
+    assert_int_equal(pubf_chain_sequence(&F, 0, id), sequence);
+}
+
+/* The adapter's owner (the fixture's deployer, unlocked on anvil) lets the attestation of
+ * digest through the adapter's breaker: releaseHeld(account, digest), mined. */
+static void owner_release(const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t digest[CUSTOS_HASH_LEN])
+{
+    custos_error err;
+    uint8_t key[32], owner[CUSTOS_ADDRESS_LEN];
+    assert_int_equal(custos_hex_decode(PUBF_OWNER_KEY, key, sizeof key, &err), CUSTOS_OK);
+    custos_secp *secp = custos_secp_new();
+    assert_non_null(secp);
+    assert_int_equal(custos_address_from_seckey(secp, key, owner, &err), CUSTOS_OK);
+    custos_secp_free(secp);
+    evm_abi_value args[2] = {evm_abi_bytes32(account), evm_abi_bytes32(digest)};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(evm_abi_encode("releaseHeld(bytes32,bytes32)", args, 2, &data, &len, &err),
+                     CUSTOS_OK);
+    char from[CUSTOS_ADDRESS_HEX_LEN], to[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(owner, from);
+    custos_address_to_hex(F.adapter, to);
+    char *hex = malloc(2 * len + 3);
+    assert_non_null(hex);
+    assert_int_equal(custos_hex_encode(data, len, hex, 2 * len + 3), CUSTOS_OK);
+    free(data);
+    json_t *hash = pubf_rpc(&F, 0, "eth_sendTransaction",
+                            json_pack("[{s:s, s:s, s:s}]", "from", from, "to", to, "data", hex));
+    free(hex);
+    uint8_t h[CUSTOS_HASH_LEN];
+    assert_int_equal(custos_hex_decode(json_string_value(hash), h, sizeof h, &err), CUSTOS_OK);
+    json_decref(hash);
+    bool success = false;
+    pubf_wait_receipt(&F, h, &success);
+    assert_true(success);
+}
+
+/* The gateway's admin (client certificate PUBF_TLS_ADMIN) releases the held digest. */
+static void admin_release(const uint8_t digest[CUSTOS_HASH_LEN])
+{
+    char ca[1200], cert[1200], key[1200];
+    pki_path(F.gw.tls_dir, "ca", ".pem", ca, sizeof ca);
+    pki_path(F.gw.tls_dir, PUBF_TLS_ADMIN, ".pem", cert, sizeof cert);
+    pki_path(F.gw.tls_dir, PUBF_TLS_ADMIN, ".key", key, sizeof key);
+    custos_client_options o = {.target = F.gw.target, .timeout_ms = 5000, .ca_file = ca,
+                               .cert_file = cert, .key_file = key};
+    custos_client *admin = NULL;
+    custos_error err;
+    assert_int_equal(custos_client_open(&o, &admin, &err), CUSTOS_OK);
+    uint64_t audit_seq = 0;
+    if (custos_client_release_held(admin, digest, "rise checked by the custodian", &audit_seq,
+                                   &err) != CUSTOS_OK)
+        fail_msg("ReleaseHeld: %s", err.message);
+    custos_client_free(admin);
+}
+
+static void test_late_account_goes_in_a_part(void **state)
+{
+    (void)state;
+    char dir[1200], dir2[1200];
+    pubb_path(&B, dir, sizeof dir, "batch-1");
+    pubb_path(&B, dir2, sizeof dir2, "batch-1-cosigned");
+    pubb_sign(&B, dir, dir2);
+    pubb_submit(&B, dir2);
+    gw_pub_row row;
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
+        pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[i], 1), GW_PUB_CONFIRMED, &row);
+        assert_false(row.part);
+        gw_pub_row_clear(&row);
+        expect_lender_value(dir2, i, 1);
+    }
+
+    /* Batch 2: 6% more for two accounts (published: over the 5% deviation, under the
+     * breaker's 10%), 50% more for RAISED (held). */
+    const unsigned pct[N_ACCOUNTS] = {106, 150, 106};
+    pubb_write_book_scaled(&B, REFS, pct, N_ACCOUNTS);
+    char dir3[1200], dir4[1200];
+    pubb_path(&B, dir3, sizeof dir3, "batch-2");
+    pubb_path(&B, dir4, sizeof dir4, "batch-2-cosigned");
+    pubb_sign(&B, dir3, dir4);
+    pubb_submit(&B, dir4);
+    uint8_t raised[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, REFS[RAISED], raised);
+    custos_record *held = NULL;
+    size_t n_held = 0;
+    custos_error err;
+    assert_int_equal(custos_client_list_held(F.gw.client, raised, &held, &n_held, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n_held, 1);
+    assert_true(held[0].batched);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    memcpy(digest, held[0].digest, CUSTOS_HASH_LEN);
+    custos_record_list_free(held, n_held);
+
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
+        if (i == RAISED)
+            continue;
+        pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[i], 2), GW_PUB_CONFIRMED, &row);
+        assert_true(row.batched);
+        assert_false(row.part);
+        gw_pub_row_clear(&row);
+        expect_lender_value(dir4, i, 2);
+    }
+    /* The whole call carried RAISED's leaf too; the adapter's breaker refused it alone. */
+    uint32_t refused = 0;
+    uint64_t batch2 = pubb_batch_sequence(dir4);
+    assert_int_equal(pubb_batch_events(&F, batch2, &refused), 1);
+    assert_int_equal(refused, 1);
+    expect_lender_value(dir2, RAISED, 1);
+
+    /* Released on both sides: on-chain first, so that the part the publisher sends once
+     * the gateway accepts the rise is not refused by the adapter's breaker. */
+    owner_release(raised, digest);
+    admin_release(digest);
+    pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[RAISED], 2), GW_PUB_CONFIRMED, &row);
+    assert_true(row.batched);
+    assert_true(row.part);
+    assert_true(row.has_tx);
+    assert_int_equal(row.call, 0);
+    gw_pub_row_clear(&row);
+    expect_lender_value(dir4, RAISED, 2);
+    assert_int_equal(pubb_part_events(&F, batch2, &refused), 1);
+    assert_int_equal(refused, 0);
+    pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_late_account_goes_in_a_part),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
