@@ -9,7 +9,11 @@
  * - the adapter's owner releases that attestation on-chain (releaseHeld), then the
  *   gateway's admin releases it (ReleaseHeld): it is accepted late, when batch 2's
  *   sequence is used up on-chain. The publisher sends it alone in a submitBatchPart with
- *   its multiproof, and the lender's feed answers the raised value. */
+ *   its multiproof, and the lender's feed answers the raised value.
+ * Then, with batch_max_accounts 2, fee_bump_after_seconds 1 and a chain that mines
+ * nothing, a batch of three fresh accounts goes in two parts, each replaced under its
+ * nonce with higher fees (built again from the stored batch and the call's records); once
+ * blocks come, every account lands with its part. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,22 +33,27 @@
 
 #define N_ACCOUNTS 3
 #define RAISED 1 /* the account whose rise is held */
+#define N_PARTED 3
+#define BUMP_LOG "\"publisher.bump\""
 #define RISE_BPS 1000
 #define RELEASE_THRESHOLD 3
 
 static pubf F;
 static pubb B;
-static const char *const REFS[N_ACCOUNTS] = {"LATE-1", "LATE-2", "LATE-3"};
+static const char *const REFS[N_ACCOUNTS + N_PARTED] = {"LATE-1", "LATE-2", "LATE-3",
+                                                        "PART-1", "PART-2", "PART-3"};
+static const char *const *const PARTED = REFS + N_ACCOUNTS;
 
 static int group_setup(void **state)
 {
     (void)state;
-    pubf_init_breaker(&F, 1, GWF_MAX_AGE, REFS, N_ACCOUNTS, RISE_BPS, RELEASE_THRESHOLD);
+    pubf_init_breaker(&F, 1, GWF_MAX_AGE, REFS, N_ACCOUNTS + N_PARTED, RISE_BPS,
+                      RELEASE_THRESHOLD);
     pubf_use_tls(&F);
     pubb_init(&B, &F);
     pubb_write_book(&B, REFS, N_ACCOUNTS);
     pubf_write_config(&F, NULL, "deviation_bps = 500\n");
-    for (size_t i = 0; i < N_ACCOUNTS; i++)
+    for (size_t i = 0; i < N_ACCOUNTS + N_PARTED; i++)
         gwf_register(&F.gw, GWF_FEED, GWF_FEED, REFS[i]);
     pubf_start(&F);
     return 0;
@@ -56,15 +65,22 @@ static int group_teardown(void **state)
     return pubf_finish(&F);
 }
 
-static void expect_lender_value(const char *dir, size_t i, uint64_t sequence)
+/* The lender's feed of account ref answers its value exported in dir, and the adapter
+ * holds that sequence. */
+static void expect_lender_value_of(const char *dir, const char *ref, uint64_t sequence)
 {
     uint8_t id[CUSTOS_HASH_LEN];
-    custos_account_id(GWF_FEED, REFS[i], id);
+    custos_account_id(GWF_FEED, ref, id);
     custos_u256 want, got;
-    pubb_exported_value(dir, REFS[i], &want);
+    pubb_exported_value(dir, ref, &want);
     pubb_lender_answer(&F, id, &got);
     assert_int_equal(custos_u256_cmp(&got, &want), 0);
     assert_int_equal(pubf_chain_sequence(&F, 0, id), sequence);
+}
+
+static void expect_lender_value(const char *dir, size_t i, uint64_t sequence)
+{
+    expect_lender_value_of(dir, REFS[i], sequence);
 }
 
 /* The adapter's owner (the fixture's deployer, unlocked on anvil) lets the attestation of
@@ -191,10 +207,64 @@ static void test_late_account_goes_in_a_part(void **state)
     pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 3);
 }
 
+static void test_unmined_parts_are_bumped(void **state)
+{
+    (void)state;
+    assert_int_equal(gwf_stop(&F.gw), 0);
+    pubf_write_config(&F, NULL,
+                      "deviation_bps = 500\nbatch_max_accounts = 2\nfee_bump_after_seconds = 1\n");
+    pubf_start(&F);
+    pubf_automine(&F, false);
+    char *log = pubf_log(&F);
+    size_t bumps = pubf_count(log, BUMP_LOG);
+    free(log);
+    pubb_write_book(&B, PARTED, N_PARTED);
+    char dir[1200], dir2[1200];
+    pubb_path(&B, dir, sizeof dir, "batch-parted");
+    pubb_path(&B, dir2, sizeof dir2, "batch-parted-cosigned");
+    pubb_sign(&B, dir, dir2);
+    pubb_submit(&B, dir2);
+    uint64_t cursors[N_PARTED], leads[N_PARTED];
+    size_t n_leads = 0;
+    gw_pub_row row;
+    for (size_t i = 0; i < N_PARTED; i++) {
+        cursors[i] = pubb_latest_cursor(&F, PARTED[i], 1);
+        pubf_wait_fate(&F, cursors[i], GW_PUB_SENT, &row);
+        assert_true(row.part);
+        if (row.has_tx)
+            leads[n_leads++] = row.cursor;
+        gw_pub_row_clear(&row);
+    }
+    assert_int_equal(n_leads, 2);
+    /* Each part replaced at least once under its nonce. */
+    pubf_wait_log(&F, BUMP_LOG, bumps + 2);
+    for (size_t k = 0; k < n_leads; k++) {
+        uint8_t hashes[GW_PUBSTATE_MAX_ATTEMPTS][CUSTOS_HASH_LEN];
+        for (int64_t deadline = tu_now_ms() + PUBF_WAIT_MS;
+             pubf_attempts(&F, leads[k], hashes, GW_PUBSTATE_MAX_ATTEMPTS) < 2;
+             tu_sleep_ms(100))
+            if (tu_now_ms() > deadline)
+                fail_msg("the part of cursor %llu was not replaced",
+                         (unsigned long long)leads[k]);
+    }
+    pubf_automine(&F, true);
+    pubf_mine(&F, 1);
+    for (size_t i = 0; i < N_PARTED; i++) {
+        pubf_wait_fate(&F, cursors[i], GW_PUB_CONFIRMED, &row);
+        assert_true(row.part);
+        gw_pub_row_clear(&row);
+        expect_lender_value_of(dir2, PARTED[i], 1);
+    }
+    uint32_t refused = 1;
+    assert_int_equal(pubb_part_events(&F, pubb_batch_sequence(dir2), &refused), 2);
+    assert_int_equal(refused, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_account_goes_in_a_part),
+        cmocka_unit_test(test_unmined_parts_are_bumped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
