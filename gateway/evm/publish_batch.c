@@ -76,70 +76,70 @@ static custos_rc pub_sorted_leaves(const gw_pub_batch *b, pub_leaf **leaves, cus
     return CUSTOS_OK;
 }
 
-/* The attestations in atts named by leaves[0..n), as ABI tuples: fields (n *
- * PUB_ATT_FIELDS) and elements (n), the caller's. */
-static void pub_att_elements(const custos_attestation *atts, const pub_leaf *leaves, size_t n,
-                             evm_abi_value *fields, evm_abi_value *elements)
-{
-    for (size_t k = 0; k < n; k++) {
-        pub_att_fields(&atts[leaves[k].index], fields + k * PUB_ATT_FIELDS);
-        elements[k] = evm_abi_tuple(fields + k * PUB_ATT_FIELDS, PUB_ATT_FIELDS);
-    }
-}
-
-static void pub_batch_fields(const custos_batch *h, evm_abi_value f[6])
-{
-    f[0] = evm_abi_bytes32(h->feed_id);
-    f[1] = evm_abi_bytes32(h->accounts_root);
-    f[2] = evm_abi_uint64(h->count);
-    f[3] = evm_abi_uint64(h->as_of);
-    f[4] = evm_abi_uint64(h->valid_until);
-    f[5] = evm_abi_uint64(h->sequence);
-}
-
-custos_rc gw_pub_batch_encode(const gw_pub_batch *b, uint8_t **out, size_t *len,
-                              custos_error *err)
+/* Calldata of `signature`(feedId, batch, atts, extra..., signatures): the attestations
+ * of atts that order[0..n) names, in that order, then the n_extra arguments (at most 2),
+ * then b's signatures packed by signer address. */
+static custos_rc pub_encode_call(const gw_pub_batch *b, const custos_attestation *atts,
+                                 const pub_leaf *order, size_t n, const evm_abi_value *extra,
+                                 size_t n_extra, const char *signature, uint8_t **out,
+                                 size_t *len, custos_error *err)
 {
     uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
-    size_t sigs_len = 0, n = b->n_atts;
-    pub_leaf *leaves = NULL;
-    custos_rc rc = pub_sorted_leaves(b, &leaves, err);
+    size_t sigs_len = 0;
+    custos_rc rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err);
     if (rc != CUSTOS_OK)
         return rc;
     evm_abi_value *fields = malloc(n * PUB_ATT_FIELDS * sizeof *fields);
     evm_abi_value *elements = malloc(n * sizeof *elements);
     if (fields == NULL || elements == NULL) {
-        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
-        goto done;
+        free(fields);
+        free(elements);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
     }
-    if ((rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err)) !=
-        CUSTOS_OK)
-        goto done;
-    pub_att_elements(b->atts, leaves, n, fields, elements);
-    evm_abi_value batch_fields[6];
-    pub_batch_fields(&b->batch, batch_fields);
-    evm_abi_value args[4] = {
-        evm_abi_bytes32(b->batch.feed_id),
+    for (size_t k = 0; k < n; k++) {
+        pub_att_fields(&atts[order[k].index], fields + k * PUB_ATT_FIELDS);
+        elements[k] = evm_abi_tuple(fields + k * PUB_ATT_FIELDS, PUB_ATT_FIELDS);
+    }
+    const custos_batch *h = &b->batch;
+    evm_abi_value batch_fields[6] = {
+        evm_abi_bytes32(h->feed_id),    evm_abi_bytes32(h->accounts_root),
+        evm_abi_uint64(h->count),       evm_abi_uint64(h->as_of),
+        evm_abi_uint64(h->valid_until), evm_abi_uint64(h->sequence),
+    };
+    evm_abi_value args[6] = {
+        evm_abi_bytes32(h->feed_id),
         evm_abi_tuple(batch_fields, 6),
         evm_abi_tuple_array(elements, n),
-        evm_abi_dynamic_bytes(sigs, sigs_len),
     };
-    rc = evm_abi_encode(PUB_SUBMIT_BATCH_SIGNATURE, args, 4, out, len, err);
-done:
-    free(leaves);
+    size_t n_args = 3;
+    for (size_t i = 0; i < n_extra && i < 2; i++)
+        args[n_args++] = extra[i];
+    args[n_args++] = evm_abi_dynamic_bytes(sigs, sigs_len);
+    rc = evm_abi_encode(signature, args, n_args, out, len, err);
     free(fields);
     free(elements);
+    return rc;
+}
+
+custos_rc gw_pub_batch_encode(const gw_pub_batch *b, uint8_t **out, size_t *len,
+                              custos_error *err)
+{
+    pub_leaf *leaves = NULL;
+    custos_rc rc = pub_sorted_leaves(b, &leaves, err);
+    if (rc == CUSTOS_OK)
+        rc = pub_encode_call(b, b->atts, leaves, b->n_atts, NULL, 0, PUB_SUBMIT_BATCH_SIGNATURE,
+                             out, len, err);
+    free(leaves);
     return rc;
 }
 
 custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestation *part,
                                    size_t n_part, uint8_t **out, size_t *len, custos_error *err)
 {
-    uint8_t sigs[CUSTOS_MAX_SIGNATURES * CUSTOS_SIGNATURE_LEN];
-    size_t sigs_len = 0, n = b->n_atts;
+    size_t n = b->n_atts;
     pub_leaf *all = NULL, *mine = NULL;
     uint8_t (*tree_leaves)[CUSTOS_HASH_LEN] = NULL, (*part_leaves)[CUSTOS_HASH_LEN] = NULL;
-    evm_abi_value *fields = NULL, *elements = NULL, *proof = NULL, *flags = NULL;
+    evm_abi_value *proof = NULL, *flags = NULL;
     custos_merkle *tree = NULL;
     custos_merkle_multiproof mp = {0};
     custos_rc rc = pub_sorted_leaves(b, &all, err);
@@ -154,10 +154,7 @@ custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestati
     mine = malloc(n_part * sizeof *mine);
     tree_leaves = malloc(n * sizeof *tree_leaves);
     part_leaves = malloc(n_part * sizeof *part_leaves);
-    fields = malloc(n_part * PUB_ATT_FIELDS * sizeof *fields);
-    elements = malloc(n_part * sizeof *elements);
-    if (mine == NULL || tree_leaves == NULL || part_leaves == NULL || fields == NULL ||
-        elements == NULL) {
+    if (mine == NULL || tree_leaves == NULL || part_leaves == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
         goto done;
     }
@@ -208,21 +205,10 @@ custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestati
         proof[i] = evm_abi_bytes32(mp.proof[i]);
     for (size_t i = 0; i < mp.n_flags; i++)
         flags[i] = evm_abi_bool(mp.flags[i]);
-    if ((rc = gw_publisher_pack_sorted(b->sigs, b->signers, b->n_sigs, sigs, &sigs_len, err)) !=
-        CUSTOS_OK)
-        goto done;
-    pub_att_elements(part, mine, n_part, fields, elements);
-    evm_abi_value batch_fields[6];
-    pub_batch_fields(&b->batch, batch_fields);
-    evm_abi_value args[6] = {
-        evm_abi_bytes32(b->batch.feed_id),
-        evm_abi_tuple(batch_fields, 6),
-        evm_abi_tuple_array(elements, n_part),
-        evm_abi_tuple_array(proof, mp.n_proof),
-        evm_abi_tuple_array(flags, mp.n_flags),
-        evm_abi_dynamic_bytes(sigs, sigs_len),
-    };
-    rc = evm_abi_encode(PUB_SUBMIT_PART_SIGNATURE, args, 6, out, len, err);
+    evm_abi_value extra[2] = {evm_abi_tuple_array(proof, mp.n_proof),
+                              evm_abi_tuple_array(flags, mp.n_flags)};
+    rc = pub_encode_call(b, part, mine, n_part, extra, 2, PUB_SUBMIT_PART_SIGNATURE, out, len,
+                         err);
 done:
     custos_merkle_multiproof_clear(&mp);
     custos_merkle_free(tree);
@@ -230,8 +216,6 @@ done:
     free(mine);
     free(tree_leaves);
     free(part_leaves);
-    free(fields);
-    free(elements);
     free(proof);
     free(flags);
     return rc;

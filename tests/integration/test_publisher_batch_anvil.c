@@ -121,18 +121,8 @@ static void test_batch_reaches_each_lender(void **state)
     }
     assert_true(seen);
 
-    for (size_t i = 0; i < N_ACCOUNTS; i++) {
-        uint8_t id[CUSTOS_HASH_LEN];
-        custos_account_id(GWF_FEED, REFS[i], id);
-        custos_u256 want, got;
-        if (i == FROZEN)
-            custos_u256_from_u64(&want, 0);
-        else
-            pubb_exported_value(dir2, REFS[i], &want);
-        pubb_lender_answer(&F, id, &got);
-        assert_int_equal(custos_u256_cmp(&got, &want), 0);
-        assert_int_equal(pubf_chain_sequence(&F, 0, id), i == FROZEN ? 2 : 1);
-    }
+    for (size_t i = 0; i < N_ACCOUNTS; i++)
+        pubb_expect_on_chain(&F, i == FROZEN ? NULL : dir2, REFS[i], i == FROZEN ? 2 : 1);
     /* One BatchAccepted for the call, counting the frozen account's leaf refused. */
     uint32_t refused = 0;
     assert_int_equal(pubb_batch_events(&F, pubb_batch_sequence(dir2), &refused), 1);
@@ -172,13 +162,7 @@ static void test_batch_beyond_the_cap_in_parts(void **state)
             nonces[n_leads++] = row.tx.nonce;
         }
         gw_pub_row_clear(&row);
-        uint8_t id[CUSTOS_HASH_LEN];
-        custos_account_id(GWF_FEED, REFS[i], id);
-        custos_u256 want, got;
-        pubb_exported_value(dir2, REFS[i], &want);
-        pubb_lender_answer(&F, id, &got);
-        assert_int_equal(custos_u256_cmp(&got, &want), 0);
-        assert_int_equal(pubf_chain_sequence(&F, 0, id), seq);
+        pubb_expect_on_chain(&F, dir2, REFS[i], seq);
     }
     /* Two calls under two nonces: three accounts in one, one in the other. */
     assert_int_equal(n_leads, 2);

@@ -65,24 +65,6 @@ static int group_teardown(void **state)
     return pubf_finish(&F);
 }
 
-/* The lender's feed of account ref answers its value exported in dir, and the adapter
- * holds that sequence. */
-static void expect_lender_value_of(const char *dir, const char *ref, uint64_t sequence)
-{
-    uint8_t id[CUSTOS_HASH_LEN];
-    custos_account_id(GWF_FEED, ref, id);
-    custos_u256 want, got;
-    pubb_exported_value(dir, ref, &want);
-    pubb_lender_answer(&F, id, &got);
-    assert_int_equal(custos_u256_cmp(&got, &want), 0);
-    assert_int_equal(pubf_chain_sequence(&F, 0, id), sequence);
-}
-
-static void expect_lender_value(const char *dir, size_t i, uint64_t sequence)
-{
-    expect_lender_value_of(dir, REFS[i], sequence);
-}
-
 /* The adapter's owner (the fixture's deployer, unlocked on anvil) lets the attestation of
  * digest through the adapter's breaker: releaseHeld(account, digest), mined. */
 static void owner_release(const uint8_t account[CUSTOS_HASH_LEN],
@@ -150,7 +132,7 @@ static void test_late_account_goes_in_a_part(void **state)
         pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[i], 1), GW_PUB_CONFIRMED, &row);
         assert_false(row.part);
         gw_pub_row_clear(&row);
-        expect_lender_value(dir2, i, 1);
+        pubb_expect_on_chain(&F, dir2, REFS[i], 1);
     }
 
     /* Batch 2: 6% more for two accounts (published: over the 5% deviation, under the
@@ -182,14 +164,14 @@ static void test_late_account_goes_in_a_part(void **state)
         assert_true(row.batched);
         assert_false(row.part);
         gw_pub_row_clear(&row);
-        expect_lender_value(dir4, i, 2);
+        pubb_expect_on_chain(&F, dir4, REFS[i], 2);
     }
     /* The whole call carried RAISED's leaf too; the adapter's breaker refused it alone. */
     uint32_t refused = 0;
     uint64_t batch2 = pubb_batch_sequence(dir4);
     assert_int_equal(pubb_batch_events(&F, batch2, &refused), 1);
     assert_int_equal(refused, 1);
-    expect_lender_value(dir2, RAISED, 1);
+    pubb_expect_on_chain(&F, dir2, REFS[RAISED], 1);
 
     /* Released on both sides: on-chain first, so that the part the publisher sends once
      * the gateway accepts the rise is not refused by the adapter's breaker. */
@@ -201,7 +183,7 @@ static void test_late_account_goes_in_a_part(void **state)
     assert_true(row.has_tx);
     assert_int_equal(row.call, 0);
     gw_pub_row_clear(&row);
-    expect_lender_value(dir4, RAISED, 2);
+    pubb_expect_on_chain(&F, dir4, REFS[RAISED], 2);
     assert_int_equal(pubb_part_events(&F, batch2, &refused), 1);
     assert_int_equal(refused, 0);
     pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 3);
@@ -253,7 +235,7 @@ static void test_unmined_parts_are_bumped(void **state)
         pubf_wait_fate(&F, cursors[i], GW_PUB_CONFIRMED, &row);
         assert_true(row.part);
         gw_pub_row_clear(&row);
-        expect_lender_value_of(dir2, PARTED[i], 1);
+        pubb_expect_on_chain(&F, dir2, PARTED[i], 1);
     }
     uint32_t refused = 1;
     assert_int_equal(pubb_part_events(&F, pubb_batch_sequence(dir2), &refused), 2);

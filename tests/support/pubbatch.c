@@ -91,7 +91,8 @@ void pubb_write_book_scaled(pubb *b, const char *const *refs, const unsigned *pc
                 break;
             const char *q = json_string_value(json_object_get(pos, "quantity"));
             assert_non_null(q);
-            assert_int_equal(json_object_set_new(pos, "quantity", pb_scaled_quantity(q, pct[i])), 0);
+            json_t *scaled = pb_scaled_quantity(q, pct[i]);
+            assert_int_equal(json_object_set_new(pos, "quantity", scaled), 0);
         }
         assert_int_equal(json_array_append_new(accounts, copy), 0);
     }
@@ -142,7 +143,7 @@ void pubb_submit(pubb *b, const char *dir)
     assert_int_equal(pubb_attestor(submit), 0);
 }
 
-void pubb_exported_value(const char *dir, const char *ref, custos_u256 *value)
+static void pb_exported_value(const char *dir, const char *ref, custos_u256 *value)
 {
     uint8_t id[CUSTOS_HASH_LEN];
     custos_account_id(GWF_FEED, ref, id);
@@ -159,7 +160,7 @@ void pubb_exported_value(const char *dir, const char *ref, custos_u256 *value)
     json_decref(j);
 }
 
-void pubb_lender_answer(pubf *f, const uint8_t account[CUSTOS_HASH_LEN], custos_u256 *answer)
+static void pb_lender_answer(pubf *f, const uint8_t account[CUSTOS_HASH_LEN], custos_u256 *answer)
 {
     uint8_t lender[CUSTOS_ADDRESS_LEN], feed[CUSTOS_ADDRESS_LEN];
     custos_error err;
@@ -184,6 +185,22 @@ void pubb_lender_answer(pubf *f, const uint8_t account[CUSTOS_HASH_LEN], custos_
     pb_check(evm_abi_get_int(res, len, 1, 256, &negative, answer, &err), &err);
     assert_false(negative);
     free(res);
+}
+
+void pubb_expect_on_chain(pubf *f, const char *dir, const char *ref, uint64_t sequence)
+{
+    uint8_t id[CUSTOS_HASH_LEN];
+    custos_account_id(GWF_FEED, ref, id);
+    custos_u256 want, got;
+    if (dir != NULL)
+        pb_exported_value(dir, ref, &want);
+    else
+        custos_u256_from_u64(&want, 0);
+    pb_lender_answer(f, id, &got);
+    if (custos_u256_cmp(&got, &want) != 0)
+        fail_msg("account %s: its lender's feed answers another value than %s says", ref,
+                 dir != NULL ? dir : "a freeze");
+    assert_int_equal(pubf_chain_sequence(f, 0, id), sequence);
 }
 
 uint64_t pubb_latest_cursor(pubf *f, const char *ref, uint64_t sequence)

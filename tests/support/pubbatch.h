@@ -38,13 +38,12 @@ int pubb_attestor(const char *const args[]);
  * valuation agent into dir2: the batch with its quorum. */
 void pubb_sign(pubb *b, const char *dir, const char *dir2);
 /* The batch of dir through the gateway's SubmitBatch (submit-batch): every account
- * accepted. */
+ * taken (accepted, or held by the breaker). */
 void pubb_submit(pubb *b, const char *dir);
-/* The collateral value of account ref as its exported file in dir says. */
-void pubb_exported_value(const char *dir, const char *ref, custos_u256 *value);
-/* The lender's feed of the account (the adapter's accountFeed for PUBF_LENDER) on anvil 0:
- * its latestRoundData answer. */
-void pubb_lender_answer(pubf *f, const uint8_t account[CUSTOS_HASH_LEN], custos_u256 *answer);
+/* Account ref (of GWF_FEED) on anvil 0 as its file exported in dir says: its lender's
+ * feed answers the exported collateral value (0 when dir is NULL: a frozen account), and
+ * the adapter holds `sequence`. */
+void pubb_expect_on_chain(pubf *f, const char *dir, const char *ref, uint64_t sequence);
 /* The cursor of the accepted record of account ref (of GWF_FEED), which must have this
  * sequence (GetLatest). */
 uint64_t pubb_latest_cursor(pubf *f, const char *ref, uint64_t sequence);

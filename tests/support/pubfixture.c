@@ -169,7 +169,8 @@ void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra)
     if (f->gw.tls_dir[0] != '\0') {
         const char *d = f->gw.tls_dir;
         int t = snprintf(tls, sizeof tls,
-                         "[tls]\ncert = %s/server.pem\nkey = %s/server.key\nclient_ca = %s/ca.pem\n\n"
+                         "[tls]\ncert = %s/server.pem\nkey = %s/server.key\n"
+                         "client_ca = %s/ca.pem\n\n"
                          "[client " PUBF_TLS_ATTESTOR "]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
                          "[client " PUBF_TLS_ADMIN "]\nrole = admin\n\n",
                          d, d, d);
