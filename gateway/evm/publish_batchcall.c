@@ -35,6 +35,25 @@ static custos_rc pub_load_batch(gw_publisher *p, const uint8_t digest[CUSTOS_HAS
     return gw_engine_get_batch(p->engine, digest, b, err);
 }
 
+/* The stored batch as the encoders take it; *atts (malloc'd, every member's attestation)
+ * is the caller's to free. */
+static custos_rc pub_batch_view(const gw_store_batch *b, gw_pub_batch *pb,
+                                custos_attestation **atts, custos_error *err)
+{
+    *atts = malloc((b->n_members + 1) * sizeof **atts);
+    if (*atts == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
+    for (size_t i = 0; i < b->n_members; i++)
+        (*atts)[i] = b->members[i].sub.att;
+    *pb = (gw_pub_batch){.batch = b->batch,
+                         .atts = *atts,
+                         .n_atts = b->n_members,
+                         .sigs = b->sigs,
+                         .signers = (const uint8_t(*)[CUSTOS_ADDRESS_LEN])b->signers,
+                         .n_sigs = b->n_sigs};
+    return CUSTOS_OK;
+}
+
 /* submitBatch's calldata: every account of the batch, those the gateway refused too (the
  * adapter rebuilds the signed root from every leaf, and judges each account alone). */
 static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, size_t *len,
@@ -42,18 +61,11 @@ static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, siz
 {
     if (b->n_members == 0)
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "batch without accounts");
-    custos_attestation *atts = malloc(b->n_members * sizeof *atts);
-    if (atts == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
-    for (size_t i = 0; i < b->n_members; i++)
-        atts[i] = b->members[i].sub.att;
-    gw_pub_batch pb = {.batch = b->batch,
-                       .atts = atts,
-                       .n_atts = b->n_members,
-                       .sigs = b->sigs,
-                       .signers = (const uint8_t(*)[CUSTOS_ADDRESS_LEN])b->signers,
-                       .n_sigs = b->n_sigs};
-    custos_rc rc = gw_pub_batch_encode(&pb, data, len, err);
+    gw_pub_batch pb;
+    custos_attestation *atts = NULL;
+    custos_rc rc = pub_batch_view(b, &pb, &atts, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pub_batch_encode(&pb, data, len, err);
     free(atts);
     return rc;
 }
@@ -63,34 +75,24 @@ static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, siz
 static custos_rc pub_part_calldata(const gw_store_batch *b, const uint64_t *cursors, size_t n,
                                    uint8_t **data, size_t *len, custos_error *err)
 {
-    custos_attestation *atts = malloc(b->n_members * sizeof *atts);
-    custos_attestation *part = malloc((n + 1) * sizeof *part);
-    custos_rc rc = CUSTOS_OK;
+    custos_attestation *part = malloc((n + 1) * sizeof *part), *atts = NULL;
+    if (part == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
     size_t n_part = 0;
-    if (atts == NULL || part == NULL) {
-        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < b->n_members; i++) {
-        atts[i] = b->members[i].sub.att;
+    for (size_t i = 0; i < b->n_members; i++)
         for (size_t k = 0; k < n && b->members[i].cursor != 0; k++)
             if (b->members[i].cursor == cursors[k] && n_part < n)
                 part[n_part++] = b->members[i].sub.att;
-    }
-    if (n_part != n) {
+    gw_pub_batch pb;
+    custos_rc rc = CUSTOS_OK;
+    if (n_part != n)
         rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
                               "batch part: %zu of its %zu records are not in batch %" PRIu64,
                               n - n_part, n, b->batch.sequence);
-        goto done;
-    }
-    gw_pub_batch pb = {.batch = b->batch,
-                       .atts = atts,
-                       .n_atts = b->n_members,
-                       .sigs = b->sigs,
-                       .signers = (const uint8_t(*)[CUSTOS_ADDRESS_LEN])b->signers,
-                       .n_sigs = b->n_sigs};
-    rc = gw_pub_batch_part_encode(&pb, part, n_part, data, len, err);
-done:
+    if (rc == CUSTOS_OK)
+        rc = pub_batch_view(b, &pb, &atts, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pub_batch_part_encode(&pb, part, n_part, data, len, err);
     free(atts);
     free(part);
     return rc;

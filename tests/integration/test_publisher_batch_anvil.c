@@ -139,11 +139,8 @@ static void test_batch_beyond_the_cap_in_parts(void **state)
     assert_int_equal(gwf_stop(&F.gw), 0);
     pubf_write_config(&F, NULL, "batch_max_accounts = 3\n");
     pubf_start(&F);
-    char dir[1200], dir2[1200];
-    pubb_path(&B, dir, sizeof dir, "batch-2");
-    pubb_path(&B, dir2, sizeof dir2, "batch-2-cosigned");
-    pubb_sign(&B, dir, dir2);
-    pubb_submit(&B, dir2);
+    char dir2[1200];
+    pubb_sign_submit(&B, "batch-2", dir2, sizeof dir2);
     gw_pub_row row;
     uint64_t leads[N_ACCOUNTS], nonces[N_ACCOUNTS];
     size_t n_leads = 0, in_call[N_ACCOUNTS] = {0};
@@ -191,11 +188,8 @@ static void test_batch_not_sent_without_calls(void **state)
     pubf_start(&F);
     const unsigned pct[N_ACCOUNTS] = {110, 110, 110, 110};
     pubb_write_book_scaled(&B, REFS, pct, N_ACCOUNTS);
-    char dir[1200], dir2[1200];
-    pubb_path(&B, dir, sizeof dir, "batch-3");
-    pubb_path(&B, dir2, sizeof dir2, "batch-3-cosigned");
-    pubb_sign(&B, dir, dir2);
-    pubb_submit(&B, dir2);
+    char dir2[1200];
+    pubb_sign_submit(&B, "batch-3", dir2, sizeof dir2);
     gw_pub_row row;
     for (size_t i = 0; i < N_ACCOUNTS; i++) {
         uint64_t cursor = pubb_latest_cursor(&F, REFS[i], i == FROZEN ? 4 : 3);

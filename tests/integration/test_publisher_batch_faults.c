@@ -110,13 +110,8 @@ static void send_batch(pubb *b, const char *const *refs, const char *name, call 
     memset(c, 0, sizeof *c);
     c->f = b->f;
     c->refs = refs;
-    char dir[1200], cosigned[128];
-    pubb_path(b, dir, sizeof dir, name);
-    snprintf(cosigned, sizeof cosigned, "%s-cosigned", name);
-    pubb_path(b, c->dir, sizeof c->dir, cosigned);
     pubb_write_book(b, refs, PER_BATCH);
-    pubb_sign(b, dir, c->dir);
-    pubb_submit(b, c->dir);
+    pubb_sign_submit(b, name, c->dir, sizeof c->dir);
     for (size_t i = 0; i < PER_BATCH; i++)
         c->cursors[i] = pubb_latest_cursor(c->f, refs[i], 1);
     gw_pub_row row;

@@ -122,11 +122,8 @@ static void admin_release(const uint8_t digest[CUSTOS_HASH_LEN])
 static void test_late_account_goes_in_a_part(void **state)
 {
     (void)state;
-    char dir[1200], dir2[1200];
-    pubb_path(&B, dir, sizeof dir, "batch-1");
-    pubb_path(&B, dir2, sizeof dir2, "batch-1-cosigned");
-    pubb_sign(&B, dir, dir2);
-    pubb_submit(&B, dir2);
+    char dir2[1200];
+    pubb_sign_submit(&B, "batch-1", dir2, sizeof dir2);
     gw_pub_row row;
     for (size_t i = 0; i < N_ACCOUNTS; i++) {
         pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[i], 1), GW_PUB_CONFIRMED, &row);
@@ -139,11 +136,8 @@ static void test_late_account_goes_in_a_part(void **state)
      * breaker's 10%), 50% more for RAISED (held). */
     const unsigned pct[N_ACCOUNTS] = {106, 150, 106};
     pubb_write_book_scaled(&B, REFS, pct, N_ACCOUNTS);
-    char dir3[1200], dir4[1200];
-    pubb_path(&B, dir3, sizeof dir3, "batch-2");
-    pubb_path(&B, dir4, sizeof dir4, "batch-2-cosigned");
-    pubb_sign(&B, dir3, dir4);
-    pubb_submit(&B, dir4);
+    char next[1200];
+    pubb_sign_submit(&B, "batch-2", next, sizeof next);
     uint8_t raised[CUSTOS_HASH_LEN];
     custos_account_id(GWF_FEED, REFS[RAISED], raised);
     custos_record *held = NULL;
@@ -164,11 +158,11 @@ static void test_late_account_goes_in_a_part(void **state)
         assert_true(row.batched);
         assert_false(row.part);
         gw_pub_row_clear(&row);
-        pubb_expect_on_chain(&F, dir4, REFS[i], 2);
+        pubb_expect_on_chain(&F, next, REFS[i], 2);
     }
     /* The whole call carried RAISED's leaf too; the adapter's breaker refused it alone. */
     uint32_t refused = 0;
-    uint64_t batch2 = pubb_batch_sequence(dir4);
+    uint64_t batch2 = pubb_batch_sequence(next);
     assert_int_equal(pubb_batch_events(&F, batch2, &refused), 1);
     assert_int_equal(refused, 1);
     pubb_expect_on_chain(&F, dir2, REFS[RAISED], 1);
@@ -183,7 +177,7 @@ static void test_late_account_goes_in_a_part(void **state)
     assert_true(row.has_tx);
     assert_int_equal(row.call, 0);
     gw_pub_row_clear(&row);
-    pubb_expect_on_chain(&F, dir4, REFS[RAISED], 2);
+    pubb_expect_on_chain(&F, next, REFS[RAISED], 2);
     assert_int_equal(pubb_part_events(&F, batch2, &refused), 1);
     assert_int_equal(refused, 0);
     pubf_wait_metric(&F, "custos_publisher_batches_sent_total", 3);
@@ -201,11 +195,8 @@ static void test_unmined_parts_are_bumped(void **state)
     size_t bumps = pubf_count(log, BUMP_LOG);
     free(log);
     pubb_write_book(&B, PARTED, N_PARTED);
-    char dir[1200], dir2[1200];
-    pubb_path(&B, dir, sizeof dir, "batch-parted");
-    pubb_path(&B, dir2, sizeof dir2, "batch-parted-cosigned");
-    pubb_sign(&B, dir, dir2);
-    pubb_submit(&B, dir2);
+    char dir2[1200];
+    pubb_sign_submit(&B, "batch-parted", dir2, sizeof dir2);
     uint64_t cursors[N_PARTED], leads[N_PARTED];
     size_t n_leads = 0;
     gw_pub_row row;

@@ -125,6 +125,17 @@ void pubb_sign(pubb *b, const char *dir, const char *dir2)
     assert_int_equal(pubb_attestor(cosign), 0);
 }
 
+void pubb_sign_submit(pubb *b, const char *name, char *cosigned, size_t cap)
+{
+    char dir[1200], second[256];
+    pubb_path(b, dir, sizeof dir, name);
+    int n = snprintf(second, sizeof second, "%s-cosigned", name);
+    assert_true(n > 0 && (size_t)n < sizeof second);
+    pubb_path(b, cosigned, cap, second);
+    pubb_sign(b, dir, cosigned);
+    pubb_submit(b, cosigned);
+}
+
 void pubb_submit(pubb *b, const char *dir)
 {
     const gwf *g = &b->f->gw;

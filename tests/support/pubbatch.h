@@ -37,6 +37,9 @@ int pubb_attestor(const char *const args[]);
 /* attest --batch of the book into dir with the custodian's key, then cosign by the
  * valuation agent into dir2: the batch with its quorum. */
 void pubb_sign(pubb *b, const char *dir, const char *dir2);
+/* pubb_sign into <name> and <name>-cosigned (its path in cosigned), then pubb_submit of
+ * the cosigned batch. */
+void pubb_sign_submit(pubb *b, const char *name, char *cosigned, size_t cap);
 /* The batch of dir through the gateway's SubmitBatch (submit-batch): every account
  * taken (accepted, or held by the breaker). */
 void pubb_submit(pubb *b, const char *dir);
