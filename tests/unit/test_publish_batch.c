@@ -67,6 +67,18 @@ static json_t *attestation_json(const custos_attestation *a)
     return j;
 }
 
+/* The batch of the n attestations (their tree's root, count and times) under sequence. */
+static custos_batch batch_of(const custos_attestation *atts, size_t n, uint64_t sequence)
+{
+    custos_batch batch;
+    custos_batch_tree *tree = NULL;
+    custos_error err;
+    if (custos_batch_tree_new(FEED, atts, n, sequence, &batch, &tree, &err) != CUSTOS_OK)
+        fail_msg("batch tree: %s", err.message);
+    custos_batch_tree_free(tree);
+    return batch;
+}
+
 /* The calldata ethers and the merkle-tree package build from atts (in the order given),
  * signed by sigs of signers 0xF0.. and 0xE0..: submitBatch's, or with part (n_part
  * indices into atts, -1 ended) submitBatchPart's. Checks their root is ours. */
@@ -129,12 +141,8 @@ static void test_calldata_matches_ethers(void **state)
     (void)state;
     custos_attestation atts[N_ATTS];
     make_attestations(atts, N_ATTS);
-    custos_batch batch;
-    custos_batch_tree *tree = NULL;
+    custos_batch batch = batch_of(atts, N_ATTS, 12);
     custos_error err;
-    assert_int_equal(custos_batch_tree_new(FEED, atts, N_ATTS, 12, &batch, &tree, &err),
-                     CUSTOS_OK);
-    custos_batch_tree_free(tree);
 
     custos_signature sigs[2];
     uint8_t signers[2][CUSTOS_ADDRESS_LEN];
@@ -167,11 +175,8 @@ static void test_part_calldata_matches_ethers(void **state)
     };
     custos_attestation atts[N];
     make_attestations(atts, N);
-    custos_batch batch;
-    custos_batch_tree *tree = NULL;
+    custos_batch batch = batch_of(atts, N, 9);
     custos_error err;
-    assert_int_equal(custos_batch_tree_new(FEED, atts, N, 9, &batch, &tree, &err), CUSTOS_OK);
-    custos_batch_tree_free(tree);
     custos_signature sigs[2];
     uint8_t signers[2][CUSTOS_ADDRESS_LEN];
     test_signatures(sigs, signers);
@@ -204,12 +209,8 @@ static void test_part_refusals(void **state)
     make_attestations(atts, N_ATTS);
     make_attestations(other, 1);
     other[0].sequence = 999;
-    custos_batch batch;
-    custos_batch_tree *tree = NULL;
+    custos_batch batch = batch_of(atts, N_ATTS, 9);
     custos_error err;
-    assert_int_equal(custos_batch_tree_new(FEED, atts, N_ATTS, 9, &batch, &tree, &err),
-                     CUSTOS_OK);
-    custos_batch_tree_free(tree);
     custos_signature sigs[2];
     uint8_t signers[2][CUSTOS_ADDRESS_LEN];
     test_signatures(sigs, signers);
@@ -236,11 +237,8 @@ static void test_encode_refusals(void **state)
     (void)state;
     custos_attestation atts[3];
     make_attestations(atts, 3);
-    custos_batch batch;
-    custos_batch_tree *tree = NULL;
+    custos_batch batch = batch_of(atts, 3, 1);
     custos_error err;
-    assert_int_equal(custos_batch_tree_new(FEED, atts, 3, 1, &batch, &tree, &err), CUSTOS_OK);
-    custos_batch_tree_free(tree);
     custos_signature sig;
     memset(sig.bytes, 0x11, CUSTOS_SIGNATURE_LEN);
     uint8_t signer[1][CUSTOS_ADDRESS_LEN] = {{0x22}};
