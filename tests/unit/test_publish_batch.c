@@ -126,6 +126,22 @@ static char *ethers_calldata(const custos_batch *batch, const custos_attestation
     return copy;
 }
 
+/* Our calldata (data, len) is the one ethers_calldata builds from the same input; it is
+ * freed. */
+static void expect_ethers_calldata(const custos_batch *batch, const custos_attestation *atts,
+                                   size_t n, const custos_signature sigs[2], const int *part,
+                                   uint8_t *data, size_t len)
+{
+    char *calldata = ethers_calldata(batch, atts, n, sigs, part);
+    char *ours = hex_of(data, len);
+    if (strcmp(ours, calldata) != 0)
+        fail_msg("%s calldata:\n ours   %s\n ethers %s",
+                 part != NULL ? "submitBatchPart" : "submitBatch", ours, calldata);
+    free(ours);
+    free(calldata);
+    free(data);
+}
+
 static void test_signatures(custos_signature sigs[2], uint8_t signers[2][CUSTOS_ADDRESS_LEN])
 {
     for (size_t i = 0; i < 2; i++) {
@@ -155,13 +171,7 @@ static void test_calldata_matches_ethers(void **state)
     uint8_t *data = NULL;
     size_t len = 0;
     assert_int_equal(gw_pub_batch_encode(&b, &data, &len, &err), CUSTOS_OK);
-    char *calldata = ethers_calldata(&batch, atts, N_ATTS, sigs, NULL);
-    char *ours = hex_of(data, len);
-    if (strcmp(ours, calldata) != 0)
-        fail_msg("submitBatch calldata:\n ours   %s\n ethers %s", ours, calldata);
-    free(ours);
-    free(calldata);
-    free(data);
+    expect_ethers_calldata(&batch, atts, N_ATTS, sigs, NULL, data, len);
 }
 
 /* A part's calldata, its multiproof included, equals the one built from the merkle-tree
@@ -192,13 +202,7 @@ static void test_part_calldata_matches_ethers(void **state)
         size_t len = 0;
         if (gw_pub_batch_part_encode(&b, part, n_part, &data, &len, &err) != CUSTOS_OK)
             fail_msg("part %zu: %s", c, err.message);
-        char *calldata = ethers_calldata(&batch, atts, N, sigs, parts[c]);
-        char *ours = hex_of(data, len);
-        if (strcmp(ours, calldata) != 0)
-            fail_msg("part %zu calldata:\n ours   %s\n ethers %s", c, ours, calldata);
-        free(ours);
-        free(calldata);
-        free(data);
+        expect_ethers_calldata(&batch, atts, N, sigs, parts[c], data, len);
     }
 }
 
