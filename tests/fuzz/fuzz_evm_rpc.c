@@ -2,117 +2,32 @@
  * The client only talks HTTP, so a loopback responder in this process serves each input
  * as the HTTP body. First byte: low 4 bits pick the method called (modulo 12), the next 3
  * bits the HTTP status (200, 200, 404, 503, 429, then 200); the rest is the body. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "evm/evm_rpc.h"
+#include "httpstub.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int listen_fd = -1;
-static char url[64];
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-/* The harness's own copy: the responder may still be writing an answer the client gave up
- * on (size cap, bad framing) when libFuzzer frees the input and moves on. */
-static uint8_t *body;
-static size_t body_len;
-static int status;
+/* The node: its canned answer is each input's, copied (httpstub_set_canned), as the
+ * responder may still be writing an answer the client gave up on (size cap, bad framing)
+ * when libFuzzer frees the input and moves on. */
+static httpstub *node;
 /* Written, never read: keeps the reads of the fault from being optimised away. */
 static volatile size_t fault_sink;
-
-static void die(const char *what)
-{
-    perror(what);
-    abort();
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n <= 0)
-            return; /* the client gave up (timeout, size cap): nothing to report */
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Reads the request's headers and its Content-Length body, so the client never sees a
- * reset before it has sent everything. */
-static void read_request(int fd)
-{
-    char buf[65536];
-    size_t have = 0;
-    char *end = NULL;
-    while (end == NULL && have < sizeof buf - 1) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            return;
-        have += (size_t)n;
-        buf[have] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    if (end == NULL)
-        return;
-    const char *cl = strcasestr(buf, "Content-Length:");
-    size_t want = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
-    size_t got = have - (size_t)(end + 4 - buf);
-    while (got < want) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            return;
-        got += (size_t)n;
-    }
-}
-
-static void *responder(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int fd = accept(listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        read_request(fd);
-        pthread_mutex_lock(&mu);
-        char head[256];
-        int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                         status, body_len);
-        write_all(fd, head, (size_t)n);
-        write_all(fd, body, body_len);
-        pthread_mutex_unlock(&mu);
-        close(fd);
-    }
-    return NULL;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(listen_fd, 16) != 0 || getsockname(listen_fd, (struct sockaddr *)&a, &alen) != 0)
-        die("loopback responder");
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
-    pthread_t t;
-    if (pthread_create(&t, NULL, responder, NULL) != 0)
-        die("pthread_create");
-    pthread_detach(t);
+    custos_error err;
+    if (httpstub_new(NULL, NULL, &node, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        abort();
+    }
     return 0;
 }
 
@@ -182,25 +97,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const int statuses[8] = {200, 200, 404, 503, 429, 200, 200, 200};
     if (size < 1)
         return 0;
-    uint8_t *copy = malloc(size);
-    if (copy == NULL)
+    custos_error err;
+    if (httpstub_set_canned(node, statuses[(data[0] >> 4) & 7], data + 1, size - 1, true,
+                            &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
         abort();
-    memcpy(copy, data + 1, size - 1);
-    pthread_mutex_lock(&mu);
-    free(body);
-    body = copy;
-    body_len = size - 1;
-    status = statuses[(data[0] >> 4) & 7];
-    pthread_mutex_unlock(&mu);
+    }
 
     evm_rpc_options opt;
     memset(&opt, 0, sizeof opt);
-    opt.url = url;
+    opt.url = httpstub_url(node);
     opt.timeout_ms = 5000;
     opt.max_response_bytes = 65536;
     custos_u256_from_u64(&opt.fallback_priority_fee, 1000000000u);
     evm_rpc *c;
-    custos_error err;
     if (evm_rpc_new(&opt, &c, &err) != CUSTOS_OK)
         abort();
     call(c, data[0] & 0x0f);

@@ -2,9 +2,7 @@
  * our code builds, signs and sends an EIP-1559 transfer and reads it back; the error paths
  * use anvil's own refusals, a closed port, a silent listener and a canned-answer server. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +26,7 @@
 #include "evm/evm_abi.h"
 #include "evm/evm_rpc.h"
 #include "evm/evm_tx.h"
+#include "httpstub.h"
 #include "testutil.h"
 
 /* anvil's first well-known development account (public test key, funded on start). */
@@ -339,83 +338,31 @@ static void test_silent_node_times_out(void **state)
     close(fd);
 }
 
-/* A one-shot HTTP server answering one request with a canned body; without a
- * Content-Length the end of the connection delimits the body. */
-typedef struct canned {
-    int fd;
-    const char *body;
-    bool with_length;
-    bool answered;
-    int status; /* HTTP status; 0: 200 */
-} canned;
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-static void *serve_once(void *arg)
-{
-    canned *cn = arg;
-    int conn = accept(cn->fd, NULL, NULL);
-    if (conn < 0)
-        return NULL;
-    char req[8192];
-    size_t got = 0;
-    /* Read until the request (headers and the small JSON body) has arrived. */
-    for (;;) {
-        ssize_t r = read(conn, req + got, sizeof req - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        req[got] = '\0';
-        char *end = strstr(req, "\r\n\r\n");
-        char *cl = strcasestr(req, "content-length:");
-        if (end != NULL && cl != NULL &&
-            got >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10))
-            break;
-    }
-    char head[256], length[64] = "";
-    if (cn->with_length)
-        snprintf(length, sizeof length, "Content-Length: %zu\r\n", strlen(cn->body));
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d Answer\r\nContent-Type: application/json\r\n%s"
-                     "Connection: close\r\n\r\n",
-                     cn->status != 0 ? cn->status : 200, length);
-    /* The client may hang up early (answer too large): only a complete write counts. */
-    cn->answered = write_all(conn, head, (size_t)n) &&
-                   write_all(conn, cn->body, strlen(cn->body));
-    close(conn);
-    return NULL;
-}
-
-/* Runs one call of a fresh client against a server answering body with HTTP status. */
+/* Runs one call of a fresh client against a loopback node answering body with HTTP
+ * status, framed by Content-Length unless the client caps answers (max_response != 0):
+ * then the end of the connection delimits the body. Uncapped, the node must have written
+ * its one answer whole. */
 static custos_rc against_canned_status(int status, const char *body, size_t max_response,
                                        custos_rc (*call)(evm_rpc *, custos_error *),
                                        custos_error *err)
 {
-    int port;
-    canned cn = {bound_socket(&port, 1), body, max_response == 0, false, status};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, serve_once, &cn), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    evm_rpc *c = client(url, 5000, max_response);
+    httpstub *node = NULL;
+    custos_error stub_err;
+    if (httpstub_new(NULL, NULL, &node, &stub_err) != CUSTOS_OK ||
+        httpstub_set_canned(node, status, body, strlen(body), max_response == 0, &stub_err) !=
+            CUSTOS_OK) {
+        httpstub_free(node);
+        fail_msg("%s", stub_err.message);
+        return CUSTOS_ERR_INTERNAL;
+    }
+    evm_rpc *c = client(httpstub_url(node), 5000, max_response);
     custos_rc rc = call(c, err);
     evm_rpc_free(c);
-    assert_int_equal(pthread_join(th, NULL), 0);
-    close(cn.fd);
+    httpstub_stop(node);
+    size_t answered = httpstub_answered(node);
+    httpstub_free(node);
     if (max_response == 0)
-        assert_true(cn.answered);
+        assert_int_equal(answered, 1);
     return rc;
 }
 

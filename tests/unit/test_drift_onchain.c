@@ -4,9 +4,7 @@
  * than its limit as providers do. The read halves its chunk until the node takes it, reads
  * every block up to the head once, keeps each key and account once, and says so when the
  * node refuses even one block; a node that cannot be reached is UNAVAILABLE. */
-#include <arpa/inet.h>
 #include <stdbool.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -25,6 +20,7 @@
 #include "custos/hex.h"
 #include "custos/keccak.h"
 #include "evm/drift_onchain.h"
+#include "httpstub.h"
 
 #define HEAD 20000u
 /* Where the node has its logs: a key added, the same key added again (another feed's
@@ -32,8 +28,8 @@
 #define KEY_BLOCK 12345u
 #define ACCOUNT_BLOCK 15000u
 
-static int listen_fd = -1;
-static char url[64];
+static httpstub *node_stub;
+static const char *url;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t range_limit; /* widest eth_getLogs range the node takes; 0: none */
 static bool refuse_all;      /* the node refuses every eth_getLogs */
@@ -118,79 +114,38 @@ static json_t *answer(const json_t *req)
     return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", logs);
 }
 
-/* Reads one HTTP request's body (Content-Length) into a string the caller frees. */
-static char *read_body(int fd)
+/* The node's HTTP answer: answer() of the request, "{}" to a request that is not JSON. */
+static int node_answer(void *ctx, const char *body, size_t len, httpstub_reply *reply)
 {
-    char buf[65536];
-    size_t have = 0;
-    char *end = NULL;
-    while (end == NULL && have < sizeof buf - 1) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            return NULL;
-        have += (size_t)n;
-        buf[have] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    if (end == NULL)
-        return NULL;
-    const char *cl = strcasestr(buf, "Content-Length:");
-    size_t want = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
-    size_t got = have - (size_t)(end + 4 - buf);
-    while (got < want && have < sizeof buf - 1) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            return NULL;
-        have += (size_t)n;
-        got += (size_t)n;
-        buf[have] = '\0';
-    }
-    return strdup(end + 4);
-}
-
-static void *node_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int fd = accept(listen_fd, NULL, NULL);
-        if (fd < 0)
-            return NULL;
-        char *text = read_body(fd);
-        json_t *req = text != NULL ? json_loads(text, 0, NULL) : NULL;
-        free(text);
-        json_t *resp = req != NULL ? answer(req) : NULL;
-        char *out = resp != NULL ? json_dumps(resp, JSON_COMPACT) : strdup("{}");
-        json_decref(req);
-        json_decref(resp);
-        char head[256];
-        int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                         strlen(out));
-        if (write(fd, head, (size_t)n) < 0 || write(fd, out, strlen(out)) < 0)
-            fprintf(stderr, "test node: cannot answer\n");
-        free(out);
-        close(fd);
-    }
+    (void)ctx;
+    json_t *req = json_loadb(body, len, 0, NULL);
+    json_t *resp = req != NULL ? answer(req) : NULL;
+    char *out = resp != NULL ? json_dumps(resp, JSON_COMPACT) : strdup("{}");
+    json_decref(req);
+    json_decref(resp);
+    if (out == NULL)
+        return -1;
+    *reply = (httpstub_reply){.status = 200, .body = out, .body_len = strlen(out),
+                              .with_length = true};
+    return 0;
 }
 
 static int group_setup(void **state)
 {
     (void)state;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(listen_fd, 16) != 0 || getsockname(listen_fd, (struct sockaddr *)&a, &alen) != 0)
+    custos_error err;
+    if (httpstub_new(node_answer, NULL, &node_stub, &err) != CUSTOS_OK) {
+        fprintf(stderr, "%s\n", err.message);
         return -1;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
-    pthread_t t;
-    if (pthread_create(&t, NULL, node_main, NULL) != 0)
-        return -1;
-    pthread_detach(t);
+    }
+    url = httpstub_url(node_stub);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    httpstub_free(node_stub);
     return 0;
 }
 
@@ -307,5 +262,5 @@ int main(void)
         cmocka_unit_test(test_stops_at_depth),
         cmocka_unit_test(test_refusal_kept_and_node_down),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
