@@ -309,20 +309,11 @@ static void expect_logged(const drifting *d)
 
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"DRIFT-1"};
     pubf_init(&F, 1, GWF_MAX_AGE, refs, 1);
     pubf_write_config(&F, NULL, "drift_check_seconds = 1\n");
-    gwf_register(&F.gw, GWF_FEED, GWF_FEED, "DRIFT-1");
     F.gw.no_auto_register = true;
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, refs, 1);
 }
 
 /* The feed as pubf deploys it and the gateway is configured: setFeed's arguments. */
@@ -599,5 +590,5 @@ int main(void)
         cmocka_unit_test(test_policy_unknown_feed),
         cmocka_unit_test(test_onchain_only_keys_and_accounts),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

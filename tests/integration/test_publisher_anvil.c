@@ -56,22 +56,10 @@ static void check(custos_rc rc, const custos_error *err)
  * expiry lead is shorter, so an unchanged value is skipped). */
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"PUB-1"};
     pubf_init(&T.f, 1, GWF_MAX_AGE, refs, 1);
     pubf_write_config(&T.f, NULL, "confirmations = 1\nexpiry_lead_seconds = 60\n");
-    pubf_start(&T.f);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    int status = gwf_stop(&T.f.gw);
-    if (status != 0)
-        gwf_dump_log(&T.f.gw);
-    pubf_cleanup(&T.f);
-    return status == 0 ? 0 : -1;
+    return pubf_group_start(state, &T.f, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -432,5 +420,5 @@ int main(void)
         cmocka_unit_test(test_crash_and_node_lost_the_transaction),
         cmocka_unit_test(test_contract_refusals),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

@@ -39,9 +39,7 @@ static int group_setup(void **state)
     pubb_init(&B, &F);
     pubb_write_book(&B, REFS, N_ACCOUNTS);
     pubf_write_config(&F, NULL, NULL);
-    for (size_t i = 0; i < N_ACCOUNTS; i++)
-        gwf_register(&F.gw, GWF_FEED, GWF_FEED, REFS[i]);
-    pubf_start(&F);
+    pubf_start_registered(&F, REFS, N_ACCOUNTS);
     return 0;
 }
 

@@ -77,21 +77,11 @@ static void write_config(uint64_t fee_bump_after)
 
 static int group_setup(void **state)
 {
-    (void)state;
     pubf_init(&F, 1, GWF_MAX_AGE, REFS, N_BATCHES * PER_BATCH);
     pubb_init(&B, &F);
     /* Bumps far off: the reorganisation and the re-queue want the first transaction. */
     write_config(3600);
-    for (size_t i = 0; i < N_BATCHES * PER_BATCH; i++)
-        gwf_register(&F.gw, GWF_FEED, GWF_FEED, REFS[i]);
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, REFS, N_BATCHES * PER_BATCH);
 }
 
 static size_t logged(const char *needle)
@@ -447,12 +437,10 @@ static int pg_setup(void **state)
     pubb_init(&P.b, &P.f);
     pubf_write_config(&P.f, NULL,
                       "confirmations = 1\nleader_retry_ms = 500\nfee_bump_after_seconds = 3600\n");
-    for (size_t i = 0; i < PER_BATCH; i++)
-        gwf_register(&P.f.gw, GWF_FEED, GWF_FEED, PG_REFS[i]);
     gwf_init(&P.other);
     P.other.domain = P.f.gw.domain;
     pubf_write_replica_config(&P.f, &P.other);
-    pubf_start(&P.f);
+    pubf_start_registered(&P.f, PG_REFS, PER_BATCH);
     gwf_start(&P.other);
     return 0;
 }
@@ -559,6 +547,6 @@ int main(void)
     const struct CMUnitTest failover[] = {
         cmocka_unit_test(test_leader_killed_with_a_batch_call_in_flight),
     };
-    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
     return failed + cmocka_run_group_tests(failover, pg_setup, pg_teardown);
 }

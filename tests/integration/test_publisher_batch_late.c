@@ -46,23 +46,13 @@ static const char *const *const PARTED = REFS + N_ACCOUNTS;
 
 static int group_setup(void **state)
 {
-    (void)state;
     pubf_init_breaker(&F, 1, GWF_MAX_AGE, REFS, N_ACCOUNTS + N_PARTED, RISE_BPS,
                       RELEASE_THRESHOLD);
     pubf_use_tls(&F);
     pubb_init(&B, &F);
     pubb_write_book(&B, REFS, N_ACCOUNTS);
     pubf_write_config(&F, NULL, "deviation_bps = 500\n");
-    for (size_t i = 0; i < N_ACCOUNTS + N_PARTED; i++)
-        gwf_register(&F.gw, GWF_FEED, GWF_FEED, REFS[i]);
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, REFS, N_ACCOUNTS + N_PARTED);
 }
 
 /* The adapter's owner (the fixture's deployer, unlocked on anvil) lets the attestation of
@@ -239,5 +229,5 @@ int main(void)
         cmocka_unit_test(test_late_account_goes_in_a_part),
         cmocka_unit_test(test_unmined_parts_are_bumped),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

@@ -29,18 +29,10 @@ static pubf F;
 
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"BRK-1", "BRK-2", "BRK-3"};
     pubf_init_breaker(&F, 1, GWF_MAX_AGE, refs, 3, RISE_BPS, RELEASE_THRESHOLD);
     pubf_write_config(&F, NULL, EVM_EXTRA);
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, NULL, 0);
 }
 
 /* Returns once the publisher decided the record at cursor (sequence seq) and, when it was
@@ -241,5 +233,5 @@ int main(void)
         cmocka_unit_test(test_superseded_rise_published_first),
         cmocka_unit_test(test_rise_before_freeze_in_a_batch),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

@@ -24,20 +24,12 @@ static pubf F;
 
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"EXP-1", "EXP-2"};
     pubf_init(&F, 1, GWF_MAX_AGE, refs, 2);
     char extra[128];
     snprintf(extra, sizeof extra, "confirmations = 1\nexpiry_lead_seconds = %d\n", LEAD);
     pubf_write_config(&F, NULL, extra);
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, NULL, 0);
 }
 
 /* A valuation of ref worth PUBF_USD, with the given times, accepted; returns its cursor. */
@@ -145,5 +137,5 @@ int main(void)
         cmocka_unit_test(test_waiting_record_published_before_expiry),
         cmocka_unit_test(test_chain_expiry_gauges),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

@@ -33,7 +33,6 @@ static pubf F;
 
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"NODE-1"};
     pubf_init(&F, 2, GWF_MAX_AGE, refs, 1);
     char urls[256];
@@ -42,14 +41,7 @@ static int group_setup(void **state)
     pubf_write_config(&F, urls,
                       "confirmations = 1\nunreachable_after_ms = 1000\nlow_balance_gwei = " LOW_GWEI
                       "\n");
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, NULL, 0);
 }
 
 /* The relayer's balance on anvil i, as a double (what the gauge exposes). */
@@ -191,5 +183,5 @@ int main(void)
         cmocka_unit_test(test_all_nodes_down),
         cmocka_unit_test(test_urls_never_shown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

@@ -28,20 +28,12 @@ static pubf F;
 
 static int group_setup(void **state)
 {
-    (void)state;
     const char *refs[] = {"REORG-1", "REORG-2", "REORG-3", "REORG-4"};
     pubf_init(&F, 1, GWF_MAX_AGE, refs, 4);
     char extra[64];
     snprintf(extra, sizeof extra, "confirmations = %d\n", CONFIRMATIONS);
     pubf_write_config(&F, NULL, extra);
-    pubf_start(&F);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pubf_finish(&F);
+    return pubf_group_start(state, &F, NULL, 0);
 }
 
 /* A valuation of ref accepted; returns its cursor, and waits until its transaction is
@@ -247,5 +239,5 @@ int main(void)
         cmocka_unit_test(test_nonce_taken_in_the_pool_is_requeued),
         cmocka_unit_test(test_reorg_gives_the_nonce_away),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, pubf_group_teardown);
 }

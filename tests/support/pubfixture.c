@@ -222,6 +222,25 @@ void pubf_start(pubf *f)
     assert_true(f->metrics_port > 0);
 }
 
+void pubf_start_registered(pubf *f, const char *const *refs, size_t n_refs)
+{
+    for (size_t i = 0; i < n_refs; i++)
+        gwf_register(&f->gw, GWF_FEED, GWF_FEED, refs[i]);
+    pubf_start(f);
+}
+
+int pubf_group_start(void **state, pubf *f, const char *const *refs, size_t n_refs)
+{
+    pubf_start_registered(f, refs, n_refs);
+    *state = f;
+    return 0;
+}
+
+int pubf_group_teardown(void **state)
+{
+    return pubf_finish(*state);
+}
+
 int pubf_finish(pubf *f)
 {
     int status = gwf_stop(&f->gw);

@@ -74,6 +74,13 @@ void pubf_use_tls(pubf *f);
 void pubf_write_config(pubf *f, const char *rpc_url, const char *evm_extra);
 /* Starts the gateway and reads its metrics port. */
 void pubf_start(pubf *f);
+/* Registers each of refs[0..n_refs) with the gateway for GWF_FEED (gwf_register: the
+ * accounts an attestor's batch names must be known before it submits; gwf_make registers
+ * its own account as it goes), then pubf_start. */
+void pubf_start_registered(pubf *f, const char *const *refs, size_t n_refs);
+/* The end of a group's set-up: pubf_start_registered (refs NULL, n_refs 0: none), and f as
+ * the group's state for pubf_group_teardown; returns 0. */
+int pubf_group_start(void **state, pubf *f, const char *const *refs, size_t n_refs);
 /* Another replica's config (store_uri set): f's config with its own metrics port file,
  * written to r's config path (r initialised by gwf_init; the accounts file stays f's). */
 void pubf_write_replica_config(pubf *f, gwf *r);
@@ -82,6 +89,8 @@ void pubf_cleanup(pubf *f);
 /* A group's teardown: stops the gateway (its log dumped when it did not stop cleanly),
  * then pubf_cleanup; 0, or -1 for the unclean stop. */
 int pubf_finish(pubf *f);
+/* The teardown of a group whose set-up ended in pubf_group_start: pubf_finish of it. */
+int pubf_group_teardown(void **state);
 
 /* Submits s (unsigned) signed by the custodian, then cosigned by the valuation agent:
  * accepted; returns its cursor. s keeps its content (and gets both signatures). */
