@@ -30,8 +30,10 @@ struct httpstub {
     size_t requests, answered;
 };
 
-/* Where a request was read whole: its body starts at body_at and is body_len bytes. */
 typedef enum hs_read { HS_READ_WHOLE, HS_READ_TOO_LARGE, HS_READ_GONE } hs_read;
+
+/* Reads one request into buf (cap + 1 bytes: room for a NUL after the body); read whole,
+ * its body starts at body_at and is body_len bytes. */
 
 static hs_read hs_read_request(int fd, char *buf, size_t cap, size_t *body_at, size_t *body_len)
 {
