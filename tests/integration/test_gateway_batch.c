@@ -359,15 +359,16 @@ static void test_mixed_batch(void **state)
         custos_submission_clear(&next[i]);
 }
 
-/* One SubmitBatch call of the same batch, from its own client. */
+/* One SubmitBatch call of n accounts signed by two, from its own client (a thread's). */
 typedef struct racer {
     const custos_submission *accounts;
+    size_t n;
     const custos_batch *b;
     const custos_signature *sigs;
     custos_rc rc;
     custos_error err;
-    custos_submit_result res[2];
-    custos_error errs[2];
+    custos_submit_result *res;
+    custos_error *errs;
     bool duplicate;
 } racer;
 
@@ -375,11 +376,11 @@ static void *race(void *arg)
 {
     racer *r = arg;
     custos_client *c = NULL;
-    r->rc = custos_client_new_insecure(F.target, 10000, &c, &r->err);
+    r->rc = custos_client_new_insecure(F.target, 60000, &c, &r->err);
     if (r->rc == CUSTOS_OK)
         r->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, r->b, r->sigs, 2,
-                                           r->accounts, 2, r->res, r->errs, &r->duplicate,
-                                           &r->err);
+                                           r->accounts, r->n, r->res, r->errs,
+                                           &r->duplicate, &r->err);
     custos_client_free(c);
     return NULL;
 }
@@ -403,9 +404,14 @@ static void test_same_batch_at_once(void **state)
         sign_batch(accounts, 2, (uint64_t)round + 1, QUORUM, 2, &b, sigs);
         racer r[2];
         pthread_t t[2];
+        custos_submit_result res[2][2];
+        custos_error errs[2][2];
         for (int i = 0; i < 2; i++) {
             memset(&r[i], 0, sizeof r[i]);
             r[i].accounts = accounts;
+            r[i].n = 2;
+            r[i].res = res[i];
+            r[i].errs = errs[i];
             r[i].b = &b;
             r[i].sigs = sigs;
             assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
@@ -568,25 +574,8 @@ typedef struct large_call {
     custos_submission *accounts;
     custos_batch b;
     custos_signature sigs[2];
-    custos_submit_result *res;
-    custos_error *errs;
-    bool duplicate;
-    custos_rc rc;
-    custos_error err;
+    racer r;
 } large_call;
-
-static void *send_large(void *arg)
-{
-    large_call *l = arg;
-    custos_client *c = NULL;
-    l->rc = custos_client_new_insecure(F.target, 60000, &c, &l->err);
-    if (l->rc == CUSTOS_OK)
-        l->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, &l->b, l->sigs, 2,
-                                           l->accounts, CUSTOS_BATCH_MAX_ACCOUNTS, l->res,
-                                           l->errs, &l->duplicate, &l->err);
-    custos_client_free(c);
-    return NULL;
-}
 
 static void test_largest_batches_at_once(void **state)
 {
@@ -598,19 +587,23 @@ static void test_largest_batches_at_once(void **state)
         large_call *l = &calls[b];
         memset(l, 0, sizeof *l);
         l->accounts = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->accounts);
-        l->res = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->res);
-        l->errs = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->errs);
-        assert_true(l->accounts != NULL && l->res != NULL && l->errs != NULL);
+        l->r.res = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->r.res);
+        l->r.errs = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->r.errs);
+        assert_true(l->accounts != NULL && l->r.res != NULL && l->r.errs != NULL);
         for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++) {
             large_ref(b, i);
             make(&l->accounts[i], LARGE_REF, 1, 1000000 + i);
         }
         sign_batch(l->accounts, CUSTOS_BATCH_MAX_ACCOUNTS, b + 1, QUORUM, 2, &l->b, l->sigs);
+        l->r.accounts = l->accounts;
+        l->r.n = CUSTOS_BATCH_MAX_ACCOUNTS;
+        l->r.b = &l->b;
+        l->r.sigs = l->sigs;
     }
     F.no_auto_register = false;
     pthread_t t[LARGE_BATCHES];
     for (size_t b = 0; b < LARGE_BATCHES; b++)
-        assert_int_equal(pthread_create(&t[b], NULL, send_large, &calls[b]), 0);
+        assert_int_equal(pthread_create(&t[b], NULL, race, &calls[b].r), 0);
     for (size_t b = 0; b < LARGE_BATCHES; b++)
         assert_int_equal(pthread_join(t[b], NULL), 0);
     /* The feed's batch sequence only rises (rule 20): the last batch is accepted, an
@@ -619,18 +612,19 @@ static void test_largest_batches_at_once(void **state)
     size_t accepted = 0;
     for (size_t b = 0; b < LARGE_BATCHES; b++) {
         large_call *l = &calls[b];
-        if (l->rc != CUSTOS_OK && b + 1 < LARGE_BATCHES &&
-            l->err.reason == CUSTOS_REASON_REPLAY)
+        const racer *r = &l->r;
+        if (r->rc != CUSTOS_OK && b + 1 < LARGE_BATCHES &&
+            r->err.reason == CUSTOS_REASON_REPLAY)
             continue;
-        if (l->rc != CUSTOS_OK) {
+        if (r->rc != CUSTOS_OK) {
             gwf_dump_log(&F);
             fail_msg("batch %zu of %d accounts: %s", b, CUSTOS_BATCH_MAX_ACCOUNTS,
-                     l->err.message);
+                     r->err.message);
         }
-        assert_false(l->duplicate);
+        assert_false(r->duplicate);
         for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++)
-            if (l->errs[i].code != CUSTOS_OK || l->res[i].state != CUSTOS_STATE_ACCEPTED)
-                fail_msg("batch %zu, account %zu: %s", b, i, l->errs[i].message);
+            if (r->errs[i].code != CUSTOS_OK || r->res[i].state != CUSTOS_STATE_ACCEPTED)
+                fail_msg("batch %zu, account %zu: %s", b, i, r->errs[i].message);
         /* The first and the last account read back as members of their batch. */
         expect_batched_latest(&l->accounts[0], &l->b);
         expect_batched_latest(&l->accounts[CUSTOS_BATCH_MAX_ACCOUNTS - 1], &l->b);
@@ -641,8 +635,8 @@ static void test_largest_batches_at_once(void **state)
         for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++)
             custos_submission_clear(&calls[b].accounts[i]);
         free(calls[b].accounts);
-        free(calls[b].res);
-        free(calls[b].errs);
+        free(calls[b].r.res);
+        free(calls[b].r.errs);
     }
 }
 
