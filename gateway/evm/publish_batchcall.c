@@ -105,30 +105,24 @@ static size_t pub_member_of(const pub_by_cursor *ix, size_t n, uint64_t cursor)
     return at != NULL ? at->member : SIZE_MAX;
 }
 
-/* submitBatchPart's calldata for the accepted records among the batch's that the
- * cursors name (n of them), from the batch prepared once for the send. */
+/* submitBatchPart's calldata for the n members of the batch prepared once for the send;
+ * SIZE_MAX names a record the batch does not hold. */
 static custos_rc pub_part_data(const gw_store_batch *b, const gw_pub_prepared *pp,
-                               const pub_by_cursor *ix, size_t n_ix, const uint64_t *cursors,
-                               size_t n, uint8_t **data, size_t *len, custos_error *err)
+                               const size_t *members, size_t n, uint8_t **data, size_t *len,
+                               custos_error *err)
 {
-    size_t *members = malloc((n + 1) * sizeof *members), missing = 0;
-    if (members == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
+    size_t missing = 0;
     for (size_t k = 0; k < n; k++)
-        missing += (members[k] = pub_member_of(ix, n_ix, cursors[k])) == SIZE_MAX;
-    custos_rc rc = CUSTOS_OK;
+        missing += members[k] == SIZE_MAX;
     if (missing > 0)
-        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                              "batch part: %zu of its %zu records are not in batch %" PRIu64,
-                              missing, n, b->batch.sequence);
-    else
-        rc = gw_pub_prepared_part_encode(pp, members, n, data, len, err);
-    free(members);
-    return rc;
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "batch part: %zu of its %zu records are not in batch %" PRIu64,
+                                missing, n, b->batch.sequence);
+    return gw_pub_prepared_part_encode(pp, members, n, data, len, err);
 }
 
-/* pub_part_data for one call rebuilt alone (a re-queue, a fee bump): the batch prepared
- * for it. */
+/* submitBatchPart's calldata for one call rebuilt alone (a re-queue, a fee bump): the
+ * batch prepared for it, its records (n cursors) found through the index by cursor. */
 static custos_rc pub_part_calldata(const gw_store_batch *b, const uint64_t *cursors, size_t n,
                                    uint8_t **data, size_t *len, custos_error *err)
 {
@@ -137,14 +131,21 @@ static custos_rc pub_part_calldata(const gw_store_batch *b, const uint64_t *curs
     pub_by_cursor *ix = NULL;
     size_t n_ix = 0;
     gw_pub_prepared *pp = NULL;
-    custos_rc rc = pub_batch_view(b, &pb, &atts, err);
+    size_t *members = malloc((n + 1) * sizeof *members);
+    custos_rc rc = members != NULL ? pub_batch_view(b, &pb, &atts, err)
+                                   : custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                                      "batch part calldata: out of memory");
     if (rc == CUSTOS_OK)
         rc = pub_cursor_index(b, &ix, &n_ix, err);
     if (rc == CUSTOS_OK)
         rc = gw_pub_prepared_new(&pb, &pp, err);
-    if (rc == CUSTOS_OK)
-        rc = pub_part_data(b, pp, ix, n_ix, cursors, n, data, len, err);
+    if (rc == CUSTOS_OK) {
+        for (size_t k = 0; k < n; k++)
+            members[k] = pub_member_of(ix, n_ix, cursors[k]);
+        rc = pub_part_data(b, pp, members, n, data, len, err);
+    }
     gw_pub_prepared_free(pp);
+    free(members);
     free(ix);
     free(atts);
     return rc;
@@ -587,10 +588,12 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
     return rc;
 }
 
-/* A record of a send in parts and its account's place in the tree's leaf order. */
+/* A record of a send in parts (its row in the call), its member in the stored batch
+ * (SIZE_MAX: none) and that account's place in the tree's leaf order. */
 typedef struct pub_by_rank {
     size_t rank;
     size_t row;
+    size_t member;
 } pub_by_rank;
 
 static int pub_by_rank_cmp(const void *a, const void *b)
@@ -610,7 +613,7 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
                                 size_t part_cap, bool promote, custos_error *err)
 {
     pub_by_rank *go = malloc((c->n + 1) * sizeof *go);
-    uint64_t *cursors = malloc((c->n + 1) * sizeof *cursors);
+    size_t *members = malloc((c->n + 1) * sizeof *members);
     gw_pub_row *rows = malloc((c->n + 1) * sizeof *rows);
     gw_pub_reason *why = malloc((c->n + 1) * sizeof *why);
     custos_attestation *atts = NULL;
@@ -620,7 +623,7 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
     custos_rc rc = CUSTOS_OK;
     size_t n_go = 0, n_ix = 0;
     char unencodable[200] = "";
-    if (go == NULL || cursors == NULL || rows == NULL || why == NULL) {
+    if (go == NULL || members == NULL || rows == NULL || why == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
         goto done;
     }
@@ -641,8 +644,8 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
             continue;
         }
         size_t m = pub_member_of(ix, n_ix, c->rows[i].cursor);
-        go[n_go].rank = pp != NULL && m != SIZE_MAX ? gw_pub_prepared_rank(pp, m) : SIZE_MAX;
-        go[n_go++].row = i;
+        size_t rank = pp != NULL && m != SIZE_MAX ? gw_pub_prepared_rank(pp, m) : SIZE_MAX;
+        go[n_go++] = (pub_by_rank){.rank = rank, .row = i, .member = m};
     }
     qsort(go, n_go, sizeof *go, pub_by_rank_cmp);
     for (size_t first = 0; first < n_go && rc == CUSTOS_OK; first += part_cap) {
@@ -650,7 +653,7 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
         for (size_t k = 0; k < n; k++) {
             rows[k] = c->rows[go[first + k].row];
             why[k] = c->why[go[first + k].row];
-            cursors[k] = rows[k].cursor;
+            members[k] = go[first + k].member;
         }
         uint8_t *data = NULL;
         size_t data_len = 0;
@@ -658,7 +661,7 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
         bool encoded = false;
         if (pp == NULL) {
             snprintf(reason, sizeof reason, "%s", unencodable);
-        } else if (pub_part_data(b, pp, ix, n_ix, cursors, n, &data, &data_len, err) !=
+        } else if (pub_part_data(b, pp, members, n, &data, &data_len, err) !=
                    CUSTOS_OK) {
             /* The gateway accepted what it cannot encode: no retry can fix that. */
             snprintf(reason, sizeof reason, "cannot encode: %.180s", err->message);
@@ -689,7 +692,7 @@ done:
     free(ix);
     free(atts);
     free(go);
-    free(cursors);
+    free(members);
     free(rows);
     free(why);
     return rc;
