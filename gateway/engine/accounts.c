@@ -75,31 +75,54 @@ custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error
     return CUSTOS_OK;
 }
 
+/* The overlay's index slot of the account: its entry's, or the empty slot it would take. */
+static uint32_t *eng_overlay_slot(const gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    size_t mask = e->overlay_slots - 1;
+    size_t i = eng_hash(account) & mask;
+    while (e->overlay_slot[i] != 0 &&
+           memcmp(e->overlay[e->overlay_slot[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
+        i = (i + 1) & mask;
+    return &e->overlay_slot[i];
+}
+
+const eng_account *gw_eng_overlay_find(const gw_engine *e,
+                                       const uint8_t account[CUSTOS_HASH_LEN])
+{
+    uint32_t at = *eng_overlay_slot(e, account);
+    return at != 0 ? &e->overlay[at - 1] : NULL;
+}
+
 /* The account as the open group sees it: the overlay first, then the cache. */
 const eng_account *gw_eng_account_find(const gw_engine *e,
                                        const uint8_t account[CUSTOS_HASH_LEN])
 {
-    for (size_t i = 0; i < e->overlay_count; i++)
-        if (memcmp(e->overlay[i].account, account, CUSTOS_HASH_LEN) == 0)
-            return &e->overlay[i];
+    const eng_account *a = gw_eng_overlay_find(e, account);
+    if (a != NULL)
+        return a;
     if (e->cache_cap == 0)
         return NULL;
     const eng_account *slot = eng_cache_slot(e->cache, e->cache_cap, account);
     return slot->used ? slot : NULL;
 }
 
-/* The overlay holds one entry per account touched by the group, so at most
- * commit_batch_max. */
-void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
-                        uint64_t sequence, const char *feed,
-                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], const eng_base *base)
+custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                             uint64_t sequence, const char *feed,
+                             const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                             const eng_base *base, custos_error *err)
 {
+    uint32_t *slot = eng_overlay_slot(e, account);
     eng_account *a = NULL;
-    for (size_t i = 0; i < e->overlay_count && a == NULL; i++)
-        if (memcmp(e->overlay[i].account, account, CUSTOS_HASH_LEN) == 0)
-            a = &e->overlay[i];
-    if (a == NULL) {
+    if (*slot != 0) {
+        a = &e->overlay[*slot - 1];
+    } else {
+        if (e->overlay_count == e->overlay_cap)
+            return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                    "engine: a group changed more than %zu accounts",
+                                    e->overlay_cap);
+        e->overlay_at[e->overlay_count] = (uint32_t)(slot - e->overlay_slot);
         a = &e->overlay[e->overlay_count++];
+        *slot = (uint32_t)e->overlay_count;
         memset(a, 0, sizeof *a);
         memcpy(a->account, account, CUSTOS_HASH_LEN);
         a->used = true;
@@ -110,4 +133,17 @@ void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
     a->base_known = base != NULL;
     if (base != NULL)
         a->base = *base;
+    return CUSTOS_OK;
+}
+
+void gw_eng_overlay_reset(gw_engine *e)
+{
+    for (size_t i = 0; i < e->overlay_count; i++)
+        e->overlay_slot[e->overlay_at[i]] = 0;
+    e->overlay_count = 0;
+}
+
+size_t gw_eng_item_accounts(const eng_item *it)
+{
+    return it->batch != NULL ? it->batch->bs.n_accounts : 1;
 }

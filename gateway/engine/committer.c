@@ -38,13 +38,13 @@ void gw_eng_read_record_head(gw_engine *e)
 static custos_rc eng_reload_account(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
                                     custos_error *err)
 {
-    for (size_t j = 0; j < e->overlay_count; j++)
-        if (memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0)
-            return CUSTOS_OK;
+    if (gw_eng_overlay_find(e, account) != NULL)
+        return CUSTOS_OK;
     gw_store_account row;
     custos_rc rc = gw_store_get_account(&e->store, account, &row, err);
     if (rc == CUSTOS_OK)
-        gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+        rc = gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL,
+                                err);
     return rc == CUSTOS_ERR_NOT_FOUND ? CUSTOS_OK : rc;
 }
 
@@ -93,7 +93,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     uint64_t old_head = atomic_load(&e->head), head = old_head;
     custos_error err;
     custos_error_clear(&err);
-    e->overlay_count = 0;
+    gw_eng_overlay_reset(e);
     e->n_group_batches = 0;
 
     pthread_mutex_lock(&e->chain_lock);
@@ -142,7 +142,7 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
         if (head != old_head)
             eng_record_head(e, head);
     }
-    e->overlay_count = 0;
+    gw_eng_overlay_reset(e);
     gw_metrics_observe_commit(started, n);
 
     for (size_t i = 0; i < n; i++)
@@ -246,11 +246,18 @@ void *gw_eng_committer(void *arg)
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT)
                     break;
         }
-        size_t n = 0;
+        /* A group also ends before the accounts its items may change outgrow the overlay:
+         * a batch counts each of its accounts. The first item always fits. */
+        size_t n = 0, touched = 0;
         while (e->t_committed < e->t_ready && n < batch) {
             size_t slot = (size_t)(e->t_committed % e->queue_cap);
-            if (e->stage[slot] == ENG_READY)
+            if (e->stage[slot] == ENG_READY) {
+                size_t accounts = gw_eng_item_accounts(e->queue[slot]);
+                if (n > 0 && touched + accounts > e->overlay_cap)
+                    break;
+                touched += accounts;
                 e->group[n++] = e->queue[slot];
+            }
             e->queue[slot] = NULL;
             e->t_committed++;
         }

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "custos/batch.h"
 #include "custos/hex.h"
 #include "monotonic.h"
 
@@ -70,6 +71,8 @@ static void eng_release(gw_engine *e)
     free(e->verifiers);
     free(e->cache);
     free(e->overlay);
+    free(e->overlay_at);
+    free(e->overlay_slot);
     free(e->group);
     free(e->collected);
     free(e->collected_party);
@@ -153,12 +156,19 @@ custos_rc gw_engine_new(const gw_config *cfg, gw_engine **out, custos_error *err
     e->n_verifiers = eng_verifier_count();
     e->verifiers = calloc(e->n_verifiers, sizeof *e->verifiers);
     e->group = calloc(batch, sizeof *e->group);
-    e->overlay = calloc(batch, sizeof *e->overlay);
+    /* Room for a full group of single submissions and for the largest batch. */
+    e->overlay_cap = batch + CUSTOS_BATCH_MAX_ACCOUNTS;
+    for (e->overlay_slots = 1; e->overlay_slots < 2 * e->overlay_cap;)
+        e->overlay_slots *= 2;
+    e->overlay = calloc(e->overlay_cap, sizeof *e->overlay);
+    e->overlay_at = calloc(e->overlay_cap, sizeof *e->overlay_at);
+    e->overlay_slot = calloc(e->overlay_slots, sizeof *e->overlay_slot);
     e->collected = calloc(e->collected_cap, sizeof *e->collected);
     e->collected_party = calloc(e->collected_cap, sizeof *e->collected_party);
     e->take = calloc(e->collected_cap, sizeof *e->take);
     if (e->queue == NULL || e->stage == NULL || e->verifiers == NULL || e->group == NULL ||
-        e->overlay == NULL || e->collected == NULL || e->collected_party == NULL ||
+        e->overlay == NULL || e->overlay_at == NULL || e->overlay_slot == NULL ||
+        e->collected == NULL || e->collected_party == NULL ||
         e->take == NULL) {
         eng_release(e);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");

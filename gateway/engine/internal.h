@@ -125,8 +125,14 @@ struct gw_engine {
     /* Committer-only state from here on. */
     eng_account *cache;
     size_t cache_cap, cache_count;
+    /* The accounts the open group changed, in order of first change, found through an
+     * open-addressed index (overlay_slot: entry + 1, 0 empty; overlay_at: each entry's
+     * slot, so that a group's end empties only what it used). The committer bounds a
+     * group's accounts by overlay_cap (gw_eng_item_accounts). */
     eng_account *overlay;
-    size_t overlay_count;
+    uint32_t *overlay_slot;
+    uint32_t *overlay_at;
+    size_t overlay_count, overlay_cap, overlay_slots;
     eng_item **group;
     gw_store_signer *collected;
     uint32_t *collected_party; /* each collected signer's party in collect_policy */
@@ -237,10 +243,21 @@ custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error
 /* The account as the open group sees it: the overlay first, then the cache. */
 const eng_account *gw_eng_account_find(const gw_engine *e,
                                        const uint8_t account[CUSTOS_HASH_LEN]);
-/* Records the account's state after a change in the open group (base NULL: unknown). */
-void gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
-                        uint64_t sequence, const char *feed,
-                        const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], const eng_base *base);
+/* The open group's entry of the account, or NULL when the group has not changed it. */
+const eng_account *gw_eng_overlay_find(const gw_engine *e,
+                                       const uint8_t account[CUSTOS_HASH_LEN]);
+/* Records the account's state after a change in the open group (base NULL: unknown).
+ * CUSTOS_ERR_INTERNAL when the group already holds overlay_cap accounts, which the
+ * committer's bound on a group (gw_eng_item_accounts) rules out. */
+CUSTOS_MUST_USE
+custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
+                             uint64_t sequence, const char *feed,
+                             const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                             const eng_base *base, custos_error *err);
+/* Empties the overlay for the next group. */
+void gw_eng_overlay_reset(gw_engine *e);
+/* How many accounts an item can change: a batch's accounts, otherwise one. */
+size_t gw_eng_item_accounts(const eng_item *it);
 
 /* ---- chain.c ---- */
 

@@ -373,8 +373,10 @@ static custos_rc eng_publish_held(gw_engine *e, const eng_account *acct, custos_
         return rc;
     memcpy(e->group_chain, held->chain_hash, CUSTOS_CHAIN_HASH_LEN);
     *head = held->cursor;
-    gw_eng_overlay_set(e, held->sub.att.account, held->sub.att.sequence, held->sub.feed,
-                       next_beneficiary, kept);
+    rc = gw_eng_overlay_set(e, held->sub.att.account, held->sub.att.sequence, held->sub.feed,
+                            next_beneficiary, kept, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     o->state = CUSTOS_STATE_ACCEPTED;
     o->cursor = held->cursor;
     o->signatures = (uint32_t)held->n_signers;
@@ -485,13 +487,12 @@ custos_rc gw_eng_apply_release(gw_engine *e, eng_item *it, uint64_t now, uint64_
     const eng_account *acct = gw_eng_account_find(e, account);
     if (gw_store_shared(&e->store)) {
         /* Other replicas may have moved the account: decide on its stored row. */
-        bool seen = false;
-        for (size_t j = 0; j < e->overlay_count && !seen; j++)
-            seen = memcmp(e->overlay[j].account, account, CUSTOS_HASH_LEN) == 0;
+        bool seen = gw_eng_overlay_find(e, account) != NULL;
         gw_store_account row;
         rc = seen ? CUSTOS_OK : gw_store_get_account(&e->store, account, &row, err);
         if (!seen && rc == CUSTOS_OK)
-            gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary, NULL);
+            rc = gw_eng_overlay_set(e, account, row.last_sequence, row.feed, row.beneficiary,
+                                    NULL, err);
         if (rc != CUSTOS_OK) {
             custos_record_clear(&held);
             return rc;
@@ -595,10 +596,11 @@ static custos_rc eng_publish_or_hold(gw_engine *e, eng_item *it, const eng_accou
         rc = gw_store_put_held(&e->store, rec, err);
         if (rc == CUSTOS_OK) {
             eng_account kept = *acct; /* acct may be the overlay entry being set */
-            gw_eng_overlay_set(e, a->account, a->sequence, it->sub.feed, kept.beneficiary,
-                               kept.base_known ? &kept.base : NULL);
-            o->state = CUSTOS_STATE_HELD;
+            rc = gw_eng_overlay_set(e, a->account, a->sequence, it->sub.feed, kept.beneficiary,
+                                    kept.base_known ? &kept.base : NULL, err);
         }
+        if (rc == CUSTOS_OK)
+            o->state = CUSTOS_STATE_HELD;
         return rc;
     }
     eng_base base;
@@ -609,7 +611,10 @@ static custos_rc eng_publish_or_hold(gw_engine *e, eng_item *it, const eng_accou
         return rc;
     memcpy(e->group_chain, rec->chain_hash, CUSTOS_CHAIN_HASH_LEN);
     *head = rec->cursor;
-    gw_eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary, next_base);
+    rc = gw_eng_overlay_set(e, a->account, a->sequence, it->sub.feed, next_beneficiary,
+                            next_base, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     o->state = CUSTOS_STATE_ACCEPTED;
     o->cursor = rec->cursor;
     return CUSTOS_OK;

@@ -47,6 +47,40 @@ CUSTOS_MUST_USE
 custos_rc gw_pub_batch_part_encode(const gw_pub_batch *b, const custos_attestation *part,
                                    size_t n_part, uint8_t **out, size_t *len, custos_error *err);
 
+/* An account's leaf and its index in the batch's accounts (gw_pub_batch.atts): sorted by
+ * gw_pub_leaf_cmp, the tree's leaf order (OpenZeppelin sorts the leaves), in which an
+ * account is found by its leaf with bsearch. */
+typedef struct gw_pub_leaf {
+    uint8_t leaf[CUSTOS_HASH_LEN];
+    size_t index;
+} gw_pub_leaf;
+
+/* Orders gw_pub_leaf by leaf (qsort, bsearch). */
+int gw_pub_leaf_cmp(const void *a, const void *b);
+
+/* A batch prepared for its submitBatchPart calls (docs/publishing.md §14): every account's
+ * leaf in the tree's order and the tree of them, built once, for as many parts as a send
+ * makes. It borrows b, which must outlive it. */
+typedef struct gw_pub_prepared gw_pub_prepared;
+
+/* CUSTOS_ERR_INVALID as gw_pub_batch_encode. A root the accounts do not give is not an
+ * error here: each part built from it is refused, as gw_pub_batch_part_encode refuses. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_prepared_new(const gw_pub_batch *b, gw_pub_prepared **out, custos_error *err);
+void gw_pub_prepared_free(gw_pub_prepared *pp);
+
+/* Where account i (an index into the batch's atts) is in the tree's leaf order: parts cut
+ * from accounts in this order are neighbours in the tree (a shorter multiproof). i must be
+ * below the batch's n_atts. */
+size_t gw_pub_prepared_rank(const gw_pub_prepared *pp, size_t i);
+
+/* gw_pub_batch_part_encode of the accounts the n indices (into the batch's atts, any
+ * order) name. CUSTOS_ERR_INVALID when n is 0 or above the batch's accounts, an index is
+ * out of range or given twice, or the accounts do not give the batch's signed root. */
+CUSTOS_MUST_USE
+custos_rc gw_pub_prepared_part_encode(const gw_pub_prepared *pp, const size_t *members,
+                                      size_t n, uint8_t **out, size_t *len, custos_error *err);
+
 /* Planned gas of a part of n accounts: a batch's, and the multiproof's hashes and
  * calldata (at most an account's leaf, a proof hash and a flag word per account). */
 #define GW_PUB_PART_ACCOUNT_GAS (GW_PUB_BATCH_ACCOUNT_GAS + 4000u)

@@ -70,31 +70,84 @@ static custos_rc pub_batch_calldata(const gw_store_batch *b, uint8_t **data, siz
     return rc;
 }
 
-/* submitBatchPart's calldata for the accepted records among the batch's that the
- * cursors name (n of them). */
+/* A member of a stored batch by its record's cursor: the batch's accepted members sorted
+ * once by cursor, so that each record of a send finds its member with bsearch. */
+typedef struct pub_by_cursor {
+    uint64_t cursor;
+    size_t member;
+} pub_by_cursor;
+
+static int pub_by_cursor_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const pub_by_cursor *)a)->cursor, y = ((const pub_by_cursor *)b)->cursor;
+    return (x > y) - (x < y);
+}
+
+/* *ix (malloc'd, *n entries): b's members that have a record (cursor not 0), by cursor. */
+static custos_rc pub_cursor_index(const gw_store_batch *b, pub_by_cursor **ix, size_t *n,
+                                  custos_error *err)
+{
+    *n = 0;
+    if ((*ix = malloc((b->n_members + 1) * sizeof **ix)) == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
+    for (size_t i = 0; i < b->n_members; i++)
+        if (b->members[i].cursor != 0)
+            (*ix)[(*n)++] = (pub_by_cursor){b->members[i].cursor, i};
+    qsort(*ix, *n, sizeof **ix, pub_by_cursor_cmp);
+    return CUSTOS_OK;
+}
+
+/* The member whose record is at cursor, or SIZE_MAX. */
+static size_t pub_member_of(const pub_by_cursor *ix, size_t n, uint64_t cursor)
+{
+    pub_by_cursor key = {cursor, 0};
+    const pub_by_cursor *at = bsearch(&key, ix, n, sizeof *ix, pub_by_cursor_cmp);
+    return at != NULL ? at->member : SIZE_MAX;
+}
+
+/* submitBatchPart's calldata for the n members of the batch prepared once for the send;
+ * SIZE_MAX names a record the batch does not hold. */
+static custos_rc pub_part_data(const gw_store_batch *b, const gw_pub_prepared *pp,
+                               const size_t *members, size_t n, uint8_t **data, size_t *len,
+                               custos_error *err)
+{
+    size_t missing = 0;
+    for (size_t k = 0; k < n; k++)
+        missing += members[k] == SIZE_MAX;
+    if (missing > 0)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "batch part: %zu of its %zu records are not in batch %" PRIu64,
+                                missing, n, b->batch.sequence);
+    return gw_pub_prepared_part_encode(pp, members, n, data, len, err);
+}
+
+/* submitBatchPart's calldata for one call rebuilt alone (a re-queue, a fee bump): the
+ * batch prepared for it, its records (n cursors) found through the index by cursor. */
 static custos_rc pub_part_calldata(const gw_store_batch *b, const uint64_t *cursors, size_t n,
                                    uint8_t **data, size_t *len, custos_error *err)
 {
-    custos_attestation *part = malloc((n + 1) * sizeof *part), *atts = NULL;
-    if (part == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch part calldata: out of memory");
-    size_t n_part = 0;
-    for (size_t i = 0; i < b->n_members; i++)
-        for (size_t k = 0; k < n && b->members[i].cursor != 0; k++)
-            if (b->members[i].cursor == cursors[k] && n_part < n)
-                part[n_part++] = b->members[i].sub.att;
     gw_pub_batch pb;
-    custos_rc rc = CUSTOS_OK;
-    if (n_part != n)
-        rc = custos_error_set(err, CUSTOS_ERR_INTERNAL,
-                              "batch part: %zu of its %zu records are not in batch %" PRIu64,
-                              n - n_part, n, b->batch.sequence);
+    custos_attestation *atts = NULL;
+    pub_by_cursor *ix = NULL;
+    size_t n_ix = 0;
+    gw_pub_prepared *pp = NULL;
+    size_t *members = malloc((n + 1) * sizeof *members);
+    custos_rc rc = members != NULL ? pub_batch_view(b, &pb, &atts, err)
+                                   : custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                                      "batch part calldata: out of memory");
     if (rc == CUSTOS_OK)
-        rc = pub_batch_view(b, &pb, &atts, err);
+        rc = pub_cursor_index(b, &ix, &n_ix, err);
     if (rc == CUSTOS_OK)
-        rc = gw_pub_batch_part_encode(&pb, part, n_part, data, len, err);
+        rc = gw_pub_prepared_new(&pb, &pp, err);
+    if (rc == CUSTOS_OK) {
+        for (size_t k = 0; k < n; k++)
+            members[k] = pub_member_of(ix, n_ix, cursors[k]);
+        rc = pub_part_data(b, pp, members, n, data, len, err);
+    }
+    gw_pub_prepared_free(pp);
+    free(members);
+    free(ix);
     free(atts);
-    free(part);
     return rc;
 }
 
@@ -535,32 +588,53 @@ static custos_rc pub_store_call(gw_publisher *p, const gw_store_batch *b, pub_ca
     return rc;
 }
 
-typedef struct pub_by_leaf {
-    uint8_t leaf[CUSTOS_HASH_LEN];
-    size_t index;
-} pub_by_leaf;
+/* A record of a send in parts (its row in the call), its member in the stored batch
+ * (SIZE_MAX: none) and that account's place in the tree's leaf order. */
+typedef struct pub_by_rank {
+    size_t rank;
+    size_t row;
+    size_t member;
+} pub_by_rank;
 
-static int pub_by_leaf_cmp(const void *a, const void *b)
+static int pub_by_rank_cmp(const void *a, const void *b)
 {
-    return memcmp(((const pub_by_leaf *)a)->leaf, ((const pub_by_leaf *)b)->leaf,
-                  CUSTOS_HASH_LEN);
+    const pub_by_rank *x = a, *y = b;
+    if (x->rank != y->rank)
+        return (x->rank > y->rank) - (x->rank < y->rank);
+    return (x->row > y->row) - (x->row < y->row);
 }
 
 /* Sends the call's records that publish (a refused-as-not-newer one is skipped) in
  * submitBatchPart calls of at most part_cap accounts, neighbours in the tree together (a
- * shorter multiproof), each call stored before its broadcast. */
+ * shorter multiproof), each call stored before its broadcast. The batch's leaves and tree
+ * are built once for all its parts, and each record finds its member through an index by
+ * cursor. */
 static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_call *c,
                                 size_t part_cap, bool promote, custos_error *err)
 {
-    pub_by_leaf *go = malloc((c->n + 1) * sizeof *go);
-    uint64_t *cursors = malloc((c->n + 1) * sizeof *cursors);
+    pub_by_rank *go = malloc((c->n + 1) * sizeof *go);
+    size_t *members = malloc((c->n + 1) * sizeof *members);
     gw_pub_row *rows = malloc((c->n + 1) * sizeof *rows);
     gw_pub_reason *why = malloc((c->n + 1) * sizeof *why);
+    custos_attestation *atts = NULL;
+    pub_by_cursor *ix = NULL;
+    gw_pub_prepared *pp = NULL;
+    gw_pub_batch pb;
     custos_rc rc = CUSTOS_OK;
-    size_t n_go = 0;
-    if (go == NULL || cursors == NULL || rows == NULL || why == NULL) {
+    size_t n_go = 0, n_ix = 0;
+    char unencodable[200] = "";
+    if (go == NULL || members == NULL || rows == NULL || why == NULL) {
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "publisher: out of memory");
         goto done;
+    }
+    if ((rc = pub_batch_view(b, &pb, &atts, err)) != CUSTOS_OK ||
+        (rc = pub_cursor_index(b, &ix, &n_ix, err)) != CUSTOS_OK)
+        goto done;
+    if (gw_pub_prepared_new(&pb, &pp, err) != CUSTOS_OK) {
+        /* The gateway accepted what it cannot encode: no retry can fix that. Every part
+         * fails with the reason. */
+        snprintf(unencodable, sizeof unencodable, "cannot encode: %.180s", err->message);
+        custos_error_clear(err);
     }
     for (size_t i = 0; i < c->n && rc == CUSTOS_OK; i++) {
         if (!promote && c->why[i] == GW_PUB_NOT_NEWER) {
@@ -569,27 +643,33 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
                              gw_pub_reason_name(GW_PUB_NOT_NEWER), err);
             continue;
         }
-        memset(go[n_go].leaf, 0, CUSTOS_HASH_LEN);
-        for (size_t m = 0; m < b->n_members; m++)
-            if (b->members[m].cursor == c->rows[i].cursor)
-                custos_batch_leaf(&b->members[m].sub.att, go[n_go].leaf);
-        go[n_go++].index = i;
+        size_t m = pub_member_of(ix, n_ix, c->rows[i].cursor);
+        size_t rank = pp != NULL && m != SIZE_MAX ? gw_pub_prepared_rank(pp, m) : SIZE_MAX;
+        go[n_go++] = (pub_by_rank){.rank = rank, .row = i, .member = m};
     }
-    qsort(go, n_go, sizeof *go, pub_by_leaf_cmp);
+    qsort(go, n_go, sizeof *go, pub_by_rank_cmp);
     for (size_t first = 0; first < n_go && rc == CUSTOS_OK; first += part_cap) {
         size_t n = n_go - first < part_cap ? n_go - first : part_cap;
         for (size_t k = 0; k < n; k++) {
-            rows[k] = c->rows[go[first + k].index];
-            why[k] = c->why[go[first + k].index];
-            cursors[k] = rows[k].cursor;
+            rows[k] = c->rows[go[first + k].row];
+            why[k] = c->why[go[first + k].row];
+            members[k] = go[first + k].member;
         }
         uint8_t *data = NULL;
         size_t data_len = 0;
         char reason[200] = "";
-        if ((rc = pub_part_calldata(b, cursors, n, &data, &data_len, err)) != CUSTOS_OK) {
+        bool encoded = false;
+        if (pp == NULL) {
+            snprintf(reason, sizeof reason, "%s", unencodable);
+        } else if (pub_part_data(b, pp, members, n, &data, &data_len, err) !=
+                   CUSTOS_OK) {
             /* The gateway accepted what it cannot encode: no retry can fix that. */
             snprintf(reason, sizeof reason, "cannot encode: %.180s", err->message);
             custos_error_clear(err);
+        } else {
+            encoded = true;
+        }
+        if (!encoded) {
             pub_call chunk = {.rows = rows, .why = why, .n = n};
             rc = pub_end_all(p, &chunk, GW_PUB_FAILED, reason, promote, err);
             continue;
@@ -608,8 +688,11 @@ static custos_rc pub_send_parts(gw_publisher *p, const gw_store_batch *b, pub_ca
         free(tx.raw);
     }
 done:
+    gw_pub_prepared_free(pp);
+    free(ix);
+    free(atts);
     free(go);
-    free(cursors);
+    free(members);
     free(rows);
     free(why);
     return rc;

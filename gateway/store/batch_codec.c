@@ -261,3 +261,32 @@ void gw_store_batch_view_clear(gw_store_batch_view *v)
     custos_merkle_free(v->tree);
     memset(v, 0, sizeof *v);
 }
+
+const gw_store_batch_view *gw_store_batch_views_find(gw_store_batch_views *vs,
+                                                     const uint8_t digest[CUSTOS_HASH_LEN])
+{
+    for (size_t i = 0; i < GW_STORE_BATCH_VIEWS; i++)
+        if (vs->v[i].loaded && memcmp(vs->v[i].b.digest, digest, CUSTOS_HASH_LEN) == 0) {
+            vs->used[i] = ++vs->tick;
+            return &vs->v[i];
+        }
+    return NULL;
+}
+
+gw_store_batch_view *gw_store_batch_views_slot(gw_store_batch_views *vs)
+{
+    size_t oldest = 0;
+    for (size_t i = 1; i < GW_STORE_BATCH_VIEWS; i++)
+        if (vs->used[i] < vs->used[oldest])
+            oldest = i;
+    gw_store_batch_view_clear(&vs->v[oldest]);
+    vs->used[oldest] = ++vs->tick;
+    return &vs->v[oldest];
+}
+
+void gw_store_batch_views_clear(gw_store_batch_views *vs)
+{
+    for (size_t i = 0; i < GW_STORE_BATCH_VIEWS; i++)
+        gw_store_batch_view_clear(&vs->v[i]);
+    memset(vs, 0, sizeof *vs);
+}

@@ -111,6 +111,25 @@ custos_rc gw_store_batch_view_fill(const gw_store_batch_view *v, custos_record *
                                    custos_error *err);
 void gw_store_batch_view_clear(gw_store_batch_view *v);
 
+/* The batch views a connection keeps, the least recently used replaced: a batch's row
+ * never changes once written, and the readers of the accounts of a few current batches
+ * (a feed's latest, GetLatest, Watch) would otherwise build the same tree of up to 4,096
+ * leaves at every read (docs/storage.md §10). At most GW_STORE_BATCH_VIEWS trees. */
+#define GW_STORE_BATCH_VIEWS 8
+
+typedef struct gw_store_batch_views {
+    gw_store_batch_view v[GW_STORE_BATCH_VIEWS];
+    uint64_t used[GW_STORE_BATCH_VIEWS]; /* tick of the last use; 0: empty */
+    uint64_t tick;
+} gw_store_batch_views;
+
+/* The kept view of the batch, or NULL. */
+const gw_store_batch_view *gw_store_batch_views_find(gw_store_batch_views *vs,
+                                                     const uint8_t digest[CUSTOS_HASH_LEN]);
+/* The view to load a batch into: an empty one or the least recently used, cleared. */
+gw_store_batch_view *gw_store_batch_views_slot(gw_store_batch_views *vs);
+void gw_store_batch_views_clear(gw_store_batch_views *vs);
+
 static inline void gw_store_put_u64(uint8_t out[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

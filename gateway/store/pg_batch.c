@@ -36,11 +36,13 @@ static size_t pg_len(const PGresult *res, int col)
     return (size_t)PQgetlength(res, 0, col);
 }
 
-/* Loads the batch row of digest into v with statement i of c, unless v holds it. */
+/* The view of the batch of digest: kept by c, or read with statement i of c into its
+ * views. */
 static custos_rc pg_batch_view(pg_conn *c, int i, const uint8_t digest[CUSTOS_HASH_LEN],
-                               gw_store_batch_view *v, custos_error *err)
+                               const gw_store_batch_view **out, custos_error *err)
 {
-    if (v->loaded && memcmp(v->b.digest, digest, CUSTOS_HASH_LEN) == 0)
+    *out = gw_store_batch_views_find(&c->batches, digest);
+    if (*out != NULL)
         return CUSTOS_OK;
     pg_params p = {.n = 0};
     pg_param(&p, digest, CUSTOS_HASH_LEN);
@@ -52,28 +54,29 @@ static custos_rc pg_batch_view(pg_conn *c, int i, const uint8_t digest[CUSTOS_HA
     rc = PQntuples(res) == 1 ? pg_batch_feed(res, feed, err)
                              : custos_error_set(err, CUSTOS_ERR_INTERNAL,
                                                 "store: a batched record's batch is not stored");
+    gw_store_batch_view *v = gw_store_batch_views_slot(&c->batches);
     if (rc == CUSTOS_OK)
         rc = gw_store_batch_view_load(v, digest, feed, pg_bytes(res, 1), pg_len(res, 1),
                                       pg_bytes(res, 2), pg_len(res, 2), pg_bytes(res, 3),
                                       pg_len(res, 3), pg_bytes(res, 4), pg_len(res, 4), err);
     PQclear(res);
+    if (rc == CUSTOS_OK)
+        *out = v;
     return rc;
 }
 
 custos_rc gw_pgstore_fill_batches(pg_conn *c, int i, custos_record *recs, size_t n,
                                   custos_error *err)
 {
-    gw_store_batch_view v;
-    memset(&v, 0, sizeof v);
     custos_rc rc = CUSTOS_OK;
     for (size_t k = 0; rc == CUSTOS_OK && k < n; k++) {
         if (!recs[k].batched)
             continue;
+        const gw_store_batch_view *v = NULL;
         rc = pg_batch_view(c, i, recs[k].batch.digest, &v, err);
         if (rc == CUSTOS_OK)
-            rc = gw_store_batch_view_fill(&v, &recs[k], err);
+            rc = gw_store_batch_view_fill(v, &recs[k], err);
     }
-    gw_store_batch_view_clear(&v);
     return rc;
 }
 

@@ -351,6 +351,8 @@ void gw_pgstore_close(void *impl)
         return;
     PQfinish(s->r.conn);
     PQfinish(s->w.conn);
+    gw_store_batch_views_clear(&s->r.batches);
+    gw_store_batch_views_clear(&s->w.batches);
     pthread_mutex_destroy(&s->rlock);
     free(s);
 }

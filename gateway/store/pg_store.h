@@ -100,6 +100,8 @@ typedef struct pg_conn {
     char prefix;   /* statement names: <prefix><index> */
     bool prepared; /* this session has the statements (a reset one has none) */
     bool in_tx;    /* between begin and commit/rollback: never reconnect here */
+    /* The batch rows this session read last, their trees built (codec.h). */
+    gw_store_batch_views batches;
 } pg_conn;
 
 typedef struct pg_store {
@@ -289,8 +291,8 @@ custos_rc gw_pgstore_read_notices_from(void *impl, uint64_t after, gw_store_noti
  * signatures, at least one), or, batched, none of its own and the batch's signers. */
 bool gw_pgstore_record_signers_ok(const custos_record *rec);
 /* Completes the batched records among recs[0..n) (gw_pgstore_row_to_record filled only
- * their batch digest), reading batch rows with statement i (PG_BATCH_ROW) of c; the
- * caller holds whatever guards c. */
+ * their batch digest), reading batch rows with statement i (PG_BATCH_ROW) of c unless
+ * c's kept views hold the batch already; the caller holds whatever guards c. */
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_fill_batches(pg_conn *c, int i, custos_record *recs, size_t n,
                                   custos_error *err);

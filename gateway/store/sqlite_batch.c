@@ -15,17 +15,19 @@ bool gw_sqstore_record_signers_ok(const custos_record *rec)
     return rec->batched ? rec->sub.n_sigs == 0 : rec->n_signers == rec->sub.n_sigs;
 }
 
-/* Loads the batch row of digest into v with st (SQ_BATCH_ROW), unless v holds it. */
+/* The view of the batch of digest: kept in vs, or read with st (SQ_BATCH_ROW) into vs. */
 static custos_rc sq_batch_view(sqlite3 *db, sqlite3_stmt *st,
-                               const uint8_t digest[CUSTOS_HASH_LEN], gw_store_batch_view *v,
-                               custos_error *err)
+                               const uint8_t digest[CUSTOS_HASH_LEN], gw_store_batch_views *vs,
+                               const gw_store_batch_view **out, custos_error *err)
 {
-    if (v->loaded && memcmp(v->b.digest, digest, CUSTOS_HASH_LEN) == 0)
+    *out = gw_store_batch_views_find(vs, digest);
+    if (*out != NULL)
         return CUSTOS_OK;
     custos_rc res = sq_bind_rc(db, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
                                                      SQLITE_TRANSIENT), "read batch", err);
     if (res != CUSTOS_OK)
         return res;
+    gw_store_batch_view *v = gw_store_batch_views_slot(vs);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         res = gw_store_batch_view_load(
@@ -42,23 +44,25 @@ static custos_rc sq_batch_view(sqlite3 *db, sqlite3_stmt *st,
     int rrc = sqlite3_reset(st);
     if (res == CUSTOS_OK && rrc != SQLITE_OK)
         res = sq_fail(db, rrc, "read batch", err);
+    if (res == CUSTOS_OK)
+        *out = v;
+    else
+        gw_store_batch_view_clear(v);
     return res;
 }
 
-custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, custos_record *recs, size_t n,
-                                  custos_error *err)
+custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, gw_store_batch_views *vs,
+                                  custos_record *recs, size_t n, custos_error *err)
 {
-    gw_store_batch_view v;
-    memset(&v, 0, sizeof v);
     custos_rc rc = CUSTOS_OK;
     for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
         if (!recs[i].batched)
             continue;
-        rc = sq_batch_view(db, st, recs[i].batch.digest, &v, err);
+        const gw_store_batch_view *v = NULL;
+        rc = sq_batch_view(db, st, recs[i].batch.digest, vs, &v, err);
         if (rc == CUSTOS_OK)
-            rc = gw_store_batch_view_fill(&v, &recs[i], err);
+            rc = gw_store_batch_view_fill(v, &recs[i], err);
     }
-    gw_store_batch_view_clear(&v);
     return rc;
 }
 

@@ -274,7 +274,7 @@ custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
         }
         /* After the reset: one statement at a time on the connection. */
         if (res == CUSTOS_OK && out->batched) {
-            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, 1, err);
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, 1, err);
             if (res != CUSTOS_OK)
                 custos_record_clear(out);
         }
@@ -376,7 +376,7 @@ custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, s
         if (res == CUSTOS_OK && rrc != SQLITE_OK)
             res = sq_fail(s->rdb, rrc, "read from", err);
         if (res == CUSTOS_OK)
-            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, *n, err);
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, *n, err);
     }
     pthread_mutex_unlock(&s->rlock);
     if (res != CUSTOS_OK) {

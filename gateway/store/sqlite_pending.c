@@ -230,7 +230,7 @@ custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
         res = sq_fail(s->wdb, rrc, "get held", err);
     }
     if (res == CUSTOS_OK) {
-        res = gw_sqstore_fill_batches(s->wdb, s->w[W_BATCH], out, 1, err);
+        res = gw_sqstore_fill_batches(s->wdb, s->w[W_BATCH], &s->wbatch, out, 1, err);
         if (res != CUSTOS_OK)
             custos_record_clear(out);
     }
@@ -277,7 +277,7 @@ custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record
         if (res == CUSTOS_OK && rrc != SQLITE_OK)
             res = sq_fail(s->rdb, rrc, "list held", err);
         if (res == CUSTOS_OK)
-            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], out, *n, err);
+            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, *n, err);
     }
     pthread_mutex_unlock(&s->rlock);
     if (res != CUSTOS_OK) {

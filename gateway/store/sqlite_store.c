@@ -182,6 +182,8 @@ void gw_sqstore_close(void *impl)
     /* Every statement is finalized, so close cannot be refused as busy. */
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    gw_store_batch_views_clear(&s->rbatch);
+    gw_store_batch_views_clear(&s->wbatch);
     pthread_cond_destroy(&s->cdone);
     pthread_cond_destroy(&s->cwake);
     pthread_mutex_destroy(&s->clock);

@@ -83,9 +83,12 @@ enum sq_rstmt {
 typedef struct sq_store {
     sqlite3 *wdb;
     sqlite3 *rdb;
-    pthread_mutex_t rlock; /* guards rdb and its statements */
+    pthread_mutex_t rlock; /* guards rdb, its statements and rbatch */
     sqlite3_stmt *w[W_COUNT];
     sqlite3_stmt *r[R_COUNT];
+    /* The batch rows each connection read last, their trees built (codec.h). */
+    gw_store_batch_views rbatch;
+    gw_store_batch_views wbatch; /* the writer's (held records) */
     /* False only while the pending (held) table is known to be empty: then an acceptance
      * has no pending rows to prune (held rises to supersede) and skips those statements.
      * Set when such a row is written (even if its transaction later rolls back) and never
@@ -272,10 +275,11 @@ custos_rc gw_sqstore_read_notices_from(void *impl, uint64_t after, gw_store_noti
  * signatures, at least one), or, batched, none of its own and the batch's signers. */
 bool gw_sqstore_record_signers_ok(const custos_record *rec);
 /* Completes the batched records among recs[0..n) (gw_sqstore_row_to_record filled only
- * their batch digest), reading batch rows with st (SQ_BATCH_ROW) on db. */
+ * their batch digest), reading batch rows with st (SQ_BATCH_ROW) on db unless vs, the
+ * connection's kept views, hold the batch already; vs keeps what was read. */
 CUSTOS_MUST_USE
-custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, custos_record *recs, size_t n,
-                                  custos_error *err);
+custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, gw_store_batch_views *vs,
+                                  custos_record *recs, size_t n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error *err);
 CUSTOS_MUST_USE

@@ -46,6 +46,9 @@ static tu_pg PG;
 static gwf F;
 static uint64_t AS_OF;
 
+/* Called by start between writing the config and starting the gateway, when set. */
+static void (*BEFORE_START)(void);
+
 /* The fixture's config with a 10% breaker on its feed; on PostgreSQL when uri is set. */
 static void start(const char *uri)
 {
@@ -75,6 +78,8 @@ static void start(const char *uri)
     tu_write_file(F.config_path, patched);
     free(patched);
     free(text);
+    if (BEFORE_START != NULL)
+        BEFORE_START();
     gwf_start(&F);
 }
 
@@ -129,8 +134,8 @@ static void sign_batch(const custos_submission *accounts, size_t n, uint64_t seq
                        const gwf_key_id *keys, size_t n_keys, custos_batch *b,
                        custos_signature *sigs)
 {
-    custos_attestation atts[M_COUNT];
-    assert_true(n <= M_COUNT);
+    custos_attestation *atts = calloc(n, sizeof *atts);
+    assert_non_null(atts);
     for (size_t i = 0; i < n; i++)
         atts[i] = accounts[i].att;
     custos_batch_tree *t = NULL;
@@ -138,6 +143,7 @@ static void sign_batch(const custos_submission *accounts, size_t n, uint64_t seq
     if (custos_batch_tree_new(GWF_FEED, atts, n, sequence, b, &t, &err) != CUSTOS_OK)
         fail_msg("batch tree: %s", err.message);
     custos_batch_tree_free(t);
+    free(atts);
     uint8_t digest[CUSTOS_HASH_LEN];
     custos_batch_digest(&F.domain, b, digest);
     for (size_t k = 0; k < n_keys; k++)
@@ -353,15 +359,16 @@ static void test_mixed_batch(void **state)
         custos_submission_clear(&next[i]);
 }
 
-/* One SubmitBatch call of the same batch, from its own client. */
+/* One SubmitBatch call of n accounts signed by two, from its own client (a thread's). */
 typedef struct racer {
     const custos_submission *accounts;
+    size_t n;
     const custos_batch *b;
     const custos_signature *sigs;
     custos_rc rc;
     custos_error err;
-    custos_submit_result res[2];
-    custos_error errs[2];
+    custos_submit_result *res;
+    custos_error *errs;
     bool duplicate;
 } racer;
 
@@ -369,11 +376,11 @@ static void *race(void *arg)
 {
     racer *r = arg;
     custos_client *c = NULL;
-    r->rc = custos_client_new_insecure(F.target, 10000, &c, &r->err);
+    r->rc = custos_client_new_insecure(F.target, 60000, &c, &r->err);
     if (r->rc == CUSTOS_OK)
         r->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, r->b, r->sigs, 2,
-                                           r->accounts, 2, r->res, r->errs, &r->duplicate,
-                                           &r->err);
+                                           r->accounts, r->n, r->res, r->errs,
+                                           &r->duplicate, &r->err);
     custos_client_free(c);
     return NULL;
 }
@@ -397,9 +404,14 @@ static void test_same_batch_at_once(void **state)
         sign_batch(accounts, 2, (uint64_t)round + 1, QUORUM, 2, &b, sigs);
         racer r[2];
         pthread_t t[2];
+        custos_submit_result res[2][2];
+        custos_error errs[2][2];
         for (int i = 0; i < 2; i++) {
             memset(&r[i], 0, sizeof r[i]);
             r[i].accounts = accounts;
+            r[i].n = 2;
+            r[i].res = res[i];
+            r[i].errs = errs[i];
             r[i].b = &b;
             r[i].sigs = sigs;
             assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
@@ -488,6 +500,146 @@ static void test_bad_input(void **state)
         custos_submission_clear(&accounts[i]);
 }
 
+/* The largest batches: LARGE_BATCHES of CUSTOS_BATCH_MAX_ACCOUNTS accounts each, sent at
+ * once, so that one commit group would hold more accounts than a group of single
+ * submissions (commit_batch_max): the committer ends a group before its accounts outgrow
+ * what it can track (gateway/engine/committer.c). */
+#define LARGE_BATCHES 2
+
+static char LARGE_REF[32];
+
+static void large_ref(size_t batch, size_t i)
+{
+    snprintf(LARGE_REF, sizeof LARGE_REF, "LARGE-%zu-%zu", batch, i);
+}
+
+/* Every account of the large batches in the accounts file before the gateway starts: one
+ * reload rather than thousands. */
+static void register_large(void)
+{
+    char path[1200];
+    gwf_accounts_path(&F, GWF_FEED, path, sizeof path);
+    FILE *file = fopen(path, "a");
+    assert_non_null(file);
+    for (size_t b = 0; b < LARGE_BATCHES; b++)
+        for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++) {
+            uint8_t account[CUSTOS_HASH_LEN];
+            char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+            large_ref(b, i);
+            custos_account_id(GWF_FEED, LARGE_REF, account);
+            assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex),
+                             CUSTOS_OK);
+            assert_true(fprintf(file, "%s\n", hex) > 0);
+        }
+    assert_int_equal(fclose(file), 0);
+    /* Room for a batch of the largest size in one message. */
+    char *text = tu_read_file(F.config_path);
+    assert_non_null(text);
+    char *at = strstr(text, "max_message_bytes = ");
+    assert_non_null(at);
+    char *eol = strchr(at, '\n');
+    assert_non_null(eol);
+    size_t cap = strlen(text) + 64;
+    char *patched = malloc(cap);
+    assert_non_null(patched);
+    snprintf(patched, cap, "%.*smax_message_bytes = 16777216%s", (int)(at - text), text, eol);
+    tu_write_file(F.config_path, patched);
+    free(patched);
+    free(text);
+}
+
+static int setup_large(void **state)
+{
+    (void)state;
+    BEFORE_START = register_large;
+    start(NULL);
+    BEFORE_START = NULL;
+    return 0;
+}
+
+/* On PostgreSQL the committer also reloads each account of its group from the shared
+ * store first. */
+static int setup_large_pg(void **state)
+{
+    (void)state;
+    char uri[512];
+    tu_pg_new_db(&PG, uri, sizeof uri);
+    BEFORE_START = register_large;
+    start(uri);
+    BEFORE_START = NULL;
+    return 0;
+}
+
+typedef struct large_call {
+    custos_submission *accounts;
+    custos_batch b;
+    custos_signature sigs[2];
+    racer r;
+} large_call;
+
+static void test_largest_batches_at_once(void **state)
+{
+    (void)state;
+    AS_OF = gwf_now() - 60;
+    F.no_auto_register = true;
+    large_call calls[LARGE_BATCHES];
+    for (size_t b = 0; b < LARGE_BATCHES; b++) {
+        large_call *l = &calls[b];
+        memset(l, 0, sizeof *l);
+        l->accounts = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->accounts);
+        l->r.res = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->r.res);
+        l->r.errs = calloc(CUSTOS_BATCH_MAX_ACCOUNTS, sizeof *l->r.errs);
+        assert_true(l->accounts != NULL && l->r.res != NULL && l->r.errs != NULL);
+        for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++) {
+            large_ref(b, i);
+            make(&l->accounts[i], LARGE_REF, 1, 1000000 + i);
+        }
+        sign_batch(l->accounts, CUSTOS_BATCH_MAX_ACCOUNTS, b + 1, QUORUM, 2, &l->b, l->sigs);
+        l->r.accounts = l->accounts;
+        l->r.n = CUSTOS_BATCH_MAX_ACCOUNTS;
+        l->r.b = &l->b;
+        l->r.sigs = l->sigs;
+    }
+    F.no_auto_register = false;
+    pthread_t t[LARGE_BATCHES];
+    for (size_t b = 0; b < LARGE_BATCHES; b++)
+        assert_int_equal(pthread_create(&t[b], NULL, race, &calls[b].r), 0);
+    for (size_t b = 0; b < LARGE_BATCHES; b++)
+        assert_int_equal(pthread_join(t[b], NULL), 0);
+    /* The feed's batch sequence only rises (rule 20): the last batch is accepted, an
+     * earlier one is accepted when it committed first and refused whole as a replay
+     * otherwise. */
+    size_t accepted = 0;
+    for (size_t b = 0; b < LARGE_BATCHES; b++) {
+        large_call *l = &calls[b];
+        const racer *r = &l->r;
+        if (r->rc != CUSTOS_OK && b + 1 < LARGE_BATCHES &&
+            r->err.reason == CUSTOS_REASON_REPLAY)
+            continue;
+        if (r->rc != CUSTOS_OK) {
+            gwf_dump_log(&F);
+            fail_msg("batch %zu of %d accounts: %s", b, CUSTOS_BATCH_MAX_ACCOUNTS,
+                     r->err.message);
+        }
+        assert_false(r->duplicate);
+        for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++)
+            if (r->errs[i].code != CUSTOS_OK || r->res[i].state != CUSTOS_STATE_ACCEPTED)
+                fail_msg("batch %zu, account %zu: %s", b, i, r->errs[i].message);
+        /* The first and the last account read back as members of their batch. */
+        expect_batched_latest(&l->accounts[0], &l->b);
+        expect_batched_latest(&l->accounts[CUSTOS_BATCH_MAX_ACCOUNTS - 1], &l->b);
+        accepted++;
+    }
+    assert_true(accepted >= 1);
+    for (size_t b = 0; b < LARGE_BATCHES; b++) {
+        for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++)
+            custos_submission_clear(&calls[b].accounts[i]);
+        free(calls[b].accounts);
+        free(calls[b].r.res);
+        free(calls[b].r.errs);
+    }
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -507,9 +659,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_same_batch_at_once, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(test_largest_batches_at_once, setup_large, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_largest_batches_at_once, setup_large_pg, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("postgresql", pg_tests, pg_group_setup,

@@ -4,12 +4,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "evm/evm_rpc.h"
 
 #define ANVIL_START_MS 30000
-#define ANVIL_ATTEMPTS 5
+#define ANVIL_ATTEMPTS 3
+#define ANVIL_LISTENING "Listening on 127.0.0.1:"
 
 /* True once the node answers eth_chainId; false when the child exited (p->pid cleared) or
  * the time ran out. */
@@ -40,22 +42,48 @@ static int anvil_wait(tu_proc *p, const char *url)
     return up;
 }
 
+/* The port anvil printed ("Listening on 127.0.0.1:PORT") in its log past offset from, or 0
+ * while it has not printed it yet. */
+static int anvil_port(const char *log_path, size_t from)
+{
+    char *log = tu_read_file(log_path);
+    int port = 0;
+    if (log != NULL && strlen(log) > from) {
+        const char *at = strstr(log + from, ANVIL_LISTENING);
+        if (at != NULL)
+            port = atoi(at + strlen(ANVIL_LISTENING));
+    }
+    free(log);
+    return port;
+}
+
+/* Port 0 lets the kernel choose while anvil binds, so no other process can take the port
+ * between a probe and the bind, and no other node can answer in this test's place. */
 int tu_anvil_start(tu_proc *p, const char *dir, char *url, size_t cap)
 {
     char log_path[4200];
     snprintf(log_path, sizeof log_path, "%s/anvil.log", dir);
     for (int attempt = 0; attempt < ANVIL_ATTEMPTS; attempt++) {
-        int port = tu_free_port();
-        if (port < 0)
-            continue;
-        char port_text[16];
-        snprintf(port_text, sizeof port_text, "%d", port);
-        const char *argv[] = {TU_ANVIL_BIN, "--host", "127.0.0.1", "--port", port_text,
-                              "--silent", NULL};
+        char *before = tu_read_file(log_path);
+        size_t from = before != NULL ? strlen(before) : 0;
+        free(before);
+        const char *argv[] = {TU_ANVIL_BIN, "--host", "127.0.0.1", "--port", "0", NULL};
         tu_spawn(p, argv, log_path);
-        snprintf(url, cap, "http://127.0.0.1:%d", port);
-        if (anvil_wait(p, url))
-            return 0;
+        int port = 0;
+        for (int64_t deadline = tu_now_ms() + ANVIL_START_MS;
+             port == 0 && p->pid > 0 && tu_now_ms() < deadline;) {
+            port = anvil_port(log_path, from);
+            int status;
+            if (port == 0 && waitpid(p->pid, &status, WNOHANG) == p->pid)
+                p->pid = 0;
+            else if (port == 0)
+                tu_sleep_ms(50);
+        }
+        if (port > 0) {
+            snprintf(url, cap, "http://127.0.0.1:%d", port);
+            if (anvil_wait(p, url))
+                return 0;
+        }
         if (p->pid > 0)
             tu_stop(p, SIGKILL, 2000);
     }

@@ -9,10 +9,10 @@
 #define TU_FOUNDRY_DIR CUSTOS_SOURCE_DIR "/node_modules/@foundry-rs"
 #define TU_ANVIL_BIN TU_FOUNDRY_DIR "/anvil-linux-amd64/bin/anvil"
 
-/* Starts anvil on a free loopback port, its output in <dir>/anvil.log, and waits until it
- * answers eth_chainId; url gets http://127.0.0.1:PORT. The probed port may be taken before
- * anvil binds it, so a child that exits early is retried on another port. Returns 0, or -1
- * after printing anvil's log when it did not start. */
+/* Starts anvil on a loopback port it binds itself (port 0), its output in <dir>/anvil.log
+ * (one line per RPC method called), reads the port from that log and waits until it
+ * answers eth_chainId; url gets http://127.0.0.1:PORT. Returns 0, or -1 after printing
+ * anvil's log when it did not start. */
 int tu_anvil_start(tu_proc *p, const char *dir, char *url, size_t cap);
 
 #endif

@@ -236,6 +236,114 @@ static void test_part_refusals(void **state)
     assert_null(data);
 }
 
+/* The publisher's way: one prepared batch for every part of a send, the accounts given in
+ * another order than the tree's, cut in parts of 20 by their rank in the tree (the last
+ * part shorter), and a part of scattered accounts; each part's calldata equals the one
+ * built from the merkle-tree package's getMultiProof. */
+static void test_prepared_parts_match_ethers(void **state)
+{
+    (void)state;
+    enum { N = 64, PART = 20 };
+    custos_attestation atts[N], reversed[N];
+    make_attestations(atts, N);
+    for (size_t i = 0; i < N; i++)
+        reversed[i] = atts[N - 1 - i];
+    custos_batch batch = batch_of(atts, N, 21);
+    custos_error err;
+    custos_signature sigs[2];
+    uint8_t signers[2][CUSTOS_ADDRESS_LEN];
+    test_signatures(sigs, signers);
+    gw_pub_batch b = {batch, reversed, N, sigs, signers, 2};
+    gw_pub_prepared *pp = NULL;
+    if (gw_pub_prepared_new(&b, &pp, &err) != CUSTOS_OK)
+        fail_msg("prepared: %s", err.message);
+    /* by_rank[r]: the index into reversed of the account at rank r. */
+    size_t by_rank[N];
+    bool seen[N] = {false};
+    for (size_t i = 0; i < N; i++) {
+        size_t r = gw_pub_prepared_rank(pp, i);
+        assert_true(r < N);
+        assert_false(seen[r]);
+        seen[r] = true;
+        by_rank[r] = i;
+    }
+    for (size_t first = 0; first < N; first += PART) {
+        size_t n = N - first < PART ? N - first : PART;
+        int part[PART + 1];
+        for (size_t k = 0; k < n; k++)
+            part[k] = (int)(N - 1 - by_rank[first + k]); /* its index into atts */
+        part[n] = -1;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (gw_pub_prepared_part_encode(pp, by_rank + first, n, &data, &len, &err) != CUSTOS_OK)
+            fail_msg("part from rank %zu: %s", first, err.message);
+        expect_ethers_calldata(&batch, atts, N, sigs, part, data, len);
+    }
+    static const size_t scattered[] = {63, 0, 17, 40, 41, 5};
+    int part[7];
+    for (size_t k = 0; k < 6; k++)
+        part[k] = (int)(N - 1 - scattered[k]);
+    part[6] = -1;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (gw_pub_prepared_part_encode(pp, scattered, 6, &data, &len, &err) != CUSTOS_OK)
+        fail_msg("scattered part: %s", err.message);
+    expect_ethers_calldata(&batch, atts, N, sigs, part, data, len);
+    gw_pub_prepared_free(pp);
+}
+
+/* A prepared batch refuses what gw_pub_batch_part_encode refuses, the accounts given by
+ * index. */
+static void test_prepared_refusals(void **state)
+{
+    (void)state;
+    custos_attestation atts[N_ATTS];
+    make_attestations(atts, N_ATTS);
+    custos_batch batch = batch_of(atts, N_ATTS, 9);
+    custos_error err;
+    custos_signature sigs[2];
+    uint8_t signers[2][CUSTOS_ADDRESS_LEN];
+    test_signatures(sigs, signers);
+    gw_pub_prepared *pp = NULL;
+
+    gw_pub_batch fewer = {batch, atts, N_ATTS - 1, sigs, signers, 2};
+    assert_int_equal(gw_pub_prepared_new(&fewer, &pp, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "accounts for a count of"));
+    assert_null(pp);
+    custos_attestation twice_in[N_ATTS];
+    memcpy(twice_in, atts, sizeof atts);
+    twice_in[3] = atts[0];
+    gw_pub_batch dup = {batch, twice_in, N_ATTS, sigs, signers, 2};
+    assert_int_equal(gw_pub_prepared_new(&dup, &pp, &err), CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "appears twice"));
+    assert_null(pp);
+
+    gw_pub_batch b = {batch, atts, N_ATTS, sigs, signers, 2};
+    assert_int_equal(gw_pub_prepared_new(&b, &pp, &err), CUSTOS_OK);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    static const size_t none[1] = {0}, beyond[2] = {1, N_ATTS}, twice[3] = {2, 4, 2};
+    assert_int_equal(gw_pub_prepared_part_encode(pp, none, 0, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "a part of 0 accounts"));
+    assert_int_equal(gw_pub_prepared_part_encode(pp, beyond, 2, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "names account 5 of 5"));
+    assert_int_equal(gw_pub_prepared_part_encode(pp, twice, 3, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "twice"));
+    gw_pub_prepared_free(pp);
+
+    /* The root is checked at each part, not at preparation. */
+    b.batch.accounts_root[0] ^= 1;
+    assert_int_equal(gw_pub_prepared_new(&b, &pp, &err), CUSTOS_OK);
+    assert_int_equal(gw_pub_prepared_part_encode(pp, none, 1, &data, &len, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "signed root"));
+    assert_null(data);
+    gw_pub_prepared_free(pp);
+}
+
 static void test_encode_refusals(void **state)
 {
     (void)state;
@@ -371,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_encode_refusals),
         cmocka_unit_test(test_part_calldata_matches_ethers),
         cmocka_unit_test(test_part_refusals),
+        cmocka_unit_test(test_prepared_parts_match_ethers),
+        cmocka_unit_test(test_prepared_refusals),
         cmocka_unit_test(test_plan_table),
         cmocka_unit_test(test_plan_refusals),
     };

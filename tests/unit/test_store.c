@@ -21,6 +21,7 @@
 
 #include "custos/eip712.h"
 #include "pgserver.h"
+#include "store/codec.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -1265,15 +1266,16 @@ static void test_notices_in_log(void **state)
 /* Accounts of the lean-storage comparison, each way. */
 #define LEAN_N 100
 
-/* A batch of n accounts 0x21.. (rule 20) with its tree, each member a copy of make_sub's
+/* A batch of n accounts first.. (rule 20) with its tree, each member a copy of make_sub's
  * valuation with no signature of its own; the batch carries two signatures. */
-static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uint64_t sequence)
+static void make_batch_from(gw_store_batch *b, custos_submission *subs, size_t n,
+                            uint64_t sequence, uint8_t first)
 {
     memset(b, 0, sizeof *b);
     custos_attestation atts[LEAN_N];
     assert_true(n <= LEAN_N);
     for (size_t i = 0; i < n; i++) {
-        make_sub(&subs[i], (uint8_t)(0x21 + i), 5, 0);
+        make_sub(&subs[i], (uint8_t)(first + i), 5, 0);
         atts[i] = subs[i].att;
     }
     custos_batch_tree *t = NULL;
@@ -1289,6 +1291,11 @@ static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uin
     }
     b->n_sigs = 2;
     b->accepted_at = 1700000200;
+}
+
+static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uint64_t sequence)
+{
+    make_batch_from(b, subs, n, sequence, 0x21);
 }
 
 /* The batched record of member sub at cursor. */
@@ -1447,6 +1454,75 @@ static void test_batch(void **state)
         fail_msg("get_latest: %s", err.message);
     assert_batched(&got, &b, &subs[0]);
     custos_record_clear(&got);
+}
+
+/* The store keeps the trees of the batches it read last (GW_STORE_BATCH_VIEWS): reads that
+ * go back and forth over more batches than it keeps, so that kept trees are used and
+ * replaced, always serve each account with its own batch and a proof to its root. */
+#define VIEW_BATCHES (GW_STORE_BATCH_VIEWS + 3)
+#define VIEW_ACCOUNTS 3
+
+static void test_batch_views_kept(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_batch b[VIEW_BATCHES];
+    custos_submission subs[VIEW_BATCHES][VIEW_ACCOUNTS];
+    gw_store_batch_member members[VIEW_BATCHES][VIEW_ACCOUNTS];
+    memset(members, 0, sizeof members);
+    uint64_t cursor = 0;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    for (size_t k = 0; k < VIEW_BATCHES; k++) {
+        make_batch_from(&b[k], subs[k], VIEW_ACCOUNTS, k + 1,
+                        (uint8_t)(0x21 + k * VIEW_ACCOUNTS));
+        custos_record recs[VIEW_ACCOUNTS];
+        for (size_t i = 0; i < VIEW_ACCOUNTS; i++) {
+            members[k][i].sub = subs[k][i];
+            members[k][i].state = CUSTOS_STATE_ACCEPTED;
+            members[k][i].cursor = ++cursor;
+            make_batched_record(&recs[i], &b[k], &subs[k][i], cursor);
+        }
+        b[k].members = members[k];
+        b[k].n_members = VIEW_ACCOUNTS;
+        if (gw_store_put_batch(&f->store, &b[k], &err) != CUSTOS_OK)
+            fail_msg("put_batch: %s", err.message);
+        for (size_t i = 0; i < VIEW_ACCOUNTS; i++)
+            if (gw_store_put_accepted(&f->store, &recs[i], subs[k][i].att.beneficiary, &err) !=
+                CUSTOS_OK)
+                fail_msg("put_accepted: %s", err.message);
+    }
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    /* Forward over every batch, then back, then every other one, twice. */
+    size_t order[4 * VIEW_BATCHES];
+    size_t n_order = 0;
+    for (size_t k = 0; k < VIEW_BATCHES; k++)
+        order[n_order++] = k;
+    for (size_t k = VIEW_BATCHES; k-- > 0;)
+        order[n_order++] = k;
+    for (size_t round = 0; round < 2; round++)
+        for (size_t k = round; k < VIEW_BATCHES; k += 2)
+            order[n_order++] = k;
+    for (size_t o = 0; o < n_order; o++) {
+        size_t k = order[o];
+        for (size_t i = 0; i < VIEW_ACCOUNTS; i++) {
+            custos_record got;
+            if (gw_store_get_latest(&f->store, subs[k][i].att.account, &got, &err) != CUSTOS_OK)
+                fail_msg("get_latest: %s", err.message);
+            assert_batched(&got, &b[k], &subs[k][i]);
+            custos_record_clear(&got);
+        }
+    }
+    /* A page over every batch at once. */
+    custos_record read[VIEW_BATCHES * VIEW_ACCOUNTS];
+    size_t n = 0;
+    assert_int_equal(gw_store_read_from(&f->store, 0, read, VIEW_BATCHES * VIEW_ACCOUNTS, &n,
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, VIEW_BATCHES * VIEW_ACCOUNTS);
+    for (size_t i = 0; i < n; i++) {
+        assert_batched(&read[i], &b[i / VIEW_ACCOUNTS], &subs[i / VIEW_ACCOUNTS][i % VIEW_ACCOUNTS]);
+        custos_record_clear(&read[i]);
+    }
 }
 
 /* Lean storage (rule 20): a batch-signed account costs the store less than one signed alone
@@ -1637,6 +1713,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_notices_in_log, setup, teardown,       \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_batch, setup, teardown, (void *)&(be)), \
+        cmocka_unit_test_prestate_setup_teardown(test_batch_views_kept, setup, teardown,      \
+                                                 (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_batch_storage_is_lean, setup, teardown, \
                                                  (void *)&(be))
 

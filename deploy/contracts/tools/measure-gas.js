@@ -25,7 +25,6 @@ const { ethers } = require(path.join(repo, 'node_modules', 'ethers'));
 const { StandardMerkleTree } = require(path.join(repo, 'node_modules', '@openzeppelin', 'merkle-tree'));
 const anvilBin = path.join(repo, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
 
-const PORT = 18545 + (process.pid % 1000);
 // anvil's well-known development keys (accounts 0 to 2 of its default mnemonic)
 const DEPLOYER = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const BORROWER = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -60,6 +59,26 @@ async function gasOf(txPromise) {
   return (await (await txPromise).wait()).gasUsed;
 }
 
+// anvil binds a port of its own choosing (port 0) and prints it: no other node can answer
+// in its place.
+function anvilPort(anvil) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`anvil did not start: ${out}`)), 30000);
+    anvil.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        anvil.stdout.removeAllListeners('data');
+        anvil.stdout.resume();
+        resolve(Number(m[1]));
+      }
+    });
+    anvil.on('exit', (code) => { clearTimeout(timer); reject(new Error(`anvil exited (${code}): ${out}`)); });
+  });
+}
+
 async function waitForNode(provider) {
   for (let i = 0; i < 100; i++) {
     try { await provider.getBlockNumber(); return; } catch (_) { await new Promise((r) => setTimeout(r, 100)); }
@@ -68,9 +87,10 @@ async function waitForNode(provider) {
 }
 
 async function main() {
-  const anvil = spawn(anvilBin, ['--port', String(PORT), '--silent'], { stdio: 'ignore' });
+  const anvil = spawn(anvilBin, ['--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    const provider = new ethers.JsonRpcProvider(`http://127.0.0.1:${PORT}`, 31337, { staticNetwork: true });
+    const port = await anvilPort(anvil);
+    const provider = new ethers.JsonRpcProvider(`http://127.0.0.1:${port}`, 31337, { staticNetwork: true });
     await waitForNode(provider);
     const owner = new ethers.NonceManager(new ethers.Wallet(DEPLOYER, provider));
     const { abi, bytecode } = artifact('CustosAdapter');
