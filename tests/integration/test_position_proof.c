@@ -251,6 +251,64 @@ static void test_attestation_without_positions(void **state)
     custos_submission_clear(&s);
 }
 
+/* The most positions one attestation may carry (CUSTOS_MAX_POSITIONS): accepted, and the
+ * last of them served with a proof to the signed root; one more is refused TOO_LARGE and
+ * leaves the accepted record as it was. */
+static void test_most_positions(void **state)
+{
+    (void)state;
+    custos_submission s;
+    gwf_make(&F, &s, "acct-proofs-most", 1, 1000);
+    free(s.positions);
+    s.positions = calloc(CUSTOS_MAX_POSITIONS + 1, sizeof *s.positions);
+    assert_non_null(s.positions);
+    for (size_t i = 0; i <= CUSTOS_MAX_POSITIONS; i++) {
+        custos_position *p = &s.positions[i];
+        snprintf(p->asset_id, sizeof p->asset_id, "XS%010zu", i);
+        gwf_usd(&p->quantity, i + 1);
+        gwf_usd(&p->price, 1);
+        gwf_usd(&p->value, i + 1);
+    }
+    custos_error err;
+    s.n_positions = CUSTOS_MAX_POSITIONS;
+    assert_int_equal(custos_positions_root(s.positions, s.n_positions, s.att.positions_root,
+                                           &err),
+                     CUSTOS_OK);
+    submit_accepted(&s);
+    char last[CUSTOS_ASSET_ID_MAX + 1];
+    snprintf(last, sizeof last, "XS%010d", CUSTOS_MAX_POSITIONS - 1);
+    custos_position_proof *p = malloc(sizeof *p);
+    assert_non_null(p);
+    if (custos_client_get_position_proof(F.client, s.att.account, last, p, &err) != CUSTOS_OK)
+        fail_msg("proof of position %s: %s", last, err.message);
+    assert_string_equal(p->position.asset_id, last);
+    assert_memory_equal(p->root, s.att.positions_root, CUSTOS_HASH_LEN);
+    assert_true(custos_merkle_verify(p->root, p->leaf,
+                                     (const uint8_t(*)[CUSTOS_HASH_LEN])p->proof, p->n_proof));
+
+    custos_submission more;
+    gwf_make(&F, &more, "acct-proofs-most", 2, 1000);
+    free(more.positions);
+    more.positions = s.positions;
+    more.n_positions = CUSTOS_MAX_POSITIONS + 1;
+    s.positions = NULL;
+    memcpy(more.att.positions_root, s.att.positions_root, CUSTOS_HASH_LEN);
+    gwf_sign(&F, &more, GWF_KEY_CUSTODIAN);
+    gwf_sign(&F, &more, GWF_KEY_AGENT);
+    gwf_answer res;
+    gwf_submit_answer(&F, &more, &res);
+    assert_int_not_equal(res.rc, CUSTOS_OK);
+    assert_int_equal(res.err.reason, CUSTOS_REASON_TOO_LARGE);
+    custos_record rec;
+    assert_int_equal(custos_client_get_latest(F.client, more.att.account, &rec, &err),
+                     CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    custos_record_clear(&rec);
+    free(p);
+    custos_submission_clear(&more);
+    custos_submission_clear(&s);
+}
+
 static void test_malformed_request(void **state)
 {
     (void)state;
@@ -309,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_root_not_trusted_fails),
         cmocka_unit_test(test_unknown_account_and_asset),
         cmocka_unit_test(test_attestation_without_positions),
+        cmocka_unit_test(test_most_positions),
         cmocka_unit_test(test_malformed_request),
         cmocka_unit_test(test_insecure_gateway_refuses_by_default),
     };
