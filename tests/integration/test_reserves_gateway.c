@@ -2,7 +2,8 @@
  * custodian key and submits; `custos get-reserves-proof` then writes, for an account, the
  * very proof file the attestor wrote, which custos verify-reserves-proof and node (ethers,
  * StandardMerkleTree) accept. SubmitReserves refuses each bad input with its reason and
- * stores nothing; the same attestation again is an idempotent success; the latest
+ * stores nothing; the most leaves an attestation may carry go through and one more does
+ * not; the same attestation again is an idempotent success; the latest
  * reserves survive a restart; a gateway not serving proofs without client certificates
  * refuses the reader. */
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "custos/reserves.h"
 
 #include "gwfixture.h"
+#include "pb_convert.h"
 
 #define REF "ACME-FUND-001" /* an account of deploy/examples/holdings.json */
 
@@ -57,6 +59,8 @@ static void write_fresh_prices(uint64_t now)
 static void write_config(bool public_proofs)
 {
     F.private_positions = !public_proofs;
+    /* Room for the most leaves one attestation may carry: 100000 leaves are about 7 MB. */
+    F.max_message_bytes = 16u << 20;
     gwf_write_config(&F);
 }
 
@@ -411,6 +415,107 @@ static void test_reserves_quorum(void **state)
     F.reserves_quorum = false;
 }
 
+/* The most leaves one reserves attestation may carry (CUSTOS_RESERVES_MAX_ACCOUNTS):
+ * accepted, and the last leaf served with a proof to the signed sum root; one more leaf is
+ * refused TOO_LARGE by the client before sending and by the gateway when sent anyway, and
+ * the stored reserves stay as they were. */
+static void test_most_leaves(void **state)
+{
+    (void)state;
+    const size_t max = CUSTOS_RESERVES_MAX_ACCOUNTS;
+    custos_reserves_entry *es = calloc(max + 1, sizeof *es);
+    assert_non_null(es);
+    /* Accounts in ascending order, so the last entry is the last leaf. */
+    for (size_t i = 0; i <= max; i++) {
+        es[i].account[0] = 0xee;
+        for (size_t b = 0; b < 4; b++)
+            es[i].account[CUSTOS_HASH_LEN - 1 - b] = (uint8_t)(i >> (8 * b));
+        gwf_usd(&es[i].collateral_value, i + 1);
+    }
+    uint64_t before = latest_sequence();
+    custos_reserves r = {0};
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, max, &r, &err), CUSTOS_OK);
+    custos_feed_id(GWF_FEED, r.feed_id);
+    r.as_of = gwf_now() - 60;
+    r.sequence = before + 1;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_reserves_digest(&F.domain, &r, digest);
+    custos_signature sig;
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_CUSTODIAN].seckey, digest, &sig,
+                                        &err),
+                     CUSTOS_OK);
+    bool duplicate = true;
+    if (custos_client_submit_reserves(F.client, GWF_FEED, &F.domain, &r, &sig, 1, es, max,
+                                      &duplicate, NULL, &err) != CUSTOS_OK) {
+        gwf_dump_log(&F);
+        fail_msg("%zu leaves: %s", max, err.message);
+    }
+    assert_false(duplicate);
+    assert_int_equal(latest_sequence(), before + 1);
+
+    custos_reserves_inclusion *in = malloc(sizeof *in);
+    assert_non_null(in);
+    if (custos_client_get_reserves_proof(F.client, GWF_FEED, es[max - 1].account, in, &err) !=
+        CUSTOS_OK)
+        fail_msg("proof of the last leaf: %s", err.message);
+    assert_int_equal(in->summary.r.accounts, max);
+    assert_memory_equal(in->summary.digest, digest, CUSTOS_HASH_LEN);
+    assert_int_equal(in->proof.index, max - 1);
+    assert_memory_equal(in->proof.entry.account, es[max - 1].account, CUSTOS_HASH_LEN);
+    assert_int_equal(custos_u256_cmp(&in->proof.entry.collateral_value,
+                                     &es[max - 1].collateral_value),
+                     0);
+    if (custos_reserves_proof_verify(&r, &in->proof, &err) != CUSTOS_OK)
+        fail_msg("the last leaf's proof: %s", err.message);
+    free(in);
+
+    /* One leaf more: the library will not summarise it, so the signed fields say so with
+     * the root of the others (the gateway bounds the count before any other check). */
+    custos_reserves more = r;
+    assert_int_equal(custos_reserves_summarise(es, max + 1, &more, &err), CUSTOS_ERR_TOO_LARGE);
+    more = r;
+    more.accounts = max + 1;
+    more.sequence = before + 2;
+    custos_reserves_digest(&F.domain, &more, digest);
+    assert_int_equal(custos_sign_digest(F.secp, F.keys[GWF_KEY_CUSTODIAN].seckey, digest, &sig,
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(custos_client_submit_reserves(F.client, GWF_FEED, &F.domain, &more, &sig, 1,
+                                                   es, max + 1, &duplicate, NULL, &err),
+                     CUSTOS_ERR_TOO_LARGE);
+    /* The request the client would not send, built around the encoder's bound. */
+    pb_reserves_request m;
+    assert_int_equal(pb_reserves_request_init(&m, GWF_FEED, &F.domain, &more, &sig, 1, es, max,
+                                              &err),
+                     CUSTOS_OK);
+    Custos__V1__ReservesLeaf **ptrs = calloc(max + 1, sizeof *ptrs);
+    assert_non_null(ptrs);
+    memcpy(ptrs, m.leaf_ptrs, max * sizeof *ptrs);
+    uint8_t value[CUSTOS_U256_LEN];
+    custos_u256_to_be(&es[max].collateral_value, value);
+    Custos__V1__ReservesLeaf extra = CUSTOS__V1__RESERVES_LEAF__INIT;
+    extra.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, es[max].account};
+    extra.collateral_value = (ProtobufCBinaryData){CUSTOS_U256_LEN, value};
+    ptrs[max] = &extra;
+    m.msg.leaves = ptrs;
+    m.msg.n_leaves = max + 1;
+    size_t len = protobuf_c_message_get_packed_size(&m.msg.base);
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    assert_int_equal(protobuf_c_message_pack(&m.msg.base, buf), len);
+    gwf_raw_result res;
+    gwf_raw_call(&F, "/custos.v1.AttestationGateway/SubmitReserves", buf, len, &res);
+    free(buf);
+    free(ptrs);
+    pb_reserves_request_clear(&m);
+    if (strcmp(res.reason, "TOO_LARGE") != 0 || strstr(res.details, "100001 leaves") == NULL)
+        fail_msg("%zu leaves: status %d reason %s: %s", max + 1, res.grpc_status, res.reason,
+                 res.details);
+    assert_int_equal(latest_sequence(), before + 1);
+    free(es);
+}
+
 /* After a restart the latest reserves are still served; without public_proofs (and no
  * client certificates) no one may read proofs, while the summary stays readable. */
 static void test_restart_keeps_reserves_and_readers_are_checked(void **state)
@@ -436,6 +541,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attestor_submits_and_proof_verifies),
         cmocka_unit_test(test_bad_input_refused_nothing_stored),
+        cmocka_unit_test(test_most_leaves),
         cmocka_unit_test(test_reserves_quorum),
         cmocka_unit_test(test_restart_keeps_reserves_and_readers_are_checked),
     };

@@ -104,8 +104,9 @@ void gwf_write_config(gwf *f)
     size_t len = 0;
     append(text, sizeof text, &len,
            "[gateway]\nlisten = 127.0.0.1:0\nstore = %s/custos.db\nchain_id = %d\n"
-           "verifying_contract = %s\nmax_message_bytes = %d\n%s%s\n" GWF_TLS_SECTION,
-           f->dir, GWF_CHAIN_ID, GWF_CONTRACT, GWF_MAX_MESSAGE_BYTES,
+           "verifying_contract = %s\nmax_message_bytes = %zu\n%s%s\n" GWF_TLS_SECTION,
+           f->dir, GWF_CHAIN_ID, GWF_CONTRACT,
+           f->max_message_bytes != 0 ? f->max_message_bytes : (size_t)GWF_MAX_MESSAGE_BYTES,
            f->private_positions ? "" : "public_proofs = true\n",
            f->release_unchecked ? "release_without_exposure_check = true\n" : "");
     append(text, sizeof text, &len,

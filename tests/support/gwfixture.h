@@ -65,6 +65,8 @@ typedef struct gwf {
     bool no_auto_register;
     /* Set before gwf_write_config: the first feed takes reserves only with its quorum. */
     bool reserves_quorum;
+    /* Set before gwf_write_config: the gateway's max_message_bytes; 0: GWF_MAX_MESSAGE_BYTES. */
+    size_t max_message_bytes;
     /* Set before gwf_start by a fixture whose gateway serves mTLS: the test PKI's
      * directory (pki.h: ca.pem, and <name>.pem / <name>.key) and the client certificate
      * f->client connects with. "": plaintext. */
