@@ -1,6 +1,7 @@
 /* The gateway's rules against the real custos-gateway binary: acceptance, idempotent
  * duplicates, quorum through a cosignature, distinct roles, a custodian's freeze, and
- * every refusal reason (each must leave the store untouched). One gateway for the file. */
+ * every refusal reason (each must leave the store untouched), the most signatures a
+ * submission may carry. One gateway for the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -804,6 +805,103 @@ static void test_refusals_change_nothing(void **state)
         fail_msg("%zu of %zu refusal rows failed (see above)", failures, n_rows);
 }
 
+/* The most signatures one submission may carry (CUSTOS_MAX_SIGNATURES), each by its own
+ * active signer of the feed: accepted, every signer on the record. Seventeen distinct valid
+ * signatures are TOO_LARGE and leave the record as it was. The extra signers are
+ * allow-listed across a restart; the store keeps what came before. */
+#define EXTRA_SIGNERS (CUSTOS_MAX_SIGNATURES + 1 - 4)
+
+static void test_most_signatures(void **state)
+{
+    (void)state;
+    static const gwf_key_id own[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, GWF_KEY_CUSTODIAN2,
+                                     GWF_KEY_ADMIN};
+    uint8_t seckeys[EXTRA_SIGNERS][CUSTOS_SECKEY_LEN];
+    uint8_t addrs[EXTRA_SIGNERS][CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    assert_int_equal(gwf_stop(&F), 0);
+    char *text = tu_read_file(F.config_path);
+    assert_non_null(text);
+    size_t cap = strlen(text) + EXTRA_SIGNERS * 160 + 1, len = strlen(text);
+    char *config = malloc(cap);
+    assert_non_null(config);
+    memcpy(config, text, len + 1);
+    free(text);
+    for (size_t i = 0; i < EXTRA_SIGNERS; i++) {
+        memset(seckeys[i], 0x5a, CUSTOS_SECKEY_LEN);
+        seckeys[i][CUSTOS_SECKEY_LEN - 1] = (uint8_t)i;
+        assert_int_equal(custos_address_from_seckey(F.secp, seckeys[i], addrs[i], &err),
+                         CUSTOS_OK);
+        char hex[CUSTOS_ADDRESS_HEX_LEN];
+        custos_address_to_hex(addrs[i], hex);
+        int n = snprintf(config + len, cap - len,
+                         "[signer acme-extra-%zu]\naddress = %s\nfeed = %s\nrole = auditor\n"
+                         "status = active\n\n",
+                         i, hex, GWF_FEED);
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
+    }
+    tu_write_file(F.config_path, config);
+    free(config);
+    gwf_start(&F);
+
+    custos_submission s;
+    gwf_make(&F, &s, "RULES-MOST-SIGNATURES", 1, 1000000);
+    sign_all(&s, own, 4);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    gwf_digest(&s, digest);
+    custos_signature extra[EXTRA_SIGNERS];
+    for (size_t i = 0; i < EXTRA_SIGNERS; i++)
+        assert_int_equal(custos_sign_digest(F.secp, seckeys[i], digest, &extra[i], &err),
+                         CUSTOS_OK);
+    for (size_t i = 0; s.n_sigs < CUSTOS_MAX_SIGNATURES; i++)
+        s.sigs[s.n_sigs++] = extra[i];
+    custos_submit_result r;
+    submit_ok(&s, &r, CUSTOS_STATE_ACCEPTED);
+    custos_record rec;
+    assert_int_equal(get_latest("RULES-MOST-SIGNATURES", &rec), CUSTOS_OK);
+    assert_int_equal(rec.n_signers, CUSTOS_MAX_SIGNATURES);
+    for (size_t i = 0; i < CUSTOS_MAX_SIGNATURES; i++) {
+        const uint8_t *want = i < 4 ? F.keys[own[i]].address : addrs[i - 4];
+        bool found = false;
+        for (size_t j = 0; j < rec.n_signers; j++)
+            found = found || memcmp(rec.signers[j], want, CUSTOS_ADDRESS_LEN) == 0;
+        if (!found)
+            fail_msg("signer %zu of %d missing from the record", i, CUSTOS_MAX_SIGNATURES);
+    }
+
+    /* The next sequence with one signature more, each by its own active signer. */
+    custos_submission more;
+    gwf_make(&F, &more, "RULES-MOST-SIGNATURES", 2, 1000000);
+    sign_all(&more, own, 4);
+    gwf_digest(&more, digest);
+    for (size_t i = 0; i < EXTRA_SIGNERS; i++)
+        assert_int_equal(custos_sign_digest(F.secp, seckeys[i], digest, &extra[i], &err),
+                         CUSTOS_OK);
+    for (size_t i = 0; more.n_sigs < CUSTOS_MAX_SIGNATURES; i++)
+        more.sigs[more.n_sigs++] = extra[i];
+    gwf_pb *p = gwf_pb_new(&more);
+    gwf_pb_add_sig(p, &extra[EXTRA_SIGNERS - 1]);
+    uint8_t *buf = NULL;
+    size_t buf_len = 0;
+    gwf_pb_pack_request(p, 0, &buf, &buf_len);
+    gwf_pb_free(p);
+    gwf_raw_result raw;
+    gwf_raw_call(&F, "/custos.v1.AttestationGateway/Submit", buf, buf_len, &raw);
+    free(buf);
+    if (strcmp(raw.reason, "TOO_LARGE") != 0 || strstr(raw.details, "17") == NULL)
+        fail_msg("17 signatures: status %d reason %s: %s", raw.grpc_status, raw.reason,
+                 raw.details);
+    custos_record after;
+    assert_int_equal(get_latest("RULES-MOST-SIGNATURES", &after), CUSTOS_OK);
+    assert_int_equal(after.cursor, rec.cursor);
+    assert_int_equal(after.sub.att.sequence, 1);
+    custos_record_clear(&after);
+    custos_record_clear(&rec);
+    custos_submission_clear(&more);
+    custos_submission_clear(&s);
+}
+
 static void test_still_serving(void **state)
 {
     (void)state;
@@ -832,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_squatting_freeze_refused),
         cmocka_unit_test(test_freshness_limits_inclusive),
         cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_most_signatures),
         cmocka_unit_test(test_still_serving),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -658,6 +658,17 @@ void gwf_pb_set_sig_count(gwf_pb *p, size_t n)
     p->sa.n_signatures = n;
 }
 
+void gwf_pb_add_sig(gwf_pb *p, const custos_signature *sig)
+{
+    size_t n = p->sa.n_signatures;
+    ProtobufCBinaryData *sigs = realloc(p->sigs, (n + 1) * sizeof *sigs);
+    assert_non_null(sigs);
+    sigs[n] = bin_dup(sig->bytes, CUSTOS_SIGNATURE_LEN);
+    p->sigs = sigs;
+    p->sa.signatures = sigs;
+    p->sa.n_signatures = n + 1;
+}
+
 void gwf_pb_drop_domain(gwf_pb *p)
 {
     p->sa.domain = NULL;

@@ -175,6 +175,9 @@ typedef enum gwf_pb_field {
 void gwf_pb_set_len(gwf_pb *p, gwf_pb_field field, size_t len);
 /* Makes the message carry n signatures, each a copy of the first (or zeros when none). */
 void gwf_pb_set_sig_count(gwf_pb *p, size_t n);
+/* Appends a signature to the message's list (which custos_submission cannot grow past
+ * CUSTOS_MAX_SIGNATURES). */
+void gwf_pb_add_sig(gwf_pb *p, const custos_signature *sig);
 /* Removes the domain message. */
 void gwf_pb_drop_domain(gwf_pb *p);
 /* Packs SubmitRequest{attestation} followed by `padding` bytes of an unknown field;
