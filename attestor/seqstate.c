@@ -37,6 +37,7 @@ static custos_rc state_load(const char *path, json_t **state, custos_error *err)
                                 path, jerr.line, jerr.text);
     if (!json_is_object(*state)) {
         json_decref(*state);
+        *state = NULL;
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "%s: corrupt sequence state (not a JSON object); "
                                 AT_STATE_ADVICE, path);
@@ -58,64 +59,83 @@ static custos_rc state_load(const char *path, json_t **state, custos_error *err)
                              "%s: %.70s: corrupt sequence state (want \"0x<64 lowercase hex>\": "
                              "integer >= 1); " AT_STATE_ADVICE, path, key);
             json_decref(*state);
+            *state = NULL;
             return CUSTOS_ERR_INVALID;
         }
     }
     return CUSTOS_OK;
 }
 
-static custos_rc state_reserve(const char *path, const uint8_t account[CUSTOS_HASH_LEN],
-                               uint64_t *next, custos_error *err)
+/* The n keys' next numbers into got[] and the new state as text into *line. */
+static custos_rc state_advance(const char *path, json_t *state,
+                               const uint8_t (*keys)[CUSTOS_HASH_LEN], size_t n, uint64_t *got,
+                               char **line, custos_error *err)
 {
-    json_t *state;
-    custos_rc rc = state_load(path, &state, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    char key[2 + 2 * CUSTOS_HASH_LEN + 1];
-    rc = custos_hex_encode(account, CUSTOS_HASH_LEN, key, sizeof key);
-    if (rc != CUSTOS_OK) {
-        json_decref(state);
-        return custos_error_set(err, rc, "%s: cannot encode the account id", path);
-    }
-    json_t *last = json_object_get(state, key);
-    json_int_t n = last != NULL ? json_integer_value(last) : 0;
-    /* json_int_t is signed 64-bit: the state never goes past INT64_MAX. */
-    if (n == LLONG_MAX) {
-        json_decref(state);
-        return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "%s: %s: sequence exhausted", path, key);
-    }
-    if (json_object_set_new(state, key, json_integer(n + 1)) != 0) {
-        json_decref(state);
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        char key[2 + 2 * CUSTOS_HASH_LEN + 1];
+        custos_rc rc = custos_hex_encode(keys[i], CUSTOS_HASH_LEN, key, sizeof key);
+        if (rc != CUSTOS_OK)
+            return custos_error_set(err, rc, "%s: cannot encode the account id", path);
+        json_t *last = json_object_get(state, key);
+        json_int_t seq = last != NULL ? json_integer_value(last) : 0;
+        /* json_int_t is signed 64-bit: the state never goes past INT64_MAX. */
+        if (seq == LLONG_MAX)
+            return custos_error_set(err, CUSTOS_ERR_OVERFLOW, "%s: %s: sequence exhausted", path,
+                                    key);
+        if (json_object_set_new(state, key, json_integer(seq + 1)) != 0)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
+        got[i] = (uint64_t)seq + 1;
     }
     char *text = json_dumps(state, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(state);
     if (text == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
     size_t len = strlen(text);
-    char *line = realloc(text, len + 2);
-    if (line == NULL) {
+    *line = realloc(text, len + 2);
+    if (*line == NULL) {
         free(text);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", path);
     }
-    line[len] = '\n';
-    line[len + 1] = '\0';
-    rc = at_file_write_atomic(path, line, len + 1, 0600, err);
-    free(line);
-    if (rc != CUSTOS_OK)
-        return rc;
-    *next = (uint64_t)n + 1;
+    (*line)[len] = '\n';
+    (*line)[len + 1] = '\0';
     return CUSTOS_OK;
+}
+
+/* next[] is written only once the new state is on disk. */
+static custos_rc state_reserve(const char *path, const uint8_t (*keys)[CUSTOS_HASH_LEN],
+                               size_t n, uint64_t *next, custos_error *err)
+{
+    json_t *state = NULL;
+    char *line = NULL;
+    uint64_t *got = calloc(n > 0 ? n : 1, sizeof *got);
+    custos_rc rc = got != NULL ? state_load(path, &state, err)
+                               : custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory",
+                                                  path);
+    if (rc == CUSTOS_OK)
+        rc = state_advance(path, state, keys, n, got, &line, err);
+    if (rc == CUSTOS_OK)
+        rc = at_file_write_atomic(path, line, strlen(line), 0600, err);
+    if (rc == CUSTOS_OK)
+        memcpy(next, got, n * sizeof *got);
+    json_decref(state);
+    free(line);
+    free(got);
+    return rc;
 }
 
 custos_rc at_seqstate_next(const char *path, const uint8_t account[CUSTOS_HASH_LEN],
                            uint64_t *next, custos_error *err)
 {
+    return at_seqstate_next_many(path, (const uint8_t(*)[CUSTOS_HASH_LEN])account, 1, next, err);
+}
+
+custos_rc at_seqstate_next_many(const char *path, const uint8_t (*keys)[CUSTOS_HASH_LEN],
+                                size_t n, uint64_t *next, custos_error *err)
+{
     int fd;
     custos_rc rc = at_file_lock(path, &fd, err);
     if (rc != CUSTOS_OK)
         return rc;
-    rc = state_reserve(path, account, next, err);
+    rc = state_reserve(path, keys, n, next, err);
     at_file_unlock(fd);
     return rc;
 }

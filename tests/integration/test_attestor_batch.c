@@ -7,7 +7,8 @@
  * to the real gateway, which takes the registered accounts with their positions and refuses
  * the one that is not (and a directory with one signature, short of the quorum, whole). One
  * account of the book holds nothing (sold out, docs/custodian.md §2): it goes in the batch
- * at 0 with the all-zero positions root, and the gateway takes it. */
+ * at 0 with the all-zero positions root, and the gateway takes it. The largest book a batch
+ * holds goes the whole way through the binaries; one account more is refused. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "custos/attestation.h"
 #include "custos/batch.h"
+#include "custos/hex.h"
 #include "custos/keyfile.h"
 #include "custos/merkle.h"
 #include "custos/sig.h"
@@ -468,6 +470,157 @@ static void test_submit_batch_to_the_gateway(void **state)
     assert_int_equal(gwf_stop(&F), 0);
 }
 
+/* The largest book a batch may hold (CUSTOS_BATCH_MAX_ACCOUNTS accounts of two positions
+ * each) through the binaries: signed, cosigned, exported and sent with submit-batch to a
+ * gateway whose max_message_bytes is raised as docs/custodian.md §12 says, which takes
+ * and serves every account. A book of one account more is refused naming the bound, with
+ * nothing written. */
+#define LARGE_BOOK CUSTOS_BATCH_MAX_ACCOUNTS
+#define LARGE_REF_FMT "ACME-LARGE-%04zu"
+
+/* A holdings file of n copies of the sample's first account cut to two positions. */
+static void write_large_book(const char *path, size_t n)
+{
+    json_t *h = tu_load_example("holdings.json");
+    json_t *accounts = json_object_get(h, "accounts");
+    json_t *first = json_deep_copy(json_array_get(accounts, 0));
+    assert_non_null(first);
+    json_t *positions = json_object_get(first, "positions");
+    while (json_array_size(positions) > 2)
+        assert_int_equal(json_array_remove(positions, json_array_size(positions) - 1), 0);
+    assert_int_equal(json_array_clear(accounts), 0);
+    for (size_t i = 0; i < n; i++) {
+        json_t *copy = json_deep_copy(first);
+        char ref[32];
+        snprintf(ref, sizeof ref, LARGE_REF_FMT, i);
+        assert_int_equal(json_object_set_new(copy, "ref", json_string(ref)), 0);
+        assert_int_equal(json_array_append_new(accounts, copy), 0);
+    }
+    json_decref(first);
+    assert_int_equal(json_dump_file(h, path, 0), 0);
+    json_decref(h);
+}
+
+/* Runs custos-attestor with args into big (a line an account: more than `out` holds);
+ * prints the output's end when the exit status is not `want`. */
+#define BIG_CAP (2u << 20)
+static char *big;
+
+static int run_big(const char *const args[], int want)
+{
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = CUSTOS_ATTESTOR_BIN;
+    for (size_t i = 0; args[i] != NULL && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int status = tu_run(argv, big, BIG_CAP, 1);
+    if (status != want) {
+        size_t len = strlen(big);
+        fprintf(stderr, "$ custos-attestor %s ... -> %d\n...%s\n", args[0], status,
+                big + (len > 4096 ? len - 4096 : 0));
+    }
+    return status;
+}
+
+static int attest_book(const char *book, const char *export_dir, int want)
+{
+    const char *args[] = {"attest", "--batch", "--holdings", book, "--prices", prices,
+                          "--policy", policy, "--key", k1, "--feed", GWF_FEED, "--chain-id",
+                          "31337", "--contract", GWF_CONTRACT, "--state", state_path,
+                          "--export", export_dir, NULL};
+    return run_big(args, want);
+}
+
+static void test_largest_book_through_the_gateway(void **state)
+{
+    (void)state;
+    char book[1200], over[1200], dir[1200], cosigned[1200], refused[1200];
+    path_in(book, sizeof book, "holdings-largest.json");
+    path_in(over, sizeof over, "holdings-over.json");
+    path_in(dir, sizeof dir, "batch-largest");
+    path_in(cosigned, sizeof cosigned, "batch-largest-cosigned");
+    path_in(refused, sizeof refused, "batch-over");
+    write_large_book(book, LARGE_BOOK);
+    write_large_book(over, LARGE_BOOK + 1);
+    big = malloc(BIG_CAP);
+    assert_non_null(big);
+
+    /* One account more than a batch holds: refused before any sequence is taken. */
+    char *before = tu_read_file(state_path);
+    assert_non_null(before);
+    assert_int_equal(attest_book(over, refused, 1), 1);
+    char want[128];
+    snprintf(want, sizeof want, "%d accounts, a batch holds at most %d", LARGE_BOOK + 1,
+             LARGE_BOOK);
+    if (strstr(big, want) == NULL)
+        fail_msg("expected \"%s\": %s", want, big);
+    char *after = tu_read_file(state_path);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_null(opendir(refused));
+
+    assert_int_equal(attest_book(book, dir, 0), 0);
+    snprintf(want, sizeof want, "accounts     %d", LARGE_BOOK);
+    assert_non_null(strstr(big, want));
+    const char *cosign[] = {"cosign", "--in", dir, "--key", k2, "--export", cosigned, NULL};
+    assert_int_equal(run_big(cosign, 0), 0);
+
+    /* Rule 9: every account registered before the start (one reload, not 4,096). */
+    F.max_message_bytes = 2u << 20;
+    gwf_write_config(&F);
+    char accounts_path[1200];
+    gwf_accounts_path(&F, GWF_FEED, accounts_path, sizeof accounts_path);
+    FILE *file = fopen(accounts_path, "a");
+    assert_non_null(file);
+    for (size_t i = 0; i < LARGE_BOOK; i++) {
+        char ref[32], hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        uint8_t id[CUSTOS_HASH_LEN];
+        snprintf(ref, sizeof ref, LARGE_REF_FMT, i);
+        custos_account_id("acme-custody", ref, id);
+        assert_int_equal(custos_hex_encode(id, sizeof id, hex, sizeof hex), CUSTOS_OK);
+        assert_true(fprintf(file, "%s\n", hex) > 0);
+    }
+    assert_int_equal(fclose(file), 0);
+    gwf_start(&F);
+    uint64_t head = gwf_watch_head(&F, 0, 300, NULL);
+    const char *submit[] = {"submit-batch", "--dir", cosigned, "--gateway", F.target,
+                            "--insecure", NULL};
+    if (run_big(submit, 0) != 0) {
+        gwf_dump_log(&F);
+        fail_msg("submit-batch of %d accounts refused", LARGE_BOOK);
+    }
+    snprintf(want, sizeof want, "%d of %d accounts taken", LARGE_BOOK, LARGE_BOOK);
+    if (strstr(big, want) == NULL)
+        fail_msg("expected \"%s\" at the end of submit-batch's report", want);
+    size_t delivered = 0;
+    assert_int_equal(gwf_watch_head(&F, head, 300, &delivered), head + LARGE_BOOK);
+    assert_int_equal(delivered, LARGE_BOOK);
+    /* Each account served with its two positions under the root it was signed with. */
+    for (size_t i = 0; i < LARGE_BOOK; i++) {
+        char ref[32];
+        uint8_t id[CUSTOS_HASH_LEN], root[CUSTOS_HASH_LEN];
+        snprintf(ref, sizeof ref, LARGE_REF_FMT, i);
+        custos_account_id("acme-custody", ref, id);
+        custos_record rec;
+        custos_error err;
+        if (custos_client_get_latest(F.client, id, &rec, &err) != CUSTOS_OK)
+            fail_msg("GetLatest of %s: %s", ref, err.message);
+        assert_true(rec.batched);
+        assert_int_equal(rec.sub.n_positions, 2);
+        assert_int_equal(custos_positions_root(rec.sub.positions, rec.sub.n_positions, root,
+                                               &err),
+                         CUSTOS_OK);
+        assert_memory_equal(root, rec.sub.att.positions_root, CUSTOS_HASH_LEN);
+        custos_record_clear(&rec);
+    }
+    assert_int_equal(gwf_stop(&F), 0);
+    free(big);
+    big = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_bad_command_lines_refused),
         cmocka_unit_test(test_submit_batch_to_the_gateway),
+        cmocka_unit_test(test_largest_book_through_the_gateway),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,5 +1,6 @@
 /* Sequence state: numbers increase per account, survive a reopen, are on disk before the
- * call returns, and a damaged state file is refused rather than silently reset. */
+ * call returns, many are reserved at once or none, and a damaged state file is refused
+ * rather than silently reset. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +112,48 @@ static void test_increments_and_persists(void **state)
     assert_int_equal(files, 2);
 }
 
+/* Many keys in one call (a batch): each its next number, a key listed twice two numbers
+ * in turn; one key that cannot move on reserves none of them. */
+static void test_many_at_once(void **state)
+{
+    (void)state;
+    uint8_t keys[4][CUSTOS_HASH_LEN];
+    char ha[67], hb[67], hc[67];
+    account("ACME-FUND-001", keys[0], ha);
+    account("ACME-TREASURY-002", keys[1], hb);
+    memcpy(keys[2], keys[0], CUSTOS_HASH_LEN);
+    account("ACME-BATCH-003", keys[3], hc);
+    char text[512];
+    snprintf(text, sizeof text, "{\"%s\": 41}\n", ha);
+    tu_write_file(path, text);
+    uint64_t seqs[4] = {0};
+    custos_error err;
+    if (at_seqstate_next_many(path, (const uint8_t(*)[CUSTOS_HASH_LEN])keys, 4, seqs, &err) !=
+        CUSTOS_OK)
+        fail_msg("at_seqstate_next_many: %s", err.message);
+    assert_int_equal(seqs[0], 42);
+    assert_int_equal(seqs[1], 1);
+    assert_int_equal(seqs[2], 43);
+    assert_int_equal(seqs[3], 1);
+    assert_int_equal(on_disk(ha), 43);
+    assert_int_equal(on_disk(hb), 1);
+    assert_int_equal(on_disk(hc), 1);
+
+    snprintf(text, sizeof text, "{\"%s\": 5, \"%s\": 9223372036854775807}\n", ha, hb);
+    tu_write_file(path, text);
+    uint64_t untouched[2] = {7, 7};
+    assert_int_equal(at_seqstate_next_many(path, (const uint8_t(*)[CUSTOS_HASH_LEN])keys, 2,
+                                           untouched, &err),
+                     CUSTOS_ERR_OVERFLOW);
+    assert_non_null(strstr(err.message, hb));
+    assert_int_equal(untouched[0], 7);
+    assert_int_equal(untouched[1], 7);
+    char *after = tu_read_file(path);
+    assert_non_null(after);
+    assert_string_equal(after, text);
+    free(after);
+}
+
 static void test_corrupt_state_refused(void **state)
 {
     (void)state;
@@ -182,6 +225,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_increments_and_persists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_in_missing_directory, setup, teardown),
     };
