@@ -409,6 +409,15 @@ static custos_rc eng_cosign_held(gw_engine *e, eng_item *it, const eng_account *
     size_t valid = e->n_collected;
     if (!eng_collect_new(e, it))
         return CUSTOS_OK;
+    /* An account of a batch is stored with its batch's signatures only (docs/storage.md
+     * §10): a signature over its own digest has no place beside them (rule 20). */
+    if (held->batched && e->n_collected > valid) {
+        gw_eng_refuse(o, CUSTOS_REASON_BATCH_MEMBER_MISMATCH,
+                      "this attestation is held as an account of a batch, whose signatures "
+                      "are the batch's: it takes no signature of its own; an operator "
+                      "releases it (ReleaseHeld)");
+        return CUSTOS_OK;
+    }
     /* The stored record keeps what it had and gains the new signers; what counts is
      * decided afresh each time. */
     for (size_t i = valid; i < e->n_collected && held->n_signers < CUSTOS_MAX_SIGNATURES; i++) {

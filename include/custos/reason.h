@@ -66,7 +66,8 @@ typedef enum custos_reason {
      * feedId does not match what it carries (rule 20): the whole batch is refused. */
     CUSTOS_REASON_BATCH_ROOT_MISMATCH = 80,
     /* An account of a batch that is not a valuation or does not carry the batch's asOf and
-     * validUntil (rule 20): that account alone is refused. */
+     * validUntil (rule 20): that account alone is refused. Also a signature of its own sent
+     * for an account of a batch the breaker holds (rule 6): an operator releases it. */
     CUSTOS_REASON_BATCH_MEMBER_MISMATCH = 81,
     /* A batch listing one account more than once (rule 20): the whole batch is refused. */
     CUSTOS_REASON_BATCH_DUPLICATE_ACCOUNT = 82,

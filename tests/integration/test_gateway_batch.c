@@ -7,7 +7,9 @@
  * batch's signatures and each account's leaf proof, which libcustos verifies alone, and
  * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
  * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
- * it; the same batch sent twice at once is stored once and never answered REPLAY. */
+ * it; the same batch sent twice at once is stored once and never answered REPLAY; the
+ * largest batches go through at once, and one whose every account the breaker holds is
+ * listed page by page and released by the operator. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -29,6 +32,7 @@
 #include "gwfixture.h"
 #include "pb_convert.h"
 #include "pgserver.h"
+#include "pki.h"
 #include "testutil.h"
 
 /* The accounts of the mixed batch, in the order sent. */
@@ -640,6 +644,198 @@ static void test_largest_batches_at_once(void **state)
     }
 }
 
+/* Rule 6 over the largest batch, on a gateway serving mTLS with an admin client: every
+ * account of a batch of CUSTOS_BATCH_MAX_ACCOUNTS rises beyond the breaker's bound and is
+ * HELD, none streamed. A third role's own signature cannot join a batch's (refused
+ * BATCH_MEMBER_MISMATCH, nothing changed). ListHeld lists them 1000 at a time, oldest
+ * first, and the operator's ReleaseHeld of each page makes room for the next, until every
+ * account is published: Watch delivers each once and GetLatest serves the released rise
+ * with the batch's signers. */
+#define LIST_HELD_MAX 1000
+
+static char PKI[1100];
+
+static void register_large_tls(void)
+{
+    register_large();
+    snprintf(PKI, sizeof PKI, "%s/pki", F.dir);
+    assert_int_equal(mkdir(PKI, 0700), 0);
+    pki_make_ca(PKI, "ca", "Custos Test CA");
+    pki_make_cert(PKI, "server", "localhost", "ca", PKI_SERVER_EXT);
+    pki_make_cert(PKI, "attestor", "acme-attestor", "ca", PKI_CLIENT_EXT);
+    pki_make_cert(PKI, "admin", "ops-admin", "ca", PKI_CLIENT_EXT);
+    char *text = tu_read_file(F.config_path);
+    assert_non_null(text);
+    char *plain = strstr(text, GWF_TLS_SECTION);
+    assert_non_null(plain);
+    size_t cap = strlen(text) + 4096;
+    char *patched = malloc(cap);
+    assert_non_null(patched);
+    int n = snprintf(patched, cap,
+                     "%.*s[tls]\ncert = %s/server.pem\nkey = %s/server.key\nclient_ca = %s/ca.pem"
+                     "\n\n%s\n[client acme-attestor]\nrole = attestor\nfeeds = " GWF_FEED "\n\n"
+                     "[client ops-admin]\nrole = admin\n",
+                     (int)(plain - text), text, PKI, PKI, PKI,
+                     plain + strlen(GWF_TLS_SECTION));
+    assert_true(n > 0 && (size_t)n < cap);
+    tu_write_file(F.config_path, patched);
+    free(patched);
+    free(text);
+    assert_true(strlen(PKI) < sizeof F.tls_dir);
+    memcpy(F.tls_dir, PKI, strlen(PKI) + 1);
+    snprintf(F.tls_client, sizeof F.tls_client, "attestor");
+}
+
+static int setup_large_tls(void **state)
+{
+    (void)state;
+    BEFORE_START = register_large_tls;
+    start(NULL);
+    BEFORE_START = NULL;
+    return 0;
+}
+
+static custos_client *admin_client(void)
+{
+    char ca[1200], cert[1200], key[1200];
+    pki_path(PKI, "ca", ".pem", ca, sizeof ca);
+    pki_path(PKI, "admin", ".pem", cert, sizeof cert);
+    pki_path(PKI, "admin", ".key", key, sizeof key);
+    custos_client_options o = {.target = F.target, .timeout_ms = 60000, .ca_file = ca,
+                               .cert_file = cert, .key_file = key};
+    custos_client *c = NULL;
+    custos_error err;
+    if (custos_client_open(&o, &c, &err) != CUSTOS_OK)
+        fail_msg("custos_client_open: %s", err.message);
+    return c;
+}
+
+static void submit_batch_all(custos_submission *accounts, uint64_t sequence,
+                             custos_state want)
+{
+    const size_t n = CUSTOS_BATCH_MAX_ACCOUNTS;
+    custos_batch b;
+    custos_signature sigs[2];
+    sign_batch(accounts, n, sequence, QUORUM, 2, &b, sigs);
+    custos_submit_result *res = calloc(n, sizeof *res);
+    custos_error *errs = calloc(n, sizeof *errs);
+    assert_true(res != NULL && errs != NULL);
+    bool duplicate = true;
+    custos_error err;
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts, n, res,
+                                   errs, &duplicate, &err) != CUSTOS_OK) {
+        gwf_dump_log(&F);
+        fail_msg("batch %llu of %zu accounts: %s", (unsigned long long)sequence, n,
+                 err.message);
+    }
+    assert_false(duplicate);
+    for (size_t i = 0; i < n; i++)
+        if (errs[i].code != CUSTOS_OK || res[i].state != want)
+            fail_msg("batch %llu, account %zu: state %d, want %d: %s",
+                     (unsigned long long)sequence, i, (int)res[i].state, (int)want,
+                     errs[i].message);
+    free(res);
+    free(errs);
+}
+
+static void test_largest_batch_held(void **state)
+{
+    (void)state;
+    const size_t n = CUSTOS_BATCH_MAX_ACCOUNTS;
+    AS_OF = gwf_now() - 60;
+    F.no_auto_register = true;
+    custos_submission *accounts = calloc(n, sizeof *accounts);
+    bool *released = calloc(n, sizeof *released);
+    assert_true(accounts != NULL && released != NULL);
+    for (size_t i = 0; i < n; i++) {
+        large_ref(0, i);
+        make(&accounts[i], LARGE_REF, 1, 1000000);
+    }
+    submit_batch_all(accounts, 1, CUSTOS_STATE_ACCEPTED);
+    uint64_t head = gwf_watch_head(&F, 0, 300, NULL);
+    assert_int_equal(head, n);
+    /* Every account doubles: a rise of 100% beyond the 10% bound. */
+    for (size_t i = 0; i < n; i++) {
+        custos_submission_clear(&accounts[i]);
+        large_ref(0, i);
+        make(&accounts[i], LARGE_REF, 2, 2000000);
+    }
+    submit_batch_all(accounts, 2, CUSTOS_STATE_HELD);
+    assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), head);
+    F.no_auto_register = false;
+
+    /* A third role's signature over the last account's own digest. */
+    custos_submission *last = &accounts[n - 1];
+    gwf_sign(&F, last, GWF_KEY_ADMIN);
+    gwf_answer ans;
+    gwf_submit_answer(&F, last, &ans);
+    if (ans.rc == CUSTOS_OK || ans.err.reason != CUSTOS_REASON_BATCH_MEMBER_MISMATCH ||
+        strstr(ans.err.message, "ReleaseHeld") == NULL)
+        fail_msg("a signature of its own for a batch's held account: %s state %d: %s",
+                 custos_rc_name(ans.rc), (int)ans.res.state, ans.err.message);
+
+    custos_client *admin = admin_client();
+    custos_error err;
+    size_t done = 0, pages = 0;
+    for (;;) {
+        custos_record *held = NULL;
+        size_t n_held = 0;
+        if (custos_client_list_held(admin, NULL, &held, &n_held, &err) != CUSTOS_OK)
+            fail_msg("ListHeld after %zu released: %s", done, err.message);
+        size_t want = n - done < LIST_HELD_MAX ? n - done : LIST_HELD_MAX;
+        if (n_held != want)
+            fail_msg("ListHeld after %zu released: %zu records, want %zu", done, n_held, want);
+        if (n_held == 0)
+            break;
+        pages++;
+        /* Oldest first, the accounts held in one commit by digest; each account of the
+         * batch is listed until it is released, with the batch's two signers only. */
+        for (size_t k = 0; k < n_held; k++) {
+            const custos_record *r = &held[k];
+            assert_int_equal(r->state, CUSTOS_STATE_HELD);
+            assert_true(r->batched);
+            assert_int_equal(r->sub.att.sequence, 2);
+            assert_int_equal(r->n_signers, 2);
+            if (k > 0 && (r->accepted_at < held[k - 1].accepted_at ||
+                          (r->accepted_at == held[k - 1].accepted_at &&
+                           memcmp(r->digest, held[k - 1].digest, CUSTOS_HASH_LEN) <= 0)))
+                fail_msg("page %zu: record %zu is listed out of order", pages, k);
+            size_t i = 0;
+            while (i < n && memcmp(accounts[i].att.account, r->sub.att.account,
+                                   CUSTOS_HASH_LEN) != 0)
+                i++;
+            if (i == n || released[i])
+                fail_msg("page %zu, record %zu: %s", pages, k,
+                         i == n ? "not an account of the batch" : "listed after its release");
+            uint64_t audit_seq = 0;
+            if (custos_client_release_held(admin, r->digest, "breaker drill", &audit_seq,
+                                           &err) != CUSTOS_OK)
+                fail_msg("release of account %zu: %s", i, err.message);
+            released[i] = true;
+            done++;
+        }
+        custos_record_list_free(held, n_held);
+    }
+    custos_client_free(admin);
+    assert_int_equal(pages, (n + LIST_HELD_MAX - 1) / LIST_HELD_MAX);
+    assert_int_equal(done, n);
+    size_t delivered = 0;
+    assert_int_equal(gwf_watch_head(&F, head, 300, &delivered), head + n);
+    assert_int_equal(delivered, n);
+    custos_record rec;
+    if (custos_client_get_latest(F.client, last->att.account, &rec, &err) != CUSTOS_OK)
+        fail_msg("GetLatest of the last account: %s", err.message);
+    assert_int_equal(rec.state, CUSTOS_STATE_ACCEPTED);
+    assert_int_equal(rec.sub.att.sequence, 2);
+    assert_true(rec.batched);
+    assert_int_equal(rec.n_signers, 2);
+    custos_record_clear(&rec);
+    for (size_t i = 0; i < n; i++)
+        custos_submission_clear(&accounts[i]);
+    free(accounts);
+    free(released);
+}
+
 static int pg_group_setup(void **state)
 {
     (void)state;
@@ -660,6 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_batch_at_once, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(test_largest_batches_at_once, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_largest_batch_held, setup_large_tls, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_mixed_batch, setup_pg, teardown),
