@@ -8,7 +8,8 @@
  * which ethers and @openzeppelin/merkle-tree verify with no Custos code from what
  * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
  * it; the same batch sent twice at once is stored once and never answered REPLAY; the
- * largest batches go through at once, and one whose every account the breaker holds is
+ * largest batches go through at once and Watch from cursor 0 delivers every account of
+ * them once, in order, each verifying alone; a batch whose every account the breaker holds is
  * listed page by page and released by the operator. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -581,6 +582,60 @@ typedef struct large_call {
     racer r;
 } large_call;
 
+/* What Watch from cursor 0 delivers over a store of batch-signed accounts: every record
+ * once, in cursor order, each batched and verifying alone (its leaf proof to the signed
+ * root, the batch's signatures by the quorum's keys). */
+typedef struct watch_check {
+    uint64_t last;
+    size_t count;
+    char failure[256];
+} watch_check;
+
+static bool watch_record(void *ctx, const custos_record *rec)
+{
+    watch_check *w = ctx;
+    if (rec->cursor != w->last + 1) {
+        snprintf(w->failure, sizeof w->failure, "cursor %llu after %llu",
+                 (unsigned long long)rec->cursor, (unsigned long long)w->last);
+        return false;
+    }
+    w->last = rec->cursor;
+    w->count++;
+    custos_batch_account acct;
+    memset(&acct, 0, sizeof acct);
+    snprintf(acct.feed, sizeof acct.feed, "%s", rec->sub.feed);
+    acct.domain = rec->sub.domain;
+    acct.att = rec->sub.att;
+    acct.batch = rec->batch.batch;
+    memcpy(acct.proof, rec->batch.proof, sizeof acct.proof);
+    acct.n_proof = rec->batch.n_proof;
+    memcpy(acct.sigs, rec->batch.sigs, sizeof acct.sigs);
+    acct.n_sigs = rec->batch.n_sigs;
+    uint8_t signers[CUSTOS_MAX_SIGNATURES][CUSTOS_ADDRESS_LEN];
+    custos_error err;
+    if (!rec->batched || rec->batch.n_sigs != 2 ||
+        custos_batch_account_verify(F.secp, &acct, signers, &err) != CUSTOS_OK ||
+        memcmp(signers[0], F.keys[GWF_KEY_CUSTODIAN].address, CUSTOS_ADDRESS_LEN) != 0 ||
+        memcmp(signers[1], F.keys[GWF_KEY_AGENT].address, CUSTOS_ADDRESS_LEN) != 0) {
+        snprintf(w->failure, sizeof w->failure, "cursor %llu does not verify alone as a "
+                 "member of its batch", (unsigned long long)rec->cursor);
+        return false;
+    }
+    return true;
+}
+
+static void expect_watch_from_zero(size_t want)
+{
+    watch_check w = {0};
+    custos_error err;
+    if (custos_client_watch(F.client, 0, 500, watch_record, &w, &err) != CUSTOS_OK)
+        fail_msg("Watch from 0: %s", err.message);
+    if (w.failure[0] != '\0')
+        fail_msg("Watch from 0, record %zu: %s", w.count, w.failure);
+    assert_int_equal(w.count, want);
+    assert_int_equal(w.last, want);
+}
+
 static void test_largest_batches_at_once(void **state)
 {
     (void)state;
@@ -635,6 +690,7 @@ static void test_largest_batches_at_once(void **state)
         accepted++;
     }
     assert_true(accepted >= 1);
+    expect_watch_from_zero(accepted * CUSTOS_BATCH_MAX_ACCOUNTS);
     for (size_t b = 0; b < LARGE_BATCHES; b++) {
         for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++)
             custos_submission_clear(&calls[b].accounts[i]);
