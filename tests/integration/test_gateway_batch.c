@@ -9,8 +9,8 @@
  * `custos get-latest` prints (tests/js/batch_record_verify.mjs); and a restart keeps all of
  * it; the same batch sent twice at once is stored once and never answered REPLAY; the
  * largest batches go through at once and Watch from cursor 0 delivers every account of
- * them once, in order, each verifying alone; a batch whose every account the breaker holds is
- * listed page by page and released by the operator. */
+ * them once, in order, each verifying alone; a batch whose every account the breaker
+ * holds is listed page by page and released by the operator. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
