@@ -1,6 +1,7 @@
 /* The gateway's gRPC transport, end to end against the real custos-gateway binary:
  * health, unknown methods, garbage and oversized messages, SubmitStream ordering, Watch
- * replay/live/resume, SIGHUP survived, and a clean exit on SIGTERM with a stream open. */
+ * replay/live/resume, SIGHUP survived, a clean exit on SIGTERM with a stream open, and
+ * SubmitStream at its read-ahead bound. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
@@ -30,6 +32,7 @@
 #include "custos/reason.h"
 #include "custos/sig.h"
 
+#include "pb_convert.h"
 #include "testutil.h"
 
 #define FEED "acme-custody"
@@ -63,8 +66,9 @@ static void write_config(fixture *f)
 
     /* Rule 9: the accounts the tests submit for, registered to the feed. */
     char accounts[2048] = "";
-    static const char *const refs[] = {"unary", "watch", "stream-0", "stream-1", "stream-2",
-                                       "stream-3", "stream-4", "stream-5", "stream-6"};
+    static const char *const refs[] = {"unary",    "watch",    "stream-0", "stream-1",
+                                       "stream-2", "stream-3", "stream-4", "stream-5",
+                                       "stream-6", "window"};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         uint8_t id[CUSTOS_HASH_LEN];
         char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
@@ -356,6 +360,249 @@ static void test_submit_stream_in_order(void **state)
     free(errs);
 }
 
+/* SubmitStream at its read-ahead bound (2048 unanswered, operations.md §7): a client with a
+ * small receive window sends WINDOW_N submissions without reading an answer. The gateway
+ * takes at least its read-ahead, then stops reading, since its answers wait; once the
+ * client reads, every submission is answered, in order, and accepted, and the call ends
+ * OK. */
+#define WINDOW_N 12000
+#define WINDOW_BOUND 2048
+
+typedef struct window_call {
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_metadata_array init_md, trailer;
+    grpc_status_code status;
+    grpc_slice details;
+    grpc_byte_buffer *recv, *sending;
+    int tag_start, tag_status, tag_send, tag_recv, tag_close;
+    bool ended;
+} window_call;
+
+/* The next event within ms; its tag, or NULL on timeout. */
+static void *window_next(window_call *w, int ms)
+{
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                      gpr_time_from_millis(ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_next(w->cq, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT)
+        return NULL;
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+    if (ev.tag == &w->tag_status)
+        w->ended = true;
+    return ev.tag;
+}
+
+static void window_op(window_call *w, grpc_op *ops, size_t n, void *tag)
+{
+    assert_int_equal(grpc_call_start_batch(w->call, ops, n, tag, NULL), GRPC_CALL_OK);
+}
+
+static void window_send(window_call *w, const uint8_t *bytes, size_t len)
+{
+    grpc_slice sl = grpc_slice_from_copied_buffer((const char *)bytes, len);
+    w->sending = grpc_raw_byte_buffer_create(&sl, 1);
+    grpc_slice_unref(sl);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_MESSAGE;
+    op.data.send_message.send_message = w->sending;
+    window_op(w, &op, 1, &w->tag_send);
+}
+
+static void window_recv(window_call *w)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &w->recv;
+    window_op(w, &op, 1, &w->tag_recv);
+}
+
+/* The answer in w->recv: accepted, at the cursor after *last (the first at any). */
+static void window_answer(window_call *w, size_t i, uint64_t *last)
+{
+    if (w->recv == NULL)
+        fail_msg("the stream ended after %zu answers (status %d)", i, (int)w->status);
+    grpc_byte_buffer_reader rd;
+    assert_true(grpc_byte_buffer_reader_init(&rd, w->recv));
+    grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+    grpc_byte_buffer_reader_destroy(&rd);
+    grpc_byte_buffer_destroy(w->recv);
+    w->recv = NULL;
+    Custos__V1__SubmitResponse *m = custos__v1__submit_response__unpack(
+        NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    grpc_slice_unref(all);
+    assert_non_null(m);
+    if (m->reason != 0 || m->state != CUSTOS__V1__STATE__ACCEPTED ||
+        (i == 0 ? m->cursor == 0 : m->cursor != *last + 1))
+        fail_msg("answer %zu: reason %d state %d cursor %llu after %llu: %s", i, (int)m->reason,
+                 (int)m->state, (unsigned long long)m->cursor, (unsigned long long)*last,
+                 m->detail != NULL ? m->detail : "");
+    *last = m->cursor;
+    custos__v1__submit_response__free_unpacked(m, NULL);
+}
+
+static void test_submit_stream_at_its_window(void **state)
+{
+    fixture *f = *state;
+    /* Last of the file: the gateway the SIGTERM test stopped starts again on its store (the
+     * tests before it watch from cursor 0 and keep what they see). */
+    if (f->proc.pid <= 0) {
+        int port = tu_gateway_start(&f->proc, f->config, f->dir);
+        snprintf(f->target, sizeof f->target, "127.0.0.1:%d", port);
+        custos_client_free(f->client);
+        f->client = NULL;
+        assert_int_equal(custos_client_new_insecure(f->target, 10000, &f->client, NULL),
+                         CUSTOS_OK);
+    }
+    /* The requests, packed: one account, its sequences in turn. */
+    uint8_t **reqs = calloc(WINDOW_N, sizeof *reqs);
+    size_t *lens = calloc(WINDOW_N, sizeof *lens);
+    assert_true(reqs != NULL && lens != NULL);
+    for (size_t i = 0; i < WINDOW_N; i++) {
+        custos_submission s;
+        make_submission(f, "window", i + 1, &s);
+        Custos__V1__SignedAttestation *a = NULL;
+        custos_error err;
+        assert_int_equal(pb_from_submission(&s, &a, &err), CUSTOS_OK);
+        Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
+        req.attestation = a;
+        req.request_id = i;
+        lens[i] = custos__v1__submit_request__get_packed_size(&req);
+        reqs[i] = malloc(lens[i]);
+        assert_non_null(reqs[i]);
+        assert_int_equal(custos__v1__submit_request__pack(&req, reqs[i]), lens[i]);
+        pb_submission_free(a);
+        custos_submission_clear(&s);
+    }
+    custos_record rec;
+    custos_error err;
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id("acme", "window", account);
+    assert_int_equal(custos_client_get_latest(f->client, account, &rec, &err),
+                     CUSTOS_ERR_NOT_FOUND);
+
+    window_call w;
+    memset(&w, 0, sizeof w);
+    grpc_init();
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    /* A small receive window that does not grow: the gateway's answers wait for the reads,
+     * as they would for a client that stopped reading. */
+    grpc_arg args[2];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_HTTP2_BDP_PROBE;
+    args[0].value.integer = 0;
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
+    args[1].value.integer = 65536;
+    grpc_channel_args ca = {2, args};
+    grpc_channel *ch = grpc_channel_create(f->target, creds, &ca);
+    grpc_channel_credentials_release(creds);
+    w.cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_slice method = grpc_slice_from_static_string("/custos.v1.AttestationGateway/SubmitStream");
+    w.call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, w.cq, method, NULL,
+                                      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    assert_non_null(w.call);
+    grpc_metadata_array_init(&w.init_md);
+    grpc_metadata_array_init(&w.trailer);
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    window_op(&w, ops, 1, &w.tag_start);
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[0].data.recv_initial_metadata.recv_initial_metadata = &w.init_md;
+    ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[1].data.recv_status_on_client.trailing_metadata = &w.trailer;
+    ops[1].data.recv_status_on_client.status = &w.status;
+    ops[1].data.recv_status_on_client.status_details = &w.details;
+    window_op(&w, ops, 2, &w.tag_status);
+    assert_true(window_next(&w, 10000) == &w.tag_start);
+
+    /* Sends only, one at a time, until all are out or one waits a second. */
+    size_t sent = 0;
+    bool send_pending = false;
+    while (sent < WINDOW_N) {
+        window_send(&w, reqs[sent], lens[sent]);
+        void *tag = window_next(&w, 1000);
+        if (tag == NULL) {
+            send_pending = true;
+            break;
+        }
+        if (tag != &w.tag_send)
+            fail_msg("send %zu: the call ended (status %d)", sent, (int)w.status);
+        grpc_byte_buffer_destroy(w.sending);
+        w.sending = NULL;
+        sent++;
+    }
+    /* What the gateway took meanwhile: at least its read-ahead, and not all of it, since
+     * its answers wait for the client. */
+    struct timespec pause = {2, 0};
+    nanosleep(&pause, NULL);
+    assert_int_equal(custos_client_get_latest(f->client, account, &rec, &err), CUSTOS_OK);
+    uint64_t taken = rec.sub.att.sequence;
+    custos_record_clear(&rec);
+    print_message("%zu sent, %llu taken before any answer was read\n", sent,
+                  (unsigned long long)taken);
+    if (taken < WINDOW_BOUND || taken >= WINDOW_N)
+        fail_msg("%llu of %d taken while no answer was read: want at least the read-ahead "
+                 "(%d) and not all", (unsigned long long)taken, WINDOW_N, WINDOW_BOUND);
+
+    /* Now read: every answer comes, in order; the waiting send and the rest go through. */
+    size_t answered = 0;
+    uint64_t last = 0;
+    window_recv(&w);
+    while (answered < WINDOW_N) {
+        void *tag = window_next(&w, 15000);
+        if (tag == NULL)
+            fail_msg("no event within 15 s: %zu sent, %zu answered", sent, answered);
+        if (tag == &w.tag_recv) {
+            window_answer(&w, answered, &last);
+            answered++;
+            if (answered < WINDOW_N)
+                window_recv(&w);
+        } else if (tag == &w.tag_send) {
+            grpc_byte_buffer_destroy(w.sending);
+            w.sending = NULL;
+            send_pending = false;
+            if (++sent < WINDOW_N) {
+                window_send(&w, reqs[sent], lens[sent]);
+                send_pending = true;
+            }
+        } else if (tag == &w.tag_status) {
+            fail_msg("the call ended after %zu answers (status %d)", answered, (int)w.status);
+        }
+    }
+    assert_false(send_pending);
+    assert_int_equal(sent, WINDOW_N);
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    window_op(&w, ops, 1, &w.tag_close);
+    while (!w.ended)
+        assert_non_null(window_next(&w, 10000));
+    assert_int_equal(w.status, GRPC_STATUS_OK);
+    grpc_call_unref(w.call);
+    grpc_metadata_array_destroy(&w.init_md);
+    grpc_metadata_array_destroy(&w.trailer);
+    grpc_slice_unref(w.details);
+    grpc_completion_queue_shutdown(w.cq);
+    while (grpc_completion_queue_next(w.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(w.cq);
+    grpc_channel_destroy(ch);
+    grpc_shutdown();
+
+    assert_int_equal(custos_client_get_latest(f->client, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, WINDOW_N);
+    custos_record_clear(&rec);
+    for (size_t i = 0; i < WINDOW_N; i++)
+        free(reqs[i]);
+    free(reqs);
+    free(lens);
+}
+
 typedef struct collected {
     uint64_t cursors[1024];
     size_t n;
@@ -497,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_watch_replay_live_resume),
         cmocka_unit_test(test_sighup_keeps_serving),
         cmocka_unit_test(test_sigterm_with_open_stream),
+        cmocka_unit_test(test_submit_stream_at_its_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
