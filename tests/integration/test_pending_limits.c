@@ -3,7 +3,8 @@
  * many positions. Beyond [limits] max_pending_per_signer the gateway answers
  * PENDING_LIMIT (RESOURCE_EXHAUSTED, with the reason trailer), the store holds no more
  * pending rows than the bound, and the store file stops growing with them; another key
- * of the feed still starts its own. */
+ * of the feed still starts its own. Beyond max_pending_per_feed, reached by the feed's
+ * keys together, any key is refused until a digest leaves the count. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,9 @@
 #define BOUND 20
 #define POSITIONS 1000
 
+/* One asOf per test, so that an account's attestation is one digest whoever signs it. */
+static uint64_t AS_OF;
+
 static void register_fresh(gwf *f, int n)
 {
     char ref[32];
@@ -29,7 +33,8 @@ static void register_fresh(gwf *f, int n)
     gwf_register(f, GWF_FEED, GWF_FEED, ref);
 }
 
-static int setup(void **state)
+/* The fixture's gateway with `limits` as its [limits] section. */
+static int start_with_limits(void **state, const char *limits)
 {
     gwf *f = calloc(1, sizeof *f);
     assert_non_null(f);
@@ -38,7 +43,7 @@ static int setup(void **state)
     char *text = tu_read_file(f->config_path);
     assert_non_null(text);
     char extra[256];
-    snprintf(extra, sizeof extra, "\n[limits]\nmax_pending_per_signer = %d\n", BOUND);
+    snprintf(extra, sizeof extra, "\n[limits]\n%s", limits);
     size_t len = strlen(text) + strlen(extra) + 1;
     char *all = malloc(len);
     assert_non_null(all);
@@ -57,6 +62,22 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    char limits[128];
+    snprintf(limits, sizeof limits, "max_pending_per_signer = %d\n", BOUND);
+    return start_with_limits(state, limits);
+}
+
+/* The feed's bound below the keys' own, so that the keys together reach it. */
+static int setup_feed(void **state)
+{
+    char limits[128];
+    snprintf(limits, sizeof limits, "max_pending_per_signer = %d\nmax_pending_per_feed = %d\n",
+             4 * BOUND, BOUND);
+    return start_with_limits(state, limits);
+}
+
 static int teardown(void **state)
 {
     gwf *f = *state;
@@ -72,6 +93,7 @@ static void submit_large(gwf *f, int n, gwf_key_id key, gwf_answer *a)
     snprintf(ref, sizeof ref, "FRESH-%05d", n);
     custos_submission s;
     gwf_make(f, &s, ref, 1, 1000000);
+    gwf_set_times(&s, AS_OF, AS_OF + 3600);
     free(s.positions);
     s.positions = calloc(POSITIONS, sizeof *s.positions);
     assert_non_null(s.positions);
@@ -126,6 +148,7 @@ static void test_one_key_cannot_fill_the_store(void **state)
 {
     gwf *f = *state;
     gwf_answer a;
+    AS_OF = gwf_now() - 60;
     for (int n = 0; n < BOUND; n++) {
         submit_large(f, n, GWF_KEY_CUSTODIAN, &a);
         if (a.rc != CUSTOS_OK || a.res.state != CUSTOS_STATE_PENDING)
@@ -153,10 +176,47 @@ static void test_one_key_cannot_fill_the_store(void **state)
     assert_int_equal(pending_rows(f), BOUND + 1);
 }
 
+/* The feed's bound through the real gateway: three keys of the feed start pending digests
+ * until together they hold max_pending_per_feed; the next one, by any key, is
+ * PENDING_LIMIT naming max_pending_per_feed and writes nothing; a pending digest that
+ * reaches its quorum leaves the count, and the feed takes one more. */
+static void test_keys_together_reach_the_feed_bound(void **state)
+{
+    gwf *f = *state;
+    static const gwf_key_id keys[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, GWF_KEY_ADMIN};
+    gwf_answer a;
+    AS_OF = gwf_now() - 60;
+    for (int n = 0; n < BOUND; n++) {
+        submit_large(f, n, keys[n % 3], &a);
+        if (a.rc != CUSTOS_OK || a.res.state != CUSTOS_STATE_PENDING)
+            fail_msg("submission %d: %s", n, a.err.message);
+    }
+    for (int n = BOUND; n < BOUND + 3; n++) {
+        submit_large(f, n, keys[n % 3], &a);
+        if (a.rc != CUSTOS_ERR_REFUSED || a.err.reason != CUSTOS_REASON_PENDING_LIMIT ||
+            strstr(a.err.message, "max_pending_per_feed") == NULL)
+            fail_msg("submission %d: want PENDING_LIMIT of the feed, got %s: %s", n,
+                     custos_rc_name(a.rc), a.err.message);
+    }
+    assert_int_equal(pending_rows(f), BOUND);
+    /* FRESH-00000, pending with the custodian's signature, gets the valuation agent's:
+     * its quorum of two roles. */
+    submit_large(f, 0, GWF_KEY_AGENT, &a);
+    if (a.rc != CUSTOS_OK || a.res.state != CUSTOS_STATE_ACCEPTED)
+        fail_msg("the cosignature: %s state %d", a.err.message, (int)a.res.state);
+    assert_int_equal(pending_rows(f), BOUND - 1);
+    submit_large(f, BOUND, GWF_KEY_CUSTODIAN, &a);
+    if (a.rc != CUSTOS_OK || a.res.state != CUSTOS_STATE_PENDING)
+        fail_msg("after a digest left the count: %s", a.err.message);
+    assert_int_equal(pending_rows(f), BOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_key_cannot_fill_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_together_reach_the_feed_bound, setup_feed,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
