@@ -3,7 +3,8 @@
  * another is not, the stream beyond max_streams_per_client ends with TOO_MANY_STREAMS and
  * its place comes back whichever way a stream ends, a silent SubmitStream is closed, and
  * a well-behaved client keeps being served while another floods the gateway with
- * garbage bytes, half-open calls and submissions beyond its rate. */
+ * garbage bytes, half-open calls and submissions beyond its rate; a client beyond
+ * max_clients is refused until a tracked one is idle. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -630,6 +631,92 @@ static void test_noisy_neighbour(void **state)
     custos_client_free(good);
 }
 
+/* The gateway of setup with [limits] max_clients = MAX_CLIENTS: restarted on its store. */
+#define MAX_CLIENTS 3
+
+static int setup_max_clients(void **state)
+{
+    int rc = setup(state);
+    if (rc != 0)
+        return rc;
+    tls_fixture *t = *state;
+    assert_int_equal(gwf_stop(&t->f), 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/limits.ini", t->f.dir);
+    char *text = tu_read_file(path);
+    assert_non_null(text);
+    char *at = strstr(text, "[limits]\n");
+    assert_non_null(at);
+    size_t head = (size_t)(at - text) + strlen("[limits]\n");
+    size_t cap = strlen(text) + 64;
+    char *patched = malloc(cap);
+    assert_non_null(patched);
+    snprintf(patched, cap, "%.*smax_clients = %d\n%s", (int)head, text, MAX_CLIENTS,
+             text + head);
+    tu_write_file(path, patched);
+    free(patched);
+    free(text);
+    t->f.port = tu_gateway_start(&t->f.proc, path, t->f.dir);
+    snprintf(t->f.target, sizeof t->f.target, "127.0.0.1:%d", t->f.port);
+    return 0;
+}
+
+/* max_clients at its bound: MAX_CLIENTS clients each holding a stream are tracked; one
+ * more is refused, RATE_LIMITED for a submission and TOO_MANY_STREAMS for a stream, and the
+ * others' streams go on; once one of them ends its stream and its bucket is full again
+ * (idle), the new client takes its place. */
+static void test_max_clients(void **state)
+{
+    tls_fixture *t = *state;
+    static const char *const holders[MAX_CLIENTS] = {"acme-attestor", "second-attestor",
+                                                     "stream-client"};
+    grpc_channel *ch[MAX_CLIENTS];
+    rcall r[MAX_CLIENTS];
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        ch[i] = channel_as(t, holders[i]);
+        open_served_stream(&r[i], ch[i]);
+    }
+    custos_client *late = client_as(t, "good-client");
+    custos_submission s;
+    gwf_make(&t->f, &s, "acct-good-quiet-0", 1, 1000);
+    gwf_sign(&t->f, &s, GWF_KEY_CUSTODIAN);
+    custos_submit_result res;
+    custos_error err;
+    custos_rc rc = custos_client_submit(late, &s, &res, &err);
+    if (rc != CUSTOS_ERR_UNAVAILABLE || err.reason != CUSTOS_REASON_RATE_LIMITED)
+        fail_msg("a client beyond max_clients: %s: %s", custos_rc_name(rc), err.message);
+    grpc_channel *late_ch = channel_as(t, "good-client");
+    expect_stream_refused(late_ch);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        assert_true(rcall_roundtrip(&r[i], garbage_request, sizeof garbage_request));
+
+    /* The last holder ends its stream; its bucket refills at RATE a second. */
+    rcall_close(&r[MAX_CLIENTS - 1]);
+    bool served = false;
+    for (int attempt = 0; attempt < 100 && !served; attempt++) {
+        rc = custos_client_submit(late, &s, &res, &err);
+        if (rc == CUSTOS_OK)
+            served = true;
+        else if (rc == CUSTOS_ERR_UNAVAILABLE && err.reason == CUSTOS_REASON_RATE_LIMITED)
+            usleep(100 * 1000);
+        else
+            fail_msg("the new client: %s: %s", custos_rc_name(rc), err.message);
+    }
+    if (!served)
+        fail_msg("the new client was not served once a place was idle: %s", err.message);
+    /* Now the table is full again, with the new client in it: the old one is refused. */
+    expect_stream_refused(ch[MAX_CLIENTS - 1]);
+    for (int i = 0; i < MAX_CLIENTS - 1; i++) {
+        assert_true(rcall_roundtrip(&r[i], garbage_request, sizeof garbage_request));
+        rcall_close(&r[i]);
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        grpc_channel_destroy(ch[i]);
+    grpc_channel_destroy(late_ch);
+    custos_submission_clear(&s);
+    custos_client_free(late);
+}
+
 int main(void)
 {
     grpc_init();
@@ -639,7 +726,11 @@ int main(void)
         cmocka_unit_test(test_idle_stream_closed),
         cmocka_unit_test(test_noisy_neighbour),
     };
+    const struct CMUnitTest bound_tests[] = {
+        cmocka_unit_test_setup_teardown(test_max_clients, setup_max_clients, teardown),
+    };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
+    rc += cmocka_run_group_tests_name("max_clients", bound_tests, NULL, NULL);
     grpc_shutdown();
     return rc;
 }
