@@ -32,6 +32,7 @@
 #include "custos/reason.h"
 #include "custos/sig.h"
 
+#include "gwfixture.h"
 #include "pb_convert.h"
 #include "testutil.h"
 
@@ -68,7 +69,7 @@ static void write_config(fixture *f)
     char accounts[2048] = "";
     static const char *const refs[] = {"unary",    "watch",    "stream-0", "stream-1",
                                        "stream-2", "stream-3", "stream-4", "stream-5",
-                                       "stream-6", "window"};
+                                       "stream-6", "window",   "boundary"};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
         uint8_t id[CUSTOS_HASH_LEN];
         char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
@@ -269,6 +270,51 @@ static void test_garbage_is_malformed(void **state)
                               sizeof garbage, reason, sizeof reason),
                      GRPC_STATUS_INVALID_ARGUMENT);
     assert_serving(*state);
+}
+
+/* A valid submission of exactly max_message_bytes (padded with an unknown field) is taken;
+ * the next, one byte longer, is TOO_LARGE and changes nothing. */
+static void pack_padded(fixture *f, uint64_t sequence, size_t total, uint8_t **buf,
+                        size_t *len)
+{
+    custos_submission s;
+    make_submission(f, "boundary", sequence, &s);
+    gwf_pb *p = gwf_pb_new(&s);
+    gwf_pb_pack_request(p, 0, buf, len);
+    free(*buf);
+    /* The unknown field's tag byte and its three-byte length, then the padding. */
+    size_t padding = total - *len - 4;
+    gwf_pb_pack_request(p, padding, buf, len);
+    assert_int_equal(*len, total);
+    gwf_pb_free(p);
+    custos_submission_clear(&s);
+}
+
+static void test_message_at_its_limit(void **state)
+{
+    fixture *f = *state;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char reason[64];
+    pack_padded(f, 1, MAX_MESSAGE, &buf, &len);
+    grpc_status_code st = raw_call(f, "/custos.v1.AttestationGateway/Submit", buf, len, reason,
+                                   sizeof reason);
+    free(buf);
+    if (st != GRPC_STATUS_OK)
+        fail_msg("a message of exactly %d bytes: status %d reason %s", MAX_MESSAGE, (int)st,
+                 reason);
+    pack_padded(f, 2, MAX_MESSAGE + 1, &buf, &len);
+    st = raw_call(f, "/custos.v1.AttestationGateway/Submit", buf, len, reason, sizeof reason);
+    free(buf);
+    assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_string_equal(reason, "TOO_LARGE");
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id("acme", "boundary", account);
+    custos_record rec;
+    custos_error err;
+    assert_int_equal(custos_client_get_latest(f->client, account, &rec, &err), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    custos_record_clear(&rec);
 }
 
 static void test_oversized_is_too_large(void **state)
@@ -739,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_unknown_method),
         cmocka_unit_test(test_garbage_is_malformed),
         cmocka_unit_test(test_oversized_is_too_large),
+        cmocka_unit_test(test_message_at_its_limit),
         cmocka_unit_test(test_unary_submit_and_get_latest),
         cmocka_unit_test(test_submit_stream_in_order),
         cmocka_unit_test(test_watch_replay_live_resume),
