@@ -13,11 +13,14 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/batch.h"
 #include "custos/client.h"
 #include "custos/reason.h"
+#include "custos/reserves.h"
 #include "custos/sig.h"
 
 #include "gwfixture.h"
+#include "pb_convert.h"
 #include "pb_status.h"
 
 static gwf F;
@@ -805,12 +808,162 @@ static void test_refusals_change_nothing(void **state)
         fail_msg("%zu of %zu refusal rows failed (see above)", failures, n_rows);
 }
 
-/* The most signatures one submission may carry (CUSTOS_MAX_SIGNATURES), each by its own
- * active signer of the feed: accepted, every signer on the record. Seventeen distinct valid
- * signatures are TOO_LARGE and leave the record as it was. The extra signers are
- * allow-listed across a restart; the store keeps what came before. */
 #define EXTRA_SIGNERS (CUSTOS_MAX_SIGNATURES + 1 - 4)
 
+/* The most signatures over a digest: the four fixture keys and the extra signers after
+ * them; n_extra of the extra signers, so CUSTOS_MAX_SIGNATURES or one more. */
+static void sign_most(const uint8_t digest[CUSTOS_HASH_LEN],
+                      const uint8_t (*seckeys)[CUSTOS_SECKEY_LEN], size_t n_extra,
+                      custos_signature *sigs)
+{
+    static const gwf_key_id own[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT, GWF_KEY_CUSTODIAN2,
+                                     GWF_KEY_ADMIN};
+    custos_error err;
+    for (size_t i = 0; i < 4 + n_extra; i++)
+        assert_int_equal(custos_sign_digest(F.secp, i < 4 ? F.keys[own[i]].seckey
+                                                           : seckeys[i - 4],
+                                            digest, &sigs[i], &err),
+                         CUSTOS_OK);
+}
+
+/* The packed message with its signature list replaced by n of sigs. */
+static void pack_with_sigs(ProtobufCMessage *m, size_t *n_field, ProtobufCBinaryData **field,
+                           const custos_signature *sigs, size_t n, uint8_t **buf, size_t *len)
+{
+    ProtobufCBinaryData *list = calloc(n, sizeof *list);
+    assert_non_null(list);
+    for (size_t i = 0; i < n; i++)
+        list[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)sigs[i].bytes};
+    ProtobufCBinaryData *keep = *field;
+    size_t keep_n = *n_field;
+    *field = list;
+    *n_field = n;
+    *len = protobuf_c_message_get_packed_size(m);
+    *buf = malloc(*len);
+    assert_non_null(*buf);
+    assert_int_equal(protobuf_c_message_pack(m, *buf), *len);
+    *field = keep;
+    *n_field = keep_n;
+    free(list);
+}
+
+/* A batch of one account signed by 16 signers: accepted, the account served with all 16;
+ * the next batch signed by 17: TOO_LARGE, the account's record unchanged. */
+static void most_signatures_on_a_batch(const uint8_t (*seckeys)[CUSTOS_SECKEY_LEN])
+{
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES + 1];
+    custos_submission acct;
+    gwf_make(&F, &acct, "RULES-MOST-BATCH", 1, 1000000);
+    custos_batch b;
+    custos_batch_tree *t = NULL;
+    custos_error err;
+    assert_int_equal(custos_batch_tree_new(GWF_FEED, &acct.att, 1, 1, &b, &t, &err), CUSTOS_OK);
+    custos_batch_tree_free(t);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_batch_digest(&F.domain, &b, digest);
+    sign_most(digest, seckeys, CUSTOS_MAX_SIGNATURES - 4, sigs);
+    custos_submit_result res;
+    custos_error errs[1];
+    bool duplicate = false;
+    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs,
+                                   CUSTOS_MAX_SIGNATURES, &acct, 1, &res, errs, &duplicate,
+                                   &err) != CUSTOS_OK ||
+        errs[0].code != CUSTOS_OK)
+        fail_msg("a batch signed by %d: %s %s", CUSTOS_MAX_SIGNATURES, err.message,
+                 errs[0].message);
+    assert_int_equal(res.state, CUSTOS_STATE_ACCEPTED);
+    custos_record rec;
+    assert_int_equal(get_latest("RULES-MOST-BATCH", &rec), CUSTOS_OK);
+    assert_true(rec.batched);
+    assert_int_equal(rec.batch.n_sigs, CUSTOS_MAX_SIGNATURES);
+    assert_int_equal(rec.n_signers, CUSTOS_MAX_SIGNATURES);
+    custos_record_clear(&rec);
+    custos_submission_clear(&acct);
+
+    gwf_make(&F, &acct, "RULES-MOST-BATCH", 2, 1000000);
+    assert_int_equal(custos_batch_tree_new(GWF_FEED, &acct.att, 1, 2, &b, &t, &err), CUSTOS_OK);
+    custos_batch_tree_free(t);
+    custos_batch_digest(&F.domain, &b, digest);
+    sign_most(digest, seckeys, EXTRA_SIGNERS, sigs);
+    Custos__V1__SubmitBatchRequest *req = NULL;
+    assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, CUSTOS_MAX_SIGNATURES,
+                                          &acct, 1, &req, &err),
+                     CUSTOS_OK);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    pack_with_sigs(&req->base, &req->n_signatures, &req->signatures, sigs,
+                   CUSTOS_MAX_SIGNATURES + 1, &buf, &len);
+    pb_batch_request_free(req);
+    gwf_raw_result raw;
+    gwf_raw_call(&F, "/custos.v1.AttestationGateway/SubmitBatch", buf, len, &raw);
+    free(buf);
+    if (strcmp(raw.reason, "TOO_LARGE") != 0)
+        fail_msg("a batch signed by 17: status %d reason %s: %s", raw.grpc_status, raw.reason,
+                 raw.details);
+    assert_int_equal(get_latest("RULES-MOST-BATCH", &rec), CUSTOS_OK);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    custos_record_clear(&rec);
+    custos_submission_clear(&acct);
+}
+
+/* Reserves signed by 16 signers of the feed (its custodian among them): stored and served
+ * with all 16; the next signed by 17: TOO_LARGE, the stored reserves unchanged. */
+static void most_signatures_on_reserves(const uint8_t (*seckeys)[CUSTOS_SECKEY_LEN])
+{
+    custos_reserves_entry es[2];
+    memset(es, 0, sizeof es);
+    for (size_t i = 0; i < 2; i++) {
+        memset(es[i].account, (int)(0xc0 + i), CUSTOS_HASH_LEN);
+        gwf_usd(&es[i].collateral_value, 1000 * (i + 1));
+    }
+    custos_reserves r;
+    memset(&r, 0, sizeof r);
+    custos_error err;
+    assert_int_equal(custos_reserves_summarise(es, 2, &r, &err), CUSTOS_OK);
+    custos_feed_id(GWF_FEED, r.feed_id);
+    r.as_of = gwf_now() - 60;
+    r.sequence = 1;
+    uint8_t digest[CUSTOS_HASH_LEN];
+    custos_reserves_digest(&F.domain, &r, digest);
+    custos_signature sigs[CUSTOS_MAX_SIGNATURES + 1];
+    sign_most(digest, seckeys, CUSTOS_MAX_SIGNATURES - 4, sigs);
+    bool duplicate = false;
+    if (custos_client_submit_reserves(F.client, GWF_FEED, &F.domain, &r, sigs,
+                                      CUSTOS_MAX_SIGNATURES, es, 2, &duplicate, NULL,
+                                      &err) != CUSTOS_OK)
+        fail_msg("reserves signed by %d: %s", CUSTOS_MAX_SIGNATURES, err.message);
+    custos_reserves_summary sum;
+    assert_int_equal(custos_client_get_reserves(F.client, GWF_FEED, &sum, &err), CUSTOS_OK);
+    assert_int_equal(sum.r.sequence, 1);
+    assert_int_equal(sum.n_sigs, CUSTOS_MAX_SIGNATURES);
+
+    r.sequence = 2;
+    custos_reserves_digest(&F.domain, &r, digest);
+    sign_most(digest, seckeys, EXTRA_SIGNERS, sigs);
+    pb_reserves_request m;
+    assert_int_equal(pb_reserves_request_init(&m, GWF_FEED, &F.domain, &r, sigs,
+                                              CUSTOS_MAX_SIGNATURES, es, 2, &err),
+                     CUSTOS_OK);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    pack_with_sigs(&m.msg.base, &m.msg.n_signatures, &m.msg.signatures, sigs,
+                   CUSTOS_MAX_SIGNATURES + 1, &buf, &len);
+    pb_reserves_request_clear(&m);
+    gwf_raw_result raw;
+    gwf_raw_call(&F, "/custos.v1.AttestationGateway/SubmitReserves", buf, len, &raw);
+    free(buf);
+    if (strcmp(raw.reason, "TOO_LARGE") != 0)
+        fail_msg("reserves signed by 17: status %d reason %s: %s", raw.grpc_status, raw.reason,
+                 raw.details);
+    assert_int_equal(custos_client_get_reserves(F.client, GWF_FEED, &sum, &err), CUSTOS_OK);
+    assert_int_equal(sum.r.sequence, 1);
+}
+
+/* The most signatures one submission may carry (CUSTOS_MAX_SIGNATURES), each by its own
+ * active signer of the feed: accepted, every signer on the record. Seventeen distinct valid
+ * signatures are TOO_LARGE and leave the record as it was; the same for a batch and for
+ * reserves. The extra signers are allow-listed across a restart; the store keeps what came
+ * before. */
 static void test_most_signatures(void **state)
 {
     (void)state;
@@ -900,6 +1053,8 @@ static void test_most_signatures(void **state)
     custos_record_clear(&rec);
     custos_submission_clear(&more);
     custos_submission_clear(&s);
+    most_signatures_on_a_batch(seckeys);
+    most_signatures_on_reserves(seckeys);
 }
 
 static void test_still_serving(void **state)
