@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "custos/attestation.h"
+#include "custos/audit.h"
 #include "custos/batch.h"
 #include "custos/client.h"
 #include "custos/hex.h"
@@ -706,14 +707,35 @@ static void test_largest_batches_at_once(void **state)
  * BATCH_MEMBER_MISMATCH, nothing changed). ListHeld lists them 1000 at a time, oldest
  * first, and the operator's ReleaseHeld of each page makes room for the next, until every
  * account is published: Watch delivers each once and GetLatest serves the released rise
- * with the batch's signers. */
+ * with the batch's signers. ListAudit then pages over the 4,096 release entries and
+ * ListAccounts over more registered accounts than one page, each at its most per call. */
 #define LIST_HELD_MAX 1000
 
 static char PKI[1100];
 
+/* Accounts registered beyond the large batches', so that the feed lists more than one
+ * ListAccounts page of the most (10000). */
+#define EXTRA_REGISTERED 2000
+#define ACCOUNTS_PAGE_MAX 10000
+#define AUDIT_PAGE_MAX 1000
+
 static void register_large_tls(void)
 {
     register_large();
+    char accounts[1200];
+    gwf_accounts_path(&F, GWF_FEED, accounts, sizeof accounts);
+    FILE *file = fopen(accounts, "a");
+    assert_non_null(file);
+    for (size_t i = 0; i < EXTRA_REGISTERED; i++) {
+        char ref[32], hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        uint8_t account[CUSTOS_HASH_LEN];
+        snprintf(ref, sizeof ref, "EXTRA-%zu", i);
+        custos_account_id(GWF_FEED, ref, account);
+        assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex),
+                         CUSTOS_OK);
+        assert_true(fprintf(file, "%s\n", hex) > 0);
+    }
+    assert_int_equal(fclose(file), 0);
     snprintf(PKI, sizeof PKI, "%s/pki", F.dir);
     assert_int_equal(mkdir(PKI, 0700), 0);
     pki_make_ca(PKI, "ca", "Custos Test CA");
@@ -794,6 +816,82 @@ static void submit_batch_all(custos_submission *accounts, uint64_t sequence,
     free(errs);
 }
 
+/* ListAudit at its most per call over every release: pages of AUDIT_PAGE_MAX entries,
+ * numbered without a gap, each chained to the one before, one release_held entry for each
+ * release; a larger limit is refused. */
+static void expect_audit_pages(custos_client *admin, size_t releases)
+{
+    uint64_t after = 0;
+    uint8_t prev[CUSTOS_AUDIT_HASH_LEN] = {0};
+    size_t released = 0, full_pages = 0;
+    custos_error err;
+    for (;;) {
+        custos_audit_entry *e = NULL;
+        size_t n = 0;
+        if (custos_client_list_audit(admin, after, AUDIT_PAGE_MAX, &e, &n, &err) != CUSTOS_OK)
+            fail_msg("ListAudit after %llu: %s", (unsigned long long)after, err.message);
+        assert_true(n <= AUDIT_PAGE_MAX);
+        for (size_t k = 0; k < n; k++) {
+            uint8_t hash[CUSTOS_AUDIT_HASH_LEN];
+            custos_audit_hash(prev, &e[k], hash);
+            if (e[k].seq != after + 1 || memcmp(e[k].prev_hash, prev, sizeof prev) != 0 ||
+                memcmp(e[k].hash, hash, sizeof hash) != 0)
+                fail_msg("audit entry %llu does not follow %llu", (unsigned long long)e[k].seq,
+                         (unsigned long long)after);
+            memcpy(prev, e[k].hash, sizeof prev);
+            after = e[k].seq;
+            released += strcmp(e[k].action, "release_held") == 0;
+        }
+        custos_audit_entry_list_free(e, n);
+        if (n == 0)
+            break;
+        full_pages += n == AUDIT_PAGE_MAX;
+    }
+    assert_int_equal(released, releases);
+    assert_true(full_pages >= releases / AUDIT_PAGE_MAX);
+    custos_audit_entry *e = NULL;
+    size_t n = 0;
+    assert_int_not_equal(custos_client_list_audit(admin, 0, AUDIT_PAGE_MAX + 1, &e, &n, &err),
+                         CUSTOS_OK);
+    assert_non_null(strstr(err.message, "at most 1000 entries per call"));
+}
+
+/* ListAccounts at its most per call over more accounts than that: a full page, then the
+ * rest, in account order without a repeat, as many as the total; a larger limit is
+ * refused. */
+static void expect_accounts_pages(custos_client *admin)
+{
+    custos_registered_account *first = NULL, *rest = NULL;
+    size_t n_first = 0, n_rest = 0;
+    uint64_t total = 0, total2 = 0;
+    custos_error err;
+    if (custos_client_list_accounts(admin, GWF_FEED, 0, ACCOUNTS_PAGE_MAX, &first, &n_first,
+                                    &total, &err) != CUSTOS_OK)
+        fail_msg("ListAccounts: %s", err.message);
+    assert_true(total > ACCOUNTS_PAGE_MAX);
+    assert_int_equal(n_first, ACCOUNTS_PAGE_MAX);
+    if (custos_client_list_accounts(admin, GWF_FEED, ACCOUNTS_PAGE_MAX, ACCOUNTS_PAGE_MAX,
+                                    &rest, &n_rest, &total2, &err) != CUSTOS_OK)
+        fail_msg("ListAccounts from %d: %s", ACCOUNTS_PAGE_MAX, err.message);
+    assert_int_equal(total2, total);
+    assert_int_equal(n_first + n_rest, total);
+    for (size_t i = 1; i < n_first + n_rest; i++) {
+        const custos_registered_account *a = i - 1 < n_first ? &first[i - 1]
+                                                             : &rest[i - 1 - n_first];
+        const custos_registered_account *b = i < n_first ? &first[i] : &rest[i - n_first];
+        if (memcmp(a->account, b->account, CUSTOS_HASH_LEN) >= 0)
+            fail_msg("ListAccounts: account %zu is not after account %zu", i, i - 1);
+    }
+    free(first);
+    free(rest);
+    custos_registered_account *none = NULL;
+    size_t n_none = 0;
+    assert_int_not_equal(custos_client_list_accounts(admin, GWF_FEED, 0, ACCOUNTS_PAGE_MAX + 1,
+                                                     &none, &n_none, &total, &err),
+                         CUSTOS_OK);
+    assert_non_null(strstr(err.message, "limit at most 10000 accounts"));
+}
+
 static void test_largest_batch_held(void **state)
 {
     (void)state;
@@ -872,6 +970,8 @@ static void test_largest_batch_held(void **state)
         }
         custos_record_list_free(held, n_held);
     }
+    expect_audit_pages(admin, n);
+    expect_accounts_pages(admin);
     custos_client_free(admin);
     assert_int_equal(pages, (n + LIST_HELD_MAX - 1) / LIST_HELD_MAX);
     assert_int_equal(done, n);
