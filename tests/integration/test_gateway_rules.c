@@ -1,7 +1,7 @@
 /* The gateway's rules against the real custos-gateway binary: acceptance, idempotent
  * duplicates, quorum through a cosignature, distinct roles, a custodian's freeze, and
  * every refusal reason (each must leave the store untouched), the most signatures a
- * submission may carry. One gateway for the file. */
+ * submission may carry, the longest feed name. One gateway for the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1057,6 +1057,88 @@ static void test_most_signatures(void **state)
     most_signatures_on_reserves(seckeys);
 }
 
+/* A feed whose name is as long as a feed name may be (CUSTOS_FEED_MAX bytes), configured
+ * with its own signer: an attestation and reserves of it are taken and served under the
+ * whole name. */
+static void test_longest_feed_name(void **state)
+{
+    (void)state;
+    char feed[CUSTOS_FEED_MAX + 1];
+    memset(feed, 'x', CUSTOS_FEED_MAX);
+    memcpy(feed, "acme-", 5);
+    feed[CUSTOS_FEED_MAX] = '\0';
+    uint8_t seckey[CUSTOS_SECKEY_LEN], addr[CUSTOS_ADDRESS_LEN];
+    memset(seckey, 0x6b, sizeof seckey);
+    custos_error err;
+    assert_int_equal(custos_address_from_seckey(F.secp, seckey, addr, &err), CUSTOS_OK);
+    char hex[CUSTOS_ADDRESS_HEX_LEN];
+    custos_address_to_hex(addr, hex);
+
+    assert_int_equal(gwf_stop(&F), 0);
+    char accounts[1300];
+    gwf_accounts_line(&F, feed, accounts, sizeof accounts);
+    uint8_t account[CUSTOS_HASH_LEN];
+    custos_account_id(feed, "LONG-FEED-1", account);
+    gwf_register_id(&F, feed, account);
+    char *text = tu_read_file(F.config_path);
+    assert_non_null(text);
+    size_t cap = strlen(text) + 2048;
+    char *config = malloc(cap);
+    assert_non_null(config);
+    int n = snprintf(config, cap,
+                     "%s\n[feed %s]\nmax_age = %d\nmax_skew = %d\nmax_ttl = %d\nthreshold = 1\n"
+                     "distinct_roles = false\n%s\n[signer long-feed-ops]\naddress = %s\n"
+                     "feed = %s\nrole = custodian\nstatus = active\n",
+                     text, feed, GWF_MAX_AGE, GWF_MAX_SKEW, GWF_MAX_TTL, accounts, hex, feed);
+    assert_true(n > 0 && (size_t)n < cap);
+    tu_write_file(F.config_path, config);
+    free(config);
+    free(text);
+    gwf_start(&F);
+
+    F.no_auto_register = true;
+    custos_submission s;
+    gwf_make(&F, &s, "LONG-FEED-1", 1, 1000000);
+    F.no_auto_register = false;
+    memcpy(s.feed, feed, sizeof s.feed);
+    memcpy(s.att.account, account, CUSTOS_HASH_LEN);
+    uint8_t digest[CUSTOS_HASH_LEN];
+    gwf_digest(&s, digest);
+    assert_int_equal(custos_sign_digest(F.secp, seckey, digest, &s.sigs[0], &err), CUSTOS_OK);
+    s.n_sigs = 1;
+    custos_submit_result r;
+    submit_ok(&s, &r, CUSTOS_STATE_ACCEPTED);
+    custos_record rec;
+    assert_int_equal(custos_client_get_latest(F.client, account, &rec, &err), CUSTOS_OK);
+    assert_string_equal(rec.sub.feed, feed);
+    assert_int_equal(rec.sub.att.sequence, 1);
+    custos_record_clear(&rec);
+    custos_submission_clear(&s);
+
+    custos_reserves_entry es[1];
+    memset(es, 0, sizeof es);
+    memcpy(es[0].account, account, CUSTOS_HASH_LEN);
+    gwf_usd(&es[0].collateral_value, 1000000);
+    custos_reserves res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(custos_reserves_summarise(es, 1, &res, &err), CUSTOS_OK);
+    custos_feed_id(feed, res.feed_id);
+    res.as_of = gwf_now() - 60;
+    res.sequence = 1;
+    custos_reserves_digest(&F.domain, &res, digest);
+    custos_signature sig;
+    assert_int_equal(custos_sign_digest(F.secp, seckey, digest, &sig, &err), CUSTOS_OK);
+    bool duplicate = true;
+    if (custos_client_submit_reserves(F.client, feed, &F.domain, &res, &sig, 1, es, 1,
+                                      &duplicate, NULL, &err) != CUSTOS_OK)
+        fail_msg("reserves of the longest feed name: %s", err.message);
+    assert_false(duplicate);
+    custos_reserves_summary sum;
+    assert_int_equal(custos_client_get_reserves(F.client, feed, &sum, &err), CUSTOS_OK);
+    assert_string_equal(sum.feed, feed);
+    assert_int_equal(sum.r.sequence, 1);
+}
+
 static void test_still_serving(void **state)
 {
     (void)state;
@@ -1086,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_freshness_limits_inclusive),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_most_signatures),
+        cmocka_unit_test(test_longest_feed_name),
         cmocka_unit_test(test_still_serving),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
