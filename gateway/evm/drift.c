@@ -389,6 +389,14 @@ custos_rc gw_drift_new(const gw_evm_config *evm, gw_registry *reg, gw_drift **ou
     d->evm = *evm;
     d->reg = reg;
     gw_drift_seen_init(&d->seen, evm->drift_from_block);
+    /* Not an error (a young chain, a test node), but on a public chain the first check
+     * would read millions of blocks' logs. */
+    if (evm->drift_from_block == 0)
+        gw_log(GW_LOG_WARN, "allowlist_drift",
+               "[evm] drift_from_block = 0: the first check reads the adapter's logs from "
+               "the chain's first block, %u blocks a call; set it to the adapter's "
+               "deployment block (deploy.mjs prints it)",
+               GW_DRIFT_LOG_CHUNK);
     if (pthread_mutex_init(&d->lock, NULL) != 0) {
         free(d);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "drift: cannot create a lock");

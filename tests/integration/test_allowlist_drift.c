@@ -450,6 +450,9 @@ static void test_drift_found_and_counted(void **state)
     char *text = fetch_page("/metrics");
     assert_int_equal(series_value(text, "custos_allowlist_drift_check_failing"), 0);
     free(text);
+    /* The fixture leaves drift_from_block at 0 (anvil's chain is young): said at start. */
+    expect_in_log("[evm] drift_from_block = 0: the first check reads the adapter's logs from "
+                  "the chain's first block");
 
     /* Revoked at the gateway only: it still counts on-chain. With one signer left, the
      * gateway's threshold must be 1, which the adapter's 2 refuses: policy drift too. */
