@@ -155,7 +155,7 @@ static bool holdings_changed(run_state *st)
     char *text;
     size_t len;
     custos_error err;
-    if (at_file_read(st->conf.holdings, AT_INPUT_MAX_BYTES, &text, &len, &err) != CUSTOS_OK)
+    if (at_file_read(st->conf.holdings, AT_HOLDINGS_MAX_BYTES, &text, &len, &err) != CUSTOS_OK)
         return false; /* the next valuation reports it */
     uint8_t h[CUSTOS_KECCAK256_LEN];
     custos_keccak256((const uint8_t *)text, len, h);

@@ -1,5 +1,6 @@
 #include "holdings.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,53 @@ static custos_rc parse_account(const char *file, const char *path, const json_t 
     return CUSTOS_OK;
 }
 
+/* An account's ref with its place in the file, sorted by ref, then place. */
+typedef struct holdings_ref {
+    const char *ref;
+    size_t index;
+} holdings_ref;
+
+static int holdings_ref_cmp(const void *a, const void *b)
+{
+    const holdings_ref *x = a, *y = b;
+    int c = strcmp(x->ref, y->ref);
+    if (c != 0)
+        return c;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Refuses a ref used twice among the first n accounts, naming the earliest account that
+ * repeats one and that ref's first use; sorted, so a book of 100,000 accounts is not
+ * compared pair by pair. */
+static custos_rc holdings_unique_refs(const char *file, const at_holdings *h, size_t n,
+                                      custos_error *err)
+{
+    if (n < 2)
+        return CUSTOS_OK;
+    holdings_ref *refs = malloc(n * sizeof *refs);
+    if (refs == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", file);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (holdings_ref){h->accounts[i].ref, i};
+    qsort(refs, n, sizeof *refs, holdings_ref_cmp);
+    size_t again = SIZE_MAX, first = 0;
+    for (size_t k = 1; k < n; k++)
+        if (strcmp(refs[k].ref, refs[k - 1].ref) == 0 &&
+            (k < 2 || strcmp(refs[k - 1].ref, refs[k - 2].ref) != 0) &&
+            refs[k].index < again) {
+            again = refs[k].index;
+            first = refs[k - 1].index;
+        }
+    free(refs);
+    if (again == SIZE_MAX)
+        return CUSTOS_OK;
+    char p[AT_JPATH_MAX], q[AT_JPATH_MAX];
+    at_jpath_index(p, "accounts", again);
+    at_jpath_key(q, p, "ref");
+    return at_json_fail(err, file, q, "'%s' already used by accounts[%zu]",
+                        h->accounts[again].ref, first);
+}
+
 static custos_rc parse_document(const char *file, const json_t *root, at_holdings *h,
                                 custos_error *err)
 {
@@ -268,22 +316,23 @@ static custos_rc parse_document(const char *file, const json_t *root, at_holding
     h->accounts = calloc(n, sizeof *h->accounts);
     if (h->accounts == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", file);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == CUSTOS_OK; i++) {
         char p[AT_JPATH_MAX];
         at_jpath_index(p, "accounts", i);
-        h->n_accounts = i + 1;
         rc = parse_account(file, p, json_array_get(m, i), &h->accounts[i], err);
-        if (rc != CUSTOS_OK)
-            return rc;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(h->accounts[j].ref, h->accounts[i].ref) == 0) {
-                char q[AT_JPATH_MAX];
-                at_jpath_key(q, p, "ref");
-                return at_json_fail(err, file, q, "'%s' already used by accounts[%zu]",
-                                    h->accounts[i].ref, j);
-            }
+        h->n_accounts = i + 1;
     }
-    return CUSTOS_OK;
+    /* A ref used twice before the first account that did not parse is the error a reader
+     * going through the file meets first. */
+    size_t parsed = rc == CUSTOS_OK ? h->n_accounts : h->n_accounts - 1;
+    custos_error dup;
+    custos_error_clear(&dup);
+    custos_rc drc = holdings_unique_refs(file, h, parsed, &dup);
+    if (drc != CUSTOS_OK) {
+        *err = dup;
+        return drc;
+    }
+    return rc;
 }
 
 custos_rc at_holdings_parse(const char *file, const char *text, size_t len, at_holdings *out,
@@ -306,7 +355,7 @@ custos_rc at_holdings_load(const char *path, at_holdings *out, custos_error *err
     char *text;
     size_t len;
     memset(out, 0, sizeof *out);
-    custos_rc rc = at_file_read(path, AT_INPUT_MAX_BYTES, &text, &len, err);
+    custos_rc rc = at_file_read(path, AT_HOLDINGS_MAX_BYTES, &text, &len, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = at_holdings_parse(path, text, len, out, err);

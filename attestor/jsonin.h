@@ -14,6 +14,10 @@
 
 /* Largest input document accepted (holdings of thousands of positions fit easily). */
 #define AT_INPUT_MAX_BYTES (16u * 1024u * 1024u)
+/* Largest holdings file: a reserves attestation covers up to 100,000 accounts (rule 18),
+ * about 115 bytes of JSON an account and 110 a position more, so a book of that size with
+ * a few positions each needs more than AT_INPUT_MAX_BYTES. */
+#define AT_HOLDINGS_MAX_BYTES (128u * 1024u * 1024u)
 /* Longest JSON path rendered in a message. */
 #define AT_JPATH_MAX 192
 

@@ -108,6 +108,29 @@ static const bad_doc bad_docs[] = {
      "{\"custodian\":\"acme\",\"accounts\":[{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":["
      POS("\"1\"") "]},{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]}]}",
      "holdings.json: accounts[1].ref: ", "already used by accounts[0]"},
+    /* The first account that repeats a ref, named with that ref's first use. */
+    {HOLDINGS,
+     "{\"custodian\":\"acme\",\"accounts\":["
+     "{\"ref\":\"B\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"C\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"B\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]}]}",
+     "holdings.json: accounts[3].ref: ", "'A' already used by accounts[1]"},
+    /* A repeated ref before an account that does not parse is met first, and after one,
+     * second. */
+    {HOLDINGS,
+     "{\"custodian\":\"acme\",\"accounts\":["
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"Z\",\"beneficiary\":\"0x12\",\"positions\":[" POS("\"1\"") "]}]}",
+     "holdings.json: accounts[1].ref: ", "'A' already used by accounts[0]"},
+    {HOLDINGS,
+     "{\"custodian\":\"acme\",\"accounts\":["
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"Z\",\"beneficiary\":\"0x12\",\"positions\":[" POS("\"1\"") "]},"
+     "{\"ref\":\"A\",\"beneficiary\":\"0x0\",\"positions\":[" POS("\"1\"") "]}]}",
+     "holdings.json: accounts[1].beneficiary: ", "not an Ethereum address"},
 
     /* prices.json */
     {PRICES, "", "prices.json: line", "not valid JSON"},
