@@ -571,19 +571,15 @@ static void test_largest_book_through_the_gateway(void **state)
     /* Rule 9: every account registered before the start (one reload, not 4,096). */
     F.max_message_bytes = 2u << 20;
     gwf_write_config(&F);
-    char accounts_path[1200];
-    gwf_accounts_path(&F, GWF_FEED, accounts_path, sizeof accounts_path);
-    FILE *file = fopen(accounts_path, "a");
-    assert_non_null(file);
+    uint8_t(*ids)[CUSTOS_HASH_LEN] = calloc(LARGE_BOOK, sizeof *ids);
+    assert_non_null(ids);
     for (size_t i = 0; i < LARGE_BOOK; i++) {
-        char ref[32], hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
-        uint8_t id[CUSTOS_HASH_LEN];
+        char ref[32];
         snprintf(ref, sizeof ref, LARGE_REF_FMT, i);
-        custos_account_id("acme-custody", ref, id);
-        assert_int_equal(custos_hex_encode(id, sizeof id, hex, sizeof hex), CUSTOS_OK);
-        assert_true(fprintf(file, "%s\n", hex) > 0);
+        custos_account_id("acme-custody", ref, ids[i]);
     }
-    assert_int_equal(fclose(file), 0);
+    gwf_register_ids(&F, GWF_FEED, (const uint8_t(*)[CUSTOS_HASH_LEN])ids, LARGE_BOOK);
+    free(ids);
     gwf_start(&F);
     uint64_t head = gwf_watch_head(&F, 0, 300, NULL);
     const char *submit[] = {"submit-batch", "--dir", cosigned, "--gateway", F.target,

@@ -523,21 +523,17 @@ static void large_ref(size_t batch, size_t i)
  * reload rather than thousands. */
 static void register_large(void)
 {
-    char path[1200];
-    gwf_accounts_path(&F, GWF_FEED, path, sizeof path);
-    FILE *file = fopen(path, "a");
-    assert_non_null(file);
+    uint8_t(*ids)[CUSTOS_HASH_LEN] = calloc(LARGE_BATCHES * CUSTOS_BATCH_MAX_ACCOUNTS,
+                                            sizeof *ids);
+    assert_non_null(ids);
     for (size_t b = 0; b < LARGE_BATCHES; b++)
         for (size_t i = 0; i < CUSTOS_BATCH_MAX_ACCOUNTS; i++) {
-            uint8_t account[CUSTOS_HASH_LEN];
-            char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
             large_ref(b, i);
-            custos_account_id(GWF_FEED, LARGE_REF, account);
-            assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex),
-                             CUSTOS_OK);
-            assert_true(fprintf(file, "%s\n", hex) > 0);
+            custos_account_id(GWF_FEED, LARGE_REF, ids[b * CUSTOS_BATCH_MAX_ACCOUNTS + i]);
         }
-    assert_int_equal(fclose(file), 0);
+    gwf_register_ids(&F, GWF_FEED, (const uint8_t(*)[CUSTOS_HASH_LEN])ids,
+                     LARGE_BATCHES * CUSTOS_BATCH_MAX_ACCOUNTS);
+    free(ids);
     /* Room for a batch of the largest size in one message. */
     char *text = tu_read_file(F.config_path);
     assert_non_null(text);
@@ -722,20 +718,15 @@ static char PKI[1100];
 static void register_large_tls(void)
 {
     register_large();
-    char accounts[1200];
-    gwf_accounts_path(&F, GWF_FEED, accounts, sizeof accounts);
-    FILE *file = fopen(accounts, "a");
-    assert_non_null(file);
+    uint8_t(*ids)[CUSTOS_HASH_LEN] = calloc(EXTRA_REGISTERED, sizeof *ids);
+    assert_non_null(ids);
     for (size_t i = 0; i < EXTRA_REGISTERED; i++) {
-        char ref[32], hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
-        uint8_t account[CUSTOS_HASH_LEN];
+        char ref[32];
         snprintf(ref, sizeof ref, "EXTRA-%zu", i);
-        custos_account_id(GWF_FEED, ref, account);
-        assert_int_equal(custos_hex_encode(account, CUSTOS_HASH_LEN, hex, sizeof hex),
-                         CUSTOS_OK);
-        assert_true(fprintf(file, "%s\n", hex) > 0);
+        custos_account_id(GWF_FEED, ref, ids[i]);
     }
-    assert_int_equal(fclose(file), 0);
+    gwf_register_ids(&F, GWF_FEED, (const uint8_t(*)[CUSTOS_HASH_LEN])ids, EXTRA_REGISTERED);
+    free(ids);
     snprintf(PKI, sizeof PKI, "%s/pki", F.dir);
     assert_int_equal(mkdir(PKI, 0700), 0);
     pki_make_ca(PKI, "ca", "Custos Test CA");

@@ -176,6 +176,22 @@ void gwf_register_id(gwf *f, const char *feed, const uint8_t account[CUSTOS_HASH
     fail_msg("the gateway did not reload %s within 10 s", path);
 }
 
+void gwf_register_ids(gwf *f, const char *feed, const uint8_t (*ids)[CUSTOS_HASH_LEN],
+                      size_t n)
+{
+    assert_true(f->proc.pid <= 0);
+    char path[1200];
+    gwf_accounts_path(f, feed, path, sizeof path);
+    FILE *file = fopen(path, "a");
+    assert_non_null(file);
+    for (size_t i = 0; i < n; i++) {
+        char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
+        assert_int_equal(custos_hex_encode(ids[i], CUSTOS_HASH_LEN, hex, sizeof hex), CUSTOS_OK);
+        assert_true(fprintf(file, "%s\n", hex) > 0);
+    }
+    assert_int_equal(fclose(file), 0);
+}
+
 void gwf_register(gwf *f, const char *feed, const char *custodian, const char *ref)
 {
     uint8_t account[CUSTOS_HASH_LEN];

@@ -82,6 +82,10 @@ void gwf_write_config(gwf *f);
  * gwf_register_id adds account to feed's file; a running gateway reloads it (SIGHUP) and
  * the call returns once the reload is logged. An account already in the file is left. */
 void gwf_accounts_path(const gwf *f, const char *feed, char *out, size_t cap);
+/* Appends n accounts to feed's file at once, for a gateway not started yet (one read of
+ * the file at its start rather than a reload per account); none may be there already. */
+void gwf_register_ids(gwf *f, const char *feed, const uint8_t (*ids)[CUSTOS_HASH_LEN],
+                      size_t n);
 /* "accounts_file = PATH\n" of feed for a [feed] section a test writes itself; creates the
  * file (empty) when it is not there. */
 void gwf_accounts_line(gwf *f, const char *feed, char *out, size_t cap);
