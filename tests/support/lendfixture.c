@@ -188,6 +188,25 @@ void lf_deploy_artifact(const char *artifact, const char *sig, const char *arg,
     assert_int_equal(strlen(address), 42);
 }
 
+#define LF_ANVIL_LOG_TAIL 60
+
+void lf_dump_anvil_log(void)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/anvil.log", LF.gw.dir);
+    char *log = tu_read_file(path);
+    if (log == NULL) {
+        fprintf(stderr, "(no anvil log at %s)\n", path);
+        return;
+    }
+    const char *from = log + strlen(log);
+    for (int lines = 0; from > log && lines <= LF_ANVIL_LOG_TAIL;)
+        if (*--from == '\n')
+            lines++;
+    fprintf(stderr, "--- the last %d lines of %s ---\n%s\n---\n", LF_ANVIL_LOG_TAIL, path, from);
+    free(log);
+}
+
 void lf_write_key(const char *path, const char *hex)
 {
     uint8_t k[CUSTOS_SECKEY_LEN];

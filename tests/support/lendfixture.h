@@ -45,10 +45,16 @@
 #define MP_TYPE "(address,address,address,address,uint256)"
 
 /* A transaction that must be mined successfully. */
+/* The last lines of the test's anvil log (one line per RPC method, and each mined
+ * transaction) on stderr: what the node was asked before a step failed. */
+void lf_dump_anvil_log(void);
+
 #define SEND(key, to, sig, ...)                                                             \
     do {                                                                                    \
-        if (lf_cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0)         \
+        if (lf_cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0) {       \
+            lf_dump_anvil_log();                                                            \
             fail_msg("cast send %s: %s", sig, lf_out);                                      \
+        }                                                                                   \
     } while (0)
 
 /* A transaction that must revert, with `why` in what cast reports. */
