@@ -28,6 +28,8 @@ typedef struct gw_policy {
     size_t n_signers;
     gw_account *accounts;    /* rule 9: the registered accounts, sorted by account */
     size_t n_accounts;
+    uint32_t *account_slots; /* open-addressed index into accounts: 1 + index, 0 empty */
+    size_t slot_mask;        /* slots - 1, a power of two at least twice n_accounts */
     custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;
 

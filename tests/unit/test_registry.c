@@ -1,7 +1,8 @@
 /* The runtime allow-list: a snapshot taken stays whole and unchanged while the registry
  * moves on, lookups see only their own snapshot, a rotated-out key counts until exactly
  * its not_after, rotated keys share their party with the keys that replaced them, and
- * readers racing a writer always see one complete list. */
+ * readers racing a writer always see one complete list; every registered account is found
+ * through the account index, and no other. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,6 +95,55 @@ static void test_lookups(void **state)
     assert_null(gw_policy_find_signer_any(p, unknown));
     gw_policy_release(p);
     gw_policy_release(NULL);
+    gw_registry_free(r);
+}
+
+/* Account ids that share their first 8 bytes (the index's hash) collide in one slot and
+ * must all be found by probing on; so must ids of random content, and no id is found that
+ * was not registered, including one that collides with every registered id. */
+static void test_account_index(void **state)
+{
+    (void)state;
+    enum { SAME_PREFIX = 300, RANDOM = 5000, N = SAME_PREFIX + RANDOM };
+    static gw_account accounts[N];
+    uint64_t x = 88172645463325252u;
+    for (size_t i = 0; i < N; i++) {
+        memset(&accounts[i], 0, sizeof accounts[i]);
+        for (size_t b = 0; b < CUSTOS_HASH_LEN; b++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            accounts[i].account[b] = (uint8_t)x;
+        }
+        if (i < SAME_PREFIX)
+            memset(accounts[i].account, 0xAB, 8);
+        snprintf(accounts[i].feed, sizeof accounts[i].feed, "%s", i % 2 ? "beta" : "acme");
+    }
+    gw_config cfg;
+    make_config(&cfg, 3, 2);
+    cfg.accounts = accounts;
+    cfg.n_accounts = N;
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_policy *p = gw_registry_acquire(r);
+    for (size_t i = 0; i < N; i++) {
+        const gw_account *a = gw_policy_find_account(p, accounts[i].account);
+        assert_non_null(a);
+        assert_memory_equal(a->account, accounts[i].account, CUSTOS_HASH_LEN);
+        assert_string_equal(a->feed, i % 2 ? "beta" : "acme");
+    }
+    uint8_t other[CUSTOS_HASH_LEN];
+    memcpy(other, accounts[0].account, CUSTOS_HASH_LEN);
+    other[CUSTOS_HASH_LEN - 1] ^= 1;
+    assert_null(gw_policy_find_account(p, other));
+    memset(other, 0x5A, sizeof other);
+    assert_null(gw_policy_find_account(p, other));
+    gw_policy_release(p);
+
+    /* No accounts at all: nothing is found. */
+    cfg.n_accounts = 0;
+    assert_int_equal(gw_registry_replace(r, &cfg, NULL), CUSTOS_OK);
+    p = gw_registry_acquire(r);
+    assert_null(gw_policy_find_account(p, accounts[0].account));
+    gw_policy_release(p);
     gw_registry_free(r);
 }
 
@@ -236,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_survives_replace),
         cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_account_index),
         cmocka_unit_test(test_registry_outlived_by_snapshot),
         cmocka_unit_test(test_signer_valid_at),
         cmocka_unit_test(test_parties),
