@@ -250,10 +250,10 @@ custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_b
     return gw_store_get_batch(&e->store, digest, out, err);
 }
 
-custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
-                              size_t max, size_t *n, custos_error *err)
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, const gw_held_key *after,
+                              custos_record *out, size_t max, size_t *n, custos_error *err)
 {
-    return gw_store_list_held(&e->store, account, out, max, n, err);
+    return gw_store_list_held(&e->store, account, after, out, max, n, err);
 }
 
 custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err)

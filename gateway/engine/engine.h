@@ -144,10 +144,11 @@ CUSTOS_MUST_USE
 custos_rc gw_engine_get_batch(gw_engine *e, const uint8_t digest[32], gw_store_batch *out,
                               custos_error *err);
 /* Up to max held records (rule 6) not superseded, of account (NULL: every account), oldest
- * first; *n set to the count. Each out[i] must be released with custos_record_clear. */
+ * first, after `after` in that order (NULL: from the oldest); *n set to the count. Each
+ * out[i] must be released with custos_record_clear. */
 CUSTOS_MUST_USE
-custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, custos_record *out,
-                              size_t max, size_t *n, custos_error *err);
+custos_rc gw_engine_list_held(gw_engine *e, const uint8_t *account, const gw_held_key *after,
+                              custos_record *out, size_t max, size_t *n, custos_error *err);
 /* How many held records are not superseded (the custos_held gauge). */
 CUSTOS_MUST_USE
 custos_rc gw_engine_count_held(gw_engine *e, uint64_t *count, custos_error *err);

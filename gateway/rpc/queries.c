@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "custos/merkle.h"
+#include "custos/record.h"
 
 #include "metrics.h"
 #include "pb_convert.h"
 #include "pb_status.h"
 #include "rpc/handlers.h"
+#include "store/codec.h"
 #include "tls.h"
 
 /* Positions are confidential (README, "Proofs"): a record goes to a caller with its
@@ -58,30 +60,60 @@ grpc_byte_buffer *gw_rpc_pack_record(const gw_rpc_call *c, const custos_record *
     return bb;
 }
 
-/* ListHeld answers at most this many records. */
-#define LIST_HELD_MAX 1000
+/* ListHeld answers at most this many records a page; it reads one more to learn whether
+ * another page follows. */
+#define LIST_HELD_MAX CUSTOS_HELD_PAGE_MAX
 
-void gw_rpc_list_held(gw_rpc_call *c)
+/* A page token is the last record's place in the order, (held_at, digest), as
+ * be64(held_at) || digest: what the store's next query starts after. */
+static void list_held_token(const custos_record *last, uint8_t out[CUSTOS_HELD_PAGE_TOKEN_LEN])
+{
+    gw_store_put_u64(out, last->accepted_at);
+    memcpy(out + 8, last->digest, CUSTOS_HASH_LEN);
+}
+
+/* The request's account and page token; false when it was answered with an error. */
+static bool list_held_request(gw_rpc_call *c, uint8_t account[CUSTOS_HASH_LEN], bool *one,
+                              gw_held_key *after, bool *paged)
 {
     Custos__V1__ListHeldRequest *req =
         gw_rpc_unpack_request(c, &custos__v1__list_held_request__descriptor);
     if (req == NULL)
-        return;
-    if (req->account.len != 0 && req->account.len != CUSTOS_HASH_LEN) {
-        char detail[96];
+        return false;
+    char detail[160] = "";
+    if (req->account.len != 0 && req->account.len != CUSTOS_HASH_LEN)
         snprintf(detail, sizeof detail, "account must be 32 bytes (or empty: all), got %zu",
                  req->account.len);
-        custos__v1__list_held_request__free_unpacked(req, NULL);
-        gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
-        return;
+    else if (req->page_token.len != 0 && (req->page_token.len != CUSTOS_HELD_PAGE_TOKEN_LEN ||
+                                          gw_store_get_be(req->page_token.data, 8) > INT64_MAX))
+        snprintf(detail, sizeof detail, "page_token must be empty or an earlier answer's "
+                 "next_page_token (%d bytes), got %zu bytes", CUSTOS_HELD_PAGE_TOKEN_LEN,
+                 req->page_token.len);
+    *one = req->account.len == CUSTOS_HASH_LEN;
+    if (*one)
+        memcpy(account, req->account.data, CUSTOS_HASH_LEN);
+    *paged = req->page_token.len == CUSTOS_HELD_PAGE_TOKEN_LEN;
+    if (*paged) {
+        after->held_at = gw_store_get_be(req->page_token.data, 8);
+        memcpy(after->digest, req->page_token.data + 8, CUSTOS_HASH_LEN);
     }
-    uint8_t account[CUSTOS_HASH_LEN];
-    bool one = req->account.len == CUSTOS_HASH_LEN;
-    if (one)
-        memcpy(account, req->account.data, sizeof account);
     custos__v1__list_held_request__free_unpacked(req, NULL);
+    if (detail[0] != '\0') {
+        gw_rpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, detail, CUSTOS_REASON_MALFORMED, NULL);
+        return false;
+    }
+    return true;
+}
 
-    custos_record *recs = calloc(LIST_HELD_MAX, sizeof *recs);
+void gw_rpc_list_held(gw_rpc_call *c)
+{
+    uint8_t account[CUSTOS_HASH_LEN];
+    gw_held_key after;
+    bool one = false, paged = false;
+    if (!list_held_request(c, account, &one, &after, &paged))
+        return;
+
+    custos_record *recs = calloc(LIST_HELD_MAX + 1, sizeof *recs);
     Custos__V1__Record **ms = calloc(LIST_HELD_MAX, sizeof *ms);
     if (recs == NULL || ms == NULL) {
         free(recs);
@@ -93,14 +125,18 @@ void gw_rpc_list_held(gw_rpc_call *c)
     size_t n = 0, packed = 0;
     custos_error err;
     custos_error_clear(&err);
-    custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL, recs,
-                                       LIST_HELD_MAX, &n, &err);
+    custos_rc rc = gw_engine_list_held(c->srv->engine, one ? account : NULL,
+                                       paged ? &after : NULL, recs, LIST_HELD_MAX + 1, &n, &err);
+    bool more = n > LIST_HELD_MAX;
+    uint8_t token[CUSTOS_HELD_PAGE_TOKEN_LEN];
+    if (more)
+        list_held_token(&recs[LIST_HELD_MAX - 1], token);
     /* Rule 6: a held record's signatures are a quorum anyone could submit on-chain, where
      * only the adapter's own breaker would stop it: they go to admins alone. Others see
      * the record, its signers and its state, not the signatures. */
     char name[GW_CLIENT_NAME_MAX + 1], why[256];
     bool admin = gw_tls_may_administer(c->srv->cfg, c->gc, name, why, sizeof why);
-    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
+    for (size_t i = 0; rc == CUSTOS_OK && i < n && i < LIST_HELD_MAX; i++) {
         if (!admin)
             recs[i].sub.n_sigs = 0;
         rc = gw_rpc_record_for(c, &recs[i], &ms[i], &err);
@@ -112,6 +148,10 @@ void gw_rpc_list_held(gw_rpc_call *c)
         Custos__V1__ListHeldResponse r = CUSTOS__V1__LIST_HELD_RESPONSE__INIT;
         r.records = ms;
         r.n_records = packed;
+        if (more) {
+            r.next_page_token.data = token;
+            r.next_page_token.len = sizeof token;
+        }
         bb = gw_rpc_pack(&r.base);
     }
     for (size_t i = 0; i < packed; i++)

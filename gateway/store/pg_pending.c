@@ -193,8 +193,8 @@ custos_rc gw_pgstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN]
     return gw_pgstore_run(&s->w, W_DROP_HELD, &p, "drop held", NULL, err);
 }
 
-custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record *out,
-                               size_t max, size_t *n, custos_error *err)
+custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, const gw_held_key *after,
+                               custos_record *out, size_t max, size_t *n, custos_error *err)
 {
     pg_store *s = impl;
     *n = 0;
@@ -205,6 +205,11 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, custos_record
     pg_params p = {.n = 0};
     pg_param(&p, account, account != NULL ? CUSTOS_HASH_LEN : 0); /* NULL value: SQL NULL */
     pg_param(&p, limit, sizeof limit);
+    uint8_t held_at[8];
+    if (after != NULL)
+        gw_store_put_u64(held_at, after->held_at);
+    pg_param(&p, after != NULL ? held_at : NULL, after != NULL ? sizeof held_at : 0);
+    pg_param(&p, after != NULL ? after->digest : NULL, after != NULL ? CUSTOS_HASH_LEN : 0);
     pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
     custos_rc rc = gw_pgstore_ready(&s->r, err);

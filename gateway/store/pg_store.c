@@ -124,8 +124,9 @@ static const pg_stmt pg_rsql[R_COUNT] = {
     [R_LIST_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
                      "batch_digest "
                      "FROM held WHERE NOT superseded AND ($1::bytea IS NULL OR account = $1) "
+                     "AND ($3::bigint IS NULL OR (held_at, digest) > ($3, $4::bytea)) "
                      "ORDER BY held_at, digest LIMIT $2",
-                     2, {PG_BYTEA, PG_INT8}},
+                     4, {PG_BYTEA, PG_INT8, PG_INT8, PG_BYTEA}},
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
                            {0}},

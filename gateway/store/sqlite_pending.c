@@ -247,8 +247,8 @@ custos_rc gw_sqstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN]
     return out == CUSTOS_OK ? gw_sqstore_step_done(s->wdb, st, "drop held", err) : out;
 }
 
-custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record *out,
-                               size_t max, size_t *n, custos_error *err)
+custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, const gw_held_key *after,
+                               custos_record *out, size_t max, size_t *n, custos_error *err)
 {
     sq_store *s = impl;
     *n = 0;
@@ -262,6 +262,13 @@ custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record
                              : sqlite3_bind_null(st, 1);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 2, limit);
+    if (rc == SQLITE_OK)
+        rc = after != NULL ? sqlite3_bind_int64(st, 3, (sqlite3_int64)after->held_at)
+                           : sqlite3_bind_null(st, 3);
+    if (rc == SQLITE_OK)
+        rc = after != NULL ? sqlite3_bind_blob(st, 4, after->digest, CUSTOS_HASH_LEN,
+                                               SQLITE_TRANSIENT)
+                           : sqlite3_bind_null(st, 4);
     if (rc != SQLITE_OK) {
         res = sq_fail(s->rdb, rc, "list held", err);
     } else {

@@ -94,6 +94,7 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_LIST_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest "
                     "FROM held "
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
+                    "AND (?3 IS NULL OR held_at > ?3 OR (held_at = ?3 AND digest > ?4)) "
                     "ORDER BY held_at, digest LIMIT ?2",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
     [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",

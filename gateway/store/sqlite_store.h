@@ -234,8 +234,8 @@ CUSTOS_MUST_USE
 custos_rc gw_sqstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                custos_error *err);
 CUSTOS_MUST_USE
-custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, custos_record *out,
-                               size_t max, size_t *n, custos_error *err);
+custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, const gw_held_key *after,
+                               custos_record *out, size_t max, size_t *n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_count_held(void *impl, uint64_t *count, custos_error *err);
 custos_rc gw_sqstore_pending_summary(void *impl, uint64_t *count, uint64_t *oldest,

@@ -89,6 +89,13 @@ static inline void gw_store_reserves_clear(gw_store_reserves *r)
  * signature recovered to, and the account's feed whose custodian that is; its place in the
  * accepted log and its chain link (custos/chain.h), cursor 0 and zeros for a notice
  * accepted before notices joined the log (schema step 17). */
+/* A held record's place in ListHeld's order: when it was held (unix seconds), then its
+ * digest. */
+typedef struct gw_held_key {
+    uint64_t held_at;
+    uint8_t digest[CUSTOS_HASH_LEN];
+} gw_held_key;
+
 typedef struct gw_store_notice {
     char feed[CUSTOS_FEED_MAX + 1];
     custos_notice n;
@@ -250,10 +257,11 @@ typedef struct gw_store_ops {
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
     /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
-     * account when account is NULL, oldest first; each out[i] must be released with
+     * account when account is NULL, oldest first (held_at, then digest), after the key
+     * `after` in that order when it is not NULL; each out[i] must be released with
      * custos_record_clear. */
-    custos_rc (*list_held)(void *impl, const uint8_t *account, custos_record *out, size_t max,
-                           size_t *n, custos_error *err);
+    custos_rc (*list_held)(void *impl, const uint8_t *account, const gw_held_key *after,
+                           custos_record *out, size_t max, size_t *n, custos_error *err);
     /* How many held records are not superseded (the custos_held gauge). */
     custos_rc (*count_held)(void *impl, uint64_t *count, custos_error *err);
     /* How many digests wait for their quorum, and the oldest one's first_seen (unix
@@ -484,10 +492,10 @@ static inline custos_rc gw_store_latest_valuation(gw_store *s,
 }
 
 static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,
-                                           custos_record *out, size_t max, size_t *n,
-                                           custos_error *err)
+                                           const gw_held_key *after, custos_record *out,
+                                           size_t max, size_t *n, custos_error *err)
 {
-    return s->ops->list_held(s->impl, account, out, max, n, err);
+    return s->ops->list_held(s->impl, account, after, out, max, n, err);
 }
 
 static inline custos_rc gw_store_count_held(gw_store *s, uint64_t *count, custos_error *err)

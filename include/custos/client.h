@@ -227,12 +227,26 @@ custos_rc custos_client_list_notices(custos_client *c, const uint8_t account[CUS
                                      uint32_t limit, custos_domain *domain,
                                      custos_stored_notice **out, size_t *n, custos_error *err);
 
+/* custos_client_list_held gives up past this many records (use the pages). */
+#define CUSTOS_HELD_LIST_MAX 100000
+
 /* ListHeld: the attestations the circuit breaker holds (state HELD), of account or, when
- * account is NULL, of every account. Release *out with custos_record_list_free(*out, *n);
- * NULL when there are none. */
+ * account is NULL, of every account, oldest first, every page of them (at most
+ * CUSTOS_HELD_LIST_MAX: CUSTOS_ERR_TOO_LARGE past it). Release *out with
+ * custos_record_list_free(*out, *n); NULL when there are none. */
 CUSTOS_MUST_USE
 custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
                                   custos_record **out, size_t *n, custos_error *err);
+
+/* One page of ListHeld: up to CUSTOS_HELD_PAGE_MAX records after the page whose token is
+ * `token` (token_len 0: the first page). *next_len is CUSTOS_HELD_PAGE_TOKEN_LEN with the
+ * next page's token in next, or 0 on the last page. Release *out as above. */
+CUSTOS_MUST_USE
+custos_rc custos_client_list_held_page(custos_client *c, const uint8_t *account,
+                                       const uint8_t *token, size_t token_len,
+                                       custos_record **out, size_t *n,
+                                       uint8_t next[CUSTOS_HELD_PAGE_TOKEN_LEN],
+                                       size_t *next_len, custos_error *err);
 
 /* The proof of one position of the account's latest accepted attestation.
  * CUSTOS_ERR_NOT_FOUND for an unknown account or asset, CUSTOS_ERR_REFUSED when the

@@ -53,6 +53,12 @@ typedef struct custos_record {
     custos_record_batch batch;
 } custos_record;
 
+/* ListHeld answers at most this many records a page. */
+#define CUSTOS_HELD_PAGE_MAX 1000
+/* A ListHeld page token: opaque to callers (be64(held_at) || digest of a page's last
+ * record). */
+#define CUSTOS_HELD_PAGE_TOKEN_LEN 40
+
 /* Frees what r owns and zeroes it; safe on a zeroed record and on NULL. */
 void custos_record_clear(custos_record *r);
 /* Clears each of the n records of list, then frees list (a list the library returned,

@@ -355,15 +355,27 @@ custos_rc cl_unary_call(custos_client *c, int h, const ProtobufCMessage *req,
 
 /* ---- reads ---- */
 
-custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
-                                  custos_record **out, size_t *n, custos_error *err)
+custos_rc custos_client_list_held_page(custos_client *c, const uint8_t *account,
+                                       const uint8_t *token, size_t token_len,
+                                       custos_record **out, size_t *n,
+                                       uint8_t next[CUSTOS_HELD_PAGE_TOKEN_LEN],
+                                       size_t *next_len, custos_error *err)
 {
     *out = NULL;
     *n = 0;
+    *next_len = 0;
+    if (token_len != 0 && (token == NULL || token_len != CUSTOS_HELD_PAGE_TOKEN_LEN))
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "ListHeld: a page token is %d bytes "
+                                "from an earlier page, got %zu", CUSTOS_HELD_PAGE_TOKEN_LEN,
+                                token_len);
     Custos__V1__ListHeldRequest req = CUSTOS__V1__LIST_HELD_REQUEST__INIT;
     if (account != NULL) {
         req.account.len = CUSTOS_HASH_LEN;
         req.account.data = (uint8_t *)account;
+    }
+    if (token_len != 0) {
+        req.page_token.len = token_len;
+        req.page_token.data = (uint8_t *)token;
     }
     ProtobufCMessage *reply = NULL;
     outcome o;
@@ -374,8 +386,12 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     if (o.status != GRPC_STATUS_OK)
         return cl_outcome_error(c, "ListHeld", &o, err);
     const Custos__V1__ListHeldResponse *r = (const Custos__V1__ListHeldResponse *)reply;
+    if (r->next_page_token.len != 0 && r->next_page_token.len != CUSTOS_HELD_PAGE_TOKEN_LEN)
+        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "gateway %s: ListHeld: a next page "
+                              "token of %zu bytes, not %d", c->target, r->next_page_token.len,
+                              CUSTOS_HELD_PAGE_TOKEN_LEN);
     custos_record *recs = r->n_records > 0 ? calloc(r->n_records, sizeof *recs) : NULL;
-    if (r->n_records > 0 && recs == NULL)
+    if (rc == CUSTOS_OK && r->n_records > 0 && recs == NULL)
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
     size_t got = 0;
     for (size_t i = 0; rc == CUSTOS_OK && i < r->n_records; i++) {
@@ -386,6 +402,10 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
         if (rc == CUSTOS_OK)
             got++;
     }
+    if (rc == CUSTOS_OK && r->next_page_token.len != 0) {
+        memcpy(next, r->next_page_token.data, CUSTOS_HELD_PAGE_TOKEN_LEN);
+        *next_len = CUSTOS_HELD_PAGE_TOKEN_LEN;
+    }
     protobuf_c_message_free_unpacked(reply, NULL);
     if (rc != CUSTOS_OK) {
         custos_record_list_free(recs, got);
@@ -393,6 +413,54 @@ custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
     }
     *out = recs;
     *n = got;
+    return CUSTOS_OK;
+}
+
+custos_rc custos_client_list_held(custos_client *c, const uint8_t *account,
+                                  custos_record **out, size_t *n, custos_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    custos_record *all = NULL;
+    size_t have = 0, cap = 0;
+    uint8_t token[CUSTOS_HELD_PAGE_TOKEN_LEN];
+    size_t token_len = 0;
+    custos_rc rc = CUSTOS_OK;
+    do {
+        custos_record *page = NULL;
+        size_t got = 0;
+        rc = custos_client_list_held_page(c, account, token, token_len, &page, &got, token,
+                                          &token_len, err);
+        if (rc == CUSTOS_OK && have + got > CUSTOS_HELD_LIST_MAX)
+            rc = custos_error_set(err, CUSTOS_ERR_TOO_LARGE, "gateway %s: ListHeld: more than "
+                                  "%d held records; read them a page at a time",
+                                  c->target, CUSTOS_HELD_LIST_MAX);
+        if (rc == CUSTOS_OK && have + got > cap) {
+            size_t grown_cap = cap == 0 ? got : cap * 2;
+            if (grown_cap < have + got)
+                grown_cap = have + got;
+            custos_record *grown = realloc(all, grown_cap * sizeof *grown);
+            if (grown == NULL)
+                rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
+            else {
+                all = grown;
+                cap = grown_cap;
+            }
+        }
+        if (rc == CUSTOS_OK && got > 0) {
+            memcpy(all + have, page, got * sizeof *page);
+            have += got;
+            free(page);
+        } else {
+            custos_record_list_free(page, got);
+        }
+    } while (rc == CUSTOS_OK && token_len != 0);
+    if (rc != CUSTOS_OK) {
+        custos_record_list_free(all, have);
+        return rc;
+    }
+    *out = all;
+    *n = have;
     return CUSTOS_OK;
 }
 

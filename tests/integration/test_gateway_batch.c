@@ -700,12 +700,13 @@ static void test_largest_batches_at_once(void **state)
 /* Rule 6 over the largest batch, on a gateway serving mTLS with an admin client: every
  * account of a batch of CUSTOS_BATCH_MAX_ACCOUNTS rises beyond the breaker's bound and is
  * HELD, none streamed. A third role's own signature cannot join a batch's (refused
- * BATCH_MEMBER_MISMATCH, nothing changed). ListHeld lists them 1000 at a time, oldest
- * first, and the operator's ReleaseHeld of each page makes room for the next, until every
- * account is published: Watch delivers each once and GetLatest serves the released rise
- * with the batch's signers. ListAudit then pages over the 4,096 release entries and
- * ListAccounts over more registered accounts than one page, each at its most per call. */
-#define LIST_HELD_MAX 1000
+ * BATCH_MEMBER_MISMATCH, nothing changed). ListHeld lists them 1000 a page, oldest
+ * first, each page's token leading to the next and the last page having none. The operator releases each listed record, also while
+ * paging, until every account is published: Watch delivers each once and GetLatest
+ * serves the released rise with the batch's signers. ListAudit then pages over the 4,096
+ * release entries and ListAccounts over more registered accounts than one page, each at
+ * its most per call. */
+#define LIST_HELD_MAX CUSTOS_HELD_PAGE_MAX
 
 static char PKI[1100];
 
@@ -921,15 +922,35 @@ static void test_largest_batch_held(void **state)
 
     custos_client *admin = admin_client();
     custos_error err;
+    /* Every page at once: all of them, in order. */
+    custos_record *all = NULL;
+    size_t n_all = 0;
+    if (custos_client_list_held(admin, NULL, &all, &n_all, &err) != CUSTOS_OK)
+        fail_msg("ListHeld, every page: %s", err.message);
+    assert_int_equal(n_all, n);
+    for (size_t k = 1; k < n_all; k++)
+        if (all[k].accepted_at < all[k - 1].accepted_at ||
+            (all[k].accepted_at == all[k - 1].accepted_at &&
+             memcmp(all[k].digest, all[k - 1].digest, CUSTOS_HASH_LEN) <= 0))
+            fail_msg("every page: record %zu is listed out of order", k);
+
+    /* Page by page, releasing every record of a page before asking for the next, with the
+     * token of the page before: a released record does not move the pages after it. */
     size_t done = 0, pages = 0;
+    uint8_t token[CUSTOS_HELD_PAGE_TOKEN_LEN];
+    size_t token_len = 0;
     for (;;) {
         custos_record *held = NULL;
         size_t n_held = 0;
-        if (custos_client_list_held(admin, NULL, &held, &n_held, &err) != CUSTOS_OK)
+        if (custos_client_list_held_page(admin, NULL, token, token_len, &held, &n_held, token,
+                                         &token_len, &err) != CUSTOS_OK)
             fail_msg("ListHeld after %zu released: %s", done, err.message);
         size_t want = n - done < LIST_HELD_MAX ? n - done : LIST_HELD_MAX;
         if (n_held != want)
             fail_msg("ListHeld after %zu released: %zu records, want %zu", done, n_held, want);
+        if ((token_len != 0) != (done + n_held < n))
+            fail_msg("page %zu: a next page token %s", pages + 1,
+                     token_len != 0 ? "after the last record" : "missing before the end");
         if (n_held == 0)
             break;
         pages++;
@@ -952,6 +973,9 @@ static void test_largest_batch_held(void **state)
             if (i == n || released[i])
                 fail_msg("page %zu, record %zu: %s", pages, k,
                          i == n ? "not an account of the batch" : "listed after its release");
+            if (memcmp(r->digest, all[done].digest, CUSTOS_HASH_LEN) != 0)
+                fail_msg("page %zu, record %zu: not where every page at once had it", pages,
+                         k);
             uint64_t audit_seq = 0;
             if (custos_client_release_held(admin, r->digest, "breaker drill", &audit_seq,
                                            &err) != CUSTOS_OK)
@@ -960,7 +984,10 @@ static void test_largest_batch_held(void **state)
             done++;
         }
         custos_record_list_free(held, n_held);
+        if (token_len == 0)
+            break;
     }
+    custos_record_list_free(all, n_all);
     expect_audit_pages(admin, n);
     expect_accounts_pages(admin);
     custos_client_free(admin);

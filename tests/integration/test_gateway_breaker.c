@@ -1,8 +1,9 @@
 /* Rule 6 through the real custos-gateway: a rise beyond the feed's circuit breaker
  * bound is answered HELD, is not streamed by Watch, leaves GetLatest on the last published
- * record, is listed by ListHeld (without its signatures to a caller who is not an admin)
- * and `custos held`, and is published (Watch sees it) once a third role brings it to the
- * feed's breaker_release_threshold; a fall flows at once. */
+ * record, is listed by ListHeld (without its signatures to a caller who is not an admin;
+ * a page token that no page gave is refused) and `custos held`, and is published (Watch
+ * sees it) once a third role brings it to the feed's breaker_release_threshold; a fall
+ * flows at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -121,6 +122,22 @@ static void test_breaker_end_to_end(void **state)
     assert_int_equal(held[0].n_signers, 2);
     assert_int_equal(held[0].sub.n_sigs, 0);
     custos_record_list_free(held, n);
+    /* A page token no page gave: too short, too long, or a time past the store's. */
+    for (int bad = 0; bad < 3; bad++) {
+        uint8_t req[2 + CUSTOS_HELD_PAGE_TOKEN_LEN + 1];
+        size_t len = bad == 0 ? CUSTOS_HELD_PAGE_TOKEN_LEN - 1
+                     : bad == 1 ? CUSTOS_HELD_PAGE_TOKEN_LEN + 1
+                                : CUSTOS_HELD_PAGE_TOKEN_LEN;
+        req[0] = 0x12; /* page_token, field 2 */
+        req[1] = (uint8_t)len;
+        memset(req + 2, bad == 2 ? 0x80 : 0x01, len);
+        gwf_raw_result raw;
+        gwf_raw_call(&F, "/custos.v1.AttestationGateway/ListHeld", req, 2 + len, &raw);
+        if (raw.grpc_status != 3 || strcmp(raw.reason, "MALFORMED") != 0 ||
+            strstr(raw.details, "next_page_token") == NULL)
+            fail_msg("ListHeld with bad page token %d: status %d %s: %s", bad, raw.grpc_status,
+                     raw.reason, raw.details);
+    }
     char out[65536];
     const char *cli[] = {CUSTOS_CLI_BIN, "held", "--gateway", F.target, "--insecure", NULL};
     int rc = tu_run(cli, out, sizeof out, 0);

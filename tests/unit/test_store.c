@@ -786,16 +786,16 @@ static void test_held(void **state)
     assert_int_equal(gw_store_get_pending(&f->store, d2, &pend, &err), CUSTOS_ERR_NOT_FOUND);
     custos_record list[4];
     size_t n = 0;
-    assert_int_equal(gw_store_list_held(&f->store, NULL, list, 4, &n, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_list_held(&f->store, NULL, NULL, list, 4, &n, &err), CUSTOS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(list[0].state, CUSTOS_STATE_HELD);
     assert_memory_equal(list[0].digest, h.digest, 32);
     custos_record_clear(&list[0]);
-    assert_int_equal(gw_store_list_held(&f->store, h.sub.att.account, list, 4, &n, &err),
+    assert_int_equal(gw_store_list_held(&f->store, h.sub.att.account, NULL, list, 4, &n, &err),
                      CUSTOS_OK);
     assert_int_equal(n, 1);
     custos_record_clear(&list[0]);
-    assert_int_equal(gw_store_list_held(&f->store, orphan.sub.att.account, list, 4, &n, &err),
+    assert_int_equal(gw_store_list_held(&f->store, orphan.sub.att.account, NULL, list, 4, &n, &err),
                      CUSTOS_OK);
     assert_int_equal(n, 0);
     uint64_t count = 0;
@@ -826,7 +826,7 @@ static void test_held(void **state)
     custos_record_clear(&got);
     custos_record list3[2];
     size_t n3 = 1;
-    assert_int_equal(gw_store_list_held(&f->store, NULL, list3, 2, &n3, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_list_held(&f->store, NULL, NULL, list3, 2, &n3, &err), CUSTOS_OK);
     assert_int_equal(n3, 0); /* superseded ones are not listed, nor counted */
     assert_int_equal(gw_store_count_held(&f->store, &count, &err), CUSTOS_OK);
     assert_int_equal(count, 0);
@@ -835,6 +835,79 @@ static void test_held(void **state)
     assert_int_equal(gw_store_get_held(&f->store, h3.digest, &got, &superseded, &err),
                      CUSTOS_ERR_NOT_FOUND);
     gw_store_rollback(&f->store);
+}
+
+/* ListHeld's pages: records held at one time come in digest order, a page after a key
+ * starts right after it whether or not that record is still listed, and one account's
+ * pages hold its records only. */
+static void test_held_pages(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    enum { N = 7 };
+    custos_record held[N];
+    for (size_t i = 0; i < N; i++) {
+        custos_record r;
+        make_record(&r, i + 1, (uint8_t)(0xd0 + i), 1, 0);
+        put_committed(&f->store, &r);
+        /* Digests in reverse order of the accounts, two held times: 3 then 4 records. */
+        make_record(&held[i], 0, (uint8_t)(0xd0 + i), 2, 0x40);
+        held[i].digest[0] = (uint8_t)(0x90 - i);
+        held[i].state = CUSTOS_STATE_HELD;
+        held[i].accepted_at = i < 3 ? 1700000500 : 1700000501;
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        if (gw_store_put_held(&f->store, &held[i], &err) != CUSTOS_OK)
+            fail_msg("put_held %zu: %s", i, err.message);
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    }
+    /* Expected order: held_at, then digest: 2, 1, 0, then 6, 5, 4, 3. */
+    const size_t order[N] = {2, 1, 0, 6, 5, 4, 3};
+    custos_record page[3];
+    size_t seen = 0, n = 0;
+    gw_held_key after;
+    bool paged = false;
+    do {
+        assert_int_equal(gw_store_list_held(&f->store, NULL, paged ? &after : NULL, page, 3, &n,
+                                            &err),
+                         CUSTOS_OK);
+        for (size_t k = 0; k < n; k++, seen++) {
+            assert_true(seen < N);
+            assert_memory_equal(page[k].digest, held[order[seen]].digest, CUSTOS_HASH_LEN);
+            assert_int_equal(page[k].accepted_at, held[order[seen]].accepted_at);
+            after.held_at = page[k].accepted_at;
+            memcpy(after.digest, page[k].digest, CUSTOS_HASH_LEN);
+            custos_record_clear(&page[k]);
+        }
+        paged = true;
+    } while (n == 3);
+    assert_int_equal(seen, N);
+
+    /* After a key between two records (no record has it): from the next one. */
+    after.held_at = 1700000500;
+    memcpy(after.digest, held[1].digest, CUSTOS_HASH_LEN);
+    after.digest[CUSTOS_HASH_LEN - 1] ^= 0x01;
+    assert_int_equal(gw_store_list_held(&f->store, NULL, &after, page, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 3);
+    assert_memory_equal(page[0].digest, held[0].digest, CUSTOS_HASH_LEN);
+    assert_memory_equal(page[1].digest, held[6].digest, CUSTOS_HASH_LEN);
+    for (size_t k = 0; k < n; k++)
+        custos_record_clear(&page[k]);
+    /* Past the last: nothing. One account after its own record: nothing; before it: it. */
+    after.held_at = 1700000501;
+    memcpy(after.digest, held[3].digest, CUSTOS_HASH_LEN);
+    assert_int_equal(gw_store_list_held(&f->store, NULL, &after, page, 3, &n, &err), CUSTOS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_store_list_held(&f->store, held[5].sub.att.account, &after, page, 3, &n,
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 0);
+    after.held_at = 1700000500;
+    assert_int_equal(gw_store_list_held(&f->store, held[5].sub.att.account, &after, page, 3, &n,
+                                        &err),
+                     CUSTOS_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(page[0].digest, held[5].digest, CUSTOS_HASH_LEN);
+    custos_record_clear(&page[0]);
 }
 
 static void test_reopen_persists(void **state)
@@ -1695,6 +1768,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_held, setup, teardown,                 \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_held_pages, setup, teardown,           \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_pending_pruned_across_reopen, setup,   \
                                                  teardown, (void *)&(be)),                   \
