@@ -178,6 +178,14 @@ void gw_eng_hex(const uint8_t *data, size_t len, char *out, size_t cap);
 custos_reason gw_eng_release_exposure(gw_engine *e, const custos_submission *s, char *detail,
                                       size_t cap);
 
+/* ---- release_chain.c (verifier threads) ---- */
+
+/* Rule 6 on-chain: whether an operator's release of the held digest it->ver.digest may go
+ * on to the committer, given the adapter's own breaker read from the chain. True, or
+ * false with it->out filled (HELD_ON_CHAIN, or UNAVAILABLE when the chain or the store
+ * cannot be read). Reads the network: never called on the committer thread. */
+bool gw_eng_release_on_chain(gw_engine *e, eng_item *it);
+
 /* ---- ring.c ---- */
 
 /* Answers a submission (or release) and frees it: logs and counts the outcome, calls its
@@ -209,6 +217,11 @@ void gw_eng_refuse(gw_submit_outcome *o, custos_reason r, const char *fmt, ...)
 CUSTOS_MUST_USE
 custos_rc gw_eng_apply(gw_engine *e, eng_item *it, const custos_record_batch *batch,
                        uint64_t now, uint64_t *head, custos_error *err);
+/* Rule 6's bound: whether value - base > floor(base * bps / 10000), exactly (pure: any
+ * thread). */
+CUSTOS_MUST_USE
+custos_rc gw_eng_beyond_bound(const custos_u256 *base, const custos_u256 *value,
+                              uint32_t bps_value, bool *beyond, custos_error *err);
 /* Whether the signers in it->ver (under it->ver.policy, at now) make the feed's quorum for
  * a valuation (rule 7), counted as for a single attestation. */
 CUSTOS_MUST_USE

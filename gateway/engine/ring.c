@@ -109,6 +109,8 @@ static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
                 it->ver.policy = NULL;
             }
         }
+    } else if (e->pledges != NULL && !gw_eng_release_on_chain(e, it)) {
+        r = it->out.reason; /* an operator's release the adapter would refuse (rule 6) */
     }
     pthread_mutex_lock(&e->lock);
     if (r == CUSTOS_REASON_NONE) {

@@ -1,4 +1,4 @@
-/* The pledge registry read from the chain (pledges.h). */
+/* The pledge registry and the adapter's breaker read from the chain (pledges.h). */
 #include "evm/pledges.h"
 
 #include <pthread.h>
@@ -115,6 +115,29 @@ custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS
     custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
     for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
         rc = pledges_release_blocked_at(p, i, account, beneficiary, sequence, out, err);
+    return rc;
+}
+
+static custos_rc pledges_breaker_at(gw_pledges *p, size_t node,
+                                    const uint8_t feed_id[CUSTOS_HASH_LEN],
+                                    const uint8_t account[CUSTOS_HASH_LEN],
+                                    evm_breaker_view *out, custos_error *err)
+{
+    evm_rpc *rpc = NULL;
+    custos_rc rc = pledges_client(p, node, &rpc, err);
+    if (rc == CUSTOS_OK)
+        rc = evm_breaker_read(rpc, p->adapter, feed_id, account, out, err);
+    evm_rpc_free(rpc);
+    return rc;
+}
+
+custos_rc gw_pledges_breaker(gw_pledges *p, const uint8_t feed_id[CUSTOS_HASH_LEN],
+                             const uint8_t account[CUSTOS_HASH_LEN], evm_breaker_view *out,
+                             custos_error *err)
+{
+    custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
+    for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
+        rc = pledges_breaker_at(p, i, feed_id, account, out, err);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* The pledge registry (CustosPledges, deploy/contracts/README.md "Lending") read from the
- * chain: the exposure a release would meet (rule 11) and a pledge's terms (GetPledge).
+ * chain: the exposure a release would meet (rule 11) and a pledge's terms (GetPledge); and
+ * the adapter's own breaker, which an operator's release of a held rise meets (rule 6).
  *
  * The registry is the one installed in the adapter [evm] names (adapter.pledges()); it is
  * installed once and for good, so its address is kept once read. Every read is an
@@ -19,6 +20,7 @@
 #include "custos/u256.h"
 
 #include "config/config.h"
+#include "evm/breaker_reads.h"
 #include "evm/pledge_reads.h"
 
 typedef struct gw_pledges gw_pledges;
@@ -52,6 +54,12 @@ CUSTOS_MUST_USE
 custos_rc gw_pledges_release_blocked(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                                      const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                      uint64_t sequence, gw_exposure *out, custos_error *err);
+
+/* The adapter's breaker for the feed of feed_id and the account (breaker_reads.h). */
+CUSTOS_MUST_USE
+custos_rc gw_pledges_breaker(gw_pledges *p, const uint8_t feed_id[CUSTOS_HASH_LEN],
+                             const uint8_t account[CUSTOS_HASH_LEN], evm_breaker_view *out,
+                             custos_error *err);
 
 /* How many gw_pledges_get may read the chain at once. */
 #define GW_PLEDGES_READERS 1u

@@ -153,15 +153,17 @@ custos_rc gw_pgstore_put_held(void *impl, const custos_record *rec, custos_error
     return rc;
 }
 
-custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
-                              custos_record *out, bool *superseded, custos_error *err)
+/* The held record of digest through one session's statements (the writer's or the
+ * reader's): the held row, then its batch. */
+static custos_rc pg_get_held(pg_conn *ses, int get, int batch,
+                             const uint8_t digest[CUSTOS_HASH_LEN], custos_record *out,
+                             bool *superseded, custos_error *err)
 {
-    pg_store *s = impl;
     memset(out, 0, sizeof *out);
     pg_params p = {.n = 0};
     pg_param(&p, digest, CUSTOS_HASH_LEN);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_run(&s->w, W_GET_HELD, &p, "get held", &res, err);
+    custos_rc rc = gw_pgstore_run(ses, get, &p, "get held", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = CUSTOS_ERR_NOT_FOUND;
@@ -177,10 +179,31 @@ custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
     }
     PQclear(res);
     if (rc == CUSTOS_OK) {
-        rc = gw_pgstore_fill_batches(&s->w, W_BATCH, out, 1, err);
+        rc = gw_pgstore_fill_batches(ses, batch, out, 1, err);
         if (rc != CUSTOS_OK)
             custos_record_clear(out);
     }
+    return rc;
+}
+
+custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_record *out, bool *superseded, custos_error *err)
+{
+    pg_store *s = impl;
+    return pg_get_held(&s->w, W_GET_HELD, W_BATCH, digest, out, superseded, err);
+}
+
+custos_rc gw_pgstore_read_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               custos_record *out, bool *superseded, custos_error *err)
+{
+    pg_store *s = impl;
+    pthread_mutex_lock(&s->rlock);
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = pg_get_held(&s->r, R_GET_HELD, R_BATCH, digest, out, superseded, err);
+    else
+        memset(out, 0, sizeof *out);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 

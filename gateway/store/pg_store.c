@@ -127,6 +127,9 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "AND ($3::bigint IS NULL OR (held_at, digest) > ($3, $4::bytea)) "
                      "ORDER BY held_at, digest LIMIT $2",
                      4, {PG_BYTEA, PG_INT8, PG_INT8, PG_BYTEA}},
+    [R_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
+                    "batch_digest, superseded::int FROM held WHERE digest = $1",
+                    1, {PG_BYTEA}},
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
                            {0}},
@@ -378,6 +381,7 @@ static const gw_store_ops pg_ops = {
     .put_accepted = gw_pgstore_put_accepted,
     .put_held = gw_pgstore_put_held,
     .get_held = gw_pgstore_get_held,
+    .read_held = gw_pgstore_read_held,
     .list_held = gw_pgstore_list_held,
     .count_held = gw_pgstore_count_held,
     .pending_summary = gw_pgstore_pending_summary,

@@ -80,6 +80,7 @@ enum pg_rstmt {
     R_READ_AUDIT,
     R_RESERVES,
     R_LIST_HELD,
+    R_GET_HELD,
     R_COUNT_HELD,
     R_PENDING_SUMMARY,
     R_PENDING_TOTALS,
@@ -246,6 +247,8 @@ custos_rc gw_pgstore_put_held(void *impl, const custos_record *rec, custos_error
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                               custos_record *out, bool *superseded, custos_error *err);
+custos_rc gw_pgstore_read_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               custos_record *out, bool *superseded, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                custos_error *err);

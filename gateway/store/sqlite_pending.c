@@ -203,14 +203,15 @@ custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error
     return gw_sqstore_prune(s, account, seq, err);
 }
 
-custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
-                              custos_record *out, bool *superseded, custos_error *err)
+/* The held record of digest through one connection's statements (the writer's or the
+ * reader's): the held row, then its batch. */
+static custos_rc sq_get_held(sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *batch,
+                             gw_store_batch_views *views, const uint8_t digest[CUSTOS_HASH_LEN],
+                             custos_record *out, bool *superseded, custos_error *err)
 {
-    sq_store *s = impl;
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = s->w[W_GET_HELD];
-    custos_rc res = sq_bind_rc(s->wdb, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
-                                                         SQLITE_STATIC), "get held", err);
+    custos_rc res = sq_bind_rc(db, sqlite3_bind_blob(st, 1, digest, CUSTOS_HASH_LEN,
+                                                     SQLITE_STATIC), "get held", err);
     if (res != CUSTOS_OK)
         return res;
     int rc = sqlite3_step(st);
@@ -221,20 +222,39 @@ custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
     } else if (rc == SQLITE_DONE) {
         res = CUSTOS_ERR_NOT_FOUND;
     } else {
-        res = sq_fail(s->wdb, rc, "get held", err);
+        res = sq_fail(db, rc, "get held", err);
     }
     int rrc = sqlite3_reset(st);
     if ((res == CUSTOS_OK || res == CUSTOS_ERR_NOT_FOUND) && rrc != SQLITE_OK) {
         if (res == CUSTOS_OK)
             custos_record_clear(out);
-        res = sq_fail(s->wdb, rrc, "get held", err);
+        res = sq_fail(db, rrc, "get held", err);
     }
     if (res == CUSTOS_OK) {
-        res = gw_sqstore_fill_batches(s->wdb, s->w[W_BATCH], &s->wbatch, out, 1, err);
+        res = gw_sqstore_fill_batches(db, batch, views, out, 1, err);
         if (res != CUSTOS_OK)
             custos_record_clear(out);
     }
     return res;
+}
+
+custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                              custos_record *out, bool *superseded, custos_error *err)
+{
+    sq_store *s = impl;
+    return sq_get_held(s->wdb, s->w[W_GET_HELD], s->w[W_BATCH], &s->wbatch, digest, out,
+                       superseded, err);
+}
+
+custos_rc gw_sqstore_read_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                               custos_record *out, bool *superseded, custos_error *err)
+{
+    sq_store *s = impl;
+    pthread_mutex_lock(&s->rlock);
+    custos_rc rc = sq_get_held(s->rdb, s->r[R_GET_HELD], s->r[R_BATCH], &s->rbatch, digest,
+                               out, superseded, err);
+    pthread_mutex_unlock(&s->rlock);
+    return rc;
 }
 
 custos_rc gw_sqstore_drop_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],

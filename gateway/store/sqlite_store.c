@@ -96,6 +96,8 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "AND (?3 IS NULL OR held_at > ?3 OR (held_at = ?3 AND digest > ?4)) "
                     "ORDER BY held_at, digest LIMIT ?2",
+    [R_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, "
+                   "superseded FROM held WHERE digest = ?1",
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
     [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
     [R_PENDING_TOTALS] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending",
@@ -207,6 +209,7 @@ static const gw_store_ops sq_ops = {
     .put_accepted = gw_sqstore_put_accepted,
     .put_held = gw_sqstore_put_held,
     .get_held = gw_sqstore_get_held,
+    .read_held = gw_sqstore_read_held,
     .list_held = gw_sqstore_list_held,
     .count_held = gw_sqstore_count_held,
     .pending_summary = gw_sqstore_pending_summary,

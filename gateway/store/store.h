@@ -256,6 +256,9 @@ typedef struct gw_store_ops {
                                   custos_u256 *value, custos_error *err);
     custos_rc (*read_from)(void *impl, uint64_t after, custos_record *out, size_t max,
                            size_t *n, custos_error *err);
+    /* get_held through the read side (committed data, any thread). */
+    custos_rc (*read_held)(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
+                           custos_record *out, bool *superseded, custos_error *err);
     /* Up to max held records not superseded (state HELD, cursor 0), of account or of every
      * account when account is NULL, oldest first (held_at, then digest), after the key
      * `after` in that order when it is not NULL; each out[i] must be released with
@@ -489,6 +492,13 @@ static inline custos_rc gw_store_latest_valuation(gw_store *s,
                                                   custos_u256 *value, custos_error *err)
 {
     return s->ops->latest_valuation(s->impl, account, value, err);
+}
+
+static inline custos_rc gw_store_read_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
+                                           custos_record *out, bool *superseded,
+                                           custos_error *err)
+{
+    return s->ops->read_held(s->impl, digest, out, superseded, err);
 }
 
 static inline custos_rc gw_store_list_held(gw_store *s, const uint8_t *account,

@@ -74,12 +74,16 @@ typedef enum custos_reason {
     /* A batch whose signers do not make the feed's quorum (rules 7 and 20): the whole batch
      * is refused and nothing is kept; its signatures are collected before it is sent
      * (`custos-attestor cosign`). */
-    CUSTOS_REASON_BATCH_BELOW_QUORUM = 83
+    CUSTOS_REASON_BATCH_BELOW_QUORUM = 83,
+    /* An operator's release of a held rise (rule 6) that the adapter's own breaker would
+     * refuse (BreakerHeld): its owner releases the digest on-chain first (releaseHeld),
+     * then the gateway's operator. Nothing changed at the gateway. */
+    CUSTOS_REASON_HELD_ON_CHAIN = 90
 } custos_reason;
 
 /* One above the highest reason; the numbers below it are not all assigned
  * (custos_reason_name answers "UNKNOWN" for a gap). */
-#define CUSTOS_REASON_COUNT 84
+#define CUSTOS_REASON_COUNT 91
 
 /* "STALE", ...; "NONE" for 0, "UNKNOWN" for a number no reason has. */
 const char *custos_reason_name(custos_reason r);

@@ -6,8 +6,9 @@
  * - batch 2 raises two of them 6% and the third 50%: the gateway holds the 50% rise,
  *   the publisher sends batch 2 whole, and the adapter's own breaker refuses its leaf
  *   alone (AccountRefused) while it writes the two others;
- * - the adapter's owner releases that attestation on-chain (releaseHeld), then the
- *   gateway's admin releases it (ReleaseHeld): it is accepted late, when batch 2's
+ * - the gateway's admin releasing it first is refused HELD_ON_CHAIN, naming the owner's
+ *   call, and changes nothing; the adapter's owner releases that attestation on-chain
+ *   (releaseHeld), then the gateway's admin releases it (ReleaseHeld): accepted late, when batch 2's
  *   sequence is used up on-chain. The publisher sends it alone in a submitBatchPart with
  *   its multiproof, and the lender's feed answers the raised value.
  * Then, with batch_max_accounts 2, fee_bump_after_seconds 1 and a chain that mines
@@ -90,8 +91,9 @@ static void owner_release(const uint8_t account[CUSTOS_HASH_LEN],
     assert_true(success);
 }
 
-/* The gateway's admin (client certificate PUBF_TLS_ADMIN) releases the held digest. */
-static void admin_release(const uint8_t digest[CUSTOS_HASH_LEN])
+/* The gateway's admin (client certificate PUBF_TLS_ADMIN) releases the held digest: the
+ * outcome, with err filled on a refusal. */
+static custos_rc admin_release(const uint8_t digest[CUSTOS_HASH_LEN], custos_error *err)
 {
     char ca[1200], cert[1200], key[1200];
     pki_path(F.gw.tls_dir, "ca", ".pem", ca, sizeof ca);
@@ -100,13 +102,12 @@ static void admin_release(const uint8_t digest[CUSTOS_HASH_LEN])
     custos_client_options o = {.target = F.gw.target, .timeout_ms = 5000, .ca_file = ca,
                                .cert_file = cert, .key_file = key};
     custos_client *admin = NULL;
-    custos_error err;
-    assert_int_equal(custos_client_open(&o, &admin, &err), CUSTOS_OK);
+    assert_int_equal(custos_client_open(&o, &admin, err), CUSTOS_OK);
     uint64_t audit_seq = 0;
-    if (custos_client_release_held(admin, digest, "rise checked by the custodian", &audit_seq,
-                                   &err) != CUSTOS_OK)
-        fail_msg("ReleaseHeld: %s", err.message);
+    custos_rc rc = custos_client_release_held(admin, digest, "rise checked by the custodian",
+                                              &audit_seq, err);
     custos_client_free(admin);
+    return rc;
 }
 
 static void test_late_account_goes_in_a_part(void **state)
@@ -157,10 +158,20 @@ static void test_late_account_goes_in_a_part(void **state)
     assert_int_equal(refused, 1);
     pubb_expect_on_chain(&F, dir2, REFS[RAISED], 1);
 
+    /* Released at the gateway first: refused, since the adapter's breaker would refuse the
+     * part the publisher then sends; the rise stays held. */
+    if (admin_release(digest, &err) == CUSTOS_OK || err.reason != CUSTOS_REASON_HELD_ON_CHAIN ||
+        strstr(err.message, "releaseHeld(0x") == NULL)
+        fail_msg("ReleaseHeld before the owner's: %s", err.message);
+    assert_int_equal(custos_client_list_held(F.gw.client, raised, &held, &n_held, &err),
+                     CUSTOS_OK);
+    assert_int_equal(n_held, 1);
+    custos_record_list_free(held, n_held);
     /* Released on both sides: on-chain first, so that the part the publisher sends once
      * the gateway accepts the rise is not refused by the adapter's breaker. */
     owner_release(raised, digest);
-    admin_release(digest);
+    if (admin_release(digest, &err) != CUSTOS_OK)
+        fail_msg("ReleaseHeld: %s", err.message);
     pubf_wait_fate(&F, pubb_latest_cursor(&F, REFS[RAISED], 2), GW_PUB_CONFIRMED, &row);
     assert_true(row.batched);
     assert_true(row.part);

@@ -761,6 +761,18 @@ static void test_held(void **state)
     assert_int_equal(got.n_signers, 2);
     assert_memory_equal(got.signers, h.signers, 2 * CUSTOS_ADDRESS_LEN);
     custos_record_clear(&got);
+    /* The read side sees the same committed row, from any thread, while the writer's
+     * transaction is open; and no row for a digest never held. */
+    superseded = true;
+    assert_int_equal(gw_store_read_held(&f->store, h.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_false(superseded);
+    assert_int_equal(got.state, CUSTOS_STATE_HELD);
+    assert_memory_equal(&got.sub.att, &h.sub.att, sizeof h.sub.att);
+    assert_int_equal(got.n_signers, 2);
+    custos_record_clear(&got);
+    assert_int_equal(gw_store_read_held(&f->store, d2, &got, &superseded, &err),
+                     CUSTOS_ERR_NOT_FOUND);
     /* The same digest twice, and an account with nothing published, are refused. */
     assert_int_not_equal(gw_store_put_held(&f->store, &h, &err), CUSTOS_OK);
     gw_store_rollback(&f->store);
@@ -824,6 +836,13 @@ static void test_held(void **state)
                      CUSTOS_OK);
     assert_true(superseded);
     custos_record_clear(&got);
+    gw_store_rollback(&f->store);
+    superseded = false;
+    assert_int_equal(gw_store_read_held(&f->store, h3.digest, &got, &superseded, &err),
+                     CUSTOS_OK);
+    assert_true(superseded);
+    custos_record_clear(&got);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
     custos_record list3[2];
     size_t n3 = 1;
     assert_int_equal(gw_store_list_held(&f->store, NULL, NULL, list3, 2, &n3, &err), CUSTOS_OK);
