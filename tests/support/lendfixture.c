@@ -104,8 +104,13 @@ const char *lf_market_params(int i)
 json_t *lf_call_json(const char *to, const char *sig, const char *a1, const char *a2,
                          const char *a3)
 {
-    if (lf_cast_json("call", to, sig, "--json", a1, a2, a3, NULL) != 0)
+    int64_t started = tu_now_ms();
+    if (lf_cast_json("call", to, sig, "--json", a1, a2, a3, NULL) != 0) {
+        fprintf(stderr, "cast call %s failed after %lld ms\n", sig,
+                (long long)(tu_now_ms() - started));
+        lf_dump_anvil_log();
         fail_msg("cast call %s: %s", sig, lf_out);
+    }
     json_error_t jerr;
     json_t *j = json_loads(lf_out, 0, &jerr);
     if (!json_is_array(j))
@@ -193,6 +198,21 @@ void lf_deploy_artifact(const char *artifact, const char *sig, const char *arg,
 void lf_dump_anvil_log(void)
 {
     char path[1300];
+    /* The node's state ('R' running, 'S' waiting, 'T' stopped, ...) and CPU ticks so far
+     * (utime, stime): whether it hung, spun or died. */
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)LF.anvil.pid);
+    char *stat = LF.anvil.pid > 0 ? tu_read_file(path) : NULL;
+    const char *after = stat != NULL ? strrchr(stat, ')') : NULL;
+    char state = '?';
+    unsigned long utime = 0, stime = 0;
+    if (after == NULL ||
+        sscanf(after, ") %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &state, &utime,
+               &stime) != 3)
+        fprintf(stderr, "anvil (pid %d): no state readable\n", (int)LF.anvil.pid);
+    else
+        fprintf(stderr, "anvil (pid %d): state %c, utime %lu, stime %lu ticks\n",
+                (int)LF.anvil.pid, state, utime, stime);
+    free(stat);
     snprintf(path, sizeof path, "%s/anvil.log", LF.gw.dir);
     char *log = tu_read_file(path);
     if (log == NULL) {
