@@ -180,6 +180,16 @@ custos_reason gw_eng_release_exposure(gw_engine *e, const custos_submission *s, 
 
 /* ---- release_chain.c (verifier threads) ---- */
 
+/* Whether the adapter, in the state v, refuses BreakerHeld a valuation of value signed by
+ * n_signers signers with this digest (its _held and its releaseHeld exception, counting
+ * signers as at most that many parties): false for a feed it does not know, a breaker
+ * that is off, an account without a valuation on-chain, enough signers, the digest its
+ * owner released, or a rise within the bound (pure: any thread). */
+CUSTOS_MUST_USE
+custos_rc gw_eng_adapter_holds(const evm_breaker_view *v, const custos_u256 *value,
+                               size_t n_signers, const uint8_t digest[CUSTOS_HASH_LEN],
+                               bool *holds, custos_error *err);
+
 /* Rule 6 on-chain: whether an operator's release of the held digest it->ver.digest may go
  * on to the committer, given the adapter's own breaker read from the chain. True, or
  * false with it->out filled (HELD_ON_CHAIN, or UNAVAILABLE when the chain or the store

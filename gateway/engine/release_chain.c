@@ -27,6 +27,18 @@ static bool release_unavailable(eng_item *it, const char *what, const custos_err
     return false;
 }
 
+custos_rc gw_eng_adapter_holds(const evm_breaker_view *v, const custos_u256 *value,
+                               size_t n_signers, const uint8_t digest[CUSTOS_HASH_LEN],
+                               bool *holds, custos_error *err)
+{
+    *holds = false;
+    if (!v->feed_known || v->rise_bps == 0 || !v->has_base ||
+        n_signers >= v->release_threshold ||
+        memcmp(v->released, digest, CUSTOS_HASH_LEN) == 0)
+        return CUSTOS_OK;
+    return gw_eng_beyond_bound(&v->base, value, v->rise_bps, holds, err);
+}
+
 bool gw_eng_release_on_chain(gw_engine *e, eng_item *it)
 {
     custos_record held;
@@ -46,12 +58,10 @@ bool gw_eng_release_on_chain(gw_engine *e, eng_item *it)
         rc = gw_pledges_breaker(e->pledges, feed_id, held.sub.att.account, &v, &err);
     if (!superseded && rc != CUSTOS_OK) {
         go_on = release_unavailable(it, "the adapter's breaker cannot be read from the chain", &err);
-    } else if (!superseded && v.feed_known && v.rise_bps > 0 && v.has_base &&
-               held.n_signers < v.release_threshold &&
-               memcmp(v.released, held.digest, CUSTOS_HASH_LEN) != 0) {
+    } else if (!superseded) {
         bool beyond = false;
-        rc = gw_eng_beyond_bound(&v.base, &held.sub.att.collateral_value, v.rise_bps, &beyond,
-                                 &err);
+        rc = gw_eng_adapter_holds(&v, &held.sub.att.collateral_value, held.n_signers,
+                                  held.digest, &beyond, &err);
         if (rc != CUSTOS_OK) {
             go_on = release_unavailable(it, "the adapter's bound cannot be applied", &err);
         } else if (beyond) {
