@@ -136,17 +136,12 @@ custos_rc at_batch_book_sign(at_batch_book *b, const custos_submission *ctx, con
     return rc;
 }
 
-static custos_rc write_json(const char *dir, const char *name, char *json, custos_error *err)
+/* json (taken) as the file name of the export, in place at at_files_commit. */
+static custos_rc write_json(at_files *files, const char *name, char *json, custos_error *err)
 {
-    char path[4096];
     if (json == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "export: out of memory");
-    int len = snprintf(path, sizeof path, "%s/%s", dir, name);
-    custos_rc rc = CUSTOS_OK;
-    if (len < 0 || (size_t)len >= sizeof path)
-        rc = custos_error_set(err, CUSTOS_ERR_INVALID, "export: directory path too long");
-    else
-        rc = at_file_write_atomic(path, json, strlen(json), 0644, err);
+    custos_rc rc = at_files_add(files, name, json, strlen(json), 0644, err);
     free(json);
     return rc;
 }
@@ -158,9 +153,12 @@ custos_rc at_batch_book_export(const at_batch_book *b, const custos_submission *
         return custos_error_set(err, CUSTOS_ERR_IO, "export %s: cannot create: %s", dir,
                                 strerror(errno));
     char *json = NULL;
-    custos_rc rc = custos_batch_export(ctx->feed, &ctx->domain, &b->batch, &b->sig, 1, &json, err);
+    at_files *files = NULL;
+    custos_rc rc = at_files_new(dir, &files, err);
     if (rc == CUSTOS_OK)
-        rc = write_json(dir, "batch.json", json, err);
+        rc = custos_batch_export(ctx->feed, &ctx->domain, &b->batch, &b->sig, 1, &json, err);
+    if (rc == CUSTOS_OK)
+        rc = write_json(files, "batch.json", json, err);
     custos_batch_account *a = calloc(1, sizeof *a);
     if (rc == CUSTOS_OK && a == NULL)
         rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "export: out of memory");
@@ -184,11 +182,14 @@ custos_rc at_batch_book_export(const at_batch_book *b, const custos_submission *
             rc = custos_error_set(err, CUSTOS_ERR_INTERNAL, "account id to hex");
         if (rc == CUSTOS_OK) {
             strcat(name, ".json");
-            rc = write_json(dir, name, json, err);
+            rc = write_json(files, name, json, err);
         } else {
             free(json);
         }
     }
     free(a);
+    if (rc == CUSTOS_OK)
+        rc = at_files_commit(files, err);
+    at_files_free(files);
     return rc;
 }

@@ -204,20 +204,20 @@ int at_cosign_batch(const char *in_dir, const char *out_dir, const at_key_spec *
     if (rc == CUSTOS_OK && mkdir(out_dir, 0755) != 0 && errno != EEXIST)
         rc = custos_error_set(&err, CUSTOS_ERR_IO, "--export %s: cannot create: %s", out_dir,
                               strerror(errno));
-    char path[BC_PATH_MAX];
-    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++) {
-        rc = bc_path(path, out_dir, outs[i].name, &err);
-        if (rc == CUSTOS_OK)
-            rc = at_file_write_atomic(path, outs[i].json, strlen(outs[i].json), 0644, &err);
-    }
+    at_files *files = NULL;
+    if (rc == CUSTOS_OK)
+        rc = at_files_new(out_dir, &files, &err);
+    for (size_t i = 0; rc == CUSTOS_OK && i < n; i++)
+        rc = at_files_add(files, outs[i].name, outs[i].json, strlen(outs[i].json), 0644, &err);
     /* The batch file last: its signature count says the directory is complete. */
     char *json = NULL;
     if (rc == CUSTOS_OK)
         rc = custos_batch_export(b.feed, &b.domain, &b.batch, b.sigs, b.n_sigs, &json, &err);
     if (rc == CUSTOS_OK)
-        rc = bc_path(path, out_dir, "batch.json", &err);
+        rc = at_files_add(files, "batch.json", json, strlen(json), 0644, &err);
     if (rc == CUSTOS_OK)
-        rc = at_file_write_atomic(path, json, strlen(json), 0644, &err);
+        rc = at_files_commit(files, &err);
+    at_files_free(files);
     free(json);
     for (size_t i = 0; i < n; i++)
         free(outs[i].json);

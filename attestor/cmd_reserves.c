@@ -141,26 +141,23 @@ static json_t *summary_json(const char *feed, const custos_domain *d, const cust
     return o;
 }
 
-static custos_rc write_json(const char *dir, const char *name, json_t *o, custos_error *err)
+/* o (taken) as the file name of the out dir, in place at at_files_commit. */
+static custos_rc write_json(at_files *files, const char *name, json_t *o, custos_error *err)
 {
-    char path[4096];
     if (o == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
     char *text = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
     if (text == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory");
-    custos_rc rc = n > 0 && (size_t)n < sizeof path
-                       ? at_file_write_atomic(path, text, strlen(text), 0644, err)
-                       : custos_error_set(err, CUSTOS_ERR_INVALID, "--out-dir: path too long");
+    custos_rc rc = at_files_add(files, name, text, strlen(text), 0644, err);
     free(text);
     return rc;
 }
 
 /* One account's proof file: the summary plus its leaf, its index and the siblings with their
  * sums (attestation.md §18). */
-static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
+static custos_rc write_proof(const reserves_args *a, at_files *files, const custos_domain *d,
                              const custos_reserves *r, const uint8_t digest[32],
                              const custos_signature *sig, const custos_reserves_tree *t,
                              const uint8_t account[32], const char *ref, custos_error *err)
@@ -198,7 +195,7 @@ static custos_rc write_proof(const reserves_args *a, const custos_domain *d,
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "cannot name the proof file");
     }
     strcat(name, ".json");
-    return write_json(a->out_dir, name, o, err);
+    return write_json(files, name, o, err);
 }
 
 /* SubmitReserves; the files are written already, so a refusal leaves them for a retry. */
@@ -292,13 +289,20 @@ int at_cmd_reserves(int argc, char **argv)
     custos_reserves_tree *tree = NULL;
     if (rc == CUSTOS_OK)
         rc = custos_reserves_tree_new(es, h.n_accounts, &tree, &err);
+    /* The proofs, then the summary: durable together, the summary in place last. */
+    at_files *files = NULL;
+    if (rc == CUSTOS_OK)
+        rc = at_files_new(a.out_dir, &files, &err);
     for (size_t i = 0; rc == CUSTOS_OK && i < h.n_accounts; i++)
-        rc = write_proof(&a, &ctx.domain, &r, digest, &sig, tree, es[i].account,
+        rc = write_proof(&a, files, &ctx.domain, &r, digest, &sig, tree, es[i].account,
                          h.accounts[i].ref, &err);
     custos_reserves_tree_free(tree);
     if (rc == CUSTOS_OK)
-        rc = write_json(a.out_dir, "reserves.json",
+        rc = write_json(files, "reserves.json",
                         summary_json(a.o.feed, &ctx.domain, &r, digest, &sig), &err);
+    if (rc == CUSTOS_OK)
+        rc = at_files_commit(files, &err);
+    at_files_free(files);
     char total[CUSTOS_U256_DEC_MAX], root[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
     char dig[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)], addr[CUSTOS_ADDRESS_HEX_LEN];
     if (rc == CUSTOS_OK &&

@@ -137,6 +137,117 @@ custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, m
     return fsync_parent(path, err);
 }
 
+typedef struct at_file_entry {
+    char *tmp, *path;
+} at_file_entry;
+
+struct at_files {
+    char *dir;
+    at_file_entry *e;
+    size_t n, cap, renamed;
+};
+
+custos_rc at_files_new(const char *dir, at_files **out, custos_error *err)
+{
+    *out = NULL;
+    at_files *f = calloc(1, sizeof *f);
+    if (f == NULL || (f->dir = strdup(dir)) == NULL) {
+        free(f);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    *out = f;
+    return CUSTOS_OK;
+}
+
+/* dir/prefix + name + suffix, malloc'd, or NULL. */
+static char *files_path(const char *dir, const char *prefix, const char *name,
+                        const char *suffix)
+{
+    size_t len = strlen(dir) + strlen(prefix) + strlen(name) + strlen(suffix) + 2;
+    char *p = malloc(len);
+    if (p != NULL)
+        snprintf(p, len, "%s/%s%s%s", dir, prefix, name, suffix);
+    return p;
+}
+
+custos_rc at_files_add(at_files *f, const char *name, const void *data, size_t len,
+                       mode_t mode, custos_error *err)
+{
+    if (name[0] == '\0' || strchr(name, '/') != NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: '%s' is not a file name", f->dir,
+                                name);
+    if (f->n == f->cap) {
+        size_t cap = f->cap == 0 ? 16 : 2 * f->cap;
+        at_file_entry *grown = realloc(f->e, cap * sizeof *grown);
+        if (grown == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", f->dir);
+        f->e = grown;
+        f->cap = cap;
+    }
+    at_file_entry e = {files_path(f->dir, ".", name, ".tmp-XXXXXX"),
+                       files_path(f->dir, "", name, "")};
+    if (e.tmp == NULL || e.path == NULL) {
+        free(e.tmp);
+        free(e.path);
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "%s: out of memory", f->dir);
+    }
+    int fd = mkostemp(e.tmp, O_CLOEXEC);
+    if (fd < 0) {
+        custos_rc rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create temporary file: "
+                                        "%s", e.path, strerror(errno));
+        free(e.tmp);
+        free(e.path);
+        return rc;
+    }
+    /* Listed before it is written, so that at_files_free removes it whatever happens. */
+    f->e[f->n++] = e;
+    custos_rc rc = CUSTOS_OK;
+    if (fchmod(fd, mode) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: chmod failed: %s", e.tmp, strerror(errno));
+    if (rc == CUSTOS_OK)
+        rc = write_all(fd, e.tmp, data, len, err);
+    if (close(fd) != 0 && rc == CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: close failed: %s", e.tmp, strerror(errno));
+    return rc;
+}
+
+custos_rc at_files_commit(at_files *f, custos_error *err)
+{
+    int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot open directory: %s", f->dir,
+                                strerror(errno));
+    custos_rc rc = CUSTOS_OK;
+    /* Every temporary's data on disk before any name points at it. */
+    if (syncfs(dfd) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: syncfs failed: %s", f->dir,
+                              strerror(errno));
+    for (; rc == CUSTOS_OK && f->renamed < f->n; f->renamed++)
+        if (rename(f->e[f->renamed].tmp, f->e[f->renamed].path) != 0)
+            rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot rename into place: %s",
+                                  f->e[f->renamed].path, strerror(errno));
+    if (rc == CUSTOS_OK && fsync(dfd) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync of directory failed: %s", f->dir,
+                              strerror(errno));
+    close(dfd);
+    return rc;
+}
+
+void at_files_free(at_files *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        if (i >= f->renamed)
+            unlink(f->e[i].tmp);
+        free(f->e[i].tmp);
+        free(f->e[i].path);
+    }
+    free(f->e);
+    free(f->dir);
+    free(f);
+}
+
 custos_rc at_file_lock(const char *path, int *fd, custos_error *err)
 {
     char lock_path[4096];
