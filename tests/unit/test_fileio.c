@@ -29,14 +29,22 @@ static size_t entries(const char *dir)
     return n;
 }
 
+/* A fresh temporary directory into dir, and a writer of files into it. */
+static at_files *files_in_temp(char *dir, size_t cap)
+{
+    tu_mkdtemp(dir, cap);
+    at_files *f = NULL;
+    custos_error err;
+    assert_int_equal(at_files_new(dir, &f, &err), CUSTOS_OK);
+    return f;
+}
+
 static void test_files_committed(void **state)
 {
     (void)state;
     char dir[512];
-    tu_mkdtemp(dir, sizeof dir);
-    at_files *f = NULL;
     custos_error err;
-    assert_int_equal(at_files_new(dir, &f, &err), CUSTOS_OK);
+    at_files *f = files_in_temp(dir, sizeof dir);
     char name[32], text[64];
     for (int i = 0; i < 50; i++) {
         snprintf(name, sizeof name, "proof-%02d.json", i);
@@ -70,10 +78,8 @@ static void test_files_dropped(void **state)
 {
     (void)state;
     char dir[512];
-    tu_mkdtemp(dir, sizeof dir);
-    at_files *f = NULL;
     custos_error err;
-    assert_int_equal(at_files_new(dir, &f, &err), CUSTOS_OK);
+    at_files *f = files_in_temp(dir, sizeof dir);
     assert_int_equal(at_files_add(f, "a.json", "{}", 2, 0644, &err), CUSTOS_OK);
     assert_int_equal(at_files_add(f, "b.json", "{}", 2, 0644, &err), CUSTOS_OK);
     /* Not file names: refused, nothing written for them. */
