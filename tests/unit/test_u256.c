@@ -263,6 +263,23 @@ static void test_to_dec(void **state)
     assert_int_equal(custos_u256_to_dec(&max, buf, 78), CUSTOS_ERR_TOO_LARGE);
     assert_int_equal(custos_u256_to_dec(&zero, buf, 2), CUSTOS_OK);
     assert_int_equal(custos_u256_to_dec(&zero, buf, 1), CUSTOS_ERR_TOO_LARGE);
+    /* Around the 19-digit chunks the digits are made in: the hex of each, and its
+     * decimal as Python's int() writes it. */
+    static const struct {
+        const char *hex, *dec;
+    } chunks[] = {
+        {"8ac7230489e7ffff", "9999999999999999999"},
+        {"8ac7230489e80000", "10000000000000000000"},
+        {"8ac7230489e80001", "10000000000000000001"},
+        {"4b3b4ca85a86c47a098a224000000000", "100000000000000000000000000000000000000"},
+        {"4b3b4ca85a86c47a098a223fffffffff", "99999999999999999999999999999999999999"},
+        {"4b3b4ca85a86c47a098a224000000005", "100000000000000000000000000000000000005"},
+    };
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        custos_u256 v = h(chunks[i].hex);
+        assert_int_equal(custos_u256_to_dec(&v, buf, sizeof buf), CUSTOS_OK);
+        assert_string_equal(buf, chunks[i].dec);
+    }
 }
 
 static void test_fixed_parse_table(void **state)
