@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "evm/publisher.h"
+#include "custos/reserves.h"
 
 static bool release_unavailable(eng_item *it, const char *what, const custos_error *err)
 {
@@ -53,7 +53,7 @@ bool gw_eng_release_on_chain(gw_engine *e, eng_item *it)
     bool go_on = true;
     evm_breaker_view v;
     uint8_t feed_id[CUSTOS_HASH_LEN];
-    gw_publisher_feed_id(held.sub.feed, feed_id);
+    custos_feed_id(held.sub.feed, feed_id);
     if (!superseded)
         rc = gw_pledges_breaker(e->pledges, feed_id, held.sub.att.account, &v, &err);
     if (!superseded && rc != CUSTOS_OK) {
