@@ -8,11 +8,13 @@
  *   bench_load --target HOST:PORT --pid GATEWAY_PID --mode stream|unary|latest|soak|batch
  *              --tag NAME [--count N] [--streams S] [--window W] [--rate R]
  *              [--duration SECONDS] [--accounts A] [--store PATH --accepted N]
- *              [--batch-size K]
+ *              [--batch-size K] [--round R]
  *
  * --mode batch (figure g): --count accounts of the set --tag as SubmitBatch calls of K
  * accounts each (signed once by the feed's signer), one call at a time; the gateway's CPU
- * per accepted account beside a bare recovery. */
+ * per accepted account beside a bare recovery. --round R sends each account's valuation
+ * R + 1 (default 0: its first), so that a run after round R - 1 on the same gateway
+ * measures updates of accounts it knows, as a custodian's revaluations are. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -47,7 +49,7 @@
 typedef struct opts {
     const char *target, *mode, *tag, *store;
     pid_t pid;
-    size_t count, streams, window, accounts, accepted, batch_size;
+    size_t count, streams, window, accounts, accepted, batch_size, round;
     double rate, duration;
 } opts;
 
@@ -620,9 +622,10 @@ static void run_latest(const opts *o)
 
 /* ---- SubmitBatch (figure g) ---- */
 
-/* Batch b of k accounts of the set (bench_make's attestations, one asOf and validUntil),
- * signed once. Its batch sequence is now * 2^20 + b + 1: above every batch of an earlier
- * phase (the feed's batch sequence only rises), with room for 2^20 batches a phase. */
+/* Batch b of k accounts of the set (bench_make's attestations, one asOf and validUntil;
+ * round R: each account's sequence R + 1), signed once. Its batch sequence is now * 2^20 +
+ * R * batches + b + 1: above every batch of an earlier phase or round (the feed's batch
+ * sequence only rises), with room for 2^20 batches over the rounds of one second. */
 static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t now,
                        custos_submission *acc, custos_batch *batch, custos_signature *sig)
 {
@@ -631,14 +634,14 @@ static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t 
     if (atts == NULL)
         die("out of memory");
     for (size_t i = 0; i < k; i++) {
-        bench_make(s, o->tag, b * k + i, o->count, now, &acc[i]);
+        bench_make(s, o->tag, o->round * o->count + b * k + i, o->count, now, &acc[i]);
         acc[i].n_sigs = 0;
         acc[i].att.valid_until = now + 3600;
         atts[i] = acc[i].att;
     }
     custos_batch_tree *t = NULL;
-    if (custos_batch_tree_new(BENCH_FEED, atts, k, (now << 20) + b + 1, batch, &t, NULL) !=
-        CUSTOS_OK)
+    uint64_t seq = (now << 20) + o->round * (o->count / k) + b + 1;
+    if (custos_batch_tree_new(BENCH_FEED, atts, k, seq, batch, &t, NULL) != CUSTOS_OK)
         die("batch tree");
     custos_batch_tree_free(t);
     free(atts);
@@ -705,11 +708,16 @@ static void run_batch(const opts *o)
     double bare = (bare0 + bench_recover_rate((const uint8_t(*)[32])digests, ref,
                                               RECOVER_SAMPLE)) / 2;
     double each = accepted > 0 ? cpu / (double)accepted : 0;
-    printf("| g | SubmitBatch of %zu accounts signed once, one call at a time (%zu accepted, "
-           "%zu refused, %.1f s) | gateway CPU %.1f us per accepted account = %.3fx a bare "
-           "recover | %.0f accounts/s; p50 %.1f ms per batch call, durable | a bare recover "
-           "on this machine in this run: %.1f us (%.0f /s); target at most 0.25x |\n",
-           k, accepted, refused, seconds, each * 1e6, each * bare,
+    char which[48];
+    if (o->round == 0)
+        snprintf(which, sizeof which, "each account's first valuation");
+    else
+        snprintf(which, sizeof which, "each account's valuation %zu, an update", o->round + 1);
+    printf("| g | SubmitBatch of %zu accounts signed once, one call at a time (%s; %zu "
+           "accepted, %zu refused, %.1f s) | gateway CPU %.1f us per accepted account = %.3fx "
+           "a bare recover | %.0f accounts/s; p50 %.1f ms per batch call, durable | a bare "
+           "recover on this machine in this run: %.1f us (%.0f /s); target at most 0.25x |\n",
+           k, which, accepted, refused, seconds, each * 1e6, each * bare,
            (double)accepted / seconds, bench_percentile(lat, nb, 0.5) * 1e3, 1e6 / bare, bare);
     custos_client_free(c);
     for (size_t i = 0; i < nb * k; i++)
@@ -740,7 +748,7 @@ int main(int argc, char **argv)
         {"window", required_argument, NULL, 'W'},       {"rate", required_argument, NULL, 'r'},
         {"duration", required_argument, NULL, 'd'},     {"accounts", required_argument, NULL, 'a'},
         {"accepted", required_argument, NULL, 'A'},     {"batch-size", required_argument, NULL, 'B'},
-        {NULL, 0, NULL, 0}};
+        {"round", required_argument, NULL, 'R'},        {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
         switch (ch) {
@@ -758,6 +766,7 @@ int main(int argc, char **argv)
         case 'a': o.accounts = strtoul(optarg, NULL, 10); break;
         case 'A': o.accepted = strtoul(optarg, NULL, 10); break;
         case 'B': o.batch_size = strtoul(optarg, NULL, 10); break;
+        case 'R': o.round = strtoul(optarg, NULL, 10); break;
         default: die("see the usage at the top of bench/bench_load.c");
         }
     }
