@@ -167,6 +167,16 @@ int main(int argc, char **argv)
     cfg.n_feeds = 1;
     cfg.signers = allowed;
     cfg.n_signers = 2;
+    /* Rule 9: every account of the batches registered to the feed. */
+    gw_account *registered = calloc(n_ref, sizeof *registered);
+    if (registered == NULL)
+        return 2;
+    for (size_t i = 0; i < n_ref; i++) {
+        memcpy(registered[i].account, set.accounts[i].att.account, CUSTOS_HASH_LEN);
+        snprintf(registered[i].feed, sizeof registered[i].feed, "%s", BENCH_FEED);
+    }
+    cfg.accounts = registered;
+    cfg.n_accounts = n_ref;
     gw_registry *reg = NULL;
     gw_verifier *v = NULL;
     if (gw_registry_new(&cfg, &reg, NULL) != CUSTOS_OK ||
@@ -198,6 +208,7 @@ int main(int argc, char **argv)
     free(digests);
     free(sigs);
     free(members);
+    free(registered);
     free(bare);
     free(batch);
     free(ratio);
