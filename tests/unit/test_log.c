@@ -1,0 +1,157 @@
+/* The gateway's log lines (gateway/log.h): each one JSON object on one line, written with
+ * one write, members in order, escapes as RFC 8259 gives them (checked by parsing with
+ * jansson, an independent JSON reader); a line longer than the log's buffer is cut inside
+ * its field or message and still parses; lines of many threads at once never mix. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "testutil.h"
+
+static char DIR_PATH[512];
+static char LOG_PATH[600];
+static int saved_stderr = -1;
+
+/* stderr into a fresh file until log_read. */
+static void log_capture(void)
+{
+    char *dir = DIR_PATH;
+    if (dir[0] == '\0')
+        tu_mkdtemp(DIR_PATH, sizeof DIR_PATH);
+    snprintf(LOG_PATH, sizeof LOG_PATH, "%s/log", dir);
+    int fd = open(LOG_PATH, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    saved_stderr = dup(STDERR_FILENO);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    close(fd);
+}
+
+/* What was logged since log_capture (caller frees); stderr back to where it was. */
+static char *log_read(void)
+{
+    assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+    close(saved_stderr);
+    return tu_read_file(LOG_PATH);
+}
+
+static void test_line_members_and_escapes(void **state)
+{
+    (void)state;
+    log_capture();
+    const gw_log_field f[] = {{"feed", "acme \"custody\""},
+                              {"skipped", NULL},
+                              {"account", "line\nbreak\\tab\t\x01"}};
+    gw_log_fields(GW_LOG_INFO, "accepted", "req-1", f, 3, "value %d%%", 42);
+    gw_log(GW_LOG_DEBUG, "hidden", "below the level");
+    char *text = log_read();
+    assert_non_null(text);
+    assert_non_null(strchr(text, '\n'));
+    assert_null(strchr(strchr(text, '\n') + 1, '\n')); /* one line: the debug one dropped */
+    assert_true(strstr(text, "\"event\":\"accepted\",\"request_id\":\"req-1\",\"feed\":") !=
+                NULL);
+    json_error_t jerr;
+    json_t *o = json_loads(text, JSON_DISABLE_EOF_CHECK, &jerr);
+    if (o == NULL)
+        fail_msg("not JSON (%s): %s", jerr.text, text);
+    assert_string_equal(json_string_value(json_object_get(o, "level")), "info");
+    assert_string_equal(json_string_value(json_object_get(o, "feed")), "acme \"custody\"");
+    assert_string_equal(json_string_value(json_object_get(o, "account")),
+                        "line\nbreak\\tab\t\x01");
+    assert_null(json_object_get(o, "skipped"));
+    assert_string_equal(json_string_value(json_object_get(o, "msg")), "value 42%");
+    json_decref(o);
+    free(text);
+}
+
+static void test_long_line_cut_and_closed(void **state)
+{
+    (void)state;
+    /* 12 fields of 2,000 quotes each: 48,000 bytes escaped, far past the line's room. */
+    static char big[2001];
+    memset(big, '"', sizeof big - 1);
+    gw_log_field f[GW_LOG_FIELDS_MAX];
+    for (size_t i = 0; i < GW_LOG_FIELDS_MAX; i++)
+        f[i] = (gw_log_field){"k", big};
+    log_capture();
+    gw_log_fields(GW_LOG_WARN, "long", NULL, f, GW_LOG_FIELDS_MAX, "%s", big);
+    char *text = log_read();
+    assert_non_null(text);
+    size_t len = strlen(text);
+    assert_true(len <= 16384);
+    assert_int_equal(text[len - 1], '\n');
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    if (o == NULL)
+        fail_msg("a cut line is not JSON (%s) at %d", jerr.text, jerr.position);
+    assert_non_null(json_object_get(o, "msg"));
+    json_decref(o);
+    free(text);
+}
+
+#define THREADS 4
+#define LINES 500
+
+static void *log_many(void *arg)
+{
+    char value[64];
+    snprintf(value, sizeof value, "thread-%d", (int)(intptr_t)arg);
+    const gw_log_field f[] = {{"who", value}};
+    for (int i = 0; i < LINES; i++)
+        gw_log_fields(GW_LOG_INFO, "race", NULL, f, 1, "line %d of %s", i, value);
+    return NULL;
+}
+
+static void test_threads_never_mix(void **state)
+{
+    (void)state;
+    log_capture();
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, log_many, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    char *text = log_read();
+    assert_non_null(text);
+    size_t lines = 0;
+    for (char *line = text, *end; *line != '\0'; line = end + 1, lines++) {
+        end = strchr(line, '\n');
+        assert_non_null(end);
+        *end = '\0';
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+        if (o == NULL)
+            fail_msg("line %zu is not JSON: %s", lines, line);
+        json_decref(o);
+    }
+    assert_int_equal(lines, THREADS * LINES);
+    free(text);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (DIR_PATH[0] != '\0')
+        tu_rmtree(DIR_PATH);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_members_and_escapes),
+        cmocka_unit_test(test_long_line_cut_and_closed),
+        cmocka_unit_test(test_threads_never_mix),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
