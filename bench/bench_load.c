@@ -623,11 +623,14 @@ static void run_latest(const opts *o)
 /* ---- SubmitBatch (figure g) ---- */
 
 /* Batch b of k accounts of the set (bench_make's attestations, one asOf and validUntil;
- * round R: each account's sequence R + 1), signed once. Its batch sequence is now * 2^20 +
- * R * batches + b + 1: above every batch of an earlier phase or round (the feed's batch
- * sequence only rises), with room for 2^20 batches over the rounds of one second. */
+ * round R: each account's sequence R + 1), signed once. Its batch sequence is stamp * 2^12
+ * + b + 1, stamp the run's start in microseconds: above every batch of an earlier run on
+ * the gateway, even one that started in the same second (the feed's batch sequence only
+ * rises), with room for BATCHES_PER_RUN batches a run. */
+#define BATCHES_PER_RUN 4096
 static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t now,
-                       custos_submission *acc, custos_batch *batch, custos_signature *sig)
+                       uint64_t stamp, custos_submission *acc, custos_batch *batch,
+                       custos_signature *sig)
 {
     size_t k = o->batch_size;
     custos_attestation *atts = calloc(k, sizeof *atts);
@@ -640,7 +643,7 @@ static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t 
         atts[i] = acc[i].att;
     }
     custos_batch_tree *t = NULL;
-    uint64_t seq = (now << 20) + o->round * (o->count / k) + b + 1;
+    uint64_t seq = (stamp << 12) + b + 1;
     if (custos_batch_tree_new(BENCH_FEED, atts, k, seq, batch, &t, NULL) != CUSTOS_OK)
         die("batch tree");
     custos_batch_tree_free(t);
@@ -671,8 +674,13 @@ static void run_batch(const opts *o)
     if (acc == NULL || batches == NULL || sigs == NULL || res == NULL || errs == NULL ||
         digests == NULL || ref == NULL || lat == NULL)
         die("out of memory");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t stamp = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    if (nb > BATCHES_PER_RUN)
+        die("batch: at most 4096 batches a run (--count / --batch-size)");
     for (size_t b = 0; b < nb; b++)
-        batch_make(&s, o, b, now, acc + b * k, &batches[b], &sigs[b]);
+        batch_make(&s, o, b, now, stamp, acc + b * k, &batches[b], &sigs[b]);
     for (size_t i = 0; i < RECOVER_SAMPLE; i++) {
         uint64_t v = i;
         custos_keccak256((const uint8_t *)&v, sizeof v, digests[i]);
