@@ -190,7 +190,7 @@ static void test_deploys_and_configures(void **state)
     if (deploy(f, f->key, "deploy.json", f->out) != 0)
         fail_msg("deploy.mjs failed:\n%s", output);
     assert_contains(output, OWNER_ADDR " must call acceptOwnership()");
-    assert_true(strstr(output, DEV_KEY + 2) == NULL); /* the key is never printed */
+    assert_true(strstr(output, &DEV_KEY[2]) == NULL); /* the key is never printed */
 
     json_error_t jerr;
     json_t *d = json_load_file(f->out, 0, &jerr);
@@ -429,7 +429,7 @@ static void test_refusals(void **state)
     tu_write_file(loose, DEV_KEY "\n");
     assert_int_equal(chmod(loose, 0640), 0);
     expect_refusal(f, loose, "ok.json", "has mode 0640: group or others may access it");
-    assert_true(strstr(output, DEV_KEY + 2) == NULL);
+    assert_true(strstr(output, &DEV_KEY[2]) == NULL);
 
     char garbled[4300];
     snprintf(garbled, sizeof garbled, "%s/garbled.key", f->dir);
@@ -649,7 +649,7 @@ static void test_deploys_behind_timelock(void **state)
     char path[4300], text[2048], out[4300];
     snprintf(path, sizeof path, "%s/timelock.json", f->dir);
     int n = snprintf(text, sizeof text, "{\"timelockDelay\": 86400, ");
-    snprintf(text + n, sizeof text - (size_t)n, CONFIG_TEMPLATE + 1, 31337, "valuation_agent");
+    snprintf(text + n, sizeof text - (size_t)n, &CONFIG_TEMPLATE[1], 31337, "valuation_agent");
     tu_write_file(path, text);
     snprintf(out, sizeof out, "%s/timelock-deployed.json", f->dir);
     if (deploy(f, f->key, "timelock.json", out) != 0)
@@ -692,7 +692,7 @@ static void test_deploys_behind_timelock(void **state)
 
     snprintf(path, sizeof path, "%s/short-delay.json", f->dir);
     n = snprintf(text, sizeof text, "{\"timelockDelay\": 60, ");
-    snprintf(text + n, sizeof text - (size_t)n, CONFIG_TEMPLATE + 1, 31337, "valuation_agent");
+    snprintf(text + n, sizeof text - (size_t)n, &CONFIG_TEMPLATE[1], 31337, "valuation_agent");
     tu_write_file(path, text);
     expect_refusal(f, f->key, "short-delay.json",
                    "timelockDelay: expected an integer from 3600 to 2592000");
