@@ -50,31 +50,31 @@ bool gw_eng_release_on_chain(gw_engine *e, eng_item *it)
         return true; /* the committer answers NOT_FOUND */
     if (rc != CUSTOS_OK)
         return release_unavailable(it, "the held record cannot be read from the store", &err);
-    bool go_on = true;
+    if (superseded) {
+        custos_record_clear(&held);
+        return true; /* the committer answers FAILED_PRECONDITION */
+    }
     evm_breaker_view v;
     uint8_t feed_id[CUSTOS_HASH_LEN];
     custos_feed_id(held.sub.feed, feed_id);
-    if (!superseded)
-        rc = gw_pledges_breaker(e->pledges, feed_id, held.sub.att.account, &v, &err);
-    if (!superseded && rc != CUSTOS_OK) {
-        go_on = release_unavailable(it, "the adapter's breaker cannot be read from the chain", &err);
-    } else if (!superseded) {
-        bool beyond = false;
-        rc = gw_eng_adapter_holds(&v, &held.sub.att.collateral_value, held.n_signers,
-                                  held.digest, &beyond, &err);
-        if (rc != CUSTOS_OK) {
-            go_on = release_unavailable(it, "the adapter's bound cannot be applied", &err);
-        } else if (beyond) {
-            char account[2 + 2 * CUSTOS_HASH_LEN + 1];
-            gw_eng_hex(held.sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
-            it->out.release = GW_RELEASE_REFUSED;
-            it->out.reason = CUSTOS_REASON_HELD_ON_CHAIN;
-            snprintf(it->out.detail, sizeof it->out.detail,
-                     "the adapter's own breaker holds this rise too: its owner first calls "
-                     "releaseHeld(%s, this digest), then release it here; nothing changed",
-                     account);
-            go_on = false;
-        }
+    bool holds = false, go_on = true;
+    rc = gw_pledges_breaker(e->pledges, feed_id, held.sub.att.account, &v, &err);
+    if (rc != CUSTOS_OK)
+        go_on = release_unavailable(it, "the adapter's breaker cannot be read from the chain",
+                                    &err);
+    else if (gw_eng_adapter_holds(&v, &held.sub.att.collateral_value, held.n_signers,
+                                  held.digest, &holds, &err) != CUSTOS_OK)
+        go_on = release_unavailable(it, "the adapter's bound cannot be applied", &err);
+    if (go_on && holds) {
+        char account[2 + 2 * CUSTOS_HASH_LEN + 1];
+        gw_eng_hex(held.sub.att.account, CUSTOS_HASH_LEN, account, sizeof account);
+        it->out.release = GW_RELEASE_REFUSED;
+        it->out.reason = CUSTOS_REASON_HELD_ON_CHAIN;
+        snprintf(it->out.detail, sizeof it->out.detail,
+                 "the adapter's own breaker holds this rise too: its owner first calls "
+                 "releaseHeld(%s, this digest), then release it here; nothing changed",
+                 account);
+        go_on = false;
     }
     custos_record_clear(&held);
     return go_on;
