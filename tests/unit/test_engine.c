@@ -908,6 +908,15 @@ static void test_breaker_operator_release(void **state)
     assert_non_null(strstr(o.detail, "superseded"));
     assert_int_equal(gw_engine_head(f->engine), 1);
 
+    /* With [evm], the adapter's breaker is read first (release_chain.c): no node answers,
+     * so UNAVAILABLE, and nothing is published. */
+    exposure_engine(f, 1);
+    o = release_held(f, h3.digest);
+    assert_int_equal(o.release, GW_RELEASE_UNAVAILABLE);
+    assert_non_null(strstr(o.detail, "the adapter's breaker cannot be read from the chain"));
+    exposure_engine(f, 2); /* the fixture's engine again: no [evm], releases unchecked */
+    assert_int_equal(gw_engine_head(f->engine), 1);
+
     custos_audit_entry audit[4];
     size_t n = 0;
     custos_error err;
