@@ -89,10 +89,11 @@ int lf_run(const char *const argv[]);
 int lf_cast(const char *first, ...);
 /* The Morpho market params tuple of pledge i, as cast takes it. */
 const char *lf_market_params(int i);
-/* cast call with --json: the decoded results (caller frees). */
+/* eth_call of the view "name(args)(returns)" (flat types) with arguments a1..a3, the
+ * results as cast --json gives them (caller frees); not through cast (lendfixture.c). */
 json_t *lf_call_json(const char *to, const char *sig, const char *a1, const char *a2,
                      const char *a3);
-/* A number of a cast --json answer as a decimal string (a static buffer). */
+/* A number of an lf_call_json answer as a decimal string (a static buffer). */
 const char *lf_number_at(json_t *array, size_t i);
 /* One uint256 view result as a decimal string (copied into dst). */
 void lf_call_number(const char *to, const char *sig, const char *a1, const char *a2, char *dst,
