@@ -79,12 +79,11 @@ static void reg_assign_parties(gw_signer *signers, size_t n)
 
 /* Fibonacci hashing of the id's first 8 bytes: the slot is the product's top bits, which
  * depend on every bit of them, so even ids that are not Keccak outputs spread out. */
-static size_t reg_account_slot(const uint8_t account[CUSTOS_HASH_LEN], size_t mask)
+static size_t reg_account_slot(const uint8_t account[CUSTOS_HASH_LEN], unsigned shift)
 {
     uint64_t h;
     memcpy(&h, account, sizeof h);
-    unsigned bits = (unsigned)__builtin_popcountll((unsigned long long)mask);
-    return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
+    return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
 }
 
 /* Every submission looks its account up (rule 9); a binary search over tens of thousands of
@@ -93,15 +92,19 @@ static size_t reg_account_slot(const uint8_t account[CUSTOS_HASH_LEN], size_t ma
 static custos_rc reg_index_accounts(gw_policy *p, custos_error *err)
 {
     size_t slots = 16;
-    while (slots < 2 * p->n_accounts)
+    unsigned bits = 4;
+    while (slots < 2 * p->n_accounts) {
         slots *= 2;
+        bits++;
+    }
     p->account_slots = calloc(slots, sizeof *p->account_slots);
     if (p->account_slots == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory for %zu "
                                 "account slots", slots);
     p->slot_mask = slots - 1;
+    p->slot_shift = 64 - bits;
     for (size_t i = 0; i < p->n_accounts; i++) {
-        size_t at = reg_account_slot(p->accounts[i].account, p->slot_mask);
+        size_t at = reg_account_slot(p->accounts[i].account, p->slot_shift);
         while (p->account_slots[at] != 0)
             at = (at + 1) & p->slot_mask;
         p->account_slots[at] = (uint32_t)(i + 1);
@@ -249,7 +252,7 @@ const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
 const gw_account *gw_policy_find_account(const gw_policy *p,
                                         const uint8_t account[CUSTOS_HASH_LEN])
 {
-    for (size_t at = reg_account_slot(account, p->slot_mask); p->account_slots[at] != 0;
+    for (size_t at = reg_account_slot(account, p->slot_shift); p->account_slots[at] != 0;
          at = (at + 1) & p->slot_mask) {
         const gw_account *a = &p->accounts[p->account_slots[at] - 1];
         if (memcmp(a->account, account, CUSTOS_HASH_LEN) == 0)

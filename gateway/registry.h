@@ -30,6 +30,7 @@ typedef struct gw_policy {
     size_t n_accounts;
     uint32_t *account_slots; /* open-addressed index into accounts: 1 + index, 0 empty */
     size_t slot_mask;        /* slots - 1, a power of two at least twice n_accounts */
+    unsigned slot_shift;     /* 64 - log2(slots): the hash's top bits pick the slot */
     custos_calendar calendar; /* the snapshot's own copy, which its feeds point to */
 } gw_policy;
 
