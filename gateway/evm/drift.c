@@ -162,7 +162,7 @@ static custos_rc drift_onchain_only(evm_rpc *rpc, const gw_evm_config *evm,
             f->signers++;
     }
     for (size_t i = 0; rc == CUSTOS_OK && i < seen->n_accounts; i++) {
-        if (gw_accounts_find(policy->accounts, policy->n_accounts, seen->accounts[i]) != NULL)
+        if (gw_policy_find_account(policy, seen->accounts[i]) != NULL)
             continue;
         uint8_t chain_id[EVM_ABI_WORD];
         rc = drift_chain_account(rpc, evm, seen->accounts[i], chain_id, err);
