@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,23 @@ static custos_rc fsync_parent(const char *path, custos_error *err)
     return CUSTOS_OK;
 }
 
+/* Fills the temporary file fd (named tmp) with data at mode, fsyncs it when sync, and
+ * closes it whatever happens. */
+static custos_rc fill_temporary(int fd, const char *tmp, const void *data, size_t len,
+                                mode_t mode, bool sync, custos_error *err)
+{
+    custos_rc rc = CUSTOS_OK;
+    if (fchmod(fd, mode) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: chmod failed: %s", tmp, strerror(errno));
+    if (rc == CUSTOS_OK)
+        rc = write_all(fd, tmp, data, len, err);
+    if (rc == CUSTOS_OK && sync && fsync(fd) != 0)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == CUSTOS_OK)
+        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+    return rc;
+}
+
 custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                custos_error *err)
 {
@@ -118,15 +136,7 @@ custos_rc at_file_write_atomic(const char *path, const void *data, size_t len, m
     if (fd < 0)
         return custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot create temporary file: %s", path,
                                 strerror(errno));
-    custos_rc rc = CUSTOS_OK;
-    if (fchmod(fd, mode) != 0)
-        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: chmod failed: %s", tmp, strerror(errno));
-    if (rc == CUSTOS_OK)
-        rc = write_all(fd, tmp, data, len, err);
-    if (rc == CUSTOS_OK && fsync(fd) != 0)
-        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == CUSTOS_OK)
-        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+    custos_rc rc = fill_temporary(fd, tmp, data, len, mode, true, err);
     if (rc == CUSTOS_OK && rename(tmp, path) != 0)
         rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: cannot rename into place: %s", path,
                               strerror(errno));
@@ -199,16 +209,10 @@ custos_rc at_files_add(at_files *f, const char *name, const void *data, size_t l
         free(e.path);
         return rc;
     }
-    /* Listed before it is written, so that at_files_free removes it whatever happens. */
+    /* Listed before it is written, so that at_files_free removes it whatever happens; its
+     * data reaches the disk with the others' at at_files_commit. */
     f->e[f->n++] = e;
-    custos_rc rc = CUSTOS_OK;
-    if (fchmod(fd, mode) != 0)
-        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: chmod failed: %s", e.tmp, strerror(errno));
-    if (rc == CUSTOS_OK)
-        rc = write_all(fd, e.tmp, data, len, err);
-    if (close(fd) != 0 && rc == CUSTOS_OK)
-        rc = custos_error_set(err, CUSTOS_ERR_IO, "%s: close failed: %s", e.tmp, strerror(errno));
-    return rc;
+    return fill_temporary(fd, e.tmp, data, len, mode, false, err);
 }
 
 custos_rc at_files_commit(at_files *f, custos_error *err)
