@@ -160,13 +160,15 @@ static void reflection_pump(gw_rpc_call *c)
     gw_rpc_stream_end(c);
 }
 
+/* recv_busy stays set until this request is answered: otherwise a write completing on
+ * another thread would post the next read, and two answers could be written at once. */
 static void reflection_on_recv(gw_rpc_call *c, bool ok)
 {
     pthread_mutex_lock(&c->mu);
-    c->recv_busy = false;
     grpc_byte_buffer *bb = c->recv_buf;
     c->recv_buf = NULL;
     if (!ok || bb == NULL || (c->state != CALL_ACTIVE && c->state != CALL_ENDING)) {
+        c->recv_busy = false;
         c->half_closed = true;
         reflection_pump(c);
         pthread_mutex_unlock(&c->mu);
@@ -199,6 +201,7 @@ static void reflection_on_recv(gw_rpc_call *c, bool ok)
     grpc_byte_buffer_destroy(bb);
 
     pthread_mutex_lock(&c->mu);
+    c->recv_busy = false;
     if (reply != NULL && c->state == CALL_ACTIVE) {
         gw_rpc_stream_send(c, reply);
     } else {

@@ -212,15 +212,18 @@ static void submit_stream_done(void *ctx, const gw_submit_outcome *o)
     gw_rpc_call_unref(c);
 }
 
+/* recv_busy stays set until this message is in the engine: a read posted earlier (by an
+ * answer's pump on another thread) could complete first, take the place after this one
+ * and reach the engine before it, and the window would admit one message too many. */
 static void submit_stream_on_recv(gw_rpc_call *c, bool ok)
 {
     pthread_mutex_lock(&c->mu);
-    c->recv_busy = false;
     grpc_byte_buffer *bb = c->recv_buf;
     c->recv_buf = NULL;
     bool live = c->state == CALL_ACTIVE || c->state == CALL_ENDING;
     if (!live || !ok || bb == NULL) {
         /* End of the client's half (or of the call). */
+        c->recv_busy = false;
         c->half_closed = true;
         submit_stream_pump(c);
         pthread_mutex_unlock(&c->mu);
@@ -229,6 +232,11 @@ static void submit_stream_on_recv(gw_rpc_call *c, bool ok)
         return;
     }
     c->last_recv_ns = gw_mono_ns();
+    /* Answers are written in the order requests are read: this one's place is taken now. */
+    gw_rpc_slot *s = &c->slots[c->tail % GW_RPC_STREAM_WINDOW];
+    c->tail++;
+    s->c = c;
+    s->done = false;
     pthread_mutex_unlock(&c->mu);
 
     custos_submission sub;
@@ -261,22 +269,18 @@ static void submit_stream_on_recv(gw_rpc_call *c, bool ok)
                       refusal.detail);
     }
 
-    /* Answers are written in the order requests are read: reserve this one's place, and
-     * read the next before this one is verified and committed. */
-    pthread_mutex_lock(&c->mu);
-    gw_rpc_slot *s = &c->slots[c->tail % GW_RPC_STREAM_WINDOW];
-    c->tail++;
-    s->c = c;
-    s->request_id = request_id;
-    s->done = false;
-    submit_stream_pump(c);
-    pthread_mutex_unlock(&c->mu);
-
+    s->request_id = request_id; /* read only by this request's answer, which comes after */
     gw_rpc_call_ref(c);
     if (decoded)
         gw_engine_submit(c->srv->engine, &sub, c->request_id, submit_stream_done, s);
     else
         submit_stream_done(s, &refusal);
+
+    /* The next is read before this one is verified and committed. */
+    pthread_mutex_lock(&c->mu);
+    c->recv_busy = false;
+    submit_stream_pump(c);
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Ends a SubmitStream whose client has sent nothing for [limits] stream_idle_seconds

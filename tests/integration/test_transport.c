@@ -465,7 +465,9 @@ static void window_recv(window_call *w)
     window_op(w, &op, 1, &w->tag_recv);
 }
 
-/* The answer in w->recv: accepted, at the cursor after *last (the first at any). */
+/* The answer in w->recv: answer i names request i, accepted, at the cursor after *last (the
+ * first at any). An answer out of its place (the gateway's window overrunning a place not
+ * yet written out) shows as a request_id or cursor out of turn. */
 static void window_answer(window_call *w, size_t i, uint64_t *last)
 {
     if (w->recv == NULL)
@@ -480,10 +482,11 @@ static void window_answer(window_call *w, size_t i, uint64_t *last)
         NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
     grpc_slice_unref(all);
     assert_non_null(m);
-    if (m->reason != 0 || m->state != CUSTOS__V1__STATE__ACCEPTED ||
+    if (m->request_id != i || m->reason != 0 || m->state != CUSTOS__V1__STATE__ACCEPTED ||
         (i == 0 ? m->cursor == 0 : m->cursor != *last + 1))
-        fail_msg("answer %zu: reason %d state %d cursor %llu after %llu: %s", i, (int)m->reason,
-                 (int)m->state, (unsigned long long)m->cursor, (unsigned long long)*last,
+        fail_msg("answer %zu: request_id %llu reason %d state %d cursor %llu after %llu: %s", i,
+                 (unsigned long long)m->request_id, (int)m->reason, (int)m->state,
+                 (unsigned long long)m->cursor, (unsigned long long)*last,
                  m->detail != NULL ? m->detail : "");
     *last = m->cursor;
     custos__v1__submit_response__free_unpacked(m, NULL);
