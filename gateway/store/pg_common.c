@@ -30,6 +30,12 @@ int gw_pg_msg_len(const char *msg)
 custos_rc gw_pg_fail(PGconn *conn, const PGresult *res, const char *who, const char *what,
                      custos_error *err)
 {
+    /* The statement ran but answered another kind of result than the caller wanted (rows
+     * where a command was expected): a fault of the statement, not of the connection. */
+    ExecStatusType status = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "%s: %s: unexpected result %s", who,
+                                what, PQresStatus(status));
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (msg == NULL)

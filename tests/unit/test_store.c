@@ -1812,12 +1812,61 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_batch_storage_is_lean, setup, teardown, \
                                                  (void *)&(be))
 
+/* Version 22 (SQLite): accounts keyed by account id become a rowid table, each account at
+ * a place in the order of its latest record; every account keeps its state, and an update
+ * keeps the account's place. */
+static void test_upgrade_accounts_take_places(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    /* Accounts 0xa3, 0xa1, 0xa2 valued in that order: id order is not place order. */
+    static const uint8_t ids[3] = {0xa3, 0xa1, 0xa2};
+    for (size_t i = 0; i < 3; i++) {
+        custos_record r;
+        make_record(&r, i + 1, ids[i], 1, 0);
+        put_committed(&f->store, &r);
+    }
+    gw_store_close(&f->store);
+    f->be->exec(f, "CREATE TABLE accounts_v21 (account BLOB PRIMARY KEY, feed TEXT NOT NULL, "
+                   "last_sequence BLOB NOT NULL, last_cursor INTEGER NOT NULL, "
+                   "beneficiary BLOB NOT NULL) WITHOUT ROWID;"
+                   "INSERT INTO accounts_v21 SELECT account, feed, last_sequence, last_cursor, "
+                   "beneficiary FROM accounts;"
+                   "DROP TABLE accounts;"
+                   "ALTER TABLE accounts_v21 RENAME TO accounts;");
+    f->be->set_version(f, 21);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_table_info('accounts') "
+                                          "WHERE name = 'ordinal'"),
+                     0);
+
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    account_list l = {.n = 0};
+    assert_int_equal(gw_store_load_accounts(&f->store, collect_account, &l, &err), CUSTOS_OK);
+    assert_int_equal(l.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        /* Places follow the latest records: 0xa3 first. */
+        assert_int_equal(l.a[i].account[0], ids[i]);
+        assert_int_equal(l.a[i].last_cursor, i + 1);
+        assert_int_equal(l.a[i].last_sequence, 1);
+    }
+    custos_record r;
+    make_record(&r, 4, 0xa1, 2, 0);
+    put_committed(&f->store, &r);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT ordinal FROM accounts WHERE last_cursor = 4"),
+                     2);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accounts"), 3);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
         CONTRACT_TESTS(BE_SQLITE),
         cmocka_unit_test_prestate_setup_teardown(test_wal_bounded, setup, teardown,
                                                  (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_upgrade_accounts_take_places, setup,
+                                                 teardown, (void *)&BE_SQLITE),
     };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
