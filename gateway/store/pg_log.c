@@ -155,6 +155,9 @@ custos_rc gw_pgstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
     pg_param(&p, account, CUSTOS_HASH_LEN);
     pg_param(&p, seq, sizeof seq);
     pg_param(&p, digest, CUSTOS_HASH_LEN);
+    uint8_t window[8];
+    gw_store_put_u64(window, GW_STORE_RETRY_WINDOW);
+    pg_param(&p, window, sizeof window);
     PGresult *res = NULL;
     custos_rc rc = gw_pgstore_run(&s->w, W_FIND_ACCEPTED, &p, "find accepted", &res, err);
     if (rc != CUSTOS_OK)

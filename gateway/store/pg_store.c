@@ -33,8 +33,11 @@ static const pg_stmt pg_wsql[W_COUNT] = {
     [W_FIND_ACCEPTED] = {"SELECT a.cursor, (CASE WHEN a.batch_digest IS NULL THEN "
                          "length(a.signers) ELSE (SELECT length(b.signers) FROM batches b "
                          "WHERE b.digest = a.batch_digest) END)::bigint FROM accepted a "
-                         "WHERE a.account = $1 AND a.sequence = $2 AND a.digest = $3", 3,
-                         {PG_BYTEA, PG_BYTEA, PG_BYTEA}},
+                         "WHERE a.account = $1 AND a.sequence = $2 AND a.digest = $3 "
+                         /* one of the account's $4 latest (rule 4's retry window) */
+                         "AND (SELECT count(*) FROM (SELECT 1 FROM accepted b "
+                         "WHERE b.account = $1 AND b.sequence > $2 LIMIT $4) w) < $4", 4,
+                         {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8}},
     [W_GET_PENDING] = {"SELECT attestation FROM pending WHERE digest = $1", 1, {PG_BYTEA}},
     [W_LIST_SIGNERS] = {"SELECT signer, role, signature FROM pending_signers WHERE digest = $1 "
                         "ORDER BY added",
@@ -438,7 +441,8 @@ static custos_rc pg_migrate(PGconn *conn, custos_error *err)
         size_t n_steps = 0;
         const gw_schema_step *steps = gw_schema_steps(&n_steps);
         for (size_t i = 0; rc == CUSTOS_OK && i < n_steps; i++)
-            if ((long)steps[i].version > have)
+            if ((long)steps[i].version > have &&
+                gw_schema_ddl(&steps[i], GW_SCHEMA_POSTGRESQL) != NULL)
                 rc = gw_pgstore_exec(conn, gw_schema_ddl(&steps[i], GW_SCHEMA_POSTGRESQL),
                                      PGRES_COMMAND_OK, "migrate schema", err);
         char sql[160];

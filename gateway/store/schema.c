@@ -494,6 +494,40 @@ static const gw_schema_step schema_steps[] = {
                   "ALTER TABLE accounts_v22 RENAME TO accounts;",
         .postgresql = "ALTER TABLE accounts SET (fillfactor = 80);",
     },
+    {
+        /* Version 23: SQLite's accepted log links each record to its account's previous
+         * one (prev_cursor) and loses its unique index on (account, sequence), the last
+         * index written at a random place for every accepted record (docs/storage.md §4).
+         * An account's records are found by following the links back from accounts'
+         * last_cursor, by rowid; the store refuses a record whose sequence is not above its
+         * account's latest (the single writer's guard, in the insert itself). The table is
+         * rebuilt, as in version 8. PostgreSQL keeps its unique index: replicas writing one
+         * store need it to refuse each other's duplicates. */
+        .version = 23,
+        .sqlite = "CREATE TABLE accepted_v23 ("
+                  "  cursor INTEGER PRIMARY KEY,"
+                  "  digest BLOB NOT NULL,"
+                  "  account BLOB NOT NULL,"
+                  "  sequence BLOB NOT NULL,"
+                  "  accepted_at INTEGER NOT NULL,"
+                  "  attestation BLOB NOT NULL,"
+                  "  signers BLOB NOT NULL,"
+                  "  chain_hash BLOB,"
+                  "  batch_digest BLOB,"
+                  "  prev_cursor INTEGER"
+                  ");"
+                  "INSERT INTO accepted_v23 (cursor, digest, account, sequence, accepted_at, "
+                  "  attestation, signers, chain_hash, batch_digest, prev_cursor) "
+                  "SELECT cursor, digest, account, sequence, accepted_at, attestation, signers, "
+                  "  chain_hash, batch_digest, "
+                  "  lag(cursor) OVER (PARTITION BY account ORDER BY cursor) "
+                  "FROM accepted ORDER BY cursor;"
+                  "DROP TABLE accepted;"
+                  "ALTER TABLE accepted_v23 RENAME TO accepted;"
+                  "CREATE INDEX accepted_by_batch ON accepted (batch_digest) "
+                  "  WHERE batch_digest IS NOT NULL;",
+        .postgresql = NULL,
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

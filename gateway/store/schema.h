@@ -13,16 +13,16 @@
 typedef enum gw_schema_dialect { GW_SCHEMA_SQLITE, GW_SCHEMA_POSTGRESQL } gw_schema_dialect;
 
 typedef struct gw_schema_step {
-    unsigned version;        /* 1, 2, ... with no gaps */
-    const char *sqlite;      /* one or more statements separated by ';' */
-    const char *postgresql;
+    unsigned version;        /* increasing; numbers never used are skipped */
+    const char *sqlite;      /* one or more statements separated by ';'; NULL: nothing */
+    const char *postgresql;  /* likewise */
 } gw_schema_step;
 
 /* The steps in order; *n gets their count. */
 const gw_schema_step *gw_schema_steps(size_t *n);
 /* The version a fully migrated database records (the last step's). */
 unsigned gw_schema_latest(void);
-/* The DDL of a step in a dialect. */
+/* The DDL of a step in a dialect; NULL when the step changes nothing in it. */
 const char *gw_schema_ddl(const gw_schema_step *step, gw_schema_dialect dialect);
 
 #endif

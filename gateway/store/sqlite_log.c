@@ -148,6 +148,8 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
         brc = sqlite3_bind_blob(st, 2, seq, sizeof seq, SQLITE_TRANSIENT);
     if (brc == SQLITE_OK)
         brc = sqlite3_bind_blob(st, 3, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_int64(st, 4, GW_STORE_RETRY_WINDOW);
     custos_rc out = sq_bind_rc(s->wdb, brc, "find accepted", err);
     if (out != CUSTOS_OK)
         return out;
@@ -209,6 +211,12 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
                           : sq_fail(s->wdb, rc, "put accepted", err);
     (void)sqlite3_clear_bindings(st);
     free(blob);
+    if (out == CUSTOS_OK && sqlite3_changes(s->wdb) != 1)
+        out = custos_error_set(err, CUSTOS_ERR_INVALID,
+                               "store: record %llu: sequence %llu is not above the account's "
+                               "latest accepted record",
+                               (unsigned long long)rec->cursor,
+                               (unsigned long long)rec->sub.att.sequence);
     if (out != CUSTOS_OK)
         return out;
 
@@ -287,33 +295,30 @@ custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
  * run of freezes and releases makes the search go further back. */
 #define SQ_VALUATION_PAGE 32
 
-/* One page of the account's records below *below (all when *has_below is false), newest
- * first: stops at the first valuation (*found, *value), else sets *below to the last
- * sequence read and *more when the page was full. */
+/* One page of the account's records from cursor *from back (its latest when *from is 0),
+ * newest first, along prev_cursor: stops at the first valuation (*found, *value), else sets
+ * *from to the record before the last one read, 0 when there is none. */
 static custos_rc sq_valuation_page(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
-                                   bool *has_below, uint8_t below[8], bool *found,
-                                   custos_u256 *value, bool *more, custos_error *err)
+                                   sqlite3_int64 *from, bool *found, custos_u256 *value,
+                                   custos_error *err)
 {
     sqlite3_stmt *st = s->r[R_VALUATIONS];
     custos_rc res = CUSTOS_OK;
-    int rows = 0;
+    bool top = *from == 0;
     int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
-        rc = *has_below ? sqlite3_bind_blob(st, 2, below, 8, SQLITE_TRANSIENT)
-                        : sqlite3_bind_null(st, 2);
+        rc = top ? sqlite3_bind_null(st, 2) : sqlite3_bind_int64(st, 2, *from);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 3, SQ_VALUATION_PAGE);
     if (rc != SQLITE_OK)
         return sq_fail(s->rdb, rc, "latest valuation", err);
+    *from = 0;
     while (!*found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rows++;
         custos_submission sub;
-        res = gw_sqstore_copy_blob(st, 0, below, 8, "sequence", err);
-        if (res == CUSTOS_OK)
-            res = sq_column_submission(st, 1, &sub, err);
+        *from = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+        res = sq_column_submission(st, 1, &sub, err);
         if (res != CUSTOS_OK)
             break;
-        *has_below = true;
         if (sub.att.kind == CUSTOS_KIND_VALUATION) {
             *found = true;
             *value = sub.att.collateral_value;
@@ -325,7 +330,6 @@ static custos_rc sq_valuation_page(sq_store *s, const uint8_t account[CUSTOS_HAS
     int rrc = sqlite3_reset(st);
     if (res == CUSTOS_OK && rrc != SQLITE_OK)
         res = sq_fail(s->rdb, rrc, "latest valuation", err);
-    *more = rows == SQ_VALUATION_PAGE;
     return res;
 }
 
@@ -333,12 +337,13 @@ custos_rc gw_sqstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_H
                                       custos_u256 *value, custos_error *err)
 {
     sq_store *s = impl;
-    bool has_below = false, found = false, more = true;
-    uint8_t below[8] = {0};
+    bool found = false;
+    sqlite3_int64 from = 0;
     custos_rc rc = CUSTOS_OK;
     pthread_mutex_lock(&s->rlock);
-    while (rc == CUSTOS_OK && !found && more)
-        rc = sq_valuation_page(s, account, &has_below, below, &found, value, &more, err);
+    do
+        rc = sq_valuation_page(s, account, &from, &found, value, err);
+    while (rc == CUSTOS_OK && !found && from != 0);
     pthread_mutex_unlock(&s->rlock);
     if (rc == CUSTOS_OK && !found)
         rc = custos_error_set(err, CUSTOS_ERR_NOT_FOUND, "no accepted valuation for this account");

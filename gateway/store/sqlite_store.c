@@ -26,9 +26,17 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_RECORD_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
     /* A batched record's signers are its batch's. */
-    [W_FIND_ACCEPTED] = "SELECT a.cursor, CASE WHEN a.batch_digest IS NULL THEN "
+    /* Back from the account's latest record along prev_cursor, over its ?4 latest at most
+     * (rule 4's retry window), to the one at sequence ?2. */
+    [W_FIND_ACCEPTED] = "WITH RECURSIVE h(c, n) AS ("
+                        "  SELECT NULLIF(last_cursor, 0), 1 FROM accounts WHERE account = ?1 "
+                        "  UNION ALL SELECT a.prev_cursor, h.n + 1 FROM h "
+                        "  JOIN accepted a ON a.cursor = h.c "
+                        "  WHERE a.sequence > ?2 AND a.prev_cursor IS NOT NULL AND h.n < ?4) "
+                        "SELECT a.cursor, CASE WHEN a.batch_digest IS NULL THEN "
                         "length(a.signers) ELSE (SELECT length(b.signers) FROM batches b "
-                        "WHERE b.digest = a.batch_digest) END FROM accepted a "
+                        "WHERE b.digest = a.batch_digest) END FROM h "
+                        "JOIN accepted a ON a.cursor = h.c "
                         "WHERE a.account = ?1 AND a.sequence = ?2 AND a.digest = ?3",
     [W_GET_PENDING] = "SELECT attestation FROM pending WHERE digest = ?1",
     [W_LIST_SIGNERS] = "SELECT signer, role, signature FROM pending_signers WHERE digest = ?1 "
@@ -37,9 +45,15 @@ static const char *const sq_wsql[W_COUNT] = {
                       "feed, creator, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
+    /* Linked to the account's latest record, and only above its sequence (rule 4 in the
+     * single writer's store, where no unique index stands guard: schema step 23). */
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                       "attestation, signers, chain_hash, batch_digest) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       "attestation, signers, chain_hash, batch_digest, prev_cursor) "
+                       "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                       "(SELECT NULLIF(last_cursor, 0) FROM accounts WHERE account = ?3) "
+                       "WHERE NOT EXISTS (SELECT 1 FROM accounts c "
+                       "JOIN accepted a ON a.cursor = c.last_cursor "
+                       "WHERE c.account = ?3 AND a.sequence >= ?4)",
     [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
     [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
@@ -101,10 +115,16 @@ static const char *const sq_rsql[R_COUNT] = {
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
     [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
     [R_PENDING_TOTALS] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending",
-    /* An account's records newest first, a page below a sequence (NULL: from the top). */
-    [R_VALUATIONS] = "SELECT sequence, attestation FROM accepted "
-                     "WHERE account = ?1 AND (?2 IS NULL OR sequence < ?2) "
-                     "ORDER BY sequence DESC LIMIT ?3",
+    /* An account's records newest first, ?3 of them from cursor ?2 (NULL: its latest) back
+     * along prev_cursor. */
+    [R_VALUATIONS] = "WITH RECURSIVE h(c, n) AS ("
+                     "  SELECT COALESCE(?2, (SELECT NULLIF(last_cursor, 0) FROM accounts "
+                     "  WHERE account = ?1)), 1 "
+                     "  UNION ALL SELECT a.prev_cursor, h.n + 1 FROM h "
+                     "  JOIN accepted a ON a.cursor = h.c "
+                     "  WHERE a.prev_cursor IS NOT NULL AND h.n < ?3) "
+                     "SELECT a.prev_cursor, a.attestation FROM h "
+                     "JOIN accepted a ON a.cursor = h.c WHERE a.account = ?1 ORDER BY h.n",
     [R_NOTICES] = "SELECT body, cursor, chain_hash FROM notices "
                   "WHERE account = ?1 AND (?2 IS NULL OR lender = ?2) "
                   "ORDER BY accepted_at DESC, sequence DESC LIMIT ?3",
@@ -381,7 +401,7 @@ static custos_rc sq_migrate(sqlite3 *db, const char *path, custos_error *err)
                               path, ver, gw_schema_latest());
     } else if (have < gw_schema_latest()) {
         for (size_t i = 0; rc == CUSTOS_OK && i < n_steps; i++)
-            if (steps[i].version > have)
+            if (steps[i].version > have && gw_schema_ddl(&steps[i], GW_SCHEMA_SQLITE) != NULL)
                 rc = sq_exec(db, gw_schema_ddl(&steps[i], GW_SCHEMA_SQLITE), "migrate schema",
                              err);
         char pragma[64];

@@ -39,6 +39,11 @@
 
 #include "config/config.h"
 
+/* Rule 4: a resubmission of one of an account's 64 latest accepted records is answered as
+ * the duplicate it is; further back, it is a replay (docs/rules.md). The bound keeps the
+ * lookup's cost fixed where the store follows an account's records one by one. */
+#define GW_STORE_RETRY_WINDOW 64
+
 /* One signature collected for a pending digest. */
 typedef struct gw_store_signer {
     uint8_t address[CUSTOS_ADDRESS_LEN];
@@ -165,8 +170,9 @@ typedef struct gw_store_ops {
      * none); shared back ends only, NULL otherwise. */
     custos_rc (*get_account)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                              gw_store_account *out, custos_error *err);
-    /* The accepted record of (account, sequence) if its digest is digest;
-     * CUSTOS_ERR_NOT_FOUND when none was accepted or another digest was. */
+    /* The accepted record of (account, sequence) if its digest is digest and it is one of
+     * the account's GW_STORE_RETRY_WINDOW latest records; CUSTOS_ERR_NOT_FOUND when none
+     * was accepted, another digest was, or it lies further back. */
     custos_rc (*find_accepted)(void *impl, const uint8_t account[CUSTOS_HASH_LEN],
                                uint64_t sequence, const uint8_t digest[CUSTOS_HASH_LEN],
                                uint64_t *cursor, uint32_t *n_signers, custos_error *err);

@@ -1049,6 +1049,7 @@ static void test_upgrade_drops_digest_index(void **state)
     if (f->be == &BE_PG) {
         f->be->exec(f, "ALTER TABLE accepted ADD CONSTRAINT accepted_digest_key UNIQUE (digest)");
     } else {
+        f->be->exec(f, "ALTER TABLE accepted DROP COLUMN prev_cursor"); /* step 23's */
         f->be->exec(f, "CREATE TABLE accepted_v7 (cursor INTEGER PRIMARY KEY, "
                        "digest BLOB NOT NULL UNIQUE, account BLOB NOT NULL, "
                        "sequence BLOB NOT NULL, accepted_at INTEGER NOT NULL, "
@@ -1810,7 +1811,65 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_batch_views_kept, setup, teardown,      \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_batch_storage_is_lean, setup, teardown, \
+                                                 (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_retry_window, setup, teardown,         \
                                                  (void *)&(be))
+
+/* Rule 4's retry window: an accepted record is found again (a duplicate) while it is one of
+ * its account's GW_STORE_RETRY_WINDOW latest, and not further back; the account's records
+ * interleave with another's in the log. */
+static void test_retry_window(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    const uint64_t n = GW_STORE_RETRY_WINDOW + 6;
+    custos_record *recs = calloc(n, sizeof *recs);
+    assert_non_null(recs);
+    uint64_t cursor = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        make_record(&recs[i], ++cursor, 0xe1, i + 1, 0);
+        put_committed(&f->store, &recs[i]);
+        custos_record other;
+        make_record(&other, ++cursor, 0xe2, i + 1, 0);
+        put_committed(&f->store, &other);
+    }
+    static const struct {
+        uint64_t back; /* 0: the latest */
+        bool other_digest;
+        custos_rc want;
+    } cases[] = {
+        {0, false, CUSTOS_OK},
+        {1, false, CUSTOS_OK},
+        {GW_STORE_RETRY_WINDOW - 1, false, CUSTOS_OK},
+        {GW_STORE_RETRY_WINDOW, false, CUSTOS_ERR_NOT_FOUND},
+        {GW_STORE_RETRY_WINDOW + 5, false, CUSTOS_ERR_NOT_FOUND},
+        {0, true, CUSTOS_ERR_NOT_FOUND},
+        {3, true, CUSTOS_ERR_NOT_FOUND},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const custos_record *r = &recs[n - 1 - cases[i].back];
+        uint8_t digest[CUSTOS_HASH_LEN];
+        memcpy(digest, r->digest, sizeof digest);
+        if (cases[i].other_digest)
+            digest[31] ^= 1;
+        uint64_t got = 0;
+        uint32_t n_signers = 0;
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        custos_rc rc = gw_store_find_accepted(&f->store, r->sub.att.account, r->sub.att.sequence,
+                                              digest, &got, &n_signers, &err);
+        gw_store_rollback(&f->store);
+        if (rc != cases[i].want)
+            fail_msg("case %zu (%llu back): got %d, want %d", i,
+                     (unsigned long long)cases[i].back, (int)rc, (int)cases[i].want);
+        if (rc == CUSTOS_OK) {
+            assert_int_equal(got, r->cursor);
+            assert_int_equal(n_signers, 2);
+        }
+    }
+    for (uint64_t i = 0; i < n; i++)
+        custos_submission_clear(&recs[i].sub);
+    free(recs);
+}
 
 /* Version 22 (SQLite): accounts keyed by account id become a rowid table, each account at
  * a place in the order of its latest record; every account keeps its state, and an update
@@ -1859,6 +1918,85 @@ static void test_upgrade_accounts_take_places(void **state)
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
 }
 
+/* Version 23 (SQLite): the accepted log loses its (account, sequence) index and each record
+ * is linked to its account's previous one; the links of a log from before follow each
+ * account's records in cursor order, and records stored after link on. Below the latest
+ * record's sequence nothing is stored (the single writer's guard). */
+static void test_upgrade_links_accounts(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    /* Cursors 1..6: a1 b1 a2 b2 a3 b3. */
+    for (uint64_t i = 0; i < 6; i++) {
+        custos_record r;
+        make_record(&r, i + 1, i % 2 == 0 ? 0xa1 : 0xb1, i / 2 + 1, 0);
+        put_committed(&f->store, &r);
+        custos_submission_clear(&r.sub);
+    }
+    gw_store_close(&f->store);
+    f->be->exec(f, "CREATE TABLE accepted_v22 (cursor INTEGER PRIMARY KEY, "
+                   "digest BLOB NOT NULL, account BLOB NOT NULL, sequence BLOB NOT NULL, "
+                   "accepted_at INTEGER NOT NULL, attestation BLOB NOT NULL, "
+                   "signers BLOB NOT NULL, chain_hash BLOB, batch_digest BLOB, "
+                   "UNIQUE (account, sequence));"
+                   "INSERT INTO accepted_v22 SELECT cursor, digest, account, sequence, "
+                   "accepted_at, attestation, signers, chain_hash, batch_digest FROM accepted;"
+                   "DROP TABLE accepted;"
+                   "ALTER TABLE accepted_v22 RENAME TO accepted;"
+                   "CREATE INDEX accepted_by_batch ON accepted (batch_digest) "
+                   "WHERE batch_digest IS NOT NULL;");
+    f->be->set_version(f, 22);
+
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_index_list('accepted') "
+                                          "AS l, pragma_index_info(l.name) AS i "
+                                          "WHERE i.name = 'account'"),
+                     0);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accepted "
+                                          "WHERE prev_cursor IS NULL"),
+                     2);
+    assert_int_equal(f->be->query_long(f, "SELECT prev_cursor FROM accepted WHERE cursor = 5"),
+                     3);
+    assert_int_equal(f->be->query_long(f, "SELECT prev_cursor FROM accepted WHERE cursor = 6"),
+                     4);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+
+    custos_record a1, a4, low;
+    make_record(&a1, 1, 0xa1, 1, 0);
+    uint64_t got = 0;
+    uint32_t n_signers = 0;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_find_accepted(&f->store, a1.sub.att.account, 1, a1.digest, &got,
+                                            &n_signers, &err),
+                     CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    assert_int_equal(got, 1);
+    make_record(&a4, 7, 0xa1, 4, 0);
+    put_committed(&f->store, &a4);
+    make_record(&low, 8, 0xa1, 4, 9);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &low, low.sub.att.beneficiary, &err),
+                     CUSTOS_ERR_INVALID);
+    assert_non_null(strstr(err.message, "not above the account's latest"));
+    gw_store_rollback(&f->store);
+    make_record(&low, 8, 0xa1, 2, 9);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &low, low.sub.att.beneficiary, &err),
+                     CUSTOS_ERR_INVALID);
+    gw_store_rollback(&f->store);
+    custos_u256 value;
+    assert_int_equal(gw_store_latest_valuation(&f->store, a4.sub.att.account, &value, &err),
+                     CUSTOS_OK);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT prev_cursor FROM accepted WHERE cursor = 7"),
+                     5);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    custos_submission_clear(&a1.sub);
+    custos_submission_clear(&a4.sub);
+    custos_submission_clear(&low.sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {
@@ -1867,6 +2005,8 @@ int main(void)
                                                  (void *)&BE_SQLITE),
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_accounts_take_places, setup,
                                                  teardown, (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_upgrade_links_accounts, setup, teardown,
+                                                 (void *)&BE_SQLITE),
     };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
