@@ -439,6 +439,26 @@ static void test_replay(void **state)
     assert_int_equal(gw_engine_head(f->engine), 2);
 }
 
+/* Rule 4's retry window: a resubmission is a duplicate while its record is one of the
+ * account's 64 latest; the one before them is refused REPLAY, and nothing is written. */
+static void test_retry_window(void **state)
+{
+    fixture *f = *state;
+    gw_submit_outcome o;
+    for (uint64_t seq = 1; seq <= 65; seq++) {
+        o = submit_signed(f, "solo", 0x41, seq, 0, 100, K_SOLO, -1);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    }
+    uint64_t head = gw_engine_head(f->engine);
+    o = submit_signed(f, "solo", 0x41, 2, 0, 100, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+    assert_int_equal(o.cursor, 2);
+    o = submit_signed(f, "solo", 0x41, 1, 0, 100, K_SOLO, -1);
+    expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+    assert_non_null(strstr(o.detail, "65"));
+    assert_int_equal(gw_engine_head(f->engine), head);
+}
+
 /* Rule 9: an account is attested only under the feed it is registered to, freezes
  * included; an account no feed registered is refused whoever signs. */
 static void test_account_bound_to_feed(void **state)
@@ -1293,6 +1313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_distinct_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freeze_by_custodian, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_bound_to_feed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_lender, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_lender_pending_and_restart, setup, teardown),
