@@ -500,7 +500,7 @@ static const gw_schema_step schema_steps[] = {
          * index written at a random place for every accepted record (docs/storage.md §4).
          * An account's records are found by following the links back from accounts'
          * last_cursor, by rowid; the store refuses a record whose sequence is not above its
-         * account's latest (the single writer's guard, in the insert itself). The table is
+         * account's latest (the single writer's guard, sqlite_log.c). The table is
          * rebuilt, as in version 8. PostgreSQL keeps its unique index: replicas writing one
          * store need it to refuse each other's duplicates. */
         .version = 23,

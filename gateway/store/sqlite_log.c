@@ -166,6 +166,67 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
     return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find accepted", err);
 }
 
+/* What storing a record of the account needs to know of it, found by its id once: its
+ * place in accounts (0: none yet), its latest record's cursor (0: none) and that record's
+ * sequence (8 bytes big-endian, *has_seq false without one). */
+typedef struct sq_tip {
+    sqlite3_int64 ordinal, last_cursor;
+    bool has_seq;
+    uint8_t seq[8];
+} sq_tip;
+
+static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
+                                custos_error *err)
+{
+    memset(t, 0, sizeof *t);
+    sqlite3_stmt *st = s->w[W_ACCOUNT_TIP];
+    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    custos_rc out = sq_bind_rc(s->wdb, rc, "account tip", err);
+    if (out != CUSTOS_OK)
+        return out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        t->ordinal = sqlite3_column_int64(st, 0);
+        t->last_cursor = sqlite3_column_int64(st, 1);
+        t->has_seq = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        if (t->has_seq)
+            out = gw_sqstore_copy_blob(st, 2, t->seq, sizeof t->seq, "last sequence", err);
+    } else if (rc != SQLITE_DONE) {
+        out = sq_fail(s->wdb, rc, "account tip", err);
+    }
+    int rrc = sqlite3_reset(st);
+    if (out == CUSTOS_OK && rrc != SQLITE_OK)
+        out = sq_fail(s->wdb, rrc, "account tip", err);
+    return out;
+}
+
+/* The account's row: updated at its place, or inserted at the next one. */
+static custos_rc sq_put_account(sq_store *s, const sq_tip *t, const custos_record *rec,
+                                const uint8_t seq[8],
+                                const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
+                                custos_error *err)
+{
+    sqlite3_stmt *st = s->w[t->ordinal != 0 ? W_SET_ACCOUNT : W_PUT_ACCOUNT];
+    int rc = t->ordinal != 0
+                 ? sqlite3_bind_int64(st, 1, t->ordinal)
+                 : sqlite3_bind_blob(st, 1, rec->sub.att.account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 2, rec->sub.feed, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, seq, 8, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 5, beneficiary, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
+    custos_rc out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put account", err)
+                                    : sq_fail(s->wdb, rc, "put account", err);
+    (void)sqlite3_clear_bindings(st);
+    if (out == CUSTOS_OK && sqlite3_changes(s->wdb) != 1)
+        out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: account row %lld not found",
+                               (long long)t->ordinal);
+    return out;
+}
+
 custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
                                   const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err)
 {
@@ -177,62 +238,57 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
                                 "signatures cannot be stored",
                                 (unsigned long long)rec->cursor, rec->n_signers,
                                 rec->sub.n_sigs);
-    sq_record_cols cols;
-    custos_rc out = gw_sqstore_record_columns(rec, &cols, err);
+    const uint8_t *account = rec->sub.att.account;
+    sq_tip tip;
+    custos_rc out = sq_account_tip(s, account, &tip, err);
     if (out != CUSTOS_OK)
         return out;
-    uint8_t *blob = cols.blob;
-    size_t len = cols.len;
+    sq_record_cols cols;
+    out = gw_sqstore_record_columns(rec, &cols, err);
+    if (out != CUSTOS_OK)
+        return out;
     const uint8_t *signers = cols.signers, *seq = cols.seq;
-    const uint8_t *account = rec->sub.att.account;
-
-    sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
-    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 6, blob, (int)len, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN),
-                               SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = rec->batched ? sqlite3_bind_blob(st, 9, rec->batch.digest, CUSTOS_HASH_LEN,
-                                              SQLITE_STATIC)
-                          : sqlite3_bind_null(st, 9);
-    out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
-                          : sq_fail(s->wdb, rc, "put accepted", err);
-    (void)sqlite3_clear_bindings(st);
-    free(blob);
-    if (out == CUSTOS_OK && sqlite3_changes(s->wdb) != 1)
+    /* Rule 4 in the single writer's store, where no unique index stands guard (schema
+     * step 23): only above the account's latest, linked to it. */
+    if (tip.has_seq && memcmp(seq, tip.seq, sizeof cols.seq) <= 0)
         out = custos_error_set(err, CUSTOS_ERR_INVALID,
                                "store: record %llu: sequence %llu is not above the account's "
                                "latest accepted record",
                                (unsigned long long)rec->cursor,
                                (unsigned long long)rec->sub.att.sequence);
-    if (out != CUSTOS_OK)
-        return out;
-
-    st = s->w[W_PUT_ACCOUNT];
-    rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text(st, 2, rec->sub.feed, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 3, seq, sizeof cols.seq, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)rec->cursor);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_blob(st, 5, beneficiary, CUSTOS_ADDRESS_LEN, SQLITE_STATIC);
-    out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put account", err)
-                          : sq_fail(s->wdb, rc, "put account", err);
-    (void)sqlite3_clear_bindings(st);
+    sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
+    int rc = SQLITE_OK;
+    if (out == CUSTOS_OK) {
+        rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 6, cols.blob, (int)cols.len, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 7, signers,
+                                   (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN), SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = rec->batched ? sqlite3_bind_blob(st, 9, rec->batch.digest, CUSTOS_HASH_LEN,
+                                                  SQLITE_STATIC)
+                              : sqlite3_bind_null(st, 9);
+        if (rc == SQLITE_OK)
+            rc = tip.last_cursor != 0 ? sqlite3_bind_int64(st, 10, tip.last_cursor)
+                                      : sqlite3_bind_null(st, 10);
+        out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
+                              : sq_fail(s->wdb, rc, "put accepted", err);
+        (void)sqlite3_clear_bindings(st);
+    }
+    free(cols.blob);
+    if (out == CUSTOS_OK)
+        out = sq_put_account(s, &tip, rec, seq, beneficiary, err);
     if (out != CUSTOS_OK)
         return out;
     return gw_sqstore_prune(s, account, seq, err);

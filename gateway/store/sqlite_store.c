@@ -45,15 +45,13 @@ static const char *const sq_wsql[W_COUNT] = {
                       "feed, creator, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
-    /* Linked to the account's latest record, and only above its sequence (rule 4 in the
-     * single writer's store, where no unique index stands guard: schema step 23). */
+    /* The account's place, its latest record and that record's sequence: the one lookup
+     * by account id that storing a record makes (schema steps 22 and 23). */
+    [W_ACCOUNT_TIP] = "SELECT c.ordinal, c.last_cursor, a.sequence FROM accounts c "
+                      "LEFT JOIN accepted a ON a.cursor = c.last_cursor WHERE c.account = ?1",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
                        "attestation, signers, chain_hash, batch_digest, prev_cursor) "
-                       "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                       "(SELECT NULLIF(last_cursor, 0) FROM accounts WHERE account = ?3) "
-                       "WHERE NOT EXISTS (SELECT 1 FROM accounts c "
-                       "JOIN accepted a ON a.cursor = c.last_cursor "
-                       "WHERE c.account = ?3 AND a.sequence >= ?4)",
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
     [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
@@ -63,9 +61,9 @@ static const char *const sq_wsql[W_COUNT] = {
                        "signatures) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [W_PUT_ACCOUNT] = "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
-                      "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account) DO UPDATE "
-                      "SET feed = excluded.feed, last_sequence = excluded.last_sequence, "
-                      "last_cursor = excluded.last_cursor, beneficiary = excluded.beneficiary",
+                      "beneficiary) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [W_SET_ACCOUNT] = "UPDATE accounts SET feed = ?2, last_sequence = ?3, last_cursor = ?4, "
+                      "beneficiary = ?5 WHERE ordinal = ?1",
     [W_PRUNE_SIGNERS] = "DELETE FROM pending_signers WHERE digest IN "
                         "(SELECT digest FROM pending WHERE account = ?1 AND sequence <= ?2)",
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
