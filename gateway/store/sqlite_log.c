@@ -168,11 +168,11 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
 
 /* What storing a record of the account needs to know of it, found by its id once: its
  * place in accounts (0: none yet), its latest record's cursor (0: none) and that record's
- * sequence (8 bytes big-endian, *has_seq false without one). */
+ * sequence (has_seq false without one). */
 typedef struct sq_tip {
     sqlite3_int64 ordinal, last_cursor;
     bool has_seq;
-    uint8_t seq[8];
+    uint64_t seq;
 } sq_tip;
 
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
@@ -189,8 +189,11 @@ static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_L
         t->ordinal = sqlite3_column_int64(st, 0);
         t->last_cursor = sqlite3_column_int64(st, 1);
         t->has_seq = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        uint8_t seq[8];
         if (t->has_seq)
-            out = gw_sqstore_copy_blob(st, 2, t->seq, sizeof t->seq, "last sequence", err);
+            out = gw_sqstore_copy_blob(st, 2, seq, sizeof seq, "last sequence", err);
+        if (t->has_seq && out == CUSTOS_OK)
+            t->seq = gw_store_get_be(seq, sizeof seq);
     } else if (rc != SQLITE_DONE) {
         out = sq_fail(s->wdb, rc, "account tip", err);
     }
@@ -243,49 +246,47 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     custos_rc out = sq_account_tip(s, account, &tip, err);
     if (out != CUSTOS_OK)
         return out;
+    /* Rule 4 in the single writer's store, where no unique index stands guard (schema
+     * step 23): only above the account's latest, linked to it. */
+    if (tip.has_seq && rec->sub.att.sequence <= tip.seq)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "store: record %llu: sequence %llu is not above the account's "
+                                "latest accepted record",
+                                (unsigned long long)rec->cursor,
+                                (unsigned long long)rec->sub.att.sequence);
     sq_record_cols cols;
     out = gw_sqstore_record_columns(rec, &cols, err);
     if (out != CUSTOS_OK)
         return out;
     const uint8_t *signers = cols.signers, *seq = cols.seq;
-    /* Rule 4 in the single writer's store, where no unique index stands guard (schema
-     * step 23): only above the account's latest, linked to it. */
-    if (tip.has_seq && memcmp(seq, tip.seq, sizeof cols.seq) <= 0)
-        out = custos_error_set(err, CUSTOS_ERR_INVALID,
-                               "store: record %llu: sequence %llu is not above the account's "
-                               "latest accepted record",
-                               (unsigned long long)rec->cursor,
-                               (unsigned long long)rec->sub.att.sequence);
+
     sqlite3_stmt *st = s->w[W_PUT_ACCEPTED];
-    int rc = SQLITE_OK;
-    if (out == CUSTOS_OK) {
-        rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 6, cols.blob, (int)cols.len, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 7, signers,
-                                   (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN), SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
-        if (rc == SQLITE_OK)
-            rc = rec->batched ? sqlite3_bind_blob(st, 9, rec->batch.digest, CUSTOS_HASH_LEN,
-                                                  SQLITE_STATIC)
-                              : sqlite3_bind_null(st, 9);
-        if (rc == SQLITE_OK)
-            rc = tip.last_cursor != 0 ? sqlite3_bind_int64(st, 10, tip.last_cursor)
-                                      : sqlite3_bind_null(st, 10);
-        out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
-                              : sq_fail(s->wdb, rc, "put accepted", err);
-        (void)sqlite3_clear_bindings(st);
-    }
+    int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->cursor);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, rec->digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 3, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 4, seq, sizeof cols.seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)rec->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 6, cols.blob, (int)cols.len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 7, signers, (int)(rec->sub.n_sigs * CUSTOS_ADDRESS_LEN),
+                               SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 8, rec->chain_hash, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = rec->batched ? sqlite3_bind_blob(st, 9, rec->batch.digest, CUSTOS_HASH_LEN,
+                                              SQLITE_STATIC)
+                          : sqlite3_bind_null(st, 9);
+    if (rc == SQLITE_OK)
+        rc = tip.last_cursor != 0 ? sqlite3_bind_int64(st, 10, tip.last_cursor)
+                                  : sqlite3_bind_null(st, 10);
+    out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
+                          : sq_fail(s->wdb, rc, "put accepted", err);
+    (void)sqlite3_clear_bindings(st);
     free(cols.blob);
     if (out == CUSTOS_OK)
         out = sq_put_account(s, &tip, rec, seq, beneficiary, err);
