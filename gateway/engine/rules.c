@@ -284,7 +284,7 @@ static custos_rc eng_base_of(gw_engine *e, const eng_account *acct, eng_base *ou
 /* Rule 6: value - base > floor(base * bps / 10000), exactly: that holds exactly when
  * (value - base) * 10000 > base * bps. A bound beyond uint256 is beyond any rise. */
 custos_rc gw_eng_beyond_bound(const custos_u256 *base, const custos_u256 *value,
-                                  uint32_t bps_value, bool *beyond, custos_error *err)
+                              uint32_t bps_value, bool *beyond, custos_error *err)
 {
     *beyond = false;
     if (custos_u256_cmp(value, base) <= 0)
@@ -322,7 +322,7 @@ static custos_rc eng_breaker_holds(gw_engine *e, const gw_feed *feed, const eng_
     if (rc != CUSTOS_OK || !base.has)
         return rc;
     return gw_eng_beyond_bound(&base.value, &a->collateral_value, feed->breaker_rise_bps, hold,
-                            err);
+                               err);
 }
 
 /* The base an account keeps after publishing a, which acct described before (NULL

@@ -17,6 +17,12 @@
  * first: groups of all replicas commit one at a time, so cursors are assigned in commit
  * order and each group sees the state the previous one left. */
 #define PG_WRITE_LOCK "7165041188211363841"
+/* A held record by digest, for the writer (the committer) and the reader alike. */
+#define PG_GET_HELD                                                                         \
+    {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, batch_digest, "  \
+     "superseded::int FROM held WHERE digest = $1",                                        \
+     1,                                                                                    \
+     {PG_BYTEA}}
 
 static const pg_stmt pg_wsql[W_COUNT] = {
     [W_HEAD] = {"SELECT GREATEST(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
@@ -69,9 +75,7 @@ static const pg_stmt pg_wsql[W_COUNT] = {
                     7, {PG_BYTEA, PG_BYTEA, PG_BYTEA, PG_INT8, PG_BYTEA, PG_BYTEA, PG_BYTEA}},
     [W_HOLD_SEQUENCE] = {"UPDATE accounts SET last_sequence = $2 WHERE account = $1", 2,
                          {PG_BYTEA, PG_BYTEA}},
-    [W_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
-                    "batch_digest, superseded::int FROM held WHERE digest = $1",
-                    1, {PG_BYTEA}},
+    [W_GET_HELD] = PG_GET_HELD,
     [W_DROP_HELD] = {"DELETE FROM held WHERE digest = $1", 1, {PG_BYTEA}},
     [W_SUPERSEDE_HELD] = {"UPDATE held SET superseded = true WHERE account = $1 "
                           "AND sequence < $2",
@@ -130,9 +134,7 @@ static const pg_stmt pg_rsql[R_COUNT] = {
                      "AND ($3::bigint IS NULL OR (held_at, digest) > ($3, $4::bytea)) "
                      "ORDER BY held_at, digest LIMIT $2",
                      4, {PG_BYTEA, PG_INT8, PG_INT8, PG_BYTEA}},
-    [R_GET_HELD] = {"SELECT 0::bigint, digest, held_at, attestation, signers, NULL::bytea, "
-                    "batch_digest, superseded::int FROM held WHERE digest = $1",
-                    1, {PG_BYTEA}},
+    [R_GET_HELD] = PG_GET_HELD,
     [R_COUNT_HELD] = {"SELECT count(*) FROM held WHERE NOT superseded", 0, {0}},
     [R_PENDING_SUMMARY] = {"SELECT count(*), coalesce(min(first_seen), 0) FROM pending", 0,
                            {0}},

@@ -16,6 +16,10 @@
  * and for readers: bounds the WAL when the checkpointer never finds a moment between two
  * commits to let SQLite restart it, or falls behind the writer (a loaded machine). */
 #define SQ_WAL_HARD_PAGES 8000
+/* A held record by digest, for the writer (the committer) and the reader alike. */
+#define SQ_GET_HELD                                                                         \
+    "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, superseded "     \
+    "FROM held WHERE digest = ?1"
 
 static const char *const sq_wsql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -25,9 +29,9 @@ static const char *const sq_wsql[W_COUNT] = {
                "COALESCE((SELECT MAX(cursor) FROM notices), 0))",
     [W_RECORD_HEAD] = "SELECT COALESCE(MAX(cursor), 0) FROM accepted",
     [W_ACCOUNTS] = "SELECT account, feed, last_sequence, last_cursor, beneficiary FROM accounts",
-    /* A batched record's signers are its batch's. */
     /* Back from the account's latest record along prev_cursor, over its ?4 latest at most
-     * (rule 4's retry window), to the one at sequence ?2. */
+     * (rule 4's retry window), to the one at sequence ?2; a batched record's signers are
+     * its batch's. */
     [W_FIND_ACCEPTED] = "WITH RECURSIVE h(c, n) AS ("
                         "  SELECT NULLIF(last_cursor, 0), 1 FROM accounts WHERE account = ?1 "
                         "  UNION ALL SELECT a.prev_cursor, h.n + 1 FROM h "
@@ -70,8 +74,7 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers, "
                    "batch_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
-    [W_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, "
-                   "superseded FROM held WHERE digest = ?1",
+    [W_GET_HELD] = SQ_GET_HELD,
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
     [W_PUT_NOTICE] = "INSERT INTO notices (account, lender, sequence, digest, accepted_at, body, "
@@ -108,8 +111,7 @@ static const char *const sq_rsql[R_COUNT] = {
                     "WHERE superseded = 0 AND (?1 IS NULL OR account = ?1) "
                     "AND (?3 IS NULL OR held_at > ?3 OR (held_at = ?3 AND digest > ?4)) "
                     "ORDER BY held_at, digest LIMIT ?2",
-    [R_GET_HELD] = "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, "
-                   "superseded FROM held WHERE digest = ?1",
+    [R_GET_HELD] = SQ_GET_HELD,
     [R_COUNT_HELD] = "SELECT count(*) FROM held WHERE superseded = 0",
     [R_PENDING_SUMMARY] = "SELECT count(*), coalesce(min(first_seen), 0) FROM pending",
     [R_PENDING_TOTALS] = "SELECT count(*), COALESCE(sum(bytes), 0) FROM pending",

@@ -233,6 +233,7 @@ custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_get_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                               custos_record *out, bool *superseded, custos_error *err);
+CUSTOS_MUST_USE
 custos_rc gw_sqstore_read_held(void *impl, const uint8_t digest[CUSTOS_HASH_LEN],
                                custos_record *out, bool *superseded, custos_error *err);
 CUSTOS_MUST_USE

@@ -500,6 +500,7 @@ static inline custos_rc gw_store_latest_valuation(gw_store *s,
     return s->ops->latest_valuation(s->impl, account, value, err);
 }
 
+CUSTOS_MUST_USE
 static inline custos_rc gw_store_read_held(gw_store *s, const uint8_t digest[CUSTOS_HASH_LEN],
                                            custos_record *out, bool *superseded,
                                            custos_error *err)
