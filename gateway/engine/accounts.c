@@ -7,69 +7,122 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a: accounts are usually keccak outputs, but nothing forces a client to send
- * well-spread ones. */
-static size_t eng_hash(const uint8_t account[CUSTOS_HASH_LEN])
+/* Fibonacci hashing of the id's first 8 bytes, as the registry's index does: the slot is
+ * the product's top bits, which depend on every bit of them. Every account here was
+ * registered by the operator and signed for by its feed's quorum, so no client picks the
+ * ids that collide. */
+static size_t eng_hash(const uint8_t account[CUSTOS_HASH_LEN], size_t slots)
 {
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < CUSTOS_HASH_LEN; i++) {
-        h ^= account[i];
-        h *= 1099511628211u;
-    }
-    return (size_t)h;
+    uint64_t h;
+    memcpy(&h, account, sizeof h);
+    h *= UINT64_C(0x9E3779B97F4A7C15);
+    /* slots is a power of two, at least 2: its bits are the product's top ones. */
+    unsigned bits = (unsigned)__builtin_ctzll((unsigned long long)slots);
+    return (size_t)(h >> (64 - bits));
 }
 
-static eng_account *eng_cache_slot(eng_account *table, size_t cap,
-                                   const uint8_t account[CUSTOS_HASH_LEN])
+/* The index slot of the account in the cache: its entry's, or the empty slot it would take. */
+static uint32_t *eng_cache_slot(const gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN])
 {
-    size_t i = eng_hash(account) & (cap - 1);
-    while (table[i].used && memcmp(table[i].account, account, CUSTOS_HASH_LEN) != 0)
-        i = (i + 1) & (cap - 1);
-    return &table[i];
+    size_t mask = e->cache_slots - 1;
+    size_t i = eng_hash(account, e->cache_slots);
+    while (e->cache_slot[i] != 0 &&
+           memcmp(e->cache[e->cache_slot[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
+        i = (i + 1) & mask;
+    return &e->cache_slot[i];
 }
 
-/* Makes room for `more` new accounts at a load factor of at most 1/2. */
+/* Makes room for `more` new accounts: entries for all of them, and an index at most half
+ * full. Growing moves the entries: the committer reserves only after a group's rules ran,
+ * when it holds none of them. */
 custos_rc gw_eng_cache_reserve(gw_engine *e, size_t more, custos_error *err)
 {
-    if ((e->cache_count + more) * 2 <= e->cache_cap)
+    size_t need = e->cache_count + more;
+    if (need > e->cache_room) {
+        size_t room = e->cache_room < 64 ? 64 : e->cache_room;
+        while (room < need)
+            room *= 2;
+        eng_account *grown = realloc(e->cache, room * sizeof *grown);
+        if (grown == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                    "engine: out of memory for %zu accounts", need);
+        e->cache = grown;
+        e->cache_room = room;
+    }
+    if (need * 2 <= e->cache_slots)
         return CUSTOS_OK;
-    size_t cap = e->cache_cap == 0 ? 64 : e->cache_cap;
-    while ((e->cache_count + more) * 2 > cap)
-        cap *= 2;
-    eng_account *t = calloc(cap, sizeof *t);
-    if (t == NULL)
-        return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory for %zu accounts",
-                                e->cache_count + more);
-    for (size_t i = 0; i < e->cache_cap; i++)
-        if (e->cache[i].used)
-            *eng_cache_slot(t, cap, e->cache[i].account) = e->cache[i];
-    free(e->cache);
-    e->cache = t;
-    e->cache_cap = cap;
+    size_t slots = e->cache_slots == 0 ? 128 : e->cache_slots;
+    while (need * 2 > slots)
+        slots *= 2;
+    uint32_t *index = calloc(slots, sizeof *index);
+    if (index == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                "engine: out of memory for an index of %zu accounts", need);
+    free(e->cache_slot);
+    e->cache_slot = index;
+    e->cache_slots = slots;
+    for (size_t k = 0; k < e->cache_count; k++)
+        *eng_cache_slot(e, e->cache[k].account) = (uint32_t)(k + 1);
     return CUSTOS_OK;
 }
 
 /* Caller reserved room first. */
 void gw_eng_cache_put(gw_engine *e, const eng_account *a)
 {
-    eng_account *slot = eng_cache_slot(e->cache, e->cache_cap, a->account);
-    if (!slot->used)
-        e->cache_count++;
-    *slot = *a;
-    slot->used = true;
+    uint32_t *slot = eng_cache_slot(e, a->account);
+    if (*slot == 0) {
+        e->cache[e->cache_count++] = *a;
+        *slot = (uint32_t)e->cache_count;
+    } else {
+        e->cache[*slot - 1] = *a;
+    }
+}
+
+/* The feed name's index in the engine's table, added when new. Feeds are few (each a
+ * configured feed, now or once), so a scan is enough. */
+static custos_rc eng_feed_index(gw_engine *e, const char *feed, uint16_t *out,
+                                custos_error *err)
+{
+    for (size_t i = 0; i < e->n_feed_names; i++)
+        if (strcmp(e->feed_names[i], feed) == 0) {
+            *out = (uint16_t)i;
+            return CUSTOS_OK;
+        }
+    if (e->n_feed_names > UINT16_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "engine: accounts are stored under more than %u feed names",
+                                UINT16_MAX + 1u);
+    if (e->n_feed_names == e->feed_names_room) {
+        size_t room = e->feed_names_room == 0 ? 8 : 2 * e->feed_names_room;
+        char (*grown)[CUSTOS_FEED_MAX + 1] = realloc(e->feed_names, room * sizeof *grown);
+        if (grown == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory for feed "
+                                    "'%.64s'", feed);
+        e->feed_names = grown;
+        e->feed_names_room = room;
+    }
+    snprintf(e->feed_names[e->n_feed_names], sizeof e->feed_names[0], "%s", feed);
+    *out = (uint16_t)e->n_feed_names++;
+    return CUSTOS_OK;
+}
+
+const char *gw_eng_feed_name(const gw_engine *e, uint16_t feed)
+{
+    return e->feed_names[feed];
 }
 
 custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error *err)
 {
     gw_engine *e = ctx;
-    custos_rc rc = gw_eng_cache_reserve(e, 1, err);
-    if (rc != CUSTOS_OK)
-        return rc;
     eng_account acct;
     memset(&acct, 0, sizeof acct);
+    custos_rc rc = eng_feed_index(e, a->feed, &acct.feed, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_eng_cache_reserve(e, 1, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     memcpy(acct.account, a->account, CUSTOS_HASH_LEN);
     acct.last_sequence = a->last_sequence;
-    memcpy(acct.feed, a->feed, sizeof acct.feed);
     memcpy(acct.beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
     gw_eng_cache_put(e, &acct);
     return CUSTOS_OK;
@@ -79,7 +132,7 @@ custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error
 static uint32_t *eng_overlay_slot(const gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN])
 {
     size_t mask = e->overlay_slots - 1;
-    size_t i = eng_hash(account) & mask;
+    size_t i = eng_hash(account, e->overlay_slots);
     while (e->overlay_slot[i] != 0 &&
            memcmp(e->overlay[e->overlay_slot[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
         i = (i + 1) & mask;
@@ -100,10 +153,10 @@ const eng_account *gw_eng_account_find(const gw_engine *e,
     const eng_account *a = gw_eng_overlay_find(e, account);
     if (a != NULL)
         return a;
-    if (e->cache_cap == 0)
+    if (e->cache_slots == 0)
         return NULL;
-    const eng_account *slot = eng_cache_slot(e->cache, e->cache_cap, account);
-    return slot->used ? slot : NULL;
+    uint32_t at = *eng_cache_slot(e, account);
+    return at != 0 ? &e->cache[at - 1] : NULL;
 }
 
 custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN],
@@ -111,6 +164,10 @@ custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN
                              const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                              const eng_base *base, custos_error *err)
 {
+    uint16_t feed_index;
+    custos_rc rc = eng_feed_index(e, feed, &feed_index, err);
+    if (rc != CUSTOS_OK)
+        return rc;
     uint32_t *slot = eng_overlay_slot(e, account);
     eng_account *a = NULL;
     if (*slot != 0) {
@@ -125,10 +182,9 @@ custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN
         *slot = (uint32_t)e->overlay_count;
         memset(a, 0, sizeof *a);
         memcpy(a->account, account, CUSTOS_HASH_LEN);
-        a->used = true;
     }
     a->last_sequence = sequence;
-    snprintf(a->feed, sizeof a->feed, "%s", feed);
+    a->feed = feed_index;
     memcpy(a->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
     a->base_known = base != NULL;
     if (base != NULL)

@@ -70,6 +70,8 @@ static void eng_release(gw_engine *e)
     free(e->stage);
     free(e->verifiers);
     free(e->cache);
+    free(e->cache_slot);
+    free(e->feed_names);
     free(e->overlay);
     free(e->overlay_at);
     free(e->overlay_slot);

@@ -69,17 +69,18 @@ typedef struct eng_base {
     custos_u256 value;  /* its collateralValue */
 } eng_base;
 
+/* One per stored account, so kept small: the feed is an index into the engine's table of
+ * feed names (gw_eng_feed_name), not the name itself. */
 typedef struct eng_account {
     uint8_t account[CUSTOS_HASH_LEN];
-    bool used;
     uint64_t last_sequence;
-    char feed[CUSTOS_FEED_MAX + 1];
-    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
     /* The breaker's base, when known without a store read: set by this committer's own
      * publications, cleared by a reload, so other replicas' publications are read from the
      * store instead. */
-    bool base_known;
     eng_base base;
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN]; /* pledged to; all zero: not pledged */
+    uint16_t feed;
+    bool base_known;
 } eng_account;
 
 struct gw_engine {
@@ -123,8 +124,16 @@ struct gw_engine {
     unsigned follow_ms; /* shared store: how often an idle committer polls the head */
 
     /* Committer-only state from here on. */
+    /* Every stored account, in order of first storing (cache_room entries allocated), found
+     * through an open-addressed index (cache_slot: entry + 1, 0 empty; cache_slots a power
+     * of two, at least twice cache_count). */
     eng_account *cache;
-    size_t cache_cap, cache_count;
+    size_t cache_count, cache_room;
+    uint32_t *cache_slot;
+    size_t cache_slots;
+    /* The feed names accounts are stored under, each once; entries never move. */
+    char (*feed_names)[CUSTOS_FEED_MAX + 1];
+    size_t n_feed_names, feed_names_room;
     /* The accounts the open group changed, in order of first change, found through an
      * open-addressed index (overlay_slot: entry + 1, 0 empty; overlay_at: each entry's
      * slot, so that a group's end empties only what it used). The committer bounds a
@@ -279,6 +288,8 @@ custos_rc gw_eng_overlay_set(gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN
                              const eng_base *base, custos_error *err);
 /* Empties the overlay for the next group. */
 void gw_eng_overlay_reset(gw_engine *e);
+/* The name of an account's feed (eng_account.feed). */
+const char *gw_eng_feed_name(const gw_engine *e, uint16_t feed);
 /* How many accounts an item can change: a batch's accounts, otherwise one. */
 size_t gw_eng_item_accounts(const eng_item *it);
 

@@ -646,10 +646,11 @@ custos_rc gw_eng_apply(gw_engine *e, eng_item *it, const custos_record_batch *ba
     /* Rule 9: the verifier checked the registration; the records already stored say the
      * same, except for an account accepted before registrations existed and registered
      * since to another feed, whose records stay its first feed's. */
-    if (acct != NULL && strcmp(acct->feed, it->sub.feed) != 0) {
+    const char *stored_feed = acct != NULL ? gw_eng_feed_name(e, acct->feed) : NULL;
+    if (stored_feed != NULL && strcmp(stored_feed, it->sub.feed) != 0) {
         gw_eng_refuse(o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED,
                       "this account belongs to feed '%s'; signers of feed '%s' cannot attest it",
-                      acct->feed, it->sub.feed);
+                      stored_feed, it->sub.feed);
         return CUSTOS_OK;
     }
     if (!eng_sequence_allows(feed, acct, a, o))

@@ -136,6 +136,8 @@ static int teardown(void **state)
 
 /* Registers account (every byte that value) to feed in the engine's registry, as a reload
  * or RegisterAccount does. */
+static void registry_apply(fixture *f);
+
 static void register_account(fixture *f, uint8_t account, const char *feed)
 {
     assert_true(f->cfg.n_accounts < sizeof f->accounts / sizeof f->accounts[0]);
@@ -143,6 +145,23 @@ static void register_account(fixture *f, uint8_t account, const char *feed)
     memset(a->account, account, CUSTOS_HASH_LEN);
     snprintf(a->feed, sizeof a->feed, "%s", feed);
     gw_accounts_sort(f->accounts, f->cfg.n_accounts);
+    registry_apply(f);
+}
+
+/* Moves a registered account to another feed, as a reload or RegisterAccount does. */
+static void reregister_account(fixture *f, uint8_t account, const char *feed)
+{
+    uint8_t id[CUSTOS_HASH_LEN];
+    memset(id, account, sizeof id);
+    gw_account *a = (gw_account *)gw_accounts_find(f->accounts, f->cfg.n_accounts, id);
+    assert_non_null(a);
+    snprintf(a->feed, sizeof a->feed, "%s", feed);
+    registry_apply(f);
+}
+
+/* The fixture's registrations into the engine's registry. */
+static void registry_apply(fixture *f)
+{
     /* The signers and feeds in force stay (a test may have replaced them). */
     gw_policy *p = gw_registry_acquire(gw_engine_registry(f->engine));
     gw_config view = f->cfg;
@@ -437,6 +456,51 @@ static void test_replay(void **state)
     expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
     assert_int_equal(o.cursor, first.cursor);
     assert_int_equal(gw_engine_head(f->engine), 2);
+}
+
+/* The committer's table of stored accounts outgrows its first allocation and index, and
+ * keeps every account's sequence and feed, also once loaded back from the store. An
+ * account stored under one feed and registered since to another stays its first feed's
+ * (rule 9): the refusal names the stored feed. Two feeds are stored, so two names. */
+static void test_account_table(void **state)
+{
+    fixture *f = *state;
+    enum { N = 200 };
+    for (int i = 1; i <= N; i++) {
+        gw_submit_outcome o = i % 2 != 0
+                                  ? submit_signed(f, "solo", (uint8_t)i, 1, 0, 10, K_SOLO, -1)
+                                  : submit_signed(f, "duo", (uint8_t)i, 1, 0, 10, K_DUO_CUST,
+                                                  K_DUO_VAL, -1);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    }
+    reregister_account(f, 0x02, "solo");
+    for (int round = 0; round < 2; round++) {
+        for (int i = 1; i <= N; i++) {
+            gw_submit_outcome o =
+                i % 2 != 0 ? submit_signed(f, "solo", (uint8_t)i, 1, 0, 10, K_SOLO, -1)
+                           : submit_signed(f, "duo", (uint8_t)i, 1, 0, 10, K_DUO_CUST, K_DUO_VAL,
+                                           -1);
+            if (i == 0x02)
+                expect(&o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, CUSTOS_STATE_UNSPECIFIED,
+                       false);
+            else
+                expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, true);
+        }
+        gw_submit_outcome o = submit_signed(f, "solo", 0x02, 2, 0, 10, K_SOLO, -1);
+        expect(&o, CUSTOS_REASON_ACCOUNT_OF_OTHER_FEED, CUSTOS_STATE_UNSPECIFIED, false);
+        assert_non_null(strstr(o.detail, "belongs to feed 'duo'"));
+        o = submit_signed(f, "solo", 0x63, 1, 0, 11, K_SOLO, -1);
+        expect(&o, CUSTOS_REASON_REPLAY, CUSTOS_STATE_UNSPECIFIED, false);
+        o = submit_signed(f, "duo", 0xc8, (uint64_t)round + 2, 0, 10, K_DUO_CUST, K_DUO_VAL, -1);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+        /* The second round runs on the table loaded from the store. */
+        gw_engine_free(f->engine);
+        f->engine = NULL;
+        custos_error err;
+        assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+        reregister_account(f, 0x02, "solo");
+    }
+    assert_int_equal(gw_engine_head(f->engine), N + 2);
 }
 
 /* Rule 4's retry window: a resubmission is a duplicate while its record is one of the
@@ -1319,6 +1383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_lender_pending_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_exposure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breaker_larger_quorum, setup, teardown),
