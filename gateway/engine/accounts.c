@@ -21,15 +21,20 @@ static size_t eng_hash(const uint8_t account[CUSTOS_HASH_LEN], size_t slots)
     return (size_t)(h >> (64 - bits));
 }
 
-/* The index slot of the account in the cache: its entry's, or the empty slot it would take. */
+/* The account's slot in an index of entries (slot: entry + 1, 0 empty; n_slots a power of
+ * two): its entry's, or the empty slot it would take. */
+static uint32_t *eng_slot(const eng_account *entries, uint32_t *slots, size_t n_slots,
+                          const uint8_t account[CUSTOS_HASH_LEN])
+{
+    size_t i = eng_hash(account, n_slots);
+    while (slots[i] != 0 && memcmp(entries[slots[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
+        i = (i + 1) & (n_slots - 1);
+    return &slots[i];
+}
+
 static uint32_t *eng_cache_slot(const gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN])
 {
-    size_t mask = e->cache_slots - 1;
-    size_t i = eng_hash(account, e->cache_slots);
-    while (e->cache_slot[i] != 0 &&
-           memcmp(e->cache[e->cache_slot[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
-        i = (i + 1) & mask;
-    return &e->cache_slot[i];
+    return eng_slot(e->cache, e->cache_slot, e->cache_slots, account);
 }
 
 /* Makes room for `more` new accounts: entries for all of them, and an index at most half
@@ -128,15 +133,9 @@ custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error
     return CUSTOS_OK;
 }
 
-/* The overlay's index slot of the account: its entry's, or the empty slot it would take. */
 static uint32_t *eng_overlay_slot(const gw_engine *e, const uint8_t account[CUSTOS_HASH_LEN])
 {
-    size_t mask = e->overlay_slots - 1;
-    size_t i = eng_hash(account, e->overlay_slots);
-    while (e->overlay_slot[i] != 0 &&
-           memcmp(e->overlay[e->overlay_slot[i] - 1].account, account, CUSTOS_HASH_LEN) != 0)
-        i = (i + 1) & mask;
-    return &e->overlay_slot[i];
+    return eng_slot(e->overlay, e->overlay_slot, e->overlay_slots, account);
 }
 
 const eng_account *gw_eng_overlay_find(const gw_engine *e,
