@@ -123,6 +123,13 @@ custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err)
     return CUSTOS_OK;
 }
 
+void gw_config_drop_accounts(gw_config *cfg)
+{
+    free(cfg->accounts);
+    cfg->accounts = NULL;
+    cfg->n_accounts = 0;
+}
+
 void gw_config_clear(gw_config *cfg)
 {
     if (cfg == NULL)

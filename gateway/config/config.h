@@ -259,6 +259,9 @@ typedef struct gw_config {
 CUSTOS_MUST_USE
 custos_rc gw_config_load(const char *path, gw_config *out, custos_error *err);
 void gw_config_clear(gw_config *cfg);
+/* Frees the account list alone (n_accounts 0), once the registry and the admin hold
+ * their own copies. */
+void gw_config_drop_accounts(gw_config *cfg);
 
 const gw_feed *gw_config_find_feed(const gw_config *cfg, const char *name);
 /* The allow-list entry of address for feed, or NULL. */
