@@ -175,7 +175,10 @@ static custos_rc admin_compose(gw_admin *a, admin_list *l, custos_error *err)
     return admin_compose_from(a, &base, l, err);
 }
 
-static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *err)
+/* Puts l in force. The registry's snapshot takes l's registrations rather than a copy of
+ * them (l->accounts is NULL afterwards): at millions of accounts each copy is hundreds of
+ * MiB. */
+static custos_rc admin_install(gw_admin *a, admin_list *l, custos_error *err)
 {
     gw_config view;
     memset(&view, 0, sizeof view);
@@ -183,9 +186,19 @@ static custos_rc admin_install(gw_admin *a, const admin_list *l, custos_error *e
     view.n_feeds = l->n_feeds;
     view.signers = l->signers;
     view.n_signers = l->n_signers;
+    /* Without the room left for registrations (up to as many again after one was added):
+     * the snapshot keeps the array. Should shrinking fail, the larger one serves. */
+    if (l->accounts_cap > l->n_accounts && l->n_accounts > 0) {
+        gw_account *fitted = realloc(l->accounts, l->n_accounts * sizeof *fitted);
+        if (fitted != NULL) {
+            l->accounts = fitted;
+            l->accounts_cap = l->n_accounts;
+        }
+    }
     view.accounts = l->accounts;
     view.n_accounts = l->n_accounts;
-    custos_rc rc = gw_registry_replace(gw_engine_registry(a->engine), &view, err);
+    custos_rc rc =
+        gw_registry_replace_taking(gw_engine_registry(a->engine), &view, &l->accounts, err);
     if (rc == CUSTOS_OK)
         gw_metrics_set_feed_limits(l->feeds, l->n_feeds);
     return rc;
@@ -567,7 +580,7 @@ void gw_admin_reload(gw_admin *a, const char *path)
 /* Records the change (action, payload) and puts next, the list with the change applied,
  * in force. Called with the lock held. */
 static gw_admin_result admin_commit(gw_admin *a, const char *actor, const char *action,
-                                    const char *payload, const admin_list *next,
+                                    const char *payload, admin_list *next,
                                     uint64_t *seq, char *detail, size_t cap)
 {
     custos_error err;

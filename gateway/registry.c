@@ -112,16 +112,26 @@ static custos_rc reg_index_accounts(gw_policy *p, custos_error *err)
     return CUSTOS_OK;
 }
 
-static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_policy **out,
-                                 custos_error *err)
+/* A snapshot of cfg's lists; with owned non-NULL it takes *owned as its accounts (the
+ * registrations can be millions: one copy fewer) and sets *owned to NULL, whatever the
+ * outcome. */
+static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_account **owned,
+                                 gw_policy **out, custos_error *err)
 {
+    gw_account *accounts = owned != NULL ? *owned : NULL;
+    if (owned != NULL)
+        *owned = NULL;
     gw_policy *p = calloc(1, sizeof *p);
-    if (p == NULL)
+    if (p == NULL) {
+        free(accounts);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
+    }
     /* calloc(0) may return NULL: keep at least one slot so NULL always means failure. */
     p->feeds = calloc(cfg->n_feeds > 0 ? cfg->n_feeds : 1, sizeof *p->feeds);
     p->signers = calloc(cfg->n_signers > 0 ? cfg->n_signers : 1, sizeof *p->signers);
-    p->accounts = calloc(cfg->n_accounts > 0 ? cfg->n_accounts : 1, sizeof *p->accounts);
+    p->accounts = accounts != NULL ? accounts
+                                   : calloc(cfg->n_accounts > 0 ? cfg->n_accounts : 1,
+                                            sizeof *p->accounts);
     if (p->feeds == NULL || p->signers == NULL || p->accounts == NULL) {
         reg_policy_free(p);
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
@@ -131,7 +141,7 @@ static custos_rc reg_policy_copy(const gw_config *cfg, uint64_t generation, gw_p
     if (cfg->n_signers > 0)
         memcpy(p->signers, cfg->signers, cfg->n_signers * sizeof *p->signers);
     reg_assign_parties(p->signers, cfg->n_signers);
-    if (cfg->n_accounts > 0)
+    if (accounts == NULL && cfg->n_accounts > 0)
         memcpy(p->accounts, cfg->accounts, cfg->n_accounts * sizeof *p->accounts);
     gw_accounts_sort(p->accounts, cfg->n_accounts);
     p->n_feeds = cfg->n_feeds;
@@ -157,7 +167,7 @@ custos_rc gw_registry_new(const gw_config *cfg, gw_registry **out, custos_error 
     gw_registry *r = calloc(1, sizeof *r);
     if (r == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "registry: out of memory");
-    custos_rc rc = reg_policy_copy(cfg, 1, &r->current, err);
+    custos_rc rc = reg_policy_copy(cfg, 1, NULL, &r->current, err);
     if (rc != CUSTOS_OK) {
         free(r);
         return rc;
@@ -205,11 +215,12 @@ void gw_policy_release(gw_policy *p)
         reg_policy_free(p);
 }
 
-custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err)
+static custos_rc reg_replace(gw_registry *r, const gw_config *cfg, gw_account **owned,
+                             custos_error *err)
 {
     pthread_mutex_lock(&r->writer);
     gw_policy *fresh = NULL;
-    custos_rc rc = reg_policy_copy(cfg, r->current->generation + 1, &fresh, err);
+    custos_rc rc = reg_policy_copy(cfg, r->current->generation + 1, owned, &fresh, err);
     if (rc == CUSTOS_OK) {
         pthread_mutex_lock(&r->lock);
         gw_policy *old = r->current;
@@ -219,6 +230,17 @@ custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error
     }
     pthread_mutex_unlock(&r->writer);
     return rc;
+}
+
+custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err)
+{
+    return reg_replace(r, cfg, NULL, err);
+}
+
+custos_rc gw_registry_replace_taking(gw_registry *r, const gw_config *cfg,
+                                     gw_account **accounts, custos_error *err)
+{
+    return reg_replace(r, cfg, accounts, err);
 }
 
 const gw_feed *gw_policy_find_feed(const gw_policy *p, const char *name)

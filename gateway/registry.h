@@ -52,6 +52,12 @@ void gw_policy_release(gw_policy *p);
  * being verified finish under the snapshot they started with. */
 CUSTOS_MUST_USE
 custos_rc gw_registry_replace(gw_registry *r, const gw_config *cfg, custos_error *err);
+/* The same, except that the snapshot takes *accounts (malloc'd, cfg->n_accounts entries,
+ * the same as cfg->accounts) instead of copying cfg's; *accounts is NULL afterwards,
+ * whether or not it succeeded. */
+CUSTOS_MUST_USE
+custos_rc gw_registry_replace_taking(gw_registry *r, const gw_config *cfg,
+                                     gw_account **accounts, custos_error *err);
 
 const gw_feed *gw_policy_find_feed(const gw_policy *p, const char *name);
 /* The allow-list entry of address for feed, or NULL. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -143,6 +144,54 @@ static void test_account_index(void **state)
     assert_int_equal(gw_registry_replace(r, &cfg, NULL), CUSTOS_OK);
     p = gw_registry_acquire(r);
     assert_null(gw_policy_find_account(p, accounts[0].account));
+    gw_policy_release(p);
+    gw_registry_free(r);
+}
+
+/* gw_registry_replace_taking: the snapshot keeps the caller's array itself, unsorted as
+ * given, sorts and indexes it; the caller's pointer is NULL afterwards, and the array is
+ * freed with the last reference to the snapshot (the sanitizer build checks both). */
+static void test_replace_taking(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    gw_config cfg;
+    make_config(&cfg, 3, 2);
+    gw_registry *r = NULL;
+    assert_int_equal(gw_registry_new(&cfg, &r, NULL), CUSTOS_OK);
+    gw_account *given = calloc(N, sizeof *given);
+    assert_non_null(given);
+    for (size_t i = 0; i < N; i++) {
+        /* Descending ids: the snapshot sorts them. */
+        given[i].account[0] = (uint8_t)((N - i) >> 8);
+        given[i].account[1] = (uint8_t)(N - i);
+        snprintf(given[i].feed, sizeof given[i].feed, "%s", i % 3 ? "acme" : "beta");
+    }
+    gw_account *kept = given;
+    cfg.accounts = given;
+    cfg.n_accounts = N;
+    assert_int_equal(gw_registry_replace_taking(r, &cfg, &given, NULL), CUSTOS_OK);
+    assert_null(given);
+    gw_policy *p = gw_registry_acquire(r);
+    assert_ptr_equal(p->accounts, kept);
+    assert_int_equal(p->n_accounts, N);
+    assert_int_equal(p->generation, 2);
+    for (size_t i = 0; i < N; i++) {
+        uint8_t id[CUSTOS_HASH_LEN] = {(uint8_t)((N - i) >> 8), (uint8_t)(N - i)};
+        const gw_account *a = gw_policy_find_account(p, id);
+        assert_non_null(a);
+        assert_string_equal(a->feed, i % 3 ? "acme" : "beta");
+    }
+    for (size_t i = 1; i < N; i++)
+        assert_true(memcmp(p->accounts[i - 1].account, p->accounts[i].account,
+                           CUSTOS_HASH_LEN) < 0);
+    /* The next replacement copies again; the taken array goes with the old snapshot. */
+    cfg.accounts = NULL;
+    cfg.n_accounts = 0;
+    assert_int_equal(gw_registry_replace(r, &cfg, NULL), CUSTOS_OK);
+    gw_policy_release(p);
+    p = gw_registry_acquire(r);
+    assert_int_equal(p->n_accounts, 0);
     gw_policy_release(p);
     gw_registry_free(r);
 }
@@ -287,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_survives_replace),
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_account_index),
+        cmocka_unit_test(test_replace_taking),
         cmocka_unit_test(test_registry_outlived_by_snapshot),
         cmocka_unit_test(test_signer_valid_at),
         cmocka_unit_test(test_parties),
