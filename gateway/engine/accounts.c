@@ -38,8 +38,8 @@ static uint32_t *eng_cache_slot(const gw_engine *e, const uint8_t account[CUSTOS
 }
 
 /* Makes room for `more` new accounts: entries for all of them, and an index at most half
- * full. Growing moves the entries: the committer reserves only after a group's rules ran,
- * when it holds none of them. */
+ * full. Growing moves the entries: the committer reserves only at start and after a
+ * group's rules ran, when it holds none of them. */
 custos_rc gw_eng_cache_reserve(gw_engine *e, size_t more, custos_error *err)
 {
     size_t need = e->cache_count + more;

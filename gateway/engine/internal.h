@@ -131,7 +131,7 @@ struct gw_engine {
     size_t cache_count, cache_room;
     uint32_t *cache_slot;
     size_t cache_slots;
-    /* The feed names accounts are stored under, each once; entries never move. */
+    /* The feed names accounts are stored under, each once: a name keeps its index. */
     char (*feed_names)[CUSTOS_FEED_MAX + 1];
     size_t n_feed_names, feed_names_room;
     /* The accounts the open group changed, in order of first change, found through an
