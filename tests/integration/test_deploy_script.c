@@ -476,9 +476,10 @@ static void deploy_artifact(fixture *f, const char *artifact, const char *signat
 
 static void send_tx(fixture *f, const char *to, const char *signature, const char *arg)
 {
-    const char *argv[] = {"send", "--private-key", DEV_KEY, to, signature, arg, NULL};
-    if (cast(f, argv) != 0)
-        fail_msg("cast send %s %s: %s", to, signature, output);
+    const char *argv[] = {"send", "--private-key", DEV_KEY, "--json", to, signature, arg, NULL};
+    /* cast exits 0 on a mined revert: the receipt's status says. */
+    if (cast(f, argv) != 0 || strstr(output, "\"status\":\"0x1\"") == NULL)
+        fail_msg("cast send %s %s: not mined successfully: %s", to, signature, output);
 }
 
 /* cast call with --json: the decoded results as a JSON array (caller frees). */

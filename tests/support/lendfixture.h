@@ -44,16 +44,23 @@
 
 #define MP_TYPE "(address,address,address,address,uint256)"
 
-/* A transaction that must be mined successfully. */
 /* The last lines of the test's anvil log (one line per RPC method, and each mined
  * transaction) on stderr: what the node was asked before a step failed. */
 void lf_dump_anvil_log(void);
 
+/* A transaction that must be mined successfully. Its gas is fixed, not estimated: an
+ * estimate holds for the pending block's timestamp, and Morpho accrues interest (a call of
+ * the rate model and a store) only once the timestamp has moved, so a transaction mined a
+ * second after its estimate can run out of gas. cast exits 0 on a mined revert, so the
+ * receipt's status is read. */
+#define SEND_GAS "3000000"
 #define SEND(key, to, sig, ...)                                                             \
     do {                                                                                    \
-        if (lf_cast("send", "--private-key", key, to, sig, __VA_ARGS__, NULL) != 0) {       \
+        if (lf_cast("send", "--private-key", key, "--gas-limit", SEND_GAS, "--json", to,   \
+                    sig, __VA_ARGS__, NULL) != 0 ||                                         \
+            strstr(lf_out, "\"status\":\"0x1\"") == NULL) {                                  \
             lf_dump_anvil_log();                                                            \
-            fail_msg("cast send %s: %s", sig, lf_out);                                      \
+            fail_msg("cast send %s: not mined successfully: %s", sig, lf_out);              \
         }                                                                                   \
     } while (0)
 
