@@ -166,18 +166,24 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
     return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find accepted", err);
 }
 
-/* What storing a record of the account needs to know of it, found by its id once: its
- * place in accounts (0: none yet), its latest record's cursor (0: none) and that record's
- * sequence (has_seq false without one). */
-typedef struct sq_tip {
-    sqlite3_int64 ordinal, last_cursor;
-    bool has_seq;
-    uint64_t seq;
-} sq_tip;
+/* The account's entry in the writer's table of tips (sqlite_store.h). */
+static sq_tip_entry *sq_tip_slot(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    uint32_t h;
+    memcpy(&h, account, sizeof h);
+    return &s->tips[h & (SQ_TIPS - 1)];
+}
 
+/* The account's tip: from the table when this connection stored the account's latest
+ * record, else found by its id. */
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
                                 custos_error *err)
 {
+    const sq_tip_entry *e = sq_tip_slot(s, account);
+    if (e->gen == s->tips_gen && memcmp(e->account, account, CUSTOS_HASH_LEN) == 0) {
+        *t = e->tip;
+        return CUSTOS_OK;
+    }
     memset(t, 0, sizeof *t);
     sqlite3_stmt *st = s->w[W_ACCOUNT_TIP];
     int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
@@ -292,6 +298,14 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
         out = sq_put_account(s, &tip, rec, seq, beneficiary, err);
     if (out != CUSTOS_OK)
         return out;
+    /* Should the transaction not commit, its rollback forgets this entry. */
+    sq_tip_entry *e = sq_tip_slot(s, account);
+    memcpy(e->account, account, CUSTOS_HASH_LEN);
+    e->tip.ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
+    e->tip.last_cursor = (sqlite3_int64)rec->cursor;
+    e->tip.has_seq = true;
+    e->tip.seq = rec->sub.att.sequence;
+    e->gen = s->tips_gen;
     return gw_sqstore_prune(s, account, seq, err);
 }
 

@@ -23,6 +23,7 @@
 
 static const char *const sq_wsql[W_COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_DATA_VERSION] = "PRAGMA data_version",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
     [W_HEAD] = "SELECT max(COALESCE((SELECT MAX(cursor) FROM accepted), 0), "
@@ -159,26 +160,57 @@ custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t l
     return CUSTOS_OK;
 }
 
+/* Forgets every tip the writer knew (sqlite_store.h). */
+static void sq_tips_forget(sq_store *s)
+{
+    if (++s->tips_gen == 0) {
+        memset(s->tips, 0, SQ_TIPS * sizeof *s->tips);
+        s->tips_gen = 1;
+    }
+}
+
 custos_rc gw_sqstore_begin(void *impl, custos_error *err)
 {
     sq_store *s = impl;
-    return gw_sqstore_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
+    custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    /* Under BEGIN IMMEDIATE no other connection can commit until this transaction ends: a
+     * data version unchanged since the last one began means no other connection wrote in
+     * between, and the tips still hold. */
+    sqlite3_stmt *st = s->w[W_DATA_VERSION];
+    int src = sqlite3_step(st);
+    sqlite3_int64 version = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int rrc = sqlite3_reset(st);
+    if (src != SQLITE_ROW)
+        return sq_fail(s->wdb, src, "data version", err);
+    if (rrc != SQLITE_OK)
+        return sq_fail(s->wdb, rrc, "data version", err);
+    if (version != s->data_version) {
+        sq_tips_forget(s);
+        s->data_version = version;
+    }
+    return CUSTOS_OK;
 }
 
 custos_rc gw_sqstore_commit(void *impl, custos_error *err)
 {
     sq_store *s = impl;
     custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
-    /* A failed COMMIT can leave the transaction open; end it so the next group starts
-     * clean. */
-    if (rc != CUSTOS_OK && !sqlite3_get_autocommit(s->wdb))
-        (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+    if (rc != CUSTOS_OK) {
+        sq_tips_forget(s);
+        /* A failed COMMIT can leave the transaction open; end it so the next group starts
+         * clean. */
+        if (!sqlite3_get_autocommit(s->wdb))
+            (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
+    }
     return rc;
 }
 
 void gw_sqstore_rollback(void *impl)
 {
     sq_store *s = impl;
+    sq_tips_forget(s);
     /* SQLite may already have rolled back on its own (I/O error, disk full). */
     if (!sqlite3_get_autocommit(s->wdb))
         (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
@@ -207,6 +239,7 @@ void gw_sqstore_close(void *impl)
     sqlite3_close(s->wdb);
     gw_store_batch_views_clear(&s->rbatch);
     gw_store_batch_views_clear(&s->wbatch);
+    free(s->tips);
     pthread_cond_destroy(&s->cdone);
     pthread_cond_destroy(&s->cwake);
     pthread_mutex_destroy(&s->clock);
@@ -444,7 +477,13 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         free(s);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
     }
-    custos_rc rc = sq_connect(path, &s->wdb, err);
+    s->tips = calloc(SQ_TIPS, sizeof *s->tips);
+    s->tips_gen = 1;
+    custos_rc rc = s->tips != NULL ? CUSTOS_OK
+                                   : custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                                      "store: out of memory");
+    if (rc == CUSTOS_OK)
+        rc = sq_connect(path, &s->wdb, err);
     if (rc == CUSTOS_OK)
         rc = sq_migrate(s->wdb, path, err);
     if (rc == CUSTOS_OK)

@@ -61,6 +61,7 @@ enum sq_wstmt {
     W_PUT_BATCH,
     W_LAST_BATCH,
     W_BATCH,
+    W_DATA_VERSION,
     W_COUNT
 };
 
@@ -83,6 +84,26 @@ enum sq_rstmt {
     R_COUNT
 };
 
+/* What storing a record of an account needs to know of it (sqlite_log.c): its place in
+ * accounts (0: none yet), its latest record's cursor (0: none) and that record's sequence
+ * (has_seq false without one). */
+typedef struct sq_tip {
+    sqlite3_int64 ordinal, last_cursor;
+    bool has_seq;
+    uint64_t seq;
+} sq_tip;
+
+/* An account's tip as the writer last stored it; counts only in generation tips_gen. */
+typedef struct sq_tip_entry {
+    uint8_t account[CUSTOS_HASH_LEN];
+    sq_tip tip;
+    uint32_t gen;
+} sq_tip_entry;
+
+/* Entries of the writer's table of tips: a power of two. 2 MiB, whatever the number of
+ * accounts. */
+#define SQ_TIPS 32768
+
 typedef struct sq_store {
     sqlite3 *wdb;
     sqlite3 *rdb;
@@ -98,6 +119,15 @@ typedef struct sq_store {
      * cleared while open; this connection is the store's only writer of both tables. */
     bool may_have_pending;
     bool may_have_held;
+    /* The tips of the accounts this connection stored records of, so that storing the next
+     * record of one makes no lookup by account id (10% of a batch's cost): direct-mapped
+     * by the id's first bytes (ids are Keccak outputs), so a collision only costs that
+     * lookup. An entry written in a transaction that rolls back would be wrong, and so
+     * would one that another connection's commit made stale (PRAGMA data_version, read
+     * as each transaction begins): either moves tips_gen on, which forgets them all. */
+    sq_tip_entry *tips;
+    uint32_t tips_gen;
+    sqlite3_int64 data_version;
     /* Checkpoints run on their own thread and connection, so copying the WAL into the
      * database and its fsync do not hold up commits. */
     sqlite3 *cdb;

@@ -495,6 +495,60 @@ static void test_rollback_discards(void **state)
                      CUSTOS_ERR_NOT_FOUND);
 }
 
+/* Storing a record takes its account's latest record as it stands in the store, not as a
+ * transaction rolled back left it, nor as it was before another connection's commit: a
+ * record that follows the rolled-back one's sequence is not refused, and each record links
+ * to the one really before it (found back from the latest). */
+static void test_latest_follows_rollbacks_and_other_writers(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record r[6];
+    make_record(&r[1], 1, 0xd1, 1, 0);
+    make_record(&r[2], 2, 0xd1, 2, 0);
+    put_committed(&f->store, &r[1]);
+    put_committed(&f->store, &r[2]);
+    custos_record gone;
+    make_record(&gone, 3, 0xd1, 3, 9);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &gone, gone.sub.att.beneficiary, &err),
+                     CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    make_record(&r[3], 3, 0xd1, 3, 0);
+    put_committed(&f->store, &r[3]);
+
+    gw_store other;
+    if (f->be->open(f->spec, &other, &err) != CUSTOS_OK)
+        fail_msg("a second connection: %s", err.message);
+    make_record(&r[4], 4, 0xd1, 4, 0);
+    put_committed(&other, &r[4]);
+    gw_store_close(&other);
+    make_record(&r[5], 5, 0xd1, 5, 0);
+    put_committed(&f->store, &r[5]);
+
+    for (int i = 1; i <= 5; i++) {
+        uint64_t cursor = 0;
+        uint32_t n_signers = 0;
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        custos_rc rc = gw_store_find_accepted(&f->store, r[i].sub.att.account,
+                                              r[i].sub.att.sequence, r[i].digest, &cursor,
+                                              &n_signers, &err);
+        gw_store_rollback(&f->store);
+        if (rc != CUSTOS_OK)
+            fail_msg("sequence %d not found back from the latest: %d %s", i, (int)rc,
+                     err.message);
+        assert_int_equal(cursor, r[i].cursor);
+    }
+    custos_record got;
+    assert_int_equal(gw_store_get_latest(&f->store, r[5].sub.att.account, &got, &err),
+                     CUSTOS_OK);
+    assert_int_equal(got.cursor, 5);
+    custos_record_clear(&got);
+    custos_submission_clear(&gone.sub);
+    for (int i = 1; i <= 5; i++)
+        custos_submission_clear(&r[i].sub);
+}
+
 /* Readers see committed data only, even while a write transaction is open. */
 static void test_reader_sees_committed_only(void **state)
 {
@@ -1783,6 +1837,8 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_rollback_discards, setup, teardown,    \
                                                  (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(                                            \
+            test_latest_follows_rollbacks_and_other_writers, setup, teardown, (void *)&(be)),  \
         cmocka_unit_test_prestate_setup_teardown(test_reader_sees_committed_only, setup,     \
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
