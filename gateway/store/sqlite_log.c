@@ -181,7 +181,10 @@ static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_L
 {
     const sq_tip_entry *e = sq_tip_slot(s, account);
     if (e->gen == s->tips_gen && memcmp(e->account, account, CUSTOS_HASH_LEN) == 0) {
-        *t = e->tip;
+        t->ordinal = e->ordinal;
+        t->last_cursor = e->last_cursor;
+        t->has_seq = e->has_seq;
+        t->seq = e->seq;
         return CUSTOS_OK;
     }
     memset(t, 0, sizeof *t);
@@ -301,10 +304,10 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     /* Should the transaction not commit, its rollback forgets this entry. */
     sq_tip_entry *e = sq_tip_slot(s, account);
     memcpy(e->account, account, CUSTOS_HASH_LEN);
-    e->tip.ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
-    e->tip.last_cursor = (sqlite3_int64)rec->cursor;
-    e->tip.has_seq = true;
-    e->tip.seq = rec->sub.att.sequence;
+    e->ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
+    e->last_cursor = (sqlite3_int64)rec->cursor;
+    e->has_seq = true;
+    e->seq = rec->sub.att.sequence;
     e->gen = s->tips_gen;
     return gw_sqstore_prune(s, account, seq, err);
 }

@@ -239,7 +239,7 @@ void gw_sqstore_close(void *impl)
     sqlite3_close(s->wdb);
     gw_store_batch_views_clear(&s->rbatch);
     gw_store_batch_views_clear(&s->wbatch);
-    free(s->tips);
+    free(s->tips_mem);
     pthread_cond_destroy(&s->cdone);
     pthread_cond_destroy(&s->cwake);
     pthread_mutex_destroy(&s->clock);
@@ -477,7 +477,12 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         free(s);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: cannot create a condition");
     }
-    s->tips = calloc(SQ_TIPS, sizeof *s->tips);
+    /* calloc, whose pages stay unmapped until used, one entry more to align the table on a
+     * cache line. */
+    _Static_assert(sizeof(sq_tip_entry) == 64, "a tip entry is one cache line");
+    s->tips_mem = calloc(SQ_TIPS + 1, sizeof *s->tips);
+    if (s->tips_mem != NULL)
+        s->tips = (sq_tip_entry *)(((uintptr_t)s->tips_mem + 63) & ~(uintptr_t)63);
     s->tips_gen = 1;
     custos_rc rc = s->tips != NULL ? CUSTOS_OK
                                    : custos_error_set(err, CUSTOS_ERR_NOMEM,

@@ -93,11 +93,14 @@ typedef struct sq_tip {
     uint64_t seq;
 } sq_tip;
 
-/* An account's tip as the writer last stored it; counts only in generation tips_gen. */
+/* An account's tip as the writer last stored it, counted only in generation tips_gen: 64
+ * bytes, one cache line, since each lookup is a miss at a random place. */
 typedef struct sq_tip_entry {
-    uint8_t account[CUSTOS_HASH_LEN];
-    sq_tip tip;
     uint32_t gen;
+    bool has_seq;
+    uint8_t account[CUSTOS_HASH_LEN];
+    sqlite3_int64 ordinal, last_cursor;
+    uint64_t seq;
 } sq_tip_entry;
 
 /* Entries of the writer's table of tips: a power of two. 2 MiB, whatever the number of
@@ -125,7 +128,8 @@ typedef struct sq_store {
      * lookup. An entry written in a transaction that rolls back would be wrong, and so
      * would one that another connection's commit made stale (PRAGMA data_version, read
      * as each transaction begins): either moves tips_gen on, which forgets them all. */
-    sq_tip_entry *tips;
+    sq_tip_entry *tips; /* in tips_mem, aligned */
+    void *tips_mem;
     uint32_t tips_gen;
     sqlite3_int64 data_version;
     /* Checkpoints run on their own thread and connection, so copying the WAL into the
