@@ -166,6 +166,15 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
     return rrc == SQLITE_OK ? CUSTOS_OK : sq_fail(s->wdb, rrc, "find accepted", err);
 }
 
+/* What storing a record of an account needs to know of it: its place in accounts (0: none
+ * yet), its latest record's cursor (0: none) and that record's sequence (has_seq false
+ * without one). */
+typedef struct sq_tip {
+    sqlite3_int64 ordinal, last_cursor;
+    bool has_seq;
+    uint64_t seq;
+} sq_tip;
+
 /* The account's entry in the writer's table of tips (sqlite_store.h). */
 static sq_tip_entry *sq_tip_slot(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
 {
@@ -183,7 +192,7 @@ static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_L
     if (e->gen == s->tips_gen && memcmp(e->account, account, CUSTOS_HASH_LEN) == 0) {
         t->ordinal = e->ordinal;
         t->last_cursor = e->last_cursor;
-        t->has_seq = e->has_seq;
+        t->has_seq = true;
         t->seq = e->seq;
         return CUSTOS_OK;
     }
@@ -306,7 +315,6 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     memcpy(e->account, account, CUSTOS_HASH_LEN);
     e->ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
     e->last_cursor = (sqlite3_int64)rec->cursor;
-    e->has_seq = true;
     e->seq = rec->sub.att.sequence;
     e->gen = s->tips_gen;
     return gw_sqstore_prune(s, account, seq, err);

@@ -84,20 +84,11 @@ enum sq_rstmt {
     R_COUNT
 };
 
-/* What storing a record of an account needs to know of it (sqlite_log.c): its place in
- * accounts (0: none yet), its latest record's cursor (0: none) and that record's sequence
- * (has_seq false without one). */
-typedef struct sq_tip {
-    sqlite3_int64 ordinal, last_cursor;
-    bool has_seq;
-    uint64_t seq;
-} sq_tip;
-
-/* An account's tip as the writer last stored it, counted only in generation tips_gen: 64
- * bytes, one cache line, since each lookup is a miss at a random place. */
+/* An account's tip (sqlite_log.c) as the writer last stored it, so always with a latest
+ * record; counted only in generation tips_gen. 64 bytes, one cache line, since each lookup
+ * is a miss at a random place. */
 typedef struct sq_tip_entry {
     uint32_t gen;
-    bool has_seq;
     uint8_t account[CUSTOS_HASH_LEN];
     sqlite3_int64 ordinal, last_cursor;
     uint64_t seq;
