@@ -175,12 +175,36 @@ typedef struct sq_tip {
     uint64_t seq;
 } sq_tip;
 
-/* The account's entry in the writer's table of tips (sqlite_store.h). */
-static sq_tip_entry *sq_tip_slot(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
+/* The account's set in the writer's table of tips (sqlite_store.h). */
+static sq_tip_entry *sq_tip_set(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
 {
     uint32_t h;
     memcpy(&h, account, sizeof h);
-    return &s->tips[h & (SQ_TIPS - 1)];
+    return &s->tips[(h & (SQ_TIP_SETS - 1)) * SQ_TIP_WAYS];
+}
+
+/* The account's live entry in its set, or NULL. */
+static sq_tip_entry *sq_tip_find(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    sq_tip_entry *set = sq_tip_set(s, account);
+    for (int w = 0; w < SQ_TIP_WAYS; w++)
+        if (set[w].gen == s->tips_gen && memcmp(set[w].account, account, CUSTOS_HASH_LEN) == 0)
+            return &set[w];
+    return NULL;
+}
+
+/* Where to keep the account's tip: its own entry, else a forgotten one, else one chosen by
+ * other bits of its id, so that a set's accounts push each other out evenly. */
+static sq_tip_entry *sq_tip_place(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
+{
+    sq_tip_entry *e = sq_tip_find(s, account);
+    if (e != NULL)
+        return e;
+    sq_tip_entry *set = sq_tip_set(s, account);
+    for (int w = 0; w < SQ_TIP_WAYS; w++)
+        if (set[w].gen != s->tips_gen)
+            return &set[w];
+    return &set[account[4] % SQ_TIP_WAYS];
 }
 
 /* The account's tip: from the table when this connection stored the account's latest
@@ -188,8 +212,8 @@ static sq_tip_entry *sq_tip_slot(sq_store *s, const uint8_t account[CUSTOS_HASH_
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
                                 custos_error *err)
 {
-    const sq_tip_entry *e = sq_tip_slot(s, account);
-    if (e->gen == s->tips_gen && memcmp(e->account, account, CUSTOS_HASH_LEN) == 0) {
+    const sq_tip_entry *e = sq_tip_find(s, account);
+    if (e != NULL) {
         t->ordinal = e->ordinal;
         t->last_cursor = e->last_cursor;
         t->has_seq = true;
@@ -311,7 +335,7 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     if (out != CUSTOS_OK)
         return out;
     /* Should the transaction not commit, its rollback forgets this entry. */
-    sq_tip_entry *e = sq_tip_slot(s, account);
+    sq_tip_entry *e = sq_tip_place(s, account);
     memcpy(e->account, account, CUSTOS_HASH_LEN);
     e->ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
     e->last_cursor = (sqlite3_int64)rec->cursor;

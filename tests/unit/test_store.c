@@ -549,6 +549,66 @@ static void test_latest_follows_rollbacks_and_other_writers(void **state)
         custos_submission_clear(&r[i].sub);
 }
 
+/* More accounts than the SQLite writer's table of tips holds in one set (their ids share
+ * the bytes that choose the set, and the way a newcomer pushes out; sqlite_store.h): each
+ * record still links to its account's previous one, and a sequence not above the latest
+ * is still refused, whichever tips were pushed out and whichever stayed. Each round stores
+ * every account in one transaction, as a batch does. */
+static void test_accounts_sharing_a_tip_set(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    enum { N_ACCOUNTS = 5, ROUNDS = 3 };
+    custos_record r[ROUNDS][N_ACCOUNTS];
+    uint64_t cursor = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        for (int k = 0; k < N_ACCOUNTS; k++) {
+            make_record(&r[round][k], ++cursor, 0xa7, (uint64_t)round + 1, (uint8_t)k);
+            r[round][k].sub.att.account[4] = 3;
+            r[round][k].sub.att.account[31] = (uint8_t)k;
+            if (gw_store_put_accepted(&f->store, &r[round][k],
+                                      r[round][k].sub.att.beneficiary, &err) != CUSTOS_OK)
+                fail_msg("round %d, account %d: %s", round, k, err.message);
+        }
+        assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    }
+    for (int k = 0; k < N_ACCOUNTS; k++) {
+        for (int round = 0; round < ROUNDS; round++) {
+            const custos_record *want = &r[round][k];
+            uint64_t found = 0;
+            uint32_t n_signers = 0;
+            assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+            custos_rc rc = gw_store_find_accepted(&f->store, want->sub.att.account,
+                                                  want->sub.att.sequence, want->digest, &found,
+                                                  &n_signers, &err);
+            gw_store_rollback(&f->store);
+            if (rc != CUSTOS_OK || found != want->cursor)
+                fail_msg("account %d, sequence %d: %d, cursor %llu for %llu", k, round + 1,
+                         (int)rc, (unsigned long long)found,
+                         (unsigned long long)want->cursor);
+        }
+        custos_record again;
+        make_record(&again, ++cursor, 0xa7, ROUNDS, 0x77);
+        again.sub.att.account[4] = 3;
+        again.sub.att.account[31] = (uint8_t)k;
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        custos_rc rc = gw_store_put_accepted(&f->store, &again, again.sub.att.beneficiary, &err);
+        gw_store_rollback(&f->store);
+        if (rc == CUSTOS_OK)
+            fail_msg("account %d: a sequence not above its latest was stored", k);
+        custos_submission_clear(&again.sub);
+        custos_record got;
+        assert_int_equal(gw_store_get_latest(&f->store, r[0][k].sub.att.account, &got, &err),
+                         CUSTOS_OK);
+        assert_int_equal(got.cursor, r[ROUNDS - 1][k].cursor);
+        custos_record_clear(&got);
+    }
+    for (int round = 0; round < ROUNDS; round++)
+        for (int k = 0; k < N_ACCOUNTS; k++)
+            custos_submission_clear(&r[round][k].sub);
+}
+
 /* Readers see committed data only, even while a write transaction is open. */
 static void test_reader_sees_committed_only(void **state)
 {
@@ -1839,6 +1899,8 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(                                            \
             test_latest_follows_rollbacks_and_other_writers, setup, teardown, (void *)&(be)),  \
+        cmocka_unit_test_prestate_setup_teardown(test_accounts_sharing_a_tip_set, setup,     \
+                                                 teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reader_sees_committed_only, setup,     \
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_pending, setup, teardown,              \
