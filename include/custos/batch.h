@@ -49,6 +49,9 @@ void custos_batch_leaf(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN]
 /* Same, from the attestation's struct hash. */
 void custos_batch_leaf_of(const uint8_t struct_hash[CUSTOS_HASH_LEN],
                           uint8_t out[CUSTOS_HASH_LEN]);
+/* custos_batch_leaf_of for n struct hashes at once (custos_keccak256_many). */
+void custos_batch_leaves_of(const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], size_t n,
+                            uint8_t (*out)[CUSTOS_HASH_LEN]);
 
 /* CUSTOS_OK when att may stand in a batch with these time fields: a valuation (freezes
  * and releases go single) carrying the batch's asOf and validUntil; CUSTOS_ERR_INVALID

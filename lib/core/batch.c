@@ -76,6 +76,18 @@ void custos_batch_leaf_of(const uint8_t struct_hash[CUSTOS_HASH_LEN],
     custos_keccak256(inner, sizeof inner, out);
 }
 
+void custos_batch_leaves_of(const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], size_t n,
+                            uint8_t (*out)[CUSTOS_HASH_LEN])
+{
+    /* Inner hashes in groups on the stack, then the outer hash of each group. */
+    uint8_t inner[8][CUSTOS_HASH_LEN];
+    for (size_t first = 0; first < n; first += 8) {
+        size_t m = n - first < 8 ? n - first : 8;
+        custos_keccak256_many(struct_hashes[first], CUSTOS_HASH_LEN, CUSTOS_HASH_LEN, m, inner);
+        custos_keccak256_many(inner[0], CUSTOS_HASH_LEN, CUSTOS_HASH_LEN, m, out + first);
+    }
+}
+
 void custos_batch_leaf(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
 {
     uint8_t h[CUSTOS_HASH_LEN];

@@ -49,35 +49,66 @@ void custos_eip712_domain_separator(const custos_domain *d, uint8_t out[CUSTOS_H
     custos_keccak_final(&k, out);
 }
 
-void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
+void custos_attestation_struct_encode(const custos_attestation *a,
+                                      uint8_t out[CUSTOS_ATTESTATION_STRUCT_LEN])
 {
     eip712_constants();
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, eip712_attestation_typehash, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, a->account, CUSTOS_HASH_LEN);
-    eip712_update_left_padded(&k, a->beneficiary, CUSTOS_ADDRESS_LEN);
-    eip712_update_left_padded(&k, &a->kind, 1);
-    eip712_update_u256(&k, &a->gross_value);
-    eip712_update_u256(&k, &a->collateral_value);
-    custos_keccak_update(&k, a->positions_root, CUSTOS_HASH_LEN);
-    eip712_update_u64(&k, a->as_of);
-    eip712_update_u64(&k, a->valid_until);
-    eip712_update_u64(&k, a->sequence);
-    custos_keccak_final(&k, out);
+    uint8_t *w = out;
+    memcpy(w, eip712_attestation_typehash, CUSTOS_HASH_LEN);
+    memcpy(w + CUSTOS_HASH_LEN, a->account, CUSTOS_HASH_LEN);
+    w = eip712_put_left_padded(w + 2 * CUSTOS_HASH_LEN, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    w = eip712_put_left_padded(w, &a->kind, 1);
+    custos_u256_to_be(&a->gross_value, w);
+    custos_u256_to_be(&a->collateral_value, w + CUSTOS_U256_LEN);
+    memcpy(w + 2 * CUSTOS_U256_LEN, a->positions_root, CUSTOS_HASH_LEN);
+    w = eip712_put_u64(w + 3 * CUSTOS_U256_LEN, a->as_of);
+    w = eip712_put_u64(w, a->valid_until);
+    eip712_put_u64(w, a->sequence);
+}
+
+void custos_attestation_struct_hash(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN])
+{
+    uint8_t enc[CUSTOS_ATTESTATION_STRUCT_LEN];
+    custos_attestation_struct_encode(a, enc);
+    custos_keccak256(enc, sizeof enc, out);
+}
+
+/* 0x1901 || separator || structHash */
+#define EIP712_DIGEST_INPUT_LEN (2 + 2 * CUSTOS_HASH_LEN)
+
+static void eip712_digest_input(const uint8_t separator[CUSTOS_HASH_LEN],
+                                const uint8_t struct_hash[CUSTOS_HASH_LEN],
+                                uint8_t out[EIP712_DIGEST_INPUT_LEN])
+{
+    out[0] = 0x19;
+    out[1] = 0x01;
+    memcpy(out + 2, separator, CUSTOS_HASH_LEN);
+    memcpy(out + 2 + CUSTOS_HASH_LEN, struct_hash, CUSTOS_HASH_LEN);
 }
 
 void custos_eip712_digest_of(const uint8_t separator[CUSTOS_HASH_LEN],
                              const uint8_t struct_hash[CUSTOS_HASH_LEN],
                              uint8_t out[CUSTOS_HASH_LEN])
 {
-    static const uint8_t prefix[2] = {0x19, 0x01};
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, prefix, sizeof prefix);
-    custos_keccak_update(&k, separator, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, struct_hash, CUSTOS_HASH_LEN);
-    custos_keccak_final(&k, out);
+    uint8_t in[EIP712_DIGEST_INPUT_LEN];
+    eip712_digest_input(separator, struct_hash, in);
+    custos_keccak256(in, sizeof in, out);
+}
+
+/* Groups of EIP712_GROUP inputs on the stack: no allocation, whatever n. */
+#define EIP712_GROUP 8
+
+void custos_eip712_digests_of(const uint8_t separator[CUSTOS_HASH_LEN],
+                              const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], size_t n,
+                              uint8_t (*out)[CUSTOS_HASH_LEN])
+{
+    uint8_t in[EIP712_GROUP][EIP712_DIGEST_INPUT_LEN];
+    for (size_t first = 0; first < n; first += EIP712_GROUP) {
+        size_t m = n - first < EIP712_GROUP ? n - first : EIP712_GROUP;
+        for (size_t j = 0; j < m; j++)
+            eip712_digest_input(separator, struct_hashes[first + j], in[j]);
+        custos_keccak256_many(in[0], sizeof in[0], sizeof in[0], m, out + first);
+    }
 }
 
 void custos_attestation_digest_with_separator(const uint8_t separator[CUSTOS_HASH_LEN],

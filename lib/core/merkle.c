@@ -19,21 +19,25 @@ struct custos_merkle {
 /* abi.encode of a position: five 32-byte words. */
 #define MERKLE_POSITION_ABI_LEN (5 * CUSTOS_U256_LEN)
 
-/* keccak256 of the two children in ascending byte order (commutative, as
+/* Nodes hashed at once by custos_keccak256_many. */
+#define MERKLE_GROUP 8
+
+/* The two children in ascending byte order, what their parent hashes (commutative, as
  * MerkleProof.verify expects). */
+static void merkle_order_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN],
+                              uint8_t out[2 * CUSTOS_HASH_LEN])
+{
+    int a_first = memcmp(a, b, CUSTOS_HASH_LEN) <= 0;
+    memcpy(out, a_first ? a : b, CUSTOS_HASH_LEN);
+    memcpy(out + CUSTOS_HASH_LEN, a_first ? b : a, CUSTOS_HASH_LEN);
+}
+
 static void merkle_hash_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN],
                              uint8_t out[CUSTOS_HASH_LEN])
 {
-    const uint8_t *lo = a, *hi = b;
-    if (memcmp(a, b, CUSTOS_HASH_LEN) > 0) {
-        lo = b;
-        hi = a;
-    }
-    custos_keccak k;
-    custos_keccak_init(&k);
-    custos_keccak_update(&k, lo, CUSTOS_HASH_LEN);
-    custos_keccak_update(&k, hi, CUSTOS_HASH_LEN);
-    custos_keccak_final(&k, out);
+    uint8_t pair[2 * CUSTOS_HASH_LEN];
+    merkle_order_pair(a, b, pair);
+    custos_keccak256(pair, sizeof pair, out);
 }
 
 static int merkle_compare_leaves(const void *a, const void *b)
@@ -76,8 +80,18 @@ custos_rc custos_merkle_new(const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n, 
         memcpy(leaf_region[i], leaf_region[j], CUSTOS_HASH_LEN);
         memcpy(leaf_region[j], tmp, CUSTOS_HASH_LEN);
     }
-    for (size_t i = t->n_nodes - n; i-- > 0;)
-        merkle_hash_pair(t->nodes[2 * i + 1], t->nodes[2 * i + 2], t->nodes[i]);
+    /* Nodes [s, i) whose children all lie at or after i are hashed together, up to
+     * MERKLE_GROUP at a time: all but the top few levels go through in full groups. */
+    for (size_t i = t->n_nodes - n; i > 0;) {
+        size_t s = i > MERKLE_GROUP ? i - MERKLE_GROUP : 0;
+        if (s < i / 2)
+            s = i / 2;
+        uint8_t pairs[MERKLE_GROUP][2 * CUSTOS_HASH_LEN];
+        for (size_t k = s; k < i; k++)
+            merkle_order_pair(t->nodes[2 * k + 1], t->nodes[2 * k + 2], pairs[k - s]);
+        custos_keccak256_many(pairs[0], sizeof pairs[0], sizeof pairs[0], i - s, t->nodes + s);
+        i = s;
+    }
 
     *out = t;
     return CUSTOS_OK;

@@ -1,5 +1,6 @@
 /* Keccak-256: published vectors, block-boundary lengths cross-checked against ethers'
- * keccak256, and incremental updates in awkward chunk sizes. */
+ * keccak256, several messages hashed at once, and incremental updates in awkward chunk
+ * sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,61 @@ static void test_against_ethers(void **state)
     }
 }
 
+/* custos_keccak256_many: messages of one length at a stride, each hash cross-checked
+ * against ethers' hash of the same bytes, for lengths around the rate and counts around
+ * its groups of eight and its threshold of three; nothing written past the n-th hash. */
+static const size_t many_lengths[] = {0, 1, 32, 64, 66, 135, 136, 137, 272, 352, 500};
+static const size_t many_counts[] = {0, 1, 2, 3, 7, 8, 9, 16, 17};
+#define N_MANY_LENGTHS (sizeof many_lengths / sizeof many_lengths[0])
+#define MANY_MAX 17
+
+static void test_many_against_ethers(void **state)
+{
+    (void)state;
+    for (size_t l = 0; l < N_MANY_LENGTHS; l++) {
+        size_t len = many_lengths[l], stride = len + 3;
+        char args_buf[MANY_MAX][24];
+        const char *args[MANY_MAX + 1];
+        for (size_t j = 0; j < MANY_MAX; j++) {
+            snprintf(args_buf[j], sizeof args_buf[j], "%zu@%zu", len, j * stride);
+            args[j] = args_buf[j];
+        }
+        args[MANY_MAX] = NULL;
+        char out[4096];
+        assert_int_equal(tu_node("eip712_keccak.mjs", args, out, sizeof out), 0);
+        char expect[MANY_MAX][65];
+        char *line = out;
+        for (size_t j = 0; j < MANY_MAX; j++) {
+            char arg[24];
+            assert_int_equal(sscanf(line, "%23s %64s", arg, expect[j]), 2);
+            assert_string_equal(arg, args[j]);
+            line = strchr(line, '\n');
+            assert_non_null(line);
+            line++;
+        }
+
+        uint8_t *data = make_pattern(MANY_MAX * stride);
+        for (size_t c = 0; c < sizeof many_counts / sizeof many_counts[0]; c++) {
+            size_t n = many_counts[c];
+            uint8_t hashes[MANY_MAX + 1][32];
+            memset(hashes, 0xee, sizeof hashes);
+            custos_keccak256_many(data, len, stride, n, hashes);
+            for (size_t j = 0; j < n; j++) {
+                char hex[65];
+                to_hex(hashes[j], 32, hex);
+                if (strcmp(hex, expect[j]) != 0)
+                    fail_msg("message %zu of %zu, %zu bytes: ours %s, ethers %s", j, n, len,
+                             hex, expect[j]);
+            }
+            for (size_t j = n; j <= MANY_MAX; j++)
+                for (size_t k = 0; k < 32; k++)
+                    if (hashes[j][k] != 0xee)
+                        fail_msg("%zu messages of %zu bytes: hash %zu written", n, len, j);
+        }
+        free(data);
+    }
+}
+
 static void test_incremental_matches_one_shot(void **state)
 {
     (void)state;
@@ -137,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_vectors),
         cmocka_unit_test(test_against_ethers),
+        cmocka_unit_test(test_many_against_ethers),
         cmocka_unit_test(test_incremental_matches_one_shot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
