@@ -22,7 +22,8 @@ cmake --build "$build" --target fuzz_all -j 2 >/dev/null
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_submission fuzz_typeddata fuzz_batch fuzz_reserves fuzz_prices
                                      fuzz_holdings fuzz_policy fuzz_config fuzz_evm_rpc
-                                     fuzz_sumtree fuzz_admin fuzz_watch_event fuzz_submit_batch)
+                                     fuzz_sumtree fuzz_admin fuzz_watch_event fuzz_submit_batch
+                                     fuzz_keccak)
 
 # The signed seeds come from the fixed test keys; regenerate them so they match this tree.
 "$build/tests/fuzz/make_seeds" tests/fuzz/corpus
