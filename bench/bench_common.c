@@ -227,6 +227,14 @@ double bench_percentile(double *v, size_t n, double p)
 
 double bench_proc_cpu(pid_t pid)
 {
+    /* The process's CPU-time clock counts every thread, those that have exited included,
+     * to the nanosecond; /proc's ticks (10 ms) made a run of 10,000 accounts at 20 us each
+     * a figure of 20 ticks, one tick either way 5%. The ticks remain where the clock
+     * cannot be read. */
+    clockid_t clock;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &ts) == 0)
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
