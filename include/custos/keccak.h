@@ -28,8 +28,8 @@ void custos_keccak_final(custos_keccak *k, uint8_t out[CUSTOS_KECCAK256_LEN]);
 void custos_keccak256(const uint8_t *data, size_t len, uint8_t out[CUSTOS_KECCAK256_LEN]);
 
 /* out[i] = keccak256 of the len bytes at data + i * stride, for i < n: n messages of one
- * length, hashed several at a time where the host has vector registers for it. The same
- * results as n calls of custos_keccak256, in a third of the time or less for n >= 8. */
+ * length, hashed four at a time in vector registers. The same results as n calls of
+ * custos_keccak256, in 30-40% of their time on x86-64 hosts with AVX2 or AVX-512. */
 void custos_keccak256_many(const uint8_t *data, size_t len, size_t stride, size_t n,
                            uint8_t (*out)[CUSTOS_KECCAK256_LEN]);
 

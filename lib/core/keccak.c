@@ -115,19 +115,22 @@ void custos_keccak256(const uint8_t *data, size_t len, uint8_t out[CUSTOS_KECCAK
 }
 
 /* Several messages at once: KECCAK_LANES states side by side, lane w of message j at
- * st[w][j], so that each step of the rounds runs on one vector per lane (one AVX-512
- * register, or two AVX2 ones). The gateway hashes about seven blocks per account of a
- * batch, each of one length across the batch's accounts; eight lanes hash eight messages
- * in the time of about three (bench/README.md, "Batch verification"). */
-#define KECCAK_LANES 8
+ * st[w][j], so that each step of the rounds runs on one vector per lane: four 64-bit
+ * lanes fill an AVX2 register. The gateway hashes about seven blocks per account of a
+ * batch, each of one length across the batch's accounts. Four lanes hash four messages in
+ * the time of about one and a half with AVX2 and of about 1.2 with AVX-512 (which adds
+ * rotations and three-input logic); eight would gain a tenth more with AVX-512 but spill
+ * AVX2's sixteen registers and gain nothing there (bench/README.md, "Batch
+ * verification"). */
+#define KECCAK_LANES 4
 typedef uint64_t keccak_vec __attribute__((vector_size(8 * KECCAK_LANES)));
 
 /* A macro, not a function: a vector argument's ABI depends on the clone's target. The
  * argument is pure, so naming it twice costs nothing. */
 #define KECCAK_VROTL(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 
-/* Without AVX2 the vectors are split into what the host has (SSE2 on any x86-64), still
- * correct and about as fast as one message at a time. */
+/* Without AVX2 the vectors are split into what the host has (SSE2 on any x86-64): still
+ * correct, and a quarter faster than one message at a time for full groups. */
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__GLIBC__)
 #define KECCAK_MANY_CLONES                                                                   \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -168,11 +171,9 @@ void custos_keccak256_many(const uint8_t *data, size_t len, size_t stride, size_
     uint64_t st[25][KECCAK_LANES];
     for (size_t first = 0; first < n; first += KECCAK_LANES) {
         size_t m = n - first < KECCAK_LANES ? n - first : KECCAK_LANES;
-        /* Eight lanes cost about three messages hashed alone. */
-        if (m < 3) {
-            for (size_t j = 0; j < m; j++)
-                custos_keccak256(data + (first + j) * stride, len, out[first + j]);
-            break;
+        if (m == 1) {
+            custos_keccak256(data + first * stride, len, out[first]);
+            continue;
         }
         memset(st, 0, sizeof st);
         for (size_t off = 0;; off += KECCAK_RATE) {
