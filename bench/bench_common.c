@@ -173,6 +173,42 @@ double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *
     return (double)n / dt;
 }
 
+/* This thread's CPU seconds. */
+static double bench_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_recover_cpu_rate(const uint8_t (*digests)[32], const custos_signature *sigs,
+                              size_t n)
+{
+    enum { ROUNDS = 5 };
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    double rate[ROUNDS];
+    size_t ok = 0, per = n / ROUNDS > 0 ? n / ROUNDS : 1;
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = bench_thread_cpu();
+        for (size_t i = 0; i < per; i++) {
+            size_t k = ((size_t)r * per + i) % n;
+            secp256k1_ecdsa_recoverable_signature rs;
+            secp256k1_pubkey pk;
+            ok += secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rs, sigs[k].bytes,
+                                                                      sigs[k].bytes[64] - 27) &&
+                  secp256k1_ecdsa_recover(ctx, &pk, &rs, digests[k]);
+        }
+        rate[r] = (double)per / (bench_thread_cpu() - t0);
+    }
+    secp256k1_context_destroy(ctx);
+    if (ok != ROUNDS * per) {
+        fprintf(stderr, "bench: %zu of %zu reference recoveries failed\n", ROUNDS * per - ok,
+                ROUNDS * per);
+        exit(2);
+    }
+    return bench_percentile(rate, ROUNDS, 0.5);
+}
+
 typedef struct busy_job {
     const uint8_t (*digests)[32];
     const custos_signature *sigs;

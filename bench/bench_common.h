@@ -47,6 +47,12 @@ uint64_t bench_unix_now(void);
  * on this thread: the reference every ratio is taken against. */
 double bench_recover_rate(const uint8_t (*digests)[32], const custos_signature *sigs, size_t n);
 
+/* The same in this thread's CPU time, the median of five rounds over the set: the
+ * reference for a gateway's CPU time, which a wall clock would flatter whenever this
+ * thread waits for a core. */
+double bench_recover_cpu_rate(const uint8_t (*digests)[32], const custos_signature *sigs,
+                              size_t n);
+
 /* The same, on `threads` threads at once (one per core: every core busy, as in a loaded
  * gateway), each over the whole set; returns the mean rate of one thread. */
 double bench_recover_rate_busy(const uint8_t (*digests)[32], const custos_signature *sigs,

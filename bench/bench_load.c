@@ -1,8 +1,8 @@
 /* Figures c, d and g, and the soak: a load generator on the gRPC core client driving a real
  * custos-gateway over loopback. Attestations are signed and encoded before the timed
  * phase (the soak signs as it goes: it measures memory, not speed). Every figure of the
- * gateway's cost is taken beside a bare libsecp256k1 recovery measured in this process
- * just before and after the phase.
+ * gateway's cost (its CPU time) is taken beside a bare libsecp256k1 recovery measured in
+ * this thread's CPU time just before and after the phase, each the median of five rounds.
  *
  *   bench_load --write-config FILE --store PATH
  *   bench_load --target HOST:PORT --pid GATEWAY_PID --mode stream|unary|latest|soak|batch
@@ -211,7 +211,7 @@ static double self_cpu(void)
 static double reference_rate(const requests *r)
 {
     size_t n = r->n < RECOVER_SAMPLE ? r->n : RECOVER_SAMPLE;
-    return bench_recover_rate((const uint8_t(*)[32])r->digests, r->sigs, n);
+    return bench_recover_cpu_rate((const uint8_t(*)[32])r->digests, r->sigs, n);
 }
 
 /* The gateway's CPU seconds from the end of a phase until it goes idle: the WAL
@@ -693,7 +693,7 @@ static void run_batch(const opts *o)
         die(err.message);
     custos_domain d;
     bench_domain(&d);
-    double bare0 = bench_recover_rate((const uint8_t(*)[32])digests, ref, RECOVER_SAMPLE);
+    double bare0 = bench_recover_cpu_rate((const uint8_t(*)[32])digests, ref, RECOVER_SAMPLE);
     size_t accepted = 0, refused = 0;
     double cpu0 = bench_proc_cpu(o->pid), t0 = bench_now();
     for (size_t b = 0; b < nb; b++) {
@@ -713,8 +713,8 @@ static void run_batch(const opts *o)
     }
     double seconds = bench_now() - t0;
     double cpu = bench_proc_cpu(o->pid) - cpu0 + settle_cpu(o->pid);
-    double bare = (bare0 + bench_recover_rate((const uint8_t(*)[32])digests, ref,
-                                              RECOVER_SAMPLE)) / 2;
+    double bare = (bare0 + bench_recover_cpu_rate((const uint8_t(*)[32])digests, ref,
+                                                  RECOVER_SAMPLE)) / 2;
     double each = accepted > 0 ? cpu / (double)accepted : 0;
     char which[48];
     if (o->round == 0)
