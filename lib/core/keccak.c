@@ -47,17 +47,21 @@ static void keccak_permute(uint64_t a[25])
 #undef KECCAK_T
 }
 
-/* Lanes are little-endian whatever the host byte order. */
+/* Lane i of a block: little-endian whatever the host byte order. */
+static uint64_t keccak_lane(const uint8_t block[KECCAK_RATE], int i)
+{
+    uint64_t lane;
+    memcpy(&lane, block + 8 * i, sizeof lane);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    lane = __builtin_bswap64(lane);
+#endif
+    return lane;
+}
+
 static void keccak_absorb_block(uint64_t state[25], const uint8_t block[KECCAK_RATE])
 {
-    for (int i = 0; i < KECCAK_RATE / 8; i++) {
-        uint64_t lane;
-        memcpy(&lane, block + 8 * i, sizeof lane);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-        lane = __builtin_bswap64(lane);
-#endif
-        state[i] ^= lane;
-    }
+    for (int i = 0; i < KECCAK_RATE / 8; i++)
+        state[i] ^= keccak_lane(block, i);
     keccak_permute(state);
 }
 
@@ -155,14 +159,8 @@ static void keccak_permute_many(uint64_t st[25][KECCAK_LANES])
 static void keccak_absorb_lane(uint64_t st[25][KECCAK_LANES], size_t j,
                                const uint8_t block[KECCAK_RATE])
 {
-    for (int i = 0; i < KECCAK_RATE / 8; i++) {
-        uint64_t lane;
-        memcpy(&lane, block + 8 * i, sizeof lane);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-        lane = __builtin_bswap64(lane);
-#endif
-        st[i][j] ^= lane;
-    }
+    for (int i = 0; i < KECCAK_RATE / 8; i++)
+        st[i][j] ^= keccak_lane(block, i);
 }
 
 void custos_keccak256_many(const uint8_t *data, size_t len, size_t stride, size_t n,
