@@ -82,6 +82,31 @@ static void line_close(log_line *l, const char *s)
     l->len += n;
 }
 
+/* Whole lines, in one write(2) under the lock so that lines of different threads never
+ * mix. */
+static void log_out(const char *buf, size_t len)
+{
+    pthread_mutex_lock(&log_lock);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* nowhere to report a failed log write */
+        off += (size_t)w;
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* This thread's held lines (gw_log_hold). A line is at most LOG_LINE_MAX, which the
+ * buffer holds, so a line always fits once what was held is written. */
+_Static_assert(GW_LOG_HOLD_MAX >= LOG_LINE_MAX, "a held buffer takes any line");
+static _Thread_local struct {
+    bool on;
+    size_t len;
+    char buf[GW_LOG_HOLD_MAX];
+} held;
+
 __attribute__((format(printf, 6, 0))) static void log_write(gw_log_level level,
                                                               const char *event,
                                                               const char *request_id,
@@ -122,17 +147,28 @@ __attribute__((format(printf, 6, 0))) static void log_write(gw_log_level level,
     line_put_json(&line, msg);
     line_close(&line, "\"}\n");
 
-    /* One write per line, under the lock, so that lines of different threads never mix. */
-    pthread_mutex_lock(&log_lock);
-    for (size_t off = 0; off < line.len;) {
-        ssize_t w = write(STDERR_FILENO, line.buf + off, line.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break; /* nowhere to report a failed log write */
-        off += (size_t)w;
+    if (!held.on) {
+        log_out(line.buf, line.len);
+        return;
     }
-    pthread_mutex_unlock(&log_lock);
+    if (held.len + line.len > sizeof held.buf) {
+        log_out(held.buf, held.len);
+        held.len = 0;
+    }
+    memcpy(held.buf + held.len, line.buf, line.len);
+    held.len += line.len;
+}
+
+void gw_log_hold(void)
+{
+    held.on = true;
+}
+
+void gw_log_release(void)
+{
+    log_out(held.buf, held.len);
+    held.len = 0;
+    held.on = false;
 }
 
 void gw_log(gw_log_level level, const char *event, const char *fmt, ...)

@@ -35,6 +35,16 @@ void gw_log_fields(gw_log_level level, const char *event, const char *request_id
                    const gw_log_field *fields, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Between gw_log_hold and gw_log_release the calling thread's lines are kept in a buffer
+ * of its own (GW_LOG_HOLD_MAX bytes) and written whole lines at a time: one write(2) for
+ * the answers of a commit group rather than one per attestation. A line that does not fit
+ * writes what is held first; release writes the rest. Held lines are only late by the
+ * group's answers; they are log lines, not records, and a crash between the group's
+ * commit and its release loses them with the answers. */
+#define GW_LOG_HOLD_MAX 16384
+void gw_log_hold(void);
+void gw_log_release(void);
+
 /* Request ids: a client's x-request-id is kept when it is 1 to GW_REQUEST_ID_MAX
  * characters of [A-Za-z0-9._:-] (so it can go into logs and headers as it is); otherwise
  * the gateway makes one. */

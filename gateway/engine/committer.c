@@ -145,8 +145,11 @@ static void eng_commit_group(gw_engine *e, eng_item **items, size_t n)
     gw_eng_overlay_reset(e);
     gw_metrics_observe_commit(started, n);
 
+    /* One write for the group's log lines (log.h). */
+    gw_log_hold();
     for (size_t i = 0; i < n; i++)
         gw_eng_answer(items[i]);
+    gw_log_release();
 
     /* Over a shared store the head may also have moved by other replicas' commits. */
     if (head != old_head && rc == CUSTOS_OK)

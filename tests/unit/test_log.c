@@ -138,6 +138,60 @@ static void test_threads_never_mix(void **state)
     free(text);
 }
 
+/* The lines of this file so far: each must be whole JSON with "msg" "n <i>", i counting
+ * up from 0 in order; returns how many. */
+static size_t held_lines_in_order(void)
+{
+    char *text = tu_read_file(LOG_PATH);
+    assert_non_null(text);
+    size_t lines = 0;
+    for (char *line = text, *end; *line != '\0'; line = end + 1, lines++) {
+        end = strchr(line, '\n');
+        if (end == NULL)
+            fail_msg("line %zu is cut: %s", lines, line);
+        *end = '\0';
+        json_error_t jerr;
+        json_t *o = json_loads(line, 0, &jerr);
+        if (o == NULL)
+            fail_msg("line %zu is not JSON: %s", lines, line);
+        char want[32];
+        snprintf(want, sizeof want, "n %zu", lines);
+        assert_string_equal(json_string_value(json_object_get(o, "msg")), want);
+        json_decref(o);
+    }
+    free(text);
+    return lines;
+}
+
+/* Held lines wait for gw_log_release, except when the buffer fills: then what it holds
+ * goes out whole, and nothing is lost or reordered. */
+static void test_held_lines(void **state)
+{
+    (void)state;
+    static char pad[301];
+    memset(pad, 'p', sizeof pad - 1);
+    const gw_log_field f[] = {{"pad", pad}};
+    log_capture();
+    gw_log_hold();
+    for (int i = 0; i < 3; i++)
+        gw_log_fields(GW_LOG_INFO, "held", NULL, f, 1, "n %d", i);
+    assert_int_equal(held_lines_in_order(), 0);
+    gw_log_release();
+    assert_int_equal(held_lines_in_order(), 3);
+
+    /* About 400 bytes a line: 16 KiB holds 40; 100 lines fill it twice. */
+    gw_log_hold();
+    for (int i = 3; i < 103; i++)
+        gw_log_fields(GW_LOG_INFO, "held", NULL, f, 1, "n %d", i);
+    size_t before = held_lines_in_order();
+    assert_true(before > 3 && before < 103);
+    gw_log_release();
+    gw_log(GW_LOG_INFO, "after", "n %d", 103);
+    char *text = log_read();
+    free(text);
+    assert_int_equal(held_lines_in_order(), 104);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -152,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_line_members_and_escapes),
         cmocka_unit_test(test_long_line_cut_and_closed),
         cmocka_unit_test(test_threads_never_mix),
+        cmocka_unit_test(test_held_lines),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
