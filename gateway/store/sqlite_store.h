@@ -119,9 +119,10 @@ typedef struct sq_store {
     bool may_have_held;
     /* The tips of the accounts this connection stored records of, so that storing the next
      * record of one makes no lookup by account id (10% of a batch's cost); an account
-     * pushed out of its full set only costs that lookup. An entry written in a transaction that rolls back would be wrong, and so
-     * would one that another connection's commit made stale (PRAGMA data_version, read
-     * as each transaction begins): either moves tips_gen on, which forgets them all. */
+     * pushed out of its full set only costs that lookup. An entry written in a
+     * transaction that rolls back would be wrong, and so would one that another
+     * connection's commit made stale (PRAGMA data_version, read as each transaction
+     * begins): either moves tips_gen on, which forgets them all. */
     sq_tip_entry *tips; /* in tips_mem, aligned */
     void *tips_mem;
     uint32_t tips_gen;
