@@ -253,19 +253,11 @@ void gw_rpc_stream_end(gw_rpc_call *c)
 
 void gw_rpc_stream_send(gw_rpc_call *c, grpc_byte_buffer *bb)
 {
-    gw_rpc_stream_send_more(c, bb, false);
-}
-
-void gw_rpc_stream_send_more(gw_rpc_call *c, grpc_byte_buffer *bb, bool more)
-{
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
     if (!c->sent_initial)
         set_initial_metadata(c, &ops[n++]);
-    /* More answers ready behind this one: the transport may hold it for them and write
-     * them together; the last one ready goes without the hint and writes them all. */
-    ops[n].flags = more ? GRPC_WRITE_BUFFER_HINT : 0;
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = bb;
     c->send_buf = bb;

@@ -188,8 +188,7 @@ static void submit_stream_pump(gw_rpc_call *c)
         s->reply = NULL;
         s->done = false;
         c->head++;
-        bool more = c->head < c->tail && c->slots[c->head % GW_RPC_STREAM_WINDOW].done;
-        gw_rpc_stream_send_more(c, bb, more);
+        gw_rpc_stream_send(c, bb);
         return;
     }
     if (c->half_closed || c->state == CALL_ENDING)
