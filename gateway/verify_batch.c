@@ -31,9 +31,6 @@ static int vb_compare_ids(const void *a, const void *b)
     return memcmp(a, b, CUSTOS_HASH_LEN);
 }
 
-/* Accounts encoded and hashed together (custos_keccak256_many's lanes). */
-#define VB_GROUP 8
-
 /* feedId, count, an account twice, and the accounts' leaves against the signed root. Each
  * attestation's struct hash is taken once, for its leaf and its digest (members). */
 static custos_reason vb_check_tree(const gw_verifier *v, const gw_batch_submission *bs,
@@ -55,11 +52,13 @@ static custos_reason vb_check_tree(const gw_verifier *v, const gw_batch_submissi
     uint8_t (*ids)[CUSTOS_HASH_LEN] = leaves + n;
     uint8_t (*struct_hashes)[CUSTOS_HASH_LEN] = leaves + 2 * n;
     uint8_t (*digests)[CUSTOS_HASH_LEN] = leaves + 3 * n;
-    /* The accounts' encodings go through Keccak VB_GROUP at a time, as do their leaves
+    /* The accounts' encodings go through Keccak a group at a time, as do their leaves
      * and digests (custos_keccak256_many): a third of the time one by one took. */
-    uint8_t enc[VB_GROUP][CUSTOS_ATTESTATION_STRUCT_LEN];
-    for (size_t first = 0; first < n; first += VB_GROUP) {
-        size_t m = n - first < VB_GROUP ? n - first : VB_GROUP;
+    uint8_t enc[CUSTOS_KECCAK_MANY_GROUP][CUSTOS_ATTESTATION_STRUCT_LEN];
+    for (size_t first = 0; first < n; first += CUSTOS_KECCAK_MANY_GROUP) {
+        size_t m = n - first;
+        if (m > CUSTOS_KECCAK_MANY_GROUP)
+            m = CUSTOS_KECCAK_MANY_GROUP;
         for (size_t j = 0; j < m; j++)
             custos_attestation_struct_encode(&bs->accounts[first + j].att, enc[j]);
         custos_keccak256_many(enc[0], sizeof enc[0], sizeof enc[0], m, struct_hashes + first);

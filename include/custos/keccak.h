@@ -32,6 +32,9 @@ void custos_keccak256(const uint8_t *data, size_t len, uint8_t out[CUSTOS_KECCAK
  * custos_keccak256, in 30-40% of their time on x86-64 hosts with AVX2 or AVX-512. */
 void custos_keccak256_many(const uint8_t *data, size_t len, size_t stride, size_t n,
                            uint8_t (*out)[CUSTOS_KECCAK256_LEN]);
+/* How many messages a caller that lays them out on its stack for custos_keccak256_many
+ * hands over at a time: a whole number of its groups of lanes. */
+#define CUSTOS_KECCAK_MANY_GROUP 8
 
 #ifdef __cplusplus
 }

@@ -80,10 +80,11 @@ void custos_batch_leaves_of(const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], siz
                             uint8_t (*out)[CUSTOS_HASH_LEN])
 {
     /* Inner hashes in groups on the stack, then the outer hash of each group. */
-    enum { GROUP = 8 };
-    uint8_t inner[GROUP][CUSTOS_HASH_LEN];
-    for (size_t first = 0; first < n; first += GROUP) {
-        size_t m = n - first < GROUP ? n - first : GROUP;
+    uint8_t inner[CUSTOS_KECCAK_MANY_GROUP][CUSTOS_HASH_LEN];
+    for (size_t first = 0; first < n; first += CUSTOS_KECCAK_MANY_GROUP) {
+        size_t m = n - first;
+        if (m > CUSTOS_KECCAK_MANY_GROUP)
+            m = CUSTOS_KECCAK_MANY_GROUP;
         custos_keccak256_many(struct_hashes[first], CUSTOS_HASH_LEN, CUSTOS_HASH_LEN, m, inner);
         custos_keccak256_many(inner[0], CUSTOS_HASH_LEN, CUSTOS_HASH_LEN, m, out + first);
     }

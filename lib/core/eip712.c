@@ -95,16 +95,16 @@ void custos_eip712_digest_of(const uint8_t separator[CUSTOS_HASH_LEN],
     custos_keccak256(in, sizeof in, out);
 }
 
-/* Groups of EIP712_GROUP inputs on the stack: no allocation, whatever n. */
-#define EIP712_GROUP 8
-
+/* Inputs in groups on the stack: no allocation, whatever n. */
 void custos_eip712_digests_of(const uint8_t separator[CUSTOS_HASH_LEN],
                               const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], size_t n,
                               uint8_t (*out)[CUSTOS_HASH_LEN])
 {
-    uint8_t in[EIP712_GROUP][EIP712_DIGEST_INPUT_LEN];
-    for (size_t first = 0; first < n; first += EIP712_GROUP) {
-        size_t m = n - first < EIP712_GROUP ? n - first : EIP712_GROUP;
+    uint8_t in[CUSTOS_KECCAK_MANY_GROUP][EIP712_DIGEST_INPUT_LEN];
+    for (size_t first = 0; first < n; first += CUSTOS_KECCAK_MANY_GROUP) {
+        size_t m = n - first;
+        if (m > CUSTOS_KECCAK_MANY_GROUP)
+            m = CUSTOS_KECCAK_MANY_GROUP;
         for (size_t j = 0; j < m; j++)
             eip712_digest_input(separator, struct_hashes[first + j], in[j]);
         custos_keccak256_many(in[0], sizeof in[0], sizeof in[0], m, out + first);

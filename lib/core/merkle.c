@@ -19,9 +19,6 @@ struct custos_merkle {
 /* abi.encode of a position: five 32-byte words. */
 #define MERKLE_POSITION_ABI_LEN (5 * CUSTOS_U256_LEN)
 
-/* Nodes hashed at once by custos_keccak256_many. */
-#define MERKLE_GROUP 8
-
 /* The two children in ascending byte order, what their parent hashes (commutative, as
  * MerkleProof.verify expects). */
 static void merkle_order_pair(const uint8_t a[CUSTOS_HASH_LEN], const uint8_t b[CUSTOS_HASH_LEN],
@@ -81,12 +78,12 @@ custos_rc custos_merkle_new(const uint8_t (*leaves)[CUSTOS_HASH_LEN], size_t n, 
         memcpy(leaf_region[j], tmp, CUSTOS_HASH_LEN);
     }
     /* Nodes [s, i) whose children all lie at or after i are hashed together, up to
-     * MERKLE_GROUP at a time: all but the top few levels go through in full groups. */
+     * CUSTOS_KECCAK_MANY_GROUP at a time: all but the top few levels go through in full groups. */
     for (size_t i = t->n_nodes - n; i > 0;) {
-        size_t s = i > MERKLE_GROUP ? i - MERKLE_GROUP : 0;
+        size_t s = i > CUSTOS_KECCAK_MANY_GROUP ? i - CUSTOS_KECCAK_MANY_GROUP : 0;
         if (s < i / 2)
             s = i / 2;
-        uint8_t pairs[MERKLE_GROUP][2 * CUSTOS_HASH_LEN];
+        uint8_t pairs[CUSTOS_KECCAK_MANY_GROUP][2 * CUSTOS_HASH_LEN];
         for (size_t k = s; k < i; k++)
             merkle_order_pair(t->nodes[2 * k + 1], t->nodes[2 * k + 2], pairs[k - s]);
         custos_keccak256_many(pairs[0], sizeof pairs[0], sizeof pairs[0], i - s, t->nodes + s);
