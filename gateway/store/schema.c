@@ -528,6 +528,22 @@ static const gw_schema_step schema_steps[] = {
                   "  WHERE batch_digest IS NOT NULL;",
         .postgresql = NULL,
     },
+    {
+        /* Version 24 (SQLite): the accounts a batch's own commit accepted are found from its
+         * row, which keeps the first and last of their cursors, and leave accepted_by_batch,
+         * whose entry per account was a tenth of a batch's cost (docs/storage.md §10). The
+         * index keeps the rows marked late: an account accepted after its batch's commit (a
+         * held one released) and every batched record stored before this step. PostgreSQL
+         * keeps its index. */
+        .version = 24,
+        .sqlite = "ALTER TABLE batches ADD COLUMN first_cursor INTEGER;"
+                  "ALTER TABLE batches ADD COLUMN last_cursor INTEGER;"
+                  "ALTER TABLE accepted ADD COLUMN late INTEGER;"
+                  "UPDATE accepted SET late = 1 WHERE batch_digest IS NOT NULL;"
+                  "DROP INDEX accepted_by_batch;"
+                  "CREATE INDEX accepted_by_batch ON accepted (batch_digest) WHERE late = 1;",
+        .postgresql = NULL,
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

@@ -66,12 +66,118 @@ custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, gw_store_batch_
     return rc;
 }
 
+/* Room for one more run in l. */
+static custos_rc sq_runs_grow(sq_run_list *l, custos_error *err)
+{
+    if (l->n < l->cap)
+        return CUSTOS_OK;
+    size_t cap = l->cap > 0 ? 2 * l->cap : 8;
+    sq_run *v = realloc(l->v, cap * sizeof *v);
+    if (v == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    l->v = v;
+    l->cap = cap;
+    return CUSTOS_OK;
+}
+
+custos_rc gw_sqstore_note_batched(sq_store *s, const custos_record *rec, custos_error *err)
+{
+    sqlite3_int64 cursor = (sqlite3_int64)rec->cursor;
+    sq_run *r = s->runs.n > 0 ? &s->runs.v[s->runs.n - 1] : NULL;
+    /* A batch's accounts come one after another: one run each. */
+    if (r != NULL && r->last < cursor &&
+        memcmp(r->batch, rec->batch.digest, CUSTOS_HASH_LEN) == 0) {
+        r->last = cursor;
+        return CUSTOS_OK;
+    }
+    custos_rc rc = sq_runs_grow(&s->runs, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    r = &s->runs.v[s->runs.n++];
+    memcpy(r->batch, rec->batch.digest, CUSTOS_HASH_LEN);
+    r->first = r->last = cursor;
+    return CUSTOS_OK;
+}
+
+/* The range a batch row of the open transaction lists for the run's batch, or NULL. */
+static const sq_run *sq_listed_for(const sq_store *s, const sq_run *run)
+{
+    for (size_t i = 0; i < s->listed.n; i++)
+        if (memcmp(s->listed.v[i].batch, run->batch, CUSTOS_HASH_LEN) == 0)
+            return &s->listed.v[i];
+    return NULL;
+}
+
+custos_rc gw_sqstore_mark_late(sq_store *s, custos_error *err)
+{
+    sqlite3_stmt *st = s->w[W_MARK_LATE];
+    custos_rc out = CUSTOS_OK;
+    for (size_t i = 0; out == CUSTOS_OK && i < s->runs.n; i++) {
+        const sq_run *run = &s->runs.v[i];
+        const sq_run *listed = sq_listed_for(s, run);
+        if (listed != NULL && listed->first <= run->first && run->last <= listed->last)
+            continue;
+        int rc = sqlite3_bind_int64(st, 1, run->first);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(st, 2, run->last);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 3, run->batch, CUSTOS_HASH_LEN, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = listed != NULL ? sqlite3_bind_int64(st, 4, listed->first)
+                                : sqlite3_bind_null(st, 4);
+        if (rc == SQLITE_OK)
+            rc = listed != NULL ? sqlite3_bind_int64(st, 5, listed->last)
+                                : sqlite3_bind_null(st, 5);
+        out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "mark late", err)
+                              : sq_fail(s->wdb, rc, "mark late", err);
+        (void)sqlite3_clear_bindings(st);
+    }
+    return out;
+}
+
+void gw_sqstore_forget_runs(sq_store *s)
+{
+    s->runs.n = 0;
+    s->listed.n = 0;
+}
+
+void gw_sqstore_free_runs(sq_store *s)
+{
+    free(s->runs.v);
+    free(s->listed.v);
+    memset(&s->runs, 0, sizeof s->runs);
+    memset(&s->listed, 0, sizeof s->listed);
+}
+
 custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error *err)
 {
     sq_store *s = impl;
+    /* The cursors of the accounts accepted in this commit (docs/storage.md §10). */
+    sq_run span = {.first = 0, .last = 0};
+    memcpy(span.batch, b->digest, CUSTOS_HASH_LEN);
+    for (size_t i = 0; i < b->n_members; i++) {
+        const gw_store_batch_member *m = &b->members[i];
+        if (m->state != CUSTOS_STATE_ACCEPTED)
+            continue;
+        if (m->cursor == 0 || m->cursor > INT64_MAX)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "store: batch account %zu accepted with cursor %llu", i,
+                                    (unsigned long long)m->cursor);
+        sqlite3_int64 c = (sqlite3_int64)m->cursor;
+        if (span.first == 0 || c < span.first)
+            span.first = c;
+        if (c > span.last)
+            span.last = c;
+    }
+    /* Only a transaction's batched records wait to be marked late at its commit. */
+    custos_rc out = span.first != 0 && !sqlite3_get_autocommit(s->wdb)
+                        ? sq_runs_grow(&s->listed, err)
+                        : CUSTOS_OK;
+    if (out != CUSTOS_OK)
+        return out;
     uint8_t *leaves = NULL, *refused = NULL;
     size_t leaves_len = 0, refused_len = 0;
-    custos_rc out = gw_store_batch_encode(b, &leaves, &leaves_len, &refused, &refused_len, err);
+    out = gw_store_batch_encode(b, &leaves, &leaves_len, &refused, &refused_len, err);
     if (out != CUSTOS_OK)
         return out;
     static const uint8_t none = 0;
@@ -106,11 +212,17 @@ custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error
                                SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 9, (sqlite3_int64)b->accepted_at);
+    if (rc == SQLITE_OK)
+        rc = span.first != 0 ? sqlite3_bind_int64(st, 10, span.first) : sqlite3_bind_null(st, 10);
+    if (rc == SQLITE_OK)
+        rc = span.first != 0 ? sqlite3_bind_int64(st, 11, span.last) : sqlite3_bind_null(st, 11);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put batch", err)
                           : sq_fail(s->wdb, rc, "put batch", err);
     (void)sqlite3_clear_bindings(st);
     free(leaves);
     free(refused);
+    if (out == CUSTOS_OK && span.first != 0 && !sqlite3_get_autocommit(s->wdb))
+        s->listed.v[s->listed.n++] = span;
     return out;
 }
 

@@ -326,10 +326,17 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     if (rc == SQLITE_OK)
         rc = tip.last_cursor != 0 ? sqlite3_bind_int64(st, 10, tip.last_cursor)
                                   : sqlite3_bind_null(st, 10);
+    /* A batched record outside a transaction is late at once: no batch row will list it
+     * at a commit (docs/storage.md §10). */
+    bool late = rec->batched && sqlite3_get_autocommit(s->wdb);
+    if (rc == SQLITE_OK)
+        rc = late ? sqlite3_bind_int(st, 11, 1) : sqlite3_bind_null(st, 11);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "put accepted", err)
                           : sq_fail(s->wdb, rc, "put accepted", err);
     (void)sqlite3_clear_bindings(st);
     free(cols.blob);
+    if (out == CUSTOS_OK && rec->batched && !late)
+        out = gw_sqstore_note_batched(s, rec, err);
     if (out == CUSTOS_OK)
         out = sq_put_account(s, &tip, rec, seq, beneficiary, err);
     if (out != CUSTOS_OK)

@@ -55,8 +55,12 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_ACCOUNT_TIP] = "SELECT c.ordinal, c.last_cursor, a.sequence FROM accounts c "
                       "LEFT JOIN accepted a ON a.cursor = c.last_cursor WHERE c.account = ?1",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
-                       "attestation, signers, chain_hash, batch_digest, prev_cursor) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       "attestation, signers, chain_hash, batch_digest, prev_cursor, late) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* A transaction's batched records that its batch rows do not list (?4..?5, NULL: none):
+     * found by accepted_by_batch (docs/storage.md §10). */
+    [W_MARK_LATE] = "UPDATE accepted SET late = 1 WHERE cursor BETWEEN ?1 AND ?2 "
+                    "AND batch_digest = ?3 AND (?4 IS NULL OR cursor NOT BETWEEN ?4 AND ?5)",
     [W_SET_CHAIN] = "UPDATE accepted SET chain_hash = ?2 WHERE cursor = ?1",
     [W_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [W_APPEND_AUDIT] = "INSERT INTO audit (seq, time, actor, action, payload, prev_hash, hash) "
@@ -87,7 +91,8 @@ static const char *const sq_wsql[W_COUNT] = {
                          "(SELECT digest FROM pending WHERE first_seen < ?1)",
     [W_EXPIRE_PENDING] = "DELETE FROM pending WHERE first_seen < ?1",
     [W_PUT_BATCH] = "INSERT INTO batches (digest, feed, sequence, body, signatures, signers, "
-                    "leaves, refused, accepted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "leaves, refused, accepted_at, first_cursor, last_cursor) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [W_LAST_BATCH] = "SELECT sequence FROM batches WHERE feed = ?1 "
                      "ORDER BY sequence DESC LIMIT 1",
     [W_BATCH] = SQ_BATCH_ROW,
@@ -133,8 +138,13 @@ static const char *const sq_rsql[R_COUNT] = {
                        "ORDER BY cursor LIMIT ?2",
     [R_BATCH] = SQ_BATCH_ROW,
     /* A batch's members in the rows that keep them: accepted, then held, then those the
-     * gateway refused (in the batch's row). */
-    [R_BATCH_ACCEPTED] = "SELECT cursor, attestation FROM accepted WHERE batch_digest = ?1",
+     * gateway refused (in the batch's row). The accepted ones are those of its own commit,
+     * in the range of cursors its row keeps, and those marked late (schema step 24). */
+    [R_BATCH_ACCEPTED] = "SELECT a.cursor, a.attestation FROM batches b JOIN accepted a "
+                         "ON a.cursor BETWEEN b.first_cursor AND b.last_cursor "
+                         "WHERE b.digest = ?1 AND a.batch_digest = ?1 AND a.late IS NULL "
+                         "UNION ALL SELECT cursor, attestation FROM accepted "
+                         "WHERE batch_digest = ?1 AND late = 1",
     [R_BATCH_HELD] = "SELECT attestation FROM held WHERE batch_digest = ?1",
 };
 
@@ -172,6 +182,7 @@ static void sq_tips_forget(sq_store *s)
 custos_rc gw_sqstore_begin(void *impl, custos_error *err)
 {
     sq_store *s = impl;
+    gw_sqstore_forget_runs(s);
     custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
     if (rc != CUSTOS_OK)
         return rc;
@@ -196,7 +207,10 @@ custos_rc gw_sqstore_begin(void *impl, custos_error *err)
 custos_rc gw_sqstore_commit(void *impl, custos_error *err)
 {
     sq_store *s = impl;
-    custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
+    custos_rc rc = gw_sqstore_mark_late(s, err);
+    gw_sqstore_forget_runs(s);
+    if (rc == CUSTOS_OK)
+        rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
     if (rc != CUSTOS_OK) {
         sq_tips_forget(s);
         /* A failed COMMIT can leave the transaction open; end it so the next group starts
@@ -211,6 +225,7 @@ void gw_sqstore_rollback(void *impl)
 {
     sq_store *s = impl;
     sq_tips_forget(s);
+    gw_sqstore_forget_runs(s);
     /* SQLite may already have rolled back on its own (I/O error, disk full). */
     if (!sqlite3_get_autocommit(s->wdb))
         (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
@@ -237,6 +252,7 @@ void gw_sqstore_close(void *impl)
     /* Every statement is finalized, so close cannot be refused as busy. */
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    gw_sqstore_free_runs(s);
     gw_store_batch_views_clear(&s->rbatch);
     gw_store_batch_views_clear(&s->wbatch);
     free(s->tips_mem);

@@ -62,6 +62,7 @@ enum sq_wstmt {
     W_LAST_BATCH,
     W_BATCH,
     W_DATA_VERSION,
+    W_MARK_LATE,
     W_COUNT
 };
 
@@ -102,6 +103,18 @@ typedef struct sq_tip_entry {
 #define SQ_TIP_SETS 8192
 #define SQ_TIPS (SQ_TIP_WAYS * SQ_TIP_SETS)
 
+/* Batched records of one batch with cursors first..last: a run the open transaction put, or
+ * the range its batch row lists (sqlite_batch.c). */
+typedef struct sq_run {
+    uint8_t batch[CUSTOS_HASH_LEN];
+    sqlite3_int64 first, last;
+} sq_run;
+
+typedef struct sq_run_list {
+    sq_run *v;
+    size_t n, cap;
+} sq_run_list;
+
 typedef struct sq_store {
     sqlite3 *wdb;
     sqlite3 *rdb;
@@ -127,6 +140,10 @@ typedef struct sq_store {
     void *tips_mem;
     uint32_t tips_gen;
     sqlite3_int64 data_version;
+    /* The open transaction's batched records and the ranges its batch rows list: at
+     * commit, a record that no batch row of the transaction lists is marked late, for the
+     * accepted_by_batch index (docs/storage.md §10). */
+    sq_run_list runs, listed;
     /* Checkpoints run on their own thread and connection, so copying the WAL into the
      * database and its fsync do not hold up commits. */
     sqlite3 *cdb;
@@ -317,6 +334,18 @@ custos_rc gw_sqstore_fill_batches(sqlite3 *db, sqlite3_stmt *st, gw_store_batch_
                                   custos_record *recs, size_t n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error *err);
+/* Notes that the open transaction put batched record rec (cursor, batch digest), for
+ * gw_sqstore_mark_late. */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_note_batched(sq_store *s, const custos_record *rec, custos_error *err);
+/* Before the open transaction commits: marks late each batched record it put that none of
+ * its batch rows lists (an account released after its batch's commit). */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_mark_late(sq_store *s, custos_error *err);
+/* Forgets what the transaction noted: it ended, or a new one begins. */
+void gw_sqstore_forget_runs(sq_store *s);
+/* Frees the lists of runs; on close. */
+void gw_sqstore_free_runs(sq_store *s);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_last_batch_sequence(void *impl, const char *feed, uint64_t *sequence,
                                          custos_error *err);

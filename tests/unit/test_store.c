@@ -1101,12 +1101,22 @@ static void undo_notice_cursor(fixture *f)
 static void undo_batches(fixture *f, bool held_too)
 {
     f->be->exec(f, "DROP INDEX accepted_by_batch");
+    if (f->be == &BE_SQLITE)
+        f->be->exec(f, "ALTER TABLE accepted DROP COLUMN late"); /* step 24's */
     f->be->exec(f, "ALTER TABLE accepted DROP COLUMN batch_digest");
     if (held_too) {
         f->be->exec(f, "DROP INDEX held_by_batch");
         f->be->exec(f, "ALTER TABLE held DROP COLUMN batch_digest");
     }
     f->be->exec(f, "DROP TABLE batches");
+}
+
+/* Undoes step 24 on a SQLite store whose accepted table step 23 rebuilds (dropping its
+ * late column): the ranges of cursors in batch rows. */
+static void undo_batch_spans(fixture *f)
+{
+    f->be->exec(f, "ALTER TABLE batches DROP COLUMN first_cursor");
+    f->be->exec(f, "ALTER TABLE batches DROP COLUMN last_cursor");
 }
 
 /* A version 1 store with an account is migrated when opened through every later step:
@@ -1663,6 +1673,88 @@ static void test_batch(void **state)
     custos_record_clear(&got);
 }
 
+/* A batch's accounts accepted in its own commit, stored before its row as the committer
+ * stores them, and two it held that were released later: one in the same transaction
+ * after the batch's row, one in a later transaction. get_batch finds all four, accepted,
+ * each with its cursor. SQLite finds the first two from the cursors the batch's row keeps
+ * and only the released ones by its index (docs/storage.md §10). */
+static void test_batch_released_members(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    gw_store_batch b;
+    custos_submission subs[4];
+    make_batch(&b, subs, 4, 3);
+    gw_store_batch_member members[4];
+    memset(members, 0, sizeof members);
+    custos_record recs[4];
+    /* A rise is held over a published value: the held accounts have one (cursors 1, 2). */
+    for (size_t i = 2; i < 4; i++) {
+        custos_record r;
+        make_record(&r, i - 1, (uint8_t)(0x21 + i), 1, 0);
+        put_committed(&f->store, &r);
+        custos_submission_clear(&r.sub);
+    }
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    for (size_t i = 0; i < 4; i++) {
+        members[i].sub = subs[i];
+        make_batched_record(&recs[i], &b, &subs[i], i < 2 ? i + 3 : 0);
+        if (i < 2) {
+            members[i].state = CUSTOS_STATE_ACCEPTED;
+            members[i].cursor = i + 3;
+            if (gw_store_put_accepted(&f->store, &recs[i], subs[i].att.beneficiary, &err) !=
+                CUSTOS_OK)
+                fail_msg("put_accepted: %s", err.message);
+        } else {
+            members[i].state = CUSTOS_STATE_HELD;
+            recs[i].state = CUSTOS_STATE_HELD;
+            if (gw_store_put_held(&f->store, &recs[i], &err) != CUSTOS_OK)
+                fail_msg("put_held: %s", err.message);
+        }
+    }
+    b.members = members;
+    b.n_members = 4;
+    if (gw_store_put_batch(&f->store, &b, &err) != CUSTOS_OK)
+        fail_msg("put_batch: %s", err.message);
+    for (size_t i = 2; i < 4; i++) {
+        if (i == 3) {
+            assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+            assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        }
+        assert_int_equal(gw_store_drop_held(&f->store, recs[i].digest, &err), CUSTOS_OK);
+        recs[i].state = CUSTOS_STATE_ACCEPTED;
+        recs[i].cursor = i + 3;
+        if (gw_store_put_accepted(&f->store, &recs[i], subs[i].att.beneficiary, &err) !=
+            CUSTOS_OK)
+            fail_msg("put_accepted (released): %s", err.message);
+    }
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+
+    gw_store_batch out;
+    if (gw_store_get_batch(&f->store, b.digest, &out, &err) != CUSTOS_OK)
+        fail_msg("get_batch: %s", err.message);
+    assert_int_equal(out.n_members, 4);
+    size_t seen = 0;
+    for (size_t i = 0; i < out.n_members; i++) {
+        size_t k = (size_t)(out.members[i].sub.att.account[0] - 0x21);
+        assert_true(k < 4);
+        seen |= (size_t)1 << k;
+        assert_int_equal(out.members[i].state, CUSTOS_STATE_ACCEPTED);
+        assert_int_equal(out.members[i].cursor, k + 3);
+    }
+    assert_int_equal(seen, 15);
+    gw_store_batch_clear(&out);
+    if (f->be == &BE_SQLITE) {
+        gw_store_close(&f->store);
+        assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accepted WHERE late = 1 "
+                                              "AND cursor IN (5, 6)"),
+                         2);
+        assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accepted WHERE late = 1"),
+                         2);
+        assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    }
+}
+
 /* The store keeps the trees of the batches it read last (GW_STORE_BATCH_VIEWS): reads that
  * go back and forth over more batches than it keeps, so that kept trees are used and
  * replaced, always serve each account with its own batch and a proof to its root. */
@@ -1928,6 +2020,8 @@ static int pg_group_teardown(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_batch, setup, teardown, (void *)&(be)), \
         cmocka_unit_test_prestate_setup_teardown(test_batch_views_kept, setup, teardown,      \
                                                  (void *)&(be)),                             \
+        cmocka_unit_test_prestate_setup_teardown(test_batch_released_members, setup,         \
+                                                 teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_batch_storage_is_lean, setup, teardown, \
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(test_retry_window, setup, teardown,         \
@@ -2011,6 +2105,7 @@ static void test_upgrade_accounts_take_places(void **state)
                    "beneficiary FROM accounts;"
                    "DROP TABLE accounts;"
                    "ALTER TABLE accounts_v21 RENAME TO accounts;");
+    undo_batch_spans(f);
     f->be->set_version(f, 21);
     assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_table_info('accounts') "
                                           "WHERE name = 'ordinal'"),
@@ -2063,6 +2158,7 @@ static void test_upgrade_links_accounts(void **state)
                    "ALTER TABLE accepted_v22 RENAME TO accepted;"
                    "CREATE INDEX accepted_by_batch ON accepted (batch_digest) "
                    "WHERE batch_digest IS NOT NULL;");
+    undo_batch_spans(f);
     f->be->set_version(f, 22);
 
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
