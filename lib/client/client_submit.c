@@ -27,16 +27,16 @@
 static custos_rc encode_request(const custos_submission *s, uint64_t request_id,
                                 grpc_byte_buffer **out, custos_error *err)
 {
-    Custos__V1__SignedAttestation *m = NULL;
-    custos_rc rc = pb_from_submission(s, &m, err);
-    if (rc != CUSTOS_OK)
-        return rc;
-    Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
-    req.attestation = m;
-    req.request_id = request_id;
-    *out = cl_pack_message(&req.base);
-    pb_submission_free(m);
-    return CUSTOS_OK;
+    pb_submission_view v;
+    custos_rc rc = pb_submission_view_init(&v, s, err);
+    if (rc == CUSTOS_OK) {
+        Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
+        req.attestation = &v.msg;
+        req.request_id = request_id;
+        *out = cl_pack_message(&req.base);
+    }
+    pb_submission_view_clear(&v);
+    return rc;
 }
 
 /* One SubmitResponse into *res, or into err when it is a refusal: the rule of a unary
@@ -72,17 +72,19 @@ custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
                                custos_submit_result *res, custos_error *err)
 {
     memset(res, 0, sizeof *res);
-    Custos__V1__SignedAttestation *m = NULL;
-    custos_rc rc = pb_from_submission(s, &m, err);
-    if (rc != CUSTOS_OK)
+    pb_submission_view v;
+    custos_rc rc = pb_submission_view_init(&v, s, err);
+    if (rc != CUSTOS_OK) {
+        pb_submission_view_clear(&v);
         return rc;
+    }
     Custos__V1__SubmitRequest req = CUSTOS__V1__SUBMIT_REQUEST__INIT;
-    req.attestation = m;
+    req.attestation = &v.msg;
     ProtobufCMessage *reply = NULL;
     outcome o;
     rc = cl_unary_call(c, H_SUBMIT, &req.base, &custos__v1__submit_response__descriptor, &reply,
-                    &o, err);
-    pb_submission_free(m);
+                       &o, err);
+    pb_submission_view_clear(&v);
     if (rc != CUSTOS_OK)
         return rc;
     if (o.status != GRPC_STATUS_OK)

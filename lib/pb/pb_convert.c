@@ -277,9 +277,8 @@ custos_rc pb_build_position(const custos_position *p, size_t i, Custos__V1__Posi
     return rc;
 }
 
-/* Fills m (initialised, owned by the caller) from s. */
-static custos_rc pb_build_submission(const custos_submission *s,
-                                     Custos__V1__SignedAttestation *m, custos_error *err)
+/* What a submission must be to be encoded, whichever way its message is built. */
+static custos_rc pb_check_submission(const custos_submission *s, custos_error *err)
 {
     if (s->n_sigs > CUSTOS_MAX_SIGNATURES)
         return custos_error_set(err, CUSTOS_ERR_TOO_LARGE,
@@ -288,8 +287,25 @@ static custos_rc pb_build_submission(const custos_submission *s,
     if (s->n_positions > 0 && s->positions == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID,
                                 "positions: count is %zu but the array is NULL", s->n_positions);
+    if (strnlen(s->feed, CUSTOS_FEED_MAX + 1) > CUSTOS_FEED_MAX)
+        return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                "feed: not NUL-terminated within %d bytes", CUSTOS_FEED_MAX + 1);
+    for (size_t i = 0; i < s->n_positions; i++)
+        if (strnlen(s->positions[i].asset_id, CUSTOS_ASSET_ID_MAX + 1) > CUSTOS_ASSET_ID_MAX)
+            return custos_error_set(err, CUSTOS_ERR_INVALID,
+                                    "positions[%zu].asset_id: not NUL-terminated within %d bytes",
+                                    i, CUSTOS_ASSET_ID_MAX + 1);
+    return CUSTOS_OK;
+}
 
-    custos_rc rc = pb_set_string(&m->feed, s->feed, CUSTOS_FEED_MAX, "feed", err);
+/* Fills m (initialised, owned by the caller) from s. */
+static custos_rc pb_build_submission(const custos_submission *s,
+                                     Custos__V1__SignedAttestation *m, custos_error *err)
+{
+    custos_rc rc = pb_check_submission(s, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    rc = pb_set_string(&m->feed, s->feed, CUSTOS_FEED_MAX, "feed", err);
     if (rc != CUSTOS_OK)
         return rc;
 
@@ -678,4 +694,81 @@ void pb_reserves_request_clear(pb_reserves_request *m)
     free(m->leaf_ptrs);
     free(m->values);
     memset(m, 0, sizeof *m);
+}
+
+/* The three amounts of a position in a view, big-endian. */
+typedef struct pb_position_view {
+    Custos__V1__Position msg;
+    uint8_t quantity[CUSTOS_U256_LEN], price[CUSTOS_U256_LEN], value[CUSTOS_U256_LEN];
+} pb_position_view;
+
+/* The positions of s into v (pb_check_submission passed). */
+static custos_rc pb_view_positions(pb_submission_view *v, const custos_submission *s,
+                                   custos_error *err)
+{
+    size_t n = s->n_positions;
+    pb_position_view *pv = calloc(n, sizeof *pv + sizeof(Custos__V1__Position *));
+    if (pv == NULL)
+        return custos_error_set(err, CUSTOS_ERR_NOMEM, "positions: cannot allocate %zu entries",
+                                n);
+    v->positions_mem = pv;
+    Custos__V1__Position **ptrs = (Custos__V1__Position **)(void *)(pv + n);
+    for (size_t i = 0; i < n; i++) {
+        const custos_position *p = &s->positions[i];
+        custos__v1__position__init(&pv[i].msg);
+        pv[i].msg.asset_id = (char *)p->asset_id;
+        custos_u256_to_be(&p->quantity, pv[i].quantity);
+        custos_u256_to_be(&p->price, pv[i].price);
+        custos_u256_to_be(&p->value, pv[i].value);
+        pv[i].msg.quantity = (ProtobufCBinaryData){CUSTOS_U256_LEN, pv[i].quantity};
+        pv[i].msg.price = (ProtobufCBinaryData){CUSTOS_U256_LEN, pv[i].price};
+        pv[i].msg.value = (ProtobufCBinaryData){CUSTOS_U256_LEN, pv[i].value};
+        pv[i].msg.haircut_bps = p->haircut_bps;
+        ptrs[i] = &pv[i].msg;
+    }
+    v->msg.n_positions = n;
+    v->msg.positions = ptrs;
+    return CUSTOS_OK;
+}
+
+custos_rc pb_submission_view_init(pb_submission_view *v, const custos_submission *s,
+                                  custos_error *err)
+{
+    memset(v, 0, sizeof *v);
+    custos_rc rc = pb_check_submission(s, err);
+    if (rc != CUSTOS_OK)
+        return rc;
+    custos__v1__signed_attestation__init(&v->msg);
+    /* protobuf-c only reads a message it packs: the casts lend it s's bytes. */
+    v->msg.feed = (char *)s->feed;
+    custos__v1__domain__init(&v->domain);
+    v->domain.chain_id = s->domain.chain_id;
+    v->domain.verifying_contract =
+        (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)s->domain.verifying_contract};
+    v->msg.domain = &v->domain;
+    const custos_attestation *a = &s->att;
+    custos__v1__attestation__init(&v->att);
+    v->att.kind = a->kind;
+    v->att.as_of = a->as_of;
+    v->att.valid_until = a->valid_until;
+    v->att.sequence = a->sequence;
+    v->att.account = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)a->account};
+    v->att.beneficiary = (ProtobufCBinaryData){CUSTOS_ADDRESS_LEN, (uint8_t *)a->beneficiary};
+    custos_u256_to_be(&a->gross_value, v->gross);
+    custos_u256_to_be(&a->collateral_value, v->collateral);
+    v->att.gross_value = (ProtobufCBinaryData){CUSTOS_U256_LEN, v->gross};
+    v->att.collateral_value = (ProtobufCBinaryData){CUSTOS_U256_LEN, v->collateral};
+    v->att.positions_root = (ProtobufCBinaryData){CUSTOS_HASH_LEN, (uint8_t *)a->positions_root};
+    v->msg.attestation = &v->att;
+    for (size_t i = 0; i < s->n_sigs; i++)
+        v->sigs[i] = (ProtobufCBinaryData){CUSTOS_SIGNATURE_LEN, (uint8_t *)s->sigs[i].bytes};
+    v->msg.n_signatures = s->n_sigs;
+    v->msg.signatures = s->n_sigs > 0 ? v->sigs : NULL;
+    return s->n_positions > 0 ? pb_view_positions(v, s, err) : CUSTOS_OK;
+}
+
+void pb_submission_view_clear(pb_submission_view *v)
+{
+    free(v->positions_mem);
+    memset(v, 0, sizeof *v);
 }

@@ -39,20 +39,25 @@ custos_rc custos_submission_encode(const custos_submission *s, uint8_t **buf, si
         return custos_error_set(err, CUSTOS_ERR_INVALID, "submission encode: NULL output");
     *buf = NULL;
     *len = 0;
-    Custos__V1__SignedAttestation *m = NULL;
-    custos_rc rc = pb_from_submission(s, &m, err);
-    if (rc != CUSTOS_OK)
+    if (s == NULL)
+        return custos_error_set(err, CUSTOS_ERR_INVALID, "submission: NULL input");
+    /* Every accepted record is encoded once to be stored: a view, not a copied tree. */
+    pb_submission_view v;
+    custos_rc rc = pb_submission_view_init(&v, s, err);
+    if (rc != CUSTOS_OK) {
+        pb_submission_view_clear(&v);
         return rc;
-    size_t size = custos__v1__signed_attestation__get_packed_size(m);
+    }
+    size_t size = custos__v1__signed_attestation__get_packed_size(&v.msg);
     /* The domain and attestation messages are always present, so size > 0. */
     uint8_t *out = malloc(size > 0 ? size : 1);
     if (out == NULL) {
-        pb_submission_free(m);
+        pb_submission_view_clear(&v);
         return custos_error_set(err, CUSTOS_ERR_NOMEM,
                                 "submission encode: cannot allocate %zu bytes", size);
     }
-    size_t packed = custos__v1__signed_attestation__pack(m, out);
-    pb_submission_free(m);
+    size_t packed = custos__v1__signed_attestation__pack(&v.msg, out);
+    pb_submission_view_clear(&v);
     if (packed != size) {
         free(out);
         return custos_error_set(err, CUSTOS_ERR_INTERNAL,

@@ -83,4 +83,21 @@ custos_rc pb_reserves_request_init(pb_reserves_request *m, const char *feed,
                                    custos_error *err);
 void pb_reserves_request_clear(pb_reserves_request *m);
 
+/* A SignedAttestation over submission s, which must outlive it (the message points into s
+ * and into this struct: do not copy it), for packing only: no field is copied, where
+ * pb_from_submission allocates about ten pieces a submission. The positions' messages take
+ * one allocation. Release with pb_submission_view_clear whatever the init answered. */
+typedef struct pb_submission_view {
+    Custos__V1__SignedAttestation msg;
+    Custos__V1__Domain domain;
+    Custos__V1__Attestation att;
+    uint8_t gross[CUSTOS_U256_LEN], collateral[CUSTOS_U256_LEN];
+    ProtobufCBinaryData sigs[CUSTOS_MAX_SIGNATURES];
+    void *positions_mem;
+} pb_submission_view;
+CUSTOS_MUST_USE
+custos_rc pb_submission_view_init(pb_submission_view *v, const custos_submission *s,
+                                  custos_error *err);
+void pb_submission_view_clear(pb_submission_view *v);
+
 #endif
