@@ -193,18 +193,33 @@ static sq_tip_entry *sq_tip_find(sq_store *s, const uint8_t account[CUSTOS_HASH_
     return NULL;
 }
 
-/* Where to keep the account's tip: its own entry, else a forgotten one, else one chosen by
- * other bits of its id, so that a set's accounts push each other out evenly. */
+/* Where to keep the account's tip: its own entry, else a forgotten one, else the set's
+ * least recently used (sqlite_store.h). */
 static sq_tip_entry *sq_tip_place(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
 {
     sq_tip_entry *e = sq_tip_find(s, account);
     if (e != NULL)
         return e;
     sq_tip_entry *set = sq_tip_set(s, account);
-    for (int w = 0; w < SQ_TIP_WAYS; w++)
+    sq_tip_entry *oldest = &set[0];
+    for (int w = 0; w < SQ_TIP_WAYS; w++) {
         if (set[w].gen != s->tips_gen)
             return &set[w];
-    return &set[account[4] % SQ_TIP_WAYS];
+        if (set[w].used < oldest->used)
+            oldest = &set[w];
+    }
+    return oldest;
+}
+
+/* Marks e used now, as its account's record is stored; at the clock's wrap every entry is
+ * forgotten, so that no entry's use looks older than it is. */
+static void sq_tip_touch(sq_store *s, sq_tip_entry *e)
+{
+    if (++s->tips_clock == 0) {
+        gw_sqstore_tips_forget(s);
+        s->tips_clock = 1;
+    }
+    e->used = s->tips_clock;
 }
 
 /* The account's tip: from the table when this connection stored the account's latest
@@ -348,6 +363,7 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
     e->last_cursor = (sqlite3_int64)rec->cursor;
     e->seq = rec->sub.att.sequence;
     e->gen = s->tips_gen;
+    sq_tip_touch(s, e);
     return gw_sqstore_prune(s, account, seq, err);
 }
 

@@ -170,8 +170,7 @@ custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t l
     return CUSTOS_OK;
 }
 
-/* Forgets every tip the writer knew (sqlite_store.h). */
-static void sq_tips_forget(sq_store *s)
+void gw_sqstore_tips_forget(sq_store *s)
 {
     if (++s->tips_gen == 0) {
         memset(s->tips, 0, SQ_TIPS * sizeof *s->tips);
@@ -198,7 +197,7 @@ custos_rc gw_sqstore_begin(void *impl, custos_error *err)
     if (rrc != SQLITE_OK)
         return sq_fail(s->wdb, rrc, "data version", err);
     if (version != s->data_version) {
-        sq_tips_forget(s);
+        gw_sqstore_tips_forget(s);
         s->data_version = version;
     }
     return CUSTOS_OK;
@@ -212,7 +211,7 @@ custos_rc gw_sqstore_commit(void *impl, custos_error *err)
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
     if (rc != CUSTOS_OK) {
-        sq_tips_forget(s);
+        gw_sqstore_tips_forget(s);
         /* A failed COMMIT can leave the transaction open; end it so the next group starts
          * clean. */
         if (!sqlite3_get_autocommit(s->wdb))
@@ -224,7 +223,7 @@ custos_rc gw_sqstore_commit(void *impl, custos_error *err)
 void gw_sqstore_rollback(void *impl)
 {
     sq_store *s = impl;
-    sq_tips_forget(s);
+    gw_sqstore_tips_forget(s);
     gw_sqstore_forget_runs(s);
     /* SQLite may already have rolled back on its own (I/O error, disk full). */
     if (!sqlite3_get_autocommit(s->wdb))

@@ -86,11 +86,13 @@ enum sq_rstmt {
 };
 
 /* An account's tip (sqlite_log.c) as the writer last stored it, so always with a latest
- * record; counted only in generation tips_gen. 64 bytes, one cache line, since each lookup
- * is a miss at a random place. */
+ * record; counted only in generation tips_gen. used is the writer's tips_clock when the
+ * entry was last stored. 64 bytes, one cache line, since each lookup is a miss at
+ * a random place. */
 typedef struct sq_tip_entry {
     uint32_t gen;
     uint8_t account[CUSTOS_HASH_LEN];
+    uint32_t used;
     sqlite3_int64 ordinal, last_cursor;
     uint64_t seq;
 } sq_tip_entry;
@@ -98,7 +100,9 @@ typedef struct sq_tip_entry {
 /* The writer's table of tips: SQ_TIP_SETS sets of SQ_TIP_WAYS entries, an account's set
  * chosen by its id's first bytes (ids are Keccak outputs). Four ways keep a book of 10,000
  * accounts nearly whole (a quarter of them shared a slot when the table was direct-mapped)
- * while a lookup still reads one 256-byte stretch. 2 MiB, whatever the number of accounts. */
+ * while a lookup still reads one 256-byte stretch; a full set gives up its least recently
+ * used entry, so a book valued together keeps its entries over accounts stored longer ago.
+ * 2 MiB, whatever the number of accounts. */
 #define SQ_TIP_WAYS 4
 #define SQ_TIP_SETS 8192
 #define SQ_TIPS (SQ_TIP_WAYS * SQ_TIP_SETS)
@@ -139,6 +143,7 @@ typedef struct sq_store {
     sq_tip_entry *tips; /* in tips_mem, aligned */
     void *tips_mem;
     uint32_t tips_gen;
+    uint32_t tips_clock; /* moves on at each entry stored; wraps by forgetting all */
     sqlite3_int64 data_version;
     /* The open transaction's batched records and the ranges its batch rows list: at
      * commit, a record that no batch row of the transaction lists is marked late, for the
@@ -320,6 +325,10 @@ custos_rc gw_sqstore_list_notices(void *impl, const uint8_t account[CUSTOS_HASH_
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_read_notices_from(void *impl, uint64_t after, gw_store_notice *out,
                                        size_t max, size_t *n, custos_error *err);
+
+/* Forgets every tip the writer knew: a rollback, another connection's commit, or the wrap of
+ * tips_gen or tips_clock. */
+void gw_sqstore_tips_forget(sq_store *s);
 
 /* ---- sqlite_batch.c ---- */
 

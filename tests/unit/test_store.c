@@ -22,6 +22,7 @@
 #include "custos/eip712.h"
 #include "pgserver.h"
 #include "store/codec.h"
+#include "store/sqlite_store.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -607,6 +608,52 @@ static void test_accounts_sharing_a_tip_set(void **state)
     for (int round = 0; round < ROUNDS; round++)
         for (int k = 0; k < N_ACCOUNTS; k++)
             custos_submission_clear(&r[round][k].sub);
+}
+
+/* Account k of one set of the SQLite writer's table of tips (ids alike in the bytes that
+ * choose the set), whose id byte 4 is b, at sequence seq. */
+static void put_in_tip_set(fixture *f, uint64_t cursor, int k, uint8_t b, uint64_t seq)
+{
+    custos_error err;
+    custos_record r;
+    make_record(&r, cursor, 0xa7, seq, (uint8_t)k);
+    r.sub.att.account[4] = b;
+    r.sub.att.account[31] = (uint8_t)k;
+    if (gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err) != CUSTOS_OK)
+        fail_msg("account %d: %s", k, err.message);
+    custos_submission_clear(&r.sub);
+}
+
+/* Lookups of an account's tip by its id the SQLite writer has made: one for each record
+ * whose account the table of tips did not hold. */
+static int tip_lookups(fixture *f)
+{
+    const sq_store *s = f->store.impl;
+    return sqlite3_stmt_status(s->w[W_ACCOUNT_TIP], SQLITE_STMTSTATUS_RUN, 0);
+}
+
+/* SQLite: a full set of the writer's table of tips gives up its least recently used entry
+ * (sqlite_store.h), so the accounts of the book being valued keep theirs over accounts
+ * stored longer ago. Accounts 0 to 3 fill a set, account 0 is stored again, account 4
+ * comes (byte 4 of its id names way 0, account 0's, which a choice by id would push out):
+ * account 1 goes, and account 0 is stored again with no lookup by id, account 1 with one. */
+static void test_tip_set_keeps_recent(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    for (int k = 0; k < 4; k++)
+        put_in_tip_set(f, (uint64_t)k + 1, k, 3, 1);
+    put_in_tip_set(f, 5, 0, 3, 2);
+    put_in_tip_set(f, 6, 4, 4, 1);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+    int before = tip_lookups(f);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    put_in_tip_set(f, 7, 0, 3, 3);
+    assert_int_equal(tip_lookups(f), before);
+    put_in_tip_set(f, 8, 1, 3, 2);
+    assert_int_equal(tip_lookups(f), before + 1);
+    assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
 }
 
 /* Readers see committed data only, even while a write transaction is open. */
@@ -2220,6 +2267,8 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_accounts_take_places, setup,
                                                  teardown, (void *)&BE_SQLITE),
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_links_accounts, setup, teardown,
+                                                 (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_tip_set_keeps_recent, setup, teardown,
                                                  (void *)&BE_SQLITE),
     };
     const struct CMUnitTest pg_tests[] = {
