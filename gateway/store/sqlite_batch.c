@@ -170,9 +170,8 @@ custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error
             span.last = c;
     }
     /* Only a transaction's batched records wait to be marked late at its commit. */
-    custos_rc out = span.first != 0 && !sqlite3_get_autocommit(s->wdb)
-                        ? sq_runs_grow(&s->listed, err)
-                        : CUSTOS_OK;
+    bool listing = span.first != 0 && !sqlite3_get_autocommit(s->wdb);
+    custos_rc out = listing ? sq_runs_grow(&s->listed, err) : CUSTOS_OK;
     if (out != CUSTOS_OK)
         return out;
     uint8_t *leaves = NULL, *refused = NULL;
@@ -221,7 +220,7 @@ custos_rc gw_sqstore_put_batch(void *impl, const gw_store_batch *b, custos_error
     (void)sqlite3_clear_bindings(st);
     free(leaves);
     free(refused);
-    if (out == CUSTOS_OK && span.first != 0 && !sqlite3_get_autocommit(s->wdb))
+    if (out == CUSTOS_OK && listing)
         s->listed.v[s->listed.n++] = span;
     return out;
 }
