@@ -193,6 +193,7 @@ struct gw_server {
     uint64_t gen;
     gw_rpc_call *streams;
     size_t n_streams;
+    size_t n_commit_streams; /* of them, those with an on_commit */
     bool waker_stop;
     bool waker_started;
     pthread_t waker;

@@ -30,6 +30,8 @@ static void unlist(gw_rpc_call *c)
             c->next->prev = c->prev;
         c->listed = false;
         srv->n_streams--;
+        if (c->method->stream->on_commit != NULL)
+            srv->n_commit_streams--;
         was = true;
     }
     pthread_mutex_unlock(&srv->wmu);
@@ -77,6 +79,8 @@ bool gw_rpc_stream_begin(gw_rpc_call *c)
         srv->streams->prev = c;
     srv->streams = c;
     srv->n_streams++;
+    if (c->method->stream->on_commit != NULL)
+        srv->n_commit_streams++;
     /* Shutdown sets stopping under wmu before it walks the list: a stream that missed
      * the walk sees the flag here. */
     if (atomic_load(&srv->stopping)) {
@@ -119,13 +123,17 @@ uint64_t gw_rpc_streams_generation(gw_server *srv)
     return gen;
 }
 
-/* Committer thread: only bump the generation; the waker does the work. */
+/* Committer thread: only bump the generation; the waker does the work. It is woken only
+ * when a listed stream wants commits: a wake-up per commit for none cost the gateway about
+ * 2% of its CPU in batches. A stream listed later still sees every commit after its own
+ * sample of the generation (watch_pump). */
 static void on_commit(void *ctx, uint64_t head)
 {
     gw_server *srv = ctx;
     pthread_mutex_lock(&srv->wmu);
     srv->gen++;
-    pthread_cond_signal(&srv->wake);
+    if (srv->n_commit_streams > 0)
+        pthread_cond_signal(&srv->wake);
     pthread_mutex_unlock(&srv->wmu);
 }
 
