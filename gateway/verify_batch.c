@@ -156,6 +156,7 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
         out->feed = NULL;
         return r;
     }
+    gw_policy_prefetch_accounts(policy, bs->accounts, bs->n_accounts);
     for (size_t i = 0; i < bs->n_accounts; i++) {
         members[i].detail[0] = '\0';
         members[i].reason = vb_check_member(policy, feed, &bs->batch, &bs->accounts[i],

@@ -165,6 +165,8 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
     memcpy(ref.sigs, bs->sigs, sizeof ref.sigs);
     ref.n_sigs = bs->n_sigs;
 
+    gw_eng_accounts_prefetch(e, bs->accounts, bs->n_accounts);
+    gw_store_prefetch_accounts(&e->store, bs->accounts, bs->n_accounts);
     /* Each account as a submission of its own, with the batch's signers. */
     eng_item *one = calloc(1, sizeof *one);
     if (one == NULL)

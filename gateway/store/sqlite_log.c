@@ -222,6 +222,18 @@ static void sq_tip_touch(sq_store *s, sq_tip_entry *e)
     e->used = s->tips_clock;
 }
 
+/* A batch's accounts have their sets at random places of the 2 MiB table: asking for all
+ * of them first lets the misses overlap (sq_tip_find was 2% of a batch's profile). */
+void gw_sqstore_prefetch_accounts(void *impl, const custos_submission *subs, size_t n)
+{
+    sq_store *s = impl;
+    for (size_t i = 0; i < n; i++) {
+        const sq_tip_entry *set = sq_tip_set(s, subs[i].att.account);
+        for (int w = 0; w < SQ_TIP_WAYS; w++)
+            __builtin_prefetch(&set[w]);
+    }
+}
+
 /* The account's tip: from the table when this connection stored the account's latest
  * record, else found by its id. */
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,

@@ -275,6 +275,7 @@ static const gw_store_ops sq_ops = {
     .put_pending = gw_sqstore_put_pending,
     .put_pending_signer = gw_sqstore_put_pending_signer,
     .put_accepted = gw_sqstore_put_accepted,
+    .prefetch_accounts = gw_sqstore_prefetch_accounts,
     .put_held = gw_sqstore_put_held,
     .get_held = gw_sqstore_get_held,
     .read_held = gw_sqstore_read_held,

@@ -207,6 +207,9 @@ typedef struct gw_store_ops {
      * put_batch writes in the same group: its signatures are not stored again. */
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
+    /* Optional, NULL when a back end has nothing to gain: asks the CPU for the memory that
+     * storing a record of each account of subs[0..n) will read first. Changes nothing. */
+    void (*prefetch_accounts)(void *impl, const custos_submission *subs, size_t n);
     /* Rule 6: records rec (no cursor; accepted_at is when it was held) as held,
      * consuming its sequence in its account's row, which must exist (the first record of
      * an account is never held), drops the account's pending digests at or below it and
@@ -439,6 +442,13 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
                                               custos_error *err)
 {
     return s->ops->put_accepted(s->impl, rec, beneficiary, err);
+}
+
+static inline void gw_store_prefetch_accounts(gw_store *s, const custos_submission *subs,
+                                              size_t n)
+{
+    if (s->ops->prefetch_accounts != NULL)
+        s->ops->prefetch_accounts(s->impl, subs, n);
 }
 
 static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,
