@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb_arena.h"
 #include "pb_convert.h"
 
 /* Fills bs from a decoded request; on a refusal *reason and detail say why and bs may hold
@@ -82,13 +83,16 @@ bool gw_rpc_batch_decode(const uint8_t *data, size_t len, size_t max, gw_batch_s
         snprintf(detail, cap, "message of %zu bytes exceeds the limit of %zu bytes", len, max);
         return false;
     }
-    Custos__V1__SubmitBatchRequest *req = custos__v1__submit_batch_request__unpack(NULL, len, data);
-    if (req == NULL) {
+    pb_arena arena;
+    pb_arena_init(&arena);
+    Custos__V1__SubmitBatchRequest *req =
+        custos__v1__submit_batch_request__unpack(&arena.allocator, len, data);
+    bool ok = req != NULL;
+    if (ok)
+        ok = batch_from_request(req, bs, reason, detail, cap);
+    else
         snprintf(detail, cap, "the message is not a custos.v1.SubmitBatchRequest");
-        return false;
-    }
-    bool ok = batch_from_request(req, bs, reason, detail, cap);
-    custos__v1__submit_batch_request__free_unpacked(req, NULL);
+    pb_arena_release(&arena);
     if (!ok)
         gw_batch_submission_clear(bs);
     return ok;

@@ -14,10 +14,32 @@
 
 #include "metrics.h"
 #include "monotonic.h"
+#include "pb_arena.h"
 #include "pb_convert.h"
 #include "pb_status.h"
 #include "rpc/handlers.h"
 #include "tls.h"
+
+/* Fills sub from a decoded SubmitRequest; on refusal fills *reason and detail. */
+static bool submission_from_request(const Custos__V1__SubmitRequest *req, custos_submission *sub,
+                                    uint64_t *request_id, custos_reason *reason, char *detail,
+                                    size_t cap)
+{
+    *request_id = req->request_id;
+    if (req->attestation == NULL) {
+        snprintf(detail, cap, "SubmitRequest.attestation is missing");
+        return false;
+    }
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = pb_to_submission(req->attestation, sub, &err);
+    if (rc == CUSTOS_OK)
+        return true;
+    if (rc == CUSTOS_ERR_TOO_LARGE)
+        *reason = CUSTOS_REASON_TOO_LARGE;
+    snprintf(detail, cap, "%s", err.message);
+    return false;
+}
 
 /* Decodes a SubmitRequest. On refusal fills *reason and detail and returns false. */
 static bool decode_submit(gw_server *srv, grpc_byte_buffer *bb, custos_submission *sub,
@@ -42,30 +64,17 @@ static bool decode_submit(gw_server *srv, grpc_byte_buffer *bb, custos_submissio
                  srv->cfg->max_message_bytes);
         return false;
     }
+    pb_arena arena;
+    pb_arena_init(&arena);
     Custos__V1__SubmitRequest *req =
-        custos__v1__submit_request__unpack(NULL, len, GRPC_SLICE_START_PTR(slice));
+        custos__v1__submit_request__unpack(&arena.allocator, len, GRPC_SLICE_START_PTR(slice));
     grpc_slice_unref(slice);
-    if (req == NULL) {
-        snprintf(detail, cap, "the message is not a custos.v1.SubmitRequest");
-        return false;
-    }
-    *request_id = req->request_id;
     bool ok = false;
-    if (req->attestation == NULL) {
-        snprintf(detail, cap, "SubmitRequest.attestation is missing");
-    } else {
-        custos_error err;
-        custos_error_clear(&err);
-        custos_rc rc = pb_to_submission(req->attestation, sub, &err);
-        if (rc == CUSTOS_OK)
-            ok = true;
-        else {
-            if (rc == CUSTOS_ERR_TOO_LARGE)
-                *reason = CUSTOS_REASON_TOO_LARGE;
-            snprintf(detail, cap, "%s", err.message);
-        }
-    }
-    custos__v1__submit_request__free_unpacked(req, NULL);
+    if (req == NULL)
+        snprintf(detail, cap, "the message is not a custos.v1.SubmitRequest");
+    else
+        ok = submission_from_request(req, sub, request_id, reason, detail, cap);
+    pb_arena_release(&arena);
     return ok;
 }
 
