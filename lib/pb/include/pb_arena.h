@@ -10,13 +10,13 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-/* Held inside the arena: enough for a single attestation's request with no block taken. */
+/* Held inside the arena: a single attestation's request with a few positions needs no block. */
 #define PB_ARENA_INLINE 4096
 
 typedef struct pb_arena_block pb_arena_block;
 
 typedef struct pb_arena {
-    ProtobufCAllocator allocator; /* pass &a->allocator to __unpack; never to free_unpacked */
+    ProtobufCAllocator allocator; /* pass &a->allocator to __unpack */
     uint8_t *at;                  /* the current block's free space */
     size_t left;
     size_t next_block;            /* the size of the next block taken */
