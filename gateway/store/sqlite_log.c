@@ -168,11 +168,12 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
 
 /* What storing a record of an account needs to know of it: its place in accounts (0: none
  * yet), its latest record's cursor (0: none) and that record's sequence (has_seq false
- * without one). */
+ * without one); entry is where the table of tips held it (NULL: found by id, or new). */
 typedef struct sq_tip {
     sqlite3_int64 ordinal, last_cursor;
     bool has_seq;
     uint64_t seq;
+    sq_tip_entry *entry;
 } sq_tip;
 
 /* The account's set in the writer's table of tips (sqlite_store.h). */
@@ -193,13 +194,10 @@ static sq_tip_entry *sq_tip_find(sq_store *s, const uint8_t account[CUSTOS_HASH_
     return NULL;
 }
 
-/* Where to keep the account's tip: its own entry, else a forgotten one, else the set's
- * least recently used (sqlite_store.h). */
-static sq_tip_entry *sq_tip_place(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
+/* Where to keep the tip of an account the table does not hold: a forgotten entry of its
+ * set, else the set's least recently used (sqlite_store.h). */
+static sq_tip_entry *sq_tip_take(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN])
 {
-    sq_tip_entry *e = sq_tip_find(s, account);
-    if (e != NULL)
-        return e;
     sq_tip_entry *set = sq_tip_set(s, account);
     sq_tip_entry *oldest = &set[0];
     for (int w = 0; w < SQ_TIP_WAYS; w++) {
@@ -239,12 +237,13 @@ void gw_sqstore_prefetch_accounts(void *impl, const custos_submission *subs, siz
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
                                 custos_error *err)
 {
-    const sq_tip_entry *e = sq_tip_find(s, account);
+    sq_tip_entry *e = sq_tip_find(s, account);
     if (e != NULL) {
         t->ordinal = e->ordinal;
         t->last_cursor = e->last_cursor;
         t->has_seq = true;
         t->seq = e->seq;
+        t->entry = e;
         return CUSTOS_OK;
     }
     memset(t, 0, sizeof *t);
@@ -368,8 +367,10 @@ custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
         out = sq_put_account(s, &tip, rec, seq, beneficiary, err);
     if (out != CUSTOS_OK)
         return out;
-    /* Should the transaction not commit, its rollback forgets this entry. */
-    sq_tip_entry *e = sq_tip_place(s, account);
+    /* Should the transaction not commit, its rollback forgets this entry. Nothing between
+     * the lookup and here forgets the table, so the entry found then is still the
+     * account's. */
+    sq_tip_entry *e = tip.entry != NULL ? tip.entry : sq_tip_take(s, account);
     memcpy(e->account, account, CUSTOS_HASH_LEN);
     e->ordinal = tip.ordinal != 0 ? tip.ordinal : sqlite3_last_insert_rowid(s->wdb);
     e->last_cursor = (sqlite3_int64)rec->cursor;
