@@ -544,6 +544,30 @@ static const gw_schema_step schema_steps[] = {
                   "CREATE INDEX accepted_by_batch ON accepted (batch_digest) WHERE late = 1;",
         .postgresql = NULL,
     },
+    {
+        /* Version 25 (SQLite): accounts lose their unique index on the account id, the last
+         * index written at a random place for every new account (docs/storage.md §4). The
+         * store holds every account's place in memory, read from the table when it opens
+         * (sqlite_ids.h), and reads and writes a row by its place, comparing the id. The
+         * table is rebuilt, each account at its place. PostgreSQL keeps its key: replicas
+         * writing one store need it to refuse each other's duplicates. */
+        .version = 25,
+        .sqlite = "CREATE TABLE accounts_v25 ("
+                  "  ordinal INTEGER PRIMARY KEY,"
+                  "  account BLOB NOT NULL,"
+                  "  feed TEXT NOT NULL,"
+                  "  last_sequence BLOB NOT NULL,"
+                  "  last_cursor INTEGER NOT NULL,"
+                  "  beneficiary BLOB NOT NULL"
+                  ");"
+                  "INSERT INTO accounts_v25 (ordinal, account, feed, last_sequence, last_cursor, "
+                  "  beneficiary) "
+                  "SELECT ordinal, account, feed, last_sequence, last_cursor, beneficiary "
+                  "FROM accounts ORDER BY ordinal;"
+                  "DROP TABLE accounts;"
+                  "ALTER TABLE accounts_v25 RENAME TO accounts;",
+        .postgresql = NULL,
+    },
 };
 
 const gw_schema_step *gw_schema_steps(size_t *n)

@@ -140,6 +140,13 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
                                    uint64_t *cursor, uint32_t *n_signers, custos_error *err)
 {
     sq_store *s = impl;
+    sqlite3_int64 place;
+    custos_rc out = gw_sqstore_account_place(s, s->wdb, s->w[W_ACCOUNT_IDS], account, &place,
+                                             err);
+    if (out != CUSTOS_OK)
+        return out;
+    if (place == 0)
+        return CUSTOS_ERR_NOT_FOUND;
     sqlite3_stmt *st = s->w[W_FIND_ACCEPTED];
     uint8_t seq[8];
     gw_store_put_u64(seq, sequence);
@@ -150,7 +157,9 @@ custos_rc gw_sqstore_find_accepted(void *impl, const uint8_t account[CUSTOS_HASH
         brc = sqlite3_bind_blob(st, 3, digest, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (brc == SQLITE_OK)
         brc = sqlite3_bind_int64(st, 4, GW_STORE_RETRY_WINDOW);
-    custos_rc out = sq_bind_rc(s->wdb, brc, "find accepted", err);
+    if (brc == SQLITE_OK)
+        brc = sqlite3_bind_int64(st, 5, place);
+    out = sq_bind_rc(s->wdb, brc, "find accepted", err);
     if (out != CUSTOS_OK)
         return out;
     int rc = sqlite3_step(st);
@@ -233,7 +242,7 @@ void gw_sqstore_prefetch_accounts(void *impl, const custos_submission *subs, siz
 }
 
 /* The account's tip: from the table when this connection stored the account's latest
- * record, else found by its id. */
+ * record, else read at the place the map of ids holds (none: a new account). */
 static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN], sq_tip *t,
                                 custos_error *err)
 {
@@ -247,22 +256,35 @@ static custos_rc sq_account_tip(sq_store *s, const uint8_t account[CUSTOS_HASH_L
         return CUSTOS_OK;
     }
     memset(t, 0, sizeof *t);
+    sqlite3_int64 place;
+    custos_rc out = gw_sqstore_account_place(s, s->wdb, s->w[W_ACCOUNT_IDS], account, &place,
+                                             err);
+    if (out != CUSTOS_OK || place == 0)
+        return out;
     sqlite3_stmt *st = s->w[W_ACCOUNT_TIP];
-    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
-    custos_rc out = sq_bind_rc(s->wdb, rc, "account tip", err);
+    int rc = sqlite3_bind_int64(st, 1, place);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(st, 2, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
+    out = sq_bind_rc(s->wdb, rc, "account tip", err);
     if (out != CUSTOS_OK)
         return out;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        t->ordinal = sqlite3_column_int64(st, 0);
-        t->last_cursor = sqlite3_column_int64(st, 1);
-        t->has_seq = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        t->ordinal = place;
+        t->last_cursor = sqlite3_column_int64(st, 0);
+        t->has_seq = sqlite3_column_type(st, 1) != SQLITE_NULL;
         uint8_t seq[8];
         if (t->has_seq)
-            out = gw_sqstore_copy_blob(st, 2, seq, sizeof seq, "last sequence", err);
+            out = gw_sqstore_copy_blob(st, 1, seq, sizeof seq, "last sequence", err);
         if (t->has_seq && out == CUSTOS_OK)
             t->seq = gw_store_get_be(seq, sizeof seq);
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc == SQLITE_DONE) {
+        /* The map holds only rows that exist: another account at the place means the
+         * table was changed under the store. */
+        out = custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                               "store: the account's row at place %lld is missing or not "
+                               "its own", (long long)place);
+    } else {
         out = sq_fail(s->wdb, rc, "account tip", err);
     }
     int rrc = sqlite3_reset(st);
@@ -295,6 +317,9 @@ static custos_rc sq_put_account(sq_store *s, const sq_tip *t, const custos_recor
     if (out == CUSTOS_OK && sqlite3_changes(s->wdb) != 1)
         out = custos_error_set(err, CUSTOS_ERR_INTERNAL, "store: account row %lld not found",
                                (long long)t->ordinal);
+    if (out == CUSTOS_OK && t->ordinal == 0)
+        out = gw_sqstore_account_added(s, rec->sub.att.account,
+                                       sqlite3_last_insert_rowid(s->wdb), err);
     return out;
 }
 
@@ -404,11 +429,17 @@ custos_rc gw_sqstore_get_latest(void *impl, const uint8_t account[CUSTOS_HASH_LE
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->rlock);
     sqlite3_stmt *st = s->r[R_LATEST];
-    custos_rc res = CUSTOS_OK;
-    int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) {
+    sqlite3_int64 place;
+    custos_rc res = gw_sqstore_account_place(s, s->rdb, s->r[R_ACCOUNT_IDS], account, &place,
+                                             err);
+    int rc = SQLITE_OK;
+    if (res == CUSTOS_OK)
+        rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
+    if (res == CUSTOS_OK && rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, place);
+    if (res == CUSTOS_OK && rc != SQLITE_OK)
         res = sq_fail(s->rdb, rc, "get latest", err);
-    } else {
+    if (res == CUSTOS_OK) {
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
             res = gw_sqstore_row_to_record(st, out, err);
@@ -445,13 +476,20 @@ static custos_rc sq_valuation_page(sq_store *s, const uint8_t account[CUSTOS_HAS
                                    custos_error *err)
 {
     sqlite3_stmt *st = s->r[R_VALUATIONS];
-    custos_rc res = CUSTOS_OK;
     bool top = *from == 0;
+    sqlite3_int64 place = 0;
+    custos_rc res = top ? gw_sqstore_account_place(s, s->rdb, s->r[R_ACCOUNT_IDS], account,
+                                                   &place, err)
+                        : CUSTOS_OK;
+    if (res != CUSTOS_OK)
+        return res;
     int rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_TRANSIENT);
     if (rc == SQLITE_OK)
         rc = top ? sqlite3_bind_null(st, 2) : sqlite3_bind_int64(st, 2, *from);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 3, SQ_VALUATION_PAGE);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, place);
     if (rc != SQLITE_OK)
         return sq_fail(s->rdb, rc, "latest valuation", err);
     *from = 0;

@@ -188,10 +188,16 @@ custos_rc gw_sqstore_put_held(void *impl, const custos_record *rec, custos_error
         return out;
 
     /* The held rise consumes its sequence (rule 4) but leaves the latest record as it is. */
+    sqlite3_int64 place;
+    out = gw_sqstore_account_place(s, s->wdb, s->w[W_ACCOUNT_IDS], account, &place, err);
+    if (out != CUSTOS_OK)
+        return out;
     st = s->w[W_HOLD_SEQUENCE];
     rc = sqlite3_bind_blob(st, 1, account, CUSTOS_HASH_LEN, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_blob(st, 2, seq, sizeof cols.seq, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 3, place);
     out = rc == SQLITE_OK ? gw_sqstore_step_done(s->wdb, st, "hold sequence", err)
                           : sq_fail(s->wdb, rc, "hold sequence", err);
     (void)sqlite3_clear_bindings(st);

@@ -18,6 +18,8 @@
  * and for readers: bounds the WAL when the checkpointer never finds a moment between two
  * commits to let SQLite restart it, or falls behind the writer (a loaded machine). */
 #define SQ_WAL_HARD_PAGES 8000
+/* The accounts beyond place ?1, for the map of ids (sqlite_ids.h), on either connection. */
+#define SQ_ACCOUNT_IDS "SELECT ordinal, account FROM accounts WHERE ordinal > ?1 ORDER BY ordinal"
 /* A held record by digest, for the writer (the committer) and the reader alike. */
 #define SQ_GET_HELD                                                                         \
     "SELECT 0, digest, held_at, attestation, signers, NULL, batch_digest, superseded "     \
@@ -36,7 +38,8 @@ static const char *const sq_wsql[W_COUNT] = {
      * (rule 4's retry window), to the one at sequence ?2; a batched record's signers are
      * its batch's. */
     [W_FIND_ACCEPTED] = "WITH RECURSIVE h(c, n) AS ("
-                        "  SELECT NULLIF(last_cursor, 0), 1 FROM accounts WHERE account = ?1 "
+                        "  SELECT NULLIF(last_cursor, 0), 1 FROM accounts "
+                        "  WHERE ordinal = ?5 AND account = ?1 "
                         "  UNION ALL SELECT a.prev_cursor, h.n + 1 FROM h "
                         "  JOIN accepted a ON a.cursor = h.c "
                         "  WHERE a.sequence > ?2 AND a.prev_cursor IS NOT NULL AND h.n < ?4) "
@@ -52,10 +55,11 @@ static const char *const sq_wsql[W_COUNT] = {
                       "feed, creator, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_PUT_SIGNER] = "INSERT INTO pending_signers (digest, signer, role, signature) "
                      "VALUES (?1, ?2, ?3, ?4)",
-    /* The account's place, its latest record and that record's sequence: the one lookup
-     * by account id that storing a record makes (schema steps 22 and 23). */
-    [W_ACCOUNT_TIP] = "SELECT c.ordinal, c.last_cursor, a.sequence FROM accounts c "
-                      "LEFT JOIN accepted a ON a.cursor = c.last_cursor WHERE c.account = ?1",
+    /* The latest record of the account at place ?1 and that record's sequence (schema
+     * steps 23 and 25); the id is compared, not looked up. */
+    [W_ACCOUNT_TIP] = "SELECT c.last_cursor, a.sequence FROM accounts c "
+                      "LEFT JOIN accepted a ON a.cursor = c.last_cursor "
+                      "WHERE c.ordinal = ?1 AND c.account = ?2",
     [W_PUT_ACCEPTED] = "INSERT INTO accepted (cursor, digest, account, sequence, accepted_at, "
                        "attestation, signers, chain_hash, batch_digest, prev_cursor, late) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -80,7 +84,8 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_PRUNE_PENDING] = "DELETE FROM pending WHERE account = ?1 AND sequence <= ?2",
     [W_PUT_HELD] = "INSERT INTO held (digest, account, sequence, held_at, attestation, signers, "
                    "batch_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 WHERE account = ?1",
+    [W_HOLD_SEQUENCE] = "UPDATE accounts SET last_sequence = ?2 "
+                        "WHERE ordinal = ?3 AND account = ?1",
     [W_GET_HELD] = SQ_GET_HELD,
     [W_DROP_HELD] = "DELETE FROM held WHERE digest = ?1",
     [W_SUPERSEDE_HELD] = "UPDATE held SET superseded = 1 WHERE account = ?1 AND sequence < ?2",
@@ -98,13 +103,14 @@ static const char *const sq_wsql[W_COUNT] = {
     [W_LAST_BATCH] = "SELECT sequence FROM batches WHERE feed = ?1 "
                      "ORDER BY sequence DESC LIMIT 1",
     [W_BATCH] = SQ_BATCH_ROW,
+    [W_ACCOUNT_IDS] = SQ_ACCOUNT_IDS,
 };
 
 static const char *const sq_rsql[R_COUNT] = {
     [R_LATEST] = "SELECT a.cursor, a.digest, a.accepted_at, a.attestation, a.signers, "
                  "a.chain_hash, a.batch_digest "
                  "FROM accounts c JOIN accepted a ON a.cursor = c.last_cursor "
-                 "WHERE c.account = ?1",
+                 "WHERE c.ordinal = ?2 AND c.account = ?1",
     [R_READ_FROM] = "SELECT cursor, digest, accepted_at, attestation, signers, chain_hash, "
                     "batch_digest "
                     "FROM accepted "
@@ -127,7 +133,7 @@ static const char *const sq_rsql[R_COUNT] = {
      * along prev_cursor. */
     [R_VALUATIONS] = "WITH RECURSIVE h(c, n) AS ("
                      "  SELECT COALESCE(?2, (SELECT NULLIF(last_cursor, 0) FROM accounts "
-                     "  WHERE account = ?1)), 1 "
+                     "  WHERE ordinal = ?4 AND account = ?1)), 1 "
                      "  UNION ALL SELECT a.prev_cursor, h.n + 1 FROM h "
                      "  JOIN accepted a ON a.cursor = h.c "
                      "  WHERE a.prev_cursor IS NOT NULL AND h.n < ?3) "
@@ -148,6 +154,7 @@ static const char *const sq_rsql[R_COUNT] = {
                          "UNION ALL SELECT cursor, attestation FROM accepted "
                          "WHERE batch_digest = ?1 AND late = 1",
     [R_BATCH_HELD] = "SELECT attestation FROM held WHERE batch_digest = ?1",
+    [R_ACCOUNT_IDS] = SQ_ACCOUNT_IDS,
 };
 
 /* Runs a statement that returns no row, and resets it. */
@@ -180,6 +187,77 @@ void gw_sqstore_tips_forget(sq_store *s)
     }
 }
 
+/* Reads the rows beyond the map's upto into it: those other connections committed since,
+ * or this one inserted since its last read. */
+static custos_rc sq_ids_refresh(sq_store *s, sqlite3 *db, sqlite3_stmt *st, custos_error *err)
+{
+    int64_t last = gw_sqids_upto(s->ids);
+    custos_rc out = sq_bind_rc(db, sqlite3_bind_int64(st, 1, last), "account ids", err);
+    int rc = SQLITE_DONE;
+    while (out == CUSTOS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t account[CUSTOS_HASH_LEN];
+        last = sqlite3_column_int64(st, 0);
+        out = gw_sqstore_copy_blob(st, 1, account, sizeof account, "account id", err);
+        if (out == CUSTOS_OK)
+            out = gw_sqids_put(s->ids, account, last, err);
+    }
+    int rrc = sqlite3_reset(st);
+    if (out == CUSTOS_OK && rc != SQLITE_DONE)
+        out = sq_fail(db, rc, "account ids", err);
+    if (out == CUSTOS_OK && rrc != SQLITE_OK)
+        out = sq_fail(db, rrc, "account ids", err);
+    /* Every row up to the last one read is in the map, whatever gaps lie between them. */
+    if (out == CUSTOS_OK)
+        gw_sqids_raise_upto(s->ids, last);
+    return out;
+}
+
+custos_rc gw_sqstore_account_place(sq_store *s, sqlite3 *db, sqlite3_stmt *st,
+                                   const uint8_t account[CUSTOS_HASH_LEN],
+                                   sqlite3_int64 *ordinal, custos_error *err)
+{
+    *ordinal = gw_sqids_find(s->ids, account);
+    /* In the writer's transaction no other connection can have added a row since it began
+     * and read theirs in (gw_sqstore_begin). */
+    if (*ordinal != 0 || (db == s->wdb && !sqlite3_get_autocommit(s->wdb)))
+        return CUSTOS_OK;
+    custos_rc rc = sq_ids_refresh(s, db, st, err);
+    if (rc == CUSTOS_OK)
+        *ordinal = gw_sqids_find(s->ids, account);
+    return rc;
+}
+
+custos_rc gw_sqstore_account_added(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                   sqlite3_int64 ordinal, custos_error *err)
+{
+    bool in_transaction = !sqlite3_get_autocommit(s->wdb);
+    if (in_transaction && s->n_ids_added == s->cap_ids_added) {
+        size_t cap = s->cap_ids_added != 0 ? 2 * s->cap_ids_added : 256;
+        void *v = cap <= SIZE_MAX / CUSTOS_HASH_LEN
+                      ? realloc(s->ids_added, cap * CUSTOS_HASH_LEN)
+                      : NULL;
+        if (v == NULL)
+            return custos_error_set(err, CUSTOS_ERR_NOMEM,
+                                    "store: out of memory for a transaction's new accounts");
+        s->ids_added = v;
+        s->cap_ids_added = cap;
+    }
+    custos_rc rc = gw_sqids_put(s->ids, account, ordinal, err);
+    if (rc == CUSTOS_OK && in_transaction)
+        memcpy(s->ids_added[s->n_ids_added++], account, CUSTOS_HASH_LEN);
+    return rc;
+}
+
+/* The open transaction's new accounts leave the map as their rows leave the table; the
+ * places they took will be taken again. */
+static void sq_ids_undo(sq_store *s)
+{
+    for (size_t i = 0; i < s->n_ids_added; i++)
+        gw_sqids_remove(s->ids, s->ids_added[i]);
+    s->n_ids_added = 0;
+    gw_sqids_lower_upto(s->ids, s->ids_upto_at_begin);
+}
+
 custos_rc gw_sqstore_begin(void *impl, custos_error *err)
 {
     sq_store *s = impl;
@@ -187,6 +265,7 @@ custos_rc gw_sqstore_begin(void *impl, custos_error *err)
     custos_rc rc = gw_sqstore_step_done(s->wdb, s->w[W_BEGIN], "begin", err);
     if (rc != CUSTOS_OK)
         return rc;
+    s->n_ids_added = 0;
     /* Under BEGIN IMMEDIATE no other connection can commit until this transaction ends: a
      * data version unchanged since the last one began means no other connection wrote in
      * between, and the tips still hold. */
@@ -200,9 +279,14 @@ custos_rc gw_sqstore_begin(void *impl, custos_error *err)
         return sq_fail(s->wdb, rrc, "data version", err);
     if (version != s->data_version) {
         gw_sqstore_tips_forget(s);
-        s->data_version = version;
+        /* Other connections' new accounts, so that within the transaction an account the
+         * map does not hold is new (gw_sqstore_account_place). */
+        rc = sq_ids_refresh(s, s->wdb, s->w[W_ACCOUNT_IDS], err);
+        if (rc == CUSTOS_OK)
+            s->data_version = version;
     }
-    return CUSTOS_OK;
+    s->ids_upto_at_begin = gw_sqids_upto(s->ids);
+    return rc;
 }
 
 custos_rc gw_sqstore_commit(void *impl, custos_error *err)
@@ -212,8 +296,13 @@ custos_rc gw_sqstore_commit(void *impl, custos_error *err)
     gw_sqstore_forget_runs(s);
     if (rc == CUSTOS_OK)
         rc = gw_sqstore_step_done(s->wdb, s->w[W_COMMIT], "commit", err);
+    if (rc == CUSTOS_OK)
+        s->n_ids_added = 0;
     if (rc != CUSTOS_OK) {
         gw_sqstore_tips_forget(s);
+        /* Should the commit have landed after all, the rows are read in again at the next
+         * account the map does not hold. */
+        sq_ids_undo(s);
         /* A failed COMMIT can leave the transaction open; end it so the next group starts
          * clean. */
         if (!sqlite3_get_autocommit(s->wdb))
@@ -227,6 +316,7 @@ void gw_sqstore_rollback(void *impl)
     sq_store *s = impl;
     gw_sqstore_tips_forget(s);
     gw_sqstore_forget_runs(s);
+    sq_ids_undo(s);
     /* SQLite may already have rolled back on its own (I/O error, disk full). */
     if (!sqlite3_get_autocommit(s->wdb))
         (void)gw_sqstore_step_done(s->wdb, s->w[W_ROLLBACK], "rollback", NULL);
@@ -257,6 +347,8 @@ void gw_sqstore_close(void *impl)
     gw_store_batch_views_clear(&s->rbatch);
     gw_store_batch_views_clear(&s->wbatch);
     free(s->tips_mem);
+    gw_sqids_free(s->ids);
+    free(s->ids_added);
     pthread_cond_destroy(&s->cdone);
     pthread_cond_destroy(&s->cwake);
     pthread_mutex_destroy(&s->clock);
@@ -527,6 +619,11 @@ custos_rc gw_store_open_sqlite(const char *path, gw_store *out, custos_error *er
         if (src != SQLITE_OK)
             rc = sq_fail(s->rdb, src, "prepare", err);
     }
+    /* Every account's place, read before any lookup (sqlite_ids.h). */
+    if (rc == CUSTOS_OK && (s->ids = gw_sqids_new()) == NULL)
+        rc = custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
+    if (rc == CUSTOS_OK)
+        rc = sq_ids_refresh(s, s->wdb, s->w[W_ACCOUNT_IDS], err);
     if (rc == CUSTOS_OK)
         rc = sq_start_checkpointer(s, path, err);
     if (rc != CUSTOS_OK) {

@@ -24,6 +24,7 @@
 
 #include "store/codec.h"
 #include "store/sqlite_common.h"
+#include "store/sqlite_ids.h"
 #include "store/store.h"
 
 enum sq_wstmt {
@@ -63,6 +64,7 @@ enum sq_wstmt {
     W_BATCH,
     W_DATA_VERSION,
     W_MARK_LATE,
+    W_ACCOUNT_IDS,
     W_COUNT
 };
 
@@ -82,6 +84,7 @@ enum sq_rstmt {
     R_BATCH,
     R_BATCH_ACCEPTED,
     R_BATCH_HELD,
+    R_ACCOUNT_IDS,
     R_COUNT
 };
 
@@ -145,6 +148,13 @@ typedef struct sq_store {
     uint32_t tips_gen;
     uint32_t tips_clock; /* moves on at each entry stored; wraps by forgetting all */
     sqlite3_int64 data_version;
+    /* Every account's place (sqlite_ids.h), shared with the reader's threads; the accounts
+     * the open transaction inserted, taken out again should it roll back, and the map's
+     * upto as it began. */
+    gw_sqids *ids;
+    uint8_t (*ids_added)[CUSTOS_HASH_LEN];
+    size_t n_ids_added, cap_ids_added;
+    int64_t ids_upto_at_begin;
     /* The open transaction's batched records and the ranges its batch rows list: at
      * commit, a record that no batch row of the transaction lists is marked late, for the
      * accepted_by_batch index (docs/storage.md §10). */
@@ -194,6 +204,18 @@ static inline custos_rc sq_column_submission(sqlite3_stmt *st, int col, custos_s
  * failure runs for its effect, the failure already reported. */
 custos_rc gw_sqstore_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what,
                                custos_error *err);
+/* The account's place in accounts, 0 when it has no row: from the map, else after the
+ * map reads in the rows beyond its upto through db and st (W_ or R_ACCOUNT_IDS; the caller
+ * holds the connection), unless db is the writer inside its transaction. */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_account_place(sq_store *s, sqlite3 *db, sqlite3_stmt *st,
+                                   const uint8_t account[CUSTOS_HASH_LEN],
+                                   sqlite3_int64 *ordinal, custos_error *err);
+/* Puts the account the writer has just inserted at ordinal into the map, noting it for a
+ * rollback when a transaction is open. */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_account_added(sq_store *s, const uint8_t account[CUSTOS_HASH_LEN],
+                                   sqlite3_int64 ordinal, custos_error *err);
 /* Copies a blob column that must be exactly len bytes. */
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_copy_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t len,

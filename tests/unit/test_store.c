@@ -550,6 +550,94 @@ static void test_latest_follows_rollbacks_and_other_writers(void **state)
         custos_submission_clear(&r[i].sub);
 }
 
+/* The cursor of the account's latest record, 0 when the store has none. */
+static uint64_t latest_cursor(gw_store *st, uint8_t account)
+{
+    custos_error err;
+    uint8_t id[CUSTOS_HASH_LEN];
+    memset(id, account, sizeof id);
+    custos_record got;
+    custos_rc rc = gw_store_get_latest(st, id, &got, &err);
+    if (rc == CUSTOS_ERR_NOT_FOUND)
+        return 0;
+    if (rc != CUSTOS_OK)
+        fail_msg("get latest: %s", err.message);
+    uint64_t cursor = got.cursor;
+    custos_record_clear(&got);
+    return cursor;
+}
+
+/* New accounts across a rollback and another connection (schema step 25 keeps SQLite's
+ * places in memory, sqlite_ids.h): an account whose first record rolled back is not found,
+ * and the account stored next in its stead is; it is stored later as new. A second
+ * connection's new accounts are found by this one's reader while that connection is open,
+ * and by its writer, which refuses a sequence not above theirs and links to their record
+ * rather than storing the account again. Every account has one row, also after reopening. */
+static void test_new_accounts_across_rollbacks_and_writers(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    custos_record gone, b, a, c, d1, d_low, d2;
+    make_record(&gone, 1, 0xe1, 1, 0);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_put_accepted(&f->store, &gone, gone.sub.att.beneficiary, &err),
+                     CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    make_record(&b, 1, 0xe2, 1, 0);
+    put_committed(&f->store, &b);
+    assert_int_equal(latest_cursor(&f->store, 0xe1), 0);
+    assert_int_equal(latest_cursor(&f->store, 0xe2), 1);
+    make_record(&a, 2, 0xe1, 1, 0);
+    put_committed(&f->store, &a);
+    assert_int_equal(latest_cursor(&f->store, 0xe1), 2);
+
+    gw_store other;
+    if (f->be->open(f->spec, &other, &err) != CUSTOS_OK)
+        fail_msg("a second connection: %s", err.message);
+    make_record(&c, 3, 0xe3, 1, 0);
+    put_committed(&other, &c);
+    assert_int_equal(latest_cursor(&f->store, 0xe3), 3);
+    custos_u256 value;
+    assert_int_equal(gw_store_latest_valuation(&f->store, c.sub.att.account, &value, &err),
+                     CUSTOS_OK);
+    make_record(&d1, 4, 0xe4, 1, 0);
+    put_committed(&other, &d1);
+    gw_store_close(&other);
+
+    make_record(&d_low, 5, 0xe4, 1, 7);
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_not_equal(gw_store_put_accepted(&f->store, &d_low, d_low.sub.att.beneficiary,
+                                               &err),
+                         CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    make_record(&d2, 5, 0xe4, 2, 0);
+    put_committed(&f->store, &d2);
+    uint64_t cursor = 0;
+    uint32_t n_signers = 0;
+    assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+    assert_int_equal(gw_store_find_accepted(&f->store, d1.sub.att.account, 1, d1.digest,
+                                            &cursor, &n_signers, &err),
+                     CUSTOS_OK);
+    gw_store_rollback(&f->store);
+    assert_int_equal(cursor, 4);
+
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) - count(DISTINCT account) "
+                                          "FROM accounts"),
+                     0);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accounts"), 4);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    static const struct {
+        uint8_t account;
+        uint64_t cursor;
+    } want[] = {{0xe1, 2}, {0xe2, 1}, {0xe3, 3}, {0xe4, 5}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_int_equal(latest_cursor(&f->store, want[i].account), want[i].cursor);
+    custos_record *all[] = {&gone, &b, &a, &c, &d1, &d_low, &d2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        custos_submission_clear(&all[i]->sub);
+}
+
 /* More accounts than the SQLite writer's table of tips holds in one set (their ids share
  * the bytes that choose the set, and the way a newcomer pushes out; sqlite_store.h): each
  * record still links to its account's previous one, and a sequence not above the latest
@@ -2038,6 +2126,8 @@ static int pg_group_teardown(void **state)
                                                  (void *)&(be)),                             \
         cmocka_unit_test_prestate_setup_teardown(                                            \
             test_latest_follows_rollbacks_and_other_writers, setup, teardown, (void *)&(be)),  \
+        cmocka_unit_test_prestate_setup_teardown(                                            \
+            test_new_accounts_across_rollbacks_and_writers, setup, teardown, (void *)&(be)),   \
         cmocka_unit_test_prestate_setup_teardown(test_accounts_sharing_a_tip_set, setup,     \
                                                  teardown, (void *)&(be)),                   \
         cmocka_unit_test_prestate_setup_teardown(test_reader_sees_committed_only, setup,     \
@@ -2178,6 +2268,118 @@ static void test_upgrade_accounts_take_places(void **state)
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
 }
 
+/* Account k of a book of new accounts: ids that differ in the bytes the map of ids hashes
+ * and in those that choose a tip set. */
+static void make_book_record(custos_record *r, uint64_t cursor, uint32_t k)
+{
+    make_record(r, cursor, 0xb0, 1, 0);
+    memcpy(r->sub.att.account + 8, &k, sizeof k);
+    memcpy(r->sub.att.account + 24, &k, sizeof k);
+    memcpy(r->sub.att.account, &k, sizeof k);
+    memcpy(r->digest + 2, &k, sizeof k);
+}
+
+/* SQLite (schema step 25): accounts carry no index, each found at its place from the map
+ * of ids. 3,000 new accounts in one transaction (the map grows past its first table) that
+ * rolls back leave no account behind, in the map or the table; stored again and committed,
+ * each is found, after reopening too, and its next record links to its first. A table
+ * edited by hand to hold an account twice is refused at open, saying so. */
+static void test_accounts_found_by_place(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    enum { N = 3000 };
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_index_list('accounts')"),
+                     0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        for (uint32_t k = 0; k < N; k++) {
+            custos_record r;
+            make_book_record(&r, k + 1, k);
+            if (gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err) != CUSTOS_OK)
+                fail_msg("round %d, account %u: %s", round, k, err.message);
+            custos_submission_clear(&r.sub);
+        }
+        if (round == 0) {
+            gw_store_rollback(&f->store);
+            assert_int_equal(gw_sqids_count(((sq_store *)f->store.impl)->ids), 0);
+        } else {
+            assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+        }
+    }
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accounts"), N);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    assert_int_equal(gw_sqids_count(((sq_store *)f->store.impl)->ids), N);
+    for (uint32_t k = 0; k < N; k += 7) {
+        custos_record r, got;
+        make_book_record(&r, k + 1, k);
+        assert_int_equal(gw_store_get_latest(&f->store, r.sub.att.account, &got, &err),
+                         CUSTOS_OK);
+        assert_int_equal(got.cursor, k + 1);
+        custos_record_clear(&got);
+        custos_submission_clear(&r.sub);
+    }
+    custos_record next;
+    make_book_record(&next, N + 1, 11);
+    next.sub.att.sequence = 2;
+    next.digest[1] = 2;
+    put_committed(&f->store, &next);
+    custos_submission_clear(&next.sub);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT prev_cursor FROM accepted WHERE cursor = 3001"),
+                     12);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM accounts"), N);
+
+    f->be->exec(f, "INSERT INTO accounts (account, feed, last_sequence, last_cursor, "
+                   "beneficiary) SELECT account, feed, last_sequence, last_cursor, beneficiary "
+                   "FROM accounts WHERE ordinal = 5");
+    assert_int_equal(reopen(f, &err), CUSTOS_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "two rows"));
+    f->be->exec(f, "DELETE FROM accounts WHERE ordinal = (SELECT max(ordinal) FROM accounts)");
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+}
+
+/* Version 25 (SQLite): a store of version 24, its accounts under a unique index on the
+ * id, loses the index; every account keeps its place and is found there. */
+static void test_upgrade_drops_account_index(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    static const uint8_t ids[3] = {0xc3, 0xc1, 0xc2};
+    for (size_t i = 0; i < 3; i++) {
+        custos_record r;
+        make_record(&r, i + 1, ids[i], 1, 0);
+        put_committed(&f->store, &r);
+        custos_submission_clear(&r.sub);
+    }
+    gw_store_close(&f->store);
+    f->be->exec(f, "CREATE TABLE accounts_v24 (ordinal INTEGER PRIMARY KEY, "
+                   "account BLOB NOT NULL UNIQUE, feed TEXT NOT NULL, "
+                   "last_sequence BLOB NOT NULL, last_cursor INTEGER NOT NULL, "
+                   "beneficiary BLOB NOT NULL);"
+                   "INSERT INTO accounts_v24 SELECT * FROM accounts ORDER BY ordinal;"
+                   "DROP TABLE accounts;"
+                   "ALTER TABLE accounts_v24 RENAME TO accounts;");
+    f->be->set_version(f, 24);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_index_list('accounts')"),
+                     1);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    gw_store_close(&f->store);
+    assert_int_equal(f->be->query_long(f, "SELECT count(*) FROM pragma_index_list('accounts')"),
+                     0);
+    assert_int_equal(f->be->query_long(f, "SELECT ordinal FROM accounts WHERE last_cursor = 2"),
+                     2);
+    assert_int_equal(reopen(f, &err), CUSTOS_OK);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(latest_cursor(&f->store, ids[i]), i + 1);
+    custos_record r;
+    make_record(&r, 4, 0xc1, 2, 0);
+    put_committed(&f->store, &r);
+    custos_submission_clear(&r.sub);
+    assert_int_equal(latest_cursor(&f->store, 0xc1), 4);
+}
+
 /* Version 23 (SQLite): the accepted log loses its (account, sequence) index and each record
  * is linked to its account's previous one; the links of a log from before follow each
  * account's records in cursor order, and records stored after link on. Below the latest
@@ -2270,6 +2472,10 @@ int main(void)
                                                  (void *)&BE_SQLITE),
         cmocka_unit_test_prestate_setup_teardown(test_tip_set_keeps_recent, setup, teardown,
                                                  (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_accounts_found_by_place, setup,
+                                                 teardown, (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_upgrade_drops_account_index, setup,
+                                                 teardown, (void *)&BE_SQLITE),
     };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
