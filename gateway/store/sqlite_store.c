@@ -10,9 +10,10 @@
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 /* WAL size (pages) at which the checkpointer thread copies it into the database. A page
- * that many commits dirty (a leaf of the index of account ids, as new accounts come in) is
- * copied once per checkpoint: at four times SQLite's own threshold of 1,000, first
- * valuations of new accounts cost a tenth less CPU (bench/README.md, "A fourth step"). */
+ * that many commits dirty (a book's account rows; before schema step 25, the leaves of the
+ * index of account ids) is copied once per checkpoint: at four times SQLite's own
+ * threshold of 1,000, first valuations of new accounts cost a tenth less CPU then
+ * (bench/README.md, "A fourth step"). */
 #define SQ_WAL_CHECKPOINT_PAGES 4000
 /* WAL size at which the committer checkpoints itself, waiting for the checkpointer's run
  * and for readers: bounds the WAL when the checkpointer never finds a moment between two

@@ -138,8 +138,8 @@ typedef struct sq_store {
     bool may_have_pending;
     bool may_have_held;
     /* The tips of the accounts this connection stored records of, so that storing the next
-     * record of one makes no lookup by account id (10% of a batch's cost); an account
-     * pushed out of its full set only costs that lookup. An entry written in a
+     * record of one does not read its row (10% of a batch's cost); an account pushed
+     * out of its full set only costs that read. An entry written in a
      * transaction that rolls back would be wrong, and so would one that another
      * connection's commit made stale (PRAGMA data_version, read as each transaction
      * begins): either moves tips_gen on, which forgets them all. */
