@@ -2220,6 +2220,17 @@ static void test_retry_window(void **state)
     free(recs);
 }
 
+/* The first record of each of the n accounts, cursors 1..n, each committed alone. */
+static void put_first_records(fixture *f, const uint8_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        custos_record r;
+        make_record(&r, i + 1, ids[i], 1, 0);
+        put_committed(&f->store, &r);
+        custos_submission_clear(&r.sub);
+    }
+}
+
 /* Version 22 (SQLite): accounts keyed by account id become a rowid table, each account at
  * a place in the order of its latest record; every account keeps its state, and an update
  * keeps the account's place. */
@@ -2229,11 +2240,7 @@ static void test_upgrade_accounts_take_places(void **state)
     custos_error err;
     /* Accounts 0xa3, 0xa1, 0xa2 valued in that order: id order is not place order. */
     static const uint8_t ids[3] = {0xa3, 0xa1, 0xa2};
-    for (size_t i = 0; i < 3; i++) {
-        custos_record r;
-        make_record(&r, i + 1, ids[i], 1, 0);
-        put_committed(&f->store, &r);
-    }
+    put_first_records(f, ids, 3);
     gw_store_close(&f->store);
     f->be->exec(f, "CREATE TABLE accounts_v21 (account BLOB PRIMARY KEY, feed TEXT NOT NULL, "
                    "last_sequence BLOB NOT NULL, last_cursor INTEGER NOT NULL, "
@@ -2347,12 +2354,7 @@ static void test_upgrade_drops_account_index(void **state)
     fixture *f = *state;
     custos_error err;
     static const uint8_t ids[3] = {0xc3, 0xc1, 0xc2};
-    for (size_t i = 0; i < 3; i++) {
-        custos_record r;
-        make_record(&r, i + 1, ids[i], 1, 0);
-        put_committed(&f->store, &r);
-        custos_submission_clear(&r.sub);
-    }
+    put_first_records(f, ids, 3);
     gw_store_close(&f->store);
     f->be->exec(f, "CREATE TABLE accounts_v24 (ordinal INTEGER PRIMARY KEY, "
                    "account BLOB NOT NULL UNIQUE, feed TEXT NOT NULL, "
