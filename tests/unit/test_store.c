@@ -4,8 +4,10 @@
  * uniqueness that carries the replay rule, pending signatures and their pruning, rollback,
  * reopening, schema versions, batches and their accounts. Then what only PostgreSQL has: connection errors that never
  * show the password, and reconnecting after the server dropped the sessions. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -2347,6 +2349,142 @@ static void test_accounts_found_by_place(void **state)
     assert_int_equal(reopen(f, &err), CUSTOS_OK);
 }
 
+/* What the writer of test_map_shared_with_reader has done, for its reader thread. */
+enum { SHARED_TXNS = 40, SHARED_PER_TXN = 60 };
+typedef struct shared_run {
+    gw_store *store;
+    uint64_t base_cursor[SHARED_TXNS]; /* 0: the transaction rolls back */
+    atomic_int done;                   /* transactions ended, committed or not */
+    atomic_bool finished;
+    atomic_int failures;
+    atomic_long reads;
+    char first_failure[256];
+} shared_run;
+
+static void shared_fail(shared_run *run, const char *msg, uint32_t k)
+{
+    if (atomic_fetch_add(&run->failures, 1) == 0)
+        snprintf(run->first_failure, sizeof run->first_failure, "account %u: %.200s", k, msg);
+}
+
+/* Reads accounts of the transactions ended so far while the writer goes on: a committed
+ * one is found with its own id and cursor, a rolled-back one is not found. */
+static void *shared_reader(void *arg)
+{
+    shared_run *run = arg;
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    while (!atomic_load(&run->finished)) {
+        int done = atomic_load(&run->done);
+        if (done == 0)
+            continue;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t t = (size_t)(x % (uint64_t)done);
+        uint32_t j = (uint32_t)((x >> 32) % SHARED_PER_TXN);
+        uint32_t k = (uint32_t)(t * SHARED_PER_TXN + j);
+        custos_record want, got;
+        make_book_record(&want, 1, k);
+        custos_error err;
+        custos_rc rc = gw_store_get_latest(run->store, want.sub.att.account, &got, &err);
+        atomic_fetch_add(&run->reads, 1);
+        if (run->base_cursor[t] == 0) {
+            if (rc != CUSTOS_ERR_NOT_FOUND)
+                shared_fail(run, "a rolled-back account was found", k);
+        } else if (rc != CUSTOS_OK) {
+            shared_fail(run, err.message, k);
+        } else {
+            if (memcmp(got.sub.att.account, want.sub.att.account, CUSTOS_HASH_LEN) != 0)
+                shared_fail(run, "another account's record was read", k);
+            if (got.cursor != run->base_cursor[t] + j)
+                shared_fail(run, "the record has another cursor", k);
+            custos_record_clear(&got);
+        }
+        custos_submission_clear(&want.sub);
+    }
+    return NULL;
+}
+
+/* Looks accounts of the transactions ended so far up in the map itself, as fast as it
+ * can, while the writer grows it: a committed account is at its place, a rolled-back one
+ * is absent. */
+static void *shared_prober(void *arg)
+{
+    shared_run *run = arg;
+    gw_sqids *ids = ((sq_store *)run->store->impl)->ids;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    while (!atomic_load(&run->finished)) {
+        int done = atomic_load(&run->done);
+        if (done == 0)
+            continue;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t t = (size_t)(x % (uint64_t)done);
+        uint32_t j = (uint32_t)((x >> 32) % SHARED_PER_TXN);
+        uint32_t k = (uint32_t)(t * SHARED_PER_TXN + j);
+        custos_record want;
+        make_book_record(&want, 1, k);
+        int64_t place = gw_sqids_find(ids, want.sub.att.account);
+        int64_t expect = run->base_cursor[t] == 0 ? 0 : (int64_t)(run->base_cursor[t] + j);
+        if (place != expect)
+            shared_fail(run, "the map holds the account at another place", k);
+        custos_submission_clear(&want.sub);
+    }
+    return NULL;
+}
+
+/* SQLite: the map of ids is shared by the writer and the reader's threads. While the
+ * writer stores 40 transactions of 60 new accounts (every fourth rolled back, the map
+ * growing twice), a reader thread reads accounts of the transactions already ended, and
+ * another looks them up in the map itself: never another account's record or place, never
+ * a rolled-back account. */
+static void test_map_shared_with_reader(void **state)
+{
+    fixture *f = *state;
+    custos_error err;
+    shared_run *run = calloc(1, sizeof *run);
+    assert_non_null(run);
+    run->store = &f->store;
+    uint64_t cursor = 1;
+    for (int t = 0; t < SHARED_TXNS; t++) {
+        run->base_cursor[t] = t % 4 == 3 ? 0 : cursor;
+        if (t % 4 != 3)
+            cursor += SHARED_PER_TXN;
+    }
+    pthread_t reader, prober;
+    assert_int_equal(pthread_create(&reader, NULL, shared_reader, run), 0);
+    assert_int_equal(pthread_create(&prober, NULL, shared_prober, run), 0);
+    cursor = 1;
+    for (int t = 0; t < SHARED_TXNS; t++) {
+        assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
+        for (uint32_t j = 0; j < SHARED_PER_TXN; j++) {
+            custos_record r;
+            make_book_record(&r, cursor + j, (uint32_t)(t * SHARED_PER_TXN) + j);
+            if (gw_store_put_accepted(&f->store, &r, r.sub.att.beneficiary, &err) != CUSTOS_OK)
+                fail_msg("transaction %d, account %u: %s", t, j, err.message);
+            custos_submission_clear(&r.sub);
+        }
+        if (run->base_cursor[t] == 0) {
+            gw_store_rollback(&f->store);
+        } else {
+            assert_int_equal(gw_store_commit(&f->store, &err), CUSTOS_OK);
+            cursor += SHARED_PER_TXN;
+        }
+        atomic_store(&run->done, t + 1);
+    }
+    atomic_store(&run->finished, true);
+    assert_int_equal(pthread_join(reader, NULL), 0);
+    assert_int_equal(pthread_join(prober, NULL), 0);
+    if (atomic_load(&run->failures) != 0)
+        fail_msg("%d wrong reads of %ld: %s", atomic_load(&run->failures),
+                 atomic_load(&run->reads), run->first_failure);
+    assert_true(atomic_load(&run->reads) > 0);
+    assert_int_equal(gw_sqids_count(((sq_store *)f->store.impl)->ids),
+                     SHARED_TXNS / 4 * 3 * SHARED_PER_TXN);
+    free(run);
+}
+
 /* Version 25 (SQLite): a store of version 24, its accounts under a unique index on the
  * id, loses the index; every account keeps its place and is found there. */
 static void test_upgrade_drops_account_index(void **state)
@@ -2478,6 +2616,8 @@ int main(void)
                                                  teardown, (void *)&BE_SQLITE),
         cmocka_unit_test_prestate_setup_teardown(test_upgrade_drops_account_index, setup,
                                                  teardown, (void *)&BE_SQLITE),
+        cmocka_unit_test_prestate_setup_teardown(test_map_shared_with_reader, setup, teardown,
+                                                 (void *)&BE_SQLITE),
     };
     const struct CMUnitTest pg_tests[] = {
         CONTRACT_TESTS(BE_PG),
