@@ -2367,6 +2367,21 @@ static void shared_fail(shared_run *run, const char *msg, uint32_t k)
         snprintf(run->first_failure, sizeof run->first_failure, "account %u: %.200s", k, msg);
 }
 
+/* Picks account j of transaction t, at random (x, xorshift) among the transactions ended
+ * so far; false while none has. */
+static bool shared_pick(shared_run *run, uint64_t *x, size_t *t, uint32_t *j)
+{
+    int done = atomic_load(&run->done);
+    if (done == 0)
+        return false;
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *t = (size_t)(*x % (uint64_t)done);
+    *j = (uint32_t)((*x >> 32) % SHARED_PER_TXN);
+    return true;
+}
+
 /* Reads accounts of the transactions ended so far while the writer goes on: a committed
  * one is found with its own id and cursor, a rolled-back one is not found. */
 static void *shared_reader(void *arg)
@@ -2374,14 +2389,10 @@ static void *shared_reader(void *arg)
     shared_run *run = arg;
     uint64_t x = 0x2545f4914f6cdd1dull;
     while (!atomic_load(&run->finished)) {
-        int done = atomic_load(&run->done);
-        if (done == 0)
+        size_t t;
+        uint32_t j;
+        if (!shared_pick(run, &x, &t, &j))
             continue;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        size_t t = (size_t)(x % (uint64_t)done);
-        uint32_t j = (uint32_t)((x >> 32) % SHARED_PER_TXN);
         uint32_t k = (uint32_t)(t * SHARED_PER_TXN + j);
         custos_record want, got;
         make_book_record(&want, 1, k);
@@ -2414,14 +2425,10 @@ static void *shared_prober(void *arg)
     gw_sqids *ids = ((sq_store *)run->store->impl)->ids;
     uint64_t x = 0x9e3779b97f4a7c15ull;
     while (!atomic_load(&run->finished)) {
-        int done = atomic_load(&run->done);
-        if (done == 0)
+        size_t t;
+        uint32_t j;
+        if (!shared_pick(run, &x, &t, &j))
             continue;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        size_t t = (size_t)(x % (uint64_t)done);
-        uint32_t j = (uint32_t)((x >> 32) % SHARED_PER_TXN);
         uint32_t k = (uint32_t)(t * SHARED_PER_TXN + j);
         custos_record want;
         make_book_record(&want, 1, k);
