@@ -197,6 +197,14 @@ static void eng_follow(gw_engine *e)
     }
 }
 
+bool gw_eng_group_waits(uint64_t in_flight, size_t last_group)
+{
+    /* A caller alone, one call at a time, has nobody to wait for: waiting added the whole
+     * delay to each of its calls and a timed wake-up to each commit. Company is either on
+     * its way (submitted, not yet verified) or was there in the last group. */
+    return in_flight > 0 || last_group > 1;
+}
+
 void *gw_eng_committer(void *arg)
 {
     gw_engine *e = arg;
@@ -241,7 +249,7 @@ void *gw_eng_committer(void *arg)
         if (e->t_ready == e->t_committed)
             break; /* stopping, and everything submitted has been answered */
         if (e->t_ready - e->t_committed < batch && e->cfg->commit_delay_us > 0 &&
-            !e->stopping) {
+            !e->stopping && gw_eng_group_waits(e->t_next - e->t_ready, e->last_group)) {
             /* Under load, wait briefly so one fsync covers many submissions. */
             struct timespec deadline;
             gw_mono_deadline(&deadline, (uint64_t)e->cfg->commit_delay_us * 1000u);
@@ -264,6 +272,7 @@ void *gw_eng_committer(void *arg)
             e->queue[slot] = NULL;
             e->t_committed++;
         }
+        e->last_group = n;
         pthread_cond_broadcast(&e->not_full);
         pthread_mutex_unlock(&e->lock);
         if (n > 0) {

@@ -143,6 +143,7 @@ struct gw_engine {
     uint32_t *overlay_at;
     size_t overlay_count, overlay_cap, overlay_slots;
     eng_item **group;
+    size_t last_group; /* how many submissions the last group committed */
     gw_store_signer *collected;
     uint32_t *collected_party; /* each collected signer's party in collect_policy */
     bool *take;
@@ -217,6 +218,10 @@ void *gw_eng_verifier(void *arg);
 
 /* The committer thread. */
 void *gw_eng_committer(void *arg);
+/* Whether a group short of commit_batch_max waits commit_delay_us for company
+ * (docs/storage.md §6): only while in_flight submissions are still being verified, or when
+ * the last group held more than one. */
+bool gw_eng_group_waits(uint64_t in_flight, size_t last_group);
 /* Tells the listener (Watch streams, the publisher) that the log's head moved to head. */
 void gw_eng_notify(gw_engine *e, uint64_t head);
 /* Reads the newest record's cursor from the store into record_head (store_lock held); a

@@ -21,6 +21,7 @@
 #include "custos/eip712.h"
 #include "custos/sig.h"
 #include "engine/engine.h"
+#include "engine/internal.h"
 #include "testutil.h"
 
 /* Keys: solo's custodian; duo's custodian and valuation agent; roles' two custodians and
@@ -1309,6 +1310,46 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
+/* Whether a short group waits for company (docs/storage.md §6): only with submissions on
+ * their way, or after a group that had company. */
+static void test_group_waits_for_company(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t in_flight;
+        size_t last_group;
+        bool waits;
+    } cases[] = {
+        {0, 0, false}, {0, 1, false}, {1, 0, true},   {1, 1, true},
+        {0, 2, true},  {7, 1, true},  {0, 512, true}, {UINT64_MAX, 0, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(gw_eng_group_waits(cases[i].in_flight, cases[i].last_group),
+                         cases[i].waits);
+}
+
+/* A caller alone, one call at a time, is not kept waiting commit_delay_us for company that
+ * is not coming: three calls under a delay of one second each take well under one. */
+static void test_lone_caller_not_delayed(void **state)
+{
+    fixture *f = *state;
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    f->cfg.commit_delay_us = 1000000;
+    custos_error err;
+    assert_int_equal(gw_engine_new(&f->cfg, &f->engine, &err), CUSTOS_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        gw_submit_outcome o = submit_signed(f, "solo", 0x70, seq, 0, seq, K_SOLO, -1);
+        expect(&o, CUSTOS_REASON_NONE, CUSTOS_STATE_ACCEPTED, false);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(seconds < 1.0);
+    assert_int_equal(gw_engine_head(f->engine), 3);
+}
+
 static void test_concurrent_submitters(void **state)
 {
     fixture *f = *state;
@@ -1395,6 +1436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_release_rechecks_freshness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_submitters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_waits_for_company, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lone_caller_not_delayed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
