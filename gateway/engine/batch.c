@@ -62,6 +62,19 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
     return CUSTOS_OK;
 }
 
+/* A batch's account as a submission of its own, shallow (the batch keeps its positions),
+ * without copying the signature array: a batch's accounts carry none, and the array is
+ * most of the struct, which showed in a batch's profile when copied per account. */
+static void eng_member_sub(custos_submission *dst, const custos_submission *src)
+{
+    memcpy(dst->feed, src->feed, sizeof dst->feed);
+    dst->domain = src->domain;
+    dst->att = src->att;
+    dst->n_sigs = 0;
+    dst->positions = src->positions;
+    dst->n_positions = src->n_positions;
+}
+
 /* The batch's row: its fields and signatures, and every account with what became of it. */
 static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custos_error *err)
 {
@@ -86,7 +99,7 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     sb.leaves = leaves;
     for (size_t i = 0; i < sb.n_members; i++) {
         memcpy(leaves + i * CUSTOS_HASH_LEN, b->members[i].leaf, CUSTOS_HASH_LEN);
-        sb.members[i].sub = b->bs.accounts[i]; /* shallow: read only */
+        eng_member_sub(&sb.members[i].sub, &b->bs.accounts[i]); /* read only */
         /* An account known already (accepted or held before) keeps its own row. */
         bool kept_here = b->outs[i].reason == CUSTOS_REASON_NONE && !b->outs[i].duplicate;
         sb.members[i].state = kept_here ? b->outs[i].state : CUSTOS_STATE_UNSPECIFIED;
@@ -171,6 +184,7 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
     eng_item *one = calloc(1, sizeof *one);
     if (one == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "engine: out of memory");
+    one->ver = it->ver;
     size_t kept = 0;
     for (size_t i = 0; rc == CUSTOS_OK && i < bs->n_accounts; i++) {
         gw_submit_outcome *out = &b->outs[i];
@@ -179,10 +193,10 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
             gw_eng_refuse(out, b->members[i].reason, "%s", b->members[i].detail);
             continue;
         }
-        memset(one, 0, sizeof *one);
-        one->sub = bs->accounts[i]; /* shallow: the batch keeps its positions */
-        one->ver = it->ver;
+        /* gw_eng_apply reads sub and ver and writes out alone. */
+        eng_member_sub(&one->sub, &bs->accounts[i]);
         memcpy(one->ver.digest, out->digest, CUSTOS_HASH_LEN);
+        memset(&one->out, 0, sizeof one->out);
         rc = gw_eng_apply(e, one, &ref, now, head, err);
         *out = one->out;
         if (rc == CUSTOS_OK && out->reason == CUSTOS_REASON_NONE && !out->duplicate)
