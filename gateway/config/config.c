@@ -180,3 +180,20 @@ const gw_client *gw_config_find_client(const gw_config *cfg, const char *name)
             return &cfg->clients[i];
     return NULL;
 }
+
+size_t gw_config_workers(const gw_config *cfg, long cores)
+{
+    if (cfg->workers > 0)
+        return cfg->workers;
+    /* These threads decode and dispatch; verification has a thread per core of its own, and
+     * over a stream of singles a verifier spends four to five times their CPU on each
+     * attestation. A second thread waiting on gRPC's one epoll set is woken to poll in the
+     * first one's place whenever the first takes an event back to its queue: a wake-up and a
+     * switch per call (bench/README.md, "A sixth step"). */
+    size_t n = cores > 4 ? ((size_t)cores + 3) / 4 : 1;
+    /* GetPledge reads the chain on the thread that serves it, one read at a time
+     * (gw_pledges_get): a second thread keeps serving while a slow node holds the first. */
+    if (cfg->evm.enabled && n < 2)
+        n = 2;
+    return n;
+}

@@ -222,7 +222,7 @@ typedef struct gw_config {
     gw_store_backend store_backend;
     custos_domain domain;
     size_t max_message_bytes;
-    unsigned workers;        /* completion-queue threads; 0 = number of cores */
+    unsigned workers;        /* completion-queue threads; 0: gw_config_workers decides */
     unsigned commit_batch_max;   /* most submissions grouped in one transaction */
     unsigned commit_delay_us;    /* how long the committer waits to fill a group */
     unsigned replica_poll_ms;    /* PostgreSQL: how often a replica looks for other
@@ -278,6 +278,9 @@ void gw_accounts_sort(gw_account *accounts, size_t n);
 const char *gw_role_name(gw_role r);
 /* The [client NAME] entry of a certificate common name, or NULL. */
 const gw_client *gw_config_find_client(const gw_config *cfg, const char *name);
+/* How many completion-queue threads to run on a machine of cores cores: workers when set,
+ * else one per four cores, at least one, and at least two with [evm] (docs/operations.md). */
+size_t gw_config_workers(const gw_config *cfg, long cores);
 const char *gw_client_role_name(gw_client_role r);
 
 #endif

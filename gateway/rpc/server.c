@@ -83,20 +83,6 @@ static void cq_drain_destroy(grpc_completion_queue *cq)
     grpc_completion_queue_destroy(cq);
 }
 
-/* By default one completion-queue thread per four cores, at least one (docs/operations.md).
- * These threads move bytes and decode; verification has a thread per core of its own, and
- * over a stream of singles a verifier spends four to five times the CPU per attestation
- * that the completion-queue thread does. A second thread waiting on gRPC's one epoll set
- * is woken to poll in the first one's place whenever the first takes an event back to its
- * queue: a wake-up and a switch per call (bench/README.md, "A sixth step"). */
-static size_t worker_count(const gw_config *cfg)
-{
-    if (cfg->workers > 0)
-        return cfg->workers;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 4 ? ((size_t)n + 3) / 4 : 1;
-}
-
 custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin,
                         gw_server **out, custos_error *err)
 {
@@ -104,7 +90,7 @@ custos_rc gw_server_new(const gw_config *cfg, gw_engine *engine, gw_admin *admin
     gw_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "out of memory creating the server");
-    s->n_workers = worker_count(cfg);
+    s->n_workers = gw_config_workers(cfg, sysconf(_SC_NPROCESSORS_ONLN));
     s->workers = calloc(s->n_workers, sizeof *s->workers);
     if (s->workers == NULL) {
         size_t n = s->n_workers;

@@ -892,6 +892,35 @@ static void test_bad_configs(void **state)
     }
 }
 
+/* The completion-queue threads a configuration gets (gw_config_workers): its own count,
+ * else one per four cores, at least one, and two with [evm], whose chain reads hold a thread
+ * while a node answers. */
+static void test_worker_count(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned workers;
+        bool evm;
+        long cores;
+        size_t want;
+    } cases[] = {
+        {0, false, 1, 1},  {0, false, 2, 1},  {0, false, 4, 1},  {0, false, 5, 2},
+        {0, false, 8, 2},  {0, false, 16, 4}, {0, false, 0, 1},  {0, false, -1, 1},
+        {0, true, 1, 2},   {0, true, 2, 2},   {0, true, 8, 2},   {0, true, 16, 4},
+        {0, true, -1, 2},  {3, false, 2, 3},  {1, true, 16, 1},  {1024, false, 2, 1024},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.workers = cases[i].workers;
+        cfg.evm.enabled = cases[i].evm;
+        size_t got = gw_config_workers(&cfg, cases[i].cores);
+        if (got != cases[i].want)
+            fail_msg("case %zu (workers %u, evm %d, %ld cores): %zu threads, want %zu", i,
+                     cases[i].workers, cases[i].evm, cases[i].cores, got, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -907,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_accounts),
+        cmocka_unit_test(test_worker_count),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
