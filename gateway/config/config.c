@@ -190,10 +190,5 @@ size_t gw_config_workers(const gw_config *cfg, long cores)
      * attestation. A second thread waiting on gRPC's one epoll set is woken to poll in the
      * first one's place whenever the first takes an event back to its queue: a wake-up and a
      * switch per call (bench/README.md, "A sixth step"). */
-    size_t n = cores > 4 ? ((size_t)cores + 3) / 4 : 1;
-    /* GetPledge reads the chain on the thread that serves it, one read at a time
-     * (gw_pledges_get): a second thread keeps serving while a slow node holds the first. */
-    if (cfg->evm.enabled && n < 2)
-        n = 2;
-    return n;
+    return cores > 4 ? ((size_t)cores + 3) / 4 : 1;
 }

@@ -279,7 +279,7 @@ const char *gw_role_name(gw_role r);
 /* The [client NAME] entry of a certificate common name, or NULL. */
 const gw_client *gw_config_find_client(const gw_config *cfg, const char *name);
 /* How many completion-queue threads to run on a machine of cores cores: workers when set,
- * else one per four cores, at least one, and at least two with [evm] (docs/operations.md). */
+ * else one per four cores, at least one (docs/operations.md). */
 size_t gw_config_workers(const gw_config *cfg, long cores);
 const char *gw_client_role_name(gw_client_role r);
 

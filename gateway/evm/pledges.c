@@ -2,7 +2,6 @@
 #include "evm/pledges.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +24,20 @@ struct gw_pledges {
     pthread_mutex_t lock; /* guards registry and known */
     uint8_t registry[CUSTOS_ADDRESS_LEN];
     bool known;           /* registry read and non-zero: installPledges is final */
-    atomic_uint readers;  /* gw_pledges_get calls under way */
+
+    /* gw_pledges_read's one read at a time: rlock guards the rest. */
+    pthread_mutex_t rlock;
+    pthread_cond_t work;
+    pthread_t reader;
+    bool reading;  /* a read was taken and its fn has not returned yet */
+    bool stopping;
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
+    gw_pledge_read_fn fn;
+    void *ctx;
 };
+
+static void *pledges_reader(void *arg);
 
 custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_error *err)
 {
@@ -34,14 +45,30 @@ custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_erro
     gw_pledges *p = calloc(1, sizeof *p);
     if (p == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "pledges: out of memory");
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
-        free(p);
-        return custos_error_set(err, CUSTOS_ERR_INTERNAL, "pledges: cannot create a mutex");
-    }
     memcpy(p->urls, evm->rpc_urls, sizeof p->urls);
     p->n_urls = evm->n_rpc_urls;
     memcpy(p->adapter, evm->adapter, CUSTOS_ADDRESS_LEN);
     p->timeout_ms = (long)evm->exposure_timeout_ms;
+    int made = 0;
+    if (pthread_mutex_init(&p->lock, NULL) == 0)
+        made++;
+    if (made == 1 && pthread_mutex_init(&p->rlock, NULL) == 0)
+        made++;
+    if (made == 2 && pthread_cond_init(&p->work, NULL) == 0)
+        made++;
+    if (made == 3 && pthread_create(&p->reader, NULL, pledges_reader, p) == 0)
+        made++;
+    if (made < 4) {
+        if (made > 2)
+            pthread_cond_destroy(&p->work);
+        if (made > 1)
+            pthread_mutex_destroy(&p->rlock);
+        if (made > 0)
+            pthread_mutex_destroy(&p->lock);
+        free(p);
+        return custos_error_set(err, CUSTOS_ERR_INTERNAL,
+                                "pledges: cannot start the thread that reads pledges");
+    }
     *out = p;
     return CUSTOS_OK;
 }
@@ -50,6 +77,13 @@ void gw_pledges_free(gw_pledges *p)
 {
     if (p == NULL)
         return;
+    pthread_mutex_lock(&p->rlock);
+    p->stopping = true;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->rlock);
+    pthread_join(p->reader, NULL);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->rlock);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -178,21 +212,59 @@ static custos_rc pledges_get_at(gw_pledges *p, size_t node,
     return rc;
 }
 
-custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
-                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
-                         custos_error *err)
+custos_rc gw_pledges_read(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_read_fn fn,
+                          void *ctx, custos_error *err)
 {
-    /* Readers are served on the gRPC threads: one at a time reads the chain, so that a
-     * slow node never holds more than one of them. */
-    if (atomic_fetch_add(&p->readers, 1) >= GW_PLEDGES_READERS) {
-        atomic_fetch_sub(&p->readers, 1);
-        memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&p->rlock);
+    bool taken = !p->reading && !p->stopping;
+    if (taken) {
+        p->reading = true;
+        memcpy(p->account, account, CUSTOS_HASH_LEN);
+        memcpy(p->beneficiary, beneficiary, CUSTOS_ADDRESS_LEN);
+        p->fn = fn;
+        p->ctx = ctx;
+        pthread_cond_signal(&p->work);
+    }
+    pthread_mutex_unlock(&p->rlock);
+    if (!taken)
         return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
                                 "another pledge is being read from the chain; retry");
+    return CUSTOS_OK;
+}
+
+/* The thread of gw_pledges_read. A read taken before gw_pledges_free is done and answered
+ * before the thread stops: every caller whose read was taken hears from it. */
+static void *pledges_reader(void *arg)
+{
+    gw_pledges *p = arg;
+    /* Named for top -H and perf, like every thread of the gateway; a name is cosmetic. */
+    (void)pthread_setname_np(pthread_self(), "custos-pledges");
+    pthread_mutex_lock(&p->rlock);
+    for (;;) {
+        while (!p->reading && !p->stopping)
+            pthread_cond_wait(&p->work, &p->rlock);
+        if (!p->reading)
+            break;
+        uint8_t account[CUSTOS_HASH_LEN], beneficiary[CUSTOS_ADDRESS_LEN];
+        memcpy(account, p->account, sizeof account);
+        memcpy(beneficiary, p->beneficiary, sizeof beneficiary);
+        gw_pledge_read_fn fn = p->fn;
+        void *ctx = p->ctx;
+        pthread_mutex_unlock(&p->rlock);
+
+        gw_pledge_info info;
+        memset(&info, 0, sizeof info);
+        custos_error err;
+        custos_error_clear(&err);
+        custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
+        for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
+            rc = pledges_get_at(p, i, account, beneficiary, &info, &err);
+        fn(ctx, rc, &info, &err);
+
+        pthread_mutex_lock(&p->rlock);
+        p->reading = false;
     }
-    custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
-    for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
-        rc = pledges_get_at(p, i, account, beneficiary, out, err);
-    atomic_fetch_sub(&p->readers, 1);
-    return rc;
+    pthread_mutex_unlock(&p->rlock);
+    return NULL;
 }

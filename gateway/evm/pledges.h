@@ -45,7 +45,8 @@ typedef struct gw_pledge_info {
     gw_exposure exposure;
 } gw_pledge_info;
 
-/* evm must be enabled; it is copied. Nothing touches the network until a read. */
+/* evm must be enabled; it is copied. Nothing touches the network until a read. Starts the
+ * thread of gw_pledges_read; gw_pledges_free lets a read under way finish, then stops it. */
 CUSTOS_MUST_USE
 custos_rc gw_pledges_new(const gw_evm_config *evm, gw_pledges **out, custos_error *err);
 void gw_pledges_free(gw_pledges *p);
@@ -61,15 +62,19 @@ custos_rc gw_pledges_breaker(gw_pledges *p, const uint8_t feed_id[CUSTOS_HASH_LE
                              const uint8_t account[CUSTOS_HASH_LEN], evm_breaker_view *out,
                              custos_error *err);
 
-/* How many gw_pledges_get may read the chain at once. */
-#define GW_PLEDGES_READERS 1u
+/* What a read of gw_pledges_read found: rc CUSTOS_OK with info, or as gw_pledges' reads
+ * fail, and CUSTOS_ERR_NOT_FOUND when the adapter has no registry or the registry no pledge
+ * of (account, beneficiary); err's message says which. Called on the pledges' own thread. */
+typedef void (*gw_pledge_read_fn)(void *ctx, custos_rc rc, const gw_pledge_info *info,
+                                  const custos_error *err);
 
-/* CUSTOS_ERR_NOT_FOUND when the adapter has no registry or the registry no pledge of
- * (account, beneficiary); the message says which. CUSTOS_ERR_UNAVAILABLE also when
- * GW_PLEDGES_READERS reads are under way already. */
+/* Reads the pledge of (account, beneficiary) on the pledges' own thread (custos-pledges),
+ * never on the caller's, and calls fn(ctx, ...) there once done. One read at a time, so that
+ * a slow node holds that one read and no thread of the caller's (GetPledge's gRPC threads):
+ * with a read under way, CUSTOS_ERR_UNAVAILABLE at once and fn is not called. */
 CUSTOS_MUST_USE
-custos_rc gw_pledges_get(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
-                         const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_info *out,
-                         custos_error *err);
+custos_rc gw_pledges_read(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
+                          const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_read_fn fn,
+                          void *ctx, custos_error *err);
 
 #endif

@@ -468,9 +468,49 @@ static grpc_byte_buffer *pack_pledge(const uint8_t account[CUSTOS_HASH_LEN],
     return gw_rpc_pack(&r.base);
 }
 
+/* The answer to a GetPledge whose read ended with rc (info when CUSTOS_OK). */
+static void pledge_answer(gw_rpc_call *c, custos_rc rc, const uint8_t *account,
+                          const uint8_t *beneficiary, const gw_pledge_info *info,
+                          const custos_error *err)
+{
+    if (rc == CUSTOS_ERR_NOT_FOUND) {
+        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, err->message, CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    if (rc != CUSTOS_OK) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "the pledge could not be read from the chain: %.200s",
+                 err->message);
+        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, detail, CUSTOS_REASON_NONE, NULL);
+        return;
+    }
+    grpc_byte_buffer *bb = pack_pledge(account, beneficiary, info);
+    if (bb == NULL)
+        gw_rpc_finish(c, GRPC_STATUS_INTERNAL, "the pledge cannot be encoded",
+                      CUSTOS_REASON_INTERNAL, NULL);
+    else
+        gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
+}
+
+/* A GetPledge waiting for its read on the pledges' thread (gw_pledges_read). */
+typedef struct pledge_wait {
+    gw_rpc_call *c; /* a reference of its own until answered */
+    uint8_t account[CUSTOS_HASH_LEN];
+    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
+} pledge_wait;
+
+static void pledge_read_done(void *ctx, custos_rc rc, const gw_pledge_info *info,
+                             const custos_error *err)
+{
+    pledge_wait *w = ctx;
+    pledge_answer(w->c, rc, w->account, w->beneficiary, info, err);
+    gw_rpc_call_unref(w->c);
+    free(w);
+}
+
 /* GetPledge reads the chain (rule 11's registry): it costs the caller a token of its
  * submission bucket, as a submission does, and waits at most [evm] exposure_timeout_ms
- * per read. */
+ * per read, on the pledges' own thread, so that a slow node holds no gRPC thread. */
 void gw_rpc_get_pledge(gw_rpc_call *c)
 {
     char detail[256];
@@ -507,24 +547,22 @@ void gw_rpc_get_pledge(gw_rpc_call *c)
                       CUSTOS_REASON_NONE, NULL);
         return;
     }
-    gw_pledge_info info;
+    pledge_wait *w = malloc(sizeof *w);
+    if (w == NULL) {
+        gw_rpc_finish(c, GRPC_STATUS_INTERNAL, "the gateway is out of memory",
+                      CUSTOS_REASON_INTERNAL, NULL);
+        return;
+    }
+    w->c = c;
+    memcpy(w->account, account, sizeof w->account);
+    memcpy(w->beneficiary, beneficiary, sizeof w->beneficiary);
+    /* The read is the pledges' thread's: this thread goes back to serving calls. */
+    gw_rpc_call_ref(c);
     custos_error err;
     custos_error_clear(&err);
-    custos_rc rc = gw_pledges_get(pl, account, beneficiary, &info, &err);
-    if (rc == CUSTOS_ERR_NOT_FOUND) {
-        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, err.message, CUSTOS_REASON_NONE, NULL);
-        return;
+    if (gw_pledges_read(pl, account, beneficiary, pledge_read_done, w, &err) != CUSTOS_OK) {
+        free(w);
+        pledge_answer(c, CUSTOS_ERR_UNAVAILABLE, NULL, NULL, NULL, &err);
+        gw_rpc_call_unref(c);
     }
-    if (rc != CUSTOS_OK) {
-        snprintf(detail, sizeof detail, "the pledge could not be read from the chain: %.200s",
-                 err.message);
-        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, detail, CUSTOS_REASON_NONE, NULL);
-        return;
-    }
-    grpc_byte_buffer *bb = pack_pledge(account, beneficiary, &info);
-    if (bb == NULL)
-        gw_rpc_finish(c, GRPC_STATUS_INTERNAL, "the pledge cannot be encoded",
-                      CUSTOS_REASON_INTERNAL, NULL);
-    else
-        gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
