@@ -27,8 +27,6 @@
 #include <jansson.h>
 
 #include "custos/client.h"
-#include "custos/hex.h"
-#include "custos/keyfile.h"
 #include "anvil.h"
 #include "gwfixture.h"
 
@@ -120,11 +118,7 @@ static int group_setup(void **state)
     gwf_init(&F);
     gwf_write_config(&F);
     char key_path[1200];
-    snprintf(key_path, sizeof key_path, "%s/relayer.key", F.dir);
-    uint8_t key[32];
-    custos_error err;
-    assert_int_equal(custos_hex_decode(RELAYER_KEY, key, sizeof key, &err), CUSTOS_OK);
-    assert_int_equal(custos_keyfile_write(key_path, key, &err), CUSTOS_OK);
+    gwf_write_relayer_key(&F, RELAYER_KEY, key_path, sizeof key_path);
     char node_url[128];
     assert_int_equal(tu_anvil_start(&ANVIL, F.dir, node_url, sizeof node_url), 0);
     const char *colon = strrchr(node_url, ':');

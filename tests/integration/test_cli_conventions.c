@@ -259,18 +259,10 @@ static void test_timeout_flag(void **state)
 
     /* A listener that never answers: the call ends at the deadline asked for, well before
      * the 10 s default, as "try again later". */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(fd, 4), 0);
-    socklen_t slen = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
+    int silent_port = 0;
+    int fd = tu_silent_listener(&silent_port);
     char silent[64];
-    snprintf(silent, sizeof silent, "127.0.0.1:%d", ntohs(sa.sin_port));
+    snprintf(silent, sizeof silent, "127.0.0.1:%d", silent_port);
     const char *mute[] = {CUSTOS_CLI_BIN, "health", "--gateway", silent, "--insecure",
                           "--timeout-ms", "300", NULL};
     int64_t t0 = tu_now_ms();

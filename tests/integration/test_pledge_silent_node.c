@@ -6,8 +6,6 @@
  * first is answered UNAVAILABLE once the read times out (exposure_timeout_ms). With the
  * read on the thread serving the call, the second GetPledge and the submission would have
  * waited for the first. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +23,6 @@
 
 #include "custos/attestation.h"
 #include "custos/client.h"
-#include "custos/hex.h"
-#include "custos/keyfile.h"
 
 #include "gwfixture.h"
 
@@ -47,25 +42,11 @@ static int setup(void **state)
     (void)state;
     gwf_init(&F);
     gwf_write_config(&F);
-    /* Not inherited by the gateway: closing it here must reset what waits on it. */
-    NODE = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(NODE >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(NODE, (struct sockaddr *)&a, sizeof a), 0);
-    /* Connections complete in the kernel's backlog; nothing ever reads their requests. */
-    assert_int_equal(listen(NODE, 64), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(NODE, (struct sockaddr *)&a, &len), 0);
-
+    /* Not inherited by the gateway: closing it here resets what waits on it. */
+    int node_port = 0;
+    NODE = tu_silent_listener(&node_port);
     char key_path[1200];
-    snprintf(key_path, sizeof key_path, "%s/relayer.key", F.dir);
-    uint8_t key[32];
-    custos_error err;
-    assert_int_equal(custos_hex_decode(RELAYER_KEY, key, sizeof key, &err), CUSTOS_OK);
-    assert_int_equal(custos_keyfile_write(key_path, key, &err), CUSTOS_OK);
+    gwf_write_relayer_key(&F, RELAYER_KEY, key_path, sizeof key_path);
 
     char *ini = tu_read_file(F.config_path);
     assert_non_null(ini);
@@ -78,7 +59,7 @@ static int setup(void **state)
     snprintf(text, cap,
              "%.*sworkers = 1\n%s\n[evm]\nrpc_url = http://127.0.0.1:%d\nrelayer_key = %s\n"
              "exposure_timeout_ms = %d\n",
-             (int)at, ini, ini + at, (int)ntohs(a.sin_port), key_path, EXPOSURE_TIMEOUT_MS);
+             (int)at, ini, ini + at, node_port, key_path, EXPOSURE_TIMEOUT_MS);
     tu_write_file(F.config_path, text);
     free(text);
     free(ini);

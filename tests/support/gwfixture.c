@@ -20,6 +20,7 @@
 
 #include "custos/eip712.h"
 #include "custos/hex.h"
+#include "custos/keyfile.h"
 #include "custos/merkle.h"
 #include "custos/v1/gateway.pb-c.h"
 
@@ -714,4 +715,14 @@ void gwf_pb_pack_request(const gwf_pb *p, size_t padding, uint8_t **out, size_t 
     memcpy(buf + base, hdr, extra);
     *out = buf;
     *len = base + extra + padding;
+}
+
+void gwf_write_relayer_key(const gwf *f, const char *hex, char *path, size_t cap)
+{
+    int n = snprintf(path, cap, "%s/relayer.key", f->dir);
+    assert_true(n > 0 && (size_t)n < cap);
+    uint8_t key[32];
+    custos_error err;
+    assert_int_equal(custos_hex_decode(hex, key, sizeof key, &err), CUSTOS_OK);
+    assert_int_equal(custos_keyfile_write(path, key, &err), CUSTOS_OK);
 }

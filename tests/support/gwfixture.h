@@ -92,6 +92,9 @@ void gwf_accounts_line(gwf *f, const char *feed, char *out, size_t cap);
 void gwf_register_id(gwf *f, const char *feed, const uint8_t account[CUSTOS_HASH_LEN]);
 /* The same for custos_account_id(custodian, ref). */
 void gwf_register(gwf *f, const char *feed, const char *custodian, const char *ref);
+/* Writes the secp256k1 key of hex (0x-prefixed) as the key file <f->dir>/relayer.key, for
+ * an [evm] relayer_key; its path into path. */
+void gwf_write_relayer_key(const gwf *f, const char *hex, char *path, size_t cap);
 /* Starts the gateway on 127.0.0.1:0 and connects f->client (waits for Health SERVING). */
 void gwf_start(gwf *f);
 /* SIGTERM, waits; returns the exit status (frees the client first). No-op -> -1. */

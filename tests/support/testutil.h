@@ -15,6 +15,10 @@ void tu_sleep_ms(int ms);
 /* A loopback TCP port that was free when probed (a server may still lose the race for
  * it: callers that start one retry on failure); -1 when none could be probed. */
 int tu_free_port(void);
+/* A loopback socket that listens and never accepts, close-on-exec (a child does not keep it):
+ * connections to it complete in the kernel's backlog and nothing ever reads or answers
+ * them, until the caller closes it. Its port into *port. */
+int tu_silent_listener(int *port);
 
 /* Creates a fresh directory under $TMPDIR (or /tmp); out gets its path. */
 void tu_mkdtemp(char *out, size_t cap);
