@@ -3,8 +3,6 @@
  * wins, --insecure ignores the TLS ones), --timeout-ms, and the exit statuses through a
  * database outage: 3 (try again) while PostgreSQL is down, with no database address in
  * what the client is told, and the first submission after it is back accepted. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -92,20 +89,12 @@ static int run(const char *const argv[])
     return status;
 }
 
-/* A loopback port nobody listens on: bound, then closed. */
+/* A loopback port nobody listens on: bound, then closed (tu_free_port). */
 static void dead_target(char *target, size_t cap)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t slen = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &slen), 0);
-    close(fd);
-    snprintf(target, cap, "127.0.0.1:%d", ntohs(sa.sin_port));
+    int port = tu_free_port();
+    assert_true(port > 0);
+    snprintf(target, cap, "127.0.0.1:%d", port);
 }
 
 /* Writes the valuation of ref at seq signed by key as an export; path gets its name. */
