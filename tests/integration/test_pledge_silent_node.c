@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -106,13 +105,6 @@ static void *call_pledge(void *arg)
     return NULL;
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 static void submit_accepted(uint64_t sequence)
 {
     custos_submission s;
@@ -151,14 +143,14 @@ static void test_silent_node_holds_no_call(void **state)
         calls[i].account = account;
         assert_int_equal(pthread_create(&threads[i], NULL, call_pledge, &calls[i]), 0);
     }
-    double start = now_ms();
+    int64_t start = tu_now_ms();
     int busy = -1;
-    while (busy < 0 && now_ms() - start < SEEN_WITHIN_MS) {
+    while (busy < 0 && tu_now_ms() - start < SEEN_WITHIN_MS) {
         for (int i = 0; i < 2 && busy < 0; i++)
             if (told_busy(&calls[i]))
                 busy = i;
         if (busy < 0)
-            usleep(10000);
+            tu_sleep_ms(10);
     }
     if (busy < 0)
         fail_msg("neither GetPledge was told of the other's read within %d ms (done: %d, %d)",
