@@ -260,7 +260,7 @@ static void *pledges_reader(void *arg)
         custos_rc rc = CUSTOS_ERR_UNAVAILABLE;
         for (size_t i = 0; i < p->n_urls && rc == CUSTOS_ERR_UNAVAILABLE; i++)
             rc = pledges_get_at(p, i, account, beneficiary, &info, &err);
-        fn(ctx, rc, &info, &err);
+        fn(ctx, account, beneficiary, rc, &info, &err);
 
         pthread_mutex_lock(&p->rlock);
         p->reading = false;

@@ -62,11 +62,13 @@ custos_rc gw_pledges_breaker(gw_pledges *p, const uint8_t feed_id[CUSTOS_HASH_LE
                              const uint8_t account[CUSTOS_HASH_LEN], evm_breaker_view *out,
                              custos_error *err);
 
-/* What a read of gw_pledges_read found: rc CUSTOS_OK with info, or as gw_pledges' reads
- * fail, and CUSTOS_ERR_NOT_FOUND when the adapter has no registry or the registry no pledge
- * of (account, beneficiary); err's message says which. Called on the pledges' own thread. */
-typedef void (*gw_pledge_read_fn)(void *ctx, custos_rc rc, const gw_pledge_info *info,
-                                  const custos_error *err);
+/* What a read of gw_pledges_read found for (account, beneficiary): rc CUSTOS_OK with info,
+ * or as gw_pledges' reads fail, and CUSTOS_ERR_NOT_FOUND when the adapter has no registry or
+ * the registry no such pledge; err's message says which. Called on the pledges' own
+ * thread. */
+typedef void (*gw_pledge_read_fn)(void *ctx, const uint8_t account[CUSTOS_HASH_LEN],
+                                  const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_rc rc,
+                                  const gw_pledge_info *info, const custos_error *err);
 
 /* Reads the pledge of (account, beneficiary) on the pledges' own thread (custos-pledges),
  * never on the caller's, and calls fn(ctx, ...) there once done. One read at a time, so that

@@ -492,20 +492,15 @@ static void pledge_answer(gw_rpc_call *c, custos_rc rc, const uint8_t *account,
         gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 
-/* A GetPledge waiting for its read on the pledges' thread (gw_pledges_read). */
-typedef struct pledge_wait {
-    gw_rpc_call *c; /* a reference of its own until answered */
-    uint8_t account[CUSTOS_HASH_LEN];
-    uint8_t beneficiary[CUSTOS_ADDRESS_LEN];
-} pledge_wait;
-
-static void pledge_read_done(void *ctx, custos_rc rc, const gw_pledge_info *info,
-                             const custos_error *err)
+/* A GetPledge's read done on the pledges' thread (gw_pledges_read): ctx is the call, with a
+ * reference of its own until answered. */
+static void pledge_read_done(void *ctx, const uint8_t account[CUSTOS_HASH_LEN],
+                             const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_rc rc,
+                             const gw_pledge_info *info, const custos_error *err)
 {
-    pledge_wait *w = ctx;
-    pledge_answer(w->c, rc, w->account, w->beneficiary, info, err);
-    gw_rpc_call_unref(w->c);
-    free(w);
+    gw_rpc_call *c = ctx;
+    pledge_answer(c, rc, account, beneficiary, info, err);
+    gw_rpc_call_unref(c);
 }
 
 /* GetPledge reads the chain (rule 11's registry): it costs the caller a token of its
@@ -547,21 +542,11 @@ void gw_rpc_get_pledge(gw_rpc_call *c)
                       CUSTOS_REASON_NONE, NULL);
         return;
     }
-    pledge_wait *w = malloc(sizeof *w);
-    if (w == NULL) {
-        gw_rpc_finish(c, GRPC_STATUS_INTERNAL, "the gateway is out of memory",
-                      CUSTOS_REASON_INTERNAL, NULL);
-        return;
-    }
-    w->c = c;
-    memcpy(w->account, account, sizeof w->account);
-    memcpy(w->beneficiary, beneficiary, sizeof w->beneficiary);
     /* The read is the pledges' thread's: this thread goes back to serving calls. */
     gw_rpc_call_ref(c);
     custos_error err;
     custos_error_clear(&err);
-    if (gw_pledges_read(pl, account, beneficiary, pledge_read_done, w, &err) != CUSTOS_OK) {
-        free(w);
+    if (gw_pledges_read(pl, account, beneficiary, pledge_read_done, c, &err) != CUSTOS_OK) {
         pledge_answer(c, CUSTOS_ERR_UNAVAILABLE, NULL, NULL, NULL, &err);
         gw_rpc_call_unref(c);
     }
