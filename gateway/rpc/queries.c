@@ -169,6 +169,23 @@ void gw_rpc_list_held(gw_rpc_call *c)
         gw_rpc_finish(c, GRPC_STATUS_OK, NULL, CUSTOS_REASON_NONE, bb);
 }
 
+/* The account's latest accepted record into *rec (the caller clears it), or the call
+ * finished NOT_FOUND or UNAVAILABLE and false. */
+static bool latest_or_finish(gw_rpc_call *c, const uint8_t account[CUSTOS_HASH_LEN],
+                             custos_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    custos_error err;
+    custos_error_clear(&err);
+    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, rec, &err);
+    if (rc == CUSTOS_ERR_NOT_FOUND)
+        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, "no accepted attestation for this account",
+                      CUSTOS_REASON_NONE, NULL);
+    else if (rc != CUSTOS_OK)
+        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
+    return rc == CUSTOS_OK;
+}
+
 void gw_rpc_get_latest(gw_rpc_call *c)
 {
     Custos__V1__GetLatestRequest *req =
@@ -187,19 +204,8 @@ void gw_rpc_get_latest(gw_rpc_call *c)
     custos__v1__get_latest_request__free_unpacked(req, NULL);
 
     custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    custos_error err;
-    custos_error_clear(&err);
-    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, &rec, &err);
-    if (rc == CUSTOS_ERR_NOT_FOUND) {
-        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, "no accepted attestation for this account",
-                      CUSTOS_REASON_NONE, NULL);
+    if (!latest_or_finish(c, account, &rec))
         return;
-    }
-    if (rc != CUSTOS_OK) {
-        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
-        return;
-    }
     grpc_byte_buffer *bb = gw_rpc_pack_record(c, &rec, false);
     custos_record_clear(&rec);
     if (bb == NULL)
@@ -266,19 +272,8 @@ void gw_rpc_get_position_proof(gw_rpc_call *c)
     custos__v1__get_position_proof_request__free_unpacked(req, NULL);
 
     custos_record rec;
-    memset(&rec, 0, sizeof rec);
-    custos_error err;
-    custos_error_clear(&err);
-    custos_rc rc = gw_engine_get_latest(c->srv->engine, account, &rec, &err);
-    if (rc == CUSTOS_ERR_NOT_FOUND) {
-        gw_rpc_finish(c, GRPC_STATUS_NOT_FOUND, "no accepted attestation for this account",
-                      CUSTOS_REASON_NONE, NULL);
+    if (!latest_or_finish(c, account, &rec))
         return;
-    }
-    if (rc != CUSTOS_OK) {
-        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_UNAVAILABLE, NULL);
-        return;
-    }
     /* Authorised by the account's feed, which only the stored record knows; an unknown
      * account answers NOT_FOUND to anyone, which tells nothing about its positions. */
     if (!gw_tls_may_read_positions(c->srv->cfg, c->gc, rec.sub.feed, detail, sizeof detail)) {
@@ -302,8 +297,10 @@ void gw_rpc_get_position_proof(gw_rpc_call *c)
         snprintf(detail, sizeof detail, "the latest attestation of this account (sequence "
                  "%llu) carries no positions", (unsigned long long)rec.sub.att.sequence);
     } else {
-        rc = custos_position_proof_build(rec.sub.positions, rec.sub.n_positions, asset_id, p,
-                                         &err);
+        custos_error err;
+        custos_error_clear(&err);
+        custos_rc rc = custos_position_proof_build(rec.sub.positions, rec.sub.n_positions,
+                                                   asset_id, p, &err);
         if (rc == CUSTOS_ERR_NOT_FOUND) {
             status = GRPC_STATUS_NOT_FOUND;
             snprintf(detail, sizeof detail, "the latest attestation of this account (sequence "
