@@ -54,20 +54,32 @@ static void line_puts(log_line *l, const char *s)
     line_put(l, s, strlen(s));
 }
 
-/* Appends s as the body of a JSON string (RFC 8259 escapes); an escape is never cut. */
+/* Appends s as the body of a JSON string (RFC 8259 escapes); an escape is never cut. Runs
+ * that need no escape, nearly all of every line, are copied whole: escaping byte by byte
+ * was a quarter of the cost of a line. */
 static void line_put_json(log_line *l, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        size_t n = 1;
-        if (c == '"' || c == '\\')
-            n = (size_t)snprintf(esc, sizeof esc, "\\%c", c);
-        else if (c < 0x20)
-            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", c);
-        else
-            esc[0] = (char)c;
-        if (l->len + n > LOG_LINE_MAX - LOG_LINE_TAIL)
+    static const char hex[] = "0123456789abcdef";
+    const size_t end = LOG_LINE_MAX - LOG_LINE_TAIL;
+    for (;;) {
+        size_t run = 0;
+        while (s[run] != '\0' && s[run] != '"' && s[run] != '\\' &&
+               (unsigned char)s[run] >= 0x20)
+            run++;
+        line_put(l, s, run);
+        s += run;
+        if (*s == '\0' || l->len == end)
+            return;
+        unsigned char c = (unsigned char)*s++;
+        char esc[6] = {'\\', (char)c};
+        size_t n = 2;
+        if (c < 0x20) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            n = 6;
+        }
+        if (l->len + n > end)
             return;
         memcpy(l->buf + l->len, esc, n);
         l->len += n;
@@ -119,10 +131,15 @@ __attribute__((format(printf, 6, 0))) static void log_write(gw_log_level level,
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[32];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* The date and time to the second change once a second: formatted then, not per line. */
+    static _Thread_local time_t when_sec = -1;
+    static _Thread_local char when[32];
+    if (ts.tv_sec != when_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        when_sec = ts.tv_sec;
+    }
 
     static _Thread_local log_line line;
     line.len = 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,6 +72,72 @@ static void test_line_members_and_escapes(void **state)
     assert_null(json_object_get(o, "skipped"));
     assert_string_equal(json_string_value(json_object_get(o, "msg")), "value 42%");
     json_decref(o);
+    free(text);
+}
+
+/* Every byte that JSON must escape (the controls, the quote and the backslash), at the
+ * start, in the middle and at the end of a value, between runs that need none, and UTF-8
+ * passed through as it is: jansson reads back exactly what was logged. */
+static void test_every_escape(void **state)
+{
+    (void)state;
+    char value[3 * 34 + 64];
+    size_t n = 0;
+    for (int c = 1; c < 0x20; c++) {
+        value[n++] = (char)c;
+        value[n++] = 'a';
+    }
+    const char *rest = "\"q\"\\bs\\ caf\xc3\xa9 \xe2\x82\xac del\x7f\x1f";
+    memcpy(value + n, rest, strlen(rest) + 1);
+    const gw_log_field f[] = {{"value", value}};
+    log_capture();
+    gw_log_fields(GW_LOG_INFO, "escapes", NULL, f, 1, "%s", value);
+    char *text = log_read();
+    assert_non_null(text);
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    if (o == NULL)
+        fail_msg("not JSON (%s): %s", jerr.text, text);
+    assert_string_equal(json_string_value(json_object_get(o, "value")), value);
+    assert_string_equal(json_string_value(json_object_get(o, "msg")), value);
+    assert_non_null(strstr(text, "\\u0001a\\u0002a"));
+    json_decref(o);
+    free(text);
+}
+
+/* A line's "ts" as unix seconds. */
+static time_t line_time(const char *line)
+{
+    const char *ts = strstr(line, "\"ts\":\"");
+    assert_non_null(ts);
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(ts + 6, "%Y-%m-%dT%H:%M:%S", &tm);
+    assert_non_null(end);
+    assert_true(end[0] == '.' && end[4] == 'Z');
+    return timegm(&tm);
+}
+
+/* Each line carries the time it was written, also across a change of second (the text of
+ * the second is kept from one line to the next). */
+static void test_time_of_each_line(void **state)
+{
+    (void)state;
+    log_capture();
+    time_t before = time(NULL);
+    gw_log(GW_LOG_INFO, "first", "one");
+    gw_log(GW_LOG_INFO, "first", "two");
+    time_t mid = time(NULL);
+    while (time(NULL) == mid)
+        tu_sleep_ms(20);
+    gw_log(GW_LOG_INFO, "second", "three");
+    time_t after = time(NULL);
+    char *text = log_read();
+    assert_non_null(text);
+    time_t t1 = line_time(text), t3 = line_time(strrchr(text, '{'));
+    assert_non_null(strstr(strrchr(text, '{'), "\"event\":\"second\""));
+    assert_true(t1 >= before && t1 <= mid);
+    assert_true(t3 > mid && t3 <= after);
     free(text);
 }
 
@@ -204,6 +271,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_members_and_escapes),
+        cmocka_unit_test(test_every_escape),
+        cmocka_unit_test(test_time_of_each_line),
         cmocka_unit_test(test_long_line_cut_and_closed),
         cmocka_unit_test(test_threads_never_mix),
         cmocka_unit_test(test_held_lines),
