@@ -55,8 +55,8 @@ static void line_puts(log_line *l, const char *s)
 }
 
 /* Appends s as the body of a JSON string (RFC 8259 escapes); an escape is never cut. Runs
- * that need no escape, nearly all of every line, are copied whole: escaping byte by byte
- * was a quarter of the cost of a line. */
+ * that need no escape, nearly all of every line, are copied whole: copied byte by byte,
+ * with a bound check each, they took a quarter of the time of an acceptance's line. */
 static void line_put_json(log_line *l, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
