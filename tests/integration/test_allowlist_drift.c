@@ -108,22 +108,6 @@ static void wait_series(const char *series, long long want, long long after)
              after);
 }
 
-/* Replaces the first occurrence of from in the gateway's config. */
-static void edit_config(const char *from, const char *to)
-{
-    char *text = tu_read_file(F.gw.config_path);
-    assert_non_null(text);
-    char *at = strstr(text, from);
-    assert_non_null(at);
-    size_t cap = strlen(text) + strlen(to) + 1;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
-    tu_write_file(F.gw.config_path, out);
-    free(out);
-    free(text);
-}
-
 /* How many times the gateway's log says a list is now in force. */
 static int reloads_logged(void)
 {
@@ -377,7 +361,7 @@ static void test_policy_drift_by_field(void **state)
 static void test_policy_business_days(void **state)
 {
     (void)state;
-    edit_config("max_age = 86400\n", "max_age_business_days = 1\n");
+    tu_edit_file(F.gw.config_path, "max_age = 86400\n", "max_age_business_days = 1\n");
     reload();
     const drifting short_age = {"max_age", BUSINESS_DAY_SPAN, GWF_MAX_AGE};
     wait_policy(&short_age, 1, (long long)gwf_now());
@@ -400,7 +384,7 @@ static void test_policy_business_days(void **state)
 
     const uint64_t deployed[] = AS_DEPLOYED;
     owner_call(SET_FEED, deployed, 5);
-    edit_config("max_age_business_days = 1\n", "max_age = 86400\n");
+    tu_edit_file(F.gw.config_path, "max_age_business_days = 1\n", "max_age = 86400\n");
     reload();
     wait_policy(NULL, 0, (long long)gwf_now());
 }
@@ -417,8 +401,8 @@ static void test_policy_unreadable_feed_alone(void **state)
     tu_write_file(calendar, "covers 2024 2025\n2024-01-01  # New Year's Day\n"
                             "2025-01-01  # New Year's Day\n");
     snprintf(line, sizeof line, "[gateway]\ncalendar = %s\n", calendar);
-    edit_config("[gateway]\n", line);
-    edit_config("max_age = 86400\n", "max_age_business_days = 1\n");
+    tu_edit_file(F.gw.config_path, "[gateway]\n", line);
+    tu_edit_file(F.gw.config_path, "max_age = 86400\n", "max_age_business_days = 1\n");
     long long before = (long long)gwf_now();
     reload();
     wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 1, before);
@@ -434,8 +418,8 @@ static void test_policy_unreadable_feed_alone(void **state)
     json_decref(st);
     expect_in_log("cannot compare its policy with the adapter's");
 
-    edit_config(line, "[gateway]\n");
-    edit_config("max_age_business_days = 1\n", "max_age = 86400\n");
+    tu_edit_file(F.gw.config_path, line, "[gateway]\n");
+    tu_edit_file(F.gw.config_path, "max_age_business_days = 1\n", "max_age = 86400\n");
     before = (long long)gwf_now();
     reload();
     wait_series("custos_policy_drift_unchecked{feed=\"" GWF_FEED "\"}", 0, before);
@@ -457,8 +441,9 @@ static void test_drift_found_and_counted(void **state)
     /* Revoked at the gateway only: it still counts on-chain. With one signer left, the
      * gateway's threshold must be 1, which the adapter's 2 refuses: policy drift too. */
     long long before = (long long)gwf_now();
-    edit_config("role = valuation_agent\n", "role = valuation_agent\nstatus = revoked\n");
-    edit_config("threshold = 2\n", "threshold = 1\n");
+    tu_edit_file(F.gw.config_path, "role = valuation_agent\n",
+                 "role = valuation_agent\nstatus = revoked\n");
+    tu_edit_file(F.gw.config_path, "threshold = 2\n", "threshold = 1\n");
     reload();
     wait_series("custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"signers\"}", 1, before);
     wait_series("custos_allowlist_drift{feed=\"" GWF_FEED "\",kind=\"accounts\"}", 0, before);

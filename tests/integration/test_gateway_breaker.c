@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -33,20 +32,8 @@ static int setup(void **state)
     (void)state;
     gwf_init(&F);
     gwf_write_config(&F);
-    char *text = tu_read_file(F.config_path);
-    assert_non_null(text);
-    const char *anchor = "distinct_roles = true\n";
-    char *at = strstr(text, anchor);
-    assert_non_null(at);
-    size_t head = (size_t)(at - text) + strlen(anchor);
-    const char *add = "breaker_rise_bps = 1000\nbreaker_release_threshold = 3\n";
-    size_t cap = strlen(text) + strlen(add) + 1;
-    char *patched = malloc(cap);
-    assert_non_null(patched);
-    snprintf(patched, cap, "%.*s%s%s", (int)head, text, add, text + head);
-    tu_write_file(F.config_path, patched);
-    free(patched);
-    free(text);
+    tu_edit_file(F.config_path, "distinct_roles = true\n",
+                 "distinct_roles = true\nbreaker_rise_bps = 1000\nbreaker_release_threshold = 3\n");
     gwf_start(&F);
     return 0;
 }

@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,21 +48,14 @@ static int setup(void **state)
     char key_path[1200];
     gwf_write_relayer_key(&F, RELAYER_KEY, key_path, sizeof key_path);
 
-    char *ini = tu_read_file(F.config_path);
-    assert_non_null(ini);
-    const char *gw = strstr(ini, "[gateway]\n");
-    assert_non_null(gw);
-    size_t at = (size_t)(gw - ini) + strlen("[gateway]\n");
-    size_t cap = strlen(ini) + 4096;
-    char *text = malloc(cap);
-    assert_non_null(text);
-    snprintf(text, cap,
-             "%.*sworkers = 1\n%s\n[evm]\nrpc_url = http://127.0.0.1:%d\nrelayer_key = %s\n"
-             "exposure_timeout_ms = %d\n",
-             (int)at, ini, ini + at, node_port, key_path, EXPOSURE_TIMEOUT_MS);
-    tu_write_file(F.config_path, text);
-    free(text);
-    free(ini);
+    /* One completion-queue thread, and the silent node as [evm]'s only node. */
+    char edit[4096];
+    int n = snprintf(edit, sizeof edit,
+                     "[evm]\nrpc_url = http://127.0.0.1:%d\nrelayer_key = %s\n"
+                     "exposure_timeout_ms = %d\n\n[gateway]\nworkers = 1\n",
+                     node_port, key_path, EXPOSURE_TIMEOUT_MS);
+    assert_true(n > 0 && (size_t)n < sizeof edit);
+    tu_edit_file(F.config_path, "[gateway]\n", edit);
     gwf_start(&F);
     return 0;
 }
@@ -180,7 +172,8 @@ static void test_silent_node_holds_no_call(void **state)
     NODE = -1;
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_join(threads[i], NULL), 0);
-    if (reading->rc != CUSTOS_ERR_UNAVAILABLE || strstr(reading->message, "could not be read") == NULL)
+    if (reading->rc != CUSTOS_ERR_UNAVAILABLE ||
+        strstr(reading->message, "could not be read") == NULL)
         fail_msg("the GetPledge that read: want UNAVAILABLE, the pledge could not be read; got "
                  "%s: %s", custos_rc_name(reading->rc), reading->message);
 }

@@ -111,6 +111,23 @@ char *tu_read_file(const char *path)
     return buf;
 }
 
+void tu_edit_file(const char *path, const char *from, const char *to)
+{
+    char *text = tu_read_file(path);
+    if (text == NULL)
+        fail_msg("%s cannot be read", path);
+    const char *at = strstr(text, from);
+    if (at == NULL)
+        fail_msg("%s holds no \"%s\" to replace", path, from);
+    size_t cap = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    tu_write_file(path, out);
+    free(out);
+    free(text);
+}
+
 void tu_example_path(const char *name, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "%s/deploy/examples/%s", CUSTOS_SOURCE_DIR, name);

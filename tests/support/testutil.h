@@ -27,6 +27,9 @@ void tu_rmtree(const char *dir);
 void tu_write_file(const char *path, const char *text);
 /* Returns a malloc'd NUL-terminated copy of the file, or NULL if it cannot be read. */
 char *tu_read_file(const char *path);
+/* Replaces the first `from` in the file at path with `to`; fails the test when the file
+ * cannot be read or holds no `from`. */
+void tu_edit_file(const char *path, const char *from, const char *to);
 /* out = the path of deploy/examples/<name>, the sample files the tests start from. */
 void tu_example_path(const char *name, char *out, size_t cap);
 /* Copies deploy/examples/<name> to dst. */
