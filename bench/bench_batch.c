@@ -19,7 +19,7 @@
 
 typedef struct batch_set {
     gw_batch_submission *bs;
-    custos_submission *accounts;
+    custos_batch_member *accounts;
     size_t n_batches, n_accounts;
 } batch_set;
 
@@ -66,11 +66,14 @@ static void make_batches(const bench_signer *s, const uint8_t second[CUSTOS_SECK
         exit(2);
     for (size_t b = 0; b < set->n_batches; b++) {
         gw_batch_submission *bs = &set->bs[b];
-        custos_submission *acc = set->accounts + b * set->n_accounts;
+        custos_batch_member *acc = set->accounts + b * set->n_accounts;
         for (size_t i = 0; i < set->n_accounts; i++) {
-            bench_make(s, "batch", b * set->n_accounts + i, total, now, &acc[i]);
-            acc[i].n_sigs = 0;
+            custos_submission one;
+            bench_make(s, "batch", b * set->n_accounts + i, total, now, &one);
+            acc[i].att = one.att;
             acc[i].att.valid_until = now + 3600;
+            acc[i].positions = one.positions;
+            acc[i].n_positions = one.n_positions;
             atts[i] = acc[i].att;
         }
         custos_batch_tree *t = NULL;
@@ -202,7 +205,7 @@ int main(int argc, char **argv)
     gw_verifier_free(v);
     gw_registry_free(reg);
     for (size_t i = 0; i < n_batches * n_accounts; i++)
-        custos_submission_clear(&set.accounts[i]);
+        custos_batch_member_clear(&set.accounts[i]);
     free(set.accounts);
     free(set.bs);
     free(digests);

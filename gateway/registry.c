@@ -286,13 +286,13 @@ const gw_account *gw_policy_find_account(const gw_policy *p,
 /* A batch's accounts sit at random places of the index and of the registrations: asking
  * for all their lines first, the slots and then the entries they name, lets the misses
  * overlap (the lookup was 1.6% of a batch's profile, nearly all of it waiting). */
-void gw_policy_prefetch_accounts(const gw_policy *p, const custos_submission *subs, size_t n)
+void gw_policy_prefetch_accounts(const gw_policy *p, const custos_batch_member *accounts, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        __builtin_prefetch(&p->account_slots[reg_account_slot(subs[i].att.account,
+        __builtin_prefetch(&p->account_slots[reg_account_slot(accounts[i].att.account,
                                                               p->slot_shift)]);
     for (size_t i = 0; i < n; i++) {
-        uint32_t at = p->account_slots[reg_account_slot(subs[i].att.account, p->slot_shift)];
+        uint32_t at = p->account_slots[reg_account_slot(accounts[i].att.account, p->slot_shift)];
         if (at != 0) {
             const gw_account *a = &p->accounts[at - 1];
             __builtin_prefetch(a);

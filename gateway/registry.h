@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "custos/attestation.h"
+#include "custos/batch.h"
 #include "custos/error.h"
 
 #include "config/config.h"
@@ -71,9 +72,9 @@ const gw_signer *gw_policy_find_signer_any(const gw_policy *p,
 /* The feed account is registered to (rule 9), or NULL when it is not registered. */
 const gw_account *gw_policy_find_account(const gw_policy *p,
                                          const uint8_t account[CUSTOS_HASH_LEN]);
-/* Asks the CPU for the cache lines that finding each account of subs[0..n) will read;
+/* Asks the CPU for the cache lines that finding each of accounts[0..n) will read;
  * changes nothing. */
-void gw_policy_prefetch_accounts(const gw_policy *p, const custos_submission *subs, size_t n);
+void gw_policy_prefetch_accounts(const gw_policy *p, const custos_batch_member *accounts, size_t n);
 
 /* Copies the bond-market calendar that feeds point to into *own (emptied first) and points
  * them at the copy, so they no longer depend on the configuration they came from (a reload

@@ -354,7 +354,7 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
     if (r == CUSTOS_REASON_NONE && s->att.kind == CUSTOS_KIND_FREEZE)
         r = verify_freeze_custodian(feed, out, detail, cap);
     if (r == CUSTOS_REASON_NONE)
-        r = gw_verify_positions(s, detail, cap);
+        r = gw_verify_positions(&s->att, s->positions, s->n_positions, detail, cap);
     if (r != CUSTOS_REASON_NONE) {
         gw_policy_release(policy);
         out->feed = NULL;
@@ -364,18 +364,19 @@ custos_reason gw_verify_submission(const gw_verifier *v, const custos_submission
     return CUSTOS_REASON_NONE;
 }
 
-custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap)
+custos_reason gw_verify_positions(const custos_attestation *a, const custos_position *ps,
+                                  size_t n, char *detail, size_t cap)
 {
-    if (s->n_positions == 0)
+    if (n == 0)
         return CUSTOS_REASON_NONE;
     uint8_t root[CUSTOS_HASH_LEN];
     custos_error err;
-    if (custos_positions_root(s->positions, s->n_positions, root, &err) != CUSTOS_OK)
+    if (custos_positions_root(ps, n, root, &err) != CUSTOS_OK)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap, "positions: %s",
                              err.message);
-    if (memcmp(root, s->att.positions_root, CUSTOS_HASH_LEN) != 0)
+    if (memcmp(root, a->positions_root, CUSTOS_HASH_LEN) != 0)
         return verify_refuse(CUSTOS_REASON_MALFORMED, detail, cap,
                              "the %zu positions sent do not hash to the signed positionsRoot",
-                             s->n_positions);
+                             n);
     return CUSTOS_REASON_NONE;
 }

@@ -60,9 +60,8 @@ custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t 
 /* MALFORMED when positions are sent and do not hash to the signed positionsRoot: the
  * gateway stores them and serves proofs from them, so they must be the committed ones.
  * Checked after the signatures, so only allow-listed signers can make it hash. */
-custos_reason gw_verify_positions(const custos_submission *s, char *detail, size_t cap);
-/* MALFORMED when the collateral value is beyond the adapter's bound (rule 1). */
-custos_reason gw_verify_value(const custos_attestation *a, char *detail, size_t cap);
+custos_reason gw_verify_positions(const custos_attestation *a, const custos_position *ps,
+                                  size_t n, char *detail, size_t cap);
 
 /* Rule 9: UNREGISTERED_ACCOUNT, or ACCOUNT_OF_OTHER_FEED when a's account is registered
  * to another feed than feed in policy. */

@@ -96,7 +96,7 @@ static custos_reason vb_check_tree(const gw_verifier *v, const gw_batch_submissi
 
 /* One account alone, after the batch passed. */
 static custos_reason vb_check_member(const gw_policy *policy, const gw_feed *feed,
-                                     const custos_batch *b, const custos_submission *s,
+                                     const custos_batch *b, const custos_batch_member *s,
                                      char *detail, size_t cap)
 {
     custos_error err;
@@ -110,7 +110,7 @@ static custos_reason vb_check_member(const gw_policy *policy, const gw_feed *fee
     r = gw_verify_account_feed(policy, feed, &s->att, detail, cap);
     if (r != CUSTOS_REASON_NONE)
         return r;
-    return gw_verify_positions(s, detail, cap);
+    return gw_verify_positions(&s->att, s->positions, s->n_positions, detail, cap);
 }
 
 custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *bs, uint64_t now,
@@ -169,7 +169,7 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
 void gw_batch_submission_clear(gw_batch_submission *bs)
 {
     for (size_t i = 0; bs->accounts != NULL && i < bs->n_accounts; i++)
-        custos_submission_clear(&bs->accounts[i]);
+        custos_batch_member_clear(&bs->accounts[i]);
     free(bs->accounts);
     memset(bs, 0, sizeof *bs);
 }

@@ -14,15 +14,14 @@
 #include "verify.h"
 
 /* A batch as the gateway receives it: the signed batch fields and signatures, and each
- * account's attestation with its positions (accounts[i].feed and .domain are the batch's;
- * accounts[i].sigs are unused). */
+ * account's attestation with its positions (its feed and domain are the batch's). */
 typedef struct gw_batch_submission {
     char feed[CUSTOS_FEED_MAX + 1];
     custos_domain domain;
     custos_batch batch;
     custos_signature sigs[CUSTOS_MAX_SIGNATURES];
     size_t n_sigs;
-    custos_submission *accounts;
+    custos_batch_member *accounts;
     size_t n_accounts;
 } gw_batch_submission;
 

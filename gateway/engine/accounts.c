@@ -75,14 +75,14 @@ custos_rc gw_eng_cache_reserve(gw_engine *e, size_t more, custos_error *err)
  * CPU's caches, and each lookup waited on a miss or two (eng_slot was 3% of a batch's
  * profile). Asking for all their lines first lets the misses overlap: the index slots in
  * one pass, then the entries they name in a second, by which time most slots are in. */
-void gw_eng_accounts_prefetch(const gw_engine *e, const custos_submission *subs, size_t n)
+void gw_eng_accounts_prefetch(const gw_engine *e, const custos_batch_member *accounts, size_t n)
 {
     if (e->cache_slots == 0)
         return;
     for (size_t i = 0; i < n; i++)
-        __builtin_prefetch(&e->cache_slot[eng_hash(subs[i].att.account, e->cache_slots)]);
+        __builtin_prefetch(&e->cache_slot[eng_hash(accounts[i].att.account, e->cache_slots)]);
     for (size_t i = 0; i < n; i++) {
-        uint32_t at = e->cache_slot[eng_hash(subs[i].att.account, e->cache_slots)];
+        uint32_t at = e->cache_slot[eng_hash(accounts[i].att.account, e->cache_slots)];
         if (at != 0) {
             const eng_account *a = &e->cache[at - 1];
             __builtin_prefetch(a);

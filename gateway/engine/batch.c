@@ -44,7 +44,7 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
         o->signatures = (uint32_t)stored.n_sigs;
         const gw_store_batch_member *m = NULL;
         for (size_t k = 0; k < stored.n_members && m == NULL; k++)
-            if (memcmp(stored.members[k].sub.att.account, a->account, CUSTOS_HASH_LEN) == 0)
+            if (memcmp(stored.members[k].acct.att.account, a->account, CUSTOS_HASH_LEN) == 0)
                 m = &stored.members[k];
         if (m == NULL) {
             gw_eng_refuse(o, CUSTOS_REASON_INTERNAL, "the stored batch lacks this account");
@@ -62,17 +62,18 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
     return CUSTOS_OK;
 }
 
-/* A batch's account as a submission of its own, shallow (the batch keeps its positions),
- * without copying the signature array: a batch's accounts carry none, and the array is
- * most of the struct, which showed in a batch's profile when copied per account. */
-static void eng_member_sub(custos_submission *dst, const custos_submission *src)
+/* A batch's account as a submission of its own on the batch's feed and domain, shallow
+ * (the batch keeps its positions), without touching the signature array: a batch's
+ * accounts carry none, and the array is most of the struct, which showed in a batch's
+ * profile when copied per account. */
+static void eng_member_sub(custos_submission *dst, const gw_batch_submission *bs, size_t i)
 {
-    memcpy(dst->feed, src->feed, sizeof dst->feed);
-    dst->domain = src->domain;
-    dst->att = src->att;
+    memcpy(dst->feed, bs->feed, sizeof dst->feed);
+    dst->domain = bs->domain;
+    dst->att = bs->accounts[i].att;
     dst->n_sigs = 0;
-    dst->positions = src->positions;
-    dst->n_positions = src->n_positions;
+    dst->positions = bs->accounts[i].positions;
+    dst->n_positions = bs->accounts[i].n_positions;
 }
 
 /* The batch's row: its fields and signatures, and every account with what became of it. */
@@ -82,6 +83,7 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     gw_store_batch sb;
     memset(&sb, 0, sizeof sb);
     snprintf(sb.feed, sizeof sb.feed, "%s", b->bs.feed);
+    sb.domain = b->bs.domain;
     memcpy(sb.digest, it->ver.digest, CUSTOS_HASH_LEN);
     sb.batch = b->bs.batch;
     memcpy(sb.sigs, b->bs.sigs, sizeof sb.sigs);
@@ -99,7 +101,7 @@ static custos_rc eng_batch_store(gw_engine *e, eng_item *it, uint64_t now, custo
     sb.leaves = leaves;
     for (size_t i = 0; i < sb.n_members; i++) {
         memcpy(leaves + i * CUSTOS_HASH_LEN, b->members[i].leaf, CUSTOS_HASH_LEN);
-        eng_member_sub(&sb.members[i].sub, &b->bs.accounts[i]); /* read only */
+        sb.members[i].acct = b->bs.accounts[i]; /* shallow: read only */
         /* An account known already (accepted or held before) keeps its own row. */
         bool kept_here = b->outs[i].reason == CUSTOS_REASON_NONE && !b->outs[i].duplicate;
         sb.members[i].state = kept_here ? b->outs[i].state : CUSTOS_STATE_UNSPECIFIED;
@@ -194,7 +196,7 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
             continue;
         }
         /* gw_eng_apply reads sub and ver and writes out alone. */
-        eng_member_sub(&one->sub, &bs->accounts[i]);
+        eng_member_sub(&one->sub, bs, i);
         memcpy(one->ver.digest, out->digest, CUSTOS_HASH_LEN);
         memset(&one->out, 0, sizeof one->out);
         rc = gw_eng_apply(e, one, &ref, now, head, err);

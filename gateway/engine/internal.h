@@ -277,9 +277,9 @@ void gw_eng_cache_put(gw_engine *e, const eng_account *a);
 /* gw_store_load_accounts' callback at start: every stored account into the cache. */
 CUSTOS_MUST_USE
 custos_rc gw_eng_load_account(void *ctx, const gw_store_account *a, custos_error *err);
-/* Asks the CPU for the cache lines that finding each account of subs[0..n) will read;
+/* Asks the CPU for the cache lines that finding each of accounts[0..n) will read;
  * changes nothing. */
-void gw_eng_accounts_prefetch(const gw_engine *e, const custos_submission *subs, size_t n);
+void gw_eng_accounts_prefetch(const gw_engine *e, const custos_batch_member *accounts, size_t n);
 /* The account as the open group sees it: the overlay first, then the cache. */
 const eng_account *gw_eng_account_find(const gw_engine *e,
                                        const uint8_t account[CUSTOS_HASH_LEN]);

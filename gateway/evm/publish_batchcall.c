@@ -44,7 +44,7 @@ static custos_rc pub_batch_view(const gw_store_batch *b, gw_pub_batch *pb,
     if (*atts == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "batch calldata: out of memory");
     for (size_t i = 0; i < b->n_members; i++)
-        (*atts)[i] = b->members[i].sub.att;
+        (*atts)[i] = b->members[i].acct.att;
     *pb = (gw_pub_batch){.batch = b->batch,
                          .atts = *atts,
                          .n_atts = b->n_members,
@@ -219,7 +219,7 @@ custos_rc gw_pub_row_calldata(gw_publisher *p, const gw_pub_row *row, uint8_t **
 static void pub_row_of_member(const gw_store_batch *b, const gw_store_batch_member *m,
                               gw_pub_row *row)
 {
-    gw_pub_row_from_att(&m->sub.att, m->cursor, b->feed, b->digest, row);
+    gw_pub_row_from_att(&m->acct.att, m->cursor, b->feed, b->digest, row);
 }
 
 static void pub_log_fate(const gw_pub_row *row, gw_pub_fate fate, const char *detail)

@@ -59,11 +59,8 @@ static bool batch_from_request(const Custos__V1__SubmitBatchRequest *req,
         return false;
     }
     for (size_t i = 0; i < req->n_accounts; i++) {
-        custos_submission *s = &bs->accounts[i];
         bs->n_accounts = i + 1;
-        snprintf(s->feed, sizeof s->feed, "%s", bs->feed);
-        s->domain = bs->domain;
-        custos_rc rc = pb_to_batch_account(req->accounts[i], i, s, &err);
+        custos_rc rc = pb_to_batch_account(req->accounts[i], i, &bs->accounts[i], &err);
         if (rc != CUSTOS_OK) {
             if (rc == CUSTOS_ERR_TOO_LARGE)
                 *reason = CUSTOS_REASON_TOO_LARGE;

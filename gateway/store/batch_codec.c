@@ -48,14 +48,16 @@ static int leaf_cmp(const void *a, const void *b)
     return memcmp(a, b, CUSTOS_HASH_LEN);
 }
 
-/* One refused member's entry appended to *buf (*off bytes used, grown as needed). */
-static custos_rc refused_put(const gw_store_batch_member *m, uint8_t **buf, size_t *off,
-                             custos_error *err)
+/* One refused member's entry appended to *buf (*off bytes used, grown as needed): its
+ * attestation on the batch's feed and domain, as the gateway received it. */
+static custos_rc refused_put(const gw_store_batch *b, const gw_store_batch_member *m,
+                             uint8_t **buf, size_t *off, custos_error *err)
 {
-    custos_submission bare = m->sub;
-    bare.n_sigs = 0;
-    bare.positions = NULL;
-    bare.n_positions = 0;
+    custos_submission bare;
+    memset(&bare, 0, sizeof bare);
+    memcpy(bare.feed, b->feed, sizeof bare.feed);
+    bare.domain = b->domain;
+    bare.att = m->acct.att;
     uint8_t *enc = NULL;
     size_t len = 0;
     custos_rc rc = gw_store_encode_submission(&bare, &enc, &len, err);
@@ -98,7 +100,7 @@ custos_rc gw_store_batch_encode(const gw_store_batch *b, uint8_t **leaves, size_
         memcpy(lv, b->leaves, b->n_members * CUSTOS_HASH_LEN);
     else
         for (size_t i = 0; i < b->n_members; i++)
-            custos_batch_leaf(&b->members[i].sub.att, lv + i * CUSTOS_HASH_LEN);
+            custos_batch_leaf(&b->members[i].acct.att, lv + i * CUSTOS_HASH_LEN);
     qsort(lv, b->n_members, CUSTOS_HASH_LEN, leaf_cmp);
     uint8_t *rf = NULL;
     size_t off = 0;
@@ -106,7 +108,7 @@ custos_rc gw_store_batch_encode(const gw_store_batch *b, uint8_t **leaves, size_
     for (size_t i = 0; rc == CUSTOS_OK && i < b->n_members; i++)
         if (b->members[i].state != CUSTOS_STATE_ACCEPTED &&
             b->members[i].state != CUSTOS_STATE_HELD)
-            rc = refused_put(&b->members[i], &rf, &off, err);
+            rc = refused_put(b, &b->members[i], &rf, &off, err);
     if (rc != CUSTOS_OK) {
         free(lv);
         free(rf);
@@ -151,15 +153,29 @@ custos_rc gw_store_batch_refused_decode(gw_store_batch *b, const uint8_t *blob, 
                                     "store: a batch's refused members do not decode");
         gw_store_batch_member *m = &b->members[b->n_members];
         memset(m, 0, sizeof *m);
-        custos_rc rc = gw_store_decode_submission(blob + off + REFUSED_HEAD, n, &m->sub, err);
+        custos_submission sub;
+        custos_rc rc = gw_store_decode_submission(blob + off + REFUSED_HEAD, n, &sub, err);
         if (rc != CUSTOS_OK)
             return rc;
+        gw_store_batch_member_take(b, m, &sub);
         m->state = CUSTOS_STATE_UNSPECIFIED;
         m->reason = (custos_reason)gw_store_get_be(blob + off, 2);
         b->n_members++;
         off += REFUSED_HEAD + n;
     }
     return CUSTOS_OK;
+}
+
+void gw_store_batch_member_take(gw_store_batch *b, gw_store_batch_member *m,
+                                custos_submission *sub)
+{
+    m->acct.att = sub->att;
+    m->acct.positions = sub->positions;
+    m->acct.n_positions = sub->n_positions;
+    b->domain = sub->domain;
+    sub->positions = NULL;
+    sub->n_positions = 0;
+    custos_submission_clear(sub);
 }
 
 typedef struct keyed_member {
@@ -183,7 +199,7 @@ custos_rc gw_store_batch_sort_members(gw_store_batch *b, custos_error *err)
     if (k == NULL)
         return custos_error_set(err, CUSTOS_ERR_NOMEM, "store: out of memory");
     for (size_t i = 0; i < b->n_members; i++) {
-        custos_batch_leaf(&b->members[i].sub.att, k[i].leaf);
+        custos_batch_leaf(&b->members[i].acct.att, k[i].leaf);
         k[i].m = b->members[i];
     }
     qsort(k, b->n_members, sizeof *k, keyed_cmp);
@@ -198,7 +214,7 @@ void gw_store_batch_clear(gw_store_batch *b)
     if (b == NULL)
         return;
     for (size_t i = 0; b->members != NULL && i < b->n_members; i++)
-        custos_submission_clear(&b->members[i].sub);
+        custos_batch_member_clear(&b->members[i].acct);
     free(b->members);
     memset(b, 0, sizeof *b);
 }

@@ -84,6 +84,10 @@ custos_rc gw_store_batch_sigs_decode(gw_store_batch *b, const uint8_t *sigs, siz
 CUSTOS_MUST_USE
 custos_rc gw_store_batch_refused_decode(gw_store_batch *b, const uint8_t *blob, size_t len,
                                         custos_error *err);
+/* A member read from its stored attestation, sub, which is left cleared: m takes its
+ * attestation and positions, b its domain (the batch's, as every member's). */
+void gw_store_batch_member_take(gw_store_batch *b, gw_store_batch_member *m,
+                                custos_submission *sub);
 /* Sorts b->members into the tree's leaf order; CUSTOS_ERR_INTERNAL unless they are
  * batch.count. */
 CUSTOS_MUST_USE

@@ -190,12 +190,14 @@ static custos_rc pg_batch_members(pg_store *s, int i, bool with_cursor,
         }
         gw_store_batch_member *m = &out->members[out->n_members];
         memset(m, 0, sizeof *m);
+        custos_submission sub;
         if (with_cursor)
             rc = gw_pgstore_get_uint(res, row, 0, &m->cursor, "cursor", err);
         if (rc == CUSTOS_OK)
-            rc = pg_column_submission(res, row, col, &m->sub, err);
+            rc = pg_column_submission(res, row, col, &sub, err);
         if (rc != CUSTOS_OK)
             break;
+        gw_store_batch_member_take(out, m, &sub);
         m->state = with_cursor ? CUSTOS_STATE_ACCEPTED : CUSTOS_STATE_HELD;
         out->n_members++;
     }

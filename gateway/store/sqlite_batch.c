@@ -315,9 +315,11 @@ static custos_rc sq_batch_members(sq_store *s, sqlite3_stmt *st, bool with_curso
         }
         gw_store_batch_member *m = &out->members[out->n_members];
         memset(m, 0, sizeof *m);
-        res = sq_column_submission(st, col, &m->sub, err);
+        custos_submission sub;
+        res = sq_column_submission(st, col, &sub, err);
         if (res != CUSTOS_OK)
             break;
+        gw_store_batch_member_take(out, m, &sub);
         m->state = with_cursor ? CUSTOS_STATE_ACCEPTED : CUSTOS_STATE_HELD;
         m->cursor = with_cursor ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
         out->n_members++;

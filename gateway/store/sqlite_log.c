@@ -231,11 +231,11 @@ static void sq_tip_touch(sq_store *s, sq_tip_entry *e)
 
 /* A batch's accounts have their sets at random places of the 2 MiB table: asking for all
  * of them first lets the misses overlap (sq_tip_find was 2% of a batch's profile). */
-void gw_sqstore_prefetch_accounts(void *impl, const custos_submission *subs, size_t n)
+void gw_sqstore_prefetch_accounts(void *impl, const custos_batch_member *accounts, size_t n)
 {
     sq_store *s = impl;
     for (size_t i = 0; i < n; i++) {
-        const sq_tip_entry *set = sq_tip_set(s, subs[i].att.account);
+        const sq_tip_entry *set = sq_tip_set(s, accounts[i].att.account);
         for (int w = 0; w < SQ_TIP_WAYS; w++)
             __builtin_prefetch(&set[w]);
     }

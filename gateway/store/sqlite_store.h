@@ -261,7 +261,7 @@ CUSTOS_MUST_USE
 custos_rc gw_sqstore_put_accepted(void *impl, const custos_record *rec,
                                   const uint8_t beneficiary[CUSTOS_ADDRESS_LEN],
                                   custos_error *err);
-void gw_sqstore_prefetch_accounts(void *impl, const custos_submission *subs, size_t n);
+void gw_sqstore_prefetch_accounts(void *impl, const custos_batch_member *accounts, size_t n);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_set_chain_hash(void *impl, uint64_t cursor,
                                     const uint8_t hash[CUSTOS_HASH_LEN], custos_error *err);

@@ -114,9 +114,9 @@ typedef struct gw_store_notice {
 
 /* An account of a stored batch (rule 20). */
 typedef struct gw_store_batch_member {
-    /* Its attestation, no signature of its own. Owns its positions: a member ACCEPTED or
-     * HELD has them (from its accepted or held row), a refused one none. */
-    custos_submission sub;
+    /* Its attestation. Owns its positions: a member ACCEPTED or HELD has them (from its
+     * accepted or held row), a refused one none. */
+    custos_batch_member acct;
     /* ACCEPTED (cursor set), HELD (published or not: get_held says), or UNSPECIFIED: not
      * kept through this batch, the gateway refused it (reason) or had it already (reason
      * NONE), and the batch row keeps its attestation. */
@@ -133,6 +133,9 @@ typedef struct gw_store_batch_member {
  * needs every leaf's attestation). */
 typedef struct gw_store_batch {
     char feed[CUSTOS_FEED_MAX + 1];
+    /* The EIP-712 domain the batch was signed on: put_batch stores it with each member's
+     * attestation, get_batch reads it back from them. */
+    custos_domain domain;
     uint8_t digest[CUSTOS_HASH_LEN];
     custos_batch batch;
     custos_signature sigs[CUSTOS_MAX_SIGNATURES];
@@ -208,8 +211,8 @@ typedef struct gw_store_ops {
     custos_rc (*put_accepted)(void *impl, const custos_record *rec,
                               const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], custos_error *err);
     /* Optional, NULL when a back end has nothing to gain: asks the CPU for the memory that
-     * storing a record of each account of subs[0..n) will read first. Changes nothing. */
-    void (*prefetch_accounts)(void *impl, const custos_submission *subs, size_t n);
+     * storing a record of each of accounts[0..n) will read first. Changes nothing. */
+    void (*prefetch_accounts)(void *impl, const custos_batch_member *accounts, size_t n);
     /* Rule 6: records rec (no cursor; accepted_at is when it was held) as held,
      * consuming its sequence in its account's row, which must exist (the first record of
      * an account is never held), drops the account's pending digests at or below it and
@@ -444,11 +447,11 @@ static inline custos_rc gw_store_put_accepted(gw_store *s, const custos_record *
     return s->ops->put_accepted(s->impl, rec, beneficiary, err);
 }
 
-static inline void gw_store_prefetch_accounts(gw_store *s, const custos_submission *subs,
+static inline void gw_store_prefetch_accounts(gw_store *s, const custos_batch_member *accounts,
                                               size_t n)
 {
     if (s->ops->prefetch_accounts != NULL)
-        s->ops->prefetch_accounts(s->impl, subs, n);
+        s->ops->prefetch_accounts(s->impl, accounts, n);
 }
 
 static inline custos_rc gw_store_put_held(gw_store *s, const custos_record *rec,

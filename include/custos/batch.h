@@ -53,6 +53,18 @@ void custos_batch_leaf_of(const uint8_t struct_hash[CUSTOS_HASH_LEN],
 void custos_batch_leaves_of(const uint8_t (*struct_hashes)[CUSTOS_HASH_LEN], size_t n,
                             uint8_t (*out)[CUSTOS_HASH_LEN]);
 
+/* An account as a batch carries it: its attestation and positions, no feed, domain or
+ * signature of its own (they are the batch's). positions is heap-owned. A seventh the size
+ * of a custos_submission, whose signature array a batch's account never fills. */
+typedef struct custos_batch_member {
+    custos_attestation att;
+    custos_position *positions;
+    size_t n_positions;
+} custos_batch_member;
+
+/* Frees positions and zeroes the member; safe on a zeroed one. */
+void custos_batch_member_clear(custos_batch_member *m);
+
 /* CUSTOS_OK when att may stand in a batch with these time fields: a valuation (freezes
  * and releases go single) carrying the batch's asOf and validUntil; CUSTOS_ERR_INVALID
  * saying which field differs otherwise. */

@@ -97,6 +97,14 @@ void custos_batch_leaf(const custos_attestation *a, uint8_t out[CUSTOS_HASH_LEN]
     custos_batch_leaf_of(h, out);
 }
 
+void custos_batch_member_clear(custos_batch_member *m)
+{
+    if (m == NULL)
+        return;
+    free(m->positions);
+    memset(m, 0, sizeof *m);
+}
+
 custos_rc custos_batch_member_check(const custos_batch *b, const custos_attestation *a,
                                     custos_error *err)
 {

@@ -27,7 +27,7 @@ custos_rc pb_to_batch(const Custos__V1__Batch *m, custos_batch *out, custos_erro
 }
 
 custos_rc pb_to_batch_account(const Custos__V1__BatchAccount *m, size_t i,
-                              custos_submission *out, custos_error *err)
+                              custos_batch_member *out, custos_error *err)
 {
     if (m == NULL || m->attestation == NULL)
         return custos_error_set(err, CUSTOS_ERR_INVALID, "accounts[%zu].attestation: missing",

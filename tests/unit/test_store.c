@@ -1638,13 +1638,23 @@ static void make_batch_from(gw_store_batch *b, custos_submission *subs, size_t n
         fail_msg("batch tree: %s", err.message);
     custos_batch_tree_free(t);
     snprintf(b->feed, sizeof b->feed, "acme");
-    custos_batch_digest(&subs[0].domain, &b->batch, b->digest);
+    b->domain = subs[0].domain;
+    custos_batch_digest(&b->domain, &b->batch, b->digest);
     for (size_t i = 0; i < 2; i++) {
         memset(b->sigs[i].bytes, (int)(0x60 + i), CUSTOS_SIGNATURE_LEN);
         memset(b->signers[i], (int)(0x70 + i), CUSTOS_ADDRESS_LEN);
     }
     b->n_sigs = 2;
     b->accepted_at = 1700000200;
+}
+
+/* Member sub as a batch carries it (shallow: sub keeps its positions). */
+static custos_batch_member as_member(const custos_submission *sub)
+{
+    custos_batch_member m = {.att = sub->att,
+                             .positions = sub->positions,
+                             .n_positions = sub->n_positions};
+    return m;
 }
 
 static void make_batch(gw_store_batch *b, custos_submission *subs, size_t n, uint64_t sequence)
@@ -1703,7 +1713,7 @@ static void test_batch(void **state)
     memset(members, 0, sizeof members);
     custos_record recs[2];
     for (size_t i = 0; i < 3; i++)
-        members[i].sub = subs[i];
+        members[i].acct = as_member(&subs[i]);
     for (size_t i = 0; i < 2; i++) {
         members[i].state = CUSTOS_STATE_ACCEPTED;
         members[i].cursor = i + 1;
@@ -1771,6 +1781,9 @@ static void test_batch(void **state)
         fail_msg("get_batch: %s", err.message);
     assert_int_equal(out.n_members, 3);
     assert_string_equal(out.feed, "acme");
+    assert_int_equal(out.domain.chain_id, b.domain.chain_id);
+    assert_memory_equal(out.domain.verifying_contract, b.domain.verifying_contract,
+                        CUSTOS_ADDRESS_LEN);
     assert_memory_equal(&out.batch, &b.batch, sizeof b.batch);
     assert_int_equal(out.n_sigs, 2);
     assert_memory_equal(out.sigs, b.sigs, 2 * sizeof b.sigs[0]);
@@ -1780,14 +1793,13 @@ static void test_batch(void **state)
     size_t seen = 0;
     for (size_t i = 0; i < out.n_members; i++) {
         uint8_t leaf[CUSTOS_HASH_LEN];
-        custos_batch_leaf(&out.members[i].sub.att, leaf);
+        custos_batch_leaf(&out.members[i].acct.att, leaf);
         assert_true(i == 0 || memcmp(prev, leaf, CUSTOS_HASH_LEN) < 0);
         memcpy(prev, leaf, CUSTOS_HASH_LEN);
-        size_t k = (size_t)(out.members[i].sub.att.account[0] - 0x21);
+        size_t k = (size_t)(out.members[i].acct.att.account[0] - 0x21);
         assert_true(k < 3);
         seen |= (size_t)1 << k;
-        assert_memory_equal(&out.members[i].sub.att, &subs[k].att, sizeof subs[k].att);
-        assert_int_equal(out.members[i].sub.n_sigs, 0);
+        assert_memory_equal(&out.members[i].acct.att, &subs[k].att, sizeof subs[k].att);
         if (k < 2) {
             assert_int_equal(out.members[i].state, CUSTOS_STATE_ACCEPTED);
             assert_int_equal(out.members[i].cursor, k + 1);
@@ -1834,7 +1846,7 @@ static void test_batch_released_members(void **state)
     }
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
     for (size_t i = 0; i < 4; i++) {
-        members[i].sub = subs[i];
+        members[i].acct = as_member(&subs[i]);
         make_batched_record(&recs[i], &b, &subs[i], i < 2 ? i + 3 : 0);
         if (i < 2) {
             members[i].state = CUSTOS_STATE_ACCEPTED;
@@ -1873,7 +1885,7 @@ static void test_batch_released_members(void **state)
     assert_int_equal(out.n_members, 4);
     size_t seen = 0;
     for (size_t i = 0; i < out.n_members; i++) {
-        size_t k = (size_t)(out.members[i].sub.att.account[0] - 0x21);
+        size_t k = (size_t)(out.members[i].acct.att.account[0] - 0x21);
         assert_true(k < 4);
         seen |= (size_t)1 << k;
         assert_int_equal(out.members[i].state, CUSTOS_STATE_ACCEPTED);
@@ -1913,7 +1925,7 @@ static void test_batch_views_kept(void **state)
                         (uint8_t)(0x21 + k * VIEW_ACCOUNTS));
         custos_record recs[VIEW_ACCOUNTS];
         for (size_t i = 0; i < VIEW_ACCOUNTS; i++) {
-            members[k][i].sub = subs[k][i];
+            members[k][i].acct = as_member(&subs[k][i]);
             members[k][i].state = CUSTOS_STATE_ACCEPTED;
             members[k][i].cursor = ++cursor;
             make_batched_record(&recs[i], &b[k], &subs[k][i], cursor);
@@ -1978,7 +1990,7 @@ static void test_batch_storage_is_lean(void **state)
     b.n_members = LEAN_N;
     assert_int_equal(gw_store_begin(&f->store, &err), CUSTOS_OK);
     for (size_t i = 0; i < LEAN_N; i++) {
-        members[i].sub = subs[i];
+        members[i].acct = as_member(&subs[i]);
         members[i].state = CUSTOS_STATE_ACCEPTED;
         members[i].cursor = i + 1;
         custos_record rec;

@@ -90,7 +90,7 @@ static int teardown(void **state)
 }
 
 /* A batch of N_ACCOUNTS valuations; nothing signed, no root yet. */
-static void base_batch(gw_batch_submission *bs, custos_submission *accounts)
+static void base_batch(gw_batch_submission *bs, custos_batch_member *accounts)
 {
     memset(bs, 0, sizeof *bs);
     memset(accounts, 0, N_ACCOUNTS * sizeof *accounts);
@@ -102,9 +102,7 @@ static void base_batch(gw_batch_submission *bs, custos_submission *accounts)
     bs->batch.valid_until = NOW + 3600;
     bs->batch.sequence = 3;
     for (size_t i = 0; i < N_ACCOUNTS; i++) {
-        custos_submission *s = &accounts[i];
-        memcpy(s->feed, bs->feed, sizeof s->feed);
-        s->domain = bs->domain;
+        custos_batch_member *s = &accounts[i];
         memset(s->att.account, (int)(0x40 + i), CUSTOS_HASH_LEN);
         s->att.kind = CUSTOS_KIND_VALUATION;
         custos_u256_from_u64(&s->att.gross_value, 1000 + i);
@@ -338,7 +336,7 @@ static void test_batch_table(void **state)
 {
     (void)state;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        custos_submission accounts[N_ACCOUNTS];
+        custos_batch_member accounts[N_ACCOUNTS];
         gw_batch_submission bs;
         base_batch(&bs, accounts);
         cases[c].mutate(&bs);

@@ -33,11 +33,10 @@ void pb_record_free(Custos__V1__Record *m);
 CUSTOS_MUST_USE
 custos_rc pb_to_batch(const Custos__V1__Batch *m, custos_batch *out, custos_error *err);
 /* Account i of a SubmitBatchRequest: its attestation and positions into out, which the
- * caller zeroed (feed and domain are the caller's to set); on failure out may hold
- * positions to clear. */
+ * caller zeroed; on failure out may hold positions to clear. */
 CUSTOS_MUST_USE
 custos_rc pb_to_batch_account(const Custos__V1__BatchAccount *m, size_t i,
-                              custos_submission *out, custos_error *err);
+                              custos_batch_member *out, custos_error *err);
 /* A SubmitBatchRequest for a signed batch and its n accounts (of each submission only the
  * attestation and positions are sent): a self-contained tree, freed with
  * pb_batch_request_free. */
