@@ -217,7 +217,8 @@ custos_rc gw_pledges_read(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                           void *ctx, custos_error *err)
 {
     pthread_mutex_lock(&p->rlock);
-    bool taken = !p->reading && !p->stopping;
+    bool stopping = p->stopping;
+    bool taken = !p->reading && !stopping;
     if (taken) {
         p->reading = true;
         memcpy(p->account, account, CUSTOS_HASH_LEN);
@@ -227,6 +228,8 @@ custos_rc gw_pledges_read(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
         pthread_cond_signal(&p->work);
     }
     pthread_mutex_unlock(&p->rlock);
+    if (stopping)
+        return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE, "the gateway is stopping");
     if (!taken)
         return custos_error_set(err, CUSTOS_ERR_UNAVAILABLE,
                                 "another pledge is being read from the chain; retry");

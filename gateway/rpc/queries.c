@@ -543,8 +543,9 @@ void gw_rpc_get_pledge(gw_rpc_call *c)
     gw_rpc_call_ref(c);
     custos_error err;
     custos_error_clear(&err);
+    /* Turned away before any read: the reason alone, not a failed read of the chain. */
     if (gw_pledges_read(pl, account, beneficiary, pledge_read_done, c, &err) != CUSTOS_OK) {
-        pledge_answer(c, CUSTOS_ERR_UNAVAILABLE, NULL, NULL, NULL, &err);
+        gw_rpc_finish(c, GRPC_STATUS_UNAVAILABLE, err.message, CUSTOS_REASON_NONE, NULL);
         gw_rpc_call_unref(c);
     }
 }
