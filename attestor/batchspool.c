@@ -159,7 +159,7 @@ custos_rc at_batch_spool_list(const char *spool, char (**names)[AT_BATCH_SPOOL_N
 void at_batch_spooled_free(at_batch_spooled *b)
 {
     for (size_t i = 0; b->accounts != NULL && i < b->n; i++)
-        custos_submission_clear(&b->accounts[i]);
+        custos_batch_member_clear(&b->accounts[i]);
     free(b->accounts);
     memset(b, 0, sizeof *b);
 }
@@ -196,9 +196,7 @@ static custos_rc get_account(const char *dir, const char *name, at_batch_spooled
         free(ps);
         return custos_error_set(err, CUSTOS_ERR_INVALID, "%s: of another batch", path);
     }
-    custos_submission *s = &out->accounts[out->n++];
-    memcpy(s->feed, out->feed, sizeof s->feed);
-    s->domain = out->domain;
+    custos_batch_member *s = &out->accounts[out->n++];
     s->att = a->att;
     s->positions = ps; /* the gateway checks them against positionsRoot */
     s->n_positions = n_ps;

@@ -21,7 +21,7 @@ typedef struct at_batch_spooled {
     custos_batch batch;
     custos_signature sigs[CUSTOS_MAX_SIGNATURES];
     size_t n_sigs;
-    custos_submission *accounts;
+    custos_batch_member *accounts;
     size_t n;
 } at_batch_spooled;
 

@@ -123,9 +123,9 @@ static run_last *last_find(run_state *st, const uint8_t account[CUSTOS_HASH_LEN]
     return NULL;
 }
 
-static void last_record(run_state *st, const custos_submission *s)
+static void last_record(run_state *st, const custos_attestation *a)
 {
-    run_last *l = last_find(st, s->att.account);
+    run_last *l = last_find(st, a->account);
     if (l == NULL) {
         if (st->n_last == st->cap_last) {
             size_t ncap = st->cap_last == 0 ? 16 : st->cap_last * 2;
@@ -139,13 +139,13 @@ static void last_record(run_state *st, const custos_submission *s)
             st->cap_last = ncap;
         }
         l = &st->last[st->n_last++];
-        memcpy(l->account, s->att.account, CUSTOS_HASH_LEN);
+        memcpy(l->account, a->account, CUSTOS_HASH_LEN);
     }
-    memcpy(l->beneficiary, s->att.beneficiary, CUSTOS_ADDRESS_LEN);
-    l->gross = s->att.gross_value;
-    l->collateral = s->att.collateral_value;
-    memcpy(l->root, s->att.positions_root, CUSTOS_HASH_LEN);
-    l->valid_until = s->att.valid_until;
+    memcpy(l->beneficiary, a->beneficiary, CUSTOS_ADDRESS_LEN);
+    l->gross = a->gross_value;
+    l->collateral = a->collateral_value;
+    memcpy(l->root, a->positions_root, CUSTOS_HASH_LEN);
+    l->valid_until = a->valid_until;
     l->signed_at = mono_now();
 }
 
@@ -233,7 +233,7 @@ static drain_result drain_one(run_state *st, custos_client *client, const char *
                   "acknowledged sequence=%llu state=%s%s signatures=%u/%u cursor=%llu file=%s",
                   seq, state, res.duplicate ? " duplicate" : "", res.signatures, res.threshold,
                   (unsigned long long)res.cursor, name);
-        last_record(st, &s);
+        last_record(st, &s.att);
         if (at_spool_remove(dir, name, &err) != CUSTOS_OK) {
             run_log("cannot remove %s from the spool: %s", name, err.message);
             out = DRAIN_FAILED;
@@ -317,7 +317,7 @@ static drain_result drain_batch(run_state *st, custos_client *client, const char
                 continue;
             }
             taken++;
-            last_record(st, &b.accounts[i]);
+            last_record(st, &b.accounts[i].att);
         }
         at_runlog(AT_LOG_INFO, "acknowledged", request_id, f, 2,
                   "acknowledged batch sequence=%llu%s accounts=%zu taken=%zu file=%s", seq,

@@ -58,7 +58,7 @@ typedef struct sb_batch {
     custos_signature sigs[CUSTOS_MAX_SIGNATURES];
     size_t n_sigs;
     uint8_t digest[CUSTOS_HASH_LEN];
-    custos_submission *accounts;
+    custos_batch_member *accounts;
     size_t n;
 } sb_batch;
 
@@ -107,9 +107,7 @@ static custos_rc sb_account(const char *dir, const char *name, sb_batch *b, cust
                               "%s: more account files than the batch's %" PRIu32 " accounts",
                               dir, b->batch.count);
     if (rc == CUSTOS_OK) {
-        custos_submission *s = &b->accounts[b->n++];
-        snprintf(s->feed, sizeof s->feed, "%s", b->feed);
-        s->domain = b->domain;
+        custos_batch_member *s = &b->accounts[b->n++];
         s->att = a->att;
         s->positions = ps; /* the gateway checks them against positionsRoot */
         s->n_positions = n_ps;
@@ -159,7 +157,7 @@ static custos_rc sb_load(const char *dir, sb_batch *b, custos_error *err)
 }
 
 /* One line (and JSON entry) per account. */
-static void sb_report_account(at_report *r, json_t *list, const custos_submission *s,
+static void sb_report_account(at_report *r, json_t *list, const custos_batch_member *s,
                               const custos_submit_result *res, const custos_error *e)
 {
     char hex[CUSTOS_HEX_LEN(CUSTOS_HASH_LEN)];
@@ -200,7 +198,7 @@ int at_cmd_submit_batch(int argc, char **argv)
     if (rc != CUSTOS_OK) {
         at_cmd_error("submit-batch: %s", err.message);
         for (size_t i = 0; i < b.n; i++)
-            custos_submission_clear(&b.accounts[i]);
+            custos_batch_member_clear(&b.accounts[i]);
         free(b.accounts);
         return AT_EXIT_INPUT;
     }
@@ -254,7 +252,7 @@ int at_cmd_submit_batch(int argc, char **argv)
     free(res);
     free(errs);
     for (size_t i = 0; i < b.n; i++)
-        custos_submission_clear(&b.accounts[i]);
+        custos_batch_member_clear(&b.accounts[i]);
     free(b.accounts);
     return status;
 }

@@ -629,7 +629,7 @@ static void run_latest(const opts *o)
  * rises), with room for BATCHES_PER_RUN batches a run. */
 #define BATCHES_PER_RUN 4096
 static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t now,
-                       uint64_t stamp, custos_submission *acc, custos_batch *batch,
+                       uint64_t stamp, custos_batch_member *acc, custos_batch *batch,
                        custos_signature *sig)
 {
     size_t k = o->batch_size;
@@ -637,9 +637,12 @@ static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t 
     if (atts == NULL)
         die("out of memory");
     for (size_t i = 0; i < k; i++) {
-        bench_make(s, o->tag, o->round * o->count + b * k + i, o->count, now, &acc[i]);
-        acc[i].n_sigs = 0;
+        custos_submission one;
+        bench_make(s, o->tag, o->round * o->count + b * k + i, o->count, now, &one);
+        acc[i].att = one.att;
         acc[i].att.valid_until = now + 3600;
+        acc[i].positions = one.positions;
+        acc[i].n_positions = one.n_positions;
         atts[i] = acc[i].att;
     }
     custos_batch_tree *t = NULL;
@@ -662,7 +665,7 @@ static void run_batch(const opts *o)
     bench_signer_init(&s);
     size_t k = o->batch_size, nb = o->count / o->batch_size;
     uint64_t now = bench_unix_now();
-    custos_submission *acc = calloc(nb * k, sizeof *acc);
+    custos_batch_member *acc = calloc(nb * k, sizeof *acc);
     custos_batch *batches = calloc(nb, sizeof *batches);
     custos_signature *sigs = calloc(nb, sizeof *sigs);
     custos_submit_result *res = calloc(k, sizeof *res);
@@ -729,7 +732,7 @@ static void run_batch(const opts *o)
            (double)accepted / seconds, bench_percentile(lat, nb, 0.5) * 1e3, 1e6 / bare, bare);
     custos_client_free(c);
     for (size_t i = 0; i < nb * k; i++)
-        custos_submission_clear(&acc[i]);
+        custos_batch_member_clear(&acc[i]);
     free(acc);
     free(batches);
     free(sigs);

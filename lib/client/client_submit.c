@@ -98,9 +98,9 @@ custos_rc custos_client_submit(custos_client *c, const custos_submission *s,
 
 custos_rc custos_client_submit_batch(custos_client *c, const char *feed, const custos_domain *d,
                                      const custos_batch *b, const custos_signature *sigs,
-                                     size_t n_sigs, const custos_submission *accounts, size_t n,
-                                     custos_submit_result *results, custos_error *errors,
-                                     bool *duplicate, custos_error *err)
+                                     size_t n_sigs, const custos_batch_member *accounts,
+                                     size_t n, custos_submit_result *results,
+                                     custos_error *errors, bool *duplicate, custos_error *err)
 {
     *duplicate = false;
     memset(results, 0, n * sizeof *results);

@@ -154,8 +154,8 @@ custos_rc pb_build_batch_inclusion(const custos_record_batch *b,
     return rc;
 }
 
-static custos_rc pb_build_batch_account(const custos_submission *s, Custos__V1__BatchAccount **out,
-                                        custos_error *err)
+static custos_rc pb_build_batch_account(const custos_batch_member *s,
+                                        Custos__V1__BatchAccount **out, custos_error *err)
 {
     Custos__V1__BatchAccount *m = malloc(sizeof *m);
     if (m == NULL)
@@ -180,7 +180,7 @@ static custos_rc pb_build_batch_account(const custos_submission *s, Custos__V1__
 
 custos_rc pb_batch_request_new(const char *feed, const custos_domain *d, const custos_batch *b,
                                const custos_signature *sigs, size_t n_sigs,
-                               const custos_submission *accounts, size_t n,
+                               const custos_batch_member *accounts, size_t n,
                                Custos__V1__SubmitBatchRequest **out, custos_error *err)
 {
     *out = NULL;

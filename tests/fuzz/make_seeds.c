@@ -73,7 +73,12 @@ static int put_batch(const char *root, const char *name, size_t n, unsigned key)
         /* The same batch as a client sends it to SubmitBatch, every account with its
          * positions. */
         Custos__V1__SubmitBatchRequest *req = NULL;
-        rc = pb_batch_request_new(a->feed, &a->domain, &a->batch, a->sigs, 1, s, n, &req,
+        custos_batch_member m[3];
+        for (size_t i = 0; i < n; i++)
+            m[i] = (custos_batch_member){.att = s[i].att,
+                                         .positions = s[i].positions,
+                                         .n_positions = s[i].n_positions};
+        rc = pb_batch_request_new(a->feed, &a->domain, &a->batch, a->sigs, 1, m, n, &req,
                                   &err) != CUSTOS_OK;
         if (rc == 0) {
             size_t len = protobuf_c_message_get_packed_size(&req->base);

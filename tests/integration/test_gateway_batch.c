@@ -160,6 +160,33 @@ static void sign_batch(const custos_submission *accounts, size_t n, uint64_t seq
 
 static const gwf_key_id QUORUM[] = {GWF_KEY_CUSTODIAN, GWF_KEY_AGENT};
 
+/* The accounts as SubmitBatch takes them: each submission's attestation and positions
+ * (shallow: the submissions keep their positions); free() the array. */
+static custos_batch_member *members_of(const custos_submission *accounts, size_t n)
+{
+    custos_batch_member *m = calloc(n > 0 ? n : 1, sizeof *m);
+    assert_non_null(m);
+    for (size_t i = 0; i < n; i++)
+        m[i] = (custos_batch_member){.att = accounts[i].att,
+                                     .positions = accounts[i].positions,
+                                     .n_positions = accounts[i].n_positions};
+    return m;
+}
+
+/* custos_client_submit_batch on the test's feed and domain. */
+static custos_rc submit_batch(custos_client *c, const custos_batch *b,
+                              const custos_signature *sigs, size_t n_sigs,
+                              const custos_submission *accounts, size_t n,
+                              custos_submit_result *res, custos_error *errs, bool *duplicate,
+                              custos_error *err)
+{
+    custos_batch_member *m = members_of(accounts, n);
+    custos_rc rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, b, sigs, n_sigs, m, n,
+                                              res, errs, duplicate, err);
+    free(m);
+    return rc;
+}
+
 static void make_mixed(custos_submission *accounts)
 {
     make(&accounts[M_GOOD1], "BATCH-GOOD-1", 1, 1000000);
@@ -272,7 +299,7 @@ static void test_mixed_batch(void **state)
     custos_error errs[M_COUNT];
     bool duplicate = true;
     custos_error err;
-    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts,
+    if (submit_batch(F.client, &b, sigs, 2, accounts,
                                    M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
         fail_msg("SubmitBatch: %s", err.message);
     assert_false(duplicate);
@@ -311,7 +338,7 @@ static void test_mixed_batch(void **state)
     custos_record_list_free(held, n_held);
 
     /* The very batch again: a duplicate, each account answered as before. */
-    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts,
+    if (submit_batch(F.client, &b, sigs, 2, accounts,
                                    M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
         fail_msg("SubmitBatch again: %s", err.message);
     assert_true(duplicate);
@@ -328,7 +355,7 @@ static void test_mixed_batch(void **state)
     make(&next[1], "BATCH-GOOD-2", 2, 2000001);
     custos_batch b2;
     sign_batch(next, 2, 7, QUORUM, 2, &b2, sigs);
-    assert_int_not_equal(custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs,
+    assert_int_not_equal(submit_batch(F.client, &b2, sigs,
                                                     2, next, 2, res, errs, &duplicate, &err),
                          CUSTOS_OK);
     expect_refused(&err, CUSTOS_REASON_REPLAY, "batch sequence not above the last");
@@ -336,7 +363,7 @@ static void test_mixed_batch(void **state)
 
     /* One signature: short of the quorum of two distinct roles, refused whole. */
     sign_batch(next, 2, 8, QUORUM, 1, &b2, sigs);
-    assert_int_not_equal(custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs,
+    assert_int_not_equal(submit_batch(F.client, &b2, sigs,
                                                     1, next, 2, res, errs, &duplicate, &err),
                          CUSTOS_OK);
     expect_refused(&err, CUSTOS_REASON_BATCH_BELOW_QUORUM, "one signature");
@@ -351,7 +378,7 @@ static void test_mixed_batch(void **state)
 
     /* And the next batch, sequence 8, is taken. */
     sign_batch(next, 2, 8, QUORUM, 2, &b2, sigs);
-    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b2, sigs, 2, next, 2, res,
+    if (submit_batch(F.client, &b2, sigs, 2, next, 2, res,
                                    errs, &duplicate, &err) != CUSTOS_OK)
         fail_msg("SubmitBatch after restart: %s", err.message);
     assert_int_equal(errs[0].code, CUSTOS_OK);
@@ -384,7 +411,7 @@ static void *race(void *arg)
     custos_client *c = NULL;
     r->rc = custos_client_new_insecure(F.target, 60000, &c, &r->err);
     if (r->rc == CUSTOS_OK)
-        r->rc = custos_client_submit_batch(c, GWF_FEED, &F.domain, r->b, r->sigs, 2,
+        r->rc = submit_batch(c, r->b, r->sigs, 2,
                                            r->accounts, r->n, r->res, r->errs,
                                            &r->duplicate, &r->err);
     custos_client_free(c);
@@ -464,9 +491,11 @@ static void test_bad_input(void **state)
     sign_batch(accounts, 2, 1, QUORUM, 2, &b, sigs);
     Custos__V1__SubmitBatchRequest *req = NULL;
     custos_error err;
-    assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, &req,
+    custos_batch_member *members = members_of(accounts, 2);
+    assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, 2, members, 2, &req,
                                           &err),
                      CUSTOS_OK);
+    free(members);
     struct {
         const char *what, *want_reason, *want_detail;
     } cases[] = {
@@ -498,7 +527,7 @@ static void test_bad_input(void **state)
     custos_submit_result res[2];
     custos_error errs[2];
     bool duplicate = false;
-    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts, 2, res,
+    if (submit_batch(F.client, &b, sigs, 2, accounts, 2, res,
                                    errs, &duplicate, &err) != CUSTOS_OK)
         fail_msg("the good batch: %s", err.message);
     assert_int_equal(res[1].state, CUSTOS_STATE_ACCEPTED);
@@ -792,7 +821,7 @@ static void submit_batch_all(custos_submission *accounts, uint64_t sequence,
     assert_true(res != NULL && errs != NULL);
     bool duplicate = true;
     custos_error err;
-    if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs, 2, accounts, n, res,
+    if (submit_batch(F.client, &b, sigs, 2, accounts, n, res,
                                    errs, &duplicate, &err) != CUSTOS_OK) {
         gwf_dump_log(&F);
         fail_msg("batch %llu of %zu accounts: %s", (unsigned long long)sequence, n,

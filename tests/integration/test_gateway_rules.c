@@ -865,8 +865,10 @@ static void most_signatures_on_a_batch(const uint8_t (*seckeys)[CUSTOS_SECKEY_LE
     custos_submit_result res;
     custos_error errs[1];
     bool duplicate = false;
+    custos_batch_member member = {
+        .att = acct.att, .positions = acct.positions, .n_positions = acct.n_positions};
     if (custos_client_submit_batch(F.client, GWF_FEED, &F.domain, &b, sigs,
-                                   CUSTOS_MAX_SIGNATURES, &acct, 1, &res, errs, &duplicate,
+                                   CUSTOS_MAX_SIGNATURES, &member, 1, &res, errs, &duplicate,
                                    &err) != CUSTOS_OK ||
         errs[0].code != CUSTOS_OK)
         fail_msg("a batch signed by %d: %s %s", CUSTOS_MAX_SIGNATURES, err.message,
@@ -886,8 +888,10 @@ static void most_signatures_on_a_batch(const uint8_t (*seckeys)[CUSTOS_SECKEY_LE
     custos_batch_digest(&F.domain, &b, digest);
     sign_most(digest, seckeys, EXTRA_SIGNERS, sigs);
     Custos__V1__SubmitBatchRequest *req = NULL;
+    member = (custos_batch_member){
+        .att = acct.att, .positions = acct.positions, .n_positions = acct.n_positions};
     assert_int_equal(pb_batch_request_new(GWF_FEED, &F.domain, &b, sigs, CUSTOS_MAX_SIGNATURES,
-                                          &acct, 1, &req, &err),
+                                          &member, 1, &req, &err),
                      CUSTOS_OK);
     uint8_t *buf = NULL;
     size_t len = 0;

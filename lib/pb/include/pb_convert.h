@@ -37,13 +37,12 @@ custos_rc pb_to_batch(const Custos__V1__Batch *m, custos_batch *out, custos_erro
 CUSTOS_MUST_USE
 custos_rc pb_to_batch_account(const Custos__V1__BatchAccount *m, size_t i,
                               custos_batch_member *out, custos_error *err);
-/* A SubmitBatchRequest for a signed batch and its n accounts (of each submission only the
- * attestation and positions are sent): a self-contained tree, freed with
- * pb_batch_request_free. */
+/* A SubmitBatchRequest for a signed batch and its n accounts: a self-contained tree, freed
+ * with pb_batch_request_free. */
 CUSTOS_MUST_USE
 custos_rc pb_batch_request_new(const char *feed, const custos_domain *d, const custos_batch *b,
                                const custos_signature *sigs, size_t n_sigs,
-                               const custos_submission *accounts, size_t n,
+                               const custos_batch_member *accounts, size_t n,
                                Custos__V1__SubmitBatchRequest **out, custos_error *err);
 void pb_batch_request_free(Custos__V1__SubmitBatchRequest *m);
 
