@@ -68,12 +68,7 @@ static void make_batches(const bench_signer *s, const uint8_t second[CUSTOS_SECK
         gw_batch_submission *bs = &set->bs[b];
         custos_batch_member *acc = set->accounts + b * set->n_accounts;
         for (size_t i = 0; i < set->n_accounts; i++) {
-            custos_submission one;
-            bench_make(s, "batch", b * set->n_accounts + i, total, now, &one);
-            acc[i].att = one.att;
-            acc[i].att.valid_until = now + 3600;
-            acc[i].positions = one.positions;
-            acc[i].n_positions = one.n_positions;
+            bench_make_member("batch", b * set->n_accounts + i, total, now, &acc[i]);
             atts[i] = acc[i].att;
         }
         custos_batch_tree *t = NULL;

@@ -47,13 +47,10 @@ void bench_account(const char *tag, uint64_t index, uint64_t accounts, uint8_t o
     custos_keccak256((const uint8_t *)text, (size_t)n, out);
 }
 
-void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t accounts,
-                uint64_t now, custos_submission *out)
+static void bench_attestation(const char *tag, uint64_t index, uint64_t accounts, uint64_t now,
+                              custos_attestation *a)
 {
-    memset(out, 0, sizeof *out);
-    snprintf(out->feed, sizeof out->feed, "%s", BENCH_FEED);
-    bench_domain(&out->domain);
-    custos_attestation *a = &out->att;
+    memset(a, 0, sizeof *a);
     bench_account(tag, index, accounts, a->account);
     memset(a->beneficiary, 0xa1, sizeof a->beneficiary);
     a->kind = CUSTOS_KIND_VALUATION;
@@ -65,6 +62,23 @@ void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t
     a->as_of = now;
     a->valid_until = now + 3600;
     a->sequence = index / accounts + 1;
+}
+
+void bench_make_member(const char *tag, uint64_t index, uint64_t accounts, uint64_t now,
+                       custos_batch_member *out)
+{
+    memset(out, 0, sizeof *out);
+    bench_attestation(tag, index, accounts, now, &out->att);
+}
+
+void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t accounts,
+                uint64_t now, custos_submission *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->feed, sizeof out->feed, "%s", BENCH_FEED);
+    bench_domain(&out->domain);
+    custos_attestation *a = &out->att;
+    bench_attestation(tag, index, accounts, now, a);
     uint8_t digest[32];
     custos_attestation_digest(&out->domain, a, digest);
     if (custos_sign_digest(s->secp, s->seckey, digest, &out->sigs[0], NULL) != CUSTOS_OK) {

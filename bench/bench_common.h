@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "custos/attestation.h"
+#include "custos/batch.h"
 #include "custos/sig.h"
 
 #define BENCH_FEED "bench"
@@ -31,6 +32,10 @@ void bench_domain(custos_domain *d);
  * two tags never share an account. Signed by s at asOf = now. */
 void bench_make(const bench_signer *s, const char *tag, uint64_t index, uint64_t accounts,
                 uint64_t now, custos_submission *out);
+/* The same attestation as an account of a batch (valid for an hour, no positions): the
+ * batch is signed, not the account. */
+void bench_make_member(const char *tag, uint64_t index, uint64_t accounts, uint64_t now,
+                       custos_batch_member *out);
 /* The account of index in the set (as bench_make derives it). */
 void bench_account(const char *tag, uint64_t index, uint64_t accounts, uint8_t out[32]);
 

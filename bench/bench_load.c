@@ -637,12 +637,7 @@ static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t 
     if (atts == NULL)
         die("out of memory");
     for (size_t i = 0; i < k; i++) {
-        custos_submission one;
-        bench_make(s, o->tag, o->round * o->count + b * k + i, o->count, now, &one);
-        acc[i].att = one.att;
-        acc[i].att.valid_until = now + 3600;
-        acc[i].positions = one.positions;
-        acc[i].n_positions = one.n_positions;
+        bench_make_member(o->tag, o->round * o->count + b * k + i, o->count, now, &acc[i]);
         atts[i] = acc[i].att;
     }
     custos_batch_tree *t = NULL;
