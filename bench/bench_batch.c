@@ -53,7 +53,7 @@ static double median(double *v, size_t n)
     return bench_percentile(v, n, 0.5);
 }
 
-/* B batches of N accounts each (their attestations from bench_make, one asOf and
+/* B batches of N accounts each (their attestations from bench_make_member, one asOf and
  * validUntil), each signed by both keys. */
 static void make_batches(const bench_signer *s, const uint8_t second[CUSTOS_SECKEY_LEN],
                          uint64_t now, batch_set *set)

@@ -622,8 +622,8 @@ static void run_latest(const opts *o)
 
 /* ---- SubmitBatch (figure g) ---- */
 
-/* Batch b of k accounts of the set (bench_make's attestations, one asOf and validUntil;
- * round R: each account's sequence R + 1), signed once. Its batch sequence is stamp * 2^12
+/* Batch b of k accounts of the set (bench_make_member's attestations, one asOf and
+ * validUntil; round R: each account's sequence R + 1), signed once. Its batch sequence is stamp * 2^12
  * + b + 1, stamp the run's start in microseconds: above every batch of an earlier run on
  * the gateway, even one that started in the same second (the feed's batch sequence only
  * rises), with room for BATCHES_PER_RUN batches a run. */
