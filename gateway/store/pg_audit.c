@@ -93,12 +93,8 @@ custos_rc gw_pgstore_read_audit(void *impl, uint64_t after, custos_audit_entry *
     pg_params p = {.n = 0};
     pg_param(&p, from, sizeof from);
     pg_param(&p, limit, sizeof limit);
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_READ_AUDIT, &p, "read audit", &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, R_READ_AUDIT, &p, "read audit", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     int rows = PQntuples(res);
@@ -205,12 +201,8 @@ custos_rc gw_pgstore_get_reserves(void *impl, const char *feed, gw_store_reserve
     strcpy(out->feed, feed);
     pg_params p = {.n = 0};
     pg_param(&p, feed, strlen(feed));
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_RESERVES, &p, "get reserves", &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, R_RESERVES, &p, "get reserves", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (PQntuples(res) == 1)

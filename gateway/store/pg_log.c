@@ -299,11 +299,7 @@ custos_rc gw_pgstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_H
         pg_param(&p, has_below ? below : NULL, has_below ? sizeof below : 0); /* NULL: SQL NULL */
         pg_param(&p, limit, sizeof limit);
         PGresult *res = NULL;
-        pthread_mutex_lock(&s->rlock);
-        rc = gw_pgstore_ready(&s->r, err);
-        if (rc == CUSTOS_OK)
-            rc = gw_pgstore_run(&s->r, R_VALUATIONS, &p, "latest valuation", &res, err);
-        pthread_mutex_unlock(&s->rlock);
+        rc = gw_pgstore_read(s, R_VALUATIONS, &p, "latest valuation", &res, err);
         if (rc != CUSTOS_OK)
             break;
         int rows = PQntuples(res);

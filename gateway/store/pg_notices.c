@@ -50,12 +50,8 @@ static custos_rc pg_row_to_notice(const PGresult *res, int i, gw_store_notice *o
 static custos_rc pg_notice_rows(pg_store *s, int stmt, const pg_params *p, const char *what,
                                 gw_store_notice *out, size_t max, size_t *n, custos_error *err)
 {
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, stmt, p, what, &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, stmt, p, what, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     int rows = PQntuples(res);

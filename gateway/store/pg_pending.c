@@ -264,12 +264,8 @@ custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err)
 {
     pg_store *s = impl;
     *count = 0;
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_COUNT_HELD, NULL, "count held", &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, R_COUNT_HELD, NULL, "count held", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = PQntuples(res) == 1 ? gw_pgstore_get_uint(res, 0, 0, count, "held count", err)
@@ -284,12 +280,8 @@ custos_rc gw_pgstore_pending_summary(void *impl, uint64_t *count, uint64_t *olde
     pg_store *s = impl;
     *count = 0;
     *oldest = 0;
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_PENDING_SUMMARY, NULL, "pending summary", &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, R_PENDING_SUMMARY, NULL, "pending summary", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = PQntuples(res) == 1
@@ -364,12 +356,8 @@ custos_rc gw_pgstore_pending_totals(void *impl, uint64_t *rows, uint64_t *bytes,
     pg_store *s = impl;
     *rows = 0;
     *bytes = 0;
-    pthread_mutex_lock(&s->rlock);
     PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_PENDING_TOTALS, NULL, "pending totals", &res, err);
-    pthread_mutex_unlock(&s->rlock);
+    custos_rc rc = gw_pgstore_read(s, R_PENDING_TOTALS, NULL, "pending totals", &res, err);
     if (rc == CUSTOS_OK)
         rc = pg_count_sum(res, rows, bytes, err);
     PQclear(res);

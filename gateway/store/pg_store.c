@@ -295,6 +295,17 @@ custos_rc gw_pgstore_ready(pg_conn *c, custos_error *err)
     return c->prepared ? CUSTOS_OK : pg_prepare(c, err);
 }
 
+custos_rc gw_pgstore_read(pg_store *s, int i, const pg_params *p, const char *what,
+                          PGresult **out, custos_error *err)
+{
+    pthread_mutex_lock(&s->rlock);
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->r, i, p, what, out, err);
+    pthread_mutex_unlock(&s->rlock);
+    return rc;
+}
+
 static custos_rc pg_connect(pg_conn *c, const char *conninfo, custos_error *err)
 {
     custos_rc rc = gw_pg_connect(conninfo, "custos-gateway", PG_CONNECT_TIMEOUT_S, "store",

@@ -174,6 +174,13 @@ custos_rc gw_pgstore_get_uint(const PGresult *res, int row, int col, uint64_t *o
  * transaction only, since the server has rolled back whatever the lost session had open. */
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_ready(pg_conn *c, custos_error *err);
+/* Runs read statement i on the read session, under its lock, the session brought back
+ * first if it was lost; the result (the caller clears it) needs no session, so the lock is
+ * released on return. Readers whose rows need the session again (a batched record's
+ * batch) hold the lock themselves instead. */
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_read(pg_store *s, int i, const pg_params *p, const char *what,
+                          PGresult **out, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_begin(void *impl, custos_error *err);
 CUSTOS_MUST_USE
