@@ -325,6 +325,36 @@ custos_rc gw_pgstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_H
     return rc;
 }
 
+custos_rc gw_pgstore_read_records(pg_store *s, int i, const pg_params *p, const char *what,
+                                  custos_state state, custos_record *out, size_t max,
+                                  size_t *n, custos_error *err)
+{
+    *n = 0;
+    pthread_mutex_lock(&s->rlock);
+    PGresult *res = NULL;
+    custos_rc rc = gw_pgstore_ready(&s->r, err);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_run(&s->r, i, p, what, &res, err);
+    int rows = rc == CUSTOS_OK ? PQntuples(res) : 0;
+    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
+        rc = gw_pgstore_row_to_record(res, row, &out[*n], err);
+        if (rc == CUSTOS_OK && state != CUSTOS_STATE_UNSPECIFIED)
+            out[*n].state = state;
+        if (rc == CUSTOS_OK)
+            (*n)++;
+    }
+    PQclear(res);
+    if (rc == CUSTOS_OK)
+        rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, *n, err);
+    pthread_mutex_unlock(&s->rlock);
+    if (rc != CUSTOS_OK) {
+        for (size_t k = 0; k < *n; k++)
+            custos_record_clear(&out[k]);
+        *n = 0;
+    }
+    return rc;
+}
+
 custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err)
 {
@@ -338,29 +368,6 @@ custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, s
     pg_params p = {.n = 0};
     pg_param(&p, from, sizeof from);
     pg_param(&p, limit, sizeof limit);
-    pthread_mutex_lock(&s->rlock);
-    PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_READ_FROM, &p, "read from", &res, err);
-    if (rc != CUSTOS_OK) {
-        pthread_mutex_unlock(&s->rlock);
-        return rc;
-    }
-    int rows = PQntuples(res);
-    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
-        rc = gw_pgstore_row_to_record(res, row, &out[*n], err);
-        if (rc == CUSTOS_OK)
-            (*n)++;
-    }
-    PQclear(res);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, *n, err);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK) {
-        for (size_t i = 0; i < *n; i++)
-            custos_record_clear(&out[i]);
-        *n = 0;
-    }
-    return rc;
+    return gw_pgstore_read_records(s, R_READ_FROM, &p, "read from", CUSTOS_STATE_UNSPECIFIED,
+                                   out, max, n, err);
 }

@@ -233,31 +233,8 @@ custos_rc gw_pgstore_list_held(void *impl, const uint8_t *account, const gw_held
         gw_store_put_u64(held_at, after->held_at);
     pg_param(&p, after != NULL ? held_at : NULL, after != NULL ? sizeof held_at : 0);
     pg_param(&p, after != NULL ? after->digest : NULL, after != NULL ? CUSTOS_HASH_LEN : 0);
-    pthread_mutex_lock(&s->rlock);
-    PGresult *res = NULL;
-    custos_rc rc = gw_pgstore_ready(&s->r, err);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_run(&s->r, R_LIST_HELD, &p, "list held", &res, err);
-    if (rc != CUSTOS_OK) {
-        pthread_mutex_unlock(&s->rlock);
-        return rc;
-    }
-    int rows = PQntuples(res);
-    for (int row = 0; rc == CUSTOS_OK && row < rows && (size_t)row < max; row++) {
-        rc = gw_pgstore_row_to_record(res, row, &out[*n], err);
-        if (rc == CUSTOS_OK)
-            out[(*n)++].state = CUSTOS_STATE_HELD;
-    }
-    PQclear(res);
-    if (rc == CUSTOS_OK)
-        rc = gw_pgstore_fill_batches(&s->r, R_BATCH, out, *n, err);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != CUSTOS_OK) {
-        for (size_t i = 0; i < *n; i++)
-            custos_record_clear(&out[i]);
-        *n = 0;
-    }
-    return rc;
+    return gw_pgstore_read_records(s, R_LIST_HELD, &p, "list held", CUSTOS_STATE_HELD, out,
+                                   max, n, err);
 }
 
 custos_rc gw_pgstore_count_held(void *impl, uint64_t *count, custos_error *err)

@@ -177,7 +177,7 @@ custos_rc gw_pgstore_ready(pg_conn *c, custos_error *err);
 /* Runs read statement i on the read session, under its lock, the session brought back
  * first if it was lost; the result (the caller clears it) needs no session, so the lock is
  * released on return. Readers whose rows need the session again (a batched record's
- * batch) hold the lock themselves instead. */
+ * batch) hold the lock throughout instead (gw_pgstore_read_records). */
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_read(pg_store *s, int i, const pg_params *p, const char *what,
                           PGresult **out, custos_error *err);
@@ -196,6 +196,14 @@ void gw_pgstore_close(void *impl);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_row_to_record(const PGresult *res, int row, custos_record *rec,
                                    custos_error *err);
+/* Runs read statement i, whose rows are records, into out (at most max; *n of them), each
+ * batched record completed, with state (unless UNSPECIFIED) for every record; under the
+ * read session's lock throughout, as a batched record's batch is read on it. On failure
+ * nothing is left in out. */
+CUSTOS_MUST_USE
+custos_rc gw_pgstore_read_records(pg_store *s, int i, const pg_params *p, const char *what,
+                                  custos_state state, custos_record *out, size_t max,
+                                  size_t *n, custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_pgstore_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
