@@ -530,6 +530,36 @@ custos_rc gw_sqstore_latest_valuation(void *impl, const uint8_t account[CUSTOS_H
     return rc;
 }
 
+custos_rc gw_sqstore_read_records(sq_store *s, sqlite3_stmt *st, const char *what,
+                                  custos_state state, custos_record *out, size_t *n,
+                                  custos_error *err)
+{
+    custos_rc res = CUSTOS_OK;
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        res = gw_sqstore_row_to_record(st, &out[*n], err);
+        if (res != CUSTOS_OK)
+            break;
+        if (state != CUSTOS_STATE_UNSPECIFIED)
+            out[*n].state = state;
+        (*n)++;
+    }
+    if (res == CUSTOS_OK && rc != SQLITE_DONE)
+        res = sq_fail(s->rdb, rc, what, err);
+    int rrc = sqlite3_reset(st);
+    if (res == CUSTOS_OK && rrc != SQLITE_OK)
+        res = sq_fail(s->rdb, rrc, what, err);
+    if (res == CUSTOS_OK)
+        res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, *n, err);
+    if (res != CUSTOS_OK) {
+        for (size_t i = 0; i < *n; i++)
+            custos_record_clear(&out[i]);
+        *n = 0;
+    }
+    return res;
+}
+
 custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, size_t max,
                                size_t *n, custos_error *err)
 {
@@ -546,28 +576,11 @@ custos_rc gw_sqstore_read_from(void *impl, uint64_t after, custos_record *out, s
     int rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 2, limit);
-    if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK)
         res = sq_fail(s->rdb, rc, "read from", err);
-    } else {
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            res = gw_sqstore_row_to_record(st, &out[*n], err);
-            if (res != CUSTOS_OK)
-                break;
-            (*n)++;
-        }
-        if (res == CUSTOS_OK && rc != SQLITE_DONE)
-            res = sq_fail(s->rdb, rc, "read from", err);
-        int rrc = sqlite3_reset(st);
-        if (res == CUSTOS_OK && rrc != SQLITE_OK)
-            res = sq_fail(s->rdb, rrc, "read from", err);
-        if (res == CUSTOS_OK)
-            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, *n, err);
-    }
+    else
+        res = gw_sqstore_read_records(s, st, "read from", CUSTOS_STATE_UNSPECIFIED, out, n,
+                                      err);
     pthread_mutex_unlock(&s->rlock);
-    if (res != CUSTOS_OK) {
-        for (size_t i = 0; i < *n; i++)
-            custos_record_clear(&out[i]);
-        *n = 0;
-    }
     return res;
 }

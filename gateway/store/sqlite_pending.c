@@ -295,29 +295,11 @@ custos_rc gw_sqstore_list_held(void *impl, const uint8_t *account, const gw_held
         rc = after != NULL ? sqlite3_bind_blob(st, 4, after->digest, CUSTOS_HASH_LEN,
                                                SQLITE_TRANSIENT)
                            : sqlite3_bind_null(st, 4);
-    if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK)
         res = sq_fail(s->rdb, rc, "list held", err);
-    } else {
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            res = gw_sqstore_row_to_record(st, &out[*n], err);
-            if (res != CUSTOS_OK)
-                break;
-            out[(*n)++].state = CUSTOS_STATE_HELD;
-        }
-        if (res == CUSTOS_OK && rc != SQLITE_DONE)
-            res = sq_fail(s->rdb, rc, "list held", err);
-        int rrc = sqlite3_reset(st);
-        if (res == CUSTOS_OK && rrc != SQLITE_OK)
-            res = sq_fail(s->rdb, rrc, "list held", err);
-        if (res == CUSTOS_OK)
-            res = gw_sqstore_fill_batches(s->rdb, s->r[R_BATCH], &s->rbatch, out, *n, err);
-    }
+    else
+        res = gw_sqstore_read_records(s, st, "list held", CUSTOS_STATE_HELD, out, n, err);
     pthread_mutex_unlock(&s->rlock);
-    if (res != CUSTOS_OK) {
-        for (size_t i = 0; i < *n; i++)
-            custos_record_clear(&out[i]);
-        *n = 0;
-    }
     return res;
 }
 

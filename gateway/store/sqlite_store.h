@@ -246,6 +246,14 @@ custos_rc gw_sqstore_record_columns(const custos_record *rec, sq_record_cols *c,
  * rest. */
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_row_to_record(sqlite3_stmt *st, custos_record *rec, custos_error *err);
+/* Steps st, a bound read statement of s whose rows are records (rlock held), into out
+ * (*n of them; the statement's LIMIT bounds them), each batched record completed, with
+ * state (unless UNSPECIFIED) for every record, and resets st. On failure nothing is left
+ * in out. */
+CUSTOS_MUST_USE
+custos_rc gw_sqstore_read_records(sq_store *s, sqlite3_stmt *st, const char *what,
+                                  custos_state state, custos_record *out, size_t *n,
+                                  custos_error *err);
 CUSTOS_MUST_USE
 custos_rc gw_sqstore_head(void *impl, uint64_t *cursor, custos_error *err);
 CUSTOS_MUST_USE
