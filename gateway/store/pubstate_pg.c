@@ -106,6 +106,14 @@ static custos_rc pgs_run(pgs_db *s, const char *sql, const pgs_params *p,
     return rc;
 }
 
+/* pgs_run outside a transaction, the session brought back first if it was lost. */
+static custos_rc pgs_query(pgs_db *s, const char *sql, const pgs_params *p,
+                           const char *what, PGresult **out, custos_error *err)
+{
+    custos_rc rc = pgs_ready(s, err);
+    return rc == CUSTOS_OK ? pgs_run(s, sql, p, what, out, err) : rc;
+}
+
 static void pgs_rollback(pgs_db *s)
 {
     PGTransactionStatusType ts = PQtransactionStatus(s->conn);
@@ -232,10 +240,9 @@ static custos_rc pgs_read_row(const PGresult *res, int r, gw_pub_row *out, custo
 static custos_rc pgs_cursor(void *impl, uint64_t *cursor, custos_error *err)
 {
     pgs_db *s = impl;
-    custos_rc rc = pgs_ready(s, err);
     PGresult *res = NULL;
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s, "SELECT cursor FROM publisher_meta", NULL, "read cursor", &res, err);
+    custos_rc rc = pgs_query(s, "SELECT cursor FROM publisher_meta", NULL, "read cursor", &res,
+                             err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = PQntuples(res) == 1
@@ -255,12 +262,10 @@ static custos_rc pgs_advance(void *impl, uint64_t cursor, custos_error *err)
     pgs_params p = {.n = 0};
     pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "UPDATE publisher_meta SET cursor = $1 WHERE cursor < $1 "
-                     "AND EXISTS (SELECT 1 FROM publisher_fates WHERE cursor = $1)",
-                     &p, "advance cursor", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "UPDATE publisher_meta SET cursor = $1 WHERE cursor < $1 "
+                             "AND EXISTS (SELECT 1 FROM publisher_fates WHERE cursor = $1)",
+                             &p, "advance cursor", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     bool moved = strcmp(PQcmdTuples(res), "1") == 0;
@@ -399,9 +404,7 @@ static custos_rc pgs_get_one(pgs_db *s, const char *sql, const pgs_params *p,
 {
     memset(out, 0, sizeof *out);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s, sql, p, what, &res, err);
+    custos_rc rc = pgs_query(s, sql, p, what, &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     rc = PQntuples(res) >= 1 ? pgs_read_row(res, 0, out, err)
@@ -606,12 +609,10 @@ static custos_rc pgs_list_sent(void *impl, gw_pub_row **rows, size_t *n,
     *rows = NULL;
     *n = 0;
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE fate = 1 "
-                     "ORDER BY nonce, cursor",
-                     NULL, "list sent", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "SELECT " GW_PUB_ROW_COLUMNS " FROM publisher_fates WHERE fate = 1 "
+                             "ORDER BY nonce, cursor",
+                             NULL, "list sent", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     size_t count = (size_t)PQntuples(res);
@@ -649,12 +650,10 @@ static custos_rc pgs_attempts(void *impl, uint64_t cursor,
     pgs_params p = {.n = 0};
     pgs_param(&p, PG_INT8, c, sizeof c);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "SELECT tx_hash FROM publisher_attempts WHERE cursor = $1 "
-                     "ORDER BY added DESC",
-                     &p, "list attempts", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "SELECT tx_hash FROM publisher_attempts WHERE cursor = $1 "
+                             "ORDER BY added DESC",
+                             &p, "list attempts", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
@@ -691,17 +690,17 @@ static custos_rc pgs_expiring(void *impl, const char *feed, uint64_t valid_until
     pgs_param(&p, PG_INT8, lim, 8);
     pgs_param(&p, PG_INT8, after, 8);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "SELECT c.account, c.cursor, c.as_of, c.valid_until, f.cursor, f.as_of, "
-                     "f.valid_until FROM publisher_chain c JOIN publisher_fates f ON f.cursor = "
-                     "(SELECT max(g.cursor) FROM publisher_fates g WHERE g.account = c.account "
-                     "AND g.cursor > c.cursor AND g.fate = 0) "
-                     "WHERE c.feed = $1 AND c.kind = 0 AND (c.valid_until <= $2 OR "
-                     "c.as_of <= $3) AND f.valid_until > $5 "
-                     "ORDER BY c.valid_until, c.cursor LIMIT $4",
-                     &p, "list expiring accounts", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "SELECT c.account, c.cursor, c.as_of, c.valid_until, f.cursor, "
+                             "f.as_of, f.valid_until FROM publisher_chain c "
+                             "JOIN publisher_fates f ON f.cursor = "
+                             "(SELECT max(g.cursor) FROM publisher_fates g "
+                             "WHERE g.account = c.account AND g.cursor > c.cursor "
+                             "AND g.fate = 0) "
+                             "WHERE c.feed = $1 AND c.kind = 0 AND (c.valid_until <= $2 OR "
+                             "c.as_of <= $3) AND f.valid_until > $5 "
+                             "ORDER BY c.valid_until, c.cursor LIMIT $4",
+                             &p, "list expiring accounts", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
@@ -735,13 +734,11 @@ static custos_rc pgs_chain_summary(void *impl, const char *feed, uint64_t valid_
     pgs_param(&p, PG_INT8, vu, 8);
     pgs_param(&p, PG_INT8, ao, 8);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "SELECT count(*), min(valid_until), min(as_of), "
-                     "count(*) FILTER (WHERE valid_until <= $2 OR as_of <= $3) "
-                     "FROM publisher_chain WHERE feed = $1 AND kind = 0",
-                     &p, "summarise chain view", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "SELECT count(*), min(valid_until), min(as_of), "
+                             "count(*) FILTER (WHERE valid_until <= $2 OR as_of <= $3) "
+                             "FROM publisher_chain WHERE feed = $1 AND kind = 0",
+                             &p, "summarise chain view", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     if (PQntuples(res) != 1)
@@ -763,10 +760,8 @@ static custos_rc pgs_chain_feeds(void *impl, char (*feeds)[CUSTOS_FEED_MAX + 1],
 {
     pgs_db *s = impl;
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s, "SELECT DISTINCT feed FROM publisher_chain ORDER BY feed", NULL,
-                     "list chain feeds", &res, err);
+    custos_rc rc = pgs_query(s, "SELECT DISTINCT feed FROM publisher_chain ORDER BY feed", NULL,
+                             "list chain feeds", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     for (int r = 0; r < PQntuples(res) && *n < max; r++) {
@@ -787,12 +782,10 @@ static custos_rc pgs_unlabelled(void *impl, uint64_t *cursors, size_t max, size_
     pgs_params p = {.n = 0};
     pgs_param(&p, PG_INT8, lim, 8);
     PGresult *res = NULL;
-    custos_rc rc = pgs_ready(s, err);
-    if (rc == CUSTOS_OK)
-        rc = pgs_run(s,
-                     "SELECT cursor FROM publisher_chain WHERE feed = '' ORDER BY cursor "
-                     "LIMIT $1",
-                     &p, "list unlabelled publications", &res, err);
+    custos_rc rc = pgs_query(s,
+                             "SELECT cursor FROM publisher_chain WHERE feed = '' ORDER BY cursor "
+                             "LIMIT $1",
+                             &p, "list unlabelled publications", &res, err);
     if (rc != CUSTOS_OK)
         return rc;
     for (int r = 0; rc == CUSTOS_OK && r < PQntuples(res) && *n < max; r++) {
