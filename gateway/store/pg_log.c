@@ -360,14 +360,10 @@ custos_rc gw_pgstore_read_from(void *impl, uint64_t after, custos_record *out, s
 {
     pg_store *s = impl;
     *n = 0;
-    if (max == 0 || after > INT64_MAX)
-        return CUSTOS_OK;
     uint8_t from[8], limit[8];
-    gw_store_put_u64(from, after);
-    gw_store_put_u64(limit, max > INT32_MAX ? INT32_MAX : max);
-    pg_params p = {.n = 0};
-    pg_param(&p, from, sizeof from);
-    pg_param(&p, limit, sizeof limit);
+    pg_params p;
+    if (!pg_page_params(&p, from, limit, after, max))
+        return CUSTOS_OK;
     return gw_pgstore_read_records(s, R_READ_FROM, &p, "read from", CUSTOS_STATE_UNSPECIFIED,
                                    out, max, n, err);
 }

@@ -86,13 +86,9 @@ custos_rc gw_pgstore_read_notices_from(void *impl, uint64_t after, gw_store_noti
                                        size_t max, size_t *n, custos_error *err)
 {
     *n = 0;
-    if (max == 0 || after > INT64_MAX)
-        return CUSTOS_OK;
     uint8_t from[8], limit[8];
-    gw_store_put_u64(from, after);
-    gw_store_put_u64(limit, max > INT32_MAX ? INT32_MAX : (uint64_t)max);
-    pg_params p = {.n = 0};
-    pg_param(&p, from, sizeof from);
-    pg_param(&p, limit, sizeof limit);
+    pg_params p;
+    if (!pg_page_params(&p, from, limit, after, max))
+        return CUSTOS_OK;
     return pg_notice_rows(impl, R_NOTICES_FROM, &p, "read notices from", out, max, n, err);
 }

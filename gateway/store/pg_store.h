@@ -127,6 +127,22 @@ static inline void pg_param(pg_params *p, const void *value, size_t len)
     p->n++;
 }
 
+/* The parameters of a read of at most max rows after cursor `after`, in from and limit,
+ * which p points into; false when there is nothing to read (max 0, or after beyond any
+ * cursor, which the server's bigint could not hold). */
+static inline bool pg_page_params(pg_params *p, uint8_t from[8], uint8_t limit[8],
+                                  uint64_t after, size_t max)
+{
+    if (max == 0 || after > INT64_MAX)
+        return false;
+    gw_store_put_u64(from, after);
+    gw_store_put_u64(limit, max > INT32_MAX ? INT32_MAX : (uint64_t)max);
+    p->n = 0;
+    pg_param(p, from, 8);
+    pg_param(p, limit, 8);
+    return true;
+}
+
 /* Errors that a retry or an operator can fix (connection lost, server shutting down, disk
  * full, out of resources, serialization failure, read-only standby) are UNAVAILABLE;
  * anything else, a constraint violation included, means the data or the code is wrong
