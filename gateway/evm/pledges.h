@@ -73,7 +73,8 @@ typedef void (*gw_pledge_read_fn)(void *ctx, const uint8_t account[CUSTOS_HASH_L
 /* Reads the pledge of (account, beneficiary) on the pledges' own thread (custos-pledges),
  * never on the caller's, and calls fn(ctx, ...) there once done. One read at a time, so that
  * a slow node holds that one read and no thread of the caller's (GetPledge's gRPC threads):
- * with a read under way, CUSTOS_ERR_UNAVAILABLE at once and fn is not called. */
+ * with a read under way, or the pledges stopping, CUSTOS_ERR_UNAVAILABLE at once (err says
+ * which) and fn is not called. */
 CUSTOS_MUST_USE
 custos_rc gw_pledges_read(gw_pledges *p, const uint8_t account[CUSTOS_HASH_LEN],
                           const uint8_t beneficiary[CUSTOS_ADDRESS_LEN], gw_pledge_read_fn fn,
