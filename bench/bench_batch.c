@@ -26,13 +26,13 @@ typedef struct batch_set {
 /* Accounts verified per second over every batch; exits if a batch or an account is
  * refused: the figure would not be a verification. */
 static double batch_rate(const gw_verifier *v, const batch_set *set, gw_batch_member *members,
-                         uint64_t now)
+                         char (*details)[GW_BATCH_DETAIL_MAX], uint64_t now)
 {
     double t0 = bench_now();
     for (size_t b = 0; b < set->n_batches; b++) {
         gw_verified out;
         char detail[256];
-        custos_reason r = gw_verify_batch(v, &set->bs[b], now, &out, members, detail,
+        custos_reason r = gw_verify_batch(v, &set->bs[b], now, &out, members, details, detail,
                                           sizeof detail);
         if (r != CUSTOS_REASON_NONE) {
             fprintf(stderr, "bench_batch: batch %zu refused: %s\n", b, detail);
@@ -40,7 +40,7 @@ static double batch_rate(const gw_verifier *v, const batch_set *set, gw_batch_me
         }
         for (size_t i = 0; i < set->n_accounts; i++)
             if (members[i].reason != CUSTOS_REASON_NONE) {
-                fprintf(stderr, "bench_batch: account %zu refused: %s\n", i, members[i].detail);
+                fprintf(stderr, "bench_batch: account %zu refused: %s\n", i, details[i]);
                 exit(2);
             }
         gw_policy_release(out.policy);
@@ -128,10 +128,11 @@ int main(int argc, char **argv)
     uint8_t(*digests)[32] = calloc(n_ref, sizeof *digests);
     custos_signature *sigs = calloc(n_ref, sizeof *sigs);
     gw_batch_member *members = calloc(n_accounts, sizeof *members);
+    char(*details)[GW_BATCH_DETAIL_MAX] = malloc(n_accounts * sizeof *details);
     double *bare = calloc(rounds, sizeof *bare), *batch = calloc(rounds, sizeof *batch),
            *ratio = calloc(rounds, sizeof *ratio);
-    if (digests == NULL || sigs == NULL || members == NULL || bare == NULL || batch == NULL ||
-        ratio == NULL)
+    if (digests == NULL || sigs == NULL || members == NULL || details == NULL || bare == NULL ||
+        batch == NULL || ratio == NULL)
         return 2;
     for (size_t i = 0; i < n_ref; i++) {
         custos_submission s;
@@ -183,10 +184,10 @@ int main(int argc, char **argv)
 
     /* Warm-up: thread contexts, caches, CPU frequency. */
     (void)bench_recover_rate((const uint8_t(*)[32])digests, sigs, n_ref / 4 + 1);
-    (void)batch_rate(v, &set, members, now);
+    (void)batch_rate(v, &set, members, details, now);
     for (size_t r = 0; r < rounds; r++) {
         bare[r] = bench_recover_rate((const uint8_t(*)[32])digests, sigs, n_ref);
-        batch[r] = batch_rate(v, &set, members, now);
+        batch[r] = batch_rate(v, &set, members, details, now);
         ratio[r] = bare[r] / batch[r];
     }
     double bare_m = median(bare, rounds), batch_m = median(batch, rounds),
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     free(digests);
     free(sigs);
     free(members);
+    free(details);
     free(registered);
     free(bare);
     free(batch);

@@ -278,24 +278,30 @@ static void mx_count_refusal(mx_feed *f, custos_reason reason)
 
 void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submit_outcome *o)
 {
+    gw_metrics_observe_result(feed, as_of, o->reason, o->state, o->duplicate);
+}
+
+void gw_metrics_observe_result(const char *feed, uint64_t as_of, custos_reason reason,
+                               custos_state state, bool duplicate)
+{
     mx_registry *r = mx_get();
     if (r == NULL)
         return;
     mx_feed *f = mx_feed_find(r, feed);
-    if (o->reason != CUSTOS_REASON_NONE) {
-        mx_count_refusal(f, o->reason);
+    if (reason != CUSTOS_REASON_NONE) {
+        mx_count_refusal(f, reason);
         return;
     }
-    if (o->state == CUSTOS_STATE_HELD) {
-        if (!o->duplicate)
+    if (state == CUSTOS_STATE_HELD) {
+        if (!duplicate)
             atomic_fetch_add_explicit(&f->held, 1, memory_order_relaxed);
         return;
     }
-    if (o->state != CUSTOS_STATE_ACCEPTED) {
+    if (state != CUSTOS_STATE_ACCEPTED) {
         atomic_fetch_add_explicit(&f->pending, 1, memory_order_relaxed);
         return;
     }
-    if (o->duplicate) {
+    if (duplicate) {
         atomic_fetch_add_explicit(&f->duplicate, 1, memory_order_relaxed);
         return;
     }

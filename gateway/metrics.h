@@ -44,6 +44,9 @@ void gw_metrics_observe_commit(uint64_t start_ns, size_t group);
 /* The engine's answer to one submission of `feed` whose attestation has asOf `as_of`:
  * accepted, duplicate, pending or refused (by reason), and the feed's freshness. */
 void gw_metrics_observe_outcome(const char *feed, uint64_t as_of, const gw_submit_outcome *o);
+/* The same from an outcome's parts (a batch's account, gw_batch_account_outcome). */
+void gw_metrics_observe_result(const char *feed, uint64_t as_of, custos_reason reason,
+                               custos_state state, bool duplicate);
 /* A refusal the transport gave before the engine saw the submission (MALFORMED,
  * TOO_LARGE): counted under feed="". */
 void gw_metrics_count_refusal(custos_reason reason);

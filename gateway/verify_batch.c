@@ -114,8 +114,8 @@ static custos_reason vb_check_member(const gw_policy *policy, const gw_feed *fee
 }
 
 custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *bs, uint64_t now,
-                              gw_verified *out, gw_batch_member *members, char *detail,
-                              size_t cap)
+                              gw_verified *out, gw_batch_member *members,
+                              char (*details)[GW_BATCH_DETAIL_MAX], char *detail, size_t cap)
 {
     memset(out, 0, sizeof *out);
     if (detail != NULL && cap > 0)
@@ -158,9 +158,10 @@ custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *b
     }
     gw_policy_prefetch_accounts(policy, bs->accounts, bs->n_accounts);
     for (size_t i = 0; i < bs->n_accounts; i++) {
-        members[i].detail[0] = '\0';
+        /* The detail is written on a refusal alone (vb_refuse and the rules it calls), so
+         * the details of accepted accounts are never touched. */
         members[i].reason = vb_check_member(policy, feed, &bs->batch, &bs->accounts[i],
-                                            members[i].detail, sizeof members[i].detail);
+                                            details[i], GW_BATCH_DETAIL_MAX);
     }
     out->policy = policy;
     return CUSTOS_REASON_NONE;

@@ -29,11 +29,15 @@ typedef struct gw_batch_submission {
  * zeroes it: for a batch decoded from a request (rpc/batch_decode.h). */
 void gw_batch_submission_clear(gw_batch_submission *bs);
 
+/* Longest detail of an account's refusal, with its NUL. */
+#define GW_BATCH_DETAIL_MAX 256
+
 /* Per account: CUSTOS_REASON_NONE when the account may go on to the engine's rules; its
- * attestation's digest and leaf, hashed once here for the engine and the store. */
+ * attestation's digest and leaf, hashed once here for the engine and the store. A
+ * refusal's detail goes to a separate array, written for refused accounts alone: a batch
+ * of 4,096 would otherwise write a megabyte of details that are nearly all empty. */
 typedef struct gw_batch_member {
     custos_reason reason;
-    char detail[256];
     uint8_t digest[CUSTOS_HASH_LEN];
     uint8_t leaf[CUSTOS_HASH_LEN];
 } gw_batch_member;
@@ -49,10 +53,11 @@ typedef struct gw_batch_member {
  * digest) and a reference to the policy, and members[i] says whether account i is refused
  * alone: BATCH_MEMBER_MISMATCH (not a valuation, or other times), MALFORMED
  * (collateralValue above type(uint128).max), UNREGISTERED_ACCOUNT or
- * ACCOUNT_OF_OTHER_FEED (rule 9), MALFORMED (positions that do not hash to its root).
- * members has room for bs->n_accounts. Thread-safe. */
+ * ACCOUNT_OF_OTHER_FEED (rule 9), MALFORMED (positions that do not hash to its root),
+ * with details[i] saying why; details[i] of an account not refused is left as it was.
+ * members and details have room for bs->n_accounts. Thread-safe. */
 custos_reason gw_verify_batch(const gw_verifier *v, const gw_batch_submission *bs, uint64_t now,
-                              gw_verified *out, gw_batch_member *members, char *detail,
-                              size_t cap);
+                              gw_verified *out, gw_batch_member *members,
+                              char (*details)[GW_BATCH_DETAIL_MAX], char *detail, size_t cap);
 
 #endif

@@ -20,7 +20,24 @@ void gw_eng_batch_free(eng_batch *b)
     gw_batch_submission_clear(&b->bs);
     free(b->members);
     free(b->outs);
+    free(b->details);
     free(b);
+}
+
+/* Account i's outcome from o, the outcome of a single attestation: its detail kept when it
+ * was refused. */
+static void eng_batch_take(eng_batch *b, size_t i, const gw_submit_outcome *o)
+{
+    gw_batch_account_outcome *a = &b->outs[i];
+    a->reason = o->reason;
+    a->state = o->state;
+    a->duplicate = o->duplicate;
+    memcpy(a->digest, o->digest, sizeof a->digest);
+    a->signatures = o->signatures;
+    a->threshold = o->threshold;
+    a->cursor = o->cursor;
+    if (o->reason != CUSTOS_REASON_NONE)
+        snprintf(b->details[i], sizeof b->details[i], "%s", o->detail);
 }
 
 /* The very batch again (its digest stored): each account answered from what was stored,
@@ -36,8 +53,10 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
     if (rc != CUSTOS_OK)
         return rc;
     b->duplicate = true;
+    gw_submit_outcome one;
     for (size_t i = 0; i < b->bs.n_accounts; i++) {
-        gw_submit_outcome *o = &b->outs[i];
+        gw_submit_outcome *o = &one;
+        memset(o, 0, sizeof *o);
         const custos_attestation *a = &b->bs.accounts[i].att;
         memcpy(o->digest, b->members[i].digest, CUSTOS_HASH_LEN);
         o->threshold = it->ver.feed->threshold;
@@ -57,6 +76,7 @@ static custos_rc eng_batch_again(gw_engine *e, eng_item *it, bool *found, custos
                           "refused when this batch was first submitted (%s); nothing changed",
                           custos_reason_name(m->reason));
         }
+        eng_batch_take(b, i, o);
     }
     gw_store_batch_clear(&stored);
     return CUSTOS_OK;
@@ -189,10 +209,10 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
     one->ver = it->ver;
     size_t kept = 0;
     for (size_t i = 0; rc == CUSTOS_OK && i < bs->n_accounts; i++) {
-        gw_submit_outcome *out = &b->outs[i];
+        gw_batch_account_outcome *out = &b->outs[i];
         memcpy(out->digest, b->members[i].digest, CUSTOS_HASH_LEN);
         if (b->members[i].reason != CUSTOS_REASON_NONE) {
-            gw_eng_refuse(out, b->members[i].reason, "%s", b->members[i].detail);
+            out->reason = b->members[i].reason; /* details[i] is the verifier's */
             continue;
         }
         /* gw_eng_apply reads sub and ver and writes out alone. */
@@ -200,7 +220,7 @@ custos_rc gw_eng_apply_batch(gw_engine *e, eng_item *it, uint64_t now, uint64_t 
         memcpy(one->ver.digest, out->digest, CUSTOS_HASH_LEN);
         memset(&one->out, 0, sizeof one->out);
         rc = gw_eng_apply(e, one, &ref, now, head, err);
-        *out = one->out;
+        eng_batch_take(b, i, &one->out);
         if (rc == CUSTOS_OK && out->reason == CUSTOS_REASON_NONE && !out->duplicate)
             kept++;
     }
@@ -233,10 +253,13 @@ void gw_eng_batch_answer(eng_item *it)
                       "%s", o.detail);
     } else {
         o.accounts = b->outs;
+        o.details = (const char (*)[GW_BATCH_DETAIL_MAX])b->details;
         o.n_accounts = b->bs.n_accounts;
         size_t accepted = 0;
         for (size_t i = 0; i < b->bs.n_accounts; i++) {
-            gw_metrics_observe_outcome(b->bs.feed, b->bs.accounts[i].att.as_of, &b->outs[i]);
+            const gw_batch_account_outcome *a = &b->outs[i];
+            gw_metrics_observe_result(b->bs.feed, b->bs.accounts[i].att.as_of, a->reason,
+                                      a->state, a->duplicate);
             accepted += b->outs[i].reason == CUSTOS_REASON_NONE &&
                         b->outs[i].state == CUSTOS_STATE_ACCEPTED;
         }

@@ -96,6 +96,19 @@ void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *reques
                           gw_submit_done_fn done, void *ctx);
 
 /* The outcome of a batch (gw_engine_submit_batch), valid only during the callback. */
+/* One account's outcome in a batch: a gw_submit_outcome without the fields a batch's
+ * account never uses, and without its detail, which only a refused account has
+ * (gw_batch_outcome.details). */
+typedef struct gw_batch_account_outcome {
+    custos_reason reason;  /* CUSTOS_REASON_NONE when not refused */
+    custos_state state;    /* ACCEPTED or HELD when not refused */
+    bool duplicate;        /* nothing new: the account had this attestation already */
+    uint8_t digest[32];
+    uint32_t signatures;
+    uint32_t threshold;
+    uint64_t cursor;       /* set when ACCEPTED */
+} gw_batch_account_outcome;
+
 typedef struct gw_batch_outcome {
     custos_reason reason;  /* the whole batch refused; CUSTOS_REASON_NONE otherwise */
     char detail[256];
@@ -104,8 +117,9 @@ typedef struct gw_batch_outcome {
     uint32_t threshold;
     bool duplicate;        /* the batch was stored before: nothing changed */
     /* When not refused: one per account, in the order submitted, each refused alone
-     * (reason) or PENDING-free: ACCEPTED (cursor) or HELD. */
-    const gw_submit_outcome *accounts;
+     * (reason, and details[i] says why) or PENDING-free: ACCEPTED (cursor) or HELD. */
+    const gw_batch_account_outcome *accounts;
+    const char (*details)[GW_BATCH_DETAIL_MAX];
     size_t n_accounts;
 } gw_batch_outcome;
 

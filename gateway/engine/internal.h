@@ -40,7 +40,11 @@ typedef enum eng_stage { ENG_VERIFYING, ENG_READY, ENG_DONE } eng_stage;
 typedef struct eng_batch {
     gw_batch_submission bs;
     gw_batch_member *members;
-    gw_submit_outcome *outs;
+    gw_batch_account_outcome *outs;
+    /* details[i]: why account i was refused, by the verifier or the committer; written for
+     * refused accounts alone, and allocated without zeroing, so its pages are touched only
+     * where an account was refused. */
+    char (*details)[GW_BATCH_DETAIL_MAX];
     gw_batch_done_fn done;
     bool duplicate;
 } eng_batch;

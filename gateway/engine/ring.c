@@ -93,7 +93,8 @@ static void eng_verify_slot(gw_engine *e, size_t slot, eng_item *it)
         /* Rule 20: the batch's signatures once, then each account's stateless rules. */
         uint64_t started = gw_metrics_clock();
         r = gw_verify_batch(e->verifier, &it->batch->bs, gw_eng_now(), &it->ver,
-                            it->batch->members, it->out.detail, sizeof it->out.detail);
+                            it->batch->members, it->batch->details, it->out.detail,
+                            sizeof it->out.detail);
         gw_metrics_observe_verify(started);
     } else if (!it->release) { /* an operator's release carries no signatures to check */
         uint64_t started = gw_metrics_clock();
@@ -242,8 +243,9 @@ void gw_engine_submit_batch(gw_engine *e, gw_batch_submission *bs, const char *r
     if (b != NULL) {
         b->members = calloc(n, sizeof *b->members);
         b->outs = calloc(n, sizeof *b->outs);
+        b->details = malloc(n * sizeof *b->details);
     }
-    if (b == NULL || b->members == NULL || b->outs == NULL) {
+    if (b == NULL || b->members == NULL || b->outs == NULL || b->details == NULL) {
         gw_batch_outcome o;
         memset(&o, 0, sizeof o);
         o.reason = CUSTOS_REASON_INTERNAL;

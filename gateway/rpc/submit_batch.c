@@ -50,7 +50,7 @@ static grpc_byte_buffer *pack_batch_response(const gw_batch_outcome *o)
         return NULL;
     }
     for (size_t i = 0; i < o->n_accounts; i++) {
-        const gw_submit_outcome *a = &o->accounts[i];
+        const gw_batch_account_outcome *a = &o->accounts[i];
         Custos__V1__SubmitResponse *m = &accts[i];
         custos__v1__submit_response__init(m);
         m->request_id = i; /* the account's place in the request */
@@ -58,7 +58,7 @@ static grpc_byte_buffer *pack_batch_response(const gw_batch_outcome *o)
         m->digest.data = (uint8_t *)a->digest;
         if (a->reason != CUSTOS_REASON_NONE) {
             m->reason = (Custos__V1__Reason)a->reason;
-            m->detail = (char *)a->detail;
+            m->detail = (char *)o->details[i];
             r.refused++;
         } else {
             m->state = (Custos__V1__State)a->state;

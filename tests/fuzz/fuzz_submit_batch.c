@@ -82,11 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     round_trip(&bs);
-    gw_batch_member *members = calloc(bs.n_accounts > 0 ? bs.n_accounts : 1, sizeof *members);
-    if (members == NULL)
+    size_t n = bs.n_accounts > 0 ? bs.n_accounts : 1;
+    gw_batch_member *members = calloc(n, sizeof *members);
+    char(*details)[GW_BATCH_DETAIL_MAX] = calloc(n, sizeof *details);
+    if (members == NULL || details == NULL)
         abort();
     gw_verified out;
-    reason = gw_verify_batch(verifier, &bs, FZ_NOW, &out, members, detail, sizeof detail);
+    reason = gw_verify_batch(verifier, &bs, FZ_NOW, &out, members, details, detail,
+                             sizeof detail);
     /* Any verdict; a batch that passes holds its policy and named signers. */
     if (reason == CUSTOS_REASON_NONE) {
         if (out.policy == NULL || out.n_signers != bs.n_sigs)
@@ -95,7 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (out.policy != NULL) {
         abort();
     }
+    /* Every account refused alone says why. */
+    for (size_t i = 0; reason == CUSTOS_REASON_NONE && i < bs.n_accounts; i++)
+        if (members[i].reason != CUSTOS_REASON_NONE && details[i][0] == '\0')
+            abort();
     free(members);
+    free(details);
     gw_batch_submission_clear(&bs);
     return 0;
 }

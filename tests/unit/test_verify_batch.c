@@ -342,8 +342,12 @@ static void test_batch_table(void **state)
         cases[c].mutate(&bs);
         gw_verified ver;
         gw_batch_member members[N_ACCOUNTS];
+        /* A detail is written for a refused account alone: the others keep what was there. */
+        char details[N_ACCOUNTS][GW_BATCH_DETAIL_MAX];
+        for (size_t i = 0; i < N_ACCOUNTS; i++)
+            snprintf(details[i], sizeof details[i], "untouched");
         char detail[256];
-        custos_reason r = gw_verify_batch(verifier, &bs, NOW, &ver, members, detail,
+        custos_reason r = gw_verify_batch(verifier, &bs, NOW, &ver, members, details, detail,
                                           sizeof detail);
         if (r != cases[c].want) {
             fail_msg("%s: got %s (%s), want %s", cases[c].name, custos_reason_name(r), detail,
@@ -371,13 +375,22 @@ static void test_batch_table(void **state)
             custos_reason want = member_wanted(c, i, &want_detail);
             if (members[i].reason != want) {
                 fail_msg("%s: account %zu got %s (%s), want %s", cases[c].name, i,
-                         custos_reason_name(members[i].reason), members[i].detail,
+                         custos_reason_name(members[i].reason), details[i],
                          custos_reason_name(want));
                 return;
             }
-            if (want_detail != NULL && strstr(members[i].detail, want_detail) == NULL) {
+            if (want_detail != NULL && strstr(details[i], want_detail) == NULL) {
                 fail_msg("%s: account %zu detail '%s' lacks '%s'", cases[c].name, i,
-                         members[i].detail, want_detail);
+                         details[i], want_detail);
+                return;
+            }
+            if (want == CUSTOS_REASON_NONE && strcmp(details[i], "untouched") != 0) {
+                fail_msg("%s: account %zu, not refused, had its detail written: '%s'",
+                         cases[c].name, i, details[i]);
+                return;
+            }
+            if (want != CUSTOS_REASON_NONE && strcmp(details[i], "untouched") == 0) {
+                fail_msg("%s: account %zu refused without a detail", cases[c].name, i);
                 return;
             }
         }
