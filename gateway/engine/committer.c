@@ -216,6 +216,7 @@ void *gw_eng_committer(void *arg)
     for (;;) {
         /* Stopping ends the loop only once every submitted ticket was answered. */
         while (e->t_ready == e->t_committed && !(e->stopping && e->t_committed == e->t_next)) {
+            e->t_wake = e->t_committed + 1;
             if (atomic_load(&e->healthy) && e->follow_ms == 0) {
                 pthread_cond_wait(&e->not_empty, &e->lock);
                 continue;
@@ -253,6 +254,7 @@ void *gw_eng_committer(void *arg)
             /* Under load, wait briefly so one fsync covers many submissions. */
             struct timespec deadline;
             gw_mono_deadline(&deadline, (uint64_t)e->cfg->commit_delay_us * 1000u);
+            e->t_wake = e->t_committed + batch;
             while (e->t_ready - e->t_committed < batch && !e->stopping)
                 if (pthread_cond_timedwait(&e->not_empty, &e->lock, &deadline) == ETIMEDOUT)
                     break;

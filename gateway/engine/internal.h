@@ -106,6 +106,10 @@ struct gw_engine {
     eng_stage *stage;
     size_t queue_cap;
     uint64_t t_committed, t_ready, t_claimed, t_next;
+    /* The `ready` ticket the committer waits for: the next one when idle, a full group
+     * while it gathers one. Waking it sooner only to wait again cost a context switch per
+     * verified submission, each one taken from a verifier's core. */
+    uint64_t t_wake;
     bool stopping;
     gw_commit_fn listener;
     void *listener_ctx;

@@ -72,14 +72,14 @@ void gw_eng_answer(eng_item *it)
 }
 
 /* Locked. Moves `ready` past every ticket that left verification, and wakes the
- * committer when that made something new committable. */
+ * committer when that reached the ticket it waits for. */
 static void eng_advance_ready(gw_engine *e)
 {
     uint64_t before = e->t_ready;
     while (e->t_ready < e->t_claimed &&
            e->stage[e->t_ready % e->queue_cap] != ENG_VERIFYING)
         e->t_ready++;
-    if (e->t_ready != before)
+    if (e->t_ready != before && e->t_ready >= e->t_wake)
         pthread_cond_signal(&e->not_empty);
 }
 
