@@ -634,10 +634,10 @@ static void run_latest(const opts *o)
 /* ---- SubmitBatch (figure g) ---- */
 
 /* Batch b of k accounts of the set (bench_make_member's attestations, one asOf and
- * validUntil; round R: each account's sequence R + 1), signed once. Its batch sequence is stamp * 2^12
- * + b + 1, stamp the run's start in microseconds: above every batch of an earlier run on
- * the gateway, even one that started in the same second (the feed's batch sequence only
- * rises), with room for BATCHES_PER_RUN batches a run. */
+ * validUntil; round R: each account's sequence R + 1), signed once. Its batch sequence is
+ * stamp * 2^12 + b + 1, stamp the run's start in microseconds: above every batch of an
+ * earlier run on the gateway, even one that started in the same second (the feed's batch
+ * sequence only rises), with room for BATCHES_PER_RUN batches a run. */
 #define BATCHES_PER_RUN 4096
 static void batch_make(const bench_signer *s, const opts *o, size_t b, uint64_t now,
                        uint64_t stamp, custos_batch_member *acc, custos_batch *batch,

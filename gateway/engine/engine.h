@@ -95,7 +95,6 @@ void gw_engine_release_held(gw_engine *e, const uint8_t digest[32], const char *
 void gw_engine_submit_one(gw_engine *e, custos_submission *s, const char *request_id,
                           gw_submit_done_fn done, void *ctx);
 
-/* The outcome of a batch (gw_engine_submit_batch), valid only during the callback. */
 /* One account's outcome in a batch: a gw_submit_outcome without the fields a batch's
  * account never uses, and without its detail, which only a refused account has
  * (gw_batch_outcome.details). */
@@ -109,6 +108,7 @@ typedef struct gw_batch_account_outcome {
     uint64_t cursor;       /* set when ACCEPTED */
 } gw_batch_account_outcome;
 
+/* The outcome of a batch (gw_engine_submit_batch), valid only during the callback. */
 typedef struct gw_batch_outcome {
     custos_reason reason;  /* the whole batch refused; CUSTOS_REASON_NONE otherwise */
     char detail[256];

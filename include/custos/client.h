@@ -141,13 +141,14 @@ custos_rc custos_client_submit_stream(custos_client *c, const custos_submission 
                                       custos_submit_result *results, custos_error *errors,
                                       custos_error *err);
 
-/* SubmitBatch (docs/rules.md rule 20): batch b of feed, signed on domain d by sigs, with its n
- * accounts, each its attestation and positions. CUSTOS_OK when the gateway judged the batch: then
- * each account has its own answer, as with custos_client_submit_stream: errors[i].code CUSTOS_OK
- * and results[i] filled when the gateway took accounts[i] (ACCEPTED or HELD), otherwise errors[i]
- * is that account's refusal (results[i] zeroed); *duplicate when the gateway had this batch
- * already. A refusal of the whole batch (or a gateway that cannot take it now) is an error as for
- * custos_client_submit, and every errors[i] holds it. */
+/* SubmitBatch (docs/rules.md rule 20): batch b of feed, signed on domain d by sigs, with
+ * its n accounts, each its attestation and positions. CUSTOS_OK when the gateway judged
+ * the batch: then each account has its own answer, as with custos_client_submit_stream:
+ * errors[i].code CUSTOS_OK and results[i] filled when the gateway took accounts[i]
+ * (ACCEPTED or HELD), otherwise errors[i] is that account's refusal (results[i] zeroed);
+ * *duplicate when the gateway had this batch already. A refusal of the whole batch (or a
+ * gateway that cannot take it now) is an error as for custos_client_submit, and every
+ * errors[i] holds it. */
 CUSTOS_MUST_USE
 custos_rc custos_client_submit_batch(custos_client *c, const char *feed, const custos_domain *d,
                                      const custos_batch *b, const custos_signature *sigs,
