@@ -299,8 +299,8 @@ static void test_mixed_batch(void **state)
     custos_error errs[M_COUNT];
     bool duplicate = true;
     custos_error err;
-    if (submit_batch(F.client, &b, sigs, 2, accounts,
-                     M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
+    if (submit_batch(F.client, &b, sigs, 2, accounts, M_COUNT, res, errs, &duplicate, &err) !=
+        CUSTOS_OK)
         fail_msg("SubmitBatch: %s", err.message);
     assert_false(duplicate);
     for (int i = M_GOOD1; i <= M_GOOD2; i++) {
@@ -338,8 +338,8 @@ static void test_mixed_batch(void **state)
     custos_record_list_free(held, n_held);
 
     /* The very batch again: a duplicate, each account answered as before. */
-    if (submit_batch(F.client, &b, sigs, 2, accounts,
-                     M_COUNT, res, errs, &duplicate, &err) != CUSTOS_OK)
+    if (submit_batch(F.client, &b, sigs, 2, accounts, M_COUNT, res, errs, &duplicate, &err) !=
+        CUSTOS_OK)
         fail_msg("SubmitBatch again: %s", err.message);
     assert_true(duplicate);
     assert_int_equal(errs[M_GOOD1].code, CUSTOS_OK);
@@ -355,16 +355,14 @@ static void test_mixed_batch(void **state)
     make(&next[1], "BATCH-GOOD-2", 2, 2000001);
     custos_batch b2;
     sign_batch(next, 2, 7, QUORUM, 2, &b2, sigs);
-    assert_int_not_equal(submit_batch(F.client, &b2, sigs,
-                                      2, next, 2, res, errs, &duplicate, &err),
+    assert_int_not_equal(submit_batch(F.client, &b2, sigs, 2, next, 2, res, errs, &duplicate, &err),
                          CUSTOS_OK);
     expect_refused(&err, CUSTOS_REASON_REPLAY, "batch sequence not above the last");
     expect_refused(&errs[1], CUSTOS_REASON_REPLAY, "each account holds the refusal");
 
     /* One signature: short of the quorum of two distinct roles, refused whole. */
     sign_batch(next, 2, 8, QUORUM, 1, &b2, sigs);
-    assert_int_not_equal(submit_batch(F.client, &b2, sigs,
-                                      1, next, 2, res, errs, &duplicate, &err),
+    assert_int_not_equal(submit_batch(F.client, &b2, sigs, 1, next, 2, res, errs, &duplicate, &err),
                          CUSTOS_OK);
     expect_refused(&err, CUSTOS_REASON_BATCH_BELOW_QUORUM, "one signature");
     assert_int_equal(gwf_watch_head(&F, 0, 300, NULL), 4);
@@ -378,8 +376,7 @@ static void test_mixed_batch(void **state)
 
     /* And the next batch, sequence 8, is taken. */
     sign_batch(next, 2, 8, QUORUM, 2, &b2, sigs);
-    if (submit_batch(F.client, &b2, sigs, 2, next, 2, res,
-                     errs, &duplicate, &err) != CUSTOS_OK)
+    if (submit_batch(F.client, &b2, sigs, 2, next, 2, res, errs, &duplicate, &err) != CUSTOS_OK)
         fail_msg("SubmitBatch after restart: %s", err.message);
     assert_int_equal(errs[0].code, CUSTOS_OK);
     assert_int_equal(res[0].state, CUSTOS_STATE_ACCEPTED);
@@ -411,8 +408,7 @@ static void *race(void *arg)
     custos_client *c = NULL;
     r->rc = custos_client_new_insecure(F.target, 60000, &c, &r->err);
     if (r->rc == CUSTOS_OK)
-        r->rc = submit_batch(c, r->b, r->sigs, 2,
-                             r->accounts, r->n, r->res, r->errs,
+        r->rc = submit_batch(c, r->b, r->sigs, 2, r->accounts, r->n, r->res, r->errs,
                              &r->duplicate, &r->err);
     custos_client_free(c);
     return NULL;
@@ -527,8 +523,8 @@ static void test_bad_input(void **state)
     custos_submit_result res[2];
     custos_error errs[2];
     bool duplicate = false;
-    if (submit_batch(F.client, &b, sigs, 2, accounts, 2, res,
-                     errs, &duplicate, &err) != CUSTOS_OK)
+    if (submit_batch(F.client, &b, sigs, 2, accounts, 2, res, errs, &duplicate, &err) !=
+        CUSTOS_OK)
         fail_msg("the good batch: %s", err.message);
     assert_int_equal(res[1].state, CUSTOS_STATE_ACCEPTED);
     for (int i = 0; i < 2; i++)
@@ -821,8 +817,8 @@ static void submit_batch_all(custos_submission *accounts, uint64_t sequence,
     assert_true(res != NULL && errs != NULL);
     bool duplicate = true;
     custos_error err;
-    if (submit_batch(F.client, &b, sigs, 2, accounts, n, res,
-                     errs, &duplicate, &err) != CUSTOS_OK) {
+    if (submit_batch(F.client, &b, sigs, 2, accounts, n, res, errs, &duplicate, &err) !=
+        CUSTOS_OK) {
         gwf_dump_log(&F);
         fail_msg("batch %llu of %zu accounts: %s", (unsigned long long)sequence, n,
                  err.message);
