@@ -253,11 +253,20 @@ void gw_rpc_stream_end(gw_rpc_call *c)
 
 void gw_rpc_stream_send(gw_rpc_call *c, grpc_byte_buffer *bb)
 {
+    gw_rpc_stream_send_more(c, bb, false);
+}
+
+void gw_rpc_stream_send_more(gw_rpc_call *c, grpc_byte_buffer *bb, bool more)
+{
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
     if (!c->sent_initial)
         set_initial_metadata(c, &ops[n++]);
+    /* The transport holds a hinted message until a message without the hint, the status,
+     * or its write buffer's size (64 KiB) makes it write; the hinted send completes at once,
+     * so the next message never waits for that write. */
+    ops[n].flags = more ? GRPC_WRITE_BUFFER_HINT : 0;
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = bb;
     c->send_buf = bb;

@@ -235,6 +235,11 @@ void gw_rpc_refuse(gw_rpc_call *c, custos_reason reason, const char *detail);
 void gw_rpc_stream_end(gw_rpc_call *c);
 /* Locked. Starts the one SEND_MESSAGE a stream may have in flight; takes bb. */
 void gw_rpc_stream_send(gw_rpc_call *c, grpc_byte_buffer *bb);
+/* The same, saying whether the caller has another message ready to send as soon as this
+ * one's send completes (more): the transport may then hold this one and write both
+ * together (GRPC_WRITE_BUFFER_HINT). Only a caller that will send that next message may
+ * say more: a hinted message waits for a write that follows it. */
+void gw_rpc_stream_send_more(gw_rpc_call *c, grpc_byte_buffer *bb, bool more);
 /* The write of a stream completed: the one send completion of every streaming method. */
 void gw_rpc_stream_on_sent(gw_rpc_call *c, bool ok);
 

@@ -197,7 +197,11 @@ static void submit_stream_pump(gw_rpc_call *c)
         s->reply = NULL;
         s->done = false;
         c->head++;
-        gw_rpc_stream_send(c, bb);
+        /* Answers finished together (a commit's group) go out in one write: each but the
+         * last one ready carries the hint, and its send's completion sends the next
+         * (docs/operations.md §14). */
+        bool more = c->head < c->tail && c->slots[c->head % GW_RPC_STREAM_WINDOW].done;
+        gw_rpc_stream_send_more(c, bb, more);
         return;
     }
     if (c->half_closed || c->state == CALL_ENDING)

@@ -435,6 +435,44 @@ static void test_stream_limit_and_release(void **state)
     grpc_channel_destroy(ch);
 }
 
+/* A burst of requests on a stream the client keeps open (no half-close), then nothing
+ * more from the client: every answer arrives. Answers ready together go out with the
+ * transport's buffer hint but the last one ready (docs/operations.md §14), so none waits
+ * for a write that never comes. */
+static void test_stream_answers_while_open(void **state)
+{
+    enum { ANSWERS = 300 };
+    tls_fixture *t = *state;
+    grpc_channel *ch = channel_as(t, "second-attestor");
+    rcall r;
+    open_served_stream(&r, ch);
+    grpc_slice s = grpc_slice_from_static_buffer(garbage_request, sizeof garbage_request);
+    for (int i = 0; i < ANSWERS; i++) {
+        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_SEND_MESSAGE;
+        op.data.send_message.send_message = bb;
+        assert_int_equal(grpc_call_start_batch(r.call, &op, 1, &r.tag_msg, NULL), GRPC_CALL_OK);
+        assert_true(rcall_wait(&r, &r.tag_msg, 10000));
+        grpc_byte_buffer_destroy(bb);
+    }
+    for (int i = 0; i < ANSWERS; i++) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &r.recv;
+        assert_int_equal(grpc_call_start_batch(r.call, &op, 1, &r.tag_msg, NULL), GRPC_CALL_OK);
+        if (!rcall_wait(&r, &r.tag_msg, 10000) || r.recv == NULL)
+            fail_msg("answer %d of %d did not come on the open stream", i + 1, ANSWERS);
+        grpc_byte_buffer_destroy(r.recv);
+        r.recv = NULL;
+    }
+    assert_false(r.ended);
+    rcall_close(&r);
+    grpc_channel_destroy(ch);
+}
+
 static void test_idle_stream_closed(void **state)
 {
     tls_fixture *t = *state;
@@ -723,6 +761,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate_limit_per_client),
         cmocka_unit_test(test_stream_limit_and_release),
+        cmocka_unit_test(test_stream_answers_while_open),
         cmocka_unit_test(test_idle_stream_closed),
         cmocka_unit_test(test_noisy_neighbour),
     };
