@@ -15,7 +15,10 @@
  * accounts each (signed once by the feed's signer), one call at a time; the gateway's CPU
  * per accepted account beside a bare recovery. --round R sends each account's valuation
  * R + 1 (default 0: its first), so that a run after round R - 1 on the same gateway
- * measures updates of accounts it knows, as a custodian's revaluations are. */
+ * measures updates of accounts it knows, as a custodian's revaluations are. In --mode
+ * stream and unary, --round R sends the --count attestations that follow those of rounds
+ * 0 to R - 1 (higher sequences of the same accounts), so that rounds repeat a phase on one
+ * gateway. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -78,12 +81,13 @@ static void die(const char *what)
     exit(2);
 }
 
-/* One encoded SubmitRequest for attestation index of the set. */
+/* One encoded SubmitRequest, request id index, for attestation index of the round's
+ * stretch of the set. */
 static uint8_t *encode_one(const bench_signer *s, const opts *o, size_t index, uint64_t now,
                            size_t *len, custos_submission *keep)
 {
     custos_submission sub;
-    bench_make(s, o->tag, index, o->accounts, now, &sub);
+    bench_make(s, o->tag, o->round * o->count + index, o->accounts, now, &sub);
     Custos__V1__SignedAttestation *att = NULL;
     if (pb_from_submission(&sub, &att, NULL) != CUSTOS_OK)
         die("cannot convert an attestation");
@@ -865,8 +869,10 @@ int main(int argc, char **argv)
         char what[160];
         if (strcmp(o.mode, "stream") == 0) {
             run_stream(&o, chan, h_stream, &r, &p, send_time);
-            snprintf(what, sizeof what, "SubmitStream, %zu stream(s), window %zu, as fast as "
-                     "acknowledged", o.streams, o.window);
+            int n = snprintf(what, sizeof what, "SubmitStream, %zu stream(s), window %zu, as "
+                             "fast as acknowledged", o.streams, o.window);
+            if (o.round > 0 && n > 0 && (size_t)n < sizeof what)
+                snprintf(what + n, sizeof what - (size_t)n, ", round %zu", o.round + 1);
         } else if (strcmp(o.mode, "unary") == 0) {
             source src = {&r, NULL, &o};
             run_unary(&o, chan, h_submit, &src, r.n, &p, NULL, 0);
