@@ -261,12 +261,15 @@ void gw_rpc_stream_send_more(gw_rpc_call *c, grpc_byte_buffer *bb, bool more)
     grpc_op ops[2];
     memset(ops, 0, sizeof ops);
     size_t n = 0;
-    if (!c->sent_initial)
-        set_initial_metadata(c, &ops[n++]);
     /* The transport holds a hinted message until a message without the hint, the status,
      * or its write buffer's size (64 KiB) makes it write; the hinted send completes at once,
-     * so the next message never waits for that write. */
-    ops[n].flags = more ? GRPC_WRITE_BUFFER_HINT : 0;
+     * so the next message never waits for that write. Not so the initial metadata: its send
+     * completes once written, and a hint beside it held the whole batch, and so every later
+     * message, until something else wrote on the connection. */
+    bool hint = more && c->sent_initial;
+    if (!c->sent_initial)
+        set_initial_metadata(c, &ops[n++]);
+    ops[n].flags = hint ? GRPC_WRITE_BUFFER_HINT : 0;
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = bb;
     c->send_buf = bb;

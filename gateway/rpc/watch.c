@@ -114,7 +114,11 @@ static void watch_pump(gw_rpc_call *c)
         if (c->outq_i < c->outq_n) {
             grpc_byte_buffer *bb = c->outq[c->outq_i];
             c->outq[c->outq_i++] = NULL;
-            gw_rpc_stream_send(c, bb);
+            /* Queued entries go out together: each but the last queued carries the hint,
+             * since the next is sent once its send completes (docs/operations.md §14).
+             * Only the queue, never the log's head, says another follows: an entry read
+             * later might never come (the store failing, the call ending). */
+            gw_rpc_stream_send_more(c, bb, c->outq_i < c->outq_n);
             return;
         }
         c->outq_i = c->outq_n = 0;
