@@ -465,13 +465,59 @@ static void window_recv(window_call *w)
     window_op(w, &op, 1, &w->tag_recv);
 }
 
+/* Opens a SubmitStream on ch: its initial metadata sent, its status awaited. */
+static void window_open(window_call *w, grpc_channel *ch)
+{
+    memset(w, 0, sizeof *w);
+    w->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_slice method = grpc_slice_from_static_string("/custos.v1.AttestationGateway/SubmitStream");
+    w->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, w->cq, method, NULL,
+                                       gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    assert_non_null(w->call);
+    grpc_metadata_array_init(&w->init_md);
+    grpc_metadata_array_init(&w->trailer);
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    window_op(w, ops, 1, &w->tag_start);
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[0].data.recv_initial_metadata.recv_initial_metadata = &w->init_md;
+    ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[1].data.recv_status_on_client.trailing_metadata = &w->trailer;
+    ops[1].data.recv_status_on_client.status = &w->status;
+    ops[1].data.recv_status_on_client.status_details = &w->details;
+    window_op(w, ops, 2, &w->tag_status);
+    assert_true(window_next(w, 10000) == &w->tag_start);
+}
+
+/* Half-closes the stream, which must then end OK, and frees it. */
+static void window_close(window_call *w)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    window_op(w, &op, 1, &w->tag_close);
+    while (!w->ended)
+        assert_non_null(window_next(w, 10000));
+    assert_int_equal(w->status, GRPC_STATUS_OK);
+    grpc_call_unref(w->call);
+    grpc_metadata_array_destroy(&w->init_md);
+    grpc_metadata_array_destroy(&w->trailer);
+    grpc_slice_unref(w->details);
+    grpc_completion_queue_shutdown(w->cq);
+    while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_completion_queue_destroy(w->cq);
+}
+
 /* The answer in w->recv: answer i names request i, accepted, at the cursor after *last (the
  * first at any). An answer out of its place (the gateway's window overrunning a place not
  * yet written out) shows as a request_id or cursor out of turn. */
-static void window_answer(window_call *w, size_t i, uint64_t *last)
+/* The answer in w->recv, decoded; the caller frees it. */
+static Custos__V1__SubmitResponse *window_take_answer(window_call *w)
 {
-    if (w->recv == NULL)
-        fail_msg("the stream ended after %zu answers (status %d)", i, (int)w->status);
     grpc_byte_buffer_reader rd;
     assert_true(grpc_byte_buffer_reader_init(&rd, w->recv));
     grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
@@ -482,6 +528,14 @@ static void window_answer(window_call *w, size_t i, uint64_t *last)
         NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
     grpc_slice_unref(all);
     assert_non_null(m);
+    return m;
+}
+
+static void window_answer(window_call *w, size_t i, uint64_t *last)
+{
+    if (w->recv == NULL)
+        fail_msg("the stream ended after %zu answers (status %d)", i, (int)w->status);
+    Custos__V1__SubmitResponse *m = window_take_answer(w);
     if (m->request_id != i || m->reason != 0 || m->state != CUSTOS__V1__STATE__ACCEPTED ||
         (i == 0 ? m->cursor == 0 : m->cursor != *last + 1))
         fail_msg("answer %zu: request_id %llu reason %d state %d cursor %llu after %llu: %s", i,
@@ -533,7 +587,6 @@ static void test_submit_stream_at_its_window(void **state)
                      CUSTOS_ERR_NOT_FOUND);
 
     window_call w;
-    memset(&w, 0, sizeof w);
     grpc_init();
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     /* A small receive window that does not grow: the gateway's answers wait for the reads,
@@ -548,26 +601,7 @@ static void test_submit_stream_at_its_window(void **state)
     grpc_channel_args ca = {2, args};
     grpc_channel *ch = grpc_channel_create(f->target, creds, &ca);
     grpc_channel_credentials_release(creds);
-    w.cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_slice method = grpc_slice_from_static_string("/custos.v1.AttestationGateway/SubmitStream");
-    w.call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, w.cq, method, NULL,
-                                      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    assert_non_null(w.call);
-    grpc_metadata_array_init(&w.init_md);
-    grpc_metadata_array_init(&w.trailer);
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    window_op(&w, ops, 1, &w.tag_start);
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[0].data.recv_initial_metadata.recv_initial_metadata = &w.init_md;
-    ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[1].data.recv_status_on_client.trailing_metadata = &w.trailer;
-    ops[1].data.recv_status_on_client.status = &w.status;
-    ops[1].data.recv_status_on_client.status_details = &w.details;
-    window_op(&w, ops, 2, &w.tag_status);
-    assert_true(window_next(&w, 10000) == &w.tag_start);
+    window_open(&w, ch);
 
     /* Sends only, one at a time, until all are out or one waits a second. */
     size_t sent = 0;
@@ -625,21 +659,7 @@ static void test_submit_stream_at_its_window(void **state)
     }
     assert_false(send_pending);
     assert_int_equal(sent, WINDOW_N);
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    window_op(&w, ops, 1, &w.tag_close);
-    while (!w.ended)
-        assert_non_null(window_next(&w, 10000));
-    assert_int_equal(w.status, GRPC_STATUS_OK);
-    grpc_call_unref(w.call);
-    grpc_metadata_array_destroy(&w.init_md);
-    grpc_metadata_array_destroy(&w.trailer);
-    grpc_slice_unref(w.details);
-    grpc_completion_queue_shutdown(w.cq);
-    while (grpc_completion_queue_next(w.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(w.cq);
+    window_close(&w);
     grpc_channel_destroy(ch);
     grpc_shutdown();
 
@@ -679,31 +699,11 @@ static void test_submit_stream_first_answer_with_others(void **state)
     static const uint8_t garbage[] = {0x0a, 0xff};
 
     window_call w;
-    memset(&w, 0, sizeof w);
     grpc_init();
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     grpc_channel *ch = grpc_channel_create(f->target, creds, NULL);
     grpc_channel_credentials_release(creds);
-    w.cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_slice method = grpc_slice_from_static_string("/custos.v1.AttestationGateway/SubmitStream");
-    w.call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, w.cq, method, NULL,
-                                      gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    assert_non_null(w.call);
-    grpc_metadata_array_init(&w.init_md);
-    grpc_metadata_array_init(&w.trailer);
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    window_op(&w, ops, 1, &w.tag_start);
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[0].data.recv_initial_metadata.recv_initial_metadata = &w.init_md;
-    ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[1].data.recv_status_on_client.trailing_metadata = &w.trailer;
-    ops[1].data.recv_status_on_client.status = &w.status;
-    ops[1].data.recv_status_on_client.status_details = &w.details;
-    window_op(&w, ops, 2, &w.tag_status);
-    assert_true(window_next(&w, 10000) == &w.tag_start);
+    window_open(&w, ch);
 
     for (size_t i = 0; i <= FIRST_WITH_OTHERS; i++) {
         if (i == 0)
@@ -719,16 +719,7 @@ static void test_submit_stream_first_answer_with_others(void **state)
         window_recv(&w);
         if (window_next(&w, 5000) != &w.tag_recv || w.recv == NULL)
             fail_msg("answer %zu of %d did not come within 5 s", i + 1, FIRST_WITH_OTHERS + 1);
-        grpc_byte_buffer_reader rd;
-        assert_true(grpc_byte_buffer_reader_init(&rd, w.recv));
-        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-        grpc_byte_buffer_reader_destroy(&rd);
-        grpc_byte_buffer_destroy(w.recv);
-        w.recv = NULL;
-        Custos__V1__SubmitResponse *m = custos__v1__submit_response__unpack(
-            NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
-        grpc_slice_unref(all);
-        assert_non_null(m);
+        Custos__V1__SubmitResponse *m = window_take_answer(&w);
         if (i == 0) {
             assert_int_equal(m->request_id, 7);
             assert_int_equal(m->state, CUSTOS__V1__STATE__ACCEPTED);
@@ -737,21 +728,7 @@ static void test_submit_stream_first_answer_with_others(void **state)
         }
         custos__v1__submit_response__free_unpacked(m, NULL);
     }
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    window_op(&w, ops, 1, &w.tag_close);
-    while (!w.ended)
-        assert_non_null(window_next(&w, 10000));
-    assert_int_equal(w.status, GRPC_STATUS_OK);
-    grpc_call_unref(w.call);
-    grpc_metadata_array_destroy(&w.init_md);
-    grpc_metadata_array_destroy(&w.trailer);
-    grpc_slice_unref(w.details);
-    grpc_completion_queue_shutdown(w.cq);
-    while (grpc_completion_queue_next(w.cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_completion_queue_destroy(w.cq);
+    window_close(&w);
     grpc_channel_destroy(ch);
     grpc_shutdown();
     free(valid);
